@@ -1,0 +1,2 @@
+"""metrics: compared with whom. Propensity, matching, balance, effects, power and
+payment thresholds."""

@@ -1,0 +1,1 @@
+"""pricing: what it is worth. Tariffs, payment structures and contract simulation."""
