@@ -28,6 +28,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Design, price and test outcome metrics for rehabilitation services paid by results."""
+
+
 for _name in COMMANDS:
     importlib.import_module(f"desist.commands.{_name}").register(app)
 
