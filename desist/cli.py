@@ -18,6 +18,8 @@ from validation.errors import DesistError
 # Subcommand modules, in the order ``desist --help`` lists them.
 COMMANDS: list[str] = [
     "demo",
+    "check",
+    "weight",
 ]
 
 app = typer.Typer(

@@ -1,2 +1,48 @@
 """outcomes: what counts as progress. Instruments, scoring, achievement rules,
 proven reoffending and metric specs."""
+
+from outcomes.achievement import (
+    Achievement,
+    Improvement,
+    ReliableChange,
+    Rule,
+    Sustained,
+    Threshold,
+    Transition,
+    achievement,
+    reliable_change_index,
+    rule_from_dict,
+)
+from outcomes.instruments import Instrument, Item, builtin_instruments, get_instrument, load_instrument
+from outcomes.rates import Frequency, Proportion
+from outcomes.reoffending import ProvenReoffending, proven_reoffending
+from outcomes.scoring import Scores, score
+from outcomes.spec import MetricSpec, OutcomeSpec, ReoffendingSpec, SegmentSpec
+
+__all__ = [
+    "Achievement",
+    "Frequency",
+    "Improvement",
+    "Instrument",
+    "Item",
+    "MetricSpec",
+    "OutcomeSpec",
+    "Proportion",
+    "ProvenReoffending",
+    "ReliableChange",
+    "ReoffendingSpec",
+    "Rule",
+    "Scores",
+    "SegmentSpec",
+    "Sustained",
+    "Threshold",
+    "Transition",
+    "achievement",
+    "builtin_instruments",
+    "get_instrument",
+    "load_instrument",
+    "proven_reoffending",
+    "reliable_change_index",
+    "rule_from_dict",
+    "score",
+]

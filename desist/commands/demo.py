@@ -12,6 +12,9 @@ from pathlib import Path
 import typer
 
 from cohorts.synthetic import make_world
+from outcomes import MetricSpec
+
+INTERMEDIATE_SPEC = Path(__file__).resolve().parents[2] / "examples" / "specs" / "intermediate.toml"
 
 
 def demo(
@@ -32,7 +35,22 @@ def demo(
     world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool)
     typer.echo(world.summary())
     typer.echo(world.counts().to_string(index=False))
+    typer.echo(outcomes_section(world))
     typer.echo(f"\nOutputs in {out.resolve()}")
+
+
+def outcomes_section(world) -> str:
+    """Achievement rates of the intermediate-outcome spec and the cohort's proven reoffending."""
+    spec = MetricSpec.from_toml(INTERMEDIATE_SPEC)
+    rates = spec.outcome_rates(world.people, world.assessments, as_of=world.as_of)
+    lines = [f"\nOutcomes ({spec.name}), as of {world.as_of.date()}:"]
+    lines += [
+        f"  {r.label}: {100 * r.rate:.1f}% (95% CI {100 * r.ci_low:.1f}-{100 * r.ci_high:.1f}), "
+        f"n = {r.n}; not measurable {r.not_measurable}, not yet measurable {r.not_yet_measurable}"
+        for r in rates.itertuples()
+    ]
+    lines.append(spec.proven_reoffending(world.people, world.offences, as_of=world.as_of).summary())
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,542 @@
+"""Metric specs: the outcomes that pay, the reoffending measure, segments and
+payment terms, as a TOML file a commissioner can read.
+
+Layout (see ``examples/specs/`` for complete files)::
+
+    [metric]
+    name = "Intermediate outcomes tariff"
+    description = "..."
+    instrument_files = ["my_scale.toml"]   # optional, relative to the spec
+
+    [outcomes.housing]
+    instrument = "accommodation_status"
+    label = "Settled accommodation"        # optional
+    measure = "score"                      # optional; an item for 'items' instruments
+    window = [91, 273]                     # days after the start date
+    baseline = [-30, 30]                   # optional (default -30..30)
+    price_key = "housing"                  # optional
+
+    [outcomes.housing.rule]
+    type = "transition"                    # threshold | improvement | reliable_change | transition | sustained
+    from = ["no_fixed_abode", "unsettled"]
+    to = ["settled"]
+
+    [reoffending]
+    measure = "frequency"                  # binary | frequency | both
+    follow_up_days = 365
+    waiting_days = 182
+    disposals = ["conviction"]
+    counting = "court_appearances"         # offences | court_appearances
+    index = "start_date"                   # optional
+    price_key = "reoffending"              # optional
+
+    [segments.women]
+    where = "sex == 'female'"              # a pandas query over people columns
+    label = "Women"                        # optional
+    priority = 1                           # optional
+
+    [payment]                              # plain validated section (pricing reads it)
+    up_front_share = 0.7
+    at_risk_share = 0.2
+    service_fee = 500000
+
+    [payment.prices]
+    housing = 400                          # one price, or a table by segment:
+    self_esteem = { default = 200, women = 250 }
+
+Every problem raises :class:`validation.errors.SpecError` naming the key
+(e.g. ``outcomes.housing.window``), the allowed values and what was found.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+from outcomes.achievement import Achievement, Rule, achievement, check_window, rule_from_dict
+from outcomes.instruments import Instrument, get_instrument, load_instrument
+from outcomes.reoffending import COUNTINGS, ProvenReoffending, proven_reoffending
+from outcomes.scoring import score
+from validation.errors import SpecError
+
+MEASURES = ("binary", "frequency", "both")
+SECTIONS = ("metric", "outcomes", "reoffending", "segments", "payment")
+PAYMENT_KEYS = (
+    "up_front_share", "at_risk_share", "service_fee", "management_fee_share", "outcome_cap", "currency", "prices",
+)
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@contextmanager
+def _at(key: str) -> Iterator[None]:
+    """Prefix any SpecError raised inside with the spec key it concerns."""
+    try:
+        yield
+    except SpecError as exc:
+        if exc.key.startswith(key):
+            raise
+        raise SpecError(f"{key}: {exc}", key=f"{key}.{exc.key}" if exc.key else key) from None
+
+
+def _table(raw: Any, key: str) -> dict:
+    if not isinstance(raw, dict):
+        raise SpecError(f"The '{key}' key must be a table. Got {raw!r} instead.", key=key)
+    return raw
+
+
+def _keys(raw: dict, allowed: tuple[str, ...], key: str) -> None:
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise SpecError(
+            f"The keys of '{key}' must be among {', '.join(allowed)}. Got {', '.join(unknown)}.",
+            key=f"{key}.{unknown[0]}",
+        )
+
+
+def _typed(raw: dict, name: str, kind: type, key: str, default: Any = ...) -> Any:
+    if name not in raw:
+        if default is ...:
+            raise SpecError(f"The '{key}.{name}' key is required. It is missing.", key=f"{key}.{name}")
+        return default
+    value = raw[name]
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        raise SpecError(
+            f"The '{key}.{name}' key must be {kind.__name__}. Got {value!r} instead.", key=f"{key}.{name}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class OutcomeSpec:
+    """One paying outcome: instrument, measure, rule, window and price key."""
+
+    key: str
+    instrument: str
+    rule: Rule
+    window: tuple[int, int]
+    baseline: tuple[int, int] = (-30, 30)
+    measure: str = "score"
+    price_key: str | None = None
+    label: str = ""
+
+    def describe(self, instrument: Instrument | None = None) -> str:
+        price = f"; priced as '{self.price_key}'" if self.price_key else "; not priced"
+        return (
+            f"{self.label or self.key} [{self.key}]: {self.instrument}"
+            f"{'' if self.measure == 'score' else '.' + self.measure} {self.rule.describe(instrument)} "
+            f"within days {self.window[0]}-{self.window[1]} of the start date "
+            f"(baseline: first assessment on days {self.baseline[0]} to {self.baseline[1]}){price}."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"instrument": self.instrument}
+        if self.label:
+            out["label"] = self.label
+        if self.measure != "score":
+            out["measure"] = self.measure
+        out["window"] = list(self.window)
+        out["baseline"] = list(self.baseline)
+        if self.price_key:
+            out["price_key"] = self.price_key
+        out["rule"] = self.rule.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class ReoffendingSpec:
+    """The proven reoffending measure (arguments of :func:`proven_reoffending`)."""
+
+    measure: str = "both"
+    follow_up_days: int = 365
+    waiting_days: int = 182
+    disposals: tuple[str, ...] = ("conviction", "caution")
+    counting: str = "offences"
+    index: str = "start_date"
+    price_key: str | None = None
+
+    def describe(self) -> str:
+        unit = "reconviction events (court appearances)" if self.counting == "court_appearances" else "proven offences"
+        what = {"binary": "binary rate (anyone with a proven reoffence)", "frequency": f"frequency of {unit}",
+                "both": f"binary rate and frequency of {unit}"}[self.measure]
+        return (
+            f"Proven reoffending, {what}: offences within {self.follow_up_days} days after {self.index}, proven by "
+            f"{' or '.join(self.disposals)} within a further {self.waiting_days} days"
+            f"{'; priced as ' + repr(self.price_key) if self.price_key else ''}."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "measure": self.measure,
+            "follow_up_days": self.follow_up_days,
+            "waiting_days": self.waiting_days,
+            "disposals": list(self.disposals),
+            "counting": self.counting,
+            "index": self.index,
+        }
+        if self.price_key:
+            out["price_key"] = self.price_key
+        return out
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    """A named segment: a pandas query over people columns (parsed by cohorts)."""
+
+    name: str
+    where: str
+    label: str = ""
+    priority: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"where": self.where}
+        if self.label:
+            out["label"] = self.label
+        if self.priority is not None:
+            out["priority"] = self.priority
+        return out
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric: paying outcomes, reoffending measure, segments, payment terms.
+
+    Examples
+    --------
+    >>> spec = MetricSpec.from_toml("examples/specs/intermediate.toml")  # doctest: +SKIP
+    >>> print(spec.describe())  # doctest: +SKIP
+    >>> results = spec.achievement(w.people, w.assessments, as_of=w.as_of)  # doctest: +SKIP
+    """
+
+    name: str
+    description: str = ""
+    outcomes: dict[str, OutcomeSpec] = field(default_factory=dict)
+    reoffending: ReoffendingSpec | None = None
+    segments: dict[str, SegmentSpec] = field(default_factory=dict)
+    payment: dict[str, Any] = field(default_factory=dict)
+    instrument_files: tuple[str, ...] = ()
+    instruments: dict[str, Instrument] = field(default_factory=dict, compare=False, repr=False)
+
+    # -- reading -----------------------------------------------------------------
+    @classmethod
+    def from_toml(cls, path: str | Path) -> MetricSpec:
+        """Read and validate a spec file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SpecError(f"The spec file must exist. Got {str(path)!r}, which does not.", source=str(path)) from None
+        return cls.from_string(text, base_dir=path.parent, source=str(path))
+
+    @classmethod
+    def from_string(cls, text: str, base_dir: str | Path = ".", source: str | None = None) -> MetricSpec:
+        """Parse a spec from TOML text (instrument files relative to ``base_dir``)."""
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"The spec{' ' + source if source else ''} is not valid TOML: {exc}.", source=source) from None
+        try:
+            return cls.from_dict(raw, base_dir=base_dir)
+        except SpecError as exc:
+            raise SpecError(f"{source}: {exc}" if source else str(exc), key=exc.key, source=source) from None
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], base_dir: str | Path = ".") -> MetricSpec:
+        """Validate a parsed spec (the TOML layout as nested dicts)."""
+        _keys(raw, SECTIONS, "spec")
+        metric = _table(raw.get("metric"), "metric") if "metric" in raw else {}
+        _keys(metric, ("name", "description", "instrument_files"), "metric")
+        name = _typed(metric, "name", str, "metric")
+        files = tuple(_typed(metric, "instrument_files", list, "metric", []))
+        instruments = {}
+        for i, f in enumerate(files):
+            with _at(f"metric.instrument_files[{i}]"):
+                inst = load_instrument(Path(base_dir) / f)
+            instruments[inst.name] = inst
+
+        outcomes = {}
+        for key, table in _table(raw.get("outcomes", {}), "outcomes").items():
+            with _at(f"outcomes.{key}"):
+                outcomes[key] = _outcome(key, _table(table, f"outcomes.{key}"), instruments)
+        reoffending = None
+        if "reoffending" in raw:
+            with _at("reoffending"):
+                reoffending = _reoffending(_table(raw["reoffending"], "reoffending"))
+        segments = {}
+        for key, table in _table(raw.get("segments", {}), "segments").items():
+            segments[key] = _segment(key, _table(table, f"segments.{key}"))
+        price_keys = {o.price_key for o in outcomes.values() if o.price_key}
+        if reoffending is not None and reoffending.price_key:
+            price_keys.add(reoffending.price_key)
+        payment = _payment(_table(raw.get("payment", {}), "payment"), price_keys, set(segments))
+        return cls(
+            name=name,
+            description=_typed(metric, "description", str, "metric", ""),
+            outcomes=outcomes,
+            reoffending=reoffending,
+            segments=segments,
+            payment=payment,
+            instrument_files=files,
+            instruments=instruments,
+        )
+
+    # -- writing -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML layout as nested dicts (``from_dict`` reads it back)."""
+        metric: dict[str, Any] = {"name": self.name}
+        if self.description:
+            metric["description"] = self.description
+        if self.instrument_files:
+            metric["instrument_files"] = list(self.instrument_files)
+        out: dict[str, Any] = {"metric": metric}
+        if self.outcomes:
+            out["outcomes"] = {k: o.to_dict() for k, o in self.outcomes.items()}
+        if self.reoffending is not None:
+            out["reoffending"] = self.reoffending.to_dict()
+        if self.segments:
+            out["segments"] = {k: s.to_dict() for k, s in self.segments.items()}
+        if self.payment:
+            out["payment"] = self.payment
+        return out
+
+    def to_toml(self) -> str:
+        """The spec as TOML text; ``from_string(spec.to_toml())`` gives it back."""
+        return _dumps(self.to_dict())
+
+    # -- reading out -------------------------------------------------------------
+    def instrument(self, name: str) -> Instrument:
+        return get_instrument(name, self.instruments)
+
+    def describe(self) -> str:
+        """The spec in plain words."""
+        lines = [f"Metric: {self.name}"]
+        if self.description:
+            lines.append(f"  {self.description}")
+        lines.append(f"Outcomes that pay ({len(self.outcomes)}):")
+        lines += [f"  - {o.describe(self.instrument(o.instrument))}" for o in self.outcomes.values()]
+        if self.reoffending is not None:
+            lines.append(f"Reoffending: {self.reoffending.describe()}")
+        else:
+            lines.append("Reoffending: not measured.")
+        if self.segments:
+            lines.append(f"Segments ({len(self.segments)}):")
+            lines += [
+                f"  - {s.label or s.name} [{s.name}]: people where {s.where}"
+                f"{'' if s.priority is None else f' (priority {s.priority})'}"
+                for s in self.segments.values()
+            ]
+        if self.payment:
+            lines.append("Payment:")
+            for k, v in self.payment.items():
+                if k == "prices":
+                    lines += [f"  price {pk}: {pv}" for pk, pv in v.items()]
+                else:
+                    lines.append(f"  {k.replace('_', ' ')}: {v}")
+        return "\n".join(lines)
+
+    def achievement(self, people: pd.DataFrame, assessments: pd.DataFrame, as_of: Any = None) -> dict[str, Achievement]:
+        """Judge every outcome of the spec; each instrument is scored once.
+
+        ``as_of`` defaults to the latest assessment date in ``assessments``.
+        """
+        if as_of is None and len(assessments):
+            as_of = pd.to_datetime(assessments["assessed_on"]).max()
+        scored = {name: score(assessments, self.instrument(name)) for name in {o.instrument for o in self.outcomes.values()}}
+        return {
+            key: achievement(
+                people, scored[o.instrument], o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure
+            )
+            for key, o in self.outcomes.items()
+        }
+
+    def outcome_rates(self, people: pd.DataFrame, assessments: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
+        """Achievement rate of every outcome with its Wilson 95% CI and n.
+
+        One row per outcome: outcome, label, achieved, n (measurable: achieved
+        + not achieved), rate, ci_low, ci_high, not_yet_measurable,
+        not_measurable; the four status counts add up to ``len(people)``.
+        """
+        rows = []
+        for key, result in self.achievement(people, assessments, as_of=as_of).items():
+            rate, counts = result.rate(), result.counts
+            rows.append({
+                "outcome": key, "label": self.outcomes[key].label or key, "achieved": rate.k, "n": rate.n,
+                "rate": rate.estimate, "ci_low": rate.ci_low, "ci_high": rate.ci_high,
+                "not_yet_measurable": int(counts["not_yet_measurable"]),
+                "not_measurable": int(counts["not_measurable"]),
+            })
+        return pd.DataFrame(rows)
+
+    def proven_reoffending(
+        self, people: pd.DataFrame, offences: pd.DataFrame, as_of: Any = None
+    ) -> ProvenReoffending:
+        """The spec's reoffending measure on a cohort."""
+        if self.reoffending is None:
+            raise SpecError(f"The spec '{self.name}' has no [reoffending] section.", key="reoffending")
+        r = self.reoffending
+        return proven_reoffending(
+            people, offences, index=r.index, follow_up_days=r.follow_up_days, waiting_days=r.waiting_days,
+            as_of=as_of, disposals=r.disposals, counting=r.counting,
+        )
+
+
+def _outcome(key: str, raw: dict, instruments: dict[str, Instrument]) -> OutcomeSpec:
+    _keys(raw, ("instrument", "label", "measure", "window", "baseline", "price_key", "rule"), f"outcomes.{key}")
+    name = _typed(raw, "instrument", str, f"outcomes.{key}")
+    with _at(f"outcomes.{key}.instrument"):
+        instrument = get_instrument(name, instruments)
+    measure = _typed(raw, "measure", str, f"outcomes.{key}", "score")
+    if "window" not in raw:
+        raise SpecError(f"The 'outcomes.{key}.window' key is required. It is missing.", key=f"outcomes.{key}.window")
+    with _at(f"outcomes.{key}.window"):
+        window = check_window(raw["window"])
+    with _at(f"outcomes.{key}.baseline"):
+        baseline = check_window(raw.get("baseline", [-30, 30]), "baseline")
+    rule = rule_from_dict(raw.get("rule"), f"outcomes.{key}.rule")
+    with _at(f"outcomes.{key}.measure"):
+        instrument.measure_item(measure)
+    with _at(f"outcomes.{key}.rule"):
+        rule.check(instrument, measure)
+    return OutcomeSpec(
+        key=key,
+        instrument=name,
+        rule=rule,
+        window=window,
+        baseline=baseline,
+        measure=measure,
+        price_key=_typed(raw, "price_key", str, f"outcomes.{key}", None),
+        label=_typed(raw, "label", str, f"outcomes.{key}", ""),
+    )
+
+
+def _reoffending(raw: dict) -> ReoffendingSpec:
+    _keys(raw, ("measure", "follow_up_days", "waiting_days", "disposals", "counting", "index", "price_key"), "reoffending")
+    default = ReoffendingSpec()
+    measure = _typed(raw, "measure", str, "reoffending", default.measure)
+    if measure not in MEASURES:
+        raise SpecError(
+            f"The 'reoffending.measure' key must be one of {', '.join(MEASURES)}. Got {measure!r} instead.",
+            key="reoffending.measure",
+        )
+    counting = _typed(raw, "counting", str, "reoffending", default.counting)
+    if counting not in COUNTINGS:
+        raise SpecError(
+            f"The 'reoffending.counting' key must be one of {', '.join(COUNTINGS)}. Got {counting!r} instead.",
+            key="reoffending.counting",
+        )
+    days = {}
+    for name, least in (("follow_up_days", 1), ("waiting_days", 0)):
+        days[name] = _typed(raw, name, int, "reoffending", getattr(default, name))
+        if days[name] < least:
+            raise SpecError(
+                f"The 'reoffending.{name}' key must be a whole number of days, at least {least}. Got {days[name]}.",
+                key=f"reoffending.{name}",
+            )
+    disposals = _typed(raw, "disposals", list, "reoffending", list(default.disposals))
+    if not disposals or not all(isinstance(d, str) and d for d in disposals):
+        raise SpecError(
+            f"The 'reoffending.disposals' key must list disposals such as conviction, caution. Got {disposals!r}.",
+            key="reoffending.disposals",
+        )
+    return ReoffendingSpec(
+        measure=measure,
+        disposals=tuple(disposals),
+        counting=counting,
+        index=_typed(raw, "index", str, "reoffending", default.index),
+        price_key=_typed(raw, "price_key", str, "reoffending", None),
+        **days,
+    )
+
+
+def _segment(name: str, raw: dict) -> SegmentSpec:
+    key = f"segments.{name}"
+    _keys(raw, ("where", "label", "priority"), key)
+    where = _typed(raw, "where", str, key)
+    if not where.strip():
+        raise SpecError(f"The '{key}.where' key must be a non-empty pandas query. Got {where!r}.", key=f"{key}.where")
+    return SegmentSpec(name, where, _typed(raw, "label", str, key, ""), _typed(raw, "priority", int, key, None))
+
+
+def _payment(raw: dict, price_keys: set[str], segments: set[str]) -> dict[str, Any]:
+    _keys(raw, PAYMENT_KEYS, "payment")
+    for name in ("up_front_share", "at_risk_share", "management_fee_share"):
+        if name in raw:
+            v = _typed(raw, name, float, "payment")
+            if not 0 <= v <= 1:
+                raise SpecError(f"The 'payment.{name}' key must be a share in [0, 1]. Got {v!r} instead.", key=f"payment.{name}")
+    for name in ("service_fee", "outcome_cap"):
+        if name in raw and _typed(raw, name, float, "payment") < 0:
+            raise SpecError(f"The 'payment.{name}' key must be an amount >= 0. Got {raw[name]!r} instead.", key=f"payment.{name}")
+    _typed(raw, "currency", str, "payment", "")
+    prices = _table(raw.get("prices", {}), "payment.prices")
+    allowed = ", ".join(sorted(price_keys)) or "(none: no outcome has a price_key)"
+    for pk, price in prices.items():
+        key = f"payment.prices.{pk}"
+        if pk not in price_keys:
+            raise SpecError(
+                f"The '{key}' key must be the price_key of an outcome (or of [reoffending]): one of {allowed}. "
+                f"Got {pk!r}, which no outcome uses.",
+                key=key,
+            )
+        by_segment = price if isinstance(price, dict) else {"default": price}
+        for seg, amount in by_segment.items():
+            if seg != "default" and seg not in segments:
+                raise SpecError(
+                    f"The segments of '{key}' must be 'default' or one of {', '.join(sorted(segments)) or '(none defined)'}. "
+                    f"Got {seg!r}.",
+                    key=f"{key}.{seg}",
+                )
+            if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
+                raise SpecError(f"The '{key}' price must be an amount >= 0. Got {amount!r} instead.", key=key)
+    return raw
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE.match(key) else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise SpecError(f"A spec value must be a string, number, boolean, list or table. Got {value!r}.")
+
+
+def _dumps(table: dict[str, Any], prefix: tuple[str, ...] = ()) -> str:
+    """A minimal TOML writer for the spec layout: scalars and arrays, then sub-tables.
+
+    Tables whose values are all scalars and that sit at depth 3 or more (e.g.
+    prices by segment) are written inline to keep the file readable.
+    """
+    lines = []
+    subtables = []
+    for key, value in table.items():
+        if isinstance(value, dict) and not (len(prefix) >= 2 and not any(isinstance(v, dict) for v in value.values())):
+            subtables.append((key, value))
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    out = "\n".join(lines)
+    for key, value in subtables:
+        path = (*prefix, key)
+        body = _dumps(value, path)
+        block = f"[{'.'.join(_toml_key(k) for k in path)}]\n{body}" if any(
+            not isinstance(v, dict) for v in value.values()
+        ) or not value else body
+        out = f"{out}\n\n{block}".strip("\n")
+    return out + ("\n" if not prefix else "")
