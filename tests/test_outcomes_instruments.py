@@ -160,3 +160,10 @@ def test_bad_instrument_files_name_the_key(tmp_path, text, key):
 def test_unknown_instrument_names_the_choices():
     with pytest.raises(SpecError, match="rosenberg.*Got 'rosenbreg'"):
         get_instrument("rosenbreg")
+
+
+def test_instruments_round_trip_through_their_toml_layout():
+    from outcomes.instruments import instrument_from_dict
+
+    for inst in builtin_instruments().values():
+        assert instrument_from_dict(inst.to_dict()) == inst, inst.name
