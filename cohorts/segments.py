@@ -1,0 +1,525 @@
+"""Segments: named groups of people defined by rules over their columns.
+
+A segment is a name, a rule (a pandas query expression over people columns,
+e.g. ``"sex == 'female'"``), an optional label and a priority. Segments may
+overlap; :func:`assign` gives one flag per segment, a primary segment per
+person (the first segment they belong to, by priority) and the counts.
+
+Segments come from Python (:class:`Segment`, :func:`default_segments`) or from
+TOML tables, the same shape a metric spec keeps under ``[segments]``::
+
+    [segments.women]
+    where = "sex == 'female'"
+    label = "Women"
+    priority = 5
+
+    [segments.high_risk]          # a built-in name with no ``where``: the built-in rule
+    cutoff = 60                   # ... with its parameter changed
+
+Missing values are never read as "not in the segment": a person whose value
+of a column named in the rule is missing (or one of the segment's ``missing``
+codes, such as ethnicity "unknown") is *unknown* for that segment, and the
+unknowns are counted per segment.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from validation.errors import SpecError
+
+__all__ = [
+    "HIGH_RISK_CUTOFF",
+    "PROLIFIC_MIN_PRIOR",
+    "Segment",
+    "SegmentAssignment",
+    "assign",
+    "default_segments",
+    "segments_from_mapping",
+    "segments_from_toml",
+    "toml_tables",
+]
+
+#: Default OGRS-like cut-off (percent) for ``high_risk``: the lower bound of
+#: the "high" band (75-89; 90+ very high) in probation's OGRS3 banding. That
+#: banding is for the 2-year score, and a 1-year score is lower, so on a 1-year
+#: score 75 picks out a smaller, riskier group; pass ``high_risk_cutoff`` to
+#: change it. The band limits are a recollection of practice, not a sourced
+#: figure (DOMAIN.md section 8 gives no bands).
+HIGH_RISK_CUTOFF = 75.0
+#: Default number of prior proven offences for ``prolific``. No national
+#: definition was found (DOMAIN.md); 15 is about the top 7% of the synthetic
+#: eligible population. Pass ``prolific_min_prior`` to change it.
+PROLIFIC_MIN_PRIOR = 15
+
+#: Segment name for people in none of the segments, and for people whose
+#: primary segment cannot be decided because a higher-priority rule is unknown.
+NONE = "none"
+UNKNOWN = "unknown"
+_ALLOWED_KEYS = {"where", "label", "priority", "missing", "cutoff", "min_prior"}
+# Names a pandas expression may use that are not columns.
+_NOT_COLUMNS = {"True", "False", "None", "and", "or", "not", "in"}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A named rule over people columns.
+
+    Parameters
+    ----------
+    name : str
+        Identifier (snake_case), used as the flag column's name.
+    where : str
+        A pandas query expression (``DataFrame.eval`` syntax) giving True for
+        members, e.g. ``"18 <= age <= 24"``.
+    label : str, optional
+        Readable name for reports; defaults to ``name``.
+    priority : int, default 100
+        Lower numbers win when choosing a person's primary segment.
+    missing : mapping of column -> values, optional
+        Recorded values that mean "not known" (e.g. ``{"ethnicity":
+        ("unknown",)}``); rows holding them are unknown for this segment.
+
+    Examples
+    --------
+    >>> Segment("young_adults", "18 <= age <= 24").columns
+    ('age',)
+    """
+
+    name: str
+    where: str
+    label: str = ""
+    priority: int = 100
+    missing: Mapping[str, tuple] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise SpecError(
+                f"A segment's name must be an identifier (letters, digits, underscores). Got {self.name!r} instead.",
+                key="segments",
+            )
+        if not isinstance(self.where, str) or not self.where.strip():
+            raise SpecError(
+                f"Segment {self.name!r}: 'where' must be a non-empty pandas query expression. Got {self.where!r}.",
+                key=f"segments.{self.name}.where",
+            )
+        if isinstance(self.priority, bool) or not isinstance(self.priority, (int, np.integer)):
+            raise SpecError(
+                f"Segment {self.name!r}: 'priority' must be an int (lower wins). Got {self.priority!r} instead.",
+                key=f"segments.{self.name}.priority",
+            )
+        # Parse now so a bad rule fails when it is written, not when it is used.
+        self.columns  # noqa: B018
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Columns the rule reads, in order of first appearance."""
+        try:
+            tree = ast.parse(self.where.strip(), mode="eval")
+        except SyntaxError as exc:
+            raise SpecError(
+                f"Segment {self.name!r}: 'where' is not a valid expression ({exc.msg}). Got {self.where!r}.",
+                key=f"segments.{self.name}.where",
+            ) from None
+        called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        names = [
+            n.id for n in ast.walk(tree)
+            if isinstance(n, ast.Name) and id(n) not in called and n.id not in _NOT_COLUMNS
+        ]
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+def default_segments(
+    *,
+    high_risk_cutoff: float = HIGH_RISK_CUTOFF,
+    prolific_min_prior: int = PROLIFIC_MIN_PRIOR,
+) -> dict[str, Segment]:
+    """The built-in segments, in their default priority order.
+
+    ====================  ==================================================  ========
+    name                  rule                                                priority
+    ====================  ==================================================  ========
+    ``high_risk``         ``ogrs_score >= high_risk_cutoff`` (default 75)     1
+    ``complex_needs``     two or more of accommodation, substance misuse and  2
+                          mental health needs
+    ``prolific``          ``prior_offences >= prolific_min_prior`` (15)       3
+    ``young_adults``      ``18 <= age <= 24``                                 4
+    ``women``             ``sex == 'female'``                                 5
+    ``bame``              ethnicity black, asian, mixed or other              6
+    ====================  ==================================================  ========
+
+    The primary segment favours the hardest to help (risk, then needs, then
+    offending history) because pricing and the gaming screens care most about
+    them; women, young adults and Black, Asian and minority ethnic people are
+    still flagged, and reported, whatever their primary segment. For ``bame``,
+    a missing ethnicity or a recorded "unknown", "not_stated" or "refused" is
+    unknown, not "white".
+
+    Examples
+    --------
+    >>> list(default_segments())
+    ['high_risk', 'complex_needs', 'prolific', 'young_adults', 'women', 'bame']
+    >>> default_segments(high_risk_cutoff=60)["high_risk"].where
+    'ogrs_score >= 60'
+    """
+    return {
+        s.name: s
+        for s in (
+            Segment("high_risk", f"ogrs_score >= {high_risk_cutoff:g}",
+                    f"High risk (OGRS {high_risk_cutoff:g}+)", 1),
+            Segment("complex_needs",
+                    "need_accommodation * 1 + need_substance * 1 + need_mental_health * 1 >= 2",
+                    "Complex needs (2+ of accommodation, substance, mental health)", 2),
+            Segment("prolific", f"prior_offences >= {int(prolific_min_prior)}",
+                    f"Prolific ({int(prolific_min_prior)}+ prior offences)", 3),
+            Segment("young_adults", "18 <= age <= 24", "Young adults (18-24)", 4),
+            Segment("women", "sex == 'female'", "Women", 5),
+            Segment("bame", "ethnicity in ['black', 'asian', 'mixed', 'other']",
+                    "Black, Asian and minority ethnic", 6,
+                    missing={"ethnicity": ("unknown", "not_stated", "refused")}),
+        )
+    }
+
+
+def segments_from_mapping(tables: Mapping[str, Mapping[str, Any]], *, source: str | None = None) -> dict[str, Segment]:
+    """Segments from plain data, as parsed from ``[segments.<name>]`` TOML tables.
+
+    Each table has ``where`` (required unless the name is a built-in), and
+    optional ``label``, ``priority`` and ``missing``. A built-in name without
+    ``where`` takes the built-in rule; ``cutoff`` (for ``high_risk``) and
+    ``min_prior`` (for ``prolific``) change its parameter.
+
+    Examples
+    --------
+    >>> s = segments_from_mapping({"older": {"where": "age >= 50", "priority": 3}})
+    >>> s["older"].priority
+    3
+    """
+    if not isinstance(tables, Mapping) or not tables:
+        raise SpecError(
+            f"'segments' must be a non-empty table of [segments.<name>] tables. Got {tables!r} instead.",
+            key="segments", source=source,
+        )
+    out: dict[str, Segment] = {}
+    for name, table in tables.items():
+        key = f"segments.{name}"
+        if not isinstance(table, Mapping):
+            raise SpecError(f"'{key}' must be a table. Got {table!r} instead.", key=key, source=source)
+        unknown = sorted(set(table) - _ALLOWED_KEYS)
+        if unknown:
+            raise SpecError(
+                f"'{key}' has unknown key(s) {unknown}. Allowed keys: {sorted(_ALLOWED_KEYS)}.",
+                key=f"{key}.{unknown[0]}", source=source,
+            )
+        if "where" in table:
+            for parameter in ("cutoff", "min_prior"):
+                if parameter in table:
+                    raise SpecError(
+                        f"'{key}.{parameter}' only applies to a built-in segment without 'where'.",
+                        key=f"{key}.{parameter}", source=source,
+                    )
+            base = Segment(name, table["where"])
+        else:
+            builtins = default_segments(
+                high_risk_cutoff=table.get("cutoff", HIGH_RISK_CUTOFF),
+                prolific_min_prior=table.get("min_prior", PROLIFIC_MIN_PRIOR),
+            )
+            if name not in builtins:
+                raise SpecError(
+                    f"'{key}' needs 'where' (a pandas query expression over people columns), unless its name is "
+                    f"a built-in segment: {list(builtins)}.",
+                    key=f"{key}.where", source=source,
+                )
+            base = builtins[name]
+        missing = table.get("missing", base.missing)
+        if not isinstance(missing, Mapping):
+            raise SpecError(
+                f"'{key}.missing' must be a table of column -> list of values. Got {missing!r} instead.",
+                key=f"{key}.missing", source=source,
+            )
+        out[name] = Segment(
+            name, base.where, table.get("label", base.label),
+            table.get("priority", base.priority if "where" not in table else 100),
+            {str(c): tuple(v) if isinstance(v, (list, tuple)) else (v,) for c, v in missing.items()},
+        )
+    return out
+
+
+def toml_tables(path: str | Path, table: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``[<table>.<name>]`` tables of a TOML file, and its other top-level keys.
+
+    Raises a SpecError naming the file when it is missing, is not valid TOML,
+    or has no ``[<table>.<name>]`` tables.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{table.capitalize()} file not found: {path}", key=table, source=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path} is not valid TOML: {exc}", key=table, source=str(path)) from None
+    tables = data.pop(table, None)
+    if not isinstance(tables, dict) or not tables:
+        raise SpecError(
+            f"{path} has no [{table}.<name>] tables. Top-level keys found: {sorted(data)}.",
+            key=table, source=str(path),
+        )
+    return tables, data
+
+
+def segments_from_toml(path: str | Path) -> dict[str, Segment]:
+    """Read ``[segments.<name>]`` tables from a TOML file (see :func:`segments_from_mapping`)."""
+    tables, _ = toml_tables(path, "segments")
+    return segments_from_mapping(tables, source=str(path))
+
+
+@dataclass(frozen=True)
+class SegmentAssignment:
+    """Who is in which segment.
+
+    Attributes
+    ----------
+    flags : pandas.DataFrame
+        One nullable-boolean column per segment, aligned with the people's
+        index; ``<NA>`` where the rule could not be evaluated.
+    primary : pandas.Series
+        Each person's primary segment (categorical): the first segment by
+        priority they belong to, ``"none"`` if they belong to none, or
+        ``"unknown"`` if a higher-priority segment is unknown for them and no
+        earlier one applies.
+    counts : pandas.DataFrame
+        One row per segment (by priority): ``label``, ``priority``, ``rule``,
+        ``n`` (members), ``share`` (of people whose membership is known),
+        ``n_unknown`` and ``primary`` (people for whom it is the primary
+        segment); then rows for ``none`` and ``unknown``.
+    """
+
+    flags: pd.DataFrame
+    primary: pd.Series
+    counts: pd.DataFrame
+    segments: tuple[Segment, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The flags plus a ``primary_segment`` column, aligned with the people."""
+        return self.flags.assign(primary_segment=self.primary)
+
+    def to_dict(self) -> dict:
+        return {
+            "n": int(len(self.flags)),
+            "segments": [
+                {"name": s.name, "label": s.title, "where": s.where, "priority": int(s.priority)}
+                for s in self.segments
+            ],
+            "counts": self.counts.reset_index().to_dict(orient="records"),
+        }
+
+    def summary(self, *, suppress_below: int = 10) -> str:
+        """Counts per segment as text; counts of 1 to ``suppress_below - 1`` are shown as ``<10``."""
+        def cell(x: float) -> str:
+            return f"<{suppress_below}" if 0 < x < suppress_below else f"{int(x):,}"
+
+        table = self.counts.copy()
+        for col in ("n", "n_unknown", "primary"):
+            table[col] = table[col].map(cell)
+        small = self.counts["n"].between(1, suppress_below - 1)
+        table["share"] = np.where(small, "", self.counts["share"].map(lambda x: f"{x:.1%}" if pd.notna(x) else ""))
+        lines = [f"Segments of {len(self.flags):,} people (overlaps allowed; primary by priority)", ""]
+        lines.append(table[["label", "priority", "n", "share", "n_unknown", "primary"]].to_string())
+        unknown = self.counts.loc[self.counts["n_unknown"] > 0]
+        if len(unknown):
+            lines.append("")
+            lines += [
+                f"  {name}: {cell(row.n_unknown)} people unknown (missing or unknown values in "
+                f"{', '.join(self._segment(name).columns)})"
+                for name, row in unknown.iterrows() if name not in (NONE, UNKNOWN)
+            ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _segment(self, name: str) -> Segment:
+        return next(s for s in self.segments if s.name == name)
+
+    def plot(self, ax=None):
+        """Members per segment (bars), with the unknowns stacked on top."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3))
+        rows = self.counts.loc[[s.name for s in self.segments]]
+        ax.barh(rows["label"], rows["n"], label="members")
+        ax.barh(rows["label"], rows["n_unknown"], left=rows["n"], label="unknown", color="lightgrey")
+        ax.invert_yaxis()
+        ax.set_xlabel("people")
+        ax.legend()
+        return ax
+
+
+def assign(
+    people: pd.DataFrame,
+    segments: Mapping[str, Segment | str] | Iterable[Segment] | None = None,
+    *,
+    priority: Sequence[str] | None = None,
+) -> SegmentAssignment:
+    """Flag each person's segments and choose their primary segment.
+
+    Parameters
+    ----------
+    people : pandas.DataFrame
+        One row per person with the columns the rules name.
+    segments : mapping of name -> Segment or rule string, iterable of Segment, optional
+        Default: :func:`default_segments`.
+    priority : sequence of str, optional
+        Segment names in priority order (first wins), overriding the
+        segments' own ``priority``; segments not listed follow, by priority.
+
+    Returns
+    -------
+    SegmentAssignment
+
+    Raises
+    ------
+    SpecError
+        A rule names a column the people do not have (naming the segment and
+        the column), a rule that does not give one True/False per person, or
+        an unknown name in ``priority``.
+
+    Examples
+    --------
+    >>> people = pd.DataFrame({"sex": ["female", "male", "male"], "age": [19, 40, 22]})
+    >>> a = assign(people, {"young": "18 <= age <= 24", "women": "sex == 'female'"})
+    >>> a.primary.tolist()
+    ['young', 'none', 'young']
+    >>> a.counts.loc["women", "n"]
+    np.int64(1)
+    """
+    ordered = _ordered(_as_segments(segments), priority)
+    missing_columns = [(s.name, c) for s in ordered for c in s.columns if c not in people.columns]
+    if missing_columns:
+        described = "; ".join(f"segment {s!r} reads column {c!r}" for s, c in missing_columns)
+        raise SpecError(
+            f"Segment rules name columns the people table does not have: {described}. "
+            f"Columns available: {list(people.columns)}.",
+            key=f"segments.{missing_columns[0][0]}.where",
+        )
+    flags = pd.DataFrame(index=people.index)
+    for seg in ordered:
+        flags[seg.name] = _evaluate(people, seg)
+    primary = _primary(flags, [s.name for s in ordered])
+    primary_counts = primary.value_counts()
+    counts = pd.DataFrame(
+        {
+            "label": [s.title for s in ordered] + ["In no segment", "Primary segment unknown"],
+            "priority": [int(s.priority) for s in ordered] + [pd.NA, pd.NA],
+            "rule": [s.where for s in ordered] + ["", ""],
+            "n": [int(flags[s.name].sum()) for s in ordered]
+            + [int(primary_counts.get(NONE, 0)), int(primary_counts.get(UNKNOWN, 0))],
+            "n_unknown": [int(flags[s.name].isna().sum()) for s in ordered] + [0, 0],
+        },
+        index=pd.Index([s.name for s in ordered] + [NONE, UNKNOWN], name="segment"),
+    )
+    known = len(people) - counts["n_unknown"]
+    counts["share"] = np.where(known > 0, counts["n"] / known.where(known > 0, 1), np.nan)
+    counts["primary"] = [int(primary_counts.get(name, 0)) for name in counts.index]
+    return SegmentAssignment(flags=flags, primary=primary, counts=counts, segments=tuple(ordered))
+
+
+def _as_segments(segments: Mapping[str, Segment | str] | Iterable[Segment] | None) -> list[Segment]:
+    if segments is None:
+        return list(default_segments().values())
+    if isinstance(segments, Mapping):
+        out = []
+        for name, value in segments.items():
+            if isinstance(value, Segment):
+                out.append(value if value.name == name else Segment(name, value.where, value.label,
+                                                                    value.priority, value.missing))
+            elif isinstance(value, str):
+                out.append(Segment(name, value, priority=100 + len(out)))
+            else:
+                raise SpecError(
+                    f"Segment {name!r} must be a Segment or a rule string. Got {type(value).__name__} instead.",
+                    key=f"segments.{name}",
+                )
+        return out
+    out = list(segments)
+    bad = [s for s in out if not isinstance(s, Segment)]
+    if bad:
+        raise SpecError(f"segments must be Segment objects. Got {bad[:3]!r}.", key="segments")
+    return out
+
+
+def _ordered(segments: list[Segment], priority: Sequence[str] | None) -> list[Segment]:
+    if not segments:
+        raise SpecError("assign needs at least one segment. Got none.", key="segments")
+    names = [s.name for s in segments]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise SpecError(f"Segment names must be unique. Repeated: {duplicated}.", key="segments")
+    if priority is None:
+        # Stable sort: equal priorities keep the order given.
+        return sorted(segments, key=lambda s: s.priority)
+    unknown = [p for p in priority if p not in names]
+    if unknown:
+        raise SpecError(
+            f"The 'priority' parameter of assign names unknown segment(s) {unknown}. Segments: {names}.",
+            key="priority",
+        )
+    rank = {name: i for i, name in enumerate(priority)}
+    return sorted(segments, key=lambda s: (rank.get(s.name, len(rank)), s.priority))
+
+
+def _evaluate(people: pd.DataFrame, seg: Segment) -> pd.Series:
+    """The rule's value per person; <NA> where a column it reads is missing or an unknown code."""
+    unknown = np.zeros(len(people), dtype=bool)
+    for col in seg.columns:
+        values = people[col]
+        unknown |= values.isna().to_numpy()
+        codes = seg.missing.get(col, ())
+        if codes:
+            unknown |= values.isin(list(codes)).to_numpy()
+    known = people.loc[~unknown, list(seg.columns)]
+    try:
+        result = known.eval(seg.where) if len(known) else pd.Series([], dtype=bool, index=known.index)
+    except Exception as exc:  # pandas raises many types for a bad rule; report them as one
+        raise SpecError(
+            f"Segment {seg.name!r}: the rule {seg.where!r} cannot be evaluated on the people table: {exc}",
+            key=f"segments.{seg.name}.where",
+        ) from None
+    if not isinstance(result, pd.Series) or not (
+        pd.api.types.is_bool_dtype(result) or result.isin([True, False]).all()
+    ):
+        raise SpecError(
+            f"Segment {seg.name!r}: the rule {seg.where!r} must give True or False for each person. "
+            f"Got {type(result).__name__} of dtype {getattr(result, 'dtype', '?')} instead.",
+            key=f"segments.{seg.name}.where",
+        )
+    out = pd.Series(pd.NA, index=people.index, dtype="boolean", name=seg.name)
+    out[~unknown] = result.astype(bool).to_numpy()
+    return out
+
+
+def _primary(flags: pd.DataFrame, order: list[str]) -> pd.Series:
+    """First segment in ``order`` each person belongs to, vectorised over people."""
+    values = flags[order].to_numpy(dtype="float64", na_value=np.nan)  # 1, 0 or NaN
+    is_member = values == 1
+    first_member = np.where(is_member.any(axis=1), is_member.argmax(axis=1), len(order))
+    is_unknown = np.isnan(values)
+    first_unknown = np.where(is_unknown.any(axis=1), is_unknown.argmax(axis=1), len(order))
+    labels = np.array([*order, NONE, UNKNOWN], dtype=object)
+    code = np.where(first_unknown < first_member, len(order) + 1, first_member)
+    return pd.Series(
+        pd.Categorical(labels[code], categories=list(labels)), index=flags.index, name="primary_segment"
+    )
