@@ -1,0 +1,413 @@
+"""Propensity scores: the probability of being in the programme given baseline covariates.
+
+A logistic regression (statsmodels ``Logit``) of the 0/1 treatment on the
+covariates. Categorical covariates enter with treatment contrasts (the first
+level is the reference, as R's ``glm`` does), so the coefficients are the same
+as those of ``glm(treat ~ ..., family = binomial)`` which MatchIt fits with
+``distance = "glm"``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy.special import expit
+from statsmodels.base.model import LikelihoodModelResults
+from statsmodels.discrete.discrete_model import BinaryResultsWrapper, LogitResults
+
+from validation.errors import ModelError, SchemaError
+
+__all__ = ["PropensityModel", "fit_propensity", "treatment_indicator", "check_complete"]
+
+# Above this many rows the full Newton fit starts from a fit on a subsample
+# (all treated units, a sample of controls, intercept corrected for the
+# sampling fraction), which saves most of the Newton iterations.
+_SUBSAMPLE_ABOVE = 200_000
+
+
+def treatment_indicator(data: pd.DataFrame, treatment: str) -> np.ndarray:
+    """Return the treatment column as a boolean array, checking it is 0/1.
+
+    Accepts bool columns and numeric columns holding only 0 and 1.
+
+    Raises
+    ------
+    SchemaError
+        The column is missing, has missing values, or holds other values; the
+        message names the values received and the first offending rows.
+    """
+    if treatment not in data.columns:
+        raise SchemaError(
+            f"The 'treatment' column {treatment!r} is not in the data. "
+            f"Columns in the data: {list(map(str, data.columns))}.",
+            table="data",
+        )
+    col = data[treatment]
+    if col.dtype == bool:
+        return col.to_numpy()
+    values = pd.to_numeric(col, errors="coerce")
+    bad = ~(values.isin([0, 1]))
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())
+        shown = pd.unique(col.iloc[rows[:5]].astype(object).to_numpy())
+        failures = pd.DataFrame(
+            {"column": treatment, "rule": "treatment is 0/1", "row": rows,
+             "value": col.iloc[rows].astype(object).to_numpy()}
+        )
+        raise SchemaError(
+            f"The treatment column {treatment!r} must hold only 0/1 (or True/False). "
+            f"Got {len(rows)} other value(s), e.g. {list(shown)}, at rows "
+            f"{_row_list(rows)}.",
+            table="data",
+            failures=failures,
+        )
+    return values.to_numpy() == 1
+
+
+def check_complete(data: pd.DataFrame, columns: list[str], *, role: str = "covariate") -> None:
+    """Raise one error listing every column among ``columns`` that is absent or has
+    missing values (count and first rows of each). Rows are never dropped silently.
+    """
+    absent = [c for c in columns if c not in data.columns]
+    if absent:
+        raise SchemaError(
+            f"The {role} column(s) {absent} are not in the data. "
+            f"Columns in the data: {list(map(str, data.columns))}.",
+            table="data",
+        )
+    parts, frames = [], []
+    for c in columns:
+        na = data[c].isna().to_numpy()
+        if na.any():
+            rows = np.flatnonzero(na)
+            parts.append(f"{c!r}: {len(rows)} missing at rows {_row_list(rows)}")
+            frames.append(pd.DataFrame({"column": c, "rule": "no missing values", "row": rows,
+                                        "value": None}))
+    if parts:
+        raise SchemaError(
+            f"Missing values are not allowed in the {role}s (rows are never dropped "
+            f"silently; impute them or remove the rows first): " + "; ".join(parts) + ".",
+            table="data",
+            failures=pd.concat(frames, ignore_index=True),
+        )
+
+
+def _row_list(rows: np.ndarray, shown: int = 5) -> str:
+    head = ", ".join(str(int(r)) for r in rows[:shown])
+    return head + (f", ... ({len(rows)} in all)" if len(rows) > shown else "")
+
+
+def design_matrix(data: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list[str], dict]:
+    """The logit's design matrix: intercept, numeric and 0/1 columns, and one
+    dummy per non-reference level of each categorical covariate (R's names,
+    e.g. ``racehispan``). Returns the matrix, the column names and, per
+    design column, the covariate it came from (to name a separating covariate).
+    """
+    blocks = [np.ones(len(data))]
+    names = ["Intercept"]
+    origin = {"Intercept": None}
+    for c in covariates:
+        col = data[c]
+        levels = categorical_levels(col)
+        if levels is None:
+            blocks.append(col.to_numpy(dtype=float))
+            names.append(c)
+            origin[c] = (c, None)
+            continue
+        codes = pd.Categorical(col, categories=levels).codes
+        for k, lev in enumerate(levels[1:], start=1):
+            blocks.append(codes == k)
+            names.append(f"{c}{lev}")
+            origin[f"{c}{lev}"] = (c, lev)
+    # column-major: each column is written contiguously, and X.T @ (w * X) is fast
+    X = np.empty((len(data), len(blocks)), order="F")
+    for j, b in enumerate(blocks):
+        X[:, j] = b
+    return X, names, origin
+
+
+def categorical_levels(col: pd.Series) -> list | None:
+    """Levels of a categorical covariate (categories in order, or the sorted
+    distinct values of a string column, as R's ``factor``); None if numeric/bool."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return list(col.cat.categories)
+    if col.dtype == bool or pd.api.types.is_numeric_dtype(col):
+        return None
+    return sorted(pd.unique(col.dropna()).tolist())
+
+
+@dataclass(frozen=True)
+class PropensityModel:
+    """A fitted propensity model.
+
+    Attributes
+    ----------
+    result : statsmodels results
+        The ``Logit`` fit (coefficients, standard errors, ``summary()``).
+    columns : list of str
+        Names of the design columns (R's names for factor dummies).
+    probability : numpy.ndarray
+        Fitted probability of treatment for every input row.
+    linear_predictor : numpy.ndarray
+        The logit (log-odds) for every input row.
+    covariates : list of str
+        The data columns the model uses.
+    """
+
+    result: object = field(repr=False)
+    columns: list[str]
+    probability: np.ndarray = field(repr=False)
+    linear_predictor: np.ndarray = field(repr=False)
+    covariates: list[str]
+
+    @property
+    def params(self) -> pd.Series:
+        """Coefficients named by design column."""
+        return pd.Series(np.asarray(self.result.params), index=self.columns)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Coefficient table: coef, se, z, p_value, ci_low, ci_high."""
+        r = self.result
+        ci = np.asarray(r.conf_int())
+        return pd.DataFrame(
+            {"coef": np.asarray(r.params), "se": np.asarray(r.bse), "z": np.asarray(r.tvalues),
+             "p_value": np.asarray(r.pvalues), "ci_low": ci[:, 0], "ci_high": ci[:, 1]},
+            index=pd.Index(self.columns, name="term"),
+        )
+
+    def to_dict(self) -> dict:
+        return {"covariates": list(self.covariates), "coefficients": self.params.to_dict(),
+                "n": int(len(self.probability))}
+
+    def summary(self) -> str:
+        """statsmodels' text summary of the logit."""
+        return self.result.summary(xname=self.columns).as_text()
+
+
+def fit_propensity(
+    data: pd.DataFrame,
+    treatment: str,
+    covariates: list[str] | None = None,
+    *,
+    formula: str | None = None,
+) -> PropensityModel:
+    """Fit a logistic propensity model of ``treatment`` on covariates.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit.
+    treatment : str
+        0/1 (or bool) column: 1 = in the programme.
+    covariates : list of str, optional
+        Columns to adjust for. Strings and pandas categoricals get treatment
+        contrasts (first level = reference); bools enter as 0/1.
+    formula : str, optional
+        A statsmodels formula instead of ``covariates``, e.g.
+        ``"treat ~ age + educ + C(race) + np.log1p(re74)"``.
+
+    Returns
+    -------
+    PropensityModel
+
+    Raises
+    ------
+    ModelError
+        Perfect or quasi-perfect separation (the message names the covariate
+        and level), or a fit that does not converge.
+
+    Examples
+    --------
+    >>> ps = fit_propensity(lalonde, "treat", ["age", "educ", "race", "re74"])  # doctest: +SKIP
+    >>> ps.params["racehispan"]  # doctest: +SKIP
+    """
+    y = treatment_indicator(data, treatment).astype(float)
+    if formula is not None:
+        if covariates is not None:
+            warnings.warn("'covariates' is ignored when 'formula' is given", UserWarning, stacklevel=2)
+        covariates = formula_variables(formula, data, exclude=treatment)
+        check_complete(data, covariates)
+        model = sm.Logit.from_formula(formula, data)
+        names = list(model.exog_names)
+        X = np.asarray(model.exog, dtype=float)
+        origin = {n: (_origin_of_term(n, covariates), None) for n in names}
+    else:
+        if not covariates:
+            raise ModelError("The 'covariates' parameter of fit_propensity must list at least "
+                             "one column (or give 'formula'). Got none.")
+        check_complete(data, list(covariates))
+        X, names, origin = design_matrix(data, list(covariates))
+    _check_separation(X, y, names, origin)
+    result, eta = _fit_logit(y, X, names)
+    return PropensityModel(
+        result=result,
+        columns=names,
+        probability=expit(eta),
+        linear_predictor=eta,
+        covariates=list(covariates),
+    )
+
+
+def linear_predictor(X: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """X @ params accumulated column by column with elementwise operations, so
+    units with identical covariates get bit-identical scores wherever they sit
+    in the data (a BLAS product may round rows in different kernel positions
+    differently, which would split ties that MatchIt's balance statistics count
+    as one distinct value)."""
+    eta = X[:, 0] * params[0]
+    term = np.empty_like(eta)
+    for j in range(1, X.shape[1]):
+        np.multiply(X[:, j], params[j], out=term)
+        eta += term
+    return eta
+
+
+def formula_variables(formula: str, data: pd.DataFrame, exclude: str | None = None) -> list[str]:
+    """Data columns named on the right-hand side of a formula, in data order."""
+    rhs = formula.split("~", 1)[-1]
+    tokens = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", rhs))
+    return [c for c in data.columns if c in tokens and c != exclude]
+
+
+def _origin_of_term(term: str, covariates: list[str]) -> str | None:
+    hits = [c for c in covariates if c in term]
+    return max(hits, key=len) if hits else None
+
+
+def _check_separation(X: np.ndarray, y: np.ndarray, names: list[str], origin: dict) -> None:
+    """Name every design column that separates treated from controls on its own.
+
+    A 0/1 column separates when all units with value 1 are in one group
+    (quasi-complete separation: the coefficient goes to +-infinity); a
+    continuous column when the groups' ranges do not overlap.
+    """
+    t = y == 1
+    c = ~t
+    problems = []
+    for j, name in enumerate(names):
+        if name in ("Intercept", "const"):
+            continue
+        x = X[:, j]
+        cov, level = origin.get(name) or (name, None)
+        label = f"{cov!r}" + (f" level {level!r}" if level is not None else "")
+        lo_t, hi_t = x.min(where=t, initial=np.inf), x.max(where=t, initial=-np.inf)
+        lo_c, hi_c = x.min(where=c, initial=np.inf), x.max(where=c, initial=-np.inf)
+        if min(lo_t, lo_c) == max(hi_t, hi_c):
+            problems.append(f"{label} takes a single value for everyone (no variation)")
+        elif min(lo_t, lo_c) >= 0 and max(hi_t, hi_c) <= 1 and np.all((x == 0) | (x == 1)):
+            ones_t = int(x.sum(where=t))
+            ones_c = int(x.sum(where=c))
+            if ones_c == 0:
+                problems.append(f"{label}: all {ones_t} units with it are treated")
+            elif ones_t == 0:
+                problems.append(f"{label}: all {ones_c} units with it are controls")
+            elif ones_t == t.sum():
+                problems.append(f"{label}: every treated unit has it")
+            elif ones_c == c.sum():
+                problems.append(f"{label}: every control unit has it")
+        elif hi_t <= lo_c or hi_c <= lo_t:
+            problems.append(
+                f"{label}: treated values [{lo_t:g}, {hi_t:g}] and control values "
+                f"[{lo_c:g}, {hi_c:g}] do not overlap")
+    problems += _collinear(X, names)
+    if problems:
+        raise ModelError(
+            "The propensity model cannot be fitted (perfect separation, no variation or "
+            "collinearity): " + "; ".join(problems)
+            + ". Drop or coarsen these covariates, or match exactly on them (exact=...).")
+
+
+def _collinear(X: np.ndarray, names: list[str]) -> list[str]:
+    """Design columns that are (near) linear combinations of others, found from the
+    small k x k correlation-scaled cross-product (statsmodels' own rank check
+    runs a QR of the whole n x k matrix, which is slow on a national pool)."""
+    xtx = X.T @ X
+    scale = np.sqrt(np.diag(xtx))
+    if np.any(scale == 0):
+        return [f"{names[j]!r} is all zero" for j in np.flatnonzero(scale == 0)]
+    vals, vecs = np.linalg.eigh(xtx / np.outer(scale, scale))
+    out = []
+    for v in vecs[:, vals < 1e-10 * vals.max()].T:
+        involved = [names[j] for j in np.flatnonzero(np.abs(v) > 0.1)]
+        out.append(f"columns {involved} are collinear (one is a combination of the others)")
+    return out
+
+
+def _fit_logit(y: np.ndarray, X: np.ndarray, names: list[str]):
+    """Maximum likelihood by Newton-Raphson, returned as a statsmodels ``Logit``
+    results object (standard errors, tests, ``summary()``) and the linear predictor.
+
+    The Newton steps are done here, two matrix products per step, because
+    statsmodels' own loop recomputes predictions and the log-likelihood several
+    times per step and checks for perfect prediction on every step, which
+    dominates on a national pool. The covariance is the inverse Hessian at the
+    optimum, exactly what ``Logit.fit`` reports.
+    """
+    start = _start_values(y, X) if len(y) > _SUBSAMPLE_ABOVE else None
+    params, converged = _newton(y, X, start)
+    eta = linear_predictor(X, params)
+    p = expit(eta)
+    if np.any((p < 1e-12) | (p > 1 - 1e-12)):
+        raise ModelError(
+            "Perfect separation in the propensity model: some fitted probabilities are 0 or 1, so "
+            "a combination of covariates predicts treatment exactly. Largest coefficients: "
+            f"{_largest(params, names)}. Drop or coarsen these covariates or match exactly on them.")
+    if not converged:
+        raise ModelError(
+            "The propensity model did not converge in 100 Newton iterations; "
+            f"largest coefficients: {_largest(params, names)}. Check for near-separation or rescale "
+            "covariates with very large values.")
+    model = sm.Logit(y, X, check_rank=False)
+    cov = np.linalg.inv((X.T * (p * (1 - p))) @ X)
+    fit = LikelihoodModelResults(model, params, cov, 1.0)
+    fit.mle_retvals = {"converged": True}
+    fit.mle_settings = {"optimizer": "newton"}
+    return BinaryResultsWrapper(LogitResults(model, fit)), eta
+
+
+def _newton(y: np.ndarray, X: np.ndarray, start: np.ndarray | None, maxiter: int = 100):
+    if start is None:
+        start = np.zeros(X.shape[1])
+        ybar = y.mean()
+        start[0] = np.log(ybar / (1 - ybar))
+    b = np.asarray(start, dtype=float)
+    for _ in range(maxiter):
+        p = expit(linear_predictor(X, b))
+        score = X.T @ (y - p)
+        step = np.linalg.solve((X.T * (p * (1 - p))) @ X, score)
+        b = b + step
+        # Newton decrement: the log-likelihood was within ~step'score/2 of its
+        # maximum before this step; after it (quadratic convergence) far closer.
+        if step @ score < 1e-9:
+            return b, True
+        if not np.all(np.isfinite(b)):
+            break
+    return b, False
+
+
+def _largest(params: np.ndarray, names: list[str]) -> str:
+    order = np.argsort(-np.abs(params))[:3]
+    return ", ".join(f"{names[i]} = {params[i]:.3g}" for i in order)
+
+
+def _start_values(y: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Coefficients from a case-control subsample: seeded random sets of treated and
+    controls. Case-control sampling changes only the intercept, by the log of the
+    ratio of the sampling fractions, so the corrected values are close to the full MLE."""
+    rng = np.random.default_rng(20240531)
+    treated = np.flatnonzero(y == 1)
+    controls = np.flatnonzero(y == 0)
+    n_t = min(len(treated), 20_000)
+    n_c = min(len(controls), max(5 * n_t, 50_000))
+    rows = np.sort(np.concatenate([rng.choice(treated, size=n_t, replace=False),
+                                   rng.choice(controls, size=n_c, replace=False)]))
+    start, converged = _newton(y[rows], X[rows], None)
+    if not converged:
+        return None
+    start[0] -= np.log((n_t / len(treated)) / (n_c / len(controls)))
+    return start
