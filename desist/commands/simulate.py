@@ -1,0 +1,112 @@
+"""``desist simulate --spec SPEC --cohort FILE``: the contract's cash flow, with its uncertainty.
+
+Takes the payment terms and prices from the spec (or ``--tariff FILE``), each
+person's probability of achieving each priced outcome from ``p_<outcome>``
+columns of the cohort, else a difficulty model fitted on ``--history`` over
+``--covariates``, else the segment rates in ``--history``, and simulates
+enrolment, achievement, measurement lags and payments. Prints what the
+commissioner pays, each party's net cash, chance of a loss and peak working
+capital, and the cost per outcome. ``--json`` prints the same as data;
+``--out DIR`` writes the cash-flow fan charts (PNG and SVG) and the monthly
+quantiles (CSV).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import typer
+
+from desist.commands.price import parse_costs, read_frame, save_figure
+from outcomes.spec import MetricSpec
+from pricing import PaymentStructure, Tariff, simulate_contract
+from pricing.inputs import (
+    cohort_probabilities,
+    model_probabilities,
+    payment_segments,
+    segment_costs,
+    segment_rates,
+)
+from validation.errors import SpecError
+
+
+def simulate(
+    spec_path: Path = typer.Option(..., "--spec", help="Metric spec (TOML): outcomes, segments, [payment]."),
+    cohort_path: Path = typer.Option(..., "--cohort", help="People to enrol (CSV/Parquet/Excel), with "
+                                     "p_<outcome> columns or segment columns matching --history."),
+    history: Path = typer.Option(None, "--history", help="Past people with 0/1 outcome columns: segment rates "
+                                 "used where the cohort has no p_<outcome>."),
+    covariates: str = typer.Option(None, "--covariates", help="Comma-separated baseline columns: fit a difficulty "
+                                   "model per outcome on --history and predict each cohort member's probability."),
+    tariff_path: Path = typer.Option(None, "--tariff", help="Tariff TOML ([tariff]) instead of the spec's prices."),
+    cost: list[str] = typer.Option(None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT (repeat)."),
+    draws: int = typer.Option(10_000, "--draws", help="Monte Carlo draws."),
+    months: int = typer.Option(36, "--months", help="Contract horizon in months."),
+    enrol_months: int = typer.Option(12, "--enrol-months", help="Months over which people enrol."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same numbers."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    out: Path = typer.Option(None, "--out", help="Folder for fan charts and monthly cash-flow quantiles."),
+) -> None:
+    """Simulate a contract's payments: cash flow by party, P(loss), peak working capital.
+
+    Examples:
+
+        desist simulate --spec examples/specs/intermediate.toml --cohort cohort.csv --history last_year.csv
+
+        desist simulate --spec spec.toml --cohort cohort.parquet --cost none=1200 --json --out sim/
+    """
+    spec = MetricSpec.from_toml(spec_path)
+    cohort = read_frame(cohort_path, "cohort")
+    tariff = Tariff.from_toml(tariff_path) if tariff_path is not None else (
+        Tariff.from_spec(spec) if spec.payment.get("prices") else None)
+    if tariff is None:
+        raise SpecError(f"The spec '{spec.name}' has no [payment.prices] and no --tariff was given: nothing "
+                        "is paid per outcome.", key="payment.prices")
+    segments = payment_segments(cohort, spec)
+    past = read_frame(history, "history") if history is not None else None
+    past_segments = payment_segments(past, spec) if past is not None else None
+    rates = segment_rates(past, tariff.outcomes, past_segments) if past is not None else None
+    unmodelled = [o for o in tariff.outcomes if f"p_{o}" not in cohort.columns]
+    if covariates and unmodelled:
+        if past is None:
+            raise SpecError("--covariates fits a difficulty model on the history: give --history too.",
+                            key="covariates")
+        fitted = model_probabilities(past, cohort, unmodelled, [c.strip() for c in covariates.split(",")])
+        cohort = cohort.assign(**{f"p_{o}": fitted[o].to_numpy() for o in unmodelled})
+    probs = cohort_probabilities(cohort, tariff.outcomes, segments, rates)
+    # The spec states no expected outcome payments; this cohort's expectation completes the contract value.
+    expected = float(tariff.expected_income(segments, probs)["expected_income"].sum())
+    structure = replace(PaymentStructure.from_spec(spec), outcome_budget=expected)
+    # Costs: --cost, else a per-person 'cost' column in the cohort, else in the history.
+    costs = parse_costs(cost)
+    segment_cost = None
+    if costs or "cost" in cohort.columns:
+        segment_cost = segment_costs(costs, cohort, segments)
+    elif past is not None and "cost" in past.columns:
+        segment_cost = segment_costs(None, past, past_segments)
+    sim = simulate_contract(spec, cohort, tariff, structure, months=months, draws=draws, seed=seed,
+                            probabilities=probs, segments=segments, costs=segment_cost, enrol_months=enrol_months)
+    files: list[str] = []
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for party in sim.parties:
+            files += save_figure(sim.plot(party), out, f"cash_flow_{party}")
+        csv = out / "cash_flow.csv"
+        sim.to_frame().to_csv(csv, index=False)
+        files.append(str(csv))
+    if as_json:
+        typer.echo(json.dumps({**sim.to_dict(), "spec": spec.name, "structure": structure.to_dict(),
+                               "files": files}, indent=2, default=float))
+        return
+    typer.echo(structure.summary())
+    typer.echo(sim.summary())
+    if segment_cost is None:
+        typer.echo("No delivery costs given (--cost or a 'cost' column): provider figures are income only.")
+    if files:
+        typer.echo(f"Fan charts and cash_flow.csv written to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)

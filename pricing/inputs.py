@@ -1,0 +1,215 @@
+"""From a spec and a table of people to what the pricing functions take.
+
+Tariffs and simulations need each person's payment segment, their
+probability of achieving each priced outcome, and the delivery cost per
+person in each segment. These functions derive them from a metric spec
+(segments and price keys) and plain tables, so a script, a notebook and the
+command line get the same answer.
+
+Probabilities come from, in order: a ``p_<outcome>`` column (e.g. a
+prediction from ``cohorts`` difficulty models, with the assumed effect of the
+service built in), or the segment's achievement rate in a history table whose
+``<outcome>`` column is 1 when the outcome was achieved. Segment rates give the
+same segment totals as any model with the segment in it, which is all a
+tariff by segment uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from validation.errors import SpecError
+
+__all__ = [
+    "cohort_probabilities",
+    "model_probabilities",
+    "payment_segments",
+    "priced_outcomes",
+    "segment_costs",
+    "segment_rates",
+]
+
+
+def payment_segments(people: pd.DataFrame, spec: Any = None) -> pd.Series:
+    """Each person's payment segment: the spec's primary segment, else a ``segment`` column.
+
+    With spec segments, ``cohorts.segments.assign`` picks the first segment by
+    priority each person belongs to; people in none are ``"none"``.
+
+    Examples
+    --------
+    >>> payment_segments(pd.DataFrame({"segment": ["a", "b"]})).tolist()
+    ['a', 'b']
+    """
+    spec_segments = getattr(spec, "segments", None) or {}
+    if spec_segments:
+        from cohorts.segments import assign, segments_from_mapping
+
+        rules = segments_from_mapping({name: seg.to_dict() for name, seg in spec_segments.items()})
+        primary = assign(people, rules).primary
+        return pd.Series(primary.astype(str).to_numpy(), name="segment")
+    if "segment" not in people.columns:
+        raise SpecError(
+            "People need payment segments: the spec has no [segments] and the table has no 'segment' column. "
+            f"Columns found: {list(people.columns)}.",
+            key="segments",
+        )
+    return pd.Series(people["segment"].astype(str).to_numpy(), name="segment")
+
+
+def priced_outcomes(spec: Any) -> list[str]:
+    """The spec's price keys: the outcomes a tariff pays for.
+
+    Prices in ``[payment.prices]`` first; otherwise every ``price_key`` (or
+    the outcome key of outcomes without one, and ``reoffending``).
+    """
+    prices = (getattr(spec, "payment", {}) or {}).get("prices", {})
+    if prices:
+        return list(prices)
+    keys = [o.price_key or k for k, o in (getattr(spec, "outcomes", {}) or {}).items()]
+    reoffending = getattr(spec, "reoffending", None)
+    if reoffending is not None:
+        keys.append(reoffending.price_key or "reoffending")
+    return list(dict.fromkeys(keys))
+
+
+def _achieved(table: pd.DataFrame, outcome: str) -> pd.Series:
+    """A person-level achievement probability (p_<outcome>) or 0/1 flag (<outcome>) column."""
+    column = f"p_{outcome}" if f"p_{outcome}" in table.columns else outcome
+    values = pd.to_numeric(table[column], errors="coerce").astype(float)
+    bad = np.flatnonzero(~values.between(0, 1).to_numpy())
+    if bad.size:
+        raise SpecError(
+            f"Column {column!r} must hold achievement flags (0/1) or probabilities in [0, 1]. "
+            f"Got {table[column].iloc[bad[:5]].tolist()} in rows {bad[:10].tolist()}"
+            + (f" and {bad.size - 10} more." if bad.size > 10 else "."),
+            key=column,
+        )
+    return values
+
+
+def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Any) -> pd.DataFrame:
+    """Achievement rate of each outcome in each segment (segments x outcomes), with ``n``.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"job": [1, 0, 1, 1]})
+    >>> segment_rates(h, ["job"], ["a", "a", "b", "b"])["job"].tolist()
+    [0.5, 1.0]
+    """
+    missing = [o for o in outcomes if o not in history.columns and f"p_{o}" not in history.columns]
+    if missing:
+        raise SpecError(
+            f"The history table needs, for each priced outcome, a column '<outcome>' (1 if achieved) or "
+            f"'p_<outcome>'. Missing: {missing}. Columns found: {list(history.columns)}.",
+            key="history",
+        )
+    labels = np.asarray(segments, dtype=object)
+    frame = pd.DataFrame({o: _achieved(history, o).to_numpy() for o in outcomes})
+    rates = frame.groupby(labels).mean()
+    rates.insert(0, "n", frame.groupby(labels).size())
+    rates.index = rates.index.astype(str)
+    rates.index.name = "segment"
+    return rates
+
+
+def cohort_probabilities(cohort: pd.DataFrame, outcomes: list[str], segments: Any,
+                         rates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """People x outcomes probabilities: ``p_<outcome>`` columns, else the segment's historical rate.
+
+    Examples
+    --------
+    >>> rates = pd.DataFrame({"job": [0.2, 0.6]}, index=["a", "b"])
+    >>> cohort_probabilities(pd.DataFrame(index=range(2)), ["job"], ["b", "a"], rates)["job"].tolist()
+    [0.6, 0.2]
+    """
+    labels = pd.Series(np.asarray(segments, dtype=object)).astype(str)
+    out = {}
+    for outcome in outcomes:
+        if f"p_{outcome}" in cohort.columns:
+            out[outcome] = _achieved(cohort, outcome).to_numpy()
+            continue
+        if rates is None or outcome not in rates.columns:
+            raise SpecError(
+                f"No probability for outcome {outcome!r}: the cohort has no 'p_{outcome}' column and no history "
+                "rates were given (pass a history table with the outcome achieved or not).",
+                key=f"p_{outcome}",
+            )
+        unknown = sorted(set(labels) - set(rates.index))
+        if unknown:
+            raise SpecError(
+                f"Segments {unknown} of the cohort do not appear in the history, so their rate of {outcome!r} "
+                f"is unknown. History segments: {list(rates.index)}.",
+                key="segments",
+            )
+        out[outcome] = rates[outcome].reindex(labels).to_numpy()
+    return pd.DataFrame(out)
+
+
+def model_probabilities(history: pd.DataFrame, cohort: pd.DataFrame, outcomes: list[str],
+                        covariates: list[str]) -> pd.DataFrame:
+    """Each person's probability of each outcome from a difficulty model fitted on the history.
+
+    One ``cohorts.difficulty.fit_difficulty`` logit per outcome (the history's
+    ``<outcome>`` column, 1 = achieved) on ``covariates``, predicted for the
+    cohort. These are probabilities *without* the programme, as the history
+    had it; add the assumed effect before simulating a new service.
+
+    Raises
+    ------
+    SpecError
+        A cohort member cannot be scored (a covariate missing), naming rows.
+    """
+    from cohorts.difficulty import fit_difficulty
+
+    out = {}
+    for outcome in outcomes:
+        if outcome not in history.columns:
+            raise SpecError(f"The history needs a 0/1 column {outcome!r} to fit its difficulty model. "
+                            f"Columns found: {list(history.columns)}.", key=outcome)
+        model = fit_difficulty(history, outcome, list(covariates), success=True)
+        expected = model.predict(cohort).expected.to_numpy()
+        missing = np.flatnonzero(np.isnan(expected))
+        if missing.size:
+            raise SpecError(
+                f"The difficulty model for {outcome!r} cannot score cohort rows {missing[:10].tolist()}"
+                + (f" and {missing.size - 10} more" if missing.size > 10 else "")
+                + f": a covariate among {list(covariates)} is missing there.",
+                key="covariates",
+            )
+        out[outcome] = expected
+    return pd.DataFrame(out)
+
+
+def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segments: Any) -> pd.Series:
+    """Delivery cost per person by segment: given amounts, else the mean of a ``cost`` column.
+
+    Examples
+    --------
+    >>> segment_costs(None, pd.DataFrame({"cost": [100.0, 300.0, 500.0]}), ["a", "b", "b"]).tolist()
+    [100.0, 400.0]
+    """
+    labels = pd.Series(np.asarray(segments, dtype=object)).astype(str)
+    if costs:
+        series = pd.Series(dict(costs), dtype=float)
+        missing = sorted(set(labels) - set(series.index))
+        if missing:
+            raise SpecError(f"Costs are needed for every segment: none given for {missing}. Got {dict(costs)}.",
+                            key="costs")
+        return series.reindex(sorted(set(labels)))
+    if "cost" not in people.columns:
+        raise SpecError(
+            "Delivery costs are needed to show margins: give a cost per segment (e.g. --cost women=1500) or a "
+            f"'cost' column (per person). Columns found: {list(people.columns)}.",
+            key="costs",
+        )
+    values = pd.to_numeric(people["cost"], errors="coerce")
+    bad = np.flatnonzero(~(values >= 0).to_numpy())
+    if bad.size:
+        raise SpecError(f"Column 'cost' must hold amounts >= 0. Got {people['cost'].iloc[bad[:5]].tolist()} in rows "
+                        f"{bad[:10].tolist()}.", key="cost")
+    return values.groupby(labels.to_numpy()).mean().rename_axis("segment")

@@ -1,0 +1,491 @@
+"""Payment structures: how a contract's money is paid, withheld, clawed back and passed down.
+
+A :class:`PaymentStructure` says how much of a service fee is paid up front
+(month 0) and how much monthly in arrears, how much is withheld until an
+outcome target is met, how much is clawed back if it is missed, what is paid
+per outcome by a :class:`~pricing.tariff.Tariff`, a cap on outcome money, a
+prime's management fee and the subcontractors it passes the rest to, and an
+optional social investor who funds the service and is repaid from outcome
+payments. :meth:`PaymentStructure.check` compares it with the voluntary
+sector's ask: at least 70% of the service fee up front and 10-30% of the
+contract at risk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pricing.tariff import Tariff, dwp_tariff
+from validation.errors import SpecError
+
+__all__ = [
+    "SECTOR_ASK",
+    "Finding",
+    "Investor",
+    "PaymentStructure",
+    "Target",
+    "doncaster",
+    "dwp_work_programme",
+    "peterborough",
+    "sector_ask",
+    "youth_justice_clawback",
+]
+
+# The sector's ask: at least 70% of the service fee up front, 10-30% of the contract at risk.
+SECTOR_ASK = {"min_up_front": 0.70, "min_at_risk": 0.10, "max_at_risk": 0.30}
+# Boundaries are inclusive; this absorbs float rounding in shares computed from amounts.
+_BOUNDARY_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a design check found: a stable ``code``, ``severity``, a sentence and the numbers."""
+
+    code: str
+    severity: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity, "message": self.message, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class Target:
+    """An outcome target for the cohort: at least ``rate`` of people achieve ``outcome``.
+
+    E.g. Doncaster: the one-year reconviction rate at least 5 points below
+    the 2009 baseline is ``Target("no_reconviction", 1 - (baseline - 0.05))``.
+    Measured when the last enrolled person's outcome is known.
+    """
+
+    outcome: str
+    rate: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rate <= 1:
+            raise SpecError(f"The 'rate' of Target must be a proportion in [0, 1]. Got {self.rate!r} instead.",
+                            key="target.rate")
+
+
+@dataclass(frozen=True)
+class Investor:
+    """A social investor: pays the service fee to the prime and receives the outcome payments."""
+
+    name: str = "investor"
+
+
+def _share(name: str, value: float) -> float:
+    value = float(value)
+    if not 0 <= value <= 1:
+        raise SpecError(f"The '{name}' parameter of PaymentStructure must be a share in [0, 1]. Got {value!r} instead.",
+                        key=name)
+    return value
+
+
+@dataclass(frozen=True)
+class PaymentStructure:
+    """How a contract pays: fees, money at risk, clawback, cap, supply chain and investor.
+
+    Parameters
+    ----------
+    name : str
+        A label for reports.
+    service_fee : float
+        Total fee for delivering the service over the contract (£), apart
+        from payments per outcome.
+    up_front_share : float
+        Share of the service fee paid at the start (month 0). The rest of the
+        unconditional fee is paid monthly in arrears over the enrolment period.
+    at_risk_share : float
+        Share of the service fee withheld against outcomes: paid in full if
+        ``target`` is met; without a target, paid pro rata to the tariff
+        payments earned over those expected (at most in full).
+    outcome_budget : float
+        Expected total of payments per outcome by the tariff (£); used to
+        state the contract's value and share at risk before simulating.
+    tariff : Tariff, optional
+        Outcome payments per achievement by segment.
+    target : Target, optional
+        Needed when ``clawback_share`` is above zero.
+    clawback_share : float
+        Share of the service fee the provider repays if ``target`` is missed.
+    cap : float, optional
+        Maximum total of outcome-contingent payments (tariff plus at-risk fee).
+    management_fee : float
+        Share of everything the prime receives that it keeps before passing
+        the rest to ``subcontractors``.
+    subcontractors : mapping
+        Name -> share of what the prime passes down (shares sum to 1). The
+        subcontractors deliver the service and bear its costs in these
+        shares; without subcontractors the prime delivers.
+    investor : Investor, optional
+        Pays the service fee instead of the commissioner and receives every
+        outcome-contingent payment (Peterborough).
+
+    Examples
+    --------
+    >>> s = PaymentStructure(service_fee=1e6, up_front_share=0.7, at_risk_share=0.1,
+    ...                      target=Target("no_reoffence", 0.6))
+    >>> s.check()
+    []
+    """
+
+    name: str = "custom"
+    service_fee: float = 0.0
+    up_front_share: float = 0.0
+    at_risk_share: float = 0.0
+    outcome_budget: float = 0.0
+    tariff: Tariff | None = None
+    target: Target | None = None
+    clawback_share: float = 0.0
+    cap: float | None = None
+    management_fee: float = 0.0
+    subcontractors: Mapping[str, float] = field(default_factory=dict)
+    investor: Investor | None = None
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("up_front_share", "at_risk_share", "clawback_share", "management_fee"):
+            _share(name, getattr(self, name))
+        for name in ("service_fee", "outcome_budget"):
+            if not float(getattr(self, name)) >= 0:
+                raise SpecError(f"The '{name}' parameter of PaymentStructure must be >= 0. "
+                                f"Got {getattr(self, name)!r} instead.", key=name)
+        if self.up_front_share + self.at_risk_share > 1 + _BOUNDARY_TOL:
+            raise SpecError(
+                "The 'up_front_share' and 'at_risk_share' parameters of PaymentStructure must sum to at most 1 "
+                f"(the withheld share cannot also be paid up front). Got {self.up_front_share} + "
+                f"{self.at_risk_share} instead.",
+                key="at_risk_share",
+            )
+        if self.clawback_share > 1 - self.at_risk_share + _BOUNDARY_TOL:
+            raise SpecError(
+                "The 'clawback_share' parameter of PaymentStructure must be at most the share of the fee "
+                f"actually paid (1 - at_risk_share = {1 - self.at_risk_share:g}). Got {self.clawback_share} instead.",
+                key="clawback_share",
+            )
+        if self.clawback_share > 0 and self.target is None:
+            raise SpecError(
+                "A PaymentStructure with 'clawback_share' above 0 needs a 'target' "
+                "(Target(outcome, rate)) saying what must be achieved. Got target=None.",
+                key="target",
+            )
+        if self.cap is not None and not float(self.cap) >= 0:
+            raise SpecError(f"The 'cap' parameter of PaymentStructure must be >= 0 or None. Got {self.cap!r}.",
+                            key="cap")
+        if self.subcontractors:
+            total = sum(float(v) for v in self.subcontractors.values())
+            if any(float(v) < 0 for v in self.subcontractors.values()) or abs(total - 1) > _BOUNDARY_TOL:
+                raise SpecError(
+                    "The 'subcontractors' parameter of PaymentStructure must give shares >= 0 summing to 1. "
+                    f"Got {dict(self.subcontractors)} (sum {total:g}) instead.",
+                    key="subcontractors",
+                )
+            clash = {"commissioner", "prime", "investor"} & set(self.subcontractors)
+            if clash:
+                raise SpecError(f"Subcontractor names {sorted(clash)} are reserved for other parties.",
+                                key="subcontractors")
+        elif self.management_fee > 0:
+            raise SpecError(
+                "A 'management_fee' needs 'subcontractors' to pass the rest to. Got management_fee="
+                f"{self.management_fee} and no subcontractors.",
+                key="management_fee",
+            )
+        if self.investor is not None and self.clawback_share > 0:
+            raise SpecError("A structure with an investor cannot also claw back fees from the provider: the "
+                            "investor carries the outcome risk. Set clawback_share=0.", key="clawback_share")
+
+    # ------------------------------------------------------------------ money
+    @property
+    def contract_value(self) -> float:
+        """Service fee plus expected outcome payments (£)."""
+        return float(self.service_fee) + float(self.outcome_budget)
+
+    @property
+    def providers(self) -> list[str]:
+        """Parties that deliver the service and bear its cost."""
+        return list(self.subcontractors) if self.subcontractors else ["prime"]
+
+    @property
+    def parties(self) -> list[str]:
+        """Every party with a cash flow, payer first."""
+        names = ["commissioner"] + (["investor"] if self.investor is not None else []) + ["prime"]
+        return names + list(self.subcontractors)
+
+    def provider_shares(self) -> dict[str, float]:
+        """Share of the provider's risk and reward each provider party holds.
+
+        Everything outcome-contingent reaches the front line through the
+        supply chain, so these are the shares of the money at risk.
+        """
+        return {"prime": 1.0} if not self.subcontractors else {
+            "prime": float(self.management_fee),
+            **{k: (1 - self.management_fee) * float(v) for k, v in self.subcontractors.items()},
+        }
+
+    def pass_down(self, amount: float) -> dict[str, float]:
+        """Split money the prime receives: the prime keeps its management fee, the rest goes down.
+
+        Examples
+        --------
+        >>> s = PaymentStructure(service_fee=100.0, up_front_share=1.0, management_fee=0.15,
+        ...                      subcontractors={"charity_a": 0.6, "charity_b": 0.4})
+        >>> {k: round(v, 6) for k, v in s.pass_down(1000.0).items()}
+        {'prime': 150.0, 'charity_a': 510.0, 'charity_b': 340.0}
+        """
+        return {k: amount * v for k, v in self.provider_shares().items()}
+
+    def shares(self) -> dict[str, float]:
+        """The provider's up-front share of the fee, share of the contract at risk, and front-line share.
+
+        With an investor the provider is funded in full at the start and
+        carries no outcome risk (the investor does).
+        """
+        value = self.contract_value
+        if self.investor is not None:
+            up_front, at_risk = (1.0 if self.service_fee > 0 else 0.0), 0.0
+        else:
+            up_front = self.up_front_share if self.service_fee > 0 else 0.0
+            contingent = (self.at_risk_share + self.clawback_share) * self.service_fee + self.outcome_budget
+            at_risk = contingent / value if value > 0 else 0.0
+        front_line = 1.0 - self.management_fee if self.subcontractors else 1.0
+        return {"contract_value": value, "up_front": up_front, "at_risk": at_risk, "front_line": front_line}
+
+    def check(self) -> list[Finding]:
+        """Findings where this structure falls outside the sector's ask (70% up front, 10-30% at risk).
+
+        Boundaries are inside: exactly 70% up front, or exactly 10% or 30% at
+        risk, pass.
+
+        Examples
+        --------
+        >>> [f.code for f in PaymentStructure(service_fee=1.0, up_front_share=0.5).check()]
+        ['up_front_below_ask', 'at_risk_below_ask']
+        """
+        s = self.shares()
+        ask = SECTOR_ASK
+        findings = []
+        if s["up_front"] < ask["min_up_front"] - _BOUNDARY_TOL:
+            findings.append(Finding(
+                "up_front_below_ask", "warning",
+                f"{s['up_front']:.2%} of the service fee is paid up front; the sector asks for at least "
+                f"{ask['min_up_front']:.0%}, so a small provider must fund delivery from its own reserves.",
+                {"up_front": s["up_front"], "min_up_front": ask["min_up_front"]},
+            ))
+        if s["at_risk"] < ask["min_at_risk"] - _BOUNDARY_TOL:
+            findings.append(Finding(
+                "at_risk_below_ask", "info",
+                f"{s['at_risk']:.2%} of the contract is at risk against outcomes; below "
+                f"{ask['min_at_risk']:.0%} the provider has little financial reason to pursue outcomes.",
+                {"at_risk": s["at_risk"], "min_at_risk": ask["min_at_risk"]},
+            ))
+        if s["at_risk"] > ask["max_at_risk"] + _BOUNDARY_TOL:
+            findings.append(Finding(
+                "at_risk_above_ask", "warning",
+                f"{s['at_risk']:.2%} of the contract is at risk against outcomes; the sector asks for at most "
+                f"{ask['max_at_risk']:.0%}: more invites creaming and parking and shuts out small providers.",
+                {"at_risk": s["at_risk"], "max_at_risk": ask["max_at_risk"]},
+            ))
+        return findings
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form for JSON."""
+        return {
+            "name": self.name,
+            "service_fee": self.service_fee,
+            "up_front_share": self.up_front_share,
+            "at_risk_share": self.at_risk_share,
+            "outcome_budget": self.outcome_budget,
+            "target": None if self.target is None else {"outcome": self.target.outcome, "rate": self.target.rate},
+            "clawback_share": self.clawback_share,
+            "cap": self.cap,
+            "management_fee": self.management_fee,
+            "subcontractors": dict(self.subcontractors),
+            "investor": None if self.investor is None else self.investor.name,
+            "shares": self.shares(),
+            "findings": [f.to_dict() for f in self.check()],
+            "notes": self.notes,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per party: share of money at risk and reward."""
+        return pd.DataFrame({"share": self.provider_shares()}).rename_axis("party")
+
+    def summary(self) -> str:
+        """A few lines: fees, shares and findings."""
+        s = self.shares()
+        lines = [
+            f"Payment structure: {self.name}",
+            f"  contract value £{s['contract_value']:,.0f} (service fee £{self.service_fee:,.0f}, "
+            f"expected outcome payments £{self.outcome_budget:,.0f})",
+            f"  up front {s['up_front']:.1%} of fee; at risk {s['at_risk']:.1%} of contract; "
+            f"front line receives {s['front_line']:.1%}",
+        ]
+        if self.cap is not None:
+            lines.append(f"  cap on outcome payments £{self.cap:,.0f}")
+        findings = self.check()
+        lines += [f"  [{f.severity}] {f.message}" for f in findings] or ["  within the sector's ask"]
+        return "\n".join(lines)
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> PaymentStructure:
+        """Build from a :class:`outcomes.spec.MetricSpec`'s ``[payment]`` table.
+
+        Reads ``service_fee``, ``up_front_share``, ``at_risk_share``,
+        ``outcome_cap`` (the cap) and ``management_fee_share`` (the spec
+        names no subcontractors, so the rest passes to one, "subcontractor").
+        Prices are the tariff's business (:meth:`Tariff.from_spec`).
+        """
+        payment = dict(getattr(spec, "payment", {}) or {})
+        fee_share = float(payment.get("management_fee_share", 0.0))
+        return cls(
+            name=str(getattr(spec, "name", "spec")),
+            service_fee=float(payment.get("service_fee", 0.0)),
+            up_front_share=float(payment.get("up_front_share", 0.0)),
+            at_risk_share=float(payment.get("at_risk_share", 0.0)),
+            cap=None if payment.get("outcome_cap") is None else float(payment["outcome_cap"]),
+            management_fee=fee_share,
+            subcontractors={"subcontractor": 1.0} if fee_share > 0 else {},
+        )
+
+    @classmethod
+    def from_mapping(cls, payment: Mapping[str, Any], *, key: str = "payment") -> PaymentStructure:
+        """Build from a spec's ``[payment]`` table (keys as the constructor's parameters).
+
+        ``target = {outcome = "...", rate = 0.6}`` becomes a :class:`Target`;
+        ``investor = true`` (or a name) an :class:`Investor`. Unknown keys are errors.
+        """
+        allowed = {"name", "service_fee", "up_front_share", "at_risk_share", "outcome_budget", "target",
+                   "clawback_share", "cap", "management_fee", "subcontractors", "investor", "notes"}
+        data = {k: v for k, v in dict(payment).items() if v is not None}
+        data.pop("prices", None)  # prices belong to the tariff, read by Tariff.from_dict
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise SpecError(f"Unknown keys {unknown} in [{key}]; allowed keys are {sorted(allowed)}.", key=key)
+        if isinstance(data.get("target"), Mapping):
+            try:
+                data["target"] = Target(str(data["target"]["outcome"]), float(data["target"]["rate"]))
+            except KeyError as exc:
+                raise SpecError(f"[{key}].target needs 'outcome' and 'rate'. Got {data['target']}.",
+                                key=f"{key}.target") from exc
+        if "investor" in data:
+            inv = data.pop("investor")
+            if inv:
+                data["investor"] = Investor(inv if isinstance(inv, str) else "investor")
+        return cls(**data)
+
+
+# ---------------------------------------------------------------- ready-made
+def peterborough(capital: float = 5e6, *, return_rate: float = 0.03, years: float = 7.0,
+                 cap: float | None = 8e6, tariff: Tariff | None = None) -> PaymentStructure:
+    """Peterborough-style social impact bond: investors fund 100% up front, repaid on outcomes.
+
+    About £5m from 17 investors funded the service; on success they got
+    their capital back plus just over 3% a year (DOMAIN.md §3). The expected
+    outcome payments are set to that repayment, ``capital * (1 + r)**years``
+    (7 years: September 2010 launch to the July 2017 result). The cap of
+    about £8m is a recollection, **unverified**.
+
+    Examples
+    --------
+    >>> s = peterborough()
+    >>> round(s.outcome_budget)
+    6149369
+    """
+    return PaymentStructure(
+        name="Peterborough-style social impact bond",
+        service_fee=float(capital),
+        up_front_share=1.0,
+        outcome_budget=float(capital) * (1 + return_rate) ** years,
+        tariff=tariff,
+        cap=cap,
+        investor=Investor("investors"),
+        notes="Investors fund the service up front and are repaid, with a return, from outcome payments.",
+    )
+
+
+def doncaster(contract_value: float, *, target: Target, at_risk_share: float = 0.10) -> PaymentStructure:
+    """Doncaster-style: the full fee paid, 10% of it repaid if the reconviction target is missed.
+
+    HMP Doncaster put 10% of the core contract value at risk on a 5
+    percentage-point fall in the one-year reconviction rate against the 2009
+    baseline; cohort 2 missed and Serco repaid 10% (DOMAIN.md §4). The bonus
+    for falls of up to 10 points is not modelled.
+
+    Examples
+    --------
+    >>> doncaster(1e6, target=Target("no_reconviction", 0.58)).check()
+    []
+    """
+    return PaymentStructure(
+        name="Doncaster-style clawback",
+        service_fee=float(contract_value),
+        up_front_share=1.0,
+        clawback_share=at_risk_share,
+        target=target,
+        notes="Full fee paid; the at-risk share is repaid if the target is missed.",
+    )
+
+
+def youth_justice_clawback(grant: float, *, target: Target, clawback_share: float = 0.5) -> PaymentStructure:
+    """Youth Justice-style: a grant paid up front, part repaid if the target is missed.
+
+    The share clawed back (default 50%) is illustrative: **unverified**.
+
+    Examples
+    --------
+    >>> [f.code for f in youth_justice_clawback(1e5, target=Target("no_custody", 0.9)).check()]
+    ['at_risk_above_ask']
+    """
+    return PaymentStructure(
+        name="Youth Justice-style clawback",
+        service_fee=float(grant),
+        up_front_share=1.0,
+        clawback_share=clawback_share,
+        target=target,
+        notes="Grant paid up front; a share is repaid if the target is missed. Clawback share unverified.",
+    )
+
+
+def dwp_work_programme(outcome_budget: float = 0.0, *, tariff: Tariff | None = None) -> PaymentStructure:
+    """DWP Work Programme-style: no service fee; attachment fee, job outcome and sustainment payments.
+
+    Payments per person by payment group come from :func:`pricing.tariff.dwp_tariff`
+    (attachment £400, job outcome £1,200, sustainment £2,210-£5,000; DOMAIN.md §6).
+    The attachment fee is an "outcome" every enrolled person achieves.
+
+    Examples
+    --------
+    >>> [f.code for f in dwp_work_programme(1e6).check()]
+    ['up_front_below_ask', 'at_risk_above_ask']
+    """
+    return PaymentStructure(
+        name="DWP Work Programme-style",
+        outcome_budget=float(outcome_budget),
+        tariff=tariff if tariff is not None else dwp_tariff(),
+        notes="All money is paid per person and per outcome; nothing is paid up front.",
+    )
+
+
+def sector_ask(service_fee: float, *, target: Target, up_front_share: float = 0.70,
+               at_risk_share: float = 0.10) -> PaymentStructure:
+    """The voluntary sector's ask: at least 70% of the fee up front, 10-30% at risk.
+
+    Examples
+    --------
+    >>> sector_ask(1e6, target=Target("no_reoffence", 0.6)).check()
+    []
+    """
+    return PaymentStructure(
+        name="Sector's ask",
+        service_fee=float(service_fee),
+        up_front_share=up_front_share,
+        at_risk_share=at_risk_share,
+        target=target,
+        notes="At least 70% of the service fee up front and 10-30% of the contract at risk.",
+    )

@@ -1,0 +1,782 @@
+"""Tariffs: a price per outcome and segment, and the margins they leave a provider.
+
+A :class:`Tariff` is a table ``price[outcome, segment]`` in pounds per
+achievement. Three builders set the prices from a cohort's achievement
+probabilities (people x outcomes) and each person's segment:
+
+- :func:`flat`: one price per outcome, whatever the segment (the DWP Work
+  Programme habit inside a payment group);
+- :func:`by_difficulty`: price rises with a segment's expected cost and falls
+  with its expected achievement probability, ``strength`` saying how strongly;
+- :func:`incentive_neutral`: prices giving the same expected margin per
+  enrolled person in every segment, so no segment is worth creaming or parking.
+
+Segments here are payment groups: each person belongs to exactly one.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from validation.errors import SpecError
+
+__all__ = [
+    "Margins",
+    "Tariff",
+    "by_difficulty",
+    "dwp_tariff",
+    "flat",
+    "incentive_neutral",
+    "segment_labels",
+]
+
+# Relative tolerance for "shares sum to one" and similar checks on user numbers.
+_TOL = 1e-9
+
+
+def segment_labels(segments: Any, n: int | None = None) -> pd.Series:
+    """Each person's single segment (payment group) as a string Series.
+
+    Parameters
+    ----------
+    segments : array-like of labels, pandas Series, or boolean DataFrame
+        Labels, one per person; or a boolean table (people x segments, as
+        ``cohorts.assign`` returns) in which every row has exactly one True.
+    n : int, optional
+        Expected number of people; a different length is an error.
+
+    Returns
+    -------
+    pandas.Series of str, positionally aligned with the people.
+
+    Examples
+    --------
+    >>> segment_labels(["easy", "hard", "easy"]).tolist()
+    ['easy', 'hard', 'easy']
+    """
+    if isinstance(segments, pd.DataFrame):
+        flags = segments.astype(bool).to_numpy()
+        per_row = flags.sum(axis=1)
+        bad = np.flatnonzero(per_row != 1)
+        if bad.size:
+            raise SpecError(
+                "The 'segments' parameter must give each person exactly one payment segment "
+                f"(a tariff pays by mutually exclusive groups). Got {per_row[bad[:10]].tolist()} "
+                f"segments for rows {bad[:10].tolist()}"
+                + (f" and {bad.size - 10} more rows." if bad.size > 10 else "."),
+                key="segments",
+            )
+        labels = pd.Series(np.asarray(segments.columns, dtype=object)[flags.argmax(axis=1)])
+    else:
+        labels = pd.Series(np.asarray(segments, dtype=object))
+    missing = np.flatnonzero(labels.isna().to_numpy())
+    if missing.size:
+        raise SpecError(
+            "The 'segments' parameter must name a segment for every person. "
+            f"Got no segment for rows {missing[:10].tolist()}.",
+            key="segments",
+        )
+    if n is not None and len(labels) != n:
+        raise SpecError(
+            f"The 'segments' parameter must have one entry per person ({n}). Got {len(labels)} instead.",
+            key="segments",
+        )
+    return labels.astype(str).reset_index(drop=True)
+
+
+def _probability_frame(probabilities: Any) -> pd.DataFrame:
+    """People x outcomes probabilities, checked to lie in [0, 1]."""
+    if isinstance(probabilities, pd.Series):
+        probabilities = probabilities.to_frame()
+    if not isinstance(probabilities, pd.DataFrame):
+        raise SpecError(
+            "The 'probabilities' parameter must be a DataFrame with one column per outcome and "
+            f"one row per person. Got {type(probabilities).__name__} instead.",
+            key="probabilities",
+        )
+    values = probabilities.to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        cells = [f"row {r} column {probabilities.columns[c]!r}" for r, c in zip(rows[:10], cols[:10])]
+        raise SpecError(
+            "The 'probabilities' parameter must hold probabilities in [0, 1]. "
+            f"Got values outside that range or missing at {', '.join(cells)}"
+            + (f" and {rows.size - 10} more cells." if rows.size > 10 else "."),
+            key="probabilities",
+        )
+    frame = pd.DataFrame(values, columns=[str(c) for c in probabilities.columns])
+    return frame
+
+
+def _segment_sums(segments: Any, probabilities: Any) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """Per segment: n, sum of p and sum of p(1-p) per outcome (segments x outcomes)."""
+    probs = _probability_frame(probabilities)
+    labels = segment_labels(segments, len(probs))
+    n = labels.value_counts().sort_index()
+    sum_p = probs.groupby(labels.to_numpy()).sum().reindex(n.index)
+    sum_var = (probs * (1.0 - probs)).groupby(labels.to_numpy()).sum().reindex(n.index)
+    n.index.name = sum_p.index.name = sum_var.index.name = "segment"
+    return n.astype(int), sum_p, sum_var
+
+
+def _as_segment_series(values: Any, segments: pd.Index, name: str) -> pd.Series:
+    """A per-segment amount (mapping, Series or scalar) aligned with ``segments``."""
+    if np.isscalar(values):
+        return pd.Series(float(values), index=segments, name=name)
+    series = pd.Series(dict(values) if isinstance(values, Mapping) else values, dtype=float)
+    series.index = series.index.astype(str)
+    missing = [s for s in segments if s not in series.index]
+    if missing:
+        raise SpecError(
+            f"The '{name}' parameter must give a value for every segment {list(segments)}. "
+            f"Got none for {missing}.",
+            key=name,
+        )
+    out = series.reindex(segments)
+    if not np.isfinite(out.to_numpy()).all() or (out < 0).any():
+        raise SpecError(
+            f"The '{name}' parameter must be finite and >= 0 for every segment. Got {out.to_dict()} instead.",
+            key=name,
+        )
+    out.name = name
+    return out
+
+
+def _outcome_shares(shares: Mapping[str, float] | None, outcomes: pd.Index) -> pd.Series:
+    """Share of the budget (or of a segment's income) going to each outcome; sums to 1."""
+    if shares is None:
+        return pd.Series(1.0 / len(outcomes), index=outcomes)
+    series = pd.Series(dict(shares), dtype=float)
+    unknown = sorted(set(series.index) - set(outcomes))
+    if unknown:
+        raise SpecError(
+            f"The 'shares' parameter must name outcomes among {list(outcomes)}. Got {unknown} instead.",
+            key="shares",
+        )
+    series = series.reindex(outcomes).fillna(0.0)
+    if (series < 0).any() or abs(series.sum() - 1.0) > _TOL:
+        raise SpecError(
+            "The 'shares' parameter must be non-negative and sum to 1. "
+            f"Got {series.to_dict()} (sum {series.sum():.6g}) instead.",
+            key="shares",
+        )
+    return series
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Expected income, cost and margin per enrolled person, by segment.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per segment, easiest first: ``n``, ``achievement`` (mean
+        achievement probability over outcomes), ``income_per_person``,
+        ``income_se``, ``cost_per_person``, ``margin_per_person``, ``ci_low``,
+        ``ci_high``, ``expected_income`` (segment total).
+    easiest, hardest : str
+        Segments with the highest and lowest mean achievement probability.
+    gap, gap_se, gap_ci_low, gap_ci_high : float
+        Margin per person in the easiest segment minus that in the hardest:
+        the incentive to cream (positive) or to favour hard cases (negative).
+    alpha : float
+        1 - confidence level of the intervals.
+
+    Notes
+    -----
+    Intervals are analytic: each person-outcome is an independent Bernoulli
+    trial at its probability, so a segment's income has variance
+    ``sum p (1 - p) price**2``. They describe how far this cohort's realised
+    income can stray from its expectation, not the error in the
+    probabilities themselves.
+    """
+
+    table: pd.DataFrame
+    easiest: str
+    hardest: str
+    gap: float
+    gap_se: float
+    gap_ci_low: float
+    gap_ci_high: float
+    alpha: float = 0.05
+    tariff_method: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-segment table (a copy)."""
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form for JSON."""
+        return {
+            "tariff": self.tariff_method,
+            "alpha": self.alpha,
+            "segments": self.table.reset_index().to_dict(orient="records"),
+            "easiest": self.easiest,
+            "hardest": self.hardest,
+            "gap": self.gap,
+            "gap_se": self.gap_se,
+            "gap_ci": [self.gap_ci_low, self.gap_ci_high],
+        }
+
+    def summary(self) -> str:
+        """Text table of margins with the easiest-hardest gap."""
+        level = f"{100 * (1 - self.alpha):g}%"
+        cols = ["n", "achievement", "income_per_person", "cost_per_person", "margin_per_person", "ci_low", "ci_high"]
+        lines = [
+            f"Margins per enrolled person by segment ({self.tariff_method or 'tariff'}; {level} CI)",
+            self.table[cols].round(2).to_string(),
+            f"Gap {self.easiest} (easiest) - {self.hardest} (hardest): £{self.gap:,.2f} "
+            f"({level} CI £{self.gap_ci_low:,.2f} to £{self.gap_ci_high:,.2f})",
+        ]
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        """Bar chart of margin per person by segment with CI whiskers; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        t = self.table
+        err = np.vstack([t["margin_per_person"] - t["ci_low"], t["ci_high"] - t["margin_per_person"]])
+        colours = np.where(t["margin_per_person"] < 0, "#c0392b", "#2e86c1")
+        ax.bar(t.index.astype(str), t["margin_per_person"], yerr=err, color=colours, capsize=3)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylabel("expected margin per person (£)")
+        ax.set_title(f"Margins by segment: {self.tariff_method} (gap £{self.gap:,.0f})")
+        ax.tick_params(axis="x", rotation=30)
+        return ax
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """Prices in pounds per achievement, one row per outcome and one column per segment.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        Index: outcome names; columns: segment names; values >= 0.
+    method : str
+        How the prices were set ("flat", "by_difficulty", ...), for reports.
+    budget : float, optional
+        The expected total the builder aimed at, when there was one.
+
+    Examples
+    --------
+    >>> t = Tariff.from_dict({"no_reoffence": {"low": 500.0, "high": 1500.0}, "attachment": 400.0},
+    ...                      segments=["low", "high"])
+    >>> float(t.price("no_reoffence", "high"))
+    1500.0
+    """
+
+    prices: pd.DataFrame
+    method: str = "given"
+    budget: float | None = None
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        prices = self.prices.astype(float)
+        prices.index = prices.index.astype(str)
+        prices.columns = prices.columns.astype(str)
+        prices.index.name, prices.columns.name = "outcome", "segment"
+        values = prices.to_numpy()
+        if prices.empty or not np.isfinite(values).all() or (values < 0).any():
+            raise SpecError(
+                "The 'prices' parameter of Tariff must be a non-empty outcome x segment table of finite "
+                f"prices >= 0. Got {prices.to_dict()} instead.",
+                key="prices",
+            )
+        object.__setattr__(self, "prices", prices)
+
+    @property
+    def outcomes(self) -> list[str]:
+        return list(self.prices.index)
+
+    @property
+    def segments(self) -> list[str]:
+        return list(self.prices.columns)
+
+    def price(self, outcome: str, segment: str) -> float:
+        """The price of one achievement of ``outcome`` by a person in ``segment``."""
+        if outcome not in self.prices.index or segment not in self.prices.columns:
+            raise SpecError(
+                f"Tariff has outcomes {self.outcomes} and segments {self.segments}. "
+                f"Got outcome {outcome!r}, segment {segment!r}.",
+                key="prices",
+            )
+        return float(self.prices.at[outcome, segment])
+
+    @classmethod
+    def from_dict(cls, prices: Mapping[str, Any], *, segments: list[str] | None = None,
+                  method: str = "given", budget: float | None = None) -> Tariff:
+        """Build from ``{outcome: {segment: price}}``; a number applies to every segment.
+
+        ``segments`` lists the segments when every outcome is given as one number.
+        """
+        named = sorted({s for v in prices.values() if isinstance(v, Mapping) for s in v})
+        cols = list(segments) if segments is not None else named
+        if not cols:
+            raise SpecError(
+                "A tariff given as one number per outcome needs the 'segments' parameter to name "
+                "its segments. Got none.",
+                key="segments",
+            )
+        rows = {}
+        for outcome, value in prices.items():
+            if isinstance(value, Mapping):
+                missing = [s for s in cols if s not in value]
+                if missing:
+                    raise SpecError(
+                        f"The tariff's prices for outcome {outcome!r} must cover every segment {cols}. "
+                        f"Got none for {missing}.",
+                        key=f"tariff.{outcome}",
+                    )
+                rows[str(outcome)] = [value[s] for s in cols]
+            else:
+                rows[str(outcome)] = [value] * len(cols)
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=[str(c) for c in cols])
+        return cls(frame, method=method, budget=budget)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, table: str = "tariff") -> Tariff:
+        """Read ``[tariff]`` from a TOML file.
+
+        Each key under ``[tariff]`` is an outcome: a number (same price in
+        every segment) or a table ``{segment = price}``; an optional
+        ``segments = [...]`` lists the segments.
+
+        Examples
+        --------
+        .. code-block:: toml
+
+            [tariff]
+            segments = ["JSA 18-24", "JSA 25+"]
+            attachment = 400
+            job_outcome = 1200
+            sustainment = {"JSA 18-24" = 2210, "JSA 25+" = 2795}
+        """
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SpecError(f"Cannot read tariff file {str(path)!r}: {exc}", source=str(path)) from exc
+        if table not in data or not isinstance(data[table], Mapping):
+            raise SpecError(
+                f"The tariff file {str(path)!r} must have a [{table}] table. Got tables {list(data)}.",
+                key=table, source=str(path),
+            )
+        body = dict(data[table])
+        segments = body.pop("segments", None)
+        method = str(body.pop("method", "given"))
+        budget = body.pop("budget", None)
+        return cls.from_dict(body, segments=segments, method=method, budget=budget)
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> Tariff:
+        """The tariff in a metric spec's ``[payment.prices]``, one outcome per price key.
+
+        A price is one number or ``{default = ..., <segment> = ...}``; the
+        columns are the spec's segments plus ``none`` and ``unknown`` (the
+        primary segments ``cohorts.assign`` gives people in no segment or of
+        unknown membership), which take the default.
+
+        Raises
+        ------
+        SpecError
+            The spec has no prices, or a price table has no ``default`` and
+            does not cover every segment.
+        """
+        prices = dict((getattr(spec, "payment", {}) or {}).get("prices", {}))
+        if not prices:
+            raise SpecError(f"The spec '{getattr(spec, 'name', '')}' has no [payment.prices]; give prices by "
+                            "price_key or build a tariff (flat, by_difficulty, incentive_neutral).",
+                            key="payment.prices")
+        segments = [*getattr(spec, "segments", {}), "none", "unknown"]
+        table = {}
+        for key, value in prices.items():
+            by_segment = dict(value) if isinstance(value, Mapping) else {"default": value}
+            missing = [s for s in segments if s not in by_segment and "default" not in by_segment]
+            if missing:
+                raise SpecError(
+                    f"The 'payment.prices.{key}' table needs a 'default' or a price for segments {missing}.",
+                    key=f"payment.prices.{key}",
+                )
+            table[key] = {s: float(by_segment.get(s, by_segment.get("default", 0.0))) for s in segments}
+        return cls.from_dict(table, segments=segments, method="spec")
+
+    def person_prices(self, segments: Any, outcomes: list[str] | None = None) -> pd.DataFrame:
+        """The price each person would attract per outcome (people x outcomes)."""
+        labels = segment_labels(segments)
+        unknown = sorted(set(labels) - set(self.segments))
+        if unknown:
+            raise SpecError(
+                f"The 'segments' parameter names segments {unknown} that the tariff does not price; "
+                f"it prices {self.segments}.",
+                key="segments",
+            )
+        outcomes = self.outcomes if outcomes is None else outcomes
+        unpriced = [o for o in outcomes if o not in self.prices.index]
+        if unpriced:
+            raise SpecError(
+                f"The tariff has no price for outcomes {unpriced}; it prices {self.outcomes}.",
+                key="probabilities",
+            )
+        codes = pd.Index(self.segments).get_indexer(labels)
+        return pd.DataFrame(self.prices.loc[outcomes].to_numpy()[:, codes].T, columns=outcomes)
+
+    def expected_income(self, segments: Any, probabilities: Any, *, alpha: float = 0.05) -> pd.DataFrame:
+        """Expected outcome income per segment with its analytic CI.
+
+        Parameters
+        ----------
+        segments : labels or boolean DataFrame, one per person
+        probabilities : DataFrame
+            People x outcomes achievement probabilities; columns must be
+            outcomes the tariff prices.
+        alpha : float
+            1 - confidence level.
+
+        Returns
+        -------
+        DataFrame indexed by segment: ``n``, ``expected_income`` (total),
+        ``se`` (of the total), ``income_per_person``, ``income_se``,
+        ``ci_low``/``ci_high`` (per person), ``achievement``.
+
+        Notes
+        -----
+        Analytic, not Monte Carlo: every person-outcome is an independent
+        Bernoulli trial, so the variance of a segment's income is
+        ``sum p (1 - p) price**2``. Achievements of different outcomes by one
+        person are treated as independent.
+
+        Examples
+        --------
+        >>> t = Tariff.from_dict({"x": {"a": 100.0}})
+        >>> float(t.expected_income(["a", "a"], pd.DataFrame({"x": [0.5, 0.5]}))["expected_income"].iloc[0])
+        100.0
+        """
+        n, sum_p, sum_var = _segment_sums(segments, probabilities)
+        unknown = sorted(set(n.index) - set(self.segments))
+        if unknown:
+            raise SpecError(
+                f"The 'segments' parameter names segments {unknown} that the tariff does not price; "
+                f"it prices {self.segments}.",
+                key="segments",
+            )
+        unpriced = [o for o in sum_p.columns if o not in self.prices.index]
+        if unpriced:
+            raise SpecError(
+                f"The tariff has no price for outcomes {unpriced}; it prices {self.outcomes}.",
+                key="probabilities",
+            )
+        price = self.prices.loc[list(sum_p.columns), list(n.index)].T  # segments x outcomes
+        total = (price * sum_p).sum(axis=1)
+        se_total = np.sqrt((price**2 * sum_var).sum(axis=1))
+        z = stats.norm.ppf(1 - alpha / 2)
+        per_person = total / n
+        per_se = se_total / n
+        return pd.DataFrame(
+            {
+                "n": n,
+                "achievement": (sum_p.div(n, axis=0)).mean(axis=1),
+                "expected_income": total,
+                "se": se_total,
+                "income_per_person": per_person,
+                "income_se": per_se,
+                "ci_low": per_person - z * per_se,
+                "ci_high": per_person + z * per_se,
+            }
+        )
+
+    def margins(self, costs: Any, segments: Any, probabilities: Any, *, alpha: float = 0.05) -> Margins:
+        """Expected income minus cost per enrolled person, by segment, and the creaming gap.
+
+        Parameters
+        ----------
+        costs : mapping, Series or number
+            Expected delivery cost per enrolled person in each segment (£).
+        segments, probabilities : as in :meth:`expected_income`.
+        alpha : float
+            1 - confidence level.
+
+        Returns
+        -------
+        Margins
+
+        Examples
+        --------
+        >>> t = Tariff.from_dict({"x": {"easy": 100.0, "hard": 100.0}})
+        >>> m = t.margins({"easy": 40, "hard": 60}, ["easy", "hard"], pd.DataFrame({"x": [0.8, 0.4]}))
+        >>> round(m.gap, 6)
+        60.0
+        """
+        income = self.expected_income(segments, probabilities, alpha=alpha)
+        cost = _as_segment_series(costs, income.index, "costs")
+        margin = income["income_per_person"] - cost
+        z = stats.norm.ppf(1 - alpha / 2)
+        table = pd.DataFrame(
+            {
+                "n": income["n"],
+                "achievement": income["achievement"],
+                "income_per_person": income["income_per_person"],
+                "income_se": income["income_se"],
+                "cost_per_person": cost,
+                "margin_per_person": margin,
+                "ci_low": margin - z * income["income_se"],
+                "ci_high": margin + z * income["income_se"],
+                "expected_income": income["expected_income"],
+            }
+        )
+        # Easiest first; ties broken by name so the order is reproducible.
+        table = table.assign(_name=table.index).sort_values(["achievement", "_name"], ascending=[False, True])
+        table = table.drop(columns="_name")
+        easiest, hardest = str(table.index[0]), str(table.index[-1])
+        gap = float(table.at[easiest, "margin_per_person"] - table.at[hardest, "margin_per_person"])
+        gap_se = float(np.hypot(table.at[easiest, "income_se"], table.at[hardest, "income_se"]))
+        return Margins(
+            table=table,
+            easiest=easiest,
+            hardest=hardest,
+            gap=gap,
+            gap_se=gap_se,
+            gap_ci_low=gap - z * gap_se,
+            gap_ci_high=gap + z * gap_se,
+            alpha=alpha,
+            tariff_method=self.method,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The price table (a copy): outcomes x segments."""
+        return self.prices.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form for JSON."""
+        return {
+            "method": self.method,
+            "budget": self.budget,
+            "prices": {o: self.prices.loc[o].to_dict() for o in self.outcomes},
+        }
+
+    def summary(self) -> str:
+        """Text table of prices."""
+        head = f"Tariff ({self.method})" + (f", budget £{self.budget:,.0f}" if self.budget is not None else "")
+        return head + "\n" + self.prices.round(2).to_string()
+
+    def plot(self, ax=None):
+        """Grouped bars: price by segment for each outcome; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        segments = self.segments
+        width = 0.8 / len(self.outcomes)
+        x = np.arange(len(segments))
+        for k, outcome in enumerate(self.outcomes):
+            ax.bar(x + k * width, self.prices.loc[outcome], width=width, label=outcome)
+        ax.set_xticks(x + width * (len(self.outcomes) - 1) / 2, segments, rotation=30)
+        ax.set_ylabel("price per achievement (£)")
+        ax.set_title(f"Tariff by segment: {self.method}")
+        ax.legend(fontsize="small")
+        return ax
+
+
+def _check_budget(budget: float) -> float:
+    budget = float(budget)
+    if not np.isfinite(budget) or budget <= 0:
+        raise SpecError(f"The 'budget' parameter must be a finite amount > 0. Got {budget!r} instead.",
+                        key="budget")
+    return budget
+
+
+def flat(budget: float, probabilities: Any, *, segments: Any,
+         shares: Mapping[str, float] | None = None) -> Tariff:
+    """One price per outcome for every segment, with expected total equal to ``budget``.
+
+    ``price[o] = shares[o] * budget / sum_i p[i, o]``.
+
+    Parameters
+    ----------
+    budget : float
+        Expected total outcome payments (£).
+    probabilities : DataFrame
+        People x outcomes achievement probabilities.
+    segments : labels or boolean DataFrame
+        Each person's segment.
+    shares : mapping, optional
+        Share of the budget per outcome (sums to 1); equal shares by default.
+
+    Examples
+    --------
+    >>> t = flat(300.0, pd.DataFrame({"x": [0.5, 0.25, 0.75]}), segments=["a", "b", "b"])
+    >>> t.prices.loc["x"].tolist()
+    [200.0, 200.0]
+    """
+    budget = _check_budget(budget)
+    n, sum_p, _ = _segment_sums(segments, probabilities)
+    share = _outcome_shares(shares, sum_p.columns)
+    expected = sum_p.sum(axis=0)
+    impossible = [o for o in share.index if share[o] > 0 and expected[o] <= 0]
+    if impossible:
+        raise SpecError(
+            f"Cannot set a flat price for outcomes {impossible}: no one is expected to achieve them "
+            "(sum of probabilities is 0), so no price spends their share of the budget.",
+            key="probabilities",
+        )
+    price = (share * budget / expected.where(expected > 0, 1.0)).where(share > 0, 0.0)
+    prices = pd.DataFrame(np.repeat(price.to_numpy()[:, None], len(n), axis=1), index=price.index, columns=n.index)
+    return Tariff(prices, method="flat", budget=budget)
+
+
+def by_difficulty(budget: float, probabilities: Any, *, segments: Any, costs: Any, strength: float = 1.0,
+                  shares: Mapping[str, float] | None = None) -> Tariff:
+    """Prices rising with each segment's cost and falling with its achievement probability.
+
+    ``price[o, s] ∝ cost[s]**strength / pbar[o, s]**strength``, scaled so that
+    each outcome's expected total is ``shares[o] * budget``. ``strength=0`` is
+    :func:`flat`; ``strength=1`` makes expected income proportional to cost.
+
+    Parameters
+    ----------
+    budget : float
+        Expected total outcome payments (£).
+    probabilities : DataFrame
+        People x outcomes achievement probabilities.
+    segments : labels or boolean DataFrame
+    costs : mapping, Series or number
+        Expected delivery cost per enrolled person by segment (£).
+    strength : float
+        Exponent >= 0.
+    shares : mapping, optional
+        Share of the budget per outcome; equal by default.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"x": [0.8, 0.4]})
+    >>> t = by_difficulty(120.0, p, segments=["easy", "hard"], costs=1.0, strength=1.0)
+    >>> [round(v, 6) for v in t.prices.loc["x"]]
+    [75.0, 150.0]
+    """
+    budget = _check_budget(budget)
+    strength = float(strength)
+    if not np.isfinite(strength) or strength < 0:
+        raise SpecError(f"The 'strength' parameter must be a finite number >= 0. Got {strength!r} instead.",
+                        key="strength")
+    n, sum_p, _ = _segment_sums(segments, probabilities)
+    share = _outcome_shares(shares, sum_p.columns)
+    cost = _as_segment_series(costs, n.index, "costs")
+    pbar = sum_p.div(n, axis=0)  # segments x outcomes
+    if strength > 0:
+        zero = [(s, o) for o in pbar.columns if share[o] > 0 for s in pbar.index if pbar.at[s, o] <= 0]
+        if zero:
+            raise SpecError(
+                "Cannot price by difficulty: segment/outcome pairs "
+                f"{zero} have zero expected achievement, which needs an infinite price. "
+                "Merge the segment or drop the outcome.",
+                key="probabilities",
+            )
+        if (cost <= 0).any():
+            raise SpecError(
+                f"The 'costs' parameter must be > 0 in every segment when strength > 0. Got {cost.to_dict()}.",
+                key="costs",
+            )
+    relative = np.power(cost.to_numpy()[:, None], strength) / np.power(pbar.where(pbar > 0, 1.0), strength)
+    relative = pd.DataFrame(relative, index=pbar.index, columns=pbar.columns)
+    expected_relative = (relative * sum_p).sum(axis=0)  # per outcome
+    impossible = [o for o in share.index if share[o] > 0 and expected_relative[o] <= 0]
+    if impossible:
+        raise SpecError(
+            f"Cannot price outcomes {impossible}: no one is expected to achieve them.",
+            key="probabilities",
+        )
+    scale = (share * budget / expected_relative.where(expected_relative > 0, 1.0)).where(share > 0, 0.0)
+    prices = (relative * scale).T
+    return Tariff(prices, method=f"by_difficulty(strength={strength:g})", budget=budget)
+
+
+def incentive_neutral(costs: Any, probabilities: Any, budget: float, *, segments: Any,
+                      shares: Mapping[str, float] | None = None) -> Tariff:
+    """Prices giving every segment the same expected margin per enrolled person.
+
+    With ``N`` people, ``n[s]`` in segment ``s`` and cost ``c[s]`` per person,
+    the common margin is ``m = (budget - sum_s n[s] c[s]) / N``; each
+    segment's expected income per person is ``c[s] + m``, split across
+    outcomes by ``shares`` and divided by the segment's mean achievement
+    probability: ``price[o, s] = shares[o] (c[s] + m) / pbar[o, s]``. The
+    expected total is then exactly ``budget``.
+
+    Raises
+    ------
+    SpecError
+        If a segment has zero expected achievement of an outcome with a share
+        (no finite price can pay it), or if the budget is so low that some
+        segment's price would be negative (``budget < sum n c - N min c``).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"x": [0.8, 0.4]})
+    >>> t = incentive_neutral({"easy": 100, "hard": 300}, p, 600.0, segments=["easy", "hard"])
+    >>> [round(v, 6) for v in t.prices.loc["x"]]
+    [250.0, 1000.0]
+    """
+    budget = _check_budget(budget)
+    n, sum_p, _ = _segment_sums(segments, probabilities)
+    share = _outcome_shares(shares, sum_p.columns)
+    cost = _as_segment_series(costs, n.index, "costs")
+    total_cost = float((n * cost).sum())
+    margin = (budget - total_cost) / n.sum()
+    income = cost + margin
+    negative = income[income < 0]
+    if not negative.empty:
+        minimum = total_cost - n.sum() * cost.min()
+        raise SpecError(
+            f"The 'budget' parameter is too low for an incentive-neutral tariff: the common margin "
+            f"£{margin:,.2f} per person would need negative prices in segments {list(negative.index)}. "
+            f"Budget must be at least £{minimum:,.2f}; got £{budget:,.2f}.",
+            key="budget",
+        )
+    pbar = sum_p.div(n, axis=0)
+    needed = pd.DataFrame(np.outer(income, share), index=pbar.index, columns=pbar.columns)
+    zero = [(s, o) for s in pbar.index for o in pbar.columns if needed.at[s, o] > 0 and pbar.at[s, o] <= 0]
+    if zero:
+        raise SpecError(
+            "Cannot set incentive-neutral prices: segment/outcome pairs "
+            f"{zero} have zero expected achievement, so no finite price gives them the common margin. "
+            "Merge the segment, drop the outcome, or give it a zero share.",
+            key="probabilities",
+        )
+    prices = (needed / pbar.where(pbar > 0, 1.0)).where(needed > 0, 0.0).T
+    return Tariff(prices, method="incentive_neutral", budget=budget,
+                  details={"margin_per_person": float(margin), "total_cost": total_cost})
+
+
+# DWP Work Programme year-1 maximum payments per person over the 2-year attachment
+# (Work and Pensions Committee HC 162, 2013, ch. 5, Table 3; DOMAIN.md §6).
+DWP_WORK_PROGRAMME_PRICES: dict[str, dict[str, float]] = {
+    "attachment": {"JSA 18-24": 400.0, "JSA 25+": 400.0, "JSA early access / ex-IB": 400.0},
+    "job_outcome": {"JSA 18-24": 1200.0, "JSA 25+": 1200.0, "JSA early access / ex-IB": 1200.0},
+    "sustainment": {"JSA 18-24": 2210.0, "JSA 25+": 2795.0, "JSA early access / ex-IB": 5000.0},
+}
+
+
+def dwp_tariff() -> Tariff:
+    """The DWP Work Programme's year-1 maximum payments by payment group (£ per person).
+
+    Attachment fee £400, job outcome £1,200, and sustainment £2,210 (JSA
+    18-24), £2,795 (JSA 25+) or £5,000 (JSA early access / ex-IB): Work and
+    Pensions Committee HC 162 (2013), Table 3. Sustainment is the maximum
+    over the up-to-26 four-weekly payments, treated here as one outcome.
+
+    Examples
+    --------
+    >>> float(dwp_tariff().prices.sum(axis=0)["JSA 25+"])
+    4395.0
+    """
+    return Tariff.from_dict(DWP_WORK_PROGRAMME_PRICES, method="DWP Work Programme (2011)")
