@@ -380,8 +380,10 @@ def assign(
     ----------
     people : pandas.DataFrame
         One row per person with the columns the rules name.
-    segments : mapping of name -> Segment or rule string, iterable of Segment, optional
-        Default: :func:`default_segments`.
+    segments : mapping of name -> Segment, rule string or table; iterable of Segment, optional
+        Default: :func:`default_segments`. Tables are as in TOML (``where``,
+        ``label``, ``priority``, ...); a metric spec's ``spec.segments`` can
+        be passed as it is.
     priority : sequence of str, optional
         Segment names in priority order (first wins), overriding the
         segments' own ``priority``; segments not listed follow, by priority.
@@ -448,9 +450,16 @@ def _as_segments(segments: Mapping[str, Segment | str] | Iterable[Segment] | Non
                                                                     value.priority, value.missing))
             elif isinstance(value, str):
                 out.append(Segment(name, value, priority=100 + len(out)))
+            elif isinstance(value, Mapping):
+                out.append(segments_from_mapping({name: value})[name])
+            elif hasattr(value, "to_dict"):
+                # e.g. outcomes.spec.SegmentSpec from a metric spec's [segments] tables
+                table = {k: v for k, v in value.to_dict().items() if v is not None}
+                out.append(segments_from_mapping({name: table})[name])
             else:
                 raise SpecError(
-                    f"Segment {name!r} must be a Segment or a rule string. Got {type(value).__name__} instead.",
+                    f"Segment {name!r} must be a Segment, a rule string or a [segments.{name}] table. "
+                    f"Got {type(value).__name__} instead.",
                     key=f"segments.{name}",
                 )
         return out

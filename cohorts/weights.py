@@ -100,6 +100,9 @@ class WeightingResult:
     converged : bool
     details : dict
         Method-specific figures (e.g. the trimming cap and share of weight moved).
+    margin_codes : dict
+        Each margin's level code per row and its targets, kept so that
+        :func:`trim` can show the margins before and after trimming.
     """
 
     weights: pd.Series
@@ -108,6 +111,7 @@ class WeightingResult:
     iterations: int = 0
     converged: bool = True
     details: dict = field(default_factory=dict)
+    margin_codes: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -320,6 +324,7 @@ def rake(
         iterations=passes,
         converged=True,
         details={"tol": tol, "epsilon": epsilon, "last_change": delta},
+        margin_codes=_keep_codes(codes, targets),
     )
 
 
@@ -416,6 +421,7 @@ def post_stratify(
         method="post_stratify",
         margins=_margin_table(targets, codes, base, w),
         iterations=1,
+        margin_codes=_keep_codes(codes, targets),
     )
 
 
@@ -549,10 +555,13 @@ def trim(
             break
         out[newly] = cap
         capped |= newly
+    kept = base_result.margin_codes if base_result is not None else {}
     return WeightingResult(
         weights=pd.Series(out, index=index, name="weight"),
         method="trim",
-        margins=base_result.margins if base_result is not None else pd.DataFrame(),
+        margins=_margin_table({c: t for c, (_, t) in kept.items()}, {c: k for c, (k, _) in kept.items()}, w, out)
+        if kept else pd.DataFrame(),
+        margin_codes=kept,
         details={"cap": cap, "n_trimmed": int((w > cap).sum()), "share_moved": float(moved / total),
                  "redistribute": redistribute, "ess_before": kish_ess(w)},
     )
@@ -692,6 +701,11 @@ def _margin_codes(data: pd.DataFrame, col: str, levels: Mapping[Any, float], cal
         )
     table = np.asarray(mapping, dtype=np.intp)
     return table[inverse]
+
+
+def _keep_codes(codes: Mapping[str, np.ndarray], targets: Mapping[str, Mapping[Any, float]]) -> dict:
+    # int32 halves the memory kept per row; no margin has 2**31 levels.
+    return {col: (codes[col].astype(np.int32), dict(targets[col])) for col in codes}
 
 
 def _joint_codes(codes: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:

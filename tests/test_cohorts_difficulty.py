@@ -113,6 +113,7 @@ def test_formula_is_accepted(world):
                        formula="C(sex) + np.log1p(prior_offences) + ogrs_score")
     assert set(m.covariates) == {"sex", "prior_offences", "ogrs_score"}
     assert "np.log1p(prior_offences)" in m.coefficients().index
+    assert m.calibration().n == m.n == 5_000
 
 
 # ----------------------------------------------------------------- the synthetic world

@@ -185,3 +185,14 @@ def test_assign_on_the_synthetic_world():
     np.testing.assert_array_equal(a.flags["women"].to_numpy(dtype=bool), (e["sex"] == "female").to_numpy())
     assert a.counts["n_unknown"].sum() == 0
     assert a.counts["primary"].sum() == len(e)
+
+
+def test_assign_takes_a_metric_specs_segments(people):
+    from outcomes.spec import SegmentSpec
+
+    specs = {"women": SegmentSpec("women", "sex == 'female'", "Women", 2),
+             "older": SegmentSpec("older", "age >= 40"),
+             "young": {"where": "age < 25", "priority": 1}}
+    a = assign(people, specs)
+    assert [s.name for s in a.segments] == ["young", "women", "older"]
+    assert a.primary.tolist() == ["young", "young", "none", "women", "young", "older"]

@@ -257,6 +257,11 @@ def test_trim_by_quantile_on_a_rake_result(sample):
     assert result.ess > raked.ess
     excess = (raked.weights - cap).clip(lower=0).sum() / raked.weights.sum()
     assert result.details["share_moved"] == pytest.approx(excess)
+    # Margins before (raked) and after (trimmed): trimming pulls some off target.
+    assert_allclose(result.margins["before"], raked.margins["after"])
+    after = result.weights.groupby(sample["sex"]).sum()
+    assert result.margins.set_index("level").loc["female", "after"] == pytest.approx(after["female"])
+    assert (result.margins["after"] - result.margins["target"]).abs().max() > 1.0
     with pytest.raises(SpecError, match=r"exactly one of 'quantile' and 'maximum'"):
         trim(raked, quantile=0.9, maximum=3)
     with pytest.raises(SpecError, match=r"cannot keep the total"):
