@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from cohorts.weights import (
@@ -296,3 +298,32 @@ def test_margins_from_toml(tmp_path, small):
         margins_from_toml(path)
     with pytest.raises(SpecError, match=r"Margins file not found"):
         margins_from_toml(tmp_path / "absent.toml")
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(20, 300), k1=st.integers(2, 4), k2=st.integers(2, 5))
+def test_rake_meets_every_margin_on_random_samples(seed, n, k1, k2):
+    rng = np.random.default_rng(seed)
+    # Every level occurs (the first k rows cycle through them), the rest are drawn at random.
+    a = np.concatenate([np.arange(k1), rng.integers(0, k1, n - k1)])
+    b = np.concatenate([np.arange(k2), rng.integers(0, k2, n - k2)])
+    data = pd.DataFrame({"a": a, "b": b})
+    margins = {"a": dict(enumerate(rng.dirichlet(np.ones(k1)) + 0.05)),
+               "b": dict(enumerate(rng.dirichlet(np.ones(k2)) + 0.05))}
+    total_b = sum(margins["b"].values())
+    margins["a"] = {k: v * total_b / sum(margins["a"].values()) for k, v in margins["a"].items()}
+    base = rng.uniform(0.5, 2.0, n)
+    try:
+        result = rake(data, margins, weights=base, max_iter=5_000)
+    except ConvergenceError:
+        # With every cell of the a x b table occupied a solution exists and raking
+        # converges, so an error is only allowed when some cell is empty.
+        assert (pd.crosstab(data["a"], data["b"]) == 0).any().any()
+        return
+    for col, levels in margins.items():
+        totals = result.weights.groupby(data[col]).sum()
+        assert_allclose([totals[k] for k in levels], list(levels.values()), rtol=1e-7)
+    # Raking multiplies base weights by one factor per level of each margin, so the
+    # ratio to the base weight is constant within each cell.
+    ratio = result.weights / base
+    assert_allclose(ratio.groupby([data["a"], data["b"]]).std(ddof=0).fillna(0), 0, atol=1e-9 * ratio.max())
