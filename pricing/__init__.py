@@ -2,6 +2,7 @@
 
 from pricing.simulate import REOFFENDING_LAG_MONTHS, ContractSimulation, simulate_contract, timing_from_spec
 from pricing.structure import (
+    DWP_WORK_PROGRAMME_TIMING,
     SECTOR_ASK,
     Finding,
     Investor,
@@ -16,6 +17,7 @@ from pricing.structure import (
 from pricing.tariff import Margins, Tariff, by_difficulty, dwp_tariff, flat, incentive_neutral, segment_labels
 
 __all__ = [
+    "DWP_WORK_PROGRAMME_TIMING",
     "REOFFENDING_LAG_MONTHS",
     "SECTOR_ASK",
     "ContractSimulation",

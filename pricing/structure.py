@@ -23,6 +23,7 @@ from pricing.tariff import Tariff, dwp_tariff
 from validation.errors import SpecError
 
 __all__ = [
+    "DWP_WORK_PROGRAMME_TIMING",
     "SECTOR_ASK",
     "Finding",
     "Investor",
@@ -452,12 +453,21 @@ def youth_justice_clawback(grant: float, *, target: Target, clawback_share: floa
     )
 
 
+#: When DWP Work Programme payments fall, in months after attachment: the fee at once, the job
+#: outcome after 26 weeks in work (about month 6), sustainment four-weekly afterwards, here spread
+#: over months 7-24 of the 2-year attachment (DOMAIN.md §6).
+DWP_WORK_PROGRAMME_TIMING: dict[str, int | tuple[int, int]] = {
+    "attachment": 0, "job_outcome": 6, "sustainment": (7, 24),
+}
+
+
 def dwp_work_programme(outcome_budget: float = 0.0, *, tariff: Tariff | None = None) -> PaymentStructure:
     """DWP Work Programme-style: no service fee; attachment fee, job outcome and sustainment payments.
 
     Payments per person by payment group come from :func:`pricing.tariff.dwp_tariff`
     (attachment £400, job outcome £1,200, sustainment £2,210-£5,000; DOMAIN.md §6).
-    The attachment fee is an "outcome" every enrolled person achieves.
+    The attachment fee is an "outcome" every enrolled person achieves;
+    :data:`DWP_WORK_PROGRAMME_TIMING` says when each payment falls.
 
     Examples
     --------

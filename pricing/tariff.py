@@ -702,7 +702,8 @@ def by_difficulty(budget: float, probabilities: Any, *, segments: Any, costs: An
 
 
 def incentive_neutral(costs: Any, probabilities: Any, budget: float, *, segments: Any,
-                      shares: Mapping[str, float] | None = None) -> Tariff:
+                      shares: Mapping[str, float] | None = None,
+                      fixed: Mapping[str, float] | None = None) -> Tariff:
     """Prices giving every segment the same expected margin per enrolled person.
 
     With ``N`` people, ``n[s]`` in segment ``s`` and cost ``c[s]`` per person,
@@ -712,12 +713,29 @@ def incentive_neutral(costs: Any, probabilities: Any, budget: float, *, segments
     probability: ``price[o, s] = shares[o] (c[s] + m) / pbar[o, s]``. The
     expected total is then exactly ``budget``.
 
+    Parameters
+    ----------
+    costs : mapping, Series or number
+        Expected delivery cost per enrolled person by segment (£).
+    probabilities : DataFrame
+        People x outcomes achievement probabilities.
+    budget : float
+        Expected total outcome payments (£).
+    segments : labels or boolean DataFrame
+    shares : mapping, optional
+        Share of each segment's income per outcome (over the outcomes not
+        ``fixed``); equal by default.
+    fixed : mapping, optional
+        Outcome -> one price for every segment (e.g. a £400 attachment fee);
+        the other outcomes make up the rest of each segment's income.
+
     Raises
     ------
     SpecError
         If a segment has zero expected achievement of an outcome with a share
         (no finite price can pay it), or if the budget is so low that some
-        segment's price would be negative (``budget < sum n c - N min c``).
+        segment's price would be negative (``budget < sum n c - N min c``,
+        or fixed prices alone paying a segment more than its share).
 
     Examples
     --------
@@ -728,23 +746,33 @@ def incentive_neutral(costs: Any, probabilities: Any, budget: float, *, segments
     """
     budget = _check_budget(budget)
     n, sum_p, _ = _segment_sums(segments, probabilities)
-    share = _outcome_shares(shares, sum_p.columns)
     cost = _as_segment_series(costs, n.index, "costs")
+    pbar = sum_p.div(n, axis=0)
+    fixed_price = pd.Series(dict(fixed or {}), dtype=float)
+    unknown = sorted(set(fixed_price.index) - set(pbar.columns))
+    if unknown or (fixed_price < 0).any() or len(fixed_price) == len(pbar.columns):
+        raise SpecError(
+            f"The 'fixed' parameter must give prices >= 0 for some, not all, of the outcomes {list(pbar.columns)}. "
+            f"Got {fixed_price.to_dict()} instead.",
+            key="fixed",
+        )
+    free = pbar.columns.drop(fixed_price.index)
+    share = _outcome_shares(shares, free)
     total_cost = float((n * cost).sum())
     margin = (budget - total_cost) / n.sum()
     income = cost + margin
-    negative = income[income < 0]
+    rest = income - (pbar[fixed_price.index] * fixed_price).sum(axis=1)
+    negative = rest[rest < 0]
     if not negative.empty:
-        minimum = total_cost - n.sum() * cost.min()
+        minimum = total_cost - n.sum() * (cost - (income - rest)).min()
         raise SpecError(
             f"The 'budget' parameter is too low for an incentive-neutral tariff: the common margin "
             f"£{margin:,.2f} per person would need negative prices in segments {list(negative.index)}. "
             f"Budget must be at least £{minimum:,.2f}; got £{budget:,.2f}.",
             key="budget",
         )
-    pbar = sum_p.div(n, axis=0)
-    needed = pd.DataFrame(np.outer(income, share), index=pbar.index, columns=pbar.columns)
-    zero = [(s, o) for s in pbar.index for o in pbar.columns if needed.at[s, o] > 0 and pbar.at[s, o] <= 0]
+    needed = pd.DataFrame(np.outer(rest, share), index=pbar.index, columns=free)
+    zero = [(s, o) for s in pbar.index for o in free if needed.at[s, o] > 0 and pbar.at[s, o] <= 0]
     if zero:
         raise SpecError(
             "Cannot set incentive-neutral prices: segment/outcome pairs "
@@ -752,8 +780,10 @@ def incentive_neutral(costs: Any, probabilities: Any, budget: float, *, segments
             "Merge the segment, drop the outcome, or give it a zero share.",
             key="probabilities",
         )
-    prices = (needed / pbar.where(pbar > 0, 1.0)).where(needed > 0, 0.0).T
-    return Tariff(prices, method="incentive_neutral", budget=budget,
+    prices = (needed / pbar[free].where(pbar[free] > 0, 1.0)).where(needed > 0, 0.0)
+    for outcome, value in fixed_price.items():
+        prices[outcome] = value
+    return Tariff(prices[list(pbar.columns)].T, method="incentive_neutral", budget=budget,
                   details={"margin_per_person": float(margin), "total_cost": total_cost})
 
 

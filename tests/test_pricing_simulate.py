@@ -194,3 +194,25 @@ def test_at_risk_fee_without_target_is_paid_pro_rata():
     # Nothing of the withheld fee is paid before the last outcome is known.
     assert np.all(paid[:, :measured].sum(axis=1) <= 0.8 * fee + sim.outcome_payments + 1e-6)
     assert np.all(paid[:, measured] >= 0.2 * fee * ratio - 1e-6)
+
+
+def test_dwp_work_programme_cash_flow():
+    from pricing import DWP_WORK_PROGRAMME_TIMING, dwp_work_programme
+
+    rng = np.random.default_rng(2)
+    n = 300
+    groups = ["JSA 18-24", "JSA 25+", "JSA early access / ex-IB"]
+    c = pd.DataFrame({"segment": rng.choice(groups, n), "p_attachment": 1.0,
+                      "p_job_outcome": 0.27, "p_sustainment": 0.2})
+    s = dwp_work_programme()
+    sim = simulate_contract(None, c, None, s, draws=500, seed=1, timing=DWP_WORK_PROGRAMME_TIMING,
+                            costs=2_000.0, months=36)
+    paid = -sim.flows["commissioner"]
+    # Month 0 holds only attachment fees of those enrolling then; nothing but fees before month 6.
+    assert np.all(paid[:, :6] % 400.0 == 0)
+    prices = s.tariff.person_prices(c["segment"], ["attachment", "job_outcome", "sustainment"]).to_numpy()
+    expected = (c[["p_attachment", "p_job_outcome", "p_sustainment"]].to_numpy() * prices).sum()
+    assert sim.total_paid.mean() == pytest.approx(expected, rel=0.01)
+    # Costs of £2,000 against about £1,400 expected income per person: the provider loses.
+    assert sim.party_table().at["prime", "p_loss"] > 0.99
+    assert np.all(sim.peak_working_capital("prime") > 0)

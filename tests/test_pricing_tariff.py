@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import stats
 
@@ -93,6 +95,41 @@ def test_incentive_neutral_infeasible_cases_are_errors():
         incentive_neutral(COSTS, PROBS, 1000.0, segments=SEGMENTS, shares={"x": 0.5})
 
 
+def test_incentive_neutral_fixed_price_hand_computed():
+    # Fixed £50 for 'a' (achieved by all): income per person 150 (easy) and 350 (hard) as before,
+    # so 'x' must bring 100 and 300: prices 100/0.8 = 125 and 300/0.4 = 750.
+    probs = PROBS.assign(a=1.0)
+    t = incentive_neutral(COSTS, probs, 1000.0, segments=SEGMENTS, fixed={"a": 50.0})
+    assert_allclose(t.prices.loc["x", ["easy", "hard"]], [125.0, 750.0], rtol=1e-12)
+    assert_allclose(t.prices.loc["a"], 50.0)
+    # A fixed £200 already overpays the easy segment at a £1,000 budget: its rest would be -50.
+    # Minimum budget 800 - 4 * min(100 - 200, 300 - 200) = 1200.
+    with pytest.raises(SpecError, match=r"negative prices in segments \['easy'\].*at least £1,200\.00"):
+        incentive_neutral(COSTS, probs, 1000.0, segments=SEGMENTS, fixed={"a": 200.0})
+    with pytest.raises(SpecError, match="some, not all, of the outcomes"):
+        incentive_neutral(COSTS, probs, 1000.0, segments=SEGMENTS, fixed={"a": 1.0, "x": 1.0})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_segments=st.integers(1, 6),
+    seed=st.integers(0, 2**31),
+    headroom=st.floats(0.0, 2.0),
+)
+def test_incentive_neutral_property(n_segments, seed, headroom):
+    rng = np.random.default_rng(seed)
+    n = 40
+    seg = np.array([f"s{i}" for i in range(n_segments)])[np.arange(n) % n_segments]
+    probs = pd.DataFrame({"x": rng.uniform(0.01, 1.0, n), "y": rng.uniform(0.01, 1.0, n)})
+    costs = {f"s{i}": float(c) for i, c in enumerate(rng.uniform(10, 1000, n_segments))}
+    total = sum(costs[s] for s in seg)
+    budget = total * (1 + headroom) + 1.0
+    m = incentive_neutral(costs, probs, budget, segments=seg).margins(costs, seg, probs)
+    assert np.ptp(m.table["margin_per_person"]) <= 1e-9 * max(1.0, budget / n)
+    assert m.table["expected_income"].sum() == pytest.approx(budget, rel=1e-12)
+    assert m.table["margin_per_person"].iloc[0] == pytest.approx((budget - total) / n, rel=1e-9, abs=1e-9)
+
+
 def test_bad_probabilities_and_segments_are_named():
     with pytest.raises(SpecError, match=r"row 1 column 'x'"):
         flat(100.0, pd.DataFrame({"x": [0.5, 1.5]}), segments=["a", "a"])
@@ -169,6 +206,13 @@ def test_dwp_like_flat_tariff_creams_and_incentive_neutral_closes_the_gap():
     assert np.ptp(nm.table["margin_per_person"]) < 1e-9
     assert_allclose(nm.table["expected_income"].sum(), budget, rtol=1e-12)
     assert nm.table["margin_per_person"].iloc[0] == pytest.approx(0.05 * budget / 1.05 / n, rel=1e-9)
+    # Holding the attachment fee at £400 for everyone, outcome prices alone close the gap.
+    fixed = incentive_neutral(costs, probs, budget, segments=segments, fixed={"attachment": 400.0})
+    assert_allclose(fixed.prices.loc["attachment"], 400.0)
+    fm2 = fixed.margins(costs, segments, probs)
+    assert np.ptp(fm2.table["margin_per_person"]) < 1e-9
+    assert_allclose(fm2.table["expected_income"].sum(), budget, rtol=1e-12)
+    assert fixed.prices.at["no_reoffence", "high risk"] > fixed.prices.at["no_reoffence", "low risk"]
     # Pricing by difficulty sits between the two.
     mid = by_difficulty(budget, probs, segments=segments, costs=costs, strength=0.5).margins(costs, segments, probs)
     assert 0 < abs(mid.gap) < fm.gap
@@ -184,3 +228,20 @@ def test_results_render(tmp_path):
     assert len(ax.patches) == 2
     ax = t.plot()
     assert ax.get_ylabel().startswith("price")
+
+
+def test_analytic_income_se_matches_brute_force_simulation():
+    # Independent check of the Bernoulli variance: draw 20,000 cohorts directly and compare.
+    rng = np.random.default_rng(5)
+    n = 300
+    seg = rng.choice(["a", "b", "c"], n)
+    probs = pd.DataFrame({"x": rng.uniform(0.05, 0.95, n), "y": rng.uniform(0.05, 0.95, n)})
+    t = Tariff.from_dict({"x": {"a": 100.0, "b": 250.0, "c": 400.0}, "y": 75.0})
+    income = t.expected_income(seg, probs)
+    prices = t.person_prices(seg, ["x", "y"]).to_numpy()
+    draws = rng.random((20_000, n, 2)) < probs.to_numpy()
+    per_person = (draws * prices).sum(axis=2)
+    for s in ["a", "b", "c"]:
+        totals = per_person[:, seg == s].sum(axis=1)
+        assert totals.mean() == pytest.approx(income.at[s, "expected_income"], rel=0.002)
+        assert totals.std() == pytest.approx(income.at[s, "se"], rel=0.03)
