@@ -8,7 +8,7 @@
   degrees of freedom (as ``lmtest::coeftest`` on an ``lm``), which is how the
   MatchIt vignette estimates the ATT.
 - ``kind="count"``: rate ratio from a weighted Poisson GLM (log link) with
-  cluster-robust (or HC1) standard errors, plus the difference in mean
+  cluster-robust (or HC0) sandwich standard errors as R's sandwich gives for a ``glm``, plus the difference in mean
   frequency (as ``kind="mean"``) in ``details["difference"]``.
 - ``kind="time"``: hazard ratio from a Cox model (statsmodels ``PHReg``, Efron
   ties) with robust standard errors (clustered on the matched set, or per
@@ -173,7 +173,7 @@ def compare(
     Returns
     -------
     Effect
-        Standard errors are robust (HC3 for mean/binary, HC1 for count,
+        Standard errors are robust (HC3 for mean/binary, HC0 for count,
         per-unit robust for time).
 
     Examples
@@ -259,14 +259,10 @@ def _linear_effect(y, X, t, w, clusters, outcome, kind, n_t, n_c, level):
 
 
 def _count_effect(y, X, t, w, clusters, outcome, n_t, n_c, level):
-    model = sm.GLM(y, X, family=sm.families.Poisson(), var_weights=w)
-    if clusters is not None:
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": _codes(clusters)})
-        how = "clustered on matched set"
-    else:
-        fit = model.fit(cov_type="HC1")
-        how = "HC1 robust"
-    b, se = float(fit.params[1]), float(fit.bse[1])
+    fit = sm.GLM(y, X, family=sm.families.Poisson(), var_weights=w).fit()
+    params = np.asarray(fit.params)
+    cov, how = _poisson_sandwich(y, X, w, params, clusters)
+    b, se = float(params[1]), float(np.sqrt(cov[1, 1]))
     z = stats.norm.ppf(0.5 + level / 2)
     p = 2 * stats.norm.sf(abs(b / se))
     difference = _linear_effect(y, X, t, w, clusters, outcome, "mean", n_t, n_c, level)
@@ -274,6 +270,27 @@ def _count_effect(y, X, t, w, clusters, outcome, n_t, n_c, level):
                   f"weighted Poisson GLM (log link) of {outcome} on treatment; SE of log rate "
                   f"ratio {how}", "count", outcome, "rate ratio", _wmean(y, w, t == 1),
                   _wmean(y, w, t == 0), level, {"difference": difference})
+
+
+def _poisson_sandwich(y, X, w, params, clusters):
+    """Sandwich covariance of a weighted Poisson GLM, as R's sandwich package gives it
+    for a ``glm``: ``vcovCL(fit, cluster = ~subclass)`` (HC1: only the G/(G-1)
+    cluster adjustment) or ``vcovHC(fit, type = "HC0")``. Computed here because
+    statsmodels' robust covariances are not fully supported with ``var_weights``."""
+    mu = np.exp(X @ params)
+    bread = np.linalg.inv((X.T * (w * mu)) @ X)
+    scores = X * (w * (y - mu))[:, None]
+    if clusters is None:
+        meat = scores.T @ scores
+        how = "robust (HC0, as sandwich::vcovHC)"
+    else:
+        g = _codes(clusters)
+        n_groups = g.max() + 1
+        sums = np.zeros((n_groups, X.shape[1]))
+        np.add.at(sums, g, scores)
+        meat = sums.T @ sums * n_groups / (n_groups - 1)
+        how = "clustered on matched set (as sandwich::vcovCL)"
+    return bread @ meat @ bread, how
 
 
 def _time_effect(data, outcome, t, w, clusters, duration, event, covariates, n_t, n_c, level):

@@ -524,7 +524,7 @@ class MatchedComparison:
         ``kind`` is "mean", "binary", "count" or "time" (then give ``duration``
         and ``event`` columns, or ``outcome`` as the duration and ``event``).
         Standard errors are clustered on the matched set without replacement;
-        with replacement HC3 (mean/binary), HC1 (count) or per-unit robust (time).
+        with replacement HC3 (mean/binary), HC0 (count) or per-unit robust (time).
         """
         w = self.weight_array
         keep = w > 0
