@@ -1,0 +1,162 @@
+"""Readers: CSV, Parquet and Excel round trips, and errors that name the file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from desist.io import read_frame, read_table, write_table
+from validation.errors import SchemaError
+from validation.schemas import SEX_LEVELS, validate
+
+FORMATS = ["csv", "parquet", "xlsx"]
+
+
+@pytest.fixture
+def people() -> pd.DataFrame:
+    return validate(
+        pd.DataFrame(
+            {
+                "person_id": ["007", "0100", "E3", "42"],
+                "start_date": pd.to_datetime(["2024-01-15", "2024-02-29", "2023-12-31", "2024-06-01"]),
+                "sex": ["female", "male", "other", "male"],
+                "ethnicity": ["white", "mixed", "unknown", "black"],
+                "age": [19, 34, 52, 88],
+                "provider_id": ["PRV01", None, "PRV02", "PRV01"],
+                "in_programme": [True, True, False, True],
+                "prior_offences": [0, 3, 12, 1],
+                "need_family": [False, True, True, False],
+                "ogrs_score": [12.25, 50.0, 99.5, 7.0],
+                "caseworker": ["Ann", "Bo", None, "Di"],
+            }
+        ),
+        "people",
+    )
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_round_trip_keeps_ids_dates_categories_and_flags(people, tmp_path, suffix):
+    path = write_table(people, tmp_path / f"people.{suffix}")
+    back = read_table(path, "people", as_of="2024-12-31")
+    pd.testing.assert_frame_equal(back, people, check_dtype=False, check_categorical=False)
+    assert back["person_id"].tolist() == ["007", "0100", "E3", "42"]
+    assert back["start_date"].dtype == "datetime64[ns]"
+    assert back["start_date"].iloc[1] == pd.Timestamp("2024-02-29")
+    assert list(back["sex"].cat.categories) == list(SEX_LEVELS)
+    assert back["in_programme"].dtype == bool and back["age"].dtype == "int64"
+    assert pd.isna(back["provider_id"].iloc[1])
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_bad_file_error_names_the_file_table_column_rule_and_row(people, tmp_path, suffix):
+    bad = people.assign(start_date=people["start_date"].dt.strftime("%Y-%m-%d"))
+    bad.loc[2, "start_date"] = "2024-02-30"  # text that is not a date
+    bad.loc[3, "age"] = 140
+    path = write_table(bad, tmp_path / f"cohort.{suffix}")
+    with pytest.raises(SchemaError) as info:
+        read_table(path, "people")
+    message = str(info.value)
+    assert message.startswith(f"{path}: table 'people' fails 2 rules")
+    assert "start_date: not a valid date (expected YYYY-MM-DD, years 1678-2261): 1 row: row 3 ('2024-02-30')" in message
+    assert "age: outside 10 to 110: 1 row: row 4" in message
+    assert info.value.source == str(path)
+    assert info.value.failures[["column", "row"]].values.tolist() == [["start_date", 2], ["age", 3]]
+
+
+def test_csv_cells_are_parsed_by_the_schema_not_guessed(tmp_path):
+    path = tmp_path / "offences.csv"
+    path.write_text(
+        "person_id,offence_date,disposal_date,disposal,court\n"
+        "007,2024-01-05,2024-03-01,caution,Leeds\n"
+        "008,05/01/2024,2024-03-01,conviction,York\n"
+        "009,2024-01-07,,conviction,Hull\n"
+    )
+    with pytest.raises(SchemaError, match=r"offences\.csv: table 'offences'") as info:
+        read_table(path, "offences")
+    assert info.value.failures[["column", "rule", "row"]].values.tolist() == [
+        ["offence_date", "not a valid date (expected YYYY-MM-DD, years 1678-2261)", 1],
+        ["disposal_date", "missing value", 2],
+    ]
+
+
+def test_offences_before_birth_checked_against_people(people, tmp_path):
+    offences = pd.DataFrame(
+        {
+            "person_id": ["007", "42"],
+            "offence_date": pd.to_datetime(["2000-01-01", "1990-01-01"]),
+            "disposal_date": pd.to_datetime(["2000-02-01", "1990-02-01"]),
+            "disposal": pd.Categorical(["conviction", "caution"]),
+        }
+    )
+    path = write_table(offences, tmp_path / "offences.parquet")
+    # 007 was 19 on 2024-01-15, so born after 2004-01-15; 42 was 88, so 1990 is fine.
+    with pytest.raises(SchemaError, match=r"offence_date: before birth .*: 1 row: row 1 \(2000-01-01\)"):
+        read_table(path, "offences", people=people)
+
+
+def test_excel_sheet_by_name(people, tmp_path):
+    path = write_table(people, tmp_path / "cohort.xlsx", sheet="cohort")
+    assert read_table(path, "people", sheet="cohort")["person_id"].tolist() == people["person_id"].tolist()
+    with pytest.raises(SchemaError, match=r"cohort\.xlsx: cannot read as Excel: .*missing"):
+        read_table(path, "people", sheet="missing")
+
+
+def test_sheet_ignored_for_csv_with_a_warning(people, tmp_path):
+    path = write_table(people, tmp_path / "people.csv")
+    with pytest.warns(UserWarning, match=r"'sheet' argument is not used for CSV files"):
+        read_table(path, "people", sheet="data")
+
+
+def test_unknown_suffix_missing_file_and_unknown_table(people, tmp_path):
+    with pytest.raises(SchemaError, match=r"people\.json: unknown file type '\.json'; desist reads \.csv, \.parquet"):
+        read_table(tmp_path / "people.json", "people")
+    with pytest.raises(SchemaError, match=r"people\.json: unknown file type"):
+        write_table(people, tmp_path / "people.json")
+    with pytest.raises(SchemaError, match=r"absent\.csv: cannot read as CSV: .*No such file"):
+        read_table(tmp_path / "absent.csv", "people")
+    path = write_table(people, tmp_path / "people.csv")
+    with pytest.raises(SchemaError, match=r"'table' parameter must be one of .*Got 'persons'"):
+        read_table(path, "persons")
+
+
+def test_corrupt_parquet_names_the_file(tmp_path):
+    path = tmp_path / "pool.parquet"
+    path.write_bytes(b"not parquet at all")
+    with pytest.raises(SchemaError, match=r"pool\.parquet: cannot read as Parquet"):
+        read_table(path, "pool")
+
+
+def test_services_round_trip_with_open_service_types(tmp_path):
+    services = pd.DataFrame(
+        {
+            "person_id": ["1", "1", "2"],
+            "date": pd.to_datetime(["2024-01-02", "2024-01-09", "2024-02-01"]),
+            "hours": [1.0, 0.5, np.float64(2.25)],
+            "service": ["keyworker", "peer_support", "housing"],
+        }
+    )
+    for suffix in FORMATS:
+        back = read_table(write_table(services, tmp_path / f"services.{suffix}"), "services")
+        assert back["hours"].tolist() == [1.0, 0.5, 2.25]
+        assert set(back["service"].cat.categories) == {"keyworker", "peer_support", "housing"}
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_world_people_round_trip(tmp_path, suffix):
+    from cohorts.synthetic import make_world
+
+    world = make_world(seed=1, n_eligible=200, n_pool=100)
+    expected = validate(world.people, "people")
+    back = read_table(write_table(world.people, tmp_path / f"people.{suffix}"), "people", as_of=world.as_of)
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False, check_categorical=False)
+    assert back["start_date"].dtype == "datetime64[ns]" and isinstance(back["sex"].dtype, pd.CategoricalDtype)
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_read_frame_reads_any_table_without_a_schema(tmp_path, suffix):
+    units = pd.DataFrame({"unit": ["a", "b"], "treated": [1, 0], "y": [2.5, 3.0]})
+    back = read_frame(write_table(units, tmp_path / f"units.{suffix}"))
+    pd.testing.assert_frame_equal(back, units, check_dtype=False)
+    with pytest.raises(SchemaError, match=r"units\.txt: unknown file type"):
+        read_frame(tmp_path / "units.txt", table="units")
