@@ -16,6 +16,7 @@ Segments here are payment groups: each person belongs to exactly one.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -365,19 +366,13 @@ class Tariff:
         """
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            text = path.read_text()
+        except OSError as exc:
             raise SpecError(f"Cannot read tariff file {str(path)!r}: {exc}", source=str(path)) from exc
-        if table not in data or not isinstance(data[table], Mapping):
-            raise SpecError(
-                f"The tariff file {str(path)!r} must have a [{table}] table. Got tables {list(data)}.",
-                key=table, source=str(path),
-            )
-        body = dict(data[table])
-        segments = body.pop("segments", None)
-        method = str(body.pop("method", "given"))
-        budget = body.pop("budget", None)
-        return cls.from_dict(body, segments=segments, method=method, budget=budget)
+        try:
+            return cls.from_toml_string(text, table=table)
+        except SpecError as exc:
+            raise SpecError(f"{path}: {exc}", key=exc.key, source=str(path)) from None
 
     @classmethod
     def from_spec(cls, spec: Any) -> Tariff:
@@ -411,6 +406,39 @@ class Tariff:
                 )
             table[key] = {s: float(by_segment.get(s, by_segment.get("default", 0.0))) for s in segments}
         return cls.from_dict(table, segments=segments, method="spec")
+
+    def to_toml(self) -> str:
+        """The tariff as a ``[tariff]`` TOML table that :meth:`from_toml` reads back.
+
+        Examples
+        --------
+        >>> t = Tariff.from_dict({"x": {"a": 1.5, "b c": 2.0}})
+        >>> Tariff.from_toml_string(t.to_toml()).prices.equals(t.prices)
+        True
+        """
+        lines = ["[tariff]", f"method = {json.dumps(self.method)}"]
+        if self.budget is not None:
+            lines.append(f"budget = {float(self.budget)!r}")
+        lines.append("segments = [" + ", ".join(json.dumps(s) for s in self.segments) + "]")
+        for outcome in self.outcomes:
+            row = ", ".join(f"{json.dumps(s)} = {float(v)!r}" for s, v in self.prices.loc[outcome].items())
+            lines.append(f"{json.dumps(outcome)} = {{ {row} }}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml_string(cls, text: str, *, table: str = "tariff") -> Tariff:
+        """Read ``[tariff]`` from TOML text (see :meth:`from_toml`)."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"The tariff is not valid TOML: {exc}", key=table) from exc
+        if table not in data or not isinstance(data[table], Mapping):
+            raise SpecError(f"The tariff must have a [{table}] table. Got tables {list(data)}.", key=table)
+        body = dict(data[table])
+        segments = body.pop("segments", None)
+        method = str(body.pop("method", "given"))
+        budget = body.pop("budget", None)
+        return cls.from_dict(body, segments=segments, method=method, budget=budget)
 
     def person_prices(self, segments: Any, outcomes: list[str] | None = None) -> pd.DataFrame:
         """The price each person would attract per outcome (people x outcomes)."""

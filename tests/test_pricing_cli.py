@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from desist.cli import main
 from outcomes.spec import MetricSpec
 from pricing import PaymentStructure, Tariff, timing_from_spec
 from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
@@ -98,6 +99,9 @@ def test_price_json_matches_library_and_writes_plots(files):
     assert flat_gap["hardest"] == "high_risk" and flat_gap["gap_ci"][0] > 0
     for stem in ("tariff_flat", "margins_incentive_neutral", "tariff_spec"):
         assert (out / f"{stem}.png").stat().st_size > 1000 and (out / f"{stem}.svg").exists()
+    written = Tariff.from_toml(out / "tariff_incentive_neutral.toml")
+    prices = result["tariffs"]["incentive_neutral"]["prices"]
+    assert written.price("no_reoffence", "high_risk") == pytest.approx(prices["no_reoffence"]["high_risk"])
 
 
 def test_simulate_text_and_json(files):
@@ -119,20 +123,33 @@ def test_simulate_text_and_json(files):
     text = run(*args)
     assert text.returncode == 0, text.stderr
     assert "Commissioner pays" in text.stdout and "peak_working_capital" in text.stdout
+    # --tariff replaces the spec's prices: doubling every price doubles the expected outcome payments.
+    spec_tariff = Tariff.from_spec(MetricSpec.from_string(SPEC))
+    doubled = folder / "doubled.toml"
+    doubled.write_text(Tariff(spec_tariff.prices * 2).to_toml())
+    again = json.loads(run(*args, "--json", "--tariff", str(doubled)).stdout)
+    assert again["expected_outcome_payments"] == pytest.approx(2 * result["expected_outcome_payments"])
 
 
-def test_cli_errors_exit_1_with_a_readable_message(files):
+def test_cli_errors_exit_1_with_a_readable_message(files, capsys):
     folder, history, _ = files
     bad = folder / "history_bad.csv"
     history.drop(columns="accommodation").to_csv(bad, index=False)
     proc = run("price", "--spec", str(folder / "spec.toml"), "--history", str(bad), "--cost", "none=1000")
     assert proc.returncode == 1
     assert "Missing: ['accommodation']" in proc.stderr and "Traceback" not in proc.stderr
-    proc = run("simulate", "--spec", str(folder / "spec.toml"), "--cohort", str(folder / "cohort.csv"),
-               "--draws", "10")
-    assert proc.returncode == 1 and "no 'p_accommodation' column" in proc.stderr
-    proc = run("price", "--spec", str(folder / "spec.toml"))
-    assert proc.returncode == 2  # usage error: --history missing
+    # The same entry point in-process (the console script calls main), to keep the suite quick.
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "--spec", str(folder / "spec.toml"), "--cohort", str(folder / "cohort.csv"),
+              "--draws", "10"])
+    assert exit_.value.code == 1 and "no 'p_accommodation' column" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["price", "--spec", str(folder / "spec.toml"), "--history", str(folder / "history.csv"),
+              "--cost", "high_risk"])
+    assert exit_.value.code == 1 and "must be SEGMENT=AMOUNT" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["price", "--spec", str(folder / "spec.toml")])
+    assert exit_.value.code == 2  # usage error: --history missing
 
 
 def test_input_helpers():

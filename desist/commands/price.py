@@ -5,7 +5,8 @@ has prices), a flat tariff, one priced by difficulty and an incentive-neutral
 one, all spending the same expected budget, and prints each one's prices and
 margins by segment with the gap between the easiest and hardest segment (the
 incentive to cream). ``--json`` prints the same as data; ``--out DIR`` writes
-the tariff and margin plots (PNG and SVG).
+the tariff and margin plots (PNG and SVG) and each tariff as TOML, which
+``desist simulate --tariff`` reads.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def price(
                                  "spec's own prices."),
     strength: float = typer.Option(1.0, "--strength", help="How strongly by_difficulty follows cost/probability."),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
-    out: Path = typer.Option(None, "--out", help="Folder for plots (tariff and margins by segment)."),
+    out: Path = typer.Option(None, "--out", help="Folder for plots (tariff and margins by segment) and tariff TOML."),
 ) -> None:
     """Build and compare tariffs: prices and margins by segment, and the creaming gap.
 
@@ -146,6 +147,9 @@ def price(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for name, t in result["tariffs"].items():
+            toml = out / f"tariff_{name}.toml"
+            toml.write_text(t.to_toml())
+            files.append(str(toml))
             files += save_figure(t.plot(), out, f"tariff_{name}")
             files += save_figure(result["margins"][name].plot(), out, f"margins_{name}")
     if as_json:
