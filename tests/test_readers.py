@@ -58,7 +58,7 @@ def test_bad_file_error_names_the_file_table_column_rule_and_row(people, tmp_pat
         read_table(path, "people")
     message = str(info.value)
     assert message.startswith(f"{path}: table 'people' fails 2 rules")
-    assert "start_date: not a valid date (expected YYYY-MM-DD, years 1678-2261): 1 row: row 3 ('2024-02-30')" in message
+    assert "start_date: not a valid date (expected YYYY-MM-DD, years 1678-2261): 1 row: row 3 (2024-02-30)" in message
     assert "age: outside 10 to 110: 1 row: row 4" in message
     assert info.value.source == str(path)
     assert info.value.failures[["column", "row"]].values.tolist() == [["start_date", 2], ["age", 3]]

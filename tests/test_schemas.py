@@ -177,14 +177,14 @@ def test_date_after_as_of(table, column):
     df = with_cell(tables()[table], column, 1, "2025-01-01")
     if column == "offence_date":
         df = with_cell(df, "disposal_date", 1, "2025-02-01")
-    err = raises(table, df, rf"{column}: after the as-of date 2024-12-31: 1 row: row 2 \('2025-01-01'\)", as_of=AS_OF)
+    err = raises(table, df, rf"{column}: after the as-of date 2024-12-31: 1 row: row 2 \(2025-01-01\)", as_of=AS_OF)
     assert err.table == table
     validate(df, table, as_of="2026-01-01")  # the same table is fine with a later as-of date
 
 
 def test_disposal_before_offence():
     df = with_cell(tables()["offences"], "disposal_date", 2, "2024-03-31")
-    err = raises("offences", df, r"disposal_date: before offence_date: 1 row: row 3 \('2024-03-31'\)")
+    err = raises("offences", df, r"disposal_date: before offence_date: 1 row: row 3 \(2024-03-31\)")
     assert err.failures[["column", "row"]].values.tolist() == [["disposal_date", 2]]
 
 
@@ -242,7 +242,7 @@ def test_covariate_rules(column, value, rule):
     [("people", "sex", "F"), ("eligible", "sex", "Male"), ("pool", "ethnicity", "irish"), ("offences", "disposal", "fine")],
 )
 def test_unknown_category(table, column, value):
-    err = raises(table, with_cell(tables()[table], column, 1, value), rf"{column}: unknown category \(allowed: .+\): 1 row: row 2 \('{value}'\)")
+    err = raises(table, with_cell(tables()[table], column, 1, value), rf"{column}: unknown category \(allowed: .+\): 1 row: row 2 \({value}\)")
     assert err.failures["value"].tolist() == [value]
 
 
@@ -279,7 +279,7 @@ def test_missing_value(table, column):
     ],
 )
 def test_wrong_type_is_a_failure_not_a_silent_missing_value(table, column, value, rule):
-    err = raises(table, with_cell(tables()[table], column, 1, value), rf"{column}: {rule}.*: 1 row: row 2 \({re.escape(repr(value) if isinstance(value, str) else str(value))}\)")
+    err = raises(table, with_cell(tables()[table], column, 1, value), rf"{column}: {rule}.*: 1 row: row 2 \({re.escape(str(value))}\)")
     # The cell is reported once, as unparseable, not again as a missing value.
     assert err.failures["rule"].str.contains("missing").sum() == 0
     assert len(err.failures) == 1
@@ -393,3 +393,10 @@ def test_arguments_that_cannot_be_used():
     # Without offence dates the birth rule has nothing to check; the missing column is the error.
     err = raises("offences", tables()["offences"].drop(columns="offence_date"), r"offence_date: required column missing", people=tables()["people"])
     assert len(err.failures) == 1
+
+
+def test_stray_spaces_are_shown_in_quotes_and_failures_follow_the_message():
+    df = with_cell(with_cell(tables()["people"], "sex", 1, " male"), "age", 0, 200)
+    err = raises("people", df, r"sex: unknown category \(allowed: .+\): 1 row: row 2 \(' male'\)")
+    assert err.failures["column"].tolist() == ["sex", "age"]  # the input's column order, as in the message
+    assert str(err).index("- sex:") < str(err).index("- age:")

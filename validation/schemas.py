@@ -260,7 +260,7 @@ def validate(
         found.append(_offences_before_birth(frame, people))
     report = pd.concat(found, ignore_index=True)
     if len(report):
-        report = _with_values(report, given)
+        report = _in_column_order(_with_values(report, given), list(given.columns))
         raise SchemaError(_message(report, table, source, list(given.columns)), table=table, failures=report, source=source)
     frame.index = original_index
     return frame
@@ -571,8 +571,19 @@ def _show(value: Any) -> str:
         return f"{value:%Y-%m-%d}" if value == value.normalize() else str(value)
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "missing"
-    text = repr(value) if isinstance(value, str) else str(value)
+    # Quotes only where they show something: an empty string or stray spaces.
+    text = repr(value) if isinstance(value, str) and (value.strip() != value or not value) else str(value)
     return text if len(text) <= 30 else text[:27] + "..."
+
+
+def _in_column_order(report: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Missing columns first, then the input's column order; each column's rules as found, rows ascending."""
+    position = report["column"].map({name: i for i, name in enumerate(columns)}).fillna(-1)
+    found = report.groupby(["column", "rule"], sort=False).ngroup()
+    ordered = report.assign(_position=position, _found=found).sort_values(
+        ["_position", "_found", "row"], kind="stable", na_position="first"
+    )
+    return ordered.drop(columns=["_position", "_found"]).reset_index(drop=True)
 
 
 def _message(report: pd.DataFrame, table: str, source: str | None, columns: list[str]) -> str:
@@ -581,10 +592,8 @@ def _message(report: pd.DataFrame, table: str, source: str | None, columns: list
     groups = report.groupby(["column", "rule"], sort=False, dropna=False)
     rows = f" in {n_rows} row{'s' if n_rows != 1 else ''} (data rows counted from 1, header not counted)" if n_rows else ""
     head = f"{where} fails {len(groups)} rule{'s' if len(groups) != 1 else ''}{rows}:"
-    # Missing columns first, then in the input's column order, each column's rules as found.
-    order = {name: i for i, name in enumerate(columns)}
     lines = []
-    for (column, rule), group in sorted(groups, key=lambda g: order.get(g[0][0], -1)):
+    for (column, rule), group in groups:
         located = group[group["row"].notna()]
         if located.empty:
             lines.append(f"  - {column}: {rule}")
