@@ -155,15 +155,20 @@ class ContractSimulation:
         cumulative = np.cumsum(self._flow(party), axis=1)
         return np.maximum(-cumulative.min(axis=1), 0.0)
 
-    def cash_flow(self, party: str, *, cumulative: bool = False) -> pd.DataFrame:
-        """Monthly (or cumulative) net cash of one party: mean and quantiles over draws."""
+    def cash_flow(self, party: str, *, cumulative: bool = False,
+                  levels: tuple[float, ...] | None = None) -> pd.DataFrame:
+        """Monthly (or cumulative) net cash of one party: mean and quantiles over draws.
+
+        ``levels`` defaults to the simulation's ``quantile_levels``.
+        """
         flow = self._flow(party)
         if cumulative:
             flow = np.cumsum(flow, axis=1)
-        q = np.quantile(flow, self.quantile_levels, axis=0)
+        levels = self.quantile_levels if levels is None else tuple(levels)
+        q = np.quantile(flow, levels, axis=0)
         index = pd.Index([*range(self.months), "later"], name="month", dtype=object)
         frame = pd.DataFrame({"mean": flow.mean(axis=0)}, index=index)
-        for level, row in zip(self.quantile_levels, q):
+        for level, row in zip(levels, q):
             frame[f"q{round(level * 100):02d}"] = row
         return frame
 
@@ -275,7 +280,7 @@ class ContractSimulation:
         party = party or self.providers[0]
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 3.5))
-        frame = self.cash_flow(party, cumulative=cumulative)
+        frame = self.cash_flow(party, cumulative=cumulative, levels=_QUANTILES)
         x = np.arange(len(frame))
         ax.fill_between(x, frame["q05"], frame["q95"], alpha=0.25, color="#2e86c1", label="5-95%")
         ax.fill_between(x, frame["q25"], frame["q75"], alpha=0.45, color="#2e86c1", label="25-75%")
@@ -360,8 +365,8 @@ def simulate_contract(
     service_months : int
         Months over which each person's delivery cost falls.
     quantiles : sequence of float
-        Levels reported by ``cash_flow``; must include 0.05, 0.25, 0.5, 0.75,
-        0.95 for the fan chart.
+        Levels reported by ``cash_flow`` (the fan chart always shows 5-95%
+        and 25-75% bands).
 
     Returns
     -------
@@ -478,6 +483,11 @@ def simulate_contract(
             outcome_pay[rows] += np.bincount(draw * width + month, weights=price[person, j],
                                              minlength=d * width).reshape(d, width)
 
+    # Analytic expectation and variance of tariff payments (no cap): independent Bernoulli trials.
+    paid_probs = probs.to_numpy()[:, : len(paid)]
+    expected = float((paid_probs * price).sum())
+    variance = float((paid_probs * (1 - paid_probs) * price**2).sum())
+
     # Fees, at-risk payment and clawback.
     fee = float(structure.service_fee)
     fees = np.zeros(width)
@@ -498,9 +508,8 @@ def simulate_contract(
             raise SpecError("A structure with 'at_risk_share' above 0 and no 'target' pays the withheld fee pro "
                             "rata to outcome payments, so it needs a tariff with prices. Got none.",
                             key="at_risk_share")
-        expected_paid = float((probs.to_numpy()[:, : len(paid)] * price).sum())
         measured = min(enrol_months - 1 + max(window[o][1] for o in paid), months)
-        ratio = np.minimum(outcome_pay.sum(axis=1) / expected_paid, 1.0) if expected_paid > 0 else np.zeros(draws)
+        ratio = np.minimum(outcome_pay.sum(axis=1) / expected, 1.0) if expected > 0 else np.zeros(draws)
         contingent = outcome_pay.copy()
         contingent[:, measured] += structure.at_risk_share * fee * ratio
     if structure.cap is not None:
@@ -524,9 +533,6 @@ def simulate_contract(
     for party, share in shares.items():
         flows[party] = share * to_prime - cost_shares.get(party, 0.0) * delivery
 
-    paid_probs = probs.to_numpy()[:, : len(paid)]
-    expected = float((paid_probs * price).sum())
-    variance = float((paid_probs * (1 - paid_probs) * price**2).sum())
     return ContractSimulation(
         flows=flows,
         months=months,

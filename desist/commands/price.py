@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -23,6 +24,9 @@ from outcomes.spec import MetricSpec
 from pricing import Tariff, by_difficulty, flat, incentive_neutral
 from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
 from validation.errors import DesistError, SchemaError, SpecError
+
+#: Segments with fewer people than this have their observed rates suppressed in what is shown.
+SMALL_CELL = 10
 
 
 def read_frame(path: Path, table: str) -> pd.DataFrame:
@@ -111,6 +115,13 @@ def compare_tariffs(spec: MetricSpec, history: pd.DataFrame, *, costs: dict[str,
             "margins": margins, "failures": failures}
 
 
+def shown_rates(rates: pd.DataFrame) -> pd.DataFrame:
+    """Segment rates for display: cells of segments under :data:`SMALL_CELL` people suppressed (NaN)."""
+    shown = rates.astype({c: float for c in rates.columns if c != "n"})
+    shown.loc[shown["n"] < SMALL_CELL, [c for c in shown.columns if c != "n"]] = np.nan
+    return shown
+
+
 def _comparison(result: dict[str, Any]) -> pd.DataFrame:
     rows = {}
     for name, m in result["margins"].items():
@@ -156,7 +167,8 @@ def price(
         typer.echo(json.dumps({
             "spec": spec.name,
             "budget": result["budget"],
-            "segments": result["rates"].reset_index().to_dict(orient="records"),
+            "segments": shown_rates(result["rates"]).reset_index().astype(object)
+            .where(lambda f: f.notna(), None).to_dict(orient="records"),
             "costs": result["costs"].to_dict(),
             "tariffs": {name: {**t.to_dict(), "margins": result["margins"][name].to_dict()}
                         for name, t in result["tariffs"].items()},
@@ -166,7 +178,11 @@ def price(
         return
     typer.echo(f"Tariffs for '{spec.name}': expected outcome budget £{result['budget']:,.0f}; "
                f"{len(result['segments']):,} people in history.")
-    typer.echo("Achievement rates by segment (history):\n" + result["rates"].round(3).to_string())
+    typer.echo("Achievement rates by segment (history):\n" + shown_rates(result["rates"]).round(3).to_string())
+    small = result["rates"].index[result["rates"]["n"] < SMALL_CELL].tolist()
+    if small:
+        typer.echo(f"Segments {small} have fewer than {SMALL_CELL} people: their rates are suppressed here and "
+                   "their prices rest on very little data; merge them before pricing.")
     for name, t in result["tariffs"].items():
         typer.echo("\n" + t.summary() + "\n" + result["margins"][name].summary())
     for name, reason in result["failures"].items():
