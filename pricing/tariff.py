@@ -440,23 +440,27 @@ class Tariff:
         budget = body.pop("budget", None)
         return cls.from_dict(body, segments=segments, method=method, budget=budget)
 
-    def person_prices(self, segments: Any, outcomes: list[str] | None = None) -> pd.DataFrame:
-        """The price each person would attract per outcome (people x outcomes)."""
-        labels = segment_labels(segments)
-        unknown = sorted(set(labels) - set(self.segments))
+    def _check_covers(self, segments: set[str], outcomes: list[str]) -> None:
+        """Raise unless the tariff prices every one of these segments and outcomes."""
+        unknown = sorted(segments - set(self.segments))
         if unknown:
             raise SpecError(
                 f"The 'segments' parameter names segments {unknown} that the tariff does not price; "
                 f"it prices {self.segments}.",
                 key="segments",
             )
-        outcomes = self.outcomes if outcomes is None else outcomes
         unpriced = [o for o in outcomes if o not in self.prices.index]
         if unpriced:
             raise SpecError(
                 f"The tariff has no price for outcomes {unpriced}; it prices {self.outcomes}.",
                 key="probabilities",
             )
+
+    def person_prices(self, segments: Any, outcomes: list[str] | None = None) -> pd.DataFrame:
+        """The price each person would attract per outcome (people x outcomes)."""
+        labels = segment_labels(segments)
+        outcomes = self.outcomes if outcomes is None else outcomes
+        self._check_covers(set(labels), outcomes)
         codes = pd.Index(self.segments).get_indexer(labels)
         return pd.DataFrame(self.prices.loc[outcomes].to_numpy()[:, codes].T, columns=outcomes)
 
@@ -492,19 +496,7 @@ class Tariff:
         100.0
         """
         n, sum_p, sum_var = _segment_sums(segments, probabilities)
-        unknown = sorted(set(n.index) - set(self.segments))
-        if unknown:
-            raise SpecError(
-                f"The 'segments' parameter names segments {unknown} that the tariff does not price; "
-                f"it prices {self.segments}.",
-                key="segments",
-            )
-        unpriced = [o for o in sum_p.columns if o not in self.prices.index]
-        if unpriced:
-            raise SpecError(
-                f"The tariff has no price for outcomes {unpriced}; it prices {self.outcomes}.",
-                key="probabilities",
-            )
+        self._check_covers(set(n.index), list(sum_p.columns))
         price = self.prices.loc[list(sum_p.columns), list(n.index)].T  # segments x outcomes
         total = (price * sum_p).sum(axis=1)
         se_total = np.sqrt((price**2 * sum_var).sum(axis=1))
