@@ -66,9 +66,10 @@ def balance_table(variables: dict[str, np.ndarray], treated: np.ndarray,
         statistic in :data:`STATISTICS`).
     """
     treated = np.asarray(treated, dtype=bool)
+    groups = _Groups(treated, weights)
     rows_before, rows_after = [], []
     for x in variables.values():
-        before, after = _variable_balance(np.asarray(x, dtype=float), treated, weights)
+        before, after = _variable_balance(np.asarray(x, dtype=float), groups)
         rows_before.append(before)
         rows_after.append(after)
     parts = {"before": pd.DataFrame(rows_before, columns=STATISTICS)}
@@ -79,9 +80,29 @@ def balance_table(variables: dict[str, np.ndarray], treated: np.ndarray,
     return table
 
 
-def _variable_balance(x: np.ndarray, t: np.ndarray, w: np.ndarray | None):
-    binary = bool(np.all((x == 0) | (x == 1)))
-    xt, xc = x[t], x[~t]
+class _Groups:
+    """Row selections shared by every variable: treated, controls and, after
+    matching, only the units with nonzero weight (units with weight 0 add
+    nothing to weighted means and variances; on a national pool they are
+    nearly everyone)."""
+
+    def __init__(self, treated: np.ndarray, weights: np.ndarray | None):
+        self.t = np.flatnonzero(treated)
+        self.c = np.flatnonzero(~treated)
+        self.matched = weights is not None
+        if self.matched:
+            self.mt = self.t[weights[self.t] > 0]
+            self.mc = self.c[weights[self.c] > 0]
+            self.wt, self.wc = weights[self.mt], weights[self.mc]
+
+
+def _is_binary(x: np.ndarray) -> bool:
+    return bool(x.min() >= 0 and x.max() <= 1 and np.all((x == 0) | (x == 1)))
+
+
+def _variable_balance(x: np.ndarray, g: _Groups):
+    binary = _is_binary(x)
+    xt, xc = x[g.t], x[g.c]
     mean_t, mean_c = xt.mean(), xc.mean()
     var_t, var_c = _variance(xt, None, binary), _variance(xc, None, binary)
     sd = np.sqrt(var_t)
@@ -89,14 +110,14 @@ def _variable_balance(x: np.ndarray, t: np.ndarray, w: np.ndarray | None):
         # MatchIt falls back to the pooled SD when the treated SD is zero.
         sd = np.sqrt((var_t + var_c) / 2)
     before = _row(mean_t, mean_c, sd, var_t, var_c, binary)
-    after = wt = wc = None
-    if w is not None:
-        wt, wc = w[t], w[~t]
-        mw_t, mw_c = np.sum(wt * xt) / wt.sum(), np.sum(wc * xc) / wc.sum()
-        after = _row(mw_t, mw_c, sd, _variance(xt, wt, binary), _variance(xc, wc, binary), binary)
+    after = None
+    if g.matched:
+        xmt, xmc = x[g.mt], x[g.mc]
+        mw_t, mw_c = np.sum(g.wt * xmt) / g.wt.sum(), np.sum(g.wc * xmc) / g.wc.sum()
+        after = _row(mw_t, mw_c, sd, _variance(xmt, g.wt, binary), _variance(xmc, g.wc, binary),
+                     binary)
     if not binary:
-        ecdf_before, ecdf_after = _ecdf_stats(x, xt, xc, wt, wc)
-        before[4:] = ecdf_before
+        before[4:], ecdf_after = _ecdf_stats(x, xt, len(xc), g)
         if after is not None:
             after[4:] = ecdf_after
     return before, after
@@ -121,29 +142,36 @@ def _variance(x: np.ndarray, w: np.ndarray | None, binary: bool) -> float:
     return np.sum(w * (x - m) ** 2) / (1 - np.sum(w ** 2))
 
 
-def _ecdf_stats(x, xt, xc, wt, wc):
-    """eCDF mean/max before (equal weights) and after (matching weights), sharing
-    one sort of the pooled values; only the treated and the matched units are
-    sorted again, and the CDFs are read off with ``searchsorted``."""
+def _ecdf_stats(x, xt, n_c, g: _Groups):
+    """eCDF mean/max before (equal weights) and after (matching weights).
+
+    One sort of the pooled values gives the distinct values u and how many
+    units lie at or below each. Before matching the treated count at or below
+    each u comes from a bincount of the treated values' positions in u (no
+    search per u). After matching both CDFs are step functions that move only
+    at matched values, so |F_t - F_c| is constant between consecutive matched
+    values; each such gap is weighted by the number of distinct u it covers.
+    """
     xs = np.sort(x)
     last = np.empty(len(xs), dtype=bool)
     last[:-1] = xs[1:] != xs[:-1]
     last[-1] = True
     u = xs[last]
     n_le = np.flatnonzero(last) + 1  # units with value <= u
-    st = np.sort(xt)
-    t_le = np.searchsorted(st, u, side="right")
-    gap = np.abs(t_le / len(xt) - (n_le - t_le) / len(xc))
+    t_le = np.cumsum(np.bincount(np.searchsorted(u, xt), minlength=len(u)))
+    gap = np.abs(t_le / len(xt) - (n_le - t_le) / n_c)
     before = [gap.mean(), gap.max()]
-    if wt is None:
+    if not g.matched:
         return before, None
-    gap = np.abs(_weighted_cdf(xt, wt, u) - _weighted_cdf(xc, wc, u))
-    return before, [gap.mean(), gap.max()]
+    xmt, xmc = x[g.mt], x[g.mc]
+    steps = np.unique(np.concatenate([xmt, xmc]))
+    gap = np.abs(_weighted_cdf(xmt, g.wt, steps) - _weighted_cdf(xmc, g.wc, steps))
+    # distinct values of the whole sample from each step up to the next one
+    covered = np.diff(np.append(np.searchsorted(u, steps), len(u)))
+    return before, [np.sum(gap * covered) / len(u), gap.max()]
 
 
 def _weighted_cdf(x: np.ndarray, w: np.ndarray, at: np.ndarray) -> np.ndarray:
-    keep = w > 0
-    x, w = x[keep], w[keep]
     o = np.argsort(x, kind="stable")
     cum = np.concatenate([[0.0], np.cumsum(w[o]) / w.sum()])
     return cum[np.searchsorted(x[o], at, side="right")]

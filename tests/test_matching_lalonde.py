@@ -41,6 +41,18 @@ def test_propensity_coefficients_match_glm(lalonde):
     assert_allclose(ps.params.to_numpy(), expected.to_numpy(), rtol=1e-6)
 
 
+def test_propensity_results_are_statsmodels_logit(lalonde):
+    import statsmodels.api as sm
+
+    ps = fit_propensity(lalonde, "treat", COVARIATES)
+    X = ps.result.model.exog
+    direct = sm.Logit(lalonde["treat"].to_numpy(float), X).fit(disp=False, tol=1e-12)
+    assert_allclose(ps.result.bse, direct.bse, rtol=1e-6)
+    assert_allclose(ps.result.llf, direct.llf, rtol=1e-12)
+    assert "racehispan" in ps.summary()
+    assert list(ps.to_frame().columns) == ["coef", "se", "z", "p_value", "ci_low", "ci_high"]
+
+
 def test_formula_gives_the_same_scores(lalonde):
     a = fit_propensity(lalonde, "treat", COVARIATES)
     b = fit_propensity(lalonde, "treat", formula=FORMULA)
