@@ -329,6 +329,7 @@ def simulate_contract(
     timing: Mapping[str, int | Sequence[int]] | None = None,
     enrol_months: int = 12,
     service_months: int = 6,
+    effects: Mapping[str, float] | None = None,
     quantiles: Sequence[float] = _QUANTILES,
 ) -> ContractSimulation:
     """Monte Carlo cash flows of a payment-by-results contract.
@@ -364,6 +365,12 @@ def simulate_contract(
         People enrol at a uniformly random month in ``0 .. enrol_months - 1``.
     service_months : int
         Months over which each person's delivery cost falls.
+    effects : mapping, optional
+        Outcome -> assumed true effect of the service in percentage points
+        (as a proportion: 0.05 = 5 points more likely to achieve), added to
+        every person's probability and clipped to [0, 1]. Use it when the
+        probabilities are baselines without the service (history rates or a
+        difficulty model).
     quantiles : sequence of float
         Levels reported by ``cash_flow`` (the fan chart always shows 5-95%
         and 25-75% bands).
@@ -425,6 +432,13 @@ def simulate_contract(
         raise SpecError(f"The 'probabilities' parameter must have columns for outcomes {absent}. "
                         f"Got {list(probs.columns)}.", key="probabilities")
     probs = probs[needed]
+    if effects:
+        unknown = sorted(set(effects) - set(needed))
+        if unknown:
+            raise SpecError(f"The 'effects' parameter names outcomes {unknown} that are not drawn; outcomes are "
+                            f"{needed}.", key="effects")
+        shift = pd.Series(dict(effects), dtype=float).reindex(needed).fillna(0.0)
+        probs = (probs + shift).clip(0.0, 1.0)
     n_people = len(probs)
     if segments is None:
         if "segment" not in cohort.columns:

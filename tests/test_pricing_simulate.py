@@ -216,3 +216,21 @@ def test_dwp_work_programme_cash_flow():
     # Costs of £2,000 against about £1,400 expected income per person: the provider loses.
     assert sim.party_table().at["prime", "p_loss"] > 0.99
     assert np.all(sim.peak_working_capital("prime") > 0)
+
+
+def test_effects_shift_probabilities_and_enrolment_is_uniform():
+    c = pd.DataFrame({"segment": ["a"] * 240, "p_job": 0.30, "p_fee": 1.0})
+    t = Tariff.from_dict({"job": {"a": 1000.0}, "fee": {"a": 12.0}})
+    base = simulate_contract(None, c, t, PaymentStructure(), draws=50, seed=1, timing={"job": 6, "fee": 0})
+    lifted = simulate_contract(None, c, t, PaymentStructure(), draws=50, seed=1, timing={"job": 6, "fee": 0},
+                               effects={"job": 0.05, "fee": 0.5})
+    assert base.expected_outcome_payments == pytest.approx(240 * (0.30 * 1000 + 12))
+    assert lifted.expected_outcome_payments == pytest.approx(240 * (0.35 * 1000 + 12))  # fee clipped at 1
+    # A £12 fee every person earns on enrolment (no job money): fees per month / 12 = people enrolling
+    # that month, uniform over the 12 enrolment months, 240 / 12 = 20 on average.
+    enrolled = (-(simulate_contract(None, c.assign(p_job=0.0), t, PaymentStructure(), draws=400, seed=2,
+                                    timing={"job": 6, "fee": 0}).flows["commissioner"][:, :12])) / 12.0
+    assert_allclose(enrolled.sum(axis=1), 240)
+    assert_allclose(enrolled.mean(axis=0), 20.0, rtol=0.05)
+    with pytest.raises(SpecError, match=r"'effects' parameter names outcomes \['x'\]"):
+        simulate_contract(None, c, t, PaymentStructure(), draws=5, timing={"job": 6, "fee": 0}, effects={"x": 0.1})

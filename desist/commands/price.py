@@ -46,8 +46,8 @@ def read_frame(path: Path, table: str) -> pd.DataFrame:
                           source=str(path)) from exc
 
 
-def parse_costs(values: list[str] | None) -> dict[str, float]:
-    """``["women=1500", "none=1200"]`` -> ``{"women": 1500.0, "none": 1200.0}``."""
+def parse_pairs(values: list[str] | None, option: str, form: str) -> dict[str, float]:
+    """``["women=1500", "none=1200"]`` -> ``{"women": 1500.0, "none": 1200.0}`` for option ``--<option>``."""
     out = {}
     for item in values or []:
         name, sep, amount = item.partition("=")
@@ -56,9 +56,13 @@ def parse_costs(values: list[str] | None) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not name.strip():
-            raise SpecError(f"The '--cost' option must be SEGMENT=AMOUNT, e.g. --cost women=1500. Got {item!r}.",
-                            key="cost")
+            raise SpecError(f"The '--{option}' option must be {form}. Got {item!r}.", key=option)
     return out
+
+
+def parse_costs(values: list[str] | None) -> dict[str, float]:
+    """Delivery costs from ``--cost SEGMENT=AMOUNT`` options."""
+    return parse_pairs(values, "cost", "SEGMENT=AMOUNT, e.g. --cost women=1500")
 
 
 def save_figure(ax, out: Path, stem: str) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import typer
 
-from desist.commands.price import parse_costs, read_frame, save_figure
+from desist.commands.price import parse_costs, parse_pairs, read_frame, save_figure
 from outcomes.spec import MetricSpec
 from pricing import PaymentStructure, Tariff, simulate_contract
 from pricing.inputs import (
@@ -42,6 +42,8 @@ def simulate(
                                    "model per outcome on --history and predict each cohort member's probability."),
     tariff_path: Path = typer.Option(None, "--tariff", help="Tariff TOML ([tariff]) instead of the spec's prices."),
     cost: list[str] = typer.Option(None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT (repeat)."),
+    effect: list[str] = typer.Option(None, "--effect", help="Assumed effect on an outcome's probability, "
+                                     "OUTCOME=POINTS as a proportion (e.g. no_reoffence=0.05; repeat)."),
     draws: int = typer.Option(10_000, "--draws", help="Monte Carlo draws."),
     months: int = typer.Option(36, "--months", help="Contract horizon in months."),
     enrol_months: int = typer.Option(12, "--enrol-months", help="Months over which people enrol."),
@@ -87,7 +89,8 @@ def simulate(
     elif past is not None and "cost" in past.columns:
         segment_cost = segment_costs(None, past, past_segments)
     sim = simulate_contract(spec, cohort, tariff, structure, months=months, draws=draws, seed=seed,
-                            probabilities=probs, segments=segments, costs=segment_cost, enrol_months=enrol_months)
+                            probabilities=probs, segments=segments, costs=segment_cost, enrol_months=enrol_months,
+                            effects=parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05"))
     files: list[str] = []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
