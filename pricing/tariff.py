@@ -241,7 +241,7 @@ class Margins:
         return "\n".join(lines)
 
     def plot(self, ax=None):
-        """Bar chart of margin per person by segment with CI whiskers; returns the Axes."""
+        """Bar chart of margin per person by segment (with n) and CI whiskers; returns the Axes."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -249,7 +249,8 @@ class Margins:
         t = self.table
         err = np.vstack([t["margin_per_person"] - t["ci_low"], t["ci_high"] - t["margin_per_person"]])
         colours = np.where(t["margin_per_person"] < 0, "#c0392b", "#2e86c1")
-        ax.bar(t.index.astype(str), t["margin_per_person"], yerr=err, color=colours, capsize=3)
+        labels = [f"{s}\n(n={n:,})" for s, n in zip(t.index.astype(str), t["n"])]
+        ax.bar(labels, t["margin_per_person"], yerr=err, color=colours, capsize=3)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_ylabel("expected margin per person (£)")
         ax.set_title(f"Margins by segment: {self.tariff_method} (gap £{self.gap:,.0f})")
