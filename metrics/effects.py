@@ -8,11 +8,14 @@
   degrees of freedom (as ``lmtest::coeftest`` on an ``lm``), which is how the
   MatchIt vignette estimates the ATT.
 - ``kind="count"``: rate ratio from a weighted Poisson GLM (log link) with
-  cluster-robust (or HC0) sandwich standard errors as R's sandwich gives for a ``glm``, plus the difference in mean
+  cluster-robust (or HC0) sandwich standard errors as R's sandwich gives for a
+  ``glm``, plus the difference in mean
   frequency (as ``kind="mean"``) in ``details["difference"]``.
 - ``kind="time"``: hazard ratio from a Cox model (statsmodels ``PHReg``, Efron
-  ties) with robust standard errors (clustered on the matched set, or per
-  unit), and weighted Kaplan-Meier curves per group in ``details["kaplan_meier"]``.
+  ties) with robust standard errors from Efron score residuals, as R's
+  ``coxph(..., robust = TRUE)`` (clustered on the matched set, or per unit;
+  see :mod:`metrics.survival`), and Kaplan-Meier curves per group in
+  ``details["kaplan_meier"]``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
 from metrics.propensity import check_complete, design_matrix, treatment_indicator
+from metrics.survival import cox_robust_covariance, kaplan_meier
 from validation.errors import ModelError
 
 __all__ = ["Effect", "compare", "estimate_effect", "kaplan_meier"]
@@ -308,11 +312,11 @@ def _time_effect(data, outcome, t, w, clusters, duration, event, covariates, n_t
     if np.any(time < 0) or not np.all((status == 0) | (status == 1)):
         raise ModelError(f"kind='time' needs durations >= 0 in {duration!r} and a 0/1 {event!r}.")
     X = _exog(data, t, covariates)[:, 1:]
-    groups = _codes(clusters) if clusters is not None else np.arange(len(t))
-    model = PHReg(time, X, status=status, ties="efron")
-    fit = model.fit(groups=groups)
-    fit_model = model.fit()
-    b, se = float(fit.params[0]), float(fit.bse[0])
+    fit = PHReg(time, X, status=status, ties="efron").fit()
+    params = np.asarray(fit.params)
+    cov = cox_robust_covariance(time, status, X, params, np.asarray(fit.cov_params()),
+                                groups=clusters)
+    b, se = float(params[0]), float(np.sqrt(cov[0, 0]))
     z = stats.norm.ppf(0.5 + level / 2)
     p = 2 * stats.norm.sf(abs(b / se))
     how = "clustered on matched set" if clusters is not None else "robust (per unit)"
@@ -321,32 +325,8 @@ def _time_effect(data, outcome, t, w, clusters, duration, event, covariates, n_t
                   f"Cox proportional hazards (statsmodels PHReg, Efron ties); SE of log hazard "
                   f"ratio {how}", "time", event, "hazard ratio", _wmean(status, w, t == 1),
                   _wmean(status, w, t == 0), level,
-                  {"kaplan_meier": km, "se_model": float(fit_model.bse[0]),
-                   "coef": float(b), "covariate_params": np.asarray(fit.params)})
-
-
-def kaplan_meier(time, event, treated, weights=None) -> pd.DataFrame:
-    """Weighted Kaplan-Meier survival per group.
-
-    Returns a DataFrame with group ("treated"/"comparison"), time, at_risk,
-    events and survival at each distinct event time.
-    """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=float)
-    treated = np.asarray(treated, dtype=bool)
-    w = np.ones(len(time)) if weights is None else np.asarray(weights, dtype=float)
-    frames = []
-    for name, g in (("treated", treated), ("comparison", ~treated)):
-        tt, ee, ww = time[g], event[g], w[g]
-        u, inv = np.unique(tt, return_inverse=True)
-        leaving = np.bincount(inv, weights=ww, minlength=len(u))
-        events = np.bincount(inv, weights=ww * ee, minlength=len(u))
-        at_risk = leaving[::-1].cumsum()[::-1]
-        keep = events > 0
-        surv = np.cumprod(1 - events[keep] / at_risk[keep])
-        frames.append(pd.DataFrame({"group": name, "time": u[keep], "at_risk": at_risk[keep],
-                                    "events": events[keep], "survival": surv}))
-    return pd.concat(frames, ignore_index=True)
+                  {"kaplan_meier": km, "se_model": float(fit.bse[0]), "coef": b,
+                   "covariate_params": params})
 
 
 def _codes(clusters) -> np.ndarray:

@@ -32,9 +32,9 @@ def test_cox_hazard_ratio_matches_r_coxph(rossi):
     assert_allclose(e.estimate, ref.HR_FIN, rtol=1e-6)
     assert_allclose(e.details["covariate_params"], ref.COEF, rtol=1e-6)
     assert_allclose(e.details["se_model"], ref.SE_MODEL[0], rtol=1e-6)
-    # statsmodels' robust variance uses Breslow-type score residuals, R's the Efron
-    # ones: the two sandwich SEs differ by about 0.4% on these data.
-    assert_allclose(e.se, ref.SE_ROBUST[0], rtol=0.01)
+    # robust SE from Efron score residuals, as coxph(robust = TRUE); statsmodels'
+    # own robust option (Breslow-type residuals) would be 0.4% off here
+    assert_allclose(e.se, ref.SE_ROBUST[0], rtol=1e-6)
     assert e.scale == "hazard ratio" and e.ci_low < e.estimate < e.ci_high
     assert (e.n_treated, e.n_control) == (216, 216)
 
@@ -42,6 +42,7 @@ def test_cox_hazard_ratio_matches_r_coxph(rossi):
 def test_unadjusted_cox_and_kaplan_meier(rossi):
     e = compare(rossi, "fin", "week", kind="time", event="arrest")
     assert_allclose(np.log(e.estimate), ref.UNADJUSTED_COEF, rtol=1e-6)
+    assert_allclose(e.se, ref.UNADJUSTED_SE_ROBUST, rtol=1e-6)
     km = e.details["kaplan_meier"]
     for group, expected in (("treated", ref.KM_FIN1), ("comparison", ref.KM_FIN0)):
         k = km[km["group"] == group]
@@ -124,6 +125,8 @@ def test_matched_effect_kinds(lalonde_m1):
     assert_allclose(c.estimate, md.loc[t, "jobs"].mean() / md.loc[~t, "jobs"].mean())
     s = m2.effect("weeks", kind="time", event="event")
     assert s.scale == "hazard ratio" and s.n_treated == 185
+    assert_allclose(np.log(s.estimate), poisson_ref.COX_COEF, rtol=1e-6)
+    assert_allclose(s.se, poisson_ref.COX_SE_CLUSTER, rtol=1e-6)
 
 
 def test_plots(lalonde_m1):

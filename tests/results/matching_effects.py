@@ -11,3 +11,9 @@ LOG_RATE_RATIO = 0.18351987928606475
 SE_CLUSTER = 0.15514475662394528
 # > sqrt(vcovHC(f, type = 'HC0')['treat', 'treat'])
 SE_HC0 = 0.15817353267845571
+
+# Cox model clustered on the matched pair (weeks = pmin(52, 1 + age), event = married):
+# > cx <- coxph(Surv(weeks, married) ~ treat, data = md, ties = 'efron', cluster = subclass)
+COX_COEF = 0.048121361090102469
+# > sqrt(vcov(cx)['treat', 'treat'])   (robust, summed within subclass)
+COX_SE_CLUSTER = 0.23509421723690477
