@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from cohorts.synthetic import make_world
+from desist.commands.power import demo_section as power_section
 from outcomes import MetricSpec
 
 INTERMEDIATE_SPEC = Path(__file__).resolve().parents[2] / "examples" / "specs" / "intermediate.toml"
@@ -36,6 +37,7 @@ def demo(
     typer.echo(world.summary())
     typer.echo(world.counts().to_string(index=False))
     typer.echo(outcomes_section(world))
+    typer.echo(power_section(world))
     typer.echo(f"\nOutputs in {out.resolve()}")
 
 

@@ -1,0 +1,147 @@
+"""``desist power``: minimum detectable effect, required cohort size and power.
+
+With ``--n`` it prints the minimum detectable effect for that cohort; with
+``--effect`` the treated cohort size needed to detect it; with both, also the
+power. It adds the chance that the scheme's usual point-estimate rule pays
+when nothing changed (Peterborough's 10% for the frequency measure,
+Doncaster's 5 points for the binary rate) and, with ``--effect``, when the
+effect is real. ``--json`` prints the same as data.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import typer
+
+from cohorts.synthetic import FOLLOW_UP_DAYS, WAITING_DAYS
+from metrics.power import minimum_detectable_effect, power, required_n
+from metrics.thresholds import Comparison, doncaster_rule, peterborough_rule
+from validation.errors import SpecError
+
+
+def power_report(
+    measure: str,
+    base_rate: float,
+    n_treated: float | None,
+    effect: float | None,
+    *,
+    ratio: float = 1.0,
+    alpha: float = 0.05,
+    target_power: float = 0.8,
+    one_sided: bool = False,
+    design_effect: float = 1.0,
+    dispersion: float | None = None,
+    method: str = "wald",
+) -> dict:
+    """The figures ``desist power`` prints, as a dictionary of result dictionaries.
+
+    Keys: ``mde`` (with ``n_treated``), ``required_n`` (with ``effect``), ``power``
+    (with both) and ``payment`` (the usual rule's false payment chance at the
+    cohort size given or required, and its payment probability at ``effect``).
+    """
+    if n_treated is None and effect is None:
+        raise SpecError("desist power needs --n (for the minimum detectable effect), --effect (for the "
+                        "required cohort size), or both (for the power). Got neither.", key="n")
+    options = dict(ratio=ratio, alpha=alpha, alternative="one-sided" if one_sided else "two-sided",
+                   design_effect=design_effect, dispersion=dispersion,
+                   method=method if measure == "binary" else "wald")
+    out: dict = {}
+    if n_treated is not None:
+        out["mde"] = minimum_detectable_effect(measure, base_rate, n_treated, power=target_power, **options)
+    if effect is not None:
+        out["required_n"] = required_n(measure, base_rate, effect, power=target_power, **options)
+    if n_treated is not None and effect is not None:
+        out["power"] = power(measure, base_rate, n_treated, effect, **options)
+    n = n_treated if n_treated is not None else out["required_n"].n_treated_required
+    rule = peterborough_rule() if measure == "frequency" else doncaster_rule()
+    null = Comparison.from_rates(measure, base_rate, n, base_rate, n * ratio, dispersion=dispersion,
+                                 design_effect=design_effect)
+    out["payment"] = {
+        "rule": rule.description,
+        "n_treated": float(n),
+        "false_payment": rule.chance(null),
+        "true_effect": effect,
+        "payment_probability": None if effect is None else rule.chance(null, effect),
+    }
+    return out
+
+
+def demo_section(world, ratio: float = 1.0) -> str:
+    """The demo's power and false-payment figures for the world's enrolled cohort.
+
+    Plans as a commissioner would, from observable data only: the cohort is the
+    enrolled people whose follow-up and waiting period have elapsed, the base
+    rates and the negative binomial shape (method of moments) come from the
+    national pool. The power at the world's true effect is shown because the
+    world is synthetic.
+    """
+    days = pd.Timedelta(days=FOLLOW_UP_DAYS + WAITING_DAYS)
+    n = int((world.people["start_date"] + days <= world.as_of).sum())
+    counts = world.pool["reoffences"].to_numpy(dtype=float)
+    mean, var = counts.mean(), counts.var()
+    k = mean**2 / (var - mean) if var > mean else None
+    rate = float(world.pool["reoffended"].mean())
+    truth = world.truth.effects
+    lines = [f"\nPower and payment thresholds ({n:,} enrolled people with complete follow-up, 1:{ratio:g} matching; "
+             f"base rates from the national pool):"]
+    for measure, base, true_effect, dispersion in (("frequency", mean, truth["reoffences_ratio"], k),
+                                                   ("binary", rate, truth["reoffended_diff"], None)):
+        report = power_report(measure, base, n, true_effect, ratio=ratio, dispersion=dispersion)
+        mde, pay = report["mde"], report["payment"]
+        size = (f"{abs(mde.relative):.1%} fewer proven reoffences" if measure == "frequency"
+                else f"{abs(mde.effect) * 100:.1f} points off the reoffending rate")
+        lines.append(f"  {measure}: smallest effect detectable with 80% power: {size}; "
+                     f"power at the world's true effect ({true_effect:.3g}): {report['power'].power:.0%}")
+        lines.append(f"    {pay['rule']}: pays with chance {_chance(pay['false_payment'])} when nothing changed, "
+                     f"{pay['payment_probability']:.0%} at the true effect")
+    return "\n".join(lines)
+
+
+def power_command(
+    measure: str = typer.Option(..., "--measure", help="binary (rate) or frequency (reoffences per person)."),
+    base_rate: float = typer.Option(..., "--base-rate", help="Comparison rate: a proportion, or mean count."),
+    n: float = typer.Option(None, "--n", help="Treated cohort size."),
+    effect: float = typer.Option(None, "--effect",
+                                 help="True effect: difference in rates (binary, -0.05) or rate ratio (frequency, 0.9)."),
+    ratio: float = typer.Option(1.0, "--ratio", help="Comparison people per treated person (1:k matching)."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
+    target_power: float = typer.Option(0.8, "--power", help="Target power for the MDE and required n."),
+    one_sided: bool = typer.Option(False, "--one-sided", help="Test for a reduction only."),
+    design_effect: float = typer.Option(1.0, "--design-effect", help="Variance multiplier (weights, clustering)."),
+    dispersion: float = typer.Option(None, "--dispersion", help="Negative binomial shape k (frequency)."),
+    method: str = typer.Option("wald", "--method", help="Binary: wald (unpooled) or arcsine (Cohen's h)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Minimum detectable effect, required cohort size and power of a reoffending measure.
+
+    Examples:
+
+        desist power --measure binary --base-rate 0.45 --n 500 --ratio 3
+
+        desist power --measure frequency --base-rate 1.2 --effect 0.9 --dispersion 2 --json
+    """
+    report = power_report(measure, base_rate, n, effect, ratio=ratio, alpha=alpha, target_power=target_power,
+                          one_sided=one_sided, design_effect=design_effect, dispersion=dispersion, method=method)
+    if as_json:
+        typer.echo(json.dumps({k: (v if k == "payment" else v.to_dict()) for k, v in report.items()}, indent=2))
+        return
+    for key in ("mde", "required_n", "power"):
+        if key in report:
+            typer.echo(report[key].summary())
+            typer.echo("")
+    pay = report["payment"]
+    typer.echo(f"Payment rule: {pay['rule']}")
+    typer.echo(f"  with {pay['n_treated']:,.0f} treated, it pays when nothing changed with chance "
+               f"{_chance(pay['false_payment'])}")
+    if pay["payment_probability"] is not None:
+        typer.echo(f"  and pays for the true effect {pay['true_effect']:g} with chance {pay['payment_probability']:.1%}")
+
+
+def _chance(p: float) -> str:
+    return "< 0.1%" if p < 0.001 else f"{p:.1%}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("power")(power_command)

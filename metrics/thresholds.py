@@ -1,0 +1,829 @@
+"""Payment thresholds: does the observed change pay, and how often would it pay by chance?
+
+Payment-by-results schemes turn an estimated change in reoffending into a yes/no
+payment. The rule matters as much as the programme: a point-estimate rule on a
+small cohort pays often when nothing changed, a confidence-bound rule rarely pays
+for a real but modest change. Each rule here returns a :class:`ThresholdResult`:
+met or not, the observed reduction with its 95% CI and n, the chance the rule is
+met when the true effect is zero (false payment) and at a given true effect
+(payment probability).
+
+Rules
+-----
+All rules read a :class:`Comparison` (treated cohort against its comparison) and
+look at a *reduction*, positive when the treated group does better:
+
+* relative reduction ``1 - treated / comparison`` (a rate ratio for counts, a
+  risk ratio for binary rates), tested on the log ratio;
+* absolute reduction in percentage points ``comparison - treated`` (binary).
+
+A :class:`PaymentRule` is met when the reduction (``confidence=None``: the point
+estimate) or its one-sided lower confidence bound at level ``confidence`` is at
+least ``at_least``. Built-in rules:
+
+* :func:`peterborough_rule`: frequency of reconviction events at least 10% below
+  the matched comparison for a cohort (point estimate); :func:`peterborough` adds
+  the pooled rule: the weighted mean of the cohorts' reductions, weights = cohort
+  sizes, at least 7.5% (Peterborough SIB; ../shared/DOMAIN.md section 3).
+* :func:`doncaster`: binary proven reoffending rate at least ``points`` (default
+  5) percentage points below a baseline period's rate (HMP Doncaster; DOMAIN.md
+  section 4).
+* :func:`confident_reduction_rule`: a relative reduction of at least X with
+  confidence ``1 - alpha`` (X = 0: a statistically significant reduction, as the
+  CRC contracts used).
+* :func:`point_estimate_rule`: the reduction's point estimate is at least X.
+
+Chances
+-------
+Analytic chances use a normal approximation to the estimator's sampling
+distribution: the log ratio (relative rules) or the difference (points rules) is
+``N(true value, se**2)``, so a rule met when ``estimate <= cut - z * se`` is met
+with probability ``Phi((cut - z * se - true) / se)``. The standard error is taken
+at the true effect when the comparison carries a variance model (binomial
+rates; counts with a known negative binomial shape), scaled by the observed
+design effect (observed over model variance, which carries clustering and
+weights); otherwise the observed SE is used. ``metrics.payment_probability``
+gives the same chances by simulating the whole matching-and-estimation pipeline.
+
+Examples
+--------
+>>> from metrics.thresholds import Comparison, peterborough_rule
+>>> c = Comparison.from_rates("frequency", treated_mean=1.42, n_treated=1_000,
+...                           control_mean=1.55, n_control=10_000, dispersion=2.0)
+>>> r = peterborough_rule().evaluate(c)
+>>> r.met, round(r.observed, 3)
+(False, 0.084)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from metrics.power import Design, Measure
+from validation.errors import SpecError
+
+Scale = Literal["relative", "points"]
+_CI_LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A treated cohort's outcome against its comparison: what payment rules read.
+
+    Attributes
+    ----------
+    measure : {"binary", "frequency"}
+    treated_mean, control_mean : float
+        Rates (binary) or mean counts per person (frequency).
+    n_treated, n_control : float
+        Group sizes; ``n_control`` may be ``inf`` for a fixed baseline.
+    se_difference : float
+        SE of ``treated_mean - control_mean``.
+    se_log_ratio : float
+        SE of ``log(treated_mean / control_mean)``.
+    dispersion : float or None
+        Frequency only: negative binomial shape ``k`` of the counts (``inf`` for
+        Poisson), which lets chances use the SE at the true effect. ``None``
+        keeps the observed SE.
+    label : str
+        A name for reports (e.g. ``"cohort 1"``).
+    """
+
+    measure: Measure
+    treated_mean: float
+    control_mean: float
+    n_treated: float
+    n_control: float
+    se_difference: float
+    se_log_ratio: float
+    dispersion: float | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        Design(self.measure, self.control_mean)  # checks measure and the comparison rate
+        if not self.treated_mean > 0:
+            raise SpecError(
+                f"The 'treated_mean' of a Comparison must be > 0 (a ratio needs it). Got {self.treated_mean!r} instead.",
+                key="treated_mean",
+            )
+        for name in ("se_difference", "se_log_ratio"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise SpecError(f"The {name!r} of a Comparison must be a finite SE > 0. Got {value!r} instead.", key=name)
+
+    # Constructors -------------------------------------------------------------
+    @classmethod
+    def from_rates(
+        cls,
+        measure: Measure,
+        treated_mean: float,
+        n_treated: float,
+        control_mean: float,
+        n_control: float = math.inf,
+        *,
+        dispersion: float | None = None,
+        design_effect: float = 1.0,
+        label: str = "",
+    ) -> Comparison:
+        """Build from rates and sizes with model variances (binomial, or negative
+        binomial with shape ``dispersion``; ``None`` means Poisson).
+
+        ``n_control=inf`` is a fixed baseline without sampling error.
+        """
+        k = math.inf if (measure == "frequency" and dispersion is None) else dispersion
+        var_d, var_l = _model_variances(measure, treated_mean, control_mean, n_treated, n_control, k)
+        return cls(measure, float(treated_mean), float(control_mean), float(n_treated), float(n_control),
+                   math.sqrt(design_effect * var_d), math.sqrt(design_effect * var_l), k, label)
+
+    @classmethod
+    def from_outcomes(
+        cls,
+        treated: Sequence[float] | np.ndarray,
+        control: Sequence[float] | np.ndarray,
+        *,
+        measure: Measure,
+        control_weights: Sequence[float] | np.ndarray | None = None,
+        dispersion: float | None = None,
+        label: str = "",
+    ) -> Comparison:
+        """Build from per-person outcomes (0/1 or counts), with optional control weights.
+
+        SEs are the robust (HC0) variances of the two means, the ones a weighted
+        regression of the outcome on treatment gives without clustering. For a
+        matched comparison prefer :meth:`from_effect`, whose SE accounts for the
+        matched sets.
+        """
+        y_t = _outcome_array("treated", treated, measure)
+        y_c = _outcome_array("control", control, measure)
+        w = np.ones_like(y_c) if control_weights is None else np.asarray(control_weights, dtype=float)
+        if w.shape != y_c.shape or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise SpecError(
+                "The 'control_weights' parameter must be finite, non-negative, not all zero and one per control. "
+                f"Got {w.size} weights for {y_c.size} controls instead.",
+                key="control_weights",
+            )
+        m_t, m_c = y_t.mean(), np.average(y_c, weights=w)
+        var_t = ((y_t - m_t) ** 2).sum() / y_t.size**2
+        var_c = (w**2 * (y_c - m_c) ** 2).sum() / w.sum() ** 2
+        n_c = w.sum() ** 2 / (w**2).sum()  # Kish effective size of the weighted controls
+        return cls(measure, float(m_t), float(m_c), float(y_t.size), float(n_c), math.sqrt(var_t + var_c),
+                   math.sqrt(var_t / m_t**2 + var_c / m_c**2), dispersion, label)
+
+    @classmethod
+    def from_effect(cls, effect, *, dispersion: float | None = None, label: str = "") -> Comparison:
+        """Build from a matched-comparison ``Effect`` (``MatchedComparison.effect``).
+
+        Reads the treated and comparison means, the group sizes and the SEs the
+        user sees: of the difference for ``kind="binary"``, of the log rate ratio
+        (and of the difference in mean frequency) for ``kind="count"``. The log
+        ratio SE of a binary effect scales the binomial model's by the observed
+        design effect.
+        """
+        return _comparison_from_effect(cls, effect, dispersion, label)
+
+    # Derived figures ----------------------------------------------------------
+    @property
+    def difference(self) -> float:
+        """``treated_mean - control_mean``."""
+        return self.treated_mean - self.control_mean
+
+    @property
+    def log_ratio(self) -> float:
+        """``log(treated_mean / control_mean)``."""
+        return math.log(self.treated_mean / self.control_mean)
+
+    def estimate(self, scale: Scale) -> tuple[float, float]:
+        """The statistic a rule tests and its SE: (log ratio, SE) or (difference, SE)."""
+        return (self.log_ratio, self.se_log_ratio) if scale == "relative" else (self.difference, self.se_difference)
+
+    def true_statistic(self, scale: Scale, true_effect: float | None) -> float:
+        """The true value of the statistic on ``scale`` at ``true_effect`` (``None``: no effect)."""
+        if true_effect is None:
+            return 0.0
+        rate_t = self.control_mean + true_effect if self.measure == "binary" else self.control_mean * true_effect
+        if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
+            raise SpecError(
+                f"The 'true_effect' parameter puts the treated rate at {rate_t!r} against a comparison rate of "
+                f"{self.control_mean!r}: outside the possible range for a {self.measure} measure. "
+                "Give a difference in rates (binary) or a rate ratio (frequency).",
+                key="true_effect",
+            )
+        return math.log(rate_t / self.control_mean) if scale == "relative" else rate_t - self.control_mean
+
+    def has_variance_model(self) -> bool:
+        """Whether SEs can be recomputed at another true effect."""
+        return self.measure == "binary" or self.dispersion is not None
+
+    def se_at(self, scale: Scale, true_value: float) -> float:
+        """SE of the statistic on ``scale`` when its true value is ``true_value``.
+
+        The comparison rate stays at ``control_mean``; the observed design effect
+        (observed over model variance at the observed rates) is kept.
+        """
+        observed = self.estimate(scale)[1]
+        if not self.has_variance_model():
+            return observed
+        k = self.dispersion
+        model_obs = _model_variances(self.measure, self.treated_mean, self.control_mean, self.n_treated,
+                                     self.n_control, k)[scale == "relative"]
+        rate_t = self.control_mean * math.exp(true_value) if scale == "relative" else self.control_mean + true_value
+        if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
+            raise SpecError(
+                f"A true effect of {true_value!r} on the {scale} scale puts the treated rate at {rate_t!r}, "
+                f"outside the possible range for a {self.measure} measure.",
+                key="true_effect",
+            )
+        model_true = _model_variances(self.measure, rate_t, self.control_mean, self.n_treated, self.n_control,
+                                      k)[scale == "relative"]
+        return observed * math.sqrt(model_true / model_obs)
+
+
+def _model_variances(measure: str, rate_t: float, rate_c: float, n_t: float, n_c: float,
+                     k: float | None) -> tuple[float, float]:
+    """Model variances of (difference, log ratio) of two means."""
+    if measure == "binary":
+        var_t, var_c = rate_t * (1 - rate_t), rate_c * (1 - rate_c)
+    else:
+        extra = 0.0 if k is None or math.isinf(k) else 1.0 / k
+        var_t, var_c = rate_t + rate_t**2 * extra, rate_c + rate_c**2 * extra
+    diff = var_t / n_t + var_c / n_c
+    log = var_t / (n_t * rate_t**2) + var_c / (n_c * rate_c**2)
+    return diff, log
+
+
+def _outcome_array(name: str, values, measure: str) -> np.ndarray:
+    y = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(y) | (y < 0) | (y != np.round(y))
+    if measure == "binary":
+        bad |= y > 1
+    if y.ndim != 1 or y.size < 2 or bad.any():
+        rows = np.flatnonzero(bad)[:10].tolist() if y.ndim == 1 else []
+        allowed = "0/1 outcomes" if measure == "binary" else "whole counts >= 0"
+        raise SpecError(
+            f"The {name!r} outcomes must be a 1-d sequence of at least 2 {allowed}. "
+            f"Got {y.size} values with bad entries at rows {rows} instead.",
+            key=name,
+        )
+    return y
+
+
+def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -> Comparison:
+    kind = getattr(effect, "kind", None)
+    if kind not in ("binary", "count"):
+        raise SpecError(
+            "The 'effect' parameter of Comparison.from_effect must be an Effect of kind 'binary' or 'count' "
+            f"(from MatchedComparison.effect or metrics.compare). Got {type(effect).__name__} of kind {kind!r} instead.",
+            key="effect",
+        )
+    measure: Measure = "binary" if kind == "binary" else "frequency"
+    m_t, m_c = float(effect.mean_treated), float(effect.mean_control)
+    n_t, n_c = float(effect.n_treated), float(effect.n_control)
+    k = dispersion if measure == "frequency" else None
+    var_diff, var_log = _model_variances(measure, m_t, m_c, n_t, n_c, k)
+    if measure == "frequency":
+        se_log = float(effect.se)
+        difference = effect.details.get("difference")
+        se_diff = float(difference.se) if difference is not None else se_log * math.sqrt(var_diff / var_log)
+    else:
+        # The other scale's SE keeps the observed design effect (observed over
+        # binomial variance), which carries the matched sets' correlation.
+        se_diff = float(effect.se)
+        se_log = se_diff * math.sqrt(var_log / var_diff)
+    return cls(measure, m_t, m_c, n_t, n_c, se_diff, se_log, dispersion, label)
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    """One payment rule applied to one comparison.
+
+    Attributes
+    ----------
+    rule : str
+        The rule's name.
+    description : str
+        The rule in words.
+    met : bool
+        Whether the rule pays.
+    observed : float
+        Observed reduction (a share for relative rules, a proportion of people
+        for points rules; positive is better), with ``ci_low``/``ci_high`` its
+        95% CI.
+    decision_value : float
+        What the rule compares with ``threshold``: the point estimate, or the
+        one-sided lower confidence bound.
+    threshold : float
+    n_treated, n_control : float
+    false_payment : float
+        Chance the rule is met when the true effect is zero.
+    true_effect : float or None
+        The true effect at which ``payment_probability`` is given: a difference
+        in rates (treated minus comparison) for a binary comparison, a rate
+        ratio for a frequency comparison.
+    payment_probability : float or None
+    """
+
+    rule: str
+    description: str
+    scale: Scale
+    met: bool
+    observed: float
+    ci_low: float
+    ci_high: float
+    decision_value: float
+    threshold: float
+    n_treated: float
+    n_control: float
+    false_payment: float
+    true_effect: float | None = None
+    payment_probability: float | None = None
+    label: str = ""
+
+    def to_dict(self) -> dict:
+        """Plain-Python dictionary."""
+        return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row DataFrame."""
+        return pd.DataFrame([self.to_dict()])
+
+    def summary(self) -> str:
+        """The result in words."""
+        unit = _format_reduction(self.scale)
+        lines = [
+            f"{self.rule}{' (' + self.label + ')' if self.label else ''}: {self.description}",
+            f"  observed reduction {unit(self.observed)} (95% CI {unit(self.ci_low)} to {unit(self.ci_high)}; "
+            f"n = {self.n_treated:,.0f} treated, {self.n_control:,.0f} comparison)",
+            f"  {'MET' if self.met else 'not met'}: {unit(self.decision_value)} against a threshold of {unit(self.threshold)}",
+            f"  chance of paying when nothing changed: {self.false_payment:.1%}",
+        ]
+        if self.payment_probability is not None:
+            lines.append(f"  chance of paying at a true effect of {self.true_effect:g}: {self.payment_probability:.1%}")
+        return "\n".join(lines)
+
+
+def _format_reduction(scale: Scale):
+    if scale == "points":
+        return lambda v: f"{v * 100:.1f} points"
+    return lambda v: f"{v:.1%}"
+
+
+@dataclass(frozen=True)
+class PaymentRule:
+    """A payment test: pay when the reduction (or its lower confidence bound) reaches a threshold.
+
+    Attributes
+    ----------
+    name : str
+    at_least : float
+        Threshold on the reduction: a share (0.1 = 10%) for ``scale="relative"``,
+        a proportion (0.05 = 5 points) for ``scale="points"``.
+    scale : {"relative", "points"}
+    confidence : float or None
+        ``None`` for a point-estimate rule; otherwise the one-sided confidence
+        level of the lower bound that must reach ``at_least``.
+    measure : {"binary", "frequency"} or None
+        The measure the rule is defined on (``None``: either).
+    """
+
+    name: str
+    at_least: float
+    scale: Scale = "relative"
+    confidence: float | None = None
+    measure: Measure | None = None
+
+    def __post_init__(self) -> None:
+        if self.scale not in ("relative", "points"):
+            raise SpecError(f"The 'scale' parameter of PaymentRule must be 'relative' or 'points'. Got {self.scale!r} instead.",
+                            key="scale")
+        if not -1.0 < self.at_least < 1.0:
+            raise SpecError(f"The 'at_least' parameter of PaymentRule must be a reduction in (-1, 1). "
+                            f"Got {self.at_least!r} instead.", key="at_least")
+        if self.confidence is not None and not 0.5 <= self.confidence < 1:
+            raise SpecError(f"The 'confidence' parameter of PaymentRule must be in [0.5, 1) or None. "
+                            f"Got {self.confidence!r} instead.", key="confidence")
+        if self.scale == "points" and self.measure == "frequency":
+            raise SpecError("A 'points' rule needs measure='binary'. Got measure='frequency' instead.", key="measure")
+
+    @property
+    def description(self) -> str:
+        what = {"binary": "binary proven reoffending rate", "frequency": "frequency of proven reoffences",
+                None: "reoffending measure"}[self.measure]
+        amount = (f"{self.at_least * 100:g} percentage points" if self.scale == "points"
+                  else f"{self.at_least:.1%}")
+        how = "point estimate" if self.confidence is None else f"with {self.confidence:.0%} confidence (one-sided)"
+        return f"{what} at least {amount} below the comparison, {how}"
+
+    # The rule on the estimator's own scale -------------------------------------
+    def _cut(self) -> float:
+        """The statistic (log ratio or difference) at or below which the point estimate pays."""
+        return math.log1p(-self.at_least) if self.scale == "relative" else -self.at_least
+
+    def _z(self) -> float:
+        return 0.0 if self.confidence is None else float(stats.norm.ppf(self.confidence))
+
+    def _check(self, comparison: Comparison) -> None:
+        if self.measure is not None and comparison.measure != self.measure:
+            raise SpecError(
+                f"The rule {self.name!r} is defined on the {self.measure} measure. "
+                f"Got a comparison of the {comparison.measure} measure instead.",
+                key="measure",
+            )
+        if self.scale == "points" and comparison.measure != "binary":
+            raise SpecError(f"The rule {self.name!r} counts percentage points and needs a binary comparison. "
+                            f"Got {comparison.measure!r} instead.", key="measure")
+
+    def met_statistic(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
+        """Vectorised decision from statistics and SEs on the rule's scale."""
+        return np.asarray(statistic) + self._z() * np.asarray(se) <= self._cut() + 1e-12
+
+    def chance(self, comparison: Comparison, true_effect: float | None = None) -> float:
+        """Analytic chance the rule is met at ``true_effect`` (``None``: no effect).
+
+        ``true_effect`` is a difference in rates (treated minus comparison) for a
+        binary comparison and a rate ratio for a frequency comparison, the
+        comparison rate staying at the observed one.
+        """
+        self._check(comparison)
+        true = comparison.true_statistic(self.scale, true_effect)
+        se = comparison.se_at(self.scale, true)
+        return float(stats.norm.cdf((self._cut() - self._z() * se - true) / se))
+
+    def evaluate(self, comparison: Comparison, *, true_effect: float | None = None) -> ThresholdResult:
+        """Apply the rule to ``comparison``.
+
+        Parameters
+        ----------
+        comparison : Comparison
+        true_effect : float, optional
+            A true effect at which to give the payment probability: difference
+            in rates (binary) or rate ratio (frequency), as in ``metrics.power``.
+        """
+        self._check(comparison)
+        stat, se = comparison.estimate(self.scale)
+        z95 = float(stats.norm.isf((1 - _CI_LEVEL) / 2))
+        to_reduction = (lambda s: -math.expm1(s)) if self.scale == "relative" else (lambda s: -s)
+        return ThresholdResult(
+            rule=self.name,
+            description=self.description,
+            scale=self.scale,
+            met=bool(self.met_statistic(stat, se)),
+            observed=to_reduction(stat),
+            ci_low=to_reduction(stat + z95 * se),
+            ci_high=to_reduction(stat - z95 * se),
+            decision_value=to_reduction(stat + self._z() * se),
+            threshold=self.at_least,
+            n_treated=comparison.n_treated,
+            n_control=comparison.n_control,
+            false_payment=self.chance(comparison),
+            true_effect=true_effect,
+            payment_probability=None if true_effect is None else self.chance(comparison, true_effect),
+            label=comparison.label,
+        )
+
+
+def peterborough_rule(reduction: float = 0.10) -> PaymentRule:
+    """Peterborough per-cohort rule: reconviction-event frequency at least ``reduction`` below the comparison.
+
+    Examples
+    --------
+    >>> peterborough_rule().at_least
+    0.1
+    """
+    return PaymentRule("Peterborough cohort", reduction, "relative", None, "frequency")
+
+
+def confident_reduction_rule(at_least: float = 0.0, alpha: float = 0.05, measure: Measure | None = None) -> PaymentRule:
+    """Relative reduction of at least ``at_least`` with one-sided confidence ``1 - alpha``.
+
+    ``at_least=0`` pays for a statistically significant reduction.
+
+    Examples
+    --------
+    >>> confident_reduction_rule(0.05).confidence
+    0.95
+    """
+    name = "Significant reduction" if at_least == 0 else f"Confident {at_least:.0%} reduction"
+    return PaymentRule(name, at_least, "relative", 1 - alpha, measure)
+
+
+def point_estimate_rule(at_least: float = 0.0, measure: Measure | None = None, scale: Scale = "relative") -> PaymentRule:
+    """Pays when the reduction's point estimate is at least ``at_least``.
+
+    Examples
+    --------
+    >>> point_estimate_rule().confidence is None
+    True
+    """
+    return PaymentRule("Point estimate", at_least, scale, None, measure)
+
+
+def doncaster_rule(points: float = 0.05) -> PaymentRule:
+    """Doncaster rule: binary rate at least ``points`` (a proportion) below the baseline."""
+    return PaymentRule("Doncaster", points, "points", None, "binary")
+
+
+def doncaster(
+    treated: Sequence[float] | np.ndarray | tuple[float, float],
+    baseline: Sequence[float] | np.ndarray | tuple[float, float | None],
+    *,
+    points: float = 0.05,
+    true_effect: float | None = None,
+) -> ThresholdResult:
+    """Doncaster-style test: the cohort's binary rate at least ``points`` below a baseline rate.
+
+    Parameters
+    ----------
+    treated : (rate, n) or sequence of 0/1
+        The cohort's proven reoffending rate and size, or its outcomes.
+    baseline : (rate, n) or sequence of 0/1
+        The baseline period's rate and size (``n=None``: a fixed target with no
+        sampling error), or its outcomes.
+    points : float
+        Required fall, as a proportion (0.05 = 5 percentage points).
+    true_effect : float, optional
+        True change in the rate against the baseline (-0.05: a 5-point fall) at
+        which to give the payment probability.
+
+    Examples
+    --------
+    >>> r = doncaster((0.52, 1_178), (0.577, 1_200))
+    >>> r.met, round(r.observed, 3)
+    (True, 0.057)
+    """
+    rate_t, n_t = _rate_and_n("treated", treated)
+    rate_b, n_b = _rate_and_n("baseline", baseline)
+    comparison = Comparison.from_rates("binary", rate_t, n_t, rate_b, math.inf if n_b is None else n_b,
+                                       label="against baseline")
+    return doncaster_rule(points).evaluate(comparison, true_effect=true_effect)
+
+
+def _rate_and_n(name: str, value) -> tuple[float, float | None]:
+    if isinstance(value, tuple) and len(value) == 2:
+        rate, n = value
+        if not (0 < float(rate) < 1) or (n is not None and not float(n) >= 1):
+            raise SpecError(f"The {name!r} parameter given as (rate, n) needs 0 < rate < 1 and n >= 1. "
+                            f"Got {value!r} instead.", key=name)
+        return float(rate), (None if n is None else float(n))
+    y = _outcome_array(name, value, "binary")
+    return float(y.mean()), float(y.size)
+
+
+@dataclass(frozen=True)
+class PeterboroughResult:
+    """Peterborough-style test over one or more cohorts.
+
+    Attributes
+    ----------
+    cohorts : tuple of ThresholdResult
+        The per-cohort rule (early payment) for each cohort.
+    pooled : float
+        Weighted mean of the cohorts' reductions (weights = treated cohort sizes),
+        with ``pooled_ci`` its 95% CI.
+    pooled_met : bool
+        Whether the pooled reduction reaches ``pooled_threshold``.
+    met : bool
+        Whether anything pays: a cohort reaches the per-cohort threshold or the
+        pooled reduction reaches the pooled threshold.
+    false_payment : float
+        Chance that anything pays when the true effect is zero.
+    payment_probability : float or None
+        The same at the true rate ratio ``true_effect``.
+    """
+
+    cohorts: tuple[ThresholdResult, ...]
+    pooled: float
+    pooled_ci: tuple[float, float]
+    pooled_threshold: float
+    pooled_met: bool
+    pooled_false_payment: float
+    met: bool
+    false_payment: float
+    true_effect: float | None = None
+    payment_probability: float | None = None
+    weights: tuple[float, ...] = field(default=())
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per cohort plus a ``pooled`` row."""
+        rows = [c.to_dict() for c in self.cohorts]
+        rows.append({"rule": "Peterborough pooled", "label": "pooled", "met": self.pooled_met,
+                     "observed": self.pooled, "ci_low": self.pooled_ci[0], "ci_high": self.pooled_ci[1],
+                     "decision_value": self.pooled, "threshold": self.pooled_threshold,
+                     "n_treated": float(sum(c.n_treated for c in self.cohorts)),
+                     "n_control": float(sum(c.n_control for c in self.cohorts)),
+                     "false_payment": self.pooled_false_payment})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        """Plain-Python dictionary (cohorts as a list of dicts)."""
+        out = asdict(self)
+        out["cohorts"] = [c.to_dict() for c in self.cohorts]
+        return out
+
+    def summary(self) -> str:
+        """The test in words, cohort by cohort, then pooled."""
+        lines = ["Peterborough-style test (frequency of reconviction events against the matched comparison)"]
+        for c in self.cohorts:
+            lines.append(f"  {c.label or 'cohort'}: reduction {c.observed:.1%} (95% CI {c.ci_low:.1%} to "
+                         f"{c.ci_high:.1%}, n = {c.n_treated:,.0f}); {c.threshold:.0%} needed: "
+                         f"{'MET' if c.met else 'not met'}")
+        lines.append(f"  pooled (weighted by cohort size): {self.pooled:.1%} (95% CI {self.pooled_ci[0]:.1%} to "
+                     f"{self.pooled_ci[1]:.1%}); {self.pooled_threshold:.1%} needed: "
+                     f"{'MET' if self.pooled_met else 'not met'}")
+        lines.append(f"  pays: {'yes' if self.met else 'no'}; chance of paying when nothing changed: "
+                     f"{self.false_payment:.1%}")
+        if self.payment_probability is not None:
+            lines.append(f"  chance of paying at a true rate ratio of {self.true_effect:g}: {self.payment_probability:.1%}")
+        return "\n".join(lines)
+
+
+def peterborough(
+    cohorts: Comparison | Sequence[Comparison],
+    *,
+    per_cohort: float = 0.10,
+    pooled: float = 0.075,
+    true_effect: float | None = None,
+) -> PeterboroughResult:
+    """Peterborough-style test: each cohort at least ``per_cohort`` below its matched
+    comparison, or the size-weighted mean reduction at least ``pooled``.
+
+    The reduction is ``1 - rate ratio`` of reconviction-event frequencies. Chances
+    treat the cohorts as independent with log rate ratios ``N(log RR, se**2)``;
+    a cohort's reduction ``1 - RR_hat`` is then lognormal, and the joint chance
+    that nothing pays uses the normal approximation to the reductions with
+    those lognormal moments (a multivariate normal probability by quadrature;
+    up to five cohorts).
+
+    Examples
+    --------
+    >>> c1 = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0, label="cohort 1")
+    >>> c2 = Comparison.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0, label="cohort 2")
+    >>> r = peterborough([c1, c2])
+    >>> r.met, round(r.pooled, 3)
+    (True, 0.091)
+    """
+    items = [cohorts] if isinstance(cohorts, Comparison) else list(cohorts)
+    if not items:
+        raise SpecError("The 'cohorts' parameter of peterborough needs at least one Comparison. Got none.", key="cohorts")
+    items = [c if c.label else replace(c, label=f"cohort {i + 1}") for i, c in enumerate(items)]
+    rule = peterborough_rule(per_cohort)
+    results = tuple(rule.evaluate(c, true_effect=true_effect) for c in items)
+    w = np.array([c.n_treated for c in items], dtype=float)
+    w = w / w.sum()
+    reductions = np.array([r.observed for r in results])
+    # Delta-method SEs of the reductions at the observed values.
+    se_r = np.array([math.exp(c.log_ratio) * c.se_log_ratio for c in items])
+    pooled_value = float(w @ reductions)
+    pooled_se = float(math.sqrt(w**2 @ se_r**2))
+    z95 = float(stats.norm.isf((1 - _CI_LEVEL) / 2))
+
+    def chances(ratio: float) -> tuple[float, float]:
+        means, sds = zip(*(_reduction_moments(c, ratio) for c in items), strict=True)
+        means, var = np.array(means), np.array(sds) ** 2
+        pooled_mean, pooled_var = float(w @ means), float(w**2 @ var)
+        pooled_chance = float(stats.norm.sf((pooled - pooled_mean) / math.sqrt(pooled_var)))
+        return pooled_chance, 1.0 - _nothing_pays(means, np.sqrt(var), w, per_cohort, pooled)
+
+    pooled_false, any_false = chances(1.0)
+    any_at = None if true_effect is None else chances(true_effect)[1]
+    pooled_met = pooled_value >= pooled - 1e-12
+    return PeterboroughResult(
+        cohorts=results,
+        pooled=pooled_value,
+        pooled_ci=(pooled_value - z95 * pooled_se, pooled_value + z95 * pooled_se),
+        pooled_threshold=pooled,
+        pooled_met=bool(pooled_met),
+        pooled_false_payment=pooled_false,
+        met=bool(pooled_met or any(r.met for r in results)),
+        false_payment=any_false,
+        true_effect=true_effect,
+        payment_probability=any_at,
+        weights=tuple(float(v) for v in w),
+    )
+
+
+_MAX_COHORTS = 5
+
+
+def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort: float, pooled: float) -> float:
+    """P(every R_c < per_cohort and sum(w * R) < pooled) for independent normal reductions R_c.
+
+    Gauss-Legendre quadrature over the first C - 1 cohorts (each from 9 SDs
+    below its mean up to ``per_cohort``; for two cohorts split where the pooled
+    limit starts to bind, so the integrand is smooth on each piece), the last
+    cohort in closed form.
+    """
+    last = len(means) - 1
+    if last == 0:
+        return float(stats.norm.cdf((min(per_cohort, pooled / w[0]) - means[0]) / sds[0]))
+    if last + 1 > _MAX_COHORTS:
+        raise SpecError(f"The 'cohorts' parameter of peterborough takes at most {_MAX_COHORTS} cohorts for the joint "
+                        f"payment chance. Got {last + 1} instead.", key="cohorts")
+    x, wt = np.polynomial.legendre.leggauss(64 if last == 1 else 24)
+    axes = []
+    for c in range(last):
+        lo, hi = means[c] - 9 * sds[c], per_cohort
+        if hi <= lo:
+            return 0.0
+        # The pooled limit binds for the last cohort once r_c passes this point (two cohorts only).
+        kink = (pooled - w[1] * per_cohort) / w[0] if last == 1 else math.nan
+        cuts = [lo, kink, hi] if lo < kink < hi else [lo, hi]
+        pts = np.concatenate([a + (b - a) * (x + 1) / 2 for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
+        step = np.concatenate([wt * (b - a) / 2 for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
+        axes.append((pts, step * stats.norm.pdf(pts, means[c], sds[c])))
+    grids = np.meshgrid(*[p for p, _ in axes], indexing="ij")
+    masses = np.meshgrid(*[m for _, m in axes], indexing="ij")
+    partial = sum(w[c] * grids[c] for c in range(last))
+    limit = np.minimum(per_cohort, (pooled - partial) / w[last])
+    mass = np.prod(masses, axis=0)
+    return float((mass * stats.norm.cdf((limit - means[last]) / sds[last])).sum())
+
+
+def _reduction_moments(comparison: Comparison, ratio: float) -> tuple[float, float]:
+    """Mean and SD of ``1 - RR_hat`` when ``log RR_hat ~ N(log(ratio), se**2)`` (lognormal moments)."""
+    true = comparison.true_statistic("relative", ratio)
+    se = comparison.se_at("relative", true)
+    mean_ratio = math.exp(true + se**2 / 2)
+    return 1 - mean_ratio, mean_ratio * math.sqrt(math.expm1(se**2))
+
+
+@dataclass(frozen=True)
+class RuleComparison:
+    """Several payment rules applied to the same comparison.
+
+    Attributes
+    ----------
+    results : tuple of ThresholdResult
+    """
+
+    results: tuple[ThresholdResult, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per rule: met, observed reduction and CI, decision value, threshold and chances."""
+        cols = ["rule", "description", "met", "observed", "ci_low", "ci_high", "decision_value", "threshold",
+                "false_payment", "true_effect", "payment_probability", "n_treated", "n_control"]
+        return pd.DataFrame([r.to_dict() for r in self.results])[cols]
+
+    def to_dict(self) -> dict:
+        """``{"results": [...]}``."""
+        return {"results": [r.to_dict() for r in self.results]}
+
+    def summary(self) -> str:
+        """A text table: how much the choice of rule matters."""
+        lines = ["Payment rules on the same comparison"]
+        for r in self.results:
+            unit = _format_reduction(r.scale)
+            prob = "" if r.payment_probability is None else f", pays {r.payment_probability:.0%} at the true effect"
+            lines.append(f"  {r.rule:<22} {'MET    ' if r.met else 'not met'}  needs {unit(r.threshold):>11} "
+                         f"(decides on {unit(r.decision_value)}); false payment {r.false_payment:.1%}{prob}")
+        return "\n".join(lines)
+
+
+def default_rules(measure: Measure) -> tuple[PaymentRule, ...]:
+    """The rules :func:`compare_rules` applies when none are given.
+
+    Frequency: Peterborough (10%), the plain point estimate (any reduction),
+    a significant reduction and a 5% reduction with 95% one-sided confidence.
+    Binary: the same with Doncaster's 5 points in place of Peterborough.
+    """
+    first = peterborough_rule() if measure == "frequency" else doncaster_rule()
+    return (
+        first,
+        point_estimate_rule(0.0, measure),
+        confident_reduction_rule(0.0, 0.05, measure),
+        confident_reduction_rule(0.05, 0.05, measure),
+    )
+
+
+def compare_rules(
+    comparison: Comparison,
+    rules: Sequence[PaymentRule] | None = None,
+    *,
+    true_effect: float | None = None,
+) -> RuleComparison:
+    """Apply several payment rules to one comparison, so the choice of rule can be judged.
+
+    Parameters
+    ----------
+    comparison : Comparison
+    rules : sequence of PaymentRule, optional
+        Defaults to :func:`default_rules` for the comparison's measure.
+    true_effect : float, optional
+        A true effect at which to give each rule's payment probability: a
+        difference in rates (binary) or a rate ratio (frequency).
+
+    Examples
+    --------
+    >>> c = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
+    >>> table = compare_rules(c, true_effect=0.9).to_frame()
+    >>> table["met"].tolist()
+    [False, True, True, False]
+    """
+    chosen = tuple(rules) if rules is not None else default_rules(comparison.measure)
+    return RuleComparison(tuple(r.evaluate(comparison, true_effect=true_effect) for r in chosen))

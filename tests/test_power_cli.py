@@ -1,0 +1,60 @@
+"""``desist power`` run as a subprocess: text, JSON and errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from metrics.power import minimum_detectable_effect, power, required_n
+
+
+def desist(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "desist.cli", "power", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_text_output_gives_mde_required_n_power_and_false_payment():
+    run = desist("--measure", "binary", "--base-rate", "0.45", "--n", "500", "--ratio", "3", "--effect", "-0.05")
+    assert run.returncode == 0, run.stderr
+    assert "minimum detectable effect: a 7.1-point reduction (45.0% -> 37.9%)" in run.stdout
+    n = required_n("binary", 0.45, -0.05, ratio=3).n_treated_required
+    assert f"treated n {n:,}" in run.stdout
+    assert f"power: {power('binary', 0.45, 500, -0.05, ratio=3).power:.1%}" in run.stdout
+    assert "pays when nothing changed with chance" in run.stdout
+
+
+def test_json_output_matches_the_library():
+    run = desist("--measure", "frequency", "--base-rate", "1.2", "--n", "400", "--ratio", "2", "--dispersion", "2",
+                 "--one-sided", "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    expected = minimum_detectable_effect("frequency", 1.2, 400, ratio=2, dispersion=2, alternative="one-sided")
+    assert data["mde"]["effect"] == pytest.approx(expected.effect, rel=1e-12)
+    assert data["mde"]["alternative"] == "one-sided"
+    assert set(data) == {"mde", "payment"}
+    assert 0 < data["payment"]["false_payment"] < 0.5
+
+
+def test_bad_input_exits_1_with_the_reason():
+    run = desist("--measure", "frequency", "--base-rate", "1.2")
+    assert run.returncode == 1
+    assert "needs --n" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_demo_section_reports_the_worlds_power_and_false_payment():
+    from cohorts.synthetic import make_world
+    from desist.commands.power import demo_section, power_report
+
+    world = make_world(seed=1, n_eligible=1_500, n_pool=20_000)
+    text = demo_section(world)
+    n = int((world.people["start_date"] + pd.Timedelta(days=547) <= world.as_of).sum())
+    assert f"{n:,} enrolled people with complete follow-up" in text
+    rate = float(world.pool["reoffended"].mean())
+    binary = power_report("binary", rate, n, world.truth.effects["reoffended_diff"])
+    assert f"{abs(binary['mde'].effect) * 100:.1f} points off the reoffending rate" in text
+    assert f"{binary['power'].power:.0%}" in text
+    assert "when nothing changed" in text
