@@ -144,7 +144,8 @@ def match(
     if distance is not None:
         dist = data[distance].to_numpy(dtype=float)
         if link != "logit":
-            warnings.warn("'link' is ignored when 'distance' is given", UserWarning, stacklevel=2)
+            warnings.warn("'link' is not used when 'distance' is given and will be ignored",
+                          UserWarning, stacklevel=2)
     else:
         propensity = fit_propensity(data, treatment, covariates if formula is None else None,
                                     formula=formula)
@@ -156,7 +157,11 @@ def match(
     strata = (data.groupby(exact_cols, sort=True, observed=True).ngroup().to_numpy()
               if exact_cols else None)
     if replace and order != "largest":
-        warnings.warn("'order' has no effect with replace=True", UserWarning, stacklevel=2)
+        warnings.warn("'order' has no effect with replace=True and will be ignored",
+                      UserWarning, stacklevel=2)
+    if seed is not None and order != "random":
+        warnings.warn("'seed' is only used with order='random' and will be ignored",
+                      UserWarning, stacklevel=2)
     t_rows, c_rows = nearest_neighbours(dist, treated, ratio=int(ratio), replace=replace,
                                         caliper=width, order=order, strata=strata, seed=seed)
     if len(t_rows) == 0:

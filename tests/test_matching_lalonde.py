@@ -59,6 +59,13 @@ def test_formula_gives_the_same_scores(lalonde):
     assert_allclose(b.probability, a.probability, rtol=1e-10)
 
 
+def test_match_with_a_formula_gives_m1(lalonde):
+    m = match(lalonde, "treat", formula=FORMULA)
+    expected = pd.read_csv(DATA / "lalonde_match_m1.csv")
+    assert_array_equal(m.weights.to_numpy(), expected["weight"].to_numpy())
+    assert m.covariates == COVARIATES
+
+
 def test_weights_identical_for_all_units(case):
     _, m, expected = case
     assert (m.weights.index == expected.index).all()

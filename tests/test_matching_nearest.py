@@ -90,6 +90,33 @@ def test_exact_strata_equal_brute_force(replace):
     assert fast(d, treated, strata=strata, **kw) == brute_force(d, treated, strata=strata, **kw)
 
 
+def test_exact_matching_counts_and_reasons():
+    rng = np.random.default_rng(8)
+    n = 120
+    df = pd.DataFrame({"t": (rng.random(n) < 0.3).astype(int), "score": rng.random(n),
+                       "region": rng.choice(["north", "south", "east"], n)})
+    df.loc[(df["region"] == "east"), "t"] = 0  # east: controls only
+    m = match(df, "t", distance="score", exact="region")
+    pairs = m.pairs.merge(df[["region"]], left_on="treated_id", right_index=True)
+    pairs = pairs.merge(df[["region"]], left_on="control_id", right_index=True,
+                        suffixes=("_t", "_c"))
+    assert (pairs["region_t"] == pairs["region_c"]).all()
+    n_east = int((df["region"] == "east").sum())
+    assert m.counts.loc["discarded", "control"] == n_east
+    ex = m.exclusions.set_index("reason")["n"]
+    assert ex["exact stratum has no treated units"] == n_east
+    c = m.counts
+    assert (c.loc["matched"] + c.loc["unmatched"] + c.loc["discarded"] == c.loc["all"]).all()
+
+
+def test_ignored_arguments_warn():
+    df = pd.DataFrame({"t": [1, 0, 0, 1, 0], "score": [0.2, 0.3, 0.1, 0.6, 0.5]})
+    with pytest.warns(UserWarning, match="'seed' is only used with order='random'"):
+        match(df, "t", distance="score", seed=1)
+    with pytest.warns(UserWarning, match="'order' has no effect with replace=True"):
+        match(df, "t", distance="score", replace=True, order="smallest")
+
+
 def test_logit_link_equals_matching_on_the_logit_column():
     rng = np.random.default_rng(3)
     n = 400

@@ -6,9 +6,9 @@ outcome with its CI. ``--json`` prints the same as data; ``--out DIR`` writes
 ``balance.csv``, ``pairs.csv``, ``weights.csv``, ``effect.json`` and
 ``love_plot.png``.
 
-The file is read with pandas by its suffix (CSV, Parquet, Excel), not with
-``desist.io.read_table``: that validates the project's named tables (people,
-pool, ...), while an evaluation file may be any one-row-per-unit table.
+The file is read by its suffix (CSV, Parquet, Excel) with
+``desist.io.read_frame``, without a schema: an evaluation file may be any
+one-row-per-unit table, not one of the project's named tables.
 """
 
 from __future__ import annotations
@@ -19,24 +19,8 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+from desist.io import read_frame
 from metrics import match
-from validation.errors import SchemaError
-
-_READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet,
-            ".xlsx": pd.read_excel, ".xlsm": pd.read_excel}
-
-
-def read_units(path: Path) -> pd.DataFrame:
-    """Read a one-row-per-unit table by its suffix; a SchemaError names the file."""
-    reader = _READERS.get(path.suffix.lower())
-    if reader is None:
-        raise SchemaError(f"{path}: unknown file type {path.suffix or '(no suffix)'!r}; desist "
-                          f"evaluate reads {', '.join(_READERS)}.", table="data", source=str(path))
-    try:
-        return reader(path)
-    except (OSError, ValueError) as exc:
-        raise SchemaError(f"{path}: cannot read: {exc}", table="data", source=str(path)) from exc
-
 
 def _columns(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
@@ -67,7 +51,7 @@ def evaluate(
         desist evaluate --data cohort.parquet --treatment in_programme --covariates age,sex,ogrs_score \\
             --outcome reoffended --kind binary --ratio 3 --replace --json
     """
-    df = read_units(data)
+    df = read_frame(data)
     m = match(df, treatment, _columns(covariates), ratio=ratio, replace=replace, caliper=caliper,
               link=link, exact=_columns(exact) or None)
     eff = m.effect(outcome, kind=kind, event=event)
