@@ -5,8 +5,11 @@ against 1,000,000 controls (``--big``: 100,000 against 10,000,000). Times each
 phase of the whole job (read, propensity fit, 1:1 nearest-neighbour matching
 without replacement with a 0.2 SD caliper on the logit, balance table before
 and after, ATT with its CI), then 1:3 matching with replacement, and prints the
-total and the peak memory (process peak RSS from ``getrusage``; the data are
-generated in a child process so that peak is the job's own).
+total and the peak memory: the process peak RSS from ``getrusage`` (the data
+are generated in a child process, so that peak is the job's own, interpreter
+and libraries included) and the tracemalloc peak from a second, traced run (numpy
+arrays and Python objects allocated during the job; Arrow's buffers are not
+traced).
 
     python bench/matching.py [--big] [--treated N --controls N] [--path FILE]
 """
@@ -14,12 +17,12 @@ generated in a child process so that peak is the job's own).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -63,9 +66,11 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(path: Path, ratio: int, replace: bool) -> dict:
+def run(path: Path, ratio: int, replace: bool, trace: bool = False) -> dict:
     from metrics import fit_propensity, match
 
+    if trace:
+        tracemalloc.start()
     times = {}
     t0 = time.perf_counter()
     df = pd.read_parquet(path)
@@ -92,7 +97,9 @@ def run(path: Path, ratio: int, replace: bool) -> dict:
     eff = m.effect("reoffended", kind="binary")
     times["ATT and CI"] = time.perf_counter() - t
     total = time.perf_counter() - t0
-    return {"times": times, "total": total, "peak_mib": _peak_mib(), "counts": m.counts,
+    traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
+    return {"times": times, "total": total, "peak_mib": _peak_mib(), "traced_mib": traced_peak,
+            "counts": m.counts,
             "max_abs_smd_after": float(bal[("after", "smd")].abs().max()), "effect": eff,
             "rows": len(df)}
 
@@ -105,6 +112,7 @@ def main(argv=None) -> None:
     ap.add_argument("--path", type=Path, default=None, help="Parquet file (made if absent)")
     ap.add_argument("--ratio", type=int, default=None, help="run only this ratio (internal)")
     ap.add_argument("--replace", action="store_true", help="(internal, with --ratio)")
+    ap.add_argument("--trace", action="store_true", help="(internal) tracemalloc peak only")
     ap.add_argument("--generate-only", action="store_true", help="(internal)")
     args = ap.parse_args(argv)
     n_t = args.treated or (100_000 if args.big else 10_000)
@@ -113,6 +121,11 @@ def main(argv=None) -> None:
 
     if args.generate_only:
         make_pool(n_t, n_c).to_parquet(path, index=False)
+        return
+    if args.ratio is not None and args.trace:
+        r = run(path, args.ratio, args.replace, trace=True)
+        print(f"  tracemalloc peak (numpy arrays and Python objects; separate run, as tracing "
+              f"slows the job): {r['traced_mib']:,.0f} MiB")
         return
     if args.ratio is not None:
         r = run(path, args.ratio, args.replace)
@@ -134,7 +147,8 @@ def main(argv=None) -> None:
         print(f"\n== 1:{ratio} {'with' if replace else 'without'} replacement ==", flush=True)
         cmd = [sys.executable, __file__, "--ratio", str(ratio), "--treated", str(n_t),
                "--controls", str(n_c), "--path", str(path)] + (["--replace"] if replace else [])
-        subprocess.run(cmd, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        subprocess.run(cmd, check=True)
+        subprocess.run(cmd + ["--trace"], check=True)
 
 
 if __name__ == "__main__":
