@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metrics.propensity import categorical_levels
+from metrics.propensity import categorical_levels, level_codes
 
 __all__ = ["balance_variables", "balance_table", "plot_balance", "STATISTICS"]
 
@@ -41,7 +41,7 @@ def balance_variables(data: pd.DataFrame, covariates: list[str]) -> dict[str, np
         if levels is None:
             out[c] = col.to_numpy(dtype=float)
         else:
-            codes = pd.Categorical(col, categories=levels).codes
+            codes = level_codes(col, levels)
             for k, lev in enumerate(levels):
                 out[f"{c}{lev}"] = (codes == k).astype(float)
     return out

@@ -121,7 +121,7 @@ def design_matrix(data: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray
             names.append(c)
             origin[c] = (c, None)
             continue
-        codes = pd.Categorical(col, categories=levels).codes
+        codes = level_codes(col, levels)
         for k, lev in enumerate(levels[1:], start=1):
             blocks.append(codes == k)
             names.append(f"{c}{lev}")
@@ -133,11 +133,24 @@ def design_matrix(data: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray
     return X, names, origin
 
 
+def level_codes(col: pd.Series, levels: list) -> np.ndarray:
+    """Position of each value in ``levels`` (see :func:`categorical_levels`)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        lookup = pd.Index(levels).get_indexer(col.cat.categories)
+        return lookup[col.cat.codes.to_numpy()]
+    return pd.Categorical(col, categories=levels).codes
+
+
 def categorical_levels(col: pd.Series) -> list | None:
     """Levels of a categorical covariate (categories in order, or the sorted
-    distinct values of a string column, as R's ``factor``); None if numeric/bool."""
+    distinct values of a string column, as R's ``factor``); None if numeric/bool.
+
+    Categories nobody has are left out: tables read through a schema carry every
+    allowed level, and an empty level would be an all-zero design column.
+    """
     if isinstance(col.dtype, pd.CategoricalDtype):
-        return list(col.cat.categories)
+        used = np.bincount(col.cat.codes[col.cat.codes >= 0], minlength=len(col.cat.categories))
+        return [c for c, n in zip(col.cat.categories, used) if n > 0]
     if col.dtype == bool or pd.api.types.is_numeric_dtype(col):
         return None
     return sorted(pd.unique(col.dropna()).tolist())
