@@ -20,6 +20,7 @@ COMMANDS: list[str] = [
     "demo",
     "check",
     "weight",
+    "screen",
 ]
 
 app = typer.Typer(

@@ -20,7 +20,17 @@ from validation.errors import (
 )
 
 # name -> module that defines it; filled in as the modules land.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "Screen": "validation.gaming",
+    "creaming_screen": "validation.gaming",
+    "parking_screen": "validation.gaming",
+    "Funnel": "validation.funnels",
+    "funnel": "validation.funnels",
+    "EqualityTable": "validation.equality_impact",
+    "equality": "validation.equality_impact",
+    "Finding": "validation.design",
+    "check_design": "validation.design",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -2,6 +2,11 @@
 
 Prints the parsed spec in plain words (``--json``: as data). A bad spec is a
 SpecError naming the key and the allowed values; the CLI prints it and exits 1.
+
+Then the design findings of ``validation.check_design`` (deadweight, binary
+reoffending, payment shares, power, margin gaps, small segments, overlap), with
+tables given as ``--data NAME=FILE`` (people, assessments, pool, history);
+exit status 1 when any finding is an error.
 """
 
 from __future__ import annotations
@@ -11,7 +16,13 @@ from pathlib import Path
 
 import typer
 
+from desist.io import read_frame, read_table
 from outcomes.spec import MetricSpec
+from validation.design import Finding, check_design
+from validation.errors import SpecError
+
+# --data NAME: tables read against their schema; "history" is free-form (one 0/1 column per priced outcome).
+DATA_TABLES = ("people", "assessments", "pool", "history")
 
 
 def check_report(spec: MetricSpec) -> str:
@@ -19,21 +30,58 @@ def check_report(spec: MetricSpec) -> str:
     return f"{spec.describe()}\n\nThe spec is valid."
 
 
+def read_data(items: list[str] | None) -> dict[str, object]:
+    """``["people=p.csv", "pool=pool.parquet"]`` -> the tables, read and checked."""
+    tables: dict[str, object] = {}
+    for item in items or []:
+        name, sep, path = item.partition("=")
+        if not sep or name not in DATA_TABLES or not path:
+            raise SpecError(f"The '--data' option must be NAME=FILE with NAME one of {', '.join(DATA_TABLES)}. "
+                            f"Got {item!r}.", key="data")
+        tables[name] = read_frame(path, table=name) if name == "history" else read_table(path, name)
+    return tables
+
+
+def findings_report(findings: list[Finding]) -> str:
+    """Design findings as text, one per paragraph, errors first."""
+    if not findings:
+        return "Design checks: no findings."
+    lines = [f"Design checks: {len(findings)} finding(s)."]
+    lines += [f"[{f.severity}] {f.code}: {f.message}" for f in findings]
+    return "\n".join(lines)
+
+
 def check(
     spec_path: Path = typer.Argument(..., metavar="SPEC", help="Metric spec (TOML) to check."),
     as_json: bool = typer.Option(False, "--json", help="Print the parsed spec as JSON."),
+    data: list[str] = typer.Option(None, "--data", help="NAME=FILE, NAME one of people, assessments, pool, "
+                                                        "history; repeat for each table."),
+    contract_days: int = typer.Option(None, "--contract-days", help="Contract length in days."),
+    effect: float = typer.Option(None, "--effect", help="Expected effect on reoffending (-0.05 binary, 0.9 ratio)."),
+    cost: list[str] = typer.Option(None, "--cost", help="SEGMENT=AMOUNT delivery cost per person; repeat."),
 ) -> None:
-    """Check a metric spec and print it in plain words.
+    """Check a metric spec, print it in plain words, then its design findings.
+
+    Exit status 1 when a finding is an error.
 
     Examples:
 
         desist check examples/specs/intermediate.toml
+
+        desist check examples/specs/doncaster.toml --data people=people.csv --data pool=pool.parquet --contract-days 1095
     """
+    from desist.commands.price import parse_costs
+
     spec = MetricSpec.from_toml(spec_path)
+    findings = check_design(spec, read_data(data), contract_days=contract_days, expected_effect=effect,
+                            costs=parse_costs(cost) or None)
     if as_json:
-        typer.echo(json.dumps({"valid": True, "spec": spec.to_dict()}, indent=2))
+        typer.echo(json.dumps({"valid": True, "spec": spec.to_dict(), "findings": [f.to_dict() for f in findings]},
+                              indent=2, default=float))
     else:
-        typer.echo(check_report(spec))
+        typer.echo(f"{check_report(spec)}\n\n{findings_report(findings)}")
+    if any(f.severity == "error" for f in findings):
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

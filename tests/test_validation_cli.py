@@ -1,0 +1,97 @@
+"""``desist screen`` and ``desist check --data`` run as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cohorts.synthetic import make_world
+from desist.commands.check import read_data
+from desist.commands.screen import screen_tables
+from validation import SchemaError, SpecError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def desist(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "desist.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A world where only PRV01 creams hard, written as CSV files."""
+    tmp = tmp_path_factory.mktemp("screen")
+    w = make_world(seed=3, n_eligible=3000, n_pool=3000, creaming=[2.0] + [0.0] * 11)
+    eligible = w.eligible.merge(w.truth.people[["person_id", "difficulty"]], on="person_id")
+    eligible.to_csv(tmp / "eligible.csv", index=False)
+    w.eligible.to_csv(tmp / "eligible_no_difficulty.csv", index=False)
+    w.services.to_csv(tmp / "services.csv", index=False)
+    rng = np.random.default_rng(0)
+    outcomes = w.people[["person_id"]].assign(expected=0.5, attained=rng.random(len(w.people)) < 0.5)
+    outcomes.to_csv(tmp / "outcomes.csv", index=False)
+    w.people.to_csv(tmp / "people.csv", index=False)
+    w.pool.to_csv(tmp / "pool.csv", index=False)
+    return tmp
+
+
+def test_screen_text_flags_the_creaming_provider(files):
+    run = desist("screen", "--eligible", str(files / "eligible.csv"), "--services", str(files / "services.csv"))
+    assert run.returncode == 0, run.stderr
+    assert "Creaming screen: FLAGGED" in run.stdout and "Flagged: PRV01" in run.stdout
+    assert "Parking screen: not flagged" in run.stdout
+    assert "Holm over 13 tests" in run.stdout
+
+
+def test_screen_json_with_outcomes_and_plots(files, tmp_path):
+    run = desist("screen", "--eligible", str(files / "eligible.csv"), "--services", str(files / "services.csv"),
+                 "--outcomes", str(files / "outcomes.csv"), "--json", "--out", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert set(data) >= {"creaming", "parking", "funnel", "notes", "files"}
+    assert data["creaming"]["flagged_units"] == ["PRV01"]
+    assert "p_attainment" in data["parking"]["table"][0]
+    assert len(data["funnel"]["units"]) == 12
+    assert (tmp_path / "screen_creaming.svg").exists() and (tmp_path / "screen_funnel.png").exists()
+
+
+def test_screen_falls_back_to_ogrs_and_says_so(files):
+    run = desist("screen", "--eligible", str(files / "eligible_no_difficulty.csv"),
+                 "--services", str(files / "services.csv"), "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["difficulty"] == "ogrs_score" and "ogrs_score" in data["notes"][0]
+
+
+def test_screen_bad_input(files, tmp_path):
+    bad = tmp_path / "outcomes.csv"
+    bad.write_text("person_id,score\nE000001,1\n")
+    run = desist("screen", "--eligible", str(files / "eligible.csv"), "--services", str(files / "services.csv"),
+                 "--outcomes", str(bad))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "needs columns ['attained']" in run.stderr
+    eligible = pd.read_csv(files / "eligible.csv")
+    with pytest.raises(SchemaError, match="'difficulty' column 'risk' is not in the eligible table"):
+        screen_tables(eligible, pd.read_csv(files / "services.csv"), difficulty="risk")
+
+
+def test_check_with_data_reports_findings_and_exits_1_on_error(files):
+    spec = "examples/specs/doncaster.toml"
+    run = desist("check", spec, "--data", f"people={files / 'people.csv'}", "--data", f"pool={files / 'pool.csv'}",
+                 "--contract-days", "400", "--json")
+    assert run.returncode == 1, run.stderr
+    codes = [f["code"] for f in json.loads(run.stdout)["findings"]]
+    assert codes[0] == "outcome_not_measurable" and "binary_reoffending" in codes
+    # Schema-read files carry unused category levels; they must not pass for poor overlap.
+    assert "poor_overlap" not in codes and "not_checked" not in codes
+    ok = desist("check", spec, "--contract-days", "1095")
+    assert ok.returncode == 0, ok.stderr
+    assert "[warning] binary_reoffending" in ok.stdout
+    with pytest.raises(SpecError, match="The '--data' option must be NAME=FILE"):
+        read_data(["pool"])

@@ -1,0 +1,366 @@
+"""Design checks: the ways an outcome contract goes wrong, found before signing.
+
+``check_design(spec, data)`` returns a list of :class:`Finding` (code,
+severity, message, evidence). Severities: ``"error"`` (the contract cannot work
+as written: ``desist check`` exits 1), ``"warning"`` (it works but invites
+gaming, waste or a lottery), ``"info"`` (worth knowing, or a check that could
+not run).
+
+==========================  ========  ==================================================================
+code                        severity  why it matters
+==========================  ========  ==================================================================
+``deadweight``              warning   Most of the cohort already meets the outcome at baseline (share >
+                                      ``deadweight_share``, default 50%), so the contract pays for what
+                                      would have happened anyway. Needs ``people`` + ``assessments``.
+``outcome_not_measurable``  error     The outcome's window (or reoffending follow-up plus waiting period)
+                                      ends after the contract does, so no one can be paid for it inside
+                                      the contract. Needs ``contract_days``.
+``binary_reoffending``      warning   A binary (any proven reoffence) measure stops rewarding work with
+                                      anyone after their first reoffence: an incentive to park them.
+                                      Use a frequency measure (reoffences per person), or both.
+``up_front_below_ask``      warning   Under 70% of the service fee up front: small providers must fund
+                                      delivery from reserves (``pricing.PaymentStructure.check``).
+``at_risk_below_ask``       info      Under 10% of the contract at risk: little financial reason to
+                                      pursue outcomes (same source).
+``at_risk_above_ask``       warning   Over 30% at risk: invites creaming and parking, shuts out small
+                                      providers (same source).
+``underpowered``            warning/  Power to detect the expected effect on the spec's reoffending
+                            error     measure below 80% (warning) or 50% (error: payment is closer to a
+                                      coin toss than a measurement). ``metrics.power``; needs a cohort
+                                      size and a base rate (``pool``).
+``margin_gap``              warning   The tariff leaves a provider a clearly different margin per person
+                                      in the easiest and hardest segments (95% CI of the gap excludes 0
+                                      and the gap is at least 10% of the mean cost): a reason to cream
+                                      (or, if negative, to avoid easy cases). ``pricing.Tariff.margins``;
+                                      needs prices, ``history`` with achieved outcomes, and costs.
+``small_segment``           warning   A segment has fewer than 60 people (the Justice Data Lab minimum
+                                      for an impact estimate); under 10 it cannot even be reported.
+``poor_overlap``            warning   The comparison pool has no comparable people for part of the
+                                      cohort: more than 5% of the cohort lies outside the pool's
+                                      propensity range, or the model separates them perfectly. The
+                                      matched estimate then covers only part of the cohort.
+``not_checked``             info      A check could not run for want of an input; says which.
+==========================  ========  ==================================================================
+
+``data`` is a mapping (or an object with attributes, e.g. a synthetic
+``World``) holding any of: ``people`` (the cohort, one row per person),
+``assessments``, ``pool`` (comparison pool with ``reoffended`` /
+``reoffences``), ``history`` (last year's people with 0/1 columns per priced
+outcome), ``as_of``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pricing.structure import Finding
+from validation.errors import DesistError, ModelError
+
+SEVERITIES = ("error", "warning", "info")
+CODES = (
+    "deadweight", "outcome_not_measurable", "binary_reoffending", "up_front_below_ask", "at_risk_below_ask",
+    "at_risk_above_ask", "underpowered", "margin_gap", "small_segment", "poor_overlap", "not_checked",
+)
+DEADWEIGHT_SHARE = 0.5
+POWER_WARNING, POWER_ERROR = 0.8, 0.5
+JDL_MINIMUM, MIN_CELL = 60, 10
+MARGIN_MATERIALITY = 0.10
+OFF_SUPPORT_SHARE = 0.05
+# Default expected effects: Doncaster's 5-point fall (binary) and Peterborough's
+# 10% fall in frequency (DOMAIN.md sections 3-4).
+DEFAULT_EFFECT = {"binary": -0.05, "frequency": 0.90}
+OVERLAP_COVARIATES = (
+    "age", "sex", "ethnicity", "prior_offences", "age_first_conviction", "ogrs_score", "need_accommodation",
+    "need_substance", "need_mental_health", "need_employment", "need_family",
+)
+
+__all__ = ["CODES", "Finding", "check_design"]
+
+
+def _get(data: Any, name: str) -> Any:
+    if data is None:
+        return None
+    if isinstance(data, Mapping):
+        return data.get(name)
+    return getattr(data, name, None)
+
+
+def check_design(
+    spec: Any,
+    data: Mapping[str, Any] | Any = None,
+    *,
+    contract_days: int | None = None,
+    expected_effect: float | None = None,
+    costs: Mapping[str, float] | None = None,
+    cohort_size: int | None = None,
+    ratio: float = 1.0,
+    deadweight_share: float = DEADWEIGHT_SHARE,
+) -> list[Finding]:
+    """Check a metric spec (and, optionally, data) for design flaws.
+
+    Parameters
+    ----------
+    spec : outcomes.spec.MetricSpec
+    data : mapping or object, optional
+        ``people``, ``assessments``, ``pool``, ``history``, ``as_of`` (see the
+        module docstring); checks that need a missing table report
+        ``not_checked``.
+    contract_days : int, optional
+        Contract length in days from the first start date.
+    expected_effect : float, optional
+        Expected effect on the reoffending measure: a rate difference for a
+        binary measure (default -0.05), a rate ratio for frequency (0.9).
+    costs : mapping, optional
+        Delivery cost per person by segment (else a ``cost`` column in people).
+    cohort_size : int, optional
+        Default: rows in ``people``.
+    ratio : float, default 1
+        Comparison people per cohort member after matching.
+    deadweight_share : float, default 0.5
+
+    Returns
+    -------
+    list of Finding
+        Errors first, then warnings, then info.
+
+    Examples
+    --------
+    >>> spec = MetricSpec.from_toml("examples/specs/doncaster.toml")  # doctest: +SKIP
+    >>> [f.code for f in check_design(spec)]  # doctest: +SKIP
+    ['binary_reoffending', 'not_checked']
+    """
+    people = _get(data, "people")
+    findings: list[Finding] = []
+    skipped: dict[str, str] = {}
+    findings += _binary_reoffending(spec)
+    findings += _payment(spec)
+    findings += _measurable(spec, contract_days, skipped)
+    findings += _deadweight(spec, people, _get(data, "assessments"), _get(data, "as_of"), deadweight_share, skipped)
+    findings += _power(spec, people, _get(data, "pool"), cohort_size, expected_effect, ratio, skipped)
+    findings += _margins(spec, people, _get(data, "history"), costs, skipped)
+    findings += _segments(spec, people, skipped)
+    findings += _overlap(spec, people, _get(data, "pool"), skipped)
+    if skipped:
+        findings.append(Finding(
+            "not_checked", "info",
+            "Not checked: " + "; ".join(f"{k} ({why})" for k, why in skipped.items()) + ".",
+            {"checks": skipped}))
+    return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))
+
+
+def _binary_reoffending(spec: Any) -> list[Finding]:
+    r = getattr(spec, "reoffending", None)
+    if r is None or r.measure != "binary":
+        return []
+    return [Finding(
+        "binary_reoffending", "warning",
+        "The reoffending measure is binary: once someone has a proven reoffence nothing more can be earned "
+        "from them, so they are worth parking. Measure frequency (proven reoffences per person), or both.",
+        {"measure": r.measure, "suggest": "frequency"})]
+
+
+def _payment(spec: Any) -> list[Finding]:
+    payment = dict(getattr(spec, "payment", {}) or {})
+    if not {"up_front_share", "at_risk_share"} & set(payment):
+        return []
+    from pricing.structure import PaymentStructure
+
+    structure = PaymentStructure.from_spec(spec)
+    if structure.service_fee == 0:
+        # Shares alone are scale-free: a unit fee keeps the check meaningful.
+        structure = dataclasses.replace(structure, service_fee=1.0)
+    return structure.check()
+
+
+def _measurable(spec: Any, contract_days: int | None, skipped: dict[str, str]) -> list[Finding]:
+    last = {key: o.window[1] for key, o in (getattr(spec, "outcomes", {}) or {}).items()}
+    r = getattr(spec, "reoffending", None)
+    if r is not None:
+        last["reoffending"] = r.follow_up_days + r.waiting_days
+    if not last:
+        return []
+    if contract_days is None:
+        skipped["outcome_not_measurable"] = "no contract length (contract_days)"
+        return []
+    return [Finding(
+        "outcome_not_measurable", "error",
+        f"{key!r} is measured up to day {day} after each start, but the contract lasts {contract_days} days: "
+        "no one can be paid for it within the contract. Shorten the window or lengthen the contract.",
+        {"outcome": key, "last_day": day, "contract_days": contract_days})
+        for key, day in last.items() if day > contract_days]
+
+
+def _deadweight(spec: Any, people, assessments, as_of, share: float, skipped: dict[str, str]) -> list[Finding]:
+    outcomes = getattr(spec, "outcomes", {}) or {}
+    if not outcomes:
+        return []
+    if people is None or assessments is None:
+        skipped["deadweight"] = "needs people and assessments"
+        return []
+    from outcomes.achievement import achievement
+    from outcomes.scoring import score
+
+    findings = []
+    if as_of is None:
+        as_of = pd.to_datetime(assessments["assessed_on"]).max()
+    for name in {o.instrument for o in outcomes.values()}:
+        scored = score(assessments, spec.instrument(name))
+        for key, o in outcomes.items():
+            if o.instrument != name:
+                continue
+            # A level rule (threshold, also inside "sustained") judged in the baseline
+            # window: who meets it before any service. Change rules (improvement,
+            # reliable change, transition) measure from baseline, so cannot be met there.
+            rule = getattr(o.rule, "rule", o.rule)
+            if rule.needs_baseline:
+                continue
+            rate = achievement(people, scored, rule, o.baseline, o.baseline, as_of=as_of,
+                               measure=o.measure).rate()
+            if rate.n and rate.estimate > share:
+                findings.append(Finding(
+                    "deadweight", "warning",
+                    f"{rate.estimate:.0%} of the cohort (95% CI {rate.ci_low:.0%} to {rate.ci_high:.0%}, "
+                    f"n = {rate.n}) already meet {o.label or key!r} at baseline: paying for it pays for what "
+                    "would have happened anyway. Pay for improvement, or only for people below it at baseline.",
+                    {"outcome": key, "share": rate.estimate, "ci_low": rate.ci_low, "ci_high": rate.ci_high,
+                     "n": rate.n, "threshold": share}))
+    return findings
+
+
+def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Finding]:
+    r = getattr(spec, "reoffending", None)
+    if r is None:
+        return []
+    n = cohort_size if cohort_size is not None else (None if people is None else len(people))
+    if n is None or pool is None:
+        skipped["underpowered"] = "needs a cohort size (people or cohort_size) and a comparison pool"
+        return []
+    from metrics.power import power
+
+    measure = "binary" if r.measure == "binary" else "frequency"
+    effect = DEFAULT_EFFECT[measure] if effect is None else effect
+    column = "reoffended" if measure == "binary" else "reoffences"
+    if column not in pool.columns:
+        skipped["underpowered"] = f"the pool has no {column!r} column"
+        return []
+    y = pool[column].to_numpy(dtype=float)
+    base = float(y.mean())
+    extra = {}
+    if measure == "frequency" and y.var(ddof=1) > base:
+        # Negative binomial shape by the method of moments: var = mu + mu^2 / k.
+        extra["dispersion"] = base**2 / (y.var(ddof=1) - base)
+    try:
+        result = power(measure, base, n, effect, ratio=ratio, **extra)
+    except DesistError as exc:
+        skipped["underpowered"] = str(exc)
+        return []
+    if result.power >= POWER_WARNING:
+        return []
+    severity = "error" if result.power < POWER_ERROR else "warning"
+    what = f"{100 * effect:+.1f} percentage points" if measure == "binary" else f"a rate ratio of {effect:.2f}"
+    return [Finding(
+        "underpowered", severity,
+        f"With {n} people (comparison ratio {ratio:g}) the {measure} measure has {result.power:.0%} power to "
+        f"detect {what} from a base of {base:.3g}: a true effect of that size would often go unpaid. "
+        "Enlarge or pool cohorts, or use a more frequent outcome.",
+        {"power": result.power, "n": n, "effect": effect, "base_rate": base, "measure": measure,
+         "ratio": ratio, **extra})]
+
+
+def _margins(spec, people, history, costs, skipped) -> list[Finding]:
+    prices = (getattr(spec, "payment", {}) or {}).get("prices")
+    if not prices:
+        return []
+    if people is None or history is None or (not costs and "cost" not in people.columns):
+        skipped["margin_gap"] = "needs people, a history table with achieved outcomes, and costs"
+        return []
+    from pricing import Tariff
+    from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
+
+    outcomes = priced_outcomes(spec)
+    labels = payment_segments(people, spec)
+    rates = segment_rates(history, outcomes, payment_segments(history, spec))
+    probabilities = cohort_probabilities(people, outcomes, labels, rates)
+    m = Tariff.from_spec(spec).margins(segment_costs(costs, people, labels), labels, probabilities)
+    mean_cost = float(np.average(m.table["cost_per_person"], weights=m.table["n"]))
+    if m.gap_ci_low <= 0 <= m.gap_ci_high or abs(m.gap) < MARGIN_MATERIALITY * mean_cost:
+        return []
+    direction = ("easy cases pay better: a reason to cream" if m.gap > 0
+                 else "hard cases pay better: a reason to turn easy cases away")
+    return [Finding(
+        "margin_gap", "warning",
+        f"The tariff leaves £{m.gap:,.0f} more margin per person in {m.easiest!r} (easiest) than in "
+        f"{m.hardest!r} (hardest) (95% CI £{m.gap_ci_low:,.0f} to £{m.gap_ci_high:,.0f}); {direction}. "
+        "Consider pricing.incentive_neutral.",
+        {"gap": m.gap, "ci_low": m.gap_ci_low, "ci_high": m.gap_ci_high, "easiest": m.easiest,
+         "hardest": m.hardest, "mean_cost": mean_cost})]
+
+
+def _segments(spec, people, skipped) -> list[Finding]:
+    segments = getattr(spec, "segments", {}) or {}
+    if not segments:
+        return []
+    if people is None:
+        skipped["small_segment"] = "needs people"
+        return []
+    from cohorts.segments import assign
+
+    flags = assign(people, spec.segments).flags
+    sizes = flags.fillna(False).astype(bool).sum()
+    return [Finding(
+        "small_segment", "warning",
+        f"Segment {name!r} has {n} people: "
+        + (f"under {MIN_CELL}, it cannot be reported at all (suppressed)." if n < MIN_CELL else
+           f"under {JDL_MINIMUM} (the Justice Data Lab minimum), too few for an impact estimate of its own."),
+        {"segment": name, "n": int(n), "min_report": MIN_CELL, "min_estimate": JDL_MINIMUM})
+        for name, n in sizes.items() if n < JDL_MINIMUM]
+
+
+def _overlap(spec, people, pool, skipped) -> list[Finding]:
+    if people is None or pool is None:
+        # Only a reoffending measure needs a comparison group, so only then is the gap worth saying.
+        if getattr(spec, "reoffending", None) is not None:
+            skipped["poor_overlap"] = "needs people and a comparison pool"
+        return []
+    covariates = [c for c in OVERLAP_COVARIATES if c in people.columns and c in pool.columns]
+    if not covariates:
+        skipped["poor_overlap"] = f"no covariates shared by people and pool (looked for {list(OVERLAP_COVARIATES)})"
+        return []
+    from metrics.propensity import fit_propensity
+
+    both = pd.concat([people[covariates].assign(_cohort=True), pool[covariates].assign(_cohort=False)],
+                     ignore_index=True)
+    # Schema-read tables carry every allowed level ("unknown", ...); levels no one
+    # has, and covariates with one value, say nothing about overlap.
+    for col in covariates:
+        if isinstance(both[col].dtype, pd.CategoricalDtype):
+            both[col] = both[col].cat.remove_unused_categories()
+    covariates = [c for c in covariates if both[c].nunique(dropna=True) > 1]
+    if not covariates:
+        skipped["poor_overlap"] = "no shared covariate varies"
+        return []
+    try:
+        model = fit_propensity(both, "_cohort", covariates)
+    except ModelError as exc:
+        return [Finding("poor_overlap", "warning",
+                        f"The propensity model separates the cohort from the pool: {exc}", {"error": str(exc)})]
+    lp = np.asarray(model.linear_predictor)
+    cohort = both["_cohort"].to_numpy()
+    lp_t, lp_c = lp[cohort], lp[~cohort]
+    off = float(np.mean((lp_t > lp_c.max()) | (lp_t < lp_c.min())))
+    # Rubin (2001): standardised difference B and variance ratio R of the linear propensity.
+    b = float((lp_t.mean() - lp_c.mean()) / np.sqrt((lp_t.var(ddof=1) + lp_c.var(ddof=1)) / 2))
+    r = float(lp_t.var(ddof=1) / lp_c.var(ddof=1))
+    if off <= OFF_SUPPORT_SHARE:
+        return []
+    return [Finding(
+        "poor_overlap", "warning",
+        f"{off:.0%} of the cohort lie outside the comparison pool's propensity range: the pool has no one like "
+        "them, so a matched comparison covers only part of the cohort. Widen the pool or narrow eligibility.",
+        {"off_support": off, "rubin_b": b, "rubin_r": r, "covariates": covariates, "n_cohort": int(cohort.sum()),
+         "n_pool": int((~cohort).sum())})]
