@@ -15,7 +15,8 @@
   ties) with robust standard errors from Efron score residuals, as R's
   ``coxph(..., robust = TRUE)`` (clustered on the matched set, or per unit;
   see :mod:`metrics.survival`), and Kaplan-Meier curves per group in
-  ``details["kaplan_meier"]``.
+  ``details["kaplan_meier"]``. Unequal weights (1:k matching, with replacement)
+  use the same partial likelihood with R's case weighting (``PHReg`` has none).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
 from metrics.propensity import check_complete, design_matrix, treatment_indicator
-from metrics.survival import cox_robust_covariance, kaplan_meier
+from metrics.survival import cox_fit, cox_robust_covariance, kaplan_meier
 from validation.errors import ModelError
 
 __all__ = ["Effect", "compare", "estimate_effect", "kaplan_meier"]
@@ -303,29 +304,31 @@ def _time_effect(data, outcome, t, w, clusters, duration, event, covariates, n_t
         raise ModelError("kind='time' needs 'event': the 0/1 column saying whether the event "
                          "(e.g. first proven reoffence) happened; 0 = censored at the duration.")
     check_complete(data, [duration, event] + covariates, role="outcome/covariate")
-    if not np.allclose(w, w[0]):
-        raise ModelError(
-            "kind='time' needs equal weights (e.g. 1:1 matching without replacement): statsmodels "
-            "PHReg has no case weights. Use kind='binary' for a fixed follow-up instead.")
     time = data[duration].to_numpy(dtype=float)
     status = data[event].to_numpy(dtype=float)
     if np.any(time < 0) or not np.all((status == 0) | (status == 1)):
         raise ModelError(f"kind='time' needs durations >= 0 in {duration!r} and a 0/1 {event!r}.")
     X = _exog(data, t, covariates)[:, 1:]
-    fit = PHReg(time, X, status=status, ties="efron").fit()
-    params = np.asarray(fit.params)
-    cov = cox_robust_covariance(time, status, X, params, np.asarray(fit.cov_params()),
-                                groups=clusters)
+    if np.all(w == w[0]):
+        fit = PHReg(time, X, status=status, ties="efron").fit()
+        params, cov_model = np.asarray(fit.params), np.asarray(fit.cov_params())
+        case_weights, engine = None, "statsmodels PHReg"
+    else:
+        # PHReg takes no case weights (1:k matching, or with replacement)
+        params, cov_model = cox_fit(time, status, X, w)
+        case_weights, engine = w, "weighted partial likelihood"
+    cov = cox_robust_covariance(time, status, X, params, cov_model, groups=clusters,
+                                weights=case_weights)
     b, se = float(params[0]), float(np.sqrt(cov[0, 0]))
     z = stats.norm.ppf(0.5 + level / 2)
     p = 2 * stats.norm.sf(abs(b / se))
     how = "clustered on matched set" if clusters is not None else "robust (per unit)"
     km = kaplan_meier(time, status, t == 1, w)
     return Effect(math.exp(b), se, math.exp(b - z * se), math.exp(b + z * se), float(p), n_t, n_c,
-                  f"Cox proportional hazards (statsmodels PHReg, Efron ties); SE of log hazard "
+                  f"Cox proportional hazards ({engine}, Efron ties); SE of log hazard "
                   f"ratio {how}", "time", event, "hazard ratio", _wmean(status, w, t == 1),
                   _wmean(status, w, t == 0), level,
-                  {"kaplan_meier": km, "se_model": float(fit.bse[0]), "coef": b,
+                  {"kaplan_meier": km, "se_model": float(np.sqrt(cov_model[0, 0])), "coef": b,
                    "covariate_params": params})
 
 

@@ -10,6 +10,8 @@ f <- Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio
 fit <- coxph(f, data = rossi, ties = "efron")
 rob <- coxph(f, data = rossi, ties = "efron", robust = TRUE)
 unadj <- coxph(Surv(week, arrest) ~ fin, data = rossi, ties = "efron", robust = TRUE)
+rossi$w <- ifelse(rossi$race == 1, 2, 0.5) * (1 + rossi$prio / 10)
+wfit <- coxph(f, data = rossi, ties = "efron", weights = w, robust = TRUE)
 km <- survfit(Surv(week, arrest) ~ fin, data = rossi)
 sk <- summary(km, times = c(10, 20, 30, 40, 52))
 fmt <- function(x) paste(sprintf("%.17g", x), collapse = ", ")
@@ -34,6 +36,11 @@ out <- c(
   "# > unadj <- coxph(Surv(week, arrest) ~ fin, data = rossi, robust = TRUE); coef; robust se",
   paste0("UNADJUSTED_COEF = ", fmt(coef(unadj))),
   paste0("UNADJUSTED_SE_ROBUST = ", fmt(sqrt(diag(vcov(unadj))))),
+  "# > rossi$w <- ifelse(rossi$race == 1, 2, 0.5) * (1 + rossi$prio / 10)",
+  "# > wfit <- coxph(Surv(week, arrest) ~ ..., data = rossi, ties = 'efron', weights = w, robust = TRUE)",
+  paste0("WEIGHTED_COEF = [", fmt(coef(wfit)), "]"),
+  "# > sqrt(diag(vcov(wfit)))   (robust)",
+  paste0("WEIGHTED_SE_ROBUST = [", fmt(sqrt(diag(vcov(wfit)))), "]"),
   "# > km <- survfit(Surv(week, arrest) ~ fin, data = rossi); summary(km, times = c(10, 20, 30, 40, 52))",
   "KM_TIMES = [10, 20, 30, 40, 52]",
   paste0("KM_FIN0 = [", fmt(sk$surv[sk$strata == "fin=0"]), "]"),
