@@ -94,7 +94,9 @@ def match(
         "logit": distance = fitted probability (MatchIt's default);
         "linear_logit": distance = linear predictor (log-odds).
     order : {"largest", "smallest", "random", "data"}, default "largest"
-        Order in which treated units choose (without replacement).
+        Order in which treated units choose (without replacement). MatchIt's
+        default for a propensity score; for a user ``distance`` MatchIt uses
+        "data", so pass ``order="data"`` to reproduce it.
     exact : str or list of str, optional
         Columns on which pairs must agree exactly.
     distance : str, optional
@@ -412,7 +414,9 @@ class MatchedComparison:
         One row per (treated, control) pair: treated_id, control_id (input index
         labels), subclass (matched set), match (1..k) and distance (|difference|).
     counts : pandas.DataFrame
-        all / matched / unmatched / discarded by group.
+        all / matched / unmatched / discarded by group. "discarded" counts units
+        in an ``exact`` stratum with nobody of the other group (MatchIt drops
+        them the same way but lists them as unmatched).
     exclusions : pandas.DataFrame
         Why units are not in the matched sample: group, reason, n.
     """
