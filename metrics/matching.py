@@ -168,11 +168,12 @@ def match(
                                         caliper=width, order=order, strata=strata, seed=seed)
     if len(t_rows) == 0:
         scale = "probability" if (link == "logit" and distance is None) else "distance"
+        where = (f"within the caliper (width {width:.6g} on the {scale} scale: {caliper} "
+                 f"{'SD' if std_caliper else 'raw units'})" if width is not None else "")
+        where += f" in its exact stratum ({exact_cols})" if exact_cols else ""
         raise MatchingError(
-            f"No treated unit has a control within the caliper: width {width:.6g} on the "
-            f"{scale} scale ({caliper} {'SD' if std_caliper else 'raw units'}); {n_t} treated, "
-            f"{n_c} controls" + (f", exact on {exact_cols}" if exact_cols else "")
-            + ". Widen 'caliper', drop 'exact' columns, or check overlap with plot_overlap().")
+            f"No treated unit has a control {where.strip()}; {n_t} treated, {n_c} controls. "
+            "Widen 'caliper', drop 'exact' columns, or check overlap with plot_overlap().")
     return MatchedComparison(
         data=data, treatment=treatment, covariates=covariates, treated=treated,
         distance=dist, t_rows=t_rows, c_rows=c_rows, strata=strata,

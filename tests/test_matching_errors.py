@@ -55,6 +55,14 @@ def test_nobody_within_caliper():
         match(df, "t", distance="score", caliper=0.05, std_caliper=False)
 
 
+def test_no_exact_stratum_in_common():
+    df = pd.DataFrame({"t": [1, 1, 0, 0], "score": [0.9, 0.8, 0.1, 0.2],
+                       "region": ["north", "north", "south", "south"]})
+    with pytest.raises(MatchingError, match=r"No treated unit has a control in its exact stratum "
+                                            r"\(\['region'\]\); 2 treated, 2 controls"):
+        match(df, "t", distance="score", exact="region")
+
+
 @pytest.mark.parametrize("kw, pattern", [
     (dict(ratio=0), r"The 'ratio' parameter of match must be a whole number >= 1. Got 0"),
     (dict(order="closest"), r"The 'order' parameter of match must be one of"),
