@@ -62,6 +62,10 @@ def test_age_band_derived_and_reference_override():
         equality(df, groups=("sex",), reference={"sex": "unknown"})
     with pytest.raises(SchemaError, match=r"'groups\[0\]' column 'religion' is not in the people table"):
         equality(df, groups=("religion",))
+    with pytest.raises(SchemaError, match=r"columns not in the people table: 'paid_out' \(payment\)"):
+        equality(df, groups=("sex",), payment="paid_out")
+    with pytest.raises(SchemaError, match=r"'outcome' column 'outcome' must be bool or 0/1; other values at rows 3"):
+        equality(df.assign(outcome=df["outcome"].where(df.index != 3, 2.0)), groups=("sex",), outcome="outcome")
 
 
 def test_small_cells_are_suppressed_with_reasons():

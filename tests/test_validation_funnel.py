@@ -118,5 +118,5 @@ def test_funnel_output_and_errors():
     assert len(ax.lines) == 5
     with pytest.raises(SchemaError, match="'method' parameter of funnel must be one of"):
         funnel(_providers([0.3], [10]), method="wilson")
-    with pytest.raises(SchemaError, match="must be 0/1 or bool"):
+    with pytest.raises(SchemaError, match=r"the .outcome. column .reoffended. must be bool or 0/1; other values at rows 0 \(2\)"):
         funnel(pd.DataFrame({"provider_id": ["a", "b"], "reoffended": [2, 0]}))

@@ -109,6 +109,10 @@ def test_creaming_bad_input_names_the_column_and_rows():
         creaming_screen(df)
     with pytest.raises(ModelError, match="all True"):
         creaming_screen(df.dropna().assign(enrolled=True))
+    # Text flags are not guessed at: "False" would otherwise read as True.
+    text = df.dropna().assign(enrolled=lambda d: np.where(d["enrolled"], "True", "False"))
+    with pytest.raises(SchemaError, match=r"'enrolled' column 'enrolled' must be bool or 0/1; other values at rows 0"):
+        creaming_screen(text)
 
 
 def test_parking_statistics_and_attainment():

@@ -42,7 +42,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from validation.errors import SchemaError
-from validation.gaming import check_columns
+from validation.gaming import check_columns, flag_values
 
 MIN_CELL = 10
 TOTAL = "all"
@@ -180,17 +180,19 @@ def equality(
         frame = people.assign(age_band=age_band(people[age]))
     check_columns(frame, {f"groups[{i}]": g for i, g in enumerate(groups)}, "people", caller)
     check_columns(frame, {k: v for k, v in {"enrolled": enrolled}.items() if v}, "people", caller)
-    for m, col in measures.items():
-        if col not in frame.columns:
-            raise SchemaError(f"{caller}: the {m!r} column {col!r} is not in the people table "
-                              f"(columns: {list(frame.columns)})", table="people")
-    base = frame[enrolled].to_numpy().astype(bool) if enrolled else np.ones(len(frame), dtype=bool)
+    missing = {m: col for m, col in measures.items() if col not in frame.columns}
+    if missing:
+        raise SchemaError(f"{caller}: columns not in the people table: "
+                          + ", ".join(f"{col!r} ({m})" for m, col in missing.items())
+                          + f"; columns: {list(frame.columns)}", table="people")
+    flags = {m: flag_values(frame, col, m, "people", caller) for m, col in measures.items()}
+    base = flags["enrolment"] == 1 if enrolled else np.ones(len(frame), dtype=bool)
     cells, excluded = [], {}
-    for m, col in measures.items():
-        values = frame[col]
-        in_denominator = values.notna().to_numpy() & (base if m != "enrolment" else True)
-        excluded[m] = int((values.isna().to_numpy() & (base if m != "enrolment" else True)).sum())
-        x = values.fillna(0).to_numpy().astype(float) * in_denominator
+    for m, values in flags.items():
+        eligible = base if m != "enrolment" else np.ones(len(frame), dtype=bool)
+        in_denominator = ~np.isnan(values) & eligible
+        excluded[m] = int((np.isnan(values) & eligible).sum())
+        x = np.nan_to_num(values) * in_denominator
         cells.append(_cells(frame, groups, m, x, in_denominator))
     table = pd.concat(cells, ignore_index=True)
     ref = {g: _reference(frame, g, reference) for g in groups}

@@ -51,7 +51,7 @@ import pandas as pd
 from scipy import stats
 
 from validation.errors import SchemaError
-from validation.gaming import check_columns
+from validation.gaming import check_columns, flag_values
 
 LEVELS = (0.95, 0.998)
 METHODS = ("exact", "normal")
@@ -272,12 +272,10 @@ def funnel(
         raise SchemaError(f"The 'levels' parameter of {caller} must hold numbers in (0, 1). Got {levels!r} instead.")
     cols = {"unit": unit, "outcome": outcome} | ({"expected": expected} if expected else {})
     check_columns(data, cols, "data", caller)
-    y = data[outcome].to_numpy().astype(float)
     kind = "proportion" if expected is None else "ratio"
-    if kind == "proportion" and not np.isin(y, (0.0, 1.0)).all():
-        bad = np.flatnonzero(~np.isin(y, (0.0, 1.0)))[:10].tolist()
-        raise SchemaError(f"{caller}: the 'outcome' column {outcome!r} must be 0/1 or bool for a proportion "
-                          f"(give 'expected' for counts); other values at rows {bad}", table="data")
+    # A proportion needs 0/1 outcomes; a ratio (O/E) also takes counts.
+    y = (flag_values(data, outcome, "outcome", "data", caller) if kind == "proportion"
+         else data[outcome].to_numpy(dtype=float))
     grouped = pd.DataFrame({
         "unit": data[unit].astype(str).to_numpy(), "observed": y,
         "volume": np.ones(len(y)) if expected is None else data[expected].to_numpy(dtype=float),

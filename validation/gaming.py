@@ -94,6 +94,19 @@ def check_columns(df: pd.DataFrame, columns: dict[str, str], table: str, caller:
         raise SchemaError(f"{caller}: " + "; ".join(problems) + ".", table=table)
 
 
+def flag_values(df: pd.DataFrame, column: str, arg: str, table: str, caller: str) -> np.ndarray:
+    """A bool or 0/1 column as floats (NaN where missing); SchemaError naming the
+    rows that hold anything else (e.g. the text "yes")."""
+    raw = df[column]
+    values = pd.to_numeric(raw.astype(object), errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(raw.notna().to_numpy() & ~np.isin(values, (0.0, 1.0)))
+    if bad.size:
+        shown = ", ".join(f"{r} ({raw.iloc[r:r + 1].astype(object).tolist()[0]!r})" for r in bad[:5])
+        raise SchemaError(f"{caller}: the {arg!r} column {column!r} must be bool or 0/1; other values at rows "
+                          f"{shown}{' ...' if bad.size > 5 else ''}", table=table)
+    return values
+
+
 def percentile_rank(values: np.ndarray) -> np.ndarray:
     """Mid-rank percentile in (0, 1): ties share their average rank."""
     return (stats.rankdata(values, method="average") - 0.5) / len(values)
@@ -391,7 +404,7 @@ def creaming_screen(
     caller = "creaming_screen"
     cols = {"enrolled": enrolled, "difficulty": difficulty} | ({"by": by} if by else {})
     check_columns(eligible, cols, "eligible", caller)
-    y = eligible[enrolled].to_numpy().astype(bool)
+    y = flag_values(eligible, enrolled, "enrolled", "eligible", caller).astype(bool)
     d = eligible[difficulty].to_numpy(dtype=float)
     if y.all() or not y.any():
         raise ModelError(
@@ -492,7 +505,7 @@ def parking_screen(
     dec = decile_of(pct)
     outcomes = attained is not None
     if outcomes:
-        obs = enrolled[attained].to_numpy().astype(float)
+        obs = flag_values(enrolled, attained, "attained", "enrolled", caller)
         exp_p = np.clip(enrolled[expected].to_numpy(dtype=float), 1e-6, 1 - 1e-6)
     rows, dec_rows, notes = [], [], []
     for unit, m in _groups(enrolled, by):
