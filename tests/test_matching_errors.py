@@ -129,6 +129,15 @@ def test_cli_evaluate_text_and_outputs(tmp_path):
     assert len(pd.read_csv(tmp_path / "pairs.csv")) == 185
 
 
+def test_cli_evaluate_checks_kind_and_event_first():
+    proc = _desist("evaluate", "--data", str(DATA / "rossi.csv"), "--treatment", "fin",
+                   "--covariates", "age,prio", "--outcome", "week", "--kind", "time")
+    assert proc.returncode == 1 and "--kind time needs --event" in proc.stderr
+    proc = _desist("evaluate", "--data", str(DATA / "rossi.csv"), "--treatment", "fin",
+                   "--covariates", "age,prio", "--outcome", "week", "--kind", "median")
+    assert proc.returncode == 1 and "--kind must be one of mean, binary, count, time" in proc.stderr
+
+
 def test_cli_evaluate_bad_column_exits_1():
     proc = _desist("evaluate", "--data", str(DATA / "lalonde.csv"), "--treatment", "treat",
                    "--covariates", "age,wage", "--outcome", "re78")

@@ -21,6 +21,8 @@ import typer
 
 from desist.io import read_frame
 from metrics import match
+from metrics.effects import KINDS
+from validation.errors import ModelError
 
 def _columns(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
@@ -51,6 +53,12 @@ def evaluate(
         desist evaluate --data cohort.parquet --treatment in_programme --covariates age,sex,ogrs_score \\
             --outcome reoffended --kind binary --ratio 3 --replace --json
     """
+    # option mistakes are reported before the (possibly long) matching runs
+    if kind not in KINDS:
+        raise ModelError(f"--kind must be one of {', '.join(KINDS)}. Got {kind!r} instead.")
+    if kind == "time" and event is None:
+        raise ModelError("--kind time needs --event: the 0/1 column saying whether the event "
+                         "happened (0 = censored at the --outcome duration).")
     df = read_frame(data)
     m = match(df, treatment, _columns(covariates), ratio=ratio, replace=replace, caliper=caliper,
               link=link, exact=_columns(exact) or None)
