@@ -292,9 +292,48 @@ def _per_provider(value: float | Sequence[float], n_providers: int, name: str) -
     return arr
 
 
-def _difficulty_slope(percentile: np.ndarray) -> np.ndarray:
-    """0 at the centre of the easiest decile, 1 at the centre of the hardest."""
+def difficulty_slope(difficulty: np.ndarray) -> np.ndarray:
+    """Each person's place on the difficulty scale that creaming and parking use.
+
+    The percentile rank of ``difficulty``, rescaled to be 0 at the centre of
+    the easiest decile and 1 at the centre of the hardest.
+
+    Examples
+    --------
+    >>> difficulty_slope(np.array([0.1, 0.5, 0.9])).round(3).tolist()
+    [0.315, 0.685, 1.056]
+    """
+    percentile = pd.Series(np.asarray(difficulty)).rank(pct=True).to_numpy()
     return (percentile - 0.05) / 0.9
+
+
+def enrolment_probability(slope: np.ndarray, creaming: float | np.ndarray, enrolment_rate: float) -> np.ndarray:
+    """Chance of enrolment under creaming: the log-odds fall by ``creaming * log 2``
+    from the easiest decile (``slope`` 0) to the hardest (``slope`` 1).
+
+    Examples
+    --------
+    >>> p = enrolment_probability(np.array([0.0, 1.0]), 1.0, 0.6)
+    >>> round(float((p[1] / (1 - p[1])) / (p[0] / (1 - p[0]))), 6)
+    0.5
+    """
+    return expit(logit(enrolment_rate) - np.asarray(creaming) * np.log(2) * slope)
+
+
+def neutral_hours(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Service hours each person would get with no parking (gamma, mean ``MEAN_HOURS``)."""
+    return rng.gamma(2.0, MEAN_HOURS / 2.0, n)
+
+
+def service_hours(hours_neutral: np.ndarray, slope: np.ndarray, parking: float | np.ndarray) -> np.ndarray:
+    """Hours under parking: cut by ``2 ** -parking`` from the easiest decile to the hardest.
+
+    Examples
+    --------
+    >>> service_hours(np.array([40.0, 40.0]), np.array([0.0, 1.0]), 1.0).tolist()
+    [40.0, 20.0]
+    """
+    return hours_neutral * 2.0 ** (-np.asarray(parking) * slope)
 
 
 def _random_dates(rng: np.random.Generator, n: int, start: str, end: str) -> pd.DatetimeIndex:
@@ -562,15 +601,15 @@ def make_world(
 
     mu0 = expected_reoffences(cov)
     difficulty = chance_of_reoffending(mu0)
-    slope = _difficulty_slope(pd.Series(difficulty).rank(pct=True).to_numpy())
+    slope = difficulty_slope(difficulty)
 
     p_neutral = np.full(n, enrolment_rate)
-    p_enrol = expit(logit(enrolment_rate) - cream[provider] * np.log(2) * slope)
+    p_enrol = enrolment_probability(slope, cream[provider], enrolment_rate)
     draw = rng.random(n)
     enrolled = draw < p_enrol
 
-    hours_neutral = rng.gamma(2.0, MEAN_HOURS / 2.0, n)
-    hours = hours_neutral * 2.0 ** (-park[provider] * slope)
+    hours_neutral = neutral_hours(rng, n)
+    hours = service_hours(hours_neutral, slope, park[provider])
     rate_ratio = eff["reoffending_rate_ratio"] ** (hours / MEAN_HOURS)
     mu1 = mu0 * rate_ratio
 

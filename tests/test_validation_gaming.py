@@ -163,9 +163,9 @@ def test_screen_output_methods():
     assert s.to_frame() is not s.table
 
 
-def test_fast_simulation_reproduces_make_world_mechanism():
-    """screen_flag_rates re-implements the world's enrolment and hours lines
-    (make_world does not expose them); pin it to make_world's truth."""
+def test_world_mechanism_is_the_documented_formula():
+    """screen_flag_rates and make_world share the world's enrolment and hours
+    functions; pin those to the formulas their docstrings state."""
     w = make_world(seed=11, n_eligible=1500, n_pool=0, creaming=0.8, parking=0.6, enrolment_rate=0.6)
     t = w.truth.people
     slope = (t["difficulty"].rank(pct=True).to_numpy() - 0.05) / 0.9

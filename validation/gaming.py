@@ -587,25 +587,31 @@ def screen_flag_rates(
     --------
     >>> screen_flag_rates([0.0, 1.0], replications=20)  # doctest: +SKIP
     """
-    from cohorts.synthetic import MEAN_HOURS, chance_of_reoffending, draw_covariates, expected_reoffences
+    from cohorts.synthetic import (
+        chance_of_reoffending,
+        difficulty_slope,
+        draw_covariates,
+        enrolment_probability,
+        expected_reoffences,
+        neutral_hours,
+        service_hours,
+    )
 
     rng = np.random.default_rng(seed)
     strengths = np.asarray(strengths, dtype=float)
     flags = np.zeros((2, len(strengths), replications), dtype=bool)
-    base = np.log(enrolment_rate / (1 - enrolment_rate))
     for r in range(replications):
         difficulty = chance_of_reoffending(expected_reoffences(draw_covariates(n_eligible, rng)))
-        # The world's scale: 0 at the centre of the easiest decile, 1 at the hardest.
-        slope = (pd.Series(difficulty).rank(pct=True).to_numpy() - 0.05) / SPAN
+        slope = difficulty_slope(difficulty)
         u = rng.random(n_eligible)
-        hours_neutral = rng.gamma(2.0, MEAN_HOURS / 2.0, n_eligible)
+        hours_neutral = neutral_hours(rng, n_eligible)
         neutral = u < enrolment_rate
         for i, s in enumerate(strengths):
-            enrolled = u < 1 / (1 + np.exp(-(base - s * np.log(2) * slope)))
+            enrolled = u < enrolment_probability(slope, s, enrolment_rate)
             eligible = pd.DataFrame({"enrolled": enrolled, "difficulty": difficulty})
             flags[0, i, r] = creaming_screen(eligible, alpha=alpha).flagged
             served = pd.DataFrame({"difficulty": difficulty[neutral],
-                                   "hours": (hours_neutral * 2.0 ** (-s * slope))[neutral]})
+                                   "hours": service_hours(hours_neutral, slope, s)[neutral]})
             flags[1, i, r] = parking_screen(served, alpha=alpha).flagged
     rate = flags.mean(axis=2)
     se = np.sqrt(rate * (1 - rate) / replications)
