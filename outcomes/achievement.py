@@ -528,8 +528,9 @@ def achievement(
     met = win.loc[win["met"]]
     first_met = met.groupby("person_id", sort=False)["day"].min().rename("first_day")
     if isinstance(rule, Sustained):
-        confirm = met.merge(first_met, left_on="person_id", right_index=True)
-        confirm = confirm.loc[confirm["day"] >= confirm["first_day"] + rule.for_days]
+        # As floats: with nobody meeting the rule the mapped column is empty and untyped.
+        first_day = met["person_id"].map(first_met).to_numpy(dtype=float)
+        confirm = met.loc[met["day"].to_numpy() >= first_day + rule.for_days]
         achieved_on = confirm.groupby("person_id", sort=False)["assessed_on"].min()
     else:
         achieved_on = met.groupby("person_id", sort=False)["assessed_on"].min()

@@ -161,6 +161,15 @@ def test_sustained_needs_a_later_confirming_assessment_inside_the_window():
     assert a.per_person.set_index("person_id").loc["A", "achieved_on"] == START + pd.Timedelta(days=182)
 
 
+def test_sustained_with_nobody_meeting_the_rule_is_not_achieved_not_an_error():
+    """Regression: a window where nobody meets the inner rule (here the baseline
+    window itself, where no transition can have happened yet) used to raise a
+    pandas ambiguity error instead of giving statuses."""
+    s = status_scores([("A", 0, 2), ("A", 20, 2), ("B", 0, 1), ("B", 25, 2)])
+    a = achievement(cohort("AB"), s, Sustained(TO_SETTLED, for_days=91), window=(-30, 30), as_of=AS_OF)
+    assert statuses(a) == {"A": "not_achieved", "B": "not_achieved"}
+
+
 def test_unscorable_occasions_and_missing_start_are_not_measurable_with_reasons():
     data = [(p, "ladder_ete", "ladder", v, START + pd.Timedelta(days=d))
             for p, d, v in [("A", 0, 11), ("A", 120, 5), ("B", 0, 2), ("B", 120, 12)]]
