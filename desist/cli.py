@@ -18,8 +18,12 @@ from validation.errors import DesistError
 # Subcommand modules, in the order ``desist --help`` lists them.
 COMMANDS: list[str] = [
     "demo",
-    "check",
+    "evaluate",
+    "power",
     "weight",
+    "price",
+    "simulate",
+    "check",
     "screen",
 ]
 

@@ -21,6 +21,9 @@ from validation.errors import (
 
 # name -> module that defines it; filled in as the modules land.
 _LAZY: dict[str, str] = {
+    "TABLES": "validation.schemas",
+    "table_schema": "validation.schemas",
+    "validate": "validation.schemas",
     "Screen": "validation.gaming",
     "creaming_screen": "validation.gaming",
     "parking_screen": "validation.gaming",
