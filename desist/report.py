@@ -119,13 +119,17 @@ def table_to_html(table: pd.DataFrame) -> str:
 
 @dataclass
 class Section:
-    """One part of the report; ``key`` becomes its HTML id."""
+    """One part of the report; ``key`` becomes its HTML id.
+
+    ``blocks`` keeps tables and figures in the order they were added, as
+    ``(kind, caption, html)`` with kind ``"table"`` or ``"figure"``.
+    """
 
     key: str
     title: str
     text: str = ""
-    tables: list[tuple[str, str]] = field(default_factory=list)
-    figures: list[tuple[str, str]] = field(default_factory=list)
+    pre: str = ""
+    blocks: list[tuple[str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -156,6 +160,7 @@ class Report:
         title: str,
         *,
         text: str = "",
+        pre: str = "",
         table: pd.DataFrame | None = None,
         caption: str = "",
         n_columns: Sequence[str] = (),
@@ -165,25 +170,29 @@ class Report:
     ) -> Section:
         """Add to (or start) the section ``key``.
 
-        A table is shown after suppressing small cells in ``n_columns``; a note
-        says how many rows were suppressed. A figure is inlined as SVG and closed.
+        ``text`` is prose (blank lines separate paragraphs; the same text twice
+        is kept once); ``pre`` is shown with its line breaks. A table is shown
+        after suppressing small cells in ``n_columns``; a note says how many rows
+        were suppressed. A figure is inlined as SVG and closed.
         """
         section = next((s for s in self.sections if s.key == key), None)
         if section is None:
             section = Section(key=key, title=title)
             self.sections.append(section)
-        if text:
+        if text and text not in section.text:
             section.text = f"{section.text}\n\n{text}".strip()
+        if pre:
+            section.pre = f"{section.pre}\n{pre}".strip("\n")
         if table is not None:
             shown, k = suppress_small_cells(table, n_columns)
-            section.tables.append((caption, table_to_html(shown)))
+            section.blocks.append(("table", caption, table_to_html(shown)))
             if k:
                 section.notes.append(f"{k} row(s) of {caption or title} suppressed: fewer than "
                                      f"{SUPPRESSION_THRESHOLD} people.")
         if figure is not None:
             import matplotlib.pyplot as plt
 
-            section.figures.append((figure_caption, figure_to_svg(figure)))
+            section.blocks.append(("figure", figure_caption, figure_to_svg(figure)))
             plt.close(figure)
         if note:
             section.notes.append(note)

@@ -25,6 +25,7 @@ import pandas as pd
 from validation.errors import SpecError
 
 __all__ = [
+    "achievement_history",
     "cohort_probabilities",
     "model_probabilities",
     "payment_segments",
@@ -90,6 +91,48 @@ def _achieved(table: pd.DataFrame, outcome: str) -> pd.Series:
             key=column,
         )
     return values
+
+
+def achievement_history(spec: Any, people: pd.DataFrame, assessments: pd.DataFrame,
+                        as_of: Any = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """A past cohort as a pricing history: people plus one 0/1 column per price key.
+
+    A column is 1 when the person achieved an outcome priced under that key
+    (any of them, if several share it) and 0 otherwise: an outcome that was
+    not achieved, or not measurable (e.g. already settled at baseline, or no
+    assessment in the window), earns no payment, which is what expected income
+    needs. People with a priced outcome whose window had not closed by
+    ``as_of`` are left out and counted, since their payment is not yet known.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The history (people's rows and columns kept) and the counts
+        ``{"all": ..., "kept": ..., "excluded: window not closed": ...}``.
+
+    Examples
+    --------
+    >>> from cohorts.synthetic import make_world
+    >>> from outcomes import MetricSpec
+    >>> w = make_world(seed=2, n_eligible=300, n_pool=10, as_of="2026-12-31")
+    >>> spec = MetricSpec.from_toml("examples/specs/intermediate.toml")
+    >>> history, counts = achievement_history(spec, w.people, w.assessments, as_of=w.as_of)
+    >>> counts["kept"] == counts["all"] == len(w.people)
+    True
+    """
+    results = spec.achievement(people, assessments, as_of=as_of)
+    history = people.reset_index(drop=True)
+    open_window = np.zeros(len(history), dtype=bool)
+    flags: dict[str, np.ndarray] = {}
+    for key, outcome in spec.outcomes.items():
+        status = results[key].per_person.set_index("person_id")["status"].reindex(history["person_id"]).to_numpy()
+        price_key = outcome.price_key or key
+        flags[price_key] = flags.get(price_key, np.zeros(len(history))) + (status == "achieved")
+        open_window |= status == "not_yet_measurable"
+    history = history.assign(**{k: np.minimum(v, 1.0) for k, v in flags.items()})[~open_window]
+    counts = {"all": len(people), "kept": int((~open_window).sum()),
+              "excluded: window not closed": int(open_window.sum())}
+    return history.reset_index(drop=True), counts
 
 
 def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Any) -> pd.DataFrame:

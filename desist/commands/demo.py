@@ -1,8 +1,11 @@
 """``desist demo``: the whole story on the built-in synthetic world.
 
-Builds the world and prints what it holds. Later steps (outcomes, matched
-comparison, thresholds, tariffs, contract simulation, screens, report) append
-their sections to the same run, so the demo stays the one entry point.
+world -> outcomes -> matched comparison -> thresholds -> difficulty -> tariffs
+-> contract simulation -> screens -> design checks -> report. No files are
+needed; ``--out`` receives ``report.html`` and ``story.json``.
+
+JSON (``--json``): ``results`` holds ``world`` (table sizes) and ``story``
+(the same shape as ``desist report``'s results, plus the world's ``truth``).
 """
 
 from __future__ import annotations
@@ -12,47 +15,42 @@ from pathlib import Path
 import typer
 
 from cohorts.synthetic import make_world
-from desist.commands.power import demo_section as power_section
+from desist.commands.common import emit, json_option
+from desist.commands.report import write_story
+from desist.story import DEFAULT_SPEC, StoryInputs
 from outcomes import MetricSpec
-
-INTERMEDIATE_SPEC = Path(__file__).resolve().parents[2] / "examples" / "specs" / "intermediate.toml"
 
 
 def demo(
-    out: Path = typer.Option(Path("desist-demo"), "--out", help="Folder for the demo's outputs."),
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("desist-demo"), "--out", help="Folder for report.html and story.json."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic world: the same seed gives the same numbers."),
     n_eligible: int = typer.Option(5_000, "--n-eligible", help="People eligible for referral."),
     n_pool: int = typer.Option(200_000, "--n-pool", help="Size of the national comparison pool."),
+    creaming: float = typer.Option(0.0, "--creaming", help="Creaming strength: enrolment odds fall 2**-c from "
+                                   "the easiest to the hardest decile."),
+    parking: float = typer.Option(0.0, "--parking", help="Parking strength: service hours fall 2**-p likewise."),
+    draws: int = typer.Option(2_000, "--draws", help="Contract simulation draws."),
+    as_json: bool = json_option(),
 ) -> None:
-    """Run the demo on a synthetic world (no files needed).
+    """Run the whole story on a synthetic world (no files needed) and write the report.
 
     Examples:
 
         desist demo
 
-        desist demo --seed 7 --out demo-7
+        desist demo --seed 7 --creaming 1 --parking 1 --out demo-gamed
     """
-    out.mkdir(parents=True, exist_ok=True)
-    world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool)
+    world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool, creaming=creaming, parking=parking)
+    inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))
+    story, files = write_story(inputs, out, seed=seed, draws=draws, quiet=as_json)
+    if as_json:
+        emit(ctx, {"world": world.counts().set_index("table")["rows"].to_dict(), "story": story.to_dict()}, files)
+        return
     typer.echo(world.summary())
-    typer.echo(world.counts().to_string(index=False))
-    typer.echo(outcomes_section(world))
-    typer.echo(power_section(world))
-    typer.echo(f"\nOutputs in {out.resolve()}")
-
-
-def outcomes_section(world) -> str:
-    """Achievement rates of the intermediate-outcome spec and the cohort's proven reoffending."""
-    spec = MetricSpec.from_toml(INTERMEDIATE_SPEC)
-    rates = spec.outcome_rates(world.people, world.assessments, as_of=world.as_of)
-    lines = [f"\nOutcomes ({spec.name}), as of {world.as_of.date()}:"]
-    lines += [
-        f"  {r.label}: {100 * r.rate:.1f}% (95% CI {100 * r.ci_low:.1f}-{100 * r.ci_high:.1f}), "
-        f"n = {r.n}; not measurable {r.not_measurable}, not yet measurable {r.not_yet_measurable}"
-        for r in rates.itertuples()
-    ]
-    lines.append(spec.proven_reoffending(world.people, world.offences, as_of=world.as_of).summary())
-    return "\n".join(lines)
+    typer.echo("")
+    typer.echo(story.summary())
+    typer.echo(f"\nReport written to {files[0]}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,115 @@
+"""``desist report``: the evaluator's whole journey on files, written as one HTML report.
+
+Reads the cohort, its offences and the comparison pool (and, when given, the
+eligible people, service contacts, assessments and a pricing history), checks
+each against its schema, runs the story (outcomes, matched comparison, effects,
+payment thresholds, difficulty, tariffs, contract simulation, screens, design
+checks) and writes ``report.html`` and ``story.json`` to ``--out``.
+
+JSON (``--json``): ``results`` is the story's ``to_dict()``: ``spec``,
+``outcome_rates``, ``reoffending``, ``matching``, ``effects`` (binary, count,
+time), ``thresholds``, ``power``, ``tariffs``, ``simulation``, ``screens``,
+``equality``, ``findings``, ``skipped``; ``files`` lists what was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from desist.commands.common import emit, json_option, output_dir, parse_costs, read_data, write_json
+from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
+from outcomes import MetricSpec
+
+
+@contextmanager
+def story_progress(quiet: bool) -> Iterator:
+    """A progress bar over the story's steps on stderr; a no-op when quiet or not a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn("{task.description:<22}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("starting", total=len(STEPS))
+
+        def advance(name: str) -> None:
+            bar.update(task, description=name, completed=STEPS.index(name))
+
+        yield advance
+        bar.update(task, description="done", completed=len(STEPS))
+
+
+def write_story(inputs: StoryInputs, out: Path, *, seed: int, draws: int, quiet: bool) -> tuple[Story, list[str]]:
+    """Run the story with a progress bar and write ``report.html`` and ``story.json`` to ``out``."""
+    with story_progress(quiet) as advance:
+        story = run_story(inputs, seed=seed, draws=draws, progress=advance)
+    out = output_dir(out)
+    html = story.report().write(out / "report.html")
+    return story, [str(html), write_json(story.to_dict(), out / "story.json")]
+
+
+def report(
+    ctx: typer.Context,
+    people: Path = typer.Option(..., "--people", help="The programme cohort (people table)."),
+    offences: Path = typer.Option(..., "--offences", help="Offence events of the cohort (offences table)."),
+    pool: Path = typer.Option(..., "--pool", help="National comparison pool with outcomes (pool table)."),
+    spec_path: Path = typer.Option(None, "--spec", help="Metric spec (TOML); default: the built-in "
+                                   "intermediate-outcomes spec."),
+    eligible: Path = typer.Option(None, "--eligible", help="Everyone eligible, with 'enrolled' (creaming screen)."),
+    services: Path = typer.Option(None, "--services", help="Service contacts with hours (parking screen)."),
+    assessments: Path = typer.Option(None, "--assessments", help="Intermediate-outcome assessments."),
+    history: Path = typer.Option(None, "--history", help="Past cohort with a 0/1 column per price key; default: "
+                                 "the cohort's people whose outcome windows have closed."),
+    as_of: str = typer.Option(None, "--as-of", help="The data's as-of date (YYYY-MM-DD); dates after it are errors."),
+    cost: list[str] = typer.Option(None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT (repeat)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the contract simulation."),
+    draws: int = typer.Option(2_000, "--draws", help="Contract simulation draws."),
+    out: Path = typer.Option(Path("desist-report"), "--out", help="Folder for report.html and story.json."),
+    as_json: bool = json_option(),
+) -> None:
+    """Run the whole evaluation on files and write one self-contained HTML report.
+
+    Examples:
+
+        desist report --people people.csv --offences offences.csv --pool pool.parquet --out report/
+
+        desist report --spec examples/specs/intermediate.toml --people examples/data/people.csv
+        --offences examples/data/offences.csv --pool examples/data/pool.csv
+        --eligible examples/data/eligible.csv --services examples/data/services.csv
+        --assessments examples/data/assessments.csv --as-of 2025-09-30 --out report/
+    """
+    when = pd.Timestamp(as_of) if as_of else None
+    spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
+    cohort = read_data(people, "people", option="--people", schema=True, as_of=when)
+    optional = {name: read_data(path, name, option=f"--{name}", schema=True, as_of=when,
+                                **({"people": cohort} if name == "assessments" else {}))
+                for name, path in (("eligible", eligible), ("services", services), ("assessments", assessments))
+                if path is not None}
+    inputs = StoryInputs(
+        spec=spec,
+        people=cohort,
+        offences=read_data(offences, "offences", option="--offences", schema=True, as_of=when,
+                           people=optional.get("eligible", cohort)),
+        pool=read_data(pool, "pool", option="--pool", schema=True, as_of=when),
+        history=read_data(history, "history", option="--history") if history is not None else None,
+        as_of=when,
+        costs=parse_costs(cost) or None,
+        **optional,
+    )
+    story, files = write_story(inputs, out, seed=seed, draws=draws, quiet=as_json)
+    if as_json:
+        emit(ctx, story.to_dict(), files)
+        return
+    typer.echo(story.summary())
+    typer.echo(f"\nReport written to {files[0]}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
