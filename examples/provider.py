@@ -1,0 +1,131 @@
+"""Journey 3: a provider checking a proposed metric on its own caseload before signing.
+
+Steps: load the spec -> outcome achievement rates on the caseload, with CIs ->
+expected income by payment segment (from the provider's own track record) and
+margins after delivery costs -> cash flow and the chance of a loss under the
+spec's payment structure -> design findings.
+
+Inputs: a metric spec (default ``specs/intermediate.toml``) and, from ``data/``,
+``people.csv``, ``assessments.csv`` and ``services.csv`` (the provider's
+people are those with its ``provider_id``).
+
+Run: ``python examples/provider.py --provider PRV09 --out /tmp/provider``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+
+from desist.io import read_table
+from outcomes import MetricSpec
+from pricing import PaymentStructure, Tariff, simulate_contract
+from pricing.inputs import achievement_history, cohort_probabilities, payment_segments, segment_costs, segment_rates
+from validation import check_design
+
+matplotlib.use("Agg")  # figures go to files only
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+AS_OF = "2025-09-30"  # the date of the data extract
+#: The provider's delivery cost: £22 per service hour plus £100 per person.
+COST_PER_HOUR, COST_PER_PERSON = 22.0, 100.0
+CONTRACT_DAYS = 3 * 365
+
+
+def heading(text: str) -> None:
+    print(f"\n== {text} ==")
+
+
+def main(out: Path, spec_path: Path = HERE / "specs" / "intermediate.toml", provider: str = "PRV09",
+         draws: int = 2_000, seed: int = 1) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    spec = MetricSpec.from_toml(spec_path)
+    print(spec.describe())
+    people = read_table(DATA / "people.csv", "people", as_of=AS_OF)
+    assessments = read_table(DATA / "assessments.csv", "assessments", as_of=AS_OF)
+    services = read_table(DATA / "services.csv", "services", as_of=AS_OF)
+    caseload = people.loc[people["provider_id"] == provider].reset_index(drop=True)
+    hours = services.groupby("person_id")["hours"].sum()
+    caseload["cost"] = COST_PER_PERSON + COST_PER_HOUR * caseload["person_id"].map(hours).fillna(0.0)
+    print(f"\nCaseload of {provider}: {len(caseload):,} of the contract's {len(people):,} people; "
+          f"data as of {AS_OF}.")
+
+    heading("Outcome achievement on the caseload (Wilson 95% CI; n = people measurable)")
+    rates = spec.outcome_rates(caseload, assessments, as_of=AS_OF)
+    for r in rates.itertuples():
+        print(f"  {r.label}: {r.rate:.1%} ({r.ci_low:.1%} to {r.ci_high:.1%}), n = {r.n}; "
+              f"not yet measurable {r.not_yet_measurable}, not measurable {r.not_measurable}")
+    rates.to_csv(out / "outcome_rates.csv", index=False)
+
+    heading("Expected income by segment under the spec's prices")
+    # The track record: people whose windows have all closed, 1 = paid for the outcome.
+    record, counts = achievement_history(spec, caseload, assessments, as_of=AS_OF)
+    print(f"Track record: {counts['kept']} of {counts['all']} people with every window closed.")
+    tariff = Tariff.from_spec(spec)
+    segments = payment_segments(caseload, spec)
+    past = segment_rates(record, tariff.outcomes, payment_segments(record, spec))
+    probabilities = cohort_probabilities(caseload, tariff.outcomes, segments, past)
+    income = tariff.expected_income(segments, probabilities)
+    print(income[["n", "achievement", "expected_income", "income_per_person", "ci_low", "ci_high"]]
+          .round(2).to_string())
+    income.to_csv(out / "expected_income.csv")
+    costs = segment_costs(None, caseload, segments)
+    margins = tariff.margins(costs, segments, probabilities)
+    print(margins.summary())
+    print("Margins count outcome payments only; the service fee below adds the same per person to every segment.")
+
+    heading("Cash flow under the spec's payment structure")
+    contract = PaymentStructure.from_spec(spec)
+    # The provider's part of the contract: the service fee shared by caseload.
+    share = len(caseload) / len(people)
+    structure = replace(contract, name=f"{contract.name}: {provider}", service_fee=contract.service_fee * share,
+                        outcome_budget=float(income["expected_income"].sum()))
+    print(structure.summary())
+    sim = simulate_contract(spec, caseload, tariff, structure, draws=draws, seed=seed,
+                            probabilities=probabilities, segments=segments, costs=costs)
+    print(sim.summary())
+    sim.to_frame().to_csv(out / "cash_flow.csv", index=False)
+    ax = sim.plot()
+    ax.figure.tight_layout()
+    ax.figure.savefig(out / "cash_flow.png", dpi=110)
+    plt.close(ax.figure)
+
+    heading("Design findings")
+    findings = check_design(spec, {"people": caseload, "assessments": assessments, "history": record,
+                                   "as_of": AS_OF}, contract_days=CONTRACT_DAYS, costs=costs.to_dict())
+    for f in findings:
+        print(f"[{f.severity}] {f.code}: {f.message}")
+
+    table = sim.party_table()
+    party = structure.providers[0]
+    result = {
+        "provider": provider,
+        "n": len(caseload),
+        "outcome_rates": rates.to_dict(orient="records"),
+        "expected_income": float(income["expected_income"].sum()),
+        "margins": margins.to_dict(),
+        "p_loss": float(table.loc[party, "p_loss"]),
+        "peak_working_capital": float(table.loc[party, "peak_working_capital_mean"]),
+        "simulation": sim.to_dict(),
+        "findings": [f.to_dict() for f in findings],
+    }
+    (out / "provider.json").write_text(json.dumps(result, indent=2, default=float))
+    print(f"\nOutputs written to {out}")
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="A provider checks a proposed metric on its own caseload.")
+    parser.add_argument("--out", type=Path, default=HERE / "out" / "provider", help="folder for outputs")
+    parser.add_argument("--spec", type=Path, default=HERE / "specs" / "intermediate.toml", help="metric spec (TOML)")
+    parser.add_argument("--provider", default="PRV09", help="provider_id of the caseload")
+    parser.add_argument("--draws", type=int, default=2_000, help="Monte Carlo draws of the contract")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the contract simulation")
+    args = parser.parse_args()
+    main(args.out, spec_path=args.spec, provider=args.provider, draws=args.draws, seed=args.seed)

@@ -1,0 +1,112 @@
+"""The three journeys in examples/ run end to end on the committed example data.
+
+Each script runs as a user would run it (a subprocess, ``--out`` a temporary
+folder), and the test checks that it wrote its outputs, printed its key
+numbers, and that those numbers say what the example data were built to show.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run(script: str, out: Path, *args: str) -> str:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, str(EXAMPLES / script), "--out", str(out), *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def commissioner(tmp_path_factory):
+    out = tmp_path_factory.mktemp("commissioner")
+    return out, run("commissioner.py", out, "--draws", "500")
+
+
+@pytest.fixture(scope="module")
+def evaluator(tmp_path_factory):
+    out = tmp_path_factory.mktemp("evaluator")
+    return out, run("evaluator.py", out)
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory):
+    out = tmp_path_factory.mktemp("provider")
+    return out, run("provider.py", out, "--draws", "500")
+
+
+def test_example_data_is_what_make_data_writes(tmp_path):
+    run("make_data.py", tmp_path)
+    committed = sorted(p.name for p in (EXAMPLES / "data").glob("*.csv"))
+    assert committed == sorted(p.name for p in tmp_path.glob("*.csv"))
+    match, mismatch, errors = filecmp.cmpfiles(EXAMPLES / "data", tmp_path, committed, shallow=False)
+    assert mismatch == errors == [], "examples/data is out of date: run python examples/make_data.py"
+    assert sum((EXAMPLES / "data" / name).stat().st_size for name in committed) < 8_000_000
+
+
+def test_commissioner_writes_outputs_and_prints_key_numbers(commissioner):
+    out, text = commissioner
+    for name in ("commissioner.json", "calibration.png", "cash_flow.csv", "cash_flow.png",
+                 "tariff_incentive_neutral.csv", "margins_flat.png"):
+        assert (out / name).stat().st_size > 0, name
+    result = json.loads((out / "commissioner.json").read_text())
+    auc = result["auc"]
+    assert 0.6 < auc["auc"] < 0.9 and auc["ci_low"] < auc["auc"] < auc["ci_high"]
+    assert f"AUC = {auc['auc']:.3f}" in text
+    # Incentive-neutral prices leave no creaming gap; a flat price leaves one in favour of the easiest.
+    gap = {name: g[0] for name, g in result["gaps"].items()}
+    assert abs(gap["incentive_neutral"]) < 1
+    assert gap["flat"] > gap["incentive_neutral"] + 20
+    assert f"£{result['budget']:,.0f} for {result['n_history']:,} people" in text
+    # The spec's 20% of the fee at risk plus outcome payments puts over 30% of the contract at risk.
+    assert "at_risk_above_ask" in [f["code"] for f in result["structure"]["findings"]]
+    prime = result["simulation"]["parties"]["prime"]
+    assert 0 <= prime["p_loss"] <= 1 and prime["peak_working_capital_mean"] >= 0
+    assert "peak_working_capital_mean" in text
+    assert "minimum detectable effect" in text
+    assert [f["code"] for f in result["findings"]]
+
+
+def test_evaluator_matches_estimates_and_screens(evaluator):
+    out, text = evaluator
+    for name in ("evaluator.json", "balance.csv", "love_plot.png", "overlap.png", "thresholds.csv",
+                 "creaming.png", "parking.png", "funnel.png", "intermediate_outcomes.csv"):
+        assert (out / name).stat().st_size > 0, name
+    result = json.loads((out / "evaluator.json").read_text())
+    counts = result["counts"]
+    assert counts["all"] == counts["observable"] + sum(v for k, v in counts.items() if k.startswith("excluded"))
+    assert result["max_abs_smd_after"] < 0.1
+    matched = result["matched"]["treated"]["matched"]
+    for effect in result["effects"].values():
+        assert effect["n_treated"] == matched and effect["ci_low"] < effect["estimate"] < effect["ci_high"]
+        assert effect["statement"] in text
+    assert "percentage points" in result["effects"]["binary"]["statement"]
+    assert "Peterborough-style test" in text and "Doncaster" in text
+    # The example data were made with PRV04 parking (hours halved, and more, for the hardest cases).
+    assert result["parking"]["flagged"] and "PRV04" in result["parking"]["units"]
+    assert "Creaming screen" in text and "Funnel plot" in text
+
+
+def test_provider_reports_income_cash_flow_and_findings(provider):
+    out, text = provider
+    for name in ("provider.json", "outcome_rates.csv", "expected_income.csv", "cash_flow.csv", "cash_flow.png"):
+        assert (out / name).stat().st_size > 0, name
+    result = json.loads((out / "provider.json").read_text())
+    assert result["provider"] == "PRV09" and f"Caseload of PRV09: {result['n']:,}" in text
+    for r in result["outcome_rates"]:
+        assert r["ci_low"] <= r["rate"] <= r["ci_high"]
+        assert r["achieved"] + (r["n"] - r["achieved"]) + r["not_measurable"] + r["not_yet_measurable"] == result["n"]
+    assert sum(s["n"] for s in result["margins"]["segments"]) == result["n"]
+    assert 0 <= result["p_loss"] <= 1
+    assert "small_segment" in [f["code"] for f in result["findings"]]
+    assert "Expected income by segment" in text and "Cost per outcome" in text
