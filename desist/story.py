@@ -385,11 +385,34 @@ def _effects_table(story: Story) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _headline(story: Story) -> pd.DataFrame:
+    """One row per headline figure: what, estimate, 95% CI and n."""
+    rate = story.reoffending.rate()
+    rows = [{"figure": "cohort proven reoffending rate", "estimate": rate.estimate, "ci_low": rate.ci_low,
+             "ci_high": rate.ci_high, "n": rate.n}]
+    if story.outcome_rates is not None:
+        rows += [{"figure": f"achieved: {r.label}", "estimate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                  "n": r.n} for r in story.outcome_rates.itertuples()]
+    names = {"binary": "effect on the reoffending rate (difference)", "count": "effect on reoffences (rate ratio)",
+             "time": "effect on time to first reoffence (hazard ratio)"}
+    rows += [{"figure": names[k], "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
+              "n": e.n_treated} for k, e in story.effects.items()]
+    if story.tariffs is not None:
+        gap = story.tariffs["margins"]["spec"]
+        rows.append({"figure": "creaming gap of the spec's tariff (£ per person)", "estimate": gap.gap,
+                     "ci_low": gap.gap_ci_low, "ci_high": gap.gap_ci_high, "n": len(story.tariffs["segments"])})
+    return pd.DataFrame(rows)
+
+
 def _build_report(story: Story) -> Report:
     inputs, spec = story.inputs, story.inputs.spec
     as_of = f"data as of {inputs.as_of.date()}" if inputs.as_of is not None else ""
     report = Report(f"desist report: {spec.name}", as_of)
 
+    report.add("glance", "At a glance",
+               text="The headline figures, each with its 95% CI and the number of people behind it. "
+                    "Details follow in the sections below.",
+               table=_headline(story), caption="Headline figures", n_columns=["n"])
     report.add("spec", "The metric in plain words", pre=spec.describe())
 
     counts = pd.DataFrame([{"step": k, "people": v} for k, v in story.reoffending.counts.items()])

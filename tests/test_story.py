@@ -13,7 +13,7 @@ from desist.story import DEFAULT_SPEC, STEPS, StoryInputs, run_story
 from metrics import match
 from outcomes import MetricSpec
 
-SECTIONS = ("spec", "counts", "outcomes", "balance", "overlap", "effects", "thresholds", "difficulty", "tariffs",
+SECTIONS = ("glance", "spec", "counts", "outcomes", "balance", "overlap", "effects", "thresholds", "difficulty", "tariffs",
             "cashflow", "creaming", "parking", "funnel", "equality", "findings")
 
 
