@@ -13,7 +13,7 @@ Examples
 >>> w = make_world(seed=1, n_eligible=1_500, n_pool=15_000)
 >>> spec = MetricSpec.from_toml(DEFAULT_SPEC)
 >>> story = run_story(StoryInputs.from_world(w, spec), draws=200)
->>> story.matched.counts.loc["matched", "treated"] > 0
+>>> bool(story.matched.counts.loc["matched", "treated"] > 0)
 True
 """
 
@@ -33,11 +33,11 @@ from cohorts.synthetic import NEEDS, World
 from desist.commands.price import compare_tariffs
 from desist.report import Report
 from metrics import match
-from metrics.power import minimum_detectable_effect
+from metrics.power import minimum_detectable_effect, negative_binomial_shape
 from metrics.thresholds import Comparison, compare_rules
 from outcomes import MetricSpec
-from pricing import PaymentStructure, simulate_contract
-from pricing.inputs import achievement_history, cohort_probabilities, payment_segments, segment_costs
+from pricing import PaymentStructure, Tariff, simulate_contract
+from pricing.inputs import achievement_history, cohort_pricing, segment_costs
 from validation.design import check_design
 from validation.equality_impact import equality
 from validation.funnels import funnel
@@ -206,13 +206,6 @@ def _covariates(*tables: pd.DataFrame) -> list[str]:
     return [c for c in COVARIATES if all(c in t.columns for t in tables)]
 
 
-def _dispersion(counts: np.ndarray, weights: np.ndarray) -> float | None:
-    """Negative binomial shape k by the method of moments; None if not overdispersed."""
-    mean = np.average(counts, weights=weights)
-    var = np.average((counts - mean) ** 2, weights=weights)
-    return float(mean**2 / (var - mean)) if var > mean else None
-
-
 def _matched_sample(people: pd.DataFrame, proven: pd.DataFrame, pool: pd.DataFrame,
                     covariates: list[str]) -> pd.DataFrame:
     """Observable cohort members with their outcomes, stacked on the pool."""
@@ -275,7 +268,7 @@ def run_story(
         "time": matched.effect(DAYS_TO_FIRST, kind="time", event=REOFFENDED),
     }
     controls = data["in_programme"].to_numpy() == 0
-    dispersion = _dispersion(data.loc[controls, REOFFENCES].to_numpy(), matched.weight_array[controls])
+    dispersion = negative_binomial_shape(data.loc[controls, REOFFENCES], matched.weight_array[controls])
 
     step("payment thresholds")
     truth = inputs.truth or {}
@@ -297,21 +290,22 @@ def run_story(
     difficulty = fit_difficulty(history_pool, "reoffended", covariates)
 
     step("tariffs")
-    tariffs, simulation, history_counts = None, None, None
+    tariffs, simulation, history_counts, pricing = None, None, None, None
     history = inputs.history
     if history is None and inputs.assessments is not None and spec.outcomes:
         history, history_counts = achievement_history(spec, people, inputs.assessments, as_of=as_of)
     if history is not None and spec.payment.get("prices"):
-        tariffs = compare_tariffs(spec, history, costs=inputs.costs)
+        pricing = cohort_pricing(spec, people, history)
+        if inputs.costs or "cost" in history.columns:
+            tariffs = compare_tariffs(spec, history, costs=inputs.costs)
+        else:
+            skipped["tariff comparison"] = ("no delivery costs: give costs by segment (--cost SEGMENT=AMOUNT) or a "
+                                            "'cost' column in the history")
         step("contract simulation")
-        tariff = tariffs["tariffs"]["spec"]
-        segments = payment_segments(people, spec)
-        probabilities = cohort_probabilities(people, tariff.outcomes, segments, tariffs["rates"])
-        expected = float(tariff.expected_income(segments, probabilities)["expected_income"].sum())
-        structure = replace(PaymentStructure.from_spec(spec), outcome_budget=expected)
-        costs = segment_costs(inputs.costs, people, segments) if inputs.costs else None
-        simulation = simulate_contract(spec, people, tariff, structure, draws=draws, seed=seed,
-                                       probabilities=probabilities, segments=segments, costs=costs)
+        structure = PaymentStructure.from_spec(spec, outcome_budget=pricing.expected_payments)
+        costs = segment_costs(inputs.costs, people, pricing.segments) if inputs.costs else None
+        simulation = simulate_contract(spec, people, Tariff.from_spec(spec), structure, draws=draws, seed=seed,
+                                       probabilities=pricing.probabilities, segments=pricing.segments, costs=costs)
     else:
         skipped["tariffs and contract simulation"] = "no history of achieved outcomes, or no prices in the spec"
 
@@ -340,9 +334,8 @@ def run_story(
         outcome = reoffending.per_person.set_index("person_id")
         outcome = outcome["reoffended"].where(outcome["observable"]).astype(float)
         payment = None
-        if history_counts is not None:
-            paid = history.set_index("person_id")[list(tariffs["tariffs"]["spec"].outcomes)].max(axis=1)
-            payment = paid
+        if history_counts is not None and pricing is not None:
+            payment = history.set_index("person_id")[pricing.outcomes].max(axis=1)
         frame = inputs.eligible.assign(
             reoffended=inputs.eligible["person_id"].map(outcome).astype(float),
             **({"paid": inputs.eligible["person_id"].map(payment).astype(float)} if payment is not None else {}),

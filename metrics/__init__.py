@@ -12,6 +12,7 @@ from metrics.power import (
     PowerResult,
     SimulatedPower,
     minimum_detectable_effect,
+    negative_binomial_shape,
     power_curve,
     required_n,
     simulated_power,

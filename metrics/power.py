@@ -297,6 +297,30 @@ def _result(design: Design, solved_for: str, effect: float, n_treated: float, po
     )
 
 
+def negative_binomial_shape(counts: np.ndarray | pd.Series, weights: np.ndarray | None = None) -> float | None:
+    """Negative binomial shape ``k`` of counts by the method of moments.
+
+    Solves ``var = mu + mu**2 / k`` with the sample mean and variance (``n - 1``
+    denominator; with ``weights``, frequency weights and ``sum(w) - 1``).
+    Counts that are not overdispersed (variance at most the mean) have no
+    finite ``k``: the result is None, and a Poisson model is the right one.
+
+    Examples
+    --------
+    >>> round(negative_binomial_shape(np.array([0, 0, 0, 1, 1, 2, 5])), 4)
+    0.8467
+    >>> negative_binomial_shape(np.array([1, 1, 1])) is None
+    True
+    """
+    y = np.asarray(counts, dtype=float)
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
+    keep = w > 0
+    y, w = y[keep], w[keep]
+    mean = np.average(y, weights=w)
+    var = float(np.sum(w * (y - mean) ** 2) / (w.sum() - 1))
+    return float(mean**2 / (var - mean)) if var > mean else None
+
+
 def power(
     measure: Measure,
     base_rate: float,

@@ -17,6 +17,7 @@ tariff by segment uses.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,9 @@ import pandas as pd
 from validation.errors import SpecError
 
 __all__ = [
+    "CohortPricing",
     "achievement_history",
+    "cohort_pricing",
     "cohort_probabilities",
     "model_probabilities",
     "payment_segments",
@@ -35,16 +38,79 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class CohortPricing:
+    """What a tariff needs about a cohort under a spec.
+
+    Attributes
+    ----------
+    outcomes : list of str
+        The priced outcomes (price keys).
+    segments : pandas.Series
+        Each cohort member's payment segment, by position.
+    rates : pandas.DataFrame
+        Achievement rate of each outcome by segment in the history, with ``n``.
+    probabilities : pandas.DataFrame
+        People x outcomes achievement probabilities (``p_<outcome>`` columns of
+        the cohort where present, else the segment's rate in the history).
+    expected_payments : float
+        Expected outcome payments for the cohort under the spec's own prices
+        (0 when the spec has no prices).
+    """
+
+    outcomes: list[str]
+    segments: pd.Series
+    rates: pd.DataFrame
+    probabilities: pd.DataFrame
+    expected_payments: float
+
+
+def cohort_pricing(spec: Any, cohort: pd.DataFrame, history: pd.DataFrame) -> CohortPricing:
+    """Segments, achievement probabilities and expected payments of a cohort under a spec.
+
+    The one chain every caller needs: payment segments of the history and the
+    cohort, the history's achievement rates by segment, each cohort member's
+    probabilities, and what the spec's prices would pay in expectation.
+
+    Examples
+    --------
+    >>> from cohorts.synthetic import make_world
+    >>> from outcomes import MetricSpec
+    >>> w = make_world(seed=2, n_eligible=400, n_pool=10, as_of="2026-12-31")
+    >>> spec = MetricSpec.from_toml("examples/specs/intermediate.toml")
+    >>> history, _ = achievement_history(spec, w.people, w.assessments, as_of=w.as_of)
+    >>> p = cohort_pricing(spec, w.people, history)
+    >>> bool(p.expected_payments > 0), len(p.segments) == len(w.people)
+    (True, True)
+    """
+    outcomes = priced_outcomes(spec)
+    segments = payment_segments(cohort, spec)
+    rates = segment_rates(history, outcomes, payment_segments(history, spec))
+    probabilities = cohort_probabilities(cohort, outcomes, segments, rates)
+    expected = 0.0
+    if (getattr(spec, "payment", {}) or {}).get("prices"):
+        from pricing.tariff import Tariff
+
+        income = Tariff.from_spec(spec).expected_income(segments, probabilities)
+        expected = float(income["expected_income"].sum())
+    return CohortPricing(outcomes=outcomes, segments=segments, rates=rates, probabilities=probabilities,
+                         expected_payments=expected)
+
+
 def payment_segments(people: pd.DataFrame, spec: Any = None) -> pd.Series:
-    """Each person's payment segment: the spec's primary segment, else a ``segment`` column.
+    """Each person's payment segment: the spec's primary segment, else a ``segment`` column,
+    else one segment ``"all"``.
 
     With spec segments, ``cohorts.segments.assign`` picks the first segment by
-    priority each person belongs to; people in none are ``"none"``.
+    priority each person belongs to; people in none are ``"none"``. A spec
+    without segments prices everyone alike, unless the table says otherwise.
 
     Examples
     --------
     >>> payment_segments(pd.DataFrame({"segment": ["a", "b"]})).tolist()
     ['a', 'b']
+    >>> payment_segments(pd.DataFrame({"age": [30, 40]})).tolist()
+    ['all', 'all']
     """
     spec_segments = getattr(spec, "segments", None) or {}
     if spec_segments:
@@ -54,11 +120,7 @@ def payment_segments(people: pd.DataFrame, spec: Any = None) -> pd.Series:
         primary = assign(people, rules).primary
         return pd.Series(primary.astype(str).to_numpy(), name="segment")
     if "segment" not in people.columns:
-        raise SpecError(
-            "People need payment segments: the spec has no [segments] and the table has no 'segment' column. "
-            f"Columns found: {list(people.columns)}.",
-            key="segments",
-        )
+        return pd.Series("all", index=range(len(people)), name="segment")
     return pd.Series(people["segment"].astype(str).to_numpy(), name="segment")
 
 

@@ -334,13 +334,16 @@ class PaymentStructure:
         return "\n".join(lines)
 
     @classmethod
-    def from_spec(cls, spec: Any) -> PaymentStructure:
+    def from_spec(cls, spec: Any, outcome_budget: float = 0.0) -> PaymentStructure:
         """Build from a :class:`outcomes.spec.MetricSpec`'s ``[payment]`` table.
 
         Reads ``service_fee``, ``up_front_share``, ``at_risk_share``,
         ``outcome_cap`` (the cap) and ``management_fee_share`` (the spec
         names no subcontractors, so the rest passes to one, "subcontractor").
-        Prices are the tariff's business (:meth:`Tariff.from_spec`).
+        Prices are the tariff's business (:meth:`Tariff.from_spec`); the spec
+        states no expected total, so give ``outcome_budget`` (e.g. from
+        :func:`pricing.inputs.expected_outcome_payments`) for the contract
+        value and the share at risk to count outcome payments.
         """
         payment = dict(getattr(spec, "payment", {}) or {})
         fee_share = float(payment.get("management_fee_share", 0.0))
@@ -352,6 +355,7 @@ class PaymentStructure:
             cap=None if payment.get("outcome_cap") is None else float(payment["outcome_cap"]),
             management_fee=fee_share,
             subcontractors={"subcontractor": 1.0} if fee_share > 0 else {},
+            outcome_budget=float(outcome_budget),
         )
 
     @classmethod

@@ -382,7 +382,8 @@ class Tariff:
         A price is one number or ``{default = ..., <segment> = ...}``; the
         columns are the spec's segments plus ``none`` and ``unknown`` (the
         primary segments ``cohorts.assign`` gives people in no segment or of
-        unknown membership), which take the default.
+        unknown membership), which take the default. A spec without segments
+        has the one column ``all`` (see :func:`pricing.inputs.payment_segments`).
 
         Raises
         ------
@@ -395,7 +396,8 @@ class Tariff:
             raise SpecError(f"The spec '{getattr(spec, 'name', '')}' has no [payment.prices]; give prices by "
                             "price_key or build a tariff (flat, by_difficulty, incentive_neutral).",
                             key="payment.prices")
-        segments = [*getattr(spec, "segments", {}), "none", "unknown"]
+        named = list(getattr(spec, "segments", {}) or {})
+        segments = [*named, "none", "unknown"] if named else ["all"]
         table = {}
         for key, value in prices.items():
             by_segment = dict(value) if isinstance(value, Mapping) else {"default": value}

@@ -162,3 +162,16 @@ def test_result_shapes():
 def test_bad_arguments_are_named(call, match):
     with pytest.raises(SpecError, match=match):
         call()
+
+
+def test_negative_binomial_shape_recovers_k_and_treats_weights_as_frequencies():
+    from metrics.power import negative_binomial_shape
+
+    rng = np.random.default_rng(7)
+    k, mu = 2.0, 0.9
+    counts = rng.negative_binomial(k, k / (k + mu), 400_000)
+    assert negative_binomial_shape(counts) == pytest.approx(k, rel=0.03)
+    values, freq = np.unique(counts[:500], return_counts=True)
+    assert negative_binomial_shape(values, freq) == pytest.approx(negative_binomial_shape(counts[:500]), rel=1e-12)
+    assert negative_binomial_shape(rng.poisson(1.0, 10_000)) is None or negative_binomial_shape(
+        rng.poisson(1.0, 10_000)) > 50

@@ -98,3 +98,13 @@ def test_report_has_every_section_with_figures(story, tmp_path):
     for key in ("balance", "overlap", "difficulty", "tariffs", "cashflow", "creaming", "parking", "funnel"):
         assert f'data-figure="{key}"' in page, key
     assert np.sum([page.count("<svg")]) >= 10
+
+
+def test_without_costs_the_tariff_comparison_is_skipped_with_its_reason():
+    world = make_world(seed=5, n_eligible=800, n_pool=6_000)
+    inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC), costs={})
+    story = run_story(inputs, draws=100)
+    assert story.tariffs is None and "--cost" in story.skipped["tariff comparison"]
+    assert story.simulation is not None
+    page = story.report().to_html()
+    assert "Not run: tariff comparison" in page and 'id="cashflow"' in page

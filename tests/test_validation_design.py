@@ -192,3 +192,34 @@ def test_not_checked_and_ordering():
     assert {"underpowered", "poor_overlap"} <= set(found[-1].evidence["checks"])
     assert all(f.severity in design.SEVERITIES and f.code in design.CODES for f in found)
     assert check_design(_spec()) == []
+
+
+def test_at_risk_share_counts_expected_outcome_payments():
+    """The spec puts 20% of its fee at risk, inside the ask; its outcome payments
+    are at risk too, and counted once people and a history are given."""
+    spec = _spec("""
+[outcomes.ete]
+instrument = "ladder_ete"
+window = [91, 273]
+price_key = "ete"
+[outcomes.ete.rule]
+type = "threshold"
+at_least = 7
+[payment]
+service_fee = 1000
+up_front_share = 0.8
+at_risk_share = 0.2
+[payment.prices]
+ete = 100
+""")
+    people = pd.DataFrame({"person_id": [f"p{i}" for i in range(20)], "start_date": pd.Timestamp("2024-01-01")})
+    history = pd.DataFrame({"ete": [1.0] * 10 + [0.0] * 10})
+    # Expected payments 20 x 0.5 x £100 = £1,000: at risk (200 + 1,000) / 2,000 = 60% of the contract.
+    with_data = check_design(spec, {"people": people, "history": history})
+    assert "at_risk_above_ask" in _codes(with_data)
+    finding = next(f for f in with_data if f.code == "at_risk_above_ask")
+    assert "60" in finding.message
+    without = check_design(spec)
+    assert "at_risk_above_ask" not in _codes(without)
+    skipped = next(f for f in without if f.code == "not_checked")
+    assert "at_risk_share" in skipped.evidence["checks"]

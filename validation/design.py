@@ -138,7 +138,7 @@ def check_design(
     findings: list[Finding] = []
     skipped: dict[str, str] = {}
     findings += _binary_reoffending(spec)
-    findings += _payment(spec)
+    findings += _payment(spec, people, _get(data, "history"), skipped)
     findings += _measurable(spec, contract_days, skipped)
     findings += _deadweight(spec, people, _get(data, "assessments"), _get(data, "as_of"), deadweight_share, skipped)
     findings += _power(spec, people, _get(data, "pool"), cohort_size, expected_effect, ratio, skipped)
@@ -164,13 +164,22 @@ def _binary_reoffending(spec: Any) -> list[Finding]:
         {"measure": r.measure, "suggest": "frequency"})]
 
 
-def _payment(spec: Any) -> list[Finding]:
+def _payment(spec: Any, people, history, skipped: dict[str, str]) -> list[Finding]:
     payment = dict(getattr(spec, "payment", {}) or {})
     if not {"up_front_share", "at_risk_share"} & set(payment):
         return []
+    from pricing.inputs import cohort_pricing
     from pricing.structure import PaymentStructure
 
-    structure = PaymentStructure.from_spec(spec)
+    # Outcome payments are at risk too: count them when the data give their expected total.
+    budget = 0.0
+    if payment.get("prices"):
+        if people is None or history is None:
+            skipped["at_risk_share"] = ("outcome payments not counted in the share at risk: needs people and a "
+                                        "history table with achieved outcomes")
+        else:
+            budget = cohort_pricing(spec, people, history).expected_payments
+    structure = PaymentStructure.from_spec(spec, outcome_budget=budget)
     if structure.service_fee == 0:
         # Shares alone are scale-free: a unit fee keeps the check meaningful.
         structure = dataclasses.replace(structure, service_fee=1.0)
@@ -240,7 +249,7 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
     if n is None or pool is None:
         skipped["underpowered"] = "needs a cohort size (people or cohort_size) and a comparison pool"
         return []
-    from metrics.power import power
+    from metrics.power import negative_binomial_shape, power
 
     measure = "binary" if r.measure == "binary" else "frequency"
     effect = DEFAULT_EFFECT[measure] if effect is None else effect
@@ -251,9 +260,8 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
     y = pool[column].to_numpy(dtype=float)
     base = float(y.mean())
     extra = {}
-    if measure == "frequency" and y.var(ddof=1) > base:
-        # Negative binomial shape by the method of moments: var = mu + mu^2 / k.
-        extra["dispersion"] = base**2 / (y.var(ddof=1) - base)
+    if measure == "frequency" and (k := negative_binomial_shape(y)) is not None:
+        extra["dispersion"] = k
     try:
         result = power(measure, base, n, effect, ratio=ratio, **extra)
     except DesistError as exc:
@@ -280,13 +288,10 @@ def _margins(spec, people, history, costs, skipped) -> list[Finding]:
         skipped["margin_gap"] = "needs people, a history table with achieved outcomes, and costs"
         return []
     from pricing import Tariff
-    from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
+    from pricing.inputs import cohort_pricing, segment_costs
 
-    outcomes = priced_outcomes(spec)
-    labels = payment_segments(people, spec)
-    rates = segment_rates(history, outcomes, payment_segments(history, spec))
-    probabilities = cohort_probabilities(people, outcomes, labels, rates)
-    m = Tariff.from_spec(spec).margins(segment_costs(costs, people, labels), labels, probabilities)
+    p = cohort_pricing(spec, people, history)
+    m = Tariff.from_spec(spec).margins(segment_costs(costs, people, p.segments), p.segments, p.probabilities)
     mean_cost = float(np.average(m.table["cost_per_person"], weights=m.table["n"]))
     if m.gap_ci_low <= 0 <= m.gap_ci_high or abs(m.gap) < MARGIN_MATERIALITY * mean_cost:
         return []
