@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -25,10 +24,10 @@ import matplotlib.pyplot as plt
 
 from cohorts import assign, fit_difficulty
 from desist.io import read_frame, read_table
-from metrics import minimum_detectable_effect
+from metrics import minimum_detectable_effect, negative_binomial_shape
 from outcomes import MetricSpec
 from pricing import PaymentStructure, Tariff, by_difficulty, flat, incentive_neutral, simulate_contract
-from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
+from pricing.inputs import cohort_pricing, payment_segments, segment_costs
 from validation import check_design
 
 matplotlib.use("Agg")  # figures go to files only
@@ -71,12 +70,10 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
           + ", ".join(f"{r.Index} {r.rate:.1%} (n = {r.n})" for r in by_segment.itertuples()))
 
     heading("Tariffs: the same expected budget spent three ways")
-    outcomes = priced_outcomes(spec)
-    rates = segment_rates(history, outcomes, segments)
-    probabilities = cohort_probabilities(history, outcomes, segments, rates)
+    pricing = cohort_pricing(spec, history, history)
+    probabilities, budget = pricing.probabilities, pricing.expected_payments
     costs = segment_costs(None, history, segments)
     spec_tariff = Tariff.from_spec(spec)
-    budget = float(spec_tariff.expected_income(segments, probabilities)["expected_income"].sum())
     print(f"Expected outcome budget under the spec's prices: £{budget:,.0f} for {len(history):,} people.")
     print("Delivery cost per person by segment (£): " + ", ".join(f"{s} {c:,.0f}" for s, c in costs.items()))
     tariffs = {
@@ -99,7 +96,7 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
               f"easiest {m.easiest}, hardest {m.hardest}")
 
     heading("Payment structure against the sector's ask (>= 70% of the fee up front, 10-30% at risk)")
-    structure = replace(PaymentStructure.from_spec(spec), outcome_budget=budget)
+    structure = PaymentStructure.from_spec(spec, outcome_budget=budget)
     print(structure.summary())
 
     heading(f"Contract simulation ({draws:,} draws)")
@@ -111,10 +108,10 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
 
     heading("Power of the reoffending measure (1:1 matched comparison, base rates from the national pool)")
     counts = pool["reoffences"].to_numpy(dtype=float)
-    dispersion = counts.mean() ** 2 / (counts.var() - counts.mean())  # negative binomial k, method of moments
     power = {
         "binary": minimum_detectable_effect("binary", float(pool["reoffended"].mean()), len(history)),
-        "frequency": minimum_detectable_effect("frequency", counts.mean(), len(history), dispersion=dispersion),
+        "frequency": minimum_detectable_effect("frequency", counts.mean(), len(history),
+                                               dispersion=negative_binomial_shape(counts)),
     }
     for result in power.values():
         print(result.summary())

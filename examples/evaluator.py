@@ -29,7 +29,7 @@ import pandas as pd
 
 from cohorts import fit_difficulty
 from desist.io import read_frame, read_table
-from metrics import Comparison, compare_rules, doncaster_rule, match, peterborough
+from metrics import Comparison, compare_rules, doncaster_rule, match, negative_binomial_shape, peterborough
 from outcomes import MetricSpec, proven_reoffending
 from validation import creaming_screen, funnel, parking_screen
 
@@ -98,8 +98,7 @@ def main(out: Path) -> dict:
         print(f"{name}: {effect.statement()}")
 
     heading("Payment thresholds")
-    counts = pool["reoffences"].to_numpy(dtype=float)
-    dispersion = counts.mean() ** 2 / (counts.var() - counts.mean())  # negative binomial k, method of moments
+    dispersion = negative_binomial_shape(pool["reoffences"])
     frequency = Comparison.from_effect(effects["frequency"], dispersion=dispersion, label="pilot")
     binary = Comparison.from_effect(effects["binary"], label="pilot")
     # Payment probabilities are given at the estimated effect: "if the truth is what we saw".

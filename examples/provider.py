@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 from desist.io import read_table
 from outcomes import MetricSpec
 from pricing import PaymentStructure, Tariff, simulate_contract
-from pricing.inputs import achievement_history, cohort_probabilities, payment_segments, segment_costs, segment_rates
+from pricing.inputs import achievement_history, cohort_pricing, segment_costs
 from validation import check_design
 
 matplotlib.use("Agg")  # figures go to files only
@@ -68,9 +68,8 @@ def main(out: Path, spec_path: Path = HERE / "specs" / "intermediate.toml", prov
     record, counts = achievement_history(spec, caseload, assessments, as_of=AS_OF)
     print(f"Track record: {counts['kept']} of {counts['all']} people with every window closed.")
     tariff = Tariff.from_spec(spec)
-    segments = payment_segments(caseload, spec)
-    past = segment_rates(record, tariff.outcomes, payment_segments(record, spec))
-    probabilities = cohort_probabilities(caseload, tariff.outcomes, segments, past)
+    pricing = cohort_pricing(spec, caseload, record)
+    segments, probabilities = pricing.segments, pricing.probabilities
     income = tariff.expected_income(segments, probabilities)
     print(income[["n", "achievement", "expected_income", "income_per_person", "ci_low", "ci_high"]]
           .round(2).to_string())
@@ -81,11 +80,10 @@ def main(out: Path, spec_path: Path = HERE / "specs" / "intermediate.toml", prov
     print("Margins count outcome payments only; the service fee below adds the same per person to every segment.")
 
     heading("Cash flow under the spec's payment structure")
-    contract = PaymentStructure.from_spec(spec)
+    contract = PaymentStructure.from_spec(spec, outcome_budget=pricing.expected_payments)
     # The provider's part of the contract: the service fee shared by caseload.
     share = len(caseload) / len(people)
-    structure = replace(contract, name=f"{contract.name}: {provider}", service_fee=contract.service_fee * share,
-                        outcome_budget=float(income["expected_income"].sum()))
+    structure = replace(contract, name=f"{contract.name}: {provider}", service_fee=contract.service_fee * share)
     print(structure.summary())
     sim = simulate_contract(spec, caseload, tariff, structure, draws=draws, seed=seed,
                             probabilities=probabilities, segments=segments, costs=costs)
