@@ -36,7 +36,7 @@ def test_weight_writes_weights_and_margin_table(tmp_path):
     proc = run("--data", str(DATA), "--margins", str(spec), "--id", "id", "--out", str(out), "--json",
                "--tol", "1e-12")
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
+    result = json.loads(proc.stdout)["results"]
     assert result["converged"] and result["method"] == "rake"
     weights = pd.read_csv(out / "weights.csv")
     assert list(weights.columns) == ["id", "weight"]

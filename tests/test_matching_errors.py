@@ -108,7 +108,7 @@ def test_cli_evaluate_json_reproduces_matchit():
                    "--covariates", ",".join(COVARIATES), "--outcome", "re78", "--caliper", "0.2",
                    "--json")
     assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = json.loads(proc.stdout)["results"]
     m2 = ref.MODELS["m2"]
     assert out["counts"] == m2["counts"]
     assert out["effect"]["estimate"] == pytest.approx(m2["att"], rel=1e-6)

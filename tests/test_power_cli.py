@@ -31,7 +31,7 @@ def test_json_output_matches_the_library():
     run = desist("--measure", "frequency", "--base-rate", "1.2", "--n", "400", "--ratio", "2", "--dispersion", "2",
                  "--one-sided", "--json")
     assert run.returncode == 0, run.stderr
-    data = json.loads(run.stdout)
+    data = json.loads(run.stdout)["results"]
     expected = minimum_detectable_effect("frequency", 1.2, 400, ratio=2, dispersion=2, alternative="one-sided")
     assert data["mde"]["effect"] == pytest.approx(expected.effect, rel=1e-12)
     assert data["mde"]["alternative"] == "one-sided"

@@ -84,7 +84,7 @@ def test_price_json_matches_library_and_writes_plots(files):
     proc = run("price", "--spec", str(folder / "spec.toml"), "--history", str(folder / "history.csv"),
                "--json", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
+    result = json.loads(proc.stdout)["results"]
     assert set(result["tariffs"]) == {"spec", "flat", "by_difficulty", "incentive_neutral"}
     # Budget defaults to the expected payments under the spec's own prices.
     spec = MetricSpec.from_string(SPEC)
@@ -111,7 +111,7 @@ def test_simulate_text_and_json(files):
             "--history", str(folder / "history.csv"), "--draws", "400", "--seed", "3"]
     proc = run(*args, "--json", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
+    result = json.loads(proc.stdout)["results"]
     assert result["draws"] == 400 and result["people"] == len(cohort)
     assert set(result["parties"]) == {"commissioner", "prime"}
     assert 0 <= result["parties"]["prime"]["p_loss"] <= 1
@@ -127,7 +127,7 @@ def test_simulate_text_and_json(files):
     spec_tariff = Tariff.from_spec(MetricSpec.from_string(SPEC))
     doubled = folder / "doubled.toml"
     doubled.write_text(Tariff(spec_tariff.prices * 2).to_toml())
-    again = json.loads(run(*args, "--json", "--tariff", str(doubled)).stdout)
+    again = json.loads(run(*args, "--json", "--tariff", str(doubled)).stdout)["results"]
     assert again["expected_outcome_payments"] == pytest.approx(2 * result["expected_outcome_payments"])
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cohorts.synthetic import make_world
-from desist.commands.check import read_data
+from desist.commands.check import read_tables
 from desist.commands.screen import screen_tables
 from validation import SchemaError, SpecError
 
@@ -53,8 +53,8 @@ def test_screen_json_with_outcomes_and_plots(files, tmp_path):
     run = desist("screen", "--eligible", str(files / "eligible.csv"), "--services", str(files / "services.csv"),
                  "--outcomes", str(files / "outcomes.csv"), "--json", "--out", str(tmp_path))
     assert run.returncode == 0, run.stderr
-    data = json.loads(run.stdout)
-    assert set(data) >= {"creaming", "parking", "funnel", "notes", "files"}
+    data = json.loads(run.stdout)["results"]
+    assert set(data) >= {"creaming", "parking", "funnel", "notes"}
     assert data["creaming"]["flagged_units"] == ["PRV01"]
     assert "p_attainment" in data["parking"]["table"][0]
     assert len(data["funnel"]["units"]) == 12
@@ -65,7 +65,7 @@ def test_screen_falls_back_to_ogrs_and_says_so(files):
     run = desist("screen", "--eligible", str(files / "eligible_no_difficulty.csv"),
                  "--services", str(files / "services.csv"), "--json")
     assert run.returncode == 0, run.stderr
-    data = json.loads(run.stdout)
+    data = json.loads(run.stdout)["results"]
     assert data["difficulty"] == "ogrs_score" and "ogrs_score" in data["notes"][0]
 
 
@@ -86,7 +86,7 @@ def test_check_with_data_reports_findings_and_exits_1_on_error(files):
     run = desist("check", spec, "--data", f"people={files / 'people.csv'}", "--data", f"pool={files / 'pool.csv'}",
                  "--contract-days", "400", "--json")
     assert run.returncode == 1, run.stderr
-    codes = [f["code"] for f in json.loads(run.stdout)["findings"]]
+    codes = [f["code"] for f in json.loads(run.stdout)["results"]["findings"]]
     assert codes[0] == "outcome_not_measurable" and "binary_reoffending" in codes
     # Schema-read files carry unused category levels; they must not pass for poor overlap.
     assert "poor_overlap" not in codes and "not_checked" not in codes
@@ -94,4 +94,4 @@ def test_check_with_data_reports_findings_and_exits_1_on_error(files):
     assert ok.returncode == 0, ok.stderr
     assert "[warning] binary_reoffending" in ok.stdout
     with pytest.raises(SpecError, match="The '--data' option must be NAME=FILE"):
-        read_data(["pool"])
+        read_tables(["pool"])

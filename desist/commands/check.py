@@ -6,17 +6,27 @@ SpecError naming the key and the allowed values; the CLI prints it and exits 1.
 Then the design findings of ``validation.check_design`` (deadweight, binary
 reoffending, payment shares, power, margin gaps, small segments, overlap), with
 tables given as ``--data NAME=FILE`` (people, assessments, pool, history);
-exit status 1 when any finding is an error.
+exit status 1 when any finding is an error. It writes no files.
+
+JSON (``--json``): the envelope of :mod:`desist.commands.common` with
+``results``::
+
+    {
+      "valid": true,
+      "spec": MetricSpec.to_dict() (metric, outcomes, reoffending, segments, payment),
+      "findings": [{"code", "severity": "error" | "warning" | "info", "message", "evidence": {...}}, ...]
+    }
+
+The JSON is printed before the exit status 1 of an error finding.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
-from desist.io import read_frame, read_table
+from desist.commands.common import about_file, emit, json_option, parse_costs, read_data
 from outcomes.spec import MetricSpec
 from validation.design import Finding, check_design
 from validation.errors import SpecError
@@ -30,7 +40,7 @@ def check_report(spec: MetricSpec) -> str:
     return f"{spec.describe()}\n\nThe spec is valid."
 
 
-def read_data(items: list[str] | None) -> dict[str, object]:
+def read_tables(items: list[str] | None) -> dict[str, object]:
     """``["people=p.csv", "pool=pool.parquet"]`` -> the tables, read and checked."""
     tables: dict[str, object] = {}
     for item in items or []:
@@ -38,7 +48,7 @@ def read_data(items: list[str] | None) -> dict[str, object]:
         if not sep or name not in DATA_TABLES or not path:
             raise SpecError(f"The '--data' option must be NAME=FILE with NAME one of {', '.join(DATA_TABLES)}. "
                             f"Got {item!r}.", key="data")
-        tables[name] = read_frame(path, table=name) if name == "history" else read_table(path, name)
+        tables[name] = read_data(path, name, option="--data", schema=name != "history")
     return tables
 
 
@@ -52,8 +62,9 @@ def findings_report(findings: list[Finding]) -> str:
 
 
 def check(
+    ctx: typer.Context,
     spec_path: Path = typer.Argument(..., metavar="SPEC", help="Metric spec (TOML) to check."),
-    as_json: bool = typer.Option(False, "--json", help="Print the parsed spec as JSON."),
+    as_json: bool = json_option(),
     data: list[str] = typer.Option(None, "--data", help="NAME=FILE, NAME one of people, assessments, pool, "
                                                         "history; repeat for each table."),
     contract_days: int = typer.Option(None, "--contract-days", help="Contract length in days."),
@@ -68,16 +79,17 @@ def check(
 
         desist check examples/specs/intermediate.toml
 
-        desist check examples/specs/doncaster.toml --data people=people.csv --data pool=pool.parquet --contract-days 1095
+        desist check examples/specs/doncaster.toml \\
+            --data people=examples/data/people.csv \\
+            --data pool=examples/data/pool.csv --contract-days 1095 --json
     """
-    from desist.commands.price import parse_costs
-
     spec = MetricSpec.from_toml(spec_path)
-    findings = check_design(spec, read_data(data), contract_days=contract_days, expected_effect=effect,
-                            costs=parse_costs(cost) or None)
+    # One call uses every table; its messages name the table, the prefix names the files.
+    with about_file(", ".join(data) if data else None, "--data"):
+        findings = check_design(spec, read_tables(data), contract_days=contract_days, expected_effect=effect,
+                                costs=parse_costs(cost) or None)
     if as_json:
-        typer.echo(json.dumps({"valid": True, "spec": spec.to_dict(), "findings": [f.to_dict() for f in findings]},
-                              indent=2, default=float))
+        emit(ctx, {"valid": True, "spec": spec.to_dict(), "findings": [f.to_dict() for f in findings]})
     else:
         typer.echo(f"{check_report(spec)}\n\n{findings_report(findings)}")
     if any(f.severity == "error" for f in findings):

@@ -2,33 +2,50 @@
 
 Fits the propensity model, matches (MatchIt's nearest-neighbour rules), prints
 the sample sizes, the balance table before and after, and the effect on the
-outcome with its CI. ``--json`` prints the same as data; ``--out DIR`` writes
-``balance.csv``, ``pairs.csv``, ``weights.csv``, ``effect.json`` and
-``love_plot.png``.
+outcome with its CI. ``--out DIR`` writes ``balance.csv``, ``pairs.csv``,
+``weights.csv``, ``effect.json`` and ``love_plot.png``.
 
 The file is read by its suffix (CSV, Parquet, Excel) with
 ``desist.io.read_frame``, without a schema: an evaluation file may be any
-one-row-per-unit table, not one of the project's named tables.
+one-row-per-unit table, not one of the project's named tables. Covariates and
+the outcome that hold numbers with a few stray words in them (age ``"abc"``)
+are reported with their rows rather than matched as categories.
+
+JSON (``--json``): the envelope of :mod:`desist.commands.common` with
+``results``::
+
+    {
+      "counts": {"treated": {"all", "matched", "unmatched", "discarded"}, "control": {...}},
+      "exclusions": [{"group", "reason", "n"}, ...],
+      "options": {"ratio", "replace", "caliper", "std_caliper", "caliper_width", "link",
+                  "order", "exact", "distance"},
+      "balance": {"<covariate or level>": {"before_mean_treated", "before_mean_control",
+                  "before_smd", "before_var_ratio", "before_ecdf_mean", "before_ecdf_max",
+                  "after_...": same}},
+      "effect": {"estimate", "se", "ci_low", "ci_high", "p_value", "n_treated", "n_control",
+                 "method", "kind", "outcome", "scale", "mean_treated", "mean_control", "level",
+                 "statement", ...}
+    }
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import typer
 
-from desist.io import read_frame
+from desist.commands.common import (
+    about_file, check_numbers, emit, json_option, out_option,
+    output_dir, read_data, save_figure, split_columns, step, write_json,
+)
 from metrics import match
 from metrics.effects import KINDS
 from validation.errors import ModelError
 
-def _columns(text: str | None) -> list[str]:
-    return [c.strip() for c in (text or "").split(",") if c.strip()]
-
 
 def evaluate(
+    ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="CSV, Parquet or Excel file, one row per unit."),
     treatment: str = typer.Option(..., "--treatment", help="0/1 column: 1 = in the programme."),
     covariates: str = typer.Option(..., "--covariates", help="Comma-separated covariates."),
@@ -40,18 +57,20 @@ def evaluate(
     caliper: float = typer.Option(None, "--caliper", help="Caliper in SDs of the distance."),
     link: str = typer.Option("logit", "--link", help="logit (probability) or linear_logit."),
     exact: str = typer.Option(None, "--exact", help="Comma-separated columns to match exactly."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    out: Path = typer.Option(None, "--out", help="Directory for CSV/JSON/PNG outputs."),
+    as_json: bool = json_option(),
+    out: Path = out_option("balance.csv, pairs.csv, weights.csv, effect.json and love_plot.png"),
 ) -> None:
     """Match programme participants to a comparison pool and estimate the effect.
 
     Examples:
 
-        desist evaluate --data lalonde.csv --treatment treat \\
-            --covariates age,educ,race,married,nodegree,re74,re75 --outcome re78 --caliper 0.2
+        desist evaluate --data tests/data/lalonde.csv --treatment treat \\
+            --covariates age,educ,race,married,nodegree,re74,re75 \\
+            --outcome re78 --caliper 0.2
 
-        desist evaluate --data cohort.parquet --treatment in_programme --covariates age,sex,ogrs_score \\
-            --outcome reoffended --kind binary --ratio 3 --replace --json
+        desist evaluate --data cohort.parquet --treatment in_programme \\
+            --covariates age,sex,ogrs_score --outcome reoffended \\
+            --kind binary --ratio 3 --replace --json --out evaluation/
     """
     # option mistakes are reported before the (possibly long) matching runs
     if kind not in KINDS:
@@ -59,48 +78,44 @@ def evaluate(
     if kind == "time" and event is None:
         raise ModelError("--kind time needs --event: the 0/1 column saying whether the event "
                          "happened (0 = censored at the --outcome duration).")
-    df = read_frame(data)
-    m = match(df, treatment, _columns(covariates), ratio=ratio, replace=replace, caliper=caliper,
-              link=link, exact=_columns(exact) or None)
-    eff = m.effect(outcome, kind=kind, event=event)
-    balance = m.balance()
-    if out is not None:
-        _write_outputs(out, m, balance, eff)
+    df = read_data(data, "data", option="--data")
+    columns = split_columns(covariates)
+    check_numbers(df, [treatment, *columns, outcome] + ([event] if event else []), data, "--data")
+    with about_file(data, "--data"):
+        with step(f"Matching in {len(df):,} rows of {data.name}", quiet=as_json):
+            m = match(df, treatment, columns, ratio=ratio, replace=replace, caliper=caliper, link=link,
+                      exact=split_columns(exact) or None)
+        with step(f"Estimating the effect on {outcome}", quiet=as_json):
+            eff = m.effect(outcome, kind=kind, event=event)
+    balance = flat_balance(m.balance())
+    files = _write_outputs(out, m, balance, eff) if out is not None else []
     if as_json:
-        flat = balance.copy()
-        flat.columns = [f"{s}_{k}" for s, k in flat.columns]
-        typer.echo(json.dumps({
-            "counts": m.counts.to_dict(),
-            "exclusions": m.exclusions.to_dict(orient="records"),
-            "options": m.options,
-            "balance": json.loads(flat.to_json(orient="index")),
-            "effect": eff.to_dict(),
-        }, indent=2, default=_plain))
+        emit(ctx, {**m.to_dict(), "balance": balance.to_dict(orient="index"), "effect": eff.to_dict()}, files)
         return
     typer.echo(m.summary())
     typer.echo("")
     typer.echo("Effect on the treated (ATT):")
     typer.echo("  " + eff.statement())
     typer.echo(f"  method: {eff.method}")
+    if files:
+        typer.echo(f"\nWrote {', '.join(Path(f).name for f in files)} in {out}")
 
 
-def _plain(value):
-    return value.item() if hasattr(value, "item") else str(value)
-
-
-def _write_outputs(out: Path, m, balance: pd.DataFrame, eff) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    out.mkdir(parents=True, exist_ok=True)
+def flat_balance(balance: pd.DataFrame) -> pd.DataFrame:
+    """The balance table with one level of columns: ``before_smd``, ``after_smd``, ..."""
     flat = balance.copy()
     flat.columns = [f"{s}_{k}" for s, k in flat.columns]
-    flat.to_csv(out / "balance.csv")
+    return flat
+
+
+def _write_outputs(out: Path, m, balance: pd.DataFrame, eff) -> list[str]:
+    output_dir(out)
+    balance.to_csv(out / "balance.csv")
     m.pairs.to_csv(out / "pairs.csv", index=False)
     m.weights.to_frame().to_csv(out / "weights.csv")
-    (out / "effect.json").write_text(json.dumps(eff.to_dict(), indent=2, default=_plain))
-    ax = m.plot_balance()
-    ax.figure.savefig(out / "love_plot.png", dpi=120, bbox_inches="tight")
+    names = [str(out / "balance.csv"), str(out / "pairs.csv"), str(out / "weights.csv"),
+             write_json(eff.to_dict(), out / "effect.json")]
+    return names + save_figure(m.plot_balance(), out, "love_plot", ("png",))
 
 
 def register(app: typer.Typer) -> None:

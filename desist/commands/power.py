@@ -5,17 +5,32 @@ With ``--n`` it prints the minimum detectable effect for that cohort; with
 power. It adds the chance that the scheme's usual point-estimate rule pays
 when nothing changed (Peterborough's 10% for the frequency measure,
 Doncaster's 5 points for the binary rate) and, with ``--effect``, when the
-effect is real. ``--json`` prints the same as data.
+effect is real. It reads no files and writes none.
+
+JSON (``--json``): the envelope of :mod:`desist.commands.common` with
+``results`` holding the keys that apply::
+
+    {
+      "mde": {...},          # with --n
+      "required_n": {...},   # with --effect
+      "power": {...},        # with both
+      "payment": {"rule", "n_treated", "false_payment", "true_effect", "payment_probability"}
+    }
+
+``mde``, ``required_n`` and ``power`` are each ``metrics.power`` results'
+``to_dict()``: ``solved_for`` ("effect", "n_treated" or "power"), ``effect``,
+``treated_rate``, ``base_rate``, ``relative``, ``n_treated``, ``n_control``,
+``power``, ``measure``, ``ratio``, ``alpha``, ``alternative``,
+``design_effect``, ``dispersion``, ``phi``, ``method``, ``n_treated_required``.
 """
 
 from __future__ import annotations
-
-import json
 
 import pandas as pd
 import typer
 
 from cohorts.synthetic import FOLLOW_UP_DAYS, WAITING_DAYS
+from desist.commands.common import emit, json_option
 from metrics.power import minimum_detectable_effect, power, required_n
 from metrics.thresholds import Comparison, doncaster_rule, peterborough_rule
 from validation.errors import SpecError
@@ -100,6 +115,7 @@ def demo_section(world, ratio: float = 1.0) -> str:
 
 
 def power_command(
+    ctx: typer.Context,
     measure: str = typer.Option(..., "--measure", help="binary (rate) or frequency (reoffences per person)."),
     base_rate: float = typer.Option(..., "--base-rate", help="Comparison rate: a proportion, or mean count."),
     n: float = typer.Option(None, "--n", help="Treated cohort size."),
@@ -112,7 +128,7 @@ def power_command(
     design_effect: float = typer.Option(1.0, "--design-effect", help="Variance multiplier (weights, clustering)."),
     dispersion: float = typer.Option(None, "--dispersion", help="Negative binomial shape k (frequency)."),
     method: str = typer.Option("wald", "--method", help="Binary: wald (unpooled) or arcsine (Cohen's h)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    as_json: bool = json_option(),
 ) -> None:
     """Minimum detectable effect, required cohort size and power of a reoffending measure.
 
@@ -120,12 +136,13 @@ def power_command(
 
         desist power --measure binary --base-rate 0.45 --n 500 --ratio 3
 
-        desist power --measure frequency --base-rate 1.2 --effect 0.9 --dispersion 2 --json
+        desist power --measure frequency --base-rate 1.2 --effect 0.9 \\
+            --dispersion 2 --json
     """
     report = power_report(measure, base_rate, n, effect, ratio=ratio, alpha=alpha, target_power=target_power,
                           one_sided=one_sided, design_effect=design_effect, dispersion=dispersion, method=method)
     if as_json:
-        typer.echo(json.dumps({k: (v if k == "payment" else v.to_dict()) for k, v in report.items()}, indent=2))
+        emit(ctx, {k: (v if k == "payment" else v.to_dict()) for k, v in report.items()})
         return
     for key in ("mde", "required_n", "power"):
         if key in report:

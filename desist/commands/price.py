@@ -4,14 +4,29 @@ Builds, on last year's people (``--history``), the spec's own tariff (if it
 has prices), a flat tariff, one priced by difficulty and an incentive-neutral
 one, all spending the same expected budget, and prints each one's prices and
 margins by segment with the gap between the easiest and hardest segment (the
-incentive to cream). ``--json`` prints the same as data; ``--out DIR`` writes
-the tariff and margin plots (PNG and SVG) and each tariff as TOML, which
-``desist simulate --tariff`` reads.
+incentive to cream). ``--out DIR`` writes the tariff and margin plots (PNG and
+SVG) and each tariff as TOML, which ``desist simulate --tariff`` reads.
+
+JSON (``--json``): the envelope of :mod:`desist.commands.common` with
+``results``::
+
+    {
+      "spec": "<spec name>",
+      "budget": 278000.0,                      # expected outcome payments (£)
+      "segments": [{"segment", "n", "<outcome>": rate, ...}, ...],   # history rates;
+                                               # null where the segment has < 10 people
+      "costs": {"<segment>": cost per person, ...},
+      "tariffs": {"spec" | "flat" | "by_difficulty" | "incentive_neutral": {
+          "method", "budget", "prices": {"<outcome>": {"<segment>": price}},
+          "margins": {"tariff", "alpha", "segments": [{"segment", "n", "achievement",
+                      "income_per_person", "cost_per_person", "margin_per_person", "ci_low",
+                      "ci_high", ...}], "easiest", "hardest", "gap", "gap_se", "gap_ci": [low, high]}}},
+      "infeasible": {"<tariff>": "why it could not be built", ...}
+    }
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,70 +34,25 @@ import numpy as np
 import pandas as pd
 import typer
 
-from desist.io import FORMATS
+from desist.commands.common import (
+    about_file, check_numbers, emit, json_option,
+    out_option, output_dir, parse_costs, read_data, save_figure,
+)
 from outcomes.spec import MetricSpec
 from pricing import Tariff, by_difficulty, flat, incentive_neutral
 from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
-from validation.errors import DesistError, SchemaError, SpecError
+from validation.errors import DesistError, SpecError
 
 #: Segments with fewer people than this have their observed rates suppressed in what is shown.
 SMALL_CELL = 10
 
 
-def read_frame(path: Path, table: str) -> pd.DataFrame:
-    """A CSV, Parquet or Excel file as a DataFrame, or a SchemaError naming the file."""
-    kind = FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise SchemaError(f"{path}: unknown file type {path.suffix or '(no suffix)'!r}; desist reads "
-                          f"{', '.join(FORMATS)}.", table=table, source=str(path))
-    try:
-        if kind == "CSV":
-            return pd.read_csv(path)
-        if kind == "Excel":
-            return pd.read_excel(path)
-        return pd.read_parquet(path)
-    except (OSError, ValueError, KeyError, ImportError, pd.errors.ParserError) as exc:
-        raise SchemaError(f"{path}: cannot read the {table} table as {kind}: {exc}", table=table,
-                          source=str(path)) from exc
-
-
-def parse_pairs(values: list[str] | None, option: str, form: str) -> dict[str, float]:
-    """``["women=1500", "none=1200"]`` -> ``{"women": 1500.0, "none": 1200.0}`` for option ``--<option>``."""
-    out = {}
-    for item in values or []:
-        name, sep, amount = item.partition("=")
-        try:
-            out[name.strip()] = float(amount)
-        except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise SpecError(f"The '--{option}' option must be {form}. Got {item!r}.", key=option)
-    return out
-
-
-def parse_costs(values: list[str] | None) -> dict[str, float]:
-    """Delivery costs from ``--cost SEGMENT=AMOUNT`` options."""
-    return parse_pairs(values, "cost", "SEGMENT=AMOUNT, e.g. --cost women=1500")
-
-
-def save_figure(ax, out: Path, stem: str) -> list[str]:
-    """Write an Axes' figure as PNG and SVG; returns the file names."""
-    import matplotlib.pyplot as plt
-
-    fig = ax.figure
-    fig.tight_layout()
-    names = []
-    for suffix in ("png", "svg"):
-        path = out / f"{stem}.{suffix}"
-        fig.savefig(path, dpi=120)
-        names.append(str(path))
-    plt.close(fig)
-    return names
-
-
 def compare_tariffs(spec: MetricSpec, history: pd.DataFrame, *, costs: dict[str, float] | None = None,
-                    budget: float | None = None, strength: float = 1.0) -> dict[str, Any]:
+                    budget: float | None = None, strength: float = 1.0,
+                    source: str | Path | None = None) -> dict[str, Any]:
     """Tariffs for the spec's priced outcomes on a history table, with their margins.
+
+    ``source`` (the history's file) is named in errors about the history's data.
 
     Returns a dict with ``segments``, ``rates``, ``costs``, ``budget`` and,
     per tariff name, the :class:`Tariff` and :class:`Margins` (or the reason it
@@ -91,10 +61,11 @@ def compare_tariffs(spec: MetricSpec, history: pd.DataFrame, *, costs: dict[str,
     outcomes = priced_outcomes(spec)
     if not outcomes:
         raise SpecError(f"The spec '{spec.name}' prices no outcome: give outcomes a price_key.", key="payment.prices")
-    segments = payment_segments(history, spec)
-    rates = segment_rates(history, outcomes, segments)
-    probs = cohort_probabilities(history, outcomes, segments, rates)
-    cost = segment_costs(costs, history, segments)
+    with about_file(source, "--history"):
+        segments = payment_segments(history, spec)
+        rates = segment_rates(history, outcomes, segments)
+        probs = cohort_probabilities(history, outcomes, segments, rates)
+        cost = segment_costs(costs, history, segments)
     tariffs: dict[str, Tariff] = {}
     if spec.payment.get("prices"):
         tariffs["spec"] = Tariff.from_spec(spec)
@@ -136,6 +107,7 @@ def _comparison(result: dict[str, Any]) -> pd.DataFrame:
 
 
 def price(
+    ctx: typer.Context,
     spec_path: Path = typer.Option(..., "--spec", help="Metric spec (TOML) naming the priced outcomes and segments."),
     history: Path = typer.Option(..., "--history", help="Last year's people (CSV/Parquet/Excel): segment "
                                  "columns, one 0/1 column (or p_<outcome>) per priced outcome, optional 'cost'."),
@@ -143,24 +115,27 @@ def price(
     budget: float = typer.Option(None, "--budget", help="Expected outcome payments (£); default: under the "
                                  "spec's own prices."),
     strength: float = typer.Option(1.0, "--strength", help="How strongly by_difficulty follows cost/probability."),
-    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
-    out: Path = typer.Option(None, "--out", help="Folder for plots (tariff and margins by segment) and tariff TOML."),
+    as_json: bool = json_option(),
+    out: Path = out_option("tariff_<name>.toml and the tariff and margins plots (PNG, SVG)"),
 ) -> None:
     """Build and compare tariffs: prices and margins by segment, and the creaming gap.
 
     Examples:
 
-        desist price --spec examples/specs/intermediate.toml --history last_year.csv --cost none=1200
+        desist price --spec examples/specs/intermediate.toml \\
+            --history examples/data/history.csv
 
-        desist price --spec spec.toml --history last_year.parquet --budget 400000 --json --out tariffs/
+        desist price --spec spec.toml --history last_year.parquet \\
+            --budget 400000 --cost none=1200 --json --out tariffs/
     """
     spec = MetricSpec.from_toml(spec_path)
-    result = compare_tariffs(spec, read_frame(history, "history"), costs=parse_costs(cost), budget=budget,
-                             strength=strength)
+    past = read_data(history, "history", option="--history")
+    check_numbers(past, list(past.columns), history, "--history")
+    result = compare_tariffs(spec, past, costs=parse_costs(cost), budget=budget, strength=strength, source=history)
     comparison = _comparison(result)
     files: list[str] = []
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        output_dir(out)
         for name, t in result["tariffs"].items():
             toml = out / f"tariff_{name}.toml"
             toml.write_text(t.to_toml())
@@ -168,17 +143,15 @@ def price(
             files += save_figure(t.plot(), out, f"tariff_{name}")
             files += save_figure(result["margins"][name].plot(), out, f"margins_{name}")
     if as_json:
-        typer.echo(json.dumps({
+        emit(ctx, {
             "spec": spec.name,
             "budget": result["budget"],
-            "segments": shown_rates(result["rates"]).reset_index().astype(object)
-            .where(lambda f: f.notna(), None).to_dict(orient="records"),
-            "costs": result["costs"].to_dict(),
+            "segments": shown_rates(result["rates"]).reset_index(),
+            "costs": result["costs"],
             "tariffs": {name: {**t.to_dict(), "margins": result["margins"][name].to_dict()}
                         for name, t in result["tariffs"].items()},
             "infeasible": result["failures"],
-            "files": files,
-        }, indent=2, default=float))
+        }, files)
         return
     typer.echo(f"Tariffs for '{spec.name}': expected outcome budget £{result['budget']:,.0f}; "
                f"{len(result['segments']):,} people in history.")

@@ -6,13 +6,30 @@ screen (enrolment by difficulty) and the parking screen (service hours by
 difficulty), each overall and per provider with Holm's correction. With
 ``--outcomes`` (person_id plus an attained 0/1 column and, optionally, its
 expected probability) it adds observed vs expected attainment by difficulty
-decile and a funnel plot of attainment by provider. ``--json`` prints the same
-as data; ``--out DIR`` writes the plots (PNG and SVG).
+decile and a funnel plot of attainment by provider. ``--out DIR`` writes the
+plots (``screen_creaming``, ``screen_parking``, ``screen_funnel``; PNG and SVG).
+A flagged screen is a result, not an error: the exit status stays 0.
+
+JSON (``--json``): the envelope of :mod:`desist.commands.common` with
+``results``::
+
+    {
+      "creaming": {"kind", "flagged", "flagged_units", "p_value", "alpha", "test", "correction",
+                   "notes", "table": [one row per unit and overall], "deciles": [...]},
+      "parking": {...},               # the same keys, for service hours (and attainment
+                                      # observed vs expected with --outcomes)
+      "funnel": {"kind", "target", "method", "levels", "phi", "dispersion_p", "adjusted",
+                 "outside": {"95": [...], "99.8": [...]}, "units": [...]},   # with --outcomes
+      "difficulty": "<column used>",
+      "notes": ["...", ...]
+    }
+
+``funnel`` is left out without ``--outcomes``.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +37,10 @@ import numpy as np
 import pandas as pd
 import typer
 
-from desist.io import read_frame, read_table
+from desist.commands.common import about_file, emit, json_option, out_option, read_data, save_figure
 from validation.errors import SchemaError
 from validation.funnels import funnel
-from validation.gaming import creaming_screen, parking_screen
+from validation.gaming import creaming_screen, flag_values, parking_screen
 
 FALLBACK_DIFFICULTY = "ogrs_score"
 
@@ -37,12 +54,17 @@ def screen_tables(
     by: str | None = "provider_id",
     attained: str = "attained",
     expected: str = "expected",
+    sources: Mapping[str, Path | str] | None = None,
 ) -> dict[str, Any]:
     """Run the screens on files' tables; returns the results and notes.
+
+    ``sources`` maps ``"eligible"`` and ``"outcomes"`` to the files the tables
+    came from, to name them in errors.
 
     Returns a dict with ``creaming``, ``parking`` (Screens), ``funnel`` (a
     Funnel or None), ``difficulty`` (the column used) and ``notes``.
     """
+    sources = sources or {}
     notes = []
     if difficulty not in eligible.columns and difficulty == "difficulty" and FALLBACK_DIFFICULTY in eligible.columns:
         notes.append(f"difficulty: no 'difficulty' column, so the OGRS-like score {FALLBACK_DIFFICULTY!r} is used.")
@@ -50,7 +72,8 @@ def screen_tables(
     if by is not None and by not in eligible.columns:
         notes.append(f"no {by!r} column: screened overall only.")
         by = None
-    creaming = creaming_screen(eligible, difficulty=difficulty, by=by)
+    with about_file(sources.get("eligible"), "--eligible"):
+        creaming = creaming_screen(eligible, difficulty=difficulty, by=by)
     enrolled = eligible[eligible["enrolled"].astype(bool)].reset_index(drop=True)
     hours = services.groupby(services["person_id"].astype(str))["hours"].sum()
     ids = enrolled["person_id"].astype(str)
@@ -63,82 +86,76 @@ def screen_tables(
     enrolled = enrolled.assign(hours=ids.map(hours).fillna(0.0).to_numpy())
     result: dict[str, Any] = {"difficulty": difficulty, "notes": notes, "funnel": None}
     if outcomes is None:
-        result["parking"] = parking_screen(enrolled, difficulty=difficulty, by=by)
+        with about_file(sources.get("eligible"), "--eligible"):
+            result["parking"] = parking_screen(enrolled, difficulty=difficulty, by=by)
     else:
-        missing = [c for c in ("person_id", attained) if c not in outcomes.columns]
-        if missing:
-            raise SchemaError(f"The outcomes file needs columns {missing}; columns found: {list(outcomes.columns)}.",
-                              table="outcomes")
+        with about_file(sources.get("outcomes"), "--outcomes"):
+            outcomes = _outcome_flags(outcomes, attained)
         has_expected = expected in outcomes.columns
         keep = ["person_id", attained] + ([expected] if has_expected else [])
-        merged = enrolled.merge(outcomes[keep].assign(person_id=outcomes["person_id"].astype(str)),
-                                on="person_id", how="inner", validate="one_to_one")
+        merged = enrolled.merge(outcomes[keep], on="person_id", how="inner")
         notes.append(f"outcomes known for {len(merged)} of {len(enrolled)} enrolled people.")
-        merged = merged.assign(**{attained: merged[attained].astype(float)})
-        result["parking"] = parking_screen(merged, difficulty=difficulty, by=by,
-                                           attained=attained if has_expected else None,
-                                           expected=expected if has_expected else None)
-        if by is not None:
-            result["funnel"] = funnel(merged, unit=by, outcome=attained)
+        with about_file(sources.get("outcomes"), "--outcomes"):
+            result["parking"] = parking_screen(merged, difficulty=difficulty, by=by,
+                                               attained=attained if has_expected else None,
+                                               expected=expected if has_expected else None)
+            if by is not None:
+                result["funnel"] = funnel(merged, unit=by, outcome=attained)
     result["creaming"] = creaming
     return result
 
 
+def _outcome_flags(outcomes: pd.DataFrame, attained: str) -> pd.DataFrame:
+    """The outcomes table with string ids and ``attained`` as 0/1 floats; one row per person."""
+    missing = [c for c in ("person_id", attained) if c not in outcomes.columns]
+    if missing:
+        raise SchemaError(f"The outcomes file needs columns {missing}; columns found: {list(outcomes.columns)}.",
+                          table="outcomes")
+    flags = flag_values(outcomes, attained, "attained", "outcomes", "desist screen")
+    ids = outcomes["person_id"].astype(str)
+    repeated = np.flatnonzero(ids.duplicated(keep=False).to_numpy())
+    if repeated.size:
+        raise SchemaError(f"The outcomes file must have one row per person_id; {ids.iloc[repeated].nunique()} "
+                          f"people appear more than once, at rows {repeated[:10].tolist()} (counted from 0).",
+                          table="outcomes")
+    return outcomes.assign(person_id=ids, **{attained: flags})
+
+
 def screen(
+    ctx: typer.Context,
     eligible: Path = typer.Option(..., "--eligible", help="Everyone eligible (CSV/Parquet/Excel) with 'enrolled'."),
     services: Path = typer.Option(..., "--services", help="Service contacts: person_id, date, hours."),
     outcomes: Path | None = typer.Option(None, "--outcomes", help="person_id, attained (0/1), expected (probability)."),
     difficulty: str = typer.Option("difficulty", "--difficulty",
                                    help="Difficulty column (higher = harder); default falls back to ogrs_score."),
     by: str = typer.Option("provider_id", "--by", help="Screen within this column too (Holm-corrected)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    out: Path | None = typer.Option(None, "--out", help="Directory for the plots (PNG and SVG)."),
+    as_json: bool = json_option(),
+    out: Path | None = out_option("screen_creaming, screen_parking and screen_funnel plots (PNG, SVG)"),
 ) -> None:
     """Screen providers for creaming (enrolling the easy cases) and parking (serving the hard ones less).
 
     Examples:
 
-        desist screen --eligible eligible.csv --services services.csv
+        desist screen --eligible examples/data/eligible.csv \\
+            --services examples/data/services.csv
 
-        desist screen --eligible eligible.parquet --services services.parquet --outcomes outcomes.csv --json
+        desist screen --eligible eligible.parquet \\
+            --services services.parquet --outcomes outcomes.csv --json
     """
-    tables = screen_tables(
-        read_table(eligible, "eligible"), read_table(services, "services"),
-        None if outcomes is None else read_frame(outcomes, table="outcomes"),
-        difficulty=difficulty, by=by)
+    frames = (read_data(eligible, "eligible", option="--eligible", schema=True),
+              read_data(services, "services", option="--services", schema=True),
+              None if outcomes is None else read_data(outcomes, "outcomes", option="--outcomes"))
+    tables = screen_tables(*frames, difficulty=difficulty, by=by,
+                           sources={"eligible": eligible, "outcomes": outcomes})
     results = {k: tables[k] for k in ("creaming", "parking", "funnel") if tables[k] is not None}
-    files = _write_plots(results, out) if out is not None else []
+    files = [name for key, result in results.items() for name in save_figure(result.plot(), out, f"screen_{key}")] \
+        if out is not None else []
     if as_json:
-        payload = {k: v.to_dict() for k, v in results.items()}
-        payload |= {"difficulty": tables["difficulty"], "notes": tables["notes"], "files": files}
-        typer.echo(json.dumps(payload, indent=2, default=_jsonable))
+        emit(ctx, {**{k: v.to_dict() for k, v in results.items()},
+                   "difficulty": tables["difficulty"], "notes": tables["notes"]}, files)
         return
-    blocks = [v.summary() for v in results.values()] + ["\n".join(tables["notes"] + files)]
+    blocks = [v.summary() for v in results.values()] + ["\n".join(tables["notes"] + [f"wrote {f}" for f in files])]
     typer.echo("\n\n".join(blocks))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, pd.Timestamp):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def _write_plots(results: dict[str, Any], out: Path) -> list[str]:
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    names = []
-    for name, result in results.items():
-        ax = result.plot()
-        ax.figure.tight_layout()
-        for suffix in ("png", "svg"):
-            path = out / f"screen_{name}.{suffix}"
-            ax.figure.savefig(path, dpi=120)
-            names.append(f"wrote {path}")
-        plt.close(ax.figure)
-    return names
 
 
 def register(app: typer.Typer) -> None:

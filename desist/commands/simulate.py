@@ -6,20 +6,41 @@ columns of the cohort, else a difficulty model fitted on ``--history`` over
 ``--covariates``, else the segment rates in ``--history``, and simulates
 enrolment, achievement, measurement lags and payments. Prints what the
 commissioner pays, each party's net cash, chance of a loss and peak working
-capital, and the cost per outcome. ``--json`` prints the same as data;
-``--out DIR`` writes the cash-flow fan charts (PNG and SVG) and the monthly
-quantiles (CSV).
+capital, and the cost per outcome. ``--out DIR`` writes the cash-flow fan
+charts (``cash_flow_<party>.png``/``.svg``) and the monthly quantiles
+(``cash_flow.csv``).
+
+JSON (``--json``): the envelope of :mod:`desist.commands.common` with
+``results`` = ``pricing.ContractSimulation.to_dict()`` with the spec's name and
+the payment structure::
+
+    {
+      "spec": "<spec name>",
+      "structure": {"name", "service_fee", "up_front_share", "at_risk_share", "outcome_budget",
+                    "target", "clawback_share", "cap", "management_fee", "subcontractors", "investor",
+                    "shares": {...}, "findings": [{"code", "severity", "message", "evidence"}], "notes"},
+      "draws", "people", "months", "seed", "costs_included",
+      "total_paid": {"mean", "q05", "q95", "mc_se"},      # what the commissioner pays (£)
+      "expected_outcome_payments": float,
+      "p_target_met": float or null,
+      "parties": {"commissioner" | "prime" | <subcontractor> | "investor": {"net_mean", "net_q05",
+                  "net_q50", "net_q95", "p_loss", "p_loss_se", "peak_working_capital_mean",
+                  "peak_working_capital_q95"}},     # £; null where it does not apply
+      "cost_per_outcome": {"<outcome>": {"achieved_mean", "mean", "q05", "q50", "q95"}}
+    }
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from desist.commands.price import parse_costs, parse_pairs, read_frame, save_figure
+from desist.commands.common import (
+    about_file, check_numbers, emit, json_option, out_option, output_dir,
+    parse_costs, parse_pairs, read_data, save_figure, split_columns, step,
+)
 from outcomes.spec import MetricSpec
 from pricing import PaymentStructure, Tariff, simulate_contract
 from pricing.inputs import (
@@ -33,14 +54,16 @@ from validation.errors import SpecError
 
 
 def simulate(
-    spec_path: Path = typer.Option(..., "--spec", help="Metric spec (TOML): outcomes, segments, [payment]."),
+    ctx: typer.Context,
+    spec_path: Path = typer.Option(..., "--spec", help="Metric spec (TOML): outcomes, segments, payment terms."),
     cohort_path: Path = typer.Option(..., "--cohort", help="People to enrol (CSV/Parquet/Excel), with "
                                      "p_<outcome> columns or segment columns matching --history."),
     history: Path = typer.Option(None, "--history", help="Past people with 0/1 outcome columns: segment rates "
                                  "used where the cohort has no p_<outcome>."),
     covariates: str = typer.Option(None, "--covariates", help="Comma-separated baseline columns: fit a difficulty "
                                    "model per outcome on --history and predict each cohort member's probability."),
-    tariff_path: Path = typer.Option(None, "--tariff", help="Tariff TOML ([tariff]) instead of the spec's prices."),
+    tariff_path: Path = typer.Option(None, "--tariff",
+                                     help="Tariff TOML (as price --out writes) instead of the spec's prices."),
     cost: list[str] = typer.Option(None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT (repeat)."),
     effect: list[str] = typer.Option(None, "--effect", help="Assumed effect on an outcome's probability, "
                                      "OUTCOME=POINTS as a proportion (e.g. no_reoffence=0.05; repeat)."),
@@ -48,60 +71,75 @@ def simulate(
     months: int = typer.Option(36, "--months", help="Contract horizon in months."),
     enrol_months: int = typer.Option(12, "--enrol-months", help="Months over which people enrol."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same numbers."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    out: Path = typer.Option(None, "--out", help="Folder for fan charts and monthly cash-flow quantiles."),
+    as_json: bool = json_option(),
+    out: Path = out_option("the cash-flow fan charts (PNG, SVG) and cash_flow.csv"),
 ) -> None:
     """Simulate a contract's payments: cash flow by party, P(loss), peak working capital.
 
     Examples:
 
-        desist simulate --spec examples/specs/intermediate.toml --cohort cohort.csv --history last_year.csv
+        desist simulate --spec examples/specs/intermediate.toml \\
+            --cohort examples/data/people.csv \\
+            --history examples/data/history.csv --draws 2000
 
-        desist simulate --spec spec.toml --cohort cohort.parquet --cost none=1200 --json --out sim/
+        desist simulate --spec spec.toml --cohort cohort.parquet \\
+            --cost none=1200 --json --out sim/
     """
     spec = MetricSpec.from_toml(spec_path)
-    cohort = read_frame(cohort_path, "cohort")
+    cohort = read_data(cohort_path, "cohort", option="--cohort")
+    check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
     tariff = Tariff.from_toml(tariff_path) if tariff_path is not None else (
         Tariff.from_spec(spec) if spec.payment.get("prices") else None)
     if tariff is None:
         raise SpecError(f"The spec '{spec.name}' has no [payment.prices] and no --tariff was given: nothing "
                         "is paid per outcome.", key="payment.prices")
-    segments = payment_segments(cohort, spec)
-    past = read_frame(history, "history") if history is not None else None
-    past_segments = payment_segments(past, spec) if past is not None else None
-    rates = segment_rates(past, tariff.outcomes, past_segments) if past is not None else None
+    with about_file(cohort_path, "--cohort"):
+        segments = payment_segments(cohort, spec)
+    past = past_segments = rates = None
+    if history is not None:
+        past = read_data(history, "history", option="--history")
+        check_numbers(past, list(past.columns), history, "--history")
+        with about_file(history, "--history"):
+            past_segments = payment_segments(past, spec)
+            rates = segment_rates(past, tariff.outcomes, past_segments)
     unmodelled = [o for o in tariff.outcomes if f"p_{o}" not in cohort.columns]
     if covariates and unmodelled:
         if past is None:
             raise SpecError("--covariates fits a difficulty model on the history: give --history too.",
                             key="covariates")
-        fitted = model_probabilities(past, cohort, unmodelled, [c.strip() for c in covariates.split(",")])
+        # Its messages say whether the history or the cohort is at fault.
+        fitted = model_probabilities(past, cohort, unmodelled, split_columns(covariates))
         cohort = cohort.assign(**{f"p_{o}": fitted[o].to_numpy() for o in unmodelled})
-    probs = cohort_probabilities(cohort, tariff.outcomes, segments, rates)
+    with about_file(cohort_path, "--cohort"):
+        probs = cohort_probabilities(cohort, tariff.outcomes, segments, rates)
     # The spec states no expected outcome payments; this cohort's expectation completes the contract value.
-    expected = float(tariff.expected_income(segments, probs)["expected_income"].sum())
+    with about_file(tariff_path, "--tariff"):
+        expected = float(tariff.expected_income(segments, probs)["expected_income"].sum())
     structure = replace(PaymentStructure.from_spec(spec), outcome_budget=expected)
     # Costs: --cost, else a per-person 'cost' column in the cohort, else in the history.
     costs = parse_costs(cost)
     segment_cost = None
     if costs or "cost" in cohort.columns:
-        segment_cost = segment_costs(costs, cohort, segments)
+        with about_file(cohort_path, "--cohort"):
+            segment_cost = segment_costs(costs, cohort, segments)
     elif past is not None and "cost" in past.columns:
-        segment_cost = segment_costs(None, past, past_segments)
-    sim = simulate_contract(spec, cohort, tariff, structure, months=months, draws=draws, seed=seed,
-                            probabilities=probs, segments=segments, costs=segment_cost, enrol_months=enrol_months,
-                            effects=parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05"))
+        with about_file(history, "--history"):
+            segment_cost = segment_costs(None, past, past_segments)
+    effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
+    with step(f"Simulating {draws:,} draws of the contract for {len(cohort):,} people", quiet=as_json):
+        sim = simulate_contract(spec, cohort, tariff, structure, months=months, draws=draws, seed=seed,
+                                probabilities=probs, segments=segments, costs=segment_cost,
+                                enrol_months=enrol_months, effects=effects)
     files: list[str] = []
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        output_dir(out)
         for party in sim.parties:
             files += save_figure(sim.plot(party), out, f"cash_flow_{party}")
         csv = out / "cash_flow.csv"
         sim.to_frame().to_csv(csv, index=False)
         files.append(str(csv))
     if as_json:
-        typer.echo(json.dumps({**sim.to_dict(), "spec": spec.name, "structure": structure.to_dict(),
-                               "files": files}, indent=2, default=float))
+        emit(ctx, {**sim.to_dict(), "spec": spec.name, "structure": structure.to_dict()}, files)
         return
     typer.echo(structure.summary())
     typer.echo(sim.summary())

@@ -1,0 +1,268 @@
+"""What every ``desist`` command shares: options, reading files, JSON, figures, progress.
+
+JSON output
+-----------
+With ``--json`` every command prints exactly one JSON document on stdout::
+
+    {
+      "command": "evaluate",            # the subcommand
+      "inputs": {"data": "cohort.csv", "treatment": "treated", ...},
+      "results": {...},                 # the command's figures; shape in its module docstring
+      "files": ["out/balance.csv", ...] # what --out wrote ([] without --out)
+    }
+
+``inputs`` holds every option as given, keyed by its long name without the
+dashes (``--base-rate`` -> ``base_rate``; ``--json`` left out); paths are
+strings. The JSON is strict: NaN and infinities are written as ``null``,
+numpy numbers as plain numbers, dates as ISO strings.
+
+Files
+-----
+:func:`read_data` reads every input file, by its suffix (CSV, Parquet, Excel),
+through :mod:`desist.io`, so a missing or unreadable file gives the same
+message in every command. :func:`about_file` puts the file's name in front of
+any error the library raises about a table read from it.
+
+Progress
+--------
+:func:`step` shows a spinner with the elapsed time on stderr while a step that
+may take seconds runs (matching a large pool, simulating contract draws). It is
+silent under ``--json`` and when stderr is not a terminal, so pipes and logs
+stay clean.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import typer
+
+from desist.io import read_frame, read_table
+from validation.errors import DesistError, SchemaError, SpecError
+
+
+def json_option() -> Any:
+    """The ``--json`` option every command takes."""
+    return typer.Option(False, "--json", help="Print one JSON document on stdout: "
+                        '{"command", "inputs", "results", "files"} (see the command\'s docs).')
+
+
+def out_option(what: str) -> Any:
+    """The ``--out DIR`` option: ``what`` says which files the command writes there."""
+    return typer.Option(None, "--out", help=f"Folder to write {what} (created if missing).")
+
+
+def read_data(path: Path | str, table: str, *, option: str, schema: bool = False, **kwargs: Any) -> pd.DataFrame:
+    """Read an input file by its suffix; a missing file is a readable error naming the option.
+
+    Parameters
+    ----------
+    path : pathlib.Path or str
+        The file (CSV, Parquet or Excel).
+    table : str
+        What the file holds: a schema name (``"people"``, ``"eligible"``, ...)
+        when ``schema`` is true, else a word used in messages (``"history"``).
+    option : str
+        The option that named the file, e.g. ``"--history"``, quoted in errors.
+    schema : bool, default False
+        Check the file against the table's schema (:func:`desist.io.read_table`).
+    **kwargs
+        Passed on to :func:`desist.io.read_table` (``as_of``, ``people``).
+
+    Raises
+    ------
+    SchemaError
+        The file does not exist, cannot be read, or breaks its schema.
+
+    Examples
+    --------
+    >>> history = read_data("last_year.csv", "history", option="--history")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "a folder, not a file" if path.is_dir() else "no such file"
+        raise SchemaError(f"{path}: {what} (given as {option} for the {table} table).", table=table,
+                          source=str(path))
+    if schema:
+        return read_table(path, table, **kwargs)
+    return read_frame(path, table=table)
+
+
+@contextmanager
+def about_file(path: Path | str | None, option: str) -> Iterator[None]:
+    """Name the file in any desist error raised inside: ``"history.csv (--history): ..."``.
+
+    The library's messages name the column, rule and rows but not the file the
+    table came from; the command knows it. Messages that already name the
+    file are left alone.
+
+    Examples
+    --------
+    >>> with about_file("history.csv", "--history"):  # doctest: +SKIP
+    ...     segment_rates(history, outcomes, segments)
+    """
+    try:
+        yield
+    except DesistError as exc:
+        message = str(exc)
+        if path is not None and str(path) not in message:
+            exc.args = (f"{path} ({option}): {message}",) + exc.args[1:]
+            if getattr(exc, "source", "") is None:
+                exc.source = str(path)
+        raise
+
+
+def check_numbers(frame: pd.DataFrame, columns: list[str], path: Path | str, option: str) -> None:
+    """Fail on columns that hold numbers except for a few stray words (e.g. age "abc").
+
+    A schema-free file's column is read as text as soon as one cell is not a
+    number; matching would then treat every age as its own category. A column
+    where at least half the values are numbers is taken to be numeric, and
+    every cell that is not is reported with its row.
+
+    Raises
+    ------
+    SchemaError
+        Naming the file, each such column, the rule and the rows (counted from
+        1, header not counted) with their values.
+    """
+    problems = []
+    for column in dict.fromkeys(columns):
+        if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]) \
+                or pd.api.types.is_bool_dtype(frame[column]):
+            continue
+        given = frame[column].notna().to_numpy()
+        numbers = pd.to_numeric(frame[column], errors="coerce").notna().to_numpy()
+        stray = np.flatnonzero(given & ~numbers)
+        if numbers.sum() >= stray.size > 0:
+            shown = ", ".join(f"row {i + 1} ({frame[column].iloc[i]!r})" for i in stray[:5])
+            more = f" and {stray.size - 5} more" if stray.size > 5 else ""
+            problems.append(f"  - {column}: not a number: {stray.size} row(s): {shown}{more}")
+    if problems:
+        raise SchemaError(f"{path} ({option}): columns that hold numbers have values that are not numbers "
+                          "(data rows counted from 1, header not counted):\n" + "\n".join(problems),
+                          table=option.lstrip("-"), source=str(path))
+
+
+def split_columns(text: str | None) -> list[str]:
+    """``"age, sex,,ogrs_score"`` -> ``["age", "sex", "ogrs_score"]``."""
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def parse_pairs(values: list[str] | None, option: str, form: str) -> dict[str, float]:
+    """``["women=1500", "none=1200"]`` -> ``{"women": 1500.0, "none": 1200.0}`` for option ``--<option>``."""
+    out = {}
+    for item in values or []:
+        name, sep, amount = item.partition("=")
+        try:
+            out[name.strip()] = float(amount)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise SpecError(f"The '--{option}' option must be {form}. Got {item!r}.", key=option)
+    return out
+
+
+def parse_costs(values: list[str] | None) -> dict[str, float]:
+    """Delivery costs from ``--cost SEGMENT=AMOUNT`` options."""
+    return parse_pairs(values, "cost", "SEGMENT=AMOUNT, e.g. --cost women=1500")
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: NaN/inf -> None, numpy -> Python, dates -> ISO, frames -> records."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, pd.DataFrame):
+        return jsonable(value.to_dict(orient="records"))
+    if isinstance(value, pd.Series):
+        return jsonable(value.to_dict())
+    if isinstance(value, (list, tuple, set, np.ndarray, pd.Index)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return None if pd.isna(value) else value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+def emit(ctx: typer.Context, results: Mapping[str, Any], files: list[str] | None = None) -> None:
+    """Print the command's one JSON document: ``{"command", "inputs", "results", "files"}``."""
+    names = {p.name: _long_name(p) for p in ctx.command.params}
+    inputs = {names.get(k, k): v for k, v in ctx.params.items() if k not in ("as_json", "ctx")}
+    document = {"command": ctx.info_name, "inputs": inputs, "results": results, "files": files or []}
+    typer.echo(json.dumps(jsonable(document), indent=2, allow_nan=False))
+
+
+def _long_name(param: Any) -> str:
+    longs = [o for o in param.opts if o.startswith("--")]
+    # An argument (e.g. check's SPEC) has no long option: its metavar names it.
+    return longs[0][2:].replace("-", "_") if longs else (getattr(param, "metavar", None) or param.name).lower()
+
+
+def output_dir(out: Path) -> Path:
+    """The ``--out`` folder, created if missing."""
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def save_figure(ax: Any, out: Path, stem: str, suffixes: tuple[str, ...] = ("png", "svg")) -> list[str]:
+    """Write an Axes' figure as ``out/<stem>.png`` and ``.svg``, close it; returns the paths written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = ax.figure
+    fig.tight_layout()
+    names = []
+    for suffix in suffixes:
+        path = output_dir(out) / f"{stem}.{suffix}"
+        fig.savefig(path, dpi=120)
+        names.append(str(path))
+    plt.close(fig)
+    return names
+
+
+def write_json(data: Any, path: Path) -> str:
+    """Write ``data`` as strict JSON to ``path``; returns the path as a string."""
+    path.write_text(json.dumps(jsonable(data), indent=2, allow_nan=False), encoding="utf-8")
+    return str(path)
+
+
+@contextmanager
+def step(description: str, *, quiet: bool) -> Iterator[None]:
+    """A spinner with elapsed time on stderr while a slow step runs; silent when ``quiet`` or not a terminal.
+
+    Examples
+    --------
+    >>> with step("Matching 500 people to a pool of 200,000", quiet=True):  # doctest: +SKIP
+    ...     m = match(df, "treated", covariates)
+    """
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        yield
+        return
+    with Progress(SpinnerColumn(finished_text="[green]done"), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(description, total=1)
+        yield
+        bar.update(task, completed=1)
