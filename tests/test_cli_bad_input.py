@@ -29,7 +29,7 @@ def folder(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli_bad_input")
     w = make_world(seed=4, n_eligible=300, n_pool=300)
     rng = np.random.default_rng(4)
-    history = w.people.assign(**{k: (rng.random(len(w.people)) < 0.4).astype(int) for k in PRICE_KEYS})
+    history = w.people.assign(**{k: (rng.random(len(w.people)) < 0.4).astype(int) for k in PRICE_KEYS}, cost=900.0)
     history.to_csv(tmp / "history.csv", index=False)
     history.drop(columns="accommodation").to_csv(tmp / "history_no_accommodation.csv", index=False)
     flags = history.astype({"ete": object})
@@ -121,6 +121,12 @@ def test_unknown_option_is_a_usage_error_with_status_2(folder):
      ["history.txt", "unknown file type '.txt'"]),
     (["power", "--measure", "binary", "--base-rate", "1.4", "--n", "100"],
      ["'base_rate' parameter", "between 0 and 1", "Got 1.4"]),
+    # a text outcome is not matched as a number
+    (["evaluate", "--data", "{folder}/history.csv", "--treatment", "ete", "--covariates", "age",
+      "--outcome", "sex", "--kind", "binary"],
+     ["history.csv (--data)", "sex: not a number", "row 1 ('male')"]),
+    (["price", "--spec", INTERMEDIATE, "--history", "{folder}/history.csv", "--budget", "-5"],
+     ["--budget", "finite amount > 0", "Got -5.0"]),
     (["evaluate", "--data", "{folder}/history.csv", "--treatment", "ete", "--covariates", "age,risk",
       "--outcome", "family_ties"],
      ["history.csv (--data)", "['risk'] are not in the data"]),

@@ -15,7 +15,6 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -199,7 +198,7 @@ def test_simulate_matches_simulate_contract_with_the_same_seed(folder):
     tariff = Tariff.from_spec(spec)
     probs = cohort_probabilities(cohort, PRICE_KEYS, segments, rates)
     expected = float(tariff.expected_income(segments, probs)["expected_income"].sum())
-    structure = replace(PaymentStructure.from_spec(spec), outcome_budget=expected)
+    structure = PaymentStructure.from_spec(spec, outcome_budget=expected)
     sim = simulate_contract(spec, cohort, tariff, structure, draws=2000, seed=7, probabilities=probs,
                             segments=segments, costs=segment_costs(None, history, past_segments))
     assert res["expected_outcome_payments"] == pytest.approx(expected, rel=1e-12)

@@ -120,13 +120,15 @@ def about_file(path: Path | str | None, option: str) -> Iterator[None]:
         raise
 
 
-def check_numbers(frame: pd.DataFrame, columns: list[str], path: Path | str, option: str) -> None:
+def check_numbers(frame: pd.DataFrame, columns: list[str], path: Path | str, option: str, *,
+                  numeric: tuple[str, ...] = ()) -> None:
     """Fail on columns that hold numbers except for a few stray words (e.g. age "abc").
 
     A schema-free file's column is read as text as soon as one cell is not a
     number; matching would then treat every age as its own category. A column
     where at least half the values are numbers is taken to be numeric, and
-    every cell that is not is reported with its row.
+    every cell that is not is reported with its row. Columns in ``numeric``
+    (an outcome, a 0/1 flag) must be numbers throughout.
 
     Raises
     ------
@@ -135,19 +137,19 @@ def check_numbers(frame: pd.DataFrame, columns: list[str], path: Path | str, opt
         1, header not counted) with their values.
     """
     problems = []
-    for column in dict.fromkeys(columns):
+    for column in dict.fromkeys([*columns, *numeric]):
         if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]) \
                 or pd.api.types.is_bool_dtype(frame[column]):
             continue
         given = frame[column].notna().to_numpy()
         numbers = pd.to_numeric(frame[column], errors="coerce").notna().to_numpy()
         stray = np.flatnonzero(given & ~numbers)
-        if numbers.sum() >= stray.size > 0:
+        if stray.size and (column in numeric or numbers.sum() >= stray.size):
             shown = ", ".join(f"row {i + 1} ({frame[column].iloc[i]!r})" for i in stray[:5])
             more = f" and {stray.size - 5} more" if stray.size > 5 else ""
             problems.append(f"  - {column}: not a number: {stray.size} row(s): {shown}{more}")
     if problems:
-        raise SchemaError(f"{path} ({option}): columns that hold numbers have values that are not numbers "
+        raise SchemaError(f"{path} ({option}): columns used as numbers have values that are not numbers "
                           "(data rows counted from 1, header not counted):\n" + "\n".join(problems),
                           table=option.lstrip("-"), source=str(path))
 

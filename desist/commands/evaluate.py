@@ -80,7 +80,7 @@ def evaluate(
                          "happened (0 = censored at the --outcome duration).")
     df = read_data(data, "data", option="--data")
     columns = split_columns(covariates)
-    check_numbers(df, [treatment, *columns, outcome] + ([event] if event else []), data, "--data")
+    check_numbers(df, columns, data, "--data", numeric=(treatment, outcome) + ((event,) if event else ()))
     with about_file(data, "--data"):
         with step(f"Matching in {len(df):,} rows of {data.name}", quiet=as_json):
             m = match(df, treatment, columns, ratio=ratio, replace=replace, caliper=caliper, link=link,

@@ -74,6 +74,10 @@ def compare_tariffs(spec: MetricSpec, history: pd.DataFrame, *, costs: dict[str,
             raise SpecError("The spec has no [payment.prices], so give the expected outcome budget with --budget.",
                             key="budget")
         budget = float(tariffs["spec"].expected_income(segments, probs)["expected_income"].sum())
+    if not (np.isfinite(budget) and budget > 0):
+        # Every builder would fail alike: that is a bad input, not one infeasible tariff.
+        raise SpecError(f"The expected outcome budget (--budget, else under the spec's prices) must be a finite "
+                        f"amount > 0. Got {budget!r}.", key="budget")
     builders = {
         "flat": lambda: flat(budget, probs, segments=segments),
         "by_difficulty": lambda: by_difficulty(budget, probs, segments=segments, costs=cost, strength=strength),

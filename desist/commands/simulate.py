@@ -32,7 +32,6 @@ the payment structure::
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -115,7 +114,7 @@ def simulate(
     # The spec states no expected outcome payments; this cohort's expectation completes the contract value.
     with about_file(tariff_path, "--tariff"):
         expected = float(tariff.expected_income(segments, probs)["expected_income"].sum())
-    structure = replace(PaymentStructure.from_spec(spec), outcome_budget=expected)
+    structure = PaymentStructure.from_spec(spec, outcome_budget=expected)
     # Costs: --cost, else a per-person 'cost' column in the cohort, else in the history.
     costs = parse_costs(cost)
     segment_cost = None
