@@ -26,7 +26,7 @@ from pathlib import Path
 
 import typer
 
-from desist.commands.common import about_file, emit, json_option, parse_costs, read_data
+from desist.commands.common import about_file, emit, json_option, parse_costs, read_data, step
 from outcomes.spec import MetricSpec
 from validation.design import Finding, check_design
 from validation.errors import SpecError
@@ -85,8 +85,10 @@ def check(
     """
     spec = MetricSpec.from_toml(spec_path)
     # One call uses every table; its messages name the table, the prefix names the files.
-    with about_file(", ".join(data) if data else None, "--data"):
-        findings = check_design(spec, read_tables(data), contract_days=contract_days, expected_effect=effect,
+    with step("Reading the --data tables", quiet=as_json or not data):
+        tables = read_tables(data)
+    with about_file(", ".join(data) if data else None, "--data"), step("Checking the design", quiet=as_json):
+        findings = check_design(spec, tables, contract_days=contract_days, expected_effect=effect,
                                 costs=parse_costs(cost) or None)
     if as_json:
         emit(ctx, {"valid": True, "spec": spec.to_dict(), "findings": [f.to_dict() for f in findings]})

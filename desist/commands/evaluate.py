@@ -78,7 +78,8 @@ def evaluate(
     if kind == "time" and event is None:
         raise ModelError("--kind time needs --event: the 0/1 column saying whether the event "
                          "happened (0 = censored at the --outcome duration).")
-    df = read_data(data, "data", option="--data")
+    with step(f"Reading {data.name}", quiet=as_json):
+        df = read_data(data, "data", option="--data")
     columns = split_columns(covariates)
     check_numbers(df, columns, data, "--data", numeric=(treatment, outcome) + ((event,) if event else ()))
     with about_file(data, "--data"):

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from desist.commands.common import about_file, emit, json_option, out_option, read_data, save_figure
+from desist.commands.common import about_file, emit, json_option, out_option, read_data, save_figure, step
 from validation.errors import SchemaError
 from validation.funnels import funnel
 from validation.gaming import creaming_screen, flag_values, parking_screen
@@ -142,11 +142,13 @@ def screen(
         desist screen --eligible eligible.parquet \\
             --services services.parquet --outcomes outcomes.csv --json
     """
-    frames = (read_data(eligible, "eligible", option="--eligible", schema=True),
-              read_data(services, "services", option="--services", schema=True),
-              None if outcomes is None else read_data(outcomes, "outcomes", option="--outcomes"))
-    tables = screen_tables(*frames, difficulty=difficulty, by=by,
-                           sources={"eligible": eligible, "outcomes": outcomes})
+    with step("Reading the files", quiet=as_json):
+        frames = (read_data(eligible, "eligible", option="--eligible", schema=True),
+                  read_data(services, "services", option="--services", schema=True),
+                  None if outcomes is None else read_data(outcomes, "outcomes", option="--outcomes"))
+    with step("Screening for creaming and parking", quiet=as_json):
+        tables = screen_tables(*frames, difficulty=difficulty, by=by,
+                               sources={"eligible": eligible, "outcomes": outcomes})
     results = {k: tables[k] for k in ("creaming", "parking", "funnel") if tables[k] is not None}
     files = [name for key, result in results.items() for name in save_figure(result.plot(), out, f"screen_{key}")] \
         if out is not None else []
