@@ -26,7 +26,7 @@ from pathlib import Path
 
 import typer
 
-from desist.commands.common import about_file, emit, json_option, parse_costs, read_data, step
+from desist.commands.common import about_file, cost_option, emit, json_option, parse_costs, read_data, step
 from outcomes.spec import MetricSpec
 from validation.design import Finding, check_design
 from validation.errors import SpecError
@@ -69,7 +69,7 @@ def check(
                                                         "history; repeat for each table."),
     contract_days: int = typer.Option(None, "--contract-days", help="Contract length in days."),
     effect: float = typer.Option(None, "--effect", help="Expected effect on reoffending (-0.05 binary, 0.9 ratio)."),
-    cost: list[str] = typer.Option(None, "--cost", help="SEGMENT=AMOUNT delivery cost per person; repeat."),
+    cost: list[str] = cost_option(),
 ) -> None:
     """Check a metric spec, print it in plain words, then its design findings.
 

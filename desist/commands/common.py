@@ -60,6 +60,12 @@ def out_option(what: str) -> Any:
     return typer.Option(None, "--out", help=f"Folder to write {what} (created if missing).")
 
 
+def cost_option() -> Any:
+    """The ``--cost SEGMENT=AMOUNT`` option (repeatable), read by :func:`parse_costs`."""
+    return typer.Option(None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT, e.g. women=1500 (repeat "
+                        "for each segment).")
+
+
 def read_data(path: Path | str, table: str, *, option: str, schema: bool = False, **kwargs: Any) -> pd.DataFrame:
     """Read an input file by its suffix; a missing file is a readable error naming the option.
 

@@ -35,7 +35,7 @@ import pandas as pd
 import typer
 
 from desist.commands.common import (
-    about_file, check_numbers, emit, json_option,
+    about_file, check_numbers, cost_option, emit, json_option,
     out_option, output_dir, parse_costs, read_data, save_figure,
 )
 from outcomes.spec import MetricSpec
@@ -115,7 +115,7 @@ def price(
     spec_path: Path = typer.Option(..., "--spec", help="Metric spec (TOML) naming the priced outcomes and segments."),
     history: Path = typer.Option(..., "--history", help="Last year's people (CSV/Parquet/Excel): segment "
                                  "columns, one 0/1 column (or p_<outcome>) per priced outcome, optional 'cost'."),
-    cost: list[str] = typer.Option(None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT (repeat)."),
+    cost: list[str] = cost_option(),
     budget: float = typer.Option(None, "--budget", help="Expected outcome payments (£); default: under the "
                                  "spec's own prices."),
     strength: float = typer.Option(1.0, "--strength", help="How strongly by_difficulty follows cost/probability."),

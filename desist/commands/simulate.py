@@ -37,7 +37,7 @@ from pathlib import Path
 import typer
 
 from desist.commands.common import (
-    about_file, check_numbers, emit, json_option, out_option, output_dir,
+    about_file, check_numbers, cost_option, emit, json_option, out_option, output_dir,
     parse_costs, parse_pairs, read_data, save_figure, split_columns, step,
 )
 from outcomes.spec import MetricSpec
@@ -63,7 +63,7 @@ def simulate(
                                    "model per outcome on --history and predict each cohort member's probability."),
     tariff_path: Path = typer.Option(None, "--tariff",
                                      help="Tariff TOML (as price --out writes) instead of the spec's prices."),
-    cost: list[str] = typer.Option(None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT (repeat)."),
+    cost: list[str] = cost_option(),
     effect: list[str] = typer.Option(None, "--effect", help="Assumed effect on an outcome's probability, "
                                      "OUTCOME=POINTS as a proportion (e.g. no_reoffence=0.05; repeat)."),
     draws: int = typer.Option(10_000, "--draws", help="Monte Carlo draws."),
