@@ -544,7 +544,10 @@ def _as_model_frame(frame: pd.DataFrame, categories: dict) -> pd.DataFrame:
         values = out[col]
         if pd.api.types.is_bool_dtype(values):
             values = values.astype(bool)
-        out[col] = pd.Categorical(values, categories=levels)
+        elif isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        # A level the history never had cannot be scored: missing, then counted as unscored.
+        out[col] = pd.Categorical(values.where(values.isin(levels)), categories=levels)
     return out
 
 

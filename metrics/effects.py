@@ -220,7 +220,12 @@ def estimate_effect(data, treatment, outcome, *, kind, weights, treated, cluster
         return _time_effect(data, outcome, t, weights, clusters, duration, event, covariates,
                             n_t, n_c, level)
     check_complete(data, [outcome] + covariates, role="outcome/covariate")
-    y = data[outcome].to_numpy(dtype=float)
+    y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(y).any():
+        rows = np.flatnonzero(np.isnan(y))
+        raise ModelError(f"The outcome {outcome!r} must be numeric (kind={kind!r}); rows {rows[:5].tolist()} "
+                         f"(0-based) hold {data[outcome].iloc[rows[:5]].tolist()}"
+                         + (f" and {rows.size - 5} more." if rows.size > 5 else "."))
     X = _exog(data, t, covariates)
     if kind == "count":
         if np.any(y < 0):

@@ -438,6 +438,10 @@ def simulate_contract(
             raise SpecError(f"The 'effects' parameter names outcomes {unknown} that are not drawn; outcomes are "
                             f"{needed}.", key="effects")
         shift = pd.Series(dict(effects), dtype=float).reindex(needed).fillna(0.0)
+        impossible = shift[~shift.between(-1.0, 1.0)]
+        if len(impossible):
+            raise SpecError(f"The 'effects' parameter shifts probabilities by points as a proportion, between -1 "
+                            f"and 1 (0.05 = 5 points). Got {impossible.to_dict()}.", key="effects")
         probs = (probs + shift).clip(0.0, 1.0)
     n_people = len(probs)
     if segments is None:

@@ -143,3 +143,14 @@ def test_cli_evaluate_bad_column_exits_1():
                    "--covariates", "age,wage", "--outcome", "re78")
     assert proc.returncode == 1
     assert "error:" in proc.stderr and "'wage'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_text_outcome_is_a_model_error_naming_the_column():
+    import pandas as pd
+
+    from metrics import compare
+    from validation.errors import ModelError
+
+    data = pd.DataFrame({"t": [1, 1, 0, 0], "y": ["yes", "no", "no", "no"]})
+    with pytest.raises(ModelError, match=r"outcome 'y' must be numeric.*\['yes', 'no', 'no', 'no'\]"):
+        compare(data, "t", "y", kind="binary")

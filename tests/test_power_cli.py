@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
 from metrics.power import minimum_detectable_effect, power, required_n
@@ -43,18 +42,3 @@ def test_bad_input_exits_1_with_the_reason():
     run = desist("--measure", "frequency", "--base-rate", "1.2")
     assert run.returncode == 1
     assert "needs --n" in run.stderr and "Traceback" not in run.stderr
-
-
-def test_demo_section_reports_the_worlds_power_and_false_payment():
-    from cohorts.synthetic import make_world
-    from desist.commands.power import demo_section, power_report
-
-    world = make_world(seed=1, n_eligible=1_500, n_pool=20_000)
-    text = demo_section(world)
-    n = int((world.people["start_date"] + pd.Timedelta(days=547) <= world.as_of).sum())
-    assert f"{n:,} enrolled people with complete follow-up" in text
-    rate = float(world.pool["reoffended"].mean())
-    binary = power_report("binary", rate, n, world.truth.effects["reoffended_diff"])
-    assert f"{abs(binary['mde'].effect) * 100:.1f} points off the reoffending rate" in text
-    assert f"{binary['power'].power:.0%}" in text
-    assert "when nothing changed" in text

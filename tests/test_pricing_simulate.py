@@ -234,3 +234,12 @@ def test_effects_shift_probabilities_and_enrolment_is_uniform():
     assert_allclose(enrolled.mean(axis=0), 20.0, rtol=0.05)
     with pytest.raises(SpecError, match=r"'effects' parameter names outcomes \['x'\]"):
         simulate_contract(None, c, t, PaymentStructure(), draws=5, timing={"job": 6, "fee": 0}, effects={"x": 0.1})
+
+
+def test_an_effect_beyond_one_is_refused_not_clipped():
+    cohort = pd.DataFrame({"segment": ["a", "a"]})
+    tariff = Tariff.from_dict({"job": {"a": 100.0}})
+    structure = PaymentStructure(name="t", service_fee=0.0, up_front_share=0.0, at_risk_share=0.0)
+    with pytest.raises(SpecError, match=r"between -1 and 1.*'job': 2.0"):
+        simulate_contract(None, cohort, tariff, structure, draws=10, seed=0,
+                          probabilities=pd.DataFrame({"job": [0.5, 0.5]}), effects={"job": 2.0})

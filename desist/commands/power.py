@@ -26,10 +26,8 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 
 from __future__ import annotations
 
-import pandas as pd
 import typer
 
-from cohorts.synthetic import FOLLOW_UP_DAYS, WAITING_DAYS
 from desist.commands.common import emit, json_option
 from metrics.power import minimum_detectable_effect, power, required_n
 from metrics.thresholds import Comparison, doncaster_rule, peterborough_rule
@@ -81,37 +79,6 @@ def power_report(
         "payment_probability": None if effect is None else rule.chance(null, effect),
     }
     return out
-
-
-def demo_section(world, ratio: float = 1.0) -> str:
-    """The demo's power and false-payment figures for the world's enrolled cohort.
-
-    Plans as a commissioner would, from observable data only: the cohort is the
-    enrolled people whose follow-up and waiting period have elapsed, the base
-    rates and the negative binomial shape (method of moments) come from the
-    national pool. The power at the world's true effect is shown because the
-    world is synthetic.
-    """
-    days = pd.Timedelta(days=FOLLOW_UP_DAYS + WAITING_DAYS)
-    n = int((world.people["start_date"] + days <= world.as_of).sum())
-    counts = world.pool["reoffences"].to_numpy(dtype=float)
-    mean, var = counts.mean(), counts.var()
-    k = mean**2 / (var - mean) if var > mean else None
-    rate = float(world.pool["reoffended"].mean())
-    truth = world.truth.effects
-    lines = [f"\nPower and payment thresholds ({n:,} enrolled people with complete follow-up, 1:{ratio:g} matching; "
-             f"base rates from the national pool):"]
-    for measure, base, true_effect, dispersion in (("frequency", mean, truth["reoffences_ratio"], k),
-                                                   ("binary", rate, truth["reoffended_diff"], None)):
-        report = power_report(measure, base, n, true_effect, ratio=ratio, dispersion=dispersion)
-        mde, pay = report["mde"], report["payment"]
-        size = (f"{abs(mde.relative):.1%} fewer proven reoffences" if measure == "frequency"
-                else f"{abs(mde.effect) * 100:.1f} points off the reoffending rate")
-        lines.append(f"  {measure}: smallest effect detectable with 80% power: {size}; "
-                     f"power at the world's true effect ({true_effect:.3g}): {report['power'].power:.0%}")
-        lines.append(f"    {pay['rule']}: pays with chance {_chance(pay['false_payment'])} when nothing changed, "
-                     f"{pay['payment_probability']:.0%} at the true effect")
-    return "\n".join(lines)
 
 
 def power_command(

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from desist.commands.common import emit, json_option, output_dir, parse_costs, read_data, write_json
+from desist.commands.common import cost_option, emit, json_option, output_dir, parse_costs, read_data, write_json
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
 from outcomes import MetricSpec
 
@@ -68,7 +68,7 @@ def report(
     history: Path = typer.Option(None, "--history", help="Past cohort with a 0/1 column per price key; default: "
                                  "the cohort's people whose outcome windows have closed."),
     as_of: str = typer.Option(None, "--as-of", help="The data's as-of date (YYYY-MM-DD); dates after it are errors."),
-    cost: list[str] = typer.Option(None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT (repeat)."),
+    cost: list[str] = cost_option(),
     seed: int = typer.Option(0, "--seed", help="Seed of the contract simulation."),
     draws: int = typer.Option(2_000, "--draws", help="Contract simulation draws."),
     out: Path = typer.Option(Path("desist-report"), "--out", help="Folder for report.html and story.json."),
@@ -78,18 +78,19 @@ def report(
 
     Examples:
 
-        desist report --people people.csv --offences offences.csv --pool pool.parquet --out report/
+        desist report --people examples/data/people.csv \\
+            --offences examples/data/offences.csv \\
+            --pool examples/data/pool.csv --as-of 2025-09-30 --out report/
 
-        desist report --spec examples/specs/intermediate.toml --people examples/data/people.csv
-        --offences examples/data/offences.csv --pool examples/data/pool.csv
-        --eligible examples/data/eligible.csv --services examples/data/services.csv
-        --assessments examples/data/assessments.csv --as-of 2025-09-30 --out report/
+        desist report --people people.csv --offences offences.csv \\
+            --pool pool.parquet --eligible eligible.csv \\
+            --services services.csv --assessments assessments.csv \\
+            --cost none=450 --cost complex_needs=850 --out report/
     """
     when = pd.Timestamp(as_of) if as_of else None
     spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
     cohort = read_data(people, "people", option="--people", schema=True, as_of=when)
-    optional = {name: read_data(path, name, option=f"--{name}", schema=True, as_of=when,
-                                **({"people": cohort} if name == "assessments" else {}))
+    optional = {name: read_data(path, name, option=f"--{name}", schema=True, as_of=when)
                 for name, path in (("eligible", eligible), ("services", services), ("assessments", assessments))
                 if path is not None}
     inputs = StoryInputs(
