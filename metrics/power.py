@@ -46,7 +46,11 @@ variance) and ``v`` the per-person variance on the test's scale:
   Lakkis (2014, *Statistics in Medicine* 33:376-387) with the variance taken at
   the true rates for both the null and the alternative term, and it is what the
   Poisson regression with a robust (sandwich) variance in the matched
-  comparison estimates.
+  comparison estimates. One second-order term is added: the log of a sample
+  mean is biased down by about ``v / (2 n)``, more in the smaller treated
+  group, so ``s`` is taken as ``log(mu_t / mu_c) - (v_t - v_c / k) / (2 n)``.
+  Without it the formula understates power by about a point at 200-300
+  treated people (checked against simulation); above 1,000 it hardly matters.
 
 ``simulated_power`` checks each formula by drawing whole trials (binomial or
 negative binomial counts) and applying the test itself.
@@ -162,25 +166,43 @@ class Design:
             return 2 * np.arcsin(np.sqrt(p_t)) - 2 * np.arcsin(np.sqrt(self.base_rate))
         return p_t - self.base_rate
 
-    def unit_variance(self, effect: np.ndarray | float) -> np.ndarray:
-        """``n_treated * se**2``: the variance of the signal for one treated person and ``ratio`` controls."""
+    def person_variances(self, effect: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """Per-person variance ``(v_t, v_c)`` of each group on the test's scale."""
         rate_t = self.treated_rate(effect)
         rate_c = self.base_rate
         if self.measure == "binary":
             if self.method == "arcsine":
-                v_t, v_c = np.ones_like(rate_t), 1.0
-            else:
-                v_t, v_c = rate_t * (1 - rate_t), rate_c * (1 - rate_c)
-        elif self.phi is not None:
-            v_t, v_c = self.phi / rate_t, self.phi / rate_c
-        else:
-            extra = 0.0 if self.dispersion is None else 1.0 / self.dispersion
-            v_t, v_c = 1.0 / rate_t + extra, 1.0 / rate_c + extra
+                return np.ones_like(rate_t), np.asarray(1.0)
+            return rate_t * (1 - rate_t), np.asarray(rate_c * (1 - rate_c))
+        if self.phi is not None:
+            return self.phi / rate_t, np.asarray(self.phi / rate_c)
+        extra = 0.0 if self.dispersion is None else 1.0 / self.dispersion
+        return 1.0 / rate_t + extra, np.asarray(1.0 / rate_c + extra)
+
+    def unit_variance(self, effect: np.ndarray | float) -> np.ndarray:
+        """``n_treated * se**2``: the variance of the signal for one treated person and ``ratio`` controls."""
+        v_t, v_c = self.person_variances(effect)
         return self.design_effect * (v_t + v_c / self.ratio)
 
+    def expected_signal(self, effect: np.ndarray | float, n_treated: np.ndarray | float) -> np.ndarray:
+        """The estimator's expected value on the test's scale at this cohort size.
+
+        For the frequency measure the log of a sample mean is biased down by
+        about ``v / (2 n)`` (second-order delta method); the smaller treated
+        group is biased more, which tilts the log rate ratio towards a
+        reduction. The other signals are unbiased.
+        """
+        signal = self.signal(effect)
+        if self.measure != "frequency":
+            return signal
+        v_t, v_c = self.person_variances(effect)
+        n = np.asarray(n_treated, dtype=float)
+        return signal - (v_t - v_c / self.ratio) / (2 * n)
+
     def standardised(self, effect: np.ndarray | float, n_treated: np.ndarray | float) -> np.ndarray:
-        """``x = -signal / se``: positive when the effect is a reduction."""
-        return -self.signal(effect) / np.sqrt(self.unit_variance(effect) / np.asarray(n_treated, dtype=float))
+        """``x = -E[signal] / se``: positive when the effect is a reduction."""
+        n = np.asarray(n_treated, dtype=float)
+        return -self.expected_signal(effect, n) / np.sqrt(self.unit_variance(effect) / n)
 
     def power_at(self, x: np.ndarray | float) -> np.ndarray:
         """Power of the test when the standardised effect is ``x``."""
@@ -359,7 +381,7 @@ def power(
     Examples
     --------
     >>> round(power("frequency", 1.2, 800, 0.9, ratio=2, dispersion=2.0).power, 3)
-    0.54
+    0.544
     """
     design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
     _check_n("n_treated", n_treated)
@@ -404,6 +426,10 @@ def required_n(
         )
     x = design.x_needed(power)
     n = (x / signal) ** 2 * float(design.unit_variance(effect))
+    if measure == "frequency":
+        # The small-sample term makes x depend on n beyond sqrt(n): solve near the first-order answer.
+        n = optimize.brentq(lambda m: float(design.standardised(effect, m)) - x, n / 4, n * 4 + 10,
+                            xtol=1e-10, rtol=1e-14)
     return _result(design, "n_treated", effect, n, power)
 
 
@@ -436,7 +462,7 @@ def minimum_detectable_effect(
     --------
     >>> r = minimum_detectable_effect("frequency", 1.2, 500, ratio=3, dispersion=2.0)
     >>> round(r.relative, 3)
-    -0.16
+    -0.159
     """
     design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
     _check_n("n_treated", n_treated)

@@ -1,4 +1,5 @@
-"""Shared test set-up: a non-interactive plotting backend for every test."""
+"""Shared test set-up: a non-interactive plotting backend, and hypothesis derandomized
+so that the same code gives the same test results on every run (CI included)."""
 
 import os
 
@@ -7,3 +8,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
+
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("desist", derandomize=True, deadline=None)
+settings.load_profile("desist")

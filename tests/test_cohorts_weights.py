@@ -320,9 +320,12 @@ def test_rake_meets_every_margin_on_random_samples(seed, n, k1, k2):
         # converges, so an error is only allowed when some cell is empty.
         assert (pd.crosstab(data["a"], data["b"]) == 0).any().any()
         return
+    # The stopping rule (survey's) bounds the change per pass at tol * sum(base); where
+    # convergence is slow (empty cells) a margin can still be off by tens of that bound.
+    slack = 100 * 1e-10 * base.sum()
     for col, levels in margins.items():
         totals = result.weights.groupby(data[col]).sum()
-        assert_allclose([totals[k] for k in levels], list(levels.values()), rtol=1e-7)
+        assert_allclose([totals[k] for k in levels], list(levels.values()), rtol=0, atol=slack)
     # Raking multiplies base weights by one factor per level of each margin, so the
     # ratio to the base weight is constant within each cell.
     ratio = result.weights / base
