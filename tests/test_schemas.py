@@ -400,3 +400,10 @@ def test_stray_spaces_are_shown_in_quotes_and_failures_follow_the_message():
     err = raises("people", df, r"sex: unknown category \(allowed: .+\): 1 row: row 2 \(' male'\)")
     assert err.failures["column"].tolist() == ["sex", "age"]  # the input's column order, as in the message
     assert str(err).index("- sex:") < str(err).index("- age:")
+
+
+def test_without_an_as_of_date_nothing_may_be_dated_after_today():
+    tomorrow = (pd.Timestamp.today().normalize() + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    services = pd.DataFrame({"person_id": ["a", "b"], "date": ["2024-01-01", tomorrow], "hours": [1.0, 2.0]})
+    with pytest.raises(SchemaError, match=rf"date: after the as-of date .*row 2 \({tomorrow}\)"):
+        validate(services, "services")

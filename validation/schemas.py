@@ -211,7 +211,8 @@ def validate(
     table : {"people", "eligible", "assessments", "offences", "services", "pool"}
         Which schema to apply (see ``TABLES``).
     as_of : date-like, optional
-        The data's as-of date: any date column later than this fails.
+        The data's as-of date: any date column later than this fails. Default:
+        today, since nothing can have happened in the future.
     people : pandas.DataFrame, optional
         For ``table="offences"``: people with ``person_id``, ``age`` and
         ``start_date`` (or ``referral_date``), so offences dated before the
@@ -283,9 +284,9 @@ def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema
     return TABLES[table].to_schema()
 
 
-def _as_of(as_of: Any, table: str, source: str | None) -> pd.Timestamp | None:
+def _as_of(as_of: Any, table: str, source: str | None) -> pd.Timestamp:
     if as_of is None:
-        return None
+        return pd.Timestamp.today().normalize()
     try:
         return pd.Timestamp(as_of)
     except (TypeError, ValueError) as exc:
