@@ -9,7 +9,8 @@ shows the same numbers a script would get.
 Examples
 --------
 >>> from cohorts.synthetic import make_world
->>> from outcomes import MetricSpec
+>>> from outcomes import MetricSpec, proven_reoffending
+from outcomes.spec import ReoffendingSpec
 >>> w = make_world(seed=1, n_eligible=1_500, n_pool=15_000)
 >>> spec = MetricSpec.from_toml(DEFAULT_SPEC)
 >>> story = run_story(StoryInputs.from_world(w, spec), draws=200)
@@ -20,7 +21,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ from desist.report import Report
 from metrics import match
 from metrics.power import minimum_detectable_effect, negative_binomial_shape
 from metrics.thresholds import Comparison, compare_rules
-from outcomes import MetricSpec
+from outcomes import MetricSpec, proven_reoffending
+from outcomes.spec import ReoffendingSpec
 from pricing import PaymentStructure, Tariff, simulate_contract
 from pricing.inputs import achievement_history, cohort_pricing, segment_costs
 from validation.design import check_design
@@ -82,6 +84,10 @@ class StoryInputs:
     as_of : the data's as-of date
     costs : delivery cost per person by payment segment
     truth : true effects (synthetic worlds only), shown beside the estimates
+    pool_measure : how the pool's outcomes were measured (default the MoJ measure:
+        offences in 365 days proven by conviction or caution within a further 182).
+        The matched comparison measures the cohort the same way, whatever the
+        spec pays on, because a comparison is only fair like for like.
     """
 
     spec: MetricSpec
@@ -95,6 +101,7 @@ class StoryInputs:
     as_of: pd.Timestamp | None = None
     costs: Mapping[str, float] | None = None
     truth: Mapping[str, float] | None = None
+    pool_measure: ReoffendingSpec = field(default_factory=ReoffendingSpec)
 
     @classmethod
     def from_world(cls, world: World, spec: MetricSpec, costs: Mapping[str, float] | None = None) -> StoryInputs:
@@ -110,7 +117,7 @@ class Story:
 
     inputs: StoryInputs
     outcome_rates: pd.DataFrame | None
-    reoffending: Any
+    reoffending: Any  # measured as the pool's outcomes were, for the comparison
     matched: Any
     effects: dict[str, Any]
     dispersion: float | None
@@ -124,6 +131,8 @@ class Story:
     findings: list[Any]
     history_counts: dict[str, int] | None = None
     skipped: dict[str, str] = field(default_factory=dict)
+    spec_reoffending: Any = None
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """The story in a screenful of text."""
@@ -134,6 +143,9 @@ class Story:
             lines += [f"  {r.label}: {r.rate:.1%} ({r.ci_low:.1%} to {r.ci_high:.1%}), n = {r.n:,}"
                       for r in self.outcome_rates.itertuples()]
         lines.append(self.reoffending.summary())
+        if self.spec_reoffending is not None:
+            lines.append("The spec's own measure:\n" + self.spec_reoffending.summary())
+        lines += [f"Note: {note}" for note in self.notes]
         counts = self.matched.counts
         lines.append(f"Matched comparison: {counts.loc['matched', 'treated']:,} of {counts.loc['all', 'treated']:,} "
                      f"cohort members matched 1:1 to the national pool (caliper 0.2 SD of the logit).")
@@ -177,7 +189,10 @@ class Story:
             "power": {k: p.to_dict() for k, p in self.power.items()},
             "findings": [f.to_dict() for f in self.findings],
             "skipped": self.skipped,
+            "notes": self.notes,
         }
+        if self.spec_reoffending is not None:
+            out["spec_reoffending"] = self.spec_reoffending.to_dict()
         if self.tariffs is not None:
             out["tariffs"] = {name: m.to_dict() for name, m in self.tariffs["margins"].items()}
         if self.simulation is not None:
@@ -200,6 +215,16 @@ def _indent(text: str) -> str:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def _definition(measure: ReoffendingSpec) -> tuple:
+    """What decides who counts as reoffending and how often (not the measure reported or its price)."""
+    return (measure.follow_up_days, measure.waiting_days, frozenset(measure.disposals), measure.counting,
+            measure.index)
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _covariates(*tables: pd.DataFrame) -> list[str]:
@@ -256,7 +281,18 @@ def run_story(
         outcome_rates = spec.outcome_rates(people, inputs.assessments, as_of=as_of)
     else:
         skipped["intermediate outcomes"] = "no assessments table or no outcomes in the spec"
-    reoffending = spec.proven_reoffending(people, inputs.offences, as_of=as_of)
+    pool_measure = inputs.pool_measure
+    reoffending = proven_reoffending(
+        people, inputs.offences, index=pool_measure.index, follow_up_days=pool_measure.follow_up_days,
+        waiting_days=pool_measure.waiting_days, as_of=as_of, disposals=pool_measure.disposals,
+        counting=pool_measure.counting)
+    notes: list[str] = []
+    spec_reoffending = None
+    if spec.reoffending is not None and _definition(spec.reoffending) != _definition(pool_measure):
+        spec_reoffending = spec.proven_reoffending(people, inputs.offences, as_of=as_of)
+        notes.append(f"The spec pays on {_lower(spec.reoffending.describe())} The comparison pool's outcomes are "
+                     f"{_lower(pool_measure.describe())} The matched comparison therefore measures the cohort the "
+                     "pool's way; the spec's own measure is shown for the cohort alone.")
 
     step("matched comparison")
     covariates = _covariates(people, inputs.pool)
@@ -353,7 +389,8 @@ def run_story(
     return Story(inputs=inputs, outcome_rates=outcome_rates, reoffending=reoffending, matched=matched,
                  effects=effects, dispersion=dispersion, thresholds=thresholds, power=power, difficulty=difficulty,
                  tariffs=tariffs, simulation=simulation, screens=screens, equality=equality_table,
-                 findings=findings, history_counts=history_counts, skipped=skipped)
+                 findings=findings, history_counts=history_counts, skipped=skipped,
+                 spec_reoffending=spec_reoffending, notes=notes)
 
 
 def _figure(plotted: Any):
@@ -413,6 +450,12 @@ def _build_report(story: Story) -> Report:
                text="Who is measured, and who is left out and why. Counts reconcile: everyone in the cohort is "
                     "either observable or excluded with a reason.",
                table=counts, caption="Proven reoffending: cohort and exclusions", n_columns=["people"])
+    for note in story.notes:
+        report.add("counts", "", note=note)
+    if story.spec_reoffending is not None:
+        report.add("counts", "", table=pd.DataFrame([{"step": k, "people": v}
+                                                     for k, v in story.spec_reoffending.counts.items()]),
+                   caption="The spec's own reoffending measure (cohort only)", n_columns=["people"])
     report.add("counts", "", table=story.matched.counts.reset_index(names="units"),
                caption="Matched comparison (1:1 nearest neighbour on the logit of the propensity score, "
                        "caliper 0.2 SD, without replacement)", n_columns=["treated"])

@@ -89,3 +89,18 @@ def test_demo_json_matches_the_story_of_the_same_world(tmp_path):
     assert got["story"]["effects"]["count"]["estimate"] == pytest.approx(story.effects["count"].estimate, rel=1e-12)
     assert got["story"]["truth"]["reoffences_ratio"] == pytest.approx(world.truth.effects["reoffences_ratio"])
     assert (tmp_path / "report.html").exists() and (tmp_path / "story.json").exists()
+
+
+def test_pool_measure_options(folder):
+    base = ["report", "--people", str(folder / "people.csv"), "--offences", str(folder / "offences.csv"),
+            "--pool", str(folder / "pool.csv"), "--as-of", AS_OF, "--out", str(folder / "pm")]
+    wrong = CliRunner().invoke(app, [*base, "--pool-counting", "arrests"])
+    assert wrong.exit_code == 1 and "--pool-counting must be one of offences, court_appearances" in str(
+        wrong.exception)
+    default = json.loads(CliRunner().invoke(app, [*base, "--json"]).stdout)["results"]
+    convictions = json.loads(CliRunner().invoke(app, [*base, "--pool-disposals", "conviction", "--json"]).stdout)
+    got = convictions["results"]
+    # The cohort is now measured as the pool was: convictions only, so fewer proven reoffences.
+    assert got["reoffending"]["rate"]["estimate"] < default["reoffending"]["rate"]["estimate"]
+    # The default spec pays on convictions and cautions: the difference is stated.
+    assert default["notes"] == [] and "conviction or caution" in got["notes"][0]

@@ -108,3 +108,21 @@ def test_without_costs_the_tariff_comparison_is_skipped_with_its_reason():
     assert story.simulation is not None
     page = story.report().to_html()
     assert "Not run: tariff comparison" in page and 'id="cashflow"' in page
+
+
+def test_a_spec_measured_differently_from_the_pool_is_compared_the_pools_way():
+    """Peterborough counts conviction court appearances; the pool counts offences
+    proven by conviction or caution. Compared as-is the effect is badly biased,
+    so the comparison measures the cohort as the pool was measured, and says so."""
+    world = make_world(seed=7, n_eligible=1_000, n_pool=10_000)
+    spec = MetricSpec.from_toml("examples/specs/peterborough.toml")
+    story = run_story(StoryInputs.from_world(world, spec), draws=100)
+    assert story.notes and "court appearances" in story.notes[0] and "the pool's way" in story.notes[0]
+    assert story.spec_reoffending.frequency().per_100 < story.reoffending.frequency().per_100
+    from outcomes import proven_reoffending
+
+    pools_way = proven_reoffending(world.people, world.offences, as_of=world.as_of).per_person
+    assert story.reoffending.per_person["reoffences"].sum() == pools_way["reoffences"].sum()
+    assert "The spec's own measure" in story.summary()
+    same = run_story(StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), draws=100)
+    assert same.notes == [] and same.spec_reoffending is None

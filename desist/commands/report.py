@@ -1,5 +1,11 @@
 """``desist report``: the evaluator's whole journey on files, written as one HTML report.
 
+The pool's outcomes are taken to follow the MoJ measure (offences in 365 days
+proven by conviction or caution within 182 more); say otherwise with
+``--pool-disposals`` and ``--pool-counting``. The matched comparison measures
+the cohort the same way as the pool, and the report says when that differs
+from the measure the spec pays on.
+
 Reads the cohort, its offences and the comparison pool (and, when given, the
 eligible people, service contacts, assessments and a pricing history), checks
 each against its schema, runs the story (outcomes, matched comparison, effects,
@@ -21,9 +27,21 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from desist.commands.common import cost_option, emit, json_option, output_dir, parse_costs, read_data, write_json
+from desist.commands.common import (
+    cost_option,
+    emit,
+    json_option,
+    output_dir,
+    parse_costs,
+    read_data,
+    split_columns,
+    write_json,
+)
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
 from outcomes import MetricSpec
+from outcomes.reoffending import COUNTINGS
+from outcomes.spec import ReoffendingSpec
+from validation.errors import SpecError
 
 
 @contextmanager
@@ -68,6 +86,10 @@ def report(
     history: Path = typer.Option(None, "--history", help="Past cohort with a 0/1 column per price key; default: "
                                  "the cohort's people whose outcome windows have closed."),
     as_of: str = typer.Option(None, "--as-of", help="The data's as-of date (YYYY-MM-DD); dates after it are errors."),
+    pool_disposals: str = typer.Option("conviction,caution", "--pool-disposals",
+                                       help="Disposals that proved the pool's reoffences (comma-separated)."),
+    pool_counting: str = typer.Option("offences", "--pool-counting",
+                                      help="What the pool's reoffences count: offences or court_appearances."),
     cost: list[str] = cost_option(),
     seed: int = typer.Option(0, "--seed", help="Seed of the contract simulation."),
     draws: int = typer.Option(2_000, "--draws", help="Contract simulation draws."),
@@ -87,6 +109,9 @@ def report(
             --services services.csv --assessments assessments.csv \\
             --cost none=450 --cost complex_needs=850 --out report/
     """
+    if pool_counting not in COUNTINGS:
+        raise SpecError(f"--pool-counting must be one of {', '.join(COUNTINGS)}. Got {pool_counting!r} instead.",
+                        key="pool_counting")
     when = pd.Timestamp(as_of) if as_of else None
     spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
     cohort = read_data(people, "people", option="--people", schema=True, as_of=when)
@@ -102,6 +127,7 @@ def report(
         history=read_data(history, "history", option="--history") if history is not None else None,
         as_of=when,
         costs=parse_costs(cost) or None,
+        pool_measure=ReoffendingSpec(disposals=tuple(split_columns(pool_disposals)), counting=pool_counting),
         **optional,
     )
     story, files = write_story(inputs, out, seed=seed, draws=draws, quiet=as_json)
