@@ -9,8 +9,7 @@ shows the same numbers a script would get.
 Examples
 --------
 >>> from cohorts.synthetic import make_world
->>> from outcomes import MetricSpec, proven_reoffending
-from outcomes.spec import ReoffendingSpec
+>>> from outcomes import MetricSpec
 >>> w = make_world(seed=1, n_eligible=1_500, n_pool=15_000)
 >>> spec = MetricSpec.from_toml(DEFAULT_SPEC)
 >>> story = run_story(StoryInputs.from_world(w, spec), draws=200)
