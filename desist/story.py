@@ -231,7 +231,7 @@ def _covariates(*tables: pd.DataFrame) -> list[str]:
 
 
 def _matched_sample(people: pd.DataFrame, proven: pd.DataFrame, pool: pd.DataFrame,
-                    covariates: list[str]) -> pd.DataFrame:
+                    covariates: list[str], follow_up_days: int) -> pd.DataFrame:
     """Observable cohort members with their outcomes, stacked on the pool."""
     outcomes = proven.loc[proven["observable"], ["person_id", "reoffended", "reoffences", "days_to_first"]]
     cohort = people.merge(outcomes, on="person_id", how="inner")
@@ -242,7 +242,7 @@ def _matched_sample(people: pd.DataFrame, proven: pd.DataFrame, pool: pd.DataFra
     data[REOFFENDED] = data["reoffended"].astype(float)
     data[REOFFENCES] = data["reoffences"].astype(float)
     # Time to first proven reoffence, censored at the end of the follow-up year.
-    data[DAYS_TO_FIRST] = data["days_to_first"].fillna(365.0)
+    data[DAYS_TO_FIRST] = data["days_to_first"].fillna(float(follow_up_days))
     return data
 
 
@@ -295,7 +295,7 @@ def run_story(
 
     step("matched comparison")
     covariates = _covariates(people, inputs.pool)
-    data = _matched_sample(people, reoffending.per_person, inputs.pool, covariates)
+    data = _matched_sample(people, reoffending.per_person, inputs.pool, covariates, pool_measure.follow_up_days)
     matched = match(data, "in_programme", covariates, caliper=0.2, link="linear_logit")
     effects = {
         "binary": matched.effect(REOFFENDED, kind="binary"),
@@ -314,8 +314,7 @@ def run_story(
     }
     n_treated = int(effects["binary"].n_treated)
     power = {
-        "frequency": minimum_detectable_effect("frequency", effects["count"].details.get("mean_control",
-                                               float(data.loc[controls, REOFFENCES].mean())), n_treated,
+        "frequency": minimum_detectable_effect("frequency", float(effects["count"].mean_control), n_treated,
                                                dispersion=dispersion),
         "binary": minimum_detectable_effect("binary", float(effects["binary"].mean_control), n_treated),
     }
@@ -347,7 +346,8 @@ def run_story(
     step("screens")
     screens: dict[str, Any] = {}
     scored_people = people.assign(difficulty=difficulty.predict(people).difficulty.to_numpy())
-    if inputs.eligible is not None and "enrolled" in inputs.eligible.columns:
+    has_eligible = inputs.eligible is not None and "enrolled" in inputs.eligible.columns
+    if has_eligible:
         eligible = inputs.eligible.assign(difficulty=difficulty.predict(inputs.eligible).difficulty.to_numpy())
         screens["creaming"] = creaming_screen(eligible, by="provider_id")
     else:
@@ -365,18 +365,16 @@ def run_story(
                                unit="provider_id", outcome="reoffended", expected="expected")
 
     equality_table = None
-    if inputs.eligible is not None and "enrolled" in inputs.eligible.columns:
+    if has_eligible:
         outcome = reoffending.per_person.set_index("person_id")
-        outcome = outcome["reoffended"].where(outcome["observable"]).astype(float)
-        payment = None
-        if history_counts is not None and pricing is not None:
-            payment = history.set_index("person_id")[pricing.outcomes].max(axis=1)
-        frame = inputs.eligible.assign(
-            reoffended=inputs.eligible["person_id"].map(outcome).astype(float),
-            **({"paid": inputs.eligible["person_id"].map(payment).astype(float)} if payment is not None else {}),
-        )
-        equality_table = equality(frame, enrolled="enrolled", outcome="reoffended",
-                                  payment="paid" if payment is not None else None)
+        frame = inputs.eligible.assign(reoffended=inputs.eligible["person_id"].map(
+            outcome["reoffended"].where(outcome["observable"]).astype(float)).astype(float))
+        # Paid: earned any outcome payment, known for people whose windows have all closed.
+        paid = history_counts is not None and pricing is not None
+        if paid:
+            earned = history.set_index("person_id")[pricing.outcomes].max(axis=1)
+            frame["paid"] = frame["person_id"].map(earned).astype(float)
+        equality_table = equality(frame, enrolled="enrolled", outcome="reoffended", payment="paid" if paid else None)
 
     step("design checks")
     findings = check_design(
