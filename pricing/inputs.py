@@ -84,8 +84,10 @@ def cohort_pricing(spec: Any, cohort: pd.DataFrame, history: pd.DataFrame) -> Co
     (True, True)
     """
     outcomes = priced_outcomes(spec)
-    segments = payment_segments(cohort, spec)
-    rates = segment_rates(history, outcomes, payment_segments(history, spec))
+    history_segments = payment_segments(history, spec)
+    # Pricing a history on itself (a commissioner's own last year) needs its segments once.
+    segments = history_segments if cohort is history else payment_segments(cohort, spec)
+    rates = segment_rates(history, outcomes, history_segments)
     probabilities = cohort_probabilities(cohort, outcomes, segments, rates)
     expected = 0.0
     if (getattr(spec, "payment", {}) or {}).get("prices"):

@@ -40,7 +40,7 @@ from desist.commands.common import (
 )
 from outcomes.spec import MetricSpec
 from pricing import Tariff, by_difficulty, flat, incentive_neutral
-from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
+from pricing.inputs import cohort_pricing, priced_outcomes, segment_costs
 from validation.errors import DesistError, SpecError
 
 #: Segments with fewer people than this have their observed rates suppressed in what is shown.
@@ -58,22 +58,19 @@ def compare_tariffs(spec: MetricSpec, history: pd.DataFrame, *, costs: dict[str,
     per tariff name, the :class:`Tariff` and :class:`Margins` (or the reason it
     could not be built).
     """
-    outcomes = priced_outcomes(spec)
-    if not outcomes:
+    if not priced_outcomes(spec):
         raise SpecError(f"The spec '{spec.name}' prices no outcome: give outcomes a price_key.", key="payment.prices")
+    # The spec's own tariff first, so an error in its prices is not blamed on the history file.
+    tariffs: dict[str, Tariff] = {"spec": Tariff.from_spec(spec)} if spec.payment.get("prices") else {}
     with about_file(source, "--history"):
-        segments = payment_segments(history, spec)
-        rates = segment_rates(history, outcomes, segments)
-        probs = cohort_probabilities(history, outcomes, segments, rates)
-        cost = segment_costs(costs, history, segments)
-    tariffs: dict[str, Tariff] = {}
-    if spec.payment.get("prices"):
-        tariffs["spec"] = Tariff.from_spec(spec)
+        pricing = cohort_pricing(spec, history, history)
+        cost = segment_costs(costs, history, pricing.segments)
+    segments, rates, probs = pricing.segments, pricing.rates, pricing.probabilities
     if budget is None:
         if "spec" not in tariffs:
             raise SpecError("The spec has no [payment.prices], so give the expected outcome budget with --budget.",
                             key="budget")
-        budget = float(tariffs["spec"].expected_income(segments, probs)["expected_income"].sum())
+        budget = pricing.expected_payments
     if not (np.isfinite(budget) and budget > 0):
         # Every builder would fail alike: that is a bad input, not one infeasible tariff.
         raise SpecError(f"The expected outcome budget (--budget, else under the spec's prices) must be a finite "
