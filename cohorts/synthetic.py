@@ -33,8 +33,8 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -151,9 +151,7 @@ class World:
     pool: pd.DataFrame
     truth: Truth
     as_of: pd.Timestamp
-    tables: tuple[str, ...] = field(
-        default=("eligible", "people", "offences", "services", "assessments", "pool"), repr=False
-    )
+    tables: ClassVar[tuple[str, ...]] = ("eligible", "people", "offences", "services", "assessments", "pool")
 
     def counts(self) -> pd.DataFrame:
         """Rows in each table, as a DataFrame with columns ``table`` and ``rows``."""
