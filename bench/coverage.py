@@ -18,8 +18,8 @@ import tracemalloc
 
 import pandas as pd
 
-from metrics.payment_simulation import payment_probability, simulate_matched_effects
 from metrics.thresholds import peterborough_rule
+from studies.payment_simulation import payment_probability, simulate_matched_effects
 
 DESIGNS = [  # (treated, matched controls per treated, pool)
     (200, 1, 2_000),
@@ -37,8 +37,9 @@ def main() -> None:
     rows = []
     for n, ratio, pool in DESIGNS:
         start = time.perf_counter()
-        sim = simulate_matched_effects(0.85, "frequency", n_treated=n, ratio=ratio, pool_size=pool,
-                                       draws=args.draws, seed=args.seed)
+        sim = simulate_matched_effects(
+            0.85, "frequency", n_treated=n, ratio=ratio, pool_size=pool, draws=args.draws, seed=args.seed
+        )
         seconds = time.perf_counter() - start
         table = sim.coverage()
         table.insert(0, "design", f"{n} treated, 1:{ratio}, pool {pool:,}")
@@ -53,11 +54,26 @@ def main() -> None:
     pay = []
     for true_ratio in (1.0, 0.85):
         start = time.perf_counter()
-        p = payment_probability(true_ratio, peterborough_rule(), n_treated=200, ratio=1, pool_size=2_000,
-                                draws=args.draws // 2, seed=args.seed + 1)
-        pay.append({"true_rate_ratio": true_ratio, "simulated": p.probability, "mc_se": p.mc_se,
-                    "analytic_mean": p.analytic, "analytic_sd": p.analytic_sd, "draws": p.draws,
-                    "seconds": round(time.perf_counter() - start, 1)})
+        p = payment_probability(
+            true_ratio,
+            peterborough_rule(),
+            n_treated=200,
+            ratio=1,
+            pool_size=2_000,
+            draws=args.draws // 2,
+            seed=args.seed + 1,
+        )
+        pay.append(
+            {
+                "true_rate_ratio": true_ratio,
+                "simulated": p.probability,
+                "mc_se": p.mc_se,
+                "analytic_mean": p.analytic,
+                "analytic_sd": p.analytic_sd,
+                "draws": p.draws,
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+        )
     print(pd.DataFrame(pay).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     _, peak = tracemalloc.get_traced_memory()
     print(f"\npeak traced memory {peak / 2**20:.0f} MiB")

@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CONTINUOUS = ["age", "age_first_conviction", "prior_offences", "ogrs_score", "months_custody",
-              "years_since_first"]
+CONTINUOUS = ["age", "age_first_conviction", "prior_offences", "ogrs_score", "months_custody", "years_since_first"]
 BINARY = ["female", "need_accommodation", "need_substance", "need_employment"]
 TRUE_EFFECT = -0.05  # on the reoffending probability of the treated
 
@@ -43,21 +42,24 @@ def make_pool(n_treated: int, n_controls: int, seed: int = 1) -> pd.DataFrame:
     rng.shuffle(treated)
     shift = treated.astype(float)
     age = rng.normal(34 - 3 * shift, 9)
-    df = pd.DataFrame({
-        "treated": treated,
-        "age": age,
-        "age_first_conviction": np.maximum(10, age - rng.gamma(3, 4, n)),
-        "prior_offences": rng.poisson(4 + 2 * shift).astype(float),
-        "ogrs_score": 100 / (1 + np.exp(-rng.normal(-0.4 + 0.4 * shift, 1))),
-        "months_custody": rng.exponential(6 + 2 * shift),
-        "years_since_first": rng.gamma(4, 3, n),
-        "female": (rng.random(n) < 0.15 + 0.05 * shift).astype(np.int8),
-        "need_accommodation": (rng.random(n) < 0.3 + 0.15 * shift).astype(np.int8),
-        "need_substance": (rng.random(n) < 0.35 + 0.1 * shift).astype(np.int8),
-        "need_employment": (rng.random(n) < 0.5 + 0.1 * shift).astype(np.int8),
-    })
-    risk = 1 / (1 + np.exp(-(-1.2 + 0.03 * (df["ogrs_score"] - 40) + 0.1 * df["prior_offences"]
-                             + 0.3 * df["need_substance"])))
+    df = pd.DataFrame(
+        {
+            "treated": treated,
+            "age": age,
+            "age_first_conviction": np.maximum(10, age - rng.gamma(3, 4, n)),
+            "prior_offences": rng.poisson(4 + 2 * shift).astype(float),
+            "ogrs_score": 100 / (1 + np.exp(-rng.normal(-0.4 + 0.4 * shift, 1))),
+            "months_custody": rng.exponential(6 + 2 * shift),
+            "years_since_first": rng.gamma(4, 3, n),
+            "female": (rng.random(n) < 0.15 + 0.05 * shift).astype(np.int8),
+            "need_accommodation": (rng.random(n) < 0.3 + 0.15 * shift).astype(np.int8),
+            "need_substance": (rng.random(n) < 0.35 + 0.1 * shift).astype(np.int8),
+            "need_employment": (rng.random(n) < 0.5 + 0.1 * shift).astype(np.int8),
+        }
+    )
+    risk = 1 / (
+        1 + np.exp(-(-1.2 + 0.03 * (df["ogrs_score"] - 40) + 0.1 * df["prior_offences"] + 0.3 * df["need_substance"]))
+    )
     df["reoffended"] = (rng.random(n) < np.clip(risk + TRUE_EFFECT * shift, 0, 1)).astype(np.int8)
     return df
 
@@ -83,11 +85,9 @@ def run(path: Path, ratio: int, replace: bool, trace: bool = False) -> dict:
     times["propensity fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    m = match(df, "treated", covariates, distance="ps_logit", ratio=ratio, replace=replace,
-              caliper=0.2)
+    m = match(df, "treated", covariates, distance="ps_logit", ratio=ratio, replace=replace, caliper=0.2)
     _ = m.weight_array
-    times[f"1:{ratio} nearest {'with' if replace else 'without'} replacement, 0.2 SD caliper"] = (
-        time.perf_counter() - t)
+    times[f"1:{ratio} nearest {'with' if replace else 'without'} replacement, 0.2 SD caliper"] = time.perf_counter() - t
 
     t = time.perf_counter()
     bal = m.balance()
@@ -98,10 +98,16 @@ def run(path: Path, ratio: int, replace: bool, trace: bool = False) -> dict:
     times["ATT and CI"] = time.perf_counter() - t
     total = time.perf_counter() - t0
     traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
-    return {"times": times, "total": total, "peak_mib": _peak_mib(), "traced_mib": traced_peak,
-            "counts": m.counts,
-            "max_abs_smd_after": float(bal[("after", "smd")].abs().max()), "effect": eff,
-            "rows": len(df)}
+    return {
+        "times": times,
+        "total": total,
+        "peak_mib": _peak_mib(),
+        "traced_mib": traced_peak,
+        "counts": m.counts,
+        "max_abs_smd_after": float(bal[("after", "smd")].abs().max()),
+        "effect": eff,
+        "rows": len(df),
+    }
 
 
 def main(argv=None) -> None:
@@ -124,8 +130,10 @@ def main(argv=None) -> None:
         return
     if args.ratio is not None and args.trace:
         r = run(path, args.ratio, args.replace, trace=True)
-        print(f"  tracemalloc peak (numpy arrays and Python objects; separate run, as tracing "
-              f"slows the job): {r['traced_mib']:,.0f} MiB")
+        print(
+            f"  tracemalloc peak (numpy arrays and Python objects; separate run, as tracing "
+            f"slows the job): {r['traced_mib']:,.0f} MiB"
+        )
         return
     if args.ratio is not None:
         r = run(path, args.ratio, args.replace)
@@ -140,13 +148,35 @@ def main(argv=None) -> None:
         return
     if not path.exists():
         print(f"generating {path} ...", flush=True)
-        subprocess.run([sys.executable, __file__, "--generate-only", "--treated", str(n_t),
-                        "--controls", str(n_c), "--path", str(path)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--generate-only",
+                "--treated",
+                str(n_t),
+                "--controls",
+                str(n_c),
+                "--path",
+                str(path),
+            ],
+            check=True,
+        )
     # each job in a fresh process, so each peak-memory figure is that job's own
     for ratio, replace in ((1, False), (3, True)):
         print(f"\n== 1:{ratio} {'with' if replace else 'without'} replacement ==", flush=True)
-        cmd = [sys.executable, __file__, "--ratio", str(ratio), "--treated", str(n_t),
-               "--controls", str(n_c), "--path", str(path)] + (["--replace"] if replace else [])
+        cmd = [
+            sys.executable,
+            __file__,
+            "--ratio",
+            str(ratio),
+            "--treated",
+            str(n_t),
+            "--controls",
+            str(n_c),
+            "--path",
+            str(path),
+        ] + (["--replace"] if replace else [])
         subprocess.run(cmd, check=True)
         subprocess.run(cmd + ["--trace"], check=True)
 

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from cohorts.synthetic import make_world
-from validation.gaming import creaming_screen, parking_screen, screen_flag_rates
+from studies.screen_calibration import screen_flag_rates
+from validation.gaming import creaming_screen, parking_screen
 
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 
@@ -47,24 +48,34 @@ def main() -> None:
 
     start = time.perf_counter()
     curve = screen_flag_rates(STRENGTHS, n_eligible=args.n_eligible, replications=args.replications, seed=args.seed)
-    print(f"Power curve: {args.replications} worlds of {args.n_eligible:,} eligible per strength "
-          f"({time.perf_counter() - start:.1f} s)")
+    print(
+        f"Power curve: {args.replications} worlds of {args.n_eligible:,} eligible per strength "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
     print(curve.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
     start = time.perf_counter()
-    null = screen_flag_rates([0.0], n_eligible=args.n_eligible, replications=args.null_replications,
-                             seed=args.seed + 1).iloc[0]
-    print(f"\nSize at alpha = 0.05 on {args.null_replications} null worlds ({time.perf_counter() - start:.1f} s): "
-          f"creaming {null['creaming']:.3f} (SE {null['creaming_se']:.3f}), "
-          f"parking {null['parking']:.3f} (SE {null['parking_se']:.3f})")
+    null = screen_flag_rates(
+        [0.0], n_eligible=args.n_eligible, replications=args.null_replications, seed=args.seed + 1
+    ).iloc[0]
+    print(
+        f"\nSize at alpha = 0.05 on {args.null_replications} null worlds ({time.perf_counter() - start:.1f} s): "
+        f"creaming {null['creaming']:.3f} (SE {null['creaming_se']:.3f}), "
+        f"parking {null['parking']:.3f} (SE {null['parking_se']:.3f})"
+    )
 
     if args.full_worlds:
         start = time.perf_counter()
-        rows = [(s, *full_world_rates(s, args.n_eligible, args.full_worlds, seed=1000 * (k + 1)))
-                for k, s in enumerate((0.0, 0.5, 1.0))]
+        rows = [
+            (s, *full_world_rates(s, args.n_eligible, args.full_worlds, seed=1000 * (k + 1)))
+            for k, s in enumerate((0.0, 0.5, 1.0))
+        ]
         print(f"\nComplete make_world worlds, {args.full_worlds} per strength ({time.perf_counter() - start:.1f} s):")
-        print(pd.DataFrame(rows, columns=["strength", "creaming", "parking"]).to_string(
-            index=False, float_format=lambda v: f"{v:.3f}"))
+        print(
+            pd.DataFrame(rows, columns=["strength", "creaming", "parking"]).to_string(
+                index=False, float_format=lambda v: f"{v:.3f}"
+            )
+        )
 
 
 if __name__ == "__main__":

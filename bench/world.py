@@ -25,8 +25,10 @@ def main() -> None:
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(world.counts().to_string(index=False))
-    print(f"make_world(n_eligible={args.n_eligible:,}, n_pool={args.n_pool:,}): {seconds:.2f} s, "
-          f"peak resident memory {peak:,.0f} MiB (interpreter and imports before: {before:,.0f} MiB)")
+    print(
+        f"make_world(n_eligible={args.n_eligible:,}, n_pool={args.n_pool:,}): {seconds:.2f} s, "
+        f"peak resident memory {peak:,.0f} MiB (interpreter and imports before: {before:,.0f} MiB)"
+    )
 
 
 if __name__ == "__main__":

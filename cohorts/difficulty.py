@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from validation.errors import ModelError, SpecError
+from ground.checks import require_columns
+from ground.errors import ModelError, SpecError
 
 __all__ = [
     "Calibration",
@@ -120,8 +121,11 @@ def hosmer_lemeshow(outcome, expected, *, groups: int = 10) -> HosmerLemeshowRes
     y = np.asarray(outcome, dtype=float)
     p = np.asarray(expected, dtype=float)
     if not isinstance(groups, (int, np.integer)) or groups < 3:
-        raise SpecError(f"The 'groups' parameter of hosmer_lemeshow must be an int >= 3 (the test has groups - 2 "
-                        f"degrees of freedom). Got {groups!r} instead.", key="groups")
+        raise SpecError(
+            f"The 'groups' parameter of hosmer_lemeshow must be an int >= 3 (the test has groups - 2 "
+            f"degrees of freedom). Got {groups!r} instead.",
+            key="groups",
+        )
     df = groups - 2
     group = _equal_groups(p, groups)
     n_g = np.bincount(group, minlength=groups)
@@ -206,8 +210,13 @@ class Calibration:
         if ax is None:
             _, ax = plt.subplots(figsize=(4.5, 4.5))
         t = self.table
-        ax.errorbar(t["expected"], t["observed"], yerr=[t["observed"] - t["ci_low"], t["ci_high"] - t["observed"]],
-                    fmt="o", capsize=3)
+        ax.errorbar(
+            t["expected"],
+            t["observed"],
+            yerr=[t["observed"] - t["ci_low"], t["ci_high"] - t["observed"]],
+            fmt="o",
+            capsize=3,
+        )
         top = float(max(t["expected"].max(), t["ci_high"].max()))
         ax.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1)
         ax.set_xlabel("expected (model)")
@@ -248,8 +257,10 @@ class DifficultyScores:
             "n": int(len(self.table)),
             "n_scored": int(self.table["expected"].notna().sum()),
             "excluded": self.excluded.to_dict(orient="records"),
-            "by_decile": self.table.groupby("decile", observed=True)["expected"].agg(["size", "mean"])
-            .reset_index().to_dict(orient="records"),
+            "by_decile": self.table.groupby("decile", observed=True)["expected"]
+            .agg(["size", "mean"])
+            .reset_index()
+            .to_dict(orient="records"),
         }
 
     def summary(self) -> str:
@@ -297,19 +308,27 @@ class DifficultyModel:
 
     def to_dict(self) -> dict:
         return {
-            "outcome": self.outcome, "kind": self.kind, "success": self.success, "formula": self.formula,
-            "n": self.n, "excluded": self.excluded.to_dict(orient="records"),
+            "outcome": self.outcome,
+            "kind": self.kind,
+            "success": self.success,
+            "formula": self.formula,
+            "n": self.n,
+            "excluded": self.excluded.to_dict(orient="records"),
             "coefficients": self.coefficients().reset_index(names="term").to_dict(orient="records"),
         }
 
     def summary(self) -> str:
         model = "logit" if self.kind == "binary" else "Poisson GLM"
         direction = (
-            "difficulty = 1 - p(outcome)" if self.success
+            "difficulty = 1 - p(outcome)"
+            if self.success
             else ("difficulty = p(outcome)" if self.kind == "binary" else "difficulty = expected count")
         )
-        lines = [f"Difficulty model: {model} of {self.outcome!r} ({direction}), n = {self.n:,}",
-                 f"  formula: {self.formula}", self.coefficients().to_string(float_format=lambda x: f"{x:.4f}")]
+        lines = [
+            f"Difficulty model: {model} of {self.outcome!r} ({direction}), n = {self.n:,}",
+            f"  formula: {self.formula}",
+            self.coefficients().to_string(float_format=lambda x: f"{x:.4f}"),
+        ]
         if len(self.excluded):
             lines.append("Excluded: " + "; ".join(f"{r.n} ({r.reason})" for r in self.excluded.itertuples()))
         return "\n".join(lines)
@@ -320,7 +339,7 @@ class DifficultyModel:
         People with a missing covariate are not scored (``NaN``), and counted
         in ``excluded``; a categorical level the model never saw is an error.
         """
-        _require(people, self.covariates, "people")
+        require_columns(people, self.covariates, table="people")
         complete, excluded = _complete_rows(people, self.covariates)
         for col, levels in self.categories.items():
             values = people.loc[complete, col]
@@ -336,8 +355,9 @@ class DifficultyModel:
             rows = people.loc[complete, list(self.covariates)]
             expected[complete] = np.asarray(self.results.predict(_as_model_frame(rows, self.categories)))
         difficulty = 1.0 - expected if self.success else expected
-        table = pd.DataFrame({"expected": expected, "difficulty": difficulty,
-                              "decile": _deciles(difficulty)}, index=people.index)
+        table = pd.DataFrame(
+            {"expected": expected, "difficulty": difficulty, "decile": _deciles(difficulty)}, index=people.index
+        )
         return DifficultyScores(table=table, excluded=excluded)
 
     def calibration(self, data: pd.DataFrame | None = None, *, groups: int = 10) -> Calibration:
@@ -353,7 +373,7 @@ class DifficultyModel:
         """
         if data is None:
             data = self.results.model.data.frame
-        _require(data, [self.outcome], "data")
+        require_columns(data, [self.outcome], table="data")
         scores = self.predict(data)
         observed_all = data[self.outcome]
         keep = scores.table["expected"].notna() & observed_all.notna()
@@ -380,8 +400,9 @@ class DifficultyModel:
         table.index.name = "decile" if groups == 10 else "group"
         hl = hosmer_lemeshow(y, e, groups=groups) if self.kind == "binary" else None
         auc = auc_delong(y > 0, e)
-        return Calibration(table=table, hosmer_lemeshow=hl, auc=auc, kind=self.kind, n=int(keep.sum()),
-                           excluded=excluded)
+        return Calibration(
+            table=table, hosmer_lemeshow=hl, auc=auc, kind=self.kind, n=int(keep.sum()), excluded=excluded
+        )
 
 
 def fit_difficulty(
@@ -441,24 +462,33 @@ def fit_difficulty(
     [0.11, 0.51, 0.9]
     """
     if kind not in ("binary", "count"):
-        raise SpecError(f"The 'kind' parameter of fit_difficulty must be one of 'binary', 'count'. Got {kind!r} instead.",
-                        key="kind")
+        raise SpecError(
+            f"The 'kind' parameter of fit_difficulty must be one of 'binary', 'count'. Got {kind!r} instead.",
+            key="kind",
+        )
     if kind == "count" and success:
-        raise SpecError("fit_difficulty: success=True is only defined for a binary outcome; model the count of "
-                        "failures (e.g. reoffences), whose expected value is the difficulty.", key="success")
-    _require(history, [outcome], "history")
+        raise SpecError(
+            "fit_difficulty: success=True is only defined for a binary outcome; model the count of "
+            "failures (e.g. reoffences), whose expected value is the difficulty.",
+            key="success",
+        )
+    require_columns(history, [outcome], table="history")
     if (covariates is None) == (formula is None):
-        raise SpecError("fit_difficulty needs exactly one of 'covariates' and 'formula'. "
-                        f"Got covariates={covariates!r}, formula={formula!r}.", key="covariates")
+        raise SpecError(
+            "fit_difficulty needs exactly one of 'covariates' and 'formula'. "
+            f"Got covariates={covariates!r}, formula={formula!r}.",
+            key="covariates",
+        )
     if formula is not None:
         rhs = formula.split("~", 1)[1] if "~" in formula else formula
         covariates = _formula_variables(rhs, history)
     else:
         covariates = list(covariates)
         if not covariates:
-            raise SpecError("The 'covariates' parameter of fit_difficulty must name at least one column. Got [].",
-                            key="covariates")
-        _require(history, covariates, "history")
+            raise SpecError(
+                "The 'covariates' parameter of fit_difficulty must name at least one column. Got [].", key="covariates"
+            )
+        require_columns(history, covariates, table="history")
         rhs = " + ".join(covariates)
     # statsmodels takes seconds to import; only fitting needs it, not `import cohorts`.
     import statsmodels.api as sm
@@ -482,31 +512,39 @@ def fit_difficulty(
                 results = smf.glm(full_formula, data, family=sm.families.Poisson()).fit(cov_type="HC0")
                 converged = results.converged
     except (sm.tools.sm_exceptions.PerfectSeparationWarning, sm.tools.sm_exceptions.PerfectSeparationError) as exc:
-        raise ModelError(f"fit_difficulty: perfect separation in {full_formula!r}: some covariate pattern predicts "
-                         f"{outcome!r} exactly ({exc}). Merge sparse levels or drop the covariate.") from None
+        raise ModelError(
+            f"fit_difficulty: perfect separation in {full_formula!r}: some covariate pattern predicts "
+            f"{outcome!r} exactly ({exc}). Merge sparse levels or drop the covariate."
+        ) from None
     except np.linalg.LinAlgError as exc:
-        raise ModelError(f"fit_difficulty: the covariates in {full_formula!r} are collinear or one has no variation "
-                         f"({exc}).") from None
+        raise ModelError(
+            f"fit_difficulty: the covariates in {full_formula!r} are collinear or one has no variation ({exc})."
+        ) from None
     if not converged:
-        raise ModelError(f"fit_difficulty: the {'logit' if kind == 'binary' else 'Poisson'} model {full_formula!r} did "
-                         "not converge in 100 iterations; check for near-separation or rescale the covariates.")
+        raise ModelError(
+            f"fit_difficulty: the {'logit' if kind == 'binary' else 'Poisson'} model {full_formula!r} did "
+            "not converge in 100 iterations; check for near-separation or rescale the covariates."
+        )
     constant = [c for c in covariates if data[c].nunique() < 2]
     if constant:
-        raise ModelError(f"fit_difficulty: covariate(s) {constant} take a single value in the history, so their "
-                         "effect cannot be estimated. Drop them.")
-    return DifficultyModel(results=results, outcome=outcome, kind=kind, success=success, formula=full_formula,
-                           covariates=tuple(covariates), categories=categories, n=int(complete.sum()),
-                           excluded=excluded)
+        raise ModelError(
+            f"fit_difficulty: covariate(s) {constant} take a single value in the history, so their "
+            "effect cannot be estimated. Drop them."
+        )
+    return DifficultyModel(
+        results=results,
+        outcome=outcome,
+        kind=kind,
+        success=success,
+        formula=full_formula,
+        covariates=tuple(covariates),
+        categories=categories,
+        n=int(complete.sum()),
+        excluded=excluded,
+    )
 
 
 # --------------------------------------------------------------------------- internals
-
-
-def _require(frame: pd.DataFrame, columns, name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SpecError(f"Column(s) {missing} not in the {name} table. Columns available: {list(frame.columns)}.",
-                        key=str(missing[0]))
 
 
 def _formula_variables(rhs: str, history: pd.DataFrame) -> list[str]:
@@ -515,19 +553,29 @@ def _formula_variables(rhs: str, history: pd.DataFrame) -> list[str]:
 
     names = dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", rhs))
     found = [n for n in names if n in history.columns]
-    unknown = [n for n in names if n not in history.columns and n not in {"C", "np", "I", "Treatment", "log", "exp"}
-               and not hasattr(np, n)]
+    unknown = [
+        n
+        for n in names
+        if n not in history.columns and n not in {"C", "np", "I", "Treatment", "log", "exp"} and not hasattr(np, n)
+    ]
     if unknown:
-        raise SpecError(f"The formula {rhs!r} names {unknown}, which are not columns of the history. "
-                        f"Columns available: {list(history.columns)}.", key="formula")
+        raise SpecError(
+            f"The formula {rhs!r} names {unknown}, which are not columns of the history. "
+            f"Columns available: {list(history.columns)}.",
+            key="formula",
+        )
     if not found:
         raise SpecError(f"The formula {rhs!r} names no column of the history.", key="formula")
     return found
 
 
 def _is_categorical(values: pd.Series) -> bool:
-    return isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values) \
-        or pd.api.types.is_object_dtype(values) or pd.api.types.is_bool_dtype(values)
+    return (
+        isinstance(values.dtype, pd.CategoricalDtype)
+        or pd.api.types.is_string_dtype(values)
+        or pd.api.types.is_object_dtype(values)
+        or pd.api.types.is_bool_dtype(values)
+    )
 
 
 def _levels(values: pd.Series) -> list:
@@ -559,8 +607,10 @@ def _complete_rows(frame: pd.DataFrame, columns) -> tuple[np.ndarray, pd.DataFra
         {"reason": [f"missing {c}" for c in counts.index[counts > 0]], "n": counts[counts > 0].astype(int).tolist()}
     )
     if len(excluded) > 1:
-        excluded = pd.concat([excluded, pd.DataFrame({"reason": ["rows with any missing (total)"],
-                                                      "n": [int((~complete).sum())]})], ignore_index=True)
+        excluded = pd.concat(
+            [excluded, pd.DataFrame({"reason": ["rows with any missing (total)"], "n": [int((~complete).sum())]})],
+            ignore_index=True,
+        )
     return complete, excluded
 
 
@@ -574,9 +624,12 @@ def _check_outcome(values: pd.Series, name: str, kind: str) -> pd.Series:
         bad = numeric.isna() | (numeric < 0) | (numeric != np.floor(numeric))
     if bad.any():
         allowed = "True/False or 0/1" if kind == "binary" else "non-negative integers"
-        raise SpecError(f"The outcome column {name!r} must hold {allowed} for kind={kind!r}. {int(bad.sum())} rows do "
-                        f"not (rows {values.index[bad.to_numpy()][:5].tolist()}, values "
-                        f"{values[bad].head(5).tolist()}).", key=name)
+        raise SpecError(
+            f"The outcome column {name!r} must hold {allowed} for kind={kind!r}. {int(bad.sum())} rows do "
+            f"not (rows {values.index[bad.to_numpy()][:5].tolist()}, values "
+            f"{values[bad].head(5).tolist()}).",
+            key=name,
+        )
     return values.astype(int)
 
 

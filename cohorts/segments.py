@@ -1,7 +1,8 @@
 """Segments: named groups of people defined by rules over their columns.
 
-A segment is a name, a rule (a pandas query expression over people columns,
-e.g. ``"sex == 'female'"``), an optional label and a priority. Segments may
+A segment is a name, a rule over people columns in desist's rule language
+(:mod:`ground.expressions`: parsed, never executed, e.g. ``"sex == 'female'"``),
+an optional label and a priority. Segments may
 overlap; :func:`assign` gives one flag per segment, a primary segment per
 person (the first segment they belong to, by priority) and the counts.
 
@@ -24,7 +25,6 @@ unknowns are counted per segment.
 
 from __future__ import annotations
 
-import ast
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from validation.errors import SpecError
+from ground.errors import SpecError
+from ground.expressions import Expression, parse
 
 __all__ = [
     "HIGH_RISK_CUTOFF",
@@ -65,8 +66,6 @@ PROLIFIC_MIN_PRIOR = 15
 NONE = "none"
 UNKNOWN = "unknown"
 _ALLOWED_KEYS = {"where", "label", "priority", "missing", "cutoff", "min_prior"}
-# Names a pandas expression may use that are not columns.
-_NOT_COLUMNS = {"True", "False", "None", "and", "or", "not", "in"}
 
 
 @dataclass(frozen=True)
@@ -78,8 +77,9 @@ class Segment:
     name : str
         Identifier (snake_case), used as the flag column's name.
     where : str
-        A pandas query expression (``DataFrame.eval`` syntax) giving True for
-        members, e.g. ``"18 <= age <= 24"``.
+        A rule giving True for members, e.g. ``"18 <= age <= 24"``, in the
+        language of :mod:`ground.expressions` (comparisons, and/or/not,
+        ``in [...]``, ``between``, ``isna``, ``count``; never executed as code).
     label : str, optional
         Readable name for reports; defaults to ``name``.
     priority : int, default 100
@@ -87,11 +87,15 @@ class Segment:
     missing : mapping of column -> values, optional
         Recorded values that mean "not known" (e.g. ``{"ethnicity":
         ("unknown",)}``); rows holding them are unknown for this segment.
+    source : str, optional
+        The file the rule came from, named in errors.
 
     Examples
     --------
     >>> Segment("young_adults", "18 <= age <= 24").columns
     ('age',)
+    >>> Segment("young_adults", "18 <= age <= 24").describe()
+    'age is at least 18 and at most 24'
     """
 
     name: str
@@ -99,6 +103,8 @@ class Segment:
     label: str = ""
     priority: int = 100
     missing: Mapping[str, tuple] = field(default_factory=dict)
+    source: str | None = field(default=None, compare=False, repr=False)
+    rule: Expression = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -108,8 +114,10 @@ class Segment:
             )
         if not isinstance(self.where, str) or not self.where.strip():
             raise SpecError(
-                f"Segment {self.name!r}: 'where' must be a non-empty pandas query expression. Got {self.where!r}.",
+                f"Segment {self.name!r}: 'where' must be a non-empty rule such as \"sex == 'female'\". "
+                f"Got {self.where!r}.",
                 key=f"segments.{self.name}.where",
+                source=self.source,
             )
         if isinstance(self.priority, bool) or not isinstance(self.priority, (int, np.integer)):
             raise SpecError(
@@ -117,24 +125,16 @@ class Segment:
                 key=f"segments.{self.name}.priority",
             )
         # Parse now so a bad rule fails when it is written, not when it is used.
-        self.columns  # noqa: B018
+        object.__setattr__(self, "rule", parse(self.where, key=f"segments.{self.name}.where", source=self.source))
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Columns the rule reads, in order of first appearance."""
-        try:
-            tree = ast.parse(self.where.strip(), mode="eval")
-        except SyntaxError as exc:
-            raise SpecError(
-                f"Segment {self.name!r}: 'where' is not a valid expression ({exc.msg}). Got {self.where!r}.",
-                key=f"segments.{self.name}.where",
-            ) from None
-        called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-        names = [
-            n.id for n in ast.walk(tree)
-            if isinstance(n, ast.Name) and id(n) not in called and n.id not in _NOT_COLUMNS
-        ]
-        return tuple(dict.fromkeys(names))
+        return self.rule.columns
+
+    def describe(self) -> str:
+        """The rule in words, for reports."""
+        return self.rule.describe()
 
     @property
     def title(self) -> str:
@@ -177,18 +177,28 @@ def default_segments(
     return {
         s.name: s
         for s in (
-            Segment("high_risk", f"ogrs_score >= {high_risk_cutoff:g}",
-                    f"High risk (OGRS {high_risk_cutoff:g}+)", 1),
-            Segment("complex_needs",
-                    "need_accommodation * 1 + need_substance * 1 + need_mental_health * 1 >= 2",
-                    "Complex needs (2+ of accommodation, substance, mental health)", 2),
-            Segment("prolific", f"prior_offences >= {int(prolific_min_prior)}",
-                    f"Prolific ({int(prolific_min_prior)}+ prior offences)", 3),
+            Segment("high_risk", f"ogrs_score >= {high_risk_cutoff:g}", f"High risk (OGRS {high_risk_cutoff:g}+)", 1),
+            Segment(
+                "complex_needs",
+                "count(need_accommodation, need_substance, need_mental_health) >= 2",
+                "Complex needs (2+ of accommodation, substance, mental health)",
+                2,
+            ),
+            Segment(
+                "prolific",
+                f"prior_offences >= {int(prolific_min_prior)}",
+                f"Prolific ({int(prolific_min_prior)}+ prior offences)",
+                3,
+            ),
             Segment("young_adults", "18 <= age <= 24", "Young adults (18-24)", 4),
             Segment("women", "sex == 'female'", "Women", 5),
-            Segment("bame", "ethnicity in ['black', 'asian', 'mixed', 'other']",
-                    "Black, Asian and minority ethnic", 6,
-                    missing={"ethnicity": ("unknown", "not_stated", "refused")}),
+            Segment(
+                "bame",
+                "ethnicity in ['black', 'asian', 'mixed', 'other']",
+                "Black, Asian and minority ethnic",
+                6,
+                missing={"ethnicity": ("unknown", "not_stated", "refused")},
+            ),
         )
     }
 
@@ -210,7 +220,8 @@ def segments_from_mapping(tables: Mapping[str, Mapping[str, Any]], *, source: st
     if not isinstance(tables, Mapping) or not tables:
         raise SpecError(
             f"'segments' must be a non-empty table of [segments.<name>] tables. Got {tables!r} instead.",
-            key="segments", source=source,
+            key="segments",
+            source=source,
         )
     out: dict[str, Segment] = {}
     for name, table in tables.items():
@@ -221,16 +232,18 @@ def segments_from_mapping(tables: Mapping[str, Mapping[str, Any]], *, source: st
         if unknown:
             raise SpecError(
                 f"'{key}' has unknown key(s) {unknown}. Allowed keys: {sorted(_ALLOWED_KEYS)}.",
-                key=f"{key}.{unknown[0]}", source=source,
+                key=f"{key}.{unknown[0]}",
+                source=source,
             )
         if "where" in table:
             for parameter in ("cutoff", "min_prior"):
                 if parameter in table:
                     raise SpecError(
                         f"'{key}.{parameter}' only applies to a built-in segment without 'where'.",
-                        key=f"{key}.{parameter}", source=source,
+                        key=f"{key}.{parameter}",
+                        source=source,
                     )
-            base = Segment(name, table["where"])
+            base = Segment(name, table["where"], source=source)
         else:
             builtins = default_segments(
                 high_risk_cutoff=table.get("cutoff", HIGH_RISK_CUTOFF),
@@ -238,21 +251,26 @@ def segments_from_mapping(tables: Mapping[str, Mapping[str, Any]], *, source: st
             )
             if name not in builtins:
                 raise SpecError(
-                    f"'{key}' needs 'where' (a pandas query expression over people columns), unless its name is "
+                    f"'{key}' needs 'where' (a rule over people columns), unless its name is "
                     f"a built-in segment: {list(builtins)}.",
-                    key=f"{key}.where", source=source,
+                    key=f"{key}.where",
+                    source=source,
                 )
             base = builtins[name]
         missing = table.get("missing", base.missing)
         if not isinstance(missing, Mapping):
             raise SpecError(
                 f"'{key}.missing' must be a table of column -> list of values. Got {missing!r} instead.",
-                key=f"{key}.missing", source=source,
+                key=f"{key}.missing",
+                source=source,
             )
         out[name] = Segment(
-            name, base.where, table.get("label", base.label),
+            name,
+            base.where,
+            table.get("label", base.label),
             table.get("priority", base.priority if "where" not in table else 100),
             {str(c): tuple(v) if isinstance(v, (list, tuple)) else (v,) for c, v in missing.items()},
+            source=source,
         )
     return out
 
@@ -274,7 +292,8 @@ def toml_tables(path: str | Path, table: str) -> tuple[dict[str, Any], dict[str,
     if not isinstance(tables, dict) or not tables:
         raise SpecError(
             f"{path} has no [{table}.<name>] tables. Top-level keys found: {sorted(data)}.",
-            key=table, source=str(path),
+            key=table,
+            source=str(path),
         )
     return tables, data
 
@@ -319,14 +338,14 @@ class SegmentAssignment:
         return {
             "n": int(len(self.flags)),
             "segments": [
-                {"name": s.name, "label": s.title, "where": s.where, "priority": int(s.priority)}
-                for s in self.segments
+                {"name": s.name, "label": s.title, "where": s.where, "priority": int(s.priority)} for s in self.segments
             ],
             "counts": self.counts.reset_index().to_dict(orient="records"),
         }
 
     def summary(self, *, suppress_below: int = 10) -> str:
         """Counts per segment as text; counts of 1 to ``suppress_below - 1`` are shown as ``<10``."""
+
         def cell(x: float) -> str:
             return f"<{suppress_below}" if 0 < x < suppress_below else f"{int(x):,}"
 
@@ -343,7 +362,8 @@ class SegmentAssignment:
             lines += [
                 f"  {name}: {cell(row.n_unknown)} people unknown (missing or unknown values in "
                 f"{', '.join(self._segment(name).columns)})"
-                for name, row in unknown.iterrows() if name not in (NONE, UNKNOWN)
+                for name, row in unknown.iterrows()
+                if name not in (NONE, UNKNOWN)
             ]
         return "\n".join(lines)
 
@@ -446,8 +466,11 @@ def _as_segments(segments: Mapping[str, Segment | str] | Iterable[Segment] | Non
         out = []
         for name, value in segments.items():
             if isinstance(value, Segment):
-                out.append(value if value.name == name else Segment(name, value.where, value.label,
-                                                                    value.priority, value.missing))
+                out.append(
+                    value
+                    if value.name == name
+                    else Segment(name, value.where, value.label, value.priority, value.missing, source=value.source)
+                )
             elif isinstance(value, str):
                 out.append(Segment(name, value, priority=100 + len(out)))
             elif isinstance(value, Mapping):
@@ -492,32 +515,21 @@ def _ordered(segments: list[Segment], priority: Sequence[str] | None) -> list[Se
 
 def _evaluate(people: pd.DataFrame, seg: Segment) -> pd.Series:
     """The rule's value per person; <NA> where a column it reads is missing or an unknown code."""
+    # Missing values are unknown inside the rule itself; codes that mean "not known" are the segment's.
     unknown = np.zeros(len(people), dtype=bool)
-    for col in seg.columns:
-        values = people[col]
-        unknown |= values.isna().to_numpy()
-        codes = seg.missing.get(col, ())
-        if codes:
-            unknown |= values.isin(list(codes)).to_numpy()
-    known = people.loc[~unknown, list(seg.columns)]
-    try:
-        result = known.eval(seg.where) if len(known) else pd.Series([], dtype=bool, index=known.index)
-    except Exception as exc:  # pandas raises many types for a bad rule; report them as one
+    for col, codes in seg.missing.items():
+        if col in people.columns and codes:
+            unknown |= people[col].isin(list(codes)).to_numpy()
+    result = seg.rule.evaluate(people)
+    if not isinstance(result.dtype, pd.BooleanDtype):
         raise SpecError(
-            f"Segment {seg.name!r}: the rule {seg.where!r} cannot be evaluated on the people table: {exc}",
+            f"Segment {seg.name!r}: the rule {seg.where!r} must give true or false for each person; it gives "
+            "numbers. Compare them with something, e.g. '>= 2'.",
             key=f"segments.{seg.name}.where",
-        ) from None
-    if not isinstance(result, pd.Series) or not (
-        pd.api.types.is_bool_dtype(result) or result.isin([True, False]).all()
-    ):
-        raise SpecError(
-            f"Segment {seg.name!r}: the rule {seg.where!r} must give True or False for each person. "
-            f"Got {type(result).__name__} of dtype {getattr(result, 'dtype', '?')} instead.",
-            key=f"segments.{seg.name}.where",
+            source=seg.source,
         )
-    out = pd.Series(pd.NA, index=people.index, dtype="boolean", name=seg.name)
-    out[~unknown] = result.astype(bool).to_numpy()
-    return out
+    result[unknown] = pd.NA
+    return result.rename(seg.name)
 
 
 def _primary(flags: pd.DataFrame, order: list[str]) -> pd.Series:
@@ -529,6 +541,4 @@ def _primary(flags: pd.DataFrame, order: list[str]) -> pd.Series:
     first_unknown = np.where(is_unknown.any(axis=1), is_unknown.argmax(axis=1), len(order))
     labels = np.array([*order, NONE, UNKNOWN], dtype=object)
     code = np.where(first_unknown < first_member, len(order) + 1, first_member)
-    return pd.Series(
-        pd.Categorical(labels[code], categories=list(labels)), index=flags.index, name="primary_segment"
-    )
+    return pd.Series(pd.Categorical(labels[code], categories=list(labels)), index=flags.index, name="primary_segment")

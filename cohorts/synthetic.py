@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from validation.errors import SpecError
+from ground.errors import SpecError
 
 #: Shape k of the gamma frailty: proven reoffences are negative binomial with
 #: variance mu + mu**2 / k.
@@ -211,7 +211,8 @@ def draw_covariates(n: int, rng: np.random.Generator, population: Population = "
     """
     if population not in _COMPLEXITY_SHIFT:
         raise SpecError(
-            f"The 'population' parameter of draw_covariates must be one of 'eligible', 'pool'. Got {population!r} instead.",
+            "The 'population' parameter of draw_covariates must be one of 'eligible', 'pool'. "
+            f"Got {population!r} instead.",
             key="population",
         )
     complexity = rng.normal(_COMPLEXITY_SHIFT[population], 1.0, n)
@@ -447,8 +448,13 @@ def _assessments(
         i, j = np.nonzero(keep)
         blocks.append(
             pd.DataFrame(
-                {"person_id": people["person_id"].to_numpy()[i], "instrument": instrument, "item": item,
-                 "score": score[i, j].astype(float), "assessed_on": dates[i, j]}
+                {
+                    "person_id": people["person_id"].to_numpy()[i],
+                    "instrument": instrument,
+                    "item": item,
+                    "score": score[i, j].astype(float),
+                    "assessed_on": dates[i, j],
+                }
             )
         )
 
@@ -582,7 +588,8 @@ def make_world(
     unknown = set(effects or {}) - set(DEFAULT_EFFECTS)
     if unknown:
         raise SpecError(
-            f"The 'effects' parameter of make_world takes keys {sorted(DEFAULT_EFFECTS)}. Got unknown {sorted(unknown)}.",
+            f"The 'effects' parameter of make_world takes keys {sorted(DEFAULT_EFFECTS)}. "
+            f"Got unknown {sorted(unknown)}.",
             key="effects",
         )
     eff = {**DEFAULT_EFFECTS, **(effects or {})}
@@ -623,16 +630,31 @@ def make_world(
 
     # Follow-up starts at referral (release), for the enrolled and for the rest
     # of the intention-to-treat cohort alike.
-    events, _ = _offence_events(rng, referral.to_numpy(), np.where(enrolled, mu1, mu0), cov["prior_offences"].to_numpy(), person_id)
+    events, _ = _offence_events(
+        rng, referral.to_numpy(), np.where(enrolled, mu1, mu0), cov["prior_offences"].to_numpy(), person_id
+    )
     known = (events["offence_date"] <= as_of_ts) & (events["disposal_date"] <= as_of_ts)
     offences = events[known].sort_values(["person_id", "offence_date"], ignore_index=True)
 
     people = eligible[enrolled].drop(columns=["enrolled", "referral_date"]).reset_index(drop=True)
     people.insert(1, "start_date", eligible.loc[enrolled, "referral_date"].to_numpy())
     people.insert(6, "in_programme", True)
-    people = people[["person_id", "start_date", "sex", "ethnicity", "age", "provider_id", "in_programme",
-                     *[c for c in people.columns if c not in
-                       ("person_id", "start_date", "sex", "ethnicity", "age", "provider_id", "in_programme")]]]
+    people = people[
+        [
+            "person_id",
+            "start_date",
+            "sex",
+            "ethnicity",
+            "age",
+            "provider_id",
+            "in_programme",
+            *[
+                c
+                for c in people.columns
+                if c not in ("person_id", "start_date", "sex", "ethnicity", "age", "provider_id", "in_programme")
+            ],
+        ]
+    ]
 
     latent = (np.log(mu0) - np.log(mu0).mean()) / np.log(mu0).std()
     services = _services(rng, person_id[enrolled], referral[enrolled], hours[enrolled])
@@ -664,8 +686,15 @@ def make_world(
         **eff,
     }
     params = {
-        "seed": seed, "n_eligible": n_eligible, "n_pool": n_pool, "n_providers": n_providers,
-        "creaming": creaming, "parking": parking, "effects": eff, "enrolment_rate": enrolment_rate, "as_of": as_of,
+        "seed": seed,
+        "n_eligible": n_eligible,
+        "n_pool": n_pool,
+        "n_providers": n_providers,
+        "creaming": creaming,
+        "parking": parking,
+        "effects": eff,
+        "enrolment_rate": enrolment_rate,
+        "as_of": as_of,
     }
     return World(
         eligible=eligible,

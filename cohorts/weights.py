@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from cohorts.segments import toml_tables
-from validation.errors import ConvergenceError, SpecError
+from ground.checks import require_columns
+from ground.errors import ConvergenceError, SpecError
 
 __all__ = [
     "WeightingResult",
@@ -157,8 +158,9 @@ class WeightingResult:
         ]
         if self.method == "rake":
             lines.append(f"  passes = {self.iterations}; converged = {self.converged}")
-        lines += [f"  {k} = {v:.4g}" if isinstance(v, float) else f"  {k} = {_plain(v)}"
-                  for k, v in self.details.items()]
+        lines += [
+            f"  {k} = {v:.4g}" if isinstance(v, float) else f"  {k} = {_plain(v)}" for k, v in self.details.items()
+        ]
         if not self.margins.empty:
             table = self.margins[["margin", "level", "target", "before", "after"]]
             lines += ["", table.to_string(index=False, float_format=lambda x: f"{x:,.2f}")]
@@ -352,12 +354,18 @@ def margins_from_toml(path: str | Path) -> dict[str, Any]:
     tables, rest = toml_tables(path, "margins")
     unknown = sorted(set(rest) - {"total", "weights"})
     if unknown:
-        raise SpecError(f"{path}: unknown top-level key(s) {unknown}. Allowed: ['margins', 'total', 'weights'].",
-                        key=unknown[0], source=str(path))
+        raise SpecError(
+            f"{path}: unknown top-level key(s) {unknown}. Allowed: ['margins', 'total', 'weights'].",
+            key=unknown[0],
+            source=str(path),
+        )
     for column, levels in tables.items():
         if not isinstance(levels, dict):
-            raise SpecError(f"{path}: 'margins.{column}' must be a table of level = target. Got {levels!r}.",
-                            key=f"margins.{column}", source=str(path))
+            raise SpecError(
+                f"{path}: 'margins.{column}' must be a table of level = target. Got {levels!r}.",
+                key=f"margins.{column}",
+                source=str(path),
+            )
     return {"margins": tables, "total": rest.get("total"), "weights": rest.get("weights")}
 
 
@@ -397,7 +405,7 @@ def post_stratify(
     if len(columns) == 1:
         name, frame = columns[0], data
     else:
-        _require_columns(data, columns, "post_stratify")
+        require_columns(data, columns, table="data")
         name = " x ".join(columns)
         # One cell label per combination, matched against tuple keys in the targets.
         frame = pd.DataFrame({name: pd.Series(list(zip(*(data[c] for c in columns))), index=data.index)})
@@ -481,8 +489,13 @@ def odds_weights(propensity: Any, treated: Any, *, normalize: bool = False) -> W
     return WeightingResult(
         weights=pd.Series(w, index=index, name="weight"),
         method="odds",
-        details={"estimand": "ATT", "n_treated": int(t.sum()), "n_control": int((~t).sum()),
-                 "ess_control": kish_ess(w[~t]), "normalize": normalize},
+        details={
+            "estimand": "ATT",
+            "n_treated": int(t.sum()),
+            "n_control": int((~t).sum()),
+            "ess_control": kish_ess(w[~t]),
+            "normalize": normalize,
+        },
     )
 
 
@@ -525,8 +538,7 @@ def trim(
     index = series.index if isinstance(series, pd.Series) else pd.RangeIndex(w.size)
     if (quantile is None) == (maximum is None):
         raise SpecError(
-            "trim needs exactly one of 'quantile' and 'maximum'. "
-            f"Got quantile={quantile!r}, maximum={maximum!r}."
+            f"trim needs exactly one of 'quantile' and 'maximum'. Got quantile={quantile!r}, maximum={maximum!r}."
         )
     if quantile is not None:
         if not 0 < quantile < 1:
@@ -560,10 +572,16 @@ def trim(
         weights=pd.Series(out, index=index, name="weight"),
         method="trim",
         margins=_margin_table({c: t for c, (_, t) in kept.items()}, {c: k for c, (k, _) in kept.items()}, w, out)
-        if kept else pd.DataFrame(),
+        if kept
+        else pd.DataFrame(),
         margin_codes=kept,
-        details={"cap": cap, "n_trimmed": int((w > cap).sum()), "share_moved": float(moved / total),
-                 "redistribute": redistribute, "ess_before": kish_ess(w)},
+        details={
+            "cap": cap,
+            "n_trimmed": int((w > cap).sum()),
+            "share_moved": float(moved / total),
+            "redistribute": redistribute,
+            "ess_before": kish_ess(w),
+        },
     )
 
 
@@ -589,15 +607,6 @@ def _as_array(weights: Any, name: str, *, allow_zero: bool = True) -> np.ndarray
     return w
 
 
-def _require_columns(data: pd.DataFrame, columns: Sequence[str], caller: str) -> None:
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise SpecError(
-            f"{caller}: margin column(s) {missing} not in the data. Columns in the data: {list(data.columns)}.",
-            key=str(missing[0]),
-        )
-
-
 def _base_weights(data: pd.DataFrame, weights: Any, caller: str) -> np.ndarray:
     if weights is None:
         return np.ones(len(data))
@@ -606,8 +615,7 @@ def _base_weights(data: pd.DataFrame, weights: Any, caller: str) -> np.ndarray:
     w = np.asarray(weights, dtype=float).ravel()
     if w.size != len(data):
         raise SpecError(
-            f"The 'weights' parameter of {caller} must have one weight per row ({len(data)}). "
-            f"Got {w.size} instead.",
+            f"The 'weights' parameter of {caller} must have one weight per row ({len(data)}). Got {w.size} instead.",
             key="weights",
         )
     bad = np.flatnonzero(~np.isfinite(w) | (w <= 0))
@@ -669,7 +677,7 @@ def _scale_targets(
 
 def _margin_codes(data: pd.DataFrame, col: str, levels: Mapping[Any, float], caller: str) -> np.ndarray:
     """Integer codes of ``data[col]`` in the order of the target levels, checked both ways."""
-    _require_columns(data, [col], caller)
+    require_columns(data, [col], table="data")
     inverse, uniques = pd.factorize(data[col], sort=False)
     na = inverse < 0
     if na.any():
@@ -742,10 +750,19 @@ def _margin_table(
         t = np.asarray(list(levels.values()), dtype=float)
         b = np.bincount(codes[col], weights=before, minlength=t.size)
         a = np.bincount(codes[col], weights=after, minlength=t.size)
-        frames.append(pd.DataFrame({
-            "margin": col, "level": [str(k) for k in levels], "target": t,
-            "before": b, "after": a,
-            "share_target": t / t.sum(), "share_before": b / b.sum(), "share_after": a / a.sum(),
-            "n": np.bincount(codes[col], weights=rows, minlength=t.size).astype(np.int64),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "margin": col,
+                    "level": [str(k) for k in levels],
+                    "target": t,
+                    "before": b,
+                    "after": a,
+                    "share_target": t / t.sum(),
+                    "share_before": b / b.sum(),
+                    "share_after": a / a.sum(),
+                    "n": np.bincount(codes[col], weights=rows, minlength=t.size).astype(np.int64),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from validation.errors import DesistError
+from ground.errors import DesistError
 
 # Subcommand modules, in the order ``desist --help`` lists them.
 COMMANDS: list[str] = [
@@ -35,7 +35,6 @@ app = typer.Typer(
     help="Design, price and test outcome metrics for rehabilitation services paid by results.",
     pretty_exceptions_enable=False,
 )
-
 
 
 @app.callback()

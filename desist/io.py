@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from validation.errors import SchemaError
-from validation.schemas import table_schema, validate
+from ground.errors import SchemaError
+from ground.tables import table_schema, validate
 
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel", ".xlsm": "Excel"}
 
@@ -122,7 +122,15 @@ def _read(path: Path, table: str, sheet: str | int | None, text: list[str]) -> p
         if kind == "Excel":
             return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=as_text)
         return pd.read_parquet(path)
-    except (OSError, ValueError, KeyError, ImportError, pd.errors.ParserError, pa.ArrowException, zipfile.BadZipFile) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        ImportError,
+        pd.errors.ParserError,
+        pa.ArrowException,
+        zipfile.BadZipFile,
+    ) as exc:
         raise SchemaError(f"{path}: cannot read as {kind}: {exc}", table=table, source=str(path)) from exc
 
 

@@ -20,7 +20,7 @@ import html
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -114,7 +114,7 @@ def table_to_html(table: pd.DataFrame) -> str:
             for v in record
         )
         rows.append(f"<tr>{cells}</tr>")
-    return f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 @dataclass
@@ -187,8 +187,9 @@ class Report:
             shown, k = suppress_small_cells(table, n_columns)
             section.blocks.append(("table", caption, table_to_html(shown)))
             if k:
-                section.notes.append(f"{k} row(s) of {caption or title} suppressed: fewer than "
-                                     f"{SUPPRESSION_THRESHOLD} people.")
+                section.notes.append(
+                    f"{k} row(s) of {caption or title} suppressed: fewer than {SUPPRESSION_THRESHOLD} people."
+                )
         if figure is not None:
             import matplotlib.pyplot as plt
 
@@ -206,7 +207,7 @@ class Report:
             subtitle=self.subtitle,
             sections=self.sections,
             paragraphs=paragraphs,
-            generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
 
     def write(self, path: str | Path) -> Path:

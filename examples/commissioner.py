@@ -33,8 +33,19 @@ from validation import check_design
 matplotlib.use("Agg")  # figures go to files only
 
 HERE = Path(__file__).resolve().parent
-COVARIATES = ["age", "sex", "ethnicity", "ogrs_score", "prior_offences", "age_first_conviction",
-              "need_accommodation", "need_substance", "need_mental_health", "need_employment", "need_family"]
+COVARIATES = [
+    "age",
+    "sex",
+    "ethnicity",
+    "ogrs_score",
+    "prior_offences",
+    "age_first_conviction",
+    "need_accommodation",
+    "need_substance",
+    "need_mental_health",
+    "need_employment",
+    "need_family",
+]
 CONTRACT_DAYS = 3 * 365
 
 
@@ -66,8 +77,10 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
     print(calibration.summary())
     save(calibration.plot(), out / "calibration.png")
     by_segment = model.predict(history).difficulty.groupby(segments.to_numpy()).agg(n="size", rate="mean")
-    print("Mean expected reoffending by payment segment: "
-          + ", ".join(f"{r.Index} {r.rate:.1%} (n = {r.n})" for r in by_segment.itertuples()))
+    print(
+        "Mean expected reoffending by payment segment: "
+        + ", ".join(f"{r.Index} {r.rate:.1%} (n = {r.n})" for r in by_segment.itertuples())
+    )
 
     heading("Tariffs: the same expected budget spent three ways")
     pricing = cohort_pricing(spec, history, history)
@@ -92,16 +105,27 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
     print(tariffs["incentive_neutral"].summary())
     print("\nCreaming gap = margin per person, easiest minus hardest segment (95% CI); > 0 rewards creaming:")
     for name, m in gaps.items():
-        print(f"  {name:<18} £{m.gap:>8,.0f}  ({m.gap_ci_low:,.0f} to {m.gap_ci_high:,.0f})  "
-              f"easiest {m.easiest}, hardest {m.hardest}")
+        print(
+            f"  {name:<18} £{m.gap:>8,.0f}  ({m.gap_ci_low:,.0f} to {m.gap_ci_high:,.0f})  "
+            f"easiest {m.easiest}, hardest {m.hardest}"
+        )
 
     heading("Payment structure against the sector's ask (>= 70% of the fee up front, 10-30% at risk)")
     structure = PaymentStructure.from_spec(spec, outcome_budget=budget)
     print(structure.summary())
 
     heading(f"Contract simulation ({draws:,} draws)")
-    sim = simulate_contract(spec, history, spec_tariff, structure, draws=draws, seed=seed,
-                            probabilities=probabilities, segments=segments, costs=costs)
+    sim = simulate_contract(
+        spec,
+        history,
+        spec_tariff,
+        structure,
+        draws=draws,
+        seed=seed,
+        probabilities=probabilities,
+        segments=segments,
+        costs=costs,
+    )
     print(sim.summary())
     sim.to_frame().to_csv(out / "cash_flow.csv", index=False)
     save(sim.plot(), out / "cash_flow.png")
@@ -110,15 +134,17 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
     counts = pool["reoffences"].to_numpy(dtype=float)
     power = {
         "binary": minimum_detectable_effect("binary", float(pool["reoffended"].mean()), len(history)),
-        "frequency": minimum_detectable_effect("frequency", counts.mean(), len(history),
-                                               dispersion=negative_binomial_shape(counts)),
+        "frequency": minimum_detectable_effect(
+            "frequency", counts.mean(), len(history), dispersion=negative_binomial_shape(counts)
+        ),
     }
     for result in power.values():
         print(result.summary())
 
     heading(f"Design findings (contract of {CONTRACT_DAYS} days)")
-    findings = check_design(spec, {"people": history, "history": history, "pool": pool},
-                            contract_days=CONTRACT_DAYS, costs=costs.to_dict())
+    findings = check_design(
+        spec, {"people": history, "history": history, "pool": pool}, contract_days=CONTRACT_DAYS, costs=costs.to_dict()
+    )
     for f in findings:
         print(f"[{f.severity}] {f.code}: {f.message}")
 

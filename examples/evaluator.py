@@ -38,8 +38,19 @@ matplotlib.use("Agg")  # figures go to files only
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 AS_OF = "2025-09-30"  # the date of the data extract
-COVARIATES = ["age", "sex", "ethnicity", "ogrs_score", "prior_offences", "age_first_conviction",
-              "need_accommodation", "need_substance", "need_mental_health", "need_employment", "need_family"]
+COVARIATES = [
+    "age",
+    "sex",
+    "ethnicity",
+    "ogrs_score",
+    "prior_offences",
+    "age_first_conviction",
+    "need_accommodation",
+    "need_substance",
+    "need_mental_health",
+    "need_employment",
+    "need_family",
+]
 FOLLOW_UP_DAYS = 365
 
 
@@ -59,8 +70,10 @@ def main(out: Path) -> dict:
     pool = read_table(DATA / "pool.csv", "pool", as_of=AS_OF)
     offences = read_table(DATA / "offences.csv", "offences", as_of=AS_OF)
     eligible = read_table(DATA / "eligible.csv", "eligible", as_of=AS_OF)
-    print(f"Pilot: {len(people):,} enrolled of {len(eligible):,} eligible; national pool {len(pool):,}; "
-          f"data as of {AS_OF}.")
+    print(
+        f"Pilot: {len(people):,} enrolled of {len(eligible):,} eligible; national pool {len(pool):,}; "
+        f"data as of {AS_OF}."
+    )
 
     heading("Proven reoffending of the pilot cohort")
     proven = proven_reoffending(people, offences, as_of=AS_OF)
@@ -115,8 +128,10 @@ def main(out: Path) -> dict:
     assessments = read_table(DATA / "assessments.csv", "assessments", as_of=AS_OF)
     rates = spec.outcome_rates(people, assessments, as_of=AS_OF)
     for r in rates.itertuples():
-        print(f"  {r.label}: {r.rate:.1%} (95% CI {r.ci_low:.1%} to {r.ci_high:.1%}), n = {r.n}; "
-              f"not yet measurable {r.not_yet_measurable}, not measurable {r.not_measurable}")
+        print(
+            f"  {r.label}: {r.rate:.1%} (95% CI {r.ci_low:.1%} to {r.ci_high:.1%}), n = {r.n}; "
+            f"not yet measurable {r.not_yet_measurable}, not measurable {r.not_measurable}"
+        )
     rates.to_csv(out / "intermediate_outcomes.csv", index=False)
 
     heading("Creaming and parking screens (difficulty = expected reoffending, modelled on the pool)")
@@ -132,8 +147,9 @@ def main(out: Path) -> dict:
     print(parking.summary())
     # Funnel: each provider's observed over expected reoffending against its volume.
     cohort["expected"] = difficulty.predict(cohort).expected
-    providers = funnel(cohort.astype({"reoffended": int}), unit="provider_id", outcome="reoffended",
-                       expected="expected")
+    providers = funnel(
+        cohort.astype({"reoffended": int}), unit="provider_id", outcome="reoffended", expected="expected"
+    )
     print(providers.summary())
     for name, screen in (("creaming", creaming), ("parking", parking), ("funnel", providers)):
         save(screen.plot(), out / f"{name}.png")
@@ -160,9 +176,17 @@ def main(out: Path) -> dict:
         # The report runs the whole story again on the same tables, so its numbers match the above;
         # last year's cohort (with delivery costs) adds the tariff and contract sections.
         history = read_frame(DATA / "history.csv", table="history")
-        inputs = StoryInputs(spec=spec, people=people, offences=offences, pool=pool, eligible=eligible,
-                             services=services, assessments=assessments, history=history,
-                             as_of=pd.Timestamp(AS_OF))
+        inputs = StoryInputs(
+            spec=spec,
+            people=people,
+            offences=offences,
+            pool=pool,
+            eligible=eligible,
+            services=services,
+            assessments=assessments,
+            history=history,
+            as_of=pd.Timestamp(AS_OF),
+        )
         path = run_story(inputs).report().write(out / "report.html")
         print(f"HTML report: {path}")
     print(f"\nOutputs written to {out}")

@@ -62,8 +62,14 @@ def main(out: Path = HERE / "data") -> dict[str, int]:
     creaming[[1, 6]] = 3.0
     parking = np.zeros(N_PROVIDERS)
     parking[3] = 1.5
-    world = make_world(seed=SEED, n_eligible=1_500, n_pool=15_000, n_providers=N_PROVIDERS,
-                       creaming=creaming.tolist(), parking=parking.tolist())
+    world = make_world(
+        seed=SEED,
+        n_eligible=1_500,
+        n_pool=15_000,
+        n_providers=N_PROVIDERS,
+        creaming=creaming.tolist(),
+        parking=parking.tolist(),
+    )
     # Rounded to what a real extract holds, which keeps the files small.
     tables = {
         "eligible": world.eligible.assign(ogrs_score=world.eligible["ogrs_score"].round(2)),

@@ -42,8 +42,13 @@ def heading(text: str) -> None:
     print(f"\n== {text} ==")
 
 
-def main(out: Path, spec_path: Path = HERE / "specs" / "intermediate.toml", provider: str = "PRV09",
-         draws: int = 2_000, seed: int = 1) -> dict:
+def main(
+    out: Path,
+    spec_path: Path = HERE / "specs" / "intermediate.toml",
+    provider: str = "PRV09",
+    draws: int = 2_000,
+    seed: int = 1,
+) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     spec = MetricSpec.from_toml(spec_path)
     print(spec.describe())
@@ -53,14 +58,15 @@ def main(out: Path, spec_path: Path = HERE / "specs" / "intermediate.toml", prov
     caseload = people.loc[people["provider_id"] == provider].reset_index(drop=True)
     hours = services.groupby("person_id")["hours"].sum()
     caseload["cost"] = COST_PER_PERSON + COST_PER_HOUR * caseload["person_id"].map(hours).fillna(0.0)
-    print(f"\nCaseload of {provider}: {len(caseload):,} of the contract's {len(people):,} people; "
-          f"data as of {AS_OF}.")
+    print(f"\nCaseload of {provider}: {len(caseload):,} of the contract's {len(people):,} people; data as of {AS_OF}.")
 
     heading("Outcome achievement on the caseload (Wilson 95% CI; n = people measurable)")
     rates = spec.outcome_rates(caseload, assessments, as_of=AS_OF)
     for r in rates.itertuples():
-        print(f"  {r.label}: {r.rate:.1%} ({r.ci_low:.1%} to {r.ci_high:.1%}), n = {r.n}; "
-              f"not yet measurable {r.not_yet_measurable}, not measurable {r.not_measurable}")
+        print(
+            f"  {r.label}: {r.rate:.1%} ({r.ci_low:.1%} to {r.ci_high:.1%}), n = {r.n}; "
+            f"not yet measurable {r.not_yet_measurable}, not measurable {r.not_measurable}"
+        )
     rates.to_csv(out / "outcome_rates.csv", index=False)
 
     heading("Expected income by segment under the spec's prices")
@@ -71,8 +77,9 @@ def main(out: Path, spec_path: Path = HERE / "specs" / "intermediate.toml", prov
     pricing = cohort_pricing(spec, caseload, record)
     segments, probabilities = pricing.segments, pricing.probabilities
     income = tariff.expected_income(segments, probabilities)
-    print(income[["n", "achievement", "expected_income", "income_per_person", "ci_low", "ci_high"]]
-          .round(2).to_string())
+    print(
+        income[["n", "achievement", "expected_income", "income_per_person", "ci_low", "ci_high"]].round(2).to_string()
+    )
     income.to_csv(out / "expected_income.csv")
     costs = segment_costs(None, caseload, segments)
     margins = tariff.margins(costs, segments, probabilities)
@@ -85,8 +92,17 @@ def main(out: Path, spec_path: Path = HERE / "specs" / "intermediate.toml", prov
     share = len(caseload) / len(people)
     structure = replace(contract, name=f"{contract.name}: {provider}", service_fee=contract.service_fee * share)
     print(structure.summary())
-    sim = simulate_contract(spec, caseload, tariff, structure, draws=draws, seed=seed,
-                            probabilities=probabilities, segments=segments, costs=costs)
+    sim = simulate_contract(
+        spec,
+        caseload,
+        tariff,
+        structure,
+        draws=draws,
+        seed=seed,
+        probabilities=probabilities,
+        segments=segments,
+        costs=costs,
+    )
     print(sim.summary())
     sim.to_frame().to_csv(out / "cash_flow.csv", index=False)
     ax = sim.plot()
@@ -95,8 +111,12 @@ def main(out: Path, spec_path: Path = HERE / "specs" / "intermediate.toml", prov
     plt.close(ax.figure)
 
     heading("Design findings")
-    findings = check_design(spec, {"people": caseload, "assessments": assessments, "history": record,
-                                   "as_of": AS_OF}, contract_days=CONTRACT_DAYS, costs=costs.to_dict())
+    findings = check_design(
+        spec,
+        {"people": caseload, "assessments": assessments, "history": record, "as_of": AS_OF},
+        contract_days=CONTRACT_DAYS,
+        costs=costs.to_dict(),
+    )
     for f in findings:
         print(f"[{f.severity}] {f.code}: {f.message}")
 

@@ -17,8 +17,14 @@ from cohorts.synthetic import make_world
 from desist.story import DEFAULT_SPEC, StoryInputs, run_story
 from outcomes import MetricSpec
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def main() -> None:
@@ -42,8 +48,10 @@ def main() -> None:
         page.goto(html.resolve().as_uri())
         page.screenshot(path=str(png))
         browser.close()
-    print(f"world + story {built - start:.1f} s, report {written - built:.1f} s "
-          f"({html.stat().st_size / 1e6:.1f} MB), screenshot {time.perf_counter() - written:.1f} s -> {png}")
+    print(
+        f"world + story {built - start:.1f} s, report {written - built:.1f} s "
+        f"({html.stat().st_size / 1e6:.1f} MB), screenshot {time.perf_counter() - written:.1f} s -> {png}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ payment thresholds."""
 from metrics.balance import balance_table, balance_variables, plot_balance
 from metrics.effects import Effect, compare, kaplan_meier
 from metrics.matching import MatchedComparison, match, nearest_neighbours
-from metrics.propensity import PropensityModel, fit_propensity
+
 # ``metrics.power`` stays the module; its ``power()`` is imported from there.
 from metrics.power import (
     Design,
@@ -17,6 +17,7 @@ from metrics.power import (
     required_n,
     simulated_power,
 )
+from metrics.propensity import PropensityModel, fit_propensity
 from metrics.thresholds import (
     Comparison,
     PaymentRule,
@@ -31,4 +32,56 @@ from metrics.thresholds import (
     peterborough_rule,
     point_estimate_rule,
 )
-from metrics.payment_simulation import PaymentProbability, payment_probability, simulate_matched_effects
+
+__all__ = [
+    "Comparison",
+    "Design",
+    "Effect",
+    "MatchedComparison",
+    "PaymentRule",
+    "PeterboroughResult",
+    "PowerCurve",
+    "PowerResult",
+    "PropensityModel",
+    "RuleComparison",
+    "SimulatedPower",
+    "ThresholdResult",
+    "balance_table",
+    "balance_variables",
+    "compare",
+    "compare_rules",
+    "confident_reduction_rule",
+    "doncaster",
+    "doncaster_rule",
+    "fit_propensity",
+    "kaplan_meier",
+    "match",
+    "minimum_detectable_effect",
+    "nearest_neighbours",
+    "negative_binomial_shape",
+    "peterborough",
+    "peterborough_rule",
+    "plot_balance",
+    "point_estimate_rule",
+    "power_curve",
+    "required_n",
+    "simulated_power",
+]
+
+#: Names that moved out of ``metrics``, and where to find them now.
+_MOVED = {
+    "payment_probability": "studies.payment_simulation",
+    "simulate_matched_effects": "studies.payment_simulation",
+    "PaymentProbability": "studies.payment_simulation",
+}
+
+
+def __getattr__(name: str) -> object:
+    # Not an import: a clear message for scripts written against the old place.
+    if name in _MOVED:
+        raise AttributeError(
+            f"metrics.{name} moved to {_MOVED[name]}: it simulates whole evaluations on the "
+            f"synthetic world, a study rather than a statistic of your data. "
+            f"Use 'from {_MOVED[name]} import {name}'."
+        )
+    raise AttributeError(f"module 'metrics' has no attribute {name!r}")

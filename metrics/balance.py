@@ -47,8 +47,7 @@ def balance_variables(data: pd.DataFrame, covariates: list[str]) -> dict[str, np
     return out
 
 
-def balance_table(variables: dict[str, np.ndarray], treated: np.ndarray,
-                  weights: np.ndarray | None) -> pd.DataFrame:
+def balance_table(variables: dict[str, np.ndarray], treated: np.ndarray, weights: np.ndarray | None) -> pd.DataFrame:
     """Balance statistics before matching and, if ``weights`` is given, after.
 
     Parameters
@@ -114,8 +113,7 @@ def _variable_balance(x: np.ndarray, g: _Groups):
     if g.matched:
         xmt, xmc = x[g.mt], x[g.mc]
         mw_t, mw_c = np.sum(g.wt * xmt) / g.wt.sum(), np.sum(g.wc * xmc) / g.wc.sum()
-        after = _row(mw_t, mw_c, sd, _variance(xmt, g.wt, binary), _variance(xmc, g.wc, binary),
-                     binary)
+        after = _row(mw_t, mw_c, sd, _variance(xmt, g.wt, binary), _variance(xmc, g.wc, binary), binary)
     if not binary:
         before[4:], ecdf_after = _ecdf_stats(x, xt, len(xc), g)
         if after is not None:
@@ -139,7 +137,7 @@ def _variance(x: np.ndarray, w: np.ndarray | None, binary: bool) -> float:
     m = np.sum(w * x)
     if binary:
         return m * (1 - m)
-    return np.sum(w * (x - m) ** 2) / (1 - np.sum(w ** 2))
+    return np.sum(w * (x - m) ** 2) / (1 - np.sum(w**2))
 
 
 def _ecdf_stats(x, xt, n_c, g: _Groups):
@@ -185,11 +183,11 @@ def plot_balance(table: pd.DataFrame, ax=None, *, thresholds=(0.1, 0.25)):
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 0.35 * len(table) + 1.5))
     y = np.arange(len(table))[::-1]
-    ax.scatter(table[("before", "smd")].abs(), y, marker="o", facecolors="none",
-               edgecolors="tab:red", label="before matching")
+    ax.scatter(
+        table[("before", "smd")].abs(), y, marker="o", facecolors="none", edgecolors="tab:red", label="before matching"
+    )
     if "after" in table.columns.get_level_values(0):
-        ax.scatter(table[("after", "smd")].abs(), y, marker="o", color="tab:blue",
-                   label="after matching")
+        ax.scatter(table[("after", "smd")].abs(), y, marker="o", color="tab:blue", label="after matching")
     for v in thresholds:
         ax.axvline(v, color="grey", linestyle="--", linewidth=0.8)
     ax.set_yticks(y, table.index)

@@ -30,9 +30,10 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
-from metrics.propensity import check_complete, design_matrix, treatment_indicator
+from ground.checks import require_columns
+from ground.errors import ModelError
+from metrics.propensity import design_matrix, treatment_indicator
 from metrics.survival import cox_fit, cox_robust_covariance, kaplan_meier
-from validation.errors import ModelError
 
 __all__ = ["Effect", "compare", "estimate_effect", "kaplan_meier"]
 
@@ -90,9 +91,25 @@ class Effect:
         return iter((self.estimate, self.p_value))
 
     def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in (
-            "estimate", "se", "ci_low", "ci_high", "p_value", "n_treated", "n_control", "method",
-            "kind", "outcome", "scale", "mean_treated", "mean_control", "level")}
+        out = {
+            k: getattr(self, k)
+            for k in (
+                "estimate",
+                "se",
+                "ci_low",
+                "ci_high",
+                "p_value",
+                "n_treated",
+                "n_control",
+                "method",
+                "kind",
+                "outcome",
+                "scale",
+                "mean_treated",
+                "mean_control",
+                "level",
+            )
+        }
         for k, v in out.items():
             if isinstance(v, (np.floating, np.integer)):
                 out[k] = v.item()
@@ -120,15 +137,21 @@ class Effect:
             else:
                 e, lo, hi = self.estimate, self.ci_low, self.ci_high
                 what, unit, fmt = f"The mean {self.outcome} was", "", _number
-            return (f"{what} {fmt(abs(e))}{unit} {_direction(e)} for the treated group than for "
-                    f"the comparison group ({pct}: {fmt(abs(lo))} {_direction(lo)} to "
-                    f"{fmt(abs(hi))} {_direction(hi)}; {tail}).")
-        label = {"rate ratio": f"the rate of {self.outcome}",
-                 "hazard ratio": f"the hazard (risk at any moment) of {self.outcome}"}[self.scale]
+            return (
+                f"{what} {fmt(abs(e))}{unit} {_direction(e)} for the treated group than for "
+                f"the comparison group ({pct}: {fmt(abs(lo))} {_direction(lo)} to "
+                f"{fmt(abs(hi))} {_direction(hi)}; {tail})."
+            )
+        label = {
+            "rate ratio": f"the rate of {self.outcome}",
+            "hazard ratio": f"the hazard (risk at any moment) of {self.outcome}",
+        }[self.scale]
         change = (self.estimate - 1) * 100
-        return (f"For the treated group {label} was {abs(change):.1f}% {_direction(change)} than "
-                f"for the comparison group ({self.scale} {self.estimate:.3f}, {pct} "
-                f"{self.ci_low:.3f} to {self.ci_high:.3f}; {tail}).")
+        return (
+            f"For the treated group {label} was {abs(change):.1f}% {_direction(change)} than "
+            f"for the comparison group ({self.scale} {self.estimate:.3f}, {pct} "
+            f"{self.ci_low:.3f} to {self.ci_high:.3f}; {tail})."
+        )
 
 
 def _direction(v: float) -> str:
@@ -188,23 +211,48 @@ def compare(
     >>> e.estimate  # hazard ratio  # doctest: +SKIP
     """
     if isinstance(weights, str):
-        check_complete(data, [weights], role="weight")
+        require_columns(data, [weights], table="data", complete=True)
         w = data[weights].to_numpy(dtype=float)
     elif weights is None:
         w = np.ones(len(data))
     else:
         w = np.asarray(weights, dtype=float)
     if len(w) != len(data) or np.any(~np.isfinite(w)) or np.any(w < 0):
-        raise ModelError("The 'weights' parameter of compare must be finite, non-negative and one "
-                         f"per row ({len(data)} rows). Got {len(w)} values, min {np.nanmin(w):g}.")
-    return estimate_effect(data, treatment, outcome, kind=kind, weights=w,
-                           treated=treatment_indicator(data, treatment), clusters=None,
-                           duration=duration, event=event, covariates=covariates,
-                           design="unmatched", level=level)
+        raise ModelError(
+            "The 'weights' parameter of compare must be finite, non-negative and one "
+            f"per row ({len(data)} rows). Got {len(w)} values, min {np.nanmin(w):g}."
+        )
+    return estimate_effect(
+        data,
+        treatment,
+        outcome,
+        kind=kind,
+        weights=w,
+        treated=treatment_indicator(data, treatment),
+        clusters=None,
+        duration=duration,
+        event=event,
+        covariates=covariates,
+        design="unmatched",
+        level=level,
+    )
 
 
-def estimate_effect(data, treatment, outcome, *, kind, weights, treated, clusters, duration=None,
-                    event=None, covariates=None, design="matched", level=0.95) -> Effect:
+def estimate_effect(
+    data,
+    treatment,
+    outcome,
+    *,
+    kind,
+    weights,
+    treated,
+    clusters,
+    duration=None,
+    event=None,
+    covariates=None,
+    design="matched",
+    level=0.95,
+) -> Effect:
     """Shared engine of :func:`compare` and ``MatchedComparison.effect``.
 
     ``clusters`` (matched-set ids) switches to cluster-robust standard errors.
@@ -217,24 +265,27 @@ def estimate_effect(data, treatment, outcome, *, kind, weights, treated, cluster
         raise ModelError(f"An effect needs both groups; got {n_t} treated and {n_c} comparison units.")
     covariates = list(covariates or [])
     if kind == "time":
-        return _time_effect(data, outcome, t, weights, clusters, duration, event, covariates,
-                            n_t, n_c, level)
-    check_complete(data, [outcome] + covariates, role="outcome/covariate")
+        return _time_effect(data, outcome, t, weights, clusters, duration, event, covariates, n_t, n_c, level)
+    require_columns(data, [outcome] + covariates, table="data", complete=True)
     y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float)
     if np.isnan(y).any():
         rows = np.flatnonzero(np.isnan(y))
-        raise ModelError(f"The outcome {outcome!r} must be numeric (kind={kind!r}); rows {rows[:5].tolist()} "
-                         f"(0-based) hold {data[outcome].iloc[rows[:5]].tolist()}"
-                         + (f" and {rows.size - 5} more." if rows.size > 5 else "."))
+        raise ModelError(
+            f"The outcome {outcome!r} must be numeric (kind={kind!r}); rows {rows[:5].tolist()} "
+            f"(0-based) hold {data[outcome].iloc[rows[:5]].tolist()}"
+            + (f" and {rows.size - 5} more." if rows.size > 5 else ".")
+        )
     X = _exog(data, t, covariates)
     if kind == "count":
         if np.any(y < 0):
-            raise ModelError(f"kind='count' needs non-negative counts in {outcome!r}; "
-                             f"found {int((y < 0).sum())} negative values.")
+            raise ModelError(
+                f"kind='count' needs non-negative counts in {outcome!r}; found {int((y < 0).sum())} negative values."
+            )
         return _count_effect(y, X, t, weights, clusters, outcome, n_t, n_c, level)
     if kind == "binary" and not np.all((y == 0) | (y == 1)):
-        raise ModelError(f"kind='binary' needs a 0/1 outcome; {outcome!r} has "
-                         f"{int(((y != 0) & (y != 1)).sum())} other values.")
+        raise ModelError(
+            f"kind='binary' needs a 0/1 outcome; {outcome!r} has {int(((y != 0) & (y != 1)).sum())} other values."
+        )
     return _linear_effect(y, X, t, weights, clusters, outcome, kind, n_t, n_c, level)
 
 
@@ -263,9 +314,22 @@ def _linear_effect(y, X, t, w, clusters, outcome, kind, n_t, n_c, level):
     df = fit.df_resid
     q = stats.t.ppf(0.5 + level / 2, df)
     p = 2 * stats.t.sf(abs(est / se), df)
-    return Effect(est, se, est - q * se, est + q * se, float(p), n_t, n_c,
-                  f"weighted least squares of {outcome} on treatment; SE {how}; t({df:g}) CI",
-                  kind, outcome, "difference", _wmean(y, w, t == 1), _wmean(y, w, t == 0), level)
+    return Effect(
+        est,
+        se,
+        est - q * se,
+        est + q * se,
+        float(p),
+        n_t,
+        n_c,
+        f"weighted least squares of {outcome} on treatment; SE {how}; t({df:g}) CI",
+        kind,
+        outcome,
+        "difference",
+        _wmean(y, w, t == 1),
+        _wmean(y, w, t == 0),
+        level,
+    )
 
 
 def _count_effect(y, X, t, w, clusters, outcome, n_t, n_c, level):
@@ -276,10 +340,23 @@ def _count_effect(y, X, t, w, clusters, outcome, n_t, n_c, level):
     z = stats.norm.ppf(0.5 + level / 2)
     p = 2 * stats.norm.sf(abs(b / se))
     difference = _linear_effect(y, X, t, w, clusters, outcome, "mean", n_t, n_c, level)
-    return Effect(math.exp(b), se, math.exp(b - z * se), math.exp(b + z * se), float(p), n_t, n_c,
-                  f"weighted Poisson GLM (log link) of {outcome} on treatment; SE of log rate "
-                  f"ratio {how}", "count", outcome, "rate ratio", _wmean(y, w, t == 1),
-                  _wmean(y, w, t == 0), level, {"difference": difference})
+    return Effect(
+        math.exp(b),
+        se,
+        math.exp(b - z * se),
+        math.exp(b + z * se),
+        float(p),
+        n_t,
+        n_c,
+        f"weighted Poisson GLM (log link) of {outcome} on treatment; SE of log rate ratio {how}",
+        "count",
+        outcome,
+        "rate ratio",
+        _wmean(y, w, t == 1),
+        _wmean(y, w, t == 0),
+        level,
+        {"difference": difference},
+    )
 
 
 def _poisson_sandwich(y, X, w, params, clusters):
@@ -306,9 +383,11 @@ def _poisson_sandwich(y, X, w, params, clusters):
 def _time_effect(data, outcome, t, w, clusters, duration, event, covariates, n_t, n_c, level):
     duration = duration or outcome
     if event is None:
-        raise ModelError("kind='time' needs 'event': the 0/1 column saying whether the event "
-                         "(e.g. first proven reoffence) happened; 0 = censored at the duration.")
-    check_complete(data, [duration, event] + covariates, role="outcome/covariate")
+        raise ModelError(
+            "kind='time' needs 'event': the 0/1 column saying whether the event "
+            "(e.g. first proven reoffence) happened; 0 = censored at the duration."
+        )
+    require_columns(data, [duration, event] + covariates, table="data", complete=True)
     time = data[duration].to_numpy(dtype=float)
     status = data[event].to_numpy(dtype=float)
     if np.any(time < 0) or not np.all((status == 0) | (status == 1)):
@@ -322,19 +401,29 @@ def _time_effect(data, outcome, t, w, clusters, duration, event, covariates, n_t
         # PHReg takes no case weights (1:k matching, or with replacement)
         params, cov_model = cox_fit(time, status, X, w)
         case_weights, engine = w, "weighted partial likelihood"
-    cov = cox_robust_covariance(time, status, X, params, cov_model, groups=clusters,
-                                weights=case_weights)
+    cov = cox_robust_covariance(time, status, X, params, cov_model, groups=clusters, weights=case_weights)
     b, se = float(params[0]), float(np.sqrt(cov[0, 0]))
     z = stats.norm.ppf(0.5 + level / 2)
     p = 2 * stats.norm.sf(abs(b / se))
     how = "clustered on matched set" if clusters is not None else "robust (per unit)"
     km = kaplan_meier(time, status, t == 1, w)
-    return Effect(math.exp(b), se, math.exp(b - z * se), math.exp(b + z * se), float(p), n_t, n_c,
-                  f"Cox proportional hazards ({engine}, Efron ties); SE of log hazard "
-                  f"ratio {how}", "time", event, "hazard ratio", _wmean(status, w, t == 1),
-                  _wmean(status, w, t == 0), level,
-                  {"kaplan_meier": km, "se_model": float(np.sqrt(cov_model[0, 0])), "coef": b,
-                   "covariate_params": params})
+    return Effect(
+        math.exp(b),
+        se,
+        math.exp(b - z * se),
+        math.exp(b + z * se),
+        float(p),
+        n_t,
+        n_c,
+        f"Cox proportional hazards ({engine}, Efron ties); SE of log hazard ratio {how}",
+        "time",
+        event,
+        "hazard ratio",
+        _wmean(status, w, t == 1),
+        _wmean(status, w, t == 0),
+        level,
+        {"kaplan_meier": km, "se_model": float(np.sqrt(cov_model[0, 0])), "coef": b, "covariate_params": params},
+    )
 
 
 def _codes(clusters) -> np.ndarray:

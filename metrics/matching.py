@@ -36,16 +36,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ground.checks import require_columns
+from ground.errors import MatchingError
 from metrics.balance import balance_table, balance_variables, plot_balance
 from metrics.effects import Effect, estimate_effect
 from metrics.propensity import (
     PropensityModel,
-    check_complete,
     fit_propensity,
     formula_variables,
     treatment_indicator,
 )
-from validation.errors import MatchingError
 
 __all__ = ["match", "MatchedComparison", "nearest_neighbours"]
 
@@ -68,7 +68,7 @@ def match(
     exact: str | list[str] | None = None,
     distance: str | None = None,
     seed: int | None = None,
-) -> "MatchedComparison":
+) -> MatchedComparison:
     """Match each treated unit to its nearest control(s) on the propensity score.
 
     Parameters
@@ -124,64 +124,84 @@ def match(
     >>> m.counts  # doctest: +SKIP
     >>> m.effect("re78").statement()  # doctest: +SKIP
     """
-    _check_option("ratio", ratio, "a whole number >= 1",
-                  isinstance(ratio, (int, np.integer)) and not isinstance(ratio, bool) and ratio >= 1)
+    _check_option(
+        "ratio",
+        ratio,
+        "a whole number >= 1",
+        isinstance(ratio, (int, np.integer)) and not isinstance(ratio, bool) and ratio >= 1,
+    )
     _check_option("link", link, f"one of {_LINKS}", link in _LINKS)
     _check_option("order", order, f"one of {_ORDERS}", order in _ORDERS)
-    _check_option("caliper", caliper, "a positive number or None",
-                  caliper is None or (np.isfinite(caliper) and caliper > 0))
+    _check_option(
+        "caliper", caliper, "a positive number or None", caliper is None or (np.isfinite(caliper) and caliper > 0)
+    )
     treated = treatment_indicator(data, treatment)
     n_t, n_c = int(treated.sum()), int((~treated).sum())
     if n_t == 0 or n_c == 0:
         raise MatchingError(
             f"Matching needs treated and control units; the treatment column {treatment!r} has "
-            f"{n_t} treated (1) and {n_c} control (0) rows.")
+            f"{n_t} treated (1) and {n_c} control (0) rows."
+        )
     exact_cols = [exact] if isinstance(exact, str) else list(exact or [])
     if formula is not None and covariates is None:
         covariates = formula_variables(formula, data, exclude=treatment)
     covariates = list(covariates or [])
-    check_complete(data, covariates + exact_cols + ([distance] if distance else []))
+    require_columns(data, covariates + exact_cols + ([distance] if distance else []), table="data", complete=True)
 
     propensity = None
     if distance is not None:
         dist = data[distance].to_numpy(dtype=float)
         if link != "logit":
-            warnings.warn("'link' is not used when 'distance' is given and will be ignored",
-                          UserWarning, stacklevel=2)
+            warnings.warn("'link' is not used when 'distance' is given and will be ignored", UserWarning, stacklevel=2)
     else:
-        propensity = fit_propensity(data, treatment, covariates if formula is None else None,
-                                    formula=formula)
+        propensity = fit_propensity(data, treatment, covariates if formula is None else None, formula=formula)
         dist = propensity.probability if link == "logit" else propensity.linear_predictor
 
     width = None
     if caliper is not None:
         width = float(caliper * np.std(dist, ddof=1)) if std_caliper else float(caliper)
-    strata = (data.groupby(exact_cols, sort=True, observed=True).ngroup().to_numpy()
-              if exact_cols else None)
+    strata = data.groupby(exact_cols, sort=True, observed=True).ngroup().to_numpy() if exact_cols else None
     if replace and order != "largest":
-        warnings.warn("'order' has no effect with replace=True and will be ignored",
-                      UserWarning, stacklevel=2)
+        warnings.warn("'order' has no effect with replace=True and will be ignored", UserWarning, stacklevel=2)
     if seed is not None and order != "random":
-        warnings.warn("'seed' is only used with order='random' and will be ignored",
-                      UserWarning, stacklevel=2)
-    t_rows, c_rows = nearest_neighbours(dist, treated, ratio=int(ratio), replace=replace,
-                                        caliper=width, order=order, strata=strata, seed=seed)
+        warnings.warn("'seed' is only used with order='random' and will be ignored", UserWarning, stacklevel=2)
+    t_rows, c_rows = nearest_neighbours(
+        dist, treated, ratio=int(ratio), replace=replace, caliper=width, order=order, strata=strata, seed=seed
+    )
     if len(t_rows) == 0:
         scale = "probability" if (link == "logit" and distance is None) else "distance"
-        where = (f"within the caliper (width {width:.6g} on the {scale} scale: {caliper} "
-                 f"{'SD' if std_caliper else 'raw units'})" if width is not None else "")
+        where = (
+            f"within the caliper (width {width:.6g} on the {scale} scale: {caliper} "
+            f"{'SD' if std_caliper else 'raw units'})"
+            if width is not None
+            else ""
+        )
         where += f" in its exact stratum ({exact_cols})" if exact_cols else ""
         raise MatchingError(
             f"No treated unit has a control {where.strip()}; {n_t} treated, {n_c} controls. "
-            "Widen 'caliper', drop 'exact' columns, or check overlap with plot_overlap().")
+            "Widen 'caliper', drop 'exact' columns, or check overlap with plot_overlap()."
+        )
     return MatchedComparison(
-        data=data, treatment=treatment, covariates=covariates, treated=treated,
-        distance=dist, t_rows=t_rows, c_rows=c_rows, strata=strata,
+        data=data,
+        treatment=treatment,
+        covariates=covariates,
+        treated=treated,
+        distance=dist,
+        t_rows=t_rows,
+        c_rows=c_rows,
+        strata=strata,
         propensity=propensity,
-        options={"ratio": int(ratio), "replace": bool(replace), "caliper": caliper,
-                 "std_caliper": std_caliper, "caliper_width": width, "link": link,
-                 "order": order if not replace else "data", "exact": exact_cols,
-                 "distance": distance or ("propensity score" if link == "logit" else "logit")},
+        options={
+            "ratio": int(ratio),
+            "replace": bool(replace),
+            "caliper": caliper,
+            "std_caliper": std_caliper,
+            "caliper_width": width,
+            "link": link,
+            "order": order if not replace else "data",
+            "exact": exact_cols,
+            "distance": distance or ("propensity score" if link == "logit" else "logit"),
+        },
     )
 
 
@@ -271,7 +291,7 @@ def _sorted_controls(distance, t_rows, c_rows):
     hi = np.searchsorted(cs, dt, side="right")
     for i in np.flatnonzero(hi > pos):
         # equal distances: controls earlier in the data come first
-        pos[i] += np.searchsorted(c_sorted[pos[i]:hi[i]], t_rows[i])
+        pos[i] += np.searchsorted(c_sorted[pos[i] : hi[i]], t_rows[i])
     return c_sorted, cs, pos
 
 
@@ -357,8 +377,7 @@ def _without_replacement(distance, t_order, c_rows, ratio, cal, ranks):
         active = still
         if len(out_c) >= n_c:
             break
-    return (np.asarray(out_t, dtype=np.int64), np.asarray(out_c, dtype=np.int64),
-            np.asarray(out_k, dtype=np.int64))
+    return (np.asarray(out_t, dtype=np.int64), np.asarray(out_c, dtype=np.int64), np.asarray(out_k, dtype=np.int64))
 
 
 def _scan(step, start, direction, value, d, cal, min_dist, n_c):
@@ -470,13 +489,15 @@ class MatchedComparison:
     @property
     def pairs(self) -> pd.DataFrame:
         idx = self.data.index
-        return pd.DataFrame({
-            "treated_id": idx[self.t_rows],
-            "control_id": idx[self.c_rows],
-            "subclass": self.subclass_array[self.t_rows],
-            "match": _match_numbers(self.t_rows),
-            "distance": np.abs(self.distance[self.t_rows] - self.distance[self.c_rows]),
-        })
+        return pd.DataFrame(
+            {
+                "treated_id": idx[self.t_rows],
+                "control_id": idx[self.c_rows],
+                "subclass": self.subclass_array[self.t_rows],
+                "match": _match_numbers(self.t_rows),
+                "distance": np.abs(self.distance[self.t_rows] - self.distance[self.c_rows]),
+            }
+        )
 
     @property
     def counts(self) -> pd.DataFrame:
@@ -487,8 +508,12 @@ class MatchedComparison:
         for name, g in (("treated", t), ("control", ~t)):
             matched = int(((w > 0) & g).sum())
             disc = int((discarded & g).sum())
-            table[name] = {"all": int(g.sum()), "matched": matched,
-                           "unmatched": int(g.sum()) - matched - disc, "discarded": disc}
+            table[name] = {
+                "all": int(g.sum()),
+                "matched": matched,
+                "unmatched": int(g.sum()) - matched - disc,
+                "discarded": disc,
+            }
         return pd.DataFrame(table)
 
     def _discarded(self) -> np.ndarray:
@@ -507,8 +532,7 @@ class MatchedComparison:
         :attr:`counts`."""
         c = self.counts
         width = self.options["caliper_width"]
-        reason_t = ("no control within the caliper" if width is not None
-                    else "no control left to match")
+        reason_t = "no control within the caliper" if width is not None else "no control left to match"
         if self.options["exact"]:
             reason_t += " in its exact stratum"
         rows = [
@@ -517,18 +541,19 @@ class MatchedComparison:
             ("treated", "exact stratum has no controls", c.loc["discarded", "treated"]),
             ("control", "exact stratum has no treated units", c.loc["discarded", "control"]),
         ]
-        return pd.DataFrame(rows, columns=["group", "reason", "n"]).query("n > 0").reset_index(drop=True)
+        return pd.DataFrame(rows, columns=["group", "reason", "n"])
 
     def balance(self, covariates: list[str] | None = None) -> pd.DataFrame:
         """Balance before and after matching (MatchIt 4.7.2 definitions; see
         :mod:`metrics.balance`). The first row is the distance itself."""
         cols = list(covariates) if covariates is not None else self.covariates
-        check_complete(self.data, cols)
+        require_columns(self.data, cols, table="data", complete=True)
         variables = {"distance": self.distance, **balance_variables(self.data, cols)}
         return balance_table(variables, self.treated, self.weight_array)
 
-    def effect(self, outcome: str, kind: str = "mean", *, duration: str | None = None,
-               event: str | None = None) -> Effect:
+    def effect(
+        self, outcome: str, kind: str = "mean", *, duration: str | None = None, event: str | None = None
+    ) -> Effect:
         """Effect on the treated (ATT) from the matched sample.
 
         ``kind`` is "mean", "binary", "count" or "time" (then give ``duration``
@@ -541,13 +566,25 @@ class MatchedComparison:
         rows = np.flatnonzero(keep)
         sub = self.data.iloc[rows]
         clusters = None if self.options["replace"] else self.subclass_array[rows]
-        return estimate_effect(sub, self.treatment, outcome, kind=kind, weights=w[rows],
-                               treated=self.treated[rows], clusters=clusters, duration=duration,
-                               event=event, design="matched")
+        return estimate_effect(
+            sub,
+            self.treatment,
+            outcome,
+            kind=kind,
+            weights=w[rows],
+            treated=self.treated[rows],
+            clusters=clusters,
+            duration=duration,
+            event=event,
+            design="matched",
+        )
 
     def to_dict(self) -> dict:
-        return {"options": dict(self.options), "counts": self.counts.to_dict(),
-                "exclusions": self.exclusions.to_dict(orient="records")}
+        return {
+            "options": dict(self.options),
+            "counts": self.counts.to_dict(),
+            "exclusions": self.exclusions.to_dict(orient="records"),
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """The balance table (see :meth:`balance`)."""
@@ -562,8 +599,10 @@ class MatchedComparison:
             f"{'with' if o['replace'] else 'without'} replacement; order: {o['order']}",
         ]
         if o["caliper"] is not None:
-            lines.append(f"  caliper: {o['caliper']} {'SD' if o['std_caliper'] else 'raw'}"
-                         f" = {o['caliper_width']:.6g} in distance units")
+            lines.append(
+                f"  caliper: {o['caliper']} {'SD' if o['std_caliper'] else 'raw'}"
+                f" = {o['caliper_width']:.6g} in distance units"
+            )
         if o["exact"]:
             lines.append(f"  exact on: {', '.join(o['exact'])}")
         lines += ["", "Sample sizes:", self.counts.to_string(), ""]
@@ -571,8 +610,9 @@ class MatchedComparison:
         if len(ex):
             lines += ["Not in the matched sample:", ex.to_string(index=False), ""]
         b = self.balance()
-        lines.append("Balance (smd divides by the treated group's SD in the full sample; "
-                     "binary variables have no var_ratio):")
+        lines.append(
+            "Balance (smd divides by the treated group's SD in the full sample; binary variables have no var_ratio):"
+        )
         for sample, title in (("before", "before matching"), ("after", "after matching")):
             lines += [f"  {title}:", b[sample].to_string(float_format=lambda v: f"{v:.4f}"), ""]
         return "\n".join(lines)
@@ -592,11 +632,11 @@ class MatchedComparison:
         edges = np.histogram_bin_edges(self.distance, bins=bins)
         kw = dict(bins=edges, density=True, histtype="step", linewidth=1.5)
         ax.hist(self.distance[t], label=f"treated (n={int(t.sum())})", color="tab:blue", **kw)
-        ax.hist(self.distance[~t], label=f"all controls (n={int((~t).sum())})", color="tab:red",
-                linestyle="--", **kw)
+        ax.hist(self.distance[~t], label=f"all controls (n={int((~t).sum())})", color="tab:red", linestyle="--", **kw)
         mc = ~t & (w > 0)
-        ax.hist(self.distance[mc], weights=w[mc], label=f"matched controls (n={int(mc.sum())})",
-                color="tab:green", **kw)
+        ax.hist(
+            self.distance[mc], weights=w[mc], label=f"matched controls (n={int(mc.sum())})", color="tab:green", **kw
+        )
         ax.set_xlabel(self.options["distance"])
         ax.set_ylabel("density")
         ax.legend(frameon=False)

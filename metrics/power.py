@@ -73,7 +73,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from validation.errors import SpecError
+from ground.errors import SpecError
 
 Measure = Literal["binary", "frequency"]
 Alternative = Literal["two-sided", "one-sided"]
@@ -128,7 +128,9 @@ class Design:
         _one_of("alternative", self.alternative, _ALTERNATIVES)
         _one_of("method", self.method, _METHODS)
         if self.measure == "binary":
-            _in_open("base_rate", self.base_rate, 0.0, 1.0, "a proportion strictly between 0 and 1 for measure='binary'")
+            _in_open(
+                "base_rate", self.base_rate, 0.0, 1.0, "a proportion strictly between 0 and 1 for measure='binary'"
+            )
             if self.dispersion is not None or self.phi is not None:
                 raise SpecError(
                     "The 'dispersion' and 'phi' parameters apply to measure='frequency' only. "
@@ -146,7 +148,10 @@ class Design:
             if self.dispersion is not None:
                 _in_open("dispersion", self.dispersion, 0.0, math.inf, "a negative binomial shape k > 0")
             if self.phi is not None and not (math.isfinite(self.phi) and self.phi >= 1.0):
-                raise SpecError(f"The 'phi' parameter must be a finite overdispersion factor >= 1. Got {self.phi!r} instead.", key="phi")
+                raise SpecError(
+                    f"The 'phi' parameter must be a finite overdispersion factor >= 1. Got {self.phi!r} instead.",
+                    key="phi",
+                )
         _in_open("ratio", self.ratio, 0.0, math.inf, "a comparison-group size per treated person > 0")
         _in_open("alpha", self.alpha, 0.0, 1.0, "a significance level strictly between 0 and 1")
         _in_open("design_effect", self.design_effect, 0.0, math.inf, "a variance multiplier > 0")
@@ -279,18 +284,22 @@ class PowerResult:
         what = "proven reoffending rate" if d.measure == "binary" else "proven reoffences per person"
         direction = "reduction" if self.relative < 0 else "increase"
         if d.measure == "binary":
-            eff = (f"{abs(self.effect) * 100:.1f}-point {direction} ({self.base_rate:.1%} -> "
-                   f"{self.treated_rate:.1%})")
+            eff = f"{abs(self.effect) * 100:.1f}-point {direction} ({self.base_rate:.1%} -> {self.treated_rate:.1%})"
         else:
-            eff = (f"{abs(self.relative):.1%} {direction} (rate ratio {self.effect:.3f}; {self.base_rate:.3f} -> "
-                   f"{self.treated_rate:.3f} per person)")
+            eff = (
+                f"{abs(self.relative):.1%} {direction} (rate ratio {self.effect:.3f}; {self.base_rate:.3f} -> "
+                f"{self.treated_rate:.3f} per person)"
+            )
         test = f"{d.alternative} test at alpha = {d.alpha:g}"
         extras = [f"ratio 1:{d.ratio:g}"]
         if d.design_effect != 1:
             extras.append(f"design effect {d.design_effect:g}")
         if d.measure == "frequency":
-            extras.append("Poisson counts" if d.dispersion is None and d.phi is None else
-                          (f"negative binomial k = {d.dispersion:g}" if d.dispersion is not None else f"phi = {d.phi:g}"))
+            extras.append(
+                "Poisson counts"
+                if d.dispersion is None and d.phi is None
+                else (f"negative binomial k = {d.dispersion:g}" if d.dispersion is not None else f"phi = {d.phi:g}")
+            )
         else:
             extras.append(f"method {d.method}")
         lines = [
@@ -428,8 +437,9 @@ def required_n(
     n = (x / signal) ** 2 * float(design.unit_variance(effect))
     if measure == "frequency":
         # The small-sample term makes x depend on n beyond sqrt(n): solve near the first-order answer.
-        n = optimize.brentq(lambda m: float(design.standardised(effect, m)) - x, n / 4, n * 4 + 10,
-                            xtol=1e-10, rtol=1e-14)
+        n = optimize.brentq(
+            lambda m: float(design.standardised(effect, m)) - x, n / 4, n * 4 + 10, xtol=1e-10, rtol=1e-14
+        )
     return _result(design, "n_treated", effect, n, power)
 
 
@@ -474,6 +484,7 @@ def minimum_detectable_effect(
             _undetectable(design, n_treated, power)
         effect = math.sin(angle) ** 2 - base_rate
     else:
+
         def gap(e: float) -> float:
             return float(design.standardised(e, n_treated)) - x
 
@@ -482,7 +493,7 @@ def minimum_detectable_effect(
         # power; the standardised effect is not monotone near a zero treated rate.
         far = high
         for step in range(1, 60):
-            far = high + (low - high) * (1 - 2.0 ** -step)
+            far = high + (low - high) * (1 - 2.0**-step)
             if gap(far) > 0:
                 break
         else:
@@ -518,8 +529,10 @@ class SimulatedPower:
 
     def summary(self) -> str:
         """One line: simulated power with its Monte Carlo SE against the formula."""
-        return (f"simulated power {self.power:.4f} (MC SE {self.mc_se:.4f}, {self.draws:,} trials); "
-                f"analytic {self.analytic.power:.4f}")
+        return (
+            f"simulated power {self.power:.4f} (MC SE {self.mc_se:.4f}, {self.draws:,} trials); "
+            f"analytic {self.analytic.power:.4f}"
+        )
 
 
 def simulated_power(
@@ -552,8 +565,17 @@ def simulated_power(
     >>> abs(s.power - s.analytic.power) < 4 * s.mc_se
     True
     """
-    analytic = power(measure, base_rate, n_treated, effect, ratio=ratio, alpha=alpha, alternative=alternative,
-                     dispersion=dispersion, method=method)
+    analytic = power(
+        measure,
+        base_rate,
+        n_treated,
+        effect,
+        ratio=ratio,
+        alpha=alpha,
+        alternative=alternative,
+        dispersion=dispersion,
+        method=method,
+    )
     design = analytic.design
     if int(n_treated) != n_treated or round(n_treated * ratio) < 1:
         raise SpecError(
@@ -575,10 +597,12 @@ def simulated_power(
                 z = (p_t - p_c) / np.sqrt(p_t * (1 - p_t) / n_t + p_c * (1 - p_c) / n_c)
     else:
         block = max(1, 4_000_000 // (n_t + n_c))
-        z = np.concatenate([
-            _count_wald(rng, min(block, draws - start), n_t, n_c, rate_t, base_rate, dispersion)
-            for start in range(0, draws, block)
-        ])
+        z = np.concatenate(
+            [
+                _count_wald(rng, min(block, draws - start), n_t, n_c, rate_t, base_rate, dispersion)
+                for start in range(0, draws, block)
+            ]
+        )
     rejected = _rejects(design, z)
     share = float(rejected.mean())
     return SimulatedPower(share, math.sqrt(share * (1 - share) / draws), int(draws), analytic)
@@ -591,8 +615,9 @@ def _rejects(design: Design, z: np.ndarray) -> np.ndarray:
     return np.abs(np.nan_to_num(z, nan=0.0)) >= stats.norm.isf(design.alpha / 2)
 
 
-def _count_wald(rng: np.random.Generator, draws: int, n_t: int, n_c: int, mu_t: float, mu_c: float,
-                dispersion: float | None) -> np.ndarray:
+def _count_wald(
+    rng: np.random.Generator, draws: int, n_t: int, n_c: int, mu_t: float, mu_c: float, dispersion: float | None
+) -> np.ndarray:
     """Wald statistics of the log rate ratio for ``draws`` simulated trials of counts."""
 
     def counts(n: int, mu: float) -> np.ndarray:
@@ -631,8 +656,11 @@ class PowerCurve:
 
     def to_dict(self) -> dict:
         """Columns as lists, plus the design."""
-        return {"varying": self.varying, "design": asdict(self.design),
-                **{c: self.frame[c].tolist() for c in self.frame.columns}}
+        return {
+            "varying": self.varying,
+            "design": asdict(self.design),
+            **{c: self.frame[c].tolist() for c in self.frame.columns},
+        }
 
     def summary(self) -> str:
         """The curve as a text table."""
@@ -654,7 +682,9 @@ class PowerCurve:
         ax.set_xlabel("treated cohort size" if self.varying == "n_treated" else "true change in the rate (%)")
         ax.set_ylabel("power")
         ax.set_ylim(0, 1)
-        ax.set_title(f"{self.design.measure} measure, base rate {self.design.base_rate:g}, ratio 1:{self.design.ratio:g}")
+        ax.set_title(
+            f"{self.design.measure} measure, base rate {self.design.base_rate:g}, ratio 1:{self.design.ratio:g}"
+        )
         ax.legend(loc="best", fontsize="small")
         return ax
 
@@ -699,22 +729,25 @@ def power_curve(
     varying = "effect" if e.size > 1 else "n_treated"
     n, e = np.broadcast_arrays(n, e)
     rate_t = design.treated_rate(e)
-    frame = pd.DataFrame({
-        "n_treated": n,
-        "n_control": n * ratio,
-        "effect": e,
-        "treated_rate": rate_t,
-        "relative": rate_t / base_rate - 1.0,
-        "power": design.power_at(design.standardised(e, n)),
-    })
+    frame = pd.DataFrame(
+        {
+            "n_treated": n,
+            "n_control": n * ratio,
+            "effect": e,
+            "treated_rate": rate_t,
+            "relative": rate_t / base_rate - 1.0,
+            "power": design.power_at(design.standardised(e, n)),
+        }
+    )
     return PowerCurve(frame, varying, design)
 
 
 # Argument checks: one sentence form, naming the argument and the value --------
 def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise SpecError(f"The {name!r} parameter must be one of {', '.join(map(repr, allowed))}. Got {value!r} instead.",
-                        key=name)
+        raise SpecError(
+            f"The {name!r} parameter must be one of {', '.join(map(repr, allowed))}. Got {value!r} instead.", key=name
+        )
 
 
 def _in_open(name: str, value: float, low: float, high: float, what: str) -> None:
@@ -732,8 +765,13 @@ def _check_n(name: str, value: float) -> None:
 
 def _check_effect(design: Design, effect: float) -> None:
     if design.measure == "binary":
-        _in_open("effect", effect, -design.base_rate, 1 - design.base_rate,
-                 f"a difference in rates keeping the treated rate in (0, 1) (base rate {design.base_rate:g})")
+        _in_open(
+            "effect",
+            effect,
+            -design.base_rate,
+            1 - design.base_rate,
+            f"a difference in rates keeping the treated rate in (0, 1) (base rate {design.base_rate:g})",
+        )
     else:
         _in_open("effect", effect, 0.0, math.inf, "a rate ratio > 0 (0.9 is a 10% reduction)")
 

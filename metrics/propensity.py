@@ -20,9 +20,10 @@ from scipy.special import expit
 from statsmodels.base.model import LikelihoodModelResults
 from statsmodels.discrete.discrete_model import BinaryResultsWrapper, LogitResults
 
-from validation.errors import ModelError, SchemaError
+from ground.checks import require_columns, rows_text
+from ground.errors import ModelError, SchemaError
 
-__all__ = ["PropensityModel", "fit_propensity", "treatment_indicator", "check_complete"]
+__all__ = ["PropensityModel", "fit_propensity", "treatment_indicator"]
 
 # Above this many rows the full Newton fit starts from a fit on a subsample
 # (all treated units, a sample of controls, intercept corrected for the
@@ -41,12 +42,7 @@ def treatment_indicator(data: pd.DataFrame, treatment: str) -> np.ndarray:
         The column is missing, has missing values, or holds other values; the
         message names the values received and the first offending rows.
     """
-    if treatment not in data.columns:
-        raise SchemaError(
-            f"The 'treatment' column {treatment!r} is not in the data. "
-            f"Columns in the data: {list(map(str, data.columns))}.",
-            table="data",
-        )
+    require_columns(data, {"treatment": treatment}, table="data")
     col = data[treatment]
     if col.dtype == bool:
         return col.to_numpy()
@@ -56,50 +52,20 @@ def treatment_indicator(data: pd.DataFrame, treatment: str) -> np.ndarray:
         rows = np.flatnonzero(bad.to_numpy())
         shown = pd.unique(col.iloc[rows[:5]].astype(object).to_numpy())
         failures = pd.DataFrame(
-            {"column": treatment, "rule": "treatment is 0/1", "row": rows,
-             "value": col.iloc[rows].astype(object).to_numpy()}
+            {
+                "column": treatment,
+                "rule": "treatment is 0/1",
+                "row": rows,
+                "value": col.iloc[rows].astype(object).to_numpy(),
+            }
         )
         raise SchemaError(
             f"The treatment column {treatment!r} must hold only 0/1 (or True/False). "
-            f"Got {len(rows)} other value(s), e.g. {list(shown)}, at rows "
-            f"{_row_list(rows)}.",
+            f"Got {len(rows)} other value(s), e.g. {list(shown)}: {rows_text(rows)}.",
             table="data",
             failures=failures,
         )
     return values.to_numpy() == 1
-
-
-def check_complete(data: pd.DataFrame, columns: list[str], *, role: str = "covariate") -> None:
-    """Raise one error listing every column among ``columns`` that is absent or has
-    missing values (count and first rows of each). Rows are never dropped silently.
-    """
-    absent = [c for c in columns if c not in data.columns]
-    if absent:
-        raise SchemaError(
-            f"The {role} column(s) {absent} are not in the data. "
-            f"Columns in the data: {list(map(str, data.columns))}.",
-            table="data",
-        )
-    parts, frames = [], []
-    for c in columns:
-        na = data[c].isna().to_numpy()
-        if na.any():
-            rows = np.flatnonzero(na)
-            parts.append(f"{c!r}: {len(rows)} missing at rows {_row_list(rows)}")
-            frames.append(pd.DataFrame({"column": c, "rule": "no missing values", "row": rows,
-                                        "value": None}))
-    if parts:
-        raise SchemaError(
-            f"Missing values are not allowed in the {role}s (rows are never dropped "
-            f"silently; impute them or remove the rows first): " + "; ".join(parts) + ".",
-            table="data",
-            failures=pd.concat(frames, ignore_index=True),
-        )
-
-
-def _row_list(rows: np.ndarray, shown: int = 5) -> str:
-    head = ", ".join(str(int(r)) for r in rows[:shown])
-    return head + (f", ... ({len(rows)} in all)" if len(rows) > shown else "")
 
 
 def design_matrix(data: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list[str], dict]:
@@ -190,14 +156,23 @@ class PropensityModel:
         r = self.result
         ci = np.asarray(r.conf_int())
         return pd.DataFrame(
-            {"coef": np.asarray(r.params), "se": np.asarray(r.bse), "z": np.asarray(r.tvalues),
-             "p_value": np.asarray(r.pvalues), "ci_low": ci[:, 0], "ci_high": ci[:, 1]},
+            {
+                "coef": np.asarray(r.params),
+                "se": np.asarray(r.bse),
+                "z": np.asarray(r.tvalues),
+                "p_value": np.asarray(r.pvalues),
+                "ci_low": ci[:, 0],
+                "ci_high": ci[:, 1],
+            },
             index=pd.Index(self.columns, name="term"),
         )
 
     def to_dict(self) -> dict:
-        return {"covariates": list(self.covariates), "coefficients": self.params.to_dict(),
-                "n": int(len(self.probability))}
+        return {
+            "covariates": list(self.covariates),
+            "coefficients": self.params.to_dict(),
+            "n": int(len(self.probability)),
+        }
 
     def summary(self) -> str:
         """statsmodels' text summary of the logit."""
@@ -246,16 +221,18 @@ def fit_propensity(
         if covariates is not None:
             warnings.warn("'covariates' is ignored when 'formula' is given", UserWarning, stacklevel=2)
         covariates = formula_variables(formula, data, exclude=treatment)
-        check_complete(data, covariates)
+        require_columns(data, covariates, table="data", complete=True)
         model = sm.Logit.from_formula(formula, data)
         names = list(model.exog_names)
         X = np.asarray(model.exog, dtype=float)
         origin = {n: (_origin_of_term(n, covariates), None) for n in names}
     else:
         if not covariates:
-            raise ModelError("The 'covariates' parameter of fit_propensity must list at least "
-                             "one column (or give 'formula'). Got none.")
-        check_complete(data, list(covariates))
+            raise ModelError(
+                "The 'covariates' parameter of fit_propensity must list at least "
+                "one column (or give 'formula'). Got none."
+            )
+        require_columns(data, list(covariates), table="data", complete=True)
         X, names, origin = design_matrix(data, list(covariates))
     _check_separation(X, y, names, origin)
     result, eta = _fit_logit(y, X, names)
@@ -331,14 +308,12 @@ def _check_separation(X: np.ndarray, y: np.ndarray, names: list[str], origin: di
         label = f"{cov!r}" + (f" level {level!r}" if level is not None else "")
         lo_o = lo_all[j] if lo_all[j] < lo_s[j] else x.min(where=~small, initial=np.inf)
         hi_o = hi_all[j] if hi_all[j] > hi_s[j] else x.max(where=~small, initial=-np.inf)
-        (lo_t, hi_t, lo_c, hi_c) = ((lo_s[j], hi_s[j], lo_o, hi_o) if small is t
-                                    else (lo_o, hi_o, lo_s[j], hi_s[j]))
+        (lo_t, hi_t, lo_c, hi_c) = (lo_s[j], hi_s[j], lo_o, hi_o) if small is t else (lo_o, hi_o, lo_s[j], hi_s[j])
         if lo_all[j] == hi_all[j]:
             problems.append(f"{label} takes a single value for everyone (no variation)")
         elif lo_all[j] >= 0 and hi_all[j] <= 1 and np.all((x == 0) | (x == 1)):
             ones_s, ones_o = int(sum_s[j]), int(sum_all[j] - sum_s[j])
-            (ones_t, n_t, ones_c, n_c) = ((ones_s, n_s, ones_o, n_o) if small is t
-                                          else (ones_o, n_o, ones_s, n_s))
+            (ones_t, n_t, ones_c, n_c) = (ones_s, n_s, ones_o, n_o) if small is t else (ones_o, n_o, ones_s, n_s)
             if ones_c == 0:
                 problems.append(f"{label}: all {ones_t} units with it are treated")
             elif ones_t == 0:
@@ -349,14 +324,16 @@ def _check_separation(X: np.ndarray, y: np.ndarray, names: list[str], origin: di
                 problems.append(f"{label}: every control unit has it")
         elif hi_t <= lo_c or hi_c <= lo_t:
             problems.append(
-                f"{label}: treated values [{lo_t:g}, {hi_t:g}] and control values "
-                f"[{lo_c:g}, {hi_c:g}] do not overlap")
+                f"{label}: treated values [{lo_t:g}, {hi_t:g}] and control values [{lo_c:g}, {hi_c:g}] do not overlap"
+            )
     problems += _collinear(X, names)
     if problems:
         raise ModelError(
             "The propensity model cannot be fitted (perfect separation, no variation or "
-            "collinearity): " + "; ".join(problems)
-            + ". Drop or coarsen these covariates, or match exactly on them (exact=...).")
+            "collinearity): "
+            + "; ".join(problems)
+            + ". Drop or coarsen these covariates, or match exactly on them (exact=...)."
+        )
 
 
 def _collinear(X: np.ndarray, names: list[str]) -> list[str]:
@@ -394,12 +371,14 @@ def _fit_logit(y: np.ndarray, X: np.ndarray, names: list[str]):
         raise ModelError(
             "Perfect separation in the propensity model: some fitted probabilities are 0 or 1, so "
             "a combination of covariates predicts treatment exactly. Largest coefficients: "
-            f"{_largest(params, names)}. Drop or coarsen these covariates or match exactly on them.")
+            f"{_largest(params, names)}. Drop or coarsen these covariates or match exactly on them."
+        )
     if not converged:
         raise ModelError(
             "The propensity model did not converge in 100 Newton iterations; "
             f"largest coefficients: {_largest(params, names)}. Check for near-separation or rescale "
-            "covariates with very large values.")
+            "covariates with very large values."
+        )
     model = sm.Logit(y, X, check_rank=False)
     fit = LikelihoodModelResults(model, params, np.linalg.inv(hessian), 1.0)
     fit.mle_retvals = {"converged": True}
@@ -450,8 +429,9 @@ def _start_values(y: np.ndarray, X: np.ndarray) -> np.ndarray:
     controls = np.flatnonzero(y == 0)
     n_t = min(len(treated), 20_000)
     n_c = min(len(controls), max(5 * n_t, 50_000))
-    rows = np.sort(np.concatenate([rng.choice(treated, size=n_t, replace=False),
-                                   rng.choice(controls, size=n_c, replace=False)]))
+    rows = np.sort(
+        np.concatenate([rng.choice(treated, size=n_t, replace=False), rng.choice(controls, size=n_c, replace=False)])
+    )
     start, _, converged = _newton(y[rows], X[rows], None)
     if not converged:
         return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from validation.errors import ConvergenceError
+from ground.errors import ConvergenceError
 
 __all__ = ["kaplan_meier", "cox_fit", "cox_robust_covariance", "efron_score_residuals"]
 
@@ -38,8 +38,11 @@ def kaplan_meier(time, event, treated, weights=None) -> pd.DataFrame:
         at_risk = leaving[::-1].cumsum()[::-1]
         keep = events > 0
         surv = np.cumprod(1 - events[keep] / at_risk[keep])
-        frames.append(pd.DataFrame({"group": name, "time": u[keep], "at_risk": at_risk[keep],
-                                    "events": events[keep], "survival": surv}))
+        frames.append(
+            pd.DataFrame(
+                {"group": name, "time": u[keep], "at_risk": at_risk[keep], "events": events[keep], "survival": surv}
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -74,8 +77,11 @@ class _Efron:
         n, p = X.shape
         s0 = self._risk_sums(wr, np.ones((n, 1)))[:, 0]
         s1 = self._risk_sums(wr, X)
-        s2 = (self._risk_sums(wr, (X[:, :, None] * X[:, None, :]).reshape(n, p * p))
-              .reshape(-1, p, p) if information else None)
+        s2 = (
+            self._risk_sums(wr, (X[:, :, None] * X[:, None, :]).reshape(n, p * p)).reshape(-1, p, p)
+            if information
+            else None
+        )
         loglik = float(np.sum((w * eta)[self.event]))
         score = (w[self.event, None] * X[self.event]).sum(axis=0)
         info = np.zeros((p, p))
@@ -120,9 +126,11 @@ class _Efron:
         resid = -r[:, None] * (X * cum_c[last][:, None] - cum_a[last])
         own = np.flatnonzero(self.event)
         j = last[own] - 1
-        resid[own] += (X[own] - pt["xbar"][j]
-                       + r[own, None] * (X[own] * (pt["c"][j] - pt["c_own"][j])[:, None]
-                                         - (pt["a"][j] - pt["a_own"][j])))
+        resid[own] += (
+            X[own]
+            - pt["xbar"][j]
+            + r[own, None] * (X[own] * (pt["c"][j] - pt["c_own"][j])[:, None] - (pt["a"][j] - pt["a_own"][j]))
+        )
         return resid
 
 
@@ -143,7 +151,8 @@ def cox_fit(time, event, X, weights=None, *, maxiter: int = 50):
         b = b + np.linalg.solve(info, score)
     raise ConvergenceError(
         f"The weighted Cox model did not converge in {maxiter} Newton steps (log partial "
-        f"likelihood {loglik:.6g}); check for an event group with no events or separation.")
+        f"likelihood {loglik:.6g}); check for an event group with no events or separation."
+    )
 
 
 def efron_score_residuals(time, event, X, params, weights=None) -> np.ndarray:
@@ -152,8 +161,7 @@ def efron_score_residuals(time, event, X, params, weights=None) -> np.ndarray:
     return _Efron(time, event, X, weights).score_residuals(np.asarray(params, dtype=float))
 
 
-def cox_robust_covariance(time, event, X, params, cov_model, groups=None,
-                          weights=None) -> np.ndarray:
+def cox_robust_covariance(time, event, X, params, cov_model, groups=None, weights=None) -> np.ndarray:
     """Sandwich covariance cov_model @ (sum over clusters of D_g D_g') @ cov_model
     with D_i = w_i U_i (weighted Efron score residuals), as R's
     ``coxph(..., robust = TRUE)`` (one cluster per unit) or with

@@ -66,8 +66,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ground.errors import SpecError
 from metrics.power import Design, Measure
-from validation.errors import SpecError
 
 Scale = Literal["relative", "points"]
 _CI_LEVEL = 0.95
@@ -110,13 +110,16 @@ class Comparison:
         Design(self.measure, self.control_mean)  # checks measure and the comparison rate
         if not self.treated_mean > 0:
             raise SpecError(
-                f"The 'treated_mean' of a Comparison must be > 0 (a ratio needs it). Got {self.treated_mean!r} instead.",
+                "The 'treated_mean' of a Comparison must be > 0 (a ratio needs it). "
+                f"Got {self.treated_mean!r} instead.",
                 key="treated_mean",
             )
         for name in ("se_difference", "se_log_ratio"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise SpecError(f"The {name!r} of a Comparison must be a finite SE > 0. Got {value!r} instead.", key=name)
+                raise SpecError(
+                    f"The {name!r} of a Comparison must be a finite SE > 0. Got {value!r} instead.", key=name
+                )
 
     # Constructors -------------------------------------------------------------
     @classmethod
@@ -139,8 +142,17 @@ class Comparison:
         """
         k = math.inf if (measure == "frequency" and dispersion is None) else dispersion
         var_d, var_l = _model_variances(measure, treated_mean, control_mean, n_treated, n_control, k)
-        return cls(measure, float(treated_mean), float(control_mean), float(n_treated), float(n_control),
-                   math.sqrt(design_effect * var_d), math.sqrt(design_effect * var_l), k, label)
+        return cls(
+            measure,
+            float(treated_mean),
+            float(control_mean),
+            float(n_treated),
+            float(n_control),
+            math.sqrt(design_effect * var_d),
+            math.sqrt(design_effect * var_l),
+            k,
+            label,
+        )
 
     @classmethod
     def from_outcomes(
@@ -173,8 +185,17 @@ class Comparison:
         var_t = ((y_t - m_t) ** 2).sum() / y_t.size**2
         var_c = (w**2 * (y_c - m_c) ** 2).sum() / w.sum() ** 2
         n_c = w.sum() ** 2 / (w**2).sum()  # Kish effective size of the weighted controls
-        return cls(measure, float(m_t), float(m_c), float(y_t.size), float(n_c), math.sqrt(var_t + var_c),
-                   math.sqrt(var_t / m_t**2 + var_c / m_c**2), dispersion, label)
+        return cls(
+            measure,
+            float(m_t),
+            float(m_c),
+            float(y_t.size),
+            float(n_c),
+            math.sqrt(var_t + var_c),
+            math.sqrt(var_t / m_t**2 + var_c / m_c**2),
+            dispersion,
+            label,
+        )
 
     @classmethod
     def from_effect(cls, effect, *, dispersion: float | None = None, label: str = "") -> Comparison:
@@ -231,8 +252,9 @@ class Comparison:
         if not self.has_variance_model():
             return observed
         k = self.dispersion
-        model_obs = _model_variances(self.measure, self.treated_mean, self.control_mean, self.n_treated,
-                                     self.n_control, k)[scale == "relative"]
+        model_obs = _model_variances(
+            self.measure, self.treated_mean, self.control_mean, self.n_treated, self.n_control, k
+        )[scale == "relative"]
         rate_t = self.control_mean * math.exp(true_value) if scale == "relative" else self.control_mean + true_value
         if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
             raise SpecError(
@@ -240,13 +262,15 @@ class Comparison:
                 f"outside the possible range for a {self.measure} measure.",
                 key="true_effect",
             )
-        model_true = _model_variances(self.measure, rate_t, self.control_mean, self.n_treated, self.n_control,
-                                      k)[scale == "relative"]
+        model_true = _model_variances(self.measure, rate_t, self.control_mean, self.n_treated, self.n_control, k)[
+            scale == "relative"
+        ]
         return observed * math.sqrt(model_true / model_obs)
 
 
-def _model_variances(measure: str, rate_t: float, rate_c: float, n_t: float, n_c: float,
-                     k: float | None) -> tuple[float, float]:
+def _model_variances(
+    measure: str, rate_t: float, rate_c: float, n_t: float, n_c: float, k: float | None
+) -> tuple[float, float]:
     """Model variances of (difference, log ratio) of two means."""
     if measure == "binary":
         var_t, var_c = rate_t * (1 - rate_t), rate_c * (1 - rate_c)
@@ -279,7 +303,8 @@ def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -
     if kind not in ("binary", "count"):
         raise SpecError(
             "The 'effect' parameter of Comparison.from_effect must be an Effect of kind 'binary' or 'count' "
-            f"(from MatchedComparison.effect or metrics.compare). Got {type(effect).__name__} of kind {kind!r} instead.",
+            "(from MatchedComparison.effect or metrics.compare). "
+            f"Got {type(effect).__name__} of kind {kind!r} instead.",
             key="effect",
         )
     measure: Measure = "binary" if kind == "binary" else "frequency"
@@ -360,7 +385,8 @@ class ThresholdResult:
             f"{self.rule}{' (' + self.label + ')' if self.label else ''}: {self.description}",
             f"  observed reduction {unit(self.observed)} (95% CI {unit(self.ci_low)} to {unit(self.ci_high)}; "
             f"n = {self.n_treated:,.0f} treated, {self.n_control:,.0f} comparison)",
-            f"  {'MET' if self.met else 'not met'}: {unit(self.decision_value)} against a threshold of {unit(self.threshold)}",
+            f"  {'MET' if self.met else 'not met'}: {unit(self.decision_value)} "
+            f"against a threshold of {unit(self.threshold)}",
             f"  chance of paying when nothing changed: {self.false_payment:.1%}",
         ]
         if self.payment_probability is not None:
@@ -400,23 +426,33 @@ class PaymentRule:
 
     def __post_init__(self) -> None:
         if self.scale not in ("relative", "points"):
-            raise SpecError(f"The 'scale' parameter of PaymentRule must be 'relative' or 'points'. Got {self.scale!r} instead.",
-                            key="scale")
+            raise SpecError(
+                f"The 'scale' parameter of PaymentRule must be 'relative' or 'points'. Got {self.scale!r} instead.",
+                key="scale",
+            )
         if not -1.0 < self.at_least < 1.0:
-            raise SpecError(f"The 'at_least' parameter of PaymentRule must be a reduction in (-1, 1). "
-                            f"Got {self.at_least!r} instead.", key="at_least")
+            raise SpecError(
+                f"The 'at_least' parameter of PaymentRule must be a reduction in (-1, 1). "
+                f"Got {self.at_least!r} instead.",
+                key="at_least",
+            )
         if self.confidence is not None and not 0.5 <= self.confidence < 1:
-            raise SpecError(f"The 'confidence' parameter of PaymentRule must be in [0.5, 1) or None. "
-                            f"Got {self.confidence!r} instead.", key="confidence")
+            raise SpecError(
+                f"The 'confidence' parameter of PaymentRule must be in [0.5, 1) or None. "
+                f"Got {self.confidence!r} instead.",
+                key="confidence",
+            )
         if self.scale == "points" and self.measure == "frequency":
             raise SpecError("A 'points' rule needs measure='binary'. Got measure='frequency' instead.", key="measure")
 
     @property
     def description(self) -> str:
-        what = {"binary": "binary proven reoffending rate", "frequency": "frequency of proven reoffences",
-                None: "reoffending measure"}[self.measure]
-        amount = (f"{self.at_least * 100:g} percentage points" if self.scale == "points"
-                  else f"{self.at_least:.1%}")
+        what = {
+            "binary": "binary proven reoffending rate",
+            "frequency": "frequency of proven reoffences",
+            None: "reoffending measure",
+        }[self.measure]
+        amount = f"{self.at_least * 100:g} percentage points" if self.scale == "points" else f"{self.at_least:.1%}"
         how = "point estimate" if self.confidence is None else f"with {self.confidence:.0%} confidence (one-sided)"
         return f"{what} at least {amount} below the comparison, {how}"
 
@@ -436,8 +472,11 @@ class PaymentRule:
                 key="measure",
             )
         if self.scale == "points" and comparison.measure != "binary":
-            raise SpecError(f"The rule {self.name!r} counts percentage points and needs a binary comparison. "
-                            f"Got {comparison.measure!r} instead.", key="measure")
+            raise SpecError(
+                f"The rule {self.name!r} counts percentage points and needs a binary comparison. "
+                f"Got {comparison.measure!r} instead.",
+                key="measure",
+            )
 
     def met_statistic(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
         """Vectorised decision from statistics and SEs on the rule's scale."""
@@ -513,7 +552,9 @@ def confident_reduction_rule(at_least: float = 0.0, alpha: float = 0.05, measure
     return PaymentRule(name, at_least, "relative", 1 - alpha, measure)
 
 
-def point_estimate_rule(at_least: float = 0.0, measure: Measure | None = None, scale: Scale = "relative") -> PaymentRule:
+def point_estimate_rule(
+    at_least: float = 0.0, measure: Measure | None = None, scale: Scale = "relative"
+) -> PaymentRule:
     """Pays when the reduction's point estimate is at least ``at_least``.
 
     Examples
@@ -559,8 +600,9 @@ def doncaster(
     """
     rate_t, n_t = _rate_and_n("treated", treated)
     rate_b, n_b = _rate_and_n("baseline", baseline)
-    comparison = Comparison.from_rates("binary", rate_t, n_t, rate_b, math.inf if n_b is None else n_b,
-                                       label="against baseline")
+    comparison = Comparison.from_rates(
+        "binary", rate_t, n_t, rate_b, math.inf if n_b is None else n_b, label="against baseline"
+    )
     return doncaster_rule(points).evaluate(comparison, true_effect=true_effect)
 
 
@@ -568,8 +610,10 @@ def _rate_and_n(name: str, value) -> tuple[float, float | None]:
     if isinstance(value, tuple) and len(value) == 2:
         rate, n = value
         if not (0 < float(rate) < 1) or (n is not None and not float(n) >= 1):
-            raise SpecError(f"The {name!r} parameter given as (rate, n) needs 0 < rate < 1 and n >= 1. "
-                            f"Got {value!r} instead.", key=name)
+            raise SpecError(
+                f"The {name!r} parameter given as (rate, n) needs 0 < rate < 1 and n >= 1. Got {value!r} instead.",
+                key=name,
+            )
         return float(rate), (None if n is None else float(n))
     y = _outcome_array(name, value, "binary")
     return float(y.mean()), float(y.size)
@@ -612,12 +656,21 @@ class PeterboroughResult:
     def to_frame(self) -> pd.DataFrame:
         """One row per cohort plus a ``pooled`` row."""
         rows = [c.to_dict() for c in self.cohorts]
-        rows.append({"rule": "Peterborough pooled", "label": "pooled", "met": self.pooled_met,
-                     "observed": self.pooled, "ci_low": self.pooled_ci[0], "ci_high": self.pooled_ci[1],
-                     "decision_value": self.pooled, "threshold": self.pooled_threshold,
-                     "n_treated": float(sum(c.n_treated for c in self.cohorts)),
-                     "n_control": float(sum(c.n_control for c in self.cohorts)),
-                     "false_payment": self.pooled_false_payment})
+        rows.append(
+            {
+                "rule": "Peterborough pooled",
+                "label": "pooled",
+                "met": self.pooled_met,
+                "observed": self.pooled,
+                "ci_low": self.pooled_ci[0],
+                "ci_high": self.pooled_ci[1],
+                "decision_value": self.pooled,
+                "threshold": self.pooled_threshold,
+                "n_treated": float(sum(c.n_treated for c in self.cohorts)),
+                "n_control": float(sum(c.n_control for c in self.cohorts)),
+                "false_payment": self.pooled_false_payment,
+            }
+        )
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict:
@@ -630,16 +683,23 @@ class PeterboroughResult:
         """The test in words, cohort by cohort, then pooled."""
         lines = ["Peterborough-style test (frequency of reconviction events against the matched comparison)"]
         for c in self.cohorts:
-            lines.append(f"  {c.label or 'cohort'}: reduction {c.observed:.1%} (95% CI {c.ci_low:.1%} to "
-                         f"{c.ci_high:.1%}, n = {c.n_treated:,.0f}); {c.threshold:.0%} needed: "
-                         f"{'MET' if c.met else 'not met'}")
-        lines.append(f"  pooled (weighted by cohort size): {self.pooled:.1%} (95% CI {self.pooled_ci[0]:.1%} to "
-                     f"{self.pooled_ci[1]:.1%}); {self.pooled_threshold:.1%} needed: "
-                     f"{'MET' if self.pooled_met else 'not met'}")
-        lines.append(f"  pays: {'yes' if self.met else 'no'}; chance of paying when nothing changed: "
-                     f"{self.false_payment:.1%}")
+            lines.append(
+                f"  {c.label or 'cohort'}: reduction {c.observed:.1%} (95% CI {c.ci_low:.1%} to "
+                f"{c.ci_high:.1%}, n = {c.n_treated:,.0f}); {c.threshold:.0%} needed: "
+                f"{'MET' if c.met else 'not met'}"
+            )
+        lines.append(
+            f"  pooled (weighted by cohort size): {self.pooled:.1%} (95% CI {self.pooled_ci[0]:.1%} to "
+            f"{self.pooled_ci[1]:.1%}); {self.pooled_threshold:.1%} needed: "
+            f"{'MET' if self.pooled_met else 'not met'}"
+        )
+        lines.append(
+            f"  pays: {'yes' if self.met else 'no'}; chance of paying when nothing changed: {self.false_payment:.1%}"
+        )
         if self.payment_probability is not None:
-            lines.append(f"  chance of paying at a true rate ratio of {self.true_effect:g}: {self.payment_probability:.1%}")
+            lines.append(
+                f"  chance of paying at a true rate ratio of {self.true_effect:g}: {self.payment_probability:.1%}"
+            )
         return "\n".join(lines)
 
 
@@ -670,7 +730,9 @@ def peterborough(
     """
     items = [cohorts] if isinstance(cohorts, Comparison) else list(cohorts)
     if not items:
-        raise SpecError("The 'cohorts' parameter of peterborough needs at least one Comparison. Got none.", key="cohorts")
+        raise SpecError(
+            "The 'cohorts' parameter of peterborough needs at least one Comparison. Got none.", key="cohorts"
+        )
     items = [c if c.label else replace(c, label=f"cohort {i + 1}") for i, c in enumerate(items)]
     rule = peterborough_rule(per_cohort)
     results = tuple(rule.evaluate(c, true_effect=true_effect) for c in items)
@@ -723,8 +785,11 @@ def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort:
     if last == 0:
         return float(stats.norm.cdf((min(per_cohort, pooled / w[0]) - means[0]) / sds[0]))
     if last + 1 > _MAX_COHORTS:
-        raise SpecError(f"The 'cohorts' parameter of peterborough takes at most {_MAX_COHORTS} cohorts for the joint "
-                        f"payment chance. Got {last + 1} instead.", key="cohorts")
+        raise SpecError(
+            f"The 'cohorts' parameter of peterborough takes at most {_MAX_COHORTS} cohorts for the joint "
+            f"payment chance. Got {last + 1} instead.",
+            key="cohorts",
+        )
     x, wt = np.polynomial.legendre.leggauss(64 if last == 1 else 24)
     axes = []
     for c in range(last):
@@ -766,8 +831,21 @@ class RuleComparison:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per rule: met, observed reduction and CI, decision value, threshold and chances."""
-        cols = ["rule", "description", "met", "observed", "ci_low", "ci_high", "decision_value", "threshold",
-                "false_payment", "true_effect", "payment_probability", "n_treated", "n_control"]
+        cols = [
+            "rule",
+            "description",
+            "met",
+            "observed",
+            "ci_low",
+            "ci_high",
+            "decision_value",
+            "threshold",
+            "false_payment",
+            "true_effect",
+            "payment_probability",
+            "n_treated",
+            "n_control",
+        ]
         return pd.DataFrame([r.to_dict() for r in self.results])[cols]
 
     def to_dict(self) -> dict:
@@ -780,8 +858,10 @@ class RuleComparison:
         for r in self.results:
             unit = _format_reduction(r.scale)
             prob = "" if r.payment_probability is None else f", pays {r.payment_probability:.0%} at the true effect"
-            lines.append(f"  {r.rule:<22} {'MET    ' if r.met else 'not met'}  needs {unit(r.threshold):>11} "
-                         f"(decides on {unit(r.decision_value)}); false payment {r.false_payment:.1%}{prob}")
+            lines.append(
+                f"  {r.rule:<22} {'MET    ' if r.met else 'not met'}  needs {unit(r.threshold):>11} "
+                f"(decides on {unit(r.decision_value)}); false payment {r.false_payment:.1%}{prob}"
+            )
         return "\n".join(lines)
 
 

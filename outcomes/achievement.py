@@ -32,11 +32,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ground.checks import require_columns
+from ground.errors import SpecError
 from outcomes.instruments import Instrument
 from outcomes.rates import Proportion
 from outcomes.scoring import Scores
-from outcomes.tables import as_dates, require_columns, unique_people
-from validation.errors import SpecError
+from outcomes.tables import as_dates, unique_people
 
 STATUSES = ("achieved", "not_achieved", "not_yet_measurable", "not_measurable")
 
@@ -293,7 +294,9 @@ class Sustained(Rule):
                 key="rule",
             )
         if isinstance(self.for_days, bool) or not isinstance(self.for_days, int) or self.for_days <= 0:
-            raise SpecError(f"The 'for_days' parameter must be a whole number above 0. Got {self.for_days!r}.", key="for_days")
+            raise SpecError(
+                f"The 'for_days' parameter must be a whole number above 0. Got {self.for_days!r}.", key="for_days"
+            )
 
     @property
     def needs_baseline(self) -> bool:  # type: ignore[override]
@@ -355,7 +358,9 @@ def rule_from_dict(raw: dict[str, Any], key: str = "rule") -> Rule:
         raise SpecError(f"{key}: {exc}", key=f"{key}.{exc.key}" if exc.key else key) from None
     except TypeError:
         needed = {"improvement": "by", "reliable_change": "sd"}.get(kind, "")
-        raise SpecError(f"A {kind} rule at '{key}' must give '{needed}'. It is missing.", key=f"{key}.{needed}") from None
+        raise SpecError(
+            f"A {kind} rule at '{key}' must give '{needed}'. It is missing.", key=f"{key}.{needed}"
+        ) from None
 
 
 def check_window(window: Any, key: str = "window") -> tuple[int, int]:
@@ -411,7 +416,9 @@ class Achievement:
         """Not-measurable and not-yet-measurable people by reason."""
         pp = self.per_person
         open_ = pp.loc[pp["reason"] != ""]
-        return pd.DataFrame({"status": open_["status"].astype(str), "reason": open_["reason"]}).value_counts().sort_index()
+        return (
+            pd.DataFrame({"status": open_["status"].astype(str), "reason": open_["reason"]}).value_counts().sort_index()
+        )
 
     def rate(self, alpha: float = 0.05) -> Proportion:
         """Achieved among the measurable (achieved + not achieved), Wilson CI."""
@@ -430,9 +437,7 @@ class Achievement:
             "baseline": list(self.baseline),
             "as_of": str(self.as_of.date()),
             "counts": {k: int(v) for k, v in self.counts.items()},
-            "reasons": [
-                {"status": s, "reason": r, "n": int(n)} for (s, r), n in self.reasons.items()
-            ],
+            "reasons": [{"status": s, "reason": r, "n": int(n)} for (s, r), n in self.reasons.items()],
             "rate": self.rate().to_dict(),
         }
 
@@ -497,7 +502,7 @@ def achievement(
     window = check_window(window, "window")
     baseline = check_window(baseline, "baseline")
     rule.check(instrument, measure)
-    require_columns(people, "people", ("person_id", index))
+    require_columns(people, ["person_id", index], table="people")
     unique_people(people)
     start = as_dates(people[index], "people", index)
     if as_of is None:
@@ -506,9 +511,11 @@ def achievement(
 
     cohort = pd.DataFrame({"person_id": people["person_id"].to_numpy(), "start": start.to_numpy()})
     s = scores.scores
-    occ = s.loc[:, ["person_id", "assessed_on"]].assign(
-        value=s[measure].where(s["scorable"]).to_numpy()
-    ).merge(cohort, on="person_id", how="inner")
+    occ = (
+        s.loc[:, ["person_id", "assessed_on"]]
+        .assign(value=s[measure].where(s["scorable"]).to_numpy())
+        .merge(cohort, on="person_id", how="inner")
+    )
     # Assessments after as_of are not yet known at as_of.
     occ = occ.loc[occ["assessed_on"] <= as_of]
     occ["day"] = (occ["assessed_on"] - occ["start"]).dt.days
@@ -517,7 +524,9 @@ def achievement(
 
     in_base = occ["day"].between(*baseline)
     first_base = (
-        occ.loc[in_base & usable].groupby("person_id", sort=False).first()[["assessed_on", "value"]]
+        occ.loc[in_base & usable]
+        .groupby("person_id", sort=False)
+        .first()[["assessed_on", "value"]]
         .rename(columns={"assessed_on": "baseline_on", "value": "baseline_value"})
     )
     in_window = occ["day"].between(*window)

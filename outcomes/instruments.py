@@ -46,14 +46,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from validation.errors import SpecError
+from ground.errors import SpecError
 
 SCORINGS = ("sum", "mean", "single", "items")
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 # Column names that score() writes itself, so no item may take them.
-RESERVED_NAMES = frozenset(
-    {"person_id", "assessed_on", "score", "n_answered", "prorated", "scorable", "reason"}
-)
+RESERVED_NAMES = frozenset({"person_id", "assessed_on", "score", "n_answered", "prorated", "scorable", "reason"})
 
 
 @dataclass(frozen=True)
@@ -178,9 +176,7 @@ class Instrument:
 
     def describe(self) -> str:
         """One paragraph in plain words."""
-        items = ", ".join(
-            f"{i.name} {i.min}-{i.max}{' (reversed)' if i.reversed else ''}" for i in self.items
-        )
+        items = ", ".join(f"{i.name} {i.min}-{i.max}{' (reversed)' if i.reversed else ''}" for i in self.items)
         if self.scoring == "items":
             scoring = "each item is its own measure"
         elif self.scoring == "single":
@@ -260,8 +256,19 @@ def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
     """
     where = where or repr(raw.get("name", "?"))
     known = {
-        "name", "title", "scoring", "items", "item_min", "item_max", "reversed", "max_missing",
-        "direction", "reliability", "reliability_source", "source", "item",
+        "name",
+        "title",
+        "scoring",
+        "items",
+        "item_min",
+        "item_max",
+        "reversed",
+        "max_missing",
+        "direction",
+        "reliability",
+        "reliability_source",
+        "source",
+        "item",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -272,7 +279,9 @@ def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
     name = _need(raw, "name", str, where)
     names = _need(raw, "items", list, where)
     if not names or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
-        raise SpecError(f"The 'items' key of instrument {where} must list distinct item names. Got {names!r}.", key="items")
+        raise SpecError(
+            f"The 'items' key of instrument {where} must list distinct item names. Got {names!r}.", key="items"
+        )
     clash = sorted(set(names) & RESERVED_NAMES)
     if clash:
         raise SpecError(
@@ -282,7 +291,9 @@ def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
         )
     scoring = _choice(_need(raw, "scoring", str, where), SCORINGS, "scoring", where)
     if scoring == "single" and len(names) != 1:
-        raise SpecError(f"Instrument {where} with scoring 'single' must have exactly one item. Got {len(names)}.", key="items")
+        raise SpecError(
+            f"Instrument {where} with scoring 'single' must have exactly one item. Got {len(names)}.", key="items"
+        )
     reversed_ = raw.get("reversed", [])
     bad = [r for r in reversed_ if r not in names]
     if bad:
@@ -323,8 +334,10 @@ def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
             states.append((code_int, label))
         items.append(Item(n, lo, hi, n in reversed_, tuple(sorted(states))))
     max_missing = raw.get("max_missing", 0)
-    if not isinstance(max_missing, int) or not 0 <= max_missing < len(names) or (
-        max_missing and scoring not in ("sum", "mean")
+    if (
+        not isinstance(max_missing, int)
+        or not 0 <= max_missing < len(names)
+        or (max_missing and scoring not in ("sum", "mean"))
     ):
         raise SpecError(
             f"The 'max_missing' key of instrument {where} must be an integer from 0 to {len(names) - 1} "
@@ -365,7 +378,9 @@ def load_instrument(path: str | Path) -> Instrument:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SpecError(f"The instrument file must exist. Got {str(path)!r}, which does not.", source=str(path)) from None
+        raise SpecError(
+            f"The instrument file must exist. Got {str(path)!r}, which does not.", source=str(path)
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"The instrument file {path} is not valid TOML: {exc}.", source=str(path)) from None
     return instrument_from_dict(raw, where=f"{raw.get('name', '?')!r} ({path.name})")
@@ -382,9 +397,7 @@ def builtin_instruments() -> dict[str, Instrument]:
     return out
 
 
-def get_instrument(
-    instrument: str | Instrument, extra: dict[str, Instrument] | None = None
-) -> Instrument:
+def get_instrument(instrument: str | Instrument, extra: dict[str, Instrument] | None = None) -> Instrument:
     """Resolve an instrument given by name (built-in or in ``extra``).
 
     Examples

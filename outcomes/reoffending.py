@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ground.checks import require_columns
+from ground.errors import SpecError
 from outcomes.rates import Frequency, Proportion
-from outcomes.tables import as_dates, require_columns, unique_people
-from validation.errors import SpecError
+from outcomes.tables import as_dates, unique_people
 
 COUNTINGS = ("offences", "court_appearances")
 DISPOSALS = ("conviction", "caution", "reprimand", "warning", "acquittal", "no_further_action")
@@ -75,7 +76,11 @@ class ProvenReoffending:
     def per_reoffender(self) -> float:
         """Mean reoffences among those who reoffended (NaN if none)."""
         obs = self._observed()
-        return float(obs.loc[obs["reoffended"].astype(bool), "reoffences"].mean()) if obs["reoffended"].any() else float("nan")
+        return (
+            float(obs.loc[obs["reoffended"].astype(bool), "reoffences"].mean())
+            if obs["reoffended"].any()
+            else float("nan")
+        )
 
     def to_frame(self) -> pd.DataFrame:
         return self.per_person
@@ -94,7 +99,9 @@ class ProvenReoffending:
 
     def summary(self) -> str:
         c = self.counts
-        unit = "reconviction events (court appearances)" if self.counting == "court_appearances" else "proven reoffences"
+        unit = (
+            "reconviction events (court appearances)" if self.counting == "court_appearances" else "proven reoffences"
+        )
         as_of = (
             f"as of {self.as_of.date()}"
             if self.as_of is not None
@@ -104,7 +111,8 @@ class ProvenReoffending:
             f"Proven reoffending: offences within {self.follow_up_days} days after the index date, proven by "
             f"{' or '.join(self.disposals)} within a further {self.waiting_days} days; {as_of}.",
             f"{c['all']} people, {c['observable']} observable"
-            + "".join(f"; {k} {v}" for k, v in c.items() if k.startswith("excluded")) + ".",
+            + "".join(f"; {k} {v}" for k, v in c.items() if k.startswith("excluded"))
+            + ".",
             f"Reoffended: {self.rate()}.",
             f"Frequency: {self.frequency()} {unit}.",
         ]
@@ -172,9 +180,9 @@ def proven_reoffending(
             f"{', '.join(DISPOSALS[:2])}. Got {disposals!r} instead.",
             key="disposals",
         )
-    require_columns(people, "people", ("person_id", index))
+    require_columns(people, ["person_id", index], table="people")
     unique_people(people)
-    require_columns(offences, "offences", ("person_id", "offence_date", "disposal_date", "disposal"))
+    require_columns(offences, ["person_id", "offence_date", "disposal_date", "disposal"], table="offences")
     as_of = None if as_of is None else pd.Timestamp(as_of)
 
     cohort = pd.DataFrame(
@@ -194,9 +202,7 @@ def proven_reoffending(
     ev = ev.loc[ev["proving"]].merge(cohort, on="person_id", how="inner")
     after = ev["offence_date"] - ev["index_date"]
     proven = ev.loc[
-        (after > pd.Timedelta(0))
-        & (after <= follow_up)
-        & (ev["disposal_date"] <= ev["index_date"] + proof_by)
+        (after > pd.Timedelta(0)) & (after <= follow_up) & (ev["disposal_date"] <= ev["index_date"] + proof_by)
     ]
     by_person = proven.groupby("person_id", sort=False)
     tally = pd.DataFrame(

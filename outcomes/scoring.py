@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ground.checks import require_columns
 from outcomes.instruments import Instrument, get_instrument
-from outcomes.tables import as_dates, require_columns
+from outcomes.tables import as_dates
 
 KEYS = ["person_id", "assessed_on"]
 PROBLEM_COLUMNS = ["row", "person_id", "assessed_on", "item", "value", "rule", "message"]
@@ -96,16 +97,20 @@ def _problem_rows(rows: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     item_hi = rows["item"].map({i.name: i.max for i in instrument.items})
     value = rows["value"]
     checks = [
-        ("missing_key", rows["person_id"].isna() | rows["assessed_on"].isna(),
-         "person_id or assessed_on is missing"),
-        ("unknown_item", item_lo.isna(),
-         f"item is not one of {', '.join(instrument.item_names)}"),
+        ("missing_key", rows["person_id"].isna() | rows["assessed_on"].isna(), "person_id or assessed_on is missing"),
+        ("unknown_item", item_lo.isna(), f"item is not one of {', '.join(instrument.item_names)}"),
         ("missing_value", item_lo.notna() & value.isna(), "score is missing or not a number"),
         ("not_integer", value.notna() & (value != np.round(value)), "score must be a whole number"),
-        ("out_of_range", value.notna() & item_lo.notna() & ((value < item_lo) | (value > item_hi)),
-         "score is outside the item's range"),
-        ("duplicate_item", rows.duplicated(["person_id", "assessed_on", "item"], keep=False) & item_lo.notna(),
-         "item given more than once on this occasion"),
+        (
+            "out_of_range",
+            value.notna() & item_lo.notna() & ((value < item_lo) | (value > item_hi)),
+            "score is outside the item's range",
+        ),
+        (
+            "duplicate_item",
+            rows.duplicated(["person_id", "assessed_on", "item"], keep=False) & item_lo.notna(),
+            "item given more than once on this occasion",
+        ),
     ]
     found = []
     for rule, mask, text in checks:
@@ -119,8 +124,13 @@ def _problem_rows(rows: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
             found.append(
                 hit.assign(
                     rule=rule,
-                    message=f"{rule}: item " + hit["item"].astype(str) + " = " + hit["raw"].astype(str)
-                    + f" ({text}" + ranges + ")",
+                    message=f"{rule}: item "
+                    + hit["item"].astype(str)
+                    + " = "
+                    + hit["raw"].astype(str)
+                    + f" ({text}"
+                    + ranges
+                    + ")",
                 )
             )
     if not found:
@@ -168,7 +178,7 @@ def score(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
     >>> s.scores[["person_id", "assessed_on", "score"]].head()  # doctest: +SKIP
     """
     instrument = get_instrument(instrument)
-    require_columns(assessments, "assessments", ("person_id", "item", "score", "assessed_on"))
+    require_columns(assessments, ["person_id", "item", "score", "assessed_on"], table="assessments")
     positions = np.arange(len(assessments))
     if "instrument" in assessments.columns:
         mine = (assessments["instrument"].astype("string") == instrument.name).fillna(False).to_numpy()
@@ -227,9 +237,9 @@ def score(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
         scorable = enough & ~has_problem
         frame["score"] = value.where(scorable)
         frame["prorated"] = scorable & (n_missing > 0)
-        missing_text = (
-            n_missing.astype(str) + f" items missing (at most {instrument.max_missing} prorated)"
-        ).where(~enough, "")
+        missing_text = (n_missing.astype(str) + f" items missing (at most {instrument.max_missing} prorated)").where(
+            ~enough, ""
+        )
     else:
         scorable = (n_answered >= 1) & ~has_problem
         frame["score"] = items.iloc[:, 0].where(scorable) if instrument.scoring == "single" else np.nan
@@ -237,10 +247,7 @@ def score(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
         missing_text = pd.Series("no item answered", index=frame.index).where(n_answered == 0, "")
     frame["scorable"] = scorable.astype(bool)
     frame["reason"] = (
-        frame["problem_text"].fillna("")
-        .str.cat(missing_text, sep="; ")
-        .str.strip("; ")
-        .where(~frame["scorable"], "")
+        frame["problem_text"].fillna("").str.cat(missing_text, sep="; ").str.strip("; ").where(~frame["scorable"], "")
     )
     ordered = KEYS + ["score", "n_answered", "prorated", "scorable", "reason", *instrument.item_names]
     return Scores(

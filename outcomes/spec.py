@@ -44,34 +44,40 @@ Layout (see ``examples/specs/`` for complete files)::
     housing = 400                          # one price, or a table by segment:
     self_esteem = { default = 200, women = 250 }
 
-Every problem raises :class:`validation.errors.SpecError` naming the key
+Every problem raises :class:`ground.errors.SpecError` naming the key
 (e.g. ``outcomes.housing.window``), the allowed values and what was found.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import tomllib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
+import tomli_w
 
+from ground.errors import SpecError
+from ground.expressions import parse
 from outcomes.achievement import Achievement, Rule, achievement, check_window, rule_from_dict
 from outcomes.instruments import Instrument, get_instrument, load_instrument
 from outcomes.reoffending import COUNTINGS, ProvenReoffending, proven_reoffending
 from outcomes.scoring import score
-from validation.errors import SpecError
 
 MEASURES = ("binary", "frequency", "both")
 SECTIONS = ("metric", "outcomes", "reoffending", "segments", "payment")
 PAYMENT_KEYS = (
-    "up_front_share", "at_risk_share", "service_fee", "management_fee_share", "outcome_cap", "currency", "prices",
+    "up_front_share",
+    "at_risk_share",
+    "service_fee",
+    "management_fee_share",
+    "outcome_cap",
+    "currency",
+    "prices",
 )
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @contextmanager
@@ -110,9 +116,7 @@ def _typed(raw: dict, name: str, kind: type, key: str, default: Any = ...) -> An
     if kind is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not ok:
-        raise SpecError(
-            f"The '{key}.{name}' key must be {kind.__name__}. Got {value!r} instead.", key=f"{key}.{name}"
-        )
+        raise SpecError(f"The '{key}.{name}' key must be {kind.__name__}. Got {value!r} instead.", key=f"{key}.{name}")
     return value
 
 
@@ -166,8 +170,11 @@ class ReoffendingSpec:
 
     def describe(self) -> str:
         unit = "reconviction events (court appearances)" if self.counting == "court_appearances" else "proven offences"
-        what = {"binary": "binary rate (anyone with a proven reoffence)", "frequency": f"frequency of {unit}",
-                "both": f"binary rate and frequency of {unit}"}[self.measure]
+        what = {
+            "binary": "binary rate (anyone with a proven reoffence)",
+            "frequency": f"frequency of {unit}",
+            "both": f"binary rate and frequency of {unit}",
+        }[self.measure]
         return (
             f"Proven reoffending, {what}: offences within {self.follow_up_days} days after {self.index}, proven by "
             f"{' or '.join(self.disposals)} within a further {self.waiting_days} days"
@@ -190,7 +197,7 @@ class ReoffendingSpec:
 
 @dataclass(frozen=True)
 class SegmentSpec:
-    """A named segment: a pandas query over people columns (parsed by cohorts)."""
+    """A named segment: a rule over people columns in the language of :mod:`ground.expressions`."""
 
     name: str
     where: str
@@ -243,7 +250,9 @@ class MetricSpec:
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"The spec{' ' + source if source else ''} is not valid TOML: {exc}.", source=source) from None
+            raise SpecError(
+                f"The spec{' ' + source if source else ''} is not valid TOML: {exc}.", source=source
+            ) from None
         try:
             return cls.from_dict(raw, base_dir=base_dir)
         except SpecError as exc:
@@ -310,7 +319,7 @@ class MetricSpec:
 
     def to_toml(self) -> str:
         """The spec as TOML text; ``from_string(spec.to_toml())`` gives it back."""
-        return _dumps(self.to_dict())
+        return tomli_w.dumps(self.to_dict())
 
     # -- reading out -------------------------------------------------------------
     def instrument(self, name: str) -> Instrument:
@@ -330,7 +339,7 @@ class MetricSpec:
         if self.segments:
             lines.append(f"Segments ({len(self.segments)}):")
             lines += [
-                f"  - {s.label or s.name} [{s.name}]: people where {s.where}"
+                f"  - {s.label or s.name} [{s.name}]: people where {parse(s.where).describe()}"
                 f"{'' if s.priority is None else f' (priority {s.priority})'}"
                 for s in self.segments.values()
             ]
@@ -350,11 +359,11 @@ class MetricSpec:
         """
         if as_of is None and len(assessments):
             as_of = pd.to_datetime(assessments["assessed_on"]).max()
-        scored = {name: score(assessments, self.instrument(name)) for name in {o.instrument for o in self.outcomes.values()}}
+        scored = {
+            name: score(assessments, self.instrument(name)) for name in {o.instrument for o in self.outcomes.values()}
+        }
         return {
-            key: achievement(
-                people, scored[o.instrument], o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure
-            )
+            key: achievement(people, scored[o.instrument], o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
             for key, o in self.outcomes.items()
         }
 
@@ -368,24 +377,35 @@ class MetricSpec:
         rows = []
         for key, result in self.achievement(people, assessments, as_of=as_of).items():
             rate, counts = result.rate(), result.counts
-            rows.append({
-                "outcome": key, "label": self.outcomes[key].label or key, "achieved": rate.k, "n": rate.n,
-                "rate": rate.estimate, "ci_low": rate.ci_low, "ci_high": rate.ci_high,
-                "not_yet_measurable": int(counts["not_yet_measurable"]),
-                "not_measurable": int(counts["not_measurable"]),
-            })
+            rows.append(
+                {
+                    "outcome": key,
+                    "label": self.outcomes[key].label or key,
+                    "achieved": rate.k,
+                    "n": rate.n,
+                    "rate": rate.estimate,
+                    "ci_low": rate.ci_low,
+                    "ci_high": rate.ci_high,
+                    "not_yet_measurable": int(counts["not_yet_measurable"]),
+                    "not_measurable": int(counts["not_measurable"]),
+                }
+            )
         return pd.DataFrame(rows)
 
-    def proven_reoffending(
-        self, people: pd.DataFrame, offences: pd.DataFrame, as_of: Any = None
-    ) -> ProvenReoffending:
+    def proven_reoffending(self, people: pd.DataFrame, offences: pd.DataFrame, as_of: Any = None) -> ProvenReoffending:
         """The spec's reoffending measure on a cohort."""
         if self.reoffending is None:
             raise SpecError(f"The spec '{self.name}' has no [reoffending] section.", key="reoffending")
         r = self.reoffending
         return proven_reoffending(
-            people, offences, index=r.index, follow_up_days=r.follow_up_days, waiting_days=r.waiting_days,
-            as_of=as_of, disposals=r.disposals, counting=r.counting,
+            people,
+            offences,
+            index=r.index,
+            follow_up_days=r.follow_up_days,
+            waiting_days=r.waiting_days,
+            as_of=as_of,
+            disposals=r.disposals,
+            counting=r.counting,
         )
 
 
@@ -419,7 +439,9 @@ def _outcome(key: str, raw: dict, instruments: dict[str, Instrument]) -> Outcome
 
 
 def _reoffending(raw: dict) -> ReoffendingSpec:
-    _keys(raw, ("measure", "follow_up_days", "waiting_days", "disposals", "counting", "index", "price_key"), "reoffending")
+    _keys(
+        raw, ("measure", "follow_up_days", "waiting_days", "disposals", "counting", "index", "price_key"), "reoffending"
+    )
     default = ReoffendingSpec()
     measure = _typed(raw, "measure", str, "reoffending", default.measure)
     if measure not in MEASURES:
@@ -461,8 +483,8 @@ def _segment(name: str, raw: dict) -> SegmentSpec:
     key = f"segments.{name}"
     _keys(raw, ("where", "label", "priority"), key)
     where = _typed(raw, "where", str, key)
-    if not where.strip():
-        raise SpecError(f"The '{key}.where' key must be a non-empty pandas query. Got {where!r}.", key=f"{key}.where")
+    # Parsed here, so a bad or hostile rule is refused when the spec is read, naming the spec.
+    parse(where, key=f"{key}.where")
     return SegmentSpec(name, where, _typed(raw, "label", str, key, ""), _typed(raw, "priority", int, key, None))
 
 
@@ -472,10 +494,14 @@ def _payment(raw: dict, price_keys: set[str], segments: set[str]) -> dict[str, A
         if name in raw:
             v = _typed(raw, name, float, "payment")
             if not 0 <= v <= 1:
-                raise SpecError(f"The 'payment.{name}' key must be a share in [0, 1]. Got {v!r} instead.", key=f"payment.{name}")
+                raise SpecError(
+                    f"The 'payment.{name}' key must be a share in [0, 1]. Got {v!r} instead.", key=f"payment.{name}"
+                )
     for name in ("service_fee", "outcome_cap"):
         if name in raw and _typed(raw, name, float, "payment") < 0:
-            raise SpecError(f"The 'payment.{name}' key must be an amount >= 0. Got {raw[name]!r} instead.", key=f"payment.{name}")
+            raise SpecError(
+                f"The 'payment.{name}' key must be an amount >= 0. Got {raw[name]!r} instead.", key=f"payment.{name}"
+            )
     _typed(raw, "currency", str, "payment", "")
     prices = _table(raw.get("prices", {}), "payment.prices")
     allowed = ", ".join(sorted(price_keys)) or "(none: no outcome has a price_key)"
@@ -491,52 +517,11 @@ def _payment(raw: dict, price_keys: set[str], segments: set[str]) -> dict[str, A
         for seg, amount in by_segment.items():
             if seg != "default" and seg not in segments:
                 raise SpecError(
-                    f"The segments of '{key}' must be 'default' or one of {', '.join(sorted(segments)) or '(none defined)'}. "
+                    f"The segments of '{key}' must be 'default' or one of "
+                    f"{', '.join(sorted(segments)) or '(none defined)'}. "
                     f"Got {seg!r}.",
                     key=f"{key}.{seg}",
                 )
             if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
                 raise SpecError(f"The '{key}' price must be an amount >= 0. Got {amount!r} instead.", key=key)
     return raw
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE.match(key) else json.dumps(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise SpecError(f"A spec value must be a string, number, boolean, list or table. Got {value!r}.")
-
-
-def _dumps(table: dict[str, Any], prefix: tuple[str, ...] = ()) -> str:
-    """A minimal TOML writer for the spec layout: scalars and arrays, then sub-tables.
-
-    Tables whose values are all scalars and that sit at depth 3 or more (e.g.
-    prices by segment) are written inline to keep the file readable.
-    """
-    lines = []
-    subtables = []
-    for key, value in table.items():
-        if isinstance(value, dict) and not (len(prefix) >= 2 and not any(isinstance(v, dict) for v in value.values())):
-            subtables.append((key, value))
-        else:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    out = "\n".join(lines)
-    for key, value in subtables:
-        path = (*prefix, key)
-        body = _dumps(value, path)
-        block = f"[{'.'.join(_toml_key(k) for k in path)}]\n{body}" if any(
-            not isinstance(v, dict) for v in value.values()
-        ) or not value else body
-        out = f"{out}\n\n{block}".strip("\n")
-    return out + ("\n" if not prefix else "")

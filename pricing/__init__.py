@@ -1,5 +1,6 @@
 """pricing: what it is worth. Tariffs, payment structures and contract simulation."""
 
+from pricing.comparison import TariffComparison, compare_tariffs
 from pricing.simulate import REOFFENDING_LAG_MONTHS, ContractSimulation, simulate_contract, timing_from_spec
 from pricing.structure import (
     DWP_WORK_PROGRAMME_TIMING,
@@ -27,7 +28,9 @@ __all__ = [
     "PaymentStructure",
     "Tariff",
     "Target",
+    "TariffComparison",
     "by_difficulty",
+    "compare_tariffs",
     "doncaster",
     "dwp_tariff",
     "dwp_work_programme",

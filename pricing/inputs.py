@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from validation.errors import SpecError
+from ground.errors import SpecError
 
 __all__ = [
     "CohortPricing",
+    "SimulationInputs",
     "achievement_history",
     "cohort_pricing",
     "cohort_probabilities",
@@ -35,6 +36,7 @@ __all__ = [
     "priced_outcomes",
     "segment_costs",
     "segment_rates",
+    "simulation_inputs",
 ]
 
 
@@ -95,8 +97,9 @@ def cohort_pricing(spec: Any, cohort: pd.DataFrame, history: pd.DataFrame) -> Co
 
         income = Tariff.from_spec(spec).expected_income(segments, probabilities)
         expected = float(income["expected_income"].sum())
-    return CohortPricing(outcomes=outcomes, segments=segments, rates=rates, probabilities=probabilities,
-                         expected_payments=expected)
+    return CohortPricing(
+        outcomes=outcomes, segments=segments, rates=rates, probabilities=probabilities, expected_payments=expected
+    )
 
 
 def payment_segments(people: pd.DataFrame, spec: Any = None) -> pd.Series:
@@ -157,8 +160,9 @@ def _achieved(table: pd.DataFrame, outcome: str) -> pd.Series:
     return values
 
 
-def achievement_history(spec: Any, people: pd.DataFrame, assessments: pd.DataFrame,
-                        as_of: Any = None) -> tuple[pd.DataFrame, dict[str, int]]:
+def achievement_history(
+    spec: Any, people: pd.DataFrame, assessments: pd.DataFrame, as_of: Any = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """A past cohort as a pricing history: people plus one 0/1 column per price key.
 
     A column is 1 when the person achieved an outcome priced under that key
@@ -194,8 +198,11 @@ def achievement_history(spec: Any, people: pd.DataFrame, assessments: pd.DataFra
         flags[price_key] = flags.get(price_key, np.zeros(len(history))) + (status == "achieved")
         open_window |= status == "not_yet_measurable"
     history = history.assign(**{k: np.minimum(v, 1.0) for k, v in flags.items()})[~open_window]
-    counts = {"all": len(people), "kept": int((~open_window).sum()),
-              "excluded: window not closed": int(open_window.sum())}
+    counts = {
+        "all": len(people),
+        "kept": int((~open_window).sum()),
+        "excluded: window not closed": int(open_window.sum()),
+    }
     return history.reset_index(drop=True), counts
 
 
@@ -224,8 +231,9 @@ def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Any) -> 
     return rates
 
 
-def cohort_probabilities(cohort: pd.DataFrame, outcomes: list[str], segments: Any,
-                         rates: pd.DataFrame | None = None) -> pd.DataFrame:
+def cohort_probabilities(
+    cohort: pd.DataFrame, outcomes: list[str], segments: Any, rates: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """People x outcomes probabilities: ``p_<outcome>`` columns, else the segment's historical rate.
 
     Examples
@@ -257,8 +265,9 @@ def cohort_probabilities(cohort: pd.DataFrame, outcomes: list[str], segments: An
     return pd.DataFrame(out)
 
 
-def model_probabilities(history: pd.DataFrame, cohort: pd.DataFrame, outcomes: list[str],
-                        covariates: list[str]) -> pd.DataFrame:
+def model_probabilities(
+    history: pd.DataFrame, cohort: pd.DataFrame, outcomes: list[str], covariates: list[str]
+) -> pd.DataFrame:
     """Each person's probability of each outcome from a difficulty model fitted on the history.
 
     One ``cohorts.difficulty.fit_difficulty`` logit per outcome (the history's
@@ -276,8 +285,11 @@ def model_probabilities(history: pd.DataFrame, cohort: pd.DataFrame, outcomes: l
     out = {}
     for outcome in outcomes:
         if outcome not in history.columns:
-            raise SpecError(f"The history needs a 0/1 column {outcome!r} to fit its difficulty model. "
-                            f"Columns found: {list(history.columns)}.", key=outcome)
+            raise SpecError(
+                f"The history needs a 0/1 column {outcome!r} to fit its difficulty model. "
+                f"Columns found: {list(history.columns)}.",
+                key=outcome,
+            )
         model = fit_difficulty(history, outcome, list(covariates), success=True)
         expected = model.predict(cohort).expected.to_numpy()
         missing = np.flatnonzero(np.isnan(expected))
@@ -305,8 +317,9 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
         series = pd.Series(dict(costs), dtype=float)
         missing = sorted(set(labels) - set(series.index))
         if missing:
-            raise SpecError(f"Costs are needed for every segment: none given for {missing}. Got {dict(costs)}.",
-                            key="costs")
+            raise SpecError(
+                f"Costs are needed for every segment: none given for {missing}. Got {dict(costs)}.", key="costs"
+            )
         return series.reindex(sorted(set(labels)))
     if "cost" not in people.columns:
         raise SpecError(
@@ -317,6 +330,123 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
     values = pd.to_numeric(people["cost"], errors="coerce")
     bad = np.flatnonzero(~(values >= 0).to_numpy())
     if bad.size:
-        raise SpecError(f"Column 'cost' must hold amounts >= 0. Got {people['cost'].iloc[bad[:5]].tolist()} in rows "
-                        f"{bad[:10].tolist()}.", key="cost")
+        raise SpecError(
+            f"Column 'cost' must hold amounts >= 0. Got {people['cost'].iloc[bad[:5]].tolist()} in rows "
+            f"{bad[:10].tolist()}.",
+            key="cost",
+        )
     return values.groupby(labels.to_numpy()).mean().rename_axis("segment")
+
+
+@dataclass(frozen=True)
+class SimulationInputs:
+    """Everything :func:`pricing.simulate_contract` needs besides the spec, from plain tables.
+
+    Attributes
+    ----------
+    tariff : Tariff
+        The prices paid per outcome.
+    structure : PaymentStructure
+        The spec's payment terms, valued at this cohort's expected outcome payments.
+    segments : pandas.Series
+        Each cohort member's payment segment.
+    probabilities : pandas.DataFrame
+        People x outcomes achievement probabilities.
+    costs : pandas.Series or None
+        Delivery cost per person by segment; ``None`` when none were given.
+    """
+
+    tariff: Any
+    structure: Any
+    segments: pd.Series
+    probabilities: pd.DataFrame
+    costs: pd.Series | None
+
+
+def simulation_inputs(
+    spec: Any,
+    cohort: pd.DataFrame,
+    *,
+    history: pd.DataFrame | None = None,
+    covariates: list[str] | None = None,
+    tariff: Any = None,
+    costs: Mapping[str, float] | None = None,
+    sources: Mapping[str, Any] | None = None,
+) -> SimulationInputs:
+    """Assemble a contract simulation's inputs from a spec, a cohort and last year's people.
+
+    Probabilities come from the cohort's ``p_<outcome>`` columns, else a
+    difficulty model fitted on ``history`` over ``covariates``, else the
+    segment rates in ``history``. Costs come from ``costs``, else a
+    per-person ``cost`` column of the cohort, else of the history.
+
+    Parameters
+    ----------
+    spec : outcomes.MetricSpec
+    cohort : pandas.DataFrame
+        The people to enrol.
+    history : pandas.DataFrame, optional
+        Last year's people with a 0/1 column per priced outcome.
+    covariates : list of str, optional
+        Baseline columns of a difficulty model fitted on ``history``.
+    tariff : Tariff, optional
+        Prices to use instead of the spec's own.
+    costs : mapping of segment -> £, optional
+    sources : mapping, optional
+        ``{"cohort": path, "history": path, "tariff": path}``: files named in
+        errors about each table.
+
+    Examples
+    --------
+    >>> inputs = simulation_inputs(spec, cohort, history=history)                # doctest: +SKIP
+    >>> simulate_contract(spec, cohort, inputs.tariff, inputs.structure,         # doctest: +SKIP
+    ...                   probabilities=inputs.probabilities, segments=inputs.segments, costs=inputs.costs)
+    """
+    from pricing.structure import PaymentStructure
+    from pricing.tariff import Tariff
+
+    sources = dict(sources or {})
+
+    def about(table: str) -> Any:
+        from ground.errors import naming
+
+        return naming(sources.get(table), f"--{table}")
+
+    if tariff is None and not (getattr(spec, "payment", {}) or {}).get("prices"):
+        raise SpecError(
+            f"The spec '{spec.name}' has no [payment.prices] and no tariff was given: nothing is paid per outcome.",
+            key="payment.prices",
+        )
+    tariff = tariff if tariff is not None else Tariff.from_spec(spec)
+    with about("cohort"):
+        segments = payment_segments(cohort, spec)
+    past_segments = rates = None
+    if history is not None:
+        with about("history"):
+            past_segments = payment_segments(history, spec)
+            rates = segment_rates(history, tariff.outcomes, past_segments)
+    unmodelled = [o for o in tariff.outcomes if f"p_{o}" not in cohort.columns]
+    if covariates and unmodelled:
+        if history is None:
+            raise SpecError(
+                "A difficulty model (covariates) is fitted on the history: give a history too.", key="covariates"
+            )
+        # Its messages say whether the history or the cohort is at fault.
+        fitted = model_probabilities(history, cohort, unmodelled, list(covariates))
+        cohort = cohort.assign(**{f"p_{o}": fitted[o].to_numpy() for o in unmodelled})
+    with about("cohort"):
+        probabilities = cohort_probabilities(cohort, tariff.outcomes, segments, rates)
+    # The spec states no expected outcome payments; this cohort's expectation completes the contract value.
+    with about("tariff"):
+        expected = float(tariff.expected_income(segments, probabilities)["expected_income"].sum())
+    structure = PaymentStructure.from_spec(spec, outcome_budget=expected)
+    segment_cost = None
+    if costs or "cost" in cohort.columns:
+        with about("cohort"):
+            segment_cost = segment_costs(costs, cohort, segments)
+    elif history is not None and "cost" in history.columns:
+        with about("history"):
+            segment_cost = segment_costs(None, history, past_segments)
+    return SimulationInputs(
+        tariff=tariff, structure=structure, segments=segments, probabilities=probabilities, costs=segment_cost
+    )

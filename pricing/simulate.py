@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ground.errors import SpecError
 from pricing.structure import PaymentStructure
 from pricing.tariff import Tariff, _as_segment_series, _probability_frame, segment_labels
-from validation.errors import SpecError
 
 __all__ = ["REOFFENDING_LAG_MONTHS", "ContractSimulation", "simulate_contract", "timing_from_spec"]
 
@@ -146,8 +146,7 @@ class ContractSimulation:
 
     def _flow(self, party: str) -> np.ndarray:
         if party not in self.flows:
-            raise SpecError(f"The 'party' parameter must be one of {self.parties}. Got {party!r} instead.",
-                            key="party")
+            raise SpecError(f"The 'party' parameter must be one of {self.parties}. Got {party!r} instead.", key="party")
         return self.flows[party]
 
     def peak_working_capital(self, party: str) -> np.ndarray:
@@ -155,8 +154,9 @@ class ContractSimulation:
         cumulative = np.cumsum(self._flow(party), axis=1)
         return np.maximum(-cumulative.min(axis=1), 0.0)
 
-    def cash_flow(self, party: str, *, cumulative: bool = False,
-                  levels: tuple[float, ...] | None = None) -> pd.DataFrame:
+    def cash_flow(
+        self, party: str, *, cumulative: bool = False, levels: tuple[float, ...] | None = None
+    ) -> pd.DataFrame:
         """Monthly (or cumulative) net cash of one party: mean and quantiles over draws.
 
         ``levels`` defaults to the simulation's ``quantile_levels``.
@@ -242,14 +242,22 @@ class ContractSimulation:
             "months": self.months,
             "seed": self.seed,
             "costs_included": self.costs_included,
-            "total_paid": {"mean": float(paid.mean()), "q05": float(np.quantile(paid, 0.05)),
-                           "q95": float(np.quantile(paid, 0.95)), "mc_se": float(paid.std() / np.sqrt(self.draws))},
+            "total_paid": {
+                "mean": float(paid.mean()),
+                "q05": float(np.quantile(paid, 0.05)),
+                "q95": float(np.quantile(paid, 0.95)),
+                "mc_se": float(paid.std() / np.sqrt(self.draws)),
+            },
             "expected_outcome_payments": self.expected_outcome_payments,
             "p_target_met": None if self.target_met is None else float(self.target_met.mean()),
-            "parties": {p: {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
-                        for p, row in table.to_dict(orient="index").items()},
-            "cost_per_outcome": {o: {k: float(v) for k, v in row.items()}
-                                 for o, row in self.cost_per_outcome().to_dict(orient="index").items()},
+            "parties": {
+                p: {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+                for p, row in table.to_dict(orient="index").items()
+            },
+            "cost_per_outcome": {
+                o: {k: float(v) for k, v in row.items()}
+                for o, row in self.cost_per_outcome().to_dict(orient="index").items()
+            },
         }
 
     def summary(self) -> str:
@@ -266,11 +274,15 @@ class ContractSimulation:
             lines.append(f"Target met in {self.target_met.mean():.1%} of draws")
         if not self.costs_included:
             lines.append("Delivery costs not given: providers' figures are gross income, not margin.")
-        shown = table[["net_mean", "net_q05", "net_q95", "p_loss", "peak_working_capital_mean",
-                       "peak_working_capital_q95"]]
-        lines += ["Per party (net £; p_loss for the commissioner = P(paying above contract value)):",
-                  shown.round(3).to_string(), "Cost per outcome to the commissioner:",
-                  self.cost_per_outcome().round(0).to_string()]
+        shown = table[
+            ["net_mean", "net_q05", "net_q95", "p_loss", "peak_working_capital_mean", "peak_working_capital_q95"]
+        ]
+        lines += [
+            "Per party (net £; p_loss for the commissioner = P(paying above contract value)):",
+            shown.round(3).to_string(),
+            "Cost per outcome to the commissioner:",
+            self.cost_per_outcome().round(0).to_string(),
+        ]
         return "\n".join(lines)
 
     def plot(self, party: str | None = None, ax=None, *, cumulative: bool = True):
@@ -404,13 +416,18 @@ def simulate_contract(
     True
     """
     months, draws, enrol_months, service_months = int(months), int(draws), int(enrol_months), int(service_months)
-    for name, value, low in (("months", months, 1), ("draws", draws, 1), ("enrol_months", enrol_months, 1),
-                             ("service_months", service_months, 1)):
+    for name, value, low in (
+        ("months", months, 1),
+        ("draws", draws, 1),
+        ("enrol_months", enrol_months, 1),
+        ("service_months", service_months, 1),
+    ):
         if value < low:
             raise SpecError(f"The '{name}' parameter of simulate_contract must be >= {low}. Got {value}.", key=name)
     if enrol_months >= months:
-        raise SpecError(f"The 'enrol_months' parameter ({enrol_months}) must be less than 'months' ({months}).",
-                        key="enrol_months")
+        raise SpecError(
+            f"The 'enrol_months' parameter ({enrol_months}) must be less than 'months' ({months}).", key="enrol_months"
+        )
     tariff = tariff if tariff is not None else structure.tariff
     target = structure.target
 
@@ -429,25 +446,34 @@ def simulate_contract(
     probs = _probability_frame(probabilities)
     absent = [o for o in needed if o not in probs.columns]
     if absent:
-        raise SpecError(f"The 'probabilities' parameter must have columns for outcomes {absent}. "
-                        f"Got {list(probs.columns)}.", key="probabilities")
+        raise SpecError(
+            f"The 'probabilities' parameter must have columns for outcomes {absent}. Got {list(probs.columns)}.",
+            key="probabilities",
+        )
     probs = probs[needed]
     if effects:
         unknown = sorted(set(effects) - set(needed))
         if unknown:
-            raise SpecError(f"The 'effects' parameter names outcomes {unknown} that are not drawn; outcomes are "
-                            f"{needed}.", key="effects")
+            raise SpecError(
+                f"The 'effects' parameter names outcomes {unknown} that are not drawn; outcomes are {needed}.",
+                key="effects",
+            )
         shift = pd.Series(dict(effects), dtype=float).reindex(needed).fillna(0.0)
         impossible = shift[~shift.between(-1.0, 1.0)]
         if len(impossible):
-            raise SpecError(f"The 'effects' parameter shifts probabilities by points as a proportion, between -1 "
-                            f"and 1 (0.05 = 5 points). Got {impossible.to_dict()}.", key="effects")
+            raise SpecError(
+                f"The 'effects' parameter shifts probabilities by points as a proportion, between -1 "
+                f"and 1 (0.05 = 5 points). Got {impossible.to_dict()}.",
+                key="effects",
+            )
         probs = (probs + shift).clip(0.0, 1.0)
     n_people = len(probs)
     if segments is None:
         if "segment" not in cohort.columns:
-            raise SpecError("The cohort needs a 'segment' column (or pass 'segments'). "
-                            f"Got columns {list(cohort.columns)}.", key="segments")
+            raise SpecError(
+                f"The cohort needs a 'segment' column (or pass 'segments'). Got columns {list(cohort.columns)}.",
+                key="segments",
+            )
         segments = cohort["segment"]
     labels = segment_labels(segments, n_people)
 
@@ -464,8 +490,9 @@ def simulate_contract(
     price = tariff.person_prices(labels, paid).to_numpy() if paid else np.zeros((n_people, 0))
     cost_given = costs is not None
     seg_index = pd.Index(sorted(set(labels)))
-    person_cost = (_as_segment_series(costs, seg_index, "costs").reindex(labels).to_numpy() if cost_given
-                   else np.zeros(n_people))
+    person_cost = (
+        _as_segment_series(costs, seg_index, "costs").reindex(labels).to_numpy() if cost_given else np.zeros(n_people)
+    )
     p32 = probs.to_numpy(dtype=np.float32)
 
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -481,8 +508,9 @@ def simulate_contract(
         enrol = rng.integers(0, enrol_months, size=(d, n_people), dtype=np.int16)
         if cost_given:
             flat_enrol = (np.arange(d, dtype=np.int64) * months)[:, None] + enrol
-            enrol_cost[rows] = np.bincount(flat_enrol.ravel(), weights=np.broadcast_to(person_cost, (d, n_people)).ravel(),
-                                           minlength=d * months).reshape(d, months)
+            enrol_cost[rows] = np.bincount(
+                flat_enrol.ravel(), weights=np.broadcast_to(person_cost, (d, n_people)).ravel(), minlength=d * months
+            ).reshape(d, months)
         for j, outcome in enumerate(needed):
             hit = rng.random((d, n_people), dtype=np.float32) < p32[:, j]
             counts[rows, j] = hit.sum(axis=1)
@@ -498,8 +526,9 @@ def simulate_contract(
             if hi > lo:
                 month += rng.integers(0, hi - lo + 1, size=cell.size)
             np.minimum(month, months, out=month)
-            outcome_pay[rows] += np.bincount(draw * width + month, weights=price[person, j],
-                                             minlength=d * width).reshape(d, width)
+            outcome_pay[rows] += np.bincount(
+                draw * width + month, weights=price[person, j], minlength=d * width
+            ).reshape(d, width)
 
     # Analytic expectation and variance of tariff payments (no cap): independent Bernoulli trials.
     paid_probs = probs.to_numpy()[:, : len(paid)]
@@ -510,7 +539,7 @@ def simulate_contract(
     fee = float(structure.service_fee)
     fees = np.zeros(width)
     fees[0] += structure.up_front_share * fee
-    fees[1:enrol_months + 1] += (1 - structure.up_front_share - structure.at_risk_share) * fee / enrol_months
+    fees[1 : enrol_months + 1] += (1 - structure.up_front_share - structure.at_risk_share) * fee / enrol_months
     contingent = outcome_pay
     clawback = np.zeros((draws, width))
     target_met = None
@@ -523,9 +552,11 @@ def simulate_contract(
     elif structure.at_risk_share > 0:
         # No target: the withheld fee is earned pro rata to tariff payments over those expected.
         if not paid or not price.any():
-            raise SpecError("A structure with 'at_risk_share' above 0 and no 'target' pays the withheld fee pro "
-                            "rata to outcome payments, so it needs a tariff with prices. Got none.",
-                            key="at_risk_share")
+            raise SpecError(
+                "A structure with 'at_risk_share' above 0 and no 'target' pays the withheld fee pro "
+                "rata to outcome payments, so it needs a tariff with prices. Got none.",
+                key="at_risk_share",
+            )
         measured = min(enrol_months - 1 + max(window[o][1] for o in paid), months)
         ratio = np.minimum(outcome_pay.sum(axis=1) / expected, 1.0) if expected > 0 else np.zeros(draws)
         contingent = outcome_pay.copy()

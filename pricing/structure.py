@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from ground.errors import SpecError
+from ground.findings import Finding
 from pricing.tariff import Tariff, dwp_tariff
-from validation.errors import SpecError
 
 __all__ = [
     "DWP_WORK_PROGRAMME_TIMING",
@@ -43,19 +44,6 @@ _BOUNDARY_TOL = 1e-9
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One thing a design check found: a stable ``code``, ``severity``, a sentence and the numbers."""
-
-    code: str
-    severity: str
-    message: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "severity": self.severity, "message": self.message, "evidence": self.evidence}
-
-
-@dataclass(frozen=True)
 class Target:
     """An outcome target for the cohort: at least ``rate`` of people achieve ``outcome``.
 
@@ -69,8 +57,9 @@ class Target:
 
     def __post_init__(self) -> None:
         if not 0 <= self.rate <= 1:
-            raise SpecError(f"The 'rate' of Target must be a proportion in [0, 1]. Got {self.rate!r} instead.",
-                            key="target.rate")
+            raise SpecError(
+                f"The 'rate' of Target must be a proportion in [0, 1]. Got {self.rate!r} instead.", key="target.rate"
+            )
 
 
 @dataclass(frozen=True)
@@ -83,8 +72,9 @@ class Investor:
 def _share(name: str, value: float) -> float:
     value = float(value)
     if not 0 <= value <= 1:
-        raise SpecError(f"The '{name}' parameter of PaymentStructure must be a share in [0, 1]. Got {value!r} instead.",
-                        key=name)
+        raise SpecError(
+            f"The '{name}' parameter of PaymentStructure must be a share in [0, 1]. Got {value!r} instead.", key=name
+        )
     return value
 
 
@@ -155,8 +145,10 @@ class PaymentStructure:
             _share(name, getattr(self, name))
         for name in ("service_fee", "outcome_budget"):
             if not float(getattr(self, name)) >= 0:
-                raise SpecError(f"The '{name}' parameter of PaymentStructure must be >= 0. "
-                                f"Got {getattr(self, name)!r} instead.", key=name)
+                raise SpecError(
+                    f"The '{name}' parameter of PaymentStructure must be >= 0. Got {getattr(self, name)!r} instead.",
+                    key=name,
+                )
         if self.up_front_share + self.at_risk_share > 1 + _BOUNDARY_TOL:
             raise SpecError(
                 "The 'up_front_share' and 'at_risk_share' parameters of PaymentStructure must sum to at most 1 "
@@ -177,8 +169,9 @@ class PaymentStructure:
                 key="target",
             )
         if self.cap is not None and not float(self.cap) >= 0:
-            raise SpecError(f"The 'cap' parameter of PaymentStructure must be >= 0 or None. Got {self.cap!r}.",
-                            key="cap")
+            raise SpecError(
+                f"The 'cap' parameter of PaymentStructure must be >= 0 or None. Got {self.cap!r}.", key="cap"
+            )
         if self.subcontractors:
             total = sum(float(v) for v in self.subcontractors.values())
             if any(float(v) < 0 for v in self.subcontractors.values()) or abs(total - 1) > _BOUNDARY_TOL:
@@ -189,8 +182,9 @@ class PaymentStructure:
                 )
             clash = {"commissioner", "prime", "investor"} & set(self.subcontractors)
             if clash:
-                raise SpecError(f"Subcontractor names {sorted(clash)} are reserved for other parties.",
-                                key="subcontractors")
+                raise SpecError(
+                    f"Subcontractor names {sorted(clash)} are reserved for other parties.", key="subcontractors"
+                )
         elif self.management_fee > 0:
             raise SpecError(
                 "A 'management_fee' needs 'subcontractors' to pass the rest to. Got management_fee="
@@ -198,8 +192,11 @@ class PaymentStructure:
                 key="management_fee",
             )
         if self.investor is not None and self.clawback_share > 0:
-            raise SpecError("A structure with an investor cannot also claw back fees from the provider: the "
-                            "investor carries the outcome risk. Set clawback_share=0.", key="clawback_share")
+            raise SpecError(
+                "A structure with an investor cannot also claw back fees from the provider: the "
+                "investor carries the outcome risk. Set clawback_share=0.",
+                key="clawback_share",
+            )
 
     # ------------------------------------------------------------------ money
     @property
@@ -224,10 +221,14 @@ class PaymentStructure:
         Everything outcome-contingent reaches the front line through the
         supply chain, so these are the shares of the money at risk.
         """
-        return {"prime": 1.0} if not self.subcontractors else {
-            "prime": float(self.management_fee),
-            **{k: (1 - self.management_fee) * float(v) for k, v in self.subcontractors.items()},
-        }
+        return (
+            {"prime": 1.0}
+            if not self.subcontractors
+            else {
+                "prime": float(self.management_fee),
+                **{k: (1 - self.management_fee) * float(v) for k, v in self.subcontractors.items()},
+            }
+        )
 
     def pass_down(self, amount: float) -> dict[str, float]:
         """Split money the prime receives: the prime keeps its management fee, the rest goes down.
@@ -272,26 +273,35 @@ class PaymentStructure:
         ask = SECTOR_ASK
         findings = []
         if s["up_front"] < ask["min_up_front"] - _BOUNDARY_TOL:
-            findings.append(Finding(
-                "up_front_below_ask", "warning",
-                f"{s['up_front']:.2%} of the service fee is paid up front; the sector asks for at least "
-                f"{ask['min_up_front']:.0%}, so a small provider must fund delivery from its own reserves.",
-                {"up_front": s["up_front"], "min_up_front": ask["min_up_front"]},
-            ))
+            findings.append(
+                Finding(
+                    "up_front_below_ask",
+                    "warning",
+                    f"{s['up_front']:.2%} of the service fee is paid up front; the sector asks for at least "
+                    f"{ask['min_up_front']:.0%}, so a small provider must fund delivery from its own reserves.",
+                    {"up_front": s["up_front"], "min_up_front": ask["min_up_front"]},
+                )
+            )
         if s["at_risk"] < ask["min_at_risk"] - _BOUNDARY_TOL:
-            findings.append(Finding(
-                "at_risk_below_ask", "info",
-                f"{s['at_risk']:.2%} of the contract is at risk against outcomes; below "
-                f"{ask['min_at_risk']:.0%} the provider has little financial reason to pursue outcomes.",
-                {"at_risk": s["at_risk"], "min_at_risk": ask["min_at_risk"]},
-            ))
+            findings.append(
+                Finding(
+                    "at_risk_below_ask",
+                    "info",
+                    f"{s['at_risk']:.2%} of the contract is at risk against outcomes; below "
+                    f"{ask['min_at_risk']:.0%} the provider has little financial reason to pursue outcomes.",
+                    {"at_risk": s["at_risk"], "min_at_risk": ask["min_at_risk"]},
+                )
+            )
         if s["at_risk"] > ask["max_at_risk"] + _BOUNDARY_TOL:
-            findings.append(Finding(
-                "at_risk_above_ask", "warning",
-                f"{s['at_risk']:.2%} of the contract is at risk against outcomes; the sector asks for at most "
-                f"{ask['max_at_risk']:.0%}: more invites creaming and parking and shuts out small providers.",
-                {"at_risk": s["at_risk"], "max_at_risk": ask["max_at_risk"]},
-            ))
+            findings.append(
+                Finding(
+                    "at_risk_above_ask",
+                    "warning",
+                    f"{s['at_risk']:.2%} of the contract is at risk against outcomes; the sector asks for at most "
+                    f"{ask['max_at_risk']:.0%}: more invites creaming and parking and shuts out small providers.",
+                    {"at_risk": s["at_risk"], "max_at_risk": ask["max_at_risk"]},
+                )
+            )
         return findings
 
     def to_dict(self) -> dict[str, Any]:
@@ -365,8 +375,20 @@ class PaymentStructure:
         ``target = {outcome = "...", rate = 0.6}`` becomes a :class:`Target`;
         ``investor = true`` (or a name) an :class:`Investor`. Unknown keys are errors.
         """
-        allowed = {"name", "service_fee", "up_front_share", "at_risk_share", "outcome_budget", "target",
-                   "clawback_share", "cap", "management_fee", "subcontractors", "investor", "notes"}
+        allowed = {
+            "name",
+            "service_fee",
+            "up_front_share",
+            "at_risk_share",
+            "outcome_budget",
+            "target",
+            "clawback_share",
+            "cap",
+            "management_fee",
+            "subcontractors",
+            "investor",
+            "notes",
+        }
         data = {k: v for k, v in dict(payment).items() if v is not None}
         data.pop("prices", None)  # prices belong to the tariff, read by Tariff.from_dict
         unknown = sorted(set(data) - allowed)
@@ -376,8 +398,9 @@ class PaymentStructure:
             try:
                 data["target"] = Target(str(data["target"]["outcome"]), float(data["target"]["rate"]))
             except KeyError as exc:
-                raise SpecError(f"[{key}].target needs 'outcome' and 'rate'. Got {data['target']}.",
-                                key=f"{key}.target") from exc
+                raise SpecError(
+                    f"[{key}].target needs 'outcome' and 'rate'. Got {data['target']}.", key=f"{key}.target"
+                ) from exc
         if "investor" in data:
             inv = data.pop("investor")
             if inv:
@@ -386,8 +409,14 @@ class PaymentStructure:
 
 
 # ---------------------------------------------------------------- ready-made
-def peterborough(capital: float = 5e6, *, return_rate: float = 0.03, years: float = 7.0,
-                 cap: float | None = 8e6, tariff: Tariff | None = None) -> PaymentStructure:
+def peterborough(
+    capital: float = 5e6,
+    *,
+    return_rate: float = 0.03,
+    years: float = 7.0,
+    cap: float | None = 8e6,
+    tariff: Tariff | None = None,
+) -> PaymentStructure:
     """Peterborough-style social impact bond: investors fund 100% up front, repaid on outcomes.
 
     About £5m from 17 investors funded the service; on success they got
@@ -461,7 +490,9 @@ def youth_justice_clawback(grant: float, *, target: Target, clawback_share: floa
 #: outcome after 26 weeks in work (about month 6), sustainment four-weekly afterwards, here spread
 #: over months 7-24 of the 2-year attachment (DOMAIN.md §6).
 DWP_WORK_PROGRAMME_TIMING: dict[str, int | tuple[int, int]] = {
-    "attachment": 0, "job_outcome": 6, "sustainment": (7, 24),
+    "attachment": 0,
+    "job_outcome": 6,
+    "sustainment": (7, 24),
 }
 
 
@@ -486,8 +517,9 @@ def dwp_work_programme(outcome_budget: float = 0.0, *, tariff: Tariff | None = N
     )
 
 
-def sector_ask(service_fee: float, *, target: Target, up_front_share: float = 0.70,
-               at_risk_share: float = 0.10) -> PaymentStructure:
+def sector_ask(
+    service_fee: float, *, target: Target, up_front_share: float = 0.70, at_risk_share: float = 0.10
+) -> PaymentStructure:
     """The voluntary sector's ask: at least 70% of the fee up front, 10-30% at risk.
 
     Examples

@@ -16,7 +16,6 @@ Segments here are payment groups: each person belongs to exactly one.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,9 +24,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import tomli_w
 from scipy import stats
 
-from validation.errors import SpecError
+from ground.errors import SpecError
 
 __all__ = [
     "Margins",
@@ -138,8 +138,7 @@ def _as_segment_series(values: Any, segments: pd.Index, name: str) -> pd.Series:
     missing = [s for s in segments if s not in series.index]
     if missing:
         raise SpecError(
-            f"The '{name}' parameter must give a value for every segment {list(segments)}. "
-            f"Got none for {missing}.",
+            f"The '{name}' parameter must give a value for every segment {list(segments)}. Got none for {missing}.",
             key=name,
         )
     out = series.reindex(segments)
@@ -317,8 +316,14 @@ class Tariff:
         return float(self.prices.at[outcome, segment])
 
     @classmethod
-    def from_dict(cls, prices: Mapping[str, Any], *, segments: list[str] | None = None,
-                  method: str = "given", budget: float | None = None) -> Tariff:
+    def from_dict(
+        cls,
+        prices: Mapping[str, Any],
+        *,
+        segments: list[str] | None = None,
+        method: str = "given",
+        budget: float | None = None,
+    ) -> Tariff:
         """Build from ``{outcome: {segment: price}}``; a number applies to every segment.
 
         ``segments`` lists the segments when every outcome is given as one number.
@@ -393,9 +398,11 @@ class Tariff:
         """
         prices = dict((getattr(spec, "payment", {}) or {}).get("prices", {}))
         if not prices:
-            raise SpecError(f"The spec '{getattr(spec, 'name', '')}' has no [payment.prices]; give prices by "
-                            "price_key or build a tariff (flat, by_difficulty, incentive_neutral).",
-                            key="payment.prices")
+            raise SpecError(
+                f"The spec '{getattr(spec, 'name', '')}' has no [payment.prices]; give prices by "
+                "price_key or build a tariff (flat, by_difficulty, incentive_neutral).",
+                key="payment.prices",
+            )
         named = list(getattr(spec, "segments", {}) or {})
         segments = [*named, "none", "unknown"] if named else ["all"]
         table = {}
@@ -419,14 +426,13 @@ class Tariff:
         >>> Tariff.from_toml_string(t.to_toml()).prices.equals(t.prices)
         True
         """
-        lines = ["[tariff]", f"method = {json.dumps(self.method)}"]
+        body: dict[str, Any] = {"method": self.method}
         if self.budget is not None:
-            lines.append(f"budget = {float(self.budget)!r}")
-        lines.append("segments = [" + ", ".join(json.dumps(s) for s in self.segments) + "]")
+            body["budget"] = float(self.budget)
+        body["segments"] = [str(s) for s in self.segments]
         for outcome in self.outcomes:
-            row = ", ".join(f"{json.dumps(s)} = {float(v)!r}" for s, v in self.prices.loc[outcome].items())
-            lines.append(f"{json.dumps(outcome)} = {{ {row} }}")
-        return "\n".join(lines) + "\n"
+            body[str(outcome)] = {str(s): float(v) for s, v in self.prices.loc[outcome].items()}
+        return tomli_w.dumps({"tariff": body})
 
     @classmethod
     def from_toml_string(cls, text: str, *, table: str = "tariff") -> Tariff:
@@ -614,13 +620,11 @@ class Tariff:
 def _check_budget(budget: float) -> float:
     budget = float(budget)
     if not np.isfinite(budget) or budget <= 0:
-        raise SpecError(f"The 'budget' parameter must be a finite amount > 0. Got {budget!r} instead.",
-                        key="budget")
+        raise SpecError(f"The 'budget' parameter must be a finite amount > 0. Got {budget!r} instead.", key="budget")
     return budget
 
 
-def flat(budget: float, probabilities: Any, *, segments: Any,
-         shares: Mapping[str, float] | None = None) -> Tariff:
+def flat(budget: float, probabilities: Any, *, segments: Any, shares: Mapping[str, float] | None = None) -> Tariff:
     """One price per outcome for every segment, with expected total equal to ``budget``.
 
     ``price[o] = shares[o] * budget / sum_i p[i, o]``.
@@ -658,8 +662,15 @@ def flat(budget: float, probabilities: Any, *, segments: Any,
     return Tariff(prices, method="flat", budget=budget)
 
 
-def by_difficulty(budget: float, probabilities: Any, *, segments: Any, costs: Any, strength: float = 1.0,
-                  shares: Mapping[str, float] | None = None) -> Tariff:
+def by_difficulty(
+    budget: float,
+    probabilities: Any,
+    *,
+    segments: Any,
+    costs: Any,
+    strength: float = 1.0,
+    shares: Mapping[str, float] | None = None,
+) -> Tariff:
     """Prices rising with each segment's cost and falling with its achievement probability.
 
     ``price[o, s] ∝ cost[s]**strength / pbar[o, s]**strength``, scaled so that
@@ -690,8 +701,9 @@ def by_difficulty(budget: float, probabilities: Any, *, segments: Any, costs: An
     budget = _check_budget(budget)
     strength = float(strength)
     if not np.isfinite(strength) or strength < 0:
-        raise SpecError(f"The 'strength' parameter must be a finite number >= 0. Got {strength!r} instead.",
-                        key="strength")
+        raise SpecError(
+            f"The 'strength' parameter must be a finite number >= 0. Got {strength!r} instead.", key="strength"
+        )
     n, sum_p, _ = _segment_sums(segments, probabilities)
     share = _outcome_shares(shares, sum_p.columns)
     cost = _as_segment_series(costs, n.index, "costs")
@@ -724,9 +736,15 @@ def by_difficulty(budget: float, probabilities: Any, *, segments: Any, costs: An
     return Tariff(prices, method=f"by_difficulty(strength={strength:g})", budget=budget)
 
 
-def incentive_neutral(costs: Any, probabilities: Any, budget: float, *, segments: Any,
-                      shares: Mapping[str, float] | None = None,
-                      fixed: Mapping[str, float] | None = None) -> Tariff:
+def incentive_neutral(
+    costs: Any,
+    probabilities: Any,
+    budget: float,
+    *,
+    segments: Any,
+    shares: Mapping[str, float] | None = None,
+    fixed: Mapping[str, float] | None = None,
+) -> Tariff:
     """Prices giving every segment the same expected margin per enrolled person.
 
     With ``N`` people, ``n[s]`` in segment ``s`` and cost ``c[s]`` per person,
@@ -806,8 +824,12 @@ def incentive_neutral(costs: Any, probabilities: Any, budget: float, *, segments
     prices = (needed / pbar[free].where(pbar[free] > 0, 1.0)).where(needed > 0, 0.0)
     for outcome, value in fixed_price.items():
         prices[outcome] = value
-    return Tariff(prices[list(pbar.columns)].T, method="incentive_neutral", budget=budget,
-                  details={"margin_per_person": float(margin), "total_cost": total_cost})
+    return Tariff(
+        prices[list(pbar.columns)].T,
+        method="incentive_neutral",
+        budget=budget,
+        details={"margin_per_person": float(margin), "total_cost": total_cost},
+    )
 
 
 # DWP Work Programme year-1 maximum payments per person over the 2-year attachment

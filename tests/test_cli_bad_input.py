@@ -38,8 +38,7 @@ def folder(tmp_path_factory):
     people = w.people.astype({"age": object})
     people.loc[2, "age"] = "abc"  # data row 3, counting from 1 below the header
     people.to_csv(tmp / "people_bad_age.csv", index=False)
-    evaluation = pd.concat([w.people.assign(treated=1, reoffended=False), w.pool.assign(treated=0)],
-                           ignore_index=True)
+    evaluation = pd.concat([w.people.assign(treated=1, reoffended=False), w.pool.assign(treated=0)], ignore_index=True)
     evaluation = evaluation.astype({"age": object})
     evaluation.loc[2, "age"] = "abc"
     evaluation.to_csv(tmp / "evaluate_bad_age.csv", index=False)
@@ -52,8 +51,9 @@ def folder(tmp_path_factory):
 
 
 def desist(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desist.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "desist.cli", *map(str, args)], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
 
 
 def one_message(stderr: str, *parts: str) -> None:
@@ -67,8 +67,12 @@ def one_message(stderr: str, *parts: str) -> None:
 def test_missing_column_names_file_column_and_rule(folder):
     proc = desist("price", "--spec", INTERMEDIATE, "--history", folder / "history_no_accommodation.csv")
     assert proc.returncode == 1
-    one_message(proc.stderr, "history_no_accommodation.csv (--history)", "Missing: ['accommodation']",
-                "a column '<outcome>' (1 if achieved) or 'p_<outcome>'")
+    one_message(
+        proc.stderr,
+        "history_no_accommodation.csv (--history)",
+        "Missing: ['accommodation']",
+        "a column '<outcome>' (1 if achieved) or 'p_<outcome>'",
+    )
 
 
 def test_wrong_type_in_a_schema_table(folder):
@@ -78,8 +82,17 @@ def test_wrong_type_in_a_schema_table(folder):
 
 
 def test_wrong_type_in_a_free_form_file(folder):
-    proc = desist("evaluate", "--data", folder / "evaluate_bad_age.csv", "--treatment", "treated",
-                  "--covariates", "age,sex", "--outcome", "reoffended")
+    proc = desist(
+        "evaluate",
+        "--data",
+        folder / "evaluate_bad_age.csv",
+        "--treatment",
+        "treated",
+        "--covariates",
+        "age,sex",
+        "--outcome",
+        "reoffended",
+    )
     assert proc.returncode == 1
     one_message(proc.stderr, "evaluate_bad_age.csv (--data)", "age: not a number", "row 3 ('abc')")
 
@@ -87,13 +100,27 @@ def test_wrong_type_in_a_free_form_file(folder):
 def test_unknown_segment_in_a_spec(folder):
     proc = desist("price", "--spec", folder / "unknown_segment.toml", "--history", folder / "history.csv")
     assert proc.returncode == 1
-    one_message(proc.stderr, "unknown_segment.toml", "payment.prices.accommodation",
-                "must be 'default' or one of complex_needs, women, young_adults", "Got 'woman'")
+    one_message(
+        proc.stderr,
+        "unknown_segment.toml",
+        "payment.prices.accommodation",
+        "must be 'default' or one of complex_needs, women, young_adults",
+        "Got 'woman'",
+    )
 
 
 def test_missing_file_and_bad_spec_key(folder):
-    proc = desist("evaluate", "--data", folder / "nowhere.csv", "--treatment", "treated", "--covariates", "age",
-                  "--outcome", "reoffended")
+    proc = desist(
+        "evaluate",
+        "--data",
+        folder / "nowhere.csv",
+        "--treatment",
+        "treated",
+        "--covariates",
+        "age",
+        "--outcome",
+        "reoffended",
+    )
     assert proc.returncode == 1
     one_message(proc.stderr, "nowhere.csv: no such file", "--data")
     proc = desist("check", folder / "bad_key.toml")
@@ -107,30 +134,71 @@ def test_unknown_option_is_a_usage_error_with_status_2(folder):
     assert "No such option: --bogus" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("args, parts", [
-    # text in a 0/1 outcome column, counted from 1 like the schema's rows
-    (["price", "--spec", INTERMEDIATE, "--history", "{folder}/history_yes.csv"],
-     ["history_yes.csv (--history)", "ete: not a number", "row 5 ('yes')"]),
-    (["screen", "--eligible", "{folder}/eligible_no_enrolled.csv", "--services", "{folder}/services.csv"],
-     ["eligible_no_enrolled.csv", "enrolled: required column missing"]),
-    (["simulate", "--spec", "{folder}/unknown_segment.toml", "--cohort", "{folder}/history.csv"],
-     ["unknown_segment.toml", "payment.prices.accommodation", "Got 'woman'"]),
-    (["check", INTERMEDIATE, "--data", "pool={folder}/nowhere.parquet"],
-     ["nowhere.parquet: no such file", "--data", "pool"]),
-    (["screen", "--eligible", "{folder}/history.txt", "--services", "{folder}/services.csv"],
-     ["history.txt", "unknown file type '.txt'"]),
-    (["power", "--measure", "binary", "--base-rate", "1.4", "--n", "100"],
-     ["'base_rate' parameter", "between 0 and 1", "Got 1.4"]),
-    # a text outcome is not matched as a number
-    (["evaluate", "--data", "{folder}/history.csv", "--treatment", "ete", "--covariates", "age",
-      "--outcome", "sex", "--kind", "binary"],
-     ["history.csv (--data)", "sex: not a number", "row 1 ('male')"]),
-    (["price", "--spec", INTERMEDIATE, "--history", "{folder}/history.csv", "--budget", "-5"],
-     ["--budget", "finite amount > 0", "Got -5.0"]),
-    (["evaluate", "--data", "{folder}/history.csv", "--treatment", "ete", "--covariates", "age,risk",
-      "--outcome", "family_ties"],
-     ["history.csv (--data)", "['risk'] are not in the data"]),
-])
+@pytest.mark.parametrize(
+    "args, parts",
+    [
+        # text in a 0/1 outcome column, counted from 1 like the schema's rows
+        (
+            ["price", "--spec", INTERMEDIATE, "--history", "{folder}/history_yes.csv"],
+            ["history_yes.csv (--history)", "ete: not a number", "row 5 ('yes')"],
+        ),
+        (
+            ["screen", "--eligible", "{folder}/eligible_no_enrolled.csv", "--services", "{folder}/services.csv"],
+            ["eligible_no_enrolled.csv", "enrolled: required column missing"],
+        ),
+        (
+            ["simulate", "--spec", "{folder}/unknown_segment.toml", "--cohort", "{folder}/history.csv"],
+            ["unknown_segment.toml", "payment.prices.accommodation", "Got 'woman'"],
+        ),
+        (
+            ["check", INTERMEDIATE, "--data", "pool={folder}/nowhere.parquet"],
+            ["nowhere.parquet: no such file", "--data", "pool"],
+        ),
+        (
+            ["screen", "--eligible", "{folder}/history.txt", "--services", "{folder}/services.csv"],
+            ["history.txt", "unknown file type '.txt'"],
+        ),
+        (
+            ["power", "--measure", "binary", "--base-rate", "1.4", "--n", "100"],
+            ["'base_rate' parameter", "between 0 and 1", "Got 1.4"],
+        ),
+        # a text outcome is not matched as a number
+        (
+            [
+                "evaluate",
+                "--data",
+                "{folder}/history.csv",
+                "--treatment",
+                "ete",
+                "--covariates",
+                "age",
+                "--outcome",
+                "sex",
+                "--kind",
+                "binary",
+            ],
+            ["history.csv (--data)", "sex: not a number", "row 1 ('male')"],
+        ),
+        (
+            ["price", "--spec", INTERMEDIATE, "--history", "{folder}/history.csv", "--budget", "-5"],
+            ["--budget", "finite amount > 0", "Got -5.0"],
+        ),
+        (
+            [
+                "evaluate",
+                "--data",
+                "{folder}/history.csv",
+                "--treatment",
+                "ete",
+                "--covariates",
+                "age,risk",
+                "--outcome",
+                "family_ties",
+            ],
+            ["history.csv (--data)", "is missing the column risk"],
+        ),
+    ],
+)
 def test_more_bad_input_in_process(folder, capsys, args, parts):
     (folder / "history.txt").write_text("person_id\nE1\n")
     with pytest.raises(SystemExit) as exit_:

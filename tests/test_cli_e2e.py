@@ -71,21 +71,25 @@ def folder(tmp_path_factory):
     both.assign(treated=both["in_programme"].astype(int)).to_csv(tmp / "evaluate.csv", index=False)
     # Last year's people with one 0/1 column per price key and a delivery cost.
     needs = people[[c for c in people.columns if c.startswith("need_")]].sum(axis=1)
-    history = people.assign(**{k: (rng.random(len(people)) < 0.45 - 0.05 * needs).astype(int) for k in PRICE_KEYS},
-                            cost=800.0 + 250.0 * needs)
+    history = people.assign(
+        **{k: (rng.random(len(people)) < 0.45 - 0.05 * needs).astype(int) for k in PRICE_KEYS},
+        cost=800.0 + 250.0 * needs,
+    )
     history.to_csv(tmp / "history.csv", index=False)
     people.to_csv(tmp / "people.csv", index=False)
     w.pool.to_csv(tmp / "pool.csv", index=False)
     w.assessments.to_csv(tmp / "assessments.csv", index=False)
     w.services.to_csv(tmp / "services.csv", index=False)
-    w.eligible.merge(w.truth.people[["person_id", "difficulty"]], on="person_id").to_csv(tmp / "eligible.csv",
-                                                                                          index=False)
+    w.eligible.merge(w.truth.people[["person_id", "difficulty"]], on="person_id").to_csv(
+        tmp / "eligible.csv", index=False
+    )
     (tmp / "margins.toml").write_text(MARGINS)
     return tmp
 
 
 def strict_json(text: str) -> dict:
     """Parse JSON as strict parsers do: NaN and Infinity are not JSON."""
+
     def reject(constant: str):
         raise AssertionError(f"{constant} in the JSON output")
 
@@ -110,10 +114,31 @@ def subprocess_json(command: list[str]) -> dict:
 
 
 def test_evaluate_as_a_module_matches_match_effect(folder, tmp_path):
-    doc = subprocess_json([sys.executable, "-m", "desist.cli", "evaluate", "--data", str(folder / "evaluate.csv"),
-                           "--treatment", "treated", "--covariates", ",".join(COVARIATES),
-                           "--outcome", "reoffended", "--kind", "binary", "--ratio", "2", "--caliper", "0.2",
-                           "--json", "--out", str(tmp_path)])
+    doc = subprocess_json(
+        [
+            sys.executable,
+            "-m",
+            "desist.cli",
+            "evaluate",
+            "--data",
+            str(folder / "evaluate.csv"),
+            "--treatment",
+            "treated",
+            "--covariates",
+            ",".join(COVARIATES),
+            "--outcome",
+            "reoffended",
+            "--kind",
+            "binary",
+            "--ratio",
+            "2",
+            "--caliper",
+            "0.2",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert doc["command"] == "evaluate" and doc["inputs"]["ratio"] == 2 and doc["inputs"]["kind"] == "binary"
     m = match(read_frame(folder / "evaluate.csv"), "treated", COVARIATES, ratio=2, caliper=0.2)
     effect = m.effect("reoffended", kind="binary")
@@ -124,30 +149,62 @@ def test_evaluate_as_a_module_matches_match_effect(folder, tmp_path):
     assert doc["results"]["counts"] == m.counts.to_dict()
     after = m.balance()[("after", "smd")]
     assert_allclose([doc["results"]["balance"][k]["after_smd"] for k in after.index], after.to_numpy(), rtol=1e-9)
-    assert sorted(Path(f).name for f in doc["files"]) == ["balance.csv", "effect.json", "love_plot.png",
-                                                         "pairs.csv", "weights.csv"]
+    assert sorted(Path(f).name for f in doc["files"]) == [
+        "balance.csv",
+        "effect.json",
+        "love_plot.png",
+        "pairs.csv",
+        "weights.csv",
+    ]
     assert json.loads((tmp_path / "effect.json").read_text())["estimate"] == pytest.approx(effect.estimate)
 
 
 def test_power_through_the_installed_script_matches_metrics_power(folder):
     script = Path(sys.executable).with_name("desist")
     assert script.exists(), "the console script is installed with the package (pip install -e .)"
-    doc = subprocess_json([str(script), "power", "--measure", "binary", "--base-rate", "0.42", "--n", "459",
-                           "--ratio", "2", "--effect", "-0.06", "--json"])
+    doc = subprocess_json(
+        [
+            str(script),
+            "power",
+            "--measure",
+            "binary",
+            "--base-rate",
+            "0.42",
+            "--n",
+            "459",
+            "--ratio",
+            "2",
+            "--effect",
+            "-0.06",
+            "--json",
+        ]
+    )
     assert doc["command"] == "power" and doc["inputs"]["base_rate"] == 0.42 and doc["files"] == []
     res = doc["results"]
-    assert res["mde"]["effect"] == pytest.approx(minimum_detectable_effect("binary", 0.42, 459, ratio=2).effect,
-                                                 rel=1e-12)
+    assert res["mde"]["effect"] == pytest.approx(
+        minimum_detectable_effect("binary", 0.42, 459, ratio=2).effect, rel=1e-12
+    )
     assert res["required_n"]["n_treated_required"] == required_n("binary", 0.42, -0.06, ratio=2).n_treated_required
     assert res["power"]["power"] == pytest.approx(power("binary", 0.42, 459, -0.06, ratio=2).power, rel=1e-12)
 
 
 def test_weight_matches_rake(folder, tmp_path):
-    doc = invoke("weight", "--data", folder / "people.csv", "--margins", folder / "margins.toml",
-                 "--id", "person_id", "--out", tmp_path)
+    doc = invoke(
+        "weight",
+        "--data",
+        folder / "people.csv",
+        "--margins",
+        folder / "margins.toml",
+        "--id",
+        "person_id",
+        "--out",
+        tmp_path,
+    )
     people = read_frame(folder / "people.csv")
-    margins = {"sex": {"female": 0.2, "male": 0.8},
-               "ethnicity": {"white": 0.7, "black": 0.12, "asian": 0.1, "mixed": 0.05, "other": 0.03}}
+    margins = {
+        "sex": {"female": 0.2, "male": 0.8},
+        "ethnicity": {"white": 0.7, "black": 0.12, "asian": 0.1, "mixed": 0.05, "other": 0.03},
+    }
     expected = rake(people, margins, total=10_000)
     assert_allclose(doc["results"]["weights"], expected.weights.to_numpy(), rtol=1e-12)
     assert doc["results"]["ids"] == people["person_id"].tolist()
@@ -172,9 +229,11 @@ def test_price_matches_the_tariff_builders(folder, tmp_path):
     costs = segment_costs(None, history, segments)
     budget = Tariff.from_spec(spec).expected_income(segments, probs)["expected_income"].sum()
     assert res["budget"] == pytest.approx(budget, rel=1e-12)
-    built = {"flat": flat(budget, probs, segments=segments),
-             "by_difficulty": by_difficulty(budget, probs, segments=segments, costs=costs),
-             "incentive_neutral": incentive_neutral(costs, probs, budget, segments=segments)}
+    built = {
+        "flat": flat(budget, probs, segments=segments),
+        "by_difficulty": by_difficulty(budget, probs, segments=segments, costs=costs),
+        "incentive_neutral": incentive_neutral(costs, probs, budget, segments=segments),
+    }
     for name, tariff in built.items():
         for outcome in PRICE_KEYS:
             for segment, price in res["tariffs"][name]["prices"][outcome].items():
@@ -184,13 +243,25 @@ def test_price_matches_the_tariff_builders(folder, tmp_path):
     shown = {row["segment"]: row for row in res["segments"]}
     assert shown["women"]["n"] == rates.loc["women", "n"]
     assert Tariff.from_toml(tmp_path / "tariff_flat.toml").price("ete", "women") == pytest.approx(
-        built["flat"].price("ete", "women"))
+        built["flat"].price("ete", "women")
+    )
     assert str(tmp_path / "margins_by_difficulty.svg") in doc["files"]
 
 
 def test_simulate_matches_simulate_contract_with_the_same_seed(folder):
-    doc = invoke("simulate", "--spec", INTERMEDIATE, "--cohort", folder / "people.csv", "--history",
-                 folder / "history.csv", "--draws", "2000", "--seed", "7")
+    doc = invoke(
+        "simulate",
+        "--spec",
+        INTERMEDIATE,
+        "--cohort",
+        folder / "people.csv",
+        "--history",
+        folder / "history.csv",
+        "--draws",
+        "2000",
+        "--seed",
+        "7",
+    )
     res = doc["results"]
     spec, history, past_segments, rates, _ = _pricing_inputs(folder)
     cohort = read_frame(folder / "people.csv")
@@ -199,8 +270,17 @@ def test_simulate_matches_simulate_contract_with_the_same_seed(folder):
     probs = cohort_probabilities(cohort, PRICE_KEYS, segments, rates)
     expected = float(tariff.expected_income(segments, probs)["expected_income"].sum())
     structure = PaymentStructure.from_spec(spec, outcome_budget=expected)
-    sim = simulate_contract(spec, cohort, tariff, structure, draws=2000, seed=7, probabilities=probs,
-                            segments=segments, costs=segment_costs(None, history, past_segments))
+    sim = simulate_contract(
+        spec,
+        cohort,
+        tariff,
+        structure,
+        draws=2000,
+        seed=7,
+        probabilities=probs,
+        segments=segments,
+        costs=segment_costs(None, history, past_segments),
+    )
     assert res["expected_outcome_payments"] == pytest.approx(expected, rel=1e-12)
     assert res["total_paid"]["mean"] == pytest.approx(float(sim.total_paid.mean()), rel=1e-12)
     table = sim.party_table()
@@ -210,25 +290,32 @@ def test_simulate_matches_simulate_contract_with_the_same_seed(folder):
 
 
 def test_check_findings_equal_check_design(folder):
-    data = {"people": folder / "people.csv", "assessments": folder / "assessments.csv", "pool": folder / "pool.csv",
-            "history": folder / "history.csv"}
+    data = {
+        "people": folder / "people.csv",
+        "assessments": folder / "assessments.csv",
+        "pool": folder / "pool.csv",
+        "history": folder / "history.csv",
+    }
     args = [a for name, path in data.items() for a in ("--data", f"{name}={path}")]
-    result = CliRunner().invoke(app, ["check", str(INTERMEDIATE), *args, "--contract-days", "1095",
-                                      "--effect", "-0.05", "--json"])
+    result = CliRunner().invoke(
+        app, ["check", str(INTERMEDIATE), *args, "--contract-days", "1095", "--effect", "-0.05", "--json"]
+    )
     doc = json.loads(result.stdout)
     tables = {name: read_table(path, name) for name, path in data.items() if name != "history"}
     tables["history"] = read_frame(data["history"])
     findings = check_design(MetricSpec.from_toml(INTERMEDIATE), tables, contract_days=1095, expected_effect=-0.05)
-    assert [(f["code"], f["severity"], f["message"]) for f in doc["results"]["findings"]] == \
-        [(f.code, f.severity, f.message) for f in findings]
+    assert [(f["code"], f["severity"], f["message"]) for f in doc["results"]["findings"]] == [
+        (f.code, f.severity, f.message) for f in findings
+    ]
     assert len(findings) > 0
     # exit status 1 exactly when a finding is an error
     assert result.exit_code == int(any(f.severity == "error" for f in findings))
 
 
 def test_screen_p_values_equal_the_screens(folder, tmp_path):
-    doc = invoke("screen", "--eligible", folder / "eligible.csv", "--services", folder / "services.csv",
-                 "--out", tmp_path)
+    doc = invoke(
+        "screen", "--eligible", folder / "eligible.csv", "--services", folder / "services.csv", "--out", tmp_path
+    )
     res = doc["results"]
     eligible = read_table(folder / "eligible.csv", "eligible")
     services = read_table(folder / "services.csv", "services")
@@ -241,8 +328,9 @@ def test_screen_p_values_equal_the_screens(folder, tmp_path):
     assert res["parking"]["p_value"] == pytest.approx(parking.p_value, rel=1e-9)
     assert res["creaming"]["flagged_units"] == creaming.flagged_units
     assert res["difficulty"] == "difficulty" and "funnel" not in res
-    assert {Path(f).name for f in doc["files"]} == {f"screen_{k}.{s}" for k in ("creaming", "parking")
-                                                    for s in ("png", "svg")}
+    assert {Path(f).name for f in doc["files"]} == {
+        f"screen_{k}.{s}" for k in ("creaming", "parking") for s in ("png", "svg")
+    }
 
 
 MINE = ["evaluate", "power", "weight", "price", "simulate", "check", "screen"]
@@ -277,8 +365,17 @@ def test_first_help_example_runs_from_the_repository(name, monkeypatch):
 
 
 def test_progress_goes_to_stderr_on_a_terminal_only(folder, monkeypatch):
-    args = ["simulate", "--spec", str(INTERMEDIATE), "--cohort", str(folder / "people.csv"), "--history",
-            str(folder / "history.csv"), "--draws", "200"]
+    args = [
+        "simulate",
+        "--spec",
+        str(INTERMEDIATE),
+        "--cohort",
+        str(folder / "people.csv"),
+        "--history",
+        str(folder / "history.csv"),
+        "--draws",
+        "200",
+    ]
     plain = CliRunner().invoke(app, args)
     assert plain.exit_code == 0 and plain.stderr == ""  # not a terminal: no progress
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich then treats stderr as a terminal

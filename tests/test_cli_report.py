@@ -30,10 +30,24 @@ def folder(tmp_path_factory):
 
 
 def test_report_json_matches_the_story_on_the_same_files(folder):
-    args = ["report", *[x for t in ("people", "offences", "pool", "eligible", "services", "assessments")
-                        for x in (f"--{t}", str(folder / f"{t}.csv"))],
-            "--as-of", AS_OF, *[x for s, c in COSTS.items() for x in ("--cost", f"{s}={c:g}")],
-            "--draws", "300", "--seed", "3", "--out", str(folder / "out"), "--json"]
+    args = [
+        "report",
+        *[
+            x
+            for t in ("people", "offences", "pool", "eligible", "services", "assessments")
+            for x in (f"--{t}", str(folder / f"{t}.csv"))
+        ],
+        "--as-of",
+        AS_OF,
+        *[x for s, c in COSTS.items() for x in ("--cost", f"{s}={c:g}")],
+        "--draws",
+        "300",
+        "--seed",
+        "3",
+        "--out",
+        str(folder / "out"),
+        "--json",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
@@ -43,26 +57,44 @@ def test_report_json_matches_the_story_on_the_same_files(folder):
     people = read_table(folder / "people.csv", "people", as_of=as_of)
     eligible = read_table(folder / "eligible.csv", "eligible", as_of=as_of)
     inputs = StoryInputs(
-        spec=MetricSpec.from_toml(DEFAULT_SPEC), people=people,
+        spec=MetricSpec.from_toml(DEFAULT_SPEC),
+        people=people,
         offences=read_table(folder / "offences.csv", "offences", as_of=as_of, people=eligible),
-        pool=read_table(folder / "pool.csv", "pool", as_of=as_of), eligible=eligible,
+        pool=read_table(folder / "pool.csv", "pool", as_of=as_of),
+        eligible=eligible,
         services=read_table(folder / "services.csv", "services", as_of=as_of),
         assessments=read_table(folder / "assessments.csv", "assessments", as_of=as_of),
-        as_of=as_of, costs=COSTS)
+        as_of=as_of,
+        costs=COSTS,
+    )
     story = run_story(inputs, seed=3, draws=300)
     for kind, effect in story.effects.items():
         assert got["results"]["effects"][kind]["estimate"] == pytest.approx(effect.estimate, rel=1e-9)
         assert got["results"]["effects"][kind]["ci_low"] == pytest.approx(effect.ci_low, rel=1e-9)
     assert got["results"]["simulation"]["total_paid"]["mean"] == pytest.approx(
-        story.simulation.to_dict()["total_paid"]["mean"], rel=1e-9)
+        story.simulation.to_dict()["total_paid"]["mean"], rel=1e-9
+    )
     assert [f["code"] for f in got["results"]["findings"]] == [f.code for f in story.findings]
     assert got["results"]["skipped"] == {}
 
 
 def test_report_without_optional_files_says_what_it_did_not_run(folder):
-    result = CliRunner().invoke(app, ["report", "--people", str(folder / "people.csv"), "--offences",
-                                      str(folder / "offences.csv"), "--pool", str(folder / "pool.csv"),
-                                      "--as-of", AS_OF, "--out", str(folder / "bare")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--people",
+            str(folder / "people.csv"),
+            "--offences",
+            str(folder / "offences.csv"),
+            "--pool",
+            str(folder / "pool.csv"),
+            "--as-of",
+            AS_OF,
+            "--out",
+            str(folder / "bare"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Not run: creaming screen" in result.stdout and "Not run: intermediate outcomes" in result.stdout
 
@@ -70,17 +102,47 @@ def test_report_without_optional_files_says_what_it_did_not_run(folder):
 def test_report_on_a_bad_file_is_one_readable_error(folder):
     bad = folder / "people_bad.csv"
     bad.write_text((folder / "people.csv").read_text().replace(",male,", ",M,", 1))
-    run = subprocess.run([sys.executable, "-m", "desist.cli", "report", "--people", str(bad), "--offences",
-                          str(folder / "offences.csv"), "--pool", str(folder / "pool.csv"), "--out",
-                          str(folder / "never")], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "desist.cli",
+            "report",
+            "--people",
+            str(bad),
+            "--offences",
+            str(folder / "offences.csv"),
+            "--pool",
+            str(folder / "pool.csv"),
+            "--out",
+            str(folder / "never"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1
     assert "people_bad.csv" in run.stderr and "sex" in run.stderr and "unknown category" in run.stderr
     assert "Traceback" not in run.stderr
 
 
 def test_demo_json_matches_the_story_of_the_same_world(tmp_path):
-    result = CliRunner().invoke(app, ["demo", "--seed", "2", "--n-eligible", "800", "--n-pool", "8000",
-                                      "--draws", "200", "--out", str(tmp_path), "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--seed",
+            "2",
+            "--n-eligible",
+            "800",
+            "--n-pool",
+            "8000",
+            "--draws",
+            "200",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)["results"]
     world = make_world(seed=2, n_eligible=800, n_pool=8_000)
@@ -92,11 +154,21 @@ def test_demo_json_matches_the_story_of_the_same_world(tmp_path):
 
 
 def test_pool_measure_options(folder):
-    base = ["report", "--people", str(folder / "people.csv"), "--offences", str(folder / "offences.csv"),
-            "--pool", str(folder / "pool.csv"), "--as-of", AS_OF, "--out", str(folder / "pm")]
+    base = [
+        "report",
+        "--people",
+        str(folder / "people.csv"),
+        "--offences",
+        str(folder / "offences.csv"),
+        "--pool",
+        str(folder / "pool.csv"),
+        "--as-of",
+        AS_OF,
+        "--out",
+        str(folder / "pm"),
+    ]
     wrong = CliRunner().invoke(app, [*base, "--pool-counting", "arrests"])
-    assert wrong.exit_code == 1 and "--pool-counting must be one of offences, court_appearances" in str(
-        wrong.exception)
+    assert wrong.exit_code == 1 and "--pool-counting must be one of offences, court_appearances" in str(wrong.exception)
     default = json.loads(CliRunner().invoke(app, [*base, "--json"]).stdout)["results"]
     convictions = json.loads(CliRunner().invoke(app, [*base, "--pool-disposals", "conviction", "--json"]).stdout)
     got = convictions["results"]

@@ -15,7 +15,7 @@ from cohorts.segments import (
     segments_from_mapping,
     segments_from_toml,
 )
-from validation.errors import SpecError
+from ground.errors import SpecError
 
 
 @pytest.fixture
@@ -113,9 +113,9 @@ def test_missing_values_are_unknown_not_false(people):
 
 
 def test_bad_rules(people):
-    with pytest.raises(SpecError, match=r"Segment 'bad': 'where' is not a valid expression"):
+    with pytest.raises(SpecError, match=r"^segments\.bad\.where: the rule 'age >>> 3' is not a valid expression"):
         Segment("bad", "age >>> 3")
-    with pytest.raises(SpecError, match=r"must give True or False"):
+    with pytest.raises(SpecError, match=r"must give true or false"):
         assign(people, {"sum": "age + 1"})
     with pytest.raises(SpecError, match=r"must be an identifier"):
         Segment("two words", "age > 1")
@@ -190,9 +190,11 @@ def test_assign_on_the_synthetic_world():
 def test_assign_takes_a_metric_specs_segments(people):
     from outcomes.spec import SegmentSpec
 
-    specs = {"women": SegmentSpec("women", "sex == 'female'", "Women", 2),
-             "older": SegmentSpec("older", "age >= 40"),
-             "young": {"where": "age < 25", "priority": 1}}
+    specs = {
+        "women": SegmentSpec("women", "sex == 'female'", "Women", 2),
+        "older": SegmentSpec("older", "age >= 40"),
+        "young": {"where": "age < 25", "priority": 1},
+    }
     a = assign(people, specs)
     assert [s.name for s in a.segments] == ["young", "women", "older"]
     assert a.primary.tolist() == ["young", "young", "none", "women", "young", "older"]

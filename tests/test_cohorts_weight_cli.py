@@ -17,8 +17,9 @@ DATA = Path(__file__).parent / "data" / "survey_rake_sample.csv"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desist.cli", "weight", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "desist.cli", "weight", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def margins_toml(margins: dict, **top) -> str:
@@ -33,8 +34,7 @@ def test_weight_writes_weights_and_margin_table(tmp_path):
     spec = tmp_path / "margins.toml"
     spec.write_text(margins_toml(ref.margins, weights="base_weight"), encoding="utf-8")
     out = tmp_path / "out"
-    proc = run("--data", str(DATA), "--margins", str(spec), "--id", "id", "--out", str(out), "--json",
-               "--tol", "1e-12")
+    proc = run("--data", str(DATA), "--margins", str(spec), "--id", "id", "--out", str(out), "--json", "--tol", "1e-12")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)["results"]
     assert result["converged"] and result["method"] == "rake"

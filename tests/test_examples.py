@@ -21,8 +21,13 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def run(script: str, out: Path, *args: str) -> str:
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(EXAMPLES / script), "--out", str(out), *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -56,8 +61,14 @@ def test_example_data_is_what_make_data_writes(tmp_path):
 
 def test_commissioner_writes_outputs_and_prints_key_numbers(commissioner):
     out, text = commissioner
-    for name in ("commissioner.json", "calibration.png", "cash_flow.csv", "cash_flow.png",
-                 "tariff_incentive_neutral.csv", "margins_flat.png"):
+    for name in (
+        "commissioner.json",
+        "calibration.png",
+        "cash_flow.csv",
+        "cash_flow.png",
+        "tariff_incentive_neutral.csv",
+        "margins_flat.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     result = json.loads((out / "commissioner.json").read_text())
     auc = result["auc"]
@@ -79,8 +90,17 @@ def test_commissioner_writes_outputs_and_prints_key_numbers(commissioner):
 
 def test_evaluator_matches_estimates_and_screens(evaluator):
     out, text = evaluator
-    for name in ("evaluator.json", "balance.csv", "love_plot.png", "overlap.png", "thresholds.csv",
-                 "creaming.png", "parking.png", "funnel.png", "intermediate_outcomes.csv"):
+    for name in (
+        "evaluator.json",
+        "balance.csv",
+        "love_plot.png",
+        "overlap.png",
+        "thresholds.csv",
+        "creaming.png",
+        "parking.png",
+        "funnel.png",
+        "intermediate_outcomes.csv",
+    ):
         assert (out / name).stat().st_size > 0, name
     result = json.loads((out / "evaluator.json").read_text())
     counts = result["counts"]

@@ -106,8 +106,9 @@ def test_hc3_se_on_matched_sample(case):
     name, m, _ = case
     keep = m.weight_array > 0
     md = m.data[keep]
-    e = estimate_effect(md, "treat", "re78", kind="mean", weights=m.weight_array[keep],
-                        treated=m.treated[keep], clusters=None)
+    e = estimate_effect(
+        md, "treat", "re78", kind="mean", weights=m.weight_array[keep], treated=m.treated[keep], clusters=None
+    )
     assert_allclose(e.se, ref.MODELS[name]["se_hc3"], rtol=1e-6)
 
 

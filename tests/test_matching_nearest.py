@@ -93,13 +93,17 @@ def test_exact_strata_equal_brute_force(replace):
 def test_exact_matching_counts_and_reasons():
     rng = np.random.default_rng(8)
     n = 120
-    df = pd.DataFrame({"t": (rng.random(n) < 0.3).astype(int), "score": rng.random(n),
-                       "region": rng.choice(["north", "south", "east"], n)})
+    df = pd.DataFrame(
+        {
+            "t": (rng.random(n) < 0.3).astype(int),
+            "score": rng.random(n),
+            "region": rng.choice(["north", "south", "east"], n),
+        }
+    )
     df.loc[(df["region"] == "east"), "t"] = 0  # east: controls only
     m = match(df, "t", distance="score", exact="region")
     pairs = m.pairs.merge(df[["region"]], left_on="treated_id", right_index=True)
-    pairs = pairs.merge(df[["region"]], left_on="control_id", right_index=True,
-                        suffixes=("_t", "_c"))
+    pairs = pairs.merge(df[["region"]], left_on="control_id", right_index=True, suffixes=("_t", "_c"))
     assert (pairs["region_t"] == pairs["region_c"]).all()
     n_east = int((df["region"] == "east").sum())
     assert m.counts.loc["discarded", "control"] == n_east
@@ -124,8 +128,14 @@ def test_logit_link_equals_matching_on_the_logit_column():
     df["t"] = (rng.random(n) < 1 / (1 + np.exp(-(-1 + df.x1 - 0.5 * df.x2)))).astype(int)
     m = match(df, "t", ["x1", "x2"], link="linear_logit", caliper=0.2)
     df["logit"] = m.propensity.linear_predictor
-    expected = brute_force(df["logit"].to_numpy(), df["t"].to_numpy() == 1, ratio=1,
-                           replace=False, caliper=0.2 * df["logit"].std(), order="largest")
+    expected = brute_force(
+        df["logit"].to_numpy(),
+        df["t"].to_numpy() == 1,
+        ratio=1,
+        replace=False,
+        caliper=0.2 * df["logit"].std(),
+        order="largest",
+    )
     got = sorted(zip(m.t_rows.tolist(), m.c_rows.tolist()))
     assert got == expected
     # the probability scale is a different problem (the caliper means something else)
@@ -162,9 +172,13 @@ distances = st.lists(st.floats(0, 1, allow_nan=False, width=32), min_size=4, max
 
 
 @settings(max_examples=60, deadline=None)
-@given(d=distances, flags=st.lists(st.booleans(), min_size=40, max_size=40),
-       ratio=st.integers(1, 3), replace=st.booleans(),
-       caliper=st.one_of(st.none(), st.floats(0.01, 0.5)))
+@given(
+    d=distances,
+    flags=st.lists(st.booleans(), min_size=40, max_size=40),
+    ratio=st.integers(1, 3),
+    replace=st.booleans(),
+    caliper=st.one_of(st.none(), st.floats(0.01, 0.5)),
+)
 def test_properties(d, flags, ratio, replace, caliper):
     d = np.asarray(d, dtype=float)
     treated = np.asarray(flags[: len(d)])
@@ -172,8 +186,7 @@ def test_properties(d, flags, ratio, replace, caliper):
         return
     df = pd.DataFrame({"t": treated.astype(int), "score": d})
     try:
-        m = match(df, "t", distance="score", ratio=ratio, replace=replace, caliper=caliper,
-                  std_caliper=False)
+        m = match(df, "t", distance="score", ratio=ratio, replace=replace, caliper=caliper, std_caliper=False)
     except Exception as exc:  # only "nobody within the caliper" is allowed
         assert caliper is not None and "caliper" in str(exc)
         return
@@ -199,19 +212,30 @@ def test_properties(d, flags, ratio, replace, caliper):
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), ratio=st.integers(1, 3), replace=st.booleans(),
-       order=st.sampled_from(["largest", "smallest"]))
+@given(
+    seed=st.integers(0, 10_000),
+    ratio=st.integers(1, 3),
+    replace=st.booleans(),
+    order=st.sampled_from(["largest", "smallest"]),
+)
 def test_row_order_does_not_matter(seed, ratio, replace, order):
     """With distinct distances (no ties) shuffling the rows gives the same matched
     sets; with ties the data order breaks them (documented)."""
     rng = np.random.default_rng(seed)
     n = 60
-    df = pd.DataFrame({"t": (rng.random(n) < 0.3).astype(int), "score": rng.random(n)},
-                      index=[f"u{i}" for i in range(n)])
+    df = pd.DataFrame(
+        {"t": (rng.random(n) < 0.3).astype(int), "score": rng.random(n)}, index=[f"u{i}" for i in range(n)]
+    )
     if df["t"].nunique() < 2:
         return
-    kw = dict(distance="score", ratio=ratio, replace=replace, caliper=0.1, std_caliper=False,
-              order="largest" if replace else order)
+    kw = dict(
+        distance="score",
+        ratio=ratio,
+        replace=replace,
+        caliper=0.1,
+        std_caliper=False,
+        order="largest" if replace else order,
+    )
     a = match(df, "t", **kw)
     b = match(df.sample(frac=1, random_state=seed), "t", **kw)
     key = lambda m: sorted(zip(m.pairs["treated_id"], m.pairs["control_id"]))  # noqa: E731

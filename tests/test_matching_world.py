@@ -7,9 +7,19 @@ import pandas as pd
 from cohorts.synthetic import make_world
 from metrics import match
 
-COVARIATES = ["sex", "ethnicity", "age", "age_first_conviction", "prior_offences",
-              "need_accommodation", "need_substance", "need_mental_health", "need_employment",
-              "need_family", "ogrs_score"]
+COVARIATES = [
+    "sex",
+    "ethnicity",
+    "age",
+    "age_first_conviction",
+    "prior_offences",
+    "need_accommodation",
+    "need_substance",
+    "need_mental_health",
+    "need_employment",
+    "need_family",
+    "ogrs_score",
+]
 
 
 def test_match_programme_people_to_the_pool():

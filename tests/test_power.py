@@ -9,6 +9,7 @@ import pytest
 from statsmodels.stats.power import NormalIndPower, zt_ind_solve_power
 from statsmodels.stats.proportion import proportion_effectsize
 
+from ground.errors import SpecError
 from metrics.power import (
     Design,
     minimum_detectable_effect,
@@ -17,7 +18,6 @@ from metrics.power import (
     required_n,
     simulated_power,
 )
-from validation.errors import SpecError
 
 # (base rate, treated rate, treated n, ratio, alpha, alternative) spanning the PbR range.
 CASES = [
@@ -42,20 +42,22 @@ def test_arcsine_power_agrees_with_statsmodels(p_c, p_t, n, k, alpha, alt):
 def test_arcsine_required_n_and_mde_agree_with_statsmodels(p_c, p_t, n, k, alpha, alt):
     h = proportion_effectsize(p_t, p_c)
     n_sm = zt_ind_solve_power(effect_size=h, nobs1=None, alpha=alpha, power=0.8, ratio=k, alternative=SM_ALT[alt])
-    n_ours = required_n("binary", p_c, p_t - p_c, power=0.8, ratio=k, alpha=alpha, alternative=alt,
-                        method="arcsine").n_treated
+    n_ours = required_n(
+        "binary", p_c, p_t - p_c, power=0.8, ratio=k, alpha=alpha, alternative=alt, method="arcsine"
+    ).n_treated
     assert n_ours == pytest.approx(n_sm, rel=1e-6)
 
-    h_sm = zt_ind_solve_power(effect_size=None, nobs1=n, alpha=alpha, power=0.8, ratio=k,
-                              alternative=SM_ALT[alt])
-    mde = minimum_detectable_effect("binary", p_c, n, power=0.8, ratio=k, alpha=alpha, alternative=alt,
-                                    method="arcsine")
+    h_sm = zt_ind_solve_power(effect_size=None, nobs1=n, alpha=alpha, power=0.8, ratio=k, alternative=SM_ALT[alt])
+    mde = minimum_detectable_effect(
+        "binary", p_c, n, power=0.8, ratio=k, alpha=alpha, alternative=alt, method="arcsine"
+    )
     h_ours = proportion_effectsize(mde.treated_rate, p_c)
     assert abs(h_ours) == pytest.approx(abs(h_sm), abs=1e-6)
     assert h_ours < 0  # the MDE is a reduction
     # statsmodels' own power at our MDE is the target power (its effect-size solver stops near 1e-7).
     assert NormalIndPower().power(h_ours, nobs1=n, alpha=alpha, ratio=k, alternative=SM_ALT[alt]) == pytest.approx(
-        0.8, abs=1e-10)
+        0.8, abs=1e-10
+    )
 
 
 def test_wald_required_n_matches_textbook_closed_form():
@@ -68,12 +70,15 @@ def test_wald_required_n_matches_textbook_closed_form():
     assert got.n_treated_required == math.ceil(expected)
 
 
-@pytest.mark.parametrize("measure, base, effect, kw", [
-    ("binary", 0.45, None, {"ratio": 3}),
-    ("binary", 0.2, None, {"ratio": 1, "alternative": "one-sided", "design_effect": 1.4}),
-    ("frequency", 1.2, None, {"ratio": 2, "dispersion": 2.0}),
-    ("frequency", 0.6, None, {"ratio": 4, "phi": 2.5, "alpha": 0.1}),
-])
+@pytest.mark.parametrize(
+    "measure, base, effect, kw",
+    [
+        ("binary", 0.45, None, {"ratio": 3}),
+        ("binary", 0.2, None, {"ratio": 1, "alternative": "one-sided", "design_effect": 1.4}),
+        ("frequency", 1.2, None, {"ratio": 2, "dispersion": 2.0}),
+        ("frequency", 0.6, None, {"ratio": 4, "phi": 2.5, "alpha": 0.1}),
+    ],
+)
 def test_mde_required_n_and_power_are_one_relation(measure, base, effect, kw):
     mde = minimum_detectable_effect(measure, base, 600, power=0.85, **kw)
     assert power(measure, base, 600, mde.effect, **kw).power == pytest.approx(0.85, abs=1e-9)
@@ -86,10 +91,12 @@ def test_design_effect_is_a_variance_multiplier():
     b = power("binary", 0.45, 400, -0.05, ratio=2).power
     assert a == pytest.approx(b, abs=1e-12)
     assert required_n("binary", 0.45, -0.05, design_effect=1.5).n_treated == pytest.approx(
-        1.5 * required_n("binary", 0.45, -0.05).n_treated, rel=1e-12)
+        1.5 * required_n("binary", 0.45, -0.05).n_treated, rel=1e-12
+    )
     # Counts: proportional but for the small-sample bias term, which the design effect does not scale.
     assert required_n("frequency", 1.0, 0.9, dispersion=2, design_effect=1.5).n_treated == pytest.approx(
-        1.5 * required_n("frequency", 1.0, 0.9, dispersion=2).n_treated, rel=1e-3)
+        1.5 * required_n("frequency", 1.0, 0.9, dispersion=2).n_treated, rel=1e-3
+    )
 
 
 def test_frequency_variance_by_hand():
@@ -104,7 +111,8 @@ def test_frequency_variance_by_hand():
     assert power("frequency", 1.2, 800, 0.9, ratio=2, dispersion=2.0).power == pytest.approx(expected, abs=1e-12)
     # phi form: var = phi * mu; Poisson is phi = 1.
     assert power("frequency", 1.2, 800, 0.9, phi=1.0).power == pytest.approx(
-        power("frequency", 1.2, 800, 0.9).power, abs=1e-12)
+        power("frequency", 1.2, 800, 0.9).power, abs=1e-12
+    )
 
 
 # Simulation: 10,000 trials each; agreement within 3.5 Monte Carlo SEs (about 1.4 points).
@@ -131,8 +139,9 @@ def test_power_agrees_with_simulation(measure, base, n, effect, kw):
 
 
 def test_power_curve_frame_and_plot():
-    curve = power_curve("frequency", 1.2, n_treated=np.array([100, 200, 400, 800]), effect=0.85, ratio=3,
-                        dispersion=2.0)
+    curve = power_curve(
+        "frequency", 1.2, n_treated=np.array([100, 200, 400, 800]), effect=0.85, ratio=3, dispersion=2.0
+    )
     frame = curve.to_frame()
     assert list(frame["n_treated"]) == [100, 200, 400, 800]
     assert frame["power"].is_monotonic_increasing
@@ -154,17 +163,20 @@ def test_result_shapes():
     assert r.relative == pytest.approx(r.treated_rate / 0.45 - 1)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: power("binary", 1.2, 100, -0.1), "'base_rate' parameter must be a proportion"),
-    (lambda: power("rate", 0.4, 100, -0.1), "'measure' parameter must be one of 'binary', 'frequency'. Got 'rate'"),
-    (lambda: power("binary", 0.4, 100, -0.5), "'effect' parameter must be a difference"),
-    (lambda: power("frequency", 1.0, 100, 0.9, dispersion=2, phi=2), "give at most one"),
-    (lambda: power("binary", 0.4, 100, -0.1, dispersion=2), "measure='frequency' only"),
-    (lambda: required_n("binary", 0.4, 0.05, alternative="one-sided"), "must be a reduction"),
-    (lambda: minimum_detectable_effect("binary", 0.05, 3, power=0.99), "No reduction is detectable"),
-    (lambda: power_curve("binary", 0.4, n_treated=[1, 2], effect=[-0.1, -0.2]), "Exactly one"),
-    (lambda: Design("binary", 0.4, alpha=1.5), "'alpha' parameter must be"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: power("binary", 1.2, 100, -0.1), "'base_rate' parameter must be a proportion"),
+        (lambda: power("rate", 0.4, 100, -0.1), "'measure' parameter must be one of 'binary', 'frequency'. Got 'rate'"),
+        (lambda: power("binary", 0.4, 100, -0.5), "'effect' parameter must be a difference"),
+        (lambda: power("frequency", 1.0, 100, 0.9, dispersion=2, phi=2), "give at most one"),
+        (lambda: power("binary", 0.4, 100, -0.1, dispersion=2), "measure='frequency' only"),
+        (lambda: required_n("binary", 0.4, 0.05, alternative="one-sided"), "must be a reduction"),
+        (lambda: minimum_detectable_effect("binary", 0.05, 3, power=0.99), "No reduction is detectable"),
+        (lambda: power_curve("binary", 0.4, n_treated=[1, 2], effect=[-0.1, -0.2]), "Exactly one"),
+        (lambda: Design("binary", 0.4, alpha=1.5), "'alpha' parameter must be"),
+    ],
+)
 def test_bad_arguments_are_named(call, match):
     with pytest.raises(SpecError, match=match):
         call()
@@ -179,5 +191,7 @@ def test_negative_binomial_shape_recovers_k_and_treats_weights_as_frequencies():
     assert negative_binomial_shape(counts) == pytest.approx(k, rel=0.03)
     values, freq = np.unique(counts[:500], return_counts=True)
     assert negative_binomial_shape(values, freq) == pytest.approx(negative_binomial_shape(counts[:500]), rel=1e-12)
-    assert negative_binomial_shape(rng.poisson(1.0, 10_000)) is None or negative_binomial_shape(
-        rng.poisson(1.0, 10_000)) > 50
+    assert (
+        negative_binomial_shape(rng.poisson(1.0, 10_000)) is None
+        or negative_binomial_shape(rng.poisson(1.0, 10_000)) > 50
+    )

@@ -12,8 +12,9 @@ from metrics.power import minimum_detectable_effect, power, required_n
 
 
 def desist(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desist.cli", "power", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "desist.cli", "power", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_text_output_gives_mde_required_n_power_and_false_payment():
@@ -27,8 +28,20 @@ def test_text_output_gives_mde_required_n_power_and_false_payment():
 
 
 def test_json_output_matches_the_library():
-    run = desist("--measure", "frequency", "--base-rate", "1.2", "--n", "400", "--ratio", "2", "--dispersion", "2",
-                 "--one-sided", "--json")
+    run = desist(
+        "--measure",
+        "frequency",
+        "--base-rate",
+        "1.2",
+        "--n",
+        "400",
+        "--ratio",
+        "2",
+        "--dispersion",
+        "2",
+        "--one-sided",
+        "--json",
+    )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)["results"]
     expected = minimum_detectable_effect("frequency", 1.2, 400, ratio=2, dispersion=2, alternative="one-sided")

@@ -10,8 +10,11 @@ import pandas as pd
 import pytest
 
 from cohorts.synthetic import DISPERSION, draw_covariates, expected_reoffences
+from ground.errors import SpecError
 from metrics import fit_propensity, match
-from metrics.payment_simulation import (
+from metrics.propensity import design_matrix
+from metrics.thresholds import Comparison, peterborough, peterborough_rule, point_estimate_rule
+from studies.payment_simulation import (
     MATCHING_COVARIATES,
     World,
     batched_logit,
@@ -19,9 +22,6 @@ from metrics.payment_simulation import (
     payment_probability,
     simulate_matched_effects,
 )
-from metrics.propensity import design_matrix
-from metrics.thresholds import Comparison, peterborough, peterborough_rule, point_estimate_rule
-from validation.errors import SpecError
 
 
 def synthetic_evaluation(rng, n_t=200, n_pool=2_000, rate_ratio=1.0):
@@ -47,7 +47,9 @@ def test_fast_path_equals_public_matching_and_effects(ratio):
     fast = matched_effects(df["reoffences"].to_numpy(), df["treated"].to_numpy(), m.weight_array, m.subclass_array)
     assert fast["difference"] == pytest.approx(binary.estimate, abs=1e-12)
     assert fast["difference_se"] == pytest.approx(binary.se, rel=1e-10)
-    assert (fast["difference_ci_low"], fast["difference_ci_high"]) == pytest.approx((binary.ci_low, binary.ci_high), rel=1e-10)
+    assert (fast["difference_ci_low"], fast["difference_ci_high"]) == pytest.approx(
+        (binary.ci_low, binary.ci_high), rel=1e-10
+    )
     assert math.exp(fast["log_ratio"]) == pytest.approx(count.estimate, rel=1e-12)
     assert fast["log_ratio_se"] == pytest.approx(count.se, rel=1e-10)
     assert (fast["ratio_ci_low"], fast["ratio_ci_high"]) == pytest.approx((count.ci_low, count.ci_high), rel=1e-10)
@@ -69,8 +71,9 @@ def test_matched_ci_coverage_1000_replications():
     # Coverage study of the issue: 1,000 seeded evaluations (200 treated, pool 2,000, 1:1
     # without replacement); true rate ratio 0.85 on proven reoffences. Binary target: the
     # average effect on the treated population (the clustered SE treats the cohort as a sample).
-    sim = simulate_matched_effects(0.85, "frequency", n_treated=200, ratio=1, pool_size=2_000, draws=1_000,
-                                   seed=20261125)
+    sim = simulate_matched_effects(
+        0.85, "frequency", n_treated=200, ratio=1, pool_size=2_000, draws=1_000, seed=20261125
+    )
     table = sim.coverage().set_index(["measure", "target"])
     print(table.to_string())
     assert 0.93 <= table.loc[("binary", "population ATT"), "coverage"] <= 0.97
@@ -89,8 +92,9 @@ def test_peterborough_false_payment_on_a_null_world_matches_its_simulated_freque
         warnings.simplefilter("ignore")
         reported = peterborough(Comparison.from_effect(m.effect("reoffences", kind="count"))).false_payment
     # ... against how often the test pays in 800 simulated null evaluations of the same design.
-    sim = payment_probability(1.0, peterborough_rule(), n_treated=200, ratio=1, pool_size=2_000, draws=800,
-                              seed=20261126)
+    sim = payment_probability(
+        1.0, peterborough_rule(), n_treated=200, ratio=1, pool_size=2_000, draws=800, seed=20261126
+    )
     print(sim.summary(), f"single report {reported:.3f}")
     assert abs(sim.analytic - sim.probability) < 3 * sim.mc_se
     assert abs(reported - sim.probability) < 3 * sim.mc_se + 2 * sim.analytic_sd
@@ -98,8 +102,9 @@ def test_peterborough_false_payment_on_a_null_world_matches_its_simulated_freque
 
 
 def test_payment_probability_at_a_real_effect_and_pooled_cohorts():
-    sim = payment_probability(0.8, "peterborough", n_treated=200, ratio=1, pool_size=1_000, cohorts=2,
-                              pooled=0.075, draws=150, seed=5)
+    sim = payment_probability(
+        0.8, "peterborough", n_treated=200, ratio=1, pool_size=1_000, cohorts=2, pooled=0.075, draws=150, seed=5
+    )
     assert sim.cohorts == 2 and sim.true_effect == 0.8
     assert abs(sim.analytic - sim.probability) < 3.5 * sim.mc_se + 0.01
     assert sim.probability > 0.6

@@ -10,10 +10,10 @@ import pytest
 from numpy.testing import assert_allclose
 
 from desist.cli import main
+from ground.errors import SpecError
 from outcomes.spec import MetricSpec
 from pricing import PaymentStructure, Tariff, timing_from_spec
 from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
-from validation.errors import SpecError
 
 SPEC = """
 [metric]
@@ -81,8 +81,16 @@ def run(*args):
 def test_price_json_matches_library_and_writes_plots(files):
     folder, history, _ = files
     out = folder / "price_out"
-    proc = run("price", "--spec", str(folder / "spec.toml"), "--history", str(folder / "history.csv"),
-               "--json", "--out", str(out))
+    proc = run(
+        "price",
+        "--spec",
+        str(folder / "spec.toml"),
+        "--history",
+        str(folder / "history.csv"),
+        "--json",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)["results"]
     assert set(result["tariffs"]) == {"spec", "flat", "by_difficulty", "incentive_neutral"}
@@ -107,8 +115,19 @@ def test_price_json_matches_library_and_writes_plots(files):
 def test_simulate_text_and_json(files):
     folder, _, cohort = files
     out = folder / "sim_out"
-    args = ["simulate", "--spec", str(folder / "spec.toml"), "--cohort", str(folder / "cohort.csv"),
-            "--history", str(folder / "history.csv"), "--draws", "400", "--seed", "3"]
+    args = [
+        "simulate",
+        "--spec",
+        str(folder / "spec.toml"),
+        "--cohort",
+        str(folder / "cohort.csv"),
+        "--history",
+        str(folder / "history.csv"),
+        "--draws",
+        "400",
+        "--seed",
+        "3",
+    ]
     proc = run(*args, "--json", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)["results"]
@@ -140,12 +159,20 @@ def test_cli_errors_exit_1_with_a_readable_message(files, capsys):
     assert "Missing: ['accommodation']" in proc.stderr and "Traceback" not in proc.stderr
     # The same entry point in-process (the console script calls main), to keep the suite quick.
     with pytest.raises(SystemExit) as exit_:
-        main(["simulate", "--spec", str(folder / "spec.toml"), "--cohort", str(folder / "cohort.csv"),
-              "--draws", "10"])
+        main(["simulate", "--spec", str(folder / "spec.toml"), "--cohort", str(folder / "cohort.csv"), "--draws", "10"])
     assert exit_.value.code == 1 and "no 'p_accommodation' column" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
-        main(["price", "--spec", str(folder / "spec.toml"), "--history", str(folder / "history.csv"),
-              "--cost", "high_risk"])
+        main(
+            [
+                "price",
+                "--spec",
+                str(folder / "spec.toml"),
+                "--history",
+                str(folder / "history.csv"),
+                "--cost",
+                "high_risk",
+            ]
+        )
     assert exit_.value.code == 1 and "must be SEGMENT=AMOUNT" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["price", "--spec", str(folder / "spec.toml")])

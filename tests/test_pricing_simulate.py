@@ -5,26 +5,28 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from ground.errors import SpecError
 from pricing import (
     REOFFENDING_LAG_MONTHS,
     PaymentStructure,
-    Tariff,
     Target,
+    Tariff,
     peterborough,
     simulate_contract,
 )
-from validation.errors import SpecError
 
 TIMING = {"settled": (3, 9), "no_reoffence": REOFFENDING_LAG_MONTHS}
 
 
 def cohort(n=400, seed=0):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "segment": rng.choice(["easy", "hard"], n),
-        "p_settled": rng.uniform(0.2, 0.8, n),
-        "p_no_reoffence": rng.uniform(0.3, 0.8, n),
-    })
+    return pd.DataFrame(
+        {
+            "segment": rng.choice(["easy", "hard"], n),
+            "p_settled": rng.uniform(0.2, 0.8, n),
+            "p_no_reoffence": rng.uniform(0.3, 0.8, n),
+        }
+    )
 
 
 TARIFF = Tariff.from_dict({"settled": 300.0, "no_reoffence": {"easy": 800.0, "hard": 2000.0}})
@@ -83,8 +85,9 @@ def test_payment_timing_and_fee_schedule():
 
 def test_later_column_holds_payments_after_the_horizon():
     c = cohort(n=20).assign(p_no_reoffence=1.0, p_settled=0.0)
-    sim = simulate_contract(None, c, TARIFF, PaymentStructure(), draws=50, seed=2, timing=TIMING,
-                            months=20, enrol_months=6)
+    sim = simulate_contract(
+        None, c, TARIFF, PaymentStructure(), draws=50, seed=2, timing=TIMING, months=20, enrol_months=6
+    )
     paid = -sim.flows["commissioner"]
     total = TARIFF.person_prices(c["segment"], ["no_reoffence"]).to_numpy().sum()
     assert_allclose(paid.sum(axis=1), total)
@@ -96,8 +99,9 @@ def test_working_capital_hand_computed():
     # DWP-like: no fee; cost £1,000 per person spent over months 0-5; paid £1,500 at month 18.
     c = pd.DataFrame({"segment": ["a"] * 10, "p_job": 1.0})
     t = Tariff.from_dict({"job": {"a": 1500.0}})
-    sim = simulate_contract(None, c, t, PaymentStructure(), draws=20, seed=0, timing={"job": 18},
-                            enrol_months=1, costs={"a": 1000.0})
+    sim = simulate_contract(
+        None, c, t, PaymentStructure(), draws=20, seed=0, timing={"job": 18}, enrol_months=1, costs={"a": 1000.0}
+    )
     prime = sim.flows["prime"]
     assert_allclose(prime[:, :6], -10_000.0 / 6)
     assert_allclose(prime[:, 18], 15_000.0)
@@ -132,8 +136,12 @@ def test_target_at_risk_fee_clawback_and_cap():
 
 def test_supply_chain_flows_pass_down_the_management_fee():
     c = cohort(n=200)
-    s = PaymentStructure(service_fee=50_000.0, up_front_share=0.8, management_fee=0.15,
-                         subcontractors={"charity_a": 0.6, "charity_b": 0.4})
+    s = PaymentStructure(
+        service_fee=50_000.0,
+        up_front_share=0.8,
+        management_fee=0.15,
+        subcontractors={"charity_a": 0.6, "charity_b": 0.4},
+    )
     sim = simulate_contract(None, c, TARIFF, s, draws=300, seed=8, timing=TIMING)
     paid = -sim.flows["commissioner"]
     assert_allclose(sim.flows["prime"], 0.15 * paid)
@@ -163,8 +171,16 @@ def test_peterborough_investor_carries_the_risk():
 
 def test_results_render_and_errors():
     c = cohort(n=60)
-    sim = simulate_contract(None, c, TARIFF, PaymentStructure(service_fee=1e4, up_front_share=1.0),
-                            draws=100, seed=1, timing=TIMING, costs=100.0)
+    sim = simulate_contract(
+        None,
+        c,
+        TARIFF,
+        PaymentStructure(service_fee=1e4, up_front_share=1.0),
+        draws=100,
+        seed=1,
+        timing=TIMING,
+        costs=100.0,
+    )
     text = sim.summary()
     assert "Commissioner pays" in text and "Cost per outcome" in text
     frame = sim.to_frame()
@@ -202,11 +218,13 @@ def test_dwp_work_programme_cash_flow():
     rng = np.random.default_rng(2)
     n = 300
     groups = ["JSA 18-24", "JSA 25+", "JSA early access / ex-IB"]
-    c = pd.DataFrame({"segment": rng.choice(groups, n), "p_attachment": 1.0,
-                      "p_job_outcome": 0.27, "p_sustainment": 0.2})
+    c = pd.DataFrame(
+        {"segment": rng.choice(groups, n), "p_attachment": 1.0, "p_job_outcome": 0.27, "p_sustainment": 0.2}
+    )
     s = dwp_work_programme()
-    sim = simulate_contract(None, c, None, s, draws=500, seed=1, timing=DWP_WORK_PROGRAMME_TIMING,
-                            costs=2_000.0, months=36)
+    sim = simulate_contract(
+        None, c, None, s, draws=500, seed=1, timing=DWP_WORK_PROGRAMME_TIMING, costs=2_000.0, months=36
+    )
     paid = -sim.flows["commissioner"]
     # Month 0 holds only attachment fees of those enrolling then; nothing but fees before month 6.
     assert np.all(paid[:, :6] % 400.0 == 0)
@@ -222,14 +240,20 @@ def test_effects_shift_probabilities_and_enrolment_is_uniform():
     c = pd.DataFrame({"segment": ["a"] * 240, "p_job": 0.30, "p_fee": 1.0})
     t = Tariff.from_dict({"job": {"a": 1000.0}, "fee": {"a": 12.0}})
     base = simulate_contract(None, c, t, PaymentStructure(), draws=50, seed=1, timing={"job": 6, "fee": 0})
-    lifted = simulate_contract(None, c, t, PaymentStructure(), draws=50, seed=1, timing={"job": 6, "fee": 0},
-                               effects={"job": 0.05, "fee": 0.5})
+    lifted = simulate_contract(
+        None, c, t, PaymentStructure(), draws=50, seed=1, timing={"job": 6, "fee": 0}, effects={"job": 0.05, "fee": 0.5}
+    )
     assert base.expected_outcome_payments == pytest.approx(240 * (0.30 * 1000 + 12))
     assert lifted.expected_outcome_payments == pytest.approx(240 * (0.35 * 1000 + 12))  # fee clipped at 1
     # A £12 fee every person earns on enrolment (no job money): fees per month / 12 = people enrolling
     # that month, uniform over the 12 enrolment months, 240 / 12 = 20 on average.
-    enrolled = (-(simulate_contract(None, c.assign(p_job=0.0), t, PaymentStructure(), draws=400, seed=2,
-                                    timing={"job": 6, "fee": 0}).flows["commissioner"][:, :12])) / 12.0
+    enrolled = (
+        -(
+            simulate_contract(
+                None, c.assign(p_job=0.0), t, PaymentStructure(), draws=400, seed=2, timing={"job": 6, "fee": 0}
+            ).flows["commissioner"][:, :12]
+        )
+    ) / 12.0
     assert_allclose(enrolled.sum(axis=1), 240)
     assert_allclose(enrolled.mean(axis=0), 20.0, rtol=0.05)
     with pytest.raises(SpecError, match=r"'effects' parameter names outcomes \['x'\]"):
@@ -241,5 +265,13 @@ def test_an_effect_beyond_one_is_refused_not_clipped():
     tariff = Tariff.from_dict({"job": {"a": 100.0}})
     structure = PaymentStructure(name="t", service_fee=0.0, up_front_share=0.0, at_risk_share=0.0)
     with pytest.raises(SpecError, match=r"between -1 and 1.*'job': 2.0"):
-        simulate_contract(None, cohort, tariff, structure, draws=10, seed=0,
-                          probabilities=pd.DataFrame({"job": [0.5, 0.5]}), effects={"job": 2.0})
+        simulate_contract(
+            None,
+            cohort,
+            tariff,
+            structure,
+            draws=10,
+            seed=0,
+            probabilities=pd.DataFrame({"job": [0.5, 0.5]}),
+            effects={"job": 2.0},
+        )

@@ -2,6 +2,7 @@
 
 import pytest
 
+from ground.errors import SpecError
 from pricing import (
     PaymentStructure,
     Target,
@@ -11,7 +12,6 @@ from pricing import (
     sector_ask,
     youth_justice_clawback,
 )
-from validation.errors import SpecError
 
 TARGET = Target("no_reoffence", 0.6)
 FEE = 1_000_000.0
@@ -34,8 +34,9 @@ def codes(structure):
     ],
 )
 def test_sector_ask_boundaries(up_front, at_risk, clawback, expected):
-    s = PaymentStructure(service_fee=FEE, up_front_share=up_front, at_risk_share=at_risk,
-                         clawback_share=clawback, target=TARGET)
+    s = PaymentStructure(
+        service_fee=FEE, up_front_share=up_front, at_risk_share=at_risk, clawback_share=clawback, target=TARGET
+    )
     assert codes(s) == expected
 
 
@@ -52,8 +53,9 @@ def test_at_risk_counts_outcome_payments():
 
 
 def test_management_fee_is_passed_down_as_stated():
-    s = PaymentStructure(service_fee=FEE, up_front_share=1.0, management_fee=0.15,
-                         subcontractors={"charity_a": 0.6, "charity_b": 0.4})
+    s = PaymentStructure(
+        service_fee=FEE, up_front_share=1.0, management_fee=0.15, subcontractors={"charity_a": 0.6, "charity_b": 0.4}
+    )
     split = s.pass_down(10_000.0)
     assert split == pytest.approx({"prime": 1_500.0, "charity_a": 5_100.0, "charity_b": 3_400.0}, abs=1e-9)
     assert sum(split.values()) == pytest.approx(10_000.0)
@@ -92,8 +94,15 @@ def test_invalid_structures_are_errors():
 
 
 def test_from_mapping_reads_a_payment_table():
-    s = PaymentStructure.from_mapping({"service_fee": FEE, "up_front_share": 0.7, "at_risk_share": 0.2,
-                                       "target": {"outcome": "no_reoffence", "rate": 0.55}, "prices": {}})
+    s = PaymentStructure.from_mapping(
+        {
+            "service_fee": FEE,
+            "up_front_share": 0.7,
+            "at_risk_share": 0.2,
+            "target": {"outcome": "no_reoffence", "rate": 0.55},
+            "prices": {},
+        }
+    )
     assert s.target == Target("no_reoffence", 0.55)
     assert codes(s) == []
     with pytest.raises(SpecError, match=r"Unknown keys \['fee'\] in \[payment\]"):

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import stats
 
+from ground.errors import SpecError
 from pricing import Tariff, by_difficulty, dwp_tariff, flat, incentive_neutral, segment_labels
-from validation.errors import SpecError
 
 # Two people per segment: easy achieve with 0.8, hard with 0.4.
 SEGMENTS = ["easy", "easy", "hard", "hard"]
@@ -44,8 +44,9 @@ def test_flat_hand_computed_margins_and_gap_ci():
     se_hard = np.sqrt(2 * 0.4 * 0.6) * price / 2
     assert_allclose(m.table.loc["easy", "income_se"], se_easy, rtol=1e-12)
     z = stats.norm.ppf(0.975)
-    assert_allclose([m.gap_ci_low, m.gap_ci_high], m.gap + np.array([-1, 1]) * z * np.hypot(se_easy, se_hard),
-                    rtol=1e-12)
+    assert_allclose(
+        [m.gap_ci_low, m.gap_ci_high], m.gap + np.array([-1, 1]) * z * np.hypot(se_easy, se_hard), rtol=1e-12
+    )
 
 
 def test_by_difficulty_hand_computed_and_strength_zero_is_flat():

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from desist.io import read_frame, read_table, write_table
-from validation.errors import SchemaError
-from validation.schemas import SEX_LEVELS, validate
+from ground.errors import SchemaError
+from ground.tables import SEX_LEVELS, validate
 
 FORMATS = ["csv", "parquet", "xlsx"]
 

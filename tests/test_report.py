@@ -11,8 +11,12 @@ from desist.report import SUPPRESSED, Report, suppress_small_cells
 
 def test_small_cells_and_everything_computed_from_them_are_suppressed():
     table = pd.DataFrame(
-        {"group": ["women", "men", "none"], "n": [7, 300, 0], "rate": [0.43, 0.51, float("nan")],
-         "ci": ["12% to 80%", "45% to 57%", "-"]}
+        {
+            "group": ["women", "men", "none"],
+            "n": [7, 300, 0],
+            "rate": [0.43, 0.51, float("nan")],
+            "ci": ["12% to 80%", "45% to 57%", "-"],
+        }
     )
     shown, k = suppress_small_cells(table, ["n"])
     assert k == 1
@@ -31,8 +35,13 @@ def test_report_is_self_contained_with_inline_svg(tmp_path):
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
     report.add("balance", "Balance", text="First paragraph.\n\nSecond.", figure=fig, figure_caption="Love plot")
-    report.add("counts", "Counts", table=pd.DataFrame({"segment": ["a", "b"], "n": [3, 40]}), n_columns=["n"],
-               caption="By segment")
+    report.add(
+        "counts",
+        "Counts",
+        table=pd.DataFrame({"segment": ["a", "b"], "n": [3, 40]}),
+        n_columns=["n"],
+        caption="By segment",
+    )
     path = report.write(tmp_path / "r.html")
     page = path.read_text(encoding="utf-8")
     assert page.count("<section") == 2

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.errors import SchemaError
-from validation.schemas import DISPOSAL_LEVELS, ETHNICITY_LEVELS, SEX_LEVELS, TABLES, validate
+from ground.errors import SchemaError
+from ground.tables import DISPOSAL_LEVELS, ETHNICITY_LEVELS, SEX_LEVELS, TABLES, validate
 
 AS_OF = "2024-12-31"
 
@@ -210,11 +210,19 @@ def test_offence_before_birth_needs_ages():
 @pytest.mark.parametrize(("column", "value"), [("hours", -0.5), ("cost", -10.0)])
 def test_negative_hours_or_cost(column, value):
     df = tables()["services"].assign(cost=[10.0, 0.0, 5.0])
-    raises("services", with_cell(df, column, 0, value), rf"{column}: below 0 \(must be at least 0\): 1 row: row 1 \({value}\)")
+    raises(
+        "services",
+        with_cell(df, column, 0, value),
+        rf"{column}: below 0 \(must be at least 0\): 1 row: row 1 \({value}\)",
+    )
 
 
 def test_services_need_hours_or_cost():
-    raises("services", tables()["services"].drop(columns="hours"), r"hours: required column missing \(services need hours or cost\)")
+    raises(
+        "services",
+        tables()["services"].drop(columns="hours"),
+        r"hours: required column missing \(services need hours or cost\)",
+    )
     validate(tables()["services"].drop(columns="hours").assign(cost=[1.0, 2.0, 3.0]), "services")
 
 
@@ -239,10 +247,19 @@ def test_covariate_rules(column, value, rule):
 
 @pytest.mark.parametrize(
     ("table", "column", "value"),
-    [("people", "sex", "F"), ("eligible", "sex", "Male"), ("pool", "ethnicity", "irish"), ("offences", "disposal", "fine")],
+    [
+        ("people", "sex", "F"),
+        ("eligible", "sex", "Male"),
+        ("pool", "ethnicity", "irish"),
+        ("offences", "disposal", "fine"),
+    ],
 )
 def test_unknown_category(table, column, value):
-    err = raises(table, with_cell(tables()[table], column, 1, value), rf"{column}: unknown category \(allowed: .+\): 1 row: row 2 \({value}\)")
+    err = raises(
+        table,
+        with_cell(tables()[table], column, 1, value),
+        rf"{column}: unknown category \(allowed: .+\): 1 row: row 2 \({value}\)",
+    )
     assert err.failures["value"].tolist() == [value]
 
 
@@ -279,7 +296,11 @@ def test_missing_value(table, column):
     ],
 )
 def test_wrong_type_is_a_failure_not_a_silent_missing_value(table, column, value, rule):
-    err = raises(table, with_cell(tables()[table], column, 1, value), rf"{column}: {rule}.*: 1 row: row 2 \({re.escape(str(value))}\)")
+    err = raises(
+        table,
+        with_cell(tables()[table], column, 1, value),
+        rf"{column}: {rule}.*: 1 row: row 2 \({re.escape(str(value))}\)",
+    )
     # The cell is reported once, as unparseable, not again as a missing value.
     assert err.failures["rule"].str.contains("missing").sum() == 0
     assert len(err.failures) == 1
@@ -298,7 +319,11 @@ def test_required_column_missing_lists_the_columns_present():
 
 def test_duplicate_assessment_record():
     df = pd.concat([tables()["assessments"], tables()["assessments"].iloc[[0]]], ignore_index=True)
-    raises("assessments", df, r"person_id: duplicate record \(same person_id, instrument, item, assessed_on\): 2 rows: row 1 .*row 4")
+    raises(
+        "assessments",
+        df,
+        r"person_id: duplicate record \(same person_id, instrument, item, assessed_on\): 2 rows: row 1 .*row 4",
+    )
 
 
 def test_pool_outcomes_agree():
@@ -310,7 +335,9 @@ def test_pool_outcomes_agree():
 
 
 def test_unknown_table_lists_the_tables():
-    with pytest.raises(SchemaError, match=r"'table' parameter must be one of people, eligible, .*Got 'persons' instead"):
+    with pytest.raises(
+        SchemaError, match=r"'table' parameter must be one of people, eligible, .*Got 'persons' instead"
+    ):
         validate(tables()["people"], "persons")
 
 
@@ -340,7 +367,8 @@ def test_every_problem_is_reported_in_one_error():
         ("in_programme", "missing value", 2),
     ]
     got = sorted(
-        (c, r, None if pd.isna(row) else int(row)) for c, r, row in err.failures[["column", "rule", "row"]].itertuples(index=False)
+        (c, r, None if pd.isna(row) else int(row))
+        for c, r, row in err.failures[["column", "rule", "row"]].itertuples(index=False)
     )
     assert got == sorted(expected, key=lambda t: (t[0], t[1], -1 if t[2] is None else t[2]))
     for column, rule, _ in expected:
@@ -352,7 +380,11 @@ def test_every_problem_is_reported_in_one_error():
 
 def test_message_shows_five_rows_per_rule_and_counts_the_rest():
     df = pd.concat([tables()["services"]] * 4, ignore_index=True).assign(hours=-1.0)
-    err = raises("services", df, r"hours: below 0 \(must be at least 0\): 12 rows: row 1 \(-1.0\), row 2 .*row 5 \(-1.0\), and 7 more$")
+    err = raises(
+        "services",
+        df,
+        r"hours: below 0 \(must be at least 0\): 12 rows: row 1 \(-1.0\), row 2 .*row 5 \(-1.0\), and 7 more$",
+    )
     assert "row 6" not in str(err)
     assert len(err.failures) == 12
 
@@ -391,7 +423,12 @@ def test_arguments_that_cannot_be_used():
     with pytest.warns(UserWarning, match=r"'people' argument is only used for table 'offences' and will be ignored"):
         validate(tables()["services"], "services", people=tables()["people"])
     # Without offence dates the birth rule has nothing to check; the missing column is the error.
-    err = raises("offences", tables()["offences"].drop(columns="offence_date"), r"offence_date: required column missing", people=tables()["people"])
+    err = raises(
+        "offences",
+        tables()["offences"].drop(columns="offence_date"),
+        r"offence_date: required column missing",
+        people=tables()["people"],
+    )
     assert len(err.failures) == 1
 
 

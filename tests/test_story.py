@@ -13,16 +13,33 @@ from desist.story import DEFAULT_SPEC, STEPS, StoryInputs, run_story
 from metrics import match
 from outcomes import MetricSpec
 
-SECTIONS = ("glance", "spec", "counts", "outcomes", "balance", "overlap", "effects", "thresholds", "difficulty", "tariffs",
-            "cashflow", "creaming", "parking", "funnel", "equality", "findings")
+SECTIONS = (
+    "glance",
+    "spec",
+    "counts",
+    "outcomes",
+    "balance",
+    "overlap",
+    "effects",
+    "thresholds",
+    "difficulty",
+    "tariffs",
+    "cashflow",
+    "creaming",
+    "parking",
+    "funnel",
+    "equality",
+    "findings",
+)
 
 
 @pytest.fixture(scope="module")
 def story():
     world = make_world(seed=4, n_eligible=1_500, n_pool=15_000)
     seen: list[str] = []
-    result = run_story(StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), draws=300,
-                       progress=seen.append)
+    result = run_story(
+        StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), draws=300, progress=seen.append
+    )
     result.steps_seen = seen
     return result
 
@@ -50,12 +67,25 @@ def test_effects_are_the_matched_comparisons_own(story):
     inputs = story.inputs
     proven = inputs.spec.proven_reoffending(inputs.people, inputs.offences, as_of=inputs.as_of).per_person
     cohort = inputs.people.merge(proven[proven["observable"]][["person_id", "reoffended"]], on="person_id")
-    covariates = ["age", "sex", "ethnicity", "age_first_conviction", "prior_offences", "ogrs_score",
-                  "need_accommodation", "need_substance", "need_mental_health", "need_employment", "need_family"]
+    covariates = [
+        "age",
+        "sex",
+        "ethnicity",
+        "age_first_conviction",
+        "prior_offences",
+        "ogrs_score",
+        "need_accommodation",
+        "need_substance",
+        "need_mental_health",
+        "need_employment",
+        "need_family",
+    ]
     import pandas as pd
 
-    data = pd.concat([cohort[covariates + ["reoffended"]].assign(t=1),
-                      inputs.pool[covariates + ["reoffended"]].assign(t=0)], ignore_index=True)
+    data = pd.concat(
+        [cohort[covariates + ["reoffended"]].assign(t=1), inputs.pool[covariates + ["reoffended"]].assign(t=0)],
+        ignore_index=True,
+    )
     data["reoffended"] = data["reoffended"].astype(float)
     direct = match(data, "t", covariates, caliper=0.2, link="linear_logit").effect("reoffended", kind="binary")
     got = story.effects["binary"]
@@ -74,17 +104,28 @@ def test_thresholds_and_power_use_the_effects(story):
 
 
 def test_tariffs_close_the_creaming_gap(story):
-    margins = story.tariffs["margins"]
+    margins = story.tariffs.margins
     assert margins["flat"].gap > 0
     assert margins["incentive_neutral"].gap == pytest.approx(0.0, abs=1e-6)
     assert story.history_counts["kept"] + story.history_counts["excluded: window not closed"] == len(
-        story.inputs.people)
+        story.inputs.people
+    )
 
 
 def test_summary_and_json(story):
     text = story.summary()
-    for needle in ("Intermediate outcomes", "95% CI", "false payment", "Smallest effects detectable",
-                   "Creaming gap", "Creaming screen", "Parking screen", "Funnel", "Design findings", "true effect"):
+    for needle in (
+        "Intermediate outcomes",
+        "95% CI",
+        "false payment",
+        "Smallest effects detectable",
+        "Creaming gap",
+        "Creaming screen",
+        "Parking screen",
+        "Funnel",
+        "Design findings",
+        "true effect",
+    ):
         assert needle in text
     data = json.loads(json.dumps(story.to_dict(), default=float))
     assert data["effects"]["binary"]["n_treated"] == story.effects["binary"].n_treated

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
+from ground.errors import SpecError
 from metrics.thresholds import (
     Comparison,
     PaymentRule,
@@ -21,7 +22,6 @@ from metrics.thresholds import (
     peterborough_rule,
     point_estimate_rule,
 )
-from validation.errors import SpecError
 
 K = 2.0  # negative binomial shape used throughout
 
@@ -44,8 +44,9 @@ def test_peterborough_cohort_by_hand():
     assert not r.met
     se = math.sqrt((1 / 1.42 + 1 / K) / 1_000 + (1 / 1.55 + 1 / K) / 10_000)
     assert c.se_log_ratio == pytest.approx(se)
-    assert (r.ci_low, r.ci_high) == pytest.approx((1 - (142 / 155) * math.exp(1.959964 * se),
-                                                   1 - (142 / 155) * math.exp(-1.959964 * se)), rel=1e-6)
+    assert (r.ci_low, r.ci_high) == pytest.approx(
+        (1 - (142 / 155) * math.exp(1.959964 * se), 1 - (142 / 155) * math.exp(-1.959964 * se)), rel=1e-6
+    )
     # Chances use the SE at the true effect (rates 1.55 and 1.55 * RR).
     se0 = math.sqrt((1 / 1.55 + 1 / K) / 1_000 + (1 / 1.55 + 1 / K) / 10_000)
     assert r.false_payment == pytest.approx(norm.cdf(math.log(0.9) / se0), rel=1e-9)
@@ -137,13 +138,21 @@ def test_compare_rules_table():
     c = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=K)
     table = compare_rules(c, true_effect=0.9)
     frame = table.to_frame()
-    assert frame["rule"].tolist() == ["Peterborough cohort", "Point estimate", "Significant reduction",
-                                      "Confident 5% reduction"]
+    assert frame["rule"].tolist() == [
+        "Peterborough cohort",
+        "Point estimate",
+        "Significant reduction",
+        "Confident 5% reduction",
+    ]
     assert frame["met"].tolist() == [False, True, True, False]
     assert frame["false_payment"].iloc[1] == pytest.approx(0.5, abs=1e-12)
     assert frame["false_payment"].iloc[2] == pytest.approx(0.05, abs=1e-12)
     # Stricter rules pay less often at the same true effect.
-    assert frame["payment_probability"].iloc[1] > frame["payment_probability"].iloc[2] > frame["payment_probability"].iloc[3]
+    assert (
+        frame["payment_probability"].iloc[1]
+        > frame["payment_probability"].iloc[2]
+        > frame["payment_probability"].iloc[3]
+    )
     assert "false payment" in table.summary()
     binary = compare_rules(Comparison.from_rates("binary", 0.40, 500, 0.46, 1_500), true_effect=-0.05).to_frame()
     assert binary["rule"].iloc[0] == "Doncaster"
@@ -155,8 +164,9 @@ def test_from_outcomes_and_weights():
     c = Comparison.from_outcomes(treated, control, measure="frequency")
     var = treated.var() / 6 + control.var() / 8
     assert c.se_difference == pytest.approx(math.sqrt(var))
-    assert c.se_log_ratio == pytest.approx(math.sqrt(treated.var() / (6 * treated.mean() ** 2)
-                                                     + control.var() / (8 * control.mean() ** 2)))
+    assert c.se_log_ratio == pytest.approx(
+        math.sqrt(treated.var() / (6 * treated.mean() ** 2) + control.var() / (8 * control.mean() ** 2))
+    )
     # Weight 2 on a control is the same mean as listing it twice.
     w = np.r_[2.0, np.ones(7)]
     cw = Comparison.from_outcomes(treated, control, measure="frequency", control_weights=w)
@@ -185,17 +195,23 @@ def test_from_effect_keeps_the_users_se():
         Comparison.from_effect(object())
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: PaymentRule("x", 1.5), "'at_least' parameter of PaymentRule"),
-    (lambda: PaymentRule("x", 0.1, scale="percent"), "'scale' parameter"),
-    (lambda: PaymentRule("x", 0.1, confidence=1.2), "'confidence' parameter"),
-    (lambda: doncaster_rule().evaluate(Comparison.from_rates("frequency", 1, 10, 1, 10)), "defined on the binary"),
-    (lambda: doncaster((1.2, 10), (0.5, 10)), "'treated' parameter given as"),
-    (lambda: doncaster([0, 1, 2], (0.5, 10)), "0/1 outcomes"),
-    (lambda: peterborough_rule().chance(Comparison.from_rates("frequency", 1, 10, 1, 10), -0.5), "'true_effect'"),
-    (lambda: peterborough([]), "at least one Comparison"),
-    (lambda: Comparison.from_outcomes([0, 1], [0, 1, 1], measure="binary", control_weights=[1, 1]), "control_weights"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: PaymentRule("x", 1.5), "'at_least' parameter of PaymentRule"),
+        (lambda: PaymentRule("x", 0.1, scale="percent"), "'scale' parameter"),
+        (lambda: PaymentRule("x", 0.1, confidence=1.2), "'confidence' parameter"),
+        (lambda: doncaster_rule().evaluate(Comparison.from_rates("frequency", 1, 10, 1, 10)), "defined on the binary"),
+        (lambda: doncaster((1.2, 10), (0.5, 10)), "'treated' parameter given as"),
+        (lambda: doncaster([0, 1, 2], (0.5, 10)), "0/1 outcomes"),
+        (lambda: peterborough_rule().chance(Comparison.from_rates("frequency", 1, 10, 1, 10), -0.5), "'true_effect'"),
+        (lambda: peterborough([]), "at least one Comparison"),
+        (
+            lambda: Comparison.from_outcomes([0, 1], [0, 1, 1], measure="binary", control_weights=[1, 1]),
+            "control_weights",
+        ),
+    ],
+)
 def test_bad_input_is_named(call, match):
     with pytest.raises(SpecError, match=match):
         call()

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def desist(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desist.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "desist.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +51,18 @@ def test_screen_text_flags_the_creaming_provider(files):
 
 
 def test_screen_json_with_outcomes_and_plots(files, tmp_path):
-    run = desist("screen", "--eligible", str(files / "eligible.csv"), "--services", str(files / "services.csv"),
-                 "--outcomes", str(files / "outcomes.csv"), "--json", "--out", str(tmp_path))
+    run = desist(
+        "screen",
+        "--eligible",
+        str(files / "eligible.csv"),
+        "--services",
+        str(files / "services.csv"),
+        "--outcomes",
+        str(files / "outcomes.csv"),
+        "--json",
+        "--out",
+        str(tmp_path),
+    )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)["results"]
     assert set(data) >= {"creaming", "parking", "funnel", "notes"}
@@ -62,8 +73,14 @@ def test_screen_json_with_outcomes_and_plots(files, tmp_path):
 
 
 def test_screen_falls_back_to_ogrs_and_says_so(files):
-    run = desist("screen", "--eligible", str(files / "eligible_no_difficulty.csv"),
-                 "--services", str(files / "services.csv"), "--json")
+    run = desist(
+        "screen",
+        "--eligible",
+        str(files / "eligible_no_difficulty.csv"),
+        "--services",
+        str(files / "services.csv"),
+        "--json",
+    )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)["results"]
     assert data["difficulty"] == "ogrs_score" and "ogrs_score" in data["notes"][0]
@@ -72,19 +89,35 @@ def test_screen_falls_back_to_ogrs_and_says_so(files):
 def test_screen_bad_input(files, tmp_path):
     bad = tmp_path / "outcomes.csv"
     bad.write_text("person_id,score\nE000001,1\n")
-    run = desist("screen", "--eligible", str(files / "eligible.csv"), "--services", str(files / "services.csv"),
-                 "--outcomes", str(bad))
+    run = desist(
+        "screen",
+        "--eligible",
+        str(files / "eligible.csv"),
+        "--services",
+        str(files / "services.csv"),
+        "--outcomes",
+        str(bad),
+    )
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert "needs columns ['attained']" in run.stderr
     eligible = pd.read_csv(files / "eligible.csv")
-    with pytest.raises(SchemaError, match="'difficulty' column 'risk' is not in the eligible table"):
+    with pytest.raises(SchemaError, match=r"table 'eligible' is missing the column risk \(the 'difficulty' column\)"):
         screen_tables(eligible, pd.read_csv(files / "services.csv"), difficulty="risk")
 
 
 def test_check_with_data_reports_findings_and_exits_1_on_error(files):
     spec = "examples/specs/doncaster.toml"
-    run = desist("check", spec, "--data", f"people={files / 'people.csv'}", "--data", f"pool={files / 'pool.csv'}",
-                 "--contract-days", "400", "--json")
+    run = desist(
+        "check",
+        spec,
+        "--data",
+        f"people={files / 'people.csv'}",
+        "--data",
+        f"pool={files / 'pool.csv'}",
+        "--contract-days",
+        "400",
+        "--json",
+    )
     assert run.returncode == 1, run.stderr
     codes = [f["code"] for f in json.loads(run.stdout)["results"]["findings"]]
     assert codes[0] == "outcome_not_measurable" and "binary_reoffending" in codes

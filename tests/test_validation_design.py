@@ -23,10 +23,14 @@ def _codes(findings) -> list[str]:
 
 def _pool(n=4000, rate=0.45, seed=0, prior_max=30):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "age": rng.integers(18, 60, n), "prior_offences": rng.integers(0, prior_max + 1, n),
-        "reoffended": rng.random(n) < rate, "reoffences": rng.negative_binomial(2, 2 / (2 + 0.8), n),
-    })
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 60, n),
+            "prior_offences": rng.integers(0, prior_max + 1, n),
+            "reoffended": rng.random(n) < rate,
+            "reoffences": rng.negative_binomial(2, 2 / (2 + 0.8), n),
+        }
+    )
 
 
 def test_every_code_is_documented_with_its_reason():
@@ -53,9 +57,15 @@ def test_deadweight():
 
     def data(high: int):
         score = np.where(np.arange(n) < high, 4.0, 1.0)
-        assessments = pd.DataFrame({"person_id": people["person_id"], "instrument": "family_contact",
-                                    "item": "contact_frequency", "score": score,
-                                    "assessed_on": pd.Timestamp("2024-01-05")})
+        assessments = pd.DataFrame(
+            {
+                "person_id": people["person_id"],
+                "instrument": "family_contact",
+                "item": "contact_frequency",
+                "score": score,
+                "assessed_on": pd.Timestamp("2024-01-05"),
+            }
+        )
         return {"people": people, "assessments": assessments, "as_of": pd.Timestamp("2025-06-01")}
 
     found = [f for f in check_design(spec, data(80)) if f.code == "deadweight"]
@@ -67,13 +77,20 @@ def test_deadweight():
 def test_deadweight_ignores_change_rules():
     spec = _contact_spec('type = "improvement"\nby = 1')
     people = pd.DataFrame({"person_id": ["a"] * 1, "start_date": pd.Timestamp("2024-01-01")})
-    assessments = pd.DataFrame({"person_id": ["a"], "instrument": "family_contact", "item": "contact_frequency",
-                                "score": [4.0], "assessed_on": pd.Timestamp("2024-01-01")})
+    assessments = pd.DataFrame(
+        {
+            "person_id": ["a"],
+            "instrument": "family_contact",
+            "item": "contact_frequency",
+            "score": [4.0],
+            "assessed_on": pd.Timestamp("2024-01-01"),
+        }
+    )
     assert "deadweight" not in _codes(check_design(spec, {"people": people, "assessments": assessments}))
 
 
 def test_outcome_not_measurable():
-    spec = _spec("[reoffending]\nmeasure = \"frequency\"\nfollow_up_days = 365\nwaiting_days = 182\n")
+    spec = _spec('[reoffending]\nmeasure = "frequency"\nfollow_up_days = 365\nwaiting_days = 182\n')
     found = [f for f in check_design(spec, contract_days=500) if f.code == "outcome_not_measurable"]
     assert len(found) == 1 and found[0].severity == "error"
     assert found[0].evidence == {"outcome": "reoffending", "last_day": 547, "contract_days": 500}
@@ -84,16 +101,19 @@ def test_outcome_not_measurable():
 
 
 def test_binary_reoffending():
-    found = check_design(_spec("[reoffending]\nmeasure = \"binary\"\n"))
+    found = check_design(_spec('[reoffending]\nmeasure = "binary"\n'))
     assert _codes(found)[0] == "binary_reoffending" and found[0].evidence["suggest"] == "frequency"
-    assert "binary_reoffending" not in _codes(check_design(_spec("[reoffending]\nmeasure = \"both\"\n")))
+    assert "binary_reoffending" not in _codes(check_design(_spec('[reoffending]\nmeasure = "both"\n')))
 
 
-@pytest.mark.parametrize("payment, code", [
-    ("up_front_share = 0.5\nat_risk_share = 0.2", "up_front_below_ask"),
-    ("up_front_share = 0.8\nat_risk_share = 0.05", "at_risk_below_ask"),
-    ("up_front_share = 0.6\nat_risk_share = 0.4", "at_risk_above_ask"),
-])
+@pytest.mark.parametrize(
+    "payment, code",
+    [
+        ("up_front_share = 0.5\nat_risk_share = 0.2", "up_front_below_ask"),
+        ("up_front_share = 0.8\nat_risk_share = 0.05", "at_risk_below_ask"),
+        ("up_front_share = 0.6\nat_risk_share = 0.4", "at_risk_above_ask"),
+    ],
+)
 def test_payment_shares(payment, code):
     assert code in _codes(check_design(_spec(f"[payment]\nservice_fee = 100000\n{payment}\n")))
     ok = _codes(check_design(_spec("[payment]\nservice_fee = 100000\nup_front_share = 0.7\nat_risk_share = 0.3\n")))
@@ -103,7 +123,7 @@ def test_payment_shares(payment, code):
 
 
 def test_underpowered():
-    spec = _spec("[reoffending]\nmeasure = \"binary\"\n")
+    spec = _spec('[reoffending]\nmeasure = "binary"\n')
     pool = _pool()
     tiny = [f for f in check_design(spec, {"pool": pool}, cohort_size=100) if f.code == "underpowered"]
     assert tiny[0].severity == "error" and tiny[0].evidence["power"] < 0.5
@@ -115,8 +135,11 @@ def test_underpowered():
     assert mid[0].severity == "warning" and 0.5 <= mid[0].evidence["power"] < 0.8
     assert "underpowered" not in _codes(check_design(spec, {"pool": pool}, cohort_size=5000))
     # Frequency: negative binomial shape from the pool's mean and variance.
-    freq = [f for f in check_design(_spec("[reoffending]\nmeasure = \"frequency\"\n"), {"pool": pool},
-                                    cohort_size=300) if f.code == "underpowered"][0]
+    freq = [
+        f
+        for f in check_design(_spec('[reoffending]\nmeasure = "frequency"\n'), {"pool": pool}, cohort_size=300)
+        if f.code == "underpowered"
+    ][0]
     y = pool["reoffences"].to_numpy(dtype=float)
     assert freq.evidence["dispersion"] == pytest.approx(y.mean() ** 2 / (y.var(ddof=1) - y.mean()))
 
@@ -164,8 +187,9 @@ def test_small_segment():
     found = [f for f in check_design(spec, {"people": few}) if f.code == "small_segment"]
     assert found[0].evidence["n"] == 5 and "cannot be reported" in found[0].message
     some = pd.DataFrame({"sex": ["female"] * 40 + ["male"] * 200})
-    assert "Justice Data Lab" in [f for f in check_design(spec, {"people": some})
-                                  if f.code == "small_segment"][0].message
+    assert (
+        "Justice Data Lab" in [f for f in check_design(spec, {"people": some}) if f.code == "small_segment"][0].message
+    )
     enough = pd.DataFrame({"sex": ["female"] * 80 + ["male"] * 200})
     assert "small_segment" not in _codes(check_design(spec, {"people": enough}))
 
@@ -175,8 +199,9 @@ def test_poor_overlap():
     pool = _pool(prior_max=10)
     rng = np.random.default_rng(1)
     # Half the cohort has more prior offences than anyone in the pool.
-    cohort = pd.DataFrame({"age": rng.integers(18, 60, 300),
-                           "prior_offences": np.r_[rng.integers(0, 11, 150), rng.integers(12, 40, 150)]})
+    cohort = pd.DataFrame(
+        {"age": rng.integers(18, 60, 300), "prior_offences": np.r_[rng.integers(0, 11, 150), rng.integers(12, 40, 150)]}
+    )
     found = [f for f in check_design(spec, {"people": cohort, "pool": pool}) if f.code == "poor_overlap"]
     assert len(found) == 1 and found[0].severity == "warning"
     similar = _pool(n=300, seed=2, prior_max=10)[["age", "prior_offences"]]
@@ -184,7 +209,7 @@ def test_poor_overlap():
 
 
 def test_not_checked_and_ordering():
-    spec = _spec("[reoffending]\nmeasure = \"binary\"\n[payment]\nup_front_share = 0.5\nat_risk_share = 0.2\n")
+    spec = _spec('[reoffending]\nmeasure = "binary"\n[payment]\nup_front_share = 0.5\nat_risk_share = 0.2\n')
     found = check_design(spec, contract_days=100)
     severities = [f.severity for f in found]
     assert severities == sorted(severities, key=design.SEVERITIES.index)

@@ -74,7 +74,7 @@ def test_funnel_units_limits_and_outside():
     u = f.units.set_index("unit")
     assert u["volume"].tolist() == sizes
     assert f.target == pytest.approx(u["observed"].sum() / u["volume"].sum())
-    for name, row in u.iterrows():
+    for _, row in u.iterrows():
         assert row["high_99.8"] == pytest.approx(float(exact_limit(0.999, row["volume"], f.target)))
         assert row["low_95"] == pytest.approx(float(exact_limit(0.025, row["volume"], f.target)))
     assert f.outside(0.998) == ["PRV08"] and u.loc["PRV08", "outside_99.8"] == "above"
@@ -118,5 +118,7 @@ def test_funnel_output_and_errors():
     assert len(ax.lines) == 5
     with pytest.raises(SchemaError, match="'method' parameter of funnel must be one of"):
         funnel(_providers([0.3], [10]), method="wilson")
-    with pytest.raises(SchemaError, match=r"the .outcome. column .reoffended. must be bool or 0/1; other values at rows 0 \(2\)"):
+    with pytest.raises(
+        SchemaError, match=r"the .outcome. column .reoffended. must be bool or 0/1; other values at rows 0 \(2\)"
+    ):
         funnel(pd.DataFrame({"provider_id": ["a", "b"], "reoffended": [2, 0]}))

@@ -20,7 +20,7 @@ from cohorts.synthetic import (
     expected_reoffences,
     make_world,
 )
-from validation.errors import SpecError
+from ground.errors import SpecError
 
 SMALL = dict(n_eligible=400, n_pool=1_000)
 

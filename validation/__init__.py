@@ -1,53 +1,44 @@
-"""validation: does it hold. Schemas, design checks, creaming/parking screens, equality.
+"""validation: does it hold. Schemas, design checks, creaming and parking screens, funnels, equality.
 
-``validation.schemas`` and ``validation.errors`` may be imported by every
-package. The higher-level checks import from ``metrics`` and ``pricing``, so
-they are loaded lazily here (PEP 562) to keep that exception free of cycles.
+The error classes and table schemas live on the ground floor (:mod:`ground`);
+they are re-exported here so ``from validation import SchemaError, validate``
+keeps working.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
-from validation.errors import (
+from ground.errors import (
     ConvergenceError,
     DesistError,
     MatchingError,
     ModelError,
+    ParameterError,
     SchemaError,
     SpecError,
 )
-
-# name -> module that defines it; filled in as the modules land.
-_LAZY: dict[str, str] = {
-    "TABLES": "validation.schemas",
-    "table_schema": "validation.schemas",
-    "validate": "validation.schemas",
-    "Screen": "validation.gaming",
-    "creaming_screen": "validation.gaming",
-    "parking_screen": "validation.gaming",
-    "Funnel": "validation.funnels",
-    "funnel": "validation.funnels",
-    "EqualityTable": "validation.equality_impact",
-    "equality": "validation.equality_impact",
-    "Finding": "validation.design",
-    "check_design": "validation.design",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'validation' has no attribute {name!r}")
-
+from ground.findings import Finding
+from ground.tables import TABLES, table_schema, validate
+from validation.design import check_design
+from validation.equality_impact import EqualityTable, equality
+from validation.funnels import Funnel, funnel
+from validation.gaming import Screen, creaming_screen, parking_screen
 
 __all__ = [
+    "TABLES",
     "ConvergenceError",
     "DesistError",
+    "EqualityTable",
+    "Finding",
+    "Funnel",
     "MatchingError",
     "ModelError",
+    "ParameterError",
     "SchemaError",
+    "Screen",
     "SpecError",
-    *_LAZY,
+    "check_design",
+    "creaming_screen",
+    "equality",
+    "funnel",
+    "parking_screen",
+    "table_schema",
+    "validate",
 ]

@@ -58,13 +58,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pricing.structure import Finding
-from validation.errors import DesistError, ModelError
+from ground.errors import DesistError, ModelError
+from ground.findings import SEVERITIES, Finding, by_severity
 
-SEVERITIES = ("error", "warning", "info")
 CODES = (
-    "deadweight", "outcome_not_measurable", "binary_reoffending", "up_front_below_ask", "at_risk_below_ask",
-    "at_risk_above_ask", "underpowered", "margin_gap", "small_segment", "poor_overlap", "not_checked",
+    "deadweight",
+    "outcome_not_measurable",
+    "binary_reoffending",
+    "up_front_below_ask",
+    "at_risk_below_ask",
+    "at_risk_above_ask",
+    "underpowered",
+    "margin_gap",
+    "small_segment",
+    "poor_overlap",
+    "not_checked",
 )
 DEADWEIGHT_SHARE = 0.5
 POWER_WARNING, POWER_ERROR = 0.8, 0.5
@@ -75,11 +83,20 @@ OFF_SUPPORT_SHARE = 0.05
 # 10% fall in frequency (DOMAIN.md sections 3-4).
 DEFAULT_EFFECT = {"binary": -0.05, "frequency": 0.90}
 OVERLAP_COVARIATES = (
-    "age", "sex", "ethnicity", "prior_offences", "age_first_conviction", "ogrs_score", "need_accommodation",
-    "need_substance", "need_mental_health", "need_employment", "need_family",
+    "age",
+    "sex",
+    "ethnicity",
+    "prior_offences",
+    "age_first_conviction",
+    "ogrs_score",
+    "need_accommodation",
+    "need_substance",
+    "need_mental_health",
+    "need_employment",
+    "need_family",
 )
 
-__all__ = ["CODES", "Finding", "check_design"]
+__all__ = ["CODES", "SEVERITIES", "Finding", "check_design"]
 
 
 def _get(data: Any, name: str) -> Any:
@@ -146,22 +163,30 @@ def check_design(
     findings += _segments(spec, people, skipped)
     findings += _overlap(spec, people, _get(data, "pool"), skipped)
     if skipped:
-        findings.append(Finding(
-            "not_checked", "info",
-            "Not checked: " + "; ".join(f"{k} ({why})" for k, why in skipped.items()) + ".",
-            {"checks": skipped}))
-    return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))
+        findings.append(
+            Finding(
+                "not_checked",
+                "info",
+                "Not checked: " + "; ".join(f"{k} ({why})" for k, why in skipped.items()) + ".",
+                {"checks": skipped},
+            )
+        )
+    return by_severity(findings)
 
 
 def _binary_reoffending(spec: Any) -> list[Finding]:
     r = getattr(spec, "reoffending", None)
     if r is None or r.measure != "binary":
         return []
-    return [Finding(
-        "binary_reoffending", "warning",
-        "The reoffending measure is binary: once someone has a proven reoffence nothing more can be earned "
-        "from them, so they are worth parking. Measure frequency (proven reoffences per person), or both.",
-        {"measure": r.measure, "suggest": "frequency"})]
+    return [
+        Finding(
+            "binary_reoffending",
+            "warning",
+            "The reoffending measure is binary: once someone has a proven reoffence nothing more can be earned "
+            "from them, so they are worth parking. Measure frequency (proven reoffences per person), or both.",
+            {"measure": r.measure, "suggest": "frequency"},
+        )
+    ]
 
 
 def _payment(spec: Any, people, history, skipped: dict[str, str]) -> list[Finding]:
@@ -175,8 +200,10 @@ def _payment(spec: Any, people, history, skipped: dict[str, str]) -> list[Findin
     budget = 0.0
     if payment.get("prices"):
         if people is None or history is None:
-            skipped["at_risk_share"] = ("outcome payments not counted in the share at risk: needs people and a "
-                                        "history table with achieved outcomes")
+            skipped["at_risk_share"] = (
+                "outcome payments not counted in the share at risk: needs people and a "
+                "history table with achieved outcomes"
+            )
         else:
             budget = cohort_pricing(spec, people, history).expected_payments
     structure = PaymentStructure.from_spec(spec, outcome_budget=budget)
@@ -196,12 +223,17 @@ def _measurable(spec: Any, contract_days: int | None, skipped: dict[str, str]) -
     if contract_days is None:
         skipped["outcome_not_measurable"] = "no contract length (contract_days)"
         return []
-    return [Finding(
-        "outcome_not_measurable", "error",
-        f"{key!r} is measured up to day {day} after each start, but the contract lasts {contract_days} days: "
-        "no one can be paid for it within the contract. Shorten the window or lengthen the contract.",
-        {"outcome": key, "last_day": day, "contract_days": contract_days})
-        for key, day in last.items() if day > contract_days]
+    return [
+        Finding(
+            "outcome_not_measurable",
+            "error",
+            f"{key!r} is measured up to day {day} after each start, but the contract lasts {contract_days} days: "
+            "no one can be paid for it within the contract. Shorten the window or lengthen the contract.",
+            {"outcome": key, "last_day": day, "contract_days": contract_days},
+        )
+        for key, day in last.items()
+        if day > contract_days
+    ]
 
 
 def _deadweight(spec: Any, people, assessments, as_of, share: float, skipped: dict[str, str]) -> list[Finding]:
@@ -228,16 +260,25 @@ def _deadweight(spec: Any, people, assessments, as_of, share: float, skipped: di
             rule = getattr(o.rule, "rule", o.rule)
             if rule.needs_baseline:
                 continue
-            rate = achievement(people, scored, rule, o.baseline, o.baseline, as_of=as_of,
-                               measure=o.measure).rate()
+            rate = achievement(people, scored, rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure).rate()
             if rate.n and rate.estimate > share:
-                findings.append(Finding(
-                    "deadweight", "warning",
-                    f"{rate.estimate:.0%} of the cohort (95% CI {rate.ci_low:.0%} to {rate.ci_high:.0%}, "
-                    f"n = {rate.n}) already meet {o.label or key!r} at baseline: paying for it pays for what "
-                    "would have happened anyway. Pay for improvement, or only for people below it at baseline.",
-                    {"outcome": key, "share": rate.estimate, "ci_low": rate.ci_low, "ci_high": rate.ci_high,
-                     "n": rate.n, "threshold": share}))
+                findings.append(
+                    Finding(
+                        "deadweight",
+                        "warning",
+                        f"{rate.estimate:.0%} of the cohort (95% CI {rate.ci_low:.0%} to {rate.ci_high:.0%}, "
+                        f"n = {rate.n}) already meet {o.label or key!r} at baseline: paying for it pays for what "
+                        "would have happened anyway. Pay for improvement, or only for people below it at baseline.",
+                        {
+                            "outcome": key,
+                            "share": rate.estimate,
+                            "ci_low": rate.ci_low,
+                            "ci_high": rate.ci_high,
+                            "n": rate.n,
+                            "threshold": share,
+                        },
+                    )
+                )
     return findings
 
 
@@ -271,13 +312,24 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
         return []
     severity = "error" if result.power < POWER_ERROR else "warning"
     what = f"{100 * effect:+.1f} percentage points" if measure == "binary" else f"a rate ratio of {effect:.2f}"
-    return [Finding(
-        "underpowered", severity,
-        f"With {n} people (comparison ratio {ratio:g}) the {measure} measure has {result.power:.0%} power to "
-        f"detect {what} from a base of {base:.3g}: a true effect of that size would often go unpaid. "
-        "Enlarge or pool cohorts, or use a more frequent outcome.",
-        {"power": result.power, "n": n, "effect": effect, "base_rate": base, "measure": measure,
-         "ratio": ratio, **extra})]
+    return [
+        Finding(
+            "underpowered",
+            severity,
+            f"With {n} people (comparison ratio {ratio:g}) the {measure} measure has {result.power:.0%} power to "
+            f"detect {what} from a base of {base:.3g}: a true effect of that size would often go unpaid. "
+            "Enlarge or pool cohorts, or use a more frequent outcome.",
+            {
+                "power": result.power,
+                "n": n,
+                "effect": effect,
+                "base_rate": base,
+                "measure": measure,
+                "ratio": ratio,
+                **extra,
+            },
+        )
+    ]
 
 
 def _margins(spec, people, history, costs, skipped) -> list[Finding]:
@@ -295,15 +347,28 @@ def _margins(spec, people, history, costs, skipped) -> list[Finding]:
     mean_cost = float(np.average(m.table["cost_per_person"], weights=m.table["n"]))
     if m.gap_ci_low <= 0 <= m.gap_ci_high or abs(m.gap) < MARGIN_MATERIALITY * mean_cost:
         return []
-    direction = ("easy cases pay better: a reason to cream" if m.gap > 0
-                 else "hard cases pay better: a reason to turn easy cases away")
-    return [Finding(
-        "margin_gap", "warning",
-        f"The tariff leaves £{m.gap:,.0f} more margin per person in {m.easiest!r} (easiest) than in "
-        f"{m.hardest!r} (hardest) (95% CI £{m.gap_ci_low:,.0f} to £{m.gap_ci_high:,.0f}); {direction}. "
-        "Consider pricing.incentive_neutral.",
-        {"gap": m.gap, "ci_low": m.gap_ci_low, "ci_high": m.gap_ci_high, "easiest": m.easiest,
-         "hardest": m.hardest, "mean_cost": mean_cost})]
+    direction = (
+        "easy cases pay better: a reason to cream"
+        if m.gap > 0
+        else "hard cases pay better: a reason to turn easy cases away"
+    )
+    return [
+        Finding(
+            "margin_gap",
+            "warning",
+            f"The tariff leaves £{m.gap:,.0f} more margin per person in {m.easiest!r} (easiest) than in "
+            f"{m.hardest!r} (hardest) (95% CI £{m.gap_ci_low:,.0f} to £{m.gap_ci_high:,.0f}); {direction}. "
+            "Consider pricing.incentive_neutral.",
+            {
+                "gap": m.gap,
+                "ci_low": m.gap_ci_low,
+                "ci_high": m.gap_ci_high,
+                "easiest": m.easiest,
+                "hardest": m.hardest,
+                "mean_cost": mean_cost,
+            },
+        )
+    ]
 
 
 def _segments(spec, people, skipped) -> list[Finding]:
@@ -317,13 +382,21 @@ def _segments(spec, people, skipped) -> list[Finding]:
 
     flags = assign(people, spec.segments).flags
     sizes = flags.fillna(False).astype(bool).sum()
-    return [Finding(
-        "small_segment", "warning",
-        f"Segment {name!r} has {n} people: "
-        + (f"under {MIN_CELL}, it cannot be reported at all (suppressed)." if n < MIN_CELL else
-           f"under {JDL_MINIMUM} (the Justice Data Lab minimum), too few for an impact estimate of its own."),
-        {"segment": name, "n": int(n), "min_report": MIN_CELL, "min_estimate": JDL_MINIMUM})
-        for name, n in sizes.items() if n < JDL_MINIMUM]
+    return [
+        Finding(
+            "small_segment",
+            "warning",
+            f"Segment {name!r} has {n} people: "
+            + (
+                f"under {MIN_CELL}, it cannot be reported at all (suppressed)."
+                if n < MIN_CELL
+                else f"under {JDL_MINIMUM} (the Justice Data Lab minimum), too few for an impact estimate of its own."
+            ),
+            {"segment": name, "n": int(n), "min_report": MIN_CELL, "min_estimate": JDL_MINIMUM},
+        )
+        for name, n in sizes.items()
+        if n < JDL_MINIMUM
+    ]
 
 
 def _overlap(spec, people, pool, skipped) -> list[Finding]:
@@ -338,8 +411,9 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
         return []
     from metrics.propensity import fit_propensity
 
-    both = pd.concat([people[covariates].assign(_cohort=True), pool[covariates].assign(_cohort=False)],
-                     ignore_index=True)
+    both = pd.concat(
+        [people[covariates].assign(_cohort=True), pool[covariates].assign(_cohort=False)], ignore_index=True
+    )
     # Schema-read tables carry every allowed level ("unknown", ...); levels no one
     # has, and covariates with one value, say nothing about overlap.
     for col in covariates:
@@ -352,8 +426,14 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
     try:
         model = fit_propensity(both, "_cohort", covariates)
     except ModelError as exc:
-        return [Finding("poor_overlap", "warning",
-                        f"The propensity model separates the cohort from the pool: {exc}", {"error": str(exc)})]
+        return [
+            Finding(
+                "poor_overlap",
+                "warning",
+                f"The propensity model separates the cohort from the pool: {exc}",
+                {"error": str(exc)},
+            )
+        ]
     lp = np.asarray(model.linear_predictor)
     cohort = both["_cohort"].to_numpy()
     lp_t, lp_c = lp[cohort], lp[~cohort]
@@ -363,9 +443,19 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
     r = float(lp_t.var(ddof=1) / lp_c.var(ddof=1))
     if off <= OFF_SUPPORT_SHARE:
         return []
-    return [Finding(
-        "poor_overlap", "warning",
-        f"{off:.0%} of the cohort lie outside the comparison pool's propensity range: the pool has no one like "
-        "them, so a matched comparison covers only part of the cohort. Widen the pool or narrow eligibility.",
-        {"off_support": off, "rubin_b": b, "rubin_r": r, "covariates": covariates, "n_cohort": int(cohort.sum()),
-         "n_pool": int((~cohort).sum())})]
+    return [
+        Finding(
+            "poor_overlap",
+            "warning",
+            f"{off:.0%} of the cohort lie outside the comparison pool's propensity range: the pool has no one like "
+            "them, so a matched comparison covers only part of the cohort. Widen the pool or narrow eligibility.",
+            {
+                "off_support": off,
+                "rubin_b": b,
+                "rubin_r": r,
+                "covariates": covariates,
+                "n_cohort": int(cohort.sum()),
+                "n_pool": int((~cohort).sum()),
+            },
+        )
+    ]

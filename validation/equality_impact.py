@@ -34,15 +34,17 @@ its denominator, its rate, CI nor ratio.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from validation.errors import SchemaError
-from validation.gaming import check_columns, flag_values
+from ground.checks import require_columns
+from ground.errors import SchemaError
+from validation.gaming import flag_values
 
 MIN_CELL = 10
 TOTAL = "all"
@@ -87,7 +89,9 @@ class EqualityTable:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "reference": self.reference, "min_cell": self.min_cell, "excluded": self.excluded,
+            "reference": self.reference,
+            "min_cell": self.min_cell,
+            "excluded": self.excluded,
             "table": self.table.astype(object).where(self.table.notna(), None).to_dict(orient="records"),
         }
 
@@ -101,7 +105,8 @@ class EqualityTable:
             shown[col] = shown[col].map(lambda v: "*" if pd.isna(v) else f"{int(v)}")
         lines = [
             f"Equality impact by {', '.join(self.reference)} (reference levels: "
-            + ", ".join(f"{g}={lv}" for g, lv in self.reference.items()) + ")",
+            + ", ".join(f"{g}={lv}" for g, lv in self.reference.items())
+            + ")",
             f"* suppressed: a count, complement or denominator under {self.min_cell}, "
             "or hidden so a suppressed value cannot be recovered from a total.",
         ]
@@ -117,8 +122,9 @@ class EqualityTable:
         """Ratios to the reference level with 95% CIs (suppressed cells omitted)."""
         import matplotlib.pyplot as plt
 
-        d = self.table[(self.table["measure"] == measure) & (self.table["group"] != TOTAL)
-                       & self.table["ratio"].notna()]
+        d = self.table[
+            (self.table["measure"] == measure) & (self.table["group"] != TOTAL) & self.table["ratio"].notna()
+        ]
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 0.3 * len(d) + 1.5))
         ypos = np.arange(len(d))[::-1]
@@ -178,13 +184,20 @@ def equality(
     frame = people
     if "age_band" in groups and "age_band" not in people.columns and age in people.columns:
         frame = people.assign(age_band=age_band(people[age]))
-    check_columns(frame, {f"groups[{i}]": g for i, g in enumerate(groups)}, "people", caller)
-    check_columns(frame, {k: v for k, v in {"enrolled": enrolled}.items() if v}, "people", caller)
+    require_columns(
+        frame,
+        {f"groups[{i}]": g for i, g in enumerate(groups)} | ({"enrolled": enrolled} if enrolled else {}),
+        table="people",
+        complete=True,
+    )
     missing = {m: col for m, col in measures.items() if col not in frame.columns}
     if missing:
-        raise SchemaError(f"{caller}: columns not in the people table: "
-                          + ", ".join(f"{col!r} ({m})" for m, col in missing.items())
-                          + f"; columns: {list(frame.columns)}", table="people")
+        raise SchemaError(
+            f"{caller}: columns not in the people table: "
+            + ", ".join(f"{col!r} ({m})" for m, col in missing.items())
+            + f"; columns: {list(frame.columns)}",
+            table="people",
+        )
     flags = {m: flag_values(frame, col, m, "people", caller) for m, col in measures.items()}
     base = flags["enrolment"] == 1 if enrolled else np.ones(len(frame), dtype=bool)
     cells, excluded = [], {}
@@ -207,15 +220,17 @@ def _reference(frame: pd.DataFrame, group: str, reference: Mapping[str, str] | N
     counts = frame[group].astype(str).value_counts()
     if reference and group in reference:
         if str(reference[group]) not in counts.index:
-            raise SchemaError(f"The 'reference' parameter of equality must name a level of {group!r} "
-                              f"({sorted(counts.index)}). Got {reference[group]!r} instead.", table="people")
+            raise SchemaError(
+                f"The 'reference' parameter of equality must name a level of {group!r} "
+                f"({sorted(counts.index)}). Got {reference[group]!r} instead.",
+                table="people",
+            )
         return str(reference[group])
     return str(counts.index[0])
 
 
 def _cells(frame: pd.DataFrame, groups: list[str], measure: str, x: np.ndarray, n: np.ndarray) -> pd.DataFrame:
-    parts = [pd.DataFrame({"measure": measure, "group": TOTAL, "level": TOTAL,
-                           "n": [n.sum()], "x": [x.sum()]})]
+    parts = [pd.DataFrame({"measure": measure, "group": TOTAL, "level": TOTAL, "n": [n.sum()], "x": [x.sum()]})]
     for g in groups:
         key = frame[g].astype(str).to_numpy()
         agg = pd.DataFrame({"level": key, "n": n.astype(float), "x": x}).groupby("level").sum().reset_index()
@@ -239,16 +254,22 @@ def _rates(table: pd.DataFrame) -> pd.DataFrame:
         ok = np.isfinite(se) & (x > 0) & (ref_x > 0) & ~is_ref
         ratio_lo, ratio_hi = ratio * np.exp(-1.96 * se), ratio * np.exp(1.96 * se)
     return table.assign(
-        rate=rate, ci_low=np.where(n > 0, lo, np.nan), ci_high=np.where(n > 0, hi, np.nan),
+        rate=rate,
+        ci_low=np.where(n > 0, lo, np.nan),
+        ci_high=np.where(n > 0, hi, np.nan),
         ratio=np.where(is_ref, 1.0, np.where(ok, ratio, np.nan)),
-        ratio_ci_low=np.where(ok, ratio_lo, np.nan), ratio_ci_high=np.where(ok, ratio_hi, np.nan))
+        ratio_ci_low=np.where(ok, ratio_lo, np.nan),
+        ratio_ci_high=np.where(ok, ratio_hi, np.nan),
+    )
 
 
 def _suppress(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     n, x = table["n"].to_numpy(dtype=float), table["x"].to_numpy(dtype=float)
-    reason = np.where(n < min_cell, f"denominator < {min_cell}",
-                      np.where(x < min_cell, f"count < {min_cell}",
-                               np.where(n - x < min_cell, f"complement < {min_cell}", ""))).astype(object)
+    reason = np.where(
+        n < min_cell,
+        f"denominator < {min_cell}",
+        np.where(x < min_cell, f"count < {min_cell}", np.where(n - x < min_cell, f"complement < {min_cell}", "")),
+    ).astype(object)
     hidden = reason != ""
     measure, group, level = (table[c].to_numpy() for c in ("measure", "group", "level"))
     changed = True

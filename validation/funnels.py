@@ -50,8 +50,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from validation.errors import SchemaError
-from validation.gaming import check_columns, flag_values
+from ground.checks import require_columns
+from ground.errors import SchemaError
+from validation.gaming import flag_values
 
 LEVELS = (0.95, 0.998)
 METHODS = ("exact", "normal")
@@ -158,8 +159,12 @@ class Funnel:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "target": self.target, "method": self.method,
-            "levels": list(self.levels), "phi": self.phi, "dispersion_p": self.dispersion_p,
+            "kind": self.kind,
+            "target": self.target,
+            "method": self.method,
+            "levels": list(self.levels),
+            "phi": self.phi,
+            "dispersion_p": self.dispersion_p,
             "adjusted": self.adjusted,
             "outside": {_label(lv): self.outside(lv) for lv in self.levels},
             "units": self.units.astype(object).where(self.units.notna(), None).to_dict(orient="records"),
@@ -207,15 +212,18 @@ class Funnel:
         return ax
 
 
-def _limits(volume, level: float, method: str, kind: str, target: float,
-            inflation: float) -> tuple[np.ndarray, np.ndarray]:
+def _limits(
+    volume, level: float, method: str, kind: str, target: float, inflation: float
+) -> tuple[np.ndarray, np.ndarray]:
     limit = exact_limit if method == "exact" else normal_limit
     lo, hi = (limit(p, volume, target, kind) for p in ((1 - level) / 2, (1 + level) / 2))
     # A limit can never leave the indicator's range: interpolation below r_p = 0
     # and the sqrt(phi) widening can both push it past 0 (or past 1 for a rate).
     top = 1.0 if kind == "proportion" else np.inf
-    return (np.clip(target + inflation * (lo - target), 0.0, top),
-            np.clip(target + inflation * (hi - target), 0.0, top))
+    return (
+        np.clip(target + inflation * (lo - target), 0.0, top),
+        np.clip(target + inflation * (hi - target), 0.0, top),
+    )
 
 
 def _label(level: float) -> str:
@@ -271,19 +279,29 @@ def funnel(
     if not all(0 < lv < 1 for lv in levels):
         raise SchemaError(f"The 'levels' parameter of {caller} must hold numbers in (0, 1). Got {levels!r} instead.")
     cols = {"unit": unit, "outcome": outcome} | ({"expected": expected} if expected else {})
-    check_columns(data, cols, "data", caller)
+    require_columns(data, cols, table="data", complete=True)
     kind = "proportion" if expected is None else "ratio"
     # A proportion needs 0/1 outcomes; a ratio (O/E) also takes counts.
-    y = (flag_values(data, outcome, "outcome", "data", caller) if kind == "proportion"
-         else data[outcome].to_numpy(dtype=float))
-    grouped = pd.DataFrame({
-        "unit": data[unit].astype(str).to_numpy(), "observed": y,
-        "volume": np.ones(len(y)) if expected is None else data[expected].to_numpy(dtype=float),
-    }).groupby("unit", sort=True).sum().reset_index()
+    y = (
+        flag_values(data, outcome, "outcome", "data", caller)
+        if kind == "proportion"
+        else data[outcome].to_numpy(dtype=float)
+    )
+    grouped = (
+        pd.DataFrame(
+            {
+                "unit": data[unit].astype(str).to_numpy(),
+                "observed": y,
+                "volume": np.ones(len(y)) if expected is None else data[expected].to_numpy(dtype=float),
+            }
+        )
+        .groupby("unit", sort=True)
+        .sum()
+        .reset_index()
+    )
     if (grouped["volume"] <= 0).any():
         bad = grouped.loc[grouped["volume"] <= 0, "unit"].tolist()
-        raise SchemaError(f"{caller}: units {bad} have total {expected!r} <= 0; their ratio is undefined",
-                          table="data")
+        raise SchemaError(f"{caller}: units {bad} have total {expected!r} <= 0; their ratio is undefined", table="data")
     if target is None:
         target = float(grouped["observed"].sum() / grouped["volume"].sum()) if kind == "proportion" else 1.0
     if kind == "proportion" and not 0 < target < 1:
@@ -299,6 +317,14 @@ def funnel(
         lo, hi = _limits(vol, lv, method, kind, target, np.sqrt(phi) if adjusted else 1.0)
         table[f"low_{_label(lv)}"], table[f"high_{_label(lv)}"] = lo, hi
         table[f"outside_{_label(lv)}"] = np.where(value > hi, "above", np.where(value < lo, "below", ""))
-    return Funnel(units=table, kind=kind, target=target, method=method, levels=tuple(levels), phi=phi,
-                  dispersion_p=float(stats.chi2.sf(len(z) * phi, len(z))), adjusted=adjusted,
-                  unit_name=unit)
+    return Funnel(
+        units=table,
+        kind=kind,
+        target=target,
+        method=method,
+        levels=tuple(levels),
+        phi=phi,
+        dispersion_p=float(stats.chi2.sf(len(z) * phi, len(z))),
+        adjusted=adjusted,
+        unit_name=unit,
+    )

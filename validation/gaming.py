@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -60,38 +59,13 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from validation.errors import ModelError, SchemaError
+from ground.checks import require_columns
+from ground.errors import ModelError, SchemaError
 
 ALPHA = 0.05
 # Decile midpoints 0.05 and 0.95: exp(SPAN * slope) is the hardest-vs-easiest ratio.
 SPAN = 0.9
 OVERALL = "all"
-
-
-def check_columns(df: pd.DataFrame, columns: dict[str, str], table: str, caller: str) -> None:
-    """Raise one ``SchemaError`` naming every argument whose column is missing
-    from ``df`` or holds missing values (with the first offending rows).
-
-    ``columns`` maps argument name -> column name.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise SchemaError(
-            f"The {table!r} parameter of {caller} must be a pandas DataFrame. Got {type(df).__name__} instead.",
-            table=table,
-        )
-    problems = []
-    for arg, col in columns.items():
-        if col not in df.columns:
-            problems.append(
-                f"the {arg!r} column {col!r} is not in the {table} table (columns: {list(df.columns)})"
-            )
-            continue
-        missing = np.flatnonzero(df[col].isna().to_numpy())
-        if missing.size:
-            rows = ", ".join(map(str, missing[:10])) + (" ..." if missing.size > 10 else "")
-            problems.append(f"the {arg!r} column {col!r} has {missing.size} missing value(s) at rows {rows}")
-    if problems:
-        raise SchemaError(f"{caller}: " + "; ".join(problems) + ".", table=table)
 
 
 def flag_values(df: pd.DataFrame, column: str, arg: str, table: str, caller: str) -> np.ndarray:
@@ -101,9 +75,12 @@ def flag_values(df: pd.DataFrame, column: str, arg: str, table: str, caller: str
     values = pd.to_numeric(raw.astype(object), errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(raw.notna().to_numpy() & ~np.isin(values, (0.0, 1.0)))
     if bad.size:
-        shown = ", ".join(f"{r} ({raw.iloc[r:r + 1].astype(object).tolist()[0]!r})" for r in bad[:5])
-        raise SchemaError(f"{caller}: the {arg!r} column {column!r} must be bool or 0/1; other values at rows "
-                          f"{shown}{' ...' if bad.size > 5 else ''}", table=table)
+        shown = ", ".join(f"{r} ({raw.iloc[r : r + 1].astype(object).tolist()[0]!r})" for r in bad[:5])
+        raise SchemaError(
+            f"{caller}: the {arg!r} column {column!r} must be bool or 0/1; other values at rows "
+            f"{shown}{' ...' if bad.size > 5 else ''}",
+            table=table,
+        )
     return values
 
 
@@ -167,8 +144,16 @@ def _groups(df: pd.DataFrame, by: str | None) -> list[tuple[str, np.ndarray]]:
     return units
 
 
-def _unit_trend(y: np.ndarray, pct: np.ndarray, family: str, testable: bool, unit: str, by: str | None,
-                notes: list[str], caller: str) -> Trend:
+def _unit_trend(
+    y: np.ndarray,
+    pct: np.ndarray,
+    family: str,
+    testable: bool,
+    unit: str,
+    by: str | None,
+    notes: list[str],
+    caller: str,
+) -> Trend:
     """The trend for one unit. The overall unit must have one (else ModelError);
     a level of ``by`` without one is noted and left out of the family."""
     try:
@@ -179,17 +164,28 @@ def _unit_trend(y: np.ndarray, pct: np.ndarray, family: str, testable: bool, uni
         trend = NO_TREND
     if not np.isfinite(trend.p_falling):
         if unit == OVERALL:
-            raise ModelError(f"{caller}: no trend test is possible over all {len(y)} rows "
-                             "(need at least 3 people and some variation in the outcome)")
+            raise ModelError(
+                f"{caller}: no trend test is possible over all {len(y)} rows "
+                "(need at least 3 people and some variation in the outcome)"
+            )
         notes.append(f"{by}={unit}: no trend test (n = {len(y)}); left out of the family")
     return trend
 
 
-def _screen(kind: str, test: str, rows: list[dict], dec_rows: list[pd.DataFrame], notes: list[str],
-            by: str | None, alpha: float) -> Screen:
+def _screen(
+    kind: str, test: str, rows: list[dict], dec_rows: list[pd.DataFrame], notes: list[str], by: str | None, alpha: float
+) -> Screen:
     table, p_value, correction = _correct(pd.DataFrame(rows), by, alpha)
-    return Screen(kind=kind, p_value=p_value, alpha=alpha, test=test, correction=correction, table=table,
-                  deciles=pd.concat(dec_rows, ignore_index=True), notes=tuple(notes))
+    return Screen(
+        kind=kind,
+        p_value=p_value,
+        alpha=alpha,
+        test=test,
+        correction=correction,
+        table=table,
+        deciles=pd.concat(dec_rows, ignore_index=True),
+        notes=tuple(notes),
+    )
 
 
 def _correct(table: pd.DataFrame, by: str | None, alpha: float) -> tuple[pd.DataFrame, float, str]:
@@ -202,9 +198,7 @@ def _correct(table: pd.DataFrame, by: str | None, alpha: float) -> tuple[pd.Data
         correction = "none (one test)"
     else:
         adjusted[tested] = multipletests(p[tested], method="holm")[1]
-        correction = (
-            f"Holm over {int(tested.sum())} tests (overall + {int(tested.sum()) - 1} levels of {by!r})"
-        )
+        correction = f"Holm over {int(tested.sum())} tests (overall + {int(tested.sum()) - 1} levels of {by!r})"
     table = table.assign(p_adjusted=adjusted, flagged=adjusted < alpha)
     return table, float(np.nanmin(adjusted)), correction
 
@@ -301,9 +295,16 @@ class Screen:
         for unit, d in self.deciles.groupby("unit", sort=False):
             if unit == OVERALL or unit in flagged:
                 err = np.vstack([d[value] - d["ci_low"], d["ci_high"] - d[value]])
-                ax.errorbar(d["decile"], d[value], yerr=err, marker="o", capsize=2,
-                            lw=2 if unit == OVERALL else 1.2, color="black" if unit == OVERALL else None,
-                            label=f"{unit}{' (flagged)' if unit in flagged else ''}")
+                ax.errorbar(
+                    d["decile"],
+                    d[value],
+                    yerr=err,
+                    marker="o",
+                    capsize=2,
+                    lw=2 if unit == OVERALL else 1.2,
+                    color="black" if unit == OVERALL else None,
+                    label=f"{unit}{' (flagged)' if unit in flagged else ''}",
+                )
             else:
                 ax.plot(d["decile"], d[value], color="grey", lw=0.6, alpha=0.5)
         ax.set_xlabel("difficulty decile (1 = easiest, 10 = hardest)")
@@ -316,8 +317,10 @@ class Screen:
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [
-        {k: (None if isinstance(v, float) and not np.isfinite(v) else
-             v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+        {
+            k: (None if isinstance(v, float) and not np.isfinite(v) else v.item() if isinstance(v, np.generic) else v)
+            for k, v in row.items()
+        }
         for row in df.to_dict(orient="records")
     ]
 
@@ -403,7 +406,7 @@ def creaming_screen(
     """
     caller = "creaming_screen"
     cols = {"enrolled": enrolled, "difficulty": difficulty} | ({"by": by} if by else {})
-    check_columns(eligible, cols, "eligible", caller)
+    require_columns(eligible, cols, table="eligible", complete=True)
     y = flag_values(eligible, enrolled, "enrolled", "eligible", caller).astype(bool)
     d = eligible[difficulty].to_numpy(dtype=float)
     if y.all() or not y.any():
@@ -420,21 +423,54 @@ def creaming_screen(
         smd, smd_lo, smd_hi = _smd_enrolled_vs_all(du, yu)
         ks_d, ks_p = _ks_enrolled_vs_all(du, yu)
         lo, hi = trend.ratio_ci()
-        rows.append(dict(unit=unit, n=len(yu), n_enrolled=int(yu.sum()), rate=yu.mean(),
-                         smd=smd, smd_ci_low=smd_lo, smd_ci_high=smd_hi, ks_d=ks_d, ks_p=ks_p,
-                         slope=trend.slope, se=trend.se, ratio=trend.ratio, ratio_ci_low=lo,
-                         ratio_ci_high=hi, p_trend=trend.p_falling))
+        rows.append(
+            dict(
+                unit=unit,
+                n=len(yu),
+                n_enrolled=int(yu.sum()),
+                rate=yu.mean(),
+                smd=smd,
+                smd_ci_low=smd_lo,
+                smd_ci_high=smd_hi,
+                ks_d=ks_d,
+                ks_p=ks_p,
+                slope=trend.slope,
+                se=trend.se,
+                ratio=trend.ratio,
+                ratio_ci_low=lo,
+                ratio_ci_high=hi,
+                p_trend=trend.p_falling,
+            )
+        )
         n_dec = np.bincount(dec[m], minlength=11)[1:]
         x_dec = np.bincount(dec[m], weights=yu, minlength=11)[1:]
         s_dec = np.bincount(dec[m], weights=du, minlength=11)[1:]
         ci_lo, ci_hi = _wilson(x_dec, n_dec)
         with np.errstate(invalid="ignore", divide="ignore"):
-            dec_rows.append(pd.DataFrame(dict(
-                unit=unit, decile=np.arange(1, 11), n=n_dec, n_enrolled=x_dec.astype(int),
-                rate=x_dec / n_dec, ci_low=np.where(n_dec > 0, ci_lo, np.nan),
-                ci_high=np.where(n_dec > 0, ci_hi, np.nan), mean_difficulty=s_dec / n_dec)))
-    return _screen("creaming", "one-sided Wald test that enrolment log-odds fall with the difficulty percentile "
-                   "(logistic regression of enrolment on percentile rank)", rows, dec_rows, notes, by, alpha)
+            dec_rows.append(
+                pd.DataFrame(
+                    dict(
+                        unit=unit,
+                        decile=np.arange(1, 11),
+                        n=n_dec,
+                        n_enrolled=x_dec.astype(int),
+                        rate=x_dec / n_dec,
+                        ci_low=np.where(n_dec > 0, ci_lo, np.nan),
+                        ci_high=np.where(n_dec > 0, ci_hi, np.nan),
+                        mean_difficulty=s_dec / n_dec,
+                    )
+                )
+            )
+    return _screen(
+        "creaming",
+        "one-sided Wald test that enrolment log-odds fall with the difficulty percentile "
+        "(logistic regression of enrolment on percentile rank)",
+        rows,
+        dec_rows,
+        notes,
+        by,
+        alpha,
+    )
 
 
 def parking_screen(
@@ -491,15 +527,19 @@ def parking_screen(
     if (attained is None) != (expected is None):
         raise SchemaError(
             f"The 'attained' and 'expected' parameters of {caller} must be given together. "
-            f"Got attained={attained!r}, expected={expected!r} instead.", table="enrolled")
+            f"Got attained={attained!r}, expected={expected!r} instead.",
+            table="enrolled",
+        )
     cols = {"difficulty": difficulty, "intensity": intensity}
     cols |= ({"attained": attained, "expected": expected} if attained else {}) | ({"by": by} if by else {})
-    check_columns(enrolled, cols, "enrolled", caller)
+    require_columns(enrolled, cols, table="enrolled", complete=True)
     h = enrolled[intensity].to_numpy(dtype=float)
     negative = np.flatnonzero(h < 0)
     if negative.size:
-        raise SchemaError(f"{caller}: the 'intensity' column {intensity!r} must be >= 0; "
-                          f"negative at rows {negative[:10].tolist()}", table="enrolled")
+        raise SchemaError(
+            f"{caller}: the 'intensity' column {intensity!r} must be >= 0; negative at rows {negative[:10].tolist()}",
+            table="enrolled",
+        )
     d = enrolled[difficulty].to_numpy(dtype=float)
     pct = percentile_rank(d)
     dec = decile_of(pct)
@@ -512,30 +552,56 @@ def parking_screen(
         hu, pu = h[m], pct[m]
         trend = _unit_trend(hu, pu, "poisson", len(hu) >= 3 and hu.sum() > 0, unit, by, notes, caller)
         lo, hi = trend.ratio_ci()
-        row = dict(unit=unit, n=len(hu), mean_hours=hu.mean(), slope=trend.slope, se=trend.se,
-                   ratio=trend.ratio, ratio_ci_low=lo, ratio_ci_high=hi, p_trend=trend.p_falling)
+        row = dict(
+            unit=unit,
+            n=len(hu),
+            mean_hours=hu.mean(),
+            slope=trend.slope,
+            se=trend.se,
+            ratio=trend.ratio,
+            ratio_ci_low=lo,
+            ratio_ci_high=hi,
+            p_trend=trend.p_falling,
+        )
         n_dec = np.bincount(dec[m], minlength=11)[1:]
         with np.errstate(invalid="ignore", divide="ignore"):
             s1 = np.bincount(dec[m], weights=hu, minlength=11)[1:]
             s2 = np.bincount(dec[m], weights=hu**2, minlength=11)[1:]
             mean = s1 / n_dec
             se = np.sqrt(np.maximum(s2 / n_dec - mean**2, 0) / np.maximum(n_dec - 1, 1))
-            dec_frame = dict(unit=unit, decile=np.arange(1, 11), n=n_dec, mean_hours=mean,
-                             ci_low=mean - 1.96 * se, ci_high=mean + 1.96 * se,
-                             mean_difficulty=np.bincount(dec[m], weights=d[m], minlength=11)[1:] / n_dec)
+            dec_frame = dict(
+                unit=unit,
+                decile=np.arange(1, 11),
+                n=n_dec,
+                mean_hours=mean,
+                ci_low=mean - 1.96 * se,
+                ci_high=mean + 1.96 * se,
+                mean_difficulty=np.bincount(dec[m], weights=d[m], minlength=11)[1:] / n_dec,
+            )
             if outcomes:
                 o_dec = np.bincount(dec[m], weights=obs[m], minlength=11)[1:]
                 e_dec = np.bincount(dec[m], weights=exp_p[m], minlength=11)[1:]
                 dec_frame |= dict(observed=o_dec / n_dec, expected=e_dec / n_dec, oe_ratio=o_dec / e_dec)
                 oe = _attainment_trend(obs[m], exp_p[m], pu)
-                row |= dict(observed=obs[m].mean(), expected=exp_p[m].mean(),
-                            oe_ratio=obs[m].sum() / exp_p[m].sum(), oe_slope=oe.slope,
-                            p_attainment=oe.p_falling)
+                row |= dict(
+                    observed=obs[m].mean(),
+                    expected=exp_p[m].mean(),
+                    oe_ratio=obs[m].sum() / exp_p[m].sum(),
+                    oe_slope=oe.slope,
+                    p_attainment=oe.p_falling,
+                )
         rows.append(row)
         dec_rows.append(pd.DataFrame(dec_frame))
-    return _screen("parking", "one-sided Wald test that mean service hours fall with the difficulty percentile "
-                   "(log-link Poisson quasi-likelihood regression, HC1 standard errors)", rows, dec_rows, notes,
-                   by, alpha)
+    return _screen(
+        "parking",
+        "one-sided Wald test that mean service hours fall with the difficulty percentile "
+        "(log-link Poisson quasi-likelihood regression, HC1 standard errors)",
+        rows,
+        dec_rows,
+        notes,
+        by,
+        alpha,
+    )
 
 
 def _attainment_trend(obs: np.ndarray, expected: np.ndarray, pct: np.ndarray) -> Trend:
@@ -548,73 +614,8 @@ def _attainment_trend(obs: np.ndarray, expected: np.ndarray, pct: np.ndarray) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = sm.GLM(obs, X, family=sm.families.Binomial(),
-                         offset=np.log(expected / (1 - expected))).fit()
+            res = sm.GLM(obs, X, family=sm.families.Binomial(), offset=np.log(expected / (1 - expected))).fit()
         except (np.linalg.LinAlgError, ValueError):
             return NO_TREND
     slope, se = float(res.params[1]), float(res.bse[1])
     return Trend(slope, se, float(stats.norm.cdf(slope / se)))
-
-
-def screen_flag_rates(
-    strengths: Sequence[float],
-    *,
-    n_eligible: int = 2_000,
-    replications: int = 200,
-    seed: int = 0,
-    enrolment_rate: float = 0.6,
-    alpha: float = ALPHA,
-) -> pd.DataFrame:
-    """Share of synthetic worlds each screen flags, by gaming strength.
-
-    For each replication, ``n_eligible`` people are drawn from the synthetic
-    world's covariate model (``cohorts.synthetic``), with its true difficulty;
-    then, for each strength s, enrolment follows the world's creaming mechanism
-    with ``creaming = s`` (the creaming screen sees all eligible), and the
-    service hours of the people who would enrol without creaming follow its
-    parking mechanism with ``parking = s`` (the parking screen sees them). Only
-    what the screens need is simulated, so hundreds of worlds take seconds.
-    The same draws are reused across strengths (common random numbers), so the
-    curve is smooth in s.
-
-    Returns
-    -------
-    DataFrame
-        strength, creaming (flag rate), creaming_se, parking, parking_se
-        (Monte Carlo SEs), n_eligible, replications.
-
-    Examples
-    --------
-    >>> screen_flag_rates([0.0, 1.0], replications=20)  # doctest: +SKIP
-    """
-    from cohorts.synthetic import (
-        chance_of_reoffending,
-        difficulty_slope,
-        draw_covariates,
-        enrolment_probability,
-        expected_reoffences,
-        neutral_hours,
-        service_hours,
-    )
-
-    rng = np.random.default_rng(seed)
-    strengths = np.asarray(strengths, dtype=float)
-    flags = np.zeros((2, len(strengths), replications), dtype=bool)
-    for r in range(replications):
-        difficulty = chance_of_reoffending(expected_reoffences(draw_covariates(n_eligible, rng)))
-        slope = difficulty_slope(difficulty)
-        u = rng.random(n_eligible)
-        hours_neutral = neutral_hours(rng, n_eligible)
-        neutral = u < enrolment_rate
-        for i, s in enumerate(strengths):
-            enrolled = u < enrolment_probability(slope, s, enrolment_rate)
-            eligible = pd.DataFrame({"enrolled": enrolled, "difficulty": difficulty})
-            flags[0, i, r] = creaming_screen(eligible, alpha=alpha).flagged
-            served = pd.DataFrame({"difficulty": difficulty[neutral],
-                                   "hours": service_hours(hours_neutral, slope, s)[neutral]})
-            flags[1, i, r] = parking_screen(served, alpha=alpha).flagged
-    rate = flags.mean(axis=2)
-    se = np.sqrt(rate * (1 - rate) / replications)
-    return pd.DataFrame({"strength": strengths, "creaming": rate[0], "creaming_se": se[0],
-                         "parking": rate[1], "parking_se": se[1],
-                         "n_eligible": n_eligible, "replications": replications})

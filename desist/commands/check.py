@@ -26,10 +26,10 @@ from pathlib import Path
 
 import typer
 
-from desist.commands.common import about_file, cost_option, emit, json_option, parse_costs, read_data, step
+from desist.commands.common import cost_option, emit, json_option, parse_costs, read_data, step
+from ground.errors import SpecError, naming
 from outcomes.spec import MetricSpec
 from validation.design import Finding, check_design
-from validation.errors import SpecError
 
 # --data NAME: tables read against their schema; "history" is free-form (one 0/1 column per priced outcome).
 DATA_TABLES = ("people", "assessments", "pool", "history")
@@ -46,8 +46,10 @@ def read_tables(items: list[str] | None) -> dict[str, object]:
     for item in items or []:
         name, sep, path = item.partition("=")
         if not sep or name not in DATA_TABLES or not path:
-            raise SpecError(f"The '--data' option must be NAME=FILE with NAME one of {', '.join(DATA_TABLES)}. "
-                            f"Got {item!r}.", key="data")
+            raise SpecError(
+                f"The '--data' option must be NAME=FILE with NAME one of {', '.join(DATA_TABLES)}. Got {item!r}.",
+                key="data",
+            )
         tables[name] = read_data(path, name, option="--data", schema=name != "history")
     return tables
 
@@ -65,8 +67,9 @@ def check(
     ctx: typer.Context,
     spec_path: Path = typer.Argument(..., metavar="SPEC", help="Metric spec (TOML) to check."),
     as_json: bool = json_option(),
-    data: list[str] = typer.Option(None, "--data", help="NAME=FILE, NAME one of people, assessments, pool, "
-                                                        "history; repeat for each table."),
+    data: list[str] = typer.Option(
+        None, "--data", help="NAME=FILE, NAME one of people, assessments, pool, history; repeat for each table."
+    ),
     contract_days: int = typer.Option(None, "--contract-days", help="Contract length in days."),
     effect: float = typer.Option(None, "--effect", help="Expected effect on reoffending (-0.05 binary, 0.9 ratio)."),
     cost: list[str] = cost_option(),
@@ -87,9 +90,10 @@ def check(
     # One call uses every table; its messages name the table, the prefix names the files.
     with step("Reading the --data tables", quiet=as_json or not data):
         tables = read_tables(data)
-    with about_file(", ".join(data) if data else None, "--data"), step("Checking the design", quiet=as_json):
-        findings = check_design(spec, tables, contract_days=contract_days, expected_effect=effect,
-                                costs=parse_costs(cost) or None)
+    with naming(", ".join(data) if data else None, "--data"), step("Checking the design", quiet=as_json):
+        findings = check_design(
+            spec, tables, contract_days=contract_days, expected_effect=effect, costs=parse_costs(cost) or None
+        )
     if as_json:
         emit(ctx, {"valid": True, "spec": spec.to_dict(), "findings": [f.to_dict() for f in findings]})
     else:

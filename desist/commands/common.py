@@ -20,8 +20,9 @@ Files
 -----
 :func:`read_data` reads every input file, by its suffix (CSV, Parquet, Excel),
 through :mod:`desist.io`, so a missing or unreadable file gives the same
-message in every command. :func:`about_file` puts the file's name in front of
-any error the library raises about a table read from it.
+message in every command. :class:`ground.errors.naming` puts
+the file's name in front of any error the library raises
+about a table read from it.
 
 Progress
 --------
@@ -46,13 +47,16 @@ import pandas as pd
 import typer
 
 from desist.io import read_frame, read_table
-from validation.errors import DesistError, SchemaError, SpecError
+from ground.errors import SchemaError, SpecError
 
 
 def json_option() -> Any:
     """The ``--json`` option every command takes."""
-    return typer.Option(False, "--json", help="Print one JSON document on stdout: "
-                        '{"command", "inputs", "results", "files"} (see the command\'s docs).')
+    return typer.Option(
+        False,
+        "--json",
+        help='Print one JSON document on stdout: {"command", "inputs", "results", "files"} (see the command\'s docs).',
+    )
 
 
 def out_option(what: str) -> Any:
@@ -62,8 +66,9 @@ def out_option(what: str) -> Any:
 
 def cost_option() -> Any:
     """The ``--cost SEGMENT=AMOUNT`` option (repeatable), read by :func:`parse_costs`."""
-    return typer.Option(None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT, e.g. women=1500 (repeat "
-                        "for each segment).")
+    return typer.Option(
+        None, "--cost", help="Delivery cost per person, SEGMENT=AMOUNT, e.g. women=1500 (repeat for each segment)."
+    )
 
 
 def read_data(path: Path | str, table: str, *, option: str, schema: bool = False, **kwargs: Any) -> pd.DataFrame:
@@ -95,39 +100,15 @@ def read_data(path: Path | str, table: str, *, option: str, schema: bool = False
     path = Path(path)
     if not path.is_file():
         what = "a folder, not a file" if path.is_dir() else "no such file"
-        raise SchemaError(f"{path}: {what} (given as {option} for the {table} table).", table=table,
-                          source=str(path))
+        raise SchemaError(f"{path}: {what} (given as {option} for the {table} table).", table=table, source=str(path))
     if schema:
         return read_table(path, table, **kwargs)
     return read_frame(path, table=table)
 
 
-@contextmanager
-def about_file(path: Path | str | None, option: str) -> Iterator[None]:
-    """Name the file in any desist error raised inside: ``"history.csv (--history): ..."``.
-
-    The library's messages name the column, rule and rows but not the file the
-    table came from; the command knows it. Messages that already name the
-    file are left alone.
-
-    Examples
-    --------
-    >>> with about_file("history.csv", "--history"):  # doctest: +SKIP
-    ...     segment_rates(history, outcomes, segments)
-    """
-    try:
-        yield
-    except DesistError as exc:
-        message = str(exc)
-        if path is not None and str(path) not in message:
-            exc.args = (f"{path} ({option}): {message}",) + exc.args[1:]
-            if getattr(exc, "source", "") is None:
-                exc.source = str(path)
-        raise
-
-
-def check_numbers(frame: pd.DataFrame, columns: list[str], path: Path | str, option: str, *,
-                  numeric: tuple[str, ...] = ()) -> None:
+def check_numbers(
+    frame: pd.DataFrame, columns: list[str], path: Path | str, option: str, *, numeric: tuple[str, ...] = ()
+) -> None:
     """Fail on columns that hold numbers except for a few stray words (e.g. age "abc").
 
     A schema-free file's column is read as text as soon as one cell is not a
@@ -144,8 +125,11 @@ def check_numbers(frame: pd.DataFrame, columns: list[str], path: Path | str, opt
     """
     problems = []
     for column in dict.fromkeys([*columns, *numeric]):
-        if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]) \
-                or pd.api.types.is_bool_dtype(frame[column]):
+        if (
+            column not in frame.columns
+            or pd.api.types.is_numeric_dtype(frame[column])
+            or pd.api.types.is_bool_dtype(frame[column])
+        ):
             continue
         given = frame[column].notna().to_numpy()
         numbers = pd.to_numeric(frame[column], errors="coerce").notna().to_numpy()
@@ -155,9 +139,12 @@ def check_numbers(frame: pd.DataFrame, columns: list[str], path: Path | str, opt
             more = f" and {stray.size - 5} more" if stray.size > 5 else ""
             problems.append(f"  - {column}: not a number: {stray.size} row(s): {shown}{more}")
     if problems:
-        raise SchemaError(f"{path} ({option}): columns used as numbers have values that are not numbers "
-                          "(data rows counted from 1, header not counted):\n" + "\n".join(problems),
-                          table=option.lstrip("-"), source=str(path))
+        raise SchemaError(
+            f"{path} ({option}): columns used as numbers have values that are not numbers "
+            "(data rows counted from 1, header not counted):\n" + "\n".join(problems),
+            table=option.lstrip("-"),
+            source=str(path),
+        )
 
 
 def split_columns(text: str | None) -> list[str]:
@@ -269,8 +256,12 @@ def step(description: str, *, quiet: bool) -> Iterator[None]:
     if quiet or not console.is_terminal:
         yield
         return
-    with Progress(SpinnerColumn(finished_text="[green]done"), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        SpinnerColumn(finished_text="[green]done"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task(description, total=1)
         yield
         bar.update(task, completed=1)

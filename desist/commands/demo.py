@@ -27,8 +27,9 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic world: the same seed gives the same numbers."),
     n_eligible: int = typer.Option(5_000, "--n-eligible", help="People eligible for referral."),
     n_pool: int = typer.Option(200_000, "--n-pool", help="Size of the national comparison pool."),
-    creaming: float = typer.Option(0.0, "--creaming", help="Creaming strength: enrolment odds fall 2**-c from "
-                                   "the easiest to the hardest decile."),
+    creaming: float = typer.Option(
+        0.0, "--creaming", help="Creaming strength: enrolment odds fall 2**-c from the easiest to the hardest decile."
+    ),
     parking: float = typer.Option(0.0, "--parking", help="Parking strength: service hours fall 2**-p likewise."),
     draws: int = typer.Option(2_000, "--draws", help="Contract simulation draws."),
     as_json: bool = json_option(),

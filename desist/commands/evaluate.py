@@ -36,12 +36,20 @@ import pandas as pd
 import typer
 
 from desist.commands.common import (
-    about_file, check_numbers, emit, json_option, out_option,
-    output_dir, read_data, save_figure, split_columns, step, write_json,
+    check_numbers,
+    emit,
+    json_option,
+    out_option,
+    output_dir,
+    read_data,
+    save_figure,
+    split_columns,
+    step,
+    write_json,
 )
+from ground.errors import ModelError, naming
 from metrics import match
 from metrics.effects import KINDS
-from validation.errors import ModelError
 
 
 def evaluate(
@@ -76,16 +84,26 @@ def evaluate(
     if kind not in KINDS:
         raise ModelError(f"--kind must be one of {', '.join(KINDS)}. Got {kind!r} instead.")
     if kind == "time" and event is None:
-        raise ModelError("--kind time needs --event: the 0/1 column saying whether the event "
-                         "happened (0 = censored at the --outcome duration).")
+        raise ModelError(
+            "--kind time needs --event: the 0/1 column saying whether the event "
+            "happened (0 = censored at the --outcome duration)."
+        )
     with step(f"Reading {data.name}", quiet=as_json):
         df = read_data(data, "data", option="--data")
     columns = split_columns(covariates)
     check_numbers(df, columns, data, "--data", numeric=(treatment, outcome) + ((event,) if event else ()))
-    with about_file(data, "--data"):
+    with naming(data, "--data"):
         with step(f"Matching in {len(df):,} rows of {data.name}", quiet=as_json):
-            m = match(df, treatment, columns, ratio=ratio, replace=replace, caliper=caliper, link=link,
-                      exact=split_columns(exact) or None)
+            m = match(
+                df,
+                treatment,
+                columns,
+                ratio=ratio,
+                replace=replace,
+                caliper=caliper,
+                link=link,
+                exact=split_columns(exact) or None,
+            )
         with step(f"Estimating the effect on {outcome}", quiet=as_json):
             eff = m.effect(outcome, kind=kind, event=event)
     balance = flat_balance(m.balance())
@@ -114,8 +132,12 @@ def _write_outputs(out: Path, m, balance: pd.DataFrame, eff) -> list[str]:
     balance.to_csv(out / "balance.csv")
     m.pairs.to_csv(out / "pairs.csv", index=False)
     m.weights.to_frame().to_csv(out / "weights.csv")
-    names = [str(out / "balance.csv"), str(out / "pairs.csv"), str(out / "weights.csv"),
-             write_json(eff.to_dict(), out / "effect.json")]
+    names = [
+        str(out / "balance.csv"),
+        str(out / "pairs.csv"),
+        str(out / "weights.csv"),
+        write_json(eff.to_dict(), out / "effect.json"),
+    ]
     return names + save_figure(m.plot_balance(), out, "love_plot", ("png",))
 
 

@@ -29,9 +29,9 @@ from __future__ import annotations
 import typer
 
 from desist.commands.common import emit, json_option
+from ground.errors import SpecError
 from metrics.power import minimum_detectable_effect, power, required_n
 from metrics.thresholds import Comparison, doncaster_rule, peterborough_rule
-from validation.errors import SpecError
 
 
 def power_report(
@@ -55,11 +55,19 @@ def power_report(
     cohort size given or required, and its payment probability at ``effect``).
     """
     if n_treated is None and effect is None:
-        raise SpecError("desist power needs --n (for the minimum detectable effect), --effect (for the "
-                        "required cohort size), or both (for the power). Got neither.", key="n")
-    options = dict(ratio=ratio, alpha=alpha, alternative="one-sided" if one_sided else "two-sided",
-                   design_effect=design_effect, dispersion=dispersion,
-                   method=method if measure == "binary" else "wald")
+        raise SpecError(
+            "desist power needs --n (for the minimum detectable effect), --effect (for the "
+            "required cohort size), or both (for the power). Got neither.",
+            key="n",
+        )
+    options = dict(
+        ratio=ratio,
+        alpha=alpha,
+        alternative="one-sided" if one_sided else "two-sided",
+        design_effect=design_effect,
+        dispersion=dispersion,
+        method=method if measure == "binary" else "wald",
+    )
     out: dict = {}
     if n_treated is not None:
         out["mde"] = minimum_detectable_effect(measure, base_rate, n_treated, power=target_power, **options)
@@ -69,8 +77,9 @@ def power_report(
         out["power"] = power(measure, base_rate, n_treated, effect, **options)
     n = n_treated if n_treated is not None else out["required_n"].n_treated_required
     rule = peterborough_rule() if measure == "frequency" else doncaster_rule()
-    null = Comparison.from_rates(measure, base_rate, n, base_rate, n * ratio, dispersion=dispersion,
-                                 design_effect=design_effect)
+    null = Comparison.from_rates(
+        measure, base_rate, n, base_rate, n * ratio, dispersion=dispersion, design_effect=design_effect
+    )
     out["payment"] = {
         "rule": rule.description,
         "n_treated": float(n),
@@ -86,8 +95,9 @@ def power_command(
     measure: str = typer.Option(..., "--measure", help="binary (rate) or frequency (reoffences per person)."),
     base_rate: float = typer.Option(..., "--base-rate", help="Comparison rate: a proportion, or mean count."),
     n: float = typer.Option(None, "--n", help="Treated cohort size."),
-    effect: float = typer.Option(None, "--effect",
-                                 help="True effect: difference in rates (binary, -0.05) or rate ratio (frequency, 0.9)."),
+    effect: float = typer.Option(
+        None, "--effect", help="True effect: difference in rates (binary, -0.05) or rate ratio (frequency, 0.9)."
+    ),
     ratio: float = typer.Option(1.0, "--ratio", help="Comparison people per treated person (1:k matching)."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
     target_power: float = typer.Option(0.8, "--power", help="Target power for the MDE and required n."),
@@ -106,8 +116,19 @@ def power_command(
         desist power --measure frequency --base-rate 1.2 --effect 0.9 \\
             --dispersion 2 --json
     """
-    report = power_report(measure, base_rate, n, effect, ratio=ratio, alpha=alpha, target_power=target_power,
-                          one_sided=one_sided, design_effect=design_effect, dispersion=dispersion, method=method)
+    report = power_report(
+        measure,
+        base_rate,
+        n,
+        effect,
+        ratio=ratio,
+        alpha=alpha,
+        target_power=target_power,
+        one_sided=one_sided,
+        design_effect=design_effect,
+        dispersion=dispersion,
+        method=method,
+    )
     if as_json:
         emit(ctx, {k: (v if k == "payment" else v.to_dict()) for k, v in report.items()})
         return
@@ -117,10 +138,14 @@ def power_command(
             typer.echo("")
     pay = report["payment"]
     typer.echo(f"Payment rule: {pay['rule']}")
-    typer.echo(f"  with {pay['n_treated']:,.0f} treated, it pays when nothing changed with chance "
-               f"{_chance(pay['false_payment'])}")
+    typer.echo(
+        f"  with {pay['n_treated']:,.0f} treated, it pays when nothing changed with chance "
+        f"{_chance(pay['false_payment'])}"
+    )
     if pay["payment_probability"] is not None:
-        typer.echo(f"  and pays for the true effect {pay['true_effect']:g} with chance {pay['payment_probability']:.1%}")
+        typer.echo(
+            f"  and pays for the true effect {pay['true_effect']:g} with chance {pay['payment_probability']:.1%}"
+        )
 
 
 def _chance(p: float) -> str:

@@ -38,10 +38,10 @@ from desist.commands.common import (
     write_json,
 )
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
+from ground.errors import SpecError
 from outcomes import MetricSpec
 from outcomes.reoffending import COUNTINGS
 from outcomes.spec import ReoffendingSpec
-from validation.errors import SpecError
 
 
 @contextmanager
@@ -78,18 +78,25 @@ def report(
     people: Path = typer.Option(..., "--people", help="The programme cohort (people table)."),
     offences: Path = typer.Option(..., "--offences", help="Offence events of the cohort (offences table)."),
     pool: Path = typer.Option(..., "--pool", help="National comparison pool with outcomes (pool table)."),
-    spec_path: Path = typer.Option(None, "--spec", help="Metric spec (TOML); default: the built-in "
-                                   "intermediate-outcomes spec."),
+    spec_path: Path = typer.Option(
+        None, "--spec", help="Metric spec (TOML); default: the built-in intermediate-outcomes spec."
+    ),
     eligible: Path = typer.Option(None, "--eligible", help="Everyone eligible, with 'enrolled' (creaming screen)."),
     services: Path = typer.Option(None, "--services", help="Service contacts with hours (parking screen)."),
     assessments: Path = typer.Option(None, "--assessments", help="Intermediate-outcome assessments."),
-    history: Path = typer.Option(None, "--history", help="Past cohort with a 0/1 column per price key; default: "
-                                 "the cohort's people whose outcome windows have closed."),
+    history: Path = typer.Option(
+        None,
+        "--history",
+        help="Past cohort with a 0/1 column per price key; default: "
+        "the cohort's people whose outcome windows have closed.",
+    ),
     as_of: str = typer.Option(None, "--as-of", help="The data's as-of date (YYYY-MM-DD); dates after it are errors."),
-    pool_disposals: str = typer.Option("conviction,caution", "--pool-disposals",
-                                       help="Disposals that proved the pool's reoffences (comma-separated)."),
-    pool_counting: str = typer.Option("offences", "--pool-counting",
-                                      help="What the pool's reoffences count: offences or court_appearances."),
+    pool_disposals: str = typer.Option(
+        "conviction,caution", "--pool-disposals", help="Disposals that proved the pool's reoffences (comma-separated)."
+    ),
+    pool_counting: str = typer.Option(
+        "offences", "--pool-counting", help="What the pool's reoffences count: offences or court_appearances."
+    ),
     cost: list[str] = cost_option(),
     seed: int = typer.Option(0, "--seed", help="Seed of the contract simulation."),
     draws: int = typer.Option(2_000, "--draws", help="Contract simulation draws."),
@@ -110,19 +117,24 @@ def report(
             --cost none=450 --cost complex_needs=850 --out report/
     """
     if pool_counting not in COUNTINGS:
-        raise SpecError(f"--pool-counting must be one of {', '.join(COUNTINGS)}. Got {pool_counting!r} instead.",
-                        key="pool_counting")
+        raise SpecError(
+            f"--pool-counting must be one of {', '.join(COUNTINGS)}. Got {pool_counting!r} instead.",
+            key="pool_counting",
+        )
     when = pd.Timestamp(as_of) if as_of else None
     spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
     cohort = read_data(people, "people", option="--people", schema=True, as_of=when)
-    optional = {name: read_data(path, name, option=f"--{name}", schema=True, as_of=when)
-                for name, path in (("eligible", eligible), ("services", services), ("assessments", assessments))
-                if path is not None}
+    optional = {
+        name: read_data(path, name, option=f"--{name}", schema=True, as_of=when)
+        for name, path in (("eligible", eligible), ("services", services), ("assessments", assessments))
+        if path is not None
+    }
     inputs = StoryInputs(
         spec=spec,
         people=cohort,
-        offences=read_data(offences, "offences", option="--offences", schema=True, as_of=when,
-                           people=optional.get("eligible", cohort)),
+        offences=read_data(
+            offences, "offences", option="--offences", schema=True, as_of=when, people=optional.get("eligible", cohort)
+        ),
         pool=read_data(pool, "pool", option="--pool", schema=True, as_of=when),
         history=read_data(history, "history", option="--history") if history is not None else None,
         as_of=when,

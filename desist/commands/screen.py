@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 import typer
 
-from desist.commands.common import about_file, emit, json_option, out_option, read_data, save_figure, step
-from validation.errors import SchemaError
+from desist.commands.common import emit, json_option, out_option, read_data, save_figure, step
+from ground.errors import SchemaError, naming
 from validation.funnels import funnel
 from validation.gaming import creaming_screen, flag_values, parking_screen
 
@@ -72,33 +72,39 @@ def screen_tables(
     if by is not None and by not in eligible.columns:
         notes.append(f"no {by!r} column: screened overall only.")
         by = None
-    with about_file(sources.get("eligible"), "--eligible"):
+    with naming(sources.get("eligible"), "--eligible"):
         creaming = creaming_screen(eligible, difficulty=difficulty, by=by)
     enrolled = eligible[eligible["enrolled"].astype(bool)].reset_index(drop=True)
     hours = services.groupby(services["person_id"].astype(str))["hours"].sum()
     ids = enrolled["person_id"].astype(str)
     stray = sorted(set(hours.index) - set(ids))
     if stray:
-        notes.append(f"{len(stray)} people in the services file are not enrolled in the eligible file "
-                     f"(e.g. {', '.join(stray[:3])}); their contacts are not counted.")
+        notes.append(
+            f"{len(stray)} people in the services file are not enrolled in the eligible file "
+            f"(e.g. {', '.join(stray[:3])}); their contacts are not counted."
+        )
     none = int((~ids.isin(hours.index)).sum())
     notes.append(f"{none} of {len(enrolled)} enrolled people have no service contact and count with 0 hours.")
     enrolled = enrolled.assign(hours=ids.map(hours).fillna(0.0).to_numpy())
     result: dict[str, Any] = {"difficulty": difficulty, "notes": notes, "funnel": None}
     if outcomes is None:
-        with about_file(sources.get("eligible"), "--eligible"):
+        with naming(sources.get("eligible"), "--eligible"):
             result["parking"] = parking_screen(enrolled, difficulty=difficulty, by=by)
     else:
-        with about_file(sources.get("outcomes"), "--outcomes"):
+        with naming(sources.get("outcomes"), "--outcomes"):
             outcomes = _outcome_flags(outcomes, attained)
         has_expected = expected in outcomes.columns
         keep = ["person_id", attained] + ([expected] if has_expected else [])
         merged = enrolled.merge(outcomes[keep], on="person_id", how="inner")
         notes.append(f"outcomes known for {len(merged)} of {len(enrolled)} enrolled people.")
-        with about_file(sources.get("outcomes"), "--outcomes"):
-            result["parking"] = parking_screen(merged, difficulty=difficulty, by=by,
-                                               attained=attained if has_expected else None,
-                                               expected=expected if has_expected else None)
+        with naming(sources.get("outcomes"), "--outcomes"):
+            result["parking"] = parking_screen(
+                merged,
+                difficulty=difficulty,
+                by=by,
+                attained=attained if has_expected else None,
+                expected=expected if has_expected else None,
+            )
             if by is not None:
                 result["funnel"] = funnel(merged, unit=by, outcome=attained)
     result["creaming"] = creaming
@@ -109,15 +115,18 @@ def _outcome_flags(outcomes: pd.DataFrame, attained: str) -> pd.DataFrame:
     """The outcomes table with string ids and ``attained`` as 0/1 floats; one row per person."""
     missing = [c for c in ("person_id", attained) if c not in outcomes.columns]
     if missing:
-        raise SchemaError(f"The outcomes file needs columns {missing}; columns found: {list(outcomes.columns)}.",
-                          table="outcomes")
+        raise SchemaError(
+            f"The outcomes file needs columns {missing}; columns found: {list(outcomes.columns)}.", table="outcomes"
+        )
     flags = flag_values(outcomes, attained, "attained", "outcomes", "desist screen")
     ids = outcomes["person_id"].astype(str)
     repeated = np.flatnonzero(ids.duplicated(keep=False).to_numpy())
     if repeated.size:
-        raise SchemaError(f"The outcomes file must have one row per person_id; {ids.iloc[repeated].nunique()} "
-                          f"people appear more than once, at rows {repeated[:10].tolist()} (counted from 0).",
-                          table="outcomes")
+        raise SchemaError(
+            f"The outcomes file must have one row per person_id; {ids.iloc[repeated].nunique()} "
+            f"people appear more than once, at rows {repeated[:10].tolist()} (counted from 0).",
+            table="outcomes",
+        )
     return outcomes.assign(person_id=ids, **{attained: flags})
 
 
@@ -126,8 +135,9 @@ def screen(
     eligible: Path = typer.Option(..., "--eligible", help="Everyone eligible (CSV/Parquet/Excel) with 'enrolled'."),
     services: Path = typer.Option(..., "--services", help="Service contacts: person_id, date, hours."),
     outcomes: Path | None = typer.Option(None, "--outcomes", help="person_id, attained (0/1), expected (probability)."),
-    difficulty: str = typer.Option("difficulty", "--difficulty",
-                                   help="Difficulty column (higher = harder); default falls back to ogrs_score."),
+    difficulty: str = typer.Option(
+        "difficulty", "--difficulty", help="Difficulty column (higher = harder); default falls back to ogrs_score."
+    ),
     by: str = typer.Option("provider_id", "--by", help="Screen within this column too (Holm-corrected)."),
     as_json: bool = json_option(),
     out: Path | None = out_option("screen_creaming, screen_parking and screen_funnel plots (PNG, SVG)"),
@@ -143,18 +153,31 @@ def screen(
             --services services.parquet --outcomes outcomes.csv --json
     """
     with step("Reading the files", quiet=as_json):
-        frames = (read_data(eligible, "eligible", option="--eligible", schema=True),
-                  read_data(services, "services", option="--services", schema=True),
-                  None if outcomes is None else read_data(outcomes, "outcomes", option="--outcomes"))
+        frames = (
+            read_data(eligible, "eligible", option="--eligible", schema=True),
+            read_data(services, "services", option="--services", schema=True),
+            None if outcomes is None else read_data(outcomes, "outcomes", option="--outcomes"),
+        )
     with step("Screening for creaming and parking", quiet=as_json):
-        tables = screen_tables(*frames, difficulty=difficulty, by=by,
-                               sources={"eligible": eligible, "outcomes": outcomes})
+        tables = screen_tables(
+            *frames, difficulty=difficulty, by=by, sources={"eligible": eligible, "outcomes": outcomes}
+        )
     results = {k: tables[k] for k in ("creaming", "parking", "funnel") if tables[k] is not None}
-    files = [name for key, result in results.items() for name in save_figure(result.plot(), out, f"screen_{key}")] \
-        if out is not None else []
+    files = (
+        [name for key, result in results.items() for name in save_figure(result.plot(), out, f"screen_{key}")]
+        if out is not None
+        else []
+    )
     if as_json:
-        emit(ctx, {**{k: v.to_dict() for k, v in results.items()},
-                   "difficulty": tables["difficulty"], "notes": tables["notes"]}, files)
+        emit(
+            ctx,
+            {
+                **{k: v.to_dict() for k, v in results.items()},
+                "difficulty": tables["difficulty"],
+                "notes": tables["notes"],
+            },
+            files,
+        )
         return
     blocks = [v.summary() for v in results.values()] + ["\n".join(tables["notes"] + [f"wrote {f}" for f in files])]
     typer.echo("\n\n".join(blocks))

@@ -37,35 +37,54 @@ from pathlib import Path
 import typer
 
 from desist.commands.common import (
-    about_file, check_numbers, cost_option, emit, json_option, out_option, output_dir,
-    parse_costs, parse_pairs, read_data, save_figure, split_columns, step,
+    check_numbers,
+    cost_option,
+    emit,
+    json_option,
+    out_option,
+    output_dir,
+    parse_costs,
+    parse_pairs,
+    read_data,
+    save_figure,
+    split_columns,
+    step,
 )
+from ground.errors import SpecError
 from outcomes.spec import MetricSpec
-from pricing import PaymentStructure, Tariff, simulate_contract
-from pricing.inputs import (
-    cohort_probabilities,
-    model_probabilities,
-    payment_segments,
-    segment_costs,
-    segment_rates,
-)
-from validation.errors import SpecError
+from pricing import Tariff, simulate_contract
+from pricing.inputs import simulation_inputs
 
 
 def simulate(
     ctx: typer.Context,
     spec_path: Path = typer.Option(..., "--spec", help="Metric spec (TOML): outcomes, segments, payment terms."),
-    cohort_path: Path = typer.Option(..., "--cohort", help="People to enrol (CSV/Parquet/Excel), with "
-                                     "p_<outcome> columns or segment columns matching --history."),
-    history: Path = typer.Option(None, "--history", help="Past people with 0/1 outcome columns: segment rates "
-                                 "used where the cohort has no p_<outcome>."),
-    covariates: str = typer.Option(None, "--covariates", help="Comma-separated baseline columns: fit a difficulty "
-                                   "model per outcome on --history and predict each cohort member's probability."),
-    tariff_path: Path = typer.Option(None, "--tariff",
-                                     help="Tariff TOML (as price --out writes) instead of the spec's prices."),
+    cohort_path: Path = typer.Option(
+        ...,
+        "--cohort",
+        help="People to enrol (CSV/Parquet/Excel), with p_<outcome> columns or segment columns matching --history.",
+    ),
+    history: Path = typer.Option(
+        None,
+        "--history",
+        help="Past people with 0/1 outcome columns: segment rates used where the cohort has no p_<outcome>.",
+    ),
+    covariates: str = typer.Option(
+        None,
+        "--covariates",
+        help="Comma-separated baseline columns: fit a difficulty "
+        "model per outcome on --history and predict each cohort member's probability.",
+    ),
+    tariff_path: Path = typer.Option(
+        None, "--tariff", help="Tariff TOML (as price --out writes) instead of the spec's prices."
+    ),
     cost: list[str] = cost_option(),
-    effect: list[str] = typer.Option(None, "--effect", help="Assumed effect on an outcome's probability, "
-                                     "OUTCOME=POINTS as a proportion (e.g. no_reoffence=0.05; repeat)."),
+    effect: list[str] = typer.Option(
+        None,
+        "--effect",
+        help="Assumed effect on an outcome's probability, "
+        "OUTCOME=POINTS as a proportion (e.g. no_reoffence=0.05; repeat).",
+    ),
     draws: int = typer.Option(10_000, "--draws", help="Monte Carlo draws."),
     months: int = typer.Option(36, "--months", help="Contract horizon in months."),
     enrol_months: int = typer.Option(12, "--enrol-months", help="Months over which people enrol."),
@@ -87,48 +106,38 @@ def simulate(
     spec = MetricSpec.from_toml(spec_path)
     cohort = read_data(cohort_path, "cohort", option="--cohort")
     check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
-    tariff = Tariff.from_toml(tariff_path) if tariff_path is not None else (
-        Tariff.from_spec(spec) if spec.payment.get("prices") else None)
-    if tariff is None:
-        raise SpecError(f"The spec '{spec.name}' has no [payment.prices] and no --tariff was given: nothing "
-                        "is paid per outcome.", key="payment.prices")
-    with about_file(cohort_path, "--cohort"):
-        segments = payment_segments(cohort, spec)
-    past = past_segments = rates = None
+    past = None
     if history is not None:
         past = read_data(history, "history", option="--history")
         check_numbers(past, list(past.columns), history, "--history")
-        with about_file(history, "--history"):
-            past_segments = payment_segments(past, spec)
-            rates = segment_rates(past, tariff.outcomes, past_segments)
-    unmodelled = [o for o in tariff.outcomes if f"p_{o}" not in cohort.columns]
-    if covariates and unmodelled:
-        if past is None:
-            raise SpecError("--covariates fits a difficulty model on the history: give --history too.",
-                            key="covariates")
-        # Its messages say whether the history or the cohort is at fault.
-        fitted = model_probabilities(past, cohort, unmodelled, split_columns(covariates))
-        cohort = cohort.assign(**{f"p_{o}": fitted[o].to_numpy() for o in unmodelled})
-    with about_file(cohort_path, "--cohort"):
-        probs = cohort_probabilities(cohort, tariff.outcomes, segments, rates)
-    # The spec states no expected outcome payments; this cohort's expectation completes the contract value.
-    with about_file(tariff_path, "--tariff"):
-        expected = float(tariff.expected_income(segments, probs)["expected_income"].sum())
-    structure = PaymentStructure.from_spec(spec, outcome_budget=expected)
-    # Costs: --cost, else a per-person 'cost' column in the cohort, else in the history.
-    costs = parse_costs(cost)
-    segment_cost = None
-    if costs or "cost" in cohort.columns:
-        with about_file(cohort_path, "--cohort"):
-            segment_cost = segment_costs(costs, cohort, segments)
-    elif past is not None and "cost" in past.columns:
-        with about_file(history, "--history"):
-            segment_cost = segment_costs(None, past, past_segments)
+    if covariates and past is None:
+        raise SpecError("--covariates fits a difficulty model on the history: give --history too.", key="covariates")
+    inputs = simulation_inputs(
+        spec,
+        cohort,
+        history=past,
+        covariates=split_columns(covariates),
+        tariff=Tariff.from_toml(tariff_path) if tariff_path is not None else None,
+        costs=parse_costs(cost),
+        sources={"cohort": cohort_path, "history": history, "tariff": tariff_path},
+    )
+    structure, segment_cost = inputs.structure, inputs.costs
     effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
     with step(f"Simulating {draws:,} draws of the contract for {len(cohort):,} people", quiet=as_json):
-        sim = simulate_contract(spec, cohort, tariff, structure, months=months, draws=draws, seed=seed,
-                                probabilities=probs, segments=segments, costs=segment_cost,
-                                enrol_months=enrol_months, effects=effects)
+        sim = simulate_contract(
+            spec,
+            cohort,
+            inputs.tariff,
+            structure,
+            months=months,
+            draws=draws,
+            seed=seed,
+            probabilities=inputs.probabilities,
+            segments=inputs.segments,
+            costs=segment_cost,
+            enrol_months=enrol_months,
+            effects=effects,
+        )
     files: list[str] = []
     if out is not None:
         output_dir(out)

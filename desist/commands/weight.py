@@ -41,15 +41,16 @@ import pandas as pd
 import typer
 
 from cohorts.weights import WeightingResult, margins_from_toml, rake
-from desist.commands.common import about_file, emit, json_option, out_option, output_dir, read_data, write_json
-from validation.errors import SpecError
+from desist.commands.common import emit, json_option, out_option, output_dir, read_data, write_json
+from ground.errors import SpecError, naming
 
 
 def weight(
     ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="Table to weight (CSV, Parquet or Excel)."),
-    margins: Path = typer.Option(..., "--margins",
-                                 help="Margins file (TOML): a margins.<column> table of level = target per column."),
+    margins: Path = typer.Option(
+        ..., "--margins", help="Margins file (TOML): a margins.<column> table of level = target per column."
+    ),
     weights_column: str = typer.Option(None, "--weights", help="Column of base weights (overrides the file's)."),
     total: float = typer.Option(None, "--total", help="Population total for share targets (overrides the file's)."),
     tol: float = typer.Option(1e-10, "--tol", help="Convergence tolerance (survey::rake's epsilon)."),
@@ -72,16 +73,19 @@ def weight(
     table = read_data(data, "data", option="--data")
     base_column = weights_column or spec["weights"]
     if base_column is not None and base_column not in table.columns:
-        raise SpecError(f"Base-weight column {base_column!r} is not in {data}. Columns: {list(table.columns)}.",
-                        key="weights")
+        raise SpecError(
+            f"Base-weight column {base_column!r} is not in {data}. Columns: {list(table.columns)}.", key="weights"
+        )
     if id_column is not None and id_column not in table.columns:
         raise SpecError(f"--id column {id_column!r} is not in {data}. Columns: {list(table.columns)}.", key="id")
-    with about_file(data, "--data"):
+    with naming(data, "--data"):
         result = rake(
-            table, spec["margins"],
+            table,
+            spec["margins"],
             weights=None if base_column is None else table[base_column],
             total=total if total is not None else spec["total"],
-            tol=tol, max_iter=max_iter,
+            tol=tol,
+            max_iter=max_iter,
         )
     files = write_outputs(result, table, out, id_column) if out is not None else []
     if as_json:
@@ -97,7 +101,8 @@ def write_outputs(result: WeightingResult, table: pd.DataFrame, out: Path, id_co
     output_dir(out)
     ids = table[id_column] if id_column else pd.Series(range(len(table)), index=table.index, name="row")
     pd.DataFrame({ids.name: ids.to_numpy(), "weight": result.weights.to_numpy()}).to_csv(
-        out / "weights.csv", index=False, float_format="%.17g")
+        out / "weights.csv", index=False, float_format="%.17g"
+    )
     result.margins.to_csv(out / "margins.csv", index=False)
     return [str(out / "weights.csv"), str(out / "margins.csv"), write_json(result.to_dict(), out / "weighting.json")]
 

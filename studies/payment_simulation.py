@@ -30,7 +30,7 @@ cohort as a sample from that population (the sample's own average,
 
 Examples
 --------
->>> from metrics.payment_simulation import payment_probability
+>>> from studies.payment_simulation import payment_probability
 >>> from metrics.thresholds import peterborough_rule
 >>> p = payment_probability(1.0, peterborough_rule(), n_treated=200, ratio=1, draws=40, seed=1)
 >>> 0 <= p.probability <= 1
@@ -48,19 +48,27 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from cohorts.synthetic import DISPERSION, chance_of_reoffending, draw_covariates, expected_reoffences
+from ground.errors import ConvergenceError, SpecError
 from metrics.matching import match
 from metrics.power import Measure
 from metrics.propensity import design_matrix
 from metrics.thresholds import Comparison, PaymentRule, peterborough, peterborough_rule
-from validation.errors import ConvergenceError, SpecError
 
 #: Baseline covariates the simulated evaluations match on: everything the
 #: outcome model uses. Ethnicity is left out: it does not enter the outcome
 #: model, and its rarest level (2%) is often absent from a small treated
 #: cohort, which separates the propensity logit.
 MATCHING_COVARIATES = [
-    "sex", "age", "age_first_conviction", "prior_offences", "need_accommodation",
-    "need_substance", "need_mental_health", "need_employment", "need_family", "ogrs_score",
+    "sex",
+    "age",
+    "age_first_conviction",
+    "prior_offences",
+    "need_accommodation",
+    "need_substance",
+    "need_mental_health",
+    "need_employment",
+    "need_family",
+    "ogrs_score",
 ]
 _REFERENCE_SIZE = 400_000
 _REFERENCE_SEED = 20_260_601
@@ -101,8 +109,9 @@ class World:
     def build(cls, measure: Measure, true_effect: float, base_rate: float | None = None) -> World:
         """Solve for the scale and rate ratio that give ``base_rate`` and ``true_effect``."""
         if measure not in ("binary", "frequency"):
-            raise SpecError(f"The 'measure' parameter must be 'binary' or 'frequency'. Got {measure!r} instead.",
-                            key="measure")
+            raise SpecError(
+                f"The 'measure' parameter must be 'binary' or 'frequency'. Got {measure!r} instead.", key="measure"
+            )
         mu = _reference_mu()
         if base_rate is None:
             scale = 1.0
@@ -117,11 +126,21 @@ class World:
             _positive("true_effect", true_effect)
             ratio = float(true_effect)
         else:
-            _between("true_effect", true_effect, -base, 1 - base, f"a difference keeping the rate in (0, 1) (base {base:.4f})")
+            _between(
+                "true_effect",
+                true_effect,
+                -base,
+                1 - base,
+                f"a difference keeping the rate in (0, 1) (base {base:.4f})",
+            )
             if true_effect == 0:
                 ratio = 1.0
             else:
-                gap = lambda r: (chance_of_reoffending(r * scale * mu) - chance_of_reoffending(scale * mu)).mean() - true_effect  # noqa: E731
+
+                def gap(r: float) -> float:
+                    treated = chance_of_reoffending(r * scale * mu)
+                    return (treated - chance_of_reoffending(scale * mu)).mean() - true_effect
+
                 ratio = optimize.brentq(gap, 1e-8, 1e4, xtol=1e-13)
         return cls(float(scale), ratio, base, float(true_effect), measure)
 
@@ -155,27 +174,51 @@ class MatchedEffectDraws:
             cols = ("mean_treated_binary", "mean_control_binary", "difference_se", "log_ratio_binary_se")
         else:
             cols = ("mean_treated_count", "mean_control_count", "difference_count_se", "log_ratio_se")
-        return [Comparison(measure, r[cols[0]], r[cols[1]], r["n_treated"], r["n_control"], r[cols[2]], r[cols[3]])
-                for _, r in f.iterrows()]
+        return [
+            Comparison(measure, r[cols[0]], r[cols[1]], r["n_treated"], r["n_control"], r[cols[2]], r[cols[3]])
+            for _, r in f.iterrows()
+        ]
 
     def coverage(self, level: float = 0.95) -> pd.DataFrame:
         """Share of 95% CIs that cover the true effect, per measure, with its Monte Carlo SE."""
         f = self.frame
         rows = []
         checks = [
-            ("binary", "population ATT", self.world_binary.true_effect,
-             (f["difference_ci_low"] <= self.world_binary.true_effect) & (self.world_binary.true_effect <= f["difference_ci_high"])),
-            ("binary", "sample ATT", float(f["sample_effect"].mean()),
-             (f["difference_ci_low"] <= f["sample_effect"]) & (f["sample_effect"] <= f["difference_ci_high"])),
-            ("frequency", "rate ratio", self.world_frequency.true_effect,
-             (f["ratio_ci_low"] <= self.world_frequency.true_effect) & (self.world_frequency.true_effect <= f["ratio_ci_high"])),
+            (
+                "binary",
+                "population ATT",
+                self.world_binary.true_effect,
+                (f["difference_ci_low"] <= self.world_binary.true_effect)
+                & (self.world_binary.true_effect <= f["difference_ci_high"]),
+            ),
+            (
+                "binary",
+                "sample ATT",
+                float(f["sample_effect"].mean()),
+                (f["difference_ci_low"] <= f["sample_effect"]) & (f["sample_effect"] <= f["difference_ci_high"]),
+            ),
+            (
+                "frequency",
+                "rate ratio",
+                self.world_frequency.true_effect,
+                (f["ratio_ci_low"] <= self.world_frequency.true_effect)
+                & (self.world_frequency.true_effect <= f["ratio_ci_high"]),
+            ),
         ]
         for measure, target, truth, covered in checks:
             share = float(covered.mean())
             est = f["difference"] if measure == "binary" else np.exp(f["log_ratio"])
-            rows.append({"measure": measure, "target": target, "true_effect": truth,
-                         "mean_estimate": float(est.mean()), "coverage": share,
-                         "mc_se": math.sqrt(share * (1 - share) / len(f)), "replications": len(f)})
+            rows.append(
+                {
+                    "measure": measure,
+                    "target": target,
+                    "true_effect": truth,
+                    "mean_estimate": float(est.mean()),
+                    "coverage": share,
+                    "mc_se": math.sqrt(share * (1 - share) / len(f)),
+                    "replications": len(f),
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -230,13 +273,22 @@ def simulate_matched_effects(
     >>> sim.coverage()["measure"].tolist()
     ['binary', 'binary', 'frequency']
     """
-    for name, value in (("n_treated", n_treated), ("ratio", ratio), ("cohorts", cohorts), ("draws", draws), ("block", block)):
+    for name, value in (
+        ("n_treated", n_treated),
+        ("ratio", ratio),
+        ("cohorts", cohorts),
+        ("draws", draws),
+        ("block", block),
+    ):
         if int(value) != value or value < 1:
             raise SpecError(f"The {name!r} parameter must be a whole number >= 1. Got {value!r} instead.", key=name)
     pool = int(pool_size if pool_size is not None else 10 * ratio * n_treated)
     if pool < ratio * n_treated:
-        raise SpecError(f"The 'pool_size' parameter must be at least ratio * n_treated = {ratio * n_treated} so "
-                        f"everyone can be matched without replacement. Got {pool} instead.", key="pool_size")
+        raise SpecError(
+            f"The 'pool_size' parameter must be at least ratio * n_treated = {ratio * n_treated} so "
+            f"everyone can be matched without replacement. Got {pool} instead.",
+            key="pool_size",
+        )
     world = World.build(measure, true_effect, base_rate)
     rng = np.random.default_rng(seed)
     runs = draws * cohorts
@@ -246,15 +298,19 @@ def simulate_matched_effects(
     frame["cohort"] = np.tile(np.arange(1, cohorts + 1), draws)
     mu = _reference_mu() * world.scale
     base_binary = float(chance_of_reoffending(mu).mean())
-    binary = World(world.scale, world.rate_ratio, base_binary,
-                   float((chance_of_reoffending(world.rate_ratio * mu) - chance_of_reoffending(mu)).mean()), "binary")
+    binary = World(
+        world.scale,
+        world.rate_ratio,
+        base_binary,
+        float((chance_of_reoffending(world.rate_ratio * mu) - chance_of_reoffending(mu)).mean()),
+        "binary",
+    )
     frequency = World(world.scale, world.rate_ratio, float(mu.mean()), world.rate_ratio, "frequency")
     return MatchedEffectDraws(frame, binary, frequency)
 
 
 def _block(rng: np.random.Generator, runs: int, n_t: int, n_pool: int, ratio: int, world: World) -> pd.DataFrame:
     """``runs`` evaluations: draw, fit the propensity logits together, match each, estimate."""
-    n = n_t + n_pool
     treated_cov = draw_covariates(runs * n_t, rng, "eligible")
     pool_cov = draw_covariates(runs * n_pool, rng, "pool")
     X_t, _, _ = design_matrix(treated_cov, MATCHING_COVARIATES)
@@ -262,15 +318,18 @@ def _block(rng: np.random.Generator, runs: int, n_t: int, n_pool: int, ratio: in
     X = np.concatenate([X_t.reshape(runs, n_t, -1), X_p.reshape(runs, n_pool, -1)], axis=1)
     treated = np.r_[np.ones(n_t, bool), np.zeros(n_pool, bool)]
     probability = batched_logit(X, treated)
-    mu0 = world.scale * np.concatenate([expected_reoffences(treated_cov).reshape(runs, n_t),
-                                        expected_reoffences(pool_cov).reshape(runs, n_pool)], axis=1)
+    mu0 = world.scale * np.concatenate(
+        [expected_reoffences(treated_cov).reshape(runs, n_t), expected_reoffences(pool_cov).reshape(runs, n_pool)],
+        axis=1,
+    )
     mu = mu0 * np.where(treated, world.rate_ratio, 1.0)
     counts = rng.poisson(mu * rng.gamma(DISPERSION, 1.0 / DISPERSION, mu.shape))
     sample_effect = (chance_of_reoffending(mu[:, :n_t]) - chance_of_reoffending(mu0[:, :n_t])).mean(axis=1)
     rows = []
     for r in range(runs):
-        m = match(pd.DataFrame({"treated": treated, "distance": probability[r]}), "treated", distance="distance",
-                  ratio=ratio)
+        m = match(
+            pd.DataFrame({"treated": treated, "distance": probability[r]}), "treated", distance="distance", ratio=ratio
+        )
         rows.append(matched_effects(counts[r], treated, m.weight_array, m.subclass_array))
     frame = pd.DataFrame(rows)
     frame["sample_effect"] = sample_effect
@@ -298,12 +357,15 @@ def batched_logit(X: np.ndarray, treated: np.ndarray, *, tol: float = 1e-10, max
         beta += step
         if np.all(np.abs(step) <= tol * (1 + np.abs(beta))):
             return special.expit(np.einsum("rnp,rp->rn", X, beta))
-    raise ConvergenceError(f"The batched propensity logits did not converge in {max_iter} Newton steps "
-                           f"(largest step {np.abs(step).max():.3g}); a simulated cohort may be separated.")
+    raise ConvergenceError(
+        f"The batched propensity logits did not converge in {max_iter} Newton steps "
+        f"(largest step {np.abs(step).max():.3g}); a simulated cohort may be separated."
+    )
 
 
-def matched_effects(counts: np.ndarray, treated: np.ndarray, weights: np.ndarray, subclass: np.ndarray,
-                    level: float = 0.95) -> dict:
+def matched_effects(
+    counts: np.ndarray, treated: np.ndarray, weights: np.ndarray, subclass: np.ndarray, level: float = 0.95
+) -> dict:
     """Binary and frequency effects of one matched sample, as ``MatchedComparison.effect`` gives them.
 
     Matching without replacement: weighted group means, and cluster-robust
@@ -336,13 +398,23 @@ def matched_effects(counts: np.ndarray, treated: np.ndarray, weights: np.ndarray
         se_log = math.nan if log_score is None else math.sqrt(cluster_var(log_score, linear=False))
         if name == "binary":
             q = stats.t.ppf(0.5 + level / 2, n - 2)
-            out.update(difference=m_t - m_c, difference_se=se_diff, difference_ci_low=m_t - m_c - q * se_diff,
-                       difference_ci_high=m_t - m_c + q * se_diff, log_ratio_binary_se=se_log)
+            out.update(
+                difference=m_t - m_c,
+                difference_se=se_diff,
+                difference_ci_low=m_t - m_c - q * se_diff,
+                difference_ci_high=m_t - m_c + q * se_diff,
+                log_ratio_binary_se=se_log,
+            )
         else:
             z = stats.norm.ppf(0.5 + level / 2)
             log_ratio = math.log(m_t / m_c) if m_t > 0 and m_c > 0 else math.nan
-            out.update(log_ratio=log_ratio, log_ratio_se=se_log, ratio_ci_low=math.exp(log_ratio - z * se_log),
-                       ratio_ci_high=math.exp(log_ratio + z * se_log), difference_count_se=se_diff)
+            out.update(
+                log_ratio=log_ratio,
+                log_ratio_se=se_log,
+                ratio_ci_low=math.exp(log_ratio - z * se_log),
+                ratio_ci_high=math.exp(log_ratio + z * se_log),
+                difference_count_se=se_diff,
+            )
     return out
 
 
@@ -391,11 +463,13 @@ class PaymentProbability:
 
     def summary(self) -> str:
         """One sentence."""
-        return (f"{self.rule}: pays in {self.probability:.1%} of {self.draws:,} simulated evaluations "
-                f"(MC SE {self.mc_se:.1%}; the rule's own normal approximation says {self.analytic:.1%} on "
-                f"average) at a true effect of "
-                f"{self.true_effect:g} ({self.measure}; {self.cohorts} cohort(s) of {self.n_treated:,}, "
-                f"1:{self.ratio} matching, base rate {self.base_rate:.3g})")
+        return (
+            f"{self.rule}: pays in {self.probability:.1%} of {self.draws:,} simulated evaluations "
+            f"(MC SE {self.mc_se:.1%}; the rule's own normal approximation says {self.analytic:.1%} on "
+            f"average) at a true effect of "
+            f"{self.true_effect:g} ({self.measure}; {self.cohorts} cohort(s) of {self.n_treated:,}, "
+            f"1:{self.ratio} matching, base rate {self.base_rate:.3g})"
+        )
 
 
 def payment_probability(
@@ -439,17 +513,31 @@ def payment_probability(
     """
     rule = peterborough_rule() if isinstance(test, str) and test == "peterborough" else test
     if not isinstance(rule, PaymentRule):
-        raise SpecError(f"The 'test' parameter of payment_probability must be a PaymentRule or 'peterborough'. "
-                        f"Got {test!r} instead.", key="test")
+        raise SpecError(
+            f"The 'test' parameter of payment_probability must be a PaymentRule or 'peterborough'. "
+            f"Got {test!r} instead.",
+            key="test",
+        )
     measure = rule.measure or "frequency"
-    sim = simulate_matched_effects(true_effect, measure, n_treated=n_treated, ratio=ratio, pool_size=pool_size,
-                                   base_rate=base_rate, cohorts=cohorts, draws=draws, seed=seed)
+    sim = simulate_matched_effects(
+        true_effect,
+        measure,
+        n_treated=n_treated,
+        ratio=ratio,
+        pool_size=pool_size,
+        base_rate=base_rate,
+        cohorts=cohorts,
+        draws=draws,
+        seed=seed,
+    )
     f = sim.frame
     if measure == "frequency":
         stat = f["log_ratio"] if rule.scale == "relative" else f["mean_treated_count"] - f["mean_control_count"]
         se = f["log_ratio_se"] if rule.scale == "relative" else f["difference_count_se"]
     else:
-        stat = np.log(f["mean_treated_binary"] / f["mean_control_binary"]) if rule.scale == "relative" else f["difference"]
+        stat = (
+            np.log(f["mean_treated_binary"] / f["mean_control_binary"]) if rule.scale == "relative" else f["difference"]
+        )
         se = f["log_ratio_binary_se"] if rule.scale == "relative" else f["difference_se"]
     met = pd.Series(rule.met_statistic(stat.to_numpy(), se.to_numpy()), index=f.index).groupby(f["draw"]).any()
     comparisons = sim.comparisons(measure)
@@ -457,8 +545,15 @@ def payment_probability(
     if pooled is not None:
         reduction = (1 - np.exp(f["log_ratio"])).groupby(f["draw"]).mean()  # equal cohort sizes: equal weights
         met = met | (reduction >= pooled - 1e-12)
-        reported = [peterborough(comparisons[d * cohorts:(d + 1) * cohorts], per_cohort=rule.at_least, pooled=pooled,
-                                 true_effect=world.true_effect).payment_probability for d in range(draws)]
+        reported = [
+            peterborough(
+                comparisons[d * cohorts : (d + 1) * cohorts],
+                per_cohort=rule.at_least,
+                pooled=pooled,
+                true_effect=world.true_effect,
+            ).payment_probability
+            for d in range(draws)
+        ]
     else:
         reported = [rule.chance(c, world.true_effect) for c in comparisons]
     share = float(met.mean())
@@ -485,5 +580,8 @@ def _positive(name: str, value: float) -> None:
 
 def _between(name: str, value: float, low: float, high: float, what: str | None = None) -> None:
     if not low < value < high:
-        raise SpecError(f"The {name!r} parameter must be {what or f'strictly between {low:g} and {high:g}'}. "
-                        f"Got {value!r} instead.", key=name)
+        raise SpecError(
+            f"The {name!r} parameter must be {what or f'strictly between {low:g} and {high:g}'}. "
+            f"Got {value!r} instead.",
+            key=name,
+        )

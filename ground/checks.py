@@ -1,0 +1,310 @@
+"""One way to check arguments and columns, with one message form.
+
+Allowed values are written as data (constraints), as scikit-learn's
+``_param_validation`` does, and one function writes every message:
+
+    The 'ratio' parameter of match must be an int in the range [1, inf). Got 0 instead.
+
+A bad argument is a :class:`~ground.errors.ParameterError`; a table that lacks
+a column, or has one twice, is a :class:`~ground.errors.SchemaError` naming the
+table, the columns it lacks and the columns it has. Rows in messages are
+counted from 1 (the first data row), as the schema messages count them.
+
+Examples
+--------
+>>> check_parameter(3, "ratio", "match", Interval(int, 1, None))
+3
+>>> check_parameter(0, "ratio", "match", Interval(int, 1, None))
+Traceback (most recent call last):
+...
+ground.errors.ParameterError: The 'ratio' parameter of match must be an int in the range [1, inf). Got 0 instead.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ground.errors import ParameterError, SchemaError
+
+#: How many offending items (rows, columns, values) a message lists before "and N more".
+SHOWN = 5
+
+
+class Constraint:
+    """An allowed kind of value; ``str(constraint)`` reads as the end of "must be ..."."""
+
+    def is_satisfied_by(self, value: Any) -> bool:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """A real (``kind=float``) or whole (``kind=int``) number between ``low`` and ``high``.
+
+    ``None`` leaves a side open; ``closed`` says which ends belong to the
+    interval. Booleans are not numbers here, and NaN or infinity never are.
+
+    Examples
+    --------
+    >>> str(Interval(float, 0, 1, closed="neither"))
+    'a number in the range (0, 1)'
+    """
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            return False
+        if self.kind is int and not float(value).is_integer():
+            return False
+        if not math.isfinite(float(value)):
+            return False
+        low_ok = self.low is None or (value >= self.low if self.closed in ("both", "left") else value > self.low)
+        high_ok = self.high is None or (value <= self.high if self.closed in ("both", "right") else value < self.high)
+        return bool(low_ok and high_ok)
+
+    def __str__(self) -> str:
+        noun = "an int" if self.kind is int else "a number"
+        if self.low is None and self.high is None:
+            return f"{noun} (finite)" if self.kind is int else "a finite number"
+        left = "[" if self.closed in ("both", "left") and self.low is not None else "("
+        right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        return f"{noun} in the range {left}{low}, {high}{right}"
+
+
+@dataclass(frozen=True)
+class Options(Constraint):
+    """One of a fixed set of values (strings, ``None``, booleans).
+
+    Examples
+    --------
+    >>> str(Options("logit", "linear_logit"))
+    "one of 'logit', 'linear_logit'"
+    """
+
+    values: tuple[Any, ...]
+
+    def __init__(self, *values: Any) -> None:
+        object.__setattr__(self, "values", tuple(values))
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        try:
+            return any(value is v or (type(value) is type(v) and value == v) for v in self.values)
+        except (TypeError, ValueError):
+            return False
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class InstanceOf(Constraint):
+    """An instance of one of ``types``, described in words (``"a pandas DataFrame"``)."""
+
+    types: tuple[type, ...]
+    words: str
+
+    def __init__(self, types: type | tuple[type, ...], words: str) -> None:
+        object.__setattr__(self, "types", types if isinstance(types, tuple) else (types,))
+        object.__setattr__(self, "words", words)
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return isinstance(value, self.types)
+
+    def __str__(self) -> str:
+        return self.words
+
+
+def described(constraints: Sequence[Constraint]) -> str:
+    """``"an int in the range [1, inf) or None"``: the constraints joined as the message reads them."""
+    words = [str(c) for c in constraints]
+    words = [w.replace("one of None", "None") for w in words]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def shown_value(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so a message never embeds a whole table."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parameter_error(name: str, caller: str, must: str, value: Any) -> ParameterError:
+    """The one message form for a bad argument, when no constraint object fits.
+
+    Examples
+    --------
+    >>> str(parameter_error("margins", "rake", "a non-empty mapping", {}))
+    "The 'margins' parameter of rake must be a non-empty mapping. Got {} instead."
+    """
+    return ParameterError(
+        f"The {name!r} parameter of {caller} must be {must}. Got {shown_value(value)} instead.",
+        parameter=name,
+        caller=caller,
+    )
+
+
+def check_parameter(value: Any, name: str, caller: str, *constraints: Constraint) -> Any:
+    """Return ``value`` if any of ``constraints`` allows it, else raise :class:`ParameterError`.
+
+    Examples
+    --------
+    >>> check_parameter("largest", "order", "match", Options("largest", "smallest", "random", "data"))
+    'largest'
+    >>> check_parameter(None, "caliper", "match", Options(None), Interval(float, 0, None, closed="neither"))
+    """
+    if any(c.is_satisfied_by(value) for c in constraints):
+        return value
+    raise parameter_error(name, caller, described(constraints), value)
+
+
+def shorten(items: Iterable[Any], shown: int = SHOWN) -> str:
+    """``"a, b, c, d, e and 7 more"``: a list for a message, cut after ``shown`` items.
+
+    Examples
+    --------
+    >>> shorten(["age", "sex"])
+    'age, sex'
+    >>> shorten(range(8), shown=3)
+    '0, 1, 2 and 5 more'
+    """
+    items = [str(i) for i in items]
+    head = ", ".join(items[:shown])
+    return head + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
+def rows_text(positions: Sequence[int] | np.ndarray, values: Sequence[Any] | None = None, shown: int = SHOWN) -> str:
+    """``"row 1 ('x'), row 4 ('y') and 3 more"`` from 0-based positions; rows counted from 1.
+
+    Examples
+    --------
+    >>> rows_text([0, 3], ["x", 7])
+    "row 1 ('x'), row 4 (7)"
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    parts = [
+        f"row {int(p) + 1}" + ("" if values is None else f" ({shown_value(values[i], 30)})")
+        for i, p in enumerate(positions[:shown])
+    ]
+    return ", ".join(parts) + (f" and {positions.size - shown} more" if positions.size > shown else "")
+
+
+def column_names(value: Any, name: str, caller: str) -> list[str]:
+    """A list of column names from a name, a list of names or ``None`` (no names).
+
+    A single string is one column, never read letter by letter.
+
+    Examples
+    --------
+    >>> column_names("age", "covariates", "match")
+    ['age']
+    >>> column_names(["age", "sex"], "covariates", "match")
+    ['age', 'sex']
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable) and not isinstance(value, Mapping):
+        names = list(value)
+        if all(isinstance(v, str) and v for v in names):
+            return names
+    raise parameter_error(name, caller, "a column name or a list of column names", value)
+
+
+def require_columns(
+    frame: Any,
+    columns: Sequence[str] | Mapping[str, str],
+    *,
+    table: str,
+    complete: bool = False,
+    source: str | None = None,
+) -> None:
+    """Raise one :class:`SchemaError` for everything wrong with the columns a step needs.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; anything else is refused.
+    columns : list of str, or mapping of argument -> column
+        The columns needed. As a mapping, messages also say which argument
+        named the column (``the 'difficulty' column 'p_hat'``).
+    table : str
+        The table's name in messages (``"people"``, ``"history"``).
+    complete : bool, default False
+        Also refuse missing values in these columns (rows are never dropped
+        silently), naming the rows.
+    source : str, optional
+        The file the table came from, named first in the message.
+
+    Raises
+    ------
+    SchemaError
+        Naming the table, every missing column (and the columns present),
+        duplicated column names, and with ``complete`` the rows with missing
+        values, counted from 1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"age": [30]}), ["age", "sex"], table="people")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: table 'people' is missing the column sex (columns present: age).
+    """
+    import pandas as pd
+
+    where = f"{source}: table {table!r}" if source else f"table {table!r}"
+    if not isinstance(frame, pd.DataFrame):
+        raise SchemaError(
+            f"{where} must be a pandas DataFrame. Got {type(frame).__name__} instead.", table=table, source=source
+        )
+    named = dict(columns) if isinstance(columns, Mapping) else {c: c for c in columns}
+    problems = []
+    failures: list[dict[str, Any]] = []
+    duplicated = list(dict.fromkeys(map(str, frame.columns[frame.columns.duplicated()])))
+    if duplicated:
+        problems.append(
+            f"has the column name{'s' if len(duplicated) > 1 else ''} {shorten(duplicated)} more than "
+            "once (rename or drop the copies)"
+        )
+    missing = [c if a == c else f"{c} (the {a!r} column)" for a, c in named.items() if c not in frame.columns]
+    failures += [
+        {"column": c, "rule": "required column missing", "row": None, "value": None}
+        for c in named.values()
+        if c not in frame.columns
+    ]
+    if missing:
+        present = shorten(map(str, frame.columns), shown=20) or "none"
+        problems.append(
+            f"is missing the column{'s' if len(missing) > 1 else ''} {shorten(missing, shown=20)} "
+            f"(columns present: {present})"
+        )
+    if complete and not duplicated:
+        gaps = []
+        for argument, column in named.items():
+            if column in frame.columns:
+                rows = np.flatnonzero(frame[column].isna().to_numpy())
+                if rows.size:
+                    failures += [
+                        {"column": column, "rule": "missing value", "row": int(r), "value": None} for r in rows
+                    ]
+                    label = f"{column}" if argument == column else f"{column} (the {argument!r} column)"
+                    gaps.append(
+                        f"{rows.size} missing value{'s' if rows.size > 1 else ''} in {label}: {rows_text(rows)}"
+                    )
+        if gaps:
+            problems.append("has " + "; ".join(gaps) + " (rows are never dropped silently: fill or remove them)")
+    if problems:
+        report = pd.DataFrame(failures, columns=["column", "rule", "row", "value"]).astype({"row": "Int64"})
+        raise SchemaError(f"{where} " + "; ".join(problems) + ".", table=table, source=source, failures=report)

@@ -1,0 +1,626 @@
+"""Schemas for desist's tables, and one call that checks a table against its schema.
+
+Each table (people, eligible, assessments, offences, services, pool) is a
+pandera ``DataFrameModel``. The models list the required columns, their types
+and their rules; columns they do not name are kept and passed through.
+:func:`validate` coerces a frame to the model's types (ids to strings, ISO
+dates to ``datetime64[ns]``, categories to pandas categoricals with the known
+levels), runs pandera lazily, adds the rules that need arguments (the as-of
+date) or another table (offences before birth), and raises one
+:class:`~ground.errors.SchemaError` that lists every failure.
+
+A cell that cannot be parsed (``"2024-13-01"`` as a date, ``"x"`` as an age)
+is reported as such, never turned into a missing value silently, and is not
+reported again by the rules that would then see it as missing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+from pandera.typing import Series
+
+from ground.errors import SchemaError
+
+SEX_LEVELS = ("female", "male", "other", "unknown")
+ETHNICITY_LEVELS = ("white", "black", "asian", "mixed", "other", "unknown")
+DISPOSAL_LEVELS = ("conviction", "caution", "acquittal", "no_further_action", "other")
+
+MIN_AGE, MAX_AGE = 10, 110  # 10 is the age of criminal responsibility in England and Wales
+
+# How many failing rows of one rule the message shows; the rest are counted.
+ROWS_SHOWN = 5
+
+
+def _levels(levels: tuple[str, ...]) -> dict[str, Any]:
+    return {"dtype_kwargs": {"categories": list(levels), "ordered": False}}
+
+
+class Covariates(pa.DataFrameModel):
+    """Risk and need covariates: optional, but checked wherever they appear."""
+
+    age_first_conviction: Optional[Series[int]] = pa.Field(in_range={"min_value": MIN_AGE, "max_value": MAX_AGE})
+    prior_offences: Optional[Series[int]] = pa.Field(ge=0)
+    need_accommodation: Optional[Series[bool]]
+    need_substance: Optional[Series[bool]]
+    need_mental_health: Optional[Series[bool]]
+    need_employment: Optional[Series[bool]]
+    need_family: Optional[Series[bool]]
+    ogrs_score: Optional[Series[float]] = pa.Field(in_range={"min_value": 0, "max_value": 100})
+
+    class Config:
+        strict = False
+
+
+# Bases list their columns after those of the classes they follow in the
+# bases tuple, so the core columns go in a base listed last.
+class _Person(pa.DataFrameModel):
+    person_id: Series[str] = pa.Field(unique=True)
+    start_date: Series[pd.Timestamp]
+    sex: Series[pd.CategoricalDtype] = pa.Field(**_levels(SEX_LEVELS))
+    ethnicity: Series[pd.CategoricalDtype] = pa.Field(**_levels(ETHNICITY_LEVELS))
+    age: Series[int] = pa.Field(in_range={"min_value": MIN_AGE, "max_value": MAX_AGE})
+    provider_id: Series[pd.CategoricalDtype] = pa.Field(nullable=True)
+    in_programme: Series[bool]
+
+
+class People(Covariates, _Person):
+    """One row per person in a cohort or comparison pool."""
+
+
+class _Referral(pa.DataFrameModel):
+    person_id: Series[str] = pa.Field(unique=True)
+    referral_date: Series[pd.Timestamp]
+    enrolled: Series[bool]
+    sex: Optional[Series[pd.CategoricalDtype]] = pa.Field(**_levels(SEX_LEVELS))
+    ethnicity: Optional[Series[pd.CategoricalDtype]] = pa.Field(**_levels(ETHNICITY_LEVELS))
+    age: Optional[Series[int]] = pa.Field(in_range={"min_value": MIN_AGE, "max_value": MAX_AGE})
+    provider_id: Optional[Series[pd.CategoricalDtype]] = pa.Field(nullable=True)
+
+
+class Eligible(Covariates, _Referral):
+    """One row per person eligible for referral; ``enrolled`` says who was taken on."""
+
+
+class Pool(People):
+    """A comparison pool: people, their covariates and proven-reoffending outcomes."""
+
+    reoffended: Series[bool]
+    reoffences: Series[int] = pa.Field(ge=0)
+    days_to_first: Series[float] = pa.Field(ge=0, nullable=True)
+
+
+class Assessments(pa.DataFrameModel):
+    """One row per item (or domain) score of one person at one occasion."""
+
+    person_id: Series[str]
+    instrument: Series[pd.CategoricalDtype]
+    item: Series[pd.CategoricalDtype]
+    score: Series[float]
+    assessed_on: Series[pd.Timestamp]
+
+    class Config:
+        strict = False
+        unique = ["person_id", "instrument", "item", "assessed_on"]
+
+
+class Offences(pa.DataFrameModel):
+    """One row per offence event with its disposal."""
+
+    person_id: Series[str]
+    offence_date: Series[pd.Timestamp]
+    disposal_date: Series[pd.Timestamp]
+    disposal: Series[pd.CategoricalDtype] = pa.Field(**_levels(DISPOSAL_LEVELS))
+
+    class Config:
+        strict = False
+
+
+class Services(pa.DataFrameModel):
+    """One row per service contact or episode; ``hours`` or ``cost`` (or both)."""
+
+    person_id: Series[str]
+    date: Series[pd.Timestamp]
+    hours: Optional[Series[float]] = pa.Field(ge=0)
+    cost: Optional[Series[float]] = pa.Field(ge=0)
+    service: Optional[Series[pd.CategoricalDtype]]
+
+    class Config:
+        strict = False
+
+
+TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "people": People,
+    "eligible": Eligible,
+    "assessments": Assessments,
+    "offences": Offences,
+    "services": Services,
+    "pool": Pool,
+}
+
+
+# Rules across the columns of one row. They run outside pandera because its
+# frame-level checks list every cell of a failing row, which is slow on
+# millions of rows. NaN compares False, so cells already reported as
+# unparseable or missing do not fail here again.
+def _first_conviction_after_age(df: pd.DataFrame) -> pd.Series:
+    return df["age_first_conviction"] > df["age"]
+
+
+def _reoffended_disagrees(df: pd.DataFrame) -> pd.Series:
+    flag, count = df["reoffended"], df["reoffences"]
+    return flag.notna() & count.notna() & ((flag == 1) != (count > 0))
+
+
+def _days_to_first_disagrees(df: pd.DataFrame) -> pd.Series:
+    flag = df["reoffended"]
+    return flag.notna() & (df["days_to_first"].notna() != (flag == 1))
+
+
+def _disposal_before_offence(df: pd.DataFrame) -> pd.Series:
+    return df["disposal_date"] < df["offence_date"]
+
+
+# table -> (column reported, rule in plain words, columns needed, test that flags failing rows)
+_COVARIATE_RULES = [
+    ("age_first_conviction", "greater than age", ("age_first_conviction", "age"), _first_conviction_after_age)
+]
+ROW_RULES: dict[str, list[tuple[str, str, tuple[str, ...], Any]]] = {
+    "people": _COVARIATE_RULES,
+    "eligible": _COVARIATE_RULES,
+    "pool": _COVARIATE_RULES
+    + [
+        (
+            "reoffended",
+            "disagrees with reoffences (true exactly when reoffences > 0)",
+            ("reoffended", "reoffences"),
+            _reoffended_disagrees,
+        ),
+        (
+            "days_to_first",
+            "must be given exactly when reoffended is true",
+            ("reoffended", "days_to_first"),
+            _days_to_first_disagrees,
+        ),
+    ],
+    "offences": [("disposal_date", "before offence_date", ("disposal_date", "offence_date"), _disposal_before_offence)],
+}
+
+_NO_FAILURES = pd.DataFrame(
+    {"column": pd.Series(dtype=object), "rule": pd.Series(dtype=object), "row": pd.array([], dtype="Int64")}
+)
+
+
+def validate(
+    df: pd.DataFrame,
+    table: str,
+    *,
+    as_of: Any = None,
+    people: pd.DataFrame | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Check a table against its schema and return it with the schema's types.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table. Columns the schema does not name are passed through.
+    table : {"people", "eligible", "assessments", "offences", "services", "pool"}
+        Which schema to apply (see ``TABLES``).
+    as_of : date-like, optional
+        The data's as-of date: any date column later than this fails. Default:
+        today, since nothing can have happened in the future.
+    people : pandas.DataFrame, optional
+        For ``table="offences"``: people with ``person_id``, ``age`` and
+        ``start_date`` (or ``referral_date``), so offences dated before the
+        person can have been born (more than age + 1 years before the start
+        date) fail.
+    source : str, optional
+        Where the table came from (a file path), named in the error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ids as strings, dates as ``datetime64[ns]``, categories as
+        pandas categoricals with the known levels, counts as ``int64`` and
+        flags as ``bool``; same index and row order as ``df``.
+
+    Raises
+    ------
+    SchemaError
+        Listing every failing column, rule and row at once; ``.failures`` is
+        a DataFrame with columns ``column``, ``rule``, ``row`` (0-based
+        position in ``df``) and ``value``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> offences = pd.DataFrame({"person_id": ["007"], "offence_date": ["2024-01-05"],
+    ...                          "disposal_date": ["2024-03-01"], "disposal": ["caution"]})
+    >>> validate(offences, "offences", as_of="2024-12-31").dtypes["offence_date"]
+    dtype('<M8[ns]')
+    """
+    schema = table_schema(table, source=source)
+    as_of = _as_of(as_of, table, source)
+    if people is not None and table != "offences":
+        warnings.warn(
+            f"The 'people' argument is only used for table 'offences' and will be ignored for {table!r}.", stacklevel=2
+        )
+    original_index = df.index
+    given = df.reset_index(drop=True)
+    frame, unparsed = _coerce(given, schema)
+    found = [unparsed, _unless_unparsed(_pandera_failures(schema, frame), unparsed), _row_rules(frame, table)]
+    if as_of is not None:
+        found.append(_future_dates(frame, schema, as_of))
+    if table == "services" and "hours" not in frame and "cost" not in frame:
+        found.append(_failures("hours", "required column missing (services need hours or cost)"))
+    if people is not None and table == "offences" and {"person_id", "offence_date"} <= set(frame.columns):
+        found.append(_offences_before_birth(frame, people))
+    report = pd.concat(found, ignore_index=True)
+    if len(report):
+        report = _in_column_order(_with_values(report, given), list(given.columns))
+        raise SchemaError(
+            _message(report, table, source, list(given.columns)), table=table, failures=report, source=source
+        )
+    frame.index = original_index
+    return frame
+
+
+def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema:
+    """The pandera schema of a table, or a ``SchemaError`` listing the known tables.
+
+    Examples
+    --------
+    >>> list(table_schema("offences").columns)
+    ['person_id', 'offence_date', 'disposal_date', 'disposal']
+    """
+    if table not in TABLES:
+        raise SchemaError(
+            f"The 'table' parameter must be one of {', '.join(TABLES)}. Got {table!r} instead.",
+            table=str(table),
+            source=source,
+        )
+    return TABLES[table].to_schema()
+
+
+def _as_of(as_of: Any, table: str, source: str | None) -> pd.Timestamp:
+    if as_of is None:
+        return pd.Timestamp.today().normalize()
+    try:
+        return pd.Timestamp(as_of)
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(
+            f"The 'as_of' parameter must be a date such as '2025-03-31'. Got {as_of!r} instead.",
+            table=table,
+            source=source,
+        ) from exc
+
+
+def _failures(column: Any, rule: Any, rows: Any = None) -> pd.DataFrame:
+    """Failures of one rule (or aligned arrays of rules); rows are 0-based positions, None for a column."""
+    if rows is None:
+        rows = [None] * (1 if np.ndim(column) == 0 else len(column))
+    return pd.DataFrame({"column": column, "rule": rule, "row": pd.array(rows, dtype="Int64")})
+
+
+def _row_failures(column: str, rule: str, mask: pd.Series | np.ndarray) -> pd.DataFrame:
+    return _failures(column, rule, np.flatnonzero(np.asarray(mask, dtype=bool)))
+
+
+def _unless_unparsed(failures: pd.DataFrame, unparsed: pd.DataFrame) -> pd.DataFrame:
+    """Drop failures of cells already reported as unparseable (they would read as missing)."""
+    cells = pd.MultiIndex.from_frame(failures[["column", "row"]])
+    return failures[~cells.isin(pd.MultiIndex.from_frame(unparsed[["column", "row"]]))]
+
+
+def _with_values(report: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
+    """Add each failing cell's value as the user wrote it (5, not the 5.0 of a column with gaps)."""
+    values = pd.Series(None, index=report.index, dtype=object)
+    located = report[report["row"].notna() & report["column"].isin(given.columns)]
+    for column, rows in located.groupby("column")["row"]:
+        values[rows.index] = given[column].iloc[rows.to_numpy(dtype="int64")].astype(object).to_numpy()
+    return report.assign(value=values)
+
+
+# ---------------------------------------------------------------- coercion
+
+
+def _kind(dtype: Any) -> str:
+    name = str(dtype)
+    if name.startswith("datetime64"):
+        return "date"
+    if name.startswith(("str", "string")):
+        return "text"
+    return {"category": "category", "int64": "int", "float64": "float", "bool": "bool"}[name]
+
+
+def _coerce(df: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Convert the schema's columns to its types; cells that do not parse are failures."""
+    frame = df.copy()
+    failures = [_NO_FAILURES]
+    for name, column in schema.columns.items():
+        if name not in frame:
+            continue
+        kind = _kind(column.dtype)
+        categories = getattr(column.dtype, "categories", None)
+        coerced, bad, rule = _COERCERS[kind](frame[name], categories)
+        failures.append(_row_failures(name, rule, bad))
+        frame[name] = coerced
+    return frame, pd.concat(failures, ignore_index=True)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Values as strings, missing values kept missing; 7 and 7.0 both become "7"."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    if pd.api.types.is_float_dtype(values) and np.all(np.mod(values.dropna(), 1) == 0):
+        # Integer ids read into a float column (because of missing values) keep no ".0".
+        values = values.astype("Int64")
+    return values.astype("str")
+
+
+def _as_text(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+    return _text(values), np.zeros(len(values), dtype=bool), ""
+
+
+_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+
+
+def _as_date(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+    rule = "not a valid date (expected YYYY-MM-DD, years 1678-2261)"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
+    elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        # Numbers are never read as dates: pandas would take them as nanoseconds since 1970.
+        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    else:
+        text = values.astype("str").str.strip()
+        iso = text.str.match(_DATE_PATTERN).fillna(False).astype(bool)
+        parsed = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
+    in_range = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
+    parsed = parsed.where(in_range).astype("datetime64[ns]")
+    bad = values.notna().to_numpy() & parsed.isna().to_numpy()
+    return parsed, bad, rule
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    """Numbers as float64, NaN where a cell is not a number (flags are not numbers)."""
+    if pd.api.types.is_bool_dtype(values):
+        return pd.Series(np.nan, index=values.index)
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
+def _as_int(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+    numbers = _numbers(values)
+    whole = numbers.notna() & np.isfinite(numbers) & (numbers % 1 == 0)
+    bad = (values.notna() & ~whole).to_numpy()
+    numbers = numbers.where(whole)
+    return (numbers.astype("int64") if numbers.notna().all() else numbers.astype("float64")), bad, "not a whole number"
+
+
+def _as_float(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+    numbers = _numbers(values)
+    finite = np.isfinite(numbers)
+    bad = (values.notna() & ~finite).to_numpy()
+    return numbers.where(finite), bad, "not a finite number"
+
+
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+
+
+def _as_bool(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+    rule = "not true/false (allowed: true, false, 1, 0)"
+    if pd.api.types.is_bool_dtype(values) and values.notna().all():
+        return values.astype(bool), np.zeros(len(values), dtype=bool), rule
+    flags = values.astype("str").str.strip().str.lower().map(_BOOLEANS)
+    bad = (values.notna() & flags.isna()).to_numpy()
+    return (flags.astype(bool) if flags.notna().all() else flags.astype("float64")), bad, rule
+
+
+def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndarray, str]:
+    text = _text(values)
+    if categories is None:  # an open set of levels: whatever the data holds
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            return values, np.zeros(len(values), dtype=bool), ""
+        return text.astype("category"), np.zeros(len(values), dtype=bool), ""
+    levels = list(categories)
+    bad = (text.notna() & ~text.isin(levels)).to_numpy()
+    rule = f"unknown category (allowed: {', '.join(levels)})"
+    return pd.Series(pd.Categorical(text.where(~bad), categories=levels), index=values.index), bad, rule
+
+
+_COERCERS = {
+    "text": _as_text,
+    "date": _as_date,
+    "int": _as_int,
+    "float": _as_float,
+    "bool": _as_bool,
+    "category": _as_category,
+}
+
+
+# ---------------------------------------------------------------- pandera rules
+
+
+def _pandera_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    """Run the pandera schema lazily and turn its failure cases into plain-worded failures."""
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return _NO_FAILURES
+    cases = cases.assign(
+        column=cases["column"].astype(str),
+        check=cases["check"].astype(str),
+        row=pd.to_numeric(cases["index"], errors="coerce"),
+    )
+    missing = cases["check"] == "column_in_dataframe"
+    dtype = cases["check"].str.startswith("dtype(")
+    # A column kept off its type by cells listed row by row needs no column-level line.
+    dtype &= ~cases["column"].isin(cases.loc[cases["row"].notna(), "column"].unique())
+    by_rule = cases[~missing & ~cases["check"].str.startswith("dtype(")]
+    plain = _plain_check_names(schema)
+    rules = by_rule[["column", "check"]].drop_duplicates()
+    named = [_rule_words(column, check, schema, plain) for column, check in rules.itertuples(index=False)]
+    rules = rules.assign(out_column=[c for c, _ in named], rule=[r for _, r in named])
+    by_rule = by_rule.merge(rules, on=["column", "check"], how="left")
+    return pd.concat(
+        [
+            _failures(cases.loc[missing, "failure_case"].astype(str).to_numpy(), "required column missing"),
+            _failures(
+                cases.loc[dtype, "column"].to_numpy(),
+                [
+                    f"wrong type: expected {check[7:-2]}, got {got}"
+                    for check, got in cases.loc[dtype, ["check", "failure_case"]].itertuples(index=False)
+                ],
+            ),
+            # a rule over several columns (duplicate records) reports each of them; keep one per row
+            _failures(
+                by_rule["out_column"].to_numpy(), by_rule["rule"].to_numpy(), by_rule["row"].to_numpy()
+            ).drop_duplicates(),
+        ],
+        ignore_index=True,
+    )
+
+
+def _rule_words(
+    column: str, check: str, schema: pa.DataFrameSchema, plain: dict[tuple[str, str], str]
+) -> tuple[str, str]:
+    """The column a pandera check is reported under, and the rule in plain words."""
+    if check == "multiple_fields_uniqueness":
+        return schema.unique[0], f"duplicate record (same {', '.join(schema.unique)})"
+    return column, plain.get((column, check), check)
+
+
+def _plain_check_names(schema: pa.DataFrameSchema) -> dict[tuple[str, str], str]:
+    """(column, pandera check label) -> the rule in plain words."""
+    plain: dict[tuple[str, str], str] = {}
+    for name, column in schema.columns.items():
+        plain[(name, "not_nullable")] = "missing value"
+        plain[(name, "field_uniqueness")] = "duplicate id (must be unique)"
+        for check in column.checks:
+            stats = check.statistics
+            if check.name == "in_range":
+                words = f"outside {stats['min_value']} to {stats['max_value']}"
+            elif check.name == "greater_than_or_equal_to":
+                words = f"below {stats['min_value']} (must be at least {stats['min_value']})"
+            else:
+                words = str(check.error or check.name)
+            plain[(name, str(check.error or check.name))] = words
+    return plain
+
+
+# ---------------------------------------------------------------- rules with arguments
+
+
+def _future_dates(frame: pd.DataFrame, schema: pa.DataFrameSchema, as_of: pd.Timestamp) -> list[dict]:
+    rule = f"after the as-of date {as_of:%Y-%m-%d}"
+    return pd.concat(
+        [_NO_FAILURES]
+        + [
+            _row_failures(name, rule, (frame[name] > as_of).to_numpy())
+            for name, column in schema.columns.items()
+            if name in frame and _kind(column.dtype) == "date"
+        ],
+        ignore_index=True,
+    )
+
+
+def _row_rules(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    return pd.concat(
+        [_NO_FAILURES]
+        + [
+            _row_failures(column, words, fails(frame).to_numpy())
+            for column, words, needs, fails in ROW_RULES.get(table, [])
+            if all(name in frame for name in needs)
+        ],
+        ignore_index=True,
+    )
+
+
+def _offences_before_birth(offences: pd.DataFrame, people: pd.DataFrame) -> list[dict]:
+    """Offences more than age + 1 years before the person's start date."""
+    start_column = "start_date" if "start_date" in people else "referral_date"
+    needed = ["person_id", "age", start_column]
+    missing = [c for c in needed if c not in people]
+    if missing:
+        raise SchemaError(
+            "The 'people' parameter of validate must have columns person_id, age and start_date "
+            f"(or referral_date) to check offences before birth. Missing: {', '.join(missing)}.",
+            table="offences",
+        )
+    known = people[needed].drop_duplicates("person_id")
+    known = pd.DataFrame(
+        {
+            "person_id": known["person_id"].astype("str").to_numpy(),
+            "age": pd.to_numeric(known["age"], errors="coerce").to_numpy(),
+            "start": pd.to_datetime(known[start_column], errors="coerce").astype("datetime64[ns]").to_numpy(),
+        }
+    ).dropna()
+    start = known["start"].to_numpy()
+    month = start.astype("datetime64[M]")
+    # Calendar years back from the start date, keeping the day of the month.
+    earliest_birth = (month - ((known["age"].to_numpy() + 1) * 12).astype("int64")).astype("datetime64[ns]") + (
+        start - month.astype("datetime64[ns]")
+    )
+    bound = pd.Series(earliest_birth, index=known["person_id"].to_numpy())
+    limit = offences["person_id"].map(bound)
+    before = (offences["offence_date"] < limit).to_numpy()
+    return _row_failures(
+        "offence_date", "before birth (more than age + 1 years before the person's start date)", before
+    )
+
+
+# ---------------------------------------------------------------- the message
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}" if value == value.normalize() else str(value)
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "missing"
+    # Quotes only where they show something: an empty string or stray spaces.
+    text = repr(value) if isinstance(value, str) and (value.strip() != value or not value) else str(value)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def _in_column_order(report: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Missing columns first, then the input's column order; each column's rules as found, rows ascending."""
+    position = report["column"].map({name: i for i, name in enumerate(columns)}).fillna(-1)
+    found = report.groupby(["column", "rule"], sort=False).ngroup()
+    ordered = report.assign(_position=position, _found=found).sort_values(
+        ["_position", "_found", "row"], kind="stable", na_position="first"
+    )
+    return ordered.drop(columns=["_position", "_found"]).reset_index(drop=True)
+
+
+def _message(report: pd.DataFrame, table: str, source: str | None, columns: list[str]) -> str:
+    where = f"{source}: table '{table}'" if source else f"table '{table}'"
+    n_rows = report["row"].dropna().nunique()
+    groups = report.groupby(["column", "rule"], sort=False, dropna=False)
+    rows = (
+        f" in {n_rows} row{'s' if n_rows != 1 else ''} (data rows counted from 1, header not counted)" if n_rows else ""
+    )
+    head = f"{where} fails {len(groups)} rule{'s' if len(groups) != 1 else ''}{rows}:"
+    lines = []
+    for (column, rule), group in groups:
+        located = group[group["row"].notna()]
+        if located.empty:
+            lines.append(f"  - {column}: {rule}")
+            continue
+        shown = ", ".join(
+            f"row {int(row) + 1} ({_show(value)})"
+            for row, value in located[["row", "value"]].head(ROWS_SHOWN).itertuples(index=False)
+        )
+        more = f", and {len(located) - ROWS_SHOWN} more" if len(located) > ROWS_SHOWN else ""
+        count = f"{len(located)} row{'s' if len(located) != 1 else ''}"
+        lines.append(f"  - {column}: {rule}: {count}: {shown}{more}")
+    if report["rule"].str.startswith("required column missing").any():
+        lines.append(f"  Columns present: {', '.join(map(str, columns)) or '(none)'}")
+    return "\n".join([head, *lines])

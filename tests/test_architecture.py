@@ -1,0 +1,158 @@
+"""The layout holds: imports point down the floors, no cycles, no long functions, no code run from text.
+
+Read from the source with ``ast`` (not grep), so an import inside a function,
+a relative import or an ``import x.y as z`` counts like any other.
+
+Floors, lowest first: ground, outcomes, cohorts, metrics, pricing, validation,
+studies, desist. A package may import only packages on lower floors (and
+itself). ``studies`` (simulation studies and calibrations) sits above the
+library so that nothing users call depends on it; ``desist`` (the command line
+and the report) is on top.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOORS = ["ground", "outcomes", "cohorts", "metrics", "pricing", "validation", "studies", "desist"]
+LIBRARY = FLOORS[:6]
+#: Most lines of code a function in the library may have (docstring, comments and blank lines not counted).
+MAX_LINES = 80
+#: Names whose calls run text as code, and methods that do the same on a DataFrame.
+FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
+FORBIDDEN_METHODS = {"eval", "query"}
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, top-level package) of every import in a module, relative ones resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = parts[: len(parts) - node.level]
+                out.append((node.lineno, (base[0] if base else (node.module or "").split(".")[0])))
+            elif node.module:
+                out.append((node.lineno, node.module.split(".")[0]))
+    return out
+
+
+def _lines_of_code(node: ast.FunctionDef | ast.AsyncFunctionDef, source: list[str]) -> int:
+    body = node.body
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(getattr(body[0], "value", None), ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        body = body[1:]
+    if not body:
+        return 0
+    lines = source[body[0].lineno - 1 : node.end_lineno]
+    return sum(1 for line in lines if line.strip() and not line.strip().startswith("#"))
+
+
+def test_imports_point_down_the_floors():
+    wrong = []
+    for floor, package in enumerate(FLOORS):
+        for path in _modules(package):
+            for line, target in _imports(path):
+                if target in FLOORS and FLOORS.index(target) > floor:
+                    wrong.append(
+                        f"{path.relative_to(ROOT)}:{line} imports {target} (floor {FLOORS.index(target)}) "
+                        f"from {package} (floor {floor})"
+                    )
+    assert not wrong, "imports that point up the floors:\n" + "\n".join(wrong)
+
+
+def test_no_import_cycles_between_modules():
+    """Module-level imports form no cycle, so every package imports eagerly in any order."""
+    graph: dict[str, set[str]] = {}
+    names = {}
+    for package in FLOORS:
+        for path in _modules(package):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            names[name] = path
+    for name, path in names.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        targets = set()
+        for node in tree.body:  # module level only: imports inside functions run later
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets.add(node.module)
+                targets |= {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+        graph[name] = {t for t in targets if t in names and t != name}
+    # A package's __init__ may import its own modules; a module importing its own package is the cycle.
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = visit(node)
+            assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_each_floor_imports_on_its_own():
+    """Importing each floor in a fresh interpreter works (no hidden cycle, no lazy loader needed)."""
+    import subprocess
+    import sys
+
+    code = "; ".join(f"import {p}" for p in reversed(FLOORS))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("package", LIBRARY)
+def test_no_function_over_the_size_limit(package):
+    long = []
+    for path in _modules(package):
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = _lines_of_code(node, lines)
+                if n > MAX_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {n} lines")
+    assert not long, f"functions over {MAX_LINES} lines of code (split them by their steps):\n" + "\n".join(long)
+
+
+@pytest.mark.parametrize("package", FLOORS)
+def test_no_text_is_run_as_code(package):
+    """No module calls eval/exec/compile/__import__ or DataFrame.eval/.query: rules are parsed, never run."""
+    found = []
+    for path in _modules(package):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in FORBIDDEN_CALLS:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {func.id}()")
+            elif isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_METHODS:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{func.attr}()")
+    assert not found, "text run as code:\n" + "\n".join(found)
