@@ -17,6 +17,8 @@ reported again by the rules that would then see it as missing.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
@@ -25,7 +27,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
-from ground.errors import SchemaError
+from ground.checks import shorten
+from ground.errors import DesistWarning, SchemaError
 
 SEX_LEVELS = ("female", "male", "other", "unknown")
 ETHNICITY_LEVELS = ("white", "black", "asian", "mixed", "other", "unknown")
@@ -203,6 +206,7 @@ def validate(
     as_of: Any = None,
     people: pd.DataFrame | None = None,
     source: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Check a table against its schema and return it with the schema's types.
 
@@ -222,6 +226,10 @@ def validate(
         date) fail.
     source : str, optional
         Where the table came from (a file path), named in the error.
+    columns : sequence of str, optional
+        Check only these of the schema's columns (each required), with the
+        schema's rules that read only them: what a function needs from a table
+        it was given. Default: the whole schema.
 
     Returns
     -------
@@ -246,6 +254,8 @@ def validate(
     dtype('<M8[ns]')
     """
     schema = table_schema(table, source=source)
+    if columns is not None:
+        schema = _subset(schema, table, columns, source)
     as_of = _as_of(as_of, table, source)
     if people is not None and table != "offences":
         warnings.warn(
@@ -254,10 +264,10 @@ def validate(
     original_index = df.index
     given = df.reset_index(drop=True)
     frame, unparsed = _coerce(given, schema)
-    found = [unparsed, _unless_unparsed(_pandera_failures(schema, frame), unparsed), _row_rules(frame, table)]
+    found = [unparsed, _unless_unparsed(_pandera_failures(schema, frame), unparsed), _row_rules(frame, table, schema)]
     if as_of is not None:
         found.append(_future_dates(frame, schema, as_of))
-    if table == "services" and "hours" not in frame and "cost" not in frame:
+    if table == "services" and columns is None and "hours" not in frame and "cost" not in frame:
         found.append(_failures("hours", "required column missing (services need hours or cost)"))
     if people is not None and table == "offences" and {"person_id", "offence_date"} <= set(frame.columns):
         found.append(_offences_before_birth(frame, people))
@@ -286,6 +296,24 @@ def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema
             source=source,
         )
     return TABLES[table].to_schema()
+
+
+def _subset(schema: pa.DataFrameSchema, table: str, columns: Sequence[str], source: str | None) -> pa.DataFrameSchema:
+    """The schema's rules for ``columns`` only, each of them required."""
+    unknown = [c for c in columns if c not in schema.columns]
+    if unknown:
+        raise SchemaError(
+            f"The 'columns' parameter of validate must name columns of the {table!r} schema "
+            f"({', '.join(schema.columns)}). Got {', '.join(map(str, unknown))}.",
+            table=table,
+            source=source,
+        )
+    subset = schema.select_columns(list(dict.fromkeys(columns)))
+    subset = subset.update_columns({c: {"required": True} for c in columns})
+    if subset.unique and not set(subset.unique) <= set(columns):
+        # a uniqueness rule over columns not asked for cannot be checked
+        subset = pa.DataFrameSchema(subset.columns, checks=subset.checks, strict=False, name=subset.name)
+    return subset
 
 
 def _as_of(as_of: Any, table: str, source: str | None) -> pd.Timestamp:
@@ -429,7 +457,16 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
             return values, np.zeros(len(values), dtype=bool), ""
         return text.astype("category"), np.zeros(len(values), dtype=bool), ""
     levels = list(categories)
-    bad = (text.notna() & ~text.isin(levels)).to_numpy()
+    # "Conviction", " caution" and "No further action" are spellings of known levels, not other levels.
+    other = text.notna() & ~text.isin(levels)
+    if other.any():
+        given = pd.Series(pd.unique(text[other]))
+        spelled = given.str.strip().str.casefold().str.replace(r"[\s-]+", "_", regex=True)
+        respell = dict(zip(given[spelled.isin(levels)], spelled[spelled.isin(levels)]))
+        if respell:
+            text = text.where(~text.isin(list(respell)), text.map(respell))
+            other = text.notna() & ~text.isin(levels)
+    bad = other.to_numpy()
     rule = f"unknown category (allowed: {', '.join(levels)})"
     return pd.Series(pd.Categorical(text.where(~bad), categories=levels), index=values.index), bad, rule
 
@@ -532,13 +569,13 @@ def _future_dates(frame: pd.DataFrame, schema: pa.DataFrameSchema, as_of: pd.Tim
     )
 
 
-def _row_rules(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+def _row_rules(frame: pd.DataFrame, table: str, schema: pa.DataFrameSchema) -> pd.DataFrame:
     return pd.concat(
         [_NO_FAILURES]
         + [
             _row_failures(column, words, fails(frame).to_numpy())
             for column, words, needs, fails in ROW_RULES.get(table, [])
-            if all(name in frame for name in needs)
+            if all(name in frame and name in schema.columns for name in needs)
         ],
         ignore_index=True,
     )
@@ -624,3 +661,82 @@ def _message(report: pd.DataFrame, table: str, source: str | None, columns: list
     if report["rule"].str.startswith("required column missing").any():
         lines.append(f"  Columns present: {', '.join(map(str, columns)) or '(none)'}")
     return "\n".join([head, *lines])
+
+
+# ---------------------------------------------------------------- links between tables
+
+
+class UnmatchedRowsWarning(DesistWarning):
+    """Some rows of a table refer to no one in the table they should link to; they are left out and counted."""
+
+
+@dataclass(frozen=True)
+class Links:
+    """How the rows of one table link to another by an id.
+
+    Attributes
+    ----------
+    n : int
+        Rows in the linking table.
+    matched : int
+        Rows whose id is in the other table.
+    unmatched : int
+        Rows whose id is not (left out of anything computed from both).
+    """
+
+    n: int
+    matched: int
+    unmatched: int
+
+
+def check_links(
+    rows: pd.DataFrame,
+    to: pd.DataFrame,
+    *,
+    table: str,
+    to_table: str,
+    key: str = "person_id",
+    source: str | None = None,
+) -> Links:
+    """Count the rows of ``rows`` whose ``key`` matches no row of ``to``, comparing ids as text.
+
+    No match at all is an error (the ids are almost surely written differently
+    in the two tables, such as ``"1.0"`` against ``"1"``); some unmatched rows
+    give an :class:`UnmatchedRowsWarning` with the counts, and the caller
+    reports them among its exclusions.
+
+    Raises
+    ------
+    SchemaError
+        ``rows`` is not empty and none of its ids is in ``to``.
+
+    Examples
+    --------
+    >>> offences = pd.DataFrame({"person_id": ["1.0", "2.0"]})
+    >>> people = pd.DataFrame({"person_id": ["1", "2"]})
+    >>> check_links(offences, people, table="offences", to_table="people")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: 0 of 2 offences match a person_id in people. ...
+    """
+    ids = rows[key].astype("str")
+    known = to[key].astype("str")
+    found = ids.isin(known).to_numpy()
+    links = Links(n=len(ids), matched=int(found.sum()), unmatched=int((~found).sum()))
+    where = f"{source}: " if source else ""
+    if links.n and not links.matched:
+        raise SchemaError(
+            f"{where}0 of {links.n:,} {table} match a {key} in {to_table}. Ids are compared as text: "
+            f"{table} has e.g. {shorten(map(repr, pd.unique(ids)[:3]), 3)}, {to_table} has e.g. "
+            f"{shorten(map(repr, pd.unique(known)[:3]), 3)}.",
+            table=table,
+            source=source,
+        )
+    if links.unmatched:
+        warnings.warn(
+            f"{where}{links.unmatched:,} of {links.n:,} {table} match no {key} in {to_table} "
+            f"(e.g. {shorten(map(repr, pd.unique(ids[~found])[:3]), 3)}); they are left out and counted.",
+            UnmatchedRowsWarning,
+            stacklevel=2,
+        )
+    return links

@@ -249,7 +249,7 @@ def test_covariate_rules(column, value, rule):
     ("table", "column", "value"),
     [
         ("people", "sex", "F"),
-        ("eligible", "sex", "Male"),
+        ("eligible", "sex", "man"),
         ("pool", "ethnicity", "irish"),
         ("offences", "disposal", "fine"),
     ],
@@ -433,8 +433,8 @@ def test_arguments_that_cannot_be_used():
 
 
 def test_stray_spaces_are_shown_in_quotes_and_failures_follow_the_message():
-    df = with_cell(with_cell(tables()["people"], "sex", 1, " male"), "age", 0, 200)
-    err = raises("people", df, r"sex: unknown category \(allowed: .+\): 1 row: row 2 \(' male'\)")
+    df = with_cell(with_cell(tables()["people"], "sex", 1, " man"), "age", 0, 200)
+    err = raises("people", df, r"sex: unknown category \(allowed: .+\): 1 row: row 2 \(' man'\)")
     assert err.failures["column"].tolist() == ["sex", "age"]  # the input's column order, as in the message
     assert str(err).index("- sex:") < str(err).index("- age:")
 
@@ -444,3 +444,43 @@ def test_without_an_as_of_date_nothing_may_be_dated_after_today():
     services = pd.DataFrame({"person_id": ["a", "b"], "date": ["2024-01-01", tomorrow], "hours": [1.0, 2.0]})
     with pytest.raises(SchemaError, match=rf"date: after the as-of date .*row 2 \({tomorrow}\)"):
         validate(services, "services")
+
+
+def test_columns_checks_only_what_a_function_needs():
+    people = pd.DataFrame({"person_id": [1, 2], "start_date": ["2024-01-01", "2024-13-01"], "age": ["x", 40]})
+    with pytest.raises(SchemaError) as info:
+        validate(people, "people", columns=["person_id", "start_date"], as_of="2025-01-01")
+    # the bad date is reported; the age column was not asked for, so its "x" is not
+    assert "start_date: not a valid date" in str(info.value) and "row 2 (2024-13-01)" in str(info.value)
+    assert "age" not in set(info.value.failures["column"])
+    with pytest.raises(SchemaError, match="required column missing"):
+        validate(people.drop(columns="start_date"), "people", columns=["person_id", "start_date"])
+    with pytest.raises(SchemaError, match="'columns' parameter of validate must name columns"):
+        validate(people, "people", columns=["shoe_size"])
+
+
+def test_known_levels_spelled_otherwise_are_read_as_those_levels():
+    offences = pd.DataFrame(
+        {
+            "person_id": ["1", "2", "3"],
+            "offence_date": ["2024-01-01"] * 3,
+            "disposal_date": ["2024-02-01"] * 3,
+            "disposal": ["Conviction", " No further action", "Convicted"],
+        }
+    )
+    with pytest.raises(SchemaError) as info:
+        validate(offences, "offences", as_of="2025-01-01")
+    assert list(info.value.failures["value"]) == ["Convicted"]
+    clean = validate(offences.iloc[:2], "offences", as_of="2025-01-01")
+    assert list(clean["disposal"]) == ["conviction", "no_further_action"]
+
+
+def test_links_between_tables_are_counted_and_none_is_an_error():
+    from ground.tables import UnmatchedRowsWarning, check_links
+
+    people = pd.DataFrame({"person_id": ["1", "2"]})
+    with pytest.raises(SchemaError, match=r"0 of 3 offences match a person_id in people"):
+        check_links(pd.DataFrame({"person_id": ["1.0", "2.0", "2.0"]}), people, table="offences", to_table="people")
+    with pytest.warns(UnmatchedRowsWarning, match=r"1 of 3 offences match no person_id in people"):
+        links = check_links(pd.DataFrame({"person_id": ["1", "2", "9"]}), people, table="offences", to_table="people")
+    assert (links.n, links.matched, links.unmatched) == (3, 2, 1)
