@@ -112,7 +112,7 @@ def rule_chances(
     >>> from pricing import scheme
     >>> r = rule_chances(scheme("doncaster"), n_per_tranche=1_000, base_rate=0.58, true_effect=-0.05, draws=2_000)
     >>> # At a true 5-point fall each cohort's point estimate misses half the time: one of two misses 75%.
-    >>> round(r.table.set_index(["rule", "scenario"]).loc[("target", "effect"), "p_clawback"], 2)
+    >>> round(float(r.table.set_index(["rule", "scenario"]).loc[("target", "effect"), "p_clawback"]), 2)
     0.75
     """
     check_parameter(n_per_tranche, "n_per_tranche", "rule_chances", Interval(int, 2, None))
