@@ -26,7 +26,11 @@ from ground.checks import Interval, Options, check_parameter
 from metrics.thresholds import Comparison
 from pricing.contract import Contract, ContractRule
 
-__all__ = ["RuleChances", "rule_chances"]
+__all__ = ["DEFAULT_EFFECT", "RuleChances", "rule_chances"]
+
+#: True effects judged when none is stated: Doncaster's 5-point fall (binary) and Peterborough's
+#: 10% fall in frequency (DOMAIN.md sections 3-4).
+DEFAULT_EFFECT = {"binary": -0.05, "frequency": 0.90}
 
 
 @dataclass(frozen=True)

@@ -280,11 +280,9 @@ def _sorted(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         if c in frame
     ]
     out = frame.reset_index(drop=True)
-    order = np.lexsort([out[c].astype(str).to_numpy() for c in reversed(keys)])
-    rest = [c for c in out.columns if c not in keys]
-    if rest:
-        # Ties on the keys are broken by every other column, as text.
-        order = np.lexsort([out[c].astype(str).to_numpy() for c in reversed(keys + rest)])
+    # Ties on the keys are broken by every other column, all compared as text (missing first).
+    columns = keys + [c for c in out.columns if c not in keys]
+    order = np.lexsort([out[c].astype("string").fillna("").to_numpy(dtype=object) for c in reversed(columns)])
     return out.iloc[order].reset_index(drop=True)
 
 
