@@ -380,7 +380,8 @@ class Contract:
     def tables(self) -> tuple[str, ...]:
         """The data tables a settlement of this contract reads."""
         needed = ["people"]
-        if self.rules:
+        r = self.spec.reoffending
+        if self.rules or (r is not None and r.price_key in self.prices):
             needed.append("offences")
         if self.prices:
             needed.append("assessments")
@@ -673,11 +674,12 @@ def _rule_fits(rule: ContractRule, key: str, tranches: tuple, matched, baseline)
 def _reoffending_prices(spec: MetricSpec, rules: tuple[ContractRule, ...]) -> None:
     r = spec.reoffending
     prices = spec.payment.get("prices", {})
-    if r is not None and r.price_key and r.price_key in prices:
+    if r is not None and r.price_key and r.price_key in prices and r.measure == "frequency":
         measure = "binary" if r.measure == "binary" else "frequency"
         raise SpecError(
-            f"The 'payment.prices.{r.price_key}' key prices the reoffending measure, which a contract pays by a "
-            f'rule: remove the price and write [rules.NAME] with type, measure = "{measure}", at_least and '
+            f"The 'payment.prices.{r.price_key}' key prices a frequency of reoffending, which a contract pays "
+            "per event avoided by a rule (a price per person applies to a binary measure): remove the price "
+            f'and write [rules.NAME] with type, measure = "{measure}", at_least and '
             f"price_per_event = {prices[r.price_key]!r} (plus [tranches] and a [counterfactual]).",
             key=f"payment.prices.{r.price_key}",
         )

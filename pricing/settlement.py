@@ -217,7 +217,7 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: Any) 
     tables, unused = _tables(contract, data)
     cohort, exclusions = _cohort(contract, tables["people"])
     rule_rows, rule_ledger = _rules(contract, cohort, tables, as_of)
-    tariff_ledger, tariff_excluded = _tariff(contract, cohort, tables.get("assessments"), as_of)
+    tariff_ledger, tariff_excluded = _tariff(contract, cohort, tables, as_of)
     ledger = _capped(contract, pd.concat([rule_ledger, tariff_ledger], ignore_index=True))
     tranches = _tranche_table(contract, rule_rows, ledger)
     parties = _parties(contract, int(ledger["amount_pence"].sum()))
@@ -569,7 +569,7 @@ def _measure_of(contract: Contract, rule_name: str) -> str | None:
 
 
 # ------------------------------------------------------------------ tariff
-def _tariff(contract: Contract, cohort: pd.DataFrame, assessments, as_of: date):
+def _tariff(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date):
     """One ledger row per person and payable achieved outcome, priced with stacked uplifts."""
     prices = contract.prices
     empty = pd.DataFrame(columns=list(LEDGER_COLUMNS))
@@ -577,9 +577,9 @@ def _tariff(contract: Contract, cohort: pd.DataFrame, assessments, as_of: date):
         return empty, []
     spec = contract.spec
     priced = {k: o for k, o in spec.outcomes.items() if (o.price_key or k) in prices}
-    results = spec.achievement(cohort, assessments, as_of=pd.Timestamp(as_of))
+    results = spec.achievement(cohort, tables["assessments"], as_of=pd.Timestamp(as_of)) if priced else {}
     factor, base_segment = _uplifts(contract, cohort)
-    rows, excluded = [], []
+    rows, excluded = _no_reoffence(contract, cohort, tables, as_of, factor, base_segment)
     for key, outcome in priced.items():
         pp = results[key].per_person.set_index("person_id").reindex(cohort["person_id"])
         achieved = (pp["status"] == "achieved").to_numpy()
@@ -613,6 +613,43 @@ def _tariff(contract: Contract, cohort: pd.DataFrame, assessments, as_of: date):
                 }
             )
     return (pd.DataFrame(rows, columns=list(LEDGER_COLUMNS)) if rows else empty), [e for e in excluded if e[2]]
+
+
+def _no_reoffence(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date, factor, segment):
+    """Ledger rows for a price per person with no proven reoffence (a binary measure's tariff)."""
+    r = contract.spec.reoffending
+    if r is None or r.price_key not in contract.prices:
+        return [], []
+    from outcomes.reoffending import proven_reoffending
+
+    proven = proven_reoffending(
+        cohort,
+        tables["offences"],
+        index=contract.index,
+        follow_up_days=r.follow_up_days,
+        waiting_days=r.waiting_days,
+        as_of=pd.Timestamp(as_of),
+        disposals=r.disposals,
+        counting=r.counting,
+    ).per_person
+    clean = (proven["observable"] & (proven["reoffended"] == False)).fillna(False).to_numpy()  # noqa: E712
+    known = pd.to_datetime(proven["index_date"]) + pd.to_timedelta(r.follow_up_days + r.waiting_days, unit="D")
+    rows = []
+    for i in np.flatnonzero(clean):
+        base = _base_price(contract.prices[r.price_key], segment[i], f"payment.prices.{r.price_key}")
+        amount = _pence(Decimal(repr(float(base))) * factor[i])
+        row = _ledger_row(
+            cohort["tranche"].iloc[i],
+            "tariff",
+            r.price_key,
+            "no proven reoffence",
+            known.iloc[i].date(),
+            amount,
+            str(cohort["person_id"].iloc[i]),
+        )
+        rows.append({**row, "base_price": f"{float(base):.2f}", "uplift": str(factor[i])})
+    waiting = int((~proven["observable"]).sum())
+    return rows, ([("reoffending", "follow-up and waiting period not elapsed", waiting)] if waiting else [])
 
 
 def _uplifts(contract: Contract, cohort: pd.DataFrame) -> tuple[list[Decimal], list[str]]:

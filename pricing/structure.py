@@ -63,7 +63,9 @@ def _share(name: str, value: float) -> float:
     value = float(value)
     if not 0 <= value <= 1:
         raise ParameterError(
-            f"The '{name}' parameter of PaymentStructure must be a share in [0, 1]. Got {value!r} instead.", key=name
+            f"The '{name}' parameter of PaymentStructure must be a share in [0, 1]. Got {value!r} instead.",
+            parameter=name,
+            caller="PaymentStructure",
         )
     return value
 

@@ -1,5 +1,7 @@
 """Contract simulation: analytic means, timing, cash to each party, reproducibility."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ from pricing import (
     PaymentStructure,
     Target,
     Tariff,
-    peterborough,
+    scheme,
     simulate_contract,
 )
 
@@ -153,11 +155,11 @@ def test_supply_chain_flows_pass_down_the_management_fee():
     assert_allclose(costed.flows["charity_a"].sum(axis=1), sim.flows["charity_a"].sum(axis=1) - 0.6 * 500.0 * 200)
 
 
-def test_peterborough_investor_carries_the_risk():
+def test_an_investor_carries_the_risk():
     c = cohort(n=300)
     capital = 300_000.0
     t = Tariff.from_dict({"no_reoffence": {"easy": 1200.0, "hard": 1200.0}})
-    s = peterborough(capital, cap=None, tariff=t)
+    s = replace(scheme("peterborough").structure, service_fee=capital, cap=None, tariff=t)
     sim = simulate_contract(None, c, None, s, draws=500, seed=9, timing=TIMING, costs=capital / 300)
     assert sim.parties == ["commissioner", "investor", "prime"]
     assert_allclose(sim.flows["investor"][:, 0], -capital)
@@ -213,22 +215,22 @@ def test_at_risk_fee_without_target_is_paid_pro_rata():
 
 
 def test_dwp_work_programme_cash_flow():
-    from pricing import DWP_WORK_PROGRAMME_TIMING, dwp_work_programme
-
+    contract = scheme("dwp_work_programme")
     rng = np.random.default_rng(2)
     n = 300
-    groups = ["JSA 18-24", "JSA 25+", "JSA early access / ex-IB"]
+    groups = ["jsa_18_24", "jsa_25_plus", "jsa_early_access"]
     c = pd.DataFrame(
         {"segment": rng.choice(groups, n), "p_attachment": 1.0, "p_job_outcome": 0.27, "p_sustainment": 0.2}
     )
-    s = dwp_work_programme()
-    sim = simulate_contract(
-        None, c, None, s, draws=500, seed=1, timing=DWP_WORK_PROGRAMME_TIMING, costs=2_000.0, months=36
-    )
+    tariff = Tariff.from_dict(contract.prices)
+    # Attachment at once, the job outcome after 26 weeks (month 6), sustainment over months 7-24.
+    timing = {"attachment": 0, "job_outcome": 6, "sustainment": (7, 24)}
+    s = PaymentStructure.from_spec(contract.spec)
+    sim = simulate_contract(None, c, tariff, s, draws=500, seed=1, timing=timing, costs=2_000.0, months=36)
     paid = -sim.flows["commissioner"]
     # Month 0 holds only attachment fees of those enrolling then; nothing but fees before month 6.
     assert np.all(paid[:, :6] % 400.0 == 0)
-    prices = s.tariff.person_prices(c["segment"], ["attachment", "job_outcome", "sustainment"]).to_numpy()
+    prices = tariff.person_prices(c["segment"], ["attachment", "job_outcome", "sustainment"]).to_numpy()
     expected = (c[["p_attachment", "p_job_outcome", "p_sustainment"]].to_numpy() * prices).sum()
     assert sim.total_paid.mean() == pytest.approx(expected, rel=0.01)
     # Costs of £2,000 against about £1,400 expected income per person: the provider loses.
