@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from pricing import (
     REOFFENDING_LAG_MONTHS,
     PaymentStructure,
@@ -191,11 +191,11 @@ def test_results_render_and_errors():
     assert d["draws"] == 100 and "prime" in d["parties"]
     ax = sim.plot()
     assert len(ax.collections) >= 2
-    with pytest.raises(SpecError, match=r"No payment timing for outcomes \['settled'\]"):
+    with pytest.raises(ParameterError, match=r"month after enrolment for outcomes \['settled'\]"):
         simulate_contract(None, c, TARIFF, PaymentStructure(), draws=10, timing={"no_reoffence": 18})
-    with pytest.raises(SpecError, match=r"probability columns \['p_settled'\]"):
+    with pytest.raises(ParameterError, match=r"probability columns \['p_settled'\]"):
         simulate_contract(None, c.drop(columns="p_settled"), TARIFF, PaymentStructure(), draws=10, timing=TIMING)
-    with pytest.raises(SpecError, match="'party' parameter must be one of"):
+    with pytest.raises(ParameterError, match="'party' parameter of ContractSimulation must be one of"):
         sim.cash_flow("investor")
 
 
@@ -258,7 +258,9 @@ def test_effects_shift_probabilities_and_enrolment_is_uniform():
     ) / 12.0
     assert_allclose(enrolled.sum(axis=1), 240)
     assert_allclose(enrolled.mean(axis=0), 20.0, rtol=0.05)
-    with pytest.raises(SpecError, match=r"'effects' parameter names outcomes \['x'\]"):
+    with pytest.raises(
+        ParameterError, match=r"'effects' parameter of simulate_contract must be a mapping of outcomes drawn"
+    ):
         simulate_contract(None, c, t, PaymentStructure(), draws=5, timing={"job": 6, "fee": 0}, effects={"x": 0.1})
 
 
@@ -266,7 +268,7 @@ def test_an_effect_beyond_one_is_refused_not_clipped():
     cohort = pd.DataFrame({"segment": ["a", "a"]})
     tariff = Tariff.from_dict({"job": {"a": 100.0}})
     structure = PaymentStructure(name="t", service_fee=0.0, up_front_share=0.0, at_risk_share=0.0)
-    with pytest.raises(SpecError, match=r"between -1 and 1.*'job': 2.0"):
+    with pytest.raises(ParameterError, match=r"between -1 and 1.*'job': 2.0"):
         simulate_contract(
             None,
             cohort,
