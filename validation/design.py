@@ -12,6 +12,9 @@ code                        severity  why it matters
 ``deadweight``              warning   Most of the cohort already meets the outcome at baseline (share >
                                       ``deadweight_share``, default 50%), so the contract pays for what
                                       would have happened anyway. Needs ``people`` + ``assessments``.
+``deadweight_share``        info      Always, per level outcome and overall: the share of its payments
+                                      (and of expected spend, by price) going to people who already
+                                      met it at baseline.
 ``outcome_not_measurable``  error     The outcome's window (or reoffending follow-up plus waiting period)
                                       ends after the contract does, so no one can be paid for it inside
                                       the contract. Needs ``contract_days``.
@@ -77,6 +80,7 @@ CODES = (
     "margin_gap",
     "small_segment",
     "poor_overlap",
+    "deadweight_share",
     "payment_chance",
     "pays_by_chance",
     "management_fee_above_ask",
@@ -261,40 +265,79 @@ def _deadweight(spec: Any, people, assessments, as_of, share: float, skipped: di
     from outcomes.achievement import achievement
     from outcomes.scoring import score
 
-    findings = []
+    findings, spend = [], {}
     if as_of is None:
         as_of = pd.to_datetime(assessments["assessed_on"]).max()
     for name in {o.instrument for o in outcomes.values()}:
         scored = score(assessments, spec.instrument(name))
         for key, o in outcomes.items():
-            if o.instrument != name:
-                continue
             # A level rule (threshold, also inside "sustained") judged in the baseline
             # window: who meets it before any service. Change rules (improvement,
             # reliable change, transition) measure from baseline, so cannot be met there.
             rule = getattr(o.rule, "rule", o.rule)
-            if rule.needs_baseline:
+            if o.instrument != name or rule.needs_baseline:
                 continue
-            rate = achievement(people, scored, rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure).rate()
-            if rate.n and rate.estimate > share:
-                findings.append(
-                    Finding(
-                        "deadweight",
-                        "warning",
-                        f"{rate.estimate:.0%} of the cohort (95% CI {rate.ci_low:.0%} to {rate.ci_high:.0%}, "
-                        f"n = {rate.n}) already meet {o.label or key!r} at baseline: paying for it pays for what "
-                        "would have happened anyway. Pay for improvement, or only for people below it at baseline.",
-                        {
-                            "outcome": key,
-                            "share": rate.estimate,
-                            "ci_low": rate.ci_low,
-                            "ci_high": rate.ci_high,
-                            "n": rate.n,
-                            "threshold": share,
-                        },
-                    )
-                )
+            before = achievement(people, scored, rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure)
+            paid = achievement(people, scored, o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
+            findings += _deadweight_findings(key, o, before, paid, share, spend, spec)
+    if spend:
+        total, wasted = sum(v[0] for v in spend.values()), sum(v[1] for v in spend.values())
+        findings.append(
+            Finding(
+                "deadweight_share",
+                "info",
+                f"{wasted / total if total else 0:.0%} of the expected spend on level outcomes goes to people who "
+                "already met them at baseline (always reported: paying for it pays for what would have happened).",
+                {"share_of_spend": wasted / total if total else 0.0, "by_outcome": spend},
+            )
+        )
     return findings
+
+
+def _deadweight_findings(key, o, before, paid, share, spend, spec) -> list[Finding]:
+    rate = before.rate()
+    met_before = before.per_person.set_index("person_id")["status"].eq("achieved")
+    achieved = paid.per_person.set_index("person_id")["status"].eq("achieved")
+    n_paid = int(achieved.sum())
+    to_already = int((achieved & met_before.reindex(achieved.index, fill_value=False)).sum())
+    price = _price_of(spec, o.price_key or key)
+    if price:
+        spend[key] = (price * n_paid, price * to_already)
+    out = [
+        Finding(
+            "deadweight_share",
+            "info",
+            f"{to_already / n_paid if n_paid else 0:.0%} of {o.label or key!r} payments ({to_already} of {n_paid}) "
+            f"would go to people who already met it at baseline ({rate.estimate:.0%} of the cohort did, n = {rate.n}).",
+            {"outcome": key, "paid": n_paid, "paid_already_met": to_already, "share_at_baseline": rate.estimate},
+        )
+    ]
+    if rate.n and rate.estimate > share:
+        out.append(
+            Finding(
+                "deadweight",
+                "warning",
+                f"{rate.estimate:.0%} of the cohort (95% CI {rate.ci_low:.0%} to {rate.ci_high:.0%}, "
+                f"n = {rate.n}) already meet {o.label or key!r} at baseline: paying for it pays for what "
+                "would have happened anyway. Pay for improvement, or only for people below it at baseline.",
+                {
+                    "outcome": key,
+                    "share": rate.estimate,
+                    "ci_low": rate.ci_low,
+                    "ci_high": rate.ci_high,
+                    "n": rate.n,
+                    "threshold": share,
+                },
+            )
+        )
+    return out
+
+
+def _price_of(spec, price_key: str) -> float:
+    price = (getattr(spec, "payment", {}) or {}).get("prices", {}).get(price_key)
+    if isinstance(price, Mapping):
+        return float(price.get("default", np.mean([float(v) for v in price.values()])))
+    return float(price or 0.0)
 
 
 def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Finding]:
