@@ -24,6 +24,8 @@ COMMANDS: list[str] = [
     "price",
     "simulate",
     "check",
+    "settle",
+    "verify",
     "screen",
     "report",
 ]

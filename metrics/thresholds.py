@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from metrics.power import Design, Measure
 
 Scale = Literal["relative", "points"]
@@ -109,16 +109,16 @@ class Comparison:
     def __post_init__(self) -> None:
         Design(self.measure, self.control_mean)  # checks measure and the comparison rate
         if not self.treated_mean > 0:
-            raise SpecError(
+            raise ParameterError(
                 "The 'treated_mean' of a Comparison must be > 0 (a ratio needs it). "
                 f"Got {self.treated_mean!r} instead.",
-                key="treated_mean",
+                parameter="treated_mean",
             )
         for name in ("se_difference", "se_log_ratio"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise SpecError(
-                    f"The {name!r} of a Comparison must be a finite SE > 0. Got {value!r} instead.", key=name
+                raise ParameterError(
+                    f"The {name!r} of a Comparison must be a finite SE > 0. Got {value!r} instead.", parameter=name
                 )
 
     # Constructors -------------------------------------------------------------
@@ -176,10 +176,10 @@ class Comparison:
         y_c = _outcome_array("control", control, measure)
         w = np.ones_like(y_c) if control_weights is None else np.asarray(control_weights, dtype=float)
         if w.shape != y_c.shape or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise SpecError(
+            raise ParameterError(
                 "The 'control_weights' parameter must be finite, non-negative, not all zero and one per control. "
                 f"Got {w.size} weights for {y_c.size} controls instead.",
-                key="control_weights",
+                parameter="control_weights",
             )
         m_t, m_c = y_t.mean(), np.average(y_c, weights=w)
         var_t = ((y_t - m_t) ** 2).sum() / y_t.size**2
@@ -230,11 +230,11 @@ class Comparison:
             return 0.0
         rate_t = self.control_mean + true_effect if self.measure == "binary" else self.control_mean * true_effect
         if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
-            raise SpecError(
+            raise ParameterError(
                 f"The 'true_effect' parameter puts the treated rate at {rate_t!r} against a comparison rate of "
                 f"{self.control_mean!r}: outside the possible range for a {self.measure} measure. "
                 "Give a difference in rates (binary) or a rate ratio (frequency).",
-                key="true_effect",
+                parameter="true_effect",
             )
         return math.log(rate_t / self.control_mean) if scale == "relative" else rate_t - self.control_mean
 
@@ -257,10 +257,10 @@ class Comparison:
         )[scale == "relative"]
         rate_t = self.control_mean * math.exp(true_value) if scale == "relative" else self.control_mean + true_value
         if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
-            raise SpecError(
+            raise ParameterError(
                 f"A true effect of {true_value!r} on the {scale} scale puts the treated rate at {rate_t!r}, "
                 f"outside the possible range for a {self.measure} measure.",
-                key="true_effect",
+                parameter="true_effect",
             )
         model_true = _model_variances(self.measure, rate_t, self.control_mean, self.n_treated, self.n_control, k)[
             scale == "relative"
@@ -290,10 +290,10 @@ def _outcome_array(name: str, values, measure: str) -> np.ndarray:
     if y.ndim != 1 or y.size < 2 or bad.any():
         rows = np.flatnonzero(bad)[:10].tolist() if y.ndim == 1 else []
         allowed = "0/1 outcomes" if measure == "binary" else "whole counts >= 0"
-        raise SpecError(
+        raise ParameterError(
             f"The {name!r} outcomes must be a 1-d sequence of at least 2 {allowed}. "
             f"Got {y.size} values with bad entries at rows {rows} instead.",
-            key=name,
+            parameter=name,
         )
     return y
 
@@ -301,11 +301,11 @@ def _outcome_array(name: str, values, measure: str) -> np.ndarray:
 def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -> Comparison:
     kind = getattr(effect, "kind", None)
     if kind not in ("binary", "count"):
-        raise SpecError(
+        raise ParameterError(
             "The 'effect' parameter of Comparison.from_effect must be an Effect of kind 'binary' or 'count' "
             "(from MatchedComparison.effect or metrics.compare). "
             f"Got {type(effect).__name__} of kind {kind!r} instead.",
-            key="effect",
+            parameter="effect",
         )
     measure: Measure = "binary" if kind == "binary" else "frequency"
     m_t, m_c = float(effect.mean_treated), float(effect.mean_control)
@@ -426,24 +426,26 @@ class PaymentRule:
 
     def __post_init__(self) -> None:
         if self.scale not in ("relative", "points"):
-            raise SpecError(
+            raise ParameterError(
                 f"The 'scale' parameter of PaymentRule must be 'relative' or 'points'. Got {self.scale!r} instead.",
-                key="scale",
+                parameter="scale",
             )
         if not -1.0 < self.at_least < 1.0:
-            raise SpecError(
+            raise ParameterError(
                 f"The 'at_least' parameter of PaymentRule must be a reduction in (-1, 1). "
                 f"Got {self.at_least!r} instead.",
-                key="at_least",
+                parameter="at_least",
             )
         if self.confidence is not None and not 0.5 <= self.confidence < 1:
-            raise SpecError(
+            raise ParameterError(
                 f"The 'confidence' parameter of PaymentRule must be in [0.5, 1) or None. "
                 f"Got {self.confidence!r} instead.",
-                key="confidence",
+                parameter="confidence",
             )
         if self.scale == "points" and self.measure == "frequency":
-            raise SpecError("A 'points' rule needs measure='binary'. Got measure='frequency' instead.", key="measure")
+            raise ParameterError(
+                "A 'points' rule needs measure='binary'. Got measure='frequency' instead.", parameter="measure"
+            )
 
     @property
     def description(self) -> str:
@@ -466,16 +468,16 @@ class PaymentRule:
 
     def _check(self, comparison: Comparison) -> None:
         if self.measure is not None and comparison.measure != self.measure:
-            raise SpecError(
+            raise ParameterError(
                 f"The rule {self.name!r} is defined on the {self.measure} measure. "
                 f"Got a comparison of the {comparison.measure} measure instead.",
-                key="measure",
+                parameter="measure",
             )
         if self.scale == "points" and comparison.measure != "binary":
-            raise SpecError(
+            raise ParameterError(
                 f"The rule {self.name!r} counts percentage points and needs a binary comparison. "
                 f"Got {comparison.measure!r} instead.",
-                key="measure",
+                parameter="measure",
             )
 
     def met_statistic(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
@@ -610,9 +612,9 @@ def _rate_and_n(name: str, value) -> tuple[float, float | None]:
     if isinstance(value, tuple) and len(value) == 2:
         rate, n = value
         if not (0 < float(rate) < 1) or (n is not None and not float(n) >= 1):
-            raise SpecError(
+            raise ParameterError(
                 f"The {name!r} parameter given as (rate, n) needs 0 < rate < 1 and n >= 1. Got {value!r} instead.",
-                key=name,
+                parameter=name,
             )
         return float(rate), (None if n is None else float(n))
     y = _outcome_array(name, value, "binary")
@@ -631,7 +633,8 @@ class PeterboroughResult:
         Weighted mean of the cohorts' reductions (weights = treated cohort sizes),
         with ``pooled_ci`` its 95% CI.
     pooled_met : bool
-        Whether the pooled reduction reaches ``pooled_threshold``.
+        Whether the pooled reduction reaches ``pooled_threshold`` (always False
+        for one cohort: the pooled test needs at least two).
     met : bool
         Whether anything pays: a cohort reaches the per-cohort threshold or the
         pooled reduction reaches the pooled threshold.
@@ -688,11 +691,14 @@ class PeterboroughResult:
                 f"{c.ci_high:.1%}, n = {c.n_treated:,.0f}); {c.threshold:.0%} needed: "
                 f"{'MET' if c.met else 'not met'}"
             )
-        lines.append(
-            f"  pooled (weighted by cohort size): {self.pooled:.1%} (95% CI {self.pooled_ci[0]:.1%} to "
-            f"{self.pooled_ci[1]:.1%}); {self.pooled_threshold:.1%} needed: "
-            f"{'MET' if self.pooled_met else 'not met'}"
-        )
+        if len(self.cohorts) < 2:
+            lines.append("  pooled test: not applied (it settles two or more cohorts together at the end)")
+        else:
+            lines.append(
+                f"  pooled (weighted by cohort size): {self.pooled:.1%} (95% CI {self.pooled_ci[0]:.1%} to "
+                f"{self.pooled_ci[1]:.1%}); {self.pooled_threshold:.1%} needed: "
+                f"{'MET' if self.pooled_met else 'not met'}"
+            )
         lines.append(
             f"  pays: {'yes' if self.met else 'no'}; chance of paying when nothing changed: {self.false_payment:.1%}"
         )
@@ -711,7 +717,12 @@ def peterborough(
     true_effect: float | None = None,
 ) -> PeterboroughResult:
     """Peterborough-style test: each cohort at least ``per_cohort`` below its matched
-    comparison, or the size-weighted mean reduction at least ``pooled``.
+    comparison, or, across two or more cohorts, the size-weighted mean reduction at least ``pooled``.
+
+    The pooled test settles all cohorts together at the end, so it is not
+    applied to a lone cohort (``pooled_met`` is then False). This is the shape
+    of the test; the scheme's contract, with its dates and money, is
+    ``pricing.scheme("peterborough")``.
 
     The reduction is ``1 - rate ratio`` of reconviction-event frequencies. Chances
     treat the cohorts as independent with log rate ratios ``N(log RR, se**2)``;
@@ -730,8 +741,8 @@ def peterborough(
     """
     items = [cohorts] if isinstance(cohorts, Comparison) else list(cohorts)
     if not items:
-        raise SpecError(
-            "The 'cohorts' parameter of peterborough needs at least one Comparison. Got none.", key="cohorts"
+        raise ParameterError(
+            "The 'cohorts' parameter of peterborough needs at least one Comparison. Got none.", parameter="cohorts"
         )
     items = [c if c.label else replace(c, label=f"cohort {i + 1}") for i, c in enumerate(items)]
     rule = peterborough_rule(per_cohort)
@@ -746,6 +757,8 @@ def peterborough(
     z95 = float(stats.norm.isf((1 - _CI_LEVEL) / 2))
 
     def chances(ratio: float) -> tuple[float, float]:
+        if len(items) == 1:
+            return 0.0, rule.chance(items[0], ratio)
         means, sds = zip(*(_reduction_moments(c, ratio) for c in items), strict=True)
         means, var = np.array(means), np.array(sds) ** 2
         pooled_mean, pooled_var = float(w @ means), float(w**2 @ var)
@@ -754,7 +767,9 @@ def peterborough(
 
     pooled_false, any_false = chances(1.0)
     any_at = None if true_effect is None else chances(true_effect)[1]
-    pooled_met = pooled_value >= pooled - 1e-12
+    # The pooled test settles cohorts together at the end: on a lone cohort it is not applied
+    # (Peterborough's cohort 1 showed 8.4%, above the 7.5% pooled level, and paid nothing).
+    pooled_met = len(items) >= 2 and pooled_value >= pooled - 1e-12
     return PeterboroughResult(
         cohorts=results,
         pooled=pooled_value,
@@ -782,13 +797,11 @@ def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort:
     cohort in closed form.
     """
     last = len(means) - 1
-    if last == 0:
-        return float(stats.norm.cdf((min(per_cohort, pooled / w[0]) - means[0]) / sds[0]))
     if last + 1 > _MAX_COHORTS:
-        raise SpecError(
+        raise ParameterError(
             f"The 'cohorts' parameter of peterborough takes at most {_MAX_COHORTS} cohorts for the joint "
             f"payment chance. Got {last + 1} instead.",
-            key="cohorts",
+            parameter="cohorts",
         )
     x, wt = np.polynomial.legendre.leggauss(64 if last == 1 else 24)
     axes = []

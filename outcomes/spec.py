@@ -50,6 +50,7 @@ Every problem raises :class:`ground.errors.SpecError` naming the key
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,16 +69,25 @@ from outcomes.reoffending import COUNTINGS, ProvenReoffending, proven_reoffendin
 from outcomes.scoring import score
 
 MEASURES = ("binary", "frequency", "both")
-SECTIONS = ("metric", "outcomes", "reoffending", "segments", "payment")
+#: Sections of a contract that ``pricing.Contract`` reads and validates; a spec keeps them as written.
+CONTRACT_SECTIONS = ("cohort", "tranches", "counterfactual", "rules")
+SECTIONS = ("metric", "outcomes", "reoffending", "segments", "payment", *CONTRACT_SECTIONS)
 PAYMENT_KEYS = (
     "up_front_share",
     "at_risk_share",
+    "at_risk_through_tariff",
+    "clawback_share",
     "service_fee",
     "management_fee_share",
+    "subcontractors",
+    "investor",
     "outcome_cap",
     "currency",
     "prices",
+    "uplifts",
+    "stacking",
 )
+STACKINGS = ("multiplicative", "additive")
 
 
 @contextmanager
@@ -132,14 +142,16 @@ class OutcomeSpec:
     measure: str = "score"
     price_key: str | None = None
     label: str = ""
+    payable: str | None = None
 
     def describe(self, instrument: Instrument | None = None) -> str:
         price = f"; priced as '{self.price_key}'" if self.price_key else "; not priced"
+        payable = f"; payable only where {parse(self.payable).describe()}" if self.payable else ""
         return (
             f"{self.label or self.key} [{self.key}]: {self.instrument}"
             f"{'' if self.measure == 'score' else '.' + self.measure} {self.rule.describe(instrument)} "
             f"within days {self.window[0]}-{self.window[1]} of the start date "
-            f"(baseline: first assessment on days {self.baseline[0]} to {self.baseline[1]}){price}."
+            f"(baseline: first assessment on days {self.baseline[0]} to {self.baseline[1]}){price}{payable}."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +164,8 @@ class OutcomeSpec:
         out["baseline"] = list(self.baseline)
         if self.price_key:
             out["price_key"] = self.price_key
+        if self.payable:
+            out["payable"] = self.payable
         out["rule"] = self.rule.to_dict()
         return out
 
@@ -217,6 +231,10 @@ class SegmentSpec:
 class MetricSpec:
     """A metric: paying outcomes, reoffending measure, segments, payment terms.
 
+    A contract file is a spec with more sections (``cohort``, ``tranches``,
+    ``counterfactual``, ``rules``): a spec keeps them, as written, in
+    ``terms``, and ``pricing.Contract`` reads and validates them.
+
     Examples
     --------
     >>> spec = MetricSpec.from_toml("examples/specs/intermediate.toml")  # doctest: +SKIP
@@ -231,6 +249,8 @@ class MetricSpec:
     segments: dict[str, SegmentSpec] = field(default_factory=dict)
     payment: dict[str, Any] = field(default_factory=dict)
     instrument_files: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    terms: dict[str, Any] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=dict, compare=False, repr=False)
 
     # -- reading -----------------------------------------------------------------
@@ -263,9 +283,12 @@ class MetricSpec:
         """Validate a parsed spec (the TOML layout as nested dicts)."""
         _keys(raw, SECTIONS, "spec")
         metric = _table(raw.get("metric"), "metric") if "metric" in raw else {}
-        _keys(metric, ("name", "description", "instrument_files"), "metric")
+        _keys(metric, ("name", "description", "instrument_files", "sources"), "metric")
         name = _typed(metric, "name", str, "metric")
         files = tuple(_typed(metric, "instrument_files", list, "metric", []))
+        sources = tuple(_typed(metric, "sources", list, "metric", []))
+        if not all(isinstance(x, str) for x in sources):
+            raise SpecError(f"The 'metric.sources' key must list text. Got {list(sources)!r}.", key="metric.sources")
         instruments = {}
         for i, f in enumerate(files):
             with _at(f"metric.instrument_files[{i}]"):
@@ -295,6 +318,8 @@ class MetricSpec:
             segments=segments,
             payment=payment,
             instrument_files=files,
+            sources=sources,
+            terms={k: raw[k] for k in CONTRACT_SECTIONS if k in raw},
             instruments=instruments,
         )
 
@@ -306,7 +331,9 @@ class MetricSpec:
             metric["description"] = self.description
         if self.instrument_files:
             metric["instrument_files"] = list(self.instrument_files)
-        out: dict[str, Any] = {"metric": metric}
+        if self.sources:
+            metric["sources"] = list(self.sources)
+        out: dict[str, Any] = {"metric": metric, **self.terms}
         if self.outcomes:
             out["outcomes"] = {k: o.to_dict() for k, o in self.outcomes.items()}
         if self.reoffending is not None:
@@ -410,7 +437,13 @@ class MetricSpec:
 
 
 def _outcome(key: str, raw: dict, instruments: dict[str, Instrument]) -> OutcomeSpec:
-    _keys(raw, ("instrument", "label", "measure", "window", "baseline", "price_key", "rule"), f"outcomes.{key}")
+    _keys(
+        raw, ("instrument", "label", "measure", "window", "baseline", "price_key", "rule", "payable"), f"outcomes.{key}"
+    )
+    payable = _typed(raw, "payable", str, f"outcomes.{key}", None)
+    if payable is not None:
+        # Parsed here, so a bad or hostile rule is refused when the file is read.
+        parse(payable, key=f"outcomes.{key}.payable")
     name = _typed(raw, "instrument", str, f"outcomes.{key}")
     with _at(f"outcomes.{key}.instrument"):
         instrument = get_instrument(name, instruments)
@@ -435,6 +468,7 @@ def _outcome(key: str, raw: dict, instruments: dict[str, Instrument]) -> Outcome
         measure=measure,
         price_key=_typed(raw, "price_key", str, f"outcomes.{key}", None),
         label=_typed(raw, "label", str, f"outcomes.{key}", ""),
+        payable=payable,
     )
 
 
@@ -488,22 +522,56 @@ def _segment(name: str, raw: dict) -> SegmentSpec:
     return SegmentSpec(name, where, _typed(raw, "label", str, key, ""), _typed(raw, "priority", int, key, None))
 
 
+def _amount(value: Any, key: str, what: str = "an amount >= 0") -> float:
+    """A finite number >= 0 (TOML allows inf and nan: a price of either is refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise SpecError(f"The '{key}' key must be {what} (finite). Got {value!r} instead.", key=key)
+    return float(value)
+
+
 def _payment(raw: dict, price_keys: set[str], segments: set[str]) -> dict[str, Any]:
     _keys(raw, PAYMENT_KEYS, "payment")
-    for name in ("up_front_share", "at_risk_share", "management_fee_share"):
-        if name in raw:
-            v = _typed(raw, name, float, "payment")
-            if not 0 <= v <= 1:
-                raise SpecError(
-                    f"The 'payment.{name}' key must be a share in [0, 1]. Got {v!r} instead.", key=f"payment.{name}"
-                )
-    for name in ("service_fee", "outcome_cap"):
-        if name in raw and _typed(raw, name, float, "payment") < 0:
+    for name in ("up_front_share", "at_risk_share", "management_fee_share", "clawback_share"):
+        if name in raw and _amount(_typed(raw, name, float, "payment"), f"payment.{name}", "a share in [0, 1]") > 1:
             raise SpecError(
-                f"The 'payment.{name}' key must be an amount >= 0. Got {raw[name]!r} instead.", key=f"payment.{name}"
+                f"The 'payment.{name}' key must be a share in [0, 1]. Got {raw[name]!r} instead.", key=f"payment.{name}"
             )
+    for name in ("service_fee", "outcome_cap"):
+        if name in raw:
+            _amount(_typed(raw, name, float, "payment"), f"payment.{name}")
     _typed(raw, "currency", str, "payment", "")
-    prices = _table(raw.get("prices", {}), "payment.prices")
+    _typed(raw, "at_risk_through_tariff", bool, "payment", False)
+    if "investor" in raw and not isinstance(raw["investor"], (str, bool)):
+        raise SpecError(
+            f"The 'payment.investor' key must be the investor's name or true. Got {raw['investor']!r} instead.",
+            key="payment.investor",
+        )
+    for name, share in _table(raw.get("subcontractors", {}), "payment.subcontractors").items():
+        _amount(share, f"payment.subcontractors.{name}", "a share in [0, 1]")
+    _uplifts(raw, segments)
+    _prices(_table(raw.get("prices", {}), "payment.prices"), price_keys, segments)
+    return raw
+
+
+def _uplifts(raw: dict, segments: set[str]) -> None:
+    stacking = _typed(raw, "stacking", str, "payment", STACKINGS[0])
+    if stacking not in STACKINGS:
+        raise SpecError(
+            f"The 'payment.stacking' key must be one of {', '.join(STACKINGS)}. Got {stacking!r} instead.",
+            key="payment.stacking",
+        )
+    for seg, share in _table(raw.get("uplifts", {}), "payment.uplifts").items():
+        key = f"payment.uplifts.{seg}"
+        if seg not in segments:
+            raise SpecError(
+                f"The segments of 'payment.uplifts' must be among {', '.join(sorted(segments)) or '(none defined)'}. "
+                f"Got {seg!r}.",
+                key=key,
+            )
+        _amount(share, key, "an uplift >= 0 (a share of the base price: 0.2 = 20% more)")
+
+
+def _prices(prices: dict, price_keys: set[str], segments: set[str]) -> None:
     allowed = ", ".join(sorted(price_keys)) or "(none: no outcome has a price_key)"
     for pk, price in prices.items():
         key = f"payment.prices.{pk}"
@@ -522,6 +590,4 @@ def _payment(raw: dict, price_keys: set[str], segments: set[str]) -> dict[str, A
                     f"Got {seg!r}.",
                     key=f"{key}.{seg}",
                 )
-            if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
-                raise SpecError(f"The '{key}' price must be an amount >= 0. Got {amount!r} instead.", key=key)
-    return raw
+            _amount(amount, key, "a price >= 0")

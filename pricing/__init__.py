@@ -1,45 +1,44 @@
-"""pricing: what it is worth. Tariffs, payment structures and contract simulation."""
+"""pricing: what it is worth. Contracts, settlement, tariffs, payment structures and contract simulation."""
 
+from pricing.audit import Verification, settle_files, verify
 from pricing.comparison import TariffComparison, compare_tariffs
+from pricing.contract import Baseline, Contract, ContractRule, Hurdle, MatchedPool, Tranche
+from pricing.schemes import scheme, scheme_path, schemes
+from pricing.settlement import Settlement, settle
 from pricing.simulate import REOFFENDING_LAG_MONTHS, ContractSimulation, simulate_contract, timing_from_spec
-from pricing.structure import (
-    DWP_WORK_PROGRAMME_TIMING,
-    SECTOR_ASK,
-    Finding,
-    Investor,
-    PaymentStructure,
-    Target,
-    doncaster,
-    dwp_work_programme,
-    peterborough,
-    sector_ask,
-    youth_justice_clawback,
-)
-from pricing.tariff import Margins, Tariff, by_difficulty, dwp_tariff, flat, incentive_neutral, segment_labels
+from pricing.structure import SECTOR_ASK, Finding, Investor, PaymentStructure, Target
+from pricing.tariff import Margins, Tariff, by_difficulty, flat, incentive_neutral, segment_labels
 
 __all__ = [
-    "DWP_WORK_PROGRAMME_TIMING",
     "REOFFENDING_LAG_MONTHS",
     "SECTOR_ASK",
+    "Baseline",
+    "Contract",
+    "ContractRule",
     "ContractSimulation",
     "Finding",
+    "Hurdle",
     "Investor",
     "Margins",
+    "MatchedPool",
     "PaymentStructure",
+    "Settlement",
     "Tariff",
     "Target",
     "TariffComparison",
+    "Tranche",
+    "Verification",
     "by_difficulty",
     "compare_tariffs",
-    "doncaster",
-    "dwp_tariff",
-    "dwp_work_programme",
     "flat",
     "incentive_neutral",
-    "peterborough",
-    "sector_ask",
+    "scheme",
+    "scheme_path",
+    "schemes",
     "segment_labels",
+    "settle",
+    "settle_files",
     "simulate_contract",
     "timing_from_spec",
-    "youth_justice_clawback",
+    "verify",
 ]

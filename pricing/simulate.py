@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.errors import SpecError
+from ground.checks import Interval, check_parameter, parameter_error
 from pricing.structure import PaymentStructure
 from pricing.tariff import Tariff, _as_segment_series, _probability_frame, segment_labels
 
@@ -44,10 +44,11 @@ def _window(outcome: str, value: Any) -> tuple[int, int]:
     """(first, last) month after enrolment in which an outcome is known and paid."""
     lo, hi = (value, value) if np.isscalar(value) else tuple(value)
     if int(lo) != lo or int(hi) != hi or not 0 <= lo <= hi:
-        raise SpecError(
-            f"The timing of outcome {outcome!r} must be a whole number of months >= 0 or a (first, last) "
-            f"pair with first <= last. Got {value!r} instead.",
-            key=f"timing.{outcome}",
+        raise parameter_error(
+            "timing",
+            "simulate_contract",
+            f"for outcome {outcome!r} a whole number of months >= 0 or a (first, last) pair with first <= last",
+            value,
         )
     return int(lo), int(hi)
 
@@ -146,7 +147,7 @@ class ContractSimulation:
 
     def _flow(self, party: str) -> np.ndarray:
         if party not in self.flows:
-            raise SpecError(f"The 'party' parameter must be one of {self.parties}. Got {party!r} instead.", key="party")
+            raise parameter_error("party", "ContractSimulation", f"one of {self.parties}", party)
         return self.flows[party]
 
     def peak_working_capital(self, party: str) -> np.ndarray:
@@ -415,87 +416,138 @@ def simulate_contract(
     >>> bool(abs(sim.total_paid.mean() - 80_000) < 4 * np.sqrt(100 * 0.3 * 0.7 * 1000**2 / 2_000))
     True
     """
-    months, draws, enrol_months, service_months = int(months), int(draws), int(enrol_months), int(service_months)
-    for name, value, low in (
-        ("months", months, 1),
-        ("draws", draws, 1),
-        ("enrol_months", enrol_months, 1),
-        ("service_months", service_months, 1),
-    ):
-        if value < low:
-            raise SpecError(f"The '{name}' parameter of simulate_contract must be >= {low}. Got {value}.", key=name)
-    if enrol_months >= months:
-        raise SpecError(
-            f"The 'enrol_months' parameter ({enrol_months}) must be less than 'months' ({months}).", key="enrol_months"
-        )
+    months, draws, enrol_months, service_months = _sizes(months, draws, enrol_months, service_months)
     tariff = tariff if tariff is not None else structure.tariff
     target = structure.target
-
     # Outcomes to draw: those the tariff pays plus the target's outcome.
     paid = list(tariff.outcomes) if tariff is not None else []
     needed = paid + ([target.outcome] if target is not None and target.outcome not in paid else [])
-    if probabilities is None:
-        missing = [f"p_{o}" for o in needed if f"p_{o}" not in cohort.columns]
-        if missing:
-            raise SpecError(
-                f"The cohort must have probability columns {missing} (or pass 'probabilities'). "
-                f"Got columns {list(cohort.columns)}.",
-                key="probabilities",
-            )
-        probabilities = cohort[[f"p_{o}" for o in needed]].set_axis(needed, axis=1)
-    probs = _probability_frame(probabilities)
-    absent = [o for o in needed if o not in probs.columns]
-    if absent:
-        raise SpecError(
-            f"The 'probabilities' parameter must have columns for outcomes {absent}. Got {list(probs.columns)}.",
-            key="probabilities",
-        )
-    probs = probs[needed]
-    if effects:
-        unknown = sorted(set(effects) - set(needed))
-        if unknown:
-            raise SpecError(
-                f"The 'effects' parameter names outcomes {unknown} that are not drawn; outcomes are {needed}.",
-                key="effects",
-            )
-        shift = pd.Series(dict(effects), dtype=float).reindex(needed).fillna(0.0)
-        impossible = shift[~shift.between(-1.0, 1.0)]
-        if len(impossible):
-            raise SpecError(
-                f"The 'effects' parameter shifts probabilities by points as a proportion, between -1 "
-                f"and 1 (0.05 = 5 points). Got {impossible.to_dict()}.",
-                key="effects",
-            )
-        probs = (probs + shift).clip(0.0, 1.0)
+    probs = _outcome_probabilities(cohort, probabilities, needed, effects)
     n_people = len(probs)
     if segments is None:
         if "segment" not in cohort.columns:
-            raise SpecError(
-                f"The cohort needs a 'segment' column (or pass 'segments'). Got columns {list(cohort.columns)}.",
-                key="segments",
+            raise parameter_error(
+                "segments", "simulate_contract", "given, or a 'segment' column of the cohort", list(cohort.columns)
             )
         segments = cohort["segment"]
     labels = segment_labels(segments, n_people)
-
-    windows = {**timing_from_spec(spec), **dict(timing or {})}
-    untimed = [o for o in needed if o not in windows]
-    if untimed:
-        raise SpecError(
-            f"No payment timing for outcomes {untimed}: pass timing={{outcome: months after enrolment}} "
-            f"(reoffending: {REOFFENDING_LAG_MONTHS}) or a spec with their windows.",
-            key="timing",
-        )
-    window = {o: _window(o, windows[o]) for o in needed}
-
+    window = _payment_windows(spec, timing, needed)
     price = tariff.person_prices(labels, paid).to_numpy() if paid else np.zeros((n_people, 0))
     cost_given = costs is not None
     seg_index = pd.Index(sorted(set(labels)))
     person_cost = (
         _as_segment_series(costs, seg_index, "costs").reindex(labels).to_numpy() if cost_given else np.zeros(n_people)
     )
-    p32 = probs.to_numpy(dtype=np.float32)
-
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    drawn = _draw(
+        rng,
+        probs,
+        needed,
+        paid,
+        price,
+        window,
+        person_cost if cost_given else None,
+        target,
+        months,
+        draws,
+        enrol_months,
+    )
+    outcome_pay, enrol_cost, counts, target_rate = drawn
+    # Analytic expectation and variance of tariff payments (no cap): independent Bernoulli trials.
+    paid_probs = probs.to_numpy()[:, : len(paid)]
+    expected = float((paid_probs * price).sum())
+    variance = float((paid_probs * (1 - paid_probs) * price**2).sum())
+    fees, contingent, clawback, target_met = _contingent(
+        structure, outcome_pay, target_rate, window, paid, price, expected, months, enrol_months
+    )
+    # Delivery costs: spent evenly over service_months from enrolment.
+    delivery = _fold(_spread(enrol_cost, service_months), months) if cost_given else np.zeros(outcome_pay.shape)
+    return ContractSimulation(
+        flows=_flows(structure, np.broadcast_to(fees, outcome_pay.shape), contingent, clawback, delivery),
+        months=months,
+        outcomes=needed,
+        outcome_counts=counts,
+        target_met=target_met,
+        expected_outcome_payments=expected,
+        outcome_payments_variance=variance,
+        contract_value=structure.service_fee + (structure.outcome_budget or expected),
+        providers=structure.providers,
+        structure_name=structure.name,
+        n_people=n_people,
+        seed=seed if not isinstance(seed, np.random.Generator) else None,
+        quantile_levels=tuple(quantiles),
+        costs_included=cost_given,
+        outcome_payments=outcome_pay.sum(axis=1),
+    )
+
+
+def _sizes(months: int, draws: int, enrol_months: int, service_months: int) -> tuple[int, int, int, int]:
+    for name, value in (
+        ("months", months),
+        ("draws", draws),
+        ("enrol_months", enrol_months),
+        ("service_months", service_months),
+    ):
+        check_parameter(value, name, "simulate_contract", Interval(int, 1, None))
+    if enrol_months >= months:
+        raise parameter_error("enrol_months", "simulate_contract", f"less than 'months' ({months})", enrol_months)
+    return int(months), int(draws), int(enrol_months), int(service_months)
+
+
+def _outcome_probabilities(cohort: pd.DataFrame, probabilities, needed: list[str], effects) -> pd.DataFrame:
+    """People x outcomes probabilities for the outcomes drawn, shifted by the assumed effects."""
+    if probabilities is None:
+        missing = [f"p_{o}" for o in needed if f"p_{o}" not in cohort.columns]
+        if missing:
+            raise parameter_error(
+                "probabilities",
+                "simulate_contract",
+                f"given, or the cohort's probability columns {missing}",
+                list(cohort.columns),
+            )
+        probabilities = cohort[[f"p_{o}" for o in needed]].set_axis(needed, axis=1)
+    probs = _probability_frame(probabilities)
+    absent = [o for o in needed if o not in probs.columns]
+    if absent:
+        raise parameter_error(
+            "probabilities", "simulate_contract", f"a table with columns for outcomes {absent}", list(probs.columns)
+        )
+    probs = probs[needed]
+    if not effects:
+        return probs
+    unknown = sorted(set(effects) - set(needed))
+    if unknown:
+        raise parameter_error("effects", "simulate_contract", f"a mapping of outcomes drawn ({needed})", unknown)
+    shift = pd.Series(dict(effects), dtype=float).reindex(needed).fillna(0.0)
+    impossible = shift[~shift.between(-1.0, 1.0)]
+    if len(impossible):
+        raise parameter_error(
+            "effects",
+            "simulate_contract",
+            "points as a proportion, between -1 and 1 (0.05 = 5 points)",
+            impossible.to_dict(),
+        )
+    return (probs + shift).clip(0.0, 1.0)
+
+
+def _payment_windows(spec: Any, timing, needed: list[str]) -> dict[str, tuple[int, int]]:
+    windows = {**timing_from_spec(spec), **dict(timing or {})}
+    untimed = [o for o in needed if o not in windows]
+    if untimed:
+        raise parameter_error(
+            "timing",
+            "simulate_contract",
+            f"a month after enrolment for outcomes {untimed} (reoffending: {REOFFENDING_LAG_MONTHS}), "
+            "or a spec with their windows",
+            dict(timing or {}),
+        )
+    return {o: _window(o, windows[o]) for o in needed}
+
+
+def _draw(rng, probs, needed, paid, price, window, person_cost, target, months, draws, enrol_months):
+    """Enrolment, achievements and payment months, a block of draws at a time, summed per month."""
+    n_people = len(probs)
+    p32 = probs.to_numpy(dtype=np.float32)
     width = months + 1  # last column: after the horizon
     outcome_pay = np.zeros((draws, width))
     enrol_cost = np.zeros((draws, months))
@@ -506,7 +558,7 @@ def simulate_contract(
         d = min(block, draws - start)
         rows = slice(start, start + d)
         enrol = rng.integers(0, enrol_months, size=(d, n_people), dtype=np.int16)
-        if cost_given:
+        if person_cost is not None:
             flat_enrol = (np.arange(d, dtype=np.int64) * months)[:, None] + enrol
             enrol_cost[rows] = np.bincount(
                 flat_enrol.ravel(), weights=np.broadcast_to(person_cost, (d, n_people)).ravel(), minlength=d * months
@@ -529,46 +581,50 @@ def simulate_contract(
             outcome_pay[rows] += np.bincount(
                 draw * width + month, weights=price[person, j], minlength=d * width
             ).reshape(d, width)
+    return outcome_pay, enrol_cost, counts, target_rate
 
-    # Analytic expectation and variance of tariff payments (no cap): independent Bernoulli trials.
-    paid_probs = probs.to_numpy()[:, : len(paid)]
-    expected = float((paid_probs * price).sum())
-    variance = float((paid_probs * (1 - paid_probs) * price**2).sum())
 
-    # Fees, at-risk payment and clawback.
+def _contingent(structure, outcome_pay, target_rate, window, paid, price, expected, months, enrol_months):
+    """Fees by month, outcome-contingent payments (tariff, withheld fee, cap) and clawback."""
+    draws, width = outcome_pay.shape
     fee = float(structure.service_fee)
     fees = np.zeros(width)
     fees[0] += structure.up_front_share * fee
     fees[1 : enrol_months + 1] += (1 - structure.up_front_share - structure.at_risk_share) * fee / enrol_months
     contingent = outcome_pay
     clawback = np.zeros((draws, width))
-    target_met = None
+    target, target_met = structure.target, None
     if target is not None:
         target_met = target_rate >= target.rate
         measured = min(enrol_months - 1 + window[target.outcome][1], months)
         contingent = outcome_pay.copy()
         contingent[:, measured] += np.where(target_met, structure.at_risk_share * fee, 0.0)
         clawback[:, measured] = np.where(target_met, 0.0, structure.clawback_share * fee)
-    elif structure.at_risk_share > 0:
+    elif structure.at_risk_share > 0 and not structure.at_risk_through_tariff:
         # No target: the withheld fee is earned pro rata to tariff payments over those expected.
         if not paid or not price.any():
-            raise SpecError(
-                "A structure with 'at_risk_share' above 0 and no 'target' pays the withheld fee pro "
-                "rata to outcome payments, so it needs a tariff with prices. Got none.",
-                key="at_risk_share",
+            raise parameter_error(
+                "structure",
+                "simulate_contract",
+                "a structure whose withheld fee ('at_risk_share' above 0, no 'target') has tariff "
+                "prices to be earned through",
+                structure.name,
             )
         measured = min(enrol_months - 1 + max(window[o][1] for o in paid), months)
         ratio = np.minimum(outcome_pay.sum(axis=1) / expected, 1.0) if expected > 0 else np.zeros(draws)
         contingent = outcome_pay.copy()
         contingent[:, measured] += structure.at_risk_share * fee * ratio
-    if structure.cap is not None:
-        capped = np.minimum(np.cumsum(contingent, axis=1), float(structure.cap))
+    cap = structure.cap
+    if cap is None and structure.at_risk_through_tariff:
+        cap = structure.at_risk_share * fee  # the tariff earns the withheld share, and no more
+    if cap is not None:
+        capped = np.minimum(np.cumsum(contingent, axis=1), float(cap))
         contingent = np.diff(capped, axis=1, prepend=0.0)
+    return fees, contingent, clawback, target_met
 
-    # Delivery costs: spent evenly over service_months from enrolment.
-    delivery = _fold(_spread(enrol_cost, service_months), months) if cost_given else np.zeros((draws, width))
 
-    fees_row = np.broadcast_to(fees, (draws, width))
+def _flows(structure, fees_row, contingent, clawback, delivery) -> dict[str, np.ndarray]:
+    """Each party's monthly net cash: payer, investor, prime and subcontractors."""
     flows: dict[str, np.ndarray] = {}
     if structure.investor is not None:
         flows["commissioner"] = -contingent
@@ -577,25 +633,7 @@ def simulate_contract(
     else:
         flows["commissioner"] = -(fees_row + contingent) + clawback
         to_prime = fees_row + contingent - clawback
-    shares = structure.provider_shares()
     cost_shares = dict(structure.subcontractors) if structure.subcontractors else {"prime": 1.0}
-    for party, share in shares.items():
+    for party, share in structure.provider_shares().items():
         flows[party] = share * to_prime - cost_shares.get(party, 0.0) * delivery
-
-    return ContractSimulation(
-        flows=flows,
-        months=months,
-        outcomes=needed,
-        outcome_counts=counts,
-        target_met=target_met,
-        expected_outcome_payments=expected,
-        outcome_payments_variance=variance,
-        contract_value=structure.service_fee + (structure.outcome_budget or expected),
-        providers=structure.providers,
-        structure_name=structure.name,
-        n_people=n_people,
-        seed=seed if not isinstance(seed, np.random.Generator) else None,
-        quantile_levels=tuple(quantiles),
-        costs_included=cost_given,
-        outcome_payments=outcome_pay.sum(axis=1),
-    )
+    return flows

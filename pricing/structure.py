@@ -19,23 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from ground.findings import Finding
-from pricing.tariff import Tariff, dwp_tariff
+from pricing.tariff import Tariff
 
-__all__ = [
-    "DWP_WORK_PROGRAMME_TIMING",
-    "SECTOR_ASK",
-    "Finding",
-    "Investor",
-    "PaymentStructure",
-    "Target",
-    "doncaster",
-    "dwp_work_programme",
-    "peterborough",
-    "sector_ask",
-    "youth_justice_clawback",
-]
+__all__ = ["SECTOR_ASK", "Finding", "Investor", "PaymentStructure", "Target"]
 
 # The sector's ask: at least 70% of the service fee up front, 10-30% of the contract at risk.
 SECTOR_ASK = {"min_up_front": 0.70, "min_at_risk": 0.10, "max_at_risk": 0.30}
@@ -57,8 +45,10 @@ class Target:
 
     def __post_init__(self) -> None:
         if not 0 <= self.rate <= 1:
-            raise SpecError(
-                f"The 'rate' of Target must be a proportion in [0, 1]. Got {self.rate!r} instead.", key="target.rate"
+            raise ParameterError(
+                f"The 'rate' of Target must be a proportion in [0, 1]. Got {self.rate!r} instead.",
+                parameter="rate",
+                caller="Target",
             )
 
 
@@ -72,8 +62,10 @@ class Investor:
 def _share(name: str, value: float) -> float:
     value = float(value)
     if not 0 <= value <= 1:
-        raise SpecError(
-            f"The '{name}' parameter of PaymentStructure must be a share in [0, 1]. Got {value!r} instead.", key=name
+        raise ParameterError(
+            f"The '{name}' parameter of PaymentStructure must be a share in [0, 1]. Got {value!r} instead.",
+            parameter=name,
+            caller="PaymentStructure",
         )
     return value
 
@@ -117,6 +109,12 @@ class PaymentStructure:
     investor : Investor, optional
         Pays the service fee instead of the commissioner and receives every
         outcome-contingent payment (Peterborough).
+    clawback_rule : bool
+        A contract rule, not ``target``, says when the clawback applies.
+    at_risk_through_tariff : bool
+        The withheld share is earned through the tariff (a "70/30 with the 30%
+        earned through outcomes" design): the tariff is the vehicle of the
+        at-risk money, not money on top, so the share at risk counts it once.
 
     Examples
     --------
@@ -139,70 +137,84 @@ class PaymentStructure:
     subcontractors: Mapping[str, float] = field(default_factory=dict)
     investor: Investor | None = None
     notes: str = ""
+    clawback_rule: bool = False
+    at_risk_through_tariff: bool = False
 
     def __post_init__(self) -> None:
         for name in ("up_front_share", "at_risk_share", "clawback_share", "management_fee"):
             _share(name, getattr(self, name))
         for name in ("service_fee", "outcome_budget"):
             if not float(getattr(self, name)) >= 0:
-                raise SpecError(
+                raise ParameterError(
                     f"The '{name}' parameter of PaymentStructure must be >= 0. Got {getattr(self, name)!r} instead.",
-                    key=name,
+                    parameter=name,
+                    caller="PaymentStructure",
                 )
         if self.up_front_share + self.at_risk_share > 1 + _BOUNDARY_TOL:
-            raise SpecError(
+            raise ParameterError(
                 "The 'up_front_share' and 'at_risk_share' parameters of PaymentStructure must sum to at most 1 "
                 f"(the withheld share cannot also be paid up front). Got {self.up_front_share} + "
                 f"{self.at_risk_share} instead.",
-                key="at_risk_share",
+                parameter="at_risk_share",
+                caller="PaymentStructure",
             )
         if self.clawback_share > 1 - self.at_risk_share + _BOUNDARY_TOL:
-            raise SpecError(
+            raise ParameterError(
                 "The 'clawback_share' parameter of PaymentStructure must be at most the share of the fee "
                 f"actually paid (1 - at_risk_share = {1 - self.at_risk_share:g}). Got {self.clawback_share} instead.",
-                key="clawback_share",
+                parameter="clawback_share",
+                caller="PaymentStructure",
             )
-        if self.clawback_share > 0 and self.target is None:
-            raise SpecError(
+        if self.clawback_share > 0 and self.target is None and not self.clawback_rule:
+            raise ParameterError(
                 "A PaymentStructure with 'clawback_share' above 0 needs a 'target' "
-                "(Target(outcome, rate)) saying what must be achieved. Got target=None.",
-                key="target",
+                "(Target(outcome, rate)) or a contract rule (clawback_rule=True) saying what must be achieved. "
+                "Got target=None.",
+                parameter="target",
+                caller="PaymentStructure",
             )
         if self.cap is not None and not float(self.cap) >= 0:
-            raise SpecError(
-                f"The 'cap' parameter of PaymentStructure must be >= 0 or None. Got {self.cap!r}.", key="cap"
+            raise ParameterError(
+                f"The 'cap' parameter of PaymentStructure must be >= 0 or None. Got {self.cap!r}.",
+                parameter="cap",
+                caller="PaymentStructure",
             )
         if self.subcontractors:
             total = sum(float(v) for v in self.subcontractors.values())
             if any(float(v) < 0 for v in self.subcontractors.values()) or abs(total - 1) > _BOUNDARY_TOL:
-                raise SpecError(
+                raise ParameterError(
                     "The 'subcontractors' parameter of PaymentStructure must give shares >= 0 summing to 1. "
                     f"Got {dict(self.subcontractors)} (sum {total:g}) instead.",
-                    key="subcontractors",
+                    parameter="subcontractors",
+                    caller="PaymentStructure",
                 )
             clash = {"commissioner", "prime", "investor"} & set(self.subcontractors)
             if clash:
-                raise SpecError(
-                    f"Subcontractor names {sorted(clash)} are reserved for other parties.", key="subcontractors"
+                raise ParameterError(
+                    f"Subcontractor names {sorted(clash)} are reserved for other parties.",
+                    parameter="subcontractors",
+                    caller="PaymentStructure",
                 )
         elif self.management_fee > 0:
-            raise SpecError(
+            raise ParameterError(
                 "A 'management_fee' needs 'subcontractors' to pass the rest to. Got management_fee="
                 f"{self.management_fee} and no subcontractors.",
-                key="management_fee",
+                parameter="management_fee",
+                caller="PaymentStructure",
             )
         if self.investor is not None and self.clawback_share > 0:
-            raise SpecError(
+            raise ParameterError(
                 "A structure with an investor cannot also claw back fees from the provider: the "
                 "investor carries the outcome risk. Set clawback_share=0.",
-                key="clawback_share",
+                parameter="clawback_share",
+                caller="PaymentStructure",
             )
 
     # ------------------------------------------------------------------ money
     @property
     def contract_value(self) -> float:
-        """Service fee plus expected outcome payments (£)."""
-        return float(self.service_fee) + float(self.outcome_budget)
+        """Service fee plus expected outcome payments (£); the fee alone when the tariff earns the withheld share."""
+        return float(self.service_fee) + (0.0 if self.at_risk_through_tariff else float(self.outcome_budget))
 
     @property
     def providers(self) -> list[str]:
@@ -253,7 +265,9 @@ class PaymentStructure:
             up_front, at_risk = (1.0 if self.service_fee > 0 else 0.0), 0.0
         else:
             up_front = self.up_front_share if self.service_fee > 0 else 0.0
-            contingent = (self.at_risk_share + self.clawback_share) * self.service_fee + self.outcome_budget
+            # Each pound once: a withheld share earned through the tariff is the tariff's money.
+            tariff = 0.0 if self.at_risk_through_tariff else self.outcome_budget
+            contingent = (self.at_risk_share + self.clawback_share) * self.service_fee + tariff
             at_risk = contingent / value if value > 0 else 0.0
         front_line = 1.0 - self.management_fee if self.subcontractors else 1.0
         return {"contract_value": value, "up_front": up_front, "at_risk": at_risk, "front_line": front_line}
@@ -344,194 +358,33 @@ class PaymentStructure:
         return "\n".join(lines)
 
     @classmethod
-    def from_spec(cls, spec: Any, outcome_budget: float = 0.0) -> PaymentStructure:
-        """Build from a :class:`outcomes.spec.MetricSpec`'s ``[payment]`` table.
+    def from_spec(cls, spec: Any, outcome_budget: float = 0.0, *, clawback_rule: bool = False) -> PaymentStructure:
+        """Build from a spec's or contract's ``[payment]`` table.
 
         Reads ``service_fee``, ``up_front_share``, ``at_risk_share``,
-        ``outcome_cap`` (the cap) and ``management_fee_share`` (the spec
-        names no subcontractors, so the rest passes to one, "subcontractor").
-        Prices are the tariff's business (:meth:`Tariff.from_spec`); the spec
-        states no expected total, so give ``outcome_budget`` (e.g. from
+        ``at_risk_through_tariff``, ``clawback_share``, ``outcome_cap`` (the
+        cap), ``management_fee_share`` with ``subcontractors`` (``{name =
+        share}``; without them the rest passes to one, "subcontractor") and
+        ``investor`` (a name or true). Prices are the tariff's business; the
+        spec states no expected total, so give ``outcome_budget`` (e.g. from
         :func:`pricing.inputs.expected_outcome_payments`) for the contract
         value and the share at risk to count outcome payments.
         """
         payment = dict(getattr(spec, "payment", {}) or {})
         fee_share = float(payment.get("management_fee_share", 0.0))
+        subcontractors = dict(payment.get("subcontractors", {})) or ({"subcontractor": 1.0} if fee_share > 0 else {})
+        investor = payment.get("investor")
         return cls(
             name=str(getattr(spec, "name", "spec")),
             service_fee=float(payment.get("service_fee", 0.0)),
             up_front_share=float(payment.get("up_front_share", 0.0)),
             at_risk_share=float(payment.get("at_risk_share", 0.0)),
+            clawback_share=float(payment.get("clawback_share", 0.0)),
+            clawback_rule=clawback_rule,
+            at_risk_through_tariff=bool(payment.get("at_risk_through_tariff", False)),
             cap=None if payment.get("outcome_cap") is None else float(payment["outcome_cap"]),
             management_fee=fee_share,
-            subcontractors={"subcontractor": 1.0} if fee_share > 0 else {},
+            subcontractors=subcontractors,
+            investor=Investor(investor if isinstance(investor, str) else "investor") if investor else None,
             outcome_budget=float(outcome_budget),
         )
-
-    @classmethod
-    def from_mapping(cls, payment: Mapping[str, Any], *, key: str = "payment") -> PaymentStructure:
-        """Build from a spec's ``[payment]`` table (keys as the constructor's parameters).
-
-        ``target = {outcome = "...", rate = 0.6}`` becomes a :class:`Target`;
-        ``investor = true`` (or a name) an :class:`Investor`. Unknown keys are errors.
-        """
-        allowed = {
-            "name",
-            "service_fee",
-            "up_front_share",
-            "at_risk_share",
-            "outcome_budget",
-            "target",
-            "clawback_share",
-            "cap",
-            "management_fee",
-            "subcontractors",
-            "investor",
-            "notes",
-        }
-        data = {k: v for k, v in dict(payment).items() if v is not None}
-        data.pop("prices", None)  # prices belong to the tariff, read by Tariff.from_dict
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise SpecError(f"Unknown keys {unknown} in [{key}]; allowed keys are {sorted(allowed)}.", key=key)
-        if isinstance(data.get("target"), Mapping):
-            try:
-                data["target"] = Target(str(data["target"]["outcome"]), float(data["target"]["rate"]))
-            except KeyError as exc:
-                raise SpecError(
-                    f"[{key}].target needs 'outcome' and 'rate'. Got {data['target']}.", key=f"{key}.target"
-                ) from exc
-        if "investor" in data:
-            inv = data.pop("investor")
-            if inv:
-                data["investor"] = Investor(inv if isinstance(inv, str) else "investor")
-        return cls(**data)
-
-
-# ---------------------------------------------------------------- ready-made
-def peterborough(
-    capital: float = 5e6,
-    *,
-    return_rate: float = 0.03,
-    years: float = 7.0,
-    cap: float | None = 8e6,
-    tariff: Tariff | None = None,
-) -> PaymentStructure:
-    """Peterborough-style social impact bond: investors fund 100% up front, repaid on outcomes.
-
-    About £5m from 17 investors funded the service; on success they got
-    their capital back plus just over 3% a year (DOMAIN.md §3). The expected
-    outcome payments are set to that repayment, ``capital * (1 + r)**years``
-    (7 years: September 2010 launch to the July 2017 result). The cap of
-    about £8m is a recollection, **unverified**.
-
-    Examples
-    --------
-    >>> s = peterborough()
-    >>> round(s.outcome_budget)
-    6149369
-    """
-    return PaymentStructure(
-        name="Peterborough-style social impact bond",
-        service_fee=float(capital),
-        up_front_share=1.0,
-        outcome_budget=float(capital) * (1 + return_rate) ** years,
-        tariff=tariff,
-        cap=cap,
-        investor=Investor("investors"),
-        notes="Investors fund the service up front and are repaid, with a return, from outcome payments.",
-    )
-
-
-def doncaster(contract_value: float, *, target: Target, at_risk_share: float = 0.10) -> PaymentStructure:
-    """Doncaster-style: the full fee paid, 10% of it repaid if the reconviction target is missed.
-
-    HMP Doncaster put 10% of the core contract value at risk on a 5
-    percentage-point fall in the one-year reconviction rate against the 2009
-    baseline; cohort 2 missed and Serco repaid 10% (DOMAIN.md §4). The bonus
-    for falls of up to 10 points is not modelled.
-
-    Examples
-    --------
-    >>> doncaster(1e6, target=Target("no_reconviction", 0.58)).check()
-    []
-    """
-    return PaymentStructure(
-        name="Doncaster-style clawback",
-        service_fee=float(contract_value),
-        up_front_share=1.0,
-        clawback_share=at_risk_share,
-        target=target,
-        notes="Full fee paid; the at-risk share is repaid if the target is missed.",
-    )
-
-
-def youth_justice_clawback(grant: float, *, target: Target, clawback_share: float = 0.5) -> PaymentStructure:
-    """Youth Justice-style: a grant paid up front, part repaid if the target is missed.
-
-    The share clawed back (default 50%) is illustrative: **unverified**.
-
-    Examples
-    --------
-    >>> [f.code for f in youth_justice_clawback(1e5, target=Target("no_custody", 0.9)).check()]
-    ['at_risk_above_ask']
-    """
-    return PaymentStructure(
-        name="Youth Justice-style clawback",
-        service_fee=float(grant),
-        up_front_share=1.0,
-        clawback_share=clawback_share,
-        target=target,
-        notes="Grant paid up front; a share is repaid if the target is missed. Clawback share unverified.",
-    )
-
-
-#: When DWP Work Programme payments fall, in months after attachment: the fee at once, the job
-#: outcome after 26 weeks in work (about month 6), sustainment four-weekly afterwards, here spread
-#: over months 7-24 of the 2-year attachment (DOMAIN.md §6).
-DWP_WORK_PROGRAMME_TIMING: dict[str, int | tuple[int, int]] = {
-    "attachment": 0,
-    "job_outcome": 6,
-    "sustainment": (7, 24),
-}
-
-
-def dwp_work_programme(outcome_budget: float = 0.0, *, tariff: Tariff | None = None) -> PaymentStructure:
-    """DWP Work Programme-style: no service fee; attachment fee, job outcome and sustainment payments.
-
-    Payments per person by payment group come from :func:`pricing.tariff.dwp_tariff`
-    (attachment £400, job outcome £1,200, sustainment £2,210-£5,000; DOMAIN.md §6).
-    The attachment fee is an "outcome" every enrolled person achieves;
-    :data:`DWP_WORK_PROGRAMME_TIMING` says when each payment falls.
-
-    Examples
-    --------
-    >>> [f.code for f in dwp_work_programme(1e6).check()]
-    ['up_front_below_ask', 'at_risk_above_ask']
-    """
-    return PaymentStructure(
-        name="DWP Work Programme-style",
-        outcome_budget=float(outcome_budget),
-        tariff=tariff if tariff is not None else dwp_tariff(),
-        notes="All money is paid per person and per outcome; nothing is paid up front.",
-    )
-
-
-def sector_ask(
-    service_fee: float, *, target: Target, up_front_share: float = 0.70, at_risk_share: float = 0.10
-) -> PaymentStructure:
-    """The voluntary sector's ask: at least 70% of the fee up front, 10-30% at risk.
-
-    Examples
-    --------
-    >>> sector_ask(1e6, target=Target("no_reoffence", 0.6)).check()
-    []
-    """
-    return PaymentStructure(
-        name="Sector's ask",
-        service_fee=float(service_fee),
-        up_front_share=up_front_share,
-        at_risk_share=at_risk_share,
-        target=target,
-        notes="At least 70% of the service fee up front and 10-30% of the contract at risk.",
-    )

@@ -33,7 +33,6 @@ __all__ = [
     "Margins",
     "Tariff",
     "by_difficulty",
-    "dwp_tariff",
     "flat",
     "incentive_neutral",
     "segment_labels",
@@ -830,28 +829,3 @@ def incentive_neutral(
         budget=budget,
         details={"margin_per_person": float(margin), "total_cost": total_cost},
     )
-
-
-# DWP Work Programme year-1 maximum payments per person over the 2-year attachment
-# (Work and Pensions Committee HC 162, 2013, ch. 5, Table 3; DOMAIN.md §6).
-DWP_WORK_PROGRAMME_PRICES: dict[str, dict[str, float]] = {
-    "attachment": {"JSA 18-24": 400.0, "JSA 25+": 400.0, "JSA early access / ex-IB": 400.0},
-    "job_outcome": {"JSA 18-24": 1200.0, "JSA 25+": 1200.0, "JSA early access / ex-IB": 1200.0},
-    "sustainment": {"JSA 18-24": 2210.0, "JSA 25+": 2795.0, "JSA early access / ex-IB": 5000.0},
-}
-
-
-def dwp_tariff() -> Tariff:
-    """The DWP Work Programme's year-1 maximum payments by payment group (£ per person).
-
-    Attachment fee £400, job outcome £1,200, and sustainment £2,210 (JSA
-    18-24), £2,795 (JSA 25+) or £5,000 (JSA early access / ex-IB): Work and
-    Pensions Committee HC 162 (2013), Table 3. Sustainment is the maximum
-    over the up-to-26 four-weekly payments, treated here as one outcome.
-
-    Examples
-    --------
-    >>> float(dwp_tariff().prices.sum(axis=0)["JSA 25+"])
-    4395.0
-    """
-    return Tariff.from_dict(DWP_WORK_PROGRAMME_PRICES, method="DWP Work Programme (2011)")

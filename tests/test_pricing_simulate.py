@@ -1,17 +1,19 @@
 """Contract simulation: analytic means, timing, cash to each party, reproducibility."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from pricing import (
     REOFFENDING_LAG_MONTHS,
     PaymentStructure,
     Target,
     Tariff,
-    peterborough,
+    scheme,
     simulate_contract,
 )
 
@@ -153,11 +155,11 @@ def test_supply_chain_flows_pass_down_the_management_fee():
     assert_allclose(costed.flows["charity_a"].sum(axis=1), sim.flows["charity_a"].sum(axis=1) - 0.6 * 500.0 * 200)
 
 
-def test_peterborough_investor_carries_the_risk():
+def test_an_investor_carries_the_risk():
     c = cohort(n=300)
     capital = 300_000.0
     t = Tariff.from_dict({"no_reoffence": {"easy": 1200.0, "hard": 1200.0}})
-    s = peterborough(capital, cap=None, tariff=t)
+    s = replace(scheme("peterborough").structure, service_fee=capital, cap=None, tariff=t)
     sim = simulate_contract(None, c, None, s, draws=500, seed=9, timing=TIMING, costs=capital / 300)
     assert sim.parties == ["commissioner", "investor", "prime"]
     assert_allclose(sim.flows["investor"][:, 0], -capital)
@@ -189,11 +191,11 @@ def test_results_render_and_errors():
     assert d["draws"] == 100 and "prime" in d["parties"]
     ax = sim.plot()
     assert len(ax.collections) >= 2
-    with pytest.raises(SpecError, match=r"No payment timing for outcomes \['settled'\]"):
+    with pytest.raises(ParameterError, match=r"month after enrolment for outcomes \['settled'\]"):
         simulate_contract(None, c, TARIFF, PaymentStructure(), draws=10, timing={"no_reoffence": 18})
-    with pytest.raises(SpecError, match=r"probability columns \['p_settled'\]"):
+    with pytest.raises(ParameterError, match=r"probability columns \['p_settled'\]"):
         simulate_contract(None, c.drop(columns="p_settled"), TARIFF, PaymentStructure(), draws=10, timing=TIMING)
-    with pytest.raises(SpecError, match="'party' parameter must be one of"):
+    with pytest.raises(ParameterError, match="'party' parameter of ContractSimulation must be one of"):
         sim.cash_flow("investor")
 
 
@@ -213,22 +215,22 @@ def test_at_risk_fee_without_target_is_paid_pro_rata():
 
 
 def test_dwp_work_programme_cash_flow():
-    from pricing import DWP_WORK_PROGRAMME_TIMING, dwp_work_programme
-
+    contract = scheme("dwp_work_programme")
     rng = np.random.default_rng(2)
     n = 300
-    groups = ["JSA 18-24", "JSA 25+", "JSA early access / ex-IB"]
+    groups = ["jsa_18_24", "jsa_25_plus", "jsa_early_access"]
     c = pd.DataFrame(
         {"segment": rng.choice(groups, n), "p_attachment": 1.0, "p_job_outcome": 0.27, "p_sustainment": 0.2}
     )
-    s = dwp_work_programme()
-    sim = simulate_contract(
-        None, c, None, s, draws=500, seed=1, timing=DWP_WORK_PROGRAMME_TIMING, costs=2_000.0, months=36
-    )
+    tariff = Tariff.from_dict(contract.prices)
+    # Attachment at once, the job outcome after 26 weeks (month 6), sustainment over months 7-24.
+    timing = {"attachment": 0, "job_outcome": 6, "sustainment": (7, 24)}
+    s = PaymentStructure.from_spec(contract.spec)
+    sim = simulate_contract(None, c, tariff, s, draws=500, seed=1, timing=timing, costs=2_000.0, months=36)
     paid = -sim.flows["commissioner"]
     # Month 0 holds only attachment fees of those enrolling then; nothing but fees before month 6.
     assert np.all(paid[:, :6] % 400.0 == 0)
-    prices = s.tariff.person_prices(c["segment"], ["attachment", "job_outcome", "sustainment"]).to_numpy()
+    prices = tariff.person_prices(c["segment"], ["attachment", "job_outcome", "sustainment"]).to_numpy()
     expected = (c[["p_attachment", "p_job_outcome", "p_sustainment"]].to_numpy() * prices).sum()
     assert sim.total_paid.mean() == pytest.approx(expected, rel=0.01)
     # Costs of £2,000 against about £1,400 expected income per person: the provider loses.
@@ -256,7 +258,9 @@ def test_effects_shift_probabilities_and_enrolment_is_uniform():
     ) / 12.0
     assert_allclose(enrolled.sum(axis=1), 240)
     assert_allclose(enrolled.mean(axis=0), 20.0, rtol=0.05)
-    with pytest.raises(SpecError, match=r"'effects' parameter names outcomes \['x'\]"):
+    with pytest.raises(
+        ParameterError, match=r"'effects' parameter of simulate_contract must be a mapping of outcomes drawn"
+    ):
         simulate_contract(None, c, t, PaymentStructure(), draws=5, timing={"job": 6, "fee": 0}, effects={"x": 0.1})
 
 
@@ -264,7 +268,7 @@ def test_an_effect_beyond_one_is_refused_not_clipped():
     cohort = pd.DataFrame({"segment": ["a", "a"]})
     tariff = Tariff.from_dict({"job": {"a": 100.0}})
     structure = PaymentStructure(name="t", service_fee=0.0, up_front_share=0.0, at_risk_share=0.0)
-    with pytest.raises(SpecError, match=r"between -1 and 1.*'job': 2.0"):
+    with pytest.raises(ParameterError, match=r"between -1 and 1.*'job': 2.0"):
         simulate_contract(
             None,
             cohort,

@@ -1,17 +1,12 @@
-"""Payment structures: the sector's ask at its boundaries, the supply chain, ready-made schemes."""
+"""Payment structures: the sector's ask at its boundaries, the supply chain, the built-in schemes."""
+
+from dataclasses import replace
 
 import pytest
 
-from ground.errors import SpecError
-from pricing import (
-    PaymentStructure,
-    Target,
-    doncaster,
-    dwp_work_programme,
-    peterborough,
-    sector_ask,
-    youth_justice_clawback,
-)
+from ground.errors import ParameterError
+from outcomes.spec import MetricSpec
+from pricing import PaymentStructure, Target, scheme
 
 TARGET = Target("no_reoffence", 0.6)
 FEE = 1_000_000.0
@@ -64,46 +59,47 @@ def test_management_fee_is_passed_down_as_stated():
     assert s.parties == ["commissioner", "prime", "charity_a", "charity_b"]
 
 
-def test_ready_made_structures():
-    pb = peterborough()
+def test_scheme_structures():
+    pb = scheme("peterborough").structure
     assert pb.investor is not None and pb.up_front_share == 1.0
-    # Capital back plus 3% a year over 7 years.
-    assert pb.outcome_budget == pytest.approx(5e6 * 1.03**7)
     assert codes(pb) == ["at_risk_below_ask"]  # the investor, not the provider, carries the risk
-    dn = doncaster(FEE, target=Target("no_reconviction", 0.58))
-    assert dn.clawback_share == 0.10 and codes(dn) == []
-    assert codes(youth_justice_clawback(1e5, target=TARGET)) == ["at_risk_above_ask"]
-    dwp = dwp_work_programme(2e6)
-    assert dwp.tariff is not None and dwp.service_fee == 0
+    dn = scheme("doncaster").structure
+    assert dn.clawback_share == 0.10 and dn.clawback_rule and codes(dn) == []
+    assert codes(scheme("youth_justice").structure) == ["at_risk_above_ask"]
+    dwp = replace(scheme("dwp_work_programme").structure, outcome_budget=2e6)
+    assert dwp.service_fee == 0
     assert codes(dwp) == ["up_front_below_ask", "at_risk_above_ask"]
-    assert codes(sector_ask(FEE, target=TARGET)) == []
-    assert "within the sector's ask" in sector_ask(FEE, target=TARGET).summary()
+    ask = replace(scheme("sector_ask").structure, outcome_budget=180_000.0)
+    assert codes(ask) == [] and "within the sector's ask" in ask.summary()
 
 
 def test_invalid_structures_are_errors():
-    with pytest.raises(SpecError, match="'clawback_share' above 0 needs a 'target'"):
+    with pytest.raises(ParameterError, match="'clawback_share' above 0 needs a 'target'"):
         PaymentStructure(service_fee=FEE, up_front_share=1.0, clawback_share=0.1)
-    with pytest.raises(SpecError, match="must sum to at most 1"):
+    with pytest.raises(ParameterError, match="must sum to at most 1"):
         PaymentStructure(service_fee=FEE, up_front_share=0.8, at_risk_share=0.3, target=TARGET)
-    with pytest.raises(SpecError, match=r"shares >= 0 summing to 1.*sum 0\.9"):
+    with pytest.raises(ParameterError, match=r"shares >= 0 summing to 1.*sum 0\.9"):
         PaymentStructure(service_fee=FEE, management_fee=0.1, subcontractors={"a": 0.5, "b": 0.4})
-    with pytest.raises(SpecError, match="'up_front_share' parameter of PaymentStructure must be a share"):
+    with pytest.raises(ParameterError, match="'up_front_share' parameter of PaymentStructure must be a share"):
         PaymentStructure(service_fee=FEE, up_front_share=1.2)
-    with pytest.raises(SpecError, match="needs 'subcontractors'"):
+    with pytest.raises(ParameterError, match="needs 'subcontractors'"):
         PaymentStructure(service_fee=FEE, management_fee=0.1)
 
 
-def test_from_mapping_reads_a_payment_table():
-    s = PaymentStructure.from_mapping(
+def test_from_spec_reads_the_whole_payment_table():
+    spec = MetricSpec.from_dict(
         {
-            "service_fee": FEE,
-            "up_front_share": 0.7,
-            "at_risk_share": 0.2,
-            "target": {"outcome": "no_reoffence", "rate": 0.55},
-            "prices": {},
+            "metric": {"name": "m"},
+            "payment": {
+                "service_fee": FEE,
+                "up_front_share": 0.7,
+                "at_risk_share": 0.2,
+                "currency": "GBP",
+                "management_fee_share": 0.1,
+                "subcontractors": {"a": 0.5, "b": 0.5},
+                "investor": "fund",
+            },
         }
     )
-    assert s.target == Target("no_reoffence", 0.55)
-    assert codes(s) == []
-    with pytest.raises(SpecError, match=r"Unknown keys \['fee'\] in \[payment\]"):
-        PaymentStructure.from_mapping({"fee": 1})
+    s = PaymentStructure.from_spec(spec)
+    assert s.subcontractors == {"a": 0.5, "b": 0.5} and s.investor.name == "fund" and s.management_fee == 0.1

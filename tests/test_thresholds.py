@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from metrics.thresholds import (
     Comparison,
     PaymentRule,
@@ -191,7 +191,7 @@ def test_from_effect_keeps_the_users_se():
     assert cc.se_log_ratio == ec.se and math.exp(cc.log_ratio) == pytest.approx(ec.estimate)
     assert cc.se_difference == ec.details["difference"].se
     assert cb.measure == "binary" and cc.measure == "frequency"
-    with pytest.raises(SpecError, match="kind 'binary' or 'count'"):
+    with pytest.raises(ParameterError, match="kind 'binary' or 'count'"):
         Comparison.from_effect(object())
 
 
@@ -213,5 +213,20 @@ def test_from_effect_keeps_the_users_se():
     ],
 )
 def test_bad_input_is_named(call, match):
-    with pytest.raises(SpecError, match=match):
+    with pytest.raises(ParameterError, match=match):
         call()
+
+
+def test_peterborough_lone_cohort_is_not_pooled():
+    # Cohort 1 of Peterborough: 142 vs 155 events per 100 (8.4%), 1,000 people against 10,000
+    # comparisons (ratio assumed), negative binomial shape 2 (assumed). 8.4% is above the 7.5%
+    # pooled level, but the pooled test settles cohorts together at the end: alone it pays nothing.
+    c1 = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
+    r = peterborough(c1)
+    assert r.pooled == pytest.approx(1 - 142 / 155)
+    assert not r.pooled_met and not r.met
+    assert r.false_payment == pytest.approx(r.cohorts[0].false_payment, rel=1e-6)
+    assert r.pooled_false_payment == 0.0
+    assert "not applied" in r.summary()
+    c2 = Comparison.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0)
+    assert peterborough([c1, c2]).met

@@ -248,3 +248,64 @@ ete = 100
     assert "at_risk_above_ask" not in _codes(without)
     skipped = next(f for f in without if f.code == "not_checked")
     assert "at_risk_share" in skipped.evidence["checks"]
+
+
+def test_deadweight_share_is_always_reported_with_the_spend():
+    spec = _spec("""
+[outcomes.contact]
+instrument = "family_contact"
+measure = "contact_frequency"
+window = [91, 273]
+price_key = "contact"
+[outcomes.contact.rule]
+type = "threshold"
+at_least = 3
+[payment.prices]
+contact = 150
+""")
+    n = 100
+    people = pd.DataFrame({"person_id": [f"p{i}" for i in range(n)], "start_date": pd.Timestamp("2024-01-01")})
+    # 30 meet it at baseline and again in the window; 20 more reach it in the window.
+    ids = people["person_id"]
+    base = np.where(np.arange(n) < 30, 4.0, 1.0)
+    later = np.where(np.arange(n) < 50, 4.0, 1.0)
+    assessments = pd.DataFrame(
+        {
+            "person_id": np.r_[ids, ids],
+            "instrument": "family_contact",
+            "item": "contact_frequency",
+            "score": np.r_[base, later],
+            "assessed_on": np.r_[[pd.Timestamp("2024-01-05")] * n, [pd.Timestamp("2024-06-01")] * n],
+        }
+    )
+    found = check_design(spec, {"people": people, "assessments": assessments, "as_of": pd.Timestamp("2025-06-01")})
+    shares = [f for f in found if f.code == "deadweight_share"]
+    assert "deadweight" not in _codes(found)  # 30% at baseline: under the warning level, still reported
+    per_outcome = next(f for f in shares if "outcome" in f.evidence)
+    assert per_outcome.evidence["paid"] == 50 and per_outcome.evidence["paid_already_met"] == 30
+    overall = next(f for f in shares if "share_of_spend" in f.evidence)
+    assert overall.evidence["share_of_spend"] == pytest.approx(0.6)
+
+
+def test_check_contract_judges_its_own_rules_and_management_fee():
+    from dataclasses import replace
+
+    from pricing import scheme
+    from validation.design import check_contract
+
+    doncaster = scheme("doncaster")
+    found = {f.code: f for f in check_contract(doncaster, draws=2_000)}
+    chance = found["payment_chance"].evidence
+    assert chance["against"] == "baseline"
+    rules = {(r["rule"], r["scenario"]): r for r in chance["rules"]}
+    # Fixed baseline, point estimate: nothing changed -> almost surely clawed back; at the target, half the
+    # time per cohort.
+    assert rules[("target", "none")]["p_clawback"] > 0.99
+    assert rules[("target", "effect")]["p_clawback"] == pytest.approx(0.75, abs=0.03)
+    pb = scheme("peterborough")
+    pool = pd.DataFrame({"reoffences": np.random.default_rng(1).negative_binomial(2, 2 / 3.55, 5_000)})
+    assert "payment_chance" in check_contract(pb, draws=200)[-1].evidence["checks"]  # no pool: not checked
+    evidence = {f.code: f for f in check_contract(pb, {"pool": pool}, draws=2_000)}["payment_chance"].evidence
+    assert evidence["against"] == "matched 1:10"
+    greedy = replace(pb, structure=replace(pb.structure, management_fee=0.6, subcontractors={"charity": 1.0}))
+    assert "management_fee_above_ask" in [f.code for f in check_contract(greedy, draws=200)]

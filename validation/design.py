@@ -12,6 +12,9 @@ code                        severity  why it matters
 ``deadweight``              warning   Most of the cohort already meets the outcome at baseline (share >
                                       ``deadweight_share``, default 50%), so the contract pays for what
                                       would have happened anyway. Needs ``people`` + ``assessments``.
+``deadweight_share``        info      Always, per level outcome and overall: the share of its payments
+                                      (and of expected spend, by price) going to people who already
+                                      met it at baseline.
 ``outcome_not_measurable``  error     The outcome's window (or reoffending follow-up plus waiting period)
                                       ends after the contract does, so no one can be paid for it inside
                                       the contract. Needs ``contract_days``.
@@ -39,6 +42,11 @@ code                        severity  why it matters
                                       cohort: more than 5% of the cohort lies outside the pool's
                                       propensity range, or the model separates them perfectly. The
                                       matched estimate then covers only part of the cohort.
+``payment_chance``          info      ``check_contract``: the chance the contract's own rules pay (or
+                                      claw back) when nothing changed and at a stated true effect,
+                                      under its own comparison (baseline, or matched at its ratio).
+``pays_by_chance``          warning   Those rules pay more than 10% of the time when nothing changed.
+``management_fee_above_ask`` warning  The prime keeps more than 20% (an assumed ceiling; unverified).
 ``not_checked``             info      A check could not run for want of an input; says which.
 ==========================  ========  ==================================================================
 
@@ -72,8 +80,17 @@ CODES = (
     "margin_gap",
     "small_segment",
     "poor_overlap",
+    "deadweight_share",
+    "payment_chance",
+    "pays_by_chance",
+    "management_fee_above_ask",
     "not_checked",
 )
+#: Chance of paying when nothing changed above which a contract pays for luck.
+CHANCE_WARNING = 0.10
+#: The highest prime management fee judged acceptable. No source in DOMAIN.md gives the sector's figure:
+#: 20% is an assumption (unverified), stated in every finding that uses it.
+MAX_MANAGEMENT_FEE = 0.20
 DEADWEIGHT_SHARE = 0.5
 POWER_WARNING, POWER_ERROR = 0.8, 0.5
 JDL_MINIMUM, MIN_CELL = 60, 10
@@ -96,7 +113,7 @@ OVERLAP_COVARIATES = (
     "need_family",
 )
 
-__all__ = ["CODES", "SEVERITIES", "Finding", "check_design"]
+__all__ = ["CODES", "SEVERITIES", "Finding", "check_contract", "check_design"]
 
 
 def _get(data: Any, name: str) -> Any:
@@ -191,7 +208,7 @@ def _binary_reoffending(spec: Any) -> list[Finding]:
 
 def _payment(spec: Any, people, history, skipped: dict[str, str]) -> list[Finding]:
     payment = dict(getattr(spec, "payment", {}) or {})
-    if not {"up_front_share", "at_risk_share"} & set(payment):
+    if not {"up_front_share", "at_risk_share", "clawback_share"} & set(payment):
         return []
     from pricing.inputs import cohort_pricing
     from pricing.structure import PaymentStructure
@@ -206,7 +223,9 @@ def _payment(spec: Any, people, history, skipped: dict[str, str]) -> list[Findin
             )
         else:
             budget = cohort_pricing(spec, people, history).expected_payments
-    structure = PaymentStructure.from_spec(spec, outcome_budget=budget)
+    # A contract's clawback is tied to a rule; a bare spec's share is judged as written.
+    clawback = bool(payment.get("clawback_share"))
+    structure = PaymentStructure.from_spec(spec, outcome_budget=budget, clawback_rule=clawback)
     if structure.service_fee == 0:
         # Shares alone are scale-free: a unit fee keeps the check meaningful.
         structure = dataclasses.replace(structure, service_fee=1.0)
@@ -246,40 +265,79 @@ def _deadweight(spec: Any, people, assessments, as_of, share: float, skipped: di
     from outcomes.achievement import achievement
     from outcomes.scoring import score
 
-    findings = []
+    findings, spend = [], {}
     if as_of is None:
         as_of = pd.to_datetime(assessments["assessed_on"]).max()
     for name in {o.instrument for o in outcomes.values()}:
         scored = score(assessments, spec.instrument(name))
         for key, o in outcomes.items():
-            if o.instrument != name:
-                continue
             # A level rule (threshold, also inside "sustained") judged in the baseline
             # window: who meets it before any service. Change rules (improvement,
             # reliable change, transition) measure from baseline, so cannot be met there.
             rule = getattr(o.rule, "rule", o.rule)
-            if rule.needs_baseline:
+            if o.instrument != name or rule.needs_baseline:
                 continue
-            rate = achievement(people, scored, rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure).rate()
-            if rate.n and rate.estimate > share:
-                findings.append(
-                    Finding(
-                        "deadweight",
-                        "warning",
-                        f"{rate.estimate:.0%} of the cohort (95% CI {rate.ci_low:.0%} to {rate.ci_high:.0%}, "
-                        f"n = {rate.n}) already meet {o.label or key!r} at baseline: paying for it pays for what "
-                        "would have happened anyway. Pay for improvement, or only for people below it at baseline.",
-                        {
-                            "outcome": key,
-                            "share": rate.estimate,
-                            "ci_low": rate.ci_low,
-                            "ci_high": rate.ci_high,
-                            "n": rate.n,
-                            "threshold": share,
-                        },
-                    )
-                )
+            before = achievement(people, scored, rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure)
+            paid = achievement(people, scored, o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
+            findings += _deadweight_findings(key, o, before, paid, share, spend, spec)
+    if spend:
+        total, wasted = sum(v[0] for v in spend.values()), sum(v[1] for v in spend.values())
+        findings.append(
+            Finding(
+                "deadweight_share",
+                "info",
+                f"{wasted / total if total else 0:.0%} of the expected spend on level outcomes goes to people who "
+                "already met them at baseline (always reported: paying for it pays for what would have happened).",
+                {"share_of_spend": wasted / total if total else 0.0, "by_outcome": spend},
+            )
+        )
     return findings
+
+
+def _deadweight_findings(key, o, before, paid, share, spend, spec) -> list[Finding]:
+    rate = before.rate()
+    met_before = before.per_person.set_index("person_id")["status"].eq("achieved")
+    achieved = paid.per_person.set_index("person_id")["status"].eq("achieved")
+    n_paid = int(achieved.sum())
+    to_already = int((achieved & met_before.reindex(achieved.index, fill_value=False)).sum())
+    price = _price_of(spec, o.price_key or key)
+    if price:
+        spend[key] = (price * n_paid, price * to_already)
+    out = [
+        Finding(
+            "deadweight_share",
+            "info",
+            f"{to_already / n_paid if n_paid else 0:.0%} of {o.label or key!r} payments ({to_already} of {n_paid}) "
+            f"would go to people who already met it at baseline ({rate.estimate:.0%} of the cohort did, n = {rate.n}).",
+            {"outcome": key, "paid": n_paid, "paid_already_met": to_already, "share_at_baseline": rate.estimate},
+        )
+    ]
+    if rate.n and rate.estimate > share:
+        out.append(
+            Finding(
+                "deadweight",
+                "warning",
+                f"{rate.estimate:.0%} of the cohort (95% CI {rate.ci_low:.0%} to {rate.ci_high:.0%}, "
+                f"n = {rate.n}) already meet {o.label or key!r} at baseline: paying for it pays for what "
+                "would have happened anyway. Pay for improvement, or only for people below it at baseline.",
+                {
+                    "outcome": key,
+                    "share": rate.estimate,
+                    "ci_low": rate.ci_low,
+                    "ci_high": rate.ci_high,
+                    "n": rate.n,
+                    "threshold": share,
+                },
+            )
+        )
+    return out
+
+
+def _price_of(spec, price_key: str) -> float:
+    price = (getattr(spec, "payment", {}) or {}).get("prices", {}).get(price_key)
+    if isinstance(price, Mapping):
+        return float(price.get("default", np.mean([float(v) for v in price.values()])))
+    return float(price or 0.0)
 
 
 def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Finding]:
@@ -457,5 +515,129 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
                 "n_cohort": int(cohort.sum()),
                 "n_pool": int((~cohort).sum()),
             },
+        )
+    ]
+
+
+def check_contract(
+    contract: Any,
+    data: Mapping[str, Any] | Any = None,
+    *,
+    contract_days: int | None = None,
+    expected_effect: float | None = None,
+    costs: Mapping[str, float] | None = None,
+    draws: int = 4_000,
+    seed: int = 0,
+) -> list[Finding]:
+    """Judge a contract as written: :func:`check_design` on its spec, then its own rules and supply chain.
+
+    The rules are simulated (:func:`pricing.chances.rule_chances`) under the
+    contract's comparison: its baseline, or a matched comparison at its ratio
+    with the pool's rate; the cohort size per tranche is the people in each
+    tranche (or the people split evenly). ``expected_effect`` is a rate
+    difference (binary) or a rate ratio (frequency); default a 5-point fall
+    or a 10% fall.
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> [f.code for f in check_contract(scheme("doncaster"))][:2]
+    ['binary_reoffending', 'payment_chance']
+    """
+    spec_findings = check_design(
+        contract.spec, data, contract_days=contract_days, expected_effect=expected_effect, costs=costs
+    )
+    skipped = next((dict(f.evidence["checks"]) for f in spec_findings if f.code == "not_checked"), {})
+    findings = [f for f in spec_findings if f.code != "not_checked"]
+    findings += _rule_findings(contract, data, expected_effect, draws, seed, skipped)
+    findings += _management_fee(contract)
+    if skipped:
+        findings.append(
+            Finding(
+                "not_checked",
+                "info",
+                "Not checked: " + "; ".join(f"{k} ({why})" for k, why in skipped.items()) + ".",
+                {"checks": skipped},
+            )
+        )
+    return by_severity(findings)
+
+
+def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding]:
+    if not contract.rules:
+        return []
+    from pricing.chances import DEFAULT_EFFECT, rule_chances
+
+    rule = contract.rules[0]
+    people, pool = _get(data, "people"), _get(data, "pool")
+    column = "reoffended" if rule.measure == "binary" else "reoffences"
+    k = None
+    if pool is not None and column in pool.columns:
+        from metrics.power import negative_binomial_shape
+
+        y = pool[column].to_numpy(dtype=float)
+        base = float(y.mean())
+        k = negative_binomial_shape(y) if rule.measure == "frequency" else None
+    elif contract.baseline is not None:
+        base = contract.baseline.rate
+    else:
+        skipped["payment_chance"] = f"needs a comparison pool with {column!r} for the matched comparison's rate"
+        return []
+    n = _tranche_size(contract, people)
+    effect = DEFAULT_EFFECT[rule.measure] if effect is None else effect
+    r = rule_chances(
+        contract, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=k, draws=draws, seed=seed
+    )
+    table = r.table.set_index(["rule", "scenario"])
+    words = []
+    for name in dict.fromkeys(table.index.get_level_values(0)):
+        none, at = table.loc[(name, "none")], table.loc[(name, "effect")]
+        words.append(
+            f"{name}: pays {none['p_pays']:.1%} / claws back {none['p_clawback']:.1%} when nothing changed; "
+            f"pays {at['p_pays']:.1%} / claws back {at['p_clawback']:.1%} at a true effect of {effect:g}"
+        )
+    against = rule.against if rule.against == "baseline" else f"matched 1:{contract.matched.ratio}"
+    evidence = {**r.to_dict(), "against": against}
+    out = [
+        Finding(
+            "payment_chance",
+            "info",
+            f"Under its own rules ({against}, {n:,} per tranche): " + "; ".join(words) + ".",
+            evidence,
+        )
+    ]
+    if r.chance_of_paying("none") > CHANCE_WARNING:
+        out.append(
+            Finding(
+                "pays_by_chance",
+                "warning",
+                f"The rules pay something in {r.chance_of_paying('none'):.1%} of evaluations when nothing changed: "
+                "the commissioner pays for luck. Decide on a confidence bound, raise the threshold, or pool tranches.",
+                {"chance": r.chance_of_paying("none"), "threshold": CHANCE_WARNING},
+            )
+        )
+    return out
+
+
+def _tranche_size(contract, people) -> int:
+    if people is None:
+        return 1_000
+    start = pd.to_datetime(people[contract.index], errors="coerce").dt.date if contract.index in people else None
+    sizes = [int(((start >= t.start) & (start <= t.end)).sum()) for t in contract.tranches] if start is not None else []
+    return max(min([s for s in sizes if s > 1], default=len(people) // max(len(contract.tranches), 1)), 2)
+
+
+def _management_fee(contract) -> list[Finding]:
+    fee = contract.structure.management_fee
+    if fee <= MAX_MANAGEMENT_FEE:
+        return []
+    return [
+        Finding(
+            "management_fee_above_ask",
+            "warning",
+            f"The prime keeps {fee:.0%} of every payment before passing the rest down: above the "
+            f"{MAX_MANAGEMENT_FEE:.0%} taken here as the sector's ask (an assumed figure: no source found), so the "
+            f"front line receives {1 - fee:.0%}.",
+            {"management_fee": fee, "max_management_fee": MAX_MANAGEMENT_FEE, "source": "assumed (unverified)"},
         )
     ]

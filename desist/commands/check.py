@@ -1,10 +1,12 @@
-"""``desist check SPEC``: read a metric spec and say what it means, or what is wrong.
+"""``desist check CONTRACT``: read a contract (or metric spec) and say what it means, or what is wrong.
 
 Prints the parsed spec in plain words (``--json``: as data). A bad spec is a
 SpecError naming the key and the allowed values; the CLI prints it and exits 1.
 
-Then the design findings of ``validation.check_design`` (deadweight, binary
-reoffending, payment shares, power, margin gaps, small segments, overlap), with
+Then the findings of ``validation.check_contract``: the design checks
+(deadweight, binary reoffending, payment shares, power, margin gaps, small
+segments, overlap), the chance the contract's own rules pay when nothing
+changed and at a true effect (``--effect``), and the management fee, with
 tables given as ``--data NAME=FILE`` (people, assessments, pool, history);
 exit status 1 when any finding is an error. It writes no files.
 
@@ -29,14 +31,15 @@ import typer
 from desist.commands.common import cost_option, emit, json_option, parse_costs, read_data, step
 from ground.errors import SpecError, naming
 from outcomes.spec import MetricSpec
-from validation.design import Finding, check_design
+from pricing.contract import Contract
+from validation.design import Finding, check_contract
 
 # --data NAME: tables read against their schema; "history" is free-form (one 0/1 column per priced outcome).
 DATA_TABLES = ("people", "assessments", "pool", "history")
 
 
-def check_report(spec: MetricSpec) -> str:
-    """The text ``desist check`` prints for a valid spec."""
+def check_report(spec: MetricSpec | Contract) -> str:
+    """The text ``desist check`` prints for a valid spec or contract."""
     return f"{spec.describe()}\n\nThe spec is valid."
 
 
@@ -86,18 +89,18 @@ def check(
             --data people=examples/data/people.csv \\
             --data pool=examples/data/pool.csv --contract-days 1095 --json
     """
-    spec = MetricSpec.from_toml(spec_path)
+    contract = Contract.from_toml(spec_path)
     # One call uses every table; its messages name the table, the prefix names the files.
     with step("Reading the --data tables", quiet=as_json or not data):
         tables = read_tables(data)
     with naming(", ".join(data) if data else None, "--data"), step("Checking the design", quiet=as_json):
-        findings = check_design(
-            spec, tables, contract_days=contract_days, expected_effect=effect, costs=parse_costs(cost) or None
+        findings = check_contract(
+            contract, tables, contract_days=contract_days, expected_effect=effect, costs=parse_costs(cost) or None
         )
     if as_json:
-        emit(ctx, {"valid": True, "spec": spec.to_dict(), "findings": [f.to_dict() for f in findings]})
+        emit(ctx, {"valid": True, "spec": contract.to_dict(), "findings": [f.to_dict() for f in findings]})
     else:
-        typer.echo(f"{check_report(spec)}\n\n{findings_report(findings)}")
+        typer.echo(f"{check_report(contract)}\n\n{findings_report(findings)}")
     if any(f.severity == "error" for f in findings):
         raise typer.Exit(1)
 

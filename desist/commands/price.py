@@ -42,13 +42,15 @@ from desist.commands.common import (
     read_data,
     save_figure,
 )
-from outcomes.spec import MetricSpec
 from pricing.comparison import SMALL_CELL, compare_tariffs
+from pricing.contract import Contract
 
 
 def price(
     ctx: typer.Context,
-    spec_path: Path = typer.Option(..., "--spec", help="Metric spec (TOML) naming the priced outcomes and segments."),
+    spec_path: Path = typer.Option(
+        ..., "--spec", help="Contract or metric spec (TOML) naming the priced outcomes and segments."
+    ),
     history: Path = typer.Option(
         ...,
         "--history",
@@ -73,7 +75,18 @@ def price(
         desist price --spec spec.toml --history last_year.parquet \\
             --budget 400000 --cost none=1200 --json --out tariffs/
     """
-    spec = MetricSpec.from_toml(spec_path)
+    contract = Contract.from_toml(spec_path)
+    spec = contract.spec
+    if not contract.prices and not spec.outcomes:
+        note = (
+            f"'{spec.name}' pays by rules on reoffending, not per outcome: there is no tariff to price. "
+            "desist check and desist simulate judge its rules."
+        )
+        if as_json:
+            emit(ctx, {"spec": spec.name, "tariffs": {}, "note": note})
+        else:
+            typer.echo(note)
+        return
     past = read_data(history, "history", option="--history")
     check_numbers(past, list(past.columns), history, "--history")
     result = compare_tariffs(spec, past, costs=parse_costs(cost), budget=budget, strength=strength, source=history)

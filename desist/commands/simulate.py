@@ -51,14 +51,17 @@ from desist.commands.common import (
     step,
 )
 from ground.errors import SpecError
-from outcomes.spec import MetricSpec
 from pricing import Tariff, simulate_contract
+from pricing.chances import DEFAULT_EFFECT, rule_chances
+from pricing.contract import Contract
 from pricing.inputs import simulation_inputs
 
 
 def simulate(
     ctx: typer.Context,
-    spec_path: Path = typer.Option(..., "--spec", help="Metric spec (TOML): outcomes, segments, payment terms."),
+    spec_path: Path = typer.Option(
+        ..., "--spec", help="Contract or metric spec (TOML): outcomes, segments, rules, payment terms."
+    ),
     cohort_path: Path = typer.Option(
         ...,
         "--cohort",
@@ -83,7 +86,8 @@ def simulate(
         None,
         "--effect",
         help="Assumed effect on an outcome's probability, "
-        "OUTCOME=POINTS as a proportion (e.g. no_reoffence=0.05; repeat).",
+        "OUTCOME=POINTS as a proportion (e.g. no_reoffence=0.05; repeat); reoffending=EFFECT for the rules "
+        "(a rate ratio for frequency, a difference for binary).",
     ),
     draws: int = typer.Option(10_000, "--draws", help="Monte Carlo draws."),
     months: int = typer.Option(36, "--months", help="Contract horizon in months."),
@@ -103,7 +107,8 @@ def simulate(
         desist simulate --spec spec.toml --cohort cohort.parquet \\
             --cost none=1200 --json --out sim/
     """
-    spec = MetricSpec.from_toml(spec_path)
+    contract = Contract.from_toml(spec_path)
+    spec = contract.spec
     cohort = read_data(cohort_path, "cohort", option="--cohort")
     check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
     past = None
@@ -112,6 +117,17 @@ def simulate(
         check_numbers(past, list(past.columns), history, "--history")
     if covariates and past is None:
         raise SpecError("--covariates fits a difficulty model on the history: give --history too.", key="covariates")
+    effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
+    chances = None
+    if contract.rules:
+        with step(f"Simulating {draws:,} evaluations of the contract's rules", quiet=as_json):
+            chances = rules_simulation(contract, cohort, past, effects.pop("reoffending", None), draws, seed)
+    if not contract.prices:
+        if as_json:
+            emit(ctx, {"spec": spec.name, "rules": chances.to_dict()})
+        else:
+            typer.echo(contract.structure.summary() + "\n" + chances.summary())
+        return
     inputs = simulation_inputs(
         spec,
         cohort,
@@ -122,7 +138,6 @@ def simulate(
         sources={"cohort": cohort_path, "history": history, "tariff": tariff_path},
     )
     structure, segment_cost = inputs.structure, inputs.costs
-    effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
     with step(f"Simulating {draws:,} draws of the contract for {len(cohort):,} people", quiet=as_json):
         sim = simulate_contract(
             spec,
@@ -147,14 +162,41 @@ def simulate(
         sim.to_frame().to_csv(csv, index=False)
         files.append(str(csv))
     if as_json:
-        emit(ctx, {**sim.to_dict(), "spec": spec.name, "structure": structure.to_dict()}, files)
+        rules = None if chances is None else chances.to_dict()
+        emit(ctx, {**sim.to_dict(), "spec": spec.name, "structure": structure.to_dict(), "rules": rules}, files)
         return
     typer.echo(structure.summary())
     typer.echo(sim.summary())
+    if chances is not None:
+        typer.echo(chances.summary())
     if segment_cost is None:
         typer.echo("No delivery costs given (--cost or a 'cost' column): provider figures are income only.")
     if files:
         typer.echo(f"Fan charts and cash_flow.csv written to {out}")
+
+
+def rules_simulation(contract: Contract, cohort, past, effect: float | None, draws: int, seed: int):
+    """The contract's rules over simulated evaluations: cohort split evenly over tranches, rates from the history."""
+    from metrics.power import negative_binomial_shape
+
+    measure = contract.rules[0].measure
+    column = "reoffended" if measure == "binary" else "reoffences"
+    if past is not None and column in past.columns:
+        base = float(past[column].astype(float).mean())
+        shape = negative_binomial_shape(past[column].astype(float).to_numpy()) if measure == "frequency" else None
+    elif contract.baseline is not None:
+        base, shape = contract.baseline.rate, None
+    else:
+        raise SpecError(
+            f"The contract's rules compare {measure} reoffending with a matched comparison: give --history with a "
+            f"{column!r} column for the comparison rate.",
+            key="history",
+        )
+    n = max(len(cohort) // len(contract.tranches), 2)
+    effect = DEFAULT_EFFECT[measure] if effect is None else effect
+    return rule_chances(
+        contract, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=shape, draws=draws, seed=seed
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,85 @@
+"""``desist settle CONTRACT --data NAME=FILE ... --as-of DATE --out DIR``: a contract settled in pounds.
+
+Reads the contract and each ``--data`` table (people, offences, assessments,
+comparison, pool), settles it as of ``--as-of`` with :func:`pricing.settle_files`,
+prints each tranche and rule, the parties and the exclusions, and writes to
+``--out``:
+
+- ``settlement.json``: ``Settlement.to_dict()`` (tranches, parties, exclusions, figures, audit);
+- ``ledger.csv``: one row per person and payable outcome and per rule payment or clawback
+  (tranche, kind, item, person_id, evidence, evidence_date, base_price, uplift, note, amount);
+- ``audit.json``: SHA-256 of the contract and of every input, baseline version, desist's
+  version, seeds, as-of date, command and figures; ``desist verify`` replays it.
+
+A table the contract does not use is read, hashed and listed as unused, not refused.
+
+JSON (``--json``): the envelope of :mod:`desist.commands.common` with ``results`` =
+``Settlement.to_dict()``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import typer
+
+from desist.commands.common import emit, json_option, out_option, output_dir, write_json
+from ground.errors import SpecError
+from pricing.audit import settle_files
+from pricing.settlement import TABLES
+
+
+def parse_data(items: list[str] | None) -> dict[str, Path]:
+    """``["people=p.csv"]`` -> ``{"people": Path("p.csv")}``."""
+    files: dict[str, Path] = {}
+    for item in items or []:
+        name, sep, path = item.partition("=")
+        if not sep or name not in TABLES or not path:
+            raise SpecError(
+                f"The '--data' option must be NAME=FILE with NAME one of {', '.join(TABLES)}. Got {item!r}.",
+                key="data",
+            )
+        files[name] = Path(path)
+    return files
+
+
+def settle(
+    ctx: typer.Context,
+    contract: Path = typer.Argument(..., metavar="CONTRACT", help="Contract (TOML) to settle."),
+    data: list[str] = typer.Option(None, "--data", help=f"NAME=FILE, NAME one of {', '.join(TABLES)}; repeat."),
+    as_of: str = typer.Option(..., "--as-of", help="Settlement date, e.g. 2025-09-30."),
+    as_json: bool = json_option(),
+    out: Path = out_option("settlement.json, ledger.csv and audit.json"),
+) -> None:
+    """Settle a contract on its data: tranches, parties, a claims ledger and an audit record.
+
+    Examples:
+
+        desist settle examples/specs/doncaster.toml --data people=examples/data/people.csv \\
+            --data offences=examples/data/offences.csv --as-of 2025-09-30 --out settled/
+    """
+    parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
+    command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
+    settlement = settle_files(contract, parse_data(data), as_of=as_of, command=command)
+    files: list[str] = []
+    if out is not None:
+        output_dir(out)
+        files.append(write_json(settlement.to_dict(), out / "settlement.json"))
+        (out / "ledger.csv").write_text(settlement.ledger_csv(), encoding="utf-8")
+        files.append(str(out / "ledger.csv"))
+        files.append(write_json(settlement.audit, out / "audit.json"))
+    if as_json:
+        emit(ctx, settlement.to_dict(), files)
+        return
+    typer.echo(settlement.summary())
+    if settlement.audit.get("unused"):
+        typer.echo(
+            f"Unused tables (read and hashed, not needed by this contract): {', '.join(settlement.audit['unused'])}"
+        )
+    if files:
+        typer.echo(f"Written to {out}: settlement.json, ledger.csv, audit.json")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("settle")(settle)

@@ -1,0 +1,43 @@
+"""``desist verify AUDIT.json``: replay a settlement and say whether every figure is identical.
+
+Checks the SHA-256 of the contract and of every input recorded in the audit,
+then settles again (:func:`pricing.verify`). Exit status 0 when every hash and
+every figure is identical; 1 naming the input whose hash changed or the figure
+that moved.
+
+JSON (``--json``): the envelope of :mod:`desist.commands.common` with
+``results`` = ``{"identical": bool, "problems": [str, ...]}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from desist.commands.common import emit, json_option
+from pricing.audit import verify as verify_audit
+
+
+def verify(
+    ctx: typer.Context,
+    audit: Path = typer.Argument(..., metavar="AUDIT", help="audit.json written by desist settle."),
+    as_json: bool = json_option(),
+) -> None:
+    """Replay a settlement from its audit record; exit 1 if any input or figure changed.
+
+    Examples:
+
+        desist verify settled/audit.json
+    """
+    result = verify_audit(audit)
+    if as_json:
+        emit(ctx, result.to_dict())
+    else:
+        typer.echo(result.summary())
+    if not result.identical:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify)

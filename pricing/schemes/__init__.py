@@ -1,0 +1,43 @@
+"""Built-in schemes: real payment-by-results contracts as contract files, with their facts and sources.
+
+One definition per scheme, shipped as package data: ``peterborough``,
+``doncaster``, ``youth_justice``, ``dwp_work_programme`` and ``sector_ask``.
+Each file's ``[metric].sources`` cites ../shared/DOMAIN.md bullet by bullet
+and says which figures are assumptions.
+
+Examples
+--------
+>>> schemes()
+['doncaster', 'dwp_work_programme', 'peterborough', 'sector_ask', 'youth_justice']
+>>> scheme("peterborough").rules[1].at_least
+0.075
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ground.checks import Options, check_parameter
+from pricing.contract import Contract
+
+__all__ = ["scheme", "scheme_path", "schemes"]
+
+_HERE = Path(__file__).parent
+# Instrument definitions shipped beside the schemes are not schemes.
+_NOT_SCHEMES = {"weeks_in_work"}
+
+
+def schemes() -> list[str]:
+    """The names of the built-in schemes."""
+    return sorted(p.stem for p in _HERE.glob("*.toml") if p.stem not in _NOT_SCHEMES)
+
+
+def scheme_path(name: str) -> Path:
+    """The contract file of a built-in scheme."""
+    check_parameter(name, "name", "scheme", Options(*schemes()))
+    return _HERE / f"{name}.toml"
+
+
+def scheme(name: str) -> Contract:
+    """A built-in scheme as a :class:`~pricing.contract.Contract`."""
+    return Contract.from_toml(scheme_path(name))

@@ -1,0 +1,767 @@
+"""Settlement: a contract and its data in, pounds out, with a claims ledger that reconciles.
+
+:func:`settle` places each eligible person in a tranche, measures each
+tranche against its counterfactual (a matched comparison or a versioned
+baseline), applies the contract's rules at the stage each tranche has reached
+on the as-of date (interim or final; a pooled rule only once every tranche is
+final, net of what was paid before), pays the tariff per person and payable
+outcome with stacked uplifts, applies the caps, and splits the money between
+the parties.
+
+Money is counted in whole pence (Python integers; prices times uplifts are
+rounded half up to the penny with :class:`decimal.Decimal`), so the ledger
+total, the tranche totals and the party totals agree exactly. Inputs are
+sorted by person before anything is computed, so the settlement does not
+depend on the order of rows in any table, and the ledger written as CSV is
+byte-identical for the same inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ground.checks import parameter_error, require_columns
+from ground.errors import SpecError
+from ground.expressions import parse
+from metrics.thresholds import Comparison, ThresholdResult
+from pricing.contract import Contract, ContractRule, Tranche
+
+__all__ = ["TABLES", "Settlement", "pence_text", "settle"]
+
+#: The tables a settlement may read.
+TABLES = ("people", "offences", "assessments", "comparison", "pool")
+LEDGER_COLUMNS = (
+    "tranche",
+    "kind",
+    "item",
+    "person_id",
+    "evidence",
+    "evidence_date",
+    "base_price",
+    "uplift",
+    "amount_pence",
+    "note",
+)
+_OUTCOME_COLUMN = {"binary": "reoffended", "frequency": "reoffences"}
+
+
+def _pence(amount: Any) -> int:
+    """Pounds (float, int or Decimal) to whole pence, rounded half up."""
+    value = amount if isinstance(amount, Decimal) else Decimal(repr(float(amount)))
+    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def pence_text(pence: int) -> str:
+    """``123456`` -> ``"1234.56"``; ``-5`` -> ``"-0.05"``.
+
+    Examples
+    --------
+    >>> pence_text(123456), pence_text(-5)
+    ('1234.56', '-0.05')
+    """
+    sign = "-" if pence < 0 else ""
+    whole, part = divmod(abs(int(pence)), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What a contract pays on an as-of date, and why.
+
+    Attributes
+    ----------
+    contract : str
+        The contract's name.
+    as_of : datetime.date
+    tranches : pandas.DataFrame
+        One row per tranche and rule (and one ``tariff`` row per tranche):
+        stage, measure, estimate with its 95% CI and n, threshold, decision
+        value, met, ``amount_pence`` and the amounts had the estimate been at
+        either end of its CI.
+    parties : pandas.DataFrame
+        One row per party: ``role`` and ``amount_pence`` received (the
+        commissioner's is the negative of the total).
+    ledger : pandas.DataFrame
+        One row per person and payable outcome, and per rule payment,
+        clawback or release of withheld fee: evidence and date, base price,
+        uplift factor and ``amount_pence``.
+    exclusions : pandas.DataFrame
+        ``step``, ``reason``, ``n``: everyone left out, and why.
+    audit : dict
+        Contract digest, as-of date, versions, tables used and unused, the
+        totals and the ledger's SHA-256 (see :mod:`pricing.audit`).
+    """
+
+    contract: str
+    as_of: date
+    tranches: pd.DataFrame
+    parties: pd.DataFrame
+    ledger: pd.DataFrame
+    exclusions: pd.DataFrame
+    audit: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_pence(self) -> int:
+        """What the commissioner pays, net of clawbacks, in pence."""
+        return int(self.ledger["amount_pence"].sum())
+
+    def ledger_csv(self) -> str:
+        """The ledger as CSV text (amounts in pounds with two decimals); identical for identical inputs."""
+        out = self.ledger.assign(amount=self.ledger["amount_pence"].map(pence_text)).drop(columns="amount_pence")
+        return out.to_csv(index=False, lineterminator="\n")
+
+    def figures(self) -> dict[str, Any]:
+        """The totals :func:`pricing.verify` compares: per tranche, per party, overall, and the ledger's hash."""
+        return {
+            "total_pence": self.total_pence,
+            "tranches": {
+                k: int(v) for k, v in self.tranches.groupby("tranche", sort=False)["amount_pence"].sum().items()
+            },
+            "parties": {r.party: int(r.amount_pence) for r in self.parties.itertuples()},
+            "ledger_rows": len(self.ledger),
+            "ledger_sha256": hashlib.sha256(self.ledger_csv().encode()).hexdigest(),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tranche table (a copy)."""
+        return self.tranches.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form for JSON: tranches, parties, exclusions, figures and audit."""
+        return {
+            "contract": self.contract,
+            "as_of": self.as_of.isoformat(),
+            "total": pence_text(self.total_pence),
+            "tranches": self.tranches.astype(object).where(self.tranches.notna(), None).to_dict(orient="records"),
+            "parties": self.parties.to_dict(orient="records"),
+            "exclusions": self.exclusions.to_dict(orient="records"),
+            "figures": self.figures(),
+            "audit": self.audit,
+        }
+
+    def summary(self) -> str:
+        """The settlement in words: each tranche and rule, the parties, the exclusions."""
+        lines = [f"Settlement of '{self.contract}' as of {self.as_of}: £{pence_text(self.total_pence)} in total"]
+        for r in self.tranches.itertuples():
+            if r.kind == "tariff":
+                lines.append(
+                    f"  {r.tranche} tariff: {int(r.n_treated)} payable outcomes, £{pence_text(r.amount_pence)}"
+                )
+                continue
+            if r.stage == "not due":
+                lines.append(f"  {r.tranche} {r.rule}: not due yet")
+                continue
+            ci = "" if pd.isna(r.estimate) else f"{r.estimate:.1%} (95% CI {r.ci_low:.1%} to {r.ci_high:.1%}), "
+            lines.append(
+                f"  {r.tranche} {r.rule} ({r.stage}): {ci}n = {r.n_treated:,.0f}; needs {r.threshold:.1%}: "
+                f"{'MET' if r.met else 'not met'}; £{pence_text(r.amount_pence)} "
+                f"(£{pence_text(r.amount_at_ci_low)} to £{pence_text(r.amount_at_ci_high)} at the CI's ends)"
+            )
+        lines.append(
+            "Parties: " + "; ".join(f"{p.party} £{pence_text(p.amount_pence)}" for p in self.parties.itertuples())
+        )
+        if len(self.exclusions):
+            lines.append(
+                "Left out: " + "; ".join(f"{e.reason} ({e.step}): {e.n}" for e in self.exclusions.itertuples())
+            )
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ entry point
+def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: Any) -> Settlement:
+    """Settle a contract on its data as of a date.
+
+    Parameters
+    ----------
+    contract : Contract
+    data : mapping of table name -> DataFrame
+        ``people`` (always), ``offences`` (reoffending rules), ``assessments``
+        (priced outcomes), and for a matched counterfactual either
+        ``comparison`` (the evaluator's matched comparison: ``person_id``,
+        ``tranche``, ``reoffended``/``reoffences``, optional ``weight``) or
+        ``pool`` (matched here on the contract's covariates). A table the
+        contract does not use is listed in the audit as unused.
+    as_of : date-like
+        The settlement date: decides which tranches are due and which people
+        are observable.
+
+    Returns
+    -------
+    Settlement
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> c = scheme("doncaster")
+    >>> people = pd.DataFrame({"person_id": ["a", "b"], "start_date": pd.to_datetime(["2011-11-01", "2011-12-01"])})
+    >>> offences = pd.DataFrame({"person_id": ["a"], "offence_date": pd.to_datetime(["2012-02-01"]),
+    ...                          "disposal_date": pd.to_datetime(["2012-03-01"]),
+    ...                          "disposal": ["conviction"]})
+    >>> s = settle(c, {"people": people, "offences": offences}, as_of="2014-12-31")
+    >>> parties = s.parties.loc[s.parties["party"] != "commissioner", "amount_pence"].sum()
+    >>> bool(s.total_pence == s.tranches["amount_pence"].sum() == parties)
+    True
+    """
+    if not isinstance(contract, Contract):
+        raise parameter_error("contract", "settle", "a pricing.Contract (Contract.from_toml(path))", contract)
+    as_of = _as_date(as_of)
+    tables, unused = _tables(contract, data)
+    cohort, exclusions = _cohort(contract, tables["people"])
+    rule_rows, rule_ledger = _rules(contract, cohort, tables, as_of)
+    tariff_ledger, tariff_excluded = _tariff(contract, cohort, tables, as_of)
+    ledger = _capped(contract, pd.concat([rule_ledger, tariff_ledger], ignore_index=True))
+    tranches = _tranche_table(contract, rule_rows, ledger)
+    parties = _parties(contract, int(ledger["amount_pence"].sum()))
+    exclusions = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
+    settlement = Settlement(contract.name, as_of, tranches, parties, ledger, exclusions)
+    audit = {
+        "contract": {"name": contract.name, "sha256": contract.digest, "source": contract.source},
+        "as_of": as_of.isoformat(),
+        "baseline_version": None if contract.baseline is None else contract.baseline.version,
+        "seeds": {},
+        "tables": {name: {"rows": int(len(frame)), "used": name not in unused} for name, frame in sorted(data.items())},
+        "unused": sorted(unused),
+        "figures": settlement.figures(),
+    }
+    return Settlement(contract.name, as_of, tranches, parties, ledger, exclusions, audit)
+
+
+def _as_date(value: Any) -> date:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        stamp = pd.NaT
+    if stamp is pd.NaT or pd.isna(stamp):
+        raise parameter_error("as_of", "settle", "a date such as '2025-03-31'", value)
+    return stamp.date()
+
+
+def _tables(contract: Contract, data: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    if not isinstance(data, Mapping) or not all(isinstance(v, pd.DataFrame) for v in data.values()):
+        raise parameter_error("data", "settle", "a mapping of table name -> pandas DataFrame", data)
+    needed = set(contract.tables)
+    if "people" not in data:
+        raise parameter_error("data", "settle", "a mapping with a 'people' table", sorted(data))
+    if "offences" in needed and "offences" not in data:
+        raise parameter_error(
+            "data", "settle", "a mapping with an 'offences' table (the contract has rules)", sorted(data)
+        )
+    if "assessments" in needed and "assessments" not in data:
+        raise parameter_error(
+            "data", "settle", "a mapping with an 'assessments' table (the contract has prices)", sorted(data)
+        )
+    if "comparison" in needed and not {"comparison", "pool"} & set(data):
+        raise parameter_error(
+            "data",
+            "settle",
+            "a mapping with a 'comparison' (matched) or 'pool' table for the matched rules",
+            sorted(data),
+        )
+    used = needed - ({"pool"} if "comparison" in data else set())
+    tables = {name: _sorted(frame, name) for name, frame in data.items() if name in used}
+    return tables, set(data) - used
+
+
+def _sorted(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The table in a canonical row order, so the settlement cannot depend on the order given."""
+    require_columns(frame, ["person_id"], table=name)
+    keys = [
+        c
+        for c in ("person_id", "tranche", "offence_date", "disposal_date", "instrument", "item", "assessed_on")
+        if c in frame
+    ]
+    out = frame.reset_index(drop=True)
+    # Ties on the keys are broken by every other column, all compared as text (missing first).
+    columns = keys + [c for c in out.columns if c not in keys]
+    order = np.lexsort([out[c].astype("string").fillna("").to_numpy(dtype=object) for c in reversed(columns)])
+    return out.iloc[order].reset_index(drop=True)
+
+
+def _cohort(contract: Contract, people: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str, int]]]:
+    """Eligible people with their tranche; everyone else counted with a reason."""
+    require_columns(people, ["person_id", contract.index], table="people")
+    start = pd.to_datetime(people[contract.index], errors="coerce").dt.date
+    excluded: list[tuple[str, str, int]] = []
+    keep = np.ones(len(people), dtype=bool)
+    if contract.eligible:
+        flag = parse(contract.eligible, key="cohort.eligible", source=contract.source).evaluate(people)
+        unknown, no = flag.isna().to_numpy(), (flag == False).fillna(False).to_numpy()  # noqa: E712
+        excluded += [
+            ("eligibility", "not eligible", int(no.sum())),
+            ("eligibility", "eligibility unknown", int(unknown.sum())),
+        ]
+        keep &= ~unknown & ~no
+    tranche = pd.Series(pd.NA, index=people.index, dtype="object")
+    for t in contract.tranches:
+        inside = start.map(lambda d, t=t: isinstance(d, date) and t.start <= d <= t.end).astype(bool)
+        tranche[inside & tranche.isna()] = t.name
+    outside = keep & tranche.isna().to_numpy()
+    excluded.append(("tranches", f"{contract.index} outside every tranche", int(outside.sum())))
+    cohort = people.loc[keep & ~outside].assign(tranche=tranche[keep & ~outside])
+    return cohort.reset_index(drop=True), [e for e in excluded if e[2]]
+
+
+# ------------------------------------------------------------------ rules
+def _measured(contract: Contract, cohort: pd.DataFrame, tables: Mapping, tranche: Tranche, as_of: date):
+    """Per measure: the tranche's observable outcomes (person_id, reoffended, reoffences) as of ``as_of``."""
+    from outcomes.reoffending import proven_reoffending
+
+    people = cohort.loc[cohort["tranche"] == tranche.name]
+    r = contract.spec.reoffending
+    proven = proven_reoffending(
+        people,
+        tables["offences"],
+        index=contract.index,
+        follow_up_days=r.follow_up_days,
+        waiting_days=r.waiting_days,
+        as_of=pd.Timestamp(as_of),
+        disposals=r.disposals,
+        counting=r.counting,
+    )
+    pp = proven.per_person
+    return pp.loc[pp["observable"]], int((~pp["observable"]).sum()), people
+
+
+def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tranche, measured, tables) -> Comparison:
+    observed, _, people = measured
+    y = observed[_OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
+    if y.size < 2 or y.mean() <= 0:
+        raise SpecError(
+            f"Tranche {tranche.name!r} has {y.size} observable people with a mean {rule_measure} of "
+            f"{y.mean() if y.size else float('nan'):g}: a reduction cannot be measured.",
+            key=f"tranches.{tranche.name}",
+        )
+    if against == "baseline":
+        b = contract.baseline
+        from metrics.power import negative_binomial_shape
+
+        shape = negative_binomial_shape(y) if rule_measure == "frequency" else None
+        n_base = math.inf if b.n is None else b.n
+        return Comparison.from_rates(
+            rule_measure, y.mean(), y.size, b.rate, n_base, dispersion=shape, label=tranche.name
+        )
+    if "comparison" in tables:
+        given = tables["comparison"]
+        require_columns(given, ["tranche", _OUTCOME_COLUMN[rule_measure]], table="comparison")
+        rows = given.loc[given["tranche"].astype(str) == tranche.name]
+        weights = rows["weight"].to_numpy(dtype=float) if "weight" in rows else None
+        control = rows[_OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
+        return Comparison.from_outcomes(y, control, measure=rule_measure, control_weights=weights, label=tranche.name)
+    return _matched_here(contract, rule_measure, tranche, observed, people, tables["pool"])
+
+
+def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Comparison:
+    from metrics import match
+
+    m = contract.matched
+    column = _OUTCOME_COLUMN[rule_measure]
+    covariates = list(m.covariates)
+    treated = people.merge(observed[["person_id", column]], on="person_id")[["person_id", *covariates, column]]
+    require_columns(pool, [*covariates, column], table="pool")
+    both = pd.concat([treated.assign(_treated=1), pool[["person_id", *covariates, column]].assign(_treated=0)])
+    both[column] = both[column].astype(float)
+    matched = match(
+        both.reset_index(drop=True), "_treated", covariates, ratio=m.ratio, caliper=m.caliper, replace=m.replace
+    )
+    effect = matched.effect(column, kind="binary" if rule_measure == "binary" else "count")
+    return Comparison.from_effect(effect, label=tranche.name)
+
+
+def _rule_amount(
+    rule: ContractRule, contract: Contract, result: ThresholdResult, comparison: Comparison, reduction: float
+):
+    """Pounds a tranche rule pays (negative: a clawback) had the observed reduction been ``reduction``."""
+    shift = reduction - result.observed
+    met = result.decision_value + shift >= rule.at_least - 1e-12
+    share = 1.0 / len(contract.tranches)
+    fee = contract.structure.service_fee
+    if not met:
+        return met, -contract.structure.clawback_share * fee * share if rule.claws_back else 0.0
+    per_person = comparison.control_mean * reduction if rule.scale == "relative" else reduction
+    avoided = max(per_person, 0.0) * comparison.n_treated
+    amount = rule.amount + rule.price_per_event * avoided
+    if rule.releases_at_risk:
+        amount += contract.structure.at_risk_share * fee * share
+    return met, amount
+
+
+def _rules(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date):
+    rows: list[dict] = []
+    ledger: list[dict] = []
+    results: dict[str, list] = {}
+    for tranche in contract.tranches:
+        stage = tranche.stage(as_of)
+        for rule in (r for r in contract.rules if r.type == "tranche"):
+            due = stage == "final" or (stage == "interim" and rule.settle == "interim")
+            if not due:
+                rows.append(_not_due(tranche.name, rule))
+                continue
+            when = tranche.interim if rule.settle == "interim" else tranche.final
+            row, entry, comparison = _tranche_rule(contract, rule, tranche, cohort, tables, when)
+            rows.append(row)
+            ledger += entry
+            results.setdefault(rule.measure, []).append((comparison, row))
+    final = all(t.stage(as_of) == "final" for t in contract.tranches)
+    for rule in (r for r in contract.rules if r.type == "pooled"):
+        if not final:
+            rows.append(_not_due("pooled", rule))
+            continue
+        comparisons = [
+            _comparison(
+                contract, rule.measure, rule.against, t, _measured(contract, cohort, tables, t, t.final), tables
+            )
+            for t in contract.tranches
+        ]
+        row, entry = _pooled(contract, rule, comparisons, ledger)
+        rows.append(row)
+        ledger += entry
+    return rows, pd.DataFrame(ledger, columns=list(LEDGER_COLUMNS))
+
+
+def _not_due(tranche: str, rule: ContractRule) -> dict:
+    return {
+        "tranche": tranche,
+        "kind": "rule",
+        "rule": rule.name,
+        "stage": "not due",
+        "measure": rule.measure,
+        "met": False,
+        "amount_pence": 0,
+        "amount_at_ci_low": 0,
+        "amount_at_ci_high": 0,
+    }
+
+
+def _tranche_rule(contract, rule, tranche, cohort, tables, when):
+    measured = _measured(contract, cohort, tables, tranche, when)
+    comparison = _comparison(contract, rule.measure, rule.against, tranche, measured, tables)
+    result = rule.payment_rule().evaluate(comparison)
+    hurdle_met = True
+    if rule.hurdle is not None:
+        hurdle_cmp = _comparison(contract, rule.hurdle.measure, rule.against, tranche, measured, tables)
+        hurdle_met = rule.hurdle.payment_rule(rule.name).evaluate(hurdle_cmp).met
+    amounts = {}
+    for name, value in (("", result.observed), ("_at_ci_low", result.ci_low), ("_at_ci_high", result.ci_high)):
+        met, pounds = _rule_amount(rule, contract, result, comparison, value)
+        if not hurdle_met and pounds > 0:
+            met, pounds = False, 0.0
+        amounts[name] = (met, _pence(pounds))
+    row = {
+        "tranche": tranche.name,
+        "kind": "rule",
+        "rule": rule.name,
+        "stage": rule.settle,
+        "measure": rule.measure,
+        "against": rule.against,
+        "estimate": result.observed,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "n_treated": comparison.n_treated,
+        "n_control": comparison.n_control,
+        "not_observable": measured[1],
+        "threshold": rule.at_least,
+        "decision_value": result.decision_value,
+        "hurdle_met": hurdle_met,
+        "met": bool(amounts[""][0]),
+        "amount_pence": amounts[""][1],
+        "amount_at_ci_low": amounts["_at_ci_low"][1],
+        "amount_at_ci_high": amounts["_at_ci_high"][1],
+    }
+    entry = []
+    if amounts[""][1]:
+        kind = "clawback" if amounts[""][1] < 0 else "rule"
+        entry.append(
+            _ledger_row(
+                tranche.name,
+                kind,
+                rule.name,
+                f"{rule.measure} {result.observed:.4f} vs {rule.at_least:g}",
+                when,
+                amounts[""][1],
+            )
+        )
+    return row, entry, comparison
+
+
+def _ledger_row(tranche: str, kind: str, item: str, evidence: str, when: date, amount: int, person: str = "") -> dict:
+    return {
+        "tranche": tranche,
+        "kind": kind,
+        "item": item,
+        "person_id": person,
+        "evidence": evidence,
+        "evidence_date": when.isoformat(),
+        "base_price": "",
+        "uplift": "",
+        "amount_pence": int(amount),
+        "note": "",
+    }
+
+
+def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Comparison], ledger: list[dict]):
+    """A pooled rule at final settlement: size-weighted reduction over tranches, net of earlier payments."""
+    from scipy import stats
+
+    n = np.array([c.n_treated for c in comparisons])
+    w = n / n.sum()
+    results = [rule.payment_rule().evaluate(c) for c in comparisons]
+    reductions = np.array([r.observed for r in results])
+    se = np.array([(r.ci_low - r.ci_high) / (-2 * 1.959963984540054) for r in results])
+    pooled, pooled_se = float(w @ reductions), float(math.sqrt(w**2 @ se**2))
+    z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(rule.confidence))
+    decision = pooled - z * pooled_se
+    earlier = sum(
+        e["amount_pence"] for e in ledger if e["kind"] == "rule" and _measure_of(contract, e["item"]) == rule.measure
+    )
+
+    def amount(value: float) -> tuple[bool, int]:
+        met = decision + (value - pooled) >= rule.at_least - 1e-12
+        if not met:
+            return False, 0
+        avoided = sum(
+            max(c.control_mean * value if rule.scale == "relative" else value, 0.0) * c.n_treated for c in comparisons
+        )
+        gross = _pence(rule.amount + rule.price_per_event * avoided)
+        return True, max(gross - earlier, 0)
+
+    lo, hi = pooled - 1.959963984540054 * pooled_se, pooled + 1.959963984540054 * pooled_se
+    met, paid = amount(pooled)
+    last = max(t.final for t in contract.tranches)
+    row = {
+        "tranche": "pooled",
+        "kind": "rule",
+        "rule": rule.name,
+        "stage": "final",
+        "measure": rule.measure,
+        "against": rule.against,
+        "estimate": pooled,
+        "ci_low": lo,
+        "ci_high": hi,
+        "n_treated": float(n.sum()),
+        "n_control": float(sum(c.n_control for c in comparisons)),
+        "threshold": rule.at_least,
+        "decision_value": decision,
+        "met": met,
+        "amount_pence": paid,
+        "netted_pence": earlier,
+        "amount_at_ci_low": amount(lo)[1],
+        "amount_at_ci_high": amount(hi)[1],
+    }
+    entry = [
+        _ledger_row(
+            "pooled", "rule", rule.name, f"pooled {pooled:.4f} vs {rule.at_least:g}, net of earlier", last, paid
+        )
+    ]
+    return row, entry if paid else []
+
+
+def _measure_of(contract: Contract, rule_name: str) -> str | None:
+    return next((r.measure for r in contract.rules if r.name == rule_name), None)
+
+
+# ------------------------------------------------------------------ tariff
+def _tariff(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date):
+    """One ledger row per person and payable achieved outcome, priced with stacked uplifts."""
+    prices = contract.prices
+    empty = pd.DataFrame(columns=list(LEDGER_COLUMNS))
+    if not prices or cohort.empty:
+        return empty, []
+    spec = contract.spec
+    priced = {k: o for k, o in spec.outcomes.items() if (o.price_key or k) in prices}
+    results = spec.achievement(cohort, tables["assessments"], as_of=pd.Timestamp(as_of)) if priced else {}
+    factor, base_segment = _uplifts(contract, cohort)
+    rows, excluded = _no_reoffence(contract, cohort, tables, as_of, factor, base_segment)
+    for key, outcome in priced.items():
+        pp = results[key].per_person.set_index("person_id").reindex(cohort["person_id"])
+        achieved = (pp["status"] == "achieved").to_numpy()
+        payable = np.ones(len(cohort), dtype=bool)
+        if outcome.payable:
+            flag = parse(outcome.payable, key=f"outcomes.{key}.payable", source=contract.source).evaluate(cohort)
+            unknown, no = flag.isna().to_numpy(), (flag == False).fillna(False).to_numpy()  # noqa: E712
+            excluded += [
+                (f"outcome {key}", "achieved, not payable", int((achieved & no).sum())),
+                (f"outcome {key}", "achieved, payability unknown", int((achieved & unknown).sum())),
+            ]
+            payable = ~unknown & ~no
+        price = prices[outcome.price_key or key]
+        for i in np.flatnonzero(achieved & payable):
+            base = _base_price(price, base_segment[i], f"payment.prices.{outcome.price_key or key}")
+            amount = _pence(Decimal(repr(float(base))) * factor[i])
+            when = pd.Timestamp(pp["achieved_on"].iloc[i]).date()
+            rows.append(
+                {
+                    **_ledger_row(
+                        cohort["tranche"].iloc[i],
+                        "tariff",
+                        key,
+                        f"{outcome.instrument} assessment",
+                        when,
+                        amount,
+                        str(cohort["person_id"].iloc[i]),
+                    ),
+                    "base_price": f"{float(base):.2f}",
+                    "uplift": str(factor[i]),
+                }
+            )
+    return (pd.DataFrame(rows, columns=list(LEDGER_COLUMNS)) if rows else empty), [e for e in excluded if e[2]]
+
+
+def _no_reoffence(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date, factor, segment):
+    """Ledger rows for a price per person with no proven reoffence (a binary measure's tariff)."""
+    r = contract.spec.reoffending
+    if r is None or r.price_key not in contract.prices:
+        return [], []
+    from outcomes.reoffending import proven_reoffending
+
+    proven = proven_reoffending(
+        cohort,
+        tables["offences"],
+        index=contract.index,
+        follow_up_days=r.follow_up_days,
+        waiting_days=r.waiting_days,
+        as_of=pd.Timestamp(as_of),
+        disposals=r.disposals,
+        counting=r.counting,
+    ).per_person
+    clean = (proven["observable"] & (proven["reoffended"] == False)).fillna(False).to_numpy()  # noqa: E712
+    known = pd.to_datetime(proven["index_date"]) + pd.to_timedelta(r.follow_up_days + r.waiting_days, unit="D")
+    rows = []
+    for i in np.flatnonzero(clean):
+        base = _base_price(contract.prices[r.price_key], segment[i], f"payment.prices.{r.price_key}")
+        amount = _pence(Decimal(repr(float(base))) * factor[i])
+        row = _ledger_row(
+            cohort["tranche"].iloc[i],
+            "tariff",
+            r.price_key,
+            "no proven reoffence",
+            known.iloc[i].date(),
+            amount,
+            str(cohort["person_id"].iloc[i]),
+        )
+        rows.append({**row, "base_price": f"{float(base):.2f}", "uplift": str(factor[i])})
+    waiting = int((~proven["observable"]).sum())
+    return rows, ([("reoffending", "follow-up and waiting period not elapsed", waiting)] if waiting else [])
+
+
+def _uplifts(contract: Contract, cohort: pd.DataFrame) -> tuple[list[Decimal], list[str]]:
+    """Each person's uplift factor (stacked over every segment they are in) and primary segment."""
+    segments = contract.spec.segments
+    if not segments:
+        return [Decimal(1)] * len(cohort), ["default"] * len(cohort)
+    from cohorts.segments import assign, segments_from_mapping
+
+    assignment = assign(cohort, segments_from_mapping({n: s.to_dict() for n, s in segments.items()}))
+    flags = assignment.flags.fillna(False).astype(bool)
+    uplifts = {k: Decimal(repr(float(v))) for k, v in contract.spec.payment.get("uplifts", {}).items()}
+    additive = contract.spec.payment.get("stacking", "multiplicative") == "additive"
+    factors = []
+    for row in flags.itertuples(index=False):
+        member = [uplifts[s] for s, inside in zip(flags.columns, row) if inside and s in uplifts]
+        factors.append(
+            Decimal(1) + sum(member, Decimal(0)) if additive else math.prod((1 + u for u in member), start=Decimal(1))
+        )
+    return factors, assignment.primary.astype(str).tolist()
+
+
+def _base_price(price: Any, segment: str, key: str) -> float:
+    if not isinstance(price, Mapping):
+        return float(price)
+    if segment in price:
+        return float(price[segment])
+    if "default" in price:
+        return float(price["default"])
+    raise SpecError(f"The '{key}' table has no price for segment {segment!r} and no default.", key=key)
+
+
+# ------------------------------------------------------------------ caps, tranches, parties
+def _capped(contract: Contract, ledger: pd.DataFrame) -> pd.DataFrame:
+    """Apply each rule's cap, then the contract's cap on all outcome payments, in ledger order."""
+    ledger = ledger.astype({"amount_pence": "int64"}).reset_index(drop=True)
+    amounts = ledger["amount_pence"].to_numpy().copy()
+    notes = ledger["note"].to_numpy(dtype=object).copy()
+    caps = {r.name: _pence(r.cap) for r in contract.rules if r.cap is not None}
+    structure = contract.structure
+    overall = None if structure.cap is None else _pence(structure.cap)
+    if structure.at_risk_through_tariff and overall is None:
+        overall = _pence(structure.at_risk_share * structure.service_fee)
+    used: dict[str, int] = {}
+    total = 0
+    for i, (kind, item) in enumerate(zip(ledger["kind"], ledger["item"])):
+        if amounts[i] <= 0:
+            continue
+        room = [caps[item] - used.get(item, 0)] if kind == "rule" and item in caps else []
+        if overall is not None:
+            room.append(overall - total)
+        allowed = max(min([amounts[i], *room]), 0)
+        if allowed < amounts[i]:
+            notes[i] = f"capped from {pence_text(amounts[i])}"
+            amounts[i] = allowed
+        used[item] = used.get(item, 0) + amounts[i]
+        total += amounts[i]
+    return ledger.assign(amount_pence=amounts, note=notes)
+
+
+def _tranche_table(contract: Contract, rule_rows: list[dict], ledger: pd.DataFrame) -> pd.DataFrame:
+    rows = list(rule_rows)
+    # Tranche rule rows carry what the ledger paid after caps; one tariff row per tranche.
+    paid = ledger.loc[ledger["kind"] != "tariff"].groupby(["tranche", "item"])["amount_pence"].sum()
+    for row in rows:
+        row["amount_pence"] = int(paid.get((row["tranche"], row["rule"]), 0))
+    tariff = ledger.loc[ledger["kind"] == "tariff"]
+    if contract.prices:
+        for t in contract.tranches:
+            part = tariff.loc[tariff["tranche"] == t.name]
+            rows.append(
+                {
+                    "tranche": t.name,
+                    "kind": "tariff",
+                    "rule": "tariff",
+                    "stage": "as achieved",
+                    "n_treated": float(len(part)),
+                    "met": bool(len(part)),
+                    "amount_pence": int(part["amount_pence"].sum()),
+                    "amount_at_ci_low": int(part["amount_pence"].sum()),
+                    "amount_at_ci_high": int(part["amount_pence"].sum()),
+                }
+            )
+    table = pd.DataFrame(rows)
+    for column in ("amount_pence", "amount_at_ci_low", "amount_at_ci_high"):
+        table[column] = table[column].fillna(0).astype("int64")
+    return table
+
+
+def _parties(contract: Contract, total: int) -> pd.DataFrame:
+    """Split the total between the parties to the penny (largest remainder, ties by name)."""
+    s = contract.structure
+    if s.investor is not None:
+        shares = {s.investor.name: 1.0}
+        roles = {s.investor.name: "investor"}
+    else:
+        shares = s.provider_shares()
+        roles = {name: "prime" if name == "prime" else "subcontractor" for name in shares}
+    split = _allocate(total, shares)
+    rows = [{"party": "commissioner", "role": "commissioner", "amount_pence": -total}]
+    rows += [{"party": name, "role": roles[name], "amount_pence": split[name]} for name in shares]
+    return pd.DataFrame(rows)
+
+
+def _allocate(total: int, shares: Mapping[str, float]) -> dict[str, int]:
+    """Whole pence by share, summing exactly to ``total``."""
+    names = list(shares)
+    exact = [Decimal(abs(total)) * Decimal(repr(float(shares[n]))) for n in names]
+    floor = [int(x) for x in exact]
+    left = abs(total) - sum(floor)
+    order = sorted(range(len(names)), key=lambda i: (-(exact[i] - floor[i]), names[i]))
+    for i in order[:left]:
+        floor[i] += 1
+    sign = -1 if total < 0 else 1
+    return {n: sign * v for n, v in zip(names, floor)}
