@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.errors import DesistError, SpecError, naming
+from ground.errors import DesistError, ParameterError, SpecError, naming
 from pricing.inputs import cohort_pricing, priced_outcomes, segment_costs
 from pricing.tariff import Margins, Tariff, by_difficulty, flat, incentive_neutral
 
@@ -144,10 +144,10 @@ def compare_tariffs(
         budget = pricing.expected_payments
     if not (np.isfinite(budget) and budget > 0):
         # Every builder would fail alike: that is a bad input, not one infeasible tariff.
-        raise SpecError(
+        raise ParameterError(
             f"The expected outcome budget (--budget, else under the spec's prices) must be a finite "
             f"amount > 0. Got {budget!r}.",
-            key="budget",
+            parameter="budget",
         )
     builders = {
         "flat": lambda: flat(budget, probs, segments=segments),

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.errors import SpecError
+from ground.checks import rows_text
+from ground.errors import ParameterError, SchemaError, SpecError
 
 __all__ = [
     "CohortPricing",
@@ -151,11 +152,10 @@ def _achieved(table: pd.DataFrame, outcome: str) -> pd.Series:
     values = pd.to_numeric(table[column], errors="coerce").astype(float)
     bad = np.flatnonzero(~values.between(0, 1).to_numpy())
     if bad.size:
-        raise SpecError(
+        raise SchemaError(
             f"Column {column!r} must hold achievement flags (0/1) or probabilities in [0, 1]. "
-            f"Got {table[column].iloc[bad[:5]].tolist()} in rows {bad[:10].tolist()}"
-            + (f" and {bad.size - 10} more." if bad.size > 10 else "."),
-            key=column,
+            f"Got {rows_text(bad, table[column].iloc[bad].tolist())}.",
+            table="history",
         )
     return values
 
@@ -217,10 +217,10 @@ def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Any) -> 
     """
     missing = [o for o in outcomes if o not in history.columns and f"p_{o}" not in history.columns]
     if missing:
-        raise SpecError(
+        raise SchemaError(
             f"The history table needs, for each priced outcome, a column '<outcome>' (1 if achieved) or "
             f"'p_<outcome>'. Missing: {missing}. Columns found: {list(history.columns)}.",
-            key="history",
+            table="history",
         )
     labels = np.asarray(segments, dtype=object)
     frame = pd.DataFrame({o: _achieved(history, o).to_numpy() for o in outcomes})
@@ -249,17 +249,17 @@ def cohort_probabilities(
             out[outcome] = _achieved(cohort, outcome).to_numpy()
             continue
         if rates is None or outcome not in rates.columns:
-            raise SpecError(
+            raise SchemaError(
                 f"No probability for outcome {outcome!r}: the cohort has no 'p_{outcome}' column and no history "
                 "rates were given (pass a history table with the outcome achieved or not).",
-                key=f"p_{outcome}",
+                table="cohort",
             )
         unknown = sorted(set(labels) - set(rates.index))
         if unknown:
-            raise SpecError(
+            raise SchemaError(
                 f"Segments {unknown} of the cohort do not appear in the history, so their rate of {outcome!r} "
                 f"is unknown. History segments: {list(rates.index)}.",
-                key="segments",
+                table="cohort",
             )
         out[outcome] = rates[outcome].reindex(labels).to_numpy()
     return pd.DataFrame(out)
@@ -285,20 +285,19 @@ def model_probabilities(
     out = {}
     for outcome in outcomes:
         if outcome not in history.columns:
-            raise SpecError(
+            raise SchemaError(
                 f"The history needs a 0/1 column {outcome!r} to fit its difficulty model. "
                 f"Columns found: {list(history.columns)}.",
-                key=outcome,
+                table="history",
             )
         model = fit_difficulty(history, outcome, list(covariates), success=True)
         expected = model.predict(cohort).expected.to_numpy()
         missing = np.flatnonzero(np.isnan(expected))
         if missing.size:
-            raise SpecError(
-                f"The difficulty model for {outcome!r} cannot score cohort rows {missing[:10].tolist()}"
-                + (f" and {missing.size - 10} more" if missing.size > 10 else "")
-                + f": a covariate among {list(covariates)} is missing there.",
-                key="covariates",
+            raise SchemaError(
+                f"The difficulty model for {outcome!r} cannot score {rows_text(missing)} of the cohort: "
+                f"a covariate among {list(covariates)} is missing there.",
+                table="cohort",
             )
         out[outcome] = expected
     return pd.DataFrame(out)
@@ -317,23 +316,22 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
         series = pd.Series(dict(costs), dtype=float)
         missing = sorted(set(labels) - set(series.index))
         if missing:
-            raise SpecError(
-                f"Costs are needed for every segment: none given for {missing}. Got {dict(costs)}.", key="costs"
+            raise ParameterError(
+                f"Costs are needed for every segment: none given for {missing}. Got {dict(costs)}.", parameter="costs"
             )
         return series.reindex(sorted(set(labels)))
     if "cost" not in people.columns:
-        raise SpecError(
+        raise ParameterError(
             "Delivery costs are needed to show margins: give a cost per segment (e.g. --cost women=1500) or a "
             f"'cost' column (per person). Columns found: {list(people.columns)}.",
-            key="costs",
+            parameter="costs",
         )
     values = pd.to_numeric(people["cost"], errors="coerce")
     bad = np.flatnonzero(~(values >= 0).to_numpy())
     if bad.size:
-        raise SpecError(
-            f"Column 'cost' must hold amounts >= 0. Got {people['cost'].iloc[bad[:5]].tolist()} in rows "
-            f"{bad[:10].tolist()}.",
-            key="cost",
+        raise SchemaError(
+            f"Column 'cost' must hold amounts >= 0. Got {rows_text(bad, people['cost'].iloc[bad].tolist())}.",
+            table="people",
         )
     return values.groupby(labels.to_numpy()).mean().rename_axis("segment")
 
@@ -428,8 +426,8 @@ def simulation_inputs(
     unmodelled = [o for o in tariff.outcomes if f"p_{o}" not in cohort.columns]
     if covariates and unmodelled:
         if history is None:
-            raise SpecError(
-                "A difficulty model (covariates) is fitted on the history: give a history too.", key="covariates"
+            raise ParameterError(
+                "A difficulty model (covariates) is fitted on the history: give a history too.", parameter="covariates"
             )
         # Its messages say whether the history or the cohort is at fault.
         fitted = model_probabilities(history, cohort, unmodelled, list(covariates))

@@ -27,7 +27,7 @@ import pandas as pd
 import tomli_w
 from scipy import stats
 
-from ground.errors import SpecError
+from ground.errors import ModelError, ParameterError, SpecError
 
 __all__ = [
     "Margins",
@@ -67,27 +67,27 @@ def segment_labels(segments: Any, n: int | None = None) -> pd.Series:
         per_row = flags.sum(axis=1)
         bad = np.flatnonzero(per_row != 1)
         if bad.size:
-            raise SpecError(
+            raise ParameterError(
                 "The 'segments' parameter must give each person exactly one payment segment "
                 f"(a tariff pays by mutually exclusive groups). Got {per_row[bad[:10]].tolist()} "
                 f"segments for rows {bad[:10].tolist()}"
                 + (f" and {bad.size - 10} more rows." if bad.size > 10 else "."),
-                key="segments",
+                parameter="segments",
             )
         labels = pd.Series(np.asarray(segments.columns, dtype=object)[flags.argmax(axis=1)])
     else:
         labels = pd.Series(np.asarray(segments, dtype=object))
     missing = np.flatnonzero(labels.isna().to_numpy())
     if missing.size:
-        raise SpecError(
+        raise ParameterError(
             "The 'segments' parameter must name a segment for every person. "
             f"Got no segment for rows {missing[:10].tolist()}.",
-            key="segments",
+            parameter="segments",
         )
     if n is not None and len(labels) != n:
-        raise SpecError(
+        raise ParameterError(
             f"The 'segments' parameter must have one entry per person ({n}). Got {len(labels)} instead.",
-            key="segments",
+            parameter="segments",
         )
     return labels.astype(str).reset_index(drop=True)
 
@@ -97,21 +97,21 @@ def _probability_frame(probabilities: Any) -> pd.DataFrame:
     if isinstance(probabilities, pd.Series):
         probabilities = probabilities.to_frame()
     if not isinstance(probabilities, pd.DataFrame):
-        raise SpecError(
+        raise ParameterError(
             "The 'probabilities' parameter must be a DataFrame with one column per outcome and "
             f"one row per person. Got {type(probabilities).__name__} instead.",
-            key="probabilities",
+            parameter="probabilities",
         )
     values = probabilities.to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0) | (values > 1)
     if bad.any():
         rows, cols = np.nonzero(bad)
         cells = [f"row {r} column {probabilities.columns[c]!r}" for r, c in zip(rows[:10], cols[:10])]
-        raise SpecError(
+        raise ParameterError(
             "The 'probabilities' parameter must hold probabilities in [0, 1]. "
             f"Got values outside that range or missing at {', '.join(cells)}"
             + (f" and {rows.size - 10} more cells." if rows.size > 10 else "."),
-            key="probabilities",
+            parameter="probabilities",
         )
     frame = pd.DataFrame(values, columns=[str(c) for c in probabilities.columns])
     return frame
@@ -136,15 +136,15 @@ def _as_segment_series(values: Any, segments: pd.Index, name: str) -> pd.Series:
     series.index = series.index.astype(str)
     missing = [s for s in segments if s not in series.index]
     if missing:
-        raise SpecError(
+        raise ParameterError(
             f"The '{name}' parameter must give a value for every segment {list(segments)}. Got none for {missing}.",
-            key=name,
+            parameter=name,
         )
     out = series.reindex(segments)
     if not np.isfinite(out.to_numpy()).all() or (out < 0).any():
-        raise SpecError(
+        raise ParameterError(
             f"The '{name}' parameter must be finite and >= 0 for every segment. Got {out.to_dict()} instead.",
-            key=name,
+            parameter=name,
         )
     out.name = name
     return out
@@ -157,16 +157,16 @@ def _outcome_shares(shares: Mapping[str, float] | None, outcomes: pd.Index) -> p
     series = pd.Series(dict(shares), dtype=float)
     unknown = sorted(set(series.index) - set(outcomes))
     if unknown:
-        raise SpecError(
+        raise ParameterError(
             f"The 'shares' parameter must name outcomes among {list(outcomes)}. Got {unknown} instead.",
-            key="shares",
+            parameter="shares",
         )
     series = series.reindex(outcomes).fillna(0.0)
     if (series < 0).any() or abs(series.sum() - 1.0) > _TOL:
-        raise SpecError(
+        raise ParameterError(
             "The 'shares' parameter must be non-negative and sum to 1. "
             f"Got {series.to_dict()} (sum {series.sum():.6g}) instead.",
-            key="shares",
+            parameter="shares",
         )
     return series
 
@@ -289,10 +289,10 @@ class Tariff:
         prices.index.name, prices.columns.name = "outcome", "segment"
         values = prices.to_numpy()
         if prices.empty or not np.isfinite(values).all() or (values < 0).any():
-            raise SpecError(
+            raise ParameterError(
                 "The 'prices' parameter of Tariff must be a non-empty outcome x segment table of finite "
                 f"prices >= 0. Got {prices.to_dict()} instead.",
-                key="prices",
+                parameter="prices",
             )
         object.__setattr__(self, "prices", prices)
 
@@ -307,10 +307,10 @@ class Tariff:
     def price(self, outcome: str, segment: str) -> float:
         """The price of one achievement of ``outcome`` by a person in ``segment``."""
         if outcome not in self.prices.index or segment not in self.prices.columns:
-            raise SpecError(
+            raise ParameterError(
                 f"Tariff has outcomes {self.outcomes} and segments {self.segments}. "
                 f"Got outcome {outcome!r}, segment {segment!r}.",
-                key="prices",
+                parameter="prices",
             )
         return float(self.prices.at[outcome, segment])
 
@@ -330,10 +330,10 @@ class Tariff:
         named = sorted({s for v in prices.values() if isinstance(v, Mapping) for s in v})
         cols = list(segments) if segments is not None else named
         if not cols:
-            raise SpecError(
+            raise ParameterError(
                 "A tariff given as one number per outcome needs the 'segments' parameter to name "
                 "its segments. Got none.",
-                key="segments",
+                parameter="segments",
             )
         rows = {}
         for outcome, value in prices.items():
@@ -446,22 +446,26 @@ class Tariff:
         segments = body.pop("segments", None)
         method = str(body.pop("method", "given"))
         budget = body.pop("budget", None)
-        return cls.from_dict(body, segments=segments, method=method, budget=budget)
+        try:
+            return cls.from_dict(body, segments=segments, method=method, budget=budget)
+        except ParameterError as exc:
+            # In a file, a bad price is the file's fault, not an argument's.
+            raise SpecError(f"[{table}]: {exc}", key=table) from None
 
     def _check_covers(self, segments: set[str], outcomes: list[str]) -> None:
         """Raise unless the tariff prices every one of these segments and outcomes."""
         unknown = sorted(segments - set(self.segments))
         if unknown:
-            raise SpecError(
+            raise ParameterError(
                 f"The 'segments' parameter names segments {unknown} that the tariff does not price; "
                 f"it prices {self.segments}.",
-                key="segments",
+                parameter="segments",
             )
         unpriced = [o for o in outcomes if o not in self.prices.index]
         if unpriced:
-            raise SpecError(
+            raise ParameterError(
                 f"The tariff has no price for outcomes {unpriced}; it prices {self.outcomes}.",
-                key="probabilities",
+                parameter="probabilities",
             )
 
     def person_prices(self, segments: Any, outcomes: list[str] | None = None) -> pd.DataFrame:
@@ -619,7 +623,9 @@ class Tariff:
 def _check_budget(budget: float) -> float:
     budget = float(budget)
     if not np.isfinite(budget) or budget <= 0:
-        raise SpecError(f"The 'budget' parameter must be a finite amount > 0. Got {budget!r} instead.", key="budget")
+        raise ParameterError(
+            f"The 'budget' parameter must be a finite amount > 0. Got {budget!r} instead.", parameter="budget"
+        )
     return budget
 
 
@@ -651,10 +657,9 @@ def flat(budget: float, probabilities: Any, *, segments: Any, shares: Mapping[st
     expected = sum_p.sum(axis=0)
     impossible = [o for o in share.index if share[o] > 0 and expected[o] <= 0]
     if impossible:
-        raise SpecError(
+        raise ModelError(
             f"Cannot set a flat price for outcomes {impossible}: no one is expected to achieve them "
             "(sum of probabilities is 0), so no price spends their share of the budget.",
-            key="probabilities",
         )
     price = (share * budget / expected.where(expected > 0, 1.0)).where(share > 0, 0.0)
     prices = pd.DataFrame(np.repeat(price.to_numpy()[:, None], len(n), axis=1), index=price.index, columns=n.index)
@@ -700,8 +705,8 @@ def by_difficulty(
     budget = _check_budget(budget)
     strength = float(strength)
     if not np.isfinite(strength) or strength < 0:
-        raise SpecError(
-            f"The 'strength' parameter must be a finite number >= 0. Got {strength!r} instead.", key="strength"
+        raise ParameterError(
+            f"The 'strength' parameter must be a finite number >= 0. Got {strength!r} instead.", parameter="strength"
         )
     n, sum_p, _ = _segment_sums(segments, probabilities)
     share = _outcome_shares(shares, sum_p.columns)
@@ -710,25 +715,23 @@ def by_difficulty(
     if strength > 0:
         zero = [(s, o) for o in pbar.columns if share[o] > 0 for s in pbar.index if pbar.at[s, o] <= 0]
         if zero:
-            raise SpecError(
+            raise ModelError(
                 "Cannot price by difficulty: segment/outcome pairs "
                 f"{zero} have zero expected achievement, which needs an infinite price. "
                 "Merge the segment or drop the outcome.",
-                key="probabilities",
             )
         if (cost <= 0).any():
-            raise SpecError(
+            raise ParameterError(
                 f"The 'costs' parameter must be > 0 in every segment when strength > 0. Got {cost.to_dict()}.",
-                key="costs",
+                parameter="costs",
             )
     relative = np.power(cost.to_numpy()[:, None], strength) / np.power(pbar.where(pbar > 0, 1.0), strength)
     relative = pd.DataFrame(relative, index=pbar.index, columns=pbar.columns)
     expected_relative = (relative * sum_p).sum(axis=0)  # per outcome
     impossible = [o for o in share.index if share[o] > 0 and expected_relative[o] <= 0]
     if impossible:
-        raise SpecError(
+        raise ModelError(
             f"Cannot price outcomes {impossible}: no one is expected to achieve them.",
-            key="probabilities",
         )
     scale = (share * budget / expected_relative.where(expected_relative > 0, 1.0)).where(share > 0, 0.0)
     prices = (relative * scale).T
@@ -791,10 +794,10 @@ def incentive_neutral(
     fixed_price = pd.Series(dict(fixed or {}), dtype=float)
     unknown = sorted(set(fixed_price.index) - set(pbar.columns))
     if unknown or (fixed_price < 0).any() or len(fixed_price) == len(pbar.columns):
-        raise SpecError(
+        raise ParameterError(
             f"The 'fixed' parameter must give prices >= 0 for some, not all, of the outcomes {list(pbar.columns)}. "
             f"Got {fixed_price.to_dict()} instead.",
-            key="fixed",
+            parameter="fixed",
         )
     free = pbar.columns.drop(fixed_price.index)
     share = _outcome_shares(shares, free)
@@ -805,20 +808,19 @@ def incentive_neutral(
     negative = rest[rest < 0]
     if not negative.empty:
         minimum = total_cost - n.sum() * (cost - (income - rest)).min()
-        raise SpecError(
+        raise ParameterError(
             f"The 'budget' parameter is too low for an incentive-neutral tariff: the common margin "
             f"£{margin:,.2f} per person would need negative prices in segments {list(negative.index)}. "
             f"Budget must be at least £{minimum:,.2f}; got £{budget:,.2f}.",
-            key="budget",
+            parameter="budget",
         )
     needed = pd.DataFrame(np.outer(rest, share), index=pbar.index, columns=free)
     zero = [(s, o) for s in pbar.index for o in free if needed.at[s, o] > 0 and pbar.at[s, o] <= 0]
     if zero:
-        raise SpecError(
+        raise ModelError(
             "Cannot set incentive-neutral prices: segment/outcome pairs "
             f"{zero} have zero expected achievement, so no finite price gives them the common margin. "
             "Merge the segment, drop the outcome, or give it a zero share.",
-            key="probabilities",
         )
     prices = (needed / pbar[free].where(pbar[free] > 0, 1.0)).where(needed > 0, 0.0)
     for outcome, value in fixed_price.items():

@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from desist.cli import main
-from ground.errors import SpecError
+from ground.errors import ParameterError, SchemaError
 from outcomes.spec import MetricSpec
 from pricing import PaymentStructure, Tariff, timing_from_spec
 from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
@@ -190,10 +190,10 @@ def test_input_helpers():
     s = PaymentStructure.from_spec(spec)
     assert (s.service_fee, s.up_front_share, s.at_risk_share) == (400_000.0, 0.7, 0.1)
     rates = pd.DataFrame({"job": [0.2]}, index=["a"])
-    with pytest.raises(SpecError, match=r"Segments \['b'\] of the cohort do not appear in the history"):
+    with pytest.raises(SchemaError, match=r"Segments \['b'\] of the cohort do not appear in the history"):
         cohort_probabilities(pd.DataFrame(index=range(2)), ["job"], ["a", "b"], rates)
-    with pytest.raises(SpecError, match=r"Column 'job' must hold achievement flags.*rows \[1\]"):
+    with pytest.raises(SchemaError, match=r"Column 'job' must hold achievement flags.*row 2 \("):
         segment_rates(pd.DataFrame({"job": [1, 2]}), ["job"], ["a", "a"])
     assert_allclose(segment_costs({"a": 5.0, "b": 7.0}, people, ["a", "b", "a"]), [5.0, 7.0])
-    with pytest.raises(SpecError, match="none given for"):
+    with pytest.raises(ParameterError, match="none given for"):
         segment_costs({"a": 5.0}, people, ["a", "b", "a"])

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from ground.errors import SpecError
+from ground.errors import ModelError, ParameterError, SpecError
 from pricing import Tariff, by_difficulty, flat, incentive_neutral, scheme, segment_labels
 
 # Two people per segment: easy achieve with 0.8, hard with 0.4.
@@ -81,18 +81,18 @@ def test_incentive_neutral_with_several_outcomes_and_shares():
 
 
 def test_incentive_neutral_infeasible_cases_are_errors():
-    with pytest.raises(SpecError, match=r"\[\('hard', 'x'\)\] have zero expected achievement"):
+    with pytest.raises(ModelError, match=r"\[\('hard', 'x'\)\] have zero expected achievement"):
         incentive_neutral(COSTS, pd.DataFrame({"x": [0.8, 0.8, 0.0, 0.0]}), 1000.0, segments=SEGMENTS)
     # Lowest feasible budget: 800 - 4 * 100 = 400 (easy segment priced at zero).
-    with pytest.raises(SpecError, match=r"negative prices in segments \['easy'\].*at least £400\.00"):
+    with pytest.raises(ParameterError, match=r"negative prices in segments \['easy'\].*at least £400\.00"):
         incentive_neutral(COSTS, PROBS, 399.0, segments=SEGMENTS)
     edge = incentive_neutral(COSTS, PROBS, 400.0, segments=SEGMENTS)
     assert edge.prices.at["x", "easy"] == pytest.approx(0.0, abs=1e-9)
-    with pytest.raises(SpecError, match="'budget' parameter must be a finite amount > 0"):
+    with pytest.raises(ParameterError, match="'budget' parameter must be a finite amount > 0"):
         incentive_neutral(COSTS, PROBS, -5.0, segments=SEGMENTS)
-    with pytest.raises(SpecError, match=r"'costs' parameter must give a value for every segment.*\['hard'\]"):
+    with pytest.raises(ParameterError, match=r"'costs' parameter must give a value for every segment.*\['hard'\]"):
         incentive_neutral({"easy": 1.0}, PROBS, 1000.0, segments=SEGMENTS)
-    with pytest.raises(SpecError, match="sum to 1"):
+    with pytest.raises(ParameterError, match="sum to 1"):
         incentive_neutral(COSTS, PROBS, 1000.0, segments=SEGMENTS, shares={"x": 0.5})
 
 
@@ -105,9 +105,9 @@ def test_incentive_neutral_fixed_price_hand_computed():
     assert_allclose(t.prices.loc["a"], 50.0)
     # A fixed £200 already overpays the easy segment at a £1,000 budget: its rest would be -50.
     # Minimum budget 800 - 4 * min(100 - 200, 300 - 200) = 1200.
-    with pytest.raises(SpecError, match=r"negative prices in segments \['easy'\].*at least £1,200\.00"):
+    with pytest.raises(ParameterError, match=r"negative prices in segments \['easy'\].*at least £1,200\.00"):
         incentive_neutral(COSTS, probs, 1000.0, segments=SEGMENTS, fixed={"a": 200.0})
-    with pytest.raises(SpecError, match="some, not all, of the outcomes"):
+    with pytest.raises(ParameterError, match="some, not all, of the outcomes"):
         incentive_neutral(COSTS, probs, 1000.0, segments=SEGMENTS, fixed={"a": 1.0, "x": 1.0})
 
 
@@ -132,15 +132,15 @@ def test_incentive_neutral_property(n_segments, seed, headroom):
 
 
 def test_bad_probabilities_and_segments_are_named():
-    with pytest.raises(SpecError, match=r"row 1 column 'x'"):
+    with pytest.raises(ParameterError, match=r"row 1 column 'x'"):
         flat(100.0, pd.DataFrame({"x": [0.5, 1.5]}), segments=["a", "a"])
     flags = pd.DataFrame({"a": [True, True, False], "b": [False, True, False]})
-    with pytest.raises(SpecError, match=r"exactly one payment segment.*\[2, 0\] segments for rows \[1, 2\]"):
+    with pytest.raises(ParameterError, match=r"exactly one payment segment.*\[2, 0\] segments for rows \[1, 2\]"):
         segment_labels(flags)
     assert segment_labels(pd.DataFrame({"a": [True, False], "b": [False, True]})).tolist() == ["a", "b"]
-    with pytest.raises(SpecError, match="one entry per person"):
+    with pytest.raises(ParameterError, match="one entry per person"):
         flat(100.0, pd.DataFrame({"x": [0.5, 0.5]}), segments=["a"])
-    with pytest.raises(SpecError, match="by difficulty.*zero expected achievement"):
+    with pytest.raises(ModelError, match="by difficulty.*zero expected achievement"):
         by_difficulty(100.0, pd.DataFrame({"x": [0.5, 0.0]}), segments=["a", "b"], costs=1.0)
 
 
@@ -161,9 +161,12 @@ def test_tariff_from_toml_and_dict(tmp_path):
     path.write_text("[other]\n")
     with pytest.raises(SpecError, match=r"must have a \[tariff\] table"):
         Tariff.from_toml(path)
-    with pytest.raises(SpecError, match="finite prices >= 0"):
+    with pytest.raises(ParameterError, match="finite prices >= 0"):
         Tariff.from_dict({"x": -1.0}, segments=["a"])
-    with pytest.raises(SpecError, match=r"does not price"):
+    path.write_text('[tariff]\nsegments = ["a"]\nx = -1.0\n')
+    with pytest.raises(SpecError, match=r"^\S+tariff\.toml: \[tariff\]: The 'prices' parameter .* finite prices >= 0"):
+        Tariff.from_toml(path)
+    with pytest.raises(ParameterError, match=r"does not price"):
         t.expected_income(["JSA 18-24", "other"], pd.DataFrame({"attachment": [1.0, 1.0]}))
 
 
