@@ -179,10 +179,13 @@ class Spend:
     def risk(self) -> str:
         """The overspend a commissioner should plan for."""
         over = max(self.q95 - self.budget, 0.0)
-        return (
-            f"In 1 contract in 20 it would cost more than {pounds(self.q95)}, {pounds(over)} over budget; "
-            f"the chance of overspending by more than {percent(OVERSPEND, 0)} is {percent(self.overspend_chance)}."
+        limit = percent(OVERSPEND, 0)
+        chance = (
+            f"none of the {self.draws:,} simulated contracts overspends by more than {limit}"
+            if self.overspend_chance == 0
+            else f"the chance of overspending by more than {limit} is {percent(self.overspend_chance)}"
         )
+        return f"In 1 contract in 20 it would cost more than {pounds(self.q95)}, {pounds(over)} over budget; {chance}."
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "sentence": self.sentence(), "risk": self.risk()}
@@ -235,6 +238,7 @@ class Outlook:
     working_capital: float
     working_capital_q95: float
     costs_included: bool
+    draws: int = 0
 
     def sentence(self) -> str:
         """Income, margin and the chance of a loss in words."""
@@ -244,13 +248,27 @@ class Outlook:
                 f"The {self.party} can expect {pounds(self.margin)} of income ({spread}); delivery costs were not "
                 "given, so the margin and the chance of a loss cannot be told."
             )
+        loss = (
+            f"none of the {self.draws:,} simulated contracts ends in a loss"
+            if self.loss_chance == 0
+            else f"the chance of a loss is {percent(self.loss_chance)}"
+        )
         return (
             f"The {self.party} can expect {pounds(self.income)} of income and a margin of {pounds(self.margin)} "
-            f"after delivery costs ({spread}); the chance of a loss is {percent(self.loss_chance)}."
+            f"after delivery costs ({spread}); {loss}."
+        )
+
+    def capital(self) -> str:
+        """The working capital the provider needs, in words."""
+        if self.working_capital_q95 == 0:
+            return f"The {self.party} is never out of pocket: payments arrive before its costs."
+        return (
+            f"At its lowest point the {self.party} is {pounds(self.working_capital)} out of pocket on average, and "
+            f"{pounds(self.working_capital_q95)} in 1 contract in 20: the working capital it needs."
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "sentence": self.sentence()}
+        return {**asdict(self), "sentence": self.sentence(), "capital": self.capital()}
 
 
 def outlook(simulation: Any, party: str, delivery_cost: float | None = None) -> Outlook:
@@ -274,6 +292,7 @@ def outlook(simulation: Any, party: str, delivery_cost: float | None = None) -> 
         working_capital=float(row["peak_working_capital_mean"]),
         working_capital_q95=float(row["peak_working_capital_q95"]),
         costs_included=costs,
+        draws=int(simulation.draws),
     )
 
 

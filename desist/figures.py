@@ -95,7 +95,7 @@ def _style():
 def _axes(height: float, width: float = WIDTH):
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height))
     return fig, fig.subplots()
 
 

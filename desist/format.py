@@ -271,7 +271,7 @@ EXCEL_FORMATS = {
     "pence": '"£"#,##0.00;-"£"#,##0.00;"£"0.00',
     "count": "#,##0",
     "ratio": "0.000",
-    "number": "#,##0.000",
+    "number": "#,##0.0##",
     "p_value": "0.000",
     "yes_no": "@",
     "date": "d mmm yyyy",

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from desist.format import SUPPRESSED, SUPPRESSION_THRESHOLD, Table, suppress_small_cells
+from desist.tables import SEVERITY_WORDS
 from ground.checks import Options, check_parameter
 from ground.errors import DesistError
 
@@ -55,8 +56,6 @@ __all__ = [
 
 #: The report's parts in reading order, with their headings.
 PARTS = {"answer": "The answer", "body": "The evidence", "annex": "Annex: technical tables"}
-#: Severities of findings as a reader sees them.
-SEVERITY_WORDS = {"error": "Must fix", "warning": "Worth fixing", "info": "Note"}
 #: Chromium flags for printing on a machine with no network and no display.
 CHROMIUM_FLAGS = (
     "--headless",
@@ -138,7 +137,8 @@ class Section:
     title: str
     part: str = "body"
     blocks: list[tuple[str, Any]] = field(default_factory=list)
-    _charts: int = 0
+    #: Rendered charts by ``"<section>-<n>"``, shared by reports drawn from one result.
+    rendered: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
 
     def verdict(self, text: str) -> None:
         """The answer in one sentence, shown large."""
@@ -174,10 +174,17 @@ class Section:
             self.note(f"{hidden} row(s) of {what} suppressed: fewer than {SUPPRESSION_THRESHOLD} people.")
 
     def chart(self, chart: Any) -> None:
-        """A chart inlined as SVG, with its alt text and caption."""
-        self._charts += 1
-        svg = figure_to_svg(chart.figure, chart.alt, prefix=f"{self.key}-{self._charts}-")
-        self.blocks.append(("chart", (svg, chart.caption)))
+        """A chart inlined as SVG, with its alt text and caption.
+
+        ``chart`` is a :class:`desist.figures.Chart`, or a function that makes
+        one: then a chart already drawn for another report from the same
+        result is reused rather than drawn again.
+        """
+        key = f"{self.key}-{sum(kind == 'chart' for kind, _ in self.blocks) + 1}"
+        if key not in self.rendered or not callable(chart):
+            made = chart() if callable(chart) else chart
+            self.rendered[key] = (figure_to_svg(made.figure, made.alt, prefix=f"{key}-"), made.caption)
+        self.blocks.append(("chart", self.rendered[key]))
 
     def note(self, text: str) -> None:
         """A small-print note under the section."""
@@ -203,19 +210,23 @@ class Report:
         Shown at the top and in the browser tab: the reader's question.
     subtitle : str
         One line under the title, e.g. the metric and the data's as-of date.
+    rendered : dict, optional
+        Charts already drawn (see :meth:`Section.chart`), shared between
+        reports drawn from one result.
     """
 
-    def __init__(self, title: str, subtitle: str = "") -> None:
+    def __init__(self, title: str, subtitle: str = "", *, rendered: dict | None = None) -> None:
         self.title = title
         self.subtitle = subtitle
         self.sections: list[Section] = []
+        self.rendered = {} if rendered is None else rendered
 
     def section(self, key: str, title: str, *, part: str = "body") -> Section:
         """The section ``key``, started (at the end of its part) if new."""
         check_parameter(part, "part", "Report.section", Options(*PARTS))
         found = next((s for s in self.sections if s.key == key), None)
         if found is None:
-            found = Section(key=key, title=title, part=part)
+            found = Section(key=key, title=title, part=part, rendered=self.rendered)
             self.sections.append(found)
         return found
 

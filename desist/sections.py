@@ -29,10 +29,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from desist import figures
+from desist import figures, tables
 from desist.format import (
     COLUMNS,
     Column,
@@ -95,12 +94,16 @@ def section(key: str, title: str, *, part: str = "body", journeys: Sequence[str]
     return register
 
 
-def build_report(story: Story, journey: str = "evaluation") -> Report:
-    """The report of ``story`` for one reader: its answer first, the evidence, then the annex."""
+def build_report(story: Story, journey: str = "evaluation", *, rendered: dict | None = None) -> Report:
+    """The report of ``story`` for one reader: its answer first, the evidence, then the annex.
+
+    ``rendered`` holds charts already drawn for another journey's report of
+    the same story, so they are not drawn again.
+    """
     check_parameter(journey, "journey", "Story.report", Options(*JOURNEYS))
     inputs = story.inputs
     when = f"; data as of {date(inputs.as_of)}" if inputs.as_of is not None else ""
-    report = Report(TITLES[journey], f"{inputs.spec.name}{when}")
+    report = Report(TITLES[journey], f"{inputs.spec.name}{when}", rendered=rendered)
     for spec in SECTIONS:
         if journey in spec.journeys:
             spec.build(story, report.section(spec.key, spec.title, part=spec.part))
@@ -142,6 +145,17 @@ def _matched_words(story: Story) -> str:
     )
 
 
+def _measure_words(measure: Any) -> str:
+    """A proven reoffending measure in words: what counts, over what time, proven how."""
+    what = "court appearances leading to conviction" if measure.counting == "court_appearances" else "offences"
+    days = "a year" if measure.follow_up_days == 365 else f"{measure.follow_up_days} days"
+    waiting = "six months" if measure.waiting_days == 182 else f"{measure.waiting_days} days"
+    return (
+        f"{what} committed within {days} of the start, proven by {' or '.join(measure.disposals)} within a further "
+        f"{waiting}"
+    )
+
+
 def _max_smd(story: Story) -> tuple[float, float]:
     balance = story.matched.balance()
     return float(balance[("before", "smd")].abs().max()), float(balance[("after", "smd")].abs().max())
@@ -175,7 +189,7 @@ def answer_evaluation(story: Story, out: Section) -> None:
             ),
         ]
     )
-    out.note(f"Measured as: {story.inputs.pool_measure.describe()} The intervals are 95% confidence intervals.")
+    out.note(f"Measured as {_measure_words(story.inputs.pool_measure)}. The intervals are 95% confidence intervals.")
     truth = story.inputs.truth
     if truth is not None:
         out.note(
@@ -249,10 +263,7 @@ def answer_provider(story: Story, out: Section) -> None:
         out.verdict("The contract could not be simulated, so a provider's income cannot be told.")
     for o in outlooks.values():
         out.verdict(o.sentence())
-        out.paragraph(
-            f"At its lowest point the {o.party} is {pounds(o.working_capital)} out of pocket on average, and "
-            f"{pounds(o.working_capital_q95)} in 1 contract in 20: the working capital it needs."
-        )
+        out.paragraph(o.capital())
         cards = [
             KeyFigure(
                 "Expected income", pounds(o.income) if o.income is not None else "–", "fees and outcome payments"
@@ -291,7 +302,12 @@ def measure_section(story: Story, out: Section) -> None:
         for k, o in spec.outcomes.items()
     ]
     if spec.reoffending is not None:
-        terms.append(("Proven reoffending", spec.reoffending.describe()))
+        terms.append(
+            (
+                "Proven reoffending",
+                _measure_words(spec.reoffending)[:1].upper() + _measure_words(spec.reoffending)[1:] + ".",
+            )
+        )
     terms += [(s.label or humanise(k), f"people where {parse(s.where).describe()}.") for k, s in spec.segments.items()]
     out.items(terms)
     payment = spec.payment
@@ -304,7 +320,7 @@ def measure_section(story: Story, out: Section) -> None:
     if payment.get("prices"):
         from pricing import Tariff
 
-        out.table(_prices_table(story, Tariff.from_spec(spec), "Price of each outcome by segment"))
+        out.table(tables.prices_table(Tariff.from_spec(spec), _outcome_names(story), _segment_names(story)))
 
 
 def _window(window: Sequence[int]) -> str:
@@ -317,36 +333,6 @@ def _instrument(spec: Any, outcome: Any) -> str:
     return f"the {title[:1].lower() + title[1:]}"
 
 
-def _prices_table(story: Story, tariff: Any, caption: str) -> Table:
-    frame = tariff.to_frame()
-    names, segments = _outcome_names(story), _segment_names(story)
-    shown = frame.reset_index()
-    shown["outcome"] = [names.get(o, humanise(o)) for o in shown["outcome"]]
-    order = [s for s in segments if s in frame.columns] + [s for s in frame.columns if s not in segments]
-    columns = {"outcome": COLUMNS["outcome"]}
-    columns.update({str(s): Column(segments.get(str(s), humanise(s)), "pounds") for s in order})
-    return Table(shown, columns, caption)
-
-
-#: Steps of the reoffending count in words.
-_COUNT_WORDS = {
-    "all": "Everyone in the cohort",
-    "observable": "Followed up in full (counted)",
-}
-
-
-def _count_words(step: str) -> str:
-    words = _COUNT_WORDS.get(step)
-    if words is not None:
-        return words
-    return humanise(step.replace("as_of", "the data's date").replace("excluded:", "Left out:"))
-
-
-def _counts_table(counts: dict[str, int], caption: str) -> Table:
-    frame = pd.DataFrame({"step": [_count_words(k) for k in counts], "people": list(counts.values())})
-    return Table(frame, {"step": Column("Who", "text"), "people": COLUMNS["people"]}, caption)
-
-
 @section("counts", "Who is counted")
 def counts_section(story: Story, out: Section) -> None:
     """Who is measured and who is left out and why; counts reconcile."""
@@ -354,14 +340,16 @@ def counts_section(story: Story, out: Section) -> None:
         "Everyone in the cohort is either counted or left out with a reason, so the numbers add up. "
         + _matched_words(story)
     )
-    out.table(_counts_table(story.reoffending.counts, "Proven reoffending: cohort and exclusions"))
+    out.table(tables.counts_table(story.reoffending.counts, "Proven reoffending: cohort and exclusions"))
     for note in story.notes:
         out.note(note)
     if story.spec_reoffending is not None:
-        out.table(_counts_table(story.spec_reoffending.counts, "The spec's own reoffending measure (cohort only)"))
+        out.table(
+            tables.counts_table(story.spec_reoffending.counts, "The spec's own reoffending measure (cohort only)")
+        )
     if story.history_counts is not None:
         out.table(
-            _counts_table(
+            tables.counts_table(
                 story.history_counts, "Pricing history: the cohort's people whose outcome windows have closed"
             )
         )
@@ -424,15 +412,7 @@ def outcomes_section(story: Story, out: Section) -> None:
         "measured (no baseline, or no assessment in the window) and people whose window has not closed are "
         "counted, not dropped."
     )
-    columns = {
-        "label": COLUMNS["label"],
-        "rate": Column("Achieved", "percent", ("ci_low", "ci_high")),
-        "achieved": Column("People who achieved it", "count"),
-        "n": Column("People measured", "count"),
-        "not_measurable": COLUMNS["not_measurable"],
-        "not_yet_measurable": COLUMNS["not_yet_measurable"],
-    }
-    out.table(Table(story.outcome_rates, columns, "Achievement by outcome", n_columns=("n", "achieved")))
+    out.table(tables.outcome_rates_table(story.outcome_rates))
 
 
 @section("balance", "How alike the groups are")
@@ -445,7 +425,7 @@ def balance_section(story: Story, out: Section) -> None:
         "Standardised differences divide by the programme group's standard deviation in the full sample "
         "(MatchIt's definition for the effect on the treated)."
     )
-    out.chart(figures.love_plot(story.matched.balance(), story.covariates))
+    out.chart(lambda: figures.love_plot(story.matched.balance(), story.covariates))
 
 
 def _rules_table(comparison: Any, kind: str, truth: bool) -> Table:
@@ -511,7 +491,7 @@ def contract_section(story: Story, out: Section) -> None:
     if not sim.costs_included:
         out.note("Delivery costs were not given: providers' figures are income, not margin.")
     for party in sim.parties:
-        out.chart(figures.cash_flow_chart(sim.cash_flow(party, cumulative=True), party, sim.draws))
+        out.chart(lambda party=party: figures.cash_flow_chart(sim.cash_flow(party, cumulative=True), party, sim.draws))
 
 
 @section("tariffs", "Prices and margins by segment")
@@ -532,7 +512,7 @@ def tariffs_section(story: Story, out: Section) -> None:
         f"The same expected budget priced {len(margins)} ways. The gap is the margin per person in the easiest "
         f"segment minus the hardest: a positive gap rewards creaming. Gaps: {gaps}.{which}"
     )
-    out.chart(figures.margins_chart(margins, TARIFF_NAMES))
+    out.chart(lambda: figures.margins_chart(margins, TARIFF_NAMES))
 
 
 def _screen_section(story: Story, out: Section, kind: str) -> None:
@@ -547,7 +527,7 @@ def _screen_section(story: Story, out: Section, kind: str) -> None:
         else f"No sign that providers {what}"
     )
     out.paragraph(f"{verdict} (p = {p_value(screen.p_value)}, allowing for testing every provider and all together).")
-    out.chart(figures.screen_chart(screen.deciles, kind, screen.flagged_units, screen.p_value))
+    out.chart(lambda: figures.screen_chart(screen.deciles, kind, screen.flagged_units, screen.p_value))
 
 
 @section("creaming", "Creaming screen")
@@ -576,29 +556,7 @@ def funnel_section(story: Story, out: Section) -> None:
         "Each provider's proven reoffending against what its caseload's difficulty predicts. A provider outside "
         f"the 99.8% limits differs by more than chance; {words}."
     )
-    out.chart(figures.funnel_chart(f))
-
-
-#: The equality table's measures in words.
-_MEASURES = {"enrolment": "enrolment", "outcome": "proven reoffending", "payment": "payment"}
-
-
-def _equality_frame(table: pd.DataFrame) -> pd.DataFrame:
-    shown = table.copy()
-    shown["group"] = ["Everyone" if g == "all" else humanise(g) for g in shown["group"]]
-    shown["level"] = [
-        "" if lv == "all" else f"{lv} (reference)" if ref else str(lv)
-        for lv, ref in zip(shown["level"], shown["reference"])
-    ]
-    shown["reason"] = [_suppression_words(r) if s else "" for s, r in zip(shown["suppressed"], shown["reason"])]
-    return shown
-
-
-def _suppression_words(reason: str) -> str:
-    reason = (
-        str(reason).replace("count < 10", "fewer than 10 people").replace("complement < 10", "all but fewer than 10")
-    )
-    return "Suppressed: " + reason.removeprefix("secondary: ")
+    out.chart(lambda: figures.funnel_chart(f))
 
 
 @section("equality", "Equality impact")
@@ -610,7 +568,7 @@ def equality_section(story: Story, out: Section) -> None:
     differs = table[(table["ratio_ci_low"] > 1) | (table["ratio_ci_high"] < 1)]
     found = (
         "Groups whose rate differs from the reference group's by more than chance: "
-        + ", ".join(f"{r.level} ({_MEASURES.get(r.measure, r.measure)})" for r in differs.itertuples())
+        + ", ".join(f"{r.level} ({tables.MEASURE_WORDS.get(r.measure, r.measure)})" for r in differs.itertuples())
         if len(differs)
         else "No group's rate differs from its reference group's by more than chance"
     )
@@ -619,17 +577,8 @@ def equality_section(story: Story, out: Section) -> None:
         f"reference group. {found}. Cells under 10 people, and any cell that would let one be worked out from a "
         "total, are suppressed."
     )
-    columns = {
-        "group": Column("Group", "text"),
-        "level": Column("Level", "text"),
-        "n": COLUMNS["n"],
-        "rate": COLUMNS["rate"],
-        "ratio": Column("Ratio to reference", "ratio", ("ratio_ci_low", "ratio_ci_high")),
-        "reason": Column("Note", "text"),
-    }
-    for measure, rows in _equality_frame(table).groupby("measure", sort=False):
-        what = _MEASURES.get(measure, humanise(measure))
-        out.table(Table(rows.reset_index(drop=True), columns, f"Rate of {what} by protected group"))
+    for measure in table["measure"].unique():
+        out.table(tables.equality_table(story.equality, measure))
 
 
 def _seam(result: Any, out: Section, caption: str) -> None:
@@ -753,7 +702,7 @@ def annex_balance(story: Story, out: Section) -> None:
     }
     out.table(Table(frame, columns, "Balance before and after matching (means of 0/1 variables are shares)"))
     m = story.matched
-    out.chart(figures.overlap_chart(m.distance, m.treated, m.weight_array))
+    out.chart(lambda: figures.overlap_chart(m.distance, m.treated, m.weight_array))
 
 
 @section("annex_difficulty", "Difficulty model", part="annex")
@@ -775,7 +724,7 @@ def annex_difficulty(story: Story, out: Section) -> None:
         "ratio": Column("Observed over expected", "ratio"),
     }
     out.table(Table(cal.to_frame().reset_index(), columns, "Observed against expected by decile", n_columns=("n",)))
-    out.chart(figures.calibration_chart(cal.table, auc=auc.auc))
+    out.chart(lambda: figures.calibration_chart(cal.table, auc=auc.auc))
 
 
 @section("annex_power", "Power", part="annex")
@@ -806,35 +755,21 @@ def annex_power(story: Story, out: Section) -> None:
     out.table(Table(pd.DataFrame(rows), columns, "Smallest effect detectable at this cohort size (5% two-sided test)"))
 
 
-def _margins_table(story: Story, name: str, margins: Any) -> Table:
-    frame = margins.to_frame().reset_index()
-    names = _segment_names(story)
-    frame["segment"] = [names.get(str(s), humanise(s)) for s in frame["segment"]]
-    columns = {
-        "segment": COLUMNS["segment"],
-        "n": COLUMNS["n"],
-        "achievement": Column("Share of outcomes achieved", "percent"),
-        "income_per_person": COLUMNS["income_per_person"],
-        "cost_per_person": COLUMNS["cost_per_person"],
-        "margin_per_person": COLUMNS["margin_per_person"],
-        "expected_income": COLUMNS["expected_income"],
-    }
-    caption = (
-        f"Margins per person by segment: {TARIFF_NAMES.get(name, humanise(name)).lower()} (gap {pounds(margins.gap)}, "
-        f"95% CI {pounds(margins.gap_ci_low)} to {pounds(margins.gap_ci_high)})"
-    )
-    return Table(frame, columns, caption, n_columns=("n",))
-
-
 @section("annex_tariffs", "Tariffs and margins", part="annex")
 def annex_tariffs(story: Story, out: Section) -> None:
     """Each tariff's prices, and its margins by segment."""
     if story.tariffs is None:
         return
+    outcomes, segments = _outcome_names(story), _segment_names(story)
     for name, tariff in story.tariffs.tariffs.items():
-        words = TARIFF_NAMES.get(name, humanise(name))
-        out.table(_prices_table(story, tariff, f"Prices by outcome and segment: {words.lower()}"))
-        out.table(_margins_table(story, name, story.tariffs.margins[name]))
+        words = TARIFF_NAMES.get(name, humanise(name)).lower()
+        margins = story.tariffs.margins[name]
+        out.table(tables.prices_table(tariff, outcomes, segments, f"Prices by outcome and segment: {words}"))
+        caption = (
+            f"Margins per person by segment: {words} (gap {pounds(margins.gap)}, 95% CI {pounds(margins.gap_ci_low)} "
+            f"to {pounds(margins.gap_ci_high)})"
+        )
+        out.table(tables.margins_table(margins, segments, caption))
 
 
 @section("annex_contract", "Contract simulation by party", part="annex")
@@ -843,79 +778,12 @@ def annex_contract(story: Story, out: Section) -> None:
     sim = story.simulation
     if sim is None:
         return
-    out.table(_party_table(sim))
+    out.table(tables.party_table(sim))
     out.note(
         "The commissioner's row has no chance of a loss: its risk is spend against the budget (see the cash flow). "
         f"Chances of a loss are over {count(sim.draws)} simulated contracts."
     )
-    cost = sim.cost_per_outcome().reset_index()
-    cost["outcome"] = [_outcome_names(story).get(o, humanise(o)) for o in cost["outcome"]]
-    columns = {
-        "outcome": COLUMNS["outcome"],
-        "achieved_mean": Column("Achieved (mean over contracts)", "count"),
-        "mean": Column("Cost per outcome, mean", "pounds"),
-        "q05": COLUMNS["q05"],
-        "q95": COLUMNS["q95"],
-    }
-    out.table(Table(cost, columns, "What the commissioner pays per outcome achieved"))
-
-
-def _party_table(sim: Any) -> Table:
-    parties = sim.party_table().reset_index()
-    # A commissioner cannot make a loss; "paying above the expected payment" is one half by construction.
-    parties.loc[parties["party"] == "commissioner", ["p_loss", "p_loss_se"]] = np.nan
-    parties["party"] = [humanise(p) for p in parties["party"]]
-    columns = {
-        "party": COLUMNS["party"],
-        "net_mean": Column("Net cash, mean", "pounds"),
-        "net_q05": Column("Net cash, 5th percentile", "pounds"),
-        "net_q95": Column("Net cash, 95th percentile", "pounds"),
-        "p_loss": Column("Chance of a loss", "percent"),
-        "peak_working_capital_mean": Column("Working capital, mean", "pounds"),
-        "peak_working_capital_q95": Column("Working capital, 1 in 20", "pounds"),
-    }
-    return Table(parties, columns, "Net cash by party over the contract")
-
-
-def _screen_table(screen: Any) -> Table:
-    table = screen.to_frame()
-    creaming = screen.kind == "creaming"
-    columns = {"unit": COLUMNS["unit"], "n": Column("People eligible" if creaming else "People enrolled", "count")}
-    if creaming:
-        columns["rate"] = Column("Enrolment rate", "percent")
-        columns["smd"] = Column("Difficulty, enrolled against eligible (SMD)", "number", ("smd_ci_low", "smd_ci_high"))
-    else:
-        columns["mean_hours"] = Column("Mean service hours", "number")
-    columns.update(
-        {
-            "ratio": Column("Hardest against easiest decile", "ratio", ("ratio_ci_low", "ratio_ci_high")),
-            "p_trend": Column("p-value (trend)", "p_value"),
-            "p_adjusted": Column("p-value (adjusted)", "p_value"),
-            "flagged": Column("Flagged", "yes_no"),
-        }
-    )
-    return Table(table, columns, f"{screen.kind.capitalize()} screen by provider", n_columns=("n",))
-
-
-def _funnel_table(f: Any) -> Table:
-    units = f.units.copy()
-    for level in f.levels:
-        key = f"{100 * level:g}"
-        units[f"limits_{key}"] = [
-            f"{number(lo, 2)} to {number(hi, 2)}" for lo, hi in zip(units[f"low_{key}"], units[f"high_{key}"])
-        ]
-        units[f"outside_{key}"] = [v if v else "no" for v in units[f"outside_{key}"]]
-    columns = {
-        "unit": COLUMNS["unit"],
-        "volume": Column("Expected reoffenders" if f.kind == "ratio" else "People", "number"),
-        "observed": Column("Reoffenders", "count"),
-        "value": Column("Observed over expected" if f.kind == "ratio" else "Rate", "ratio"),
-    }
-    for level in f.levels:
-        key = f"{100 * level:g}"
-        columns[f"limits_{key}"] = Column(f"{key}% limits", "text")
-        columns[f"outside_{key}"] = Column(f"Outside {key}%", "text")
-    return Table(units, columns, "Providers against the funnel's limits")
+    out.table(tables.cost_per_outcome_table(sim, _outcome_names(story)))
 
 
 @section("annex_screens", "Screens by provider", part="annex")
@@ -923,7 +791,7 @@ def annex_screens(story: Story, out: Section) -> None:
     """The creaming and parking screens' tables and the funnel's."""
     for name in ("creaming", "parking"):
         if name in story.screens:
-            out.table(_screen_table(story.screens[name]))
+            out.table(tables.screen_table(story.screens[name]))
             out.note(story.screens[name].test)
     if "funnel" in story.screens:
-        out.table(_funnel_table(story.screens["funnel"]))
+        out.table(tables.funnel_table(story.screens["funnel"]))

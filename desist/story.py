@@ -249,6 +249,13 @@ class Story:
 
         return build_report(self, journey)
 
+    def reports(self, journeys: tuple[str, ...] = JOURNEYS) -> dict[str, Any]:
+        """The report for each journey, drawing each chart once for all of them."""
+        from desist.sections import build_report
+
+        rendered: dict = {}
+        return {journey: build_report(self, journey, rendered=rendered) for journey in journeys}
+
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
