@@ -517,7 +517,8 @@ class Table:
     def shown_columns(self) -> dict[str, Column]:
         """The columns shown, each with its :class:`Column`."""
         if self.columns:
-            absent = [c for c in self.columns if c not in self.frame.columns]
+            needed = [c for name, column in self.columns.items() for c in (name, *(column.ci or ()))]
+            absent = [c for c in needed if c not in self.frame.columns]
             if absent:
                 raise parameter_error(
                     "columns", "Table", f"columns of the frame ({', '.join(map(str, self.frame.columns))})", absent

@@ -114,17 +114,11 @@ def build_report(story: Story, journey: str = "evaluation", *, rendered: dict | 
 
 
 def _segment_names(story: Story) -> dict[str, str]:
-    specs = story.inputs.spec.segments
-    names = {k: (s.label or humanise(k)) for k, s in specs.items()}
-    return {**names, "none": "No segment", "unknown": "Segment unknown"}
+    return tables.segment_names(story.inputs.spec)
 
 
 def _outcome_names(story: Story) -> dict[str, str]:
-    spec = story.inputs.spec
-    names = {o.price_key or k: o.label or humanise(k) for k, o in spec.outcomes.items()}
-    if spec.reoffending is not None and spec.reoffending.price_key:
-        names[spec.reoffending.price_key] = "No proven reoffence"
-    return names
+    return tables.outcome_names(story.inputs.spec)
 
 
 def _findings_block(story: Story, out: Section) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "gaps_table",
     "margins_long_table",
     "margins_table",
+    "outcome_names",
     "outcome_rates_table",
     "outlook_table",
     "party_table",
@@ -44,6 +45,7 @@ __all__ = [
     "prices_table",
     "rules_table",
     "screen_table",
+    "segment_names",
     "spend_table",
     "verdict_table",
 ]
@@ -52,6 +54,20 @@ __all__ = [
 SEVERITY_WORDS = {"error": "Must fix", "warning": "Worth fixing", "info": "Note"}
 #: Steps of a count in words.
 _COUNT_WORDS = {"all": "Everyone in the cohort", "observable": "Followed up in full (counted)", "kept": "Kept"}
+
+
+def segment_names(spec: Any) -> dict[str, str]:
+    """Payment segments in words, from a metric spec: its labels, then "No segment" and "Segment unknown"."""
+    names = {k: (s.label or humanise(k)) for k, s in spec.segments.items()}
+    return {**names, "none": "No segment", "unknown": "Segment unknown"}
+
+
+def outcome_names(spec: Any) -> dict[str, str]:
+    """Priced outcomes in words, by price key, from a metric spec."""
+    names = {o.price_key or k: o.label or humanise(k) for k, o in spec.outcomes.items()}
+    if spec.reoffending is not None and spec.reoffending.price_key:
+        names[spec.reoffending.price_key] = "No proven reoffence"
+    return names
 
 
 def _named(codes: Sequence[Any], names: Mapping[str, str] | None) -> list[str]:
@@ -176,7 +192,12 @@ def prices_table(
     return Table(shown.rename(columns=str), columns, caption)
 
 
-def prices_long_table(tariffs: Mapping[str, Any], caption: str = "Prices by tariff, outcome and segment") -> Table:
+def prices_long_table(
+    tariffs: Mapping[str, Any],
+    outcome_names: Mapping[str, str] | None = None,
+    segment_names: Mapping[str, str] | None = None,
+    caption: str = "Prices by tariff, outcome and segment",
+) -> Table:
     """Several tariffs' prices in one long table: tariff, outcome, segment, price (£)."""
     parts = [
         t.to_frame().stack().rename("price").reset_index().set_axis(["outcome", "segment", "price"], axis=1)
@@ -184,6 +205,8 @@ def prices_long_table(tariffs: Mapping[str, Any], caption: str = "Prices by tari
     ]
     frame = pd.concat([p.assign(tariff=name) for name, p in zip(tariffs, parts)], ignore_index=True)
     frame["tariff"] = [humanise(t) for t in frame["tariff"]]
+    frame["outcome"] = _named(frame["outcome"], outcome_names)
+    frame["segment"] = _named(frame["segment"], segment_names)
     columns = {
         "tariff": Column("Tariff", "text"),
         "outcome": COLUMNS["outcome"],
@@ -209,14 +232,18 @@ def margins_table(margins: Any, segment_names: Mapping[str, str] | None = None, 
     return Table(frame, columns, caption or "Margins per person by segment", n_columns=("n",))
 
 
-def margins_long_table(margins: Mapping[str, Any], caption: str = "Margins by tariff and segment") -> Table:
+def margins_long_table(
+    margins: Mapping[str, Any],
+    segment_names: Mapping[str, str] | None = None,
+    caption: str = "Margins by tariff and segment",
+) -> Table:
     """Several tariffs' margins in one table, with a Tariff column."""
     frame = pd.concat(
         [m.to_frame().reset_index().assign(tariff=humanise(name)) for name, m in margins.items()], ignore_index=True
     )
     base = margins_table(next(iter(margins.values())))
     columns = {"tariff": Column("Tariff", "text"), **base.columns}
-    frame["segment"] = [humanise(s) for s in frame["segment"]]
+    frame["segment"] = _named(frame["segment"], segment_names)
     return Table(frame, columns, caption, n_columns=("n",), label_columns=("tariff", "segment"))
 
 

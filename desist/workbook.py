@@ -134,6 +134,7 @@ def _write_sheet(book: Any, sheet: Sheet) -> int:
 
 def _write_contents(book: Any, sheets: Sequence[Sheet], rows: Sequence[int], title: str, notes: Sequence[str]) -> None:
     from openpyxl.styles import Font
+    from openpyxl.worksheet.hyperlink import Hyperlink
 
     ws = book.active
     ws.title = "Contents"
@@ -152,7 +153,7 @@ def _write_contents(book: Any, sheets: Sequence[Sheet], rows: Sequence[int], tit
         ws.cell(row=top, column=j, value=header).font = Font(bold=True)
     for i, (sheet, n) in enumerate(zip(sheets, rows), start=top + 1):
         link = ws.cell(row=i, column=1, value=sheet.name)
-        link.hyperlink = f"#'{sheet.name}'!A1"
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet.name}'!A1", display=sheet.name)
         link.font = Font(color="1F5F8B", underline="single")
         ws.cell(row=i, column=2, value=sheet.about)
         ws.cell(row=i, column=3, value=n).number_format = EXCEL_FORMATS["count"]
@@ -204,15 +205,22 @@ def findings_sheet(findings: Sequence[Any]) -> Sheet:
     return Sheet("Findings", tables.findings_table(findings), "What the design checks found, most serious first.")
 
 
-def tariff_sheets(comparison: Any) -> list[Sheet]:
-    """``desist price``: every tariff's prices, margins by segment, and creaming gaps (``TariffComparison``)."""
+def tariff_sheets(comparison: Any, spec: Any = None) -> list[Sheet]:
+    """``desist price``: every tariff's prices, margins by segment, and creaming gaps (``TariffComparison``).
+
+    With the metric ``spec``, outcomes and segments are named by its labels.
+    """
+    outcomes = tables.outcome_names(spec) if spec is not None else None
+    segments = tables.segment_names(spec) if spec is not None else None
     return [
         Sheet(
-            "Tariffs", tables.prices_long_table(comparison.tariffs), "Price (£) of each outcome by segment, per tariff."
+            "Tariffs",
+            tables.prices_long_table(comparison.tariffs, outcomes, segments),
+            "Price (£) of each outcome by segment, per tariff.",
         ),
         Sheet(
             "Margins",
-            tables.margins_long_table(comparison.margins),
+            tables.margins_long_table(comparison.margins, segments),
             "Expected income, cost and margin per person by segment under each tariff, with 95% CIs.",
         ),
         Sheet(
@@ -223,10 +231,14 @@ def tariff_sheets(comparison: Any) -> list[Sheet]:
     ]
 
 
-def simulation_sheets(simulation: Any) -> list[Sheet]:
-    """``desist simulate``: spend against budget, each party's outlook, cash flow and cost per outcome."""
+def simulation_sheets(simulation: Any, spec: Any = None) -> list[Sheet]:
+    """``desist simulate``: spend against budget, each party's net cash, cash flow and cost per outcome.
+
+    With the metric ``spec``, outcomes are named by its labels.
+    """
     from desist.answers import spend
 
+    outcomes = tables.outcome_names(spec) if spec is not None else None
     return [
         Sheet(
             "Spend",
@@ -245,7 +257,7 @@ def simulation_sheets(simulation: Any) -> list[Sheet]:
         ),
         Sheet(
             "Cost per outcome",
-            tables.cost_per_outcome_table(simulation),
+            tables.cost_per_outcome_table(simulation, outcomes),
             "What the commissioner pays per outcome achieved, over simulated contracts.",
         ),
     ]
@@ -300,9 +312,9 @@ def story_sheets(story: Any) -> list[Sheet]:
     """``desist report`` / ``desist demo``: the answers, the evidence, tariffs, margins, cash flow and ledger."""
     sheets = _story_answer_sheets(story) + _story_evidence_sheets(story)
     if story.tariffs is not None:
-        sheets += tariff_sheets(story.tariffs)
+        sheets += tariff_sheets(story.tariffs, story.inputs.spec)
     if story.simulation is not None:
-        sheets += [s for s in simulation_sheets(story.simulation) if s.name != "Spend"]
+        sheets += [s for s in simulation_sheets(story.simulation, story.inputs.spec) if s.name != "Spend"]
     if story.settlement is not None:
         sheets += settlement_sheets(story.settlement)
     return sheets

@@ -148,7 +148,14 @@ def test_a_table_is_read_one_way_and_written_to_a_workbook_another():
     assert shown.iloc[2].tolist() == ["none", "0", "–", "£0"]
     assert table.suppressed_rows == 1
     numbers, kinds = table.numbers()
-    assert list(numbers.columns) == ["Segment", "People", "Rate", "Rate: 95% CI from", "Rate: 95% CI to", "Cost per person"]
+    assert list(numbers.columns) == [
+        "Segment",
+        "People",
+        "Rate",
+        "Rate: 95% CI from",
+        "Rate: 95% CI to",
+        "Cost per person",
+    ]
     assert kinds == ["text", "count", "percent", "percent", "percent", "pounds"]
     assert numbers.iloc[1, 2:5].tolist() == [0.51, 0.45, 0.57] and numbers.iloc[0, 2] == SUPPRESSED
 
