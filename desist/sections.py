@@ -263,7 +263,11 @@ def answer_provider(story: Story, out: Section) -> None:
                 "Expected income", pounds(o.income) if o.income is not None else "–", "fees and outcome payments"
             ),
             KeyFigure("Margin", pounds(o.margin), f"90% of contracts {pounds(o.margin_q05)} to {pounds(o.margin_q95)}"),
-            KeyFigure("Chance of a loss", percent(o.loss_chance), "share of simulated contracts below zero"),
+            KeyFigure(
+                "Chance of a loss",
+                percent(o.loss_chance) if o.loss_chance > 0 else "None seen",
+                f"share of {count(o.draws)} simulated contracts ending below zero",
+            ),
         ]
         out.figures(cards if o.costs_included else cards[1:2])
     if story.tariffs is not None and "spec" in story.tariffs.margins:
