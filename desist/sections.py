@@ -26,7 +26,7 @@ what each expects.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -124,9 +124,16 @@ def _outcome_names(story: Story) -> dict[str, str]:
 def _findings_block(story: Story, out: Section) -> None:
     if story.findings:
         out.paragraph("What the design checks found, most serious first:")
-        out.findings(story.findings)
+        out.findings([replace(f, message=_segments_in_words(story, f.message)) for f in story.findings])
     else:
         out.paragraph("The design checks found nothing to fix.")
+
+
+def _segments_in_words(story: Story, text: str) -> str:
+    """A finding's message with quoted segment codes ('complex_needs') replaced by the segments' names."""
+    for code, name in _segment_names(story).items():
+        text = text.replace(f"'{code}'", name)
+    return text
 
 
 def _matched_words(story: Story) -> str:
@@ -295,7 +302,8 @@ def measure_section(story: Story, out: Section) -> None:
     terms = [
         (
             o.label or humanise(k),
-            f"{_window(o.window)}: {_instrument(spec, o)} {o.rule.describe(spec.instrument(o.instrument))}.",
+            f"{_window(o.window)}: {_instrument(spec, o)} "
+            f"{o.rule.describe(spec.instrument(o.instrument)).replace('_', ' ')}.",
         )
         for k, o in spec.outcomes.items()
     ]
@@ -327,8 +335,7 @@ def _window(window: Sequence[int]) -> str:
 
 
 def _instrument(spec: Any, outcome: Any) -> str:
-    title = getattr(spec.instrument(outcome.instrument), "title", "") or humanise(outcome.instrument)
-    return f"the {title[:1].lower() + title[1:]}"
+    return getattr(spec.instrument(outcome.instrument), "title", "") or humanise(outcome.instrument)
 
 
 @section("counts", "Who is counted")
