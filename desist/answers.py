@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from desist.format import percent, points, pounds
+from desist.format import percent, pounds
 
 __all__ = ["OVERSPEND", "Outlook", "Spend", "Verdict", "outlook", "spend", "verdict"]
 
@@ -294,18 +294,3 @@ def outlook(simulation: Any, party: str, delivery_cost: float | None = None) -> 
         costs_included=costs,
         draws=int(simulation.draws),
     )
-
-
-def points_phrase(low: float, high: float) -> str:
-    """A CI of a difference in proportions as words: "between 8.6 points lower and 0.8 points higher".
-
-    Examples
-    --------
-    >>> points_phrase(-0.086, 0.008)
-    'between 8.6 points lower and 0.8 points higher'
-    """
-
-    def side(v: float) -> str:
-        return f"{points(abs(v))} {'lower' if v < 0 else 'higher'}"
-
-    return f"between {side(low)} and {side(high)}"

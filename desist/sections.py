@@ -60,13 +60,6 @@ TITLES = {
     "contract": "What would this contract cost, and is it sound?",
     "provider": "What would this contract mean for a provider?",
 }
-#: Tariffs by name, in words.
-TARIFF_NAMES = {
-    "spec": "The spec's prices",
-    "flat": "Flat",
-    "by_difficulty": "By difficulty",
-    "incentive_neutral": "Incentive-neutral",
-}
 SectionBuilder = Callable[[Story, Section], None]
 
 
@@ -506,7 +499,7 @@ def tariffs_section(story: Story, out: Section) -> None:
         return
     margins = story.tariffs.margins
     names = _segment_names(story)
-    gaps = ", ".join(f"{TARIFF_NAMES.get(k, humanise(k)).lower()} {pounds(m.gap)}" for k, m in margins.items())
+    gaps = ", ".join(f"{tables.TARIFF_NAMES.get(k, humanise(k)).lower()} {pounds(m.gap)}" for k, m in margins.items())
     ends = {(m.easiest, m.hardest) for m in margins.values()}
     which = (
         f" The easiest segment is {names.get(next(iter(ends))[0])} and the hardest {names.get(next(iter(ends))[1])}."
@@ -517,7 +510,7 @@ def tariffs_section(story: Story, out: Section) -> None:
         f"The same expected budget priced {len(margins)} ways. The gap is the margin per person in the easiest "
         f"segment minus the hardest: a positive gap rewards creaming. Gaps: {gaps}.{which}"
     )
-    out.chart(lambda: figures.margins_chart(margins, TARIFF_NAMES))
+    out.chart(lambda: figures.margins_chart(margins, tables.TARIFF_NAMES))
 
 
 def _screen_section(story: Story, out: Section, kind: str) -> None:
@@ -767,7 +760,7 @@ def annex_tariffs(story: Story, out: Section) -> None:
         return
     outcomes, segments = _outcome_names(story), _segment_names(story)
     for name, tariff in story.tariffs.tariffs.items():
-        words = TARIFF_NAMES.get(name, humanise(name)).lower()
+        words = tables.TARIFF_NAMES.get(name, humanise(name)).lower()
         margins = story.tariffs.margins[name]
         out.table(tables.prices_table(tariff, outcomes, segments, f"Prices by outcome and segment: {words}"))
         caption = (

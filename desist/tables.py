@@ -27,6 +27,7 @@ from desist.format import COLUMNS, Column, Table, exact_zeros, humanise
 
 __all__ = [
     "SEVERITY_WORDS",
+    "TARIFF_NAMES",
     "cash_flow_table",
     "cost_per_outcome_table",
     "counts_table",
@@ -50,6 +51,13 @@ __all__ = [
     "verdict_table",
 ]
 
+#: Tariffs by name, in words.
+TARIFF_NAMES = {
+    "spec": "The spec's prices",
+    "flat": "Flat",
+    "by_difficulty": "By difficulty",
+    "incentive_neutral": "Incentive-neutral",
+}
 #: Severities of findings as a reader sees them.
 SEVERITY_WORDS = {"error": "Must fix", "warning": "Worth fixing", "info": "Note"}
 #: Steps of a count in words.
@@ -204,7 +212,7 @@ def prices_long_table(
         for t in tariffs.values()
     ]
     frame = pd.concat([p.assign(tariff=name) for name, p in zip(tariffs, parts)], ignore_index=True)
-    frame["tariff"] = [humanise(t) for t in frame["tariff"]]
+    frame["tariff"] = _named(frame["tariff"], TARIFF_NAMES)
     frame["outcome"] = _named(frame["outcome"], outcome_names)
     frame["segment"] = _named(frame["segment"], segment_names)
     columns = {
@@ -239,7 +247,11 @@ def margins_long_table(
 ) -> Table:
     """Several tariffs' margins in one table, with a Tariff column."""
     frame = pd.concat(
-        [m.to_frame().reset_index().assign(tariff=humanise(name)) for name, m in margins.items()], ignore_index=True
+        [
+            m.to_frame().reset_index().assign(tariff=TARIFF_NAMES.get(name, humanise(name)))
+            for name, m in margins.items()
+        ],
+        ignore_index=True,
     )
     base = margins_table(next(iter(margins.values())))
     columns = {"tariff": Column("Tariff", "text"), **base.columns}
@@ -247,10 +259,14 @@ def margins_long_table(
     return Table(frame, columns, caption, n_columns=("n",), label_columns=("tariff", "segment"))
 
 
-def gaps_table(comparison: Any, caption: str = "The creaming gap of each tariff") -> Table:
+def gaps_table(
+    comparison: Any, segment_names: Mapping[str, str] | None = None, caption: str = "The creaming gap of each tariff"
+) -> Table:
     """Each tariff's creaming gap (margin per person, easiest minus hardest segment) with its CI."""
     frame = comparison.to_frame().reset_index()
-    frame["tariff"] = [humanise(t) for t in frame["tariff"]]
+    frame["tariff"] = _named(frame["tariff"], TARIFF_NAMES)
+    for end in ("easiest", "hardest"):
+        frame[end] = _named(frame[end], segment_names)
     columns = {
         "tariff": Column("Tariff", "text"),
         "gap": Column("Creaming gap per person", "pounds", ("gap_ci_low", "gap_ci_high")),

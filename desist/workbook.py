@@ -225,7 +225,7 @@ def tariff_sheets(comparison: Any, spec: Any = None) -> list[Sheet]:
         ),
         Sheet(
             "Creaming gaps",
-            tables.gaps_table(comparison),
+            tables.gaps_table(comparison, segments),
             "Margin per person in the easiest segment minus the hardest, per tariff: the reward for creaming.",
         ),
     ]

@@ -12,7 +12,7 @@ import pytest
 
 from desist.commands.common import jsonable
 from desist.format import COLUMNS, EXCEL_FORMATS, Column, Table, humanise
-from desist.tables import segment_names
+from desist.tables import TARIFF_NAMES, segment_names
 from desist.workbook import Sheet, simulation_sheets, story_workbook, tariff_sheets, write_workbook
 from ground.errors import ParameterError
 from tests.test_story import built_story
@@ -115,7 +115,7 @@ def test_tariffs_margins_and_cash_flow_are_the_json_ones(story, book):
     margins = _records(book["Margins"])
     names = segment_names(story.inputs.spec)
     for got in data["tariffs"]["spec"]["segments"]:
-        row = next(r for r in margins if r["Tariff"] == "Spec" and r["Segment"] == names[got["segment"]])
+        row = next(r for r in margins if r["Tariff"] == "The spec's prices" and r["Segment"] == names[got["segment"]])
         assert row["Margin per person"] == pytest.approx(got["margin_per_person"], rel=1e-12)
         assert row["Margin per person: 95% CI from"] == pytest.approx(got["ci_low"], rel=1e-12)
         assert row["People"] == got["n"]
@@ -144,7 +144,7 @@ def test_the_price_commands_workbook_matches_its_json(story, tmp_path):
                 row = next(
                     r
                     for r in prices
-                    if r["Tariff"] == humanise(name)
+                    if r["Tariff"] == TARIFF_NAMES[name]
                     and r["Outcome"] == humanise(outcome)
                     and r["Segment"] == humanise(segment)
                 )
