@@ -37,6 +37,8 @@ from cohorts.difficulty import DifficultyModel, fit_difficulty
 from cohorts.synthetic import NEEDS, World
 from desist import answers
 from desist.format import count, p_value, percent, pounds, ratio
+from desist.tables import SEVERITY_WORDS
+from ground.findings import by_severity
 from metrics import match
 from metrics.power import minimum_detectable_effect, negative_binomial_shape
 from metrics.thresholds import Comparison, compare_rules
@@ -622,9 +624,8 @@ def _summary_screens(story: Story) -> list[str]:
 
 
 def _summary_findings(story: Story) -> list[str]:
-    words = {"error": "Must fix", "warning": "Worth fixing", "info": "Note"}
     lines = ["Design findings:" if story.findings else "Design findings: none."]
-    lines += _indent([f"{words[f.severity]}: {f.message}" for f in story.findings])
+    lines += _indent([f"{SEVERITY_WORDS[f.severity]}: {f.message}" for f in by_severity(story.findings)])
     lines += [f"Not run: {step}: {why}" for step, why in story.skipped.items()]
     return lines
 
