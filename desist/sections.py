@@ -51,6 +51,7 @@ from desist.report import KeyFigure, Report, Section
 from desist.story import EFFECT_SCALES, JOURNEYS, Story
 from ground.checks import Options, check_parameter
 from ground.expressions import parse
+from pricing import Tariff
 
 __all__ = ["SECTIONS", "TITLES", "SectionSpec", "build_report", "section"]
 
@@ -223,7 +224,7 @@ def answer_contract(story: Story, out: Section) -> None:
                 KeyFigure(
                     "1 contract in 20 costs more than",
                     pounds(spend.q95),
-                    percent(spend.q95 / spend.budget, 0) + " of the budget",
+                    f"{percent(spend.q95 / spend.budget, 0)} of the budget" if spend.budget > 0 else "no budget set",
                 ),
             ]
         )
@@ -301,12 +302,8 @@ def measure_section(story: Story, out: Section) -> None:
         for k, o in spec.outcomes.items()
     ]
     if spec.reoffending is not None:
-        terms.append(
-            (
-                "Proven reoffending",
-                _measure_words(spec.reoffending)[:1].upper() + _measure_words(spec.reoffending)[1:] + ".",
-            )
-        )
+        words = _measure_words(spec.reoffending)
+        terms.append(("Proven reoffending", f"{words[:1].upper()}{words[1:]}."))
     terms += [(s.label or humanise(k), f"people where {parse(s.where).describe()}.") for k, s in spec.segments.items()]
     out.items(terms)
     payment = spec.payment
@@ -317,8 +314,6 @@ def measure_section(story: Story, out: Section) -> None:
             f"{next(shares)} at risk against outcomes."
         )
     if payment.get("prices"):
-        from pricing import Tariff
-
         out.table(tables.prices_table(Tariff.from_spec(spec), _outcome_names(story), _segment_names(story)))
 
 
