@@ -43,6 +43,7 @@ from ground.checks import Options, check_parameter
 from ground.errors import DesistError
 
 __all__ = [
+    "BROWSER_FLAGS",
     "PARTS",
     "SUPPRESSED",
     "SUPPRESSION_THRESHOLD",
@@ -56,17 +57,17 @@ __all__ = [
 
 #: The report's parts in reading order, with their headings.
 PARTS = {"answer": "The answer", "body": "The evidence", "annex": "Annex: technical tables"}
-#: Chromium flags for printing on a machine with no network and no display.
-CHROMIUM_FLAGS = (
-    "--headless",
+#: Chromium flags for a sandboxed machine with no network: no first-run, sync or background traffic.
+BROWSER_FLAGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--no-pdf-header-footer",
 )
+#: ... and for printing without a display.
+CHROMIUM_FLAGS = ("--headless", *BROWSER_FLAGS, "--no-pdf-header-footer")
 
 
 def figure_to_svg(fig: Any, alt: str = "", prefix: str = "") -> str:

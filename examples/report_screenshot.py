@@ -18,17 +18,10 @@ import time
 from pathlib import Path
 
 from cohorts.synthetic import make_world
+from desist.report import BROWSER_FLAGS
 from desist.story import DEFAULT_SPEC, JOURNEYS, StoryInputs, run_story
 from outcomes import MetricSpec
 
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 
 
@@ -49,7 +42,7 @@ def main() -> None:
     pages = {j: r.write(args.out / f"report_{j}.html") for j, r in story.reports(JOURNEYS).items()}
     written = time.perf_counter()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=FLAGS)
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=list(BROWSER_FLAGS))
         for journey, html in pages.items():
             page = browser.new_page(viewport=VIEWPORT)
             page.goto(html.resolve().as_uri())

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from desist.report import BROWSER_FLAGS
 from desist.story import JOURNEYS
 from tests.test_story import built_reports
 
@@ -30,15 +31,6 @@ AXE = Path(os.environ.get("AXE_CORE", ROOT / ".ci" / "node" / "node_modules" / "
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"), reason="Debian's chromium is not installed (CI installs it)"
 )
-# Flags for a sandboxed machine with no network: no first-run, sync or background traffic.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE][+-]?\d+")
@@ -70,7 +62,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=list(BROWSER_FLAGS))
         yield chromium
         chromium.close()
 
