@@ -1,15 +1,24 @@
-"""One self-contained HTML report: sections of text, tables and inline SVG plots.
+"""One self-contained HTML report that reads as a decision: the answer first, the evidence next, an annex last.
 
-Nothing in the file reaches the network: styles are inline, plots are SVG
-elements, so it opens anywhere and prints cleanly. Tables pass through
-:func:`suppress_small_cells` before they are shown, because the records behind
-them are people's.
+A :class:`Report` holds sections in three parts: ``"answer"`` (the first
+screen: the reader's question answered in a sentence or two), ``"body"`` (the
+evidence in words, with figures) and ``"annex"`` (the technical tables).
+Sections hold blocks: paragraphs, a verdict, key figures, findings with their
+severity, tables (:class:`desist.format.Table`, small cells suppressed) and
+charts (:class:`desist.figures.Chart`, inlined as SVG with their alt text).
+
+Nothing in the file reaches the network: styles are inline and figures are
+SVG elements, so it opens anywhere and prints cleanly; :meth:`Report.to_pdf`
+prints it through headless Chromium.
 
 Examples
 --------
 >>> import pandas as pd
+>>> from desist.format import COLUMNS, Table
 >>> r = Report("Example")
->>> _ = r.add("counts", "Counts", table=pd.DataFrame({"group": ["a", "b"], "n": [120, 4]}), n_columns=["n"])
+>>> s = r.section("counts", "Counts")
+>>> s.table(Table(pd.DataFrame({"segment": ["a", "b"], "n": [120, 4]}),
+...               {"segment": COLUMNS["segment"], "n": COLUMNS["n"]}, n_columns=("n",)))
 >>> "suppressed" in r.to_html()
 True
 """
@@ -18,196 +27,225 @@ from __future__ import annotations
 
 import html
 import io
+import re
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import jinja2
-import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
+from desist.format import SUPPRESSED, SUPPRESSION_THRESHOLD, Table, suppress_small_cells
+from desist.tables import SEVERITY_WORDS
+from ground.checks import Options, check_parameter
+from ground.errors import DesistError
 
-#: Cells counting fewer people than this are not shown (and nor is anything
-#: computed from them), following the usual statistical disclosure practice.
-SUPPRESSION_THRESHOLD = 10
-SUPPRESSED = "suppressed (<10)"
+__all__ = [
+    "BROWSER_FLAGS",
+    "PARTS",
+    "SUPPRESSED",
+    "SUPPRESSION_THRESHOLD",
+    "KeyFigure",
+    "Report",
+    "Section",
+    "figure_to_svg",
+    "suppress_small_cells",
+    "table_to_html",
+]
+
+#: The report's parts in reading order, with their headings.
+PARTS = {"answer": "The answer", "body": "The evidence", "annex": "Annex: technical tables"}
+#: Chromium flags for a sandboxed machine with no network: no first-run, sync or background traffic.
+BROWSER_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+#: ... and for printing without a display.
+CHROMIUM_FLAGS = ("--headless", *BROWSER_FLAGS, "--no-pdf-header-footer")
 
 
-def suppress_small_cells(
-    table: pd.DataFrame,
-    n_columns: Sequence[str],
-    threshold: int = SUPPRESSION_THRESHOLD,
-    label_columns: Sequence[str] | None = None,
-) -> tuple[pd.DataFrame, int]:
-    """Blank every row whose count in any of ``n_columns`` is 1 to ``threshold - 1``.
+def figure_to_svg(fig: Any, alt: str = "", prefix: str = "") -> str:
+    """The figure as an inline ``<svg>`` element with its alt text (no XML header, no external links).
 
-    The whole row goes but its labels, not only the count, because a rate and
-    its CI give the count back. Zero counts are shown: they identify nobody.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The table to show.
-    n_columns : sequence of str
-        Columns that hold counts of people.
-    threshold : int
-        Smallest count shown.
-    label_columns : sequence of str, optional
-        Columns that name the row and stay visible; by default the first column.
-
-    Returns
-    -------
-    (pandas.DataFrame, int)
-        The table for display (object dtype) and the number of rows suppressed.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"segment": ["women", "men"], "n": [7, 300], "rate": [0.4, 0.5]})
-    >>> shown, k = suppress_small_cells(t, ["n"])
-    >>> k, shown.loc[0, "rate"]
-    (1, 'suppressed (<10)')
+    ``prefix`` is put before every id in the SVG, so several figures on one
+    page never share an id.
     """
-    missing = [c for c in n_columns if c not in table.columns]
-    if missing:
-        raise ValueError(f"suppress_small_cells: count columns {missing} are not in the table {list(table.columns)}")
-    counts = table[list(n_columns)].apply(pd.to_numeric, errors="coerce")
-    small = ((counts > 0) & (counts < threshold)).any(axis=1).to_numpy()
-    shown = table.astype(object)
-    keep = list(table.columns[:1]) if label_columns is None else list(label_columns)
-    blank = [c for c in table.columns if c not in keep]
-    shown.loc[small, blank] = SUPPRESSED
-    return shown, int(small.sum())
+    import matplotlib
 
-
-def figure_to_svg(fig: Figure) -> str:
-    """The figure as an inline ``<svg>`` element (no XML header, no external links)."""
     buf = io.StringIO()
-    # No date in the metadata, so the same numbers give the same file.
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # No date in the metadata and fixed ids, so the same numbers give the same file.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "desist"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buf.getvalue()
-    return svg[svg.index("<svg") :]
+    svg = svg[svg.index("<svg") :]
+    if prefix:
+        svg = re.sub(r'\bid="', f'id="{prefix}', svg)
+        svg = re.sub(r"url\(#", f"url(#{prefix}", svg)
+        svg = re.sub(r'href="#', f'href="#{prefix}', svg)
+    if alt:
+        words = html.escape(alt, quote=True)
+        svg = svg.replace("<svg ", f'<svg role="img" aria-label="{words}" ', 1)
+        opened = svg.index(">") + 1
+        svg = f"{svg[:opened]}<title>{words}</title>{svg[opened:]}"
+    return svg
 
 
-def _format_cell(value: object) -> str:
-    if isinstance(value, (float, np.floating)):
-        if np.isnan(value):
-            return "–"
-        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-            return f"{value:.3g}"
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return f"{value:,}"
-    if value is None or value is pd.NA or value is pd.NaT:
-        return "–"
-    return str(value)
-
-
-def table_to_html(table: pd.DataFrame) -> str:
-    """A plain HTML table with numbers formatted for reading."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+def table_to_html(table: Table) -> str:
+    """The table as HTML for people: a caption, headings in words, numbers formatted and right-aligned."""
+    shown = table.readable()
+    kinds = [c.kind for c in table.shown_columns().values()]
+    numeric = [k not in ("text", "yes_no") for k in kinds]
+    caption = f"<caption>{html.escape(table.caption)}</caption>" if table.caption else ""
+    head = "".join(
+        f'<th scope="col"{" class=num" if n else ""}>{html.escape(str(c))}</th>' for c, n in zip(shown.columns, numeric)
+    )
     rows = []
-    for record in table.itertuples(index=False):
-        cells = "".join(
-            f'<td class="{"num" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else "txt"}">'
-            f"{html.escape(_format_cell(v))}</td>"
-            for v in record
-        )
-        rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    for record in shown.itertuples(index=False):
+        cells = []
+        for i, (v, n) in enumerate(zip(record, numeric)):
+            tag = "th scope=row" if i == 0 else "td"
+            cls = " class=num" if n and v != SUPPRESSED else ""
+            cells.append(f"<{tag}{cls}>{html.escape(str(v))}</{tag.split()[0]}>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    """One number on the first screen: what it is, the number, and a line of context."""
+
+    label: str
+    value: str
+    detail: str = ""
 
 
 @dataclass
 class Section:
     """One part of the report; ``key`` becomes its HTML id.
 
-    ``blocks`` keeps tables and figures in the order they were added, as
-    ``(kind, caption, html)`` with kind ``"table"`` or ``"figure"``.
+    ``blocks`` keeps what was added, in order, as ``(kind, content)``: kind is
+    ``"verdict"``, ``"paragraph"``, ``"figures"``, ``"findings"``,
+    ``"list"``, ``"table"``, ``"chart"`` or ``"note"``.
     """
 
     key: str
     title: str
-    text: str = ""
-    pre: str = ""
-    blocks: list[tuple[str, str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    part: str = "body"
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+    #: Rendered charts by ``"<section>-<n>"``, shared by reports drawn from one result.
+    rendered: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+
+    def verdict(self, text: str) -> None:
+        """The answer in one sentence, shown large."""
+        self.blocks.append(("verdict", text))
+
+    def paragraph(self, text: str) -> None:
+        """Prose; the same paragraph twice is kept once."""
+        if text and ("paragraph", text) not in self.blocks:
+            self.blocks.append(("paragraph", text))
+
+    def figures(self, figures: Sequence[KeyFigure]) -> None:
+        """Key numbers side by side, each with its label and context."""
+        if figures:
+            self.blocks.append(("figures", list(figures)))
+
+    def findings(self, findings: Sequence[Any]) -> None:
+        """Findings (``code``, ``severity``, ``message``) as sentences, most serious first."""
+        order = list(SEVERITY_WORDS)
+        ranked = sorted(findings, key=lambda f: order.index(f.severity))
+        self.blocks.append(("findings", [(f.severity, SEVERITY_WORDS[f.severity], f.message) for f in ranked]))
+
+    def items(self, items: Sequence[tuple[str, str]]) -> None:
+        """A list of (term, definition) pairs, e.g. segments and their rules in words."""
+        if items:
+            self.blocks.append(("list", list(items)))
+
+    def table(self, table: Table) -> None:
+        """A table, small cells suppressed, with a note saying how many rows were."""
+        self.blocks.append(("table", table_to_html(table)))
+        hidden = table.suppressed_rows
+        if hidden:
+            what = table.caption or self.title
+            self.note(f"{hidden} row(s) of {what} suppressed: fewer than {SUPPRESSION_THRESHOLD} people.")
+
+    def chart(self, chart: Any) -> None:
+        """A chart inlined as SVG, with its alt text and caption.
+
+        ``chart`` is a :class:`desist.figures.Chart`, or a function that makes
+        one: then a chart already drawn for another report from the same
+        result is reused rather than drawn again.
+        """
+        key = f"{self.key}-{sum(kind == 'chart' for kind, _ in self.blocks) + 1}"
+        if key not in self.rendered or not callable(chart):
+            made = chart() if callable(chart) else chart
+            self.rendered[key] = (figure_to_svg(made.figure, made.alt, prefix=f"{key}-"), made.caption)
+        self.blocks.append(("chart", self.rendered[key]))
+
+    def note(self, text: str) -> None:
+        """A small-print note under the section."""
+        if text:
+            self.blocks.append(("note", text))
 
 
-_TEMPLATE = jinja2.Environment(
-    loader=jinja2.PackageLoader("desist", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"])
-)
+def _template():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("desist", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"])
+    )
+    return env.get_template("report.html.j2")
 
 
 class Report:
-    """A report assembled section by section, written as one HTML file.
+    """A report assembled section by section, written as one HTML file (or printed to PDF).
 
     Parameters
     ----------
     title : str
-        Shown at the top and in the browser tab.
+        Shown at the top and in the browser tab: the reader's question.
     subtitle : str
-        One line under the title, e.g. the data's as-of date.
+        One line under the title, e.g. the metric and the data's as-of date.
+    rendered : dict, optional
+        Charts already drawn (see :meth:`Section.chart`), shared between
+        reports drawn from one result.
     """
 
-    def __init__(self, title: str, subtitle: str = "") -> None:
+    def __init__(self, title: str, subtitle: str = "", *, rendered: dict | None = None) -> None:
         self.title = title
         self.subtitle = subtitle
         self.sections: list[Section] = []
+        self.rendered = {} if rendered is None else rendered
 
-    def add(
-        self,
-        key: str,
-        title: str,
-        *,
-        text: str = "",
-        pre: str = "",
-        table: pd.DataFrame | None = None,
-        caption: str = "",
-        n_columns: Sequence[str] = (),
-        figure: Figure | None = None,
-        figure_caption: str = "",
-        note: str = "",
-    ) -> Section:
-        """Add to (or start) the section ``key``.
+    def section(self, key: str, title: str, *, part: str = "body") -> Section:
+        """The section ``key``, started (at the end of its part) if new."""
+        check_parameter(part, "part", "Report.section", Options(*PARTS))
+        found = next((s for s in self.sections if s.key == key), None)
+        if found is None:
+            found = Section(key=key, title=title, part=part, rendered=self.rendered)
+            self.sections.append(found)
+        return found
 
-        ``text`` is prose (blank lines separate paragraphs; the same text twice
-        is kept once); ``pre`` is shown with its line breaks. A table is shown
-        after suppressing small cells in ``n_columns``; a note says how many rows
-        were suppressed. A figure is inlined as SVG and closed.
-        """
-        section = next((s for s in self.sections if s.key == key), None)
-        if section is None:
-            section = Section(key=key, title=title)
-            self.sections.append(section)
-        if text and text not in section.text:
-            section.text = f"{section.text}\n\n{text}".strip()
-        if pre:
-            section.pre = f"{section.pre}\n{pre}".strip("\n")
-        if table is not None:
-            shown, k = suppress_small_cells(table, n_columns)
-            section.blocks.append(("table", caption, table_to_html(shown)))
-            if k:
-                section.notes.append(
-                    f"{k} row(s) of {caption or title} suppressed: fewer than {SUPPRESSION_THRESHOLD} people."
-                )
-        if figure is not None:
-            import matplotlib.pyplot as plt
-
-            section.blocks.append(("figure", figure_caption, figure_to_svg(figure)))
-            plt.close(figure)
-        if note:
-            section.notes.append(note)
-        return section
+    def shown_sections(self) -> list[Section]:
+        """Sections with something in them, answer first, then the evidence, then the annex."""
+        order = list(PARTS)
+        return sorted((s for s in self.sections if s.blocks), key=lambda s: order.index(s.part))
 
     def to_html(self) -> str:
         """The whole report as one HTML string."""
-        paragraphs = {s.key: [p.strip() for p in s.text.split("\n\n") if p.strip()] for s in self.sections}
-        return _TEMPLATE.get_template("report.html.j2").render(
+        sections = self.shown_sections()
+        parts = [(part, heading, [s for s in sections if s.part == part]) for part, heading in PARTS.items()]
+        return _template().render(
             title=self.title,
             subtitle=self.subtitle,
-            sections=self.sections,
-            paragraphs=paragraphs,
-            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            parts=[p for p in parts if p[2]],
+            threshold=SUPPRESSION_THRESHOLD,
+            generated=datetime.now(UTC).strftime("%d %B %Y, %H:%M UTC").lstrip("0"),
         )
 
     def write(self, path: str | Path) -> Path:
@@ -216,3 +254,47 @@ class Report:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.to_html(), encoding="utf-8")
         return path
+
+    def to_pdf(self, path: str | Path, *, chromium: str | Path | None = None, timeout: float = 120.0) -> Path:
+        """Print the report to PDF through headless Chromium (A4, print styles) and return the path.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The PDF to write.
+        chromium : str or pathlib.Path, optional
+            The browser; default the first of ``chromium``, ``chromium-browser``,
+            ``google-chrome`` on the PATH.
+        timeout : float
+            Seconds to wait for the browser.
+
+        Raises
+        ------
+        DesistError
+            No Chromium was found, or it failed to print.
+        """
+        browser = str(chromium) if chromium else _find_chromium()
+        path = Path(path).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as folder:
+            page = self.write(Path(folder) / "report.html")
+            command = [browser, *CHROMIUM_FLAGS, f"--print-to-pdf={path}", page.as_uri()]
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise DesistError(f"Chromium ({browser}) could not print the report: {exc}") from exc
+        if done.returncode != 0 or not path.exists():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise DesistError(f"Chromium ({browser}) could not print the report: {' '.join(tail) or 'no output'}")
+        return path
+
+
+def _find_chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise DesistError(
+        "Printing a PDF needs Chromium, and none was found on the PATH (looked for chromium, "
+        "chromium-browser and google-chrome). Install it (Debian: apt-get install chromium) or pass chromium=PATH."
+    )

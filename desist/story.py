@@ -2,9 +2,15 @@
 thresholds, difficulty, tariffs, contract simulation, screens and findings.
 
 ``run_story`` is what ``desist demo`` runs on the synthetic world and what
-``desist report`` runs on files; ``Story.report()`` turns the results into the
-HTML report. Each step uses the library's public functions, so the report
-shows the same numbers a script would get.
+``desist report`` runs on files; ``Story.report(journey)`` turns the results
+into the HTML report for an evaluator, a commissioner or a provider. Each step
+uses the library's public functions, so the report shows the same numbers a
+script would get.
+
+Each step is one function registered with :func:`step`, run in the order
+registered; it reads ``story.inputs`` and what earlier steps left on the
+story, and sets its own fields (or says in ``story.skipped`` why it could
+not). Adding a step is adding one such function.
 
 Examples
 --------
@@ -29,7 +35,10 @@ import pandas as pd
 
 from cohorts.difficulty import DifficultyModel, fit_difficulty
 from cohorts.synthetic import NEEDS, World
-from desist.report import Report
+from desist import answers
+from desist.format import count, p_value, percent, pounds, ratio
+from desist.tables import SEVERITY_WORDS
+from ground.findings import by_severity
 from metrics import match
 from metrics.power import minimum_detectable_effect, negative_binomial_shape
 from metrics.thresholds import Comparison, compare_rules
@@ -59,17 +68,16 @@ CONTRACT_DAYS = 3 * 365
 REOFFENDED = "proven reoffending"
 REOFFENCES = "proven reoffences"
 DAYS_TO_FIRST = "days to first proven reoffence"
-#: The story's steps in order; ``run_story`` reports each as it starts.
-STEPS = (
-    "outcomes",
-    "matched comparison",
-    "payment thresholds",
-    "difficulty",
-    "tariffs",
-    "contract simulation",
-    "screens",
-    "design checks",
-)
+#: The readers a report can answer: "evaluation" (did the programme change
+#: reoffending?), "contract" (what would the contract pay, and is it sound?),
+#: "provider" (what would the provider earn, and could it lose?).
+JOURNEYS = ("evaluation", "contract", "provider")
+#: Scales of the effects, as a reader needs them beside each number.
+EFFECT_SCALES = {
+    "binary": "difference in the proven reoffending rate, percentage points",
+    "count": "rate ratio of proven reoffences (1 = no change)",
+    "time": "hazard ratio of a first proven reoffence (1 = no change)",
+}
 
 
 @dataclass
@@ -128,80 +136,73 @@ class StoryInputs:
 
 @dataclass
 class Story:
-    """Everything the story computed; ``skipped`` says which steps did not run and why."""
+    """Everything the story computed; ``skipped`` says which steps did not run and why.
+
+    Steps fill the fields in order (see :data:`STEPS`). ``sensitivity``,
+    ``settlement``, ``measurement`` and ``providers`` are seams for results
+    that later steps add (sensitivity to hidden bias, the contract's
+    settlement, measurement screens, the provider comparison table): the
+    report has a section for each that shows them once they are set.
+    """
 
     inputs: StoryInputs
-    outcome_rates: pd.DataFrame | None
-    reoffending: Any  # measured as the pool's outcomes were, for the comparison
-    matched: Any
-    effects: dict[str, Any]
-    dispersion: float | None
-    thresholds: dict[str, Any]
-    power: dict[str, Any]
-    difficulty: DifficultyModel
-    tariffs: dict[str, Any] | None
-    simulation: Any
-    screens: dict[str, Any]
-    equality: Any
-    findings: list[Any]
-    history_counts: dict[str, int] | None = None
-    skipped: dict[str, str] = field(default_factory=dict)
+    outcome_rates: pd.DataFrame | None = None
+    reoffending: Any = None  # measured as the pool's outcomes were, for the comparison
     spec_reoffending: Any = None
+    covariates: list[str] = field(default_factory=list)
+    matched: Any = None
+    effects: dict[str, Any] = field(default_factory=dict)
+    dispersion: float | None = None
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    power: dict[str, Any] = field(default_factory=dict)
+    difficulty: DifficultyModel | None = None
+    history: pd.DataFrame | None = None
+    history_counts: dict[str, int] | None = None
+    pricing: Any = None
+    tariffs: Any = None
+    structure: Any = None
+    simulation: Any = None
+    delivery_cost: float | None = None
+    screens: dict[str, Any] = field(default_factory=dict)
+    equality: Any = None
+    findings: list[Any] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sensitivity: Any = None
+    settlement: Any = None
+    measurement: Any = None
+    providers: Any = None
 
-    def summary(self) -> str:
-        """The story in a screenful of text."""
-        spec = self.inputs.spec
-        lines = [f"Metric: {spec.name}"]
-        if self.outcome_rates is not None:
-            lines.append("Intermediate outcomes (rate, 95% CI, n measured):")
-            lines += [
-                f"  {r.label}: {r.rate:.1%} ({r.ci_low:.1%} to {r.ci_high:.1%}), n = {r.n:,}"
-                for r in self.outcome_rates.itertuples()
-            ]
-        lines.append(self.reoffending.summary())
-        if self.spec_reoffending is not None:
-            lines.append("The spec's own measure:\n" + self.spec_reoffending.summary())
-        lines += [f"Note: {note}" for note in self.notes]
-        counts = self.matched.counts
-        lines.append(
-            f"Matched comparison: {counts.loc['matched', 'treated']:,} of {counts.loc['all', 'treated']:,} "
-            f"cohort members matched 1:1 to the national pool (caliper 0.2 SD of the logit)."
-        )
-        for kind, eff in self.effects.items():
-            truth = self._true(kind)
-            lines.append(f"  {eff.statement()}" + (f" [true effect {truth:.3g}]" if truth is not None else ""))
-        for kind, comparison in self.thresholds.items():
-            lines.append(f"Payment rules on the {kind} measure:\n" + _indent(comparison.summary()))
-        n = self.effects["binary"].n_treated
-        mde = {k: p.to_dict() for k, p in self.power.items()}
-        lines.append(
-            f"Smallest effects detectable with 80% power at {n:,} matched cohort members: "
-            f"{abs(mde['frequency']['relative']):.1%} fewer proven reoffences, "
-            f"{abs(mde['binary']['effect']) * 100:.1f} points off the proven reoffending rate."
-        )
-        if self.tariffs is not None:
-            gap = {name: m.gap for name, m in self.tariffs.margins.items()}
-            lines.append(
-                "Creaming gap (margin per person, easiest minus hardest segment): "
-                + ", ".join(f"{k} £{v:,.0f}" for k, v in gap.items())
-            )
-        if self.simulation is not None:
-            lines.append(self.simulation.summary())
-        for name, screen in self.screens.items():
-            lines.append(
-                screen.summary().splitlines()[0]
-                if name != "funnel"
-                else f"Funnel: {len(screen.outside(0.998))} provider(s) outside the 99.8% limits."
-            )
-        lines.append("Design findings: " + (", ".join(f"{f.code} ({f.severity})" for f in self.findings) or "none"))
-        for step, why in self.skipped.items():
-            lines.append(f"Not run: {step}: {why}")
-        return "\n".join(lines)
-
-    def _true(self, kind: str) -> float | None:
+    def true_effect(self, kind: str) -> float | None:
+        """The effect the synthetic world was built with, on the scale of ``effects[kind]``."""
         truth = self.inputs.truth or {}
         return {"binary": truth.get("reoffended_diff"), "count": truth.get("reoffences_ratio")}.get(kind)
+
+    def verdicts(self) -> dict[str, answers.Verdict]:
+        """The evaluator's answer on the rate and on the frequency of reoffending."""
+        days = self.inputs.pool_measure.follow_up_days
+        return {
+            measure: answers.verdict(self.effects[kind], days)
+            for measure, kind in (("binary", "binary"), ("frequency", "count"))
+            if kind in self.effects
+        }
+
+    def spend(self) -> answers.Spend | None:
+        """The commissioner's spend against the budget (None without a contract simulation)."""
+        return None if self.simulation is None else answers.spend(self.simulation)
+
+    def outlooks(self) -> dict[str, answers.Outlook]:
+        """Each provider's income, margin and chance of a loss (empty without a contract simulation)."""
+        if self.simulation is None:
+            return {}
+        providers = self.simulation.providers
+        # Delivery costs are the prime's when it works alone; shared costs are not split here.
+        cost = self.delivery_cost if len(providers) == 1 else None
+        return {p: answers.outlook(self.simulation, p, cost) for p in providers}
+
+    def summary(self) -> str:
+        """The story in a screenful of text, numbers written for people."""
+        return "\n".join(line for part in _SUMMARY for line in part(self))
 
     def to_dict(self) -> dict[str, Any]:
         """The headline numbers as plain data (what ``--json`` prints)."""
@@ -216,6 +217,7 @@ class Story:
             "findings": [f.to_dict() for f in self.findings],
             "skipped": self.skipped,
             "notes": self.notes,
+            "answers": self.answers(),
         }
         if self.spec_reoffending is not None:
             out["spec_reoffending"] = self.spec_reoffending.to_dict()
@@ -230,13 +232,31 @@ class Story:
             out["truth"] = dict(self.inputs.truth)
         return out
 
-    def report(self) -> Report:
-        """The HTML report: one section per step, each figure with its n and CI."""
-        return _build_report(self)
+    def answers(self) -> dict[str, Any]:
+        """Each reader's answer as numbers: the verdicts, the spend against budget, the providers' outlooks."""
+        spend = self.spend()
+        return {
+            "evaluation": {k: v.to_dict() for k, v in self.verdicts().items()},
+            "contract": None if spend is None else spend.to_dict(),
+            "provider": {k: v.to_dict() for k, v in self.outlooks().items()},
+        }
 
+    def report(self, journey: str = "evaluation") -> Any:
+        """The HTML report for one reader: ``"evaluation"``, ``"contract"`` or ``"provider"``.
 
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
+        The first screen answers that reader's question; the evidence and the
+        technical annex follow (see :mod:`desist.sections`).
+        """
+        from desist.sections import build_report
+
+        return build_report(self, journey)
+
+    def reports(self, journeys: tuple[str, ...] = JOURNEYS) -> dict[str, Any]:
+        """The report for each journey, drawing each chart once for all of them."""
+        from desist.sections import build_report
+
+        rendered: dict = {}
+        return {journey: build_report(self, journey, rendered=rendered) for journey in journeys}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -272,6 +292,217 @@ def _matched_sample(
     return data
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of the story: its name (shown as progress) and the function that runs it."""
+
+    name: str
+    run: Callable[[Story, RunOptions], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings of a run that steps may read."""
+
+    seed: int = 0
+    draws: int = 2_000
+
+
+_STEPS: list[Step] = []
+
+
+def step(name: str) -> Callable:
+    """Register the decorated function as the story's next step, called with ``(story, options)``."""
+
+    def register(run: Callable[[Story, RunOptions], None]) -> Callable[[Story, RunOptions], None]:
+        _STEPS.append(Step(name, run))
+        return run
+
+    return register
+
+
+@step("outcomes")
+def _outcomes(story: Story, options: RunOptions) -> None:
+    """Intermediate outcome rates, and proven reoffending measured as the pool's outcomes were."""
+    inputs, spec = story.inputs, story.inputs.spec
+    if inputs.assessments is not None and spec.outcomes:
+        story.outcome_rates = spec.outcome_rates(inputs.people, inputs.assessments, as_of=inputs.as_of)
+    else:
+        story.skipped["intermediate outcomes"] = "no assessments table or no outcomes in the spec"
+    pool = inputs.pool_measure
+    story.reoffending = proven_reoffending(
+        inputs.people,
+        inputs.offences,
+        index=pool.index,
+        follow_up_days=pool.follow_up_days,
+        waiting_days=pool.waiting_days,
+        as_of=inputs.as_of,
+        disposals=pool.disposals,
+        counting=pool.counting,
+    )
+    if spec.reoffending is not None and _definition(spec.reoffending) != _definition(pool):
+        story.spec_reoffending = spec.proven_reoffending(inputs.people, inputs.offences, as_of=inputs.as_of)
+        story.notes.append(
+            f"The spec pays on {_lower(spec.reoffending.describe())} The comparison pool's outcomes are "
+            f"{_lower(pool.describe())} The matched comparison therefore measures the cohort the "
+            "pool's way; the spec's own measure is shown for the cohort alone."
+        )
+
+
+@step("matched comparison")
+def _matched_comparison(story: Story, options: RunOptions) -> None:
+    """1:1 nearest-neighbour match on the propensity logit; effects on rate, frequency and time."""
+    inputs = story.inputs
+    story.covariates = _covariates(inputs.people, inputs.pool)
+    data = _matched_sample(
+        inputs.people, story.reoffending.per_person, inputs.pool, story.covariates, inputs.pool_measure.follow_up_days
+    )
+    story.matched = matched = match(data, "in_programme", story.covariates, caliper=0.2, link="linear_logit")
+    story.effects = {
+        "binary": matched.effect(REOFFENDED, kind="binary"),
+        "count": matched.effect(REOFFENCES, kind="count"),
+        "time": matched.effect(DAYS_TO_FIRST, kind="time", event=REOFFENDED),
+    }
+    controls = data["in_programme"].to_numpy() == 0
+    story.dispersion = negative_binomial_shape(data.loc[controls, REOFFENCES], matched.weight_array[controls])
+
+
+@step("payment thresholds")
+def _payment_thresholds(story: Story, options: RunOptions) -> None:
+    """Payment rules on the same comparison, and the smallest effects this cohort could detect."""
+    effects, dispersion = story.effects, story.dispersion
+    story.thresholds = {
+        "frequency": compare_rules(
+            Comparison.from_effect(effects["count"], dispersion=dispersion), true_effect=story.true_effect("count")
+        ),
+        "binary": compare_rules(Comparison.from_effect(effects["binary"]), true_effect=story.true_effect("binary")),
+    }
+    n_treated = int(effects["binary"].n_treated)
+    story.power = {
+        "frequency": minimum_detectable_effect(
+            "frequency", float(effects["count"].mean_control), n_treated, dispersion=dispersion
+        ),
+        "binary": minimum_detectable_effect("binary", float(effects["binary"].mean_control), n_treated),
+    }
+
+
+@step("difficulty")
+def _difficulty(story: Story, options: RunOptions) -> None:
+    """How likely each person is to reoffend without the programme, modelled on the pool."""
+    pool = story.inputs.pool
+    story.difficulty = fit_difficulty(
+        pool.assign(reoffended=pool["reoffended"].astype(float)), "reoffended", story.covariates
+    )
+
+
+@step("tariffs")
+def _tariffs(story: Story, options: RunOptions) -> None:
+    """The pricing history, and the spec's tariff against flat, by-difficulty and incentive-neutral ones."""
+    inputs, spec = story.inputs, story.inputs.spec
+    story.history = inputs.history
+    if story.history is None and inputs.assessments is not None and spec.outcomes:
+        story.history, story.history_counts = achievement_history(
+            spec, inputs.people, inputs.assessments, as_of=inputs.as_of
+        )
+    if story.history is None or not spec.payment.get("prices"):
+        story.skipped["tariffs and contract simulation"] = "no history of achieved outcomes, or no prices in the spec"
+        return
+    story.pricing = cohort_pricing(spec, inputs.people, story.history)
+    if inputs.costs or "cost" in story.history.columns:
+        story.tariffs = compare_tariffs(spec, story.history, costs=inputs.costs)
+    else:
+        story.skipped["tariff comparison"] = (
+            "no delivery costs: give costs by segment (--cost SEGMENT=AMOUNT) or a 'cost' column in the history"
+        )
+
+
+@step("contract simulation")
+def _contract_simulation(story: Story, options: RunOptions) -> None:
+    """Monte Carlo cash flows of the spec's contract for every party."""
+    pricing, inputs, spec = story.pricing, story.inputs, story.inputs.spec
+    if pricing is None:
+        return
+    story.structure = PaymentStructure.from_spec(spec, outcome_budget=pricing.expected_payments)
+    costs = segment_costs(inputs.costs, inputs.people, pricing.segments) if inputs.costs else None
+    if costs is not None:
+        story.delivery_cost = float(costs.reindex(pd.Index(pricing.segments.astype(str))).sum())
+    story.simulation = simulate_contract(
+        spec,
+        inputs.people,
+        Tariff.from_spec(spec),
+        story.structure,
+        draws=options.draws,
+        seed=options.seed,
+        probabilities=pricing.probabilities,
+        segments=pricing.segments,
+        costs=costs,
+    )
+
+
+@step("screens")
+def _screens(story: Story, options: RunOptions) -> None:
+    """Creaming, parking and funnel screens, and the equality impact table."""
+    inputs = story.inputs
+    scored = inputs.people.assign(difficulty=story.difficulty.predict(inputs.people).difficulty.to_numpy())
+    eligible = inputs.eligible is not None and "enrolled" in inputs.eligible.columns
+    if eligible:
+        ranked = inputs.eligible.assign(difficulty=story.difficulty.predict(inputs.eligible).difficulty.to_numpy())
+        story.screens["creaming"] = creaming_screen(ranked, by="provider_id")
+    else:
+        story.skipped["creaming screen"] = "no eligible table with an 'enrolled' column"
+    if inputs.services is not None:
+        hours = inputs.services.groupby("person_id")["hours"].sum()
+        served = scored.assign(hours=scored["person_id"].map(hours).fillna(0.0).to_numpy())
+        story.screens["parking"] = parking_screen(served, by="provider_id")
+    else:
+        story.skipped["parking screen"] = "no services table"
+    per_person = story.reoffending.per_person
+    observed = scored.merge(per_person.loc[per_person["observable"], ["person_id", "reoffended"]], on="person_id")
+    story.screens["funnel"] = funnel(
+        observed.assign(reoffended=observed["reoffended"].astype(float), expected=observed["difficulty"]),
+        unit="provider_id",
+        outcome="reoffended",
+        expected="expected",
+    )
+    if eligible:
+        story.equality = _equality(story)
+
+
+def _equality(story: Story) -> Any:
+    """Enrolment, reoffending and (once known) payment rates by protected group."""
+    inputs = story.inputs
+    outcome = story.reoffending.per_person.set_index("person_id")
+    frame = inputs.eligible.assign(
+        reoffended=inputs.eligible["person_id"]
+        .map(outcome["reoffended"].where(outcome["observable"]).astype(float))
+        .astype(float)
+    )
+    # Paid: earned any outcome payment, known for people whose windows have all closed.
+    paid = story.history_counts is not None and story.pricing is not None
+    if paid:
+        earned = story.history.set_index("person_id")[story.pricing.outcomes].max(axis=1)
+        frame["paid"] = frame["person_id"].map(earned).astype(float)
+    return equality(frame, enrolled="enrolled", outcome="reoffended", payment="paid" if paid else None)
+
+
+@step("design checks")
+def _design_checks(story: Story, options: RunOptions) -> None:
+    """The design checks' findings on the spec and the data."""
+    inputs = story.inputs
+    tables = {
+        "people": inputs.people,
+        "assessments": inputs.assessments,
+        "pool": inputs.pool,
+        "history": story.history,
+        "as_of": inputs.as_of,
+    }
+    story.findings = check_design(inputs.spec, tables, contract_days=CONTRACT_DAYS, costs=inputs.costs)
+
+
+#: The story's steps in order; ``run_story`` reports each as it starts.
+STEPS = tuple(s.name for s in _STEPS)
+
+
 def run_story(
     inputs: StoryInputs,
     *,
@@ -296,454 +527,114 @@ def run_story(
     -------
     Story
     """
-    step = progress or (lambda name: None)
-    spec, people, as_of = inputs.spec, inputs.people, inputs.as_of
-    skipped: dict[str, str] = {}
-
-    step("outcomes")
-    outcome_rates = None
-    if inputs.assessments is not None and spec.outcomes:
-        outcome_rates = spec.outcome_rates(people, inputs.assessments, as_of=as_of)
-    else:
-        skipped["intermediate outcomes"] = "no assessments table or no outcomes in the spec"
-    pool_measure = inputs.pool_measure
-    reoffending = proven_reoffending(
-        people,
-        inputs.offences,
-        index=pool_measure.index,
-        follow_up_days=pool_measure.follow_up_days,
-        waiting_days=pool_measure.waiting_days,
-        as_of=as_of,
-        disposals=pool_measure.disposals,
-        counting=pool_measure.counting,
-    )
-    notes: list[str] = []
-    spec_reoffending = None
-    if spec.reoffending is not None and _definition(spec.reoffending) != _definition(pool_measure):
-        spec_reoffending = spec.proven_reoffending(people, inputs.offences, as_of=as_of)
-        notes.append(
-            f"The spec pays on {_lower(spec.reoffending.describe())} The comparison pool's outcomes are "
-            f"{_lower(pool_measure.describe())} The matched comparison therefore measures the cohort the "
-            "pool's way; the spec's own measure is shown for the cohort alone."
-        )
-
-    step("matched comparison")
-    covariates = _covariates(people, inputs.pool)
-    data = _matched_sample(people, reoffending.per_person, inputs.pool, covariates, pool_measure.follow_up_days)
-    matched = match(data, "in_programme", covariates, caliper=0.2, link="linear_logit")
-    effects = {
-        "binary": matched.effect(REOFFENDED, kind="binary"),
-        "count": matched.effect(REOFFENCES, kind="count"),
-        "time": matched.effect(DAYS_TO_FIRST, kind="time", event=REOFFENDED),
-    }
-    controls = data["in_programme"].to_numpy() == 0
-    dispersion = negative_binomial_shape(data.loc[controls, REOFFENCES], matched.weight_array[controls])
-
-    step("payment thresholds")
-    truth = inputs.truth or {}
-    thresholds = {
-        "frequency": compare_rules(
-            Comparison.from_effect(effects["count"], dispersion=dispersion), true_effect=truth.get("reoffences_ratio")
-        ),
-        "binary": compare_rules(Comparison.from_effect(effects["binary"]), true_effect=truth.get("reoffended_diff")),
-    }
-    n_treated = int(effects["binary"].n_treated)
-    power = {
-        "frequency": minimum_detectable_effect(
-            "frequency", float(effects["count"].mean_control), n_treated, dispersion=dispersion
-        ),
-        "binary": minimum_detectable_effect("binary", float(effects["binary"].mean_control), n_treated),
-    }
-
-    step("difficulty")
-    history_pool = inputs.pool.assign(reoffended=inputs.pool["reoffended"].astype(float))
-    difficulty = fit_difficulty(history_pool, "reoffended", covariates)
-
-    step("tariffs")
-    tariffs, simulation, history_counts, pricing = None, None, None, None
-    history = inputs.history
-    if history is None and inputs.assessments is not None and spec.outcomes:
-        history, history_counts = achievement_history(spec, people, inputs.assessments, as_of=as_of)
-    if history is not None and spec.payment.get("prices"):
-        pricing = cohort_pricing(spec, people, history)
-        if inputs.costs or "cost" in history.columns:
-            tariffs = compare_tariffs(spec, history, costs=inputs.costs)
-        else:
-            skipped["tariff comparison"] = (
-                "no delivery costs: give costs by segment (--cost SEGMENT=AMOUNT) or a 'cost' column in the history"
-            )
-        step("contract simulation")
-        structure = PaymentStructure.from_spec(spec, outcome_budget=pricing.expected_payments)
-        costs = segment_costs(inputs.costs, people, pricing.segments) if inputs.costs else None
-        simulation = simulate_contract(
-            spec,
-            people,
-            Tariff.from_spec(spec),
-            structure,
-            draws=draws,
-            seed=seed,
-            probabilities=pricing.probabilities,
-            segments=pricing.segments,
-            costs=costs,
-        )
-    else:
-        skipped["tariffs and contract simulation"] = "no history of achieved outcomes, or no prices in the spec"
-
-    step("screens")
-    screens: dict[str, Any] = {}
-    scored_people = people.assign(difficulty=difficulty.predict(people).difficulty.to_numpy())
-    has_eligible = inputs.eligible is not None and "enrolled" in inputs.eligible.columns
-    if has_eligible:
-        eligible = inputs.eligible.assign(difficulty=difficulty.predict(inputs.eligible).difficulty.to_numpy())
-        screens["creaming"] = creaming_screen(eligible, by="provider_id")
-    else:
-        skipped["creaming screen"] = "no eligible table with an 'enrolled' column"
-    if inputs.services is not None:
-        hours = inputs.services.groupby("person_id")["hours"].sum()
-        served = scored_people.assign(hours=scored_people["person_id"].map(hours).fillna(0.0).to_numpy())
-        screens["parking"] = parking_screen(served, by="provider_id")
-    else:
-        skipped["parking screen"] = "no services table"
-    observed = scored_people.merge(
-        reoffending.per_person.loc[reoffending.per_person["observable"], ["person_id", "reoffended"]], on="person_id"
-    )
-    screens["funnel"] = funnel(
-        observed.assign(reoffended=observed["reoffended"].astype(float), expected=observed["difficulty"]),
-        unit="provider_id",
-        outcome="reoffended",
-        expected="expected",
-    )
-
-    equality_table = None
-    if has_eligible:
-        outcome = reoffending.per_person.set_index("person_id")
-        frame = inputs.eligible.assign(
-            reoffended=inputs.eligible["person_id"]
-            .map(outcome["reoffended"].where(outcome["observable"]).astype(float))
-            .astype(float)
-        )
-        # Paid: earned any outcome payment, known for people whose windows have all closed.
-        paid = history_counts is not None and pricing is not None
-        if paid:
-            earned = history.set_index("person_id")[pricing.outcomes].max(axis=1)
-            frame["paid"] = frame["person_id"].map(earned).astype(float)
-        equality_table = equality(frame, enrolled="enrolled", outcome="reoffended", payment="paid" if paid else None)
-
-    step("design checks")
-    findings = check_design(
-        spec,
-        {"people": people, "assessments": inputs.assessments, "pool": inputs.pool, "history": history, "as_of": as_of},
-        contract_days=CONTRACT_DAYS,
-        costs=inputs.costs,
-    )
-    return Story(
-        inputs=inputs,
-        outcome_rates=outcome_rates,
-        reoffending=reoffending,
-        matched=matched,
-        effects=effects,
-        dispersion=dispersion,
-        thresholds=thresholds,
-        power=power,
-        difficulty=difficulty,
-        tariffs=tariffs,
-        simulation=simulation,
-        screens=screens,
-        equality=equality_table,
-        findings=findings,
-        history_counts=history_counts,
-        skipped=skipped,
-        spec_reoffending=spec_reoffending,
-        notes=notes,
-    )
+    story = Story(inputs=inputs)
+    options = RunOptions(seed=seed, draws=draws)
+    for each in _STEPS:
+        if progress is not None:
+            progress(each.name)
+        each.run(story, options)
+    return story
 
 
-def _figure(plotted: Any):
-    """The matplotlib Figure behind whatever a ``plot()`` returned (Axes, Figure or display object)."""
-    for name in ("figure", "figure_"):
-        fig = getattr(plotted, name, None)
-        if fig is not None:
-            return fig
-    return plotted
+def _indent(lines: list[str]) -> list[str]:
+    return ["  " + line for line in lines]
 
 
-def _effects_table(story: Story) -> pd.DataFrame:
-    rows = []
-    for kind, eff in story.effects.items():
-        truth = story._true(kind)
-        rows.append(
-            {
-                "measure": {
-                    "binary": "proven reoffending rate (difference)",
-                    "count": "proven reoffences (rate ratio)",
-                    "time": "time to first reoffence (hazard ratio)",
-                }[kind],
-                "estimate": eff.estimate,
-                "ci_low": eff.ci_low,
-                "ci_high": eff.ci_high,
-                "se": eff.se,
-                "p_value": eff.p_value,
-                "n_treated": eff.n_treated,
-                "n_control": eff.n_control,
-                **({"true_effect": truth} if story.inputs.truth is not None else {}),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _headline(story: Story) -> pd.DataFrame:
-    """One row per headline figure: what, estimate, 95% CI and n."""
-    rate = story.reoffending.rate()
-    rows = [
-        {
-            "figure": "cohort proven reoffending rate",
-            "estimate": rate.estimate,
-            "ci_low": rate.ci_low,
-            "ci_high": rate.ci_high,
-            "n": rate.n,
-        }
-    ]
+def _summary_outcomes(story: Story) -> list[str]:
+    lines = [f"Metric: {story.inputs.spec.name}"]
     if story.outcome_rates is not None:
-        rows += [
-            {"figure": f"achieved: {r.label}", "estimate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n}
-            for r in story.outcome_rates.itertuples()
-        ]
-    names = {
-        "binary": "effect on the reoffending rate (difference)",
-        "count": "effect on reoffences (rate ratio)",
-        "time": "effect on time to first reoffence (hazard ratio)",
-    }
-    rows += [
-        {"figure": names[k], "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n_treated}
-        for k, e in story.effects.items()
-    ]
-    if story.tariffs is not None:
-        gap = story.tariffs.margins["spec"]
-        rows.append(
-            {
-                "figure": "creaming gap of the spec's tariff (£ per person)",
-                "estimate": gap.gap,
-                "ci_low": gap.gap_ci_low,
-                "ci_high": gap.gap_ci_high,
-                "n": len(story.tariffs.segments),
-            }
+        lines.append("Intermediate outcomes (share achieved, 95% CI, people measured):")
+        lines += _indent(
+            [
+                f"{r.label}: {percent(r.rate)} ({percent(r.ci_low)} to {percent(r.ci_high)}), n = {count(r.n)}"
+                for r in story.outcome_rates.itertuples()
+            ]
         )
-    return pd.DataFrame(rows)
-
-
-def _build_report(story: Story) -> Report:
-    inputs, spec = story.inputs, story.inputs.spec
-    as_of = f"data as of {inputs.as_of.date()}" if inputs.as_of is not None else ""
-    report = Report(f"desist report: {spec.name}", as_of)
-
-    report.add(
-        "glance",
-        "At a glance",
-        text="The headline figures, each with its 95% CI and the number of people behind it. "
-        "Details follow in the sections below.",
-        table=_headline(story),
-        caption="Headline figures",
-        n_columns=["n"],
-    )
-    report.add("spec", "The metric in plain words", pre=spec.describe())
-
-    counts = pd.DataFrame([{"step": k, "people": v} for k, v in story.reoffending.counts.items()])
-    report.add(
-        "counts",
-        "Cohort and comparison counts",
-        text="Who is measured, and who is left out and why. Counts reconcile: everyone in the cohort is "
-        "either observable or excluded with a reason.",
-        table=counts,
-        caption="Proven reoffending: cohort and exclusions",
-        n_columns=["people"],
-    )
-    for note in story.notes:
-        report.add("counts", "", note=note)
+    lines.append(story.reoffending.summary())
     if story.spec_reoffending is not None:
-        report.add(
-            "counts",
-            "",
-            table=pd.DataFrame([{"step": k, "people": v} for k, v in story.spec_reoffending.counts.items()]),
-            caption="The spec's own reoffending measure (cohort only)",
-            n_columns=["people"],
-        )
-    report.add(
-        "counts",
-        "",
-        table=story.matched.counts.reset_index(names="units"),
-        caption="Matched comparison (1:1 nearest neighbour on the logit of the propensity score, "
-        "caliper 0.2 SD, without replacement)",
-        n_columns=["treated"],
-    )
-    report.add("counts", "", table=story.matched.exclusions, caption="Left out of the matched sample", n_columns=["n"])
-    if story.history_counts is not None:
-        report.add(
-            "counts",
-            "",
-            table=pd.DataFrame([{"history": k, "people": v} for k, v in story.history_counts.items()]),
-            caption="Pricing history (the cohort's people whose outcome windows have closed)",
-            n_columns=["people"],
-        )
+        lines.append("The spec's own measure:\n" + story.spec_reoffending.summary())
+    lines += [f"Note: {note}" for note in story.notes]
+    return lines
 
-    if story.outcome_rates is not None:
-        rates = story.outcome_rates[
-            ["label", "rate", "ci_low", "ci_high", "achieved", "n", "not_measurable", "not_yet_measurable"]
-        ]
-        report.add(
-            "outcomes",
-            "Intermediate outcomes",
-            text="Share of people measured who achieved each outcome, with a 95% Wilson interval. People "
-            "not measurable (e.g. no baseline or no assessment in the window) or whose window has not "
-            "closed are counted, not dropped.",
-            table=rates,
-            caption="Achievement by outcome",
-            n_columns=["n", "achieved"],
-        )
 
-    balance = story.matched.balance()
-    flat_balance = balance.copy()
-    flat_balance.columns = [f"{a}_{b}" for a, b in balance.columns]
-    report.add(
-        "balance",
-        "Balance before and after matching",
-        text="Standardised mean differences use the treated group's SD in the full sample as denominator "
-        "(MatchIt's ATT definition), the same before and after matching. |SMD| under 0.1 is good.",
-        table=flat_balance.reset_index(),
-        caption="Balance table",
-        figure=_figure(story.matched.plot_balance()),
-        figure_caption="Love plot (0.1 and 0.25 lines)",
-    )
-    report.add(
-        "overlap",
-        "Overlap of propensity scores",
-        figure=_figure(story.matched.plot_overlap()),
-        figure_caption="Propensity score distributions before and after matching",
-    )
+def _summary_effects(story: Story) -> list[str]:
+    counts = story.matched.counts
+    lines = [
+        f"Matched comparison: {count(counts.loc['matched', 'treated'])} of {count(counts.loc['all', 'treated'])} "
+        "cohort members matched 1:1 to the national pool (caliper 0.2 SD of the logit)."
+    ]
+    for verdict in story.verdicts().values():
+        lines.append(f"{verdict.sentence()} {verdict.per_100()}")
+    for kind, eff in story.effects.items():
+        truth = story.true_effect(kind)
+        known = "" if truth is None else f" [true effect {_effect_value(kind, truth)}, {EFFECT_SCALES[kind]}]"
+        lines.append(f"  {eff.statement()}{known}")
+    return lines
 
-    report.add(
-        "effects",
-        "Effects on reoffending",
-        text="\n\n".join(e.statement() for e in story.effects.values()),
-        table=_effects_table(story),
-        caption="Effects on the treated (ATT) with 95% CIs"
-        + ("; the true effect is known because the data are synthetic" if inputs.truth else ""),
-        n_columns=["n_treated", "n_control"],
-    )
 
+def _effect_value(kind: str, value: float) -> str:
+    return f"{value * 100:+.1f} points" if kind == "binary" else ratio(value)
+
+
+def _summary_payment(story: Story) -> list[str]:
+    words = {"frequency": "the frequency of proven reoffences", "binary": "the proven reoffending rate"}
+    lines = ["Payment rules (chance each pays when nothing changed):"]
     for kind, comparison in story.thresholds.items():
-        rules = comparison.to_frame()
-        report.add(
-            "thresholds",
-            "Payment thresholds",
-            text="Each rule's decision on the same comparison, the chance it pays when nothing changed "
-            "(false payment) and, where known, its chance of paying at the true effect.",
-            pre="\n".join(f"{r.rule}: {r.description}" for r in rules.itertuples()),
-            table=rules.drop(columns="description"),
-            caption=f"Payment rules on the {kind} measure",
-            n_columns=["n_treated"],
-        )
-    power = pd.DataFrame(
-        [
-            {
-                "measure": k,
-                **{c: p.to_dict()[c] for c in ("base_rate", "effect", "relative", "n_treated", "power", "alpha")},
-            }
-            for k, p in story.power.items()
-        ]
+        for r in comparison.results:
+            decision = "pays" if r.met else "does not pay"
+            lines.append(
+                f"  {r.rule} on {words[kind]}: {decision}; pays {percent(r.false_payment)} of the time when nothing "
+                f"changed"
+                + ("" if r.payment_probability is None else f", {percent(r.payment_probability)} at the true effect")
+            )
+    mde = {k: p.to_dict() for k, p in story.power.items()}
+    lines.append(
+        f"Smallest effects detectable with 80% power at {count(story.effects['binary'].n_treated)} matched cohort "
+        f"members: {percent(abs(mde['frequency']['relative']))} fewer proven reoffences, "
+        f"{abs(mde['binary']['effect']) * 100:.1f} points off the proven reoffending rate."
     )
-    report.add(
-        "thresholds",
-        "",
-        table=power,
-        caption="Smallest effect detectable with 80% power at this cohort size",
-        n_columns=["n_treated"],
-    )
+    return lines
 
-    cal = story.difficulty.calibration()
-    report.add(
-        "difficulty",
-        "Difficulty model",
-        text=f"Logit of proven reoffending on baseline characteristics, fitted on the comparison pool. "
-        f"{cal.summary().splitlines()[0]}",
-        table=cal.to_frame().reset_index(),
-        caption="Observed vs expected by decile of difficulty",
-        n_columns=["n"],
-        figure=_figure(cal.plot()),
-        figure_caption="Calibration by decile",
-    )
 
+def _summary_contract(story: Story) -> list[str]:
+    lines = []
     if story.tariffs is not None:
-        for name, tariff in story.tariffs.tariffs.items():
-            margins = story.tariffs.margins[name]
-            report.add(
-                "tariffs",
-                "Tariffs and margins by segment",
-                text="The same expected budget priced four ways. The gap is the margin per person in the "
-                "easiest segment minus the hardest: a positive gap is the incentive to cream.",
-                table=tariff.to_frame().reset_index(),
-                caption=f"Prices (£) by outcome and segment: {name}",
-            )
-            report.add(
-                "tariffs",
-                "",
-                table=margins.to_frame().reset_index(),
-                caption=f"Margins per person by segment: {name} (gap £{margins.gap:,.0f}, 95% CI "
-                f"£{margins.gap_ci_low:,.0f} to £{margins.gap_ci_high:,.0f})",
-                n_columns=["n"],
-                figure=_figure(margins.plot()),
-                figure_caption=f"Margins by segment: {name}",
-            )
+        gap = ", ".join(f"{name.replace('_', ' ')} {pounds(m.gap)}" for name, m in story.tariffs.margins.items())
+        lines.append(f"Creaming gap (margin per person, easiest minus hardest segment): {gap}")
+    spend = story.spend()
+    if spend is not None:
+        lines += ["Contract simulation:", *_indent([spend.sentence(), spend.risk()])]
+        lines += _indent([o.sentence() for o in story.outlooks().values()])
+    return lines
 
-    if story.simulation is not None:
-        sim = story.simulation
-        report.add(
-            "cashflow",
-            "Contract simulation",
-            text=sim.summary().splitlines()[1] if len(sim.summary().splitlines()) > 1 else "",
-            table=sim.party_table().reset_index(),
-            caption="Net cash and chance of a loss by party",
-        )
-        for party in sim.parties:
-            report.add(
-                "cashflow",
-                "",
-                figure=_figure(sim.plot(party)),
-                figure_caption=f"Cumulative cash flow of the {party}: median and 50%/90% bands",
-            )
 
+def _summary_screens(story: Story) -> list[str]:
+    lines = []
     for name, screen in story.screens.items():
-        title = {"creaming": "Creaming screen", "parking": "Parking screen", "funnel": "Provider funnel plot"}[name]
-        n_columns = ["volume"] if name == "funnel" else ["n"]
-        report.add(
-            name,
-            title,
-            text=screen.summary().splitlines()[0],
-            table=screen.to_frame(),
-            caption=title,
-            n_columns=n_columns,
-            figure=_figure(screen.plot()),
-            figure_caption=title,
-        )
+        if name == "funnel":
+            outside = screen.outside(0.998)
+            lines.append(
+                f"Funnel: {len(outside)} provider(s) outside the 99.8% limits{': ' if outside else ''}"
+                f"{', '.join(outside)}."
+            )
+        else:
+            verdict = "flagged" if screen.flagged else "not flagged"
+            lines.append(f"{name.capitalize()} screen: {verdict} (p = {p_value(screen.p_value)}).")
+    return lines
 
-    if story.equality is not None:
-        report.add(
-            "equality",
-            "Equality impact",
-            text="Enrolment, outcome (proven reoffending) and payment rates by protected group with 95% "
-            "CIs and the ratio to the reference group. Cells under 10 people, and any cell that would "
-            "let one be worked out from a total, are suppressed by the equality table itself.",
-            table=story.equality.to_frame(),
-            caption="Equality impact table",
-        )
 
-    findings = pd.DataFrame([{"code": f.code, "severity": f.severity, "message": f.message} for f in story.findings])
-    report.add(
-        "findings",
-        "Design findings",
-        text="What the design checks found, errors first." if len(findings) else "No findings.",
-        table=findings if len(findings) else None,
-        caption="Findings",
-    )
-    if story.skipped:
-        report.add("findings", "", note="Not run: " + "; ".join(f"{k} ({v})" for k, v in story.skipped.items()))
-    return report
+def _summary_findings(story: Story) -> list[str]:
+    lines = ["Design findings:" if story.findings else "Design findings: none."]
+    lines += _indent([f"{SEVERITY_WORDS[f.severity]}: {f.message}" for f in by_severity(story.findings)])
+    lines += [f"Not run: {step}: {why}" for step, why in story.skipped.items()]
+    return lines
+
+
+_SUMMARY = (
+    _summary_outcomes,
+    _summary_effects,
+    _summary_payment,
+    _summary_contract,
+    _summary_screens,
+    _summary_findings,
+)

@@ -1,9 +1,13 @@
-"""Render the demo report in headless Chromium and save a screenshot of its first screen.
+"""Render each journey's report in headless Chromium and save a screenshot of its first screen.
 
-Run: python examples/report_screenshot.py [--out desist-demo] [--seed 0]
-Writes report.html and report_first_screen.png (1280 x 900) to --out, and
-prints how long the story, the report and the rendering took. Needs Debian's
-chromium (``apt-get install chromium``) and the test extras (Playwright).
+Run: python examples/report_screenshot.py [--out desist-demo] [--seed 0] [--n-pool 200000]
+
+Runs the demo's story once on the synthetic world, writes the evaluator's, the
+commissioner's and the provider's report (``report_<journey>.html``) and the
+first screen of each at 1280 x 900 (``report_<journey>_first_screen.png``) to
+--out, for people to look at, and prints how long each part took. Needs
+Debian's chromium (``apt-get install chromium``) and the test extras
+(Playwright).
 """
 
 from __future__ import annotations
@@ -14,43 +18,42 @@ import time
 from pathlib import Path
 
 from cohorts.synthetic import make_world
-from desist.story import DEFAULT_SPEC, StoryInputs, run_story
+from desist.report import BROWSER_FLAGS
+from desist.story import DEFAULT_SPEC, JOURNEYS, StoryInputs, run_story
 from outcomes import MetricSpec
 
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+VIEWPORT = {"width": 1280, "height": 900}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("desist-demo"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("desist-demo"), help="folder for the reports and screenshots")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the world and the contract simulation")
+    parser.add_argument("--n-eligible", type=int, default=5_000, help="people eligible for referral (as the demo)")
+    parser.add_argument("--n-pool", type=int, default=200_000, help="size of the comparison pool (as the demo)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     start = time.perf_counter()
-    world = make_world(seed=args.seed)
+    world = make_world(seed=args.seed, n_eligible=args.n_eligible, n_pool=args.n_pool)
     story = run_story(StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), seed=args.seed)
     built = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    html = story.report().write(args.out / "report.html")
+    pages = {j: r.write(args.out / f"report_{j}.html") for j, r in story.reports(JOURNEYS).items()}
     written = time.perf_counter()
-    png = args.out / "report_first_screen.png"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(html.resolve().as_uri())
-        page.screenshot(path=str(png))
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=list(BROWSER_FLAGS))
+        for journey, html in pages.items():
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(html.resolve().as_uri())
+            png = args.out / f"report_{journey}_first_screen.png"
+            page.screenshot(path=str(png))
+            page.close()
+            print(f"{journey:<10} {html} ({html.stat().st_size / 1e6:.1f} MB) -> {png}")
         browser.close()
     print(
-        f"world + story {built - start:.1f} s, report {written - built:.1f} s "
-        f"({html.stat().st_size / 1e6:.1f} MB), screenshot {time.perf_counter() - written:.1f} s -> {png}"
+        f"world + story {built - start:.1f} s, three reports {written - built:.1f} s, "
+        f"screenshots {time.perf_counter() - written:.1f} s"
     )
 
 

@@ -1,12 +1,26 @@
-"""The HTML report builder: self-contained, small cells suppressed, figures inline."""
+"""The HTML report builder: answer first, self-contained, small cells suppressed, figures inline with alt text."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import re
+
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 
-from desist.report import SUPPRESSED, Report, suppress_small_cells
+from desist.answers import Spend, verdict
+from desist.figures import Chart
+from desist.format import COLUMNS, SUPPRESSED, Column, Table, suppress_small_cells
+from desist.report import KeyFigure, Report, table_to_html
+from ground.errors import DesistError, ParameterError
+from ground.findings import Finding
+from metrics.effects import Effect
+
+
+def _chart(alt: str = "A rising line from 0 to 1.") -> Chart:
+    fig = Figure(figsize=(4, 3))
+    fig.subplots().plot([0, 1], [0, 1])
+    return Chart(fig, alt, "A line")
 
 
 def test_small_cells_and_everything_computed_from_them_are_suppressed():
@@ -26,28 +40,125 @@ def test_small_cells_and_everything_computed_from_them_are_suppressed():
 
 
 def test_suppression_names_a_missing_count_column():
-    with pytest.raises(ValueError, match=r"count columns \['people'\]"):
+    with pytest.raises(ParameterError, match=r"'n_columns' parameter of suppress_small_cells.*\['people'\]"):
         suppress_small_cells(pd.DataFrame({"n": [1]}), ["people"])
 
 
-def test_report_is_self_contained_with_inline_svg(tmp_path):
-    report = Report("Test report", "as of 2025-09-30")
-    fig, ax = plt.subplots()
-    ax.plot([0, 1], [0, 1])
-    report.add("balance", "Balance", text="First paragraph.\n\nSecond.", figure=fig, figure_caption="Love plot")
-    report.add(
-        "counts",
-        "Counts",
-        table=pd.DataFrame({"segment": ["a", "b"], "n": [3, 40]}),
-        n_columns=["n"],
-        caption="By segment",
+def test_the_answer_comes_first_then_the_evidence_then_the_annex(tmp_path):
+    report = Report("Did it work?", "as of 30 September 2025")
+    annex = report.section("tables", "Technical tables", part="annex")
+    annex.table(Table(pd.DataFrame({"segment": ["a"], "n": [40]}), {"segment": COLUMNS["segment"], "n": COLUMNS["n"]}))
+    body = report.section("evidence", "Evidence")
+    body.paragraph("First paragraph.")
+    body.paragraph("First paragraph.")
+    body.chart(_chart())
+    answer = report.section("answer", "The answer", part="answer")
+    answer.verdict("More people are needed to tell.")
+    answer.figures([KeyFigure("People compared", "777", "matched 1:1")])
+    answer.findings(
+        [Finding("info", "info", "A note."), Finding("underpowered", "error", "Too few people to detect 10%.")]
     )
-    path = report.write(tmp_path / "r.html")
-    page = path.read_text(encoding="utf-8")
-    assert page.count("<section") == 2
-    assert 'data-figure="balance"' in page and "<svg" in page
-    assert "1 row(s) of By segment suppressed" in page
+    report.section("empty", "Nothing here")
+    page = report.write(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert [s.key for s in report.shown_sections()] == ["answer", "evidence", "tables"]
+    assert page.index("data-verdict") < page.index("<nav") < page.index('id="evidence"') < page.index('id="tables"')
+    assert page.count("<p>First paragraph.</p>") == 1 and 'id="empty"' not in page
+    # Findings as sentences with their severity in words, the most serious first.
+    assert page.index("Must fix") < page.index(">Note<") and "underpowered" not in page
+    assert 'role="img" aria-label="A rising line from 0 to 1."' in page and "<title>A rising line" in page
     # Nothing is fetched from elsewhere: no external scripts, styles, images or fonts.
-    for marker in ('src="http', 'href="http', "url(http", "@import", "<script src", "<link "):
+    for marker in ('src="http', 'href="http', "url(http", "@import", "<script", "<link "):
         assert marker not in page
-    assert "<p>Second.</p>" in page
+
+
+def test_a_table_has_a_caption_headings_in_words_and_a_note_for_suppressed_rows():
+    report = Report("Counts")
+    section = report.section("counts", "Counts")
+    frame = pd.DataFrame({"segment": ["a", "b"], "n": [3, 40], "rate": [0.5, 0.4251]})
+    section.table(
+        Table(
+            frame,
+            {"segment": COLUMNS["segment"], "n": COLUMNS["n"], "rate": Column("Rate", "percent")},
+            "By segment",
+            ("n",),
+        )
+    )
+    page = report.to_html()
+    assert "<caption>By segment</caption>" in page and '<th scope="col" class=num>People</th>' in page
+    assert "42.5%" in page and "1 row(s) of By segment suppressed" in page
+    html = table_to_html(Table(frame, {"segment": COLUMNS["segment"]}))
+    assert "<th scope=row>a</th>" in html
+
+
+def test_charts_drawn_for_one_report_are_reused_by_another_from_the_same_result():
+    drawn: list[int] = []
+
+    def make() -> Chart:
+        drawn.append(1)
+        return _chart()
+
+    shared: dict = {}
+    for _ in range(3):
+        Report("x", rendered=shared).section("s", "S").chart(make)
+    assert len(drawn) == 1 and list(shared) == ["s-1"]
+
+
+def test_a_part_that_does_not_exist_is_a_parameter_error():
+    with pytest.raises(ParameterError, match=r"'part' parameter of Report.section must be one of 'answer'"):
+        Report("x").section("s", "S", part="appendix")
+
+
+def test_printing_without_chromium_says_how_to_get_it(tmp_path):
+    with pytest.raises(DesistError, match="could not print the report"):
+        Report("x").to_pdf(tmp_path / "r.pdf", chromium=tmp_path / "no-such-browser")
+
+
+def _effect(estimate: float, low: float, high: float, kind: str = "binary") -> Effect:
+    scale = "difference" if kind == "binary" else "rate ratio"
+    return Effect(estimate, 0.02, low, high, 0.04, 500, 500, "wls", kind, "reoffended", scale, 0.40, 0.46)
+
+
+@pytest.mark.parametrize(
+    ("effect", "form", "words"),
+    [
+        (_effect(-0.06, -0.11, -0.01), "reduction", "The programme significantly reduced the proven reoffending rate."),
+        (_effect(0.06, 0.01, 0.11), "increase", "The programme significantly increased the proven reoffending rate."),
+        (_effect(-0.02, -0.07, 0.03), "inconclusive", "More people are needed to tell whether the programme changed"),
+        (_effect(0.8, 0.7, 0.95, "count"), "reduction", "significantly reduced how often people reoffended"),
+        (
+            _effect(1.1, 0.9, 1.3, "count"),
+            "inconclusive",
+            "More people are needed to tell whether the programme changed how",
+        ),
+    ],
+)
+def test_the_verdict_takes_the_justice_data_labs_three_forms(effect, form, words):
+    v = verdict(effect)
+    assert v.form == form and words in v.sentence()
+    text = v.per_100()
+    treated = 40 if effect.kind == "binary" else round(46 * effect.estimate)
+    assert text.startswith(f"For every 100 people like these, {treated} ") and "against 46 in the comparison" in text
+    low, high = re.search(r"between (.+) and (.+)\)\.$", text).groups()
+    assert low.endswith("fewer") or low.endswith("more")
+
+
+def test_the_difference_per_100_keeps_a_small_non_zero_bound():
+    v = verdict(_effect(-0.05, -0.0996, -0.004))
+    assert v.per_100().endswith("(the difference is between 10 fewer and 0.4 fewer).")
+
+
+def test_spend_says_what_a_commissioner_risks_not_a_coin_toss():
+    spend = Spend(
+        budget=1_000_000.0,
+        mean=999_000.0,
+        q05=950_000.0,
+        q95=1_080_000.0,
+        mc_se=500.0,
+        overspend_chance=0.07,
+        draws=2_000,
+    )
+    assert spend.sentence() == (
+        "The contract would cost £999,000 on average against a budget of £1,000,000; in 90% of simulated "
+        "contracts between £950,000 and £1,080,000 (95% to 108% of the budget)."
+    )
+    assert "£80,000 over budget" in spend.risk() and "overspending by more than 5% is 7.0%" in spend.risk()

@@ -1,0 +1,790 @@
+"""The report's sections: one function each, registered in reading order.
+
+A section function takes the :class:`~desist.story.Story` and the
+:class:`~desist.report.Section` to fill, and adds blocks to it (a section
+left empty is not shown). :func:`section` registers it with its key, title,
+part (``"answer"``, ``"body"`` or ``"annex"``) and the journeys whose report
+shows it; :func:`build_report` runs them in order. Adding a section is
+adding one decorated function.
+
+The first screen of each journey's report is its ``answer`` section:
+
+- ``evaluation``: the verdict in the Justice Data Lab's three forms and "for
+  every 100 people like these" (:func:`desist.answers.verdict`);
+- ``contract``: what the contract would cost against its budget and how widely
+  that varies, the chance a payment rule pays when nothing changed, and the
+  design findings as sentences with their severity;
+- ``provider``: expected income, margin, the chance of a loss and the working
+  capital needed, and the design findings.
+
+Four sections are seams for results that are being added to the story:
+``sensitivity``, ``settlement``, ``measurement`` and ``providers``. Each
+shows nothing until its field on the story is set; see their docstrings for
+what each expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+
+from desist import figures, tables
+from desist.format import (
+    COLUMNS,
+    Column,
+    Table,
+    count,
+    date,
+    humanise,
+    interval,
+    number,
+    p_value,
+    percent,
+    points,
+    pounds,
+    ratio,
+)
+from desist.report import KeyFigure, Report, Section
+from desist.story import EFFECT_SCALES, JOURNEYS, Story
+from ground.checks import Options, check_parameter
+from ground.expressions import parse
+from pricing import Tariff
+
+__all__ = ["SECTIONS", "TITLES", "SectionSpec", "build_report", "section"]
+
+#: Each journey's report title: the reader's question.
+TITLES = {
+    "evaluation": "Did the programme change reoffending?",
+    "contract": "What would this contract cost, and is it sound?",
+    "provider": "What would this contract mean for a provider?",
+}
+SectionBuilder = Callable[[Story, Section], None]
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """A registered section: where it goes and which journeys show it."""
+
+    key: str
+    title: str
+    part: str
+    build: SectionBuilder
+    journeys: tuple[str, ...]
+
+
+SECTIONS: list[SectionSpec] = []
+
+
+def section(key: str, title: str, *, part: str = "body", journeys: Sequence[str] = JOURNEYS) -> Callable:
+    """Register the decorated function as the report's next section in ``part``."""
+
+    def register(build: SectionBuilder) -> SectionBuilder:
+        SECTIONS.append(SectionSpec(key, title, part, build, tuple(journeys)))
+        return build
+
+    return register
+
+
+def build_report(story: Story, journey: str = "evaluation", *, rendered: dict | None = None) -> Report:
+    """The report of ``story`` for one reader: its answer first, the evidence, then the annex.
+
+    ``rendered`` holds charts already drawn for another journey's report of
+    the same story, so they are not drawn again.
+    """
+    check_parameter(journey, "journey", "Story.report", Options(*JOURNEYS))
+    inputs = story.inputs
+    when = f"; data as of {date(inputs.as_of)}" if inputs.as_of is not None else ""
+    report = Report(TITLES[journey], f"{inputs.spec.name}{when}", rendered=rendered)
+    for spec in SECTIONS:
+        if journey in spec.journeys:
+            spec.build(story, report.section(spec.key, spec.title, part=spec.part))
+    return report
+
+
+# Words -------------------------------------------------------------------------------------------
+
+
+def _segment_names(story: Story) -> dict[str, str]:
+    return tables.segment_names(story.inputs.spec)
+
+
+def _outcome_names(story: Story) -> dict[str, str]:
+    return tables.outcome_names(story.inputs.spec)
+
+
+def _findings_block(story: Story, out: Section) -> None:
+    if story.findings:
+        out.paragraph("What the design checks found, most serious first:")
+        out.findings([replace(f, message=_segments_in_words(story, f.message)) for f in story.findings])
+    else:
+        out.paragraph("The design checks found nothing to fix.")
+
+
+def _segments_in_words(story: Story, text: str) -> str:
+    """A finding's message with quoted segment codes ('complex_needs') replaced by the segments' names."""
+    for code, name in _segment_names(story).items():
+        text = text.replace(f"'{code}'", name)
+    return text
+
+
+def _matched_words(story: Story) -> str:
+    counts, reoffending = story.matched.counts, story.reoffending.counts
+    excluded = sum(v for k, v in reoffending.items() if k.startswith("excluded"))
+    return (
+        f"{count(counts.loc['matched', 'treated'])} of the {count(reoffending['all'])} people who started "
+        f"({count(excluded)} not yet followed up in full), each matched to one of "
+        f"{count(counts.loc['all', 'control'])} similar people in the national pool."
+    )
+
+
+def _measure_words(measure: Any) -> str:
+    """A proven reoffending measure in words: what counts, over what time, proven how."""
+    what = "court appearances leading to conviction" if measure.counting == "court_appearances" else "offences"
+    days = "a year" if measure.follow_up_days == 365 else f"{measure.follow_up_days} days"
+    waiting = "six months" if measure.waiting_days == 182 else f"{measure.waiting_days} days"
+    return (
+        f"{what} committed within {days} of the start, proven by {' or '.join(measure.disposals)} within a further "
+        f"{waiting}"
+    )
+
+
+def _max_smd(story: Story) -> tuple[float, float]:
+    balance = story.matched.balance()
+    return float(balance[("before", "smd")].abs().max()), float(balance[("after", "smd")].abs().max())
+
+
+# The answer --------------------------------------------------------------------------------------
+
+
+@section("answer", "What the evaluation found", part="answer", journeys=("evaluation",))
+def answer_evaluation(story: Story, out: Section) -> None:
+    """The verdict on the rate, "for every 100 people", the frequency, and what the verdict rests on."""
+    verdicts = story.verdicts()
+    rate, frequency = verdicts["binary"], verdicts["frequency"]
+    out.verdict(rate.sentence())
+    out.paragraph(rate.per_100())
+    out.paragraph(f"{frequency.sentence()} {frequency.per_100()}")
+    _, after = _max_smd(story)
+    mde = story.power["binary"].to_dict()
+    out.figures(
+        [
+            KeyFigure("People compared", count(rate.n_treated), _matched_words(story)),
+            KeyFigure(
+                "How alike the groups are",
+                "Well matched" if after < 0.1 else "Check the balance",
+                f"Largest standardised difference after matching {number(after, 2)} (0.1 and under is good).",
+            ),
+            KeyFigure(
+                "Smallest change this could show",
+                points(abs(mde["effect"])),
+                f"on the reoffending rate, with 80% power at {count(rate.n_treated)} people.",
+            ),
+        ]
+    )
+    out.note(f"Measured as {_measure_words(story.inputs.pool_measure)}. The intervals are 95% confidence intervals.")
+    truth = story.inputs.truth
+    if truth is not None:
+        out.note(
+            "The data are synthetic, so the true effect is known: "
+            f"{points(story.true_effect('binary'), signed=True)} on the reoffending rate and a rate ratio of "
+            f"{ratio(story.true_effect('count'))} on proven reoffences."
+        )
+
+
+@section("sensitivity", "How strong hidden bias would have to be", part="answer", journeys=("evaluation",))
+def sensitivity_section(story: Story, out: Section) -> None:
+    """Seam: sensitivity of the verdict to hidden bias (``story.sensitivity``).
+
+    Expects an object with ``summary()`` whose first line is the finding in
+    words (e.g. "An unmeasured confounder would have to raise the odds of
+    taking part 1.4-fold ... to explain the effect away") and ``to_frame()``
+    (one row per measure or Gamma). ``metrics.rosenbaum_bounds`` and
+    ``metrics.e_value`` will fill it: a story step sets ``story.sensitivity``.
+    """
+    _seam(story.sensitivity, out, "Sensitivity to hidden bias")
+
+
+@section("contract_answer", "What the contract would cost", part="answer", journeys=("contract",))
+def answer_contract(story: Story, out: Section) -> None:
+    """Spend against budget, its spread, the chance of paying when nothing changed, the design findings."""
+    spend = story.spend()
+    if spend is None:
+        out.verdict("The contract could not be simulated.")
+        out.paragraph(f"Why: {story.skipped.get('tariffs and contract simulation', 'no prices or history')}.")
+    else:
+        out.verdict(spend.sentence())
+        out.paragraph(spend.risk())
+        out.figures(
+            [
+                KeyFigure("Budget", pounds(spend.budget), "service fee plus the expected outcome payments"),
+                KeyFigure("Expected cost", pounds(spend.mean), f"over {count(spend.draws)} simulated contracts"),
+                KeyFigure(
+                    "1 contract in 20 costs more than",
+                    pounds(spend.q95),
+                    f"{percent(spend.q95 / spend.budget, 0)} of the budget" if spend.budget > 0 else "no budget set",
+                ),
+            ]
+        )
+    out.paragraph(_nothing_changed(story))
+    _findings_block(story, out)
+
+
+def _nothing_changed(story: Story) -> str:
+    """What pays when the programme changes nothing: outcome payments, and each measure's main payment rule."""
+    words = {"frequency": "the frequency of proven reoffences", "binary": "the reoffending rate"}
+    rules = [
+        f"{percent(c.results[0].false_payment)} under the {c.results[0].rule} rule on {words[kind]}"
+        for kind, c in story.thresholds.items()
+    ]
+    tariff = (
+        "The outcome tariff pays for every outcome achieved, whether or not the programme caused it. "
+        if story.pricing is not None
+        else ""
+    )
+    return (
+        f"{tariff}If the programme changed nothing, a payment on reoffending against the matched comparison "
+        f"would still be made with a chance of {' and '.join(rules)}."
+    )
+
+
+@section("provider_answer", "What the provider would earn", part="answer", journeys=("provider",))
+def answer_provider(story: Story, out: Section) -> None:
+    """Income, margin and the chance of a loss per provider; margins by segment; the design findings."""
+    outlooks = story.outlooks()
+    if not outlooks:
+        out.verdict("The contract could not be simulated, so a provider's income cannot be told.")
+    for o in outlooks.values():
+        out.verdict(o.sentence())
+        out.paragraph(o.capital())
+        cards = [
+            KeyFigure(
+                "Expected income", pounds(o.income) if o.income is not None else "–", "fees and outcome payments"
+            ),
+            KeyFigure("Margin", pounds(o.margin), f"90% of contracts {pounds(o.margin_q05)} to {pounds(o.margin_q95)}"),
+            KeyFigure(
+                "Chance of a loss",
+                percent(o.loss_chance) if o.loss_chance > 0 else "None seen",
+                f"share of {count(o.draws)} simulated contracts ending below zero",
+            ),
+        ]
+        out.figures(cards if o.costs_included else cards[1:2])
+    if story.tariffs is not None and "spec" in story.tariffs.margins:
+        m = story.tariffs.margins["spec"]
+        names = _segment_names(story)
+        table = m.table
+        out.paragraph(
+            f"Per person, the margin on outcome payments is {pounds(table.loc[m.easiest, 'margin_per_person'])} for "
+            f"{names.get(m.easiest, m.easiest)} (the easiest) and {pounds(table.loc[m.hardest, 'margin_per_person'])} "
+            f"for {names.get(m.hardest, m.hardest)} (the hardest): a gap of {pounds(m.gap)} "
+            f"(95% CI {pounds(m.gap_ci_low)} to {pounds(m.gap_ci_high)})."
+        )
+    _findings_block(story, out)
+
+
+# The evidence ------------------------------------------------------------------------------------
+
+
+@section("measure", "What is measured")
+def measure_section(story: Story, out: Section) -> None:
+    """The metric in words: outcomes and their rules, the reoffending measure, segments, payment terms."""
+    spec = story.inputs.spec
+    if spec.description:
+        out.paragraph(spec.description)
+    terms = [
+        (
+            o.label or humanise(k),
+            f"{_window(o.window)}: {_instrument(spec, o)} "
+            f"{o.rule.describe(spec.instrument(o.instrument)).replace('_', ' ')}.",
+        )
+        for k, o in spec.outcomes.items()
+    ]
+    if spec.reoffending is not None:
+        words = _measure_words(spec.reoffending)
+        terms.append(("Proven reoffending", f"{words[:1].upper()}{words[1:]}."))
+    terms += [(s.label or humanise(k), f"people where {parse(s.where).describe()}.") for k, s in spec.segments.items()]
+    out.items(terms)
+    payment = spec.payment
+    if payment.get("service_fee") is not None:
+        shares = (percent(payment.get(k, 0), 0) for k in ("up_front_share", "at_risk_share"))
+        out.paragraph(
+            f"Payment: a service fee of {pounds(payment['service_fee'])}, {next(shares)} of it up front and "
+            f"{next(shares)} at risk against outcomes."
+        )
+    if payment.get("prices"):
+        out.table(tables.prices_table(Tariff.from_spec(spec), _outcome_names(story), _segment_names(story)))
+
+
+def _window(window: Sequence[int]) -> str:
+    start, end = (round(d / 30.44) for d in window)
+    return f"Between months {start} and {end} after the start"
+
+
+def _instrument(spec: Any, outcome: Any) -> str:
+    return getattr(spec.instrument(outcome.instrument), "title", "") or humanise(outcome.instrument)
+
+
+@section("counts", "Who is counted")
+def counts_section(story: Story, out: Section) -> None:
+    """Who is measured and who is left out and why; counts reconcile."""
+    out.paragraph(
+        "Everyone in the cohort is either counted or left out with a reason, so the numbers add up. "
+        + _matched_words(story)
+    )
+    out.table(tables.counts_table(story.reoffending.counts, "Proven reoffending: cohort and exclusions"))
+    for note in story.notes:
+        out.note(note)
+    if story.spec_reoffending is not None:
+        out.table(
+            tables.counts_table(story.spec_reoffending.counts, "The spec's own reoffending measure (cohort only)")
+        )
+    if story.history_counts is not None:
+        out.table(
+            tables.counts_table(
+                story.history_counts, "Pricing history: the cohort's people whose outcome windows have closed"
+            )
+        )
+
+
+def _effect_rows(story: Story) -> pd.DataFrame:
+    rows = []
+    for kind, e in story.effects.items():
+        if kind == "binary":
+            groups = (percent(e.mean_treated), percent(e.mean_control))
+            effect = interval(e.estimate, e.ci_low, e.ci_high, "points")
+        elif kind == "count":
+            groups = (f"{number(100 * e.mean_treated)} per 100", f"{number(100 * e.mean_control)} per 100")
+            effect = interval(e.estimate, e.ci_low, e.ci_high, "ratio")
+        else:
+            groups = (f"{percent(e.mean_treated)} reoffended", f"{percent(e.mean_control)} reoffended")
+            effect = interval(e.estimate, e.ci_low, e.ci_high, "ratio")
+        truth = story.true_effect(kind)
+        rows.append(
+            {
+                "measure": EFFECT_SCALES[kind][:1].upper() + EFFECT_SCALES[kind][1:],
+                "treated": groups[0],
+                "control": groups[1],
+                "effect": effect,
+                "p_value": e.p_value,
+                "n_treated": e.n_treated,
+                "n_control": e.n_control,
+                "truth": "–" if truth is None else (points(truth, signed=True) if kind == "binary" else ratio(truth)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@section("effects", "Effects on reoffending")
+def effects_section(story: Story, out: Section) -> None:
+    """The three effects in words and in one table, each labelled with its scale."""
+    for e in story.effects.values():
+        out.paragraph(e.statement())
+    columns = {
+        "measure": Column("Measure and scale", "text"),
+        "treated": Column("Programme group", "text"),
+        "control": Column("Comparison group", "text"),
+        "effect": Column("Effect (95% CI)", "text"),
+        "p_value": COLUMNS["p_value"],
+        "n_treated": Column("People in the programme", "count"),
+        "n_control": Column("People in the comparison", "count"),
+    }
+    if story.inputs.truth is not None:
+        columns["truth"] = Column("True effect (synthetic data)", "text")
+    out.table(Table(_effect_rows(story), columns, "Effects on the people in the programme, with 95% CIs"))
+
+
+@section("outcomes", "Intermediate outcomes")
+def outcomes_section(story: Story, out: Section) -> None:
+    """Share of people measured who achieved each outcome, with Wilson intervals."""
+    if story.outcome_rates is None:
+        return
+    out.paragraph(
+        "The share of people measured who achieved each outcome, with a 95% interval. People who could not be "
+        "measured (no baseline, or no assessment in the window) and people whose window has not closed are "
+        "counted, not dropped."
+    )
+    out.table(tables.outcome_rates_table(story.outcome_rates))
+
+
+@section("balance", "How alike the groups are")
+def balance_section(story: Story, out: Section) -> None:
+    """The largest imbalance before and after matching, and the love plot."""
+    before, after = _max_smd(story)
+    out.paragraph(
+        f"Before matching the largest standardised difference between the programme group and the pool was "
+        f"{number(before, 2)}; after matching it is {number(after, 2)}. Differences of 0.1 and under are good. "
+        "Standardised differences divide by the programme group's standard deviation in the full sample "
+        "(MatchIt's definition for the effect on the treated)."
+    )
+    out.chart(lambda: figures.love_plot(story.matched.balance(), story.covariates))
+
+
+def _rules_table(comparison: Any, kind: str, truth: bool) -> Table:
+    rows = []
+    for r in comparison.results:
+        scale = "points" if r.scale == "points" else "percent"
+        rows.append(
+            {
+                "rule": r.rule,
+                "description": r.description[:1].upper() + r.description[1:],
+                "met": "Pays" if r.met else "Does not pay",
+                "observed": interval(r.observed, r.ci_low, r.ci_high, scale),
+                "decision": f"{_scaled(r.decision_value, scale)} against {_scaled(r.threshold, scale)}",
+                "false_payment": r.false_payment,
+                "payment_probability": r.payment_probability,
+            }
+        )
+    columns = {
+        "rule": COLUMNS["rule"],
+        "description": COLUMNS["description"],
+        "met": Column("Decision", "text"),
+        "observed": Column("Observed reduction (95% CI)", "text"),
+        "decision": Column("Decides on", "text"),
+        "false_payment": COLUMNS["false_payment"],
+    }
+    if truth:
+        columns["payment_probability"] = COLUMNS["payment_probability"]
+    what = "the frequency of proven reoffences" if kind == "frequency" else "the proven reoffending rate"
+    return Table(pd.DataFrame(rows), columns, f"Payment rules on {what}")
+
+
+def _scaled(v: float, scale: str) -> str:
+    return points(v) if scale == "points" else percent(v)
+
+
+@section("payment", "Payment rules")
+def payment_section(story: Story, out: Section) -> None:
+    """Each payment rule's decision on the same comparison, and its chance of paying when nothing changed."""
+    out.paragraph(
+        "Each rule's decision on the same matched comparison, and the chance it would pay if the programme "
+        "changed nothing (a false payment). A rule that decides on the lower confidence bound rarely pays by "
+        "chance but needs a larger effect to pay at all."
+    )
+    for kind, comparison in story.thresholds.items():
+        out.table(_rules_table(comparison, kind, story.inputs.truth is not None))
+    mde = {k: p.to_dict() for k, p in story.power.items()}
+    out.paragraph(
+        f"With {count(story.effects['binary'].n_treated)} matched people, the smallest effects this comparison "
+        f"would detect with 80% power are {percent(abs(mde['frequency']['relative']))} fewer proven reoffences and "
+        f"{points(abs(mde['binary']['effect']))} off the proven reoffending rate."
+    )
+
+
+@section("contract", "The contract's cash flow")
+def contract_section(story: Story, out: Section) -> None:
+    """Spend against budget, each party's cumulative cash flow as a fan chart."""
+    sim, spend = story.simulation, story.spend()
+    if sim is None:
+        return
+    out.paragraph(f"{spend.sentence()} {spend.risk()}")
+    if sim.target_met is not None:
+        out.paragraph(f"The contract's target is met in {percent(sim.target_met.mean())} of simulated contracts.")
+    if not sim.costs_included:
+        out.note("Delivery costs were not given: providers' figures are income, not margin.")
+    for party in sim.parties:
+        out.chart(lambda party=party: figures.cash_flow_chart(sim.cash_flow(party, cumulative=True), party, sim.draws))
+
+
+@section("tariffs", "Prices and margins by segment")
+def tariffs_section(story: Story, out: Section) -> None:
+    """The creaming gap of each tariff, and margins by segment."""
+    if story.tariffs is None:
+        return
+    margins = story.tariffs.margins
+    names = _segment_names(story)
+    gaps = ", ".join(f"{tables.TARIFF_NAMES.get(k, humanise(k)).lower()} {pounds(m.gap)}" for k, m in margins.items())
+    ends = {(m.easiest, m.hardest) for m in margins.values()}
+    which = (
+        f" The easiest segment is {names.get(next(iter(ends))[0])} and the hardest {names.get(next(iter(ends))[1])}."
+        if len(ends) == 1
+        else ""
+    )
+    out.paragraph(
+        f"The same expected budget priced {len(margins)} ways. The gap is the margin per person in the easiest "
+        f"segment minus the hardest: a positive gap rewards creaming. Gaps: {gaps}.{which}"
+    )
+    out.chart(lambda: figures.margins_chart(margins, tables.TARIFF_NAMES))
+
+
+def _screen_section(story: Story, out: Section, kind: str) -> None:
+    screen = story.screens.get(kind)
+    if screen is None:
+        return
+    what = {"creaming": "enrol easier people", "parking": "give harder people less service"}[kind]
+    flagged = [u for u in screen.flagged_units if u != "all"]
+    verdict = (
+        f"Flagged: {', '.join(flagged) if flagged else 'all providers together'} appear to {what}"
+        if screen.flagged
+        else f"No sign that providers {what}"
+    )
+    out.paragraph(f"{verdict} (p = {p_value(screen.p_value)}, allowing for testing every provider and all together).")
+    out.chart(lambda: figures.screen_chart(screen.deciles, kind, screen.flagged_units, screen.p_value))
+
+
+@section("creaming", "Creaming screen")
+def creaming_section(story: Story, out: Section) -> None:
+    """Do providers enrol the easier of the people eligible?"""
+    _screen_section(story, out, "creaming")
+
+
+@section("parking", "Parking screen")
+def parking_section(story: Story, out: Section) -> None:
+    """Do providers give the harder people they enrol less service?"""
+    _screen_section(story, out, "parking")
+
+
+@section("funnel", "Providers' reoffending")
+def funnel_section(story: Story, out: Section) -> None:
+    """Each provider's observed over expected reoffending against its size."""
+    f = story.screens.get("funnel")
+    if f is None:
+        return
+    outside = {lv: f.outside(lv) for lv in f.levels}
+    words = "; ".join(
+        f"outside the {100 * lv:g}% limits: {', '.join(units) if units else 'none'}" for lv, units in outside.items()
+    )
+    out.paragraph(
+        "Each provider's proven reoffending against what its caseload's difficulty predicts. A provider outside "
+        f"the 99.8% limits differs by more than chance; {words}."
+    )
+    out.chart(lambda: figures.funnel_chart(f))
+
+
+@section("equality", "Equality impact")
+def equality_section(story: Story, out: Section) -> None:
+    """Enrolment, reoffending and payment rates by protected group against the reference group."""
+    if story.equality is None:
+        return
+    table = story.equality.to_frame()
+    differs = table[(table["ratio_ci_low"] > 1) | (table["ratio_ci_high"] < 1)]
+    found = (
+        "Groups whose rate differs from the reference group's by more than chance: "
+        + ", ".join(f"{r.level} ({tables.MEASURE_WORDS.get(r.measure, r.measure)})" for r in differs.itertuples())
+        if len(differs)
+        else "No group's rate differs from its reference group's by more than chance"
+    )
+    out.paragraph(
+        "Enrolment, proven reoffending and payment rates by protected group, with 95% CIs and the ratio to the "
+        f"reference group. {found}. Cells under 10 people, and any cell that would let one be worked out from a "
+        "total, are suppressed."
+    )
+    for measure in table["measure"].unique():
+        out.table(tables.equality_table(story.equality, measure))
+
+
+def _seam(result: Any, out: Section, caption: str) -> None:
+    """A result the report has no words for yet: its summary's first line and its table."""
+    if result is None:
+        return
+    first = result.summary().splitlines()[0] if hasattr(result, "summary") else ""
+    out.paragraph(first)
+    if hasattr(result, "to_frame"):
+        out.table(Table(result.to_frame().reset_index(drop=True), caption=caption))
+
+
+@section("settlement", "What the contract pays under its terms", journeys=("contract", "provider"))
+def settlement_section(story: Story, out: Section) -> None:
+    """Seam: the contract's settlement (``story.settlement``).
+
+    Expects ``pricing.settle``'s ``Settlement``: ``summary()`` (first line: the
+    total due in words), ``to_frame()`` (tranches: what each pays, to whom,
+    when), and later ``ledger`` / ``parties`` for the workbook's Ledger sheet.
+    A story step that calls ``pricing.settle`` sets ``story.settlement``.
+    """
+    _seam(story.settlement, out, "Settlement by tranche")
+
+
+@section("measurement", "Measurement screens")
+def measurement_section(story: Story, out: Section) -> None:
+    """Seam: screens of how outcomes were measured (``story.measurement``).
+
+    Expects the gaming engineer's measurement screens: an object (or a dict of
+    them) with ``summary()`` (first line: the verdict) and ``to_frame()`` (one
+    row per provider or check). A story step sets ``story.measurement``.
+    """
+    results = story.measurement if isinstance(story.measurement, dict) else {"": story.measurement}
+    for name, result in results.items():
+        _seam(result, out, humanise(name) if name else "Measurement screen")
+
+
+@section("providers", "Providers compared")
+def providers_section(story: Story, out: Section) -> None:
+    """Seam: the provider comparison table (``story.providers``).
+
+    Expects an object with ``summary()`` and ``to_frame()`` (one row per
+    provider: people, rates with CIs, outside the funnel limits or not). A
+    story step sets ``story.providers``.
+    """
+    _seam(story.providers, out, "Providers compared")
+
+
+@section("findings", "Design findings", journeys=("evaluation",))
+def findings_section(story: Story, out: Section) -> None:
+    """What the design checks found, as sentences with their severity."""
+    _findings_block(story, out)
+
+
+@section("not_run", "What was not run")
+def not_run_section(story: Story, out: Section) -> None:
+    """Steps that could not run, with the reason."""
+    for step, why in story.skipped.items():
+        out.paragraph(f"Not run: {step} ({why}).")
+
+
+# The annex ---------------------------------------------------------------------------------------
+
+
+_MATCH_ROWS = {"all": "Everyone", "matched": "Matched", "unmatched": "Not matched", "discarded": "Discarded"}
+
+
+@section("annex_matching", "Matched comparison: counts", part="annex")
+def annex_matching(story: Story, out: Section) -> None:
+    """Counts of the matched comparison, and who was left out and why."""
+    counts = story.matched.counts.reset_index(names="units")
+    counts["units"] = [_MATCH_ROWS.get(u, humanise(u)) for u in counts["units"]]
+    columns = {
+        "units": Column("Who", "text"),
+        "treated": Column("Programme group", "count"),
+        "control": Column("Comparison pool", "count"),
+    }
+    out.table(
+        Table(
+            counts,
+            columns,
+            "1:1 nearest neighbour on the logit of the propensity score, caliper 0.2 SD, no replacement",
+        )
+    )
+    left = story.matched.exclusions.copy()
+    left["group"] = (
+        left["group"].map({"treated": "Programme group", "control": "Comparison pool"}).fillna(left["group"])
+    )
+    left["reason"] = [r[:1].upper() + r[1:] for r in left["reason"]]
+    columns = {"group": Column("Group", "text"), "reason": Column("Reason", "text"), "n": COLUMNS["n"]}
+    out.table(Table(left, columns, "Left out of the matched sample", n_columns=("n",)))
+
+
+@section("annex_balance", "Balance table", part="annex")
+def annex_balance(story: Story, out: Section) -> None:
+    """MatchIt's balance table before and after matching, and the overlap of propensity scores."""
+    balance = story.matched.balance()
+    frame = pd.DataFrame(
+        {
+            "variable": [figures.variable_label(str(v), story.covariates) for v in balance.index],
+            "mean_treated": balance[("before", "mean_treated")].to_numpy(),
+            "mean_before": balance[("before", "mean_control")].to_numpy(),
+            "mean_after": balance[("after", "mean_control")].to_numpy(),
+            "smd_before": balance[("before", "smd")].to_numpy(),
+            "smd_after": balance[("after", "smd")].to_numpy(),
+            "var_before": balance[("before", "var_ratio")].to_numpy(),
+            "var_after": balance[("after", "var_ratio")].to_numpy(),
+            "ecdf_after": balance[("after", "ecdf_max")].to_numpy(),
+        }
+    )
+    columns = {
+        "variable": Column("Characteristic", "text"),
+        "mean_treated": Column("Mean, programme group", "number"),
+        "mean_before": Column("Mean, whole pool", "number"),
+        "mean_after": Column("Mean, matched comparison", "number"),
+        "smd_before": Column("Standardised difference before", "number"),
+        "smd_after": Column("Standardised difference after", "number"),
+        "var_before": Column("Variance ratio before", "ratio"),
+        "var_after": Column("Variance ratio after", "ratio"),
+        "ecdf_after": Column("Largest eCDF difference after", "number"),
+    }
+    out.table(Table(frame, columns, "Balance before and after matching (means of 0/1 variables are shares)"))
+    m = story.matched
+    out.chart(lambda: figures.overlap_chart(m.distance, m.treated, m.weight_array))
+
+
+@section("annex_difficulty", "Difficulty model", part="annex")
+def annex_difficulty(story: Story, out: Section) -> None:
+    """Calibration of the difficulty model by decile, with its AUC."""
+    cal = story.difficulty.calibration()
+    auc = cal.auc
+    out.paragraph(
+        "A logit of proven reoffending on baseline characteristics, fitted on the comparison pool; difficulty is "
+        f"the expected chance of reoffending without the programme. It tells people apart with an AUC of "
+        f"{number(auc.auc, 3)} (95% CI {number(auc.ci_low, 3)} to {number(auc.ci_high, 3)}); the observed rate's "
+        f"interval covers the expected rate in {cal.covered} of {len(cal.table)} deciles."
+    )
+    columns = {
+        "decile": Column("Decile of difficulty", "text"),
+        "n": COLUMNS["n"],
+        "expected": Column("Expected rate", "percent"),
+        "observed": Column("Observed rate", "percent", ("ci_low", "ci_high")),
+        "ratio": Column("Observed over expected", "ratio"),
+    }
+    out.table(Table(cal.to_frame().reset_index(), columns, "Observed against expected by decile", n_columns=("n",)))
+    out.chart(lambda: figures.calibration_chart(cal.table, auc=auc.auc))
+
+
+@section("annex_power", "Power", part="annex")
+def annex_power(story: Story, out: Section) -> None:
+    """The smallest effect this cohort could detect, per measure."""
+    rows = []
+    for kind, p in story.power.items():
+        d = p.to_dict()
+        binary = kind == "binary"
+        rows.append(
+            {
+                "measure": "Proven reoffending rate" if binary else "Proven reoffences per person",
+                "base": percent(d["base_rate"]) if binary else number(d["base_rate"]),
+                "effect": points(d["effect"]) if binary else ratio(d["effect"]) + " (rate ratio)",
+                "relative": percent(d["relative"]),
+                "n": d["n_treated"],
+                "power": d["power"],
+            }
+        )
+    columns = {
+        "measure": Column("Measure", "text"),
+        "base": Column("Comparison group", "text"),
+        "effect": Column("Smallest detectable effect", "text"),
+        "relative": Column("Relative change", "text"),
+        "n": Column("People in the programme", "count"),
+        "power": Column("Power", "percent"),
+    }
+    out.table(Table(pd.DataFrame(rows), columns, "Smallest effect detectable at this cohort size (5% two-sided test)"))
+
+
+@section("annex_tariffs", "Tariffs and margins", part="annex")
+def annex_tariffs(story: Story, out: Section) -> None:
+    """Each tariff's prices, and its margins by segment."""
+    if story.tariffs is None:
+        return
+    outcomes, segments = _outcome_names(story), _segment_names(story)
+    for name, tariff in story.tariffs.tariffs.items():
+        words = tables.TARIFF_NAMES.get(name, humanise(name)).lower()
+        margins = story.tariffs.margins[name]
+        out.table(tables.prices_table(tariff, outcomes, segments, f"Prices by outcome and segment: {words}"))
+        caption = (
+            f"Margins per person by segment: {words} (gap {pounds(margins.gap)}, 95% CI {pounds(margins.gap_ci_low)} "
+            f"to {pounds(margins.gap_ci_high)})"
+        )
+        out.table(tables.margins_table(margins, segments, caption))
+
+
+@section("annex_contract", "Contract simulation by party", part="annex")
+def annex_contract(story: Story, out: Section) -> None:
+    """Each party's net cash, chance of a loss and working capital; cost per outcome."""
+    sim = story.simulation
+    if sim is None:
+        return
+    out.table(tables.party_table(sim))
+    out.note(
+        "The commissioner's row has no chance of a loss: its risk is spend against the budget (see the cash flow). "
+        f"Chances of a loss are over {count(sim.draws)} simulated contracts."
+    )
+    out.table(tables.cost_per_outcome_table(sim, _outcome_names(story)))
+
+
+@section("annex_screens", "Screens by provider", part="annex")
+def annex_screens(story: Story, out: Section) -> None:
+    """The creaming and parking screens' tables and the funnel's."""
+    for name in ("creaming", "parking"):
+        if name in story.screens:
+            out.table(tables.screen_table(story.screens[name]))
+            out.note(story.screens[name].test)
+    if "funnel" in story.screens:
+        out.table(tables.funnel_table(story.screens["funnel"]))
