@@ -28,7 +28,7 @@ from ground.checks import InstanceOf, Interval, Options, check_parameter, parame
 from ground.errors import SchemaError
 from ground.tables import DISPOSAL_LEVELS, Links
 from outcomes.engines import as_engine
-from outcomes.engines.boundary import TOO_RECENT, Settings, check_offences, check_people, link
+from outcomes.engines.boundary import TOO_RECENT, Settings, check_offences, check_people, file_kind, link
 from outcomes.engines.run import EPOCH, day, run_sql
 from outcomes.engines.sql import OFFENCE_COLUMNS
 from outcomes.rates import Frequency, Proportion
@@ -301,16 +301,9 @@ def read_people(source: str | Path) -> pd.DataFrame:
 
 def _read(path: Path, table: str, columns: list[str] | None) -> pd.DataFrame:
     """A Parquet or CSV file; ``columns`` only when given (after checking they are there)."""
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".pq", ".csv"):
-        raise SchemaError(
-            f"{path}: proven_reoffending reads Parquet (.parquet, .pq) or CSV (.csv) files; "
-            f"got {suffix or '(no suffix)'!r}.",
-            table=table,
-            source=str(path),
-        )
+    kind = file_kind(path, table)
     try:
-        if suffix == ".csv":
+        if kind == "csv":
             present = list(pd.read_csv(path, nrows=0).columns)
             require_columns(pd.DataFrame(columns=present), columns or [], table=table, source=str(path))
             text = {c: "str" for c in ("person_id", "disposal") if c in present}

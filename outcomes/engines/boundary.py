@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ground.checks import require_columns
+from ground.errors import SchemaError
 from ground.tables import ROWS_SHOWN, Links, check_links, report_links, schema_error, validate
 from outcomes.engines import sql
 from outcomes.engines.sql import OFFENCE_COLUMNS, Column
@@ -54,7 +55,22 @@ class Settings:
 
 def source_name(source: Any) -> str | None:
     """The file a table came from, for messages; None for a DataFrame."""
-    return None if isinstance(source, pd.DataFrame) else str(source)
+    return None if source is None or isinstance(source, pd.DataFrame) else str(source)
+
+
+def file_kind(path: Path, table: str) -> str:
+    """``"parquet"`` or ``"csv"`` by the file's suffix; any other is refused, as desist.io refuses it."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix == ".csv":
+        return "csv"
+    raise SchemaError(
+        f"{path}: proven_reoffending reads Parquet (.parquet, .pq) or CSV (.csv) files; "
+        f"got {suffix or '(no suffix)'!r}.",
+        table=table,
+        source=str(path),
+    )
 
 
 def people_columns(columns: Sequence[str], index: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ground.errors import SchemaError
+from outcomes.engines.boundary import file_kind
 from outcomes.engines.sql import Column, literal, quoted
 
 # DuckDB type name (its first word) -> the kind the SQL stages read.
@@ -34,20 +34,6 @@ KINDS = {
     "TIMESTAMP WITH TIME ZONE": "timestamptz",
     "ENUM": "text",
 }
-
-
-def file_kind(path: Path, table: str) -> str:
-    """``"parquet"`` or ``"csv"`` by the file's suffix; any other is refused, as desist.io refuses it."""
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix == ".csv":
-        return "csv"
-    raise SchemaError(
-        f"{path}: the SQL engines read Parquet (.parquet, .pq) or CSV (.csv) files; got {suffix or '(no suffix)'!r}.",
-        table=table,
-        source=str(path),
-    )
 
 
 def zones(path: Path) -> dict[str, str]:
@@ -106,8 +92,8 @@ class DuckDBRunner:
     def whole(self, name: str, column: str) -> bool:
         found = self.connection.execute(
             f"SELECT COALESCE(BOOL_AND({quoted(column)} = FLOOR({quoted(column)})), TRUE) FROM {name}"
-        ).fetchone()
-        return bool(found[0])
+        ).fetchall()
+        return bool(found[0][0])
 
     def view(self, name: str, sql: str) -> None:
         self.connection.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ground.errors import SchemaError
-from outcomes.engines.duckdb_runner import file_kind
+from outcomes.engines.boundary import file_kind
 from outcomes.engines.sql import Column, quoted
 
 # Spark type name -> the kind the SQL stages read.
