@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ground.checks import InstanceOf, Options, check_parameter
+from ground.errors import ParameterError
 from outcomes.engines.sql import Column
 
 ENGINES = ("pandas", "duckdb", "spark")
@@ -98,6 +99,15 @@ class Spark:
     master: str = "local[*]"
 
     def runner(self) -> Runner:
+        try:
+            import pyspark  # noqa: F401
+            import sqlglot  # noqa: F401
+        except ImportError as exc:
+            raise ParameterError(
+                "The Spark engine needs pyspark and sqlglot (pip install 'desist[spark]') and Java 17 or later "
+                f"(Debian: apt-get install default-jdk-headless). Missing: {exc.name}.",
+                parameter="engine",
+            ) from exc
         from outcomes.engines.spark_runner import SparkRunner
 
         return SparkRunner(self)

@@ -60,6 +60,9 @@ def source_name(source: Any) -> str | None:
 
 def file_kind(path: Path, table: str) -> str:
     """``"parquet"`` or ``"csv"`` by the file's suffix; any other is refused, as desist.io refuses it."""
+    if not path.is_file():
+        what = "a folder, not a file" if path.is_dir() else "no such file"
+        raise SchemaError(f"{path}: {what} (the {table} table).", table=table, source=str(path))
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
