@@ -45,10 +45,10 @@ class Runner(Protocol):
     def whole(self, name: str, column: str) -> bool:
         """Whether every value of a float column is a whole number."""
 
-    def view(self, name: str, sql: str) -> None:
-        """Make the query ``sql`` the view ``name``."""
+    def view(self, name: str, sql: str, keep: bool = False) -> None:
+        """Make the query ``sql`` the view ``name``; ``keep`` computes it once (a small table read twice)."""
 
-    def query(self, sql: str) -> pd.DataFrame:
+    def fetch(self, sql: str) -> pd.DataFrame:
         """Run a query (DuckDB's dialect) and return its rows."""
 
     def close(self) -> None:

@@ -133,7 +133,7 @@ def check_view(runner: Any, table: str, settings: Settings, source: Path) -> dic
     else:
         order = [c for c in columns if c in OFFENCE_COLUMNS]
         rules = sql.offences_rules(columns, as_of)
-    found = runner.query(sql.rule_counts_sql(raw, rules)).iloc[0]
+    found = runner.fetch(sql.rule_counts_sql(raw, rules)).iloc[0]
     failing = [i for i in range(len(rules)) if found[f"n{i}"]]
     if failing:
         raise _failures(runner, raw, rules, failing, found, table, order, str(source))
@@ -143,7 +143,7 @@ def check_view(runner: Any, table: str, settings: Settings, source: Path) -> dic
 def _failures(runner: Any, raw: str, rules: list, failing: list[int], found: pd.Series, table: str, order, source):
     rows = []
     for i in failing:
-        first = runner.query(sql.first_failures_sql(raw, rules, i, ROWS_SHOWN))
+        first = runner.fetch(sql.first_failures_sql(raw, rules, i, ROWS_SHOWN))
         values = [pd.Timestamp(v) if hasattr(v, "year") else v for v in first["value"]]
         rows.append(pd.DataFrame({"column": rules[i][0], "rule": rules[i][1], "row": first["_row"], "value": values}))
     failures = pd.concat(rows, ignore_index=True).astype({"row": "Int64"})
@@ -153,16 +153,20 @@ def _failures(runner: Any, raw: str, rules: list, failing: list[int], found: pd.
 
 def link_views(runner: Any, source: Any) -> Links:
     """:func:`link` for the staged views of a SQL engine."""
-    found = runner.query(sql.links_sql("offences_stage", "people_stage")).iloc[0]
-    links = Links(n=int(found["n"]), matched=int(found["matched"]), unmatched=int(found["n"] - found["matched"]))
+    runner.view("offence_ids", sql.linked_ids_sql("offences_stage", "people_stage"), keep=True)
+    found = runner.fetch(sql.links_sql("offence_ids")).iloc[0]
+    n, matched = (
+        int(0 if pd.isna(found["n"]) else found["n"]),
+        int(0 if pd.isna(found["matched"]) else found["matched"]),
+    )
+    links = Links(n=n, matched=matched, unmatched=n - matched)
     if not links.unmatched:
         return links
-    unmatched = "person_id NOT IN (SELECT person_id FROM people_stage WHERE person_id IS NOT NULL)"
     return report_links(
         links,
         table="offences",
         to_table="people",
         source=source_name(source),
-        unmatched_ids=list(runner.query(sql.first_ids_sql("offences_stage", unmatched))["person_id"]),
-        known_ids=list(runner.query(sql.first_ids_sql("people_stage"))["person_id"]),
+        unmatched_ids=list(runner.fetch(sql.first_ids_sql("offence_ids", "first_row", "NOT matched"))["person_id"]),
+        known_ids=list(runner.fetch(sql.first_ids_sql("people_stage", "_row"))["person_id"]),
     )

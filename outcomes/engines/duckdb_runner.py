@@ -95,10 +95,11 @@ class DuckDBRunner:
         ).fetchall()
         return bool(found[0][0])
 
-    def view(self, name: str, sql: str) -> None:
-        self.connection.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    def view(self, name: str, sql: str, keep: bool = False) -> None:
+        kind = "TEMP TABLE" if keep else "VIEW"
+        self.connection.execute(f"CREATE OR REPLACE {kind} {name} AS {sql}")
 
-    def query(self, sql: str) -> pd.DataFrame:
+    def fetch(self, sql: str) -> pd.DataFrame:
         return self.connection.sql(sql).to_arrow_table().to_pandas()
 
     def close(self) -> None:

@@ -32,7 +32,7 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
         )
         runner.view("offences_stage", sql.stage_offences("offences_raw", offence_columns))
         links = link_views(runner, offences)
-        per_person = runner.query(
+        per_person = runner.fetch(
             sql.per_person_sql(
                 "people_stage",
                 "offences_stage",

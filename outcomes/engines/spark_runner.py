@@ -88,20 +88,22 @@ class SparkRunner:
         }
 
     def whole(self, name: str, column: str) -> bool:
-        found = self.query(
+        found = self.fetch(
             f"SELECT COALESCE(BOOL_AND({quoted(column)} = FLOOR({quoted(column)})), TRUE) AS w FROM {name}"
         )
         return bool(found["w"].iloc[0])
 
-    def view(self, name: str, sql: str) -> None:
-        self.spark.sql(spark_sql(sql)).createOrReplaceTempView(name)
+    def view(self, name: str, sql: str, keep: bool = False) -> None:
+        frame = self.spark.sql(spark_sql(sql))
+        (frame.cache() if keep else frame).createOrReplaceTempView(name)
         self.views.append(name)
 
-    def query(self, sql: str) -> pd.DataFrame:
+    def fetch(self, sql: str) -> pd.DataFrame:
         return self.spark.sql(spark_sql(sql)).toArrow().to_pandas()
 
     def close(self) -> None:
         for name in self.views:
+            self.spark.catalog.uncacheTable(name)
             self.spark.catalog.dropTempView(name)
 
 

@@ -194,20 +194,26 @@ def first_failures_sql(raw: str, rules: Sequence[tuple[str, str, str]], rule: in
 # ---------------------------------------------------------------- links
 
 
-def links_sql(offences: str, people: str) -> str:
-    """Offences, and those whose person_id is in people."""
+def linked_ids_sql(offences: str, people: str) -> str:
+    """Each offence id once, with its offences, its first row and whether it is someone in people.
+
+    Grouping first makes the join as small as the number of ids, not of offences.
+    """
     return (
-        f"SELECT COUNT(*) AS n, COUNT(p.person_id) AS matched FROM {offences} AS o "
-        f"LEFT JOIN {people} AS p ON o.person_id = p.person_id"
+        f"SELECT ids.person_id, ids.n, ids.first_row, p.person_id IS NOT NULL AS matched FROM "
+        f"(SELECT person_id, COUNT(*) AS n, MIN(_row) AS first_row FROM {offences} GROUP BY person_id) AS ids "
+        f"LEFT JOIN {people} AS p ON ids.person_id = p.person_id"
     )
 
 
-def first_ids_sql(table: str, where: str = "TRUE", limit: int = 3) -> str:
-    """The first ``limit`` distinct ids of a staged table, in input order."""
-    return (
-        f"SELECT person_id FROM (SELECT person_id, MIN(_row) AS first_row FROM {table} WHERE {where} "
-        f"GROUP BY person_id) AS ids ORDER BY first_row LIMIT {limit}"
-    )
+def links_sql(linked: str) -> str:
+    """Offences, and those whose person_id is in people, from :func:`linked_ids_sql`."""
+    return f"SELECT SUM(n) AS n, SUM(CASE WHEN matched THEN n ELSE 0 END) AS matched FROM {linked}"
+
+
+def first_ids_sql(table: str, order: str, where: str = "TRUE", limit: int = 3) -> str:
+    """The first ``limit`` ids of a table of distinct ids, in input order (``order``: its first row)."""
+    return f"SELECT person_id FROM {table} WHERE {where} ORDER BY {order} LIMIT {limit}"
 
 
 # ---------------------------------------------------------------- the event stage
