@@ -212,8 +212,11 @@ def test_bad_tables(engine, tmp_path):
         proven_reoffending(path, IN_COHORT)
     assert str(from_file.value) == str(in_pandas.value)
     assert str(path) in str(from_file.value)
+    (tmp_path / "people.txt").write_text("person_id,start_date\n1,2024-01-01\n")
     with pytest.raises(SchemaError, match=r"reads Parquet \(.parquet, .pq\) or CSV \(.csv\) files; got '.txt'"):
         measure(engine, tmp_path / "people.txt", IN_COHORT)
+    with pytest.raises(SchemaError, match="nope.parquet: no such file \\(the people table\\)"):
+        measure(engine, tmp_path / "nope.parquet", IN_COHORT)
     (tmp_path / "people.csv").write_text("id,start_date\n1,2024-01-01\n")
     with pytest.raises(SchemaError, match="people.csv: table 'people' is missing the column person_id"):
         measure(engine, tmp_path / "people.csv", IN_COHORT)
