@@ -28,7 +28,7 @@ from ground.checks import InstanceOf, Interval, Options, check_parameter, parame
 from ground.errors import SchemaError
 from ground.tables import DISPOSAL_LEVELS, Links
 from outcomes.engines import as_engine
-from outcomes.engines.boundary import TOO_RECENT, Settings, check_offences, check_people, file_kind, link
+from outcomes.engines.boundary import TOO_RECENT, Settings, check_offences, check_people, file_kind, link, located
 from outcomes.engines.run import EPOCH, day, run_sql
 from outcomes.engines.sql import OFFENCE_COLUMNS
 from outcomes.rates import Frequency, Proportion
@@ -296,7 +296,7 @@ def _as_of(as_of: Any) -> pd.Timestamp | None:
 
 def read_people(source: str | Path) -> pd.DataFrame:
     """A people file (Parquet or CSV) as pandas reads it, ids as text."""
-    return _read(Path(source), "people", None)
+    return _read(located(source), "people", None)
 
 
 def _read(path: Path, table: str, columns: list[str] | None) -> pd.DataFrame:
@@ -323,9 +323,9 @@ def _pandas(people: Any, offences: Any, settings: Settings) -> tuple[pd.DataFram
     """Per-person counts and links, computed in memory (the SQL stage's columns)."""
     sources = people, offences
     if not isinstance(people, pd.DataFrame):
-        people = _read(Path(people), "people", ["person_id", settings.index])
+        people = _read(located(people), "people", ["person_id", settings.index])
     if not isinstance(offences, pd.DataFrame):
-        offences = _read(Path(offences), "offences", list(OFFENCE_COLUMNS))
+        offences = _read(located(offences), "offences", list(OFFENCE_COLUMNS))
     people = check_people(people, settings, sources[0])
     offences = check_offences(offences, settings, sources[1])
     links = link(offences, people, sources[1])

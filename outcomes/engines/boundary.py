@@ -58,12 +58,17 @@ def source_name(source: Any) -> str | None:
     return None if source is None or isinstance(source, pd.DataFrame) else str(source)
 
 
-def file_kind(path: Path, table: str) -> str:
+def located(source: str | Path) -> str | Path:
+    """A local file as a Path; a URL (``s3://``, ``hdfs://``, ...) as given, for the engine to read."""
+    return source if isinstance(source, str) and "://" in source else Path(source)
+
+
+def file_kind(path: str | Path, table: str) -> str:
     """``"parquet"`` or ``"csv"`` by the file's suffix; any other is refused, as desist.io refuses it."""
-    if not path.is_file():
+    if isinstance(path, Path) and not path.is_file():
         what = "a folder, not a file" if path.is_dir() else "no such file"
         raise SchemaError(f"{path}: {what} (the {table} table).", table=table, source=str(path))
-    suffix = path.suffix.lower()
+    suffix = Path(str(path).rstrip("/")).suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix == ".csv":

@@ -36,13 +36,23 @@ KINDS = {
 }
 
 
-def zones(path: Path) -> dict[str, str]:
-    """Time zones of a Parquet file's timestamp columns, from its schema (nothing is read but the footer)."""
+def parquet_schema(path: str | Path) -> list:
+    """A Parquet file's fields, from its footer; none where pyarrow cannot reach it (a URL it has no
+    credentials for: the engine reads it all the same)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pq.read_schema(path)
-    return {f.name: f.type.tz for f in schema if pa.types.is_timestamp(f.type) and f.type.tz}
+    try:
+        return list(pq.read_schema(path))
+    except (OSError, pa.ArrowException):
+        return []
+
+
+def zones(path: str | Path) -> dict[str, str]:
+    """Time zones of a Parquet file's timestamp columns."""
+    import pyarrow as pa
+
+    return {f.name: f.type.tz for f in parquet_schema(path) if pa.types.is_timestamp(f.type) and f.type.tz}
 
 
 class DuckDBRunner:
@@ -60,7 +70,7 @@ class DuckDBRunner:
         self.connection = duckdb.connect(config=config)
         self.zones: dict[str, dict[str, str]] = {}
 
-    def load(self, name: str, source: pd.DataFrame | Path) -> None:
+    def load(self, name: str, source: pd.DataFrame | Path | str) -> None:
         table = name.removesuffix("_raw")
         if isinstance(source, pd.DataFrame):
             self.connection.register(f"{name}_frame", source.assign(_row=range(len(source))))

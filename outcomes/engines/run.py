@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ground.tables import Links
 from outcomes.engines import sql
-from outcomes.engines.boundary import TOO_RECENT, Settings, check_offences, check_people, check_view, link_views
+from outcomes.engines.boundary import (
+    TOO_RECENT,
+    Settings,
+    check_offences,
+    check_people,
+    check_view,
+    link_views,
+    located,
+)
 
 EPOCH = pd.Timestamp("1970-01-01")
 
@@ -61,5 +68,5 @@ def _load(runner: Any, table: str, source: Any, settings: Settings) -> dict[str,
             checked = checked.assign(disposal=checked["disposal"].astype("str"))
         runner.load(raw, checked.reset_index(drop=True))
         return runner.columns(raw)
-    runner.load(raw, Path(source))
-    return check_view(runner, table, settings, Path(source))
+    runner.load(raw, located(source))
+    return check_view(runner, table, settings, located(source))

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ground.errors import SchemaError
 from outcomes.engines.boundary import file_kind
+from outcomes.engines.duckdb_runner import parquet_schema
 from outcomes.engines.sql import Column, quoted
 
 # Spark type name -> the kind the SQL stages read.
@@ -50,7 +51,7 @@ class SparkRunner:
         self.spark = engine.session if engine.session is not None else local_session(engine.master)
         self.views: list[str] = []
 
-    def load(self, name: str, source: pd.DataFrame | Path) -> None:
+    def load(self, name: str, source: pd.DataFrame | Path | str) -> None:
         if isinstance(source, pd.DataFrame):
             import pyarrow as pa
 
@@ -107,13 +108,12 @@ class SparkRunner:
             self.spark.catalog.dropTempView(name)
 
 
-def refuse_timestamps(path: Path, table: str) -> None:
+def refuse_timestamps(path: str | Path, table: str) -> None:
     """Refuse what Spark would misread: times with a zone (read at the session's zone, not where they were
     recorded) and nanosecond times (which Spark cannot read)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    times = [f for f in pq.read_schema(path) if pa.types.is_timestamp(f.type)]
+    times = [f for f in parquet_schema(path) if pa.types.is_timestamp(f.type)]
     zoned = [f.name for f in times if f.type.tz]
     nanos = [f.name for f in times if f.type.unit == "ns" and not f.type.tz]
     if zoned or nanos:
