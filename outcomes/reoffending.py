@@ -13,6 +13,15 @@ each proven offence; several offences on one day are several reoffences.
 ``counting="court_appearances"`` counts distinct disposal dates per person:
 the Peterborough "reconviction events", where a court appearance ending in
 conviction counts once however many offences it covers.
+
+Dates are days: a time of day is dropped, and a time zone is dropped keeping
+the date where the event was recorded.
+
+Engines: pandas (the default) computes in memory; DuckDB and Spark run the
+same definition written in SQL (:mod:`outcomes.engines.sql`) on tables given
+as DataFrames or read from Parquet or CSV files, out of core or on a cluster.
+Every engine checks the tables with the same rules and messages and returns
+the same per-person table.
 """
 
 from __future__ import annotations
