@@ -35,9 +35,17 @@ import pandas as pd
 
 from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error, require_columns
 from ground.errors import SchemaError
-from ground.tables import DISPOSAL_LEVELS, Links
+from ground.tables import DISPOSAL_LEVELS, Links, report_links
 from outcomes.engines import as_engine
-from outcomes.engines.boundary import TOO_RECENT, Settings, check_offences, check_people, file_kind, link, located
+from outcomes.engines.boundary import (
+    TOO_RECENT,
+    Settings,
+    check_offences,
+    check_people,
+    file_kind,
+    located,
+    source_name,
+)
 from outcomes.engines.run import EPOCH, day, run_sql
 from outcomes.engines.sql import OFFENCE_COLUMNS
 from outcomes.rates import Frequency, Proportion
@@ -337,8 +345,35 @@ def _pandas(people: Any, offences: Any, settings: Settings) -> tuple[pd.DataFram
         offences = _read(located(offences), "offences", list(OFFENCE_COLUMNS))
     people = check_people(people, settings, sources[0])
     offences = check_offences(offences, settings, sources[1])
-    links = link(offences, people, sources[1])
-    return _event_stage(people, offences, settings), links
+    # each offence's person as a position in people (-1: no one), so the stage joins by indexing
+    person = _positions(offences["person_id"], people["person_id"])
+    links = _links(person, offences, people, sources[1])
+    return _event_stage(people, offences, person, settings), links
+
+
+def _positions(ids: pd.Series, known: pd.Series) -> np.ndarray:
+    """Each id's position in ``known`` (unique), -1 where it is not there: Arrow's hash join of the text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.index_in(pa.array(ids, pa.large_string()), value_set=pa.array(known, pa.large_string()))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _links(person: np.ndarray, offences: pd.DataFrame, people: pd.DataFrame, source: Any) -> Links:
+    """:func:`ground.tables.check_links`' counts and words, from the positions already found."""
+    unmatched = person < 0
+    links = Links(n=len(person), matched=int((~unmatched).sum()), unmatched=int(unmatched.sum()))
+    if not links.unmatched:
+        return links
+    return report_links(
+        links,
+        table="offences",
+        to_table="people",
+        source=source_name(source),
+        unmatched_ids=pd.unique(offences["person_id"].to_numpy()[unmatched])[:3],
+        known_ids=people["person_id"].to_numpy()[:3],
+    )
 
 
 def _days(values: pd.Series) -> np.ndarray:
@@ -347,39 +382,35 @@ def _days(values: pd.Series) -> np.ndarray:
     return np.where(np.isnat(days), np.nan, days.astype("int64").astype(float))
 
 
-def _event_stage(people: pd.DataFrame, offences: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """:func:`outcomes.engines.sql.per_person_sql` in pandas."""
+def _event_stage(people: pd.DataFrame, offences: pd.DataFrame, person: np.ndarray, settings: Settings) -> pd.DataFrame:
+    """:func:`outcomes.engines.sql.per_person_sql` in numpy; ``person``: each offence's position in people."""
     proof_by = settings.follow_up_days + settings.waiting_days
-    cohort = pd.DataFrame({"person_id": people["person_id"].to_numpy(), "index_day": _days(people[settings.index])})
-    proving = offences["disposal"].isin(settings.disposals).to_numpy()
-    events = pd.DataFrame(
-        {
-            "person_id": offences["person_id"].to_numpy()[proving],
-            "offence_day": _days(offences["offence_date"])[proving],
-            "disposal_day": _days(offences["disposal_date"])[proving],
-        }
-    ).merge(cohort, on="person_id", how="inner")
-    after = events["offence_day"] - events["index_day"]
-    proven = events.loc[
-        (after > 0) & (after <= settings.follow_up_days) & (events["disposal_day"] <= events["index_day"] + proof_by)
-    ].assign(first_day=after)
-    by_person = proven.groupby("person_id", sort=False)
-    n = by_person.size() if settings.counting == "offences" else by_person["disposal_day"].nunique()
-    tally = pd.DataFrame({"n": n, "first_day": by_person["first_day"].min()})
-    cohort = cohort.merge(tally, left_on="person_id", right_index=True, how="left")
-    no_index = cohort["index_day"].isna().to_numpy()
-    too_recent = np.zeros(len(cohort), dtype=bool)
+    index_day = _days(people[settings.index])
+    proving = offences["disposal"].isin(settings.disposals).to_numpy() & (person >= 0)
+    who = person[proving]
+    start = index_day[who]
+    after = _days(offences["offence_date"])[proving] - start
+    disposal_day = _days(offences["disposal_date"])[proving]
+    proven = (after > 0) & (after <= settings.follow_up_days) & (disposal_day <= start + proof_by)
+    who, after, disposal_day = who[proven], after[proven], disposal_day[proven]
+    if settings.counting == "court_appearances":
+        # one count per person and disposal date (days from 1970 shifted to be positive: dates start in 1677)
+        who = np.unique(who * 1_000_000 + (disposal_day.astype(np.int64) + 500_000)) // 1_000_000
+    n = np.bincount(who, minlength=len(people)).astype(float)
+    first = pd.Series(after).groupby(person[proving][proven]).min().reindex(range(len(people))).to_numpy()
+    no_index = np.isnan(index_day)
+    too_recent = np.zeros(len(people), dtype=bool)
     if settings.as_of is not None:
-        too_recent = (cohort["index_day"] + proof_by > day(settings.as_of)).to_numpy()
+        too_recent = index_day + proof_by > day(settings.as_of)
     observable = ~no_index & ~too_recent
     return pd.DataFrame(
         {
-            "person_id": cohort["person_id"],
-            "index_day": cohort["index_day"],
+            "person_id": people["person_id"].to_numpy(),
+            "index_day": index_day,
             "observable": observable,
             "reason": np.select([no_index, too_recent], [settings.no_index, TOO_RECENT], default=""),
-            "reoffences": cohort["n"].fillna(0).where(observable),
-            "days_to_first": cohort["first_day"].where(observable),
+            "reoffences": np.where(observable, n, np.nan),
+            "days_to_first": np.where(observable, first, np.nan),
         }
     )
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ground.checks import require_columns
 from ground.errors import SchemaError
-from ground.tables import ROWS_SHOWN, Links, check_links, report_links, schema_error, validate
+from ground.tables import ROWS_SHOWN, Links, report_links, schema_error, validate
 from outcomes.engines import sql
 from outcomes.engines.sql import OFFENCE_COLUMNS, Column
 
@@ -112,11 +112,6 @@ def check_offences(offences: pd.DataFrame, settings: Settings, source: Any = Non
     )
 
 
-def link(offences: pd.DataFrame, people: pd.DataFrame, source: Any = None) -> Links:
-    """Offences whose person_id is no one in people: counted, a warning; none matching, an error."""
-    return check_links(offences, people, table="offences", to_table="people", source=source_name(source))
-
-
 def check_view(runner: Any, table: str, settings: Settings, source: Path) -> dict[str, Column]:
     """Check a table an engine read from a file; return its columns as the engine typed them.
 
@@ -157,7 +152,8 @@ def _failures(runner: Any, raw: str, rules: list, failing: list[int], found: pd.
 
 
 def link_views(runner: Any, source: Any) -> Links:
-    """:func:`link` for the staged views of a SQL engine."""
+    """Offences whose person_id is no one in people: counted, a warning; none matching, an error
+    (:func:`ground.tables.check_links`' words), for the staged views of a SQL engine."""
     runner.view("offence_ids", sql.linked_ids_sql("offences_stage", "people_stage"), keep=True)
     found = runner.fetch(sql.links_sql("offence_ids")).iloc[0]
     n, matched = (
