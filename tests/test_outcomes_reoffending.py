@@ -413,3 +413,34 @@ def test_csv_on_spark(spark_session, tmp_path):
     assert "- disposal: unknown category (allowed: " in message and "row 3 (Convicted)" in message
     r = measure(engine, *given("csv", tmp_path, FOUR, THREE), as_of=AS_OF)
     assert r.rate().k == 3
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_the_index_column_is_checked_under_its_own_name(engine, form, tmp_path):
+    people = FOUR.rename(columns={"start_date": "release_date"}).assign(
+        release_date=["2024-01-01", "2024-13-01", None, "2026-03-01"]
+    )
+    message = same_error(engine, *given(form, tmp_path, people, THREE), index="release_date", as_of=AS_OF)
+    assert "table 'people' fails 2 rules in 2 rows" in message
+    assert (
+        "- release_date: not a valid date (expected YYYY-MM-DD, years 1678-2261): 1 row: row 2 (2024-13-01)" in message
+    )
+    assert "- release_date: after the as-of date 2025-12-31: 1 row: row 4 (2026-03-01)" in message
+    # a person without an index date is left out and counted, not an error
+    r = measure(engine, *given(form, tmp_path, people.iloc[[0, 2]], THREE.iloc[[0, 2]]), index="release_date")
+    assert r.counts == {"all": 2, "observable": 1, "excluded: no release_date": 1}
+
+
+def test_the_per_person_table_after_the_people_columns(tmp_path):
+    people = PEOPLE.assign(age=range(30, 38))
+    r = proven_reoffending(people, IN_COHORT, as_of=AS_OF)
+    table = r.table(people)
+    assert list(table.columns) == ["person_id", "start_date", "age", *r.per_person.columns.drop("person_id")]
+    assert table["age"].tolist() == list(range(30, 38)) and table["reoffences"].equals(r.per_person["reoffences"])
+    observed = r.table(people, observable_only=True)
+    assert len(observed) == r.counts["observable"] and observed["observable"].all()
+    path = r.to_parquet(tmp_path / "pool.parquet", people=people, observable_only=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), observed)
+    with pytest.raises(ParameterError, match="'people' parameter of table must be the 8 people measured"):
+        r.table(people.iloc[:3])
+    assert r.to_dict()["offence_counts"]["linked"] == len(IN_COHORT) and r.to_dict()["engine"] == "pandas"
