@@ -444,3 +444,12 @@ def test_the_per_person_table_after_the_people_columns(tmp_path):
     with pytest.raises(ParameterError, match="'people' parameter of table must be the 8 people measured"):
         r.table(people.iloc[:3])
     assert r.to_dict()["offence_counts"]["linked"] == len(IN_COHORT) and r.to_dict()["engine"] == "pandas"
+
+
+def test_a_file_that_is_not_what_it_says_is_a_schema_error(engine, tmp_path):
+    path = tmp_path / "people.parquet"
+    path.write_text("person_id,start_date\n1,2024-01-01\n")
+    with pytest.raises(SchemaError, match="people.parquet: cannot read"):
+        proven_reoffending(path, THREE, engine=engine)
+    with pytest.raises(ParameterError, match="'engine' parameter of proven_reoffending must be a DuckDB engine"):
+        proven_reoffending(FOUR, THREE, engine=DuckDB(memory_limit="lots"))

@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from ground.checks import parameter_error
+from ground.errors import SchemaError
 from outcomes.engines.boundary import file_kind
 from outcomes.engines.sql import Column, literal, quoted
 
@@ -67,10 +69,25 @@ class DuckDBRunner:
             config["threads"] = int(engine.threads)
         # the stages order their output themselves; not keeping input order lets DuckDB stream
         config["preserve_insertion_order"] = False
-        self.connection = duckdb.connect(config=config)
+        try:
+            self.connection = duckdb.connect(config=config)
+        except duckdb.Error as exc:
+            raise parameter_error(
+                "engine", "proven_reoffending", "a DuckDB engine with settings DuckDB takes", engine
+            ) from exc
         self.zones: dict[str, dict[str, str]] = {}
 
     def load(self, name: str, source: pd.DataFrame | Path | str) -> None:
+        import duckdb
+
+        try:
+            self._load(name, source)
+        except duckdb.Error as exc:
+            table = name.removesuffix("_raw")
+            message = str(exc).splitlines()[0]
+            raise SchemaError(f"{source}: cannot read: {message}", table=table, source=str(source)) from exc
+
+    def _load(self, name: str, source: pd.DataFrame | Path | str) -> None:
         table = name.removesuffix("_raw")
         if isinstance(source, pd.DataFrame):
             self.connection.register(f"{name}_frame", source.assign(_row=range(len(source))))

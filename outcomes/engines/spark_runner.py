@@ -52,6 +52,19 @@ class SparkRunner:
         self.views: list[str] = []
 
     def load(self, name: str, source: pd.DataFrame | Path | str) -> None:
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        try:
+            self._load(name, source)
+        except (PySparkException, Py4JJavaError) as exc:
+            given = exc.java_exception.getMessage() if isinstance(exc, Py4JJavaError) else str(exc)
+            message = str(given).splitlines()[0]
+            raise SchemaError(
+                f"{source}: cannot read: {message}", table=name.removesuffix("_raw"), source=str(source)
+            ) from exc
+
+    def _load(self, name: str, source: pd.DataFrame | Path | str) -> None:
         if isinstance(source, pd.DataFrame):
             import pyarrow as pa
 
