@@ -18,6 +18,7 @@ from ground.errors import DesistError
 # Subcommand modules, in the order ``desist --help`` lists them.
 COMMANDS: list[str] = [
     "demo",
+    "measure",
     "evaluate",
     "power",
     "weight",

@@ -10,6 +10,8 @@ This module imports only the light pieces (errors and findings), so the command
 line starts fast; import the others by their module.
 """
 
+import warnings
+
 from ground.errors import (
     ConvergenceError,
     DesistError,
@@ -21,6 +23,10 @@ from ground.errors import (
     SpecError,
 )
 from ground.findings import SEVERITIES, Finding
+
+# pandera imports pyspark.pandas whenever pyspark is installed (desist[spark]), and pyspark.pandas then warns
+# on every import that it does not yet support pandas 3; desist never uses pyspark.pandas.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 __all__ = [
     "SEVERITIES",

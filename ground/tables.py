@@ -17,7 +17,7 @@ reported again by the rules that would then see it as missing.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -206,7 +206,8 @@ def validate(
     as_of: Any = None,
     people: pd.DataFrame | None = None,
     source: str | None = None,
-    columns: Sequence[str] | None = None,
+    columns: Sequence[str] | Mapping[str, str] | None = None,
+    nullable: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Check a table against its schema and return it with the schema's types.
 
@@ -229,7 +230,13 @@ def validate(
     columns : sequence of str, optional
         Check only these of the schema's columns (each required), with the
         schema's rules that read only them: what a function needs from a table
-        it was given. Default: the whole schema.
+        it was given. A mapping ``{schema column: column of df}`` checks a
+        column by another column's rules (a release date by ``start_date``'s)
+        and returns only the columns it names; messages use df's names.
+        Default: the whole schema.
+    nullable : sequence of str
+        Schema columns whose missing values are allowed here: the caller
+        counts them (e.g. people without an index date, left out with that reason).
 
     Returns
     -------
@@ -254,8 +261,11 @@ def validate(
     dtype('<M8[ns]')
     """
     schema = table_schema(table, source=source)
+    given_names = dict(columns) if isinstance(columns, Mapping) else {}
+    if given_names:
+        df = df[list(given_names.values())].set_axis(list(given_names), axis=1)
     if columns is not None:
-        schema = _subset(schema, table, columns, source)
+        schema = _subset(schema, table, list(columns), source, nullable)
     as_of = _as_of(as_of, table, source)
     if people is not None and table != "offences":
         warnings.warn(
@@ -273,12 +283,55 @@ def validate(
         found.append(_offences_before_birth(frame, people))
     report = pd.concat(found, ignore_index=True)
     if len(report):
-        report = _in_column_order(_with_values(report, given), list(given.columns))
-        raise SchemaError(
-            _message(report, table, source, list(given.columns)), table=table, failures=report, source=source
-        )
+        report = _with_values(report, given)
+        if given_names:
+            report["column"] = report["column"].replace(given_names)
+        raise schema_error(report, table, list(given.rename(columns=given_names).columns), source=source)
     frame.index = original_index
-    return frame
+    return frame.rename(columns=given_names)
+
+
+def schema_error(
+    failures: pd.DataFrame,
+    table: str,
+    columns: Sequence[str],
+    *,
+    source: str | None = None,
+    counts: Mapping[tuple[str, str], int] | None = None,
+    n_rows: int | None = None,
+) -> SchemaError:
+    """The one :class:`~ground.errors.SchemaError` for a table's failures, in :func:`validate`'s words.
+
+    For engines that check a table too large to list every failure (a SQL
+    engine reading a national extract): ``failures`` then holds the first rows
+    of each rule, ``counts`` how many rows fail each (column, rule) and
+    ``n_rows`` how many rows fail any.
+
+    Parameters
+    ----------
+    failures : pandas.DataFrame
+        Columns ``column``, ``rule``, ``row`` (0-based, NA for a whole column)
+        and ``value``, in the order the rules were found.
+    table : str
+        The table's name.
+    columns : sequence of str
+        The table's columns, in order (failures are listed in this order).
+    source : str, optional
+        The file the table came from.
+    counts, n_rows : optional
+        Totals when ``failures`` is a sample (see above).
+
+    Examples
+    --------
+    >>> failures = pd.DataFrame({"column": ["age"], "rule": ["not a whole number"],
+    ...                          "row": pd.array([3], dtype="Int64"), "value": ["x"]})
+    >>> print(schema_error(failures, "people", ["person_id", "age"]))
+    table 'people' fails 1 rule in 1 row (data rows counted from 1, header not counted):
+      - age: not a whole number: 1 row: row 4 (x)
+    """
+    report = _in_column_order(failures, list(columns))
+    message = _message(report, table, source, list(columns), counts or {}, n_rows)
+    return SchemaError(message, table=table, failures=report, source=source)
 
 
 def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema:
@@ -298,8 +351,10 @@ def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema
     return TABLES[table].to_schema()
 
 
-def _subset(schema: pa.DataFrameSchema, table: str, columns: Sequence[str], source: str | None) -> pa.DataFrameSchema:
-    """The schema's rules for ``columns`` only, each of them required."""
+def _subset(
+    schema: pa.DataFrameSchema, table: str, columns: Sequence[str], source: str | None, nullable: Sequence[str] = ()
+) -> pa.DataFrameSchema:
+    """The schema's rules for ``columns`` only, each of them required; missing values allowed in ``nullable``."""
     unknown = [c for c in columns if c not in schema.columns]
     if unknown:
         raise SchemaError(
@@ -309,7 +364,7 @@ def _subset(schema: pa.DataFrameSchema, table: str, columns: Sequence[str], sour
             source=source,
         )
     subset = schema.select_columns(list(dict.fromkeys(columns)))
-    subset = subset.update_columns({c: {"required": True} for c in columns})
+    subset = subset.update_columns({c: {"required": True, "nullable": c in nullable} for c in columns})
     if subset.unique and not set(subset.unique) <= set(columns):
         # a uniqueness rule over columns not asked for cannot be checked
         subset = pa.DataFrameSchema(subset.columns, checks=subset.checks, strict=False, name=subset.name)
@@ -637,9 +692,16 @@ def _in_column_order(report: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return ordered.drop(columns=["_position", "_found"]).reset_index(drop=True)
 
 
-def _message(report: pd.DataFrame, table: str, source: str | None, columns: list[str]) -> str:
+def _message(
+    report: pd.DataFrame,
+    table: str,
+    source: str | None,
+    columns: list[str],
+    counts: Mapping[tuple[str, str], int],
+    n_rows: int | None,
+) -> str:
     where = f"{source}: table '{table}'" if source else f"table '{table}'"
-    n_rows = report["row"].dropna().nunique()
+    n_rows = report["row"].dropna().nunique() if n_rows is None else n_rows
     groups = report.groupby(["column", "rule"], sort=False, dropna=False)
     rows = (
         f" in {n_rows} row{'s' if n_rows != 1 else ''} (data rows counted from 1, header not counted)" if n_rows else ""
@@ -655,8 +717,9 @@ def _message(report: pd.DataFrame, table: str, source: str | None, columns: list
             f"row {int(row) + 1} ({_show(value)})"
             for row, value in located[["row", "value"]].head(ROWS_SHOWN).itertuples(index=False)
         )
-        more = f", and {len(located) - ROWS_SHOWN} more" if len(located) > ROWS_SHOWN else ""
-        count = f"{len(located)} row{'s' if len(located) != 1 else ''}"
+        n = counts.get((column, rule), len(located))
+        more = f", and {n - ROWS_SHOWN} more" if n > ROWS_SHOWN else ""
+        count = f"{n} row{'s' if n != 1 else ''}"
         lines.append(f"  - {column}: {rule}: {count}: {shown}{more}")
     if report["rule"].str.startswith("required column missing").any():
         lines.append(f"  Columns present: {', '.join(map(str, columns)) or '(none)'}")
@@ -723,20 +786,51 @@ def check_links(
     known = to[key].astype("str")
     found = ids.isin(known).to_numpy()
     links = Links(n=len(ids), matched=int(found.sum()), unmatched=int((~found).sum()))
+    return report_links(
+        links,
+        table=table,
+        to_table=to_table,
+        key=key,
+        source=source,
+        unmatched_ids=pd.unique(ids[~found])[:3],
+        known_ids=pd.unique(known)[:3],
+    )
+
+
+def report_links(
+    links: Links,
+    *,
+    table: str,
+    to_table: str,
+    key: str = "person_id",
+    source: str | None = None,
+    unmatched_ids: Sequence[Any] = (),
+    known_ids: Sequence[Any] = (),
+) -> Links:
+    """Raise or warn about links counted elsewhere (a SQL engine), in :func:`check_links`' words.
+
+    ``unmatched_ids`` and ``known_ids`` are the first few distinct ids that
+    match no one, and of ``to_table``, named in the message.
+
+    Examples
+    --------
+    >>> report_links(Links(n=4, matched=4, unmatched=0), table="offences", to_table="people")
+    Links(n=4, matched=4, unmatched=0)
+    """
     where = f"{source}: " if source else ""
     if links.n and not links.matched:
         raise SchemaError(
             f"{where}0 of {links.n:,} {table} match a {key} in {to_table}. Ids are compared as text: "
-            f"{table} has e.g. {shorten(map(repr, pd.unique(ids)[:3]), 3)}, {to_table} has e.g. "
-            f"{shorten(map(repr, pd.unique(known)[:3]), 3)}.",
+            f"{table} has e.g. {shorten(map(repr, unmatched_ids), 3)}, {to_table} has e.g. "
+            f"{shorten(map(repr, known_ids), 3)}.",
             table=table,
             source=source,
         )
     if links.unmatched:
         warnings.warn(
             f"{where}{links.unmatched:,} of {links.n:,} {table} match no {key} in {to_table} "
-            f"(e.g. {shorten(map(repr, pd.unique(ids[~found])[:3]), 3)}); they are left out and counted.",
+            f"(e.g. {shorten(map(repr, unmatched_ids), 3)}); they are left out and counted.",
             UnmatchedRowsWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return links

@@ -1,5 +1,5 @@
 """outcomes: what counts as progress. Instruments, scoring, achievement rules,
-proven reoffending and metric specs."""
+proven reoffending (on pandas, DuckDB or Spark) and metric specs."""
 
 from outcomes.achievement import (
     Achievement,
@@ -13,6 +13,7 @@ from outcomes.achievement import (
     reliable_change_index,
     rule_from_dict,
 )
+from outcomes.engines import DuckDB, Spark
 from outcomes.instruments import Instrument, Item, builtin_instruments, get_instrument, load_instrument
 from outcomes.rates import Frequency, Proportion
 from outcomes.reoffending import ProvenReoffending, proven_reoffending
@@ -21,6 +22,7 @@ from outcomes.spec import MetricSpec, OutcomeSpec, ReoffendingSpec, SegmentSpec
 
 __all__ = [
     "Achievement",
+    "DuckDB",
     "Frequency",
     "Improvement",
     "Instrument",
@@ -34,6 +36,7 @@ __all__ = [
     "Rule",
     "Scores",
     "SegmentSpec",
+    "Spark",
     "Sustained",
     "Threshold",
     "Transition",

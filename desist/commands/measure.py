@@ -1,0 +1,99 @@
+"""``desist measure``: proven reoffending per person from people and offence files, on any engine.
+
+Reads the people (person_id and the index date) and their offence events
+(person_id, offence_date, disposal_date, disposal) from Parquet or CSV files,
+checks them (the same rules and messages on every engine), and counts proven
+reoffending per person. ``--engine duckdb`` reads the files from disk out of
+core (``--memory-limit 4GB`` caps its memory, spilling to disk past it), so an
+offence table of any size can be measured on one machine; ``--engine spark``
+runs on the active Spark session, else a local one (``--spark-master``).
+
+``--out DIR`` writes ``per_person.parquet`` (the people file's columns, then
+index_date, observable, reason, reoffended, reoffences, days_to_first: a
+cohort or pool for ``desist evaluate``; ``--observable-only`` keeps the
+observable people) and ``reoffending.json`` (the counts below).
+
+JSON (``--json``): the envelope of :mod:`desist.commands.common` with
+``results`` = :meth:`outcomes.ProvenReoffending.to_dict`::
+
+    {
+      "follow_up_days", "waiting_days", "disposals", "counting", "as_of", "engine",
+      "counts": {"all", "observable", "excluded: <reason>", ...},
+      "offence_counts": {"all", "linked", "excluded: person_id matches no one in people"},
+      "rate": {"k", "n", "estimate", "ci_low", "ci_high", ...},
+      "frequency": {"events", "n", "per_100", "ci_low", "ci_high", ...}
+    }
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from desist.commands.common import emit, json_option, out_option, output_dir, split_columns, step, write_json
+from outcomes import proven_reoffending
+from outcomes.engines import DuckDB, Spark
+
+
+def measure(
+    ctx: typer.Context,
+    people: Path = typer.Option(..., "--people", help="People file (Parquet or CSV): person_id and the index date."),
+    offences: Path = typer.Option(
+        ..., "--offences", help="Offence events (Parquet or CSV): person_id, offence_date, disposal_date, disposal."
+    ),
+    index: str = typer.Option("start_date", "--index", help="People's column holding the index date."),
+    follow_up_days: int = typer.Option(365, "--follow-up-days", help="Days after the index date an offence counts."),
+    waiting_days: int = typer.Option(182, "--waiting-days", help="Further days for the offence to be proven."),
+    as_of: str = typer.Option(None, "--as-of", help="The data's as-of date (YYYY-MM-DD)."),
+    disposals: str = typer.Option("conviction,caution", "--disposals", help="Comma-separated disposals that prove."),
+    counting: str = typer.Option("offences", "--counting", help="offences or court_appearances."),
+    engine: str = typer.Option("pandas", "--engine", help="pandas (in memory), duckdb (out of core) or spark."),
+    memory_limit: str = typer.Option(None, "--memory-limit", help="DuckDB's memory limit, e.g. 4GB."),
+    spark_master: str = typer.Option(
+        "local[*]", "--spark-master", help="Master of the Spark session made when none is active."
+    ),
+    observable_only: bool = typer.Option(
+        False, "--observable-only", help="Write only the observable people (the others are counted)."
+    ),
+    out: Path = out_option("per_person.parquet and reoffending.json"),
+    as_json: bool = json_option(),
+) -> None:
+    """Count proven reoffending per person and write the per-person table.
+
+    Examples:
+
+        desist measure --people examples/data/people.csv \\
+            --offences examples/data/offences.csv --as-of 2025-06-30
+
+        desist measure --people pool.parquet --offences pnc_events.parquet \\
+            --engine duckdb --memory-limit 4GB --as-of 2025-06-30 --out pool/
+    """
+    chosen = {"duckdb": DuckDB(memory_limit=memory_limit), "spark": Spark(master=spark_master)}.get(engine, engine)
+    with step(f"Measuring proven reoffending on {engine}", quiet=as_json):
+        result = proven_reoffending(
+            people,
+            offences,
+            index=index,
+            follow_up_days=follow_up_days,
+            waiting_days=waiting_days,
+            as_of=as_of,
+            disposals=split_columns(disposals),
+            counting=counting,
+            engine=chosen,
+        )
+    files = []
+    if out is not None:
+        output_dir(out)
+        files = [str(result.to_parquet(out / "per_person.parquet", people=people, observable_only=observable_only))]
+        files.append(write_json(result.to_dict(), out / "reoffending.json"))
+    if as_json:
+        emit(ctx, result.to_dict(), files)
+        return
+    typer.echo(result.summary())
+    if files:
+        typer.echo(f"\nWrote per_person.parquet and reoffending.json in {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("measure")(measure)

@@ -1,0 +1,72 @@
+"""Proven reoffending on a SQL engine: load, check, stage, link, count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ground.tables import Links
+from outcomes.engines import sql
+from outcomes.engines.boundary import (
+    TOO_RECENT,
+    Settings,
+    check_offences,
+    check_people,
+    check_view,
+    link_views,
+    located,
+)
+
+EPOCH = pd.Timestamp("1970-01-01")
+
+
+def day(value: pd.Timestamp) -> int:
+    """Whole days from 1970-01-01 to ``value``'s date."""
+    return int((value.normalize() - EPOCH).days)
+
+
+def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tuple[pd.DataFrame, Links]:
+    """Per-person counts (``_row, person_id, index_day, observable, reason, reoffences, days_to_first``)
+    and the offences' links to people, computed by ``engine``."""
+    runner = engine.runner()
+    try:
+        people_columns = _load(runner, "people", people, settings)
+        offence_columns = _load(runner, "offences", offences, settings)
+        runner.view(
+            "people_stage",
+            sql.stage_people("people_raw", people_columns["person_id"], people_columns[settings.index]),
+        )
+        runner.view("offences_stage", sql.stage_offences("offences_raw", offence_columns))
+        links = link_views(runner, offences)
+        per_person = runner.fetch(
+            sql.per_person_sql(
+                "people_stage",
+                "offences_stage",
+                follow_up_days=settings.follow_up_days,
+                waiting_days=settings.waiting_days,
+                disposals=settings.disposals,
+                counting=settings.counting,
+                as_of_day=None if settings.as_of is None else day(settings.as_of),
+                no_index_reason=settings.no_index,
+                too_recent_reason=TOO_RECENT,
+            )
+        )
+    finally:
+        runner.close()
+    return per_person, links
+
+
+def _load(runner: Any, table: str, source: Any, settings: Settings) -> dict[str, sql.Column]:
+    """Load a table into the engine, checked: a DataFrame by pandas first, a file by the engine."""
+    raw = f"{table}_raw"
+    if isinstance(source, pd.DataFrame):
+        if table == "people":
+            checked = check_people(source, settings)
+        else:
+            checked = check_offences(source, settings)
+            checked = checked.assign(disposal=checked["disposal"].astype("str"))
+        runner.load(raw, checked.reset_index(drop=True))
+        return runner.columns(raw)
+    runner.load(raw, located(source))
+    return check_view(runner, table, settings, located(source))
