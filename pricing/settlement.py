@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,6 +33,7 @@ import pandas as pd
 from ground.checks import parameter_error, require_columns
 from ground.errors import SpecError
 from ground.expressions import parse
+from ground.tables import UnmatchedRowsWarning, check_links
 from metrics.thresholds import Comparison, ThresholdResult
 from pricing.contract import Contract, ContractRule, Tranche
 
@@ -216,6 +218,8 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: Any) 
     as_of = _as_date(as_of)
     tables, unused = _tables(contract, data)
     cohort, exclusions = _cohort(contract, tables["people"])
+    tables, later = _known_by(tables, as_of)
+    exclusions += later + _linked(tables)
     rule_rows, rule_ledger = _rules(contract, cohort, tables, as_of)
     tariff_ledger, tariff_excluded = _tariff(contract, cohort, tables, as_of)
     ledger = _capped(contract, pd.concat([rule_ledger, tariff_ledger], ignore_index=True))
@@ -233,6 +237,45 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: Any) 
         "figures": settlement.figures(),
     }
     return Settlement(contract.name, as_of, tranches, parties, ledger, exclusions, audit)
+
+
+def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, int]]]:
+    """The offences on record by the settlement date: an offence or disposal dated later is not yet known.
+
+    A later extract holds events the settlement date could not have seen; they are left out and counted.
+    Dates that do not parse stay, for the table check to report with their rows.
+    """
+    if "offences" not in tables:
+        return dict(tables), []
+    offences = tables["offences"]
+    cut = pd.Timestamp(as_of)
+    later = np.zeros(len(offences), dtype=bool)
+    for column in ("offence_date", "disposal_date"):
+        if column in offences.columns:
+            when = pd.to_datetime(offences[column], errors="coerce")
+            if getattr(when.dt, "tz", None) is not None:
+                when = when.dt.tz_localize(None)
+            later |= (when > cut).to_numpy()
+    kept = {**tables, "offences": offences.loc[~later]}
+    return kept, [
+        ("offences", "offence or disposal dated after the settlement date", int(later.sum()))
+    ] if later.any() else []
+
+
+def _linked(tables: Mapping) -> list[tuple[str, str, int]]:
+    """Count offences of no one in the people table (none linking at all is an error, as everywhere)."""
+    if "offences" not in tables or "person_id" not in tables["offences"].columns:
+        return []
+    with warnings.catch_warnings():
+        # Reported once here, among the exclusions, not again for every tranche.
+        warnings.simplefilter("ignore", UnmatchedRowsWarning)
+        links = check_links(tables["offences"], tables["people"], table="offences", to_table="people")
+    return [("offences", "person_id matches no one in people", links.unmatched)] if links.unmatched else []
+
+
+def _of(people: pd.DataFrame, offences: pd.DataFrame) -> pd.DataFrame:
+    """The offences of these people, ids compared as text (their links were checked once, in settle)."""
+    return offences.loc[offences["person_id"].astype("str").isin(people["person_id"].astype("str"))]
 
 
 def _as_date(value: Any) -> date:
@@ -317,9 +360,10 @@ def _measured(contract: Contract, cohort: pd.DataFrame, tables: Mapping, tranche
 
     people = cohort.loc[cohort["tranche"] == tranche.name]
     r = contract.spec.reoffending
+    # A tranche is measured at its own date: events dated later were not yet on record then.
     proven = proven_reoffending(
         people,
-        tables["offences"],
+        _of(people, _known_by(tables, as_of)[0]["offences"]),
         index=contract.index,
         follow_up_days=r.follow_up_days,
         waiting_days=r.waiting_days,
@@ -624,7 +668,7 @@ def _no_reoffence(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_
 
     proven = proven_reoffending(
         cohort,
-        tables["offences"],
+        _of(cohort, _known_by(tables, as_of)[0]["offences"]),
         index=contract.index,
         follow_up_days=r.follow_up_days,
         waiting_days=r.waiting_days,

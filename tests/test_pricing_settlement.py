@@ -165,3 +165,18 @@ def test_contract_round_trips():
     c = scheme("peterborough")
     again = Contract.from_mapping(c.to_dict())
     assert again.rules == c.rules and again.tranches == c.tranches and again.structure == c.structure
+
+
+def test_events_after_the_settlement_date_and_offences_of_no_one_are_counted(peterborough_data):
+    s = settle(scheme("peterborough"), peterborough_data, as_of="2014-08-07")
+    reasons = s.exclusions.set_index("reason")["n"]
+    offences = peterborough_data["offences"]
+    later = (pd.to_datetime(offences["offence_date"]) > "2014-08-07") | (
+        pd.to_datetime(offences["disposal_date"]) > "2014-08-07"
+    )
+    assert reasons["offence or disposal dated after the settlement date"] == int(later.sum()) > 0
+    assert "person_id matches no one in people" not in reasons
+    stray = pd.concat([offences, offences.iloc[:2].assign(person_id=["nobody", "nobody"])], ignore_index=True)
+    s = settle(scheme("peterborough"), {**peterborough_data, "offences": stray}, as_of="2014-08-07")
+    assert s.exclusions.set_index("reason").loc["person_id matches no one in people", "n"] == 2
+    assert s.total_pence == 0
