@@ -286,6 +286,9 @@ def toml_tables(path: str | Path, table: str) -> tuple[dict[str, Any], dict[str,
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"{table.capitalize()} file not found: {path}", key=table, source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
+        raise SpecError(f"{path}: cannot read the {table} file: {reason}.", key=table, source=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path} is not valid TOML: {exc}", key=table, source=str(path)) from None
     tables = data.pop(table, None)

@@ -42,15 +42,17 @@ from desist.commands.common import (
     emit,
     json_option,
     out_option,
-    output_dir,
+    output_folder,
     parse_costs,
     parse_pairs,
     read_data,
     save_figure,
     split_columns,
     step,
+    write_csv,
+    written,
 )
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from outcomes.spec import MetricSpec
 from pricing import Tariff, simulate_contract
 from pricing.inputs import simulation_inputs
@@ -103,49 +105,49 @@ def simulate(
         desist simulate --spec spec.toml --cohort cohort.parquet \\
             --cost none=1200 --json --out sim/
     """
-    spec = MetricSpec.from_toml(spec_path)
-    cohort = read_data(cohort_path, "cohort", option="--cohort")
-    check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
-    past = None
-    if history is not None:
-        past = read_data(history, "history", option="--history")
-        check_numbers(past, list(past.columns), history, "--history")
-    if covariates and past is None:
-        raise SpecError("--covariates fits a difficulty model on the history: give --history too.", key="covariates")
-    inputs = simulation_inputs(
-        spec,
-        cohort,
-        history=past,
-        covariates=split_columns(covariates),
-        tariff=Tariff.from_toml(tariff_path) if tariff_path is not None else None,
-        costs=parse_costs(cost),
-        sources={"cohort": cohort_path, "history": history, "tariff": tariff_path},
-    )
-    structure, segment_cost = inputs.structure, inputs.costs
-    effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
-    with step(f"Simulating {draws:,} draws of the contract for {len(cohort):,} people", quiet=as_json):
-        sim = simulate_contract(
+    with output_folder(ctx, out) as folder:
+        spec = MetricSpec.from_toml(spec_path)
+        cohort = read_data(cohort_path, "cohort", option="--cohort")
+        check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
+        past = None
+        if history is not None:
+            past = read_data(history, "history", option="--history")
+            check_numbers(past, list(past.columns), history, "--history")
+        if covariates and past is None:
+            raise ParameterError(
+                "--covariates fits a difficulty model on the history: give --history too.", parameter="covariates"
+            )
+        inputs = simulation_inputs(
             spec,
             cohort,
-            inputs.tariff,
-            structure,
-            months=months,
-            draws=draws,
-            seed=seed,
-            probabilities=inputs.probabilities,
-            segments=inputs.segments,
-            costs=segment_cost,
-            enrol_months=enrol_months,
-            effects=effects,
+            history=past,
+            covariates=split_columns(covariates),
+            tariff=Tariff.from_toml(tariff_path) if tariff_path is not None else None,
+            costs=parse_costs(cost),
+            sources={"cohort": cohort_path, "history": history, "tariff": tariff_path},
         )
-    files: list[str] = []
-    if out is not None:
-        output_dir(out)
-        for party in sim.parties:
-            files += save_figure(sim.plot(party), out, f"cash_flow_{party}")
-        csv = out / "cash_flow.csv"
-        sim.to_frame().to_csv(csv, index=False)
-        files.append(str(csv))
+        structure, segment_cost = inputs.structure, inputs.costs
+        effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
+        with step(f"Simulating {draws:,} draws of the contract for {len(cohort):,} people", quiet=as_json):
+            sim = simulate_contract(
+                spec,
+                cohort,
+                inputs.tariff,
+                structure,
+                months=months,
+                draws=draws,
+                seed=seed,
+                probabilities=inputs.probabilities,
+                segments=inputs.segments,
+                costs=segment_cost,
+                enrol_months=enrol_months,
+                effects=effects,
+            )
+        if folder is not None:
+            for party in sim.parties:
+                save_figure(sim.plot(party), folder, f"cash_flow_{party}")
+            write_csv(sim.to_frame(), folder, "cash_flow.csv", index=False)
+    files = written(folder)
     if as_json:
         emit(ctx, {**sim.to_dict(), "spec": spec.name, "structure": structure.to_dict()}, files)
         return
