@@ -121,7 +121,7 @@ def test_the_issues_rule_through_a_spec_file_and_the_command_line(canary, tmp_pa
     )
     assert result.exit_code == 1, result.output
     assert "s.toml" in result.stderr and "segments.women.where" in result.stderr
-    assert "attribute access (.__class__) is not allowed" in result.stderr
+    assert "attribute access (.system) is not allowed" in result.stderr
     assert "history.csv" not in result.stderr  # the spec is to blame, not the data
     assert "Traceback" not in result.output + result.stderr
     assert not canary.exists()

@@ -161,7 +161,7 @@ def check_numbers(
         numbers = pd.to_numeric(frame[column], errors="coerce").notna().to_numpy()
         stray = np.flatnonzero(given & ~numbers)
         if stray.size and (column in numeric or numbers.sum() >= stray.size):
-            shown = rows_text(stray, [repr(v) for v in frame[column].iloc[stray[:5]]])
+            shown = rows_text(stray, frame[column].iloc[stray[:5]].tolist())
             problems.append(f"  - {column}: not a number: {stray.size} row(s): {shown}")
     if problems:
         raise SchemaError(
