@@ -416,6 +416,23 @@ def _as_date(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.
     return parsed, bad, rule
 
 
+def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
+    """Read a column as dates the way every schema does: ``(dates, cells that are not dates, rule)``.
+
+    ISO dates (``YYYY-MM-DD``, optionally with a time) and datetime values;
+    timezone-aware values keep their local date and time and lose the zone;
+    numbers are never dates; missing values stay missing (NaT) and are not
+    failures.
+
+    Examples
+    --------
+    >>> dates, bad, rule = parse_dates(pd.Series(["2024-01-05", "05/01/2024", None]))
+    >>> dates.dt.strftime("%Y-%m-%d").tolist(), bad.tolist()
+    (['2024-01-05', nan, nan], [False, True, False])
+    """
+    return _as_date(values)
+
+
 def _numbers(values: pd.Series) -> pd.Series:
     """Numbers as float64, NaN where a cell is not a number (flags are not numbers)."""
     if pd.api.types.is_bool_dtype(values):
