@@ -42,6 +42,7 @@ from ground.checks import (
     shorten,
 )
 from ground.errors import ModelError, SchemaError
+from ground.tables import check_known_columns
 
 __all__ = [
     "Calibration",
@@ -350,6 +351,7 @@ class DifficultyModel:
         in ``excluded``; a categorical level the model never saw is an error.
         """
         require_columns(people, self.covariates, table="people")
+        people = check_known_columns(people, "people", self.covariates)
         complete, excluded = _complete_rows(people, self.covariates)
         for col, levels in self.categories.items():
             values = people.loc[complete, col]
@@ -510,6 +512,8 @@ def fit_difficulty(
             raise parameter_error("covariates", "fit_difficulty", "at least one column name", covariates)
         require_columns(history, covariates, table="history")
         rhs = " + ".join(covariates)
+    # Columns the people schema knows are read as the command line reads them; gaps are counted below.
+    history = check_known_columns(history, "people", covariates, name="history")
     complete, excluded = _complete_rows(history, [outcome, *covariates])
     data = history.loc[complete, [outcome, *covariates]].copy()
     data[outcome] = _check_outcome(data[outcome], outcome, kind, complete)

@@ -207,6 +207,7 @@ def validate(
     people: pd.DataFrame | None = None,
     source: str | None = None,
     columns: Sequence[str] | None = None,
+    missing: bool = False,
 ) -> pd.DataFrame:
     """Check a table against its schema and return it with the schema's types.
 
@@ -230,6 +231,10 @@ def validate(
         Check only these of the schema's columns (each required), with the
         schema's rules that read only them: what a function needs from a table
         it was given. Default: the whole schema.
+    missing : bool, default False
+        With ``columns``: allow missing values in them (the caller counts
+        them, e.g. a segment whose column is missing is unknown); every value
+        present must still meet the schema.
 
     Returns
     -------
@@ -256,6 +261,17 @@ def validate(
     schema = table_schema(table, source=source)
     if columns is not None:
         schema = _subset(schema, table, columns, source)
+    rules = schema
+    if columns is not None and missing:
+        # Whole numbers and flags with gaps are held as floats (NaN): their values are checked, not their type.
+        rules = schema.update_columns(
+            {
+                name: {"nullable": True, **({"dtype": None} if _kind(column.dtype) in ("int", "bool") else {})}
+                for name, column in schema.columns.items()
+            }
+        )
+    if columns is None and missing:
+        raise SchemaError("The 'missing' parameter of validate needs 'columns'.", table=table, source=source)
     as_of = _as_of(as_of, table, source)
     if people is not None and table != "offences":
         warnings.warn(
@@ -264,7 +280,7 @@ def validate(
     original_index = df.index
     given = df.reset_index(drop=True)
     frame, unparsed = _coerce(given, schema)
-    found = [unparsed, _unless_unparsed(_pandera_failures(schema, frame), unparsed), _row_rules(frame, table, schema)]
+    found = [unparsed, _unless_unparsed(_pandera_failures(rules, frame), unparsed), _row_rules(frame, table, schema)]
     if as_of is not None:
         found.append(_future_dates(frame, schema, as_of))
     if table == "services" and columns is None and "hours" not in frame and "cost" not in frame:
@@ -279,6 +295,53 @@ def validate(
         )
     frame.index = original_index
     return frame
+
+
+def check_known_columns(
+    df: pd.DataFrame,
+    table: str,
+    columns: Sequence[str],
+    *,
+    missing: bool = True,
+    source: str | None = None,
+    name: str | None = None,
+) -> pd.DataFrame:
+    """Check those of ``columns`` that the table's schema knows, and return ``df`` with them typed.
+
+    For a function that reads some columns of a frame that is not a whole
+    schema table (a history, a cohort with extra columns): a column the schema
+    names (``sex``, ``age``, ``need_substance``, ...) must meet its rules, and
+    is read the way the command line reads it ("Female" is ``female``, "1" is
+    true); other columns are left alone. With ``missing`` (the default), gaps
+    are allowed and left for the caller to count. ``name`` is what messages
+    call the frame (default: the table).
+
+    Raises
+    ------
+    SchemaError
+        Every failing column, rule and row at once (rows counted from 1).
+
+    Examples
+    --------
+    >>> history = pd.DataFrame({"sex": ["Female", "male"], "score": [1, 2]})
+    >>> check_known_columns(history, "people", ["sex", "score"])["sex"].tolist()
+    ['female', 'male']
+    """
+    schema = table_schema(table, source=source)
+    known = [c for c in dict.fromkeys(columns) if c in schema.columns and c in df.columns]
+    if not known or df.columns.duplicated().any():
+        return df
+    try:
+        checked = validate(df[known], table, columns=known, missing=missing, source=source, as_of=pd.Timestamp.max)
+    except SchemaError as exc:
+        if name and name != table:
+            exc.args = (str(exc).replace(f"table '{table}'", f"table '{name}' (read as the {table} schema)", 1),)
+            exc.table = name
+        raise
+    out = df.copy(deep=False)
+    for column in known:
+        out[column] = checked[column]
+    return out
 
 
 def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema:

@@ -219,9 +219,15 @@ def test_a_single_covariate_name_is_one_column_not_letters(world):
 
 def test_infinite_covariates_are_refused_with_their_rows(world):
     h = world.pool.head(2_000).copy()
-    h["ogrs_score"] = h["ogrs_score"].astype(float)
-    h.loc[h.index[[3, 10]], "ogrs_score"] = [np.inf, 1e400]
-    with pytest.raises(SchemaError, match=r"finite numbers.*ogrs_score: row 4 \(inf\), row 11 \(inf\)"):
+    h["risk"] = h["ogrs_score"].astype(float)
+    h.loc[h.index[[3, 10]], "risk"] = [np.inf, 1e400]
+    with pytest.raises(SchemaError, match=r"table 'history': .*finite numbers.*risk: row 4 \(inf\), row 11 \(inf\)"):
+        fit_difficulty(h, "reoffended", ["age", "risk"])
+    # a column the people schema knows is checked by its rules, as the command line checks it
+    h["ogrs_score"] = h["risk"]
+    with pytest.raises(
+        SchemaError, match=r"(?s)table 'history' \(read as the people schema\).*ogrs_score: not a finite"
+    ):
         fit_difficulty(h, "reoffended", ["age", "ogrs_score"])
 
 
