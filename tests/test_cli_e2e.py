@@ -338,7 +338,7 @@ MINE = ["evaluate", "power", "weight", "price", "simulate", "check", "screen"]
 
 def help_examples(name: str) -> list[list[str]]:
     """The ``desist <name> ...`` command lines under "Examples:" in the command's help, as argv lists."""
-    text = get_command(app).commands[name].help.split("Examples:")[1]
+    text = get_command(app).get_command(None, name).help.split("Examples:")[1]
     lines = re.sub(r"\\\n\s*", " ", text).splitlines()
     return [shlex.split(line)[1:] for line in lines if line.strip().startswith(f"desist {name} ")]
 
