@@ -24,6 +24,8 @@ from outcomes import MetricSpec
 #: The smallest synthetic world the whole story runs on (fewer eligible people leave
 #: some ethnic groups with no one enrolled, so the propensity model separates).
 MIN_ELIGIBLE, MIN_POOL = 200, 1_000
+#: The largest: a synthetic world beyond these would take minutes and gigabytes, and shows nothing new.
+MAX_ELIGIBLE, MAX_POOL, MAX_DRAWS = 1_000_000, 10_000_000, 1_000_000
 
 
 def demo(
@@ -52,9 +54,11 @@ def demo(
         desist demo --seed 7 --creaming 1 --parking 1 --out demo-gamed
     """
     # Smaller worlds leave some groups without anyone enrolled: the story's models cannot be fitted.
-    check_parameter(n_eligible, "--n-eligible", "desist demo", Interval(int, MIN_ELIGIBLE, None))
-    check_parameter(n_pool, "--n-pool", "desist demo", Interval(int, MIN_POOL, None))
-    check_parameter(draws, "--draws", "desist demo", Interval(int, 1, None))
+    check_parameter(n_eligible, "--n-eligible", "desist demo", Interval(int, MIN_ELIGIBLE, MAX_ELIGIBLE))
+    check_parameter(n_pool, "--n-pool", "desist demo", Interval(int, MIN_POOL, MAX_POOL))
+    check_parameter(draws, "--draws", "desist demo", Interval(int, 1, MAX_DRAWS))
+    check_parameter(creaming, "--creaming", "desist demo", Interval(float, 0, None))
+    check_parameter(parking, "--parking", "desist demo", Interval(float, 0, None))
     with output_folder(ctx, out) as folder:
         world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool, creaming=creaming, parking=parking)
         inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))
