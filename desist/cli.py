@@ -127,6 +127,10 @@ def _run(main: Any, args: Any, prog_name: Any, complete_var: Any, extra: dict) -
         _trace()
         _say(f"error: {exc}")
         return EXIT_ERROR
+    except MemoryError:
+        _trace()
+        _say("error: out of memory: try fewer draws, a smaller table, or a machine with more memory.")
+        return EXIT_ERROR
     except OSError as exc:  # e.g. the disk filled up while writing
         _trace()
         _say(f"error: {exc}")

@@ -216,7 +216,7 @@ def test_margin_errors_blame_the_margins_file_not_the_data(tmp_path):
 def test_demo_with_one_eligible_person_says_how_many_it_needs():
     run = desist("demo", "--n-eligible", "1")
     assert run.returncode == 1
-    one_message(run.stderr, "'--n-eligible' parameter of desist demo must be an int in the range [200, inf)")
+    one_message(run.stderr, "'--n-eligible' parameter of desist demo must be an int in the range [200, 1000000]")
 
 
 def test_duplicated_column_names_are_an_error_naming_the_file(tmp_path):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import typer
 
-from desist.commands.common import cost_option, emit, json_option, parse_costs, read_data, step
+from desist.commands.common import cost_option, emit, json_option, parse_costs, read_data, read_spec, step
 from ground.errors import ParameterError, naming
 from outcomes.spec import MetricSpec
 from validation.design import Finding, check_design
@@ -87,7 +87,7 @@ def check(
             --data people=examples/data/people.csv \\
             --data pool=examples/data/pool.csv --contract-days 1095 --json
     """
-    spec = MetricSpec.from_toml(spec_path)
+    spec = read_spec(spec_path, "SPEC")
     # One call uses every table; its messages name the table, the prefix names the files.
     with step("Reading the --data tables", quiet=as_json or not data):
         tables = read_tables(data)

@@ -58,7 +58,7 @@ import typer
 from desist.io import read_frame, read_table
 from desist.outputs import OutputFolder, writing
 from ground.checks import rows_text, shown_value
-from ground.errors import ParameterError, SchemaError
+from ground.errors import ParameterError, SchemaError, SpecError
 
 
 def json_option() -> Any:
@@ -130,6 +130,23 @@ def read_data(
             source=str(path),
         )
     return frame
+
+
+def read_spec(path: Path | str, option: str) -> Any:
+    """The metric spec in ``path`` (``MetricSpec.from_toml``); a file that cannot be read names the file.
+
+    Raises
+    ------
+    SpecError
+        The file cannot be read as UTF-8 text, or (from the spec reader) breaks a rule.
+    """
+    from outcomes.spec import MetricSpec
+
+    try:
+        return MetricSpec.from_toml(path)
+    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
+        raise SpecError(f"{path} ({option}): cannot read the spec: {reason}.", source=str(path)) from None
 
 
 def check_numbers(

@@ -26,6 +26,7 @@ from outcomes import MetricSpec
 MIN_ELIGIBLE, MIN_POOL = 200, 1_000
 #: The largest: a synthetic world beyond these would take minutes and gigabytes, and shows nothing new.
 MAX_ELIGIBLE, MAX_POOL, MAX_DRAWS = 1_000_000, 10_000_000, 1_000_000
+MAX_STRENGTH = 20.0
 
 
 def demo(
@@ -57,8 +58,9 @@ def demo(
     check_parameter(n_eligible, "--n-eligible", "desist demo", Interval(int, MIN_ELIGIBLE, MAX_ELIGIBLE))
     check_parameter(n_pool, "--n-pool", "desist demo", Interval(int, MIN_POOL, MAX_POOL))
     check_parameter(draws, "--draws", "desist demo", Interval(int, 1, MAX_DRAWS))
-    check_parameter(creaming, "--creaming", "desist demo", Interval(float, 0, None))
-    check_parameter(parking, "--parking", "desist demo", Interval(float, 0, None))
+    # A strength of 10 already cuts the odds (or hours) at the hardest decile a thousandfold.
+    check_parameter(creaming, "--creaming", "desist demo", Interval(float, 0, MAX_STRENGTH))
+    check_parameter(parking, "--parking", "desist demo", Interval(float, 0, MAX_STRENGTH))
     with output_folder(ctx, out) as folder:
         world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool, creaming=creaming, parking=parking)
         inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))

@@ -40,11 +40,11 @@ from desist.commands.common import (
     output_folder,
     parse_costs,
     read_data,
+    read_spec,
     save_figure,
     write_text,
     written,
 )
-from outcomes.spec import MetricSpec
 from pricing.comparison import SMALL_CELL, compare_tariffs
 
 
@@ -76,7 +76,7 @@ def price(
             --budget 400000 --cost none=1200 --json --out tariffs/
     """
     with output_folder(ctx, out) as folder:
-        spec = MetricSpec.from_toml(spec_path)
+        spec = read_spec(spec_path, "--spec")
         past = read_data(history, "history", option="--history")
         check_numbers(past, list(past.columns), history, "--history")
         result = compare_tariffs(spec, past, costs=parse_costs(cost), budget=budget, strength=strength, source=history)

@@ -34,14 +34,15 @@ from desist.commands.common import (
     parse_costs,
     parse_date,
     read_data,
+    read_spec,
     split_columns,
     write_json,
     written,
 )
 from desist.outputs import OutputFolder
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
-from ground.errors import ParameterError
-from outcomes import MetricSpec
+from ground.errors import ParameterError, naming
+from ground.tables import check_links
 from outcomes.reoffending import COUNTINGS
 from outcomes.spec import ReoffendingSpec
 
@@ -129,7 +130,7 @@ def report(
         )
     when = parse_date(as_of, "as-of")
     with output_folder(ctx, out) as folder:
-        spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
+        spec = read_spec(spec_path or DEFAULT_SPEC, "--spec")
         cohort = read_data(people, "people", option="--people", schema=True, as_of=when)
         optional = {
             name: read_data(path, name, option=f"--{name}", schema=True, as_of=when, empty=name == "services")
@@ -155,7 +156,12 @@ def report(
             pool_measure=ReoffendingSpec(disposals=tuple(split_columns(pool_disposals)), counting=pool_counting),
             **optional,
         )
-        story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json)
+        # Offences whose ids match no one would make every cohort member a non-reoffender.
+        with naming(offences, "--offences"):
+            check_links(inputs.offences, optional.get("eligible", cohort), table="offences", to_table="the people")
+        # The story's messages name its tables; the prefix names the files they came from.
+        with naming(", ".join(str(p) for p in (people, offences, pool) if p is not None), "the input files"):
+            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json)
     files = written(folder)
     if as_json:
         emit(ctx, story.to_dict(), files)

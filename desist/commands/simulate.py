@@ -46,6 +46,7 @@ from desist.commands.common import (
     parse_costs,
     parse_pairs,
     read_data,
+    read_spec,
     save_figure,
     split_columns,
     step,
@@ -53,7 +54,6 @@ from desist.commands.common import (
     written,
 )
 from ground.errors import ParameterError
-from outcomes.spec import MetricSpec
 from pricing import Tariff, simulate_contract
 from pricing.inputs import simulation_inputs
 
@@ -106,7 +106,7 @@ def simulate(
             --cost none=1200 --json --out sim/
     """
     with output_folder(ctx, out) as folder:
-        spec = MetricSpec.from_toml(spec_path)
+        spec = read_spec(spec_path, "--spec")
         cohort = read_data(cohort_path, "cohort", option="--cohort")
         check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
         past = None
