@@ -27,8 +27,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
-from ground.checks import shorten
-from ground.errors import DesistWarning, SchemaError
+from ground.checks import column_names, parameter_error, require_columns, shorten, shown_value
+from ground.errors import DesistWarning, ParameterError, SchemaError
 
 SEX_LEVELS = ("female", "male", "other", "unknown")
 ETHNICITY_LEVELS = ("white", "black", "asian", "mixed", "other", "unknown")
@@ -259,7 +259,10 @@ def validate(
     dtype('<M8[ns]')
     """
     schema = table_schema(table, source=source)
+    # a DataFrame, and no column name twice (which column would the rules read?)
+    require_columns(df, [], table=table, source=source)
     if columns is not None:
+        columns = column_names(columns, "columns", "validate")
         schema = _subset(schema, table, columns, source)
     rules = schema
     if columns is not None and missing:
@@ -271,7 +274,7 @@ def validate(
             }
         )
     if columns is None and missing:
-        raise SchemaError("The 'missing' parameter of validate needs 'columns'.", table=table, source=source)
+        raise parameter_error("missing", "validate", "False unless 'columns' is given", missing)
     as_of = _as_of(as_of, table, source)
     if people is not None and table != "offences":
         warnings.warn(
@@ -353,10 +356,9 @@ def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema
     ['person_id', 'offence_date', 'disposal_date', 'disposal']
     """
     if table not in TABLES:
-        raise SchemaError(
-            f"The 'table' parameter must be one of {', '.join(TABLES)}. Got {table!r} instead.",
-            table=str(table),
-            source=source,
+        raise ParameterError(
+            f"The 'table' parameter must be one of {', '.join(TABLES)}. Got {shown_value(table)} instead.",
+            parameter="table",
         )
     return TABLES[table].to_schema()
 
@@ -365,11 +367,11 @@ def _subset(schema: pa.DataFrameSchema, table: str, columns: Sequence[str], sour
     """The schema's rules for ``columns`` only, each of them required."""
     unknown = [c for c in columns if c not in schema.columns]
     if unknown:
-        raise SchemaError(
+        raise ParameterError(
             f"The 'columns' parameter of validate must name columns of the {table!r} schema "
-            f"({', '.join(schema.columns)}). Got {', '.join(map(str, unknown))}.",
-            table=table,
-            source=source,
+            f"({', '.join(schema.columns)}). Got {shorten(map(str, unknown))}.",
+            parameter="columns",
+            caller="validate",
         )
     subset = schema.select_columns(list(dict.fromkeys(columns)))
     subset = subset.update_columns({c: {"required": True} for c in columns})
@@ -383,13 +385,16 @@ def _as_of(as_of: Any, table: str, source: str | None) -> pd.Timestamp:
     if as_of is None:
         return pd.Timestamp.today().normalize()
     try:
-        return pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise SchemaError(
-            f"The 'as_of' parameter must be a date such as '2025-03-31'. Got {as_of!r} instead.",
-            table=table,
-            source=source,
-        ) from exc
+        when = pd.Timestamp(as_of)
+    except (TypeError, ValueError, OverflowError):
+        when = pd.NaT
+    if pd.isna(when):
+        raise ParameterError(
+            f"The 'as_of' parameter must be a date such as '2025-03-31'. Got {shown_value(as_of)} instead.",
+            parameter="as_of",
+        )
+    # A timezone-aware as-of date compares with the tables' local dates and times.
+    return when.tz_localize(None) if when.tzinfo is not None else when
 
 
 def _failures(column: Any, rule: Any, rows: Any = None) -> pd.DataFrame:
@@ -816,6 +821,8 @@ def check_links(
     ...
     ground.errors.SchemaError: 0 of 2 offences match a person_id in people. ...
     """
+    require_columns(rows, [key], table=table, source=source)
+    require_columns(to, [key], table=to_table)
     ids = rows[key].astype("str")
     known = to[key].astype("str")
     # A hash lookup: Series.isin on text ids is several times slower on millions of rows.

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.running import ROOT, desist
@@ -41,6 +41,8 @@ LALONDE = ROOT / "tests" / "data" / "lalonde.csv"
 #: Examples per command: what the suite can afford (about 30 s in all on a quiet machine). Set
 #: DESIST_FUZZ_SCALE=10 to run ten times as many (a longer hunt, outside the suite).
 SCALE = int(os.environ.get("DESIST_FUZZ_SCALE", "1"))
+# A long hunt reports what it finds without shrinking each case (shrinking reruns commands many times).
+PHASES = tuple(Phase) if SCALE == 1 else (Phase.explicit, Phase.reuse, Phase.generate)
 EXAMPLES = {
     "power": 12,
     "weight": 10,
@@ -303,7 +305,9 @@ def fuzz(base: Path, name: str, draw) -> None:
 
 
 def _fuzzed(name: str):
-    @settings(max_examples=EXAMPLES[name] * SCALE, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=EXAMPLES[name] * SCALE, phases=PHASES, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(data=st.data())
     def test(base, data):
         fuzz(base, name, data.draw)
@@ -328,7 +332,7 @@ test_report_survives_mutated_files = _fuzzed("report")
 NUMBERS = st.sampled_from(["0", "-1", "1", "0.5", "1.4", "1e300", "-1e300", "inf", "nan", "abc", "", "3"])
 
 
-@settings(max_examples=EXAMPLES["power"] * SCALE)
+@settings(max_examples=EXAMPLES["power"] * SCALE, phases=PHASES)
 @given(
     measure=st.sampled_from(["binary", "frequency", "rate", ""]),
     base_rate=NUMBERS,
@@ -344,7 +348,7 @@ def test_power_survives_odd_options(measure, base_rate, n, effect, other, value)
     check_run(desist(*args), args, None, "options")
 
 
-@settings(max_examples=EXAMPLES["demo"] * SCALE)
+@settings(max_examples=EXAMPLES["demo"] * SCALE, phases=PHASES)
 @given(
     option=st.sampled_from(["--n-eligible", "--n-pool", "--draws", "--creaming", "--parking"]),
     value=st.sampled_from(["0", "-5", "1", "abc", "1e300", "nan", "inf", "-inf", "2.5", "10000000000000"]),
