@@ -197,3 +197,46 @@ def test_segments_in_python_are_parsed_the_same_way(canary):
     with pytest.raises(SpecError, match="attribute access"):
         Segment("x", f"__import__('pathlib').Path({str(canary)!r}).touch()")
     assert not canary.exists()
+
+
+def test_a_price_key_that_is_python_never_runs_through_a_difficulty_model(canary, tmp_path):
+    """The exploit this issue found beyond rules: a spec's price key and a history column of that name
+    reached statsmodels' formula engine (which evaluates Python) in ``desist simulate --covariates``."""
+    import pandas as pd
+
+    from tests.running import desist
+
+    key = f"__import__('pathlib').Path({str(canary)!r}).touch()"
+    spec = (ROOT / "examples" / "specs" / "intermediate.toml").read_text()
+    evil = tmp_path / "spec.toml"
+    evil.write_text(spec.replace('price_key = "ete"', f'price_key = "{key}"').replace("ete = 400", f'"{key}" = 400'))
+    history = pd.read_csv(ROOT / "examples" / "data" / "history.csv").rename(columns={"ete": key})
+    history.to_csv(tmp_path / "history.csv", index=False)
+    cohort = ROOT / "examples" / "data" / "people.csv"
+    args = ["simulate", "--spec", evil, "--cohort", cohort, "--history", tmp_path / "history.csv"]
+    run = desist(*args, "--covariates", "age,ogrs_score", "--draws", "20")
+    assert run.returncode in (0, 1) and "Traceback" not in run.stderr
+    assert not canary.exists()
+
+
+def test_a_covariate_named_like_python_is_only_looked_up(canary, tmp_path):
+    import pandas as pd
+
+    from tests.running import desist
+
+    name = f"__import__('pathlib').Path({str(canary)!r}).touch()"  # no comma: --covariates splits on commas
+    data = pd.read_csv(ROOT / "tests" / "data" / "lalonde.csv").rename(columns={"age": name})
+    data.to_csv(tmp_path / "data.csv", index=False)
+    run = desist(
+        "evaluate",
+        "--data",
+        tmp_path / "data.csv",
+        "--treatment",
+        "treat",
+        "--covariates",
+        f"{name},educ",
+        "--outcome",
+        "re78",
+    )
+    assert run.returncode == 0, run.stderr
+    assert not canary.exists()
