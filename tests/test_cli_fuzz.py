@@ -356,8 +356,9 @@ def test_power_survives_odd_options(measure, base_rate, n, effect, other, value)
 def test_demo_refuses_odd_options_before_building_a_world(tmp_path_factory, option, value):
     work = tmp_path_factory.mktemp("fuzz_demo")
     out = work / "demo"
-    if option in ("--creaming", "--parking") and value in ("0", "1", "2.5"):
-        value = "-" + value + "1"  # a valid strength would run the whole demo (seconds): other tests do
+    valid = {"--creaming": ("0", "1", "2.5"), "--parking": ("0", "1", "2.5"), "--draws": ("1",)}
+    if value in valid.get(option, ()):
+        value = "-" + value + "1"  # a valid value would run the whole demo (seconds): other tests do
     args = ["demo", "--n-eligible", "200", "--n-pool", "1000", "--draws", "20", option, value, "--out", out]
     run = desist(*args)
     check_run(run, args, out, "options")
