@@ -21,7 +21,7 @@ COSTS = {"none": 450.0, "women": 650.0, "young_adults": 550.0, "complex_needs": 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    world = make_world(seed=12, n_eligible=500, n_pool=5_000)
+    world = make_world(seed=12, n_eligible=300, n_pool=3_000)
     path = tmp_path_factory.mktemp("report")
     for table in ("people", "offences", "pool", "eligible", "services", "assessments"):
         write_table(getattr(world, table), path / f"{table}.csv")
@@ -128,7 +128,7 @@ def test_demo_json_matches_the_story_of_the_same_world(tmp_path):
             "--n-eligible",
             "400",
             "--n-pool",
-            "4000",
+            "3000",
             "--draws",
             "200",
             "--out",
@@ -138,9 +138,9 @@ def test_demo_json_matches_the_story_of_the_same_world(tmp_path):
     )
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)["results"]
-    world = make_world(seed=2, n_eligible=400, n_pool=4_000)
+    world = make_world(seed=2, n_eligible=400, n_pool=3_000)
     story = run_story(StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), seed=2, draws=200)
-    assert got["world"]["pool"] == 4_000
+    assert got["world"]["pool"] == 3_000
     assert got["story"]["effects"]["count"]["estimate"] == pytest.approx(story.effects["count"].estimate, rel=1e-12)
     assert got["story"]["truth"]["reoffences_ratio"] == pytest.approx(world.truth.effects["reoffences_ratio"])
     assert (tmp_path / "report.html").exists() and (tmp_path / "story.json").exists()

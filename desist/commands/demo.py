@@ -19,6 +19,7 @@ from desist.commands.common import emit, json_option, output_folder, written
 from desist.commands.report import write_story
 from desist.story import DEFAULT_SPEC, StoryInputs
 from ground.checks import Interval, check_parameter
+from ground.errors import MatchingError, ModelError
 from outcomes import MetricSpec
 
 #: The smallest synthetic world the whole story runs on (fewer eligible people leave
@@ -64,7 +65,14 @@ def demo(
     with output_folder(ctx, out) as folder:
         world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool, creaming=creaming, parking=parking)
         inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))
-        story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json)
+        try:
+            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json)
+        except (ModelError, MatchingError) as exc:
+            exc.args = (
+                f"{exc} (The synthetic world of {n_eligible:,} eligible people may be too small for "
+                "the story at this seed: try a larger --n-eligible, e.g. 2000, or another --seed.)",
+            )
+            raise
     files = written(folder)
     if as_json:
         emit(ctx, {"world": world.counts().set_index("table")["rows"].to_dict(), "story": story.to_dict()}, files)
