@@ -84,6 +84,19 @@ def test_out_a_read_only_folder_is_refused(tmp_path, never_computed, monkeypatch
     one_message(run.stderr, "(--out) is read-only")
 
 
+def test_out_that_holds_an_input_file_is_refused(tmp_path, never_computed):
+    """Replacing the folder whole would delete the file the command reads (say, a tariff price wrote there)."""
+    out = tmp_path / "evaluation"
+    out.mkdir()
+    (out / MANIFEST).write_text("{}")
+    data = out / "lalonde.csv"
+    data.write_bytes(LALONDE.read_bytes())
+    run = desist(*[data if a == LALONDE else a for a in EVALUATE], "--out", out)
+    assert run.returncode == 1
+    one_message(run.stderr, "(--out) holds", "lalonde.csv, which this command reads")
+    assert data.exists()
+
+
 def test_out_where_no_folder_can_be_made_is_refused(tmp_path, never_computed):
     blocker = tmp_path / "a_file"
     blocker.write_text("")

@@ -56,7 +56,7 @@ import pandas as pd
 import typer
 
 from desist.io import read_frame, read_table
-from desist.outputs import OutputFolder, writing
+from desist.outputs import OutputError, OutputFolder, writing
 from ground.checks import rows_text, shown_value
 from ground.errors import ParameterError, SchemaError, SpecError
 
@@ -306,7 +306,23 @@ def output_folder(ctx: typer.Context, out: Path | None, option: str = "--out") -
     ...     if folder is not None:
     ...         write_json(result.to_dict(), folder, "result.json")
     """
+    if out is not None:
+        _refuse_inputs_inside(Path(out), ctx, option)
     return writing(out, command=str(ctx.info_name), inputs=command_inputs(ctx), option=option)
+
+
+def _refuse_inputs_inside(out: Path, ctx: typer.Context, option: str) -> None:
+    """The output folder is replaced whole: it must not hold a file the command reads."""
+    values = [v for k, v in ctx.params.items() if k != "out"]
+    paths = [Path(v) for v in values if isinstance(v, Path)]
+    paths += [Path(v.partition("=")[2]) for vs in values if isinstance(vs, list) for v in vs if isinstance(v, str)]
+    folder = out.resolve()
+    inside = [p for p in paths if p.exists() and folder in p.resolve().parents]
+    if inside:
+        raise OutputError(
+            f"{out} ({option}) holds {inside[0]}, which this command reads, and desist replaces its output folder "
+            "whole: write the outputs to another folder."
+        )
 
 
 def written(folder: OutputFolder | None) -> list[str]:
