@@ -102,7 +102,8 @@ def main() -> None:
     print(f"process peak resident memory {peak:,.0f} MiB")
     for label, command in (("--help", ["--help"]), ("--version", ["--version"]), ("power", POWER)):
         seconds, heaviest = startup(command, args.startup_runs)
-        print(f"desist {label:<10} median {seconds:5.2f} s over {args.startup_runs} runs; heaviest: {', '.join(heaviest)}")
+        runs = f"over {args.startup_runs} runs"
+        print(f"desist {label:<10} median {seconds:5.2f} s {runs}; heaviest: {', '.join(heaviest)}")
 
 
 if __name__ == "__main__":
