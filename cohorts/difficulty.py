@@ -22,6 +22,7 @@ Decile 1 is the easiest tenth of the people scored, decile 10 the hardest.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,14 +30,26 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ground.checks import require_columns
-from ground.errors import ModelError, SpecError
+from ground.checks import (
+    InstanceOf,
+    Interval,
+    Options,
+    check_parameter,
+    column_names,
+    parameter_error,
+    require_columns,
+    rows_text,
+    shorten,
+)
+from ground.errors import ModelError, SchemaError
+from ground.tables import check_known_columns
 
 __all__ = [
     "Calibration",
     "DifficultyModel",
     "DifficultyScores",
     "auc_delong",
+    "design_matrix",
     "fit_difficulty",
     "hosmer_lemeshow",
 ]
@@ -120,12 +133,8 @@ def hosmer_lemeshow(outcome, expected, *, groups: int = 10) -> HosmerLemeshowRes
     """
     y = np.asarray(outcome, dtype=float)
     p = np.asarray(expected, dtype=float)
-    if not isinstance(groups, (int, np.integer)) or groups < 3:
-        raise SpecError(
-            f"The 'groups' parameter of hosmer_lemeshow must be an int >= 3 (the test has groups - 2 "
-            f"degrees of freedom). Got {groups!r} instead.",
-            key="groups",
-        )
+    # the test has groups - 2 degrees of freedom
+    check_parameter(groups, "groups", "hosmer_lemeshow", Interval(int, 3, None))
     df = groups - 2
     group = _equal_groups(p, groups)
     n_g = np.bincount(group, minlength=groups)
@@ -296,6 +305,8 @@ class DifficultyModel:
     categories: dict
     n: int
     excluded: pd.DataFrame
+    from_formula: bool = False
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def coefficients(self) -> pd.DataFrame:
         """Coefficients with SEs, 95% CIs and p-values (log-odds or log-rate scale)."""
@@ -340,20 +351,26 @@ class DifficultyModel:
         in ``excluded``; a categorical level the model never saw is an error.
         """
         require_columns(people, self.covariates, table="people")
+        people = check_known_columns(people, "people", self.covariates)
         complete, excluded = _complete_rows(people, self.covariates)
         for col, levels in self.categories.items():
             values = people.loc[complete, col]
             unseen = sorted(set(map(str, pd.unique(values.astype(str)))) - set(map(str, levels)))
             if unseen:
-                raise SpecError(
-                    f"Column {col!r} of the people has level(s) {unseen} that the difficulty model never saw "
-                    f"in the history (levels: {list(map(str, levels))}). Recode them or refit with them.",
-                    key=col,
+                raise SchemaError(
+                    f"table 'people': column {col!r} has level(s) {shorten(unseen)} that the difficulty model "
+                    f"never saw in the history (levels: {shorten(map(str, levels), 20)}). Recode them or refit "
+                    "with them.",
+                    table="people",
                 )
+        numeric = [c for c in self.covariates if c not in self.categories]
+        _check_numeric_covariates(people.loc[complete], numeric, complete, table="people")
         expected = pd.Series(np.nan, index=people.index, name="expected")
         if complete.any():
-            rows = people.loc[complete, list(self.covariates)]
-            expected[complete] = np.asarray(self.results.predict(_as_model_frame(rows, self.categories)))
+            rows = _as_model_frame(people.loc[complete, list(self.covariates)], self.categories)
+            if not self.from_formula:
+                rows = design_matrix(rows, self.covariates, self.categories)
+            expected[complete] = np.asarray(self.results.predict(rows))
         difficulty = 1.0 - expected if self.success else expected
         table = pd.DataFrame(
             {"expected": expected, "difficulty": difficulty, "decile": _deciles(difficulty)}, index=people.index
@@ -372,7 +389,7 @@ class DifficultyModel:
             Number of equal-size groups of expected outcome.
         """
         if data is None:
-            data = self.results.model.data.frame
+            data = self.data
         require_columns(data, [self.outcome], table="data")
         scores = self.predict(data)
         observed_all = data[self.outcome]
@@ -408,7 +425,7 @@ class DifficultyModel:
 def fit_difficulty(
     history: pd.DataFrame,
     outcome: str,
-    covariates: list[str] | tuple[str, ...] | None = None,
+    covariates: list[str] | tuple[str, ...] | str | None = None,
     *,
     kind: Kind = "binary",
     formula: str | None = None,
@@ -424,10 +441,12 @@ def fit_difficulty(
     outcome : str
         Column of the outcome: bool or 0/1 for ``kind="binary"``, a
         non-negative integer count for ``kind="count"``.
-    covariates : list of str, optional
-        Baseline columns. Categorical, string and bool columns enter as
-        treatment contrasts (first level the reference); numbers enter
-        linearly. Give either ``covariates`` or ``formula``.
+    covariates : str or list of str, optional
+        Baseline columns (a single name is one column). Categorical, string
+        and bool columns enter as treatment contrasts (first level the
+        reference); numbers enter linearly. Give either ``covariates`` or
+        ``formula``. Column names are only ever looked up, never read as
+        code, so any name a file's header holds is safe here.
     kind : {"binary", "count"}, default "binary"
         ``"binary"``: statsmodels Logit; ``"count"``: Poisson GLM (robust HC0
         standard errors, since offending counts are overdispersed; the point
@@ -435,6 +454,9 @@ def fit_difficulty(
     formula : str, optional
         A formula right-hand side or full formula, e.g. ``"ogrs_score +
         C(sex) + np.log1p(prior_offences)"``; its variables are the covariates.
+        A formula is Python code (statsmodels' formula engine evaluates its
+        terms): write it in your own script, never take it from a file or
+        another organisation. No desist command passes one.
     success : bool, default False
         Whether the outcome counts a success (difficulty = 1 - p) rather than
         a failure such as reoffending (difficulty = p).
@@ -445,8 +467,11 @@ def fit_difficulty(
 
     Raises
     ------
-    SpecError
-        Unknown columns, a bad ``kind``, outcome values of the wrong type.
+    ParameterError
+        A bad ``kind``, both or neither of ``covariates`` and ``formula``.
+    SchemaError
+        Unknown columns, outcome values of the wrong type, covariates that
+        are not finite numbers (rows counted from 1).
     ModelError
         The model cannot be fitted (perfect separation, a covariate without
         variation, non-convergence).
@@ -461,76 +486,48 @@ def fit_difficulty(
     >>> scores.difficulty.round(2).tolist()
     [0.11, 0.51, 0.9]
     """
-    if kind not in ("binary", "count"):
-        raise SpecError(
-            f"The 'kind' parameter of fit_difficulty must be one of 'binary', 'count'. Got {kind!r} instead.",
-            key="kind",
-        )
+    check_parameter(kind, "kind", "fit_difficulty", Options("binary", "count"))
+    check_parameter(success, "success", "fit_difficulty", Options(False, True))
     if kind == "count" and success:
-        raise SpecError(
-            "fit_difficulty: success=True is only defined for a binary outcome; model the count of "
-            "failures (e.g. reoffences), whose expected value is the difficulty.",
-            key="success",
+        raise parameter_error(
+            "success",
+            "fit_difficulty",
+            "False for a count outcome (model the count of failures, e.g. reoffences, whose expected value is "
+            "the difficulty)",
+            success,
         )
-    require_columns(history, [outcome], table="history")
     if (covariates is None) == (formula is None):
-        raise SpecError(
-            "fit_difficulty needs exactly one of 'covariates' and 'formula'. "
-            f"Got covariates={covariates!r}, formula={formula!r}.",
-            key="covariates",
+        raise parameter_error(
+            "covariates", "fit_difficulty", "given exactly when 'formula' is not", {"covariates": covariates}
         )
+    check_parameter(outcome, "outcome", "fit_difficulty", InstanceOf(str, "a column name"))
+    require_columns(history, [outcome], table="history")
     if formula is not None:
+        check_parameter(formula, "formula", "fit_difficulty", InstanceOf(str, "a formula (text)"))
         rhs = formula.split("~", 1)[1] if "~" in formula else formula
         covariates = _formula_variables(rhs, history)
     else:
-        covariates = list(covariates)
+        covariates = column_names(covariates, "covariates", "fit_difficulty")
         if not covariates:
-            raise SpecError(
-                "The 'covariates' parameter of fit_difficulty must name at least one column. Got [].", key="covariates"
-            )
+            raise parameter_error("covariates", "fit_difficulty", "at least one column name", covariates)
         require_columns(history, covariates, table="history")
         rhs = " + ".join(covariates)
-    # statsmodels takes seconds to import; only fitting needs it, not `import cohorts`.
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
-
+    # Columns the people schema knows are read as the command line reads them; gaps are counted below.
+    history = check_known_columns(history, "people", covariates, name="history")
     complete, excluded = _complete_rows(history, [outcome, *covariates])
     data = history.loc[complete, [outcome, *covariates]].copy()
-    y = _check_outcome(data[outcome], outcome, kind)
-    data[outcome] = y
+    data[outcome] = _check_outcome(data[outcome], outcome, kind, complete)
     categories = {c: list(_levels(history.loc[complete, c])) for c in covariates if _is_categorical(history[c])}
-    data = _as_model_frame(data, categories)
-    full_formula = f"{outcome} ~ {rhs}"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", sm.tools.sm_exceptions.PerfectSeparationWarning)
-            warnings.simplefilter("ignore", sm.tools.sm_exceptions.ConvergenceWarning)
-            if kind == "binary":
-                results = smf.logit(full_formula, data).fit(disp=0, maxiter=100)
-                converged = results.mle_retvals.get("converged", True)
-            else:
-                results = smf.glm(full_formula, data, family=sm.families.Poisson()).fit(cov_type="HC0")
-                converged = results.converged
-    except (sm.tools.sm_exceptions.PerfectSeparationWarning, sm.tools.sm_exceptions.PerfectSeparationError) as exc:
-        raise ModelError(
-            f"fit_difficulty: perfect separation in {full_formula!r}: some covariate pattern predicts "
-            f"{outcome!r} exactly ({exc}). Merge sparse levels or drop the covariate."
-        ) from None
-    except np.linalg.LinAlgError as exc:
-        raise ModelError(
-            f"fit_difficulty: the covariates in {full_formula!r} are collinear or one has no variation ({exc})."
-        ) from None
-    if not converged:
-        raise ModelError(
-            f"fit_difficulty: the {'logit' if kind == 'binary' else 'Poisson'} model {full_formula!r} did "
-            "not converge in 100 iterations; check for near-separation or rescale the covariates."
-        )
+    _check_numeric_covariates(data, [c for c in covariates if c not in categories], complete)
     constant = [c for c in covariates if data[c].nunique() < 2]
     if constant:
         raise ModelError(
             f"fit_difficulty: covariate(s) {constant} take a single value in the history, so their "
             "effect cannot be estimated. Drop them."
         )
+    data = _as_model_frame(data, categories)
+    full_formula = f"{outcome} ~ {rhs}"
+    results = _fit(data, outcome, covariates, categories, kind, formula is not None and full_formula)
     return DifficultyModel(
         results=results,
         outcome=outcome,
@@ -541,7 +538,83 @@ def fit_difficulty(
         categories=categories,
         n=int(complete.sum()),
         excluded=excluded,
+        from_formula=formula is not None,
+        data=data,
     )
+
+
+def _fit(data: pd.DataFrame, outcome: str, covariates: list[str], categories: dict, kind: str, formula: str | bool):
+    """Fit the logit or Poisson GLM; ``formula`` (the caller's own text) only when they gave one.
+
+    Without a formula the design matrix is built here from the column values,
+    so no column name is ever handed to a formula engine, which would
+    evaluate it as Python.
+    """
+    # statsmodels takes seconds to import; only fitting needs it, not `import cohorts`.
+    import statsmodels.api as sm
+
+    shown = formula or f"{outcome} ~ {' + '.join(covariates)}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", sm.tools.sm_exceptions.PerfectSeparationWarning)
+            warnings.simplefilter("ignore", sm.tools.sm_exceptions.ConvergenceWarning)
+            if formula:
+                import statsmodels.formula.api as smf
+
+                model = (
+                    smf.logit(formula, data)
+                    if kind == "binary"
+                    else smf.glm(formula, data, family=sm.families.Poisson())
+                )
+            else:
+                y, X = data[outcome].astype(float), design_matrix(data, covariates, categories)
+                model = sm.Logit(y, X) if kind == "binary" else sm.GLM(y, X, family=sm.families.Poisson())
+            if kind == "binary":
+                results = model.fit(disp=0, maxiter=100)
+                converged = results.mle_retvals.get("converged", True)
+            else:
+                results = model.fit(cov_type="HC0")
+                converged = results.converged
+    except (sm.tools.sm_exceptions.PerfectSeparationWarning, sm.tools.sm_exceptions.PerfectSeparationError) as exc:
+        raise ModelError(
+            f"fit_difficulty: perfect separation in {shown!r}: some covariate pattern predicts "
+            f"{outcome!r} exactly ({exc}). Merge sparse levels or drop the covariate."
+        ) from None
+    except np.linalg.LinAlgError as exc:
+        raise ModelError(
+            f"fit_difficulty: the covariates in {shown!r} are collinear or one has no variation ({exc})."
+        ) from None
+    if not converged:
+        raise ModelError(
+            f"fit_difficulty: the {'logit' if kind == 'binary' else 'Poisson'} model {shown!r} did "
+            "not converge in 100 iterations; check for near-separation or rescale the covariates."
+        )
+    return results
+
+
+def design_matrix(frame: pd.DataFrame, covariates: Sequence[str], categories: Mapping[str, list]) -> pd.DataFrame:
+    """Intercept, numbers as they are, and one 0/1 column per non-reference level of each category.
+
+    Columns are named as statsmodels' formulas name them (``Intercept``,
+    ``age``, ``sex[T.male]``), so a model reads the same whichever way it was
+    fitted; the reference level is the first of ``categories[column]``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"age": [20, 30], "sex": ["female", "male"]})
+    >>> design_matrix(frame, ["age", "sex"], {"sex": ["female", "male"]}).columns.tolist()
+    ['Intercept', 'age', 'sex[T.male]']
+    """
+    columns: dict[str, np.ndarray] = {"Intercept": np.ones(len(frame))}
+    for column in covariates:
+        values = frame[column]
+        if column not in categories:
+            columns[column] = values.to_numpy(dtype="float64")
+            continue
+        codes = pd.Categorical(values, categories=categories[column]).codes
+        for code, level in enumerate(categories[column][1:], start=1):
+            columns[f"{column}[T.{level}]"] = (codes == code).astype("float64")
+    return pd.DataFrame(columns, index=frame.index)
 
 
 # --------------------------------------------------------------------------- internals
@@ -558,14 +631,14 @@ def _formula_variables(rhs: str, history: pd.DataFrame) -> list[str]:
         for n in names
         if n not in history.columns and n not in {"C", "np", "I", "Treatment", "log", "exp"} and not hasattr(np, n)
     ]
-    if unknown:
-        raise SpecError(
-            f"The formula {rhs!r} names {unknown}, which are not columns of the history. "
-            f"Columns available: {list(history.columns)}.",
-            key="formula",
+    if unknown or not found:
+        raise parameter_error(
+            "formula",
+            "fit_difficulty",
+            f"a formula over columns of the history ({shorten(map(str, history.columns), 20)}); "
+            + (f"it names {unknown}, which are not columns" if unknown else "it names none"),
+            rhs,
         )
-    if not found:
-        raise SpecError(f"The formula {rhs!r} names no column of the history.", key="formula")
     return found
 
 
@@ -614,23 +687,45 @@ def _complete_rows(frame: pd.DataFrame, columns) -> tuple[np.ndarray, pd.DataFra
     return complete, excluded
 
 
-def _check_outcome(values: pd.Series, name: str, kind: str) -> pd.Series:
+def _check_outcome(values: pd.Series, name: str, kind: str, complete: np.ndarray) -> pd.Series:
+    """The outcome as int; values of the wrong kind raise naming their rows of the history (from 1)."""
     if kind == "binary":
         if pd.api.types.is_bool_dtype(values):
             return values.astype(int)
         bad = ~values.isin([0, 1])
     else:
         numeric = pd.to_numeric(values, errors="coerce")
-        bad = numeric.isna() | (numeric < 0) | (numeric != np.floor(numeric))
+        bad = numeric.isna() | (numeric < 0) | (numeric != np.floor(numeric)) | ~np.isfinite(numeric)
     if bad.any():
         allowed = "True/False or 0/1" if kind == "binary" else "non-negative integers"
-        raise SpecError(
-            f"The outcome column {name!r} must hold {allowed} for kind={kind!r}. {int(bad.sum())} rows do "
-            f"not (rows {values.index[bad.to_numpy()][:5].tolist()}, values "
-            f"{values[bad].head(5).tolist()}).",
-            key=name,
+        positions = np.flatnonzero(bad.to_numpy())
+        raise SchemaError(
+            f"table 'history': the outcome column {name!r} must hold {allowed} for kind={kind!r}. "
+            f"{positions.size} row(s) do not (data rows counted from 1): "
+            f"{rows_text(np.flatnonzero(complete)[positions], values.iloc[positions].tolist())}.",
+            table="history",
         )
     return values.astype(int)
+
+
+def _check_numeric_covariates(
+    data: pd.DataFrame, columns: list[str], complete: np.ndarray, *, table: str = "history"
+) -> None:
+    """Numeric covariates must be finite numbers: an inf or a stray word fits nothing sensible."""
+    rows = np.flatnonzero(complete)
+    problems = []
+    for column in columns:
+        values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype="float64")
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            problems.append(f"{column}: {rows_text(rows[bad], data[column].iloc[bad].tolist())}")
+    if problems:
+        raise SchemaError(
+            f"table {table!r}: covariates used as numbers must be finite numbers (data rows counted from 1): "
+            + "; ".join(problems)
+            + ".",
+            table=table,
+        )
 
 
 def _equal_groups(values: np.ndarray, groups: int) -> np.ndarray:

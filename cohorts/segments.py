@@ -34,8 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.errors import SpecError
+from ground.checks import column_names, parameter_error, require_columns, shorten
+from ground.errors import SchemaError, SpecError
 from ground.expressions import Expression, parse
+from ground.tables import check_known_columns
 
 __all__ = [
     "HIGH_RISK_CUTOFF",
@@ -264,10 +266,13 @@ def segments_from_mapping(tables: Mapping[str, Mapping[str, Any]], *, source: st
                 key=f"{key}.missing",
                 source=source,
             )
+        label = table.get("label", base.label)
+        if not isinstance(label, str):
+            raise SpecError(f"'{key}.label' must be text. Got {label!r} instead.", key=f"{key}.label", source=source)
         out[name] = Segment(
             name,
             base.where,
-            table.get("label", base.label),
+            label,
             table.get("priority", base.priority if "where" not in table else 100),
             {str(c): tuple(v) if isinstance(v, (list, tuple)) else (v,) for c, v in missing.items()},
             source=source,
@@ -286,6 +291,9 @@ def toml_tables(path: str | Path, table: str) -> tuple[dict[str, Any], dict[str,
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"{table.capitalize()} file not found: {path}", key=table, source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
+        raise SpecError(f"{path}: cannot read the {table} file: {reason}.", key=table, source=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path} is not valid TOML: {exc}", key=table, source=str(path)) from None
     tables = data.pop(table, None)
@@ -414,10 +422,14 @@ def assign(
 
     Raises
     ------
+    SchemaError
+        ``people`` is not a DataFrame, lacks a column a rule reads (naming the
+        segment and the column), or breaks the people schema in a column it
+        knows (an unknown sex, an age of 300), rows counted from 1.
     SpecError
-        A rule names a column the people do not have (naming the segment and
-        the column), a rule that does not give one True/False per person, or
-        an unknown name in ``priority``.
+        A rule that does not give one True/False per person.
+    ParameterError
+        An unknown name in ``priority``, or segments of the wrong kind.
 
     Examples
     --------
@@ -429,14 +441,18 @@ def assign(
     np.int64(1)
     """
     ordered = _ordered(_as_segments(segments), priority)
+    require_columns(people, [], table="people")
     missing_columns = [(s.name, c) for s in ordered for c in s.columns if c not in people.columns]
     if missing_columns:
         described = "; ".join(f"segment {s!r} reads column {c!r}" for s, c in missing_columns)
-        raise SpecError(
-            f"Segment rules name columns the people table does not have: {described}. "
-            f"Columns available: {list(people.columns)}.",
-            key=f"segments.{missing_columns[0][0]}.where",
+        raise SchemaError(
+            f"table 'people': segment rules name columns it does not have: {shorten([described], 20)}. "
+            f"Columns available: {shorten(map(str, people.columns), 20)}.",
+            table="people",
         )
+    # Columns the people schema knows are read as the command line reads them ("Female" is female);
+    # their missing values stay unknown for the segments that read them.
+    people = check_known_columns(people, "people", [c for s in ordered for c in (*s.columns, *s.missing)])
     flags = pd.DataFrame(index=people.index)
     for seg in ordered:
         flags[seg.name] = _evaluate(people, seg)
@@ -480,35 +496,31 @@ def _as_segments(segments: Mapping[str, Segment | str] | Iterable[Segment] | Non
                 table = {k: v for k, v in value.to_dict().items() if v is not None}
                 out.append(segments_from_mapping({name: table})[name])
             else:
-                raise SpecError(
-                    f"Segment {name!r} must be a Segment, a rule string or a [segments.{name}] table. "
-                    f"Got {type(value).__name__} instead.",
-                    key=f"segments.{name}",
+                raise parameter_error(
+                    "segments", "assign", f"a mapping of name -> Segment, rule or table (segment {name!r})", value
                 )
         return out
-    out = list(segments)
+    out = list(segments) if isinstance(segments, Iterable) and not isinstance(segments, str) else [segments]
     bad = [s for s in out if not isinstance(s, Segment)]
     if bad:
-        raise SpecError(f"segments must be Segment objects. Got {bad[:3]!r}.", key="segments")
+        raise parameter_error("segments", "assign", "Segment objects, or a mapping of name -> rule", bad[:3])
     return out
 
 
 def _ordered(segments: list[Segment], priority: Sequence[str] | None) -> list[Segment]:
     if not segments:
-        raise SpecError("assign needs at least one segment. Got none.", key="segments")
+        raise parameter_error("segments", "assign", "at least one segment", segments)
     names = [s.name for s in segments]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise SpecError(f"Segment names must be unique. Repeated: {duplicated}.", key="segments")
+        raise parameter_error("segments", "assign", "segments with distinct names", f"{duplicated} repeated")
     if priority is None:
         # Stable sort: equal priorities keep the order given.
         return sorted(segments, key=lambda s: s.priority)
+    priority = column_names(priority, "priority", "assign")
     unknown = [p for p in priority if p not in names]
     if unknown:
-        raise SpecError(
-            f"The 'priority' parameter of assign names unknown segment(s) {unknown}. Segments: {names}.",
-            key="priority",
-        )
+        raise parameter_error("priority", "assign", f"names of the segments ({', '.join(names)})", unknown)
     rank = {name: i for i, name in enumerate(priority)}
     return sorted(segments, key=lambda s: (rank.get(s.name, len(rank)), s.priority))
 

@@ -23,8 +23,19 @@ import numpy as np
 import pandas as pd
 
 from cohorts.segments import toml_tables
-from ground.checks import require_columns
-from ground.errors import ConvergenceError, SpecError
+from ground.checks import (
+    InstanceOf,
+    Interval,
+    Options,
+    check_parameter,
+    column_names,
+    parameter_error,
+    require_columns,
+    rows_text,
+    shorten,
+    shown_value,
+)
+from ground.errors import ConvergenceError, ParameterError, SchemaError, SpecError
 
 __all__ = [
     "WeightingResult",
@@ -232,10 +243,14 @@ def rake(
 
     Raises
     ------
-    SpecError
-        A margin column missing or with missing values, a target level absent
-        from the data, a data level without a target, negative or zero
-        targets, or count margins that disagree on the total.
+    SchemaError
+        ``data`` is not a DataFrame, lacks a margin column, has a column name
+        twice, or has missing values in a margin column (rows counted from 1).
+    ParameterError
+        Targets that are not positive numbers, a target level absent from the
+        data, a data level without a target, count margins that disagree on
+        the total (``parameter == "margins"``); bad base weights
+        (``"weights"``); a bad ``total``, ``tol`` or ``max_iter``.
     ConvergenceError
         Not converged after ``max_iter`` passes; names the margin furthest
         from its targets.
@@ -257,15 +272,11 @@ def rake(
     ([29.2893, 20.7107, 20.7107, 14.6447, 14.6447], 8)
     """
     if not isinstance(margins, Mapping) or not margins:
-        raise SpecError(
-            f"The 'margins' parameter of rake must be a non-empty mapping of column -> {{level: target}}. "
-            f"Got {margins!r} instead.",
-            key="margins",
-        )
-    if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise SpecError(f"The 'max_iter' parameter of rake must be an int >= 1. Got {max_iter!r} instead.")
-    if not tol > 0:
-        raise SpecError(f"The 'tol' parameter of rake must be a positive number. Got {tol!r} instead.")
+        raise parameter_error("margins", "rake", "a non-empty mapping of column -> {level: target}", margins)
+    check_parameter(max_iter, "max_iter", "rake", Interval(int, 1, None))
+    check_parameter(tol, "tol", "rake", Interval(float, 0, None, closed="neither"))
+    check_parameter(total, "total", "rake", Options(None), Interval(float, 0, None, closed="neither"))
+    require_columns(data, list(margins), table="data")
     base = _base_weights(data, weights, "rake")
     targets = _scale_targets(margins, total, float(base.sum()), "rake")
     codes = {col: _margin_codes(data, col, levels, "rake") for col, levels in targets.items()}
@@ -352,21 +363,33 @@ def margins_from_toml(path: str | Path) -> dict[str, Any]:
     gives ``{"margins": {"sex": {...}, "age_band": {...}}, "total": 500000, "weights": None}``.
     """
     tables, rest = toml_tables(path, "margins")
+
+    def refuse(key: str, message: str) -> SpecError:
+        return SpecError(f"{path}: {key}: {message}", key=key, source=str(path))
+
     unknown = sorted(set(rest) - {"total", "weights"})
     if unknown:
-        raise SpecError(
-            f"{path}: unknown top-level key(s) {unknown}. Allowed: ['margins', 'total', 'weights'].",
-            key=unknown[0],
-            source=str(path),
-        )
+        raise refuse(unknown[0], f"unknown top-level key(s) {unknown}. Allowed: ['margins', 'total', 'weights'].")
     for column, levels in tables.items():
-        if not isinstance(levels, dict):
-            raise SpecError(
-                f"{path}: 'margins.{column}' must be a table of level = target. Got {levels!r}.",
-                key=f"margins.{column}",
-                source=str(path),
-            )
-    return {"margins": tables, "total": rest.get("total"), "weights": rest.get("weights")}
+        if not isinstance(levels, dict) or not levels:
+            raise refuse(f"margins.{column}", f"must be a table of level = target. Got {shown_value(levels)}.")
+        for level, target in levels.items():
+            if not _positive_number(target):
+                raise refuse(
+                    f"margins.{column}.{level}",
+                    f"a target must be a positive number: a count, or a share such as 0.15 (not '15%'). "
+                    f"Got {shown_value(target)}.",
+                )
+    total, weights = rest.get("total"), rest.get("weights")
+    if total is not None and not _positive_number(total):
+        raise refuse("total", f"must be a positive number (the population). Got {shown_value(total)}.")
+    if weights is not None and not (isinstance(weights, str) and weights):
+        raise refuse("weights", f"must be the name of a column of base weights. Got {shown_value(weights)}.")
+    return {"margins": tables, "total": total, "weights": weights}
+
+
+def _positive_number(value: Any) -> bool:
+    return Interval(float, 0, None, closed="neither").is_satisfied_by(value)
 
 
 def post_stratify(
@@ -398,23 +421,27 @@ def post_stratify(
     >>> post_stratify(df, "sex", {"female": 50, "male": 50}).weights.tolist()
     [50.0, 25.0, 25.0]
     """
-    columns = [by] if isinstance(by, str) else list(by)
+    columns = column_names(by, "by", "post_stratify")
     if not columns:
-        raise SpecError("The 'by' parameter of post_stratify must name at least one column. Got [] instead.")
+        raise parameter_error("by", "post_stratify", "at least one column name", by)
+    check_parameter(population, "population", "post_stratify", InstanceOf((Mapping, pd.Series), "a mapping"))
+    check_parameter(total, "total", "post_stratify", Options(None), Interval(float, 0, None, closed="neither"))
+    require_columns(data, columns, table="data")
     pop = dict(population.items()) if isinstance(population, pd.Series) else dict(population)
     if len(columns) == 1:
         name, frame = columns[0], data
     else:
-        require_columns(data, columns, table="data")
         name = " x ".join(columns)
         # One cell label per combination, matched against tuple keys in the targets.
         frame = pd.DataFrame({name: pd.Series(list(zip(*(data[c] for c in columns))), index=data.index)})
         bad = [k for k in pop if not (isinstance(k, tuple) and len(k) == len(columns))]
         if bad:
-            raise SpecError(
-                f"The 'population' parameter of post_stratify must have a tuple of {len(columns)} levels "
-                f"({', '.join(columns)}) as each key when 'by' names {len(columns)} columns. Got {bad[:3]!r}.",
-                key="population",
+            raise parameter_error(
+                "population",
+                "post_stratify",
+                f"keyed by tuples of {len(columns)} levels ({', '.join(columns)}) when 'by' names "
+                f"{len(columns)} columns",
+                bad[:3],
             )
         missing = pd.concat([data[c].isna() for c in columns], axis=1).any(axis=1)
         frame.loc[missing.to_numpy(), name] = None
@@ -458,30 +485,30 @@ def odds_weights(propensity: Any, treated: Any, *, normalize: bool = False) -> W
     index = propensity.index if isinstance(propensity, pd.Series) else pd.RangeIndex(p.size)
     t = np.asarray(treated)
     if t.shape != p.shape:
-        raise SpecError(
-            f"The 'treated' parameter of odds_weights must have one value per propensity score "
-            f"({p.size}). Got {t.size} instead.",
-            key="treated",
-        )
+        raise parameter_error("treated", "odds_weights", f"one value per propensity score ({p.size})", t)
     if t.dtype != bool:
         if pd.isna(t).any() or not np.isin(t, [0, 1]).all():
-            raise SpecError(
-                "The 'treated' parameter of odds_weights must be boolean (or 0/1) with no missing values. "
-                f"Got values {sorted(map(str, pd.unique(t)))[:5]} instead.",
-                key="treated",
+            raise parameter_error(
+                "treated",
+                "odds_weights",
+                "boolean (or 0/1) with no missing values",
+                sorted(map(str, pd.unique(t)))[:5],
             )
         t = t.astype(bool)
     bad = np.flatnonzero((p <= 0) | (p >= 1))
     if bad.size:
-        raise SpecError(
+        raise ParameterError(
             f"The 'propensity' parameter of odds_weights must lie strictly between 0 and 1. "
-            f"{bad.size} rows do not (first positions: {bad[:5].tolist()}, values {p[bad[:5]].tolist()}).",
-            key="propensity",
+            f"{bad.size} values do not: {rows_text(bad, p[bad].tolist())}.",
+            parameter="propensity",
+            caller="odds_weights",
         )
     if not t.any() or t.all():
-        raise SpecError(
-            f"odds_weights needs both treated and control rows. Got {int(t.sum())} treated and "
-            f"{int((~t).sum())} controls."
+        raise parameter_error(
+            "treated",
+            "odds_weights",
+            "true for some rows and false for others (both treated and control rows)",
+            f"{int(t.sum())} treated and {int((~t).sum())} controls",
         )
     w = np.where(t, 1.0, p / (1.0 - p))
     if normalize:
@@ -537,22 +564,25 @@ def trim(
     w = _as_array(series, "weights", allow_zero=True)
     index = series.index if isinstance(series, pd.Series) else pd.RangeIndex(w.size)
     if (quantile is None) == (maximum is None):
-        raise SpecError(
-            f"trim needs exactly one of 'quantile' and 'maximum'. Got quantile={quantile!r}, maximum={maximum!r}."
+        raise parameter_error(
+            "quantile",
+            "trim",
+            "given exactly when 'maximum' is not (exactly one of 'quantile' and 'maximum')",
+            quantile,
         )
     if quantile is not None:
-        if not 0 < quantile < 1:
-            raise SpecError(f"The 'quantile' parameter of trim must lie in (0, 1). Got {quantile!r} instead.")
+        check_parameter(quantile, "quantile", "trim", Interval(float, 0, 1, closed="neither"))
         cap = float(np.quantile(w, quantile))
     else:
-        cap = float(maximum)
-        if not cap > 0:
-            raise SpecError(f"The 'maximum' parameter of trim must be positive. Got {maximum!r} instead.")
+        cap = float(check_parameter(maximum, "maximum", "trim", Interval(float, 0, None, closed="neither")))
     total = w.sum()
     if redistribute and cap * w.size < total:
-        raise SpecError(
-            f"trim cannot keep the total {total:.6g} with every one of {w.size} weights at most {cap:.6g}: "
-            "raise the cap or set redistribute=False."
+        raise parameter_error(
+            "maximum" if maximum is not None else "quantile",
+            "trim",
+            f"a cap that keeps the total {total:.6g} with every one of {w.size} weights at most the cap "
+            "(cannot keep the total: raise the cap or set redistribute=False)",
+            maximum if maximum is not None else quantile,
         )
     capped = w > cap
     out = np.minimum(w, cap)
@@ -595,14 +625,18 @@ def _plain(value: Any) -> Any:
 def _as_array(weights: Any, name: str, *, allow_zero: bool = True) -> np.ndarray:
     if isinstance(weights, WeightingResult):
         weights = weights.weights
-    w = np.asarray(weights, dtype=float).ravel()
+    try:
+        w = np.asarray(weights, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise parameter_error(name, "the weighting function", "an array of numbers", weights) from None
     if w.size == 0:
-        raise SpecError(f"The '{name}' parameter must not be empty.")
+        raise parameter_error(name, "the weighting function", "non-empty", weights)
     bad = np.flatnonzero(~np.isfinite(w) | (w < 0) | ((w == 0) if not allow_zero else False))
     if bad.size:
-        raise SpecError(
-            f"The '{name}' parameter must hold finite, non-negative numbers. {bad.size} do not "
-            f"(first positions: {bad[:5].tolist()}, values {w[bad[:5]].tolist()})."
+        raise ParameterError(
+            f"The '{name}' parameter must hold finite, non-negative numbers. {bad.size} do not (positions "
+            f"counted from 1): {rows_text(bad, w[bad].tolist())}.",
+            parameter=name,
         )
     return w
 
@@ -612,18 +646,18 @@ def _base_weights(data: pd.DataFrame, weights: Any, caller: str) -> np.ndarray:
         return np.ones(len(data))
     if isinstance(weights, pd.Series) and not weights.index.equals(data.index):
         weights = weights.reindex(data.index)
-    w = np.asarray(weights, dtype=float).ravel()
+    values = pd.to_numeric(pd.Series(np.asarray(weights, dtype=object).ravel()), errors="coerce")
+    w = values.to_numpy(dtype="float64", na_value=np.nan)
     if w.size != len(data):
-        raise SpecError(
-            f"The 'weights' parameter of {caller} must have one weight per row ({len(data)}). Got {w.size} instead.",
-            key="weights",
-        )
+        raise parameter_error("weights", caller, f"one weight per row ({len(data)})", f"{w.size} weights")
     bad = np.flatnonzero(~np.isfinite(w) | (w <= 0))
     if bad.size:
-        raise SpecError(
-            f"The 'weights' parameter of {caller} must be positive and finite. {bad.size} rows are not "
-            f"(rows {data.index[bad[:5]].tolist()}, values {w[bad[:5]].tolist()}).",
-            key="weights",
+        shown = np.asarray(weights, dtype=object).ravel()[bad]
+        raise ParameterError(
+            f"The 'weights' parameter of {caller} must be positive finite numbers. {bad.size} rows are not "
+            f"(data rows counted from 1): {rows_text(bad, shown.tolist())}.",
+            parameter="weights",
+            caller=caller,
         )
     return w
 
@@ -637,19 +671,19 @@ def _scale_targets(
         if isinstance(levels, pd.Series):
             levels = dict(levels.items())
         if not isinstance(levels, Mapping) or not levels:
-            raise SpecError(
-                f"{caller}: margin {col!r} must be a non-empty mapping of level -> target. Got {levels!r}.",
-                key=str(col),
+            raise parameter_error(
+                "margins", caller, f"a non-empty mapping of level -> target for margin {col!r}", levels
             )
-        values = {k: float(v) for k, v in levels.items()}
-        bad = {k: v for k, v in values.items() if not np.isfinite(v) or v <= 0}
+        bad = {k: v for k, v in levels.items() if not _positive_number(v)}
         if bad:
-            raise SpecError(
-                f"{caller}: margin {col!r} has targets that are not positive numbers: {bad}. A level with "
-                "no one in the population should have no rows in the data: drop those rows instead.",
-                key=f"{col}",
+            raise ParameterError(
+                f"The 'margins' parameter of {caller} must give positive numbers as targets (counts, or shares "
+                f"such as 0.15). Margin {col!r} has {shorten(f'{k}={v!r}' for k, v in bad.items())}. A level "
+                "with no one in the population should have no rows in the data: drop those rows instead.",
+                parameter="margins",
+                caller=caller,
             )
-        parsed[str(col)] = values
+        parsed[str(col)] = {k: float(v) for k, v in levels.items()}
     sums = {col: sum(v.values()) for col, v in parsed.items()}
     shares = {col for col, s in sums.items() if abs(s - 1.0) <= _SHARE_TOL}
     counts = {col: s for col, s in sums.items() if col not in shares}
@@ -659,16 +693,15 @@ def _scale_targets(
         if off:
             described = ", ".join(f"{c!r} sums to {s:,.6g}" for c, s in counts.items())
             against = f"total={total:,.6g}; " if total is not None else ""
-            raise SpecError(
-                f"{caller}: the count margins disagree on the population total ({against}{described}). "
-                "Every margin must describe the same population: fix the targets, or give them as shares.",
-                key="margins",
+            raise ParameterError(
+                f"The 'margins' parameter of {caller} must describe one population, but the count margins "
+                f"disagree on the total ({against}{described}): fix the targets, or give them as shares.",
+                parameter="margins",
+                caller=caller,
             )
         scale_to = reference
     else:
         scale_to = total if total is not None else base_total
-    if total is not None and not total > 0:
-        raise SpecError(f"The 'total' parameter of {caller} must be positive. Got {total!r} instead.")
     return {
         col: ({k: v * scale_to for k, v in values.items()} if col in shares else values)
         for col, values in parsed.items()
@@ -681,11 +714,11 @@ def _margin_codes(data: pd.DataFrame, col: str, levels: Mapping[Any, float], cal
     inverse, uniques = pd.factorize(data[col], sort=False)
     na = inverse < 0
     if na.any():
-        rows = data.index[na][:5].tolist()
-        raise SpecError(
-            f"{caller}: margin column {col!r} has {int(na.sum())} missing values (first rows {rows}). "
-            "Every row needs a level: recode missing values as a level with its own target, or drop the rows.",
-            key=col,
+        raise SchemaError(
+            f"table 'data': margin column {col!r} has {int(na.sum())} missing value(s) (data rows counted "
+            f"from 1): {rows_text(np.flatnonzero(na))}. Every row needs a level: recode missing values as a "
+            "level with its own target, or drop the rows.",
+            table="data",
         )
     keys = list(levels)
     # Match on the string form when the types differ (e.g. targets read from
@@ -695,17 +728,19 @@ def _margin_codes(data: pd.DataFrame, col: str, levels: Mapping[Any, float], cal
     mapping = [lookup.get(v, as_str.get(str(v), -1)) for v in np.asarray(uniques, dtype=object)]
     unmatched = [v for v, i in zip(np.asarray(uniques, dtype=object), mapping) if i < 0]
     if unmatched:
-        raise SpecError(
+        raise ParameterError(
             f"{caller}: margin {col!r} has no target for level(s) {sorted(map(str, unmatched))} found in the "
             f"data. Targets given for: {[str(k) for k in keys]}.",
-            key=col,
+            parameter="margins",
+            caller=caller,
         )
     absent = [str(k) for i, k in enumerate(keys) if i not in set(mapping)]
     if absent:
-        raise SpecError(
+        raise ParameterError(
             f"{caller}: margin {col!r} has target level(s) {absent} absent from the data, so no weights "
             "can reach them. Combine the level with a neighbour or drop its target.",
-            key=col,
+            parameter="margins",
+            caller=caller,
         )
     table = np.asarray(mapping, dtype=np.intp)
     return table[inverse]

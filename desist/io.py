@@ -8,18 +8,24 @@ says what is wrong and where.
 
 from __future__ import annotations
 
+import csv
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
-from ground.errors import SchemaError
-from ground.tables import table_schema, validate
+from ground.checks import shorten
+from ground.errors import DesistWarning, SchemaError
 
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel", ".xlsm": "Excel"}
+#: Text encodings a CSV file is read in, in order: UTF-8 (with or without a byte-order mark), then the
+#: Windows code page that Excel uses for "CSV" in English-speaking countries.
+ENCODINGS = ("utf-8-sig", "cp1252")
+
+
+class EncodingWarning(DesistWarning):
+    """A CSV file was not UTF-8 and was read as Windows-1252 text; check accented names read correctly."""
 
 
 def _format(path: Path, table: str) -> str:
@@ -75,6 +81,8 @@ def read_table(
     --------
     >>> people = read_table("people.csv", "people", as_of="2025-03-31")  # doctest: +SKIP
     """
+    from ground.tables import table_schema, validate  # pandera: only reading a named table needs it
+
     schema = table_schema(table, source=str(path))
     # The schema's non-date columns are read as text so that validate parses them:
     # ids keep leading zeros and "x" in an age column is reported, not dropped.
@@ -115,23 +123,70 @@ def _read(path: Path, table: str, sheet: str | int | None, text: list[str]) -> p
     kind = _format(path, table)
     if sheet is not None and kind != "Excel":
         warnings.warn(f"The 'sheet' argument is not used for {kind} files and will be ignored.", stacklevel=3)
+    if path.is_file() and path.stat().st_size == 0:
+        raise SchemaError(f"{path}: the file is empty (not even a header row).", table=table, source=str(path))
     as_text = {name: "str" for name in text}
     try:
         if kind == "CSV":
-            return pd.read_csv(path, dtype=as_text)
-        if kind == "Excel":
-            return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=as_text)
-        return pd.read_parquet(path)
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        ImportError,
-        pd.errors.ParserError,
-        pa.ArrowException,
-        zipfile.BadZipFile,
-    ) as exc:
-        raise SchemaError(f"{path}: cannot read as {kind}: {exc}", table=table, source=str(path)) from exc
+            frame, header = _read_csv(path, table, as_text)
+        elif kind == "Excel":
+            header = list(pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None, nrows=1).iloc[0])
+            frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=as_text)
+        else:
+            frame = pd.read_parquet(path)
+            header = list(frame.columns)
+    except SchemaError:
+        raise
+    except Exception as exc:  # a parser meeting a bad file fails in its own way; the file is to blame
+        raise SchemaError(
+            f"{path}: cannot read as {kind}: {type(exc).__name__}: {str(exc)[:300]}", table=table, source=str(path)
+        ) from None
+    _refuse_repeated_names(header, path, table)
+    return frame
+
+
+def _read_csv(path: Path, table: str, as_text: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """The table and its header as written, in the first encoding that reads the whole file."""
+    with path.open("rb") as handle:
+        head = handle.read(2)
+    encodings = ("utf-16",) if head in (b"\xff\xfe", b"\xfe\xff") else ENCODINGS
+    for encoding in encodings:
+        try:
+            frame = pd.read_csv(path, dtype=as_text, encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+        with path.open(encoding=encoding, newline="") as handle:
+            header = next(csv.reader(handle), [])
+        if encoding == "cp1252":
+            warnings.warn(
+                f"{path} is not UTF-8 text; it was read as Windows-1252 (Excel's CSV). Save it as "
+                "'CSV UTF-8' if names with accents look wrong.",
+                EncodingWarning,
+                stacklevel=4,
+            )
+        return frame, header
+    raise SchemaError(
+        f"{path}: cannot read as CSV: the text is neither UTF-8 nor Windows-1252. Save it as 'CSV UTF-8'.",
+        table=table,
+        source=str(path),
+    )
+
+
+def _refuse_repeated_names(header: list[Any], path: Path, table: str) -> None:
+    """A column name given twice is an error: pandas would rename the second ``age.1`` and use the first."""
+    names = ["" if pd.isna(name) else str(name).strip() for name in header]
+    seen: dict[str, list[int]] = {}
+    for position, name in enumerate(names, start=1):
+        seen.setdefault(name, []).append(position)
+    repeated = {name: where for name, where in seen.items() if len(where) > 1 and name}
+    if repeated:
+        described = shorten(f"{name!r} (columns {', '.join(map(str, where))})" for name, where in repeated.items())
+        raise SchemaError(
+            f"{path}: table {table!r} has the column name{'s' if len(repeated) > 1 else ''} {described} more "
+            "than once (columns counted from 1): rename or drop the copies, so it is clear which one desist reads.",
+            table=table,
+            source=str(path),
+        )
 
 
 def write_table(df: pd.DataFrame, path: str | Path, *, sheet: str = "data") -> Path:

@@ -78,9 +78,14 @@ class Interval(Constraint):
             return f"{noun} (finite)" if self.kind is int else "a finite number"
         left = "[" if self.closed in ("both", "left") and self.low is not None else "("
         right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
-        low = "-inf" if self.low is None else f"{self.low:g}"
-        high = "inf" if self.high is None else f"{self.high:g}"
+        low = "-inf" if self.low is None else _bound(self.low)
+        high = "inf" if self.high is None else _bound(self.high)
         return f"{noun} in the range {left}{low}, {high}{right}"
+
+
+def _bound(value: float) -> str:
+    """A range's end as written: 1000000 (not 1e+06), 0.5."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
-from ground.checks import shorten
-from ground.errors import DesistWarning, SchemaError
+from ground.checks import column_names, parameter_error, require_columns, shorten, shown_value
+from ground.errors import DesistWarning, ParameterError, SchemaError
 
 SEX_LEVELS = ("female", "male", "other", "unknown")
 ETHNICITY_LEVELS = ("white", "black", "asian", "mixed", "other", "unknown")
@@ -208,6 +208,7 @@ def validate(
     source: str | None = None,
     columns: Sequence[str] | Mapping[str, str] | None = None,
     nullable: Sequence[str] = (),
+    missing: bool = False,
 ) -> pd.DataFrame:
     """Check a table against its schema and return it with the schema's types.
 
@@ -237,6 +238,10 @@ def validate(
     nullable : sequence of str
         Schema columns whose missing values are allowed here: the caller
         counts them (e.g. people without an index date, left out with that reason).
+    missing : bool, default False
+        With ``columns``: allow missing values in all of them (the caller
+        counts them, e.g. a segment whose column is missing is unknown); every
+        value present must still meet the schema.
 
     Returns
     -------
@@ -261,11 +266,25 @@ def validate(
     dtype('<M8[ns]')
     """
     schema = table_schema(table, source=source)
+    # a DataFrame, and no column name twice (which column would the rules read?)
     given_names = dict(columns) if isinstance(columns, Mapping) else {}
+    require_columns(df, list(given_names.values()), table=table, source=source)
     if given_names:
         df = df[list(given_names.values())].set_axis(list(given_names), axis=1)
+    if columns is None and (missing or nullable):
+        raise parameter_error("missing", "validate", "False unless 'columns' is given", missing or nullable)
     if columns is not None:
-        schema = _subset(schema, table, list(columns), source, nullable)
+        columns = list(given_names) if given_names else column_names(columns, "columns", "validate")
+        schema = _subset(schema, table, columns, source, nullable)
+    rules = schema
+    if missing:
+        # Whole numbers and flags with gaps are held as floats (NaN): their values are checked, not their type.
+        rules = schema.update_columns(
+            {
+                name: {"nullable": True, **({"dtype": None} if _kind(column.dtype) in ("int", "bool") else {})}
+                for name, column in schema.columns.items()
+            }
+        )
     as_of = _as_of(as_of, table, source)
     if people is not None and table != "offences":
         warnings.warn(
@@ -274,7 +293,7 @@ def validate(
     original_index = df.index
     given = df.reset_index(drop=True)
     frame, unparsed = _coerce(given, schema)
-    found = [unparsed, _unless_unparsed(_pandera_failures(schema, frame), unparsed), _row_rules(frame, table, schema)]
+    found = [unparsed, _unless_unparsed(_pandera_failures(rules, frame), unparsed), _row_rules(frame, table, schema)]
     if as_of is not None:
         found.append(_future_dates(frame, schema, as_of))
     if table == "services" and columns is None and "hours" not in frame and "cost" not in frame:
@@ -334,6 +353,53 @@ def schema_error(
     return SchemaError(message, table=table, failures=report, source=source)
 
 
+def check_known_columns(
+    df: pd.DataFrame,
+    table: str,
+    columns: Sequence[str],
+    *,
+    missing: bool = True,
+    source: str | None = None,
+    name: str | None = None,
+) -> pd.DataFrame:
+    """Check those of ``columns`` that the table's schema knows, and return ``df`` with them typed.
+
+    For a function that reads some columns of a frame that is not a whole
+    schema table (a history, a cohort with extra columns): a column the schema
+    names (``sex``, ``age``, ``need_substance``, ...) must meet its rules, and
+    is read the way the command line reads it ("Female" is ``female``, "1" is
+    true); other columns are left alone. With ``missing`` (the default), gaps
+    are allowed and left for the caller to count. ``name`` is what messages
+    call the frame (default: the table).
+
+    Raises
+    ------
+    SchemaError
+        Every failing column, rule and row at once (rows counted from 1).
+
+    Examples
+    --------
+    >>> history = pd.DataFrame({"sex": ["Female", "male"], "score": [1, 2]})
+    >>> check_known_columns(history, "people", ["sex", "score"])["sex"].tolist()
+    ['female', 'male']
+    """
+    schema = table_schema(table, source=source)
+    known = [c for c in dict.fromkeys(columns) if c in schema.columns and c in df.columns]
+    if not known or df.columns.duplicated().any():
+        return df
+    try:
+        checked = validate(df[known], table, columns=known, missing=missing, source=source, as_of=pd.Timestamp.max)
+    except SchemaError as exc:
+        if name and name != table:
+            exc.args = (str(exc).replace(f"table '{table}'", f"table '{name}' (read as the {table} schema)", 1),)
+            exc.table = name
+        raise
+    out = df.copy(deep=False)
+    for column in known:
+        out[column] = checked[column]
+    return out
+
+
 def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema:
     """The pandera schema of a table, or a ``SchemaError`` listing the known tables.
 
@@ -343,10 +409,9 @@ def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema
     ['person_id', 'offence_date', 'disposal_date', 'disposal']
     """
     if table not in TABLES:
-        raise SchemaError(
-            f"The 'table' parameter must be one of {', '.join(TABLES)}. Got {table!r} instead.",
-            table=str(table),
-            source=source,
+        raise ParameterError(
+            f"The 'table' parameter must be one of {', '.join(TABLES)}. Got {shown_value(table)} instead.",
+            parameter="table",
         )
     return TABLES[table].to_schema()
 
@@ -357,11 +422,11 @@ def _subset(
     """The schema's rules for ``columns`` only, each of them required; missing values allowed in ``nullable``."""
     unknown = [c for c in columns if c not in schema.columns]
     if unknown:
-        raise SchemaError(
+        raise ParameterError(
             f"The 'columns' parameter of validate must name columns of the {table!r} schema "
-            f"({', '.join(schema.columns)}). Got {', '.join(map(str, unknown))}.",
-            table=table,
-            source=source,
+            f"({', '.join(schema.columns)}). Got {shorten(map(str, unknown))}.",
+            parameter="columns",
+            caller="validate",
         )
     subset = schema.select_columns(list(dict.fromkeys(columns)))
     subset = subset.update_columns({c: {"required": True, "nullable": c in nullable} for c in columns})
@@ -375,13 +440,16 @@ def _as_of(as_of: Any, table: str, source: str | None) -> pd.Timestamp:
     if as_of is None:
         return pd.Timestamp.today().normalize()
     try:
-        return pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise SchemaError(
-            f"The 'as_of' parameter must be a date such as '2025-03-31'. Got {as_of!r} instead.",
-            table=table,
-            source=source,
-        ) from exc
+        when = pd.Timestamp(as_of)
+    except (TypeError, ValueError, OverflowError):
+        when = pd.NaT
+    if pd.isna(when):
+        raise ParameterError(
+            f"The 'as_of' parameter must be a date such as '2025-03-31'. Got {shown_value(as_of)} instead.",
+            parameter="as_of",
+        )
+    # A timezone-aware as-of date compares with the tables' local dates and times.
+    return when.tz_localize(None) if when.tzinfo is not None else when
 
 
 def _failures(column: Any, rule: Any, rows: Any = None) -> pd.DataFrame:
@@ -471,11 +539,39 @@ def _as_date(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.
     return parsed, bad, rule
 
 
+def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
+    """Read a column as dates the way every schema does: ``(dates, cells that are not dates, rule)``.
+
+    ISO dates (``YYYY-MM-DD``, optionally with a time) and datetime values;
+    timezone-aware values keep their local date and time and lose the zone;
+    numbers are never dates; missing values stay missing (NaT) and are not
+    failures.
+
+    Examples
+    --------
+    >>> dates, bad, rule = parse_dates(pd.Series(["2024-01-05", "05/01/2024", None]))
+    >>> dates.dt.strftime("%Y-%m-%d").tolist(), bad.tolist()
+    (['2024-01-05', nan, nan], [False, True, False])
+    """
+    return _as_date(values)
+
+
 def _numbers(values: pd.Series) -> pd.Series:
     """Numbers as float64, NaN where a cell is not a number (flags are not numbers)."""
     if pd.api.types.is_bool_dtype(values):
         return pd.Series(np.nan, index=values.index)
-    return pd.to_numeric(values, errors="coerce").astype("float64")
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    # Text read from a file: parse each distinct value once (ages and counts repeat), with the
+    # fast cast when every value is a number and to_numeric's cell-by-cell reading otherwise.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Series(uniques)
+    try:
+        numbers = distinct.astype("str").astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+    except Exception:  # some value is not a number: find which, cell by cell
+        numbers = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    parsed = np.append(numbers, np.nan)[np.where(codes < 0, numbers.size, codes)]
+    return pd.Series(parsed, index=values.index)
 
 
 def _as_int(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
@@ -500,30 +596,36 @@ def _as_bool(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.
     rule = "not true/false (allowed: true, false, 1, 0)"
     if pd.api.types.is_bool_dtype(values) and values.notna().all():
         return values.astype(bool), np.zeros(len(values), dtype=bool), rule
-    flags = values.astype("str").str.strip().str.lower().map(_BOOLEANS)
-    bad = (values.notna() & flags.isna()).to_numpy()
-    return (flags.astype(bool) if flags.notna().all() else flags.astype("float64")), bad, rule
+    # Each distinct value is read once (flags repeat two or three values over millions of rows).
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    read = pd.Series(uniques, dtype=object).astype("str").str.strip().str.lower().map(_BOOLEANS)
+    flags = np.append(read.to_numpy(dtype="float64", na_value=np.nan), np.nan)[np.where(codes < 0, len(read), codes)]
+    bad = np.isnan(flags) & (codes >= 0)
+    if np.isnan(flags).any():
+        return pd.Series(flags, index=values.index), bad, rule
+    return pd.Series(flags == 1.0, index=values.index), bad, rule
 
 
 def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndarray, str]:
-    text = _text(values)
     if categories is None:  # an open set of levels: whatever the data holds
         if isinstance(values.dtype, pd.CategoricalDtype):
             return values, np.zeros(len(values), dtype=bool), ""
-        return text.astype("category"), np.zeros(len(values), dtype=bool), ""
+        return _text(values).astype("category"), np.zeros(len(values), dtype=bool), ""
     levels = list(categories)
-    # "Conviction", " caution" and "No further action" are spellings of known levels, not other levels.
-    other = text.notna() & ~text.isin(levels)
-    if other.any():
-        given = pd.Series(pd.unique(text[other]))
-        spelled = given.str.strip().str.casefold().str.replace(r"[\s-]+", "_", regex=True)
-        respell = dict(zip(given[spelled.isin(levels)], spelled[spelled.isin(levels)]))
-        if respell:
-            text = text.where(~text.isin(list(respell)), text.map(respell))
-            other = text.notna() & ~text.isin(levels)
-    bad = other.to_numpy()
+
+    def known(given: pd.Series) -> np.ndarray:
+        # "Conviction", " caution" and "No further action" are spellings of known levels, not other levels.
+        text = _text(given)
+        spelled = text.str.strip().str.casefold().str.replace(r"[\s-]+", "_", regex=True)
+        return np.where(text.isin(levels), text, np.where(spelled.isin(levels), spelled, None))
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    position = {level: i for i, level in enumerate(levels)}
+    found = [position.get(level, -1) for level in known(pd.Series(uniques, dtype=object))]
+    rows = np.append(np.asarray(found, dtype=np.int64), -1)[np.where(codes < 0, len(found), codes)]
+    bad = (rows < 0) & (codes >= 0)
     rule = f"unknown category (allowed: {', '.join(levels)})"
-    return pd.Series(pd.Categorical(text.where(~bad), categories=levels), index=values.index), bad, rule
+    return pd.Series(pd.Categorical.from_codes(rows, categories=levels), index=values.index), bad, rule
 
 
 _COERCERS = {
@@ -782,9 +884,12 @@ def check_links(
     ...
     ground.errors.SchemaError: 0 of 2 offences match a person_id in people. ...
     """
+    require_columns(rows, [key], table=table, source=source)
+    require_columns(to, [key], table=to_table)
     ids = rows[key].astype("str")
     known = to[key].astype("str")
-    found = ids.isin(known).to_numpy()
+    # A hash lookup: Series.isin on text ids is several times slower on millions of rows.
+    found = pd.Index(known.unique()).get_indexer(ids) >= 0
     links = Links(n=len(ids), matched=int(found.sum()), unmatched=int((~found).sum()))
     return report_links(
         links,

@@ -246,16 +246,8 @@ def _choice(value: str, allowed: tuple[str, ...], key: str, where: str) -> str:
     return value
 
 
-def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
-    """Build and validate an :class:`Instrument` from the TOML layout.
-
-    Raises
-    ------
-    SpecError
-        Naming the key, the allowed values and what was received.
-    """
-    where = where or repr(raw.get("name", "?"))
-    known = {
+KNOWN_KEYS = frozenset(
+    {
         "name",
         "title",
         "scoring",
@@ -270,13 +262,62 @@ def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
         "source",
         "item",
     }
-    unknown = sorted(set(raw) - known)
+)
+
+
+def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
+    """Build and validate an :class:`Instrument` from the TOML layout.
+
+    Raises
+    ------
+    SpecError
+        Naming the key, the allowed values and what was received.
+    """
+    if not isinstance(raw, dict):
+        raise SpecError(f"An instrument must be a table of keys. Got {raw!r} instead.", key="instrument")
+    where = where or repr(raw.get("name", "?"))
+    unknown = sorted(set(raw) - KNOWN_KEYS)
     if unknown:
         raise SpecError(
-            f"The keys of instrument {where} must be among {', '.join(sorted(known))}. Got {', '.join(unknown)}.",
-            key=unknown[0],
+            f"The keys of instrument {where} must be among {', '.join(sorted(KNOWN_KEYS))}. "
+            f"Got {', '.join(map(str, unknown))}.",
+            key=str(unknown[0]),
         )
     name = _need(raw, "name", str, where)
+    names = _item_names(raw, where)
+    scoring = _choice(_need(raw, "scoring", str, where), SCORINGS, "scoring", where)
+    if scoring == "single" and len(names) != 1:
+        raise SpecError(
+            f"Instrument {where} with scoring 'single' must have exactly one item. Got {len(names)}.", key="items"
+        )
+    items = _items(raw, names, where)
+    max_missing = raw.get("max_missing", 0)
+    if (
+        isinstance(max_missing, bool)
+        or not isinstance(max_missing, int)
+        or not 0 <= max_missing < len(names)
+        or (max_missing and scoring not in ("sum", "mean"))
+    ):
+        raise SpecError(
+            f"The 'max_missing' key of instrument {where} must be an integer from 0 to {len(names) - 1} "
+            f"(and 0 unless scoring is sum or mean). Got {max_missing!r}.",
+            key="max_missing",
+        )
+    reliability = _reliability(raw, where)
+    return Instrument(
+        name=name,
+        title=_need(raw, "title", str, where),
+        scoring=scoring,
+        items=items,
+        direction=_choice(_need(raw, "direction", str, where), DIRECTIONS, "direction", where),
+        source=_need(raw, "source", str, where),
+        max_missing=max_missing,
+        reliability=reliability,
+        reliability_source=raw.get("reliability_source", ""),
+    )
+
+
+def _item_names(raw: dict[str, Any], where: str) -> list[str]:
     names = _need(raw, "items", list, where)
     if not names or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
         raise SpecError(
@@ -289,23 +330,22 @@ def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
             f"Got {', '.join(clash)}.",
             key="items",
         )
-    scoring = _choice(_need(raw, "scoring", str, where), SCORINGS, "scoring", where)
-    if scoring == "single" and len(names) != 1:
-        raise SpecError(
-            f"Instrument {where} with scoring 'single' must have exactly one item. Got {len(names)}.", key="items"
-        )
+    return names
+
+
+def _items(raw: dict[str, Any], names: list[str], where: str) -> tuple[Item, ...]:
+    """Each item with its range (the defaults or its [item.<name>] table), reversal and named states."""
     reversed_ = raw.get("reversed", [])
-    bad = [r for r in reversed_ if r not in names]
-    if bad:
+    if not isinstance(reversed_, list) or not all(r in names for r in reversed_):
         raise SpecError(
-            f"The 'reversed' key of instrument {where} must name items among {', '.join(names)}. Got {bad!r}.",
+            f"The 'reversed' key of instrument {where} must list items among {', '.join(names)}. Got {reversed_!r}.",
             key="reversed",
         )
     overrides = raw.get("item", {})
-    bad = [k for k in overrides if k not in names]
-    if bad:
+    if not isinstance(overrides, dict) or not all(k in names and isinstance(v, dict) for k, v in overrides.items()):
         raise SpecError(
-            f"The [item.*] tables of instrument {where} must name items among {', '.join(names)}. Got {bad!r}.",
+            f"The [item.*] tables of instrument {where} must be tables named after items among {', '.join(names)}. "
+            f"Got {overrides!r}.",
             key="item",
         )
     lo_default = _need(raw, "item_min", int, where)
@@ -314,56 +354,54 @@ def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
     for n in names:
         extra = overrides.get(n, {})
         lo, hi = extra.get("min", lo_default), extra.get("max", hi_default)
-        if not (isinstance(lo, int) and isinstance(hi, int)) or lo >= hi:
+        if not (_whole(lo) and _whole(hi)) or lo >= hi:
             raise SpecError(
                 f"The range of item '{n}' of instrument {where} must be integers min < max. Got {lo!r}..{hi!r}.",
                 key=f"item.{n}",
             )
-        states = []
-        for code, label in extra.get("states", {}).items():
-            try:
-                code_int = int(code)
-            except ValueError:
-                code_int = None
-            if code_int is None or not lo <= code_int <= hi or not isinstance(label, str):
-                raise SpecError(
-                    f"The states of item '{n}' of instrument {where} must map codes in {lo}..{hi} to names. "
-                    f"Got {code!r} = {label!r}.",
-                    key=f"item.{n}.states",
-                )
-            states.append((code_int, label))
-        items.append(Item(n, lo, hi, n in reversed_, tuple(sorted(states))))
-    max_missing = raw.get("max_missing", 0)
-    if (
-        not isinstance(max_missing, int)
-        or not 0 <= max_missing < len(names)
-        or (max_missing and scoring not in ("sum", "mean"))
-    ):
+        items.append(Item(n, lo, hi, n in reversed_, _states(extra.get("states", {}), n, lo, hi, where)))
+    return tuple(items)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _states(table: Any, item: str, lo: int, hi: int, where: str) -> tuple[tuple[int, str], ...]:
+    """``{"1": "no_fixed_abode", ...}`` -> sorted (code, name) pairs, each code within the item's range."""
+    if not isinstance(table, dict):
         raise SpecError(
-            f"The 'max_missing' key of instrument {where} must be an integer from 0 to {len(names) - 1} "
-            f"(and 0 unless scoring is sum or mean). Got {max_missing!r}.",
-            key="max_missing",
+            f"The states of item '{item}' of instrument {where} must be a table of code = name. Got {table!r}.",
+            key=f"item.{item}.states",
         )
-    reliability = raw.get("reliability")
-    if reliability is not None:
-        if isinstance(reliability, bool) or not isinstance(reliability, (int, float)) or not 0 < reliability < 1:
+    states = []
+    for code, label in table.items():
+        try:
+            code_int = int(code)
+        except ValueError:
+            code_int = None
+        if code_int is None or not lo <= code_int <= hi or not isinstance(label, str):
             raise SpecError(
-                f"The 'reliability' key of instrument {where} must be a number strictly between 0 and 1. "
-                f"Got {reliability!r}.",
-                key="reliability",
+                f"The states of item '{item}' of instrument {where} must map codes in {lo}..{hi} to names. "
+                f"Got {code!r} = {label!r}.",
+                key=f"item.{item}.states",
             )
-        _need(raw, "reliability_source", str, where)
-    return Instrument(
-        name=name,
-        title=_need(raw, "title", str, where),
-        scoring=scoring,
-        items=tuple(items),
-        direction=_choice(_need(raw, "direction", str, where), DIRECTIONS, "direction", where),
-        source=_need(raw, "source", str, where),
-        max_missing=max_missing,
-        reliability=None if reliability is None else float(reliability),
-        reliability_source=raw.get("reliability_source", ""),
-    )
+        states.append((code_int, label))
+    return tuple(sorted(states))
+
+
+def _reliability(raw: dict[str, Any], where: str) -> float | None:
+    reliability = raw.get("reliability")
+    if reliability is None:
+        return None
+    if isinstance(reliability, bool) or not isinstance(reliability, (int, float)) or not 0 < reliability < 1:
+        raise SpecError(
+            f"The 'reliability' key of instrument {where} must be a number strictly between 0 and 1. "
+            f"Got {reliability!r}.",
+            key="reliability",
+        )
+    _need(raw, "reliability_source", str, where)
+    return float(reliability)
 
 
 def load_instrument(path: str | Path) -> Instrument:
@@ -381,6 +419,9 @@ def load_instrument(path: str | Path) -> Instrument:
         raise SpecError(
             f"The instrument file must exist. Got {str(path)!r}, which does not.", source=str(path)
         ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
+        raise SpecError(f"{path}: cannot read the instrument file: {reason}.", source=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"The instrument file {path} is not valid TOML: {exc}.", source=str(path)) from None
     return instrument_from_dict(raw, where=f"{raw.get('name', '?')!r} ({path.name})")

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ground.checks import require_columns
+from ground.tables import validate
 from outcomes.instruments import Instrument, get_instrument
-from outcomes.tables import as_dates
 
 KEYS = ["person_id", "assessed_on"]
 PROBLEM_COLUMNS = ["row", "person_id", "assessed_on", "item", "value", "rule", "message"]
@@ -37,7 +37,7 @@ class Scores:
         ``items`` instrument), n_answered, prorated, scorable, reason (empty
         when scorable), then one column per item holding the raw response.
     problems : pandas.DataFrame
-        row (0-based position in the input), person_id, assessed_on, item,
+        row (0-based position in the input; messages count from 1), person_id, assessed_on, item,
         value, rule (unknown_item, out_of_range, not_integer, missing_value,
         missing_key, duplicate_item), message.
     other_instrument_rows : numpy.ndarray
@@ -82,7 +82,8 @@ class Scores:
             lines.append(
                 f"{c['problem_rows']} problem rows: " + ", ".join(f"{r} {n}" for r, n in by_rule.items()) + "."
             )
-            lines += [f"  row {p.row}: {p.message}" for p in self.problems.head(10).itertuples()]
+            lines.append("  (data rows counted from 1)")
+            lines += [f"  row {p.row + 1}: {p.message}" for p in self.problems.head(10).itertuples()]
         if c["other_instrument_rows"]:
             lines.append(f"{c['other_instrument_rows']} rows for other instruments set aside.")
         return "\n".join(lines)
@@ -179,6 +180,9 @@ def score(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
     """
     instrument = get_instrument(instrument)
     require_columns(assessments, ["person_id", "item", "score", "assessed_on"], table="assessments")
+    # The keys are read as the assessments schema reads them (ids as text, ISO dates); bad
+    # scores and items are this function's problems to report, row by row, not errors.
+    assessments = validate(assessments, "assessments", columns=["person_id", "assessed_on"])
     positions = np.arange(len(assessments))
     if "instrument" in assessments.columns:
         mine = (assessments["instrument"].astype("string") == instrument.name).fillna(False).to_numpy()
@@ -189,7 +193,7 @@ def score(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
         {
             "row": positions[mine],
             "person_id": src["person_id"].to_numpy(),
-            "assessed_on": as_dates(src["assessed_on"], "assessments", "assessed_on").to_numpy(),
+            "assessed_on": src["assessed_on"].to_numpy(),
             "item": src["item"].astype("string").to_numpy(),
             "raw": src["score"].to_numpy(),
             "value": pd.to_numeric(src["score"], errors="coerce").astype(float).to_numpy(),

@@ -262,6 +262,9 @@ class MetricSpec:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SpecError(f"The spec file must exist. Got {str(path)!r}, which does not.", source=str(path)) from None
+        except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
+            raise SpecError(f"{path}: cannot read the spec: {reason}.", source=str(path)) from None
         return cls.from_string(text, base_dir=path.parent, source=str(path))
 
     @classmethod

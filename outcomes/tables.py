@@ -12,31 +12,33 @@ import pandas as pd
 
 from ground.checks import rows_text
 from ground.errors import SchemaError
+from ground.tables import parse_dates
 
 
 def as_dates(values: pd.Series, table: str, column: str) -> pd.Series:
-    """The column as datetime64; unparseable values raise with their rows.
+    """The column as datetime64, read as the table schemas read dates; other values raise with their rows.
 
+    ISO dates (``YYYY-MM-DD``) and datetime values are dates; timezone-aware
+    values keep their local date and time (:func:`ground.tables.parse_dates`).
     Missing values (NaT/None) are kept as NaT: each caller decides what a
     missing date means and counts it.
     """
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    parsed = pd.to_datetime(values, errors="coerce")
-    bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+    parsed, bad, rule = parse_dates(values)
+    bad = np.flatnonzero(bad)
     if bad.size:
         shown = rows_text(bad, values.iloc[bad].tolist())
         raise SchemaError(
-            f"The '{column}' column of the '{table}' table must hold dates. "
-            f"{bad.size} value(s) are not dates: {shown}.",
+            f"The '{column}' column of the '{table}' table must hold dates: {rule}. "
+            f"{bad.size} value(s) are not (data rows counted from 1): {shown}.",
             table=table,
         )
-    return parsed
+    return pd.Series(parsed.to_numpy(), index=values.index, name=values.name)
 
 
 def unique_people(people: pd.DataFrame, table: str = "people") -> None:
     """Raise SchemaError when a person_id appears more than once."""
-    dup = people["person_id"].duplicated(keep=False).to_numpy()
+    # ids compare as text, as every table's schema reads them: 7 and "7" are one person
+    dup = people["person_id"].astype("str").duplicated(keep=False).to_numpy()
     if dup.any():
         rows = np.flatnonzero(dup)
         shown = rows_text(rows, people["person_id"].iloc[rows].tolist())

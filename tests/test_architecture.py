@@ -25,6 +25,17 @@ MAX_LINES = 80
 #: Names whose calls run text as code, and methods that do the same on a DataFrame.
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
 FORBIDDEN_METHODS = {"eval", "query"}
+#: Modules that turn bytes into live objects (or run code while loading): a file from another
+#: organisation must never reach them. Data is read as CSV, Parquet, Excel or TOML only.
+FORBIDDEN_MODULES = {"pickle", "cPickle", "dill", "shelve", "marshal", "joblib", "cloudpickle", "yaml", "jsonpickle"}
+#: Calls that unpickle, and yaml's loaders that build arbitrary objects.
+FORBIDDEN_LOADERS = {"read_pickle", "to_pickle", "load_pickle", "unsafe_load", "full_load"}
+#: Calls that hand text to a formula engine (patsy and formulaic evaluate formula terms as
+#: Python), with the only functions allowed to make them: both take a formula only from their
+#: caller's own script, and no command or spec passes one (tests/test_security.py).
+FORMULA_CALLS = {"logit", "glm", "ols", "probit", "poisson", "mnlogit", "negativebinomial", "wls", "gee", "phreg"}
+FORMULA_ENGINES = {"patsy", "formulaic"}
+FORMULA_ALLOWED = {("cohorts/difficulty.py", "_fit"), ("metrics/propensity.py", "fit_propensity")}
 
 
 def _modules(package: str) -> list[Path]:
@@ -156,3 +167,48 @@ def test_no_text_is_run_as_code(package):
             elif isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_METHODS:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{func.attr}()")
     assert not found, "text run as code:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("package", FLOORS)
+def test_no_file_is_unpickled_or_loaded_as_objects(package):
+    """No module imports pickle-like or yaml modules, calls pandas' pickle readers or numpy's pickle loading."""
+    found = []
+    for path in _modules(package):
+        for line, target in _imports(path):
+            if target in FORBIDDEN_MODULES:
+                found.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in FORBIDDEN_LOADERS:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}()")
+            if any(k.arg == "allow_pickle" for k in node.keywords):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}(allow_pickle=...)")
+    assert not found, "code that could load objects from a file:\n" + "\n".join(found)
+
+
+def _formula_call(node: ast.AST) -> bool:
+    """``smf.logit(...)``, ``sm.Logit.from_formula(...)``, ``patsy.dmatrices(...)`` and the like."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    attr, receiver = node.func.attr, node.func.value
+    if attr in {"from_formula", "dmatrix", "dmatrices", "Formula", "model_matrix"}:
+        return True
+    return attr in FORMULA_CALLS and isinstance(receiver, ast.Name) and receiver.id in {"smf", "patsy", "formulaic"}
+
+
+def test_formulas_reach_a_formula_engine_only_from_the_callers_own_code():
+    """Only fit_difficulty and fit_propensity call a formula engine, and only with the formula their caller gave."""
+    sites, imports = set(), []
+    for package in FLOORS:
+        for path in _modules(package):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for function in ast.walk(tree):
+                if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    if any(_formula_call(node) for node in ast.walk(function)):
+                        sites.add((str(path.relative_to(ROOT)), function.name))
+            imports += [f"{path.relative_to(ROOT)}:{n} imports {t}" for n, t in _imports(path) if t in FORMULA_ENGINES]
+    # Equal, not a subset: the audited calls are found, so the check can see a new one.
+    assert sites == FORMULA_ALLOWED, f"formula engines called from {sorted(sites - FORMULA_ALLOWED)}"
+    assert not imports, "\n".join(imports)

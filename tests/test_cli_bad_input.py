@@ -1,15 +1,12 @@
 """Bad input through the command line: one readable message, no traceback, exit status 1.
 
 Each message must name the file, the column or key, and the rule broken. The
-first cases run as real subprocesses (what users see); the rest go through
-``desist.cli.main`` in-process (the console script's own entry point) to keep
-the file quick. Usage mistakes (an unknown option) exit 2.
+commands run in-process (tests/running.py; tests/test_cli_subprocess.py starts
+real processes). Usage mistakes (an unknown option) exit 2.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +15,7 @@ import pytest
 
 from cohorts.synthetic import make_world
 from desist.cli import main
+from tests.running import desist, one_message
 
 ROOT = Path(__file__).resolve().parents[1]
 INTERMEDIATE = ROOT / "examples" / "specs" / "intermediate.toml"
@@ -48,20 +46,6 @@ def folder(tmp_path_factory):
     (tmp / "unknown_segment.toml").write_text(spec.replace("women = 600", "woman = 600"))
     (tmp / "bad_key.toml").write_text(spec.replace('price_key = "ete"', 'price_kee = "ete"'))
     return tmp
-
-
-def desist(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "desist.cli", *map(str, args)], capture_output=True, text=True, timeout=120, cwd=ROOT
-    )
-
-
-def one_message(stderr: str, *parts: str) -> None:
-    """stderr is one ``error: ...`` message holding every part, with no traceback."""
-    assert "Traceback" not in stderr
-    assert stderr.startswith("error: ") and stderr.count("error:") == 1, stderr
-    for part in parts:
-        assert part in stderr, f"{part!r} not in {stderr!r}"
 
 
 def test_missing_column_names_file_column_and_rule(folder):

@@ -3,9 +3,9 @@
 The files come from a small synthetic world and the example specs. Each
 command's ``--json`` is compared with the library called directly on the same
 files read back with ``desist.io`` (so both sides see the same CSV round trip).
-Most commands run in-process through typer's CliRunner to keep the file fast;
-``power`` runs through the installed ``desist`` script and ``evaluate`` as
-``python -m desist.cli``, so the real entry points are covered too.
+The commands run in-process through typer's CliRunner to keep the file fast;
+``power`` runs through the installed ``desist`` script, so the console script
+is covered too (tests/test_cli_subprocess.py starts ``python -m desist.cli``).
 """
 
 from __future__ import annotations
@@ -113,31 +113,25 @@ def subprocess_json(command: list[str]) -> dict:
     return strict_json(proc.stdout)
 
 
-def test_evaluate_as_a_module_matches_match_effect(folder, tmp_path):
-    doc = subprocess_json(
-        [
-            sys.executable,
-            "-m",
-            "desist.cli",
-            "evaluate",
-            "--data",
-            str(folder / "evaluate.csv"),
-            "--treatment",
-            "treated",
-            "--covariates",
-            ",".join(COVARIATES),
-            "--outcome",
-            "reoffended",
-            "--kind",
-            "binary",
-            "--ratio",
-            "2",
-            "--caliper",
-            "0.2",
-            "--json",
-            "--out",
-            str(tmp_path),
-        ]
+def test_evaluate_matches_match_effect(folder, tmp_path):
+    doc = invoke(
+        "evaluate",
+        "--data",
+        folder / "evaluate.csv",
+        "--treatment",
+        "treated",
+        "--covariates",
+        ",".join(COVARIATES),
+        "--outcome",
+        "reoffended",
+        "--kind",
+        "binary",
+        "--ratio",
+        "2",
+        "--caliper",
+        "0.2",
+        "--out",
+        tmp_path / "evaluation",
     )
     assert doc["command"] == "evaluate" and doc["inputs"]["ratio"] == 2 and doc["inputs"]["kind"] == "binary"
     m = match(read_frame(folder / "evaluate.csv"), "treated", COVARIATES, ratio=2, caliper=0.2)
@@ -156,7 +150,9 @@ def test_evaluate_as_a_module_matches_match_effect(folder, tmp_path):
         "pairs.csv",
         "weights.csv",
     ]
-    assert json.loads((tmp_path / "effect.json").read_text())["estimate"] == pytest.approx(effect.estimate)
+    assert json.loads((tmp_path / "evaluation" / "effect.json").read_text())["estimate"] == pytest.approx(
+        effect.estimate
+    )
 
 
 def test_power_through_the_installed_script_matches_metrics_power(folder):
@@ -338,7 +334,7 @@ MINE = ["evaluate", "power", "weight", "price", "simulate", "check", "screen"]
 
 def help_examples(name: str) -> list[list[str]]:
     """The ``desist <name> ...`` command lines under "Examples:" in the command's help, as argv lists."""
-    text = get_command(app).commands[name].help.split("Examples:")[1]
+    text = get_command(app).get_command(None, name).help.split("Examples:")[1]
     lines = re.sub(r"\\\n\s*", " ", text).splitlines()
     return [shlex.split(line)[1:] for line in lines if line.strip().startswith(f"desist {name} ")]
 

@@ -4,8 +4,6 @@ the JSON checked against the story run through the Python API."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +13,7 @@ from desist.cli import app
 from desist.io import read_table, write_table
 from desist.story import DEFAULT_SPEC, StoryInputs, run_story
 from outcomes import MetricSpec
+from tests.running import desist
 
 AS_OF = "2025-09-30"
 COSTS = {"none": 450.0, "women": 650.0, "young_adults": 550.0, "complex_needs": 850.0, "unknown": 450.0}
@@ -22,7 +21,7 @@ COSTS = {"none": 450.0, "women": 650.0, "young_adults": 550.0, "complex_needs": 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    world = make_world(seed=12, n_eligible=900, n_pool=9_000)
+    world = make_world(seed=12, n_eligible=300, n_pool=3_000)
     path = tmp_path_factory.mktemp("report")
     for table in ("people", "offences", "pool", "eligible", "services", "assessments"):
         write_table(getattr(world, table), path / f"{table}.csv")
@@ -102,27 +101,21 @@ def test_report_without_optional_files_says_what_it_did_not_run(folder):
 def test_report_on_a_bad_file_is_one_readable_error(folder):
     bad = folder / "people_bad.csv"
     bad.write_text((folder / "people.csv").read_text().replace(",male,", ",M,", 1))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "desist.cli",
-            "report",
-            "--people",
-            str(bad),
-            "--offences",
-            str(folder / "offences.csv"),
-            "--pool",
-            str(folder / "pool.csv"),
-            "--out",
-            str(folder / "never"),
-        ],
-        capture_output=True,
-        text=True,
+    run = desist(
+        "report",
+        "--people",
+        bad,
+        "--offences",
+        folder / "offences.csv",
+        "--pool",
+        folder / "pool.csv",
+        "--out",
+        folder / "never",
     )
     assert run.returncode == 1
     assert "people_bad.csv" in run.stderr and "sex" in run.stderr and "unknown category" in run.stderr
     assert "Traceback" not in run.stderr
+    assert not (folder / "never").exists() and not list(folder.glob(".never*"))
 
 
 def test_demo_json_matches_the_story_of_the_same_world(tmp_path):
@@ -133,9 +126,9 @@ def test_demo_json_matches_the_story_of_the_same_world(tmp_path):
             "--seed",
             "2",
             "--n-eligible",
-            "800",
+            "400",
             "--n-pool",
-            "8000",
+            "3000",
             "--draws",
             "200",
             "--out",
@@ -145,9 +138,9 @@ def test_demo_json_matches_the_story_of_the_same_world(tmp_path):
     )
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)["results"]
-    world = make_world(seed=2, n_eligible=800, n_pool=8_000)
+    world = make_world(seed=2, n_eligible=400, n_pool=3_000)
     story = run_story(StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), seed=2, draws=200)
-    assert got["world"]["pool"] == 8_000
+    assert got["world"]["pool"] == 3_000
     assert got["story"]["effects"]["count"]["estimate"] == pytest.approx(story.effects["count"].estimate, rel=1e-12)
     assert got["story"]["truth"]["reoffences_ratio"] == pytest.approx(world.truth.effects["reoffences_ratio"])
     assert (tmp_path / "report.html").exists() and (tmp_path / "story.json").exists()
@@ -168,7 +161,7 @@ def test_pool_measure_options(folder):
         str(folder / "pm"),
     ]
     wrong = CliRunner().invoke(app, [*base, "--pool-counting", "arrests"])
-    assert wrong.exit_code == 1 and "--pool-counting must be one of offences, court_appearances" in str(wrong.exception)
+    assert wrong.exit_code == 1 and "--pool-counting must be one of offences, court_appearances" in wrong.stderr
     default = json.loads(CliRunner().invoke(app, [*base, "--json"]).stdout)["results"]
     convictions = json.loads(CliRunner().invoke(app, [*base, "--pool-disposals", "conviction", "--json"]).stdout)
     got = convictions["results"]

@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from cohorts.difficulty import auc_delong, fit_difficulty, hosmer_lemeshow
-from ground.errors import ModelError, SchemaError, SpecError
+from ground.errors import ModelError, ParameterError, SchemaError
 from tests.results import cohorts_difficulty as ref
 
 COVARIATES = [
@@ -77,7 +77,9 @@ def test_hosmer_lemeshow_by_hand():
     assert hl.df == 1 and hl.pvalue == pytest.approx(stats.chi2.sf(expected, 1))
     statistic, pvalue = hl
     assert pvalue == hl.pvalue
-    with pytest.raises(SpecError, match=r"'groups' parameter of hosmer_lemeshow must be an int >= 3"):
+    with pytest.raises(
+        ParameterError, match=r"'groups' parameter of hosmer_lemeshow must be an int in the range \[3, inf\)"
+    ):
         hosmer_lemeshow([0, 1], [0.2, 0.8], groups=2)
 
 
@@ -189,16 +191,18 @@ def test_errors(world):
     h = world.pool.head(3_000)
     with pytest.raises(SchemaError, match=r"table 'history' is missing the column risk"):
         fit_difficulty(h, "reoffended", ["risk"])
-    with pytest.raises(SpecError, match=r"'kind' parameter of fit_difficulty must be one of 'binary', 'count'"):
+    with pytest.raises(ParameterError, match=r"'kind' parameter of fit_difficulty must be one of 'binary', 'count'"):
         fit_difficulty(h, "reoffended", ["age"], kind="ordinal")
-    with pytest.raises(SpecError, match=r"outcome column 'reoffences' must hold True/False or 0/1"):
+    with pytest.raises(
+        SchemaError, match=r"outcome column 'reoffences' must hold True/False or 0/1.*: row \d+ \(\d+\)"
+    ):
         fit_difficulty(h, "reoffences", ["age"])
-    with pytest.raises(SpecError, match=r"exactly one of 'covariates' and 'formula'"):
+    with pytest.raises(ParameterError, match=r"'covariates' parameter of fit_difficulty must be given exactly when"):
         fit_difficulty(h, "reoffended")
-    with pytest.raises(SpecError, match=r"names \['risk'\], which are not columns"):
+    with pytest.raises(ParameterError, match=r"names \['risk'\], which are not columns"):
         fit_difficulty(h, "reoffended", formula="age + risk")
     m = fit_difficulty(h, "reoffended", ["sex", "age"])
-    with pytest.raises(SpecError, match=r"Column 'sex' of the people has level\(s\) \['unknown'\]"):
+    with pytest.raises(SchemaError, match=r"column 'sex' has level\(s\) unknown that the difficulty model never saw"):
         m.predict(pd.DataFrame({"sex": ["unknown", "male"], "age": [30, 40]}))
     separated = pd.DataFrame({"x": [1, 2, 3, 4, 5, 6, 7, 8], "y": [0, 0, 0, 0, 1, 1, 1, 1]})
     with pytest.raises(ModelError, match=r"perfect separation"):
@@ -206,3 +210,41 @@ def test_errors(world):
     constant = pd.DataFrame({"x": [1.0] * 6 + [2.0] * 6, "c": ["a"] * 12, "y": [0, 1] * 6})
     with pytest.raises(ModelError, match=r"\['c'\] take a single value"):
         fit_difficulty(constant, "y", ["x", "c"])
+
+
+def test_a_single_covariate_name_is_one_column_not_letters(world):
+    h = world.pool.head(2_000)
+    assert fit_difficulty(h, "reoffended", "ogrs_score").covariates == ("ogrs_score",)
+
+
+def test_infinite_covariates_are_refused_with_their_rows(world):
+    h = world.pool.head(2_000).copy()
+    h["risk"] = h["ogrs_score"].astype(float)
+    h.loc[h.index[[3, 10]], "risk"] = [np.inf, 1e400]
+    with pytest.raises(SchemaError, match=r"table 'history': .*finite numbers.*risk: row 4 \(inf\), row 11 \(inf\)"):
+        fit_difficulty(h, "reoffended", ["age", "risk"])
+    # a column the people schema knows is checked by its rules, as the command line checks it
+    h["ogrs_score"] = h["risk"]
+    with pytest.raises(
+        SchemaError, match=r"(?s)table 'history' \(read as the people schema\).*ogrs_score: not a finite"
+    ):
+        fit_difficulty(h, "reoffended", ["age", "ogrs_score"])
+
+
+def test_column_names_are_never_run_as_code(tmp_path):
+    """A column named like Python (from a file's header, or a spec's price key) is looked up, never evaluated.
+
+    statsmodels' formula engines evaluate formula terms as Python, so names must
+    never be pasted into formula text; this fit used to create the canary file.
+    """
+    canary = tmp_path / "canary"
+    rng = np.random.default_rng(0)
+    outcome = f"__import__('pathlib').Path({str(canary)!r}).touch()"
+    covariate = f"open({str(canary)!r}, 'w')"
+    h = pd.DataFrame({covariate: rng.uniform(0, 1, 400), "band": rng.choice(["a", "b"], 400)})
+    h[outcome] = (rng.random(400) < h[covariate]).astype(int)
+    m = fit_difficulty(h, outcome, [covariate, "band"])
+    scores = m.predict(h.head(5))
+    assert scores.expected.notna().all() and m.calibration().n == 400
+    assert covariate in m.coefficients().index and "band[T.b]" in m.coefficients().index
+    assert not canary.exists()

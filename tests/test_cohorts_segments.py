@@ -15,7 +15,7 @@ from cohorts.segments import (
     segments_from_mapping,
     segments_from_toml,
 )
-from ground.errors import SpecError
+from ground.errors import ParameterError, SchemaError, SpecError
 
 
 @pytest.fixture
@@ -98,10 +98,27 @@ def test_custom_segments_in_python_and_strings(people):
 
 
 def test_missing_column_names_segment_and_column(people):
-    with pytest.raises(SpecError, match=r"segment 'housed' reads column 'accommodation_status'"):
+    with pytest.raises(SchemaError, match=r"segment 'housed' reads column 'accommodation_status'"):
         assign(people, {"housed": "accommodation_status == 3"})
-    with pytest.raises(SpecError, match=r"segment 'high_risk' reads column 'ogrs_score'"):
+    with pytest.raises(SchemaError, match=r"segment 'high_risk' reads column 'ogrs_score'"):
         assign(people.drop(columns="ogrs_score"))
+
+
+def test_people_columns_are_read_as_the_schema_reads_them(people):
+    """The API checks what the CLI checks: "Female" is female, "1" is true, an age of 300 is an error."""
+    spelled = people.astype({"sex": object, "need_substance": object})
+    spelled["sex"] = spelled["sex"].str.capitalize()
+    spelled["need_substance"] = spelled["need_substance"].map({True: "1", False: "0"})
+    a, b = assign(spelled), assign(people)
+    pd.testing.assert_frame_equal(a.flags, b.flags)
+    with pytest.raises(
+        SchemaError, match=r"sex: unknown category \(allowed: female, male, other, unknown\).*row 1 \(F\)"
+    ):
+        assign(people.assign(sex=["F"] + people["sex"].tolist()[1:]))
+    old = people.astype({"age": float})
+    old.iloc[2, old.columns.get_loc("age")] = 300
+    with pytest.raises(SchemaError, match=r"age: outside 10 to 110: 1 row: row 3 \(300.0\)"):
+        assign(old)
 
 
 def test_missing_values_are_unknown_not_false(people):
@@ -119,10 +136,14 @@ def test_bad_rules(people):
         assign(people, {"sum": "age + 1"})
     with pytest.raises(SpecError, match=r"must be an identifier"):
         Segment("two words", "age > 1")
-    with pytest.raises(SpecError, match=r"Repeated: \['a'\]"):
+    with pytest.raises(ParameterError, match=r"distinct names. Got \"\['a'\] repeated\""):
         assign(people, [Segment("a", "age > 1"), Segment("a", "age > 2")])
-    with pytest.raises(SpecError, match=r"unknown segment\(s\) \['nobody'\]"):
+    with pytest.raises(
+        ParameterError, match=r"'priority' parameter of assign must be names of the segments.*\['nobody'\]"
+    ):
         assign(people, priority=["nobody"])
+    with pytest.raises(SpecError, match=r"'segments.w.label' must be text"):
+        segments_from_mapping({"w": {"where": "age > 1", "label": 3}})
 
 
 def test_segments_from_toml(tmp_path, people):

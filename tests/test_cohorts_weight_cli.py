@@ -1,25 +1,22 @@
-"""``desist weight`` run as a subprocess: outputs, JSON, and error exits."""
+"""``desist weight`` in-process (tests/running.py): outputs, JSON, and error exits."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests import running
 from tests.results import survey_rake as ref
 
 DATA = Path(__file__).parent / "data" / "survey_rake_sample.csv"
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "desist.cli", "weight", *args], capture_output=True, text=True, timeout=60
-    )
+def run(*args: str) -> running.Run:
+    return running.desist("weight", *args)
 
 
 def margins_toml(margins: dict, **top) -> str:

@@ -22,7 +22,7 @@ from cohorts.weights import (
     rake,
     trim,
 )
-from ground.errors import ConvergenceError, SchemaError, SpecError
+from ground.errors import ConvergenceError, ParameterError, SchemaError, SpecError
 from tests.results import survey_rake as ref
 
 DATA = Path(__file__).parent / "data" / "survey_rake_sample.csv"
@@ -145,19 +145,19 @@ def test_rake_integer_levels_match_string_targets():
 
 
 def test_rake_target_level_absent_from_data(small):
-    with pytest.raises(SpecError, match=r"margin 'age' has target level\(s\) \['middle'\] absent from the data"):
+    with pytest.raises(ParameterError, match=r"margin 'age' has target level\(s\) \['middle'\] absent from the data"):
         rake(small, {"age": {"young": 0.3, "middle": 0.3, "old": 0.4}})
 
 
 def test_rake_data_level_without_target(small):
-    with pytest.raises(SpecError, match=r"margin 'sex' has no target for level\(s\) \['male'\]"):
+    with pytest.raises(ParameterError, match=r"margin 'sex' has no target for level\(s\) \['male'\]"):
         rake(small, {"sex": {"female": 1.0}, "age": {"young": 0.5, "old": 0.5}})
 
 
 def test_rake_margins_disagree_on_total(small):
-    with pytest.raises(SpecError, match=r"disagree on the population total \('sex' sums to 100, 'age' sums to 120\)"):
+    with pytest.raises(ParameterError, match=r"disagree on the total \('sex' sums to 100, 'age' sums to 120\)"):
         rake(small, {"sex": {"female": 50, "male": 50}, "age": {"young": 60, "old": 60}})
-    with pytest.raises(SpecError, match=r"total=90; 'sex' sums to 100"):
+    with pytest.raises(ParameterError, match=r"total=90; 'sex' sums to 100"):
         rake(small, {"sex": {"female": 50, "male": 50}}, total=90)
 
 
@@ -178,14 +178,18 @@ def test_rake_bad_inputs(small):
     with pytest.raises(SchemaError, match=r"table 'data' is missing the column region"):
         rake(small, {"region": {"north": 1.0}})
     gappy = small.assign(age=[None, "old", "young", "old", "old", "young"])
-    with pytest.raises(SpecError, match=r"margin column 'age' has 1 missing values \(first rows \[10\]\)"):
+    with pytest.raises(SchemaError, match=r"margin column 'age' has 1 missing value\(s\) .*: row 1\."):
         rake(gappy, {"age": {"young": 0.5, "old": 0.5}})
-    with pytest.raises(SpecError, match=r"'weights' parameter of rake must be positive.*rows \[12\]"):
+    with pytest.raises(ParameterError, match=r"'weights' parameter of rake must be positive.*: row 3 \(0\)"):
         rake(small, {"sex": {"female": 0.5, "male": 0.5}}, weights=[1, 1, 0, 1, 1, 1])
-    with pytest.raises(SpecError, match=r"not positive numbers: \{'male': -1.0\}"):
+    with pytest.raises(ParameterError, match=r"positive numbers as targets.*male=-1"):
         rake(small, {"sex": {"female": 2, "male": -1}})
-    with pytest.raises(SpecError, match=r"'margins' parameter of rake must be a non-empty mapping"):
+    with pytest.raises(ParameterError, match=r"positive numbers as targets.*female='15%'"):
+        rake(small, {"sex": {"female": "15%", "male": 0.85}})
+    with pytest.raises(ParameterError, match=r"'margins' parameter of rake must be a non-empty mapping"):
         rake(small, {})
+    with pytest.raises(ParameterError, match=r"'max_iter' parameter of rake must be an int in the range \[1, inf\)"):
+        rake(small, {"sex": {"female": 0.5, "male": 0.5}}, max_iter=0)
 
 
 # ----------------------------------------------------------------- post-stratification
@@ -208,9 +212,9 @@ def test_post_stratify_two_columns_with_base_weights(small):
 
 
 def test_post_stratify_errors(small):
-    with pytest.raises(SpecError, match=r"target level\(s\) \['other'\] absent from the data"):
+    with pytest.raises(ParameterError, match=r"target level\(s\) \['other'\] absent from the data"):
         post_stratify(small, "sex", {"female": 1, "male": 1, "other": 1})
-    with pytest.raises(SpecError, match=r"tuple of 2 levels"):
+    with pytest.raises(ParameterError, match=r"tuples of 2 levels"):
         post_stratify(small, ["sex", "age"], {"female": 1, "male": 1})
 
 
@@ -225,9 +229,9 @@ def test_odds_weights_att():
     assert result.details["n_control"] == 3
     normalised = odds_weights(p, [1, 0, 0, 0], normalize=True)
     assert normalised.weights.iloc[1:].sum() == pytest.approx(1.0)
-    with pytest.raises(SpecError, match=r"strictly between 0 and 1\. 1 rows do not \(first positions: \[2\]"):
+    with pytest.raises(ParameterError, match=r"strictly between 0 and 1\. 1 values do not: row 3 \(1.0\)"):
         odds_weights([0.5, 0.2, 1.0], [True, False, False])
-    with pytest.raises(SpecError, match=r"needs both treated and control rows"):
+    with pytest.raises(ParameterError, match=r"both treated and control rows"):
         odds_weights([0.5, 0.2], [True, True])
 
 
@@ -266,9 +270,9 @@ def test_trim_by_quantile_on_a_rake_result(sample):
     after = result.weights.groupby(sample["sex"]).sum()
     assert result.margins.set_index("level").loc["female", "after"] == pytest.approx(after["female"])
     assert (result.margins["after"] - result.margins["target"]).abs().max() > 1.0
-    with pytest.raises(SpecError, match=r"exactly one of 'quantile' and 'maximum'"):
+    with pytest.raises(ParameterError, match=r"exactly one of 'quantile' and 'maximum'"):
         trim(raked, quantile=0.9, maximum=3)
-    with pytest.raises(SpecError, match=r"cannot keep the total"):
+    with pytest.raises(ParameterError, match=r"cannot keep the total"):
         trim([1.0, 5.0], maximum=2.0)
 
 
@@ -279,7 +283,7 @@ def test_kish_ess_and_design_effect():
     assert design_effect(w) == pytest.approx(len(w) / kish_ess(w))
     assert design_effect(w) == pytest.approx(1 + (np.std(w) / np.mean(w)) ** 2)
     assert isinstance(odds_weights([0.5, 0.2], [True, False]), WeightingResult)
-    with pytest.raises(SpecError, match=r"finite, non-negative.*positions: \[1\]"):
+    with pytest.raises(ParameterError, match=r"finite, non-negative.*: row 2 \(nan\)"):
         kish_ess([1.0, np.nan])
 
 
@@ -305,6 +309,14 @@ def test_margins_from_toml(tmp_path, small):
         margins_from_toml(path)
     with pytest.raises(SpecError, match=r"Margins file not found"):
         margins_from_toml(tmp_path / "absent.toml")
+    path.write_text('[margins.sex]\nfemale = "15%"\nmale = 0.85\n', encoding="utf-8")
+    with pytest.raises(
+        SpecError, match=r"margins\.toml: margins\.sex\.female: a target must be a positive number.*'15%'"
+    ):
+        margins_from_toml(path)
+    path.write_bytes(b"[margins.sex]\nf\xe9male = 0.5\n")
+    with pytest.raises(SpecError, match=r"margins\.toml: cannot read the margins file: not UTF-8 text"):
+        margins_from_toml(path)
 
 
 @settings(max_examples=40, deadline=None)

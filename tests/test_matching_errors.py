@@ -1,8 +1,6 @@
 """Clear errors from matching and propensity fitting, and the `desist evaluate` command."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ import pytest
 from ground.errors import MatchingError, ModelError, SchemaError
 from metrics import compare, fit_propensity, match
 from tests.results import matchit_lalonde as ref
+from tests.running import desist
 
 DATA = Path(__file__).parent / "data"
 COVARIATES = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
@@ -112,7 +111,7 @@ def test_time_effect_needs_event(lalonde):
 
 
 def _desist(*args):
-    return subprocess.run([sys.executable, "-m", "desist.cli", *args], capture_output=True, text=True, timeout=120)
+    return desist(*args)  # in-process (tests/running.py): the same entry point, without a new interpreter
 
 
 def test_cli_evaluate_json_reproduces_matchit():

@@ -1,8 +1,6 @@
 """Metric specs: the shipped examples load and round-trip; each bad spec gives one clear error."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +9,7 @@ import pytest
 from ground.errors import SpecError
 from ground.expressions import parse
 from outcomes import MetricSpec, ReliableChange, Sustained, Transition
+from tests.running import desist
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "examples" / "specs").glob("*.toml"))
@@ -186,7 +185,7 @@ def test_spec_runs_on_data():
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "desist.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return desist(*args, cwd=ROOT)  # in-process (tests/running.py): the same entry point, without a new interpreter
 
 
 def test_cli_check_prints_the_spec_or_the_error(tmp_path):

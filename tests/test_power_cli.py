@@ -1,20 +1,17 @@
-"""``desist power`` run as a subprocess: text, JSON and errors."""
+"""``desist power`` in-process (tests/running.py): text, JSON and errors."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from metrics.power import minimum_detectable_effect, power, required_n
+from tests import running
 
 
-def desist(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "desist.cli", "power", *args], capture_output=True, text=True, timeout=120
-    )
+def desist(*args: str) -> running.Run:
+    return running.desist("power", *args)
 
 
 def test_text_output_gives_mde_required_n_power_and_false_payment():

@@ -1,8 +1,6 @@
-"""``desist price`` and ``desist simulate`` run as subprocesses, and the input helpers behind them."""
+"""``desist price`` and ``desist simulate`` (in-process, tests/running.py), and the input helpers behind them."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,6 +12,7 @@ from ground.errors import ParameterError, SchemaError
 from outcomes.spec import MetricSpec
 from pricing import PaymentStructure, Tariff, timing_from_spec
 from pricing.inputs import cohort_probabilities, payment_segments, priced_outcomes, segment_costs, segment_rates
+from tests.running import desist
 
 SPEC = """
 [metric]
@@ -75,7 +74,7 @@ def files(tmp_path_factory):
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "desist.cli", *args], capture_output=True, text=True, timeout=120)
+    return desist(*args)  # in-process (tests/running.py): the same entry point, without a new interpreter
 
 
 def test_price_json_matches_library_and_writes_plots(files):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from desist.io import read_frame, read_table, write_table
-from ground.errors import SchemaError
+from ground.errors import ParameterError, SchemaError
 from ground.tables import SEX_LEVELS, validate
 
 FORMATS = ["csv", "parquet", "xlsx"]
@@ -116,7 +116,7 @@ def test_unknown_suffix_missing_file_and_unknown_table(people, tmp_path):
     with pytest.raises(SchemaError, match=r"absent\.csv: cannot read as CSV: .*No such file"):
         read_table(tmp_path / "absent.csv", "people")
     path = write_table(people, tmp_path / "people.csv")
-    with pytest.raises(SchemaError, match=r"'table' parameter must be one of .*Got 'persons'"):
+    with pytest.raises(ParameterError, match=r"'table' parameter must be one of .*Got 'persons'"):
         read_table(path, "persons")
 
 
@@ -160,3 +160,49 @@ def test_read_frame_reads_any_table_without_a_schema(tmp_path, suffix):
     pd.testing.assert_frame_equal(back, units, check_dtype=False)
     with pytest.raises(SchemaError, match=r"units\.txt: unknown file type"):
         read_frame(tmp_path / "units.txt", table="units")
+
+
+# ----------------------------------------------------------------- what a file from elsewhere looks like
+
+
+def test_a_column_name_given_twice_is_an_error_not_age_1(people, tmp_path):
+    """pandas renames the second 'age' to 'age.1' and reads the first; which one did the user mean?"""
+    path = tmp_path / "people.csv"
+    people.to_csv(path, index=False)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",age"] + [line + ",99" for line in lines[1:]]) + "\n")
+    for read in (lambda: read_table(path, "people"), lambda: read_frame(path)):
+        with pytest.raises(SchemaError, match=r"people\.csv: .*column name 'age' \(columns 5, 12\) more than once"):
+            read()
+    excel = tmp_path / "people.xlsx"
+    pd.read_csv(path, dtype=str).set_axis([*people.columns, "age"], axis=1).to_excel(excel, index=False)
+    with pytest.raises(SchemaError, match=r"people\.xlsx: .*column name 'age' \(columns 5, 12\)"):
+        read_frame(excel)
+
+
+def test_empty_files_and_files_without_rows(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(SchemaError, match=r"empty\.csv: the file is empty \(not even a header row\)"):
+        read_frame(empty)
+    header = tmp_path / "header.csv"
+    header.write_text("person_id,offence_date,disposal_date,disposal\n")
+    assert read_table(header, "offences").empty  # no offences is a valid table; commands decide
+
+
+def test_encodings_utf8_with_a_byte_order_mark_utf16_and_windows_1252(people, tmp_path):
+    text = people.assign(caseworker=["Zo\u00eb", "Bo", None, "Ren\u00e9e"]).to_csv(index=False)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert read_table(bom, "people")["person_id"].tolist() == ["007", "0100", "E3", "42"]  # not "\ufeffperson_id"
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(text.encode("utf-16"))
+    assert read_frame(utf16)["caseworker"].iloc[0] == "Zo\u00eb"
+    windows = tmp_path / "windows.csv"
+    windows.write_bytes(text.encode("cp1252"))
+    with pytest.warns(UserWarning, match=r"windows\.csv is not UTF-8 text; it was read as Windows-1252"):
+        assert read_frame(windows)["caseworker"].iloc[3] == "Ren\u00e9e"
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(b"person_id\n\x81\x8d\x8f\x90\x9d\n")
+    with pytest.raises(SchemaError, match=r"garbage\.csv: cannot read as CSV: the text is neither UTF-8 nor Windows"):
+        read_frame(garbage)

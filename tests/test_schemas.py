@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ground.errors import SchemaError
+from ground.errors import ParameterError, SchemaError
 from ground.tables import DISPOSAL_LEVELS, ETHNICITY_LEVELS, SEX_LEVELS, TABLES, validate
 
 AS_OF = "2024-12-31"
@@ -336,7 +336,7 @@ def test_pool_outcomes_agree():
 
 def test_unknown_table_lists_the_tables():
     with pytest.raises(
-        SchemaError, match=r"'table' parameter must be one of people, eligible, .*Got 'persons' instead"
+        ParameterError, match=r"'table' parameter must be one of people, eligible, .*Got 'persons' instead"
     ):
         validate(tables()["people"], "persons")
 
@@ -418,8 +418,14 @@ def test_world_offences_meet_their_schema_and_follow_birth(world, people):
 
 
 def test_arguments_that_cannot_be_used():
-    with pytest.raises(SchemaError, match=r"'as_of' parameter must be a date .*Got 'last week' instead"):
+    with pytest.raises(ParameterError, match=r"'as_of' parameter must be a date .*Got 'last week' instead"):
         validate(tables()["people"], "people", as_of="last week")
+    with pytest.raises(ParameterError, match=r"'columns' parameter of validate must name columns .*Got colour"):
+        validate(tables()["people"], "people", columns=["age", "colour"])
+    with pytest.raises(SchemaError, match=r"table 'people' has the column name age more than once"):
+        validate(pd.concat([tables()["people"], tables()["people"][["age"]]], axis=1), "people")
+    with pytest.raises(SchemaError, match=r"table 'people' must be a pandas DataFrame. Got list instead"):
+        validate([1, 2], "people")
     with pytest.warns(UserWarning, match=r"'people' argument is only used for table 'offences' and will be ignored"):
         validate(tables()["services"], "services", people=tables()["people"])
     # Without offence dates the birth rule has nothing to check; the missing column is the error.
@@ -455,7 +461,7 @@ def test_columns_checks_only_what_a_function_needs():
     assert "age" not in set(info.value.failures["column"])
     with pytest.raises(SchemaError, match="required column missing"):
         validate(people.drop(columns="start_date"), "people", columns=["person_id", "start_date"])
-    with pytest.raises(SchemaError, match="'columns' parameter of validate must name columns"):
+    with pytest.raises(ParameterError, match="'columns' parameter of validate must name columns"):
         validate(people, "people", columns=["shoe_size"])
 
 

@@ -1,11 +1,8 @@
-"""``desist screen`` and ``desist check --data`` run as subprocesses."""
+"""``desist screen`` and ``desist check --data``, run in-process (tests/running.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,15 +11,9 @@ import pytest
 from cohorts.synthetic import make_world
 from desist.commands.check import read_tables
 from desist.commands.screen import screen_tables
-from validation import SchemaError, SpecError
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def desist(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "desist.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+from ground.errors import ParameterError
+from tests.running import desist
+from validation import SchemaError
 
 
 @pytest.fixture(scope="module")
@@ -126,5 +117,5 @@ def test_check_with_data_reports_findings_and_exits_1_on_error(files):
     ok = desist("check", spec, "--contract-days", "1095")
     assert ok.returncode == 0, ok.stderr
     assert "[warning] binary_reoffending" in ok.stdout
-    with pytest.raises(SpecError, match="The '--data' option must be NAME=FILE"):
+    with pytest.raises(ParameterError, match="The '--data' option must be NAME=FILE"):
         read_tables(["pool"])

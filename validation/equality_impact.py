@@ -42,8 +42,18 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from ground.checks import require_columns
-from ground.errors import SchemaError
+from ground.checks import (
+    InstanceOf,
+    Interval,
+    Options,
+    check_parameter,
+    column_names,
+    parameter_error,
+    require_columns,
+    shorten,
+)
+from ground.errors import ParameterError, SchemaError
+from ground.tables import check_known_columns
 from validation.gaming import flag_values
 
 MIN_CELL = 10
@@ -179,8 +189,14 @@ def equality(
     measures = {"enrolment": enrolled, "outcome": outcome, "payment": payment}
     measures = {m: c for m, c in measures.items() if c is not None}
     if not measures:
-        raise SchemaError(f"{caller}: give at least one of 'enrolled', 'outcome', 'payment'; got none", table="people")
-    groups = list(groups)
+        raise parameter_error("enrolled", caller, "a column name when 'outcome' and 'payment' are None", None)
+    for name, value in (("enrolled", enrolled), ("outcome", outcome), ("payment", payment), ("age", age)):
+        check_parameter(value, name, caller, Options(None), InstanceOf(str, "a column name"))
+    check_parameter(min_cell, "min_cell", caller, Interval(int, 1, None))
+    groups = column_names(groups, "groups", caller)
+    require_columns(people, [], table="people")
+    # The columns the eligible schema knows (sex, ethnicity, age, enrolled) are read as the command line reads them.
+    people = check_known_columns(people, "eligible", [*groups, age, *measures.values()], missing=True)
     frame = people
     if "age_band" in groups and "age_band" not in people.columns and age in people.columns:
         frame = people.assign(age_band=age_band(people[age]))
@@ -220,10 +236,11 @@ def _reference(frame: pd.DataFrame, group: str, reference: Mapping[str, str] | N
     counts = frame[group].astype(str).value_counts()
     if reference and group in reference:
         if str(reference[group]) not in counts.index:
-            raise SchemaError(
+            raise ParameterError(
                 f"The 'reference' parameter of equality must name a level of {group!r} "
-                f"({sorted(counts.index)}). Got {reference[group]!r} instead.",
-                table="people",
+                f"({shorten(sorted(counts.index), 20)}). Got {reference[group]!r} instead.",
+                parameter="reference",
+                caller="equality",
             )
         return str(reference[group])
     return str(counts.index[0])

@@ -29,7 +29,7 @@ from pathlib import Path
 import typer
 
 from desist.commands.common import cost_option, emit, json_option, parse_costs, read_data, step
-from ground.errors import SpecError, naming
+from ground.errors import ParameterError, naming
 from outcomes.spec import MetricSpec
 from pricing.contract import Contract
 from validation.design import Finding, check_contract
@@ -48,10 +48,11 @@ def read_tables(items: list[str] | None) -> dict[str, object]:
     tables: dict[str, object] = {}
     for item in items or []:
         name, sep, path = item.partition("=")
-        if not sep or name not in DATA_TABLES or not path:
-            raise SpecError(
-                f"The '--data' option must be NAME=FILE with NAME one of {', '.join(DATA_TABLES)}. Got {item!r}.",
-                key="data",
+        if not sep or name not in DATA_TABLES or not path or name in tables:
+            raise ParameterError(
+                f"The '--data' option must be NAME=FILE with NAME one of {', '.join(DATA_TABLES)}, each once. "
+                f"Got {item!r}.",
+                parameter="data",
             )
         tables[name] = read_data(path, name, option="--data", schema=name != "history")
     return tables

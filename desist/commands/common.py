@@ -24,6 +24,15 @@ message in every command. :class:`ground.errors.naming` puts
 the file's name in front of any error the library raises
 about a table read from it.
 
+Outputs
+-------
+:func:`output_folder` opens the ``--out`` folder before a command computes
+anything (:mod:`desist.outputs`): a bad destination is refused at once, files
+are written aside and moved into place whole with a ``manifest.json`` when
+the command completes, and a failed or interrupted run leaves the folder as
+it was. :func:`save_figure`, :func:`write_json` and :func:`write_csv` write
+into it and return the final paths.
+
 Progress
 --------
 :func:`step` shows a spinner with the elapsed time on stderr while a step that
@@ -47,7 +56,9 @@ import pandas as pd
 import typer
 
 from desist.io import read_frame, read_table
-from ground.errors import SchemaError, SpecError
+from desist.outputs import OutputError, OutputFolder, writing
+from ground.checks import rows_text, shown_value
+from ground.errors import ParameterError, SchemaError
 
 
 def json_option() -> Any:
@@ -61,7 +72,11 @@ def json_option() -> Any:
 
 def out_option(what: str) -> Any:
     """The ``--out DIR`` option: ``what`` says which files the command writes there."""
-    return typer.Option(None, "--out", help=f"Folder to write {what} (created if missing).")
+    return typer.Option(
+        None,
+        "--out",
+        help=f"Folder to write {what} and manifest.json; created if missing, replaced whole if desist wrote it.",
+    )
 
 
 def cost_option() -> Any:
@@ -71,7 +86,9 @@ def cost_option() -> Any:
     )
 
 
-def read_data(path: Path | str, table: str, *, option: str, schema: bool = False, **kwargs: Any) -> pd.DataFrame:
+def read_data(
+    path: Path | str, table: str, *, option: str, schema: bool = False, empty: bool = False, **kwargs: Any
+) -> pd.DataFrame:
     """Read an input file by its suffix; a missing file is a readable error naming the option.
 
     Parameters
@@ -85,13 +102,17 @@ def read_data(path: Path | str, table: str, *, option: str, schema: bool = False
         The option that named the file, e.g. ``"--history"``, quoted in errors.
     schema : bool, default False
         Check the file against the table's schema (:func:`desist.io.read_table`).
+    empty : bool, default False
+        Accept a file with a header and no data rows (offences: no one
+        reoffended); otherwise it is an error naming the file.
     **kwargs
         Passed on to :func:`desist.io.read_table` (``as_of``, ``people``).
 
     Raises
     ------
     SchemaError
-        The file does not exist, cannot be read, or breaks its schema.
+        The file does not exist, is empty, cannot be read, has a column name
+        twice, or breaks its schema.
 
     Examples
     --------
@@ -101,9 +122,14 @@ def read_data(path: Path | str, table: str, *, option: str, schema: bool = False
     if not path.is_file():
         what = "a folder, not a file" if path.is_dir() else "no such file"
         raise SchemaError(f"{path}: {what} (given as {option} for the {table} table).", table=table, source=str(path))
-    if schema:
-        return read_table(path, table, **kwargs)
-    return read_frame(path, table=table)
+    frame = read_table(path, table, **kwargs) if schema else read_frame(path, table=table)
+    if not empty and frame.empty:
+        raise SchemaError(
+            f"{path} ({option}): the {table} table has no data rows (columns: {', '.join(map(str, frame.columns))}).",
+            table=table,
+            source=str(path),
+        )
+    return frame
 
 
 def check_numbers(
@@ -135,9 +161,8 @@ def check_numbers(
         numbers = pd.to_numeric(frame[column], errors="coerce").notna().to_numpy()
         stray = np.flatnonzero(given & ~numbers)
         if stray.size and (column in numeric or numbers.sum() >= stray.size):
-            shown = ", ".join(f"row {i + 1} ({frame[column].iloc[i]!r})" for i in stray[:5])
-            more = f" and {stray.size - 5} more" if stray.size > 5 else ""
-            problems.append(f"  - {column}: not a number: {stray.size} row(s): {shown}{more}")
+            shown = rows_text(stray, frame[column].iloc[stray[:5]].tolist())
+            problems.append(f"  - {column}: not a number: {stray.size} row(s): {shown}")
     if problems:
         raise SchemaError(
             f"{path} ({option}): columns used as numbers have values that are not numbers "
@@ -153,17 +178,52 @@ def split_columns(text: str | None) -> list[str]:
 
 
 def parse_pairs(values: list[str] | None, option: str, form: str) -> dict[str, float]:
-    """``["women=1500", "none=1200"]`` -> ``{"women": 1500.0, "none": 1200.0}`` for option ``--<option>``."""
-    out = {}
+    """``["women=1500", "none=1200"]`` -> ``{"women": 1500.0, "none": 1200.0}`` for option ``--<option>``.
+
+    Raises
+    ------
+    ParameterError
+        An item that is not NAME=NUMBER with a finite number, or a name given twice.
+    """
+    out: dict[str, float] = {}
     for item in values or []:
         name, sep, amount = item.partition("=")
         try:
-            out[name.strip()] = float(amount)
+            number = float(amount)
         except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise SpecError(f"The '--{option}' option must be {form}. Got {item!r}.", key=option)
+            number = math.nan
+        if not sep or not name.strip() or not math.isfinite(number) or name.strip() in out:
+            raise ParameterError(
+                f"The '--{option}' option must be {form}, each name once, with a finite number. "
+                f"Got {shown_value(item)} instead.",
+                parameter=option,
+            )
+        out[name.strip()] = number
     return out
+
+
+def parse_date(text: str | None, option: str) -> pd.Timestamp | None:
+    """``"2025-09-30"`` -> a Timestamp, for an option such as ``--as-of``; None stays None.
+
+    Raises
+    ------
+    ParameterError
+        Text that is not a date written YYYY-MM-DD (``yesterday``, ``30/09/2025``).
+    """
+    if text is None:
+        return None
+    import re
+
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            raise ValueError(text)
+        return pd.Timestamp(text.strip())
+    except ValueError:
+        raise ParameterError(
+            f"The '--{option}' option must be a date written YYYY-MM-DD, e.g. 2025-09-30. "
+            f"Got {shown_value(text)} instead.",
+            parameter=option,
+        ) from None
 
 
 def parse_costs(values: list[str] | None) -> dict[str, float]:
@@ -196,11 +256,15 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def command_inputs(ctx: typer.Context) -> dict[str, Any]:
+    """Every option as given, keyed by its long name without the dashes, as plain JSON data."""
+    names = {p.name: _long_name(p) for p in ctx.command.params}
+    return jsonable({names.get(k, k): v for k, v in ctx.params.items() if k not in ("as_json", "ctx")})
+
+
 def emit(ctx: typer.Context, results: Mapping[str, Any], files: list[str] | None = None) -> None:
     """Print the command's one JSON document: ``{"command", "inputs", "results", "files"}``."""
-    names = {p.name: _long_name(p) for p in ctx.command.params}
-    inputs = {names.get(k, k): v for k, v in ctx.params.items() if k not in ("as_json", "ctx")}
-    document = {"command": ctx.info_name, "inputs": inputs, "results": results, "files": files or []}
+    document = {"command": ctx.info_name, "inputs": command_inputs(ctx), "results": results, "files": files or []}
     typer.echo(json.dumps(jsonable(document), indent=2, allow_nan=False))
 
 
@@ -210,14 +274,47 @@ def _long_name(param: Any) -> str:
     return longs[0][2:].replace("-", "_") if longs else (getattr(param, "metavar", None) or param.name).lower()
 
 
-def output_dir(out: Path) -> Path:
-    """The ``--out`` folder, created if missing."""
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+def output_folder(ctx: typer.Context, out: Path | None, option: str = "--out") -> Any:
+    """Open the command's ``--out`` folder (a context manager giving None without ``--out``).
+
+    Open it before computing: a destination that is a file, someone else's
+    folder or read-only is refused at once. Files are written aside and the
+    folder is put in place whole, with ``manifest.json``, when the block ends
+    without error.
+
+    Examples
+    --------
+    >>> with output_folder(ctx, out) as folder:  # doctest: +SKIP
+    ...     result = compute()
+    ...     if folder is not None:
+    ...         write_json(result.to_dict(), folder, "result.json")
+    """
+    if out is not None:
+        _refuse_inputs_inside(Path(out), ctx, option)
+    return writing(out, command=str(ctx.info_name), inputs=command_inputs(ctx), option=option)
 
 
-def save_figure(ax: Any, out: Path, stem: str, suffixes: tuple[str, ...] = ("png", "svg")) -> list[str]:
-    """Write an Axes' figure as ``out/<stem>.png`` and ``.svg``, close it; returns the paths written."""
+def _refuse_inputs_inside(out: Path, ctx: typer.Context, option: str) -> None:
+    """The output folder is replaced whole: it must not hold a file the command reads."""
+    values = [v for k, v in ctx.params.items() if k != "out"]
+    paths = [Path(v) for v in values if isinstance(v, Path)]
+    paths += [Path(v.partition("=")[2]) for vs in values if isinstance(vs, list) for v in vs if isinstance(v, str)]
+    folder = out.resolve()
+    inside = [p for p in paths if p.exists() and folder in p.resolve().parents]
+    if inside:
+        raise OutputError(
+            f"{out} ({option}) holds {inside[0]}, which this command reads, and desist replaces its output folder "
+            "whole: write the outputs to another folder."
+        )
+
+
+def written(folder: OutputFolder | None) -> list[str]:
+    """The final paths of the files a command wrote ([] without ``--out``)."""
+    return [] if folder is None else folder.files
+
+
+def save_figure(ax: Any, folder: OutputFolder, stem: str, suffixes: tuple[str, ...] = ("png", "svg")) -> list[str]:
+    """Write an Axes' figure as ``<stem>.png`` and ``.svg`` in the output folder, close it; returns the paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -227,17 +324,28 @@ def save_figure(ax: Any, out: Path, stem: str, suffixes: tuple[str, ...] = ("png
     fig.tight_layout()
     names = []
     for suffix in suffixes:
-        path = output_dir(out) / f"{stem}.{suffix}"
-        fig.savefig(path, dpi=120)
-        names.append(str(path))
+        fig.savefig(folder.path(f"{stem}.{suffix}"), dpi=120)
+        names.append(folder.final(f"{stem}.{suffix}"))
     plt.close(fig)
     return names
 
 
-def write_json(data: Any, path: Path) -> str:
-    """Write ``data`` as strict JSON to ``path``; returns the path as a string."""
-    path.write_text(json.dumps(jsonable(data), indent=2, allow_nan=False), encoding="utf-8")
-    return str(path)
+def write_json(data: Any, folder: OutputFolder, name: str) -> str:
+    """Write ``data`` as strict JSON to the output folder; returns the final path."""
+    folder.path(name).write_text(json.dumps(jsonable(data), indent=2, allow_nan=False), encoding="utf-8")
+    return folder.final(name)
+
+
+def write_csv(frame: pd.DataFrame, folder: OutputFolder, name: str, **kwargs: Any) -> str:
+    """Write a table as CSV to the output folder (``kwargs`` go to ``DataFrame.to_csv``); returns the final path."""
+    frame.to_csv(folder.path(name), **kwargs)
+    return folder.final(name)
+
+
+def write_text(text: str, folder: OutputFolder, name: str) -> str:
+    """Write text (UTF-8) to the output folder; returns the final path."""
+    folder.path(name).write_text(text, encoding="utf-8")
+    return folder.final(name)
 
 
 @contextmanager

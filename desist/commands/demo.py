@@ -15,15 +15,28 @@ from pathlib import Path
 import typer
 
 from cohorts.synthetic import make_world
-from desist.commands.common import emit, json_option
+from desist.commands.common import emit, json_option, output_folder, written
 from desist.commands.report import write_story
 from desist.story import DEFAULT_SPEC, StoryInputs
+from ground.checks import Interval, check_parameter
+from ground.errors import MatchingError, ModelError
 from outcomes import MetricSpec
+
+#: The smallest synthetic world the whole story runs on (fewer eligible people leave
+#: some ethnic groups with no one enrolled, so the propensity model separates).
+MIN_ELIGIBLE, MIN_POOL = 200, 1_000
+#: The largest: a synthetic world beyond these would take minutes and gigabytes, and shows nothing new.
+MAX_ELIGIBLE, MAX_POOL, MAX_DRAWS = 1_000_000, 10_000_000, 1_000_000
+MAX_STRENGTH = 20.0
 
 
 def demo(
     ctx: typer.Context,
-    out: Path = typer.Option(Path("desist-demo"), "--out", help="Folder for report.html and story.json."),
+    out: Path = typer.Option(
+        Path("desist-demo"),
+        "--out",
+        help="Folder for report.html, story.json and manifest.json (replaced whole if desist wrote it before).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic world: the same seed gives the same numbers."),
     n_eligible: int = typer.Option(5_000, "--n-eligible", help="People eligible for referral."),
     n_pool: int = typer.Option(200_000, "--n-pool", help="Size of the national comparison pool."),
@@ -42,9 +55,25 @@ def demo(
 
         desist demo --seed 7 --creaming 1 --parking 1 --out demo-gamed
     """
-    world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool, creaming=creaming, parking=parking)
-    inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))
-    story, files = write_story(inputs, out, seed=seed, draws=draws, quiet=as_json)
+    # Smaller worlds leave some groups without anyone enrolled: the story's models cannot be fitted.
+    check_parameter(n_eligible, "--n-eligible", "desist demo", Interval(int, MIN_ELIGIBLE, MAX_ELIGIBLE))
+    check_parameter(n_pool, "--n-pool", "desist demo", Interval(int, MIN_POOL, MAX_POOL))
+    check_parameter(draws, "--draws", "desist demo", Interval(int, 1, MAX_DRAWS))
+    # A strength of 10 already cuts the odds (or hours) at the hardest decile a thousandfold.
+    check_parameter(creaming, "--creaming", "desist demo", Interval(float, 0, MAX_STRENGTH))
+    check_parameter(parking, "--parking", "desist demo", Interval(float, 0, MAX_STRENGTH))
+    with output_folder(ctx, out) as folder:
+        world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool, creaming=creaming, parking=parking)
+        inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))
+        try:
+            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json)
+        except (ModelError, MatchingError) as exc:
+            exc.args = (
+                f"{exc} (The synthetic world of {n_eligible:,} eligible people may be too small for "
+                "the story at this seed: try a larger --n-eligible, e.g. 2000, or another --seed.)",
+            )
+            raise
+    files = written(folder)
     if as_json:
         emit(ctx, {"world": world.counts().set_index("table")["rows"].to_dict(), "story": story.to_dict()}, files)
         return

@@ -40,14 +40,17 @@ from desist.commands.common import (
     emit,
     json_option,
     out_option,
-    output_dir,
+    output_folder,
     read_data,
     save_figure,
     split_columns,
     step,
+    write_csv,
     write_json,
+    written,
 )
-from ground.errors import ModelError, naming
+from desist.outputs import OutputFolder
+from ground.errors import ParameterError, naming
 from metrics import match
 from metrics.effects import KINDS
 
@@ -81,33 +84,40 @@ def evaluate(
             --kind binary --ratio 3 --replace --json --out evaluation/
     """
     # option mistakes are reported before the (possibly long) matching runs
-    if kind not in KINDS:
-        raise ModelError(f"--kind must be one of {', '.join(KINDS)}. Got {kind!r} instead.")
-    if kind == "time" and event is None:
-        raise ModelError(
-            "--kind time needs --event: the 0/1 column saying whether the event "
-            "happened (0 = censored at the --outcome duration)."
-        )
-    with step(f"Reading {data.name}", quiet=as_json):
-        df = read_data(data, "data", option="--data")
-    columns = split_columns(covariates)
-    check_numbers(df, columns, data, "--data", numeric=(treatment, outcome) + ((event,) if event else ()))
-    with naming(data, "--data"):
-        with step(f"Matching in {len(df):,} rows of {data.name}", quiet=as_json):
-            m = match(
-                df,
-                treatment,
-                columns,
-                ratio=ratio,
-                replace=replace,
-                caliper=caliper,
-                link=link,
-                exact=split_columns(exact) or None,
+    for option, value, allowed in (("kind", kind, KINDS), ("link", link, ("logit", "linear_logit"))):
+        if value not in allowed:
+            raise ParameterError(
+                f"--{option} must be one of {', '.join(allowed)}. Got {value!r} instead.", parameter=option
             )
-        with step(f"Estimating the effect on {outcome}", quiet=as_json):
-            eff = m.effect(outcome, kind=kind, event=event)
-    balance = flat_balance(m.balance())
-    files = _write_outputs(out, m, balance, eff) if out is not None else []
+    if kind == "time" and event is None:
+        raise ParameterError(
+            "--kind time needs --event: the 0/1 column saying whether the event "
+            "happened (0 = censored at the --outcome duration).",
+            parameter="event",
+        )
+    with output_folder(ctx, out) as folder:
+        with step(f"Reading {data.name}", quiet=as_json):
+            df = read_data(data, "data", option="--data")
+        columns = split_columns(covariates)
+        check_numbers(df, columns, data, "--data", numeric=(treatment, outcome) + ((event,) if event else ()))
+        with naming(data, "--data"):
+            with step(f"Matching in {len(df):,} rows of {data.name}", quiet=as_json):
+                m = match(
+                    df,
+                    treatment,
+                    columns,
+                    ratio=ratio,
+                    replace=replace,
+                    caliper=caliper,
+                    link=link,
+                    exact=split_columns(exact) or None,
+                )
+            with step(f"Estimating the effect on {outcome}", quiet=as_json):
+                eff = m.effect(outcome, kind=kind, event=event)
+        balance = flat_balance(m.balance())
+        if folder is not None:
+            _write_outputs(folder, m, balance, eff)
+    files = written(folder)
     if as_json:
         emit(ctx, {**m.to_dict(), "balance": balance.to_dict(orient="index"), "effect": eff.to_dict()}, files)
         return
@@ -127,18 +137,12 @@ def flat_balance(balance: pd.DataFrame) -> pd.DataFrame:
     return flat
 
 
-def _write_outputs(out: Path, m, balance: pd.DataFrame, eff) -> list[str]:
-    output_dir(out)
-    balance.to_csv(out / "balance.csv")
-    m.pairs.to_csv(out / "pairs.csv", index=False)
-    m.weights.to_frame().to_csv(out / "weights.csv")
-    names = [
-        str(out / "balance.csv"),
-        str(out / "pairs.csv"),
-        str(out / "weights.csv"),
-        write_json(eff.to_dict(), out / "effect.json"),
-    ]
-    return names + save_figure(m.plot_balance(), out, "love_plot", ("png",))
+def _write_outputs(folder: OutputFolder, m, balance: pd.DataFrame, eff) -> None:
+    write_csv(balance, folder, "balance.csv")
+    write_csv(m.pairs, folder, "pairs.csv", index=False)
+    write_csv(m.weights.to_frame(), folder, "weights.csv")
+    write_json(eff.to_dict(), folder, "effect.json")
+    save_figure(m.plot_balance(), folder, "love_plot", ("png",))
 
 
 def register(app: typer.Typer) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import typer
 
 from desist.commands.common import emit, json_option
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from metrics.power import minimum_detectable_effect, power, required_n
 from metrics.thresholds import Comparison, doncaster_rule, peterborough_rule
 
@@ -55,10 +55,10 @@ def power_report(
     cohort size given or required, and its payment probability at ``effect``).
     """
     if n_treated is None and effect is None:
-        raise SpecError(
+        raise ParameterError(
             "desist power needs --n (for the minimum detectable effect), --effect (for the "
             "required cohort size), or both (for the power). Got neither.",
-            key="n",
+            parameter="n",
         )
     options = dict(
         ratio=ratio,

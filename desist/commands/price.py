@@ -37,10 +37,12 @@ from desist.commands.common import (
     emit,
     json_option,
     out_option,
-    output_dir,
+    output_folder,
     parse_costs,
     read_data,
     save_figure,
+    write_text,
+    written,
 )
 from pricing.comparison import SMALL_CELL, compare_tariffs
 from pricing.contract import Contract
@@ -87,19 +89,17 @@ def price(
         else:
             typer.echo(note)
         return
-    past = read_data(history, "history", option="--history")
-    check_numbers(past, list(past.columns), history, "--history")
-    result = compare_tariffs(spec, past, costs=parse_costs(cost), budget=budget, strength=strength, source=history)
-    comparison = result.to_frame()
-    files: list[str] = []
-    if out is not None:
-        output_dir(out)
-        for name, t in result.tariffs.items():
-            toml = out / f"tariff_{name}.toml"
-            toml.write_text(t.to_toml())
-            files.append(str(toml))
-            files += save_figure(t.plot(), out, f"tariff_{name}")
-            files += save_figure(result.margins[name].plot(), out, f"margins_{name}")
+    with output_folder(ctx, out) as folder:
+        past = read_data(history, "history", option="--history")
+        check_numbers(past, list(past.columns), history, "--history")
+        result = compare_tariffs(spec, past, costs=parse_costs(cost), budget=budget, strength=strength, source=history)
+        comparison = result.to_frame()
+        if folder is not None:
+            for name, t in result.tariffs.items():
+                write_text(t.to_toml(), folder, f"tariff_{name}.toml")
+                save_figure(t.plot(), folder, f"tariff_{name}")
+                save_figure(result.margins[name].plot(), folder, f"margins_{name}")
+    files = written(folder)
     if as_json:
         emit(ctx, {"spec": spec.name, **result.to_dict()}, files)
         return

@@ -24,24 +24,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from desist.commands.common import (
     cost_option,
     emit,
     json_option,
-    output_dir,
+    output_folder,
     parse_costs,
+    parse_date,
     read_data,
     split_columns,
     write_json,
+    written,
 )
+from desist.outputs import OutputFolder
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
-from ground.errors import SpecError
-from outcomes import MetricSpec
+from ground.errors import ParameterError, naming
+from ground.tables import check_links
 from outcomes.reoffending import COUNTINGS
-from outcomes.spec import ReoffendingSpec
+from outcomes.spec import MetricSpec, ReoffendingSpec
 
 
 @contextmanager
@@ -64,13 +66,13 @@ def story_progress(quiet: bool) -> Iterator:
         bar.update(task, description="done", completed=len(STEPS))
 
 
-def write_story(inputs: StoryInputs, out: Path, *, seed: int, draws: int, quiet: bool) -> tuple[Story, list[str]]:
-    """Run the story with a progress bar and write ``report.html`` and ``story.json`` to ``out``."""
+def write_story(inputs: StoryInputs, folder: OutputFolder, *, seed: int, draws: int, quiet: bool) -> Story:
+    """Run the story with a progress bar and write ``report.html`` and ``story.json`` into the output folder."""
     with story_progress(quiet) as advance:
         story = run_story(inputs, seed=seed, draws=draws, progress=advance)
-    out = output_dir(out)
-    html = story.report().write(out / "report.html")
-    return story, [str(html), write_json(story.to_dict(), out / "story.json")]
+    story.report().write(folder.path("report.html"))
+    write_json(story.to_dict(), folder, "story.json")
+    return story
 
 
 def report(
@@ -100,7 +102,11 @@ def report(
     cost: list[str] = cost_option(),
     seed: int = typer.Option(0, "--seed", help="Seed of the contract simulation."),
     draws: int = typer.Option(2_000, "--draws", help="Contract simulation draws."),
-    out: Path = typer.Option(Path("desist-report"), "--out", help="Folder for report.html and story.json."),
+    out: Path = typer.Option(
+        Path("desist-report"),
+        "--out",
+        help="Folder for report.html, story.json and manifest.json (replaced whole if desist wrote it before).",
+    ),
     as_json: bool = json_option(),
 ) -> None:
     """Run the whole evaluation on files and write one self-contained HTML report.
@@ -117,32 +123,45 @@ def report(
             --cost none=450 --cost complex_needs=850 --out report/
     """
     if pool_counting not in COUNTINGS:
-        raise SpecError(
+        raise ParameterError(
             f"--pool-counting must be one of {', '.join(COUNTINGS)}. Got {pool_counting!r} instead.",
-            key="pool_counting",
+            parameter="pool_counting",
         )
-    when = pd.Timestamp(as_of) if as_of else None
-    spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
-    cohort = read_data(people, "people", option="--people", schema=True, as_of=when)
-    optional = {
-        name: read_data(path, name, option=f"--{name}", schema=True, as_of=when)
-        for name, path in (("eligible", eligible), ("services", services), ("assessments", assessments))
-        if path is not None
-    }
-    inputs = StoryInputs(
-        spec=spec,
-        people=cohort,
-        offences=read_data(
-            offences, "offences", option="--offences", schema=True, as_of=when, people=optional.get("eligible", cohort)
-        ),
-        pool=read_data(pool, "pool", option="--pool", schema=True, as_of=when),
-        history=read_data(history, "history", option="--history") if history is not None else None,
-        as_of=when,
-        costs=parse_costs(cost) or None,
-        pool_measure=ReoffendingSpec(disposals=tuple(split_columns(pool_disposals)), counting=pool_counting),
-        **optional,
-    )
-    story, files = write_story(inputs, out, seed=seed, draws=draws, quiet=as_json)
+    when = parse_date(as_of, "as-of")
+    with output_folder(ctx, out) as folder:
+        spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
+        cohort = read_data(people, "people", option="--people", schema=True, as_of=when)
+        optional = {
+            name: read_data(path, name, option=f"--{name}", schema=True, as_of=when, empty=name == "services")
+            for name, path in (("eligible", eligible), ("services", services), ("assessments", assessments))
+            if path is not None
+        }
+        inputs = StoryInputs(
+            spec=spec,
+            people=cohort,
+            offences=read_data(
+                offences,
+                "offences",
+                option="--offences",
+                schema=True,
+                empty=True,
+                as_of=when,
+                people=optional.get("eligible", cohort),
+            ),
+            pool=read_data(pool, "pool", option="--pool", schema=True, as_of=when),
+            history=read_data(history, "history", option="--history") if history is not None else None,
+            as_of=when,
+            costs=parse_costs(cost) or None,
+            pool_measure=ReoffendingSpec(disposals=tuple(split_columns(pool_disposals)), counting=pool_counting),
+            **optional,
+        )
+        # Offences whose ids match no one would make every cohort member a non-reoffender.
+        with naming(offences, "--offences"):
+            check_links(inputs.offences, optional.get("eligible", cohort), table="offences", to_table="the people")
+        # The story's messages name its tables; the prefix names the files they came from.
+        with naming(", ".join(str(p) for p in (people, offences, pool) if p is not None), "the input files"):
+            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json)
+    files = written(folder)
     if as_json:
         emit(ctx, story.to_dict(), files)
         return

@@ -29,6 +29,7 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,10 @@ import numpy as np
 import pandas as pd
 import typer
 
-from desist.commands.common import emit, json_option, out_option, read_data, save_figure, step
+from desist.commands.common import emit, json_option, out_option, output_folder, read_data, save_figure, step, written
+from ground.checks import rows_text
 from ground.errors import SchemaError, naming
+from ground.tables import UnmatchedRowsWarning, check_links
 from validation.funnels import funnel
 from validation.gaming import creaming_screen, flag_values, parking_screen
 
@@ -58,8 +61,8 @@ def screen_tables(
 ) -> dict[str, Any]:
     """Run the screens on files' tables; returns the results and notes.
 
-    ``sources`` maps ``"eligible"`` and ``"outcomes"`` to the files the tables
-    came from, to name them in errors.
+    ``sources`` maps ``"eligible"``, ``"services"`` and ``"outcomes"`` to the
+    files the tables came from, to name them in errors.
 
     Returns a dict with ``creaming``, ``parking`` (Screens), ``funnel`` (a
     Funnel or None), ``difficulty`` (the column used) and ``notes``.
@@ -75,6 +78,9 @@ def screen_tables(
     with naming(sources.get("eligible"), "--eligible"):
         creaming = creaming_screen(eligible, difficulty=difficulty, by=by)
     enrolled = eligible[eligible["enrolled"].astype(bool)].reset_index(drop=True)
+    with naming(sources.get("services"), "--services"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmatchedRowsWarning)  # some strays are counted in the notes below
+        check_links(services, enrolled, table="service contacts", to_table="the enrolled people of --eligible")
     hours = services.groupby(services["person_id"].astype(str))["hours"].sum()
     ids = enrolled["person_id"].astype(str)
     stray = sorted(set(hours.index) - set(ids))
@@ -124,7 +130,7 @@ def _outcome_flags(outcomes: pd.DataFrame, attained: str) -> pd.DataFrame:
     if repeated.size:
         raise SchemaError(
             f"The outcomes file must have one row per person_id; {ids.iloc[repeated].nunique()} "
-            f"people appear more than once, at rows {repeated[:10].tolist()} (counted from 0).",
+            f"people appear more than once (data rows counted from 1): {rows_text(repeated, ids.iloc[repeated])}.",
             table="outcomes",
         )
     return outcomes.assign(person_id=ids, **{attained: flags})
@@ -152,22 +158,25 @@ def screen(
         desist screen --eligible eligible.parquet \\
             --services services.parquet --outcomes outcomes.csv --json
     """
-    with step("Reading the files", quiet=as_json):
-        frames = (
-            read_data(eligible, "eligible", option="--eligible", schema=True),
-            read_data(services, "services", option="--services", schema=True),
-            None if outcomes is None else read_data(outcomes, "outcomes", option="--outcomes"),
-        )
-    with step("Screening for creaming and parking", quiet=as_json):
-        tables = screen_tables(
-            *frames, difficulty=difficulty, by=by, sources={"eligible": eligible, "outcomes": outcomes}
-        )
-    results = {k: tables[k] for k in ("creaming", "parking", "funnel") if tables[k] is not None}
-    files = (
-        [name for key, result in results.items() for name in save_figure(result.plot(), out, f"screen_{key}")]
-        if out is not None
-        else []
-    )
+    with output_folder(ctx, out) as folder:
+        with step("Reading the files", quiet=as_json):
+            frames = (
+                read_data(eligible, "eligible", option="--eligible", schema=True),
+                read_data(services, "services", option="--services", schema=True),
+                None if outcomes is None else read_data(outcomes, "outcomes", option="--outcomes"),
+            )
+        with step("Screening for creaming and parking", quiet=as_json):
+            tables = screen_tables(
+                *frames,
+                difficulty=difficulty,
+                by=by,
+                sources={"eligible": eligible, "services": services, "outcomes": outcomes},
+            )
+        results = {k: tables[k] for k in ("creaming", "parking", "funnel") if tables[k] is not None}
+        if folder is not None:
+            for key, result in results.items():
+                save_figure(result.plot(), folder, f"screen_{key}")
+    files = written(folder)
     if as_json:
         emit(
             ctx,

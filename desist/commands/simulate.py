@@ -42,15 +42,17 @@ from desist.commands.common import (
     emit,
     json_option,
     out_option,
-    output_dir,
+    output_folder,
     parse_costs,
     parse_pairs,
     read_data,
     save_figure,
     split_columns,
     step,
+    write_csv,
+    written,
 )
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from pricing import Tariff, simulate_contract
 from pricing.chances import DEFAULT_EFFECT, rule_chances
 from pricing.contract import Contract
@@ -109,58 +111,60 @@ def simulate(
     """
     contract = Contract.from_toml(spec_path)
     spec = contract.spec
-    cohort = read_data(cohort_path, "cohort", option="--cohort")
-    check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
-    past = None
-    if history is not None:
-        past = read_data(history, "history", option="--history")
-        check_numbers(past, list(past.columns), history, "--history")
-    if covariates and past is None:
-        raise SpecError("--covariates fits a difficulty model on the history: give --history too.", key="covariates")
-    effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
-    chances = None
-    if contract.rules:
-        with step(f"Simulating {draws:,} evaluations of the contract's rules", quiet=as_json):
-            chances = rules_simulation(contract, cohort, past, effects.pop("reoffending", None), draws, seed)
-    if not contract.prices:
+    with output_folder(ctx, out) as folder:
+        cohort = read_data(cohort_path, "cohort", option="--cohort")
+        check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
+        past = None
+        if history is not None:
+            past = read_data(history, "history", option="--history")
+            check_numbers(past, list(past.columns), history, "--history")
+        if covariates and past is None:
+            raise ParameterError(
+                "--covariates fits a difficulty model on the history: give --history too.", parameter="covariates"
+            )
+        effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
+        chances = None
+        if contract.rules:
+            with step(f"Simulating {draws:,} evaluations of the contract's rules", quiet=as_json):
+                chances = rules_simulation(contract, cohort, past, effects.pop("reoffending", None), draws, seed)
+        sim = inputs = None
+        if contract.prices:
+            inputs = simulation_inputs(
+                spec,
+                cohort,
+                history=past,
+                covariates=split_columns(covariates),
+                tariff=Tariff.from_toml(tariff_path) if tariff_path is not None else None,
+                costs=parse_costs(cost),
+                sources={"cohort": cohort_path, "history": history, "tariff": tariff_path},
+            )
+            with step(f"Simulating {draws:,} draws of the contract for {len(cohort):,} people", quiet=as_json):
+                sim = simulate_contract(
+                    spec,
+                    cohort,
+                    inputs.tariff,
+                    inputs.structure,
+                    months=months,
+                    draws=draws,
+                    seed=seed,
+                    probabilities=inputs.probabilities,
+                    segments=inputs.segments,
+                    costs=inputs.costs,
+                    enrol_months=enrol_months,
+                    effects=effects,
+                )
+            if folder is not None:
+                for party in sim.parties:
+                    save_figure(sim.plot(party), folder, f"cash_flow_{party}")
+                write_csv(sim.to_frame(), folder, "cash_flow.csv", index=False)
+    files = written(folder)
+    if sim is None:
         if as_json:
-            emit(ctx, {"spec": spec.name, "rules": chances.to_dict()})
+            emit(ctx, {"spec": spec.name, "rules": chances.to_dict()}, files)
         else:
             typer.echo(contract.structure.summary() + "\n" + chances.summary())
         return
-    inputs = simulation_inputs(
-        spec,
-        cohort,
-        history=past,
-        covariates=split_columns(covariates),
-        tariff=Tariff.from_toml(tariff_path) if tariff_path is not None else None,
-        costs=parse_costs(cost),
-        sources={"cohort": cohort_path, "history": history, "tariff": tariff_path},
-    )
     structure, segment_cost = inputs.structure, inputs.costs
-    with step(f"Simulating {draws:,} draws of the contract for {len(cohort):,} people", quiet=as_json):
-        sim = simulate_contract(
-            spec,
-            cohort,
-            inputs.tariff,
-            structure,
-            months=months,
-            draws=draws,
-            seed=seed,
-            probabilities=inputs.probabilities,
-            segments=inputs.segments,
-            costs=segment_cost,
-            enrol_months=enrol_months,
-            effects=effects,
-        )
-    files: list[str] = []
-    if out is not None:
-        output_dir(out)
-        for party in sim.parties:
-            files += save_figure(sim.plot(party), out, f"cash_flow_{party}")
-        csv = out / "cash_flow.csv"
-        sim.to_frame().to_csv(csv, index=False)
-        files.append(str(csv))
     if as_json:
         rules = None if chances is None else chances.to_dict()
         emit(ctx, {**sim.to_dict(), "spec": spec.name, "structure": structure.to_dict(), "rules": rules}, files)
@@ -187,10 +191,10 @@ def rules_simulation(contract: Contract, cohort, past, effect: float | None, dra
     elif contract.baseline is not None:
         base, shape = contract.baseline.rate, None
     else:
-        raise SpecError(
+        raise ParameterError(
             f"The contract's rules compare {measure} reoffending with a matched comparison: give --history with a "
             f"{column!r} column for the comparison rate.",
-            key="history",
+            parameter="history",
         )
     n = max(len(cohort) // len(contract.tranches), 2)
     effect = DEFAULT_EFFECT[measure] if effect is None else effect

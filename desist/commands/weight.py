@@ -41,8 +41,19 @@ import pandas as pd
 import typer
 
 from cohorts.weights import WeightingResult, margins_from_toml, rake
-from desist.commands.common import emit, json_option, out_option, output_dir, read_data, write_json
-from ground.errors import SpecError, naming
+from desist.commands.common import (
+    emit,
+    json_option,
+    out_option,
+    output_folder,
+    read_data,
+    write_csv,
+    write_json,
+    written,
+)
+from desist.outputs import OutputFolder
+from ground.checks import require_columns
+from ground.errors import DesistError, ParameterError, naming
 
 
 def weight(
@@ -69,17 +80,39 @@ def weight(
         desist weight --data sample.parquet --margins margins.toml \\
             --id person_id --out weights/ --json
     """
-    spec = margins_from_toml(margins)
-    table = read_data(data, "data", option="--data")
-    base_column = weights_column or spec["weights"]
-    if base_column is not None and base_column not in table.columns:
-        raise SpecError(
-            f"Base-weight column {base_column!r} is not in {data}. Columns: {list(table.columns)}.", key="weights"
-        )
-    if id_column is not None and id_column not in table.columns:
-        raise SpecError(f"--id column {id_column!r} is not in {data}. Columns: {list(table.columns)}.", key="id")
-    with naming(data, "--data"):
-        result = rake(
+    with output_folder(ctx, out) as folder:
+        spec = margins_from_toml(margins)
+        table = read_data(data, "data", option="--data")
+        base_column = weights_column or spec["weights"]
+        named = {"--weights": base_column, "--id": id_column}
+        with naming(data, "--data"):
+            require_columns(table, {k: v for k, v in named.items() if v is not None}, table="data")
+        result = rake_files(table, spec, data, margins, base_column, total, tol, max_iter)
+        if folder is not None:
+            write_outputs(result, table, folder, id_column)
+    files = written(folder)
+    if as_json:
+        ids = {"ids": table[id_column].tolist()} if id_column else {}
+        emit(ctx, {**result.to_dict(), "weights": result.weights.tolist(), **ids}, files)
+    else:
+        typer.echo(result.summary())
+        if files:
+            typer.echo(f"\nWrote weights.csv, margins.csv and weighting.json in {out}")
+
+
+def rake_files(
+    table: pd.DataFrame,
+    spec: dict,
+    data: Path,
+    margins: Path,
+    base_column: str | None,
+    total: float | None,
+    tol: float,
+    max_iter: int,
+) -> WeightingResult:
+    """Rake, naming the file to blame: the margins file for its targets, the data file for its rows."""
+    try:
+        return rake(
             table,
             spec["margins"],
             weights=None if base_column is None else table[base_column],
@@ -87,24 +120,25 @@ def weight(
             tol=tol,
             max_iter=max_iter,
         )
-    files = write_outputs(result, table, out, id_column) if out is not None else []
-    if as_json:
-        ids = {"ids": table[id_column].tolist()} if id_column else {}
-        emit(ctx, {**result.to_dict(), "weights": result.weights.tolist(), **ids}, files)
-    else:
-        typer.echo(result.summary())
-        if out is not None:
-            typer.echo(f"\nWrote weights.csv, margins.csv and weighting.json in {out.resolve()}")
+    except ParameterError as exc:
+        blamed = {
+            "margins": f"{margins} (--margins)",
+            "total": "--total" if total is not None else f"{margins} (--margins)",
+            "weights": f"{data} (--data, base weights)",
+        }.get(exc.parameter, "")
+        exc.args = (f"{blamed}: {exc}" if blamed else str(exc),)
+        raise
+    except DesistError as exc:
+        with naming(data, "--data"):
+            raise exc from None
 
 
-def write_outputs(result: WeightingResult, table: pd.DataFrame, out: Path, id_column: str | None) -> list[str]:
-    output_dir(out)
-    ids = table[id_column] if id_column else pd.Series(range(len(table)), index=table.index, name="row")
-    pd.DataFrame({ids.name: ids.to_numpy(), "weight": result.weights.to_numpy()}).to_csv(
-        out / "weights.csv", index=False, float_format="%.17g"
-    )
-    result.margins.to_csv(out / "margins.csv", index=False)
-    return [str(out / "weights.csv"), str(out / "margins.csv"), write_json(result.to_dict(), out / "weighting.json")]
+def write_outputs(result: WeightingResult, table: pd.DataFrame, folder: OutputFolder, id_column: str | None) -> None:
+    ids = table[id_column] if id_column else pd.Series(range(1, len(table) + 1), index=table.index, name="row")
+    frame = pd.DataFrame({ids.name: ids.to_numpy(), "weight": result.weights.to_numpy()})
+    write_csv(frame, folder, "weights.csv", index=False, float_format="%.17g")
+    write_csv(result.margins, folder, "margins.csv", index=False)
+    write_json(result.to_dict(), folder, "weighting.json")
 
 
 def register(app: typer.Typer) -> None:
