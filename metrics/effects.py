@@ -47,7 +47,7 @@ from ground.checks import Interval, Options, check_parameter, column_names, para
 from ground.errors import ModelError
 from metrics.propensity import TOO_LARGE, Design, check_covariate_values, treatment_indicator
 from metrics.survival import cox_fit, efron_score_residuals, kaplan_meier
-from metrics.variance import abadie_imbens_variance, cluster_variance
+from metrics.variance import abadie_imbens_variance, cluster_variance, within_group_variance
 
 __all__ = ["Effect", "compare", "estimate_effect", "kaplan_meier", "AnalysisSample"]
 
@@ -60,6 +60,9 @@ SCALES = {
     "time": ("hazard ratio",),
 }
 VARIANCES = ("cluster", "two_way", "hc3", "abadie_imbens", "bootstrap")
+#: Same-group neighbours (on the standardised covariates) that estimate each unit's
+#: outcome variance for the Abadie-Imbens standard error (their J; R's Matching ``Var.calc``).
+AI_NEIGHBOURS = 2
 
 
 @dataclass(frozen=True)
@@ -350,8 +353,9 @@ def estimate_effect(
     Z = _covariate_matrix(sample.data, covariates)
     if se == "abadie_imbens" and (Z is not None or scale != "difference" or sample.matches is None):
         raise parameter_error(
-            "se", caller, "'abadie_imbens' only for an unadjusted difference from a matched comparison", se
-        )
+            "se", caller, "'cluster', 'two_way', 'hc3' or 'bootstrap' here: 'abadie_imbens' is for an unadjusted "
+            "difference from a matched comparison", se,
+        )  # fmt: skip
     return _effect(sample, y, Z, kind, scale, se, outcome, level, draws, seed)
 
 
@@ -424,8 +428,14 @@ def _effect(sample, y, Z, kind, scale, se, outcome, level, draws, seed) -> Effec
     if se == "bootstrap":
         var, how, ci, details["bootstrap"] = _bootstrap(sample, y, Z, kind, scale, est.value, level, draws, seed)
     elif se == "abadie_imbens":
-        value, var = abadie_imbens_variance(y, *sample.matches[:2], sample.estimand != "ATC", None)
-        how, ci = "Abadie-Imbens (as R's Matching, population effect)", None
+        sigma2 = None if sample.points is None else within_group_variance(y, sample.points, t, AI_NEIGHBOURS)
+        value, var = abadie_imbens_variance(y, *sample.matches[:2], sample.estimand != "ATC", sigma2)
+        how = "Abadie-Imbens (population effect" + (
+            f"; outcome variances from the {AI_NEIGHBOURS} nearest units of the same group)"
+            if sigma2 is not None
+            else ")"
+        )
+        ci = None
         est.value = value
     else:
         var, how = _sandwich(est, sample, se)
@@ -558,10 +568,10 @@ def _least_squares(y, t, w, Z, focal) -> _Estimate:
     cho = linalg.cho_factor(A)
     beta = linalg.cho_solve(cho, (X.T * w) @ y)
     e = y - X @ beta
-    r = linalg.cho_solve(cho, np.eye(len(beta))[1])
-    phi = (X @ r) * w * e
-    Q = linalg.solve_triangular(cho[0], X.T, trans="T", lower=cho[1])
-    leverage = w * np.sum(Q**2, axis=0)
+    inverse = linalg.cho_solve(cho, np.eye(len(beta)))
+    XA = X @ inverse
+    phi = XA[:, 1] * w * e
+    leverage = w * np.einsum("ij,ij->i", XA, X)
     return _Estimate(float(beta[1]), phi, leverage, X.shape[1], True, _weighted_means(y, t, w))
 
 

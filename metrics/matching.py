@@ -554,16 +554,25 @@ class MatchedComparison(_Adjusted):
         reason = f"no {other} within the caliper" if self.options["caliper_width"] is not None else f"no {other} left"
         return reason + (" in its exact stratum" if self.options["exact"] else "")
 
-    def _default_se(self) -> str:
+    def _default_se(self, simple: bool) -> str:
         if self.subclass_codes is not None:
             return "hc3"
-        return "abadie_imbens" if self.options["replace"] else "cluster"
+        if self.options["replace"]:
+            return "abadie_imbens" if simple else "two_way"
+        return "cluster"
+
+    def _check_se(self, se: str) -> None:
+        if self.options["replace"] and se in ("cluster", "bootstrap"):
+            raise parameter_error(
+                "se", "effect", "'two_way', 'abadie_imbens' or 'hc3' after matching with replacement (a control "
+                "serves several matched sets, so neither clusters of sets nor resampled sets are independent)", se,
+            )  # fmt: skip
 
     def _sample(self, se: str) -> AnalysisSample:
         if self.subclass_codes is not None:
             base = super()._sample(se)
             return _with(base, sets=self.subclass_codes[base.units], design="subclassified")
-        if self.options["replace"] and se in ("two_way", "bootstrap"):
+        if self.options["replace"] and se == "two_way":
             return self._stacked_sample()
         w = self.weight_array
         rows = np.flatnonzero(w > 0)
@@ -574,7 +583,19 @@ class MatchedComparison(_Adjusted):
         return AnalysisSample(
             self.data.iloc[rows], t, w[rows], focal, sets=self.subclass_array[rows], units=rows,
             matches=(position[self.focal_rows], position[self.match_rows]), estimand=self.estimand,
+            points=self._standardised_covariates(rows) if se == "abadie_imbens" else None,
         )  # fmt: skip
+
+    def _standardised_covariates(self, rows: np.ndarray) -> np.ndarray | None:
+        """The covariates (one column per level of a categorical) divided by their SDs
+        over the whole sample: the metric R's ``Matching`` uses (``Weight = 1``)."""
+        if not self.covariates:
+            return None
+        from metrics.balance import balance_variables
+
+        X = np.column_stack(list(balance_variables(self.data, self.covariates).values()))
+        sd = X.std(axis=0, ddof=1)
+        return X[rows][:, sd > 0] / sd[sd > 0]
 
     def _stacked_sample(self) -> AnalysisSample:
         """MatchIt's ``get_matches()`` layout: each focal unit once in its set, and each

@@ -95,8 +95,11 @@ class _Adjusted:
             self.data.iloc[rows], t, w[rows], focal, units=rows, estimand=self.estimand, design="weighted"
         )
 
-    def _default_se(self) -> str:
+    def _default_se(self, simple: bool) -> str:
         return "hc3"
+
+    def _check_se(self, se: str) -> None:
+        """Refuse a variance that does not fit how the sample was made."""
 
     def effect(
         self,
@@ -131,7 +134,9 @@ class _Adjusted:
         draws, seed
             Bootstrap resamples and their seed.
         """
-        se = self._default_se() if se is None else se
+        simple = covariates is None and kind in ("mean", "binary") and scale in (None, "difference")
+        se = self._default_se(simple) if se is None else se
+        self._check_se(se)
         return estimate_effect(
             self._sample(se), outcome, kind=kind, scale=scale, covariates=covariates, se=se, duration=duration,
             event=event, level=level, draws=draws, seed=seed,
