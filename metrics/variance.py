@@ -132,9 +132,10 @@ def abadie_imbens_variance(
 
 
 def within_group_variance(y: np.ndarray, points: np.ndarray, group: np.ndarray, neighbours: int) -> np.ndarray:
-    """Abadie and Imbens' conditional variance of each unit's outcome:
-    ``J/(J+1) (y_i - mean of its J nearest units of the same group)^2``, nearest on
-    ``points`` (the matching distance, one column per dimension)."""
+    """Conditional variance of each unit's outcome (Abadie and Imbens 2006): the sample
+    variance (n - 1) of its outcome and those of its J nearest units of the same group,
+    nearest on ``points`` (one column per dimension), as R's ``Matching`` with
+    ``Var.calc = J`` computes it."""
     from scipy.spatial import cKDTree
 
     points = np.asarray(points, dtype=float).reshape(len(y), -1)
@@ -150,6 +151,6 @@ def within_group_variance(y: np.ndarray, points: np.ndarray, group: np.ndarray, 
         itself = idx == np.arange(len(rows))[:, None]
         keep = np.argsort(itself, axis=1, kind="stable")[:, :neighbours]
         others = np.take_along_axis(idx, keep, axis=1)
-        mean_j = y[rows][others].mean(axis=1)
-        out[rows] = neighbours / (neighbours + 1) * (y[rows] - mean_j) ** 2
+        values = np.column_stack([y[rows], y[rows][others]])
+        out[rows] = values.var(axis=1, ddof=1)
     return out

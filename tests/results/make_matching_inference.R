@@ -26,12 +26,14 @@ put <- function(comment, name, value) {
     paste0("[", paste(fmt(value), collapse = ", "), "]") else fmt(value)))
 }
 
-## 1:3 nearest neighbour with replacement on ps, by brute force (ties to the first control in the data)
-nn <- t(sapply(tr, function(i) co[order(abs(ps[co] - ps[i]), co)[1:3]]))
+## 1:3 nearest neighbour with replacement, by brute force, on a tie-free score: lalonde has controls with
+## identical covariates, and ties at the third place may be broken differently (MatchIt leaves that open)
+ps2 <- ps + 1e-6 * seq_len(n)
+nn <- t(sapply(tr, function(i) co[order(abs(ps2[co] - ps2[i]))[1:3]]))
 gm <- data.frame(subclass = c(seq_along(tr), rep(seq_along(tr), each = 3)), id = c(tr, as.vector(t(nn))))
 gm$treat <- d$treat[gm$id]; gm$re78 <- d$re78[gm$id]; gm$w <- ifelse(gm$treat == 1, 1, 1 / 3)
 f2 <- lm(re78 ~ treat, data = gm, weights = w)
-put("brute-force 1:3 NN with replacement on ps: controls of the first 3 treated (1-based rows)", "NN3_FIRST", as.vector(t(nn[1:3, ])))
+put("brute-force 1:3 NN with replacement on ps2 = ps + 1e-6 * row: controls of the first 3 treated (1-based rows)", "NN3_FIRST", as.vector(t(nn[1:3, ])))
 put("> coef(lm(re78 ~ treat, data = gm, weights = w))['treat']  (gm: get_matches-style stacked rows)", "ATT_NN3", coef(f2)[["treat"]])
 put("> sqrt(vcovCL(f2, cluster = ~subclass + id)['treat', 'treat'])", "SE_TWO_WAY_NN3", sqrt(vcovCL(f2, cluster = ~subclass + id)["treat", "treat"]))
 K <- tabulate(as.vector(nn), n) / 3
@@ -41,8 +43,9 @@ put("> sqrt(vcovHC(lm(re78 ~ treat, data = md, weights = w), type = 'HC3')['trea
 
 ## Abadie-Imbens with R's Matching on the same score
 for (vc in c(0, 2)) {
-  mm <- Match(Y = d$re78, Tr = d$treat, X = ps, M = 3, replace = TRUE, estimand = "ATT", ties = FALSE, Var.calc = vc)
-  put(sprintf("> Match(Y = re78, Tr = treat, X = ps, M = 3, replace = TRUE, estimand = 'ATT', ties = FALSE, Var.calc = %d)$est, $se", vc),
+  # ties = TRUE is Matching's "standard" version, the one that reports the Abadie-Imbens SE; ps2 has no ties
+  mm <- Match(Y = d$re78, Tr = d$treat, X = ps2, M = 3, replace = TRUE, estimand = "ATT", distance.tolerance = 0, Var.calc = vc)
+  put(sprintf("> Match(Y = re78, Tr = treat, X = ps2, M = 3, replace = TRUE, estimand = 'ATT', distance.tolerance = 0, Var.calc = %d)$est, $se", vc),
       sprintf("MATCHING_AI_VARCALC%d", vc), c(mm$est, mm$se))
   if (vc == 0) write.csv(data.frame(treated = mm$index.treated, control = mm$index.control, weight = mm$weights),
                          "tests/data/lalonde_matching_ai.csv", row.names = FALSE)
@@ -59,20 +62,22 @@ fa <- lm(d1$re78 ~ d1$treat * Xc, weights = d1$w)
 put("> lm(re78 ~ treat * Xc, weights): Xc = covariates centred at the treated means; coef and vcovCL(cluster = subclass) SE of treat",
     "ADJUSTED_ATT", c(coef(fa)[2], sqrt(vcovCL(fa, cluster = d1$subclass)[2, 2])))
 for (fam in c("poisson", "quasibinomial")) {
-  g <- glm(employed ~ treat, family = fam, data = d1, weights = w)
+  g <- glm(employed ~ treat, family = fam, data = d1, weights = w, control = glm.control(epsilon = 1e-14, maxit = 100))
   put(sprintf("> glm(employed ~ treat, family = %s, weights = w): coef and sqrt(vcovCL(g, cluster = ~subclass)) of treat (log %s)", fam,
               if (fam == "poisson") "risk ratio" else "odds ratio"),
       if (fam == "poisson") "LOG_RISK_RATIO" else "LOG_ODDS_RATIO", c(coef(g)[["treat"]], sqrt(vcovCL(g, cluster = ~subclass)["treat", "treat"])))
 }
 # logistic g-computation with interactions, delta method with vcovCL (newdata = the treated, held fixed)
-g <- glm(d1$employed ~ d1$treat * Xc, family = quasibinomial, weights = d1$w)
+# (continuous covariates only: with the race and education dummies some outcome cells are nearly separated)
+Xc <- sweep(as.matrix(d1[, c("age", "educ", "re74", "re75")]), 2, colMeans(as.matrix(d1[d1$treat == 1, c("age", "educ", "re74", "re75")])))
+g <- glm(d1$employed ~ d1$treat * Xc, family = quasibinomial, weights = d1$w, control = glm.control(epsilon = 1e-14, maxit = 100))
 b <- coef(g); V <- vcovCL(g, cluster = d1$subclass)
 Xt <- d1$treat == 1
 D1 <- cbind(1, 1, Xc, Xc)[Xt, ]; D0 <- cbind(1, 0, Xc, 0 * Xc)[Xt, ]
 p1 <- plogis(D1 %*% b); p0 <- plogis(D0 %*% b)
 g1 <- colMeans(as.vector(p1 * (1 - p1)) * D1); g0 <- colMeans(as.vector(p0 * (1 - p0)) * D0)
 grad <- g1 / mean(p1) - g0 / mean(p0)
-put("logistic g-computation (treat * Xc) over the treated: log(mean p1 / mean p0) and its delta-method SE from vcovCL",
+put("logistic g-computation (treat * (age + educ + re74 + re75), centred at the treated means) over the treated: log(mean p1 / mean p0) and its delta-method SE from vcovCL",
     "ADJUSTED_LOG_RISK_RATIO", c(log(mean(p1) / mean(p0)), sqrt(drop(t(grad) %*% V %*% grad))))
 
 pairs <- split(seq_len(nrow(d1)), d1$subclass)
