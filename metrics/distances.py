@@ -210,10 +210,10 @@ def optimal_pairs(
         cols = np.r_[c, len(o_rows) + np.arange(n_rows)]
         graph = coo_matrix((np.r_[weights, np.full(n_rows, penalty)], (rows, cols)),
                            shape=(n_rows, len(o_rows) + n_rows)).tocsr()  # fmt: skip
-        match = min_weight_full_bipartite_matching(graph)
-        real = match < len(o_rows)
-        out_f += list(f_rows[np.arange(n_rows)[real] // ratio])
-        out_m += list(o_rows[match[real]])
+        row, col = min_weight_full_bipartite_matching(graph)
+        real = col < len(o_rows)
+        out_f += list(f_rows[row[real] // ratio])
+        out_m += list(o_rows[col[real]])
     k = np.zeros(len(out_f), dtype=np.int64)
     return _sorted_pairs(out_f, out_m, k)
 

@@ -167,12 +167,14 @@ def match(
     opts["exact_columns"] = columns["exact"]
     score, propensity, points = _distances(data, treatment, treated, columns, formula, opts)
     discarded = _discard(score, treated, opts["discard"])
-    if points is not None and opts["distance_kind"] in MULTIVARIATE:
-        points = _points(data, columns["distance_vars"], treated, opts["distance_kind"], discarded)
+    if points is not None:
+        kind = opts["distance_kind"] if opts["distance_kind"] in MULTIVARIATE else "mahalanobis"
+        points = _points(data, columns["distance_vars"], treated, kind, discarded)
     width = _caliper_width(score, discarded, opts)
     strata = data.groupby(columns["exact"], sort=True, observed=True).ngroup().to_numpy() if columns["exact"] else None
     engine = _run_method(score, points, treated, discarded, width, strata, opts)
-    opts.update(caliper_width=width, exact=columns["exact"], mahvars=columns["mahvars"], distance=_distance_words(opts))
+    opts.update(caliper_width=width, exact=columns["exact"], mahvars=columns["mahvars"])
+    opts["distance"] = _distance_words(opts)
     return MatchedComparison(
         data=data, treatment=treatment, covariates=columns["covariates"], treated=treated, distance=score,
         focal_rows=engine[0], match_rows=engine[1], subclass_codes=engine[2], strata=strata, discarded=discarded,
