@@ -349,7 +349,7 @@ def estimate_effect(
         return _time_effect(sample, outcome, duration, event, covariates, se, level, caller)
     require_columns(sample.data, [outcome] + covariates, table="data", complete=True)
     check_covariate_values(sample.data, covariates)
-    y = _outcome_values(sample.data, outcome, kind)
+    y = _outcome_values(sample.data, outcome, kind, sample.units)
     Z = _covariate_matrix(sample.data, covariates)
     if se == "abadie_imbens" and (Z is not None or scale != "difference" or sample.matches is None):
         raise parameter_error(
@@ -370,14 +370,16 @@ def _scale(kind: str, scale: str | None, caller: str) -> str:
     return words
 
 
-def _outcome_values(data: pd.DataFrame, outcome: str, kind: str) -> np.ndarray:
-    """The outcome as floats, refusing text, infinities, overflowing and constant outcomes."""
+def _outcome_values(data: pd.DataFrame, outcome: str, kind: str, positions: np.ndarray | None) -> np.ndarray:
+    """The outcome as floats, refusing text, infinities, overflowing and constant outcomes.
+    ``positions``: each row's position in the caller's table, so messages name its rows."""
     y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    where = np.arange(len(y)) if positions is None else np.asarray(positions)
     bad = np.flatnonzero(~(np.abs(y) <= TOO_LARGE))
     if bad.size:
         raise ModelError(
             f"The outcome {outcome!r} must hold numbers (finite, at most {TOO_LARGE:g} in magnitude) "
-            f"for kind={kind!r}; {bad.size} row(s) do not: {rows_text(bad, data[outcome].iloc[bad].tolist())}."
+            f"for kind={kind!r}; {bad.size} row(s) do not: {rows_text(where[bad], data[outcome].iloc[bad].tolist())}."
         )
     if np.all(y == y[0]):
         raise ModelError(
@@ -386,10 +388,10 @@ def _outcome_values(data: pd.DataFrame, outcome: str, kind: str) -> np.ndarray:
         )
     if kind == "count" and np.any(y < 0):
         rows = np.flatnonzero(y < 0)
-        raise ModelError(f"kind='count' needs non-negative counts in {outcome!r}; {rows_text(rows, y[rows])}.")
+        raise ModelError(f"kind='count' needs non-negative counts in {outcome!r}; {rows_text(where[rows], y[rows])}.")
     if kind == "binary" and not np.all((y == 0) | (y == 1)):
         rows = np.flatnonzero((y != 0) & (y != 1))
-        raise ModelError(f"kind='binary' needs a 0/1 outcome; {outcome!r} has {rows_text(rows, y[rows])}.")
+        raise ModelError(f"kind='binary' needs a 0/1 outcome; {outcome!r} has {rows_text(where[rows], y[rows])}.")
     return y
 
 

@@ -19,7 +19,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import optimize
 
 from ground.errors import ParameterError
-from metrics import entropy_balance, match
+from metrics import MatchingShortfallWarning, entropy_balance, match
 from metrics.distances import covariate_points, optimal_pairs
 from tests.results import matching_inference as ref
 
@@ -129,7 +129,8 @@ def test_optimal_pairs_on_lalonde_equal_an_assignment_solver(lalonde):
     assert_allclose(_total(d, (m.t_rows, m.c_rows)), cost[r, c].sum(), rtol=1e-10)
     greedy = match(lalonde, "treat", COVARIATES)
     assert _total(d, (m.t_rows, m.c_rows)) <= _total(d, (greedy.t_rows, greedy.c_rows)) + 1e-12
-    ratio2 = match(lalonde, "treat", COVARIATES, method="optimal", ratio=2, caliper=0.25)
+    with pytest.warns(MatchingShortfallWarning, match=r"\(53 got 2, 40 got 1\)"):
+        ratio2 = match(lalonde, "treat", COVARIATES, method="optimal", ratio=2, caliper=0.25)
     assert np.all(np.abs(d[ratio2.t_rows] - d[ratio2.c_rows]) <= ratio2.options["caliper_width"] + 1e-15)
 
 
