@@ -135,22 +135,22 @@ def within_group_variance(y: np.ndarray, points: np.ndarray, group: np.ndarray, 
     """Conditional variance of each unit's outcome (Abadie and Imbens 2006): the sample
     variance (n - 1) of its outcome and those of its J nearest units of the same group,
     nearest on ``points`` (one column per dimension), as R's ``Matching`` with
-    ``Var.calc = J`` computes it."""
-    from scipy.spatial import cKDTree
-
+    ``Var.calc = J`` computes it. Exact nearest neighbours in row blocks (memory
+    bounded by the block, time by the group's size squared)."""
     points = np.asarray(points, dtype=float).reshape(len(y), -1)
-    out = np.empty(len(y))
+    out = np.full(len(y), np.nan)
     for g in (True, False):
         rows = np.flatnonzero(group == g)
         if len(rows) <= neighbours:
-            out[rows] = np.nan
             continue
-        tree = cKDTree(points[rows])
-        _, idx = tree.query(points[rows], k=neighbours + 1)
-        # drop the unit itself (a twin at distance 0 may come first), else the farthest
-        itself = idx == np.arange(len(rows))[:, None]
-        keep = np.argsort(itself, axis=1, kind="stable")[:, :neighbours]
-        others = np.take_along_axis(idx, keep, axis=1)
-        values = np.column_stack([y[rows], y[rows][others]])
-        out[rows] = values.var(axis=1, ddof=1)
+        P, yg = points[rows], y[rows]
+        norms = np.sum(P**2, axis=1)
+        block = max(1, 20_000_000 // len(rows))
+        for start in range(0, len(rows), block):
+            stop = min(start + block, len(rows))
+            d = norms[start:stop, None] + norms[None, :] - 2 * P[start:stop] @ P.T
+            d[np.arange(stop - start), np.arange(start, stop)] = np.inf  # not the unit itself
+            near = np.argpartition(d, neighbours - 1, axis=1)[:, :neighbours]
+            values = np.column_stack([yg[start:stop], yg[near]])
+            out[rows[start:stop]] = values.var(axis=1, ddof=1)
     return out
