@@ -143,7 +143,7 @@ age: row 2 (inf). Fix or remove them (rows are never dropped silently).
             continue  # the common case: two reductions, no temporaries
         bad = np.flatnonzero(~(np.abs(x) <= TOO_LARGE) & ~np.isnan(x))
         if bad.size:
-            problems.append(f"{c}: {rows_text(bad, x[bad])}")
+            problems.append(f"{c}: {rows_text(bad, x[bad].tolist())}")
             failures += [{"column": c, "rule": "finite, |x| <= 1e100", "row": int(r), "value": x[r]} for r in bad]
     if problems:
         raise SchemaError(

@@ -44,7 +44,7 @@ def subclassify(
     >>> d = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
     >>> t = np.array([False, True, False, True, False, True, False, True])
     >>> subclassify(d, t, subclass=2)[0].tolist()
-    [1, 1, 1, 1, 1, 2, 2, 2]
+    [1, 1, 1, 1, 2, 2, 2, 2]
     """
     distance = np.asarray(distance, dtype=float)
     treated = np.asarray(treated, dtype=bool)
