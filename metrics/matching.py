@@ -416,9 +416,11 @@ class MatchedComparison(_Adjusted):
     exclusions : pandas.DataFrame
         Why units are not in the matched sample: group, reason, n.
 
-    Effects (:meth:`effect`) default to standard errors clustered on the matched
-    set without replacement, to Abadie-Imbens with replacement, and to HC3 after
-    subclassification.
+    Effects (:meth:`effect`) default to the standard error whose 95% intervals
+    covered 93-97% in ``bench/coverage.py`` (2,000 replications per design):
+    clustered on the matched set without replacement; with replacement
+    Abadie-Imbens for an unadjusted difference (two-way clustering on set and
+    unit otherwise); HC3 after subclassification.
     """
 
     data: pd.DataFrame = field(repr=False)

@@ -49,7 +49,7 @@ from scipy import optimize, special, stats
 
 from cohorts.synthetic import DISPERSION, chance_of_reoffending, draw_covariates, expected_reoffences
 from ground.checks import Interval, check_parameter
-from ground.errors import ConvergenceError, SpecError
+from ground.errors import ConvergenceError, ParameterError
 from metrics.matching import match
 from metrics.power import Measure
 from metrics.propensity import design_matrix
@@ -110,8 +110,9 @@ class World:
     def build(cls, measure: Measure, true_effect: float, base_rate: float | None = None) -> World:
         """Solve for the scale and rate ratio that give ``base_rate`` and ``true_effect``."""
         if measure not in ("binary", "frequency"):
-            raise SpecError(
-                f"The 'measure' parameter must be 'binary' or 'frequency'. Got {measure!r} instead.", key="measure"
+            raise ParameterError(
+                f"The 'measure' parameter must be 'binary' or 'frequency'. Got {measure!r} instead.",
+                parameter="measure",
             )
         mu = _reference_mu()
         if base_rate is None:
@@ -282,13 +283,15 @@ def simulate_matched_effects(
         ("block", block),
     ):
         if int(value) != value or value < 1:
-            raise SpecError(f"The {name!r} parameter must be a whole number >= 1. Got {value!r} instead.", key=name)
+            raise ParameterError(
+                f"The {name!r} parameter must be a whole number >= 1. Got {value!r} instead.", parameter=name
+            )
     pool = int(pool_size if pool_size is not None else 10 * ratio * n_treated)
     if pool < ratio * n_treated:
-        raise SpecError(
+        raise ParameterError(
             f"The 'pool_size' parameter must be at least ratio * n_treated = {ratio * n_treated} so "
             f"everyone can be matched without replacement. Got {pool} instead.",
-            key="pool_size",
+            parameter="pool_size",
         )
     world = World.build(measure, true_effect, base_rate)
     rng = np.random.default_rng(seed)
@@ -514,10 +517,10 @@ def payment_probability(
     """
     rule = peterborough_rule() if isinstance(test, str) and test == "peterborough" else test
     if not isinstance(rule, PaymentRule):
-        raise SpecError(
+        raise ParameterError(
             f"The 'test' parameter of payment_probability must be a PaymentRule or 'peterborough'. "
             f"Got {test!r} instead.",
-            key="test",
+            parameter="test",
         )
     measure = rule.measure or "frequency"
     sim = simulate_matched_effects(
@@ -576,15 +579,15 @@ def payment_probability(
 
 def _positive(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0):
-        raise SpecError(f"The {name!r} parameter must be > 0. Got {value!r} instead.", key=name)
+        raise ParameterError(f"The {name!r} parameter must be > 0. Got {value!r} instead.", parameter=name)
 
 
 def _between(name: str, value: float, low: float, high: float, what: str | None = None) -> None:
     if not low < value < high:
-        raise SpecError(
+        raise ParameterError(
             f"The {name!r} parameter must be {what or f'strictly between {low:g} and {high:g}'}. "
             f"Got {value!r} instead.",
-            key=name,
+            parameter=name,
         )
 
 
