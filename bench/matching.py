@@ -132,6 +132,50 @@ def floor(path: Path) -> dict:
     return {"seconds": time.perf_counter() - start, "peak_mib": _peak_mib()}
 
 
+def fit_timings(path: Path, repeats: int) -> list[dict]:
+    """The propensity fit's fast path against statsmodels' ``Logit.fit`` (Newton, its defaults),
+    in process, median of ``repeats``: the issue's rare-treatment data and the bench pool."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+    import statsmodels.api as sm
+
+    from metrics.propensity import design_matrix, fit_propensity
+
+    rng = np.random.default_rng(0)
+    n = 16_000
+    age = rng.normal(35, 10, n).clip(18, 80)
+    income = rng.lognormal(np.log(30_000) - 0.32, 0.8, n)
+    logit = -4.6 - 0.06 * (age - 35) + 0.0008 * (age - 35) ** 2 + 0.4 * np.log(income / 30_000)
+    rare = pd.DataFrame({"age": age, "age2": age**2, "income": income, "income2": income**2})
+    rare["t"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    pool = pd.read_parquet(path)
+    rows = []
+    for name, df, treat, covs in (
+        ("rare treatment (16,000 rows, 1% treated)", rare, "t", ["age", "age2", "income", "income2"]),
+        (f"bench pool ({len(pool):,} rows)", pool, "treated", CONTINUOUS + BINARY),
+    ):
+        X, _, _ = design_matrix(df, covs)
+        y = df[treat].to_numpy(float)
+        ours, theirs = [], []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = fit_propensity(df, treat, covs)
+            ours.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ref = sm.Logit(y, X).fit(disp=0)
+            theirs.append(time.perf_counter() - t)
+        gap = float(np.max(np.abs(fit.coefficients / np.asarray(ref.params) - 1)))
+        rows.append({"data": name, "desist": statistics.median(ours), "statsmodels": statistics.median(theirs),
+                     "converged": bool(ref.mle_retvals["converged"]), "max_rel_gap": gap})  # fmt: skip
+    return rows
+
+
 def _child(mode: str, path: Path) -> tuple[float, dict]:
     start = time.perf_counter()
     out = subprocess.run([sys.executable, __file__, f"--{mode}", "--path", str(path)], capture_output=True, text=True)
@@ -194,6 +238,12 @@ def main(argv=None) -> None:
     print("Machine shared with other sessions: figures vary from run to run.")
     small = measure(args.treated, args.controls, args.repeats)
     report(small)
+    print("\nPropensity fit: desist's fast path against statsmodels Logit.fit (in process, median)")
+    for r in fit_timings(_dataset(args.treated, args.controls), args.repeats):
+        print(
+            f"  {r['data']:<42s} desist {r['desist']:6.3f} s   statsmodels {r['statsmodels']:6.3f} s "
+            f"(converged: {r['converged']}; largest relative coefficient gap {r['max_rel_gap']:.1e})"
+        )
     if args.big:
         big = measure(args.treated, 10 * args.controls, args.repeats)
         report(big)
