@@ -18,7 +18,7 @@ from numpy.testing import assert_allclose
 from scipy.special import expit
 
 from ground.errors import DesistError, MatchingError, ModelError, ParameterError, SchemaError
-from metrics import MatchingShortfallWarning, SeparationWarning, fit_propensity, match
+from metrics import MatchingShortfallWarning, SeparationWarning, compare, entropy_balance, fit_propensity, match
 from metrics.propensity import design_matrix
 
 RARE_COVARIATES = ["age", "age2", "income", "income2"]
@@ -162,10 +162,13 @@ def test_no_bare_error_escapes(n, scale, special, share, level, seed, replace):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            m = match(df, "t", ["x", "g"], replace=replace)
-            m.balance()
-            m.effect("y")
             fit_propensity(df, "t", ["x", "g"])
+            compare(df, "t", "y", covariates=["x", "g"])
+            entropy_balance(df, "t", ["x", "g"])
+            m = match(df, "t", ["x", "g"], replace=replace)
+            m.balance(squares=True, interactions=True)
+            m.effect("y")
+            m.effect("y", covariates="x")
     except DesistError:
         pass
 
