@@ -6,8 +6,8 @@ x4 binary), fits the propensity model and matches four ways (1:1 without replace
 and 1:3 with replacement, each with and without a 0.2 SD caliper on the logit); each
 of four outcomes (continuous homoskedastic, heteroskedastic, with a heterogeneous
 effect, and binary) gets every standard error that fits the design. A CI covers when
-it contains the population effect on the treated. Also the Peterborough rule's
-payment chance against its analytic figure (the study of the synthetic world).
+it contains the population effect on the treated. (The payment chances of the
+Peterborough rule are simulated by ``studies.payment_simulation.payment_probability``.)
 
     python bench/coverage.py                  # 2,000 replications per design (about 15 minutes)
     python bench/coverage.py --draws 200      # a quick look
