@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ground.errors import MatchingError
+
 __all__ = ["subclass_weights", "subclassify"]
 
 
@@ -78,9 +80,19 @@ def _scoot(sub: np.ndarray, treated: np.ndarray, x: np.ndarray, min_n: int) -> n
     nsub = len(labels)
     for group in (True, False):
         members = np.flatnonzero(treated == group)
+        if len(members) < nsub * min_n:
+            raise MatchingError(
+                f"Subclassification into {nsub} subclasses with at least {min_n} unit(s) of each group needs "
+                f"{nsub * min_n} {'treated' if group else 'control'} units; there are {len(members)}. "
+                "Use fewer subclasses or a smaller min_n."
+            )
         tab = np.bincount(idx[members], minlength=nsub).astype(float)
+        moves = 0
         for _ in range(min_n):
             while tab.min() <= 0:
+                moves += 1
+                if moves > nsub * len(members):  # pragma: no cover - a guard, not a path
+                    raise MatchingError("Subclassification could not give every subclass both groups.")
                 s = int(np.flatnonzero(tab == 0)[0]) if np.any(tab == 0) else int(np.argmin(tab))
                 left = _look_left(tab, s)
                 s2 = _donor(tab, s, left)
