@@ -169,8 +169,17 @@ def test_no_bare_error_escapes(n, scale, special, share, level, seed, replace):
             m.balance(squares=True, interactions=True)
             m.effect("y")
             m.effect("y", covariates="x")
+            match(df, "t", ["x"], method="subclass", subclass=3).effect("y")
+            match(df, "t", ["x"], method="optimal", distance="mahalanobis").effect("y")
     except DesistError:
         pass
+
+
+def test_subclassification_with_too_few_controls_is_a_clear_error():
+    rng = np.random.default_rng(9)
+    df = pd.DataFrame({"x": rng.normal(size=40), "t": np.r_[np.ones(37), np.zeros(3)].astype(int)})
+    with pytest.raises(MatchingError, match="needs 6 control units; there are 3"):
+        match(df, "t", "x", method="subclass")
 
 
 def test_argument_errors_are_parameter_errors():
