@@ -4,10 +4,11 @@ For each variable (the distance, each numeric covariate, one 0/1 row per level
 of a categorical):
 
 - ``mean_treated``, ``mean_control``: weighted means (matching weights after).
-- ``smd``: (mean_treated - mean_control) / sd_treated, where sd_treated is the
-  treated group's SD in the *full, unmatched* sample, so before and after share
-  one denominator (the ATT convention, MatchIt's ``s.d.denom = "treated"``).
-  A difference below sqrt(machine epsilon) in absolute value gives 0.
+- ``smd``: (mean_treated - mean_control) / sd, where sd is, in the *full,
+  unadjusted* sample, the treated group's SD for the ATT, the control group's
+  for the ATC, and sqrt((var_t + var_c) / 2) for the ATE (MatchIt's
+  ``s.d.denom``), so before and after share one denominator. A difference below
+  sqrt(machine epsilon) in absolute value gives 0.
 - ``var_ratio``: weighted variance of treated over controls, continuous
   variables only. Weighted variance: sum(w (x - m)^2) / (1 - sum(w^2)) with w
   normalised to sum to 1 (the n-1 variance when unweighted); for a 0/1
@@ -25,29 +26,58 @@ import pandas as pd
 
 from metrics.propensity import categorical_levels, level_codes
 
-__all__ = ["balance_variables", "balance_table", "plot_balance", "STATISTICS"]
+__all__ = ["balance_variables", "balance_table", "balanced_flags", "plot_balance", "STATISTICS"]
 
 STATISTICS = ["mean_treated", "mean_control", "smd", "var_ratio", "ecdf_mean", "ecdf_max"]
 _TINY = np.sqrt(np.finfo(float).eps)
 
 
-def balance_variables(data: pd.DataFrame, covariates: list[str]) -> dict[str, np.ndarray]:
+def balance_variables(
+    data: pd.DataFrame, covariates: list[str], *, squares: bool = False, interactions: bool = False
+) -> dict[str, np.ndarray]:
     """Numeric arrays to assess, one per numeric/bool covariate and one 0/1 array per
-    level of each categorical covariate (named like R: ``race`` -> ``raceblack``, ...)."""
+    level of each categorical covariate (named like R: ``race`` -> ``raceblack``, ...).
+
+    ``squares`` adds the square of each continuous variable (``age²``);
+    ``interactions`` the product of every pair of variables from different
+    covariates (``age * married``), leaving out products that never vary.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"age": [20.0, 30.0, 40.0], "sex": ["f", "m", "m"]})
+    >>> list(balance_variables(df, ["age", "sex"], squares=True, interactions=True))
+    ['age', 'sexf', 'sexm', 'age²', 'age * sexf', 'age * sexm']
+    """
     out: dict[str, np.ndarray] = {}
+    source: dict[str, str] = {}
     for c in covariates:
         col = data[c]
         levels = categorical_levels(col)
         if levels is None:
             out[c] = col.to_numpy(dtype=float)
+            source[c] = c
         else:
             codes = level_codes(col, levels)
             for k, lev in enumerate(levels):
                 out[f"{c}{lev}"] = (codes == k).astype(float)
+                source[f"{c}{lev}"] = c
+    base = list(out)
+    if squares:
+        for name in base:
+            if not _is_binary(out[name]):
+                out[f"{name}²"] = out[name] ** 2
+    if interactions:
+        for i, a in enumerate(base):
+            for b in base[i + 1 :]:
+                product = out[a] * out[b]
+                if source[a] != source[b] and product.min() < product.max():
+                    out[f"{a} * {b}"] = product
     return out
 
 
-def balance_table(variables: dict[str, np.ndarray], treated: np.ndarray, weights: np.ndarray | None) -> pd.DataFrame:
+def balance_table(
+    variables: dict[str, np.ndarray], treated: np.ndarray, weights: np.ndarray | None, *, estimand: str = "ATT"
+) -> pd.DataFrame:
     """Balance statistics before matching and, if ``weights`` is given, after.
 
     Parameters
@@ -57,6 +87,8 @@ def balance_table(variables: dict[str, np.ndarray], treated: np.ndarray, weights
     treated : bool array of length n
     weights : array of length n or None
         Matching weights (0 for unmatched units).
+    estimand : {"ATT", "ATC", "ATE"}
+        Chooses the SMD's denominator (see the module docstring).
 
     Returns
     -------
@@ -68,7 +100,7 @@ def balance_table(variables: dict[str, np.ndarray], treated: np.ndarray, weights
     groups = _Groups(treated, weights)
     rows_before, rows_after = [], []
     for x in variables.values():
-        before, after = _variable_balance(np.asarray(x, dtype=float), groups)
+        before, after = _variable_balance(np.asarray(x, dtype=float), groups, estimand)
         rows_before.append(before)
         rows_after.append(after)
     parts = {"before": pd.DataFrame(rows_before, columns=STATISTICS)}
@@ -99,14 +131,14 @@ def _is_binary(x: np.ndarray) -> bool:
     return bool(x.min() >= 0 and x.max() <= 1 and np.all((x == 0) | (x == 1)))
 
 
-def _variable_balance(x: np.ndarray, g: _Groups):
+def _variable_balance(x: np.ndarray, g: _Groups, estimand: str = "ATT"):
     binary = _is_binary(x)
     xt, xc = x[g.t], x[g.c]
     mean_t, mean_c = xt.mean(), xc.mean()
     var_t, var_c = _variance(xt, None, binary), _variance(xc, None, binary)
-    sd = np.sqrt(var_t)
+    sd = np.sqrt({"ATT": var_t, "ATC": var_c}.get(estimand, (var_t + var_c) / 2))
     if not np.isfinite(sd) or sd < _TINY:
-        # MatchIt falls back to the pooled SD when the treated SD is zero.
+        # MatchIt falls back to the pooled SD when the chosen group's SD is zero.
         sd = np.sqrt((var_t + var_c) / 2)
     before = _row(mean_t, mean_c, sd, var_t, var_c, binary)
     after = None
@@ -173,6 +205,35 @@ def _weighted_cdf(x: np.ndarray, w: np.ndarray, at: np.ndarray) -> np.ndarray:
     o = np.argsort(x, kind="stable")
     cum = np.concatenate([[0.0], np.cumsum(w[o]) / w.sum()])
     return cum[np.searchsorted(x[o], at, side="right")]
+
+
+def balanced_flags(table: pd.DataFrame, thresholds: dict[str, float]) -> pd.DataFrame:
+    """Add a ``balanced`` column to each sample of a balance table: True when
+    ``|smd| <= thresholds["smd"]`` and, if given, ``1/r <= var_ratio <= r`` with
+    ``r = thresholds["var_ratio"]`` (a missing variance ratio, binary variables, passes).
+
+    Examples
+    --------
+    >>> t = balance_table({"x": np.array([1.0, 2.0, 3.0, 5.0])}, np.array([1, 1, 0, 0], bool), None)
+    >>> bool(balanced_flags(t, {"smd": 0.1})[("before", "balanced")].iloc[0])
+    False
+    """
+    unknown = set(thresholds) - {"smd", "var_ratio"}
+    if unknown:
+        from ground.checks import parameter_error
+
+        raise parameter_error("thresholds", "balance", "a dict with keys 'smd' and/or 'var_ratio'", thresholds)
+    out = table.copy()
+    for sample in dict.fromkeys(table.columns.get_level_values(0)):
+        ok = np.ones(len(table), dtype=bool)
+        if "smd" in thresholds:
+            ok &= table[(sample, "smd")].abs().to_numpy() <= thresholds["smd"]
+        if "var_ratio" in thresholds:
+            r = table[(sample, "var_ratio")].to_numpy()
+            limit = thresholds["var_ratio"]
+            ok &= np.isnan(r) | ((r >= 1 / limit) & (r <= limit))
+        out[(sample, "balanced")] = ok
+    return out.sort_index(axis=1, level=0, sort_remaining=False)
 
 
 def plot_balance(table: pd.DataFrame, ax=None, *, thresholds=(0.1, 0.25)):

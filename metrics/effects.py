@@ -1,22 +1,37 @@
 """Effects of a programme on an outcome, with standard errors, CIs and n.
 
-- ``kind="mean"`` / ``"binary"``: weighted least squares of the outcome on the
-  treatment indicator (a difference in means, or in proportions). Standard
-  errors clustered on the matched set (sandwich's ``vcovCL`` with its default
-  HC1 adjustment G/(G-1) x (n-1)/(n-k)) when matching without replacement,
-  HC3 otherwise; p-value and CI from the t distribution with the residual
-  degrees of freedom (as ``lmtest::coeftest`` on an ``lm``), which is how the
-  MatchIt vignette estimates the ATT.
-- ``kind="count"``: rate ratio from a weighted Poisson GLM (log link) with
-  cluster-robust (or HC0) sandwich standard errors as R's sandwich gives for a
-  ``glm``, plus the difference in mean
-  frequency (as ``kind="mean"``) in ``details["difference"]``.
-- ``kind="time"``: hazard ratio from a Cox model (statsmodels ``PHReg``, Efron
-  ties) with robust standard errors from Efron score residuals, as R's
-  ``coxph(..., robust = TRUE)`` (clustered on the matched set, or per unit;
-  see :mod:`metrics.survival`), and Kaplan-Meier curves per group in
-  ``details["kaplan_meier"]``. Unequal weights (1:k matching, with replacement)
-  use the same partial likelihood with R's case weighting (``PHReg`` has none).
+What each ``kind`` and ``scale`` estimates (weights are the matching or
+balancing weights; "focal" units are those the estimand is about: the treated
+for the ATT, the controls for the ATC, everyone for the ATE):
+
+- ``kind="mean"`` (and ``"binary"`` on the difference scale): weighted least
+  squares of the outcome on the treatment indicator, a difference in means (or
+  in proportions). With ``covariates``, regression adjustment as MatchIt's
+  vignette recommends: the treatment interacted with the covariates, centred at
+  the focal units' weighted means, so the treatment coefficient is the
+  g-computation estimate of the effect on the focal units.
+- ``kind="binary"`` with ``scale="risk ratio"`` or ``"odds ratio"``: a weighted
+  logistic regression (with the same interactions when ``covariates`` are
+  given), and the marginal risks of the focal units with and without the
+  programme (g-computation); the ratio of the risks, or of the odds. Without
+  covariates these are the ratios of the weighted proportions.
+- ``kind="count"``: rate ratio from a weighted Poisson model (log link), the
+  same way; the difference in mean frequency (as ``kind="mean"``) is in
+  ``details["difference"]``.
+- ``kind="time"``: hazard ratio from a Cox model (Efron ties, covariates
+  entered as they are), with R's ``coxph`` robust variance; Kaplan-Meier
+  curves per group in ``details["kaplan_meier"]``.
+
+Standard errors (``se``; see :mod:`metrics.variance`): ``"cluster"`` on the
+matched set (sandwich's ``vcovCL``: HC1 for least squares, HC0 otherwise),
+``"two_way"`` on the matched set and the unit (matching with replacement),
+``"hc3"`` (least squares; HC0 for the GLMs and Cox), ``"abadie_imbens"`` (the
+matching estimator's own variance, as R's ``Matching``), or ``"bootstrap"``
+(matched sets resampled with replacement, the whole estimator refitted on
+each: a percentile interval). Least-squares intervals use the t distribution
+with the residual degrees of freedom (as ``lmtest::coeftest`` on an ``lm``),
+the others the normal. The delta method treats the focal units' covariates as
+fixed, as R's ``marginaleffects`` does.
 """
 
 from __future__ import annotations
@@ -26,18 +41,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
+from scipy import linalg, special
 
-from ground.checks import require_columns
+from ground.checks import Interval, Options, check_parameter, column_names, parameter_error, require_columns, rows_text
 from ground.errors import ModelError
-from metrics.propensity import design_matrix, treatment_indicator
-from metrics.survival import cox_fit, cox_robust_covariance, kaplan_meier
+from metrics.propensity import TOO_LARGE, Design, check_covariate_values, treatment_indicator
+from metrics.survival import cox_fit, efron_score_residuals, kaplan_meier
+from metrics.variance import abadie_imbens_variance, cluster_variance, within_group_variance
 
-__all__ = ["Effect", "compare", "estimate_effect", "kaplan_meier"]
+__all__ = ["Effect", "compare", "estimate_effect", "kaplan_meier", "AnalysisSample"]
 
 KINDS = ("mean", "binary", "count", "time")
+#: Scales each kind can report, the first being the default.
+SCALES = {
+    "mean": ("difference",),
+    "binary": ("difference", "risk ratio", "odds ratio"),
+    "count": ("rate ratio", "difference"),
+    "time": ("hazard ratio",),
+}
+VARIANCES = ("cluster", "two_way", "hc3", "abadie_imbens", "bootstrap")
+#: Same-group neighbours (on the standardised covariates) that estimate each unit's
+#: outcome variance for the Abadie-Imbens standard error (their J; R's Matching ``Var.calc``).
+AI_NEIGHBOURS = 2
 
 
 @dataclass(frozen=True)
@@ -47,8 +72,8 @@ class Effect:
     Attributes
     ----------
     estimate : float
-        Difference (treated minus comparison) for mean/binary; rate ratio for
-        count; hazard ratio for time.
+        Difference (treated minus comparison) on the difference scale; the
+        rate, risk, odds or hazard ratio otherwise.
     se : float
         Standard error of the estimate (of its log for ratios).
     ci_low, ci_high : float
@@ -60,14 +85,19 @@ class Effect:
     method : str
         Model and variance estimator, in words.
     kind, outcome, scale : str
-        Outcome type, outcome column, and "difference" / "rate ratio" / "hazard ratio".
+        Outcome type, outcome column, and "difference" / "risk ratio" /
+        "odds ratio" / "rate ratio" / "hazard ratio".
     mean_treated, mean_control : float
         (Weighted) outcome mean per group (event proportion for time).
     level : float
         Confidence level.
+    estimand : str
+        "ATT", "ATC" or "ATE": whom the effect is about.
     details : dict
-        Extra results: ``difference`` (an Effect) for counts, ``kaplan_meier``
-        (DataFrame) and ``se_model`` for time.
+        Extra results: ``difference`` (an Effect) for counts, ``risk_ratio``
+        (an Effect) for a binary difference, ``outcome_sd`` (pooled within-group
+        SD of the outcome), ``kaplan_meier`` (DataFrame) and ``se_model`` for
+        time, ``bootstrap`` draws when bootstrapped.
     """
 
     estimate: float
@@ -85,46 +115,48 @@ class Effect:
     mean_control: float
     level: float = 0.95
     details: dict = field(default_factory=dict, compare=False, repr=False)
+    estimand: str = "ATT"
 
     def __iter__(self):
         # unpacking gives (estimate, p_value) only, so fields can be added later
         return iter((self.estimate, self.p_value))
 
     def to_dict(self) -> dict:
-        out = {
-            k: getattr(self, k)
-            for k in (
-                "estimate",
-                "se",
-                "ci_low",
-                "ci_high",
-                "p_value",
-                "n_treated",
-                "n_control",
-                "method",
-                "kind",
-                "outcome",
-                "scale",
-                "mean_treated",
-                "mean_control",
-                "level",
-            )
-        }
+        keys = (
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "n_treated",
+            "n_control",
+            "method",
+            "kind",
+            "outcome",
+            "scale",
+            "mean_treated",
+            "mean_control",
+            "level",
+            "estimand",
+        )
+        out = {k: getattr(self, k) for k in keys}
         for k, v in out.items():
             if isinstance(v, (np.floating, np.integer)):
                 out[k] = v.item()
-        if "difference" in self.details:
-            out["difference"] = self.details["difference"].to_dict()
+        for k in ("difference", "risk_ratio"):
+            if k in self.details:
+                out[k] = self.details[k].to_dict()
         out["statement"] = self.statement()
         return out
 
     def to_frame(self) -> pd.DataFrame:
         d = self.to_dict()
         d.pop("difference", None)
+        d.pop("risk_ratio", None)
         return pd.DataFrame([d])
 
     def summary(self) -> str:
-        return self.statement()
+        return self.statement() + f"\n  method: {self.method}"
 
     def statement(self) -> str:
         """The result in plain English, with its CI, p-value and n."""
@@ -144,6 +176,8 @@ class Effect:
             )
         label = {
             "rate ratio": f"the rate of {self.outcome}",
+            "risk ratio": f"the risk of {self.outcome}",
+            "odds ratio": f"the odds of {self.outcome}",
             "hazard ratio": f"the hazard (risk at any moment) of {self.outcome}",
         }[self.scale]
         change = (self.estimate - 1) * 100
@@ -168,17 +202,58 @@ def _number(v: float) -> str:
     return f"{v:.2f}" if v >= 1 else f"{v:.3g}"
 
 
+@dataclass(frozen=True)
+class AnalysisSample:
+    """The rows an effect is estimated on.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        One row per analysis row (a unit may appear once per matched set it
+        serves when the sample is stacked for two-way clustering).
+    treated : bool array
+    weights : array
+    focal : bool array
+        Rows whose covariates define the population the effect is about.
+    sets : array or None
+        Matched set (cluster) of each row.
+    units : array or None
+        Unit of each row (for two-way clustering).
+    matches : tuple of (focal rows, matched rows) or None
+        The matched pairs, in row positions of ``data``, for the Abadie-Imbens
+        variance; with ``points`` (the matching distance per row).
+    estimand : str
+    design : str
+        "matched", "unmatched" or "weighted" (words for the method text).
+    """
+
+    data: pd.DataFrame
+    treated: np.ndarray
+    weights: np.ndarray
+    focal: np.ndarray
+    sets: np.ndarray | None = None
+    units: np.ndarray | None = None
+    matches: tuple | None = None
+    points: np.ndarray | None = None
+    estimand: str = "ATT"
+    design: str = "matched"
+
+
 def compare(
     data: pd.DataFrame,
     treatment: str,
     outcome: str,
     kind: str = "mean",
     *,
-    covariates: list[str] | None = None,
+    scale: str | None = None,
+    covariates: list[str] | str | None = None,
     weights: str | np.ndarray | None = None,
     duration: str | None = None,
     event: str | None = None,
+    se: str = "hc3",
     level: float = 0.95,
+    draws: int = 999,
+    seed: int | None = None,
 ) -> Effect:
     """Two-group comparison without matching (a randomised trial, or a weighted
     comparison), optionally adjusted for covariates.
@@ -191,25 +266,34 @@ def compare(
     outcome : str
         Outcome column (for ``kind="time"`` the duration if ``duration`` is None).
     kind : {"mean", "binary", "count", "time"}
-    covariates : list of str, optional
-        Adjust for these (categoricals get treatment contrasts).
+    scale : str, optional
+        See :data:`SCALES`; binary: "difference" (default), "risk ratio", "odds ratio".
+    covariates : str or list of str, optional
+        Adjust for these (categoricals get treatment contrasts); the effect is
+        averaged over everyone (the ATE).
     weights : str or array, optional
         Column name or array of non-negative weights (e.g. inverse-probability weights).
     duration, event : str, optional
         For ``kind="time"``: follow-up time and event (1 = event, 0 = censored).
+    se : {"hc3", "bootstrap"}, default "hc3"
+        HC3 for least squares (HC0 for the GLMs, per-unit robust for Cox), or a
+        bootstrap over units.
+    level : float, default 0.95
+    draws, seed
+        Bootstrap draws and seed.
 
     Returns
     -------
     Effect
-        Standard errors are robust (HC3 for mean/binary, HC0 for count,
-        per-unit robust for time).
 
     Examples
     --------
-    >>> e = compare(rossi, "fin", "week", kind="time", event="arrest",
-    ...             covariates=["age", "race", "wexp", "mar", "paro", "prio"])  # doctest: +SKIP
-    >>> e.estimate  # hazard ratio  # doctest: +SKIP
+    >>> df = pd.DataFrame({"t": [1, 1, 1, 0, 0, 0], "y": [3.0, 4.0, 5.0, 1.0, 2.0, 3.0]})
+    >>> e = compare(df, "t", "y")
+    >>> round(e.estimate, 6), e.scale
+    (2.0, 'difference')
     """
+    check_parameter(se, "se", "compare", Options("hc3", "bootstrap"))
     if isinstance(weights, str):
         require_columns(data, [weights], table="data", complete=True)
         w = data[weights].to_numpy(dtype=float)
@@ -217,214 +301,411 @@ def compare(
         w = np.ones(len(data))
     else:
         w = np.asarray(weights, dtype=float)
-    if len(w) != len(data) or np.any(~np.isfinite(w)) or np.any(w < 0):
-        raise ModelError(
-            "The 'weights' parameter of compare must be finite, non-negative and one "
-            f"per row ({len(data)} rows). Got {len(w)} values, min {np.nanmin(w):g}."
-        )
+    if w.ndim != 1 or len(w) != len(data) or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise parameter_error("weights", "compare", f"finite, non-negative and one per row ({len(data)} rows)", weights)
+    treated = treatment_indicator(data, treatment)
+    sample = AnalysisSample(
+        data, treated, w, np.ones(len(data), dtype=bool), units=np.arange(len(data)), estimand="ATE",
+        design="unmatched" if weights is None else "weighted",
+    )  # fmt: skip
     return estimate_effect(
-        data,
-        treatment,
-        outcome,
-        kind=kind,
-        weights=w,
-        treated=treatment_indicator(data, treatment),
-        clusters=None,
-        duration=duration,
-        event=event,
-        covariates=covariates,
-        design="unmatched",
-        level=level,
-    )
+        sample, outcome, kind=kind, scale=scale, covariates=covariates, se=se, duration=duration, event=event,
+        level=level, draws=draws, seed=seed, caller="compare",
+    )  # fmt: skip
 
 
 def estimate_effect(
-    data,
-    treatment,
-    outcome,
+    sample: AnalysisSample,
+    outcome: str,
     *,
-    kind,
-    weights,
-    treated,
-    clusters,
-    duration=None,
-    event=None,
-    covariates=None,
-    design="matched",
-    level=0.95,
+    kind: str = "mean",
+    scale: str | None = None,
+    covariates: list[str] | str | None = None,
+    se: str = "cluster",
+    duration: str | None = None,
+    event: str | None = None,
+    level: float = 0.95,
+    draws: int = 999,
+    seed: int | None = None,
+    caller: str = "effect",
 ) -> Effect:
-    """Shared engine of :func:`compare` and ``MatchedComparison.effect``.
-
-    ``clusters`` (matched-set ids) switches to cluster-robust standard errors.
-    """
-    if kind not in KINDS:
-        raise ModelError(f"The 'kind' parameter must be one of {KINDS}. Got {kind!r} instead.")
-    t = np.asarray(treated, dtype=float)
-    n_t, n_c = int((t == 1).sum()), int((t == 0).sum())
-    if n_t == 0 or n_c == 0:
-        raise ModelError(f"An effect needs both groups; got {n_t} treated and {n_c} comparison units.")
-    covariates = list(covariates or [])
+    """Shared engine of :func:`compare` and ``MatchedComparison.effect``: checks the
+    arguments and the outcome, fits the estimator, and attaches its variance."""
+    check_parameter(kind, "kind", caller, Options(*KINDS))
+    scale = _scale(kind, scale, caller)
+    check_parameter(se, "se", caller, Options(*VARIANCES))
+    check_parameter(level, "level", caller, _OPEN_UNIT)
+    if se == "bootstrap":
+        check_parameter(draws, "draws", caller, Interval(int, 99, None))
+    covariates = column_names(covariates, "covariates", caller)
+    t = np.asarray(sample.treated, dtype=bool)
+    n_t, n_c = int(t.sum()), int((~t).sum())
+    if n_t < 2 or n_c < 2:
+        raise ModelError(
+            f"An effect with a standard error needs at least 2 units in each group; got {n_t} treated and "
+            f"{n_c} comparison unit(s)."
+        )
     if kind == "time":
-        return _time_effect(data, outcome, t, weights, clusters, duration, event, covariates, n_t, n_c, level)
-    require_columns(data, [outcome] + covariates, table="data", complete=True)
-    y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float)
-    if np.isnan(y).any():
-        rows = np.flatnonzero(np.isnan(y))
+        return _time_effect(sample, outcome, duration, event, covariates, se, level, caller)
+    require_columns(sample.data, [outcome] + covariates, table="data", complete=True)
+    check_covariate_values(sample.data, covariates)
+    y = _outcome_values(sample.data, outcome, kind, sample.units)
+    Z = _covariate_matrix(sample.data, covariates)
+    if se == "abadie_imbens" and (Z is not None or scale != "difference" or sample.matches is None):
+        raise parameter_error(
+            "se", caller, "'cluster', 'two_way', 'hc3' or 'bootstrap' here: 'abadie_imbens' is for an unadjusted "
+            "difference from a matched comparison", se,
+        )  # fmt: skip
+    return _effect(sample, y, Z, kind, scale, se, outcome, level, draws, seed)
+
+
+_OPEN_UNIT = Interval(float, 0, 1, closed="neither")
+
+
+def _scale(kind: str, scale: str | None, caller: str) -> str:
+    if scale is None:
+        return SCALES[kind][0]
+    words = scale.replace("_", " ") if isinstance(scale, str) else scale
+    check_parameter(words, "scale", caller, Options(*SCALES[kind]))
+    return words
+
+
+def _outcome_values(data: pd.DataFrame, outcome: str, kind: str, positions: np.ndarray | None) -> np.ndarray:
+    """The outcome as floats, refusing text, infinities, overflowing and constant outcomes.
+    ``positions``: each row's position in the caller's table, so messages name its rows."""
+    y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    where = np.arange(len(y)) if positions is None else np.asarray(positions)
+    bad = np.flatnonzero(~(np.abs(y) <= TOO_LARGE))
+    if bad.size:
         raise ModelError(
-            f"The outcome {outcome!r} must be numeric (kind={kind!r}); rows {rows[:5].tolist()} "
-            f"(0-based) hold {data[outcome].iloc[rows[:5]].tolist()}"
-            + (f" and {rows.size - 5} more." if rows.size > 5 else ".")
+            f"The outcome {outcome!r} must hold numbers (finite, at most {TOO_LARGE:g} in magnitude) "
+            f"for kind={kind!r}; {bad.size} row(s) do not: {rows_text(where[bad], data[outcome].iloc[bad].tolist())}."
         )
-    X = _exog(data, t, covariates)
-    if kind == "count":
-        if np.any(y < 0):
-            raise ModelError(
-                f"kind='count' needs non-negative counts in {outcome!r}; found {int((y < 0).sum())} negative values."
-            )
-        return _count_effect(y, X, t, weights, clusters, outcome, n_t, n_c, level)
+    if np.all(y == y[0]):
+        raise ModelError(
+            f"The outcome {outcome!r} takes one value ({y[0]:g}) for everyone in the sample, so there is no "
+            "effect to estimate and no standard error: check the column."
+        )
+    if kind == "count" and np.any(y < 0):
+        rows = np.flatnonzero(y < 0)
+        raise ModelError(f"kind='count' needs non-negative counts in {outcome!r}; {rows_text(where[rows], y[rows])}.")
     if kind == "binary" and not np.all((y == 0) | (y == 1)):
-        raise ModelError(
-            f"kind='binary' needs a 0/1 outcome; {outcome!r} has {int(((y != 0) & (y != 1)).sum())} other values."
-        )
-    return _linear_effect(y, X, t, weights, clusters, outcome, kind, n_t, n_c, level)
+        rows = np.flatnonzero((y != 0) & (y != 1))
+        raise ModelError(f"kind='binary' needs a 0/1 outcome; {outcome!r} has {rows_text(where[rows], y[rows])}.")
+    return y
 
 
-def _exog(data, t, covariates):
+def _covariate_matrix(data: pd.DataFrame, covariates: list[str]) -> np.ndarray | None:
     if not covariates:
-        return np.column_stack([np.ones(len(t)), t])
-    Xc, _, _ = design_matrix(data, covariates)
-    # centre covariates so the treatment coefficient stays a group difference
-    Xc = Xc[:, 1:] - Xc[:, 1:].mean(axis=0)
-    return np.column_stack([np.ones(len(t)), t, Xc])
+        return None
+    return Design.from_data(data, covariates).full()[:, 1:]
 
 
-def _wmean(y, w, mask):
-    return float(np.sum(y[mask] * w[mask]) / np.sum(w[mask]))
+@dataclass
+class _Estimate:
+    """An estimate on its estimation scale (log for ratios) and its influence contributions."""
+
+    value: float
+    phi: np.ndarray
+    leverage: np.ndarray | None
+    n_params: int
+    linear: bool
+    means: tuple[float, float]
 
 
-def _linear_effect(y, X, t, w, clusters, outcome, kind, n_t, n_c, level):
-    model = sm.WLS(y, X, weights=w)
-    if clusters is not None:
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": _codes(clusters)})
-        how = "clustered on matched set (HC1, as sandwich::vcovCL)"
+def _fit(kind, scale, y, t, w, Z, focal) -> _Estimate:
+    if scale == "difference" and (kind != "binary" or Z is None):
+        return _least_squares(y, t, w, Z, focal)
+    family = "poisson" if kind == "count" else "logistic"
+    contrast = {"difference": "difference", "risk ratio": "log ratio", "rate ratio": "log ratio"}.get(
+        scale, "log odds ratio"
+    )
+    return _glm_contrast(y, t, w, Z, focal, family, contrast)
+
+
+def _effect(sample, y, Z, kind, scale, se, outcome, level, draws, seed) -> Effect:
+    t, w = np.asarray(sample.treated, dtype=bool), np.asarray(sample.weights, dtype=float)
+    est = _fit(kind, scale, y, t, w, Z, sample.focal)
+    details = {"outcome_sd": _pooled_sd(y, t, w)}
+    if se == "bootstrap":
+        var, how, ci, details["bootstrap"] = _bootstrap(sample, y, Z, kind, scale, est.value, level, draws, seed)
+    elif se == "abadie_imbens":
+        sigma2 = None if sample.points is None else within_group_variance(y, sample.points, t, AI_NEIGHBOURS)
+        value, var = abadie_imbens_variance(y, *sample.matches[:2], sample.estimand != "ATC", sigma2)
+        how = "Abadie-Imbens (population effect" + (
+            f"; outcome variances from the {AI_NEIGHBOURS} nearest units of the same group)"
+            if sigma2 is not None
+            else ")"
+        )
+        ci = None
+        est.value = value
     else:
-        fit = model.fit(cov_type="HC3")
-        how = "HC3 robust"
-    est, se = float(fit.params[1]), float(fit.bse[1])
-    df = fit.df_resid
-    q = stats.t.ppf(0.5 + level / 2, df)
-    p = 2 * stats.t.sf(abs(est / se), df)
+        var, how = _sandwich(est, sample, se)
+        ci = None
+    effect = _result(est, var, how, ci, sample, kind, scale, outcome, level, details, Z is not None)
+    if kind == "count":
+        details["difference"] = _effect(sample, y, Z, "mean", "difference", se, outcome, level, draws, seed)
+    if kind == "binary" and scale == "difference" and se != "bootstrap":
+        rr = "cluster" if se == "abadie_imbens" and sample.sets is not None else se
+        rr = "hc3" if rr == "abadie_imbens" else rr
+        details["risk_ratio"] = _effect(sample, y, Z, kind, "risk ratio", rr, outcome, level, draws, seed)
+    return effect
+
+
+def _sandwich(est: _Estimate, sample: AnalysisSample, se: str) -> tuple[float, str]:
+    if se in ("cluster", "two_way") and sample.sets is None:
+        se = "hc3"
+    how = se if (se != "hc3" or est.linear) else "hc0"
+    var = cluster_variance(
+        est.phi, how, sets=sample.sets, units=sample.units, leverage=est.leverage, n_params=est.n_params,
+        linear=est.linear,
+    )  # fmt: skip
+    words = {
+        "cluster": "clustered on matched set" + (" (HC1, as sandwich::vcovCL)" if est.linear else ""),
+        "two_way": "two-way clustered on matched set and unit (as sandwich::vcovCL)",
+        "hc3": "HC3 robust",
+        "hc0": "robust (HC0)",
+    }[how]
+    return var, words
+
+
+def _result(est, var, how, ci, sample, kind, scale, outcome, level, details, adjusted) -> Effect:
+    t = np.asarray(sample.treated, dtype=bool)
+    se = math.sqrt(var) if var > 0 else math.nan
+    if not math.isfinite(se):
+        raise ModelError(
+            f"The standard error of the effect on {outcome!r} cannot be estimated ({how} variance {var:.3g}): "
+            "too few matched sets or too little variation; try se='hc3' or a larger sample."
+        )
+    df = len(t) - est.n_params if est.linear and ci is None and "Abadie" not in how else math.inf
+    q = float(special.stdtrit(df, 0.5 + level / 2)) if math.isfinite(df) else float(special.ndtri(0.5 + level / 2))
+    z = est.value / se
+    p = float(2 * (special.stdtr(df, -abs(z)) if math.isfinite(df) else special.ndtr(-abs(z))))
+    lo, hi = ci if ci is not None else (est.value - q * se, est.value + q * se)
+    ratio = scale != "difference"
+    value, lo, hi = (math.exp(v) for v in (est.value, lo, hi)) if ratio else (est.value, lo, hi)
+    model = _model_words(kind, scale, outcome, adjusted)
+    interval = "percentile bootstrap CI" if ci is not None else (f"t({df:g}) CI" if math.isfinite(df) else "normal CI")
+    units = sample.units if sample.units is not None else np.arange(len(t))
     return Effect(
-        est,
-        se,
-        est - q * se,
-        est + q * se,
-        float(p),
-        n_t,
-        n_c,
-        f"weighted least squares of {outcome} on treatment; SE {how}; t({df:g}) CI",
-        kind,
-        outcome,
-        "difference",
-        _wmean(y, w, t == 1),
-        _wmean(y, w, t == 0),
-        level,
+        estimate=float(value), se=se, ci_low=float(lo), ci_high=float(hi), p_value=p,
+        n_treated=int(len(np.unique(units[t]))), n_control=int(len(np.unique(units[~t]))),
+        method=f"{model}; SE{' of log ' + scale if ratio else ''} {how}; {interval}", kind=kind, outcome=outcome,
+        scale=scale, mean_treated=est.means[0], mean_control=est.means[1], level=level, details=details,
+        estimand=sample.estimand,
+    )  # fmt: skip
+
+
+def _model_words(kind: str, scale: str, outcome: str, adjusted: bool) -> str:
+    if scale == "difference" and (kind != "binary" or not adjusted):
+        model = f"weighted least squares of {outcome} on treatment"
+    elif kind == "count":
+        model = f"weighted Poisson GLM (log link) of {outcome} on treatment"
+    else:
+        model = f"weighted logistic regression of {outcome} on treatment"
+    if adjusted:
+        model += " interacted with the covariates (g-computation over the focal units)"
+    return model
+
+
+def _pooled_sd(y: np.ndarray, t: np.ndarray, w: np.ndarray) -> float:
+    """Pooled within-group SD of the outcome (weighted), for standardising a difference."""
+    var = []
+    for g in (t, ~t):
+        wg, yg = w[g], y[g]
+        m = np.sum(wg * yg) / wg.sum()
+        var.append(np.sum(wg * (yg - m) ** 2) / wg.sum())
+    return float(math.sqrt((var[0] + var[1]) / 2))
+
+
+def _weighted_means(y, t, w) -> tuple[float, float]:
+    return float(np.sum((w * y)[t]) / np.sum(w[t])), float(np.sum((w * y)[~t]) / np.sum(w[~t]))
+
+
+class _Design:
+    """``[1, t]``, or ``[1, t, Z - m, t (Z - m)]`` with ``m`` the focal units' weighted
+    covariate means, for any treatment values ``t``. Covariate and interaction columns
+    that add nothing (constant in the sample, or combinations of earlier columns) are
+    left out, as R's ``lm`` aliases them."""
+
+    def __init__(self, t: np.ndarray, Z: np.ndarray | None, w: np.ndarray, focal: np.ndarray):
+        self.Zc = None
+        if Z is not None:
+            wf = w * focal
+            Zc = Z - (wf @ Z) / wf.sum()
+            tf = t.astype(float)
+            main = _independent_columns(np.column_stack([np.ones(len(t)), tf, Zc]), w)
+            self.Zc = Zc[:, main]
+            both = np.column_stack([np.ones(len(t)), tf, self.Zc, tf[:, None] * self.Zc])
+            kept, k = _independent_columns(both, w), self.Zc.shape[1]
+            self.inter = kept[kept >= k] - k
+
+    def matrix(self, t: np.ndarray) -> np.ndarray:
+        tf = np.broadcast_to(np.asarray(t, dtype=float), (len(self.Zc) if self.Zc is not None else len(t),))
+        if self.Zc is None:
+            return np.column_stack([np.ones(len(tf)), tf])
+        return np.column_stack([np.ones(len(tf)), tf, self.Zc, (tf[:, None] * self.Zc)[:, self.inter]])
+
+
+def _independent_columns(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Positions (beyond the first two, which are kept) of the columns of ``X`` after 2 that
+    are not combinations of earlier ones, in order; returned as positions minus 2."""
+    Xw = X * np.sqrt(w)[:, None]
+    keep = list(range(2))
+    for j in range(2, X.shape[1]):
+        col = Xw[:, j]
+        norm = np.linalg.norm(col)
+        if norm == 0:
+            continue
+        basis = Xw[:, keep]
+        resid = col - basis @ np.linalg.lstsq(basis, col, rcond=None)[0]
+        if np.linalg.norm(resid) > 1e-7 * norm:
+            keep.append(j)
+    return np.asarray(keep[2:], dtype=np.int64) - 2
+
+
+def _least_squares(y, t, w, Z, focal) -> _Estimate:
+    X = _Design(t, Z, w, focal).matrix(t)
+    A = (X.T * w) @ X
+    cho = linalg.cho_factor(A)
+    beta = linalg.cho_solve(cho, (X.T * w) @ y)
+    e = y - X @ beta
+    inverse = linalg.cho_solve(cho, np.eye(len(beta)))
+    XA = X @ inverse
+    phi = XA[:, 1] * w * e
+    leverage = w * np.einsum("ij,ij->i", XA, X)
+    return _Estimate(float(beta[1]), phi, leverage, X.shape[1], True, _weighted_means(y, t, w))
+
+
+def _irls(y, X, w, family) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted GLM with canonical link by Newton's method: coefficients, fitted means, bread X'WVX."""
+    mean = np.sum(w * y) / w.sum()
+    beta = np.zeros(X.shape[1])
+    beta[0] = math.log(mean / (1 - mean)) if family == "logistic" else math.log(mean)
+    for _ in range(100):
+        eta = X @ beta
+        mu = special.expit(eta) if family == "logistic" else np.exp(eta)
+        v = mu * (1 - mu) if family == "logistic" else mu
+        A = (X.T * (w * v)) @ X
+        step = np.linalg.lstsq(A, X.T @ (w * (y - mu)), rcond=None)[0]
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-10:
+            eta = X @ beta
+            mu = special.expit(eta) if family == "logistic" else np.exp(eta)
+            v = mu * (1 - mu) if family == "logistic" else mu
+            return beta, mu, (X.T * (w * v)) @ X
+    raise ModelError(
+        f"The {family} outcome model did not converge (an outcome that one group never or always has, "
+        "within some covariate pattern?): report the difference scale, or adjust for fewer covariates."
     )
 
 
-def _count_effect(y, X, t, w, clusters, outcome, n_t, n_c, level):
-    fit = sm.GLM(y, X, family=sm.families.Poisson(), var_weights=w).fit()
-    params = np.asarray(fit.params)
-    cov, how = _poisson_sandwich(y, X, w, params, clusters)
-    b, se = float(params[1]), float(np.sqrt(cov[1, 1]))
-    z = stats.norm.ppf(0.5 + level / 2)
-    p = 2 * stats.norm.sf(abs(b / se))
-    difference = _linear_effect(y, X, t, w, clusters, outcome, "mean", n_t, n_c, level)
-    return Effect(
-        math.exp(b),
-        se,
-        math.exp(b - z * se),
-        math.exp(b + z * se),
-        float(p),
-        n_t,
-        n_c,
-        f"weighted Poisson GLM (log link) of {outcome} on treatment; SE of log rate ratio {how}",
-        "count",
-        outcome,
-        "rate ratio",
-        _wmean(y, w, t == 1),
-        _wmean(y, w, t == 0),
-        level,
-        {"difference": difference},
-    )
-
-
-def _poisson_sandwich(y, X, w, params, clusters):
-    """Sandwich covariance of a weighted Poisson GLM, as R's sandwich package gives it
-    for a ``glm``: ``vcovCL(fit, cluster = ~subclass)`` (HC1: only the G/(G-1)
-    cluster adjustment) or ``vcovHC(fit, type = "HC0")``. Computed here because
-    statsmodels' robust covariances are not fully supported with ``var_weights``."""
-    mu = np.exp(X @ params)
-    bread = np.linalg.inv((X.T * (w * mu)) @ X)
-    scores = X * (w * (y - mu))[:, None]
-    if clusters is None:
-        meat = scores.T @ scores
-        how = "robust (HC0, as sandwich::vcovHC)"
+def _glm_contrast(y, t, w, Z, focal, family, contrast) -> _Estimate:
+    design = _Design(t, Z, w, focal)
+    X = design.matrix(t)
+    beta, mu, A = _irls(y, X, w, family)
+    wf = w * focal
+    theta, grad = [], []
+    for a in (1.0, 0.0):
+        Xa = design.matrix(np.full(len(t), a))
+        m = special.expit(Xa @ beta) if family == "logistic" else np.exp(Xa @ beta)
+        d = m * (1 - m) if family == "logistic" else m
+        theta.append(float(wf @ m / wf.sum()))
+        grad.append((Xa.T @ (wf * d)) / wf.sum())
+    (t1, t0), (g1, g0) = theta, grad
+    if contrast == "difference":
+        value, g = t1 - t0, g1 - g0
+    elif min(t1, t0) <= 0 or (contrast == "log odds ratio" and max(t1, t0) >= 1):
+        raise ModelError(
+            f"A {'ratio' if contrast == 'log ratio' else 'odds ratio'} needs outcomes in both groups "
+            f"(marginal means {t1:.3g} treated, {t0:.3g} comparison): report the difference instead."
+        )
+    elif contrast == "log ratio":
+        value, g = math.log(t1 / t0), g1 / t1 - g0 / t0
     else:
-        g = _codes(clusters)
-        n_groups = g.max() + 1
-        sums = np.zeros((n_groups, X.shape[1]))
-        np.add.at(sums, g, scores)
-        meat = sums.T @ sums * n_groups / (n_groups - 1)
-        how = "clustered on matched set (as sandwich::vcovCL)"
-    return bread @ meat @ bread, how
+        value = math.log(t1 / (1 - t1)) - math.log(t0 / (1 - t0))
+        g = g1 / (t1 * (1 - t1)) - g0 / (t0 * (1 - t0))
+    phi = (X @ np.linalg.lstsq(A, g, rcond=None)[0]) * w * (y - mu)
+    return _Estimate(value, phi, None, X.shape[1], False, (t1, t0))
 
 
-def _time_effect(data, outcome, t, w, clusters, duration, event, covariates, n_t, n_c, level):
+def _bootstrap(sample, y, Z, kind, scale, value, level, draws, seed):
+    """Resample matched sets (or units) with replacement and refit the whole estimator:
+    the variance of the draws and their percentile interval (on the estimation scale)."""
+    groups = sample.sets if sample.sets is not None else sample.units
+    codes, uniques = pd.factorize(np.asarray(groups))
+    n_groups = len(uniques)
+    rng = np.random.default_rng(seed)
+    t, w, focal = np.asarray(sample.treated, dtype=bool), np.asarray(sample.weights, dtype=float), sample.focal
+    values = []
+    for _ in range(draws):
+        times = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[codes]
+        keep = times > 0
+        if np.count_nonzero(keep & t) < 2 or np.count_nonzero(keep & ~t) < 2:
+            continue
+        try:
+            est = _fit(kind, scale, y[keep], t[keep], (w * times)[keep], None if Z is None else Z[keep], focal[keep])
+        except (ModelError, linalg.LinAlgError):
+            continue
+        values.append(est.value)
+    values = np.asarray(values)
+    if len(values) < 0.9 * draws:
+        raise ModelError(
+            f"Only {len(values)} of {draws} bootstrap resamples gave an estimate (the others lacked a group or "
+            "an outcome): use an analytic standard error."
+        )
+    alpha = (1 - level) / 2
+    ci = tuple(np.quantile(values, [alpha, 1 - alpha]))
+    what = "matched sets" if sample.sets is not None else "units"
+    how = f"bootstrap ({len(values)} resamples of {n_groups} {what}, seed {seed})"
+    return float(values.var(ddof=1)), how, ci, values
+
+
+def _time_effect(sample, outcome, duration, event, covariates, se, level, caller) -> Effect:
     duration = duration or outcome
     if event is None:
-        raise ModelError(
-            "kind='time' needs 'event': the 0/1 column saying whether the event "
-            "(e.g. first proven reoffence) happened; 0 = censored at the duration."
-        )
+        raise parameter_error(
+            "event", caller, "the 0/1 column saying whether the event (e.g. a proven reoffence) happened "
+            "when kind='time' (0 = censored at the duration)", event,
+        )  # fmt: skip
+    if se in ("abadie_imbens", "bootstrap"):
+        raise parameter_error("se", caller, "'cluster', 'two_way' or 'hc3' when kind='time'", se)
+    data = sample.data
     require_columns(data, [duration, event] + covariates, table="data", complete=True)
-    time = data[duration].to_numpy(dtype=float)
-    status = data[event].to_numpy(dtype=float)
-    if np.any(time < 0) or not np.all((status == 0) | (status == 1)):
-        raise ModelError(f"kind='time' needs durations >= 0 in {duration!r} and a 0/1 {event!r}.")
-    X = _exog(data, t, covariates)[:, 1:]
-    if np.all(w == w[0]):
-        fit = PHReg(time, X, status=status, ties="efron").fit()
-        params, cov_model = np.asarray(fit.params), np.asarray(fit.cov_params())
-        case_weights, engine = None, "statsmodels PHReg"
-    else:
-        # PHReg takes no case weights (1:k matching, or with replacement)
-        params, cov_model = cox_fit(time, status, X, w)
-        case_weights, engine = w, "weighted partial likelihood"
-    cov = cox_robust_covariance(time, status, X, params, cov_model, groups=clusters, weights=case_weights)
-    b, se = float(params[0]), float(np.sqrt(cov[0, 0]))
-    z = stats.norm.ppf(0.5 + level / 2)
-    p = 2 * stats.norm.sf(abs(b / se))
-    how = "clustered on matched set" if clusters is not None else "robust (per unit)"
-    km = kaplan_meier(time, status, t == 1, w)
-    return Effect(
-        math.exp(b),
-        se,
-        math.exp(b - z * se),
-        math.exp(b + z * se),
-        float(p),
-        n_t,
-        n_c,
-        f"Cox proportional hazards ({engine}, Efron ties); SE of log hazard ratio {how}",
-        "time",
-        event,
-        "hazard ratio",
-        _wmean(status, w, t == 1),
-        _wmean(status, w, t == 0),
-        level,
-        {"kaplan_meier": km, "se_model": float(np.sqrt(cov_model[0, 0])), "coef": b, "covariate_params": params},
+    check_covariate_values(data, [duration] + covariates)
+    time, status = data[duration].to_numpy(dtype=float), data[event].to_numpy(dtype=float)
+    bad = np.flatnonzero((time < 0) | ~((status == 0) | (status == 1)))
+    if bad.size:
+        raise ModelError(
+            f"kind='time' needs durations >= 0 in {duration!r} and a 0/1 {event!r}; {rows_text(bad)} do not."
+        )
+    if not status.any():
+        raise ModelError(f"kind='time' needs at least one event in {event!r}; everyone is censored.")
+    t, w = np.asarray(sample.treated, dtype=bool), np.asarray(sample.weights, dtype=float)
+    Z = _covariate_matrix(data, covariates)
+    X = t[:, None].astype(float) if Z is None else np.column_stack([t.astype(float), Z])
+    params, cov_model = cox_fit(time, status, X, None if np.all(w == w[0]) else w)
+    phi = ((efron_score_residuals(time, status, X, params, w) * w[:, None]) @ cov_model)[:, 0]
+    if se in ("cluster", "two_way") and sample.sets is None:
+        se = "hc3"
+    how = {"cluster": "clustered on matched set", "two_way": "two-way clustered on matched set and unit"}.get(
+        se, "robust (per unit)"
     )
+    var = cluster_variance(phi, "hc0" if se == "hc3" else se, sets=sample.sets, units=sample.units,
+                           linear=False, cadjust=False)  # fmt: skip
+    est = _Estimate(float(params[0]), phi, None, X.shape[1], False, _weighted_means(status, t, w))
+    details = {
+        "kaplan_meier": kaplan_meier(time, status, t, w),
+        "se_model": float(math.sqrt(cov_model[0, 0])),
+        "coef": float(params[0]),
+        "covariate_params": params,
+    }
+    effect = _result(est, var, how, None, sample, "time", "hazard ratio", event, level, details, False)
+    model = "Cox proportional hazards (Efron ties" + (", case weights" if not np.all(w == w[0]) else "") + ")"
+    return _replace_method(effect, model + effect.method[effect.method.index(";") :])
 
 
-def _codes(clusters) -> np.ndarray:
-    return pd.factorize(np.asarray(clusters))[0]
+def _replace_method(effect: Effect, method: str) -> Effect:
+    from dataclasses import replace
+
+    return replace(effect, method=method)

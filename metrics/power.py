@@ -73,7 +73,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ground.errors import SpecError
+from ground.errors import ParameterError
 
 Measure = Literal["binary", "frequency"]
 Alternative = Literal["two-sided", "one-sided"]
@@ -132,25 +132,25 @@ class Design:
                 "base_rate", self.base_rate, 0.0, 1.0, "a proportion strictly between 0 and 1 for measure='binary'"
             )
             if self.dispersion is not None or self.phi is not None:
-                raise SpecError(
+                raise ParameterError(
                     "The 'dispersion' and 'phi' parameters apply to measure='frequency' only. "
                     f"Got dispersion={self.dispersion!r}, phi={self.phi!r} with measure='binary' instead.",
-                    key="dispersion",
+                    parameter="dispersion",
                 )
         else:
             _in_open("base_rate", self.base_rate, 0.0, math.inf, "a mean count > 0 for measure='frequency'")
             if self.dispersion is not None and self.phi is not None:
-                raise SpecError(
+                raise ParameterError(
                     "The 'dispersion' and 'phi' parameters are alternatives: give at most one. "
                     f"Got dispersion={self.dispersion!r} and phi={self.phi!r} instead.",
-                    key="dispersion",
+                    parameter="dispersion",
                 )
             if self.dispersion is not None:
                 _in_open("dispersion", self.dispersion, 0.0, math.inf, "a negative binomial shape k > 0")
             if self.phi is not None and not (math.isfinite(self.phi) and self.phi >= 1.0):
-                raise SpecError(
+                raise ParameterError(
                     f"The 'phi' parameter must be a finite overdispersion factor >= 1. Got {self.phi!r} instead.",
-                    key="phi",
+                    parameter="phi",
                 )
         _in_open("ratio", self.ratio, 0.0, math.inf, "a comparison-group size per treated person > 0")
         _in_open("alpha", self.alpha, 0.0, 1.0, "a significance level strictly between 0 and 1")
@@ -428,10 +428,10 @@ def required_n(
     _check_effect(design, effect)
     signal = float(design.signal(effect))
     if signal == 0 or (alternative == "one-sided" and signal > 0):
-        raise SpecError(
+        raise ParameterError(
             "The 'effect' parameter of required_n must be a reduction for a one-sided test (and non-zero for any). "
             f"Got {effect!r} instead.",
-            key="effect",
+            parameter="effect",
         )
     x = design.x_needed(power)
     n = (x / signal) ** 2 * float(design.unit_variance(effect))
@@ -465,7 +465,7 @@ def minimum_detectable_effect(
 
     Raises
     ------
-    SpecError
+    ParameterError
         When no reduction (down to a treated rate of zero) reaches ``power``.
 
     Examples
@@ -578,10 +578,10 @@ def simulated_power(
     )
     design = analytic.design
     if int(n_treated) != n_treated or round(n_treated * ratio) < 1:
-        raise SpecError(
+        raise ParameterError(
             f"The 'n_treated' parameter of simulated_power must be a whole number of people with at least one "
             f"comparison person. Got n_treated={n_treated!r}, ratio={ratio!r} instead.",
-            key="n_treated",
+            parameter="n_treated",
         )
     _check_n("draws", draws)
     rng = np.random.default_rng(seed)
@@ -717,10 +717,10 @@ def power_curve(
     n = np.atleast_1d(np.asarray(n_treated, dtype=float))
     e = np.atleast_1d(np.asarray(effect, dtype=float))
     if (n.size > 1) == (e.size > 1) and not (n.size == 1 and e.size == 1):
-        raise SpecError(
+        raise ParameterError(
             "Exactly one of the 'n_treated' and 'effect' parameters of power_curve must be a sequence. "
             f"Got {n.size} sizes and {e.size} effects instead.",
-            key="n_treated",
+            parameter="n_treated",
         )
     for value in n:
         _check_n("n_treated", value)
@@ -745,8 +745,9 @@ def power_curve(
 # Argument checks: one sentence form, naming the argument and the value --------
 def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise SpecError(
-            f"The {name!r} parameter must be one of {', '.join(map(repr, allowed))}. Got {value!r} instead.", key=name
+        raise ParameterError(
+            f"The {name!r} parameter must be one of {', '.join(map(repr, allowed))}. Got {value!r} instead.",
+            parameter=name,
         )
 
 
@@ -756,7 +757,7 @@ def _in_open(name: str, value: float, low: float, high: float, what: str) -> Non
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise SpecError(f"The {name!r} parameter must be {what}. Got {value!r} instead.", key=name)
+        raise ParameterError(f"The {name!r} parameter must be {what}. Got {value!r} instead.", parameter=name)
 
 
 def _check_n(name: str, value: float) -> None:
@@ -777,9 +778,9 @@ def _check_effect(design: Design, effect: float) -> None:
 
 
 def _undetectable(design: Design, n_treated: float, power: float) -> None:
-    raise SpecError(
+    raise ParameterError(
         f"No reduction is detectable with power {power:g} from {n_treated:g} treated people "
         f"({design.measure} measure, base rate {design.base_rate:g}, ratio {design.ratio:g}): "
         "the 'n_treated' parameter is too small.",
-        key="n_treated",
+        parameter="n_treated",
     )

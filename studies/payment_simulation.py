@@ -48,7 +48,8 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from cohorts.synthetic import DISPERSION, chance_of_reoffending, draw_covariates, expected_reoffences
-from ground.errors import ConvergenceError, SpecError
+from ground.checks import Interval, check_parameter
+from ground.errors import ConvergenceError, ParameterError
 from metrics.matching import match
 from metrics.power import Measure
 from metrics.propensity import design_matrix
@@ -109,8 +110,9 @@ class World:
     def build(cls, measure: Measure, true_effect: float, base_rate: float | None = None) -> World:
         """Solve for the scale and rate ratio that give ``base_rate`` and ``true_effect``."""
         if measure not in ("binary", "frequency"):
-            raise SpecError(
-                f"The 'measure' parameter must be 'binary' or 'frequency'. Got {measure!r} instead.", key="measure"
+            raise ParameterError(
+                f"The 'measure' parameter must be 'binary' or 'frequency'. Got {measure!r} instead.",
+                parameter="measure",
             )
         mu = _reference_mu()
         if base_rate is None:
@@ -281,13 +283,15 @@ def simulate_matched_effects(
         ("block", block),
     ):
         if int(value) != value or value < 1:
-            raise SpecError(f"The {name!r} parameter must be a whole number >= 1. Got {value!r} instead.", key=name)
+            raise ParameterError(
+                f"The {name!r} parameter must be a whole number >= 1. Got {value!r} instead.", parameter=name
+            )
     pool = int(pool_size if pool_size is not None else 10 * ratio * n_treated)
     if pool < ratio * n_treated:
-        raise SpecError(
+        raise ParameterError(
             f"The 'pool_size' parameter must be at least ratio * n_treated = {ratio * n_treated} so "
             f"everyone can be matched without replacement. Got {pool} instead.",
-            key="pool_size",
+            parameter="pool_size",
         )
     world = World.build(measure, true_effect, base_rate)
     rng = np.random.default_rng(seed)
@@ -513,10 +517,10 @@ def payment_probability(
     """
     rule = peterborough_rule() if isinstance(test, str) and test == "peterborough" else test
     if not isinstance(rule, PaymentRule):
-        raise SpecError(
+        raise ParameterError(
             f"The 'test' parameter of payment_probability must be a PaymentRule or 'peterborough'. "
             f"Got {test!r} instead.",
-            key="test",
+            parameter="test",
         )
     measure = rule.measure or "frequency"
     sim = simulate_matched_effects(
@@ -575,13 +579,153 @@ def payment_probability(
 
 def _positive(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0):
-        raise SpecError(f"The {name!r} parameter must be > 0. Got {value!r} instead.", key=name)
+        raise ParameterError(f"The {name!r} parameter must be > 0. Got {value!r} instead.", parameter=name)
 
 
 def _between(name: str, value: float, low: float, high: float, what: str | None = None) -> None:
     if not low < value < high:
-        raise SpecError(
+        raise ParameterError(
             f"The {name!r} parameter must be {what or f'strictly between {low:g} and {high:g}'}. "
             f"Got {value!r} instead.",
-            key=name,
+            parameter=name,
         )
+
+
+#: Outcome models of the coverage study: name -> (kind, description).
+COVERAGE_OUTCOMES = {
+    "homoskedastic": ("mean", "y = 1 + x1 + 0.5 x2 - 0.5 x3 + 0.5 x4 + 1.0 t + N(0, 1)"),
+    "heteroskedastic": ("mean", "as homoskedastic, noise SD 0.4 + 0.8 |x1|"),
+    "heterogeneous": ("mean", "effect 1.0 + 0.5 x1 (the population ATT is 1.0 + 0.5 E[x1 | treated])"),
+    "binary": ("binary", "P(y = 1) = expit(-1 + 0.6 x1 + 0.4 x2 - 0.3 x3 + 0.3 x4 - 0.5 t)"),
+}
+#: Matching designs of the coverage study: name -> match() options.
+COVERAGE_DESIGNS = {
+    "1:1 without replacement": {"ratio": 1, "replace": False},
+    "1:1 without replacement, caliper 0.2": {"ratio": 1, "replace": False, "caliper": 0.2},
+    "1:3 with replacement": {"ratio": 3, "replace": True},
+    "1:3 with replacement, caliper 0.2": {"ratio": 3, "replace": True, "caliper": 0.2},
+}
+_SHIFT = np.array([0.5, 0.3, 0.0])  # treated covariate means (controls 0); x4 ~ Bernoulli(0.3 controls, 0.45 treated)
+
+
+def _coverage_sample(rng: np.random.Generator, n_t: int, n_c: int) -> pd.DataFrame:
+    """Treated and controls from shifted normal covariates (so the true propensity logit is
+    linear in them), with every outcome of :data:`COVERAGE_OUTCOMES`."""
+    n = n_t + n_c
+    t = np.r_[np.ones(n_t, dtype=bool), np.zeros(n_c, dtype=bool)]
+    x = rng.normal(size=(n, 3)) + np.where(t[:, None], _SHIFT, 0.0)
+    x4 = (rng.random(n) < np.where(t, 0.45, 0.3)).astype(float)
+    base = 1 + x[:, 0] + 0.5 * x[:, 1] - 0.5 * x[:, 2] + 0.5 * x4
+    noise = rng.normal(size=n)
+    frame = pd.DataFrame({"t": t.astype(int), "x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2], "x4": x4})
+    frame["homoskedastic"] = base + 1.0 * t + noise
+    frame["heteroskedastic"] = base + 1.0 * t + (0.4 + 0.8 * np.abs(x[:, 0])) * noise
+    frame["heterogeneous"] = base + (1.0 + 0.5 * x[:, 0]) * t + noise
+    eta = -1 + 0.6 * x[:, 0] + 0.4 * x[:, 1] - 0.3 * x[:, 2] + 0.3 * x4
+    frame["binary"] = (rng.random(n) < special.expit(eta - 0.5 * t)).astype(float)
+    return frame
+
+
+def _coverage_truths() -> dict[str, float]:
+    """Population effects on the treated of each outcome model (the binary one by a large seeded sample)."""
+    rng = np.random.default_rng(_REFERENCE_SEED)
+    x = rng.normal(size=(2_000_000, 3)) + _SHIFT
+    x4 = (rng.random(len(x)) < 0.45).astype(float)
+    eta = -1 + 0.6 * x[:, 0] + 0.4 * x[:, 1] - 0.3 * x[:, 2] + 0.3 * x4
+    binary = float(np.mean(special.expit(eta - 0.5) - special.expit(eta)))
+    return {"homoskedastic": 1.0, "heteroskedastic": 1.0, "heterogeneous": 1.0 + 0.5 * _SHIFT[0], "binary": binary}
+
+
+@dataclass(frozen=True)
+class CoverageStudy:
+    """Coverage of the matched effects' confidence intervals, by design, outcome and standard error.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``design``, ``outcome``, ``se`` (the variance estimator), ``default``
+        (whether ``effect()`` uses it by default), ``coverage``, ``mc_se``
+        (its Monte Carlo SE), ``se_ratio`` (mean estimated SE over the empirical
+        SD of the estimates), ``bias``, ``true_effect``, ``replications``.
+    """
+
+    table: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        return self.table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+def coverage_study(
+    *,
+    draws: int = 200,
+    n_treated: int = 200,
+    pool_size: int = 2_000,
+    designs: dict[str, dict] | None = None,
+    seed: int | None = None,
+    level: float = 0.95,
+) -> CoverageStudy:
+    """Simulate matched evaluations and measure how often each CI covers the true effect.
+
+    Every replication draws a sample (:data:`COVERAGE_OUTCOMES` describes the
+    outcomes), fits the propensity model, matches with :func:`metrics.match` in
+    each design of :data:`COVERAGE_DESIGNS` (calipers on the logit), and
+    estimates each outcome's effect with each applicable standard error through
+    the public ``MatchedComparison.effect``.
+
+    Examples
+    --------
+    >>> study = coverage_study(draws=4, n_treated=60, pool_size=400, seed=1)
+    >>> sorted(study.table["se"].unique())
+    ['abadie_imbens', 'cluster', 'hc3', 'two_way']
+    """
+    check_parameter(draws, "draws", "coverage_study", Interval(int, 2, None))
+    check_parameter(n_treated, "n_treated", "coverage_study", Interval(int, 20, None))
+    check_parameter(pool_size, "pool_size", "coverage_study", Interval(int, n_treated, None))
+    designs = COVERAGE_DESIGNS if designs is None else designs
+    truths = _coverage_truths()
+    rng = np.random.default_rng(seed)
+    records = []
+    for _ in range(draws):
+        sample = _coverage_sample(rng, n_treated, pool_size)
+        for name, options in designs.items():
+            m = match(sample, "t", ["x1", "x2", "x3", "x4"], link="linear_logit", **options)
+            records += _coverage_records(m, name, options, truths, level)
+    return CoverageStudy(_coverage_table(pd.DataFrame(records)))
+
+
+def _coverage_records(m, design: str, options: dict, truths: dict, level: float) -> list[dict]:
+    ses = ("two_way", "abadie_imbens", "hc3") if options.get("replace") else ("cluster", "hc3")
+    default = m._default_se(True)
+    out = []
+    for outcome, (kind, _) in COVERAGE_OUTCOMES.items():
+        for se in ses:
+            e = m.effect(outcome, kind, se=se, level=level)
+            out.append(
+                {
+                    "design": design, "outcome": outcome, "se": se, "default": se == default,
+                    "estimate": e.estimate, "se_value": e.se, "truth": truths[outcome],
+                    "covered": e.ci_low <= truths[outcome] <= e.ci_high,
+                }
+            )  # fmt: skip
+    return out
+
+
+def _coverage_table(records: pd.DataFrame) -> pd.DataFrame:
+    g = records.groupby(["design", "outcome", "se"], sort=False)
+    table = g.agg(
+        default=("default", "first"),
+        coverage=("covered", "mean"),
+        se_mean=("se_value", "mean"),
+        sd_estimate=("estimate", "std"),
+        mean_estimate=("estimate", "mean"),
+        true_effect=("truth", "first"),
+        replications=("covered", "size"),
+    ).reset_index()
+    table["mc_se"] = np.sqrt(table["coverage"] * (1 - table["coverage"]) / table["replications"])
+    table["se_ratio"] = table["se_mean"] / table["sd_estimate"]
+    table["bias"] = table["mean_estimate"] - table["true_effect"]
+    cols = ["design", "outcome", "se", "default", "coverage", "mc_se", "se_ratio", "bias", "true_effect"]
+    return table[cols + ["replications"]]

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ground.errors import MatchingError, ModelError, SchemaError
+from ground.errors import MatchingError, ModelError, ParameterError, SchemaError
 from metrics import compare, fit_propensity, match
 from tests.results import matchit_lalonde as ref
 from tests.running import desist
@@ -28,7 +28,7 @@ def test_no_treated_units(lalonde):
 
 def test_treatment_not_zero_one(lalonde):
     bad = lalonde.assign(treat=lalonde["treat"].where(lalonde.index != 3, 2))
-    with pytest.raises(SchemaError, match=r"'treat' must hold only 0/1.*\[2\]: row 4") as info:
+    with pytest.raises(SchemaError, match=r"'treat' must hold only 0/1.*e\.g\. 2: row 4") as info:
         match(bad, "treat", COVARIATES)
     assert info.value.failures["row"].tolist() == [3]
 
@@ -64,7 +64,7 @@ def test_no_exact_stratum_in_common():
     with pytest.raises(
         MatchingError,
         match=r"No treated unit has a control in its exact stratum "
-        r"\(\['region'\]\); 2 treated, 2 controls",
+        r"\(\['region'\]\); 2 treated units, 2 controls",
     ):
         match(df, "t", distance="score", exact="region")
 
@@ -72,14 +72,20 @@ def test_no_exact_stratum_in_common():
 @pytest.mark.parametrize(
     "kw, pattern",
     [
-        (dict(ratio=0), r"The 'ratio' parameter of match must be a whole number >= 1. Got 0"),
-        (dict(order="closest"), r"The 'order' parameter of match must be one of"),
-        (dict(link="probit"), r"The 'link' parameter of match must be one of"),
-        (dict(caliper=-1), r"The 'caliper' parameter of match must be a positive number"),
+        (dict(ratio=0), r"The 'ratio' parameter of match must be an int in the range \[1, inf\). Got 0 instead"),
+        (
+            dict(order="closest"),
+            r"The 'order' parameter of match must be None, 'largest', 'smallest', 'random', 'data'. Got 'closest'",
+        ),
+        (dict(link="probit"), r"The 'link' parameter of match must be one of 'logit', 'linear_logit'"),
+        (dict(caliper=-1), r"The 'caliper' parameter of match must be None or a number in the range \(0, inf\)"),
+        (dict(estimand="ATE"), r"The 'estimand' parameter of match must be 'ATT' or 'ATC' with method='nearest'"),
+        (dict(method="full"), r"The 'method' parameter of match must be one of 'nearest', 'optimal', 'subclass'"),
+        (dict(discard="hull"), r"The 'discard' parameter of match must be one of 'none', 'both'"),
     ],
 )
 def test_bad_options(lalonde, kw, pattern):
-    with pytest.raises(MatchingError, match=pattern):
+    with pytest.raises(ParameterError, match=pattern):
         match(lalonde, "treat", COVARIATES, **kw)
 
 
@@ -104,9 +110,9 @@ def test_collinear_covariates(lalonde):
 
 
 def test_time_effect_needs_event(lalonde):
-    with pytest.raises(ModelError, match=r"kind='time' needs 'event'"):
+    with pytest.raises(ParameterError, match=r"The 'event' parameter of compare must be the 0/1 column"):
         compare(lalonde, "treat", "age", kind="time")
-    with pytest.raises(ModelError, match=r"'kind' parameter must be one of"):
+    with pytest.raises(ParameterError, match=r"The 'kind' parameter of compare must be one of"):
         compare(lalonde, "treat", "re78", kind="median")
 
 
@@ -214,5 +220,5 @@ def test_a_text_outcome_is_a_model_error_naming_the_column():
     from metrics import compare
 
     data = pd.DataFrame({"t": [1, 1, 0, 0], "y": ["yes", "no", "no", "no"]})
-    with pytest.raises(ModelError, match=r"outcome 'y' must be numeric.*\['yes', 'no', 'no', 'no'\]"):
+    with pytest.raises(ModelError, match=r"outcome 'y' must hold numbers.*row 1 \('yes'\), row 2 \('no'\)"):
         compare(data, "t", "y", kind="binary")

@@ -13,7 +13,6 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from metrics import fit_propensity, match
-from metrics.effects import estimate_effect
 from tests.results import matchit_lalonde as ref
 
 DATA = Path(__file__).parent / "data"
@@ -44,11 +43,16 @@ def test_propensity_coefficients_match_glm(lalonde):
 def test_propensity_results_are_statsmodels_logit(lalonde):
     import statsmodels.api as sm
 
+    from metrics.propensity import design_matrix
+
     ps = fit_propensity(lalonde, "treat", COVARIATES)
-    X = ps.result.model.exog
+    X, names, _ = design_matrix(lalonde, COVARIATES)
     direct = sm.Logit(lalonde["treat"].to_numpy(float), X).fit(disp=False, tol=1e-12)
-    assert_allclose(ps.result.bse, direct.bse, rtol=1e-6)
-    assert_allclose(ps.result.llf, direct.llf, rtol=1e-12)
+    assert names == ps.columns
+    assert_allclose(ps.bse, direct.bse, rtol=1e-6)
+    assert_allclose(ps.log_likelihood, direct.llf, rtol=1e-12)
+    # statsmodels fits the null model iteratively; ours is the closed form
+    assert_allclose(ps.null_log_likelihood, direct.llnull, rtol=1e-9)
     assert "racehispan" in ps.summary()
     assert list(ps.to_frame().columns) == ["coef", "se", "z", "p_value", "ci_low", "ci_high"]
 
@@ -104,12 +108,9 @@ def test_hc3_se_on_matched_sample(case):
     """HC3 (used with replacement) computed on the same matched sample equals
     sandwich::vcovHC(lm(re78 ~ treat, md, weights = weights), type = "HC3")."""
     name, m, _ = case
-    keep = m.weight_array > 0
-    md = m.data[keep]
-    e = estimate_effect(
-        md, "treat", "re78", kind="mean", weights=m.weight_array[keep], treated=m.treated[keep], clusters=None
-    )
+    e = m.effect("re78", se="hc3")
     assert_allclose(e.se, ref.MODELS[name]["se_hc3"], rtol=1e-6)
+    assert "HC3" in e.method
 
 
 @pytest.mark.parametrize("sample", ["before", "after"])

@@ -9,7 +9,7 @@ import pytest
 from statsmodels.stats.power import NormalIndPower, zt_ind_solve_power
 from statsmodels.stats.proportion import proportion_effectsize
 
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from metrics.power import (
     Design,
     minimum_detectable_effect,
@@ -178,7 +178,7 @@ def test_result_shapes():
     ],
 )
 def test_bad_arguments_are_named(call, match):
-    with pytest.raises(SpecError, match=match):
+    with pytest.raises(ParameterError, match=match):
         call()
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cohorts.synthetic import DISPERSION, draw_covariates, expected_reoffences
-from ground.errors import SpecError
+from ground.errors import ParameterError
 from metrics import fit_propensity, match
 from metrics.propensity import design_matrix
 from metrics.thresholds import Comparison, peterborough, peterborough_rule, point_estimate_rule
@@ -63,7 +63,7 @@ def test_world_hits_the_base_rate_and_true_effect():
     assert w.true_effect == -0.05 and 0 < w.rate_ratio < 1
     f = World.build("frequency", 0.9, base_rate=1.5)
     assert f.base_rate == pytest.approx(1.5) and f.rate_ratio == 0.9
-    with pytest.raises(SpecError, match="'base_rate' parameter"):
+    with pytest.raises(ParameterError, match="'base_rate' parameter"):
         World.build("binary", -0.05, base_rate=1.5)
 
 
@@ -108,7 +108,7 @@ def test_payment_probability_at_a_real_effect_and_pooled_cohorts():
     assert sim.cohorts == 2 and sim.true_effect == 0.8
     assert abs(sim.analytic - sim.probability) < 3.5 * sim.mc_se + 0.01
     assert sim.probability > 0.6
-    with pytest.raises(SpecError, match="'pool_size' parameter"):
+    with pytest.raises(ParameterError, match="'pool_size' parameter"):
         simulate_matched_effects(0.9, n_treated=100, ratio=2, pool_size=150)
 
 
