@@ -53,7 +53,7 @@ COMMANDS: dict[str, str] = {
     "price": "Build and compare tariffs: prices and margins by segment, and the creaming gap.",
     "simulate": "Simulate a contract's payments: cash flow by party, P(loss), peak working capital.",
     "check": "Check a metric spec, print it in plain words, then its design findings.",
-    "settle": "Settle a contract in pounds: tranches, parties, the claims ledger and an audit record.",
+    "settle": "Settle a contract on its data: tranches, parties, a claims ledger and an audit record.",
     "verify": "Replay a settlement from its audit record; exit 1 if any input or figure changed.",
     "screen": "Screen providers for creaming (enrolling the easy cases) and parking (serving the hard ones less).",
     "report": "Run the whole evaluation on files and write one self-contained HTML report.",

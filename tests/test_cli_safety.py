@@ -262,11 +262,6 @@ def test_rows_are_counted_from_1_in_a_free_form_file(tmp_path):
     one_message(run.stderr, "ete: not a number: 1 row(s): row 1 ('yes')")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prices are parsed by the spec reader (outcomes/spec.py, the contracts engineer's): NaN and inf "
-    "prices still pass there; this test turns XPASS when that fix is merged",
-)
 @pytest.mark.parametrize("price", ["nan", "inf"])
 def test_nan_or_inf_prices_in_check_are_refused(tmp_path, price):
     spec = tmp_path / "spec.toml"
@@ -277,15 +272,12 @@ def test_nan_or_inf_prices_in_check_are_refused(tmp_path, price):
 
 
 def test_the_spec_reader_refuses_nan_prices_in_python_too():
-    """The same hole seen from the API (kept beside the CLI case so both flip together)."""
+    """The same hole seen from the API."""
     from outcomes.spec import MetricSpec
 
     text = SPEC.read_text().replace("family_ties = 250", "family_ties = nan")
-    try:
+    with pytest.raises(SpecError, match="payment.prices.family_ties"):
         MetricSpec.from_string(text)
-    except SpecError:
-        return
-    pytest.xfail("NaN prices pass the spec reader (outcomes/spec.py, the contracts engineer's)")
 
 
 # ----------------------------------------------------------------- the handler itself

@@ -65,7 +65,7 @@ def test_every_example_contract_runs_through_every_command(contract, tmp_path):
         out,
     )
     assert settled.exit_code == 0
-    assert {p.name for p in out.iterdir()} == {"settlement.json", "ledger.csv", "audit.json"}
+    assert {p.name for p in out.iterdir()} == {"settlement.json", "ledger.csv", "audit.json", "manifest.json"}
     audit = json.loads((out / "audit.json").read_text())
     assert set(audit["inputs"]) == {"people", "offences", "assessments", "pool"} and audit["unused"]
     assert run("verify", out / "audit.json").exit_code == 0

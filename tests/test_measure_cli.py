@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from desist.cli import app
-from ground.errors import ParameterError, SchemaError
+from tests.running import desist, one_message
 from tests.test_outcomes_reoffending import spark_session  # noqa: F401  (the shared Spark session)
 
 pytestmark = pytest.mark.filterwarnings("ignore::ground.tables.UnmatchedRowsWarning")
@@ -72,14 +72,15 @@ def test_summary_observable_only_and_court_appearances(tmp_path):
 
 
 def test_bad_input_is_one_message(tmp_path):
-    missing = runner.invoke(app, ["measure", "--people", str(tmp_path / "nope.parquet"), "--offences", OFFENCES])
-    assert isinstance(missing.exception, SchemaError)
-    assert "nope.parquet: no such file (the people table)" in str(missing.exception)
-    early = run("--engine", "duckdb", "--as-of", "2024-06-30")
-    assert isinstance(early.exception, SchemaError)
-    assert "offences.csv: table 'offences' fails" in str(early.exception)
-    assert "disposal_date: after the as-of date 2024-06-30" in str(early.exception)
-    assert isinstance(run("--engine", "polars").exception, ParameterError)
+    missing = desist("measure", "--people", tmp_path / "nope.parquet", "--offences", OFFENCES)
+    assert missing.returncode == 1
+    one_message(missing.stderr, "nope.parquet: no such file (the people table)")
+    early = desist("measure", "--people", PEOPLE, "--offences", OFFENCES, "--engine", "duckdb", "--as-of", "2024-06-30")
+    assert early.returncode == 1
+    one_message(early.stderr, "offences.csv: table 'offences' fails", "disposal_date: after the as-of date 2024-06-30")
+    engine = desist("measure", "--people", PEOPLE, "--offences", OFFENCES, "--engine", "polars")
+    assert engine.returncode == 1
+    one_message(engine.stderr, "'engine' parameter of proven_reoffending")
 
 
 @pytest.mark.spark

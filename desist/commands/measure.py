@@ -31,7 +31,16 @@ from pathlib import Path
 
 import typer
 
-from desist.commands.common import emit, json_option, out_option, output_dir, split_columns, step, write_json
+from desist.commands.common import (
+    emit,
+    json_option,
+    out_option,
+    output_folder,
+    split_columns,
+    step,
+    write_json,
+    written,
+)
 from outcomes import proven_reoffending
 from outcomes.engines import DuckDB, Spark
 
@@ -70,23 +79,23 @@ def measure(
             --engine duckdb --memory-limit 4GB --as-of 2025-06-30 --out pool/
     """
     chosen = {"duckdb": DuckDB(memory_limit=memory_limit), "spark": Spark(master=spark_master)}.get(engine, engine)
-    with step(f"Measuring proven reoffending on {engine}", quiet=as_json):
-        result = proven_reoffending(
-            people,
-            offences,
-            index=index,
-            follow_up_days=follow_up_days,
-            waiting_days=waiting_days,
-            as_of=as_of,
-            disposals=split_columns(disposals),
-            counting=counting,
-            engine=chosen,
-        )
-    files = []
-    if out is not None:
-        output_dir(out)
-        files = [str(result.to_parquet(out / "per_person.parquet", people=people, observable_only=observable_only))]
-        files.append(write_json(result.to_dict(), out / "reoffending.json"))
+    with output_folder(ctx, out) as folder:
+        with step(f"Measuring proven reoffending on {engine}", quiet=as_json):
+            result = proven_reoffending(
+                people,
+                offences,
+                index=index,
+                follow_up_days=follow_up_days,
+                waiting_days=waiting_days,
+                as_of=as_of,
+                disposals=split_columns(disposals),
+                counting=counting,
+                engine=chosen,
+            )
+        if folder is not None:
+            result.to_parquet(folder.path("per_person.parquet"), people=people, observable_only=observable_only)
+            write_json(result.to_dict(), folder, "reoffending.json")
+    files = written(folder)
     if as_json:
         emit(ctx, result.to_dict(), files)
         return

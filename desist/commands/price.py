@@ -77,19 +77,19 @@ def price(
         desist price --spec spec.toml --history last_year.parquet \\
             --budget 400000 --cost none=1200 --json --out tariffs/
     """
-    contract = Contract.from_toml(spec_path)
-    spec = contract.spec
-    if not contract.prices and not spec.outcomes:
-        note = (
-            f"'{spec.name}' pays by rules on reoffending, not per outcome: there is no tariff to price. "
-            "desist check and desist simulate judge its rules."
-        )
-        if as_json:
-            emit(ctx, {"spec": spec.name, "tariffs": {}, "note": note})
-        else:
-            typer.echo(note)
-        return
     with output_folder(ctx, out) as folder:
+        contract = Contract.from_toml(spec_path)
+        spec = contract.spec
+        if not contract.prices and not spec.outcomes:
+            note = (
+                f"'{spec.name}' pays by rules on reoffending, not per outcome: there is no tariff to price. "
+                "desist check and desist simulate judge its rules."
+            )
+            if as_json:
+                emit(ctx, {"spec": spec.name, "tariffs": {}, "note": note}, written(folder))
+            else:
+                typer.echo(note)
+            return
         past = read_data(history, "history", option="--history")
         check_numbers(past, list(past.columns), history, "--history")
         result = compare_tariffs(spec, past, costs=parse_costs(cost), budget=budget, strength=strength, source=history)

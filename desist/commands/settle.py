@@ -24,7 +24,7 @@ from pathlib import Path
 
 import typer
 
-from desist.commands.common import emit, json_option, out_option, output_dir, write_json
+from desist.commands.common import emit, json_option, out_option, output_folder, write_json, write_text, written
 from ground.errors import SpecError
 from pricing.audit import settle_files
 from pricing.settlement import TABLES
@@ -61,14 +61,13 @@ def settle(
     """
     parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
     command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
-    settlement = settle_files(contract, parse_data(data), as_of=as_of, command=command)
-    files: list[str] = []
-    if out is not None:
-        output_dir(out)
-        files.append(write_json(settlement.to_dict(), out / "settlement.json"))
-        (out / "ledger.csv").write_text(settlement.ledger_csv(), encoding="utf-8")
-        files.append(str(out / "ledger.csv"))
-        files.append(write_json(settlement.audit, out / "audit.json"))
+    with output_folder(ctx, out) as folder:
+        settlement = settle_files(contract, parse_data(data), as_of=as_of, command=command)
+        if folder is not None:
+            write_json(settlement.to_dict(), folder, "settlement.json")
+            write_text(settlement.ledger_csv(), folder, "ledger.csv")
+            write_json(settlement.audit, folder, "audit.json")
+    files = written(folder)
     if as_json:
         emit(ctx, settlement.to_dict(), files)
         return
