@@ -12,7 +12,8 @@ from scipy.special import expit, logit
 
 from cohorts.synthetic import MEAN_HOURS, make_world
 from studies.screen_calibration import screen_flag_rates
-from validation import ModelError, SchemaError, creaming_screen, parking_screen
+from validation import ModelError, ParameterError, SchemaError, creaming_screen, parking_screen
+from validation.screens import common_trend, separate_trends
 
 
 def _eligible(n=3000, c=0.0, seed=0, providers=6):
@@ -112,6 +113,93 @@ def test_provider_without_variation_is_left_out_and_said_so():
     assert "6 tests" in s.correction
 
 
+def _strata(n=2400, levels=8, seed=0):
+    rng = np.random.default_rng(seed)
+    code = rng.integers(0, levels, n)
+    x = rng.random(n)
+    shift = rng.normal(0, 0.5, levels)
+    return rng, code, x, shift
+
+
+def test_fast_trends_agree_with_statsmodels_per_stratum_and_with_fixed_effects():
+    """The bincount Newton fits against statsmodels: one logistic (Wald SE) or Poisson
+    quasi-likelihood (HC0 sandwich times n / (n - k)) model per stratum, and the
+    fixed-effects model with one intercept per stratum and a common slope."""
+    import statsmodels.api as sm
+
+    rng, code, x, shift = _strata()
+    y_logit = (rng.random(len(x)) < expit(0.3 + shift[code] - 0.8 * x)).astype(float)
+    y_hours = rng.gamma(2.0, 20.0, len(x)) * np.exp(shift[code] - 0.5 * x)
+    for y, family, sm_family in (
+        (y_logit, "logit", sm.families.Binomial()),
+        (y_hours, "poisson", sm.families.Poisson()),
+    ):
+        each = separate_trends(y, x, code, 8, family)
+        for j in range(8):
+            m = code == j
+            fit = sm.GLM(y[m], sm.add_constant(x[m]), family=sm_family).fit(
+                cov_type="nonrobust" if family == "logit" else "HC0"
+            )
+            factor = 1.0 if family == "logit" else np.sqrt(m.sum() / (m.sum() - 2))
+            assert_allclose(each.slope[j], fit.params[1], rtol=1e-6)
+            assert_allclose(each.se[j], fit.bse[1] * factor, rtol=1e-6)
+        dummies = pd.get_dummies(code).to_numpy(dtype=float)
+        fe = sm.GLM(y, np.column_stack([dummies, x]), family=sm_family).fit(
+            cov_type="nonrobust" if family == "logit" else "HC0"
+        )
+        pooled = common_trend(y, x, code, 8, family)
+        factor = 1.0 if family == "logit" else np.sqrt(len(y) / (len(y) - 9))
+        assert_allclose(pooled.slope[0], fe.params[-1], rtol=1e-6)
+        assert_allclose(pooled.se[0], fe.bse[-1] * factor, rtol=1e-6)
+
+
+def _case_mix(n=6000, providers=12, seed=0, low=0.71, high=0.48):
+    """Providers that differ only in case-mix: provider j's people are harder the larger j,
+    and its enrolment rate falls from ``low`` to ``high`` with its mean difficulty;
+    within every provider enrolment does not depend on difficulty (nobody creams)."""
+    rng = np.random.default_rng(seed)
+    j = rng.integers(0, providers, n)
+    d = expit(rng.normal(-1 + 1.5 * j / (providers - 1), 0.6))
+    rate = np.linspace(low, high, providers)[j]
+    return pd.DataFrame(
+        {
+            "difficulty": d,
+            "enrolled": rng.random(n) < rate,
+            "hours": rng.gamma(2.0, 20.0 * np.linspace(1.3, 0.7, providers)[j]),
+            "provider_id": [f"PRV{k + 1:02d}" for k in j],
+        }
+    )
+
+
+def test_case_mix_alone_is_not_creaming_or_parking():
+    """The issue's false alarm: the old pooled test ignored the provider and flagged
+    worlds where providers merely differ in case-mix; the within-provider test does not."""
+    df = _case_mix(seed=3)
+    plain = creaming_screen(df)  # no provider: the steep pooled gradient is real, but it is case-mix
+    assert plain.flagged and plain.table.iloc[0]["ratio"] < 0.6
+    s = creaming_screen(df, by="provider_id")
+    assert not s.flagged, s.summary()
+    assert 0.7 < s.table.iloc[0]["ratio"] < 1.4  # within providers: no tilt
+    assert "within the same 'provider_id'" in s.test
+    p = parking_screen(df.loc[df["enrolled"]], by="provider_id")
+    assert parking_screen(df.loc[df["enrolled"]]).flagged and not p.flagged
+
+
+def test_a_flag_comes_with_its_fair_sentence():
+    df = _eligible(n=6000, c=0.0, seed=7, providers=6)
+    rng = np.random.default_rng(1)
+    one = df["provider_id"] == "PRV03"
+    slope = (df["difficulty"].rank(pct=True).to_numpy() - 0.05) / 0.9
+    df.loc[one, "enrolled"] = rng.random(one.sum()) < expit(logit(0.6) - 3 * np.log(2) * slope[one])
+    s = creaming_screen(df, by="provider_id")
+    assert "PRV03" in s.flagged_units
+    sentence = s.statements()["PRV03"]
+    assert sentence.startswith("Comparing only people referred to the same provider")
+    assert "at PRV03 (hardest decile 0." in sentence and "less than 1 time in 20" in sentence
+    assert f"Flagged PRV03: {sentence}" in s.summary()
+    assert s.to_dict()["statements"]["PRV03"] == sentence
+
+
 def test_creaming_bad_input_names_the_column_and_rows():
     df = _eligible(n=100)
     with pytest.raises(SchemaError, match=r"table 'eligible' is missing the column risk \(the 'difficulty' column\)"):
@@ -134,9 +222,10 @@ def test_parking_statistics_and_attainment():
     import statsmodels.api as sm
 
     pct = (stats.rankdata(df["difficulty"]) - 0.5) / len(df)
-    fit = sm.GLM(df["hours"].to_numpy(), sm.add_constant(pct), family=sm.families.Poisson()).fit(cov_type="HC1")
+    # statsmodels' GLM "HC1" applies no small-sample factor (it equals HC0); ours is HC1 proper, n / (n - 2).
+    fit = sm.GLM(df["hours"].to_numpy(), sm.add_constant(pct), family=sm.families.Poisson()).fit(cov_type="HC0")
     assert_allclose(row["slope"], fit.params[1], rtol=1e-7)
-    assert_allclose(row["se"], fit.bse[1], rtol=1e-7)
+    assert_allclose(row["se"], fit.bse[1] * np.sqrt(len(df) / (len(df) - 2)), rtol=1e-7)
     assert row["ratio_ci_low"] < 0.5 < row["ratio_ci_high"]
     assert s.flagged
     # Outcomes drawn at exactly the expected rate: O/E near 1, no attainment trend flagged.
@@ -160,8 +249,10 @@ def test_parking_detects_falling_attainment_relative_to_expected():
 
 def test_parking_needs_attained_and_expected_together_and_non_negative_hours():
     df = _enrolled(n=50)
-    with pytest.raises(SchemaError, match="given together"):
+    with pytest.raises(ParameterError, match="The 'attained' parameter of parking_screen must be given together"):
         parking_screen(df, attained="attained")
+    with pytest.raises(ParameterError, match="The 'alpha' parameter of parking_screen must be a number in the range"):
+        parking_screen(df, alpha=5)
     df.loc[4, "hours"] = -1.0
     with pytest.raises(SchemaError, match=r"must be >= 0; negative at rows \[4\]"):
         parking_screen(df)

@@ -52,7 +52,7 @@ from scipy import stats
 
 from ground.checks import require_columns
 from ground.errors import SchemaError
-from validation.gaming import flag_values
+from validation.screens import flag_values
 
 LEVELS = (0.95, 0.998)
 METHODS = ("exact", "normal")
