@@ -783,6 +783,7 @@ def _draw_eligible(rng: np.random.Generator, n: int, n_providers: int, args: Map
     p_enrol = enrolment_probability(slope, args["creaming"][provider], rate)
     draw = rng.random(n)
     hours_neutral = neutral_hours(rng, n)
+    hours_neutral = hours_neutral * args["service_level"][provider]
     hours = service_hours(hours_neutral, slope, args["parking"][provider])
     mu1 = mu0 * args["effects"]["reoffending_rate_ratio"] ** (hours / MEAN_HOURS)
     return dict(
@@ -816,6 +817,7 @@ def make_world(
     *,
     provider_shares: Sequence[float] | None = None,
     case_mix: float = 0.0,
+    service_level: float | Sequence[float] = 1.0,
     measurement: Mapping[str, float | Sequence[float]] | None = None,
 ) -> World:
     """Build a synthetic world of eligible people, providers, records and a pool.
@@ -856,6 +858,10 @@ def make_world(
         (PRV01, the easiest referrals) to 1 (the hardest). Within a provider,
         enrolment and hours still depend on difficulty only through creaming
         and parking.
+    service_level : float or sequence of float, default 1
+        Multiplies every enrolled person's expected hours, one per provider
+        allowed: providers may differ in how much they give everyone, which
+        is not parking.
     measurement : mapping, optional
         Measurement gaming per provider (one number or one per provider):
         ``extra_assessments`` (whole extra occasions in days 91-273 for each
@@ -898,6 +904,7 @@ def make_world(
         measurement,
     )
     args["case_mix"] = float(case_mix)
+    args["service_level"] = _per_provider(service_level, n_providers, "service_level")
     rng = np.random.default_rng(seed)
     d = _draw_eligible(rng, n_eligible, n_providers, args)
     enrolled, person_id, referral = d["enrolled"], d["person_id"], d["referral"]
@@ -946,6 +953,7 @@ def make_world(
         "as_of": as_of,
         "provider_shares": provider_shares,
         "case_mix": case_mix,
+        "service_level": service_level,
         "measurement": dict(measurement or {}),
     }
     return World(

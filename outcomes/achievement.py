@@ -589,7 +589,9 @@ def _occasions(people: pd.DataFrame, scores: Scores, measure: str, as_of: pd.Tim
     require_columns(people, ["person_id", index], table="people")
     unique_people(people)
     start = as_dates(people[index], "people", index)
-    cohort = pd.DataFrame({"person_id": people["person_id"].to_numpy(), "start": start.to_numpy()})
+    cohort = pd.DataFrame(
+        {"person_id": people["person_id"].to_numpy(), "start": start.to_numpy(), "position": np.arange(len(people))}
+    )
     s = scores.scores
     occ = (
         s.loc[:, ["person_id", "assessed_on"]]
@@ -634,8 +636,9 @@ def _counted(win: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     return pd.DataFrame({"counted_on": chosen["assessed_on"], "achieved_on": chosen["assessed_on"].where(chosen["ok"])})
 
 
-def _judged(occ: pd.DataFrame, rule: Rule, instrument: Instrument, measure: str, window, baseline) -> tuple:
-    """The baseline per person, and the counted and achieving occasions."""
+def _judged(occ: pd.DataFrame, rule: Rule, instrument: Instrument, measure: str, window, baseline, n: int) -> tuple:
+    """The baseline per person, the counted and achieving occasions, and who had occasions where
+    (arrays by position among the ``n`` people)."""
     in_base = occ["day"].between(*baseline)
     first_base = (
         occ.loc[in_base & occ["usable"]]
@@ -648,10 +651,13 @@ def _judged(occ: pd.DataFrame, rule: Rule, instrument: Instrument, measure: str,
     if rule.needs_baseline:
         win = win.loc[win["baseline_value"].notna()]
     win = win.assign(met=rule.occasion_met(win["value"], win["baseline_value"], instrument, measure).to_numpy())
+    # Per person, by position in the cohort: any occasion in the baseline window, in the window,
+    # and how many scorable ones in the window.
+    position = occ["position"].to_numpy()
     seen = {
-        "any_base": set(occ.loc[in_base, "person_id"]),
-        "any_window": set(occ.loc[in_window, "person_id"]),
-        "usable_window": occ.loc[in_window & occ["usable"]].groupby("person_id").size(),
+        "any_base": np.bincount(position[in_base.to_numpy()], minlength=n) > 0,
+        "any_window": np.bincount(position[in_window.to_numpy()], minlength=n) > 0,
+        "usable_window": np.bincount(position[(in_window & occ["usable"]).to_numpy()], minlength=n),
     }
     return first_base, _counted(win, rule), seen
 
@@ -666,10 +672,10 @@ def _status(pp: pd.DataFrame, rule: Rule, seen: dict, as_of, window, baseline, i
     conditions = [
         (pp["start"].isna(), "not_measurable", f"no {index}", False),
         (pp["window_closes"] > as_of, "not_yet_measurable", "window not closed by as_of", False),
-        (nb & ~pp["person_id"].isin(seen["any_base"]), unmeasured, f"no baseline assessment ({b_text})", True),
+        (nb & ~seen["any_base"], unmeasured, f"no baseline assessment ({b_text})", True),
         (nb & ~has_base, unmeasured, "baseline not scorable", True),
         (nb & ~pp["eligible"], "not_measurable", "baseline state not among the from-states", False),
-        (~pp["person_id"].isin(seen["any_window"]), unmeasured, f"no assessment in window ({w_text})", True),
+        (~seen["any_window"], unmeasured, f"no assessment in window ({w_text})", True),
         (pp["occasions"] == 0, unmeasured, f"no scorable assessment in window ({w_text})", True),
         (pp["achieved_on"].notna(), "achieved", "", False),
     ]
@@ -727,13 +733,13 @@ def achievement(
     instrument = scores.instrument
     as_of = pd.Timestamp(scores.scores["assessed_on"].max() if as_of is None else as_of)
     cohort, occ = _occasions(people, scores, measure, as_of, index)
-    first_base, counted, seen = _judged(occ, rule, instrument, measure, window, baseline)
+    first_base, counted, seen = _judged(occ, rule, instrument, measure, window, baseline, len(cohort))
     pp = cohort.merge(first_base, left_on="person_id", right_index=True, how="left").merge(
         counted, left_on="person_id", right_index=True, how="left"
     )
     pp["window_closes"] = pp["start"] + pd.to_timedelta(window[1], unit="D")
     pp["eligible"] = rule.baseline_eligible(pp["baseline_value"], instrument, measure).to_numpy(dtype=bool)
-    pp["occasions"] = pp["person_id"].map(seen["usable_window"]).fillna(0).astype(np.int64)
+    pp["occasions"] = seen["usable_window"].astype(np.int64)
     level = rule.rule if isinstance(rule, Sustained) else rule
     met_base = level.occasion_met(pp["baseline_value"], pp["baseline_value"], instrument, measure)
     status, reason, unmeasured = _status(pp, rule, seen, as_of, window, baseline, index)

@@ -1,0 +1,464 @@
+"""Measurement screens: does a provider's way of *recording* outcomes pay more than its work?
+
+The cheapest gaming does not touch who is enrolled or how much they are served:
+it changes how outcomes are measured. Five screens, each asked of every
+provider against what its own people's characteristics predict:
+
+==============  =========================================================  ==========
+kind            per person                                                 gaming is
+==============  =========================================================  ==========
+``assessments`` scorable assessments in the payment window                 more
+``baseline``    the baseline rating                                        worse
+``unmeasured``  due a measurement in the window and had none (0/1)         more
+``deadweight``  among achievements: already met the rule at baseline (0/1) more
+``bunching``    among achievements: recorded in the window's last          more
+                ``late_days`` days (0/1)
+==============  =========================================================  ==========
+
+How each screen decides
+-----------------------
+A case-mix model is fitted on all providers together, without any provider
+term: a GLM of the per-person value on a piecewise-linear function of the
+difficulty percentile (knots at the quartiles) and the ``covariates`` given
+(Poisson for the count of assessments, logistic for a 0/1 value, Gaussian for
+the baseline). Each provider's observed total O is compared with its expected
+total E: z = (O - E) / sqrt(V), with V = sum of squared residuals of its
+people (a sandwich variance, valid for any distribution), and a one-sided
+p-value in the gaming direction. The z-scores are checked for overdispersion as
+a funnel plot's are (``validation.screens``): variation between providers that
+the case-mix model does not explain widens every provider's interval rather
+than becoming a flag. Holm's correction runs across the providers of each
+screen. Providers with fewer than 20 people in a screen's population get no
+test, and the notes say so.
+
+A flag is a reason to look, not a verdict: a provider with a good reason to
+assess more often, or a baseline model that misses something about its people,
+will be flagged too. Each flag's sentence says what was seen, against what,
+and why it matters for payment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ground.checks import InstanceOf, Interval, check_parameter, column_names, parameter_error, require_columns
+from ground.findings import Finding
+from outcomes.achievement import Achievement
+from validation.screens import (
+    ALPHA,
+    MIN_TESTED,
+    OVERALL,
+    Screen,
+    decile_of,
+    holm,
+    percentile_rank,
+    winsorised_phi,
+)
+
+__all__ = ["KINDS", "MeasurementScreens", "counting_findings", "measurement_screens"]
+
+KINDS = ("assessments", "baseline", "unmeasured", "deadweight", "bunching")
+_KNOTS = (0.25, 0.5, 0.75)
+
+MEANINGS = {
+    "assessments": (
+        "{where}, people had {observed:.2f} scorable assessments each in the payment window against {expected:.2f} "
+        "expected for its case-mix (ratio {ratio:.2f}, 95% CI {ratio_ci_low:.2f} to {ratio_ci_high:.2f}, n = {n}); "
+        "where any assessment in the window can pay, each extra one is another chance to pay on rating noise."
+    ),
+    "baseline": (
+        "{where}, baseline ratings averaged {observed:.2f} against {expected:.2f} predicted from its people's "
+        "characteristics ({difference:+.2f} per person, 95% CI {difference_ci_low:+.2f} to "
+        "{difference_ci_high:+.2f}, n = {n}); a baseline rated low makes later improvement easier to show."
+    ),
+    "unmeasured": (
+        "{where}, {observed:.0%} of people due an assessment in the window had none that could be scored, against "
+        "{expected:.0%} expected for its case-mix (ratio {ratio:.2f}, 95% CI {ratio_ci_low:.2f} to "
+        "{ratio_ci_high:.2f}, n = {n}); wherever the unmeasured are left out of a rate, people left unassessed "
+        "cannot count as failures."
+    ),
+    "deadweight": (
+        "{where}, {observed:.0%} of the outcomes achieved were by people who already met the rule at baseline, "
+        "against {expected:.0%} expected for its case-mix (ratio {ratio:.2f}, 95% CI {ratio_ci_low:.2f} to "
+        "{ratio_ci_high:.2f}, n = {n}); these payments are for what would have happened anyway."
+    ),
+    "bunching": (
+        "{where}, {observed:.0%} of the achievements were recorded in the last {late_days} days of the window, "
+        "against {expected:.0%} expected for its case-mix (ratio {ratio:.2f}, 95% CI {ratio_ci_low:.2f} to "
+        "{ratio_ci_high:.2f}, n = {n}); reassessing people who had failed just before the window closes "
+        "produces this pattern."
+    ),
+}
+TESTS = {
+    "assessments": "one-sided test that a provider records more scorable assessments per person in the window "
+    "than a Poisson case-mix model predicts",
+    "baseline": "one-sided test that a provider's baseline ratings are worse than a linear case-mix model predicts",
+    "unmeasured": "one-sided test that more of a provider's people due an assessment had none than a logistic "
+    "case-mix model predicts",
+    "deadweight": "one-sided test that more of a provider's achievements were already met at baseline than a "
+    "logistic case-mix model predicts",
+    "bunching": "one-sided test that more of a provider's achievements fall in the window's last days than a "
+    "logistic case-mix model predicts",
+}
+
+
+@dataclass(frozen=True)
+class MeasurementScreens:
+    """The five measurement screens of one outcome, one :class:`Screen` per kind.
+
+    Attributes
+    ----------
+    outcome : str
+        The outcome in words (instrument, rule, window, which assessment counts).
+    screens : dict of str -> Screen
+        Keyed by kind: ``"assessments"``, ``"baseline"``, ``"unmeasured"``,
+        ``"deadweight"``, ``"bunching"``.
+    """
+
+    outcome: str
+    screens: dict[str, Screen] = field(repr=False)
+
+    def __getitem__(self, kind: str) -> Screen:
+        return self.screens[kind]
+
+    def __iter__(self):
+        return iter(self.screens)
+
+    @property
+    def flagged(self) -> bool:
+        """True when any screen flags any provider."""
+        return any(s.flagged for s in self.screens.values())
+
+    @property
+    def flagged_units(self) -> dict[str, list[str]]:
+        """Flagged providers by kind (kinds with none left out)."""
+        return {k: s.flagged_units for k, s in self.screens.items() if s.flagged_units}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per kind and unit."""
+        return pd.concat([s.table.assign(kind=k) for k, s in self.screens.items()], ignore_index=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "flagged": self.flagged_units} | {
+            k: s.to_dict() for k, s in self.screens.items()
+        }
+
+    def summary(self) -> str:
+        head = f"Measurement screens for {self.outcome}"
+        flags = "; ".join(f"{k}: {', '.join(u)}" for k, u in self.flagged_units.items()) or "none"
+        return "\n\n".join([f"{head}\nFlagged: {flags}"] + [s.summary() for s in self.screens.values()])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def plot(self, axes=None):
+        """Each screen's observed/expected ratios by provider, side by side; returns the axes."""
+        import matplotlib.pyplot as plt
+
+        if axes is None:
+            _, axes = plt.subplots(1, len(self.screens), figsize=(3.2 * len(self.screens), 3.6), sharey=True)
+        for ax, screen in zip(np.atleast_1d(axes), self.screens.values()):
+            screen.plot(ax=ax)
+            ax.set_xlabel("observed / expected")
+        return axes
+
+
+def _design(frame: pd.DataFrame, pct: np.ndarray, covariates: list[str]) -> np.ndarray:
+    """Intercept, a piecewise-linear function of the difficulty percentile, and the covariates."""
+    columns = [np.ones(len(pct)), pct] + [np.maximum(pct - k, 0.0) for k in _KNOTS]
+    if covariates:
+        extra = pd.get_dummies(frame[covariates], drop_first=True, dtype=float)
+        columns += [extra[c].to_numpy(dtype=float) for c in extra.columns]
+    return np.column_stack(columns)
+
+
+def fit_glm(y: np.ndarray, X: np.ndarray, family: str, steps: int = 50) -> np.ndarray:
+    """Fitted means of a canonical-link GLM by Newton's method (``"gaussian"``: least squares).
+
+    Small designs (a handful of columns) on many rows: X'WX is solved directly,
+    which is what makes thousands of screened worlds affordable. Agrees with
+    statsmodels' ``GLM`` (tests/test_validation_measurement.py).
+    """
+    if family == "gaussian":
+        beta = np.linalg.lstsq(X, y, rcond=None)[0]
+        return X @ beta
+    mean = np.clip(y.mean(), 1e-6, 1 - 1e-6) if family == "logit" else max(y.mean(), 1e-6)
+    beta = np.zeros(X.shape[1])
+    beta[0] = np.log(mean / (1 - mean)) if family == "logit" else np.log(mean)
+    for _ in range(steps):
+        eta = np.clip(X @ beta, -30, 30)
+        mu = 1 / (1 + np.exp(-eta)) if family == "logit" else np.exp(eta)
+        w = mu * (1 - mu) if family == "logit" else mu
+        step = np.linalg.solve(X.T @ (X * w[:, None]) + 1e-10 * np.eye(X.shape[1]), X.T @ (y - mu))
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    eta = np.clip(X @ beta, -30, 30)
+    return 1 / (1 + np.exp(-eta)) if family == "logit" else np.exp(eta)
+
+
+def _expected(y: np.ndarray, X: np.ndarray, family: str) -> tuple[np.ndarray, str]:
+    """Fitted values of the pooled case-mix model; the overall mean (and a note) if it cannot be fitted."""
+    if np.all(y == y[0]):
+        return np.full(len(y), float(y[0])), ""
+    try:
+        mu = fit_glm(y, X, family)
+        if np.isfinite(mu).all():
+            return mu, ""
+    except np.linalg.LinAlgError:
+        pass
+    return np.full(len(y), float(y.mean())), "the case-mix model could not be fitted; compared with the overall mean"
+
+
+def _provider_rows(y, mu, code, levels, direction: int, overdispersion: bool, by) -> tuple[pd.DataFrame, list]:
+    """Observed vs expected per provider, with overdispersion-adjusted z, CIs and one-sided p-values."""
+    k = len(levels)
+    n = np.bincount(code, minlength=k)
+    obs = np.bincount(code, weights=y, minlength=k)
+    exp_ = np.bincount(code, weights=mu, minlength=k)
+    var = np.bincount(code, weights=(y - mu) ** 2, minlength=k)
+    tested = (n >= MIN_TESTED) & (var > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(tested, (obs - exp_) / np.sqrt(var), np.nan)
+    phi = winsorised_phi(z, centre=True) if overdispersion else 1.0
+    inflate = np.sqrt(max(phi, 1.0))
+    se = np.sqrt(var) * inflate
+    p = np.where(tested, stats.norm.sf(direction * z / inflate), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table = pd.DataFrame(
+            {
+                "unit": levels,
+                "n": n,
+                "observed": obs / n,
+                "expected": exp_ / n,
+                "difference": (obs - exp_) / n,
+                "difference_ci_low": (obs - exp_ - 1.96 * se) / n,
+                "difference_ci_high": (obs - exp_ + 1.96 * se) / n,
+                "ratio": obs / exp_,
+                "ratio_ci_low": (obs - 1.96 * se) / exp_,
+                "ratio_ci_high": (obs + 1.96 * se) / exp_,
+                "z": z / inflate,
+                "p_one_sided": p,
+            }
+        )
+    notes = [f"{by}={lv}: no test (n = {n[j]} < {MIN_TESTED})" for j, lv in enumerate(levels) if n[j] < MIN_TESTED]
+    if overdispersion and phi > 1:
+        notes.append(f"overdispersion between providers: phi = {phi:.3g}; intervals and z widened by {inflate:.3g}")
+    return table, notes
+
+
+def _deciles(y: np.ndarray, mu: np.ndarray, pct: np.ndarray, code: np.ndarray, levels: list[str]) -> pd.DataFrame:
+    """Observed and expected means by difficulty decile, overall and per provider."""
+    dec = decile_of(pct) - 1
+    cell = np.r_[dec, 10 * (code + 1) + dec]  # overall first, then each provider
+    size = 10 * (len(levels) + 1)
+    n = np.bincount(cell, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame(
+            {
+                "unit": np.repeat([OVERALL, *levels], 10),
+                "decile": np.tile(np.arange(1, 11), len(levels) + 1),
+                "n": n,
+                "observed": np.bincount(cell, weights=np.r_[y, y], minlength=size) / n,
+                "expected": np.bincount(cell, weights=np.r_[mu, mu], minlength=size) / n,
+            }
+        )
+
+
+def _screen(kind: str, y, frame: pd.DataFrame, pct, covariates, options: Mapping[str, Any]) -> Screen:
+    """One measurement screen on its population (rows of ``frame``) with per-person value ``y``."""
+    family = {"assessments": "poisson", "baseline": "gaussian"}.get(kind, "logit")
+    direction, by, alpha = options["direction"].get(kind, 1), options["by"], options["alpha"]
+    notes = []
+    if len(y) == 0 or (family == "logit" and not y.any()):
+        return _untested(kind, options, "nobody in its population" if len(y) == 0 else "no case to count")
+    mu, note = _expected(y, _design(frame, pct, covariates), family)
+    notes += [note] if note else []
+    code, levels = pd.factorize(frame[by].astype(str), sort=True)
+    table, more = _provider_rows(y, mu, code, [str(v) for v in levels], direction, options["overdispersion"], by)
+    overall = pd.DataFrame({"unit": [OVERALL], "n": [len(y)], "observed": [y.mean()], "expected": [mu.mean()]})
+    table = pd.concat([overall, table], ignore_index=True)
+    adjusted = holm(table["p_one_sided"].to_numpy(dtype=float))
+    table = table.assign(p_adjusted=adjusted, flagged=adjusted < alpha)
+    tested = int(np.isfinite(adjusted).sum())
+    meaning = MEANINGS[kind].replace("{late_days}", str(options["late_days"]))
+    return Screen(
+        kind=kind,
+        p_value=float(np.nanmin(adjusted)) if tested else float("nan"),
+        alpha=alpha,
+        test=TESTS[kind],
+        correction=f"Holm over {tested} providers ({by!r})",
+        table=table,
+        deciles=_deciles(y, mu, pct, code, [str(v) for v in levels]),
+        notes=tuple(notes + more),
+        meaning=meaning,
+        headline=f"Overall: {y.mean():.3g} per person (n = {len(y)}); each provider against its case-mix.",
+    )
+
+
+def _untested(kind: str, options: Mapping[str, Any], why: str) -> Screen:
+    table = pd.DataFrame({"unit": [OVERALL], "n": [0], "p_one_sided": [np.nan], "p_adjusted": [np.nan]})
+    return Screen(
+        kind=kind,
+        p_value=float("nan"),
+        alpha=options["alpha"],
+        test=TESTS[kind],
+        correction="none (nothing to test)",
+        table=table.assign(flagged=False),
+        deciles=pd.DataFrame(columns=["unit", "decile", "n", "observed", "expected"]),
+        notes=(f"not tested: {why}",),
+        meaning=MEANINGS[kind],
+    )
+
+
+def _populations(pp: pd.DataFrame, late_days: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For each kind, which people it looks at (a mask) and their per-person values."""
+    closed = pp["status"].isin(["achieved", "not_achieved"]) | pp["unmeasured"]
+    achieved = (pp["status"] == "achieved").to_numpy()
+    days_left = (pp["window_closes"] - pp["achieved_on"]).dt.days.to_numpy()
+    return {
+        "assessments": (closed.to_numpy(), pp["occasions"].to_numpy(dtype=float)),
+        "baseline": (pp["baseline_value"].notna().to_numpy(), pp["baseline_value"].to_numpy(dtype=float)),
+        "unmeasured": (closed.to_numpy(), pp["unmeasured"].to_numpy(dtype=float)),
+        "deadweight": (achieved, pp["met_at_baseline"].to_numpy(dtype=float)),
+        "bunching": (achieved, (days_left < late_days).astype(float)),
+    }
+
+
+def measurement_screens(
+    people: pd.DataFrame,
+    result: Achievement,
+    *,
+    by: str = "provider_id",
+    difficulty: str = "difficulty",
+    covariates: Sequence[str] | str | None = None,
+    late_days: int = 14,
+    overdispersion: bool = True,
+    alpha: float = ALPHA,
+) -> MeasurementScreens:
+    """Screen every provider's measurement of one outcome, against its case-mix.
+
+    Parameters
+    ----------
+    people : DataFrame
+        The enrolled people judged in ``result``: ``person_id``, ``by``,
+        ``difficulty`` and any ``covariates`` (one row per person; people
+        missing from ``result`` are an error, not dropped).
+    result : Achievement
+        From :func:`outcomes.achievement` (or ``MetricSpec.achievement``).
+        Read its rule with ``unmeasured="apart"`` or the default alike: the
+        screens use each person's occasions, baseline and measured flag.
+    by : str, default "provider_id"
+    difficulty : str, default "difficulty"
+        Higher = harder; enters the case-mix model as a piecewise-linear
+        function of its percentile.
+    covariates : list of str, optional
+        More case-mix columns (numeric, bool or categorical) for the model,
+        e.g. the needs that the instrument's ratings depend on.
+    late_days : int, default 14
+        "Just inside the window's end": achievements whose occasion is fewer
+        than this many days before the window closes.
+    overdispersion : bool, default True
+        Widen every provider's interval by sqrt(phi) when providers vary more
+        than the case-mix model explains (phi > 1).
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    MeasurementScreens
+        One :class:`Screen` per kind; each table has unit, n, observed,
+        expected (per person), difference and ratio with 95% CIs, z,
+        p_one_sided, p_adjusted (Holm over providers), flagged.
+
+    Examples
+    --------
+    >>> from cohorts.synthetic import make_world
+    >>> from outcomes import Improvement, achievement, score
+    >>> w = make_world(seed=3, n_eligible=4_000, n_pool=0, provider_shares=[1] * 8, n_providers=8,
+    ...                measurement={"baseline_deflation": [0, 0, 1, 0, 0, 0, 0, 0]}, as_of="2026-06-30")
+    >>> people = w.people.merge(w.truth.people[["person_id", "difficulty"]])
+    >>> ties = achievement(people, score(w.assessments, "ladder_family"), Improvement(by=2))
+    >>> measurement_screens(people, ties, covariates=["need_family"]).flagged_units
+    {'baseline': ['PRV03']}
+    """
+    caller = "measurement_screens"
+    check_parameter(result, "result", caller, InstanceOf(Achievement, "the result of outcomes.achievement()"))
+    check_parameter(late_days, "late_days", caller, Interval(int, 1, None))
+    check_parameter(alpha, "alpha", caller, Interval(float, 0, 1, closed="neither"))
+    covariates = column_names(covariates, "covariates", caller)
+    require_columns(people, {"by": by, "difficulty": difficulty} | {c: c for c in covariates}, table="people")
+    pp = result.per_person.merge(people, on="person_id", how="left", validate="one_to_one", indicator=True)
+    missing = (pp["_merge"] == "left_only").to_numpy()
+    if missing.any():
+        raise parameter_error("people", caller, "a table with every person in 'result'", f"{missing.sum()} missing")
+    require_columns(
+        pp, {"by": by, "difficulty": difficulty} | {c: c for c in covariates}, table="people", complete=True
+    )
+    options = {
+        "by": by,
+        "alpha": float(alpha),
+        "late_days": late_days,
+        "overdispersion": bool(overdispersion),
+        "direction": {"baseline": -result.instrument.sign},
+    }
+    screens = {}
+    for kind, (mask, y) in _populations(pp, late_days).items():
+        if kind == "deadweight" and not pp["met_at_baseline"].any():
+            screens[kind] = _untested(kind, options, "nobody met the rule at baseline (a rule on change)")
+            continue
+        frame = pp.loc[mask].reset_index(drop=True)
+        pct = percentile_rank(frame[difficulty].to_numpy(dtype=float)) if len(frame) else np.array([])
+        screens[kind] = _screen(kind, y[mask], frame, pct, covariates, options)
+    where = f"days {result.window[0]}..{result.window[1]}"
+    outcome = f"{result.instrument.name}.{result.measure} ({result.rule.describe(result.instrument)}, {where}; "
+    return MeasurementScreens(outcome + result.rule.counting_text() + ")", screens)
+
+
+def counting_findings(spec: Any) -> list[Finding]:
+    """Design findings on how a spec's outcomes are measured (for ``check_design``).
+
+    ``any_assessment_counts`` (warning): an outcome pays when any assessment in
+    the window meets its rule, so each extra assessment is another chance to
+    pay on noise. ``unmeasured_apart`` (info): people not measured are left out
+    of the rate, so a provider can raise it by leaving likely failures
+    unassessed; the measurement screens watch the unmeasured share.
+
+    Examples
+    --------
+    >>> from outcomes import MetricSpec
+    >>> spec = MetricSpec.from_toml("examples/specs/intermediate.toml")
+    >>> [f.code for f in counting_findings(spec)]
+    []
+    """
+    findings = []
+    for key, outcome in (getattr(spec, "outcomes", {}) or {}).items():
+        rule, label = outcome.rule, outcome.label or key
+        if rule.counts == "any":
+            findings.append(
+                Finding(
+                    "any_assessment_counts",
+                    "warning",
+                    f"{label!r} pays when any assessment in the window meets its rule: with no real change and "
+                    "1-point rating noise, a 2-point improvement pays 15% of people with one assessment and 47% "
+                    'with eight. Count the last assessment (counts = "last") or the one closest to a fixed day.',
+                    {"outcome": key, "counts": rule.counts},
+                )
+            )
+        if rule.unmeasured == "apart":
+            findings.append(
+                Finding(
+                    "unmeasured_apart",
+                    "info",
+                    f"{label!r} leaves people who were not measured out of its rate, so leaving likely failures "
+                    'unassessed raises it. Count them as not achieved (unmeasured = "not_achieved"), or watch '
+                    "the unmeasured share by provider (validation.measurement_screens).",
+                    {"outcome": key, "unmeasured": rule.unmeasured},
+                )
+            )
+    return findings
