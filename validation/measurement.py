@@ -27,9 +27,9 @@ people (a sandwich variance, valid for any distribution), and a one-sided
 p-value in the gaming direction. The z-scores are checked for overdispersion as
 a funnel plot's are (``validation.screens``): variation between providers that
 the case-mix model does not explain widens every provider's interval rather
-than becoming a flag. Holm's correction runs across the providers of each
-screen. Providers with fewer than 20 people in a screen's population get no
-test, and the notes say so.
+than becoming a flag (with 10 providers or more; fewer cannot estimate it).
+Holm's correction runs across the providers of each screen. Providers with
+fewer than 20 people in a screen's population get no test, and the notes say so.
 
 A flag is a reason to look, not a verdict: a provider with a good reason to
 assess more often, or a baseline model that misses something about its people,
@@ -303,7 +303,9 @@ def _screen(kind: str, y, frame: pd.DataFrame, pct, covariates, options: Mapping
 
 
 def _untested(kind: str, options: Mapping[str, Any], why: str) -> Screen:
-    table = pd.DataFrame({"unit": [OVERALL], "n": [0], "p_one_sided": [np.nan], "p_adjusted": [np.nan]})
+    columns = ["observed", "expected", "difference", "difference_ci_low", "difference_ci_high", "ratio"]
+    columns += ["ratio_ci_low", "ratio_ci_high", "z", "p_one_sided", "p_adjusted"]
+    table = pd.DataFrame({"unit": [OVERALL], "n": [0]} | {c: [np.nan] for c in columns})
     return Screen(
         kind=kind,
         p_value=float("nan"),

@@ -17,6 +17,7 @@ and must not accuse an honest one. Three habits keep it fair:
   each end, ``phi = mean(z**2)``, and when ``phi > 1`` every z is divided by
   ``sqrt(phi)``, so variation the case-mix model does not explain is not read
   as gaming. One provider far out is winsorised and so does not hide itself.
+  With fewer than 10 providers phi cannot be estimated and is taken as 1.
 
 References
 ----------
@@ -43,6 +44,8 @@ SPAN = 0.9
 OVERALL = "all"
 #: Units with fewer people than this get no test of their own (and are named in the notes).
 MIN_TESTED = 20
+#: Fewer tested units than this give no usable overdispersion estimate: none is applied.
+MIN_UNITS_FOR_PHI = 10
 _NEWTON_STEPS = 50
 
 
@@ -213,7 +216,7 @@ def winsorised_phi(z: np.ndarray, share: float = 0.1, *, centre: bool = False) -
     not variation between honest providers and should not widen their limits.
     """
     z = z[np.isfinite(z)]
-    if z.size < 3:
+    if z.size < MIN_UNITS_FOR_PHI:
         return 1.0
     if centre:
         z = z - np.median(z)
