@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ground.checks import require_columns
+from ground.checks import Interval, Options, check_parameter, parameter_error, require_columns
 from ground.errors import SchemaError
 from validation.screens import flag_values
 
@@ -274,10 +274,12 @@ def funnel(
     ['PRV07']
     """
     caller = "funnel"
-    if method not in METHODS:
-        raise SchemaError(f"The 'method' parameter of {caller} must be one of {METHODS}. Got {method!r} instead.")
-    if not all(0 < lv < 1 for lv in levels):
-        raise SchemaError(f"The 'levels' parameter of {caller} must hold numbers in (0, 1). Got {levels!r} instead.")
+    check_parameter(method, "method", caller, Options(*METHODS))
+    check_parameter(winsorise, "winsorise", caller, Interval(float, 0, 0.5, closed="left"))
+    if not isinstance(levels, (tuple, list)) or not levels or not all(
+        Interval(float, 0, 1, closed="neither").is_satisfied_by(lv) for lv in levels
+    ):
+        raise parameter_error("levels", caller, "a tuple of numbers in (0, 1)", levels)
     cols = {"unit": unit, "outcome": outcome} | ({"expected": expected} if expected else {})
     require_columns(data, cols, table="data", complete=True)
     kind = "proportion" if expected is None else "ratio"
