@@ -14,8 +14,8 @@ from statsmodels.stats.multitest import multipletests
 from cohorts.synthetic import make_world
 from outcomes import Improvement, MetricSpec, Threshold, achievement, score
 from validation import ParameterError
-from validation.measurement import KINDS, counting_findings, fit_glm, measurement_screens
-from validation.screens import holm, winsorised_phi
+from validation.measurement import KINDS, counting_findings, measurement_screens
+from validation.screens import fit_glm, holm, winsorised_phi
 
 START = pd.Timestamp("2024-01-01")
 

@@ -276,8 +276,10 @@ def funnel(
     caller = "funnel"
     check_parameter(method, "method", caller, Options(*METHODS))
     check_parameter(winsorise, "winsorise", caller, Interval(float, 0, 0.5, closed="left"))
-    if not isinstance(levels, (tuple, list)) or not levels or not all(
-        Interval(float, 0, 1, closed="neither").is_satisfied_by(lv) for lv in levels
+    if (
+        not isinstance(levels, (tuple, list))
+        or not levels
+        or not all(Interval(float, 0, 1, closed="neither").is_satisfied_by(lv) for lv in levels)
     ):
         raise parameter_error("levels", caller, "a tuple of numbers in (0, 1)", levels)
     cols = {"unit": unit, "outcome": outcome} | ({"expected": expected} if expected else {})

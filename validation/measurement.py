@@ -56,6 +56,7 @@ from validation.screens import (
     OVERALL,
     Screen,
     decile_of,
+    fit_glm,
     holm,
     percentile_rank,
     winsorised_phi,
@@ -176,31 +177,6 @@ def _design(frame: pd.DataFrame, pct: np.ndarray, covariates: list[str]) -> np.n
         extra = pd.get_dummies(frame[covariates], drop_first=True, dtype=float)
         columns += [extra[c].to_numpy(dtype=float) for c in extra.columns]
     return np.column_stack(columns)
-
-
-def fit_glm(y: np.ndarray, X: np.ndarray, family: str, steps: int = 50) -> np.ndarray:
-    """Fitted means of a canonical-link GLM by Newton's method (``"gaussian"``: least squares).
-
-    Small designs (a handful of columns) on many rows: X'WX is solved directly,
-    which is what makes thousands of screened worlds affordable. Agrees with
-    statsmodels' ``GLM`` (tests/test_validation_measurement.py).
-    """
-    if family == "gaussian":
-        beta = np.linalg.lstsq(X, y, rcond=None)[0]
-        return X @ beta
-    mean = np.clip(y.mean(), 1e-6, 1 - 1e-6) if family == "logit" else max(y.mean(), 1e-6)
-    beta = np.zeros(X.shape[1])
-    beta[0] = np.log(mean / (1 - mean)) if family == "logit" else np.log(mean)
-    for _ in range(steps):
-        eta = np.clip(X @ beta, -30, 30)
-        mu = 1 / (1 + np.exp(-eta)) if family == "logit" else np.exp(eta)
-        w = mu * (1 - mu) if family == "logit" else mu
-        step = np.linalg.solve(X.T @ (X * w[:, None]) + 1e-10 * np.eye(X.shape[1]), X.T @ (y - mu))
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-9:
-            break
-    eta = np.clip(X @ beta, -30, 30)
-    return 1 / (1 + np.exp(-eta)) if family == "logit" else np.exp(eta)
 
 
 def _expected(y: np.ndarray, X: np.ndarray, family: str) -> tuple[np.ndarray, str]:
