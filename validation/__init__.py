@@ -22,6 +22,7 @@ from validation.equality_impact import EqualityTable, equality
 from validation.funnels import Funnel, funnel
 from validation.gaming import Screen, creaming_screen, parking_screen
 from validation.measurement import MeasurementScreens, counting_findings, measurement_screens
+from validation.payoff import GamingPayoff, gaming_payoff
 from validation.providers import ProviderComparison, compare_providers
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "EqualityTable",
     "Finding",
     "Funnel",
+    "GamingPayoff",
     "MatchingError",
     "MeasurementScreens",
     "ModelError",
@@ -45,6 +47,7 @@ __all__ = [
     "creaming_screen",
     "equality",
     "funnel",
+    "gaming_payoff",
     "measurement_screens",
     "parking_screen",
     "table_schema",

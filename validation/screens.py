@@ -207,29 +207,32 @@ def common_trend(y: np.ndarray, x: np.ndarray, code: np.ndarray, n_strata: int, 
     return Trends(np.array([b]), np.array([np.sqrt(var)]))
 
 
-def fit_glm(y: np.ndarray, X: np.ndarray, family: str, steps: int = 50) -> np.ndarray:
-    """Fitted means of a canonical-link GLM by Newton's method (``"gaussian"``: least squares).
+def glm_coefficients(y: np.ndarray, X: np.ndarray, family: str, steps: int = 50) -> np.ndarray:
+    """Coefficients of a canonical-link GLM (``"logit"``, ``"poisson"``) by Newton's method,
+    or least squares (``"gaussian"``).
 
     Small designs (a handful of columns) on many rows: X'WX is solved directly,
     which is what makes thousands of screened worlds affordable. Agrees with
     statsmodels' ``GLM`` (tests/test_validation_measurement.py).
     """
     if family == "gaussian":
-        beta = np.linalg.lstsq(X, y, rcond=None)[0]
-        return X @ beta
+        return np.linalg.lstsq(X, y, rcond=None)[0]
     mean = np.clip(y.mean(), 1e-6, 1 - 1e-6) if family == "logit" else max(y.mean(), 1e-6)
     beta = np.zeros(X.shape[1])
     beta[0] = np.log(mean / (1 - mean)) if family == "logit" else np.log(mean)
     for _ in range(steps):
-        eta = np.clip(X @ beta, -30, 30)
-        mu = 1 / (1 + np.exp(-eta)) if family == "logit" else np.exp(eta)
-        w = mu * (1 - mu) if family == "logit" else mu
+        mu, w = _mean_and_weight(np.clip(X @ beta, -30, 30), family)
         step = np.linalg.solve(X.T @ (X * w[:, None]) + 1e-10 * np.eye(X.shape[1]), X.T @ (y - mu))
         beta = beta + step
         if np.max(np.abs(step)) < 1e-9:
             break
-    eta = np.clip(X @ beta, -30, 30)
-    return 1 / (1 + np.exp(-eta)) if family == "logit" else np.exp(eta)
+    return beta
+
+
+def fit_glm(y: np.ndarray, X: np.ndarray, family: str) -> np.ndarray:
+    """Fitted means of the GLM of :func:`glm_coefficients`."""
+    eta = X @ glm_coefficients(y, X, family)
+    return eta if family == "gaussian" else _mean_and_weight(np.clip(eta, -30, 30), family)[0]
 
 
 def winsorised_phi(z: np.ndarray, share: float = 0.1, *, centre: bool = False) -> float:
