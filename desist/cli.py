@@ -25,6 +25,7 @@ COMMANDS: list[str] = [
     "simulate",
     "check",
     "screen",
+    "gaming",
     "report",
 ]
 

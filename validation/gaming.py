@@ -301,7 +301,7 @@ def creaming_screen(
             | dict(smd_ci_low=smd_lo, smd_ci_high=smd_hi, ks_d=ks_d, ks_p=ks_p)
         )
     units = [OVERALL, *levels]
-    trends = Trends(np.r_[pooled.slope, each.slope], np.r_[pooled.se, each.se])
+    trends = Trends.concat(pooled, each)
     table = pd.concat([pd.DataFrame(described), _trend_rows(units, trends).drop(columns="unit")], axis=1)
     table.insert(0, "unit", units)
     deciles = pd.concat([_creaming_deciles(u, y[m], d[m], dec[m]) for u, m in zip(units, masks)], ignore_index=True)
@@ -427,7 +427,7 @@ def parking_screen(
     pooled, each, notes = _family_trends(h, pct, code, levels, "poisson", by, caller)
     units = [OVERALL, *levels]
     masks = [np.ones(len(h), dtype=bool)] + [code == j for j in range(len(levels))]
-    trends = Trends(np.r_[pooled.slope, each.slope], np.r_[pooled.se, each.se])
+    trends = Trends.concat(pooled, each)
     table = _trend_rows(units, trends)
     table.insert(1, "n", [int(m.sum()) for m in masks])
     table.insert(2, "mean_hours", [float(h[m].mean()) if m.any() else np.nan for m in masks])

@@ -119,8 +119,12 @@ class GamingPayoff:
         lines = [
             f"Gaming payoff per enrolled person (£) against honest delivery, on {n:,} people of last year's "
             "cohort; 95% bootstrap intervals.",
-            f"Cutting an hour saves £{self.cost_per_hour:,.2f}; {self.outcome_share:.0%} of a change in outcome "
-            "payments reaches the provider that delivers.",
+            f"{self.outcome_share:.0%} of a change in outcome payments reaches the provider that delivers."
+            + (
+                f" Cutting an hour saves £{self.cost_per_hour:,.2f}."
+                if (self.table["strategy"] == "parking").any()
+                else ""
+            ),
         ]
         for _, row in self.table[self.table["strategy"] != "honest"].iterrows():
             lines.append(
@@ -362,3 +366,64 @@ def _row(tariff, strategy, strength, income, spend, weights, honest_income, hone
         "provider_gain": share * d_income - d_cost,
         "n": len(income),
     }
+
+
+#: Baseline characteristics a history may hold, used for its difficulty model when none is given.
+RISK_COVARIATES = (
+    "age",
+    "sex",
+    "ethnicity",
+    "ogrs_score",
+    "prior_offences",
+    "age_first_conviction",
+    "need_accommodation",
+    "need_substance",
+    "need_mental_health",
+    "need_employment",
+    "need_family",
+)
+
+
+def payoff_from_spec(
+    spec: Any,
+    history: pd.DataFrame,
+    *,
+    difficulty: str | None = None,
+    reoffended: str = "reoffended",
+    covariates: Sequence[str] | None = None,
+    **options: Any,
+) -> tuple[GamingPayoff, str]:
+    """:func:`gaming_payoff` for a metric spec's tariff, payment structure and segments.
+
+    The history's difficulty is the ``difficulty`` column when given; otherwise
+    a difficulty model (:func:`cohorts.fit_difficulty`) of ``reoffended`` on
+    ``covariates`` (default: the usual risk characteristics the history has) is
+    fitted on the history itself. Returns the payoff and a sentence saying
+    which difficulty was used.
+
+    Examples
+    --------
+    >>> from outcomes import MetricSpec
+    >>> spec = MetricSpec.from_toml("examples/specs/intermediate.toml")
+    >>> history = pd.read_csv("examples/data/history.csv")
+    >>> payoff, how = payoff_from_spec(spec, history, strengths=[2.0], draws=200)
+    >>> how.startswith("difficulty: a model of 'reoffended' fitted on the history")
+    True
+    """
+    from cohorts.difficulty import fit_difficulty
+    from pricing.inputs import payment_segments
+
+    if difficulty is None:
+        chosen = list(covariates) if covariates is not None else [c for c in RISK_COVARIATES if c in history]
+        model = fit_difficulty(history, reoffended, chosen)
+        history = history.assign(difficulty=model.predict(history).difficulty.to_numpy())
+        how = f"difficulty: a model of {reoffended!r} fitted on the history ({', '.join(chosen)})."
+        difficulty = "difficulty"
+    else:
+        how = f"difficulty: the history's {difficulty!r} column."
+    tariff = Tariff.from_spec(spec)
+    segments = payment_segments(history, spec)
+    structure = PaymentStructure.from_spec(spec)
+    if options.get("hours", "hours") is not None and options.get("hours", "hours") not in history:
+        options["hours"] = None
+    return gaming_payoff(history, tariff, segments, structure=structure, difficulty=difficulty, **options), how

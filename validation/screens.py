@@ -80,22 +80,43 @@ def decile_of(pct: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Trends:
-    """Slopes (per unit of the difficulty percentile) with standard errors, one per stratum."""
+    """Slopes (per unit of the difficulty percentile) with standard errors, one per stratum.
+
+    ``df`` (degrees of freedom per stratum) makes the reference distribution a
+    t rather than the normal: used with sandwich standard errors, which are
+    too small in small samples.
+    """
 
     slope: np.ndarray
     se: np.ndarray
+    df: np.ndarray | None = None
+
+    @staticmethod
+    def concat(first: Trends, second: Trends) -> Trends:
+        """The strata of ``first`` followed by those of ``second``."""
+        if first.df is None and second.df is None:
+            df = None
+        else:
+            df = np.r_[
+                np.full(len(first.slope), np.inf) if first.df is None else first.df,
+                np.full(len(second.slope), np.inf) if second.df is None else second.df,
+            ]
+        return Trends(np.r_[first.slope, second.slope], np.r_[first.se, second.se], df)
+
+    def _reference(self):
+        return stats.norm if self.df is None else stats.t(np.maximum(self.df, 1))
 
     @property
     def p_falling(self) -> np.ndarray:
         """One-sided p-values of H1: slope < 0 (NaN where there is no test)."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return stats.norm.cdf(self.slope / self.se)
+            return self._reference().cdf(self.slope / self.se)
 
     def ratio(self) -> np.ndarray:
         return np.exp(SPAN * self.slope)
 
     def ratio_ci(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = self._reference().ppf(0.5 + level / 2)
         return np.exp(SPAN * (self.slope - z * self.se)), np.exp(SPAN * (self.slope + z * self.se))
 
 
@@ -121,11 +142,13 @@ def separate_trends(y: np.ndarray, x: np.ndarray, code: np.ndarray, n_strata: in
     """A two-parameter trend model (intercept + slope on ``x``) in every stratum at once.
 
     ``family="logit"``: logistic regression, Wald SE from the information.
-    ``family="poisson"``: log-link Poisson quasi-likelihood, HC1 sandwich SE
-    (statsmodels' ``GLM(...).fit(cov_type="HC1")``). Newton steps run on all
-    strata together with ``np.bincount``, so hundreds of providers cost
-    what one does. A stratum without variation in ``y`` (or fewer than 3
-    people) gets NaN.
+    ``family="poisson"``: log-link Poisson quasi-likelihood with HC3 sandwich
+    SE (each squared residual divided by (1 - h)^2, h the GLM leverage) and a
+    t reference on n - 2 degrees of freedom: the plain sandwich is too small
+    in a provider of a few dozen people, and so flags too often. Newton
+    steps run on all strata together with ``np.bincount``, so hundreds of
+    providers cost what one does. A stratum without variation in ``y`` (or
+    fewer than 3 people) gets NaN.
     """
 
     def sums(values: np.ndarray) -> np.ndarray:
@@ -152,15 +175,16 @@ def separate_trends(y: np.ndarray, x: np.ndarray, code: np.ndarray, n_strata: in
         if family == "logit":
             var = h00 / det
         else:
-            # Sandwich: bread (X'WX)^-1, meat sum (y - mu)^2 x x', times n / (n - 2).
-            r2 = (y - mu) ** 2
+            # HC3 sandwich: bread (X'WX)^-1, meat sum (y - mu)^2 / (1 - h)^2 x x'.
+            leverage = w * (h11[code] - 2 * h01[code] * x + h00[code] * x * x) / det[code]
+            r2 = (y - mu) ** 2 / np.maximum(1 - leverage, 1e-8) ** 2
             m00, m01, m11 = sums(r2), sums(r2 * x), sums(r2 * x * x)
             row = np.stack([-h01 / det, h00 / det])  # second row of the inverse bread
             var = row[0] ** 2 * m00 + 2 * row[0] * row[1] * m01 + row[1] ** 2 * m11
-            var = var * n / (n - 2)
     variation = (sums(y) > 0) & (sums(y) < n if family == "logit" else True) & (n >= 3)
     good = variation & np.isfinite(var) & (var > 0)
-    return Trends(np.where(good, b, np.nan), np.where(good, np.sqrt(np.where(good, var, 1.0)), np.nan))
+    slope, se = np.where(good, b, np.nan), np.where(good, np.sqrt(np.where(good, var, 1.0)), np.nan)
+    return Trends(slope, se, None if family == "logit" else (n - 2).astype(float))
 
 
 def common_trend(y: np.ndarray, x: np.ndarray, code: np.ndarray, n_strata: int, family: str) -> Trends:
@@ -168,10 +192,13 @@ def common_trend(y: np.ndarray, x: np.ndarray, code: np.ndarray, n_strata: int, 
 
     Newton steps use the Schur complement of the diagonal intercept block, so
     the cost is linear in the rows whatever the number of strata. The slope's
-    SE is model-based for ``"logit"`` and HC1 sandwich for ``"poisson"`` (its
-    score, residualised within strata: (y - mu)(x - the stratum's weighted
-    mean of x)). Strata in which ``y`` does not vary carry no information on
-    the slope and are left out. Returns one-element arrays.
+    SE is model-based for ``"logit"`` and an HC3 sandwich for ``"poisson"``
+    (its score residualised within strata: (y - mu)(x - the stratum's
+    weighted mean of x), each term divided by 1 - h, with the fixed-effects
+    leverage h = w (1 / W_s + (x - xbar_s)^2 / S)), referred to a t on
+    n - strata - 1 degrees of freedom. Strata in which ``y`` does not vary
+    carry no information on the slope and are left out. Returns one-element
+    arrays.
     """
     n = np.bincount(code, minlength=n_strata)
     total = np.bincount(code, weights=y, minlength=n_strata)
@@ -197,14 +224,18 @@ def common_trend(y: np.ndarray, x: np.ndarray, code: np.ndarray, n_strata: int, 
     mu, w = _mean_and_weight(a[code] + b * x, family)
     h, g = np.maximum(sums(w), 1e-300), sums(w * x)
     schur = np.sum(w * x * x) - np.sum(g**2 / h)
+    df = None
     if family == "logit":
         var = 1.0 / schur
     else:
-        score = (y - mu) * (x - (g / h)[code])
-        var = np.sum(score**2) / schur**2 * len(y) / (len(y) - informative.sum() - 1)
+        centred = x - (g / h)[code]
+        leverage = w * (1 / h[code] + centred**2 / schur)
+        score = (y - mu) * centred / np.maximum(1 - leverage, 1e-8)
+        var = np.sum(score**2) / schur**2
+        df = np.array([len(y) - informative.sum() - 1.0])
     if not (np.isfinite(var) and var > 0):
         raise ModelError(f"the within-stratum trend model ({family}) gave no usable standard error")
-    return Trends(np.array([b]), np.array([np.sqrt(var)]))
+    return Trends(np.array([b]), np.array([np.sqrt(var)]), df)
 
 
 def glm_coefficients(y: np.ndarray, X: np.ndarray, family: str, steps: int = 50) -> np.ndarray:
