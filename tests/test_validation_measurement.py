@@ -185,3 +185,23 @@ def test_counting_findings_flag_any_and_apart():
     codes = [(f.code, f.evidence["outcome"]) for f in found]
     assert codes == [("any_assessment_counts", "family_ties"), ("unmeasured_apart", "family_contact")]
     assert found[0].severity == "warning" and "47% with eight" in found[0].message
+
+
+def test_several_outcomes_share_one_holm_correction(gamed):
+    people, _ = gamed
+    w_spec = MetricSpec.from_toml("examples/specs/intermediate.toml")
+    world = make_world(seed=8, n_eligible=4_000, n_pool=0, n_providers=8, provider_shares=[1] * 8, measurement=GAMING)
+    results = w_spec.achievement(people, world.assessments, as_of=world.as_of)
+    screens = measurement_screens(people, results, covariates=["need_family", "need_employment"])
+    baseline = screens["baseline"]
+    assert set(baseline.table["outcome"]) == set(results)
+    providers = baseline.table[baseline.table["unit"] != "all"]
+    tested = providers["p_one_sided"].notna().sum()
+    assert f"Holm over {tested} tests" in baseline.correction and "x 6 outcomes" in baseline.correction
+    assert_allclose(providers["p_adjusted"], holm(providers["p_one_sided"].to_numpy()), rtol=1e-12)
+    # Every ladder deflated at PRV04 shows; the flag names the outcome.
+    assert baseline.flagged_units == ["PRV04"]
+    assert "PRV04 (family_ties)" in baseline.statements()
+    assert baseline.statements()["PRV04 (family_ties)"].startswith("At PRV04 for family_ties, baseline ratings")
+    assert screens.flagged_units["assessments"] == ["PRV02"] and screens.flagged_units["unmeasured"] == ["PRV06"]
+    assert "family_ties: ladder_family.score (improves on baseline by at least 2" in screens.outcome

@@ -247,38 +247,64 @@ def _deciles(y: np.ndarray, mu: np.ndarray, pct: np.ndarray, code: np.ndarray, l
         )
 
 
-def _screen(kind: str, y, frame: pd.DataFrame, pct, covariates, options: Mapping[str, Any]) -> Screen:
-    """One measurement screen on its population (rows of ``frame``) with per-person value ``y``."""
+def _kind_table(kind: str, y, frame: pd.DataFrame, pct, covariates, options: Mapping[str, Any]) -> tuple:
+    """One kind of screen on one outcome's population: provider rows (with the overall row first),
+    deciles and notes; None when there is nothing to test."""
     family = {"assessments": "poisson", "baseline": "gaussian"}.get(kind, "logit")
-    direction, by, alpha = options["direction"].get(kind, 1), options["by"], options["alpha"]
-    notes = []
     if len(y) == 0 or (family == "logit" and not y.any()):
-        return _untested(kind, options, "nobody in its population" if len(y) == 0 else "no case to count")
+        return None, None, ["nobody in its population" if len(y) == 0 else "no case to count"]
     mu, note = _expected(y, _design(frame, pct, covariates), family)
-    notes += [note] if note else []
-    code, levels = pd.factorize(frame[by].astype(str), sort=True)
-    table, more = _provider_rows(y, mu, code, [str(v) for v in levels], direction, options["overdispersion"], by)
+    code, levels = pd.factorize(frame[options["by"]].astype(str), sort=True)
+    levels = [str(v) for v in levels]
+    direction = options["direction"].get(kind, 1)
+    table, notes = _provider_rows(y, mu, code, levels, direction, options["overdispersion"], options["by"])
     overall = pd.DataFrame({"unit": [OVERALL], "n": [len(y)], "observed": [y.mean()], "expected": [mu.mean()]})
-    table = pd.concat([overall, table], ignore_index=True)
-    adjusted = holm(table["p_one_sided"].to_numpy(dtype=float))
-    table = table.assign(p_adjusted=adjusted, flagged=adjusted < alpha)
-    tested = int(np.isfinite(adjusted).sum())
-    meaning = MEANINGS[kind].replace("{late_days}", str(options["late_days"]))
-    return Screen(
-        kind=kind,
-        p_value=float(np.nanmin(adjusted)) if tested else float("nan"),
-        alpha=alpha,
-        test=TESTS[kind],
-        correction=f"Holm over {tested} providers ({by!r})",
-        table=table,
-        deciles=_deciles(y, mu, pct, code, [str(v) for v in levels]),
-        notes=tuple(notes + more),
-        meaning=meaning,
-        headline=f"Overall: {y.mean():.3g} per person (n = {len(y)}); each provider against its case-mix.",
+    return (
+        pd.concat([overall, table], ignore_index=True),
+        _deciles(y, mu, pct, code, levels),
+        [note] * bool(note) + notes,
     )
 
 
-def _untested(kind: str, options: Mapping[str, Any], why: str) -> Screen:
+def _screen(kind: str, parts: Mapping[str, tuple], options: Mapping[str, Any], labelled: bool) -> Screen:
+    """One Screen of a kind over every outcome's provider rows, Holm-corrected across all of them."""
+    tables, deciles, notes = [], [], []
+    for outcome, (table, dec, why) in parts.items():
+        prefix = f"{outcome}: " if labelled else ""
+        if table is None:
+            notes.append(f"{prefix}not tested: {why[0]}")
+            continue
+        tables.append(table.assign(outcome=outcome) if labelled else table)
+        deciles.append(dec.assign(outcome=outcome) if labelled else dec)
+        notes += [prefix + n for n in why]
+    if not tables:
+        return _untested(kind, options, notes)
+    table = pd.concat(tables, ignore_index=True)
+    adjusted = holm(table["p_one_sided"].to_numpy(dtype=float))
+    table = table.assign(p_adjusted=adjusted, flagged=adjusted < options["alpha"])
+    tested = int(np.isfinite(adjusted).sum())
+    across = f" x {len(tables)} outcomes" if labelled else ""
+    overall = table[table["unit"] == OVERALL]
+    return Screen(
+        kind=kind,
+        p_value=float(np.nanmin(adjusted)) if tested else float("nan"),
+        alpha=options["alpha"],
+        test=TESTS[kind],
+        correction=f"Holm over {tested} tests (providers ({options['by']!r}){across})",
+        table=table,
+        deciles=pd.concat(deciles, ignore_index=True),
+        notes=tuple(notes),
+        meaning=MEANINGS[kind].replace("{late_days}", str(options["late_days"])),
+        headline="Overall: "
+        + "; ".join(
+            (f"{r.outcome} " if labelled else "") + f"{r.observed:.3g} per person (n = {r.n})"
+            for r in overall.itertuples()
+        )
+        + "; each provider against its case-mix.",
+    )
+
+
+def _untested(kind: str, options: Mapping[str, Any], why: list[str]) -> Screen:
     columns = ["observed", "expected", "difference", "difference_ci_low", "difference_ci_high", "ratio"]
     columns += ["ratio_ci_low", "ratio_ci_high", "z", "p_one_sided", "p_adjusted"]
     table = pd.DataFrame({"unit": [OVERALL], "n": [0]} | {c: [np.nan] for c in columns})
@@ -290,7 +316,7 @@ def _untested(kind: str, options: Mapping[str, Any], why: str) -> Screen:
         correction="none (nothing to test)",
         table=table.assign(flagged=False),
         deciles=pd.DataFrame(columns=["unit", "decile", "n", "observed", "expected"]),
-        notes=(f"not tested: {why}",),
+        notes=tuple(why),
         meaning=MEANINGS[kind],
     )
 
@@ -309,9 +335,26 @@ def _populations(pp: pd.DataFrame, late_days: int) -> dict[str, tuple[np.ndarray
     }
 
 
+def _person_table(people: pd.DataFrame, result: Achievement, columns: Mapping[str, str], caller: str) -> pd.DataFrame:
+    pp = result.per_person.merge(people, on="person_id", how="left", validate="one_to_one", indicator=True)
+    missing = int((pp["_merge"] == "left_only").sum())
+    if missing:
+        raise parameter_error("people", caller, "a table with every person in 'result'", f"{missing} missing")
+    require_columns(pp, columns, table="people", complete=True)
+    return pp
+
+
+def _describe(result: Achievement) -> str:
+    where = f"days {result.window[0]}..{result.window[1]}"
+    return (
+        f"{result.instrument.name}.{result.measure} ({result.rule.describe(result.instrument)}, {where}; "
+        f"{result.rule.counting_text()})"
+    )
+
+
 def measurement_screens(
     people: pd.DataFrame,
-    result: Achievement,
+    result: Achievement | Mapping[str, Achievement],
     *,
     by: str = "provider_id",
     difficulty: str = "difficulty",
@@ -320,7 +363,7 @@ def measurement_screens(
     overdispersion: bool = True,
     alpha: float = ALPHA,
 ) -> MeasurementScreens:
-    """Screen every provider's measurement of one outcome, against its case-mix.
+    """Screen every provider's measurement of one outcome (or several), against its case-mix.
 
     Parameters
     ----------
@@ -328,10 +371,13 @@ def measurement_screens(
         The enrolled people judged in ``result``: ``person_id``, ``by``,
         ``difficulty`` and any ``covariates`` (one row per person; people
         missing from ``result`` are an error, not dropped).
-    result : Achievement
-        From :func:`outcomes.achievement` (or ``MetricSpec.achievement``).
-        Read its rule with ``unmeasured="apart"`` or the default alike: the
-        screens use each person's occasions, baseline and measured flag.
+    result : Achievement or mapping of str -> Achievement
+        From :func:`outcomes.achievement`, or ``MetricSpec.achievement`` (one
+        per outcome): then every kind of screen runs on every outcome and
+        Holm's correction covers providers x outcomes, so screening six
+        outcomes does not cry wolf six times as often. The rule's
+        ``unmeasured`` setting does not matter: the screens use each person's
+        occasions, baseline and measured flag.
     by : str, default "provider_id"
     difficulty : str, default "difficulty"
         Higher = harder; enters the case-mix model as a piecewise-linear
@@ -344,15 +390,15 @@ def measurement_screens(
         than this many days before the window closes.
     overdispersion : bool, default True
         Widen every provider's interval by sqrt(phi) when providers vary more
-        than the case-mix model explains (phi > 1).
+        than the case-mix model explains (phi > 1; 10 providers or more).
     alpha : float, default 0.05
 
     Returns
     -------
     MeasurementScreens
-        One :class:`Screen` per kind; each table has unit, n, observed,
-        expected (per person), difference and ratio with 95% CIs, z,
-        p_one_sided, p_adjusted (Holm over providers), flagged.
+        One :class:`Screen` per kind; each table has unit (and outcome, for
+        several), n, observed, expected (per person), difference and ratio
+        with 95% CIs, z, p_one_sided, p_adjusted (Holm), flagged.
 
     Examples
     --------
@@ -366,36 +412,31 @@ def measurement_screens(
     {'baseline': ['PRV03']}
     """
     caller = "measurement_screens"
-    check_parameter(result, "result", caller, InstanceOf(Achievement, "the result of outcomes.achievement()"))
+    labelled = isinstance(result, Mapping)
+    results = dict(result) if labelled else {"outcome": result}
+    what = "the result of outcomes.achievement() or a mapping of outcome -> such results"
+    for value in results.values() if results else [None]:
+        check_parameter(value, "result", caller, InstanceOf(Achievement, what))
     check_parameter(late_days, "late_days", caller, Interval(int, 1, None))
     check_parameter(alpha, "alpha", caller, Interval(float, 0, 1, closed="neither"))
     covariates = column_names(covariates, "covariates", caller)
-    require_columns(people, {"by": by, "difficulty": difficulty} | {c: c for c in covariates}, table="people")
-    pp = result.per_person.merge(people, on="person_id", how="left", validate="one_to_one", indicator=True)
-    missing = (pp["_merge"] == "left_only").to_numpy()
-    if missing.any():
-        raise parameter_error("people", caller, "a table with every person in 'result'", f"{missing.sum()} missing")
-    require_columns(
-        pp, {"by": by, "difficulty": difficulty} | {c: c for c in covariates}, table="people", complete=True
-    )
-    options = {
-        "by": by,
-        "alpha": float(alpha),
-        "late_days": late_days,
-        "overdispersion": bool(overdispersion),
-        "direction": {"baseline": -result.instrument.sign},
-    }
-    screens = {}
-    for kind, (mask, y) in _populations(pp, late_days).items():
-        if kind == "deadweight" and not pp["met_at_baseline"].any():
-            screens[kind] = _untested(kind, options, "nobody met the rule at baseline (a rule on change)")
-            continue
-        frame = pp.loc[mask].reset_index(drop=True)
-        pct = percentile_rank(frame[difficulty].to_numpy(dtype=float)) if len(frame) else np.array([])
-        screens[kind] = _screen(kind, y[mask], frame, pct, covariates, options)
-    where = f"days {result.window[0]}..{result.window[1]}"
-    outcome = f"{result.instrument.name}.{result.measure} ({result.rule.describe(result.instrument)}, {where}; "
-    return MeasurementScreens(outcome + result.rule.counting_text() + ")", screens)
+    columns = {"by": by, "difficulty": difficulty} | {c: c for c in covariates}
+    require_columns(people, columns, table="people")
+    options = {"by": by, "alpha": float(alpha), "late_days": late_days, "overdispersion": bool(overdispersion)}
+    parts: dict[str, dict[str, tuple]] = {kind: {} for kind in KINDS}
+    for outcome, achieved in results.items():
+        pp = _person_table(people, achieved, columns, caller)
+        options["direction"] = {"baseline": -achieved.instrument.sign}
+        for kind, (mask, y) in _populations(pp, late_days).items():
+            if kind == "deadweight" and not pp["met_at_baseline"].any():
+                parts[kind][outcome] = (None, None, ["nobody met the rule at baseline (a rule on change)"])
+                continue
+            frame = pp.loc[mask].reset_index(drop=True)
+            pct = percentile_rank(frame[difficulty].to_numpy(dtype=float)) if len(frame) else np.array([])
+            parts[kind][outcome] = _kind_table(kind, y[mask], frame, pct, covariates, options)
+    screens = {kind: _screen(kind, parts[kind], options, labelled) for kind in KINDS}
+    described = {k: _describe(v) for k, v in results.items()}
+    return MeasurementScreens("; ".join(f"{k}: {v}" if labelled else v for k, v in described.items()), screens)
 
 
 def counting_findings(spec: Any) -> list[Finding]:

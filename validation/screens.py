@@ -349,13 +349,20 @@ class Screen:
 
     @property
     def flagged_units(self) -> list[str]:
-        """Units (``"all"`` and/or levels of ``by``) whose adjusted p < alpha."""
-        return self.table.loc[self.table["flagged"], "unit"].astype(str).tolist()
+        """Units (``"all"`` and/or levels of ``by``) with an adjusted p < alpha (each once)."""
+        return list(dict.fromkeys(self.table.loc[self.table["flagged"], "unit"].astype(str)))
 
     def statements(self) -> dict[str, str]:
-        """One sentence per flagged unit: the fair meaning with that unit's figures."""
-        rows = self.table.set_index("unit")
-        return {unit: self.meaning.format(where=_where(unit), **_shown(rows.loc[unit])) for unit in self.flagged_units}
+        """One sentence per flag: the fair meaning with that unit's figures (keyed "unit (outcome)"
+        when the table covers several outcomes)."""
+        out = {}
+        for _, row in self.table.loc[self.table["flagged"]].iterrows():
+            outcome = row["outcome"] if "outcome" in row.index else None
+            key = str(row["unit"]) if outcome is None else f"{row['unit']} ({outcome})"
+            where = _where(str(row["unit"])) + ("" if outcome is None else f" for {outcome}")
+            text = self.meaning.format(**(_shown(row) | {"where": where}))
+            out[key] = text[0].upper() + text[1:]
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -386,7 +393,9 @@ class Screen:
             f"Correction: {self.correction}",
         ]
         lines += [self.headline] if self.headline else []
-        lines += [f"Flagged {unit}: {text}" for unit, text in self.statements().items()]
+        if self.flagged_units:
+            lines.append("Flagged: " + ", ".join(self.flagged_units))
+        lines += [f"  {unit}: {text}" for unit, text in self.statements().items()]
         lines += list(self.notes)
         cols = [c for c in self.table.columns if c != "flagged"]
         lines += ["", self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}")]
