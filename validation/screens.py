@@ -455,15 +455,24 @@ def _plot_deciles(screen: Screen, ax) -> None:
 
 
 def _plot_ratios(screen: Screen, ax) -> None:
+    """Each provider's O/E with its 95% CI on its own row; several outcomes side by side on the row."""
     t = screen.table.loc[screen.table["unit"] != OVERALL].reset_index(drop=True)
-    y = np.arange(len(t))
-    colour = np.where(t["flagged"], "tab:red", "tab:blue")
-    err = np.vstack([t["ratio"] - t["ratio_ci_low"], t["ratio_ci_high"] - t["ratio"]])
-    ax.errorbar(t["ratio"], y, xerr=np.nan_to_num(err), fmt="none", ecolor="grey", capsize=2)
-    ax.scatter(t["ratio"], y, c=colour, zorder=3)
+    units = list(dict.fromkeys(t["unit"].astype(str)))
+    outcomes = list(dict.fromkeys(t["outcome"])) if "outcome" in t.columns else [None]
+    step = 0.7 / max(len(outcomes), 1)
+    for k, outcome in enumerate(outcomes):
+        part = t if outcome is None else t[t["outcome"] == outcome]
+        y = np.array([units.index(str(u)) for u in part["unit"]]) - 0.35 + step * (k + 0.5)
+        err = np.vstack([part["ratio"] - part["ratio_ci_low"], part["ratio_ci_high"] - part["ratio"]])
+        ax.errorbar(part["ratio"], y, xerr=np.nan_to_num(err), fmt="none", ecolor="lightgrey", lw=0.8)
+        ax.scatter(part["ratio"], y, s=14, label=outcome, zorder=3)
+        hit = part["flagged"].to_numpy(dtype=bool)
+        ax.scatter(part["ratio"][hit], y[hit], s=60, facecolors="none", edgecolors="tab:red", lw=1.5, zorder=4)
     ax.axvline(1.0, color="black", lw=1)
-    ax.set_yticks(y, t["unit"].astype(str))
-    ax.set_xlabel("observed / expected for the unit's case-mix (95% CI)")
+    ax.set_yticks(range(len(units)), units)
+    ax.set_xlabel("observed / expected for the unit's case-mix (95% CI); red ring = flagged")
+    if outcomes != [None]:
+        ax.legend(fontsize="x-small")
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
