@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from cohorts.synthetic import make_world
-from outcomes import Improvement, achievement, score
+from outcomes import Improvement, Threshold, achievement, score
 from validation.gaming import creaming_screen, parking_screen
 from validation.measurement import measurement_screens
 
@@ -100,9 +100,14 @@ def world_flags(seed: int, scenario: Mapping[str, Any], n_eligible: int = 5_000)
     people = w.people.merge(truth, on="person_id")
     people["hours"] = people["person_id"].map(hours).fillna(0.0).to_numpy()
     flags["parking"] = parking_screen(people, by="provider_id").flagged_units
-    family = w.assessments[w.assessments["instrument"] == "ladder_family"]
-    ties = achievement(people, score(family, "ladder_family"), Improvement(by=2), as_of=w.as_of)
-    screens = measurement_screens(people, ties, covariates=["need_family"])
+    outcomes = {}
+    for key, instrument, rule, measure in (
+        ("family_ties", "ladder_family", Improvement(by=2), "score"),
+        ("family_contact", "family_contact", Threshold(at_least=3), "contact_frequency"),
+    ):
+        rows = w.assessments[w.assessments["instrument"] == instrument]
+        outcomes[key] = achievement(people, score(rows, instrument), rule, as_of=w.as_of, measure=measure)
+    screens = measurement_screens(people, outcomes, covariates=["need_family"])
     for kind in screens:
         flags[kind] = screens[kind].flagged_units
     return flags

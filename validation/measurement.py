@@ -10,7 +10,8 @@ kind            per person                                                 gamin
 ``assessments`` scorable assessments in the payment window                 more
 ``baseline``    the baseline rating                                        worse
 ``unmeasured``  due a measurement in the window and had none (0/1)         more
-``deadweight``  among achievements: already met the rule at baseline (0/1) more
+``deadweight``  already met the rule at baseline (0/1); with the share of  more
+                the provider's payments that went to such people
 ``bunching``    among achievements: recorded in the window's last          more
                 ``late_days`` days (0/1)
 ==============  =========================================================  ==========
@@ -85,9 +86,9 @@ MEANINGS = {
         "cannot count as failures."
     ),
     "deadweight": (
-        "{where}, {observed:.0%} of the outcomes achieved were by people who already met the rule at baseline, "
-        "against {expected:.0%} expected for its case-mix (ratio {ratio:.2f}, 95% CI {ratio_ci_low:.2f} to "
-        "{ratio_ci_high:.2f}, n = {n}); these payments are for what would have happened anyway."
+        "{where}, {observed:.0%} of the people enrolled already met the rule at baseline, against {expected:.0%} "
+        "expected for its case-mix (ratio {ratio:.2f}, 95% CI {ratio_ci_low:.2f} to {ratio_ci_high:.2f}, n = {n}), "
+        "and {share_of_payments:.0%} of its payments went to them: payments for what would have happened anyway."
     ),
     "bunching": (
         "{where}, {observed:.0%} of the achievements were recorded in the last {late_days} days of the window, "
@@ -102,8 +103,8 @@ TESTS = {
     "baseline": "one-sided test that a provider's baseline ratings are worse than a linear case-mix model predicts",
     "unmeasured": "one-sided test that more of a provider's people due an assessment had none than a logistic "
     "case-mix model predicts",
-    "deadweight": "one-sided test that more of a provider's achievements were already met at baseline than a "
-    "logistic case-mix model predicts",
+    "deadweight": "one-sided test that more of a provider's people already met the rule at baseline than a "
+    "logistic case-mix model predicts (the share of its payments they took is reported beside it)",
     "bunching": "one-sided test that more of a provider's achievements fall in the window's last days than a "
     "logistic case-mix model predicts",
 }
@@ -259,6 +260,14 @@ def _kind_table(kind: str, y, frame: pd.DataFrame, pct, covariates, options: Map
     direction = options["direction"].get(kind, 1)
     table, notes = _provider_rows(y, mu, code, levels, direction, options["overdispersion"], options["by"])
     overall = pd.DataFrame({"unit": [OVERALL], "n": [len(y)], "observed": [y.mean()], "expected": [mu.mean()]})
+    if kind == "deadweight":
+        paid = (frame["status"] == "achieved").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.bincount(code, weights=paid * y, minlength=len(levels)) / np.bincount(
+                code, weights=paid, minlength=len(levels)
+            )
+        table.insert(4, "share_of_payments", share)
+        overall["share_of_payments"] = (paid * y).sum() / max(paid.sum(), 1)
     return (
         pd.concat([overall, table], ignore_index=True),
         _deciles(y, mu, pct, code, levels),
@@ -330,7 +339,10 @@ def _populations(pp: pd.DataFrame, late_days: int) -> dict[str, tuple[np.ndarray
         "assessments": (closed.to_numpy(), pp["occasions"].to_numpy(dtype=float)),
         "baseline": (pp["baseline_value"].notna().to_numpy(), pp["baseline_value"].to_numpy(dtype=float)),
         "unmeasured": (closed.to_numpy(), pp["unmeasured"].to_numpy(dtype=float)),
-        "deadweight": (achieved, pp["met_at_baseline"].to_numpy(dtype=float)),
+        "deadweight": (
+            closed.to_numpy() & pp["baseline_value"].notna().to_numpy(),
+            pp["met_at_baseline"].to_numpy(dtype=float),
+        ),
         "bunching": (achieved, (days_left < late_days).astype(float)),
     }
 
