@@ -666,26 +666,15 @@ def _pool(rng: np.random.Generator, n_pool: int) -> pd.DataFrame:
     return pool
 
 
-def _world_arguments(
-    seed,
-    n_eligible,
-    n_pool,
-    n_providers,
-    creaming,
-    parking,
-    effects,
-    enrolment_rate,
-    as_of,
-    provider_shares,
-    case_mix,
-    measurement,
-) -> dict[str, Any]:
+def _world_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
     """Check make_world's arguments; per-provider values as arrays of length ``n_providers``."""
     caller = "make_world"
+    seed, n_providers = params["seed"], params["n_providers"]
     check_parameter(seed, "seed", caller, Interval(int, 0, None))
-    for name, value, low in (("n_eligible", n_eligible, 1), ("n_pool", n_pool, 0), ("n_providers", n_providers, 1)):
-        check_parameter(value, name, caller, Interval(int, low, None))
-    check_parameter(case_mix, "case_mix", caller, Interval(float, 0, None))
+    for name, low in (("n_eligible", 1), ("n_pool", 0), ("n_providers", 1)):
+        check_parameter(params[name], name, caller, Interval(int, low, None))
+    check_parameter(params["case_mix"], "case_mix", caller, Interval(float, 0, None))
+    effects, measurement = params["effects"], params["measurement"]
     unknown = set(effects or {}) - set(DEFAULT_EFFECTS)
     if unknown:
         raise parameter_error("effects", caller, f"a mapping with keys among {sorted(DEFAULT_EFFECTS)}", effects)
@@ -694,24 +683,28 @@ def _world_arguments(
         raise parameter_error(
             "measurement", caller, f"a mapping with keys among {list(MEASUREMENT_GAMING)}", measurement
         )
-    rate = _per_provider(enrolment_rate, n_providers, "enrolment_rate")
+    rate = _per_provider(params["enrolment_rate"], n_providers, "enrolment_rate")
     if not ((rate > 0) & (rate < 1)).all():
-        raise parameter_error("enrolment_rate", caller, "in (0, 1), one number or one per provider", enrolment_rate)
-    shares = None if provider_shares is None else _per_provider(provider_shares, n_providers, "provider_shares")
+        must = "in (0, 1), one number or one per provider"
+        raise parameter_error("enrolment_rate", caller, must, params["enrolment_rate"])
+    given = params["provider_shares"]
+    shares = None if given is None else _per_provider(given, n_providers, "provider_shares")
     if shares is not None and not (shares > 0).all():
-        raise parameter_error("provider_shares", caller, "positive, one per provider", provider_shares)
+        raise parameter_error("provider_shares", caller, "positive, one per provider", given)
     gaming = {k: _per_provider((measurement or {}).get(k, 0.0), n_providers, k) for k in MEASUREMENT_GAMING}
     for k in ("selective_missingness", "late_reassessment"):
         if (gaming[k] > 1).any():
             raise parameter_error(k, caller, "a share in [0, 1], one number or one per provider", measurement[k])
     return {
-        "creaming": _per_provider(creaming, n_providers, "creaming"),
-        "parking": _per_provider(parking, n_providers, "parking"),
+        "creaming": _per_provider(params["creaming"], n_providers, "creaming"),
+        "parking": _per_provider(params["parking"], n_providers, "parking"),
+        "service_level": _per_provider(params["service_level"], n_providers, "service_level"),
         "effects": {**DEFAULT_EFFECTS, **(effects or {})},
         "rate": rate,
         "shares": shares,
+        "case_mix": float(params["case_mix"]),
         "gaming": gaming,
-        "as_of": pd.Timestamp(as_of),
+        "as_of": pd.Timestamp(params["as_of"]),
     }
 
 
@@ -889,22 +882,23 @@ def make_world(
     >>> bool(w.truth.effects["reoffended_diff"] < 0)
     True
     """
-    args = _world_arguments(
-        seed,
-        n_eligible,
-        n_pool,
-        n_providers,
-        creaming,
-        parking,
-        effects,
-        enrolment_rate,
-        as_of,
-        provider_shares,
-        case_mix,
-        measurement,
-    )
-    args["case_mix"] = float(case_mix)
-    args["service_level"] = _per_provider(service_level, n_providers, "service_level")
+    params = {
+        "seed": seed,
+        "n_eligible": n_eligible,
+        "n_pool": n_pool,
+        "n_providers": n_providers,
+        "creaming": creaming,
+        "parking": parking,
+        "effects": effects,
+        "enrolment_rate": enrolment_rate,
+        "as_of": as_of,
+        "provider_shares": provider_shares,
+        "case_mix": case_mix,
+        "service_level": service_level,
+        "measurement": dict(measurement or {}),
+    }
+    args = _world_arguments(params)
+    params["effects"] = args["effects"]
     rng = np.random.default_rng(seed)
     d = _draw_eligible(rng, n_eligible, n_providers, args)
     enrolled, person_id, referral = d["enrolled"], d["person_id"], d["referral"]
@@ -941,21 +935,6 @@ def make_world(
         gaming,
         extra_rng,
     )
-    params = {
-        "seed": seed,
-        "n_eligible": n_eligible,
-        "n_pool": n_pool,
-        "n_providers": n_providers,
-        "creaming": creaming,
-        "parking": parking,
-        "effects": args["effects"],
-        "enrolment_rate": enrolment_rate,
-        "as_of": as_of,
-        "provider_shares": provider_shares,
-        "case_mix": case_mix,
-        "service_level": service_level,
-        "measurement": dict(measurement or {}),
-    }
     return World(
         eligible=eligible,
         people=people,
