@@ -121,6 +121,12 @@ def test_funnel_output_and_errors():
     with pytest.raises(ParameterError, match="The 'levels' parameter of funnel must be a tuple of numbers in"):
         funnel(_providers([0.3], [10]), levels=(0.95, 1.2))
     with pytest.raises(
+        ParameterError, match=r"The 'target' parameter of funnel must be a number in the range \(0, 1\)"
+    ):
+        funnel(_providers([0.3], [10]), target=1.5)
+    with pytest.raises(SchemaError, match="pooled rate of 'reoffended' is 0.0; a funnel needs some outcomes of each"):
+        funnel(_providers([0.0, 0.0], [10, 20]))
+    with pytest.raises(
         SchemaError, match=r"the .outcome. column .reoffended. must be bool or 0/1; other values at rows 0 \(2\)"
     ):
         funnel(pd.DataFrame({"provider_id": ["a", "b"], "reoffended": [2, 0]}))

@@ -306,10 +306,20 @@ def funnel(
     if (grouped["volume"] <= 0).any():
         bad = grouped.loc[grouped["volume"] <= 0, "unit"].tolist()
         raise SchemaError(f"{caller}: units {bad} have total {expected!r} <= 0; their ratio is undefined", table="data")
-    if target is None:
+    if target is not None:
+        limits = (
+            Interval(float, 0, 1, closed="neither")
+            if kind == "proportion"
+            else Interval(float, 0, None, closed="neither")
+        )
+        check_parameter(target, "target", caller, limits)
+    else:
         target = float(grouped["observed"].sum() / grouped["volume"].sum()) if kind == "proportion" else 1.0
     if kind == "proportion" and not 0 < target < 1:
-        raise SchemaError(f"{caller}: the target rate must lie in (0, 1); got {target!r}", table="data")
+        raise SchemaError(
+            f"{caller}: the pooled rate of {outcome!r} is {target!r}; a funnel needs some outcomes of each kind",
+            table="data",
+        )
     vol = grouped["volume"].to_numpy(dtype=float)
     value = grouped["observed"].to_numpy() / vol
     z = (value - target) / _null_sd(vol, target, kind)
