@@ -1,81 +1,92 @@
-"""Calibration of the creaming and parking screens on synthetic worlds.
+"""Calibration of the seven gaming screens on complete synthetic worlds.
 
-Run: python bench/screens.py [--replications 500] [--null-replications 2000] [--n-eligible 2000]
-     [--full-worlds 100]
+Run: python bench/screens.py [--worlds 1000] [--n-eligible 5000] [--scenarios equal,case_mix,unequal,moderate]
 
-Prints, for creaming = parking = s in (0, 0.25, 0.5, 0.75, 1, 1.5), the share of
-worlds each screen flags at alpha = 0.05 (its power; at s = 0 its size), with
-Monte Carlo SEs; the size again on more null worlds; and the same flag rates on
-complete ``make_world`` worlds (slower) as a check on the fast simulation.
+For each scenario of :mod:`studies.screen_calibration` (no gaming with equal
+providers; no gaming with providers that differ in case-mix, enrolment rate and
+hours; no gaming with unequal provider sizes; six providers gaming one way each
+at moderate strength) it builds ``--worlds`` worlds of twelve providers, runs
+the creaming, parking and five measurement screens as a user would, and prints
+each screen's false-alarm rate (a flag on a provider that does not game its
+way; in the no-gaming scenarios, any flag) and, with gaming, its power (the
+gaming provider flagged), with Monte Carlo standard errors. The old pooled
+creaming test that ignores the provider is shown for comparison. Then one
+Markdown table of everything, and the seconds and peak memory taken.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
-import numpy as np
 import pandas as pd
 
-from cohorts.synthetic import make_world
-from studies.screen_calibration import screen_flag_rates
-from validation.gaming import creaming_screen, parking_screen
-
-STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+from studies.screen_calibration import SCENARIOS, flag_rates
 
 
-def full_world_rates(strength: float, n_eligible: int, worlds: int, seed: int) -> tuple[float, float]:
-    """Flag rates of both screens on complete worlds with creaming = parking = ``strength``."""
-    flags = np.zeros((2, worlds), dtype=bool)
-    for i in range(worlds):
-        w = make_world(seed=seed + i, n_eligible=n_eligible, n_pool=0, creaming=strength, parking=strength)
-        eligible = w.eligible.merge(w.truth.people[["person_id", "difficulty"]], on="person_id")
-        flags[0, i] = creaming_screen(eligible).flagged
-        hours = w.services.groupby("person_id")["hours"].sum()
-        enrolled = eligible[eligible["enrolled"]]
-        flags[1, i] = parking_screen(enrolled.assign(hours=enrolled["person_id"].map(hours).fillna(0.0))).flagged
-    return tuple(flags.mean(axis=1))
+def _percent(value: float, se: float) -> str:
+    return f"{100 * value:.1f}% ({100 * se:.1f})"
+
+
+def markdown(results: pd.DataFrame) -> str:
+    """One row per screen: false alarms in each no-gaming scenario and power at moderate gaming."""
+    rows = []
+    for screen, part in results.groupby("screen", sort=False):
+        by = part.set_index("scenario")
+        cells = [
+            _percent(by.loc[s, "false_alarm"], by.loc[s, "false_alarm_se"]) for s in ("equal", "case_mix", "unequal")
+        ]
+        moderate = by.loc["moderate"] if "moderate" in by.index else None
+        power = (
+            ""
+            if moderate is None or pd.isna(moderate.get("power"))
+            else _percent(moderate["power"], moderate["power_se"])
+        )
+        alarm = "" if moderate is None else _percent(moderate["false_alarm"], moderate["false_alarm_se"])
+        rows.append(f"| {screen} | " + " | ".join(cells) + f" | {alarm} | {power} |")
+    head = (
+        "| screen | false alarms: equal providers | case-mix gradient | unequal sizes | "
+        "false alarms with gaming elsewhere | power at moderate gaming |\n|---|---|---|---|---|---|"
+    )
+    return head + "\n" + "\n".join(rows)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--replications", type=int, default=500)
-    parser.add_argument("--null-replications", type=int, default=2000)
-    parser.add_argument("--n-eligible", type=int, default=2000)
-    parser.add_argument("--full-worlds", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worlds", type=int, default=1000)
+    parser.add_argument("--n-eligible", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=20_250_000)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     args = parser.parse_args()
 
-    start = time.perf_counter()
-    curve = screen_flag_rates(STRENGTHS, n_eligible=args.n_eligible, replications=args.replications, seed=args.seed)
-    print(
-        f"Power curve: {args.replications} worlds of {args.n_eligible:,} eligible per strength "
-        f"({time.perf_counter() - start:.1f} s)"
-    )
-    print(curve.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-
-    start = time.perf_counter()
-    null = screen_flag_rates(
-        [0.0], n_eligible=args.n_eligible, replications=args.null_replications, seed=args.seed + 1
-    ).iloc[0]
-    print(
-        f"\nSize at alpha = 0.05 on {args.null_replications} null worlds ({time.perf_counter() - start:.1f} s): "
-        f"creaming {null['creaming']:.3f} (SE {null['creaming_se']:.3f}), "
-        f"parking {null['parking']:.3f} (SE {null['parking_se']:.3f})"
-    )
-
-    if args.full_worlds:
+    frames = []
+    start_all = time.perf_counter()
+    for k, scenario in enumerate(args.scenarios.split(",")):
         start = time.perf_counter()
-        rows = [
-            (s, *full_world_rates(s, args.n_eligible, args.full_worlds, seed=1000 * (k + 1)))
-            for k, s in enumerate((0.0, 0.5, 1.0))
-        ]
-        print(f"\nComplete make_world worlds, {args.full_worlds} per strength ({time.perf_counter() - start:.1f} s):")
+
+        def progress(done: int, scenario=scenario, start=start) -> None:
+            if done % 100 == 0 or done == args.worlds:
+                print(f"  {scenario}: {done}/{args.worlds} worlds, {time.perf_counter() - start:.0f} s", flush=True)
+
+        rates = flag_rates(
+            scenario, args.worlds, seed=args.seed + 100_000 * k, n_eligible=args.n_eligible, progress=progress
+        )
+        frames.append(rates)
         print(
-            pd.DataFrame(rows, columns=["strength", "creaming", "parking"]).to_string(
+            f"\n{scenario}: {args.worlds} worlds of {args.n_eligible:,} eligible ({time.perf_counter() - start:.0f} s)"
+        )
+        print(
+            rates.drop(columns=["scenario", "worlds", "n_eligible"]).to_string(
                 index=False, float_format=lambda v: f"{v:.3f}"
             )
         )
+        print(flush=True)
+    results = pd.concat(frames, ignore_index=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"All scenarios: {time.perf_counter() - start_all:.0f} s, peak memory {peak:.0f} MiB\n")
+    print("False alarms and power, % (Monte Carlo SE):\n")
+    print(markdown(results))
 
 
 if __name__ == "__main__":

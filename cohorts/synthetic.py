@@ -20,6 +20,13 @@ on those covariates is unbiased. The programme multiplies the reoffending rate
 by ``rate_ratio ** (hours / 40)``: its effect grows with the service received,
 which is how parking costs outcomes.
 
+Providers can also game how outcomes are *measured* (``measurement=``):
+assess people more often in the payment window (best-of-many), rate the
+baseline low, leave likely failures unassessed, or reassess failures just
+before the window closes. Providers can differ in size (``provider_shares``),
+in case-mix (``case_mix``: some are sent harder people) and in enrolment rate,
+which is what a screen must not mistake for gaming.
+
 Examples
 --------
 >>> from cohorts.synthetic import make_world
@@ -40,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from ground.errors import SpecError
+from ground.checks import Interval, Options, check_parameter, parameter_error
 
 #: Shape k of the gamma frailty: proven reoffences are negative binomial with
 #: variance mu + mu**2 / k.
@@ -175,6 +182,8 @@ class World:
             f"{rate + 1.96 * se:.1%}, n = {len(pool):,})",
             f"  creaming {self.truth.params['creaming']!r}, parking {self.truth.params['parking']!r}",
         ]
+        if self.truth.params.get("measurement"):
+            lines.append(f"  measurement gaming {self.truth.params['measurement']!r}")
         return "\n".join(lines)
 
 
@@ -209,12 +218,7 @@ def draw_covariates(n: int, rng: np.random.Generator, population: Population = "
     >>> sorted(x["sex"].cat.categories)
     ['female', 'male']
     """
-    if population not in _COMPLEXITY_SHIFT:
-        raise SpecError(
-            "The 'population' parameter of draw_covariates must be one of 'eligible', 'pool'. "
-            f"Got {population!r} instead.",
-            key="population",
-        )
+    check_parameter(population, "population", "draw_covariates", Options(*_COMPLEXITY_SHIFT))
     complexity = rng.normal(_COMPLEXITY_SHIFT[population], 1.0, n)
     male = rng.random(n) < 0.85
     age = np.clip(np.round(18 + rng.gamma(2.4, 6.8, n) - 1.5 * complexity), 18, 80).astype(np.int64)
@@ -279,14 +283,15 @@ def chance_of_reoffending(mu: np.ndarray) -> np.ndarray:
 
 
 def _per_provider(value: float | Sequence[float], n_providers: int, name: str) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(value, dtype=float))
+    try:
+        arr = np.atleast_1d(np.asarray(value, dtype=float))
+    except (TypeError, ValueError):
+        arr = np.array([np.nan])
     if arr.size == 1:
         arr = np.repeat(arr, n_providers)
     if arr.shape != (n_providers,) or not np.isfinite(arr).all() or (arr < 0).any():
-        raise SpecError(
-            f"The {name!r} parameter of make_world must be a non-negative number or one per provider "
-            f"({n_providers} values). Got {value!r} instead.",
-            key=name,
+        raise parameter_error(
+            name, "make_world", f"a non-negative number or one per provider ({n_providers} values)", value
         )
     return arr
 
@@ -420,58 +425,150 @@ def _services(
     ).sort_values(["person_id", "date"], ignore_index=True)
 
 
-def _assessments(
+#: Measurement gaming a provider may practise (``make_world(measurement=...)``), each a number per provider:
+#: ``extra_assessments`` (whole extra occasions in days 91-273 per person: best-of-many),
+#: ``baseline_deflation`` (points taken off every 1-10 ladder rating at baseline),
+#: ``selective_missingness`` (share of likely failures left unassessed from day 91 on),
+#: ``late_reassessment`` (share of people failing at their last assessment in the window who are
+#: assessed again in its last fortnight, days 260-273).
+MEASUREMENT_GAMING = ("extra_assessments", "baseline_deflation", "selective_missingness", "late_reassessment")
+#: The window measurement gaming aims at: the example spec's 3-9 months.
+GAMED_WINDOW = (91, 273)
+#: A likely failure: the family ladder (the example spec's "family ties") has not gained this much on baseline.
+LIKELY_FAILURE_GAIN = 2
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Assessment slots per person: the regular schedule (drawn from the world's main
+    random stream, unchanged by measurement gaming) and extra slots (drawn from a
+    stream of their own), so a world without measurement gaming is the same world."""
+
+    rng: np.random.Generator
+    extra_rng: np.random.Generator
+    days: np.ndarray  # (n, T) days from the start; the first len(OCCASION_DAYS) columns are regular
+    dates: np.ndarray
+    seen: np.ndarray  # recorded (before any selective missingness or late reassessment)
+    possible: np.ndarray  # before the person dropped out and known by the as-of date
+
+    @property
+    def n_regular(self) -> int:
+        return len(OCCASION_DAYS)
+
+    @property
+    def n_extra(self) -> int:
+        return self.days.shape[1] - self.n_regular
+
+    def draw(self, method: str, *args: Any, tail: tuple[int, ...] = ()) -> np.ndarray:
+        """One draw per slot: regular slots from the main stream, extra slots from their own."""
+        n = self.days.shape[0]
+        main = getattr(self.rng, method)(*args, (n, self.n_regular, *tail))
+        if not self.n_extra:
+            return main
+        return np.concatenate([main, getattr(self.extra_rng, method)(*args, (n, self.n_extra, *tail))], axis=1)
+
+    def progress(self) -> np.ndarray:
+        """Share of the full effect reached by each slot: none at baseline, all from nine months."""
+        nominal = np.broadcast_to(np.array(OCCASION_DAYS, dtype=float), (self.days.shape[0], self.n_regular))
+        return np.minimum(np.concatenate([nominal, self.days[:, self.n_regular :]], axis=1) / 273.0, 1.0)
+
+    def carried(self, regular: np.ndarray) -> np.ndarray:
+        """A state held between regular occasions: each extra slot takes the latest regular value."""
+        if not self.n_extra:
+            return regular
+        reg_days = self.days[:, : self.n_regular]
+        latest = (reg_days[:, None, :] <= self.days[:, self.n_regular :, None]).sum(axis=2) - 1
+        extra = np.take_along_axis(regular, np.maximum(latest, 0), axis=1)
+        return np.concatenate([regular, extra], axis=1)
+
+
+def _schedule(
     rng: np.random.Generator,
+    extra_rng: np.random.Generator,
     people: pd.DataFrame,
     complexity: np.ndarray,
-    dose: np.ndarray,
-    effects: Mapping[str, float],
+    gaming: Mapping[str, np.ndarray],
     as_of: pd.Timestamp,
-) -> pd.DataFrame:
-    """Intermediate outcomes at baseline and about every three months."""
+) -> _Grid:
+    """Regular occasions at baseline and about every three months (harder cases drop out
+    sooner), plus each person's extra occasions and a late slot when their provider games."""
     n, t = len(people), len(OCCASION_DAYS)
-    # Share of the full effect reached at each occasion: none at baseline,
-    # all of it from nine months.
-    progress = np.minimum(np.array(OCCASION_DAYS) / 273.0, 1.0)
-    gain = np.outer(dose, progress)
     offset = rng.integers(-14, 15, (n, t))
     offset[:, 0] = rng.integers(0, 15, n)
-    dates = people["start_date"].to_numpy()[:, None] + (np.array(OCCASION_DAYS) + offset).astype("timedelta64[D]")
-    # Monotone dropout: harder cases drop out sooner.
+    days = np.array(OCCASION_DAYS) + offset
     stay = rng.random((n, t)) < expit(2.6 - 0.5 * complexity[:, None] - 0.25 * np.arange(t))
     stay[:, 0] = rng.random(n) < 0.97
-    seen = np.cumprod(stay, axis=1).astype(bool) & (dates <= np.datetime64(as_of))
-    needs = {name: people[name].to_numpy() for name in NEEDS}
-    blocks: list[pd.DataFrame] = []
-
-    def add(instrument: str, item: str, score: np.ndarray, keep: np.ndarray) -> None:
-        i, j = np.nonzero(keep)
-        blocks.append(
-            pd.DataFrame(
-                {
-                    "person_id": people["person_id"].to_numpy()[i],
-                    "instrument": instrument,
-                    "item": item,
-                    "score": score[i, j].astype(float),
-                    "assessed_on": dates[i, j],
-                }
-            )
+    kept = np.cumprod(stay, axis=1).astype(bool)
+    possible = kept
+    extra = np.round(gaming["extra_assessments"]).astype(np.int64)
+    late = int((gaming["late_reassessment"] > 0).any())
+    n_extra = int(extra.max(initial=0)) + late
+    if n_extra:
+        # Extra occasions fall anywhere in the window; the late slot in its last fortnight.
+        lo = np.r_[np.full(n_extra - late, GAMED_WINDOW[0]), np.full(late, GAMED_WINDOW[1] - 13)]
+        extra_days = extra_rng.integers(lo, GAMED_WINDOW[1] + 1, (n, n_extra))
+        days = _distinct_days(np.concatenate([days, extra_days], axis=1), t)
+        dropped = np.where(
+            kept.all(axis=1), np.inf, np.take_along_axis(days, np.argmin(kept, axis=1)[:, None], 1)[:, 0]
         )
+        possible = np.concatenate([kept, days[:, t:] < dropped[:, None]], axis=1)
+        slots = np.arange(n_extra) < extra[:, None]
+        slots[:, n_extra - late :] = False  # the late slot is decided after the ratings
+        kept = np.concatenate([kept, slots & possible[:, t:]], axis=1)
+    dates = people["start_date"].to_numpy()[:, None] + days.astype("timedelta64[D]")
+    known = dates <= np.datetime64(as_of)
+    return _Grid(rng, extra_rng, days, dates, kept & known, possible & known)
 
-    theta = rng.normal(-0.4 * complexity, 1.0)[:, None] + effects["self_esteem_sd"] * gain + rng.normal(0, 0.3, (n, t))
+
+def _distinct_days(days: np.ndarray, n_regular: int) -> np.ndarray:
+    """Move extra slots off days a person already has an occasion on (one day later each time)."""
+    days = days.copy()
+    for k in range(n_regular, days.shape[1]):
+        while True:
+            clash = (days[:, :k] == days[:, k : k + 1]).any(axis=1)
+            if not clash.any():
+                break
+            days[clash, k] += 1
+    return days
+
+
+def _ratings(grid: _Grid, people: pd.DataFrame, complexity: np.ndarray, dose: np.ndarray, effects) -> dict:
+    """Every instrument's value at every slot (people x slots), keyed by (instrument, item)."""
+    n = len(people)
+    gain = dose[:, None] * grid.progress()
+    needs = {name: people[name].to_numpy() for name in NEEDS}
+    values: dict[tuple[str, str], np.ndarray] = {}
+    person = grid.rng.normal(-0.4 * complexity, 1.0)
+    theta = person[:, None] + effects["self_esteem_sd"] * gain + grid.draw("normal", 0, 0.3)
     thresholds = np.array([-1.6, -0.4, 0.9])
     for q in range(1, 11):
-        agree = ((theta[..., None] + rng.logistic(0, 0.6, (n, t, 1))) > thresholds).sum(axis=2)
-        raw = 3 - agree if q in ROSENBERG_NEGATIVE else agree
-        add("rosenberg", f"q{q}", raw, seen & (rng.random((n, t)) > 0.02))
-
+        agree = ((theta[..., None] + grid.draw("logistic", 0, 0.6, tail=(1,))) > thresholds).sum(axis=2)
+        # Items a person skipped are marked with -1 and left out when the rows are written.
+        answered = grid.draw("random") > 0.02
+        values["rosenberg", f"q{q}"] = np.where(answered, 3 - agree if q in ROSENBERG_NEGATIVE else agree, -1)
     for instrument, need in LADDERS.items():
         penalty = 1.2 * needs[need] if need else 0.0
-        base = 5.2 - 1.0 * complexity - penalty + rng.normal(0, 1.2, n)
-        ladder = base[:, None] + effects["ladder_points"] * gain + rng.normal(0, 0.7, (n, t))
-        add(instrument, "ladder", np.clip(np.round(ladder), 1, 10), seen)
+        base = 5.2 - 1.0 * complexity - penalty + grid.rng.normal(0, 1.2, n)
+        ladder = base[:, None] + effects["ladder_points"] * gain + grid.draw("normal", 0, 0.7)
+        values[instrument, "ladder"] = np.clip(np.round(ladder), 1, 10)
+    values["accommodation_status", "status"] = grid.carried(_accommodation(grid.rng, needs, complexity, dose, effects))
+    family = needs["need_family"]
+    contact = (2.3 - 0.5 * complexity - 1.0 * family + grid.rng.normal(0, 0.9, n))[:, None]
+    contact = contact + effects["family_contact_points"] * gain + grid.draw("normal", 0, 0.4)
+    values["family_contact", "contact_frequency"] = np.clip(np.round(contact), 0, 4)
+    t = grid.n_regular
+    living = np.empty((n, t), dtype=np.int64)
+    living[:, 0] = grid.rng.random(n) < expit(-0.4 - 0.5 * complexity - 1.0 * family)
+    for k in range(1, t):
+        reconnect = grid.rng.random(n) < expit(-2.2 + 0.7 * effects["family_contact_points"] * dose)
+        living[:, k] = living[:, k - 1] | reconnect
+    values["family_contact", "living_with_family"] = grid.carried(living)
+    return values
 
-    # Accommodation: 1 = no fixed abode, 2 = unsettled, 3 = settled.
+
+def _accommodation(rng, needs, complexity, dose, effects) -> np.ndarray:
+    """Accommodation at the regular occasions: 1 = no fixed abode, 2 = unsettled, 3 = settled."""
+    n, t = len(complexity), len(OCCASION_DAYS)
     status = np.empty((n, t), dtype=np.int64)
     housing_need = needs["need_accommodation"]
     status[:, 0] = np.where(housing_need, np.where(rng.random(n) < 0.35, 1, 2), np.where(rng.random(n) < 0.85, 3, 2))
@@ -483,21 +580,69 @@ def _assessments(
         status[:, k] = np.select(
             [(prev < 3) & settle, (prev == 3) & lose, (prev == 1) & nfa_to_unsettled], [3, 2, 2], default=prev
         )
-    add("accommodation_status", "status", status, seen)
+    return status
 
-    family = needs["need_family"]
-    contact = (2.3 - 0.5 * complexity - 1.0 * family + rng.normal(0, 0.9, n))[:, None]
-    contact = contact + effects["family_contact_points"] * gain + rng.normal(0, 0.4, (n, t))
-    add("family_contact", "contact_frequency", np.clip(np.round(contact), 0, 4), seen)
-    living = np.empty((n, t), dtype=np.int64)
-    living[:, 0] = rng.random(n) < expit(-0.4 - 0.5 * complexity - 1.0 * family)
-    for k in range(1, t):
-        reconnect = rng.random(n) < expit(-2.2 + 0.7 * effects["family_contact_points"] * dose)
-        living[:, k] = living[:, k - 1] | reconnect
-    add("family_contact", "living_with_family", living, seen)
 
+def _measurement_gaming(grid: _Grid, values: dict, gaming: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict]:
+    """Deflate baselines, leave likely failures unassessed and reassess late failures, as each
+    person's provider does; returns the recorded slots and who was affected."""
+    n, t = grid.days.shape[0], grid.n_regular
+    seen = grid.seen.copy()
+    deflation = gaming["baseline_deflation"]
+    for instrument in LADDERS:
+        values[instrument, "ladder"][:, 0] = np.maximum(values[instrument, "ladder"][:, 0] - np.round(deflation), 1)
+    family = values["ladder_family", "ladder"]
+    failing = family - family[:, :1] < LIKELY_FAILURE_GAIN
+    in_window = (grid.days >= GAMED_WINDOW[0]) & (grid.days <= GAMED_WINDOW[1])
+    # Selective missingness: judged at the six-month occasion, which always falls in the window.
+    draws = grid.extra_rng.random((n, 2)) if any(gaming[k].any() for k in MEASUREMENT_GAMING[2:]) else np.ones((n, 2))
+    hidden = seen[:, 2] & failing[:, 2] & (draws[:, 0] < gaming["selective_missingness"])
+    seen &= ~(hidden[:, None] & (grid.days >= GAMED_WINDOW[0]))
+    late = np.zeros(n, dtype=bool)
+    if (gaming["late_reassessment"] > 0).any():
+        regular = seen[:, :t] & in_window[:, :t]
+        last = np.where(regular.any(axis=1), t - 1 - np.argmax(regular[:, ::-1], axis=1), -1)
+        last_failed = (last >= 0) & np.take_along_axis(failing[:, :t], np.maximum(last, 0)[:, None], 1)[:, 0]
+        late = last_failed & ~hidden & grid.possible[:, -1] & (draws[:, 1] < gaming["late_reassessment"])
+        seen[:, -1] = late
+    return seen, {"baseline_deflated": deflation > 0, "hidden": hidden, "late_reassessed": late}
+
+
+def _assessments(
+    rng: np.random.Generator,
+    people: pd.DataFrame,
+    complexity: np.ndarray,
+    dose: np.ndarray,
+    effects: Mapping[str, float],
+    as_of: pd.Timestamp,
+    gaming: Mapping[str, np.ndarray],
+    extra_rng: np.random.Generator,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Intermediate outcomes at baseline and about every three months, as the providers record them.
+
+    Returns the assessment rows and, per person, who was affected by measurement gaming.
+    """
+    grid = _schedule(rng, extra_rng, people, complexity, gaming, as_of)
+    values = _ratings(grid, people, complexity, dose, effects)
+    seen, affected = _measurement_gaming(grid, values, gaming)
+    ids = people["person_id"].to_numpy()
+    blocks = []
+    for (instrument, item), score in values.items():
+        i, j = np.nonzero(seen & (score >= 0))
+        blocks.append(
+            pd.DataFrame(
+                {
+                    "person_id": ids[i],
+                    "instrument": instrument,
+                    "item": item,
+                    "score": score[i, j].astype(float),
+                    "assessed_on": grid.dates[i, j],
+                }
+            )
+        )
     out = pd.concat(blocks, ignore_index=True).sort_values(["person_id", "assessed_on", "instrument", "item"])
-    return out.reset_index(drop=True)
+    affected["extra_assessments"] = (seen[:, grid.n_regular :].sum(axis=1) - affected["late_reassessed"]).astype(int)
+    return out.reset_index(drop=True), affected
 
 
 def _pool(rng: np.random.Generator, n_pool: int) -> pd.DataFrame:
@@ -521,6 +666,137 @@ def _pool(rng: np.random.Generator, n_pool: int) -> pd.DataFrame:
     return pool
 
 
+def _world_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Check make_world's arguments; per-provider values as arrays of length ``n_providers``."""
+    caller = "make_world"
+    seed, n_providers = params["seed"], params["n_providers"]
+    check_parameter(seed, "seed", caller, Interval(int, 0, None))
+    for name, low in (("n_eligible", 1), ("n_pool", 0), ("n_providers", 1)):
+        check_parameter(params[name], name, caller, Interval(int, low, None))
+    check_parameter(params["case_mix"], "case_mix", caller, Interval(float, 0, None))
+    effects, measurement = params["effects"], params["measurement"]
+    unknown = set(effects or {}) - set(DEFAULT_EFFECTS)
+    if unknown:
+        raise parameter_error("effects", caller, f"a mapping with keys among {sorted(DEFAULT_EFFECTS)}", effects)
+    unknown = set(measurement or {}) - set(MEASUREMENT_GAMING)
+    if unknown:
+        raise parameter_error(
+            "measurement", caller, f"a mapping with keys among {list(MEASUREMENT_GAMING)}", measurement
+        )
+    rate = _per_provider(params["enrolment_rate"], n_providers, "enrolment_rate")
+    if not ((rate > 0) & (rate < 1)).all():
+        must = "in (0, 1), one number or one per provider"
+        raise parameter_error("enrolment_rate", caller, must, params["enrolment_rate"])
+    given = params["provider_shares"]
+    shares = None if given is None else _per_provider(given, n_providers, "provider_shares")
+    if shares is not None and not (shares > 0).all():
+        raise parameter_error("provider_shares", caller, "positive, one per provider", given)
+    gaming = {k: _per_provider((measurement or {}).get(k, 0.0), n_providers, k) for k in MEASUREMENT_GAMING}
+    for k in ("selective_missingness", "late_reassessment"):
+        if (gaming[k] > 1).any():
+            raise parameter_error(k, caller, "a share in [0, 1], one number or one per provider", measurement[k])
+    return {
+        "creaming": _per_provider(params["creaming"], n_providers, "creaming"),
+        "parking": _per_provider(params["parking"], n_providers, "parking"),
+        "service_level": _per_provider(params["service_level"], n_providers, "service_level"),
+        "effects": {**DEFAULT_EFFECTS, **(effects or {})},
+        "rate": rate,
+        "shares": shares,
+        "case_mix": float(params["case_mix"]),
+        "gaming": gaming,
+        "as_of": pd.Timestamp(params["as_of"]),
+    }
+
+
+def _providers(rng: np.random.Generator, n_providers: int, latent: np.ndarray, shares, case_mix: float) -> np.ndarray:
+    """Each referral's provider: sizes from ``shares`` (else drawn, unequal); with ``case_mix``
+    the providers further down the list are sent more complex people."""
+    if case_mix == 0:
+        p = rng.dirichlet(np.full(n_providers, 3.0)) if shares is None else shares / shares.sum()
+        return rng.choice(n_providers, size=len(latent), p=p)
+    sizes = np.ones(n_providers) if shares is None else shares
+    tilt = np.linspace(-1.0, 1.0, n_providers) if n_providers > 1 else np.zeros(1)
+    weight = sizes * np.exp(case_mix * np.outer(latent, tilt))
+    cumulative = np.cumsum(weight / weight.sum(axis=1, keepdims=True), axis=1)
+    return np.minimum((rng.random(len(latent))[:, None] > cumulative).sum(axis=1), n_providers - 1)
+
+
+def _people_table(eligible: pd.DataFrame, enrolled: np.ndarray) -> pd.DataFrame:
+    """The enrolled cohort: the people table's columns first, the covariates after."""
+    people = eligible[enrolled].drop(columns=["enrolled", "referral_date"]).reset_index(drop=True)
+    people.insert(1, "start_date", eligible.loc[enrolled, "referral_date"].to_numpy())
+    people.insert(6, "in_programme", True)
+    first = ["person_id", "start_date", "sex", "ethnicity", "age", "provider_id", "in_programme"]
+    return people[first + [c for c in people.columns if c not in first]]
+
+
+def _truth(draws: Mapping[str, np.ndarray], affected: Mapping[str, np.ndarray], eff: dict, params: dict) -> Truth:
+    on = draws["enrolled"]
+    p0, p1 = draws["difficulty"], chance_of_reoffending(draws["mu1"])
+    per_enrolled = {k: np.zeros(len(on), dtype=np.asarray(v).dtype) for k, v in affected.items()}
+    for k, v in affected.items():
+        per_enrolled[k][on] = v
+    people = pd.DataFrame(
+        {
+            "person_id": draws["person_id"],
+            "difficulty": p0,
+            "p_reoffend_0": p0,
+            "p_reoffend_1": p1,
+            "mu_0": draws["mu0"],
+            "mu_1": draws["mu1"],
+            "p_enrol": draws["p_enrol"],
+            "p_enrol_neutral": draws["p_neutral"],
+            "hours": draws["hours"],
+            "hours_neutral": draws["hours_neutral"],
+            "creamed": (draws["draw"] < draws["p_neutral"]) & ~on,
+            "parked": on & (draws["hours"] < 0.75 * draws["hours_neutral"]),
+            **per_enrolled,
+        }
+    )
+    effects = {
+        "reoffended_diff": float(np.mean(p1[on] - p0[on])) if on.any() else float("nan"),
+        "reoffences_ratio": float(draws["mu1"][on].sum() / draws["mu0"][on].sum()) if on.any() else float("nan"),
+        "reoffences_diff": float(np.mean(draws["mu1"][on] - draws["mu0"][on])) if on.any() else float("nan"),
+        **eff,
+    }
+    return Truth(effects=effects, people=people, params=params)
+
+
+def _draw_eligible(rng: np.random.Generator, n: int, n_providers: int, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Referrals, their providers, enrolment and service hours (people x values)."""
+    cov = draw_covariates(n, rng, "eligible")
+    person_id = _person_ids("E", n, 6)
+    mu0 = expected_reoffences(cov)
+    latent = (np.log(mu0) - np.log(mu0).mean()) / np.log(mu0).std()
+    provider = _providers(rng, n_providers, latent, args["shares"], args["case_mix"])
+    referral = _random_dates(rng, n, "2023-01-01", "2024-06-30")
+    difficulty = chance_of_reoffending(mu0)
+    slope = difficulty_slope(difficulty)
+    rate = args["rate"][provider]
+    p_enrol = enrolment_probability(slope, args["creaming"][provider], rate)
+    draw = rng.random(n)
+    hours_neutral = neutral_hours(rng, n)
+    hours_neutral = hours_neutral * args["service_level"][provider]
+    hours = service_hours(hours_neutral, slope, args["parking"][provider])
+    mu1 = mu0 * args["effects"]["reoffending_rate_ratio"] ** (hours / MEAN_HOURS)
+    return dict(
+        cov=cov,
+        person_id=person_id,
+        provider=provider,
+        referral=referral,
+        mu0=mu0,
+        mu1=mu1,
+        latent=latent,
+        difficulty=difficulty,
+        p_neutral=rate,
+        p_enrol=p_enrol,
+        draw=draw,
+        enrolled=draw < p_enrol,
+        hours=hours,
+        hours_neutral=hours_neutral,
+    )
+
+
 def make_world(
     seed: int = 0,
     n_eligible: int = 5_000,
@@ -529,8 +805,13 @@ def make_world(
     creaming: float | Sequence[float] = 0.0,
     parking: float | Sequence[float] = 0.0,
     effects: Mapping[str, float] | None = None,
-    enrolment_rate: float = 0.6,
+    enrolment_rate: float | Sequence[float] = 0.6,
     as_of: str = "2025-09-30",
+    *,
+    provider_shares: Sequence[float] | None = None,
+    case_mix: float = 0.0,
+    service_level: float | Sequence[float] = 1.0,
+    measurement: Mapping[str, float | Sequence[float]] | None = None,
 ) -> World:
     """Build a synthetic world of eligible people, providers, records and a pool.
 
@@ -543,7 +824,7 @@ def make_world(
     n_pool : int
         Size of the national comparison pool.
     n_providers : int
-        Providers the eligible people are referred to (unequal sizes).
+        Providers the eligible people are referred to.
     creaming : float or sequence of float
         Enrolment log-odds fall linearly with the difficulty percentile so that
         the odds at the centre of the hardest decile are ``2 ** -creaming`` times
@@ -553,12 +834,38 @@ def make_world(
         the easiest to the hardest decile. At 0 hours do not depend on difficulty.
     effects : mapping, optional
         Overrides of ``DEFAULT_EFFECTS`` (true programme effects).
-    enrolment_rate : float
-        Enrolment probability of an eligible person when nobody creams.
+    enrolment_rate : float or sequence of float
+        Enrolment probability of an eligible person when nobody creams; one per
+        provider allowed (providers may differ in how many they take on).
     as_of : str
         Date of the data extract. Referrals run from 2023-01-01 to 2024-06-30,
         so people referred after 2024-04-01 have not completed follow-up plus
         waiting by the default date.
+    provider_shares : sequence of float, optional
+        Relative sizes of the providers (default: drawn from a Dirichlet(3),
+        so sizes are unequal).
+    case_mix : float, default 0
+        How much the providers differ in case-mix: provider ``j`` of ``P`` is
+        sent people in proportion to ``exp(case_mix * a_j * z)``, with ``z``
+        the standardised log expected reoffences and ``a_j`` running from -1
+        (PRV01, the easiest referrals) to 1 (the hardest). Within a provider,
+        enrolment and hours still depend on difficulty only through creaming
+        and parking.
+    service_level : float or sequence of float, default 1
+        Multiplies every enrolled person's expected hours, one per provider
+        allowed: providers may differ in how much they give everyone, which
+        is not parking.
+    measurement : mapping, optional
+        Measurement gaming per provider (one number or one per provider):
+        ``extra_assessments`` (whole extra occasions in days 91-273 for each
+        enrolled person: best-of-many), ``baseline_deflation`` (points taken
+        off every 1-10 ladder rating at baseline), ``selective_missingness``
+        (share of likely failures, whose family ladder has not gained 2 points
+        by the six-month assessment, left unassessed from day 91 on) and
+        ``late_reassessment`` (share of people failing that test at their last
+        assessment in the window who are assessed again in days 260-273).
+        Extra occasions come from a random stream of their own: without
+        measurement gaming the world is the same as before it existed.
 
     Returns
     -------
@@ -575,116 +882,6 @@ def make_world(
     >>> bool(w.truth.effects["reoffended_diff"] < 0)
     True
     """
-    for name, value, low in (("n_eligible", n_eligible, 1), ("n_pool", n_pool, 0), ("n_providers", n_providers, 1)):
-        if int(value) != value or value < low:
-            raise SpecError(
-                f"The {name!r} parameter of make_world must be an integer >= {low}. Got {value!r} instead.", key=name
-            )
-    if not 0 < enrolment_rate < 1:
-        raise SpecError(
-            f"The 'enrolment_rate' parameter of make_world must be in (0, 1). Got {enrolment_rate!r} instead.",
-            key="enrolment_rate",
-        )
-    unknown = set(effects or {}) - set(DEFAULT_EFFECTS)
-    if unknown:
-        raise SpecError(
-            f"The 'effects' parameter of make_world takes keys {sorted(DEFAULT_EFFECTS)}. "
-            f"Got unknown {sorted(unknown)}.",
-            key="effects",
-        )
-    eff = {**DEFAULT_EFFECTS, **(effects or {})}
-    cream = _per_provider(creaming, n_providers, "creaming")
-    park = _per_provider(parking, n_providers, "parking")
-    as_of_ts = pd.Timestamp(as_of)
-    rng = np.random.default_rng(seed)
-
-    n = n_eligible
-    cov = draw_covariates(n, rng, "eligible")
-    person_id = _person_ids("E", n, 6)
-    provider = rng.choice(n_providers, size=n, p=rng.dirichlet(np.full(n_providers, 3.0)))
-    referral = _random_dates(rng, n, "2023-01-01", "2024-06-30")
-
-    mu0 = expected_reoffences(cov)
-    difficulty = chance_of_reoffending(mu0)
-    slope = difficulty_slope(difficulty)
-
-    p_neutral = np.full(n, enrolment_rate)
-    p_enrol = enrolment_probability(slope, cream[provider], enrolment_rate)
-    draw = rng.random(n)
-    enrolled = draw < p_enrol
-
-    hours_neutral = neutral_hours(rng, n)
-    hours = service_hours(hours_neutral, slope, park[provider])
-    rate_ratio = eff["reoffending_rate_ratio"] ** (hours / MEAN_HOURS)
-    mu1 = mu0 * rate_ratio
-
-    eligible = pd.DataFrame(
-        {
-            "person_id": person_id,
-            "referral_date": referral,
-            "provider_id": pd.Categorical.from_codes(provider, [f"PRV{j + 1:02d}" for j in range(n_providers)]),
-            "enrolled": enrolled,
-        }
-    )
-    eligible = pd.concat([eligible, cov], axis=1)
-
-    # Follow-up starts at referral (release), for the enrolled and for the rest
-    # of the intention-to-treat cohort alike.
-    events, _ = _offence_events(
-        rng, referral.to_numpy(), np.where(enrolled, mu1, mu0), cov["prior_offences"].to_numpy(), person_id
-    )
-    known = (events["offence_date"] <= as_of_ts) & (events["disposal_date"] <= as_of_ts)
-    offences = events[known].sort_values(["person_id", "offence_date"], ignore_index=True)
-
-    people = eligible[enrolled].drop(columns=["enrolled", "referral_date"]).reset_index(drop=True)
-    people.insert(1, "start_date", eligible.loc[enrolled, "referral_date"].to_numpy())
-    people.insert(6, "in_programme", True)
-    people = people[
-        [
-            "person_id",
-            "start_date",
-            "sex",
-            "ethnicity",
-            "age",
-            "provider_id",
-            "in_programme",
-            *[
-                c
-                for c in people.columns
-                if c not in ("person_id", "start_date", "sex", "ethnicity", "age", "provider_id", "in_programme")
-            ],
-        ]
-    ]
-
-    latent = (np.log(mu0) - np.log(mu0).mean()) / np.log(mu0).std()
-    services = _services(rng, person_id[enrolled], referral[enrolled], hours[enrolled])
-    assessments = _assessments(rng, people, latent[enrolled], hours[enrolled] / MEAN_HOURS, eff, as_of_ts)
-    pool = _pool(rng, n_pool)
-
-    p0, p1 = difficulty, chance_of_reoffending(mu1)
-    truth_people = pd.DataFrame(
-        {
-            "person_id": person_id,
-            "difficulty": difficulty,
-            "p_reoffend_0": p0,
-            "p_reoffend_1": p1,
-            "mu_0": mu0,
-            "mu_1": mu1,
-            "p_enrol": p_enrol,
-            "p_enrol_neutral": p_neutral,
-            "hours": hours,
-            "hours_neutral": hours_neutral,
-            "creamed": (draw < p_neutral) & ~enrolled,
-            "parked": enrolled & (hours < 0.75 * hours_neutral),
-        }
-    )
-    on = enrolled
-    true_effects = {
-        "reoffended_diff": float(np.mean(p1[on] - p0[on])) if on.any() else float("nan"),
-        "reoffences_ratio": float(mu1[on].sum() / mu0[on].sum()) if on.any() else float("nan"),
-        "reoffences_diff": float(np.mean(mu1[on] - mu0[on])) if on.any() else float("nan"),
-        **eff,
-    }
     params = {
         "seed": seed,
         "n_eligible": n_eligible,
@@ -692,17 +889,59 @@ def make_world(
         "n_providers": n_providers,
         "creaming": creaming,
         "parking": parking,
-        "effects": eff,
+        "effects": effects,
         "enrolment_rate": enrolment_rate,
         "as_of": as_of,
+        "provider_shares": provider_shares,
+        "case_mix": case_mix,
+        "service_level": service_level,
+        "measurement": dict(measurement or {}),
     }
+    args = _world_arguments(params)
+    params["effects"] = args["effects"]
+    rng = np.random.default_rng(seed)
+    d = _draw_eligible(rng, n_eligible, n_providers, args)
+    enrolled, person_id, referral = d["enrolled"], d["person_id"], d["referral"]
+    eligible = pd.DataFrame(
+        {
+            "person_id": person_id,
+            "referral_date": referral,
+            "provider_id": pd.Categorical.from_codes(d["provider"], [f"PRV{j + 1:02d}" for j in range(n_providers)]),
+            "enrolled": enrolled,
+        }
+    )
+    eligible = pd.concat([eligible, d["cov"]], axis=1)
+    # Follow-up starts at referral (release), for the enrolled and for the rest
+    # of the intention-to-treat cohort alike.
+    events, _ = _offence_events(
+        rng,
+        referral.to_numpy(),
+        np.where(enrolled, d["mu1"], d["mu0"]),
+        d["cov"]["prior_offences"].to_numpy(),
+        person_id,
+    )
+    known = (events["offence_date"] <= args["as_of"]) & (events["disposal_date"] <= args["as_of"])
+    people = _people_table(eligible, enrolled)
+    services = _services(rng, person_id[enrolled], referral[enrolled], d["hours"][enrolled])
+    gaming = {k: v[d["provider"][enrolled]] for k, v in args["gaming"].items()}
+    extra_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    assessments, affected = _assessments(
+        rng,
+        people,
+        d["latent"][enrolled],
+        d["hours"][enrolled] / MEAN_HOURS,
+        args["effects"],
+        args["as_of"],
+        gaming,
+        extra_rng,
+    )
     return World(
         eligible=eligible,
         people=people,
-        offences=offences,
+        offences=events[known].sort_values(["person_id", "offence_date"], ignore_index=True),
         services=services,
         assessments=assessments,
-        pool=pool,
-        truth=Truth(effects=true_effects, people=truth_people, params=params),
-        as_of=as_of_ts,
+        pool=_pool(rng, n_pool),
+        truth=_truth(d, affected, args["effects"], params),
+        as_of=args["as_of"],
     )

@@ -56,6 +56,7 @@ COMMANDS: dict[str, str] = {
     "settle": "Settle a contract on its data: tranches, parties, a claims ledger and an audit record.",
     "verify": "Replay a settlement from its audit record; exit 1 if any input or figure changed.",
     "screen": "Screen providers for creaming (enrolling the easy cases) and parking (serving the hard ones less).",
+    "gaming": "What creaming and parking would earn a provider per person, under this tariff and the alternatives.",
     "report": "Run the whole evaluation on files and write one self-contained HTML report.",
 }
 

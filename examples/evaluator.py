@@ -5,8 +5,9 @@ match (1:1 nearest neighbour, caliper 0.2 SD of the logit) -> balance table and
 love plot -> effects on the reoffending rate, frequency and time to first
 reoffence, in plain English -> payment thresholds (Peterborough-style,
 Doncaster-style, several rules compared) -> intermediate outcomes ->
-creaming and parking screens and a funnel plot of providers -> HTML report
-(when ``desist.story`` is available).
+creaming and parking screens, measurement screens (how each provider records
+the outcomes), a funnel plot of providers and, beside it, the provider
+comparison table -> HTML report (when ``desist.story`` is available).
 
 Inputs (``data/``): ``people.csv`` (the enrolled pilot cohort), ``offences.csv``,
 ``assessments.csv``, ``services.csv``, ``eligible.csv`` (everyone referred) and
@@ -31,7 +32,7 @@ from cohorts import fit_difficulty
 from desist.io import read_frame, read_table
 from metrics import Comparison, compare_rules, doncaster_rule, match, negative_binomial_shape, peterborough
 from outcomes import MetricSpec, proven_reoffending
-from validation import creaming_screen, funnel, parking_screen
+from validation import compare_providers, creaming_screen, funnel, measurement_screens, parking_screen
 
 matplotlib.use("Agg")  # figures go to files only
 
@@ -145,14 +146,28 @@ def main(out: Path) -> dict:
     enrolled["hours"] = enrolled["person_id"].map(hours).fillna(0.0).to_numpy()  # no contact = 0 hours
     parking = parking_screen(enrolled, difficulty="difficulty", intensity="hours", by="provider_id")
     print(parking.summary())
+
+    heading("Measurement screens: how each provider records the outcomes, against its case-mix")
+    # Every outcome of the spec, one Holm correction across providers x outcomes per kind of screen.
+    scored = people.assign(difficulty=difficulty.predict(people).difficulty.to_numpy())
+    measured = measurement_screens(
+        scored, spec.achievement(scored, assessments, as_of=AS_OF), covariates=[c for c in COVARIATES if "need" in c]
+    )
+    print(measured.summary())
+
+    heading("Providers compared like with like: funnel plot and comparison table")
     # Funnel: each provider's observed over expected reoffending against its volume.
     cohort["expected"] = difficulty.predict(cohort).expected
     providers = funnel(
         cohort.astype({"reoffended": int}), unit="provider_id", outcome="reoffended", expected="expected"
     )
     print(providers.summary())
-    for name, screen in (("creaming", creaming), ("parking", parking), ("funnel", providers)):
+    table = compare_providers(cohort, unit="provider_id", outcome="reoffended", expected="expected")
+    print(table.summary())
+    table.to_frame().to_csv(out / "providers.csv", index=False)
+    for name, screen in (("creaming", creaming), ("parking", parking), ("funnel", providers), ("providers", table)):
         save(screen.plot(), out / f"{name}.png")
+    save(measured.plot()[0], out / "measurement.png")
 
     result = {
         "counts": proven.counts,
@@ -164,6 +179,8 @@ def main(out: Path) -> dict:
         "intermediate_outcomes": rates.to_dict(orient="records"),
         "creaming": {"flagged": creaming.flagged, "p_value": creaming.p_value, "units": creaming.flagged_units},
         "parking": {"flagged": parking.flagged, "p_value": parking.p_value, "units": parking.flagged_units},
+        "measurement": {kind: measured[kind].flagged_units for kind in measured},
+        "providers": table.to_dict(),
     }
     (out / "evaluator.json").write_text(json.dumps(result, indent=2, default=str))
 

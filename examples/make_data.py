@@ -8,13 +8,15 @@ The files stand in for what each user would bring:
 - ``pool.csv``: a national comparison pool (15,000) with proven-reoffending outcomes;
 - ``history.csv``: last year's enrolled cohort, one row per person with baseline
   characteristics, one 0/1 column per priced outcome of ``specs/intermediate.toml``
-  (1 = achieved and paid; not achieved or not measurable = 0), proven reoffending
-  and the delivery ``cost`` per person.
+  (1 = achieved and paid; not achieved or not measurable = 0), proven reoffending,
+  the service ``hours`` and the delivery ``cost`` per person.
 
-Two providers in the pilot cream (PRV02 and PRV07: enrolment odds at the hardest
-decile an eighth of those at the easiest) and one parks (PRV04 gives the harder
-cases fewer hours), so the screens have something to find. The seed is fixed:
-running this again gives the same files.
+Six of the pilot's twelve providers game, one way each, so the screens have
+something to find: PRV02 and PRV07 cream (enrolment odds at the hardest decile an
+eighth of those at the easiest), PRV04 parks (the hardest cases get a third of the
+hours of the easiest), PRV05 leaves 60% of its likely failures unassessed, PRV09
+assesses everyone twice more in the payment window (best-of-many), and PRV11 rates
+baselines a point low. The seed is fixed: running this again gives the same files.
 
 Run: ``python examples/make_data.py`` (about 2 seconds).
 """
@@ -24,7 +26,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from cohorts.synthetic import make_world
@@ -38,6 +39,23 @@ SEED = 2025
 N_PROVIDERS = 12
 #: Delivery cost: £22 per service hour plus £100 per person for assessment and administration.
 COST_PER_HOUR, COST_PER_PERSON = 22.0, 100.0
+#: Relative provider sizes in the pilot (unequal, none tiny).
+PROVIDER_SHARES = (0.8, 1.2, 1.0, 1.3, 1.1, 0.7, 1.4, 0.9, 1.2, 0.8, 1.0, 0.6)
+
+
+def _one(provider: int, value: float) -> list[float]:
+    """A value for one provider (PRV01 = 1), zero for the others."""
+    return [value if j == provider - 1 else 0.0 for j in range(N_PROVIDERS)]
+
+
+#: Who games how: the README of examples/ names the same providers.
+CREAMING = [a + b for a, b in zip(_one(2, 3.0), _one(7, 3.0))]
+PARKING = _one(4, 1.5)
+MEASUREMENT = {
+    "selective_missingness": _one(5, 0.6),
+    "extra_assessments": _one(9, 2.0),
+    "baseline_deflation": _one(11, 1.0),
+}
 
 
 def history_table(spec: MetricSpec, seed: int) -> pd.DataFrame:
@@ -50,6 +68,7 @@ def history_table(spec: MetricSpec, seed: int) -> pd.DataFrame:
     return history.drop(columns=["start_date", "in_programme"]).assign(
         reoffended=proven["reoffended"].astype(int).to_numpy(),
         reoffences=proven["reoffences"].astype(int).to_numpy(),
+        hours=hours.to_numpy().round(2),
         cost=(COST_PER_PERSON + COST_PER_HOUR * hours.to_numpy()).round(2),
         ogrs_score=history["ogrs_score"].round(2),
     )
@@ -58,17 +77,15 @@ def history_table(spec: MetricSpec, seed: int) -> pd.DataFrame:
 def main(out: Path = HERE / "data") -> dict[str, int]:
     """Write the CSV files into ``out``; returns rows per file."""
     spec = MetricSpec.from_toml(SPEC)
-    creaming = np.zeros(N_PROVIDERS)
-    creaming[[1, 6]] = 3.0
-    parking = np.zeros(N_PROVIDERS)
-    parking[3] = 1.5
     world = make_world(
         seed=SEED,
         n_eligible=1_500,
         n_pool=15_000,
         n_providers=N_PROVIDERS,
-        creaming=creaming.tolist(),
-        parking=parking.tolist(),
+        creaming=CREAMING,
+        parking=PARKING,
+        provider_shares=list(PROVIDER_SHARES),
+        measurement=MEASUREMENT,
     )
     # Rounded to what a real extract holds, which keeps the files small.
     tables = {

@@ -5,41 +5,74 @@ date (e.g. days 91-273) against a baseline: the first scorable occasion in a
 baseline window (default days -30..+30). Each person in ``people`` gets one
 status:
 
-- ``achieved``: some scorable occasion in the window meets the rule;
-- ``not_achieved``: the window has closed, the person was measurable, and no
-  occasion met the rule;
+- ``achieved``: the occasion that counts (see below) meets the rule;
+- ``not_achieved``: the window has closed and the occasion that counts does
+  not meet the rule, or (by default) the person was due a measurement and has
+  none that can be scored;
 - ``not_yet_measurable``: the window closes after ``as_of`` (never counted as
   not achieved);
-- ``not_measurable``: with the reason (no start date, no baseline assessment,
-  baseline not scorable, baseline state not eligible for a transition, no
+- ``not_measurable``: with the reason (no start date; baseline state not
+  eligible for a transition; and, only when the rule says
+  ``unmeasured="apart"``, no baseline assessment, baseline not scorable, no
   assessment in the window, no scorable assessment in the window).
+
+Which assessment counts
+-----------------------
+A rule states it (``counts``), because letting *any* assessment in the window
+count pays for noise: with no real change and 1-point rating noise, a 2-point
+improvement is met by 15% of people with one assessment in the window and by
+47% with eight. Every extra assessment is another draw.
+
+- ``counts="last"`` (the default): the last scorable assessment in the window;
+- ``counts="closest"``: the scorable assessment closest to ``target_day``
+  (days from the start date; ties go to the earlier one);
+- ``counts="any"``: any scorable assessment in the window (the old rule; it
+  rewards assessing often, and :func:`validation.measurement.counting_findings`
+  flags it).
+
+People not measured
+-------------------
+A person who was due a measurement (a baseline, for rules that need one, and
+an assessment in the window) but has none that can be scored is *unmeasured*.
+``unmeasured="not_achieved"`` (the default) keeps them in the denominator as
+not achieved, so leaving likely failures unassessed does not raise a rate;
+``unmeasured="apart"`` reports them as not measurable, outside the rate, and
+every report shows how many. Either way the counts reconcile with the cohort,
+and ``per_person["measured"]`` says who was measured.
 
 Rules
 -----
 ``Threshold(at_least=, at_most=)``, ``Improvement(by=)``,
 ``ReliableChange(sd=, reliability=)`` (Jacobson & Truax 1991),
 ``Transition(from_=, to=)`` (state names or codes) and
-``Sustained(rule, for_days=)``: the inner rule is met at an occasion in the
-window and met again at a later occasion at least ``for_days`` on, also
-inside the window (so the window alone decides when the outcome is known).
+``Sustained(rule, for_days=)``: the occasion that counts meets the inner rule,
+and so did every scorable occasion back to one at least ``for_days`` earlier,
+all inside the window. A contrary assessment in between (settled, then no
+fixed abode, then settled again) starts the count again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from ground.checks import require_columns
-from ground.errors import SpecError
+from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error, require_columns
+from ground.errors import ParameterError, SpecError
 from outcomes.instruments import Instrument
 from outcomes.rates import Proportion
 from outcomes.scoring import Scores
 from outcomes.tables import as_dates, unique_people
 
 STATUSES = ("achieved", "not_achieved", "not_yet_measurable", "not_measurable")
+#: Which assessment in the window counts: the last, the one closest to a target day, or any.
+COUNTS = ("last", "closest", "any")
+#: What happens to people due a measurement who have none: not achieved, or reported apart.
+UNMEASURED = ("not_achieved", "apart")
+#: The counting every rule has unless it says otherwise.
+DEFAULT_COUNTING: dict[str, Any] = {"counts": "last", "unmeasured": "not_achieved"}
 
 
 def reliable_change_index(before, after, sd: float, reliability: float):
@@ -57,19 +90,60 @@ def reliable_change_index(before, after, sd: float, reliability: float):
     return (np.asarray(after, dtype=float) - np.asarray(before, dtype=float)) / np.sqrt(2 * se**2)
 
 
-def _number(value: Any, key: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise SpecError(f"The '{key}' parameter must be a number. Got {value!r} instead.", key=key)
-    if positive and value <= 0:
-        raise SpecError(f"The '{key}' parameter must be greater than 0. Got {value!r} instead.", key=key)
-    return float(value)
+def _number(value: Any, key: str, caller: str, *, positive: bool = False) -> float:
+    low = Interval(float, 0, None, closed="neither") if positive else Interval(float)
+    return float(check_parameter(value, key, caller, low))
 
 
+@dataclass(frozen=True)
 class Rule:
-    """Base of the achievement rules (frozen dataclasses below)."""
+    """Base of the achievement rules (frozen dataclasses below).
 
+    Every rule also says which assessment in the window counts (``counts``,
+    ``target_day``) and what happens to people who were not measured
+    (``unmeasured``); see the module docstring. These are keyword-only.
+    """
+
+    _: KW_ONLY
+    counts: str = "last"
+    target_day: int | None = None
+    unmeasured: str = "not_achieved"
     type: ClassVar[str]
     needs_baseline: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        caller = type(self).__name__
+        check_parameter(self.counts, "counts", caller, Options(*COUNTS))
+        check_parameter(self.unmeasured, "unmeasured", caller, Options(*UNMEASURED))
+        if self.counts == "closest":
+            check_parameter(self.target_day, "target_day", caller, Interval(int))
+        elif self.target_day is not None:
+            raise parameter_error("target_day", caller, "None unless counts='closest'", self.target_day)
+
+    @property
+    def counting(self) -> dict[str, Any]:
+        """The counting keys as a spec writes them (``counts``, ``target_day``, ``unmeasured``)."""
+        out: dict[str, Any] = {"counts": self.counts, "unmeasured": self.unmeasured}
+        if self.target_day is not None:
+            out["target_day"] = self.target_day
+        return out
+
+    def _spec_counting(self) -> dict[str, Any]:
+        """The counting keys a spec needs to write this rule: those that differ from the defaults."""
+        return {k: v for k, v in self.counting.items() if DEFAULT_COUNTING.get(k) != v}
+
+    def counting_text(self) -> str:
+        """Which assessment counts and what happens to the unmeasured, in words."""
+        which = {
+            "last": "the last assessment in the window counts",
+            "closest": f"the assessment closest to day {self.target_day} counts",
+            "any": "any assessment in the window counts (gameable: each extra assessment is another chance)",
+        }[self.counts]
+        apart = {
+            "not_achieved": "people not measured count as not achieved",
+            "apart": "people not measured are reported apart, outside the rate",
+        }[self.unmeasured]
+        return f"{which}; {apart}"
 
     def check(self, instrument: Instrument, measure: str = "score") -> None:
         """Raise SpecError when the rule cannot apply to this instrument/measure."""
@@ -102,16 +176,14 @@ class Threshold(Rule):
     needs_baseline: ClassVar[bool] = False
 
     def __post_init__(self):
+        super().__post_init__()
         if self.at_least is None and self.at_most is None:
-            raise SpecError("Threshold needs 'at_least' or 'at_most' (or both). Got neither.", key="at_least")
+            raise parameter_error("at_least", "Threshold", "a number when 'at_most' is not given", None)
         for key in ("at_least", "at_most"):
             if getattr(self, key) is not None:
-                _number(getattr(self, key), key)
+                _number(getattr(self, key), key, "Threshold")
         if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
-            raise SpecError(
-                f"Threshold's 'at_least' must not exceed 'at_most'. Got {self.at_least} > {self.at_most}.",
-                key="at_least",
-            )
+            raise parameter_error("at_least", "Threshold", f"at most 'at_most' ({self.at_most:g})", self.at_least)
 
     def check(self, instrument, measure="score"):
         lo, hi = instrument.measure_range(measure)
@@ -146,7 +218,7 @@ class Threshold(Rule):
             out["at_least"] = self.at_least
         if self.at_most is not None:
             out["at_most"] = self.at_most
-        return out
+        return out | self._spec_counting()
 
 
 @dataclass(frozen=True)
@@ -158,7 +230,8 @@ class Improvement(Rule):
     type: ClassVar[str] = "improvement"
 
     def __post_init__(self):
-        _number(self.by, "by", positive=True)
+        super().__post_init__()
+        _number(self.by, "by", "Improvement", positive=True)
 
     def occasion_met(self, value, base, instrument, measure):
         return instrument.sign * (value - base) >= self.by
@@ -167,7 +240,7 @@ class Improvement(Rule):
         return f"improves on baseline by at least {self.by:g} points"
 
     def to_dict(self):
-        return {"type": self.type, "by": self.by}
+        return {"type": self.type, "by": self.by} | self._spec_counting()
 
 
 @dataclass(frozen=True)
@@ -185,13 +258,11 @@ class ReliableChange(Rule):
     type: ClassVar[str] = "reliable_change"
 
     def __post_init__(self):
-        _number(self.sd, "sd", positive=True)
-        _number(self.z, "z", positive=True)
-        if self.reliability is not None and not 0 < _number(self.reliability, "reliability") < 1:
-            raise SpecError(
-                f"The 'reliability' parameter must be strictly between 0 and 1. Got {self.reliability!r} instead.",
-                key="reliability",
-            )
+        super().__post_init__()
+        _number(self.sd, "sd", "ReliableChange", positive=True)
+        _number(self.z, "z", "ReliableChange", positive=True)
+        if self.reliability is not None:
+            check_parameter(self.reliability, "reliability", "ReliableChange", Interval(float, 0, 1, closed="neither"))
 
     def reliability_for(self, instrument: Instrument) -> float:
         r = self.reliability if self.reliability is not None else instrument.reliability
@@ -225,19 +296,19 @@ class ReliableChange(Rule):
             out["reliability"] = self.reliability
         if self.z != 1.96:
             out["z"] = self.z
-        return out
+        return out | self._spec_counting()
 
 
 def _states(value: Any, key: str) -> tuple:
     states = (value,) if isinstance(value, (str, int)) else tuple(value)
     if not states:
-        raise SpecError(f"The '{key}' parameter of a transition must name at least one state. Got none.", key=key)
+        raise parameter_error(key, "Transition", "at least one state name or code", value)
     return states
 
 
 @dataclass(frozen=True)
 class Transition(Rule):
-    """Achieved when the baseline state is in ``from_`` and a window state is in ``to``.
+    """Achieved when the baseline state is in ``from_`` and the counted state is in ``to``.
 
     States are names from the instrument (e.g. accommodation_status:
     ``no_fixed_abode``, ``unsettled``, ``settled``) or codes. People whose
@@ -249,7 +320,8 @@ class Transition(Rule):
     type: ClassVar[str] = "transition"
 
     def __post_init__(self):
-        object.__setattr__(self, "from_", _states(self.from_, "from"))
+        super().__post_init__()
+        object.__setattr__(self, "from_", _states(self.from_, "from_"))
         object.__setattr__(self, "to", _states(self.to, "to"))
 
     def _codes(self, instrument: Instrument, measure: str) -> tuple[list[int], list[int]]:
@@ -275,28 +347,33 @@ class Transition(Rule):
         return f"moves from {' or '.join(map(str, self.from_))} at baseline to {' or '.join(map(str, self.to))}"
 
     def to_dict(self):
-        return {"type": self.type, "from": list(self.from_), "to": list(self.to)}
+        return {"type": self.type, "from": list(self.from_), "to": list(self.to)} | self._spec_counting()
 
 
 @dataclass(frozen=True)
 class Sustained(Rule):
-    """The inner rule is met, and met again at least ``for_days`` later (both in the window)."""
+    """The counted occasion meets the inner rule, and so did every scorable
+    occasion back to one at least ``for_days`` earlier (all in the window).
+
+    The inner rule's own counting is not used: say which occasion counts on
+    the ``Sustained`` rule.
+    """
 
     rule: Rule
     for_days: int
     type: ClassVar[str] = "sustained"
 
     def __post_init__(self):
+        super().__post_init__()
         if not isinstance(self.rule, Rule) or isinstance(self.rule, Sustained):
-            raise SpecError(
-                f"Sustained's 'rule' must be one of threshold, improvement, reliable_change, transition. "
-                f"Got {self.rule!r} instead.",
-                key="rule",
+            raise parameter_error(
+                "rule", "Sustained", "a threshold, improvement, reliable_change or transition rule", self.rule
             )
-        if isinstance(self.for_days, bool) or not isinstance(self.for_days, int) or self.for_days <= 0:
-            raise SpecError(
-                f"The 'for_days' parameter must be a whole number above 0. Got {self.for_days!r}.", key="for_days"
+        if self.rule.counting != DEFAULT_COUNTING:
+            raise parameter_error(
+                "rule", "Sustained", "a rule with the default counting (give counts on the Sustained rule)", self.rule
             )
+        check_parameter(self.for_days, "for_days", "Sustained", Interval(int, 1, None))
 
     @property
     def needs_baseline(self) -> bool:  # type: ignore[override]
@@ -312,13 +389,17 @@ class Sustained(Rule):
         return self.rule.occasion_met(value, base, instrument, measure)
 
     def describe(self, instrument=None):
-        return f"{self.rule.describe(instrument)}, still so at an assessment at least {self.for_days} days later"
+        return (
+            f"{self.rule.describe(instrument)}, and so at every assessment over at least {self.for_days} days "
+            "(a contrary assessment in between starts the count again)"
+        )
 
     def to_dict(self):
-        return {"type": self.type, "for_days": self.for_days, "rule": self.rule.to_dict()}
+        return {"type": self.type, "for_days": self.for_days, "rule": self.rule.to_dict()} | self._spec_counting()
 
 
 RULES: dict[str, type] = {r.type: r for r in (Threshold, Improvement, ReliableChange, Transition, Sustained)}
+_COUNTING_KEYS = {"counts", "target_day", "unmeasured"}
 _PARAMS = {
     "threshold": {"at_least", "at_most"},
     "improvement": {"by"},
@@ -326,12 +407,23 @@ _PARAMS = {
     "transition": {"from", "to"},
     "sustained": {"for_days", "rule"},
 }
+_NAMES = {"from": "from_"}
 
 
-def rule_from_dict(raw: dict[str, Any], key: str = "rule") -> Rule:
-    """Build a rule from its TOML table (``type`` plus parameters).
+def rule_from_dict(raw: dict[str, Any], key: str = "rule", *, inner: bool = False) -> Rule:
+    """Build a rule from its TOML table (``type``, its parameters and the counting keys).
 
-    Errors are SpecErrors naming ``key`` (e.g. ``outcomes.housing.rule.to``).
+    The counting keys are ``counts`` (``"last"``, the default; ``"closest"``
+    with ``target_day``; or ``"any"``) and ``unmeasured``
+    (``"not_achieved"``, the default, or ``"apart"``). The inner rule of a
+    ``sustained`` rule (``inner=True``) takes no counting keys: they belong on
+    the sustained rule. Errors are SpecErrors naming ``key`` (e.g.
+    ``outcomes.housing.rule.to``).
+
+    Examples
+    --------
+    >>> rule_from_dict({"type": "improvement", "by": 2, "counts": "closest", "target_day": 182}).describe()
+    'improves on baseline by at least 2 points'
     """
     if not isinstance(raw, dict):
         raise SpecError(f"The '{key}' key must be a table with a 'type'. Got {raw!r} instead.", key=key)
@@ -341,30 +433,29 @@ def rule_from_dict(raw: dict[str, Any], key: str = "rule") -> Rule:
             f"The '{key}.type' key must be one of {', '.join(RULES)}. Got {kind!r} instead.", key=f"{key}.type"
         )
     params = {k: v for k, v in raw.items() if k != "type"}
-    unknown = sorted(set(params) - _PARAMS[kind])
+    allowed = _PARAMS[kind] | (set() if inner else _COUNTING_KEYS)
+    unknown = sorted(set(params) - allowed)
     if unknown:
+        where = " (counting keys belong on the sustained rule)" if inner and set(unknown) & _COUNTING_KEYS else ""
         raise SpecError(
-            f"The parameters of a {kind} rule at '{key}' must be among {', '.join(sorted(_PARAMS[kind]))}. "
+            f"The parameters of a {kind} rule at '{key}' must be among {', '.join(sorted(allowed))}{where}. "
             f"Got {', '.join(unknown)}.",
             key=f"{key}.{unknown[0]}",
         )
+    needed = {"improvement": "by", "reliable_change": "sd", "sustained": "for_days"}.get(kind)
+    if needed and needed not in params:
+        raise SpecError(f"A {kind} rule at '{key}' must give '{needed}'. It is missing.", key=f"{key}.{needed}")
+    if kind == "sustained":
+        params["rule"] = rule_from_dict(params.get("rule"), f"{key}.rule", inner=True)
     try:
-        if kind == "transition":
-            return Transition(from_=params.get("from", ()), to=params.get("to", ()))
-        if kind == "sustained":
-            return Sustained(rule_from_dict(params.get("rule"), f"{key}.rule"), params.get("for_days"))
-        return RULES[kind](**params)
-    except SpecError as exc:
-        raise SpecError(f"{key}: {exc}", key=f"{key}.{exc.key}" if exc.key else key) from None
-    except TypeError:
-        needed = {"improvement": "by", "reliable_change": "sd"}.get(kind, "")
-        raise SpecError(
-            f"A {kind} rule at '{key}' must give '{needed}'. It is missing.", key=f"{key}.{needed}"
-        ) from None
+        return RULES[kind](**{_NAMES.get(k, k): v for k, v in params.items()})
+    except ParameterError as exc:
+        name = {v: k for k, v in _NAMES.items()}.get(exc.parameter, exc.parameter)
+        raise SpecError(f"{key}: {exc}", key=f"{key}.{name}" if name else key) from None
 
 
 def check_window(window: Any, key: str = "window") -> tuple[int, int]:
-    """Validate a (start, end) pair of whole days with end >= start."""
+    """Validate a (start, end) pair of whole days with end >= start (SpecError naming ``key``)."""
     if (
         not isinstance(window, (list, tuple))
         or len(window) != 2
@@ -392,8 +483,13 @@ class Achievement:
     ----------
     per_person : DataFrame
         One row per person in ``people`` (same order): person_id, status,
-        reason, baseline_on, baseline_value, achieved_on (first occasion
-        meeting the rule; for Sustained the confirming occasion),
+        reason (why not measurable, not yet measurable, or not measured and
+        so not achieved), unmeasured (due a measurement and had none that
+        could be scored), baseline_on, baseline_value, met_at_baseline (the
+        baseline already meets the rule: deadweight for a level rule),
+        occasions (scorable assessments in the window), counted_on (the
+        occasion that counted), achieved_on (the counted occasion when it
+        met the rule; with ``counts="any"`` the first that did),
         achieved_so_far (bool, also for open windows), window_closes.
     rule, window, baseline, as_of, measure, instrument : the inputs.
     """
@@ -412,8 +508,13 @@ class Achievement:
         return self.per_person["status"].value_counts().reindex(list(STATUSES), fill_value=0)
 
     @property
+    def unmeasured(self) -> int:
+        """People due a measurement who had none (not achieved, or apart, as the rule says)."""
+        return int(self.per_person["unmeasured"].sum())
+
+    @property
     def reasons(self) -> pd.Series:
-        """Not-measurable and not-yet-measurable people by reason."""
+        """People by status and reason, for everyone with a reason (not measured, not measurable, open)."""
         pp = self.per_person
         open_ = pp.loc[pp["reason"] != ""]
         return (
@@ -421,7 +522,8 @@ class Achievement:
         )
 
     def rate(self, alpha: float = 0.05) -> Proportion:
-        """Achieved among the measurable (achieved + not achieved), Wilson CI."""
+        """Achieved among achieved + not achieved (which holds the unmeasured unless the rule
+        reports them apart), Wilson CI."""
         c = self.counts
         return Proportion.of(int(c["achieved"]), int(c["achieved"] + c["not_achieved"]), alpha)
 
@@ -433,28 +535,155 @@ class Achievement:
             "instrument": self.instrument.name,
             "measure": self.measure,
             "rule": self.rule.to_dict(),
+            "counting": self.rule.counting,
             "window": list(self.window),
             "baseline": list(self.baseline),
             "as_of": str(self.as_of.date()),
             "counts": {k: int(v) for k, v in self.counts.items()},
+            "unmeasured": self.unmeasured,
             "reasons": [{"status": s, "reason": r, "n": int(n)} for (s, r), n in self.reasons.items()],
             "rate": self.rate().to_dict(),
         }
 
     def summary(self) -> str:
         c = self.counts
+        where = "counted as not achieved" if self.rule.unmeasured == "not_achieved" else "reported apart"
         lines = [
             f"{self.instrument.name}.{self.measure}: {self.rule.describe(self.instrument)}, "
             f"within days {self.window[0]}..{self.window[1]} of start (baseline days "
-            f"{self.baseline[0]}..{self.baseline[1]}), as of {self.as_of.date()}.",
+            f"{self.baseline[0]}..{self.baseline[1]}), as of {self.as_of.date()}; {self.rule.counting_text()}.",
             f"{len(self.per_person)} people: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in c.items()) + ".",
-            f"Achievement rate among the measurable: {self.rate()}.",
+            f"Not measured though due: {self.unmeasured} ({where}).",
+            f"Achievement rate: {self.rate()}.",
         ]
         lines += [f"  {s.replace('_', ' ')}: {r}: {n}" for (s, r), n in self.reasons.items()]
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _arguments(scores: Scores, rule: Rule, window: Any, baseline: Any, measure: str) -> tuple:
+    """Check achievement's arguments; file-style SpecErrors become ParameterErrors naming the argument."""
+    caller = "achievement"
+    check_parameter(scores, "scores", caller, InstanceOf(Scores, "the result of outcomes.score()"))
+    check_parameter(rule, "rule", caller, InstanceOf(Rule, "an achievement rule (Threshold, Improvement, ...)"))
+    checked = []
+    for name, value in (("window", window), ("baseline", baseline)):
+        try:
+            checked.append(check_window(value, name))
+        except SpecError:
+            must = "two whole numbers of days (start, end) with end >= start"
+            raise parameter_error(name, caller, must, value) from None
+    try:
+        rule.check(scores.instrument, measure)
+    except SpecError as exc:
+        raise ParameterError(f"The 'rule' parameter of achievement: {exc}", parameter="rule", caller=caller) from None
+    if rule.counts == "closest" and not checked[0][0] <= rule.target_day <= checked[0][1]:
+        raise parameter_error("rule", caller, f"a rule whose target_day lies in the window {checked[0]}", rule)
+    return tuple(checked)
+
+
+def _occasions(people: pd.DataFrame, scores: Scores, measure: str, as_of: pd.Timestamp, index: str) -> tuple:
+    """The cohort (person_id, start) and every occasion known at ``as_of`` with its day and value."""
+    require_columns(people, ["person_id", index], table="people")
+    unique_people(people)
+    start = as_dates(people[index], "people", index)
+    cohort = pd.DataFrame(
+        {"person_id": people["person_id"].to_numpy(), "start": start.to_numpy(), "position": np.arange(len(people))}
+    )
+    s = scores.scores
+    occ = (
+        s.loc[:, ["person_id", "assessed_on"]]
+        .assign(value=s[measure].where(s["scorable"]).to_numpy())
+        .merge(cohort, on="person_id", how="inner")
+    )
+    # Assessments after as_of are not yet known at as_of.
+    occ = occ.loc[occ["assessed_on"] <= as_of]
+    occ = occ.assign(day=(occ["assessed_on"] - occ["start"]).dt.days, usable=occ["value"].notna())
+    return cohort, occ.sort_values(["person_id", "day"], kind="stable")
+
+
+def _sustained_runs(win: pd.DataFrame, for_days: int) -> np.ndarray:
+    """Whether each (sorted) occasion closes a run of met occasions spanning ``for_days``.
+
+    A run is broken by any scorable occasion that does not meet the rule (a
+    contrary assessment), so settled, no fixed abode, settled is not sustained.
+    """
+    met = win["met"].to_numpy(dtype=bool)
+    person = win["person_id"].to_numpy()
+    new_person = np.r_[True, person[1:] != person[:-1]]
+    run = np.cumsum(~met | new_person)
+    day = win["day"].to_numpy(dtype=float)
+    first_met = pd.Series(np.where(met, day, np.inf)).groupby(run).transform("min").to_numpy()
+    return met & (day - first_met >= for_days)
+
+
+def _counted(win: pd.DataFrame, rule: Rule) -> pd.DataFrame:
+    """Per person: the occasion that counts (counted_on) and whether it achieved (achieved_on)."""
+    ok = _sustained_runs(win, rule.for_days) if isinstance(rule, Sustained) else win["met"].to_numpy(dtype=bool)
+    win = win.assign(ok=ok)
+    if rule.counts == "any":
+        first = win.loc[win["ok"]].groupby("person_id", sort=False)["assessed_on"].min()
+        return pd.DataFrame({"counted_on": first, "achieved_on": first})
+    if rule.counts == "last":
+        chosen = win.drop_duplicates("person_id", keep="last")
+    else:
+        distance = (win["day"] - rule.target_day).abs()
+        chosen = win.assign(_d=distance).sort_values(["person_id", "_d", "day"], kind="stable")
+        chosen = chosen.drop_duplicates("person_id", keep="first")
+    chosen = chosen.set_index("person_id")
+    return pd.DataFrame({"counted_on": chosen["assessed_on"], "achieved_on": chosen["assessed_on"].where(chosen["ok"])})
+
+
+def _judged(occ: pd.DataFrame, rule: Rule, instrument: Instrument, measure: str, window, baseline, n: int) -> tuple:
+    """The baseline per person, the counted and achieving occasions, and who had occasions where
+    (arrays by position among the ``n`` people)."""
+    in_base = occ["day"].between(*baseline)
+    first_base = (
+        occ.loc[in_base & occ["usable"]]
+        .groupby("person_id", sort=False)
+        .first()[["assessed_on", "value"]]
+        .rename(columns={"assessed_on": "baseline_on", "value": "baseline_value"})
+    )
+    in_window = occ["day"].between(*window)
+    win = occ.loc[in_window & occ["usable"]].merge(first_base, left_on="person_id", right_index=True, how="left")
+    if rule.needs_baseline:
+        win = win.loc[win["baseline_value"].notna()]
+    win = win.assign(met=rule.occasion_met(win["value"], win["baseline_value"], instrument, measure).to_numpy())
+    # Per person, by position in the cohort: any occasion in the baseline window, in the window,
+    # and how many scorable ones in the window.
+    position = occ["position"].to_numpy()
+    seen = {
+        "any_base": np.bincount(position[in_base.to_numpy()], minlength=n) > 0,
+        "any_window": np.bincount(position[in_window.to_numpy()], minlength=n) > 0,
+        "usable_window": np.bincount(position[(in_window & occ["usable"]).to_numpy()], minlength=n),
+    }
+    return first_base, _counted(win, rule), seen
+
+
+def _status(pp: pd.DataFrame, rule: Rule, seen: dict, as_of, window, baseline, index: str) -> tuple:
+    """Status, reason and the unmeasured flag per person, by the first condition that holds."""
+    unmeasured = "not_measurable" if rule.unmeasured == "apart" else "not_achieved"
+    b_text, w_text = f"days {baseline[0]}..{baseline[1]}", f"days {window[0]}..{window[1]}"
+    nb = rule.needs_baseline
+    has_base = pp["baseline_value"].notna()
+    # (condition, status, reason, unmeasured): the first that holds decides.
+    conditions = [
+        (pp["start"].isna(), "not_measurable", f"no {index}", False),
+        (pp["window_closes"] > as_of, "not_yet_measurable", "window not closed by as_of", False),
+        (nb & ~seen["any_base"], unmeasured, f"no baseline assessment ({b_text})", True),
+        (nb & ~has_base, unmeasured, "baseline not scorable", True),
+        (nb & ~pp["eligible"], "not_measurable", "baseline state not among the from-states", False),
+        (~seen["any_window"], unmeasured, f"no assessment in window ({w_text})", True),
+        (pp["occasions"] == 0, unmeasured, f"no scorable assessment in window ({w_text})", True),
+        (pp["achieved_on"].notna(), "achieved", "", False),
+    ]
+    masks = [np.asarray(c[0], dtype=bool) for c in conditions]
+    status, reason, flag = (
+        np.select(masks, [c[k] for c in conditions], default=d) for k, d in ((1, "not_achieved"), (2, ""), (3, False))
+    )
+    return status, reason, flag.astype(bool)
 
 
 def achievement(
@@ -476,7 +705,8 @@ def achievement(
     scores : Scores
         From :func:`outcomes.score` (carries the instrument).
     rule : Rule
-        Threshold, Improvement, ReliableChange, Transition or Sustained.
+        Threshold, Improvement, ReliableChange, Transition or Sustained, with
+        its counting (which assessment counts; what happens to the unmeasured).
     window, baseline : (int, int)
         Days relative to the index date, both ends included.
     as_of : date-like, optional
@@ -488,95 +718,42 @@ def achievement(
 
     Examples
     --------
-    >>> s = score(w.assessments, "accommodation_status")  # doctest: +SKIP
-    >>> a = achievement(w.people, s, Transition(from_=["no_fixed_abode", "unsettled"], to="settled"))  # doctest: +SKIP
-    >>> a.rate()  # doctest: +SKIP
+    >>> from outcomes.scoring import score
+    >>> day = lambda d: pd.Timestamp("2024-01-01") + pd.Timedelta(days=d)
+    >>> rows = [("A", 0, 4), ("A", 120, 7), ("A", 240, 4)]
+    >>> s = score(pd.DataFrame([(p, "ladder", v, day(d)) for p, d, v in rows],
+    ...                        columns=["person_id", "item", "score", "assessed_on"]), "ladder_family")
+    >>> people = pd.DataFrame({"person_id": ["A"], "start_date": [day(0)]})
+    >>> achievement(people, s, Improvement(by=2), as_of=day(400)).per_person["status"].tolist()
+    ['not_achieved']
+    >>> achievement(people, s, Improvement(by=2, counts="any"), as_of=day(400)).per_person["status"].tolist()
+    ['achieved']
     """
-    if not isinstance(scores, Scores):
-        raise SpecError(
-            f"The 'scores' parameter of achievement must be the result of outcomes.score(). "
-            f"Got {type(scores).__name__} instead.",
-            key="scores",
-        )
+    window, baseline = _arguments(scores, rule, window, baseline, measure)
     instrument = scores.instrument
-    window = check_window(window, "window")
-    baseline = check_window(baseline, "baseline")
-    rule.check(instrument, measure)
-    require_columns(people, ["person_id", index], table="people")
-    unique_people(people)
-    start = as_dates(people[index], "people", index)
-    if as_of is None:
-        as_of = scores.scores["assessed_on"].max()
-    as_of = pd.Timestamp(as_of)
-
-    cohort = pd.DataFrame({"person_id": people["person_id"].to_numpy(), "start": start.to_numpy()})
-    s = scores.scores
-    occ = (
-        s.loc[:, ["person_id", "assessed_on"]]
-        .assign(value=s[measure].where(s["scorable"]).to_numpy())
-        .merge(cohort, on="person_id", how="inner")
-    )
-    # Assessments after as_of are not yet known at as_of.
-    occ = occ.loc[occ["assessed_on"] <= as_of]
-    occ["day"] = (occ["assessed_on"] - occ["start"]).dt.days
-    occ = occ.sort_values(["person_id", "day"], kind="stable")
-    usable = occ["value"].notna()
-
-    in_base = occ["day"].between(*baseline)
-    first_base = (
-        occ.loc[in_base & usable]
-        .groupby("person_id", sort=False)
-        .first()[["assessed_on", "value"]]
-        .rename(columns={"assessed_on": "baseline_on", "value": "baseline_value"})
-    )
-    in_window = occ["day"].between(*window)
-    win = occ.loc[in_window & usable].merge(first_base, left_on="person_id", right_index=True, how="left")
-    if rule.needs_baseline:
-        win = win.loc[win["baseline_value"].notna()]
-    win = win.assign(met=rule.occasion_met(win["value"], win["baseline_value"], instrument, measure).to_numpy())
-    met = win.loc[win["met"]]
-    first_met = met.groupby("person_id", sort=False)["day"].min().rename("first_day")
-    if isinstance(rule, Sustained):
-        # As floats: with nobody meeting the rule the mapped column is empty and untyped.
-        first_day = met["person_id"].map(first_met).to_numpy(dtype=float)
-        confirm = met.loc[met["day"].to_numpy() >= first_day + rule.for_days]
-        achieved_on = confirm.groupby("person_id", sort=False)["assessed_on"].min()
-    else:
-        achieved_on = met.groupby("person_id", sort=False)["assessed_on"].min()
-
+    as_of = pd.Timestamp(scores.scores["assessed_on"].max() if as_of is None else as_of)
+    cohort, occ = _occasions(people, scores, measure, as_of, index)
+    first_base, counted, seen = _judged(occ, rule, instrument, measure, window, baseline, len(cohort))
     pp = cohort.merge(first_base, left_on="person_id", right_index=True, how="left").merge(
-        achieved_on.rename("achieved_on"), left_on="person_id", right_index=True, how="left"
+        counted, left_on="person_id", right_index=True, how="left"
     )
-    any_base = pp["person_id"].isin(occ.loc[in_base, "person_id"])
-    any_window = pp["person_id"].isin(occ.loc[in_window, "person_id"])
-    usable_window = pp["person_id"].isin(occ.loc[in_window & usable, "person_id"])
     pp["window_closes"] = pp["start"] + pd.to_timedelta(window[1], unit="D")
-    eligible = rule.baseline_eligible(pp["baseline_value"], instrument, measure)
-    has_base = pp["baseline_value"].notna()
-
-    b_text = f"days {baseline[0]}..{baseline[1]}"
-    w_text = f"days {window[0]}..{window[1]}"
-    nb = rule.needs_baseline
-    conditions = [
-        (pp["start"].isna(), "not_measurable", f"no {index}"),
-        (pp["window_closes"] > as_of, "not_yet_measurable", "window not closed by as_of"),
-        (nb & ~any_base, "not_measurable", f"no baseline assessment ({b_text})"),
-        (nb & ~has_base, "not_measurable", "baseline not scorable"),
-        (nb & ~eligible, "not_measurable", "baseline state not among the from-states"),
-        (~any_window, "not_measurable", f"no assessment in window ({w_text})"),
-        (~usable_window, "not_measurable", f"no scorable assessment in window ({w_text})"),
-        (pp["achieved_on"].notna(), "achieved", ""),
-    ]
-    masks = [np.asarray(c, dtype=bool) for c, _, _ in conditions]
-    status = np.select(masks, [s for _, s, _ in conditions], default="not_achieved")
-    reason = np.select(masks, [r for _, _, r in conditions], default="")
+    pp["eligible"] = rule.baseline_eligible(pp["baseline_value"], instrument, measure).to_numpy(dtype=bool)
+    pp["occasions"] = seen["usable_window"].astype(np.int64)
+    level = rule.rule if isinstance(rule, Sustained) else rule
+    met_base = level.occasion_met(pp["baseline_value"], pp["baseline_value"], instrument, measure)
+    status, reason, unmeasured = _status(pp, rule, seen, as_of, window, baseline, index)
     per_person = pd.DataFrame(
         {
             "person_id": pp["person_id"].to_numpy(),
             "status": pd.Categorical(status, categories=list(STATUSES)),
             "reason": reason,
+            "unmeasured": unmeasured,
             "baseline_on": pp["baseline_on"].to_numpy(),
             "baseline_value": pp["baseline_value"].to_numpy(dtype=float),
+            "met_at_baseline": (met_base.to_numpy(dtype=bool) & pp["baseline_value"].notna().to_numpy()),
+            "occasions": pp["occasions"].to_numpy(),
+            "counted_on": pp["counted_on"].to_numpy(),
             "achieved_on": pp["achieved_on"].to_numpy(),
             "achieved_so_far": pp["achieved_on"].notna().to_numpy(),
             "window_closes": pp["window_closes"].to_numpy(),

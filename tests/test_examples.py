@@ -112,9 +112,22 @@ def test_evaluator_matches_estimates_and_screens(evaluator):
         assert effect["statement"] in text
     assert "percentage points" in result["effects"]["binary"]["statement"]
     assert "Peterborough-style test" in text and "Doncaster" in text
-    # The example data were made with PRV04 parking (hours halved, and more, for the hardest cases).
-    assert result["parking"]["flagged"] and "PRV04" in result["parking"]["units"]
-    assert "Creaming screen" in text and "Funnel plot" in text
+    # examples/README.md names the providers that game and how; the screens flag exactly those, and no other
+    # ("all" is the pooled test within providers).
+    assert result["creaming"]["units"] == ["all", "PRV02", "PRV07"]
+    assert result["parking"]["units"] == ["PRV04"]
+    assert result["measurement"] == {
+        "assessments": ["PRV09"],
+        "baseline": ["PRV11"],
+        "unmeasured": ["PRV05"],
+        "deadweight": [],
+        "bunching": [],
+    }
+    readme = (EXAMPLES / "README.md").read_text()
+    for provider, how in (("PRV02", "cream"), ("PRV04", "parks"), ("PRV05", "unassessed"), ("PRV09", "twice more")):
+        assert provider in readme and how in readme
+    assert "Creaming screen" in text and "Funnel plot" in text and "Provider comparison" in text
+    assert (out / "measurement.png").stat().st_size > 0 and (out / "providers.csv").stat().st_size > 0
 
 
 def test_provider_reports_income_cash_flow_and_findings(provider):

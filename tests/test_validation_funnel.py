@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose
 from scipy.stats import binom, norm, poisson
 
 from tests.results import validation_funnel as ref
-from validation import SchemaError, funnel
+from validation import ParameterError, SchemaError, funnel
 from validation.funnels import exact_limit, normal_limit
 
 
@@ -116,8 +116,16 @@ def test_funnel_output_and_errors():
     assert f.to_dict()["outside"]["99.8"] == ["PRV06"]
     ax = f.plot()
     assert len(ax.lines) == 5
-    with pytest.raises(SchemaError, match="'method' parameter of funnel must be one of"):
+    with pytest.raises(ParameterError, match="The 'method' parameter of funnel must be one of 'exact', 'normal'"):
         funnel(_providers([0.3], [10]), method="wilson")
+    with pytest.raises(ParameterError, match="The 'levels' parameter of funnel must be a tuple of numbers in"):
+        funnel(_providers([0.3], [10]), levels=(0.95, 1.2))
+    with pytest.raises(
+        ParameterError, match=r"The 'target' parameter of funnel must be a number in the range \(0, 1\)"
+    ):
+        funnel(_providers([0.3], [10]), target=1.5)
+    with pytest.raises(SchemaError, match="pooled rate of 'reoffended' is 0.0; a funnel needs some outcomes of each"):
+        funnel(_providers([0.0, 0.0], [10, 20]))
     with pytest.raises(
         SchemaError, match=r"the .outcome. column .reoffended. must be bool or 0/1; other values at rows 0 \(2\)"
     ):

@@ -20,7 +20,7 @@ from cohorts.synthetic import (
     expected_reoffences,
     make_world,
 )
-from ground.errors import SpecError
+from ground.errors import ParameterError
 
 SMALL = dict(n_eligible=400, n_pool=1_000)
 
@@ -186,15 +186,121 @@ def test_no_effect_means_no_effect():
         ({"creaming": -1.0}, "'creaming' parameter"),
         ({"parking": [1.0, 2.0]}, "one per provider"),
         ({"n_eligible": 0}, "'n_eligible' parameter"),
-        ({"effects": {"cure_rate": 1}}, "unknown \\['cure_rate'\\]"),
+        ({"effects": {"cure_rate": 1}}, "'effects' parameter of make_world must be a mapping with keys among"),
         ({"enrolment_rate": 1.5}, "'enrolment_rate' parameter"),
+        (
+            {"enrolment_rate": [0.5] * 3},
+            "'enrolment_rate' parameter of make_world must be a non-negative number or one",
+        ),
+        ({"seed": -1}, "'seed' parameter of make_world must be an int in the range \\[0, inf\\)"),
+        ({"case_mix": -1}, "'case_mix' parameter"),
+        ({"provider_shares": [0.0] * 12}, "'provider_shares' parameter of make_world must be positive"),
+        ({"measurement": {"fudge": 1}}, "'measurement' parameter of make_world must be a mapping with keys among"),
+        (
+            {"measurement": {"selective_missingness": 2}},
+            "'selective_missingness' parameter of make_world must be a share",
+        ),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):
-    with pytest.raises(SpecError, match=message):
+    with pytest.raises(ParameterError, match=message):
         make_world(**{**SMALL, **kwargs})
 
 
 def test_draw_covariates_rejects_unknown_population():
-    with pytest.raises(SpecError, match="'population' parameter"):
+    with pytest.raises(ParameterError, match="'population' parameter"):
         draw_covariates(3, np.random.default_rng(0), "national")
+
+
+GAMING = {
+    "extra_assessments": [0, 3] + [0] * 10,
+    "baseline_deflation": [0, 0, 1] + [0] * 9,
+    "selective_missingness": [0, 0, 0, 0.8] + [0] * 8,
+    "late_reassessment": [0] * 4 + [0.8] + [0] * 7,
+}
+
+
+@pytest.fixture(scope="module")
+def gamed():
+    """Twelve equal providers; PRV02 assesses three extra times, PRV03 deflates baselines,
+    PRV04 leaves likely failures unassessed, PRV05 reassesses failures late in the window."""
+    return make_world(seed=31, n_eligible=6_000, n_pool=0, provider_shares=[1] * 12, measurement=GAMING)
+
+
+def test_measurement_gaming_leaves_the_rest_of_the_world_unchanged(gamed):
+    plain = make_world(seed=31, n_eligible=6_000, n_pool=0, provider_shares=[1] * 12)
+    for table in ("eligible", "people", "offences", "services"):
+        pd.testing.assert_frame_equal(getattr(plain, table), getattr(gamed, table))
+    # Every regular occasion of an honest provider is there in both worlds, rating for rating.
+    honest = plain.people.loc[plain.people["provider_id"].isin(["PRV01", "PRV06"]), "person_id"]
+    a = plain.assessments[plain.assessments["person_id"].isin(honest)].reset_index(drop=True)
+    b = gamed.assessments[gamed.assessments["person_id"].isin(honest)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def _per_provider_view(world, instrument="ladder_family"):
+    """Per provider: in-window family-ladder occasions per person, mean baseline rating, share with no
+    in-window rating, and share of in-window ratings in days 260-273."""
+    from outcomes import Improvement, achievement, score
+
+    a = achievement(world.people, score(world.assessments, instrument), Improvement(by=2), as_of="2026-06-30")
+    pp = a.per_person.merge(world.people[["person_id", "provider_id"]])
+    late = (
+        pp["counted_on"] - world.people.set_index("person_id").loc[pp["person_id"], "start_date"].to_numpy()
+    ).dt.days
+    pp = pp.assign(late=late.between(260, 273))
+    closed = pp["status"].isin(["achieved", "not_achieved"])
+    return (
+        pp.loc[closed]
+        .groupby("provider_id", observed=True)
+        .agg(
+            occasions=("occasions", "mean"),
+            baseline=("baseline_value", "mean"),
+            unmeasured=("unmeasured", "mean"),
+            late=("late", "mean"),
+        )
+    )
+
+
+def test_measurement_gaming_does_what_it_says(gamed):
+    view = _per_provider_view(gamed)
+    others = view.drop(index=["PRV02", "PRV03", "PRV04", "PRV05"])
+    # Best-of-many: three more occasions in the window per person (fewer for those who dropped out first).
+    assert 2.2 < view.loc["PRV02", "occasions"] - others["occasions"].mean() < 3.0
+    # Baseline deflation: a point lower at baseline (clipped at 1).
+    assert others["baseline"].mean() - view.loc["PRV03", "baseline"] == pytest.approx(1, abs=0.3)
+    # Selective missingness: far more people with no rating in the window.
+    assert view.loc["PRV04", "unmeasured"] > others["unmeasured"].max() + 0.15
+    # Late reassessment: the counted rating falls in the window's last fortnight more often.
+    assert view.loc["PRV05", "late"] > others["late"].max() + 0.05
+    truth = gamed.truth.people.merge(gamed.eligible[["person_id", "provider_id"]])
+    by = truth.groupby("provider_id", observed=True)
+    assert by["baseline_deflated"].sum().drop("PRV03").eq(0).all() and by["hidden"].sum().drop("PRV04").eq(0).all()
+    assert (by["extra_assessments"].max().drop("PRV02") == 0).all() and by["extra_assessments"].max()["PRV02"] == 3
+    # No two occasions of one person share a date (scoring would call them duplicates).
+    scored_problems = gamed.assessments.duplicated(["person_id", "assessed_on", "instrument", "item"]).sum()
+    assert scored_problems == 0
+
+
+def test_case_mix_and_sizes_and_enrolment_rates_by_provider():
+    w = make_world(
+        seed=32,
+        n_eligible=12_000,
+        n_pool=0,
+        case_mix=1.0,
+        provider_shares=np.arange(1, 13),
+        enrolment_rate=np.linspace(0.71, 0.48, 12),
+    )
+    el = w.eligible.merge(w.truth.people[["person_id", "difficulty"]])
+    by = el.groupby("provider_id", observed=True)
+    mean_difficulty = by["difficulty"].mean().to_numpy()
+    assert np.all(np.diff(mean_difficulty) > -0.02) and mean_difficulty[-1] > mean_difficulty[0] + 0.1
+    size = by.size().to_numpy()
+    assert size[-1] > 5 * size[0]
+    rate = by["enrolled"].mean().to_numpy()
+    assert np.abs(rate - np.linspace(0.71, 0.48, 12)).max() < 0.08
+    # Within a provider enrolment does not depend on difficulty (no creaming).
+    big = el[el["provider_id"] == "PRV12"]
+    assert (
+        stats.ks_2samp(big.loc[big["enrolled"], "difficulty"], big.loc[~big["enrolled"], "difficulty"]).pvalue > 0.001
+    )

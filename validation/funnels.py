@@ -50,9 +50,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ground.checks import require_columns
+from ground.checks import Interval, Options, check_parameter, parameter_error, require_columns
 from ground.errors import SchemaError
-from validation.gaming import flag_values
+from validation.screens import flag_values
 
 LEVELS = (0.95, 0.998)
 METHODS = ("exact", "normal")
@@ -274,10 +274,14 @@ def funnel(
     ['PRV07']
     """
     caller = "funnel"
-    if method not in METHODS:
-        raise SchemaError(f"The 'method' parameter of {caller} must be one of {METHODS}. Got {method!r} instead.")
-    if not all(0 < lv < 1 for lv in levels):
-        raise SchemaError(f"The 'levels' parameter of {caller} must hold numbers in (0, 1). Got {levels!r} instead.")
+    check_parameter(method, "method", caller, Options(*METHODS))
+    check_parameter(winsorise, "winsorise", caller, Interval(float, 0, 0.5, closed="left"))
+    if (
+        not isinstance(levels, (tuple, list))
+        or not levels
+        or not all(Interval(float, 0, 1, closed="neither").is_satisfied_by(lv) for lv in levels)
+    ):
+        raise parameter_error("levels", caller, "a tuple of numbers in (0, 1)", levels)
     cols = {"unit": unit, "outcome": outcome} | ({"expected": expected} if expected else {})
     require_columns(data, cols, table="data", complete=True)
     kind = "proportion" if expected is None else "ratio"
@@ -302,10 +306,20 @@ def funnel(
     if (grouped["volume"] <= 0).any():
         bad = grouped.loc[grouped["volume"] <= 0, "unit"].tolist()
         raise SchemaError(f"{caller}: units {bad} have total {expected!r} <= 0; their ratio is undefined", table="data")
-    if target is None:
+    if target is not None:
+        limits = (
+            Interval(float, 0, 1, closed="neither")
+            if kind == "proportion"
+            else Interval(float, 0, None, closed="neither")
+        )
+        check_parameter(target, "target", caller, limits)
+    else:
         target = float(grouped["observed"].sum() / grouped["volume"].sum()) if kind == "proportion" else 1.0
     if kind == "proportion" and not 0 < target < 1:
-        raise SchemaError(f"{caller}: the target rate must lie in (0, 1); got {target!r}", table="data")
+        raise SchemaError(
+            f"{caller}: the pooled rate of {outcome!r} is {target!r}; a funnel needs some outcomes of each kind",
+            table="data",
+        )
     vol = grouped["volume"].to_numpy(dtype=float)
     value = grouped["observed"].to_numpy() / vol
     z = (value - target) / _null_sd(vol, target, kind)

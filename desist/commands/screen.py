@@ -1,14 +1,20 @@
-"""``desist screen --eligible FILE --services FILE``: creaming and parking screens.
+"""``desist screen --eligible FILE --services FILE``: creaming, parking and measurement screens.
 
 Reads everyone eligible (with ``enrolled``, ``provider_id`` and a difficulty
 column) and the enrolled people's service contacts, and prints the creaming
 screen (enrolment by difficulty) and the parking screen (service hours by
-difficulty), each overall and per provider with Holm's correction. With
-``--outcomes`` (person_id plus an attained 0/1 column and, optionally, its
+difficulty), each within providers and per provider with Holm's correction.
+With ``--outcomes`` (person_id plus an attained 0/1 column and, optionally, its
 expected probability) it adds observed vs expected attainment by difficulty
-decile and a funnel plot of attainment by provider. ``--out DIR`` writes the
-plots (``screen_creaming``, ``screen_parking``, ``screen_funnel``; PNG and SVG).
-A flagged screen is a result, not an error: the exit status stays 0.
+decile, a funnel plot of attainment by provider and, beside it, the provider
+comparison table (case-mix-adjusted O/E shrunk toward the overall rate, with
+intervals and rank intervals; none for providers under 60 people). With
+``--people``, ``--assessments`` and ``--spec`` it adds the measurement screens
+of every outcome of the spec (assessments per person, baseline ratings,
+unmeasured share, deadweight, bunching at the window's end). ``--out DIR``
+writes the plots (``screen_creaming``, ``screen_parking``, ``screen_funnel``,
+``screen_providers``, ``screen_measurement``; PNG and SVG). A flagged screen is
+a result, not an error: the exit status stays 0.
 
 JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 ``results``::
@@ -20,11 +26,18 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
                                       # observed vs expected with --outcomes)
       "funnel": {"kind", "target", "method", "levels", "phi", "dispersion_p", "adjusted",
                  "outside": {"95": [...], "99.8": [...]}, "units": [...]},   # with --outcomes
+      "providers": {"outcome", "unit", "mu", "tau", "overall_rate", "min_n", "case_mix_adjusted",
+                    "lower_is_better", "providers": [{"unit", "n", "oe", "shrunken_oe",
+                    "shrunken_ci_low", "shrunken_ci_high", "rank_low", "rank_high", ...}]},
+      "measurement": {"outcome", "flagged": {"<kind>": [units]},
+                      "assessments" | "baseline" | "unmeasured" | "deadweight" | "bunching":
+                          {the keys of "creaming", tables with an "outcome" column}},
       "difficulty": "<column used>",
       "notes": ["...", ...]
     }
 
-``funnel`` is left out without ``--outcomes``.
+``funnel`` and ``providers`` are left out without ``--outcomes``; ``measurement``
+without ``--people``, ``--assessments`` and ``--spec``.
 """
 
 from __future__ import annotations
@@ -42,8 +55,11 @@ from desist.commands.common import emit, json_option, out_option, output_folder,
 from ground.checks import rows_text
 from ground.errors import SchemaError, naming
 from ground.tables import UnmatchedRowsWarning, check_links
+from outcomes.spec import MetricSpec
 from validation.funnels import funnel
 from validation.gaming import creaming_screen, flag_values, parking_screen
+from validation.measurement import measurement_screens
+from validation.providers import compare_providers
 
 FALLBACK_DIFFICULTY = "ogrs_score"
 
@@ -113,8 +129,31 @@ def screen_tables(
             )
             if by is not None:
                 result["funnel"] = funnel(merged, unit=by, outcome=attained)
+                result["providers"] = compare_providers(
+                    merged, unit=by, outcome=attained, expected=expected if has_expected else None
+                )
     result["creaming"] = creaming
     return result
+
+
+def measurement_tables(
+    spec: MetricSpec,
+    people: pd.DataFrame,
+    assessments: pd.DataFrame,
+    eligible: pd.DataFrame,
+    *,
+    difficulty: str,
+    by: str,
+    as_of: Any = None,
+):
+    """The spec's outcomes on the enrolled people, screened for measurement gaming; with the
+    difficulty taken from the eligible table and the needs in ``people`` as case-mix."""
+    scored = people.drop(columns=[difficulty], errors="ignore").merge(
+        eligible[["person_id", difficulty]].drop_duplicates("person_id"), on="person_id", how="left"
+    )
+    results = spec.achievement(scored, assessments, as_of=as_of)
+    needs = [c for c in scored.columns if c.startswith("need_")]
+    return measurement_screens(scored, results, by=by, difficulty=difficulty, covariates=needs)
 
 
 def _outcome_flags(outcomes: pd.DataFrame, attained: str) -> pd.DataFrame:
@@ -145,8 +184,12 @@ def screen(
         "difficulty", "--difficulty", help="Difficulty column (higher = harder); default falls back to ogrs_score."
     ),
     by: str = typer.Option("provider_id", "--by", help="Screen within this column too (Holm-corrected)."),
+    people: Path | None = typer.Option(None, "--people", help="The enrolled cohort, for the measurement screens."),
+    assessments: Path | None = typer.Option(None, "--assessments", help="Assessments, for the measurement screens."),
+    spec_path: Path | None = typer.Option(None, "--spec", help="Metric spec whose outcomes are screened."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Date of the data (default: the latest assessment)."),
     as_json: bool = json_option(),
-    out: Path | None = out_option("screen_creaming, screen_parking and screen_funnel plots (PNG, SVG)"),
+    out: Path | None = out_option("the screens' plots (PNG, SVG)"),
 ) -> None:
     """Screen providers for creaming (enrolling the easy cases) and parking (serving the hard ones less).
 
@@ -155,9 +198,12 @@ def screen(
         desist screen --eligible examples/data/eligible.csv \\
             --services examples/data/services.csv
 
-        desist screen --eligible eligible.parquet \\
-            --services services.parquet --outcomes outcomes.csv --json
+        desist screen --eligible eligible.parquet --services services.parquet \\
+            --outcomes outcomes.csv --people people.csv --assessments assessments.csv --spec spec.toml --json
     """
+    measuring = [people, assessments, spec_path]
+    if any(measuring) and not all(measuring):
+        raise typer.BadParameter("the measurement screens need --people, --assessments and --spec together.")
     with output_folder(ctx, out) as folder:
         with step("Reading the files", quiet=as_json):
             frames = (
@@ -172,10 +218,22 @@ def screen(
                 by=by,
                 sources={"eligible": eligible, "services": services, "outcomes": outcomes},
             )
-        results = {k: tables[k] for k in ("creaming", "parking", "funnel") if tables[k] is not None}
+        if all(measuring):
+            with step("Screening how outcomes are measured", quiet=as_json):
+                tables["measurement"] = measurement_tables(
+                    MetricSpec.from_toml(spec_path),
+                    read_data(people, "people", option="--people", schema=True),
+                    read_data(assessments, "assessments", option="--assessments", schema=True),
+                    frames[0],
+                    difficulty=tables["difficulty"],
+                    by=by,
+                    as_of=as_of,
+                )
+        keys = ("creaming", "parking", "funnel", "providers", "measurement")
+        results = {k: tables[k] for k in keys if tables.get(k) is not None}
         if folder is not None:
             for key, result in results.items():
-                save_figure(result.plot(), folder, f"screen_{key}")
+                save_figure(np.atleast_1d(result.plot())[0], folder, f"screen_{key}")
     files = written(folder)
     if as_json:
         emit(
