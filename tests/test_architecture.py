@@ -35,7 +35,7 @@ FORBIDDEN_LOADERS = {"read_pickle", "to_pickle", "load_pickle", "unsafe_load", "
 #: caller's own script, and no command or spec passes one (tests/test_security.py).
 FORMULA_CALLS = {"logit", "glm", "ols", "probit", "poisson", "mnlogit", "negativebinomial", "wls", "gee", "phreg"}
 FORMULA_ENGINES = {"patsy", "formulaic"}
-FORMULA_ALLOWED = {("cohorts/difficulty.py", "_fit"), ("metrics/propensity.py", "fit_propensity")}
+FORMULA_ALLOWED = {("cohorts/difficulty.py", "_fit"), ("metrics/propensity.py", "_design")}
 
 
 def _modules(package: str) -> list[Path]:

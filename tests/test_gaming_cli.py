@@ -61,7 +61,7 @@ def test_gaming_text_and_bad_input(tmp_path):
     missing = tmp_path / "history.csv"
     pd.read_csv(DATA / "history.csv").drop(columns="family_ties").to_csv(missing, index=False)
     run = invoke("gaming", SPEC, "--history", missing, "--draws", "200")
-    assert run.exit_code == 1 and "missing the column family_ties" in str(run.exception)
+    assert run.exit_code == 1 and "missing the column family_ties" in run.stderr
 
 
 def test_screen_with_measurement_and_provider_table(tmp_path):

@@ -41,13 +41,15 @@ from desist.commands.common import (
     emit,
     json_option,
     out_option,
-    output_dir,
+    output_folder,
     read_data,
     save_figure,
     step,
+    write_csv,
+    written,
 )
 from ground.errors import naming
-from outcomes.spec import MetricSpec
+from pricing.contract import Contract
 from validation.payoff import payoff_from_spec
 
 
@@ -84,18 +86,19 @@ def gaming(
 
         desist gaming spec.toml --history last_year.parquet --strength 0.5,1,2 --json --out gaming/
     """
-    spec = MetricSpec.from_toml(spec_path)
-    past = read_data(history, "history", option="--history")
-    check_numbers(past, list(past.columns), history, "--history")
-    with step("Pricing creaming and parking", quiet=as_json), naming(str(history), "--history"):
-        payoff, how = payoff_from_spec(
-            spec, past, difficulty=difficulty, strengths=_strengths(strengths), draws=draws, seed=seed
-        )
-    files: list[str] = []
-    if out is not None:
-        output_dir(out)
-        payoff.to_frame().to_csv(out / "gaming_payoff.csv", index=False)
-        files = [str(out / "gaming_payoff.csv"), *save_figure(payoff.plot()[0], out, "gaming_payoff")]
+    with output_folder(ctx, out) as folder:
+        # A contract file or an older metric spec: the contract reader takes both.
+        spec = Contract.from_toml(spec_path).spec
+        past = read_data(history, "history", option="--history")
+        check_numbers(past, list(past.columns), history, "--history")
+        with step("Pricing creaming and parking", quiet=as_json), naming(str(history), "--history"):
+            payoff, how = payoff_from_spec(
+                spec, past, difficulty=difficulty, strengths=_strengths(strengths), draws=draws, seed=seed
+            )
+        if folder is not None:
+            write_csv(payoff.to_frame(), folder, "gaming_payoff.csv", index=False)
+            save_figure(payoff.plot()[0], folder, "gaming_payoff")
+    files = written(folder)
     if as_json:
         emit(ctx, {"spec": spec.name, "difficulty": how, **payoff.to_dict()}, files)
         return
