@@ -71,7 +71,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
+
+# scipy.special, not scipy.stats: the same normal functions without loading every distribution at start-up.
+from scipy.special import ndtr, ndtri
 
 from ground.errors import ParameterError
 
@@ -213,15 +216,15 @@ class Design:
         """Power of the test when the standardised effect is ``x``."""
         x = np.asarray(x, dtype=float)
         if self.alternative == "one-sided":
-            return stats.norm.cdf(x - stats.norm.isf(self.alpha))
-        crit = stats.norm.isf(self.alpha / 2)
-        return stats.norm.cdf(x - crit) + stats.norm.cdf(-x - crit)
+            return ndtr(x + ndtri(self.alpha))
+        crit = -ndtri(self.alpha / 2)
+        return ndtr(x - crit) + ndtr(-x - crit)
 
     def x_needed(self, power: float) -> float:
         """The standardised effect at which the test has ``power``."""
         _in_open("power", power, self.alpha, 1.0, f"a probability between alpha={self.alpha:g} and 1")
         if self.alternative == "one-sided":
-            return float(stats.norm.isf(self.alpha) + stats.norm.ppf(power))
+            return float(-ndtri(self.alpha) + ndtri(power))
         return float(optimize.brentq(lambda x: self.power_at(x) - power, 0.0, 60.0, xtol=1e-14, rtol=1e-15))
 
     def effect_limits(self) -> tuple[float, float]:
@@ -611,8 +614,8 @@ def simulated_power(
 def _rejects(design: Design, z: np.ndarray) -> np.ndarray:
     """Whether each trial's Wald statistic rejects "no effect" (NaN statistics never do)."""
     if design.alternative == "one-sided":
-        return np.nan_to_num(z, nan=0.0) <= -stats.norm.isf(design.alpha)
-    return np.abs(np.nan_to_num(z, nan=0.0)) >= stats.norm.isf(design.alpha / 2)
+        return np.nan_to_num(z, nan=0.0) <= ndtri(design.alpha)
+    return np.abs(np.nan_to_num(z, nan=0.0)) >= -ndtri(design.alpha / 2)
 
 
 def _count_wald(

@@ -64,7 +64,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# scipy.special, not scipy.stats: the same normal functions without loading every distribution at start-up.
+from scipy.special import ndtr, ndtri
 
 from ground.errors import ParameterError
 from metrics.power import Design, Measure
@@ -268,6 +270,13 @@ class Comparison:
         return observed * math.sqrt(model_true / model_obs)
 
 
+def _normal_density(x: np.ndarray, mean: float, sd: float) -> np.ndarray:
+    """The normal density (scipy.stats loaded only when a pooled rule needs it)."""
+    from scipy import stats
+
+    return stats.norm.pdf(x, mean, sd)
+
+
 def _model_variances(
     measure: str, rate_t: float, rate_c: float, n_t: float, n_c: float, k: float | None
 ) -> tuple[float, float]:
@@ -464,7 +473,7 @@ class PaymentRule:
         return math.log1p(-self.at_least) if self.scale == "relative" else -self.at_least
 
     def _z(self) -> float:
-        return 0.0 if self.confidence is None else float(stats.norm.ppf(self.confidence))
+        return 0.0 if self.confidence is None else float(ndtri(self.confidence))
 
     def _check(self, comparison: Comparison) -> None:
         if self.measure is not None and comparison.measure != self.measure:
@@ -494,7 +503,7 @@ class PaymentRule:
         self._check(comparison)
         true = comparison.true_statistic(self.scale, true_effect)
         se = comparison.se_at(self.scale, true)
-        return float(stats.norm.cdf((self._cut() - self._z() * se - true) / se))
+        return float(ndtr((self._cut() - self._z() * se - true) / se))
 
     def evaluate(self, comparison: Comparison, *, true_effect: float | None = None) -> ThresholdResult:
         """Apply the rule to ``comparison``.
@@ -508,7 +517,7 @@ class PaymentRule:
         """
         self._check(comparison)
         stat, se = comparison.estimate(self.scale)
-        z95 = float(stats.norm.isf((1 - _CI_LEVEL) / 2))
+        z95 = float(-ndtri((1 - _CI_LEVEL) / 2))
         to_reduction = (lambda s: -math.expm1(s)) if self.scale == "relative" else (lambda s: -s)
         return ThresholdResult(
             rule=self.name,
@@ -754,7 +763,7 @@ def peterborough(
     se_r = np.array([math.exp(c.log_ratio) * c.se_log_ratio for c in items])
     pooled_value = float(w @ reductions)
     pooled_se = float(math.sqrt(w**2 @ se_r**2))
-    z95 = float(stats.norm.isf((1 - _CI_LEVEL) / 2))
+    z95 = float(-ndtri((1 - _CI_LEVEL) / 2))
 
     def chances(ratio: float) -> tuple[float, float]:
         if len(items) == 1:
@@ -762,7 +771,7 @@ def peterborough(
         means, sds = zip(*(_reduction_moments(c, ratio) for c in items), strict=True)
         means, var = np.array(means), np.array(sds) ** 2
         pooled_mean, pooled_var = float(w @ means), float(w**2 @ var)
-        pooled_chance = float(stats.norm.sf((pooled - pooled_mean) / math.sqrt(pooled_var)))
+        pooled_chance = float(ndtr(-(pooled - pooled_mean) / math.sqrt(pooled_var)))
         return pooled_chance, 1.0 - _nothing_pays(means, np.sqrt(var), w, per_cohort, pooled)
 
     pooled_false, any_false = chances(1.0)
@@ -814,13 +823,13 @@ def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort:
         cuts = [lo, kink, hi] if lo < kink < hi else [lo, hi]
         pts = np.concatenate([a + (b - a) * (x + 1) / 2 for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
         step = np.concatenate([wt * (b - a) / 2 for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
-        axes.append((pts, step * stats.norm.pdf(pts, means[c], sds[c])))
+        axes.append((pts, step * _normal_density(pts, means[c], sds[c])))
     grids = np.meshgrid(*[p for p, _ in axes], indexing="ij")
     masses = np.meshgrid(*[m for _, m in axes], indexing="ij")
     partial = sum(w[c] * grids[c] for c in range(last))
     limit = np.minimum(per_cohort, (pooled - partial) / w[last])
     mass = np.prod(masses, axis=0)
-    return float((mass * stats.norm.cdf((limit - means[last]) / sds[last])).sum())
+    return float((mass * ndtr((limit - means[last]) / sds[last])).sum())
 
 
 def _reduction_moments(comparison: Comparison, ratio: float) -> tuple[float, float]:
