@@ -7,6 +7,9 @@
 - :func:`spend`: the commissioner's. What the contract would cost against its
   budget and how widely that varies, not the chance of paying above the
   expected payment (one half by construction).
+- :func:`sensitivity`: how strong hidden bias would have to be to explain
+  the evaluator's verdict away (Rosenbaum's Gamma and the E-value), in one
+  sentence per measure.
 - :func:`outlook`: the provider's. Expected income, margin after delivery
   costs, the chance of a loss and the working capital it needs.
 
@@ -28,14 +31,28 @@ For every 100 people like these, 42 reoffended within a year, against 46 in the 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from desist.format import percent, pounds
 
-__all__ = ["OVERSPEND", "Outlook", "Spend", "Verdict", "outlook", "spend", "verdict"]
+__all__ = [
+    "OVERSPEND",
+    "Outlook",
+    "Sensitivity",
+    "SensitivityRow",
+    "Spend",
+    "Verdict",
+    "outlook",
+    "sensitivity",
+    "spend",
+    "verdict",
+]
 
 #: Overspend against the budget that a commissioner would call a problem.
 OVERSPEND = 0.05
@@ -294,3 +311,113 @@ def outlook(simulation: Any, party: str, delivery_cost: float | None = None) -> 
         costs_included=costs,
         draws=int(simulation.draws),
     )
+
+
+_MEASURE_WORDS = {"binary": "the proven reoffending rate", "frequency": "how often people reoffended"}
+
+
+def _times(value: float) -> str:
+    return "no amount of" if math.isinf(value) else f"{value:.2f}"
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    """How strong hidden bias would have to be to explain one measure's verdict away.
+
+    Attributes
+    ----------
+    measure : {"binary", "frequency"}
+    form : {"reduction", "increase", "inconclusive"}
+        The verdict (:class:`Verdict`) this row tests.
+    gamma : float
+        Rosenbaum's critical Gamma: within a matched pair, the odds of joining
+        the programme an unmeasured trait would need to multiply before the
+        effect stopped being significant (1 when it is not significant even
+        with no hidden bias; inf when no Gamma studied removes it).
+    test : str
+        The matched-pairs test (McNemar or Wilcoxon signed-rank).
+    pairs, informative : int
+        Matched pairs, and those that inform the test (discordant, or unequal).
+    e_value, e_value_ci : float
+        VanderWeele and Ding's E-value of the estimate and of the confidence
+        limit nearer no effect (1 when the interval includes no effect).
+    """
+
+    measure: str
+    form: str
+    gamma: float
+    test: str
+    pairs: int
+    informative: int
+    e_value: float
+    e_value_ci: float
+
+    def sentence(self) -> str:
+        """The sensitivity in one plain sentence."""
+        what = _MEASURE_WORDS[self.measure]
+        strength = (
+            f"an unmeasured confounder would need to raise both the chance of joining and the chance of the outcome "
+            f"{self.e_value:.2f}-fold, over and above everything matched on, to explain the estimate away "
+            f"(E-value)"
+        )
+        if self.form == "inconclusive":
+            return (
+                f"With no significant change in {what}, there is no finding for hidden bias to explain away; "
+                f"{strength}."
+            )
+        change = "fall" if self.form == "reduction" else "rise"
+        if math.isinf(self.gamma):
+            survives = "would stay significant under any hidden bias studied"
+        else:
+            survives = (
+                f"would stop being significant only if an unmeasured trait made one person of a matched pair "
+                f"{self.gamma:.2f} times as likely (in odds) as the other to join the programme (Rosenbaum's Gamma)"
+            )
+        return f"The {change} in {what} {survives}; {strength}, and {self.e_value_ci:.2f}-fold to make it uncertain."
+
+    def to_dict(self) -> dict[str, Any]:
+        gamma = None if math.isinf(self.gamma) else self.gamma
+        return {**asdict(self), "gamma": gamma, "sentence": self.sentence()}
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Sensitivity to hidden bias of the evaluator's verdicts, by measure."""
+
+    rows: dict[str, SensitivityRow]
+
+    def sentences(self) -> list[str]:
+        """One sentence per measure, the significant verdicts first."""
+        ranked = sorted(self.rows.values(), key=lambda r: r.form == "inconclusive")
+        return [r.sentence() for r in ranked]
+
+    def summary(self) -> str:
+        return "\n".join(self.sentences())
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(r) for r in self.rows.values()])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: r.to_dict() for k, r in self.rows.items()}
+
+
+def sensitivity(results: Mapping[str, tuple[Any, Any, Verdict]]) -> Sensitivity:
+    """The sensitivity of each verdict from ``{measure: (RosenbaumBounds, EValue, Verdict)}``.
+
+    The bounds come from ``metrics.rosenbaum_bounds`` on the matched pairs,
+    the E-values from ``metrics.e_value`` on the same effect as the verdict.
+    """
+    rows = {
+        measure: SensitivityRow(
+            measure=measure,
+            form=verdict.form,
+            gamma=float(bounds.critical_gamma),
+            test=bounds.test,
+            pairs=int(bounds.n_pairs),
+            informative=int(bounds.n_informative),
+            e_value=float(evalue.e_value),
+            e_value_ci=float(evalue.e_value_ci),
+        )
+        for measure, (bounds, evalue, verdict) in results.items()
+    }
+    return Sensitivity(rows)

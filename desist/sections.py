@@ -196,15 +196,15 @@ def answer_evaluation(story: Story, out: Section) -> None:
 
 @section("sensitivity", "How strong hidden bias would have to be", part="answer", journeys=("evaluation",))
 def sensitivity_section(story: Story, out: Section) -> None:
-    """Seam: sensitivity of the verdict to hidden bias (``story.sensitivity``).
-
-    Expects an object with ``summary()`` whose first line is the finding in
-    words (e.g. "An unmeasured confounder would have to raise the odds of
-    taking part 1.4-fold ... to explain the effect away") and ``to_frame()``
-    (one row per measure or Gamma). ``metrics.rosenbaum_bounds`` and
-    ``metrics.e_value`` will fill it: a story step sets ``story.sensitivity``.
-    """
-    _seam(story.sensitivity, out, "Sensitivity to hidden bias")
+    """The verdicts' sensitivity to hidden bias in plain sentences (Rosenbaum's Gamma, E-values)."""
+    if story.sensitivity is None:
+        return
+    for sentence in story.sensitivity.sentences():
+        out.paragraph(sentence)
+    out.note(
+        "Matching balances what was measured; these say how strong something unmeasured would have to be to change "
+        "the verdict. The table is in the annex."
+    )
 
 
 @section("contract_answer", "What the contract would cost", part="answer", journeys=("contract",))
@@ -403,7 +403,8 @@ def outcomes_section(story: Story, out: Section) -> None:
     out.paragraph(
         "The share of people measured who achieved each outcome, with a 95% interval. People who could not be "
         "measured (no baseline, or no assessment in the window) and people whose window has not closed are "
-        "counted, not dropped."
+        "counted, not dropped; people due a measurement who had none count as not achieved unless the rule "
+        "reports them apart."
     )
     out.table(tables.outcome_rates_table(story.outcome_rates))
 
@@ -487,6 +488,29 @@ def contract_section(story: Story, out: Section) -> None:
         out.chart(lambda party=party: figures.cash_flow_chart(sim.cash_flow(party, cumulative=True), party, sim.draws))
 
 
+@section("settlement", "What the contract pays under its terms", journeys=("contract", "provider"))
+def settlement_section(story: Story, out: Section) -> None:
+    """The contract settled on the data as of its date (``pricing.settle``): tranches, parties, exclusions."""
+    s = story.settlement
+    if s is None:
+        return
+    total = s.total_pence / 100
+    out.paragraph(
+        f"Settled under its own terms on the data as of {date(s.as_of)}, the contract would pay {pounds(total)} "
+        "in outcome payments and rule payments (net of any clawback), on top of its service fee. Each payment is a "
+        "row of the claims ledger in the workbook, and the totals agree to the penny."
+    )
+    out.table(tables.settlement_table(s))
+    out.table(tables.settlement_parties_table(s))
+    left = s.exclusions[s.exclusions["n"] > 0] if len(s.exclusions) else s.exclusions
+    if len(left):
+        out.note(
+            "Left out of the settlement: "
+            + "; ".join(f"{r.reason} ({r.step}): {count(r.n)}" for r in left.itertuples())
+            + "."
+        )
+
+
 @section("tariffs", "Prices and margins by segment")
 def tariffs_section(story: Story, out: Section) -> None:
     """The creaming gap of each tariff, and margins by segment."""
@@ -535,6 +559,32 @@ def parking_section(story: Story, out: Section) -> None:
     _screen_section(story, out, "parking")
 
 
+@section("measurement", "How outcomes were measured")
+def measurement_section(story: Story, out: Section) -> None:
+    """Measurement screens: assessments, baselines, the unmeasured, deadweight and bunching, per provider."""
+    screens = story.measurement
+    if screens is None:
+        return
+    flagged = screens.flagged_units
+    out.paragraph(
+        "Each provider's way of recording outcomes against what its own people's characteristics predict: how "
+        "often they were assessed in the payment window, how their baselines were rated, how many due a "
+        "measurement had none, how many already met the rule at baseline, and how many achievements were "
+        "recorded just before the window closed. "
+        + (
+            "No provider stands out."
+            if not flagged
+            else "Flagged: "
+            + "; ".join(f"{', '.join(u)} ({tables.MEASUREMENT_WORDS.get(k, k).lower()})" for k, u in flagged.items())
+            + ". A flag is a reason to look, not a verdict."
+        )
+    )
+    for kind in flagged:
+        for sentence in screens[kind].statements().values():
+            out.paragraph(sentence)
+    out.table(tables.measurement_summary_table(screens))
+
+
 @section("funnel", "Providers' reoffending")
 def funnel_section(story: Story, out: Section) -> None:
     """Each provider's observed over expected reoffending against its size."""
@@ -550,6 +600,27 @@ def funnel_section(story: Story, out: Section) -> None:
         f"the 99.8% limits differs by more than chance; {words}."
     )
     out.chart(lambda: figures.funnel_chart(f))
+
+
+@section("providers", "Providers compared like with like")
+def providers_section(story: Story, out: Section) -> None:
+    """The provider comparison beside the funnel: case-mix-adjusted, shrunk, with rank intervals."""
+    c = story.providers
+    if c is None:
+        return
+    hidden = int((~c.table["shown"].astype(bool)).sum())
+    out.paragraph(
+        "Beside the funnel, each provider's proven reoffending once its caseload's difficulty is allowed for, pulled "
+        "toward the overall rate as far as its size warrants (small providers most), with a 95% interval. The "
+        f"rank interval says where it could stand among the {count(int(c.table['shown'].sum()))} providers "
+        "compared: wide intervals mean the order says little, so the table is by provider, not by rank."
+        + (
+            f" {count(hidden)} provider(s) with fewer than {c.min_n} people get no estimate of their own."
+            if hidden
+            else ""
+        )
+    )
+    out.table(tables.providers_table(c))
 
 
 @section("equality", "Equality impact")
@@ -572,52 +643,6 @@ def equality_section(story: Story, out: Section) -> None:
     )
     for measure in table["measure"].unique():
         out.table(tables.equality_table(story.equality, measure))
-
-
-def _seam(result: Any, out: Section, caption: str) -> None:
-    """A result the report has no words for yet: its summary's first line and its table."""
-    if result is None:
-        return
-    first = result.summary().splitlines()[0] if hasattr(result, "summary") else ""
-    out.paragraph(first)
-    if hasattr(result, "to_frame"):
-        out.table(Table(result.to_frame().reset_index(drop=True), caption=caption))
-
-
-@section("settlement", "What the contract pays under its terms", journeys=("contract", "provider"))
-def settlement_section(story: Story, out: Section) -> None:
-    """Seam: the contract's settlement (``story.settlement``).
-
-    Expects ``pricing.settle``'s ``Settlement``: ``summary()`` (first line: the
-    total due in words), ``to_frame()`` (tranches: what each pays, to whom,
-    when), and later ``ledger`` / ``parties`` for the workbook's Ledger sheet.
-    A story step that calls ``pricing.settle`` sets ``story.settlement``.
-    """
-    _seam(story.settlement, out, "Settlement by tranche")
-
-
-@section("measurement", "Measurement screens")
-def measurement_section(story: Story, out: Section) -> None:
-    """Seam: screens of how outcomes were measured (``story.measurement``).
-
-    Expects the gaming engineer's measurement screens: an object (or a dict of
-    them) with ``summary()`` (first line: the verdict) and ``to_frame()`` (one
-    row per provider or check). A story step sets ``story.measurement``.
-    """
-    results = story.measurement if isinstance(story.measurement, dict) else {"": story.measurement}
-    for name, result in results.items():
-        _seam(result, out, humanise(name) if name else "Measurement screen")
-
-
-@section("providers", "Providers compared")
-def providers_section(story: Story, out: Section) -> None:
-    """Seam: the provider comparison table (``story.providers``).
-
-    Expects an object with ``summary()`` and ``to_frame()`` (one row per
-    provider: people, rates with CIs, outside the funnel limits or not). A
-    story step sets ``story.providers``.
-    """
-    _seam(story.providers, out, "Providers compared")
 
 
 @section("findings", "Design findings", journeys=("evaluation",))
@@ -696,6 +721,20 @@ def annex_balance(story: Story, out: Section) -> None:
     out.table(Table(frame, columns, "Balance before and after matching (means of 0/1 variables are shares)"))
     m = story.matched
     out.chart(lambda: figures.overlap_chart(m.distance, m.treated, m.weight_array))
+
+
+@section("annex_sensitivity", "Sensitivity to hidden bias", part="annex", journeys=("evaluation",))
+def annex_sensitivity(story: Story, out: Section) -> None:
+    """Rosenbaum's critical Gamma and the E-values of each verdict."""
+    if story.sensitivity is None:
+        return
+    out.table(tables.sensitivity_table(story.sensitivity))
+    out.note(
+        "Gamma: within a matched pair, how many times the odds of joining the programme an unmeasured trait would "
+        "have to multiply before the effect stopped being significant at 5% (Rosenbaum, one-sided). E-value: the "
+        "risk ratio an unmeasured confounder would need with both joining and reoffending to explain the estimate "
+        "(or its interval) away (VanderWeele and Ding)."
+    )
 
 
 @section("annex_difficulty", "Difficulty model", part="annex")

@@ -41,16 +41,20 @@ from desist.tables import SEVERITY_WORDS
 from ground.findings import by_severity
 from metrics import match
 from metrics.power import minimum_detectable_effect, negative_binomial_shape
+from metrics.sensitivity import e_value, rosenbaum_bounds
 from metrics.thresholds import Comparison, compare_rules
 from outcomes import MetricSpec, proven_reoffending
 from outcomes.spec import ReoffendingSpec
 from pricing import PaymentStructure, Tariff, simulate_contract
 from pricing.comparison import compare_tariffs
 from pricing.inputs import achievement_history, cohort_pricing, segment_costs
+from pricing.settlement import settle
 from validation.design import check_design
 from validation.equality_impact import equality
 from validation.funnels import funnel
 from validation.gaming import creaming_screen, parking_screen
+from validation.providers import compare_providers
+from validation.screening import measurement_tables
 
 #: The intermediate-outcomes spec shipped with the package (family ties,
 #: self-esteem, accommodation, ETE, substance misuse; binary and frequency
@@ -98,6 +102,8 @@ class StoryInputs:
     as_of : the data's as-of date
     costs : delivery cost per person by payment segment
     truth : true effects (synthetic worlds only), shown beside the estimates
+    contract : the contract the spec belongs to (``pricing.Contract``); with
+        tranches and an as-of date the story settles it (``pricing.settle``)
     pool_measure : how the pool's outcomes were measured (default the MoJ measure:
         offences in 365 days proven by conviction or caution within a further 182).
         The matched comparison measures the cohort the same way, whatever the
@@ -116,12 +122,19 @@ class StoryInputs:
     costs: Mapping[str, float] | None = None
     truth: Mapping[str, float] | None = None
     pool_measure: ReoffendingSpec = field(default_factory=ReoffendingSpec)
+    contract: Any = None
 
     @classmethod
-    def from_world(cls, world: World, spec: MetricSpec, costs: Mapping[str, float] | None = None) -> StoryInputs:
-        """Inputs from a synthetic world, with its true effects for comparison."""
+    def from_world(cls, world: World, spec: MetricSpec | Any, costs: Mapping[str, float] | None = None) -> StoryInputs:
+        """Inputs from a synthetic world, with its true effects for comparison.
+
+        ``spec`` is a metric spec, or a ``pricing.Contract`` (then its spec,
+        and the contract is settled on the world).
+        """
+        contract = spec if hasattr(spec, "tranches") else None
         return cls(
-            spec=spec,
+            spec=spec.spec if contract is not None else spec,
+            contract=contract,
             people=world.people,
             offences=world.offences,
             pool=world.pool,
@@ -138,15 +151,17 @@ class StoryInputs:
 class Story:
     """Everything the story computed; ``skipped`` says which steps did not run and why.
 
-    Steps fill the fields in order (see :data:`STEPS`). ``sensitivity``,
-    ``settlement``, ``measurement`` and ``providers`` are seams for results
-    that later steps add (sensitivity to hidden bias, the contract's
-    settlement, measurement screens, the provider comparison table): the
-    report has a section for each that shows them once they are set.
+    Steps fill the fields in order (see :data:`STEPS`): among them
+    ``sensitivity`` (how strong hidden bias would have to be,
+    :func:`desist.answers.sensitivity`), ``settlement`` (what the contract
+    pays under its terms, ``pricing.settle``), ``measurement`` (the
+    measurement screens, ``validation.measurement_screens``) and
+    ``providers`` (the provider comparison, ``validation.compare_providers``).
     """
 
     inputs: StoryInputs
     outcome_rates: pd.DataFrame | None = None
+    achievements: dict[str, Any] = field(default_factory=dict)
     reoffending: Any = None  # measured as the pool's outcomes were, for the comparison
     spec_reoffending: Any = None
     covariates: list[str] = field(default_factory=list)
@@ -226,6 +241,10 @@ class Story:
         if self.simulation is not None:
             out["simulation"] = self.simulation.to_dict()
         out["screens"] = {name: s.to_dict() for name, s in self.screens.items()}
+        for name in ("sensitivity", "settlement", "measurement", "providers"):
+            result = getattr(self, name)
+            if result is not None:
+                out[name] = result.to_dict()
         if self.equality is not None:
             out["equality"] = self.equality.to_dict()
         if self.inputs.truth is not None:
@@ -326,7 +345,9 @@ def _outcomes(story: Story, options: RunOptions) -> None:
     """Intermediate outcome rates, and proven reoffending measured as the pool's outcomes were."""
     inputs, spec = story.inputs, story.inputs.spec
     if inputs.assessments is not None and spec.outcomes:
-        story.outcome_rates = spec.outcome_rates(inputs.people, inputs.assessments, as_of=inputs.as_of)
+        # Judged once: the rates, the measurement screens and the design checks read the same results.
+        story.achievements = spec.achievement(inputs.people, inputs.assessments, as_of=inputs.as_of)
+        story.outcome_rates = spec.rates(story.achievements)
     else:
         story.skipped["intermediate outcomes"] = "no assessments table or no outcomes in the spec"
     pool = inputs.pool_measure
@@ -365,6 +386,19 @@ def _matched_comparison(story: Story, options: RunOptions) -> None:
     }
     controls = data["in_programme"].to_numpy() == 0
     story.dispersion = negative_binomial_shape(data.loc[controls, REOFFENCES], matched.weight_array[controls])
+
+
+@step("sensitivity")
+def _sensitivity(story: Story, options: RunOptions) -> None:
+    """How strong hidden bias would have to be to explain each verdict away (Rosenbaum's Gamma, E-values)."""
+    matched, effects = story.matched, story.effects
+    measures = (("binary", "binary", REOFFENDED), ("frequency", "count", REOFFENCES))
+    story.sensitivity = answers.sensitivity(
+        {
+            measure: (rosenbaum_bounds(matched, outcome), e_value(effects[kind]), story.verdicts()[measure])
+            for measure, kind, outcome in measures
+        }
+    )
 
 
 @step("payment thresholds")
@@ -464,8 +498,42 @@ def _screens(story: Story, options: RunOptions) -> None:
         outcome="reoffended",
         expected="expected",
     )
+    served = observed[observed["provider_id"].notna()]
+    if len(served):
+        story.providers = compare_providers(
+            served.assign(reoffended=served["reoffended"].astype(float), expected=served["difficulty"]),
+            unit="provider_id",
+            outcome="reoffended",
+            expected="expected",
+            seed=options.seed,
+        )
     if eligible:
         story.equality = _equality(story)
+
+
+@step("measurement screens")
+def _measurement(story: Story, options: RunOptions) -> None:
+    """How each provider measured the spec's outcomes, against what its case-mix predicts."""
+    if not story.achievements:
+        story.skipped["measurement screens"] = "no assessments table or no outcomes in the spec"
+        return
+    people = story.inputs.people
+    scored = people.assign(difficulty=story.difficulty.predict(people).difficulty.to_numpy())
+    story.measurement = measurement_tables(
+        story.inputs.spec, scored, None, difficulty="difficulty", by="provider_id", judged=story.achievements
+    )
+
+
+@step("settlement")
+def _settlement(story: Story, options: RunOptions) -> None:
+    """What the contract pays under its own terms on the as-of date (``pricing.settle``)."""
+    inputs = story.inputs
+    contract = inputs.contract
+    if contract is None or not contract.tranches or inputs.as_of is None:
+        story.skipped["settlement"] = "no contract with tranches, or no as-of date"
+        return
+    tables = {"people": inputs.people, "offences": inputs.offences, "assessments": inputs.assessments}
+    story.settlement = settle(contract, {k: v for k, v in tables.items() if v is not None}, as_of=inputs.as_of)
 
 
 def _equality(story: Story) -> Any:
@@ -495,6 +563,7 @@ def _design_checks(story: Story, options: RunOptions) -> None:
         "pool": inputs.pool,
         "history": story.history,
         "as_of": inputs.as_of,
+        "achievement": story.achievements or None,
     }
     story.findings = check_design(inputs.spec, tables, contract_days=CONTRACT_DAYS, costs=inputs.costs)
 

@@ -34,6 +34,13 @@ __all__ = [
     "effects_table",
     "equality_table",
     "findings_table",
+    "ledger_table",
+    "measurement_summary_table",
+    "measurement_table",
+    "providers_table",
+    "sensitivity_table",
+    "settlement_parties_table",
+    "settlement_table",
     "funnel_table",
     "gaps_table",
     "margins_long_table",
@@ -109,6 +116,8 @@ def outcome_rates_table(rates: pd.DataFrame, caption: str = "Achievement by outc
         "not_measurable": COLUMNS["not_measurable"],
         "not_yet_measurable": COLUMNS["not_yet_measurable"],
     }
+    if "unmeasured" in rates.columns:
+        columns["unmeasured"] = Column("Due a measurement, had none", "count")
     return Table(rates.reset_index(drop=True), columns, caption, n_columns=("n", "achieved"))
 
 
@@ -481,3 +490,170 @@ def outlook_table(outlooks: Mapping[str, Any], caption: str = "Each provider's i
         "working_capital_q95": Column("Working capital, 1 in 20", "pounds"),
     }
     return Table(frame, columns, caption)
+
+
+#: The verdict's forms in words, as the sensitivity table shows them.
+FORM_WORDS = {
+    "reduction": "A significant reduction",
+    "increase": "A significant increase",
+    "inconclusive": "More people are needed to tell",
+}
+
+
+def sensitivity_table(sensitivity: Any, caption: str = "How strong hidden bias would have to be") -> Table:
+    """Each verdict's sensitivity to hidden bias (``desist.answers.Sensitivity``): Gamma and E-values."""
+    frame = sensitivity.to_frame()
+    frame["measure"] = ["Proven reoffending rate" if m == "binary" else "Proven reoffences" for m in frame["measure"]]
+    frame["form"] = [FORM_WORDS[f] for f in frame["form"]]
+    frame["gamma"] = frame["gamma"].replace(np.inf, np.nan)
+    columns = {
+        "measure": Column("Measure", "text"),
+        "form": Column("Verdict", "text"),
+        "gamma": Column("Rosenbaum's Gamma (odds within a pair)", "ratio"),
+        "e_value": Column("E-value of the estimate", "ratio"),
+        "e_value_ci": Column("E-value of the interval", "ratio"),
+        "test": Column("Matched-pairs test", "text"),
+        "pairs": Column("Matched pairs", "count"),
+        "informative": Column("Pairs that inform the test", "count"),
+    }
+    return Table(frame, columns, caption)
+
+
+def _pounds_of(pence: pd.Series) -> pd.Series:
+    return pd.to_numeric(pence, errors="coerce") / 100.0
+
+
+def settlement_table(settlement: Any, caption: str = "What each tranche pays") -> Table:
+    """A settlement's tranches and rules (``pricing.Settlement``) in pounds, with the amounts at the CI's ends."""
+    frame = settlement.to_frame()
+    frame["rule"] = ["Outcome tariff" if k == "tariff" else humanise(r) for k, r in zip(frame["kind"], frame["rule"])]
+    frame["stage"] = [humanise(s) for s in frame["stage"]]
+    for column in ("amount_pence", "amount_at_ci_low", "amount_at_ci_high"):
+        frame[column.replace("_pence", "")] = _pounds_of(frame[column])
+    columns = {
+        "tranche": Column("Tranche", "text"),
+        "rule": Column("What pays", "text"),
+        "stage": Column("Stage", "text"),
+        "n_treated": Column("People (payable outcomes for the tariff)", "count"),
+    }
+    if "estimate" in frame.columns:
+        columns["estimate"] = Column("Observed reduction", "percent", ("ci_low", "ci_high"))
+    if "threshold" in frame.columns:
+        columns["threshold"] = Column("Needs", "percent")
+    columns.update(
+        {
+            "met": Column("Pays", "yes_no"),
+            "amount": Column("Amount", "pounds"),
+            "amount_at_ci_low": Column("Amount at the interval's low end", "pounds"),
+            "amount_at_ci_high": Column("Amount at the interval's high end", "pounds"),
+        }
+    )
+    return Table(frame, columns, caption)
+
+
+def settlement_parties_table(settlement: Any, caption: str = "What each party receives") -> Table:
+    """A settlement's parties: the commissioner pays (negative), the others receive."""
+    frame = settlement.parties.copy()
+    frame["party"] = [humanise(p) for p in frame["party"]]
+    frame["amount"] = _pounds_of(frame["amount_pence"])
+    return Table(frame, {"party": COLUMNS["party"], "amount": Column("Amount", "pounds")}, caption)
+
+
+def ledger_table(settlement: Any, caption: str = "The claims ledger") -> Table:
+    """Every claim of a settlement: tranche, what, who, evidence and date, price, uplift, amount (£)."""
+    frame = settlement.ledger.copy()
+    frame["amount"] = _pounds_of(frame["amount_pence"])
+    frame["base_price"] = pd.to_numeric(frame["base_price"], errors="coerce")
+    frame["uplift"] = pd.to_numeric(frame["uplift"], errors="coerce")
+    columns = {
+        "tranche": Column("Tranche", "text"),
+        "kind": Column("Kind", "text"),
+        "item": Column("Outcome or rule", "text"),
+        "person_id": Column("Person", "text"),
+        "evidence": Column("Evidence", "text"),
+        "evidence_date": Column("Evidence date", "text"),
+        "base_price": Column("Base price", "pence"),
+        "uplift": Column("Uplift", "ratio"),
+        "amount": Column("Amount", "pence"),
+        "note": Column("Note", "text"),
+    }
+    return Table(frame, columns, caption)
+
+
+#: The measurement screens' kinds in words.
+MEASUREMENT_WORDS = {
+    "assessments": "Assessments per person in the payment window",
+    "baseline": "Baseline ratings",
+    "unmeasured": "People due a measurement who had none",
+    "deadweight": "People who already met the rule at baseline",
+    "bunching": "Achievements recorded just before the window closed",
+}
+
+
+def measurement_summary_table(screens: Any, outcome_names: Mapping[str, str] | None = None) -> Table:
+    """One row per measurement screen: what it looks at, providers tested, and which were flagged."""
+    rows = []
+    for kind, screen in screens.screens.items():
+        table = screen.to_frame()
+        units = table.loc[table["unit"] != "all"]
+        tested = units["p_adjusted"].notna() if "p_adjusted" in units else pd.Series(False, index=units.index)
+        flagged = [str(u) for u in screen.flagged_units if u != "all"]
+        rows.append(
+            {
+                "kind": MEASUREMENT_WORDS.get(kind, humanise(kind)),
+                "tested": int(units.loc[tested, "unit"].nunique()),
+                "flagged": ", ".join(flagged) if flagged else "none",
+            }
+        )
+    columns = {
+        "kind": Column("What is screened", "text"),
+        "tested": Column("Providers tested", "count"),
+        "flagged": Column("Flagged", "text"),
+    }
+    return Table(pd.DataFrame(rows), columns, "Measurement screens: providers flagged (Holm-corrected)")
+
+
+def measurement_table(screens: Any, outcome_names: Mapping[str, str] | None = None) -> Table:
+    """Every measurement screen by outcome and provider: observed against expected for its case-mix."""
+    frame = screens.to_frame()
+    frame["kind"] = [MEASUREMENT_WORDS.get(k, humanise(k)) for k in frame["kind"]]
+    if "outcome" in frame.columns:
+        frame["outcome"] = _named(frame["outcome"], outcome_names)
+    frame["unit"] = ["All providers" if u == "all" else u for u in frame["unit"]]
+    columns = {
+        "kind": Column("What is screened", "text"),
+        **({"outcome": COLUMNS["outcome"]} if "outcome" in frame.columns else {}),
+        "unit": COLUMNS["unit"],
+        "n": COLUMNS["n"],
+        "observed": Column("Observed per person", "number"),
+        "expected": Column("Expected for its case-mix", "number"),
+        "ratio": Column("Observed over expected", "ratio", ("ratio_ci_low", "ratio_ci_high")),
+        "p_adjusted": Column("p-value (adjusted)", "p_value"),
+        "flagged": Column("Flagged", "yes_no"),
+    }
+    return Table(
+        frame, columns, "Measurement screens by outcome and provider", n_columns=("n",), label_columns=("kind", "unit")
+    )
+
+
+def providers_table(comparison: Any, caption: str = "Providers compared like with like") -> Table:
+    """The provider comparison (``validation.ProviderComparison``): case-mix-adjusted, shrunk, with rank intervals.
+
+    Sorted by provider, not by rank: the rank interval says how little the order means.
+    """
+    frame = comparison.to_frame().sort_values("unit").reset_index(drop=True)
+    shown = frame["shown"].astype(bool)
+    frame["ranks"] = [
+        f"{lo:.0f} to {hi:.0f}" if s and lo == lo else f"fewer than {comparison.min_n} people: not ranked"
+        for s, lo, hi in zip(shown, frame["rank_low"], frame["rank_high"])
+    ]
+    columns = {
+        "unit": COLUMNS["unit"],
+        "n": COLUMNS["n"],
+        "rate": Column("Observed rate", "percent"),
+        "oe": Column("Observed over expected", "ratio", ("oe_ci_low", "oe_ci_high")),
+        "shrunken_oe": Column("Adjusted and shrunk", "ratio", ("shrunken_ci_low", "shrunken_ci_high")),
+        "adjusted_rate": Column("Adjusted rate", "percent", ("adjusted_ci_low", "adjusted_ci_high")),
+        "ranks": Column("Rank could be (95%)", "text"),
+    }
+    return Table(frame, columns, caption, n_columns=("n",))

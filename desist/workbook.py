@@ -264,18 +264,21 @@ def simulation_sheets(simulation: Any, spec: Any = None) -> list[Sheet]:
 
 
 def settlement_sheets(settlement: Any) -> list[Sheet]:
-    """``desist settle``: the settlement's tranches and, when it has one, its claims ledger.
-
-    Seam: expects ``pricing.settle``'s ``Settlement`` with ``to_frame()``
-    (tranches) and a ``ledger`` DataFrame; columns are labelled in words and
-    their kinds guessed until the Settlement's columns are added to
-    :data:`desist.format.COLUMNS`.
-    """
-    sheets = [Sheet("Settlement", Table(settlement.to_frame().reset_index(drop=True)), "What each tranche pays.")]
-    ledger = getattr(settlement, "ledger", None)
-    if isinstance(ledger, pd.DataFrame):
-        sheets.append(Sheet("Ledger", Table(ledger.reset_index(drop=True)), "Every claim: who, what, when, how much."))
-    return sheets
+    """``desist settle``: what each tranche pays, what each party receives, and every claim (``pricing.Settlement``)."""
+    return [
+        Sheet(
+            "Settlement",
+            tables.settlement_table(settlement),
+            f"What each tranche and rule pays as of {value(settlement.as_of, 'date')}, with the amounts had the "
+            "estimate been at either end of its 95% CI.",
+        ),
+        Sheet("Parties paid", tables.settlement_parties_table(settlement), "What each party pays or receives."),
+        Sheet(
+            "Ledger",
+            tables.ledger_table(settlement),
+            "Every claim: tranche, outcome or rule, person, evidence and its date, price, uplift, amount.",
+        ),
+    ]
 
 
 def _story_answer_sheets(story: Any) -> list[Sheet]:
@@ -299,12 +302,38 @@ def _story_evidence_sheets(story: Any) -> list[Sheet]:
     if story.outcome_rates is not None:
         rates = tables.outcome_rates_table(story.outcome_rates)
         sheets.insert(2, Sheet("Outcomes", rates, "Share of people measured who achieved each outcome."))
+    if story.sensitivity is not None:
+        sheets.insert(
+            2,
+            Sheet(
+                "Sensitivity",
+                tables.sensitivity_table(story.sensitivity),
+                "How strong hidden bias would have to be to change each verdict: Rosenbaum's Gamma and E-values.",
+            ),
+        )
     if story.equality is not None:
         equality = tables.equality_table(story.equality)
         sheets.append(Sheet("Equality", equality, "Enrolment, reoffending and payment rates by protected group."))
     for name, screen in story.screens.items():
         table = tables.funnel_table(screen) if name == "funnel" else tables.screen_table(screen)
         sheets.append(Sheet(humanise(name), table, f"The {name} screen by provider."))
+    if story.providers is not None:
+        sheets.append(
+            Sheet(
+                "Providers compared",
+                tables.providers_table(story.providers),
+                "Each provider's reoffending adjusted for its case-mix and shrunk, with 95% and rank intervals.",
+            )
+        )
+    if story.measurement is not None:
+        names = {k: o.label or humanise(k) for k, o in story.inputs.spec.outcomes.items()}
+        sheets.append(
+            Sheet(
+                "Measurement",
+                tables.measurement_table(story.measurement, names),
+                "How each provider recorded each outcome against what its case-mix predicts.",
+            )
+        )
     return sheets
 
 

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -402,10 +402,16 @@ class MetricSpec:
 
         One row per outcome: outcome, label, achieved, n (measurable: achieved
         + not achieved), rate, ci_low, ci_high, not_yet_measurable,
-        not_measurable; the four status counts add up to ``len(people)``.
+        not_measurable, unmeasured (due a measurement and had none: inside n
+        as not achieved, or inside not_measurable when the rule reports them
+        apart); the four status counts add up to ``len(people)``.
         """
+        return self.rates(self.achievement(people, assessments, as_of=as_of))
+
+    def rates(self, results: Mapping[str, Achievement]) -> pd.DataFrame:
+        """:meth:`outcome_rates` from results already judged (``MetricSpec.achievement``)."""
         rows = []
-        for key, result in self.achievement(people, assessments, as_of=as_of).items():
+        for key, result in results.items():
             rate, counts = result.rate(), result.counts
             rows.append(
                 {
@@ -418,6 +424,7 @@ class MetricSpec:
                     "ci_high": rate.ci_high,
                     "not_yet_measurable": int(counts["not_yet_measurable"]),
                     "not_measurable": int(counts["not_measurable"]),
+                    "unmeasured": result.unmeasured,
                 }
             )
         return pd.DataFrame(rows)

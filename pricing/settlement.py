@@ -637,20 +637,26 @@ def _tariff(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: da
             ]
             payable = ~unknown & ~no
         price = prices[outcome.price_key or key]
+        # Plain arrays: indexing a DataFrame column per payable person costs more than the pricing.
+        tranche, person, achieved_on = (
+            cohort["tranche"].to_numpy(),
+            cohort["person_id"].to_numpy(),
+            pp["achieved_on"].to_numpy(),
+        )
         for i in np.flatnonzero(achieved & payable):
             base = _base_price(price, base_segment[i], f"payment.prices.{outcome.price_key or key}")
             amount = _pence(Decimal(repr(float(base))) * factor[i])
-            when = pd.Timestamp(pp["achieved_on"].iloc[i]).date()
+            when = pd.Timestamp(achieved_on[i]).date()
             rows.append(
                 {
                     **_ledger_row(
-                        cohort["tranche"].iloc[i],
+                        tranche[i],
                         "tariff",
                         key,
                         f"{outcome.instrument} assessment",
                         when,
                         amount,
-                        str(cohort["person_id"].iloc[i]),
+                        str(person[i]),
                     ),
                     "base_price": f"{float(base):.2f}",
                     "uplift": str(factor[i]),

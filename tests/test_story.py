@@ -14,8 +14,10 @@ from cohorts.synthetic import make_world
 from desist import sections
 from desist.report import Report
 from desist.story import DEFAULT_SPEC, JOURNEYS, STEPS, Story, StoryInputs, run_story, step
-from metrics import match
+from metrics import e_value, match, rosenbaum_bounds
 from outcomes import MetricSpec
+from pricing import Contract, settle
+from validation import compare_providers, measurement_screens
 
 #: Sections every journey's report shows (the evidence and the annex), and each journey's answer.
 SECTIONS = (
@@ -29,7 +31,9 @@ SECTIONS = (
     "tariffs",
     "creaming",
     "parking",
+    "measurement",
     "funnel",
+    "providers",
     "equality",
     "annex_matching",
     "annex_balance",
@@ -40,6 +44,12 @@ SECTIONS = (
     "annex_screens",
 )
 ANSWERS = {"evaluation": "answer", "contract": "contract_answer", "provider": "provider_answer"}
+#: Sections only some journeys show.
+OWN_SECTIONS = {
+    "evaluation": ("sensitivity", "annex_sensitivity"),
+    "contract": ("settlement",),
+    "provider": ("settlement",),
+}
 
 
 @lru_cache(maxsize=1)
@@ -47,9 +57,8 @@ def built_story() -> Story:
     """One seeded story for every module that needs one (the report, the browser and the workbook tests)."""
     world = make_world(seed=4, n_eligible=1_500, n_pool=15_000)
     seen: list[str] = []
-    result = run_story(
-        StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), draws=300, progress=seen.append
-    )
+    # The demo's spec is a contract with tranches, so the story settles it too.
+    result = run_story(StoryInputs.from_world(world, Contract.from_toml(DEFAULT_SPEC)), draws=300, progress=seen.append)
     result.steps_seen = seen
     return result
 
@@ -172,14 +181,14 @@ def test_each_journeys_report_answers_its_reader_first(story):
         assert shown[0].key == ANSWERS[journey] and shown[0].part == "answer"
         assert shown[0].blocks[0][0] == "verdict"
         keys = [s.key for s in shown]
-        for key in SECTIONS:
+        for key in (*SECTIONS, *OWN_SECTIONS[journey]):
             assert key in keys, (journey, key)
         # The evidence before the annex, and every other journey's answer left out.
         parts = [s.part for s in shown]
         assert parts == sorted(parts, key=["answer", "body", "annex"].index)
         assert not set(ANSWERS.values()) - {ANSWERS[journey]} & set(keys)
-        # Seams with nothing in them are not shown.
-        assert not {"sensitivity", "settlement", "measurement", "providers"} & set(keys)
+        others = {k for j, own in OWN_SECTIONS.items() if j != journey for k in own} - set(OWN_SECTIONS[journey])
+        assert not others & set(keys), journey
     page = reports["contract"].to_html()
     assert "Must fix" in page and "against a budget of" in page and "If the programme changed nothing" in page
     assert "Peterborough" in page
@@ -215,24 +224,49 @@ def test_every_figure_is_inline_svg_with_alt_text(story):
     assert len(ids) == len(set(ids))
 
 
-def test_a_seam_shows_a_result_once_a_step_sets_it(story):
-    class Bounds:
-        def summary(self) -> str:
-            return "Hidden bias would have to double the odds of taking part to explain the effect away.\nmore"
+def test_sensitivity_is_the_matched_pairs_own(story):
+    """Gamma and the E-values are metrics' own on the story's pairs and effects; the report says them in words."""
+    rows = story.sensitivity.rows
+    for measure, kind, outcome in (
+        ("binary", "binary", "proven reoffending"),
+        ("frequency", "count", "proven reoffences"),
+    ):
+        bounds, ev = rosenbaum_bounds(story.matched, outcome), e_value(story.effects[kind])
+        assert rows[measure].gamma == bounds.critical_gamma and rows[measure].pairs == bounds.n_pairs
+        assert (rows[measure].e_value, rows[measure].e_value_ci) == (ev.e_value, ev.e_value_ci)
+        assert rows[measure].form == story.verdicts()[measure].form
+    page = built_reports()["evaluation"].to_html()
+    shown = {s.key: s for s in built_reports()["evaluation"].shown_sections()}
+    assert shown["sensitivity"].part == "answer"
+    for sentence in story.sensitivity.sentences():
+        assert sentence.replace("'", "&#39;") in page
+    assert "Rosenbaum&#39;s Gamma" in page and "E-value" in page
 
-        def to_frame(self):
-            import pandas as pd
 
-            return pd.DataFrame({"gamma": [1.0, 2.0], "p_upper": [0.03, 0.2]})
-
-    story.sensitivity = Bounds()
-    try:
-        report = sections.build_report(story, "evaluation", rendered=built_reports()["evaluation"].rendered)
-    finally:
-        story.sensitivity = None
-    shown = {s.key: s for s in report.shown_sections()}
-    assert "sensitivity" in shown and shown["sensitivity"].part == "answer"
-    assert "double the odds" in report.to_html() and "P upper" in report.to_html()
+def test_settlement_measurement_and_providers_are_the_librarys_own(story):
+    inputs = story.inputs
+    tables = {"people": inputs.people, "offences": inputs.offences, "assessments": inputs.assessments}
+    settled = settle(inputs.contract, tables, as_of=inputs.as_of)
+    assert story.settlement.total_pence == settled.total_pence > 0
+    page = built_reports()["contract"].to_html()
+    assert "What the contract pays under its terms" in page and "What each tranche pays" in page
+    scored = inputs.people.assign(difficulty=story.difficulty.predict(inputs.people).difficulty.to_numpy())
+    needs = [c for c in scored.columns if c.startswith("need_")]
+    screens = measurement_screens(scored, story.achievements, by="provider_id", covariates=needs)
+    assert screens.to_frame().equals(story.measurement.to_frame())
+    per_person = story.reoffending.per_person
+    observed = scored.merge(per_person.loc[per_person["observable"], ["person_id", "reoffended"]], on="person_id")
+    compared = compare_providers(
+        observed.assign(reoffended=observed["reoffended"].astype(float), expected=observed["difficulty"]),
+        expected="expected",
+    )
+    assert compared.to_frame().equals(story.providers.to_frame())
+    evaluation = built_reports()["evaluation"].to_html()
+    assert "Providers compared like with like" in evaluation and "Rank could be (95%)" in evaluation
+    assert "How outcomes were measured" in evaluation
+    # The unmeasured are counted where the outcome rates are shown.
+    assert "Due a measurement, had none" in evaluation
+    assert (story.outcome_rates["unmeasured"] == [r.unmeasured for r in story.achievements.values()]).all()
 
 
 def test_adding_a_step_or_a_section_is_one_function(story):
@@ -251,7 +285,7 @@ def test_adding_a_step_or_a_section_is_one_function(story):
         world = make_world(seed=5, n_eligible=400, n_pool=2_000)
         seen: list[str] = []
         small = run_story(
-            StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), draws=50, progress=seen.append
+            StoryInputs.from_world(world, Contract.from_toml(DEFAULT_SPEC)), draws=50, progress=seen.append
         )
         assert seen == [*STEPS, "count the pool"] and small.notes[-1] == "The pool has 2,000 people."
         report = sections.build_report(story, "evaluation", rendered=built_reports()["evaluation"].rendered)

@@ -102,6 +102,14 @@ def test_identical_providers_are_shrunk_almost_together():
     assert not c.case_mix
 
 
+def test_providers_all_below_the_minimum_are_counted_not_ranked():
+    # Found by the CLI fuzz test: a report on a small cohort had no provider of 60 and crashed.
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"provider_id": np.repeat(["A", "B", "C"], 20), "reoffended": rng.random(60) < 0.4})
+    t = compare_providers(df).table
+    assert len(t) == 3 and not t["shown"].any() and t["rank_low"].isna().all() and t["rank_high"].isna().all()
+
+
 def test_arguments_are_checked(data):
     with pytest.raises(ParameterError, match="The 'min_n' parameter of compare_providers"):
         compare_providers(data, min_n=0)

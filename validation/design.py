@@ -47,12 +47,19 @@ code                        severity  why it matters
                                       under its own comparison (baseline, or matched at its ratio).
 ``pays_by_chance``          warning   Those rules pay more than 10% of the time when nothing changed.
 ``management_fee_above_ask`` warning  The prime keeps more than 20% (an assumed ceiling; unverified).
+``any_assessment_counts``   warning   An outcome pays when any assessment in the window meets its rule:
+                                      each extra assessment is another chance to pay on rating noise
+                                      (``validation.measurement.counting_findings``).
+``unmeasured_apart``        info      An outcome leaves the unmeasured out of its rate (same source).
+``unmeasured``              info      How many people due a measurement of each outcome had none, and
+                                      where they count. Needs ``people`` + ``assessments``.
 ``not_checked``             info      A check could not run for want of an input; says which.
 ==========================  ========  ==================================================================
 
 ``data`` is a mapping (or an object with attributes, e.g. a synthetic
 ``World``) holding any of: ``people`` (the cohort, one row per person),
-``assessments``, ``pool`` (comparison pool with ``reoffended`` /
+``assessments``, ``achievement`` (the spec's outcomes already judged on
+``people``, ``MetricSpec.achievement``: saves judging them again), ``pool`` (comparison pool with ``reoffended`` /
 ``reoffences``), ``history`` (last year's people with 0/1 columns per priced
 outcome), ``as_of``.
 """
@@ -68,6 +75,7 @@ import pandas as pd
 
 from ground.errors import DesistError, ModelError
 from ground.findings import SEVERITIES, Finding, by_severity
+from validation.measurement import counting_findings
 
 CODES = (
     "deadweight",
@@ -84,6 +92,9 @@ CODES = (
     "payment_chance",
     "pays_by_chance",
     "management_fee_above_ask",
+    "any_assessment_counts",
+    "unmeasured_apart",
+    "unmeasured",
     "not_checked",
 )
 #: Chance of paying when nothing changed above which a contract pays for luck.
@@ -168,13 +179,16 @@ def check_design(
     >>> [f.code for f in check_design(spec)]  # doctest: +SKIP
     ['binary_reoffending', 'not_checked']
     """
-    people = _get(data, "people")
+    people, assessments, as_of = _get(data, "people"), _get(data, "assessments"), _get(data, "as_of")
     findings: list[Finding] = []
     skipped: dict[str, str] = {}
     findings += _binary_reoffending(spec)
+    findings += counting_findings(spec)
     findings += _payment(spec, people, _get(data, "history"), skipped)
     findings += _measurable(spec, contract_days, skipped)
-    findings += _deadweight(spec, people, _get(data, "assessments"), _get(data, "as_of"), deadweight_share, skipped)
+    judged = _judged(spec, people, assessments, as_of, _get(data, "achievement"))
+    findings += _deadweight(spec, people, assessments, as_of, judged, deadweight_share, skipped)
+    findings += _unmeasured(spec, judged)
     findings += _power(spec, people, _get(data, "pool"), cohort_size, expected_effect, ratio, skipped)
     findings += _margins(spec, people, _get(data, "history"), costs, skipped)
     findings += _segments(spec, people, skipped)
@@ -255,7 +269,39 @@ def _measurable(spec: Any, contract_days: int | None, skipped: dict[str, str]) -
     ]
 
 
-def _deadweight(spec: Any, people, assessments, as_of, share: float, skipped: dict[str, str]) -> list[Finding]:
+def _judged(spec: Any, people, assessments, as_of, judged: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every outcome judged on the cohort (``MetricSpec.achievement``), unless the caller already did."""
+    if judged is not None:
+        return dict(judged)
+    if not getattr(spec, "outcomes", None) or people is None or assessments is None:
+        return {}
+    return spec.achievement(people, assessments, as_of=as_of)
+
+
+def _unmeasured(spec: Any, judged: Mapping[str, Any]) -> list[Finding]:
+    """How many people due a measurement of each outcome had none: counted, never silently dropped."""
+    findings = []
+    for key, result in judged.items():
+        n, missing = len(result.per_person), result.unmeasured
+        if not missing:
+            continue
+        outcome = spec.outcomes[key]
+        where = "count as not achieved" if outcome.rule.unmeasured == "not_achieved" else "are reported apart"
+        findings.append(
+            Finding(
+                "unmeasured",
+                "info",
+                f"{missing:,} of {n:,} people ({missing / n:.0%}) were due a measurement of {outcome.label or key!r} "
+                f"and had none that could be scored; they {where}.",
+                {"outcome": key, "unmeasured": missing, "people": n, "unmeasured_rule": outcome.rule.unmeasured},
+            )
+        )
+    return findings
+
+
+def _deadweight(
+    spec: Any, people, assessments, as_of, judged: Mapping[str, Any], share: float, skipped: dict[str, str]
+) -> list[Finding]:
     outcomes = getattr(spec, "outcomes", {}) or {}
     if not outcomes:
         return []
@@ -278,8 +324,7 @@ def _deadweight(spec: Any, people, assessments, as_of, share: float, skipped: di
             if o.instrument != name or rule.needs_baseline:
                 continue
             before = achievement(people, scored, rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure)
-            paid = achievement(people, scored, o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
-            findings += _deadweight_findings(key, o, before, paid, share, spend, spec)
+            findings += _deadweight_findings(key, o, before, judged[key], share, spend, spec)
     if spend:
         total, wasted = sum(v[0] for v in spend.values()), sum(v[1] for v in spend.values())
         findings.append(

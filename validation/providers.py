@@ -234,11 +234,13 @@ def _rank_intervals(fit: _Fit, curve_u, curve_r, shown, lower_is_better, alpha, 
     """Quantiles of each shown provider's rank over draws from the posteriors of u."""
     rng = np.random.default_rng(seed)
     idx = np.flatnonzero(shown)
+    out = np.full((len(shown), 2), np.nan)
+    if idx.size == 0:  # no provider is large enough to rank
+        return out
     u = fit.mean[idx, None] + fit.sd[idx, None] * rng.standard_normal((idx.size, draws))
     r = np.stack([np.interp(u[j], curve_u[i], curve_r[i]) for j, i in enumerate(idx)])
     order = r if lower_is_better else -r
     ranks = order.argsort(axis=0).argsort(axis=0) + 1
-    out = np.full((len(shown), 2), np.nan)
     out[idx] = np.quantile(ranks, [alpha / 2, 1 - alpha / 2], axis=1).T
     return out
 

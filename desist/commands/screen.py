@@ -42,137 +42,16 @@ without ``--people``, ``--assessments`` and ``--spec``.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pandas as pd
 import typer
 
 from desist.commands.common import emit, json_option, out_option, output_folder, read_data, save_figure, step, written
-from ground.checks import rows_text
-from ground.errors import SchemaError, naming
-from ground.tables import UnmatchedRowsWarning, check_links
 from outcomes.spec import MetricSpec
-from validation.funnels import funnel
-from validation.gaming import creaming_screen, flag_values, parking_screen
-from validation.measurement import measurement_screens
-from validation.providers import compare_providers
+from validation.screening import FALLBACK_DIFFICULTY, measurement_tables, screen_tables
 
-FALLBACK_DIFFICULTY = "ogrs_score"
-
-
-def screen_tables(
-    eligible: pd.DataFrame,
-    services: pd.DataFrame,
-    outcomes: pd.DataFrame | None = None,
-    *,
-    difficulty: str = "difficulty",
-    by: str | None = "provider_id",
-    attained: str = "attained",
-    expected: str = "expected",
-    sources: Mapping[str, Path | str] | None = None,
-) -> dict[str, Any]:
-    """Run the screens on files' tables; returns the results and notes.
-
-    ``sources`` maps ``"eligible"``, ``"services"`` and ``"outcomes"`` to the
-    files the tables came from, to name them in errors.
-
-    Returns a dict with ``creaming``, ``parking`` (Screens), ``funnel`` (a
-    Funnel or None), ``difficulty`` (the column used) and ``notes``.
-    """
-    sources = sources or {}
-    notes = []
-    if difficulty not in eligible.columns and difficulty == "difficulty" and FALLBACK_DIFFICULTY in eligible.columns:
-        notes.append(f"difficulty: no 'difficulty' column, so the OGRS-like score {FALLBACK_DIFFICULTY!r} is used.")
-        difficulty = FALLBACK_DIFFICULTY
-    if by is not None and by not in eligible.columns:
-        notes.append(f"no {by!r} column: screened overall only.")
-        by = None
-    with naming(sources.get("eligible"), "--eligible"):
-        creaming = creaming_screen(eligible, difficulty=difficulty, by=by)
-    enrolled = eligible[eligible["enrolled"].astype(bool)].reset_index(drop=True)
-    with naming(sources.get("services"), "--services"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnmatchedRowsWarning)  # some strays are counted in the notes below
-        check_links(services, enrolled, table="service contacts", to_table="the enrolled people of --eligible")
-    hours = services.groupby(services["person_id"].astype(str))["hours"].sum()
-    ids = enrolled["person_id"].astype(str)
-    stray = sorted(set(hours.index) - set(ids))
-    if stray:
-        notes.append(
-            f"{len(stray)} people in the services file are not enrolled in the eligible file "
-            f"(e.g. {', '.join(stray[:3])}); their contacts are not counted."
-        )
-    none = int((~ids.isin(hours.index)).sum())
-    notes.append(f"{none} of {len(enrolled)} enrolled people have no service contact and count with 0 hours.")
-    enrolled = enrolled.assign(hours=ids.map(hours).fillna(0.0).to_numpy())
-    result: dict[str, Any] = {"difficulty": difficulty, "notes": notes, "funnel": None}
-    if outcomes is None:
-        with naming(sources.get("eligible"), "--eligible"):
-            result["parking"] = parking_screen(enrolled, difficulty=difficulty, by=by)
-    else:
-        with naming(sources.get("outcomes"), "--outcomes"):
-            outcomes = _outcome_flags(outcomes, attained)
-        has_expected = expected in outcomes.columns
-        keep = ["person_id", attained] + ([expected] if has_expected else [])
-        merged = enrolled.merge(outcomes[keep], on="person_id", how="inner")
-        notes.append(f"outcomes known for {len(merged)} of {len(enrolled)} enrolled people.")
-        with naming(sources.get("outcomes"), "--outcomes"):
-            result["parking"] = parking_screen(
-                merged,
-                difficulty=difficulty,
-                by=by,
-                attained=attained if has_expected else None,
-                expected=expected if has_expected else None,
-            )
-            if by is not None:
-                result["funnel"] = funnel(merged, unit=by, outcome=attained)
-                result["providers"] = compare_providers(
-                    merged, unit=by, outcome=attained, expected=expected if has_expected else None
-                )
-    result["creaming"] = creaming
-    return result
-
-
-def measurement_tables(
-    spec: MetricSpec,
-    people: pd.DataFrame,
-    assessments: pd.DataFrame,
-    eligible: pd.DataFrame,
-    *,
-    difficulty: str,
-    by: str,
-    as_of: Any = None,
-):
-    """The spec's outcomes on the enrolled people, screened for measurement gaming; with the
-    difficulty taken from the eligible table and the needs in ``people`` as case-mix."""
-    scored = people.drop(columns=[difficulty], errors="ignore").merge(
-        eligible[["person_id", difficulty]].drop_duplicates("person_id"), on="person_id", how="left"
-    )
-    results = spec.achievement(scored, assessments, as_of=as_of)
-    needs = [c for c in scored.columns if c.startswith("need_")]
-    return measurement_screens(scored, results, by=by, difficulty=difficulty, covariates=needs)
-
-
-def _outcome_flags(outcomes: pd.DataFrame, attained: str) -> pd.DataFrame:
-    """The outcomes table with string ids and ``attained`` as 0/1 floats; one row per person."""
-    missing = [c for c in ("person_id", attained) if c not in outcomes.columns]
-    if missing:
-        raise SchemaError(
-            f"The outcomes file needs columns {missing}; columns found: {list(outcomes.columns)}.", table="outcomes"
-        )
-    flags = flag_values(outcomes, attained, "attained", "outcomes", "desist screen")
-    ids = outcomes["person_id"].astype(str)
-    repeated = np.flatnonzero(ids.duplicated(keep=False).to_numpy())
-    if repeated.size:
-        raise SchemaError(
-            f"The outcomes file must have one row per person_id; {ids.iloc[repeated].nunique()} "
-            f"people appear more than once (data rows counted from 1): {rows_text(repeated, ids.iloc[repeated])}.",
-            table="outcomes",
-        )
-    return outcomes.assign(person_id=ids, **{attained: flags})
+__all__ = ["FALLBACK_DIFFICULTY", "measurement_tables", "screen", "screen_tables"]
 
 
 def screen(

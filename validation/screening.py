@@ -1,0 +1,169 @@
+"""Every provider screen on one set of tables: what ``desist screen`` and the report run.
+
+:func:`screen_tables` takes everyone eligible, the service contacts and,
+optionally, each person's outcome, joins them (counting whoever does not
+join, with the reason) and runs the creaming and parking screens, the funnel
+and the provider comparison. :func:`measurement_tables` judges a spec's
+outcomes on the enrolled people and screens how each provider measured them,
+with the people's needs as case-mix.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ground.checks import rows_text
+from ground.errors import SchemaError, naming
+from ground.tables import UnmatchedRowsWarning, check_links
+from validation.funnels import funnel
+from validation.gaming import creaming_screen, parking_screen
+from validation.measurement import MeasurementScreens, measurement_screens
+from validation.providers import compare_providers
+from validation.screens import flag_values
+
+__all__ = ["FALLBACK_DIFFICULTY", "measurement_tables", "screen_tables"]
+
+#: The difficulty column used when the eligible table has no ``difficulty``.
+FALLBACK_DIFFICULTY = "ogrs_score"
+
+
+def screen_tables(
+    eligible: pd.DataFrame,
+    services: pd.DataFrame,
+    outcomes: pd.DataFrame | None = None,
+    *,
+    difficulty: str = "difficulty",
+    by: str | None = "provider_id",
+    attained: str = "attained",
+    expected: str = "expected",
+    sources: Mapping[str, Path | str | None] | None = None,
+) -> dict[str, Any]:
+    """Run the creaming, parking and funnel screens and the provider comparison on files' tables.
+
+    ``sources`` maps ``"eligible"``, ``"services"`` and ``"outcomes"`` to the
+    files the tables came from, to name them in errors.
+
+    Returns
+    -------
+    dict
+        ``creaming``, ``parking`` (:class:`validation.Screen`), ``funnel`` (a
+        Funnel, or None without ``outcomes`` or ``by``), ``providers`` (a
+        ProviderComparison, with ``outcomes`` and ``by``), ``difficulty`` (the
+        column used) and ``notes`` (who was not counted, and why).
+    """
+    sources = sources or {}
+    notes = []
+    if difficulty not in eligible.columns and difficulty == "difficulty" and FALLBACK_DIFFICULTY in eligible.columns:
+        notes.append(f"difficulty: no 'difficulty' column, so the OGRS-like score {FALLBACK_DIFFICULTY!r} is used.")
+        difficulty = FALLBACK_DIFFICULTY
+    if by is not None and by not in eligible.columns:
+        notes.append(f"no {by!r} column: screened overall only.")
+        by = None
+    with naming(sources.get("eligible"), "--eligible"):
+        creaming = creaming_screen(eligible, difficulty=difficulty, by=by)
+    enrolled = _served(eligible, services, notes, sources)
+    result: dict[str, Any] = {"difficulty": difficulty, "notes": notes, "funnel": None}
+    if outcomes is None:
+        with naming(sources.get("eligible"), "--eligible"):
+            result["parking"] = parking_screen(enrolled, difficulty=difficulty, by=by)
+    else:
+        result.update(_with_outcomes(enrolled, outcomes, difficulty, by, attained, expected, notes, sources))
+    result["creaming"] = creaming
+    return result
+
+
+def _served(eligible: pd.DataFrame, services: pd.DataFrame, notes: list[str], sources: Mapping) -> pd.DataFrame:
+    """The enrolled people with their total service hours (0 for no contact); strays counted in ``notes``."""
+    enrolled = eligible[eligible["enrolled"].astype(bool)].reset_index(drop=True)
+    with naming(sources.get("services"), "--services"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmatchedRowsWarning)  # some strays are counted in the notes below
+        check_links(services, enrolled, table="service contacts", to_table="the enrolled people of --eligible")
+    hours = services.groupby(services["person_id"].astype(str))["hours"].sum()
+    ids = enrolled["person_id"].astype(str)
+    stray = sorted(set(hours.index) - set(ids))
+    if stray:
+        notes.append(
+            f"{len(stray)} people in the services file are not enrolled in the eligible file "
+            f"(e.g. {', '.join(stray[:3])}); their contacts are not counted."
+        )
+    none = int((~ids.isin(hours.index)).sum())
+    notes.append(f"{none} of {len(enrolled)} enrolled people have no service contact and count with 0 hours.")
+    return enrolled.assign(hours=ids.map(hours).fillna(0.0).to_numpy())
+
+
+def _with_outcomes(enrolled, outcomes, difficulty, by, attained, expected, notes, sources) -> dict[str, Any]:
+    """Parking with attainment observed against expected, the funnel and the provider comparison."""
+    with naming(sources.get("outcomes"), "--outcomes"):
+        outcomes = _outcome_flags(outcomes, attained)
+    has_expected = expected in outcomes.columns
+    keep = ["person_id", attained] + ([expected] if has_expected else [])
+    merged = enrolled.merge(outcomes[keep], on="person_id", how="inner")
+    notes.append(f"outcomes known for {len(merged)} of {len(enrolled)} enrolled people.")
+    out: dict[str, Any] = {}
+    with naming(sources.get("outcomes"), "--outcomes"):
+        out["parking"] = parking_screen(
+            merged,
+            difficulty=difficulty,
+            by=by,
+            attained=attained if has_expected else None,
+            expected=expected if has_expected else None,
+        )
+        if by is not None:
+            out["funnel"] = funnel(merged, unit=by, outcome=attained)
+            out["providers"] = compare_providers(
+                merged, unit=by, outcome=attained, expected=expected if has_expected else None
+            )
+    return out
+
+
+def measurement_tables(
+    spec: Any,
+    people: pd.DataFrame,
+    assessments: pd.DataFrame | None,
+    eligible: pd.DataFrame | None = None,
+    *,
+    difficulty: str,
+    by: str,
+    as_of: Any = None,
+    judged: Mapping[str, Any] | None = None,
+) -> MeasurementScreens:
+    """The spec's outcomes on the enrolled people, screened for measurement gaming.
+
+    The difficulty is taken from ``eligible`` (by person) when given, else
+    from ``people``; the people's ``need_*`` columns are the case-mix.
+    ``judged`` holds the outcomes already judged on ``people``
+    (``MetricSpec.achievement``); without it they are judged here.
+    """
+    scored = people
+    if eligible is not None:
+        scored = people.drop(columns=[difficulty], errors="ignore").merge(
+            eligible[["person_id", difficulty]].drop_duplicates("person_id"), on="person_id", how="left"
+        )
+    results = judged if judged is not None else spec.achievement(scored, assessments, as_of=as_of)
+    needs = [c for c in scored.columns if c.startswith("need_")]
+    return measurement_screens(scored, results, by=by, difficulty=difficulty, covariates=needs)
+
+
+def _outcome_flags(outcomes: pd.DataFrame, attained: str) -> pd.DataFrame:
+    """The outcomes table with string ids and ``attained`` as 0/1 floats; one row per person."""
+    missing = [c for c in ("person_id", attained) if c not in outcomes.columns]
+    if missing:
+        raise SchemaError(
+            f"The outcomes file needs columns {missing}; columns found: {list(outcomes.columns)}.", table="outcomes"
+        )
+    flags = flag_values(outcomes, attained, "attained", "outcomes", "desist screen")
+    ids = outcomes["person_id"].astype(str)
+    repeated = np.flatnonzero(ids.duplicated(keep=False).to_numpy())
+    if repeated.size:
+        raise SchemaError(
+            f"The outcomes file must have one row per person_id; {ids.iloc[repeated].nunique()} "
+            f"people appear more than once (data rows counted from 1): {rows_text(repeated, ids.iloc[repeated])}.",
+            table="outcomes",
+        )
+    return outcomes.assign(person_id=ids, **{attained: flags})
