@@ -48,6 +48,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from ground.checks import Interval, Options, check_parameter, parameter_error
+from ground.tables import NEEDS
 
 #: Shape k of the gamma frailty: proven reoffences are negative binomial with
 #: variance mu + mu**2 / k.
@@ -66,13 +67,6 @@ ETHNICITY = ("white", "black", "asian", "mixed", "other")
 # roughly as in MoJ caseload statistics); independent of risk here, so any
 # disparity a screen finds is one the providers made.
 ETHNICITY_SHARES = (0.73, 0.12, 0.08, 0.05, 0.02)
-NEEDS = (
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-)
 # Base log-odds and loading on complexity of each need.
 _NEED_INTERCEPT = np.array([-1.3, -0.5, -0.9, 0.1, -1.1])
 _NEED_LOADING = np.array([0.9, 0.8, 0.6, 0.6, 0.7])

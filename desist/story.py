@@ -34,11 +34,12 @@ from typing import Any
 import pandas as pd
 
 from cohorts.difficulty import DifficultyModel, fit_difficulty
-from cohorts.synthetic import NEEDS, World
+from cohorts.synthetic import World
 from desist import answers
 from desist.format import count, p_value, percent, pounds, ratio
 from desist.tables import SEVERITY_WORDS
 from ground.findings import by_severity
+from ground.tables import BASELINE_COVARIATES
 from metrics import match
 from metrics.power import minimum_detectable_effect, negative_binomial_shape
 from metrics.sensitivity import e_value, rosenbaum_bounds
@@ -62,7 +63,7 @@ from validation.screening import measurement_tables
 DEFAULT_SPEC = Path(str(files("desist").joinpath("specs", "intermediate.toml")))
 #: Baseline covariates used for the propensity and difficulty models when the
 #: tables have them: static risk, history and needs.
-COVARIATES = ("age", "sex", "ethnicity", "age_first_conviction", "prior_offences", "ogrs_score", *NEEDS)
+COVARIATES = BASELINE_COVARIATES
 #: Delivery cost per enrolled person by payment segment in the demo (£): an
 #: assumption for illustration, rising with complexity.
 DEMO_COSTS = {"none": 450.0, "young_adults": 550.0, "women": 650.0, "complex_needs": 850.0, "unknown": 450.0}

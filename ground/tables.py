@@ -36,6 +36,12 @@ DISPOSAL_LEVELS = ("conviction", "caution", "acquittal", "no_further_action", "o
 
 MIN_AGE, MAX_AGE = 10, 110  # 10 is the age of criminal responsibility in England and Wales
 
+#: The needs a people table may flag (0/1), as in OASys-style assessments.
+NEEDS = ("need_accommodation", "need_substance", "need_mental_health", "need_employment", "need_family")
+#: The baseline characteristics a people table may hold: the risk, overlap and matching covariates
+#: used wherever a caller names none (the difficulty model of a history, the overlap check, the story).
+BASELINE_COVARIATES = ("age", "sex", "ethnicity", "age_first_conviction", "prior_offences", "ogrs_score", *NEEDS)
+
 # How many failing rows of one rule the message shows; the rest are counted.
 ROWS_SHOWN = 5
 

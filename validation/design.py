@@ -75,6 +75,7 @@ import pandas as pd
 
 from ground.errors import DesistError, ModelError
 from ground.findings import SEVERITIES, Finding, by_severity
+from ground.tables import BASELINE_COVARIATES
 from validation.measurement import counting_findings
 
 CODES = (
@@ -110,19 +111,7 @@ OFF_SUPPORT_SHARE = 0.05
 # Default expected effects: Doncaster's 5-point fall (binary) and Peterborough's
 # 10% fall in frequency (DOMAIN.md sections 3-4).
 DEFAULT_EFFECT = {"binary": -0.05, "frequency": 0.90}
-OVERLAP_COVARIATES = (
-    "age",
-    "sex",
-    "ethnicity",
-    "prior_offences",
-    "age_first_conviction",
-    "ogrs_score",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-)
+OVERLAP_COVARIATES = BASELINE_COVARIATES
 
 __all__ = ["CODES", "SEVERITIES", "Finding", "check_contract", "check_design"]
 

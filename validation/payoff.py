@@ -52,6 +52,7 @@ from scipy.special import expit, logit
 
 from ground.checks import InstanceOf, Interval, check_parameter, parameter_error, require_columns
 from ground.errors import DesistError
+from ground.tables import BASELINE_COVARIATES
 from pricing.structure import PaymentStructure
 from pricing.tariff import Tariff, by_difficulty, flat, incentive_neutral, segment_labels
 from validation.screens import flag_values, glm_coefficients, percentile_rank, records
@@ -369,19 +370,7 @@ def _row(tariff, strategy, strength, income, spend, weights, honest_income, hone
 
 
 #: Baseline characteristics a history may hold, used for its difficulty model when none is given.
-RISK_COVARIATES = (
-    "age",
-    "sex",
-    "ethnicity",
-    "ogrs_score",
-    "prior_offences",
-    "age_first_conviction",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-)
+RISK_COVARIATES = BASELINE_COVARIATES
 
 
 def payoff_from_spec(
