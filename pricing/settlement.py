@@ -354,14 +354,12 @@ def _cohort(contract: Contract, people: pd.DataFrame) -> tuple[pd.DataFrame, lis
 
 
 # ------------------------------------------------------------------ rules
-def _measured(contract: Contract, cohort: pd.DataFrame, tables: Mapping, tranche: Tranche, as_of: date):
-    """Per measure: the tranche's observable outcomes (person_id, reoffended, reoffences) as of ``as_of``."""
+def _proven(contract: Contract, people: pd.DataFrame, tables: Mapping, as_of: date):
+    """Proven reoffending of ``people`` under the contract's measure, on the offences on record by ``as_of``."""
     from outcomes.reoffending import proven_reoffending
 
-    people = cohort.loc[cohort["tranche"] == tranche.name]
     r = contract.spec.reoffending
-    # A tranche is measured at its own date: events dated later were not yet on record then.
-    proven = proven_reoffending(
+    return proven_reoffending(
         people,
         _of(people, _known_by(tables, as_of)[0]["offences"]),
         index=contract.index,
@@ -371,6 +369,13 @@ def _measured(contract: Contract, cohort: pd.DataFrame, tables: Mapping, tranche
         disposals=r.disposals,
         counting=r.counting,
     )
+
+
+def _measured(contract: Contract, cohort: pd.DataFrame, tables: Mapping, tranche: Tranche, as_of: date):
+    """Per measure: the tranche's observable outcomes (person_id, reoffended, reoffences) as of ``as_of``."""
+    people = cohort.loc[cohort["tranche"] == tranche.name]
+    # A tranche is measured at its own date: events dated later were not yet on record then.
+    proven = _proven(contract, people, tables, as_of)
     pp = proven.per_person
     return pp.loc[pp["observable"]], int((~pp["observable"]).sum()), people
 
@@ -670,18 +675,7 @@ def _no_reoffence(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_
     r = contract.spec.reoffending
     if r is None or r.price_key not in contract.prices:
         return [], []
-    from outcomes.reoffending import proven_reoffending
-
-    proven = proven_reoffending(
-        cohort,
-        _of(cohort, _known_by(tables, as_of)[0]["offences"]),
-        index=contract.index,
-        follow_up_days=r.follow_up_days,
-        waiting_days=r.waiting_days,
-        as_of=pd.Timestamp(as_of),
-        disposals=r.disposals,
-        counting=r.counting,
-    ).per_person
+    proven = _proven(contract, cohort, tables, as_of).per_person
     clean = (proven["observable"] & (proven["reoffended"] == False)).fillna(False).to_numpy()  # noqa: E712
     known = pd.to_datetime(proven["index_date"]) + pd.to_timedelta(r.follow_up_days + r.waiting_days, unit="D")
     rows = []
