@@ -79,6 +79,31 @@ def out_option(what: str) -> Any:
     )
 
 
+def xlsx_option(name: str, what: str) -> Any:
+    """The ``--xlsx`` flag: also write the workbook ``name`` (of ``what``) into the ``--out`` folder."""
+    return typer.Option(
+        False,
+        "--xlsx/--no-xlsx",
+        help=f"Also write {name} to the --out folder: one Excel workbook of {what}, with number formats, "
+        "frozen headers and a Contents sheet saying what each sheet holds.",
+    )
+
+
+def require_out(out: Path | None, *, xlsx: bool = False, pdf: bool = False) -> None:
+    """Refuse ``--xlsx`` or ``--pdf`` without ``--out``: they write into the output folder.
+
+    Raises
+    ------
+    ParameterError
+        A file option was given and ``out`` is None.
+    """
+    for given, option in ((xlsx, "--xlsx"), (pdf, "--pdf")):
+        if given and out is None:
+            raise ParameterError(
+                f"{option} writes its file into the output folder: give --out DIR too.", parameter=option[2:]
+            )
+
+
 def cost_option() -> Any:
     """The ``--cost SEGMENT=AMOUNT`` option (repeatable), read by :func:`parse_costs`."""
     return typer.Option(
@@ -345,6 +370,17 @@ def write_csv(frame: pd.DataFrame, folder: OutputFolder, name: str, **kwargs: An
 def write_text(text: str, folder: OutputFolder, name: str) -> str:
     """Write text (UTF-8) to the output folder; returns the final path."""
     folder.path(name).write_text(text, encoding="utf-8")
+    return folder.final(name)
+
+
+def write_excel(sheets: Any, folder: OutputFolder, name: str, **kwargs: Any) -> str:
+    """Write :class:`desist.workbook.Sheet`\\ s as one workbook in the output folder; returns the final path.
+
+    ``kwargs`` (``title``, ``notes``) go to :func:`desist.workbook.write_workbook`.
+    """
+    from desist.workbook import write_workbook
+
+    write_workbook(folder.path(name), sheets, **kwargs)
     return folder.final(name)
 
 
