@@ -65,7 +65,7 @@ def json_option() -> Any:
     """The ``--json`` option every command takes."""
     return typer.Option(
         False,
-        "--json",
+        "--json/--no-json",
         help='Print one JSON document on stdout: {"command", "inputs", "results", "files"} (see the command\'s docs).',
     )
 
