@@ -297,6 +297,11 @@ def find_chromium() -> str:
     ------
     DesistError
         None of them is on the PATH; the message says how to install Chromium.
+
+    Examples
+    --------
+    >>> find_chromium()  # doctest: +SKIP
+    '/usr/bin/chromium'
     """
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)

@@ -346,7 +346,15 @@ def cash_flow_table(simulation: Any, caption: str = "Monthly and cumulative net 
 
 
 def rule_chances_table(chances: Any, caption: str = "What each rule would pay over simulated evaluations") -> Table:
-    """The rules' chances (``pricing.RuleChances``): chance each pays or claws back, and its mean amount (£)."""
+    """The rules' chances (``pricing.RuleChances``): chance each pays or claws back, and its mean amount (£).
+
+    Examples
+    --------
+    >>> chances = rule_chances(contract, n_per_tranche=500, base_rate=0.8, true_effect=0.9)  # doctest: +SKIP
+    >>> t = rule_chances_table(chances)  # doctest: +SKIP
+    >>> t.readable().columns[:3].tolist()  # doctest: +SKIP
+    ['Rule', 'Scenario', 'Chance it pays']
+    """
     frame = chances.to_frame()
     effect = chances.assumptions.get("true_effect")
     frame["scenario"] = [

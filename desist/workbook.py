@@ -273,6 +273,12 @@ def contract_sheets(
     Any of ``simulation`` (``pricing.ContractSimulation``), ``chances``
     (``pricing.chances.RuleChances``) and ``structure``
     (``pricing.PaymentStructure``, whose findings are listed) may be None.
+
+    Examples
+    --------
+    >>> from pricing import PaymentStructure
+    >>> [s.name for s in contract_sheets(structure=PaymentStructure(service_fee=1.0, up_front_share=0.5))]
+    ['Findings']
     """
     sheets = [] if simulation is None else simulation_sheets(simulation, spec)
     if chances is not None:

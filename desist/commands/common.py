@@ -96,6 +96,13 @@ def require_out(out: Path | None, *, xlsx: bool = False, pdf: bool = False) -> N
     ------
     ParameterError
         A file option was given and ``out`` is None.
+
+    Examples
+    --------
+    >>> require_out(Path("tariffs"), xlsx=True)
+    >>> require_out(None, xlsx=True)
+    Traceback (most recent call last):
+    ground.errors.ParameterError: --xlsx writes its file into the output folder: give --out DIR too.
     """
     for given, option in ((xlsx, "--xlsx"), (pdf, "--pdf")):
         if given and out is None:
@@ -377,6 +384,11 @@ def write_excel(sheets: Any, folder: OutputFolder, name: str, **kwargs: Any) -> 
     """Write :class:`desist.workbook.Sheet`\\ s as one workbook in the output folder; returns the final path.
 
     ``kwargs`` (``title``, ``notes``) go to :func:`desist.workbook.write_workbook`.
+
+    Examples
+    --------
+    >>> with output_folder(ctx, out) as folder:  # doctest: +SKIP
+    ...     write_excel(tariff_sheets(comparison, spec), folder, "tariffs.xlsx", title="Tariffs")
     """
     from desist.workbook import write_workbook
 
