@@ -30,8 +30,10 @@ Outputs
 anything (:mod:`desist.outputs`): a bad destination is refused at once, files
 are written aside and moved into place whole with a ``manifest.json`` when
 the command completes, and a failed or interrupted run leaves the folder as
-it was. :func:`save_figure`, :func:`write_json` and :func:`write_csv` write
-into it and return the final paths.
+it was. :func:`save_figure`, :func:`write_json`, :func:`write_csv` and
+:func:`write_excel` write into it and return the final paths; ``--xlsx``
+(:func:`xlsx_option`) and ``--pdf`` write there too, so they need ``--out``
+(:func:`require_out`).
 
 Progress
 --------
