@@ -77,8 +77,15 @@ class DesistGroup(TyperGroup):
         if name not in self.commands:
             one = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
             importlib.import_module(f"desist.commands.{name}").register(one)
-            self.commands[name] = typer.main.get_command(one)
+            command = typer.main.get_command(one)
+            _untyped_flags(command.params)
+            self.commands[name] = command
+        if ctx is not None:  # the help option is made on first use, from the context
+            _untyped_flags([self.commands[name].get_help_option(ctx)])
         return self.commands[name]
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _untyped_flags(super().get_params(ctx))
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         try:
@@ -151,6 +158,15 @@ def _run(main: Any, args: Any, prog_name: Any, complete_var: Any, extra: dict) -
         note = interruption_note()
         _say(f"interrupted (Ctrl-C){': ' + note if note else ''}.")
     return code
+
+
+def _untyped_flags(params: list[Any]) -> list[Any]:
+    """Show flags (``--replace/--no-replace``, ``--help``) without a type: typer's help prints ``<bool>``
+    beside them, as if they took a value, and ``--replace true`` is then a usage error."""
+    for param in params:
+        if param is not None and getattr(param, "is_flag", False):
+            param.metavar = ""
+    return params
 
 
 def _say(text: str) -> None:

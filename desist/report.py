@@ -51,6 +51,7 @@ __all__ = [
     "Report",
     "Section",
     "figure_to_svg",
+    "find_chromium",
     "suppress_small_cells",
     "table_to_html",
 ]
@@ -273,7 +274,7 @@ class Report:
         DesistError
             No Chromium was found, or it failed to print.
         """
-        browser = str(chromium) if chromium else _find_chromium()
+        browser = str(chromium) if chromium else find_chromium()
         path = Path(path).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as folder:
@@ -289,12 +290,25 @@ class Report:
         return path
 
 
-def _find_chromium() -> str:
+def find_chromium() -> str:
+    """The path of the first of ``chromium``, ``chromium-browser`` and ``google-chrome`` on the PATH.
+
+    Raises
+    ------
+    DesistError
+        None of them is on the PATH; the message says how to install Chromium.
+
+    Examples
+    --------
+    >>> find_chromium()  # doctest: +SKIP
+    '/usr/bin/chromium'
+    """
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:
             return found
     raise DesistError(
         "Printing a PDF needs Chromium, and none was found on the PATH (looked for chromium, "
-        "chromium-browser and google-chrome). Install it (Debian: apt-get install chromium) or pass chromium=PATH."
+        "chromium-browser and google-chrome). Install it (Debian: apt-get install chromium) and put it on the PATH, "
+        "or give Report.to_pdf chromium=PATH."
     )

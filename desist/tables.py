@@ -51,6 +51,7 @@ __all__ = [
     "party_table",
     "prices_long_table",
     "prices_table",
+    "rule_chances_table",
     "rules_table",
     "screen_table",
     "segment_names",
@@ -340,6 +341,33 @@ def cash_flow_table(simulation: Any, caption: str = "Monthly and cumulative net 
         "month": COLUMNS["month"],
         "mean": COLUMNS["mean"],
         **{q: COLUMNS.get(q) or Column(humanise(q), "pounds") for q in quantiles},
+    }
+    return Table(frame, columns, caption)
+
+
+def rule_chances_table(chances: Any, caption: str = "What each rule would pay over simulated evaluations") -> Table:
+    """The rules' chances (``pricing.RuleChances``): chance each pays or claws back, and its mean amount (£).
+
+    Examples
+    --------
+    >>> chances = rule_chances(contract, n_per_tranche=500, base_rate=0.8, true_effect=0.9)  # doctest: +SKIP
+    >>> t = rule_chances_table(chances)  # doctest: +SKIP
+    >>> t.readable().columns[:3].tolist()  # doctest: +SKIP
+    ['Rule', 'Scenario', 'Chance it pays']
+    """
+    frame = chances.to_frame()
+    effect = chances.assumptions.get("true_effect")
+    frame["scenario"] = [
+        "Nothing changed" if s == "none" else f"At the assumed effect ({effect:g})" for s in frame["scenario"]
+    ]
+    frame["rule"] = [humanise(r) for r in frame["rule"]]
+    columns = {
+        "rule": COLUMNS["rule"],
+        "scenario": Column("Scenario", "text"),
+        "p_pays": Column("Chance it pays", "percent"),
+        "p_clawback": Column("Chance it claws back", "percent"),
+        "mean": Column("Mean amount", "pounds"),
+        "mc_se": Column("Monte Carlo SE of the mean", "pounds"),
     }
     return Table(frame, columns, caption)
 

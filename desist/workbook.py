@@ -11,8 +11,9 @@ the report.
 
 The ``*_sheets`` functions turn results into sheets: :func:`story_sheets`
 (everything ``desist report`` and ``desist demo`` compute),
-:func:`tariff_sheets` (``desist price``), :func:`simulation_sheets`
-(``desist simulate``), :func:`findings_sheet` and :func:`settlement_sheets`
+:func:`tariff_sheets` (``desist price``), :func:`contract_sheets` (``desist
+simulate``: :func:`simulation_sheets`, the rules' chances and the payment
+terms' findings), :func:`findings_sheet` and :func:`settlement_sheets`
 (``desist settle``).
 
 Examples
@@ -48,6 +49,7 @@ from ground.checks import parameter_error
 
 __all__ = [
     "Sheet",
+    "contract_sheets",
     "findings_sheet",
     "settlement_sheets",
     "simulation_sheets",
@@ -261,6 +263,35 @@ def simulation_sheets(simulation: Any, spec: Any = None) -> list[Sheet]:
             "What the commissioner pays per outcome achieved, over simulated contracts.",
         ),
     ]
+
+
+def contract_sheets(
+    simulation: Any = None, chances: Any = None, structure: Any = None, spec: Any = None
+) -> list[Sheet]:
+    """``desist simulate``: the simulation's sheets, what the rules would pay, and the payment terms' findings.
+
+    Any of ``simulation`` (``pricing.ContractSimulation``), ``chances``
+    (``pricing.chances.RuleChances``) and ``structure``
+    (``pricing.PaymentStructure``, whose findings are listed) may be None.
+
+    Examples
+    --------
+    >>> from pricing import PaymentStructure
+    >>> [s.name for s in contract_sheets(structure=PaymentStructure(service_fee=1.0, up_front_share=0.5))]
+    ['Findings']
+    """
+    sheets = [] if simulation is None else simulation_sheets(simulation, spec)
+    if chances is not None:
+        draws = chances.assumptions["draws"]
+        about = (
+            f"Chance each payment rule pays or claws back, and its mean amount, over {draws:,} simulated "
+            "evaluations: when nothing changed and at the assumed effect."
+        )
+        sheets.append(Sheet("Rules", tables.rule_chances_table(chances), about))
+    findings = [] if structure is None else structure.check()
+    if findings:
+        sheets.append(findings_sheet(findings))
+    return sheets
 
 
 def settlement_sheets(settlement: Any) -> list[Sheet]:

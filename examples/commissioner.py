@@ -1,12 +1,15 @@
 """Journey 1: a commissioner designing a tariff from last year's data.
 
-Steps: last year's cohort -> payment segments -> difficulty model (calibration,
-AUC) -> tariffs (flat, by difficulty, incentive-neutral: margins and the
-creaming gap) -> payment structure against the sector's ask -> contract
-simulation (cash flow, chance of a loss, peak working capital) -> power of the
-reoffending measure -> design findings.
+Steps: the contract (``pricing.Contract``: metric, segments, prices, payment
+terms) -> last year's cohort -> payment segments -> difficulty model
+(calibration, AUC) -> tariffs as ``desist price`` builds them (the contract's
+prices, flat, by difficulty, incentive-neutral: margins and the creaming gap)
+-> payment structure against the sector's ask -> contract simulation as
+``desist simulate`` runs it (spend against budget, cash flow, chance of a loss,
+peak working capital) -> power of the reoffending measure -> design findings
+on the contract as written (as ``desist check``).
 
-Inputs: ``specs/intermediate.toml`` (the metric), ``data/history.csv`` (last
+Inputs: ``specs/intermediate.toml`` (the contract), ``data/history.csv`` (last
 year's people with their achieved outcomes and delivery cost) and
 ``data/pool.csv`` (the national comparison pool, for base rates).
 
@@ -23,12 +26,13 @@ import matplotlib
 import matplotlib.pyplot as plt
 
 from cohorts import assign, fit_difficulty
+from desist.answers import spend
+from desist.format import exact_zeros
 from desist.io import read_frame, read_table
 from metrics import minimum_detectable_effect, negative_binomial_shape
-from outcomes import MetricSpec
-from pricing import PaymentStructure, Tariff, by_difficulty, flat, incentive_neutral, simulate_contract
-from pricing.inputs import cohort_pricing, payment_segments, segment_costs
-from validation import check_design
+from pricing import Contract, compare_tariffs, simulate_contract
+from pricing.inputs import payment_segments, simulation_inputs
+from validation.design import check_contract
 
 matplotlib.use("Agg")  # figures go to files only
 
@@ -61,11 +65,14 @@ def save(ax, path: Path) -> None:
 
 def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    spec = MetricSpec.from_toml(HERE / "specs" / "intermediate.toml")
+    # The contract a commissioner would issue: its metric, segments, prices and payment terms in one file.
+    contract = Contract.from_toml(HERE / "specs" / "intermediate.toml")
+    spec = contract.spec
     # history.csv is free-form (one 0/1 column per priced outcome); the pool has a schema.
     history = read_frame(HERE / "data" / "history.csv", table="history")
     pool = read_table(HERE / "data" / "pool.csv", "pool")
-    print(f"Spec: {spec.name}. Last year's cohort: {len(history):,} people; national pool: {len(pool):,}.")
+    print(contract.describe())
+    print(f"\nLast year's cohort: {len(history):,} people; national pool: {len(pool):,}.")
 
     heading("Segments")
     print(assign(history, spec.segments).summary())
@@ -82,52 +89,47 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
         + ", ".join(f"{r.Index} {r.rate:.1%} (n = {r.n})" for r in by_segment.itertuples())
     )
 
-    heading("Tariffs: the same expected budget spent three ways")
-    pricing = cohort_pricing(spec, history, history)
-    probabilities, budget = pricing.probabilities, pricing.expected_payments
-    costs = segment_costs(None, history, segments)
-    spec_tariff = Tariff.from_spec(spec)
-    print(f"Expected outcome budget under the spec's prices: £{budget:,.0f} for {len(history):,} people.")
+    heading("Tariffs: the contract's prices, and the same expected budget spent three other ways")
+    # What `desist price` builds: every tariff spends what the contract's own prices would pay on last year.
+    comparison = compare_tariffs(spec, history, source=HERE / "data" / "history.csv")
+    budget, costs = comparison.budget, comparison.costs
+    print(f"Expected outcome budget under the contract's prices: £{budget:,.0f} for {len(history):,} people.")
     print("Delivery cost per person by segment (£): " + ", ".join(f"{s} {c:,.0f}" for s, c in costs.items()))
-    tariffs = {
-        "spec": spec_tariff,
-        "flat": flat(budget, probabilities, segments=segments),
-        "by_difficulty": by_difficulty(budget, probabilities, segments=segments, costs=costs),
-        "incentive_neutral": incentive_neutral(costs, probabilities, budget, segments=segments),
-    }
-    gaps = {}
-    for name, tariff in tariffs.items():
-        margins = tariff.margins(costs, segments, probabilities)
-        gaps[name] = margins
+    for name, tariff in comparison.tariffs.items():
+        margins = comparison.margins[name]
         tariff.prices.round(0).to_csv(out / f"tariff_{name}.csv")
         margins.to_frame().to_csv(out / f"margins_{name}.csv")
         save(margins.plot(), out / f"margins_{name}.png")
-    print(tariffs["incentive_neutral"].summary())
+    print(comparison.tariffs["incentive_neutral"].summary())
     print("\nCreaming gap = margin per person, easiest minus hardest segment (95% CI); > 0 rewards creaming:")
-    for name, m in gaps.items():
+    for name, m in comparison.margins.items():
         print(
             f"  {name:<18} £{m.gap:>8,.0f}  ({m.gap_ci_low:,.0f} to {m.gap_ci_high:,.0f})  "
             f"easiest {m.easiest}, hardest {m.hardest}"
         )
 
+    # As `desist simulate` does: last year's people enrolled again, at last year's segment rates.
+    inputs = simulation_inputs(spec, history, history=history)
+    structure = inputs.structure
     heading("Payment structure against the sector's ask (>= 70% of the fee up front, 10-30% at risk)")
-    structure = PaymentStructure.from_spec(spec, outcome_budget=budget)
     print(structure.summary())
 
     heading(f"Contract simulation ({draws:,} draws)")
     sim = simulate_contract(
         spec,
         history,
-        spec_tariff,
+        inputs.tariff,
         structure,
         draws=draws,
         seed=seed,
-        probabilities=probabilities,
-        segments=segments,
-        costs=costs,
+        probabilities=inputs.probabilities,
+        segments=inputs.segments,
+        costs=inputs.costs,
     )
     print(sim.summary())
-    sim.to_frame().to_csv(out / "cash_flow.csv", index=False)
+    expected = spend(sim)
+    print(expected.sentence() + " " + expected.risk())
+    exact_zeros(sim.to_frame()).to_csv(out / "cash_flow.csv", index=False)
     save(sim.plot(), out / "cash_flow.png")
 
     heading("Power of the reoffending measure (1:1 matched comparison, base rates from the national pool)")
@@ -141,9 +143,12 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
     for result in power.values():
         print(result.summary())
 
-    heading(f"Design findings (contract of {CONTRACT_DAYS} days)")
-    findings = check_design(
-        spec, {"people": history, "history": history, "pool": pool}, contract_days=CONTRACT_DAYS, costs=costs.to_dict()
+    heading(f"Design findings (the contract as written, over {CONTRACT_DAYS} days)")
+    findings = check_contract(
+        contract,
+        {"people": history, "history": history, "pool": pool},
+        contract_days=CONTRACT_DAYS,
+        costs=costs.to_dict(),
     )
     for f in findings:
         print(f"[{f.severity}] {f.code}: {f.message}")
@@ -152,9 +157,10 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
         "n_history": len(history),
         "auc": calibration.auc.to_dict(),
         "budget": budget,
-        "gaps": {name: [m.gap, m.gap_ci_low, m.gap_ci_high] for name, m in gaps.items()},
+        "gaps": {name: [m.gap, m.gap_ci_low, m.gap_ci_high] for name, m in comparison.margins.items()},
         "structure": structure.to_dict(),
         "simulation": sim.to_dict(),
+        "spend": expected.to_dict(),
         "power": {name: r.to_dict() for name, r in power.items()},
         "findings": [f.to_dict() for f in findings],
     }

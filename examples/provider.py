@@ -1,11 +1,13 @@
 """Journey 3: a provider checking a proposed metric on its own caseload before signing.
 
-Steps: load the spec -> outcome achievement rates on the caseload, with CIs ->
-expected income by payment segment (from the provider's own track record) and
-margins after delivery costs -> cash flow and the chance of a loss under the
-spec's payment structure -> design findings.
+Steps: read the proposed contract (``pricing.Contract``) -> outcome achievement
+rates on the caseload, with CIs -> expected income by payment segment (from the
+provider's own track record, as ``desist simulate`` takes it) and margins after
+delivery costs -> cash flow and the chance of a loss under the contract's
+payment terms -> design findings on the contract as written -> the answer:
+expected income, margin and the chance of a loss.
 
-Inputs: a metric spec (default ``specs/intermediate.toml``) and, from ``data/``,
+Inputs: a contract (default ``specs/intermediate.toml``) and, from ``data/``,
 ``people.csv``, ``assessments.csv`` and ``services.csv`` (the provider's
 people are those with its ``provider_id``).
 
@@ -22,11 +24,12 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 
+from desist.answers import outlook
+from desist.format import exact_zeros
 from desist.io import read_table
-from outcomes import MetricSpec
-from pricing import PaymentStructure, Tariff, simulate_contract
-from pricing.inputs import achievement_history, cohort_pricing, segment_costs
-from validation import check_design
+from pricing import Contract, simulate_contract
+from pricing.inputs import achievement_history, simulation_inputs
+from validation.design import check_contract
 
 matplotlib.use("Agg")  # figures go to files only
 
@@ -50,8 +53,10 @@ def main(
     seed: int = 1,
 ) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    spec = MetricSpec.from_toml(spec_path)
-    print(spec.describe())
+    # The contract the commissioner proposes: metric, segments, prices and payment terms in one file.
+    contract = Contract.from_toml(spec_path)
+    spec = contract.spec
+    print(contract.describe())
     people = read_table(DATA / "people.csv", "people", as_of=AS_OF)
     assessments = read_table(DATA / "assessments.csv", "assessments", as_of=AS_OF)
     services = read_table(DATA / "services.csv", "services", as_of=AS_OF)
@@ -69,28 +74,28 @@ def main(
         )
     rates.to_csv(out / "outcome_rates.csv", index=False)
 
-    heading("Expected income by segment under the spec's prices")
+    heading("Expected income by segment under the contract's prices")
     # The track record: people whose windows have all closed, 1 = paid for the outcome.
     record, counts = achievement_history(spec, caseload, assessments, as_of=AS_OF)
     print(f"Track record: {counts['kept']} of {counts['all']} people with every window closed.")
-    tariff = Tariff.from_spec(spec)
-    pricing = cohort_pricing(spec, caseload, record)
-    segments, probabilities = pricing.segments, pricing.probabilities
+    # As `desist simulate --cohort caseload --history record` would: the track record's rates by segment,
+    # the caseload's own delivery costs, the contract's prices and payment terms.
+    inputs = simulation_inputs(spec, caseload, history=record)
+    tariff, segments, probabilities, costs = inputs.tariff, inputs.segments, inputs.probabilities, inputs.costs
     income = tariff.expected_income(segments, probabilities)
     print(
         income[["n", "achievement", "expected_income", "income_per_person", "ci_low", "ci_high"]].round(2).to_string()
     )
     income.to_csv(out / "expected_income.csv")
-    costs = segment_costs(None, caseload, segments)
     margins = tariff.margins(costs, segments, probabilities)
     print(margins.summary())
     print("Margins count outcome payments only; the service fee below adds the same per person to every segment.")
 
-    heading("Cash flow under the spec's payment structure")
-    contract = PaymentStructure.from_spec(spec, outcome_budget=pricing.expected_payments)
+    heading("Cash flow under the contract's payment terms")
+    terms = inputs.structure
     # The provider's part of the contract: the service fee shared by caseload.
     share = len(caseload) / len(people)
-    structure = replace(contract, name=f"{contract.name}: {provider}", service_fee=contract.service_fee * share)
+    structure = replace(terms, name=f"{terms.name}: {provider}", service_fee=terms.service_fee * share)
     print(structure.summary())
     sim = simulate_contract(
         spec,
@@ -104,15 +109,15 @@ def main(
         costs=costs,
     )
     print(sim.summary())
-    sim.to_frame().to_csv(out / "cash_flow.csv", index=False)
+    exact_zeros(sim.to_frame()).to_csv(out / "cash_flow.csv", index=False)
     ax = sim.plot()
     ax.figure.tight_layout()
     ax.figure.savefig(out / "cash_flow.png", dpi=110)
     plt.close(ax.figure)
 
-    heading("Design findings")
-    findings = check_design(
-        spec,
+    heading("Design findings on the contract as written")
+    findings = check_contract(
+        contract,
         {"people": caseload, "assessments": assessments, "history": record, "as_of": AS_OF},
         contract_days=CONTRACT_DAYS,
         costs=costs.to_dict(),
@@ -120,8 +125,13 @@ def main(
     for f in findings:
         print(f"[{f.severity}] {f.code}: {f.message}")
 
-    table = sim.party_table()
     party = structure.providers[0]
+    heading(f"What the contract means for {provider}")
+    answer = outlook(sim, party, delivery_cost=float(caseload["cost"].sum()))
+    print(answer.sentence())
+    print(answer.capital())
+
+    table = sim.party_table()
     result = {
         "provider": provider,
         "n": len(caseload),
@@ -130,6 +140,7 @@ def main(
         "margins": margins.to_dict(),
         "p_loss": float(table.loc[party, "p_loss"]),
         "peak_working_capital": float(table.loc[party, "peak_working_capital_mean"]),
+        "outlook": answer.to_dict(),
         "simulation": sim.to_dict(),
         "findings": [f.to_dict() for f in findings],
     }
@@ -141,7 +152,7 @@ def main(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="A provider checks a proposed metric on its own caseload.")
     parser.add_argument("--out", type=Path, default=HERE / "out" / "provider", help="folder for outputs")
-    parser.add_argument("--spec", type=Path, default=HERE / "specs" / "intermediate.toml", help="metric spec (TOML)")
+    parser.add_argument("--spec", type=Path, default=HERE / "specs" / "intermediate.toml", help="contract (TOML)")
     parser.add_argument("--provider", default="PRV09", help="provider_id of the caseload")
     parser.add_argument("--draws", type=int, default=2_000, help="Monte Carlo draws of the contract")
     parser.add_argument("--seed", type=int, default=1, help="seed of the contract simulation")

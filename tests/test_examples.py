@@ -86,6 +86,9 @@ def test_commissioner_writes_outputs_and_prints_key_numbers(commissioner):
     assert "peak_working_capital_mean" in text
     assert "minimum detectable effect" in text
     assert [f["code"] for f in result["findings"]]
+    # Read from the contract file, priced and simulated as `desist price` and `desist simulate` do.
+    assert result["spend"]["mean"] == pytest.approx(result["simulation"]["total_paid"]["mean"], rel=1e-12)
+    assert result["spend"]["sentence"] in text
 
 
 def test_evaluator_matches_estimates_and_screens(evaluator):
@@ -143,3 +146,7 @@ def test_provider_reports_income_cash_flow_and_findings(provider):
     assert 0 <= result["p_loss"] <= 1
     assert "small_segment" in [f["code"] for f in result["findings"]]
     assert "Expected income by segment" in text and "Cost per outcome" in text
+    # The answer a provider needs: expected income, margin and the chance of a loss.
+    answer = result["outlook"]
+    assert answer["sentence"] in text and answer["loss_chance"] == pytest.approx(result["p_loss"], abs=1e-15)
+    assert answer["income"] == pytest.approx(answer["margin"] + answer["cost"], rel=1e-12)

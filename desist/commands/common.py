@@ -30,8 +30,10 @@ Outputs
 anything (:mod:`desist.outputs`): a bad destination is refused at once, files
 are written aside and moved into place whole with a ``manifest.json`` when
 the command completes, and a failed or interrupted run leaves the folder as
-it was. :func:`save_figure`, :func:`write_json` and :func:`write_csv` write
-into it and return the final paths.
+it was. :func:`save_figure`, :func:`write_json`, :func:`write_csv` and
+:func:`write_excel` write into it and return the final paths; ``--xlsx``
+(:func:`xlsx_option`) and ``--pdf`` write there too, so they need ``--out``
+(:func:`require_out`).
 
 Progress
 --------
@@ -65,7 +67,7 @@ def json_option() -> Any:
     """The ``--json`` option every command takes."""
     return typer.Option(
         False,
-        "--json",
+        "--json/--no-json",
         help='Print one JSON document on stdout: {"command", "inputs", "results", "files"} (see the command\'s docs).',
     )
 
@@ -77,6 +79,38 @@ def out_option(what: str) -> Any:
         "--out",
         help=f"Folder to write {what} and manifest.json; created if missing, replaced whole if desist wrote it.",
     )
+
+
+def xlsx_option(name: str, what: str) -> Any:
+    """The ``--xlsx`` flag: also write the workbook ``name`` (of ``what``) into the ``--out`` folder."""
+    return typer.Option(
+        False,
+        "--xlsx/--no-xlsx",
+        help=f"Also write {name} to the --out folder: one Excel workbook of {what}, with number formats, "
+        "frozen headers and a Contents sheet saying what each sheet holds.",
+    )
+
+
+def require_out(out: Path | None, *, xlsx: bool = False, pdf: bool = False) -> None:
+    """Refuse ``--xlsx`` or ``--pdf`` without ``--out``: they write into the output folder.
+
+    Raises
+    ------
+    ParameterError
+        A file option was given and ``out`` is None.
+
+    Examples
+    --------
+    >>> require_out(Path("tariffs"), xlsx=True)
+    >>> require_out(None, xlsx=True)
+    Traceback (most recent call last):
+    ground.errors.ParameterError: --xlsx writes its file into the output folder: give --out DIR too.
+    """
+    for given, option in ((xlsx, "--xlsx"), (pdf, "--pdf")):
+        if given and out is None:
+            raise ParameterError(
+                f"{option} writes its file into the output folder: give --out DIR too.", parameter=option[2:]
+            )
 
 
 def cost_option() -> Any:
@@ -345,6 +379,22 @@ def write_csv(frame: pd.DataFrame, folder: OutputFolder, name: str, **kwargs: An
 def write_text(text: str, folder: OutputFolder, name: str) -> str:
     """Write text (UTF-8) to the output folder; returns the final path."""
     folder.path(name).write_text(text, encoding="utf-8")
+    return folder.final(name)
+
+
+def write_excel(sheets: Any, folder: OutputFolder, name: str, **kwargs: Any) -> str:
+    """Write :class:`desist.workbook.Sheet`\\ s as one workbook in the output folder; returns the final path.
+
+    ``kwargs`` (``title``, ``notes``) go to :func:`desist.workbook.write_workbook`.
+
+    Examples
+    --------
+    >>> with output_folder(ctx, out) as folder:  # doctest: +SKIP
+    ...     write_excel(tariff_sheets(comparison, spec), folder, "tariffs.xlsx", title="Tariffs")
+    """
+    from desist.workbook import write_workbook
+
+    write_workbook(folder.path(name), sheets, **kwargs)
     return folder.final(name)
 
 

@@ -2,7 +2,8 @@
 
 world -> outcomes -> matched comparison -> thresholds -> difficulty -> tariffs
 -> contract simulation -> screens -> design checks -> report. No files are
-needed; ``--out`` receives ``report.html`` and ``story.json``.
+needed; ``--out`` receives ``report.html`` and ``story.json``, and with
+``--xlsx`` ``report.xlsx``, with ``--pdf`` ``report.pdf`` (as ``desist report``).
 
 JSON (``--json``): ``results`` holds ``world`` (table sizes) and ``story``
 (the same shape as ``desist report``'s results, plus the world's ``truth``).
@@ -16,7 +17,7 @@ import typer
 
 from cohorts.synthetic import make_world
 from desist.commands.common import emit, json_option, output_folder, written
-from desist.commands.report import write_story
+from desist.commands.report import check_files, pdf_option, story_xlsx_option, write_story
 from desist.story import DEFAULT_SPEC, StoryInputs
 from ground.checks import Interval, check_parameter
 from ground.errors import MatchingError, ModelError
@@ -46,6 +47,8 @@ def demo(
     parking: float = typer.Option(0.0, "--parking", help="Parking strength: service hours fall 2**-p likewise."),
     draws: int = typer.Option(2_000, "--draws", help="Contract simulation draws."),
     as_json: bool = json_option(),
+    xlsx: bool = story_xlsx_option(),
+    pdf: bool = pdf_option(),
 ) -> None:
     """Run the whole story on a synthetic world (no files needed) and write the report.
 
@@ -53,7 +56,7 @@ def demo(
 
         desist demo
 
-        desist demo --seed 7 --creaming 1 --parking 1 --out demo-gamed
+        desist demo --seed 7 --creaming 1 --parking 1 --out demo-gamed --xlsx --pdf
     """
     # Smaller worlds leave some groups without anyone enrolled: the story's models cannot be fitted.
     check_parameter(n_eligible, "--n-eligible", "desist demo", Interval(int, MIN_ELIGIBLE, MAX_ELIGIBLE))
@@ -62,11 +65,12 @@ def demo(
     # A strength of 10 already cuts the odds (or hours) at the hardest decile a thousandfold.
     check_parameter(creaming, "--creaming", "desist demo", Interval(float, 0, MAX_STRENGTH))
     check_parameter(parking, "--parking", "desist demo", Interval(float, 0, MAX_STRENGTH))
+    check_files(out, xlsx=xlsx, pdf=pdf)
     with output_folder(ctx, out) as folder:
         world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool, creaming=creaming, parking=parking)
         inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))
         try:
-            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json)
+            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json, xlsx=xlsx, pdf=pdf)
         except (ModelError, MatchingError) as exc:
             exc.args = (
                 f"{exc} (The synthetic world of {n_eligible:,} eligible people may be too small for "

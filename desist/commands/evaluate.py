@@ -64,7 +64,7 @@ def evaluate(
     kind: str = typer.Option("mean", "--kind", help="mean, binary, count or time."),
     event: str = typer.Option(None, "--event", help="Event 0/1 column for --kind time."),
     ratio: int = typer.Option(1, "--ratio", min=1, help="Controls per treated unit."),
-    replace: bool = typer.Option(False, "--replace", help="Match with replacement."),
+    replace: bool = typer.Option(False, "--replace/--no-replace", help="Match with replacement, or without."),
     caliper: float = typer.Option(None, "--caliper", help="Caliper in SDs of the distance."),
     link: str = typer.Option("logit", "--link", help="logit (probability) or linear_logit."),
     exact: str = typer.Option(None, "--exact", help="Comma-separated columns to match exactly."),

@@ -48,6 +48,7 @@ from desist.commands.common import (
     write_csv,
     written,
 )
+from desist.format import exact_zeros
 from ground.errors import naming
 from pricing.contract import Contract
 from validation.payoff import payoff_from_spec
@@ -96,7 +97,8 @@ def gaming(
                 spec, past, difficulty=difficulty, strengths=_strengths(strengths), draws=draws, seed=seed
             )
         if folder is not None:
-            write_csv(payoff.to_frame(), folder, "gaming_payoff.csv", index=False)
+            # An incentive-neutral tariff's gains are 0 up to float noise: written as 0.
+            write_csv(exact_zeros(payoff.to_frame()), folder, "gaming_payoff.csv", index=False)
             save_figure(payoff.plot()[0], folder, "gaming_payoff")
     files = written(folder)
     if as_json:

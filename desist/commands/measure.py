@@ -63,7 +63,9 @@ def measure(
         "local[*]", "--spark-master", help="Master of the Spark session made when none is active."
     ),
     observable_only: bool = typer.Option(
-        False, "--observable-only", help="Write only the observable people (the others are counted)."
+        False,
+        "--observable-only/--everyone",
+        help="Write only the observable people (the others are counted), or everyone.",
     ),
     out: Path = out_option("per_person.parquet and reoffending.json"),
     as_json: bool = json_option(),

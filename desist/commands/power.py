@@ -101,7 +101,9 @@ def power_command(
     ratio: float = typer.Option(1.0, "--ratio", help="Comparison people per treated person (1:k matching)."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
     target_power: float = typer.Option(0.8, "--power", help="Target power for the MDE and required n."),
-    one_sided: bool = typer.Option(False, "--one-sided", help="Test for a reduction only."),
+    one_sided: bool = typer.Option(
+        False, "--one-sided/--two-sided", help="Test for a reduction only, or for a change either way."
+    ),
     design_effect: float = typer.Option(1.0, "--design-effect", help="Variance multiplier (weights, clustering)."),
     dispersion: float = typer.Option(None, "--dispersion", help="Negative binomial shape k (frequency)."),
     method: str = typer.Option("wald", "--method", help="Binary: wald (unpooled) or arcsine (Cohen's h)."),

@@ -5,7 +5,9 @@ has prices), a flat tariff, one priced by difficulty and an incentive-neutral
 one, all spending the same expected budget, and prints each one's prices and
 margins by segment with the gap between the easiest and hardest segment (the
 incentive to cream). ``--out DIR`` writes the tariff and margin plots (PNG and
-SVG) and each tariff as TOML, which ``desist simulate --tariff`` reads.
+SVG) and each tariff as TOML, which ``desist simulate --tariff`` reads;
+``--xlsx`` adds ``tariffs.xlsx`` there (prices, margins and creaming gaps of
+every tariff, one sheet each, after a Contents sheet).
 
 JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 ``results``::
@@ -40,10 +42,14 @@ from desist.commands.common import (
     output_folder,
     parse_costs,
     read_data,
+    require_out,
     save_figure,
+    write_excel,
     write_text,
     written,
+    xlsx_option,
 )
+from desist.workbook import tariff_sheets
 from pricing.comparison import SMALL_CELL, compare_tariffs
 from pricing.contract import Contract
 
@@ -66,6 +72,7 @@ def price(
     strength: float = typer.Option(1.0, "--strength", help="How strongly by_difficulty follows cost/probability."),
     as_json: bool = json_option(),
     out: Path = out_option("tariff_<name>.toml and the tariff and margins plots (PNG, SVG)"),
+    xlsx: bool = xlsx_option("tariffs.xlsx", "every tariff's prices, margins and creaming gap"),
 ) -> None:
     """Build and compare tariffs: prices and margins by segment, and the creaming gap.
 
@@ -75,8 +82,9 @@ def price(
             --history examples/data/history.csv
 
         desist price --spec spec.toml --history last_year.parquet \\
-            --budget 400000 --cost none=1200 --json --out tariffs/
+            --budget 400000 --cost none=1200 --json --out tariffs/ --xlsx
     """
+    require_out(out, xlsx=xlsx)
     with output_folder(ctx, out) as folder:
         contract = Contract.from_toml(spec_path)
         spec = contract.spec
@@ -99,6 +107,8 @@ def price(
                 write_text(t.to_toml(), folder, f"tariff_{name}.toml")
                 save_figure(t.plot(), folder, f"tariff_{name}")
                 save_figure(result.margins[name].plot(), folder, f"margins_{name}")
+            if xlsx:
+                write_excel(tariff_sheets(result, spec), folder, "tariffs.xlsx", title=f"Tariffs for {spec.name}")
     files = written(folder)
     if as_json:
         emit(ctx, {"spec": spec.name, **result.to_dict()}, files)

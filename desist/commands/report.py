@@ -10,7 +10,12 @@ Reads the cohort, its offences and the comparison pool (and, when given, the
 eligible people, service contacts, assessments and a pricing history), checks
 each against its schema, runs the story (outcomes, matched comparison, effects,
 payment thresholds, difficulty, tariffs, contract simulation, screens, design
-checks) and writes ``report.html`` and ``story.json`` to ``--out``.
+checks) and writes ``report.html`` and ``story.json`` to ``--out``; with
+``--xlsx`` also ``report.xlsx`` (:func:`desist.workbook.story_workbook`: the
+answers, the evidence, tariffs, margins, cash flow and ledger, one sheet
+each, after a Contents sheet) and with ``--pdf`` ``report.pdf`` (the report
+printed by headless Chromium; without Chromium the command stops at once
+with one message).
 
 JSON (``--json``): ``results`` is the story's ``to_dict()``: ``spec``,
 ``outcome_rates``, ``reoffending``, ``matching``, ``effects`` (binary, count,
@@ -23,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -34,12 +40,15 @@ from desist.commands.common import (
     parse_costs,
     parse_date,
     read_data,
+    require_out,
     split_columns,
     write_json,
     written,
+    xlsx_option,
 )
 from desist.outputs import OutputFolder
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
+from desist.workbook import story_workbook
 from ground.errors import ParameterError, naming
 from ground.tables import check_links
 from outcomes.reoffending import COUNTINGS
@@ -66,12 +75,50 @@ def story_progress(quiet: bool) -> Iterator:
         bar.update(task, description="done", completed=len(STEPS))
 
 
-def write_story(inputs: StoryInputs, folder: OutputFolder, *, seed: int, draws: int, quiet: bool) -> Story:
-    """Run the story with a progress bar and write ``report.html`` and ``story.json`` into the output folder."""
+def story_xlsx_option() -> Any:
+    """The ``--xlsx`` flag of ``report`` and ``demo``."""
+    return xlsx_option("report.xlsx", "the answers, the evidence, tariffs, margins, cash flow and findings")
+
+
+def pdf_option() -> Any:
+    """The ``--pdf`` flag of ``report`` and ``demo``."""
+    return typer.Option(
+        False, "--pdf/--no-pdf", help="Also write report.pdf to the --out folder, printed by headless Chromium (A4)."
+    )
+
+
+def check_files(out: Path | None, *, xlsx: bool, pdf: bool) -> None:
+    """Refuse ``--xlsx``/``--pdf`` without ``--out``, and ``--pdf`` without Chromium, before anything is computed."""
+    require_out(out, xlsx=xlsx, pdf=pdf)
+    if pdf:
+        from desist.report import find_chromium
+
+        find_chromium()
+
+
+def write_story(
+    inputs: StoryInputs,
+    folder: OutputFolder,
+    *,
+    seed: int,
+    draws: int,
+    quiet: bool,
+    xlsx: bool = False,
+    pdf: bool = False,
+) -> Story:
+    """Run the story with a progress bar and write ``report.html`` and ``story.json`` into the output folder.
+
+    ``xlsx`` adds ``report.xlsx`` and ``pdf`` ``report.pdf`` (printed by Chromium).
+    """
     with story_progress(quiet) as advance:
         story = run_story(inputs, seed=seed, draws=draws, progress=advance)
-    story.report().write(folder.path("report.html"))
+    page = story.report()
+    page.write(folder.path("report.html"))
     write_json(story.to_dict(), folder, "story.json")
+    if xlsx:
+        story_workbook(story, folder.path("report.xlsx"))
+    if pdf:
+        page.to_pdf(folder.path("report.pdf"))
     return story
 
 
@@ -108,6 +155,8 @@ def report(
         help="Folder for report.html, story.json and manifest.json (replaced whole if desist wrote it before).",
     ),
     as_json: bool = json_option(),
+    xlsx: bool = story_xlsx_option(),
+    pdf: bool = pdf_option(),
 ) -> None:
     """Run the whole evaluation on files and write one self-contained HTML report.
 
@@ -120,7 +169,7 @@ def report(
         desist report --people people.csv --offences offences.csv \\
             --pool pool.parquet --eligible eligible.csv \\
             --services services.csv --assessments assessments.csv \\
-            --cost none=450 --cost complex_needs=850 --out report/
+            --cost none=450 --cost complex_needs=850 --out report/ --xlsx --pdf
     """
     if pool_counting not in COUNTINGS:
         raise ParameterError(
@@ -128,6 +177,7 @@ def report(
             parameter="pool_counting",
         )
     when = parse_date(as_of, "as-of")
+    check_files(out, xlsx=xlsx, pdf=pdf)
     with output_folder(ctx, out) as folder:
         spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
         cohort = read_data(people, "people", option="--people", schema=True, as_of=when)
@@ -160,7 +210,7 @@ def report(
             check_links(inputs.offences, optional.get("eligible", cohort), table="offences", to_table="the people")
         # The story's messages name its tables; the prefix names the files they came from.
         with naming(", ".join(str(p) for p in (people, offences, pool) if p is not None), "the input files"):
-            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json)
+            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json, xlsx=xlsx, pdf=pdf)
     files = written(folder)
     if as_json:
         emit(ctx, story.to_dict(), files)

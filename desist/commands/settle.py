@@ -9,7 +9,9 @@ prints each tranche and rule, the parties and the exclusions, and writes to
 - ``ledger.csv``: one row per person and payable outcome and per rule payment or clawback
   (tranche, kind, item, person_id, evidence, evidence_date, base_price, uplift, note, amount);
 - ``audit.json``: SHA-256 of the contract and of every input, baseline version, desist's
-  version, seeds, as-of date, command and figures; ``desist verify`` replays it.
+  version, seeds, as-of date, command and figures; ``desist verify`` replays it;
+- ``settlement.xlsx`` with ``--xlsx``: what each tranche and rule pays, what each
+  party receives and the ledger, one sheet each, after a Contents sheet.
 
 A table the contract does not use is read, hashed and listed as unused, not refused.
 
@@ -24,7 +26,19 @@ from pathlib import Path
 
 import typer
 
-from desist.commands.common import emit, json_option, out_option, output_folder, write_json, write_text, written
+from desist.commands.common import (
+    emit,
+    json_option,
+    out_option,
+    output_folder,
+    require_out,
+    write_excel,
+    write_json,
+    write_text,
+    written,
+    xlsx_option,
+)
+from desist.workbook import settlement_sheets
 from ground.errors import SpecError
 from pricing.audit import settle_files
 from pricing.settlement import TABLES
@@ -51,14 +65,16 @@ def settle(
     as_of: str = typer.Option(..., "--as-of", help="Settlement date, e.g. 2025-09-30."),
     as_json: bool = json_option(),
     out: Path = out_option("settlement.json, ledger.csv and audit.json"),
+    xlsx: bool = xlsx_option("settlement.xlsx", "what each tranche and party is paid and the claims ledger"),
 ) -> None:
     """Settle a contract on its data: tranches, parties, a claims ledger and an audit record.
 
     Examples:
 
         desist settle examples/specs/doncaster.toml --data people=examples/data/people.csv \\
-            --data offences=examples/data/offences.csv --as-of 2025-09-30 --out settled/
+            --data offences=examples/data/offences.csv --as-of 2025-09-30 --out settled/ --xlsx
     """
+    require_out(out, xlsx=xlsx)
     parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
     command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
     with output_folder(ctx, out) as folder:
@@ -67,6 +83,10 @@ def settle(
             write_json(settlement.to_dict(), folder, "settlement.json")
             write_text(settlement.ledger_csv(), folder, "ledger.csv")
             write_json(settlement.audit, folder, "audit.json")
+        if xlsx:
+            notes = [f"Settled as of {settlement.as_of.isoformat()}; audit.json beside this workbook replays it."]
+            title = f"Settlement of {settlement.contract}"
+            write_excel(settlement_sheets(settlement), folder, "settlement.xlsx", title=title, notes=notes)
     files = written(folder)
     if as_json:
         emit(ctx, settlement.to_dict(), files)

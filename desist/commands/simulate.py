@@ -8,7 +8,10 @@ enrolment, achievement, measurement lags and payments. Prints what the
 commissioner pays, each party's net cash, chance of a loss and peak working
 capital, and the cost per outcome. ``--out DIR`` writes the cash-flow fan
 charts (``cash_flow_<party>.png``/``.svg``) and the monthly quantiles
-(``cash_flow.csv``).
+(``cash_flow.csv``, float noise of a zero written as 0); ``--xlsx`` adds
+``simulation.xlsx`` there (spend against budget, each party's net cash, the
+cash flow, cost per outcome, what the rules would pay, the payment terms'
+findings, one sheet each, after a Contents sheet).
 
 JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 ``results`` = ``pricing.ContractSimulation.to_dict()`` with the spec's name and
@@ -46,12 +49,17 @@ from desist.commands.common import (
     parse_costs,
     parse_pairs,
     read_data,
+    require_out,
     save_figure,
     split_columns,
     step,
     write_csv,
+    write_excel,
     written,
+    xlsx_option,
 )
+from desist.format import exact_zeros
+from desist.workbook import contract_sheets
 from ground.errors import ParameterError
 from pricing import Tariff, simulate_contract
 from pricing.chances import DEFAULT_EFFECT, rule_chances
@@ -97,6 +105,7 @@ def simulate(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same numbers."),
     as_json: bool = json_option(),
     out: Path = out_option("the cash-flow fan charts (PNG, SVG) and cash_flow.csv"),
+    xlsx: bool = xlsx_option("simulation.xlsx", "spend, each party's net cash, cash flow and what the rules pay"),
 ) -> None:
     """Simulate a contract's payments: cash flow by party, P(loss), peak working capital.
 
@@ -107,8 +116,9 @@ def simulate(
             --history examples/data/history.csv --draws 2000
 
         desist simulate --spec spec.toml --cohort cohort.parquet \\
-            --cost none=1200 --json --out sim/
+            --cost none=1200 --json --out sim/ --xlsx
     """
+    require_out(out, xlsx=xlsx)
     contract = Contract.from_toml(spec_path)
     spec = contract.spec
     with output_folder(ctx, out) as folder:
@@ -156,7 +166,12 @@ def simulate(
             if folder is not None:
                 for party in sim.parties:
                     save_figure(sim.plot(party), folder, f"cash_flow_{party}")
-                write_csv(sim.to_frame(), folder, "cash_flow.csv", index=False)
+                # Cumulative sums leave -2.8e-12 where a party's cash is 0.
+                write_csv(exact_zeros(sim.to_frame()), folder, "cash_flow.csv", index=False)
+        if xlsx:
+            structure = contract.structure if inputs is None else inputs.structure
+            sheets = contract_sheets(sim, chances, structure, spec)
+            write_excel(sheets, folder, "simulation.xlsx", title=f"Contract simulation for {spec.name}")
     files = written(folder)
     if sim is None:
         if as_json:
