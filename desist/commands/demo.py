@@ -16,7 +16,7 @@ import typer
 
 from cohorts.synthetic import make_world
 from desist.commands.common import emit, json_option, output_folder, written
-from desist.commands.report import write_story
+from desist.commands.report import show_story, write_story
 from desist.story import DEFAULT_SPEC, StoryInputs
 from ground.checks import Interval, check_parameter
 from ground.errors import MatchingError, ModelError
@@ -79,8 +79,7 @@ def demo(
         return
     typer.echo(world.summary())
     typer.echo("")
-    typer.echo(story.summary())
-    typer.echo(f"\nReport written to {files[0]}")
+    show_story(story, files)
 
 
 def register(app: typer.Typer) -> None:

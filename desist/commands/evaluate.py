@@ -30,11 +30,14 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
 
+from desist import format as numbers
 from desist.commands.common import (
     check_numbers,
     emit,
@@ -49,6 +52,7 @@ from desist.commands.common import (
     write_json,
     written,
 )
+from desist.format import COLUMNS, Column, Table, interval
 from desist.outputs import OutputFolder
 from ground.errors import ParameterError, naming
 from metrics import match
@@ -128,6 +132,59 @@ def evaluate(
     typer.echo(f"  method: {eff.method}")
     if files:
         typer.echo(f"\nWrote {', '.join(Path(f).name for f in files)} in {out}")
+
+
+#: The scale of each effect in words, by ``Effect.scale``; ``{outcome}`` is the outcome's name.
+SCALE_WORDS = {
+    "risk ratio": "Risk ratio of {outcome} (1 = no change)",
+    "odds ratio": "Odds ratio of {outcome} (1 = no change)",
+    "rate ratio": "Rate ratio of {outcome} (1 = no change)",
+    "hazard ratio": "Hazard ratio of {outcome} (1 = no change)",
+}
+
+
+def effect_scale(effect: Any) -> tuple[str, str]:
+    """An effect's scale in words and the kind its numbers are written as (``desist.format`` kinds).
+
+    A difference in a 0/1 outcome is in percentage points of people; a
+    difference in means is in the outcome's own units; a ratio is a ratio.
+    """
+    if effect.scale == "difference":
+        if effect.kind == "binary":
+            return f"Difference in the {effect.outcome} rate (percentage points)", "points"
+        return f"Difference in mean {effect.outcome}", "number"
+    return SCALE_WORDS.get(effect.scale, f"{effect.scale.capitalize()} of {{outcome}}").format(
+        outcome=effect.outcome
+    ), "ratio"
+
+
+def effect_table(effects: Mapping[str, Any], truths: Mapping[str, float | None] | None = None) -> Table:
+    """Each effect on its scale in words: estimate with its 95% CI, p-value, n, and the true effect when known."""
+    truths = {k: v for k, v in (truths or {}).items() if v is not None}
+    rows = []
+    for name, e in effects.items():
+        scale, kind = effect_scale(e)
+        rows.append(
+            {
+                "scale": scale,
+                "estimate": interval(e.estimate, e.ci_low, e.ci_high, kind),
+                "truth": numbers.value(truths[name], kind) if name in truths else "",
+                "p_value": e.p_value,
+                "n_treated": e.n_treated,
+                "n_control": e.n_control,
+            }
+        )
+    columns = {
+        "scale": Column("Effect, on its scale", "text"),
+        "estimate": Column("Estimate (95% CI)", "text"),
+        **({"truth": Column("True effect", "text")} if truths else {}),
+        "p_value": COLUMNS["p_value"],
+        "n_treated": COLUMNS["n_treated"],
+        "n_control": COLUMNS["n_control"],
+    }
+    return Table(
+        pd.DataFrame(rows), columns, "Effect of the programme (programme group against its matched comparison)"
+    )
 
 
 def flat_balance(balance: pd.DataFrame) -> pd.DataFrame:

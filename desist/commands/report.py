@@ -26,6 +26,7 @@ from pathlib import Path
 
 import typer
 
+from desist import tables, terminal
 from desist.commands.common import (
     cost_option,
     emit,
@@ -38,6 +39,8 @@ from desist.commands.common import (
     write_json,
     written,
 )
+from desist.commands.evaluate import effect_table
+from desist.format import count, interval, p_value, percent, points, pounds
 from desist.outputs import OutputFolder
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
 from ground.errors import ParameterError, naming
@@ -73,6 +76,113 @@ def write_story(inputs: StoryInputs, folder: OutputFolder, *, seed: int, draws: 
     story.report().write(folder.path("report.html"))
     write_json(story.to_dict(), folder, "story.json")
     return story
+
+
+#: The reoffending measures in words, as the payment rules' table names them.
+MEASURE_WORDS = {"frequency": "Frequency of proven reoffences", "binary": "Proven reoffending rate"}
+
+
+def show_story(story: Story, files: list[str]) -> None:
+    """The story for people on the terminal: one heading per block, tables as the report has them."""
+    terminal.heading(f"Metric: {story.inputs.spec.name}", first=True)
+    if story.outcome_rates is not None:
+        terminal.table(tables.outcome_rates_table(story.outcome_rates), columns=("label", "rate", "n"))
+    _show_reoffending(story)
+    _show_verdict(story)
+    _show_payment(story)
+    _show_contract(story)
+    _show_screens(story)
+    terminal.heading("Design findings")
+    terminal.findings(story.findings, none="No design findings.")
+    for step_name, why in story.skipped.items():
+        terminal.paragraph(f"Not run: {step_name}: {why}.")
+    terminal.files(files)
+
+
+def _show_reoffending(story: Story) -> None:
+    measured = story.reoffending.to_dict()
+    terminal.heading("Proven reoffending")
+    terminal.paragraph(story.reoffending.summary().splitlines()[0])
+    terminal.table(tables.counts_table(measured["counts"], "Who was counted"))
+    rate, frequency = measured["rate"], measured["frequency"]
+    per_100 = interval(frequency["per_100"], frequency["ci_low"], frequency["ci_high"], "number")
+    terminal.facts(
+        {
+            "Reoffended": f"{interval(rate['estimate'], rate['ci_low'], rate['ci_high'], 'percent')}, "
+            f"{count(rate['k'])} of {count(rate['n'])} people",
+            "Proven reoffences per 100 people": f"{per_100}, {count(frequency['events'])} in {count(frequency['n'])} "
+            "people",
+        }
+    )
+    for note in story.notes:
+        terminal.paragraph(f"Note: {note}")
+
+
+def _show_verdict(story: Story) -> None:
+    counts = story.matched.counts
+    terminal.heading("The evaluation's verdict")
+    terminal.paragraph(
+        f"{count(counts.loc['matched', 'treated'])} of {count(counts.loc['all', 'treated'])} cohort members were "
+        "matched 1:1 to the national pool (caliper 0.2 SD of the logit)."
+    )
+    for verdict in story.verdicts().values():
+        terminal.paragraph(f"{verdict.sentence()} {verdict.per_100()}")
+    effects = effect_table(story.effects, {k: story.true_effect(k) for k in story.effects})
+    # The groups' sizes are in the sentence on matching above.
+    terminal.table(effects, columns=[c for c in ("scale", "estimate", "truth", "p_value") if c in effects.columns])
+    if story.sensitivity is not None:
+        for sentence in story.sensitivity.sentences():
+            terminal.paragraph(sentence)
+
+
+def _show_payment(story: Story) -> None:
+    if not story.thresholds:
+        return
+    terminal.heading("Payment rules")
+    comparisons = {MEASURE_WORDS.get(k, k): c for k, c in story.thresholds.items()}
+    terminal.table(
+        tables.rules_table(comparisons, "Whether each rule pays, and how often it would pay when nothing changed"),
+        columns=("measure", "rule", "met", "false_payment", "payment_probability"),
+    )
+    mde = {k: p.to_dict() for k, p in story.power.items()}
+    if {"binary", "frequency"} <= set(mde):
+        terminal.paragraph(
+            f"Smallest effects detectable with 80% power at {count(story.effects['binary'].n_treated)} matched "
+            f"cohort members: {percent(abs(mde['frequency']['relative']))} fewer proven reoffences, or "
+            f"{points(abs(mde['binary']['effect']))} off the proven reoffending rate."
+        )
+
+
+def _show_contract(story: Story) -> None:
+    spend = story.spend()
+    if story.tariffs is None and spend is None:
+        return
+    terminal.heading("The contract")
+    if story.tariffs is not None:
+        gaps = "; ".join(
+            f"{tables.TARIFF_NAMES.get(name, name)} {pounds(m.gap)}" for name, m in story.tariffs.margins.items()
+        )
+        terminal.paragraph(f"Creaming gap (margin per person, easiest minus hardest segment): {gaps}.")
+    if spend is not None:
+        terminal.paragraph(f"{spend.sentence()} {spend.risk()}")
+        for outlook in story.outlooks().values():
+            terminal.paragraph(f"{outlook.sentence()} {outlook.capital()}")
+
+
+def _show_screens(story: Story) -> None:
+    if not story.screens:
+        return
+    terminal.heading("Screens for gaming")
+    for name, screen in story.screens.items():
+        if name == "funnel":
+            outside = screen.outside(0.998)
+            terminal.paragraph(
+                f"Funnel: {len(outside)} provider(s) outside the 99.8% limits{': ' if outside else ''}"
+                f"{', '.join(outside)}."
+            )
+        else:
+            verdict = "flagged" if screen.flagged else "not flagged"
+            terminal.paragraph(f"{name.capitalize()} screen: {verdict} (p = {p_value(screen.p_value)}).")
 
 
 def report(
@@ -165,8 +275,7 @@ def report(
     if as_json:
         emit(ctx, story.to_dict(), files)
         return
-    typer.echo(story.summary())
-    typer.echo(f"\nReport written to {files[0]}")
+    show_story(story, files)
 
 
 def register(app: typer.Typer) -> None:
