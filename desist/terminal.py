@@ -107,13 +107,34 @@ def _fixed_width(header: str, cells: Sequence[str]) -> int:
     return max([longest_word, min(len(header), 12), *(len(c) for c in cells)])
 
 
-def _rich_table(frame: Any, numeric: Sequence[bool]) -> RichTable:
+def _number_widths(frame: Any, numeric: Sequence[bool], width: int) -> list[int]:
+    """Widths of the number columns: their longest number, widened toward their heading's length while room is left."""
+    natural = [len(str(h)) for h in frame.columns]
+    widths = [
+        _fixed_width(str(h), [str(c) for c in frame[h]]) if n else max([natural[i], *(len(str(c)) for c in frame[h])])
+        for i, (h, n) in enumerate(zip(frame.columns, numeric))
+    ]
+    spare = width - sum(widths) - 3 * len(widths)
+    growing = [i for i, n in enumerate(numeric) if n and widths[i] < natural[i]]
+    while spare > 0 and growing:
+        for i in list(growing):
+            if spare <= 0:
+                break
+            widths[i] += 1
+            spare -= 1
+            if widths[i] >= natural[i]:
+                growing.remove(i)
+    return widths
+
+
+def _rich_table(frame: Any, numeric: Sequence[bool], width: int) -> RichTable:
     shown = RichTable(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=True)
-    for header, is_number in zip(frame.columns, numeric):
+    widths = _number_widths(frame, numeric, width)
+    for header, is_number, fixed in zip(frame.columns, numeric, widths):
         cells = [str(c) for c in frame[header]]
         if is_number:
-            # A fixed width the size of its longest number: never wrapped, never cut.
-            shown.add_column(Text(header), justify="right", width=_fixed_width(header, cells))
+            # A fixed width at least the size of its longest number: never wrapped, never cut.
+            shown.add_column(Text(header), justify="right", width=fixed)
         else:
             shown.add_column(Text(header), justify="left", min_width=min(_fixed_width(header, cells), 12))
     for row in frame.itertuples(index=False):
@@ -155,10 +176,10 @@ def table(shown: Table, *, columns: Sequence[str] | None = None, caption: bool =
     if caption and shown.caption:
         out.print(Text(shown.caption, style="bold"))
     if _fits(frame, numeric, out.width):
-        out.print(_rich_table(frame, numeric))
+        out.print(_rich_table(frame, numeric, out.width))
     else:
         for part in _parts(frame, out.width):
-            out.print(_rich_table(part, [False] + [True] * (len(part.columns) - 1)))
+            out.print(_rich_table(part, [False] + [True] * (len(part.columns) - 1), out.width))
     if shown.suppressed_rows:
         rows = shown.suppressed_rows
         out.print(Text(f"{rows} row{'s' if rows != 1 else ''} counting fewer than 10 people not shown."))
