@@ -38,6 +38,7 @@ import pandas as pd
 import typer
 
 from desist import format as numbers
+from desist import terminal
 from desist.commands.common import (
     check_numbers,
     emit,
@@ -52,7 +53,7 @@ from desist.commands.common import (
     write_json,
     written,
 )
-from desist.format import COLUMNS, Column, Table, interval
+from desist.format import COLUMNS, Column, Table, count, humanise, interval
 from desist.outputs import OutputFolder
 from ground.errors import ParameterError, naming
 from metrics import match
@@ -125,13 +126,58 @@ def evaluate(
     if as_json:
         emit(ctx, {**m.to_dict(), "balance": balance.to_dict(orient="index"), "effect": eff.to_dict()}, files)
         return
-    typer.echo(m.summary())
-    typer.echo("")
-    typer.echo("Effect on the treated (ATT):")
-    typer.echo("  " + eff.statement())
-    typer.echo(f"  method: {eff.method}")
-    if files:
-        typer.echo(f"\nWrote {', '.join(Path(f).name for f in files)} in {out}")
+    show_evaluation(m, eff, files)
+
+
+def show_evaluation(m: Any, eff: Any, files: list[str]) -> None:
+    """The matched comparison for people: who was matched, balance before and after, and the effect."""
+    title, *how = m.summary().split("\n\n")[0].splitlines()
+    terminal.heading(title, first=True)
+    for line in how:
+        terminal.paragraph(line.strip())
+    counts = m.counts.rename_axis("who").reset_index()
+    counts["who"] = [GROUP_WORDS.get(w, humanise(w)) for w in counts["who"]]
+    who = {"who": Column("", "text"), "treated": COLUMNS["n_treated"], "control": Column("Comparison pool", "count")}
+    terminal.table(Table(counts, who, "Sample sizes"))
+    for row in m.exclusions.itertuples():
+        if row.n:
+            group = "programme group" if row.group == "treated" else "comparison pool"
+            terminal.paragraph(f"Left out of the {group}: {count(row.n)} ({row.reason}).")
+    if m.propensity is not None:
+        for note in m.propensity.notes:
+            terminal.paragraph(f"Propensity model: {note}")
+    _show_balance(m)
+    terminal.heading("Effect on the programme group (ATT)")
+    terminal.table(effect_table({eff.kind: eff}), caption=False)
+    terminal.paragraph(f"Method: {eff.method}.")
+    terminal.files(files)
+
+
+#: Rows of the sample sizes in words.
+GROUP_WORDS = {"all": "Everyone", "matched": "Matched", "unmatched": "Not matched", "discarded": "Discarded"}
+
+
+def _show_balance(m: Any) -> None:
+    balance = m.balance(thresholds={"smd": 0.1})
+    judged = balance.drop(index="distance", errors="ignore")
+    off = [str(v) for v in judged.index[~judged[("after", "balanced")].to_numpy(dtype=bool)]]
+    terminal.heading("Balance")
+    terminal.paragraph(
+        f"{len(judged) - len(off)} of {len(judged)} variables within a standardised mean difference of 0.1 after "
+        f"matching{' (not: ' + ', '.join(off) + ')' if off else ''}. The SMD divides by the programme group's SD "
+        "in the full sample; binary variables have no variance ratio."
+    )
+    flat = flat_balance(balance.drop(columns="balanced", level=1)).rename_axis("variable").reset_index()
+    flat["variable"] = ["Propensity score" if v == "distance" else str(v) for v in flat["variable"]]
+    columns = {
+        "variable": Column("Variable", "text"),
+        "before_smd": Column("SMD before", "number"),
+        "after_smd": Column("SMD after", "number"),
+        "after_mean_treated": Column("Mean, programme group", "number"),
+        "after_mean_control": Column("Mean, matched comparison", "number"),
+        "after_var_ratio": Column("Variance ratio after", "ratio"),
+    }
+    terminal.table(Table(flat, columns), caption=False)
 
 
 #: The scale of each effect in words, by ``Effect.scale``; ``{outcome}`` is the outcome's name.
