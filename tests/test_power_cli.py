@@ -27,7 +27,7 @@ def test_text_output_gives_mde_required_n_power_and_false_payment():
     n = required_n("binary", 0.45, -0.05, ratio=3).n_treated_required
     assert rows["Cohort needed"][2] == f"{n:,}"
     assert rows["Power at this cohort"][-1] == f"{power('binary', 0.45, 500, -0.05, ratio=3).power:.1%}"
-    assert "of the time when nothing changed" in run.stdout
+    assert "of the time when nothing changed" in " ".join(run.stdout.split())
 
 
 def test_json_output_matches_the_library():
