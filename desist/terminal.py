@@ -143,10 +143,13 @@ def _rich_table(frame: Any, numeric: Sequence[bool], width: int) -> RichTable:
 
 
 def _fits(frame: Any, numeric: Sequence[bool], width: int) -> bool:
-    needed = sum(
-        _fixed_width(h, [str(c) for c in frame[h]]) if is_number else _NARROWEST_TEXT
-        for h, is_number in zip(frame.columns, numeric)
-    )
+    needed = 0
+    for header, is_number in zip(frame.columns, numeric):
+        cells = [str(c) for c in frame[header]]
+        if is_number:
+            needed += _fixed_width(str(header), cells)
+        else:
+            needed += min(max([len(str(header)), *(len(c) for c in cells)]), _NARROWEST_TEXT)
     return needed + 3 * len(frame.columns) <= width
 
 
