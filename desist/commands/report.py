@@ -40,7 +40,8 @@ from desist.commands.common import (
     written,
 )
 from desist.commands.evaluate import effect_table
-from desist.format import count, interval, p_value, percent, points, pounds
+from desist.commands.measure import show_reoffending
+from desist.format import count, p_value, percent, points, pounds
 from desist.outputs import OutputFolder
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
 from ground.errors import ParameterError, naming
@@ -100,20 +101,7 @@ def show_story(story: Story, files: list[str]) -> None:
 
 
 def _show_reoffending(story: Story) -> None:
-    measured = story.reoffending.to_dict()
-    terminal.heading("Proven reoffending")
-    terminal.paragraph(story.reoffending.summary().splitlines()[0])
-    terminal.table(tables.counts_table(measured["counts"], "Who was counted"))
-    rate, frequency = measured["rate"], measured["frequency"]
-    per_100 = interval(frequency["per_100"], frequency["ci_low"], frequency["ci_high"], "number")
-    terminal.facts(
-        {
-            "Reoffended": f"{interval(rate['estimate'], rate['ci_low'], rate['ci_high'], 'percent')}, "
-            f"{count(rate['k'])} of {count(rate['n'])} people",
-            "Proven reoffences per 100 people": f"{per_100}, {count(frequency['events'])} in {count(frequency['n'])} "
-            "people",
-        }
-    )
+    show_reoffending(story.reoffending)
     for note in story.notes:
         terminal.paragraph(f"Note: {note}")
 
