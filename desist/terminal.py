@@ -72,9 +72,9 @@ def heading(text: str, *, first: bool = False) -> None:
     out.print(Text(text, style="bold"))
 
 
-def paragraph(text: str) -> None:
-    """A paragraph of text (wrapped at word boundaries, never read as markup)."""
-    console().print(Text(text))
+def paragraph(text: str, *, wrap: bool = True) -> None:
+    """A paragraph of text, wrapped at word boundaries (not with ``wrap=False``: a long path stays whole)."""
+    console().print(Text(text), soft_wrap=not wrap)
 
 
 def facts(pairs: Mapping[str, str]) -> None:

@@ -39,7 +39,8 @@ def verify(
     else:
         terminal.heading("Not verified: the settlement does not replay", first=True)
         for problem in result.problems:
-            terminal.paragraph(f"- {problem}")
+            # A problem names a file: kept on one line, whole, so it can be copied and searched for.
+            terminal.paragraph(f"- {problem}", wrap=False)
     if not result.identical:
         raise typer.Exit(1)
 
