@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from cohorts.synthetic import make_world
+from desist import terminal
 from desist.commands.common import emit, json_option, output_folder, written
 from desist.commands.report import show_story, write_story
 from desist.story import DEFAULT_SPEC, StoryInputs
@@ -77,9 +78,11 @@ def demo(
     if as_json:
         emit(ctx, {"world": world.counts().set_index("table")["rows"].to_dict(), "story": story.to_dict()}, files)
         return
-    typer.echo(world.summary())
-    typer.echo("")
-    show_story(story, files)
+    title, *lines = world.summary().splitlines()
+    terminal.heading(title, first=True)
+    for line in lines:
+        terminal.paragraph(line.removeprefix("  "))
+    show_story(story, files, first=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -83,9 +83,9 @@ def write_story(inputs: StoryInputs, folder: OutputFolder, *, seed: int, draws: 
 MEASURE_WORDS = {"frequency": "Frequency of proven reoffences", "binary": "Proven reoffending rate"}
 
 
-def show_story(story: Story, files: list[str]) -> None:
+def show_story(story: Story, files: list[str], *, first: bool = True) -> None:
     """The story for people on the terminal: one heading per block, tables as the report has them."""
-    terminal.heading(f"Metric: {story.inputs.spec.name}", first=True)
+    terminal.heading(f"Metric: {story.inputs.spec.name}", first=first)
     if story.outcome_rates is not None:
         terminal.table(tables.outcome_rates_table(story.outcome_rates), columns=("label", "rate", "n"))
     _show_reoffending(story)
