@@ -162,15 +162,23 @@ def effect_words(measure: str, effect: float, base: float, treated: float) -> st
 
 
 def rule_words(rule: Any) -> str:
-    """A payment rule's threshold in plain words: what must be shown, and what decides it."""
+    """A payment rule's threshold in plain words: what must be shown, and what decides it.
+
+    Examples
+    --------
+    >>> from metrics.thresholds import peterborough_rule
+    >>> rule_words(peterborough_rule())
+    'pays when the estimate shows at least a 10% reduction in the frequency of proven reoffences'
+    """
     what = MEASURES.get(rule.measure, "the reoffending measure")
-    amount = f"{points(rule.at_least)} lower" if rule.scale == "points" else f"{percent(rule.at_least, 0)} lower"
-    if rule.confidence is None:
-        return f"pays when the estimate shows {what} at least {amount} than the comparison; decided on the estimate"
-    return (
-        f"pays when {what} is at least {amount} than the comparison with {percent(rule.confidence, 0)} confidence; "
-        "decided on the confidence bound"
-    )
+    if rule.at_least == 0:
+        amount = "any reduction"
+    elif rule.scale == "points":
+        amount = f"at least a {points(rule.at_least).removesuffix(' points')}-point reduction"
+    else:
+        amount = f"at least a {percent(rule.at_least, 0)} reduction"
+    shown_by = "the estimate" if rule.confidence is None else f"the {percent(rule.confidence, 0)} confidence bound"
+    return f"pays when {shown_by} shows {amount} in {what}"
 
 
 def show_power(report: dict, measure: str) -> None:

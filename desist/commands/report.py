@@ -41,11 +41,13 @@ from desist.commands.common import (
 )
 from desist.commands.evaluate import effect_table
 from desist.commands.measure import show_reoffending
+from desist.commands.power import rule_words
 from desist.format import count, p_value, percent, points, pounds
 from desist.outputs import OutputFolder
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
 from ground.errors import ParameterError, naming
 from ground.tables import check_links
+from metrics.thresholds import default_rules
 from outcomes.reoffending import COUNTINGS
 from outcomes.spec import MetricSpec, ReoffendingSpec
 
@@ -132,6 +134,9 @@ def _show_payment(story: Story) -> None:
         tables.rules_table(comparisons, "Whether each rule pays, and how often it would pay when nothing changed"),
         columns=("measure", "rule", "met", "false_payment", "payment_probability"),
     )
+    for measure in story.thresholds:
+        for rule in default_rules(measure):
+            terminal.paragraph(f"{rule.name}: {rule_words(rule)}.")
     mde = {k: p.to_dict() for k, p in story.power.items()}
     if {"binary", "frequency"} <= set(mde):
         terminal.paragraph(
