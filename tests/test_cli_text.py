@@ -162,6 +162,16 @@ def _commands(world: Path, out: Path) -> dict[str, list[object]]:
 
 NAMES = list(_commands(Path("w"), Path("o")))
 
+#: What a command's text must say (words joined across line ends), and what it must no longer say.
+SAYS = {
+    "demo": ["Difference in the proven reoffending", "Rate ratio of proven reoffences",
+             "pays when the estimate shows at least a 10% reduction", "against a budget of"],
+    "simulate": ["What the commissioner would spend", "against a budget of", "out of pocket"],
+    "settle": ["Pays when the reduction", "Observed reduction"],
+    "check": ["Worth fixing: "],
+}  # fmt: skip
+NEVER = ["P(loss)", "p_loss", "net_mean", "Payment rules on the same comparison", "(decides on", "[true effect"]
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_text_output_is_for_people(name, world_files, tmp_path, monkeypatch):
@@ -186,6 +196,11 @@ def test_text_output_is_for_people(name, world_files, tmp_path, monkeypatch):
     assert SCIENTIFIC.findall(text) == []
     assert NAN.findall(text) == []
     assert CODE.findall(text) == []
+    words = " ".join(text.split())
+    assert [phrase for phrase in SAYS.get(name, []) if phrase not in words] == []
+    assert [phrase for phrase in NEVER if phrase in words] == []
+    if name in ("demo", "report"):
+        assert words.count("Payment rules") == 1
     listed = text.split("Files written:")[-1].split() if "Files written:" in text else []
     body = text.split("Files written:")[0]
     assert [line for line in body.splitlines() if len(line) > terminal.WIDTH] == []
