@@ -4,9 +4,11 @@ Takes the payment terms and prices from the spec (or ``--tariff FILE``), each
 person's probability of achieving each priced outcome from ``p_<outcome>``
 columns of the cohort, else a difficulty model fitted on ``--history`` over
 ``--covariates``, else the segment rates in ``--history``, and simulates
-enrolment, achievement, measurement lags and payments. Prints what the
-commissioner pays, each party's net cash, chance of a loss and peak working
-capital, and the cost per outcome. ``--out DIR`` writes the cash-flow fan
+enrolment, achievement, measurement lags and payments. Prints the payment
+structure and its findings, what the commissioner would spend against the
+budget and how widely that varies (not a chance of "paying above the expected
+payment", one half by construction), each provider's income, margin, chance of
+a loss and working capital, and the cost per outcome. ``--out DIR`` writes the cash-flow fan
 charts (``cash_flow_<party>.png``/``.svg``) and the monthly quantiles
 (``cash_flow.csv``).
 
