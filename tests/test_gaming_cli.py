@@ -54,8 +54,8 @@ def test_gaming_json_equals_the_library(tmp_path):
 def test_gaming_text_and_bad_input(tmp_path):
     run = invoke("gaming", SPEC, "--history", DATA / "history.csv", "--draws", "200")
     assert run.exit_code == 0, run.output
-    assert "Gain per person (£) by tariff, strategy and strength" in run.stdout
-    assert "parking" in run.stdout and "incentive_neutral" in run.stdout
+    assert "Gain per person by tariff, strategy and strength" in run.stdout
+    assert "Parking" in run.stdout and "Incentive-neutral" in run.stdout and "incentive_neutral" not in run.stdout
     bad = invoke("gaming", SPEC, "--history", DATA / "history.csv", "--strength", "0,x")
     assert bad.exit_code == 2 and "must be numbers > 0" in bad.output
     missing = tmp_path / "history.csv"

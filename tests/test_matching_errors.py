@@ -159,8 +159,9 @@ def test_cli_evaluate_text_and_outputs(tmp_path):
         str(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr
-    assert "Sample sizes:" in proc.stdout and "Effect on the treated (ATT):" in proc.stdout
-    assert "894 higher" in proc.stdout
+    assert "Sample sizes" in proc.stdout and "Effect on the programme group (ATT)" in proc.stdout
+    # The ATT with its scale in words and its CI in the same cell.
+    assert "Difference in mean re78" in proc.stdout and " 894 (" in proc.stdout
     for name in ("balance.csv", "pairs.csv", "weights.csv", "effect.json", "love_plot.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert len(pd.read_csv(tmp_path / "pairs.csv")) == 185

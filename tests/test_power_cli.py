@@ -17,11 +17,17 @@ def desist(*args: str) -> running.Run:
 def test_text_output_gives_mde_required_n_power_and_false_payment():
     run = desist("--measure", "binary", "--base-rate", "0.45", "--n", "500", "--ratio", "3", "--effect", "-0.05")
     assert run.returncode == 0, run.stderr
-    assert "minimum detectable effect: a 7.1-point reduction (45.0% -> 37.9%)" in run.stdout
+    rows = {
+        name: line.split()
+        for line in run.stdout.splitlines()
+        for name in ("Smallest effect detectable", "Cohort needed", "Power at this cohort")
+        if name in line
+    }
+    assert "-7.1 points (45.0% to 37.9%)" in " ".join(rows["Smallest effect detectable"])
     n = required_n("binary", 0.45, -0.05, ratio=3).n_treated_required
-    assert f"treated n {n:,}" in run.stdout
-    assert f"power: {power('binary', 0.45, 500, -0.05, ratio=3).power:.1%}" in run.stdout
-    assert "pays when nothing changed with chance" in run.stdout
+    assert rows["Cohort needed"][2] == f"{n:,}"
+    assert rows["Power at this cohort"][-1] == f"{power('binary', 0.45, 500, -0.05, ratio=3).power:.1%}"
+    assert "of the time when nothing changed" in " ".join(run.stdout.split())
 
 
 def test_json_output_matches_the_library():

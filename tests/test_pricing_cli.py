@@ -140,7 +140,10 @@ def test_simulate_text_and_json(files):
     assert (out / "cash_flow_prime.png").exists() and (out / "cash_flow.csv").exists()
     text = run(*args)
     assert text.returncode == 0, text.stderr
-    assert "Commissioner pays" in text.stdout and "peak_working_capital" in text.stdout
+    # The commissioner's risk is spend against budget; the provider's is its working capital, in words.
+    words = " ".join(text.stdout.split())
+    assert "What the commissioner would spend" in words and "out of pocket" in words
+    assert "peak_working_capital" not in words
     # --tariff replaces the spec's prices: doubling every price doubles the expected outcome payments.
     spec_tariff = Tariff.from_spec(MetricSpec.from_string(SPEC))
     doubled = folder / "doubled.toml"

@@ -36,7 +36,7 @@ def files(tmp_path_factory):
 def test_screen_text_flags_the_creaming_provider(files):
     run = desist("screen", "--eligible", str(files / "eligible.csv"), "--services", str(files / "services.csv"))
     assert run.returncode == 0, run.stderr
-    assert "Creaming screen: FLAGGED" in run.stdout and "Flagged: PRV01" in run.stdout
+    assert "Creaming screen: flagged" in run.stdout and "Flagged: PRV01" in run.stdout
     assert "Parking screen: not flagged" in run.stdout
     assert "Holm over 13 tests" in run.stdout
 
@@ -116,6 +116,8 @@ def test_check_with_data_reports_findings_and_exits_1_on_error(files):
     assert "poor_overlap" not in codes and "not_checked" not in codes
     ok = desist("check", spec, "--contract-days", "1095")
     assert ok.returncode == 0, ok.stderr
-    assert "[warning] binary_reoffending" in ok.stdout
+    # Findings read as sentences led by their severity in words, not as codes.
+    assert "Worth fixing: The reoffending measure is binary" in ok.stdout
+    assert "binary_reoffending" not in ok.stdout and "[warning]" not in ok.stdout
     with pytest.raises(ParameterError, match="The '--data' option must be NAME=FILE"):
         read_tables(["pool"])

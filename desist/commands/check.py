@@ -28,19 +28,14 @@ from pathlib import Path
 
 import typer
 
+from desist import terminal
 from desist.commands.common import cost_option, emit, json_option, parse_costs, read_data, step
 from ground.errors import ParameterError, naming
-from outcomes.spec import MetricSpec
 from pricing.contract import Contract
 from validation.design import Finding, check_contract
 
 # --data NAME: tables read against their schema; "history" is free-form (one 0/1 column per priced outcome).
 DATA_TABLES = ("people", "assessments", "pool", "history")
-
-
-def check_report(spec: MetricSpec | Contract) -> str:
-    """The text ``desist check`` prints for a valid spec or contract."""
-    return f"{spec.describe()}\n\nThe spec is valid."
 
 
 def read_tables(items: list[str] | None) -> dict[str, object]:
@@ -58,13 +53,14 @@ def read_tables(items: list[str] | None) -> dict[str, object]:
     return tables
 
 
-def findings_report(findings: list[Finding]) -> str:
-    """Design findings as text, one per paragraph, errors first."""
-    if not findings:
-        return "Design checks: no findings."
-    lines = [f"Design checks: {len(findings)} finding(s)."]
-    lines += [f"[{f.severity}] {f.code}: {f.message}" for f in findings]
-    return "\n".join(lines)
+def show_check(contract: Contract, findings: list[Finding]) -> None:
+    """The contract in plain words, then its design findings as sentences, most serious first."""
+    terminal.heading("The contract in plain words", first=True)
+    for line in contract.describe().splitlines():
+        terminal.paragraph(line)
+    terminal.paragraph("The spec is valid.")
+    terminal.heading(f"Design checks: {len(findings)} finding{'' if len(findings) == 1 else 's'}")
+    terminal.findings(findings, none="No findings.")
 
 
 def check(
@@ -101,7 +97,7 @@ def check(
     if as_json:
         emit(ctx, {"valid": True, "spec": contract.to_dict(), "findings": [f.to_dict() for f in findings]})
     else:
-        typer.echo(f"{check_report(contract)}\n\n{findings_report(findings)}")
+        show_check(contract, findings)
     if any(f.severity == "error" for f in findings):
         raise typer.Exit(1)
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import typer
 
 from cohorts.synthetic import make_world
+from desist import terminal
 from desist.commands.common import emit, json_option, output_folder, written
-from desist.commands.report import check_files, pdf_option, story_xlsx_option, write_story
+from desist.commands.report import check_files, pdf_option, show_story, story_xlsx_option, write_story
 from desist.story import DEFAULT_SPEC, StoryInputs
 from ground.checks import Interval, check_parameter
 from ground.errors import MatchingError, ModelError
@@ -81,10 +82,11 @@ def demo(
     if as_json:
         emit(ctx, {"world": world.counts().set_index("table")["rows"].to_dict(), "story": story.to_dict()}, files)
         return
-    typer.echo(world.summary())
-    typer.echo("")
-    typer.echo(story.summary())
-    typer.echo(f"\nReport written to {files[0]}")
+    title, *lines = world.summary().splitlines()
+    terminal.heading(title, first=True)
+    for line in lines:
+        terminal.paragraph(line.removeprefix("  "))
+    show_story(story, files, first=False)
 
 
 def register(app: typer.Typer) -> None:

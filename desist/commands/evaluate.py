@@ -30,11 +30,15 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
 
+from desist import format as numbers
+from desist import terminal
 from desist.commands.common import (
     check_numbers,
     emit,
@@ -49,6 +53,7 @@ from desist.commands.common import (
     write_json,
     written,
 )
+from desist.format import COLUMNS, Column, Table, count, humanise, interval
 from desist.outputs import OutputFolder
 from ground.errors import ParameterError, naming
 from metrics import match
@@ -121,13 +126,111 @@ def evaluate(
     if as_json:
         emit(ctx, {**m.to_dict(), "balance": balance.to_dict(orient="index"), "effect": eff.to_dict()}, files)
         return
-    typer.echo(m.summary())
-    typer.echo("")
-    typer.echo("Effect on the treated (ATT):")
-    typer.echo("  " + eff.statement())
-    typer.echo(f"  method: {eff.method}")
-    if files:
-        typer.echo(f"\nWrote {', '.join(Path(f).name for f in files)} in {out}")
+    show_evaluation(m, eff, files)
+
+
+def show_evaluation(m: Any, eff: Any, files: list[str]) -> None:
+    """The matched comparison for people: who was matched, balance before and after, and the effect."""
+    title, *how = m.summary().split("\n\n")[0].splitlines()
+    terminal.heading(title, first=True)
+    for line in how:
+        terminal.paragraph(line.strip())
+    counts = m.counts.rename_axis("who").reset_index()
+    counts["who"] = [GROUP_WORDS.get(w, humanise(w)) for w in counts["who"]]
+    who = {"who": Column("", "text"), "treated": COLUMNS["n_treated"], "control": Column("Comparison pool", "count")}
+    terminal.table(Table(counts, who, "Sample sizes"))
+    for row in m.exclusions.itertuples():
+        if row.n:
+            group = "programme group" if row.group == "treated" else "comparison pool"
+            terminal.paragraph(f"Left out of the {group}: {count(row.n)} ({row.reason}).")
+    if m.propensity is not None:
+        for note in m.propensity.notes:
+            terminal.paragraph(f"Propensity model: {note}")
+    _show_balance(m)
+    terminal.heading("Effect on the programme group (ATT)")
+    terminal.table(effect_table({eff.kind: eff}), caption=False)
+    terminal.paragraph(f"Method: {eff.method}.")
+    terminal.files(files)
+
+
+#: Rows of the sample sizes in words.
+GROUP_WORDS = {"all": "Everyone", "matched": "Matched", "unmatched": "Not matched", "discarded": "Discarded"}
+
+
+def _show_balance(m: Any) -> None:
+    balance = m.balance(thresholds={"smd": 0.1})
+    judged = balance.drop(index="distance", errors="ignore")
+    off = [str(v) for v in judged.index[~judged[("after", "balanced")].to_numpy(dtype=bool)]]
+    terminal.heading("Balance")
+    terminal.paragraph(
+        f"{len(judged) - len(off)} of {len(judged)} variables within a standardised mean difference of 0.1 after "
+        f"matching{' (not: ' + ', '.join(off) + ')' if off else ''}. The SMD divides by the programme group's SD "
+        "in the full sample; binary variables have no variance ratio."
+    )
+    flat = flat_balance(balance.drop(columns="balanced", level=1)).rename_axis("variable").reset_index()
+    flat["variable"] = ["Propensity score" if v == "distance" else str(v) for v in flat["variable"]]
+    columns = {
+        "variable": Column("Variable", "text"),
+        "before_smd": Column("SMD before", "number"),
+        "after_smd": Column("SMD after", "number"),
+        "after_mean_treated": Column("Mean, programme group", "number"),
+        "after_mean_control": Column("Mean, matched comparison", "number"),
+        "after_var_ratio": Column("Variance ratio after", "ratio"),
+    }
+    terminal.table(Table(flat, columns), caption=False)
+
+
+#: The scale of each effect in words, by ``Effect.scale``; ``{outcome}`` is the outcome's name.
+SCALE_WORDS = {
+    "risk ratio": "Risk ratio of {outcome} (1 = no change)",
+    "odds ratio": "Odds ratio of {outcome} (1 = no change)",
+    "rate ratio": "Rate ratio of {outcome} (1 = no change)",
+    "hazard ratio": "Hazard ratio of {outcome} (1 = no change)",
+}
+
+
+def effect_scale(effect: Any) -> tuple[str, str]:
+    """An effect's scale in words and the kind its numbers are written as (``desist.format`` kinds).
+
+    A difference in a 0/1 outcome is in percentage points of people; a
+    difference in means is in the outcome's own units; a ratio is a ratio.
+    """
+    if effect.scale == "difference":
+        if effect.kind == "binary":
+            return f"Difference in the {effect.outcome} rate (percentage points)", "points"
+        return f"Difference in mean {effect.outcome}", "number"
+    return SCALE_WORDS.get(effect.scale, f"{effect.scale.capitalize()} of {{outcome}}").format(
+        outcome=effect.outcome
+    ), "ratio"
+
+
+def effect_table(effects: Mapping[str, Any], truths: Mapping[str, float | None] | None = None) -> Table:
+    """Each effect on its scale in words: estimate with its 95% CI, p-value, n, and the true effect when known."""
+    truths = {k: v for k, v in (truths or {}).items() if v is not None}
+    rows = []
+    for name, e in effects.items():
+        scale, kind = effect_scale(e)
+        rows.append(
+            {
+                "scale": scale,
+                "estimate": interval(e.estimate, e.ci_low, e.ci_high, kind),
+                "truth": numbers.value(truths[name], kind) if name in truths else "",
+                "p_value": e.p_value,
+                "n_treated": e.n_treated,
+                "n_control": e.n_control,
+            }
+        )
+    columns = {
+        "scale": Column("Effect, on its scale", "text"),
+        "estimate": Column("Estimate (95% CI)", "text"),
+        **({"truth": Column("True effect", "text")} if truths else {}),
+        "p_value": COLUMNS["p_value"],
+        "n_treated": COLUMNS["n_treated"],
+        "n_control": COLUMNS["n_control"],
+    }
+    return Table(
+        pd.DataFrame(rows), columns, "Effect of the programme (programme group against its matched comparison)"
+    )
 
 
 def flat_balance(balance: pd.DataFrame) -> pd.DataFrame:

@@ -33,9 +33,11 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from desist import tables, terminal
 from desist.commands.common import (
     check_numbers,
     emit,
@@ -48,7 +50,7 @@ from desist.commands.common import (
     write_csv,
     written,
 )
-from desist.format import exact_zeros
+from desist.format import Column, Table, exact_zeros, humanise
 from ground.errors import naming
 from pricing.contract import Contract
 from validation.payoff import payoff_from_spec
@@ -104,11 +106,33 @@ def gaming(
     if as_json:
         emit(ctx, {"spec": spec.name, "difficulty": how, **payoff.to_dict()}, files)
         return
-    typer.echo(f"Gaming payoff for '{spec.name}'. {how}\n")
-    typer.echo(payoff.summary())
-    typer.echo("\nGain per person (£) by tariff, strategy and strength (> 0 pays the provider to game):")
-    typer.echo(payoff.gains().round(0).to_string())
-    typer.echo("\n".join(f"wrote {f}" for f in files))
+    show_payoff(spec.name, how, payoff, files)
+
+
+def show_payoff(name: str, how: str, payoff: Any, files: list[str]) -> None:
+    """What gaming earns per person under each tariff, as one table with its intervals, and the notes."""
+    terminal.heading(f"What gaming would earn a provider under '{name}'", first=True)
+    terminal.paragraph(how[:1].upper() + how[1:])
+    for line in payoff.summary().splitlines():
+        # The per-row lines are the table below.
+        if line.strip() and not line.startswith("  "):
+            terminal.paragraph(line)
+    frame = payoff.to_frame()
+    frame = frame[frame["strategy"] != "honest"].reset_index(drop=True)
+    frame["tariff"] = [
+        tables.TARIFF_NAMES.get(t, "The given tariff" if t == "given" else humanise(t)) for t in frame["tariff"]
+    ]
+    frame["strategy"] = [humanise(s) for s in frame["strategy"]]
+    frame["strength"] = [f"{v:g}" for v in frame["strength"]]
+    columns = {
+        "tariff": Column("Tariff", "text"),
+        "strategy": Column("How it games", "text"),
+        "strength": Column("Strength", "text"),
+        "gain": Column("Gain per person over honest delivery", "pounds", ("gain_ci_low", "gain_ci_high")),
+        "provider_gain": Column("Of which reaches the provider", "pounds"),
+    }
+    terminal.table(Table(frame, columns, "Gain per person by tariff, strategy and strength (above £0 pays to game)"))
+    terminal.files(files)
 
 
 def register(app: typer.Typer) -> None:

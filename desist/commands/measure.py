@@ -28,9 +28,11 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from desist import tables, terminal
 from desist.commands.common import (
     emit,
     json_option,
@@ -41,6 +43,7 @@ from desist.commands.common import (
     write_json,
     written,
 )
+from desist.format import Column, Table, count, interval
 from outcomes import proven_reoffending
 from outcomes.engines import DuckDB, Spark
 
@@ -101,9 +104,37 @@ def measure(
     if as_json:
         emit(ctx, result.to_dict(), files)
         return
-    typer.echo(result.summary())
-    if files:
-        typer.echo(f"\nWrote per_person.parquet and reoffending.json in {out}")
+    show_reoffending(result, first=True)
+    terminal.files(files)
+
+
+#: The offence rows' counts in words.
+OFFENCE_WORDS = {"all": "Offence rows", "linked": "Linked to these people"}
+
+
+def show_reoffending(result: Any, *, first: bool = False) -> None:
+    """Proven reoffending for people: the definition, who and which offences were counted, the rate and frequency."""
+    measured = result.to_dict()
+    terminal.heading("Proven reoffending", first=first)
+    definition = result.summary().splitlines()[0].removeprefix("Proven reoffending: ")
+    terminal.paragraph(definition[:1].upper() + definition[1:])
+    terminal.table(tables.counts_table(measured["counts"], "Who was counted"))
+    offences = {
+        OFFENCE_WORDS.get(k, k.replace("excluded:", "Left out:").replace("person_id", "the person's ID")): n
+        for k, n in measured["offence_counts"].items()
+    }
+    rows = tables.counts_table(offences).frame
+    terminal.table(Table(rows, {"step": Column("Offences", "text"), "people": Column("Rows", "count")}))
+    rate, frequency = measured["rate"], measured["frequency"]
+    per_100 = interval(frequency["per_100"], frequency["ci_low"], frequency["ci_high"], "number")
+    terminal.facts(
+        {
+            "Reoffended": f"{interval(rate['estimate'], rate['ci_low'], rate['ci_high'], 'percent')}, "
+            f"{count(rate['k'])} of {count(rate['n'])} people",
+            "Proven reoffences per 100 people": f"{per_100}, {count(frequency['events'])} in {count(frequency['n'])} "
+            "people",
+        }
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -26,9 +26,15 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+import pandas as pd
 import typer
 
+from desist import terminal
 from desist.commands.common import emit, json_option
+from desist.format import COLUMNS, Column, Table, count, number, percent, points, ratio
 from ground.errors import ParameterError
 from metrics.power import minimum_detectable_effect, power, required_n
 from metrics.thresholds import Comparison, doncaster_rule, peterborough_rule
@@ -134,24 +140,88 @@ def power_command(
     if as_json:
         emit(ctx, {k: (v if k == "payment" else v.to_dict()) for k, v in report.items()})
         return
+    show_power(report, measure)
+
+
+#: What each power result solved for, in words.
+SOLVED = {"mde": "Smallest effect detectable", "required_n": "Cohort needed", "power": "Power at this cohort"}
+#: The measures in words.
+MEASURES = {"binary": "the proven reoffending rate", "frequency": "the frequency of proven reoffences"}
+
+
+#: The scale of each measure's effect, as its column is headed.
+EFFECT_SCALES = {
+    "binary": "Effect: difference in the rate (percentage points)",
+    "frequency": "Effect: rate ratio of reoffences (1 = no change)",
+}
+
+
+def effect_words(measure: str, effect: float, base: float, treated: float) -> str:
+    """An effect on the measure's scale, with the rates it moves between: "-5.0 points (45.0% to 40.0%)"."""
+    if measure == "binary":
+        return f"{points(effect)} ({percent(base)} to {percent(treated)})"
+    return f"{ratio(effect)} ({number(base)} to {number(treated)} per person)"
+
+
+def rule_words(rule: Any) -> str:
+    """A payment rule's threshold in plain words: what must be shown, and what decides it.
+
+    Examples
+    --------
+    >>> from metrics.thresholds import peterborough_rule
+    >>> rule_words(peterborough_rule())
+    'pays when the estimate shows at least a 10% reduction in the frequency of proven reoffences'
+    """
+    what = MEASURES.get(rule.measure, "the reoffending measure")
+    if rule.at_least == 0:
+        amount = "any reduction"
+    elif rule.scale == "points":
+        amount = f"at least a {points(rule.at_least).removesuffix(' points')}-point reduction"
+    else:
+        amount = f"at least a {percent(rule.at_least, 0)} reduction"
+    shown_by = "the estimate" if rule.confidence is None else f"the {percent(rule.confidence, 0)} confidence bound"
+    return f"pays when {shown_by} shows {amount} in {what}"
+
+
+def show_power(report: dict, measure: str) -> None:
+    """The power figures as one table under one heading, then the usual payment rule's chances."""
+    first = next(report[k] for k in ("mde", "required_n", "power") if k in report).to_dict()
+    terminal.heading(f"Power for {MEASURES[measure]}", first=True)
+    settings = f"{first['alternative']} test at a significance level of {first['alpha']:g}, {first['ratio']:g} "
+    settings += "comparison people per programme participant"
+    if first.get("dispersion") is not None:
+        settings += f", negative binomial shape {first['dispersion']:g}"
+    terminal.paragraph(settings[:1].upper() + settings[1:] + ".")
+    rows = []
     for key in ("mde", "required_n", "power"):
         if key in report:
-            typer.echo(report[key].summary())
-            typer.echo("")
+            r = report[key].to_dict()
+            effect = effect_words(measure, r["effect"], r["base_rate"], r["treated_rate"])
+            # A cohort size needed is rounded up: a fraction of a person short is short.
+            n = r["n_treated_required"] if key == "required_n" else r["n_treated"]
+            rows.append(
+                {"solved": SOLVED[key], "n_treated": n, "n_control": math.ceil(n * r["ratio"] - 1e-9), "effect": effect,
+                 "power": r["power"]}
+            )  # fmt: skip
+    columns = {
+        "solved": Column("", "text"),
+        "n_treated": COLUMNS["n_treated"],
+        "n_control": COLUMNS["n_control"],
+        "effect": Column(EFFECT_SCALES[measure], "text"),
+        "power": Column("Power", "percent"),
+    }
+    terminal.table(Table(pd.DataFrame(rows), columns))
     pay = report["payment"]
-    typer.echo(f"Payment rule: {pay['rule']}")
-    typer.echo(
-        f"  with {pay['n_treated']:,.0f} treated, it pays when nothing changed with chance "
-        f"{_chance(pay['false_payment'])}"
+    rule = peterborough_rule() if measure == "frequency" else doncaster_rule()
+    terminal.heading(f"The usual payment rule ({rule.name})")
+    text = (
+        f"It {rule_words(rule)}. With {count(round(pay['n_treated']))} in the programme group it would pay "
+        f"{percent(pay['false_payment'])} of the time when nothing changed"
     )
     if pay["payment_probability"] is not None:
-        typer.echo(
-            f"  and pays for the true effect {pay['true_effect']:g} with chance {pay['payment_probability']:.1%}"
-        )
-
-
-def _chance(p: float) -> str:
-    return "< 0.1%" if p < 0.001 else f"{p:.1%}"
+        truth = points(pay["true_effect"]) if measure == "binary" else f"a rate ratio of {ratio(pay['true_effect'])}"
+        text += f", and {percent(pay['payment_probability'])} of the time at a true effect of {truth}"
+    terminal.paragraph(text + ".")
 
 
 def register(app: typer.Typer) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import typer
 
+from desist import tables, terminal
 from desist.commands.common import (
     check_numbers,
     cost_option,
@@ -49,6 +50,7 @@ from desist.commands.common import (
     written,
     xlsx_option,
 )
+from desist.format import COLUMNS, SUPPRESSED, Column, Table, count, humanise, interval, pounds
 from desist.workbook import tariff_sheets
 from pricing.comparison import SMALL_CELL, compare_tariffs
 from pricing.contract import Contract
@@ -96,12 +98,12 @@ def price(
             if as_json:
                 emit(ctx, {"spec": spec.name, "tariffs": {}, "note": note}, written(folder))
             else:
-                typer.echo(note)
+                terminal.paragraph(note)
+                terminal.files(written(folder))
             return
         past = read_data(history, "history", option="--history")
         check_numbers(past, list(past.columns), history, "--history")
         result = compare_tariffs(spec, past, costs=parse_costs(cost), budget=budget, strength=strength, source=history)
-        comparison = result.to_frame()
         if folder is not None:
             for name, t in result.tariffs.items():
                 write_text(t.to_toml(), folder, f"tariff_{name}.toml")
@@ -113,26 +115,61 @@ def price(
     if as_json:
         emit(ctx, {"spec": spec.name, **result.to_dict()}, files)
         return
-    typer.echo(
-        f"Tariffs for '{spec.name}': expected outcome budget £{result.budget:,.0f}; "
-        f"{len(result.segments):,} people in history."
+    show_tariffs(spec, result, files)
+
+
+def show_tariffs(spec, result, files: list[str]) -> None:
+    """The tariffs for people: rates by segment, each tariff's prices and margins, then their creaming gaps."""
+    segments, outcomes = tables.segment_names(spec), tables.outcome_names(spec)
+    terminal.heading(f"Tariffs for '{spec.name}'", first=True)
+    terminal.paragraph(
+        f"Expected outcome budget {pounds(result.budget)}; {count(len(result.segments))} people in the history."
     )
-    typer.echo("Achievement rates by segment (history):\n" + result.shown_rates().round(3).to_string())
+    terminal.table(_rates_table(result.rates, segments, outcomes))
     small = result.rates.index[result.rates["n"] < SMALL_CELL].tolist()
     if small:
-        typer.echo(
-            f"Segments {small} have fewer than {SMALL_CELL} people: their rates are suppressed here and "
-            "their prices rest on very little data; merge them before pricing."
+        terminal.paragraph(
+            f"Segments {', '.join(map(str, small))} have fewer than {SMALL_CELL} people: their prices rest on very "
+            "little data; merge them before pricing."
         )
     for name, t in result.tariffs.items():
-        typer.echo("\n" + t.summary() + "\n" + result.margins[name].summary())
+        margins = result.margins[name]
+        terminal.heading(f"Tariff: {tables.TARIFF_NAMES.get(name, humanise(name))}")
+        terminal.table(tables.prices_table(t, outcomes, segments), caption=False)
+        terminal.table(
+            tables.margins_table(margins, segments, "Margins per enrolled person by segment"),
+            columns=("segment", "n", "income_per_person", "cost_per_person", "margin_per_person"),
+        )
+        terminal.paragraph(
+            f"Creaming gap, {segments.get(str(margins.easiest), margins.easiest)} (easiest) against "
+            f"{segments.get(str(margins.hardest), margins.hardest)} (hardest): "
+            f"{interval(margins.gap, margins.gap_ci_low, margins.gap_ci_high, 'pounds')} per person."
+        )
     for name, reason in result.failures.items():
-        typer.echo(f"\n{name}: not built: {reason}")
-    typer.echo("\nComparison (gap = margin per person, easiest minus hardest segment; > 0 rewards creaming):")
-    typer.echo(comparison.round(2).to_string())
-    typer.echo("Margins count outcome payments only; a service fee paid per person adds the same to every segment.")
-    if files:
-        typer.echo(f"Plots written to {out}")
+        terminal.paragraph(f"{tables.TARIFF_NAMES.get(name, humanise(name))}: not built: {reason}")
+    terminal.heading("The tariffs compared")
+    terminal.table(
+        tables.gaps_table(result, segments, "Creaming gap: margin per person, easiest minus hardest segment"),
+        columns=("tariff", "gap", "min_margin", "max_margin"),
+    )
+    terminal.paragraph(
+        "A gap above £0 rewards creaming. Margins count outcome payments only; a service fee paid per person adds "
+        "the same to every segment."
+    )
+    terminal.files(files)
+
+
+def _rates_table(rates, segments: dict[str, str], outcomes: dict[str, str]) -> Table:
+    """History's achievement rates, one row per outcome and one column per segment (as the prices are shown)."""
+    by_outcome = rates.drop(columns="n").T.astype(object)
+    by_outcome[by_outcome.columns[rates["n"].between(1, SMALL_CELL - 1).to_numpy()]] = SUPPRESSED
+    by_outcome = by_outcome.rename(columns=str).rename_axis("outcome").reset_index()
+    by_outcome["outcome"] = [outcomes.get(str(k), humanise(k)) for k in by_outcome["outcome"]]
+    columns = {"outcome": COLUMNS["outcome"]}
+    columns.update(
+        {str(s): Column(f"{segments.get(str(s), humanise(s))} ({count(n)})", "percent") for s, n in rates["n"].items()}
+    )
+    return Table(by_outcome, columns, "Achievement rates by segment in the history (people in brackets)")
 
 
 def register(app: typer.Typer) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 import typer
 
+from desist import tables, terminal
 from desist.commands.common import (
     cost_option,
     emit,
@@ -46,11 +47,16 @@ from desist.commands.common import (
     written,
     xlsx_option,
 )
+from desist.commands.evaluate import effect_table
+from desist.commands.measure import show_reoffending
+from desist.commands.power import rule_words
+from desist.format import count, p_value, percent, points, pounds
 from desist.outputs import OutputFolder
 from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
 from desist.workbook import story_workbook
 from ground.errors import ParameterError, naming
 from ground.tables import check_links
+from metrics.thresholds import default_rules
 from outcomes.reoffending import COUNTINGS
 from outcomes.spec import MetricSpec, ReoffendingSpec
 
@@ -120,6 +126,103 @@ def write_story(
     if pdf:
         page.to_pdf(folder.path("report.pdf"))
     return story
+
+
+#: The reoffending measures in words, as the payment rules' table names them.
+MEASURE_WORDS = {"frequency": "Frequency of proven reoffences", "binary": "Proven reoffending rate"}
+
+
+def show_story(story: Story, files: list[str], *, first: bool = True) -> None:
+    """The story for people on the terminal: one heading per block, tables as the report has them."""
+    terminal.heading(f"Metric: {story.inputs.spec.name}", first=first)
+    if story.outcome_rates is not None:
+        terminal.table(tables.outcome_rates_table(story.outcome_rates), columns=("label", "rate", "n"))
+    _show_reoffending(story)
+    _show_verdict(story)
+    _show_payment(story)
+    _show_contract(story)
+    _show_screens(story)
+    terminal.heading("Design findings")
+    terminal.findings(story.findings, none="No design findings.")
+    for step_name, why in story.skipped.items():
+        terminal.paragraph(f"Not run: {step_name}: {why}.")
+    terminal.files(files)
+
+
+def _show_reoffending(story: Story) -> None:
+    show_reoffending(story.reoffending)
+    for note in story.notes:
+        terminal.paragraph(f"Note: {note}")
+
+
+def _show_verdict(story: Story) -> None:
+    counts = story.matched.counts
+    terminal.heading("The evaluation's verdict")
+    terminal.paragraph(
+        f"{count(counts.loc['matched', 'treated'])} of {count(counts.loc['all', 'treated'])} cohort members were "
+        "matched 1:1 to the national pool (caliper 0.2 SD of the logit)."
+    )
+    for verdict in story.verdicts().values():
+        terminal.paragraph(f"{verdict.sentence()} {verdict.per_100()}")
+    effects = effect_table(story.effects, {k: story.true_effect(k) for k in story.effects})
+    # The groups' sizes are in the sentence on matching above.
+    terminal.table(effects, columns=[c for c in ("scale", "estimate", "truth", "p_value") if c in effects.columns])
+    if story.sensitivity is not None:
+        for sentence in story.sensitivity.sentences():
+            terminal.paragraph(sentence)
+
+
+def _show_payment(story: Story) -> None:
+    if not story.thresholds:
+        return
+    terminal.heading("Payment rules")
+    comparisons = {MEASURE_WORDS.get(k, k): c for k, c in story.thresholds.items()}
+    terminal.table(
+        tables.rules_table(comparisons, "Whether each rule pays, and how often it would pay when nothing changed"),
+        columns=("measure", "rule", "met", "false_payment", "payment_probability"),
+    )
+    for measure in story.thresholds:
+        for rule in default_rules(measure):
+            terminal.paragraph(f"{rule.name}: {rule_words(rule)}.")
+    mde = {k: p.to_dict() for k, p in story.power.items()}
+    if {"binary", "frequency"} <= set(mde):
+        terminal.paragraph(
+            f"Smallest effects detectable with 80% power at {count(story.effects['binary'].n_treated)} matched "
+            f"cohort members: {percent(abs(mde['frequency']['relative']))} fewer proven reoffences, or "
+            f"{points(abs(mde['binary']['effect']))} off the proven reoffending rate."
+        )
+
+
+def _show_contract(story: Story) -> None:
+    spend = story.spend()
+    if story.tariffs is None and spend is None:
+        return
+    terminal.heading("The contract")
+    if story.tariffs is not None:
+        gaps = "; ".join(
+            f"{tables.TARIFF_NAMES.get(name, name)} {pounds(m.gap)}" for name, m in story.tariffs.margins.items()
+        )
+        terminal.paragraph(f"Creaming gap (margin per person, easiest minus hardest segment): {gaps}.")
+    if spend is not None:
+        terminal.paragraph(f"{spend.sentence()} {spend.risk()}")
+        for outlook in story.outlooks().values():
+            terminal.paragraph(f"{outlook.sentence()} {outlook.capital()}")
+
+
+def _show_screens(story: Story) -> None:
+    if not story.screens:
+        return
+    terminal.heading("Screens for gaming")
+    for name, screen in story.screens.items():
+        if name == "funnel":
+            outside = screen.outside(0.998)
+            terminal.paragraph(
+                f"Funnel: {len(outside)} provider(s) outside the 99.8% limits{': ' if outside else ''}"
+                f"{', '.join(outside)}."
+            )
+        else:
+            verdict = "flagged" if screen.flagged else "not flagged"
+            terminal.paragraph(f"{name.capitalize()} screen: {verdict} (p = {p_value(screen.p_value)}).")
 
 
 def report(
@@ -215,8 +318,7 @@ def report(
     if as_json:
         emit(ctx, story.to_dict(), files)
         return
-    typer.echo(story.summary())
-    typer.echo(f"\nReport written to {files[0]}")
+    show_story(story, files)
 
 
 def register(app: typer.Typer) -> None:

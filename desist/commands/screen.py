@@ -43,11 +43,15 @@ without ``--people``, ``--assessments`` and ``--spec``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
 
+from desist import tables as people_tables
+from desist import terminal
 from desist.commands.common import emit, json_option, out_option, output_folder, read_data, save_figure, step, written
+from desist.format import Table, p_value
 from outcomes.spec import MetricSpec
 from validation.screening import FALLBACK_DIFFICULTY, measurement_tables, screen_tables
 
@@ -125,8 +129,45 @@ def screen(
             files,
         )
         return
-    blocks = [v.summary() for v in results.values()] + ["\n".join(tables["notes"] + [f"wrote {f}" for f in files])]
-    typer.echo("\n\n".join(blocks))
+    show_screens(results, tables["notes"], files)
+
+
+def _shown(key: str, result: Any) -> tuple[Table, tuple[str, ...]]:
+    """The screen's table and the columns that fit a terminal (the rest are in --json and the report)."""
+    if key in ("creaming", "parking"):
+        middle = ("rate",) if key == "creaming" else ("mean_hours",)
+        return people_tables.screen_table(result), ("unit", "n", *middle, "ratio", "p_adjusted", "flagged")
+    if key == "funnel":
+        level = f"{100 * max(result.levels):g}"
+        return people_tables.funnel_table(result), ("unit", "volume", "observed", "value", f"low_{level}",
+                                                    f"high_{level}", f"outside_{level}")  # fmt: skip
+    return people_tables.providers_table(result), ("unit", "n", "rate", "shrunken_oe", "ranks")
+
+
+def show_screens(results: dict[str, Any], notes: list[str], files: list[str]) -> None:
+    """Each screen under its own heading: its verdict, how it was tested, and its table by provider."""
+    for index, (key, result) in enumerate(results.items()):
+        if key == "measurement":
+            terminal.heading("Measurement screens", first=index == 0)
+            terminal.table(people_tables.measurement_summary_table(result), caption=False)
+            terminal.paragraph("Each screen by outcome and provider is in --json and in desist report's annex.")
+            continue
+        title, *lines = result.summary().split("\n\n")[0].splitlines()
+        if key in ("creaming", "parking"):
+            verdict = "flagged" if result.flagged else "not flagged"
+            shown_p = p_value(result.p_value)
+            p = f"p {shown_p}" if shown_p.startswith("<") else f"p = {shown_p}"
+            title = f"{key.capitalize()} screen: {verdict} ({p}, Holm-corrected)"
+        terminal.heading(title, first=index == 0)
+        for line in lines:
+            terminal.paragraph(line.strip())
+        shown, columns = _shown(key, result)
+        terminal.table(shown, columns=[c for c in columns if c in shown.shown_columns()], caption=False)
+    if notes:
+        terminal.heading("Notes")
+        for note in notes:
+            terminal.paragraph(note[:1].upper() + note[1:])
+    terminal.files(files)
 
 
 def register(app: typer.Typer) -> None:

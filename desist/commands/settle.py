@@ -22,10 +22,13 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with ``results`
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from desist import tables, terminal
 from desist.commands.common import (
     emit,
     json_option,
@@ -38,6 +41,7 @@ from desist.commands.common import (
     written,
     xlsx_option,
 )
+from desist.format import Column, count, date, pounds
 from desist.workbook import settlement_sheets
 from ground.errors import SpecError
 from pricing.audit import settle_files
@@ -91,13 +95,42 @@ def settle(
     if as_json:
         emit(ctx, settlement.to_dict(), files)
         return
-    typer.echo(settlement.summary())
-    if settlement.audit.get("unused"):
-        typer.echo(
-            f"Unused tables (read and hashed, not needed by this contract): {', '.join(settlement.audit['unused'])}"
+    show_settlement(settlement, files)
+
+
+def show_settlement(settlement: Any, files: list[str]) -> None:
+    """The settlement for people: what each tranche pays and why, what each party receives, who was left out."""
+    terminal.heading(f"Settlement of '{settlement.contract}' as of {date(settlement.as_of)}", first=True)
+    terminal.paragraph(f"In total: {pounds(settlement.total_pence / 100, pence=True)}.")
+    shown = tables.settlement_table(settlement)
+    every = shown.shown_columns()
+    kinds = set(shown.frame["kind"])
+    # The stage is a rule's (interim or final); a tariff pays as achieved.
+    names = (
+        ("tranche", "rule", "n_treated", "estimate", "threshold")
+        if "tariff" not in kinds
+        else ("tranche", "rule", "stage", "n_treated")
+    )
+    columns = {k: every[k] for k in names if k in every}
+    if "threshold" in columns:
+        columns["threshold"] = Column("Pays when the reduction is at least", "percent")
+    if len(kinds) == 1:
+        columns["n_treated"] = Column("Payable outcomes" if "tariff" in kinds else "People", "count")
+    columns.update({"met": every["met"], "amount": every["amount"]})
+    terminal.table(replace(shown, columns=columns))
+    if "estimate" in every:
+        terminal.paragraph(
+            "A rule decides on the reduction shown (its 95% CI in brackets); the amounts at the interval's ends are "
+            "in settlement.json."
         )
-    if files:
-        typer.echo(f"Written to {out}: settlement.json, ledger.csv, audit.json")
+    terminal.table(tables.settlement_parties_table(settlement))
+    for e in settlement.exclusions.itertuples():
+        terminal.paragraph(f"Left out ({e.step}): {count(e.n)}, {e.reason}.")
+    if settlement.audit.get("unused"):
+        terminal.paragraph(
+            f"Unused tables (read and hashed, not needed by this contract): {', '.join(settlement.audit['unused'])}."
+        )
+    terminal.files(files)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,9 +4,11 @@ Takes the payment terms and prices from the spec (or ``--tariff FILE``), each
 person's probability of achieving each priced outcome from ``p_<outcome>``
 columns of the cohort, else a difficulty model fitted on ``--history`` over
 ``--covariates``, else the segment rates in ``--history``, and simulates
-enrolment, achievement, measurement lags and payments. Prints what the
-commissioner pays, each party's net cash, chance of a loss and peak working
-capital, and the cost per outcome. ``--out DIR`` writes the cash-flow fan
+enrolment, achievement, measurement lags and payments. Prints the payment
+structure and its findings, what the commissioner would spend against the
+budget and how widely that varies (not a chance of "paying above the expected
+payment", one half by construction), each provider's income, margin, chance of
+a loss and working capital, and the cost per outcome. ``--out DIR`` writes the cash-flow fan
 charts (``cash_flow_<party>.png``/``.svg``) and the monthly quantiles
 (``cash_flow.csv``, float noise of a zero written as 0); ``--xlsx`` adds
 ``simulation.xlsx`` there (spend against budget, each party's net cash, the
@@ -36,9 +38,12 @@ the payment structure::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import typer
 
+from desist import answers, tables, terminal
 from desist.commands.common import (
     check_numbers,
     cost_option,
@@ -58,13 +63,14 @@ from desist.commands.common import (
     written,
     xlsx_option,
 )
-from desist.format import exact_zeros
+from desist.format import COLUMNS, Column, Table, count, exact_zeros, humanise, number, percent, points, pounds, ratio
 from desist.workbook import contract_sheets
 from ground.errors import ParameterError
 from pricing import Tariff, simulate_contract
 from pricing.chances import DEFAULT_EFFECT, rule_chances
 from pricing.contract import Contract
 from pricing.inputs import simulation_inputs
+from pricing.structure import PaymentStructure
 
 
 def simulate(
@@ -173,25 +179,90 @@ def simulate(
             sheets = contract_sheets(sim, chances, structure, spec)
             write_excel(sheets, folder, "simulation.xlsx", title=f"Contract simulation for {spec.name}")
     files = written(folder)
-    if sim is None:
-        if as_json:
+    if as_json:
+        if sim is None:
             emit(ctx, {"spec": spec.name, "rules": chances.to_dict()}, files)
         else:
-            typer.echo(contract.structure.summary() + "\n" + chances.summary())
+            rules = None if chances is None else chances.to_dict()
+            structure = inputs.structure.to_dict()
+            emit(ctx, {**sim.to_dict(), "spec": spec.name, "structure": structure, "rules": rules}, files)
         return
-    structure, segment_cost = inputs.structure, inputs.costs
-    if as_json:
-        rules = None if chances is None else chances.to_dict()
-        emit(ctx, {**sim.to_dict(), "spec": spec.name, "structure": structure.to_dict(), "rules": rules}, files)
-        return
-    typer.echo(structure.summary())
-    typer.echo(sim.summary())
+    show_structure(inputs.structure if inputs is not None else contract.structure)
+    if sim is not None:
+        show_simulation(sim, inputs, tables.outcome_names(spec))
     if chances is not None:
-        typer.echo(chances.summary())
-    if segment_cost is None:
-        typer.echo("No delivery costs given (--cost or a 'cost' column): provider figures are income only.")
-    if files:
-        typer.echo(f"Fan charts and cash_flow.csv written to {out}")
+        show_rule_chances(chances, contract.rules[0].measure)
+    terminal.files(files)
+
+
+def show_structure(structure: PaymentStructure) -> None:
+    """The payment structure in words, then its findings as sentences."""
+    shares = structure.shares()
+    terminal.heading(f"Payment structure: {structure.name}", first=True)
+    facts = {
+        "Contract value": f"{pounds(shares['contract_value'])} (service fee {pounds(structure.service_fee)}, "
+        f"expected outcome payments {pounds(structure.outcome_budget)})",
+        "Paid up front": f"{percent(shares['up_front'])} of the fee",
+        "At risk against outcomes": f"{percent(shares['at_risk'])} of the contract",
+        "Reaching the front line": percent(shares["front_line"]),
+    }
+    if structure.cap is not None:
+        facts["Cap on outcome payments"] = pounds(structure.cap)
+    terminal.facts(facts)
+    terminal.findings(structure.check(), none="Within the sector's ask.")
+
+
+def show_simulation(sim: Any, inputs: Any, outcomes: dict[str, str]) -> None:
+    """The commissioner's spend against budget, each provider's outlook and the cost per outcome."""
+    terminal.heading(f"What the commissioner would spend ({count(sim.draws)} simulated contracts)")
+    spend = answers.spend(sim)
+    terminal.table(
+        tables.spend_table(spend), columns=("budget", "mean", "q05", "q95", "overspend_chance"), caption=False
+    )
+    terminal.paragraph(f"{spend.sentence()} {spend.risk()}")
+    terminal.heading("What each provider can expect")
+    cost = None
+    if inputs.costs is not None and len(sim.providers) == 1:
+        # Delivery costs are the prime's when it works alone; shared costs are not split here.
+        cost = float(inputs.costs.reindex(pd.Index(pd.Series(inputs.segments).astype(str))).sum())
+    outlooks = {p: answers.outlook(sim, p, cost) for p in sim.providers}
+    for outlook in outlooks.values():
+        terminal.paragraph(f"{outlook.sentence()} {outlook.capital()}")
+    if inputs.costs is None:
+        terminal.paragraph("No delivery costs given (--cost or a 'cost' column): provider figures are income only.")
+    terminal.heading("What the commissioner pays per outcome achieved")
+    terminal.table(tables.cost_per_outcome_table(sim, outcomes), caption=False)
+
+
+#: The rules' scenarios in words.
+SCENARIOS = {"none": "Nothing changed", "effect": "At the true effect"}
+
+
+def show_rule_chances(chances: Any, measure: str) -> None:
+    """How often the contract's rules pay and claw back, when nothing changed and at the true effect."""
+    a = chances.assumptions
+    base = percent(a["base_rate"]) if measure == "binary" else number(a["base_rate"])
+    effect = points(a["true_effect"]) if measure == "binary" else f"a rate ratio of {ratio(a['true_effect'])}"
+    terminal.heading("How often the rules pay")
+    terminal.paragraph(
+        f"Over {count(a['draws'])} simulated evaluations: {count(a['n_per_tranche'])} people per tranche, a "
+        f"comparison rate of {base}, a true effect of {effect}."
+    )
+    frame = chances.to_frame()
+    frame["scenario"] = [SCENARIOS.get(s, humanise(s)) for s in frame["scenario"]]
+    frame["rule"] = [humanise(r) for r in frame["rule"]]
+    columns = {
+        "rule": COLUMNS["rule"],
+        "scenario": Column("When", "text"),
+        "p_pays": Column("Chance it pays", "percent"),
+        "p_clawback": Column("Chance it claws back", "percent"),
+        "mean": Column("Amount, mean", "pounds"),
+    }
+    terminal.table(Table(frame, columns))
+    terminal.paragraph(
+        f"Anything paid: {percent(chances.chance_of_paying('none'))} of the time when nothing changed, "
+        f"{percent(chances.chance_of_paying('effect'))} at the true effect."
+    )
 
 
 def rules_simulation(contract: Contract, cohort, past, effect: float | None, draws: int, seed: int):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 
+from desist import terminal
 from desist.commands.common import emit, json_option
 from pricing.audit import verify as verify_audit
 
@@ -33,8 +34,13 @@ def verify(
     result = verify_audit(audit)
     if as_json:
         emit(ctx, result.to_dict())
+    elif result.identical:
+        terminal.paragraph(result.summary())
     else:
-        typer.echo(result.summary())
+        terminal.heading("Not verified: the settlement does not replay", first=True)
+        for problem in result.problems:
+            # A problem names a file: kept on one line, whole, so it can be copied and searched for.
+            terminal.paragraph(f"- {problem}", wrap=False)
     if not result.identical:
         raise typer.Exit(1)
 

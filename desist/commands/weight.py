@@ -41,6 +41,7 @@ import pandas as pd
 import typer
 
 from cohorts.weights import WeightingResult, margins_from_toml, rake
+from desist import terminal
 from desist.commands.common import (
     emit,
     json_option,
@@ -51,6 +52,7 @@ from desist.commands.common import (
     write_json,
     written,
 )
+from desist.format import COLUMNS, Column, Table, count, number, yes_no
 from desist.outputs import OutputFolder
 from ground.checks import require_columns
 from ground.errors import DesistError, ParameterError, naming
@@ -95,9 +97,35 @@ def weight(
         ids = {"ids": table[id_column].tolist()} if id_column else {}
         emit(ctx, {**result.to_dict(), "weights": result.weights.tolist(), **ids}, files)
     else:
-        typer.echo(result.summary())
-        if files:
-            typer.echo(f"\nWrote weights.csv, margins.csv and weighting.json in {out}")
+        show_weights(result, files)
+
+
+def show_weights(result: WeightingResult, files: list[str]) -> None:
+    """The weights' size and spread, then each margin's target, before and after, in words and as shares."""
+    figures = result.to_dict()
+    terminal.heading(f"Weights ({result.method})", first=True)
+    terminal.facts(
+        {
+            "People": count(figures["n"]),
+            "Population total": number(figures["total"]),
+            "Effective sample size (Kish)": number(figures["ess"]),
+            "Design effect": number(figures["design_effect"]),
+            "Largest and smallest weight": f"{number(figures['max_weight'])} and {number(figures['min_weight'])}",
+            "Converged": f"{yes_no(figures['converged'])}, after {count(figures['iterations'])} passes",
+        }
+    )
+    columns = {
+        "margin": Column("Margin", "text"),
+        "level": Column("Level", "text"),
+        "n": COLUMNS["people"],
+        "share_target": Column("Target share", "percent"),
+        "share_before": Column("Share before", "percent"),
+        "share_after": Column("Share after", "percent"),
+        "target": Column("Target", "number"),
+        "after": Column("Weighted total after", "number"),
+    }
+    terminal.table(Table(result.margins, columns, "Margins before and after raking", n_columns=("n",)))
+    terminal.files(files)
 
 
 def rake_files(

@@ -1,0 +1,234 @@
+"""The command line's text for people: headings, sentences, tables, findings and the files written.
+
+Every command prints through these functions, so the terminal shows the
+same tables as the report and the workbook (:mod:`desist.tables`), with the
+same numbers for people (:mod:`desist.format`): "41.7% (39.8% to 43.6%)",
+"£1,087,040", human column headings, findings as sentences led by their
+severity in words, and a closing list of every file written.
+
+On a terminal, rich fits the text to the window and shows headings in bold.
+Anywhere else (a pipe, a log, a test) the width is fixed at :data:`WIDTH`
+and there is no colour or markup, so the output is the same on every
+machine and can be searched with grep. A number is never wrapped across
+lines: a table too wide for the width is shown turned on its side.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from desist.format import Column, Table
+>>> heading("Spend against budget", first=True)
+Spend against budget
+>>> facts({"Budget": "£1,187,550", "Expected spend": "£1,184,993"})
+Budget           £1,187,550
+Expected spend   £1,184,993
+>>> files(["out/report.html"])
+<BLANKLINE>
+Files written:
+  out/report.html
+  out/manifest.json
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from desist.format import Table
+from desist.outputs import MANIFEST
+from desist.tables import SEVERITY_WORDS
+from ground.findings import by_severity
+
+__all__ = ["WIDTH", "console", "facts", "files", "findings", "heading", "paragraph", "table"]
+
+#: Characters per line when the output is not a terminal.
+WIDTH = 100
+#: Kinds of column written as text (left-aligned); every other kind is a number (right-aligned).
+_TEXT_KINDS = ("text", "yes_no", "date")
+#: Narrowest a wrapped text column may become before a table is turned on its side.
+_NARROWEST_TEXT = 16
+
+
+def console() -> Console:
+    """The console to print on: the terminal's width and colour, else :data:`WIDTH` and plain text."""
+    if sys.stdout.isatty():
+        return Console(highlight=False, emoji=False)
+    return Console(width=WIDTH, color_system=None, highlight=False, emoji=False, force_terminal=False)
+
+
+def heading(text: str, *, first: bool = False) -> None:
+    """A block's heading, after a blank line unless it is the ``first`` line of the output."""
+    out = console()
+    if not first:
+        out.print()
+    out.print(Text(text, style="bold"))
+
+
+def paragraph(text: str, *, wrap: bool = True) -> None:
+    """A paragraph of text, wrapped at word boundaries (not with ``wrap=False``: a long path stays whole)."""
+    console().print(Text(text), soft_wrap=not wrap)
+
+
+def facts(pairs: Mapping[str, str]) -> None:
+    """Named values, one a line: "Budget   £1,187,550"."""
+    grid = RichTable.grid(padding=(0, 3))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for name, value in pairs.items():
+        grid.add_row(Text(name), Text(value))
+    console().print(grid)
+
+
+#: A cell that starts like a number ("-1.0 points (-5.2 to 3.2 points)", "£215", "< 0.001") is kept on one line.
+_NUMBER = re.compile(r"^[-+<>]?\s?£?\d")
+
+
+def _numeric(shown: Table, frame: Any) -> list[bool]:
+    """Which columns hold numbers: by their kind, or (for text) because every cell starts like one."""
+    kinds = [c.kind for c in shown.shown_columns().values()]
+    return [
+        kind not in _TEXT_KINDS
+        or (kind == "text" and len(frame) > 0 and all(_NUMBER.match(str(c)) or not str(c) for c in frame[name]))
+        for kind, name in zip(kinds, frame.columns)
+    ]
+
+
+def _fixed_width(header: str, cells: Sequence[str]) -> int:
+    # A heading may wrap, but over no more lines than it needs at a dozen characters a line.
+    longest_word = max((len(w) for w in header.split()), default=0)
+    return max([longest_word, min(len(header), 12), *(len(c) for c in cells)])
+
+
+def _number_widths(frame: Any, numeric: Sequence[bool], width: int) -> list[int]:
+    """Widths of the number columns: their longest number, widened toward their heading's length while room is left."""
+    natural = [len(str(h)) for h in frame.columns]
+    widths = [
+        _fixed_width(str(h), [str(c) for c in frame[h]]) if n else max([natural[i], *(len(str(c)) for c in frame[h])])
+        for i, (h, n) in enumerate(zip(frame.columns, numeric))
+    ]
+    spare = width - sum(widths) - 3 * len(widths)
+    growing = [i for i, n in enumerate(numeric) if n and widths[i] < natural[i]]
+    while spare > 0 and growing:
+        for i in list(growing):
+            if spare <= 0:
+                break
+            widths[i] += 1
+            spare -= 1
+            if widths[i] >= natural[i]:
+                growing.remove(i)
+    return widths
+
+
+def _rich_table(frame: Any, numeric: Sequence[bool], width: int) -> RichTable:
+    shown = RichTable(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=True)
+    widths = _number_widths(frame, numeric, width)
+    for header, is_number, fixed in zip(frame.columns, numeric, widths):
+        cells = [str(c) for c in frame[header]]
+        if is_number:
+            # A fixed width at least the size of its longest number: never wrapped, never cut.
+            shown.add_column(Text(header), justify="right", width=fixed)
+        else:
+            shown.add_column(Text(header), justify="left", min_width=min(_fixed_width(header, cells), 12))
+    for row in frame.itertuples(index=False):
+        shown.add_row(*(Text(str(c)) for c in row))
+    return shown
+
+
+def _fits(frame: Any, numeric: Sequence[bool], width: int) -> bool:
+    needed = 0
+    for header, is_number in zip(frame.columns, numeric):
+        cells = [str(c) for c in frame[header]]
+        if is_number:
+            needed += _fixed_width(str(header), cells)
+        else:
+            needed += min(max([len(str(header)), *(len(c) for c in cells)]), _NARROWEST_TEXT)
+    return needed + 3 * len(frame.columns) <= width
+
+
+def _sideways(frame: Any) -> Any:
+    """The table turned on its side: one row per column, one column per row, the first column naming them."""
+    names = [str(v) for v in frame.iloc[:, 0]]
+    turned = frame.iloc[:, 1:].T
+    turned.columns = names if len(set(names)) == len(names) else [f"{i + 1}. {n}" for i, n in enumerate(names)]
+    return turned.reset_index(names=frame.columns[0] if len(frame.columns) else "")
+
+
+def table(shown: Table, *, columns: Sequence[str] | None = None, caption: bool = True) -> None:
+    """A :class:`desist.format.Table` as people read it: headings in words, numbers right-aligned.
+
+    ``columns`` picks some of the table's columns (by name in its frame) for
+    a narrow screen. Its caption is printed above it (unless ``caption`` is
+    false) and rows suppressed as small cells are said below it. A table too wide for the
+    line is turned on its side (a row per column); if even that is too wide,
+    it is shown a few of its rows at a time.
+    """
+    if columns is not None:
+        every = shown.shown_columns()
+        shown = replace(shown, columns={name: every[name] for name in columns})
+    out = console()
+    frame = shown.readable()
+    numeric = _numeric(shown, frame)
+    if caption and shown.caption:
+        out.print(Text(shown.caption, style="bold"))
+    if _fits(frame, numeric, out.width):
+        out.print(_rich_table(frame, numeric, out.width))
+    else:
+        for part in _parts(frame, out.width):
+            out.print(_rich_table(part, [False] + [True] * (len(part.columns) - 1), out.width))
+    if shown.suppressed_rows:
+        rows = shown.suppressed_rows
+        out.print(Text(f"{rows} row{'s' if rows != 1 else ''} counting fewer than 10 people not shown."))
+
+
+def _parts(frame: Any, width: int) -> Iterable[Any]:
+    """The table on its side, in as few pieces as fit the width."""
+    turned = _sideways(frame)
+    first = _fixed_width(str(turned.columns[0]), [str(c) for c in turned.iloc[:, 0]])
+    start = 1
+    while start < len(turned.columns):
+        end, used = start, first + 3
+        while end < len(turned.columns):
+            cells = [str(c) for c in turned.iloc[:, end]]
+            step = _fixed_width(str(turned.columns[end]), cells) + 3
+            if used + step > width and end > start:
+                break
+            used += step
+            end += 1
+        yield turned.iloc[:, [0, *range(start, end)]]
+        start = end
+
+
+def findings(found: Sequence[Any], *, none: str = "No findings.") -> None:
+    """Findings as sentences, most serious first, each led by its severity in words ("Worth fixing: ...")."""
+    if not found:
+        paragraph(none)
+        return
+    out = console()
+    for f in by_severity(list(found)):
+        line = Text(f"{SEVERITY_WORDS[f.severity]}: ", style="bold")
+        line.append(f.message)
+        out.print(line)
+
+
+def files(paths: Sequence[str]) -> None:
+    """ "Files written:" then one path a line, ending with the folder's manifest (nothing when none was written).
+
+    ``paths`` are a command's files (:func:`desist.commands.common.written`);
+    the output folder's ``manifest.json`` is written beside them.
+    """
+    if not paths:
+        return
+    manifest = str(Path(paths[0]).parent / MANIFEST)
+    out = console()
+    out.print()
+    out.print(Text("Files written:", style="bold"))
+    for path in [*paths, *([manifest] if manifest not in paths else [])]:
+        out.print(Text(f"  {path}"), soft_wrap=True)
