@@ -94,8 +94,13 @@ class Scores:
 
 def _problem_rows(rows: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """One row per problem among this instrument's rows (vectorised checks)."""
-    item_lo = rows["item"].map({i.name: i.min for i in instrument.items})
-    item_hi = rows["item"].map({i.name: i.max for i in instrument.items})
+    # Each distinct item is looked up once; mapping text row by row cost most of a demo's scoring.
+    codes, items = pd.factorize(rows["item"])
+    bounds = {i.name: (i.min, i.max) for i in instrument.items}
+    # A last row of NaN: code -1 (a missing item) reads it.
+    table = np.array([bounds.get(item, (np.nan, np.nan)) for item in items] + [(np.nan, np.nan)], dtype=float)
+    item_lo = pd.Series(table[codes, 0], index=rows.index)
+    item_hi = pd.Series(table[codes, 1], index=rows.index)
     value = rows["value"]
     checks = [
         ("missing_key", rows["person_id"].isna() | rows["assessed_on"].isna(), "person_id or assessed_on is missing"),

@@ -323,9 +323,11 @@ def _sorted(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         if c in frame
     ]
     out = frame.reset_index(drop=True)
-    # Ties on the keys are broken by every other column, all compared as text (missing first).
+    # Ties on the keys are broken by every other column, all compared as text (missing first). Sorting
+    # each column's text once (factorize) and then the integer codes is the same order as comparing
+    # the strings row by row, at a fraction of the cost on millions of rows.
     columns = keys + [c for c in out.columns if c not in keys]
-    order = np.lexsort([out[c].astype("string").fillna("").to_numpy(dtype=object) for c in reversed(columns)])
+    order = np.lexsort([pd.factorize(out[c].astype("string").fillna(""), sort=True)[0] for c in reversed(columns)])
     return out.iloc[order].reset_index(drop=True)
 
 
