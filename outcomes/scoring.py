@@ -183,11 +183,32 @@ def score(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
     >>> s = score(w.assessments, "rosenberg")  # doctest: +SKIP
     >>> s.scores[["person_id", "assessed_on", "score"]].head()  # doctest: +SKIP
     """
-    instrument = get_instrument(instrument)
+    return score_checked(checked_assessments(assessments), instrument)
+
+
+def checked_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
+    """The assessments with their keys read as the schema reads them (ids as text, ISO dates).
+
+    Bad scores and items are :func:`score`'s problems to report, row by row, not
+    errors. Checking once serves every instrument scored from the same table.
+
+    Examples
+    --------
+    >>> checked = checked_assessments(w.assessments)  # doctest: +SKIP
+    >>> scores = {name: score_checked(checked, name) for name in ("rosenberg", "family_contact")}  # doctest: +SKIP
+    """
     require_columns(assessments, ["person_id", "item", "score", "assessed_on"], table="assessments")
-    # The keys are read as the assessments schema reads them (ids as text, ISO dates); bad
-    # scores and items are this function's problems to report, row by row, not errors.
-    assessments = validate(assessments, "assessments", columns=["person_id", "assessed_on"])
+    return validate(assessments, "assessments", columns=["person_id", "assessed_on"])
+
+
+def score_checked(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
+    """:func:`score` on assessments already through :func:`checked_assessments`.
+
+    Examples
+    --------
+    >>> score_checked(checked_assessments(w.assessments), "rosenberg")  # doctest: +SKIP
+    """
+    instrument = get_instrument(instrument)
     positions = np.arange(len(assessments))
     if "instrument" in assessments.columns:
         mine = (assessments["instrument"].astype("string") == instrument.name).fillna(False).to_numpy()

@@ -66,7 +66,7 @@ from ground.expressions import parse
 from outcomes.achievement import Achievement, Rule, achievement, check_window, rule_from_dict
 from outcomes.instruments import Instrument, get_instrument, load_instrument
 from outcomes.reoffending import COUNTINGS, ProvenReoffending, proven_reoffending
-from outcomes.scoring import score
+from outcomes.scoring import checked_assessments, score_checked
 
 MEASURES = ("binary", "frequency", "both")
 #: Sections of a contract that ``pricing.Contract`` reads and validates; a spec keeps them as written.
@@ -389,8 +389,10 @@ class MetricSpec:
         """
         if as_of is None and len(assessments):
             as_of = pd.to_datetime(assessments["assessed_on"]).max()
+        checked = checked_assessments(assessments) if self.outcomes else assessments
         scored = {
-            name: score(assessments, self.instrument(name)) for name in {o.instrument for o in self.outcomes.values()}
+            name: score_checked(checked, self.instrument(name))
+            for name in {o.instrument for o in self.outcomes.values()}
         }
         return {
             key: achievement(people, scored[o.instrument], o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
