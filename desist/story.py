@@ -16,7 +16,7 @@ Examples
 --------
 >>> from cohorts.synthetic import make_world
 >>> from outcomes import MetricSpec
->>> w = make_world(seed=1, n_eligible=1_500, n_pool=15_000)
+>>> w = make_world(seed=1, n_eligible=400, n_pool=4_000)
 >>> spec = MetricSpec.from_toml(DEFAULT_SPEC)
 >>> story = run_story(StoryInputs.from_world(w, spec), draws=200)
 >>> bool(story.matched.counts.loc["matched", "treated"] > 0)

@@ -13,6 +13,7 @@ and the report) is on top.
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -38,13 +39,19 @@ FORMULA_ENGINES = {"patsy", "formulaic"}
 FORMULA_ALLOWED = {("cohorts/difficulty.py", "_fit"), ("metrics/propensity.py", "_design")}
 
 
+@cache
+def _tree(path: Path) -> ast.Module:
+    """A module's syntax tree, parsed once for all the checks."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def _modules(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
     """(line, top-level package) of every import in a module, relative ones resolved."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _tree(path)
     parts = path.relative_to(ROOT).with_suffix("").parts
     out = []
     for node in ast.walk(tree):
@@ -96,7 +103,7 @@ def test_no_import_cycles_between_modules():
             name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
             names[name] = path
     for name, path in names.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = _tree(path)
         targets = set()
         for node in tree.body:  # module level only: imports inside functions run later
             if isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -158,7 +165,7 @@ def test_no_text_is_run_as_code(package):
     """No module calls eval/exec/compile/__import__ or DataFrame.eval/.query: rules are parsed, never run."""
     found = []
     for path in _modules(package):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
@@ -177,7 +184,7 @@ def test_no_file_is_unpickled_or_loaded_as_objects(package):
         for line, target in _imports(path):
             if target in FORBIDDEN_MODULES:
                 found.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
@@ -203,7 +210,7 @@ def test_formulas_reach_a_formula_engine_only_from_the_callers_own_code():
     sites, imports = set(), []
     for package in FLOORS:
         for path in _modules(package):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+            tree = _tree(path)
             for function in ast.walk(tree):
                 if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     if any(_formula_call(node) for node in ast.walk(function)):

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from desist.cli import app
 from tests.running import desist, one_message
-from tests.test_outcomes_reoffending import spark_session  # noqa: F401  (the shared Spark session)
 
 pytestmark = pytest.mark.filterwarnings("ignore::ground.tables.UnmatchedRowsWarning")
 PEOPLE, OFFENCES = "examples/data/people.csv", "examples/data/offences.csv"
@@ -82,12 +81,3 @@ def test_bad_input_is_one_message(tmp_path):
     engine = desist("measure", "--people", PEOPLE, "--offences", OFFENCES, "--engine", "polars")
     assert engine.returncode == 1
     one_message(engine.stderr, "'engine' parameter of proven_reoffending")
-
-
-@pytest.mark.spark
-def test_spark(spark_session, tmp_path):  # noqa: F811
-    result = run("--engine", "spark", "--json", "--out", str(tmp_path))
-    assert result.exit_code == 0, result.output
-    spark = pd.read_parquet(tmp_path / "per_person.parquet")
-    assert run("--engine", "pandas", "--out", str(tmp_path / "pandas")).exit_code == 0
-    pd.testing.assert_frame_equal(spark, pd.read_parquet(tmp_path / "pandas" / "per_person.parquet"))

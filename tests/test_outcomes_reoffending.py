@@ -453,3 +453,24 @@ def test_a_file_that_is_not_what_it_says_is_a_schema_error(engine, tmp_path):
         proven_reoffending(path, THREE, engine=engine)
     with pytest.raises(ParameterError, match="'engine' parameter of proven_reoffending must be a DuckDB engine"):
         proven_reoffending(FOUR, THREE, engine=DuckDB(memory_limit="lots"))
+
+
+@pytest.mark.spark
+@pytest.mark.filterwarnings("ignore::ground.tables.UnmatchedRowsWarning")
+def test_the_measure_command_on_spark_writes_what_pandas_writes(spark_session, tmp_path):
+    # Here rather than in test_measure_cli.py so that one Spark session (one JVM) serves every Spark test.
+    from typer.testing import CliRunner
+
+    from desist.cli import app
+
+    def measure(*args):
+        command = ["measure", "--people", "examples/data/people.csv", "--offences", "examples/data/offences.csv"]
+        return CliRunner().invoke(app, [*command, "--as-of", "2026-06-30", *args])
+
+    result = measure("--engine", "spark", "--json", "--out", str(tmp_path / "spark"))
+    assert result.exit_code == 0, result.output
+    assert measure("--engine", "pandas", "--out", str(tmp_path / "pandas")).exit_code == 0
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "spark" / "per_person.parquet"),
+        pd.read_parquet(tmp_path / "pandas" / "per_person.parquet"),
+    )

@@ -79,7 +79,7 @@ def world(seed: int, n: int) -> dict[str, pd.DataFrame]:
 cases = st.tuples(st.integers(0, 10_000), st.integers(1, 40))
 
 
-@settings(max_examples=25)
+@settings(max_examples=12)
 @given(cases, st.sampled_from(["multiplicative", "additive"]))
 def test_ledger_tranches_and_parties_agree(case, stacking):
     s = settle(Contract.from_mapping(contract_mapping(stacking)), world(*case), as_of=AS_OF)
@@ -88,7 +88,7 @@ def test_ledger_tranches_and_parties_agree(case, stacking):
     assert -int(s.parties.set_index("party").loc["commissioner", "amount_pence"]) == s.total_pence
 
 
-@settings(max_examples=20)
+@settings(max_examples=10)
 @given(cases, st.sampled_from(["multiplicative", "additive"]))
 def test_stacking_uplifts_commutes(case, stacking):
     data = world(*case)
@@ -97,7 +97,7 @@ def test_stacking_uplifts_commutes(case, stacking):
     assert a.ledger_csv() == b.ledger_csv()
 
 
-@settings(max_examples=20)
+@settings(max_examples=10)
 @given(cases, st.floats(0, 3_000))
 def test_never_pays_more_than_the_cap(case, cap):
     s = settle(Contract.from_mapping(contract_mapping(cap=cap)), world(*case), as_of=AS_OF)
@@ -105,7 +105,7 @@ def test_never_pays_more_than_the_cap(case, cap):
     assert (s.ledger["amount_pence"] >= 0).all()
 
 
-@settings(max_examples=20)
+@settings(max_examples=10)
 @given(cases, st.integers(0, 2**32 - 1))
 def test_row_order_does_not_matter(case, shuffle):
     data = world(*case)
