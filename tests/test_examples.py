@@ -1,22 +1,38 @@
 """The three journeys in examples/ run end to end on the committed example data.
 
-Each script runs as a user would run it (a subprocess, ``--out`` a temporary
-folder), and the test checks that it wrote its outputs, printed its key
-numbers, and that those numbers say what the example data were built to show.
+The evaluator runs as a user would run it (a subprocess, ``--out`` a temporary
+folder); the others run as ``__main__`` in the test process, with the same
+command line, to save an interpreter's start-up each. The tests check that each
+wrote its outputs, printed its key numbers, and that those numbers say what the
+example data were built to show.
 """
 
 from __future__ import annotations
 
 import filecmp
+import io
 import json
 import os
+import runpy
 import subprocess
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
+from unittest.mock import patch
 
+import matplotlib.pyplot as plt
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_here(script: str, out: Path, *args: str) -> str:
+    """The script run as ``__main__`` in this process with this command line; what it printed."""
+    printed = io.StringIO()
+    with patch.object(sys, "argv", [str(EXAMPLES / script), "--out", str(out), *args]), redirect_stdout(printed):
+        runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    plt.close("all")
+    return printed.getvalue()
 
 
 def run(script: str, out: Path, *args: str) -> str:
@@ -35,7 +51,7 @@ def run(script: str, out: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def commissioner(tmp_path_factory):
     out = tmp_path_factory.mktemp("commissioner")
-    return out, run("commissioner.py", out, "--draws", "500")
+    return out, run_here("commissioner.py", out, "--draws", "500")
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +63,11 @@ def evaluator(tmp_path_factory):
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory):
     out = tmp_path_factory.mktemp("provider")
-    return out, run("provider.py", out, "--draws", "500")
+    return out, run_here("provider.py", out, "--draws", "500")
 
 
 def test_example_data_is_what_make_data_writes(tmp_path):
-    run("make_data.py", tmp_path)
+    run_here("make_data.py", tmp_path)
     committed = sorted(p.name for p in (EXAMPLES / "data").glob("*.csv"))
     assert committed == sorted(p.name for p in tmp_path.glob("*.csv"))
     match, mismatch, errors = filecmp.cmpfiles(EXAMPLES / "data", tmp_path, committed, shallow=False)
