@@ -164,6 +164,7 @@ class World:
         enrolled = int(el["enrolled"].sum())
         rate = pool["reoffended"].mean()
         se = np.sqrt(rate * (1 - rate) / len(pool))
+        creaming, parking = self.truth.params["creaming"], self.truth.params["parking"]
         lines = [
             f"Synthetic world (seed {self.truth.params['seed']}, data as of {self.as_of.date()})",
             f"  eligible people      {len(el):>10,}  across {el['provider_id'].nunique()} providers",
@@ -174,7 +175,12 @@ class World:
             f"  assessment rows      {len(self.assessments):>10,}",
             f"  pool proven reoffending rate {rate:.1%} (95% CI {rate - 1.96 * se:.1%} to "
             f"{rate + 1.96 * se:.1%}, n = {len(pool):,})",
-            f"  creaming {self.truth.params['creaming']!r}, parking {self.truth.params['parking']!r}",
+            "  gaming built in: "
+            + (
+                f"creaming strength {creaming:g}, parking strength {parking:g}"
+                if creaming or parking
+                else "no creaming, no parking"
+            ),
         ]
         if self.truth.params.get("measurement"):
             lines.append(f"  measurement gaming {self.truth.params['measurement']!r}")
