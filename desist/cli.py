@@ -51,7 +51,7 @@ COMMANDS: dict[str, str] = {
     "power": "Minimum detectable effect, required cohort size and power of a reoffending measure.",
     "weight": "Rake weights to population margins and print the margins before and after.",
     "price": "Build and compare tariffs: prices and margins by segment, and the creaming gap.",
-    "simulate": "Simulate a contract's payments: cash flow by party, P(loss), peak working capital.",
+    "simulate": "Simulate a contract's payments: spend against budget, each party's cash flow and chance of a loss.",
     "check": "Check a metric spec, print it in plain words, then its design findings.",
     "settle": "Settle a contract on its data: tranches, parties, a claims ledger and an audit record.",
     "verify": "Replay a settlement from its audit record; exit 1 if any input or figure changed.",

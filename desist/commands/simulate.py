@@ -113,7 +113,7 @@ def simulate(
     out: Path = out_option("the cash-flow fan charts (PNG, SVG) and cash_flow.csv"),
     xlsx: bool = xlsx_option("simulation.xlsx", "spend, each party's net cash, cash flow and what the rules pay"),
 ) -> None:
-    """Simulate a contract's payments: cash flow by party, P(loss), peak working capital.
+    """Simulate a contract's payments: spend against budget, each party's cash flow and chance of a loss.
 
     Examples:
 
