@@ -678,7 +678,14 @@ def _summary_contract(story: Story) -> list[str]:
     return lines
 
 
-def _summary_screens(story: Story) -> list[str]:
+def screen_sentences(story: Story) -> list[str]:
+    """Each screen's verdict in one sentence (the funnel: who is outside its 99.8% limits).
+
+    Examples
+    --------
+    >>> screen_sentences(story)  # doctest: +SKIP
+    ['Creaming screen: not flagged (p = 0.41).', 'Funnel: 0 provider(s) outside the 99.8% limits.']
+    """
     lines = []
     for name, screen in story.screens.items():
         if name == "funnel":
@@ -705,6 +712,6 @@ _SUMMARY = (
     _summary_effects,
     _summary_payment,
     _summary_contract,
-    _summary_screens,
+    screen_sentences,
     _summary_findings,
 )

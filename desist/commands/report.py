@@ -50,9 +50,9 @@ from desist.commands.common import (
 from desist.commands.evaluate import effect_table
 from desist.commands.measure import show_reoffending
 from desist.commands.power import rule_words
-from desist.format import count, p_value, percent, points, pounds
+from desist.format import count, percent, points, pounds
 from desist.outputs import OutputFolder
-from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story
+from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story, screen_sentences
 from desist.workbook import story_workbook
 from ground.errors import ParameterError, naming
 from ground.tables import check_links
@@ -213,16 +213,8 @@ def _show_screens(story: Story) -> None:
     if not story.screens:
         return
     terminal.heading("Screens for gaming")
-    for name, screen in story.screens.items():
-        if name == "funnel":
-            outside = screen.outside(0.998)
-            terminal.paragraph(
-                f"Funnel: {len(outside)} provider(s) outside the 99.8% limits{': ' if outside else ''}"
-                f"{', '.join(outside)}."
-            )
-        else:
-            verdict = "flagged" if screen.flagged else "not flagged"
-            terminal.paragraph(f"{name.capitalize()} screen: {verdict} (p = {p_value(screen.p_value)}).")
+    for sentence in screen_sentences(story):
+        terminal.paragraph(sentence)
 
 
 def report(

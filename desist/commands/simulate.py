@@ -63,7 +63,7 @@ from desist.commands.common import (
     written,
     xlsx_option,
 )
-from desist.format import COLUMNS, Column, Table, count, exact_zeros, humanise, number, percent, points, pounds, ratio
+from desist.format import count, exact_zeros, number, percent, points, pounds, ratio
 from desist.workbook import contract_sheets
 from ground.errors import ParameterError
 from pricing import Tariff, simulate_contract
@@ -234,10 +234,6 @@ def show_simulation(sim: Any, inputs: Any, outcomes: dict[str, str]) -> None:
     terminal.table(tables.cost_per_outcome_table(sim, outcomes), caption=False)
 
 
-#: The rules' scenarios in words.
-SCENARIOS = {"none": "Nothing changed", "effect": "At the true effect"}
-
-
 def show_rule_chances(chances: Any, measure: str) -> None:
     """How often the contract's rules pay and claw back, when nothing changed and at the true effect."""
     a = chances.assumptions
@@ -248,17 +244,9 @@ def show_rule_chances(chances: Any, measure: str) -> None:
         f"Over {count(a['draws'])} simulated evaluations: {count(a['n_per_tranche'])} people per tranche, a "
         f"comparison rate of {base}, a true effect of {effect}."
     )
-    frame = chances.to_frame()
-    frame["scenario"] = [SCENARIOS.get(s, humanise(s)) for s in frame["scenario"]]
-    frame["rule"] = [humanise(r) for r in frame["rule"]]
-    columns = {
-        "rule": COLUMNS["rule"],
-        "scenario": Column("When", "text"),
-        "p_pays": Column("Chance it pays", "percent"),
-        "p_clawback": Column("Chance it claws back", "percent"),
-        "mean": Column("Amount, mean", "pounds"),
-    }
-    terminal.table(Table(frame, columns))
+    terminal.table(
+        tables.rule_chances_table(chances), columns=["rule", "scenario", "p_pays", "p_clawback", "mean"], caption=False
+    )
     terminal.paragraph(
         f"Anything paid: {percent(chances.chance_of_paying('none'))} of the time when nothing changed, "
         f"{percent(chances.chance_of_paying('effect'))} at the true effect."
