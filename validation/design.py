@@ -408,7 +408,7 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
         Finding(
             "underpowered",
             severity,
-            f"With {n} people (comparison ratio {ratio:g}) the {measure} measure has {result.power:.0%} power to "
+            f"With {n:,} people (comparison ratio {ratio:g}) the {measure} measure has {result.power:.0%} power to "
             f"detect {what} from a base of {base:.3g}: a true effect of that size would often go unpaid. "
             "Enlarge or pool cohorts, or use a more frequent outcome.",
             {
