@@ -55,7 +55,9 @@ class Frequency:
 
     The interval uses the sample SD of the per-person counts, so it stays
     honest when counts are overdispersed (a Poisson interval on the total
-    would be too narrow): mean +- z * sd / sqrt(n), times 100.
+    would be too narrow): mean +- z * sd / sqrt(n), times 100. The lower end
+    stops at 0: on a few people the normal approximation can reach below it,
+    and no one commits fewer than no offences.
     """
 
     events: int
@@ -74,7 +76,8 @@ class Frequency:
         mean = counts.mean()
         se = counts.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
         z = stats.norm.ppf(1 - alpha / 2)
-        return cls(int(counts.sum()), n, 100 * mean, 100 * (mean - z * se), 100 * (mean + z * se), alpha)
+        low = max(0.0, mean - z * se) if n > 1 else float("nan")
+        return cls(int(counts.sum()), n, 100 * mean, 100 * low, 100 * (mean + z * se), alpha)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

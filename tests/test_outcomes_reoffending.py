@@ -474,3 +474,12 @@ def test_the_measure_command_on_spark_writes_what_pandas_writes(spark_session, t
         pd.read_parquet(tmp_path / "spark" / "per_person.parquet"),
         pd.read_parquet(tmp_path / "pandas" / "per_person.parquet"),
     )
+
+
+def test_a_frequency_interval_never_reaches_below_zero():
+    # Four people, three offences: mean 0.75, sd 0.96, so mean - 1.96 se is -0.19 (found by hand on a small file).
+    from outcomes.rates import Frequency
+
+    f = Frequency.of(np.array([2, 0, 0, 1]))
+    assert f.per_100 == pytest.approx(75.0) and f.ci_low == 0.0
+    assert f.ci_high == pytest.approx(100 * (0.75 + 1.959963984540054 * np.std([2, 0, 0, 1], ddof=1) / 2))
