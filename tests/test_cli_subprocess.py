@@ -52,6 +52,9 @@ def test_ctrl_c_mid_run_exits_130_with_one_line_and_leaves_the_folder_as_it_was(
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        # As at a terminal: a shell runs background jobs (a CI script, `cmd &`) with Ctrl-C ignored, and a
+        # child inherits that, so Python would never raise KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Interrupt once the run has begun writing: its staging folder appears beside --out.
     deadline = time.monotonic() + 120
