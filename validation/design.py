@@ -341,8 +341,9 @@ def _deadweight_findings(key, o, before, paid, share, spend, spec) -> list[Findi
         Finding(
             "deadweight_share",
             "info",
-            f"{to_already / n_paid if n_paid else 0:.0%} of {o.label or key!r} payments ({to_already} of {n_paid}) "
-            f"would go to people who already met it at baseline ({rate.estimate:.0%} of the cohort did, n = {rate.n}).",
+            f"{to_already / n_paid if n_paid else 0:.0%} of {o.label or key!r} payments ({to_already:,} of {n_paid:,}) "
+            f"would go to people who already met it at baseline ({rate.estimate:.0%} of the cohort did, "
+            f"n = {rate.n:,}).",
             {"outcome": key, "paid": n_paid, "paid_already_met": to_already, "share_at_baseline": rate.estimate},
         )
     ]
@@ -352,7 +353,7 @@ def _deadweight_findings(key, o, before, paid, share, spend, spec) -> list[Findi
                 "deadweight",
                 "warning",
                 f"{rate.estimate:.0%} of the cohort (95% CI {rate.ci_low:.0%} to {rate.ci_high:.0%}, "
-                f"n = {rate.n}) already meet {o.label or key!r} at baseline: paying for it pays for what "
+                f"n = {rate.n:,}) already meet {o.label or key!r} at baseline: paying for it pays for what "
                 "would have happened anyway. Pay for improvement, or only for people below it at baseline.",
                 {
                     "outcome": key,
