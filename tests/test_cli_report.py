@@ -119,34 +119,6 @@ def test_report_on_a_bad_file_is_one_readable_error(folder):
     assert not (folder / "never").exists() and not list(folder.glob(".never*"))
 
 
-def test_demo_json_matches_the_story_of_the_same_world(tmp_path):
-    result = CliRunner().invoke(
-        app,
-        [
-            "demo",
-            "--seed",
-            "2",
-            "--n-eligible",
-            "400",
-            "--n-pool",
-            "3000",
-            "--draws",
-            "200",
-            "--out",
-            str(tmp_path),
-            "--json",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    got = json.loads(result.stdout)["results"]
-    world = make_world(seed=2, n_eligible=400, n_pool=3_000)
-    story = run_story(StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), seed=2, draws=200)
-    assert got["world"]["pool"] == 3_000
-    assert got["story"]["effects"]["count"]["estimate"] == pytest.approx(story.effects["count"].estimate, rel=1e-12)
-    assert got["story"]["truth"]["reoffences_ratio"] == pytest.approx(world.truth.effects["reoffences_ratio"])
-    assert (tmp_path / "report.html").exists() and (tmp_path / "story.json").exists()
-
-
 def test_pool_measure_options(folder):
     base = [
         "report",
