@@ -182,15 +182,14 @@ def check_design(
     findings += _margins(spec, people, _get(data, "history"), costs, skipped)
     findings += _segments(spec, people, skipped)
     findings += _overlap(spec, people, _get(data, "pool"), skipped)
+    return _with_not_checked(findings, skipped)
+
+
+def _with_not_checked(findings: list[Finding], skipped: Mapping[str, str]) -> list[Finding]:
+    """The findings, most serious first, and one note naming each check that could not run and why."""
     if skipped:
-        findings.append(
-            Finding(
-                "not_checked",
-                "info",
-                "Not checked: " + "; ".join(f"{k} ({why})" for k, why in skipped.items()) + ".",
-                {"checks": skipped},
-            )
-        )
+        reasons = "; ".join(f"{k} ({why})" for k, why in skipped.items())
+        findings = [*findings, Finding("not_checked", "info", f"Not checked: {reasons}.", {"checks": dict(skipped)})]
     return by_severity(findings)
 
 
@@ -586,16 +585,7 @@ def check_contract(
     findings = [f for f in spec_findings if f.code != "not_checked"]
     findings += _rule_findings(contract, data, expected_effect, draws, seed, skipped)
     findings += _management_fee(contract)
-    if skipped:
-        findings.append(
-            Finding(
-                "not_checked",
-                "info",
-                "Not checked: " + "; ".join(f"{k} ({why})" for k, why in skipped.items()) + ".",
-                {"checks": skipped},
-            )
-        )
-    return by_severity(findings)
+    return _with_not_checked(findings, skipped)
 
 
 def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding]:
