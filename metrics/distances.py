@@ -12,14 +12,21 @@ MatchIt's ``transform_covariates`` does:
   within-group covariance of the units kept (not discarded);
 - ``"robust_mahalanobis"`` (Rosenbaum 2010, ch. 8): ranks (ties averaged), the
   covariance of the ranks with each variance replaced by that of untied ranks;
-- a singular covariance uses the generalised inverse (eigenvalues below 1e-8 of
-  the largest dropped), as MatchIt does when its determinant is below 1e-8.
+- a near-singular covariance uses the generalised inverse: eigenvalues at or
+  below sqrt(machine epsilon) times the largest are treated as zero, the
+  relative tolerance of ``MASS::ginv``. MatchIt inverts with ``solve()`` unless
+  the determinant is below 1e-8, but a determinant says nothing about
+  conditioning (collinear rank columns can have one of 1e24): keeping an
+  eigenvalue of 1e-11 of the largest multiplies rounding noise by 3e5, so the
+  distances would change from one machine to the next. The two agree whenever
+  the covariance is well conditioned.
 
 Optimal pair matching minimises the total distance within pairs over all
 possible pairings (what R's ``optmatch::pairmatch`` solves for MatchIt's
 ``method = "optimal"``), with scipy's minimum-weight full bipartite matching.
 With a caliper or too few units in the other group, as many focal units as
-possible are matched first, then the total distance is minimised.
+possible are matched first, then as many matches as possible (with ``ratio`` > 1),
+then the total distance is minimised.
 """
 
 from __future__ import annotations
@@ -54,11 +61,18 @@ def _raw_matrix(data: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, 
     return X[:, keep], [n for n, k in zip(names, keep) if k]
 
 
+#: Eigenvalues at or below this share of the largest count as zero (``MASS::ginv``'s tolerance).
+RANK_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
+
+#: Squared distances closer than this share of the largest squared norm of the points are ties.
+TIE_TOLERANCE = 1e-9
+
+
 def _inverse_root(var: np.ndarray) -> np.ndarray:
-    """L with L L' = var^-1 (the generalised inverse when var is near singular)."""
+    """L with L L' = var^+ (the generalised inverse: directions with eigenvalues at or
+    below ``RANK_TOLERANCE`` of the largest are dropped, never amplified)."""
     vals, vecs = np.linalg.eigh((var + var.T) / 2)
-    det = np.prod(vals)
-    keep = vals > (1e-8 * vals.max() if det <= 1e-8 else 0)
+    keep = vals > RANK_TOLERANCE * vals.max()
     return vecs[:, keep] / np.sqrt(vals[keep])
 
 
@@ -133,10 +147,13 @@ def nearest_on_points(
     replacement, in ``ratio`` passes as MatchIt); ``other`` the units they may
     take; ``caliper`` a (score, width) pair: only units whose scores differ by at
     most the width may pair (MatchIt's ``mahvars`` with a propensity caliper).
-    Equal distances go to the unit first in the data. One distance vector per
-    focal unit and pass: O(focal x other) time, O(other) memory.
+    Equal distances go to the unit first in the data; squared distances within
+    ``TIE_TOLERANCE`` of the largest squared norm of the points are equal, so rounding
+    noise never decides a pair. One distance vector per focal unit and pass:
+    O(focal x other) time, O(other) memory.
     """
     points = np.asarray(points, dtype=float)
+    tie = TIE_TOLERANCE * float(np.max(np.sum(points**2, axis=1), initial=0.0))
     out_f, out_m, out_k = [], [], []
     for f_rows, o_rows in _groups(np.asarray(focal_order), np.asarray(other), strata):
         P = points[o_rows]
@@ -153,7 +170,7 @@ def nearest_on_points(
                 if not len(cand):
                     continue
                 d = np.sum((P[cand] - points[f]) ** 2, axis=1)
-                take = cand[np.lexsort((cand, d))[: ratio if replace else 1]]
+                take = cand[_nearest(d, ratio if replace else 1, tie)]
                 if not replace:
                     free[take] = False
                     still.append(f)
@@ -162,6 +179,18 @@ def nearest_on_points(
                 out_k += list(range(1, len(take) + 1)) if replace else [r]
             active = still
     return _sorted_pairs(out_f, out_m, out_k)
+
+
+def _nearest(d: np.ndarray, k: int, tie: float) -> np.ndarray:
+    """Positions of the k smallest of ``d``, one at a time: among values within ``tie``
+    of the smallest left, the first position wins."""
+    d = d.copy()
+    chosen = []
+    for _ in range(min(k, len(d))):
+        first = int(np.argmax(d <= d.min() + tie))
+        chosen.append(first)
+        d[first] = np.inf
+    return np.asarray(chosen, dtype=np.int64)
 
 
 def _sorted_pairs(f, m, k) -> tuple[np.ndarray, np.ndarray]:
@@ -203,12 +232,11 @@ def optimal_pairs(
             allowed = np.abs(caliper[0][f_rows][:, None] - caliper[0][o_rows][None, :]) <= caliper[1]
         n_rows = len(f_rows) * ratio
         r, c = np.nonzero(np.repeat(allowed, ratio, axis=0))
-        weights = np.repeat(cost, ratio, axis=0)[r, c] + 1.0  # no zero-weight edges
-        # each row may instead stay unmatched (its own dummy column) at a price above any real matching
-        penalty = (float(cost.max(initial=0.0)) + 1.0) * n_rows + 1.0
+        scale = float(cost.max(initial=0.0)) or 1.0
+        weights = np.repeat(cost, ratio, axis=0)[r, c] / scale + 1.0  # in [1, 2]: no zero-weight edges
         rows = np.r_[r, np.arange(n_rows)]
         cols = np.r_[c, len(o_rows) + np.arange(n_rows)]
-        graph = coo_matrix((np.r_[weights, np.full(n_rows, penalty)], (rows, cols)),
+        graph = coo_matrix((np.r_[weights, _unmatched_prices(len(f_rows), ratio)], (rows, cols)),
                            shape=(n_rows, len(o_rows) + n_rows)).tocsr()  # fmt: skip
         row, col = min_weight_full_bipartite_matching(graph)
         real = col < len(o_rows)
@@ -216,6 +244,18 @@ def optimal_pairs(
         out_m += list(o_rows[col[real]])
     k = np.zeros(len(out_f), dtype=np.int64)
     return _sorted_pairs(out_f, out_m, k)
+
+
+def _unmatched_prices(n_focal: int, ratio: int) -> np.ndarray:
+    """The price of leaving each (focal unit, match number) row unmatched (its own dummy
+    column), so that the solver's order of preference is: the most focal units matched,
+    then the most matches, then the least total distance. Each price exceeds what the
+    next level could ever save (real edges weigh 1 to 2), so that near-equal pairings
+    are never told apart by rounding in how many focal units they keep."""
+    n_rows = n_focal * ratio
+    extra = 2.0 * n_rows + 1.0
+    first = extra * n_rows + 1.0 if ratio > 1 else extra
+    return np.where(np.arange(n_rows) % ratio == 0, first, extra)
 
 
 def _cost_matrix(f_rows, o_rows, distance, points) -> np.ndarray:

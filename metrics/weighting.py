@@ -312,6 +312,9 @@ def ebal_weights(X: np.ndarray, target: np.ndarray, *, tol: float = 1e-10, max_i
     def dual(lam):
         return special.logsumexp(Z @ lam)
 
+    def largest_gap(lam):
+        return np.max(np.abs(special.softmax(Z @ lam) @ Z))
+
     value = dual(lam)
     for it in range(1, max_iter + 1):
         p = special.softmax(Z @ lam)
@@ -321,7 +324,11 @@ def ebal_weights(X: np.ndarray, target: np.ndarray, *, tol: float = 1e-10, max_i
         H = (Z.T * p) @ Z - np.outer(gap, gap)
         step = linalg.lstsq(H, gap)[0]
         t = 1.0
-        while dual(lam - t * step) > value + 1e-4 * t * (gap @ step) * -1 and t > 1e-10:
+        # Near the optimum the dual's decrease (about gap^2) is below its rounding, so a step is also
+        # taken when it shrinks the gap: otherwise whether tol is reached would depend on the machine.
+        while dual(lam - t * step) > value - 1e-4 * t * (gap @ step) and t > 1e-10:
+            if largest_gap(lam - t * step) < np.max(np.abs(gap)):
+                break
             t /= 2
         lam = lam - t * step
         value = dual(lam)
