@@ -2,8 +2,8 @@
 
 One definition per scheme, shipped as package data: ``peterborough``,
 ``doncaster``, ``youth_justice``, ``dwp_work_programme`` and ``sector_ask``.
-Each file's ``[metric].sources`` cites ../shared/DOMAIN.md bullet by bullet
-and says which figures are assumptions.
+Each file's ``[metric].sources`` cites the publications behind its figures
+and says which figures are assumptions (docs/schemes.md, figure by figure).
 
 Examples
 --------
