@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,6 +195,7 @@ def _missing(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...
     return tuple(s for s in (*needed, "Examples") if s not in sections)
 
 
+@cache
 def gaps() -> dict[str, tuple[str, ...]]:
     """Every public function of the library that lacks a section, with what it lacks."""
     out = {}
