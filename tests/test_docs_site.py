@@ -204,10 +204,16 @@ def test_python_examples_run(page, monkeypatch, capsys):
 # ----------------------------------------------------------------- sources and places
 
 
+#: Library files that still cite the project's private notes in a docstring or comment (being edited on other
+#: branches when this test was written). The list may only shrink.
+PRIVATE_CITATIONS = {"metrics/thresholds.py", "pricing/chances.py"}
+
+
 def test_no_page_cites_notes_users_do_not_have():
-    texts = [*PAGES, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "pricing" / "schemes").glob("*"))]
-    cited = [p.relative_to(ROOT).as_posix() for p in texts if re.search(r"DOMAIN\.md|shared/reference", p.read_text())]
-    assert not cited
+    library = [p for package in FLOORS for p in sorted((ROOT / package).rglob("*")) if p.suffix in (".py", ".toml")]
+    texts = [*PAGES, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md", *library]
+    cited = {p.relative_to(ROOT).as_posix() for p in texts if re.search(r"DOMAIN\.md|shared/reference", p.read_text())}
+    assert cited == PRIVATE_CITATIONS
 
 
 def test_every_library_package_is_in_the_api_reference():
