@@ -6,7 +6,7 @@ Three paid outcomes (settled accommodation and family ties paid within months
 10% at risk against a target, a cap, and a prime passing 85% down to two
 subcontractors who bear the delivery costs.
 
-Run: python bench/pricing.py [--draws 10000] [--people 2000] [--months 36]
+Run: python bench/contract_simulation.py [--draws 10000] [--people 2000] [--months 36]
 Prints the problem size, wall-clock and CPU seconds (the CPU figure is steadier on a
 shared machine) and the process's peak resident memory.
 """

@@ -56,10 +56,10 @@ __all__ = [
 #: banding is for the 2-year score, and a 1-year score is lower, so on a 1-year
 #: score 75 picks out a smaller, riskier group; pass ``high_risk_cutoff`` to
 #: change it. The band limits are a recollection of practice, not a sourced
-#: figure (DOMAIN.md section 8 gives no bands).
+#: figure (no published source for the bands was found).
 HIGH_RISK_CUTOFF = 75.0
 #: Default number of prior proven offences for ``prolific``. No national
-#: definition was found (DOMAIN.md); 15 is about the top 7% of the synthetic
+#: definition was found; 15 is about the top 7% of the synthetic
 #: eligible population. Pass ``prolific_min_prior`` to change it.
 PROLIFIC_MIN_PRIOR = 15
 

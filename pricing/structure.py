@@ -367,7 +367,7 @@ class PaymentStructure:
         share}``; without them the rest passes to one, "subcontractor") and
         ``investor`` (a name or true). Prices are the tariff's business; the
         spec states no expected total, so give ``outcome_budget`` (e.g. from
-        :func:`pricing.inputs.expected_outcome_payments`) for the contract
+        :attr:`pricing.inputs.CohortPricing.expected_payments`) for the contract
         value and the share at risk to count outcome payments.
         """
         payment = dict(getattr(spec, "payment", {}) or {})

@@ -100,7 +100,7 @@ CODES = (
 )
 #: Chance of paying when nothing changed above which a contract pays for luck.
 CHANCE_WARNING = 0.10
-#: The highest prime management fee judged acceptable. No source in DOMAIN.md gives the sector's figure:
+#: The highest prime management fee judged acceptable. No published source gives the sector's figure:
 #: 20% is an assumption (unverified), stated in every finding that uses it.
 MAX_MANAGEMENT_FEE = 0.20
 DEADWEIGHT_SHARE = 0.5
@@ -109,7 +109,7 @@ JDL_MINIMUM, MIN_CELL = 60, 10
 MARGIN_MATERIALITY = 0.10
 OFF_SUPPORT_SHARE = 0.05
 # Default expected effects: Doncaster's 5-point fall (binary) and Peterborough's
-# 10% fall in frequency (DOMAIN.md sections 3-4).
+# 10% fall in frequency (the targets of the two pilots: docs/schemes.md).
 DEFAULT_EFFECT = {"binary": -0.05, "frequency": 0.90}
 OVERLAP_COVARIATES = BASELINE_COVARIATES
 

@@ -23,8 +23,8 @@ Levels default to 95% and 99.8% (two-sided; z = 1.960 and 3.090). Limits are
 clipped to the indicator's range (0-1 for a rate, >= 0 for a ratio): the
 interpolation can dip below 0 when r_p = 0.
 
-Overdispersion (DOMAIN.md section 9)
-------------------------------------
+Overdispersion (as R's FunnelPlotR)
+-----------------------------------
 Standardised z-scores z_i = (y_i - target) / s_i (s_i the null SD at unit i's
 volume) are winsorised at the 10th and 90th percentiles (10% at each end),
 phi = mean(z_w^2) and, when phi > 1 and ``overdispersion=True``, every limit

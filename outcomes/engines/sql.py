@@ -8,7 +8,7 @@ stages, each a query over the stage before:
    ``7.0`` both ``"7"``, as :func:`ground.tables.validate` reads them), dates as
    whole days since 1970-01-01 (a time of day is dropped: the measure counts
    days) and disposals as their known levels (``"Conviction"`` is a conviction).
-2. **Checks** (:func:`people_failures`, :func:`offences_failures`): one flag per
+2. **Checks** (:func:`people_rules`, :func:`offences_rules`): one flag per
    rule of :mod:`ground.tables` for every row of a table read from a file, so
    the engine that reads it reports what pandas would (same rules, same words).
 3. **The event stage** (:func:`per_person_sql`): offences proven by a listed

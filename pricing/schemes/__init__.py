@@ -2,8 +2,8 @@
 
 One definition per scheme, shipped as package data: ``peterborough``,
 ``doncaster``, ``youth_justice``, ``dwp_work_programme`` and ``sector_ask``.
-Each file's ``[metric].sources`` cites ../shared/DOMAIN.md bullet by bullet
-and says which figures are assumptions.
+Each file's ``[metric].sources`` cites the publications behind its figures
+and says which figures are assumptions (docs/schemes.md, figure by figure).
 
 Examples
 --------
@@ -28,16 +28,44 @@ _NOT_SCHEMES = {"weeks_in_work"}
 
 
 def schemes() -> list[str]:
-    """The names of the built-in schemes."""
+    """The names of the built-in schemes.
+
+    Examples
+    --------
+    >>> "doncaster" in schemes()
+    True
+    """
     return sorted(p.stem for p in _HERE.glob("*.toml") if p.stem not in _NOT_SCHEMES)
 
 
 def scheme_path(name: str) -> Path:
-    """The contract file of a built-in scheme."""
+    """The contract file of a built-in scheme.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`schemes`.
+
+    Examples
+    --------
+    >>> scheme_path("doncaster").name
+    'doncaster.toml'
+    """
     check_parameter(name, "name", "scheme", Options(*schemes()))
     return _HERE / f"{name}.toml"
 
 
 def scheme(name: str) -> Contract:
-    """A built-in scheme as a :class:`~pricing.contract.Contract`."""
+    """A built-in scheme as a :class:`~pricing.contract.Contract`.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`schemes`.
+
+    Examples
+    --------
+    >>> scheme("doncaster").baseline.rate
+    0.58
+    """
     return Contract.from_toml(scheme_path(name))
