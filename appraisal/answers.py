@@ -297,20 +297,20 @@ def outlook(simulation: ContractSimulation, party: str, delivery_cost: float | N
     ``delivery_cost`` is the party's own delivery cost (£); with it, income is
     the margin plus that cost.
     """
-    row = simulation.party_table().loc[party]
+    row = simulation.party_table().loc[party].astype(float).to_dict()
     costs = bool(simulation.costs_included)
-    income = float(row["net_mean"]) + delivery_cost if costs and delivery_cost is not None else None
+    income = row["net_mean"] + delivery_cost if costs and delivery_cost is not None else None
     return Outlook(
         party=party,
         income=income,
         cost=delivery_cost if costs else None,
-        margin=float(row["net_mean"]),
-        margin_q05=float(row["net_q05"]),
-        margin_q95=float(row["net_q95"]),
-        loss_chance=float(row["p_loss"]),
-        loss_chance_se=float(row["p_loss_se"]),
-        working_capital=float(row["peak_working_capital_mean"]),
-        working_capital_q95=float(row["peak_working_capital_q95"]),
+        margin=row["net_mean"],
+        margin_q05=row["net_q05"],
+        margin_q95=row["net_q95"],
+        loss_chance=row["p_loss"],
+        loss_chance_se=row["p_loss_se"],
+        working_capital=row["peak_working_capital_mean"],
+        working_capital_q95=row["peak_working_capital_q95"],
         costs_included=costs,
         draws=int(simulation.draws),
     )

@@ -10,15 +10,6 @@ registered: it reads ``appraisal.inputs`` and what earlier steps found, and
 returns a new :class:`~appraisal.result.Appraisal` with its own fields set
 (or with ``skip(step, why)`` saying why it could not run). Adding a step is
 adding one such function.
-
-Examples
---------
->>> from cohorts.synthetic import make_world
->>> from outcomes import MetricSpec
->>> w = make_world(seed=1, n_eligible=400, n_pool=4_000)
->>> a = appraise(AppraisalInputs.from_world(w, MetricSpec.from_toml(DEFAULT_SPEC)), draws=200)
->>> bool(a.matched.counts.loc["matched", "treated"] > 0), a.options.caliper
-(True, 0.2)
 """
 
 from __future__ import annotations
@@ -31,7 +22,7 @@ from typing import TypeVar
 import pandas as pd
 
 from appraisal import answers
-from appraisal.inputs import DEFAULT_SPEC, AppraisalInputs
+from appraisal.inputs import AppraisalInputs
 from appraisal.result import CALIPER, Appraisal, RunOptions
 from cohorts.difficulty import fit_difficulty
 from ground.tables import BASELINE_COVARIATES
@@ -49,12 +40,13 @@ from pricing.structure import PaymentStructure
 from pricing.tariff import Tariff
 from validation.design import check_design
 from validation.equality_impact import EqualityTable, equality
-from validation.funnels import funnel
+from validation.funnels import Funnel, funnel
 from validation.gaming import creaming_screen, parking_screen
 from validation.providers import compare_providers
 from validation.screening import measurement_tables
+from validation.screens import Screen
 
-__all__ = ["DEFAULT_SPEC", "STEPS", "Step", "appraise", "step"]
+__all__ = ["STEPS", "Step", "StepFunction", "appraise", "step"]
 
 T = TypeVar("T")
 #: Days the contract runs, for the design check that outcomes are measurable in time.
@@ -289,7 +281,7 @@ def _screens(a: Appraisal, options: RunOptions) -> Appraisal:
     """Creaming, parking and funnel screens, the provider comparison and the equality impact table."""
     inputs = a.inputs
     scored = _scored(a, inputs.people)
-    screens = {}
+    screens: dict[str, Screen | Funnel] = {}
     eligible = inputs.eligible if inputs.eligible is not None and "enrolled" in inputs.eligible.columns else None
     if eligible is not None:
         screens["creaming"] = creaming_screen(_scored(a, eligible), by="provider_id")
@@ -406,11 +398,13 @@ def appraise(
 
     Examples
     --------
+    >>> from appraisal import DEFAULT_SPEC
     >>> from cohorts.synthetic import make_world
-    >>> a = appraise(AppraisalInputs.from_world(make_world(seed=1, n_eligible=400, n_pool=4_000),
-    ...              MetricSpec.from_toml(DEFAULT_SPEC)), draws=100, caliper=0.1)  # doctest: +SKIP
-    >>> a.answers()["evaluation"]["binary"]["form"]  # doctest: +SKIP
-    'inconclusive'
+    >>> from outcomes import MetricSpec
+    >>> w = make_world(seed=1, n_eligible=400, n_pool=4_000)
+    >>> a = appraise(AppraisalInputs.from_world(w, MetricSpec.from_toml(DEFAULT_SPEC)), draws=200)
+    >>> bool(a.matched.counts.loc["matched", "treated"] > 0), a.options.caliper, a.skipped["settlement"]
+    (True, 0.2, 'no contract with tranches, or no as-of date')
     """
     result = Appraisal(inputs=inputs, options=RunOptions(seed=seed, draws=draws, caliper=caliper))
     for each in _STEPS:

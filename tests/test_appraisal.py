@@ -241,10 +241,15 @@ def test_adding_a_step_is_one_function():
     assert [s.name for s in steps_module._STEPS] == list(STEPS)
 
 
-def test_without_costs_the_tariff_comparison_is_skipped_with_its_reason():
+@lru_cache(maxsize=1)
+def appraisal_without_costs() -> Appraisal:
+    """An appraisal given no delivery costs (shared with the report's test of the same)."""
     world = make_world(seed=5, n_eligible=800, n_pool=6_000)
-    inputs = AppraisalInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC), costs={})
-    story = appraise(inputs, draws=100)
+    return appraise(AppraisalInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC), costs={}), draws=100)
+
+
+def test_without_costs_the_tariff_comparison_is_skipped_with_its_reason():
+    story = appraisal_without_costs()
     assert story.tariffs is None and "--cost" in story.skipped["tariff comparison"]
     assert story.simulation is not None
     # Without costs a provider's income cannot be told from its margin, and the answer says so.
