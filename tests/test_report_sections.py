@@ -3,6 +3,7 @@ words, draws every figure inline with alt text, and a section is one function.""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import lru_cache
 
@@ -119,7 +120,11 @@ def test_settlement_measurement_and_providers_are_shown(story):
 
 def test_the_caliper_is_stated_as_the_appraisal_used_it(story):
     page = built_reports()["evaluation"].to_html()
-    assert f"caliper {story.options.caliper:g} SD, no replacement" in page
+    assert "caliper 0.2 SD, no replacement" in page
+    narrower = dataclasses.replace(story, options=dataclasses.replace(story.options, caliper=0.05))
+    annex = Report("x").section("annex_matching", "Matched comparison: counts", part="annex")
+    sections.annex_matching(narrower, annex)
+    assert any("caliper 0.05 SD, no replacement" in html for kind, html in annex.blocks if kind == "table")
 
 
 def test_adding_a_section_is_one_function(story):
