@@ -125,7 +125,7 @@ MEASURE_WORDS = {"frequency": "Frequency of proven reoffences", "binary": "Prove
 
 
 def show_story(story: Appraisal, files: list[str], *, first: bool = True) -> None:
-    """The story for people on the terminal: one heading per block, tables as the report has them."""
+    """The appraisal for people on the terminal: one heading per block, tables as the report has them."""
     terminal.heading(f"Metric: {story.inputs.spec.name}", first=first)
     if story.outcome_rates is not None:
         terminal.table(tables.outcome_rates_table(story.outcome_rates), columns=("label", "rate", "n"))
