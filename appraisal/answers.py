@@ -52,6 +52,7 @@ __all__ = [
     "Spend",
     "Verdict",
     "outlook",
+    "outlooks",
     "sensitivity",
     "spend",
     "verdict",
@@ -314,6 +315,18 @@ def outlook(simulation: ContractSimulation, party: str, delivery_cost: float | N
         costs_included=costs,
         draws=int(simulation.draws),
     )
+
+
+def outlooks(simulation: ContractSimulation, delivery_cost: float | None = None) -> dict[str, Outlook]:
+    """Each provider party's outlook (:func:`outlook`).
+
+    ``delivery_cost`` is the cohort's delivery cost (£): it is the prime's
+    when the prime works alone; shared between several providers it is not
+    split, so their outlooks are income only.
+    """
+    providers = simulation.providers
+    cost = delivery_cost if len(providers) == 1 else None
+    return {p: outlook(simulation, p, cost) for p in providers}
 
 
 _MEASURE_WORDS = {"binary": "the proven reoffending rate", "frequency": "how often people reoffended"}

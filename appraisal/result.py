@@ -199,12 +199,7 @@ class Appraisal:
 
     def outlooks(self) -> dict[str, answers.Outlook]:
         """Each provider's income, margin and chance of a loss (empty without a contract simulation)."""
-        if self.simulation is None:
-            return {}
-        providers = self.simulation.providers
-        # Delivery costs are the prime's when it works alone; shared costs are not split here.
-        cost = self.delivery_cost if len(providers) == 1 else None
-        return {p: answers.outlook(self.simulation, p, cost) for p in providers}
+        return {} if self.simulation is None else answers.outlooks(self.simulation, self.delivery_cost)
 
     def answers(self) -> dict[str, Any]:
         """Each reader's answer as numbers: the verdicts, the spend against budget, the providers' outlooks."""

@@ -33,7 +33,7 @@ from metrics.thresholds import Comparison, compare_rules
 from outcomes.reoffending import proven_reoffending
 from outcomes.spec import ReoffendingSpec
 from pricing.comparison import compare_tariffs
-from pricing.inputs import achievement_history, cohort_pricing, segment_costs
+from pricing.inputs import achievement_history, cohort_pricing, delivery_cost, segment_costs
 from pricing.settlement import settle
 from pricing.simulate import simulate_contract
 from pricing.structure import PaymentStructure
@@ -255,7 +255,7 @@ def _contract_simulation(a: Appraisal, options: RunOptions) -> Appraisal:
         return a
     structure = PaymentStructure.from_spec(spec, outcome_budget=pricing.expected_payments)
     costs = segment_costs(inputs.costs, inputs.people, pricing.segments) if inputs.costs else None
-    delivery = None if costs is None else float(costs.reindex(pd.Index(pricing.segments.astype(str))).sum())
+    delivery = None if costs is None else delivery_cost(costs, pricing.segments)
     simulation = simulate_contract(
         spec,
         inputs.people,

@@ -35,6 +35,7 @@ __all__ = [
     "achievement_history",
     "cohort_pricing",
     "cohort_probabilities",
+    "delivery_cost",
     "model_probabilities",
     "payment_segments",
     "priced_outcomes",
@@ -338,6 +339,17 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
             table="people",
         )
     return values.groupby(labels.to_numpy()).mean().rename_axis("segment")
+
+
+def delivery_cost(costs: pd.Series, segments: Any) -> float:
+    """The cohort's delivery cost (£): each person's segment cost (:func:`segment_costs`), summed.
+
+    Examples
+    --------
+    >>> delivery_cost(pd.Series({"a": 100.0, "b": 400.0}), ["a", "b", "b"])
+    900.0
+    """
+    return float(costs.reindex(pd.Index(pd.Series(np.asarray(segments, dtype=object)).astype(str))).sum())
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from typing import Any
 import pandas as pd
 import typer
 
-from appraisal.answers import outlook, spend
+from appraisal.answers import outlooks, spend
 from desist import tables, terminal
 from desist.commands.common import (
     check_numbers,
@@ -72,7 +72,7 @@ from ground.words import count, number, percent, points, pounds, ratio
 from outcomes.spec import MetricSpec
 from pricing.chances import RuleChances
 from pricing.contract import Contract
-from pricing.inputs import SimulationInputs, rules_simulation, simulation_inputs
+from pricing.inputs import SimulationInputs, delivery_cost, rules_simulation, simulation_inputs
 from pricing.simulate import ContractSimulation, simulate_contract
 from pricing.structure import PaymentStructure
 from pricing.tariff import Tariff
@@ -251,12 +251,8 @@ def show_simulation(sim: ContractSimulation, inputs: SimulationInputs, outcomes:
     )
     terminal.paragraph(f"{spent.sentence()} {spent.risk()}")
     terminal.heading("What each provider can expect")
-    cost = None
-    if inputs.costs is not None and len(sim.providers) == 1:
-        # Delivery costs are the prime's when it works alone; shared costs are not split here.
-        cost = float(inputs.costs.reindex(pd.Index(pd.Series(inputs.segments).astype(str))).sum())
-    for provider in sim.providers:
-        expected = outlook(sim, provider, cost)
+    cost = None if inputs.costs is None else delivery_cost(inputs.costs, inputs.segments)
+    for expected in outlooks(sim, cost).values():
         terminal.paragraph(f"{expected.sentence()} {expected.capital()}")
     if inputs.costs is None:
         terminal.paragraph("No delivery costs given (--cost or a 'cost' column): provider figures are income only.")
