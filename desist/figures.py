@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from desist.format import count, humanise, percent, pounds
+from desist.format import humanise
+from ground.words import count, percent, pounds
 
 __all__ = [
     "PALETTE",

@@ -1,9 +1,10 @@
-"""Numbers for people: how every figure a person reads is written.
+"""Tables for people: how every table a person reads is headed and written.
 
-One module for the report, the workbook and the command line's text, so a
-rate reads "41.7%" everywhere, money "£260,000" (never ``2.6e+05``), an
-interval "41.7% (39.8% to 43.6%)", float noise such as ``-2.8e-12`` an exact
-0, and a column is headed "Programme group", not ``n_treated``.
+Each number is written by :mod:`ground.words` (a rate "41.7%", money
+"£260,000", float noise such as ``-2.8e-12`` an exact 0); this module adds
+an interval "41.7% (39.8% to 43.6%)", dates, yes/no, and headings in words (a
+column is headed "Programme group", not ``n_treated``), for the report, the
+workbook and the command line's text alike.
 
 A :class:`Table` keeps the raw numbers with a :class:`Column` per shown
 column (its label and its *kind*: percent, points, pounds, count, ...), so the
@@ -14,10 +15,8 @@ the same numbers with a matching Excel number format (:meth:`Table.numbers`,
 
 Examples
 --------
->>> percent(0.4172)
-'41.7%'
->>> pounds(260_000.0), pounds(-2.8e-12)
-('£260,000', '£0')
+>>> value(0.4172, "percent"), value(-2.8e-12, "pounds")
+('41.7%', '£0')
 >>> interval(0.417, 0.398, 0.436, "percent")
 '41.7% (39.8% to 43.6%)'
 >>> label("n_treated")
@@ -26,7 +25,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ground.checks import Options, check_parameter, parameter_error
+from ground.words import DASH, count, is_missing, number, p_value, percent, points, pounds, ratio
 
 __all__ = [
     "COLUMNS",
@@ -44,27 +43,17 @@ __all__ = [
     "SUPPRESSION_THRESHOLD",
     "Column",
     "Table",
-    "count",
     "date",
     "exact_zeros",
     "humanise",
     "interval",
-    "is_missing",
     "label",
-    "number",
-    "p_value",
-    "percent",
-    "points",
-    "pounds",
-    "ratio",
     "readable",
     "suppress_small_cells",
     "value",
     "yes_no",
 ]
 
-#: What a missing number shows.
-DASH = "–"
 #: Cells counting fewer people than this are not shown (and nor is anything
 #: computed from them), following the usual statistical disclosure practice.
 SUPPRESSION_THRESHOLD = 10
@@ -72,147 +61,6 @@ SUPPRESSED = "suppressed (<10)"
 #: Relative size below which a float is rounding noise of a zero (``-2.8e-12``
 #: in a column of pounds in the millions).
 NOISE = 1e-9
-
-
-def is_missing(value: Any) -> bool:
-    """True for None, NaN, NaT and pandas' NA.
-
-    Examples
-    --------
-    >>> is_missing(float("nan")), is_missing(pd.NA), is_missing(0.0)
-    (True, True, False)
-    """
-    if value is None:
-        return True
-    try:
-        return bool(value != value)
-    except (TypeError, ValueError):
-        # pd.NA compares to NA, whose truth is undefined; an array is not one value.
-        return value is pd.NA
-
-
-def _minus(text: str) -> str:
-    """No "-0" or "-0.0%": a number that rounds to zero has no sign."""
-    digits = text.lstrip("-").replace(",", "").rstrip("%").removeprefix("£")
-    try:
-        zero = float(digits.split()[0]) == 0
-    except ValueError:
-        zero = False
-    return text.lstrip("-") if zero else text
-
-
-def number(value: Any, digits: int = 3) -> str:
-    """A number with ``digits`` significant figures, separators, never scientific.
-
-    Examples
-    --------
-    >>> number(0.012345), number(1234567.8), number(-2.8e-12), number(0.858)
-    ('0.0123', '1,234,568', '0', '0.858')
-    """
-    if is_missing(value):
-        return DASH
-    v = float(value)
-    if not math.isfinite(v):
-        return "infinite" if v > 0 else "minus infinite"
-    if v == 0:
-        return "0"
-    magnitude = math.floor(math.log10(abs(v)))
-    decimals = min(max(digits - 1 - magnitude, 0), 6)
-    text = f"{v:,.{decimals}f}"
-    # Float noise of a zero (-2.8e-12) is written as the zero it is.
-    return "0" if float(text.replace(",", "")) == 0 else text
-
-
-def count(value: Any) -> str:
-    """A count of people or events: whole, with separators (a fractional count keeps 3 figures).
-
-    Examples
-    --------
-    >>> count(1234), count(4.666)
-    ('1,234', '4.67')
-    """
-    if is_missing(value):
-        return DASH
-    v = float(value)
-    return f"{round(v):,}" if v == round(v) else number(v)
-
-
-def percent(value: Any, digits: int = 1) -> str:
-    """A proportion as a percentage: 0.417 -> "41.7%"; a tiny share is "< 0.1%", not "0.0%".
-
-    Examples
-    --------
-    >>> percent(0.4172), percent(0.0004), percent(1.0), percent(-0.0)
-    ('41.7%', '< 0.1%', '100.0%', '0.0%')
-    """
-    if is_missing(value):
-        return DASH
-    v = float(value) * 100
-    smallest = 10.0**-digits
-    if v != 0 and abs(v) < smallest / 2:
-        return f"< {smallest:.{digits}f}%" if v > 0 else f"> -{smallest:.{digits}f}%"
-    return _minus(f"{v:,.{digits}f}%")
-
-
-def points(value: Any, digits: int = 1, *, signed: bool = False) -> str:
-    """A difference of two proportions in percentage points: -0.039 -> "-3.9 points".
-
-    Examples
-    --------
-    >>> points(-0.0386), points(0.05, signed=True)
-    ('-3.9 points', '+5.0 points')
-    """
-    if is_missing(value):
-        return DASH
-    v = float(value) * 100
-    text = _minus(f"{v:{'+' if signed else ''},.{digits}f}")
-    return f"{text} points"
-
-
-def pounds(value: Any, *, pence: bool = False) -> str:
-    """Money: "£260,000", "-£1,234"; anything under half a penny is "£0".
-
-    Examples
-    --------
-    >>> pounds(259_999.6), pounds(-1234.4), pounds(3.456, pence=True), pounds(-0.004)
-    ('£260,000', '-£1,234', '£3.46', '£0')
-    """
-    if is_missing(value):
-        return DASH
-    v = float(value)
-    if abs(v) < 0.005:
-        return "£0"
-    text = f"£{abs(v):,.{2 if pence else 0}f}"
-    return _minus(("-" if v < 0 else "") + text)
-
-
-def ratio(value: Any) -> str:
-    """A rate or hazard ratio to three figures: 0.858.
-
-    Examples
-    --------
-    >>> ratio(0.85764), ratio(1.0), ratio(1.0183)
-    ('0.858', '1.00', '1.02')
-    """
-    if is_missing(value):
-        return DASH
-    return number(value, 3)
-
-
-def p_value(value: Any) -> str:
-    """A p-value: "0.036", "0.11", "< 0.001".
-
-    Examples
-    --------
-    >>> p_value(0.0361), p_value(0.11), p_value(2e-7), p_value(1.0)
-    ('0.036', '0.11', '< 0.001', '1')
-    """
-    if is_missing(value):
-        return DASH
-    v = float(value)
-    if v < 0.001:
-        return "< 0.001"
-    return f"{v:.3f}".rstrip("0").rstrip(".") if v < 0.1 else f"{v:.2f}".rstrip("0").rstrip(".")
 
 
 def yes_no(value: Any) -> str:
@@ -310,7 +158,7 @@ def interval(estimate: Any, low: Any, high: Any, kind: str) -> str:
     if is_missing(low) or is_missing(high):
         return value(estimate, kind)
     if kind == "points":
-        lo, hi = (_minus(f"{float(v) * 100:,.1f}") for v in (low, high))
+        lo, hi = (points(v).removesuffix(" points") for v in (low, high))
         return f"{points(estimate)} ({lo} to {hi} points)"
     return f"{value(estimate, kind)} ({value(low, kind)} to {value(high, kind)})"
 

@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from desist.format import SUPPRESSED, SUPPRESSION_THRESHOLD, Table, suppress_small_cells
-from desist.tables import SEVERITY_WORDS
 from ground.checks import Options, check_parameter
 from ground.errors import DesistError
+from ground.words import SEVERITY_WORDS
 
 __all__ = [
     "BROWSER_FLAGS",

@@ -1,26 +1,25 @@
 """The report's sections: one function each, registered in reading order.
 
-A section function takes the :class:`~desist.story.Story` and the
+A section function takes the :class:`~appraisal.Appraisal` and the
 :class:`~desist.report.Section` to fill, and adds blocks to it (a section
 left empty is not shown). :func:`section` registers it with its key, title,
 part (``"answer"``, ``"body"`` or ``"annex"``) and the journeys whose report
-shows it; :func:`build_report` runs them in order. Adding a section is
-adding one decorated function.
+shows it; :func:`build_report` runs them in order (:func:`build_reports`
+for every journey at once). Adding a section is adding one decorated function.
 
 The first screen of each journey's report is its ``answer`` section:
 
 - ``evaluation``: the verdict in the Justice Data Lab's three forms and "for
-  every 100 people like these" (:func:`desist.answers.verdict`);
+  every 100 people like these" (:func:`appraisal.answers.verdict`);
 - ``contract``: what the contract would cost against its budget and how widely
   that varies, the chance a payment rule pays when nothing changed, and the
   design findings as sentences with their severity;
 - ``provider``: expected income, margin, the chance of a loss and the working
   capital needed, and the design findings.
 
-Four sections are seams for results that are being added to the story:
-``sensitivity``, ``settlement``, ``measurement`` and ``providers``. Each
-shows nothing until its field on the story is set; see their docstrings for
-what each expects.
+Sections whose result an appraisal may lack (``sensitivity``,
+``settlement``, ``measurement``, ``providers``, the tariffs, the contract,
+the screens, equality) show nothing without it.
 """
 
 from __future__ import annotations
@@ -31,29 +30,18 @@ from typing import Any
 
 import pandas as pd
 
+from appraisal.result import EFFECT_SCALES, JOURNEYS, Appraisal
 from desist import figures, tables
-from desist.format import (
-    COLUMNS,
-    Column,
-    Table,
-    count,
-    date,
-    humanise,
-    interval,
-    number,
-    p_value,
-    percent,
-    points,
-    pounds,
-    ratio,
-)
+from desist.format import COLUMNS, Column, Table, date, humanise, interval
 from desist.report import KeyFigure, Report, Section
-from desist.story import EFFECT_SCALES, JOURNEYS, Story
 from ground.checks import Options, check_parameter
 from ground.expressions import parse
-from pricing import Tariff
+from ground.words import count, number, p_value, percent, points, pounds, ratio
+from metrics.thresholds import RuleComparison
+from outcomes.spec import ReoffendingSpec
+from pricing.tariff import Tariff
 
-__all__ = ["SECTIONS", "TITLES", "SectionSpec", "build_report", "section"]
+__all__ = ["SECTIONS", "TITLES", "SectionSpec", "build_report", "build_reports", "section"]
 
 #: Each journey's report title: the reader's question.
 TITLES = {
@@ -61,7 +49,7 @@ TITLES = {
     "contract": "What would this contract cost, and is it sound?",
     "provider": "What would this contract mean for a provider?",
 }
-SectionBuilder = Callable[[Story, Section], None]
+SectionBuilder = Callable[[Appraisal, Section], None]
 
 
 @dataclass(frozen=True)
@@ -88,13 +76,14 @@ def section(key: str, title: str, *, part: str = "body", journeys: Sequence[str]
     return register
 
 
-def build_report(story: Story, journey: str = "evaluation", *, rendered: dict | None = None) -> Report:
-    """The report of ``story`` for one reader: its answer first, the evidence, then the annex.
+def build_report(story: Appraisal, journey: str = "evaluation", *, rendered: dict | None = None) -> Report:
+    """The report of an appraisal for one reader: its answer first, the evidence, then the annex.
 
+    ``journey`` is ``"evaluation"``, ``"contract"`` or ``"provider"``.
     ``rendered`` holds charts already drawn for another journey's report of
-    the same story, so they are not drawn again.
+    the same appraisal, so they are not drawn again.
     """
-    check_parameter(journey, "journey", "Story.report", Options(*JOURNEYS))
+    check_parameter(journey, "journey", "build_report", Options(*JOURNEYS))
     inputs = story.inputs
     when = f"; data as of {date(inputs.as_of)}" if inputs.as_of is not None else ""
     report = Report(TITLES[journey], f"{inputs.spec.name}{when}", rendered=rendered)
@@ -104,18 +93,24 @@ def build_report(story: Story, journey: str = "evaluation", *, rendered: dict | 
     return report
 
 
+def build_reports(story: Appraisal, journeys: Sequence[str] = JOURNEYS) -> dict[str, Report]:
+    """The report for each journey, drawing each chart once for all of them."""
+    rendered: dict = {}
+    return {journey: build_report(story, journey, rendered=rendered) for journey in journeys}
+
+
 # Words -------------------------------------------------------------------------------------------
 
 
-def _segment_names(story: Story) -> dict[str, str]:
+def _segment_names(story: Appraisal) -> dict[str, str]:
     return tables.segment_names(story.inputs.spec)
 
 
-def _outcome_names(story: Story) -> dict[str, str]:
+def _outcome_names(story: Appraisal) -> dict[str, str]:
     return tables.outcome_names(story.inputs.spec)
 
 
-def _findings_block(story: Story, out: Section) -> None:
+def _findings_block(story: Appraisal, out: Section) -> None:
     if story.findings:
         out.paragraph("What the design checks found, most serious first:")
         out.findings([replace(f, message=_segments_in_words(story, f.message)) for f in story.findings])
@@ -123,14 +118,14 @@ def _findings_block(story: Story, out: Section) -> None:
         out.paragraph("The design checks found nothing to fix.")
 
 
-def _segments_in_words(story: Story, text: str) -> str:
+def _segments_in_words(story: Appraisal, text: str) -> str:
     """A finding's message with quoted segment codes ('complex_needs') replaced by the segments' names."""
     for code, name in _segment_names(story).items():
         text = text.replace(f"'{code}'", name)
     return text
 
 
-def _matched_words(story: Story) -> str:
+def _matched_words(story: Appraisal) -> str:
     counts, reoffending = story.matched.counts, story.reoffending.counts
     excluded = sum(v for k, v in reoffending.items() if k.startswith("excluded"))
     return (
@@ -140,7 +135,7 @@ def _matched_words(story: Story) -> str:
     )
 
 
-def _measure_words(measure: Any) -> str:
+def _measure_words(measure: ReoffendingSpec) -> str:
     """A proven reoffending measure in words: what counts, over what time, proven how."""
     what = "court appearances leading to conviction" if measure.counting == "court_appearances" else "offences"
     days = "a year" if measure.follow_up_days == 365 else f"{measure.follow_up_days} days"
@@ -151,7 +146,7 @@ def _measure_words(measure: Any) -> str:
     )
 
 
-def _max_smd(story: Story) -> tuple[float, float]:
+def _max_smd(story: Appraisal) -> tuple[float, float]:
     balance = story.matched.balance()
     return float(balance[("before", "smd")].abs().max()), float(balance[("after", "smd")].abs().max())
 
@@ -160,7 +155,7 @@ def _max_smd(story: Story) -> tuple[float, float]:
 
 
 @section("answer", "What the evaluation found", part="answer", journeys=("evaluation",))
-def answer_evaluation(story: Story, out: Section) -> None:
+def answer_evaluation(story: Appraisal, out: Section) -> None:
     """The verdict on the rate, "for every 100 people", the frequency, and what the verdict rests on."""
     verdicts = story.verdicts()
     rate, frequency = verdicts["binary"], verdicts["frequency"]
@@ -195,7 +190,7 @@ def answer_evaluation(story: Story, out: Section) -> None:
 
 
 @section("sensitivity", "How strong hidden bias would have to be", part="answer", journeys=("evaluation",))
-def sensitivity_section(story: Story, out: Section) -> None:
+def sensitivity_section(story: Appraisal, out: Section) -> None:
     """The verdicts' sensitivity to hidden bias in plain sentences (Rosenbaum's Gamma, E-values)."""
     if story.sensitivity is None:
         return
@@ -208,7 +203,7 @@ def sensitivity_section(story: Story, out: Section) -> None:
 
 
 @section("contract_answer", "What the contract would cost", part="answer", journeys=("contract",))
-def answer_contract(story: Story, out: Section) -> None:
+def answer_contract(story: Appraisal, out: Section) -> None:
     """Spend against budget, its spread, the chance of paying when nothing changed, the design findings."""
     spend = story.spend()
     if spend is None:
@@ -232,7 +227,7 @@ def answer_contract(story: Story, out: Section) -> None:
     _findings_block(story, out)
 
 
-def _nothing_changed(story: Story) -> str:
+def _nothing_changed(story: Appraisal) -> str:
     """What pays when the programme changes nothing: outcome payments, and each measure's main payment rule."""
     words = {"frequency": "the frequency of proven reoffences", "binary": "the reoffending rate"}
     rules = [
@@ -251,7 +246,7 @@ def _nothing_changed(story: Story) -> str:
 
 
 @section("provider_answer", "What the provider would earn", part="answer", journeys=("provider",))
-def answer_provider(story: Story, out: Section) -> None:
+def answer_provider(story: Appraisal, out: Section) -> None:
     """Income, margin and the chance of a loss per provider; margins by segment; the design findings."""
     outlooks = story.outlooks()
     if not outlooks:
@@ -288,7 +283,7 @@ def answer_provider(story: Story, out: Section) -> None:
 
 
 @section("measure", "What is measured")
-def measure_section(story: Story, out: Section) -> None:
+def measure_section(story: Appraisal, out: Section) -> None:
     """The metric in words: outcomes and their rules, the reoffending measure, segments, payment terms."""
     spec = story.inputs.spec
     if spec.description:
@@ -327,7 +322,7 @@ def _instrument(spec: Any, outcome: Any) -> str:
 
 
 @section("counts", "Who is counted")
-def counts_section(story: Story, out: Section) -> None:
+def counts_section(story: Appraisal, out: Section) -> None:
     """Who is measured and who is left out and why; counts reconcile."""
     out.paragraph(
         "Everyone in the cohort is either counted or left out with a reason, so the numbers add up. "
@@ -348,7 +343,7 @@ def counts_section(story: Story, out: Section) -> None:
         )
 
 
-def _effect_rows(story: Story) -> pd.DataFrame:
+def _effect_rows(story: Appraisal) -> pd.DataFrame:
     rows = []
     for kind, e in story.effects.items():
         if kind == "binary":
@@ -377,7 +372,7 @@ def _effect_rows(story: Story) -> pd.DataFrame:
 
 
 @section("effects", "Effects on reoffending")
-def effects_section(story: Story, out: Section) -> None:
+def effects_section(story: Appraisal, out: Section) -> None:
     """The three effects in words and in one table, each labelled with its scale."""
     for e in story.effects.values():
         out.paragraph(e.statement())
@@ -396,7 +391,7 @@ def effects_section(story: Story, out: Section) -> None:
 
 
 @section("outcomes", "Intermediate outcomes")
-def outcomes_section(story: Story, out: Section) -> None:
+def outcomes_section(story: Appraisal, out: Section) -> None:
     """Share of people measured who achieved each outcome, with Wilson intervals."""
     if story.outcome_rates is None:
         return
@@ -410,7 +405,7 @@ def outcomes_section(story: Story, out: Section) -> None:
 
 
 @section("balance", "How alike the groups are")
-def balance_section(story: Story, out: Section) -> None:
+def balance_section(story: Appraisal, out: Section) -> None:
     """The largest imbalance before and after matching, and the love plot."""
     before, after = _max_smd(story)
     out.paragraph(
@@ -422,7 +417,7 @@ def balance_section(story: Story, out: Section) -> None:
     out.chart(lambda: figures.love_plot(story.matched.balance(), story.covariates))
 
 
-def _rules_table(comparison: Any, kind: str, truth: bool) -> Table:
+def _rules_table(comparison: RuleComparison, kind: str, truth: bool) -> Table:
     rows = []
     for r in comparison.results:
         scale = "points" if r.scale == "points" else "percent"
@@ -456,7 +451,7 @@ def _scaled(v: float, scale: str) -> str:
 
 
 @section("payment", "Payment rules")
-def payment_section(story: Story, out: Section) -> None:
+def payment_section(story: Appraisal, out: Section) -> None:
     """Each payment rule's decision on the same comparison, and its chance of paying when nothing changed."""
     out.paragraph(
         "Each rule's decision on the same matched comparison, and the chance it would pay if the programme "
@@ -474,7 +469,7 @@ def payment_section(story: Story, out: Section) -> None:
 
 
 @section("contract", "The contract's cash flow")
-def contract_section(story: Story, out: Section) -> None:
+def contract_section(story: Appraisal, out: Section) -> None:
     """Spend against budget, each party's cumulative cash flow as a fan chart."""
     sim, spend = story.simulation, story.spend()
     if sim is None:
@@ -489,7 +484,7 @@ def contract_section(story: Story, out: Section) -> None:
 
 
 @section("settlement", "What the contract pays under its terms", journeys=("contract", "provider"))
-def settlement_section(story: Story, out: Section) -> None:
+def settlement_section(story: Appraisal, out: Section) -> None:
     """The contract settled on the data as of its date (``pricing.settle``): tranches, parties, exclusions."""
     s = story.settlement
     if s is None:
@@ -512,7 +507,7 @@ def settlement_section(story: Story, out: Section) -> None:
 
 
 @section("tariffs", "Prices and margins by segment")
-def tariffs_section(story: Story, out: Section) -> None:
+def tariffs_section(story: Appraisal, out: Section) -> None:
     """The creaming gap of each tariff, and margins by segment."""
     if story.tariffs is None:
         return
@@ -532,7 +527,7 @@ def tariffs_section(story: Story, out: Section) -> None:
     out.chart(lambda: figures.margins_chart(margins, tables.TARIFF_NAMES))
 
 
-def _screen_section(story: Story, out: Section, kind: str) -> None:
+def _screen_section(story: Appraisal, out: Section, kind: str) -> None:
     screen = story.screens.get(kind)
     if screen is None:
         return
@@ -548,19 +543,19 @@ def _screen_section(story: Story, out: Section, kind: str) -> None:
 
 
 @section("creaming", "Creaming screen")
-def creaming_section(story: Story, out: Section) -> None:
+def creaming_section(story: Appraisal, out: Section) -> None:
     """Do providers enrol the easier of the people eligible?"""
     _screen_section(story, out, "creaming")
 
 
 @section("parking", "Parking screen")
-def parking_section(story: Story, out: Section) -> None:
+def parking_section(story: Appraisal, out: Section) -> None:
     """Do providers give the harder people they enrol less service?"""
     _screen_section(story, out, "parking")
 
 
 @section("measurement", "How outcomes were measured")
-def measurement_section(story: Story, out: Section) -> None:
+def measurement_section(story: Appraisal, out: Section) -> None:
     """Measurement screens: assessments, baselines, the unmeasured, deadweight and bunching, per provider."""
     screens = story.measurement
     if screens is None:
@@ -586,7 +581,7 @@ def measurement_section(story: Story, out: Section) -> None:
 
 
 @section("funnel", "Providers' reoffending")
-def funnel_section(story: Story, out: Section) -> None:
+def funnel_section(story: Appraisal, out: Section) -> None:
     """Each provider's observed over expected reoffending against its size."""
     f = story.screens.get("funnel")
     if f is None:
@@ -603,7 +598,7 @@ def funnel_section(story: Story, out: Section) -> None:
 
 
 @section("providers", "Providers compared like with like")
-def providers_section(story: Story, out: Section) -> None:
+def providers_section(story: Appraisal, out: Section) -> None:
     """The provider comparison beside the funnel: case-mix-adjusted, shrunk, with rank intervals."""
     c = story.providers
     if c is None:
@@ -624,7 +619,7 @@ def providers_section(story: Story, out: Section) -> None:
 
 
 @section("equality", "Equality impact")
-def equality_section(story: Story, out: Section) -> None:
+def equality_section(story: Appraisal, out: Section) -> None:
     """Enrolment, reoffending and payment rates by protected group against the reference group."""
     if story.equality is None:
         return
@@ -646,13 +641,13 @@ def equality_section(story: Story, out: Section) -> None:
 
 
 @section("findings", "Design findings", journeys=("evaluation",))
-def findings_section(story: Story, out: Section) -> None:
+def findings_section(story: Appraisal, out: Section) -> None:
     """What the design checks found, as sentences with their severity."""
     _findings_block(story, out)
 
 
 @section("not_run", "What was not run")
-def not_run_section(story: Story, out: Section) -> None:
+def not_run_section(story: Appraisal, out: Section) -> None:
     """Steps that could not run, with the reason."""
     for step, why in story.skipped.items():
         out.paragraph(f"Not run: {step} ({why}).")
@@ -665,7 +660,7 @@ _MATCH_ROWS = {"all": "Everyone", "matched": "Matched", "unmatched": "Not matche
 
 
 @section("annex_matching", "Matched comparison: counts", part="annex")
-def annex_matching(story: Story, out: Section) -> None:
+def annex_matching(story: Appraisal, out: Section) -> None:
     """Counts of the matched comparison, and who was left out and why."""
     counts = story.matched.counts.reset_index(names="units")
     counts["units"] = [_MATCH_ROWS.get(u, humanise(u)) for u in counts["units"]]
@@ -678,7 +673,8 @@ def annex_matching(story: Story, out: Section) -> None:
         Table(
             counts,
             columns,
-            "1:1 nearest neighbour on the logit of the propensity score, caliper 0.2 SD, no replacement",
+            f"1:1 nearest neighbour on the logit of the propensity score, caliper {story.options.caliper:g} SD, "
+            "no replacement",
         )
     )
     left = story.matched.exclusions.copy()
@@ -691,7 +687,7 @@ def annex_matching(story: Story, out: Section) -> None:
 
 
 @section("annex_balance", "Balance table", part="annex")
-def annex_balance(story: Story, out: Section) -> None:
+def annex_balance(story: Appraisal, out: Section) -> None:
     """MatchIt's balance table before and after matching, and the overlap of propensity scores."""
     balance = story.matched.balance()
     frame = pd.DataFrame(
@@ -724,7 +720,7 @@ def annex_balance(story: Story, out: Section) -> None:
 
 
 @section("annex_sensitivity", "Sensitivity to hidden bias", part="annex", journeys=("evaluation",))
-def annex_sensitivity(story: Story, out: Section) -> None:
+def annex_sensitivity(story: Appraisal, out: Section) -> None:
     """Rosenbaum's critical Gamma and the E-values of each verdict."""
     if story.sensitivity is None:
         return
@@ -738,7 +734,7 @@ def annex_sensitivity(story: Story, out: Section) -> None:
 
 
 @section("annex_difficulty", "Difficulty model", part="annex")
-def annex_difficulty(story: Story, out: Section) -> None:
+def annex_difficulty(story: Appraisal, out: Section) -> None:
     """Calibration of the difficulty model by decile, with its AUC."""
     cal = story.difficulty.calibration()
     auc = cal.auc
@@ -760,7 +756,7 @@ def annex_difficulty(story: Story, out: Section) -> None:
 
 
 @section("annex_power", "Power", part="annex")
-def annex_power(story: Story, out: Section) -> None:
+def annex_power(story: Appraisal, out: Section) -> None:
     """The smallest effect this cohort could detect, per measure."""
     rows = []
     for kind, p in story.power.items():
@@ -788,7 +784,7 @@ def annex_power(story: Story, out: Section) -> None:
 
 
 @section("annex_tariffs", "Tariffs and margins", part="annex")
-def annex_tariffs(story: Story, out: Section) -> None:
+def annex_tariffs(story: Appraisal, out: Section) -> None:
     """Each tariff's prices, and its margins by segment."""
     if story.tariffs is None:
         return
@@ -805,7 +801,7 @@ def annex_tariffs(story: Story, out: Section) -> None:
 
 
 @section("annex_contract", "Contract simulation by party", part="annex")
-def annex_contract(story: Story, out: Section) -> None:
+def annex_contract(story: Appraisal, out: Section) -> None:
     """Each party's net cash, chance of a loss and working capital; cost per outcome."""
     sim = story.simulation
     if sim is None:
@@ -819,7 +815,7 @@ def annex_contract(story: Story, out: Section) -> None:
 
 
 @section("annex_screens", "Screens by provider", part="annex")
-def annex_screens(story: Story, out: Section) -> None:
+def annex_screens(story: Appraisal, out: Section) -> None:
     """The creaming and parking screens' tables and the funnel's."""
     for name in ("creaming", "parking"):
         if name in story.screens:

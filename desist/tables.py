@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from appraisal.answers import Outlook, Sensitivity, Spend, Verdict
 from desist.format import COLUMNS, Column, Table, exact_zeros, humanise
+from ground.words import SEVERITY_WORDS
 
 __all__ = [
-    "SEVERITY_WORDS",
     "TARIFF_NAMES",
     "cash_flow_table",
     "cost_per_outcome_table",
@@ -66,8 +67,6 @@ TARIFF_NAMES = {
     "by_difficulty": "By difficulty",
     "incentive_neutral": "Incentive-neutral",
 }
-#: Severities of findings as a reader sees them.
-SEVERITY_WORDS = {"error": "Must fix", "warning": "Worth fixing", "info": "Note"}
 #: Steps of a count in words.
 _COUNT_WORDS = {"all": "Everyone in the cohort", "observable": "Followed up in full (counted)", "kept": "Kept"}
 
@@ -469,8 +468,8 @@ def findings_table(findings: Sequence[Any], caption: str = "Design findings") ->
     return Table(frame, columns, caption)
 
 
-def verdict_table(verdicts: Mapping[str, Any], caption: str = "The evaluation's verdict") -> Table:
-    """The verdicts (``desist.answers.Verdict``): per 100 people in each group, the difference's CI, p and n."""
+def verdict_table(verdicts: Mapping[str, Verdict], caption: str = "The evaluation's verdict") -> Table:
+    """The verdicts (``appraisal.answers.Verdict``): per 100 people in each group, the difference's CI, p and n."""
     frame = pd.DataFrame([v.to_dict() for v in verdicts.values()])
     frame["measure"] = ["Proven reoffending rate" if m == "binary" else "Proven reoffences" for m in frame["measure"]]
     columns = {
@@ -487,8 +486,8 @@ def verdict_table(verdicts: Mapping[str, Any], caption: str = "The evaluation's 
     return Table(frame, columns, caption)
 
 
-def spend_table(spend: Any, caption: str = "What the commissioner would spend against the budget") -> Table:
-    """Spend against budget (``desist.answers.Spend``) as one row of numbers."""
+def spend_table(spend: Spend, caption: str = "What the commissioner would spend against the budget") -> Table:
+    """Spend against budget (``appraisal.answers.Spend``) as one row of numbers."""
     frame = pd.DataFrame([spend.to_dict()])
     columns = {
         "budget": Column("Budget", "pounds"),
@@ -502,8 +501,8 @@ def spend_table(spend: Any, caption: str = "What the commissioner would spend ag
     return Table(frame, columns, caption)
 
 
-def outlook_table(outlooks: Mapping[str, Any], caption: str = "Each provider's income, margin and risk") -> Table:
-    """Providers' outlooks (``desist.answers.Outlook``): income, margin with its range, chance of a loss."""
+def outlook_table(outlooks: Mapping[str, Outlook], caption: str = "Each provider's income, margin and risk") -> Table:
+    """Providers' outlooks (``appraisal.answers.Outlook``): income, margin with its range, chance of a loss."""
     frame = pd.DataFrame([o.to_dict() for o in outlooks.values()])
     frame["party"] = [humanise(p) for p in frame["party"]]
     columns = {
@@ -528,8 +527,8 @@ FORM_WORDS = {
 }
 
 
-def sensitivity_table(sensitivity: Any, caption: str = "How strong hidden bias would have to be") -> Table:
-    """Each verdict's sensitivity to hidden bias (``desist.answers.Sensitivity``): Gamma and E-values."""
+def sensitivity_table(sensitivity: Sensitivity, caption: str = "How strong hidden bias would have to be") -> Table:
+    """Each verdict's sensitivity to hidden bias (``appraisal.answers.Sensitivity``): Gamma and E-values."""
     frame = sensitivity.to_frame()
     frame["measure"] = ["Proven reoffending rate" if m == "binary" else "Proven reoffences" for m in frame["measure"]]
     frame["form"] = [FORM_WORDS[f] for f in frame["form"]]

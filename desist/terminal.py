@@ -44,8 +44,8 @@ from rich.text import Text
 
 from desist.format import Table
 from desist.outputs import MANIFEST
-from desist.tables import SEVERITY_WORDS
 from ground.findings import by_severity
+from ground.words import SEVERITY_WORDS
 
 __all__ = ["WIDTH", "console", "facts", "files", "findings", "heading", "paragraph", "table"]
 

@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from appraisal.answers import spend
+from appraisal.result import Appraisal
 from desist import tables
 from desist.format import EXCEL_FORMATS, SUPPRESSION_THRESHOLD, Table, humanise, value
 from ground.checks import parameter_error
@@ -238,8 +240,6 @@ def simulation_sheets(simulation: Any, spec: Any = None) -> list[Sheet]:
 
     With the metric ``spec``, outcomes are named by its labels.
     """
-    from desist.answers import spend
-
     outcomes = tables.outcome_names(spec) if spec is not None else None
     return [
         Sheet(
@@ -312,7 +312,7 @@ def settlement_sheets(settlement: Any) -> list[Sheet]:
     ]
 
 
-def _story_answer_sheets(story: Any) -> list[Sheet]:
+def _story_answer_sheets(story: Appraisal) -> list[Sheet]:
     sheets = [Sheet("Verdict", tables.verdict_table(story.verdicts()), "The evaluation's verdict per 100 people.")]
     spend, outlooks = story.spend(), story.outlooks()
     if spend is not None:
@@ -322,7 +322,7 @@ def _story_answer_sheets(story: Any) -> list[Sheet]:
     return sheets + [findings_sheet(story.findings)]
 
 
-def _story_evidence_sheets(story: Any) -> list[Sheet]:
+def _story_evidence_sheets(story: Appraisal) -> list[Sheet]:
     sheets = [
         Sheet(
             "Counts", tables.counts_table(story.reoffending.counts), "Who was counted, and who was left out and why."
@@ -368,7 +368,7 @@ def _story_evidence_sheets(story: Any) -> list[Sheet]:
     return sheets
 
 
-def story_sheets(story: Any) -> list[Sheet]:
+def story_sheets(story: Appraisal) -> list[Sheet]:
     """``desist report`` / ``desist demo``: the answers, the evidence, tariffs, margins, cash flow and ledger."""
     sheets = _story_answer_sheets(story) + _story_evidence_sheets(story)
     if story.tariffs is not None:
@@ -380,8 +380,8 @@ def story_sheets(story: Any) -> list[Sheet]:
     return sheets
 
 
-def story_workbook(story: Any, path: str | Path) -> Path:
-    """Write the story's workbook (:func:`story_sheets`) to ``path``."""
+def story_workbook(story: Appraisal, path: str | Path) -> Path:
+    """Write an appraisal's workbook (:func:`story_sheets`) to ``path``."""
     inputs = story.inputs
     notes = [f"Metric: {inputs.spec.name}."]
     if inputs.as_of is not None:

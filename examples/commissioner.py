@@ -25,8 +25,8 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 
+from appraisal.answers import spend
 from cohorts import assign, fit_difficulty
-from desist.answers import spend
 from desist.format import exact_zeros
 from desist.io import read_frame, read_table
 from metrics import minimum_detectable_effect, negative_binomial_shape

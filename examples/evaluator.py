@@ -7,7 +7,7 @@ reoffence, in plain English -> payment thresholds (Peterborough-style,
 Doncaster-style, several rules compared) -> intermediate outcomes ->
 creaming and parking screens, measurement screens (how each provider records
 the outcomes), a funnel plot of providers and, beside it, the provider
-comparison table -> HTML report (when ``desist.story`` is available).
+comparison table -> the whole appraisal again (``appraisal.appraise``) as the HTML report.
 
 Inputs (``data/``): ``people.csv`` (the enrolled pilot cohort), ``offences.csv``,
 ``assessments.csv``, ``services.csv``, ``eligible.csv`` (everyone referred) and
@@ -28,8 +28,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from appraisal import AppraisalInputs, appraise
 from cohorts import fit_difficulty
 from desist.io import read_frame, read_table
+from desist.sections import build_report
 from metrics import Comparison, compare_rules, doncaster_rule, match, negative_binomial_shape, peterborough
 from outcomes import MetricSpec, proven_reoffending
 from validation import compare_providers, creaming_screen, funnel, measurement_screens, parking_screen
@@ -185,27 +187,22 @@ def main(out: Path) -> dict:
     (out / "evaluator.json").write_text(json.dumps(result, indent=2, default=str))
 
     heading("Report")
-    try:
-        from desist.story import StoryInputs, run_story
-    except ImportError:
-        print("desist.story is not available in this version: no HTML report.")
-    else:
-        # The report runs the whole story again on the same tables, so its numbers match the above;
-        # last year's cohort (with delivery costs) adds the tariff and contract sections.
-        history = read_frame(DATA / "history.csv", table="history")
-        inputs = StoryInputs(
-            spec=spec,
-            people=people,
-            offences=offences,
-            pool=pool,
-            eligible=eligible,
-            services=services,
-            assessments=assessments,
-            history=history,
-            as_of=pd.Timestamp(AS_OF),
-        )
-        path = run_story(inputs).report().write(out / "report.html")
-        print(f"HTML report: {path}")
+    # The report runs the whole appraisal again on the same tables, so its numbers match the above;
+    # last year's cohort (with delivery costs) adds the tariff and contract sections.
+    history = read_frame(DATA / "history.csv", table="history")
+    inputs = AppraisalInputs(
+        spec=spec,
+        people=people,
+        offences=offences,
+        pool=pool,
+        eligible=eligible,
+        services=services,
+        assessments=assessments,
+        history=history,
+        as_of=pd.Timestamp(AS_OF),
+    )
+    path = build_report(appraise(inputs)).write(out / "report.html")
+    print(f"HTML report: {path}")
     print(f"\nOutputs written to {out}")
     return result
 

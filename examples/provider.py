@@ -24,7 +24,7 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 
-from desist.answers import outlook
+from appraisal.answers import outlook
 from desist.format import exact_zeros
 from desist.io import read_table
 from pricing import Contract, simulate_contract

@@ -2,7 +2,7 @@
 
 Run: python examples/report_screenshot.py [--out desist-demo] [--seed 0] [--n-pool 200000]
 
-Runs the demo's story once on the synthetic world, writes the evaluator's, the
+Runs the demo (appraisal.demo) once on the synthetic world, writes the evaluator's, the
 commissioner's and the provider's report (``report_<journey>.html``) and the
 first screen of each at 1280 x 900 (``report_<journey>_first_screen.png``) to
 --out, for people to look at, and prints how long each part took. Needs
@@ -17,10 +17,9 @@ import shutil
 import time
 from pathlib import Path
 
-from cohorts.synthetic import make_world
+import appraisal
 from desist.report import BROWSER_FLAGS
-from desist.story import DEFAULT_SPEC, JOURNEYS, StoryInputs, run_story
-from outcomes import MetricSpec
+from desist.sections import build_reports
 
 VIEWPORT = {"width": 1280, "height": 900}
 
@@ -35,11 +34,10 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     start = time.perf_counter()
-    world = make_world(seed=args.seed, n_eligible=args.n_eligible, n_pool=args.n_pool)
-    story = run_story(StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), seed=args.seed)
+    story = appraisal.demo(args.seed, n_eligible=args.n_eligible, n_pool=args.n_pool)
     built = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    pages = {j: r.write(args.out / f"report_{j}.html") for j, r in story.reports(JOURNEYS).items()}
+    pages = {j: r.write(args.out / f"report_{j}.html") for j, r in build_reports(story).items()}
     written = time.perf_counter()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=list(BROWSER_FLAGS))
@@ -52,7 +50,7 @@ def main() -> None:
             print(f"{journey:<10} {html} ({html.stat().st_size / 1e6:.1f} MB) -> {png}")
         browser.close()
     print(
-        f"world + story {built - start:.1f} s, three reports {written - built:.1f} s, "
+        f"world + appraisal {built - start:.1f} s, three reports {written - built:.1f} s, "
         f"screenshots {time.perf_counter() - written:.1f} s"
     )
 

@@ -25,6 +25,9 @@ import pandas as pd
 
 from ground.checks import rows_text
 from ground.errors import ParameterError, SchemaError, SpecError
+from metrics.power import negative_binomial_shape
+from pricing.chances import DEFAULT_EFFECT, RuleChances, rule_chances
+from pricing.contract import Contract
 
 __all__ = [
     "CohortPricing",
@@ -32,9 +35,11 @@ __all__ = [
     "achievement_history",
     "cohort_pricing",
     "cohort_probabilities",
+    "delivery_cost",
     "model_probabilities",
     "payment_segments",
     "priced_outcomes",
+    "rules_simulation",
     "segment_costs",
     "segment_rates",
     "simulation_inputs",
@@ -336,6 +341,17 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
     return values.groupby(labels.to_numpy()).mean().rename_axis("segment")
 
 
+def delivery_cost(costs: pd.Series, segments: Any) -> float:
+    """The cohort's delivery cost (£): each person's segment cost (:func:`segment_costs`), summed.
+
+    Examples
+    --------
+    >>> delivery_cost(pd.Series({"a": 100.0, "b": 400.0}), ["a", "b", "b"])
+    900.0
+    """
+    return float(costs.reindex(pd.Index(pd.Series(np.asarray(segments, dtype=object)).astype(str))).sum())
+
+
 @dataclass(frozen=True)
 class SimulationInputs:
     """Everything :func:`pricing.simulate_contract` needs besides the spec, from plain tables.
@@ -447,4 +463,60 @@ def simulation_inputs(
             segment_cost = segment_costs(None, history, past_segments)
     return SimulationInputs(
         tariff=tariff, structure=structure, segments=segments, probabilities=probabilities, costs=segment_cost
+    )
+
+
+def rules_simulation(
+    contract: Contract, cohort: pd.DataFrame, past: pd.DataFrame | None, effect: float | None, draws: int, seed: int
+) -> RuleChances:
+    """The contract's rules over simulated evaluations: the cohort split evenly over tranches, rates from the history.
+
+    The comparison rate is the mean of ``past``'s ``reoffended`` (binary rules)
+    or ``reoffences`` column (frequency rules, whose negative binomial shape
+    comes from the same column), else the contract's versioned baseline rate.
+
+    Parameters
+    ----------
+    contract : pricing.Contract
+        A contract with rules; the first rule's measure decides the column read.
+    cohort : pandas.DataFrame
+        The people to enrol: split evenly over the tranches (at least 2 people each).
+    past : pandas.DataFrame, optional
+        A history with the outcome column.
+    effect : float, optional
+        The true effect (a difference for binary, a rate ratio for frequency);
+        default :data:`pricing.chances.DEFAULT_EFFECT`.
+    draws, seed : int
+        Simulated evaluations and their seed.
+
+    Returns
+    -------
+    pricing.chances.RuleChances
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> contract = scheme("doncaster")
+    >>> past = pd.DataFrame({"reoffended": [True, False, False, True] * 50})
+    >>> chances = rules_simulation(contract, past, past, None, draws=200, seed=1)
+    >>> chances.assumptions["base_rate"], chances.assumptions["n_per_tranche"]
+    (0.5, 100)
+    """
+    measure = contract.rules[0].measure
+    column = "reoffended" if measure == "binary" else "reoffences"
+    if past is not None and column in past.columns:
+        base = float(past[column].astype(float).mean())
+        shape = negative_binomial_shape(past[column].astype(float).to_numpy()) if measure == "frequency" else None
+    elif contract.baseline is not None:
+        base, shape = contract.baseline.rate, None
+    else:
+        raise ParameterError(
+            f"The contract's rules compare {measure} reoffending with a matched comparison: give a history "
+            f"('past', or --history) with a {column!r} column for the comparison rate.",
+            parameter="past",
+        )
+    n = max(len(cohort) // len(contract.tranches), 2)
+    effect = DEFAULT_EFFECT[measure] if effect is None else effect
+    return rule_chances(
+        contract, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=shape, draws=draws, seed=seed
     )

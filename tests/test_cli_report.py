@@ -1,5 +1,5 @@
 """``desist report`` and ``desist demo`` end to end: files in a temporary folder,
-the JSON checked against the story run through the Python API."""
+the JSON checked against the appraisal run through the Python API."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from appraisal import DEFAULT_SPEC, AppraisalInputs, appraise
 from cohorts.synthetic import make_world
 from desist.cli import app
 from desist.io import read_table, write_table
-from desist.story import DEFAULT_SPEC, StoryInputs, run_story
 from outcomes import MetricSpec
 from tests.running import desist
 
@@ -55,7 +55,7 @@ def test_report_json_matches_the_story_on_the_same_files(folder):
     as_of = AS_OF
     people = read_table(folder / "people.csv", "people", as_of=as_of)
     eligible = read_table(folder / "eligible.csv", "eligible", as_of=as_of)
-    inputs = StoryInputs(
+    inputs = AppraisalInputs(
         spec=MetricSpec.from_toml(DEFAULT_SPEC),
         people=people,
         offences=read_table(folder / "offences.csv", "offences", as_of=as_of, people=eligible),
@@ -66,7 +66,7 @@ def test_report_json_matches_the_story_on_the_same_files(folder):
         as_of=as_of,
         costs=COSTS,
     )
-    story = run_story(inputs, seed=3, draws=300)
+    story = appraise(inputs, seed=3, draws=300)
     for kind, effect in story.effects.items():
         assert got["results"]["effects"][kind]["estimate"] == pytest.approx(effect.estimate, rel=1e-9)
         assert got["results"]["effects"][kind]["ci_low"] == pytest.approx(effect.ci_low, rel=1e-9)

@@ -158,12 +158,12 @@ def test_an_interrupted_demo_leaves_the_previous_report_untouched_and_says_so(tm
     (out / "report.html").write_text("<p>last month's report</p>")
     (out / MANIFEST).write_text(json.dumps({"command": "demo", "files": [{"name": "report.html"}]}))
     snapshot = {p.name: p.read_bytes() for p in out.iterdir()}
-    import desist.commands.report as report
+    import desist.commands.demo as demo
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "run_story", interrupted)
+    monkeypatch.setattr(demo.appraisal, "demo", interrupted)
     run = desist(*small)
     assert run.returncode == 130
     assert run.stderr == f"interrupted (Ctrl-C): {out} was left as it was (the previous outputs are untouched).\n"

@@ -11,7 +11,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ("ground", "outcomes", "cohorts", "metrics", "pricing", "validation", "desist")
+PACKAGES = ("ground", "outcomes", "cohorts", "metrics", "pricing", "validation", "appraisal", "desist")
 
 
 def _modules() -> list[str]:

@@ -202,8 +202,8 @@ def test_cli_check_prints_the_spec_or_the_error(tmp_path):
 
 
 def test_outcome_rates_reconcile_with_the_world():
+    from appraisal import DEFAULT_SPEC
     from cohorts.synthetic import make_world
-    from desist.story import DEFAULT_SPEC
 
     world = make_world(seed=2, n_eligible=600, n_pool=1_000)
     rates = MetricSpec.from_toml(DEFAULT_SPEC).outcome_rates(world.people, world.assessments, as_of=world.as_of)

@@ -195,3 +195,44 @@ def test_negative_binomial_shape_recovers_k_and_treats_weights_as_frequencies():
         negative_binomial_shape(rng.poisson(1.0, 10_000)) is None
         or negative_binomial_shape(rng.poisson(1.0, 10_000)) > 50
     )
+
+
+# ------------------------------------------------------------------ planning: power_report (desist power's figures)
+
+
+@pytest.mark.parametrize(
+    ("measure", "base", "n", "effect", "kw"),
+    [
+        ("binary", 0.45, 500, None, {"ratio": 3}),
+        ("binary", 0.45, None, -0.05, {"ratio": 3, "method": "arcsine"}),
+        ("frequency", 1.2, 400, 0.9, {"ratio": 2, "dispersion": 2.0, "one_sided": True}),
+    ],
+)
+def test_power_report_is_the_power_functions_and_the_usual_rules_chance(measure, base, n, effect, kw):
+    from metrics.planning import power_report, usual_rule
+    from metrics.thresholds import Comparison
+
+    report = power_report(measure, base, n, effect, **kw)
+    options = {"ratio": kw["ratio"], "dispersion": kw.get("dispersion"), "method": kw.get("method", "wald")}
+    options["alternative"] = "one-sided" if kw.get("one_sided") else "two-sided"
+    expected = {
+        "mde": None if n is None else minimum_detectable_effect(measure, base, n, **options),
+        "required_n": None if effect is None else required_n(measure, base, effect, **options),
+        "power": None if n is None or effect is None else power(measure, base, n, effect, **options),
+    }
+    assert {k: v.to_dict() for k, v in report.results().items()} == {
+        k: v.to_dict() for k, v in expected.items() if v is not None
+    }
+    size = n if n is not None else expected["required_n"].n_treated_required
+    null = Comparison.from_rates(measure, base, size, base, size * kw["ratio"], dispersion=kw.get("dispersion"))
+    rule = usual_rule(measure)
+    assert report.payment.false_payment == rule.chance(null) and report.payment.n_treated == size
+    assert report.payment.payment_probability == (None if effect is None else rule.chance(null, effect))
+    assert list(report.to_dict()) == [*report.results(), "payment"]
+
+
+def test_power_report_needs_a_cohort_size_or_an_effect():
+    from metrics.planning import power_report
+
+    with pytest.raises(ParameterError, match="power_report needs n_treated .* or both .* Got neither"):
+        power_report("binary", 0.45, None, None)

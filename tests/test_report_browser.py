@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from appraisal import JOURNEYS
 from desist.report import BROWSER_FLAGS
-from desist.story import JOURNEYS
-from tests.test_story import built_reports
+from tests.test_report_sections import built_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -10,25 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desist.format import (
-    COLUMNS,
-    SUPPRESSED,
-    Column,
-    Table,
-    count,
-    exact_zeros,
-    humanise,
-    interval,
-    label,
-    number,
-    p_value,
-    percent,
-    points,
-    pounds,
-    ratio,
-    value,
-)
+from desist.format import COLUMNS, SUPPRESSED, Column, Table, exact_zeros, humanise, interval, label, value
 from ground.errors import ParameterError
+from ground.words import count, number, p_value, percent, points, pounds, ratio
 
 SCIENTIFIC = re.compile(r"\d[eE][+-]?\d")
 finite = st.floats(min_value=-1e15, max_value=1e15, allow_nan=False, allow_infinity=False)

@@ -14,17 +14,15 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from cohorts.synthetic import make_world
+import appraisal
 from desist.commands.common import jsonable
 from desist.format import COLUMNS, EXCEL_FORMATS, Column, Table, humanise
-from desist.story import DEFAULT_SPEC, StoryInputs, run_story
 from desist.tables import TARIFF_NAMES, outcome_names, segment_names
 from desist.workbook import Sheet, simulation_sheets, story_workbook, tariff_sheets, write_workbook
 from ground.errors import ParameterError
-from outcomes import MetricSpec
 from pricing.contract import Contract
 from tests.running import ROOT, desist, one_message
-from tests.test_story import built_story
+from tests.test_appraisal import built_appraisal
 
 SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 
@@ -41,7 +39,7 @@ def _records(ws) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def story():
-    return built_story()
+    return built_appraisal()
 
 
 @pytest.fixture(scope="module")
@@ -386,10 +384,10 @@ def test_demo_xlsx_holds_the_json_answers_and_evidence(demo):
 
 
 def test_demo_json_matches_the_story_of_the_same_world(demo):
-    # The command's numbers are the library's: the same world and story, run from Python. (Here, beside
+    # The command's numbers are the library's: the same world and appraisal, run from Python. (Here, beside
     # the workbook test, so that one demo run serves both.)
-    world = make_world(seed=2, n_eligible=400, n_pool=3_000)
-    story = run_story(StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), seed=2, draws=200)
+    story = appraisal.demo(seed=2, n_eligible=400, n_pool=3_000, draws=200)
+    world = story.inputs.world
     got = demo["results"]
     assert got["world"]["pool"] == 3_000
     assert got["story"]["effects"]["count"]["estimate"] == pytest.approx(story.effects["count"].estimate, rel=1e-12)

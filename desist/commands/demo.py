@@ -1,4 +1,4 @@
-"""``desist demo``: the whole story on the built-in synthetic world.
+"""``desist demo``: the whole appraisal on the built-in synthetic world (:func:`appraisal.demo`).
 
 world -> outcomes -> matched comparison -> thresholds -> difficulty -> tariffs
 -> contract simulation -> screens -> design checks -> report. No files are
@@ -15,21 +15,18 @@ from pathlib import Path
 
 import typer
 
-from cohorts.synthetic import make_world
+import appraisal
+from appraisal.demo import check_settings
 from desist import terminal
 from desist.commands.common import emit, json_option, output_folder, written
-from desist.commands.report import check_files, pdf_option, show_story, story_xlsx_option, write_story
-from desist.story import DEFAULT_SPEC, StoryInputs
-from ground.checks import Interval, check_parameter
-from ground.errors import MatchingError, ModelError
-from outcomes import MetricSpec
-
-#: The smallest synthetic world the whole story runs on (fewer eligible people leave
-#: some ethnic groups with no one enrolled, so the propensity model separates).
-MIN_ELIGIBLE, MIN_POOL = 200, 1_000
-#: The largest: a synthetic world beyond these would take minutes and gigabytes, and shows nothing new.
-MAX_ELIGIBLE, MAX_POOL, MAX_DRAWS = 1_000_000, 10_000_000, 1_000_000
-MAX_STRENGTH = 20.0
+from desist.commands.report import (
+    check_files,
+    pdf_option,
+    show_story,
+    story_progress,
+    story_xlsx_option,
+    write_appraisal,
+)
 
 
 def demo(
@@ -59,26 +56,15 @@ def demo(
 
         desist demo --seed 7 --creaming 1 --parking 1 --out demo-gamed --xlsx --pdf
     """
-    # Smaller worlds leave some groups without anyone enrolled: the story's models cannot be fitted.
-    check_parameter(n_eligible, "--n-eligible", "desist demo", Interval(int, MIN_ELIGIBLE, MAX_ELIGIBLE))
-    check_parameter(n_pool, "--n-pool", "desist demo", Interval(int, MIN_POOL, MAX_POOL))
-    check_parameter(draws, "--draws", "desist demo", Interval(int, 1, MAX_DRAWS))
-    # A strength of 10 already cuts the odds (or hours) at the hardest decile a thousandfold.
-    check_parameter(creaming, "--creaming", "desist demo", Interval(float, 0, MAX_STRENGTH))
-    check_parameter(parking, "--parking", "desist demo", Interval(float, 0, MAX_STRENGTH))
+    settings = {"n_eligible": n_eligible, "n_pool": n_pool, "draws": draws, "creaming": creaming, "parking": parking}
+    check_settings(settings, "desist demo", lambda setting: "--" + setting.replace("_", "-"))
     check_files(out, xlsx=xlsx, pdf=pdf)
     with output_folder(ctx, out) as folder:
-        world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool, creaming=creaming, parking=parking)
-        inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))
-        try:
-            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json, xlsx=xlsx, pdf=pdf)
-        except (ModelError, MatchingError) as exc:
-            exc.args = (
-                f"{exc} (The synthetic world of {n_eligible:,} eligible people may be too small for "
-                "the story at this seed: try a larger --n-eligible, e.g. 2000, or another --seed.)",
-            )
-            raise
+        with story_progress(as_json) as advance:
+            story = appraisal.demo(seed, **settings, progress=advance)
+        write_appraisal(story, folder, xlsx=xlsx, pdf=pdf)
     files = written(folder)
+    world = story.inputs.world
     if as_json:
         emit(ctx, {"world": world.counts().set_index("table")["rows"].to_dict(), "story": story.to_dict()}, files)
         return

@@ -27,73 +27,17 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pandas as pd
 import typer
 
 from desist import terminal
 from desist.commands.common import emit, json_option
-from desist.format import COLUMNS, Column, Table, count, number, percent, points, ratio
+from desist.format import COLUMNS, Column, Table
 from ground.errors import ParameterError
-from metrics.power import minimum_detectable_effect, power, required_n
-from metrics.thresholds import Comparison, doncaster_rule, peterborough_rule
-
-
-def power_report(
-    measure: str,
-    base_rate: float,
-    n_treated: float | None,
-    effect: float | None,
-    *,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    target_power: float = 0.8,
-    one_sided: bool = False,
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    method: str = "wald",
-) -> dict:
-    """The figures ``desist power`` prints, as a dictionary of result dictionaries.
-
-    Keys: ``mde`` (with ``n_treated``), ``required_n`` (with ``effect``), ``power``
-    (with both) and ``payment`` (the usual rule's false payment chance at the
-    cohort size given or required, and its payment probability at ``effect``).
-    """
-    if n_treated is None and effect is None:
-        raise ParameterError(
-            "desist power needs --n (for the minimum detectable effect), --effect (for the "
-            "required cohort size), or both (for the power). Got neither.",
-            parameter="n",
-        )
-    options = dict(
-        ratio=ratio,
-        alpha=alpha,
-        alternative="one-sided" if one_sided else "two-sided",
-        design_effect=design_effect,
-        dispersion=dispersion,
-        method=method if measure == "binary" else "wald",
-    )
-    out: dict = {}
-    if n_treated is not None:
-        out["mde"] = minimum_detectable_effect(measure, base_rate, n_treated, power=target_power, **options)
-    if effect is not None:
-        out["required_n"] = required_n(measure, base_rate, effect, power=target_power, **options)
-    if n_treated is not None and effect is not None:
-        out["power"] = power(measure, base_rate, n_treated, effect, **options)
-    n = n_treated if n_treated is not None else out["required_n"].n_treated_required
-    rule = peterborough_rule() if measure == "frequency" else doncaster_rule()
-    null = Comparison.from_rates(
-        measure, base_rate, n, base_rate, n * ratio, dispersion=dispersion, design_effect=design_effect
-    )
-    out["payment"] = {
-        "rule": rule.description,
-        "n_treated": float(n),
-        "false_payment": rule.chance(null),
-        "true_effect": effect,
-        "payment_probability": None if effect is None else rule.chance(null, effect),
-    }
-    return out
+from ground.words import count, number, percent, points, ratio
+from metrics.planning import PowerReport, power_report, usual_rule
+from metrics.thresholds import PaymentRule
 
 
 def power_command(
@@ -124,6 +68,13 @@ def power_command(
         desist power --measure frequency --base-rate 1.2 --effect 0.9 \\
             --dispersion 2 --json
     """
+    if n is None and effect is None:
+        # Checked here too so that the message names the command's options.
+        raise ParameterError(
+            "desist power needs --n (for the minimum detectable effect), --effect (for the "
+            "required cohort size), or both (for the power). Got neither.",
+            parameter="n",
+        )
     report = power_report(
         measure,
         base_rate,
@@ -138,7 +89,7 @@ def power_command(
         method=method,
     )
     if as_json:
-        emit(ctx, {k: (v if k == "payment" else v.to_dict()) for k, v in report.items()})
+        emit(ctx, report.to_dict())
         return
     show_power(report, measure)
 
@@ -163,7 +114,7 @@ def effect_words(measure: str, effect: float, base: float, treated: float) -> st
     return f"{ratio(effect)} ({number(base)} to {number(treated)} per person)"
 
 
-def rule_words(rule: Any) -> str:
+def rule_words(rule: PaymentRule) -> str:
     """A payment rule's threshold in plain words: what must be shown, and what decides it.
 
     Examples
@@ -183,9 +134,10 @@ def rule_words(rule: Any) -> str:
     return f"pays when {shown_by} shows {amount} in {what}"
 
 
-def show_power(report: dict, measure: str) -> None:
+def show_power(report: PowerReport, measure: str) -> None:
     """The power figures as one table under one heading, then the usual payment rule's chances."""
-    first = next(report[k] for k in ("mde", "required_n", "power") if k in report).to_dict()
+    results = report.results()
+    first = next(iter(results.values())).to_dict()
     terminal.heading(f"Power for {MEASURES[measure]}", first=True)
     settings = f"{first['alternative']} test at a significance level of {first['alpha']:g}, {first['ratio']:g} "
     settings += "comparison people per programme participant"
@@ -193,16 +145,15 @@ def show_power(report: dict, measure: str) -> None:
         settings += f", negative binomial shape {first['dispersion']:g}"
     terminal.paragraph(settings[:1].upper() + settings[1:] + ".")
     rows = []
-    for key in ("mde", "required_n", "power"):
-        if key in report:
-            r = report[key].to_dict()
-            effect = effect_words(measure, r["effect"], r["base_rate"], r["treated_rate"])
-            # A cohort size needed is rounded up: a fraction of a person short is short.
-            n = r["n_treated_required"] if key == "required_n" else r["n_treated"]
-            rows.append(
-                {"solved": SOLVED[key], "n_treated": n, "n_control": math.ceil(n * r["ratio"] - 1e-9), "effect": effect,
-                 "power": r["power"]}
-            )  # fmt: skip
+    for key, result in results.items():
+        r = result.to_dict()
+        effect = effect_words(measure, r["effect"], r["base_rate"], r["treated_rate"])
+        # A cohort size needed is rounded up: a fraction of a person short is short.
+        n = r["n_treated_required"] if key == "required_n" else r["n_treated"]
+        rows.append(
+            {"solved": SOLVED[key], "n_treated": n, "n_control": math.ceil(n * r["ratio"] - 1e-9), "effect": effect,
+             "power": r["power"]}
+        )  # fmt: skip
     columns = {
         "solved": Column("", "text"),
         "n_treated": COLUMNS["n_treated"],
@@ -211,16 +162,16 @@ def show_power(report: dict, measure: str) -> None:
         "power": Column("Power", "percent"),
     }
     terminal.table(Table(pd.DataFrame(rows), columns))
-    pay = report["payment"]
-    rule = peterborough_rule() if measure == "frequency" else doncaster_rule()
+    pay = report.payment
+    rule = usual_rule(measure)
     terminal.heading(f"The usual payment rule ({rule.name})")
     text = (
-        f"It {rule_words(rule)}. With {count(round(pay['n_treated']))} in the programme group it would pay "
-        f"{percent(pay['false_payment'])} of the time when nothing changed"
+        f"It {rule_words(rule)}. With {count(round(pay.n_treated))} in the programme group it would pay "
+        f"{percent(pay.false_payment)} of the time when nothing changed"
     )
-    if pay["payment_probability"] is not None:
-        truth = points(pay["true_effect"]) if measure == "binary" else f"a rate ratio of {ratio(pay['true_effect'])}"
-        text += f", and {percent(pay['payment_probability'])} of the time at a true effect of {truth}"
+    if pay.payment_probability is not None:
+        truth = points(pay.true_effect) if measure == "binary" else f"a rate ratio of {ratio(pay.true_effect)}"
+        text += f", and {percent(pay.payment_probability)} of the time at a true effect of {truth}"
     terminal.paragraph(text + ".")
 
 

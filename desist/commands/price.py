@@ -50,8 +50,9 @@ from desist.commands.common import (
     written,
     xlsx_option,
 )
-from desist.format import COLUMNS, SUPPRESSED, Column, Table, count, humanise, interval, pounds
+from desist.format import COLUMNS, SUPPRESSED, Column, Table, humanise, interval
 from desist.workbook import tariff_sheets
+from ground.words import count, pounds
 from pricing.comparison import SMALL_CELL, compare_tariffs
 from pricing.contract import Contract
 

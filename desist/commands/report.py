@@ -8,16 +8,17 @@ from the measure the spec pays on.
 
 Reads the cohort, its offences and the comparison pool (and, when given, the
 eligible people, service contacts, assessments and a pricing history), checks
-each against its schema, runs the story (outcomes, matched comparison, effects,
-payment thresholds, difficulty, tariffs, contract simulation, screens, design
-checks) and writes ``report.html`` and ``story.json`` to ``--out``; with
+each against its schema, runs the appraisal (:func:`appraisal.appraise`: outcomes,
+matched comparison, effects, payment thresholds, difficulty, tariffs, contract
+simulation, screens, design checks) and writes ``report.html`` and ``story.json`` to ``--out``; with
 ``--xlsx`` also ``report.xlsx`` (:func:`desist.workbook.story_workbook`: the
 answers, the evidence, tariffs, margins, cash flow and ledger, one sheet
 each, after a Contents sheet) and with ``--pdf`` ``report.pdf`` (the report
 printed by headless Chromium; without Chromium the command stops at once
 with one message).
 
-JSON (``--json``): ``results`` is the story's ``to_dict()``: ``spec``,
+JSON (``--json``): ``results`` is the appraisal's ``to_dict()``
+(:meth:`appraisal.Appraisal.to_dict`): ``spec``,
 ``outcome_rates``, ``reoffending``, ``matching``, ``effects`` (binary, count,
 time), ``thresholds``, ``power``, ``tariffs``, ``simulation``, ``screens``,
 ``equality``, ``findings``, ``skipped``; ``files`` lists what was written.
@@ -30,8 +31,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import typer
 
+from appraisal import DEFAULT_SPEC, STEPS, Appraisal, AppraisalInputs, appraise
+from appraisal.result import screen_sentences
 from desist import tables, terminal
 from desist.commands.common import (
     cost_option,
@@ -50,12 +54,12 @@ from desist.commands.common import (
 from desist.commands.evaluate import effect_table
 from desist.commands.measure import show_reoffending
 from desist.commands.power import rule_words
-from desist.format import count, percent, points, pounds
 from desist.outputs import OutputFolder
-from desist.story import DEFAULT_SPEC, STEPS, Story, StoryInputs, run_story, screen_sentences
+from desist.sections import build_report
 from desist.workbook import story_workbook
 from ground.errors import ParameterError, naming
 from ground.tables import check_links
+from ground.words import count, percent, points, pounds
 from metrics.thresholds import default_rules
 from outcomes.reoffending import COUNTINGS
 from outcomes.spec import MetricSpec, ReoffendingSpec
@@ -63,7 +67,7 @@ from outcomes.spec import MetricSpec, ReoffendingSpec
 
 @contextmanager
 def story_progress(quiet: bool) -> Iterator:
-    """A progress bar over the story's steps on stderr; a no-op when quiet or not a terminal."""
+    """A progress bar over the appraisal's steps on stderr; a no-op when quiet or not a terminal."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -102,38 +106,26 @@ def check_files(out: Path | None, *, xlsx: bool, pdf: bool) -> None:
         find_chromium()
 
 
-def write_story(
-    inputs: StoryInputs,
-    folder: OutputFolder,
-    *,
-    seed: int,
-    draws: int,
-    quiet: bool,
-    xlsx: bool = False,
-    pdf: bool = False,
-) -> Story:
-    """Run the story with a progress bar and write ``report.html`` and ``story.json`` into the output folder.
+def write_appraisal(story: Appraisal, folder: OutputFolder, *, xlsx: bool = False, pdf: bool = False) -> None:
+    """Write the evaluation's ``report.html`` and ``story.json`` into the output folder.
 
     ``xlsx`` adds ``report.xlsx`` and ``pdf`` ``report.pdf`` (printed by Chromium).
     """
-    with story_progress(quiet) as advance:
-        story = run_story(inputs, seed=seed, draws=draws, progress=advance)
-    page = story.report()
+    page = build_report(story)
     page.write(folder.path("report.html"))
     write_json(story.to_dict(), folder, "story.json")
     if xlsx:
         story_workbook(story, folder.path("report.xlsx"))
     if pdf:
         page.to_pdf(folder.path("report.pdf"))
-    return story
 
 
 #: The reoffending measures in words, as the payment rules' table names them.
 MEASURE_WORDS = {"frequency": "Frequency of proven reoffences", "binary": "Proven reoffending rate"}
 
 
-def show_story(story: Story, files: list[str], *, first: bool = True) -> None:
-    """The story for people on the terminal: one heading per block, tables as the report has them."""
+def show_story(story: Appraisal, files: list[str], *, first: bool = True) -> None:
+    """The appraisal for people on the terminal: one heading per block, tables as the report has them."""
     terminal.heading(f"Metric: {story.inputs.spec.name}", first=first)
     if story.outcome_rates is not None:
         terminal.table(tables.outcome_rates_table(story.outcome_rates), columns=("label", "rate", "n"))
@@ -149,18 +141,18 @@ def show_story(story: Story, files: list[str], *, first: bool = True) -> None:
     terminal.files(files)
 
 
-def _show_reoffending(story: Story) -> None:
+def _show_reoffending(story: Appraisal) -> None:
     show_reoffending(story.reoffending)
     for note in story.notes:
         terminal.paragraph(f"Note: {note}")
 
 
-def _show_verdict(story: Story) -> None:
+def _show_verdict(story: Appraisal) -> None:
     counts = story.matched.counts
     terminal.heading("The evaluation's verdict")
     terminal.paragraph(
         f"{count(counts.loc['matched', 'treated'])} of {count(counts.loc['all', 'treated'])} cohort members were "
-        "matched 1:1 to the national pool (caliper 0.2 SD of the logit)."
+        f"matched 1:1 to the national pool (caliper {story.options.caliper:g} SD of the logit)."
     )
     for verdict in story.verdicts().values():
         terminal.paragraph(f"{verdict.sentence()} {verdict.per_100()}")
@@ -172,7 +164,7 @@ def _show_verdict(story: Story) -> None:
             terminal.paragraph(sentence)
 
 
-def _show_payment(story: Story) -> None:
+def _show_payment(story: Appraisal) -> None:
     if not story.thresholds:
         return
     terminal.heading("Payment rules")
@@ -193,7 +185,7 @@ def _show_payment(story: Story) -> None:
         )
 
 
-def _show_contract(story: Story) -> None:
+def _show_contract(story: Appraisal) -> None:
     spend = story.spend()
     if story.tariffs is None and spend is None:
         return
@@ -209,7 +201,7 @@ def _show_contract(story: Story) -> None:
             terminal.paragraph(f"{outlook.sentence()} {outlook.capital()}")
 
 
-def _show_screens(story: Story) -> None:
+def _show_screens(story: Appraisal) -> None:
     if not story.screens:
         return
     terminal.heading("Screens for gaming")
@@ -266,51 +258,72 @@ def report(
             --services services.csv --assessments assessments.csv \\
             --cost none=450 --cost complex_needs=850 --out report/ --xlsx --pdf
     """
-    if pool_counting not in COUNTINGS:
-        raise ParameterError(
-            f"--pool-counting must be one of {', '.join(COUNTINGS)}. Got {pool_counting!r} instead.",
-            parameter="pool_counting",
-        )
+    measure = pool_measure(pool_disposals, pool_counting)
     when = parse_date(as_of, "as-of")
     check_files(out, xlsx=xlsx, pdf=pdf)
     with output_folder(ctx, out) as folder:
-        spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
-        cohort = read_data(people, "people", option="--people", schema=True, as_of=when)
-        optional = {
-            name: read_data(path, name, option=f"--{name}", schema=True, as_of=when, empty=name == "services")
-            for name, path in (("eligible", eligible), ("services", services), ("assessments", assessments))
-            if path is not None
-        }
-        inputs = StoryInputs(
-            spec=spec,
-            people=cohort,
-            offences=read_data(
-                offences,
-                "offences",
-                option="--offences",
-                schema=True,
-                empty=True,
-                as_of=when,
-                people=optional.get("eligible", cohort),
-            ),
-            pool=read_data(pool, "pool", option="--pool", schema=True, as_of=when),
-            history=read_data(history, "history", option="--history") if history is not None else None,
-            as_of=when,
-            costs=parse_costs(cost) or None,
-            pool_measure=ReoffendingSpec(disposals=tuple(split_columns(pool_disposals)), counting=pool_counting),
-            **optional,
-        )
-        # Offences whose ids match no one would make every cohort member a non-reoffender.
-        with naming(offences, "--offences"):
-            check_links(inputs.offences, optional.get("eligible", cohort), table="offences", to_table="the people")
-        # The story's messages name its tables; the prefix names the files they came from.
-        with naming(", ".join(str(p) for p in (people, offences, pool) if p is not None), "the input files"):
-            story = write_story(inputs, folder, seed=seed, draws=draws, quiet=as_json, xlsx=xlsx, pdf=pdf)
+        paths = {"people": people, "offences": offences, "pool": pool, "history": history}
+        paths |= {"eligible": eligible, "services": services, "assessments": assessments}
+        inputs = read_inputs(paths, spec_path, when, parse_costs(cost) or None, measure)
+        # The appraisal's messages name its tables; the prefix names the files they came from.
+        with naming(", ".join(str(p) for p in (people, offences, pool)), "the input files"):
+            with story_progress(as_json) as advance:
+                story = appraise(inputs, seed=seed, draws=draws, progress=advance)
+            write_appraisal(story, folder, xlsx=xlsx, pdf=pdf)
     files = written(folder)
     if as_json:
         emit(ctx, story.to_dict(), files)
         return
     show_story(story, files)
+
+
+def pool_measure(disposals: str, counting: str) -> ReoffendingSpec:
+    """How the pool's outcomes were measured, from ``--pool-disposals`` and ``--pool-counting``."""
+    if counting not in COUNTINGS:
+        raise ParameterError(
+            f"--pool-counting must be one of {', '.join(COUNTINGS)}. Got {counting!r} instead.",
+            parameter="pool_counting",
+        )
+    return ReoffendingSpec(disposals=tuple(split_columns(disposals)), counting=counting)
+
+
+def read_inputs(
+    paths: dict[str, Path | None],
+    spec_path: Path | None,
+    when: pd.Timestamp | None,
+    costs: dict[str, float] | None,
+    measure: ReoffendingSpec,
+) -> AppraisalInputs:
+    """The appraisal's tables read from ``paths`` (by table; None where not given), each checked against its schema.
+
+    Offences are checked against everyone eligible when given (else the cohort): ids that match no one would
+    make every cohort member a non-reoffender.
+    """
+    spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
+    cohort = read_data(paths["people"], "people", option="--people", schema=True, as_of=when)
+    optional = {
+        name: read_data(path, name, option=f"--{name}", schema=True, as_of=when, empty=name == "services")
+        for name in ("eligible", "services", "assessments")
+        if (path := paths[name]) is not None
+    }
+    people = optional.get("eligible", cohort)
+    history = paths["history"]
+    inputs = AppraisalInputs(
+        spec=spec,
+        people=cohort,
+        offences=read_data(
+            paths["offences"], "offences", option="--offences", schema=True, empty=True, as_of=when, people=people
+        ),
+        pool=read_data(paths["pool"], "pool", option="--pool", schema=True, as_of=when),
+        history=read_data(history, "history", option="--history") if history is not None else None,
+        as_of=when,
+        costs=costs,
+        pool_measure=measure,
+        **optional,
+    )
+    with naming(paths["offences"], "--offences"):
+        check_links(inputs.offences, people, table="offences", to_table="the people")
+    return inputs
 
 
 def register(app: typer.Typer) -> None:

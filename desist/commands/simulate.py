@@ -43,7 +43,8 @@ from typing import Any
 import pandas as pd
 import typer
 
-from desist import answers, tables, terminal
+from appraisal.answers import outlooks, spend
+from desist import tables, terminal
 from desist.commands.common import (
     check_numbers,
     cost_option,
@@ -63,14 +64,18 @@ from desist.commands.common import (
     written,
     xlsx_option,
 )
-from desist.format import count, exact_zeros, number, percent, points, pounds, ratio
+from desist.format import exact_zeros
+from desist.outputs import OutputFolder
 from desist.workbook import contract_sheets
 from ground.errors import ParameterError
-from pricing import Tariff, simulate_contract
-from pricing.chances import DEFAULT_EFFECT, rule_chances
+from ground.words import count, number, percent, points, pounds, ratio
+from outcomes.spec import MetricSpec
+from pricing.chances import RuleChances
 from pricing.contract import Contract
-from pricing.inputs import simulation_inputs
+from pricing.inputs import SimulationInputs, delivery_cost, rules_simulation, simulation_inputs
+from pricing.simulate import ContractSimulation, simulate_contract
 from pricing.structure import PaymentStructure
+from pricing.tariff import Tariff
 
 
 def simulate(
@@ -128,71 +133,96 @@ def simulate(
     contract = Contract.from_toml(spec_path)
     spec = contract.spec
     with output_folder(ctx, out) as folder:
-        cohort = read_data(cohort_path, "cohort", option="--cohort")
-        check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
-        past = None
-        if history is not None:
-            past = read_data(history, "history", option="--history")
-            check_numbers(past, list(past.columns), history, "--history")
-        if covariates and past is None:
-            raise ParameterError(
-                "--covariates fits a difficulty model on the history: give --history too.", parameter="covariates"
-            )
+        cohort, past = read_tables(cohort_path, history, covariates)
         effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
-        chances = None
+        chances = sim = inputs = None
         if contract.rules:
             with step(f"Simulating {draws:,} evaluations of the contract's rules", quiet=as_json):
                 chances = rules_simulation(contract, cohort, past, effects.pop("reoffending", None), draws, seed)
-        sim = inputs = None
         if contract.prices:
             inputs = simulation_inputs(
-                spec,
-                cohort,
-                history=past,
-                covariates=split_columns(covariates),
+                spec, cohort, history=past, covariates=split_columns(covariates), costs=parse_costs(cost),
                 tariff=Tariff.from_toml(tariff_path) if tariff_path is not None else None,
-                costs=parse_costs(cost),
                 sources={"cohort": cohort_path, "history": history, "tariff": tariff_path},
-            )
+            )  # fmt: skip
             with step(f"Simulating {draws:,} draws of the contract for {len(cohort):,} people", quiet=as_json):
                 sim = simulate_contract(
-                    spec,
-                    cohort,
-                    inputs.tariff,
-                    inputs.structure,
-                    months=months,
-                    draws=draws,
-                    seed=seed,
-                    probabilities=inputs.probabilities,
-                    segments=inputs.segments,
-                    costs=inputs.costs,
-                    enrol_months=enrol_months,
-                    effects=effects,
-                )
-            if folder is not None:
-                for party in sim.parties:
-                    save_figure(sim.plot(party), folder, f"cash_flow_{party}")
-                # Cumulative sums leave -2.8e-12 where a party's cash is 0.
-                write_csv(exact_zeros(sim.to_frame()), folder, "cash_flow.csv", index=False)
-        if xlsx:
-            structure = contract.structure if inputs is None else inputs.structure
-            sheets = contract_sheets(sim, chances, structure, spec)
-            write_excel(sheets, folder, "simulation.xlsx", title=f"Contract simulation for {spec.name}")
+                    spec, cohort, inputs.tariff, inputs.structure, months=months, draws=draws, seed=seed,
+                    probabilities=inputs.probabilities, segments=inputs.segments, costs=inputs.costs,
+                    enrol_months=enrol_months, effects=effects,
+                )  # fmt: skip
+        structure = contract.structure if inputs is None else inputs.structure
+        write_files(folder, sim, chances, structure, spec, xlsx=xlsx)
     files = written(folder)
     if as_json:
-        if sim is None:
-            emit(ctx, {"spec": spec.name, "rules": chances.to_dict()}, files)
-        else:
-            rules = None if chances is None else chances.to_dict()
-            structure = inputs.structure.to_dict()
-            emit(ctx, {**sim.to_dict(), "spec": spec.name, "structure": structure, "rules": rules}, files)
+        emit(ctx, results(spec, sim, chances, structure), files)
         return
-    show_structure(inputs.structure if inputs is not None else contract.structure)
-    if sim is not None:
-        show_simulation(sim, inputs, tables.outcome_names(spec))
+    show(contract, structure, sim, inputs, chances)
+    terminal.files(files)
+
+
+def show(
+    contract: Contract,
+    structure: PaymentStructure,
+    sim: ContractSimulation | None,
+    inputs: SimulationInputs | None,
+    chances: RuleChances | None,
+) -> None:
+    """The payment structure, the simulation (with prices) and the rules' chances (with rules) for people."""
+    show_structure(structure)
+    if sim is not None and inputs is not None:
+        show_simulation(sim, inputs, tables.outcome_names(contract.spec))
     if chances is not None:
         show_rule_chances(chances, contract.rules[0].measure)
-    terminal.files(files)
+
+
+def results(
+    spec: MetricSpec, sim: ContractSimulation | None, chances: RuleChances | None, structure: PaymentStructure
+) -> dict[str, Any]:
+    """What ``--json`` prints: the simulation with the spec's name and the payment structure, and the rules."""
+    rules = None if chances is None else chances.to_dict()
+    if sim is None:
+        return {"spec": spec.name, "rules": rules}
+    return {**sim.to_dict(), "spec": spec.name, "structure": structure.to_dict(), "rules": rules}
+
+
+def read_tables(
+    cohort_path: Path, history: Path | None, covariates: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The cohort and the history, every column a number; a difficulty model (covariates) needs the history."""
+    cohort = read_data(cohort_path, "cohort", option="--cohort")
+    check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
+    past = None
+    if history is not None:
+        past = read_data(history, "history", option="--history")
+        check_numbers(past, list(past.columns), history, "--history")
+    if covariates and past is None:
+        raise ParameterError(
+            "--covariates fits a difficulty model on the history: give --history too.", parameter="covariates"
+        )
+    return cohort, past
+
+
+def write_files(
+    folder: OutputFolder | None,
+    sim: ContractSimulation | None,
+    chances: RuleChances | None,
+    structure: PaymentStructure,
+    spec: MetricSpec,
+    *,
+    xlsx: bool,
+) -> None:
+    """The cash-flow fan charts and quantiles, and with ``xlsx`` the workbook, into ``--out``."""
+    if folder is None:
+        return
+    if sim is not None:
+        for party in sim.parties:
+            save_figure(sim.plot(party), folder, f"cash_flow_{party}")
+        # Cumulative sums leave -2.8e-12 where a party's cash is 0.
+        write_csv(exact_zeros(sim.to_frame()), folder, "cash_flow.csv", index=False)
+    if xlsx:
+        sheets = contract_sheets(sim, chances, structure, spec)
+        write_excel(sheets, folder, "simulation.xlsx", title=f"Contract simulation for {spec.name}")
 
 
 def show_structure(structure: PaymentStructure) -> None:
@@ -212,29 +242,25 @@ def show_structure(structure: PaymentStructure) -> None:
     terminal.findings(structure.check(), none="Within the sector's ask.")
 
 
-def show_simulation(sim: Any, inputs: Any, outcomes: dict[str, str]) -> None:
+def show_simulation(sim: ContractSimulation, inputs: SimulationInputs, outcomes: dict[str, str]) -> None:
     """The commissioner's spend against budget, each provider's outlook and the cost per outcome."""
     terminal.heading(f"What the commissioner would spend ({count(sim.draws)} simulated contracts)")
-    spend = answers.spend(sim)
+    spent = spend(sim)
     terminal.table(
-        tables.spend_table(spend), columns=("budget", "mean", "q05", "q95", "overspend_chance"), caption=False
+        tables.spend_table(spent), columns=("budget", "mean", "q05", "q95", "overspend_chance"), caption=False
     )
-    terminal.paragraph(f"{spend.sentence()} {spend.risk()}")
+    terminal.paragraph(f"{spent.sentence()} {spent.risk()}")
     terminal.heading("What each provider can expect")
-    cost = None
-    if inputs.costs is not None and len(sim.providers) == 1:
-        # Delivery costs are the prime's when it works alone; shared costs are not split here.
-        cost = float(inputs.costs.reindex(pd.Index(pd.Series(inputs.segments).astype(str))).sum())
-    outlooks = {p: answers.outlook(sim, p, cost) for p in sim.providers}
-    for outlook in outlooks.values():
-        terminal.paragraph(f"{outlook.sentence()} {outlook.capital()}")
+    cost = None if inputs.costs is None else delivery_cost(inputs.costs, inputs.segments)
+    for expected in outlooks(sim, cost).values():
+        terminal.paragraph(f"{expected.sentence()} {expected.capital()}")
     if inputs.costs is None:
         terminal.paragraph("No delivery costs given (--cost or a 'cost' column): provider figures are income only.")
     terminal.heading("What the commissioner pays per outcome achieved")
     terminal.table(tables.cost_per_outcome_table(sim, outcomes), caption=False)
 
 
-def show_rule_chances(chances: Any, measure: str) -> None:
+def show_rule_chances(chances: RuleChances, measure: str) -> None:
     """How often the contract's rules pay and claw back, when nothing changed and at the true effect."""
     a = chances.assumptions
     base = percent(a["base_rate"]) if measure == "binary" else number(a["base_rate"])
@@ -250,30 +276,6 @@ def show_rule_chances(chances: Any, measure: str) -> None:
     terminal.paragraph(
         f"Anything paid: {percent(chances.chance_of_paying('none'))} of the time when nothing changed, "
         f"{percent(chances.chance_of_paying('effect'))} at the true effect."
-    )
-
-
-def rules_simulation(contract: Contract, cohort, past, effect: float | None, draws: int, seed: int):
-    """The contract's rules over simulated evaluations: cohort split evenly over tranches, rates from the history."""
-    from metrics.power import negative_binomial_shape
-
-    measure = contract.rules[0].measure
-    column = "reoffended" if measure == "binary" else "reoffences"
-    if past is not None and column in past.columns:
-        base = float(past[column].astype(float).mean())
-        shape = negative_binomial_shape(past[column].astype(float).to_numpy()) if measure == "frequency" else None
-    elif contract.baseline is not None:
-        base, shape = contract.baseline.rate, None
-    else:
-        raise ParameterError(
-            f"The contract's rules compare {measure} reoffending with a matched comparison: give --history with a "
-            f"{column!r} column for the comparison rate.",
-            parameter="history",
-        )
-    n = max(len(cohort) // len(contract.tranches), 2)
-    effect = DEFAULT_EFFECT[measure] if effect is None else effect
-    return rule_chances(
-        contract, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=shape, draws=draws, seed=seed
     )
 
 

@@ -52,10 +52,11 @@ from desist.commands.common import (
     write_json,
     written,
 )
-from desist.format import COLUMNS, Column, Table, count, number, yes_no
+from desist.format import COLUMNS, Column, Table, yes_no
 from desist.outputs import OutputFolder
 from ground.checks import require_columns
 from ground.errors import DesistError, ParameterError, naming
+from ground.words import count, number
 
 
 def weight(

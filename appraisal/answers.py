@@ -39,7 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from desist.format import percent, pounds
+from ground.words import percent, pounds
+from metrics.effects import Effect
+from metrics.sensitivity import EValue, RosenbaumBounds
+from pricing.simulate import ContractSimulation
 
 __all__ = [
     "OVERSPEND",
@@ -49,6 +52,7 @@ __all__ = [
     "Spend",
     "Verdict",
     "outlook",
+    "outlooks",
     "sensitivity",
     "spend",
     "verdict",
@@ -124,7 +128,7 @@ class Verdict:
         return {**asdict(self), "sentence": self.sentence(), "per_100": self.per_100()}
 
 
-def verdict(effect: Any, follow_up_days: int = 365) -> Verdict:
+def verdict(effect: Effect, follow_up_days: int = 365) -> Verdict:
     """The verdict of a matched effect on the reoffending rate (``kind="binary"``) or frequency (``"count"``).
 
     A binary effect is a difference in proportions: per 100 people it is the
@@ -208,7 +212,7 @@ class Spend:
         return {**asdict(self), "sentence": self.sentence(), "risk": self.risk()}
 
 
-def spend(simulation: Any) -> Spend:
+def spend(simulation: ContractSimulation) -> Spend:
     """The commissioner's spend against the budget from a ``pricing.ContractSimulation``."""
     paid = np.asarray(simulation.total_paid, dtype=float)
     budget = float(simulation.contract_value)
@@ -288,36 +292,44 @@ class Outlook:
         return {**asdict(self), "sentence": self.sentence(), "capital": self.capital()}
 
 
-def outlook(simulation: Any, party: str, delivery_cost: float | None = None) -> Outlook:
+def outlook(simulation: ContractSimulation, party: str, delivery_cost: float | None = None) -> Outlook:
     """A provider party's outlook from a ``pricing.ContractSimulation``.
 
     ``delivery_cost`` is the party's own delivery cost (£); with it, income is
     the margin plus that cost.
     """
-    row = simulation.party_table().loc[party]
+    row = simulation.party_table().loc[party].astype(float).to_dict()
     costs = bool(simulation.costs_included)
-    income = float(row["net_mean"]) + delivery_cost if costs and delivery_cost is not None else None
+    income = row["net_mean"] + delivery_cost if costs and delivery_cost is not None else None
     return Outlook(
         party=party,
         income=income,
         cost=delivery_cost if costs else None,
-        margin=float(row["net_mean"]),
-        margin_q05=float(row["net_q05"]),
-        margin_q95=float(row["net_q95"]),
-        loss_chance=float(row["p_loss"]),
-        loss_chance_se=float(row["p_loss_se"]),
-        working_capital=float(row["peak_working_capital_mean"]),
-        working_capital_q95=float(row["peak_working_capital_q95"]),
+        margin=row["net_mean"],
+        margin_q05=row["net_q05"],
+        margin_q95=row["net_q95"],
+        loss_chance=row["p_loss"],
+        loss_chance_se=row["p_loss_se"],
+        working_capital=row["peak_working_capital_mean"],
+        working_capital_q95=row["peak_working_capital_q95"],
         costs_included=costs,
         draws=int(simulation.draws),
     )
 
 
+def outlooks(simulation: ContractSimulation, delivery_cost: float | None = None) -> dict[str, Outlook]:
+    """Each provider party's outlook (:func:`outlook`).
+
+    ``delivery_cost`` is the cohort's delivery cost (£): it is the prime's
+    when the prime works alone; shared between several providers it is not
+    split, so their outlooks are income only.
+    """
+    providers = simulation.providers
+    cost = delivery_cost if len(providers) == 1 else None
+    return {p: outlook(simulation, p, cost) for p in providers}
+
+
 _MEASURE_WORDS = {"binary": "the proven reoffending rate", "frequency": "how often people reoffended"}
-
-
-def _times(value: float) -> str:
-    return "no amount of" if math.isinf(value) else f"{value:.2f}"
 
 
 @dataclass(frozen=True)
@@ -401,7 +413,7 @@ class Sensitivity:
         return {k: r.to_dict() for k, r in self.rows.items()}
 
 
-def sensitivity(results: Mapping[str, tuple[Any, Any, Verdict]]) -> Sensitivity:
+def sensitivity(results: Mapping[str, tuple[RosenbaumBounds, EValue, Verdict]]) -> Sensitivity:
     """The sensitivity of each verdict from ``{measure: (RosenbaumBounds, EValue, Verdict)}``.
 
     The bounds come from ``metrics.rosenbaum_bounds`` on the matched pairs,

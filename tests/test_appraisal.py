@@ -1,81 +1,66 @@
-"""The whole story: each step's numbers are the library's, counts reconcile,
-each journey's report answers its reader first, and steps and sections are one
-function each."""
+"""The appraisal as a library: each step's numbers are the library's own, counts reconcile, the readers'
+answers come from the same results, the result cannot be changed in place, and a step is one function."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
+import subprocess
+import sys
 from functools import lru_cache
 
+import pandas as pd
 import pytest
 
+import appraisal
+from appraisal import DEFAULT_SPEC, STEPS, Appraisal, AppraisalInputs, appraise, step
+from appraisal import steps as steps_module
 from cohorts.synthetic import make_world
-from desist import sections
-from desist.report import Report
-from desist.story import DEFAULT_SPEC, JOURNEYS, STEPS, Story, StoryInputs, run_story, step
+from ground.errors import ParameterError
 from metrics import e_value, match, rosenbaum_bounds
 from outcomes import MetricSpec
 from pricing import Contract, settle
+from tests.running import ROOT
 from validation import compare_providers, measurement_screens
 
-#: Sections every journey's report shows (the evidence and the annex), and each journey's answer.
-SECTIONS = (
-    "measure",
-    "counts",
-    "effects",
-    "outcomes",
-    "balance",
-    "payment",
-    "contract",
-    "tariffs",
-    "creaming",
-    "parking",
-    "measurement",
-    "funnel",
-    "providers",
-    "equality",
-    "annex_matching",
-    "annex_balance",
-    "annex_difficulty",
-    "annex_power",
-    "annex_tariffs",
-    "annex_contract",
-    "annex_screens",
-)
-ANSWERS = {"evaluation": "answer", "contract": "contract_answer", "provider": "provider_answer"}
-#: Sections only some journeys show.
-OWN_SECTIONS = {
-    "evaluation": ("sensitivity", "annex_sensitivity"),
-    "contract": ("settlement",),
-    "provider": ("settlement",),
-}
+COVARIATES = [
+    "age",
+    "sex",
+    "ethnicity",
+    "age_first_conviction",
+    "prior_offences",
+    "ogrs_score",
+    "need_accommodation",
+    "need_substance",
+    "need_mental_health",
+    "need_employment",
+    "need_family",
+]
 
 
 @lru_cache(maxsize=1)
-def built_story() -> Story:
-    """One seeded story for every module that needs one (the report, the browser and the workbook tests)."""
+def built() -> tuple[Appraisal, tuple[str, ...]]:
+    """One seeded appraisal, and the steps it reported, for every module that needs one (reports, workbook)."""
     world = make_world(seed=4, n_eligible=1_500, n_pool=15_000)
     seen: list[str] = []
-    # The demo's spec is a contract with tranches, so the story settles it too.
-    result = run_story(StoryInputs.from_world(world, Contract.from_toml(DEFAULT_SPEC)), draws=300, progress=seen.append)
-    result.steps_seen = seen
-    return result
+    # The demo's spec is a contract with tranches, so the appraisal settles it too.
+    result = appraise(
+        AppraisalInputs.from_world(world, Contract.from_toml(DEFAULT_SPEC)), draws=300, progress=seen.append
+    )
+    return result, tuple(seen)
 
 
-@lru_cache(maxsize=1)
-def built_reports() -> dict:
-    """Each journey's report of :func:`built_story`, each chart drawn once for all of them."""
-    return built_story().reports()
+def built_appraisal() -> Appraisal:
+    return built()[0]
 
 
 @pytest.fixture(scope="module")
-def story():
-    return built_story()
+def story() -> Appraisal:
+    return built_appraisal()
 
 
 def test_every_step_runs_in_order(story):
-    assert tuple(story.steps_seen) == STEPS
+    assert built()[1] == STEPS
     assert story.skipped == {}
 
 
@@ -92,36 +77,40 @@ def test_counts_reconcile(story):
     assert ((rates["n"] + rates["not_measurable"] + rates["not_yet_measurable"]) == len(people)).all()
 
 
-def test_effects_are_the_matched_comparisons_own(story):
-    """Re-do the evaluator's steps by hand with the public API: same numbers."""
+def _direct_match(story: Appraisal, caliper: float):
+    """The evaluator's steps by hand with the public API."""
     inputs = story.inputs
     proven = inputs.spec.proven_reoffending(inputs.people, inputs.offences, as_of=inputs.as_of).per_person
     cohort = inputs.people.merge(proven[proven["observable"]][["person_id", "reoffended"]], on="person_id")
-    covariates = [
-        "age",
-        "sex",
-        "ethnicity",
-        "age_first_conviction",
-        "prior_offences",
-        "ogrs_score",
-        "need_accommodation",
-        "need_substance",
-        "need_mental_health",
-        "need_employment",
-        "need_family",
-    ]
-    import pandas as pd
-
     data = pd.concat(
-        [cohort[covariates + ["reoffended"]].assign(t=1), inputs.pool[covariates + ["reoffended"]].assign(t=0)],
+        [cohort[COVARIATES + ["reoffended"]].assign(t=1), inputs.pool[COVARIATES + ["reoffended"]].assign(t=0)],
         ignore_index=True,
     )
     data["reoffended"] = data["reoffended"].astype(float)
-    direct = match(data, "t", covariates, caliper=0.2, link="linear_logit").effect("reoffended", kind="binary")
+    return match(data, "t", COVARIATES, caliper=caliper, link="linear_logit")
+
+
+def test_effects_are_the_matched_comparisons_own(story):
+    """Re-do the evaluator's steps by hand with the public API: same numbers."""
+    direct = _direct_match(story, 0.2).effect("reoffended", kind="binary")
     got = story.effects["binary"]
     assert got.estimate == pytest.approx(direct.estimate, rel=1e-12)
     assert got.se == pytest.approx(direct.se, rel=1e-12)
     assert got.n_treated == direct.n_treated
+
+
+def test_the_caliper_is_an_input_stated_with_its_default():
+    """0.2 SD of the logit unless told otherwise; a narrower caliper matches as ``match`` would, and is said."""
+    assert appraisal.CALIPER == 0.2 and appraisal.RunOptions().caliper == 0.2
+    world = make_world(seed=5, n_eligible=400, n_pool=2_000)
+    narrow = appraise(AppraisalInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), draws=50, caliper=0.01)
+    direct = _direct_match(narrow, 0.01)
+    assert narrow.options.caliper == 0.01
+    assert narrow.matched.counts.loc["matched", "treated"] == direct.counts.loc["matched", "treated"]
+    assert narrow.matched.counts.loc["unmatched", "treated"] > 0
+    assert "caliper 0.01 SD of the logit" in narrow.summary()
+    with pytest.raises(ParameterError, match="caliper"):
+        appraise(narrow.inputs, draws=50, caliper=-1.0)
 
 
 def test_thresholds_and_power_use_the_effects(story):
@@ -173,27 +162,6 @@ def test_summary_and_json(story):
     assert answers["provider"]["prime"]["margin"] == pytest.approx(data["simulation"]["parties"]["prime"]["net_mean"])
 
 
-def test_each_journeys_report_answers_its_reader_first(story):
-    reports = built_reports()
-    assert set(reports) == set(JOURNEYS)
-    for journey, report in reports.items():
-        shown = report.shown_sections()
-        assert shown[0].key == ANSWERS[journey] and shown[0].part == "answer"
-        assert shown[0].blocks[0][0] == "verdict"
-        keys = [s.key for s in shown]
-        for key in (*SECTIONS, *OWN_SECTIONS[journey]):
-            assert key in keys, (journey, key)
-        # The evidence before the annex, and every other journey's answer left out.
-        parts = [s.part for s in shown]
-        assert parts == sorted(parts, key=["answer", "body", "annex"].index)
-        assert not set(ANSWERS.values()) - {ANSWERS[journey]} & set(keys)
-        others = {k for j, own in OWN_SECTIONS.items() if j != journey for k in own} - set(OWN_SECTIONS[journey])
-        assert not others & set(keys), journey
-    page = reports["contract"].to_html()
-    assert "Must fix" in page and "against a budget of" in page and "If the programme changed nothing" in page
-    assert "Peterborough" in page
-
-
 def test_the_verdict_is_the_jdls_on_the_matched_effect(story):
     binary = story.effects["binary"]
     verdict = story.verdicts()["binary"]
@@ -206,26 +174,10 @@ def test_the_verdict_is_the_jdls_on_the_matched_effect(story):
     # The interval per 100 people comes from the rate ratio's own CI, so verdict and interval agree.
     assert frequency.treated == pytest.approx(100 * count.mean_control * count.estimate)
     assert (frequency.high < 0) == (frequency.form == "reduction")
-    page = built_reports()["evaluation"].to_html()
-    assert verdict.sentence() in page and verdict.per_100() in page
-
-
-def test_every_figure_is_inline_svg_with_alt_text(story):
-    page = built_reports()["evaluation"].to_html()
-    for key in ("balance", "contract", "tariffs", "creaming", "parking", "funnel", "annex_balance", "annex_difficulty"):
-        assert f'data-figure="{key}"' in page, key
-    figures = re.findall(r"<figure data-figure=\"[^\"]+\"><svg ([^>]*)>", page)
-    assert len(figures) >= 9
-    for attributes in figures:
-        alt = re.search(r'aria-label="([^"]+)"', attributes)
-        assert 'role="img"' in attributes and alt is not None and len(alt.group(1)) > 40
-    # Ids are unique across the inline figures, so no figure's clip path points into another.
-    ids = re.findall(r'\bid="([^"]+)"', page)
-    assert len(ids) == len(set(ids))
 
 
 def test_sensitivity_is_the_matched_pairs_own(story):
-    """Gamma and the E-values are metrics' own on the story's pairs and effects; the report says them in words."""
+    """Gamma and the E-values are metrics' own on the appraisal's pairs and effects."""
     rows = story.sensitivity.rows
     for measure, kind, outcome in (
         ("binary", "binary", "proven reoffending"),
@@ -235,12 +187,6 @@ def test_sensitivity_is_the_matched_pairs_own(story):
         assert rows[measure].gamma == bounds.critical_gamma and rows[measure].pairs == bounds.n_pairs
         assert (rows[measure].e_value, rows[measure].e_value_ci) == (ev.e_value, ev.e_value_ci)
         assert rows[measure].form == story.verdicts()[measure].form
-    page = built_reports()["evaluation"].to_html()
-    shown = {s.key: s for s in built_reports()["evaluation"].shown_sections()}
-    assert shown["sensitivity"].part == "answer"
-    for sentence in story.sensitivity.sentences():
-        assert sentence.replace("'", "&#39;") in page
-    assert "Rosenbaum&#39;s Gamma" in page and "E-value" in page
 
 
 def test_settlement_measurement_and_providers_are_the_librarys_own(story):
@@ -248,8 +194,6 @@ def test_settlement_measurement_and_providers_are_the_librarys_own(story):
     tables = {"people": inputs.people, "offences": inputs.offences, "assessments": inputs.assessments}
     settled = settle(inputs.contract, tables, as_of=inputs.as_of)
     assert story.settlement.total_pence == settled.total_pence > 0
-    page = built_reports()["contract"].to_html()
-    assert "What the contract pays under its terms" in page and "What each tranche pays" in page
     scored = inputs.people.assign(difficulty=story.difficulty.predict(inputs.people).difficulty.to_numpy())
     needs = [c for c in scored.columns if c.startswith("need_")]
     screens = measurement_screens(scored, story.achievements, by="provider_id", covariates=needs)
@@ -261,62 +205,56 @@ def test_settlement_measurement_and_providers_are_the_librarys_own(story):
         expected="expected",
     )
     assert compared.to_frame().equals(story.providers.to_frame())
-    evaluation = built_reports()["evaluation"].to_html()
-    assert "Providers compared like with like" in evaluation and "Rank could be (95%)" in evaluation
-    assert "How outcomes were measured" in evaluation
     # The unmeasured are counted where the outcome rates are shown.
-    assert "Due a measurement, had none" in evaluation
     assert (story.outcome_rates["unmeasured"] == [r.unmeasured for r in story.achievements.values()]).all()
 
 
-def test_adding_a_step_or_a_section_is_one_function(story):
-    """Register a step and a section, run them, then take them out again."""
-    from desist import story as story_module
+def test_the_result_cannot_be_changed_in_place(story):
+    """A report, a workbook and a script read one appraisal: nothing they do can change it for the others."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        story.notes = ("edited",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        story.inputs.people = story.inputs.pool
+    with pytest.raises(TypeError):
+        story.effects["binary"] = story.effects["count"]
+    with pytest.raises(TypeError):
+        story.skipped["screens"] = "edited"
+    assert isinstance(story.findings, tuple) and isinstance(story.notes, tuple)
+
+
+def test_adding_a_step_is_one_function():
+    """Register a step, run it, then take it out again."""
 
     @step("count the pool")
     def count_pool(story, options):
-        story.notes.append(f"The pool has {len(story.inputs.pool):,} people.")
-
-    @sections.section("pool_size", "The pool", journeys=("evaluation",))
-    def pool_size(story, out):
-        out.paragraph(f"The pool has {len(story.inputs.pool):,} people.")
+        return story.note(f"The pool has {len(story.inputs.pool):,} people.")
 
     try:
         world = make_world(seed=5, n_eligible=400, n_pool=2_000)
         seen: list[str] = []
-        small = run_story(
-            StoryInputs.from_world(world, Contract.from_toml(DEFAULT_SPEC)), draws=50, progress=seen.append
+        small = appraise(
+            AppraisalInputs.from_world(world, Contract.from_toml(DEFAULT_SPEC)), draws=50, progress=seen.append
         )
         assert seen == [*STEPS, "count the pool"] and small.notes[-1] == "The pool has 2,000 people."
-        report = sections.build_report(story, "evaluation", rendered=built_reports()["evaluation"].rendered)
-        assert report.shown_sections()[-1 - sum(s.part == "annex" for s in report.shown_sections())].key == "pool_size"
-        assert "The pool has 15,000 people." in report.to_html()
     finally:
-        story_module._STEPS.pop()
-        sections.SECTIONS.pop()
-    assert [s.name for s in story_module._STEPS] == list(STEPS)
+        steps_module._STEPS.pop()
+    assert [s.name for s in steps_module._STEPS] == list(STEPS)
 
 
-def test_a_journey_that_does_not_exist_is_a_parameter_error(story):
-    from ground.errors import ParameterError
-
-    with pytest.raises(ParameterError, match=r"'journey' parameter of Story.report must be one of 'evaluation'"):
-        story.report("auditor")
+@lru_cache(maxsize=1)
+def appraisal_without_costs() -> Appraisal:
+    """An appraisal given no delivery costs (shared with the report's test of the same)."""
+    world = make_world(seed=5, n_eligible=800, n_pool=6_000)
+    return appraise(AppraisalInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC), costs={}), draws=100)
 
 
 def test_without_costs_the_tariff_comparison_is_skipped_with_its_reason():
-    world = make_world(seed=5, n_eligible=800, n_pool=6_000)
-    inputs = StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC), costs={})
-    story = run_story(inputs, draws=100)
+    story = appraisal_without_costs()
     assert story.tariffs is None and "--cost" in story.skipped["tariff comparison"]
     assert story.simulation is not None
-    answer = Report("Provider").section("provider_answer", "What the provider would earn", part="answer")
-    sections.answer_provider(story, answer)
-    not_run = Report("Provider").section("not_run", "What was not run")
-    sections.not_run_section(story, not_run)
-    # Without costs a provider's income cannot be told from its margin, and the report says so.
-    assert "delivery costs were not given" in answer.blocks[0][1]
-    assert any("Not run: tariff comparison" in text for _, text in not_run.blocks)
+    # Without costs a provider's income cannot be told from its margin, and the answer says so.
+    assert all(not o.costs_included and o.income is None for o in story.outlooks().values())
+    assert "delivery costs were not given" in next(iter(story.outlooks().values())).sentence()
 
 
 def test_a_spec_measured_differently_from_the_pool_is_compared_the_pools_way():
@@ -325,7 +263,7 @@ def test_a_spec_measured_differently_from_the_pool_is_compared_the_pools_way():
     so the comparison measures the cohort as the pool was measured, and says so."""
     world = make_world(seed=7, n_eligible=600, n_pool=6_000)
     spec = MetricSpec.from_toml("examples/specs/peterborough.toml")
-    story = run_story(StoryInputs.from_world(world, spec), draws=100)
+    story = appraise(AppraisalInputs.from_world(world, spec), draws=100)
     assert story.notes and "court appearances" in story.notes[0] and "the pool's way" in story.notes[0]
     assert story.spec_reoffending.frequency().per_100 < story.reoffending.frequency().per_100
     from outcomes import proven_reoffending
@@ -333,5 +271,25 @@ def test_a_spec_measured_differently_from_the_pool_is_compared_the_pools_way():
     pools_way = proven_reoffending(world.people, world.offences, as_of=world.as_of).per_person
     assert story.reoffending.per_person["reoffences"].sum() == pools_way["reoffences"].sum()
     assert "The spec's own measure" in story.summary()
-    same = run_story(StoryInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), draws=100)
-    assert same.notes == [] and same.spec_reoffending is None
+    same = appraise(AppraisalInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC)), draws=100)
+    assert same.notes == () and same.spec_reoffending is None
+
+
+def test_the_demo_is_one_call_without_the_command_line():
+    """A Python user gets the demo's answers from the library alone: desist (the CLI) is never imported."""
+    code = (
+        "import sys, json, appraisal\n"
+        "a = appraisal.demo(seed=2, n_eligible=400, n_pool=3_000, draws=200)\n"
+        "print(json.dumps({'desist': any(m == 'desist' or m.startswith('desist.') for m in sys.modules),"
+        " 'answers': sorted(a.answers()), 'pool': len(a.inputs.world.pool)}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    got = json.loads(run.stdout.splitlines()[-1])
+    assert got == {"desist": False, "answers": ["contract", "evaluation", "provider"], "pool": 3_000}
+
+
+def test_the_demo_checks_its_settings():
+    with pytest.raises(ParameterError, match=r"'n_eligible' parameter of demo must be an int in the range \[200,"):
+        appraisal.demo(n_eligible=100)
+    with pytest.raises(ParameterError, match=r"'creaming' parameter of demo"):
+        appraisal.demo(n_eligible=200, n_pool=1_000, creaming=-1.0)

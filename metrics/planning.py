@@ -1,0 +1,174 @@
+"""Planning an evaluation: what it can detect, the cohort it needs, and how often the usual rule pays by chance.
+
+:func:`power_report` answers what a commissioner asks before a contract
+starts, in one call: the minimum detectable effect at a cohort size, the
+cohort needed for an effect, the power at both (:mod:`metrics.power`), and the
+chance that the scheme's usual payment rule (Peterborough's 10% fall in the
+frequency of proven reoffences, Doncaster's 5-point fall in the rate;
+:mod:`metrics.thresholds`) pays when nothing changed and, at a stated effect,
+when it did. ``desist power`` prints it.
+
+Examples
+--------
+>>> r = power_report("binary", 0.45, 500, None, ratio=3)
+>>> round(r.mde.effect, 3), r.required_n is None, round(r.payment.false_payment, 3)
+(-0.071, True, 0.026)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ground.errors import ParameterError
+from metrics.power import Measure, PowerResult, minimum_detectable_effect, power, required_n
+from metrics.thresholds import Comparison, PaymentRule, doncaster_rule, peterborough_rule
+
+__all__ = ["PowerReport", "RulePayment", "power_report", "usual_rule"]
+
+
+@dataclass(frozen=True)
+class RulePayment:
+    """How often a payment rule pays at a cohort size: when nothing changed, and at a true effect.
+
+    Attributes
+    ----------
+    rule : str
+        The rule in words (``PaymentRule.description``).
+    n_treated : float
+        People in the programme group.
+    false_payment : float
+        Chance the rule pays when the programme changed nothing.
+    true_effect : float or None
+        The effect judged (a difference for the rate, a rate ratio for the frequency).
+    payment_probability : float or None
+        Chance the rule pays at ``true_effect``.
+    """
+
+    rule: str
+    n_treated: float
+    false_payment: float
+    true_effect: float | None
+    payment_probability: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PowerReport:
+    """The power figures that apply, and the usual payment rule's chances.
+
+    Attributes
+    ----------
+    mde : PowerResult or None
+        The minimum detectable effect (given ``n_treated``).
+    required_n : PowerResult or None
+        The cohort needed (given ``effect``).
+    power : PowerResult or None
+        The power (given both).
+    payment : RulePayment
+        The usual rule at the cohort size given, or else the size required.
+    """
+
+    mde: PowerResult | None
+    required_n: PowerResult | None
+    power: PowerResult | None
+    payment: RulePayment
+
+    def results(self) -> dict[str, PowerResult]:
+        """The power results that apply, by what they solved: ``mde``, ``required_n``, ``power``."""
+        found = {"mde": self.mde, "required_n": self.required_n, "power": self.power}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Each result's ``to_dict()`` under its key (only those that apply), and ``payment``."""
+        return {**{k: v.to_dict() for k, v in self.results().items()}, "payment": self.payment.to_dict()}
+
+
+def usual_rule(measure: Measure) -> PaymentRule:
+    """The scheme's usual rule for a measure: Peterborough's for the frequency, Doncaster's for the rate.
+
+    Examples
+    --------
+    >>> usual_rule("frequency").name
+    'Peterborough cohort'
+    """
+    return peterborough_rule() if measure == "frequency" else doncaster_rule()
+
+
+def power_report(
+    measure: Measure,
+    base_rate: float,
+    n_treated: float | None,
+    effect: float | None,
+    *,
+    ratio: float = 1.0,
+    alpha: float = 0.05,
+    target_power: float = 0.8,
+    one_sided: bool = False,
+    design_effect: float = 1.0,
+    dispersion: float | None = None,
+    method: str = "wald",
+) -> PowerReport:
+    """The minimum detectable effect, required cohort and power that apply, and the usual rule's chances.
+
+    Parameters
+    ----------
+    measure : {"binary", "frequency"}
+    base_rate : float
+        The comparison group's rate (a proportion) or mean count.
+    n_treated : float, optional
+        The programme group's size: gives the minimum detectable effect.
+    effect : float, optional
+        The true effect (a difference in rates, or a rate ratio): gives the cohort needed.
+        With both, the power too.
+    ratio, alpha, design_effect, dispersion, method
+        As :func:`metrics.power.power` (``method`` applies to the binary measure only).
+    target_power : float
+        Power wanted for the minimum detectable effect and the cohort needed.
+    one_sided : bool
+        Test for a reduction only.
+
+    Returns
+    -------
+    PowerReport
+        ``payment`` is the usual rule (:func:`usual_rule`) at ``n_treated``, or
+        else at the cohort needed: its chance of paying when nothing changed,
+        and at ``effect``.
+    """
+    options: dict[str, Any] = dict(
+        ratio=ratio,
+        alpha=alpha,
+        alternative="one-sided" if one_sided else "two-sided",
+        design_effect=design_effect,
+        dispersion=dispersion,
+        method=method if measure == "binary" else "wald",
+    )
+    mde = needed = at_both = None
+    if n_treated is not None:
+        mde = minimum_detectable_effect(measure, base_rate, n_treated, power=target_power, **options)
+    if effect is not None:
+        needed = required_n(measure, base_rate, effect, power=target_power, **options)
+    if n_treated is not None and effect is not None:
+        at_both = power(measure, base_rate, n_treated, effect, **options)
+    n = n_treated if needed is None or n_treated is not None else needed.n_treated_required
+    if n is None:
+        raise ParameterError(
+            "power_report needs n_treated (for the minimum detectable effect), effect (for the required cohort "
+            "size), or both (for the power). Got neither.",
+            parameter="n_treated",
+            caller="power_report",
+        )
+    rule = usual_rule(measure)
+    null = Comparison.from_rates(
+        measure, base_rate, n, base_rate, n * ratio, dispersion=dispersion, design_effect=design_effect
+    )
+    payment = RulePayment(
+        rule=rule.description,
+        n_treated=float(n),
+        false_payment=rule.chance(null),
+        true_effect=effect,
+        payment_probability=None if effect is None else rule.chance(null, effect),
+    )
+    return PowerReport(mde=mde, required_n=needed, power=at_both, payment=payment)
