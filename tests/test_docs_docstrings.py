@@ -26,20 +26,6 @@ SECTION = re.compile(r"^(?P<name>[A-Z][A-Za-z ]+)\n-{3,}[ \t]*$", re.MULTILINE)
 
 #: module.function -> the sections it lacks. Delete a line when its docstring gains them; never add one.
 GAPS: dict[str, tuple[str, ...]] = {
-    "cohorts.difficulty.auc_delong": ("Parameters",),
-    "cohorts.difficulty.design_matrix": ("Parameters",),
-    "cohorts.difficulty.hosmer_lemeshow": ("Parameters",),
-    "cohorts.segments.default_segments": ("Parameters",),
-    "cohorts.segments.segments_from_mapping": ("Parameters",),
-    "cohorts.segments.segments_from_toml": ("Parameters", "Examples"),
-    "cohorts.segments.toml_tables": ("Parameters", "Examples"),
-    "cohorts.synthetic.chance_of_reoffending": ("Parameters", "Examples"),
-    "cohorts.synthetic.difficulty_slope": ("Parameters",),
-    "cohorts.synthetic.enrolment_probability": ("Parameters",),
-    "cohorts.synthetic.neutral_hours": ("Parameters", "Examples"),
-    "cohorts.synthetic.service_hours": ("Parameters",),
-    "cohorts.weights.design_effect": ("Parameters",),
-    "cohorts.weights.margins_from_toml": ("Parameters",),
     "ground.checks.check_parameter": ("Parameters",),
     "ground.checks.column_names": ("Parameters",),
     "ground.checks.described": ("Parameters", "Examples"),
