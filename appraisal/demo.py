@@ -37,6 +37,20 @@ def check_settings(
 ) -> None:
     """Refuse a demo setting outside :data:`LIMITS`, named by ``name(setting)`` (the command line names options).
 
+    Parameters
+    ----------
+    settings : mapping of str -> number
+        Settings of :func:`demo` by name, each a key of :data:`LIMITS`.
+    caller : str
+        Who the error says refused them (``"desist demo"`` on the command line).
+    name : callable
+        How ``caller`` names a setting (``"--n-eligible"`` for ``n_eligible`` on the command line).
+
+    Raises
+    ------
+    ground.errors.ParameterError
+        For the first setting outside its limits.
+
     Examples
     --------
     >>> check_settings({"n_eligible": 100}, "desist demo", lambda setting: "--" + setting.replace("_", "-"))
@@ -86,6 +100,14 @@ def demo(
     ------
     ground.errors.ModelError, ground.errors.MatchingError
         When the world is too small for the appraisal's models at this seed (the message says so).
+
+    Examples
+    --------
+    A small world, built with reoffences 15% less frequent in the programme, is too small to tell:
+
+    >>> a = demo(seed=1, n_eligible=300, n_pool=1_000, draws=50)
+    >>> a.inputs.truth["reoffending_rate_ratio"], a.verdicts()["frequency"].form, a.spend().draws
+    (0.85, 'inconclusive', 50)
     """
     check_settings(
         {"n_eligible": n_eligible, "n_pool": n_pool, "draws": draws, "creaming": creaming, "parking": parking}

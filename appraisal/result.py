@@ -334,6 +334,11 @@ def _summary_contract(a: Appraisal) -> list[str]:
 def screen_sentences(a: Appraisal) -> list[str]:
     """Each screen's verdict in one sentence (the funnel: who is outside its 99.8% limits).
 
+    Parameters
+    ----------
+    a : Appraisal
+        An appraisal whose screens step has run (its ``screens``; none gives no sentences).
+
     Examples
     --------
     >>> screen_sentences(appraisal)  # doctest: +SKIP

@@ -76,6 +76,26 @@ def step(name: str) -> Callable[[StepFunction], StepFunction]:
     """Register the decorated function as the appraisal's next step, called with ``(appraisal, options)``.
 
     The function returns the appraisal with its own fields set (``dataclasses.replace``).
+
+    Parameters
+    ----------
+    name : str
+        The step's name, shown as progress (and in :data:`STEPS` for the library's own steps).
+
+    Returns
+    -------
+    callable
+        The decorator: it registers the function and returns it unchanged.
+
+    Examples
+    --------
+    >>> @step("a note")
+    ... def _note(a, options):
+    ...     return a.note(f"Appraised with seed {options.seed}.")
+    >>> from appraisal.steps import _STEPS
+    >>> _STEPS[-1].name, _STEPS[-1].run is _note
+    ('a note', True)
+    >>> del _STEPS[-1]  # the example's step leaves the appraisal as it was
     """
 
     def register(run: StepFunction) -> StepFunction:

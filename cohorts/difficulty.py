@@ -79,6 +79,15 @@ def auc_delong(outcome, score, *, alpha: float = 0.05) -> AUCResult:
     Uses midranks (Sun & Xu 2014), so it is O(n log n); agrees with R
     ``pROC::ci.auc(method = "delong")`` (tests/results/cohorts_difficulty.py).
 
+    Parameters
+    ----------
+    outcome : array-like of 0/1
+        Whether each person had the event.
+    score : array-like of float
+        Each person's score (a predicted probability, or any score that ranks them).
+    alpha : float
+        The CI is ``1 - alpha``.
+
     Examples
     --------
     >>> r = auc_delong([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
@@ -124,6 +133,15 @@ def hosmer_lemeshow(outcome, expected, *, groups: int = 10) -> HosmerLemeshowRes
     ``O_g`` events observed and ``E_g`` expected in group g, referred to
     chi-squared on ``groups - 2`` degrees of freedom (Hosmer & Lemeshow,
     Applied Logistic Regression, 2nd ed., section 5.2.2).
+
+    Parameters
+    ----------
+    outcome : array-like of 0/1
+        Whether each person had the event.
+    expected : array-like of float
+        Each person's predicted probability of it.
+    groups : int
+        Groups of (nearly) equal size; at least 3.
 
     Examples
     --------
@@ -598,6 +616,15 @@ def design_matrix(frame: pd.DataFrame, covariates: Sequence[str], categories: Ma
     Columns are named as statsmodels' formulas name them (``Intercept``,
     ``age``, ``sex[T.male]``), so a model reads the same whichever way it was
     fitted; the reference level is the first of ``categories[column]``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per person, with the covariates.
+    covariates : sequence of str
+        Columns of ``frame``, in the order of the design's columns.
+    categories : mapping of str -> list
+        The levels of each categorical covariate, reference first; a covariate not in it is a number.
 
     Examples
     --------

@@ -169,6 +169,13 @@ def default_segments(
     a missing ethnicity or a recorded "unknown", "not_stated" or "refused" is
     unknown, not "white".
 
+    Parameters
+    ----------
+    high_risk_cutoff : float
+        The OGRS score from which a person is ``high_risk``.
+    prolific_min_prior : int
+        The prior offences from which a person is ``prolific``.
+
     Examples
     --------
     >>> list(default_segments())
@@ -212,6 +219,13 @@ def segments_from_mapping(tables: Mapping[str, Mapping[str, Any]], *, source: st
     optional ``label``, ``priority`` and ``missing``. A built-in name without
     ``where`` takes the built-in rule; ``cutoff`` (for ``high_risk``) and
     ``min_prior`` (for ``prolific``) change its parameter.
+
+    Parameters
+    ----------
+    tables : mapping of str -> mapping
+        Each segment's table by its name.
+    source : str, optional
+        Where the tables came from (a file), named in any error.
 
     Examples
     --------
@@ -283,8 +297,32 @@ def segments_from_mapping(tables: Mapping[str, Mapping[str, Any]], *, source: st
 def toml_tables(path: str | Path, table: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``[<table>.<name>]`` tables of a TOML file, and its other top-level keys.
 
-    Raises a SpecError naming the file when it is missing, is not valid TOML,
-    or has no ``[<table>.<name>]`` tables.
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+    table : str
+        The top-level table whose sub-tables are wanted (``"segments"``, ``"margins"``).
+
+    Returns
+    -------
+    tables, rest : dict
+        The sub-tables by name, and the file's other top-level keys.
+
+    Raises
+    ------
+    ground.errors.SpecError
+        Naming the file when it is missing, is not valid TOML, or has no ``[<table>.<name>]`` tables.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "margins.toml"
+    >>> _ = path.write_text('total = 500\\n[margins.sex]\\nfemale = 0.15\\nmale = 0.85\\n', encoding="utf-8")
+    >>> toml_tables(path, "margins")
+    ({'sex': {'female': 0.15, 'male': 0.85}}, {'total': 500})
+    >>> folder.cleanup()
     """
     path = Path(path)
     try:
@@ -307,7 +345,23 @@ def toml_tables(path: str | Path, table: str) -> tuple[dict[str, Any], dict[str,
 
 
 def segments_from_toml(path: str | Path) -> dict[str, Segment]:
-    """Read ``[segments.<name>]`` tables from a TOML file (see :func:`segments_from_mapping`)."""
+    """Read ``[segments.<name>]`` tables from a TOML file (see :func:`segments_from_mapping`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file; an error names it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "segments.toml"
+    >>> _ = path.write_text('[segments.older]\\nwhere = "age >= 50"\\npriority = 1\\n', encoding="utf-8")
+    >>> segments_from_toml(path)["older"].where
+    'age >= 50'
+    >>> folder.cleanup()
+    """
     tables, _ = toml_tables(path, "segments")
     return segments_from_mapping(tables, source=str(path))
 

@@ -278,7 +278,22 @@ def expected_reoffences(covariates: pd.DataFrame) -> np.ndarray:
 
 def chance_of_reoffending(mu: np.ndarray) -> np.ndarray:
     """Chance of at least one proven reoffence given the expected count ``mu``
-    (negative binomial with shape ``DISPERSION``)."""
+    (negative binomial with shape ``DISPERSION``).
+
+    Parameters
+    ----------
+    mu : numpy.ndarray
+        Each person's expected count of proven reoffences.
+
+    Examples
+    --------
+    The same chance from scipy's negative binomial (shape 2, success probability ``2 / (2 + mu)``):
+
+    >>> from scipy.stats import nbinom
+    >>> p = chance_of_reoffending(np.array([0.8]))
+    >>> round(float(p[0]), 6), round(float(nbinom.sf(0, DISPERSION, DISPERSION / (DISPERSION + 0.8))), 6)
+    (0.489796, 0.489796)
+    """
     return 1.0 - (1.0 + np.asarray(mu) / DISPERSION) ** -DISPERSION
 
 
@@ -302,6 +317,11 @@ def difficulty_slope(difficulty: np.ndarray) -> np.ndarray:
     The percentile rank of ``difficulty``, rescaled to be 0 at the centre of
     the easiest decile and 1 at the centre of the hardest.
 
+    Parameters
+    ----------
+    difficulty : numpy.ndarray
+        Each person's difficulty (their chance of reoffending without the programme).
+
     Examples
     --------
     >>> difficulty_slope(np.array([0.1, 0.5, 0.9])).round(3).tolist()
@@ -315,6 +335,15 @@ def enrolment_probability(slope: np.ndarray, creaming: float | np.ndarray, enrol
     """Chance of enrolment under creaming: the log-odds fall by ``creaming * log 2``
     from the easiest decile (``slope`` 0) to the hardest (``slope`` 1).
 
+    Parameters
+    ----------
+    slope : numpy.ndarray
+        Each person's place on the difficulty scale (:func:`difficulty_slope`).
+    creaming : float or numpy.ndarray
+        Strength of creaming (per person, or one for all): 0 for none.
+    enrolment_rate : float
+        The chance of enrolment at the centre of the easiest decile (everyone's, with no creaming).
+
     Examples
     --------
     >>> p = enrolment_probability(np.array([0.0, 1.0]), 1.0, 0.6)
@@ -325,12 +354,35 @@ def enrolment_probability(slope: np.ndarray, creaming: float | np.ndarray, enrol
 
 
 def neutral_hours(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Service hours each person would get with no parking (gamma, mean ``MEAN_HOURS``)."""
+    """Service hours each person would get with no parking (gamma, mean ``MEAN_HOURS``).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The source of randomness.
+    n : int
+        People.
+
+    Examples
+    --------
+    >>> h = neutral_hours(np.random.default_rng(0), 100_000)
+    >>> bool(abs(h.mean() - MEAN_HOURS) < 4 * h.std() / len(h) ** 0.5)
+    True
+    """
     return rng.gamma(2.0, MEAN_HOURS / 2.0, n)
 
 
 def service_hours(hours_neutral: np.ndarray, slope: np.ndarray, parking: float | np.ndarray) -> np.ndarray:
     """Hours under parking: cut by ``2 ** -parking`` from the easiest decile to the hardest.
+
+    Parameters
+    ----------
+    hours_neutral : numpy.ndarray
+        Each person's hours with no parking (:func:`neutral_hours`).
+    slope : numpy.ndarray
+        Each person's place on the difficulty scale (:func:`difficulty_slope`).
+    parking : float or numpy.ndarray
+        Strength of parking (per person, or one for all): 0 for none.
 
     Examples
     --------

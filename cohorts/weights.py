@@ -83,6 +83,11 @@ def design_effect(weights: Any) -> float:
     ``cv`` is the coefficient of variation of the weights with the population
     (``ddof=0``) standard deviation, so ``design_effect(w) == len(w) / kish_ess(w)``.
 
+    Parameters
+    ----------
+    weights : array-like of float
+        One weight per person.
+
     Examples
     --------
     >>> design_effect([1.0, 1.0, 2.0])
@@ -347,6 +352,11 @@ def margins_from_toml(path: str | Path) -> dict[str, Any]:
     Optional top-level keys: ``total`` (population for share targets) and
     ``weights`` (column of base weights). Returns ``{"margins": ..., "total":
     ..., "weights": ...}``; ``margins`` goes straight to :func:`rake`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file; an error names it.
 
     Examples
     --------

@@ -33,6 +33,11 @@ SEVERITY_WORDS = {"error": "Must fix", "warning": "Worth fixing", "info": "Note"
 def is_missing(value: Any) -> bool:
     """True for None, NaN, NaT and pandas' NA.
 
+    Parameters
+    ----------
+    value : object
+        Anything: a number, None, NaN, NaT, ``pd.NA`` or another object (which is not missing).
+
     Examples
     --------
     >>> is_missing(float("nan")), is_missing(pd.NA), is_missing(0.0)
@@ -60,6 +65,13 @@ def _minus(text: str) -> str:
 def number(value: Any, digits: int = 3) -> str:
     """A number with ``digits`` significant figures, separators, never scientific.
 
+    Parameters
+    ----------
+    value : number or None
+        The number; None, NaN or NA is written as :data:`DASH`, an infinity in words.
+    digits : int
+        Significant figures (at most 6 decimal places).
+
     Examples
     --------
     >>> number(0.012345), number(1234567.8), number(-2.8e-12), number(0.858)
@@ -82,6 +94,11 @@ def number(value: Any, digits: int = 3) -> str:
 def count(value: Any) -> str:
     """A count of people or events: whole, with separators (a fractional count keeps 3 figures).
 
+    Parameters
+    ----------
+    value : number or None
+        The count; None, NaN or NA is written as :data:`DASH`.
+
     Examples
     --------
     >>> count(1234), count(4.666)
@@ -95,6 +112,13 @@ def count(value: Any) -> str:
 
 def percent(value: Any, digits: int = 1) -> str:
     """A proportion as a percentage: 0.417 -> "41.7%"; a tiny share is "< 0.1%", not "0.0%".
+
+    Parameters
+    ----------
+    value : number or None
+        The proportion (0.417 for 41.7%); None, NaN or NA is written as :data:`DASH`.
+    digits : int
+        Decimal places of the percentage.
 
     Examples
     --------
@@ -113,6 +137,15 @@ def percent(value: Any, digits: int = 1) -> str:
 def points(value: Any, digits: int = 1, *, signed: bool = False) -> str:
     """A difference of two proportions in percentage points: -0.039 -> "-3.9 points".
 
+    Parameters
+    ----------
+    value : number or None
+        The difference as a proportion (-0.039 for 3.9 points lower); None, NaN or NA is written as :data:`DASH`.
+    digits : int
+        Decimal places.
+    signed : bool
+        Write "+" before a positive difference.
+
     Examples
     --------
     >>> points(-0.0386), points(0.05, signed=True)
@@ -127,6 +160,13 @@ def points(value: Any, digits: int = 1, *, signed: bool = False) -> str:
 
 def pounds(value: Any, *, pence: bool = False) -> str:
     """Money: "£260,000", "-£1,234"; anything under half a penny is "£0".
+
+    Parameters
+    ----------
+    value : number or None
+        An amount in pounds; None, NaN or NA is written as :data:`DASH`.
+    pence : bool
+        Show pence; otherwise whole pounds.
 
     Examples
     --------
@@ -145,6 +185,11 @@ def pounds(value: Any, *, pence: bool = False) -> str:
 def ratio(value: Any) -> str:
     """A rate or hazard ratio to three figures: 0.858.
 
+    Parameters
+    ----------
+    value : number or None
+        The ratio; None, NaN or NA is written as :data:`DASH`.
+
     Examples
     --------
     >>> ratio(0.85764), ratio(1.0), ratio(1.0183)
@@ -157,6 +202,11 @@ def ratio(value: Any) -> str:
 
 def p_value(value: Any) -> str:
     """A p-value: "0.036", "0.11", "< 0.001".
+
+    Parameters
+    ----------
+    value : number or None
+        The p-value; None, NaN or NA is written as :data:`DASH`.
 
     Examples
     --------

@@ -89,6 +89,12 @@ class PowerReport:
 def usual_rule(measure: Measure) -> PaymentRule:
     """The scheme's usual rule for a measure: Peterborough's for the frequency, Doncaster's for the rate.
 
+    Parameters
+    ----------
+    measure : {"binary", "frequency"}
+        The proven reoffending rate (Doncaster's 5-point fall) or the frequency of proven reoffences
+        (Peterborough's 10% fall).
+
     Examples
     --------
     >>> usual_rule("frequency").name
@@ -136,6 +142,24 @@ def power_report(
         ``payment`` is the usual rule (:func:`usual_rule`) at ``n_treated``, or
         else at the cohort needed: its chance of paying when nothing changed,
         and at ``effect``.
+
+    Examples
+    --------
+    A rate of 45% in the comparison group, 500 people a side, and a true fall of 10 points:
+
+    >>> r = power_report("binary", 0.45, 500, -0.10)
+    >>> round(r.mde.effect, 3), round(r.power.power, 3), r.required_n.n_treated_required
+    (-0.087, 0.901, 373)
+    >>> round(r.payment.false_payment, 3), round(r.payment.payment_probability, 3)
+    (0.056, 0.948)
+
+    The power by hand (a Wald test of 35% against 45%), and Doncaster's rule (pays when the rate falls
+    by 5 points or more) by the normal approximation when nothing changed:
+
+    >>> from scipy.stats import norm
+    >>> se, se_null = (0.35 * 0.65 / 500 + 0.45 * 0.55 / 500) ** 0.5, (2 * 0.45 * 0.55 / 500) ** 0.5
+    >>> round(float(norm.cdf(0.10 / se - norm.ppf(0.975))), 3), round(float(norm.cdf(-0.05 / se_null)), 3)
+    (0.901, 0.056)
     """
     options: dict[str, Any] = dict(
         ratio=ratio,

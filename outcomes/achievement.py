@@ -81,6 +81,15 @@ def reliable_change_index(before, after, sd: float, reliability: float):
     RCI = (after - before) / S_diff, with S_diff = sqrt(2 SE^2) and
     SE = sd * sqrt(1 - reliability) (the standard error of measurement).
 
+    Parameters
+    ----------
+    before, after : float or array-like
+        Scores at baseline and at follow-up.
+    sd : float
+        Standard deviation of the scale (of baseline scores, or a published norm).
+    reliability : float
+        Test-retest reliability of the scale, in [0, 1).
+
     Examples
     --------
     >>> round(float(reliable_change_index(15, 25, sd=5.0, reliability=0.85)), 4)
@@ -420,6 +429,15 @@ def rule_from_dict(raw: dict[str, Any], key: str = "rule", *, inner: bool = Fals
     the sustained rule. Errors are SpecErrors naming ``key`` (e.g.
     ``outcomes.housing.rule.to``).
 
+    Parameters
+    ----------
+    raw : dict
+        The rule's table: ``type``, its parameters and the counting keys.
+    key : str
+        Where the table is in the spec, named in any error.
+    inner : bool
+        The inner rule of a ``sustained`` rule (no counting keys).
+
     Examples
     --------
     >>> rule_from_dict({"type": "improvement", "by": 2, "counts": "closest", "target_day": 182}).describe()
@@ -455,7 +473,24 @@ def rule_from_dict(raw: dict[str, Any], key: str = "rule", *, inner: bool = Fals
 
 
 def check_window(window: Any, key: str = "window") -> tuple[int, int]:
-    """Validate a (start, end) pair of whole days with end >= start (SpecError naming ``key``)."""
+    """Validate a (start, end) pair of whole days with end >= start (SpecError naming ``key``).
+
+    Parameters
+    ----------
+    window : object
+        The pair as read from a spec: a list or tuple of two whole numbers of days from the start date.
+    key : str
+        The spec key that holds it, named in the error.
+
+    Examples
+    --------
+    >>> check_window([91, 273])
+    (91, 273)
+    >>> check_window([273, 91], "outcomes.contact.window")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SpecError: The 'outcomes.contact.window' end must not be before its start. Got [273, 91] ...
+    """
     if (
         not isinstance(window, (list, tuple))
         or len(window) != 2

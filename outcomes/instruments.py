@@ -268,10 +268,29 @@ KNOWN_KEYS = frozenset(
 def instrument_from_dict(raw: dict[str, Any], where: str = "") -> Instrument:
     """Build and validate an :class:`Instrument` from the TOML layout.
 
+    Parameters
+    ----------
+    raw : dict
+        The instrument's keys, as an instrument file holds them (``name``, ``title``, ``scoring``, ``items``,
+        ``item_min``, ``item_max``, ``direction``, ``source``, ...).
+    where : str
+        How an error names the instrument (default: its name).
+
     Raises
     ------
     SpecError
         Naming the key, the allowed values and what was received.
+
+    Examples
+    --------
+    >>> raw = {"name": "confidence", "title": "Confidence (two items)", "scoring": "sum", "items": ["q1", "q2"],
+    ...        "item_min": 0, "item_max": 4, "direction": "higher_is_better", "source": "assumed: an example"}
+    >>> instrument_from_dict(raw).item_names
+    ('q1', 'q2')
+    >>> instrument_from_dict({**raw, "scoring": "median"})
+    Traceback (most recent call last):
+    ...
+    ground.errors.SpecError: ...
     """
     if not isinstance(raw, dict):
         raise SpecError(f"An instrument must be a table of keys. Got {raw!r} instead.", key="instrument")
@@ -407,10 +426,24 @@ def _reliability(raw: dict[str, Any], where: str) -> float | None:
 def load_instrument(path: str | Path) -> Instrument:
     """Read an instrument from a TOML file.
 
+    Parameters
+    ----------
+    path : str or Path
+        The instrument file (the layout of :func:`instrument_from_dict`); an error names it.
+
     Examples
     --------
-    >>> inst = load_instrument("my_scale.toml")  # doctest: +SKIP
-    >>> score(assessments, inst)                 # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "confidence.toml"
+    >>> _ = path.write_text(
+    ...     'name = "confidence"\\ntitle = "Confidence"\\nscoring = "sum"\\nitems = ["q1", "q2"]\\nitem_min = 0\\n'
+    ...     'item_max = 4\\ndirection = "higher_is_better"\\nsource = "assumed: an example"\\n',
+    ...     encoding="utf-8",
+    ... )
+    >>> load_instrument(path).scoring
+    'sum'
+    >>> folder.cleanup()
     """
     path = Path(path)
     try:
@@ -429,7 +462,14 @@ def load_instrument(path: str | Path) -> Instrument:
 
 @cache
 def builtin_instruments() -> dict[str, Instrument]:
-    """The instruments shipped with desist, by name."""
+    """The instruments shipped with desist, by name.
+
+    Examples
+    --------
+    >>> instruments = builtin_instruments()
+    >>> "rosenberg" in instruments, instruments["ladder_family"].items[0].max
+    (True, 10)
+    """
     out = {}
     for entry in sorted(resources.files("outcomes.instruments_data").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
@@ -440,6 +480,13 @@ def builtin_instruments() -> dict[str, Instrument]:
 
 def get_instrument(instrument: str | Instrument, extra: dict[str, Instrument] | None = None) -> Instrument:
     """Resolve an instrument given by name (built-in or in ``extra``).
+
+    Parameters
+    ----------
+    instrument : str or Instrument
+        A name, or an instrument (returned as it is).
+    extra : dict of str -> Instrument, optional
+        Instruments besides the built-in ones (a spec's own), by name.
 
     Examples
     --------

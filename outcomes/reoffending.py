@@ -312,7 +312,24 @@ def _as_of(as_of: Any) -> pd.Timestamp | None:
 
 
 def read_people(source: str | Path) -> pd.DataFrame:
-    """A people file (Parquet or CSV) as pandas reads it, ids as text."""
+    """A people file (Parquet or CSV) as pandas reads it, ids as text.
+
+    Parameters
+    ----------
+    source : str or Path
+        The file; an error names it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "people.csv"
+    >>> _ = path.write_text("person_id,start_date\\n007,2024-01-01\\n", encoding="utf-8")
+    >>> read_people(path)["person_id"].tolist()
+    ['007']
+    >>> folder.cleanup()
+    """
     return _read(located(source), "people", None)
 
 
@@ -416,7 +433,23 @@ def _event_stage(people: pd.DataFrame, offences: pd.DataFrame, person: np.ndarra
 
 
 def per_person_frame(raw: pd.DataFrame) -> pd.DataFrame:
-    """The per-person table every engine returns, with one set of types, from the stage's columns."""
+    """The per-person table every engine returns, with one set of types, from the stage's columns.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        An engine's per-person stage: ``person_id``, ``index_day`` (days since 1970-01-01), ``observable``,
+        ``reason``, ``reoffences``, ``days_to_first``.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"person_id": ["a", "b"], "index_day": [19723, 19724], "observable": [True, False],
+    ...                     "reason": ["", "follow-up not elapsed"], "reoffences": [2, 0],
+    ...                     "days_to_first": [40.0, None]})
+    >>> frame = per_person_frame(raw)
+    >>> frame["index_date"].dt.date.astype(str).tolist(), frame["reoffended"].tolist()
+    (['2024-01-01', '2024-01-02'], [True, False])
+    """
     count = pd.array(pd.to_numeric(raw["reoffences"]), dtype="Int64")
     index_day = pd.to_numeric(raw["index_day"]).astype(float).to_numpy()
     return pd.DataFrame(

@@ -192,10 +192,18 @@ def checked_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
     Bad scores and items are :func:`score`'s problems to report, row by row, not
     errors. Checking once serves every instrument scored from the same table.
 
+    Parameters
+    ----------
+    assessments : pandas.DataFrame
+        One row per item answered: ``person_id``, ``item``, ``score``, ``assessed_on`` (and ``instrument``).
+
     Examples
     --------
-    >>> checked = checked_assessments(w.assessments)  # doctest: +SKIP
-    >>> scores = {name: score_checked(checked, name) for name in ("rosenberg", "family_contact")}  # doctest: +SKIP
+    >>> a = pd.DataFrame({"person_id": [1, 1], "instrument": "ladder_family", "item": "ladder", "score": [3, 4],
+    ...                   "assessed_on": ["2024-01-05", "2024-06-01"]})
+    >>> checked = checked_assessments(a)
+    >>> checked["person_id"].tolist(), str(checked["assessed_on"].dtype)
+    (['1', '1'], 'datetime64[ns]')
     """
     require_columns(assessments, ["person_id", "item", "score", "assessed_on"], table="assessments")
     return validate(assessments, "assessments", columns=["person_id", "assessed_on"])
@@ -204,9 +212,19 @@ def checked_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
 def score_checked(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
     """:func:`score` on assessments already through :func:`checked_assessments`.
 
+    Parameters
+    ----------
+    assessments : pandas.DataFrame
+        As :func:`checked_assessments` returns them.
+    instrument : str or Instrument
+        The instrument to score (its rows are those whose ``instrument`` column names it).
+
     Examples
     --------
-    >>> score_checked(checked_assessments(w.assessments), "rosenberg")  # doctest: +SKIP
+    >>> a = pd.DataFrame({"person_id": [1, 1], "instrument": "ladder_family", "item": "ladder", "score": [3, 4],
+    ...                   "assessed_on": ["2024-01-05", "2024-06-01"]})
+    >>> score_checked(checked_assessments(a), "ladder_family").scores["score"].tolist()
+    [3.0, 4.0]
     """
     instrument = get_instrument(instrument)
     positions = np.arange(len(assessments))

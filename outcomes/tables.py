@@ -22,6 +22,22 @@ def as_dates(values: pd.Series, table: str, column: str) -> pd.Series:
     values keep their local date and time (:func:`ground.tables.parse_dates`).
     Missing values (NaT/None) are kept as NaT: each caller decides what a
     missing date means and counts it.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The column.
+    table, column : str
+        Named in the error.
+
+    Examples
+    --------
+    >>> as_dates(pd.Series(["2024-01-05", None]), "people", "start_date").tolist()
+    [Timestamp('2024-01-05 00:00:00'), NaT]
+    >>> as_dates(pd.Series(["2024-01-05", "05/01/2024"]), "people", "start_date")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: The 'start_date' column of the 'people' table must hold dates: ... row 2 ('05/01/2024').
     """
     parsed, bad, rule = parse_dates(values)
     bad = np.flatnonzero(bad)
@@ -36,7 +52,22 @@ def as_dates(values: pd.Series, table: str, column: str) -> pd.Series:
 
 
 def unique_people(people: pd.DataFrame, table: str = "people") -> None:
-    """Raise SchemaError when a person_id appears more than once."""
+    """Raise SchemaError when a person_id appears more than once.
+
+    Parameters
+    ----------
+    people : pandas.DataFrame
+        With a ``person_id`` column; ids compare as text.
+    table : str
+        Named in the error.
+
+    Examples
+    --------
+    >>> unique_people(pd.DataFrame({"person_id": [7, "7", 8]}))
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: The 'person_id' column of the 'people' table must be unique ... row 2 ('7').
+    """
     # ids compare as text, as every table's schema reads them: 7 and "7" are one person
     dup = people["person_id"].astype("str").duplicated(keep=False).to_numpy()
     if dup.any():

@@ -344,6 +344,13 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
 def delivery_cost(costs: pd.Series, segments: Any) -> float:
     """The cohort's delivery cost (£): each person's segment cost (:func:`segment_costs`), summed.
 
+    Parameters
+    ----------
+    costs : pandas.Series
+        Delivery cost per person (£) by segment, as :func:`segment_costs` gives it (every segment has one).
+    segments : sequence of labels
+        Each cohort member's payment segment (one entry per person).
+
     Examples
     --------
     >>> delivery_cost(pd.Series({"a": 100.0, "b": 400.0}), ["a", "b", "b"])

@@ -300,19 +300,21 @@ def _deadweight(
     from outcomes.scoring import score
 
     findings, spend = [], {}
+    scored: dict[str, pd.DataFrame] = {}
     if as_of is None:
         as_of = pd.to_datetime(assessments["assessed_on"]).max()
-    for name in {o.instrument for o in outcomes.values()}:
-        scored = score(assessments, spec.instrument(name))
-        for key, o in outcomes.items():
-            # A level rule (threshold, also inside "sustained") judged in the baseline
-            # window: who meets it before any service. Change rules (improvement,
-            # reliable change, transition) measure from baseline, so cannot be met there.
-            rule = getattr(o.rule, "rule", o.rule)
-            if o.instrument != name or rule.needs_baseline:
-                continue
-            before = achievement(people, scored, rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure)
-            findings += _deadweight_findings(key, o, before, judged[key], share, spend, spec)
+    # In the order the spec lists its outcomes, so the findings (and story.json) read the same on every run.
+    for key, o in outcomes.items():
+        # A level rule (threshold, also inside "sustained") judged in the baseline
+        # window: who meets it before any service. Change rules (improvement,
+        # reliable change, transition) measure from baseline, so cannot be met there.
+        rule = getattr(o.rule, "rule", o.rule)
+        if rule.needs_baseline:
+            continue
+        if o.instrument not in scored:
+            scored[o.instrument] = score(assessments, spec.instrument(o.instrument))
+        before = achievement(people, scored[o.instrument], rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure)
+        findings += _deadweight_findings(key, o, before, judged[key], share, spend, spec)
     if spend:
         total, wasted = sum(v[0] for v in spend.values()), sum(v[1] for v in spend.values())
         findings.append(

@@ -114,7 +114,24 @@ class Spark:
 
 
 def as_engine(engine: Any, caller: str = "proven_reoffending") -> str | DuckDB | Spark:
-    """``"pandas"``, or the engine object a name or object stands for."""
+    """``"pandas"``, or the engine object a name or object stands for.
+
+    Parameters
+    ----------
+    engine : {"pandas", "duckdb", "spark"} or DuckDB or Spark
+        A name (an engine with its defaults) or an engine object (returned as it is).
+    caller : str
+        Named in the error.
+
+    Examples
+    --------
+    >>> as_engine("pandas"), as_engine("duckdb"), as_engine(DuckDB(memory_limit="4GB")).memory_limit
+    ('pandas', DuckDB(memory_limit=None, temp_directory=None, threads=None), '4GB')
+    >>> as_engine("sqlite")
+    Traceback (most recent call last):
+    ...
+    ground.errors.ParameterError: The 'engine' parameter of proven_reoffending must be one of 'pandas', ...
+    """
     check_parameter(
         engine, "engine", caller, Options(*ENGINES), InstanceOf((DuckDB, Spark), "a DuckDB or Spark engine")
     )

@@ -54,17 +54,56 @@ class Settings:
 
 
 def source_name(source: Any) -> str | None:
-    """The file a table came from, for messages; None for a DataFrame."""
+    """The file a table came from, for messages; None for a DataFrame.
+
+    Parameters
+    ----------
+    source : DataFrame, str, Path or None
+        A table as given to proven_reoffending.
+
+    Examples
+    --------
+    >>> source_name(pd.DataFrame()), source_name(Path("people.csv"))
+    (None, 'people.csv')
+    """
     return None if source is None or isinstance(source, pd.DataFrame) else str(source)
 
 
 def located(source: str | Path) -> str | Path:
-    """A local file as a Path; a URL (``s3://``, ``hdfs://``, ...) as given, for the engine to read."""
+    """A local file as a Path; a URL (``s3://``, ``hdfs://``, ...) as given, for the engine to read.
+
+    Parameters
+    ----------
+    source : str or Path
+        A file name or URL.
+
+    Examples
+    --------
+    >>> located("s3://bucket/people.parquet"), located("people.parquet").suffix
+    ('s3://bucket/people.parquet', '.parquet')
+    """
     return source if isinstance(source, str) and "://" in source else Path(source)
 
 
 def file_kind(path: str | Path, table: str) -> str:
-    """``"parquet"`` or ``"csv"`` by the file's suffix; any other is refused, as desist.io refuses it."""
+    """``"parquet"`` or ``"csv"`` by the file's suffix; any other is refused, as desist.io refuses it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (a local Path must exist) or a URL.
+    table : str
+        The table it holds, named in the error.
+
+    Examples
+    --------
+    >>> file_kind("s3://bucket/people.parquet", "people")
+    'parquet'
+    >>> file_kind("s3://bucket/people.xlsx", "people")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: s3://bucket/people.xlsx: proven_reoffending reads Parquet (.parquet, .pq) or CSV ...
+    """
     if isinstance(path, Path) and not path.is_file():
         what = "a folder, not a file" if path.is_dir() else "no such file"
         raise SchemaError(f"{path}: {what} (the {table} table).", table=table, source=str(path))
@@ -82,13 +121,44 @@ def file_kind(path: str | Path, table: str) -> str:
 
 
 def people_columns(columns: Sequence[str], index: str) -> dict[str, str]:
-    """{schema column: given column} for the people columns read, in the table's order."""
+    """{schema column: given column} for the people columns read, in the table's order.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The people table's columns.
+    index : str
+        The column holding the index date (the schema's ``start_date``).
+
+    Examples
+    --------
+    >>> people_columns(["person_id", "age", "referred_on"], "referred_on")
+    {'person_id': 'person_id', 'start_date': 'referred_on'}
+    """
     wanted = {"person_id": "person_id", index: "start_date"}
     return {wanted[c]: c for c in columns if c in wanted}
 
 
 def check_people(people: pd.DataFrame, settings: Settings, source: Any = None) -> pd.DataFrame:
-    """People's person_id and index column, validated (ids as text, dates as dates)."""
+    """People's person_id and index column, validated (ids as text, dates as dates).
+
+    Parameters
+    ----------
+    people : pandas.DataFrame
+        The people table.
+    settings : Settings
+        What the measure counts (its index column and as-of date).
+    source : DataFrame, str or Path, optional
+        Where the table came from, named in an error.
+
+    Examples
+    --------
+    >>> settings = Settings(index="start_date", follow_up_days=365, waiting_days=182, as_of=pd.Timestamp("2025-12-31"),
+    ...                     disposals=("conviction", "caution"), counting="offences")
+    >>> checked = check_people(pd.DataFrame({"person_id": [7, 8], "start_date": ["2024-01-01", None]}), settings)
+    >>> checked["person_id"].tolist(), checked["start_date"].isna().tolist()
+    (['7', '8'], [False, True])
+    """
     require_columns(people, ["person_id", settings.index], table="people", source=source_name(source))
     return validate(
         people,
@@ -101,7 +171,27 @@ def check_people(people: pd.DataFrame, settings: Settings, source: Any = None) -
 
 
 def check_offences(offences: pd.DataFrame, settings: Settings, source: Any = None) -> pd.DataFrame:
-    """The four offence columns, validated (disposals as their known levels)."""
+    """The four offence columns, validated (disposals as their known levels).
+
+    Parameters
+    ----------
+    offences : pandas.DataFrame
+        The offences table (other columns are left out).
+    settings : Settings
+        What the measure counts (its as-of date).
+    source : DataFrame, str or Path, optional
+        Where the table came from, named in an error.
+
+    Examples
+    --------
+    >>> settings = Settings(index="start_date", follow_up_days=365, waiting_days=182, as_of=pd.Timestamp("2025-12-31"),
+    ...                     disposals=("conviction", "caution"), counting="offences")
+    >>> offences = pd.DataFrame({"person_id": ["a"], "offence_date": ["2024-03-01"], "disposal_date": ["2024-05-01"],
+    ...                          "disposal": ["Conviction"], "court": ["Leeds"]})
+    >>> checked = check_offences(offences, settings)
+    >>> list(checked.columns), checked["disposal"].tolist()
+    (['person_id', 'offence_date', 'disposal_date', 'disposal'], ['conviction'])
+    """
     require_columns(offences, list(OFFENCE_COLUMNS), table="offences", source=source_name(source))
     return validate(
         offences[[c for c in offences.columns if c in OFFENCE_COLUMNS]],
@@ -115,10 +205,39 @@ def check_offences(offences: pd.DataFrame, settings: Settings, source: Any = Non
 def check_view(runner: Any, table: str, settings: Settings, source: Path) -> dict[str, Column]:
     """Check a table an engine read from a file; return its columns as the engine typed them.
 
+    Parameters
+    ----------
+    runner : Runner
+        The engine's runner, holding the table read as the view ``<table>_raw``.
+    table : {"people", "offences"}
+        The table.
+    settings : Settings
+        What the measure counts (its index column and as-of date).
+    source : Path
+        The file, named in an error.
+
     Raises
     ------
     SchemaError
         As :func:`ground.tables.validate` would for the same table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from outcomes.engines import DuckDB
+    >>> settings = Settings(index="start_date", follow_up_days=365, waiting_days=182, as_of=pd.Timestamp("2025-12-31"),
+    ...                     disposals=("conviction", "caution"), counting="offences")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "people.csv"
+    >>> _ = path.write_text("person_id,start_date\\na,2024-01-01\\nb,2024-13-01\\n", encoding="utf-8")
+    >>> runner = DuckDB(threads=1).runner()
+    >>> runner.load("people_raw", path)
+    >>> check_view(runner, "people", settings, path)
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: ...people.csv: table 'people' fails 1 rule in 1 row ... row 2 (2024-13-01)
+    >>> runner.close()
+    >>> folder.cleanup()
     """
     raw = f"{table}_raw"
     columns = runner.columns(raw)
@@ -153,7 +272,25 @@ def _failures(runner: Any, raw: str, rules: list, failing: list[int], found: pd.
 
 def link_views(runner: Any, source: Any) -> Links:
     """Offences whose person_id is no one in people: counted, a warning; none matching, an error
-    (:func:`ground.tables.check_links`' words), for the staged views of a SQL engine."""
+    (:func:`ground.tables.check_links`' words), for the staged views of a SQL engine.
+
+    Parameters
+    ----------
+    runner : Runner
+        The engine's runner, holding the views ``people_stage`` and ``offences_stage``.
+    source : DataFrame, str, Path or None
+        Where the offences came from, named in the warning or error.
+
+    Examples
+    --------
+    >>> from outcomes.engines import DuckDB
+    >>> runner = DuckDB(threads=1).runner()
+    >>> runner.view("people_stage", "SELECT * FROM (VALUES (0, 'a'), (1, 'b')) AS t(_row, person_id)")
+    >>> runner.view("offences_stage", "SELECT * FROM (VALUES (0, 'a'), (1, 'a')) AS t(_row, person_id)")
+    >>> link_views(runner, None)
+    Links(n=2, matched=2, unmatched=0)
+    >>> runner.close()
+    """
     runner.view("offence_ids", sql.linked_ids_sql("offences_stage", "people_stage"), keep=True)
     found = runner.fetch(sql.links_sql("offence_ids")).iloc[0]
     n, matched = (

@@ -40,7 +40,23 @@ KINDS = {
 
 def parquet_schema(path: str | Path) -> list:
     """A Parquet file's fields, from its footer; none where pyarrow cannot reach it (a URL it has no
-    credentials for: the engine reads it all the same)."""
+    credentials for: the engine reads it all the same).
+
+    Parameters
+    ----------
+    path : str or Path
+        The Parquet file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "people.parquet"
+    >>> pd.DataFrame({"person_id": ["a"], "age": [30]}).to_parquet(path)
+    >>> [field.name for field in parquet_schema(path)], parquet_schema(Path(folder.name) / "absent.parquet")
+    (['person_id', 'age'], [])
+    >>> folder.cleanup()
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -51,7 +67,24 @@ def parquet_schema(path: str | Path) -> list:
 
 
 def zones(path: str | Path) -> dict[str, str]:
-    """Time zones of a Parquet file's timestamp columns."""
+    """Time zones of a Parquet file's timestamp columns.
+
+    Parameters
+    ----------
+    path : str or Path
+        The Parquet file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "people.parquet"
+    >>> when = pd.to_datetime(["2024-01-01 09:00"])
+    >>> pd.DataFrame({"start_date": when.tz_localize("Europe/London"), "seen": when}).to_parquet(path)
+    >>> zones(path)
+    {'start_date': 'Europe/London'}
+    >>> folder.cleanup()
+    """
     import pyarrow as pa
 
     return {f.name: f.type.tz for f in parquet_schema(path) if pa.types.is_timestamp(f.type) and f.type.tz}

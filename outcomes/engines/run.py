@@ -22,13 +22,49 @@ EPOCH = pd.Timestamp("1970-01-01")
 
 
 def day(value: pd.Timestamp) -> int:
-    """Whole days from 1970-01-01 to ``value``'s date."""
+    """Whole days from 1970-01-01 to ``value``'s date.
+
+    Parameters
+    ----------
+    value : pandas.Timestamp
+        A date (a time of day is dropped).
+
+    Examples
+    --------
+    >>> day(pd.Timestamp("2024-01-01 10:30"))
+    19723
+    """
     return int((value.normalize() - EPOCH).days)
 
 
 def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tuple[pd.DataFrame, Links]:
     """Per-person counts (``_row, person_id, index_day, observable, reason, reoffences, days_to_first``)
-    and the offences' links to people, computed by ``engine``."""
+    and the offences' links to people, computed by ``engine``.
+
+    Parameters
+    ----------
+    engine : DuckDB or Spark
+        The engine to run on.
+    people, offences : DataFrame, str or Path
+        The tables, or files for the engine to read.
+    settings : Settings
+        What the measure counts.
+
+    Examples
+    --------
+    An offence proven by conviction 60 days after the start counts; one ending in acquittal does not:
+
+    >>> from outcomes.engines import DuckDB
+    >>> from outcomes.engines.boundary import Settings
+    >>> settings = Settings(index="start_date", follow_up_days=365, waiting_days=182, as_of=pd.Timestamp("2025-12-31"),
+    ...                     disposals=("conviction", "caution"), counting="offences")
+    >>> people = pd.DataFrame({"person_id": ["a", "b"], "start_date": ["2024-01-01", "2024-01-02"]})
+    >>> offences = pd.DataFrame({"person_id": ["a", "a"], "offence_date": ["2024-03-01", "2024-04-01"],
+    ...                          "disposal_date": "2024-05-01", "disposal": ["Conviction", "acquittal"]})
+    >>> per_person, links = run_sql(DuckDB(threads=1), people, offences, settings)
+    >>> per_person["reoffences"].tolist(), per_person["days_to_first"].tolist()[0], links.unmatched
+    ([1, 0], 60.0, 0)
+    """
     runner = engine.runner()
     try:
         people_columns = _load(runner, "people", people, settings)

@@ -58,17 +58,55 @@ class Column:
 
 
 def quoted(name: str) -> str:
-    """A column name as a SQL identifier."""
+    """A column name as a SQL identifier.
+
+    Parameters
+    ----------
+    name : str
+        The column's name as given (any characters).
+
+    Examples
+    --------
+    >>> print(quoted('a "quoted" name'))
+    "a ""quoted"" name"
+    """
     return '"' + name.replace('"', '""') + '"'
 
 
 def literal(text: str) -> str:
-    """A string as a SQL literal."""
+    """A string as a SQL literal.
+
+    Parameters
+    ----------
+    text : str
+        The string.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> con.execute("SELECT " + literal("it's") + " AS x").fetchall()
+    [("it's",)]
+    """
     return "'" + text.replace("'", "''") + "'"
 
 
 def id_text(column: Column) -> str:
-    """The id as text, as ``ground.tables`` reads ids (a float column of whole numbers loses its ``.0``)."""
+    """The id as text, as ``ground.tables`` reads ids (a float column of whole numbers loses its ``.0``).
+
+    Parameters
+    ----------
+    column : Column
+        The id column as the engine typed it.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> ids = Column("person_id", "float", whole=True)
+    >>> con.execute(f"SELECT {id_text(ids)} FROM (SELECT 7.0 AS person_id)").fetchall()
+    [('7',)]
+    """
     name = quoted(column.name)
     if column.kind == "text":
         return name
@@ -80,7 +118,21 @@ def id_text(column: Column) -> str:
 
 
 def timestamp(column: Column) -> str:
-    """The column as a TIMESTAMP, NULL where missing or not a date (numbers never are)."""
+    """The column as a TIMESTAMP, NULL where missing or not a date (numbers never are).
+
+    Parameters
+    ----------
+    column : Column
+        The date column as the engine typed it; text must be an ISO date (``YYYY-MM-DD``, a time allowed).
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> dates = pd.DataFrame({"d": ["2024-01-05", "05/01/2024", None]})
+    >>> con.execute(f"SELECT {timestamp(Column('d', 'text'))} FROM dates").fetchall()
+    [(datetime.datetime(2024, 1, 5, 0, 0),), (None,), (None,)]
+    """
     name = quoted(column.name)
     if column.kind == "text":
         text = f"TRIM({name})"
@@ -100,24 +152,85 @@ def timestamp(column: Column) -> str:
 
 
 def day_number(expression: str) -> str:
-    """Whole days from 1970-01-01 to the date of a TIMESTAMP expression."""
+    """Whole days from 1970-01-01 to the date of a TIMESTAMP expression.
+
+    Parameters
+    ----------
+    expression : str
+        SQL giving a TIMESTAMP (a time of day is dropped).
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> con.execute("SELECT " + day_number("TIMESTAMP '2024-01-01 10:30:00'")).fetchall()
+    [(19723,)]
+    """
     return f"DATE_DIFF('day', DATE '1970-01-01', CAST({expression} AS DATE))"
 
 
 def disposal_level(column: Column) -> str:
-    """The disposal as a known level, spelled as ground.tables reads it, else NULL."""
+    """The disposal as a known level, spelled as ground.tables reads it, else NULL.
+
+    Parameters
+    ----------
+    column : Column
+        The disposal column.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> disposals = pd.DataFrame({"disposal": ["Conviction", " caution ", "fine"]})
+    >>> con.execute(f"SELECT {disposal_level(Column('disposal', 'text'))} FROM disposals").fetchall()
+    [('conviction',), ('caution',), (None,)]
+    """
     respelled = f"LOWER(REGEXP_REPLACE(TRIM(CAST({quoted(column.name)} AS VARCHAR)), '[\\s-]+', '_', 'g'))"
     levels = ", ".join(map(literal, DISPOSAL_LEVELS))
     return f"CASE WHEN {respelled} IN ({levels}) THEN {respelled} END"
 
 
 def stage_people(raw: str, person_id: Column, index: Column) -> str:
-    """People as ``_row, person_id, index_day``."""
+    """People as ``_row, person_id, index_day``.
+
+    Parameters
+    ----------
+    raw : str
+        The view of the people table as read, with ``_row``.
+    person_id, index : Column
+        Its id column and its index date column.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> people_raw = pd.DataFrame({"_row": [0, 1], "person_id": [7.0, 8.0], "start_date": ["2024-01-01", "2024-02-01"]})
+    >>> ids, dates = Column("person_id", "float", whole=True), Column("start_date", "text")
+    >>> con.execute(stage_people("people_raw", ids, dates)).fetchall()
+    [(0, '7', 19723), (1, '8', 19754)]
+    """
     return f"SELECT _row, {id_text(person_id)} AS person_id, {day_number(timestamp(index))} AS index_day FROM {raw}"
 
 
 def stage_offences(raw: str, columns: Mapping[str, Column]) -> str:
-    """Offences as ``_row, person_id, offence_day, disposal_day, disposal``."""
+    """Offences as ``_row, person_id, offence_day, disposal_day, disposal``.
+
+    Parameters
+    ----------
+    raw : str
+        The view of the offences table as read, with ``_row``.
+    columns : mapping of str -> Column
+        The four columns of :data:`OFFENCE_COLUMNS` as the engine typed them.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> offences_raw = pd.DataFrame({"_row": [0], "person_id": ["7"], "offence_date": ["2024-03-01"],
+    ...                              "disposal_date": ["2024-05-01"], "disposal": ["Conviction"]})
+    >>> con.execute(stage_offences("offences_raw", {c: Column(c, "text") for c in OFFENCE_COLUMNS})).fetchall()
+    [(0, '7', 19783, 19844, 'conviction')]
+    """
     return (
         f"SELECT _row, {id_text(columns['person_id'])} AS person_id, "
         f"{day_number(timestamp(columns['offence_date']))} AS offence_day, "
@@ -130,7 +243,21 @@ def stage_offences(raw: str, columns: Mapping[str, Column]) -> str:
 
 
 def people_rules(person_id: Column, index: Column, as_of: pd.Timestamp) -> list[tuple[str, str, str]]:
-    """(column, rule, SQL flag) for the people columns the measure reads, in ground.tables' order."""
+    """(column, rule, SQL flag) for the people columns the measure reads, in ground.tables' order.
+
+    Parameters
+    ----------
+    person_id, index : Column
+        The id column and the index date column.
+    as_of : pandas.Timestamp
+        No index date may be after it.
+
+    Examples
+    --------
+    >>> rules = people_rules(Column("person_id", "text"), Column("start_date", "text"), pd.Timestamp("2025-01-01"))
+    >>> [rule for _, rule, _ in rules][1:]
+    ['missing value', 'duplicate id (must be unique)', 'after the as-of date 2025-01-01']
+    """
     pid, ts = quoted(person_id.name), timestamp(index)
     given = quoted(index.name)
     return [
@@ -146,7 +273,21 @@ def people_rules(person_id: Column, index: Column, as_of: pd.Timestamp) -> list[
 
 
 def offences_rules(columns: Mapping[str, Column], as_of: pd.Timestamp) -> list[tuple[str, str, str]]:
-    """(column, rule, SQL flag) for the offence columns, in the order ground.tables finds them."""
+    """(column, rule, SQL flag) for the offence columns, in the order ground.tables finds them.
+
+    Parameters
+    ----------
+    columns : mapping of str -> Column
+        The four columns of :data:`OFFENCE_COLUMNS`.
+    as_of : pandas.Timestamp
+        No offence or disposal date may be after it.
+
+    Examples
+    --------
+    >>> rules = offences_rules({c: Column(c, "text") for c in OFFENCE_COLUMNS}, pd.Timestamp("2025-01-01"))
+    >>> len(rules), rules[7][:2]
+    (10, ('disposal_date', 'before offence_date'))
+    """
     ts = {name: timestamp(columns[name]) for name in ("offence_date", "disposal_date")}
     given = {name: quoted(columns[name].name) for name in OFFENCE_COLUMNS}
     unparsed = [(name, DATE_RULE, f"{given[name]} IS NOT NULL AND ({ts[name]}) IS NULL") for name in ts] + [
@@ -176,14 +317,53 @@ def _with_flags(raw: str, rules: Sequence[tuple[str, str, str]]) -> str:
 
 
 def rule_counts_sql(raw: str, rules: Sequence[tuple[str, str, str]]) -> str:
-    """Rows failing each rule (``n0``, ``n1``, ...) and rows failing any (``n_rows``): one pass over the table."""
+    """Rows failing each rule (``n0``, ``n1``, ...) and rows failing any (``n_rows``): one pass over the table.
+
+    Parameters
+    ----------
+    raw : str
+        The view of the table as read.
+    rules : sequence of (column, rule, SQL flag)
+        From :func:`people_rules` or :func:`offences_rules`.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> people_raw = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", None],
+    ...                            "start_date": ["2024-01-01", "2026-01-01", "x"]})
+    >>> rules = people_rules(Column("person_id", "text"), Column("start_date", "text"), pd.Timestamp("2025-01-01"))
+    >>> con.execute(rule_counts_sql("people_raw", rules)).fetchall()
+    [(1, 1, 2, 1, 3)]
+    """
     sums = ", ".join(f"SUM(CASE WHEN f{i} THEN 1 ELSE 0 END) AS n{i}" for i in range(len(rules)))
     any_flag = " OR ".join(f"COALESCE(f{i}, FALSE)" for i in range(len(rules)))
     return f"SELECT {sums}, SUM(CASE WHEN {any_flag} THEN 1 ELSE 0 END) AS n_rows FROM ({_with_flags(raw, rules)}) AS t"
 
 
 def first_failures_sql(raw: str, rules: Sequence[tuple[str, str, str]], rule: int, shown: int) -> str:
-    """The first ``shown`` rows failing one rule: position and the value as given."""
+    """The first ``shown`` rows failing one rule: position and the value as given.
+
+    Parameters
+    ----------
+    raw : str
+        The view of the table as read.
+    rules : sequence of (column, rule, SQL flag)
+        From :func:`people_rules` or :func:`offences_rules`.
+    rule : int
+        The rule's position in ``rules``.
+    shown : int
+        Most rows returned.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> people_raw = pd.DataFrame({"_row": [0, 1], "person_id": ["a", "b"], "start_date": ["2024-01-01", "x"]})
+    >>> rules = people_rules(Column("person_id", "text"), Column("start_date", "text"), pd.Timestamp("2025-01-01"))
+    >>> con.execute(first_failures_sql("people_raw", rules, 0, 5)).fetchall()
+    [(1, 'x')]
+    """
     column = rules[rule][0]
     return (
         f"SELECT _row, {quoted(column)} AS value FROM ({_with_flags(raw, rules)}) AS t "
@@ -198,6 +378,20 @@ def linked_ids_sql(offences: str, people: str) -> str:
     """Each offence id once, with its offences, its first row and whether it is someone in people.
 
     Grouping first makes the join as small as the number of ids, not of offences.
+
+    Parameters
+    ----------
+    offences, people : str
+        The staged views (:func:`stage_offences`, :func:`stage_people`).
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> people = pd.DataFrame({"person_id": ["a", "b"]})
+    >>> offences = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", "z"]})
+    >>> con.execute(linked_ids_sql("offences", "people") + " ORDER BY first_row").fetchall()
+    [('a', 2, 0, True), ('z', 1, 2, False)]
     """
     return (
         f"SELECT ids.person_id, ids.n, ids.first_row, p.person_id IS NOT NULL AS matched FROM "
@@ -207,12 +401,48 @@ def linked_ids_sql(offences: str, people: str) -> str:
 
 
 def links_sql(linked: str) -> str:
-    """Offences, and those whose person_id is in people, from :func:`linked_ids_sql`."""
+    """Offences, and those whose person_id is in people, from :func:`linked_ids_sql`.
+
+    Parameters
+    ----------
+    linked : str
+        The view of :func:`linked_ids_sql`.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> people = pd.DataFrame({"person_id": ["a", "b"]})
+    >>> offences = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", "z"]})
+    >>> _ = con.execute("CREATE VIEW linked AS " + linked_ids_sql("offences", "people"))
+    >>> con.execute(links_sql("linked")).fetchall()
+    [(3, 2)]
+    """
     return f"SELECT SUM(n) AS n, SUM(CASE WHEN matched THEN n ELSE 0 END) AS matched FROM {linked}"
 
 
 def first_ids_sql(table: str, order: str, where: str = "TRUE", limit: int = 3) -> str:
-    """The first ``limit`` ids of a table of distinct ids, in input order (``order``: its first row)."""
+    """The first ``limit`` ids of a table of distinct ids, in input order (``order``: its first row).
+
+    Parameters
+    ----------
+    table : str
+        A view with a ``person_id`` column.
+    order : str
+        The column holding each id's first row.
+    where : str
+        A SQL condition the ids must meet.
+    limit : int
+        Most ids returned.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> ids = pd.DataFrame({"person_id": ["c", "a", "b"], "first_row": [2, 0, 1]})
+    >>> con.execute(first_ids_sql("ids", "first_row", limit=2)).fetchall()
+    [('a',), ('b',)]
+    """
     return f"SELECT person_id FROM {table} WHERE {where} ORDER BY {order} LIMIT {limit}"
 
 
@@ -232,7 +462,38 @@ def per_person_sql(
     too_recent_reason: str,
 ) -> str:
     """One row per person of ``people`` (in input order): person_id, index_day, observable, reason,
-    reoffences (NULL when not observable) and days_to_first (NULL when none or not observable)."""
+    reoffences (NULL when not observable) and days_to_first (NULL when none or not observable).
+
+    Parameters
+    ----------
+    people, offences : str
+        The staged views (:func:`stage_people`, :func:`stage_offences`).
+    follow_up_days, waiting_days : int
+        Offences committed on days 1..follow_up_days after the index date count when proven by
+        follow_up_days + waiting_days.
+    disposals : sequence of str
+        The disposal levels that prove an offence.
+    counting : {"offences", "court_appearances"}
+        Count offences, or distinct disposal dates.
+    as_of_day : int or None
+        The as-of date as a day number: a person whose follow-up and waiting period end after it is not observable.
+    no_index_reason, too_recent_reason : str
+        The ``reason`` of a person without an index date, and of one too recent.
+
+    Examples
+    --------
+    Two offences in the first year (days 27 and 37), proven on day 77; ``b`` has none:
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> people = pd.DataFrame({"_row": [0, 1], "person_id": ["a", "b"], "index_day": [19723, 19724]})
+    >>> offences = pd.DataFrame({"_row": [0, 1], "person_id": ["a", "a"], "offence_day": [19750, 19760],
+    ...                          "disposal_day": [19800, 19800], "disposal": ["conviction", "conviction"]})
+    >>> query = per_person_sql("people", "offences", follow_up_days=365, waiting_days=182, disposals=["conviction"],
+    ...                        counting="offences", as_of_day=None, no_index_reason="", too_recent_reason="")
+    >>> con.execute(query).fetchall()
+    [(0, 'a', 19723, True, '', 2, 27), (1, 'b', 19724, True, '', 0, None)]
+    """
     proof_by = follow_up_days + waiting_days
     tally = "COUNT(*)" if counting == "offences" else "COUNT(DISTINCT e.disposal_day)"
     too_recent = "FALSE" if as_of_day is None else f"p.index_day + {proof_by} > {as_of_day}"
