@@ -100,7 +100,8 @@ class Linkage:
     pairs : int
         Candidate pairs scored.
     model : dict
-        splink's settings with the trained parameters, so the linkage can be reviewed and rerun.
+        splink's settings with the trained parameters, so the linkage can be reviewed and rerun (the ID
+        columns are named ``id_1``, ``id_2``, ... in the order of :attr:`ids`).
     notes : tuple of str
         What splink warned of while training.
     """
@@ -288,7 +289,7 @@ def link(
     runner = _engine(engine)
     (cohort_frame, cohort_source), (people_frame, people_source) = read(cohort, "cohort"), read(people, "people")
     ready = prepare(cohort_frame, people_frame, ids=ids, outcome=outcome, sources=(cohort_source, people_source))
-    scored = score(ready.cohort, ready.people, ready.ids, runner, int(sample_pairs), int(seed))
+    scored = score(ready.cohort, ready.people, len(ready.ids), runner, int(sample_pairs), int(seed))
     links, tied, outcome_of_best = _links(cohort_frame, ready, scored, threshold)
     table = linkage_bias(
         links["match_probability"].to_numpy(),
@@ -316,7 +317,9 @@ def _engine(engine: Any) -> DuckDB | Spark:
     check_parameter(
         engine, "engine", "link", Options("duckdb", "spark"), InstanceOf((DuckDB, Spark), "a DuckDB or Spark engine")
     )
-    return {"duckdb": DuckDB(), "spark": Spark()}.get(engine, engine) if isinstance(engine, str) else engine
+    if isinstance(engine, str):
+        return DuckDB() if engine == "duckdb" else Spark()
+    return engine
 
 
 def _links(
@@ -334,7 +337,7 @@ def _links(
     tied = has & (np.abs(weight - second) <= TIE_TOLERANCE * np.maximum(1.0, np.abs(weight)))
     reaches = has & (probability >= threshold)
     linked = reaches & ~tied
-    candidate = pd.Series(np.where(has, ready.person_id[np.maximum(person, 0)], None), dtype="string")
+    candidate = pd.Series(ready.person_id[np.maximum(person, 0)], dtype="string").where(has)
     links = cohort.reset_index(drop=True).assign(
         person_id=candidate.where(linked),
         best_candidate=candidate,

@@ -50,7 +50,7 @@ class Prepared:
     ----------
     cohort, people : pandas.DataFrame
         ``unique_id`` (row position), ``first_name``, ``surname``, ``dob``, ``dob_swapped``, ``birth_year``,
-        ``sex`` and one column per ID, normalised.
+        ``sex`` and ``id_1``, ``id_2``, ... (the columns of ``ids``, in order), normalised.
     person_id : numpy.ndarray
         The people table's IDs as text, by row position.
     outcome : numpy.ndarray or None
@@ -183,7 +183,7 @@ def _problems(frame: pd.DataFrame, table: str, ids: tuple[str, ...], outcome: st
         rule = "a cohort column may not have this name: the linked table adds a column of that name (rename it)"
         rows += [_whole(c, rule) for c in ADDED if c in frame.columns]
     if frame.empty:
-        rows.append(_whole(str(next(iter(frame.columns), "(no columns)")), f"the {table} table has no data rows"))
+        rows.append(_whole("data rows", "none (a header and no data)"))
     if "date_of_birth" in frame.columns:
         dates, bad = _dates(frame["date_of_birth"])
         rows += _rows(frame, "date_of_birth", bad, "not a date (expected YYYY-MM-DD)")
@@ -204,7 +204,7 @@ def _problems(frame: pd.DataFrame, table: str, ids: tuple[str, ...], outcome: st
             person.duplicated(keep=False).to_numpy() & person.notna().to_numpy(),
             "the same person_id on more than one row",
         )
-    if table == "people" and outcome in frame.columns:
+    if table == "people" and outcome is not None and outcome in frame.columns:
         rows += _rows(frame, outcome, _outcome(frame[outcome])[1], "not true/false or 1/0")
     return rows
 
@@ -270,6 +270,7 @@ def _keys(frame: pd.DataFrame, ids: tuple[str, ...]) -> pd.DataFrame:
             "sex": _sex(frame["sex"]).to_numpy() if "sex" in frame.columns else pd.NA,
         }
     )
-    for column in ids:
-        keys[column] = _id_text(frame[column]).to_numpy()
+    # IDs under names of desist's own (id_1, id_2, ...): no column name from a file reaches the model's SQL.
+    for position, column in enumerate(ids, start=1):
+        keys[f"id_{position}"] = _id_text(frame[column]).to_numpy()
     return keys.astype({c: "string" for c in keys.columns if c not in ("unique_id", "birth_year")})

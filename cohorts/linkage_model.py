@@ -76,18 +76,19 @@ class Scored:
 def score(
     cohort: pd.DataFrame,
     people: pd.DataFrame,
-    ids: tuple[str, ...],
+    n_ids: int,
     engine: DuckDB | Spark,
     sample_pairs: int,
     seed: int,
 ) -> Scored:
     """Train the model on the two tables and find each cohort row's best candidate.
 
-    ``cohort`` and ``people`` are :class:`cohorts.linkage_input.Prepared` key tables.
+    ``cohort`` and ``people`` are :class:`cohorts.linkage_input.Prepared` key tables, with ``n_ids`` ID
+    columns ``id_1``, ``id_2``, ...
 
     Examples
     --------
-    >>> scored = score(ready.cohort, ready.people, (), DuckDB(), 1_000_000, 0)  # doctest: +SKIP
+    >>> scored = score(ready.cohort, ready.people, len(ready.ids), DuckDB(), 1_000_000, 0)  # doctest: +SKIP
     """
     from splink import Linker, block_on
 
@@ -95,7 +96,7 @@ def score(
     try:
         with _splink_warnings() as notes:
             tables = [database.register(cohort, table_name="cohort"), database.register(people, table_name="people")]
-            linker = Linker(tables, _settings(ids), log_level=None)
+            linker = Linker(tables, _settings(n_ids), log_level=None)
             linker.training.estimate_probability_two_random_records_match(
                 [block_on("first_name", "surname", "dob")], recall=EXACT_RECALL
             )
@@ -110,7 +111,7 @@ def score(
         close()
 
 
-def _settings(ids: tuple[str, ...]) -> Any:
+def _settings(n_ids: int) -> Any:
     from splink import SettingsCreator, block_on
     from splink import comparison_level_library as cll
     from splink import comparison_library as cl
@@ -135,14 +136,14 @@ def _settings(ids: tuple[str, ...]) -> Any:
             cl.LevenshteinAtThresholds("surname", 1).configure(term_frequency_adjustments=True),
             date_of_birth,
             _exactly("sex", SEX_M),
-            *(_exactly(column, ID_M) for column in ids),
+            *(_exactly(f"id_{i}", ID_M) for i in range(1, n_ids + 1)),
         ],
         blocking_rules_to_generate_predictions=[
             block_on("dob"),
             block_on("first_name", "surname"),
             block_on("birth_year", "substr(surname, 1, 2)"),
             CustomRule('l."dob_swapped" = r."dob"', "duckdb"),
-            *(block_on(column) for column in ids),
+            *(block_on(f"id_{i}") for i in range(1, n_ids + 1)),
         ],
         retain_matching_columns=False,
     )

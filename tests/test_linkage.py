@@ -167,13 +167,27 @@ def small():
 TWICE = 0
 
 
+def _hard_to_find(cohort: pd.DataFrame, truth: pd.Series) -> int:
+    """A row of someone in the table whose date of birth can be swapped, to be given day and month swapped and
+    the surname's first letter wrong: found only by comparing the swapped date with the dates of birth."""
+    day, month = cohort["date_of_birth"].dt.day, cohort["date_of_birth"].dt.month
+    can = truth.notna() & (day <= 12) & (day != month) & cohort["pnc_id"].notna() & (cohort.index != TWICE)
+    return int(np.flatnonzero(can.to_numpy())[0])
+
+
 @pytest.fixture(scope="module")
 def files(small, tmp_path_factory):
-    """The small cohort as CSV, and its people table as Parquet with one person recorded twice."""
+    """The small cohort as CSV, one row made hard to find, and its people table as Parquet with one person
+    recorded twice."""
     folder = tmp_path_factory.mktemp("linkage")
     row = small.people.loc[small.people["person_id"] == small.truth[TWICE]]
     people = pd.concat([small.people, row.assign(person_id="P9999999")], ignore_index=True)
-    small.cohort.to_csv(folder / "cohort.csv", index=False)
+    cohort, hard = small.cohort.copy(), _hard_to_find(small.cohort, small.truth)
+    born = cohort.loc[hard, "date_of_birth"]
+    cohort.loc[hard, "date_of_birth"] = pd.Timestamp(year=born.year, month=born.day, day=born.month)
+    cohort.loc[hard, "surname"] = "Q" + cohort.loc[hard, "surname"][1:]
+    cohort.loc[hard, "pnc_id"] = pd.NA
+    cohort.to_csv(folder / "cohort.csv", index=False)
     people.to_parquet(folder / "people.parquet", index=False)
     return folder
 
@@ -189,6 +203,11 @@ def test_two_people_matching_equally_well_are_not_linked(small_linked, small):
     assert links.loc[TWICE, "reason"] == TIED and not links.loc[TWICE, "linked"]
     assert links.loc[TWICE, "match_probability"] == links.loc[TWICE, "second_probability"] > 0.99
     assert small_linked.counts[f"not linked: {TIED}"] == 1
+
+
+def test_day_and_month_swapped_is_found_when_nothing_else_is_exact(small_linked, small):
+    hard = _hard_to_find(small.cohort, small.truth)
+    assert small_linked.links.loc[hard, "person_id"] == small.truth[hard]
 
 
 def test_the_link_command_writes_what_the_api_gives(files, small_linked, tmp_path):
@@ -255,6 +274,10 @@ BAD = {
                                   reoffended=p["reoffended"].astype(str).where(p.index != 6, "maybe"))),
         ["people.csv", "table 'people'", "person_id: the same person_id on more than one row: 2 rows: row 1", "row 5",
          "reoffended: not true/false or 1/0: 1 row: row 7 (maybe)"],
+    ),
+    "a cohort file with a header and no rows": (
+        lambda c, p: (c.iloc[:0], p),
+        ["cohort.csv: table 'cohort' fails 1 rule:", "data rows: none (a header and no data)"],
     ),
 }  # fmt: skip
 

@@ -89,7 +89,11 @@ def link_command(
         desist link cohort.csv --people per_person.parquet --outcome reoffended \\
             --ids pnc_id --out linked/ --json
     """
-    chosen = {"duckdb": DuckDB(memory_limit=memory_limit), "spark": Spark(master=spark_master)}.get(engine, engine)
+    engines: dict[str, DuckDB | Spark] = {
+        "duckdb": DuckDB(memory_limit=memory_limit),
+        "spark": Spark(master=spark_master),
+    }
+    chosen = engines.get(engine, engine)
     with output_folder(ctx, out) as folder:
         with step(f"Linking {cohort} to {people} on {engine}", quiet=as_json):
             result = link(
