@@ -134,7 +134,12 @@ def prepare(
     """
     compared = _ids(cohort, people, ids)
     frames = {"cohort": cohort, "people": people}
-    found = {table: _problems(frame, table, compared, outcome) for table, frame in frames.items()}
+    dates = {
+        table: _dates(frame["date_of_birth"])
+        for table, frame in frames.items()
+        if "date_of_birth" in frame.columns and not frame.columns.duplicated().any()
+    }
+    found = {table: _problems(frame, table, compared, outcome, dates.get(table)) for table, frame in frames.items()}
     messages = [
         str(schema_error(pd.DataFrame(rows), table, list(map(str, frames[table].columns)), source=source))
         for (table, rows), source in zip(found.items(), sources)
@@ -143,7 +148,7 @@ def prepare(
     if messages:
         failing = next(t for t, rows in found.items() if rows)
         raise SchemaError("\n".join(messages), table=failing, source=sources[0 if failing == "cohort" else 1])
-    keys = {table: _keys(frame, compared) for table, frame in frames.items()}
+    keys = {table: _keys(frame, compared, dates[table][0]) for table, frame in frames.items()}
     return Prepared(
         cohort=keys["cohort"],
         people=keys["people"],
@@ -160,7 +165,13 @@ def _ids(cohort: pd.DataFrame, people: pd.DataFrame, ids: Sequence[str] | None) 
     return tuple(column_names(ids, "ids", "link"))
 
 
-def _problems(frame: pd.DataFrame, table: str, ids: tuple[str, ...], outcome: str | None) -> list[dict]:
+def _problems(
+    frame: pd.DataFrame,
+    table: str,
+    ids: tuple[str, ...],
+    outcome: str | None,
+    dates: tuple[pd.Series, np.ndarray] | None,
+) -> list[dict]:
     """Every rule the table breaks, as failure rows (column, rule, row, value) for schema_error."""
     required = [*REQUIRED[table], *ids, *([outcome] if outcome and table == "people" else [])]
     rows: list[dict] = []
@@ -184,10 +195,10 @@ def _problems(frame: pd.DataFrame, table: str, ids: tuple[str, ...], outcome: st
         rows += [_whole(c, rule) for c in ADDED if c in frame.columns]
     if frame.empty:
         rows.append(_whole("data rows", "none (a header and no data)"))
-    if "date_of_birth" in frame.columns:
-        dates, bad = _dates(frame["date_of_birth"])
+    if dates is not None:
+        born, bad = dates
         rows += _rows(frame, "date_of_birth", bad, "not a date (expected YYYY-MM-DD)")
-        rows += _rows(frame, "date_of_birth", (dates > pd.Timestamp.today()).to_numpy(), "in the future")
+        rows += _rows(frame, "date_of_birth", (born > pd.Timestamp.today()).to_numpy(), "in the future")
     if "sex" in frame.columns:
         given = frame["sex"].notna().to_numpy()
         known = (
@@ -242,9 +253,13 @@ def _outcome(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _names(values: pd.Series) -> pd.Series:
-    """Lower-case ASCII letters only; nothing left is missing."""
-    text = values.astype("string").str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
-    text = text.astype("string").str.lower().str.replace(r"[^a-z]", "", regex=True)
+    """Lower-case ASCII letters only (accents dropped: "Zoë" is "zoe"); nothing left is missing."""
+    text = values.astype("string").reset_index(drop=True)
+    accented = ~text.str.isascii().fillna(True).to_numpy()
+    if accented.any():  # only where needed: decomposing every name of a national table takes seconds
+        plain = text[accented].str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+        text[accented] = plain.astype("string")
+    text = text.str.lower().str.replace(r"[^a-z]", "", regex=True)
     return text.where(text.str.len() > 0)
 
 
@@ -256,16 +271,25 @@ def _id_text(values: pd.Series) -> pd.Series:
     return text.where(text.str.len() > 0)
 
 
-def _keys(frame: pd.DataFrame, ids: tuple[str, ...]) -> pd.DataFrame:
+def _iso(dates: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates as YYYY-MM-DD text, and as YYYY-DD-MM where the day could be a month (and is not it)."""
+    text = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype("S10")
+    swapped = text.view(np.uint8).reshape(-1, 10)[:, [0, 1, 2, 3, 4, 8, 9, 7, 5, 6]].copy().view("S10").ravel()
+    swappable = ((dates.dt.day <= 12) & (dates.dt.day != dates.dt.month)).fillna(False).to_numpy()
+    known = dates.notna().to_numpy()
+    as_text = pd.Series(text.astype(str), dtype="string").where(known)
+    return as_text, pd.Series(swapped.astype(str), dtype="string").where(swappable)
+
+
+def _keys(frame: pd.DataFrame, ids: tuple[str, ...], dates: pd.Series) -> pd.DataFrame:
     """The columns the model compares, normalised, with ``unique_id`` the row position."""
-    dates, _ = _dates(frame["date_of_birth"])
-    swappable = (dates.dt.day <= 12) & (dates.dt.day != dates.dt.month)
+    dob, dob_swapped = _iso(dates)
     keys = pd.DataFrame(
         {
             "unique_id": np.arange(len(frame), dtype=np.int64),
             **{c: _names(frame[c]).to_numpy() for c in NAME_COLUMNS},
-            "dob": dates.dt.strftime("%Y-%m-%d").astype("string").to_numpy(),
-            "dob_swapped": dates.dt.strftime("%Y-%d-%m").where(swappable).astype("string").to_numpy(),
+            "dob": dob.to_numpy(),
+            "dob_swapped": dob_swapped.to_numpy(),
             "birth_year": dates.dt.year.astype("Int64").to_numpy(),
             "sex": _sex(frame["sex"]).to_numpy() if "sex" in frame.columns else pd.NA,
         }

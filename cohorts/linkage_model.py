@@ -1,7 +1,7 @@
 """The probabilistic linkage model, on splink: settings, training, scoring and each cohort row's best match.
 
 splink (the Ministry of Justice's linkage library) implements the Fellegi-Sunter model: each compared
-field agrees at some level (exact, one or two letters apart, day and month swapped, ...), each level has
+field agrees at some level (exact, one letter apart, day and month swapped, ...), each level has
 an m probability (among true matches) and a u probability (among non-matches), and a pair's match weight
 is the sum of log2(m/u) over its fields plus the prior log-odds of a match. The model is trained without
 labels, as splink's documentation sets out:
@@ -15,12 +15,13 @@ labels, as splink's documentation sets out:
 
 Names agree exactly, within one letter (Levenshtein), or not; dates of birth exactly, with day and month
 swapped, within one character, or not; sex and IDs exactly or not. A unique ID's u probability comes from
-the random sample like the others, so it is at most about one over the people table's size (the chance a
-random pair is the true match): an ID that agrees weighs at least log2(0.95 n), never more than it should.
+the random sample like the others: roughly the share of random pairs that are the same person, about one
+over the people table's size, so an agreeing ID weighs about log2(0.95 n) and no more.
 
-Candidate pairs are those sharing a date of birth, a full name, an ID, or a birth year and the first two
-letters of the surname (:data:`BLOCKING`); every comparison uses SQL functions that both DuckDB and Spark
-have, so the same model runs on a laptop and on a cluster without splink's Java functions.
+Candidate pairs are those sharing a date of birth (or it with day and month swapped), a full name, an ID,
+or a birth year and a first name or a surname (:data:`BLOCKING`). Every comparison uses SQL functions that
+both DuckDB and Spark have, so the same model runs on a laptop and on a cluster without splink's Java
+functions.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ EXACT_RECALL = 0.7
 SEX_M = (0.99, 0.01)
 ID_M = (0.95, 0.05)
 #: Candidate pairs, in words (the reason an unlinked row with no candidate gives).
-BLOCKING = "a date of birth, a full name, an ID, or a birth year and the first two letters of the surname"
+BLOCKING = (
+    "a date of birth (or it with day and month swapped), a full name, an ID, or a birth year and a first name or "
+    "surname"
+)
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,8 @@ def _settings(n_ids: int) -> Any:
         blocking_rules_to_generate_predictions=[
             block_on("dob"),
             block_on("first_name", "surname"),
-            block_on("birth_year", "substr(surname, 1, 2)"),
+            block_on("birth_year", "surname"),
+            block_on("birth_year", "first_name"),
             CustomRule('l."dob_swapped" = r."dob"', "duckdb"),
             *(block_on(f"id_{i}") for i in range(1, n_ids + 1)),
         ],
