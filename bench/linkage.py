@@ -47,20 +47,8 @@ def one(folder: Path, engine: str, sample_pairs: int, memory_limit: str | None) 
     from cohorts.linkage import link
     from outcomes.engines import DuckDB, Spark
 
-    if engine == "spark":
-        from pyspark.sql import SparkSession
-
-        session = (
-            SparkSession.builder.master("local[*]")
-            .config("spark.driver.memory", "6g")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.shuffle.partitions", "16")
-            .getOrCreate()
-        )
-        session.sparkContext.setLogLevel("ERROR")
-        chosen: DuckDB | Spark = Spark(session=session)
-    else:
-        chosen = DuckDB(memory_limit=memory_limit)
+    # Spark: the local session desist makes itself (desist link --engine spark), on every core.
+    chosen = Spark(master="local[*]") if engine == "spark" else DuckDB(memory_limit=memory_limit)
     started = time.perf_counter()
     result = link(
         folder / "cohort.csv", folder / "people.parquet", outcome="reoffended", engine=chosen, sample_pairs=sample_pairs
