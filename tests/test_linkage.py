@@ -60,8 +60,9 @@ def test_precision_and_recall_against_the_truth(linked, data, record_property):
     by_error = {kind: _accuracy(linked.links, data.truth, data.errors[kind].to_numpy()) for kind in LINKAGE_ERRORS}
     table = pd.DataFrame({"all rows": overall, **by_error}).T.astype({"rows": int, "links": int})
     print(f"\nLinkage of 1,000 cohort rows to 20,000 people at threshold {linked.threshold}:\n{table.to_string()}")
-    record_property("precision", round(overall["precision"], 4))
-    record_property("recall", round(overall["recall"], 4))
+    # plain floats: pytest-xdist sends properties between processes and cannot send numpy numbers
+    record_property("precision", round(float(overall["precision"]), 4))
+    record_property("recall", round(float(overall["recall"]), 4))
     assert overall["precision"] >= FLOORS["precision"]
     assert overall["recall"] >= FLOORS["recall"]
     # each kind of error is linked through, missing values included (a missing date of birth is not)
