@@ -997,3 +997,230 @@ def make_world(
         truth=_truth(d, affected, args["effects"], params),
         as_of=args["as_of"],
     )
+
+
+# ---------------------------------------------------------------- names and dates of birth, for linkage
+
+# Syllables that names are built from: made-up names, so no real person's name is in a test.
+_ONSETS = ("b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "br", "ch", "cl", "dr")
+_VOWELS = ("a", "e", "i", "o", "u", "ai", "ea", "ee", "ie", "oo", "ou", "y")
+_CODAS = ("", "", "", "n", "r", "l", "s", "th", "m", "ck", "nd", "rt", "ll", "ss", "ton", "son", "ley", "man")
+#: Distinct first names per sex and surnames, and the offsets ``a`` of their frequencies (a name of rank r is
+#: drawn in proportion to 1 / (r + a)): the commonest surname is about 1.2% of people and the commonest first
+#: name about 3% of a sex, roughly as in England and Wales, so many people share a name and some a birthday too.
+_NAMES = {"first": (400, 5), "surname": (4_000, 10)}
+#: Bytes a made-up name fits in (two syllables and a coda are at most 11 letters).
+_WIDTH = 16
+#: Chances of each error in a cohort record that ``make_linkage_data`` uses by default.
+LINKAGE_ERRORS = {
+    "first_name_typo": 0.15,
+    "surname_typo": 0.15,
+    "other_first_name": 0.02,
+    "new_surname": 0.03,
+    "day_month_swapped": 0.10,
+    "date_of_birth_typo": 0.03,
+    "date_of_birth_missing": 0.01,
+    "sex_missing": 0.01,
+    "pnc_id_missing": 0.25,
+}
+
+
+@dataclass(frozen=True)
+class LinkageData:
+    """A national people table and a cohort to link to it, with the truth.
+
+    Attributes
+    ----------
+    people : pandas.DataFrame
+        The national table: ``person_id``, ``pnc_id``, ``first_name``, ``surname`` (upper case, as the Police
+        National Computer holds them), ``date_of_birth``, ``sex``, ``start_date`` and ``reoffended`` (the
+        national pool's outcome, :func:`make_world`'s model).
+    cohort : pandas.DataFrame
+        A provider's list: ``first_name``, ``surname`` (as typed), ``date_of_birth``, ``sex``, ``pnc_id``,
+        with the errors of ``errors``.
+    truth : pandas.Series
+        Each cohort row's true ``person_id``; missing for people who are not in the national table.
+    errors : pandas.DataFrame
+        One row per cohort row, one boolean column per kind of error (:data:`LINKAGE_ERRORS`) it was given.
+    """
+
+    people: pd.DataFrame
+    cohort: pd.DataFrame
+    truth: pd.Series
+    errors: pd.DataFrame
+
+
+def make_linkage_data(
+    seed: int = 0,
+    n_people: int = 20_000,
+    n_cohort: int = 1_000,
+    *,
+    in_people: float = 0.9,
+    twins: float = 0.2,
+    errors: Mapping[str, float] | None = None,
+) -> LinkageData:
+    """A Justice Data Lab style request: a cohort with names and dates of birth, and the national table.
+
+    Parameters
+    ----------
+    seed : int
+        Seed for numpy's ``default_rng``.
+    n_people, n_cohort : int
+        Rows of the national table and of the cohort.
+    in_people : float, default 0.9
+        Share of the cohort who are in the national table; the others are new people (some may share a
+        name and date of birth with someone who is).
+    twins : float, default 0.2
+        Share of those new people who are the twin of someone in the table: same surname and date of
+        birth, their own first name and sex (the near miss a linkage must not take for a match).
+    errors : mapping, optional
+        Overrides of :data:`LINKAGE_ERRORS`, the chance of each error in a cohort row: a typing error in a
+        name (one letter changed), another first name, a new surname, day and month swapped (where the day
+        is 12 or less and not the month), a digit of the date of birth's year, month or day typed wrong, a
+        missing date of birth, sex or PNC number.
+
+    Returns
+    -------
+    LinkageData
+
+    Examples
+    --------
+    >>> d = make_linkage_data(seed=1, n_people=2_000, n_cohort=100)
+    >>> len(d.people), len(d.cohort), int(d.truth.notna().sum())
+    (2000, 100, 90)
+    """
+    rates = {**LINKAGE_ERRORS, **dict(errors or {})}
+    unknown = sorted(set(rates) - set(LINKAGE_ERRORS))
+    if unknown:
+        raise parameter_error(
+            "errors", "make_linkage_data", f"a mapping with keys among {list(LINKAGE_ERRORS)}", unknown
+        )
+    for name, value in rates.items():
+        check_parameter(value, f"errors[{name!r}]", "make_linkage_data", Interval(float, 0, 1))
+    check_parameter(in_people, "in_people", "make_linkage_data", Interval(float, 0, 1))
+    check_parameter(twins, "twins", "make_linkage_data", Interval(float, 0, 1))
+    rng = np.random.default_rng(seed)
+    vocabulary = {
+        "first": _name_vocabulary(rng, _NAMES["first"][0]),
+        "first_male": _name_vocabulary(rng, _NAMES["first"][0]),
+        "surname": _name_vocabulary(rng, _NAMES["surname"][0]),
+    }
+    pool = _pool(rng, n_people)
+    people = _named(rng, pool, vocabulary)
+    people.insert(1, "pnc_id", _pnc_ids(rng, n_people))
+    people["reoffended"] = pool["reoffended"].to_numpy()
+    n_in = round(in_people * n_cohort)
+    chosen = rng.choice(n_people, n_in, replace=False)
+    newcomers = _named(rng, _pool(rng, n_cohort - n_in), vocabulary)
+    twin = rng.random(len(newcomers)) < twins
+    sibling = rng.choice(n_people, len(newcomers))
+    newcomers.loc[twin, ["surname", "date_of_birth"]] = people.iloc[sibling[twin]][["surname", "date_of_birth"]].values
+    columns = ["first_name", "surname", "date_of_birth", "sex"]
+    cohort = pd.concat(
+        [people.iloc[chosen][[*columns, "pnc_id"]], newcomers[columns].assign(pnc_id=None)], ignore_index=True
+    )
+    truth = pd.Series([*people["person_id"].iloc[chosen], *[None] * (n_cohort - n_in)], dtype="string")
+    made = _linkage_errors(rng, cohort, rates, vocabulary)
+    order = rng.permutation(n_cohort)
+    people[["first_name", "surname"]] = people[["first_name", "surname"]].apply(lambda c: c.str.upper())
+    return LinkageData(
+        people=people,
+        cohort=cohort.iloc[order].reset_index(drop=True),
+        truth=truth.iloc[order].reset_index(drop=True).rename("person_id"),
+        errors=made.iloc[order].reset_index(drop=True),
+    )
+
+
+def _name_vocabulary(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` distinct made-up names of two syllables and a coda."""
+    draws = 4 * n
+    words = pd.Series(rng.choice(_ONSETS, draws)) + rng.choice(_VOWELS, draws)
+    words = words + rng.choice(_ONSETS, draws) + rng.choice(_VOWELS, draws) + rng.choice(_CODAS, draws)
+    return words.drop_duplicates().to_numpy(dtype=object)[:n]
+
+
+def _common_names(rng: np.random.Generator, words: np.ndarray, offset: int, n: int) -> np.ndarray:
+    weights = 1.0 / (np.arange(1, words.size + 1) + offset)
+    return words[rng.choice(words.size, n, p=weights / weights.sum())]
+
+
+def _named(rng: np.random.Generator, pool: pd.DataFrame, vocabulary: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """People of a pool with names and a date of birth that gives their age on their start date."""
+    n, male = len(pool), (pool["sex"] == "male").to_numpy()
+    first = np.where(
+        male,
+        _common_names(rng, vocabulary["first_male"], _NAMES["first"][1], n),
+        _common_names(rng, vocabulary["first"], _NAMES["first"][1], n),
+    )
+    days_old = np.floor(pool["age"].to_numpy() * 365.25) + rng.integers(0, 365, n)
+    return pd.DataFrame(
+        {
+            "person_id": pool["person_id"].to_numpy(),
+            "first_name": first,
+            "surname": _common_names(rng, vocabulary["surname"], _NAMES["surname"][1], n),
+            "date_of_birth": (pool["start_date"] - pd.to_timedelta(days_old, unit="D")).dt.normalize().to_numpy(),
+            "sex": pool["sex"].astype(str).to_numpy(),
+            "start_date": pool["start_date"].to_numpy(),
+        }
+    )
+
+
+def _pnc_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """PNC-style numbers, year/serial and a check letter (``2004/0123456K``), one per person."""
+    year = pd.Series(rng.integers(1990, 2024, n)).astype(str)
+    serial = pd.Series(rng.permutation(n) + 1)
+    letters = np.array(list("ABCDEFGHJKLMNPQRTUVWXYZ"), dtype=object)
+    return (year + "/" + serial.astype(str).str.zfill(7) + letters[serial % letters.size]).to_numpy(dtype=object)
+
+
+def _linkage_errors(
+    rng: np.random.Generator, cohort: pd.DataFrame, rates: Mapping[str, float], vocabulary: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
+    """Give the cohort's records the errors of a list typed by hand; return which row got which."""
+    n = len(cohort)
+    made = pd.DataFrame({name: rng.random(n) < rate for name, rate in rates.items()})
+    dob = cohort["date_of_birth"]
+    made["day_month_swapped"] &= (dob.dt.day <= 12).to_numpy() & (dob.dt.day != dob.dt.month).to_numpy()
+    for column in ("first_name", "surname"):
+        rows = made[f"{column}_typo"].to_numpy()
+        cohort.loc[rows, column] = _typed_wrong(rng, cohort.loc[rows, column].to_numpy())
+    rows = made["other_first_name"].to_numpy()
+    cohort.loc[rows, "first_name"] = rng.choice(
+        np.concatenate([vocabulary["first"], vocabulary["first_male"]]), rows.sum()
+    )
+    rows = made["new_surname"].to_numpy()
+    cohort.loc[rows, "surname"] = rng.choice(vocabulary["surname"], rows.sum())
+    swapped = pd.to_datetime(
+        pd.DataFrame({"year": dob.dt.year, "month": dob.dt.day.clip(upper=12), "day": dob.dt.month})
+    )
+    mistyped = _digit_typed_wrong(rng, dob)
+    made["date_of_birth_typo"] &= mistyped.notna().to_numpy()
+    dob = dob.where(~made["day_month_swapped"].to_numpy(), swapped)
+    dob = dob.where(~made["date_of_birth_typo"].to_numpy(), mistyped)
+    cohort["date_of_birth"] = dob.where(~made["date_of_birth_missing"].to_numpy())
+    cohort["sex"] = cohort["sex"].where(~made["sex_missing"].to_numpy())
+    cohort["pnc_id"] = cohort["pnc_id"].astype("string").where(~made["pnc_id_missing"].to_numpy())
+    cohort[["first_name", "surname"]] = cohort[["first_name", "surname"]].apply(lambda c: c.str.title())
+    return made
+
+
+def _digit_typed_wrong(rng: np.random.Generator, dates: pd.Series) -> pd.Series:
+    """Each date with the last digit of its year, month or day typed as another digit (NaT where that is no date)."""
+    text = dates.dt.strftime("%Y-%m-%d").to_numpy(dtype="S10")
+    digits = text.view(np.uint8).reshape(len(dates), 10).copy()
+    where = rng.choice([3, 6, 9], len(dates))
+    rows = np.arange(len(dates))
+    digits[rows, where] = (digits[rows, where] - ord("0") + rng.integers(1, 10, len(dates))) % 10 + ord("0")
+    typed = pd.Series(digits.view("S10").ravel().astype(str), index=dates.index)
+    return pd.to_datetime(typed, format="%Y-%m-%d", errors="coerce")
+
+
+def _typed_wrong(rng: np.random.Generator, names: np.ndarray) -> np.ndarray:
+    """Each name (lower-case letters) with one letter replaced by another, vectorised over fixed-width bytes."""
+    if names.size == 0:
+        return names
+    letters = np.array(names, dtype=f"S{_WIDTH}").view(np.uint8).reshape(names.size, _WIDTH).copy()
+    where = (rng.random(names.size) * (letters != 0).sum(axis=1)).astype(np.int64)
+    rows = np.arange(names.size)
+    letters[rows, where] = (letters[rows, where] - ord("a") + rng.integers(1, 26, names.size)) % 26 + ord("a")
+    return letters.view(f"S{_WIDTH}").ravel().astype(str).astype(object)

@@ -47,6 +47,7 @@ from ground.errors import DesistError
 COMMANDS: dict[str, str] = {
     "demo": "Run the whole story on a synthetic world (no files needed) and write the report.",
     "measure": "Count proven reoffending per person and write the per-person table.",
+    "link": "Link a cohort to the national people table on names, date of birth, sex and any IDs.",
     "evaluate": "Match programme participants to a comparison pool and estimate the effect.",
     "power": "Minimum detectable effect, required cohort size and power of a reoffending measure.",
     "weight": "Rake weights to population margins and print the margins before and after.",
