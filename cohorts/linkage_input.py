@@ -69,6 +69,17 @@ class Prepared:
 def read(source: pd.DataFrame | str | Path, table: str) -> tuple[pd.DataFrame, str | None]:
     """The table and the file it came from (None for a DataFrame): CSV read as text, Parquet as typed.
 
+    Parameters
+    ----------
+    source : pandas.DataFrame, str or pathlib.Path
+        The table itself, or a CSV or Parquet file holding it.
+    table : str
+        What the table is ("cohort" or "people"), for messages.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, str or None)
+
     Raises
     ------
     SchemaError
@@ -114,6 +125,23 @@ def prepare(
     sources: tuple[str | None, str | None] = (None, None),
 ) -> Prepared:
     """Check both tables at once and normalise them for linking.
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+        The people to link: names, date of birth, optionally sex and ID columns.
+    people : pandas.DataFrame
+        The table they are linked to, with ``person_id``.
+    ids : sequence of str or None
+        ID columns both tables hold (a PNC number, say), compared exactly.
+    outcome : str or None
+        A true/false column of ``people`` (reoffended) carried to the links.
+    sources : tuple of (str or None, str or None), default (None, None)
+        The files the two tables came from, named in messages.
+
+    Returns
+    -------
+    Prepared
 
     Raises
     ------

@@ -87,8 +87,22 @@ def score(
 ) -> Scored:
     """Train the model on the two tables and find each cohort row's best candidate.
 
-    ``cohort`` and ``people`` are :class:`cohorts.linkage_input.Prepared` key tables, with ``n_ids`` ID
-    columns ``id_1``, ``id_2``, ...
+    Parameters
+    ----------
+    cohort, people : pandas.DataFrame
+        The key tables of a :class:`cohorts.linkage_input.Prepared`.
+    n_ids : int
+        How many ID columns they hold (``id_1``, ``id_2``, ...).
+    engine : splink's DuckDB or Spark
+        Where the comparisons run.
+    sample_pairs : int
+        Random pairs used to estimate the chance that two records disagree on each field.
+    seed : int
+        Seed of that sample.
+
+    Returns
+    -------
+    Scored
 
     Examples
     --------
