@@ -318,6 +318,8 @@ class PropensityModel:
         How it was fitted: "newton" (the fast path) or "statsmodels" (the fallback).
     notes : tuple of str
         What the fit did that a reader should know (covariates left out, warnings).
+    design : Design or None
+        The design the model was fitted on (``design.full()`` gives the matrix).
     """
 
     columns: list[str]
@@ -333,6 +335,7 @@ class PropensityModel:
     iterations: int
     method: str
     notes: tuple[str, ...] = ()
+    design: Design | None = field(default=None, repr=False, compare=False)
 
     @property
     def params(self) -> pd.Series:
@@ -478,6 +481,7 @@ def fit_propensity(
         iterations=fit.iterations,
         method=fit.method,
         notes=tuple(notes),
+        design=design,
     )
 
 

@@ -114,6 +114,8 @@ class _Adjusted:
         level: float = 0.95,
         draws: int = 999,
         seed: int | None = None,
+        variance_matches: int | None = None,
+        score_adjustment: bool = True,
     ) -> Effect:
         """Effect of the programme on ``outcome`` for the estimand's population.
 
@@ -133,13 +135,25 @@ class _Adjusted:
         level : float, default 0.95
         draws, seed
             Bootstrap resamples and their seed.
+        variance_matches : int, optional
+            ``se="abadie_imbens"``: J, the nearest units of the same group (in the
+            whole sample, ties kept) whose outcomes estimate each matched unit's
+            outcome variance; default J = M (the matching ratio), as R's
+            ``Matching`` with ``Var.calc = M``; 0 assumes one variance for everyone
+            (``Var.calc = 0``).
+        score_adjustment : bool, default True
+            After matching on a logistic propensity score fitted here (and nothing
+            else), add Abadie and Imbens' (2016) term for the score being
+            estimated to an unadjusted difference's ``"cluster"`` or
+            ``"abadie_imbens"`` variance (see :mod:`metrics.variance`).
         """
         simple = covariates is None and kind in ("mean", "binary") and scale in (None, "difference")
         se = self._default_se(simple) if se is None else se
         self._check_se(se)
         return estimate_effect(
             self._sample(se), outcome, kind=kind, scale=scale, covariates=covariates, se=se, duration=duration,
-            event=event, level=level, draws=draws, seed=seed,
+            event=event, level=level, draws=draws, seed=seed, variance_matches=variance_matches,
+            score_adjustment=score_adjustment,
         )  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
