@@ -118,7 +118,7 @@ def test_bootstrap_resamples_matched_sets(m1):
 def test_wilcoxon_bounds_equal_wilcox_test_and_psens(lalonde):
     m = match(lalonde, "treat", COVARIATES)
     rb = rosenbaum_bounds(m, "shifted", gammas=[1, 1.1, 1.2, 1.3])
-    assert rb.test == "Wilcoxon signed-rank" and rb.direction == "higher"
+    assert rb.test == "Wilcoxon signed-rank (normal approximation)" and rb.direction == "higher"
     assert_allclose(rb.table["p_upper"].iloc[0], ref.WILCOXON_P_GAMMA1, rtol=1e-9)
     assert_allclose(rb.table["p_upper"], ref.WILCOXON_UPPER, rtol=1e-9)
     # R takes 1 - pnorm(z): 4e-9 relative off at p = 1e-8
