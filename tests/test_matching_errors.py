@@ -1,6 +1,7 @@
 """Clear errors from matching and propensity fitting, and the `desist evaluate` command."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,20 @@ def test_perfect_separation_names_the_covariate(lalonde):
     d2 = lalonde.assign(score=np.where(lalonde["treat"] == 1, 10.0, 0.0) + lalonde["age"] / 100)
     with pytest.raises(ModelError, match=r"'score': treated values .* do not overlap"):
         fit_propensity(d2, "treat", ["age", "score"])
+
+
+def test_separation_message_says_when_ranges_only_touch(lalonde):
+    # Issue 26: "[-3.8, -0]" and "do not overlap" where the ranges meet at 0.
+    t = lalonde["treat"].to_numpy()
+    rng = np.random.default_rng(1)
+    touch = np.where(t == 1, -rng.uniform(0, 3.8, len(t)), rng.uniform(0, 2, len(t)))
+    touch[np.flatnonzero(t == 1)[0]] = -0.0
+    touch[np.flatnonzero(t == 0)[0]] = 0.0
+    with pytest.raises(ModelError) as info:
+        fit_propensity(lalonde.assign(touch=touch), "treat", ["age", "touch"])
+    message = str(info.value)
+    assert re.search(r"'touch': treated values \[-3\.\d+, 0\] and control values \[0, 1\.\d+\] meet only at 0", message)
+    assert "-0]" not in message and "do not overlap" not in message
 
 
 def test_collinear_covariates(lalonde):
