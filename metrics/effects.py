@@ -26,12 +26,17 @@ Standard errors (``se``; see :mod:`metrics.variance`): ``"cluster"`` on the
 matched set (sandwich's ``vcovCL``: HC1 for least squares, HC0 otherwise),
 ``"two_way"`` on the matched set and the unit (matching with replacement),
 ``"hc3"`` (least squares; HC0 for the GLMs and Cox), ``"abadie_imbens"`` (the
-matching estimator's own variance, as R's ``Matching``), or ``"bootstrap"``
+matching estimator's own variance, as R's ``Matching``: outcome variances from
+each matched unit's J nearest of its group in the whole sample, J = M by
+default), or ``"bootstrap"``
 (matched sets resampled with replacement, the whole estimator refitted on
 each: a percentile interval). Least-squares intervals use the t distribution
 with the residual degrees of freedom (as ``lmtest::coeftest`` on an ``lm``),
 the others the normal. The delta method treats the focal units' covariates as
-fixed, as R's ``marginaleffects`` does.
+fixed, as R's ``marginaleffects`` does. After matching on a logistic propensity
+score estimated here, the clustered and Abadie-Imbens variances of an unadjusted
+difference add Abadie and Imbens' (2016) term for the estimated score
+(:func:`metrics.variance.estimated_score_adjustment`).
 """
 
 from __future__ import annotations

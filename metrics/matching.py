@@ -433,7 +433,11 @@ class MatchedComparison(_Adjusted):
     covered 93-97% in ``bench/coverage.py`` (2,000 replications per design):
     clustered on the matched set without replacement; with replacement
     Abadie-Imbens for an unadjusted difference (two-way clustering on set and
-    unit otherwise); HC3 after subclassification.
+    unit otherwise); HC3 after subclassification. After matching on a logistic
+    propensity score fitted here (and nothing else), an unadjusted difference's
+    clustered or Abadie-Imbens variance gets Abadie and Imbens' (2016) term for
+    the score being estimated (``score_adjustment=False`` leaves it out, as
+    MatchIt and R's Matching do).
     """
 
     data: pd.DataFrame = field(repr=False)

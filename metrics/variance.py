@@ -18,7 +18,12 @@ contributions, summed within clusters:
   as ``vcovHC(fit, type = "HC3")``; for a GLM ``"hc0"`` (no leverage).
 
 :func:`abadie_imbens_variance` is the matching estimator's own variance (Abadie
-and Imbens 2006), as R's ``Matching::Match(...)$se`` gives it.
+and Imbens 2006), as R's ``Matching::Match(...)$se`` gives it, with each matched
+unit's outcome variance from :func:`within_group_variance` (its J nearest units
+of the same group in the whole sample, ties kept: ``Var.calc = J``) or one
+variance for everyone (``Var.calc = 0``). :func:`estimated_score_adjustment` is
+the term Abadie and Imbens (2016) add when the score matched on is an estimated
+logistic propensity score.
 """
 
 from __future__ import annotations
