@@ -75,7 +75,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, special, stats
-from scipy.special import expit, logit
+from scipy.special import logit
 
 from ground.checks import Interval, check_parameter, require_columns
 from ground.errors import ModelError
@@ -118,13 +118,14 @@ class _Curves:
         out = {k: np.zeros((len(grid), n_units)) for k in ("ll", "d1", "d2", "count")}
         for lo in range(0, len(y), block):  # blocks bound the memory (rows x grid)
             sl = slice(lo, min(lo + block, len(y)))
-            eta = offset[sl, None] + grid[None, :]
-            p = expit(eta)
+            # exp(o + a) = exp(o) exp(a): one product per cell instead of an exponential (|o + a| < 45 here)
+            odds = np.exp(offset[sl])[:, None] * np.exp(grid)[None, :]
+            p = odds / (1 + odds)
             member = sparse.csr_matrix((np.ones(sl.stop - sl.start), (code[sl], np.arange(sl.stop - sl.start))),
                                        shape=(n_units, sl.stop - sl.start))  # fmt: skip
             for key, values in (
-                ("ll", y[sl, None] * eta - np.logaddexp(0.0, eta)), ("d1", y[sl, None] - p),
-                ("d2", -p * (1 - p)), ("count", p),
+                ("ll", y[sl, None] * (offset[sl, None] + grid[None, :]) - np.log1p(odds)), ("d1", y[sl, None] - p),
+                ("d2", -p / (1 + odds)), ("count", p),
             ):  # fmt: skip
                 out[key] += (member @ values).T
         return cls(float(grid[0]), **out)
@@ -293,12 +294,17 @@ def maximum_likelihood(curves: _Curves, start: float) -> tuple[float, float, flo
     out by adaptive Gauss-Hermite quadrature (as R's ``lme4::glmer(..., nAGQ = 25)``)."""
 
     def minus(params):
-        c = _Conditional.at(curves, np.array([params[0]]), np.array([np.exp(params[1])]))
-        return -float(c.log_marginal.sum())
+        """Minus the log-likelihood and its gradient in (mu, log tau): d/dmu = sum_p E[l_p'(a)] and
+        d/dlog(tau) = sum_p (E[(a - mu)^2] / tau^2 - 1), expectations over each provider's a given (mu, tau)."""
+        mu, tau = params[0], np.exp(params[1])
+        c = _Conditional.at(curves, np.array([mu]), np.array([tau]))
+        slope = (c.weights * curves.slopes(c.nodes, axis=1)[0]).sum()
+        spread = ((c.weights * (c.nodes - mu) ** 2).sum(axis=-1) / tau**2 - 1).sum()
+        return -float(c.log_marginal.sum()), -np.array([slope, spread])
 
     res = optimize.minimize(
-        minus, np.array([start, np.log(0.3)]), method="L-BFGS-B", bounds=[(None, None), (np.log(1e-4), np.log(10.0))],
-        options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 500},
+        minus, np.array([start, np.log(0.3)]), jac=True, method="L-BFGS-B",
+        bounds=[(None, None), (np.log(1e-4), np.log(10.0))], options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500},
     )  # fmt: skip
     if not np.isfinite(res.fun):
         raise ModelError("compare_providers: the random-intercept model could not be fitted")
