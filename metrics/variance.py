@@ -165,8 +165,6 @@ def within_group_variance(
     >>> within_group_variance(y, np.array([0.0, 1.0, 3.0, 6.0]), np.array([True] * 4), 1)
     array([0.5, 0.5, 2. , 8. ])
     """
-    from scipy.spatial import cKDTree
-
     points = np.asarray(points, dtype=float).reshape(len(y), -1)
     group = np.asarray(group, dtype=bool)
     wanted = np.zeros(len(y), dtype=bool)
@@ -177,19 +175,60 @@ def within_group_variance(
         ask = np.flatnonzero(wanted & (group == g))
         if len(pool) <= neighbours or len(ask) == 0:
             continue
-        tree = cKDTree(points[pool])
-        # the unit itself is at distance 0, so the J-th other unit is the (J+1)-th found
-        near, _ = tree.query(points[ask], k=neighbours + 1)
-        reach = np.sqrt(near[:, neighbours] ** 2 + tolerance)
-        found = tree.query_ball_point(points[ask], reach * (1 + 1e-12), return_length=True)
-        dist, idx = tree.query(points[ask], k=int(found.max()))
-        dist, idx = dist.reshape(len(ask), -1), idx.reshape(len(ask), -1)
-        keep = dist**2 <= near[:, [neighbours]] ** 2 + tolerance
-        values = np.where(keep, y[pool[np.minimum(idx, len(pool) - 1)]], 0.0)
-        count = keep.sum(axis=1)
-        mean = values.sum(axis=1) / count
-        out[ask] = (np.where(keep, (values - mean[:, None]) ** 2, 0.0)).sum(axis=1) / (count - 1)
+        # the unit itself is at distance 0, so the J-th other unit is the (J+1)-th nearest
+        if points.shape[1] == 1:
+            owner, member = _ties_on_a_line(points[pool, 0], points[ask, 0], neighbours + 1, tolerance)
+        else:
+            owner, member = _ties_in_blocks(points[pool], points[ask], neighbours + 1, tolerance)
+        values = y[pool[member]]
+        count = np.bincount(owner, minlength=len(ask))
+        mean = np.bincount(owner, weights=values, minlength=len(ask)) / count
+        out[ask] = np.bincount(owner, weights=(values - mean[owner]) ** 2, minlength=len(ask)) / (count - 1)
     return out
+
+
+def _nearest_on_a_line(pool: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest pool values to each query value (positions in ``pool``, distances), ties to the
+    earlier in sorted order: they lie within k sorted places either side of where the query falls."""
+    order = np.argsort(pool, kind="stable")
+    values = pool[order]
+    window = np.searchsorted(values, query)[:, None] + np.arange(-k, k)[None, :]
+    inside = (window >= 0) & (window < len(values))
+    window = np.clip(window, 0, len(values) - 1)
+    gap = np.where(inside, np.abs(values[window] - query[:, None]), np.inf)
+    pick = np.argsort(gap, axis=1, kind="stable")[:, :k]
+    return order[np.take_along_axis(window, pick, axis=1)], np.take_along_axis(gap, pick, axis=1)
+
+
+def _ties_on_a_line(pool, query, k, tolerance) -> tuple[np.ndarray, np.ndarray]:
+    """(query, pool member) pairs: every pool value whose squared distance is within ``tolerance`` of
+    the k-th nearest's, on one dimension, by sorting."""
+    _, gap = _nearest_on_a_line(pool, query, k)
+    limit = gap[:, k - 1] ** 2 + tolerance
+    order = np.argsort(pool, kind="stable")
+    values = pool[order]
+    reach = np.sqrt(limit) * (1 + 1e-12) + 1e-300  # a slightly wider window, then the exact rule
+    lo, hi = np.searchsorted(values, query - reach), np.searchsorted(values, query + reach, side="right")
+    owner = np.repeat(np.arange(len(query)), hi - lo)
+    place = np.arange(owner.size) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
+    keep = (values[place] - query[owner]) ** 2 <= limit[owner]
+    return owner[keep], order[place[keep]]
+
+
+def _ties_in_blocks(pool, query, k, tolerance, cells: int = 20_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_ties_on_a_line` in several dimensions: squared distances to the whole pool, in
+    blocks of query rows (memory bounded by ``cells``; time by query rows x pool rows)."""
+    owners, members = [], []
+    block = max(1, cells // len(pool))
+    norms = np.sum(pool**2, axis=1)
+    for start in range(0, len(query), block):
+        q = query[start : start + block]
+        d2 = np.maximum(np.sum(q**2, axis=1)[:, None] + norms[None, :] - 2 * q @ pool.T, 0.0)
+        limit = np.partition(d2, k - 1, axis=1)[:, k - 1] + tolerance
+        owner, member = np.nonzero(d2 <= limit[:, None])
+        owners.append(owner + start)
+        members.append(member)
+    return np.concatenate(owners), np.concatenate(members)
 
 
 #: Units of each group whose covariance of covariates and outcome, at a given score, estimates the
@@ -243,18 +282,20 @@ def estimated_score_adjustment(
 
     Examples
     --------
+    An outcome driven by a covariate the score does not use (x2): balancing on the
+    estimated score balances x2 better than chance, so the variance is smaller.
+
     >>> rng = np.random.default_rng(0)
-    >>> X = np.column_stack([np.ones(400), rng.normal(size=400)])
+    >>> X = np.column_stack([np.ones(400), rng.normal(size=(400, 2))])
     >>> q = 1 / (1 + np.exp(1 - X[:, 1]))
     >>> t = rng.random(400) < q
-    >>> y = X[:, 1] + rng.normal(size=400)
+    >>> y = 2 * X[:, 2] + rng.normal(size=400)
     >>> f = np.flatnonzero(t)
     >>> c = np.flatnonzero(~t)[np.abs(q[~t][None, :] - q[f][:, None]).argmin(axis=1)]
-    >>> bool(estimated_score_adjustment(y, X, q, np.eye(2) * 0.01, t, f, c, 0.0, 1) < 0)
+    >>> effect = float(np.mean(y[f] - y[c]))
+    >>> bool(estimated_score_adjustment(y, X, q, np.eye(3) * 0.01, t, f, c, effect, 1) < 0)
     True
     """
-    from scipy.spatial import cKDTree
-
     n_focal = len(np.unique(focal_rows))
     f = score * (1 - score)
     c = np.zeros(design.shape[1])
@@ -266,9 +307,8 @@ def estimated_score_adjustment(
     sums = np.bincount(focal_rows, weights=y[match_rows], minlength=len(y))
     imputed_other[focal] = sums[focal] / np.maximum(per_focal[focal], 1)
     imputed_focal = y.copy()
-    k = min(ratio, int(focal.sum()))
-    _, near = cKDTree(score[focal][:, None]).query(score[~focal][:, None], k=k)
-    imputed_focal[~focal] = y[np.flatnonzero(focal)][near.reshape(int((~focal).sum()), k)].mean(axis=1)
+    near, _ = _nearest_on_a_line(score[focal], score[~focal], min(ratio, int(focal.sum())))
+    imputed_focal[~focal] = y[np.flatnonzero(focal)][near].mean(axis=1)
     used = focal & (per_focal > 0) | ~focal
     gap = np.where(used, imputed_focal - imputed_other - effect, 0.0)
     d = design.T @ (f * gap) / n_focal
@@ -278,17 +318,14 @@ def estimated_score_adjustment(
 def _local_covariance(y, design, score, group, block: int = 100_000) -> np.ndarray:
     """Per unit: the covariance of (design columns, y) over the ``COVARIANCE_NEIGHBOURS`` units of
     ``group`` nearest in score (n - 1 divisor); zero where the group is too small."""
-    from scipy.spatial import cKDTree
-
     rows = np.flatnonzero(group)
     out = np.zeros(design.shape)
     k = min(COVARIANCE_NEIGHBOURS, len(rows))
     if k < 2:
         return out
-    tree = cKDTree(score[rows][:, None])
     for start in range(0, len(y), block):  # blocks bound the memory of the neighbour arrays
         stop = min(start + block, len(y))
-        _, near = tree.query(score[start:stop, None], k=k)
+        near, _ = _nearest_on_a_line(score[rows], score[start:stop], k)
         Xn, yn = design[rows[near]], y[rows[near]]
         Xc, yc = Xn - Xn.mean(axis=1, keepdims=True), yn - yn.mean(axis=1, keepdims=True)
         out[start:stop] = np.einsum("nkp,nk->np", Xc, yc) / (k - 1)

@@ -72,7 +72,7 @@ def _neighbour_variance_by_definition(y, x, group, j, tolerance):
     out = np.full(len(y), np.nan)
     for i in range(len(y)):
         same = np.flatnonzero((group == group[i]) & (np.arange(len(y)) != i))
-        d2 = (x[same] - x[i]) ** 2
+        d2 = np.sum((x[same] - x[i]).reshape(len(same), -1) ** 2, axis=1)
         cut = np.sort(d2)[j - 1] + tolerance
         out[i] = np.var(np.r_[y[i], y[same[d2 <= cut]]], ddof=1)
     return out
@@ -90,6 +90,12 @@ def test_variance_neighbours_keep_ties_in_the_whole_sample(j):
     np.testing.assert_allclose(
         within_group_variance(y, near, group, j, rows=np.arange(50)),
         np.r_[_neighbour_variance_by_definition(y, near, group, j, 1e-5)[:50], np.full(250, np.nan)],
+        rtol=1e-12,
+    )
+    plane = np.column_stack([x, np.round(rng.normal(size=300), 1)])  # two dimensions: by blocks
+    np.testing.assert_allclose(
+        within_group_variance(y, plane, group, j),
+        _neighbour_variance_by_definition(y, plane, group, j, 1e-5),
         rtol=1e-12,
     )
 
