@@ -26,18 +26,23 @@ Standard errors (``se``; see :mod:`metrics.variance`): ``"cluster"`` on the
 matched set (sandwich's ``vcovCL``: HC1 for least squares, HC0 otherwise),
 ``"two_way"`` on the matched set and the unit (matching with replacement),
 ``"hc3"`` (least squares; HC0 for the GLMs and Cox), ``"abadie_imbens"`` (the
-matching estimator's own variance, as R's ``Matching``), or ``"bootstrap"``
+matching estimator's own variance, as R's ``Matching``: outcome variances from
+each matched unit's J nearest of its group in the whole sample, J = M by
+default), or ``"bootstrap"``
 (matched sets resampled with replacement, the whole estimator refitted on
 each: a percentile interval). Least-squares intervals use the t distribution
 with the residual degrees of freedom (as ``lmtest::coeftest`` on an ``lm``),
 the others the normal. The delta method treats the focal units' covariates as
-fixed, as R's ``marginaleffects`` does.
+fixed, as R's ``marginaleffects`` does. After matching on a logistic propensity
+score estimated here, the clustered and Abadie-Imbens variances of an unadjusted
+difference add Abadie and Imbens' (2016) term for the estimated score
+(:func:`metrics.variance.estimated_score_adjustment`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -47,7 +52,12 @@ from ground.checks import Interval, Options, check_parameter, column_names, para
 from ground.errors import ModelError
 from metrics.propensity import TOO_LARGE, Design, check_covariate_values, treatment_indicator
 from metrics.survival import cox_fit, efron_score_residuals, kaplan_meier
-from metrics.variance import abadie_imbens_variance, cluster_variance, within_group_variance
+from metrics.variance import (
+    abadie_imbens_variance,
+    cluster_variance,
+    estimated_score_adjustment,
+    within_group_variance,
+)
 
 __all__ = ["Effect", "compare", "estimate_effect", "kaplan_meier", "AnalysisSample"]
 
@@ -60,9 +70,6 @@ SCALES = {
     "time": ("hazard ratio",),
 }
 VARIANCES = ("cluster", "two_way", "hc3", "abadie_imbens", "bootstrap")
-#: Same-group neighbours (on the standardised covariates) that estimate each unit's
-#: outcome variance for the Abadie-Imbens standard error (their J; R's Matching ``Var.calc``).
-AI_NEIGHBOURS = 2
 
 
 @dataclass(frozen=True)
@@ -203,6 +210,50 @@ def _number(v: float) -> str:
 
 
 @dataclass(frozen=True)
+class VariancePool:
+    """Where the Abadie-Imbens variance finds each matched unit's same-group neighbours:
+    every unit that could have been matched (R's ``Matching`` searches the whole sample).
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        The units (their outcomes are read from it).
+    points : numpy.ndarray
+        Their matching variables, scaled to unit SD (one column per dimension).
+    treated : bool array
+    rows : int array
+        Position in ``data`` of each row of the analysis sample.
+    units : int array
+        Position of each unit in the caller's table (for messages).
+    neighbours : int
+        J, the same-group neighbours per unit (0: one variance for everyone).
+    score : numpy.ndarray or None
+        With a logistic propensity score estimated by desist: each unit's fitted
+        probability of treatment, for the Abadie-Imbens (2016) adjustment ...
+    design : numpy.ndarray or None
+        ... the model's design matrix (with the intercept) ...
+    score_covariance : numpy.ndarray or None
+        ... and the covariance of its coefficients (the inverse information).
+    ratio : int
+        M, the matches each focal unit was given.
+    adjust_score : bool
+        Whether to add the adjustment for the estimated score.
+    """
+
+    data: pd.DataFrame
+    points: np.ndarray
+    treated: np.ndarray
+    rows: np.ndarray
+    units: np.ndarray
+    neighbours: int
+    score: np.ndarray | None = None
+    design: np.ndarray | None = None
+    score_covariance: np.ndarray | None = None
+    ratio: int = 1
+    adjust_score: bool = True
+
+
+@dataclass(frozen=True)
 class AnalysisSample:
     """The rows an effect is estimated on.
 
@@ -221,7 +272,7 @@ class AnalysisSample:
         Unit of each row (for two-way clustering).
     matches : tuple of (focal rows, matched rows) or None
         The matched pairs, in row positions of ``data``, for the Abadie-Imbens
-        variance; with ``points`` (the matching distance per row).
+        variance; with ``pool``, where it finds outcome variances.
     estimand : str
     design : str
         "matched", "unmatched" or "weighted" (words for the method text).
@@ -234,7 +285,7 @@ class AnalysisSample:
     sets: np.ndarray | None = None
     units: np.ndarray | None = None
     matches: tuple | None = None
-    points: np.ndarray | None = None
+    pool: VariancePool | None = None
     estimand: str = "ATT"
     design: str = "matched"
 
@@ -328,6 +379,8 @@ def estimate_effect(
     draws: int = 999,
     seed: int | None = None,
     caller: str = "effect",
+    variance_matches: int | None = None,
+    score_adjustment: bool = True,
 ) -> Effect:
     """Shared engine of :func:`compare` and ``MatchedComparison.effect``: checks the
     arguments and the outcome, fits the estimator, and attaches its variance."""
@@ -337,6 +390,11 @@ def estimate_effect(
     check_parameter(level, "level", caller, _OPEN_UNIT)
     if se == "bootstrap":
         check_parameter(draws, "draws", caller, Interval(int, 99, None))
+    check_parameter(variance_matches, "variance_matches", caller, Options(None), Interval(int, 0, None))
+    check_parameter(score_adjustment, "score_adjustment", caller, Options(True, False))
+    if sample.pool is not None:
+        j = sample.pool.neighbours if variance_matches is None else variance_matches
+        sample = replace(sample, pool=replace(sample.pool, neighbours=j, adjust_score=score_adjustment))
     covariates = column_names(covariates, "covariates", caller)
     t = np.asarray(sample.treated, dtype=bool)
     n_t, n_c = int(t.sum()), int((~t).sum())
@@ -430,18 +488,13 @@ def _effect(sample, y, Z, kind, scale, se, outcome, level, draws, seed) -> Effec
     if se == "bootstrap":
         var, how, ci, details["bootstrap"] = _bootstrap(sample, y, Z, kind, scale, est.value, level, draws, seed)
     elif se == "abadie_imbens":
-        sigma2 = None if sample.points is None else within_group_variance(y, sample.points, t, AI_NEIGHBOURS)
-        value, var = abadie_imbens_variance(y, *sample.matches[:2], sample.estimand != "ATC", sigma2)
-        how = "Abadie-Imbens (population effect" + (
-            f"; outcome variances from the {AI_NEIGHBOURS} nearest units of the same group)"
-            if sigma2 is not None
-            else ")"
-        )
+        est.value, var, how = _abadie_imbens(sample, y, outcome, kind)
         ci = None
-        est.value = value
     else:
         var, how = _sandwich(est, sample, se)
         ci = None
+    if se in ("abadie_imbens", "cluster") and scale == "difference" and Z is None and _score_estimated(sample):
+        var, how = _with_score_adjustment(sample, y, outcome, kind, est.value, var, how)
     effect = _result(est, var, how, ci, sample, kind, scale, outcome, level, details, Z is not None)
     if kind == "count":
         details["difference"] = _effect(sample, y, Z, "mean", "difference", se, outcome, level, draws, seed)
@@ -450,6 +503,56 @@ def _effect(sample, y, Z, kind, scale, se, outcome, level, draws, seed) -> Effec
         rr = "hc3" if rr == "abadie_imbens" else rr
         details["risk_ratio"] = _effect(sample, y, Z, kind, "risk ratio", rr, outcome, level, draws, seed)
     return effect
+
+
+def _pool_outcomes(sample: AnalysisSample, outcome: str, kind: str) -> np.ndarray:
+    pool = sample.pool
+    return _outcome_values(pool.data, outcome, kind, pool.units)
+
+
+def _abadie_imbens(sample: AnalysisSample, y: np.ndarray, outcome: str, kind: str) -> tuple[float, float, str]:
+    """Abadie and Imbens' (2006) estimate and variance, with each matched unit's outcome variance from
+    its J nearest units of the same group in the whole sample (J = 0: one variance for everyone)."""
+    pool, (focal, matched) = sample.pool, sample.matches
+    j = 0 if pool is None else pool.neighbours
+    sigma2 = None
+    words = "one outcome variance for everyone (as R's Matching with Var.calc = 0)"
+    if j > 0:
+        need = pool.rows[np.unique(matched)]
+        s2 = within_group_variance(_pool_outcomes(sample, outcome, kind), pool.points, pool.treated, j, rows=need)
+        if not np.all(np.isfinite(s2[need])):
+            raise ModelError(
+                f"The Abadie-Imbens variance needs more than {j} unit(s) in each group to estimate outcome "
+                "variances: give a smaller variance_matches (0 assumes one variance for everyone)."
+            )
+        sigma2 = s2[pool.rows]
+        words = (
+            f"outcome variances from each unit's {j} nearest of its group in the whole sample (as R's Matching "
+            f"with Var.calc = {j})"
+        )
+    value, var = abadie_imbens_variance(y, focal, matched, sample.estimand != "ATC", sigma2)
+    return value, var, f"Abadie-Imbens (population effect; {words})"
+
+
+def _score_estimated(sample: AnalysisSample) -> bool:
+    pool = sample.pool
+    return pool is not None and pool.adjust_score and pool.score is not None and sample.matches is not None
+
+
+def _with_score_adjustment(sample, y, outcome, kind, value, var, how) -> tuple[float, str]:
+    """Add Abadie and Imbens' (2016) term for matching on an estimated logistic score."""
+    pool = sample.pool
+    y_pool = _pool_outcomes(sample, outcome, kind)
+    focal, matched = (pool.rows[r] for r in sample.matches)
+    sign = 1.0 if sample.estimand != "ATC" else -1.0
+    extra = estimated_score_adjustment(
+        y_pool, pool.design, pool.score if sign > 0 else 1 - pool.score, pool.score_covariance,
+        pool.treated if sign > 0 else ~pool.treated,
+        focal, matched, sign * value, pool.ratio,
+    )  # fmt: skip
+    if var + extra <= 0:
+        return var, how + "; not adjusted for the estimated propensity score (the adjustment exceeded the variance)"
+    return var + extra, how + "; adjusted for the estimated propensity score (Abadie and Imbens 2016)"
 
 
 def _sandwich(est: _Estimate, sample: AnalysisSample, se: str) -> tuple[float, str]:
@@ -706,6 +809,4 @@ def _time_effect(sample, outcome, duration, event, covariates, se, level, caller
 
 
 def _replace_method(effect: Effect, method: str) -> Effect:
-    from dataclasses import replace
-
     return replace(effect, method=method)

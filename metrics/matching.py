@@ -34,8 +34,8 @@ import pandas as pd
 
 from ground.checks import Interval, Options, check_parameter, column_names, parameter_error, require_columns
 from ground.errors import DesistWarning, MatchingError
-from metrics.effects import AnalysisSample
-from metrics.nearest import ORDERS, nearest_neighbours
+from metrics.effects import AnalysisSample, VariancePool
+from metrics.nearest import ORDERS, TIES, nearest_neighbours
 from metrics.propensity import (
     PropensityModel,
     check_covariate_values,
@@ -73,6 +73,7 @@ def match(
     std_caliper: bool = True,
     link: str = "logit",
     order: str | None = None,
+    ties: str = "first",
     exact: str | list[str] | None = None,
     mahvars: str | list[str] | None = None,
     discard: str = "none",
@@ -113,6 +114,11 @@ def match(
     order : {"largest", "smallest", "random", "data"}, optional
         Order in which focal units choose (nearest, without replacement). Default
         as MatchIt: "largest" (ATT) or "smallest" (ATC) with a score, else "data".
+    ties : {"first", "all"}, default "first"
+        Nearest neighbour with replacement on a score: "first" takes ``ratio``
+        matches (MatchIt's rule for equal distances); "all" also keeps every
+        control tied with the last of them, as R's ``Matching::Match`` (see
+        :mod:`metrics.nearest`).
     exact : str or list of str, optional
         Columns on which pairs must agree exactly.
     mahvars : str or list of str, optional
@@ -190,6 +196,7 @@ def _options(given: dict) -> dict:
     check_parameter(given["replace"], "replace", "match", Options(True, False))
     check_parameter(given["link"], "link", "match", Options(*_LINKS))
     check_parameter(given["order"], "order", "match", Options(None, *ORDERS))
+    check_parameter(given["ties"], "ties", "match", Options(*TIES))
     check_parameter(given["caliper"], "caliper", "match", Options(None), Interval(float, 0, None, closed="neither"))
     check_parameter(given["std_caliper"], "std_caliper", "match", Options(True, False))
     check_parameter(given["discard"], "discard", "match", Options(*DISCARDS))
@@ -221,12 +228,17 @@ def _options(given: dict) -> dict:
     if given["seed"] is not None and order != "random":
         warnings.warn("'seed' is only used with order='random' and will be ignored", DesistWarning, stacklevel=3)
     replace = bool(given["replace"]) and method == "nearest"
+    if given["ties"] == "all" and not (replace and kind in ("glm", "column") and not given["mahvars"]):
+        raise parameter_error(
+            "ties", "match", "'first' here: 'all' is for nearest-neighbour matching with replacement on a score",
+            given["ties"],
+        )  # fmt: skip
     return {
         "method": method, "estimand": estimand, "ratio": int(given["ratio"]) if method != "subclass" else None,
         "replace": replace, "caliper": given["caliper"], "std_caliper": bool(given["std_caliper"]),
         "link": given["link"], "order": "data" if replace else order, "distance_kind": kind,
         "distance_arg": distance, "discard": given["discard"], "subclass": given["subclass"],
-        "min_n": int(given["min_n"]), "seed": given["seed"],
+        "min_n": int(given["min_n"]), "seed": given["seed"], "ties": given["ties"],
         "exact_arg": given["exact"], "mahvars_arg": given["mahvars"],
     }  # fmt: skip
 
@@ -345,6 +357,7 @@ def _run_method(score, points, treated, discarded, width, strata, opts):
         f, m = nearest_neighbours(
             score[kept], focal[kept], ratio=opts["ratio"], replace=opts["replace"], caliper=width,
             order=opts["order"], strata=None if strata is None else strata[kept], seed=opts["seed"],
+            ties=opts["ties"],
         )  # fmt: skip
         pairs = kept[f], kept[m]
     _check_matched(pairs, focal, width, strata, opts)
@@ -420,7 +433,11 @@ class MatchedComparison(_Adjusted):
     covered 93-97% in ``bench/coverage.py`` (2,000 replications per design):
     clustered on the matched set without replacement; with replacement
     Abadie-Imbens for an unadjusted difference (two-way clustering on set and
-    unit otherwise); HC3 after subclassification.
+    unit otherwise); HC3 after subclassification. After matching on a logistic
+    propensity score fitted here (and nothing else), an unadjusted difference's
+    clustered or Abadie-Imbens variance gets Abadie and Imbens' (2016) term for
+    the score being estimated (``score_adjustment=False`` leaves it out, as
+    MatchIt and R's Matching do).
     """
 
     data: pd.DataFrame = field(repr=False)
@@ -587,19 +604,35 @@ class MatchedComparison(_Adjusted):
         return AnalysisSample(
             self.data.iloc[rows], t, w[rows], focal, sets=self.subclass_array[rows], units=rows,
             matches=(position[self.focal_rows], position[self.match_rows]), estimand=self.estimand,
-            points=self._standardised_covariates(rows) if se == "abadie_imbens" else None,
+            pool=self._variance_pool(rows),
         )  # fmt: skip
 
-    def _standardised_covariates(self, rows: np.ndarray) -> np.ndarray | None:
-        """The covariates (one column per level of a categorical) divided by their SDs
-        over the whole sample: the metric R's ``Matching`` uses (``Weight = 1``)."""
-        if not self.covariates:
-            return None
+    def _variance_pool(self, rows: np.ndarray) -> VariancePool:
+        """Every unit kept for matching, with its matching variables scaled to unit SD (the metric
+        R's ``Matching`` uses with ``Weight = 1``) and, when the score is a logistic propensity
+        score estimated here and the only thing matched on, what the 2016 adjustment needs."""
+        kept = np.flatnonzero(~self.discarded)
+        inside = np.full(len(self.treated), -1, dtype=np.int64)
+        inside[kept] = np.arange(len(kept))
+        o = self.options
+        on_score = self.distance is not None and not o["mahvars"]
+        X = self.distance[:, None] if on_score else self._covariate_points()
+        sd = X[kept].std(axis=0, ddof=1)
+        points = X[kept][:, sd > 0] / sd[sd > 0]
+        model = self.propensity
+        estimated = on_score and model is not None and model.design is not None and not o["exact"]
+        return VariancePool(
+            self.data.iloc[kept], points, self.treated[kept], inside[rows], kept, neighbours=o["ratio"],
+            score=model.probability[kept] if estimated else None,
+            design=model.design.full()[kept] if estimated else None,
+            score_covariance=model.covariance if estimated else None, ratio=o["ratio"],
+        )  # fmt: skip
+
+    def _covariate_points(self) -> np.ndarray:
+        """The covariates, one column per level of a categorical."""
         from metrics.balance import balance_variables
 
-        X = np.column_stack(list(balance_variables(self.data, self.covariates).values()))
-        sd = X.std(axis=0, ddof=1)
-        return X[rows][:, sd > 0] / sd[sd > 0]
+        return np.column_stack(list(balance_variables(self.data, self.covariates).values()))
 
     def _stacked_sample(self) -> AnalysisSample:
         """MatchIt's ``get_matches()`` layout: each focal unit once in its set, and each
@@ -678,6 +711,7 @@ def _describe(o: dict, estimand: str) -> list[str]:
         lines.append(
             f"  distance: {dist}; ratio 1:{o['ratio']}; {'with' if o['replace'] else 'without'} replacement"
             + (f"; order: {o['order']}" if o["method"] == "nearest" else "")
+            + ("; every tied control kept (as R's Matching)" if o.get("ties") == "all" else "")
         )
     if o["caliper"] is not None and o["method"] != "subclass":
         lines.append(

@@ -16,6 +16,12 @@ The same data and options give the same matched sets as
   reaches it first, as MatchIt's. With replacement and ratio > 1, exact ties at
   the k-th place are broken towards the nearer sorted position, left first
   (MatchIt's heap selection is not specified for ties).
+- ``ties="all"`` (with replacement only) keeps every control as near as the
+  k-th, as R's ``Matching::Match(ties = TRUE)``: a control is tied with the
+  k-th match when its squared distance, in units of the score's SD (n - 1,
+  over the units given), exceeds the k-th's by at most ``TIE_TOLERANCE``
+  (Matching's ``distance.tolerance``). Each focal unit's matches then share
+  its weight equally.
 
 Nothing of size N_treated x N_control is built: the other group is sorted once
 and searched; without replacement, used units are skipped with union-find
@@ -27,11 +33,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ground.checks import Options, check_parameter
+from ground.checks import Options, check_parameter, parameter_error
 
 __all__ = ["nearest_neighbours"]
 
 ORDERS = ("largest", "smallest", "random", "data")
+TIES = ("first", "all")
+#: Squared distances (in SDs of the score) closer than this to the k-th match's are ties (Matching's default).
+TIE_TOLERANCE = 1e-5
 
 
 def nearest_neighbours(
@@ -44,13 +53,16 @@ def nearest_neighbours(
     order: str = "largest",
     strata: np.ndarray | None = None,
     seed: int | None = None,
+    ties: str = "first",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The matching itself on positions: returns (focal row, matched row) pairs,
     sorted by focal row then by match number.
 
     ``treated`` marks the focal units (the treated for the ATT; pass the controls
     for the ATC). ``caliper`` here is the raw width (None = no caliper). ``order``:
-    "largest", "smallest", "random" (with ``seed``) or "data".
+    "largest", "smallest", "random" (with ``seed``) or "data". ``ties``:
+    "first" (one control per place, MatchIt's rule) or "all" (every tied
+    control, R Matching's; with ``replace=True`` only).
 
     Examples
     --------
@@ -58,6 +70,11 @@ def nearest_neighbours(
     (array([1]), array([2]))
     """
     check_parameter(order, "order", "nearest_neighbours", Options(*ORDERS))
+    check_parameter(ties, "ties", "nearest_neighbours", Options(*TIES))
+    if ties == "all" and not replace:
+        raise parameter_error(
+            "ties", "nearest_neighbours", "'first' without replacement ('all' needs replace=True)", ties
+        )
     distance = np.asarray(distance, dtype=float)
     treated = np.asarray(treated, dtype=bool)
     t_all = np.flatnonzero(treated)
@@ -70,7 +87,6 @@ def nearest_neighbours(
     else:
         t_order = t_all
     cal = np.inf if caliper is None else float(caliper)
-    ranks = _FullRanks(distance)
     if strata is None:
         groups = [(t_order, np.flatnonzero(~treated))]
     else:
@@ -83,9 +99,14 @@ def nearest_neighbours(
             if s in c_by:
                 groups.append((t_order[t_pos], c_all[c_by[s]]))
     pairs_t, pairs_c, pairs_k = [], [], []
+    if not replace:
+        finder, extra = _without_replacement, _FullRanks(distance)
+    elif ties == "first":
+        finder, extra = _with_replacement, None
+    else:  # the tolerance is on squared distances in SDs of the score: here in squared score units
+        finder, extra = _all_ties, TIE_TOLERANCE * (float(np.var(distance, ddof=1)) if len(distance) > 1 else 0.0)
     for t_ord, c_rows in groups:
-        finder = _with_replacement if replace else _without_replacement
-        pt, pc, pk = finder(distance, t_ord, c_rows, ratio, cal, ranks)
+        pt, pc, pk = finder(distance, t_ord, c_rows, ratio, cal, extra)
         pairs_t.append(pt)
         pairs_c.append(pc)
         pairs_k.append(pk)
@@ -236,7 +257,7 @@ def _tie(ranks, t_row, c_sorted, lo, hi, p, L, R):
     return L if k_left <= k_right else R
 
 
-def _with_replacement(distance, t_order, c_rows, ratio, cal, ranks):
+def _with_replacement(distance, t_order, c_rows, ratio, cal, _unused):
     c_sorted, cs, pos = _sorted_controls(distance, t_order, c_rows)
     n_c = len(cs)
     step = np.arange(1, ratio + 1)
@@ -252,3 +273,32 @@ def _with_replacement(distance, t_order, c_rows, ratio, cal, ranks):
     found = np.isfinite(np.take_along_axis(dist, pick, axis=1))
     t_idx, k = np.nonzero(found)
     return t_order[t_idx], c_sorted[chosen[found]], k + 1
+
+
+def _all_ties(distance, t_order, c_rows, ratio, cal, tolerance):
+    """Every control whose squared distance is within ``tolerance`` of the k-th nearest's
+    (and within the caliper); match numbers by distance, then sorted position."""
+    t_k, c_k, k_k = _with_replacement(distance, t_order, c_rows, ratio, cal, None)
+    if len(t_k) == 0:
+        return t_k, c_k, k_k
+    c_sorted, cs, _ = _sorted_controls(distance, t_order, c_rows)
+    gap = np.abs(distance[t_k] - distance[c_k])
+    focal, inverse = np.unique(t_k, return_inverse=True)
+    kth = np.zeros(len(focal))
+    np.maximum.at(kth, inverse, gap)
+    d = distance[focal]
+    # a slightly wider window first, then the exact rule on squared distances
+    reach = np.sqrt(kth**2 + tolerance) * (1 + 1e-12) + 1e-300
+    lo = np.searchsorted(cs, d - reach, side="left")
+    hi = np.searchsorted(cs, d + reach, side="right")
+    counts = hi - lo
+    owner = np.repeat(np.arange(len(focal)), counts)
+    pos = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo, counts)
+    diff = cs[pos] - d[owner]
+    keep = (diff**2 <= kth[owner] ** 2 + tolerance) & (np.abs(diff) <= cal)
+    owner, pos, diff = owner[keep], pos[keep], np.abs(diff[keep])
+    o = np.lexsort((pos, diff, owner))
+    owner, pos = owner[o], pos[o]
+    starts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
+    number = np.arange(len(owner)) - np.repeat(starts, np.diff(np.r_[starts, len(owner)])) + 1
+    return focal[owner], c_sorted[pos], number

@@ -318,6 +318,8 @@ class PropensityModel:
         How it was fitted: "newton" (the fast path) or "statsmodels" (the fallback).
     notes : tuple of str
         What the fit did that a reader should know (covariates left out, warnings).
+    design : Design or None
+        The design the model was fitted on (``design.full()`` gives the matrix).
     """
 
     columns: list[str]
@@ -333,6 +335,7 @@ class PropensityModel:
     iterations: int
     method: str
     notes: tuple[str, ...] = ()
+    design: Design | None = field(default=None, repr=False, compare=False)
 
     @property
     def params(self) -> pd.Series:
@@ -478,6 +481,7 @@ def fit_propensity(
         iterations=fit.iterations,
         method=fit.method,
         notes=tuple(notes),
+        design=design,
     )
 
 
@@ -612,6 +616,11 @@ def _label(col: _Column) -> str:
     return f"{(col.covariate or col.name)!r}" + (f" level {col.level!r}" if col.level is not None else "")
 
 
+def _number(v: float) -> str:
+    """A covariate value for a message: '0', not '-0'."""
+    return f"{v + 0.0:g}"
+
+
 def _check_separation(design: Design, s: _Stats) -> None:
     """Name every design column that takes one value, or separates treated from
     controls on its own (a 0/1 column whose ones are all in one group; a
@@ -634,9 +643,15 @@ def _check_separation(design: Design, s: _Stats) -> None:
             elif ones_c == s.n_c:
                 problems.append(f"{label}: every control unit has it")
         elif s.hi_t[j] <= s.lo_c[j] or s.hi_c[j] <= s.lo_t[j]:
+            touch = s.hi_t[j] == s.lo_c[j] or s.hi_c[j] == s.lo_t[j]
+            where = (
+                f"meet only at {_number(s.hi_t[j] if s.hi_t[j] == s.lo_c[j] else s.lo_t[j])}"
+                if touch
+                else "do not overlap"
+            )
             problems.append(
-                f"{label}: treated values [{s.lo_t[j]:g}, {s.hi_t[j]:g}] and control values "
-                f"[{s.lo_c[j]:g}, {s.hi_c[j]:g}] do not overlap"
+                f"{label}: treated values [{_number(s.lo_t[j])}, {_number(s.hi_t[j])}] and control values "
+                f"[{_number(s.lo_c[j])}, {_number(s.hi_c[j])}] {where}"
             )
     if problems:
         raise ModelError(

@@ -16,23 +16,41 @@ which the upper bound passes ``alpha``: the finding survives hidden bias up to i
   of |difference| over pairs whose difference goes in the direction of the
   effect; zero differences dropped, ties given average ranks). Under gamma, T
   is bounded by sums of independent ``rank_i x Bernoulli(p)``, p = G/(1+G)
-  (upper) or 1/(1+G) (lower), with mean ``p sum(rank)`` and variance
-  ``p(1-p) sum(rank^2)``; p-values from the normal approximation
-  (``rbounds::psens``).
+  (upper) or 1/(1+G) (lower). With fewer than ``EXACT_PAIRS`` informative
+  pairs the p-values are exact (the distribution of that sum, by convolution;
+  ties give half-integer ranks, which doubling makes whole); from then on the
+  normal approximation with mean ``p sum(rank)`` and variance
+  ``p(1-p) sum(rank^2)``, as ``rbounds::psens`` uses for every size. With few
+  pairs the approximation misleads: 33 pairs whose exact critical Gamma is
+  4.81 get 4.43 (issue 26).
 
 The test runs in the direction of the observed effect (a programme that lowers
 reoffending is tested for lowering it). Pairs come from 1:1 matching without
 replacement.
 
-**E-values** (VanderWeele and Ding 2017): the smallest risk ratio an unmeasured
-confounder would need with both the treatment and the outcome to explain the
-estimate away: ``RR + sqrt(RR (RR - 1))`` for RR >= 1 (RR < 1 is inverted),
-and for the confidence limit closer to 1 (1 when the interval contains 1).
-Hazard ratios and odds ratios of common outcomes (15% or more) are first
-turned into approximate risk ratios (``(1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR))``
-and ``sqrt(OR)``), as R's ``EValue`` does; rate ratios are read as risk ratios;
-a difference in means is standardised by the outcome's pooled SD, d, and read
-as ``RR = exp(0.91 d)`` with limits ``exp(0.91 d -+ 1.78 SE(d))``.
+**E-values**: the smallest risk ratio an unmeasured confounder would need with
+both the treatment and the outcome to explain the estimate away, and its
+confidence limit closer to no effect (1 when the interval contains it). Each
+result's ``method`` names the method, as R's ``EValue`` names its functions:
+
+- ratios (VanderWeele and Ding 2017; ``evalues.RR``, ``evalues.OR``,
+  ``evalues.HR``): ``RR + sqrt(RR (RR - 1))`` for RR >= 1 (RR < 1 is
+  inverted). Hazard ratios and odds ratios of common outcomes (15% or more)
+  are first turned into approximate risk ratios
+  (``(1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR))`` and ``sqrt(OR)``); rate ratios
+  are read as risk ratios;
+- a difference in means (``evalues.MD``): standardised by the outcome's pooled
+  SD, d, and read as ``RR = exp(0.91 d)`` with limits ``exp(0.91 d -+ 1.78 SE(d))``;
+- a difference in proportions (Ding and VanderWeele 2016, *Epidemiology* 27,
+  368-377, p. 376; ``evalues.RD``): the bias factor B that moves the risk
+  difference to 0 once the confounder's effect is allowed for,
+  ``B = (sqrt(D^2 + 4 p1 p0 f (1 - f)) - D) / (2 p0 f)`` with
+  ``D = p0 (1 - f) - p1 f`` and f the treated share, and for the interval the
+  B at which the lower limit of the bias-corrected difference (binomial
+  variances of p1, p0 and f) reaches 0; each read as an E-value
+  ``B + sqrt(B (B - 1))``. ``evalues.RD`` finds the second by a grid of step
+  1e-4 in B; here it is the root itself. A protective effect is relabelled
+  (the groups swapped) first, as ``evalues.RD`` asks.
 """
 
 from __future__ import annotations
@@ -47,9 +65,11 @@ from scipy import optimize, special
 from ground.checks import Interval, Options, check_parameter, parameter_error, require_columns
 from ground.errors import MatchingError, ModelError
 
-__all__ = ["EValue", "RosenbaumBounds", "e_value", "rosenbaum_bounds"]
+__all__ = ["EXACT_PAIRS", "EValue", "RosenbaumBounds", "e_value", "rosenbaum_bounds"]
 
 _DEFAULT_GAMMAS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0)
+#: Below this many informative pairs the signed-rank bounds are exact (R's wilcox.test is exact below 50 too).
+EXACT_PAIRS = 50
 
 
 @dataclass(frozen=True)
@@ -61,7 +81,9 @@ class RosenbaumBounds:
     table : pandas.DataFrame
         ``gamma``, ``p_lower``, ``p_upper``, one row per gamma.
     test : str
-        "McNemar (discordant pairs)" or "Wilcoxon signed-rank".
+        "McNemar (discordant pairs)", "Wilcoxon signed-rank (exact)" (fewer than
+        ``EXACT_PAIRS`` informative pairs) or "Wilcoxon signed-rank (normal
+        approximation)".
     direction : str
         "lower" or "higher": the direction of the effect tested (treated vs comparison).
     statistic : float
@@ -165,7 +187,7 @@ def rosenbaum_bounds(
     >>> df["y"] = df["x"] + 0.8 * df["t"] + rng.normal(size=400)
     >>> rb = rosenbaum_bounds(match(df, "t", "x"), "y")
     >>> rb.test, rb.critical_gamma > 1
-    ('Wilcoxon signed-rank', True)
+    ('Wilcoxon signed-rank (normal approximation)', True)
     """
     check_parameter(test, "test", "rosenbaum_bounds", Options("auto", "mcnemar", "wilcoxon"))
     check_parameter(alpha, "alpha", "rosenbaum_bounds", Interval(float, 0, 1, closed="neither"))
@@ -183,7 +205,7 @@ def rosenbaum_bounds(
     rows = [(g, bound.p_value(1 / (1 + g)), bound.p_value(g / (1 + g))) for g in gammas]
     return RosenbaumBounds(
         table=pd.DataFrame(rows, columns=["gamma", "p_lower", "p_upper"]),
-        test="McNemar (discordant pairs)" if use == "mcnemar" else "Wilcoxon signed-rank",
+        test="McNemar (discordant pairs)" if use == "mcnemar" else _wilcoxon_words(bound),
         direction="lower" if sign < 0 else "higher",
         statistic=bound.statistic,
         n_pairs=len(diff),
@@ -227,9 +249,26 @@ class _Bound:
             return float(special.bdtrc(self.statistic - 1, self.informative, p)) if self.statistic > 0 else 1.0
         if self.informative == 0:
             return 1.0
+        if self.informative < EXACT_PAIRS:
+            return _exact_signed_rank_tail(self.ranks, self.statistic, p)
         mean = p * self.ranks.sum()
         var = p * (1 - p) * np.sum(self.ranks**2)
         return float(special.ndtr(-(self.statistic - mean) / math.sqrt(var)))
+
+
+def _exact_signed_rank_tail(ranks: np.ndarray, statistic: float, p: float) -> float:
+    """P(sum_i rank_i B_i >= statistic), B_i independent Bernoulli(p): the distribution of the sum by
+    convolution over doubled (so whole) ranks."""
+    doubled = np.rint(2 * ranks).astype(np.int64)
+    pmf = np.zeros(int(doubled.sum()) + 1)
+    pmf[0] = 1.0
+    top = 0
+    for r in doubled:  # one pass per pair (fewer than EXACT_PAIRS), each over the whole support
+        shifted = np.zeros_like(pmf)
+        shifted[r : top + r + 1] = pmf[: top + 1]
+        pmf = (1 - p) * pmf + p * shifted
+        top += r
+    return float(min(pmf[int(np.rint(2 * statistic)) :].sum(), 1.0))
 
 
 def _mcnemar(diff: np.ndarray) -> _Bound:
@@ -240,6 +279,10 @@ def _wilcoxon(diff: np.ndarray) -> _Bound:
     d = diff[diff != 0]
     ranks = pd.Series(np.abs(d)).rank(method="average").to_numpy()
     return _Bound(float(ranks[d > 0].sum()), len(d), ranks)
+
+
+def _wilcoxon_words(bound: _Bound) -> str:
+    return "Wilcoxon signed-rank " + ("(exact)" if bound.informative < EXACT_PAIRS else "(normal approximation)")
 
 
 def _critical_gamma(bound: _Bound, alpha: float) -> float:
@@ -263,11 +306,14 @@ class EValue:
     e_value : float
         For the estimate.
     e_value_ci : float
-        For the confidence limit closer to 1 (1.0 when the CI contains 1).
+        For the confidence limit closer to no effect (1.0 when the CI contains it).
     risk_ratio, ci_low, ci_high : float
-        The estimate and its CI as (approximate) risk ratios.
+        The estimate and its CI as (approximate) risk ratios; for a difference in
+        proportions the ratio of the two proportions, and no CI (NaN).
     scale : str
         The effect's own scale, and how it was turned into a risk ratio.
+    method : str
+        The E-value's method and its R counterpart (see the module docstring).
     outcome : str
     """
 
@@ -278,6 +324,7 @@ class EValue:
     ci_high: float
     scale: str
     outcome: str
+    method: str = ""
 
     def to_dict(self) -> dict:
         return {**asdict(self), "statement": self.statement()}
@@ -293,10 +340,9 @@ class EValue:
             else f"to move the confidence interval to include no effect, {self.e_value_ci:.2f}"
         )
         return (
-            f"To explain away the estimated effect on {self.outcome} (risk ratio {self.risk_ratio:.3g}, from "
-            f"the {self.scale}), an unmeasured confounder would need to be associated with both joining the "
-            f"programme and the outcome by a risk ratio of at least {self.e_value:.2f} each, above the measured "
-            f"covariates; {ci} (VanderWeele and Ding's E-value)."
+            f"To explain away the estimated effect on {self.outcome} ({self.scale}), an unmeasured confounder "
+            f"would need to be associated with both joining the programme and the outcome by a risk ratio of at "
+            f"least {self.e_value:.2f} each, above the measured covariates; {ci} (E-value: {self.method})."
         )
 
     def summary(self) -> str:
@@ -309,8 +355,9 @@ def e_value(effect, *, rare: bool | None = None) -> EValue:
     Parameters
     ----------
     effect : Effect
-        A risk, rate, odds or hazard ratio, or a difference (in means; a binary
-        difference uses its risk ratio in ``details``).
+        A risk, rate, odds or hazard ratio, or a difference: in means
+        (standardised, ``evalues.MD``) or in proportions (Ding and VanderWeele's
+        risk-difference method, ``evalues.RD``).
     rare : bool, optional
         Whether the outcome is rare (< 15%) for odds and hazard ratios; default:
         judged from the comparison group's rate.
@@ -324,26 +371,23 @@ def e_value(effect, *, rare: bool | None = None) -> EValue:
     >>> from metrics.effects import Effect
     >>> rr = Effect(3.9, 0.4, 1.8, 8.7, 0.001, 100, 100, "", "binary", "infection", "risk ratio", 0.2, 0.05)
     >>> ev = e_value(rr)
-    >>> round(ev.e_value, 2), round(ev.e_value_ci, 2)
-    (7.26, 3.0)
+    >>> round(ev.e_value, 2), round(ev.e_value_ci, 2), ev.method
+    (7.26, 3.0, 'risk ratio (VanderWeele and Ding 2017; as EValue::evalues.RR)')
     """
     from metrics.effects import Effect
 
     if not isinstance(effect, Effect):
         raise parameter_error("effect", "e_value", "an Effect (from effect() or compare())", effect)
     check_parameter(rare, "rare", "e_value", Options(None, True, False))
-    rr, lo, hi, how = _as_risk_ratio(effect, rare)
+    if effect.kind == "binary" and effect.scale == "difference":
+        return _risk_difference_e_value(effect)
+    rr, lo, hi, how, method = _as_risk_ratio(effect, rare)
     limit = lo if rr >= 1 else hi
     crosses = lo <= 1.0 <= hi
     return EValue(
-        e_value=_e(rr),
-        e_value_ci=1.0 if crosses else _e(limit),
-        risk_ratio=float(rr),
-        ci_low=float(lo),
-        ci_high=float(hi),
-        scale=how,
-        outcome=effect.outcome,
-    )
+        e_value=_e(rr), e_value_ci=1.0 if crosses else _e(limit), risk_ratio=float(rr), ci_low=float(lo),
+        ci_high=float(hi), scale=f"risk ratio {rr:.3g}, from the {how}", outcome=effect.outcome, method=method,
+    )  # fmt: skip
 
 
 def _e(rr: float) -> float:
@@ -351,25 +395,22 @@ def _e(rr: float) -> float:
     return float(r + math.sqrt(r * (r - 1)))
 
 
-def _as_risk_ratio(effect, rare: bool | None) -> tuple[float, float, float, str]:
+def _as_risk_ratio(effect, rare: bool | None) -> tuple[float, float, float, str, str]:
+    """(RR, its limits, how the effect became a risk ratio, the E-value's method)."""
     est, lo, hi = effect.estimate, effect.ci_low, effect.ci_high
     common = (effect.mean_control >= 0.15) if rare is None else not rare
+    ratio = "(VanderWeele and Ding 2017; as EValue::evalues."
     if effect.scale in ("risk ratio", "rate ratio"):
-        return est, lo, hi, effect.scale
-    if effect.scale == "odds ratio":
-        if common:
-            return math.sqrt(est), math.sqrt(lo), math.sqrt(hi), "odds ratio (common outcome: sqrt(OR))"
-        return est, lo, hi, "odds ratio (rare outcome: OR as RR)"
-    if effect.scale == "hazard ratio":
-        if common:
-
-            def conv(h):
-                return (1 - 0.5 ** math.sqrt(h)) / (1 - 0.5 ** math.sqrt(1 / h))
-
-            return conv(est), conv(lo), conv(hi), "hazard ratio (common outcome, converted)"
-        return est, lo, hi, "hazard ratio (rare outcome: HR as RR)"
-    if effect.kind == "binary" and "risk_ratio" in effect.details:
-        return _as_risk_ratio(effect.details["risk_ratio"], rare)[:3] + ("risk ratio of the binary outcome",)
+        return est, lo, hi, effect.scale, f"risk ratio {ratio}RR)"
+    if effect.scale in ("odds ratio", "hazard ratio"):
+        short = "OR" if effect.scale == "odds ratio" else "HR"
+        if not common:
+            how = f"{effect.scale} (rare outcome: {short} as RR)"
+            return est, lo, hi, how, f"{effect.scale} read as a risk ratio {ratio}{short}, rare = TRUE)"
+        conv = math.sqrt if short == "OR" else _hazard_to_risk_ratio
+        how = f"{effect.scale} (common outcome: " + ("sqrt(OR))" if short == "OR" else "converted)")
+        method = f"risk ratio converted from the {short} {ratio}{short}, rare = FALSE)"
+        return conv(est), conv(lo), conv(hi), how, method
     sd = effect.details.get("outcome_sd")
     if not sd or not math.isfinite(sd):
         raise ModelError("An E-value of a difference needs the outcome's SD (effect.details['outcome_sd']).")
@@ -379,4 +420,54 @@ def _as_risk_ratio(effect, rare: bool | None) -> tuple[float, float, float, str]
         math.exp(0.91 * d - 1.78 * se),
         math.exp(0.91 * d + 1.78 * se),
         f"standardised mean difference {d:.3g} (RR = exp(0.91 d))",
+        f"standardised mean difference read as a risk ratio {ratio}MD)",
     )
+
+
+def _hazard_to_risk_ratio(h: float) -> float:
+    return (1 - 0.5 ** math.sqrt(h)) / (1 - 0.5 ** math.sqrt(1 / h))
+
+
+def _risk_difference_e_value(effect) -> EValue:
+    """Ding and VanderWeele's (2016) E-values of a difference in proportions, as ``EValue::evalues.RD``
+    (the module docstring has the formulas), from the groups' proportions and sizes."""
+    p1, p0 = float(effect.mean_treated), float(effect.mean_control)
+    n1, n0 = float(effect.n_treated), float(effect.n_control)
+    if p1 < p0:  # evalues.RD asks for the groups to be labelled so that the difference is positive
+        p1, p0, n1, n0 = p0, p1, n0, n1
+    point, limit = risk_difference_bias_factors(p1, p0, n1, n0, 1 - effect.level)
+    return EValue(
+        e_value=_e(point), e_value_ci=_e(limit), risk_ratio=p1 / p0 if p0 > 0 else math.inf, ci_low=math.nan,
+        ci_high=math.nan, scale=f"risk difference {100 * (p1 - p0):.1f} percentage points", outcome=effect.outcome,
+        method="risk difference (Ding and VanderWeele 2016; as EValue::evalues.RD, without its 1e-4 grid)",
+    )  # fmt: skip
+
+
+def risk_difference_bias_factors(p1: float, p0: float, n1: float, n0: float, alpha: float) -> tuple[float, float]:
+    """The bias factors that move a risk difference ``p1 - p0 >= 0`` (groups of n1 and n0) and the
+    lower limit of its ``1 - alpha`` interval to 0 (Ding and VanderWeele 2016, p. 376); 1 for the
+    limit when the interval already contains 0.
+
+    Examples
+    --------
+    >>> b, b_ci = risk_difference_bias_factors(397 / 78954, 51 / 108829, 78954, 108829, 0.05)
+    >>> round(b + math.sqrt(b * (b - 1)), 3), round(b_ci + math.sqrt(b_ci * (b_ci - 1)), 3)
+    (20.947, 15.957)
+    """
+    if p0 <= 0:
+        return math.inf, math.inf
+    n = n1 + n0
+    f = n1 / n
+    var_f, var_p1, var_p0 = f * (1 - f) / n, p1 * (1 - p1) / n1, p0 * (1 - p0) / n0
+    d = p0 * (1 - f) - p1 * f
+    point = (math.sqrt(d**2 + 4 * p1 * p0 * f * (1 - f)) - d) / (2 * p0 * f)
+    z = float(special.ndtri(1 - alpha / 2))
+    if p1 - p0 - z * math.sqrt(var_p1 + var_p0) <= 0:
+        return point, 1.0
+
+    def lower_limit(b: float) -> float:
+        diff, share = p1 - p0 * b, f + (1 - f) / b
+        spread = (var_p1 + var_p0 * b**2) * share**2 + diff**2 * (1 - 1 / b) ** 2 * var_f
+        return diff * share - z * math.sqrt(spread)
+
+    return point, float(optimize.brentq(lower_limit, 1.0, point, xtol=1e-14, rtol=1e-14))

@@ -18,7 +18,12 @@ contributions, summed within clusters:
   as ``vcovHC(fit, type = "HC3")``; for a GLM ``"hc0"`` (no leverage).
 
 :func:`abadie_imbens_variance` is the matching estimator's own variance (Abadie
-and Imbens 2006), as R's ``Matching::Match(...)$se`` gives it.
+and Imbens 2006), as R's ``Matching::Match(...)$se`` gives it, with each matched
+unit's outcome variance from :func:`within_group_variance` (its J nearest units
+of the same group in the whole sample, ties kept: ``Var.calc = J``) or one
+variance for everyone (``Var.calc = 0``). :func:`estimated_score_adjustment` is
+the term Abadie and Imbens (2016) add when the score matched on is an estimated
+logistic propensity score.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["abadie_imbens_variance", "cluster_variance", "clusters_sum_of_squares", "within_group_variance"]
+__all__ = [
+    "abadie_imbens_variance",
+    "cluster_variance",
+    "clusters_sum_of_squares",
+    "estimated_score_adjustment",
+    "within_group_variance",
+]
 
 
 def clusters_sum_of_squares(phi: np.ndarray, groups: np.ndarray | None) -> tuple[float, int]:
@@ -131,26 +142,191 @@ def abadie_imbens_variance(
     return estimate, float(variance)
 
 
-def within_group_variance(y: np.ndarray, points: np.ndarray, group: np.ndarray, neighbours: int) -> np.ndarray:
-    """Conditional variance of each unit's outcome (Abadie and Imbens 2006): the sample
-    variance (n - 1) of its outcome and those of its J nearest units of the same group,
-    nearest on ``points`` (one column per dimension), as R's ``Matching`` with
-    ``Var.calc = J`` computes it. Exact nearest neighbours in row blocks (memory
-    bounded by the block, time by the group's size squared)."""
+def within_group_variance(
+    y: np.ndarray,
+    points: np.ndarray,
+    group: np.ndarray,
+    neighbours: int,
+    rows: np.ndarray | None = None,
+    tolerance: float = 1e-5,
+) -> np.ndarray:
+    """Conditional variance of each unit's outcome (Abadie and Imbens 2006), as R's
+    ``Matching`` with ``Var.calc = J`` computes it: the sample variance (n - 1) of the
+    unit's outcome and those of its J nearest units of the same group (``neighbours``),
+    searched in the whole sample given, with every unit tied with the J-th kept (a
+    squared distance within ``tolerance`` of the J-th's, Matching's
+    ``distance.tolerance``). Distances are Euclidean on ``points`` (one column per
+    dimension, already scaled). ``rows``: the units that need a variance (default
+    all); the others get NaN, as do units whose group has J units or fewer.
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2.0, 4.0, 8.0])
+    >>> within_group_variance(y, np.array([0.0, 1.0, 3.0, 6.0]), np.array([True] * 4), 1)
+    array([0.5, 0.5, 2. , 8. ])
+    """
     points = np.asarray(points, dtype=float).reshape(len(y), -1)
+    group = np.asarray(group, dtype=bool)
+    wanted = np.zeros(len(y), dtype=bool)
+    wanted[np.arange(len(y)) if rows is None else np.asarray(rows)] = True
     out = np.full(len(y), np.nan)
     for g in (True, False):
-        rows = np.flatnonzero(group == g)
-        if len(rows) <= neighbours:
+        pool = np.flatnonzero(group == g)
+        ask = np.flatnonzero(wanted & (group == g))
+        if len(pool) <= neighbours or len(ask) == 0:
             continue
-        P, yg = points[rows], y[rows]
-        norms = np.sum(P**2, axis=1)
-        block = max(1, 20_000_000 // len(rows))
-        for start in range(0, len(rows), block):
-            stop = min(start + block, len(rows))
-            d = norms[start:stop, None] + norms[None, :] - 2 * P[start:stop] @ P.T
-            d[np.arange(stop - start), np.arange(start, stop)] = np.inf  # not the unit itself
-            near = np.argpartition(d, neighbours - 1, axis=1)[:, :neighbours]
-            values = np.column_stack([yg[start:stop], yg[near]])
-            out[rows[start:stop]] = values.var(axis=1, ddof=1)
+        # the unit itself is at distance 0, so the J-th other unit is the (J+1)-th nearest
+        if points.shape[1] == 1:
+            owner, member = _ties_on_a_line(points[pool, 0], points[ask, 0], neighbours + 1, tolerance)
+        else:
+            owner, member = _ties_in_blocks(points[pool], points[ask], neighbours + 1, tolerance)
+        values = y[pool[member]]
+        count = np.bincount(owner, minlength=len(ask))
+        mean = np.bincount(owner, weights=values, minlength=len(ask)) / count
+        out[ask] = np.bincount(owner, weights=(values - mean[owner]) ** 2, minlength=len(ask)) / (count - 1)
+    return out
+
+
+def _nearest_on_a_line(pool: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest pool values to each query value (positions in ``pool``, distances), ties to the
+    earlier in sorted order: they lie within k sorted places either side of where the query falls."""
+    order = np.argsort(pool, kind="stable")
+    values = pool[order]
+    window = np.searchsorted(values, query)[:, None] + np.arange(-k, k)[None, :]
+    inside = (window >= 0) & (window < len(values))
+    window = np.clip(window, 0, len(values) - 1)
+    gap = np.where(inside, np.abs(values[window] - query[:, None]), np.inf)
+    pick = np.argsort(gap, axis=1, kind="stable")[:, :k]
+    return order[np.take_along_axis(window, pick, axis=1)], np.take_along_axis(gap, pick, axis=1)
+
+
+def _ties_on_a_line(pool, query, k, tolerance) -> tuple[np.ndarray, np.ndarray]:
+    """(query, pool member) pairs: every pool value whose squared distance is within ``tolerance`` of
+    the k-th nearest's, on one dimension, by sorting."""
+    _, gap = _nearest_on_a_line(pool, query, k)
+    limit = gap[:, k - 1] ** 2 + tolerance
+    order = np.argsort(pool, kind="stable")
+    values = pool[order]
+    reach = np.sqrt(limit) * (1 + 1e-12) + 1e-300  # a slightly wider window, then the exact rule
+    lo, hi = np.searchsorted(values, query - reach), np.searchsorted(values, query + reach, side="right")
+    owner = np.repeat(np.arange(len(query)), hi - lo)
+    place = np.arange(owner.size) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
+    keep = (values[place] - query[owner]) ** 2 <= limit[owner]
+    return owner[keep], order[place[keep]]
+
+
+def _ties_in_blocks(pool, query, k, tolerance, cells: int = 20_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_ties_on_a_line` in several dimensions: squared distances to the whole pool, in
+    blocks of query rows (memory bounded by ``cells``; time by query rows x pool rows)."""
+    owners, members = [], []
+    block = max(1, cells // len(pool))
+    norms = np.sum(pool**2, axis=1)
+    for start in range(0, len(query), block):
+        q = query[start : start + block]
+        d2 = np.maximum(np.sum(q**2, axis=1)[:, None] + norms[None, :] - 2 * q @ pool.T, 0.0)
+        limit = np.partition(d2, k - 1, axis=1)[:, k - 1] + tolerance
+        owner, member = np.nonzero(d2 <= limit[:, None])
+        owners.append(owner + start)
+        members.append(member)
+    return np.concatenate(owners), np.concatenate(members)
+
+
+#: Units of each group whose covariance of covariates and outcome, at a given score, estimates the
+#: conditional covariance in Abadie and Imbens' (2016) adjustment (assumed: a small local window).
+COVARIANCE_NEIGHBOURS = 4
+
+
+def estimated_score_adjustment(
+    y: np.ndarray,
+    design: np.ndarray,
+    score: np.ndarray,
+    covariance: np.ndarray,
+    focal: np.ndarray,
+    focal_rows: np.ndarray,
+    match_rows: np.ndarray,
+    effect: float,
+    ratio: int,
+) -> float:
+    """The term Abadie and Imbens (2016, Econometrica 84(2), Theorem 2) add to the variance of a
+    matching estimator of the effect on the focal group (the ATT) when the score matched on is a
+    logistic propensity score estimated by maximum likelihood: ``- c' V c + d' V d``, with ``V`` the
+    covariance of the score's coefficients (the inverse information) and, over all N units,
+
+    - ``c = (1/N_f) sum_i f_i [cov(X, Y | q_i, focal) + q_i / (1 - q_i) cov(X, Y | q_i, other)]``,
+    - ``d = (1/N_f) sum_i X_i f_i (Y_i(focal) - Y_i(other) - effect)``,
+
+    where ``q_i`` is unit i's probability of being focal, ``f_i = q_i (1 - q_i)`` the logistic
+    density, the conditional covariances are taken over the ``COVARIANCE_NEIGHBOURS`` units of
+    that group nearest in score (the unit itself among them when it is in the group), and the
+    missing potential outcome is the mean of the unit's matches (focal units) or of its ``ratio``
+    nearest focal units (the others). ``effect`` is the focal-minus-other effect. The first term
+    (the gain from balancing on the estimated score) is what makes an interval on the true score
+    too wide; the second (the estimand moving with the score) can go either way.
+
+    Parameters
+    ----------
+    y, design, score : arrays
+        Outcome, design matrix (with the intercept) and probability of being focal, per unit.
+    covariance : array
+        Covariance of the logistic model's coefficients.
+    focal : bool array
+    focal_rows, match_rows : int arrays
+        The matched pairs.
+    effect : float
+    ratio : int
+
+    Returns
+    -------
+    float
+        The term to add to the variance (negative when the estimated score helps).
+
+    Examples
+    --------
+    An outcome driven by a covariate the score does not use (x2): balancing on the
+    estimated score balances x2 better than chance, so the variance is smaller.
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.column_stack([np.ones(400), rng.normal(size=(400, 2))])
+    >>> q = 1 / (1 + np.exp(1 - X[:, 1]))
+    >>> t = rng.random(400) < q
+    >>> y = 2 * X[:, 2] + rng.normal(size=400)
+    >>> f = np.flatnonzero(t)
+    >>> c = np.flatnonzero(~t)[np.abs(q[~t][None, :] - q[f][:, None]).argmin(axis=1)]
+    >>> effect = float(np.mean(y[f] - y[c]))
+    >>> bool(estimated_score_adjustment(y, X, q, np.eye(3) * 0.01, t, f, c, effect, 1) < 0)
+    True
+    """
+    n_focal = len(np.unique(focal_rows))
+    f = score * (1 - score)
+    c = np.zeros(design.shape[1])
+    for group, weight in ((focal, np.ones(len(y))), (~focal, score / (1 - score))):
+        c += ((f * weight)[:, None] * _local_covariance(y, design, score, group)).sum(axis=0)
+    c /= n_focal
+    imputed_other = y.copy()
+    per_focal = np.bincount(focal_rows, minlength=len(y))
+    sums = np.bincount(focal_rows, weights=y[match_rows], minlength=len(y))
+    imputed_other[focal] = sums[focal] / np.maximum(per_focal[focal], 1)
+    imputed_focal = y.copy()
+    near, _ = _nearest_on_a_line(score[focal], score[~focal], min(ratio, int(focal.sum())))
+    imputed_focal[~focal] = y[np.flatnonzero(focal)][near].mean(axis=1)
+    used = focal & (per_focal > 0) | ~focal
+    gap = np.where(used, imputed_focal - imputed_other - effect, 0.0)
+    d = design.T @ (f * gap) / n_focal
+    return float(-c @ covariance @ c + d @ covariance @ d)
+
+
+def _local_covariance(y, design, score, group, block: int = 100_000) -> np.ndarray:
+    """Per unit: the covariance of (design columns, y) over the ``COVARIANCE_NEIGHBOURS`` units of
+    ``group`` nearest in score (n - 1 divisor); zero where the group is too small."""
+    rows = np.flatnonzero(group)
+    out = np.zeros(design.shape)
+    k = min(COVARIANCE_NEIGHBOURS, len(rows))
+    if k < 2:
+        return out
+    for start in range(0, len(y), block):  # blocks bound the memory of the neighbour arrays
+        stop = min(start + block, len(y))
+        near, _ = _nearest_on_a_line(score[rows], score[start:stop], k)
+        Xn, yn = design[rows[near]], y[rows[near]]
+        Xc, yc = Xn - Xn.mean(axis=1, keepdims=True), yn - yn.mean(axis=1, keepdims=True)
+        out[start:stop] = np.einsum("nkp,nk->np", Xc, yc) / (k - 1)
     return out

@@ -114,6 +114,8 @@ class _Adjusted:
         level: float = 0.95,
         draws: int = 999,
         seed: int | None = None,
+        variance_matches: int | None = None,
+        score_adjustment: bool = True,
     ) -> Effect:
         """Effect of the programme on ``outcome`` for the estimand's population.
 
@@ -133,13 +135,25 @@ class _Adjusted:
         level : float, default 0.95
         draws, seed
             Bootstrap resamples and their seed.
+        variance_matches : int, optional
+            ``se="abadie_imbens"``: J, the nearest units of the same group (in the
+            whole sample, ties kept) whose outcomes estimate each matched unit's
+            outcome variance; default J = M (the matching ratio), as R's
+            ``Matching`` with ``Var.calc = M``; 0 assumes one variance for everyone
+            (``Var.calc = 0``).
+        score_adjustment : bool, default True
+            After matching on a logistic propensity score fitted here (and nothing
+            else), add Abadie and Imbens' (2016) term for the score being
+            estimated to an unadjusted difference's ``"cluster"`` or
+            ``"abadie_imbens"`` variance (see :mod:`metrics.variance`).
         """
         simple = covariates is None and kind in ("mean", "binary") and scale in (None, "difference")
         se = self._default_se(simple) if se is None else se
         self._check_se(se)
         return estimate_effect(
             self._sample(se), outcome, kind=kind, scale=scale, covariates=covariates, se=se, duration=duration,
-            event=event, level=level, draws=draws, seed=seed,
+            event=event, level=level, draws=draws, seed=seed, variance_matches=variance_matches,
+            score_adjustment=score_adjustment,
         )  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
@@ -263,14 +277,14 @@ def entropy_balance(
     check_covariate_values(data, covariates)
     if treated.all() or not treated.any():
         raise ModelError(f"Entropy balancing needs treated and control units; {treatment!r} has one group only.")
-    C = _moment_matrix(data, covariates, moments)
+    C, names = _moment_matrix(data, covariates, moments)
     w = np.zeros(len(data))
     targets = {"ATT": [(~treated, treated)], "ATC": [(treated, ~treated)]}.get(
         estimand, [(treated, np.ones(len(data), dtype=bool)), (~treated, np.ones(len(data), dtype=bool))]
     )
     iterations, gap = 0, 0.0
     for group, target_rows in targets:
-        weights, it, g = ebal_weights(C[group], C[target_rows].mean(axis=0), tol=tol, max_iter=max_iter)
+        weights, it, g = ebal_weights(C[group], C[target_rows].mean(axis=0), tol=tol, max_iter=max_iter, names=names)
         w[group] = weights / weights.mean()
         iterations, gap = iterations + it, max(gap, g)
     if estimand in ("ATT", "ATC"):
@@ -289,19 +303,29 @@ def _kish(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / np.sum(w**2))
 
 
-def _moment_matrix(data: pd.DataFrame, covariates: list[str], moments: int) -> np.ndarray:
+def _moment_matrix(data: pd.DataFrame, covariates: list[str], moments: int) -> tuple[np.ndarray, list[str]]:
+    """The balanced moments (columns that vary) and their names."""
     variables = balance_variables(data, covariates, squares=moments == 2)
     X = np.column_stack(list(variables.values()))
-    spread = X.max(axis=0) - X.min(axis=0)
-    return X[:, spread > 0]
+    varies = X.max(axis=0) - X.min(axis=0) > 0
+    return X[:, varies], [str(name) for name, keep in zip(variables, varies) if keep]
 
 
-def ebal_weights(X: np.ndarray, target: np.ndarray, *, tol: float = 1e-10, max_iter: int = 200):
+def ebal_weights(
+    X: np.ndarray, target: np.ndarray, *, tol: float = 1e-10, max_iter: int = 200, names: list[str] | None = None
+):
     """Weights on the rows of ``X`` (summing to 1) whose weighted column means equal
     ``target``, closest to uniform in entropy: (weights, iterations, largest gap in SD units).
 
     Newton's method on the dual, with step-halving; columns standardised, and columns
     that are combinations of others dropped (their moments follow from the others').
+    ``names`` (one per column) name the moments a failure message blames.
+
+    Examples
+    --------
+    >>> w, _, _ = ebal_weights(np.array([[0.0], [1.0], [2.0]]), np.array([1.5]))
+    >>> float(np.round(w @ np.array([0.0, 1.0, 2.0]), 10))
+    1.5
     """
     sd = X.std(axis=0)
     sd[sd == 0] = 1.0
@@ -332,10 +356,30 @@ def ebal_weights(X: np.ndarray, target: np.ndarray, *, tol: float = 1e-10, max_i
             t /= 2
         lam = lam - t * step
         value = dual(lam)
-    raise ConvergenceError(
-        f"Entropy balancing did not meet the moments in {max_iter} Newton steps (largest gap "
-        f"{np.max(np.abs(gap)):.3g} SD): a target lies outside the range of the group being weighted; "
-        "drop or coarsen that covariate, or use moments=1."
+    raise ConvergenceError(_unreachable(X, target, names, max_iter, float(np.max(np.abs(gap)))))
+
+
+def _unreachable(X: np.ndarray, target: np.ndarray, names: list[str] | None, max_iter: int, gap: float) -> str:
+    """Why the moments were not met: a target outside its column's range, or (each in range) a
+    combination of targets no weighting of the group's rows gives."""
+    names = names if names is not None else [f"column {j + 1}" for j in range(X.shape[1])]
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    outside = [
+        f"{names[j]} (target {target[j] + 0.0:.4g}, the group's values {lo[j] + 0.0:.4g} to {hi[j] + 0.0:.4g})"
+        for j in np.flatnonzero((target < lo) | (target > hi))
+    ]
+    head = f"Entropy balancing did not meet the moments in {max_iter} Newton steps (largest gap {gap:.3g} SD): "
+    if outside:
+        return (
+            head
+            + "a target lies outside the range of the group being weighted: "
+            + "; ".join(outside[:5])
+            + (". Drop or coarsen that covariate, or use moments=1.")
+        )
+    return head + (
+        "each target lies within its covariate's range, but no weighting of the group reaches them all together "
+        "(the combination lies outside the group's joint spread, e.g. a level mix or a mean and a square that "
+        "contradict each other). Drop or coarsen covariates, or use moments=1."
     )
 
 

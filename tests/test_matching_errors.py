@@ -1,6 +1,7 @@
 """Clear errors from matching and propensity fitting, and the `desist evaluate` command."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,20 @@ def test_perfect_separation_names_the_covariate(lalonde):
         fit_propensity(d2, "treat", ["age", "score"])
 
 
+def test_separation_message_says_when_ranges_only_touch(lalonde):
+    # Issue 26: "[-3.8, -0]" and "do not overlap" where the ranges meet at 0.
+    t = lalonde["treat"].to_numpy()
+    rng = np.random.default_rng(1)
+    touch = np.where(t == 1, -rng.uniform(0, 3.8, len(t)), rng.uniform(0, 2, len(t)))
+    touch[np.flatnonzero(t == 1)[0]] = -0.0
+    touch[np.flatnonzero(t == 0)[0]] = 0.0
+    with pytest.raises(ModelError) as info:
+        fit_propensity(lalonde.assign(touch=touch), "treat", ["age", "touch"])
+    message = str(info.value)
+    assert re.search(r"'touch': treated values \[-3\.\d+, 0\] and control values \[0, 1\.\d+\] meet only at 0", message)
+    assert "-0]" not in message and "do not overlap" not in message
+
+
 def test_collinear_covariates(lalonde):
     d = lalonde.assign(age2=lalonde["age"] * 2)
     with pytest.raises(ModelError, match=r"collinear"):
@@ -140,7 +155,11 @@ def test_cli_evaluate_json_reproduces_matchit():
     m2 = ref.MODELS["m2"]
     assert out["counts"] == m2["counts"]
     assert out["effect"]["estimate"] == pytest.approx(m2["att"], rel=1e-6)
-    assert out["effect"]["se"] == pytest.approx(m2["se_cluster_hc1"], rel=1e-6)
+    # The CLI reports the library's default SE: MatchIt's pair-clustered SE (checked against R in
+    # test_matching_lalonde.py) plus Abadie and Imbens' (2016) term for the estimated score.
+    library = match(pd.read_csv(DATA / "lalonde.csv"), "treat", COVARIATES, caliper=0.2).effect("re78")
+    assert out["effect"]["se"] == pytest.approx(library.se, rel=1e-9)
+    assert out["effect"]["se"] < m2["se_cluster_hc1"] and "Abadie and Imbens 2016" in out["effect"]["method"]
     assert out["balance"]["re74"]["after_smd"] == pytest.approx(m2["balance_after"]["re74"][2], rel=1e-6)
 
 

@@ -20,7 +20,7 @@ from scipy import optimize
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
-from ground.errors import ParameterError
+from ground.errors import ConvergenceError, ParameterError
 from metrics import MatchingShortfallWarning, distances, entropy_balance, match
 from metrics.distances import covariate_points, nearest_on_points, optimal_pairs
 from tests.results import matching_inference as ref
@@ -208,6 +208,22 @@ def test_entropy_balancing_meets_the_moments_and_equals_a_convex_solve(lalonde):
     for g in (t, ~t):
         assert_allclose(np.average(Xa[g], axis=0, weights=wa[g]), Xa.mean(axis=0), rtol=1e-9)
         assert_allclose(np.average(Xa[g] ** 2, axis=0, weights=wa[g]), (Xa**2).mean(axis=0), rtol=1e-9)
+
+
+def test_entropy_balancing_says_when_targets_cannot_be_met_together():
+    # Issue 26: each target lies within its covariate's range, but the controls all have x2 = x1^2, so no
+    # weighting gives mean x1 0.5 with mean x2 0.1 (a weighted mean of x1^2 is at least 0.25).
+    rng = np.random.default_rng(2)
+    x1 = np.r_[rng.uniform(0.4, 0.6, 50), rng.uniform(0, 1, 300)]
+    x2 = np.r_[rng.uniform(0.05, 0.15, 50), x1[50:] ** 2]
+    df = pd.DataFrame({"t": np.r_[np.ones(50), np.zeros(300)], "x1": x1, "x2": x2})
+    with pytest.raises(ConvergenceError) as info:
+        entropy_balance(df, "t", ["x1", "x2"], max_iter=60)
+    message = str(info.value)
+    assert "each target lies within its covariate's range" in message and "outside the range" not in message
+    df.loc[:49, "x1"] += 2  # now x1's target is outside the controls' range, and the message names it
+    with pytest.raises(ConvergenceError, match=r"outside the range of the group being weighted: x1 \(target 2\.5"):
+        entropy_balance(df, "t", ["x1", "x2"], max_iter=60)
 
 
 def test_balance_squares_interactions_and_thresholds(lalonde):
