@@ -205,11 +205,18 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print desist's version and exit."
     ),
     debug: bool = typer.Option(
         False, "--debug", callback=_debug, is_eager=True, help="Show the traceback of any error (for bug reports)."
+    ),
+    date_format: str = typer.Option(
+        None,
+        "--date-format",
+        help="Also read dates written this way, in files and options (a strptime format with a four-digit year, "
+        "e.g. %d/%m/%Y). Without it every date is written YYYY-MM-DD; others are refused, never guessed.",
     ),
 ) -> None:
     """Design, price and test outcome metrics for rehabilitation services paid by results.
@@ -217,6 +224,10 @@ def _root(
     Exit status: 0 done; 1 an error in the data, a spec or the output folder (one message naming the
     file), or a design finding of severity error from 'check'; 2 a usage error; 130 interrupted.
     """
+    if date_format is not None:
+        from ground.dates import date_format as declared  # pandas: only when a format is declared
+
+        ctx.with_resource(declared(date_format))
 
 
 def main(argv: list[str] | None = None) -> None:

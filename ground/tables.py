@@ -28,6 +28,7 @@ from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
 from ground.checks import column_names, parameter_error, require_columns, shorten, shown_value
+from ground.dates import DateLike, parse_date, parse_dates
 from ground.errors import DesistWarning, ParameterError, SchemaError
 
 SEX_LEVELS = ("female", "male", "other", "unknown")
@@ -209,7 +210,7 @@ def validate(
     df: pd.DataFrame,
     table: str,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     people: pd.DataFrame | None = None,
     source: str | None = None,
     columns: Sequence[str] | Mapping[str, str] | None = None,
@@ -291,7 +292,7 @@ def validate(
                 for name, column in schema.columns.items()
             }
         )
-    as_of = _as_of(as_of, table, source)
+    as_of = _as_of(as_of)
     if people is not None and table != "offences":
         warnings.warn(
             f"The 'people' argument is only used for table 'offences' and will be ignored for {table!r}.", stacklevel=2
@@ -442,20 +443,10 @@ def _subset(
     return subset
 
 
-def _as_of(as_of: Any, table: str, source: str | None) -> pd.Timestamp:
+def _as_of(as_of: Any) -> pd.Timestamp:
     if as_of is None:
         return pd.Timestamp.today().normalize()
-    try:
-        when = pd.Timestamp(as_of)
-    except (TypeError, ValueError, OverflowError):
-        when = pd.NaT
-    if pd.isna(when):
-        raise ParameterError(
-            f"The 'as_of' parameter must be a date such as '2025-03-31'. Got {shown_value(as_of)} instead.",
-            parameter="as_of",
-        )
-    # A timezone-aware as-of date compares with the tables' local dates and times.
-    return when.tz_localize(None) if when.tzinfo is not None else when
+    return parse_date(as_of, "The 'as_of' parameter of validate")
 
 
 def _failures(column: Any, rule: Any, rows: Any = None) -> pd.DataFrame:
@@ -523,43 +514,6 @@ def _text(values: pd.Series) -> pd.Series:
 
 def _as_text(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
     return _text(values), np.zeros(len(values), dtype=bool), ""
-
-
-_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
-
-
-def _as_date(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
-    rule = "not a valid date (expected YYYY-MM-DD, years 1678-2261)"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
-    elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        # Numbers are never read as dates: pandas would take them as nanoseconds since 1970.
-        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
-    else:
-        text = values.astype("str").str.strip()
-        iso = text.str.match(_DATE_PATTERN).fillna(False).astype(bool)
-        parsed = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
-    in_range = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
-    parsed = parsed.where(in_range).astype("datetime64[ns]")
-    bad = values.notna().to_numpy() & parsed.isna().to_numpy()
-    return parsed, bad, rule
-
-
-def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
-    """Read a column as dates the way every schema does: ``(dates, cells that are not dates, rule)``.
-
-    ISO dates (``YYYY-MM-DD``, optionally with a time) and datetime values;
-    timezone-aware values keep their local date and time and lose the zone;
-    numbers are never dates; missing values stay missing (NaT) and are not
-    failures.
-
-    Examples
-    --------
-    >>> dates, bad, rule = parse_dates(pd.Series(["2024-01-05", "05/01/2024", None]))
-    >>> dates.dt.strftime("%Y-%m-%d").tolist(), bad.tolist()
-    (['2024-01-05', nan, nan], [False, True, False])
-    """
-    return _as_date(values)
 
 
 def _numbers(values: pd.Series) -> pd.Series:
@@ -636,7 +590,7 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
 
 _COERCERS = {
     "text": _as_text,
-    "date": _as_date,
+    "date": parse_dates,
     "int": _as_int,
     "float": _as_float,
     "bool": _as_bool,

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error, require_columns
+from ground.dates import DateLike, parse_date
 from ground.errors import SchemaError
 from ground.tables import DISPOSAL_LEVELS, Links, report_links
 from outcomes.engines import as_engine
@@ -193,7 +194,7 @@ def proven_reoffending(
     index: str = "start_date",
     follow_up_days: int = 365,
     waiting_days: int = 182,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     disposals: tuple[str, ...] | list[str] = ("conviction", "caution"),
     counting: str = "offences",
     engine: Any = "pandas",
@@ -299,13 +300,7 @@ def _listlike(value: Any) -> bool:
 def _as_of(as_of: Any) -> pd.Timestamp | None:
     if as_of is None:
         return None
-    try:
-        value = pd.Timestamp(as_of)
-    except (TypeError, ValueError):
-        value = pd.NaT
-    if pd.isna(value):
-        raise parameter_error("as_of", "proven_reoffending", "a date such as '2025-03-31'", as_of)
-    return value.tz_localize(None) if value.tzinfo is not None else value
+    return parse_date(as_of, "The 'as_of' parameter of proven_reoffending")
 
 
 # ---------------------------------------------------------------- pandas

@@ -62,9 +62,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ground.dates import parse_date
 from ground.errors import ParameterError, SpecError
 from ground.expressions import parse
 from metrics.thresholds import PaymentRule
@@ -156,13 +158,8 @@ def _date(raw: Mapping, name: str, key: str, required: bool = True) -> date | No
                 f"The '{key}.{name}' key is required (a date, 2024-04-01). It is missing.", key=f"{key}.{name}"
             )
         return None
-    value = raw[name]
-    if isinstance(value, date):
-        return value if type(value) is date else value.date()
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise _fail(f"{key}.{name}", "a date such as 2024-04-01", value) from None
+    stamp = parse_date(raw[name], f"The '{key}.{name}' key", error=partial(SpecError, key=f"{key}.{name}"), time=False)
+    return stamp.date()
 
 
 # ------------------------------------------------------------------ parts

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ground.checks import parameter_error, require_columns
+from ground.dates import DateLike, parse_date
 from ground.errors import SpecError
 from ground.expressions import parse
 from ground.tables import UnmatchedRowsWarning, check_links
@@ -179,7 +180,7 @@ class Settlement:
 
 
 # ------------------------------------------------------------------ entry point
-def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: Any) -> Settlement:
+def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: DateLike) -> Settlement:
     """Settle a contract on its data as of a date.
 
     Parameters
@@ -279,13 +280,7 @@ def _of(people: pd.DataFrame, offences: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_date(value: Any) -> date:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        stamp = pd.NaT
-    if stamp is pd.NaT or pd.isna(stamp):
-        raise parameter_error("as_of", "settle", "a date such as '2025-03-31'", value)
-    return stamp.date()
+    return parse_date(value, "The 'as_of' parameter of settle").date()
 
 
 def _tables(contract: Contract, data: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], set[str]]:

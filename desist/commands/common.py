@@ -50,6 +50,7 @@ import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ import typer
 from desist.io import read_frame, read_table
 from desist.outputs import OutputError, OutputFolder, writing
 from ground.checks import rows_text, shown_value
+from ground.dates import parse_date as parse_date_value
 from ground.errors import ParameterError, SchemaError
 
 
@@ -239,25 +241,17 @@ def parse_pairs(values: list[str] | None, option: str, form: str) -> dict[str, f
 def parse_date(text: str | None, option: str) -> pd.Timestamp | None:
     """``"2025-09-30"`` -> a Timestamp, for an option such as ``--as-of``; None stays None.
 
+    Read by :func:`ground.dates.parse_date`, as every date in the library is.
+
     Raises
     ------
     ParameterError
-        Text that is not a date written YYYY-MM-DD (``yesterday``, ``30/09/2025``).
+        Text that is not a date written YYYY-MM-DD (``yesterday``, ``30/09/2025``),
+        naming the option, the value and the form.
     """
     if text is None:
         return None
-    import re
-
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-            raise ValueError(text)
-        return pd.Timestamp(text.strip())
-    except ValueError:
-        raise ParameterError(
-            f"The '--{option}' option must be a date written YYYY-MM-DD, e.g. 2025-09-30. "
-            f"Got {shown_value(text)} instead.",
-            parameter=option,
-        ) from None
+    return parse_date_value(text, f"The '--{option}' option", error=partial(ParameterError, parameter=option))
 
 
 def parse_costs(values: list[str] | None) -> dict[str, float]:

@@ -50,7 +50,17 @@ import typer
 
 from desist import tables as people_tables
 from desist import terminal
-from desist.commands.common import emit, json_option, out_option, output_folder, read_data, save_figure, step, written
+from desist.commands.common import (
+    emit,
+    json_option,
+    out_option,
+    output_folder,
+    parse_date,
+    read_data,
+    save_figure,
+    step,
+    written,
+)
 from desist.format import Table, p_value
 from outcomes.spec import MetricSpec
 from validation.screening import FALLBACK_DIFFICULTY, measurement_tables, screen_tables
@@ -110,7 +120,7 @@ def screen(
                     frames[0],
                     difficulty=tables["difficulty"],
                     by=by,
-                    as_of=as_of,
+                    as_of=parse_date(as_of, "as-of"),
                 )
         keys = ("creaming", "parking", "funnel", "providers", "measurement")
         results = {k: tables[k] for k in keys if tables.get(k) is not None}
