@@ -313,3 +313,29 @@ def require_columns(
     if problems:
         report = pd.DataFrame(failures, columns=["column", "rule", "row", "value"]).astype({"row": "Int64"})
         raise SchemaError(f"{where} " + "; ".join(problems) + ".", table=table, source=source, failures=report)
+
+
+def require_rows(frame: Any, table: str, *, source: str | None = None) -> None:
+    """Refuse a table without data rows (a header alone), naming it and its columns.
+
+    Raises
+    ------
+    SchemaError
+        ``frame`` has no rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_rows(pd.DataFrame(columns=["person_id", "age"]), "people")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: the people table has no data rows (columns: person_id, age).
+    """
+    if len(frame):
+        return
+    where = f"{source}: " if source else ""
+    raise SchemaError(
+        f"{where}the {table} table has no data rows (columns: {', '.join(map(str, frame.columns)) or 'none'}).",
+        table=table,
+        source=source,
+    )

@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error, require_columns
+from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error
 from ground.dates import DateLike, parse_date
-from ground.errors import SchemaError
+from ground.reading import read_frame
 from ground.tables import DISPOSAL_LEVELS, Links, report_links
 from outcomes.engines import as_engine
 from outcomes.engines.boundary import (
@@ -43,7 +43,6 @@ from outcomes.engines.boundary import (
     Settings,
     check_offences,
     check_people,
-    file_kind,
     located,
     source_name,
 )
@@ -307,37 +306,19 @@ def _as_of(as_of: Any) -> pd.Timestamp | None:
 
 
 def read_people(source: str | Path) -> pd.DataFrame:
-    """A people file (Parquet or CSV) as pandas reads it, ids as text."""
-    return _read(located(source), "people", None)
-
-
-def _read(path: Path, table: str, columns: list[str] | None) -> pd.DataFrame:
-    """A Parquet or CSV file; ``columns`` only when given (after checking they are there)."""
-    kind = file_kind(path, table)
-    try:
-        if kind == "csv":
-            present = list(pd.read_csv(path, nrows=0).columns)
-            require_columns(pd.DataFrame(columns=present), columns or [], table=table, source=str(path))
-            text = {c: "str" for c in ("person_id", "disposal") if c in present}
-            return pd.read_csv(path, usecols=columns, dtype=text)
-        import pyarrow.parquet as pq
-
-        present = pq.read_schema(path).names
-        require_columns(pd.DataFrame(columns=present), columns or [], table=table, source=str(path))
-        return pd.read_parquet(path, columns=columns)
-    except (OSError, ValueError, ImportError) as exc:
-        if isinstance(exc, SchemaError):
-            raise
-        raise SchemaError(f"{path}: cannot read: {exc}", table=table, source=str(path)) from exc
+    """A people file (CSV, Parquet or Excel) read by :func:`ground.reading.read_frame`, ids as text."""
+    return read_frame(located(source), table="people", text=["person_id"])
 
 
 def _pandas(people: Any, offences: Any, settings: Settings) -> tuple[pd.DataFrame, Links]:
     """Per-person counts and links, computed in memory (the SQL stage's columns)."""
     sources = people, offences
     if not isinstance(people, pd.DataFrame):
-        people = _read(located(people), "people", ["person_id", settings.index])
+        people = read_frame(located(people), table="people", columns=settings.people_columns, text=["person_id"])
     if not isinstance(offences, pd.DataFrame):
-        offences = _read(located(offences), "offences", list(OFFENCE_COLUMNS))
+        offences = read_frame(
+            located(offences), table="offences", columns=OFFENCE_COLUMNS, text=["person_id", "disposal"]
+        )
     people = check_people(people, settings, sources[0])
     offences = check_offences(offences, settings, sources[1])
     # each offence's person as a position in people (-1: no one), so the stage joins by indexing

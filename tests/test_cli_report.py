@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from cohorts.synthetic import make_world
 from desist.cli import app
-from desist.io import read_table, write_table
 from desist.story import DEFAULT_SPEC, StoryInputs, run_story
+from ground.reading import read_table, write_table
 from outcomes import MetricSpec
 from tests.running import desist
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from desist.io import read_frame, read_table, write_table
 from ground.errors import ParameterError, SchemaError
+from ground.reading import read_frame, read_table, write_table
 from ground.tables import SEX_LEVELS, validate
 
 FORMATS = ["csv", "parquet", "xlsx"]
@@ -109,11 +109,12 @@ def test_sheet_ignored_for_csv_with_a_warning(people, tmp_path):
 
 
 def test_unknown_suffix_missing_file_and_unknown_table(people, tmp_path):
-    with pytest.raises(SchemaError, match=r"people\.json: unknown file type '\.json'; desist reads \.csv, \.parquet"):
+    unknown = r"people\.json: unknown file type '\.json' \(the people table\); desist reads \.csv, \.parquet"
+    with pytest.raises(SchemaError, match=unknown):
         read_table(tmp_path / "people.json", "people")
     with pytest.raises(SchemaError, match=r"people\.json: unknown file type"):
         write_table(people, tmp_path / "people.json")
-    with pytest.raises(SchemaError, match=r"absent\.csv: cannot read as CSV: .*No such file"):
+    with pytest.raises(SchemaError, match=r"absent\.csv: no such file \(the people table\)"):
         read_table(tmp_path / "absent.csv", "people")
     path = write_table(people, tmp_path / "people.csv")
     with pytest.raises(ParameterError, match=r"'table' parameter must be one of .*Got 'persons'"):

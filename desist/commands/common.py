@@ -19,8 +19,8 @@ numpy numbers as plain numbers, dates as ISO strings.
 Files
 -----
 :func:`read_data` reads every input file, by its suffix (CSV, Parquet, Excel),
-through :mod:`desist.io`, so a missing or unreadable file gives the same
-message in every command. :class:`ground.errors.naming` puts
+through :mod:`ground.reading` (the reader the library's path-taking functions use), so a
+missing or unreadable file gives the same message in every command and in Python. :class:`ground.errors.naming` puts
 the file's name in front of any error the library raises
 about a table read from it.
 
@@ -58,11 +58,11 @@ import numpy as np
 import pandas as pd
 import typer
 
-from desist.io import read_frame, read_table
 from desist.outputs import OutputError, OutputFolder, writing
-from ground.checks import rows_text, shown_value
+from ground.checks import require_rows, rows_text, shown_value
 from ground.dates import parse_date as parse_date_value
 from ground.errors import ParameterError, SchemaError
+from ground.reading import read_frame, read_table
 
 
 def json_option() -> Any:
@@ -137,12 +137,12 @@ def read_data(
     option : str
         The option that named the file, e.g. ``"--history"``, quoted in errors.
     schema : bool, default False
-        Check the file against the table's schema (:func:`desist.io.read_table`).
+        Check the file against the table's schema (:func:`ground.reading.read_table`).
     empty : bool, default False
         Accept a file with a header and no data rows (offences: no one
         reoffended); otherwise it is an error naming the file.
     **kwargs
-        Passed on to :func:`desist.io.read_table` (``as_of``, ``people``).
+        Passed on to :func:`ground.reading.read_table` (``as_of``, ``people``).
 
     Raises
     ------
@@ -155,16 +155,12 @@ def read_data(
     >>> history = read_data("last_year.csv", "history", option="--history")  # doctest: +SKIP
     """
     path = Path(path)
-    if not path.is_file():
-        what = "a folder, not a file" if path.is_dir() else "no such file"
-        raise SchemaError(f"{path}: {what} (given as {option} for the {table} table).", table=table, source=str(path))
-    frame = read_table(path, table, **kwargs) if schema else read_frame(path, table=table)
-    if not empty and frame.empty:
-        raise SchemaError(
-            f"{path} ({option}): the {table} table has no data rows (columns: {', '.join(map(str, frame.columns))}).",
-            table=table,
-            source=str(path),
-        )
+    if schema:
+        frame = read_table(path, table, option=option, **kwargs)
+    else:
+        frame = read_frame(path, table=table, option=option)
+    if not empty:
+        require_rows(frame, table, source=f"{path} ({option})")
     return frame
 
 

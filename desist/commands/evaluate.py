@@ -6,7 +6,7 @@ outcome with its CI. ``--out DIR`` writes ``balance.csv``, ``pairs.csv``,
 ``weights.csv``, ``effect.json`` and ``love_plot.png``.
 
 The file is read by its suffix (CSV, Parquet, Excel) with
-``desist.io.read_frame``, without a schema: an evaluation file may be any
+``ground.reading.read_frame``, without a schema: an evaluation file may be any
 one-row-per-unit table, not one of the project's named tables. Covariates and
 the outcome that hold numbers with a few stray words in them (age ``"abc"``)
 are reported with their rows rather than matched as categories.
