@@ -436,7 +436,10 @@ def _subset(
             caller="validate",
         )
     subset = schema.select_columns(list(dict.fromkeys(columns)))
-    subset = subset.update_columns({c: {"required": True, "nullable": c in nullable} for c in columns})
+    # The schema's own gaps stay allowed (a missing provider_id); ``nullable`` allows more.
+    subset = subset.update_columns(
+        {c: {"required": True, "nullable": c in nullable or subset.columns[c].nullable} for c in columns}
+    )
     if subset.unique and not set(subset.unique) <= set(columns):
         # a uniqueness rule over columns not asked for cannot be checked
         subset = pa.DataFrameSchema(subset.columns, checks=subset.checks, strict=False, name=subset.name)

@@ -45,11 +45,9 @@ stay clean.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -62,6 +60,7 @@ from desist.outputs import OutputError, OutputFolder, writing
 from ground.checks import require_rows, rows_text, shown_value
 from ground.dates import parse_date as parse_date_value
 from ground.errors import ParameterError, SchemaError
+from ground.jsondata import json_text, jsonable
 from ground.reading import read_frame, read_table
 
 
@@ -255,31 +254,6 @@ def parse_costs(values: list[str] | None) -> dict[str, float]:
     return parse_pairs(values, "cost", "SEGMENT=AMOUNT, e.g. --cost women=1500")
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON data: NaN/inf -> None, numpy -> Python, dates -> ISO, frames -> records."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, pd.DataFrame):
-        return jsonable(value.to_dict(orient="records"))
-    if isinstance(value, pd.Series):
-        return jsonable(value.to_dict())
-    if isinstance(value, (list, tuple, set, np.ndarray, pd.Index)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, (pd.Timestamp, datetime, date)):
-        return None if pd.isna(value) else value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return str(value)
-
-
 def command_inputs(ctx: typer.Context) -> dict[str, Any]:
     """Every option as given, keyed by its long name without the dashes, as plain JSON data."""
     names = {p.name: _long_name(p) for p in ctx.command.params}
@@ -289,7 +263,7 @@ def command_inputs(ctx: typer.Context) -> dict[str, Any]:
 def emit(ctx: typer.Context, results: Mapping[str, Any], files: list[str] | None = None) -> None:
     """Print the command's one JSON document: ``{"command", "inputs", "results", "files"}``."""
     document = {"command": ctx.info_name, "inputs": command_inputs(ctx), "results": results, "files": files or []}
-    typer.echo(json.dumps(jsonable(document), indent=2, allow_nan=False))
+    typer.echo(json_text(document))
 
 
 def _long_name(param: Any) -> str:
@@ -356,7 +330,7 @@ def save_figure(ax: Any, folder: OutputFolder, stem: str, suffixes: tuple[str, .
 
 def write_json(data: Any, folder: OutputFolder, name: str) -> str:
     """Write ``data`` as strict JSON to the output folder; returns the final path."""
-    folder.path(name).write_text(json.dumps(jsonable(data), indent=2, allow_nan=False), encoding="utf-8")
+    folder.path(name).write_text(json_text(data), encoding="utf-8")
     return folder.final(name)
 
 
