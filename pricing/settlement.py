@@ -36,6 +36,7 @@ from ground.dates import DateLike, parse_date
 from ground.errors import ModelError, ParameterError, SchemaError, SpecError
 from ground.expressions import parse
 from ground.tables import UnmatchedRowsWarning, check_links
+from ground.tolerance import at_least
 from metrics.thresholds import Comparison, ThresholdResult
 from pricing.contract import Contract, ContractRule, Tranche
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
@@ -411,7 +412,7 @@ def _rule_amount(
 ):
     """Pounds a tranche rule pays (negative: a clawback) had the observed reduction been ``reduction``."""
     shift = reduction - result.observed
-    met = result.decision_value + shift >= rule.at_least - 1e-12
+    met = bool(at_least(result.decision_value + shift, rule.at_least, result.decision_value, shift))
     share = 1.0 / len(contract.tranches)
     fee = contract.structure.service_fee
     if not met:
@@ -554,7 +555,7 @@ def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Comparison
     )
 
     def amount(value: float) -> tuple[bool, int]:
-        met = decision + (value - pooled) >= rule.at_least - 1e-12
+        met = bool(at_least(decision + (value - pooled), rule.at_least, decision, value, pooled))
         if not met:
             return False, 0
         avoided = sum(

@@ -73,9 +73,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ground.checks import Interval, Options, check_parameter
 from ground.errors import DesistError, ModelError
 from ground.findings import SEVERITIES, Finding, by_severity
 from ground.tables import BASELINE_COVARIATES
+from ground.tolerance import at_least
 from validation.measurement import counting_findings
 
 CODES = (
@@ -168,6 +170,7 @@ def check_design(
     >>> [f.code for f in check_design(spec)]  # doctest: +SKIP
     ['binary_reoffending', 'not_checked']
     """
+    check_parameter(contract_days, "contract_days", "check_design", Options(None), Interval(int, 1, None))
     people, assessments, as_of = _get(data, "people"), _get(data, "assessments"), _get(data, "as_of")
     findings: list[Finding] = []
     skipped: dict[str, str] = {}
@@ -582,7 +585,9 @@ def check_contract(
         contract.spec, data, contract_days=contract_days, expected_effect=expected_effect, costs=costs
     )
     skipped = next((dict(f.evidence["checks"]) for f in spec_findings if f.code == "not_checked"), {})
-    findings = [f for f in spec_findings if f.code != "not_checked"]
+    # A contract's power is its own rule's, at its ratio and caliper (below), not a 1:1 test of the spec.
+    skipped.pop("underpowered", None)
+    findings = [f for f in spec_findings if f.code not in ("not_checked", "underpowered")]
     findings += _rule_findings(contract, data, expected_effect, draws, seed, skipped)
     findings += _management_fee(contract)
     return _with_not_checked(findings, skipped)
@@ -610,6 +615,8 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
         return []
     n = _tranche_size(contract, people)
     effect = DEFAULT_EFFECT[rule.measure] if effect is None else effect
+    matched = _after_caliper(contract, rule, people, pool, n)
+    n = matched["n"]
     r = rule_chances(
         contract, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=k, draws=draws, seed=seed
     )
@@ -621,7 +628,7 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
             f"{name}: pays {none['p_pays']:.1%} / claws back {none['p_clawback']:.1%} when nothing changed; "
             f"pays {at['p_pays']:.1%} / claws back {at['p_clawback']:.1%} at a true effect of {effect:g}"
         )
-    against = rule.against if rule.against == "baseline" else f"matched 1:{contract.matched.ratio}"
+    against = rule.against if rule.against == "baseline" else matched["words"]
     evidence = {**r.to_dict(), "against": against}
     out = [
         Finding(
@@ -631,6 +638,10 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
             evidence,
         )
     ]
+    if people is None:
+        skipped["underpowered"] = "needs people, to count each tranche"
+    else:
+        out += _rule_power(contract, n, base, effect, k, against)
     if r.chance_of_paying("none") > CHANCE_WARNING:
         out.append(
             Finding(
@@ -642,6 +653,50 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
             )
         )
     return out
+
+
+def _after_caliper(contract, rule, people, pool, n: int) -> dict[str, Any]:
+    """People per tranche after matching at the contract's ratio and caliper (the share matched in the data)."""
+    m = contract.matched
+    if rule.against != "matched" or m is None:
+        return {"n": n, "words": rule.against}
+    words = f"matched 1:{m.ratio}" + ("" if m.caliper is None else f", caliper {m.caliper:g} SD")
+    covariates = list(m.covariates)
+    usable = people is not None and pool is not None and covariates
+    if m.caliper is None or not usable or not set(covariates) <= set(people.columns) & set(pool.columns):
+        return {"n": n, "words": words}
+    from metrics import match
+
+    both = pd.concat([people[covariates].assign(_t=1), pool[covariates].assign(_t=0)], ignore_index=True)
+    try:
+        counts = match(both, "_t", covariates, ratio=m.ratio, caliper=m.caliper, replace=m.replace).counts
+    except DesistError:
+        return {"n": n, "words": words}
+    share = counts.loc["matched", "treated"] / counts.loc["all", "treated"]
+    kept = max(int(round(n * share)), 2)
+    return {"n": kept, "words": f"{words}, {share:.0%} of people matched"}
+
+
+def _rule_power(contract, n: int, base: float, effect: float, k, against: str) -> list[Finding]:
+    """The chance a tranche meets the contract's first tranche rule at the expected effect: its power."""
+    from pricing.chances import tranche_power
+
+    rule = next((r for r in contract.rules if r.type == "tranche"), None)
+    if rule is None:
+        return []
+    chance = tranche_power(contract, rule, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=k)
+    if at_least(chance, POWER_WARNING):
+        return []
+    return [
+        Finding(
+            "underpowered",
+            "warning" if at_least(chance, POWER_ERROR) else "error",
+            f"With {n:,} people per tranche ({against}) a tranche meets rule {rule.name!r} only {chance:.0%} of the "
+            f"time at a true effect of {effect:g}: a true effect of that size would often go unpaid. Enlarge or pool "
+            "tranches, or lower the threshold.",
+            {"power": chance, "n": n, "effect": effect, "base_rate": base, "rule": rule.name, "against": against},
+        )
+    ]
 
 
 def _tranche_size(contract, people) -> int:
