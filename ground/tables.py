@@ -888,9 +888,13 @@ def report_links(
     where = f"{source}: " if source else ""
     if links.n and not links.matched:
         raise SchemaError(
-            f"{where}0 of {links.n:,} {table} match a {key} in {to_table}. Ids are compared as text: "
-            f"{table} has e.g. {shorten(map(repr, unmatched_ids), 3)}, {to_table} has e.g. "
-            f"{shorten(map(repr, known_ids), 3)}.",
+            f"{where}0 of {links.n:,} {table} match a {key} in {to_table}"
+            + (
+                f". Ids are compared as text: {table} has e.g. {shorten(map(repr, unmatched_ids), 3)}, {to_table} "
+                f"has e.g. {shorten(map(repr, known_ids), 3)}."
+                if len(known_ids)
+                else f": {to_table} is empty (no rows)."
+            ),
             table=table,
             source=source,
         )

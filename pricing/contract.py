@@ -481,6 +481,7 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
     if eligible is not None:
         parse(eligible, key="cohort.eligible")
     tranches = tuple(_tranche(name, t) for name, t in _table(terms, "tranches", "contract").items())
+    _apart(tranches)
     matched, baseline = _counterfactual(_table(terms, "counterfactual", "contract"), spec)
     rules = tuple(_rule(name, r, tranches, matched, baseline) for name, r in _table(terms, "rules", "contract").items())
     _reoffending_prices(spec, rules)
@@ -517,6 +518,20 @@ def _tranche(name: str, raw: Any) -> Tranche:
             f"The '{key}.final' date must not be before the tranche's end ({end}). Got {final}.", key=f"{key}.final"
         )
     return Tranche(name, start, end, final, interim)
+
+
+def _apart(tranches: tuple[Tranche, ...]) -> None:
+    """Refuse tranches whose dates overlap: a person starting in both would be placed by their order."""
+    ordered = sorted(tranches, key=lambda t: (t.start, t.name))
+    for earlier, later in zip(ordered, ordered[1:]):
+        if later.start <= earlier.end:
+            key = f"tranches.{later.name}.start"
+            raise SpecError(
+                f"The '{key}' date ({later.start}) falls inside tranche {earlier.name!r} ({earlier.start} to "
+                f"{earlier.end}): tranches must not overlap, or a person starting in both would be placed by the "
+                "order the tranches are written in. Move the start or the end.",
+                key=key,
+            )
 
 
 def _counterfactual(raw: dict, spec: MetricSpec) -> tuple[MatchedPool | None, Baseline | None]:

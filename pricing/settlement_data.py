@@ -139,18 +139,20 @@ def _frame(name: str, value: Any) -> pd.DataFrame:
 
 def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | None) -> pd.DataFrame:
     """The table checked against its schema, with the schema's types; the file named in every message."""
+    covariates = {c: c for c in contract.matched.covariates} if contract.matched and _outcome_columns(contract) else {}
     if name == "people":
         require_rows(frame, "people", source=source)
-        require_columns(
-            frame, {"person_id": "person_id", "cohort.index": contract.index}, table="people", source=source
-        )
+        needs = {"person_id": "person_id", "cohort.index": contract.index}
+        require_columns(frame, needs, table="people", source=source)
+        # Matched on, a covariate must be complete: its rows are counted here, in the file, not in the matched sample.
+        require_columns(frame, covariates, table="people", source=source, complete=True)
         return _known_columns(frame, "people", source, index=contract.index)
     if name in ("offences", "assessments"):
         return validate(frame, name, source=source)
     outcomes = _outcome_columns(contract)
     if name == "pool":
-        covariates = list(contract.matched.covariates) if contract.matched else []
-        require_columns(frame, ["person_id", *covariates, *outcomes], table="pool", source=source)
+        require_columns(frame, ["person_id", *outcomes], table="pool", source=source)
+        require_columns(frame, covariates, table="pool", source=source, complete=True)
         return _known_columns(frame, "pool", source)
     require_columns(frame, ["person_id", "tranche", *outcomes], table="comparison", source=source)
     checked = _known_columns(frame, "pool", source, name="comparison")

@@ -30,7 +30,9 @@ code                        severity  why it matters
 ``underpowered``            warning/  Power to detect the expected effect on the spec's reoffending
                             error     measure below 80% (warning) or 50% (error: payment is closer to a
                                       coin toss than a measurement). ``metrics.power``; needs a cohort
-                                      size and a base rate (``pool``).
+                                      size and a base rate (``pool``). For ``check_contract``: the chance
+                                      a tranche meets the contract's own first rule, at its ratio and,
+                                      with ``people`` and ``pool``, the share matched within its caliper.
 ``margin_gap``              warning   The tariff leaves a provider a clearly different margin per person
                                       in the easiest and hardest segments (95% CI of the gap excludes 0
                                       and the gap is at least 10% of the mean cost): a reason to cream
@@ -46,6 +48,9 @@ code                        severity  why it matters
                                       claw back) when nothing changed and at a stated true effect,
                                       under its own comparison (baseline, or matched at its ratio).
 ``pays_by_chance``          warning   Those rules pay more than 10% of the time when nothing changed.
+``rule_capped_at_zero``     warning   A rule that would pay is capped at £0: it can never pay.
+``rule_pays_for_a_rise``    warning   A rule (or its hurdle) with ``at_least`` below 0 is met when
+                                      reoffending rises.
 ``management_fee_above_ask`` warning  The prime keeps more than 20% (an assumed ceiling; unverified).
 ``any_assessment_counts``   warning   An outcome pays when any assessment in the window meets its rule:
                                       each extra assessment is another chance to pay on rating noise
@@ -94,6 +99,8 @@ CODES = (
     "deadweight_share",
     "payment_chance",
     "pays_by_chance",
+    "rule_capped_at_zero",
+    "rule_pays_for_a_rise",
     "management_fee_above_ask",
     "any_assessment_counts",
     "unmeasured_apart",
@@ -588,6 +595,7 @@ def check_contract(
     # A contract's power is its own rule's, at its ratio and caliper (below), not a 1:1 test of the spec.
     skipped.pop("underpowered", None)
     findings = [f for f in spec_findings if f.code not in ("not_checked", "underpowered")]
+    findings += _rule_terms(contract)
     findings += _rule_findings(contract, data, expected_effect, draws, seed, skipped)
     findings += _management_fee(contract)
     return _with_not_checked(findings, skipped)
@@ -653,6 +661,37 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
             )
         )
     return out
+
+
+def _rule_terms(contract) -> list[Finding]:
+    """Rules whose terms defeat them: a cap of 0 (they can never pay), a threshold below 0 (they pay for a rise)."""
+    found = []
+    for rule in contract.rules:
+        if rule.cap is not None and rule.cap <= 0 and (rule.amount or rule.price_per_event or rule.releases_at_risk):
+            found.append(
+                Finding(
+                    "rule_capped_at_zero",
+                    "warning",
+                    f"Rule {rule.name!r} is capped at £0: whatever the reduction it pays nothing. Remove the cap or "
+                    "raise it to what the rule should pay at most.",
+                    {"rule": rule.name, "cap": rule.cap},
+                )
+            )
+        tests = [("", rule.at_least)] + ([(" hurdle", rule.hurdle.at_least)] if rule.hurdle is not None else [])
+        for part, threshold in tests:
+            if threshold < 0:
+                rise = f"{-threshold * 100:g} points" if rule.scale == "points" else f"{-threshold:.0%}"
+                found.append(
+                    Finding(
+                        "rule_pays_for_a_rise",
+                        "warning",
+                        f"Rule {rule.name!r}{part} has at_least = {threshold:g}: it is met when {rule.measure} "
+                        f"reoffending rises by up to {rise} against the comparison. Write at_least >= 0 unless "
+                        "paying for no worse than a rise is intended.",
+                        {"rule": rule.name, "part": part.strip() or "rule", "at_least": threshold},
+                    )
+                )
+    return found
 
 
 def _after_caliper(contract, rule, people, pool, n: int) -> dict[str, Any]:

@@ -55,6 +55,7 @@ from desist.commands.common import (
 )
 from desist.format import COLUMNS, Column, Table, count, humanise, interval
 from desist.outputs import OutputFolder
+from ground.checks import outcome_not_covariate
 from ground.errors import ParameterError, naming
 from metrics import match
 from metrics.effects import KINDS
@@ -100,10 +101,11 @@ def evaluate(
             "happened (0 = censored at the --outcome duration).",
             parameter="event",
         )
+    columns = split_columns(covariates)
+    outcome_not_covariate(outcome, columns, "desist evaluate")  # the library's check, before the long matching
     with output_folder(ctx, out) as folder:
         with step(f"Reading {data.name}", quiet=as_json):
             df = read_data(data, "data", option="--data")
-        columns = split_columns(covariates)
         check_numbers(df, columns, data, "--data", numeric=(treatment, outcome) + ((event,) if event else ()))
         with naming(data, "--data"):
             with step(f"Matching in {len(df):,} rows of {data.name}", quiet=as_json):
