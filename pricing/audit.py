@@ -38,7 +38,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from ground.checks import parameter_error
+from ground.checks import parameter_error, shown_value
 from ground.dates import DateLike, parse_date
 from ground.errors import SpecError
 from ground.jsondata import json_text
@@ -302,7 +302,7 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
     """The record, or one SpecError saying which key is missing or wrong."""
 
     def fail(key: str, must: str, value: Any = ...) -> SpecError:
-        got = "It is missing" if value is ... else f"Got {_short(value)[:80]} instead"
+        got = "It is missing" if value is ... else f"Got {shown_value(value, 80)} instead"
         return SpecError(
             f"{where}: not an audit record desist wrote: the {key!r} key must be {must}. {got}.", key=key, source=where
         )

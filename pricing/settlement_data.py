@@ -93,7 +93,8 @@ def settlement_data(contract: Contract, data: Any) -> SettlementData:
     needed = _needed(contract, set(given))
     sources = {name: None if isinstance(v, pd.DataFrame) else str(v) for name, v in given.items()}
     frames = {name: _frame(name, value) for name, value in given.items()}
-    tables = {name: _sorted(_checked(contract, name, frames[name], sources[name])) for name in needed}
+    # In a fixed order (people first), so the first problem reported is the same on every run.
+    tables = {n: _sorted(_checked(contract, n, frames[n], sources[n])) for n in TABLES if n in needed}
     for name in {"pool", "comparison"} & set(tables):
         _same_measure(contract, frames[name], name, sources[name])
     return SettlementData(tables, set(given) - needed, {n: len(f) for n, f in frames.items()}, sources)
