@@ -51,6 +51,9 @@ from outcomes.engines.sql import OFFENCE_COLUMNS
 from outcomes.rates import Frequency, Proportion
 
 COUNTINGS = ("offences", "court_appearances")
+#: Where a per-person table written by :meth:`ProvenReoffending.to_parquet` records how it was measured
+#: (``DataFrame.attrs``, kept in the Parquet file): a settlement refuses a pool measured another way.
+MEASURE_KEY = "desist_reoffending"
 
 
 @dataclass(frozen=True)
@@ -140,10 +143,22 @@ class ProvenReoffending:
         return out.loc[out["observable"]].reset_index(drop=True) if observable_only else out
 
     def to_parquet(self, path: str | Path, people: Any = None, observable_only: bool = False) -> Path:
-        """Write :meth:`table` as Parquet; returns the path."""
+        """Write :meth:`table` as Parquet, recording :attr:`definition` in it; returns the path."""
         path = Path(path)
-        self.table(people, observable_only).to_parquet(path, index=False)
+        table = self.table(people, observable_only)
+        table.attrs[MEASURE_KEY] = self.definition
+        table.to_parquet(path, index=False)
         return path
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        """What was measured: follow-up and waiting days, the disposals that prove (sorted) and the counting."""
+        return {
+            "follow_up_days": self.follow_up_days,
+            "waiting_days": self.waiting_days,
+            "disposals": sorted(self.disposals),
+            "counting": self.counting,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -465,6 +465,7 @@ def _not_due(tranche: str, rule: ContractRule) -> dict:
         "rule": rule.name,
         "stage": "not due",
         "measure": rule.measure,
+        "n_treated": float("nan"),  # no one measured yet
         "met": False,
         "amount_pence": 0,
         "amount_at_ci_low": 0,

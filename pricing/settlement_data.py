@@ -32,6 +32,7 @@ from ground.checks import parameter_error, require_columns, require_rows, rows_t
 from ground.errors import DesistWarning, SchemaError
 from ground.reading import read_frame, schema_text
 from ground.tables import table_schema, validate
+from outcomes.reoffending import MEASURE_KEY
 from pricing.contract import Contract
 
 __all__ = ["OUTCOME_COLUMN", "TABLES", "SettlementData", "UnrecordedMeasureWarning", "settlement_data"]
@@ -40,8 +41,6 @@ __all__ = ["OUTCOME_COLUMN", "TABLES", "SettlementData", "UnrecordedMeasureWarni
 TABLES = ("people", "offences", "assessments", "comparison", "pool")
 #: The column holding each rule measure's outcome in a counterfactual table.
 OUTCOME_COLUMN = {"binary": "reoffended", "frequency": "reoffences"}
-#: The key under which a per-person table records how its reoffending was measured (``DataFrame.attrs``).
-MEASURE_KEY = "desist_reoffending"
 
 
 class UnrecordedMeasureWarning(DesistWarning):

@@ -19,8 +19,9 @@ import pytest
 from ground.errors import DesistError, ParameterError, SchemaError, SpecError
 from ground.reading import EncodingWarning
 from outcomes import proven_reoffending
+from outcomes.reoffending import MEASURE_KEY
 from pricing import Contract, settle
-from pricing.settlement_data import MEASURE_KEY, UnrecordedMeasureWarning
+from pricing.settlement_data import UnrecordedMeasureWarning
 from tests.running import ROOT, desist, one_message
 
 DATA = ROOT / "examples" / "data"
@@ -283,3 +284,23 @@ def test_a_date_column_in_a_declared_format_settles_as_the_iso_file_does(small):
             Contract.from_toml(DONCASTER), {"people": dmy, "offences": small / "offences.csv"}, as_of=date(2025, 9, 30)
         )
     assert s.figures() == figures[0]
+
+
+def test_a_pool_written_by_desist_measure_carries_its_measure_to_the_settlement(tmp_path):
+    """desist measure --out writes the definition into per_person.parquet; settle reads it back."""
+    from pricing.settlement_data import settlement_data
+
+    contract = Contract.from_toml(PETERBOROUGH)  # court appearances, convictions only
+    args = ["measure", "--people", DATA / "people.csv", "--offences", DATA / "offences.csv", "--as-of", AS_OF,
+            "--observable-only"]  # fmt: skip
+    same = desist(*args, "--disposals", "conviction", "--counting", "court_appearances", "--out", tmp_path / "same")
+    other = desist(*args, "--out", tmp_path / "other")
+    assert same.returncode == 0 and other.returncode == 0, same.stderr + other.stderr
+    pool = tmp_path / "same" / "per_person.parquet"
+    assert pd.read_parquet(pool).attrs[MEASURE_KEY]["counting"] == "court_appearances"
+    data = {"people": DATA / "people.csv", "offences": DATA / "offences.csv"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnrecordedMeasureWarning)
+        settlement_data(contract, {**data, "pool": pool})
+    with pytest.raises(SchemaError, match=r"other/per_person\.parquet: its reoffending was measured as offences"):
+        settlement_data(contract, {**data, "pool": tmp_path / "other" / "per_person.parquet"})

@@ -134,7 +134,7 @@ def show_settlement(settlement: Any, files: list[str]) -> None:
     columns = {k: every[k] for k in names if k in every}
     if "threshold" in columns:
         columns["threshold"] = Column("Pays when the reduction is at least", "percent")
-    if len(kinds) == 1:
+    if len(kinds) == 1 and "n_treated" in columns:  # nothing measured when no rule is due yet
         columns["n_treated"] = Column("Payable outcomes" if "tariff" in kinds else "People", "count")
     columns.update({"met": every["met"], "amount": every["amount"]})
     terminal.table(replace(shown, columns=columns))
