@@ -152,20 +152,17 @@ class ProvenReoffending:
 
     @property
     def definition(self) -> dict[str, Any]:
-        """What was measured: follow-up and waiting days, the disposals that prove (sorted) and the counting."""
-        return {
-            "follow_up_days": self.follow_up_days,
-            "waiting_days": self.waiting_days,
-            "disposals": sorted(self.disposals),
-            "counting": self.counting,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
+        """What was measured: follow-up and waiting days, the disposals that prove and the counting."""
         return {
             "follow_up_days": self.follow_up_days,
             "waiting_days": self.waiting_days,
             "disposals": list(self.disposals),
             "counting": self.counting,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.definition,
             "as_of": None if self.as_of is None else str(self.as_of.date()),
             "engine": self.engine,
             "counts": self.counts,

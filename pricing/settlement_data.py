@@ -82,8 +82,9 @@ def settlement_data(contract: Contract, data: Any) -> SettlementData:
     Examples
     --------
     >>> from pricing import scheme
-    >>> people = pd.DataFrame({"person_id": [10, 11], "start_date": ["2011-11-01", "2011-12-01"]})
-    >>> settlement_data(scheme("doncaster"), {"people": people, "offences": people.iloc[:0]}).tables["people"]
+    >>> people = pd.DataFrame({"person_id": [11, 10], "start_date": ["2011-12-01", "2011-11-01"]})
+    >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
+    >>> settlement_data(scheme("doncaster"), {"people": people, "offences": offences}).tables["people"]
       person_id start_date
     0        10 2011-11-01
     1        11 2011-12-01
@@ -216,7 +217,8 @@ def _same_measure(contract: Contract, frame: pd.DataFrame, name: str, source: st
             stacklevel=4,
         )
         return
-    differs = [k for k in wanted if recorded.get(k) != wanted[k]]
+    given = {**recorded, "disposals": sorted(recorded.get("disposals") or [])}
+    differs = [k for k in wanted if given.get(k) != wanted[k]]
     if differs:
         raise SchemaError(
             f"{where}: its reoffending was measured as {_words(recorded)}, but the contract's [reoffending] measures "
