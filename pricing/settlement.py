@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -180,22 +181,26 @@ class Settlement:
 
 
 # ------------------------------------------------------------------ entry point
-def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: DateLike) -> Settlement:
+def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *, as_of: DateLike) -> Settlement:
     """Settle a contract on its data as of a date.
 
     Parameters
     ----------
     contract : Contract
-    data : mapping of table name -> DataFrame
+    data : mapping of table name -> DataFrame or file path
         ``people`` (always), ``offences`` (reoffending rules), ``assessments``
         (priced outcomes), and for a matched counterfactual either
         ``comparison`` (the evaluator's matched comparison: ``person_id``,
         ``tranche``, ``reoffended``/``reoffences``, optional ``weight``) or
-        ``pool`` (matched here on the contract's covariates). A table the
-        contract does not use is listed in the audit as unused.
-    as_of : date-like
-        The settlement date: decides which tranches are due and which people
-        are observable.
+        ``pool`` (matched here on the contract's covariates). A path is read by
+        :func:`ground.reading.read_frame`. Every table used is checked against
+        its schema as ``desist settle`` checks it (:mod:`pricing.settlement_data`);
+        a table the contract does not use is listed in the audit as unused.
+    as_of : DateLike
+        The settlement date, YYYY-MM-DD (:mod:`ground.dates`): decides which
+        tranches are due and which people are observable. Offences, disposals
+        and assessments dated after it, and people whose index date is after
+        it, are left out and counted among the exclusions.
 
     Returns
     -------

@@ -94,7 +94,8 @@ def settlement_data(contract: Contract, data: Any) -> SettlementData:
     sources = {name: None if isinstance(v, pd.DataFrame) else str(v) for name, v in given.items()}
     frames = {name: _frame(name, value) for name, value in given.items()}
     # In a fixed order (people first), so the first problem reported is the same on every run.
-    tables = {n: _sorted(_checked(contract, n, frames[n], sources[n])) for n in TABLES if n in needed}
+    matching = "pool" in needed and contract.matched is not None
+    tables = {n: _sorted(_checked(contract, n, frames[n], sources[n], matching)) for n in TABLES if n in needed}
     for name in {"pool", "comparison"} & set(tables):
         _same_measure(contract, frames[name], name, sources[name])
     return SettlementData(tables, set(given) - needed, {n: len(f) for n, f in frames.items()}, sources)
@@ -138,9 +139,12 @@ def _frame(name: str, value: Any) -> pd.DataFrame:
     return read_frame(value, table=name, text=text)
 
 
-def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | None) -> pd.DataFrame:
-    """The table checked against its schema, with the schema's types; the file named in every message."""
-    covariates = {c: c for c in contract.matched.covariates} if contract.matched and _outcome_columns(contract) else {}
+def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | None, matching: bool) -> pd.DataFrame:
+    """The table checked against its schema, with the schema's types; the file named in every message.
+
+    ``matching``: the settlement matches people to the pool itself, so their covariates must be complete.
+    """
+    covariates = {c: c for c in contract.matched.covariates} if matching else {}
     if name == "people":
         require_rows(frame, "people", source=source)
         needs = {"person_id": "person_id", "cohort.index": contract.index}

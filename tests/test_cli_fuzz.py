@@ -24,7 +24,7 @@ retyped, the manifest gone: ``verify`` never says "Verified", and a malformed
 record is one message).
 
 The number of examples per command is small and fixed (derandomized, see
-conftest.py) so the suite stays fast: ``EXAMPLES`` below, 95 runs in all (about 40 s).
+conftest.py) so the suite stays fast: ``EXAMPLES`` below, 99 runs in all (about 40 s).
 """
 
 from __future__ import annotations

@@ -592,9 +592,11 @@ def check_contract(
         contract.spec, data, contract_days=contract_days, expected_effect=expected_effect, costs=costs
     )
     skipped = next((dict(f.evidence["checks"]) for f in spec_findings if f.code == "not_checked"), {})
-    # A contract's power is its own rule's, at its ratio and caliper (below), not a 1:1 test of the spec.
-    skipped.pop("underpowered", None)
-    findings = [f for f in spec_findings if f.code not in ("not_checked", "underpowered")]
+    # A contract with tranche rules has their power, at its ratio and caliper (below), not a 1:1 test of the spec.
+    replaced = {"not_checked"} | ({"underpowered"} if any(r.type == "tranche" for r in contract.rules) else set())
+    if "underpowered" in replaced:
+        skipped.pop("underpowered", None)
+    findings = [f for f in spec_findings if f.code not in replaced]
     findings += _rule_terms(contract)
     findings += _rule_findings(contract, data, expected_effect, draws, seed, skipped)
     findings += _management_fee(contract)
