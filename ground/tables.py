@@ -5,8 +5,9 @@ pandera ``DataFrameModel``. The models list the required columns, their types
 and their rules; columns they do not name are kept and passed through.
 :func:`validate` coerces a frame to the model's types (ids to strings, ISO
 dates to ``datetime64[ns]``, categories to pandas categoricals with the known
-levels), runs pandera lazily, adds the rules that need arguments (the as-of
-date) or another table (offences before birth), and raises one
+levels; ``person_id`` as written, except that a whole number saved with a decimal
+point, ``10.0``, is ``10``), runs pandera lazily, adds the rules that need
+arguments (the as-of date) or another table (offences before birth), and raises one
 :class:`~ground.errors.SchemaError` that lists every failure.
 
 A cell that cannot be parsed (``"2024-13-01"`` as a date, ``"x"`` as an age)
@@ -28,7 +29,7 @@ from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
 from ground.checks import column_names, parameter_error, require_columns, shorten, shown_value
-from ground.dates import DateLike, parse_date, parse_dates
+from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
 from ground.errors import DesistWarning, ParameterError, SchemaError
 
 SEX_LEVELS = ("female", "male", "other", "unknown")
@@ -499,7 +500,8 @@ def _coerce(df: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame,
             continue
         kind = _kind(column.dtype)
         categories = getattr(column.dtype, "categories", None)
-        coerced, bad, rule = _COERCERS[kind](frame[name], categories)
+        coerce = _as_id if name == "person_id" else _COERCERS[kind]
+        coerced, bad, rule = coerce(frame[name], categories)
         failures.append(_row_failures(name, rule, bad))
         frame[name] = coerced
     return frame, pd.concat(failures, ignore_index=True)
@@ -517,6 +519,16 @@ def _text(values: pd.Series) -> pd.Series:
 
 def _as_text(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
     return _text(values), np.zeros(len(values), dtype=bool), ""
+
+
+#: A whole number written with a decimal point, as a spreadsheet writes an id it read as a number.
+WHOLE_DECIMAL = r"^(-?[0-9]+)[.]0+$"
+
+
+def _as_id(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+    """Ids as text, as written, except that ``10.0`` is ``10``: one person in every table, however it was saved."""
+    text = _text(values)
+    return text.str.replace(WHOLE_DECIMAL, r"\1", regex=True), np.zeros(len(values), dtype=bool), ""
 
 
 def _numbers(values: pd.Series) -> pd.Series:
@@ -788,6 +800,11 @@ def _message(
         lines.append(f"  - {column}: {rule}: {count}: {shown}{more}")
     if report["rule"].str.startswith("required column missing").any():
         lines.append(f"  Columns present: {', '.join(map(str, columns)) or '(none)'}")
+    if (report["rule"] == DATE_RULE).any():  # not when a format was declared: the rule then names it
+        lines.append(
+            "  Dates are written YYYY-MM-DD; a file that writes them another way is read by declaring its format "
+            "(desist --date-format %d/%m/%Y ..., or ground.dates.date_format in Python), never by guessing."
+        )
     return "\n".join([head, *lines])
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ground.dates import DATE_RULE
 from ground.dates import ISO_PATTERN as DATE_PATTERN
-from ground.tables import DISPOSAL_LEVELS
+from ground.tables import DISPOSAL_LEVELS, WHOLE_DECIMAL
 
 # ground.tables' words for each rule, so a SQL engine's message reads as pandas'.
 CATEGORY_RULE = f"unknown category (allowed: {', '.join(DISPOSAL_LEVELS)})"
@@ -68,10 +68,12 @@ def literal(text: str) -> str:
 
 
 def id_text(column: Column) -> str:
-    """The id as text, as ``ground.tables`` reads ids (a float column of whole numbers loses its ``.0``)."""
+    """The id as text, as ``ground.tables`` reads ids (a float column of whole numbers loses its ``.0``, and so
+    does a whole number written ``10.0`` in a text column)."""
     name = quoted(column.name)
     if column.kind == "text":
-        return name
+        whole = f"REGEXP_MATCHES({name}, {literal(WHOLE_DECIMAL)})"
+        return f"CASE WHEN {whole} THEN SPLIT_PART({name}, '.', 1) ELSE {name} END"
     if column.kind == "float" and column.whole:
         return f"CAST(CAST({name} AS BIGINT) AS VARCHAR)"
     if column.kind == "boolean":
