@@ -3,7 +3,8 @@
 :func:`settle_files` reads the contract and every input file (through
 :func:`pricing.settle`, which reads them with :mod:`ground.reading` and checks
 them) and adds to the settlement's audit record the SHA-256 of the contract and
-of each input, desist's version, the as-of date and the command.
+of each input, desist's version, the as-of date, the command and the date
+format declared for the inputs (verify reads them the same way).
 
 ``desist settle --out DIR`` writes ``settlement.json`` and ``ledger.csv``
 (:func:`output_texts`), then ``audit.json`` (:func:`audit_text`): the record with
@@ -39,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from ground.checks import parameter_error, shown_value
-from ground.dates import DateLike, parse_date
-from ground.errors import SpecError
+from ground.dates import DateLike, date_format, declared_format, parse_date
+from ground.errors import ParameterError, SpecError
 from ground.jsondata import json_text
 from pricing.audit_diff import first_difference
 from pricing.contract import Contract
@@ -111,6 +112,8 @@ def settle_files(
         "inputs": {name: {"path": str(path), "sha256": file_sha256(path)} for name, path in sorted(files.items())},
         "desist_version": desist_version(),
         "command": command,
+        # Dates in the inputs written another way than YYYY-MM-DD were read in this declared format.
+        "date_format": declared_format(),
     }
     return replace(settlement, audit=audit)
 
@@ -206,7 +209,8 @@ def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
     if problems:
         return Verification(False, problems)
     inputs = {k: v for k, v in located.items() if k != "contract"}
-    again = settle_files(located["contract"], inputs, as_of=record["as_of"], command=record["command"])
+    with date_format(record.get("date_format")):
+        again = settle_files(located["contract"], inputs, as_of=record["as_of"], command=record["command"])
     problems = _moved_figures(record["figures"], again.figures())
     outputs = record.get("outputs", {})
     if outputs:
@@ -317,6 +321,11 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
     for key in ("as_of", "command", "desist_version"):
         if not isinstance(record.get(key, ...), str):
             raise fail(key, "text", record.get(key, ...))
+    try:
+        with date_format(record.get("date_format")):
+            pass
+    except ParameterError:
+        raise fail("date_format", "null or a date format with a four-digit year", record["date_format"]) from None
     parse_date(record["as_of"], "as_of", error=lambda _: fail("as_of", "a date written YYYY-MM-DD", record["as_of"]))
     if not record["inputs"] or set(record["inputs"]) - set(TABLES):
         raise fail("inputs", f"a table of input files named among {', '.join(TABLES)}", record["inputs"])

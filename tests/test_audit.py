@@ -192,3 +192,20 @@ def test_every_key_of_a_record_is_checked(project):
     ]:
         with pytest.raises(SpecError, match=words):
             verify({**record, key: value})
+
+
+def test_a_declared_date_format_is_recorded_and_verify_reads_the_inputs_with_it(tmp_path):
+    people = pd.read_csv(DATA / "people.csv", dtype=str).head(300)
+    people["start_date"] = pd.to_datetime(people["start_date"]).dt.strftime("%d/%m/%Y")
+    people.to_csv(tmp_path / "people.csv", index=False)
+    offences = pd.read_csv(DATA / "offences.csv", dtype=str)
+    offences[offences["person_id"].isin(people["person_id"])].to_csv(tmp_path / "offences.csv", index=False)
+    shutil.copy(ROOT / "examples" / "specs" / "doncaster.toml", tmp_path / "doncaster.toml")
+    run = desist("--date-format", "%d/%m/%Y", "settle", "doncaster.toml", "--data", "people=people.csv", "--data",
+                 "offences=offences.csv", "--as-of", AS_OF, "--out", "settled", cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "settled" / "audit.json").read_text())["date_format"] == "%d/%m/%Y"
+    assert desist("verify", tmp_path / "settled" / "audit.json", cwd=ROOT).returncode == 0
+    record = json.loads((tmp_path / "settled" / "audit.json").read_text())
+    with pytest.raises(SpecError, match="the 'date_format' key must be null or a date format with a four-digit year"):
+        verify({**record, "date_format": "%d/%m/%y"})
