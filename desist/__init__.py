@@ -1,19 +1,10 @@
-"""desist: the command line, file input/output and reports.
+"""desist: the command line and the reports.
 
-Nothing in the other packages imports from here. The readers load pandas, so
-they are imported on first use: ``desist --help`` starts without them.
+Nothing in the other packages imports from here. Files are read by
+:mod:`ground.reading` (``read_table``, ``read_frame``, ``write_table``), the one
+reader the commands and the library share.
 """
-
-from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "read_frame", "read_table", "write_table"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("read_frame", "read_table", "write_table"):
-        from desist import io
-
-        return getattr(io, name)
-    raise AttributeError(f"module 'desist' has no attribute {name!r}")
+__all__ = ["__version__"]

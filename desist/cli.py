@@ -14,8 +14,8 @@ stderr, never a traceback:
   error; also anything unexpected, said to be a bug;
 - exit 2: a usage error (an unknown option, a missing one, a value of the
   wrong type), typer's convention;
-- exit 130: interrupted (Ctrl-C), with one line saying what was left of the
-  output folder.
+- exit 130: interrupted (Ctrl-C), 143: terminated (SIGTERM), with one line
+  saying what was left of the output folder.
 
 ``desist --debug COMMAND ...`` (or ``DESIST_DEBUG=1``) also prints the
 traceback. Warnings are printed as ``warning: ...`` lines.
@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 try:
@@ -39,7 +42,7 @@ except KeyboardInterrupt:  # Ctrl-C while Python is still loading the command li
     raise SystemExit(130) from None
 
 from desist import __version__
-from desist.outputs import interruption_note
+from desist.outputs import interruption_note, last_signal, on_signal
 from ground.errors import DesistError
 
 #: Subcommands in the order ``desist --help`` lists them, with their one-line help
@@ -61,7 +64,7 @@ COMMANDS: dict[str, str] = {
     "report": "Run the whole evaluation on files and write one self-contained HTML report.",
 }
 
-EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 
 
 class DesistGroup(TyperGroup):
@@ -113,7 +116,7 @@ class DesistGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         DesistGroup.debug = os.environ.get("DESIST_DEBUG", "") not in ("", "0")
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _signals_handled():
             warnings.showwarning = _show_warning
             code = _run(super().main, args, prog_name, complete_var, extra)
         if standalone_mode:
@@ -155,10 +158,27 @@ def _run(main: Any, args: Any, prog_name: Any, complete_var: Any, extra: dict) -
         )
         return EXIT_ERROR
     code = result if isinstance(result, int) and not isinstance(result, bool) else 0
-    if code == EXIT_INTERRUPTED:
+    if code == EXIT_INTERRUPTED and last_signal() == signal.SIGTERM:
+        code = EXIT_TERMINATED
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         note = interruption_note()
-        _say(f"interrupted (Ctrl-C){': ' + note if note else ''}.")
+        how = "interrupted (Ctrl-C)" if code == EXIT_INTERRUPTED else "terminated (SIGTERM)"
+        _say(f"{how}{': ' + note if note else ''}.")
     return code
+
+
+@contextmanager
+def _signals_handled() -> Iterator[None]:
+    """SIGTERM is handled as Ctrl-C is (outputs discarded, one line); both wait while a folder is swapped."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    before = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
 
 
 def _untyped_flags(params: list[Any]) -> list[Any]:
@@ -206,11 +226,18 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print desist's version and exit."
     ),
     debug: bool = typer.Option(
         False, "--debug", callback=_debug, is_eager=True, help="Show the traceback of any error (for bug reports)."
+    ),
+    date_format: str = typer.Option(
+        None,
+        "--date-format",
+        help="Also read dates written this way, in files and options (a strptime format with a four-digit year, "
+        "e.g. %d/%m/%Y). Without it every date is written YYYY-MM-DD; others are refused, never guessed.",
     ),
 ) -> None:
     """Design, price and test outcome metrics for rehabilitation services paid by results.
@@ -218,6 +245,10 @@ def _root(
     Exit status: 0 done; 1 an error in the data, a spec or the output folder (one message naming the
     file), or a design finding of severity error from 'check'; 2 a usage error; 130 interrupted.
     """
+    if date_format is not None:
+        from ground.dates import date_format as declared  # pandas: only when a format is declared
+
+        ctx.with_resource(declared(date_format))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,9 +11,17 @@ are never mixed with new ones (a tariff that is no longer built does not
 linger), and a run that fails or is interrupted leaves ``DIR`` exactly as it
 was.
 
-``DIR`` may be new, empty, or a folder that desist wrote before (it holds
-``manifest.json``); any other folder is refused, so that ``--out .`` can never
-replace a folder of the user's own files.
+``DIR`` may be new, empty, or a folder that desist wrote before: its
+``manifest.json`` says desist wrote it (``"written_by": "desist"`` and the run's
+id) and lists every file in the folder. Any other folder is refused, naming the
+first file desist did not write, so that ``--out .`` (or a folder that merely
+holds some other program's ``manifest.json``) can never be replaced. A symbolic
+link is refused (replacing it would replace the link, not its folder).
+
+Signals: Ctrl-C (SIGINT) and SIGTERM discard the staging folder and leave
+``DIR`` as it was; one that arrives while the finished folder is being swapped
+into place waits until the swap is done (:func:`on_signal`), so nothing named
+``.DIR.partial-*`` or ``.DIR.previous-*`` is left behind.
 
 This module imports nothing heavy: the command line reads
 :func:`interruption_note` without loading pandas.
@@ -26,6 +34,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +45,8 @@ from ground.errors import DesistError
 MANIFEST = "manifest.json"
 STAGING = ".partial-"
 PREVIOUS = ".previous-"
+#: The manifest's ``written_by``: what marks a folder as desist's to replace.
+WRITTEN_BY = "desist"
 
 # What the last interrupted command left behind, for the command line's one line.
 _interrupted: list[str] = []
@@ -56,17 +67,23 @@ def check_destination(out: Path, option: str = "--out") -> None:
     Raises
     ------
     OutputError
-        ``out`` is a file, a folder holding files desist did not write, not
-        writable, or inside a folder that cannot be created or written.
+        ``out`` is a file or a symbolic link, a folder holding a file desist did
+        not write, not writable, or inside a folder that cannot be created or written.
     """
     out = Path(out)
+    if out.is_symlink():
+        target = os.readlink(out)
+        raise OutputError(
+            f"{out} ({option}) is a symbolic link (to {target}): desist replaces its output folder whole and will "
+            "not replace a link or what it points to. Give the folder itself, or a new one."
+        )
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} ({option}) is a file, not a folder: give a folder for the outputs.")
     if out.is_dir():
-        entries = [e.name for e in out.iterdir()]
-        if entries and MANIFEST not in entries:
+        foreign = foreign_file(out)
+        if foreign is not None:
             raise OutputError(
-                f"{out} ({option}) already holds files that desist did not write (no {MANIFEST}), and desist "
+                f"{out} ({option}) holds {foreign}, which desist did not write ({foreign_reason(out)}), and desist "
                 "replaces its output folder whole: give a new folder, an empty one, or one desist wrote before."
             )
         if not os.access(out, os.W_OK | os.X_OK):
@@ -80,6 +97,34 @@ def check_destination(out: Path, option: str = "--out") -> None:
         raise OutputError(f"{out} ({option}): {parent} is not a folder.")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{out} ({option}): cannot write in {parent} (read-only). Give another folder.")
+
+
+def written_by_desist(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest when it says desist wrote the folder (``written_by`` and ``run``), else None."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        names = [f["name"] for f in manifest["files"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    ok = manifest.get("written_by") == WRITTEN_BY and isinstance(manifest.get("run"), str)
+    return manifest if ok and all(isinstance(n, str) for n in names) else None
+
+
+def foreign_file(folder: Path) -> str | None:
+    """The first entry (by name) of ``folder`` that its manifest does not list as desist's, or None."""
+    entries = sorted(e.name for e in folder.iterdir())
+    manifest = written_by_desist(folder)
+    listed = {MANIFEST, *(f["name"] for f in manifest["files"])} if manifest else set()
+    unlisted = [e for e in entries if e not in listed]
+    return unlisted[0] if unlisted else None
+
+
+def foreign_reason(folder: Path) -> str:
+    if not (folder / MANIFEST).exists():
+        return f"there is no {MANIFEST}"
+    if written_by_desist(folder) is None:
+        return f"its {MANIFEST} does not say desist wrote the folder"
+    return f"it is not listed in {MANIFEST}"
 
 
 class OutputFolder:
@@ -119,6 +164,7 @@ class OutputFolder:
         self.command = command
         self.inputs = dict(inputs)
         self.names: list[str] = []
+        self.run = uuid.uuid4().hex
 
     def path(self, name: str) -> Path:
         """Where to write the output file ``name`` now (in the staging folder); recorded for the manifest."""
@@ -151,7 +197,14 @@ class OutputFolder:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
             files.append({"name": name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()})
-        return {"desist_version": __version__, "command": self.command, "inputs": self.inputs, "files": files}
+        return {
+            "written_by": WRITTEN_BY,
+            "run": self.run,
+            "desist_version": __version__,
+            "command": self.command,
+            "inputs": self.inputs,
+            "files": files,
+        }
 
     def commit(self) -> list[str]:
         """Write the manifest and put the folder in place of ``out`` (a previous one is replaced whole)."""
@@ -168,7 +221,13 @@ class OutputFolder:
                 os.rename(previous, self.out)
             raise
         if previous is not None:
-            shutil.rmtree(previous, ignore_errors=True)
+            try:
+                shutil.rmtree(previous)
+            except OSError as exc:
+                raise OutputError(
+                    f"{self.out} ({self.option}) holds the new outputs, but the previous ones, moved to {previous}, "
+                    f"could not be removed ({exc.strerror or exc}): remove that folder."
+                ) from None
         return self.files
 
     def discard(self) -> None:
@@ -182,6 +241,52 @@ class OutputFolder:
         return f"nothing was written to {self.out}"
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) arrived: handled as Ctrl-C is, the signal's number kept for the exit status."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+# One list per block that holds signals (innermost last); a signal waits in it until the block ends.
+_held: list[list[int]] = []
+# Every signal received, for the exit status (typer turns any KeyboardInterrupt into exit 130).
+_signals: list[int] = []
+
+
+def last_signal() -> int | None:
+    """The last SIGINT or SIGTERM received (and forget them all), or None."""
+    last = _signals[-1] if _signals else None
+    _signals.clear()
+    return last
+
+
+def on_signal(signum: int, frame: Any = None) -> None:
+    """The command line's handler of SIGINT and SIGTERM: interrupt now, or when the folders are safe."""
+    _signals.append(signum)
+    if _held:
+        _held[-1].append(signum)
+        return
+    raise Interrupted(signum)
+
+
+@contextmanager
+def held_signals() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM arriving inside wait in the list given; the caller raises them once it is safe."""
+    waiting: list[int] = []
+    _held.append(waiting)
+    try:
+        yield waiting
+    finally:
+        _held.pop()
+
+
+def _raise_waiting(waiting: list[int]) -> None:
+    if waiting:
+        raise Interrupted(waiting[0])
+
+
 @contextmanager
 def writing(
     out: Path | None, *, command: str, inputs: Mapping[str, Any], option: str = "--out"
@@ -190,19 +295,27 @@ def writing(
 
     An error or an interruption inside the block discards the staging
     folder; ``out`` keeps what it had. Open it before computing, so a bad
-    ``--out`` is refused at once.
+    ``--out`` is refused at once. Making, discarding and swapping the staging
+    folder hold signals, so an interruption never leaves one behind.
     """
     if out is None:
         yield None
         return
-    folder = OutputFolder(Path(out), command=command, inputs=inputs, option=option)
+    with held_signals() as waiting:
+        folder = OutputFolder(Path(out), command=command, inputs=inputs, option=option)
     try:
+        _raise_waiting(waiting)
         yield folder
-    except KeyboardInterrupt:
-        folder.discard()
-        _interrupted.append(folder.left_as_it_was())
+    except BaseException as exc:
+        with held_signals():
+            folder.discard()
+        if isinstance(exc, KeyboardInterrupt):
+            _interrupted.append(folder.left_as_it_was())
         raise
-    except BaseException:
-        folder.discard()
-        raise
-    folder.commit()
+    with held_signals() as waiting:
+        try:
+            folder.commit()
+        except BaseException:
+            folder.discard()
+            raise
+    _raise_waiting(waiting)

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 from appraisal.answers import spend
 from cohorts import assign, fit_difficulty
 from desist.format import exact_zeros
-from desist.io import read_frame, read_table
+from ground.reading import read_frame, read_table
 from metrics import minimum_detectable_effect, negative_binomial_shape
 from pricing import Contract, compare_tariffs, simulate_contract
 from pricing.inputs import payment_segments, simulation_inputs

@@ -30,8 +30,8 @@ import pandas as pd
 
 from appraisal import AppraisalInputs, appraise
 from cohorts import fit_difficulty
-from desist.io import read_frame, read_table
 from desist.sections import build_report
+from ground.reading import read_frame, read_table
 from metrics import Comparison, compare_rules, doncaster_rule, match, negative_binomial_shape, peterborough
 from outcomes import MetricSpec, proven_reoffending
 from validation import compare_providers, creaming_screen, funnel, measurement_screens, parking_screen

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from cohorts.synthetic import make_world
-from desist.io import write_table
+from ground.reading import write_table
 from outcomes import MetricSpec
 from pricing.inputs import achievement_history
 

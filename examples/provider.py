@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 
 from appraisal.answers import outlook
 from desist.format import exact_zeros
-from desist.io import read_table
+from ground.reading import read_table
 from pricing import Contract, simulate_contract
 from pricing.inputs import achievement_history, simulation_inputs
 from validation.design import check_contract

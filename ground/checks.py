@@ -313,3 +313,89 @@ def require_columns(
     if problems:
         report = pd.DataFrame(failures, columns=["column", "rule", "row", "value"]).astype({"row": "Int64"})
         raise SchemaError(f"{where} " + "; ".join(problems) + ".", table=table, source=source, failures=report)
+
+
+def require_rows(frame: Any, table: str, *, source: str | None = None) -> None:
+    """Refuse a table without data rows (a header alone), naming it and its columns.
+
+    Raises
+    ------
+    SchemaError
+        ``frame`` has no rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_rows(pd.DataFrame(columns=["person_id", "age"]), "people")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: the people table has no data rows (columns: person_id, age).
+    """
+    if len(frame):
+        return
+    where = f"{source}: " if source else ""
+    raise SchemaError(
+        f"{where}the {table} table has no data rows (columns: {', '.join(map(str, frame.columns)) or 'none'}).",
+        table=table,
+        source=source,
+    )
+
+
+def outcome_not_covariate(outcome: Any, covariates: Sequence[str] | None, caller: str) -> None:
+    """Refuse an outcome that is also a covariate: matched or adjusted on, its difference is gone by construction.
+
+    Raises
+    ------
+    ParameterError
+        ``outcome`` is one of ``covariates``.
+
+    Examples
+    --------
+    >>> outcome_not_covariate("re78", ["age", "re78"], "effect")
+    Traceback (most recent call last):
+    ...
+    ground.errors.ParameterError: The 'outcome' parameter of effect must not be a covariate. Got 're78', which is \
+also among the covariates (age, re78): matching or adjusting on the outcome makes the groups alike in it, so the \
+effect it measures is hidden. Leave it out of the covariates.
+    """
+    if isinstance(outcome, str) and outcome in (covariates or ()):
+        raise ParameterError(
+            f"The 'outcome' parameter of {caller} must not be a covariate. Got {outcome!r}, which is also among the "
+            f"covariates ({shorten(covariates, shown=10)}): matching or adjusting on the outcome makes the groups "
+            "alike in it, so the effect it measures is hidden. Leave it out of the covariates.",
+            parameter="outcome",
+            caller=caller,
+        )
+
+
+def number_column(frame: Any, column: str, *, argument: str, table: str, source: str | None = None) -> np.ndarray:
+    """The column as finite floats, or one SchemaError naming the argument, the column and the rows that are not.
+
+    For a column an argument names as numbers (a difficulty score, service
+    hours): ``"male"`` in it is an error with its row, never a traceback.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> number_column(pd.DataFrame({"sex": ["male", "female"]}), "sex", argument="difficulty", table="eligible")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: table 'eligible': the 'difficulty' column 'sex' must hold finite numbers; 2 rows \
+do not (data rows counted from 1): row 1 ('male'), row 2 ('female').
+    """
+    import pandas as pd
+
+    values = frame[column]
+    parsed = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_bool_dtype(values) else values * np.nan
+    array = np.asarray(parsed, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        where = f"{source}: table {table!r}" if source else f"table {table!r}"
+        raise SchemaError(
+            f"{where}: the {argument!r} column {column!r} must hold finite numbers; {bad.size} "
+            f"row{'s' if bad.size > 1 else ''} do{'' if bad.size > 1 else 'es'} not (data rows counted from 1): "
+            f"{rows_text(bad, values.iloc[bad[:SHOWN]].tolist())}.",
+            table=table,
+            source=source,
+        )
+    return array

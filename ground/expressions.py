@@ -49,6 +49,7 @@ ground.errors.SpecError: segments.women.where: attribute access (.__class__) is 
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ground.checks import shown_value
 from ground.errors import SpecError
 
 __all__ = ["Expression", "MAX_DEPTH", "MAX_LENGTH", "MAX_NODES", "parse"]
@@ -159,8 +161,8 @@ class Expression:
         for column in _read_columns(self.tree):
             unknown |= frame[column].isna().to_numpy()
         value = _Evaluator(frame, self).value(self.tree)
-        if isinstance(value, _Scalar):
-            value = np.full(len(frame), value.value)
+        if isinstance(value, _Scalar) or np.ndim(value) == 0:  # a rule of constants ('a' == 'a') holds for every row
+            value = np.full(len(frame), value.value if isinstance(value, _Scalar) else value)
         array = np.asarray(value)
         if array.dtype == bool:
             out = pd.Series(pd.array(array, dtype="boolean"), index=frame.index)
@@ -247,6 +249,13 @@ def _nesting(text: str) -> int:
     return deepest
 
 
+def _finite(number: int | float) -> bool:
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:  # an int with hundreds of digits
+        return False
+
+
 def _check(node: ast.AST, refuse: Any, depth: int) -> None:
     """Walk the tree; raise on the first construct outside the grammar."""
     if depth > MAX_DEPTH:
@@ -259,6 +268,8 @@ def _check(node: ast.AST, refuse: Any, depth: int) -> None:
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, (bool, int, float, str)):
             raise refuse(f"the value {node.value!r} is not allowed in a rule; {_GRAMMAR}.")
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool) and not _finite(node.value):
+            raise refuse(f"the number {shown_value(node.value, 40)} is too large: a rule's numbers are finite.")
         return
     if isinstance(node, ast.BoolOp):
         for value in node.values:

@@ -5,8 +5,9 @@ pandera ``DataFrameModel``. The models list the required columns, their types
 and their rules; columns they do not name are kept and passed through.
 :func:`validate` coerces a frame to the model's types (ids to strings, ISO
 dates to ``datetime64[ns]``, categories to pandas categoricals with the known
-levels), runs pandera lazily, adds the rules that need arguments (the as-of
-date) or another table (offences before birth), and raises one
+levels; ``person_id`` as written, except that a whole number saved with a decimal
+point, ``10.0``, is ``10``), runs pandera lazily, adds the rules that need
+arguments (the as-of date) or another table (offences before birth), and raises one
 :class:`~ground.errors.SchemaError` that lists every failure.
 
 A cell that cannot be parsed (``"2024-13-01"`` as a date, ``"x"`` as an age)
@@ -28,6 +29,7 @@ from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
 from ground.checks import column_names, parameter_error, require_columns, shorten, shown_value
+from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
 from ground.errors import DesistWarning, ParameterError, SchemaError
 
 SEX_LEVELS = ("female", "male", "other", "unknown")
@@ -209,7 +211,7 @@ def validate(
     df: pd.DataFrame,
     table: str,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     people: pd.DataFrame | None = None,
     source: str | None = None,
     columns: Sequence[str] | Mapping[str, str] | None = None,
@@ -291,7 +293,7 @@ def validate(
                 for name, column in schema.columns.items()
             }
         )
-    as_of = _as_of(as_of, table, source)
+    as_of = _as_of(as_of)
     if people is not None and table != "offences":
         warnings.warn(
             f"The 'people' argument is only used for table 'offences' and will be ignored for {table!r}.", stacklevel=2
@@ -435,27 +437,20 @@ def _subset(
             caller="validate",
         )
     subset = schema.select_columns(list(dict.fromkeys(columns)))
-    subset = subset.update_columns({c: {"required": True, "nullable": c in nullable} for c in columns})
+    # The schema's own gaps stay allowed (a missing provider_id); ``nullable`` allows more.
+    subset = subset.update_columns(
+        {c: {"required": True, "nullable": c in nullable or subset.columns[c].nullable} for c in columns}
+    )
     if subset.unique and not set(subset.unique) <= set(columns):
         # a uniqueness rule over columns not asked for cannot be checked
         subset = pa.DataFrameSchema(subset.columns, checks=subset.checks, strict=False, name=subset.name)
     return subset
 
 
-def _as_of(as_of: Any, table: str, source: str | None) -> pd.Timestamp:
+def _as_of(as_of: Any) -> pd.Timestamp:
     if as_of is None:
         return pd.Timestamp.today().normalize()
-    try:
-        when = pd.Timestamp(as_of)
-    except (TypeError, ValueError, OverflowError):
-        when = pd.NaT
-    if pd.isna(when):
-        raise ParameterError(
-            f"The 'as_of' parameter must be a date such as '2025-03-31'. Got {shown_value(as_of)} instead.",
-            parameter="as_of",
-        )
-    # A timezone-aware as-of date compares with the tables' local dates and times.
-    return when.tz_localize(None) if when.tzinfo is not None else when
+    return parse_date(as_of, "The 'as_of' parameter of validate")
 
 
 def _failures(column: Any, rule: Any, rows: Any = None) -> pd.DataFrame:
@@ -505,7 +500,8 @@ def _coerce(df: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame,
             continue
         kind = _kind(column.dtype)
         categories = getattr(column.dtype, "categories", None)
-        coerced, bad, rule = _COERCERS[kind](frame[name], categories)
+        coerce = _as_id if name == "person_id" else _COERCERS[kind]
+        coerced, bad, rule = coerce(frame[name], categories)
         failures.append(_row_failures(name, rule, bad))
         frame[name] = coerced
     return frame, pd.concat(failures, ignore_index=True)
@@ -525,41 +521,14 @@ def _as_text(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.
     return _text(values), np.zeros(len(values), dtype=bool), ""
 
 
-_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+#: A whole number written with a decimal point, as a spreadsheet writes an id it read as a number.
+WHOLE_DECIMAL = r"^(-?[0-9]+)[.]0+$"
 
 
-def _as_date(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
-    rule = "not a valid date (expected YYYY-MM-DD, years 1678-2261)"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
-    elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        # Numbers are never read as dates: pandas would take them as nanoseconds since 1970.
-        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
-    else:
-        text = values.astype("str").str.strip()
-        iso = text.str.match(_DATE_PATTERN).fillna(False).astype(bool)
-        parsed = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
-    in_range = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
-    parsed = parsed.where(in_range).astype("datetime64[ns]")
-    bad = values.notna().to_numpy() & parsed.isna().to_numpy()
-    return parsed, bad, rule
-
-
-def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
-    """Read a column as dates the way every schema does: ``(dates, cells that are not dates, rule)``.
-
-    ISO dates (``YYYY-MM-DD``, optionally with a time) and datetime values;
-    timezone-aware values keep their local date and time and lose the zone;
-    numbers are never dates; missing values stay missing (NaT) and are not
-    failures.
-
-    Examples
-    --------
-    >>> dates, bad, rule = parse_dates(pd.Series(["2024-01-05", "05/01/2024", None]))
-    >>> dates.dt.strftime("%Y-%m-%d").tolist(), bad.tolist()
-    (['2024-01-05', nan, nan], [False, True, False])
-    """
-    return _as_date(values)
+def _as_id(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+    """Ids as text, as written, except that ``10.0`` is ``10``: one person in every table, however it was saved."""
+    text = _text(values)
+    return text.str.replace(WHOLE_DECIMAL, r"\1", regex=True), np.zeros(len(values), dtype=bool), ""
 
 
 def _numbers(values: pd.Series) -> pd.Series:
@@ -636,7 +605,7 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
 
 _COERCERS = {
     "text": _as_text,
-    "date": _as_date,
+    "date": parse_dates,
     "int": _as_int,
     "float": _as_float,
     "bool": _as_bool,
@@ -831,6 +800,11 @@ def _message(
         lines.append(f"  - {column}: {rule}: {count}: {shown}{more}")
     if report["rule"].str.startswith("required column missing").any():
         lines.append(f"  Columns present: {', '.join(map(str, columns)) or '(none)'}")
+    if (report["rule"] == DATE_RULE).any():  # not when a format was declared: the rule then names it
+        lines.append(
+            "  Dates are written YYYY-MM-DD; a file that writes them another way is read by declaring its format "
+            "(desist --date-format %d/%m/%Y ..., or ground.dates.date_format in Python), never by guessing."
+        )
     return "\n".join([head, *lines])
 
 
@@ -931,9 +905,13 @@ def report_links(
     where = f"{source}: " if source else ""
     if links.n and not links.matched:
         raise SchemaError(
-            f"{where}0 of {links.n:,} {table} match a {key} in {to_table}. Ids are compared as text: "
-            f"{table} has e.g. {shorten(map(repr, unmatched_ids), 3)}, {to_table} has e.g. "
-            f"{shorten(map(repr, known_ids), 3)}.",
+            f"{where}0 of {links.n:,} {table} match a {key} in {to_table}"
+            + (
+                f". Ids are compared as text: {table} has e.g. {shorten(map(repr, unmatched_ids), 3)}, {to_table} "
+                f"has e.g. {shorten(map(repr, known_ids), 3)}."
+                if len(known_ids)
+                else f": {to_table} is empty (no rows)."
+            ),
             table=table,
             source=source,
         )

@@ -69,6 +69,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from ground.errors import ParameterError
+from ground.tolerance import at_least, at_most
 from metrics.power import Design, Measure
 
 Scale = Literal["relative", "points"]
@@ -491,7 +492,8 @@ class PaymentRule:
 
     def met_statistic(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
         """Vectorised decision from statistics and SEs on the rule's scale."""
-        return np.asarray(statistic) + self._z() * np.asarray(se) <= self._cut() + 1e-12
+        decided = np.asarray(statistic) + self._z() * np.asarray(se)
+        return at_most(decided, self._cut(), statistic, self._z() * np.asarray(se))
 
     def chance(self, comparison: Comparison, true_effect: float | None = None) -> float:
         """Analytic chance the rule is met at ``true_effect`` (``None``: no effect).
@@ -778,7 +780,7 @@ def peterborough(
     any_at = None if true_effect is None else chances(true_effect)[1]
     # The pooled test settles cohorts together at the end: on a lone cohort it is not applied
     # (Peterborough's cohort 1 showed 8.4%, above the 7.5% pooled level, and paid nothing).
-    pooled_met = len(items) >= 2 and pooled_value >= pooled - 1e-12
+    pooled_met = len(items) >= 2 and bool(at_least(pooled_value, pooled))
     return PeterboroughResult(
         cohorts=results,
         pooled=pooled_value,

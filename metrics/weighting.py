@@ -24,7 +24,15 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special
 
-from ground.checks import Interval, Options, check_parameter, column_names, parameter_error, require_columns
+from ground.checks import (
+    Interval,
+    Options,
+    check_parameter,
+    column_names,
+    outcome_not_covariate,
+    parameter_error,
+    require_columns,
+)
 from ground.errors import ConvergenceError, ModelError
 from metrics.balance import balance_table, balance_variables, balanced_flags, plot_balance
 from metrics.effects import AnalysisSample, Effect, estimate_effect
@@ -147,6 +155,7 @@ class _Adjusted:
             estimated to an unadjusted difference's ``"cluster"`` or
             ``"abadie_imbens"`` variance (see :mod:`metrics.variance`).
         """
+        outcome_not_covariate(outcome, [*self.covariates, *column_names(covariates, "covariates", "effect")], "effect")
         simple = covariates is None and kind in ("mean", "binary") and scale in (None, "difference")
         se = self._default_se(simple) if se is None else se
         self._check_se(se)

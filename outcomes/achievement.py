@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error, require_columns
+from ground.dates import DateLike, parse_date
 from ground.errors import ParameterError, SpecError
 from outcomes.instruments import Instrument
 from outcomes.rates import Proportion
@@ -727,7 +728,7 @@ def achievement(
     rule: Rule,
     window: tuple[int, int] = (91, 273),
     baseline: tuple[int, int] = (-30, 30),
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     measure: str = "score",
     index: str = "start_date",
 ) -> Achievement:
@@ -766,7 +767,11 @@ def achievement(
     """
     window, baseline = _arguments(scores, rule, window, baseline, measure)
     instrument = scores.instrument
-    as_of = pd.Timestamp(scores.scores["assessed_on"].max() if as_of is None else as_of)
+    as_of = (
+        pd.Timestamp(scores.scores["assessed_on"].max())
+        if as_of is None
+        else parse_date(as_of, "The 'as_of' parameter of achievement")
+    )
     cohort, occ = _occasions(people, scores, measure, as_of, index)
     first_base, counted, seen = _judged(occ, rule, instrument, measure, window, baseline, len(cohort))
     pp = cohort.merge(first_base, left_on="person_id", right_index=True, how="left").merge(

@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error, require_columns
-from ground.errors import SchemaError
+from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error
+from ground.dates import DateLike, parse_date
+from ground.reading import read_frame
 from ground.tables import DISPOSAL_LEVELS, Links, report_links
 from outcomes.engines import as_engine
 from outcomes.engines.boundary import (
@@ -42,7 +43,6 @@ from outcomes.engines.boundary import (
     Settings,
     check_offences,
     check_people,
-    file_kind,
     located,
     source_name,
 )
@@ -51,6 +51,9 @@ from outcomes.engines.sql import OFFENCE_COLUMNS
 from outcomes.rates import Frequency, Proportion
 
 COUNTINGS = ("offences", "court_appearances")
+#: Where a per-person table written by :meth:`ProvenReoffending.to_parquet` records how it was measured
+#: (``DataFrame.attrs``, kept in the Parquet file): a settlement refuses a pool measured another way.
+MEASURE_KEY = "desist_reoffending"
 
 
 @dataclass(frozen=True)
@@ -140,17 +143,26 @@ class ProvenReoffending:
         return out.loc[out["observable"]].reset_index(drop=True) if observable_only else out
 
     def to_parquet(self, path: str | Path, people: Any = None, observable_only: bool = False) -> Path:
-        """Write :meth:`table` as Parquet; returns the path."""
+        """Write :meth:`table` as Parquet, recording :attr:`definition` in it; returns the path."""
         path = Path(path)
-        self.table(people, observable_only).to_parquet(path, index=False)
+        table = self.table(people, observable_only)
+        table.attrs[MEASURE_KEY] = self.definition
+        table.to_parquet(path, index=False)
         return path
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def definition(self) -> dict[str, Any]:
+        """What was measured: follow-up and waiting days, the disposals that prove and the counting."""
         return {
             "follow_up_days": self.follow_up_days,
             "waiting_days": self.waiting_days,
             "disposals": list(self.disposals),
             "counting": self.counting,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.definition,
             "as_of": None if self.as_of is None else str(self.as_of.date()),
             "engine": self.engine,
             "counts": self.counts,
@@ -193,7 +205,7 @@ def proven_reoffending(
     index: str = "start_date",
     follow_up_days: int = 365,
     waiting_days: int = 182,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     disposals: tuple[str, ...] | list[str] = ("conviction", "caution"),
     counting: str = "offences",
     engine: Any = "pandas",
@@ -299,20 +311,14 @@ def _listlike(value: Any) -> bool:
 def _as_of(as_of: Any) -> pd.Timestamp | None:
     if as_of is None:
         return None
-    try:
-        value = pd.Timestamp(as_of)
-    except (TypeError, ValueError):
-        value = pd.NaT
-    if pd.isna(value):
-        raise parameter_error("as_of", "proven_reoffending", "a date such as '2025-03-31'", as_of)
-    return value.tz_localize(None) if value.tzinfo is not None else value
+    return parse_date(as_of, "The 'as_of' parameter of proven_reoffending")
 
 
 # ---------------------------------------------------------------- pandas
 
 
 def read_people(source: str | Path) -> pd.DataFrame:
-    """A people file (Parquet or CSV) as pandas reads it, ids as text.
+    """A people file (CSV, Parquet or Excel) read by :func:`ground.reading.read_frame`, ids as text.
 
     Parameters
     ----------
@@ -330,36 +336,18 @@ def read_people(source: str | Path) -> pd.DataFrame:
     ['007']
     >>> folder.cleanup()
     """
-    return _read(located(source), "people", None)
-
-
-def _read(path: Path, table: str, columns: list[str] | None) -> pd.DataFrame:
-    """A Parquet or CSV file; ``columns`` only when given (after checking they are there)."""
-    kind = file_kind(path, table)
-    try:
-        if kind == "csv":
-            present = list(pd.read_csv(path, nrows=0).columns)
-            require_columns(pd.DataFrame(columns=present), columns or [], table=table, source=str(path))
-            text = {c: "str" for c in ("person_id", "disposal") if c in present}
-            return pd.read_csv(path, usecols=columns, dtype=text)
-        import pyarrow.parquet as pq
-
-        present = pq.read_schema(path).names
-        require_columns(pd.DataFrame(columns=present), columns or [], table=table, source=str(path))
-        return pd.read_parquet(path, columns=columns)
-    except (OSError, ValueError, ImportError) as exc:
-        if isinstance(exc, SchemaError):
-            raise
-        raise SchemaError(f"{path}: cannot read: {exc}", table=table, source=str(path)) from exc
+    return read_frame(located(source), table="people", text=["person_id"])
 
 
 def _pandas(people: Any, offences: Any, settings: Settings) -> tuple[pd.DataFrame, Links]:
     """Per-person counts and links, computed in memory (the SQL stage's columns)."""
     sources = people, offences
     if not isinstance(people, pd.DataFrame):
-        people = _read(located(people), "people", ["person_id", settings.index])
+        people = read_frame(located(people), table="people", columns=settings.people_columns, text=["person_id"])
     if not isinstance(offences, pd.DataFrame):
-        offences = _read(located(offences), "offences", list(OFFENCE_COLUMNS))
+        offences = read_frame(
+            located(offences), table="offences", columns=OFFENCE_COLUMNS, text=["person_id", "disposal"]
+        )
     people = check_people(people, settings, sources[0])
     offences = check_offences(offences, settings, sources[1])
     # each offence's person as a position in people (-1: no one), so the stage joins by indexing

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 
 from ground.checks import rows_text
+from ground.dates import parse_dates
 from ground.errors import SchemaError
-from ground.tables import parse_dates
 
 
 def as_dates(values: pd.Series, table: str, column: str) -> pd.Series:
     """The column as datetime64, read as the table schemas read dates; other values raise with their rows.
 
     ISO dates (``YYYY-MM-DD``) and datetime values are dates; timezone-aware
-    values keep their local date and time (:func:`ground.tables.parse_dates`).
+    values keep their local date and time (:func:`ground.dates.parse_dates`).
     Missing values (NaT/None) are kept as NaT: each caller decides what a
     missing date means and counts it.
 

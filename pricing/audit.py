@@ -1,37 +1,67 @@
-"""Audit trail: settle from files with a record that lets anyone replay the settlement, and replay it.
+"""Audit records that prove a settlement's outputs, and :func:`verify`, which checks what was paid.
 
-:func:`settle_files` reads the contract and every input file, settles, and
-adds to the settlement's audit record the SHA-256 of the contract file and
-of each input, the baseline version, desist's version, the seeds, the as-of
-date and the command. :func:`verify` takes that record, checks every hash,
-settles again and compares every figure: it reports the input whose hash
-changed, or the figure that moved.
+:func:`settle_files` reads the contract and every input file (through
+:func:`pricing.settle`, which reads them with :mod:`ground.reading` and checks
+them) and adds to the settlement's audit record the SHA-256 of the contract and
+of each input, desist's version, the as-of date, the command and the date
+format declared for the inputs (verify reads them the same way).
 
-Files are read here (CSV, Parquet or Excel by suffix) and checked against
-their schema with :func:`ground.tables.validate`, the same rules the command
-line applies, so a script and ``desist settle`` settle the same thing.
+``desist settle --out DIR`` writes ``settlement.json`` and ``ledger.csv``
+(:func:`output_texts`), then ``audit.json`` (:func:`audit_text`): the record with
+every path relative to DIR and the SHA-256 of every output file, the workbook
+included; ``manifest.json`` then holds the SHA-256 of ``audit.json``.
+
+:func:`verify` takes ``audit.json`` (or a record) and says what it can prove:
+
+1. ``audit.json`` is the file desist wrote (its hash is the one in ``manifest.json``);
+2. the contract and every input are the files settled (their hashes);
+3. settling them again gives the same figures, and ``settlement.json`` and
+   ``ledger.csv`` on disk are, byte for byte, what the contract gives; the first
+   figure that differs is named, as ``ledger.csv row 17: paid £50,000.00 but the
+   contract gives -£50,000.00``; the workbook has the hash recorded.
+
+Paths are read relative to the audit file, so verify works from any folder and
+with the folder of inputs and outputs moved. A record that is not one desist
+wrote is one :class:`~ground.errors.SpecError` naming what is wrong. Nothing here
+can stop someone who rewrites the outputs, audit.json and manifest.json together
+to agree; it proves the files agree with each other and with the contract.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from ground.checks import parameter_error
-from ground.errors import SchemaError, SpecError
-from ground.tables import TABLES as SCHEMAS
-from ground.tables import table_schema, validate
+from ground.checks import parameter_error, shown_value
+from ground.dates import DateLike, date_format, declared_format, parse_date
+from ground.errors import ParameterError, SpecError
+from ground.jsondata import json_text
+from pricing.audit_diff import first_difference
 from pricing.contract import Contract
-from pricing.settlement import TABLES, Settlement, settle
+from pricing.settlement import Settlement, settle
+from pricing.settlement_data import TABLES
 
-__all__ = ["Verification", "file_sha256", "read_input", "settle_files", "verify"]
+__all__ = [
+    "AUDIT",
+    "Verification",
+    "audit_text",
+    "file_sha256",
+    "output_texts",
+    "relative_to",
+    "settle_files",
+    "verify",
+]
+
+#: The audit record's file name, and the manifest beside it that holds its hash (desist.outputs writes it).
+AUDIT, MANIFEST = "audit.json", "manifest.json"
+_HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
 def file_sha256(path: str | Path) -> str:
@@ -50,40 +80,8 @@ def desist_version() -> str:
         return "unknown"
 
 
-def read_input(path: str | Path, table: str, *, as_of: Any = None) -> pd.DataFrame:
-    """Read one settlement input by its suffix and check it against its schema.
-
-    ``comparison`` (the evaluator's matched comparison) has no schema of its
-    own: its ids are read as text and the rest as given.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise SchemaError(f"{path}: no such file (given for the {table} table).", table=table, source=str(path))
-    text = {"person_id": "str"}
-    if table in SCHEMAS:
-        schema = table_schema(table, source=str(path))
-        text = {n: "str" for n, c in schema.columns.items() if not str(c.dtype).startswith("datetime64")}
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, dtype=text)
-        elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, dtype=text)
-        else:
-            raise SchemaError(f"{path}: the suffix must be .csv, .parquet or .xlsx. Got {suffix!r}.", table=table)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise SchemaError(f"{path}: cannot read the {table} table: {exc}", table=table, source=str(path)) from exc
-    return validate(frame, table, as_of=as_of, source=str(path)) if table in SCHEMAS else frame
-
-
 def settle_files(
-    contract: str | Path,
-    files: Mapping[str, str | Path],
-    *,
-    as_of: Any,
-    command: str = "",
+    contract: str | Path, files: Mapping[str, str | Path], *, as_of: DateLike, command: str = ""
 ) -> Settlement:
     """Settle a contract file on input files, with a full audit record.
 
@@ -95,7 +93,7 @@ def settle_files(
         Names among ``people``, ``offences``, ``assessments``, ``comparison``,
         ``pool``; a table the contract does not use is read, hashed and
         listed as unused.
-    as_of : date-like
+    as_of : DateLike
     command : str
         The command line that asked for it, recorded as given.
 
@@ -104,29 +102,51 @@ def settle_files(
     >>> s = settle_files("examples/specs/intermediate.toml", {"people": "examples/data/people.csv",
     ...                  "assessments": "examples/data/assessments.csv"}, as_of="2025-09-30")  # doctest: +SKIP
     """
-    unknown = sorted(set(files) - set(TABLES))
-    if unknown:
-        raise parameter_error("files", "settle_files", f"a mapping with table names among {', '.join(TABLES)}", unknown)
-    parsed = Contract.from_toml(contract)
-    stamp = pd.Timestamp(as_of)
-    data = {name: read_input(path, name, as_of=stamp) for name, path in sorted(files.items())}
-    settlement = settle(parsed, data, as_of=as_of)
+    if not isinstance(files, Mapping) or set(files) - set(TABLES):
+        words = f"a mapping with table names among {', '.join(TABLES)}"
+        raise parameter_error("files", "settle_files", words, sorted(files) if isinstance(files, Mapping) else files)
+    settlement = settle(Contract.from_toml(contract), {name: Path(path) for name, path in files.items()}, as_of=as_of)
     audit = {
         **settlement.audit,
-        "contract": {**settlement.audit["contract"], "path": str(contract), "sha256": file_sha256(contract)},
+        "contract": {"name": settlement.contract, "path": str(contract), "sha256": file_sha256(contract)},
         "inputs": {name: {"path": str(path), "sha256": file_sha256(path)} for name, path in sorted(files.items())},
         "desist_version": desist_version(),
         "command": command,
+        # Dates in the inputs written another way than YYYY-MM-DD were read in this declared format.
+        "date_format": declared_format(),
     }
-    return Settlement(
-        settlement.contract,
-        settlement.as_of,
-        settlement.tranches,
-        settlement.parties,
-        settlement.ledger,
-        settlement.exclusions,
-        audit,
-    )
+    return replace(settlement, audit=audit)
+
+
+def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | None = None) -> Settlement:
+    """The settlement with every path in its audit record relative to ``folder`` (where audit.json goes).
+
+    ``desist`` replaces the recorded version (verify rebuilds the files a past version wrote).
+    """
+    audit = dict(settlement.audit)
+    base = os.path.abspath(folder)
+    audit["contract"] = {**audit["contract"], "path": _relative(audit["contract"]["path"], base)}
+    audit["inputs"] = {k: {**v, "path": _relative(v["path"], base)} for k, v in audit["inputs"].items()}
+    if desist is not None:
+        audit["desist_version"] = desist
+    return replace(settlement, audit=audit)
+
+
+def _relative(path: str, base: str) -> str:
+    try:
+        return Path(os.path.relpath(os.path.abspath(path), base)).as_posix()
+    except ValueError:  # another drive (Windows): only an absolute path reaches it
+        return os.path.abspath(path)
+
+
+def output_texts(settlement: Settlement) -> dict[str, str]:
+    """``settlement.json`` and ``ledger.csv`` as written (verify rebuilds these bytes)."""
+    return {"settlement.json": json_text(settlement.to_dict()), "ledger.csv": settlement.ledger_csv()}
+
+
+def audit_text(settlement: Settlement, outputs: Mapping[str, str]) -> str:
+    """``audit.json``: the settlement's audit record and the SHA-256 of each output file (name -> hash)."""
+    return json_text({**settlement.audit, "outputs": dict(outputs)})
 
 
 @dataclass(frozen=True)
@@ -136,68 +156,185 @@ class Verification:
     Attributes
     ----------
     identical : bool
-        Every hash and every figure is as recorded.
+        audit.json, every input, every figure and every output file are as recorded.
     problems : list of str
-        Each changed input (by table and path) or moved figure, in words.
+        What differs, first the file and then the figure, in words.
+    notes : list of str
+        What a reader should know that does not fail it (another desist version).
     """
 
     identical: bool
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        notes = "".join(f"\n  Note: {n}" for n in self.notes)
         if self.identical:
-            return "Verified: every input hash and every figure is identical."
-        return "Not verified:\n" + "\n".join(f"  - {p}" for p in self.problems)
+            return "Verified: audit.json, every input, every figure and every output file are as recorded." + notes
+        return "Not verified:\n" + "\n".join(f"  - {p}" for p in self.problems) + notes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"identical": self.identical, "problems": list(self.problems)}
+        return {"identical": self.identical, "problems": list(self.problems), "notes": list(self.notes)}
 
 
 def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
-    """Replay a settlement from its audit record (a dict or an ``audit.json`` path).
+    """Check a settlement from its audit record (an ``audit.json`` path, or the record as a dict).
 
-    Checks the SHA-256 of the contract and of every input first (a changed
-    file is named and the settlement is not re-run), then settles again and
-    compares the totals per tranche and party, the ledger's row count and
-    its SHA-256.
+    In order, stopping at the first step that fails: the record against
+    ``manifest.json`` beside it (a path only), the SHA-256 of the contract and
+    of every input, then the settlement again: its figures, and the output
+    files on disk against what it gives, byte for byte.
+
+    Raises
+    ------
+    SpecError
+        The record is not an audit record desist wrote (unreadable, or a key
+        missing or of the wrong kind): one message naming the file and the key.
 
     Examples
     --------
     >>> verify("out/audit.json").identical  # doctest: +SKIP
     True
     """
-    record = _record(audit)
-    problems = []
-    sources = {"contract": record["contract"]["path"], **{k: v["path"] for k, v in record["inputs"].items()}}
-    expected = {"contract": record["contract"]["sha256"], **{k: v["sha256"] for k, v in record["inputs"].items()}}
-    for name, path in sources.items():
-        if not Path(path).is_file():
-            problems.append(f"{name} ({path}): the file is missing")
-        elif file_sha256(path) != expected[name]:
-            problems.append(f"{name} ({path}): its SHA-256 changed since the settlement")
+    if isinstance(audit, (str, Path)):
+        path = Path(audit)
+        record, folder = read_record(path), path.parent
+        changed = _changed_since_written(path)
+        if changed:
+            return Verification(False, [changed])
+    else:
+        record, folder = check_record(audit, "the audit record"), Path.cwd()
+    located = {name: _located(entry["path"], folder) for name, entry in _files(record).items()}
+    problems = _changed_inputs(record, located)
     if problems:
         return Verification(False, problems)
-    again = settle_files(
-        sources["contract"], {k: v for k, v in sources.items() if k != "contract"}, as_of=record["as_of"]
-    ).figures()
-    for key, was in record["figures"].items():
-        now = again.get(key)
-        if now != was:
-            problems.append(f"figure {key!r} moved: recorded {_short(was)}, now {_short(now)}")
-    return Verification(not problems, problems)
+    inputs = {k: v for k, v in located.items() if k != "contract"}
+    with date_format(record.get("date_format")):
+        again = settle_files(located["contract"], inputs, as_of=record["as_of"], command=record["command"])
+    problems = _moved_figures(record["figures"], again.figures())
+    outputs = record.get("outputs", {})
+    if outputs:
+        rebuilt = output_texts(relative_to(again, folder, desist=record["desist_version"]))
+        problems += _changed_outputs(outputs, rebuilt, folder)
+    notes = []
+    if record["desist_version"] != desist_version():
+        notes.append(f"settled with desist {record['desist_version']}, replayed with desist {desist_version()}.")
+    return Verification(not problems, problems, notes)
 
 
-def _record(audit: Mapping[str, Any] | str | Path) -> dict[str, Any]:
-    if isinstance(audit, (str, Path)):
-        try:
-            audit = json.loads(Path(audit).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SpecError(f"{audit}: not a readable audit record: {exc}", source=str(audit)) from None
-    if not isinstance(audit, Mapping) or not {"contract", "inputs", "as_of", "figures"} <= set(audit):
-        raise parameter_error("audit", "verify", "an audit record with contract, inputs, as_of and figures", audit)
-    return dict(audit)
+def _files(record: Mapping[str, Any]) -> dict[str, Mapping[str, str]]:
+    return {"contract": record["contract"], **record["inputs"]}
+
+
+def _located(path: str, folder: Path) -> Path:
+    """A recorded path: relative ones are relative to the audit file's folder."""
+    given = Path(path)
+    return given if given.is_absolute() else Path(os.path.normpath(folder / given))
+
+
+def _changed_since_written(path: Path) -> str | None:
+    """audit.json against the hash manifest.json recorded for it when the folder was written."""
+    manifest = path.parent / MANIFEST
+    try:
+        listed = {f["name"]: f["sha256"] for f in json.loads(manifest.read_text(encoding="utf-8"))["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return (
+            f"{manifest} is missing or unreadable, so nothing shows that {path.name} is the record desist wrote: "
+            "verify the folder desist settle wrote, whole."
+        )
+    if listed.get(path.name) != file_sha256(path):
+        return f"{path.name} was changed after it was written (its SHA-256 is not the one {MANIFEST} records)."
+    return None
+
+
+def _changed_inputs(record: Mapping[str, Any], located: Mapping[str, Path]) -> list[str]:
+    problems = []
+    for name, entry in _files(record).items():
+        where = located[name]
+        if not where.is_file():
+            problems.append(f"{name} ({where}): the file is missing")
+        elif file_sha256(where) != entry["sha256"]:
+            problems.append(f"{name} ({where}): its SHA-256 changed since the settlement")
+    return problems
+
+
+def _moved_figures(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    return [
+        f"figure {key!r} moved: recorded {_short(was)}, now {_short(now.get(key))}"
+        for key, was in recorded.items()
+        if now.get(key) != was
+    ]
+
+
+def _changed_outputs(outputs: Mapping[str, str], rebuilt: Mapping[str, str], folder: Path) -> list[str]:
+    """Each output file against the settlement's own (byte for byte) or, for the workbook, its recorded hash."""
+    problems = []
+    for name, recorded in outputs.items():
+        where = folder / name
+        if not where.is_file():
+            problems.append(f"{name} ({where}): the file is missing")
+            continue
+        if name not in rebuilt:
+            if file_sha256(where) != recorded:
+                problems.append(
+                    f"{name} was changed after it was written (its SHA-256 is not the one {AUDIT} records)."
+                )
+            continue
+        on_disk = where.read_bytes()
+        if on_disk != rebuilt[name].encode("utf-8"):
+            problems.append(first_difference(name, on_disk.decode("utf-8", errors="replace"), rebuilt[name]))
+    return problems
 
 
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+# ------------------------------------------------------------------ reading a record
+def read_record(path: Path) -> dict[str, Any]:
+    """An ``audit.json`` file, checked to be a record desist wrote (one SpecError naming the key otherwise)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError(f"{path}: not a readable audit record ({reason}).", source=str(path)) from None
+    return check_record(record, str(path))
+
+
+def check_record(record: Any, where: str) -> dict[str, Any]:
+    """The record, or one SpecError saying which key is missing or wrong."""
+
+    def fail(key: str, must: str, value: Any = ...) -> SpecError:
+        got = "It is missing" if value is ... else f"Got {shown_value(value, 80)} instead"
+        return SpecError(
+            f"{where}: not an audit record desist wrote: the {key!r} key must be {must}. {got}.", key=key, source=where
+        )
+
+    if not isinstance(record, Mapping):
+        raise SpecError(f"{where}: not an audit record desist wrote: it must be a JSON object.", source=where)
+    for key, must in (("contract", "a table"), ("inputs", "a table"), ("figures", "a table"), ("outputs", "a table")):
+        if key in record and not isinstance(record[key], Mapping):
+            raise fail(key, must, record[key])
+        if key not in record and key != "outputs":
+            raise fail(key, must)
+    for key in ("as_of", "command", "desist_version"):
+        if not isinstance(record.get(key, ...), str):
+            raise fail(key, "text", record.get(key, ...))
+    try:
+        with date_format(record.get("date_format")):
+            pass
+    except ParameterError:
+        raise fail("date_format", "null or a date format with a four-digit year", record["date_format"]) from None
+    parse_date(record["as_of"], "as_of", error=lambda _: fail("as_of", "a date written YYYY-MM-DD", record["as_of"]))
+    if not record["inputs"] or set(record["inputs"]) - set(TABLES):
+        raise fail("inputs", f"a table of input files named among {', '.join(TABLES)}", record["inputs"])
+    for name, entry in _files(record).items():
+        key = "contract" if name == "contract" else f"inputs.{name}"
+        ok = isinstance(entry, Mapping) and isinstance(entry.get("path"), str) and entry["path"]
+        if not ok or not _HASH.match(str(entry.get("sha256", ""))):
+            raise fail(key, "a table with a 'path' and the file's 'sha256' (64 hex digits)", entry)
+    for name, digest in record.get("outputs", {}).items():
+        if Path(name).name != name or not _HASH.match(str(digest)):
+            raise fail(f"outputs.{name}", "a file name in the audit's folder and its SHA-256", digest)
+    return dict(record)

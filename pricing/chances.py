@@ -23,10 +23,11 @@ import pandas as pd
 from scipy import stats
 
 from ground.checks import Interval, Options, check_parameter
+from ground.tolerance import at_least
 from metrics.thresholds import Comparison
 from pricing.contract import Contract, ContractRule
 
-__all__ = ["DEFAULT_EFFECT", "RuleChances", "rule_chances"]
+__all__ = ["DEFAULT_EFFECT", "RuleChances", "rule_chances", "tranche_power"]
 
 #: True effects judged when none is stated: Doncaster's 5-point fall (binary) and Peterborough's
 #: 10% fall in frequency (DOMAIN.md sections 3-4).
@@ -157,6 +158,34 @@ def rule_chances(
     return RuleChances(pd.DataFrame(rows), totals, assumptions)
 
 
+def tranche_power(
+    contract: Contract,
+    rule: ContractRule,
+    *,
+    n_per_tranche: int,
+    base_rate: float,
+    true_effect: float,
+    dispersion: float | None = None,
+) -> float:
+    """The chance one tranche meets ``rule`` at ``true_effect``: the power of the contract's own test.
+
+    The rule's threshold, scale and decision (estimate or confidence bound) are
+    applied to a tranche of ``n_per_tranche`` against the rule's comparison (the
+    baseline, or a matched comparison at the contract's ratio), as
+    :meth:`metrics.thresholds.PaymentRule.chance` computes it.
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> c = scheme("doncaster")
+    >>> round(tranche_power(c, c.rules[0], n_per_tranche=1_000, base_rate=0.58, true_effect=-0.05), 2)
+    0.5
+    """
+    check_parameter(n_per_tranche, "n_per_tranche", "tranche_power", Interval(int, 2, None))
+    null = _comparison(contract, rule.measure, rule.against, n_per_tranche, base_rate, dispersion, None)
+    return rule.payment_rule().chance(null, true_effect)
+
+
 def _comparison(contract: Contract, rule_measure: str, against: str, n: int, base: float, k, effect) -> Comparison:
     """A tranche's comparison at the true effect (None: nothing changed)."""
     if against == "baseline":
@@ -196,7 +225,7 @@ def _rule_draws(contract, rule: ContractRule, paid, n, base, k, effect, draws, r
         reduction = np.mean([p[1] for p in parts], axis=0)
         se = np.sqrt(np.sum([p[2] ** 2 for p in parts], axis=0)) / tranches
         z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(rule.confidence))
-        met = reduction - z * se >= rule.at_least - 1e-12
+        met = at_least(reduction - z * se, rule.at_least, reduction, z * se)
         gross = rule.amount + rule.price_per_event * np.maximum(per_person(reduction), 0) * n * tranches
         earlier = sum(
             np.clip(paid[r.name], 0, None).sum(axis=1)

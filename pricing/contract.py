@@ -62,9 +62,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ground.dates import parse_date
 from ground.errors import ParameterError, SpecError
 from ground.expressions import parse
 from metrics.thresholds import PaymentRule
@@ -156,13 +158,8 @@ def _date(raw: Mapping, name: str, key: str, required: bool = True) -> date | No
                 f"The '{key}.{name}' key is required (a date, 2024-04-01). It is missing.", key=f"{key}.{name}"
             )
         return None
-    value = raw[name]
-    if isinstance(value, date):
-        return value if type(value) is date else value.date()
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise _fail(f"{key}.{name}", "a date such as 2024-04-01", value) from None
+    stamp = parse_date(raw[name], f"The '{key}.{name}' key", error=partial(SpecError, key=f"{key}.{name}"), time=False)
+    return stamp.date()
 
 
 # ------------------------------------------------------------------ parts
@@ -484,6 +481,7 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
     if eligible is not None:
         parse(eligible, key="cohort.eligible")
     tranches = tuple(_tranche(name, t) for name, t in _table(terms, "tranches", "contract").items())
+    _apart(tranches)
     matched, baseline = _counterfactual(_table(terms, "counterfactual", "contract"), spec)
     rules = tuple(_rule(name, r, tranches, matched, baseline) for name, r in _table(terms, "rules", "contract").items())
     _reoffending_prices(spec, rules)
@@ -520,6 +518,20 @@ def _tranche(name: str, raw: Any) -> Tranche:
             f"The '{key}.final' date must not be before the tranche's end ({end}). Got {final}.", key=f"{key}.final"
         )
     return Tranche(name, start, end, final, interim)
+
+
+def _apart(tranches: tuple[Tranche, ...]) -> None:
+    """Refuse tranches whose dates overlap: a person starting in both would be placed by their order."""
+    ordered = sorted(tranches, key=lambda t: (t.start, t.name))
+    for earlier, later in zip(ordered, ordered[1:]):
+        if later.start <= earlier.end:
+            key = f"tranches.{later.name}.start"
+            raise SpecError(
+                f"The '{key}' date ({later.start}) falls inside tranche {earlier.name!r} ({earlier.start} to "
+                f"{earlier.end}): tranches must not overlap, or a person starting in both would be placed by the "
+                "order the tranches are written in. Move the start or the end.",
+                key=key,
+            )
 
 
 def _counterfactual(raw: dict, spec: MetricSpec) -> tuple[MatchedPool | None, Baseline | None]:

@@ -21,26 +21,29 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ground.checks import parameter_error, require_columns
-from ground.errors import SpecError
+from ground.checks import parameter_error
+from ground.dates import DateLike, parse_date
+from ground.errors import ModelError, ParameterError, SchemaError, SpecError
 from ground.expressions import parse
 from ground.tables import UnmatchedRowsWarning, check_links
+from ground.tolerance import at_least
 from metrics.thresholds import Comparison, ThresholdResult
 from pricing.contract import Contract, ContractRule, Tranche
+from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
 
-#: The tables a settlement may read.
-TABLES = ("people", "offences", "assessments", "comparison", "pool")
 LEDGER_COLUMNS = (
     "tranche",
     "kind",
@@ -53,7 +56,6 @@ LEDGER_COLUMNS = (
     "amount_pence",
     "note",
 )
-_OUTCOME_COLUMN = {"binary": "reoffended", "frequency": "reoffences"}
 
 
 def _pence(amount: Any) -> int:
@@ -179,22 +181,26 @@ class Settlement:
 
 
 # ------------------------------------------------------------------ entry point
-def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: Any) -> Settlement:
+def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *, as_of: DateLike) -> Settlement:
     """Settle a contract on its data as of a date.
 
     Parameters
     ----------
     contract : Contract
-    data : mapping of table name -> DataFrame
+    data : mapping of table name -> DataFrame or file path
         ``people`` (always), ``offences`` (reoffending rules), ``assessments``
         (priced outcomes), and for a matched counterfactual either
         ``comparison`` (the evaluator's matched comparison: ``person_id``,
         ``tranche``, ``reoffended``/``reoffences``, optional ``weight``) or
-        ``pool`` (matched here on the contract's covariates). A table the
-        contract does not use is listed in the audit as unused.
-    as_of : date-like
-        The settlement date: decides which tranches are due and which people
-        are observable.
+        ``pool`` (matched here on the contract's covariates). A path is read by
+        :func:`ground.reading.read_frame`. Every table used is checked against
+        its schema as ``desist settle`` checks it (:mod:`pricing.settlement_data`);
+        a table the contract does not use is listed in the audit as unused.
+    as_of : DateLike
+        The settlement date, YYYY-MM-DD (:mod:`ground.dates`): decides which
+        tranches are due and which people are observable. Offences, disposals
+        and assessments dated after it, and people whose index date is after
+        it, are left out and counted among the exclusions.
 
     Returns
     -------
@@ -216,11 +222,12 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: Any) 
     if not isinstance(contract, Contract):
         raise parameter_error("contract", "settle", "a pricing.Contract (Contract.from_toml(path))", contract)
     as_of = _as_date(as_of)
-    tables, unused = _tables(contract, data)
-    cohort, exclusions = _cohort(contract, tables["people"])
-    tables, later = _known_by(tables, as_of)
+    given = settlement_data(contract, data)
+    cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
+    tables, later = _known_by(given.tables, as_of)
     exclusions += later + _linked(tables)
-    rule_rows, rule_ledger = _rules(contract, cohort, tables, as_of)
+    with _named(given.sources["people"]):
+        rule_rows, rule_ledger = _rules(contract, cohort, tables, as_of)
     tariff_ledger, tariff_excluded = _tariff(contract, cohort, tables, as_of)
     ledger = _capped(contract, pd.concat([rule_ledger, tariff_ledger], ignore_index=True))
     tranches = _tranche_table(contract, rule_rows, ledger)
@@ -232,34 +239,43 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame], *, as_of: Any) 
         "as_of": as_of.isoformat(),
         "baseline_version": None if contract.baseline is None else contract.baseline.version,
         "seeds": {},
-        "tables": {name: {"rows": int(len(frame)), "used": name not in unused} for name, frame in sorted(data.items())},
-        "unused": sorted(unused),
+        "tables": {name: {"rows": n, "used": name not in given.unused} for name, n in sorted(given.rows.items())},
+        "unused": sorted(given.unused),
         "figures": settlement.figures(),
     }
     return Settlement(contract.name, as_of, tranches, parties, ledger, exclusions, audit)
 
 
+@contextmanager
+def _named(source: str | None) -> Iterator[None]:
+    """Name the people file in front of a tranche that cannot be measured."""
+    try:
+        yield
+    except _Unmeasurable as exc:
+        raise SchemaError(f"{source}: {exc}" if source else str(exc)[:1].upper() + str(exc)[1:], table="people",
+                          source=source) from None  # fmt: skip
+
+
 def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, int]]]:
-    """The offences on record by the settlement date: an offence or disposal dated later is not yet known.
+    """The events on record by the settlement date: an offence, disposal or assessment dated later is not yet known.
 
     A later extract holds events the settlement date could not have seen; they are left out and counted.
-    Dates that do not parse stay, for the table check to report with their rows.
     """
-    if "offences" not in tables:
-        return dict(tables), []
-    offences = tables["offences"]
+    kept, counted = dict(tables), []
     cut = pd.Timestamp(as_of)
-    later = np.zeros(len(offences), dtype=bool)
-    for column in ("offence_date", "disposal_date"):
-        if column in offences.columns:
-            when = pd.to_datetime(offences[column], errors="coerce")
-            if getattr(when.dt, "tz", None) is not None:
-                when = when.dt.tz_localize(None)
-            later |= (when > cut).to_numpy()
-    kept = {**tables, "offences": offences.loc[~later]}
-    return kept, [
-        ("offences", "offence or disposal dated after the settlement date", int(later.sum()))
-    ] if later.any() else []
+    for name, columns, words in (
+        ("offences", ("offence_date", "disposal_date"), "offence or disposal dated after the settlement date"),
+        ("assessments", ("assessed_on",), "assessed after the settlement date"),
+    ):
+        if name not in tables:
+            continue
+        frame = tables[name]
+        later = np.zeros(len(frame), dtype=bool)
+        for column in columns:
+            later |= (frame[column] > cut).to_numpy()
+        kept[name] = frame.loc[~later]
+        counted += [(name, words, int(later.sum()))] if later.any() else []
+    return kept, counted
 
 
 def _linked(tables: Mapping) -> list[tuple[str, str, int]]:
@@ -279,62 +295,14 @@ def _of(people: pd.DataFrame, offences: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_date(value: Any) -> date:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        stamp = pd.NaT
-    if stamp is pd.NaT or pd.isna(stamp):
-        raise parameter_error("as_of", "settle", "a date such as '2025-03-31'", value)
-    return stamp.date()
+    return parse_date(value, "The 'as_of' parameter of settle").date()
 
 
-def _tables(contract: Contract, data: Mapping[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], set[str]]:
-    if not isinstance(data, Mapping) or not all(isinstance(v, pd.DataFrame) for v in data.values()):
-        raise parameter_error("data", "settle", "a mapping of table name -> pandas DataFrame", data)
-    needed = set(contract.tables)
-    if "people" not in data:
-        raise parameter_error("data", "settle", "a mapping with a 'people' table", sorted(data))
-    if "offences" in needed and "offences" not in data:
-        raise parameter_error(
-            "data", "settle", "a mapping with an 'offences' table (the contract has rules)", sorted(data)
-        )
-    if "assessments" in needed and "assessments" not in data:
-        raise parameter_error(
-            "data", "settle", "a mapping with an 'assessments' table (the contract has prices)", sorted(data)
-        )
-    if "comparison" in needed and not {"comparison", "pool"} & set(data):
-        raise parameter_error(
-            "data",
-            "settle",
-            "a mapping with a 'comparison' (matched) or 'pool' table for the matched rules",
-            sorted(data),
-        )
-    used = needed - ({"pool"} if "comparison" in data else set())
-    tables = {name: _sorted(frame, name) for name, frame in data.items() if name in used}
-    return tables, set(data) - used
+def _cohort(contract: Contract, people: pd.DataFrame, as_of: date) -> tuple[pd.DataFrame, list[tuple[str, str, int]]]:
+    """Eligible people with their tranche; everyone else counted with a reason.
 
-
-def _sorted(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """The table in a canonical row order, so the settlement cannot depend on the order given."""
-    require_columns(frame, ["person_id"], table=name)
-    keys = [
-        c
-        for c in ("person_id", "tranche", "offence_date", "disposal_date", "instrument", "item", "assessed_on")
-        if c in frame
-    ]
-    out = frame.reset_index(drop=True)
-    # Ties on the keys are broken by every other column, all compared as text (missing first). Sorting
-    # each column's text once (factorize) and then the integer codes is the same order as comparing
-    # the strings row by row, at a fraction of the cost on millions of rows.
-    columns = keys + [c for c in out.columns if c not in keys]
-    order = np.lexsort([pd.factorize(out[c].astype("string").fillna(""), sort=True)[0] for c in reversed(columns)])
-    return out.iloc[order].reset_index(drop=True)
-
-
-def _cohort(contract: Contract, people: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str, int]]]:
-    """Eligible people with their tranche; everyone else counted with a reason."""
-    require_columns(people, ["person_id", contract.index], table="people")
-    start = pd.to_datetime(people[contract.index], errors="coerce").dt.date
+    People whose index date is after the settlement date had not started by then: left out and counted.
+    """
     excluded: list[tuple[str, str, int]] = []
     keep = np.ones(len(people), dtype=bool)
     if contract.eligible:
@@ -345,13 +313,18 @@ def _cohort(contract: Contract, people: pd.DataFrame) -> tuple[pd.DataFrame, lis
             ("eligibility", "eligibility unknown", int(unknown.sum())),
         ]
         keep &= ~unknown & ~no
-    tranche = pd.Series(pd.NA, index=people.index, dtype="object")
-    for t in contract.tranches:
-        inside = start.map(lambda d, t=t: isinstance(d, date) and t.start <= d <= t.end).astype(bool)
-        tranche[inside & tranche.isna()] = t.name
-    outside = keep & tranche.isna().to_numpy()
+    start = people[contract.index].dt.normalize()
+    later = keep & (start > pd.Timestamp(as_of)).to_numpy()
+    excluded.append(("tranches", f"{contract.index} after the settlement date", int(later.sum())))
+    keep &= ~later
+    tranche = np.full(len(people), None, dtype=object)
+    for t in contract.tranches:  # tranches do not overlap (Contract refuses it), so each person is in one at most
+        inside = ((start >= pd.Timestamp(t.start)) & (start <= pd.Timestamp(t.end))).to_numpy()
+        tranche[inside] = t.name
+    outside = keep & pd.isna(tranche)
     excluded.append(("tranches", f"{contract.index} outside every tranche", int(outside.sum())))
-    cohort = people.loc[keep & ~outside].assign(tranche=tranche[keep & ~outside])
+    chosen = keep & ~outside
+    cohort = people.loc[chosen].assign(tranche=tranche[chosen])
     return cohort.reset_index(drop=True), [e for e in excluded if e[2]]
 
 
@@ -382,15 +355,29 @@ def _measured(contract: Contract, cohort: pd.DataFrame, tables: Mapping, tranche
     return pp.loc[pp["observable"]], int((~pp["observable"]).sum()), people
 
 
+class _Unmeasurable(SchemaError):
+    """A tranche whose observable people cannot measure a reduction (the people file is named by settle)."""
+
+
 def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tranche, measured, tables) -> Comparison:
+    """The tranche against its counterfactual; a tranche too small or too uniform to measure is one message."""
     observed, _, people = measured
-    y = observed[_OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
-    if y.size < 2 or y.mean() <= 0:
-        raise SpecError(
-            f"Tranche {tranche.name!r} has {y.size} observable people with a mean {rule_measure} of "
-            f"{y.mean() if y.size else float('nan'):g}: a reduction cannot be measured.",
-            key=f"tranches.{tranche.name}",
-        )
+    y = observed[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
+    try:
+        if y.size < 2 or y.mean() <= 0:
+            raise ParameterError("a reduction needs at least 2 observable people and some reoffending among them")
+        return _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables)
+    except (ParameterError, ModelError) as exc:
+        mean = f"{y.mean():g}" if y.size else "none"
+        raise _Unmeasurable(
+            f"tranche {tranche.name!r} has {y.size} observable people (mean {rule_measure} {mean}) on its "
+            f"settlement date: its {rule_measure} reoffending cannot be compared with the {against} comparison "
+            f"({str(exc).rstrip('.')}). Settle when more of the tranche is observable.",
+            table="people",
+        ) from None
+
+
+def _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables) -> Comparison:
     if against == "baseline":
         b = contract.baseline
         from metrics.power import negative_binomial_shape
@@ -402,10 +389,9 @@ def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tr
         )
     if "comparison" in tables:
         given = tables["comparison"]
-        require_columns(given, ["tranche", _OUTCOME_COLUMN[rule_measure]], table="comparison")
         rows = given.loc[given["tranche"].astype(str) == tranche.name]
         weights = rows["weight"].to_numpy(dtype=float) if "weight" in rows else None
-        control = rows[_OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
+        control = rows[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
         return Comparison.from_outcomes(y, control, measure=rule_measure, control_weights=weights, label=tranche.name)
     return _matched_here(contract, rule_measure, tranche, observed, people, tables["pool"])
 
@@ -414,10 +400,9 @@ def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Co
     from metrics import match
 
     m = contract.matched
-    column = _OUTCOME_COLUMN[rule_measure]
+    column = OUTCOME_COLUMN[rule_measure]
     covariates = list(m.covariates)
     treated = people.merge(observed[["person_id", column]], on="person_id")[["person_id", *covariates, column]]
-    require_columns(pool, [*covariates, column], table="pool")
     both = pd.concat([treated.assign(_treated=1), pool[["person_id", *covariates, column]].assign(_treated=0)])
     both[column] = both[column].astype(float)
     matched = match(
@@ -432,7 +417,7 @@ def _rule_amount(
 ):
     """Pounds a tranche rule pays (negative: a clawback) had the observed reduction been ``reduction``."""
     shift = reduction - result.observed
-    met = result.decision_value + shift >= rule.at_least - 1e-12
+    met = bool(at_least(result.decision_value + shift, rule.at_least, result.decision_value, shift))
     share = 1.0 / len(contract.tranches)
     fee = contract.structure.service_fee
     if not met:
@@ -485,6 +470,7 @@ def _not_due(tranche: str, rule: ContractRule) -> dict:
         "rule": rule.name,
         "stage": "not due",
         "measure": rule.measure,
+        "n_treated": float("nan"),  # no one measured yet
         "met": False,
         "amount_pence": 0,
         "amount_at_ci_low": 0,
@@ -575,7 +561,7 @@ def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Comparison
     )
 
     def amount(value: float) -> tuple[bool, int]:
-        met = decision + (value - pooled) >= rule.at_least - 1e-12
+        met = bool(at_least(decision + (value - pooled), rule.at_least, decision, value, pooled))
         if not met:
             return False, 0
         avoided = sum(

@@ -50,6 +50,7 @@ from scipy import optimize, special, stats
 from cohorts.synthetic import DISPERSION, chance_of_reoffending, draw_covariates, expected_reoffences
 from ground.checks import Interval, check_parameter
 from ground.errors import ConvergenceError, ParameterError
+from ground.tolerance import at_least
 from metrics.matching import match
 from metrics.power import Measure
 from metrics.propensity import design_matrix
@@ -548,7 +549,7 @@ def payment_probability(
     world = sim.world_binary if measure == "binary" else sim.world_frequency
     if pooled is not None:
         reduction = (1 - np.exp(f["log_ratio"])).groupby(f["draw"]).mean()  # equal cohort sizes: equal weights
-        met = met | (reduction >= pooled - 1e-12)
+        met = met | at_least(reduction, pooled)
         reported = [
             peterborough(
                 comparisons[d * cohorts : (d + 1) * cohorts],

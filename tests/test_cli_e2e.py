@@ -2,7 +2,7 @@
 
 The files come from a small synthetic world and the example specs. Each
 command's ``--json`` is compared with the library called directly on the same
-files read back with ``desist.io`` (so both sides see the same CSV round trip).
+files read back with ``ground.reading`` (so both sides see the same CSV round trip).
 The commands run in-process through typer's CliRunner to keep the file fast;
 ``power`` runs through the installed ``desist`` script, so the console script
 is covered too (tests/test_cli_subprocess.py starts ``python -m desist.cli``).
@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from cohorts.synthetic import make_world
 from cohorts.weights import rake
 from desist.cli import app
-from desist.io import read_frame, read_table
+from ground.reading import read_frame, read_table
 from metrics import match
 from metrics.power import minimum_detectable_effect, power, required_n
 from outcomes.spec import MetricSpec

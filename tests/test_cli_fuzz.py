@@ -14,14 +14,25 @@ in-process (tests/running.py) with ``--out`` a new folder, and must:
 - leave no partial output: no staging folder beside ``--out``; ``--out``
   absent after a failure, complete with a matching manifest after success.
 
+Issue 23 adds three hunts: dates (``--as-of`` and date cells written in every
+form a user might: ``settle`` must settle on ISO dates and refuse the rest with one
+message), ``--out`` targets (a file, a link, a dangling link, someone else's folder,
+a desist folder with a file added: replaced only when desist's, otherwise left
+exactly as it was, never a staging folder left) and audit records (any byte of
+audit.json, settlement.json, ledger.csv or the workbook changed, a key deleted or
+retyped, the manifest gone: ``verify`` never says "Verified", and a malformed
+record is one message).
+
 The number of examples per command is small and fixed (derandomized, see
-conftest.py) so the suite stays fast: ``EXAMPLES`` below, 71 runs in all (about 25 s).
+conftest.py) so the suite stays fast: ``EXAMPLES`` below, 99 runs in all (about 40 s).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -54,6 +65,9 @@ EXAMPLES = {
     "report": 4,
     "demo": 8,
     "spec": 5,
+    "dates": 8,
+    "out": 10,
+    "audit": 10,
 }
 
 
@@ -271,12 +285,15 @@ def check_run(run, args: list[object], out: Path | None, what: str) -> None:
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     if run.returncode == 2:
         assert "Usage:" in run.stderr or errors, shown
+    elif run.returncode == 1 and args[0] == "verify" and not errors:
+        assert "Not verified" in run.stdout, shown
     elif run.returncode == 1 and not (args[0] == "check" and "[error]" in run.stdout and not errors):
         assert len(errors) == 1, shown
         assert "internal error" not in run.stderr, shown
         named = [Path(str(a).split("=")[-1]).name for a in args if isinstance(a, Path) or "=" in str(a)]
         if args[0] in ("power", "demo"):  # no input files: the message names an option or a parameter
             named = ["--", "parameter"]
+        named += [str(a) for a in args if str(a).startswith("--") and f"'{a}' option" in run.stderr]
         assert any(name and name in run.stderr for name in named), shown
     if out is not None:
         leftovers = [p.name for p in out.parent.iterdir() if ".partial-" in p.name or ".previous-" in p.name]
@@ -363,3 +380,179 @@ def test_demo_refuses_odd_options_before_building_a_world(tmp_path_factory, opti
     run = desist(*args)
     check_run(run, args, out, "options")
     assert run.returncode in (1, 2) and not out.exists()
+
+
+# ----------------------------------------------------------------- issue 23: dates, --out targets, audit records
+
+DATE_FORMS = st.one_of(
+    st.dates(min_value=datetime.date(1600, 1, 1)).map(lambda d: d.isoformat()),
+    st.dates().map(lambda d: d.strftime("%d/%m/%Y")),
+    st.dates().map(lambda d: d.strftime("%m/%d/%Y")),
+    st.dates().map(lambda d: d.strftime("%y-%m-%d")),
+    st.dates().map(lambda d: d.strftime("%d-%m-%y")),
+    st.sampled_from(DATES + ["", " ", "2025-09-30 14:05", "2025-9-3", "20250930", "30 Sept 2025", "NaT"]),
+)
+
+
+def settle_arguments(files: Path, as_of: str, out: Path) -> list[object]:
+    if not (files / "doncaster.toml").exists():
+        shutil.copy(ROOT / "examples" / "specs" / "doncaster.toml", files / "doncaster.toml")
+    return ["settle", files / "doncaster.toml", "--data", f"people={files / 'people.csv'}",
+            "--data", f"offences={files / 'offences.csv'}", "--as-of", as_of, "--out", out]  # fmt: skip
+
+
+@settings(
+    max_examples=EXAMPLES["dates"] * SCALE, phases=PHASES, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(as_of=DATE_FORMS, cell=st.one_of(st.none(), DATE_FORMS), column=st.sampled_from(["start_date", "offence_date"]))
+def test_settle_survives_every_way_of_writing_a_date(base, as_of, cell, column):
+    work = Path(tempfile.mkdtemp(prefix="fuzz_dates_", dir=base.parent))
+    try:
+        files = work / "in"
+        shutil.copytree(base, files)
+        if cell is not None:
+            name = "people.csv" if column == "start_date" else "offences.csv"
+            frame = pd.read_csv(files / name, dtype=str, keep_default_na=False)
+            frame.loc[frame.index[0], column] = cell
+            frame.to_csv(files / name, index=False)
+        args = settle_arguments(files, as_of, work / "out")
+        run = desist(*args)
+        check_run(run, args, work / "out", f"--as-of {as_of!r}, {column} row 1 {cell!r}")
+        iso = re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of.strip())
+        if not iso:
+            assert run.returncode != 0 and "'--as-of' option must be a date written YYYY-MM-DD" in run.stderr
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+OUT_TARGETS = ["new", "nested", "empty", "file", "foreign", "foreign_manifest", "desist", "desist_plus",
+               "link", "dangling", "under_a_file"]  # fmt: skip
+
+
+def make_target(work: Path, kind: str) -> Path:
+    """An --out destination of one kind, inside ``work``."""
+    target = work / "target"
+    if kind == "nested":
+        return work / "a" / "b" / "out"
+    if kind == "under_a_file":
+        (work / "a_file").write_text("x")
+        return work / "a_file" / "out"
+    if kind in ("empty", "foreign", "foreign_manifest", "desist", "desist_plus"):
+        target.mkdir()
+    if kind == "file":
+        target.write_text("the user's file")
+    if kind == "foreign":
+        (target / "notes.txt").write_text("mine")
+    if kind == "foreign_manifest":
+        (target / "manifest.json").write_text(json.dumps({"manifest_version": 3, "files": [{"name": "x.js"}]}))
+        (target / "x.js").write_text("// mine")
+    if kind in ("desist", "desist_plus"):
+        (target / "old.csv").write_text("a\n1\n")
+        manifest = {"written_by": "desist", "run": "0" * 32, "files": [{"name": "old.csv"}]}
+        (target / "manifest.json").write_text(json.dumps(manifest))
+    if kind == "desist_plus":
+        (target / "added_by_the_user.txt").write_text("mine")
+    if kind in ("link", "dangling"):
+        real = work / "real"
+        if kind == "link":
+            real.mkdir()
+            (real / "keep.txt").write_text("mine")
+        target.symlink_to(real, target_is_directory=True)
+    return target
+
+
+def snapshot(work: Path) -> dict[str, object]:
+    """Every path under ``work`` with its bytes (files) or link target (links)."""
+    shot: dict[str, object] = {}
+    for path in sorted(work.rglob("*")):
+        key = str(path.relative_to(work))
+        shot[key] = (
+            ("link", str(path.readlink())) if path.is_symlink() else path.read_bytes() if path.is_file() else "dir"
+        )
+    return shot
+
+
+@settings(max_examples=EXAMPLES["out"] * SCALE, phases=PHASES)
+@given(kind=st.sampled_from(OUT_TARGETS))
+def test_out_replaces_only_what_desist_wrote_and_leaves_the_rest_exactly_as_it_was(tmp_path_factory, kind):
+    work = tmp_path_factory.mktemp(f"fuzz_out_{kind}")
+    target = make_target(work, kind)
+    before = snapshot(work)
+    args = ["weight", "--data", DATA / "people.csv", "--margins", MARGINS, "--id", "person_id", "--out", target]
+    run = desist(*args)
+    assert run.returncode in (0, 1) and "Traceback" not in run.stderr, (kind, run.stderr)
+    assert not [p for p in work.rglob("*") if ".partial-" in p.name or ".previous-" in p.name], kind
+    if kind in ("new", "nested", "empty", "desist"):
+        assert run.returncode == 0, (kind, run.stderr)
+        manifest = json.loads((target / "manifest.json").read_text())
+        assert manifest["written_by"] == "desist"
+        assert sorted(f["name"] for f in manifest["files"]) == sorted(
+            p.name for p in target.iterdir() if p.name != "manifest.json"
+        )
+    else:
+        assert run.returncode == 1 and run.stderr.count("error:") == 1, (kind, run.stderr)
+        assert snapshot(work) == before, kind
+
+
+@pytest.fixture(scope="module")
+def settled(base) -> Path:
+    """The fuzz base settled (Doncaster) into a folder with a workbook: what the audit hunt forges."""
+    files = base.parent / "settled_inputs"
+    shutil.copytree(base, files, dirs_exist_ok=True)
+    out = base.parent / "settled"
+    run = desist(*settle_arguments(files, "2025-09-30", out), "--xlsx")
+    assert run.returncode == 0, run.stderr
+    return out
+
+
+AUDIT_VALUES = [None, 0, -1, 1.5, "", "x", "0" * 64, [], {}, True, "2025-13-01", "../x", {"path": 3}]
+
+
+def forge(folder: Path, draw) -> tuple[str, bool]:
+    """Change the settled folder in one drawn way; returns a description and whether any byte changed."""
+    kind = draw(st.sampled_from(["byte", "audit_key", "audit_value", "truncate", "manifest"]))
+    name = draw(st.sampled_from(["audit.json", "settlement.json", "ledger.csv", "settlement.xlsx"]))
+    path = folder / name
+    data = path.read_bytes()
+    if kind == "manifest":
+        (folder / "manifest.json").unlink()
+        return "manifest.json deleted", True
+    if kind in ("audit_key", "audit_value"):
+        audit = json.loads((folder / "audit.json").read_text())
+        keys = [(k,) for k in audit] + [(k, j) for k, v in audit.items() if isinstance(v, dict) for j in v]
+        where = draw(st.sampled_from(keys))
+        holder = audit if len(where) == 1 else audit[where[0]]
+        if kind == "audit_key":
+            del holder[where[-1]]
+        else:
+            holder[where[-1]] = draw(st.sampled_from(AUDIT_VALUES))
+        (folder / "audit.json").write_text(json.dumps(audit, indent=2))
+        return f"audit.json {kind} at {where}", True
+    if kind == "truncate":
+        cut = draw(st.integers(min_value=0, max_value=len(data) - 1))
+        path.write_bytes(data[:cut])
+        return f"{name} truncated at byte {cut}", True
+    at = draw(st.integers(min_value=0, max_value=len(data) - 1))
+    new = draw(st.integers(min_value=0, max_value=255).filter(lambda b: b != data[at]))
+    path.write_bytes(data[:at] + bytes([new]) + data[at + 1 :])
+    return f"{name} byte {at} set to {new}", True
+
+
+@settings(
+    max_examples=EXAMPLES["audit"] * SCALE, phases=PHASES, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_verify_never_passes_a_forged_folder_and_never_tracebacks(settled, data):
+    work = Path(tempfile.mkdtemp(prefix="fuzz_audit_", dir=settled.parent))
+    try:
+        folder = work / "settled"
+        shutil.copytree(settled, folder)
+        shutil.copytree(settled.parent / "settled_inputs", work / "settled_inputs")
+        what, changed = forge(folder, data.draw)
+        args = ["verify", folder / "audit.json"]
+        run = desist(*args)
+        check_run(run, args, None, what)
+        assert run.returncode == 1 or not changed, what
+        assert "internal error" not in run.stderr and "Verified" not in run.stdout, what
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from appraisal import DEFAULT_SPEC, AppraisalInputs, appraise
 from cohorts.synthetic import make_world
 from desist.cli import app
-from desist.io import read_table, write_table
+from ground.reading import read_table, write_table
 from outcomes import MetricSpec
 from tests.running import desist
 

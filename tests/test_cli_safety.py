@@ -47,6 +47,11 @@ def never_computed(monkeypatch):
     monkeypatch.setattr(evaluate, "match", refuse)
 
 
+def desists(names: list[str]) -> str:
+    """A manifest.json as desist writes it: written by desist, in a run, listing ``names``."""
+    return json.dumps({"written_by": "desist", "run": "0" * 32, "files": [{"name": n} for n in names]})
+
+
 def no_staging_left(parent: Path) -> None:
     assert not [p.name for p in parent.iterdir() if ".partial-" in p.name or ".previous-" in p.name]
 
@@ -67,7 +72,7 @@ def test_out_a_folder_of_other_files_is_refused(tmp_path, never_computed):
     (tmp_path / "mine.txt").write_text("the user's own file")
     run = desist(*EVALUATE, "--out", tmp_path)
     assert run.returncode == 1
-    one_message(run.stderr, f"{tmp_path} (--out) already holds files that desist did not write")
+    one_message(run.stderr, f"{tmp_path} (--out) holds mine.txt, which desist did not write (there is no manifest")
     assert (tmp_path / "mine.txt").read_text() == "the user's own file"
 
 
@@ -88,7 +93,7 @@ def test_out_that_holds_an_input_file_is_refused(tmp_path, never_computed):
     """Replacing the folder whole would delete the file the command reads (say, a tariff price wrote there)."""
     out = tmp_path / "evaluation"
     out.mkdir()
-    (out / MANIFEST).write_text("{}")
+    (out / MANIFEST).write_text(desists(["lalonde.csv"]))
     data = out / "lalonde.csv"
     data.write_bytes(LALONDE.read_bytes())
     run = desist(*[data if a == LALONDE else a for a in EVALUATE], "--out", out)
@@ -103,6 +108,71 @@ def test_out_where_no_folder_can_be_made_is_refused(tmp_path, never_computed):
     run = desist(*EVALUATE, "--out", blocker / "sub" / "out")
     assert run.returncode == 1
     one_message(run.stderr, "(--out): cannot create the folder")
+
+
+# ----------------------------------------------------------------- --out that is not desist's (issue 23)
+
+
+def test_a_folder_with_someone_elses_manifest_is_refused(tmp_path, never_computed):
+    """A browser extension's folder holds a manifest.json too: it does not make the folder desist's."""
+    out = tmp_path / "extension"
+    out.mkdir()
+    (out / MANIFEST).write_text(json.dumps({"manifest_version": 3, "name": "My extension"}))
+    (out / "background.js").write_text("// the user's code")
+    run = desist(*EVALUATE, "--out", out)
+    assert run.returncode == 1
+    one_message(run.stderr, "holds background.js, which desist did not write", "does not say desist wrote the folder")
+    assert (out / "background.js").read_text() == "// the user's code" and len(list(out.iterdir())) == 2
+    no_staging_left(tmp_path)
+
+
+def test_a_file_added_to_a_desist_folder_is_named_and_kept(tmp_path, never_computed):
+    out = tmp_path / "weights"
+    assert weight(out).returncode == 0
+    (out / "my_notes.txt").write_text("notes the user saved beside the outputs")
+    run = desist(*EVALUATE, "--out", out)
+    assert run.returncode == 1
+    one_message(run.stderr, "holds my_notes.txt, which desist did not write (it is not listed in manifest.json)")
+    assert (out / "my_notes.txt").exists()
+    no_staging_left(tmp_path)
+
+
+@pytest.mark.parametrize("dangling", [False, True], ids=["to_a_folder", "dangling"])
+def test_out_a_symbolic_link_is_refused_and_never_destroyed(tmp_path, never_computed, dangling):
+    target = tmp_path / "real"
+    if not dangling:
+        target.mkdir()
+        (target / "keep.txt").write_text("the user's file")
+    link = tmp_path / "link"
+    link.symlink_to(target, target_is_directory=True)
+    run = desist(*EVALUATE, "--out", link)
+    assert run.returncode == 1
+    one_message(run.stderr, f"{link} (--out) is a symbolic link (to {target})")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert dangling or (target / "keep.txt").read_text() == "the user's file"
+    no_staging_left(tmp_path)
+
+
+def test_a_signal_while_the_folder_is_swapped_waits_until_it_is_in_place(tmp_path, monkeypatch):
+    """SIGTERM arriving between the two renames would leave .out.previous-* and no out: it waits instead."""
+    from desist import outputs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST).write_text(desists([]))
+    rename = os.rename
+
+    def signalled(source, destination):
+        rename(source, destination)
+        outputs.on_signal(15)  # as the handler is called between any two lines
+
+    monkeypatch.setattr(outputs.os, "rename", signalled)
+    with pytest.raises(outputs.Interrupted):
+        with outputs.writing(out, command="test", inputs={}) as folder:
+            folder.path("result.txt").write_text("new")
+    assert (out / "result.txt").read_text() == "new"
+    no_staging_left(tmp_path)
+    assert outputs.last_signal() == 15 and outputs.interruption_note() is None
 
 
 # ----------------------------------------------------------------- outputs that cannot go stale
@@ -129,7 +199,7 @@ def test_a_previous_output_folder_is_replaced_whole(tmp_path):
     out = tmp_path / "tariffs"
     out.mkdir()  # what an earlier run left: a tariff this run does not build, and its manifest
     (out / "tariff_retired.toml").write_text("[prices]\n")
-    (out / MANIFEST).write_text(json.dumps({"command": "price", "files": [{"name": "tariff_retired.toml"}]}))
+    (out / MANIFEST).write_text(desists(["tariff_retired.toml"]))
     run = price(out, "--budget", "300000")
     assert run.returncode == 0, run.stderr
     assert not (out / "tariff_retired.toml").exists() and (out / "tariff_flat.toml").exists()
@@ -156,7 +226,7 @@ def test_an_interrupted_demo_leaves_the_previous_report_untouched_and_says_so(tm
     small = ["demo", "--n-eligible", "200", "--n-pool", "1000", "--draws", "20", "--out", out]
     out.mkdir()  # a previous run's folder, as desist leaves it
     (out / "report.html").write_text("<p>last month's report</p>")
-    (out / MANIFEST).write_text(json.dumps({"command": "demo", "files": [{"name": "report.html"}]}))
+    (out / MANIFEST).write_text(desists(["report.html"]))
     snapshot = {p.name: p.read_bytes() for p in out.iterdir()}
     import desist.commands.demo as demo
 

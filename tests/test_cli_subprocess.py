@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("pandas", "numpy", "matplotlib", "scipy", "statsmodels", "pandera", "desist.commands")
 
@@ -41,11 +43,17 @@ def test_help_and_version_load_no_command_and_no_pandas():
     assert proc.returncode == 0 and proc.stdout.startswith("desist ")
 
 
-def test_ctrl_c_mid_run_exits_130_with_one_line_and_leaves_the_folder_as_it_was(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "code", "how"),
+    [(signal.SIGINT, 130, "interrupted (Ctrl-C)"), (signal.SIGTERM, 143, "terminated (SIGTERM)")],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_a_signal_mid_run_exits_with_one_line_and_leaves_the_folder_as_it_was(tmp_path, signum, code, how):
     out = tmp_path / "demo"
     out.mkdir()  # a previous run's folder
     (out / "report.html").write_text("<p>last month's report</p>")
-    (out / "manifest.json").write_text(json.dumps({"command": "demo", "files": [{"name": "report.html"}]}))
+    manifest = {"written_by": "desist", "run": "0" * 32, "command": "demo", "files": [{"name": "report.html"}]}
+    (out / "manifest.json").write_text(json.dumps(manifest))
     proc = subprocess.Popen(
         [sys.executable, "-m", "desist.cli", "demo", "--n-eligible", "3000", "--n-pool", "60000", "--out", str(out)],
         stdout=subprocess.PIPE,
@@ -60,10 +68,10 @@ def test_ctrl_c_mid_run_exits_130_with_one_line_and_leaves_the_folder_as_it_was(
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".demo.partial-*")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
-    assert stderr == f"interrupted (Ctrl-C): {out} was left as it was (the previous outputs are untouched).\n"
+    assert proc.returncode == code, stderr
+    assert stderr == f"{how}: {out} was left as it was (the previous outputs are untouched).\n"
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "report.html"]
     assert (out / "report.html").read_text() == "<p>last month's report</p>"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]

@@ -15,7 +15,7 @@ import pytest
 
 from cohorts.synthetic import make_world
 from desist import terminal
-from desist.io import write_table
+from ground.reading import write_table
 from tests.running import ROOT, desist
 
 EXAMPLES = ROOT / "examples"

@@ -214,7 +214,7 @@ def test_bad_tables(engine, tmp_path):
     assert str(from_file.value) == str(in_pandas.value)
     assert str(path) in str(from_file.value)
     (tmp_path / "people.txt").write_text("person_id,start_date\n1,2024-01-01\n")
-    with pytest.raises(SchemaError, match=r"reads Parquet \(.parquet, .pq\) or CSV \(.csv\) files; got '.txt'"):
+    with pytest.raises(SchemaError, match=r"people.txt: unknown file type '.txt' \(the people table\)"):
         measure(engine, tmp_path / "people.txt", IN_COHORT)
     with pytest.raises(SchemaError, match="nope.parquet: no such file \\(the people table\\)"):
         measure(engine, tmp_path / "nope.parquet", IN_COHORT)
@@ -339,12 +339,20 @@ def test_a_disposal_before_its_offence_is_an_error(engine, form, tmp_path):
 
 @pytest.mark.parametrize("form", FORMS)
 def test_ids_that_match_no_one_are_an_error(engine, form, tmp_path):
-    offences = THREE.assign(person_id=["1.0", "2.0", "3.0"])
+    offences = THREE.assign(person_id=["01", "02", "03"])
     message = same_error(engine, *given(form, tmp_path, FOUR, offences), as_of=AS_OF)
     assert message.endswith(
         "0 of 3 offences match a person_id in people. Ids are compared as text: offences has e.g. "
-        "'1.0', '2.0', '3.0', people has e.g. '1', '2', '3'."
+        "'01', '02', '03', people has e.g. '1', '2', '3'."
     )
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_ids_saved_with_a_decimal_point_are_the_whole_numbers_on_every_engine(engine, form, tmp_path):
+    """A spreadsheet writes the id 1 as "1.0": one person, in people and offences alike (issue 23)."""
+    offences = THREE.assign(person_id=["1.0", "2.00", "3"])
+    r = measure(engine, *given(form, tmp_path, FOUR.assign(person_id=["1", "2.0", "3", "4"]), offences), as_of=AS_OF)
+    assert by_person(r, "reoffences") == {"1": 1, "2": 1, "3": 1, "4": 0}
 
 
 @pytest.mark.parametrize("form", FORMS)

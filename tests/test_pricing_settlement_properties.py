@@ -73,6 +73,8 @@ def world(seed: int, n: int) -> dict[str, pd.DataFrame]:
             "assessed_on": start[who] + pd.to_timedelta(rng.integers(-10, 220, who.size), unit="D"),
         }
     )
+    # One assessment per person and day: a second on the same day is a duplicate record the schema refuses.
+    assessments = assessments.drop_duplicates(["person_id", "assessed_on"])
     return {"people": people, "assessments": assessments}
 
 

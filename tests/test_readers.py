@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from desist.io import read_frame, read_table, write_table
 from ground.errors import ParameterError, SchemaError
+from ground.reading import read_frame, read_table, write_table
 from ground.tables import SEX_LEVELS, validate
 
 FORMATS = ["csv", "parquet", "xlsx"]
@@ -109,11 +109,12 @@ def test_sheet_ignored_for_csv_with_a_warning(people, tmp_path):
 
 
 def test_unknown_suffix_missing_file_and_unknown_table(people, tmp_path):
-    with pytest.raises(SchemaError, match=r"people\.json: unknown file type '\.json'; desist reads \.csv, \.parquet"):
+    unknown = r"people\.json: unknown file type '\.json' \(the people table\); desist reads \.csv, \.parquet"
+    with pytest.raises(SchemaError, match=unknown):
         read_table(tmp_path / "people.json", "people")
     with pytest.raises(SchemaError, match=r"people\.json: unknown file type"):
         write_table(people, tmp_path / "people.json")
-    with pytest.raises(SchemaError, match=r"absent\.csv: cannot read as CSV: .*No such file"):
+    with pytest.raises(SchemaError, match=r"absent\.csv: no such file \(the people table\)"):
         read_table(tmp_path / "absent.csv", "people")
     path = write_table(people, tmp_path / "people.csv")
     with pytest.raises(ParameterError, match=r"'table' parameter must be one of .*Got 'persons'"):
@@ -206,3 +207,39 @@ def test_encodings_utf8_with_a_byte_order_mark_utf16_and_windows_1252(people, tm
     garbage.write_bytes(b"person_id\n\x81\x8d\x8f\x90\x9d\n")
     with pytest.raises(SchemaError, match=r"garbage\.csv: cannot read as CSV: the text is neither UTF-8 nor Windows"):
         read_frame(garbage)
+
+
+# ----------------------------------------------------------------- the one reader's rules (issue 23)
+
+
+def test_a_folder_given_as_a_file_is_named_a_folder(tmp_path):
+    (tmp_path / "people.csv").mkdir()
+    for read in (lambda: read_table(tmp_path / "people.csv", "people"), lambda: read_frame(tmp_path / "people.csv")):
+        with pytest.raises(SchemaError, match=r"people\.csv: a folder, not a file"):
+            read()
+    with pytest.raises(SchemaError, match=r"a folder, not a file \(given as --people for the people table\)"):
+        read_table(tmp_path / "people.csv", "people", option="--people")
+
+
+def test_chosen_columns_must_be_there_naming_the_argument_that_chose_them(people, tmp_path):
+    path = write_table(people, tmp_path / "people.csv")
+    back = read_frame(path, table="people", columns={"index": "start_date"}, text=["person_id"])
+    assert list(back.columns) == ["start_date"]
+    with pytest.raises(SchemaError, match=r"people\.csv: table 'people' is missing the column release \(the 'index'"):
+        read_frame(path, table="people", columns={"person_id": "person_id", "index": "release"})
+
+
+def test_text_columns_keep_what_was_written(tmp_path):
+    (tmp_path / "ids.csv").write_text("person_id,n\n007,1\n10.0,2\n")
+    assert read_frame(tmp_path / "ids.csv", text=["person_id"])["person_id"].tolist() == ["007", "10.0"]
+    assert read_frame(tmp_path / "ids.csv")["person_id"].tolist() == [7.0, 10.0]
+
+
+def test_a_parquet_file_with_a_column_twice_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table([pa.array([1]), pa.array([30]), pa.array([31])], names=["person_id", "age", "age"]),
+                   tmp_path / "twice.parquet")  # fmt: skip
+    with pytest.raises(SchemaError, match=r"twice\.parquet: table 'data' has the column name 'age' \(columns 2, 3\)"):
+        read_frame(tmp_path / "twice.parquet")

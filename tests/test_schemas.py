@@ -418,7 +418,7 @@ def test_world_offences_meet_their_schema_and_follow_birth(world, people):
 
 
 def test_arguments_that_cannot_be_used():
-    with pytest.raises(ParameterError, match=r"'as_of' parameter must be a date .*Got 'last week' instead"):
+    with pytest.raises(ParameterError, match=r"'as_of' parameter of validate must be a date .*Got 'last week' instead"):
         validate(tables()["people"], "people", as_of="last week")
     with pytest.raises(ParameterError, match=r"'columns' parameter of validate must name columns .*Got colour"):
         validate(tables()["people"], "people", columns=["age", "colour"])

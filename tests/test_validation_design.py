@@ -306,6 +306,6 @@ def test_check_contract_judges_its_own_rules_and_management_fee():
     pool = pd.DataFrame({"reoffences": np.random.default_rng(1).negative_binomial(2, 2 / 3.55, 5_000)})
     assert "payment_chance" in check_contract(pb, draws=200)[-1].evidence["checks"]  # no pool: not checked
     evidence = {f.code: f for f in check_contract(pb, {"pool": pool}, draws=2_000)}["payment_chance"].evidence
-    assert evidence["against"] == "matched 1:10"
+    assert evidence["against"] == "matched 1:10, caliper 0.2 SD"
     greedy = replace(pb, structure=replace(pb.structure, management_fee=0.6, subcontractors={"charity": 1.0}))
     assert "management_fee_above_ask" in [f.code for f in check_contract(greedy, draws=200)]

@@ -30,7 +30,9 @@ code                        severity  why it matters
 ``underpowered``            warning/  Power to detect the expected effect on the spec's reoffending
                             error     measure below 80% (warning) or 50% (error: payment is closer to a
                                       coin toss than a measurement). ``metrics.power``; needs a cohort
-                                      size and a base rate (``pool``).
+                                      size and a base rate (``pool``). For ``check_contract``: the chance
+                                      a tranche meets the contract's own first rule, at its ratio and,
+                                      with ``people`` and ``pool``, the share matched within its caliper.
 ``margin_gap``              warning   The tariff leaves a provider a clearly different margin per person
                                       in the easiest and hardest segments (95% CI of the gap excludes 0
                                       and the gap is at least 10% of the mean cost): a reason to cream
@@ -46,6 +48,9 @@ code                        severity  why it matters
                                       claw back) when nothing changed and at a stated true effect,
                                       under its own comparison (baseline, or matched at its ratio).
 ``pays_by_chance``          warning   Those rules pay more than 10% of the time when nothing changed.
+``rule_capped_at_zero``     warning   A rule that would pay is capped at £0: it can never pay.
+``rule_pays_for_a_rise``    warning   A rule (or its hurdle) with ``at_least`` below 0 is met when
+                                      reoffending rises.
 ``management_fee_above_ask`` warning  The prime keeps more than 20% (an assumed ceiling; unverified).
 ``any_assessment_counts``   warning   An outcome pays when any assessment in the window meets its rule:
                                       each extra assessment is another chance to pay on rating noise
@@ -73,9 +78,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ground.checks import Interval, Options, check_parameter
 from ground.errors import DesistError, ModelError
 from ground.findings import SEVERITIES, Finding, by_severity
 from ground.tables import BASELINE_COVARIATES
+from ground.tolerance import at_least
 from validation.measurement import counting_findings
 
 CODES = (
@@ -92,6 +99,8 @@ CODES = (
     "deadweight_share",
     "payment_chance",
     "pays_by_chance",
+    "rule_capped_at_zero",
+    "rule_pays_for_a_rise",
     "management_fee_above_ask",
     "any_assessment_counts",
     "unmeasured_apart",
@@ -168,6 +177,7 @@ def check_design(
     >>> [f.code for f in check_design(spec)]  # doctest: +SKIP
     ['binary_reoffending', 'not_checked']
     """
+    check_parameter(contract_days, "contract_days", "check_design", Options(None), Interval(int, 1, None))
     people, assessments, as_of = _get(data, "people"), _get(data, "assessments"), _get(data, "as_of")
     findings: list[Finding] = []
     skipped: dict[str, str] = {}
@@ -584,7 +594,12 @@ def check_contract(
         contract.spec, data, contract_days=contract_days, expected_effect=expected_effect, costs=costs
     )
     skipped = next((dict(f.evidence["checks"]) for f in spec_findings if f.code == "not_checked"), {})
-    findings = [f for f in spec_findings if f.code != "not_checked"]
+    # A contract with tranche rules has their power, at its ratio and caliper (below), not a 1:1 test of the spec.
+    replaced = {"not_checked"} | ({"underpowered"} if any(r.type == "tranche" for r in contract.rules) else set())
+    if "underpowered" in replaced:
+        skipped.pop("underpowered", None)
+    findings = [f for f in spec_findings if f.code not in replaced]
+    findings += _rule_terms(contract)
     findings += _rule_findings(contract, data, expected_effect, draws, seed, skipped)
     findings += _management_fee(contract)
     return _with_not_checked(findings, skipped)
@@ -612,6 +627,8 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
         return []
     n = _tranche_size(contract, people)
     effect = DEFAULT_EFFECT[rule.measure] if effect is None else effect
+    matched = _after_caliper(contract, rule, people, pool, n)
+    n = matched["n"]
     r = rule_chances(
         contract, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=k, draws=draws, seed=seed
     )
@@ -623,7 +640,7 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
             f"{name}: pays {none['p_pays']:.1%} / claws back {none['p_clawback']:.1%} when nothing changed; "
             f"pays {at['p_pays']:.1%} / claws back {at['p_clawback']:.1%} at a true effect of {effect:g}"
         )
-    against = rule.against if rule.against == "baseline" else f"matched 1:{contract.matched.ratio}"
+    against = rule.against if rule.against == "baseline" else matched["words"]
     evidence = {**r.to_dict(), "against": against}
     out = [
         Finding(
@@ -633,6 +650,10 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
             evidence,
         )
     ]
+    if people is None:
+        skipped["underpowered"] = "needs people, to count each tranche"
+    else:
+        out += _rule_power(contract, n, base, effect, k, against)
     if r.chance_of_paying("none") > CHANCE_WARNING:
         out.append(
             Finding(
@@ -644,6 +665,81 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
             )
         )
     return out
+
+
+def _rule_terms(contract) -> list[Finding]:
+    """Rules whose terms defeat them: a cap of 0 (they can never pay), a threshold below 0 (they pay for a rise)."""
+    found = []
+    for rule in contract.rules:
+        if rule.cap is not None and rule.cap <= 0 and (rule.amount or rule.price_per_event or rule.releases_at_risk):
+            found.append(
+                Finding(
+                    "rule_capped_at_zero",
+                    "warning",
+                    f"Rule {rule.name!r} is capped at £0: whatever the reduction it pays nothing. Remove the cap or "
+                    "raise it to what the rule should pay at most.",
+                    {"rule": rule.name, "cap": rule.cap},
+                )
+            )
+        tests = [("", rule.at_least)] + ([(" hurdle", rule.hurdle.at_least)] if rule.hurdle is not None else [])
+        for part, threshold in tests:
+            if threshold < 0:
+                rise = f"{-threshold * 100:g} points" if rule.scale == "points" else f"{-threshold:.0%}"
+                found.append(
+                    Finding(
+                        "rule_pays_for_a_rise",
+                        "warning",
+                        f"Rule {rule.name!r}{part} has at_least = {threshold:g}: it is met when {rule.measure} "
+                        f"reoffending rises by up to {rise} against the comparison. Write at_least >= 0 unless "
+                        "paying for no worse than a rise is intended.",
+                        {"rule": rule.name, "part": part.strip() or "rule", "at_least": threshold},
+                    )
+                )
+    return found
+
+
+def _after_caliper(contract, rule, people, pool, n: int) -> dict[str, Any]:
+    """People per tranche after matching at the contract's ratio and caliper (the share matched in the data)."""
+    m = contract.matched
+    if rule.against != "matched" or m is None:
+        return {"n": n, "words": rule.against}
+    words = f"matched 1:{m.ratio}" + ("" if m.caliper is None else f", caliper {m.caliper:g} SD")
+    covariates = list(m.covariates)
+    usable = people is not None and pool is not None and covariates
+    if m.caliper is None or not usable or not set(covariates) <= set(people.columns) & set(pool.columns):
+        return {"n": n, "words": words}
+    from metrics import match
+
+    both = pd.concat([people[covariates].assign(_t=1), pool[covariates].assign(_t=0)], ignore_index=True)
+    try:
+        counts = match(both, "_t", covariates, ratio=m.ratio, caliper=m.caliper, replace=m.replace).counts
+    except DesistError:
+        return {"n": n, "words": words}
+    share = counts.loc["matched", "treated"] / counts.loc["all", "treated"]
+    kept = max(int(round(n * share)), 2)
+    return {"n": kept, "words": f"{words}, {share:.0%} of people matched"}
+
+
+def _rule_power(contract, n: int, base: float, effect: float, k, against: str) -> list[Finding]:
+    """The chance a tranche meets the contract's first tranche rule at the expected effect: its power."""
+    from pricing.chances import tranche_power
+
+    rule = next((r for r in contract.rules if r.type == "tranche"), None)
+    if rule is None:
+        return []
+    chance = tranche_power(contract, rule, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=k)
+    if at_least(chance, POWER_WARNING):
+        return []
+    return [
+        Finding(
+            "underpowered",
+            "warning" if at_least(chance, POWER_ERROR) else "error",
+            f"With {n:,} people per tranche ({against}) a tranche meets rule {rule.name!r} only {chance:.0%} of the "
+            f"time at a true effect of {effect:g}: a true effect of that size would often go unpaid. Enlarge or pool "
+            "tranches, or lower the threshold.",
+            {"power": chance, "n": n, "effect": effect, "base_rate": base, "rule": rule.name, "against": against},
+        )
+    ]
 
 
 def _tranche_size(contract, people) -> int:

@@ -55,6 +55,7 @@ Holm, S. (1979). A simple sequentially rejective multiple test procedure.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -63,7 +64,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from ground.checks import Interval, check_parameter, parameter_error, require_columns
+from ground.checks import Interval, check_parameter, number_column, parameter_error, require_columns
 from ground.errors import ModelError, SchemaError
 from validation.screens import (
     ALPHA,
@@ -160,13 +161,24 @@ def _finish(kind: str, table: pd.DataFrame, deciles: pd.DataFrame, notes, by, al
         table=table,
         deciles=deciles,
         notes=tuple(notes),
-        meaning=CREAMING_MEANING if kind == "creaming" else PARKING_MEANING,
+        meaning=_meaning(kind, by),
         headline=(
             f"Overall{' (within ' + repr(by) + ')' if by else ''}: {label} hardest vs easiest decile = "
             f"{overall['ratio']:.3g} (95% CI {overall['ratio_ci_low']:.3g} to {overall['ratio_ci_high']:.3g}), "
             f"n = {int(overall['n'])}"
         ),
     )
+
+
+def _meaning(kind: str, by: str | None) -> str:
+    """The flag's sentence: "comparing only people ... of the same provider" only when screened within one."""
+    meaning = CREAMING_MEANING if kind == "creaming" else PARKING_MEANING
+    if by == "provider_id":
+        return meaning
+    if by:
+        return re.sub(r"(referred to|served by) the same provider", f"with the same {by}", meaning)
+    lead = meaning.index(", ") + 2  # without a grouping, the comparison is across everyone screened
+    return meaning[lead].upper() + meaning[lead + 1 :].replace(" at any of the providers screened", "")
 
 
 def _check_alpha(alpha: float, caller: str) -> float:
@@ -281,7 +293,7 @@ def creaming_screen(
     cols = {"enrolled": enrolled, "difficulty": difficulty} | ({"by": by} if by else {})
     require_columns(eligible, cols, table="eligible", complete=True)
     y = flag_values(eligible, enrolled, "enrolled", "eligible", caller).astype(bool)
-    d = eligible[difficulty].to_numpy(dtype=float)
+    d = number_column(eligible, difficulty, argument="difficulty", table="eligible")
     if y.all() or not y.any():
         raise ModelError(
             f"{caller}: the {enrolled!r} column is {'all True' if y.any() else 'all False'} "
@@ -349,7 +361,7 @@ def _parking_inputs(enrolled: pd.DataFrame, difficulty, intensity, attained, exp
     cols = {"difficulty": difficulty, "intensity": intensity}
     cols |= ({"attained": attained, "expected": expected} if attained else {}) | ({"by": by} if by else {})
     require_columns(enrolled, cols, table="enrolled", complete=True)
-    h = enrolled[intensity].to_numpy(dtype=float)
+    h = number_column(enrolled, intensity, argument="intensity", table="enrolled")
     negative = np.flatnonzero(h < 0)
     if negative.size:
         raise SchemaError(
@@ -360,7 +372,7 @@ def _parking_inputs(enrolled: pd.DataFrame, difficulty, intensity, attained, exp
     if attained is not None:
         obs = flag_values(enrolled, attained, "attained", "enrolled", caller)
         outcome = (obs, np.clip(enrolled[expected].to_numpy(dtype=float), 1e-6, 1 - 1e-6))
-    return h, enrolled[difficulty].to_numpy(dtype=float), outcome
+    return h, number_column(enrolled, difficulty, argument="difficulty", table="enrolled"), outcome
 
 
 def parking_screen(

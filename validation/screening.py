@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.checks import rows_text
+from ground.checks import require_columns, rows_text
 from ground.errors import SchemaError, naming
 from ground.tables import UnmatchedRowsWarning, check_links
 from validation.funnels import funnel
@@ -62,9 +62,8 @@ def screen_tables(
     if difficulty not in eligible.columns and difficulty == "difficulty" and FALLBACK_DIFFICULTY in eligible.columns:
         notes.append(f"difficulty: no 'difficulty' column, so the OGRS-like score {FALLBACK_DIFFICULTY!r} is used.")
         difficulty = FALLBACK_DIFFICULTY
-    if by is not None and by not in eligible.columns:
-        notes.append(f"no {by!r} column: screened overall only.")
-        by = None
+    if by is not None:  # a grouping that is not there is refused, never dropped while the words still claim it
+        require_columns(eligible, {"by": by}, table="eligible", source=_source(sources, "eligible"))
     with naming(sources.get("eligible"), "--eligible"):
         creaming = creaming_screen(eligible, difficulty=difficulty, by=by)
     enrolled = _served(eligible, services, notes, sources)
@@ -76,6 +75,10 @@ def screen_tables(
         result.update(_with_outcomes(enrolled, outcomes, difficulty, by, attained, expected, notes, sources))
     result["creaming"] = creaming
     return result
+
+
+def _source(sources: Mapping, name: str) -> str | None:
+    return None if sources.get(name) is None else str(sources[name])
 
 
 def _served(eligible: pd.DataFrame, services: pd.DataFrame, notes: list[str], sources: Mapping) -> pd.DataFrame:

@@ -19,8 +19,8 @@ numpy numbers as plain numbers, dates as ISO strings.
 Files
 -----
 :func:`read_data` reads every input file, by its suffix (CSV, Parquet, Excel),
-through :mod:`desist.io`, so a missing or unreadable file gives the same
-message in every command. :class:`ground.errors.naming` puts
+through :mod:`ground.reading` (the reader the library's path-taking functions use), so a
+missing or unreadable file gives the same message in every command and in Python. :class:`ground.errors.naming` puts
 the file's name in front of any error the library raises
 about a table read from it.
 
@@ -45,11 +45,10 @@ stay clean.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +56,12 @@ import numpy as np
 import pandas as pd
 import typer
 
-from desist.io import read_frame, read_table
 from desist.outputs import OutputError, OutputFolder, writing
-from ground.checks import rows_text, shown_value
+from ground.checks import require_rows, rows_text, shown_value
+from ground.dates import parse_date as parse_date_value
 from ground.errors import ParameterError, SchemaError
+from ground.jsondata import json_text, jsonable
+from ground.reading import read_frame, read_table
 
 
 def json_option() -> Any:
@@ -135,12 +136,12 @@ def read_data(
     option : str
         The option that named the file, e.g. ``"--history"``, quoted in errors.
     schema : bool, default False
-        Check the file against the table's schema (:func:`desist.io.read_table`).
+        Check the file against the table's schema (:func:`ground.reading.read_table`).
     empty : bool, default False
         Accept a file with a header and no data rows (offences: no one
         reoffended); otherwise it is an error naming the file.
     **kwargs
-        Passed on to :func:`desist.io.read_table` (``as_of``, ``people``).
+        Passed on to :func:`ground.reading.read_table` (``as_of``, ``people``).
 
     Raises
     ------
@@ -153,16 +154,12 @@ def read_data(
     >>> history = read_data("last_year.csv", "history", option="--history")  # doctest: +SKIP
     """
     path = Path(path)
-    if not path.is_file():
-        what = "a folder, not a file" if path.is_dir() else "no such file"
-        raise SchemaError(f"{path}: {what} (given as {option} for the {table} table).", table=table, source=str(path))
-    frame = read_table(path, table, **kwargs) if schema else read_frame(path, table=table)
-    if not empty and frame.empty:
-        raise SchemaError(
-            f"{path} ({option}): the {table} table has no data rows (columns: {', '.join(map(str, frame.columns))}).",
-            table=table,
-            source=str(path),
-        )
+    if schema:
+        frame = read_table(path, table, option=option, **kwargs)
+    else:
+        frame = read_frame(path, table=table, option=option)
+    if not empty:
+        require_rows(frame, table, source=f"{path} ({option})")
     return frame
 
 
@@ -239,55 +236,22 @@ def parse_pairs(values: list[str] | None, option: str, form: str) -> dict[str, f
 def parse_date(text: str | None, option: str) -> pd.Timestamp | None:
     """``"2025-09-30"`` -> a Timestamp, for an option such as ``--as-of``; None stays None.
 
+    Read by :func:`ground.dates.parse_date`, as every date in the library is.
+
     Raises
     ------
     ParameterError
-        Text that is not a date written YYYY-MM-DD (``yesterday``, ``30/09/2025``).
+        Text that is not a date written YYYY-MM-DD (``yesterday``, ``30/09/2025``),
+        naming the option, the value and the form.
     """
     if text is None:
         return None
-    import re
-
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-            raise ValueError(text)
-        return pd.Timestamp(text.strip())
-    except ValueError:
-        raise ParameterError(
-            f"The '--{option}' option must be a date written YYYY-MM-DD, e.g. 2025-09-30. "
-            f"Got {shown_value(text)} instead.",
-            parameter=option,
-        ) from None
+    return parse_date_value(text, f"The '--{option}' option", error=partial(ParameterError, parameter=option))
 
 
 def parse_costs(values: list[str] | None) -> dict[str, float]:
     """Delivery costs from ``--cost SEGMENT=AMOUNT`` options."""
     return parse_pairs(values, "cost", "SEGMENT=AMOUNT, e.g. --cost women=1500")
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON data: NaN/inf -> None, numpy -> Python, dates -> ISO, frames -> records."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, pd.DataFrame):
-        return jsonable(value.to_dict(orient="records"))
-    if isinstance(value, pd.Series):
-        return jsonable(value.to_dict())
-    if isinstance(value, (list, tuple, set, np.ndarray, pd.Index)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, (pd.Timestamp, datetime, date)):
-        return None if pd.isna(value) else value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return str(value)
 
 
 def command_inputs(ctx: typer.Context) -> dict[str, Any]:
@@ -299,7 +263,7 @@ def command_inputs(ctx: typer.Context) -> dict[str, Any]:
 def emit(ctx: typer.Context, results: Mapping[str, Any], files: list[str] | None = None) -> None:
     """Print the command's one JSON document: ``{"command", "inputs", "results", "files"}``."""
     document = {"command": ctx.info_name, "inputs": command_inputs(ctx), "results": results, "files": files or []}
-    typer.echo(json.dumps(jsonable(document), indent=2, allow_nan=False))
+    typer.echo(json_text(document))
 
 
 def _long_name(param: Any) -> str:
@@ -366,7 +330,7 @@ def save_figure(ax: Any, folder: OutputFolder, stem: str, suffixes: tuple[str, .
 
 def write_json(data: Any, folder: OutputFolder, name: str) -> str:
     """Write ``data`` as strict JSON to the output folder; returns the final path."""
-    folder.path(name).write_text(json.dumps(jsonable(data), indent=2, allow_nan=False), encoding="utf-8")
+    folder.path(name).write_text(json_text(data), encoding="utf-8")
     return folder.final(name)
 
 

@@ -6,7 +6,7 @@ outcome with its CI. ``--out DIR`` writes ``balance.csv``, ``pairs.csv``,
 ``weights.csv``, ``effect.json`` and ``love_plot.png``.
 
 The file is read by its suffix (CSV, Parquet, Excel) with
-``desist.io.read_frame``, without a schema: an evaluation file may be any
+``ground.reading.read_frame``, without a schema: an evaluation file may be any
 one-row-per-unit table, not one of the project's named tables. Covariates and
 the outcome that hold numbers with a few stray words in them (age ``"abc"``)
 are reported with their rows rather than matched as categories.
@@ -55,6 +55,7 @@ from desist.commands.common import (
 )
 from desist.format import COLUMNS, Column, Table, count, humanise, interval
 from desist.outputs import OutputFolder
+from ground.checks import outcome_not_covariate
 from ground.errors import ParameterError, naming
 from metrics import match
 from metrics.effects import KINDS
@@ -100,10 +101,11 @@ def evaluate(
             "happened (0 = censored at the --outcome duration).",
             parameter="event",
         )
+    columns = split_columns(covariates)
+    outcome_not_covariate(outcome, columns, "desist evaluate")  # the library's check, before the long matching
     with output_folder(ctx, out) as folder:
         with step(f"Reading {data.name}", quiet=as_json):
             df = read_data(data, "data", option="--data")
-        columns = split_columns(covariates)
         check_numbers(df, columns, data, "--data", numeric=(treatment, outcome) + ((event,) if event else ()))
         with naming(data, "--data"):
             with step(f"Matching in {len(df):,} rows of {data.name}", quiet=as_json):

@@ -50,7 +50,17 @@ import typer
 
 from desist import tables as people_tables
 from desist import terminal
-from desist.commands.common import emit, json_option, out_option, output_folder, read_data, save_figure, step, written
+from desist.commands.common import (
+    emit,
+    json_option,
+    out_option,
+    output_folder,
+    parse_date,
+    read_data,
+    save_figure,
+    step,
+    written,
+)
 from desist.format import Table, p_value
 from outcomes.spec import MetricSpec
 from validation.screening import FALLBACK_DIFFICULTY, measurement_tables, screen_tables
@@ -66,7 +76,9 @@ def screen(
     difficulty: str = typer.Option(
         "difficulty", "--difficulty", help="Difficulty column (higher = harder); default falls back to ogrs_score."
     ),
-    by: str = typer.Option("provider_id", "--by", help="Screen within this column too (Holm-corrected)."),
+    by: str = typer.Option(
+        "provider_id", "--by", help="Screen within this column too (Holm-corrected); --by '' screens everyone together."
+    ),
     people: Path | None = typer.Option(None, "--people", help="The enrolled cohort, for the measurement screens."),
     assessments: Path | None = typer.Option(None, "--assessments", help="Assessments, for the measurement screens."),
     spec_path: Path | None = typer.Option(None, "--spec", help="Metric spec whose outcomes are screened."),
@@ -87,6 +99,7 @@ def screen(
     measuring = [people, assessments, spec_path]
     if any(measuring) and not all(measuring):
         raise typer.BadParameter("the measurement screens need --people, --assessments and --spec together.")
+    when = parse_date(as_of, "as-of")
     with output_folder(ctx, out) as folder:
         with step("Reading the files", quiet=as_json):
             frames = (
@@ -98,20 +111,21 @@ def screen(
             tables = screen_tables(
                 *frames,
                 difficulty=difficulty,
-                by=by,
+                by=by or None,
                 sources={"eligible": eligible, "services": services, "outcomes": outcomes},
             )
         if all(measuring):
             with step("Screening how outcomes are measured", quiet=as_json):
                 tables["measurement"] = measurement_tables(
                     MetricSpec.from_toml(spec_path),
-                    read_data(people, "people", option="--people", schema=True),
-                    read_data(assessments, "assessments", option="--assessments", schema=True),
+                    read_data(people, "people", option="--people", schema=True, as_of=when),
+                    read_data(assessments, "assessments", option="--assessments", schema=True, as_of=when),
                     frames[0],
                     difficulty=tables["difficulty"],
-                    by=by,
-                    as_of=as_of,
+                    by=by or "provider_id",
+                    as_of=when,
                 )
+                tables["notes"] += untested(tables["measurement"], when)
         keys = ("creaming", "parking", "funnel", "providers", "measurement")
         results = {k: tables[k] for k in keys if tables.get(k) is not None}
         if folder is not None:
@@ -130,6 +144,22 @@ def screen(
         )
         return
     show_screens(results, tables["notes"], files)
+
+
+def untested(measurement: Any, as_of: Any) -> list[str]:
+    """A note when the measurement screens tested no provider at all, saying why that can be."""
+    tested = any(
+        table.loc[table["unit"] != "all", "p_adjusted"].notna().any()
+        for table in (screen.to_frame() for screen in measurement.screens.values())
+    )
+    if tested:
+        return []
+    when = f"as of {as_of:%Y-%m-%d}" if as_of is not None else "as of the latest assessment"
+    return [
+        f"no provider was tested on how it measures outcomes: {when}, no provider had enough enrolled people whose "
+        "payment window had closed (a window still open is not yet measurable). Give a later --as-of, or screen "
+        "again when more windows have closed."
+    ]
 
 
 def _shown(key: str, result: Any) -> tuple[Table, tuple[str, ...]]:

@@ -8,12 +8,16 @@ prints each tranche and rule, the parties and the exclusions, and writes to
 - ``settlement.json``: ``Settlement.to_dict()`` (tranches, parties, exclusions, figures, audit);
 - ``ledger.csv``: one row per person and payable outcome and per rule payment or clawback
   (tranche, kind, item, person_id, evidence, evidence_date, base_price, uplift, note, amount);
-- ``audit.json``: SHA-256 of the contract and of every input, baseline version, desist's
-  version, seeds, as-of date, command and figures; ``desist verify`` replays it;
 - ``settlement.xlsx`` with ``--xlsx``: what each tranche and rule pays, what each
-  party receives and the ledger, one sheet each, after a Contents sheet.
+  party receives and the ledger, one sheet each, after a Contents sheet;
+- ``audit.json``: SHA-256 of the contract, of every input (paths relative to the
+  folder) and of every output above, baseline version, desist's version, seeds,
+  as-of date, command and figures; ``manifest.json`` holds its SHA-256.
+  ``desist verify DIR/audit.json`` checks all of it (:mod:`pricing.audit`).
 
-A table the contract does not use is read, hashed and listed as unused, not refused.
+A table the contract does not use is read, hashed and listed as unused, not refused; a table
+named twice is refused. Events after ``--as-of`` and people who started after it are left out
+and counted, as ``pricing.settle`` does in Python.
 
 JSON (``--json``): the envelope of :mod:`desist.commands.common` with ``results`` =
 ``Settlement.to_dict()``.
@@ -34,29 +38,36 @@ from desist.commands.common import (
     json_option,
     out_option,
     output_folder,
+    parse_date,
     require_out,
     write_excel,
-    write_json,
     write_text,
     written,
     xlsx_option,
 )
 from desist.format import Column, count, date, pounds
+from desist.outputs import OutputFolder
 from desist.workbook import settlement_sheets
-from ground.errors import SpecError
-from pricing.audit import settle_files
-from pricing.settlement import TABLES
+from ground.errors import ParameterError
+from pricing.audit import AUDIT, audit_text, file_sha256, output_texts, relative_to, settle_files
+from pricing.settlement_data import TABLES
 
 
 def parse_data(items: list[str] | None) -> dict[str, Path]:
-    """``["people=p.csv"]`` -> ``{"people": Path("p.csv")}``."""
+    """``["people=p.csv"]`` -> ``{"people": Path("p.csv")}``; a table named twice is refused, never the last kept."""
     files: dict[str, Path] = {}
     for item in items or []:
         name, sep, path = item.partition("=")
         if not sep or name not in TABLES or not path:
-            raise SpecError(
+            raise ParameterError(
                 f"The '--data' option must be NAME=FILE with NAME one of {', '.join(TABLES)}. Got {item!r}.",
-                key="data",
+                parameter="data",
+            )
+        if name in files:
+            raise ParameterError(
+                f"The '--data' option names the {name} table twice ({name}={files[name]} and {item}): give each "
+                "table once.",
+                parameter="data",
             )
         files[name] = Path(path)
     return files
@@ -79,23 +90,32 @@ def settle(
             --data offences=examples/data/offences.csv --as-of 2025-09-30 --out settled/ --xlsx
     """
     require_out(out, xlsx=xlsx)
+    when = parse_date(as_of, "as-of")
+    inputs = parse_data(data)
     parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
     command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
     with output_folder(ctx, out) as folder:
-        settlement = settle_files(contract, parse_data(data), as_of=as_of, command=command)
+        settlement = settle_files(contract, inputs, as_of=when, command=command)
         if folder is not None:
-            write_json(settlement.to_dict(), folder, "settlement.json")
-            write_text(settlement.ledger_csv(), folder, "ledger.csv")
-            write_json(settlement.audit, folder, "audit.json")
-        if xlsx:
-            notes = [f"Settled as of {settlement.as_of.isoformat()}; audit.json beside this workbook replays it."]
-            title = f"Settlement of {settlement.contract}"
-            write_excel(settlement_sheets(settlement), folder, "settlement.xlsx", title=title, notes=notes)
+            settlement = relative_to(settlement, folder.out)
+            write_records(settlement, folder, xlsx)
     files = written(folder)
     if as_json:
         emit(ctx, settlement.to_dict(), files)
         return
     show_settlement(settlement, files)
+
+
+def write_records(settlement: Any, folder: OutputFolder, xlsx: bool) -> None:
+    """settlement.json, ledger.csv (and the workbook), then audit.json with the SHA-256 of each of them."""
+    for name, text in output_texts(settlement).items():
+        write_text(text, folder, name)
+    if xlsx:
+        notes = [f"Settled as of {settlement.as_of.isoformat()}; audit.json beside this workbook replays it."]
+        title = f"Settlement of {settlement.contract}"
+        write_excel(settlement_sheets(settlement), folder, "settlement.xlsx", title=title, notes=notes)
+    outputs = {name: file_sha256(folder.path(name)) for name in list(folder.names)}
+    write_text(audit_text(settlement, outputs), folder, AUDIT)
 
 
 def show_settlement(settlement: Any, files: list[str]) -> None:
@@ -114,7 +134,7 @@ def show_settlement(settlement: Any, files: list[str]) -> None:
     columns = {k: every[k] for k in names if k in every}
     if "threshold" in columns:
         columns["threshold"] = Column("Pays when the reduction is at least", "percent")
-    if len(kinds) == 1:
+    if len(kinds) == 1 and "n_treated" in columns:  # nothing measured when no rule is due yet
         columns["n_treated"] = Column("Payable outcomes" if "tariff" in kinds else "People", "count")
     columns.update({"met": every["met"], "amount": every["amount"]})
     terminal.table(replace(shown, columns=columns))

@@ -1,12 +1,16 @@
-"""``desist verify AUDIT.json``: replay a settlement and say whether every figure is identical.
+"""``desist verify AUDIT.json``: check a settlement's record, its inputs, its figures and its output files.
 
-Checks the SHA-256 of the contract and of every input recorded in the audit,
-then settles again (:func:`pricing.verify`). Exit status 0 when every hash and
-every figure is identical; 1 naming the input whose hash changed or the figure
-that moved.
+In order (:func:`pricing.audit.verify`): ``audit.json`` against the SHA-256
+that ``manifest.json`` beside it holds; the SHA-256 of the contract and of every
+input (paths relative to the audit file, so it works from any folder and with
+the folder moved); then the settlement again, its figures, and ``settlement.json``
+and ``ledger.csv`` on disk, byte for byte, naming the first figure that differs
+(``ledger.csv row 17: paid £50,000.00 but the contract gives -£50,000.00``); the
+workbook against its recorded SHA-256. Exit status 0 when everything is as
+recorded; 1 naming what is not, or when the audit is not a record desist wrote.
 
 JSON (``--json``): the envelope of :mod:`desist.commands.common` with
-``results`` = ``{"identical": bool, "problems": [str, ...]}``.
+``results`` = ``{"identical": bool, "problems": [str, ...], "notes": [str, ...]}``.
 """
 
 from __future__ import annotations
@@ -35,12 +39,15 @@ def verify(
     if as_json:
         emit(ctx, result.to_dict())
     elif result.identical:
-        terminal.paragraph(result.summary())
+        terminal.paragraph(result.summary().splitlines()[0])
     else:
         terminal.heading("Not verified: the settlement does not replay", first=True)
         for problem in result.problems:
             # A problem names a file: kept on one line, whole, so it can be copied and searched for.
             terminal.paragraph(f"- {problem}", wrap=False)
+    if not as_json:
+        for note in result.notes:
+            terminal.paragraph(f"Note: {note}")
     if not result.identical:
         raise typer.Exit(1)
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ground.checks import require_columns
 from ground.errors import SchemaError
+from ground.reading import file_format
 from ground.tables import ROWS_SHOWN, Links, report_links, schema_error, validate
 from outcomes.engines import sql
 from outcomes.engines.sql import OFFENCE_COLUMNS, Column
@@ -51,6 +52,11 @@ class Settings:
     @property
     def no_index(self) -> str:
         return f"no {self.index}"
+
+    @property
+    def people_columns(self) -> dict[str, str]:
+        """The people columns read, by the argument that names them."""
+        return {"person_id": "person_id", "index": self.index}
 
 
 def source_name(source: Any) -> str | None:
@@ -86,7 +92,7 @@ def located(source: str | Path) -> str | Path:
 
 
 def file_kind(path: str | Path, table: str) -> str:
-    """``"parquet"`` or ``"csv"`` by the file's suffix; any other is refused, as desist.io refuses it.
+    """``"parquet"`` or ``"csv"``: the files a SQL engine reads (checked by :func:`ground.reading.file_format`).
 
     Parameters
     ----------
@@ -102,22 +108,17 @@ def file_kind(path: str | Path, table: str) -> str:
     >>> file_kind("s3://bucket/people.xlsx", "people")
     Traceback (most recent call last):
     ...
-    ground.errors.SchemaError: s3://bucket/people.xlsx: proven_reoffending reads Parquet (.parquet, .pq) or CSV ...
+    ground.errors.SchemaError: s3://bucket/people.xlsx: the DuckDB and Spark engines read Parquet ...
     """
-    if isinstance(path, Path) and not path.is_file():
-        what = "a folder, not a file" if path.is_dir() else "no such file"
-        raise SchemaError(f"{path}: {what} (the {table} table).", table=table, source=str(path))
-    suffix = Path(str(path).rstrip("/")).suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix == ".csv":
-        return "csv"
-    raise SchemaError(
-        f"{path}: proven_reoffending reads Parquet (.parquet, .pq) or CSV (.csv) files; "
-        f"got {suffix or '(no suffix)'!r}.",
-        table=table,
-        source=str(path),
-    )
+    kind = file_format(path, table)
+    if kind == "Excel":
+        raise SchemaError(
+            f"{path}: the DuckDB and Spark engines read Parquet (.parquet, .pq) or CSV (.csv) files; measure an "
+            "Excel file with the pandas engine.",
+            table=table,
+            source=str(path),
+        )
+    return kind.lower()
 
 
 def people_columns(columns: Sequence[str], index: str) -> dict[str, str]:
@@ -159,7 +160,7 @@ def check_people(people: pd.DataFrame, settings: Settings, source: Any = None) -
     >>> checked["person_id"].tolist(), checked["start_date"].isna().tolist()
     (['7', '8'], [False, True])
     """
-    require_columns(people, ["person_id", settings.index], table="people", source=source_name(source))
+    require_columns(people, settings.people_columns, table="people", source=source_name(source))
     return validate(
         people,
         "people",

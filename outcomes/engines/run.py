@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from ground.dates import declared_format
+from ground.errors import ParameterError
 from ground.tables import Links
 from outcomes.engines import sql
 from outcomes.engines.boundary import (
@@ -67,8 +69,8 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
     """
     runner = engine.runner()
     try:
-        people_columns = _load(runner, "people", people, settings)
-        offence_columns = _load(runner, "offences", offences, settings)
+        people_columns = _load(runner, engine, "people", people, settings)
+        offence_columns = _load(runner, engine, "offences", offences, settings)
         runner.view(
             "people_stage",
             sql.stage_people("people_raw", people_columns["person_id"], people_columns[settings.index]),
@@ -93,7 +95,7 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
     return per_person, links
 
 
-def _load(runner: Any, table: str, source: Any, settings: Settings) -> dict[str, sql.Column]:
+def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings) -> dict[str, sql.Column]:
     """Load a table into the engine, checked: a DataFrame by pandas first, a file by the engine."""
     raw = f"{table}_raw"
     if isinstance(source, pd.DataFrame):
@@ -104,5 +106,12 @@ def _load(runner: Any, table: str, source: Any, settings: Settings) -> dict[str,
             checked = checked.assign(disposal=checked["disposal"].astype("str"))
         runner.load(raw, checked.reset_index(drop=True))
         return runner.columns(raw)
+    if declared_format() is not None:
+        raise ParameterError(
+            f"{source}: the {type(engine).__name__} engine reads the dates of a file written YYYY-MM-DD only, and "
+            f"the date format {declared_format()} was declared: measure it with the pandas engine, or write its "
+            "dates YYYY-MM-DD.",
+            parameter="engine",
+        )
     runner.load(raw, located(source))
     return check_view(runner, table, settings, located(source))

@@ -28,18 +28,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ground.tables import DISPOSAL_LEVELS
+from ground.dates import DATE_RULE
+from ground.dates import ISO_PATTERN as DATE_PATTERN
+from ground.tables import DISPOSAL_LEVELS, WHOLE_DECIMAL
 
 # ground.tables' words for each rule, so a SQL engine's message reads as pandas'.
-DATE_RULE = "not a valid date (expected YYYY-MM-DD, years 1678-2261)"
 CATEGORY_RULE = f"unknown category (allowed: {', '.join(DISPOSAL_LEVELS)})"
 MISSING_RULE = "missing value"
 DUPLICATE_RULE = "duplicate id (must be unique)"
 BEFORE_OFFENCE_RULE = "before offence_date"
 MISSING_COLUMN_RULE = "required column missing"
 
-# The ISO dates ground.tables accepts, and the range of pandas' timestamps.
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
+# The range of pandas' timestamps (the dates ground.dates accepts).
 FIRST_TIME, LAST_TIME = "1677-09-21 00:12:43.145225", "2262-04-11 23:47:16.854775"
 
 OFFENCE_COLUMNS = ("person_id", "offence_date", "disposal_date", "disposal")
@@ -92,7 +92,8 @@ def literal(text: str) -> str:
 
 
 def id_text(column: Column) -> str:
-    """The id as text, as ``ground.tables`` reads ids (a float column of whole numbers loses its ``.0``).
+    """The id as text, as ``ground.tables`` reads ids (a float column of whole numbers loses its ``.0``, and so
+    does a whole number written ``10.0`` in a text column).
 
     Parameters
     ----------
@@ -109,7 +110,8 @@ def id_text(column: Column) -> str:
     """
     name = quoted(column.name)
     if column.kind == "text":
-        return name
+        whole = f"REGEXP_MATCHES({name}, {literal(WHOLE_DECIMAL)})"
+        return f"CASE WHEN {whole} THEN SPLIT_PART({name}, '.', 1) ELSE {name} END"
     if column.kind == "float" and column.whole:
         return f"CAST(CAST({name} AS BIGINT) AS VARCHAR)"
     if column.kind == "boolean":

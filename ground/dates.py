@@ -1,0 +1,235 @@
+"""Every date a user gives, read one way: as-of dates, contract dates, date columns.
+
+A date is written ISO 8601: ``YYYY-MM-DD`` (``2025-09-30``), optionally with
+a time of day (``2025-09-30 14:05`` or ``2025-09-30T14:05:00``); a date or
+datetime object is a date as it is. Anything else is refused, never guessed:
+``01/09/2025`` is 1 September in Britain and 9 January in the United States,
+and ``25-09-30`` could be 30 September 2025 or 25 September 2030. A file
+written another way is read by declaring its format, for the whole run
+(``desist --date-format %d/%m/%Y ...`` on the command line, :func:`date_format`
+in Python): the format must have a four-digit year, and ISO dates stay readable.
+
+- :data:`DateLike`: what a user may pass as a date (``as_of: DateLike``);
+- :func:`parse_date`: one value, or one message naming the value and the form;
+- :func:`parse_dates`: a column, with the cells that are not dates.
+
+Timezone-aware values keep their local date and time and lose the zone.
+
+Examples
+--------
+>>> parse_date("2025-09-30", "The 'as_of' parameter of settle")
+Timestamp('2025-09-30 00:00:00')
+>>> parse_date("01/09/2025", "The 'as_of' parameter of settle")
+Traceback (most recent call last):
+...
+ground.errors.ParameterError: The 'as_of' parameter of settle must be a date written YYYY-MM-DD, e.g. 2025-09-30. \
+Got '01/09/2025' instead: day and month could be either way round (1 September or 9 January 2025).
+>>> with date_format("%d/%m/%Y"):
+...     parse_date("01/09/2025", "The 'as_of' parameter of settle")
+Timestamp('2025-09-01 00:00:00')
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeAlias
+
+import numpy as np
+import pandas as pd
+
+from ground.checks import shown_value
+from ground.errors import DesistError, ParameterError
+
+__all__ = ["DATE_RULE", "ISO_FORM", "DateLike", "date_format", "declared_format", "parse_date", "parse_dates"]
+
+#: What a user may pass wherever desist takes a date (a datetime and a Timestamp are dates too).
+DateLike: TypeAlias = str | datetime.date | pd.Timestamp
+
+#: The one form dates are written in unless another is declared.
+ISO_FORM = "YYYY-MM-DD"
+#: The rule a date cell breaks, in the table messages' words.
+DATE_RULE = "not a valid date (expected YYYY-MM-DD, years 1678-2261)"
+#: ISO dates, optionally with a time of day (what :data:`DATE_RULE` accepts).
+ISO_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+
+_declared: ContextVar[str | None] = ContextVar("desist_date_format", default=None)
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
+
+
+@contextmanager
+def date_format(fmt: str | None) -> Iterator[None]:
+    """Read dates written ``fmt`` (a ``strptime`` format, e.g. ``"%d/%m/%Y"``) inside the block, besides ISO.
+
+    ``None`` declares nothing (ISO only).
+
+    Raises
+    ------
+    ParameterError
+        A format without a four-digit year (``%Y``), a month (``%m``, ``%b``
+        or ``%B``) and a day (``%d``), or with a two-digit year (``%y``).
+
+    Examples
+    --------
+    >>> with date_format("%d.%m.%Y"):
+    ...     parse_dates(pd.Series(["30.09.2025"]))[0].dt.strftime("%Y-%m-%d").tolist()
+    ['2025-09-30']
+    """
+    if fmt is not None:
+        _check_format(fmt)
+    token = _declared.set(fmt)
+    try:
+        yield
+    finally:
+        _declared.reset(token)
+
+
+def declared_format() -> str | None:
+    """The date format declared for this run (:func:`date_format`), or None: ISO only."""
+    return _declared.get()
+
+
+def _check_format(fmt: Any) -> None:
+    ok = (
+        isinstance(fmt, str)
+        and "%Y" in fmt
+        and "%d" in fmt
+        and any(m in fmt for m in ("%m", "%b", "%B"))
+        and "%y" not in fmt
+    )
+    if not ok:
+        raise ParameterError(
+            "The date format must be a strptime format with a four-digit year (%Y), a month (%m, %b or %B) and a "
+            f"day (%d), such as %d/%m/%Y. Got {shown_value(fmt)} instead.",
+            parameter="date_format",
+        )
+    try:
+        datetime.datetime.strptime(datetime.date(2025, 9, 30).strftime(fmt), fmt)
+    except ValueError:
+        raise ParameterError(
+            f"The date format {fmt!r} cannot read back the dates it writes.", parameter="date_format"
+        ) from None
+
+
+def accepted_form() -> str:
+    """``"a date written YYYY-MM-DD, e.g. 2025-09-30"`` (and the declared format, when there is one)."""
+    fmt = declared_format()
+    iso = f"a date written {ISO_FORM}, e.g. 2025-09-30"
+    if fmt is None:
+        return iso
+    return f"{iso}, or as declared ({fmt}, e.g. {datetime.date(2025, 9, 30).strftime(fmt)})"
+
+
+def parse_date(
+    value: Any, what: str, *, error: Callable[[str], DesistError] | None = None, time: bool = True
+) -> pd.Timestamp:
+    """Read one date a user gave; refuse anything that is not plainly a date, naming it and the form.
+
+    Parameters
+    ----------
+    value : DateLike
+        ISO text (or text in the declared format), a ``datetime.date``,
+        ``datetime.datetime``, ``pandas.Timestamp`` or ``numpy.datetime64``.
+    what : str
+        Who asked, as the message starts: ``"The 'as_of' parameter of settle"``,
+        ``"The '--as-of' option"``, ``"The 'tranches.h1.start' key"``.
+    error : callable, optional
+        Makes the exception from the message (default :class:`ParameterError`).
+    time : bool, default True
+        Allow a time of day; False: a time other than midnight is refused.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Without a time zone.
+
+    Examples
+    --------
+    >>> parse_date(datetime.date(2025, 9, 30), "The 'as_of' parameter of settle")
+    Timestamp('2025-09-30 00:00:00')
+    """
+    stamp, why = _one(value)
+    if stamp is not None and not time and stamp != stamp.normalize():
+        stamp, why = None, "a date has no time of day here"
+    if stamp is None:
+        message = f"{what} must be {accepted_form()}. Got {shown_value(value)} instead{': ' + why if why else ''}."
+        raise (error or ParameterError)(message)
+    return stamp
+
+
+def _one(value: Any) -> tuple[pd.Timestamp | None, str]:
+    """The value as a Timestamp, or None and why not."""
+    if isinstance(value, (datetime.date, np.datetime64)) and not isinstance(value, bool):
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, OverflowError):
+            return None, "outside the years 1678-2261"
+        if pd.isna(stamp):
+            return None, "a missing date"
+        return (stamp.tz_localize(None) if stamp.tzinfo is not None else stamp), ""
+    if not isinstance(value, str):
+        return None, ""
+    parsed, bad, _ = parse_dates(pd.Series([value], dtype=object))
+    if bad[0] or pd.isna(parsed.iloc[0]):
+        return None, _why(value.strip())
+    return pd.Timestamp(parsed.iloc[0]), ""
+
+
+def _why(text: str) -> str:
+    """Why text is not an ISO date, when the reason can be named."""
+    if re.match(ISO_PATTERN, text):
+        try:
+            datetime.date.fromisoformat(text[:10])
+        except ValueError:
+            return "no such day"
+        return "outside the years 1678-2261"
+    parts = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})", text)
+    if parts is None:
+        return ""
+    first, middle, last = (int(p) for p in parts.groups())
+    if len(parts.group(3)) != 4:
+        return "its year has two digits"
+    if first <= 12 and middle <= 12 and first != middle:
+        return (
+            f"day and month could be either way round ({first} {_MONTHS[middle - 1]} or {middle} "
+            f"{_MONTHS[first - 1]} {last})"
+        )
+    return "day, month and year are not in the YYYY-MM-DD order"
+
+
+def parse_dates(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+    """Read a column as dates the way every schema does: ``(dates, cells that are not dates, rule)``.
+
+    ISO dates (``YYYY-MM-DD``, optionally with a time), dates in the declared
+    format (:func:`date_format`) and datetime values; timezone-aware values keep
+    their local date and time and lose the zone; numbers are never dates (pandas
+    would read them as nanoseconds since 1970); missing values stay missing
+    (NaT) and are not failures.
+
+    Examples
+    --------
+    >>> dates, bad, rule = parse_dates(pd.Series(["2024-01-05", "05/01/2024", None]))
+    >>> dates.dt.strftime("%Y-%m-%d").tolist(), bad.tolist()
+    (['2024-01-05', nan, nan], [False, True, False])
+    """
+    fmt = declared_format()
+    rule = DATE_RULE if fmt is None else DATE_RULE.replace("YYYY-MM-DD", f"YYYY-MM-DD or {fmt}")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
+    elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    else:
+        text = values.astype("str").str.strip()
+        iso = text.str.match(ISO_PATTERN).fillna(False).astype(bool)
+        parsed = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
+        if fmt is not None:
+            declared = pd.to_datetime(text.where(~iso), format=fmt, errors="coerce")
+            parsed = parsed.astype("datetime64[ns]").fillna(declared.astype("datetime64[ns]"))
+    in_range = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
+    parsed = parsed.where(in_range).astype("datetime64[ns]")
+    bad = values.notna().to_numpy() & parsed.isna().to_numpy()
+    return parsed, bad, rule

@@ -1,0 +1,255 @@
+"""The tables a settlement reads, read and checked one way whoever asks (``settle`` in Python, ``desist settle``).
+
+Each table may be a DataFrame or a file (read by :func:`ground.reading.read_frame`).
+Every table the contract uses is checked against its schema
+(:func:`ground.tables.validate`) with the file named in the message: the
+columns the settlement needs must be there, and every column the schema knows
+must meet its rules (an age of -30, a start date written 01/09/2025, a disposal
+before its offence are refused, never counted as "not eligible" or read as
+another day). Ids are read as text the way every table reads them (``10`` and
+``10.0`` in a number column are one person). Dates are checked against today,
+not the settlement date: what happened after the settlement date is left out
+and counted by :func:`pricing.settle`.
+
+A counterfactual table (``pool``, ``comparison``) must say how its reoffending
+was measured: a table written by ``ProvenReoffending.to_parquet`` records it,
+and a definition other than the contract's is refused; a table that does not
+record it gives an :class:`UnrecordedMeasureWarning`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ground.checks import parameter_error, require_columns, require_rows, rows_text
+from ground.errors import DesistWarning, SchemaError
+from ground.reading import read_frame, schema_text
+from ground.tables import table_schema, validate
+from outcomes.reoffending import MEASURE_KEY
+from pricing.contract import Contract
+
+__all__ = ["OUTCOME_COLUMN", "TABLES", "SettlementData", "UnrecordedMeasureWarning", "settlement_data"]
+
+#: The tables a settlement may read.
+TABLES = ("people", "offences", "assessments", "comparison", "pool")
+#: The column holding each rule measure's outcome in a counterfactual table.
+OUTCOME_COLUMN = {"binary": "reoffended", "frequency": "reoffences"}
+
+
+class UnrecordedMeasureWarning(DesistWarning):
+    """A counterfactual table does not record how its reoffending was measured; desist cannot check it."""
+
+
+@dataclass(frozen=True)
+class SettlementData:
+    """The tables a settlement uses, checked and in a canonical row order.
+
+    Attributes
+    ----------
+    tables : dict of str -> DataFrame
+        The tables the contract uses.
+    unused : set of str
+        Tables given that the contract does not use.
+    rows : dict of str -> int
+        Rows of every table given.
+    sources : dict of str -> str or None
+        The file each table came from (None for a DataFrame).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    unused: set[str]
+    rows: dict[str, int]
+    sources: dict[str, str | None]
+
+
+def settlement_data(contract: Contract, data: Any) -> SettlementData:
+    """Read (files) and check (everything) the tables a settlement of ``contract`` uses.
+
+    Raises
+    ------
+    ParameterError
+        ``data`` is not a mapping of table names to DataFrames or paths, or lacks a table the contract needs.
+    SchemaError
+        A table breaks its schema or lacks a column the contract reads (the file, column, rule and rows named).
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> people = pd.DataFrame({"person_id": [11, 10], "start_date": ["2011-12-01", "2011-11-01"]})
+    >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
+    >>> settlement_data(scheme("doncaster"), {"people": people, "offences": offences}).tables["people"]
+      person_id start_date
+    0        10 2011-11-01
+    1        11 2011-12-01
+    """
+    given = _given(data)
+    needed = _needed(contract, set(given))
+    sources = {name: None if isinstance(v, pd.DataFrame) else str(v) for name, v in given.items()}
+    frames = {name: _frame(name, value) for name, value in given.items()}
+    # In a fixed order (people first), so the first problem reported is the same on every run.
+    matching = "pool" in needed and contract.matched is not None
+    tables = {n: _sorted(_checked(contract, n, frames[n], sources[n], matching)) for n in TABLES if n in needed}
+    for name in {"pool", "comparison"} & set(tables):
+        _same_measure(contract, frames[name], name, sources[name])
+    return SettlementData(tables, set(given) - needed, {n: len(f) for n, f in frames.items()}, sources)
+
+
+def _given(data: Any) -> dict[str, Any]:
+    ok = isinstance(data, Mapping) and all(isinstance(v, (pd.DataFrame, str, Path)) for v in data.values())
+    if not ok:
+        raise parameter_error("data", "settle", "a mapping of table name -> pandas DataFrame or file path", data)
+    unknown = sorted(set(data) - set(TABLES))
+    if unknown:
+        raise parameter_error("data", "settle", f"a mapping with table names among {', '.join(TABLES)}", unknown)
+    return dict(data)
+
+
+def _needed(contract: Contract, given: set[str]) -> set[str]:
+    """The tables the contract uses, each present (a missing one is refused, saying why it is needed)."""
+    needed = set(contract.tables)
+    why = {
+        "people": "a 'people' table",
+        "offences": "an 'offences' table (the contract has rules)",
+        "assessments": "an 'assessments' table (the contract has prices)",
+    }
+    for name, words in why.items():
+        if name in needed and name not in given:
+            raise parameter_error("data", "settle", f"a mapping with {words}", sorted(given))
+    if "comparison" in needed and not {"comparison", "pool"} & given:
+        raise parameter_error(
+            "data",
+            "settle",
+            "a mapping with a 'comparison' (matched) or 'pool' table for the matched rules",
+            sorted(given),
+        )
+    return needed - ({"pool"} if "comparison" in given else {"comparison"})
+
+
+def _frame(name: str, value: Any) -> pd.DataFrame:
+    if isinstance(value, pd.DataFrame):
+        return value
+    text = schema_text(name) if name in ("people", "offences", "assessments", "pool") else ["person_id", "tranche"]
+    return read_frame(value, table=name, text=text)
+
+
+def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | None, matching: bool) -> pd.DataFrame:
+    """The table checked against its schema, with the schema's types; the file named in every message.
+
+    ``matching``: the settlement matches people to the pool itself, so their covariates must be complete.
+    """
+    covariates = {c: c for c in contract.matched.covariates} if matching else {}
+    if name == "people":
+        require_rows(frame, "people", source=source)
+        needs = {"person_id": "person_id", "cohort.index": contract.index}
+        require_columns(frame, needs, table="people", source=source)
+        # Matched on, a covariate must be complete: its rows are counted here, in the file, not in the matched sample.
+        require_columns(frame, covariates, table="people", source=source, complete=True)
+        return _known_columns(frame, "people", source, index=contract.index)
+    if name in ("offences", "assessments"):
+        return validate(frame, name, source=source)
+    outcomes = _outcome_columns(contract)
+    if name == "pool":
+        require_columns(frame, ["person_id", *outcomes], table="pool", source=source)
+        require_columns(frame, covariates, table="pool", source=source, complete=True)
+        return _known_columns(frame, "pool", source)
+    require_columns(frame, ["person_id", "tranche", *outcomes], table="comparison", source=source)
+    checked = _known_columns(frame, "pool", source, name="comparison")
+    if "weight" in checked:
+        _weights(checked["weight"], source)
+    return checked
+
+
+def _known_columns(
+    frame: pd.DataFrame, schema_name: str, source: str | None, *, index: str | None = None, name: str | None = None
+) -> pd.DataFrame:
+    """Every column of ``frame`` that the schema knows, checked by its rules (``index`` by start_date's)."""
+    schema = table_schema(schema_name)
+    columns = {c: c for c in frame.columns if c in schema.columns and not (index and c == "start_date")}
+    if index is not None:
+        columns["start_date"] = index
+    try:
+        checked = validate(frame, schema_name, columns=columns, source=source)
+    except SchemaError as exc:
+        if name:
+            exc.args = (str(exc).replace(f"table '{schema_name}'", f"table '{name}'", 1),)
+        raise
+    return frame.assign(**{column: checked[column] for column in checked.columns})
+
+
+def _outcome_columns(contract: Contract) -> list[str]:
+    measures = [r.measure for r in contract.rules if r.against == "matched"]
+    measures += [r.hurdle.measure for r in contract.rules if r.against == "matched" and r.hurdle is not None]
+    return [OUTCOME_COLUMN[m] for m in dict.fromkeys(measures)]
+
+
+def _weights(weights: pd.Series, source: str | None) -> None:
+    values = pd.to_numeric(weights, errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if bad.size:
+        where = f"{source}: " if source else ""
+        raise SchemaError(
+            f"{where}table 'comparison' fails 1 rule: weight must be a finite number at least 0 (data rows counted "
+            f"from 1): {rows_text(bad, weights.iloc[bad].tolist())}.",
+            table="comparison",
+            source=source,
+        )
+
+
+def _same_measure(contract: Contract, frame: pd.DataFrame, name: str, source: str | None) -> None:
+    """Refuse a counterfactual measured another way than the contract's reoffending; warn when it does not say."""
+    r = contract.spec.reoffending
+    wanted = {
+        "follow_up_days": r.follow_up_days,
+        "waiting_days": r.waiting_days,
+        "disposals": sorted(r.disposals),
+        "counting": r.counting,
+    }
+    where = source or f"the {name} table"
+    recorded = frame.attrs.get(MEASURE_KEY)
+    if recorded is None:
+        warnings.warn(
+            f"{where} does not record how its reoffending was measured, so desist cannot check it is the "
+            f"contract's ({_words(wanted)}); a table written by 'desist measure' records it.",
+            UnrecordedMeasureWarning,
+            stacklevel=4,
+        )
+        return
+    given = {**recorded, "disposals": sorted(recorded.get("disposals") or [])}
+    differs = [k for k in wanted if given.get(k) != wanted[k]]
+    if differs:
+        raise SchemaError(
+            f"{where}: its reoffending was measured as {_words(recorded)}, but the contract's [reoffending] measures "
+            f"{_words(wanted)} ({', '.join(differs)} differ): a comparison measured another way cannot be compared.",
+            table=name,
+            source=source,
+        )
+
+
+def _words(measure: Mapping[str, Any]) -> str:
+    return (
+        f"{measure.get('counting')} within {measure.get('follow_up_days')} days, proven by "
+        f"{' or '.join(map(str, measure.get('disposals') or []))} within a further {measure.get('waiting_days')} days"
+    )
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table in a canonical row order, so the settlement cannot depend on the order given."""
+    keys = [
+        c
+        for c in ("person_id", "tranche", "offence_date", "disposal_date", "instrument", "item", "assessed_on")
+        if c in frame
+    ]
+    out = frame.reset_index(drop=True)
+    # Ties on the keys are broken by every other column, all compared as text (missing first). Sorting
+    # each column's text once (factorize) and then the integer codes is the same order as comparing
+    # the strings row by row, at a fraction of the cost on millions of rows.
+    columns = keys + [c for c in out.columns if c not in keys]
+    order = np.lexsort([pd.factorize(out[c].astype("string").fillna(""), sort=True)[0] for c in reversed(columns)])
+    return out.iloc[order].reset_index(drop=True)
