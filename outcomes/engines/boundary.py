@@ -236,7 +236,7 @@ def check_view(runner: Any, table: str, settings: Settings, source: Path) -> dic
     >>> check_view(runner, "people", settings, path)
     Traceback (most recent call last):
     ...
-    ground.errors.SchemaError: ...people.csv: table 'people' fails 1 rule in 1 row ... row 2 (2024-13-01)
+    ground.errors.SchemaError: ...people.csv: table 'people' fails 1 rule in 1 row ... row 2 (2024-13-01)...
     >>> runner.close()
     >>> folder.cleanup()
     """
