@@ -13,7 +13,7 @@ hyphens and apostrophes dropped, so "O'Brien-Smith" and "OBRIEN SMITH" agree), d
 with the day and month swapped beside them (where both could be a month), sex as its level (``unknown`` is
 missing), IDs in upper case without spaces.
 
-Dates are read by :func:`ground.tables.parse_dates` (ISO 8601 or date values), in :func:`_dates` only.
+Dates are read by :func:`ground.tables.parse_dates` (ISO 8601 or date values), in ``_dates`` only.
 Files are read by :func:`read` (CSV as text, Parquet as typed).
 """
 
