@@ -238,17 +238,16 @@ def judge(
     rules = prerequisite_order(rules)
     names = tuple(sorted(r.name for r in rules))
     cut = pd.Timestamp(as_of).to_datetime64().astype("datetime64[D]").astype(np.int64)
-    claimed = _claimed(claims, rules, names, cut, source)
-    people, person, n_cohort = _people(cohort["person_id"], claimed.person_id)
+    claimed = _claimed(claims, cohort["person_id"], rules, names, cut, source)
+    people, n_cohort, rank = claimed.people, claimed.n_cohort, claimed.rank
     start = np.zeros(len(people), dtype=np.int64)
     start[:n_cohort] = _days(cohort[index])
-    rank = pd.factorize(people, sort=True)[0]
     blocks, left_out = [], list(claimed.left_out)
     first: dict[str, np.ndarray] = {}
     for rule in rules:
         code = names.index(rule.name)
         if rule.spells is None:
-            block = _claims_of(claims, claimed, person, code, rank)
+            block = claimed.block(code)
         else:
             anchor = np.max([first[a] for a in rule.after], axis=0) if rule.after else None
             block, outside = _due(rule, spells, code, people, n_cohort, start, anchor, cut, rank)
@@ -265,17 +264,31 @@ def judge(
 # ------------------------------------------------------------------ claims as arrays
 @dataclass(frozen=True)
 class _Claimed:
-    person_id: pd.Series
+    """The claims known by the settlement date as arrays, sorted by outcome, then in the claim order."""
+
+    person: np.ndarray
     outcome: np.ndarray
     day: np.ndarray
     row: np.ndarray
+    tie: np.ndarray
+    people: pd.Index
+    n_cohort: int
+    rank: np.ndarray
     left_out: list[tuple[str, str, int]]
 
+    def block(self, code: int) -> dict[str, np.ndarray]:
+        """The claims of one outcome, in the claim order."""
+        lo, hi = np.searchsorted(self.outcome, [code, code + 1])
+        n = int(hi - lo)
+        block = {k: getattr(self, k)[lo:hi] for k in ("person", "day", "row", "tie", "outcome")}
+        return {**block, "number": np.zeros(n, dtype=np.int64), "began": np.zeros(n, dtype=np.int64)}
 
-def _claimed(claims: pd.DataFrame, rules: Sequence[ClaimRule], names: tuple[str, ...], cut: int, source) -> _Claimed:
-    """The claims known by the settlement date as arrays; unknown outcomes refused with their rows."""
+
+def _claimed(claims: pd.DataFrame, cohort_ids: pd.Series, rules, names: tuple[str, ...], cut: int, source) -> _Claimed:
+    """Outcome names, ids and days factorised once; unknown outcomes refused with their rows; later claims counted."""
     claimed = {r.name for r in rules if r.spells is None}
-    codes, found = pd.factorize(claims["outcome"].astype("str"))
+    codes, found = pd.factorize(claims["outcome"])
+    found = [str(name) for name in found]
     known = np.array([name in claimed for name in found], dtype=bool)
     bad = (codes < 0) | ~np.append(known, False)[codes]
     if bad.any():
@@ -285,7 +298,26 @@ def _claimed(claims: pd.DataFrame, rules: Sequence[ClaimRule], names: tuple[str,
     later = day > cut
     row = np.flatnonzero(~later)
     left_out = [("claims", "achieved after the settlement date", int(later.sum()))] if later.any() else []
-    return _Claimed(claims["person_id"].iloc[row], outcome[row], day[row], row, left_out)
+    people, person, n_cohort = _people(cohort_ids, claims["person_id"].iloc[row])
+    rank = pd.factorize(people, sort=True)[0]
+    outcome, day = outcome[row], day[row]
+    order = _order(outcome, day, rank[person])
+    outcome, day, person, row = outcome[order], day[order], person[order], row[order]
+    order, tie = _ties_broken(claims, row, person, day, outcome)
+    return _Claimed(person[order], outcome[order], day[order], row[order], tie, people, n_cohort, rank, left_out)
+
+
+def _order(*keys: np.ndarray) -> np.ndarray:
+    """The stable order of rows by ``keys`` (the first most significant): one sort of packed integers if they fit."""
+    packed, bits = np.zeros(keys[0].size, dtype=np.int64), 0
+    for key in reversed(keys):
+        low = int(key.min()) if key.size else 0
+        width = (int(key.max()) - low + 1).bit_length() if key.size else 0
+        if bits + width > 62:
+            return np.lexsort(keys[::-1])
+        packed |= (key.astype(np.int64) - low) << bits
+        bits += width
+    return np.argsort(packed, kind="stable")
 
 
 def _refuse(claims: pd.DataFrame, bad: np.ndarray, claimed: set[str], from_spells: set[str], source) -> None:
@@ -298,50 +330,48 @@ def _refuse(claims: pd.DataFrame, bad: np.ndarray, claimed: set[str], from_spell
     raise schema_error(failures, "claims", list(claims.columns), source=source)
 
 
-def _ties_broken(claims: pd.DataFrame, row: np.ndarray, person: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Within runs of one outcome's claims of one person on one day (in that order): rank by evidence, then provider.
+def _ties_broken(claims: pd.DataFrame, row, person, day, outcome) -> tuple[np.ndarray, np.ndarray]:
+    """Within runs of claims alike in outcome, day and person: the order by evidence, then provider, and each rank.
 
-    Only the tied claims' text is read and sorted; every other claim ranks 0.
+    Only the tied claims' text is read and sorted; every other claim keeps its place and ranks 0.
     """
+    same = (person[1:] == person[:-1]) & (day[1:] == day[:-1]) & (outcome[1:] == outcome[:-1])
+    order, rank = np.arange(row.size), np.zeros(row.size, dtype=np.int64)
+    if not same.any():
+        return order, rank
     tied = np.zeros(row.size, dtype=bool)
-    same = (person[1:] == person[:-1]) & (day[1:] == day[:-1])
     tied[1:] |= same
     tied[:-1] |= same
-    rank = np.zeros(row.size, dtype=np.int64)
-    if not tied.any():
-        return rank
     at = np.flatnonzero(tied)
+    provider = claims["provider_id"].iloc[row[at]].astype("str").fillna("") if "provider_id" in claims else ""
     keys = pd.DataFrame(
         {
             "run": np.cumsum(np.append(True, ~same))[at],
             "evidence": claims["evidence"].iloc[row[at]].astype("str").to_numpy(),
-            "provider": (
-                claims["provider_id"].iloc[row[at]].astype("str").fillna("").to_numpy()
-                if "provider_id" in claims
-                else ""
-            ),
+            "provider": np.asarray(provider, dtype=object),
         }
     )
     ordered = keys.sort_values(["run", "evidence", "provider"], kind="stable")
+    # Runs are contiguous, so reordering the tied places within each run leaves every other claim where it is.
+    order[at] = at[ordered.index.to_numpy()]
     run = ordered["run"].to_numpy()
     position = np.arange(run.size)
-    starts = np.append(True, run[1:] != run[:-1])
-    rank[at[ordered.index.to_numpy()]] = position - np.maximum.accumulate(np.where(starts, position, 0))
-    return rank
+    rank[at] = position - np.maximum.accumulate(np.where(np.append(True, run[1:] != run[:-1]), position, 0))
+    return order, rank
 
 
 def _people(cohort_ids: pd.Series, claim_ids: pd.Series) -> tuple[pd.Index, np.ndarray, int]:
-    """The ids claims point to (the cohort's, then others') and each claim's position among them."""
-    ids = pd.Index(cohort_ids.astype("str"))
-    if not ids.is_unique:
+    """The ids claims point to (the cohort's, then others') and each claim's position among them.
+
+    One factorisation of the cohort's ids followed by the claims' gives both: codes follow first
+    appearance, so the cohort's unique ids are 0 to n - 1 in their order, and other ids follow.
+    """
+    ids = cohort_ids.astype("str").reset_index(drop=True)
+    codes, found = pd.factorize(pd.concat([ids, claim_ids.astype("str").reset_index(drop=True)], ignore_index=True))
+    if (codes[: len(ids)] != np.arange(len(ids))).any():
         twice = ids[ids.duplicated()].unique()[:3].tolist()
         raise SchemaError(f"The cohort's person_id must be unique. Got {twice} more than once.", table="people")
-    codes, found = pd.factorize(claim_ids.astype("str"))
-    where = ids.get_indexer(found)
-    others = found[where < 0]
-    where[where < 0] = len(ids) + np.arange(others.size)
-    people = ids.append(pd.Index(others)) if others.size else ids
-    return people, where[codes] if codes.size else codes.astype(np.int64), len(ids)
+    return pd.Index(found), codes[len(ids) :].astype(np.int64), len(ids)
 
 
 def _days(values: pd.Series) -> np.ndarray:
@@ -358,23 +388,6 @@ def _eligible(rule: ClaimRule, cohort: pd.DataFrame, n_people: int) -> np.ndarra
         flag = parse(rule.eligible, key=f"claims.outcomes.{rule.name}.eligible").evaluate(cohort)
         ok[: len(cohort)] = flag.fillna(False).to_numpy(dtype=bool)
     return ok
-
-
-def _claims_of(claims: pd.DataFrame, claimed: _Claimed, person: np.ndarray, code: int, rank) -> dict[str, np.ndarray]:
-    """The claims of one outcome, in the claim order."""
-    mine = np.flatnonzero(claimed.outcome == code)
-    mine = mine[np.lexsort((rank[person[mine]], claimed.day[mine]))]
-    block = {"person": person[mine], "day": claimed.day[mine], "row": claimed.row[mine]}
-    tie = _ties_broken(claims, block["row"], block["person"], block["day"])
-    order = np.lexsort((tie, rank[block["person"]], block["day"]))
-    block = {k: v[order] for k, v in block.items()}
-    block.update(
-        tie=tie[order],
-        number=np.zeros(mine.size, dtype=np.int64),
-        began=np.zeros(mine.size, dtype=np.int64),
-        outcome=np.full(mine.size, code, dtype=np.int16),
-    )
-    return block
 
 
 def _validity(rule: ClaimRule, block: dict, eligible: np.ndarray, start: np.ndarray, first: Mapping) -> np.ndarray:
@@ -434,7 +447,7 @@ def _due(rule: ClaimRule, spells, code: int, people, n_cohort: int, start, ancho
         times=rule.times,
         until=np.full(person.size, cut),
     )
-    order = np.lexsort((rank[who], day))
+    order = _order(day, rank[who])
     n = who.size
     block = {"person": who[order], "day": day[order], "row": np.full(n, -1, dtype=np.int64)}
     block.update(tie=np.zeros(n, dtype=np.int64), number=number[order], began=began[order])
@@ -445,7 +458,7 @@ def _due(rule: ClaimRule, spells, code: int, people, n_cohort: int, start, ancho
 def _assembled(blocks: list[dict], rank, names, people, n_cohort: int) -> JudgedClaims:
     """All blocks in the claim order: achieved_on, person, outcome, then evidence and provider."""
     joined = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
-    order = np.lexsort((joined["tie"], joined["outcome"], rank[joined["person"]], joined["day"]))
+    order = _order(joined["day"], rank[joined["person"]], joined["outcome"], joined["tie"])
     j = {k: v[order] for k, v in joined.items()}
     return JudgedClaims(
         person=j["person"],

@@ -68,7 +68,7 @@ import pandas as pd
 
 from ground.errors import SpecError
 from ground.expressions import parse
-from ground.tables import check_links, validate
+from ground.tables import Links, report_links, validate
 from outcomes.claims import REASONS, ClaimRule, JudgedClaims, judge, prerequisite_order
 from pricing.contract import _choice, _fail, _known, _number, _table, _text
 
@@ -424,8 +424,8 @@ def settle_claims(
     claims = validate(claims, "claims", source=source)
     if spells is not None:
         spells = validate(spells, "spells")
-    check_links(claims, people, table="claims", to_table="people", source=source)
     judged, left_out = judge(claims, cohort, card.rules, index=index, as_of=as_of, spells=spells, source=source)
+    _linked(judged, people, source)
     segments = segment if segment is not None else pd.Series(pd.Categorical(["default"] * len(cohort)))
     segments = segments.astype("category")
     seg = np.zeros(len(judged.people), dtype=np.int64)
@@ -433,6 +433,25 @@ def settle_claims(
     money = _money(card, judged, seg, list(segments.cat.categories), contract_cap)
     tranche = cohort["tranche"].astype("category") if "tranche" in cohort else None
     return ClaimsSettlement(_ledger(card, judged, claims, tranche, money), left_out)
+
+
+def _linked(j: JudgedClaims, people: pd.DataFrame, source: str | None) -> None:
+    """Refuse claims none of which names anyone in the people table: their ids are written another way.
+
+    Claims of people outside the cohort are rejected in the ledger as not eligible; this only finds
+    ids that cannot be anyone's (``"1.0"`` for ``"1"``), as :func:`ground.tables.check_links` does.
+    """
+    claims = j.row >= 0
+    if j.n_cohort and (j.person[claims] < j.n_cohort).any():
+        return
+    others = j.people[j.n_cohort :]
+    known = pd.Index(people["person_id"].astype("str"))
+    found = known.get_indexer(others) >= 0
+    stranger = np.append(np.zeros(j.n_cohort, dtype=bool), ~found)[j.person[claims]]
+    links = Links(n=int(claims.sum()), matched=int((~stranger).sum()), unmatched=int(stranger.sum()))
+    if links.n and not links.matched:
+        report_links(links, table="claims", to_table="people", source=source, unmatched_ids=others[:3].tolist(),
+                     known_ids=known[:3].tolist())  # fmt: skip
 
 
 @dataclass
