@@ -15,7 +15,8 @@ it breaks, in this order:
 4. prerequisite missing: an outcome named in ``after`` was not achieved (by a
    claim that passes rules 1 to 4 itself) on or before that day;
 5. duplicate: the person already has ``times`` claims of the outcome that
-   pass rules 1 to 4, earlier in the claim order.
+   pass rules 1 to 4, earlier in the claim order (``times`` may differ by
+   the person's payment segment).
 
 What a claim that passes them is paid (its price, ladders, the person's
 maximum, volume caps and the contract cap) is :mod:`pricing.ratecard`'s.
@@ -86,8 +87,9 @@ class ClaimRule:
         The outcome, as the claims file names it.
     label : str
         The outcome in words.
-    times : int
-        Most claims of it paid per person (for an outcome due from spells: most payments).
+    times : int or mapping of segment -> int
+        Most claims of it paid per person (for an outcome due from spells: most
+        payments); a table by payment segment has a ``default`` for the rest.
     after : tuple of str
         Outcomes the person must have achieved on or before the day (a
         26-week job only after the 13-week one). For an outcome due from
@@ -104,7 +106,7 @@ class ClaimRule:
 
     name: str
     label: str = ""
-    times: int = 1
+    times: int | Mapping[str, int] = 1
     after: tuple[str, ...] = ()
     within_days: int | None = None
     eligible: str | None = None
@@ -198,6 +200,7 @@ def judge(
     index: str,
     as_of: Any,
     spells: pd.DataFrame | None = None,
+    segment: pd.Series | None = None,
     source: str | None = None,
 ) -> tuple[JudgedClaims, list[tuple[str, str, int]]]:
     """Judge every claim (and every payment due from spells) against its outcome's rule.
@@ -221,6 +224,9 @@ def judge(
     spells : pandas.DataFrame, optional
         ``person_id``, ``kind``, ``start``, ``end`` (as validated); needed
         when a rule is due from spells.
+    segment : pandas.Series, optional
+        Each cohort member's payment segment (aligned with ``cohort``), for
+        ``times`` by segment.
     source : str, optional
         The claims file, named in errors.
 
@@ -245,18 +251,18 @@ def judge(
     blocks, left_out = [], list(claimed.left_out)
     first: dict[str, np.ndarray] = {}
     for rule in rules:
-        code = names.index(rule.name)
+        code, times = names.index(rule.name), _times(rule, segment, n_cohort, len(people))
         if rule.spells is None:
             block = claimed.block(code)
         else:
             anchor = np.max([first[a] for a in rule.after], axis=0) if rule.after else None
-            block, outside = _due(rule, spells, code, people, n_cohort, start, anchor, cut, rank)
+            block, outside = _due(rule, spells, code, people, n_cohort, start, anchor, cut, rank, times)
             left_out += outside
         block["reason"] = _validity(rule, block, _eligible(rule, cohort, len(people)), start, first)
         valid = block["reason"] == ACCEPTED
         first[rule.name] = np.full(len(people), NEVER, dtype=np.int64)
         np.minimum.at(first[rule.name], block["person"][valid], block["day"][valid])
-        block["reason"][valid & _beyond(block, rule.times)] = DUPLICATE
+        block["reason"][valid & _beyond(block, times)] = DUPLICATE
         blocks.append(block)
     return _assembled(blocks, rank, names, people, n_cohort), left_out
 
@@ -407,7 +413,20 @@ def _validity(rule: ClaimRule, block: dict, eligible: np.ndarray, start: np.ndar
     return reason
 
 
-def _beyond(block: dict, times: int) -> np.ndarray:
+def _times(rule: ClaimRule, segment: pd.Series | None, n_cohort: int, n_people: int) -> np.ndarray:
+    """Per person code: the most claims (or payments) of the outcome, by the person's segment."""
+    if not isinstance(rule.times, Mapping):
+        return np.full(n_people, rule.times, dtype=np.int64)
+    times = np.full(n_people, rule.times["default"], dtype=np.int64)
+    if segment is not None:
+        segment = segment.astype("category")
+        by_code = [rule.times.get(str(name), rule.times["default"]) for name in segment.cat.categories]
+        codes = segment.cat.codes.to_numpy()
+        times[:n_cohort] = np.where(codes >= 0, np.asarray(by_code + [0], dtype=np.int64)[codes], times[:n_cohort])
+    return times
+
+
+def _beyond(block: dict, times: np.ndarray) -> np.ndarray:
     """Claims after a person's first ``times`` valid ones of the outcome (the block is in claim order)."""
     valid = np.flatnonzero(block["reason"] == ACCEPTED)
     person = block["person"][valid]
@@ -417,11 +436,11 @@ def _beyond(block: dict, times: int) -> np.ndarray:
     position = np.arange(order.size)
     count = position - np.maximum.accumulate(np.where(starts, position, 0))
     beyond = np.zeros(block["person"].size, dtype=bool)
-    beyond[valid[order[count >= times]]] = True
+    beyond[valid[order[count >= times[person[order]]]]] = True
     return beyond
 
 
-def _due(rule: ClaimRule, spells, code: int, people, n_cohort: int, start, anchor, cut: int, rank):
+def _due(rule: ClaimRule, spells, code: int, people, n_cohort: int, start, anchor, cut: int, rank, times):
     """The payments of a recurring outcome due by the settlement date, in the claim order."""
     if spells is None:
         raise SpecError(
@@ -444,7 +463,7 @@ def _due(rule: ClaimRule, spells, code: int, people, n_cohort: int, start, ancho
         end=finish,
         anchor=floor,
         every_days=7 * int(rule.every_weeks or 1),
-        times=rule.times,
+        times=times[person],
         until=np.full(person.size, cut),
     )
     order = _order(day, rank[who])

@@ -65,7 +65,7 @@ def payments_due(
     end: np.ndarray,
     anchor: np.ndarray,
     every_days: int,
-    times: int,
+    times: int | np.ndarray,
     until: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The payments due from merged spells: ``(person, day due, day the count began, payment number)``.
@@ -81,8 +81,9 @@ def payments_due(
         was not).
     every_days : int
         Days of continuous spell per payment.
-    times : int
-        Most payments a person may receive over all their spells.
+    times : int or numpy.ndarray
+        Most payments a person may receive over all their spells (per spell:
+        the spell's person's).
     until : numpy.ndarray
         Per spell, the last day a payment may fall due (the settlement date).
 
@@ -98,6 +99,7 @@ def payments_due(
     counts = np.where(began >= NEVER, 0, counts)
     order = np.lexsort((began, person))
     person, began, counts = person[order], began[order], counts[order]
+    times = np.broadcast_to(times, order.shape)[order]
     # At most ``times`` a person, the earliest spells first: clip each spell by what the person's
     # earlier spells have used.
     used = np.cumsum(counts) - counts

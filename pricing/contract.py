@@ -45,6 +45,9 @@ prices and uplifts) with four more sections:
     claws_back = false                   # missed: the clawback share of the fee is repaid
     hurdle = {measure = "binary", at_least = 0.0}   # optional: pays only if this is met too
 
+A rate card, outcomes paid on claims (``[claims]``), is read by
+:mod:`pricing.ratecard`.
+
 Every problem is a :class:`ground.errors.SpecError` naming the file, the key
 and the rule broken; every rule written in the file (eligibility, segments,
 payability) is parsed by :mod:`ground.expressions`, never evaluated as code.
@@ -64,7 +67,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ground.dates import parse_date
 from ground.errors import ParameterError, SpecError
@@ -72,6 +75,9 @@ from ground.expressions import parse
 from metrics.thresholds import PaymentRule
 from outcomes.spec import MetricSpec
 from pricing.structure import PaymentStructure
+
+if TYPE_CHECKING:
+    from pricing.ratecard import RateCard
 
 __all__ = ["Baseline", "Contract", "ContractRule", "Hurdle", "MatchedPool", "Tranche"]
 
@@ -343,6 +349,8 @@ class Contract:
         The cohort's eligibility rule (``[cohort].eligible``).
     index : str
         The people column placing a person in a tranche.
+    ratecard : pricing.ratecard.RateCard or None
+        Outcomes paid on claims (``[claims]``).
     digest : str
         SHA-256 of the contract file (or of its data, for a mapping).
 
@@ -361,6 +369,7 @@ class Contract:
     baseline: Baseline | None = None
     eligible: str | None = None
     index: str = "start_date"
+    ratecard: RateCard | None = None
     source: str | None = None
     digest: str = ""
 
@@ -384,6 +393,8 @@ class Contract:
             needed.append("assessments")
         if self.matched is not None and any(r.against == "matched" for r in self.rules):
             needed += ["comparison", "pool"]
+        if self.ratecard is not None:
+            needed += ["claims", "spells"] if self.ratecard.spell_kinds else ["claims"]
         return tuple(needed)
 
     # -- reading ---------------------------------------------------------------
@@ -449,6 +460,8 @@ class Contract:
                 f"{'fixed' if b.n is None else f'n = {b.n:,}'}, version {b.version})."
             )
         lines += [f"Rule {r.describe()}" for r in self.rules]
+        if self.ratecard is not None:
+            lines.append(self.ratecard.describe())
         return "\n".join(lines)
 
 
@@ -485,6 +498,7 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
     matched, baseline = _counterfactual(_table(terms, "counterfactual", "contract"), spec)
     rules = tuple(_rule(name, r, tranches, matched, baseline) for name, r in _table(terms, "rules", "contract").items())
     _reoffending_prices(spec, rules)
+    ratecard = _ratecard(terms, spec, tranches)
     return Contract(
         spec=spec,
         tranches=tranches,
@@ -494,8 +508,21 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
         baseline=baseline,
         eligible=eligible,
         index=_text(cohort, "index", "cohort", "start_date"),
+        ratecard=ratecard,
         source=source,
     )
+
+
+def _ratecard(terms: Mapping, spec: MetricSpec, tranches: tuple[Tranche, ...]) -> RateCard | None:
+    """The ``[claims]`` section, read by :mod:`pricing.ratecard` (imported here: it reads keys as this module does)."""
+    if "claims" not in terms:
+        return None
+    from pricing.ratecard import ratecard_from_mapping
+
+    card = ratecard_from_mapping(terms["claims"], segments=tuple(spec.segments))
+    if not tranches:
+        raise SpecError("The '[claims]' section needs [tranches.NAME] to place people in the cohort.", key="tranches")
+    return card
 
 
 def _tranche(name: str, raw: Any) -> Tranche:

@@ -70,7 +70,7 @@ from ground.errors import SpecError
 from ground.expressions import parse
 from ground.tables import Links, report_links, validate
 from outcomes.claims import REASONS, ClaimRule, JudgedClaims, judge, prerequisite_order
-from pricing.contract import _choice, _fail, _known, _number, _table, _text
+from pricing.contract import Contract, _choice, _fail, _known, _number, _table, _text
 
 __all__ = [
     "CLAIM_LEDGER_COLUMNS",
@@ -79,7 +79,9 @@ __all__ = [
     "cash_flow",
     "payment_periods",
     "ratecard_from_mapping",
+    "contract_cap_pence",
     "settle_claims",
+    "settle_contract_claims",
 ]
 
 PERIODS = ("monthly", "quarterly")
@@ -113,6 +115,8 @@ CLAIM_LEDGER_COLUMNS = (
     "status",
     "reason",
 )
+#: The ledger's kinds of claim row: claimed with evidence, or due from spells.
+CLAIM_KINDS = ("claim", "recurring")
 UNPRICED, BELOW_RUNG, OVER_VOLUME_CAP, OVER_PERSON_MAX, OVER_CONTRACT_CAP = range(6, 11)
 Price = float | Mapping[str, float]
 
@@ -175,24 +179,30 @@ class RateCard:
         """The rate card in plain words."""
         lines = []
         for r in self.rules:
-            price = self.prices[r.name]
-            money = f"£{price:,.2f}" if not isinstance(price, Mapping) else "by segment"
             what = (
-                f"every {r.every_weeks} weeks of {r.spells} spells, up to {r.times} payments"
+                f"every {r.every_weeks} weeks of {r.spells} spells, up to {_by_segment(r.times, '{:,}')} payments"
                 if r.spells
-                else f"claimed, at most {r.times} per person"
+                else f"claimed, at most {_by_segment(r.times, '{:,}')} a person"
             )
             limits = [f"after {', '.join(r.after)}"] if r.after else []
-            limits += [f"within {r.within_days} days of the start"] if r.within_days else []
+            limits += [f"within {r.within_days} days of the start"] if r.within_days is not None else []
+            limits += [f"only where {parse(r.eligible).describe()}"] if r.eligible else []
             limits += [f"at most {self.caps[r.name]:,} paid"] if r.name in self.caps else []
             limits += [f"at most {self.cap_shares[r.name]:.0%} of the cohort"] if r.name in self.cap_shares else []
-            lines.append(f"Outcome {r.name}: {money}, {what}{''.join('; ' + x for x in limits)}.")
+            price = _by_segment(self.prices[r.name], "£{:,.2f}")
+            lines.append(f"Outcome {r.name}: {price}, {what}{''.join('; ' + x for x in limits)}.")
         lines += [f"Ladder {lad.name}: {' < '.join(lad.rungs)}, paying the {lad.pays}." for lad in self.ladders]
         if self.max_per_person is not None:
-            most = self.max_per_person
-            lines.append(f"At most {f'£{most:,.2f}' if not isinstance(most, Mapping) else 'by segment'} a person.")
+            lines.append(f"At most {_by_segment(self.max_per_person, '£{:,.2f}')} a person.")
         lines.append(f"Paid in {self.periods} periods.")
         return "\n".join(lines)
+
+
+def _by_segment(value: Any, form: str) -> str:
+    """``£400.00``, or ``£400.00 (young), £300.00 (default)`` for a table by segment."""
+    if not isinstance(value, Mapping):
+        return form.format(value)
+    return ", ".join(f"{form.format(v)} ({segment})" for segment, v in value.items())
 
 
 def ratecard_from_mapping(raw: Any, *, segments: tuple[str, ...] | set[str]) -> RateCard:
@@ -240,6 +250,18 @@ def _whole(raw: Mapping, name: str, key: str, default: Any, low: int) -> Any:
     return int(value)
 
 
+def _times(raw: Mapping, key: str, segments: set[str]) -> int | dict[str, int]:
+    """A whole number >= 1, or a table of them by segment with a ``default``."""
+    if not isinstance(raw.get("times"), Mapping):
+        return _whole(raw, "times", key, 1, 1)
+    table = dict(raw["times"])
+    _known(table, tuple(sorted(segments)) + ("default",), f"{key}.times")
+    if "default" not in table:
+        raise SpecError(f"The '{key}.times' table needs a default for the segments it does not name.",
+                        key=f"{key}.times.default")  # fmt: skip
+    return {seg: _whole(table, seg, f"{key}.times", None, 1) for seg in table}
+
+
 def _price(raw: Mapping, name: str, key: str, segments: set[str], required: bool = True) -> Price | None:
     """An amount in £, or a table of amounts by segment (and ``default``)."""
     if name not in raw:
@@ -277,7 +299,7 @@ def _outcome(name: str, raw: Any, segments: set[str]) -> tuple[ClaimRule, dict[s
     rule = ClaimRule(
         name=name,
         label=_text(raw, "label", key, ""),
-        times=_whole(raw, "times", key, 1, 1),
+        times=_times(raw, key, segments),
         after=tuple(after),
         within_days=_whole(raw, "within_days", key, None, 0),
         eligible=eligible,
@@ -303,7 +325,7 @@ def _ladder(name: str, raw: Any, read: Mapping[str, tuple[ClaimRule, dict]]) -> 
         raise _fail(f"{key}.rungs", f"a list of two or more outcomes of the rate card ({', '.join(read)})", rungs)
     for rung in rungs:
         rule = read[rung][0]
-        if rule.spells is not None or rule.times != 1:
+        if rule.spells is not None or rule.times != 1:  # a table of times is not 1 either
             raise SpecError(
                 f"The '{key}.rungs' key names {rung!r}, which is "
                 f"{'due from spells' if rule.spells else f'paid up to {rule.times} times'}: a rung is claimed once.",
@@ -424,10 +446,12 @@ def settle_claims(
     claims = validate(claims, "claims", source=source)
     if spells is not None:
         spells = validate(spells, "spells")
-    judged, left_out = judge(claims, cohort, card.rules, index=index, as_of=as_of, spells=spells, source=source)
-    _linked(judged, people, source)
     segments = segment if segment is not None else pd.Series(pd.Categorical(["default"] * len(cohort)))
-    segments = segments.astype("category")
+    segments = segments.astype("category").reset_index(drop=True)
+    judged, left_out = judge(
+        claims, cohort, card.rules, index=index, as_of=as_of, spells=spells, segment=segments, source=source
+    )
+    _linked(judged, people, source)
     seg = np.zeros(len(judged.people), dtype=np.int64)
     seg[: judged.n_cohort] = segments.cat.codes.to_numpy()
     money = _money(card, judged, seg, list(segments.cat.categories), contract_cap)
@@ -452,6 +476,61 @@ def _linked(j: JudgedClaims, people: pd.DataFrame, source: str | None) -> None:
     if links.n and not links.matched:
         report_links(links, table="claims", to_table="people", source=source, unmatched_ids=others[:3].tolist(),
                      known_ids=known[:3].tolist())  # fmt: skip
+
+
+def contract_cap_pence(contract: Contract) -> int | None:
+    """The most the contract pays for outcomes, in pence: ``[payment].outcome_cap``, or the withheld share
+    of the fee when it is earned through the tariff; None for no cap.
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> contract_cap_pence(scheme("skill_mill"))
+    324177600
+    """
+    s = contract.structure
+    if s.cap is not None:
+        return _pence(s.cap)
+    return _pence(s.at_risk_share * s.service_fee) if s.at_risk_through_tariff else None
+
+
+def settle_contract_claims(
+    contract: Contract, cohort: pd.DataFrame, tables: Mapping[str, pd.DataFrame], *, as_of: Any, paid_before: int = 0
+) -> ClaimsSettlement:
+    """Settle a contract's rate card on its cohort: what :func:`pricing.settle` adds to the ledger.
+
+    Parameters
+    ----------
+    contract : Contract
+        With a ``[claims]`` section.
+    cohort : pandas.DataFrame
+        Its cohort (eligible people with their ``tranche``).
+    tables : mapping of name -> DataFrame
+        ``people``, ``claims`` and (for outcomes due from spells) ``spells``.
+    as_of : date-like
+    paid_before : int
+        Pence the contract's other outcome payments (tariff, rules) took from its cap before the claims.
+    """
+    if contract.ratecard is None:
+        raise SpecError("The contract has no [claims] section to settle.", key="claims")
+    segment = None
+    if contract.spec.segments:
+        from cohorts.segments import assign, segments_from_mapping
+
+        named = segments_from_mapping({n: seg.to_dict() for n, seg in contract.spec.segments.items()})
+        segment = assign(cohort, named).primary.reset_index(drop=True)
+    cap = contract_cap_pence(contract)
+    return settle_claims(
+        contract.ratecard,
+        cohort.reset_index(drop=True),
+        tables["claims"],
+        people=tables["people"],
+        index=contract.index,
+        as_of=as_of,
+        segment=segment,
+        contract_cap=None if cap is None else max(cap - paid_before, 0),
+        spells=tables.get("spells"),
+    )
 
 
 @dataclass
@@ -596,7 +675,7 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
             )
             if tranche is not None
             else "",
-            "kind": pd.Categorical.from_codes(np.where(claimed, 0, 1), categories=["claim", "recurring"]),
+            "kind": pd.Categorical.from_codes(np.where(claimed, 0, 1), categories=list(CLAIM_KINDS)),
             "item": pd.Categorical.from_codes(j.outcome, categories=list(j.outcomes)),
             "person_id": pd.Series(j.people.take(j.person)).astype("str"),
             "evidence": evidence,
@@ -652,6 +731,29 @@ def _iso(days: np.ndarray) -> list[str]:
 
 def _pounds(pence: int) -> str:
     return "" if pence < 0 else f"{pence // 100}.{pence % 100:02d}"
+
+
+def claims_tranche_rows(contract: Contract, ledger: pd.DataFrame) -> list[dict[str, Any]]:
+    """One row per tranche for a settlement's tranche table: the claims paid and their amount."""
+    claims = ledger.loc[ledger["kind"].isin(CLAIM_KINDS) & (ledger["status"] == "accepted")]
+    paid = claims.groupby(claims["tranche"].astype("str"))["amount_pence"].agg(["size", "sum"])
+    rows = []
+    for t in contract.tranches:
+        n, amount = (int(paid.at[t.name, "size"]), int(paid.at[t.name, "sum"])) if t.name in paid.index else (0, 0)
+        rows.append(
+            {
+                "tranche": t.name,
+                "kind": "claims",
+                "rule": "claims",
+                "stage": "as due",
+                "n_treated": float(n),
+                "met": bool(n),
+                "amount_pence": amount,
+                "amount_at_ci_low": amount,
+                "amount_at_ci_high": amount,
+            }
+        )
+    return rows
 
 
 def cash_flow(ledger: pd.DataFrame) -> pd.DataFrame:
