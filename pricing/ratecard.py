@@ -377,7 +377,8 @@ class ClaimsSettlement:
         have one): ``status`` is accepted or rejected, ``reason`` the rule
         broken, ``note`` a cut to a maximum or cap, or a ladder's top-up.
     left_out : list of (step, reason, n)
-        Claims and spells left out, with their counts.
+        Claims and spells left out (achieved after the settlement date, spells
+        of no one in the cohort), then the claims rejected, by reason.
     """
 
     ledger: pd.DataFrame
@@ -456,6 +457,8 @@ def settle_claims(
     seg[: judged.n_cohort] = segments.cat.codes.to_numpy()
     money = _money(card, judged, seg, list(segments.cat.categories), contract_cap)
     tranche = cohort["tranche"].astype("category") if "tranche" in cohort else None
+    rejected = np.bincount(money.reason, minlength=len(REASONS))
+    left_out += [("claims", f"rejected: {REASONS[r]}", int(n)) for r, n in enumerate(rejected) if r and n]
     return ClaimsSettlement(_ledger(card, judged, claims, tranche, money), left_out)
 
 

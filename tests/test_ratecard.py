@@ -181,6 +181,7 @@ def test_an_interim_settlement_pays_what_is_due_by_its_date_and_counts_the_rest(
     final = settled(card, frame, people("a"))
     assert [r[2] for r in paid(interim)] == [20000, 20000]
     assert interim.left_out == [("claims", "achieved after the settlement date", 2)]
+    assert final.left_out == [("claims", "rejected: over the person's maximum", 1)]
     assert [r[2] for r in paid(final)] == [20000, 20000, 10000, 0]
 
 
