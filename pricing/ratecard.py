@@ -170,6 +170,32 @@ class RateCard:
     max_per_person: Price | None = None
     periods: str = "monthly"
 
+    def prices_per_person(self) -> dict[str, Price]:
+        """The most each outcome pays one person (its price times ``times``), by segment where priced so.
+
+        The tariff a contract simulation (:func:`pricing.simulate_contract`) draws outcomes against.
+
+        Examples
+        --------
+        >>> from pricing import scheme
+        >>> scheme("dwp_work_programme").ratecard.prices_per_person()["sustainment"]["jsa_18_24"]
+        2210.0
+        """
+        out: dict[str, Price] = {}
+        for rule in self.rules:
+            price, times = self.prices[rule.name], rule.times
+            named = {*(price if isinstance(price, Mapping) else ()), *(times if isinstance(times, Mapping) else ())}
+            if not named:
+                out[rule.name] = float(Decimal(repr(price)) * times)
+                continue
+            by_segment = {seg: _segment_price(price, seg) for seg in sorted(named)}
+            out[rule.name] = {
+                seg: float(Decimal(repr(value)) * _times_of(times, seg))
+                for seg, value in by_segment.items()
+                if value is not None
+            }
+        return out
+
     @property
     def spell_kinds(self) -> tuple[str, ...]:
         """The kinds of spell some outcome is due from."""
@@ -355,6 +381,10 @@ def _one_ladder_each(ladders: tuple[Ladder, ...]) -> None:
                     key=f"claims.ladders.{ladder.name}.rungs",
                 )
             seen[rung] = ladder.name
+
+
+def _times_of(times: int | Mapping[str, int], segment: str) -> int:
+    return times.get(segment, times["default"]) if isinstance(times, Mapping) else times
 
 
 def _segment_price(price: Price | None, segment: str) -> float | None:
