@@ -158,6 +158,12 @@ class JudgedClaims:
 def prerequisite_order(rules: Sequence[ClaimRule], *, key: str = "claims.outcomes") -> list[ClaimRule]:
     """The rules in an order where each comes after its prerequisites (names in text order otherwise).
 
+    Parameters
+    ----------
+    rules : sequence of ClaimRule
+    key : str
+        The contract key the rules are under, named in errors.
+
     Raises
     ------
     SpecError
@@ -240,6 +246,16 @@ def judge(
     SchemaError
         A claim of an outcome the rate card does not have, or of one due
         from spells (rows counted from 1).
+
+    Examples
+    --------
+    >>> cohort = pd.DataFrame({"person_id": ["a"], "start_date": pd.to_datetime(["2024-01-01"])})
+    >>> claims = pd.DataFrame({"person_id": ["a", "a"], "outcome": ["job_26", "job_13"],
+    ...                        "achieved_on": pd.to_datetime(["2024-07-01", "2024-04-01"]), "evidence": ["e2", "e1"]})
+    >>> rules = [ClaimRule("job_13"), ClaimRule("job_26", after=("job_13",), within_days=90)]
+    >>> judged, _ = judge(claims, cohort, rules, index="start_date", as_of="2024-12-31")
+    >>> [(judged.outcomes[o], REASONS[r]) for o, r in zip(judged.outcome, judged.reason)]
+    [('job_13', 'accepted'), ('job_26', 'past the time limit')]
     """
     rules = prerequisite_order(rules)
     names = tuple(sorted(r.name for r in rules))

@@ -37,6 +37,16 @@ NEVER = 10**9
 def merged(person: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One spell for each run of spells of a person that overlap or meet (days; an open end is :data:`NEVER`).
 
+    Parameters
+    ----------
+    person, start, end : numpy.ndarray
+        One spell a row: the person's code, its first and last day (days since 1970-01-01).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(person, start, end)`` of the merged spells, in order of person, then start.
+
     Examples
     --------
     >>> p, s, e = merged(np.array([0, 0, 0]), np.array([0, 10, 50]), np.array([20, 30, 60]))
@@ -92,6 +102,13 @@ def payments_due(
     tuple of numpy.ndarray
         In order of person, then day due; the payment number counts from 1
         over the person's spells.
+
+    Examples
+    --------
+    >>> _, day, _, number = payments_due(person=np.array([0, 0]), start=np.array([0, 100]), end=np.array([70, NEVER]),
+    ...                                  anchor=np.array([0, 0]), every_days=28, times=3, until=np.array([500, 500]))
+    >>> day.tolist(), number.tolist()
+    ([28, 56, 128], [1, 2, 3])
     """
     began = np.maximum(start, anchor)
     last = np.minimum(end, until)

@@ -240,6 +240,18 @@ def ratecard_from_mapping(raw: Any, *, segments: tuple[str, ...] | set[str]) -> 
         The section as TOML reads it.
     segments : collection of str
         The contract's segments, which prices by segment may name.
+
+    Examples
+    --------
+    >>> card = ratecard_from_mapping({"max_per_person": 8200, "outcomes": {"job_13": {"price": 2600},
+    ...                               "job_26": {"price": 1000, "after": ["job_13"]}}}, segments=())
+    >>> [(r.name, r.after) for r in card.rules], card.max_per_person
+    ([('job_13', ()), ('job_26', ('job_13',))], 8200.0)
+    >>> ratecard_from_mapping({"outcomes": {"job": {"price": 1, "pays": 2}}}, segments=())
+    Traceback (most recent call last):
+    ...
+    ground.errors.SpecError: The keys of 'claims.outcomes.job' must be among label, price, times, after, \
+within_days, eligible, cap, cap_share, spells, every_weeks. Got unknown key 'pays'.
     """
     if not isinstance(raw, Mapping):
         raise _fail("claims", "a table", raw)
@@ -515,6 +527,10 @@ def contract_cap_pence(contract: Contract) -> int | None:
     """The most the contract pays for outcomes, in pence: ``[payment].outcome_cap``, or the withheld share
     of the fee when it is earned through the tariff; None for no cap.
 
+    Parameters
+    ----------
+    contract : Contract
+
     Examples
     --------
     >>> from pricing import scheme
@@ -543,6 +559,21 @@ def settle_contract_claims(
     as_of : date-like
     paid_before : int
         Pence the contract's other outcome payments (tariff, rules) took from its cap before the claims.
+
+    Returns
+    -------
+    ClaimsSettlement
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> contract = scheme("dwp_innovation_fund_1")
+    >>> cohort = pd.DataFrame({"person_id": ["a"], "start_date": pd.to_datetime(["2013-01-07"]), "tranche": "round_1"})
+    >>> claims = pd.DataFrame({"person_id": ["a", "a"], "outcome": ["job_13", "job_26"],
+    ...                        "achieved_on": ["2013-05-01", "2013-08-01"], "evidence": ["letter 1", "letter 2"]})
+    >>> settled = settle_contract_claims(contract, cohort, {"people": cohort, "claims": claims}, as_of="2015-09-30")
+    >>> settled.total_pence
+    360000
     """
     if contract.ratecard is None:
         raise SpecError("The contract has no [claims] section to settle.", key="claims")
@@ -671,6 +702,12 @@ def payment_periods(days: np.ndarray, periods: str) -> pd.Categorical:
     Months, or quarters of the calendar year (January, April, July, October):
     the UK government's financial quarters too.
 
+    Parameters
+    ----------
+    days : numpy.ndarray
+        Days since 1970-01-01.
+    periods : {"monthly", "quarterly"}
+
     Examples
     --------
     >>> d = np.array(["2024-05-17", "2024-07-01"], dtype="datetime64[D]").astype(np.int64)
@@ -767,7 +804,24 @@ def _pounds(pence: int) -> str:
 
 
 def claims_tranche_rows(contract: Contract, ledger: pd.DataFrame) -> list[dict[str, Any]]:
-    """One row per tranche for a settlement's tranche table: the claims paid and their amount."""
+    """One row per tranche for a settlement's tranche table: the claims paid and their amount.
+
+    Parameters
+    ----------
+    contract : Contract
+        Its tranches name the rows.
+    ledger : pandas.DataFrame
+        A settlement's ledger (claims rows have kind ``claim`` or ``recurring``).
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> ledger = pd.DataFrame({"tranche": ["round_1"], "kind": ["claim"], "status": ["accepted"],
+    ...                        "amount_pence": [260000]})
+    >>> rows = claims_tranche_rows(scheme("dwp_innovation_fund_1"), ledger)
+    >>> [(r["tranche"], r["n_treated"], r["amount_pence"]) for r in rows]
+    [('round_1', 1.0, 260000)]
+    """
     claims = ledger.loc[ledger["kind"].isin(CLAIM_KINDS) & (ledger["status"] == "accepted")]
     paid = claims.groupby(claims["tranche"].astype("str"))["amount_pence"].agg(["size", "sum"])
     rows = []
@@ -791,6 +845,11 @@ def claims_tranche_rows(contract: Contract, ledger: pd.DataFrame) -> list[dict[s
 
 def cash_flow(ledger: pd.DataFrame) -> pd.DataFrame:
     """What falls due in each payment period: ``period``, ``claims`` paid and ``amount_pence``.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        Claims ledger rows with ``period``, ``status`` and ``amount_pence``.
 
     Examples
     --------
