@@ -6,14 +6,17 @@ Each expected amount is worked by hand in the test from the rule it tests, in wh
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ground.errors import SpecError
-from pricing.ratecard import cash_flow, payment_periods, ratecard_from_mapping, settle_claims
+from ground.errors import SchemaError, SpecError
+from pricing import Contract
+from pricing.ratecard import cash_flow, payment_periods, ratecard_from_mapping, settle_claims, settle_contract_claims
 
 START = pd.Timestamp("2024-01-01")
 AS_OF = "2025-12-31"
@@ -290,3 +293,56 @@ def test_an_interim_ledger_is_the_final_ledger_up_to_its_date(rows, cut):
     final = settled(CARD, frame, cohort).ledger
     due = final.loc[pd.to_datetime(final["evidence_date"].astype(str)) <= as_of].reset_index(drop=True)
     pd.testing.assert_frame_equal(interim.astype(str), due.astype(str))
+
+
+# ------------------------------------------------------------------ segments, providers, links, the contract
+def test_times_by_segment_counts_claims_and_payments_per_person():
+    cohort = people("a", "b")
+    segment = pd.Series(pd.Categorical(["young", "old"]))
+    card = {"outcomes": {"x": {"price": 10, "times": {"default": 1, "young": 2}}}}
+    got = paid(settled(card, claims(*[(p, "x", d) for p in "ab" for d in (1, 2, 3)]), cohort, segment=segment,
+                       segments=("young", "old")))  # fmt: skip
+    assert [(g[0], g[3]) for g in got] == [
+        ("a", ""), ("b", ""), ("a", ""), ("b", "duplicate"), ("a", "duplicate"), ("b", "duplicate")
+    ]  # fmt: skip
+    spells = pd.DataFrame({"person_id": ["a", "b"], "kind": "work", "start": [START, START], "end": [pd.NaT, pd.NaT]})
+    card = {"outcomes": {"s": {"price": 10, "spells": "work", "every_weeks": 1, "times": {"default": 2, "young": 3}}}}
+    result = settled(card, claims(("a", "s", 1))[:0], cohort, segment=segment, spells=spells, segments=("young",))
+    assert result.ledger.groupby("person_id").size().to_dict() == {"a": 3, "b": 2}
+
+
+def test_the_provider_of_each_claim_is_in_the_ledger():
+    frame = claims(("a", "x", 1), ("b", "x", 2))
+    frame["provider_id"] = ["PRV01", "PRV02"]
+    ledger = settled({"outcomes": {"x": {"price": 10}}}, frame, people("a", "b")).ledger
+    assert ledger["provider_id"].tolist() == ["PRV01", "PRV02"]
+
+
+def test_claims_none_of_which_names_anyone_are_refused_as_ids_written_differently():
+    with pytest.raises(SchemaError, match="0 of 2 claims match a person_id in people"):
+        settled({"outcomes": {"x": {"price": 10}}}, claims(("1.0", "x", 1), ("2.0", "x", 1)), people("1", "2"))
+
+
+def test_what_the_tariff_and_rules_paid_comes_off_the_contract_cap_first():
+    contract = Contract.from_mapping(
+        {
+            "metric": {"name": "capped"},
+            "tranches": {"t": {"start": date(2024, 1, 1), "end": date(2024, 12, 31), "final": date(2025, 12, 31)}},
+            "payment": {"outcome_cap": 1000},
+            "claims": {"outcomes": {"x": {"price": 400, "times": 3}}},
+        }
+    )
+    tables = {"people": people("a"), "claims": claims(("a", "x", 1), ("a", "x", 2), ("a", "x", 3))}
+    alone = settle_contract_claims(contract, people("a"), tables, as_of=AS_OF)
+    after = settle_contract_claims(contract, people("a"), tables, as_of=AS_OF, paid_before=50000)
+    assert alone.ledger["amount_pence"].tolist() == [40000, 40000, 20000]
+    assert after.ledger["amount_pence"].tolist() == [40000, 10000, 0]
+
+
+def test_a_contract_with_claims_reads_them_and_needs_tranches():
+    raw = {"metric": {"name": "x"}, "claims": {"outcomes": {"s": {"price": 1, "spells": "work", "every_weeks": 4}}}}
+    with pytest.raises(SpecError, match=r"needs \[tranches.NAME\]"):
+        Contract.from_mapping(raw)
+    raw["tranches"] = {"t": {"start": date(2024, 1, 1), "end": date(2024, 12, 31), "final": date(2025, 12, 31)}}
+    contract = Contract.from_mapping(raw)
+    assert contract.tables == ("people", "claims", "spells") and "every 4 weeks of work spells" in contract.describe()
