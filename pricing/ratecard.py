@@ -186,7 +186,7 @@ class RateCard:
             price, times = self.prices[rule.name], rule.times
             named = {*(price if isinstance(price, Mapping) else ()), *(times if isinstance(times, Mapping) else ())}
             if not named:
-                out[rule.name] = float(Decimal(repr(price)) * times)
+                out[rule.name] = float(Decimal(repr(price)) * _times_of(times, "default"))
                 continue
             by_segment = {seg: _segment_price(price, seg) for seg in sorted(named)}
             out[rule.name] = {
@@ -358,8 +358,12 @@ def _ladder(name: str, raw: Any, read: Mapping[str, tuple[ClaimRule, dict]]) -> 
         raise _fail(key, "a table with rungs and pays", raw)
     _known(raw, ("rungs", "pays"), key)
     rungs = raw.get("rungs")
-    ok = isinstance(rungs, list) and len(rungs) >= 2 and len(set(rungs)) == len(rungs)
-    if not ok or not all(isinstance(r, str) and r in read for r in rungs):
+    if not (
+        isinstance(rungs, list)
+        and len(rungs) >= 2
+        and len(set(rungs)) == len(rungs)
+        and all(isinstance(r, str) and r in read for r in rungs)
+    ):
         raise _fail(f"{key}.rungs", f"a list of two or more outcomes of the rate card ({', '.join(read)})", rungs)
     for rung in rungs:
         rule = read[rung][0]
