@@ -73,13 +73,15 @@ from outcomes.claims import REASONS, ClaimRule, JudgedClaims, judge, prerequisit
 from pricing.contract import Contract, _choice, _fail, _known, _number, _table, _text
 
 __all__ = [
-    "CLAIM_LEDGER_COLUMNS",
+    "CLAIM_KINDS",
+    "ClaimsSettlement",
     "Ladder",
     "RateCard",
     "cash_flow",
+    "claims_tranche_rows",
+    "contract_cap_pence",
     "payment_periods",
     "ratecard_from_mapping",
-    "contract_cap_pence",
     "settle_claims",
     "settle_contract_claims",
 ]
@@ -98,22 +100,6 @@ OUTCOME_KEYS = (
     "cap_share",
     "spells",
     "every_weeks",
-)
-#: The claims ledger's columns: the settlement ledger's, then the period due, status, reason and provider.
-CLAIM_LEDGER_COLUMNS = (
-    "tranche",
-    "kind",
-    "item",
-    "person_id",
-    "evidence",
-    "evidence_date",
-    "base_price",
-    "uplift",
-    "amount_pence",
-    "note",
-    "period",
-    "status",
-    "reason",
 )
 #: The ledger's kinds of claim row: claimed with evidence, or due from spells.
 CLAIM_KINDS = ("claim", "recurring")
@@ -418,10 +404,13 @@ class ClaimsSettlement:
     Attributes
     ----------
     ledger : pandas.DataFrame
-        One row per claim or payment due, in the claim order, with the columns
-        :data:`CLAIM_LEDGER_COLUMNS` (and ``provider_id`` when the claims
-        have one): ``status`` is accepted or rejected, ``reason`` the rule
-        broken, ``note`` a cut to a maximum or cap, or a ladder's top-up.
+        One row per claim or payment due, in the claim order, with the
+        settlement ledger's columns (``tranche``, ``kind``, ``item``,
+        ``person_id``, ``evidence``, ``evidence_date``: the day achieved,
+        ``base_price``, ``uplift``, ``amount_pence``, ``note``: a cut to a
+        maximum or cap, or a ladder's top-up), then ``period``: the payment
+        period it falls in, ``status``: accepted or rejected, ``reason``: the
+        rule broken, and ``provider_id`` when the claims have one.
     left_out : list of (step, reason, n)
         Claims and spells left out (achieved after the settlement date, spells
         of no one in the cohort), then the claims rejected, by reason.

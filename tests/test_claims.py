@@ -29,7 +29,7 @@ def claims(*rows: tuple) -> pd.DataFrame:
             "person_id": [r[0] for r in rows],
             "outcome": [r[1] for r in rows],
             "achieved_on": [START + pd.Timedelta(days=r[2]) for r in rows],
-            "evidence": [r[3] if len(r) > 3 else f"ev{i}" for i, r in enumerate(rows)],
+            "evidence": [r[3] if len(r) > 3 else f"ev{i:03d}" for i, r in enumerate(rows)],
         }
     )
 

@@ -17,25 +17,13 @@ from hypothesis import strategies as st
 from ground.errors import SchemaError, SpecError
 from pricing import Contract
 from pricing.ratecard import cash_flow, payment_periods, ratecard_from_mapping, settle_claims, settle_contract_claims
+from tests.test_claims import AS_OF, START, claims
 
-START = pd.Timestamp("2024-01-01")
-AS_OF = "2025-12-31"
 QUALIFICATIONS = {"l1": {"price": 700}, "l2": {"price": 2200}, "l3": {"price": 3300}}
 
 
 def people(*ids: str, **columns) -> pd.DataFrame:
     return pd.DataFrame({"person_id": list(ids), "start_date": [START] * len(ids), "tranche": "t", **columns})
-
-
-def claims(*rows: tuple) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "person_id": [r[0] for r in rows],
-            "outcome": [r[1] for r in rows],
-            "achieved_on": [START + pd.Timedelta(days=r[2]) for r in rows],
-            "evidence": [r[3] if len(r) > 3 else f"ev{i:03d}" for i, r in enumerate(rows)],
-        }
-    )
 
 
 def settled(card: dict, frame, cohort, *, as_of=AS_OF, segment=None, cap=None, spells=None, segments=()):
