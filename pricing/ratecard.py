@@ -436,6 +436,7 @@ def settle_claims(
     contract_cap: int | None = None,
     spells: pd.DataFrame | None = None,
     source: str | None = None,
+    checked: bool = False,
 ) -> ClaimsSettlement:
     """Judge, price and cap every claim as of a date.
 
@@ -464,6 +465,9 @@ def settle_claims(
         The ``spells`` table, for outcomes due from spells.
     source : str, optional
         The claims file, named in errors.
+    checked : bool, default False
+        The claims and spells were checked against their schemas already
+        (:func:`pricing.settle` checks every table it reads): not again.
 
     Returns
     -------
@@ -479,9 +483,9 @@ def settle_claims(
     >>> s.ledger[["item", "amount_pence", "status", "reason"]].values.tolist()
     [['job', 40000, 'accepted', ''], ['job', 0, 'rejected', 'duplicate']]
     """
-    claims = validate(claims, "claims", source=source)
-    if spells is not None:
-        spells = validate(spells, "spells")
+    if not checked:
+        claims = validate(claims, "claims", source=source)
+        spells = None if spells is None else validate(spells, "spells")
     segments = segment if segment is not None else pd.Series(pd.Categorical(["default"] * len(cohort)))
     segments = segments.astype("category").reset_index(drop=True)
     judged, left_out = judge(
@@ -537,7 +541,14 @@ def contract_cap_pence(contract: Contract) -> int | None:
 
 
 def settle_contract_claims(
-    contract: Contract, cohort: pd.DataFrame, tables: Mapping[str, pd.DataFrame], *, as_of: Any, paid_before: int = 0
+    contract: Contract,
+    cohort: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    as_of: Any,
+    paid_before: int = 0,
+    source: str | None = None,
+    checked: bool = False,
 ) -> ClaimsSettlement:
     """Settle a contract's rate card on its cohort: what :func:`pricing.settle` adds to the ledger.
 
@@ -552,6 +563,10 @@ def settle_contract_claims(
     as_of : date-like
     paid_before : int
         Pence the contract's other outcome payments (tariff, rules) took from its cap before the claims.
+    source : str, optional
+        The claims file, named in errors.
+    checked : bool, default False
+        As :func:`settle_claims`'s.
 
     Returns
     -------
@@ -587,6 +602,8 @@ def settle_contract_claims(
         segment=segment,
         contract_cap=None if cap is None else max(cap - paid_before, 0),
         spells=tables.get("spells"),
+        source=source,
+        checked=checked,
     )
 
 
