@@ -47,14 +47,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ground.checks import rows_text
+from ground.dates import DateLike, parse_date, parse_dates
 from ground.errors import SchemaError, SpecError
 from ground.expressions import parse
-from ground.tables import schema_error
+from ground.tables import schema_error, validate
 from outcomes.spells import NEVER, merged, payments_due
 
 __all__ = ["REASONS", "ClaimRule", "JudgedClaims", "judge", "prerequisite_order"]
@@ -204,7 +205,7 @@ def judge(
     rules: Sequence[ClaimRule],
     *,
     index: str,
-    as_of: Any,
+    as_of: DateLike,
     spells: pd.DataFrame | None = None,
     segment: pd.Series | None = None,
     source: str | None = None,
@@ -214,9 +215,9 @@ def judge(
     Parameters
     ----------
     claims : pandas.DataFrame
-        ``person_id``, ``outcome``, ``achieved_on`` (dates), ``evidence``,
-        optionally ``provider_id``: as :func:`ground.tables.validate` returns
-        the ``claims`` table.
+        ``person_id``, ``outcome``, ``achieved_on``, ``evidence``, optionally
+        ``provider_id``: checked against the ``claims`` schema
+        (:func:`ground.tables.validate`) unless its dates are dates already.
     cohort : pandas.DataFrame
         The contract's cohort: ``person_id`` (unique) and the start date
         column ``index``, plus any columns the eligibility rules read.
@@ -224,12 +225,12 @@ def judge(
         One per outcome of the rate card.
     index : str
         The cohort's start date column.
-    as_of : date-like
-        The settlement date: later claims are left out and counted; payments
-        due from spells are made up to it.
+    as_of : DateLike
+        The settlement date, YYYY-MM-DD (:mod:`ground.dates`): later claims are
+        left out and counted; payments due from spells are made up to it.
     spells : pandas.DataFrame, optional
-        ``person_id``, ``kind``, ``start``, ``end`` (as validated); needed
-        when a rule is due from spells.
+        ``person_id``, ``kind``, ``start``, ``end`` (checked as ``claims``
+        is); needed when a rule is due from spells.
     segment : pandas.Series, optional
         Each cohort member's payment segment (aligned with ``cohort``), for
         ``times`` by segment.
@@ -259,11 +260,13 @@ def judge(
     """
     rules = prerequisite_order(rules)
     names = tuple(sorted(r.name for r in rules))
-    cut = pd.Timestamp(as_of).to_datetime64().astype("datetime64[D]").astype(np.int64)
+    cut = parse_date(as_of, "The 'as_of' parameter of judge").to_datetime64().astype("datetime64[D]").astype(np.int64)
+    claims = _as_dates(claims, "claims", ("achieved_on",), source)
+    spells = None if spells is None else _as_dates(spells, "spells", ("start", "end"), None)
     claimed = _claimed(claims, cohort["person_id"], rules, names, cut, source)
     people, n_cohort, rank = claimed.people, claimed.n_cohort, claimed.rank
     start = np.zeros(len(people), dtype=np.int64)
-    start[:n_cohort] = _days(cohort[index])
+    start[:n_cohort] = _days(_start_dates(cohort[index], index))
     blocks, left_out = [], list(claimed.left_out)
     first: dict[str, np.ndarray] = {}
     for rule in rules:
@@ -396,9 +399,31 @@ def _people(cohort_ids: pd.Series, claim_ids: pd.Series) -> tuple[pd.Index, np.n
     return pd.Index(found), codes[len(ids) :].astype(np.int64), len(ids)
 
 
+def _as_dates(frame: pd.DataFrame, table: str, dates: tuple[str, ...], source: str | None) -> pd.DataFrame:
+    """The table as its schema reads it (ids as text, dates by the one date parser), unless its dates are dates."""
+    if all(c in frame and pd.api.types.is_datetime64_any_dtype(frame[c]) for c in dates):
+        return frame
+    return validate(frame, table, source=source)
+
+
+def _start_dates(values: pd.Series, index: str) -> pd.Series:
+    """The cohort's start dates, read by the one date parser; a cell that is no date is refused with its rows."""
+    if pd.api.types.is_datetime64_any_dtype(values) and not values.isna().any():
+        return values
+    dates, bad, rule = parse_dates(values)
+    bad |= dates.isna().to_numpy()
+    if bad.any():
+        raise SchemaError(
+            f"The cohort's {index} must be a date for everyone in it ({rule}). Got, in the rows of the cohort given "
+            f"(counted from 1): {rows_text(np.flatnonzero(bad), values[bad].tolist())}.",
+            table="people",
+        )
+    return dates
+
+
 def _days(values: pd.Series) -> np.ndarray:
-    """Days since 1970-01-01 (a missing date becomes the smallest integer: callers replace it)."""
-    return pd.to_datetime(values).to_numpy().astype("datetime64[D]").astype(np.int64)
+    """Days since 1970-01-01 of a date column (a missing date becomes the smallest integer: callers replace it)."""
+    return values.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
 # ------------------------------------------------------------------ the rules

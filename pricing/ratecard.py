@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ground.dates import DateLike
 from ground.errors import SpecError
 from ground.expressions import parse
 from ground.tables import Links, report_links, validate
@@ -431,7 +432,7 @@ def settle_claims(
     *,
     people: pd.DataFrame,
     index: str,
-    as_of: Any,
+    as_of: DateLike,
     segment: pd.Series | None = None,
     contract_cap: int | None = None,
     spells: pd.DataFrame | None = None,
@@ -454,8 +455,8 @@ def settle_claims(
         matching) from claims of people outside the cohort.
     index : str
         The start date column.
-    as_of : date-like
-        The settlement date: what falls due by it is paid.
+    as_of : DateLike
+        The settlement date, YYYY-MM-DD (:mod:`ground.dates`): what falls due by it is paid.
     segment : pandas.Series, optional
         Each cohort member's payment segment (aligned with ``cohort``); prices
         by segment look it up. Default: everyone pays the ``default`` price.
@@ -545,7 +546,7 @@ def settle_contract_claims(
     cohort: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     *,
-    as_of: Any,
+    as_of: DateLike,
     paid_before: int = 0,
     source: str | None = None,
     checked: bool = False,
@@ -560,7 +561,7 @@ def settle_contract_claims(
         Its cohort (eligible people with their ``tranche``).
     tables : mapping of name -> DataFrame
         ``people``, ``claims`` and (for outcomes due from spells) ``spells``.
-    as_of : date-like
+    as_of : DateLike
     paid_before : int
         Pence the contract's other outcome payments (tariff, rules) took from its cap before the claims.
     source : str, optional

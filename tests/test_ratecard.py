@@ -308,7 +308,7 @@ def test_the_provider_of_each_claim_is_in_the_ledger():
 
 def test_claims_none_of_which_names_anyone_are_refused_as_ids_written_differently():
     with pytest.raises(SchemaError, match="0 of 2 claims match a person_id in people"):
-        settled({"outcomes": {"x": {"price": 10}}}, claims(("1.0", "x", 1), ("2.0", "x", 1)), people("1", "2"))
+        settled({"outcomes": {"x": {"price": 10}}}, claims(("P-1", "x", 1), ("P-2", "x", 1)), people("P1", "P2"))
 
 
 def test_what_the_tariff_and_rules_paid_comes_off_the_contract_cap_first():
