@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from ground.errors import SchemaError, SpecError
+from ground.tables import validate
 from outcomes.claims import REASONS, ClaimRule, judge, prerequisite_order
 from outcomes.spells import NEVER, merged, payments_due
 
@@ -255,3 +256,20 @@ def test_a_recurring_payment_past_the_time_limit_is_rejected_not_dropped():
     spells = pd.DataFrame({"person_id": ["a"], "kind": ["employment"], "start": [START], "end": [pd.NaT]})
     got = reasons(claims(("a", "sus", 0))[:0], cohort("a"), rules, spells=spells)
     assert [(r[2], r[3]) for r in got] == [(28, "accepted"), (56, "accepted"), (84, "past the time limit")]
+
+
+# ------------------------------------------------------------------ the tables' own rules
+def test_a_spell_that_ends_before_it_starts_and_a_claim_without_evidence_are_refused_with_their_rows():
+    spells = pd.DataFrame({"person_id": ["a", "b"], "kind": "work", "start": ["2024-01-01", "2024-03-01"],
+                           "end": ["2024-02-01", "2024-02-01"]})  # fmt: skip
+    with pytest.raises(SchemaError, match=r"end: before start: 1 row: row 2 \(2024-02-01\)"):
+        validate(spells, "spells")
+    frame = claims(("a", "x", 1), ("a", "x", 2)).assign(evidence=["letter", None])
+    with pytest.raises(SchemaError, match=r"evidence: missing value: 1 row: row 2"):
+        validate(frame, "claims")
+
+
+def test_a_date_written_another_way_is_refused_not_guessed():
+    frame = claims(("a", "x", 1)).assign(achieved_on=["01/02/2024"])
+    with pytest.raises(SchemaError, match=r"achieved_on: not a valid date .* row 1 \(01/02/2024\)"):
+        judge(frame, cohort("a"), [ClaimRule("x")], index="start_date", as_of=AS_OF)
