@@ -122,7 +122,11 @@ class Settlement:
 
     def ledger_csv(self) -> str:
         """The ledger as CSV text (amounts in pounds with two decimals); identical for identical inputs."""
-        out = self.ledger.assign(amount=self.ledger["amount_pence"].map(pence_text)).drop(columns="amount_pence")
+        # Amounts repeat (prices, zeros): each distinct one is written once, then placed by its code, so a
+        # ledger of millions of claims does not call pence_text millions of times.
+        codes, amounts = pd.factorize(self.ledger["amount_pence"])
+        text = pd.Categorical.from_codes(codes, categories=[pence_text(a) for a in amounts])
+        out = self.ledger.assign(amount=text).drop(columns="amount_pence")
         return out.to_csv(index=False, lineterminator="\n")
 
     def figures(self) -> dict[str, Any]:

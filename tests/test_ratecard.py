@@ -334,3 +334,15 @@ def test_a_contract_with_claims_reads_them_and_needs_tranches():
     raw["tranches"] = {"t": {"start": date(2024, 1, 1), "end": date(2024, 12, 31), "final": date(2025, 12, 31)}}
     contract = Contract.from_mapping(raw)
     assert contract.tables == ("people", "claims", "spells") and "every 4 weeks of work spells" in contract.describe()
+
+
+def test_the_ledger_csv_writes_each_amount_in_pounds_as_pence_text_does():
+    from pricing.settlement import Settlement, pence_text
+
+    ledger = pd.DataFrame({"item": ["a", "b", "c", "d"], "amount_pence": [-5, 0, 123456, 123456]})
+    empty = pd.DataFrame()
+    s = Settlement("x", date(2025, 1, 1), empty, empty, ledger, empty)
+    assert s.ledger_csv() == "item,amount\na,-0.05\nb,0.00\nc,1234.56\nd,1234.56\n"
+    assert s.ledger_csv().split("\n")[1:-1] == [
+        f"{i},{pence_text(a)}" for i, a in zip(ledger["item"], ledger["amount_pence"])
+    ]
