@@ -41,6 +41,7 @@ from ground.tables import UnmatchedRowsWarning, check_links
 from ground.tolerance import at_least
 from metrics.thresholds import Comparison, ThresholdResult
 from pricing.contract import Contract, ContractRule, Tranche
+from pricing.ledger_text import csv_text
 from pricing.ratecard import CLAIM_KINDS, cash_flow, claims_tranche_rows, settle_contract_claims
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
 
@@ -123,11 +124,11 @@ class Settlement:
     def ledger_csv(self) -> str:
         """The ledger as CSV text (amounts in pounds with two decimals); identical for identical inputs."""
         # Amounts repeat (prices, zeros): each distinct one is written once, then placed by its code, so a
-        # ledger of millions of claims does not call pence_text millions of times.
+        # ledger of millions of claims does not call pence_text millions of times; csv_text writes what
+        # to_csv(index=False, lineterminator="\n") writes, byte for byte, joining ordinary rows in Arrow.
         codes, amounts = pd.factorize(self.ledger["amount_pence"])
         text = pd.Categorical.from_codes(codes, categories=[pence_text(a) for a in amounts])
-        out = self.ledger.assign(amount=text).drop(columns="amount_pence")
-        return out.to_csv(index=False, lineterminator="\n")
+        return csv_text(self.ledger.assign(amount=text).drop(columns="amount_pence"))
 
     def figures(self) -> dict[str, Any]:
         """The totals :func:`pricing.verify` compares: per tranche, per party, overall, and the ledger's hash."""
