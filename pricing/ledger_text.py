@@ -23,9 +23,11 @@ import pyarrow.compute as pc
 
 __all__ = ["csv_text"]
 
-#: Characters that make pandas quote a field (delimiter, quote, line breaks), and the two that mark rows here.
-_SPECIAL = '[,"\r\n\x1e\x1f]'
-_MARKS = "[\x1e\x1f]"
+#: Bytes that make pandas quote a field (delimiter, quote, line breaks), and the two that mark rows here. Each is
+#: ASCII, so it is never part of another character's UTF-8 bytes.
+_SPECIAL, _MARKS = np.zeros(256, dtype=bool), np.zeros(256, dtype=bool)
+_SPECIAL[[ord(c) for c in ',"\r\n\x1e\x1f']] = True
+_MARKS[[0x1E, 0x1F]] = True
 
 
 def csv_text(frame: pd.DataFrame) -> str:
@@ -49,36 +51,48 @@ def csv_text(frame: pd.DataFrame) -> str:
     ,y
     """
     header = frame.iloc[:0].to_csv(index=False, lineterminator="\n")
-    columns = [_texts(frame[c]) for c in frame.columns] if len(frame) and frame.columns.is_unique else None
+    columns = [_column(frame[c]) for c in frame.columns] if len(frame) and frame.columns.is_unique else None
     if not columns or any(c is None for c in columns):
         return frame.to_csv(index=False, lineterminator="\n")
-    quoted = np.zeros(len(frame), dtype=bool)
-    for column in columns:
-        if pc.any(pc.match_substring_regex(column, _MARKS)).as_py():
-            return frame.to_csv(index=False, lineterminator="\n")
-        quoted |= pc.match_substring_regex(column, _SPECIAL).to_numpy(zero_copy_only=False)
-    lines = pc.binary_join_element_wise(*columns, ",")
+    lines = pc.binary_join_element_wise(*[text for text, _ in columns], ",")
+    quoted = np.logical_or.reduce([special for _, special in columns])
     if quoted.any():
         lines = pc.replace_with_mask(lines, pa.array(quoted), pa.array(_by_pandas(frame.iloc[np.flatnonzero(quoted)])))
     whole = pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines.cast(pa.large_string()))
     return header + pc.binary_join(whole, pa.scalar("\n", pa.large_string()))[0].as_py() + "\n"
 
 
-def _texts(column: pd.Series) -> pa.Array | None:
-    """The column as Arrow text, a missing value as ""; None when it is not all text."""
+def _column(column: pd.Series) -> tuple[pa.Array, np.ndarray] | None:
+    """The column as Arrow text (a missing value as "") and the rows pandas would quote; None when it is not all
+    text or holds a character this module marks rows with. A category's text is read once, not once a row."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        names = _texts(pd.Series(column.cat.categories))
+        names = _column(pd.Series(column.cat.categories, dtype=object))
         if names is None:
             return None
-        codes = pa.array(column.cat.codes.to_numpy(), mask=column.cat.codes.to_numpy() < 0)
-        return pc.fill_null(names.take(codes), "")
+        codes = column.cat.codes.to_numpy()
+        text = pc.fill_null(names[0].take(pa.array(codes, mask=codes < 0)), "")
+        return text, np.append(names[1], False)[codes]
     if not (pd.api.types.is_string_dtype(column) or column.dtype == object):
         return None
     try:
-        text = pa.array(column, type=pa.string(), from_pandas=True)
+        text = pc.fill_null(pa.array(column, type=pa.string(), from_pandas=True), "")
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    return pc.fill_null(text, "")
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    special, marked = _rows_with(text, _SPECIAL), _rows_with(text, _MARKS)
+    return None if marked.any() else (text, special)
+
+
+def _rows_with(text: pa.StringArray, chosen: np.ndarray) -> np.ndarray:
+    """Which rows hold one of the ``chosen`` bytes: one pass over the text's bytes, not a search per row."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    data = text.buffers()[2]
+    found = np.zeros(len(text), dtype=bool)
+    if data is None or offsets[-1] == offsets[0]:
+        return found
+    at = offsets[0] + np.flatnonzero(chosen[np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]])
+    found[np.searchsorted(offsets, at, side="right") - 1] = True
+    return found
 
 
 def _by_pandas(rows: pd.DataFrame) -> list[str]:
