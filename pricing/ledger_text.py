@@ -51,8 +51,9 @@ def csv_text(frame: pd.DataFrame) -> str:
     ,y
     """
     header = frame.iloc[:0].to_csv(index=False, lineterminator="\n")
-    columns = [_column(frame[c]) for c in frame.columns] if len(frame) and frame.columns.is_unique else None
-    if not columns or any(c is None for c in columns):
+    read = [_column(frame[c]) for c in frame.columns] if len(frame) and frame.columns.is_unique else []
+    columns = [c for c in read if c is not None]
+    if not columns or len(columns) < len(read):
         return frame.to_csv(index=False, lineterminator="\n")
     lines = pc.binary_join_element_wise(*[text for text, _ in columns], ",")
     quoted = np.logical_or.reduce([special for _, special in columns])
