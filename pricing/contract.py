@@ -67,17 +67,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ground.dates import parse_date
 from ground.errors import ParameterError, SpecError
 from ground.expressions import parse
 from metrics.thresholds import PaymentRule
 from outcomes.spec import MetricSpec
+from pricing.keys import choice as _choice
+from pricing.keys import fail as _fail
+from pricing.keys import known as _known
+from pricing.keys import number as _number
+from pricing.keys import table as _table
+from pricing.keys import text as _text
+from pricing.ratecard import RateCard, ratecard_from_mapping
 from pricing.structure import PaymentStructure
-
-if TYPE_CHECKING:
-    from pricing.ratecard import RateCard
 
 __all__ = ["Baseline", "Contract", "ContractRule", "Hurdle", "MatchedPool", "Tranche"]
 
@@ -91,65 +95,6 @@ _SHARE_TOL = 1e-9
 
 
 # ------------------------------------------------------------------ reading helpers
-def _fail(key: str, must: str, value: Any) -> SpecError:
-    return SpecError(f"The '{key}' key must be {must}. Got {value!r} instead.", key=key)
-
-
-def _known(raw: Mapping, allowed: tuple[str, ...], key: str) -> None:
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise SpecError(
-            f"The keys of '{key}' must be among {', '.join(allowed)}. Got unknown key {unknown[0]!r}.",
-            key=f"{key}.{unknown[0]}",
-        )
-
-
-def _table(raw: Mapping, name: str, key: str, required: bool = False) -> dict:
-    if name not in raw:
-        if required:
-            raise SpecError(f"The '{key}.{name}' key is required. It is missing.", key=f"{key}.{name}")
-        return {}
-    value = raw[name]
-    if not isinstance(value, Mapping):
-        raise _fail(f"{key}.{name}", "a table", value)
-    return dict(value)
-
-
-def _number(raw: Mapping, name: str, key: str, default: Any = ..., *, low: float = 0.0, high: float = math.inf) -> Any:
-    full = f"{key}.{name}"
-    if name not in raw:
-        if default is ...:
-            raise SpecError(f"The '{full}' key is required. It is missing.", key=full)
-        return default
-    value = raw[name]
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not low <= value <= high:
-        span = f"[{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g}"
-        raise _fail(full, f"a finite number {span}", value)
-    return float(value)
-
-
-def _choice(raw: Mapping, name: str, key: str, options: tuple[str, ...], default: Any = ...) -> str:
-    full = f"{key}.{name}"
-    if name not in raw:
-        if default is ...:
-            raise SpecError(f"The '{full}' key is required (one of {', '.join(options)}). It is missing.", key=full)
-        return default
-    if raw[name] not in options:
-        raise _fail(full, f"one of {', '.join(options)}", raw[name])
-    return raw[name]
-
-
-def _text(raw: Mapping, name: str, key: str, default: Any = ...) -> Any:
-    if name not in raw:
-        if default is ...:
-            raise SpecError(f"The '{key}.{name}' key is required. It is missing.", key=f"{key}.{name}")
-        return default
-    if not isinstance(raw[name], str):
-        raise _fail(f"{key}.{name}", "text", raw[name])
-    return raw[name]
-
-
 def _flag(raw: Mapping, name: str, key: str) -> bool:
     value = raw.get(name, False)
     if not isinstance(value, bool):
@@ -514,11 +459,9 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
 
 
 def _ratecard(terms: Mapping, spec: MetricSpec, tranches: tuple[Tranche, ...]) -> RateCard | None:
-    """The ``[claims]`` section, read by :mod:`pricing.ratecard` (imported here: it reads keys as this module does)."""
+    """The ``[claims]`` section, read by :mod:`pricing.ratecard`."""
     if "claims" not in terms:
         return None
-    from pricing.ratecard import ratecard_from_mapping
-
     card = ratecard_from_mapping(terms["claims"], segments=tuple(spec.segments))
     if not tranches:
         raise SpecError("The '[claims]' section needs [tranches.NAME] to place people in the cohort.", key="tranches")

@@ -71,7 +71,12 @@ from ground.errors import SpecError
 from ground.expressions import parse
 from ground.tables import Links, report_links, validate
 from outcomes.claims import REASONS, ClaimRule, JudgedClaims, judge, prerequisite_order
-from pricing.contract import Contract, _choice, _fail, _known, _number, _table, _text
+from pricing.keys import choice as _choice
+from pricing.keys import fail as _fail
+from pricing.keys import known as _known
+from pricing.keys import number as _number
+from pricing.keys import table as _table
+from pricing.keys import text as _text
 
 __all__ = [
     "CLAIM_KINDS",
@@ -79,12 +84,10 @@ __all__ = [
     "Ladder",
     "RateCard",
     "cash_flow",
-    "claims_tranche_rows",
-    "contract_cap_pence",
     "payment_periods",
     "ratecard_from_mapping",
     "settle_claims",
-    "settle_contract_claims",
+    "to_pence",
 ]
 
 PERIODS = ("monthly", "quarterly")
@@ -108,7 +111,18 @@ UNPRICED, BELOW_RUNG, OVER_VOLUME_CAP, OVER_PERSON_MAX, OVER_CONTRACT_CAP = rang
 Price = float | Mapping[str, float]
 
 
-def _pence(pounds: float) -> int:
+def to_pence(pounds: float) -> int:
+    """Pounds as written in a contract to whole pence, rounded half up (from the decimal the number was written as).
+
+    Parameters
+    ----------
+    pounds : float
+
+    Examples
+    --------
+    >>> to_pence(192.305), to_pence(0.1 + 0.2)
+    (19231, 30)
+    """
     return int((Decimal(repr(float(pounds))) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -521,93 +535,6 @@ def _linked(j: JudgedClaims, people: pd.DataFrame, source: str | None) -> None:
                      known_ids=known[:3].tolist())  # fmt: skip
 
 
-def contract_cap_pence(contract: Contract) -> int | None:
-    """The most the contract pays for outcomes, in pence: ``[payment].outcome_cap``, or the withheld share
-    of the fee when it is earned through the tariff; None for no cap.
-
-    Parameters
-    ----------
-    contract : Contract
-
-    Examples
-    --------
-    >>> from pricing import scheme
-    >>> contract_cap_pence(scheme("skill_mill"))
-    324177600
-    """
-    s = contract.structure
-    if s.cap is not None:
-        return _pence(s.cap)
-    return _pence(s.at_risk_share * s.service_fee) if s.at_risk_through_tariff else None
-
-
-def settle_contract_claims(
-    contract: Contract,
-    cohort: pd.DataFrame,
-    tables: Mapping[str, pd.DataFrame],
-    *,
-    as_of: DateLike,
-    paid_before: int = 0,
-    source: str | None = None,
-    checked: bool = False,
-) -> ClaimsSettlement:
-    """Settle a contract's rate card on its cohort: what :func:`pricing.settle` adds to the ledger.
-
-    Parameters
-    ----------
-    contract : Contract
-        With a ``[claims]`` section.
-    cohort : pandas.DataFrame
-        Its cohort (eligible people with their ``tranche``).
-    tables : mapping of name -> DataFrame
-        ``people``, ``claims`` and (for outcomes due from spells) ``spells``.
-    as_of : DateLike
-    paid_before : int
-        Pence the contract's other outcome payments (tariff, rules) took from its cap before the claims.
-    source : str, optional
-        The claims file, named in errors.
-    checked : bool, default False
-        As :func:`settle_claims`'s.
-
-    Returns
-    -------
-    ClaimsSettlement
-
-    Examples
-    --------
-    >>> from pricing import scheme
-    >>> contract = scheme("dwp_innovation_fund_1")
-    >>> cohort = pd.DataFrame({"person_id": ["a"], "start_date": pd.to_datetime(["2013-01-07"]), "tranche": "round_1"})
-    >>> claims = pd.DataFrame({"person_id": ["a", "a"], "outcome": ["job_13", "job_26"],
-    ...                        "achieved_on": ["2013-05-01", "2013-08-01"], "evidence": ["letter 1", "letter 2"]})
-    >>> settled = settle_contract_claims(contract, cohort, {"people": cohort, "claims": claims}, as_of="2015-09-30")
-    >>> settled.total_pence
-    360000
-    """
-    if contract.ratecard is None:
-        raise SpecError("The contract has no [claims] section to settle.", key="claims")
-    segment = None
-    if contract.spec.segments:
-        from cohorts.segments import assign, segments_from_mapping
-
-        named = segments_from_mapping({n: seg.to_dict() for n, seg in contract.spec.segments.items()})
-        segment = assign(cohort, named).primary.reset_index(drop=True)
-    cap = contract_cap_pence(contract)
-    return settle_claims(
-        contract.ratecard,
-        cohort.reset_index(drop=True),
-        tables["claims"],
-        people=tables["people"],
-        index=contract.index,
-        as_of=as_of,
-        segment=segment,
-        contract_cap=None if cap is None else max(cap - paid_before, 0),
-        spells=tables.get("spells"),
-        source=source,
-        checked=checked,
-    )
-
-
 @dataclass
 class _Money:
     """Per claim, in the claim order: the rate card's price, what is paid, the reason and a note's code."""
@@ -634,7 +561,7 @@ def _money(card: RateCard, j: JudgedClaims, seg: np.ndarray, segments: list[str]
     for ladder in card.ladders:
         _laddered(ladder, j, seg, table, m)
     _volume_capped(card, j, m)
-    most = np.array([_pence(v) if v is not None else -1 for v in (_segment_price(card.max_per_person, s)
+    most = np.array([to_pence(v) if v is not None else -1 for v in (_segment_price(card.max_per_person, s)
                                                                  for s in segments)], dtype=np.int64)  # fmt: skip
     limit = most[seg[j.person]] if card.max_per_person is not None else None
     _capped(m, limit, j.person, OVER_PERSON_MAX, _CUT_PERSON)
@@ -650,7 +577,7 @@ def _price_table(card: RateCard, outcomes: tuple[str, ...], segments: list[str])
     for i, name in enumerate(outcomes):
         for k, segment in enumerate(segments):
             value = _segment_price(card.prices[name], segment)
-            table[i, k] = -1 if value is None else _pence(value)
+            table[i, k] = -1 if value is None else to_pence(value)
     return table
 
 
@@ -812,46 +739,6 @@ def _iso(days: np.ndarray) -> list[str]:
 
 def _pounds(pence: int) -> str:
     return "" if pence < 0 else f"{pence // 100}.{pence % 100:02d}"
-
-
-def claims_tranche_rows(contract: Contract, ledger: pd.DataFrame) -> list[dict[str, Any]]:
-    """One row per tranche for a settlement's tranche table: the claims paid and their amount.
-
-    Parameters
-    ----------
-    contract : Contract
-        Its tranches name the rows.
-    ledger : pandas.DataFrame
-        A settlement's ledger (claims rows have kind ``claim`` or ``recurring``).
-
-    Examples
-    --------
-    >>> from pricing import scheme
-    >>> ledger = pd.DataFrame({"tranche": ["round_1"], "kind": ["claim"], "status": ["accepted"],
-    ...                        "amount_pence": [260000]})
-    >>> rows = claims_tranche_rows(scheme("dwp_innovation_fund_1"), ledger)
-    >>> [(r["tranche"], r["n_treated"], r["amount_pence"]) for r in rows]
-    [('round_1', 1.0, 260000)]
-    """
-    claims = ledger.loc[ledger["kind"].isin(CLAIM_KINDS) & (ledger["status"] == "accepted")]
-    paid = claims.groupby(claims["tranche"].astype("str"))["amount_pence"].agg(["size", "sum"])
-    rows = []
-    for t in contract.tranches:
-        n, amount = (int(paid.at[t.name, "size"]), int(paid.at[t.name, "sum"])) if t.name in paid.index else (0, 0)
-        rows.append(
-            {
-                "tranche": t.name,
-                "kind": "claims",
-                "rule": "claims",
-                "stage": "as due",
-                "n_treated": float(n),
-                "met": bool(n),
-                "amount_pence": amount,
-                "amount_at_ci_low": amount,
-                "amount_at_ci_high": amount,
-            }
-        )
-    return rows
 
 
 def cash_flow(ledger: pd.DataFrame) -> pd.DataFrame:

@@ -42,7 +42,8 @@ from ground.tolerance import at_least
 from metrics.thresholds import Comparison, ThresholdResult
 from pricing.contract import Contract, ContractRule, Tranche
 from pricing.ledger_text import csv_text
-from pricing.ratecard import CLAIM_KINDS, cash_flow, claims_tranche_rows, settle_contract_claims
+from pricing.ratecard import CLAIM_KINDS, cash_flow
+from pricing.ratecard_settlement import claims_tranche_rows, contract_cap_pence, settle_contract_claims
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
@@ -741,10 +742,7 @@ def _capped(contract: Contract, ledger: pd.DataFrame) -> pd.DataFrame:
     amounts = ledger["amount_pence"].to_numpy().copy()
     notes = ledger["note"].to_numpy(dtype=object).copy()
     caps = {r.name: _pence(r.cap) for r in contract.rules if r.cap is not None}
-    structure = contract.structure
-    overall = None if structure.cap is None else _pence(structure.cap)
-    if structure.at_risk_through_tariff and overall is None:
-        overall = _pence(structure.at_risk_share * structure.service_fee)
+    overall = contract_cap_pence(contract)
     used: dict[str, int] = {}
     total = 0
     for i, (kind, item) in enumerate(zip(ledger["kind"], ledger["item"])):
