@@ -703,14 +703,15 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
 
 
 def _spell_evidence(card: RateCard, j: JudgedClaims, due: np.ndarray) -> pd.Series:
-    """``employment spell from 2024-01-01, payment 3`` for each payment due from spells."""
+    """``employment spell counted from 2024-01-01: payment 3`` for each payment due from spells (no comma: the
+    ledger's CSV need not quote it)."""
     kinds = np.array([next(r.spells or "" for r in card.rules if r.name == name) for name in j.outcomes], dtype=object)
     began, first = pd.factorize(j.began[due], sort=True)
     text = (
         pd.Series(kinds[j.outcome[due]])
         + " spell counted from "
         + pd.Series(_iso(first)).take(began).reset_index(drop=True)
-        + ", payment "
+        + ": payment "
         + pd.Series(j.number[due]).astype(str)
     )
     out = pd.Series("", index=range(len(j)), dtype="str")

@@ -189,7 +189,7 @@ def test_sustainment_is_paid_every_four_weeks_from_the_job_outcome_up_to_its_cou
     ledger = result.ledger
     assert ledger["evidence_date"].astype(str).tolist() == ["2024-07-01", "2024-07-29", "2024-08-26", "2024-09-23"]
     assert ledger["amount_pence"].tolist() == [120000, 17000, 17000, 17000]
-    assert ledger["evidence"].astype(str).tolist()[1] == "employment spell counted from 2024-07-01, payment 1"
+    assert ledger["evidence"].astype(str).tolist()[1] == "employment spell counted from 2024-07-01: payment 1"
     assert ledger["kind"].astype(str).tolist() == ["claim", "recurring", "recurring", "recurring"]
 
 
