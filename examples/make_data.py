@@ -9,7 +9,10 @@ The files stand in for what each user would bring:
 - ``history.csv``: last year's enrolled cohort, one row per person with baseline
   characteristics, one 0/1 column per priced outcome of ``specs/intermediate.toml``
   (1 = achieved and paid; not achieved or not measurable = 0), proven reoffending,
-  the service ``hours`` and the delivery ``cost`` per person.
+  the service ``hours`` and the delivery ``cost`` per person;
+- ``claims.csv`` and ``spells.csv``: the outcomes the providers claim under the
+  rate card ``specs/ratecard.toml``, with their evidence, and the pilot's
+  employment spells (see :func:`rate_card_tables`).
 
 Six of the pilot's twelve providers game, one way each, so the screens have
 something to find: PRV02 and PRV07 cream (enrolment odds at the hardest decile an
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cohorts.synthetic import make_world
@@ -74,6 +78,78 @@ def history_table(spec: MetricSpec, seed: int) -> pd.DataFrame:
     )
 
 
+#: Evidence a provider holds for each outcome of ``specs/ratecard.toml``.
+EVIDENCE = {"engaged": "REG", "entry_level": "CERT", "level_1": "CERT", "level_2": "CERT", "job_13": "EMP",
+            "job_26": "EMP"}  # fmt: skip
+
+
+def rate_card_tables(people: pd.DataFrame, eligible: pd.DataFrame, seed: int, as_of: str) -> dict[str, pd.DataFrame]:
+    """What the pilot's providers claim under ``specs/ratecard.toml`` by ``as_of``, and their employment spells.
+
+    Higher-risk people achieve less. Providers make the mistakes a settlement must catch: engagement claimed
+    before the start or too late, a 26-week job claimed without the 13-week one, claims sent twice under another
+    reference, a lower qualification claimed after a higher one, and claims for people referred but never
+    enrolled.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(people)
+    ability = 1.0 - people["ogrs_score"].to_numpy() / 100.0
+    parts = [("engaged", np.flatnonzero(rng.random(n) < 0.5 + 0.45 * ability), (-3, 63))]
+    for outcome, share, days in (
+        ("entry_level", 0.45, (40, 300)),
+        ("level_1", 0.3, (90, 420)),
+        ("level_2", 0.2, (180, 540)),
+    ):
+        parts.append((outcome, np.flatnonzero(rng.random(n) < share * (0.5 + ability)), days))
+    claims = pd.concat(
+        [pd.DataFrame({"row": who, "outcome": name, "day": rng.integers(*days, who.size)}) for name, who, days in parts]
+    )
+    engaged = np.zeros(n, dtype=bool)
+    engaged[parts[0][1]] = True
+    job = np.flatnonzero(engaged & (rng.random(n) < 0.3 + 0.4 * ability))
+    job_start = rng.integers(20, 360, job.size)
+    weeks = np.ceil(rng.exponential(40, job.size)).astype(int)
+    jobs = [
+        pd.DataFrame({"row": job[weeks >= w], "outcome": f"job_{w}", "day": job_start[weeks >= w] + 7 * w})
+        for w in (13, 26)
+    ]
+    skipped = np.flatnonzero(rng.random(n) < 0.02)  # a 26-week job claimed without the 13-week one
+    jobs.append(pd.DataFrame({"row": skipped, "outcome": "job_26", "day": rng.integers(200, 500, skipped.size)}))
+    claims = pd.concat([claims, *jobs], ignore_index=True)
+    start = pd.to_datetime(people["start_date"]).to_numpy()
+    claims = claims.assign(
+        person_id=people["person_id"].to_numpy()[claims["row"]],
+        provider_id=people["provider_id"].to_numpy()[claims["row"]],
+        achieved_on=start[claims["row"]] + pd.to_timedelta(claims["day"], unit="D").to_numpy(),
+        evidence=claims["outcome"].map(EVIDENCE) + "-" + pd.Series(np.arange(len(claims))).astype(str).str.zfill(5),
+    )
+    again = claims.sample(frac=0.03, random_state=seed).assign(evidence=lambda c: c["evidence"] + "-RESENT")
+    never = eligible.loc[~eligible["enrolled"].astype(bool)].head(12)
+    strangers = pd.DataFrame(
+        {
+            "person_id": never["person_id"].to_numpy(),
+            "provider_id": never["provider_id"].to_numpy(),
+            "outcome": "engaged",
+            "achieved_on": pd.to_datetime(never["referral_date"]).to_numpy() + np.timedelta64(20, "D"),
+            "evidence": [f"REG-X{i:03d}" for i in range(len(never))],
+        }
+    )
+    claims = pd.concat([claims, again, strangers], ignore_index=True)
+    claims = claims.loc[claims["achieved_on"] <= pd.Timestamp(as_of)]
+    claims = claims.sort_values(["achieved_on", "evidence"], kind="stable")
+    ends = start[job] + pd.to_timedelta(job_start + 7 * weeks, unit="D").to_numpy()
+    spells = pd.DataFrame(
+        {
+            "person_id": people["person_id"].to_numpy()[job],
+            "kind": "employment",
+            "start": start[job] + pd.to_timedelta(job_start, unit="D").to_numpy(),
+            "end": pd.Series(ends).where(ends <= np.datetime64(as_of)),
+        }
+    )
+    spells = spells.loc[spells["start"] <= pd.Timestamp(as_of)]
+    return {"claims": claims[["person_id", "provider_id", "outcome", "achieved_on", "evidence"]], "spells": spells}
+
+
 def main(out: Path = HERE / "data") -> dict[str, int]:
     """Write the CSV files into ``out``; returns rows per file."""
     spec = MetricSpec.from_toml(SPEC)
@@ -96,6 +172,7 @@ def main(out: Path = HERE / "data") -> dict[str, int]:
         "assessments": world.assessments,
         "pool": world.pool.assign(ogrs_score=world.pool["ogrs_score"].round(2)),
         "history": history_table(spec, SEED - 1),
+        **rate_card_tables(world.people, world.eligible, SEED + 1, str(world.as_of.date())),
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():

@@ -65,6 +65,10 @@ CONTRACT = {
             "hurdle": {"measure": "binary", "at_least": 0.0},
         }
     },
+    "claims": {
+        "outcomes": {"c1": {"price": 100}, "c2": {"price": 200}},
+        "ladders": {"q": {"rungs": ["c1", "c2"]}},
+    },
 }
 #: Where in the contract each documented table is, by its heading in docs/contracts.md.
 TABLES = {
@@ -80,6 +84,9 @@ TABLES = {
     "[counterfactual.baseline]": ("counterfactual", "baseline"),
     "[rules.NAME]": ("rules", "r"),
     "[rules.NAME.hurdle]": ("rules", "r", "hurdle"),
+    "[claims]": ("claims",),
+    "[claims.outcomes.NAME]": ("claims", "outcomes", "c1"),
+    "[claims.ladders.NAME]": ("claims", "ladders", "q"),
 }
 ALLOWED = re.compile(r"must be among (?P<keys>[a-z_, ]+?)(?: \([^)]*\))?\. Got")
 ROW = re.compile(r"^\| `(?P<key>[a-z_]+)` \|(?P<rest>.*)$", re.MULTILINE)

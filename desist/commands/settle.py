@@ -1,13 +1,15 @@
 """``desist settle CONTRACT --data NAME=FILE ... --as-of DATE --out DIR``: a contract settled in pounds.
 
 Reads the contract and each ``--data`` table (people, offences, assessments,
-comparison, pool), settles it as of ``--as-of`` with :func:`pricing.settle_files`,
-prints each tranche and rule, the parties and the exclusions, and writes to
-``--out``:
+comparison, pool; claims and spells for a rate card), settles it as of ``--as-of``
+with :func:`pricing.settle_files`, prints each tranche and rule, the parties, a rate
+card's cash flow by period and the exclusions, and writes to ``--out``:
 
-- ``settlement.json``: ``Settlement.to_dict()`` (tranches, parties, exclusions, figures, audit);
+- ``settlement.json``: ``Settlement.to_dict()`` (tranches, parties, exclusions, a rate card's
+  cash flow by period, figures, audit);
 - ``ledger.csv``: one row per person and payable outcome and per rule payment or clawback
-  (tranche, kind, item, person_id, evidence, evidence_date, base_price, uplift, note, amount);
+  (tranche, kind, item, person_id, evidence, evidence_date, base_price, uplift, note, amount),
+  and one per claim, accepted or rejected with its reason, and its payment period;
 - ``settlement.xlsx`` with ``--xlsx``: what each tranche and rule pays, what each
   party receives and the ledger, one sheet each, after a Contents sheet;
 - ``audit.json``: SHA-256 of the contract, of every input (paths relative to the
@@ -128,14 +130,15 @@ def show_settlement(settlement: Any, files: list[str]) -> None:
     # The stage is a rule's (interim or final); a tariff pays as achieved.
     names = (
         ("tranche", "rule", "n_treated", "estimate", "threshold")
-        if "tariff" not in kinds
+        if not {"tariff", "claims"} & kinds
         else ("tranche", "rule", "stage", "n_treated")
     )
     columns = {k: every[k] for k in names if k in every}
     if "threshold" in columns:
         columns["threshold"] = Column("Pays when the reduction is at least", "percent")
     if len(kinds) == 1 and "n_treated" in columns:  # nothing measured when no rule is due yet
-        columns["n_treated"] = Column("Payable outcomes" if "tariff" in kinds else "People", "count")
+        counted = {"tariff": "Payable outcomes", "claims": "Claims paid"}.get(next(iter(kinds)), "People")
+        columns["n_treated"] = Column(counted, "count")
     columns.update({"met": every["met"], "amount": every["amount"]})
     terminal.table(replace(shown, columns=columns))
     if "estimate" in every:
@@ -144,6 +147,8 @@ def show_settlement(settlement: Any, files: list[str]) -> None:
             "in settlement.json."
         )
     terminal.table(tables.settlement_parties_table(settlement))
+    if len(settlement.cash_flow()):
+        terminal.table(tables.settlement_cash_flow_table(settlement))
     for e in settlement.exclusions.itertuples():
         terminal.paragraph(f"Left out ({e.step}): {count(e.n)}, {e.reason}.")
     if settlement.audit.get("unused"):
