@@ -68,6 +68,8 @@ TABLE_NAMES = (*TABLES, "comparison", "cohort", "history", "outcomes", "data", "
 SCHEMAS = {**{name: name for name in TABLES}, "comparison": "pool"}
 #: Columns whose values are fixed levels: a code list must map to one of them.
 LEVELS = {"sex": SEX_LEVELS, "ethnicity": ETHNICITY_LEVELS, "disposal": DISPOSAL_LEVELS}
+#: Columns always read as text as written: ids keep their leading zeros whatever the table.
+ID_COLUMNS = ("person_id", "pnc_id", "cro_number")
 #: Keys a table of the mapping may have.
 KEYS = ("source", "sheet", "date_format", "schema", "table", "columns", "codes")
 #: Unmapped values a message lists before counting the rest.
@@ -163,7 +165,7 @@ class TableMap(TableSource):
         yours = self._wanted(self.header(), columns)
         # Ids and codes as written (leading zeros kept), and what the schema reads as text.
         known = schema_text(SCHEMAS[self.name]) if self.name in SCHEMAS else []
-        as_text = [self.columns.get(c, c) for c in dict.fromkeys([*text, *known, "person_id", *self.codes])]
+        as_text = [self.columns.get(c, c) for c in dict.fromkeys([*text, *known, *ID_COLUMNS, *self.codes])]
         if self.database is not None:
             frame = self.database.read(yours)
             parts = [(self.database.label, len(frame))]

@@ -41,8 +41,9 @@ from typing import Any
 
 from ground.checks import parameter_error, shown_value
 from ground.dates import DateLike, date_format, declared_format, parse_date
-from ground.errors import ParameterError, SpecError
+from ground.errors import DesistError, ParameterError, SpecError
 from ground.jsondata import json_text
+from ground.mapping import read_data_map, table_source
 from pricing.audit_diff import first_difference
 from pricing.contract import Contract
 from pricing.settlement import Settlement, settle
@@ -53,6 +54,7 @@ __all__ = [
     "Verification",
     "audit_text",
     "file_sha256",
+    "input_sha256",
     "output_texts",
     "relative_to",
     "settle_files",
@@ -81,7 +83,11 @@ def desist_version() -> str:
 
 
 def settle_files(
-    contract: str | Path, files: Mapping[str, str | Path], *, as_of: DateLike, command: str = ""
+    contract: str | Path,
+    files: Mapping[str, str | Path] | str | Path | None = None,
+    *,
+    as_of: DateLike,
+    command: str = "",
 ) -> Settlement:
     """Settle a contract file on input files, with a full audit record.
 
@@ -89,10 +95,13 @@ def settle_files(
     ----------
     contract : path
         The contract (TOML).
-    files : mapping of table name -> path
+    files : mapping of table name -> path, or a data mapping file, optional
         Names among ``people``, ``offences``, ``assessments``, ``comparison``,
         ``pool``; a table the contract does not use is read, hashed and
-        listed as unused.
+        listed as unused. A path ending ``.toml`` is a data mapping file
+        (:mod:`ground.mapping`): every table it maps that a settlement reads,
+        hashed with every file it reads. None: the mapping file the contract's
+        ``[data] map`` names.
     as_of : DateLike
     command : str
         The command line that asked for it, recorded as given.
@@ -102,20 +111,45 @@ def settle_files(
     >>> s = settle_files("examples/specs/intermediate.toml", {"people": "examples/data/people.csv",
     ...                  "assessments": "examples/data/assessments.csv"}, as_of="2025-09-30")  # doctest: +SKIP
     """
-    if not isinstance(files, Mapping) or set(files) - set(TABLES):
-        words = f"a mapping with table names among {', '.join(TABLES)}"
-        raise parameter_error("files", "settle_files", words, sorted(files) if isinstance(files, Mapping) else files)
-    settlement = settle(Contract.from_toml(contract), {name: Path(path) for name, path in files.items()}, as_of=as_of)
+    terms = Contract.from_toml(contract)
+    files = _input_files(terms.data_map if files is None else files)
+    tables = {name: table_source(path, name) for name, path in files.items()}
+    settlement = settle(terms, tables, as_of=as_of)
     audit = {
         **settlement.audit,
         "contract": {"name": settlement.contract, "path": str(contract), "sha256": file_sha256(contract)},
-        "inputs": {name: {"path": str(path), "sha256": file_sha256(path)} for name, path in sorted(files.items())},
+        "inputs": {
+            name: {"path": str(path), "sha256": input_sha256(path, name)} for name, path in sorted(files.items())
+        },
         "desist_version": desist_version(),
         "command": command,
         # Dates in the inputs written another way than YYYY-MM-DD were read in this declared format.
         "date_format": declared_format(),
     }
     return replace(settlement, audit=audit)
+
+
+def _input_files(files: Any) -> dict[str, Path]:
+    """The input files by table: a data mapping file stands for each settlement table it maps."""
+    if isinstance(files, (str, Path)) and Path(files).suffix.lower() == ".toml":
+        files = {name: Path(files) for name in read_data_map(files).tables if name in TABLES}
+    if not isinstance(files, Mapping) or not files or set(files) - set(TABLES):
+        words = f"a data mapping file, or a mapping with table names among {', '.join(TABLES)}"
+        raise parameter_error("files", "settle_files", words, sorted(files) if isinstance(files, Mapping) else files)
+    return {name: Path(path) for name, path in files.items()}
+
+
+def input_sha256(path: str | Path, table: str) -> str:
+    """SHA-256 of an input: a file's bytes, or for a data mapping file, of it and everything its table reads.
+
+    Examples
+    --------
+    >>> input_sha256("data.toml", "offences")  # doctest: +SKIP
+    '5f0c...'
+    """
+    if Path(path).suffix.lower() == ".toml":
+        return read_data_map(path).sha256(table)
+    return file_sha256(path)
 
 
 def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | None = None) -> Settlement:
@@ -253,7 +287,13 @@ def _changed_inputs(record: Mapping[str, Any], located: Mapping[str, Path]) -> l
         where = located[name]
         if not where.is_file():
             problems.append(f"{name} ({where}): the file is missing")
-        elif file_sha256(where) != entry["sha256"]:
+            continue
+        try:
+            changed = (file_sha256(where) if name == "contract" else input_sha256(where, name)) != entry["sha256"]
+        except (DesistError, OSError) as exc:  # a file the data mapping reads is gone or unreadable
+            problems.append(f"{name} ({where}): cannot be read again: {exc}")
+            continue
+        if changed:
             problems.append(f"{name} ({where}): its SHA-256 changed since the settlement")
     return problems
 

@@ -45,6 +45,9 @@ prices and uplifts) with four more sections:
     claws_back = false                   # missed: the clawback share of the fee is repaid
     hurdle = {measure = "binary", at_least = 0.0}   # optional: pays only if this is met too
 
+    [data]                               # optional: where the data are, and how they are written
+    map = "data.toml"                    # a data mapping file (ground.mapping), relative to the contract
+
 Every problem is a :class:`ground.errors.SpecError` naming the file, the key
 and the rule broken; every rule written in the file (eligibility, segments,
 payability) is parsed by :mod:`ground.expressions`, never evaluated as code.
@@ -343,6 +346,9 @@ class Contract:
         The cohort's eligibility rule (``[cohort].eligible``).
     index : str
         The people column placing a person in a tranche.
+    data_map : str or None
+        The data mapping file ``[data] map`` names (relative to the contract's folder), which
+        ``settle`` reads when no data are given.
     digest : str
         SHA-256 of the contract file (or of its data, for a mapping).
 
@@ -363,6 +369,7 @@ class Contract:
     index: str = "start_date"
     source: str | None = None
     digest: str = ""
+    data_map: str | None = None
 
     @property
     def name(self) -> str:
@@ -417,8 +424,9 @@ class Contract:
         with _named(source):
             spec = MetricSpec.from_dict(dict(raw), base_dir=base_dir)
             contract = _build(spec, source)
+            data_map = _data_map(spec.terms, base_dir)
         digest = digest or hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
-        return _replace(contract, digest=digest)
+        return _replace(contract, digest=digest, data_map=data_map)
 
     # -- writing ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -496,6 +504,14 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
         index=_text(cohort, "index", "cohort", "start_date"),
         source=source,
     )
+
+
+def _data_map(terms: Mapping[str, Any], base_dir: str | Path) -> str | None:
+    """``[data] map``: the data mapping file, as a path from the current folder."""
+    data = _table(terms, "data", "contract")
+    _known(data, ("map",), "data")
+    where = _text(data, "map", "data", None)
+    return None if where is None else str(Path(base_dir) / where)
 
 
 def _tranche(name: str, raw: Any) -> Tranche:
