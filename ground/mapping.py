@@ -49,7 +49,7 @@ from ground.checks import shorten
 from ground.database import DatabaseTable, is_database
 from ground.dates import date_format, declared_format, fitting_formats, parse_dates
 from ground.errors import ParameterError, SchemaError, SpecError
-from ground.reading import TableSource, read_frames, read_header, schema_text
+from ground.reading import TableSource, parquet_files, read_frames, read_header, schema_text
 from ground.tables import (
     DISPOSAL_LEVELS,
     ETHNICITY_LEVELS,
@@ -131,8 +131,8 @@ class TableMap(TableSource):
                 if not matched:
                     raise SpecError(f"{self.label}: source {given!r} matches no file.", key=f"{self.name}.source")
                 found += matched
-            else:
-                found.append(path)
+            else:  # a folder stands for its Parquet files (an empty one is refused by the reader, naming it)
+                found += (parquet_files(path) or [path]) if path.is_dir() else [path]
         return found
 
     def header(self) -> list[str]:
