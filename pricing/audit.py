@@ -44,8 +44,10 @@ from ground.dates import DateLike, date_format, declared_format, parse_date
 from ground.errors import DesistError, ParameterError, SpecError
 from ground.jsondata import json_text
 from ground.mapping import read_data_map, table_source
+from ground.pseudonyms import key_check
 from pricing.audit_diff import first_difference
 from pricing.contract import Contract
+from pricing.publishing import pseudonymise
 from pricing.settlement import Settlement, settle
 from pricing.settlement_data import TABLES
 
@@ -88,6 +90,7 @@ def settle_files(
     *,
     as_of: DateLike,
     command: str = "",
+    key: bytes | None = None,
 ) -> Settlement:
     """Settle a contract file on input files, with a full audit record.
 
@@ -105,6 +108,10 @@ def settle_files(
     as_of : DateLike
     command : str
         The command line that asked for it, recorded as given.
+    key : bytes, optional
+        Pseudonymise the settlement with this key (:func:`pricing.publishing.pseudonymise`): every person
+        identifier in it replaced by its keyed hash, small counts suppressed; the record holds the key's
+        fingerprint, never the key, and :func:`verify` needs the same key.
 
     Examples
     --------
@@ -115,6 +122,8 @@ def settle_files(
     files = _input_files(terms.data_map if files is None else files)
     tables = {name: table_source(path, name) for name, path in files.items()}
     settlement = settle(terms, tables, as_of=as_of)
+    if key is not None:  # the identifier step: nothing after this sees a person's own identifier
+        settlement = pseudonymise(settlement, key)
     audit = {
         **settlement.audit,
         "contract": {"name": settlement.contract, "path": str(contract), "sha256": file_sha256(contract)},
@@ -211,13 +220,15 @@ class Verification:
         return {"identical": self.identical, "problems": list(self.problems), "notes": list(self.notes)}
 
 
-def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
+def verify(audit: Mapping[str, Any] | str | Path, *, key: bytes | None = None) -> Verification:
     """Check a settlement from its audit record (an ``audit.json`` path, or the record as a dict).
 
     In order, stopping at the first step that fails: the record against
     ``manifest.json`` beside it (a path only), the SHA-256 of the contract and
     of every input, then the settlement again: its figures, and the output
-    files on disk against what it gives, byte for byte.
+    files on disk against what it gives, byte for byte. A pseudonymised
+    settlement is replayed with ``key``, which must be the key it was
+    pseudonymised with (its fingerprint is in the record).
 
     Raises
     ------
@@ -242,9 +253,12 @@ def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
     problems = _changed_inputs(record, located)
     if problems:
         return Verification(False, problems)
+    wrong_key = _wrong_key(record, key)
+    if wrong_key:
+        return Verification(False, [wrong_key])
     inputs = {k: v for k, v in located.items() if k != "contract"}
     with date_format(record.get("date_format")):
-        again = settle_files(located["contract"], inputs, as_of=record["as_of"], command=record["command"])
+        again = settle_files(located["contract"], inputs, as_of=record["as_of"], command=record["command"], key=key)
     problems = _moved_figures(record["figures"], again.figures())
     outputs = record.get("outputs", {})
     if outputs:
@@ -254,6 +268,18 @@ def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
     if record["desist_version"] != desist_version():
         notes.append(f"settled with desist {record['desist_version']}, replayed with desist {desist_version()}.")
     return Verification(not problems, problems, notes)
+
+
+def _wrong_key(record: Mapping[str, Any], key: bytes | None) -> str | None:
+    """Why the key cannot replay this record: missing, unneeded, or not the one it was pseudonymised with."""
+    recorded = record.get("pseudonyms")
+    if recorded is None:
+        return None if key is None else "this settlement was not pseudonymised: verify it without a key"
+    if key is None:
+        return "this settlement was pseudonymised: verify it with the same key (desist verify --pseudonymise KEYFILE)"
+    if not isinstance(recorded, Mapping) or recorded.get("key_check") != key_check(key):
+        return "the key is not the one this settlement was pseudonymised with (its fingerprint differs)"
+    return None
 
 
 def _files(record: Mapping[str, Any]) -> dict[str, Mapping[str, str]]:

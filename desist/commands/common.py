@@ -135,6 +135,24 @@ def data_map_option() -> Any:
     )
 
 
+def pseudonymise_option() -> Any:
+    """The ``--pseudonymise KEYFILE`` option: person identifiers in the outputs replaced by keyed hashes."""
+    return typer.Option(
+        None,
+        "--pseudonymise",
+        help="Key file (at least 32 random bytes; keep it secret): every person identifier in the outputs is "
+        "replaced by its HMAC-SHA256 under the key and small counts are suppressed, so they can be shared. "
+        "desist verify needs the same key. The key is never written to an output.",
+    )
+
+
+def read_key(path: Path | None) -> bytes | None:
+    """The ``--pseudonymise`` key, or None without the option (:func:`ground.pseudonyms.read_key`)."""
+    from ground.pseudonyms import read_key as read
+
+    return None if path is None else read(path)
+
+
 def mapped_tables(data_map: Path | None, needed: Sequence[str] = (), **given: Any) -> dict[str, Any]:
     """Each table: the file its own option named, else the table of the ``--data-map`` file, else None.
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,9 @@ from desist.commands.common import (
     output_folder,
     parse_costs,
     parse_date,
+    pseudonymise_option,
     read_data,
+    read_key,
     require_out,
     split_columns,
     write_json,
@@ -65,6 +68,7 @@ from ground.words import count, percent, points, pounds
 from metrics.thresholds import default_rules
 from outcomes.reoffending import COUNTINGS
 from outcomes.spec import MetricSpec, ReoffendingSpec
+from pricing.publishing import pseudonymise
 
 
 @contextmanager
@@ -229,6 +233,7 @@ def report(
         "the cohort's people whose outcome windows have closed.",
     ),
     data_map: Path = data_map_option(),
+    pseudonymise: Path = pseudonymise_option(),
     as_of: str = typer.Option(None, "--as-of", help="The data's as-of date (YYYY-MM-DD); dates after it are errors."),
     pool_disposals: str = typer.Option(
         "conviction,caution", "--pool-disposals", help="Disposals that proved the pool's reoffences (comma-separated)."
@@ -272,13 +277,20 @@ def report(
         # The appraisal's messages name its tables; the prefix names the files they came from.
         with naming(", ".join(str(paths[t]) for t in ("people", "offences", "pool")), "the input files"):
             with story_progress(as_json) as advance:
-                story = appraise(inputs, seed=seed, draws=draws, progress=advance)
+                story = shared(appraise(inputs, seed=seed, draws=draws, progress=advance), read_key(pseudonymise))
             write_appraisal(story, folder, xlsx=xlsx, pdf=pdf)
     files = written(folder)
     if as_json:
         emit(ctx, story.to_dict(), files)
         return
     show_story(story, files)
+
+
+def shared(story: Appraisal, key: bytes | None) -> Appraisal:
+    """The appraisal with its settlement's person identifiers pseudonymised under ``key`` (None: as it is)."""
+    if key is None or story.settlement is None:
+        return story
+    return replace(story, settlement=pseudonymise(story.settlement, key))
 
 
 def pool_measure(disposals: str, counting: str) -> ReoffendingSpec:
