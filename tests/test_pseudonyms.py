@@ -105,3 +105,20 @@ def test_verify_needs_the_same_key(settled, tmp_path):
     (tmp_path / "other.key").write_bytes(KEY[::-1])
     other = desist("verify", audit, "--pseudonymise", tmp_path / "other.key")
     assert other.returncode == 1 and "not the one this settlement was pseudonymised with" in other.stdout
+
+
+def test_the_report_workbook_carries_pseudonyms_only(tmp_path):
+    """desist report --pseudonymise: the appraisal's settlement (its claims ledger) goes out under pseudonyms."""
+    from desist.commands.report import shared
+    from desist.workbook import story_workbook
+    from tests.test_appraisal import built_appraisal
+
+    story = built_appraisal()
+    assert story.settlement is not None
+    ids = set(story.settlement.ledger["person_id"]) - {""}
+    story_workbook(shared(story, KEY), tmp_path / "report.xlsx")
+    with zipfile.ZipFile(tmp_path / "report.xlsx") as book:
+        workbook = " ".join(book.read(n).decode("utf-8", "replace") for n in book.namelist())
+    assert len(ids) > 100 and not [i for i in ids if f">{i}<" in workbook]
+    assert all(p in workbook for p in pseudonyms(pd.Series(sorted(ids)), KEY))
+    assert shared(story, None) is story
