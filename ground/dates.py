@@ -244,12 +244,17 @@ def parse_dates(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, 
     elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     else:
-        text = values.astype("str").str.strip()
+        # Each distinct value is read once: a column of millions of rows holds a few thousand dates.
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        text = pd.Series(uniques, dtype=object).astype("str").str.strip()
         iso = text.str.match(ISO_PATTERN).fillna(False).astype(bool)
-        parsed = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
+        once = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
         if fmt is not None:
             declared = pd.to_datetime(text.where(~iso), format=fmt, errors="coerce")
-            parsed = parsed.astype("datetime64[ns]").fillna(declared.astype("datetime64[ns]"))
+            once = once.astype("datetime64[us]").fillna(declared.astype("datetime64[us]"))
+        once = once.where((once >= pd.Timestamp.min) & (once <= pd.Timestamp.max)).astype("datetime64[ns]")
+        every = np.append(once.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+        parsed = pd.Series(every[np.where(codes < 0, len(once), codes)], index=values.index)
     in_range = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
     parsed = parsed.where(in_range).astype("datetime64[ns]")
     bad = values.notna().to_numpy() & parsed.isna().to_numpy()
@@ -279,10 +284,10 @@ def fitting_formats(values: pd.Series) -> list[str]:
     text = text[text != ""]
     if text.empty:
         return []
-    fits = []
-    for fmt in CANDIDATE_FORMATS:
-        for time in _TIMES:
-            if pd.to_datetime(text, format=fmt + time, errors="coerce").notna().all():
-                fits.append(fmt + time)
-                break
-    return fits
+    # Every form is tried on a few values first: a column of ids fails them all at once, not value by value.
+    sample = text.iloc[:200]
+    tried = [f + t for f in CANDIDATE_FORMATS for t in _TIMES]
+    likely = [fmt for fmt in tried if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all()]
+    fits = [fmt for fmt in likely if pd.to_datetime(text, format=fmt, errors="coerce").notna().all()]
+    # One form per date form: the first time of day that reads every value.
+    return [fmt for i, fmt in enumerate(fits) if not any(fmt.startswith(f) for f in fits[:i])]
