@@ -40,6 +40,11 @@ DATABASE_SCHEMES = ("postgresql", "postgres", "mssql", "mysql", "mariadb", "orac
 def is_database(source: str) -> bool:
     """Whether a mapping's ``source`` names a database (``postgresql://...``) rather than files.
 
+    Parameters
+    ----------
+    source : str
+        The mapping's ``source``.
+
     Examples
     --------
     >>> is_database("postgresql://analyst@warehouse/justice"), is_database("pnc_extract.csv")

@@ -269,6 +269,16 @@ def fitting_formats(values: pd.Series) -> list[str]:
     than one format fitting is ambiguous (``01/09/2025``: day first or month
     first); none fitting means the column is not all dates in one common form.
 
+    Parameters
+    ----------
+    values : pandas.Series
+        The column as read (text; a date or number column fits no form).
+
+    Returns
+    -------
+    list of str
+        ``strptime`` formats, in :data:`CANDIDATE_FORMATS`' order.
+
     Examples
     --------
     >>> fitting_formats(pd.Series(["30/09/2025", "01/10/2025"]))

@@ -397,6 +397,13 @@ def _file_sha256(path: Path) -> str:
 def table_source(value: Any, table: str) -> Any:
     """A table given as a mapping file (``data.toml``) is that file's table; anything else as given.
 
+    Parameters
+    ----------
+    value : path, DataFrame or TableSource
+        A table as a caller gave it.
+    table : str
+        The desist table it is.
+
     Examples
     --------
     >>> table_source("people.csv", "people")
@@ -410,6 +417,15 @@ def table_source(value: Any, table: str) -> Any:
 # ---------------------------------------------------------------- reading the mapping file
 def read_data_map(path: str | Path) -> DataMap:
     """Read and check a data mapping file; every problem a :class:`~ground.errors.SpecError` naming the key.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The mapping file (TOML); the sources it names are relative to its folder.
+
+    Returns
+    -------
+    DataMap
 
     Raises
     ------

@@ -35,6 +35,11 @@ _DIGITS = 20
 def read_key(path: str | Path) -> bytes:
     """The key in a key file (its bytes, surrounding whitespace and newlines not counted).
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The key file.
+
     Raises
     ------
     ParameterError
@@ -63,6 +68,13 @@ def pseudonyms(ids: pd.Series, key: bytes) -> pd.Series:
 
     Computed once per distinct identifier, so a ledger of millions of rows costs its distinct people.
 
+    Parameters
+    ----------
+    ids : pandas.Series
+        The identifiers (compared as text).
+    key : bytes
+        The key (:func:`read_key`).
+
     Examples
     --------
     >>> key = b"k" * 32
@@ -80,6 +92,11 @@ def pseudonyms(ids: pd.Series, key: bytes) -> pd.Series:
 
 def key_check(key: bytes) -> str:
     """A fingerprint that tells whether two keys are the same, and nothing of the key (an HMAC of a fixed text).
+
+    Parameters
+    ----------
+    key : bytes
+        The key.
 
     Examples
     --------

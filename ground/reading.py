@@ -93,6 +93,15 @@ def file_format(path: str | Path, table: str, option: str | None = None) -> str:
 
     A URL (``s3://...``) is not checked for existence: its reader finds out.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file, or a URL.
+    table : str
+        What it holds, named in errors.
+    option : str, optional
+        How the caller named the file (``"--people"``), quoted in messages.
+
     Raises
     ------
     SchemaError
@@ -181,6 +190,11 @@ def read_table(
 def source_label(path: Source) -> str:
     """A source as messages name it: the file, the files (``a.csv, b.csv``), or the table source's label.
 
+    Parameters
+    ----------
+    path : str, pathlib.Path, list of them, or TableSource
+        Where a table was read from.
+
     Examples
     --------
     >>> source_label(["2025Q1.csv", "2025Q2.csv"])
@@ -195,6 +209,11 @@ def schema_text(table: str) -> list[str]:
     """The columns of a schema table read as text, for its schema to parse: all but its dates.
 
     Dates are left alone: CSV gives text anyway and Excel stores them as dates.
+
+    Parameters
+    ----------
+    table : str
+        A schema table (``ground.tables.TABLES``).
 
     Examples
     --------
@@ -304,6 +323,11 @@ def _several(path: Any) -> bool:
 def parquet_files(folder: str | Path) -> list[Path]:
     """The Parquet files (``.parquet``, ``.pq``) anywhere under a folder, in path order.
 
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The folder (a Parquet dataset, quarterly drops).
+
     Examples
     --------
     >>> parquet_files("drops/")  # doctest: +SKIP
@@ -328,6 +352,13 @@ def read_frames(
     renamed is refused, not read with gaps. A folder stands for the Parquet
     files in it (:func:`parquet_files`).
 
+    Parameters
+    ----------
+    paths : str, pathlib.Path or list of them
+        The files, in the order their rows are stacked (a folder: its Parquet files).
+    table, sheet, columns, text, option
+        As :func:`read_frame` (each file is read by it).
+
     Returns
     -------
     (pandas.DataFrame, list of (str, int))
@@ -343,7 +374,7 @@ def read_frames(
     Examples
     --------
     >>> offences, parts = read_frames(["2025Q1.csv", "2025Q2.csv"], table="offences")  # doctest: +SKIP
-    >>> parts
+    >>> parts  # doctest: +SKIP
     [('2025Q1.csv', 1200), ('2025Q2.csv', 1180)]
     """
     listed = [paths] if isinstance(paths, (str, Path)) else list(paths)
@@ -377,6 +408,17 @@ def read_header(
     path: str | Path, *, table: str = "data", sheet: str | int | None = None, option: str | None = None
 ) -> list[str]:
     """A file's column names as written (a name given twice refused), without reading its rows.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file (CSV, Parquet or Excel).
+    table : str
+        What it holds, named in errors.
+    sheet : str or int, optional
+        Excel only: the sheet.
+    option : str, optional
+        How the caller named the file, quoted in messages.
 
     Examples
     --------

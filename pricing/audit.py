@@ -151,6 +151,13 @@ def _input_files(files: Any) -> dict[str, Path]:
 def input_sha256(path: str | Path, table: str) -> str:
     """SHA-256 of an input: a file's bytes, or for a data mapping file, of it and everything its table reads.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The input file, or the data mapping file (``.toml``).
+    table : str
+        The table it gives (the mapping's table hashed).
+
     Examples
     --------
     >>> input_sha256("data.toml", "offences")  # doctest: +SKIP
