@@ -13,7 +13,8 @@ hyphens and apostrophes dropped, so "O'Brien-Smith" and "OBRIEN SMITH" agree), d
 with the day and month swapped beside them (where both could be a month), sex as its level (``unknown`` is
 missing), IDs in upper case without spaces.
 
-Dates are read by :func:`ground.tables.parse_dates` (ISO 8601 or date values), in :func:`_dates` only.
+Dates are read by :func:`ground.dates.parse_dates` (ISO 8601, the declared format or date values), in ``_dates`` only;
+a data mapping's table (:mod:`ground.mapping`) arrives with its dates already read in its declared format.
 Files are read by :func:`read` (CSV as text, Parquet as typed).
 """
 
