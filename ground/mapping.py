@@ -33,7 +33,6 @@ A :class:`TableMap` is a :class:`ground.reading.TableSource`: anything that take
 from __future__ import annotations
 
 import glob
-import hashlib
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -372,26 +371,6 @@ class DataMap:
 
     def __contains__(self, name: object) -> bool:
         return name in self.tables
-
-    def sha256(self, name: str) -> str:
-        """SHA-256 of the mapping file, the table's name and every byte it is read from, for an audit record."""
-        digest = hashlib.sha256(self.path.read_bytes())
-        table = self[name]
-        digest.update(name.encode())
-        if table.database is not None:
-            digest.update(table.database.sha256().encode())
-        for path in table.files():
-            digest.update(_file_sha256(path).encode())
-        return digest.hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
-        with open(file, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 def table_source(value: Any, table: str) -> Any:

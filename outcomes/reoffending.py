@@ -271,7 +271,7 @@ def proven_reoffending(
             table,
             name,
             "proven_reoffending",
-            InstanceOf((pd.DataFrame, str, Path, TableSource), "a DataFrame, a path or a mapped table"),
+            InstanceOf((pd.DataFrame, str, Path, TableSource), "a DataFrame or a path (or a data mapping's table)"),
         )
     chosen = as_engine(engine)
     if chosen != "pandas":  # a mapped table (ground.mapping) reads itself; a SQL engine then takes it as a frame

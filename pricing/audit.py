@@ -163,9 +163,15 @@ def input_sha256(path: str | Path, table: str) -> str:
     >>> input_sha256("data.toml", "offences")  # doctest: +SKIP
     '5f0c...'
     """
-    if Path(path).suffix.lower() == ".toml":
-        return read_data_map(path).sha256(table)
-    return file_sha256(path)
+    if Path(path).suffix.lower() != ".toml":
+        return file_sha256(path)
+    mapped = read_data_map(path)[table]
+    digest = hashlib.sha256(Path(path).read_bytes() + table.encode())
+    if mapped.database is not None:  # the rows as read: a database has no file to hash
+        digest.update(mapped.database.sha256().encode())
+    for source in mapped.files():
+        digest.update(file_sha256(source).encode())
+    return digest.hexdigest()
 
 
 def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | None = None) -> Settlement:
