@@ -111,7 +111,7 @@ class DatabaseTable:
         import sqlalchemy as sa
         from sqlalchemy.sql import quoted_name
 
-        chosen = [sa.column(quoted_name(name, quote=True)) for name in columns]
+        chosen: list[Any] = [sa.column(quoted_name(name, quote=True)) for name in columns]
         schema = None if self.schema is None else quoted_name(self.schema, quote=True)
         source = sa.table(quoted_name(self.table, quote=True), *chosen, schema=schema)
         return sa.select(*source.columns).order_by(*source.columns)

@@ -115,7 +115,7 @@ def file_format(path: str | Path, table: str, option: str | None = None) -> str:
     given = f"given as {option} for the {table} table" if option else f"the {table} table"
     local = not (isinstance(path, str) and "://" in path)
     path = Path(path) if local else path
-    if local and path.is_dir():
+    if local and Path(path).is_dir():
         raise SchemaError(
             f"{path}: a folder, not a file ({given}), with no Parquet files in it (a folder is read as the Parquet "
             "files inside it).",
@@ -130,7 +130,7 @@ def file_format(path: str | Path, table: str, option: str | None = None) -> str:
             table=table,
             source=str(path),
         )
-    if local and not path.is_file():
+    if local and not Path(path).is_file():
         raise SchemaError(f"{path}: no such file ({given}).", table=table, source=str(path))
     return FORMATS[suffix]
 
@@ -272,7 +272,7 @@ def read_frame(
     if isinstance(path, TableSource):
         wanted = None if columns is None else list(columns.values() if isinstance(columns, Mapping) else columns)
         return path.read(columns=wanted, text=text)
-    if _several(path):
+    if not isinstance(path, (str, Path)) or _several(path):
         return read_frames(path, table=table, sheet=sheet, columns=columns, text=text, option=option)[0]
     kind = file_format(path, table, option)
     if sheet is not None and kind != "Excel":
