@@ -127,3 +127,14 @@ def test_the_mapped_example_runs_each_shape(tmp_path):
     draft = (tmp_path / "pnc_draft.toml").read_text()
     assert 'no_further_action = ["NFA", "nfa"]' in draft
     assert (tmp_path / "pnc_ledger.csv").exists() and (tmp_path / "star_ledger.csv").exists()
+
+
+def test_link_reads_the_jdl_cohort_through_its_mapping_from_the_command_line():
+    proc = desist("link", "--data-map", MAPPINGS / "jdl.toml", "--outcome", "reoffended", "--sample-pairs", 200_000,
+                  "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["results"]["counts"]["linked"] == 360
+    missing = desist("link", "--outcome", "reoffended")
+    assert missing.returncode == 2 and "give COHORT, or --data-map FILE with a [cohort] table" in " ".join(
+        missing.stderr.split()
+    )

@@ -153,11 +153,14 @@ def read_key(path: Path | None) -> bytes | None:
     return None if path is None else read(path)
 
 
-def mapped_tables(data_map: Path | None, needed: Sequence[str] = (), **given: Any) -> dict[str, Any]:
+def mapped_tables(
+    data_map: Path | None, needed: Sequence[str] = (), *, given_as: Mapping[str, str] | None = None, **given: Any
+) -> dict[str, Any]:
     """Each table: the file its own option named, else the table of the ``--data-map`` file, else None.
 
-    ``given`` maps a table's name to its option's value (``people=people``); the option is ``--<name>``.
-    A table in ``needed`` with neither is a usage error (exit 2) saying how to give it.
+    ``given`` maps a table's name to its option's value (``people=people``); the option is ``--<name>``
+    unless ``given_as`` names it (``{"cohort": "COHORT"}`` for an argument). A table in ``needed`` with
+    neither is a usage error (exit 2) saying how to give it.
 
     Examples
     --------
@@ -174,9 +177,10 @@ def mapped_tables(data_map: Path | None, needed: Sequence[str] = (), **given: An
     missing = [name for name in needed if tables.get(name) is None]
     if missing:
         where = f"{data_map} has no [{missing[0]}] table" if data_map is not None else "no --data-map was given"
+        option = (given_as or {}).get(missing[0], f"--{missing[0].replace('_', '-')} FILE")
         raise typer.BadParameter(
-            f"the {missing[0]} table is needed: give --{missing[0].replace('_', '-')} FILE, or --data-map FILE with a "
-            f"[{missing[0]}] table ({where})."
+            f"the {missing[0]} table is needed: give {option}, or --data-map FILE with a [{missing[0]}] table "
+            f"({where})."
         )
     return tables
 

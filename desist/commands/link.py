@@ -97,7 +97,8 @@ def link_command(
         "spark": Spark(master=spark_master),
     }
     chosen = engines.get(engine, engine)
-    cohort, people = mapped_tables(data_map, ("cohort", "people"), cohort=cohort, people=people).values()
+    given = {"cohort": cohort, "people": people}
+    cohort, people = mapped_tables(data_map, ("cohort", "people"), given_as={"cohort": "COHORT"}, **given).values()
     with output_folder(ctx, out) as folder:
         with step(f"Linking {cohort} to {people} on {engine}", quiet=as_json):
             result = link(
