@@ -18,7 +18,7 @@ reported again by the rules that would then see it as missing.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -366,6 +366,7 @@ def schema_error(
     source: str | None = None,
     counts: Mapping[tuple[str, str], int] | None = None,
     n_rows: int | None = None,
+    rows: Callable[[int], str] | None = None,
 ) -> SchemaError:
     """The one :class:`~ground.errors.SchemaError` for a table's failures, in :func:`validate`'s words.
 
@@ -387,6 +388,9 @@ def schema_error(
         The file the table came from.
     counts, n_rows : optional
         Totals when ``failures`` is a sample (see above).
+    rows : callable, optional
+        Names a row from its 0-based position, for a table stacked from
+        several files (``"2025Q2.csv row 17"``); default ``"row 18"``.
 
     Examples
     --------
@@ -397,8 +401,12 @@ def schema_error(
       - age: not a whole number: 1 row: row 4 (x)
     """
     report = _in_column_order(failures, list(columns))
-    message = _message(report, table, source, list(columns), counts or {}, n_rows)
+    message = _message(report, table, source, list(columns), counts or {}, n_rows, rows or _row_number)
     return SchemaError(message, table=table, failures=report, source=source)
+
+
+def _row_number(position: int) -> str:
+    return f"row {position + 1}"
 
 
 def check_known_columns(
@@ -816,6 +824,7 @@ def _message(
     columns: list[str],
     counts: Mapping[tuple[str, str], int],
     n_rows: int | None,
+    row_name: Callable[[int], str] = _row_number,
 ) -> str:
     where = f"{source}: table '{table}'" if source else f"table '{table}'"
     n_rows = report["row"].dropna().nunique() if n_rows is None else n_rows
@@ -831,7 +840,7 @@ def _message(
             lines.append(f"  - {column}: {rule}")
             continue
         shown = ", ".join(
-            f"row {int(row) + 1} ({_show(value)})"
+            f"{row_name(int(row))} ({_show(value)})"
             for row, value in located[["row", "value"]].head(ROWS_SHOWN).itertuples(index=False)
         )
         n = counts.get((column, rule), len(located))

@@ -45,6 +45,9 @@ prices and uplifts) with four more sections:
     claws_back = false                   # missed: the clawback share of the fee is repaid
     hurdle = {measure = "binary", at_least = 0.0}   # optional: pays only if this is met too
 
+    [data]                               # optional: where the data are, and how they are written
+    map = "data.toml"                    # a data mapping file (ground.mapping), relative to the contract
+
 A rate card, outcomes paid on claims (``[claims]``), is read by
 :mod:`pricing.ratecard`.
 
@@ -296,6 +299,9 @@ class Contract:
         The people column placing a person in a tranche.
     ratecard : pricing.ratecard.RateCard or None
         Outcomes paid on claims (``[claims]``).
+    data_map : str or None
+        The data mapping file ``[data] map`` names (relative to the contract's folder), which
+        ``settle`` reads when no data are given.
     digest : str
         SHA-256 of the contract file (or of its data, for a mapping).
 
@@ -317,6 +323,7 @@ class Contract:
     ratecard: RateCard | None = None
     source: str | None = None
     digest: str = ""
+    data_map: str | None = None
 
     @property
     def name(self) -> str:
@@ -373,8 +380,9 @@ class Contract:
         with _named(source):
             spec = MetricSpec.from_dict(dict(raw), base_dir=base_dir)
             contract = _build(spec, source)
+            data_map = _data_map(spec.terms, base_dir)
         digest = digest or hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
-        return _replace(contract, digest=digest)
+        return _replace(contract, digest=digest, data_map=data_map)
 
     # -- writing ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -466,6 +474,14 @@ def _ratecard(terms: Mapping, spec: MetricSpec, tranches: tuple[Tranche, ...]) -
     if not tranches:
         raise SpecError("The '[claims]' section needs [tranches.NAME] to place people in the cohort.", key="tranches")
     return card
+
+
+def _data_map(terms: Mapping[str, Any], base_dir: str | Path) -> str | None:
+    """``[data] map``: the data mapping file, as a path from the current folder."""
+    data = _table(terms, "data", "contract")
+    _known(data, ("map",), "data")
+    where = _text(data, "map", "data", None)
+    return None if where is None else str(Path(base_dir) / where)
 
 
 def _tranche(name: str, raw: Any) -> Tranche:

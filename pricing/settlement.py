@@ -198,7 +198,9 @@ class Settlement:
 
 
 # ------------------------------------------------------------------ entry point
-def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *, as_of: DateLike) -> Settlement:
+def settle(
+    contract: Contract, data: Mapping[str, pd.DataFrame | str | Path] | str | Path | None = None, *, as_of: DateLike
+) -> Settlement:
     """Settle a contract on its data as of a date.
 
     Parameters
@@ -215,6 +217,9 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
         :func:`ground.reading.read_frame`. Every table used is checked against
         its schema as ``desist settle`` checks it (:mod:`pricing.settlement_data`);
         a table the contract does not use is listed in the audit as unused.
+        Or a data mapping file (``data.toml``, :mod:`ground.mapping`), whose
+        tables are read in desist's words; None: the one the contract's
+        ``[data] map`` names.
     as_of : DateLike
         The settlement date, YYYY-MM-DD (:mod:`ground.dates`): decides which
         tranches are due and which people are observable. Offences, disposals
@@ -241,7 +246,9 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
     if not isinstance(contract, Contract):
         raise parameter_error("contract", "settle", "a pricing.Contract (Contract.from_toml(path))", contract)
     as_of = _as_date(as_of)
-    given = settlement_data(contract, data)
+    if data is None and contract.data_map is None:
+        raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
+    given = settlement_data(contract, contract.data_map if data is None else data)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
     tables, later = _known_by(given.tables, as_of)
     exclusions += later + _linked(tables)

@@ -1,6 +1,8 @@
 """The tables a settlement reads, read and checked one way whoever asks (``settle`` in Python, ``desist settle``).
 
-Each table may be a DataFrame or a file (read by :func:`ground.reading.read_frame`).
+Each table may be a DataFrame, a file (read by :func:`ground.reading.read_frame`) or a table of a data
+mapping file (:mod:`ground.mapping`: its columns, codes and dates in desist's words); the data may also be
+the mapping file itself, whose tables are then the settlement's.
 Every table the contract uses is checked against its schema
 (:func:`ground.tables.validate`) with the file named in the message: the
 columns the settlement needs must be there, and every column the schema knows
@@ -30,7 +32,8 @@ import pandas as pd
 
 from ground.checks import parameter_error, require_columns, require_rows, rows_text
 from ground.errors import DesistWarning, SchemaError
-from ground.reading import read_frame, schema_text
+from ground.mapping import DataMap, read_data_map
+from ground.reading import TableSource, read_frame, schema_text
 from ground.tables import table_schema, validate
 from outcomes.reoffending import MEASURE_KEY
 from pricing.contract import Contract
@@ -105,9 +108,15 @@ def settlement_data(contract: Contract, data: Any) -> SettlementData:
 
 
 def _given(data: Any) -> dict[str, Any]:
-    ok = isinstance(data, Mapping) and all(isinstance(v, (pd.DataFrame, str, Path)) for v in data.values())
+    if isinstance(data, (str, Path)) and Path(data).suffix.lower() == ".toml":
+        data = read_data_map(data)
+    if isinstance(data, DataMap):  # a data mapping file: its tables that a settlement reads
+        data = {name: table for name, table in data.tables.items() if name in TABLES}
+    ok = isinstance(data, Mapping) and all(isinstance(v, (pd.DataFrame, str, Path, TableSource)) for v in data.values())
     if not ok:
-        raise parameter_error("data", "settle", "a mapping of table name -> pandas DataFrame or file path", data)
+        raise parameter_error(
+            "data", "settle", "a data mapping file, or a mapping of table name -> pandas DataFrame or file path", data
+        )
     unknown = sorted(set(data) - set(TABLES))
     if unknown:
         raise parameter_error("data", "settle", f"a mapping with table names among {', '.join(TABLES)}", unknown)

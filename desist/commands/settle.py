@@ -36,11 +36,15 @@ import typer
 
 from desist import tables, terminal
 from desist.commands.common import (
+    data_map_option,
     emit,
     json_option,
+    mapped_files,
     out_option,
     output_folder,
     parse_date,
+    pseudonymise_option,
+    read_key,
     require_out,
     write_excel,
     write_text,
@@ -79,6 +83,8 @@ def settle(
     ctx: typer.Context,
     contract: Path = typer.Argument(..., metavar="CONTRACT", help="Contract (TOML) to settle."),
     data: list[str] = typer.Option(None, "--data", help=f"NAME=FILE, NAME one of {', '.join(TABLES)}; repeat."),
+    data_map: Path = data_map_option(),
+    pseudonymise: Path = pseudonymise_option(),
     as_of: str = typer.Option(..., "--as-of", help="Settlement date, e.g. 2025-09-30."),
     as_json: bool = json_option(),
     out: Path = out_option("settlement.json, ledger.csv and audit.json"),
@@ -90,14 +96,18 @@ def settle(
 
         desist settle examples/specs/doncaster.toml --data people=examples/data/people.csv \\
             --data offences=examples/data/offences.csv --as-of 2025-09-30 --out settled/ --xlsx
+
+        desist settle contract.toml --data-map data.toml --as-of 2025-09-30 --out settled/
     """
     require_out(out, xlsx=xlsx)
     when = parse_date(as_of, "as-of")
-    inputs = parse_data(data)
+    inputs = {**mapped_files(data_map, TABLES), **parse_data(data)}
     parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
+    parts += [f"--data-map {data_map}"] if data_map else []
+    parts += ["--pseudonymise KEYFILE"] if pseudonymise else []  # the key file's place is not recorded
     command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
     with output_folder(ctx, out) as folder:
-        settlement = settle_files(contract, inputs, as_of=when, command=command)
+        settlement = settle_files(contract, inputs or None, as_of=when, command=command, key=read_key(pseudonymise))
         if folder is not None:
             settlement = relative_to(settlement, folder.out)
             write_records(settlement, folder, xlsx)
