@@ -14,7 +14,6 @@ import re
 from datetime import date
 from pathlib import Path
 
-import click
 import pytest
 import typer
 
@@ -172,7 +171,7 @@ def _command_lines() -> list[tuple[str, str]]:
 
 def _options(command: str) -> set[str]:
     group = typer.main.get_command(app)
-    with click.Context(group) as ctx:
+    with typer.Context(group) as ctx:
         params = group.get_command(ctx, command).params
     return {opt for p in params for opt in (*p.opts, *p.secondary_opts)}
 
