@@ -21,11 +21,11 @@ judged on the assessments); :func:`answer` runs the four on one contract and
 
 Examples
 --------
->>> from pricing.contract import Contract
->>> data = synthetic_data(n_people=600, seed=1)
->>> design = answer(Contract.from_toml("examples/specs/intermediate.toml"), data, draws=100)
->>> design.spend.draws, sorted(design.tariffs.margins)[:2]
-(100, ['by_difficulty', 'flat'])
+>>> history = pd.read_csv("examples/data/history.csv")
+>>> data = file_data({"history": history}, "examples/data/history.csv")
+>>> design = answer(Contract.from_toml("examples/specs/intermediate.toml"), data, draws=100, gaming_draws=100)
+>>> design.spend.draws, sorted(design.tariffs.margins)
+(100, ['by_difficulty', 'flat', 'incentive_neutral', 'spec'])
 """
 
 from __future__ import annotations
@@ -158,6 +158,22 @@ def with_difficulty(history: pd.DataFrame) -> pd.DataFrame:
     """The history with ``difficulty``: its own column, else a model of ``reoffended`` on the risk characteristics.
 
     Fitted once, so that every edit prices gaming on the same difficulty (``desist gaming`` fits the same model).
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Last year's people, with ``reoffended`` and the risk characteristics it has.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The history with a ``difficulty`` column in (0, 1) (unchanged when it has one, or no ``reoffended``).
+
+    Examples
+    --------
+    >>> h = with_difficulty(pd.read_csv("examples/data/history.csv"))
+    >>> bool(h["difficulty"].between(0, 1).all())
+    True
     """
     if "difficulty" in history.columns or "reoffended" not in history.columns:
         return history
@@ -180,6 +196,13 @@ def synthetic_data(contract: Contract | None = None, *, n_people: int = 5_000, s
     Returns
     -------
     DesignData
+        Its ``source`` says the figures are the synthetic world's, not the programme's.
+
+    Examples
+    --------
+    >>> data = synthetic_data(n_people=300, seed=1)  # doctest: +SKIP
+    >>> data.synthetic, data.source.startswith("No data were given")  # doctest: +SKIP
+    (True, True)
     """
     from appraisal.inputs import DEFAULT_SPEC
 
@@ -212,6 +235,23 @@ def file_data(tables: Mapping[str, Any], source: str) -> DesignData:
     """Design data from the user's tables (``history``, and optionally ``people``, ``pool``, ``assessments``).
 
     The history is the cohort too unless ``cohort`` is given.
+
+    Parameters
+    ----------
+    tables : mapping of str -> pandas.DataFrame
+        ``history`` (required), and ``cohort``, ``people``, ``pool``, ``assessments`` when known.
+    source : str
+        Where they came from, in words (shown on the page).
+
+    Returns
+    -------
+    DesignData
+
+    Examples
+    --------
+    >>> data = file_data({"history": pd.read_csv("examples/data/history.csv")}, "history.csv")
+    >>> data.people, data.synthetic, "difficulty" in data.history
+    (904, False, True)
     """
     history = with_difficulty(tables["history"])
     given = {k: v for k, v in tables.items() if k in ("people", "pool", "assessments") and v is not None}
@@ -333,9 +373,13 @@ def answer(
     Returns
     -------
     DesignAnswers
+
+    Examples
+    --------
+    See the module's example: a contract answered on last year's people.
     """
     check_parameter(draws, "draws", "answer", Interval(int, 10, 1_000_000))
-    check_parameter(gaming_draws, "gaming_draws", "answer", Interval(int, 10, 1_000_000))
+    check_parameter(gaming_draws, "gaming_draws", "answer", Interval(int, 100, 1_000_000))
     spec, seconds, notes = contract.spec, {}, {}
     started = time.perf_counter()
     tables = dict(data.tables)
@@ -405,7 +449,23 @@ def _power(contract: Contract, chances: RuleChances) -> dict[str, Any]:
 
 
 def power_sentence(power: Mapping[str, Any]) -> str:
-    """The rules' power and the smallest effect they would see, in words."""
+    """The rules' power and the smallest effect they would see, in words.
+
+    Parameters
+    ----------
+    power : mapping
+        :attr:`DesignAnswers.power`: ``rule``, ``measure``, ``n``, ``effect`` and, when known, ``power`` and ``mde``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> power_sentence({"rule": "target", "measure": "binary", "n": 1200, "effect": -0.05, "power": 0.5, "mde": -0.04})
+    "With 1,200 people per tranche, rule 'target' pays a tranche 50% of the time at a true effect of -5.0 points; \
+the smallest effect detectable with 80% power is 4.0 points."
+    """
     binary = power["measure"] == "binary"
     effect = points(power["effect"]) if binary else f"a rate ratio of {ratio(power['effect'])}"
     words = [f"With {count(power['n'])} people per tranche"]
@@ -423,8 +483,16 @@ def power_sentence(power: Mapping[str, Any]) -> str:
 def changes(before: DesignAnswers, after: DesignAnswers) -> list[dict[str, str]]:
     """What an edit changed in the contract and what it did to the answers, one row per difference.
 
-    Returns rows ``{"what", "before", "after", "kind"}``: ``kind`` is ``"term"`` for a changed key of the contract
-    and ``"answer"`` for a changed headline figure (a figure equal to 1e-9 of its scale is unchanged).
+    Parameters
+    ----------
+    before, after : DesignAnswers
+        The loaded design and the edited one.
+
+    Returns
+    -------
+    list of dict
+        Rows ``{"what", "before", "after", "kind"}``: ``kind`` is ``"term"`` for a changed key of the contract
+        and ``"answer"`` for a changed headline figure (a figure equal to 1e-9 of its scale is unchanged).
 
     Examples
     --------

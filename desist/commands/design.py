@@ -47,7 +47,7 @@ def design(
         None, "--history", help="Last year's people: segment columns, 0/1 per priced outcome, 'cost', 'hours'."
     ),
     port: int = typer.Option(PORT, "--port", help="Port on 127.0.0.1 to serve the page on."),
-    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open the page in the default browser."),
+    browser: bool = typer.Option(True, "--browser/--no-browser", help="Open the page in the default browser."),
     people: int = typer.Option(
         5_000, "--people", help="Enrolled people in the synthetic world used when no data are given."
     ),
@@ -90,7 +90,7 @@ def design(
     app = build_app(draft, data, loaded, report=report, options=options, source=source)
     address = f"http://127.0.0.1:{port}/"
     typer.echo(f"desist design: the page is at {address} (Ctrl-C to stop).")
-    if not no_browser:
+    if browser:
         threading.Timer(1.0, webbrowser.open, args=(address,)).start()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
