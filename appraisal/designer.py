@@ -5,7 +5,7 @@ needs, 80% up front, a 10% threshold) and wants, for each, what it costs,
 who it pays for, who it shuts out and what it asks of the provider. The
 answers come from the functions the command line calls, on data read once:
 
-- ``desist check``: :func:`validation.check_contract` (the design findings, and
+- ``desist check``: :func:`validation.design.check_contract` (the design findings, and
   the rules' chance of paying when nothing changed and their power);
 - ``desist price``: :func:`pricing.comparison.compare_tariffs` (margins by
   segment, the creaming gap, the incentive-neutral prices);
@@ -132,7 +132,7 @@ def history_from_world(spec: MetricSpec, world: Any) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per enrolled person, with ``reoffended``, ``reoffences``, ``hours`` and ``cost``
-        (:data:`COST_PER_PERSON` plus :data:`COST_PER_HOUR` per hour).
+        (``COST_PER_PERSON`` plus ``COST_PER_HOUR`` per hour).
 
     Examples
     --------
@@ -290,7 +290,9 @@ class DesignAnswers:
         For a contract with rules: ``n`` per tranche, ``base_rate``, ``effect``, ``power`` at it and the
         smallest effect detectable with 80% power (``mde``).
     seconds : dict of str -> float
-        Time each part took.
+        Time each part took (wall clock).
+    cpu_seconds : float
+        Processor time the answer took in its thread: what it would take on an idle core.
     """
 
     contract: Contract
@@ -304,6 +306,7 @@ class DesignAnswers:
     power: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
 
     def headline(self) -> dict[str, float | None]:
         """The figures :func:`changes` compares: cost, spread, creaming gap, provider margin, chances, findings."""
@@ -393,7 +396,7 @@ def _answer(
     contract: Contract, data: DesignData, draws: int, gaming_draws: int, effect: float | None, seed: int
 ) -> DesignAnswers:
     spec, seconds, notes = contract.spec, {}, {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     tables = dict(data.tables)
     if data.outcomes and _outcomes(spec) != data.outcomes:
         # The outcomes were judged under other definitions: the check judges them again.
@@ -441,6 +444,7 @@ def _answer(
         power=power,
         notes=notes,
         seconds=seconds,
+        cpu_seconds=time.thread_time() - cpu,
     )
 
 

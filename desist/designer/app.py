@@ -209,9 +209,11 @@ def build_app(
                     class_="check-error",
                     role="alert",
                 )
-            seconds = sum(answered().seconds.values())
+            answers = answered()
+            seconds = sum(answers.seconds.values())
             return ui.div(
-                f"The contract is valid (read as desist check reads the file). Answered in {seconds:.1f} s.",
+                f"The contract is valid (read as desist check reads the file). Answered in {seconds:.1f} s "
+                f"({answers.cpu_seconds:.1f} s of processor time).",
                 class_="check-ok",
                 role="status",
             )
