@@ -4,8 +4,9 @@ One server for the module: ``desist design examples/specs/intermediate.toml --hi
 --no-browser --port <free port>`` started as a subprocess. A commissioner raises a price and sees the creaming
 gap and the cost change; types an up-front share of 1.5 and sees the message ``desist check`` gives for the
 same file; undoes it; saves the design (comments kept, no file overwritten unasked) and settles the saved file
-with ``desist settle``. The page loads nothing from outside 127.0.0.1, is worked from the keyboard, and axe-core
-finds no serious or critical violation. Screenshots go to the test's tmp folder.
+with ``desist settle`` (in-process, as the CLI tests run it). The page loads nothing from outside 127.0.0.1, is
+worked from the keyboard, and axe-core finds no serious or critical violation. Screenshots go to the test's tmp
+folder. The tests run in order on one page: the save settles the price raised by the first.
 
 Needs Debian's chromium and axe-core (``.ci/run`` installs both); outside CI a missing one skips.
 """
@@ -27,6 +28,7 @@ import tomlkit
 
 from desist.report import BROWSER_FLAGS
 from pricing.contract import Contract
+from tests.running import desist
 from tests.test_report_browser import _axe_violations
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +53,7 @@ def _free_port() -> int:
 def server():
     port = _free_port()
     command = [*DESIST, "design", str(CONTRACT), "--history", str(HISTORY), "--no-browser", "--port", str(port)]
+    command += ["--draws", "100"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     address = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
@@ -151,9 +154,10 @@ def test_save_keeps_comments_refuses_to_overwrite_and_settles(page, tmp_path):
     page.wait_for_selector("#saved :text('exists')", timeout=30_000)
     assert saved.read_text() == text
     data = ROOT / "examples" / "data"
-    settle = [*DESIST, "settle", str(saved), "--data", f"people={data / 'people.csv'}", "--as-of", "2025-09-30"]
-    settle += ["--data", f"assessments={data / 'assessments.csv'}", "--out", str(tmp_path / "s")]
-    done = subprocess.run(settle, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = desist(
+        "settle", saved, "--data", f"people={data / 'people.csv'}", "--data", f"assessments={data / 'assessments.csv'}",
+        "--as-of", "2025-09-30", "--out", tmp_path / "s",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "s" / "ledger.csv").exists()
 
