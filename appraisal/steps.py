@@ -29,7 +29,7 @@ from ground.tables import BASELINE_COVARIATES
 from metrics.matching import match
 from metrics.power import minimum_detectable_effect, negative_binomial_shape
 from metrics.sensitivity import e_value, rosenbaum_bounds
-from metrics.thresholds import Comparison, compare_rules
+from metrics.thresholds import Contrast, compare_rules
 from outcomes.reoffending import proven_reoffending
 from outcomes.spec import ReoffendingSpec
 from pricing.comparison import compare_tariffs
@@ -227,9 +227,9 @@ def _payment_thresholds(a: Appraisal, options: RunOptions) -> Appraisal:
     n_treated = int(effects["binary"].n_treated)
     thresholds = {
         "frequency": compare_rules(
-            Comparison.from_effect(effects["count"], dispersion=dispersion), true_effect=a.true_effect("count")
+            Contrast.from_effect(effects["count"], dispersion=dispersion), true_effect=a.true_effect("count")
         ),
-        "binary": compare_rules(Comparison.from_effect(effects["binary"]), true_effect=a.true_effect("binary")),
+        "binary": compare_rules(Contrast.from_effect(effects["binary"]), true_effect=a.true_effect("binary")),
     }
     power = {
         "frequency": minimum_detectable_effect(

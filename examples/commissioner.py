@@ -29,6 +29,7 @@ from appraisal.answers import spend
 from cohorts import assign, fit_difficulty
 from desist.format import exact_zeros
 from ground.reading import read_frame, read_table
+from ground.tables import BASELINE_COVARIATES
 from metrics import minimum_detectable_effect, negative_binomial_shape
 from pricing import Contract, compare_tariffs, simulate_contract
 from pricing.inputs import payment_segments, simulation_inputs
@@ -37,19 +38,6 @@ from validation.design import check_contract
 matplotlib.use("Agg")  # figures go to files only
 
 HERE = Path(__file__).resolve().parent
-COVARIATES = [
-    "age",
-    "sex",
-    "ethnicity",
-    "ogrs_score",
-    "prior_offences",
-    "age_first_conviction",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-]
 CONTRACT_DAYS = 3 * 365
 
 
@@ -79,7 +67,7 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
     segments = payment_segments(history, spec)
 
     heading("Difficulty: proven reoffending without extra effort, from baseline characteristics")
-    model = fit_difficulty(history, "reoffended", COVARIATES)
+    model = fit_difficulty(history, "reoffended", BASELINE_COVARIATES)
     calibration = model.calibration()
     print(calibration.summary())
     save(calibration.plot(), out / "calibration.png")

@@ -24,13 +24,19 @@ from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
-from pandera.typing import Series
 
 from ground.checks import column_names, parameter_error, require_columns, shorten, shown_value
 from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
 from ground.errors import DesistWarning, ParameterError, SchemaError
+
+# pandera imports pyspark.pandas whenever pyspark is installed (desist[spark]), and pyspark.pandas warns while it
+# loads that it does not yet support pandas 3; desist never uses pyspark.pandas. Silenced for this import only,
+# never for the rest of the user's process.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+    from pandera.typing import Series
 
 SEX_LEVELS = ("female", "male", "other", "unknown")
 ETHNICITY_LEVELS = ("white", "black", "asian", "mixed", "other", "unknown")

@@ -22,7 +22,7 @@ from typing import Any
 
 from ground.errors import ParameterError
 from metrics.power import Measure, PowerResult, minimum_detectable_effect, power, required_n
-from metrics.thresholds import Comparison, PaymentRule, doncaster_rule, peterborough_rule
+from metrics.thresholds import Contrast, PaymentRule, doncaster_rule, peterborough_rule
 
 __all__ = ["PowerReport", "RulePayment", "power_report", "usual_rule"]
 
@@ -185,7 +185,7 @@ def power_report(
             caller="power_report",
         )
     rule = usual_rule(measure)
-    null = Comparison.from_rates(
+    null = Contrast.from_rates(
         measure, base_rate, n, base_rate, n * ratio, dispersion=dispersion, design_effect=design_effect
     )
     payment = RulePayment(

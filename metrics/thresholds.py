@@ -10,15 +10,15 @@ met when the true effect is zero (false payment) and at a given true effect
 
 Rules
 -----
-All rules read a :class:`Comparison` (treated cohort against its comparison) and
+All rules read a :class:`Contrast` (treated cohort against its comparison) and
 look at a *reduction*, positive when the treated group does better:
 
 * relative reduction ``1 - treated / comparison`` (a rate ratio for counts, a
   risk ratio for binary rates), tested on the log ratio;
 * absolute reduction in percentage points ``comparison - treated`` (binary).
 
-A :class:`PaymentRule` is met when the reduction (``confidence=None``: the point
-estimate) or its one-sided lower confidence bound at level ``confidence`` is at
+A :class:`PaymentRule` is met when the reduction (``alpha=None``: the point
+estimate) or its one-sided lower confidence bound at ``1 - alpha`` is at
 least ``at_least``. Built-in rules:
 
 * :func:`peterborough_rule`: frequency of reconviction events at least 10% below
@@ -47,8 +47,8 @@ gives the same chances by simulating the whole matching-and-estimation pipeline.
 
 Examples
 --------
->>> from metrics.thresholds import Comparison, peterborough_rule
->>> c = Comparison.from_rates("frequency", treated_mean=1.42, n_treated=1_000,
+>>> from metrics.thresholds import Contrast, peterborough_rule
+>>> c = Contrast.from_rates("frequency", treated_mean=1.42, n_treated=1_000,
 ...                           control_mean=1.55, n_control=10_000, dispersion=2.0)
 >>> r = peterborough_rule().evaluate(c)
 >>> r.met, round(r.observed, 3)
@@ -73,11 +73,11 @@ from ground.tolerance import at_least, at_most
 from metrics.power import Design, Measure
 
 Scale = Literal["relative", "points"]
-_CI_LEVEL = 0.95
+_ALPHA = 0.05  # the two-sided intervals shown beside a rule: 95%
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Contrast:
     """A treated cohort's outcome against its comparison: what payment rules read.
 
     Attributes
@@ -113,15 +113,14 @@ class Comparison:
         Design(self.measure, self.control_mean)  # checks measure and the comparison rate
         if not self.treated_mean > 0:
             raise ParameterError(
-                "The 'treated_mean' of a Comparison must be > 0 (a ratio needs it). "
-                f"Got {self.treated_mean!r} instead.",
+                f"The 'treated_mean' of a Contrast must be > 0 (a ratio needs it). Got {self.treated_mean!r} instead.",
                 parameter="treated_mean",
             )
         for name in ("se_difference", "se_log_ratio"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ParameterError(
-                    f"The {name!r} of a Comparison must be a finite SE > 0. Got {value!r} instead.", parameter=name
+                    f"The {name!r} of a Contrast must be a finite SE > 0. Got {value!r} instead.", parameter=name
                 )
 
     # Constructors -------------------------------------------------------------
@@ -137,7 +136,7 @@ class Comparison:
         dispersion: float | None = None,
         design_effect: float = 1.0,
         label: str = "",
-    ) -> Comparison:
+    ) -> Contrast:
         """Build from rates and sizes with model variances (binomial, or negative
         binomial with shape ``dispersion``; ``None`` means Poisson).
 
@@ -167,7 +166,7 @@ class Comparison:
         control_weights: Sequence[float] | np.ndarray | None = None,
         dispersion: float | None = None,
         label: str = "",
-    ) -> Comparison:
+    ) -> Contrast:
         """Build from per-person outcomes (0/1 or counts), with optional control weights.
 
         SEs are the robust (HC0) variances of the two means, the ones a weighted
@@ -201,7 +200,7 @@ class Comparison:
         )
 
     @classmethod
-    def from_effect(cls, effect, *, dispersion: float | None = None, label: str = "") -> Comparison:
+    def from_effect(cls, effect, *, dispersion: float | None = None, label: str = "") -> Contrast:
         """Build from a matched-comparison ``Effect`` (``MatchedComparison.effect``).
 
         Reads the treated and comparison means, the group sizes and the SEs the
@@ -308,11 +307,11 @@ def _outcome_array(name: str, values, measure: str) -> np.ndarray:
     return y
 
 
-def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -> Comparison:
+def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -> Contrast:
     kind = getattr(effect, "kind", None)
     if kind not in ("binary", "count"):
         raise ParameterError(
-            "The 'effect' parameter of Comparison.from_effect must be an Effect of kind 'binary' or 'count' "
+            "The 'effect' parameter of Contrast.from_effect must be an Effect of kind 'binary' or 'count' "
             "(from MatchedComparison.effect or metrics.compare). "
             f"Got {type(effect).__name__} of kind {kind!r} instead.",
             parameter="effect",
@@ -421,9 +420,9 @@ class PaymentRule:
         Threshold on the reduction: a share (0.1 = 10%) for ``scale="relative"``,
         a proportion (0.05 = 5 points) for ``scale="points"``.
     scale : {"relative", "points"}
-    confidence : float or None
-        ``None`` for a point-estimate rule; otherwise the one-sided confidence
-        level of the lower bound that must reach ``at_least``.
+    alpha : float or None
+        ``None`` for a point-estimate rule; otherwise the lower bound that must reach ``at_least`` is the
+        one-sided ``1 - alpha`` confidence bound.
     measure : {"binary", "frequency"} or None
         The measure the rule is defined on (``None``: either).
     """
@@ -431,7 +430,7 @@ class PaymentRule:
     name: str
     at_least: float
     scale: Scale = "relative"
-    confidence: float | None = None
+    alpha: float | None = None
     measure: Measure | None = None
 
     def __post_init__(self) -> None:
@@ -446,11 +445,10 @@ class PaymentRule:
                 f"Got {self.at_least!r} instead.",
                 parameter="at_least",
             )
-        if self.confidence is not None and not 0.5 <= self.confidence < 1:
+        if self.alpha is not None and not 0 < self.alpha <= 0.5:
             raise ParameterError(
-                f"The 'confidence' parameter of PaymentRule must be in [0.5, 1) or None. "
-                f"Got {self.confidence!r} instead.",
-                parameter="confidence",
+                f"The 'alpha' parameter of PaymentRule must be in (0, 0.5] or None. Got {self.alpha!r} instead.",
+                parameter="alpha",
             )
         if self.scale == "points" and self.measure == "frequency":
             raise ParameterError(
@@ -465,7 +463,7 @@ class PaymentRule:
             None: "reoffending measure",
         }[self.measure]
         amount = f"{self.at_least * 100:g} percentage points" if self.scale == "points" else f"{self.at_least:.1%}"
-        how = "point estimate" if self.confidence is None else f"with {self.confidence:.0%} confidence (one-sided)"
+        how = "point estimate" if self.alpha is None else f"with {1 - self.alpha:.0%} confidence (one-sided)"
         return f"{what} at least {amount} below the comparison, {how}"
 
     # The rule on the estimator's own scale -------------------------------------
@@ -474,9 +472,9 @@ class PaymentRule:
         return math.log1p(-self.at_least) if self.scale == "relative" else -self.at_least
 
     def _z(self) -> float:
-        return 0.0 if self.confidence is None else float(ndtri(self.confidence))
+        return 0.0 if self.alpha is None else float(ndtri(1 - self.alpha))
 
-    def _check(self, comparison: Comparison) -> None:
+    def _check(self, comparison: Contrast) -> None:
         if self.measure is not None and comparison.measure != self.measure:
             raise ParameterError(
                 f"The rule {self.name!r} is defined on the {self.measure} measure. "
@@ -495,7 +493,7 @@ class PaymentRule:
         decided = np.asarray(statistic) + self._z() * np.asarray(se)
         return at_most(decided, self._cut(), statistic, self._z() * np.asarray(se))
 
-    def chance(self, comparison: Comparison, true_effect: float | None = None) -> float:
+    def chance(self, comparison: Contrast, true_effect: float | None = None) -> float:
         """Analytic chance the rule is met at ``true_effect`` (``None``: no effect).
 
         ``true_effect`` is a difference in rates (treated minus comparison) for a
@@ -507,19 +505,19 @@ class PaymentRule:
         se = comparison.se_at(self.scale, true)
         return float(ndtr((self._cut() - self._z() * se - true) / se))
 
-    def evaluate(self, comparison: Comparison, *, true_effect: float | None = None) -> ThresholdResult:
+    def evaluate(self, comparison: Contrast, *, true_effect: float | None = None) -> ThresholdResult:
         """Apply the rule to ``comparison``.
 
         Parameters
         ----------
-        comparison : Comparison
+        comparison : Contrast
         true_effect : float, optional
             A true effect at which to give the payment probability: difference
             in rates (binary) or rate ratio (frequency), as in ``metrics.power``.
         """
         self._check(comparison)
         stat, se = comparison.estimate(self.scale)
-        z95 = float(-ndtri((1 - _CI_LEVEL) / 2))
+        z95 = float(-ndtri(_ALPHA / 2))
         to_reduction = (lambda s: -math.expm1(s)) if self.scale == "relative" else (lambda s: -s)
         return ThresholdResult(
             rule=self.name,
@@ -558,11 +556,11 @@ def confident_reduction_rule(at_least: float = 0.0, alpha: float = 0.05, measure
 
     Examples
     --------
-    >>> confident_reduction_rule(0.05).confidence
-    0.95
+    >>> confident_reduction_rule(0.05).alpha
+    0.05
     """
     name = "Significant reduction" if at_least == 0 else f"Confident {at_least:.0%} reduction"
-    return PaymentRule(name, at_least, "relative", 1 - alpha, measure)
+    return PaymentRule(name, at_least, "relative", alpha, measure)
 
 
 def point_estimate_rule(
@@ -572,7 +570,7 @@ def point_estimate_rule(
 
     Examples
     --------
-    >>> point_estimate_rule().confidence is None
+    >>> point_estimate_rule().alpha is None
     True
     """
     return PaymentRule("Point estimate", at_least, scale, None, measure)
@@ -613,7 +611,7 @@ def doncaster(
     """
     rate_t, n_t = _rate_and_n("treated", treated)
     rate_b, n_b = _rate_and_n("baseline", baseline)
-    comparison = Comparison.from_rates(
+    comparison = Contrast.from_rates(
         "binary", rate_t, n_t, rate_b, math.inf if n_b is None else n_b, label="against baseline"
     )
     return doncaster_rule(points).evaluate(comparison, true_effect=true_effect)
@@ -721,7 +719,7 @@ class PeterboroughResult:
 
 
 def peterborough(
-    cohorts: Comparison | Sequence[Comparison],
+    cohorts: Contrast | Sequence[Contrast],
     *,
     per_cohort: float = 0.10,
     pooled: float = 0.075,
@@ -744,16 +742,16 @@ def peterborough(
 
     Examples
     --------
-    >>> c1 = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0, label="cohort 1")
-    >>> c2 = Comparison.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0, label="cohort 2")
+    >>> c1 = Contrast.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0, label="cohort 1")
+    >>> c2 = Contrast.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0, label="cohort 2")
     >>> r = peterborough([c1, c2])
     >>> r.met, round(r.pooled, 3)
     (True, 0.091)
     """
-    items = [cohorts] if isinstance(cohorts, Comparison) else list(cohorts)
+    items = [cohorts] if isinstance(cohorts, Contrast) else list(cohorts)
     if not items:
         raise ParameterError(
-            "The 'cohorts' parameter of peterborough needs at least one Comparison. Got none.", parameter="cohorts"
+            "The 'cohorts' parameter of peterborough needs at least one Contrast. Got none.", parameter="cohorts"
         )
     items = [c if c.label else replace(c, label=f"cohort {i + 1}") for i, c in enumerate(items)]
     rule = peterborough_rule(per_cohort)
@@ -765,7 +763,7 @@ def peterborough(
     se_r = np.array([math.exp(c.log_ratio) * c.se_log_ratio for c in items])
     pooled_value = float(w @ reductions)
     pooled_se = float(math.sqrt(w**2 @ se_r**2))
-    z95 = float(-ndtri((1 - _CI_LEVEL) / 2))
+    z95 = float(-ndtri(_ALPHA / 2))
 
     def chances(ratio: float) -> tuple[float, float]:
         if len(items) == 1:
@@ -834,7 +832,7 @@ def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort:
     return float((mass * ndtr((limit - means[last]) / sds[last])).sum())
 
 
-def _reduction_moments(comparison: Comparison, ratio: float) -> tuple[float, float]:
+def _reduction_moments(comparison: Contrast, ratio: float) -> tuple[float, float]:
     """Mean and SD of ``1 - RR_hat`` when ``log RR_hat ~ N(log(ratio), se**2)`` (lognormal moments)."""
     true = comparison.true_statistic("relative", ratio)
     se = comparison.se_at("relative", true)
@@ -843,7 +841,7 @@ def _reduction_moments(comparison: Comparison, ratio: float) -> tuple[float, flo
 
 
 @dataclass(frozen=True)
-class RuleComparison:
+class RuleResults:
     """Several payment rules applied to the same comparison.
 
     Attributes
@@ -906,16 +904,16 @@ def default_rules(measure: Measure) -> tuple[PaymentRule, ...]:
 
 
 def compare_rules(
-    comparison: Comparison,
+    comparison: Contrast,
     rules: Sequence[PaymentRule] | None = None,
     *,
     true_effect: float | None = None,
-) -> RuleComparison:
+) -> RuleResults:
     """Apply several payment rules to one comparison, so the choice of rule can be judged.
 
     Parameters
     ----------
-    comparison : Comparison
+    comparison : Contrast
     rules : sequence of PaymentRule, optional
         Defaults to :func:`default_rules` for the comparison's measure.
     true_effect : float, optional
@@ -924,10 +922,10 @@ def compare_rules(
 
     Examples
     --------
-    >>> c = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
+    >>> c = Contrast.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
     >>> table = compare_rules(c, true_effect=0.9).to_frame()
     >>> table["met"].tolist()
     [False, True, True, False]
     """
     chosen = tuple(rules) if rules is not None else default_rules(comparison.measure)
-    return RuleComparison(tuple(r.evaluate(comparison, true_effect=true_effect) for r in chosen))
+    return RuleResults(tuple(r.evaluate(comparison, true_effect=true_effect) for r in chosen))

@@ -1,12 +1,12 @@
 """pricing: what it is worth. Contracts, settlement, tariffs, payment structures and contract simulation."""
 
 from pricing.audit import Verification, settle_files, verify
-from pricing.comparison import TariffComparison, compare_tariffs
+from pricing.comparison import TariffSet, compare_tariffs
 from pricing.contract import Baseline, Contract, ContractRule, Hurdle, MatchedPool, Tranche
 from pricing.schemes import scheme, scheme_path, schemes
 from pricing.settlement import Settlement, settle
 from pricing.simulate import REOFFENDING_LAG_MONTHS, ContractSimulation, simulate_contract, timing_from_spec
-from pricing.structure import SECTOR_ASK, Finding, Investor, PaymentStructure, Target
+from pricing.structure import SECTOR_ASK, Investor, PaymentStructure, Target
 from pricing.tariff import Margins, Tariff, by_difficulty, flat, incentive_neutral, segment_labels
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "Contract",
     "ContractRule",
     "ContractSimulation",
-    "Finding",
     "Hurdle",
     "Investor",
     "Margins",
@@ -25,7 +24,7 @@ __all__ = [
     "Settlement",
     "Tariff",
     "Target",
-    "TariffComparison",
+    "TariffSet",
     "Tranche",
     "Verification",
     "by_difficulty",

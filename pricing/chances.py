@@ -24,7 +24,7 @@ from scipy import stats
 
 from ground.checks import Interval, Options, check_parameter
 from ground.tolerance import at_least
-from metrics.thresholds import Comparison
+from metrics.thresholds import Contrast
 from pricing.contract import Contract, ContractRule
 
 __all__ = ["DEFAULT_EFFECT", "RuleChances", "rule_chances", "tranche_power"]
@@ -186,7 +186,7 @@ def tranche_power(
     return rule.payment_rule().chance(null, true_effect)
 
 
-def _comparison(contract: Contract, rule_measure: str, against: str, n: int, base: float, k, effect) -> Comparison:
+def _comparison(contract: Contract, rule_measure: str, against: str, n: int, base: float, k, effect) -> Contrast:
     """A tranche's comparison at the true effect (None: nothing changed)."""
     if against == "baseline":
         control, n_control = contract.baseline.rate, math.inf if contract.baseline.n is None else contract.baseline.n
@@ -194,10 +194,10 @@ def _comparison(contract: Contract, rule_measure: str, against: str, n: int, bas
         control, n_control = base, n * contract.matched.ratio
     treated = control if effect is None else (control + effect if rule_measure == "binary" else control * effect)
     shape = k if rule_measure == "frequency" else None
-    return Comparison.from_rates(rule_measure, treated, n, control, n_control, dispersion=shape)
+    return Contrast.from_rates(rule_measure, treated, n, control, n_control, dispersion=shape)
 
 
-def _reductions(test, comparison: Comparison, effect, draws: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _reductions(test, comparison: Contrast, effect, draws: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Drawn statistics on the rule's scale: (met, reduction, SE of the reduction), each draws long."""
     true = comparison.true_statistic(test.scale, None if effect is None else effect)
     se = comparison.se_at(test.scale, true)
@@ -224,7 +224,7 @@ def _rule_draws(contract, rule: ContractRule, paid, n, base, k, effect, draws, r
     if rule.type == "pooled":
         reduction = np.mean([p[1] for p in parts], axis=0)
         se = np.sqrt(np.sum([p[2] ** 2 for p in parts], axis=0)) / tranches
-        z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(rule.confidence))
+        z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(1 - rule.alpha))
         met = at_least(reduction - z * se, rule.at_least, reduction, z * se)
         gross = rule.amount + rule.price_per_event * np.maximum(per_person(reduction), 0) * n * tranches
         earlier = sum(

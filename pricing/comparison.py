@@ -19,14 +19,14 @@ from ground.errors import DesistError, ParameterError, SpecError, naming
 from pricing.inputs import cohort_pricing, priced_outcomes, segment_costs
 from pricing.tariff import Margins, Tariff, by_difficulty, flat, incentive_neutral
 
-__all__ = ["SMALL_CELL", "TariffComparison", "compare_tariffs"]
+__all__ = ["SMALL_CELL", "TariffSet", "compare_tariffs"]
 
 #: Segments with fewer people than this have their observed rates suppressed in what is shown.
 SMALL_CELL = 10
 
 
 @dataclass(frozen=True)
-class TariffComparison:
+class TariffSet:
     """Tariffs built on one history, their margins by segment, and the ones that could not be built.
 
     Attributes
@@ -97,7 +97,7 @@ def compare_tariffs(
     budget: float | None = None,
     strength: float = 1.0,
     source: str | Path | None = None,
-) -> TariffComparison:
+) -> TariffSet:
     """Tariffs for the spec's priced outcomes on a history table, with their margins.
 
     Parameters
@@ -119,7 +119,7 @@ def compare_tariffs(
 
     Returns
     -------
-    TariffComparison
+    TariffSet
 
     Examples
     --------
@@ -161,7 +161,7 @@ def compare_tariffs(
         except DesistError as exc:
             failures[name] = str(exc)
     margins = {name: t.margins(cost, segments, probs) for name, t in tariffs.items()}
-    return TariffComparison(
+    return TariffSet(
         segments=segments,
         rates=pricing.rates,
         costs=cost,

@@ -36,7 +36,7 @@ prices and uplifts) with four more sections:
     against = "matched"                  # matched | baseline
     scale = "relative"                   # relative (1 - treated/comparison) | points (binary)
     at_least = 0.10
-    decide_on = "estimate"               # estimate | lower_bound (one-sided, at `confidence`)
+    decide_on = "estimate"               # estimate | lower_bound (one-sided, at `1 - alpha`)
     settle = "interim"                   # tranche rules: interim | final
     price_per_event = 2000               # £ per event (binary: person) avoided ...
     amount = 0                           # ... and/or a fixed £ when met
@@ -239,11 +239,11 @@ class Hurdle:
     at_least: float
     scale: str = "relative"
     decide_on: str = "estimate"
-    confidence: float = 0.95
+    alpha: float = 0.05
 
     def payment_rule(self, name: str) -> PaymentRule:
-        confidence = self.confidence if self.decide_on == "lower_bound" else None
-        return PaymentRule(f"{name} hurdle", self.at_least, self.scale, confidence, self.measure)
+        alpha = self.alpha if self.decide_on == "lower_bound" else None
+        return PaymentRule(f"{name} hurdle", self.at_least, self.scale, alpha, self.measure)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -251,7 +251,7 @@ class Hurdle:
             "at_least": self.at_least,
             "scale": self.scale,
             "decide_on": self.decide_on,
-            "confidence": self.confidence,
+            "alpha": self.alpha,
         }
 
 
@@ -266,7 +266,7 @@ class ContractRule:
     at_least: float
     scale: str = "relative"
     decide_on: str = "estimate"
-    confidence: float = 0.95
+    alpha: float = 0.05
     settle: str = "final"
     price_per_event: float = 0.0
     amount: float = 0.0
@@ -277,12 +277,12 @@ class ContractRule:
 
     def payment_rule(self) -> PaymentRule:
         """The statistical test (``metrics.thresholds.PaymentRule``) this rule applies."""
-        confidence = self.confidence if self.decide_on == "lower_bound" else None
-        return PaymentRule(self.name, self.at_least, self.scale, confidence, self.measure)
+        alpha = self.alpha if self.decide_on == "lower_bound" else None
+        return PaymentRule(self.name, self.at_least, self.scale, alpha, self.measure)
 
     def describe(self) -> str:
         amount = f"{self.at_least * 100:g} points" if self.scale == "points" else f"{self.at_least:.1%}"
-        how = "point estimate" if self.decide_on == "estimate" else f"lower {self.confidence:.0%} bound"
+        how = "point estimate" if self.decide_on == "estimate" else f"lower {1 - self.alpha:.0%} bound"
         when = "at final settlement, all tranches pooled" if self.type == "pooled" else f"per tranche at {self.settle}"
         pays = []
         if self.price_per_event:
@@ -308,7 +308,7 @@ class ContractRule:
             "scale": self.scale,
             "at_least": self.at_least,
             "decide_on": self.decide_on,
-            "confidence": self.confidence,
+            "alpha": self.alpha,
         }
         if self.type == "tranche":
             out["settle"] = self.settle
@@ -591,7 +591,7 @@ _RULE_KEYS = (
     "scale",
     "at_least",
     "decide_on",
-    "confidence",
+    "alpha",
     "settle",
     "price_per_event",
     "amount",
@@ -621,7 +621,7 @@ def _rule(name: str, raw: Any, tranches: tuple, matched: MatchedPool | None, bas
         at_least=_number(raw, "at_least", key, low=-1, high=1),
         scale=scale,
         decide_on=_choice(raw, "decide_on", key, DECISIONS, "estimate"),
-        confidence=_number(raw, "confidence", key, 0.95, low=0.5, high=0.999999),
+        alpha=_number(raw, "alpha", key, 0.05, low=1e-6, high=0.5),
         settle=_choice(raw, "settle", key, STAGES, "final"),
         price_per_event=_number(raw, "price_per_event", key, 0.0),
         amount=_number(raw, "amount", key, 0.0),
@@ -637,13 +637,13 @@ def _rule(name: str, raw: Any, tranches: tuple, matched: MatchedPool | None, bas
 def _hurdle(raw: Any, key: str) -> Hurdle:
     if not isinstance(raw, Mapping):
         raise _fail(key, "a table with measure and at_least", raw)
-    _known(raw, ("measure", "at_least", "scale", "decide_on", "confidence"), key)
+    _known(raw, ("measure", "at_least", "scale", "decide_on", "alpha"), key)
     return Hurdle(
         measure=_choice(raw, "measure", key, RULE_MEASURES),
         at_least=_number(raw, "at_least", key, low=-1, high=1),
         scale=_choice(raw, "scale", key, SCALES, "relative"),
         decide_on=_choice(raw, "decide_on", key, DECISIONS, "estimate"),
-        confidence=_number(raw, "confidence", key, 0.95, low=0.5, high=0.999999),
+        alpha=_number(raw, "alpha", key, 0.05, low=1e-6, high=0.5),
     )
 
 

@@ -38,7 +38,7 @@ from ground.errors import ModelError, ParameterError, SchemaError, SpecError
 from ground.expressions import parse
 from ground.tables import UnmatchedRowsWarning, check_links
 from ground.tolerance import at_least
-from metrics.thresholds import Comparison, ThresholdResult
+from metrics.thresholds import Contrast, ThresholdResult
 from pricing.contract import Contract, ContractRule, Tranche
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
 
@@ -359,7 +359,7 @@ class _Unmeasurable(SchemaError):
     """A tranche whose observable people cannot measure a reduction (the people file is named by settle)."""
 
 
-def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tranche, measured, tables) -> Comparison:
+def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tranche, measured, tables) -> Contrast:
     """The tranche against its counterfactual; a tranche too small or too uniform to measure is one message."""
     observed, _, people = measured
     y = observed[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
@@ -377,26 +377,24 @@ def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tr
         ) from None
 
 
-def _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables) -> Comparison:
+def _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables) -> Contrast:
     if against == "baseline":
         b = contract.baseline
         from metrics.power import negative_binomial_shape
 
         shape = negative_binomial_shape(y) if rule_measure == "frequency" else None
         n_base = math.inf if b.n is None else b.n
-        return Comparison.from_rates(
-            rule_measure, y.mean(), y.size, b.rate, n_base, dispersion=shape, label=tranche.name
-        )
+        return Contrast.from_rates(rule_measure, y.mean(), y.size, b.rate, n_base, dispersion=shape, label=tranche.name)
     if "comparison" in tables:
         given = tables["comparison"]
         rows = given.loc[given["tranche"].astype(str) == tranche.name]
         weights = rows["weight"].to_numpy(dtype=float) if "weight" in rows else None
         control = rows[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
-        return Comparison.from_outcomes(y, control, measure=rule_measure, control_weights=weights, label=tranche.name)
+        return Contrast.from_outcomes(y, control, measure=rule_measure, control_weights=weights, label=tranche.name)
     return _matched_here(contract, rule_measure, tranche, observed, people, tables["pool"])
 
 
-def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Comparison:
+def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Contrast:
     from metrics import match
 
     m = contract.matched
@@ -409,11 +407,11 @@ def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Co
         both.reset_index(drop=True), "_treated", covariates, ratio=m.ratio, caliper=m.caliper, replace=m.replace
     )
     effect = matched.effect(column, kind="binary" if rule_measure == "binary" else "count")
-    return Comparison.from_effect(effect, label=tranche.name)
+    return Contrast.from_effect(effect, label=tranche.name)
 
 
 def _rule_amount(
-    rule: ContractRule, contract: Contract, result: ThresholdResult, comparison: Comparison, reduction: float
+    rule: ContractRule, contract: Contract, result: ThresholdResult, comparison: Contrast, reduction: float
 ):
     """Pounds a tranche rule pays (negative: a clawback) had the observed reduction been ``reduction``."""
     shift = reduction - result.observed
@@ -544,7 +542,7 @@ def _ledger_row(tranche: str, kind: str, item: str, evidence: str, when: date, a
     }
 
 
-def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Comparison], ledger: list[dict]):
+def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Contrast], ledger: list[dict]):
     """A pooled rule at final settlement: size-weighted reduction over tranches, net of earlier payments."""
     from scipy import stats
 
@@ -554,7 +552,7 @@ def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Comparison
     reductions = np.array([r.observed for r in results])
     se = np.array([(r.ci_low - r.ci_high) / (-2 * 1.959963984540054) for r in results])
     pooled, pooled_se = float(w @ reductions), float(math.sqrt(w**2 @ se**2))
-    z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(rule.confidence))
+    z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(1 - rule.alpha))
     decision = pooled - z * pooled_se
     earlier = sum(
         e["amount_pence"] for e in ledger if e["kind"] == "rule" and _measure_of(contract, e["item"]) == rule.measure

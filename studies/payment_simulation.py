@@ -50,28 +50,18 @@ from scipy import optimize, special, stats
 from cohorts.synthetic import DISPERSION, chance_of_reoffending, draw_covariates, expected_reoffences
 from ground.checks import Interval, check_parameter
 from ground.errors import ConvergenceError, ParameterError
+from ground.tables import BASELINE_COVARIATES
 from ground.tolerance import at_least
 from metrics.matching import match
 from metrics.power import Measure
 from metrics.propensity import design_matrix
-from metrics.thresholds import Comparison, PaymentRule, peterborough, peterborough_rule
+from metrics.thresholds import Contrast, PaymentRule, peterborough, peterborough_rule
 
 #: Baseline covariates the simulated evaluations match on: everything the
 #: outcome model uses. Ethnicity is left out: it does not enter the outcome
 #: model, and its rarest level (2%) is often absent from a small treated
 #: cohort, which separates the propensity logit.
-MATCHING_COVARIATES = [
-    "sex",
-    "age",
-    "age_first_conviction",
-    "prior_offences",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-    "ogrs_score",
-]
+MATCHING_COVARIATES = [c for c in BASELINE_COVARIATES if c != "ethnicity"]
 _REFERENCE_SIZE = 400_000
 _REFERENCE_SEED = 20_260_601
 
@@ -83,7 +73,7 @@ def _reference_mu() -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class World:
+class OutcomeModel:
     """How simulated outcomes are generated: a scale on ``mu`` and the programme's rate ratio.
 
     Attributes
@@ -108,7 +98,7 @@ class World:
     measure: Measure
 
     @classmethod
-    def build(cls, measure: Measure, true_effect: float, base_rate: float | None = None) -> World:
+    def build(cls, measure: Measure, true_effect: float, base_rate: float | None = None) -> OutcomeModel:
         """Solve for the scale and rate ratio that give ``base_rate`` and ``true_effect``."""
         if measure not in ("binary", "frequency"):
             raise ParameterError(
@@ -162,27 +152,27 @@ class MatchedEffectDraws:
         ``mean_treated_binary``, ``mean_control_binary``, ``mean_treated_count``,
         ``mean_control_count``, ``n_treated``, ``n_control``, ``sample_effect``
         (binary ATT of the cohort drawn), ``cohort`` and ``draw``.
-    world_binary, world_frequency : World
+    world_binary, world_frequency : OutcomeModel
         The true effects on the two measures (same programme).
     """
 
     frame: pd.DataFrame
-    world_binary: World
-    world_frequency: World
+    world_binary: OutcomeModel
+    world_frequency: OutcomeModel
 
-    def comparisons(self, measure: Measure) -> list[Comparison]:
-        """Each evaluation as a :class:`Comparison` of ``measure``."""
+    def comparisons(self, measure: Measure) -> list[Contrast]:
+        """Each evaluation as a :class:`Contrast` of ``measure``."""
         f = self.frame
         if measure == "binary":
             cols = ("mean_treated_binary", "mean_control_binary", "difference_se", "log_ratio_binary_se")
         else:
             cols = ("mean_treated_count", "mean_control_count", "difference_count_se", "log_ratio_se")
         return [
-            Comparison(measure, r[cols[0]], r[cols[1]], r["n_treated"], r["n_control"], r[cols[2]], r[cols[3]])
+            Contrast(measure, r[cols[0]], r[cols[1]], r["n_treated"], r["n_control"], r[cols[2]], r[cols[3]])
             for _, r in f.iterrows()
         ]
 
-    def coverage(self, level: float = 0.95) -> pd.DataFrame:
+    def coverage(self) -> pd.DataFrame:
         """Share of 95% CIs that cover the true effect, per measure, with its Monte Carlo SE."""
         f = self.frame
         rows = []
@@ -294,7 +284,7 @@ def simulate_matched_effects(
             f"everyone can be matched without replacement. Got {pool} instead.",
             parameter="pool_size",
         )
-    world = World.build(measure, true_effect, base_rate)
+    world = OutcomeModel.build(measure, true_effect, base_rate)
     rng = np.random.default_rng(seed)
     runs = draws * cohorts
     frames = [_block(rng, min(block, runs - start), n_treated, pool, ratio, world) for start in range(0, runs, block)]
@@ -303,18 +293,18 @@ def simulate_matched_effects(
     frame["cohort"] = np.tile(np.arange(1, cohorts + 1), draws)
     mu = _reference_mu() * world.scale
     base_binary = float(chance_of_reoffending(mu).mean())
-    binary = World(
+    binary = OutcomeModel(
         world.scale,
         world.rate_ratio,
         base_binary,
         float((chance_of_reoffending(world.rate_ratio * mu) - chance_of_reoffending(mu)).mean()),
         "binary",
     )
-    frequency = World(world.scale, world.rate_ratio, float(mu.mean()), world.rate_ratio, "frequency")
+    frequency = OutcomeModel(world.scale, world.rate_ratio, float(mu.mean()), world.rate_ratio, "frequency")
     return MatchedEffectDraws(frame, binary, frequency)
 
 
-def _block(rng: np.random.Generator, runs: int, n_t: int, n_pool: int, ratio: int, world: World) -> pd.DataFrame:
+def _block(rng: np.random.Generator, runs: int, n_t: int, n_pool: int, ratio: int, world: OutcomeModel) -> pd.DataFrame:
     """``runs`` evaluations: draw, fit the propensity logits together, match each, estimate."""
     treated_cov = draw_covariates(runs * n_t, rng, "eligible")
     pool_cov = draw_covariates(runs * n_pool, rng, "pool")
@@ -369,7 +359,7 @@ def batched_logit(X: np.ndarray, treated: np.ndarray, *, tol: float = 1e-10, max
 
 
 def matched_effects(
-    counts: np.ndarray, treated: np.ndarray, weights: np.ndarray, subclass: np.ndarray, level: float = 0.95
+    counts: np.ndarray, treated: np.ndarray, weights: np.ndarray, subclass: np.ndarray, alpha: float = 0.05
 ) -> dict:
     """Binary and frequency effects of one matched sample, as ``MatchedComparison.effect`` gives them.
 
@@ -402,7 +392,7 @@ def matched_effects(
         log_score = w * resid * np.where(t, 1 / (w_t * m_t), -1 / (w_c * m_c)) if m_t > 0 and m_c > 0 else None
         se_log = math.nan if log_score is None else math.sqrt(cluster_var(log_score, linear=False))
         if name == "binary":
-            q = stats.t.ppf(0.5 + level / 2, n - 2)
+            q = stats.t.ppf(1 - alpha / 2, n - 2)
             out.update(
                 difference=m_t - m_c,
                 difference_se=se_diff,
@@ -411,7 +401,7 @@ def matched_effects(
                 log_ratio_binary_se=se_log,
             )
         else:
-            z = stats.norm.ppf(0.5 + level / 2)
+            z = stats.norm.ppf(1 - alpha / 2)
             log_ratio = math.log(m_t / m_c) if m_t > 0 and m_c > 0 else math.nan
             out.update(
                 log_ratio=log_ratio,
@@ -666,7 +656,7 @@ def coverage_study(
     pool_size: int = 2_000,
     designs: dict[str, dict] | None = None,
     seed: int | None = None,
-    level: float = 0.95,
+    alpha: float = 0.05,
 ) -> CoverageStudy:
     """Simulate matched evaluations and measure how often each CI covers the true effect.
 
@@ -693,17 +683,17 @@ def coverage_study(
         sample = _coverage_sample(rng, n_treated, pool_size)
         for name, options in designs.items():
             m = match(sample, "t", ["x1", "x2", "x3", "x4"], link="linear_logit", **options)
-            records += _coverage_records(m, name, options, truths, level)
+            records += _coverage_records(m, name, options, truths, alpha)
     return CoverageStudy(_coverage_table(pd.DataFrame(records)))
 
 
-def _coverage_records(m, design: str, options: dict, truths: dict, level: float) -> list[dict]:
+def _coverage_records(m, design: str, options: dict, truths: dict, alpha: float) -> list[dict]:
     ses = ("two_way", "abadie_imbens", "hc3") if options.get("replace") else ("cluster", "hc3")
     default = m._default_se(True)
     out = []
     for outcome, (kind, _) in COVERAGE_OUTCOMES.items():
         for se in ses:
-            e = m.effect(outcome, kind, se=se, level=level)
+            e = m.effect(outcome, kind, se=se, alpha=alpha)
             out.append(
                 {
                     "design": design, "outcome": outcome, "se": se, "default": se == default,

@@ -40,7 +40,7 @@ FORBIDDEN_MODULES = {"pickle", "cPickle", "dill", "shelve", "marshal", "joblib",
 FORBIDDEN_LOADERS = {"read_pickle", "to_pickle", "load_pickle", "unsafe_load", "full_load"}
 #: Calls that hand text to a formula engine (patsy and formulaic evaluate formula terms as
 #: Python), with the only functions allowed to make them: both take a formula only from their
-#: caller's own script, and no command or spec passes one (tests/test_security.py).
+#: caller's own script, and no command or spec passes one (tests/ground/test_expressions.py).
 FORMULA_CALLS = {"logit", "glm", "ols", "probit", "poisson", "mnlogit", "negativebinomial", "wls", "gee", "phreg"}
 FORMULA_ENGINES = {"patsy", "formulaic"}
 FORMULA_ALLOWED = {("cohorts/difficulty.py", "_fit"), ("metrics/propensity.py", "_design")}

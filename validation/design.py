@@ -80,7 +80,7 @@ import pandas as pd
 
 from ground.checks import Interval, Options, check_parameter
 from ground.errors import DesistError, ModelError
-from ground.findings import SEVERITIES, Finding, by_severity
+from ground.findings import Finding, by_severity
 from ground.tables import BASELINE_COVARIATES
 from ground.tolerance import at_least
 from validation.measurement import counting_findings
@@ -120,9 +120,8 @@ OFF_SUPPORT_SHARE = 0.05
 # Default expected effects: Doncaster's 5-point fall (binary) and Peterborough's
 # 10% fall in frequency (the targets of the two pilots: docs/schemes.md).
 DEFAULT_EFFECT = {"binary": -0.05, "frequency": 0.90}
-OVERLAP_COVARIATES = BASELINE_COVARIATES
 
-__all__ = ["CODES", "SEVERITIES", "Finding", "check_contract", "check_design"]
+__all__ = ["CODES", "check_contract", "check_design"]
 
 
 def _get(data: Any, name: str) -> Any:
@@ -509,9 +508,9 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
         if getattr(spec, "reoffending", None) is not None:
             skipped["poor_overlap"] = "needs people and a comparison pool"
         return []
-    covariates = [c for c in OVERLAP_COVARIATES if c in people.columns and c in pool.columns]
+    covariates = [c for c in BASELINE_COVARIATES if c in people.columns and c in pool.columns]
     if not covariates:
-        skipped["poor_overlap"] = f"no covariates shared by people and pool (looked for {list(OVERLAP_COVARIATES)})"
+        skipped["poor_overlap"] = f"no covariates shared by people and pool (looked for {list(BASELINE_COVARIATES)})"
         return []
     from metrics.propensity import fit_propensity
 

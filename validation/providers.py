@@ -85,7 +85,7 @@ from ground.checks import Interval, check_parameter, require_columns
 from ground.errors import ModelError
 from validation.screens import flag_values, records
 
-__all__ = ["MIN_N", "ProviderComparison", "compare_providers"]
+__all__ = ["MIN_N", "ProviderEstimates", "compare_providers"]
 
 #: The Justice Data Lab's minimum: fewer people than this get no estimate of their own.
 MIN_N = 60
@@ -330,7 +330,7 @@ def _no_difference_p_value(curves: _Curves, mu: float, loglik: float) -> float:
 
 
 @dataclass(frozen=True)
-class ProviderComparison:
+class ProviderEstimates:
     """Providers compared like with like, with shrinkage and honest intervals.
 
     Attributes
@@ -466,7 +466,7 @@ def compare_providers(
     alpha: float = 0.05,
     draws: int = 4_000,
     seed: int = 0,
-) -> ProviderComparison:
+) -> ProviderEstimates:
     """Compare providers' outcomes, case-mix-adjusted and shrunk, with CIs and rank intervals.
 
     Parameters
@@ -492,7 +492,7 @@ def compare_providers(
 
     Returns
     -------
-    ProviderComparison
+    ProviderEstimates
 
     Examples
     --------
@@ -548,7 +548,7 @@ def compare_providers(
     cdf = np.cumsum(post.weight[order])
     tau_ci = tuple(float(post.tau[order][np.searchsorted(cdf, q)]) for q in (alpha / 2, 1 - alpha / 2))
     p_value = _no_difference_p_value(curves, mu, loglik)
-    return ProviderComparison(
+    return ProviderEstimates(
         table=table.drop(columns="_key").reset_index(drop=True), mu=mu, tau=tau, tau_ci=tau_ci,
         p_value=p_value, differ=p_value < alpha, overall_rate=float(y.mean()), min_n=min_n, alpha=alpha,
         outcome=outcome, unit_name=unit, lower_is_better=lower_is_better, case_mix=expected is not None,

@@ -54,7 +54,7 @@ def screen_tables(
     dict
         ``creaming``, ``parking`` (:class:`validation.Screen`), ``funnel`` (a
         Funnel, or None without ``outcomes`` or ``by``), ``providers`` (a
-        ProviderComparison, with ``outcomes`` and ``by``), ``difficulty`` (the
+        ProviderEstimates, with ``outcomes`` and ``by``), ``difficulty`` (the
         column used) and ``notes`` (who was not counted, and why).
     """
     sources = sources or {}

@@ -115,8 +115,8 @@ class Trends:
     def ratio(self) -> np.ndarray:
         return np.exp(SPAN * self.slope)
 
-    def ratio_ci(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        z = self._reference().ppf(0.5 + level / 2)
+    def ratio_ci(self, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+        z = self._reference().ppf(1 - alpha / 2)
         return np.exp(SPAN * (self.slope - z * self.se)), np.exp(SPAN * (self.slope + z * self.se))
 
 
@@ -259,7 +259,7 @@ def glm_coefficients(y: np.ndarray, X: np.ndarray, family: str, steps: int = 50)
 
     Small designs (a handful of columns) on many rows: X'WX is solved directly,
     which is what makes thousands of screened worlds affordable. Agrees with
-    statsmodels' ``GLM`` (tests/test_validation_measurement.py).
+    statsmodels' ``GLM`` (tests/validation/test_measurement.py).
     """
     if family == "gaussian":
         return np.linalg.lstsq(X, y, rcond=None)[0]

@@ -23,7 +23,7 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
                   "before_smd", "before_var_ratio", "before_ecdf_mean", "before_ecdf_max",
                   "after_...": same}},
       "effect": {"estimate", "se", "ci_low", "ci_high", "p_value", "n_treated", "n_control",
-                 "method", "kind", "outcome", "scale", "mean_treated", "mean_control", "level",
+                 "method", "kind", "outcome", "scale", "mean_treated", "mean_control", "alpha",
                  "statement", ...}
     }
 """

@@ -24,7 +24,7 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
                    "notes", "table": [one row per unit and overall], "deciles": [...]},
       "parking": {...},               # the same keys, for service hours (and attainment
                                       # observed vs expected with --outcomes)
-      "funnel": {"kind", "target", "method", "levels", "phi", "dispersion_p", "adjusted",
+      "funnel": {"kind", "target", "method", "alphas", "phi", "dispersion_p", "adjusted",
                  "outside": {"95": [...], "99.8": [...]}, "units": [...]},   # with --outcomes
       "providers": {"outcome", "unit", "mu", "tau", "overall_rate", "min_n", "case_mix_adjusted",
                     "lower_is_better", "providers": [{"unit", "n", "oe", "shrunken_oe",
@@ -63,6 +63,7 @@ from desist.commands.common import (
 )
 from desist.format import Table, p_value
 from outcomes.spec import MetricSpec
+from validation.funnels import limit_label
 from validation.screening import FALLBACK_DIFFICULTY, measurement_tables, screen_tables
 
 __all__ = ["FALLBACK_DIFFICULTY", "measurement_tables", "screen", "screen_tables"]
@@ -168,7 +169,7 @@ def _shown(key: str, result: Any) -> tuple[Table, tuple[str, ...]]:
         middle = ("rate",) if key == "creaming" else ("mean_hours",)
         return people_tables.screen_table(result), ("unit", "n", *middle, "ratio", "p_adjusted", "flagged")
     if key == "funnel":
-        level = f"{100 * max(result.levels):g}"
+        level = limit_label(min(result.alphas))
         return people_tables.funnel_table(result), ("unit", "volume", "observed", "value", f"low_{level}",
                                                     f"high_{level}", f"outside_{level}")  # fmt: skip
     return people_tables.providers_table(result), ("unit", "n", "rate", "shrunken_oe", "ranks")

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ground.checks import InstanceOf, Options, check_parameter
 from ground.errors import ParameterError
-from outcomes.engines.sql import Column
+from outcomes.engines.sql import RawColumn
 
 ENGINES = ("pandas", "duckdb", "spark")
 
@@ -39,7 +39,7 @@ class Runner(Protocol):
     def load(self, name: str, source: pd.DataFrame | Path) -> None:
         """Make ``source`` the view ``name``, with ``_row`` its 0-based row position."""
 
-    def columns(self, name: str) -> dict[str, Column]:
+    def columns(self, name: str) -> dict[str, RawColumn]:
         """The view's columns as the engine typed them (``_row`` left out)."""
 
     def whole(self, name: str, column: str) -> bool:

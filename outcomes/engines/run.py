@@ -95,7 +95,7 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
     return per_person, links
 
 
-def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings) -> dict[str, sql.Column]:
+def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings) -> dict[str, sql.RawColumn]:
     """Load a table into the engine, checked: a DataFrame by pandas first, a file by the engine."""
     raw = f"{table}_raw"
     if isinstance(source, pd.DataFrame):

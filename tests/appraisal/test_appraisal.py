@@ -17,25 +17,12 @@ from appraisal import DEFAULT_SPEC, STEPS, Appraisal, AppraisalInputs, appraise,
 from appraisal import steps as steps_module
 from cohorts.synthetic import make_world
 from ground.errors import ParameterError
+from ground.tables import BASELINE_COVARIATES
 from metrics import e_value, match, rosenbaum_bounds
 from outcomes import MetricSpec
 from pricing import Contract, settle
 from tests.running import ROOT
 from validation import compare_providers, measurement_screens
-
-COVARIATES = [
-    "age",
-    "sex",
-    "ethnicity",
-    "age_first_conviction",
-    "prior_offences",
-    "ogrs_score",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-]
 
 
 @lru_cache(maxsize=1)
@@ -83,11 +70,14 @@ def _direct_match(story: Appraisal, caliper: float):
     proven = inputs.spec.proven_reoffending(inputs.people, inputs.offences, as_of=inputs.as_of).per_person
     cohort = inputs.people.merge(proven[proven["observable"]][["person_id", "reoffended"]], on="person_id")
     data = pd.concat(
-        [cohort[COVARIATES + ["reoffended"]].assign(t=1), inputs.pool[COVARIATES + ["reoffended"]].assign(t=0)],
+        [
+            cohort[[*BASELINE_COVARIATES, "reoffended"]].assign(t=1),
+            inputs.pool[[*BASELINE_COVARIATES, "reoffended"]].assign(t=0),
+        ],
         ignore_index=True,
     )
     data["reoffended"] = data["reoffended"].astype(float)
-    return match(data, "t", COVARIATES, caliper=caliper, link="linear_logit")
+    return match(data, "t", BASELINE_COVARIATES, caliper=caliper, link="linear_logit")
 
 
 def test_effects_are_the_matched_comparisons_own(story):

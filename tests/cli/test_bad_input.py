@@ -1,7 +1,7 @@
 """Bad input through the command line: one readable message, no traceback, exit status 1.
 
 Each message must name the file, the column or key, and the rule broken. The
-commands run in-process (tests/running.py; tests/test_cli_subprocess.py starts
+commands run in-process (tests/running.py; tests/cli/test_subprocess.py starts
 real processes). Usage mistakes (an unknown option) exit 2.
 """
 
@@ -17,7 +17,7 @@ from cohorts.synthetic import make_world
 from desist.cli import main
 from tests.running import desist, one_message
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INTERMEDIATE = ROOT / "examples" / "specs" / "intermediate.toml"
 PRICE_KEYS = ["family_ties", "family_contact", "self_esteem", "accommodation", "ete", "substance_misuse"]
 

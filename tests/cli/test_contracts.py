@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from desist.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data"
 CONTRACTS = sorted((ROOT / "examples" / "specs").glob("*.toml"))
 runner = CliRunner()

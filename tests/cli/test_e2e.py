@@ -5,7 +5,7 @@ command's ``--json`` is compared with the library called directly on the same
 files read back with ``ground.reading`` (so both sides see the same CSV round trip).
 The commands run in-process through typer's CliRunner to keep the file fast;
 ``power`` runs through the installed ``desist`` script, so the console script
-is covered too (tests/test_cli_subprocess.py starts ``python -m desist.cli``).
+is covered too (tests/cli/test_subprocess.py starts ``python -m desist.cli``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pricing.inputs import cohort_probabilities, payment_segments, segment_costs
 from validation.design import check_design
 from validation.gaming import creaming_screen, parking_screen
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "examples" / "specs"
 INTERMEDIATE = SPECS / "intermediate.toml"
 PRICE_KEYS = ["family_ties", "family_contact", "self_esteem", "accommodation", "ete", "substance_misuse"]

@@ -1,5 +1,5 @@
 """Issue 23's silent acceptances, tracebacks and unclear messages: each a clear error or a finding,
-the same from Python as from the terminal (settlement cases are in tests/test_settle_checks.py)."""
+the same from Python as from the terminal (settlement cases are in tests/pricing/test_settlement_checks.py)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from desist.cli import app
 from outcomes import MetricSpec
 from validation.payoff import payoff_from_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "examples" / "specs" / "intermediate.toml"
 DATA = ROOT / "examples" / "data"
 

@@ -12,7 +12,7 @@ import pytest
 from tests import running
 from tests.results import survey_rake as ref
 
-DATA = Path(__file__).parent / "data" / "survey_rake_sample.csv"
+DATA = Path(__file__).resolve().parents[1] / "data" / "survey_rake_sample.csv"
 
 
 def run(*args: str) -> running.Run:

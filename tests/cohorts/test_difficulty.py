@@ -12,21 +12,8 @@ from scipy import stats
 
 from cohorts.difficulty import auc_delong, fit_difficulty, hosmer_lemeshow
 from ground.errors import ModelError, ParameterError, SchemaError
+from ground.tables import BASELINE_COVARIATES
 from tests.results import cohorts_difficulty as ref
-
-COVARIATES = [
-    "sex",
-    "ethnicity",
-    "age",
-    "age_first_conviction",
-    "prior_offences",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-    "ogrs_score",
-]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +32,7 @@ def held_out():
 
 @pytest.fixture(scope="module")
 def model(world):
-    return fit_difficulty(world.pool, "reoffended", COVARIATES)
+    return fit_difficulty(world.pool, "reoffended", BASELINE_COVARIATES)
 
 
 # ----------------------------------------------------------------- AUC and Hosmer-Lemeshow
@@ -163,7 +150,7 @@ def test_recovers_true_ordering_and_is_calibrated(world, held_out, model):
 
 
 def test_count_model_on_the_world(world, held_out):
-    m = fit_difficulty(world.pool, "reoffences", COVARIATES, kind="count")
+    m = fit_difficulty(world.pool, "reoffences", BASELINE_COVARIATES, kind="count")
     truth = world.truth.people.set_index("person_id").loc[world.eligible["person_id"], "mu_0"]
     assert stats.spearmanr(m.predict(world.eligible).difficulty, truth.to_numpy()).statistic > 0.99
     cal = m.calibration(held_out)

@@ -25,7 +25,7 @@ from cohorts.weights import (
 from ground.errors import ConvergenceError, ParameterError, SchemaError, SpecError
 from tests.results import survey_rake as ref
 
-DATA = Path(__file__).parent / "data" / "survey_rake_sample.csv"
+DATA = Path(__file__).resolve().parents[1] / "data" / "survey_rake_sample.csv"
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from cohorts.segments import Segment, assign, segments_from_toml
 from ground.errors import SpecError
 from ground.expressions import MAX_DEPTH, MAX_LENGTH, MAX_NODES, Expression, parse
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CALLS: list[str] = []
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ground.tolerance import RELATIVE_TOLERANCE, at_least, at_most
-from metrics.thresholds import Comparison, PaymentRule
+from metrics.thresholds import Contrast, PaymentRule
 from pricing import Contract, settle
 from tests.running import ROOT
 
@@ -29,7 +29,7 @@ def test_a_rule_met_exactly_at_its_threshold_is_met_whatever_the_noise():
     for noise in (0.0, 1e-15, -1e-15, 4e-16):
         assert rule.met_statistic(cut * (1 + noise), 0.05)
     assert not rule.met_statistic(cut * (1 - 1e-6), 0.05)
-    exact = Comparison.from_rates("binary", 0.38, 1_000, 0.43, float("inf"))
+    exact = Contrast.from_rates("binary", 0.38, 1_000, 0.43, float("inf"))
     assert PaymentRule("points", 0.05, "points", None, "binary").evaluate(exact).met
 
 

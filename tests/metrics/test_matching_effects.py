@@ -13,7 +13,7 @@ from metrics import Effect, compare, match
 from tests.results import matching_effects as poisson_ref
 from tests.results import rossi_coxph as ref
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")

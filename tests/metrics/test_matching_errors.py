@@ -13,7 +13,7 @@ from metrics import compare, fit_propensity, match
 from tests.results import matchit_lalonde as ref
 from tests.running import desist
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 COVARIATES = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
 
 

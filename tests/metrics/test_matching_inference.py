@@ -20,7 +20,7 @@ from metrics import Effect, e_value, fit_propensity, match, rosenbaum_bounds
 from metrics.variance import abadie_imbens_variance, within_group_variance
 from tests.results import matching_inference as ref
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 COVARIATES = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
 
 

@@ -18,7 +18,7 @@ from metrics import match
 from metrics.variance import within_group_variance
 from tests.results import matching_jss as ref
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 COVARIATES = ["age", "educ", "black", "hisp", "married", "nodegr", "re74", "re75"]
 
 

@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from metrics import fit_propensity, match
 from tests.results import matchit_lalonde as ref
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 COVARIATES = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
 FORMULA = "treat ~ age + educ + race + married + nodegree + re74 + re75"
 

@@ -25,7 +25,7 @@ from metrics import MatchingShortfallWarning, distances, entropy_balance, match
 from metrics.distances import covariate_points, nearest_on_points, optimal_pairs
 from tests.results import matching_inference as ref
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 COVARIATES = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
 
 

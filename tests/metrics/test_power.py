@@ -210,7 +210,7 @@ def test_negative_binomial_shape_recovers_k_and_treats_weights_as_frequencies():
 )
 def test_power_report_is_the_power_functions_and_the_usual_rules_chance(measure, base, n, effect, kw):
     from metrics.planning import power_report, usual_rule
-    from metrics.thresholds import Comparison
+    from metrics.thresholds import Contrast
 
     report = power_report(measure, base, n, effect, **kw)
     options = {"ratio": kw["ratio"], "dispersion": kw.get("dispersion"), "method": kw.get("method", "wald")}
@@ -224,7 +224,7 @@ def test_power_report_is_the_power_functions_and_the_usual_rules_chance(measure,
         k: v.to_dict() for k, v in expected.items() if v is not None
     }
     size = n if n is not None else expected["required_n"].n_treated_required
-    null = Comparison.from_rates(measure, base, size, base, size * kw["ratio"], dispersion=kw.get("dispersion"))
+    null = Contrast.from_rates(measure, base, size, base, size * kw["ratio"], dispersion=kw.get("dispersion"))
     rule = usual_rule(measure)
     assert report.payment.false_payment == rule.chance(null) and report.payment.n_treated == size
     assert report.payment.payment_probability == (None if effect is None else rule.chance(null, effect))

@@ -12,7 +12,7 @@ from scipy.stats import norm
 
 from ground.errors import ParameterError
 from metrics.thresholds import (
-    Comparison,
+    Contrast,
     PaymentRule,
     compare_rules,
     confident_reduction_rule,
@@ -38,7 +38,7 @@ def nb_comparisons(rng, draws, n_t, n_c, mu_c, ratio):
 
 def test_peterborough_cohort_by_hand():
     # Cohort 1 of Peterborough: 142 against 155 events per 100 (an 8.4% reduction), no payment.
-    c = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=K)
+    c = Contrast.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=K)
     r = peterborough_rule().evaluate(c, true_effect=0.85)
     assert r.observed == pytest.approx(1 - 142 / 155)
     assert not r.met
@@ -62,7 +62,7 @@ def test_peterborough_chance_matches_simulated_estimator(true_ratio):
     stat, se = nb_comparisons(rng, 10_000, 150, 450, 1.0, true_ratio)
     rule = peterborough_rule()
     share = rule.met_statistic(stat, se).mean()
-    expected = Comparison.from_rates("frequency", true_ratio, 150, 1.0, 450, dispersion=K)
+    expected = Contrast.from_rates("frequency", true_ratio, 150, 1.0, 450, dispersion=K)
     chance = rule.chance(expected, true_ratio)
     assert abs(share - chance) < 3.5 * math.sqrt(chance * (1 - chance) / 10_000) + 0.005
 
@@ -72,7 +72,7 @@ def test_confident_rule_matches_simulated_estimator():
     stat, se = nb_comparisons(rng, 10_000, 200, 400, 1.2, 0.8)
     rule = confident_reduction_rule(0.05)
     share = rule.met_statistic(stat, se).mean()
-    chance = rule.chance(Comparison.from_rates("frequency", 1.2 * 0.8, 200, 1.2, 400, dispersion=K), 0.8)
+    chance = rule.chance(Contrast.from_rates("frequency", 1.2 * 0.8, 200, 1.2, 400, dispersion=K), 0.8)
     assert abs(share - chance) < 3.5 * math.sqrt(chance * (1 - chance) / 10_000) + 0.005
 
 
@@ -84,7 +84,7 @@ def test_peterborough_pooled_and_combined_match_simulation():
     b, _ = nb_comparisons(rng, draws, 150, 300, 1.0, 1.0)
     pooled = (2 - np.exp(a) - np.exp(b)) / 2
     any_paid = (a <= math.log(0.9)) | (b <= math.log(0.9)) | (pooled >= 0.075)
-    cohorts = [Comparison.from_rates("frequency", 1.0, 150, 1.0, 300, dispersion=K, label=f"c{i}") for i in (1, 2)]
+    cohorts = [Contrast.from_rates("frequency", 1.0, 150, 1.0, 300, dispersion=K, label=f"c{i}") for i in (1, 2)]
     r = peterborough(cohorts)
     mc = math.sqrt(r.false_payment * (1 - r.false_payment) / draws)
     assert abs(any_paid.mean() - r.false_payment) < 3.5 * mc + 0.005
@@ -93,8 +93,8 @@ def test_peterborough_pooled_and_combined_match_simulation():
 
 
 def test_peterborough_pooled_is_size_weighted():
-    big = Comparison.from_rates("frequency", 0.80, 3_000, 1.0, 9_000, dispersion=K)
-    small = Comparison.from_rates("frequency", 1.00, 1_000, 1.0, 3_000, dispersion=K)
+    big = Contrast.from_rates("frequency", 0.80, 3_000, 1.0, 9_000, dispersion=K)
+    small = Contrast.from_rates("frequency", 1.00, 1_000, 1.0, 3_000, dispersion=K)
     r = peterborough([big, small], true_effect=0.9)
     assert r.weights == pytest.approx((0.75, 0.25))
     assert r.pooled == pytest.approx(0.75 * 0.2 + 0.25 * 0.0)
@@ -126,7 +126,7 @@ def test_doncaster_by_hand():
 
 def test_confident_rule_is_the_ci_bound():
     # With alpha = 0.025 the one-sided bound is the 95% CI's end.
-    c = Comparison.from_rates("binary", 0.40, 500, 0.46, 1_500)
+    c = Contrast.from_rates("binary", 0.40, 500, 0.46, 1_500)
     r = confident_reduction_rule(0.0, alpha=0.025).evaluate(c)
     assert r.decision_value == pytest.approx(r.ci_low)
     assert r.met == (r.ci_low >= 0)
@@ -135,7 +135,7 @@ def test_confident_rule_is_the_ci_bound():
 
 
 def test_compare_rules_table():
-    c = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=K)
+    c = Contrast.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=K)
     table = compare_rules(c, true_effect=0.9)
     frame = table.to_frame()
     assert frame["rule"].tolist() == [
@@ -154,14 +154,14 @@ def test_compare_rules_table():
         > frame["payment_probability"].iloc[3]
     )
     assert "false payment" in table.summary()
-    binary = compare_rules(Comparison.from_rates("binary", 0.40, 500, 0.46, 1_500), true_effect=-0.05).to_frame()
+    binary = compare_rules(Contrast.from_rates("binary", 0.40, 500, 0.46, 1_500), true_effect=-0.05).to_frame()
     assert binary["rule"].iloc[0] == "Doncaster"
 
 
 def test_from_outcomes_and_weights():
     treated = np.array([0, 1, 2, 0, 3, 1])
     control = np.array([1, 1, 2, 0, 3, 4, 2, 2])
-    c = Comparison.from_outcomes(treated, control, measure="frequency")
+    c = Contrast.from_outcomes(treated, control, measure="frequency")
     var = treated.var() / 6 + control.var() / 8
     assert c.se_difference == pytest.approx(math.sqrt(var))
     assert c.se_log_ratio == pytest.approx(
@@ -169,7 +169,7 @@ def test_from_outcomes_and_weights():
     )
     # Weight 2 on a control is the same mean as listing it twice.
     w = np.r_[2.0, np.ones(7)]
-    cw = Comparison.from_outcomes(treated, control, measure="frequency", control_weights=w)
+    cw = Contrast.from_outcomes(treated, control, measure="frequency", control_weights=w)
     assert cw.control_mean == pytest.approx(np.r_[1, control].mean())
     assert cw.n_control == pytest.approx(81 / 11)  # Kish effective size
 
@@ -186,13 +186,13 @@ def test_from_effect_keeps_the_users_se():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         eb, ec = m.effect("reoffended", kind="binary"), m.effect("reoffences", kind="count")
-    cb, cc = Comparison.from_effect(eb), Comparison.from_effect(ec)
+    cb, cc = Contrast.from_effect(eb), Contrast.from_effect(ec)
     assert cb.se_difference == eb.se and cb.difference == pytest.approx(eb.estimate)
     assert cc.se_log_ratio == ec.se and math.exp(cc.log_ratio) == pytest.approx(ec.estimate)
     assert cc.se_difference == ec.details["difference"].se
     assert cb.measure == "binary" and cc.measure == "frequency"
     with pytest.raises(ParameterError, match="kind 'binary' or 'count'"):
-        Comparison.from_effect(object())
+        Contrast.from_effect(object())
 
 
 @pytest.mark.parametrize(
@@ -200,14 +200,14 @@ def test_from_effect_keeps_the_users_se():
     [
         (lambda: PaymentRule("x", 1.5), "'at_least' parameter of PaymentRule"),
         (lambda: PaymentRule("x", 0.1, scale="percent"), "'scale' parameter"),
-        (lambda: PaymentRule("x", 0.1, confidence=1.2), "'confidence' parameter"),
-        (lambda: doncaster_rule().evaluate(Comparison.from_rates("frequency", 1, 10, 1, 10)), "defined on the binary"),
+        (lambda: PaymentRule("x", 0.1, alpha=0.6), "'alpha' parameter"),
+        (lambda: doncaster_rule().evaluate(Contrast.from_rates("frequency", 1, 10, 1, 10)), "defined on the binary"),
         (lambda: doncaster((1.2, 10), (0.5, 10)), "'treated' parameter given as"),
         (lambda: doncaster([0, 1, 2], (0.5, 10)), "0/1 outcomes"),
-        (lambda: peterborough_rule().chance(Comparison.from_rates("frequency", 1, 10, 1, 10), -0.5), "'true_effect'"),
-        (lambda: peterborough([]), "at least one Comparison"),
+        (lambda: peterborough_rule().chance(Contrast.from_rates("frequency", 1, 10, 1, 10), -0.5), "'true_effect'"),
+        (lambda: peterborough([]), "at least one Contrast"),
         (
-            lambda: Comparison.from_outcomes([0, 1], [0, 1, 1], measure="binary", control_weights=[1, 1]),
+            lambda: Contrast.from_outcomes([0, 1], [0, 1, 1], measure="binary", control_weights=[1, 1]),
             "control_weights",
         ),
     ],
@@ -221,12 +221,12 @@ def test_peterborough_lone_cohort_is_not_pooled():
     # Cohort 1 of Peterborough: 142 vs 155 events per 100 (8.4%), 1,000 people against 10,000
     # comparisons (ratio assumed), negative binomial shape 2 (assumed). 8.4% is above the 7.5%
     # pooled level, but the pooled test settles cohorts together at the end: alone it pays nothing.
-    c1 = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
+    c1 = Contrast.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
     r = peterborough(c1)
     assert r.pooled == pytest.approx(1 - 142 / 155)
     assert not r.pooled_met and not r.met
     assert r.false_payment == pytest.approx(r.cohorts[0].false_payment, rel=1e-6)
     assert r.pooled_false_payment == 0.0
     assert "not applied" in r.summary()
-    c2 = Comparison.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0)
+    c2 = Contrast.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0)
     assert peterborough([c1, c2]).met

@@ -229,7 +229,7 @@ def rossi_events():
     Each man starts on 2020-01-01; an arrest in week w becomes an offence on day 7w - 3 (mid-week),
     convicted 30 days later. Follow-up 364 days = 52 weeks.
     """
-    rossi = pd.read_csv(Path(__file__).parent / "data" / "rossi.csv")
+    rossi = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "rossi.csv")
     rossi["person_id"] = [f"R{i:03d}" for i in range(len(rossi))]
     start = D("2020-01-01")
     people = rossi.assign(start_date=start)

@@ -11,7 +11,7 @@ from ground.expressions import parse
 from outcomes import MetricSpec, ReliableChange, Sustained, Transition
 from tests.running import desist
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "examples" / "specs").glob("*.toml"))
 
 GOOD = """

@@ -129,11 +129,11 @@ def test_doncaster_cohort_1_is_paid_and_cohort_2_is_clawed_back(doncaster_data):
 def test_doncaster_point_estimate_pays_half_the_time_at_the_target():
     # A fixed baseline and a point-estimate rule: at a true fall of exactly 5 points the chance of
     # paying is 50% at any cohort size (the example against check's 56% "power").
-    from metrics.thresholds import Comparison
+    from metrics.thresholds import Contrast
 
     rule = scheme("doncaster").rules[0].payment_rule()
     for n in (300, 3_000):
-        c = Comparison.from_rates("binary", 0.53, n, 0.58)
+        c = Contrast.from_rates("binary", 0.53, n, 0.58)
         assert rule.chance(c, -0.05) == pytest.approx(0.5, abs=1e-12)
 
 

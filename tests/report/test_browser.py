@@ -23,9 +23,9 @@ import pytest
 
 from appraisal import JOURNEYS
 from desist.report import BROWSER_FLAGS
-from tests.test_report_sections import built_reports
+from tests.report.test_sections import built_reports
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 AXE = Path(os.environ.get("AXE_CORE", ROOT / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"))
 pytestmark = pytest.mark.skipif(

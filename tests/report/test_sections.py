@@ -12,7 +12,7 @@ import pytest
 from appraisal import JOURNEYS
 from desist import sections
 from desist.report import Report
-from tests.test_appraisal import appraisal_without_costs, built_appraisal
+from tests.appraisal.test_appraisal import appraisal_without_costs, built_appraisal
 
 #: Sections every journey's report shows (the evidence and the annex), and each journey's answer.
 SECTIONS = (

@@ -21,8 +21,8 @@ from desist.tables import TARIFF_NAMES, outcome_names, segment_names
 from desist.workbook import Sheet, simulation_sheets, story_workbook, tariff_sheets, write_workbook
 from ground.errors import ParameterError
 from pricing.contract import Contract
+from tests.appraisal.test_appraisal import built_appraisal
 from tests.running import ROOT, desist, one_message
-from tests.test_appraisal import built_appraisal
 
 SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 
@@ -139,7 +139,7 @@ def test_tariffs_margins_and_cash_flow_are_the_json_ones(story, book):
 
 
 def test_the_price_commands_workbook_matches_its_json(story, tmp_path):
-    """``desist price --json`` prints ``{"spec": ..., **TariffComparison.to_dict()}``."""
+    """``desist price --json`` prints ``{"spec": ..., **TariffSet.to_dict()}``."""
     comparison = story.tariffs
     got = _json({"spec": story.inputs.spec.name, **comparison.to_dict()})
     book = openpyxl.load_workbook(write_workbook(tmp_path / "price.xlsx", tariff_sheets(comparison)))

@@ -13,10 +13,10 @@ from cohorts.synthetic import DISPERSION, draw_covariates, expected_reoffences
 from ground.errors import ParameterError
 from metrics import fit_propensity, match
 from metrics.propensity import design_matrix
-from metrics.thresholds import Comparison, peterborough, peterborough_rule, point_estimate_rule
+from metrics.thresholds import Contrast, peterborough, peterborough_rule, point_estimate_rule
 from studies.payment_simulation import (
     MATCHING_COVARIATES,
-    World,
+    OutcomeModel,
     batched_logit,
     matched_effects,
     payment_probability,
@@ -60,13 +60,13 @@ def test_fast_path_equals_public_matching_and_effects(ratio):
 
 
 def test_world_hits_the_base_rate_and_true_effect():
-    w = World.build("binary", -0.05, base_rate=0.40)
+    w = OutcomeModel.build("binary", -0.05, base_rate=0.40)
     assert w.base_rate == pytest.approx(0.40, abs=1e-10)
     assert w.true_effect == -0.05 and 0 < w.rate_ratio < 1
-    f = World.build("frequency", 0.9, base_rate=1.5)
+    f = OutcomeModel.build("frequency", 0.9, base_rate=1.5)
     assert f.base_rate == pytest.approx(1.5) and f.rate_ratio == 0.9
     with pytest.raises(ParameterError, match="'base_rate' parameter"):
-        World.build("binary", -0.05, base_rate=1.5)
+        OutcomeModel.build("binary", -0.05, base_rate=1.5)
 
 
 def test_matched_ci_coverage_1000_replications():
@@ -92,7 +92,7 @@ def test_peterborough_false_payment_on_a_null_world_matches_its_simulated_freque
     m = match(df, "treated", MATCHING_COVARIATES)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reported = peterborough(Comparison.from_effect(m.effect("reoffences", kind="count"))).false_payment
+        reported = peterborough(Contrast.from_effect(m.effect("reoffences", kind="count"))).false_payment
     # ... against how often the test pays in 800 simulated null evaluations of the same design.
     sim = payment_probability(
         1.0, peterborough_rule(), n_treated=200, ratio=1, pool_size=2_000, draws=800, seed=20261126

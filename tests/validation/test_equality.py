@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from statsmodels.stats.proportion import proportion_confint
 
-from ground.errors import ParameterError
-from validation import SchemaError, equality
+from ground.errors import ParameterError, SchemaError
+from validation import equality
 from validation.equality_impact import TOTAL, age_band
 
 

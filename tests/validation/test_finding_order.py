@@ -21,7 +21,7 @@ import pandas as pd
 from outcomes.spec import MetricSpec
 from validation import check_design
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: Outcomes on four instruments, listed against the alphabet (so neither sorting nor a set could pass for spec order).
 INSTRUMENTS = ("ladder_finance", "ladder_ete", "ladder_drugs_alcohol", "ladder_accommodation")
 #: Hash seeds under which a set of INSTRUMENTS iterates in two different orders, neither the spec's (checked on the
@@ -63,7 +63,10 @@ def test_deadweight_findings_follow_the_spec():
 
 
 def test_deadweight_order_is_the_same_under_every_hash_seed():
-    code = "import json; from tests.test_finding_order import deadweight_order; print(json.dumps(deadweight_order()))"
+    code = (
+        "import json; from tests.validation.test_finding_order import deadweight_order; "
+        "print(json.dumps(deadweight_order()))"
+    )
     runs = [
         subprocess.Popen(
             [sys.executable, "-W", "ignore", "-c", code],

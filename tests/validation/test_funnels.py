@@ -9,8 +9,9 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.stats import binom, norm, poisson
 
+from ground.errors import ParameterError, SchemaError
 from tests.results import validation_funnel as ref
-from validation import ParameterError, SchemaError, funnel
+from validation import funnel
 from validation.funnels import exact_limit, normal_limit
 
 
@@ -77,7 +78,7 @@ def test_funnel_units_limits_and_outside():
     for _, row in u.iterrows():
         assert row["high_99.8"] == pytest.approx(float(exact_limit(0.999, row["volume"], f.target)))
         assert row["low_95"] == pytest.approx(float(exact_limit(0.025, row["volume"], f.target)))
-    assert f.outside(0.998) == ["PRV08"] and u.loc["PRV08", "outside_99.8"] == "above"
+    assert f.outside(0.002) == ["PRV08"] and u.loc["PRV08", "outside_99.8"] == "above"
     assert not f.adjusted
 
 
@@ -94,7 +95,7 @@ def test_overdispersion_phi_is_winsorised_mean_square_z():
     raw = exact_limit(0.975, u["volume"].to_numpy(), f.target)
     assert_allclose(u["high_95"], f.target + np.sqrt(f.phi) * (raw - f.target), rtol=1e-12)
     unadjusted = funnel(_providers(rng.beta(12, 28, 20), sizes, seed=4), overdispersion=False)
-    assert len(unadjusted.outside(0.95)) >= len(f.outside(0.95))
+    assert len(unadjusted.outside(0.05)) >= len(f.outside(0.05))
 
 
 def test_ratio_funnel_with_expected_and_clipping():
@@ -118,8 +119,8 @@ def test_funnel_output_and_errors():
     assert len(ax.lines) == 5
     with pytest.raises(ParameterError, match="The 'method' parameter of funnel must be one of 'exact', 'normal'"):
         funnel(_providers([0.3], [10]), method="wilson")
-    with pytest.raises(ParameterError, match="The 'levels' parameter of funnel must be a tuple of numbers in"):
-        funnel(_providers([0.3], [10]), levels=(0.95, 1.2))
+    with pytest.raises(ParameterError, match="The 'alphas' parameter of funnel must be a tuple of numbers in"):
+        funnel(_providers([0.3], [10]), alphas=(0.05, 1.2))
     with pytest.raises(
         ParameterError, match=r"The 'target' parameter of funnel must be a number in the range \(0, 1\)"
     ):

@@ -11,8 +11,9 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from cohorts.synthetic import MEAN_HOURS, make_world
+from ground.errors import ModelError, ParameterError, SchemaError
 from studies.screen_calibration import SCENARIOS, flag_rates
-from validation import ModelError, ParameterError, SchemaError, creaming_screen, parking_screen
+from validation import creaming_screen, parking_screen
 from validation.screens import common_trend, separate_trends
 
 

@@ -12,8 +12,8 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from cohorts.synthetic import make_world
+from ground.errors import ParameterError
 from outcomes import Improvement, MetricSpec, Threshold, achievement, score
-from validation import ParameterError
 from validation.measurement import KINDS, counting_findings, measurement_screens
 from validation.screens import fit_glm, holm, winsorised_phi
 

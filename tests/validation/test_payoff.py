@@ -9,9 +9,9 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import expit, logit
 
+from ground.errors import ParameterError
 from pricing import PaymentStructure, Tariff
 from pricing.structure import Investor
-from validation import ParameterError
 from validation.payoff import gaming_payoff
 
 

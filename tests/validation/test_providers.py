@@ -11,11 +11,11 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.special import expit, logit
 
+from ground.errors import ModelError, ParameterError
 from tests.results import validation_providers as ref
-from validation import ModelError, ParameterError
 from validation.providers import _Conditional, _Curves, compare_providers, maximum_likelihood
 
-DATA = Path(__file__).resolve().parent / "data" / "providers.csv"
+DATA = Path(__file__).resolve().parents[1] / "data" / "providers.csv"
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def _bench():
     """bench/providers.py, whose worlds the calibration test runs fewer of."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "providers.py"
+    path = Path(__file__).resolve().parents[2] / "bench" / "providers.py"
     spec = importlib.util.spec_from_file_location("bench_providers", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
