@@ -11,6 +11,7 @@ in Python): the format must have a four-digit year, and ISO dates stay readable.
 
 - :data:`DateLike`: what a user may pass as a date (``as_of: DateLike``);
 - :func:`parse_date`: one value, or one message naming the value and the form;
+- :func:`parse_as_of`: a function's ``as_of`` argument (``None`` stays ``None``);
 - :func:`parse_dates`: a column, with the cells that are not dates.
 
 Timezone-aware values keep their local date and time and lose the zone.
@@ -44,7 +45,16 @@ import pandas as pd
 from ground.checks import shown_value
 from ground.errors import DesistError, ParameterError
 
-__all__ = ["DATE_RULE", "ISO_FORM", "DateLike", "date_format", "declared_format", "parse_date", "parse_dates"]
+__all__ = [
+    "DATE_RULE",
+    "ISO_FORM",
+    "DateLike",
+    "date_format",
+    "declared_format",
+    "parse_as_of",
+    "parse_date",
+    "parse_dates",
+]
 
 #: What a user may pass wherever desist takes a date (a datetime and a Timestamp are dates too).
 DateLike: TypeAlias = str | datetime.date | pd.Timestamp
@@ -159,6 +169,39 @@ def parse_date(
         message = f"{what} must be {accepted_form()}. Got {shown_value(value)} instead{': ' + why if why else ''}."
         raise (error or ParameterError)(message)
     return stamp
+
+
+def parse_as_of(value: DateLike | None, caller: str) -> pd.Timestamp | None:
+    """A function's ``as_of`` argument read by :func:`parse_date`; ``None`` (no as-of date given) stays ``None``.
+
+    Parameters
+    ----------
+    value : DateLike or None
+        The date the data were extracted, as the user gave it.
+    caller : str
+        The function that takes it, as the message names it.
+
+    Returns
+    -------
+    pandas.Timestamp or None
+
+    Examples
+    --------
+    >>> parse_as_of("2025-09-30", "settle")
+    Timestamp('2025-09-30 00:00:00')
+    >>> parse_as_of(None, "settle") is None
+    True
+    """
+    if value is None:
+        return None
+    return parse_date(value, f"The 'as_of' parameter of {caller}", error=_as_of_error(caller))
+
+
+def _as_of_error(caller: str) -> Callable[[str], DesistError]:
+    def error(message: str) -> DesistError:
+        return ParameterError(message, parameter="as_of", caller=caller)
+
+    return error
 
 
 def _one(value: Any) -> tuple[pd.Timestamp | None, str]:

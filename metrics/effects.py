@@ -366,6 +366,35 @@ def compare(
     )  # fmt: skip
 
 
+def check_effect_options(kind: str, event: str | None, caller: str) -> None:
+    """The outcome's kind, and the event column a time-to-event outcome needs: what an effect checks first.
+
+    A command calls it before a long matching, so a wrong option is reported at once.
+
+    Parameters
+    ----------
+    kind : {"mean", "binary", "count", "time"}
+    event : str or None
+        The 0/1 event column; required when ``kind="time"``.
+    caller : str
+        The function (or command) that was given them, as the message names it.
+
+    Examples
+    --------
+    >>> check_effect_options("time", None, "effect")
+    Traceback (most recent call last):
+    ...
+    ground.errors.ParameterError: The 'event' parameter of effect must be the 0/1 column saying whether the event \
+(e.g. a proven reoffence) happened when kind='time' (0 = censored at the duration). Got None instead.
+    """
+    check_parameter(kind, "kind", caller, Options(*KINDS))
+    if kind == "time" and event is None:
+        raise parameter_error(
+            "event", caller, "the 0/1 column saying whether the event (e.g. a proven reoffence) happened "
+            "when kind='time' (0 = censored at the duration)", event,
+        )  # fmt: skip
+
+
 def estimate_effect(
     sample: AnalysisSample,
     outcome: str,
@@ -385,7 +414,7 @@ def estimate_effect(
 ) -> Effect:
     """Shared engine of :func:`compare` and ``MatchedComparison.effect``: checks the
     arguments and the outcome, fits the estimator, and attaches its variance."""
-    check_parameter(kind, "kind", caller, Options(*KINDS))
+    check_effect_options(kind, event, caller)
     scale = _scale(kind, scale, caller)
     check_parameter(se, "se", caller, Options(*VARIANCES))
     check_parameter(alpha, "alpha", caller, _OPEN_UNIT)
@@ -766,11 +795,6 @@ def _bootstrap(sample, y, Z, kind, scale, value, alpha, draws, seed):
 
 def _time_effect(sample, outcome, duration, event, covariates, se, alpha, caller) -> Effect:
     duration = duration or outcome
-    if event is None:
-        raise parameter_error(
-            "event", caller, "the 0/1 column saying whether the event (e.g. a proven reoffence) happened "
-            "when kind='time' (0 = censored at the duration)", event,
-        )  # fmt: skip
     if se in ("abadie_imbens", "bootstrap"):
         raise parameter_error("se", caller, "'cluster', 'two_way' or 'hc3' when kind='time'", se)
     data = sample.data

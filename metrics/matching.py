@@ -51,7 +51,8 @@ METHODS = ("nearest", "optimal", "subclass")
 MULTIVARIATE = ("mahalanobis", "robust_mahalanobis")
 ESTIMANDS = ("ATT", "ATC", "ATE")
 DISCARDS = ("none", "both", "control", "treated")
-_LINKS = ("logit", "linear_logit")
+#: The scales the propensity score is matched on.
+LINKS = ("logit", "linear_logit")
 
 
 class MatchingShortfallWarning(DesistWarning):
@@ -194,7 +195,7 @@ def _options(given: dict) -> dict:
     check_parameter(given["estimand"], "estimand", "match", Options(*ESTIMANDS))
     check_parameter(given["ratio"], "ratio", "match", Interval(int, 1, None))
     check_parameter(given["replace"], "replace", "match", Options(True, False))
-    check_parameter(given["link"], "link", "match", Options(*_LINKS))
+    check_parameter(given["link"], "link", "match", Options(*LINKS))
     check_parameter(given["order"], "order", "match", Options(None, *ORDERS))
     check_parameter(given["ties"], "ties", "match", Options(*TIES))
     check_parameter(given["caliper"], "caliper", "match", Options(None), Interval(float, 0, None, closed="neither"))

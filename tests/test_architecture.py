@@ -27,9 +27,6 @@ LIBRARY = FLOORS[:7]
 MAX_LINES = 80
 #: Most lines of code a command's body may have: parse the options, make one call, present the result.
 MAX_COMMAND_LINES = 30
-#: Commands still over MAX_COMMAND_LINES, owned by another helper this round (issue 24): the next round
-#: shortens them and empties this set. A command that gets short enough must leave it (the test says so).
-LONG_COMMANDS = {"evaluate", "screen"}
 #: Names whose calls run text as code, and methods that do the same on a DataFrame.
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
 FORBIDDEN_METHODS = {"eval", "query"}
@@ -281,9 +278,5 @@ def test_commands_parse_make_one_call_and_present():
     assert {"demo", "report", "simulate", "power"} <= set(commands)
     lengths = {name: _lines_of_code(function, path.read_text(encoding="utf-8").splitlines()) for name, (path, function)
                in commands.items()}  # fmt: skip
-    long = {name: n for name, n in lengths.items() if n > MAX_COMMAND_LINES}
-    assert set(long) <= LONG_COMMANDS, f"commands over {MAX_COMMAND_LINES} lines of code: " + ", ".join(
-        f"{name} ({long[name]})" for name in sorted(set(long) - LONG_COMMANDS)
-    )
-    short = LONG_COMMANDS - set(long)
-    assert not short, f"now at most {MAX_COMMAND_LINES} lines: take {sorted(short)} out of LONG_COMMANDS"
+    long = ", ".join(f"{name} ({n})" for name, n in sorted(lengths.items()) if n > MAX_COMMAND_LINES)
+    assert not long, f"commands over {MAX_COMMAND_LINES} lines of code (move the work to the library): {long}"

@@ -10,9 +10,9 @@ import pytest
 
 from cohorts.synthetic import make_world
 from desist.commands.check import read_tables
-from desist.commands.screen import screen_tables
 from ground.errors import ParameterError, SchemaError
 from tests.running import desist
+from validation.screening import screen_tables
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def test_an_unknown_grouping_is_refused_not_dropped(eligible):
     overall = desist("screen", "--eligible", DATA / "eligible.csv", "--services", DATA / "services.csv", "--by", "",
                      "--json")  # fmt: skip
     assert overall.returncode == 0, overall.stderr
-    creaming = screen_tables(eligible, services, by=None)["creaming"]
+    creaming = screen_tables(eligible, services, by=None).creaming
     assert "same provider" not in creaming.meaning and "at any of the providers" not in creaming.meaning
 
 

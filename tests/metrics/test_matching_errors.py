@@ -200,7 +200,7 @@ def test_cli_evaluate_checks_kind_and_event_first():
         "--kind",
         "time",
     )
-    assert proc.returncode == 1 and "--kind time needs --event" in proc.stderr
+    assert proc.returncode == 1 and "The 'event' parameter of desist evaluate must be the 0/1 column" in proc.stderr
     proc = _desist(
         "evaluate",
         "--data",
@@ -214,7 +214,10 @@ def test_cli_evaluate_checks_kind_and_event_first():
         "--kind",
         "median",
     )
-    assert proc.returncode == 1 and "--kind must be one of mean, binary, count, time" in proc.stderr
+    assert (
+        proc.returncode == 1
+        and "The 'kind' parameter of desist evaluate must be one of 'mean', 'binary', 'count', 'time'" in proc.stderr
+    )
 
 
 def test_cli_evaluate_bad_column_exits_1():
