@@ -27,7 +27,7 @@ from appraisal.result import CALIPER, Appraisal, RunOptions
 from cohorts.difficulty import fit_difficulty
 from ground.tables import BASELINE_COVARIATES
 from metrics.matching import match
-from metrics.power import minimum_detectable_effect, negative_binomial_shape
+from metrics.power import Design, minimum_detectable_effect, negative_binomial_shape
 from metrics.sensitivity import e_value, rosenbaum_bounds
 from metrics.thresholds import Contrast, compare_rules
 from outcomes.reoffending import proven_reoffending
@@ -233,9 +233,9 @@ def _payment_thresholds(a: Appraisal, options: RunOptions) -> Appraisal:
     }
     power = {
         "frequency": minimum_detectable_effect(
-            "frequency", float(effects["count"].mean_control), n_treated, dispersion=dispersion
+            Design("frequency", float(effects["count"].mean_control), dispersion=dispersion), n_treated
         ),
-        "binary": minimum_detectable_effect("binary", float(effects["binary"].mean_control), n_treated),
+        "binary": minimum_detectable_effect(Design("binary", float(effects["binary"].mean_control)), n_treated),
     }
     return replace(a, thresholds=MappingProxyType(thresholds), power=MappingProxyType(power))
 

@@ -48,6 +48,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from ground.checks import Interval, Options, check_parameter, parameter_error
+from ground.dates import DateLike, parse_date
 from ground.tables import NEEDS
 
 #: Shape k of the gamma frailty: proven reoffences are negative binomial with
@@ -756,7 +757,7 @@ def _world_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
         "shares": shares,
         "case_mix": float(params["case_mix"]),
         "gaming": gaming,
-        "as_of": pd.Timestamp(params["as_of"]),
+        "as_of": params["as_of"],
     }
 
 
@@ -858,7 +859,7 @@ def make_world(
     parking: float | Sequence[float] = 0.0,
     effects: Mapping[str, float] | None = None,
     enrolment_rate: float | Sequence[float] = 0.6,
-    as_of: str = "2025-09-30",
+    as_of: DateLike = "2025-09-30",
     *,
     provider_shares: Sequence[float] | None = None,
     case_mix: float = 0.0,
@@ -889,7 +890,7 @@ def make_world(
     enrolment_rate : float or sequence of float
         Enrolment probability of an eligible person when nobody creams; one per
         provider allowed (providers may differ in how many they take on).
-    as_of : str
+    as_of : DateLike
         Date of the data extract. Referrals run from 2023-01-01 to 2024-06-30,
         so people referred after 2024-04-01 have not completed follow-up plus
         waiting by the default date.
@@ -943,7 +944,7 @@ def make_world(
         "parking": parking,
         "effects": effects,
         "enrolment_rate": enrolment_rate,
-        "as_of": as_of,
+        "as_of": parse_date(as_of, "The 'as_of' parameter of make_world"),
         "provider_shares": provider_shares,
         "case_mix": case_mix,
         "service_level": service_level,

@@ -16,6 +16,7 @@ from metrics.power import (
     power_curve,
     required_n,
     simulated_power,
+    solve_power,
 )
 from metrics.propensity import PropensityModel, SeparationWarning, fit_propensity
 from metrics.sensitivity import EValue, RosenbaumBounds, e_value, rosenbaum_bounds
@@ -76,4 +77,5 @@ __all__ = [
     "required_n",
     "rosenbaum_bounds",
     "simulated_power",
+    "solve_power",
 ]

@@ -57,8 +57,8 @@ negative binomial counts) and applying the test itself.
 
 Examples
 --------
->>> from metrics.power import minimum_detectable_effect
->>> r = minimum_detectable_effect("binary", base_rate=0.45, n_treated=500, ratio=3)
+>>> from metrics.power import Design, minimum_detectable_effect
+>>> r = minimum_detectable_effect(Design("binary", base_rate=0.45, ratio=3), n_treated=500)
 >>> round(r.effect, 3)
 -0.071
 """
@@ -355,36 +355,61 @@ def negative_binomial_shape(counts: np.ndarray | pd.Series, weights: np.ndarray 
     return float(mean**2 / (var - mean)) if var > mean else None
 
 
-def power(
-    measure: Measure,
-    base_rate: float,
-    n_treated: float,
-    effect: float,
-    *,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    phi: float | None = None,
-    method: BinaryMethod = "wald",
+def solve_power(
+    design: Design, *, n_treated: float | None = None, effect: float | None = None, power: float | None = None
 ) -> PowerResult:
+    """Solve for whichever of cohort size, effect and power is missing, as statsmodels' ``solve_power``.
+
+    Parameters
+    ----------
+    design : Design
+        The measure, the comparison rate and the test (ratio, alpha, sides, design effect, dispersion).
+    n_treated, effect, power : float or None
+        Give two; the one left ``None`` is solved for: ``power`` (:func:`power`), ``effect``, the minimum
+        detectable effect (:func:`minimum_detectable_effect`), or ``n_treated``, the cohort needed
+        (:func:`required_n`).
+
+    Returns
+    -------
+    PowerResult
+        ``solved_for`` names the one that was missing.
+
+    Examples
+    --------
+    >>> design = Design("binary", base_rate=0.45, ratio=3)
+    >>> solve_power(design, n_treated=500, power=0.8).solved_for
+    'effect'
+    >>> round(solve_power(design, n_treated=500, effect=-0.05).power, 3)
+    0.504
+    """
+    if power is None and n_treated is not None and effect is not None:
+        return _power(design, n_treated, effect)
+    if effect is None and n_treated is not None and power is not None:
+        return _minimum_detectable_effect(design, n_treated, power)
+    if n_treated is None and effect is not None and power is not None:
+        return _required_n(design, effect, power)
+    missing = sum(value is None for value in (n_treated, effect, power))
+    raise ParameterError(
+        "Exactly one of the 'n_treated', 'effect' and 'power' parameters of solve_power must be None (the one "
+        f"solved for). Got {missing} left None instead.",
+        parameter="power",
+        caller="solve_power",
+    )
+
+
+def power(design: Design, n_treated: float, effect: float) -> PowerResult:
     """Power of the test of "no effect" for a given cohort size and true effect.
 
     Parameters
     ----------
-    measure : {"binary", "frequency"}
-        Binary proven reoffending rate, or proven reoffences per person.
-    base_rate : float
-        Comparison-group rate (proportion, or mean count per person).
+    design : Design
+        The measure, the comparison rate and the test.
     n_treated : float
         Treated cohort size; the comparison group has ``ratio * n_treated``.
     effect : float
         True effect: treated minus comparison rate for ``binary`` (-0.05 is a
         5-point reduction), treated / comparison rate ratio for ``frequency``
         (0.9 is a 10% reduction).
-    ratio, alpha, alternative, design_effect, dispersion, phi, method
-        See :class:`Design`.
 
     Returns
     -------
@@ -392,79 +417,59 @@ def power(
 
     Examples
     --------
-    >>> round(power("frequency", 1.2, 800, 0.9, ratio=2, dispersion=2.0).power, 3)
+    >>> round(power(Design("frequency", 1.2, ratio=2, dispersion=2.0), 800, 0.9).power, 3)
     0.544
     """
-    design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
-    _check_n("n_treated", n_treated)
-    _check_effect(design, effect)
-    return _result(design, "power", effect, n_treated, float(design.power_at(design.standardised(effect, n_treated))))
+    return _power(design, n_treated, effect)
 
 
-def required_n(
-    measure: Measure,
-    base_rate: float,
-    effect: float,
-    *,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    phi: float | None = None,
-    method: BinaryMethod = "wald",
-) -> PowerResult:
+def required_n(design: Design, effect: float, power: float = 0.8) -> PowerResult:
     """Treated cohort size at which the test detects ``effect`` with ``power``.
 
     ``n_treated = (x / signal)**2 * unit_variance`` with ``x`` the standardised
     effect giving ``power`` (see the module docstring); ``n_treated`` is
     unrounded, ``n_treated_required`` rounds it up.
 
+    Parameters
+    ----------
+    design : Design
+        The measure, the comparison rate and the test.
+    effect : float
+        True effect, as in :func:`power`.
+    power : float, default 0.8
+        The chance of detecting it.
+
+    Returns
+    -------
+    PowerResult
+
     Examples
     --------
-    >>> r = required_n("binary", 0.45, -0.05, ratio=3)
-    >>> r.n_treated_required
+    >>> required_n(Design("binary", 0.45, ratio=3), -0.05).n_treated_required
     1013
     """
-    design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
-    _check_effect(design, effect)
-    signal = float(design.signal(effect))
-    if signal == 0 or (alternative == "one-sided" and signal > 0):
-        raise ParameterError(
-            "The 'effect' parameter of required_n must be a reduction for a one-sided test (and non-zero for any). "
-            f"Got {effect!r} instead.",
-            parameter="effect",
-        )
-    x = design.x_needed(power)
-    n = (x / signal) ** 2 * float(design.unit_variance(effect))
-    if measure == "frequency":
-        # The small-sample term makes x depend on n beyond sqrt(n): solve near the first-order answer.
-        n = optimize.brentq(
-            lambda m: float(design.standardised(effect, m)) - x, n / 4, n * 4 + 10, xtol=1e-10, rtol=1e-14
-        )
-    return _result(design, "n_treated", effect, n, power)
+    return _required_n(design, effect, power)
 
 
-def minimum_detectable_effect(
-    measure: Measure,
-    base_rate: float,
-    n_treated: float,
-    *,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    phi: float | None = None,
-    method: BinaryMethod = "wald",
-) -> PowerResult:
+def minimum_detectable_effect(design: Design, n_treated: float, power: float = 0.8) -> PowerResult:
     """Smallest reduction the test detects with ``power`` in a cohort of ``n_treated``.
 
     Solves ``-signal(effect) / se(effect) = x`` for the reduction closest to no
     effect (the variance depends on the treated rate, so this is a root search
     except for the arcsine form, where it is closed).
+
+    Parameters
+    ----------
+    design : Design
+        The measure, the comparison rate and the test.
+    n_treated : float
+        Treated cohort size.
+    power : float, default 0.8
+        The chance of detecting the reduction.
+
+    Returns
+    -------
+    PowerResult
 
     Raises
     ------
@@ -473,19 +478,47 @@ def minimum_detectable_effect(
 
     Examples
     --------
-    >>> r = minimum_detectable_effect("frequency", 1.2, 500, ratio=3, dispersion=2.0)
+    >>> r = minimum_detectable_effect(Design("frequency", 1.2, ratio=3, dispersion=2.0), 500)
     >>> round(r.relative, 3)
     -0.159
     """
-    design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
+    return _minimum_detectable_effect(design, n_treated, power)
+
+
+def _power(design: Design, n_treated: float, effect: float) -> PowerResult:
+    _check_n("n_treated", n_treated)
+    _check_effect(design, effect)
+    return _result(design, "power", effect, n_treated, float(design.power_at(design.standardised(effect, n_treated))))
+
+
+def _required_n(design: Design, effect: float, power: float) -> PowerResult:
+    _check_effect(design, effect)
+    signal = float(design.signal(effect))
+    if signal == 0 or (design.alternative == "one-sided" and signal > 0):
+        raise ParameterError(
+            "The 'effect' parameter of required_n must be a reduction for a one-sided test (and non-zero for any). "
+            f"Got {effect!r} instead.",
+            parameter="effect",
+        )
+    x = design.x_needed(power)
+    n = (x / signal) ** 2 * float(design.unit_variance(effect))
+    if design.measure == "frequency":
+        # The small-sample term makes x depend on n beyond sqrt(n): solve near the first-order answer.
+        n = optimize.brentq(
+            lambda m: float(design.standardised(effect, m)) - x, n / 4, n * 4 + 10, xtol=1e-10, rtol=1e-14
+        )
+    return _result(design, "n_treated", effect, n, power)
+
+
+def _minimum_detectable_effect(design: Design, n_treated: float, power: float) -> PowerResult:
     _check_n("n_treated", n_treated)
     x = design.x_needed(power)
-    if measure == "binary" and method == "arcsine":
+    if design.measure == "binary" and design.method == "arcsine":
         h = -x * math.sqrt(float(design.unit_variance(0.0)) / n_treated)
-        angle = math.asin(math.sqrt(base_rate)) + h / 2
+        angle = math.asin(math.sqrt(design.base_rate)) + h / 2
         if angle <= 0:
             _undetectable(design, n_treated, power)
-        effect = math.sin(angle) ** 2 - base_rate
+        effect = math.sin(angle) ** 2 - design.base_rate
     else:
 
         def gap(e: float) -> float:
@@ -539,18 +572,7 @@ class SimulatedPower:
 
 
 def simulated_power(
-    measure: Measure,
-    base_rate: float,
-    n_treated: int,
-    effect: float,
-    *,
-    draws: int = 10_000,
-    seed: int | None = None,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    dispersion: float | None = None,
-    method: BinaryMethod = "wald",
+    design: Design, n_treated: int, effect: float, *, draws: int = 10_000, seed: int | None = None
 ) -> SimulatedPower:
     """Power by simulation: draw ``draws`` trials and apply the test to each.
 
@@ -564,22 +586,19 @@ def simulated_power(
 
     Examples
     --------
-    >>> s = simulated_power("binary", 0.45, 400, -0.08, ratio=2, draws=2_000, seed=1)
+    >>> s = simulated_power(Design("binary", 0.45, ratio=2), 400, -0.08, draws=2_000, seed=1)
     >>> abs(s.power - s.analytic.power) < 4 * s.mc_se
     True
     """
-    analytic = power(
-        measure,
-        base_rate,
-        n_treated,
-        effect,
-        ratio=ratio,
-        alpha=alpha,
-        alternative=alternative,
-        dispersion=dispersion,
-        method=method,
-    )
-    design = analytic.design
+    analytic = _power(design, n_treated, effect)
+    ratio, base_rate, dispersion = design.ratio, design.base_rate, design.dispersion
+    if design.design_effect != 1 or design.phi is not None:
+        raise ParameterError(
+            "The 'design' parameter of simulated_power must draw plain binomial or negative binomial trials: "
+            f"no design effect and no phi. Got design_effect={design.design_effect!r}, phi={design.phi!r} instead.",
+            parameter="design",
+            caller="simulated_power",
+        )
     if int(n_treated) != n_treated or round(n_treated * ratio) < 1:
         raise ParameterError(
             f"The 'n_treated' parameter of simulated_power must be a whole number of people with at least one "
@@ -590,10 +609,10 @@ def simulated_power(
     rng = np.random.default_rng(seed)
     n_t, n_c = int(n_treated), int(round(n_treated * ratio))
     rate_t = float(design.treated_rate(effect))
-    if measure == "binary":
+    if design.measure == "binary":
         p_t = rng.binomial(n_t, rate_t, draws) / n_t
         p_c = rng.binomial(n_c, base_rate, draws) / n_c
-        if method == "arcsine":
+        if design.method == "arcsine":
             z = (2 * np.arcsin(np.sqrt(p_t)) - 2 * np.arcsin(np.sqrt(p_c))) / np.sqrt(1 / n_t + 1 / n_c)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -692,31 +711,17 @@ class PowerCurve:
         return ax
 
 
-def power_curve(
-    measure: Measure,
-    base_rate: float,
-    *,
-    n_treated: float | np.ndarray,
-    effect: float | np.ndarray,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    phi: float | None = None,
-    method: BinaryMethod = "wald",
-) -> PowerCurve:
+def power_curve(design: Design, *, n_treated: float | np.ndarray, effect: float | np.ndarray) -> PowerCurve:
     """Power over a grid of cohort sizes (one effect) or of effects (one size).
 
     Exactly one of ``n_treated`` and ``effect`` is a sequence.
 
     Examples
     --------
-    >>> c = power_curve("binary", 0.45, n_treated=[100, 400, 1600], effect=-0.05, ratio=3)
+    >>> c = power_curve(Design("binary", 0.45, ratio=3), n_treated=[100, 400, 1600], effect=-0.05)
     >>> c.to_frame()["power"].is_monotonic_increasing
     True
     """
-    design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
     n = np.atleast_1d(np.asarray(n_treated, dtype=float))
     e = np.atleast_1d(np.asarray(effect, dtype=float))
     if (n.size > 1) == (e.size > 1) and not (n.size == 1 and e.size == 1):
@@ -735,10 +740,10 @@ def power_curve(
     frame = pd.DataFrame(
         {
             "n_treated": n,
-            "n_control": n * ratio,
+            "n_control": n * design.ratio,
             "effect": e,
             "treated_rate": rate_t,
-            "relative": rate_t / base_rate - 1.0,
+            "relative": rate_t / design.base_rate - 1.0,
             "power": design.power_at(design.standardised(e, n)),
         }
     )

@@ -66,7 +66,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ground.dates import parse_date
+from ground.dates import DateLike, parse_date
 from ground.errors import ParameterError, SpecError
 from ground.expressions import parse
 from metrics.thresholds import PaymentRule
@@ -173,11 +173,12 @@ class Tranche:
     final: date
     interim: date | None = None
 
-    def stage(self, as_of: date) -> str | None:
+    def stage(self, as_of: DateLike) -> str | None:
         """``"final"``, ``"interim"`` or ``None`` (nothing due yet) on ``as_of``."""
-        if as_of >= self.final:
+        day = parse_date(as_of, "The 'as_of' parameter of Tranche.stage").date()
+        if day >= self.final:
             return "final"
-        if self.interim is not None and as_of >= self.interim:
+        if self.interim is not None and day >= self.interim:
             return "interim"
         return None
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ground.checks import rows_text
+from ground.dates import DateLike
 from ground.errors import ParameterError, SchemaError, SpecError
 from metrics.power import negative_binomial_shape
 from pricing.chances import DEFAULT_EFFECT, RuleChances, rule_chances
@@ -166,7 +167,7 @@ def _achieved(table: pd.DataFrame, outcome: str) -> pd.Series:
 
 
 def achievement_history(
-    spec: Any, people: pd.DataFrame, assessments: pd.DataFrame, as_of: Any = None
+    spec: Any, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """A past cohort as a pricing history: people plus one 0/1 column per price key.
 

@@ -40,5 +40,9 @@ LONGEST_FIRST = (
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     tests = Path(__file__).resolve().parent
-    # A stable sort: the order within a file is kept.
-    items.sort(key=lambda item: rank.get(item.path.relative_to(tests).as_posix(), len(rank)))
+
+    def place(item) -> int:
+        path = Path(item.path).resolve()
+        return rank.get(path.relative_to(tests).as_posix(), len(rank)) if path.is_relative_to(tests) else len(rank)
+
+    items.sort(key=place)  # stable: the order within a file is kept

@@ -280,3 +280,49 @@ def test_commands_parse_make_one_call_and_present():
                in commands.items()}  # fmt: skip
     long = ", ".join(f"{name} ({n})" for name, n in sorted(lengths.items()) if n > MAX_COMMAND_LINES)
     assert not long, f"commands over {MAX_COMMAND_LINES} lines of code (move the work to the library): {long}"
+
+
+def _public_functions(packages: list[str]):
+    """(path, function) for every public function, and public method of a public class, of the public modules."""
+
+    def public(body: list[ast.stmt]):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                yield node
+            elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                yield from public(node.body)
+
+    for package in packages:
+        for path in _modules(package):
+            if not any(part.startswith("_") and part != "__init__.py" for part in path.relative_to(ROOT).parts):
+                yield from ((path, function) for function in public(_tree(path).body))
+
+
+def _arguments(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    args = function.args
+    return [*args.posonlyargs, *args.args, *args.kwonlyargs, *filter(None, (args.vararg, args.kwarg))]
+
+
+def _hands_on(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Whether the function passes ``name`` to a call (to the date parser, or to a function that parses it)."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            values = [*node.args, *(k.value for k in node.keywords)]
+            if any(isinstance(v, ast.Name) and v.id == name for v in values):
+                return True
+    return False
+
+
+def test_as_of_is_date_like_and_read_by_the_one_date_parser():
+    """Every public ``as_of`` is typed ``DateLike`` (or ``DateLike | None``) and handed to a call that reads it."""
+    wrong = []
+    for path, function in _public_functions(LIBRARY + ["studies"]):
+        for arg in _arguments(function):
+            if arg.arg != "as_of":
+                continue
+            hint = ast.unparse(arg.annotation) if arg.annotation else "none"
+            if hint not in ("DateLike", "DateLike | None"):
+                wrong.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name}: as_of typed {hint}")
+            elif not _hands_on(function, "as_of"):
+                wrong.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name}: as_of is never read")
+    assert not wrong, "as_of must be DateLike, read by ground.dates:\n" + "\n".join(wrong)

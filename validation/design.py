@@ -393,7 +393,7 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
     if n is None or pool is None:
         skipped["underpowered"] = "needs a cohort size (people or cohort_size) and a comparison pool"
         return []
-    from metrics.power import negative_binomial_shape, power
+    from metrics.power import Design, negative_binomial_shape, power
 
     measure = "binary" if r.measure == "binary" else "frequency"
     effect = DEFAULT_EFFECT[measure] if effect is None else effect
@@ -403,11 +403,9 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
         return []
     y = pool[column].to_numpy(dtype=float)
     base = float(y.mean())
-    extra = {}
-    if measure == "frequency" and (k := negative_binomial_shape(y)) is not None:
-        extra["dispersion"] = k
+    shape = negative_binomial_shape(y) if measure == "frequency" else None
     try:
-        result = power(measure, base, n, effect, ratio=ratio, **extra)
+        result = power(Design(measure, base, ratio=ratio, dispersion=shape), n, effect)
     except DesistError as exc:
         skipped["underpowered"] = str(exc)
         return []
@@ -429,7 +427,7 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
                 "base_rate": base,
                 "measure": measure,
                 "ratio": ratio,
-                **extra,
+                **({"dispersion": shape} if shape is not None else {}),
             },
         )
     ]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ground.dates import DATE_RULE
+from ground.dates import DATE_RULE, DateLike, parse_date
 from ground.dates import ISO_PATTERN as DATE_PATTERN
 from ground.tables import DISPOSAL_LEVELS, WHOLE_DECIMAL
 
@@ -244,14 +244,14 @@ def stage_offences(raw: str, columns: Mapping[str, RawColumn]) -> str:
 # ---------------------------------------------------------------- checks
 
 
-def people_rules(person_id: RawColumn, index: RawColumn, as_of: pd.Timestamp) -> list[tuple[str, str, str]]:
+def people_rules(person_id: RawColumn, index: RawColumn, as_of: DateLike) -> list[tuple[str, str, str]]:
     """(column, rule, SQL flag) for the people columns the measure reads, in ground.tables' order.
 
     Parameters
     ----------
     person_id, index : RawColumn
         The id column and the index date column.
-    as_of : pandas.Timestamp
+    as_of : DateLike
         No index date may be after it.
 
     Examples
@@ -261,6 +261,7 @@ def people_rules(person_id: RawColumn, index: RawColumn, as_of: pd.Timestamp) ->
     >>> [rule for _, rule, _ in rules][1:]
     ['missing value', 'duplicate id (must be unique)', 'after the as-of date 2025-01-01']
     """
+    day = parse_date(as_of, "The 'as_of' parameter of people_rules")
     pid, ts = quoted(person_id.name), timestamp(index)
     given = quoted(index.name)
     return [
@@ -271,18 +272,18 @@ def people_rules(person_id: RawColumn, index: RawColumn, as_of: pd.Timestamp) ->
             DUPLICATE_RULE,
             f"{pid} IS NOT NULL AND COUNT(*) OVER (PARTITION BY {id_text(person_id)}) > 1",
         ),
-        (index.name, _after(as_of), f"({ts}) > {_timestamp(as_of)}"),
+        (index.name, _after(day), f"({ts}) > {_timestamp(day)}"),
     ]
 
 
-def offences_rules(columns: Mapping[str, RawColumn], as_of: pd.Timestamp) -> list[tuple[str, str, str]]:
+def offences_rules(columns: Mapping[str, RawColumn], as_of: DateLike) -> list[tuple[str, str, str]]:
     """(column, rule, SQL flag) for the offence columns, in the order ground.tables finds them.
 
     Parameters
     ----------
     columns : mapping of str -> RawColumn
         The four columns of :data:`OFFENCE_COLUMNS`.
-    as_of : pandas.Timestamp
+    as_of : DateLike
         No offence or disposal date may be after it.
 
     Examples
@@ -291,6 +292,7 @@ def offences_rules(columns: Mapping[str, RawColumn], as_of: pd.Timestamp) -> lis
     >>> len(rules), rules[7][:2]
     (10, ('disposal_date', 'before offence_date'))
     """
+    day = parse_date(as_of, "The 'as_of' parameter of offences_rules")
     ts = {name: timestamp(columns[name]) for name in ("offence_date", "disposal_date")}
     given = {name: quoted(columns[name].name) for name in OFFENCE_COLUMNS}
     unparsed = [(name, DATE_RULE, f"{given[name]} IS NOT NULL AND ({ts[name]}) IS NULL") for name in ts] + [
@@ -302,7 +304,7 @@ def offences_rules(columns: Mapping[str, RawColumn], as_of: pd.Timestamp) -> lis
     ]
     missing = [(name, MISSING_RULE, f"{given[name]} IS NULL") for name in OFFENCE_COLUMNS]
     before = [("disposal_date", BEFORE_OFFENCE_RULE, f"({ts['disposal_date']}) < ({ts['offence_date']})")]
-    future = [(name, _after(as_of), f"({ts[name]}) > {_timestamp(as_of)}") for name in ts]
+    future = [(name, _after(day), f"({ts[name]}) > {_timestamp(day)}") for name in ts]
     return unparsed + missing + before + future
 
 

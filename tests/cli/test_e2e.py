@@ -29,7 +29,7 @@ from cohorts.weights import rake
 from desist.cli import app
 from ground.reading import read_frame, read_table
 from metrics import match
-from metrics.power import minimum_detectable_effect, power, required_n
+from metrics.power import Design, minimum_detectable_effect, power, required_n
 from outcomes.spec import MetricSpec
 from pricing import PaymentStructure, Tariff, by_difficulty, flat, incentive_neutral, simulate_contract
 from pricing.inputs import cohort_probabilities, payment_segments, segment_costs, segment_rates
@@ -178,10 +178,12 @@ def test_power_through_the_installed_script_matches_metrics_power(folder):
     assert doc["command"] == "power" and doc["inputs"]["base_rate"] == 0.42 and doc["files"] == []
     res = doc["results"]
     assert res["mde"]["effect"] == pytest.approx(
-        minimum_detectable_effect("binary", 0.42, 459, ratio=2).effect, rel=1e-12
+        minimum_detectable_effect(Design("binary", 0.42, ratio=2), 459).effect, rel=1e-12
     )
-    assert res["required_n"]["n_treated_required"] == required_n("binary", 0.42, -0.06, ratio=2).n_treated_required
-    assert res["power"]["power"] == pytest.approx(power("binary", 0.42, 459, -0.06, ratio=2).power, rel=1e-12)
+    assert (
+        res["required_n"]["n_treated_required"] == required_n(Design("binary", 0.42, ratio=2), -0.06).n_treated_required
+    )
+    assert res["power"]["power"] == pytest.approx(power(Design("binary", 0.42, ratio=2), 459, -0.06).power, rel=1e-12)
 
 
 def test_weight_matches_rake(folder, tmp_path):

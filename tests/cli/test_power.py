@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from metrics.power import minimum_detectable_effect, power, required_n
+from metrics.power import Design, minimum_detectable_effect, power, required_n
 from tests import running
 
 
@@ -24,9 +24,9 @@ def test_text_output_gives_mde_required_n_power_and_false_payment():
         if name in line
     }
     assert "-7.1 points (45.0% to 37.9%)" in " ".join(rows["Smallest effect detectable"])
-    n = required_n("binary", 0.45, -0.05, ratio=3).n_treated_required
+    n = required_n(Design("binary", 0.45, ratio=3), -0.05).n_treated_required
     assert rows["Cohort needed"][2] == f"{n:,}"
-    assert rows["Power at this cohort"][-1] == f"{power('binary', 0.45, 500, -0.05, ratio=3).power:.1%}"
+    assert rows["Power at this cohort"][-1] == f"{power(Design('binary', 0.45, ratio=3), 500, -0.05).power:.1%}"
     assert "of the time when nothing changed" in " ".join(run.stdout.split())
 
 
@@ -47,7 +47,7 @@ def test_json_output_matches_the_library():
     )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)["results"]
-    expected = minimum_detectable_effect("frequency", 1.2, 400, ratio=2, dispersion=2, alternative="one-sided")
+    expected = minimum_detectable_effect(Design("frequency", 1.2, ratio=2, alternative="one-sided", dispersion=2), 400)
     assert data["mde"]["effect"] == pytest.approx(expected.effect, rel=1e-12)
     assert data["mde"]["alternative"] == "one-sided"
     assert set(data) == {"mde", "payment"}

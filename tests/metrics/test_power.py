@@ -17,6 +17,7 @@ from metrics.power import (
     power_curve,
     required_n,
     simulated_power,
+    solve_power,
 )
 
 # (base rate, treated rate, treated n, ratio, alpha, alternative) spanning the PbR range.
@@ -34,7 +35,7 @@ SM_ALT = {"two-sided": "two-sided", "one-sided": "smaller"}
 def test_arcsine_power_agrees_with_statsmodels(p_c, p_t, n, k, alpha, alt):
     h = proportion_effectsize(p_t, p_c)
     expected = NormalIndPower().power(h, nobs1=n, alpha=alpha, ratio=k, alternative=SM_ALT[alt])
-    got = power("binary", p_c, n, p_t - p_c, ratio=k, alpha=alpha, alternative=alt, method="arcsine").power
+    got = power(Design("binary", p_c, ratio=k, alpha=alpha, alternative=alt, method="arcsine"), n, p_t - p_c).power
     assert got == pytest.approx(expected, abs=1e-10)
 
 
@@ -43,13 +44,13 @@ def test_arcsine_required_n_and_mde_agree_with_statsmodels(p_c, p_t, n, k, alpha
     h = proportion_effectsize(p_t, p_c)
     n_sm = zt_ind_solve_power(effect_size=h, nobs1=None, alpha=alpha, power=0.8, ratio=k, alternative=SM_ALT[alt])
     n_ours = required_n(
-        "binary", p_c, p_t - p_c, power=0.8, ratio=k, alpha=alpha, alternative=alt, method="arcsine"
+        Design("binary", p_c, ratio=k, alpha=alpha, alternative=alt, method="arcsine"), p_t - p_c, power=0.8
     ).n_treated
     assert n_ours == pytest.approx(n_sm, rel=1e-6)
 
     h_sm = zt_ind_solve_power(effect_size=None, nobs1=n, alpha=alpha, power=0.8, ratio=k, alternative=SM_ALT[alt])
     mde = minimum_detectable_effect(
-        "binary", p_c, n, power=0.8, ratio=k, alpha=alpha, alternative=alt, method="arcsine"
+        Design("binary", p_c, ratio=k, alpha=alpha, alternative=alt, method="arcsine"), n, power=0.8
     )
     h_ours = proportion_effectsize(mde.treated_rate, p_c)
     assert abs(h_ours) == pytest.approx(abs(h_sm), abs=1e-6)
@@ -65,7 +66,7 @@ def test_wald_required_n_matches_textbook_closed_form():
     # continuity correction); 0.45 -> 0.40, k = 3, alpha 0.025 one-sided, power 0.9.
     z = 1.959963984540054 + 1.2815515655446004
     expected = z**2 * (0.4 * 0.6 + 0.45 * 0.55 / 3) / 0.05**2
-    got = required_n("binary", 0.45, -0.05, power=0.9, ratio=3, alpha=0.025, alternative="one-sided")
+    got = required_n(Design("binary", 0.45, ratio=3, alpha=0.025, alternative="one-sided"), -0.05, power=0.9)
     assert got.n_treated == pytest.approx(expected, rel=1e-12)
     assert got.n_treated_required == math.ceil(expected)
 
@@ -80,22 +81,24 @@ def test_wald_required_n_matches_textbook_closed_form():
     ],
 )
 def test_mde_required_n_and_power_are_one_relation(measure, base, effect, kw):
-    mde = minimum_detectable_effect(measure, base, 600, power=0.85, **kw)
-    assert power(measure, base, 600, mde.effect, **kw).power == pytest.approx(0.85, abs=1e-9)
-    assert required_n(measure, base, mde.effect, power=0.85, **kw).n_treated == pytest.approx(600, rel=1e-8)
+    design = Design(measure, base, **kw)
+    mde = minimum_detectable_effect(design, 600, power=0.85)
+    assert power(design, 600, mde.effect).power == pytest.approx(0.85, abs=1e-9)
+    assert required_n(design, mde.effect, power=0.85).n_treated == pytest.approx(600, rel=1e-8)
+    assert solve_power(design, n_treated=600, power=0.85) == mde
 
 
 def test_design_effect_is_a_variance_multiplier():
     # Doubling the variance is the same as halving both groups.
-    a = power("binary", 0.45, 800, -0.05, ratio=2, design_effect=2.0).power
-    b = power("binary", 0.45, 400, -0.05, ratio=2).power
+    a = power(Design("binary", 0.45, ratio=2, design_effect=2.0), 800, -0.05).power
+    b = power(Design("binary", 0.45, ratio=2), 400, -0.05).power
     assert a == pytest.approx(b, abs=1e-12)
-    assert required_n("binary", 0.45, -0.05, design_effect=1.5).n_treated == pytest.approx(
-        1.5 * required_n("binary", 0.45, -0.05).n_treated, rel=1e-12
+    assert required_n(Design("binary", 0.45, design_effect=1.5), -0.05).n_treated == pytest.approx(
+        1.5 * required_n(Design("binary", 0.45), -0.05).n_treated, rel=1e-12
     )
     # Counts: proportional but for the small-sample bias term, which the design effect does not scale.
-    assert required_n("frequency", 1.0, 0.9, dispersion=2, design_effect=1.5).n_treated == pytest.approx(
-        1.5 * required_n("frequency", 1.0, 0.9, dispersion=2).n_treated, rel=1e-3
+    assert required_n(Design("frequency", 1.0, design_effect=1.5, dispersion=2), 0.9).n_treated == pytest.approx(
+        1.5 * required_n(Design("frequency", 1.0, dispersion=2), 0.9).n_treated, rel=1e-3
     )
 
 
@@ -108,10 +111,12 @@ def test_frequency_variance_by_hand():
     from scipy.stats import norm
 
     expected = norm.cdf(x - norm.isf(0.025)) + norm.cdf(-x - norm.isf(0.025))
-    assert power("frequency", 1.2, 800, 0.9, ratio=2, dispersion=2.0).power == pytest.approx(expected, abs=1e-12)
+    assert power(Design("frequency", 1.2, ratio=2, dispersion=2.0), 800, 0.9).power == pytest.approx(
+        expected, abs=1e-12
+    )
     # phi form: var = phi * mu; Poisson is phi = 1.
-    assert power("frequency", 1.2, 800, 0.9, phi=1.0).power == pytest.approx(
-        power("frequency", 1.2, 800, 0.9).power, abs=1e-12
+    assert power(Design("frequency", 1.2, phi=1.0), 800, 0.9).power == pytest.approx(
+        power(Design("frequency", 1.2), 800, 0.9).power, abs=1e-12
     )
 
 
@@ -134,19 +139,21 @@ SIM_CASES = [
 
 @pytest.mark.parametrize("measure, base, n, effect, kw", SIM_CASES)
 def test_power_agrees_with_simulation(measure, base, n, effect, kw):
-    sim = simulated_power(measure, base, n, effect, draws=10_000, seed=20261125, **kw)
+    sim = simulated_power(Design(measure, base, **kw), n, effect, draws=10_000, seed=20261125)
     assert abs(sim.power - sim.analytic.power) < 3.5 * sim.mc_se, sim.summary()
 
 
 def test_power_curve_frame_and_plot():
     curve = power_curve(
-        "frequency", 1.2, n_treated=np.array([100, 200, 400, 800]), effect=0.85, ratio=3, dispersion=2.0
+        Design("frequency", 1.2, ratio=3, dispersion=2.0), n_treated=np.array([100, 200, 400, 800]), effect=0.85
     )
     frame = curve.to_frame()
     assert list(frame["n_treated"]) == [100, 200, 400, 800]
     assert frame["power"].is_monotonic_increasing
-    assert frame["power"].iloc[2] == pytest.approx(power("frequency", 1.2, 400, 0.85, ratio=3, dispersion=2.0).power)
-    by_effect = power_curve("binary", 0.45, n_treated=500, effect=[-0.10, -0.05, -0.02], ratio=2)
+    assert frame["power"].iloc[2] == pytest.approx(
+        power(Design("frequency", 1.2, ratio=3, dispersion=2.0), 400, 0.85).power
+    )
+    by_effect = power_curve(Design("binary", 0.45, ratio=2), n_treated=500, effect=[-0.10, -0.05, -0.02])
     assert by_effect.varying == "effect"
     assert by_effect.to_frame()["power"].is_monotonic_decreasing
     ax = by_effect.plot()
@@ -155,7 +162,7 @@ def test_power_curve_frame_and_plot():
 
 
 def test_result_shapes():
-    r = minimum_detectable_effect("binary", 0.45, 500, ratio=3)
+    r = minimum_detectable_effect(Design("binary", 0.45, ratio=3), 500)
     d = r.to_dict()
     assert d["solved_for"] == "effect" and d["ratio"] == 3 and d["n_control"] == 1500
     assert r.to_frame().shape[0] == 1
@@ -166,14 +173,17 @@ def test_result_shapes():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: power("binary", 1.2, 100, -0.1), "'base_rate' parameter must be a proportion"),
-        (lambda: power("rate", 0.4, 100, -0.1), "'measure' parameter must be one of 'binary', 'frequency'. Got 'rate'"),
-        (lambda: power("binary", 0.4, 100, -0.5), "'effect' parameter must be a difference"),
-        (lambda: power("frequency", 1.0, 100, 0.9, dispersion=2, phi=2), "give at most one"),
-        (lambda: power("binary", 0.4, 100, -0.1, dispersion=2), "measure='frequency' only"),
-        (lambda: required_n("binary", 0.4, 0.05, alternative="one-sided"), "must be a reduction"),
-        (lambda: minimum_detectable_effect("binary", 0.05, 3, power=0.99), "No reduction is detectable"),
-        (lambda: power_curve("binary", 0.4, n_treated=[1, 2], effect=[-0.1, -0.2]), "Exactly one"),
+        (lambda: power(Design("binary", 1.2), 100, -0.1), "'base_rate' parameter must be a proportion"),
+        (
+            lambda: power(Design("rate", 0.4), 100, -0.1),
+            "'measure' parameter must be one of 'binary', 'frequency'. Got 'rate'",
+        ),
+        (lambda: power(Design("binary", 0.4), 100, -0.5), "'effect' parameter must be a difference"),
+        (lambda: power(Design("frequency", 1.0, dispersion=2, phi=2), 100, 0.9), "give at most one"),
+        (lambda: power(Design("binary", 0.4, dispersion=2), 100, -0.1), "measure='frequency' only"),
+        (lambda: required_n(Design("binary", 0.4, alternative="one-sided"), 0.05), "must be a reduction"),
+        (lambda: minimum_detectable_effect(Design("binary", 0.05), 3, power=0.99), "No reduction is detectable"),
+        (lambda: power_curve(Design("binary", 0.4), n_treated=[1, 2], effect=[-0.1, -0.2]), "Exactly one"),
         (lambda: Design("binary", 0.4, alpha=1.5), "'alpha' parameter must be"),
     ],
 )
@@ -205,20 +215,19 @@ def test_negative_binomial_shape_recovers_k_and_treats_weights_as_frequencies():
     [
         ("binary", 0.45, 500, None, {"ratio": 3}),
         ("binary", 0.45, None, -0.05, {"ratio": 3, "method": "arcsine"}),
-        ("frequency", 1.2, 400, 0.9, {"ratio": 2, "dispersion": 2.0, "one_sided": True}),
+        ("frequency", 1.2, 400, 0.9, {"ratio": 2, "dispersion": 2.0, "alternative": "one-sided"}),
     ],
 )
 def test_power_report_is_the_power_functions_and_the_usual_rules_chance(measure, base, n, effect, kw):
     from metrics.planning import power_report, usual_rule
     from metrics.thresholds import Contrast
 
-    report = power_report(measure, base, n, effect, **kw)
-    options = {"ratio": kw["ratio"], "dispersion": kw.get("dispersion"), "method": kw.get("method", "wald")}
-    options["alternative"] = "one-sided" if kw.get("one_sided") else "two-sided"
+    design = Design(measure, base, **kw)
+    report = power_report(design, n, effect)
     expected = {
-        "mde": None if n is None else minimum_detectable_effect(measure, base, n, **options),
-        "required_n": None if effect is None else required_n(measure, base, effect, **options),
-        "power": None if n is None or effect is None else power(measure, base, n, effect, **options),
+        "mde": None if n is None else minimum_detectable_effect(design, n),
+        "required_n": None if effect is None else required_n(design, effect),
+        "power": None if n is None or effect is None else power(design, n, effect),
     }
     assert {k: v.to_dict() for k, v in report.results().items()} == {
         k: v.to_dict() for k, v in expected.items() if v is not None
@@ -235,4 +244,4 @@ def test_power_report_needs_a_cohort_size_or_an_effect():
     from metrics.planning import power_report
 
     with pytest.raises(ParameterError, match="power_report needs n_treated .* or both .* Got neither"):
-        power_report("binary", 0.45, None, None)
+        power_report(Design("binary", 0.45), None, None)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import validation.design as design
+from ground.findings import SEVERITIES
 from outcomes.spec import MetricSpec
 from validation import check_design
 
@@ -127,9 +128,9 @@ def test_underpowered():
     pool = _pool()
     tiny = [f for f in check_design(spec, {"pool": pool}, cohort_size=100) if f.code == "underpowered"]
     assert tiny[0].severity == "error" and tiny[0].evidence["power"] < 0.5
-    from metrics.power import power
+    from metrics.power import Design, power
 
-    expected = power("binary", float(pool["reoffended"].mean()), 100, -0.05).power
+    expected = power(Design("binary", float(pool["reoffended"].mean())), 100, -0.05).power
     assert tiny[0].evidence["power"] == pytest.approx(expected)
     mid = [f for f in check_design(spec, {"pool": pool}, cohort_size=1200) if f.code == "underpowered"]
     assert mid[0].severity == "warning" and 0.5 <= mid[0].evidence["power"] < 0.8
@@ -212,10 +213,10 @@ def test_not_checked_and_ordering():
     spec = _spec('[reoffending]\nmeasure = "binary"\n[payment]\nup_front_share = 0.5\nat_risk_share = 0.2\n')
     found = check_design(spec, contract_days=100)
     severities = [f.severity for f in found]
-    assert severities == sorted(severities, key=design.SEVERITIES.index)
+    assert severities == sorted(severities, key=SEVERITIES.index)
     assert found[0].code == "outcome_not_measurable" and found[-1].code == "not_checked"
     assert {"underpowered", "poor_overlap"} <= set(found[-1].evidence["checks"])
-    assert all(f.severity in design.SEVERITIES and f.code in design.CODES for f in found)
+    assert all(f.severity in SEVERITIES and f.code in design.CODES for f in found)
     assert check_design(_spec()) == []
 
 
