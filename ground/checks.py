@@ -318,6 +318,15 @@ def require_columns(
 def require_rows(frame: Any, table: str, *, source: str | None = None) -> None:
     """Refuse a table without data rows (a header alone), naming it and its columns.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    table : str
+        Its name, as the message names it.
+    source : str, optional
+        The file it came from.
+
     Raises
     ------
     SchemaError
@@ -343,6 +352,15 @@ def require_rows(frame: Any, table: str, *, source: str | None = None) -> None:
 
 def outcome_not_covariate(outcome: Any, covariates: Sequence[str] | None, caller: str) -> None:
     """Refuse an outcome that is also a covariate: matched or adjusted on, its difference is gone by construction.
+
+    Parameters
+    ----------
+    outcome : str
+        The outcome column.
+    covariates : sequence of str or None
+        The covariates matched or adjusted on.
+    caller : str
+        The function (or command) that was given them, as the message names it.
 
     Raises
     ------
@@ -373,6 +391,19 @@ def number_column(frame: Any, column: str, *, argument: str, table: str, source:
 
     For a column an argument names as numbers (a difficulty score, service
     hours): ``"male"`` in it is an error with its row, never a traceback.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table holding the column.
+    column : str
+        The column to read.
+    argument : str
+        The argument that named the column, as the message names it.
+    table : str
+        The table's name, as the message names it.
+    source : str, optional
+        The file the table came from.
 
     Examples
     --------

@@ -77,6 +77,11 @@ def date_format(fmt: str | None) -> Iterator[None]:
 
     ``None`` declares nothing (ISO only).
 
+    Parameters
+    ----------
+    fmt : str or None
+        A ``strptime`` format with a four-digit year, a month and a day, or None (ISO only).
+
     Raises
     ------
     ParameterError
@@ -99,7 +104,16 @@ def date_format(fmt: str | None) -> Iterator[None]:
 
 
 def declared_format() -> str | None:
-    """The date format declared for this run (:func:`date_format`), or None: ISO only."""
+    """The date format declared for this run (:func:`date_format`), or None: ISO only.
+
+    Examples
+    --------
+    >>> declared_format() is None
+    True
+    >>> with date_format("%d/%m/%Y"):
+    ...     declared_format()
+    '%d/%m/%Y'
+    """
     return _declared.get()
 
 
@@ -125,7 +139,7 @@ def _check_format(fmt: Any) -> None:
         ) from None
 
 
-def accepted_form() -> str:
+def _accepted_form() -> str:
     """``"a date written YYYY-MM-DD, e.g. 2025-09-30"`` (and the declared format, when there is one)."""
     fmt = declared_format()
     iso = f"a date written {ISO_FORM}, e.g. 2025-09-30"
@@ -166,7 +180,7 @@ def parse_date(
     if stamp is not None and not time and stamp != stamp.normalize():
         stamp, why = None, "a date has no time of day here"
     if stamp is None:
-        message = f"{what} must be {accepted_form()}. Got {shown_value(value)} instead{': ' + why if why else ''}."
+        message = f"{what} must be {_accepted_form()}. Got {shown_value(value)} instead{': ' + why if why else ''}."
         raise (error or ParameterError)(message)
     return stamp
 
@@ -252,6 +266,13 @@ def parse_dates(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, 
     their local date and time and lose the zone; numbers are never dates (pandas
     would read them as nanoseconds since 1970); missing values stay missing
     (NaT) and are not failures.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The column as read from the file.
+    _categories : object, optional
+        Ignored: pandera passes the column's categories to a parser it is given.
 
     Examples
     --------

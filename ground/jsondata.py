@@ -23,7 +23,18 @@ __all__ = ["json_text", "jsonable"]
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON data: NaN/inf -> None, numpy -> Python, dates -> ISO, frames -> records."""
+    """``value`` as plain JSON data: NaN/inf -> None, numpy -> Python, dates -> ISO, frames -> records.
+
+    Parameters
+    ----------
+    value : object
+        A mapping, sequence, DataFrame, Series, number, date, path or text.
+
+    Examples
+    --------
+    >>> jsonable({"rate": float("nan"), "n": np.int64(3), "day": pd.Timestamp("2025-09-30")})
+    {'rate': None, 'n': 3, 'day': '2025-09-30T00:00:00'}
+    """
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, pd.DataFrame):
@@ -49,6 +60,11 @@ def jsonable(value: Any) -> Any:
 
 def json_text(data: Any) -> str:
     """``data`` as strict JSON text (two-space indents; NaN and infinities as null).
+
+    Parameters
+    ----------
+    data : object
+        Anything :func:`jsonable` turns into JSON data.
 
     Examples
     --------

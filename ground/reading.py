@@ -49,6 +49,15 @@ def file_format(path: str | Path, table: str, option: str | None = None) -> str:
 
     A URL (``s3://...``) is not checked for existence: its reader finds out.
 
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    table : str
+        The table it holds, as the message names it.
+    option : str, optional
+        The command-line option that gave it (``"--people"``), as the message names it.
+
     Raises
     ------
     SchemaError
@@ -131,6 +140,11 @@ def schema_text(table: str) -> list[str]:
     """The columns of a schema table read as text, for its schema to parse: all but its dates.
 
     Dates are left alone: CSV gives text anyway and Excel stores them as dates.
+
+    Parameters
+    ----------
+    table : str
+        One of the tables of :data:`ground.tables.TABLES`.
 
     Examples
     --------

@@ -46,6 +46,11 @@ def at_least(value: Any, bound: Any, *parts: Any) -> Any:
     Returns
     -------
     bool or numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> bool(at_least(0.1 + 0.2 - 0.3, 0.0)), bool(at_least(-0.01, 0.0))
+    (True, False)
     """
     size = np.abs(value)
     for number in (bound, *parts):
@@ -55,6 +60,13 @@ def at_least(value: Any, bound: Any, *parts: Any) -> Any:
 
 def at_most(value: Any, bound: Any, *parts: Any) -> Any:
     """``value <= bound``, an excess within rounding of the numbers involved counting as met.
+
+    Parameters
+    ----------
+    value, bound : float or array
+        What is compared (arrays broadcast).
+    *parts : float or array
+        The numbers ``value`` was computed from, so the tolerance scales with them too.
 
     Examples
     --------

@@ -448,6 +448,15 @@ def risk_difference_bias_factors(p1: float, p0: float, n1: float, n0: float, alp
     lower limit of its ``1 - alpha`` interval to 0 (Ding and VanderWeele 2016, p. 376); 1 for the
     limit when the interval already contains 0.
 
+    Parameters
+    ----------
+    p1, p0 : float
+        The two groups' proportions, ``p1 >= p0``.
+    n1, n0 : float
+        The groups' sizes.
+    alpha : float
+        The interval is at ``1 - alpha``.
+
     Examples
     --------
     >>> b, b_ci = risk_difference_bias_factors(397 / 78954, 51 / 108829, 78954, 108829, 0.05)

@@ -174,6 +174,21 @@ def tranche_power(
     baseline, or a matched comparison at the contract's ratio), as
     :meth:`metrics.thresholds.PaymentRule.chance` computes it.
 
+    Parameters
+    ----------
+    contract : Contract
+        The contract whose test is applied.
+    rule : ContractRule
+        One of its rules.
+    n_per_tranche : int
+        People in a tranche.
+    base_rate : float
+        The comparison's rate (a proportion) or mean count.
+    true_effect : float
+        The effect the power is computed at: a difference in rates, or a rate ratio.
+    dispersion : float, optional
+        Negative binomial shape ``k`` of the counts (frequency measures).
+
     Examples
     --------
     >>> from pricing import scheme

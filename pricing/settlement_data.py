@@ -72,6 +72,13 @@ class SettlementData:
 def settlement_data(contract: Contract, data: Any) -> SettlementData:
     """Read (files) and check (everything) the tables a settlement of ``contract`` uses.
 
+    Parameters
+    ----------
+    contract : Contract
+        The contract settled.
+    data : mapping of str -> DataFrame or path
+        Its tables by name (``people``, ``offences``, ...), as DataFrames or files.
+
     Raises
     ------
     ParameterError

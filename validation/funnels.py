@@ -231,6 +231,11 @@ def _limits(
 def limit_label(alpha: float) -> str:
     """The limits at ``1 - alpha`` named as a percentage, as the columns of :attr:`Funnel.units` are.
 
+    Parameters
+    ----------
+    alpha : float
+        The limits are at ``1 - alpha``.
+
     Examples
     --------
     >>> limit_label(0.05), limit_label(0.002)

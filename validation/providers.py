@@ -250,7 +250,7 @@ def _level_given_spread(curves: _Curves, tau: np.ndarray, start: float) -> tuple
     return mu, 1 / np.sqrt(-curv.sum(axis=1))
 
 
-def posterior(curves: _Curves, start: float) -> _Posterior:
+def _posterior(curves: _Curves, start: float) -> _Posterior:
     """Integrate the random-intercept model over mu (flat prior; adaptive Gauss-Hermite) and tau
     (half-Cauchy(0, PRIOR_SCALE) on [0, TAU_MAX]; trapezoid rule in sqrt(tau))."""
     z = np.linspace(0.0, np.sqrt(TAU_MAX), _TAU_NODES + 1)[1:]
@@ -293,7 +293,7 @@ def _rank_draws(post: _Posterior, shown: np.ndarray, draws: int, seed: int) -> n
     return post.mean[point][:, idx] + post.sd[point][:, idx] * rng.standard_normal((draws, idx.size))
 
 
-def maximum_likelihood(curves: _Curves, start: float) -> tuple[float, float, float]:
+def _maximum_likelihood(curves: _Curves, start: float) -> tuple[float, float, float]:
     """(mu, tau, log-likelihood) maximising the marginal likelihood, each provider's intercept integrated
     out by adaptive Gauss-Hermite quadrature (as R's ``lme4::glmer(..., nAGQ = 25)``)."""
 
@@ -528,8 +528,8 @@ def compare_providers(
     obs, exp_total = np.bincount(code, weights=y, minlength=k), np.bincount(code, weights=e, minlength=k)
     start = float(logit(np.clip(y.mean(), 1e-3, 1 - 1e-3)) - np.mean(offset))
     curves = _Curves.tabulate(y, offset, code, k, start)
-    mu, tau, loglik = maximum_likelihood(curves, start)
-    post = posterior(curves, mu)
+    mu, tau, loglik = _maximum_likelihood(curves, start)
+    post = _posterior(curves, mu)
     shown = n >= min_n
     table = pd.DataFrame({"unit": [str(v) for v in levels], "n": n, "observed": obs, "expected": exp_total})
     table = table.assign(rate=obs / n, oe=obs / exp_total)

@@ -13,7 +13,7 @@ from scipy.special import expit, logit
 
 from ground.errors import ModelError, ParameterError
 from tests.results import validation_providers as ref
-from validation.providers import _Conditional, _Curves, compare_providers, maximum_likelihood
+from validation.providers import _Conditional, _Curves, _maximum_likelihood, compare_providers
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "providers.csv"
 
@@ -30,7 +30,7 @@ def test_random_intercept_fit_matches_lme4(data, case):
     y = data["reoffended"].to_numpy(dtype=float)
     offset = logit(data["expected"].to_numpy()) if case == "adjusted" else np.zeros(len(y))
     curves = _Curves.tabulate(y, offset, code, len(levels), 0.0)
-    mu, tau, loglik = maximum_likelihood(curves, 0.0)
+    mu, tau, loglik = _maximum_likelihood(curves, 0.0)
     assert_allclose(mu, ref.FITS[case]["mu"], rtol=1e-5)
     assert_allclose(tau, ref.FITS[case]["tau"], rtol=1e-5)
     assert_allclose(loglik, ref.FITS[case]["loglik"], rtol=3e-9)
