@@ -144,17 +144,119 @@ def shown_value(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def parameter_error(name: str, caller: str, must: str, value: Any) -> ParameterError:
+#: What ``parameter_error`` shows when no value is given (the ``got`` words say what was wrong).
+_NO_VALUE: Any = object()
+
+
+def parameter_error(
+    name: str, caller: str, must: str, value: Any = _NO_VALUE, *, got: str | None = None, advice: str = ""
+) -> ParameterError:
     """The one message form for a bad argument, when no constraint object fits.
+
+    "The 'NAME' parameter of CALLER must be MUST. Got VALUE instead." and, when given, the advice.
+
+    Parameters
+    ----------
+    name : str
+        The argument.
+    caller : str
+        The function (or class) given it.
+    must : str
+        What it must be, as the end of "must be ...".
+    value : object, optional
+        What was given, shown by :func:`shown_value`.
+    got : str, optional
+        What was given, in words, when the value itself says too little or too much (``"3 rows that are not:
+        row 2 (-1), ..."``).
+    advice : str, optional
+        A sentence after the message: how to put it right.
 
     Examples
     --------
     >>> str(parameter_error("margins", "rake", "a non-empty mapping", {}))
     "The 'margins' parameter of rake must be a non-empty mapping. Got {} instead."
+    >>> str(parameter_error("weights", "rake", "positive", got="2 values that are not", advice="Drop those rows."))
+    "The 'weights' parameter of rake must be positive. Got 2 values that are not. Drop those rows."
     """
+    shown = got if got is not None else ("nothing" if value is _NO_VALUE else shown_value(value))
+    tail = "." if got is not None else " instead."
     return ParameterError(
-        f"The {name!r} parameter of {caller} must be {must}. Got {shown_value(value)} instead.",
+        f"The {name!r} parameter of {caller} must be {must}. Got {shown}{tail}" + (f" {advice}" if advice else ""),
         parameter=name,
+        caller=caller,
+    )
+
+
+def option_error(
+    option: str, must: str, value: Any = _NO_VALUE, *, got: str | None = None, advice: str = ""
+) -> ParameterError:
+    """:func:`parameter_error`'s form for a command-line option: "The '--data' option must be ...".
+
+    Parameters
+    ----------
+    option : str
+        The option, with its dashes (``"--data"``).
+    must, value, got, advice
+        As :func:`parameter_error`.
+
+    Examples
+    --------
+    >>> str(option_error("--data", "NAME=FILE", "people"))
+    "The '--data' option must be NAME=FILE. Got 'people' instead."
+    """
+    shown = got if got is not None else ("nothing" if value is _NO_VALUE else shown_value(value))
+    tail = "." if got is not None else " instead."
+    return ParameterError(
+        f"The {option!r} option must be {must}. Got {shown}{tail}" + (f" {advice}" if advice else ""),
+        parameter=option.lstrip("-").replace("-", "_"),
+    )
+
+
+#: How many of a group of arguments may be given, in the words the message uses.
+GIVEN_RULES = ("at most one", "at least one", "all but one", "all or none")
+
+
+def check_given(caller: str, values: Mapping[str, Any], rule: str, *, why: str = "") -> None:
+    """Arguments that go together: how many of ``values`` (by name) may be given, None meaning not given.
+
+    Parameters
+    ----------
+    caller : str
+        The function (or command) given them.
+    values : mapping of str -> object
+        The arguments by name.
+    rule : {"at most one", "at least one", "all but one", "all or none"}
+        How many may be given: alternatives, at least one of them, all but the one to solve for, or together.
+    why : str, optional
+        Why, after the rule.
+
+    Examples
+    --------
+    >>> check_given("Design", {"dispersion": 2.0, "phi": 1.5}, "at most one", why="they are alternatives")
+    Traceback (most recent call last):
+    ...
+    ground.errors.ParameterError: The 'dispersion' and 'phi' parameters of Design must be given at most one at a \
+time (they are alternatives). Got dispersion=2.0, phi=1.5 instead.
+    """
+    check_parameter(rule, "rule", "check_given", Options(*GIVEN_RULES))
+    n, given = len(values), sum(v is not None for v in values.values())
+    allowed = {
+        "at most one": given <= 1,
+        "at least one": given >= 1,
+        "all but one": given == n - 1,
+        "all or none": given in (0, n),
+    }[rule]
+    if allowed:
+        return
+    names = [repr(k) for k in values]
+    listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    words = {"at most one": "at most one at a time", "all but one": "all but one (the one left None is solved for)"}
+    shown = ", ".join(f"{k}={shown_value(v, 30)}" for k, v in values.items())
+    raise ParameterError(
+        f"The {listed} parameters of {caller} must be given {words.get(rule, rule)}"
+        + (f" ({why})" if why else "")
+        + f". Got {shown} instead.",
+        parameter=next(iter(values)),
         caller=caller,
     )
 

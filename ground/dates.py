@@ -37,12 +37,13 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from ground.checks import shown_value
+from ground.checks import parameter_error, shown_value
 from ground.errors import DesistError, ParameterError
 
 __all__ = [
@@ -126,16 +127,15 @@ def _check_format(fmt: Any) -> None:
         and "%y" not in fmt
     )
     if not ok:
-        raise ParameterError(
-            "The date format must be a strptime format with a four-digit year (%Y), a month (%m, %b or %B) and a "
-            f"day (%d), such as %d/%m/%Y. Got {shown_value(fmt)} instead.",
-            parameter="date_format",
-        )
+        raise parameter_error(
+            "date_format", "date_format", "a strptime format with a four-digit year (%Y), a month (%m, %b or %B) "
+            "and a day (%d), such as %d/%m/%Y", fmt,
+        )  # fmt: skip
     try:
         datetime.datetime.strptime(datetime.date(2025, 9, 30).strftime(fmt), fmt)
     except ValueError:
-        raise ParameterError(
-            f"The date format {fmt!r} cannot read back the dates it writes.", parameter="date_format"
+        raise parameter_error(
+            "date_format", "date_format", "a format that reads back the dates it writes", fmt
         ) from None
 
 
@@ -208,14 +208,8 @@ def parse_as_of(value: DateLike | None, caller: str) -> pd.Timestamp | None:
     """
     if value is None:
         return None
-    return parse_date(value, f"The 'as_of' parameter of {caller}", error=_as_of_error(caller))
-
-
-def _as_of_error(caller: str) -> Callable[[str], DesistError]:
-    def error(message: str) -> DesistError:
-        return ParameterError(message, parameter="as_of", caller=caller)
-
-    return error
+    error = partial(ParameterError, parameter="as_of", caller=caller)
+    return parse_date(value, f"The 'as_of' parameter of {caller}", error=error)
 
 
 def _one(value: Any) -> tuple[pd.Timestamp | None, str]:

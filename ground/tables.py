@@ -25,9 +25,9 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from ground.checks import column_names, parameter_error, require_columns, shorten, shown_value
+from ground.checks import column_names, parameter_error, require_columns, shorten
 from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
-from ground.errors import DesistWarning, ParameterError, SchemaError
+from ground.errors import DesistWarning, SchemaError
 
 # pandera imports pyspark.pandas whenever pyspark is installed (desist[spark]), and pyspark.pandas warns while it
 # loads that it does not yet support pandas 3; desist never uses pyspark.pandas. Silenced for this import only,
@@ -423,10 +423,7 @@ def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema
     ['person_id', 'offence_date', 'disposal_date', 'disposal']
     """
     if table not in TABLES:
-        raise ParameterError(
-            f"The 'table' parameter must be one of {', '.join(TABLES)}. Got {shown_value(table)} instead.",
-            parameter="table",
-        )
+        raise parameter_error("table", "table_schema", f"one of {', '.join(TABLES)}", table)
     return TABLES[table].to_schema()
 
 
@@ -436,12 +433,10 @@ def _subset(
     """The schema's rules for ``columns`` only, each of them required; missing values allowed in ``nullable``."""
     unknown = [c for c in columns if c not in schema.columns]
     if unknown:
-        raise ParameterError(
-            f"The 'columns' parameter of validate must name columns of the {table!r} schema "
-            f"({', '.join(schema.columns)}). Got {shorten(map(str, unknown))}.",
-            parameter="columns",
-            caller="validate",
-        )
+        raise parameter_error(
+            "columns", "validate", f"columns of the {table!r} schema ({', '.join(schema.columns)})",
+            got=shorten(map(str, unknown)),
+        )  # fmt: skip
     subset = schema.select_columns(list(dict.fromkeys(columns)))
     # The schema's own gaps stay allowed (a missing provider_id); ``nullable`` allows more.
     subset = subset.update_columns(

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ground.errors import ParameterError
+from ground.checks import parameter_error
 from metrics.power import Design, Measure, PowerResult, minimum_detectable_effect, power, required_n
 from metrics.thresholds import Contrast, PaymentRule, doncaster_rule, peterborough_rule
 
@@ -154,12 +154,10 @@ def power_report(
         at_both = power(design, n_treated, effect)
     n = n_treated if needed is None or n_treated is not None else needed.n_treated_required
     if n is None:
-        raise ParameterError(
-            "power_report needs n_treated (for the minimum detectable effect), effect (for the required cohort "
-            "size), or both (for the power). Got neither.",
-            parameter="n_treated",
-            caller="power_report",
-        )
+        raise parameter_error(
+            "n_treated", "power_report", "given, or 'effect' given, or both: n_treated gives the minimum detectable "
+            "effect, effect the cohort needed, both the power", n_treated,
+        )  # fmt: skip
     rule = usual_rule(design.measure)
     base = design.base_rate
     null = Contrast.from_rates(

@@ -76,7 +76,7 @@ from scipy import optimize
 # scipy.special, not scipy.stats: the same normal functions without loading every distribution at start-up.
 from scipy.special import ndtr, ndtri
 
-from ground.errors import ParameterError
+from ground.checks import Constraint, Interval, Options, check_given, check_parameter, parameter_error
 
 Measure = Literal["binary", "frequency"]
 Alternative = Literal["two-sided", "one-sided"]
@@ -127,34 +127,23 @@ class Design:
     method: BinaryMethod = "wald"
 
     def __post_init__(self) -> None:
-        _one_of("measure", self.measure, _MEASURES)
-        _one_of("alternative", self.alternative, _ALTERNATIVES)
-        _one_of("method", self.method, _METHODS)
+        check_parameter(self.measure, "measure", "Design", Options(*_MEASURES))
+        check_parameter(self.alternative, "alternative", "Design", Options(*_ALTERNATIVES))
+        check_parameter(self.method, "method", "Design", Options(*_METHODS))
         if self.measure == "binary":
             _in_open(
                 "base_rate", self.base_rate, 0.0, 1.0, "a proportion strictly between 0 and 1 for measure='binary'"
             )
-            if self.dispersion is not None or self.phi is not None:
-                raise ParameterError(
-                    "The 'dispersion' and 'phi' parameters apply to measure='frequency' only. "
-                    f"Got dispersion={self.dispersion!r}, phi={self.phi!r} with measure='binary' instead.",
-                    parameter="dispersion",
-                )
+            for name in ("dispersion", "phi"):
+                if getattr(self, name) is not None:
+                    must = "None for measure='binary' (it applies to measure='frequency' only)"
+                    raise parameter_error(name, "Design", must, getattr(self, name))
         else:
             _in_open("base_rate", self.base_rate, 0.0, math.inf, "a mean count > 0 for measure='frequency'")
-            if self.dispersion is not None and self.phi is not None:
-                raise ParameterError(
-                    "The 'dispersion' and 'phi' parameters are alternatives: give at most one. "
-                    f"Got dispersion={self.dispersion!r} and phi={self.phi!r} instead.",
-                    parameter="dispersion",
-                )
+            check_given("Design", {"dispersion": self.dispersion, "phi": self.phi}, "at most one", why="alternatives")
             if self.dispersion is not None:
                 _in_open("dispersion", self.dispersion, 0.0, math.inf, "a negative binomial shape k > 0")
-            if self.phi is not None and not (math.isfinite(self.phi) and self.phi >= 1.0):
-                raise ParameterError(
-                    f"The 'phi' parameter must be a finite overdispersion factor >= 1. Got {self.phi!r} instead.",
-                    parameter="phi",
-                )
+            check_parameter(self.phi, "phi", "Design", Options(None), Interval(float, 1, None))
         _in_open("ratio", self.ratio, 0.0, math.inf, "a comparison-group size per treated person > 0")
         _in_open("alpha", self.alpha, 0.0, 1.0, "a significance level strictly between 0 and 1")
         _in_open("design_effect", self.design_effect, 0.0, math.inf, "a variance multiplier > 0")
@@ -388,13 +377,8 @@ def solve_power(
         return _minimum_detectable_effect(design, n_treated, power)
     if n_treated is None and effect is not None and power is not None:
         return _required_n(design, effect, power)
-    missing = sum(value is None for value in (n_treated, effect, power))
-    raise ParameterError(
-        "Exactly one of the 'n_treated', 'effect' and 'power' parameters of solve_power must be None (the one "
-        f"solved for). Got {missing} left None instead.",
-        parameter="power",
-        caller="solve_power",
-    )
+    check_given("solve_power", {"n_treated": n_treated, "effect": effect, "power": power}, "all but one")
+    raise AssertionError("unreachable: check_given refuses every other case")
 
 
 def power(design: Design, n_treated: float, effect: float) -> PowerResult:
@@ -486,20 +470,16 @@ def minimum_detectable_effect(design: Design, n_treated: float, power: float = 0
 
 
 def _power(design: Design, n_treated: float, effect: float) -> PowerResult:
-    _check_n("n_treated", n_treated)
-    _check_effect(design, effect)
+    _check_n("n_treated", n_treated, "power")
+    _check_effect(design, effect, "power")
     return _result(design, "power", effect, n_treated, float(design.power_at(design.standardised(effect, n_treated))))
 
 
 def _required_n(design: Design, effect: float, power: float) -> PowerResult:
-    _check_effect(design, effect)
+    _check_effect(design, effect, "required_n")
     signal = float(design.signal(effect))
     if signal == 0 or (design.alternative == "one-sided" and signal > 0):
-        raise ParameterError(
-            "The 'effect' parameter of required_n must be a reduction for a one-sided test (and non-zero for any). "
-            f"Got {effect!r} instead.",
-            parameter="effect",
-        )
+        raise parameter_error("effect", "required_n", "a reduction for a one-sided test (and non-zero for any)", effect)
     x = design.x_needed(power)
     n = (x / signal) ** 2 * float(design.unit_variance(effect))
     if design.measure == "frequency":
@@ -511,7 +491,7 @@ def _required_n(design: Design, effect: float, power: float) -> PowerResult:
 
 
 def _minimum_detectable_effect(design: Design, n_treated: float, power: float) -> PowerResult:
-    _check_n("n_treated", n_treated)
+    _check_n("n_treated", n_treated, "minimum_detectable_effect")
     x = design.x_needed(power)
     if design.measure == "binary" and design.method == "arcsine":
         h = -x * math.sqrt(float(design.unit_variance(0.0)) / n_treated)
@@ -593,19 +573,16 @@ def simulated_power(
     analytic = _power(design, n_treated, effect)
     ratio, base_rate, dispersion = design.ratio, design.base_rate, design.dispersion
     if design.design_effect != 1 or design.phi is not None:
-        raise ParameterError(
-            "The 'design' parameter of simulated_power must draw plain binomial or negative binomial trials: "
-            f"no design effect and no phi. Got design_effect={design.design_effect!r}, phi={design.phi!r} instead.",
-            parameter="design",
-            caller="simulated_power",
-        )
+        raise parameter_error(
+            "design", "simulated_power", "plain binomial or negative binomial trials: no design effect and no phi",
+            got=f"design_effect={design.design_effect!r}, phi={design.phi!r}",
+        )  # fmt: skip
     if int(n_treated) != n_treated or round(n_treated * ratio) < 1:
-        raise ParameterError(
-            f"The 'n_treated' parameter of simulated_power must be a whole number of people with at least one "
-            f"comparison person. Got n_treated={n_treated!r}, ratio={ratio!r} instead.",
-            parameter="n_treated",
-        )
-    _check_n("draws", draws)
+        raise parameter_error(
+            "n_treated", "simulated_power", "a whole number of people with at least one comparison person",
+            got=f"n_treated={n_treated!r} with ratio={ratio!r}",
+        )  # fmt: skip
+    _check_n("draws", draws, "simulated_power")
     rng = np.random.default_rng(seed)
     n_t, n_c = int(n_treated), int(round(n_treated * ratio))
     rate_t = float(design.treated_rate(effect))
@@ -725,15 +702,14 @@ def power_curve(design: Design, *, n_treated: float | np.ndarray, effect: float 
     n = np.atleast_1d(np.asarray(n_treated, dtype=float))
     e = np.atleast_1d(np.asarray(effect, dtype=float))
     if (n.size > 1) == (e.size > 1) and not (n.size == 1 and e.size == 1):
-        raise ParameterError(
-            "Exactly one of the 'n_treated' and 'effect' parameters of power_curve must be a sequence. "
-            f"Got {n.size} sizes and {e.size} effects instead.",
-            parameter="n_treated",
-        )
+        raise parameter_error(
+            "n_treated", "power_curve", "a sequence when 'effect' is one number, or one number when 'effect' is a "
+            "sequence", got=f"{n.size} sizes and {e.size} effects",
+        )  # fmt: skip
     for value in n:
-        _check_n("n_treated", value)
+        _check_n("n_treated", value, "power_curve")
     for value in e:
-        _check_effect(design, value)
+        _check_effect(design, value, "power_curve")
     varying = "effect" if e.size > 1 else "n_treated"
     n, e = np.broadcast_arrays(n, e)
     rate_t = design.treated_rate(e)
@@ -750,45 +726,43 @@ def power_curve(design: Design, *, n_treated: float | np.ndarray, effect: float 
     return PowerCurve(frame, varying, design)
 
 
-# Argument checks: one sentence form, naming the argument and the value --------
-def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ParameterError(
-            f"The {name!r} parameter must be one of {', '.join(map(repr, allowed))}. Got {value!r} instead.",
-            parameter=name,
+# Argument checks: the one sentence form of ground.checks, naming the argument and the value --------
+def _in_open(name: str, value: float, low: float, high: float, what: str, caller: str = "Design") -> None:
+    """Refuse a value outside the open interval (low, high), in the words ``what``."""
+    check_parameter(value, name, caller, _Open(low, high, what))
+
+
+@dataclass(frozen=True)
+class _Open(Constraint):
+    """A number strictly between ``low`` and ``high`` (either may be infinite), described by ``words``."""
+
+    low: float
+    high: float
+    words: str
+
+    def is_satisfied_by(self, value: object) -> bool:
+        return (
+            isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and self.low < value < self.high
         )
 
-
-def _in_open(name: str, value: float, low: float, high: float, what: str) -> None:
-    try:
-        ok = low < float(value) < high
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ParameterError(f"The {name!r} parameter must be {what}. Got {value!r} instead.", parameter=name)
+    def __str__(self) -> str:
+        return self.words
 
 
-def _check_n(name: str, value: float) -> None:
-    _in_open(name, value, 0.0, math.inf, "a positive number of people")
+def _check_n(name: str, value: float, caller: str) -> None:
+    _in_open(name, value, 0.0, math.inf, "a positive number of people", caller)
 
 
-def _check_effect(design: Design, effect: float) -> None:
+def _check_effect(design: Design, effect: float, caller: str) -> None:
     if design.measure == "binary":
-        _in_open(
-            "effect",
-            effect,
-            -design.base_rate,
-            1 - design.base_rate,
-            f"a difference in rates keeping the treated rate in (0, 1) (base rate {design.base_rate:g})",
-        )
+        words = f"a difference in rates keeping the treated rate in (0, 1) (base rate {design.base_rate:g})"
+        _in_open("effect", effect, -design.base_rate, 1 - design.base_rate, words, caller)
     else:
-        _in_open("effect", effect, 0.0, math.inf, "a rate ratio > 0 (0.9 is a 10% reduction)")
+        _in_open("effect", effect, 0.0, math.inf, "a rate ratio > 0 (0.9 is a 10% reduction)", caller)
 
 
 def _undetectable(design: Design, n_treated: float, power: float) -> None:
-    raise ParameterError(
-        f"No reduction is detectable with power {power:g} from {n_treated:g} treated people "
-        f"({design.measure} measure, base rate {design.base_rate:g}, ratio {design.ratio:g}): "
-        "the 'n_treated' parameter is too small.",
-        parameter="n_treated",
-    )
+    raise parameter_error(
+        "n_treated", "minimum_detectable_effect", f"large enough for some reduction to be detectable with power "
+        f"{power:g} ({design.measure} measure, base rate {design.base_rate:g}, ratio {design.ratio:g})", n_treated,
+    )  # fmt: skip

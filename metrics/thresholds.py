@@ -68,7 +68,7 @@ import pandas as pd
 # scipy.special, not scipy.stats: the same normal functions without loading every distribution at start-up.
 from scipy.special import ndtr, ndtri
 
-from ground.errors import ParameterError
+from ground.checks import parameter_error
 from ground.tolerance import at_least, at_most
 from metrics.power import Design, Measure
 
@@ -112,16 +112,11 @@ class Contrast:
     def __post_init__(self) -> None:
         Design(self.measure, self.control_mean)  # checks measure and the comparison rate
         if not self.treated_mean > 0:
-            raise ParameterError(
-                f"The 'treated_mean' of a Contrast must be > 0 (a ratio needs it). Got {self.treated_mean!r} instead.",
-                parameter="treated_mean",
-            )
+            raise parameter_error("treated_mean", "Contrast", "> 0 (a ratio needs it)", self.treated_mean)
         for name in ("se_difference", "se_log_ratio"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise ParameterError(
-                    f"The {name!r} of a Contrast must be a finite SE > 0. Got {value!r} instead.", parameter=name
-                )
+                raise parameter_error(name, "Contrast", "a finite SE > 0", value)
 
     # Constructors -------------------------------------------------------------
     @classmethod
@@ -174,15 +169,14 @@ class Contrast:
         matched comparison prefer :meth:`from_effect`, whose SE accounts for the
         matched sets.
         """
-        y_t = _outcome_array("treated", treated, measure)
-        y_c = _outcome_array("control", control, measure)
+        y_t = _outcome_array("treated", treated, measure, "Contrast.from_outcomes")
+        y_c = _outcome_array("control", control, measure, "Contrast.from_outcomes")
         w = np.ones_like(y_c) if control_weights is None else np.asarray(control_weights, dtype=float)
         if w.shape != y_c.shape or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise ParameterError(
-                "The 'control_weights' parameter must be finite, non-negative, not all zero and one per control. "
-                f"Got {w.size} weights for {y_c.size} controls instead.",
-                parameter="control_weights",
-            )
+            raise parameter_error(
+                "control_weights", "Contrast.from_outcomes", "finite, non-negative, not all zero and one per control",
+                got=f"{w.size} weights for {y_c.size} controls",
+            )  # fmt: skip
         m_t, m_c = y_t.mean(), np.average(y_c, weights=w)
         var_t = ((y_t - m_t) ** 2).sum() / y_t.size**2
         var_c = (w**2 * (y_c - m_c) ** 2).sum() / w.sum() ** 2
@@ -232,12 +226,11 @@ class Contrast:
             return 0.0
         rate_t = self.control_mean + true_effect if self.measure == "binary" else self.control_mean * true_effect
         if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
-            raise ParameterError(
-                f"The 'true_effect' parameter puts the treated rate at {rate_t!r} against a comparison rate of "
-                f"{self.control_mean!r}: outside the possible range for a {self.measure} measure. "
-                "Give a difference in rates (binary) or a rate ratio (frequency).",
-                parameter="true_effect",
+            must = (
+                "a difference in rates (binary) or a rate ratio (frequency) that keeps the treated rate possible "
+                f"for a {self.measure} measure against a comparison rate of {self.control_mean!r}"
             )
+            raise parameter_error("true_effect", "Contrast", must, true_effect, advice=f"It puts it at {rate_t!r}.")
         return math.log(rate_t / self.control_mean) if scale == "relative" else rate_t - self.control_mean
 
     def has_variance_model(self) -> bool:
@@ -259,11 +252,10 @@ class Contrast:
         )[scale == "relative"]
         rate_t = self.control_mean * math.exp(true_value) if scale == "relative" else self.control_mean + true_value
         if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
-            raise ParameterError(
-                f"A true effect of {true_value!r} on the {scale} scale puts the treated rate at {rate_t!r}, "
-                f"outside the possible range for a {self.measure} measure.",
-                parameter="true_effect",
+            must = (
+                f"a true effect on the {scale} scale that keeps the treated rate possible for a {self.measure} measure"
             )
+            raise parameter_error("true_effect", "Contrast", must, true_value, advice=f"It puts it at {rate_t!r}.")
         model_true = _model_variances(self.measure, rate_t, self.control_mean, self.n_treated, self.n_control, k)[
             scale == "relative"
         ]
@@ -291,7 +283,7 @@ def _model_variances(
     return diff, log
 
 
-def _outcome_array(name: str, values, measure: str) -> np.ndarray:
+def _outcome_array(name: str, values, measure: str, caller: str) -> np.ndarray:
     y = np.asarray(values, dtype=float)
     bad = ~np.isfinite(y) | (y < 0) | (y != np.round(y))
     if measure == "binary":
@@ -299,23 +291,20 @@ def _outcome_array(name: str, values, measure: str) -> np.ndarray:
     if y.ndim != 1 or y.size < 2 or bad.any():
         rows = np.flatnonzero(bad)[:10].tolist() if y.ndim == 1 else []
         allowed = "0/1 outcomes" if measure == "binary" else "whole counts >= 0"
-        raise ParameterError(
-            f"The {name!r} outcomes must be a 1-d sequence of at least 2 {allowed}. "
-            f"Got {y.size} values with bad entries at rows {rows} instead.",
-            parameter=name,
-        )
+        raise parameter_error(
+            name, caller, f"a 1-d sequence of at least 2 {allowed}",
+            got=f"{y.size} values with bad entries at rows {rows}",
+        )  # fmt: skip
     return y
 
 
 def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -> Contrast:
     kind = getattr(effect, "kind", None)
     if kind not in ("binary", "count"):
-        raise ParameterError(
-            "The 'effect' parameter of Contrast.from_effect must be an Effect of kind 'binary' or 'count' "
-            "(from MatchedComparison.effect or metrics.compare). "
-            f"Got {type(effect).__name__} of kind {kind!r} instead.",
-            parameter="effect",
-        )
+        raise parameter_error(
+            "effect", "Contrast.from_effect", "an Effect of kind 'binary' or 'count' (from MatchedComparison.effect "
+            "or metrics.compare)", got=f"{type(effect).__name__} of kind {kind!r}",
+        )  # fmt: skip
     measure: Measure = "binary" if kind == "binary" else "frequency"
     m_t, m_c = float(effect.mean_treated), float(effect.mean_control)
     n_t, n_c = float(effect.n_treated), float(effect.n_control)
@@ -435,25 +424,13 @@ class PaymentRule:
 
     def __post_init__(self) -> None:
         if self.scale not in ("relative", "points"):
-            raise ParameterError(
-                f"The 'scale' parameter of PaymentRule must be 'relative' or 'points'. Got {self.scale!r} instead.",
-                parameter="scale",
-            )
+            raise parameter_error("scale", "PaymentRule", "'relative' or 'points'", self.scale)
         if not -1.0 < self.at_least < 1.0:
-            raise ParameterError(
-                f"The 'at_least' parameter of PaymentRule must be a reduction in (-1, 1). "
-                f"Got {self.at_least!r} instead.",
-                parameter="at_least",
-            )
+            raise parameter_error("at_least", "PaymentRule", "a reduction in (-1, 1)", self.at_least)
         if self.alpha is not None and not 0 < self.alpha <= 0.5:
-            raise ParameterError(
-                f"The 'alpha' parameter of PaymentRule must be in (0, 0.5] or None. Got {self.alpha!r} instead.",
-                parameter="alpha",
-            )
+            raise parameter_error("alpha", "PaymentRule", "in (0, 0.5] or None", self.alpha)
         if self.scale == "points" and self.measure == "frequency":
-            raise ParameterError(
-                "A 'points' rule needs measure='binary'. Got measure='frequency' instead.", parameter="measure"
-            )
+            raise parameter_error("measure", "PaymentRule", "'binary' for a 'points' rule", self.measure)
 
     @property
     def description(self) -> str:
@@ -476,17 +453,15 @@ class PaymentRule:
 
     def _check(self, comparison: Contrast) -> None:
         if self.measure is not None and comparison.measure != self.measure:
-            raise ParameterError(
-                f"The rule {self.name!r} is defined on the {self.measure} measure. "
-                f"Got a comparison of the {comparison.measure} measure instead.",
-                parameter="measure",
-            )
+            raise parameter_error(
+                "comparison", "PaymentRule", f"a comparison of the {self.measure} measure, the one rule "
+                f"{self.name!r} is defined on", got=f"one of the {comparison.measure} measure",
+            )  # fmt: skip
         if self.scale == "points" and comparison.measure != "binary":
-            raise ParameterError(
-                f"The rule {self.name!r} counts percentage points and needs a binary comparison. "
-                f"Got {comparison.measure!r} instead.",
-                parameter="measure",
-            )
+            raise parameter_error(
+                "comparison", "PaymentRule", f"a binary comparison: rule {self.name!r} counts percentage points",
+                got=f"one of the {comparison.measure} measure",
+            )  # fmt: skip
 
     def met_statistic(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
         """Vectorised decision from statistics and SEs on the rule's scale."""
@@ -621,12 +596,9 @@ def _rate_and_n(name: str, value) -> tuple[float, float | None]:
     if isinstance(value, tuple) and len(value) == 2:
         rate, n = value
         if not (0 < float(rate) < 1) or (n is not None and not float(n) >= 1):
-            raise ParameterError(
-                f"The {name!r} parameter given as (rate, n) needs 0 < rate < 1 and n >= 1. Got {value!r} instead.",
-                parameter=name,
-            )
+            raise parameter_error(name, "doncaster", "0 < rate < 1 and n >= 1 when given as (rate, n)", value)
         return float(rate), (None if n is None else float(n))
-    y = _outcome_array(name, value, "binary")
+    y = _outcome_array(name, value, "binary", "doncaster")
     return float(y.mean()), float(y.size)
 
 
@@ -750,9 +722,7 @@ def peterborough(
     """
     items = [cohorts] if isinstance(cohorts, Contrast) else list(cohorts)
     if not items:
-        raise ParameterError(
-            "The 'cohorts' parameter of peterborough needs at least one Contrast. Got none.", parameter="cohorts"
-        )
+        raise parameter_error("cohorts", "peterborough", "at least one Contrast", cohorts)
     items = [c if c.label else replace(c, label=f"cohort {i + 1}") for i, c in enumerate(items)]
     rule = peterborough_rule(per_cohort)
     results = tuple(rule.evaluate(c, true_effect=true_effect) for c in items)
@@ -807,11 +777,10 @@ def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort:
     """
     last = len(means) - 1
     if last + 1 > _MAX_COHORTS:
-        raise ParameterError(
-            f"The 'cohorts' parameter of peterborough takes at most {_MAX_COHORTS} cohorts for the joint "
-            f"payment chance. Got {last + 1} instead.",
-            parameter="cohorts",
-        )
+        raise parameter_error(
+            "cohorts", "peterborough", f"at most {_MAX_COHORTS} cohorts for the joint payment chance",
+            got=f"{last + 1}",
+        )  # fmt: skip
     x, wt = np.polynomial.legendre.leggauss(64 if last == 1 else 24)
     axes = []
     for c in range(last):

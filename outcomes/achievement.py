@@ -614,7 +614,7 @@ def _arguments(scores: Scores, rule: Rule, window: Any, baseline: Any, measure: 
     try:
         rule.check(scores.instrument, measure)
     except SpecError as exc:
-        raise ParameterError(f"The 'rule' parameter of achievement: {exc}", parameter="rule", caller=caller) from None
+        raise parameter_error("rule", caller, "a rule for this instrument and measure", got=str(exc)) from None
     if rule.counts == "closest" and not checked[0][0] <= rule.target_day <= checked[0][1]:
         raise parameter_error("rule", caller, f"a rule whose target_day lies in the window {checked[0]}", rule)
     return tuple(checked)

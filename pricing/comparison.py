@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.errors import DesistError, ParameterError, SpecError, naming
+from ground.checks import parameter_error
+from ground.errors import DesistError, SpecError, naming
 from pricing.inputs import cohort_pricing, priced_outcomes, segment_costs
 from pricing.tariff import Margins, Tariff, by_difficulty, flat, incentive_neutral
 
@@ -144,11 +145,10 @@ def compare_tariffs(
         budget = pricing.expected_payments
     if not (np.isfinite(budget) and budget > 0):
         # Every builder would fail alike: that is a bad input, not one infeasible tariff.
-        raise ParameterError(
-            f"The expected outcome budget (--budget, else under the spec's prices) must be a finite "
-            f"amount > 0. Got {budget!r}.",
-            parameter="budget",
-        )
+        raise parameter_error(
+            "budget", "compare_tariffs", "a finite amount > 0 (the expected outcome budget: --budget, else the spend "
+            "under the spec's prices)", budget,
+        )  # fmt: skip
     builders = {
         "flat": lambda: flat(budget, probs, segments=segments),
         "by_difficulty": lambda: by_difficulty(budget, probs, segments=segments, costs=cost, strength=strength),

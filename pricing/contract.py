@@ -66,6 +66,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ground.checks import parameter_error
 from ground.dates import DateLike, parse_date
 from ground.errors import ParameterError, SpecError
 from ground.expressions import parse
@@ -410,11 +411,7 @@ class Contract:
     ) -> Contract:
         """Validate a contract given as nested mappings (the TOML layout)."""
         if not isinstance(raw, Mapping):
-            raise ParameterError(
-                f"The 'raw' parameter of Contract.from_mapping must be a mapping. Got {type(raw).__name__} instead.",
-                parameter="raw",
-                caller="Contract.from_mapping",
-            )
+            raise parameter_error("raw", "Contract.from_mapping", "a mapping", got=type(raw).__name__)
         with _named(source):
             spec = MetricSpec.from_dict(dict(raw), base_dir=base_dir)
             contract = _build(spec, source)

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.checks import rows_text
+from ground.checks import parameter_error, rows_text
 from ground.dates import DateLike
-from ground.errors import ParameterError, SchemaError, SpecError
+from ground.errors import SchemaError, SpecError
 from metrics.power import negative_binomial_shape
 from pricing.chances import DEFAULT_EFFECT, RuleChances, rule_chances
 from pricing.contract import Contract
@@ -322,16 +322,15 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
         series = pd.Series(dict(costs), dtype=float)
         missing = sorted(set(labels) - set(series.index))
         if missing:
-            raise ParameterError(
-                f"Costs are needed for every segment: none given for {missing}. Got {dict(costs)}.", parameter="costs"
+            raise parameter_error(
+                "costs", "segment_costs", "a cost for every segment", got=f"none for {missing} in {dict(costs)}"
             )
         return series.reindex(sorted(set(labels)))
     if "cost" not in people.columns:
-        raise ParameterError(
-            "Delivery costs are needed to show margins: give a cost per segment (e.g. --cost women=1500) or a "
-            f"'cost' column (per person). Columns found: {list(people.columns)}.",
-            parameter="costs",
-        )
+        raise parameter_error(
+            "costs", "segment_costs", "a cost per segment (e.g. --cost women=1500), or None with a 'cost' column "
+            "(per person) in the table, to show margins", got=f"None, and columns {list(people.columns)}",
+        )  # fmt: skip
     values = pd.to_numeric(people["cost"], errors="coerce")
     bad = np.flatnonzero(~(values >= 0).to_numpy())
     if bad.size:
@@ -450,9 +449,10 @@ def simulation_inputs(
     unmodelled = [o for o in tariff.outcomes if f"p_{o}" not in cohort.columns]
     if covariates and unmodelled:
         if history is None:
-            raise ParameterError(
-                "A difficulty model (covariates) is fitted on the history: give a history too.", parameter="covariates"
-            )
+            raise parameter_error(
+                "covariates", "simulation_inputs", "given with a history (a difficulty model is fitted on it)",
+                covariates,
+            )  # fmt: skip
         # Its messages say whether the history or the cohort is at fault.
         fitted = model_probabilities(history, cohort, unmodelled, list(covariates))
         cohort = cohort.assign(**{f"p_{o}": fitted[o].to_numpy() for o in unmodelled})
@@ -518,11 +518,11 @@ def rules_simulation(
     elif contract.baseline is not None:
         base, shape = contract.baseline.rate, None
     else:
-        raise ParameterError(
-            f"The contract's rules compare {measure} reoffending with a matched comparison: give a history "
-            f"('past', or --history) with a {column!r} column for the comparison rate.",
-            parameter="past",
-        )
+        raise parameter_error(
+            "past", "rules_simulation", f"a history with a {column!r} column for the comparison rate (the contract's "
+            f"rules compare {measure} reoffending with a matched comparison; --history on the command line)",
+            got="none" if past is None else f"a history with columns {list(past.columns)}",
+        )  # fmt: skip
     n = max(len(cohort) // len(contract.tranches), 2)
     effect = DEFAULT_EFFECT[measure] if effect is None else effect
     return rule_chances(

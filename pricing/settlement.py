@@ -365,7 +365,7 @@ def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tr
     y = observed[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
     try:
         if y.size < 2 or y.mean() <= 0:
-            raise ParameterError("a reduction needs at least 2 observable people and some reoffending among them")
+            raise ModelError("a reduction needs at least 2 observable people and some reoffending among them")
         return _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables)
     except (ParameterError, ModelError) as exc:
         mean = f"{y.mean():g}" if y.size else "none"

@@ -48,8 +48,8 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from cohorts.synthetic import DISPERSION, chance_of_reoffending, draw_covariates, expected_reoffences
-from ground.checks import Interval, check_parameter
-from ground.errors import ConvergenceError, ParameterError
+from ground.checks import Interval, check_parameter, parameter_error
+from ground.errors import ConvergenceError
 from ground.tables import BASELINE_COVARIATES
 from ground.tolerance import at_least
 from metrics.matching import match
@@ -101,10 +101,7 @@ class OutcomeModel:
     def build(cls, measure: Measure, true_effect: float, base_rate: float | None = None) -> OutcomeModel:
         """Solve for the scale and rate ratio that give ``base_rate`` and ``true_effect``."""
         if measure not in ("binary", "frequency"):
-            raise ParameterError(
-                f"The 'measure' parameter must be 'binary' or 'frequency'. Got {measure!r} instead.",
-                parameter="measure",
-            )
+            raise parameter_error("measure", "OutcomeModel.build", "'binary' or 'frequency'", measure)
         mu = _reference_mu()
         if base_rate is None:
             scale = 1.0
@@ -274,16 +271,14 @@ def simulate_matched_effects(
         ("block", block),
     ):
         if int(value) != value or value < 1:
-            raise ParameterError(
-                f"The {name!r} parameter must be a whole number >= 1. Got {value!r} instead.", parameter=name
-            )
+            raise parameter_error(name, "simulate_matched_effects", "a whole number >= 1", value)
     pool = int(pool_size if pool_size is not None else 10 * ratio * n_treated)
     if pool < ratio * n_treated:
-        raise ParameterError(
-            f"The 'pool_size' parameter must be at least ratio * n_treated = {ratio * n_treated} so "
-            f"everyone can be matched without replacement. Got {pool} instead.",
-            parameter="pool_size",
-        )
+        raise parameter_error(
+            "pool_size", "simulate_matched_effects",
+            f"at least ratio * n_treated = {ratio * n_treated}, so that everyone can be matched without replacement",
+            pool,
+        )  # fmt: skip
     world = OutcomeModel.build(measure, true_effect, base_rate)
     rng = np.random.default_rng(seed)
     runs = draws * cohorts
@@ -508,11 +503,7 @@ def payment_probability(
     """
     rule = peterborough_rule() if isinstance(test, str) and test == "peterborough" else test
     if not isinstance(rule, PaymentRule):
-        raise ParameterError(
-            f"The 'test' parameter of payment_probability must be a PaymentRule or 'peterborough'. "
-            f"Got {test!r} instead.",
-            parameter="test",
-        )
+        raise parameter_error("test", "payment_probability", "a PaymentRule or 'peterborough'", test)
     measure = rule.measure or "frequency"
     sim = simulate_matched_effects(
         true_effect,
@@ -570,16 +561,12 @@ def payment_probability(
 
 def _positive(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0):
-        raise ParameterError(f"The {name!r} parameter must be > 0. Got {value!r} instead.", parameter=name)
+        raise parameter_error(name, "OutcomeModel.build", "> 0", value)
 
 
 def _between(name: str, value: float, low: float, high: float, what: str | None = None) -> None:
     if not low < value < high:
-        raise ParameterError(
-            f"The {name!r} parameter must be {what or f'strictly between {low:g} and {high:g}'}. "
-            f"Got {value!r} instead.",
-            parameter=name,
-        )
+        raise parameter_error(name, "OutcomeModel.build", what or f"strictly between {low:g} and {high:g}", value)
 
 
 #: Outcome models of the coverage study: name -> (kind, description).

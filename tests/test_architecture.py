@@ -326,3 +326,54 @@ def test_as_of_is_date_like_and_read_by_the_one_date_parser():
             elif not _hands_on(function, "as_of"):
                 wrong.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name}: as_of is never read")
     assert not wrong, "as_of must be DateLike, read by ground.dates:\n" + "\n".join(wrong)
+
+
+def test_arguments_are_refused_through_ground_checks():
+    """No module builds a ParameterError itself: ground.checks writes every message, in its one form.
+
+    ``check_parameter`` with ``Interval``/``Options``/``InstanceOf``, ``parameter_error`` (or ``option_error`` for a
+    command's option) when no constraint fits, and ``check_given`` for arguments that go together.
+    """
+    built = []
+    for package in FLOORS:
+        for path in _modules(package):
+            if path.relative_to(ROOT).as_posix() == "ground/checks.py":
+                continue
+            for node in ast.walk(_tree(path)):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ParameterError":
+                    built.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not built, "ParameterError built outside ground.checks (use its functions):\n" + "\n".join(built)
+
+
+#: Names a confidence argument must not have: it is ``alpha``, as in statsmodels (intervals at ``1 - alpha``).
+NOT_ALPHA = {"level", "conf_level", "confidence", "confidence_level", "ci_level", "coverage_level"}
+
+
+def test_the_confidence_argument_is_alpha():
+    wrong = [
+        f"{path.relative_to(ROOT)}:{function.lineno} {function.name}({arg.arg})"
+        for path, function in _public_functions(FLOORS)
+        for arg in _arguments(function)
+        if arg.arg in NOT_ALPHA
+    ]
+    assert not wrong, "name the confidence argument alpha:\n" + "\n".join(wrong)
+
+
+def test_no_two_public_classes_share_a_name():
+    """A class name means one thing across the library and the command line (``Design`` is the power design)."""
+    homes: dict[str, list[str]] = {}
+    for package in FLOORS:
+        for path in _modules(package):
+            for node in _tree(path).body:
+                if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                    homes.setdefault(node.name, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    shared = {name: where for name, where in homes.items() if len(where) > 1}
+    assert not shared, "public classes sharing a name:\n" + "\n".join(f"{k}: {', '.join(v)}" for k, v in shared.items())
+
+
+def test_the_longest_first_list_names_test_files():
+    """tests/conftest.py's LONGEST_FIRST names files that exist (a renamed file would silently lose its place)."""
+    from tests.conftest import LONGEST_FIRST
+
+    missing = [name for name in LONGEST_FIRST if not (ROOT / "tests" / name).is_file()]
+    assert not missing, f"LONGEST_FIRST names files that do not exist: {missing}"

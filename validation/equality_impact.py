@@ -52,7 +52,7 @@ from ground.checks import (
     require_columns,
     shorten,
 )
-from ground.errors import ParameterError, SchemaError
+from ground.errors import SchemaError
 from ground.tables import check_known_columns
 from validation.gaming import flag_values
 
@@ -236,12 +236,10 @@ def _reference(frame: pd.DataFrame, group: str, reference: Mapping[str, str] | N
     counts = frame[group].astype(str).value_counts()
     if reference and group in reference:
         if str(reference[group]) not in counts.index:
-            raise ParameterError(
-                f"The 'reference' parameter of equality must name a level of {group!r} "
-                f"({shorten(sorted(counts.index), 20)}). Got {reference[group]!r} instead.",
-                parameter="reference",
-                caller="equality",
-            )
+            raise parameter_error(
+                "reference", "equality", f"a level of {group!r} ({shorten(sorted(counts.index), 20)})",
+                reference[group],
+            )  # fmt: skip
         return str(reference[group])
     return str(counts.index[0])
 

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.checks import require_columns, rows_text
+from ground.checks import check_given, require_columns, rows_text
 from ground.dates import DateLike, parse_as_of
-from ground.errors import ParameterError, SchemaError, naming
+from ground.errors import SchemaError, naming
 from ground.tables import UnmatchedRowsWarning, check_links
 from outcomes.spec import MetricSpec
 from validation.funnels import Funnel, funnel
@@ -151,13 +151,8 @@ def screen_tables(
             result["parking"] = parking_screen(enrolled, difficulty=difficulty, by=by)
     else:
         result.update(_with_outcomes(enrolled, outcomes, difficulty, by, attained, expected, notes, sources))
-    given = [value is not None for value in (spec, people, assessments)]
-    if any(given) and not all(given):
-        raise ParameterError(
-            "The measurement screens of screen_tables need 'spec', 'people' and 'assessments' together.",
-            parameter="spec",
-            caller="screen_tables",
-        )
+    measuring = {"spec": spec, "people": people, "assessments": assessments}
+    check_given("screen_tables", measuring, "all or none", why="the measurement screens need all three")
     if spec is not None and people is not None:
         when = parse_as_of(as_of, "screen_tables")
         with naming(sources.get("people"), "--people"):

@@ -34,7 +34,7 @@ import typer
 from desist import terminal
 from desist.commands.common import emit, json_option
 from desist.format import COLUMNS, Column, Table
-from ground.errors import ParameterError
+from ground.checks import option_error
 from ground.words import count, number, percent, points, ratio
 from metrics.planning import PowerReport, power_report, usual_rule
 from metrics.power import Design
@@ -71,11 +71,10 @@ def power_command(
     """
     if n is None and effect is None:
         # Checked here too so that the message names the command's options.
-        raise ParameterError(
-            "desist power needs --n (for the minimum detectable effect), --effect (for the "
-            "required cohort size), or both (for the power). Got neither.",
-            parameter="n",
-        )
+        raise option_error(
+            "--n", "given, or --effect given, or both: --n gives the minimum detectable effect, --effect the "
+            "cohort needed, both the power", n,
+        )  # fmt: skip
     sides = "one-sided" if one_sided else "two-sided"
     design = Design(measure, base_rate, ratio, alpha, sides, design_effect, dispersion, method=method)
     report = power_report(design, n, effect, target_power=target_power)

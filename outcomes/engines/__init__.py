@@ -26,8 +26,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from ground.checks import InstanceOf, Options, check_parameter
-from ground.errors import ParameterError
+from ground.checks import InstanceOf, Options, check_parameter, parameter_error
 from outcomes.engines.sql import RawColumn
 
 ENGINES = ("pandas", "duckdb", "spark")
@@ -103,11 +102,11 @@ class Spark:
             import pyspark  # noqa: F401
             import sqlglot  # noqa: F401
         except ImportError as exc:
-            raise ParameterError(
-                "The Spark engine needs pyspark and sqlglot (pip install 'desist[spark]') and Java 17 or later "
-                f"(Debian: apt-get install default-jdk-headless). Missing: {exc.name}.",
-                parameter="engine",
-            ) from exc
+            must = (
+                "an engine whose packages are installed: the Spark engine needs pyspark and sqlglot (pip install "
+                "'desist[spark]') and Java 17 or later (Debian: apt-get install default-jdk-headless)"
+            )
+            raise parameter_error("engine", "Spark", must, got=f"none of {exc.name}") from exc
         from outcomes.engines.spark_runner import SparkRunner
 
         return SparkRunner(self)

@@ -197,5 +197,5 @@ def test_input_helpers():
     with pytest.raises(SchemaError, match=r"Column 'job' must hold achievement flags.*row 2 \("):
         segment_rates(pd.DataFrame({"job": [1, 2]}), ["job"], ["a", "a"])
     assert_allclose(segment_costs({"a": 5.0, "b": 7.0}, people, ["a", "b", "a"]), [5.0, 7.0])
-    with pytest.raises(ParameterError, match="none given for"):
+    with pytest.raises(ParameterError, match=r"must be a cost for every segment\. Got none for"):
         segment_costs({"a": 5.0}, people, ["a", "b", "a"])

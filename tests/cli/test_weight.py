@@ -48,7 +48,7 @@ def test_weight_reports_bad_margins_without_traceback(tmp_path):
     spec.write_text(margins_toml({"sex": {"female": 0.4, "male": 0.5, "other": 0.1}}), encoding="utf-8")
     proc = run("--data", str(DATA), "--margins", str(spec))
     assert proc.returncode == 1
-    assert "margin 'sex' has target level(s) ['other'] absent from the data" in proc.stderr
+    assert "Got target level(s) ['other'] absent from the data" in proc.stderr
     assert "Traceback" not in proc.stderr
     missing = run("--data", str(DATA))
     assert missing.returncode == 2 and "--margins" in missing.stderr

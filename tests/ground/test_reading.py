@@ -117,7 +117,7 @@ def test_unknown_suffix_missing_file_and_unknown_table(people, tmp_path):
     with pytest.raises(SchemaError, match=r"absent\.csv: no such file \(the people table\)"):
         read_table(tmp_path / "absent.csv", "people")
     path = write_table(people, tmp_path / "people.csv")
-    with pytest.raises(ParameterError, match=r"'table' parameter must be one of .*Got 'persons'"):
+    with pytest.raises(ParameterError, match=r"'table' parameter of table_schema must be one of .*Got 'persons'"):
         read_table(path, "persons")
 
 

@@ -336,7 +336,8 @@ def test_pool_outcomes_agree():
 
 def test_unknown_table_lists_the_tables():
     with pytest.raises(
-        ParameterError, match=r"'table' parameter must be one of people, eligible, .*Got 'persons' instead"
+        ParameterError,
+        match=r"'table' parameter of table_schema must be one of people, eligible, .*Got 'persons' instead",
     ):
         validate(tables()["people"], "persons")
 
@@ -420,7 +421,9 @@ def test_world_offences_meet_their_schema_and_follow_birth(world, people):
 def test_arguments_that_cannot_be_used():
     with pytest.raises(ParameterError, match=r"'as_of' parameter of validate must be a date .*Got 'last week' instead"):
         validate(tables()["people"], "people", as_of="last week")
-    with pytest.raises(ParameterError, match=r"'columns' parameter of validate must name columns .*Got colour"):
+    with pytest.raises(
+        ParameterError, match=r"'columns' parameter of validate must be columns of the 'people' schema .*Got colour"
+    ):
         validate(tables()["people"], "people", columns=["age", "colour"])
     with pytest.raises(SchemaError, match=r"table 'people' has the column name age more than once"):
         validate(pd.concat([tables()["people"], tables()["people"][["age"]]], axis=1), "people")
@@ -461,7 +464,7 @@ def test_columns_checks_only_what_a_function_needs():
     assert "age" not in set(info.value.failures["column"])
     with pytest.raises(SchemaError, match="required column missing"):
         validate(people.drop(columns="start_date"), "people", columns=["person_id", "start_date"])
-    with pytest.raises(ParameterError, match="'columns' parameter of validate must name columns"):
+    with pytest.raises(ParameterError, match="'columns' parameter of validate must be columns of the"):
         validate(people, "people", columns=["shoe_size"])
 
 

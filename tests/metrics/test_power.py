@@ -173,18 +173,31 @@ def test_result_shapes():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: power(Design("binary", 1.2), 100, -0.1), "'base_rate' parameter must be a proportion"),
+        (lambda: power(Design("binary", 1.2), 100, -0.1), "'base_rate' parameter of Design must be a proportion"),
         (
             lambda: power(Design("rate", 0.4), 100, -0.1),
-            "'measure' parameter must be one of 'binary', 'frequency'. Got 'rate'",
+            "'measure' parameter of Design must be one of 'binary', 'frequency'. Got 'rate'",
         ),
-        (lambda: power(Design("binary", 0.4), 100, -0.5), "'effect' parameter must be a difference"),
-        (lambda: power(Design("frequency", 1.0, dispersion=2, phi=2), 100, 0.9), "give at most one"),
-        (lambda: power(Design("binary", 0.4, dispersion=2), 100, -0.1), "measure='frequency' only"),
+        (lambda: power(Design("binary", 0.4), 100, -0.5), "'effect' parameter of power must be a difference"),
+        (
+            lambda: power(Design("frequency", 1.0, dispersion=2, phi=2), 100, 0.9),
+            "'dispersion' and 'phi' parameters of Design must be given at most one",
+        ),
+        (
+            lambda: power(Design("binary", 0.4, dispersion=2), 100, -0.1),
+            "'dispersion' parameter of Design must be None for measure='binary'",
+        ),
         (lambda: required_n(Design("binary", 0.4, alternative="one-sided"), 0.05), "must be a reduction"),
-        (lambda: minimum_detectable_effect(Design("binary", 0.05), 3, power=0.99), "No reduction is detectable"),
-        (lambda: power_curve(Design("binary", 0.4), n_treated=[1, 2], effect=[-0.1, -0.2]), "Exactly one"),
-        (lambda: Design("binary", 0.4, alpha=1.5), "'alpha' parameter must be"),
+        (
+            lambda: minimum_detectable_effect(Design("binary", 0.05), 3, power=0.99),
+            "'n_treated' parameter of minimum_detectable_effect must be large enough for some reduction",
+        ),
+        (
+            lambda: power_curve(Design("binary", 0.4), n_treated=[1, 2], effect=[-0.1, -0.2]),
+            "'n_treated' parameter of power_curve must be a sequence when 'effect' is one number",
+        ),
+        (lambda: Design("binary", 0.4, alpha=1.5), "'alpha' parameter of Design must be"),
+        (lambda: solve_power(Design("binary", 0.4), n_treated=100), "must be given all but one"),
     ],
 )
 def test_bad_arguments_are_named(call, match):

@@ -201,8 +201,14 @@ def test_from_effect_keeps_the_users_se():
         (lambda: PaymentRule("x", 1.5), "'at_least' parameter of PaymentRule"),
         (lambda: PaymentRule("x", 0.1, scale="percent"), "'scale' parameter"),
         (lambda: PaymentRule("x", 0.1, alpha=0.6), "'alpha' parameter"),
-        (lambda: doncaster_rule().evaluate(Contrast.from_rates("frequency", 1, 10, 1, 10)), "defined on the binary"),
-        (lambda: doncaster((1.2, 10), (0.5, 10)), "'treated' parameter given as"),
+        (
+            lambda: doncaster_rule().evaluate(Contrast.from_rates("frequency", 1, 10, 1, 10)),
+            "a comparison of the binary measure, the one rule 'Doncaster' is defined on",
+        ),
+        (
+            lambda: doncaster((1.2, 10), (0.5, 10)),
+            "'treated' parameter of doncaster must be 0 < rate < 1 and n >= 1 when given as",
+        ),
         (lambda: doncaster([0, 1, 2], (0.5, 10)), "0/1 outcomes"),
         (lambda: peterborough_rule().chance(Contrast.from_rates("frequency", 1, 10, 1, 10), -0.5), "'true_effect'"),
         (lambda: peterborough([]), "at least one Contrast"),

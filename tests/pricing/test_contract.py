@@ -48,7 +48,7 @@ def write(tmp_path: Path, text: str) -> Path:
         (
             ("up_front_share = 1.0", "up_front_share = 0.8\nat_risk_share = 0.3"),
             "payment.at_risk_share",
-            "sum to at most 1",
+            "must be at most 1 - up_front_share",
         ),
         (("service_fee = 33333333.33", "service_fee = -5"), "payment.service_fee", ">= 0"),
         (("service_fee = 33333333.33", "service_fee = inf"), "payment.service_fee", "finite"),

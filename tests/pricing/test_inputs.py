@@ -46,5 +46,7 @@ def test_without_a_history_a_baseline_gives_the_rate_and_a_tiny_cohort_still_has
 
 
 def test_without_a_history_or_a_baseline_the_error_names_the_column_needed():
-    with pytest.raises(ParameterError, match="give a history .* with a 'reoffences' column"):
+    with pytest.raises(
+        ParameterError, match="'past' parameter of rules_simulation must be a history with a 'reoffences' column"
+    ):
         rules_simulation(scheme("peterborough"), COHORT, PAST.drop(columns="reoffences"), None, 100, 1)

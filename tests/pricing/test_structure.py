@@ -74,15 +74,20 @@ def test_scheme_structures():
 
 
 def test_invalid_structures_are_errors():
-    with pytest.raises(ParameterError, match="'clawback_share' above 0 needs a 'target'"):
+    with pytest.raises(
+        ParameterError,
+        match="'target' parameter of PaymentStructure must be a Target.* when 'clawback_share' is above 0",
+    ):
         PaymentStructure(service_fee=FEE, up_front_share=1.0, clawback_share=0.1)
-    with pytest.raises(ParameterError, match="must sum to at most 1"):
+    with pytest.raises(ParameterError, match="must be at most 1 - up_front_share"):
         PaymentStructure(service_fee=FEE, up_front_share=0.8, at_risk_share=0.3, target=TARGET)
     with pytest.raises(ParameterError, match=r"shares >= 0 summing to 1.*sum 0\.9"):
         PaymentStructure(service_fee=FEE, management_fee=0.1, subcontractors={"a": 0.5, "b": 0.4})
     with pytest.raises(ParameterError, match="'up_front_share' parameter of PaymentStructure must be a share"):
         PaymentStructure(service_fee=FEE, up_front_share=1.2)
-    with pytest.raises(ParameterError, match="needs 'subcontractors'"):
+    with pytest.raises(
+        ParameterError, match="'management_fee' parameter of PaymentStructure must be 0 without 'subcontractors'"
+    ):
         PaymentStructure(service_fee=FEE, management_fee=0.1)
 
 

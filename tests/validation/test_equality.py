@@ -70,7 +70,7 @@ def test_age_band_derived_and_reference_override():
     ]
     eq = equality(df, groups=("age_band",), reference={"age_band": "18-24"})
     assert eq.reference["age_band"] == "18-24"
-    with pytest.raises(ParameterError, match=r"'reference' parameter of equality must name a level of 'sex'"):
+    with pytest.raises(ParameterError, match=r"'reference' parameter of equality must be a level of 'sex'"):
         equality(df, groups=("sex",), reference={"sex": "unknown"})
     with pytest.raises(
         SchemaError, match=r"table 'people' is missing the column religion \(the 'groups\[0\]' column\)"
