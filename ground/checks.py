@@ -26,11 +26,17 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from ground.errors import ParameterError, SchemaError
+
+if TYPE_CHECKING:  # pandas is imported where a table is checked, not when the command line starts
+    import pandas as pd
+
+#: Any argument checked: check_parameter gives it back as it came.
+T = TypeVar("T")
 
 #: How many offending items (rows, columns, values) a message lists before "and N more".
 SHOWN = 5
@@ -39,7 +45,7 @@ SHOWN = 5
 class Constraint:
     """An allowed kind of value; ``str(constraint)`` reads as the end of "must be ..."."""
 
-    def is_satisfied_by(self, value: Any) -> bool:  # pragma: no cover - every subclass overrides
+    def is_satisfied_by(self, value: object) -> bool:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
 
@@ -61,15 +67,16 @@ class Interval(Constraint):
     high: float | None = None
     closed: str = "both"
 
-    def is_satisfied_by(self, value: Any) -> bool:
+    def is_satisfied_by(self, value: object) -> bool:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             return False
         if self.kind is int and not float(value).is_integer():
             return False
         if not math.isfinite(float(value)):
             return False
-        low_ok = self.low is None or (value >= self.low if self.closed in ("both", "left") else value > self.low)
-        high_ok = self.high is None or (value <= self.high if self.closed in ("both", "right") else value < self.high)
+        number = float(value)
+        low_ok = self.low is None or (number >= self.low if self.closed in ("both", "left") else number > self.low)
+        high_ok = self.high is None or (number <= self.high if self.closed in ("both", "right") else number < self.high)
         return bool(low_ok and high_ok)
 
     def __str__(self) -> str:
@@ -98,12 +105,12 @@ class Options(Constraint):
     "one of 'logit', 'linear_logit'"
     """
 
-    values: tuple[Any, ...]
+    values: tuple[object, ...]
 
-    def __init__(self, *values: Any) -> None:
+    def __init__(self, *values: object) -> None:
         object.__setattr__(self, "values", tuple(values))
 
-    def is_satisfied_by(self, value: Any) -> bool:
+    def is_satisfied_by(self, value: object) -> bool:
         try:
             return any(value is v or (type(value) is type(v) and value == v) for v in self.values)
         except (TypeError, ValueError):
@@ -124,7 +131,7 @@ class InstanceOf(Constraint):
         object.__setattr__(self, "types", types if isinstance(types, tuple) else (types,))
         object.__setattr__(self, "words", words)
 
-    def is_satisfied_by(self, value: Any) -> bool:
+    def is_satisfied_by(self, value: object) -> bool:
         return isinstance(value, self.types)
 
     def __str__(self) -> str:
@@ -138,18 +145,18 @@ def described(constraints: Sequence[Constraint]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def shown_value(value: Any, limit: int = 60) -> str:
+def shown_value(value: object, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters, so a message never embeds a whole table."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 #: What ``parameter_error`` shows when no value is given (the ``got`` words say what was wrong).
-_NO_VALUE: Any = object()
+_NO_VALUE = object()
 
 
 def parameter_error(
-    name: str, caller: str, must: str, value: Any = _NO_VALUE, *, got: str | None = None, advice: str = ""
+    name: str, caller: str, must: str, value: object = _NO_VALUE, *, got: str | None = None, advice: str = ""
 ) -> ParameterError:
     """The one message form for a bad argument, when no constraint object fits.
 
@@ -188,7 +195,7 @@ def parameter_error(
 
 
 def option_error(
-    option: str, must: str, value: Any = _NO_VALUE, *, got: str | None = None, advice: str = ""
+    option: str, must: str, value: object = _NO_VALUE, *, got: str | None = None, advice: str = ""
 ) -> ParameterError:
     """:func:`parameter_error`'s form for a command-line option: "The '--data' option must be ...".
 
@@ -216,7 +223,7 @@ def option_error(
 GIVEN_RULES = ("at most one", "at least one", "all but one", "all or none")
 
 
-def check_given(caller: str, values: Mapping[str, Any], rule: str, *, why: str = "") -> None:
+def check_given(caller: str, values: Mapping[str, object], rule: str, *, why: str = "") -> None:
     """Arguments that go together: how many of ``values`` (by name) may be given, None meaning not given.
 
     Parameters
@@ -261,7 +268,7 @@ time (they are alternatives). Got dispersion=2.0, phi=1.5 instead.
     )
 
 
-def check_parameter(value: Any, name: str, caller: str, *constraints: Constraint) -> Any:
+def check_parameter(value: T, name: str, caller: str, *constraints: Constraint) -> T:
     """Return ``value`` if any of ``constraints`` allows it, else raise :class:`ParameterError`.
 
     Examples
@@ -275,7 +282,7 @@ def check_parameter(value: Any, name: str, caller: str, *constraints: Constraint
     raise parameter_error(name, caller, described(constraints), value)
 
 
-def shorten(items: Iterable[Any], shown: int = SHOWN) -> str:
+def shorten(items: Iterable[object], shown: int = SHOWN) -> str:
     """``"a, b, c, d, e and 7 more"``: a list for a message, cut after ``shown`` items.
 
     Examples
@@ -285,12 +292,12 @@ def shorten(items: Iterable[Any], shown: int = SHOWN) -> str:
     >>> shorten(range(8), shown=3)
     '0, 1, 2 and 5 more'
     """
-    items = [str(i) for i in items]
-    head = ", ".join(items[:shown])
-    return head + (f" and {len(items) - shown} more" if len(items) > shown else "")
+    texts = [str(i) for i in items]
+    head = ", ".join(texts[:shown])
+    return head + (f" and {len(texts) - shown} more" if len(texts) > shown else "")
 
 
-def rows_text(positions: Sequence[int] | np.ndarray, values: Sequence[Any] | None = None, shown: int = SHOWN) -> str:
+def rows_text(positions: Sequence[int] | np.ndarray, values: Sequence[object] | None = None, shown: int = SHOWN) -> str:
     """``"row 1 ('x'), row 4 ('y') and 3 more"`` from 0-based positions; rows counted from 1.
 
     Examples
@@ -306,7 +313,7 @@ def rows_text(positions: Sequence[int] | np.ndarray, values: Sequence[Any] | Non
     return ", ".join(parts) + (f" and {positions.size - shown} more" if positions.size > shown else "")
 
 
-def column_names(value: Any, name: str, caller: str) -> list[str]:
+def column_names(value: object, name: str, caller: str) -> list[str]:
     """A list of column names from a name, a list of names or ``None`` (no names).
 
     A single string is one column, never read letter by letter.
@@ -330,7 +337,7 @@ def column_names(value: Any, name: str, caller: str) -> list[str]:
 
 
 def require_columns(
-    frame: Any,
+    frame: pd.DataFrame,
     columns: Sequence[str] | Mapping[str, str],
     *,
     table: str,
@@ -417,7 +424,7 @@ def require_columns(
         raise SchemaError(f"{where} " + "; ".join(problems) + ".", table=table, source=source, failures=report)
 
 
-def require_rows(frame: Any, table: str, *, source: str | None = None) -> None:
+def require_rows(frame: pd.DataFrame, table: str, *, source: str | None = None) -> None:
     """Refuse a table without data rows (a header alone), naming it and its columns.
 
     Parameters
@@ -452,7 +459,7 @@ def require_rows(frame: Any, table: str, *, source: str | None = None) -> None:
     )
 
 
-def outcome_not_covariate(outcome: Any, covariates: Sequence[str] | None, caller: str) -> None:
+def outcome_not_covariate(outcome: object, covariates: Sequence[str] | None, caller: str) -> None:
     """Refuse an outcome that is also a covariate: matched or adjusted on, its difference is gone by construction.
 
     Parameters
@@ -481,14 +488,16 @@ effect it measures is hidden. Leave it out of the covariates.
     if isinstance(outcome, str) and outcome in (covariates or ()):
         raise ParameterError(
             f"The 'outcome' parameter of {caller} must not be a covariate. Got {outcome!r}, which is also among the "
-            f"covariates ({shorten(covariates, shown=10)}): matching or adjusting on the outcome makes the groups "
-            "alike in it, so the effect it measures is hidden. Leave it out of the covariates.",
+            f"covariates ({shorten(covariates or (), shown=10)}): matching or adjusting on the outcome makes the "
+            "groups alike in it, so the effect it measures is hidden. Leave it out of the covariates.",
             parameter="outcome",
             caller=caller,
         )
 
 
-def number_column(frame: Any, column: str, *, argument: str, table: str, source: str | None = None) -> np.ndarray:
+def number_column(
+    frame: pd.DataFrame, column: str, *, argument: str, table: str, source: str | None = None
+) -> np.ndarray:
     """The column as finite floats, or one SchemaError naming the argument, the column and the rows that are not.
 
     For a column an argument names as numbers (a difficulty score, service

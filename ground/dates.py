@@ -149,7 +149,7 @@ def _accepted_form() -> str:
 
 
 def parse_date(
-    value: Any, what: str, *, error: Callable[[str], DesistError] | None = None, time: bool = True
+    value: object, what: str, *, error: Callable[[str], DesistError] | None = None, time: bool = True
 ) -> pd.Timestamp:
     """Read one date a user gave; refuse anything that is not plainly a date, naming it and the form.
 
@@ -252,7 +252,7 @@ def _why(text: str) -> str:
     return "day, month and year are not in the YYYY-MM-DD order"
 
 
-def parse_dates(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+def parse_dates(values: pd.Series, _categories: object = None) -> tuple[pd.Series, np.ndarray, str]:
     """Read a column as dates the way every schema does: ``(dates, cells that are not dates, rule)``.
 
     ISO dates (``YYYY-MM-DD``, optionally with a time), dates in the declared

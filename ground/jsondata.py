@@ -14,15 +14,18 @@ import math
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["json_text", "jsonable"]
+__all__ = ["JSON", "json_text", "jsonable"]
+
+#: Plain JSON data, what :func:`jsonable` gives.
+JSON: TypeAlias = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: object) -> JSON:
     """``value`` as plain JSON data: NaN/inf -> None, numpy -> Python, dates -> ISO, frames -> records.
 
     Parameters
@@ -58,7 +61,7 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def json_text(data: Any) -> str:
+def json_text(data: object) -> str:
     """``data`` as strict JSON text (two-space indents; NaN and infinities as null).
 
     Parameters

@@ -71,7 +71,7 @@ def file_format(path: str | Path, table: str, option: str | None = None) -> str:
     given = f"given as {option} for the {table} table" if option else f"the {table} table"
     local = not (isinstance(path, str) and "://" in path)
     path = Path(path) if local else path
-    if local and path.is_dir():
+    if isinstance(path, Path) and path.is_dir():
         raise SchemaError(f"{path}: a folder, not a file ({given}).", table=table, source=str(path))
     suffix = Path(str(path).rstrip("/")).suffix.lower()
     if suffix not in FORMATS:
@@ -81,7 +81,7 @@ def file_format(path: str | Path, table: str, option: str | None = None) -> str:
             table=table,
             source=str(path),
         )
-    if local and not path.is_file():
+    if isinstance(path, Path) and not path.is_file():
         raise SchemaError(f"{path}: no such file ({given}).", table=table, source=str(path))
     return FORMATS[suffix]
 
@@ -215,7 +215,8 @@ def read_frame(
             if columns is None
             else list(dict.fromkeys(columns.values() if isinstance(columns, Mapping) else columns))
         )
-        return read(wanted, {c: "str" for c in text if c in header})
+        frame: pd.DataFrame = read(wanted, {c: "str" for c in text if c in header})
+        return frame
     except SchemaError:
         raise
     except Exception as exc:  # a parser meeting a bad file fails in its own way; the file is to blame

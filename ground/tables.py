@@ -18,9 +18,9 @@ reported again by the rules that would then see it as missing.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -183,11 +183,13 @@ def _disposal_before_offence(df: pd.DataFrame) -> pd.Series:
     return df["disposal_date"] < df["offence_date"]
 
 
-# table -> (column reported, rule in plain words, columns needed, test that flags failing rows)
-_COVARIATE_RULES = [
+#: A rule across a row's columns: (column reported, rule in plain words, columns needed, test flagging rows).
+RowRule: TypeAlias = tuple[str, str, tuple[str, ...], Callable[[pd.DataFrame], pd.Series]]
+_COVARIATE_RULES: list[RowRule] = [
     ("age_first_conviction", "greater than age", ("age_first_conviction", "age"), _first_conviction_after_age)
 ]
-ROW_RULES: dict[str, list[tuple[str, str, tuple[str, ...], Any]]] = {
+#: table -> its rules across a row's columns.
+ROW_RULES: dict[str, list[RowRule]] = {
     "people": _COVARIATE_RULES,
     "eligible": _COVARIATE_RULES,
     "pool": _COVARIATE_RULES
@@ -501,7 +503,7 @@ def _coerce(df: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame,
             continue
         kind = _kind(column.dtype)
         categories = getattr(column.dtype, "categories", None)
-        coerce = _as_id if name == "person_id" else _COERCERS[kind]
+        coerce: Coercer = _as_id if name == "person_id" else _COERCERS[kind]
         coerced, bad, rule = coerce(frame[name], categories)
         failures.append(_row_failures(name, rule, bad))
         frame[name] = coerced
@@ -593,7 +595,8 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
         # "Conviction", " caution" and "No further action" are spellings of known levels, not other levels.
         text = _text(given)
         spelled = text.str.strip().str.casefold().str.replace(r"[\s-]+", "_", regex=True)
-        return np.where(text.isin(levels), text, np.where(spelled.isin(levels), spelled, None))
+        unknown = np.array(None, dtype=object)
+        return np.where(text.isin(levels), text, np.where(spelled.isin(levels), spelled, unknown))
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     position = {level: i for i, level in enumerate(levels)}
@@ -601,10 +604,13 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
     rows = np.append(np.asarray(found, dtype=np.int64), -1)[np.where(codes < 0, len(found), codes)]
     bad = (rows < 0) & (codes >= 0)
     rule = f"unknown category (allowed: {', '.join(levels)})"
-    return pd.Series(pd.Categorical.from_codes(rows, categories=levels), index=values.index), bad, rule
+    categorical = pd.Categorical.from_codes(rows, categories=pd.Index(levels))
+    return pd.Series(categorical, index=values.index), bad, rule
 
 
-_COERCERS = {
+#: Reads a column as its schema type: (values, cells that do not parse, the rule they break).
+Coercer: TypeAlias = Callable[[pd.Series, Any], tuple[pd.Series, np.ndarray, str]]
+_COERCERS: dict[str, Coercer] = {
     "text": _as_text,
     "date": parse_dates,
     "int": _as_int,
@@ -689,7 +695,7 @@ def _plain_check_names(schema: pa.DataFrameSchema) -> dict[tuple[str, str], str]
 # ---------------------------------------------------------------- rules with arguments
 
 
-def _future_dates(frame: pd.DataFrame, schema: pa.DataFrameSchema, as_of: pd.Timestamp) -> list[dict]:
+def _future_dates(frame: pd.DataFrame, schema: pa.DataFrameSchema, as_of: pd.Timestamp) -> pd.DataFrame:
     rule = f"after the as-of date {as_of:%Y-%m-%d}"
     return pd.concat(
         [_NO_FAILURES]
@@ -714,7 +720,7 @@ def _row_rules(frame: pd.DataFrame, table: str, schema: pa.DataFrameSchema) -> p
     )
 
 
-def _offences_before_birth(offences: pd.DataFrame, people: pd.DataFrame) -> list[dict]:
+def _offences_before_birth(offences: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     """Offences more than age + 1 years before the person's start date."""
     start_column = "start_date" if "start_date" in people else "referral_date"
     needed = ["person_id", "age", start_column]
@@ -795,7 +801,7 @@ def _message(
             f"row {int(row) + 1} ({_show(value)})"
             for row, value in located[["row", "value"]].head(ROWS_SHOWN).itertuples(index=False)
         )
-        n = counts.get((column, rule), len(located))
+        n = counts.get((str(column), str(rule)), len(located))
         more = f", and {n - ROWS_SHOWN} more" if n > ROWS_SHOWN else ""
         count = f"{n} row{'s' if n != 1 else ''}"
         lines.append(f"  - {column}: {rule}: {count}: {shown}{more}")
@@ -878,8 +884,8 @@ def check_links(
         to_table=to_table,
         key=key,
         source=source,
-        unmatched_ids=pd.unique(ids[~found])[:3],
-        known_ids=pd.unique(known)[:3],
+        unmatched_ids=list(pd.unique(ids[~found])[:3]),
+        known_ids=list(pd.unique(known)[:3]),
     )
 
 
@@ -890,8 +896,8 @@ def report_links(
     to_table: str,
     key: str = "person_id",
     source: str | None = None,
-    unmatched_ids: Sequence[Any] = (),
-    known_ids: Sequence[Any] = (),
+    unmatched_ids: Sequence[object] = (),
+    known_ids: Sequence[object] = (),
 ) -> Links:
     """Raise or warn about links counted elsewhere (a SQL engine), in :func:`check_links`' words.
 

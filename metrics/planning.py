@@ -18,7 +18,6 @@ Examples
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from ground.checks import parameter_error
 from metrics.power import Design, Measure, PowerResult, minimum_detectable_effect, power, required_n
@@ -51,7 +50,7 @@ class RulePayment:
     true_effect: float | None
     payment_probability: float | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -81,7 +80,7 @@ class PowerReport:
         found = {"mde": self.mde, "required_n": self.required_n, "power": self.power}
         return {k: v for k, v in found.items() if v is not None}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Each result's ``to_dict()`` under its key (only those that apply), and ``payment``."""
         return {**{k: v.to_dict() for k, v in self.results().items()}, "payment": self.payment.to_dict()}
 

@@ -222,11 +222,11 @@ class Verification:
             return "Verified: audit.json, every input, every figure and every output file are as recorded." + notes
         return "Not verified:\n" + "\n".join(f"  - {p}" for p in self.problems) + notes
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"identical": self.identical, "problems": list(self.problems), "notes": list(self.notes)}
 
 
-def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
+def verify(audit: Mapping[str, object] | str | Path) -> Verification:
     """Check a settlement from its audit record (an ``audit.json`` path, or the record as a dict).
 
     In order, stopping at the first step that fails: the record against

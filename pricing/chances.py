@@ -60,7 +60,7 @@ class RuleChances:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "assumptions": self.assumptions,
             "rules": self.table.to_dict(orient="records"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from ground.checks import parameter_error
 from ground.errors import DesistError, SpecError, naming
 from pricing.inputs import cohort_pricing, priced_outcomes, segment_costs
 from pricing.tariff import Margins, Tariff, by_difficulty, flat, incentive_neutral
+
+if TYPE_CHECKING:
+    from outcomes.spec import MetricSpec
 
 __all__ = ["SMALL_CELL", "TariffSet", "compare_tariffs"]
 
@@ -78,7 +81,7 @@ class TariffSet:
             }
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("tariff")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "budget": self.budget,
             "segments": self.shown_rates().reset_index(),
@@ -91,7 +94,7 @@ class TariffSet:
 
 
 def compare_tariffs(
-    spec: Any,
+    spec: MetricSpec,
     history: pd.DataFrame,
     *,
     costs: Mapping[str, float] | None = None,

@@ -183,7 +183,7 @@ class Tranche:
             return "interim"
         return None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {"start": self.start, "end": self.end}
         if self.interim is not None:
             out["interim"] = self.interim
@@ -203,7 +203,7 @@ class Baseline:
     counting: str = "offences"
     disposals: tuple[str, ...] = ("conviction", "caution")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {"rate": self.rate, "period": self.period, "measure": self.measure}
         if self.n is not None:
             out["n"] = self.n
@@ -225,7 +225,7 @@ class MatchedPool:
     covariates: tuple[str, ...] = ()
     replace: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {"ratio": self.ratio}
         if self.caliper is not None:
             out["caliper"] = self.caliper
@@ -247,7 +247,7 @@ class Hurdle:
         alpha = self.alpha if self.decide_on == "lower_bound" else None
         return PaymentRule(f"{name} hurdle", self.at_least, self.scale, alpha, self.measure)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "measure": self.measure,
             "at_least": self.at_least,
@@ -302,7 +302,7 @@ class ContractRule:
             f"{', '.join(pays) or 'pays nothing'}{cap}{hurdle}."
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {
             "type": self.type,
             "measure": self.measure,
@@ -371,7 +371,7 @@ class Contract:
         return self.spec.name
 
     @property
-    def prices(self) -> dict[str, Any]:
+    def prices(self) -> dict[str, object]:
         """``[payment.prices]``: price per outcome price key (one number or a table by segment)."""
         return dict(self.spec.payment.get("prices", {}))
 
@@ -407,7 +407,7 @@ class Contract:
 
     @classmethod
     def from_mapping(
-        cls, raw: Mapping[str, Any], *, source: str | None = None, base_dir: str | Path = ".", digest: str = ""
+        cls, raw: Mapping[str, object], *, source: str | None = None, base_dir: str | Path = ".", digest: str = ""
     ) -> Contract:
         """Validate a contract given as nested mappings (the TOML layout)."""
         if not isinstance(raw, Mapping):
@@ -419,7 +419,7 @@ class Contract:
         return _replace(contract, digest=digest)
 
     # -- writing ---------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The contract in its TOML layout (``from_mapping`` reads it back)."""
         return self.spec.to_dict()
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,10 @@ from ground.errors import SchemaError, SpecError
 from metrics.power import negative_binomial_shape
 from pricing.chances import DEFAULT_EFFECT, RuleChances, rule_chances
 from pricing.contract import Contract
+from pricing.tariff import Segments, Tariff
+
+if TYPE_CHECKING:
+    from outcomes.spec import MetricSpec
 
 __all__ = [
     "CohortPricing",
@@ -74,7 +79,7 @@ class CohortPricing:
     expected_payments: float
 
 
-def cohort_pricing(spec: Any, cohort: pd.DataFrame, history: pd.DataFrame) -> CohortPricing:
+def cohort_pricing(spec: MetricSpec, cohort: pd.DataFrame, history: pd.DataFrame) -> CohortPricing:
     """Segments, achievement probabilities and expected payments of a cohort under a spec.
 
     The one chain every caller needs: payment segments of the history and the
@@ -109,7 +114,7 @@ def cohort_pricing(spec: Any, cohort: pd.DataFrame, history: pd.DataFrame) -> Co
     )
 
 
-def payment_segments(people: pd.DataFrame, spec: Any = None) -> pd.Series:
+def payment_segments(people: pd.DataFrame, spec: MetricSpec | None = None) -> pd.Series:
     """Each person's payment segment: the spec's primary segment, else a ``segment`` column,
     else one segment ``"all"``.
 
@@ -136,7 +141,7 @@ def payment_segments(people: pd.DataFrame, spec: Any = None) -> pd.Series:
     return pd.Series(people["segment"].astype(str).to_numpy(), name="segment")
 
 
-def priced_outcomes(spec: Any) -> list[str]:
+def priced_outcomes(spec: MetricSpec) -> list[str]:
     """The spec's price keys: the outcomes a tariff pays for.
 
     Prices in ``[payment.prices]`` first; otherwise every ``price_key`` (or
@@ -167,7 +172,7 @@ def _achieved(table: pd.DataFrame, outcome: str) -> pd.Series:
 
 
 def achievement_history(
-    spec: Any, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None
+    spec: MetricSpec, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """A past cohort as a pricing history: people plus one 0/1 column per price key.
 
@@ -212,7 +217,7 @@ def achievement_history(
     return history.reset_index(drop=True), counts
 
 
-def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Any) -> pd.DataFrame:
+def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Segments) -> pd.DataFrame:
     """Achievement rate of each outcome in each segment (segments x outcomes), with ``n``.
 
     Examples
@@ -238,7 +243,7 @@ def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Any) -> 
 
 
 def cohort_probabilities(
-    cohort: pd.DataFrame, outcomes: list[str], segments: Any, rates: pd.DataFrame | None = None
+    cohort: pd.DataFrame, outcomes: list[str], segments: Segments, rates: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """People x outcomes probabilities: ``p_<outcome>`` columns, else the segment's historical rate.
 
@@ -309,7 +314,7 @@ def model_probabilities(
     return pd.DataFrame(out)
 
 
-def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segments: Any) -> pd.Series:
+def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segments: Segments) -> pd.Series:
     """Delivery cost per person by segment: given amounts, else the mean of a ``cost`` column.
 
     Examples
@@ -341,7 +346,7 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
     return values.groupby(labels.to_numpy()).mean().rename_axis("segment")
 
 
-def delivery_cost(costs: pd.Series, segments: Any) -> float:
+def delivery_cost(costs: pd.Series, segments: Segments) -> float:
     """The cohort's delivery cost (£): each person's segment cost (:func:`segment_costs`), summed.
 
     Parameters
@@ -385,14 +390,14 @@ class SimulationInputs:
 
 
 def simulation_inputs(
-    spec: Any,
+    spec: MetricSpec,
     cohort: pd.DataFrame,
     *,
     history: pd.DataFrame | None = None,
     covariates: list[str] | None = None,
-    tariff: Any = None,
+    tariff: Tariff | None = None,
     costs: Mapping[str, float] | None = None,
-    sources: Mapping[str, Any] | None = None,
+    sources: Mapping[str, str | Path | None] | None = None,
 ) -> SimulationInputs:
     """Assemble a contract simulation's inputs from a spec, a cohort and last year's people.
 

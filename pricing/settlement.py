@@ -123,7 +123,7 @@ class Settlement:
         out = self.ledger.assign(amount=self.ledger["amount_pence"].map(pence_text)).drop(columns="amount_pence")
         return out.to_csv(index=False, lineterminator="\n")
 
-    def figures(self) -> dict[str, Any]:
+    def figures(self) -> dict[str, object]:
         """The totals :func:`pricing.verify` compares: per tranche, per party, overall, and the ledger's hash."""
         return {
             "total_pence": self.total_pence,
@@ -139,7 +139,7 @@ class Settlement:
         """The tranche table (a copy)."""
         return self.tranches.copy()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON: tranches, parties, exclusions, figures and audit."""
         return {
             "contract": self.contract,

@@ -69,7 +69,7 @@ class SettlementData:
     sources: dict[str, str | None]
 
 
-def settlement_data(contract: Contract, data: Any) -> SettlementData:
+def settlement_data(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path]) -> SettlementData:
     """Read (files) and check (everything) the tables a settlement of ``contract`` uses.
 
     Parameters

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ground.checks import parameter_error
 from ground.findings import Finding
 from pricing.tariff import Tariff
+
+if TYPE_CHECKING:
+    from outcomes.spec import MetricSpec
 
 __all__ = ["SECTOR_ASK", "Finding", "Investor", "PaymentStructure", "Target"]
 
@@ -287,7 +290,7 @@ class PaymentStructure:
             )
         return findings
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON."""
         return {
             "name": self.name,
@@ -327,7 +330,9 @@ class PaymentStructure:
         return "\n".join(lines)
 
     @classmethod
-    def from_spec(cls, spec: Any, outcome_budget: float = 0.0, *, clawback_rule: bool = False) -> PaymentStructure:
+    def from_spec(
+        cls, spec: MetricSpec, outcome_budget: float = 0.0, *, clawback_rule: bool = False
+    ) -> PaymentStructure:
         """Build from a spec's or contract's ``[payment]`` table.
 
         Reads ``service_fee``, ``up_front_share``, ``at_risk_share``,

@@ -17,10 +17,10 @@ Segments here are payment groups: each person belongs to exactly one.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,16 @@ from scipy import stats
 
 from ground.checks import parameter_error
 from ground.errors import ModelError, ParameterError, SpecError
+
+if TYPE_CHECKING:
+    from outcomes.spec import MetricSpec
+
+#: Each person's payment segment: one label per person, or a boolean frame with one column per segment.
+Segments: TypeAlias = Sequence[str] | np.ndarray | pd.Series | pd.DataFrame
+#: People x outcomes achievement probabilities (a Series for one outcome).
+Probabilities: TypeAlias = pd.DataFrame | pd.Series
+#: Delivery cost per person: one amount for every segment, or by segment.
+Costs: TypeAlias = float | Mapping[str, float] | pd.Series
 
 __all__ = [
     "Margins",
@@ -43,7 +53,7 @@ __all__ = [
 _TOL = 1e-9
 
 
-def segment_labels(segments: Any, n: int | None = None) -> pd.Series:
+def segment_labels(segments: Segments, n: int | None = None) -> pd.Series:
     """Each person's single segment (payment group) as a string Series.
 
     Parameters
@@ -198,7 +208,7 @@ class Margins:
         """The per-segment table (a copy)."""
         return self.table.copy()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON."""
         return {
             "tariff": self.tariff_method,
@@ -299,7 +309,7 @@ class Tariff:
     @classmethod
     def from_dict(
         cls,
-        prices: Mapping[str, Any],
+        prices: Mapping[str, float | Mapping[str, float]],
         *,
         segments: list[str] | None = None,
         method: str = "given",
@@ -363,7 +373,7 @@ class Tariff:
             raise SpecError(f"{path}: {exc}", key=exc.key, source=str(path)) from None
 
     @classmethod
-    def from_spec(cls, spec: Any) -> Tariff:
+    def from_spec(cls, spec: MetricSpec) -> Tariff:
         """The tariff in a metric spec's ``[payment.prices]``, one outcome per price key.
 
         A price is one number or ``{default = ..., <segment> = ...}``; the
@@ -447,7 +457,7 @@ class Tariff:
                 got=f"outcomes {unpriced}, which it does not price",
             )  # fmt: skip
 
-    def person_prices(self, segments: Any, outcomes: list[str] | None = None) -> pd.DataFrame:
+    def person_prices(self, segments: Segments, outcomes: list[str] | None = None) -> pd.DataFrame:
         """The price each person would attract per outcome (people x outcomes)."""
         labels = segment_labels(segments)
         outcomes = self.outcomes if outcomes is None else outcomes
@@ -455,7 +465,7 @@ class Tariff:
         codes = pd.Index(self.segments).get_indexer(labels)
         return pd.DataFrame(self.prices.loc[outcomes].to_numpy()[:, codes].T, columns=outcomes)
 
-    def expected_income(self, segments: Any, probabilities: Any, *, alpha: float = 0.05) -> pd.DataFrame:
+    def expected_income(self, segments: Segments, probabilities: Probabilities, *, alpha: float = 0.05) -> pd.DataFrame:
         """Expected outcome income per segment with its analytic CI.
 
         Parameters
@@ -507,7 +517,9 @@ class Tariff:
             }
         )
 
-    def margins(self, costs: Any, segments: Any, probabilities: Any, *, alpha: float = 0.05) -> Margins:
+    def margins(
+        self, costs: Costs, segments: Segments, probabilities: Probabilities, *, alpha: float = 0.05
+    ) -> Margins:
         """Expected income minus cost per enrolled person, by segment, and the creaming gap.
 
         Parameters
@@ -568,7 +580,7 @@ class Tariff:
         """The price table (a copy): outcomes x segments."""
         return self.prices.copy()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON."""
         return {
             "method": self.method,
@@ -606,7 +618,9 @@ def _check_budget(budget: float) -> float:
     return budget
 
 
-def flat(budget: float, probabilities: Any, *, segments: Any, shares: Mapping[str, float] | None = None) -> Tariff:
+def flat(
+    budget: float, probabilities: Probabilities, *, segments: Segments, shares: Mapping[str, float] | None = None
+) -> Tariff:
     """One price per outcome for every segment, with expected total equal to ``budget``.
 
     ``price[o] = shares[o] * budget / sum_i p[i, o]``.
@@ -645,10 +659,10 @@ def flat(budget: float, probabilities: Any, *, segments: Any, shares: Mapping[st
 
 def by_difficulty(
     budget: float,
-    probabilities: Any,
+    probabilities: Probabilities,
     *,
-    segments: Any,
-    costs: Any,
+    segments: Segments,
+    costs: Costs,
     strength: float = 1.0,
     shares: Mapping[str, float] | None = None,
 ) -> Tariff:
@@ -711,11 +725,11 @@ def by_difficulty(
 
 
 def incentive_neutral(
-    costs: Any,
-    probabilities: Any,
+    costs: Costs,
+    probabilities: Probabilities,
     budget: float,
     *,
-    segments: Any,
+    segments: Segments,
     shares: Mapping[str, float] | None = None,
     fixed: Mapping[str, float] | None = None,
 ) -> Tariff:

@@ -287,7 +287,9 @@ def _public_functions(packages: list[str]):
 
     def public(body: list[ast.stmt]):
         for node in body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                not node.name.startswith("_") or node.name == "__init__"
+            ):
                 yield node
             elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
                 yield from public(node.body)
@@ -377,3 +379,19 @@ def test_the_longest_first_list_names_test_files():
 
     missing = [name for name in LONGEST_FIRST if not (ROOT / "tests" / name).is_file()]
     assert not missing, f"LONGEST_FIRST names files that do not exist: {missing}"
+
+
+#: Packages whose public signatures name their types: ``object`` where a value really is anything.
+TYPED = ["ground", "metrics", "pricing"]
+
+
+def test_no_any_in_public_signatures():
+    """No public function or method of ground, metrics and pricing takes or returns ``Any``."""
+    found = []
+    for path, function in _public_functions(TYPED):
+        hints = [(a.arg, a.annotation) for a in _arguments(function) if a.annotation is not None]
+        hints += [("return", function.returns)] if function.returns is not None else []
+        for name, hint in hints:
+            if any(isinstance(n, ast.Name) and n.id == "Any" for n in ast.walk(hint)):
+                found.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name} {name}: {ast.unparse(hint)}")
+    assert not found, "Any in public signatures (name the type; object if it is anything):\n" + "\n".join(found)
