@@ -476,10 +476,14 @@ def _outcome_values(data: pd.DataFrame, outcome: str, kind: str, positions: np.n
         )
     if kind == "count" and np.any(y < 0):
         rows = np.flatnonzero(y < 0)
-        raise ModelError(f"kind='count' needs non-negative counts in {outcome!r}; {rows_text(where[rows], y[rows])}.")
+        raise ModelError(
+            f"kind='count' needs non-negative counts in {outcome!r}; {rows_text(where[rows], y[rows].tolist())}."
+        )
     if kind == "binary" and not np.all((y == 0) | (y == 1)):
         rows = np.flatnonzero((y != 0) & (y != 1))
-        raise ModelError(f"kind='binary' needs a 0/1 outcome; {outcome!r} has {rows_text(where[rows], y[rows])}.")
+        raise ModelError(
+            f"kind='binary' needs a 0/1 outcome; {outcome!r} has {rows_text(where[rows], y[rows].tolist())}."
+        )
     return y
 
 
@@ -514,7 +518,7 @@ def _fit(kind, scale, y, t, w, Z, focal) -> _Estimate:
 def _effect(sample, y, Z, kind, scale, se, outcome, alpha, draws, seed) -> Effect:
     t, w = np.asarray(sample.treated, dtype=bool), np.asarray(sample.weights, dtype=float)
     est = _fit(kind, scale, y, t, w, Z, sample.focal)
-    details = {"outcome_sd": _pooled_sd(y, t, w)}
+    details: dict[str, object] = {"outcome_sd": _pooled_sd(y, t, w)}
     if se == "bootstrap":
         var, how, ci, details["bootstrap"] = _bootstrap(sample, y, Z, kind, scale, est.value, alpha, draws, seed)
     elif se == "abadie_imbens":
@@ -535,21 +539,23 @@ def _effect(sample, y, Z, kind, scale, se, outcome, alpha, draws, seed) -> Effec
     return effect
 
 
-def _pool_outcomes(sample: AnalysisSample, outcome: str, kind: str) -> np.ndarray:
-    pool = sample.pool
+def _pool_outcomes(pool: VariancePool, outcome: str, kind: str) -> np.ndarray:
     return _outcome_values(pool.data, outcome, kind, pool.units)
 
 
 def _abadie_imbens(sample: AnalysisSample, y: np.ndarray, outcome: str, kind: str) -> tuple[float, float, str]:
     """Abadie and Imbens' (2006) estimate and variance, with each matched unit's outcome variance from
     its J nearest units of the same group in the whole sample (J = 0: one variance for everyone)."""
-    pool, (focal, matched) = sample.pool, sample.matches
+    pool, matches = sample.pool, sample.matches
+    if matches is None:
+        raise ModelError("The Abadie-Imbens variance is for a matched comparison: this sample has no matched sets.")
+    focal, matched = matches
     j = 0 if pool is None else pool.neighbours
     sigma2 = None
     words = "one outcome variance for everyone (as R's Matching with Var.calc = 0)"
-    if j > 0:
+    if pool is not None and j > 0:
         need = pool.rows[np.unique(matched)]
-        s2 = within_group_variance(_pool_outcomes(sample, outcome, kind), pool.points, pool.treated, j, rows=need)
+        s2 = within_group_variance(_pool_outcomes(pool, outcome, kind), pool.points, pool.treated, j, rows=need)
         if not np.all(np.isfinite(s2[need])):
             raise ModelError(
                 f"The Abadie-Imbens variance needs more than {j} unit(s) in each group to estimate outcome "
@@ -572,7 +578,7 @@ def _score_estimated(sample: AnalysisSample) -> bool:
 def _with_score_adjustment(sample, y, outcome, kind, value, var, how) -> tuple[float, str]:
     """Add Abadie and Imbens' (2016) term for matching on an estimated logistic score."""
     pool = sample.pool
-    y_pool = _pool_outcomes(sample, outcome, kind)
+    y_pool = _pool_outcomes(pool, outcome, kind)
     focal, matched = (pool.rows[r] for r in sample.matches)
     sign = 1.0 if sample.estimand != "ATC" else -1.0
     extra = estimated_score_adjustment(

@@ -741,9 +741,9 @@ class _Open(Constraint):
     words: str
 
     def is_satisfied_by(self, value: object) -> bool:
-        return (
-            isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and self.low < value < self.high
-        )
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return False
+        return bool(self.low < float(value) < self.high)
 
     def __str__(self) -> str:
         return self.words

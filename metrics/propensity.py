@@ -190,6 +190,8 @@ class _Column:
 
     def take(self, rows) -> np.ndarray:
         """Values at ``rows`` (not for the intercept, which has none)."""
+        if self.values is None:
+            raise ValueError("the intercept has no values")  # a bug: callers skip the intercept
         v = self.values[rows]
         return v == self.code if self.code >= 0 else v
 
@@ -581,8 +583,8 @@ def _column_stats(design: DesignMatrix, t: np.ndarray) -> _Stats:
     t_rows = np.flatnonzero(t)
     for j, col in enumerate(design.columns):
         if col.values is None:
-            for name, v in zip(out, (1, 1, 1, 1, 1, 1, 1, len(t_rows), len(t) - len(t_rows))):
-                out[name][j] = v
+            for name, constant in zip(out, (1, 1, 1, 1, 1, 1, 1, len(t_rows), len(t) - len(t_rows))):
+                out[name][j] = constant
             continue
         if col.code >= 0:  # a level of a categorical: counts from the codes
             ones_t = int(np.count_nonzero(col.values[t_rows] == col.code))
@@ -597,9 +599,9 @@ def _column_stats(design: DesignMatrix, t: np.ndarray) -> _Stats:
         lo_c = lo if lo < lo_t else x[~t].min()
         hi_c = hi if hi > hi_t else x[~t].max()
         binary[j] = bool(lo >= 0 and hi <= 1 and np.all((x == 0) | (x == 1)))
-        ones_t = float(np.sum(xt)) if binary[j] else 0.0
-        ones_c = float(np.sum(x)) - ones_t if binary[j] else 0.0
-        for name, v in zip(out, (lo, hi, x.mean(), lo_t, hi_t, lo_c, hi_c, ones_t, ones_c)):
+        sum_t = float(np.sum(xt)) if binary[j] else 0.0
+        sum_c = float(np.sum(x)) - sum_t if binary[j] else 0.0
+        for name, v in zip(out, (lo, hi, x.mean(), lo_t, hi_t, lo_c, hi_c, sum_t, sum_c)):
             out[name][j] = v
     return _Stats(**out, binary=binary, n_t=len(t_rows), n_c=len(t) - len(t_rows))
 
@@ -715,6 +717,7 @@ def _fit_logit_blocks(y: np.ndarray, design: DesignMatrix, s: _Stats) -> _Fit:
         )
     params = _unscale(run.b, center, scale)
     J = _unscale_jacobian(center, scale)
+    assert run.hessian is not None  # a converged run has its Hessian
     covariance = J @ np.linalg.inv(run.hessian) @ J.T
     eta = linear_predictor(design, params)
     extreme_t, extreme_c = _numerically_01(eta, y == 1)
@@ -854,7 +857,7 @@ def _statsmodels_fit(y, design, center, scale) -> _Newton | None:
 
 
 def _separation_message(y, design, center, scale, run: _Newton) -> str:
-    direction = np.abs(run.step)
+    direction = np.abs(run.step if run.step is not None else run.b)
     direction[0] = 0.0
     moving = [design.columns[j] for j in np.argsort(-direction)[:3] if direction[j] > 0.05 * direction.max()]
     eta = linear_predictor(design, _unscale(run.b, center, scale))

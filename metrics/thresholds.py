@@ -586,6 +586,8 @@ def doncaster(
     """
     rate_t, n_t = _rate_and_n("treated", treated)
     rate_b, n_b = _rate_and_n("baseline", baseline)
+    if n_t is None:
+        raise parameter_error("treated", "doncaster", "(rate, n) with a cohort size, or per-person outcomes", treated)
     comparison = Contrast.from_rates(
         "binary", rate_t, n_t, rate_b, math.inf if n_b is None else n_b, label="against baseline"
     )
@@ -738,8 +740,8 @@ def peterborough(
     def chances(ratio: float) -> tuple[float, float]:
         if len(items) == 1:
             return 0.0, rule.chance(items[0], ratio)
-        means, sds = zip(*(_reduction_moments(c, ratio) for c in items), strict=True)
-        means, var = np.array(means), np.array(sds) ** 2
+        moments = np.array([_reduction_moments(c, ratio) for c in items])
+        means, var = moments[:, 0], moments[:, 1] ** 2
         pooled_mean, pooled_var = float(w @ means), float(w**2 @ var)
         pooled_chance = float(ndtr(-(pooled - pooled_mean) / math.sqrt(pooled_var)))
         return pooled_chance, 1.0 - _nothing_pays(means, np.sqrt(var), w, per_cohort, pooled)

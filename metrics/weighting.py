@@ -19,6 +19,7 @@ average 1 in each group.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,19 @@ class _Adjusted:
     """Balance and effects of a weighted sample; the concrete classes give
     ``data``, ``treatment``, ``covariates``, ``treated``, ``estimand``,
     ``options``, ``weight_array`` and ``distance`` (or None)."""
+
+    data: pd.DataFrame
+    treatment: str
+    covariates: list[str]
+    treated: np.ndarray
+    estimand: str
+    options: dict
+    distance: np.ndarray | None
+
+    if TYPE_CHECKING:  # a field of WeightedComparison, a property of MatchedComparison
+
+        @property
+        def weight_array(self) -> np.ndarray: ...
 
     @property
     def weights(self) -> pd.Series:

@@ -614,7 +614,9 @@ def _arguments(scores: Scores, rule: Rule, window: Any, baseline: Any, measure: 
     try:
         rule.check(scores.instrument, measure)
     except SpecError as exc:
-        raise parameter_error("rule", caller, "a rule for this instrument and measure", got=str(exc)) from None
+        raise parameter_error(
+            "rule", caller, "a rule this instrument and measure allow", got=type(rule).__name__, advice=str(exc)
+        ) from None
     if rule.counts == "closest" and not checked[0][0] <= rule.target_day <= checked[0][1]:
         raise parameter_error("rule", caller, f"a rule whose target_day lies in the window {checked[0]}", rule)
     return tuple(checked)

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ground.checks import Interval, Options, check_parameter
+from ground.errors import SpecError
 from ground.tolerance import at_least
+from metrics.power import Measure
 from metrics.thresholds import Contrast
 from pricing.contract import Contract, ContractRule
 
@@ -127,7 +129,7 @@ def rule_chances(
     rng = np.random.default_rng(seed)
     rows, totals = [], {}
     for scenario, effect in (("none", None), ("effect", true_effect)):
-        paid = {}
+        paid: dict[str, np.ndarray] = {}
         for rule in contract.rules:
             paid[rule.name] = _rule_draws(
                 contract, rule, paid, n_per_tranche, base_rate, dispersion, effect, draws, rng
@@ -203,13 +205,16 @@ def tranche_power(
 
 def _comparison(contract: Contract, rule_measure: str, against: str, n: int, base: float, k, effect) -> Contrast:
     """A tranche's comparison at the true effect (None: nothing changed)."""
-    if against == "baseline":
-        control, n_control = contract.baseline.rate, math.inf if contract.baseline.n is None else contract.baseline.n
-    else:
-        control, n_control = base, n * contract.matched.ratio
+    baseline, matched = contract.baseline, contract.matched
+    if against == "baseline" and baseline is not None:
+        control, n_control = baseline.rate, math.inf if baseline.n is None else baseline.n
+    elif matched is not None:
+        control, n_control = base, n * matched.ratio
+    else:  # pricing.contract refuses a rule against a comparison the contract does not define
+        raise SpecError(f"The contract has no [counterfactual] for a rule against {against!r}.", key="counterfactual")
     treated = control if effect is None else (control + effect if rule_measure == "binary" else control * effect)
     shape = k if rule_measure == "frequency" else None
-    return Contrast.from_rates(rule_measure, treated, n, control, n_control, dispersion=shape)
+    return Contrast.from_rates(cast(Measure, rule_measure), treated, n, control, n_control, dispersion=shape)
 
 
 def _reductions(test, comparison: Contrast, effect, draws: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -64,13 +64,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ground.checks import parameter_error
 from ground.dates import DateLike, parse_date
 from ground.errors import ParameterError, SpecError
 from ground.expressions import parse
-from metrics.thresholds import PaymentRule
+from metrics.power import Measure
+from metrics.thresholds import PaymentRule, Scale
 from outcomes.spec import MetricSpec
 from pricing.structure import PaymentStructure
 
@@ -152,13 +153,9 @@ def _flag(raw: Mapping, name: str, key: str) -> bool:
     return value
 
 
-def _date(raw: Mapping, name: str, key: str, required: bool = True) -> date | None:
+def _date(raw: Mapping, name: str, key: str) -> date:
     if name not in raw:
-        if required:
-            raise SpecError(
-                f"The '{key}.{name}' key is required (a date, 2024-04-01). It is missing.", key=f"{key}.{name}"
-            )
-        return None
+        raise SpecError(f"The '{key}.{name}' key is required (a date, 2024-04-01). It is missing.", key=f"{key}.{name}")
     stamp = parse_date(raw[name], f"The '{key}.{name}' key", error=partial(SpecError, key=f"{key}.{name}"), time=False)
     return stamp.date()
 
@@ -245,7 +242,7 @@ class Hurdle:
 
     def payment_rule(self, name: str) -> PaymentRule:
         alpha = self.alpha if self.decide_on == "lower_bound" else None
-        return PaymentRule(f"{name} hurdle", self.at_least, self.scale, alpha, self.measure)
+        return PaymentRule(f"{name} hurdle", self.at_least, cast(Scale, self.scale), alpha, cast(Measure, self.measure))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -280,7 +277,7 @@ class ContractRule:
     def payment_rule(self) -> PaymentRule:
         """The statistical test (``metrics.thresholds.PaymentRule``) this rule applies."""
         alpha = self.alpha if self.decide_on == "lower_bound" else None
-        return PaymentRule(self.name, self.at_least, self.scale, alpha, self.measure)
+        return PaymentRule(self.name, self.at_least, cast(Scale, self.scale), alpha, cast(Measure, self.measure))
 
     def describe(self) -> str:
         amount = f"{self.at_least * 100:g} points" if self.scale == "points" else f"{self.at_least:.1%}"
@@ -502,7 +499,7 @@ def _tranche(name: str, raw: Any) -> Tranche:
         raise _fail(key, "a table with start, end, final and optional interim dates", raw)
     _known(raw, ("start", "end", "interim", "final"), key)
     start, end = _date(raw, "start", key), _date(raw, "end", key)
-    interim, final = _date(raw, "interim", key, required=False), _date(raw, "final", key)
+    interim, final = _date(raw, "interim", key) if "interim" in raw else None, _date(raw, "final", key)
     if end < start:
         raise SpecError(f"The '{key}.end' date must not be before its start ({start}). Got {end}.", key=f"{key}.end")
     if interim is not None and not end <= interim <= final:

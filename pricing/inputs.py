@@ -471,7 +471,7 @@ def simulation_inputs(
     if costs or "cost" in cohort.columns:
         with about("cohort"):
             segment_cost = segment_costs(costs, cohort, segments)
-    elif history is not None and "cost" in history.columns:
+    elif history is not None and past_segments is not None and "cost" in history.columns:
         with about("history"):
             segment_cost = segment_costs(None, history, past_segments)
     return SimulationInputs(

@@ -130,7 +130,9 @@ class Settlement:
             "tranches": {
                 k: int(v) for k, v in self.tranches.groupby("tranche", sort=False)["amount_pence"].sum().items()
             },
-            "parties": {r.party: int(r.amount_pence) for r in self.parties.itertuples()},
+            "parties": {
+                str(party): int(pence) for party, pence in zip(self.parties["party"], self.parties["amount_pence"])
+            },
             "ledger_rows": len(self.ledger),
             "ledger_sha256": hashlib.sha256(self.ledger_csv().encode()).hexdigest(),
         }
@@ -155,6 +157,7 @@ class Settlement:
     def summary(self) -> str:
         """The settlement in words: each tranche and rule, the parties, the exclusions."""
         lines = [f"Settlement of '{self.contract}' as of {self.as_of}: £{pence_text(self.total_pence)} in total"]
+        r: Any  # a row of the tranche table: its columns' values
         for r in self.tranches.itertuples():
             if r.kind == "tariff":
                 lines.append(
@@ -171,7 +174,10 @@ class Settlement:
                 f"(£{pence_text(r.amount_at_ci_low)} to £{pence_text(r.amount_at_ci_high)} at the CI's ends)"
             )
         lines.append(
-            "Parties: " + "; ".join(f"{p.party} £{pence_text(p.amount_pence)}" for p in self.parties.itertuples())
+            "Parties: "
+            + "; ".join(
+                f"{p} £{pence_text(int(a))}" for p, a in zip(self.parties["party"], self.parties["amount_pence"])
+            )
         )
         if len(self.exclusions):
             lines.append(
@@ -232,8 +238,8 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
     ledger = _capped(contract, pd.concat([rule_ledger, tariff_ledger], ignore_index=True))
     tranches = _tranche_table(contract, rule_rows, ledger)
     parties = _parties(contract, int(ledger["amount_pence"].sum()))
-    exclusions = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
-    settlement = Settlement(contract.name, as_of, tranches, parties, ledger, exclusions)
+    excluded = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
+    settlement = Settlement(contract.name, as_of, tranches, parties, ledger, excluded)
     audit = {
         "contract": {"name": contract.name, "sha256": contract.digest, "source": contract.source},
         "as_of": as_of.isoformat(),
@@ -243,7 +249,7 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
         "unused": sorted(given.unused),
         "figures": settlement.figures(),
     }
-    return Settlement(contract.name, as_of, tranches, parties, ledger, exclusions, audit)
+    return Settlement(contract.name, as_of, tranches, parties, ledger, excluded, audit)
 
 
 @contextmanager
@@ -334,6 +340,7 @@ def _proven(contract: Contract, people: pd.DataFrame, tables: Mapping, as_of: da
     from outcomes.reoffending import proven_reoffending
 
     r = contract.spec.reoffending
+    assert r is not None  # a contract with rules has a [reoffending] measure (pricing.contract refuses one without)
     return proven_reoffending(
         people,
         _of(people, _known_by(tables, as_of)[0]["offences"]),

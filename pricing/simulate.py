@@ -133,7 +133,7 @@ class ContractSimulation:
     seed: Any = None
     quantile_levels: tuple[float, ...] = _QUANTILES
     costs_included: bool = True
-    outcome_payments: np.ndarray = field(default=None, repr=False)
+    outcome_payments: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def draws(self) -> int:
@@ -435,11 +435,13 @@ def simulate_contract(
         segments = cohort["segment"]
     labels = segment_labels(segments, n_people)
     window = _payment_windows(spec, timing, needed)
-    price = tariff.person_prices(labels, paid).to_numpy() if paid else np.zeros((n_people, 0))
+    price = tariff.person_prices(labels, paid).to_numpy() if paid and tariff is not None else np.zeros((n_people, 0))
     cost_given = costs is not None
     seg_index = pd.Index(sorted(set(labels)))
     person_cost = (
-        _as_segment_series(costs, seg_index, "costs").reindex(labels).to_numpy() if cost_given else np.zeros(n_people)
+        _as_segment_series(costs, seg_index, "costs").reindex(labels).to_numpy()
+        if costs is not None
+        else np.zeros(n_people)
     )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     drawn = _draw(

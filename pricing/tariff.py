@@ -132,9 +132,14 @@ def _segment_sums(segments: Any, probabilities: Any) -> tuple[pd.Series, pd.Data
     return n.astype(int), sum_p, sum_var
 
 
-def _as_segment_series(values: Any, segments: pd.Index, name: str) -> pd.Series:
+def _cell(frame: pd.DataFrame, row: object, column: object) -> float:
+    """One number of a table of numbers (pandas' own lookups are typed as any scalar at all)."""
+    return float(frame.to_numpy(dtype=float)[frame.index.get_loc(row), frame.columns.get_loc(column)])
+
+
+def _as_segment_series(values: Costs, segments: pd.Index, name: str) -> pd.Series:
     """A per-segment amount (mapping, Series or scalar) aligned with ``segments``."""
-    if np.isscalar(values):
+    if isinstance(values, (int, float, np.number)):
         return pd.Series(float(values), index=segments, name=name)
     series = pd.Series(dict(values) if isinstance(values, Mapping) else values, dtype=float)
     series.index = series.index.astype(str)
@@ -304,7 +309,7 @@ class Tariff:
                 "outcome", "Tariff.price", f"an outcome among {self.outcomes} and a segment among {self.segments}",
                 got=f"outcome {outcome!r}, segment {segment!r}",
             )  # fmt: skip
-        return float(self.prices.at[outcome, segment])
+        return _cell(self.prices, outcome, segment)
 
     @classmethod
     def from_dict(
@@ -423,7 +428,7 @@ class Tariff:
             body["budget"] = float(self.budget)
         body["segments"] = [str(s) for s in self.segments]
         for outcome in self.outcomes:
-            body[str(outcome)] = {str(s): float(v) for s, v in self.prices.loc[outcome].items()}
+            body[str(outcome)] = {str(s): _cell(self.prices, outcome, s) for s in self.segments}
         return tomli_w.dumps({"tariff": body})
 
     @classmethod
@@ -462,7 +467,7 @@ class Tariff:
         labels = segment_labels(segments)
         outcomes = self.outcomes if outcomes is None else outcomes
         self._check_covers(set(labels), outcomes)
-        codes = pd.Index(self.segments).get_indexer(labels)
+        codes = pd.Index(self.segments).get_indexer(pd.Index(labels))
         return pd.DataFrame(self.prices.loc[outcomes].to_numpy()[:, codes].T, columns=outcomes)
 
     def expected_income(self, segments: Segments, probabilities: Probabilities, *, alpha: float = 0.05) -> pd.DataFrame:
@@ -562,8 +567,8 @@ class Tariff:
         table = table.assign(_name=table.index).sort_values(["achievement", "_name"], ascending=[False, True])
         table = table.drop(columns="_name")
         easiest, hardest = str(table.index[0]), str(table.index[-1])
-        gap = float(table.at[easiest, "margin_per_person"] - table.at[hardest, "margin_per_person"])
-        gap_se = float(np.hypot(table.at[easiest, "income_se"], table.at[hardest, "income_se"]))
+        gap = _cell(table, easiest, "margin_per_person") - _cell(table, hardest, "margin_per_person")
+        gap_se = float(np.hypot(_cell(table, easiest, "income_se"), _cell(table, hardest, "income_se")))
         return Margins(
             table=table,
             easiest=easiest,
@@ -702,7 +707,7 @@ def by_difficulty(
     cost = _as_segment_series(costs, n.index, "costs")
     pbar = sum_p.div(n, axis=0)  # segments x outcomes
     if strength > 0:
-        zero = [(s, o) for o in pbar.columns if share[o] > 0 for s in pbar.index if pbar.at[s, o] <= 0]
+        zero = [(s, o) for o in pbar.columns if share[o] > 0 for s in pbar.index if _cell(pbar, s, o) <= 0]
         if zero:
             raise ModelError(
                 "Cannot price by difficulty: segment/outcome pairs "
@@ -799,7 +804,7 @@ def incentive_neutral(
             got=f"£{budget:,.2f}",
         )  # fmt: skip
     needed = pd.DataFrame(np.outer(rest, share), index=pbar.index, columns=free)
-    zero = [(s, o) for s in pbar.index for o in free if needed.at[s, o] > 0 and pbar.at[s, o] <= 0]
+    zero = [(s, o) for s in pbar.index for o in free if _cell(needed, s, o) > 0 and _cell(pbar, s, o) <= 0]
     if zero:
         raise ModelError(
             "Cannot set incentive-neutral prices: segment/outcome pairs "

@@ -29,7 +29,6 @@ GAPS: dict[str, tuple[str, ...]] = {
     "ground.checks.check_parameter": ("Parameters",),
     "ground.checks.column_names": ("Parameters",),
     "ground.checks.described": ("Parameters", "Examples"),
-    "ground.checks.parameter_error": ("Parameters",),
     "ground.checks.rows_text": ("Parameters",),
     "ground.checks.shorten": ("Parameters",),
     "ground.checks.shown_value": ("Parameters", "Examples"),

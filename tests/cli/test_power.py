@@ -57,4 +57,4 @@ def test_json_output_matches_the_library():
 def test_bad_input_exits_1_with_the_reason():
     run = desist("--measure", "frequency", "--base-rate", "1.2")
     assert run.returncode == 1
-    assert "needs --n" in run.stderr and "Traceback" not in run.stderr
+    assert "The '--n' option must be given, or --effect given" in run.stderr and "Traceback" not in run.stderr

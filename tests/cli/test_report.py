@@ -134,7 +134,10 @@ def test_pool_measure_options(folder):
         str(folder / "pm"),
     ]
     wrong = CliRunner().invoke(app, [*base, "--pool-counting", "arrests"])
-    assert wrong.exit_code == 1 and "--pool-counting must be one of offences, court_appearances" in wrong.stderr
+    assert (
+        wrong.exit_code == 1
+        and "The '--pool-counting' option must be one of offences, court_appearances" in wrong.stderr
+    )
     default = json.loads(CliRunner().invoke(app, [*base, "--json"]).stdout)["results"]
     convictions = json.loads(CliRunner().invoke(app, [*base, "--pool-disposals", "conviction", "--json"]).stdout)
     got = convictions["results"]

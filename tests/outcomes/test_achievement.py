@@ -158,7 +158,10 @@ def test_reliable_change_needs_a_reliability():
         pd.DataFrame({"person_id": ["A"], "item": ["status"], "score": [1], "assessed_on": [START]}),
         "accommodation_status",
     )
-    with pytest.raises(ParameterError, match="The 'rule' parameter of achievement: .*needs a 'reliability'"):
+    with pytest.raises(
+        ParameterError,
+        match="'rule' parameter of achievement must be a rule this instrument .*needs a 'reliability'",
+    ):
         achievement(cohort("A"), acc, ReliableChange(sd=1.0), as_of=AS_OF)
 
 

@@ -216,7 +216,7 @@ def test_a_table_named_twice_is_refused(small):
         DONCASTER, f"people={small / 'people.csv'}", f"people={DATA / 'people.csv'}", f"offences={small / 'o.csv'}"
     )
     assert run.returncode == 1
-    one_message(run.stderr, "The '--data' option names the people table twice", "give each table once")
+    one_message(run.stderr, "The '--data' option must be NAME=FILE with each table given once", "also given as people=")
 
 
 def test_overlapping_tranches_are_refused(tmp_path):

@@ -422,4 +422,4 @@ def test_pdf_without_chromium_is_one_message_before_anything_is_computed(tmp_pat
 def test_xlsx_without_an_output_folder_says_to_give_one(args):
     run = desist(*args)
     assert run.returncode == 1
-    one_message(run.stderr, "--xlsx", "give --out DIR")
+    one_message(run.stderr, "The '--xlsx' option must be given with --out DIR")
