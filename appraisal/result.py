@@ -265,8 +265,10 @@ def _summary_outcomes(a: Appraisal) -> list[str]:
         lines.append("Intermediate outcomes (share achieved, 95% CI, people measured):")
         lines += _indent(
             [
-                f"{r.label}: {percent(r.rate)} ({percent(r.ci_low)} to {percent(r.ci_high)}), n = {count(r.n)}"
-                for r in a.outcome_rates.itertuples()
+                f"{label}: {percent(rate)} ({percent(low)} to {percent(high)}), n = {count(n)}"
+                for label, rate, low, high, n in a.outcome_rates[["label", "rate", "ci_low", "ci_high", "n"]].to_numpy(
+                    dtype=object
+                )
             ]
         )
     if a.reoffending is not None:
@@ -280,9 +282,9 @@ def _summary_outcomes(a: Appraisal) -> list[str]:
 def _summary_effects(a: Appraisal) -> list[str]:
     if a.matched is None:
         return []
-    counts = a.matched.counts
+    treated = a.matched.counts["treated"].astype(int)
     lines = [
-        f"Matched comparison: {count(counts.loc['matched', 'treated'])} of {count(counts.loc['all', 'treated'])} "
+        f"Matched comparison: {count(int(treated['matched']))} of {count(int(treated['all']))} "
         f"cohort members matched 1:1 to the national pool (caliper {a.options.caliper:g} SD of the logit)."
     ]
     for verdict in a.verdicts().values():

@@ -234,9 +234,9 @@ def draw_covariates(n: int, rng: np.random.Generator, population: Population = "
     static = -1.1 + 0.65 * np.log1p(prior) - 0.035 * (age - 25) - 0.04 * (age_first - 16) + 0.3 * male
     frame = pd.DataFrame(
         {
-            "sex": pd.Categorical.from_codes(male.astype(np.int8), SEX),
+            "sex": pd.Categorical.from_codes(male.astype(np.int8), categories=pd.Index(SEX)),
             "ethnicity": pd.Categorical.from_codes(
-                rng.choice(len(ETHNICITY), size=n, p=ETHNICITY_SHARES).astype(np.int8), ETHNICITY
+                rng.choice(len(ETHNICITY), size=n, p=ETHNICITY_SHARES).astype(np.int8), categories=pd.Index(ETHNICITY)
             ),
             "age": age,
             "age_first_conviction": age_first,
@@ -454,7 +454,7 @@ def _offence_events(
             "person_id": person_id[owner],
             "offence_date": offence_date,
             "disposal_date": offence_date + pd.to_timedelta(delay, unit="D"),
-            "disposal": pd.Categorical.from_codes(disposal, DISPOSALS),
+            "disposal": pd.Categorical.from_codes(disposal, categories=pd.Index(DISPOSALS)),
         }
     )
     return events, counting
@@ -473,7 +473,9 @@ def _services(
             "person_id": person_id[owner],
             "date": start[owner] + pd.to_timedelta(rng.integers(0, 274, owner.size), unit="D"),
             "hours": np.round(np.maximum(hours[owner] * share, 0.05), 2),
-            "service": pd.Categorical.from_codes(rng.integers(0, len(SERVICES), owner.size).astype(np.int8), SERVICES),
+            "service": pd.Categorical.from_codes(
+                rng.integers(0, len(SERVICES), owner.size).astype(np.int8), categories=pd.Index(SERVICES)
+            ),
         }
     ).sort_values(["person_id", "date"], ignore_index=True)
 
@@ -955,11 +957,12 @@ def make_world(
     rng = np.random.default_rng(seed)
     d = _draw_eligible(rng, n_eligible, n_providers, args)
     enrolled, person_id, referral = d["enrolled"], d["person_id"], d["referral"]
+    providers = [f"PRV{j + 1:02d}" for j in range(n_providers)]
     eligible = pd.DataFrame(
         {
             "person_id": person_id,
             "referral_date": referral,
-            "provider_id": pd.Categorical.from_codes(d["provider"], [f"PRV{j + 1:02d}" for j in range(n_providers)]),
+            "provider_id": pd.Categorical.from_codes(d["provider"], categories=pd.Index(providers)),
             "enrolled": enrolled,
         }
     )

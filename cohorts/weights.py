@@ -313,7 +313,7 @@ def rake(
     w = base * (cells / cells_before)[joint]
     table = _margin_table(targets, cell_codes, cells_before, cells, np.bincount(joint))
     off = (table["after"] - table["target"]).abs()
-    worst = table.assign(off=off / table["target"]).loc[off.idxmax()]
+    worst = table.assign(off=off / table["target"]).iloc[int(np.argmax(off.to_numpy()))]
     # survey's criterion alone can be fooled: margins that cannot all hold
     # (e.g. every woman is young, and the targets want more women than young
     # people) make each pass repeat the last one exactly, so the joint table
@@ -581,7 +581,7 @@ def trim(
     if quantile is not None:
         check_parameter(quantile, "quantile", "trim", Interval(float, 0, 1, closed="neither"))
         cap = float(np.quantile(w, quantile))
-    else:
+    elif maximum is not None:
         cap = float(check_parameter(maximum, "maximum", "trim", Interval(float, 0, None, closed="neither")))
     total = w.sum()
     if redistribute and cap * w.size < total:

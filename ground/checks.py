@@ -297,7 +297,11 @@ def shorten(items: Iterable[object], shown: int = SHOWN) -> str:
     return head + (f" and {len(texts) - shown} more" if len(texts) > shown else "")
 
 
-def rows_text(positions: Sequence[int] | np.ndarray, values: Sequence[object] | None = None, shown: int = SHOWN) -> str:
+def rows_text(
+    positions: Sequence[int] | np.ndarray,
+    values: Sequence[object] | np.ndarray | pd.Series | None = None,
+    shown: int = SHOWN,
+) -> str:
     """``"row 1 ('x'), row 4 ('y') and 3 more"`` from 0-based positions; rows counted from 1.
 
     Examples

@@ -896,8 +896,8 @@ def report_links(
     to_table: str,
     key: str = "person_id",
     source: str | None = None,
-    unmatched_ids: Sequence[object] = (),
-    known_ids: Sequence[object] = (),
+    unmatched_ids: Sequence[object] | np.ndarray = (),
+    known_ids: Sequence[object] | np.ndarray = (),
 ) -> Links:
     """Raise or warn about links counted elsewhere (a SQL engine), in :func:`check_links`' words.
 

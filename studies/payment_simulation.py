@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -376,7 +377,7 @@ def matched_effects(
         adj = groups / (groups - 1) * ((n - 1) / (n - 2) if linear else 1.0)
         return adj * float((np.bincount(g, weights=score, minlength=groups) ** 2).sum())
 
-    out = {"n_treated": int(t.sum()), "n_control": int((~t).sum())}
+    out: dict[str, float] = {"n_treated": int(t.sum()), "n_control": int((~t).sum())}
     for name, y in (("binary", y_bin), ("count", y_count)):
         m_t, m_c = float((w * y)[t].sum() / w_t), float((w * y)[~t].sum() / w_c)
         resid = y - np.where(t, m_t, m_c)
@@ -521,9 +522,8 @@ def payment_probability(
         stat = f["log_ratio"] if rule.scale == "relative" else f["mean_treated_count"] - f["mean_control_count"]
         se = f["log_ratio_se"] if rule.scale == "relative" else f["difference_count_se"]
     else:
-        stat = (
-            np.log(f["mean_treated_binary"] / f["mean_control_binary"]) if rule.scale == "relative" else f["difference"]
-        )
+        log_ratio = pd.Series(np.log(f["mean_treated_binary"] / f["mean_control_binary"]), index=f.index)
+        stat = log_ratio if rule.scale == "relative" else f["difference"]
         se = f["log_ratio_binary_se"] if rule.scale == "relative" else f["difference_se"]
     met = pd.Series(rule.met_statistic(stat.to_numpy(), se.to_numpy()), index=f.index).groupby(f["draw"]).any()
     comparisons = sim.comparisons(measure)
@@ -532,16 +532,19 @@ def payment_probability(
         reduction = (1 - np.exp(f["log_ratio"])).groupby(f["draw"]).mean()  # equal cohort sizes: equal weights
         met = met | at_least(reduction, pooled)
         reported = [
-            peterborough(
-                comparisons[d * cohorts : (d + 1) * cohorts],
-                per_cohort=rule.at_least,
-                pooled=pooled,
-                true_effect=world.true_effect,
-            ).payment_probability
+            float(
+                peterborough(
+                    comparisons[d * cohorts : (d + 1) * cohorts],
+                    per_cohort=rule.at_least,
+                    pooled=pooled,
+                    true_effect=world.true_effect,
+                ).payment_probability
+                or 0.0  # given a true effect, peterborough always gives its payment probability
+            )
             for d in range(draws)
         ]
     else:
-        reported = [rule.chance(c, world.true_effect) for c in comparisons]
+        reported = [float(rule.chance(c, world.true_effect)) for c in comparisons]
     share = float(met.mean())
     return PaymentProbability(
         probability=share,
@@ -577,7 +580,7 @@ COVERAGE_OUTCOMES = {
     "binary": ("binary", "P(y = 1) = expit(-1 + 0.6 x1 + 0.4 x2 - 0.3 x3 + 0.3 x4 - 0.5 t)"),
 }
 #: Matching designs of the coverage study: name -> match() options.
-COVERAGE_DESIGNS = {
+COVERAGE_DESIGNS: dict[str, dict[str, Any]] = {
     "1:1 without replacement": {"ratio": 1, "replace": False},
     "1:1 without replacement, caliper 0.2": {"ratio": 1, "replace": False, "caliper": 0.2},
     "1:3 with replacement": {"ratio": 3, "replace": True},
@@ -662,13 +665,13 @@ def coverage_study(
     check_parameter(draws, "draws", "coverage_study", Interval(int, 2, None))
     check_parameter(n_treated, "n_treated", "coverage_study", Interval(int, 20, None))
     check_parameter(pool_size, "pool_size", "coverage_study", Interval(int, n_treated, None))
-    designs = COVERAGE_DESIGNS if designs is None else designs
+    chosen = COVERAGE_DESIGNS if designs is None else designs
     truths = _coverage_truths()
     rng = np.random.default_rng(seed)
     records = []
     for _ in range(draws):
         sample = _coverage_sample(rng, n_treated, pool_size)
-        for name, options in designs.items():
+        for name, options in chosen.items():
             m = match(sample, "t", ["x1", "x2", "x3", "x4"], link="linear_logit", **options)
             records += _coverage_records(m, name, options, truths, alpha)
     return CoverageStudy(_coverage_table(pd.DataFrame(records)))

@@ -306,10 +306,11 @@ def _deadweight(
         skipped["deadweight"] = "needs people and assessments"
         return []
     from outcomes.achievement import achievement
-    from outcomes.scoring import score
+    from outcomes.scoring import Scores, score
 
-    findings, spend = [], {}
-    scored: dict[str, pd.DataFrame] = {}
+    findings: list[Finding] = []
+    spend: dict[str, tuple[float, float]] = {}
+    scored: dict[str, Scores] = {}
     if as_of is None:
         as_of = pd.to_datetime(assessments["assessed_on"]).max()
     # In the order the spec lists its outcomes, so the findings (and story.json) read the same on every run.
@@ -393,9 +394,9 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
     if n is None or pool is None:
         skipped["underpowered"] = "needs a cohort size (people or cohort_size) and a comparison pool"
         return []
-    from metrics.power import Design, negative_binomial_shape, power
+    from metrics.power import Design, Measure, negative_binomial_shape, power
 
-    measure = "binary" if r.measure == "binary" else "frequency"
+    measure: Measure = "binary" if r.measure == "binary" else "frequency"
     effect = DEFAULT_EFFECT[measure] if effect is None else effect
     column = "reoffended" if measure == "binary" else "reoffences"
     if column not in pool.columns:
@@ -712,7 +713,8 @@ def _after_caliper(contract, rule, people, pool, n: int) -> dict[str, Any]:
         counts = match(both, "_t", covariates, ratio=m.ratio, caliper=m.caliper, replace=m.replace).counts
     except DesistError:
         return {"n": n, "words": words}
-    share = counts.loc["matched", "treated"] / counts.loc["all", "treated"]
+    treated = counts["treated"].astype(float)
+    share = float(treated["matched"]) / float(treated["all"])
     kept = max(int(round(n * share)), 2)
     return {"n": kept, "words": f"{words}, {share:.0%} of people matched"}
 

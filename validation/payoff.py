@@ -314,7 +314,7 @@ def gaming_payoff(
         return {o: expit(X @ b) for o, b in betas.items()}
 
     honest = probs_at(h)
-    tariffs, failures = {"given": tariff}, {}
+    tariffs, failures = {"given": tariff}, dict[str, str]()
     if alternatives:
         budget = float(_income(tariff, labels, honest).sum())
         costs = pd.Series(spend).groupby(labels.to_numpy()).mean()

@@ -546,7 +546,8 @@ def compare_providers(
     )
     order = np.argsort(post.tau)
     cdf = np.cumsum(post.weight[order])
-    tau_ci = tuple(float(post.tau[order][np.searchsorted(cdf, q)]) for q in (alpha / 2, 1 - alpha / 2))
+    low, high = (float(post.tau[order][np.searchsorted(cdf, q)]) for q in (alpha / 2, 1 - alpha / 2))
+    tau_ci = (low, high)
     p_value = _no_difference_p_value(curves, mu, loglik)
     return ProviderEstimates(
         table=table.drop(columns="_key").reset_index(drop=True), mu=mu, tau=tau, tau_ci=tau_ci,

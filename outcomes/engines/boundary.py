@@ -164,7 +164,7 @@ def check_people(people: pd.DataFrame, settings: Settings, source: Any = None) -
     return validate(
         people,
         "people",
-        columns=people_columns(people.columns, settings.index),
+        columns=people_columns(list(people.columns), settings.index),
         nullable=["start_date"],
         as_of=settings.checked_as_of,
         source=source_name(source),
@@ -203,7 +203,7 @@ def check_offences(offences: pd.DataFrame, settings: Settings, source: Any = Non
     )
 
 
-def check_view(runner: Any, table: str, settings: Settings, source: Path) -> dict[str, RawColumn]:
+def check_view(runner: Any, table: str, settings: Settings, source: str | Path) -> dict[str, RawColumn]:
     """Check a table an engine read from a file; return its columns as the engine typed them.
 
     Parameters
