@@ -18,7 +18,8 @@ reported again by the rules that would then see it as missing.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Optional, TypeAlias
 
@@ -29,11 +30,21 @@ from ground.checks import column_names, parameter_error, require_columns, shorte
 from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
 from ground.errors import DesistWarning, SchemaError
 
-# pandera imports pyspark.pandas whenever pyspark is installed (desist[spark]), and pyspark.pandas warns while it
-# loads that it does not yet support pandas 3; desist never uses pyspark.pandas. Silenced for this import only,
-# never for the rest of the user's process.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
+@contextmanager
+def _without_pyspark_warning() -> Iterator[None]:
+    """Silence pyspark.pandas' warning that it does not yet support pandas 3, inside the block only.
+
+    Whenever pyspark is installed (desist[spark]), pandera tries to import pyspark.pandas as it loads, as it builds
+    a schema and as it validates, and the import warns each time (it fails under pandas 3, so it is tried again);
+    desist never uses pyspark.pandas. The warning is silenced around those calls, never for the user's process.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
+
+
+with _without_pyspark_warning():
     import pandera.pandas as pa
     from pandera.errors import SchemaErrors
     from pandera.typing import Series
@@ -426,7 +437,8 @@ def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema
     """
     if table not in TABLES:
         raise parameter_error("table", "table_schema", f"one of {', '.join(TABLES)}", table)
-    return TABLES[table].to_schema()
+    with _without_pyspark_warning():
+        return TABLES[table].to_schema()
 
 
 def _subset(
@@ -626,7 +638,8 @@ _COERCERS: dict[str, Coercer] = {
 def _pandera_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     """Run the pandera schema lazily and turn its failure cases into plain-worded failures."""
     try:
-        schema.validate(frame, lazy=True)
+        with _without_pyspark_warning():
+            schema.validate(frame, lazy=True)
     except SchemaErrors as exc:
         cases = exc.failure_cases
     else:

@@ -493,3 +493,21 @@ def test_links_between_tables_are_counted_and_none_is_an_error():
     with pytest.warns(UnmatchedRowsWarning, match=r"1 of 3 offences match no person_id in people"):
         links = check_links(pd.DataFrame({"person_id": ["1", "2", "9"]}), people, table="offences", to_table="people")
     assert (links.n, links.matched, links.unmatched) == (3, 2, 1)
+
+
+def test_checking_a_table_leaves_no_pyspark_warning_and_no_filter_behind():
+    """pyspark.pandas warns on import under pandas 3, and pandera imports it (with desist[spark] installed) as it
+    loads, builds a schema and validates: ground.tables silences that warning around those calls only, so a user's
+    process sees neither the warning nor a filter left installed for the rest of its life."""
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings, pandas as pd\n"
+        "from ground.tables import validate\n"
+        "validate(pd.DataFrame({'person_id': ['1'], 'start_date': ['2024-01-01']}), 'people', "
+        "columns=['person_id', 'start_date'])\n"
+        "assert not [f for f in warnings.filters if f[1] is not None and 'PySpark' in f[1].pattern], warnings.filters\n"
+    )
+    proc = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
