@@ -111,10 +111,8 @@ def test_price_json_matches_library_and_writes_plots(files):
     assert written.price("no_reoffence", "high_risk") == pytest.approx(prices["no_reoffence"]["high_risk"])
 
 
-def test_simulate_text_and_json(files):
-    folder, _, cohort = files
-    out = folder / "sim_out"
-    args = [
+def _simulate_args(folder):
+    return [
         "simulate",
         "--spec",
         str(folder / "spec.toml"),
@@ -127,9 +125,21 @@ def test_simulate_text_and_json(files):
         "--seed",
         "3",
     ]
-    proc = run(*args, "--json", "--out", str(out))
+
+
+@pytest.fixture(scope="module")
+def simulated(files):
+    """``desist simulate --json --out`` on the files: its results and the output folder."""
+    folder, _, _ = files
+    out = folder / "sim_out"
+    proc = run(*_simulate_args(folder), "--json", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)["results"]
+    return json.loads(proc.stdout)["results"], out
+
+
+def test_simulate_json_gives_each_party_and_the_spend(files, simulated):
+    _, _, cohort = files
+    result, out = simulated
     assert result["draws"] == 400 and result["people"] == len(cohort)
     assert set(result["parties"]) == {"commissioner", "prime"}
     assert 0 <= result["parties"]["prime"]["p_loss"] <= 1
@@ -138,17 +148,26 @@ def test_simulate_text_and_json(files):
     paid = result["total_paid"]
     assert abs(paid["mean"] - 400_000 - result["expected_outcome_payments"]) < 5 * paid["mc_se"] + 0.1 * 400_000
     assert (out / "cash_flow_prime.png").exists() and (out / "cash_flow.csv").exists()
-    text = run(*args)
+
+
+def test_simulate_text_speaks_of_spend_and_money_out_of_pocket(files):
+    folder, _, _ = files
+    text = run(*_simulate_args(folder))
     assert text.returncode == 0, text.stderr
     # The commissioner's risk is spend against budget; the provider's is its working capital, in words.
     words = " ".join(text.stdout.split())
     assert "What the commissioner would spend" in words and "out of pocket" in words
     assert "peak_working_capital" not in words
+
+
+def test_simulate_tariff_replaces_the_spec_prices(files, simulated):
+    folder, _, _ = files
+    result, _ = simulated
     # --tariff replaces the spec's prices: doubling every price doubles the expected outcome payments.
     spec_tariff = Tariff.from_spec(MetricSpec.from_string(SPEC))
     doubled = folder / "doubled.toml"
     doubled.write_text(Tariff(spec_tariff.prices * 2).to_toml())
-    again = json.loads(run(*args, "--json", "--tariff", str(doubled)).stdout)["results"]
+    again = json.loads(run(*_simulate_args(folder), "--json", "--tariff", str(doubled)).stdout)["results"]
     assert again["expected_outcome_payments"] == pytest.approx(2 * result["expected_outcome_payments"])
 
 

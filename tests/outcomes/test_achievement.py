@@ -43,7 +43,8 @@ def statuses(result):
     return result.per_person.set_index("person_id")["status"].astype(str).to_dict()
 
 
-def test_threshold_needs_no_baseline_and_reports_each_status():
+def _threshold_history():
+    """Six people around a threshold of 7 in the window days 91..273, one of them (F) enrolled late."""
     people = cohort("ABCDEF", late="F")
     s = ladder(
         [
@@ -59,6 +60,11 @@ def test_threshold_needs_no_baseline_and_reports_each_status():
             ("F", 400 + 91, 9),  # window closes day 673 > AS_OF: not yet measurable
         ]
     )
+    return people, s
+
+
+def test_threshold_needs_no_baseline_and_reports_each_status():
+    people, s = _threshold_history()
     # Reported apart: D and E were not measured in the window and stay out of the rate.
     a = achievement(people, s, Threshold(at_least=7, unmeasured="apart"), window=(91, 273), as_of=AS_OF)
     assert statuses(a) == {
@@ -78,16 +84,23 @@ def test_threshold_needs_no_baseline_and_reports_each_status():
     r = a.rate()
     assert (r.k, r.n) == (2, 3)
     assert "Not measured though due: 2 (reported apart)" in a.summary()
-    # The default keeps them in the denominator as not achieved, with the reason kept.
+
+
+def test_threshold_counts_the_unmeasured_as_not_achieved_by_default():
+    people, s = _threshold_history()
+    apart = achievement(people, s, Threshold(at_least=7, unmeasured="apart"), window=(91, 273), as_of=AS_OF)
     kept = achievement(people, s, Threshold(at_least=7), window=(91, 273), as_of=AS_OF)
-    assert statuses(kept) | {"D": "x", "E": "x"} == statuses(a) | {"D": "x", "E": "x"}
+    assert statuses(kept) | {"D": "x", "E": "x"} == statuses(apart) | {"D": "x", "E": "x"}
     assert statuses(kept)["D"] == statuses(kept)["E"] == "not_achieved"
     kp = kept.per_person.set_index("person_id")
     assert kp.loc["D", "reason"] == "no assessment in window (days 91..273)" and kp.loc["D", "unmeasured"]
     assert not kp.loc["B", "unmeasured"] and kp.loc["B", "reason"] == ""
     assert (kept.rate().k, kept.rate().n) == (2, 5) and kept.counts.sum() == len(people)
     assert "Not measured though due: 2 (counted as not achieved)" in kept.summary()
-    # at_most, and both bounds together
+
+
+def test_threshold_at_most_and_both_bounds():
+    people, s = _threshold_history()
     assert statuses(achievement(people, s, Threshold(at_most=6), as_of=AS_OF))["B"] == "achieved"
     assert statuses(achievement(people, s, Threshold(at_least=6, at_most=6), as_of=AS_OF))["A"] == "not_achieved"
 
