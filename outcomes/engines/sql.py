@@ -37,7 +37,6 @@ CATEGORY_RULE = f"unknown category (allowed: {', '.join(DISPOSAL_LEVELS)})"
 MISSING_RULE = "missing value"
 DUPLICATE_RULE = "duplicate id (must be unique)"
 BEFORE_OFFENCE_RULE = "before offence_date"
-MISSING_COLUMN_RULE = "required column missing"
 
 # The range of pandas' timestamps (the dates ground.dates accepts).
 FIRST_TIME, LAST_TIME = "1677-09-21 00:12:43.145225", "2262-04-11 23:47:16.854775"
