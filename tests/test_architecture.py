@@ -395,3 +395,26 @@ def test_no_any_in_public_signatures():
             if any(isinstance(n, ast.Name) and n.id == "Any" for n in ast.walk(hint)):
                 found.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name} {name}: {ast.unparse(hint)}")
     assert not found, "Any in public signatures (name the type; object if it is anything):\n" + "\n".join(found)
+
+
+def test_the_baseline_covariates_have_one_home():
+    """Examples, studies and tests import ground.tables.BASELINE_COVARIATES: no alias, no list typed out again."""
+    from ground.tables import BASELINE_COVARIATES
+
+    home = set(BASELINE_COVARIATES)
+    copies = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        if ".venv" in path.parts or path.relative_to(ROOT).as_posix() == "ground/tables.py":
+            continue
+        for node in ast.walk(_tree(path)):
+            if not isinstance(node, ast.Assign):
+                continue
+            value = node.value
+            alias = isinstance(value, ast.Name) and value.id == "BASELINE_COVARIATES"
+            typed = (
+                isinstance(value, (ast.List, ast.Tuple))
+                and {e.value for e in value.elts if isinstance(e, ast.Constant)} == home
+            )
+            if alias or typed:
+                copies.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not copies, "import ground.tables.BASELINE_COVARIATES instead of copying it:\n" + "\n".join(copies)

@@ -5,28 +5,15 @@ import numpy as np
 import pandas as pd
 
 from cohorts.synthetic import make_world
+from ground.tables import BASELINE_COVARIATES
 from metrics import match
-
-COVARIATES = [
-    "sex",
-    "ethnicity",
-    "age",
-    "age_first_conviction",
-    "prior_offences",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-    "ogrs_score",
-]
 
 
 def test_match_programme_people_to_the_pool():
     w = make_world(seed=2, n_eligible=3_000, n_pool=30_000)
     both = pd.concat([w.people.assign(t=1), w.pool.assign(t=0)], ignore_index=True)
     both["ethnicity"] = both["ethnicity"].cat.add_categories(["unknown"])
-    m = match(both, "t", COVARIATES, caliper=0.2, link="linear_logit")
+    m = match(both, "t", BASELINE_COVARIATES, caliper=0.2, link="linear_logit")
     table = m.balance()
     assert "ethnicityunknown" not in table.index and "ethnicitywhite" in table.index
     assert table[("after", "smd")].abs().max() < 0.1
