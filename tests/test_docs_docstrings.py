@@ -71,8 +71,6 @@ GAPS: dict[str, tuple[str, ...]] = {
     "metrics.variance.abadie_imbens_variance": ("Examples",),
     "metrics.variance.cluster_variance": ("Parameters", "Examples"),
     "metrics.variance.clusters_sum_of_squares": ("Parameters", "Examples"),
-    "metrics.variance.within_group_variance": ("Parameters",),
-    "metrics.weighting.ebal_weights": ("Parameters",),
     "outcomes.engines.spark_runner.local_session": ("Parameters", "Examples"),
     "outcomes.engines.spark_runner.refuse_timestamps": ("Parameters", "Examples"),
     "outcomes.engines.spark_runner.spark_sql": ("Parameters", "Examples"),
@@ -143,9 +141,17 @@ def gaps() -> dict[str, tuple[str, ...]]:
     for module, path in _public_modules():
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                if _is_overload(node):  # a typing stub: the implementation after it carries the docstring
+                    continue
                 if missing := _missing(node):
                     out[f"{module}.{node.name}"] = missing
     return out
+
+
+def _is_overload(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(
+        isinstance(d, (ast.Name, ast.Attribute)) and ast.unparse(d).endswith("overload") for d in node.decorator_list
+    )
 
 
 def test_public_functions_have_parameters_and_examples():
