@@ -41,20 +41,21 @@ import pandas as pd
 
 from appraisal.answers import Outlook, Spend, outlooks, spend
 from cohorts.difficulty import fit_difficulty
-from cohorts.synthetic import make_world
-from ground.checks import Interval, check_parameter
+from cohorts.synthetic import World, make_world
+from ground.checks import Interval, check_parameter, parameter_error
 from ground.errors import DesistError
 from ground.findings import Finding
+from ground.tables import BASELINE_COVARIATES
 from ground.words import count, percent, points, pounds, ratio
-from metrics.power import minimum_detectable_effect
+from metrics.power import Design, Measure, minimum_detectable_effect
 from outcomes.spec import MetricSpec
 from pricing.chances import RuleChances, tranche_power
-from pricing.comparison import TariffComparison, compare_tariffs
+from pricing.comparison import TariffSet, compare_tariffs
 from pricing.contract import Contract
 from pricing.inputs import achievement_history, delivery_cost, rules_simulation, simulation_inputs
 from pricing.simulate import ContractSimulation, simulate_contract
 from validation.design import at_baseline, check_contract
-from validation.payoff import RISK_COVARIATES, GamingPayoff, payoff_from_spec
+from validation.payoff import GamingPayoff, payoff_from_spec
 
 __all__ = [
     "COST_PER_HOUR",
@@ -106,11 +107,11 @@ class DesignData:
 
     history: pd.DataFrame
     cohort: pd.DataFrame
-    tables: Mapping[str, Any]
+    tables: Mapping[str, object]
     source: str
     synthetic: bool = False
     outcomes: dict[str, Any] = field(default_factory=dict)
-    world: Any = None
+    world: World | None = None
 
     @property
     def people(self) -> int:
@@ -118,7 +119,7 @@ class DesignData:
         return len(self.cohort)
 
 
-def history_from_world(spec: MetricSpec, world: Any) -> pd.DataFrame:
+def history_from_world(spec: MetricSpec, world: World) -> pd.DataFrame:
     """Last year's enrolled cohort from a synthetic world: outcomes achieved, reoffending, hours and cost per person.
 
     Parameters
@@ -177,7 +178,7 @@ def with_difficulty(history: pd.DataFrame) -> pd.DataFrame:
     """
     if "difficulty" in history.columns or "reoffended" not in history.columns:
         return history
-    model = fit_difficulty(history, "reoffended", [c for c in RISK_COVARIATES if c in history.columns])
+    model = fit_difficulty(history, "reoffended", [c for c in BASELINE_COVARIATES if c in history.columns])
     return history.assign(difficulty=model.predict(history).difficulty.to_numpy())
 
 
@@ -232,7 +233,7 @@ def synthetic_data(contract: Contract | None = None, *, n_people: int = 5_000, s
     )
 
 
-def file_data(tables: Mapping[str, Any], source: str) -> DesignData:
+def file_data(tables: Mapping[str, pd.DataFrame | None], source: str) -> DesignData:
     """Design data from the user's tables (``history``, and optionally ``people``, ``pool``, ``assessments``).
 
     The history is the cohort too unless ``cohort`` is given.
@@ -254,7 +255,10 @@ def file_data(tables: Mapping[str, Any], source: str) -> DesignData:
     >>> data.people, data.synthetic, "difficulty" in data.history
     (904, False, True)
     """
-    history = with_difficulty(tables["history"])
+    past = tables.get("history")
+    if past is None:
+        raise parameter_error("tables", "file_data", "a mapping with a 'history' table", got="none")
+    history = with_difficulty(past)
     given = {k: v for k, v in tables.items() if k in ("people", "pool", "assessments") and v is not None}
     cohort = tables.get("cohort")
     return DesignData(
@@ -278,7 +282,7 @@ class DesignAnswers:
     contract : pricing.Contract
     findings : list of Finding
         ``desist check``'s design findings, most serious first.
-    tariffs : TariffComparison or None
+    tariffs : TariffSet or None
         ``desist price``'s comparison (None without prices); ``tariffs_note`` says why not.
     payoff : GamingPayoff or None
         ``desist gaming``'s payoff of creaming and parking.
@@ -297,7 +301,7 @@ class DesignAnswers:
 
     contract: Contract
     findings: list[Finding]
-    tariffs: TariffComparison | None = None
+    tariffs: TariffSet | None = None
     payoff: GamingPayoff | None = None
     simulation: ContractSimulation | None = None
     spend: Spend | None = None
@@ -395,7 +399,9 @@ def answer(
 def _answer(
     contract: Contract, data: DesignData, draws: int, gaming_draws: int, effect: float | None, seed: int
 ) -> DesignAnswers:
-    spec, seconds, notes = contract.spec, {}, {}
+    spec = contract.spec
+    seconds: dict[str, float] = {}
+    notes: dict[str, str] = {}
     started, cpu = time.perf_counter(), time.thread_time()
     tables = dict(data.tables)
     if data.outcomes and _outcomes(spec) != data.outcomes:
@@ -458,7 +464,8 @@ def _power(contract: Contract, chances: RuleChances) -> dict[str, Any]:
     if rule.type == "tranche":
         out["power"] = tranche_power(contract, rule, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=k)
     try:
-        mde = minimum_detectable_effect(rule.measure, base, n, dispersion=k)
+        measure: Measure = "binary" if rule.measure == "binary" else "frequency"
+        mde = minimum_detectable_effect(Design(measure, base, dispersion=k), n)
         out["mde"] = float(mde.relative if rule.measure == "frequency" else mde.effect)
     except DesistError as exc:
         out["mde_note"] = str(exc)

@@ -32,7 +32,8 @@ from typing import Any
 import typer
 
 from desist.commands.common import data_map_option, read_history, step
-from ground.errors import ParameterError
+from ground.checks import option_error
+from pricing.contract import Contract
 
 #: The port ``desist design`` listens on unless told otherwise.
 PORT = 8050
@@ -46,7 +47,7 @@ def design(
     history: Path = typer.Option(
         None, "--history", help="Last year's people: segment columns, 0/1 per priced outcome, 'cost', 'hours'."
     ),
-    port: int = typer.Option(PORT, "--port", help="Port on 127.0.0.1 to serve the page on."),
+    port: int = typer.Option(PORT, "--port", min=1, max=65_535, help="Port on 127.0.0.1 to serve the page on."),
     browser: bool = typer.Option(True, "--browser/--no-browser", help="Open the page in the default browser."),
     people: int = typer.Option(
         5_000, "--people", help="Enrolled people in the synthetic world used when no data are given."
@@ -71,14 +72,10 @@ def design(
     from desist.designer.app import build_app
     from desist.designer.draft import Draft
 
-    if not 1 <= port <= 65_535:
-        raise ParameterError(f"The '--port' option must be a port in [1, 65535]. Got {port}.", parameter="port")
     _free(port)
     path = Path(DEFAULT_SPEC if contract_path is None else contract_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise ParameterError(f"The contract file must be a readable text file. Got {str(path)!r}.") from None
+    Contract.from_toml(path)  # a missing or broken file refused as every command refuses it
+    text = path.read_text(encoding="utf-8")
     source = "the template (examples/specs/intermediate.toml)" if contract_path is None else str(path)
     draft = Draft(text, str(path) if contract_path is not None else "intermediate.toml", path.parent)
     with step("Reading the data and fitting the difficulty model", quiet=False):
@@ -101,10 +98,8 @@ def _free(port: int) -> None:
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
-            raise ParameterError(
-                f"The '--port' option names port {port}, which another program is using. Choose another, e.g. "
-                f"--port {port + 1}.",
-                parameter="port",
+            raise option_error(
+                "--port", "a port no other program uses", port, advice=f"Choose another, e.g. --port {port + 1}."
             ) from None
 
 
@@ -119,10 +114,8 @@ def _data(draft: Any, history: Path | None, data_map: Path | None, people: int, 
     if history is not None:
         tables["history"], _ = read_history(history, None)
     if tables.get("history") is None:
-        raise ParameterError(
-            "desist design prices and simulates on last year's people: give --history FILE, or a [history] table "
-            "in the --data-map file.",
-            parameter="history",
+        raise option_error(
+            "--history", "a file of last year's people, or a [history] table in the --data-map file", got="neither"
         )
     named = ", ".join(str(p) for p in (history, data_map) if p is not None)
     return file_data(tables, f"Every figure is from {named} ({len(tables['history']):,} people in the history).")
