@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from math import inf
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,18 @@ from shiny import App, reactive, render, ui
 from appraisal.designer import DesignAnswers, DesignData, answer, changes
 from desist.designer import views
 from desist.designer.draft import Draft, Term
+from ground.checks import Interval, check_parameter
 from ground.errors import DesistError
+from pricing.chances import DEFAULT_EFFECT
 from pricing.contract import Contract
 
 __all__ = ["build_app"]
+
+#: The stated true effect the rules' chances and power are shown at, by the first rule's measure.
+EFFECT_LABELS = {
+    "binary": "True effect on the reoffending rate (a difference: -0.05 is 5 points fewer)",
+    "frequency": "True effect on reoffences (a rate ratio: 0.9 is 10% fewer)",
+}
 
 STYLE = """
 body { font-family: system-ui, sans-serif; }
@@ -59,10 +68,16 @@ def _input(term: Term, value: Any) -> Any:
 
 
 def _terms_panel(draft: Draft) -> Any:
-    """The terms grouped as a commissioner thinks of them, one fieldset each."""
+    """The terms grouped as a commissioner thinks of them, one fieldset each; the rules' assumed effect last."""
     values, groups = draft.values(), {}
     for term in draft.terms:
         groups.setdefault(term.group, []).append(_input(term, values[term.id]))
+    if draft.loaded.rules:
+        measure = draft.loaded.rules[0].measure
+        label = EFFECT_LABELS[measure]
+        groups["Assumed for the rules (not a term)"] = [
+            ui.input_numeric("effect", label, DEFAULT_EFFECT[measure], update_on="blur")
+        ]
     return ui.div(
         ui.h2("The contract's terms"),
         *[ui.tags.fieldset(ui.tags.legend(group), *inputs) for group, inputs in groups.items()],
@@ -150,15 +165,26 @@ def build_app(
         def edited() -> tuple[str | None, Contract | None, str | None]:
             try:
                 text = draft.text(entered())
-                return text, draft.contract(text), None
+                contract = draft.contract(text)
+                effect()
+                return text, contract, None
             except DesistError as exc:
                 return None, None, str(exc)
+
+        @reactive.calc
+        def effect() -> float | None:
+            """The assumed effect, a finite number (None: the default); a bad one is shown as the file's errors are."""
+            if not draft.loaded.rules or input.effect() is None:
+                return None
+            return check_parameter(
+                input.effect(), "effect", "desist design", Interval(float, -inf, inf, closed="neither")
+            )
 
         @reactive.calc
         def answered() -> DesignAnswers:
             _, contract, _ = edited()
             if contract is not None:
-                last["answers"] = answer(contract, data, **options)
+                last["answers"] = answer(contract, data, **options, effect=effect())
             return last["answers"]
 
         @reactive.effect

@@ -27,6 +27,7 @@ import tomlkit
 from desist.tables import outcome_names, segment_names
 from ground.checks import Interval, Options, check_parameter
 from ground.dates import parse_date
+from outcomes.spec import STACKINGS
 from pricing.contract import DECISIONS, Contract
 
 __all__ = ["Draft", "Term", "checked"]
@@ -54,7 +55,8 @@ TRANCHE_TERMS = {"start": "starts", "end": "ends", "final": "final settlement"}
 class Term:
     """One value the page edits: where it sits in the file, how it is labelled and what kind of value it is.
 
-    ``kind`` is ``"number"``, ``"date"`` or ``"choice"`` (one of ``choices``). ``id`` is the page's input id.
+    ``kind`` is ``"number"``, ``"date"`` or ``"choice"`` (one of ``choices``, the first being the reader's default).
+    ``id`` is the page's input id.
     """
 
     path: tuple[str, ...]
@@ -142,6 +144,7 @@ class Draft:
                 Term(("payment", "uplifts", s), f"{segments[s]} (times the price)", group="Uplifts")
                 for s in spec.segments
             ]
+            terms.append(Term(("payment", "stacking"), "How uplifts stack", "choice", "Uplifts", STACKINGS))
         terms += [Term(("payment", name), label, group="Payment terms") for name, label in PAYMENT_TERMS.items()]
         if "baseline" in raw.get("counterfactual", {}):
             terms.append(Term(("counterfactual", "baseline", "rate"), "Baseline rate", group="Counterfactual"))
@@ -162,6 +165,8 @@ class Draft:
         if term.path[:2] == ("payment", "prices") and not isinstance(_get(raw, term.path[:3]), Mapping):
             return _get(raw, term.path[:3]) if term.path[3] == "default" else None
         value = _get(raw, term.path)
+        if term.kind == "choice" and value is None:
+            return term.choices[0]
         return value.isoformat() if term.kind == "date" and value is not None else value
 
     def values(self) -> dict[str, Any]:
@@ -217,6 +222,8 @@ def _set(document: Any, term: Term, value: Any) -> None:
     if value is None:
         if path[-1] in table:
             del table[path[-1]]
+    elif term.kind == "choice" and path[-1] not in table and value == term.choices[0]:
+        return  # the reader's default, which the file leaves unsaid
     elif table.get(path[-1]) != value:
         table[path[-1]] = value
 
