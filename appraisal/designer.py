@@ -71,8 +71,8 @@ __all__ = [
     "with_difficulty",
 ]
 
-#: Delivery cost of the synthetic world's history: a fixed £100 per person plus £22 per hour of service (assumed,
-#: for illustration: a support worker's loaded hourly cost of about £22 in 2024; no source is claimed).
+#: Delivery cost of the synthetic world's history: £100 a person for assessment and administration plus £22 an hour
+#: of service (assumed, for illustration; no source is claimed).
 COST_PER_PERSON, COST_PER_HOUR = 100.0, 22.0
 #: Contract length of the design checks (as ``desist check --contract-days 1095`` in the README).
 CONTRACT_DAYS = 3 * 365
