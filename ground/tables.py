@@ -1,7 +1,7 @@
 """Schemas for desist's tables, and one call that checks a table against its schema.
 
-Each table (people, eligible, assessments, offences, services, pool) is a
-pandera ``DataFrameModel``. The models list the required columns, their types
+Each table (people, eligible, assessments, offences, services, pool, custody)
+is a pandera ``DataFrameModel``. The models list the required columns, their types
 and their rules; columns they do not name are kept and passed through.
 :func:`validate` coerces a frame to the model's types (ids to strings, ISO
 dates to ``datetime64[ns]``, categories to pandas categoricals with the known
@@ -35,6 +35,8 @@ from ground.errors import DesistWarning, ParameterError, SchemaError
 SEX_LEVELS = ("female", "male", "other", "unknown")
 ETHNICITY_LEVELS = ("white", "black", "asian", "mixed", "other", "unknown")
 DISPOSAL_LEVELS = ("conviction", "caution", "acquittal", "no_further_action", "other")
+#: Why a person is held: awaiting trial or sentence (remand), or serving a custodial sentence.
+CUSTODY_KINDS = ("remand", "sentenced")
 
 MIN_AGE, MAX_AGE = 10, 110  # 10 is the age of criminal responsibility in England and Wales
 
@@ -145,6 +147,22 @@ class Services(pa.DataFrameModel):
         strict = False
 
 
+class Custody(pa.DataFrameModel):
+    """One row per stay in custody: the day a person was received and the day released.
+
+    ``end`` is missing while the person is still held. A stay covers the nights
+    beginning on ``start`` up to the night before ``end``.
+    """
+
+    person_id: Series[str]
+    start: Series[pd.Timestamp]
+    end: Series[pd.Timestamp] = pa.Field(nullable=True)
+    kind: Series[pd.CategoricalDtype] = pa.Field(**_levels(CUSTODY_KINDS))
+
+    class Config:
+        strict = False
+
+
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "people": People,
     "eligible": Eligible,
@@ -152,6 +170,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "offences": Offences,
     "services": Services,
     "pool": Pool,
+    "custody": Custody,
 }
 
 
@@ -177,6 +196,10 @@ def _disposal_before_offence(df: pd.DataFrame) -> pd.Series:
     return df["disposal_date"] < df["offence_date"]
 
 
+def _ends_before_start(df: pd.DataFrame) -> pd.Series:
+    return df["end"] < df["start"]
+
+
 # table -> (column reported, rule in plain words, columns needed, test that flags failing rows)
 _COVARIATE_RULES = [
     ("age_first_conviction", "greater than age", ("age_first_conviction", "age"), _first_conviction_after_age)
@@ -200,6 +223,7 @@ ROW_RULES: dict[str, list[tuple[str, str, tuple[str, ...], Any]]] = {
         ),
     ],
     "offences": [("disposal_date", "before offence_date", ("disposal_date", "offence_date"), _disposal_before_offence)],
+    "custody": [("end", "before start", ("end", "start"), _ends_before_start)],
 }
 
 _NO_FAILURES = pd.DataFrame(
@@ -224,7 +248,7 @@ def validate(
     ----------
     df : pandas.DataFrame
         The table. Columns the schema does not name are passed through.
-    table : {"people", "eligible", "assessments", "offences", "services", "pool"}
+    table : {"people", "eligible", "assessments", "offences", "services", "pool", "custody"}
         Which schema to apply (see ``TABLES``).
     as_of : date-like, optional
         The data's as-of date: any date column later than this fails. Default:
