@@ -45,6 +45,7 @@ _HOME = {
     "PeterboroughResult": "metrics.thresholds",
     "RuleComparison": "metrics.thresholds",
     "ThresholdResult": "metrics.thresholds",
+    "case_mix_baseline": "metrics.thresholds",
     "compare_rules": "metrics.thresholds",
     "confident_reduction_rule": "metrics.thresholds",
     "doncaster": "metrics.thresholds",

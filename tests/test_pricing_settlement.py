@@ -98,8 +98,9 @@ def test_peterborough_final_pooled_pays(peterborough_data):
     pooled = rows.loc[("pooled", "pooled")]
     assert pooled["estimate"] == pytest.approx(((1 - 142 / 155) + (1 - 138 / 153)) / 2, abs=1e-12)  # 9.1%
     assert pooled["met"]
-    # Events avoided at the pooled reduction: 9.1% of 1.55 * 1,000 + 1.53 * 1,000 (about 280) at £2,000 (assumed).
-    assert s.total_pence == pytest.approx(pooled["estimate"] * 3_080 * 2_000 * 100, abs=1)
+    # Events avoided: (1.55 - 1.42) * 1,000 + (1.53 - 1.38) * 1,000 = 280 at £2,000 (assumed), nothing paid before.
+    assert pooled["events_avoided"] == pytest.approx(280, abs=1e-9)
+    assert s.total_pence == 280 * 2_000 * 100
     assert pooled["amount_at_ci_low"] < pooled["amount_pence"] < pooled["amount_at_ci_high"]
     assert s.parties.set_index("party").loc["investors", "amount_pence"] == s.total_pence
 

@@ -620,8 +620,8 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
         y = pool[column].to_numpy(dtype=float)
         base = float(y.mean())
         k = negative_binomial_shape(y) if rule.measure == "frequency" else None
-    elif contract.baseline is not None:
-        base = contract.baseline.rate
+    elif contract.baseline is not None and rule.measure in contract.baseline.measures:
+        base = contract.baseline.of(rule.measure).rate
     else:
         skipped["payment_chance"] = f"needs a comparison pool with {column!r} for the matched comparison's rate"
         return []
