@@ -511,7 +511,7 @@ class Contract:
         --------
         >>> from pricing import scheme
         >>> [f["key"] for f in scheme("doncaster").assumed_figures()][:1]
-        ['counterfactual.baseline.binary.rate']
+        ['counterfactual.baseline.rate']
         """
         layout = self.to_dict()
         return [{"key": k, "value": _at_key(layout, k), "reason": why} for k, why in self.assumed.items()]
