@@ -20,6 +20,12 @@ included; ``manifest.json`` then holds the SHA-256 of ``audit.json``.
    figure that differs is named, as ``ledger.csv row 17: paid £50,000.00 but the
    contract gives -£50,000.00``; the workbook has the hash recorded.
 
+A settlement made with ``previous`` (``desist settle --previous AUDIT.json``)
+nets what an earlier settlement of the same contract paid (:mod:`pricing.running`);
+its record holds the earlier ``audit.json``'s path and SHA-256, and :func:`verify`
+checks the chain: the earlier record's hash, then the earlier settlement itself,
+back to the first.
+
 Paths are read relative to the audit file, so verify works from any folder and
 with the folder of inputs and outputs moved. A record that is not one desist
 wrote is one :class:`~ground.errors.SpecError` naming what is wrong. Nothing here
@@ -35,9 +41,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from ground.checks import parameter_error, shown_value
 from ground.dates import DateLike, date_format, declared_format, parse_date
@@ -45,6 +54,7 @@ from ground.errors import ParameterError, SpecError
 from ground.jsondata import json_text
 from pricing.audit_diff import first_difference
 from pricing.contract import Contract
+from pricing.running import PaidBefore, by_item
 from pricing.settlement import Settlement, settle
 from pricing.settlement_data import TABLES
 
@@ -54,6 +64,7 @@ __all__ = [
     "audit_text",
     "file_sha256",
     "output_texts",
+    "read_previous",
     "relative_to",
     "settle_files",
     "verify",
@@ -81,7 +92,12 @@ def desist_version() -> str:
 
 
 def settle_files(
-    contract: str | Path, files: Mapping[str, str | Path], *, as_of: DateLike, command: str = ""
+    contract: str | Path,
+    files: Mapping[str, str | Path],
+    *,
+    as_of: DateLike,
+    command: str = "",
+    previous: str | Path | None = None,
 ) -> Settlement:
     """Settle a contract file on input files, with a full audit record.
 
@@ -96,6 +112,10 @@ def settle_files(
     as_of : DateLike
     command : str
         The command line that asked for it, recorded as given.
+    previous : path, optional
+        The ``audit.json`` of an earlier settlement of the same contract: what it
+        paid is netted (:func:`read_previous` checks its hashes), and its path and
+        SHA-256 are recorded, so :func:`verify` checks the chain.
 
     Examples
     --------
@@ -105,7 +125,9 @@ def settle_files(
     if not isinstance(files, Mapping) or set(files) - set(TABLES):
         words = f"a mapping with table names among {', '.join(TABLES)}"
         raise parameter_error("files", "settle_files", words, sorted(files) if isinstance(files, Mapping) else files)
-    settlement = settle(Contract.from_toml(contract), {name: Path(path) for name, path in files.items()}, as_of=as_of)
+    before = None if previous is None else read_previous(previous)
+    tables = {name: Path(path) for name, path in files.items()}
+    settlement = settle(Contract.from_toml(contract), tables, as_of=as_of, previous=before)
     audit = {
         **settlement.audit,
         "contract": {"name": settlement.contract, "path": str(contract), "sha256": file_sha256(contract)},
@@ -115,7 +137,43 @@ def settle_files(
         # Dates in the inputs written another way than YYYY-MM-DD were read in this declared format.
         "date_format": declared_format(),
     }
+    if previous is not None:
+        audit["previous"] = {**audit["previous"], "path": str(previous)}
     return replace(settlement, audit=audit)
+
+
+def read_previous(path: str | Path) -> PaidBefore:
+    """What the settlement recorded in ``path`` (an ``audit.json``) paid, from the ``ledger.csv`` beside it.
+
+    The record must be one desist wrote (its hash in ``manifest.json``) and the
+    ledger the one it records (its SHA-256); anything else is one
+    :class:`~ground.errors.SpecError` naming the file.
+
+    Examples
+    --------
+    >>> read_previous("settled_2014/audit.json").as_of  # doctest: +SKIP
+    datetime.date(2014, 8, 7)
+    """
+    path = Path(path)
+    record = read_record(path)
+    changed = _changed_since_written(path)
+    ledger = path.parent / "ledger.csv"
+    recorded = record.get("outputs", {}).get("ledger.csv")
+    if changed is None and recorded is None:
+        changed = f"{path} records no ledger.csv: only a settlement written with --out can be netted"
+    elif changed is None and (not ledger.is_file() or file_sha256(ledger) != recorded):
+        changed = f"{ledger} is missing or was changed after it was written (its SHA-256 is not the one {AUDIT} has)"
+    if changed:
+        raise SpecError(f"The previous settlement cannot be netted: {changed}.", source=str(path))
+    frame = pd.read_csv(ledger, dtype=str, keep_default_na=False)
+    paid = frame.assign(amount_pence=[_pence_of(v) for v in frame["amount"]]).drop(columns="amount")
+    as_of = parse_date(record["as_of"], "as_of").date()
+    return PaidBefore(as_of, record["contract"]["sha256"], by_item(paid), file_sha256(path))
+
+
+def _pence_of(text: str) -> int:
+    """``"-1234.56"`` (as :func:`pricing.settlement.pence_text` writes it) to ``-123456``."""
+    return int((Decimal(text) * 100).to_integral_value())
 
 
 def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | None = None) -> Settlement:
@@ -127,6 +185,8 @@ def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | Non
     base = os.path.abspath(folder)
     audit["contract"] = {**audit["contract"], "path": _relative(audit["contract"]["path"], base)}
     audit["inputs"] = {k: {**v, "path": _relative(v["path"], base)} for k, v in audit["inputs"].items()}
+    if "previous" in audit:
+        audit["previous"] = {**audit["previous"], "path": _relative(audit["previous"]["path"], base)}
     if desist is not None:
         audit["desist_version"] = desist
     return replace(settlement, audit=audit)
@@ -206,11 +266,16 @@ def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
         record, folder = check_record(audit, "the audit record"), Path.cwd()
     located = {name: _located(entry["path"], folder) for name, entry in _files(record).items()}
     problems = _changed_inputs(record, located)
+    previous = _located(record["previous"]["path"], folder) if "previous" in record else None
+    if previous is not None and not problems:
+        problems = _broken_chain(record["previous"], previous)
     if problems:
         return Verification(False, problems)
     inputs = {k: v for k, v in located.items() if k != "contract"}
     with date_format(record.get("date_format")):
-        again = settle_files(located["contract"], inputs, as_of=record["as_of"], command=record["command"])
+        again = settle_files(
+            located["contract"], inputs, as_of=record["as_of"], command=record["command"], previous=previous
+        )
     problems = _moved_figures(record["figures"], again.figures())
     outputs = record.get("outputs", {})
     if outputs:
@@ -220,6 +285,16 @@ def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
     if record["desist_version"] != desist_version():
         notes.append(f"settled with desist {record['desist_version']}, replayed with desist {desist_version()}.")
     return Verification(not problems, problems, notes)
+
+
+def _broken_chain(entry: Mapping[str, Any], path: Path) -> list[str]:
+    """The earlier settlement of a running account: its audit.json as recorded, then verified itself (the chain)."""
+    if not path.is_file():
+        return [f"previous settlement ({path}): the file is missing"]
+    if file_sha256(path) != entry["sha256"]:
+        return [f"previous settlement ({path}): its SHA-256 changed since this settlement netted it"]
+    earlier = verify(path)
+    return [f"previous settlement ({path}): {problem}" for problem in earlier.problems]
 
 
 def _files(record: Mapping[str, Any]) -> dict[str, Mapping[str, str]]:
@@ -337,4 +412,9 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
     for name, digest in record.get("outputs", {}).items():
         if Path(name).name != name or not _HASH.match(str(digest)):
             raise fail(f"outputs.{name}", "a file name in the audit's folder and its SHA-256", digest)
+    if "previous" in record:
+        entry = record["previous"]
+        ok = isinstance(entry, Mapping) and isinstance(entry.get("path"), str) and entry["path"]
+        if not ok or not _HASH.match(str(entry.get("sha256", ""))):
+            raise fail("previous", "a table with the earlier audit.json's 'path' and 'sha256' (64 hex digits)", entry)
     return dict(record)

@@ -43,6 +43,7 @@ from metrics.thresholds import Comparison, case_mix_baseline
 from outcomes.custody import custody_nights
 from pricing.contract import Contract, ContractRule, Tranche, comparison_measure
 from pricing.payouts import events_avoided, tranche_money
+from pricing.running import SETTLED_BEFORE, PaidBefore, netted
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
@@ -158,6 +159,10 @@ class Settlement:
     def summary(self) -> str:
         """The settlement in words: each tranche and rule, the parties, the exclusions."""
         lines = [f"Settlement of '{self.contract}' as of {self.as_of}: £{pence_text(self.total_pence)} in total"]
+        before = self.ledger.loc[self.ledger["kind"] == SETTLED_BEFORE, "amount_pence"]
+        if len(before):
+            paid = self.audit.get("previous", {}).get("as_of", "an earlier date")
+            lines.append(f"  net of £{pence_text(-int(before.sum()))} paid by the settlement as of {paid}")
         for r in self.tranches.itertuples():
             if r.kind == "tariff":
                 lines.append(
@@ -184,7 +189,13 @@ class Settlement:
 
 
 # ------------------------------------------------------------------ entry point
-def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *, as_of: DateLike) -> Settlement:
+def settle(
+    contract: Contract,
+    data: Mapping[str, pd.DataFrame | str | Path],
+    *,
+    as_of: DateLike,
+    previous: Settlement | PaidBefore | None = None,
+) -> Settlement:
     """Settle a contract on its data as of a date.
 
     Parameters
@@ -204,6 +215,11 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
         tranches are due and which people are observable. Offences, disposals
         and assessments dated after it, and people whose index date is after
         it, are left out and counted among the exclusions.
+    previous : Settlement or PaidBefore, optional
+        An earlier settlement of the same contract: what it paid is netted, one
+        ``settled before`` ledger row per tranche and item, so this settlement
+        pays what is due now and the two form one running account
+        (:mod:`pricing.running`; ``desist settle --previous AUDIT.json``).
 
     Returns
     -------
@@ -233,6 +249,11 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
         rule_rows, rule_ledger = _rules(contract, cohort, tables, as_of)
     tariff_ledger, tariff_excluded = _tariff(contract, cohort, tables, as_of)
     ledger = _capped(contract, pd.concat([rule_ledger, tariff_ledger], ignore_index=True))
+    before = None
+    if previous is not None:
+        before = previous if isinstance(previous, PaidBefore) else PaidBefore.of(_checked_previous(previous))
+        rows = netted(before, contract_sha256=contract.digest, as_of=as_of, columns=LEDGER_COLUMNS)
+        ledger = pd.concat([ledger, rows], ignore_index=True) if len(rows) else ledger
     tranches = _tranche_table(contract, rule_rows, ledger)
     parties = _parties(contract, int(ledger["amount_pence"].sum()))
     exclusions = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
@@ -246,7 +267,19 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
         "unused": sorted(given.unused),
         "figures": settlement.figures(),
     }
+    if before is not None:
+        audit["previous"] = {
+            "as_of": before.as_of.isoformat(),
+            "sha256": before.reference,
+            "paid_pence": int(before.paid["amount_pence"].sum()),
+        }
     return Settlement(contract.name, as_of, tranches, parties, ledger, exclusions, audit)
+
+
+def _checked_previous(previous: Any) -> Settlement:
+    if not isinstance(previous, Settlement):
+        raise parameter_error("previous", "settle", "an earlier Settlement or a pricing.running.PaidBefore", previous)
+    return previous
 
 
 @contextmanager
@@ -785,29 +818,38 @@ def _capped(contract: Contract, ledger: pd.DataFrame) -> pd.DataFrame:
 
 def _tranche_table(contract: Contract, rule_rows: list[dict], ledger: pd.DataFrame) -> pd.DataFrame:
     rows = list(rule_rows)
-    # Tranche rule rows carry what the ledger paid after caps; one tariff row per tranche.
+    # Tranche rule rows carry what the ledger paid after caps, net of what earlier settlements paid for them;
+    # one tariff row per tranche.
     paid = ledger.loc[ledger["kind"] != "tariff"].groupby(["tranche", "item"])["amount_pence"].sum()
+    before = ledger.loc[ledger["kind"] == SETTLED_BEFORE].groupby(["tranche", "item"])["amount_pence"].sum()
     for row in rows:
-        row["amount_pence"] = int(paid.get((row["tranche"], row["rule"]), 0))
-    tariff = ledger.loc[ledger["kind"] == "tariff"]
+        key = (row["tranche"], row["rule"])
+        row["amount_pence"] = int(paid.get(key, 0))
+        row["settled_before_pence"] = -int(before.get(key, 0))
+        row["amount_at_ci_low"] = row["amount_at_ci_low"] + int(before.get(key, 0))
+        row["amount_at_ci_high"] = row["amount_at_ci_high"] + int(before.get(key, 0))
+    outcomes = ledger.loc[~ledger["item"].isin([r.name for r in contract.rules])]
     if contract.prices:
         for t in contract.tranches:
-            part = tariff.loc[tariff["tranche"] == t.name]
+            part = outcomes.loc[outcomes["tranche"] == t.name]
+            total = int(part["amount_pence"].sum())
+            earlier = -int(part.loc[part["kind"] == SETTLED_BEFORE, "amount_pence"].sum())
             rows.append(
                 {
                     "tranche": t.name,
                     "kind": "tariff",
                     "rule": "tariff",
                     "stage": "as achieved",
-                    "n_treated": float(len(part)),
-                    "met": bool(len(part)),
-                    "amount_pence": int(part["amount_pence"].sum()),
-                    "amount_at_ci_low": int(part["amount_pence"].sum()),
-                    "amount_at_ci_high": int(part["amount_pence"].sum()),
+                    "n_treated": float((part["kind"] == "tariff").sum()),
+                    "met": bool((part["kind"] == "tariff").any()),
+                    "amount_pence": total,
+                    "settled_before_pence": earlier,
+                    "amount_at_ci_low": total,
+                    "amount_at_ci_high": total,
                 }
             )
     table = pd.DataFrame(rows)
-    for column in ("amount_pence", "amount_at_ci_low", "amount_at_ci_high"):
+    for column in ("amount_pence", "settled_before_pence", "amount_at_ci_low", "amount_at_ci_high"):
         table[column] = table[column].fillna(0).astype("int64")
     return table
 
