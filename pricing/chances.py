@@ -119,17 +119,18 @@ class RuleChances:
     def summary(self) -> str:
         a = self.assumptions
         lines = [
-            f"Over the contract's life ({len(a['tranches'])} tranches, interim and final, pooled rules at the end), "
+            f"Over the contract's life ({len(a['tranches'])} tranche{'' if len(a['tranches']) == 1 else 's'}, interim "
+            "and final, pooled rules at the end), "
             f"{a['draws']:,} simulated lives, {a['n_per_tranche']:,} people per tranche:"
         ]
         for r in self.table.itertuples():
             lines.append(
-                f"  {r.rule} [{r.scenario}]: pays {r.p_pays:.1%} (MC SE {r.p_pays_se:.1%}), claws back "
+                f"  {r.rule} [{r.scenario}]: pays {r.p_pays:.1%} (MC SE {r.p_pays_se:.2%}), claws back "
                 f"{r.p_clawback:.1%}, deducts {r.p_deduction:.1%}, mean £{r.mean:,.0f}"
             )
         lines.append(
-            f"  anything paid: {self.chance_of_paying('none'):.1%} (MC SE {self.chance_se('none'):.1%}) when nothing "
-            f"changed, {self.chance_of_paying('effect'):.1%} (MC SE {self.chance_se('effect'):.1%}) at the true effect"
+            f"  anything paid: {self.chance_of_paying('none'):.1%} (MC SE {self.chance_se('none'):.2%}) when nothing "
+            f"changed, {self.chance_of_paying('effect'):.1%} (MC SE {self.chance_se('effect'):.2%}) at the true effect"
         )
         return "\n".join(lines)
 

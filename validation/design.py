@@ -640,7 +640,7 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
         none, at = table.loc[(name, "none")], table.loc[(name, "effect")]
         words.append(
             f"{name}: pays {none['p_pays']:.1%} / claws back {none['p_clawback']:.1%} when nothing changed; "
-            f"pays {at['p_pays']:.1%} (MC SE {at['p_pays_se']:.1%}) / claws back {at['p_clawback']:.1%} at the true "
+            f"pays {at['p_pays']:.1%} (MC SE {at['p_pays_se']:.2%}) / claws back {at['p_clawback']:.1%} at the true "
             "effect"
         )
     against = rule.against if rule.against == "baseline" else matched["words"]
@@ -648,8 +648,8 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
     life = (
         f"Over the contract's life ({len(contract.tranches)} tranches, interim and final, pooled rules at the end; "
         f"{draws:,} simulated lives) under its own rules ({against}, {n:,} per tranche): anything is paid in "
-        f"{r.chance_of_paying('none'):.1%} (MC SE {r.chance_se('none'):.1%}) when nothing changed, "
-        f"{r.chance_of_paying('effect'):.1%} (MC SE {r.chance_se('effect'):.1%}) at a true effect of {effects}. "
+        f"{r.chance_of_paying('none'):.1%} (MC SE {r.chance_se('none'):.2%}) when nothing changed, "
+        f"{r.chance_of_paying('effect'):.1%} (MC SE {r.chance_se('effect'):.2%}) at a true effect of {effects}. "
     )
     out = [Finding("payment_chance", "info", life + "; ".join(words) + ".", evidence)]
     if people is None:
