@@ -436,6 +436,16 @@ def model_variances(measure: str, rate_t: Any, rate_c: Any, n_t: Any, n_c: Any, 
     """Model variances of (difference, log ratio) of two means: binomial rates, or negative binomial counts of
     shape ``k`` (None or inf: Poisson). Vectorised over rates and sizes (``n_c = inf``: a fixed comparison).
 
+    Parameters
+    ----------
+    measure : {"binary", "frequency"}
+    rate_t, rate_c : float or ndarray
+        The two means (treated, comparison).
+    n_t, n_c : float or ndarray
+        Their sizes.
+    k : float or None
+        Negative binomial shape of counts (ignored for a binary measure).
+
     Examples
     --------
     >>> d, log = model_variances("binary", 0.5, 0.5, 100, 100, None)

@@ -149,6 +149,11 @@ def read_previous(path: str | Path) -> PaidBefore:
     ledger the one it records (its SHA-256); anything else is one
     :class:`~ground.errors.SpecError` naming the file.
 
+    Parameters
+    ----------
+    path : str or Path
+        The earlier settlement's ``audit.json``, written by ``desist settle --out``.
+
     Examples
     --------
     >>> read_previous("settled_2014/audit.json").as_of  # doctest: +SKIP
@@ -179,7 +184,20 @@ def _pence_of(text: str) -> int:
 def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | None = None) -> Settlement:
     """The settlement with every path in its audit record relative to ``folder`` (where audit.json goes).
 
-    ``desist`` replaces the recorded version (verify rebuilds the files a past version wrote).
+    Parameters
+    ----------
+    settlement : Settlement
+        One made by :func:`settle_files` (its record names the files).
+    folder : str or Path
+        Where ``audit.json`` goes: the contract's, every input's and the previous settlement's paths become
+        relative to it.
+    desist : str, optional
+        Replaces the recorded version (verify rebuilds the files a past version wrote).
+
+    Examples
+    --------
+    >>> relative_to(settlement, "settled/").audit["contract"]["path"]  # doctest: +SKIP
+    '../contract.toml'
     """
     audit = dict(settlement.audit)
     base = os.path.abspath(folder)
@@ -200,12 +218,34 @@ def _relative(path: str, base: str) -> str:
 
 
 def output_texts(settlement: Settlement) -> dict[str, str]:
-    """``settlement.json`` and ``ledger.csv`` as written (verify rebuilds these bytes)."""
+    """``settlement.json`` and ``ledger.csv`` as written (verify rebuilds these bytes).
+
+    Parameters
+    ----------
+    settlement : Settlement
+
+    Examples
+    --------
+    >>> sorted(output_texts(settlement))  # doctest: +SKIP
+    ['ledger.csv', 'settlement.json']
+    """
     return {"settlement.json": json_text(settlement.to_dict()), "ledger.csv": settlement.ledger_csv()}
 
 
 def audit_text(settlement: Settlement, outputs: Mapping[str, str]) -> str:
-    """``audit.json``: the settlement's audit record and the SHA-256 of each output file (name -> hash)."""
+    """``audit.json``: the settlement's audit record and the SHA-256 of each output file.
+
+    Parameters
+    ----------
+    settlement : Settlement
+    outputs : mapping of str -> str
+        Each output file's name and SHA-256.
+
+    Examples
+    --------
+    >>> json.loads(audit_text(settlement, {"ledger.csv": "ab" * 32}))["outputs"]  # doctest: +SKIP
+    {'ledger.csv': 'abab...'}
+    """
     return json_text({**settlement.audit, "outputs": dict(outputs)})
 
 
@@ -368,7 +408,18 @@ def _short(value: Any) -> str:
 
 # ------------------------------------------------------------------ reading a record
 def read_record(path: Path) -> dict[str, Any]:
-    """An ``audit.json`` file, checked to be a record desist wrote (one SpecError naming the key otherwise)."""
+    """An ``audit.json`` file, checked to be a record desist wrote (one SpecError naming the key otherwise).
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Examples
+    --------
+    >>> read_record(Path("settled/audit.json"))["as_of"]  # doctest: +SKIP
+    '2025-09-30'
+    """
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -378,7 +429,23 @@ def read_record(path: Path) -> dict[str, Any]:
 
 
 def check_record(record: Any, where: str) -> dict[str, Any]:
-    """The record, or one SpecError saying which key is missing or wrong."""
+    """The record, or one SpecError saying which key is missing or wrong.
+
+    Parameters
+    ----------
+    record : object
+        What an ``audit.json`` held.
+    where : str
+        The file, named in the error.
+
+    Examples
+    --------
+    >>> check_record({"contract": {}}, "audit.json")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SpecError: audit.json: not an audit record desist wrote: the 'inputs' key must be a table. It is \
+missing.
+    """
 
     def fail(key: str, must: str, value: Any = ...) -> SpecError:
         got = "It is missing" if value is ... else f"Got {shown_value(value, 80)} instead"

@@ -466,8 +466,22 @@ def tranche_power(
 
     The rule's threshold, scale and decision (estimate or confidence bound) are
     applied to a tranche of ``n_per_tranche`` against the rule's comparison (the
-    baseline, or a matched comparison at the contract's ratio), as
-    :meth:`metrics.thresholds.PaymentRule.chance` computes it.
+    baseline, tested as the contract says, or a matched comparison at the
+    contract's ratio), as :meth:`metrics.thresholds.PaymentRule.chance` computes it.
+
+    Parameters
+    ----------
+    contract : Contract
+    rule : ContractRule
+        One of the contract's rules.
+    n_per_tranche : int
+        People in the tranche.
+    base_rate : float
+        The matched comparison's rate (a baseline rule uses the baseline's).
+    true_effect : float
+        A difference in rates (binary) or a rate ratio (counts).
+    dispersion : float, optional
+        Negative binomial shape of counts (None: Poisson).
 
     Examples
     --------

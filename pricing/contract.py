@@ -417,6 +417,11 @@ def _amount_words(value: float, scale: str) -> str:
 def comparison_measure(measure: str) -> str:
     """The measure a rule's statistics are of: a rate of people (binary) or a count per person (the rest).
 
+    Parameters
+    ----------
+    measure : {"binary", "frequency", "per_reoffender", "bed_nights"}
+        A rule's measure.
+
     Examples
     --------
     >>> comparison_measure("bed_nights"), comparison_measure("binary")

@@ -71,7 +71,23 @@ class TrancheMoney:
 
 
 def per_person(rule: ContractRule, reduction: np.ndarray, control_mean: np.ndarray | float) -> np.ndarray:
-    """Events avoided per person (negative: added) at ``reduction`` on the rule's scale."""
+    """Events avoided per person (negative: added) at ``reduction`` on the rule's scale.
+
+    Parameters
+    ----------
+    rule : ContractRule
+        Its scale: relative (a share of the comparison's rate) or points (people).
+    reduction : ndarray
+        Reductions on that scale.
+    control_mean : ndarray or float
+        The comparison's rate.
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> per_person(scheme("peterborough").rules[0], np.array([0.1]), 1.5).round(9).tolist()
+    [0.15]
+    """
     return np.asarray(control_mean) * reduction if rule.scale == "relative" else np.asarray(reduction)
 
 
@@ -154,6 +170,15 @@ def events_avoided(
     rule: ContractRule, reductions: np.ndarray, control_means: np.ndarray, n_treated: np.ndarray
 ) -> np.ndarray:
     """Events avoided over every tranche, ``sum_t per_person_t x n_t`` (tranches on the last axis).
+
+    Parameters
+    ----------
+    rule : ContractRule
+        A pooled rule (its scale says what a reduction is).
+    reductions, control_means : ndarray
+        Each tranche's reduction and comparison rate (draws x tranches, or tranches).
+    n_treated : ndarray
+        Each tranche's size.
 
     Examples
     --------

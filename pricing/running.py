@@ -70,7 +70,20 @@ class PaidBefore:
 
 
 def by_item(ledger: pd.DataFrame) -> pd.DataFrame:
-    """A ledger's amounts by tranche and item, its own ``settled before`` rows left out (in pence)."""
+    """A ledger's amounts by tranche and item, its own ``settled before`` rows left out (in pence).
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        A settlement's ledger (``tranche``, ``kind``, ``item``, ``amount_pence``).
+
+    Examples
+    --------
+    >>> ledger = pd.DataFrame({"tranche": ["t", "t"], "kind": ["rule", SETTLED_BEFORE], "item": ["r", "r"],
+    ...                        "amount_pence": [900, -400]})
+    >>> by_item(ledger)["amount_pence"].tolist()
+    [900]
+    """
     own = ledger.loc[ledger["kind"] != SETTLED_BEFORE]
     summed = own.groupby(["tranche", "item"], sort=True)["amount_pence"].sum().reset_index()
     return summed.astype({"amount_pence": "int64"})
@@ -78,6 +91,25 @@ def by_item(ledger: pd.DataFrame) -> pd.DataFrame:
 
 def netted(previous: PaidBefore, *, contract_sha256: str, as_of: date, columns: tuple[str, ...]) -> pd.DataFrame:
     """The ledger rows netting what ``previous`` paid: one per tranche and item it paid, for minus that amount.
+
+    Parameters
+    ----------
+    previous : PaidBefore
+        What the earlier settlement paid.
+    contract_sha256 : str
+        The contract being settled now: it must be the one ``previous`` settled.
+    as_of : datetime.date
+        This settlement's date: ``previous`` must be earlier.
+    columns : tuple of str
+        The ledger's columns.
+
+    Examples
+    --------
+    >>> paid = pd.DataFrame({"tranche": ["t"], "item": ["r"], "amount_pence": [900]})
+    >>> rows = netted(PaidBefore(date(2014, 8, 7), "ab", paid), contract_sha256="ab", as_of=date(2015, 7, 31),
+    ...               columns=("tranche", "kind", "item", "amount_pence"))
+    >>> rows.values.tolist()
+    [['t', 'settled before', 'r', -900]]
 
     Raises
     ------

@@ -229,7 +229,8 @@ def settle(
     --------
     >>> from pricing import scheme
     >>> c = scheme("doncaster")
-    >>> people = pd.DataFrame({"person_id": ["a", "b"], "start_date": pd.to_datetime(["2011-11-01", "2011-12-01"])})
+    >>> people = pd.DataFrame({"person_id": ["a", "b"], "start_date": pd.to_datetime(["2011-11-01", "2011-12-01"]),
+    ...                        "deported": False, "time_served": False, "breach": False})
     >>> offences = pd.DataFrame({"person_id": ["a"], "offence_date": pd.to_datetime(["2012-02-01"]),
     ...                          "disposal_date": pd.to_datetime(["2012-03-01"]),
     ...                          "disposal": ["conviction"]})

@@ -82,7 +82,6 @@ GAPS: dict[str, tuple[str, ...]] = {
     "outcomes.engines.spark_runner.spark_sql": ("Parameters", "Examples"),
     "pricing.audit.desist_version": ("Examples",),
     "pricing.audit.file_sha256": ("Parameters", "Examples"),
-    "pricing.audit.read_input": ("Parameters", "Examples"),
     "pricing.audit.verify": ("Parameters",),
     "pricing.inputs.achievement_history": ("Parameters",),
     "pricing.inputs.cohort_pricing": ("Parameters",),

@@ -120,7 +120,11 @@ def tr_here(n: int, truth: float, draws: int, seed: int) -> tuple[float, float, 
     f_published = rng.poisson(f_b * n_rb, size=(draws, 1)) / n_rb
     se_f = np.sqrt(1 / (n_rb * f_published))
     frequency = (1 - np.exp(np.log(per_reoffender / f_published) + Z * se_f) >= 0) & (published - rate >= 0)
-    return float(paid.any(axis=1).mean()), float(deducted.any(axis=1).mean()), float((paid | frequency).any(axis=1).mean())
+    return (
+        float(paid.any(axis=1).mean()),
+        float(deducted.any(axis=1).mean()),
+        float((paid | frequency).any(axis=1).mean()),
+    )
 
 
 @pytest.mark.parametrize("scenario, truth", [("none", 0.475), ("effect", 0.472)])

@@ -46,16 +46,29 @@ def two_cohorts(treated: tuple[int, int], comparison: tuple[int, int], n: int = 
 PETERBOROUGH_STYLE = {
     "metric": {"name": "events avoided"},
     "tranches": {
-        "c1": {"start": date(2015, 1, 1), "end": date(2015, 1, 31), "interim": date(2016, 12, 31),
-               "final": date(2017, 6, 30)},
-        "c2": {"start": date(2015, 2, 1), "end": date(2015, 2, 28), "interim": date(2016, 12, 31),
-               "final": date(2017, 6, 30)},
+        "c1": {
+            "start": date(2015, 1, 1),
+            "end": date(2015, 1, 31),
+            "interim": date(2016, 12, 31),
+            "final": date(2017, 6, 30),
+        },
+        "c2": {
+            "start": date(2015, 2, 1),
+            "end": date(2015, 2, 28),
+            "interim": date(2016, 12, 31),
+            "final": date(2017, 6, 30),
+        },
     },  # fmt: skip
     "reoffending": {"measure": "frequency", "disposals": ["conviction"], "counting": "court_appearances"},
     "counterfactual": {"matched": {"ratio": 10}},
     "rules": {
-        "early": {"type": "tranche", "measure": "frequency", "at_least": 0.10, "settle": "interim",
-                  "price_per_event": 2000},
+        "early": {
+            "type": "tranche",
+            "measure": "frequency",
+            "at_least": 0.10,
+            "settle": "interim",
+            "price_per_event": 2000,
+        },
         "pooled": {"type": "pooled", "measure": "frequency", "at_least": 0.075, "price_per_event": 2000},
     },  # fmt: skip
 }

@@ -162,7 +162,7 @@ def test_settlement_reconciles_and_reads_in_words(doncaster_data):
     assert "cohort_2 target (final)" in s.summary()
     assert s.to_dict()["total"] == pence_text(s.total_pence) == "-1430673.46"
     assert s.audit["baseline_version"] == "doncaster-2009-assumed-0.58"
-    assert s.as_of == date(2015, 3, 31)
+    assert s.as_of == date(2015, 7, 31)
 
 
 def test_unused_tables_are_listed_not_refused(doncaster_data):

@@ -42,7 +42,9 @@ def test_the_two_sample_test_is_statsmodels_wald_test_of_two_proportions():
     # 456 of 1,000 against a baseline of 475 of 1,200.
     c = Comparison.against_baseline("binary", 0.456, 1_000, 475 / 1_200, 1_200)
     z = c.difference / c.se_difference
-    reference = proportion.test_proportions_2indep(456, 1_000, 475, 1_200, method="wald", compare="diff", correction=False)
+    reference = proportion.test_proportions_2indep(
+        456, 1_000, 475, 1_200, method="wald", compare="diff", correction=False
+    )
     assert z == pytest.approx(reference.statistic, rel=1e-12)
 
 
@@ -63,7 +65,9 @@ def test_the_decided_reduction_and_rise_are_the_one_sided_bounds():
     assert float(rule.decided(stat, se)) == pytest.approx(1 - 0.9 * math.exp(1.6448536269514722 * 0.04), rel=1e-12)
     assert float(rule.decided_rise(-stat, se)) == pytest.approx(math.exp(-stat - 1.6448536269514722 * 0.04) - 1)
     estimate = PaymentRule("r", 0.0, "points")
-    assert float(estimate.decided(-0.03, 0.01)) == pytest.approx(0.03) and float(estimate.decided_rise(0.03, 0.01)) == 0.03
+    assert (
+        float(estimate.decided(-0.03, 0.01)) == pytest.approx(0.03) and float(estimate.decided_rise(0.03, 0.01)) == 0.03
+    )
 
 
 def contract(adjust: str, test: str = "two_sample") -> Contract:
