@@ -152,6 +152,8 @@ def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | N
     if name == "people":
         require_rows(frame, "people", source=source)
         needs = {"person_id": "person_id", "cohort.index": contract.index}
+        if contract.custody is not None and "custody" in contract.tables:
+            needs["custody.index"] = contract.custody.index
         require_columns(frame, needs, table="people", source=source)
         # Matched on, a covariate must be complete: its rows are counted here, in the file, not in the matched sample.
         require_columns(frame, covariates, table="people", source=source, complete=True)

@@ -209,3 +209,42 @@ def test_a_pooled_rule_refuses_tranche_money():
     with pytest.raises(SpecError, match="for a tranche rule") as caught:
         Contract.from_mapping(raw)
     assert caught.value.key == "rules.pooled.claws_back"
+
+
+def bed_nights(against: str) -> Contract:
+    """Custody bed nights in the year from the index date: £100 per night avoided, £100 per night added."""
+    raw = {
+        "metric": {"name": "bed nights"},
+        "tranches": {"t": {"start": date(2020, 1, 1), "end": date(2020, 1, 1), "final": date(2021, 6, 30)}},
+        "custody": {"follow_up_days": 365},
+        "counterfactual": {"baseline": {"rate": 2.0, "period": "2019", "measure": "bed_nights", "version": "v"},
+                           "matched": {"ratio": 1}},
+        "rules": {"nights": {"type": "tranche", "measure": "bed_nights", "against": against, "at_least": 0.0,
+                             "price_per_event": 100, "increase_at_least": 0.0, "deduction_per_event": 100}},
+    }  # fmt: skip
+    return Contract.from_mapping(raw)
+
+
+def held(nights: int, n: int = 100) -> dict:
+    """``n`` people from 1 January 2020; 10 of them held ``nights`` nights between them (whole stays in the year)."""
+    people = pd.DataFrame({"person_id": [f"y{i:03d}" for i in range(n)], "start_date": pd.Timestamp("2020-01-01")})
+    start = pd.Timestamp("2020-03-01") + pd.to_timedelta(np.arange(10) * 25, unit="D")
+    stays = pd.DataFrame({"person_id": people["person_id"].iloc[:10].to_numpy(), "start": start,
+                          "end": start + pd.to_timedelta(counts(10, nights), unit="D"), "kind": "remand"})  # fmt: skip
+    return {"people": people, "custody": stays}
+
+
+@pytest.mark.parametrize("nights, pence", [(150, 500_000), (250, -500_000), (200, 0)])
+def test_bed_nights_pay_per_night_avoided_and_repay_per_night_added(nights, pence):
+    # 100 people against 2.0 nights each (200 in all): 150 nights is 50 avoided, £5,000; 250 is 50 added, -£5,000.
+    s = settle(bed_nights("baseline"), held(nights), as_of="2021-06-30")
+    assert s.tranches.iloc[0]["treated_mean"] == pytest.approx(nights / 100)
+    assert s.total_pence == pence
+
+
+def test_bed_nights_against_a_matched_comparison_read_its_bed_nights_column():
+    comparison = pd.DataFrame(
+        {"person_id": [f"c{i:03d}" for i in range(100)], "tranche": "t", "bed_nights": counts(100, 200)}
+    )
+    s = settle(bed_nights("matched"), {**held(150), "comparison": comparison}, as_of="2021-06-30")
+    assert s.tranches.iloc[0]["comparison_mean"] == pytest.approx(2.0) and s.total_pence == 500_000
