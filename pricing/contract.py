@@ -803,29 +803,6 @@ def _baseline_rate(measure: str, raw: Mapping, key: str) -> BaselineRate:
     return BaselineRate(measure, rate, None if n is None else int(n), predicted, risk)
 
 
-_RULE_KEYS = (
-    "type",
-    "measure",
-    "against",
-    "scale",
-    "at_least",
-    "decide_on",
-    "confidence",
-    "settle",
-    "price_per_event",
-    "amount",
-    "price_per_point",
-    "excess_beyond",
-    "excess_up_to",
-    "cap",
-    "releases_at_risk",
-    "claws_back",
-    "clawback_full_at",
-    "increase_at_least",
-    "deduction",
-    "deduction_per_event",
-    "hurdle",
-)
 #: Rule keys a pooled rule cannot take: it settles once, at the end, and pays events avoided or a fixed sum.
 _TRANCHE_ONLY = (
     "settle",
@@ -839,6 +816,19 @@ _TRANCHE_ONLY = (
     "deduction",
     "deduction_per_event",
     "hurdle",
+)
+_RULE_KEYS = (
+    "type",
+    "measure",
+    "against",
+    "scale",
+    "at_least",
+    "decide_on",
+    "confidence",
+    "price_per_event",
+    "amount",
+    "cap",
+    *_TRANCHE_ONLY,
 )
 
 
