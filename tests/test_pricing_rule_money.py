@@ -169,6 +169,12 @@ def test_a_sliding_clawback_repays_in_proportion_to_the_shortfall(k, pence):
     assert settle(contract, reconvicted(k), as_of="2014-08-07").total_pence == pence
 
 
+def test_a_sliding_clawback_that_is_whole_at_1_point_repays_five_eighths_at_2_5_points():
+    # From none at 5 points to all at 1 point: 2.5 points is (5 - 2.5) / (5 - 1) = 5/8 of £100,000.
+    contract = target(claws_back=True, clawback_full_at=0.01)
+    assert settle(contract, reconvicted(555), as_of="2014-08-07").total_pence == -6_250_000
+
+
 def test_an_all_or_nothing_clawback_repays_all_of_it_a_tenth_of_a_point_short():
     assert settle(target(claws_back=True), reconvicted(531), as_of="2014-08-07").total_pence == -10_000_000
 
