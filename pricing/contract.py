@@ -2,7 +2,7 @@
 
 A contract is a metric spec (outcomes, the reoffending measure, segments and
 the ``[payment]`` terms: fees, shares, clawback, investor, supply chain,
-prices and uplifts) with four more sections:
+prices and uplifts) with more sections, each optional:
 
 .. code-block:: toml
 
@@ -58,8 +58,14 @@ prices and uplifts) with four more sections:
     deduction_per_event = 2000           # ... is deducted per event added, and/or a fixed `deduction`
     hurdle = {measure = "binary", at_least = 0.0}   # optional: pays only if this is met too
 
+    [data]                               # optional: where the data are, and how they are written
+    map = "data.toml"                    # a data mapping file (ground.mapping), relative to the contract
+
     [assumed]                            # every figure no source gives, with the reason
     "counterfactual.baseline.rate" = "The 2009 rate is in no source found."
+
+A rate card, outcomes paid on claims (``[claims]``), is read by
+:mod:`pricing.ratecard`.
 
 Every problem is a :class:`ground.errors.SpecError` naming the file, the key
 and the rule broken; every rule written in the file (eligibility, segments,
@@ -88,6 +94,13 @@ from ground.expressions import parse
 from ground.tables import CUSTODY_KINDS
 from metrics.thresholds import PaymentRule
 from outcomes.spec import MetricSpec
+from pricing.keys import choice as _choice
+from pricing.keys import fail as _fail
+from pricing.keys import known as _known
+from pricing.keys import number as _number
+from pricing.keys import table as _table
+from pricing.keys import text as _text
+from pricing.ratecard import RateCard, ratecard_from_mapping
 from pricing.structure import PaymentStructure
 
 __all__ = ["Baseline", "BaselineRate", "Contract", "ContractRule", "Custody", "Hurdle", "MatchedPool", "Tranche"]
@@ -114,65 +127,6 @@ _SHARE_TOL = 1e-9
 
 
 # ------------------------------------------------------------------ reading helpers
-def _fail(key: str, must: str, value: Any) -> SpecError:
-    return SpecError(f"The '{key}' key must be {must}. Got {value!r} instead.", key=key)
-
-
-def _known(raw: Mapping, allowed: tuple[str, ...], key: str) -> None:
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise SpecError(
-            f"The keys of '{key}' must be among {', '.join(allowed)}. Got unknown key {unknown[0]!r}.",
-            key=f"{key}.{unknown[0]}",
-        )
-
-
-def _table(raw: Mapping, name: str, key: str, required: bool = False) -> dict:
-    if name not in raw:
-        if required:
-            raise SpecError(f"The '{key}.{name}' key is required. It is missing.", key=f"{key}.{name}")
-        return {}
-    value = raw[name]
-    if not isinstance(value, Mapping):
-        raise _fail(f"{key}.{name}", "a table", value)
-    return dict(value)
-
-
-def _number(raw: Mapping, name: str, key: str, default: Any = ..., *, low: float = 0.0, high: float = math.inf) -> Any:
-    full = f"{key}.{name}"
-    if name not in raw:
-        if default is ...:
-            raise SpecError(f"The '{full}' key is required. It is missing.", key=full)
-        return default
-    value = raw[name]
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not low <= value <= high:
-        span = f"[{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g}"
-        raise _fail(full, f"a finite number {span}", value)
-    return float(value)
-
-
-def _choice(raw: Mapping, name: str, key: str, options: tuple[str, ...], default: Any = ...) -> str:
-    full = f"{key}.{name}"
-    if name not in raw:
-        if default is ...:
-            raise SpecError(f"The '{full}' key is required (one of {', '.join(options)}). It is missing.", key=full)
-        return default
-    if raw[name] not in options:
-        raise _fail(full, f"one of {', '.join(options)}", raw[name])
-    return raw[name]
-
-
-def _text(raw: Mapping, name: str, key: str, default: Any = ...) -> Any:
-    if name not in raw:
-        if default is ...:
-            raise SpecError(f"The '{key}.{name}' key is required. It is missing.", key=f"{key}.{name}")
-        return default
-    if not isinstance(raw[name], str):
-        raise _fail(f"{key}.{name}", "text", raw[name])
-    return raw[name]
-
-
 def _flag(raw: Mapping, name: str, key: str) -> bool:
     value = raw.get(name, False)
     if not isinstance(value, bool):
@@ -456,6 +410,11 @@ class Contract:
         Custody bed nights (``[custody]``).
     assumed : dict of str -> str
         Each figure no source gives (its key) and why it is assumed (``[assumed]``).
+    ratecard : pricing.ratecard.RateCard or None
+        Outcomes paid on claims (``[claims]``).
+    data_map : str or None
+        The data mapping file ``[data] map`` names (relative to the contract's folder), which
+        ``settle`` reads when no data are given.
     digest : str
         SHA-256 of the contract file (or of its data, for a mapping).
 
@@ -476,8 +435,10 @@ class Contract:
     index: str = "start_date"
     custody: Custody | None = None
     assumed: dict[str, str] = field(default_factory=dict)
+    ratecard: RateCard | None = None
     source: str | None = None
     digest: str = ""
+    data_map: str | None = None
 
     @property
     def name(self) -> str:
@@ -507,6 +468,8 @@ class Contract:
             needed.append("assessments")
         if self.matched is not None and any(r.against == "matched" for r in self.rules):
             needed += ["comparison", "pool"]
+        if self.ratecard is not None:
+            needed += ["claims", "spells"] if self.ratecard.spell_kinds else ["claims"]
         return tuple(needed)
 
     def assumed_figures(self) -> list[dict[str, Any]]:
@@ -552,8 +515,9 @@ class Contract:
         with _named(source):
             spec = MetricSpec.from_dict(dict(raw), base_dir=base_dir)
             contract = _build(spec, source)
+            data_map = _data_map(spec.terms, base_dir)
         digest = digest or hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
-        return _replace(contract, digest=digest)
+        return _replace(contract, digest=digest, data_map=data_map)
 
     # -- writing ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -587,6 +551,8 @@ class Contract:
         lines += [f"Rule {r.describe()}" for r in self.rules]
         if self.assumed:
             lines.append(f"Assumed figures (no source): {', '.join(self.assumed)}.")
+        if self.ratecard is not None:
+            lines.append(self.ratecard.describe())
         return "\n".join(lines)
 
 
@@ -624,6 +590,8 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
     custody = _custody(_table(terms, "custody", "contract")) if "custody" in terms else None
     rules = tuple(_rule(name, r, tranches, matched, baseline) for name, r in _table(terms, "rules", "contract").items())
     _reoffending_prices(spec, rules, custody)
+    ratecard = _ratecard(terms, spec, tranches)
+    _items_apart(spec, rules, ratecard)
     return Contract(
         spec=spec,
         tranches=tranches,
@@ -635,6 +603,7 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
         index=_text(cohort, "index", "cohort", "start_date"),
         custody=custody,
         assumed=_assumed(_table(terms, "assumed", "contract"), spec),
+        ratecard=ratecard,
         source=source,
     )
 
@@ -673,6 +642,46 @@ def _at_key(layout: Mapping, key: str) -> Any:
             return ...
         here = here[part]
     return here
+
+
+def _ratecard(terms: Mapping, spec: MetricSpec, tranches: tuple[Tranche, ...]) -> RateCard | None:
+    """The ``[claims]`` section, read by :mod:`pricing.ratecard`."""
+    if "claims" not in terms:
+        return None
+    card = ratecard_from_mapping(terms["claims"], segments=tuple(spec.segments))
+    if not tranches:
+        raise SpecError("The '[claims]' section needs [tranches.NAME] to place people in the cohort.", key="tranches")
+    return card
+
+
+def _items_apart(spec: MetricSpec, rules: tuple[ContractRule, ...], ratecard: RateCard | None) -> None:
+    """A ledger row's item names what paid it: a rule, an outcome the tariff prices or a rate-card outcome.
+
+    A running account nets an earlier settlement by tranche and item, so one name must not stand for two of them.
+    """
+    prices = spec.payment.get("prices", {})
+    tariff = {k: f"outcomes.{k}" for k, o in spec.outcomes.items() if (o.price_key or k) in prices}
+    if spec.reoffending is not None and spec.reoffending.price_key in prices:
+        tariff[spec.reoffending.price_key] = "reoffending.price_key"
+    card = {} if ratecard is None else {k: f"claims.outcomes.{k}" for k in ratecard.prices}
+    seen: dict[str, str] = {}
+    for keys in ({r.name: f"rules.{r.name}" for r in rules}, tariff, card):
+        for name, key in keys.items():
+            if name in seen:
+                raise SpecError(
+                    f"The name {name!r} is both '{seen[name]}' and '{key}': a settlement's ledger says by name "
+                    "what paid each amount, so rename one.",
+                    key=key,
+                )
+        seen.update(keys)
+
+
+def _data_map(terms: Mapping[str, Any], base_dir: str | Path) -> str | None:
+    """``[data] map``: the data mapping file, as a path from the current folder."""
+    data = _table(terms, "data", "contract")
+    _known(data, ("map",), "data")
+    where = _text(data, "map", "data", None)
+    return None if where is None else str(Path(base_dir) / where)
 
 
 def _tranche(name: str, raw: Any) -> Tranche:

@@ -49,9 +49,8 @@ def test_a_mark_needs_its_reason(tmp_path):
         Contract.from_toml(path)
 
 
-@pytest.mark.parametrize("name", ["doncaster", "peterborough", "sector_ask", "transforming_rehabilitation",
-                                  "youth_justice"])  # fmt: skip
-def test_the_reoffending_and_custody_schemes_mark_what_no_source_gives(name):
+@pytest.mark.parametrize("name", schemes())
+def test_every_scheme_marks_what_no_source_gives(name):
     contract = scheme(name)
     assert contract.assumed, name
     assert all(isinstance(f["reason"], str) and f["reason"] for f in contract.assumed_figures())
@@ -59,4 +58,12 @@ def test_the_reoffending_and_custody_schemes_mark_what_no_source_gives(name):
 
 
 def test_every_scheme_loads():
-    assert {"transforming_rehabilitation", "youth_justice"} <= set(schemes())
+    assert {"transforming_rehabilitation", "youth_justice", "skill_mill"} <= set(schemes())
+
+
+def test_check_lists_a_rate_cards_assumed_figures():
+    result = runner.invoke(app, ["check", str(scheme_path("skill_mill")), "--json"])
+    assumed = {a["key"]: a["value"] for a in json.loads(result.stdout)["results"]["assumed"]}
+    assert assumed["claims.outcomes.completion.after"] == ["four_weeks"]
+    assert assumed["tranches.programme.final"] == "2024-11-30"
+    assert "claims.outcomes.completion.price" not in assumed  # cited: INDIGO-POJ-0195

@@ -130,3 +130,84 @@ def test_only_a_settlement_written_whole_can_be_netted(files, tmp_path):
         read_previous(folder / "one" / "audit.json")
     result = cli_settle(folder, contract, "2015-07-31", "two", "--previous", str(folder / "one" / "audit.json"))
     assert result.exit_code == 1 and "cannot be netted" in result.output
+
+
+# ------------------------------------------------------------------ a rate card's running account
+RATECARD = scheme_path("doncaster").parents[2] / "examples" / "specs" / "ratecard.toml"
+RATECARD_DATA = {name: RATECARD.parents[1] / "data" / f"{name}.csv" for name in ("people", "claims", "spells")}
+
+
+@pytest.fixture(scope="module")
+def ratecard_settled():
+    """The example rate card as of 2025-03-31 (£963,040 due) and 2025-09-30 (£1,000,000: its cap binds)."""
+    contract = Contract.from_toml(RATECARD)
+    interim = settle(contract, RATECARD_DATA, as_of="2025-03-31")
+    alone = settle(contract, RATECARD_DATA, as_of="2025-09-30")
+    return contract, interim, alone
+
+
+def test_a_rate_card_settled_again_pays_only_the_claims_due_since(ratecard_settled):
+    contract, interim, alone = ratecard_settled
+    assert (interim.total_pence, alone.total_pence) == (96_304_000, 100_000_000)
+    final = settle(contract, RATECARD_DATA, as_of="2025-09-30", previous=interim)
+    assert final.total_pence == 100_000_000 - 96_304_000
+    # One netting row per tranche and rate-card outcome the interim paid, each minus what it paid.
+    netting = final.ledger.loc[final.ledger["kind"] == SETTLED_BEFORE]
+    paid = interim.ledger.groupby(["tranche", "item"], observed=True)["amount_pence"].sum()
+    assert dict(zip(zip(netting["tranche"], netting["item"]), -netting["amount_pence"])) == paid[paid != 0].to_dict()
+    # The tranche table's claims rows carry the netting: settled before, and what is paid now.
+    rows, whole = final.tranches.set_index("tranche"), alone.tranches.set_index("tranche")
+    before = interim.tranches.set_index("tranche")["amount_pence"]
+    assert (rows["kind"] == "claims").all()
+    assert (rows["settled_before_pence"] == before).all()
+    assert (rows["amount_pence"] == whole["amount_pence"] - before).all()
+    assert (rows["n_treated"] == whole["n_treated"]).all()  # the claims paid over the whole account
+    assert final.tranches["amount_pence"].sum() == final.total_pence
+    parties = final.parties.loc[final.parties["party"] != "commissioner", "amount_pence"].sum()
+    assert parties == final.total_pence
+    # The cash flow is the whole account's, by the period each payment fell due.
+    assert final.cash_flow().equals(alone.cash_flow())
+
+
+def test_a_rate_cards_running_account_from_the_command_line_verifies(tmp_path):
+    data = [part for name, path in RATECARD_DATA.items() for part in ("--data", f"{name}={path}")]
+    first = runner.invoke(
+        app, ["settle", str(RATECARD), *data, "--as-of", "2025-03-31", "--out", str(tmp_path / "one")]
+    )
+    assert first.exit_code == 0, first.output
+    args = ["settle", str(RATECARD), *data, "--as-of", "2025-09-30", "--previous", str(tmp_path / "one" / "audit.json")]
+    second = runner.invoke(app, [*args, "--out", str(tmp_path / "two")])
+    assert second.exit_code == 0, second.output
+    assert "Net of £963,040.00 paid by the settlement as of 2025-03-31" in " ".join(second.output.split())
+    record = json.loads((tmp_path / "two" / "audit.json").read_text())
+    assert record["figures"]["total_pence"] == 3_696_000
+    assert verify(tmp_path / "two" / "audit.json").identical
+
+
+def test_a_pseudonymised_running_account_verifies_with_its_key(tmp_path):
+    key = tmp_path / "settlement.key"
+    key.write_bytes(b"0123456789abcdef0123456789abcdef-a-test-key")
+    data = [part for name, path in RATECARD_DATA.items() for part in ("--data", f"{name}={path}")]
+    shared = ["--pseudonymise", str(key)]
+    runner.invoke(app, ["settle", str(RATECARD), *data, *shared, "--as-of", "2025-03-31", "--out", str(tmp_path / "a")])
+    previous = ["--previous", str(tmp_path / "a" / "audit.json")]
+    second = runner.invoke(
+        app, ["settle", str(RATECARD), *data, *shared, *previous, "--as-of", "2025-09-30", "--out", str(tmp_path / "b")]
+    )
+    assert second.exit_code == 0, second.output
+    checked = runner.invoke(app, ["verify", str(tmp_path / "b" / "audit.json"), *shared])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_a_name_that_is_both_a_rule_and_a_rate_card_outcome_is_refused():
+    terms = {
+        "metric": {"name": "clash"},
+        "reoffending": {"measure": "binary"},
+        "tranches": {"t": {"start": "2024-01-01", "end": "2024-06-30", "final": "2026-06-30"}},
+        "counterfactual": {"baseline": {"measure": "binary", "rate": 0.5, "period": "2009", "version": "v1"}},
+        "rules": {"job": {"type": "tranche", "measure": "binary", "against": "baseline", "at_least": 0.1}},
+        "claims": {"outcomes": {"job": {"price": 100}}},
+    }
+    with pytest.raises(SpecError, match="'job' is both 'rules.job' and 'claims.outcomes.job'") as caught:
+        Contract.from_mapping(terms)
+    assert caught.value.key == "claims.outcomes.job"

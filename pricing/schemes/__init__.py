@@ -2,16 +2,18 @@
 
 One definition per scheme, shipped as package data: ``peterborough``,
 ``doncaster``, ``transforming_rehabilitation``, ``youth_justice`` (custody bed
-nights), ``dwp_work_programme`` and ``sector_ask``. Each file's
-``[metric].sources`` cites the publications behind its figures (publisher,
-title, date, table or page), and its ``[assumed]`` table names every figure no
-source gives, with the reason (``desist check`` lists them; docs/schemes.md has
-them figure by figure).
+nights), ``sector_ask``, and the rate cards ``dwp_work_programme``,
+``dwp_innovation_fund_1``, ``dwp_innovation_fund_2`` and ``skill_mill``. Each
+file's ``[metric].sources`` cites the publications behind its figures
+(publisher, title, date, table or page), and its ``[assumed]`` table names every
+figure no source gives, with the reason (``desist check`` lists them;
+docs/schemes.md has them figure by figure).
 
 Examples
 --------
 >>> schemes()
-['doncaster', 'dwp_work_programme', 'peterborough', 'sector_ask', 'transforming_rehabilitation', 'youth_justice']
+['doncaster', 'dwp_innovation_fund_1', 'dwp_innovation_fund_2', 'dwp_work_programme', 'peterborough', \
+'sector_ask', 'skill_mill', 'transforming_rehabilitation', 'youth_justice']
 >>> scheme("peterborough").rules[1].at_least
 0.075
 """
@@ -26,8 +28,6 @@ from pricing.contract import Contract
 __all__ = ["scheme", "scheme_path", "schemes"]
 
 _HERE = Path(__file__).parent
-# Instrument definitions shipped beside the schemes are not schemes.
-_NOT_SCHEMES = {"weeks_in_work"}
 
 
 def schemes() -> list[str]:
@@ -38,7 +38,7 @@ def schemes() -> list[str]:
     >>> "doncaster" in schemes()
     True
     """
-    return sorted(p.stem for p in _HERE.glob("*.toml") if p.stem not in _NOT_SCHEMES)
+    return sorted(p.stem for p in _HERE.glob("*.toml"))
 
 
 def scheme_path(name: str) -> Path:
