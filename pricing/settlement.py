@@ -95,10 +95,11 @@ class Settlement:
         The contract's name.
     as_of : datetime.date
     tranches : pandas.DataFrame
-        One row per tranche and rule (and one ``tariff`` row per tranche):
-        stage, measure, estimate with its 95% CI and n, threshold, decision
-        value, met, ``amount_pence`` and the amounts had the estimate been at
-        either end of its CI.
+        One row per tranche and rule (and one ``tariff`` row per tranche for a
+        tariff, one ``claims`` row for a rate card): stage, measure, estimate
+        with its 95% CI and n, threshold, decision value, met, ``amount_pence``
+        (net of what an earlier settlement paid, ``settled_before_pence``) and
+        the amounts had the estimate been at either end of its CI.
     parties : pandas.DataFrame
         One row per party: ``role`` and ``amount_pence`` received (the
         commissioner's is the negative of the total).
