@@ -10,15 +10,15 @@ met when the true effect is zero (false payment) and at a given true effect
 
 Rules
 -----
-All rules read a :class:`Comparison` (treated cohort against its comparison) and
+All rules read a :class:`Contrast` (treated cohort against its comparison) and
 look at a *reduction*, positive when the treated group does better:
 
 * relative reduction ``1 - treated / comparison`` (a rate ratio for counts, a
   risk ratio for binary rates), tested on the log ratio;
 * absolute reduction in percentage points ``comparison - treated`` (binary).
 
-A :class:`PaymentRule` is met when the reduction (``confidence=None``: the point
-estimate) or its one-sided lower confidence bound at level ``confidence`` is at
+A :class:`PaymentRule` is met when the reduction (``alpha=None``: the point
+estimate) or its one-sided lower confidence bound at ``1 - alpha`` is at
 least ``at_least``. Built-in rules:
 
 * :func:`peterborough_rule`: frequency of reconviction events at least 10% below
@@ -37,7 +37,7 @@ least ``at_least``. Built-in rules:
 
 Baselines
 ---------
-A baseline is one period's rate, measured on other people: :meth:`Comparison.against_baseline`
+A baseline is one period's rate, measured on other people: :meth:`Contrast.against_baseline`
 compares a cohort with it, after :func:`case_mix_baseline` has adjusted it for the
 cohort's predicted risk when the baseline carries its own risk score.
 
@@ -55,8 +55,8 @@ gives the same chances by simulating the whole matching-and-estimation pipeline.
 
 Examples
 --------
->>> from metrics.thresholds import Comparison, peterborough_rule
->>> c = Comparison.from_rates("frequency", treated_mean=1.42, n_treated=1_000,
+>>> from metrics.thresholds import Contrast, peterborough_rule
+>>> c = Contrast.from_rates("frequency", treated_mean=1.42, n_treated=1_000,
 ...                           control_mean=1.55, n_control=10_000, dispersion=2.0)
 >>> r = peterborough_rule().evaluate(c)
 >>> r.met, round(r.observed, 3)
@@ -68,7 +68,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -76,16 +76,20 @@ import pandas as pd
 # scipy.special, not scipy.stats: the same normal functions without loading every distribution at start-up.
 from scipy.special import ndtr, ndtri
 
-from ground.errors import ParameterError
+from ground.checks import Interval, Options, check_parameter, parameter_error
 from ground.tolerance import at_least, at_most
 from metrics.power import Design, Measure
 
 Scale = Literal["relative", "points"]
-_CI_LEVEL = 0.95
+#: The test of a cohort against a baseline (:meth:`Contrast.against_baseline`).
+BaselineTest = Literal["two_sample", "baseline_interval"]
+#: Rates given to :func:`model_variances`: one pair, or arrays of them (the variances come back alike).
+Rates = TypeVar("Rates", float, np.ndarray)
+_ALPHA = 0.05  # the two-sided intervals shown beside a rule: 95%
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Contrast:
     """A treated cohort's outcome against its comparison: what payment rules read.
 
     Attributes
@@ -120,17 +124,11 @@ class Comparison:
     def __post_init__(self) -> None:
         Design(self.measure, self.control_mean)  # checks measure and the comparison rate
         if not self.treated_mean > 0:
-            raise ParameterError(
-                "The 'treated_mean' of a Comparison must be > 0 (a ratio needs it). "
-                f"Got {self.treated_mean!r} instead.",
-                parameter="treated_mean",
-            )
+            raise parameter_error("treated_mean", "Contrast", "> 0 (a ratio needs it)", self.treated_mean)
         for name in ("se_difference", "se_log_ratio"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise ParameterError(
-                    f"The {name!r} of a Comparison must be a finite SE > 0. Got {value!r} instead.", parameter=name
-                )
+                raise parameter_error(name, "Contrast", "a finite SE > 0", value)
 
     # Constructors -------------------------------------------------------------
     @classmethod
@@ -145,7 +143,7 @@ class Comparison:
         dispersion: float | None = None,
         design_effect: float = 1.0,
         label: str = "",
-    ) -> Comparison:
+    ) -> Contrast:
         """Build from rates and sizes with model variances (binomial, or negative
         binomial with shape ``dispersion``; ``None`` means Poisson).
 
@@ -175,7 +173,7 @@ class Comparison:
         control_weights: Sequence[float] | np.ndarray | None = None,
         dispersion: float | None = None,
         label: str = "",
-    ) -> Comparison:
+    ) -> Contrast:
         """Build from per-person outcomes (0/1 or counts), with optional control weights.
 
         SEs are the robust (HC0) variances of the two means, the ones a weighted
@@ -183,15 +181,14 @@ class Comparison:
         matched comparison prefer :meth:`from_effect`, whose SE accounts for the
         matched sets.
         """
-        y_t = _outcome_array("treated", treated, measure)
-        y_c = _outcome_array("control", control, measure)
+        y_t = _outcome_array("treated", treated, measure, "Contrast.from_outcomes")
+        y_c = _outcome_array("control", control, measure, "Contrast.from_outcomes")
         w = np.ones_like(y_c) if control_weights is None else np.asarray(control_weights, dtype=float)
         if w.shape != y_c.shape or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise ParameterError(
-                "The 'control_weights' parameter must be finite, non-negative, not all zero and one per control. "
-                f"Got {w.size} weights for {y_c.size} controls instead.",
-                parameter="control_weights",
-            )
+            raise parameter_error(
+                "control_weights", "Contrast.from_outcomes", "finite, non-negative, not all zero and one per control",
+                got=f"{w.size} weights for {y_c.size} controls",
+            )  # fmt: skip
         m_t, m_c = y_t.mean(), np.average(y_c, weights=w)
         var_t = ((y_t - m_t) ** 2).sum() / y_t.size**2
         var_c = (w**2 * (y_c - m_c) ** 2).sum() / w.sum() ** 2
@@ -217,10 +214,10 @@ class Comparison:
         baseline_rate: float,
         n_baseline: float | None = None,
         *,
-        test: Literal["two_sample", "baseline_interval"] = "two_sample",
+        test: BaselineTest = "two_sample",
         dispersion: float | None = None,
         label: str = "",
-    ) -> Comparison:
+    ) -> Contrast:
         """A cohort against a baseline rate, with the test a contract names.
 
         ``test="two_sample"`` (default): the SE of the difference carries the
@@ -243,7 +240,7 @@ class Comparison:
 
         Examples
         --------
-        >>> c = Comparison.against_baseline("binary", 0.45, 1_000, 0.475, 1_200, test="baseline_interval")
+        >>> c = Contrast.against_baseline("binary", 0.45, 1_000, 0.475, 1_200, test="baseline_interval")
         >>> round(c.se_difference, 5) == round((0.475 * 0.525 / 1_200) ** 0.5, 5)
         True
         """
@@ -253,11 +250,10 @@ class Comparison:
                 measure, treated_mean, n_treated, baseline_rate, n_control, dispersion=dispersion, label=label
             )
         if test != "baseline_interval" or n_baseline is None or not n_baseline >= 1:
-            raise ParameterError(
-                "The 'test' parameter of Comparison.against_baseline must be 'two_sample', or 'baseline_interval' "
-                f"with the baseline's n_baseline >= 1. Got {test!r} with n_baseline = {n_baseline!r} instead.",
-                parameter="test",
-            )
+            raise parameter_error(
+                "test", "Contrast.against_baseline", "'two_sample', or 'baseline_interval' with the baseline's "
+                "n_baseline >= 1", got=f"{test!r} with n_baseline = {n_baseline!r}",
+            )  # fmt: skip
         k = None if measure == "binary" else (math.inf if dispersion is None else dispersion)
         var_b = model_variances(measure, baseline_rate, baseline_rate, math.inf, n_baseline, k)[0]
         se = math.sqrt(var_b)
@@ -267,7 +263,7 @@ class Comparison:
         )  # fmt: skip
 
     @classmethod
-    def from_effect(cls, effect, *, dispersion: float | None = None, label: str = "") -> Comparison:
+    def from_effect(cls, effect, *, dispersion: float | None = None, label: str = "") -> Contrast:
         """Build from a matched-comparison ``Effect`` (``MatchedComparison.effect``).
 
         Reads the treated and comparison means, the group sizes and the SEs the
@@ -299,12 +295,11 @@ class Comparison:
             return 0.0
         rate_t = self.control_mean + true_effect if self.measure == "binary" else self.control_mean * true_effect
         if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
-            raise ParameterError(
-                f"The 'true_effect' parameter puts the treated rate at {rate_t!r} against a comparison rate of "
-                f"{self.control_mean!r}: outside the possible range for a {self.measure} measure. "
-                "Give a difference in rates (binary) or a rate ratio (frequency).",
-                parameter="true_effect",
+            must = (
+                "a difference in rates (binary) or a rate ratio (frequency) that keeps the treated rate possible "
+                f"for a {self.measure} measure against a comparison rate of {self.control_mean!r}"
             )
+            raise parameter_error("true_effect", "Contrast", must, true_effect, advice=f"It puts it at {rate_t!r}.")
         return math.log(rate_t / self.control_mean) if scale == "relative" else rate_t - self.control_mean
 
     def has_variance_model(self) -> bool:
@@ -326,11 +321,10 @@ class Comparison:
         )[scale == "relative"]
         rate_t = self.control_mean * math.exp(true_value) if scale == "relative" else self.control_mean + true_value
         if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
-            raise ParameterError(
-                f"A true effect of {true_value!r} on the {scale} scale puts the treated rate at {rate_t!r}, "
-                f"outside the possible range for a {self.measure} measure.",
-                parameter="true_effect",
+            must = (
+                f"a true effect on the {scale} scale that keeps the treated rate possible for a {self.measure} measure"
             )
+            raise parameter_error("true_effect", "Contrast", must, true_value, advice=f"It puts it at {rate_t!r}.")
         model_true = model_variances(self.measure, rate_t, self.control_mean, self.n_treated, self.n_control, k)[
             scale == "relative"
         ]
@@ -357,7 +351,7 @@ def case_mix_baseline(
       baseline's observed-to-predicted ratio applied to the cohort's risk.
 
     The cohort's rate is then tested against ``b*`` as against any baseline
-    (:meth:`Comparison.against_baseline`, at the stated level). The two agree
+    (:meth:`Contrast.against_baseline`, at the stated ``alpha``). The two agree
     to first order when ``p_c`` is close to ``p_b``; the ratio keeps a rate
     positive for a low-risk cohort, the difference keeps percentage points.
 
@@ -395,33 +389,27 @@ def case_mix_baseline(
     >>> round(case_mix_baseline(0.475, 0.46, 0.47), 4), round(case_mix_baseline(0.475, 0.46, 0.47, "ratio"), 4)
     (0.485, 0.4853)
     """
-    if method not in ("difference", "ratio"):
-        raise ParameterError(
-            f"The 'method' parameter of case_mix_baseline must be 'difference' or 'ratio'. Got {method!r} instead.",
-            parameter="method",
-        )
+    check_parameter(method, "method", "case_mix_baseline", Options("difference", "ratio"))
+    check_parameter(measure, "measure", "case_mix_baseline", Options("binary", "frequency"))
     for name, value in (
         ("rate", rate),
         ("baseline_predicted", baseline_predicted),
         ("cohort_predicted", cohort_predicted),
     ):
-        if not (math.isfinite(value) and value > 0):
-            raise ParameterError(
-                f"The {name!r} parameter of case_mix_baseline must be a finite rate > 0. Got {value!r} instead.",
-                parameter=name,
-            )
+        check_parameter(value, name, "case_mix_baseline", Interval(float, 0, None, closed="neither"))
     adjusted = (
         rate + (cohort_predicted - baseline_predicted)
         if method == "difference"
         else rate * cohort_predicted / baseline_predicted
     )
     if adjusted <= 0 or (measure == "binary" and adjusted >= 1):
-        raise ParameterError(
-            f"Adjusting the baseline rate {rate:g} for case mix ({method}: predicted {baseline_predicted:g} in the "
-            f"baseline cohort, {cohort_predicted:g} in this one) gives {adjusted:g}, outside the possible range for a "
-            f"{measure} rate: check that the predicted rates are on the rate's scale (a share, not a percentage).",
-            parameter="cohort_predicted",
-        )
+        raise parameter_error(
+            "cohort_predicted", "case_mix_baseline", f"a predicted rate that keeps the adjusted baseline a possible "
+            f"{measure} rate", cohort_predicted,
+            advice=f"Adjusting the baseline rate {rate:g} for case mix ({method}: predicted {baseline_predicted:g} in "
+            f"the baseline cohort) gives {adjusted:g}: check that the predicted rates are on the rate's scale (a "
+            "share, not a percentage).",
+        )  # fmt: skip
     return float(adjusted)
 
 
@@ -432,7 +420,9 @@ def _normal_density(x: np.ndarray, mean: float, sd: float) -> np.ndarray:
     return stats.norm.pdf(x, mean, sd)
 
 
-def model_variances(measure: str, rate_t: Any, rate_c: Any, n_t: Any, n_c: Any, k: float | None) -> tuple[Any, Any]:
+def model_variances(
+    measure: str, rate_t: Rates, rate_c: Rates, n_t: Rates | float, n_c: Rates | float, k: float | None
+) -> tuple[Rates, Rates]:
     """Model variances of (difference, log ratio) of two means: binomial rates, or negative binomial counts of
     shape ``k`` (None or inf: Poisson). Vectorised over rates and sizes (``n_c = inf``: a fixed comparison).
 
@@ -462,7 +452,7 @@ def model_variances(measure: str, rate_t: Any, rate_c: Any, n_t: Any, n_c: Any, 
     return diff, log
 
 
-def _outcome_array(name: str, values, measure: str) -> np.ndarray:
+def _outcome_array(name: str, values, measure: str, caller: str) -> np.ndarray:
     y = np.asarray(values, dtype=float)
     bad = ~np.isfinite(y) | (y < 0) | (y != np.round(y))
     if measure == "binary":
@@ -470,23 +460,20 @@ def _outcome_array(name: str, values, measure: str) -> np.ndarray:
     if y.ndim != 1 or y.size < 2 or bad.any():
         rows = np.flatnonzero(bad)[:10].tolist() if y.ndim == 1 else []
         allowed = "0/1 outcomes" if measure == "binary" else "whole counts >= 0"
-        raise ParameterError(
-            f"The {name!r} outcomes must be a 1-d sequence of at least 2 {allowed}. "
-            f"Got {y.size} values with bad entries at rows {rows} instead.",
-            parameter=name,
-        )
+        raise parameter_error(
+            name, caller, f"a 1-d sequence of at least 2 {allowed}",
+            got=f"{y.size} values with bad entries at rows {rows}",
+        )  # fmt: skip
     return y
 
 
-def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -> Comparison:
+def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -> Contrast:
     kind = getattr(effect, "kind", None)
     if kind not in ("binary", "count"):
-        raise ParameterError(
-            "The 'effect' parameter of Comparison.from_effect must be an Effect of kind 'binary' or 'count' "
-            "(from MatchedComparison.effect or metrics.compare). "
-            f"Got {type(effect).__name__} of kind {kind!r} instead.",
-            parameter="effect",
-        )
+        raise parameter_error(
+            "effect", "Contrast.from_effect", "an Effect of kind 'binary' or 'count' (from MatchedComparison.effect "
+            "or metrics.compare)", got=f"{type(effect).__name__} of kind {kind!r}",
+        )  # fmt: skip
     measure: Measure = "binary" if kind == "binary" else "frequency"
     m_t, m_c = float(effect.mean_treated), float(effect.mean_control)
     n_t, n_c = float(effect.n_treated), float(effect.n_control)
@@ -591,9 +578,9 @@ class PaymentRule:
         Threshold on the reduction: a share (0.1 = 10%) for ``scale="relative"``,
         a proportion (0.05 = 5 points) for ``scale="points"``.
     scale : {"relative", "points"}
-    confidence : float or None
-        ``None`` for a point-estimate rule; otherwise the one-sided confidence
-        level of the lower bound that must reach ``at_least``.
+    alpha : float or None
+        ``None`` for a point-estimate rule; otherwise the lower bound that must reach ``at_least`` is the
+        one-sided ``1 - alpha`` confidence bound.
     measure : {"binary", "frequency"} or None
         The measure the rule is defined on (``None``: either).
     """
@@ -601,31 +588,18 @@ class PaymentRule:
     name: str
     at_least: float
     scale: Scale = "relative"
-    confidence: float | None = None
+    alpha: float | None = None
     measure: Measure | None = None
 
     def __post_init__(self) -> None:
         if self.scale not in ("relative", "points"):
-            raise ParameterError(
-                f"The 'scale' parameter of PaymentRule must be 'relative' or 'points'. Got {self.scale!r} instead.",
-                parameter="scale",
-            )
+            raise parameter_error("scale", "PaymentRule", "'relative' or 'points'", self.scale)
         if not -1.0 < self.at_least < 1.0:
-            raise ParameterError(
-                f"The 'at_least' parameter of PaymentRule must be a reduction in (-1, 1). "
-                f"Got {self.at_least!r} instead.",
-                parameter="at_least",
-            )
-        if self.confidence is not None and not 0.5 <= self.confidence < 1:
-            raise ParameterError(
-                f"The 'confidence' parameter of PaymentRule must be in [0.5, 1) or None. "
-                f"Got {self.confidence!r} instead.",
-                parameter="confidence",
-            )
+            raise parameter_error("at_least", "PaymentRule", "a reduction in (-1, 1)", self.at_least)
+        if self.alpha is not None and not 0 < self.alpha <= 0.5:
+            raise parameter_error("alpha", "PaymentRule", "in (0, 0.5] or None", self.alpha)
         if self.scale == "points" and self.measure == "frequency":
-            raise ParameterError(
-                "A 'points' rule needs measure='binary'. Got measure='frequency' instead.", parameter="measure"
-            )
+            raise parameter_error("measure", "PaymentRule", "'binary' for a 'points' rule", self.measure)
 
     @property
     def description(self) -> str:
@@ -635,7 +609,7 @@ class PaymentRule:
             None: "reoffending measure",
         }[self.measure]
         amount = f"{self.at_least * 100:g} percentage points" if self.scale == "points" else f"{self.at_least:.1%}"
-        how = "point estimate" if self.confidence is None else f"with {self.confidence:.0%} confidence (one-sided)"
+        how = "point estimate" if self.alpha is None else f"with {1 - self.alpha:.0%} confidence (one-sided)"
         return f"{what} at least {amount} below the comparison, {how}"
 
     # The rule on the estimator's own scale -------------------------------------
@@ -644,21 +618,19 @@ class PaymentRule:
         return math.log1p(-self.at_least) if self.scale == "relative" else -self.at_least
 
     def _z(self) -> float:
-        return 0.0 if self.confidence is None else float(ndtri(self.confidence))
+        return 0.0 if self.alpha is None else float(ndtri(1 - self.alpha))
 
-    def _check(self, comparison: Comparison) -> None:
+    def _check(self, comparison: Contrast) -> None:
         if self.measure is not None and comparison.measure != self.measure:
-            raise ParameterError(
-                f"The rule {self.name!r} is defined on the {self.measure} measure. "
-                f"Got a comparison of the {comparison.measure} measure instead.",
-                parameter="measure",
-            )
+            raise parameter_error(
+                "comparison", "PaymentRule", f"a comparison of the {self.measure} measure, the one rule "
+                f"{self.name!r} is defined on", got=f"one of the {comparison.measure} measure",
+            )  # fmt: skip
         if self.scale == "points" and comparison.measure != "binary":
-            raise ParameterError(
-                f"The rule {self.name!r} counts percentage points and needs a binary comparison. "
-                f"Got {comparison.measure!r} instead.",
-                parameter="measure",
-            )
+            raise parameter_error(
+                "comparison", "PaymentRule", f"a binary comparison: rule {self.name!r} counts percentage points",
+                got=f"one of the {comparison.measure} measure",
+            )  # fmt: skip
 
     def met_statistic(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
         """Vectorised decision from statistics and SEs on the rule's scale."""
@@ -666,13 +638,13 @@ class PaymentRule:
         return at_most(decided, self._cut(), statistic, self._z() * np.asarray(se))
 
     def decided(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
-        """The reduction the rule decides on: the point estimate, or its one-sided lower bound at ``confidence``.
+        """The reduction the rule decides on: the point estimate, or its one-sided ``1 - alpha`` lower bound.
 
         Vectorised over statistics on the rule's scale (log ratio or difference) and their SEs.
 
         Examples
         --------
-        >>> r = PaymentRule("r", 0.0, "points", 0.95)
+        >>> r = PaymentRule("r", 0.0, "points", 0.05)
         >>> round(float(r.decided(-0.05, 0.01)), 4)  # 5 points fewer, less 1.645 SEs
         0.0336
         """
@@ -682,18 +654,18 @@ class PaymentRule:
     def decided_rise(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
         """The rise (the negative of a reduction) decided as the rule decides: its estimate or one-sided lower bound.
 
-        A rise of 0 at the lower bound is a statistically significant increase at ``confidence``.
+        A rise of 0 at the lower bound is a statistically significant increase at ``alpha``.
 
         Examples
         --------
-        >>> r = PaymentRule("r", 0.0, "points", 0.95)
+        >>> r = PaymentRule("r", 0.0, "points", 0.05)
         >>> round(float(r.decided_rise(0.05, 0.01)), 4)
         0.0336
         """
         bound = np.asarray(statistic) - self._z() * np.asarray(se)
         return np.expm1(bound) if self.scale == "relative" else bound
 
-    def chance(self, comparison: Comparison, true_effect: float | None = None) -> float:
+    def chance(self, comparison: Contrast, true_effect: float | None = None) -> float:
         """Analytic chance the rule is met at ``true_effect`` (``None``: no effect).
 
         ``true_effect`` is a difference in rates (treated minus comparison) for a
@@ -705,19 +677,19 @@ class PaymentRule:
         se = comparison.se_at(self.scale, true)
         return float(ndtr((self._cut() - self._z() * se - true) / se))
 
-    def evaluate(self, comparison: Comparison, *, true_effect: float | None = None) -> ThresholdResult:
+    def evaluate(self, comparison: Contrast, *, true_effect: float | None = None) -> ThresholdResult:
         """Apply the rule to ``comparison``.
 
         Parameters
         ----------
-        comparison : Comparison
+        comparison : Contrast
         true_effect : float, optional
             A true effect at which to give the payment probability: difference
             in rates (binary) or rate ratio (frequency), as in ``metrics.power``.
         """
         self._check(comparison)
         stat, se = comparison.estimate(self.scale)
-        z95 = float(-ndtri((1 - _CI_LEVEL) / 2))
+        z95 = float(-ndtri(_ALPHA / 2))
         to_reduction = (lambda s: -math.expm1(s)) if self.scale == "relative" else (lambda s: -s)
         return ThresholdResult(
             rule=self.name,
@@ -756,11 +728,11 @@ def confident_reduction_rule(at_least: float = 0.0, alpha: float = 0.05, measure
 
     Examples
     --------
-    >>> confident_reduction_rule(0.05).confidence
-    0.95
+    >>> confident_reduction_rule(0.05).alpha
+    0.05
     """
     name = "Significant reduction" if at_least == 0 else f"Confident {at_least:.0%} reduction"
-    return PaymentRule(name, at_least, "relative", 1 - alpha, measure)
+    return PaymentRule(name, at_least, "relative", alpha, measure)
 
 
 def point_estimate_rule(
@@ -770,7 +742,7 @@ def point_estimate_rule(
 
     Examples
     --------
-    >>> point_estimate_rule().confidence is None
+    >>> point_estimate_rule().alpha is None
     True
     """
     return PaymentRule("Point estimate", at_least, scale, None, measure)
@@ -811,7 +783,9 @@ def doncaster(
     """
     rate_t, n_t = _rate_and_n("treated", treated)
     rate_b, n_b = _rate_and_n("baseline", baseline)
-    comparison = Comparison.from_rates(
+    if n_t is None:
+        raise parameter_error("treated", "doncaster", "(rate, n) with a cohort size, or per-person outcomes", treated)
+    comparison = Contrast.from_rates(
         "binary", rate_t, n_t, rate_b, math.inf if n_b is None else n_b, label="against baseline"
     )
     return doncaster_rule(points).evaluate(comparison, true_effect=true_effect)
@@ -821,12 +795,9 @@ def _rate_and_n(name: str, value) -> tuple[float, float | None]:
     if isinstance(value, tuple) and len(value) == 2:
         rate, n = value
         if not (0 < float(rate) < 1) or (n is not None and not float(n) >= 1):
-            raise ParameterError(
-                f"The {name!r} parameter given as (rate, n) needs 0 < rate < 1 and n >= 1. Got {value!r} instead.",
-                parameter=name,
-            )
+            raise parameter_error(name, "doncaster", "0 < rate < 1 and n >= 1 when given as (rate, n)", value)
         return float(rate), (None if n is None else float(n))
-    y = _outcome_array(name, value, "binary")
+    y = _outcome_array(name, value, "binary", "doncaster")
     return float(y.mean()), float(y.size)
 
 
@@ -919,7 +890,7 @@ class PeterboroughResult:
 
 
 def peterborough(
-    cohorts: Comparison | Sequence[Comparison],
+    cohorts: Contrast | Sequence[Contrast],
     *,
     per_cohort: float = 0.10,
     pooled: float = 0.075,
@@ -942,17 +913,15 @@ def peterborough(
 
     Examples
     --------
-    >>> c1 = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0, label="cohort 1")
-    >>> c2 = Comparison.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0, label="cohort 2")
+    >>> c1 = Contrast.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0, label="cohort 1")
+    >>> c2 = Contrast.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0, label="cohort 2")
     >>> r = peterborough([c1, c2])
     >>> r.met, round(r.pooled, 3)
     (True, 0.091)
     """
-    items = [cohorts] if isinstance(cohorts, Comparison) else list(cohorts)
+    items = [cohorts] if isinstance(cohorts, Contrast) else list(cohorts)
     if not items:
-        raise ParameterError(
-            "The 'cohorts' parameter of peterborough needs at least one Comparison. Got none.", parameter="cohorts"
-        )
+        raise parameter_error("cohorts", "peterborough", "at least one Contrast", cohorts)
     items = [c if c.label else replace(c, label=f"cohort {i + 1}") for i, c in enumerate(items)]
     rule = peterborough_rule(per_cohort)
     results = tuple(rule.evaluate(c, true_effect=true_effect) for c in items)
@@ -963,13 +932,13 @@ def peterborough(
     se_r = np.array([math.exp(c.log_ratio) * c.se_log_ratio for c in items])
     pooled_value = float(w @ reductions)
     pooled_se = float(math.sqrt(w**2 @ se_r**2))
-    z95 = float(-ndtri((1 - _CI_LEVEL) / 2))
+    z95 = float(-ndtri(_ALPHA / 2))
 
     def chances(ratio: float) -> tuple[float, float]:
         if len(items) == 1:
             return 0.0, rule.chance(items[0], ratio)
-        means, sds = zip(*(_reduction_moments(c, ratio) for c in items), strict=True)
-        means, var = np.array(means), np.array(sds) ** 2
+        moments = np.array([_reduction_moments(c, ratio) for c in items])
+        means, var = moments[:, 0], moments[:, 1] ** 2
         pooled_mean, pooled_var = float(w @ means), float(w**2 @ var)
         pooled_chance = float(ndtr(-(pooled - pooled_mean) / math.sqrt(pooled_var)))
         return pooled_chance, 1.0 - _nothing_pays(means, np.sqrt(var), w, per_cohort, pooled)
@@ -1007,11 +976,10 @@ def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort:
     """
     last = len(means) - 1
     if last + 1 > _MAX_COHORTS:
-        raise ParameterError(
-            f"The 'cohorts' parameter of peterborough takes at most {_MAX_COHORTS} cohorts for the joint "
-            f"payment chance. Got {last + 1} instead.",
-            parameter="cohorts",
-        )
+        raise parameter_error(
+            "cohorts", "peterborough", f"at most {_MAX_COHORTS} cohorts for the joint payment chance",
+            got=f"{last + 1}",
+        )  # fmt: skip
     x, wt = np.polynomial.legendre.leggauss(64 if last == 1 else 24)
     axes = []
     for c in range(last):
@@ -1032,7 +1000,7 @@ def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort:
     return float((mass * ndtr((limit - means[last]) / sds[last])).sum())
 
 
-def _reduction_moments(comparison: Comparison, ratio: float) -> tuple[float, float]:
+def _reduction_moments(comparison: Contrast, ratio: float) -> tuple[float, float]:
     """Mean and SD of ``1 - RR_hat`` when ``log RR_hat ~ N(log(ratio), se**2)`` (lognormal moments)."""
     true = comparison.true_statistic("relative", ratio)
     se = comparison.se_at("relative", true)
@@ -1041,7 +1009,7 @@ def _reduction_moments(comparison: Comparison, ratio: float) -> tuple[float, flo
 
 
 @dataclass(frozen=True)
-class RuleComparison:
+class RuleResults:
     """Several payment rules applied to the same comparison.
 
     Attributes
@@ -1104,16 +1072,16 @@ def default_rules(measure: Measure) -> tuple[PaymentRule, ...]:
 
 
 def compare_rules(
-    comparison: Comparison,
+    comparison: Contrast,
     rules: Sequence[PaymentRule] | None = None,
     *,
     true_effect: float | None = None,
-) -> RuleComparison:
+) -> RuleResults:
     """Apply several payment rules to one comparison, so the choice of rule can be judged.
 
     Parameters
     ----------
-    comparison : Comparison
+    comparison : Contrast
     rules : sequence of PaymentRule, optional
         Defaults to :func:`default_rules` for the comparison's measure.
     true_effect : float, optional
@@ -1122,10 +1090,10 @@ def compare_rules(
 
     Examples
     --------
-    >>> c = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
+    >>> c = Contrast.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
     >>> table = compare_rules(c, true_effect=0.9).to_frame()
     >>> table["met"].tolist()
     [False, True, True, False]
     """
     chosen = tuple(rules) if rules is not None else default_rules(comparison.measure)
-    return RuleComparison(tuple(r.evaluate(comparison, true_effect=true_effect) for r in chosen))
+    return RuleResults(tuple(r.evaluate(comparison, true_effect=true_effect) for r in chosen))

@@ -185,7 +185,7 @@ def custody_nights(
     nights, observable, reason = _nights(people, stays, index, follow_up_days, tuple(chosen), when)
     per_person = pd.DataFrame(
         {
-            "person_id": pd.array(people["person_id"], dtype="str"),
+            "person_id": people["person_id"].astype("str").array,
             "index_date": people[index].to_numpy(dtype="datetime64[ns]"),
             "observable": observable,
             "reason": pd.array(reason, dtype="str"),

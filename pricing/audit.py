@@ -175,7 +175,7 @@ def read_previous(path: str | Path) -> PaidBefore:
     datetime.date(2014, 8, 7)
     """
     path = Path(path)
-    record = read_record(path)
+    record = _read_record(path)
     changed = _changed_since_written(path)
     ledger = path.parent / "ledger.csv"
     recorded = record.get("outputs", {}).get("ledger.csv")
@@ -235,6 +235,8 @@ def input_sha256(path: str | Path, table: str) -> str:
 def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | None = None) -> Settlement:
     """The settlement with every path in its audit record relative to ``folder`` (where audit.json goes).
 
+    ``desist`` replaces the recorded version (verify rebuilds the files a past version wrote).
+
     Parameters
     ----------
     settlement : Settlement
@@ -243,11 +245,12 @@ def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | Non
         Where ``audit.json`` goes: the contract's, every input's and the previous settlement's paths become
         relative to it.
     desist : str, optional
-        Replaces the recorded version (verify rebuilds the files a past version wrote).
+        The desist version to record instead of this one.
 
     Examples
     --------
-    >>> relative_to(settlement, "settled/").audit["contract"]["path"]  # doctest: +SKIP
+    >>> s = settle_files("contract.toml", {"people": "data/people.csv"}, as_of="2025-09-30")  # doctest: +SKIP
+    >>> relative_to(s, "settled").audit["contract"]["path"]  # doctest: +SKIP
     '../contract.toml'
     """
     audit = dict(settlement.audit)
@@ -274,28 +277,42 @@ def output_texts(settlement: Settlement) -> dict[str, str]:
     Parameters
     ----------
     settlement : Settlement
+        The settlement.
 
     Examples
     --------
-    >>> sorted(output_texts(settlement))  # doctest: +SKIP
+    >>> import pandas as pd
+    >>> from pricing import scheme, settle
+    >>> people = pd.DataFrame({"person_id": ["1"], "start_date": ["2011-11-01"], "deported": False,
+    ...                        "time_served": False, "breach": False})
+    >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
+    >>> sorted(output_texts(settle(scheme("doncaster"), {"people": people, "offences": offences}, as_of="2013-12-31")))
     ['ledger.csv', 'settlement.json']
     """
     return {"settlement.json": json_text(settlement.to_dict()), "ledger.csv": settlement.ledger_csv()}
 
 
 def audit_text(settlement: Settlement, outputs: Mapping[str, str]) -> str:
-    """``audit.json``: the settlement's audit record and the SHA-256 of each output file.
+    """``audit.json``: the settlement's audit record and the SHA-256 of each output file (name -> hash).
 
     Parameters
     ----------
     settlement : Settlement
+        A settlement with its audit record.
     outputs : mapping of str -> str
         Each output file's name and SHA-256.
 
     Examples
     --------
-    >>> json.loads(audit_text(settlement, {"ledger.csv": "ab" * 32}))["outputs"]  # doctest: +SKIP
-    {'ledger.csv': 'abab...'}
+    >>> import pandas as pd
+    >>> from pricing import scheme, settle
+    >>> people = pd.DataFrame({"person_id": ["1"], "start_date": ["2011-11-01"], "deported": False,
+    ...                        "time_served": False, "breach": False})
+    >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
+    >>> s = settle(scheme("doncaster"), {"people": people, "offences": offences}, as_of="2013-12-31")
+    >>> import json
+    >>> json.loads(audit_text(s, {"ledger.csv": "0" * 64}))["outputs"]
+    {'ledger.csv': '0000000000000000000000000000000000000000000000000000000000000000'}
     """
     return json_text({**settlement.audit, "outputs": dict(outputs)})
 
@@ -324,11 +341,11 @@ class Verification:
             return "Verified: audit.json, every input, every figure and every output file are as recorded." + notes
         return "Not verified:\n" + "\n".join(f"  - {p}" for p in self.problems) + notes
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"identical": self.identical, "problems": list(self.problems), "notes": list(self.notes)}
 
 
-def verify(audit: Mapping[str, Any] | str | Path, *, key: bytes | None = None) -> Verification:
+def verify(audit: Mapping[str, object] | str | Path, *, key: bytes | None = None) -> Verification:
     """Check a settlement from its audit record (an ``audit.json`` path, or the record as a dict).
 
     In order, stopping at the first step that fails: the record against
@@ -351,12 +368,12 @@ def verify(audit: Mapping[str, Any] | str | Path, *, key: bytes | None = None) -
     """
     if isinstance(audit, (str, Path)):
         path = Path(audit)
-        record, folder = read_record(path), path.parent
+        record, folder = _read_record(path), path.parent
         changed = _changed_since_written(path)
         if changed:
             return Verification(False, [changed])
     else:
-        record, folder = check_record(audit, "the audit record"), Path.cwd()
+        record, folder = _check_record(audit, "the audit record"), Path.cwd()
     located = {name: _located(entry["path"], folder) for name, entry in _files(record).items()}
     problems = _changed_inputs(record, located)
     previous = _located(record["previous"]["path"], folder) if "previous" in record else None
@@ -390,7 +407,7 @@ def _broken_chain(entry: Mapping[str, Any], path: Path, key: bytes | None) -> li
         return [f"previous settlement ({path}): the file is missing"]
     if file_sha256(path) != entry["sha256"]:
         return [f"previous settlement ({path}): its SHA-256 changed since this settlement netted it"]
-    earlier = verify(path, key=key if "pseudonyms" in read_record(path) else None)
+    earlier = verify(path, key=key if "pseudonyms" in _read_record(path) else None)
     return [f"previous settlement ({path}): {problem}" for problem in earlier.problems]
 
 
@@ -482,45 +499,18 @@ def _short(value: Any) -> str:
 
 
 # ------------------------------------------------------------------ reading a record
-def read_record(path: Path) -> dict[str, Any]:
-    """An ``audit.json`` file, checked to be a record desist wrote (one SpecError naming the key otherwise).
-
-    Parameters
-    ----------
-    path : Path
-        The file.
-
-    Examples
-    --------
-    >>> read_record(Path("settled/audit.json"))["as_of"]  # doctest: +SKIP
-    '2025-09-30'
-    """
+def _read_record(path: Path) -> dict[str, Any]:
+    """An ``audit.json`` file, checked to be a record desist wrote (one SpecError naming the key otherwise)."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SpecError(f"{path}: not a readable audit record ({reason}).", source=str(path)) from None
-    return check_record(record, str(path))
+    return _check_record(record, str(path))
 
 
-def check_record(record: Any, where: str) -> dict[str, Any]:
-    """The record, or one SpecError saying which key is missing or wrong.
-
-    Parameters
-    ----------
-    record : object
-        What an ``audit.json`` held.
-    where : str
-        The file, named in the error.
-
-    Examples
-    --------
-    >>> check_record({"contract": {}}, "audit.json")
-    Traceback (most recent call last):
-    ...
-    ground.errors.SpecError: audit.json: not an audit record desist wrote: the 'inputs' key must be a table. It is \
-missing.
-    """
+def _check_record(record: Any, where: str) -> dict[str, Any]:
+    """The record, or one SpecError saying which key is missing or wrong."""
 
     def fail(key: str, must: str, value: Any = ...) -> SpecError:
         got = "It is missing" if value is ... else f"Got {shown_value(value, 80)} instead"

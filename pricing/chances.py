@@ -51,7 +51,7 @@ from scipy.special import ndtri
 
 from ground.checks import Interval, Options, check_parameter, parameter_error
 from ground.tolerance import at_least
-from metrics.thresholds import model_variances
+from metrics.thresholds import Contrast, model_variances
 from pricing.contract import Contract, ContractRule, Tranche, comparison_measure
 from pricing.payouts import events_avoided, tranche_money
 
@@ -106,7 +106,7 @@ class RuleChances:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "assumptions": self.assumptions,
             "rules": self.table.to_dict(orient="records"),
@@ -340,10 +340,13 @@ def _observable(contract: Contract, tranche: Tranche, measure: str, stage: str) 
     when: date | None = tranche.interim if stage == "interim" else tranche.final
     if when is None:
         return 0.0
+    custody, r = contract.custody, contract.spec.reoffending
+    # pricing.contract refuses a bed_nights rule without [custody], and a reoffending rule without [reoffending].
     if measure == "bed_nights":
-        lag = contract.custody.follow_up_days
+        assert custody is not None
+        lag = custody.follow_up_days
     else:
-        r = contract.spec.reoffending
+        assert r is not None
         lag = r.follow_up_days + r.waiting_days
     days = (tranche.end - tranche.start).days + 1
     return float(np.clip(((when - tranche.start).days - lag + 1) / days, 0.0, 1.0))
@@ -405,7 +408,7 @@ def _pooled_rule(life: _Life, rule: ContractRule, earlier: np.ndarray) -> dict[s
     se_reduction = np.exp(stat) * np.sinh(_Z95 * se) / _Z95 if rule.scale == "relative" else se
     w = stage.n_treated / stage.n_treated.sum()
     pooled = reduction @ w
-    z = 0.0 if rule.decide_on == "estimate" else float(ndtri(rule.confidence))
+    z = 0.0 if rule.decide_on == "estimate" else float(ndtri(1 - rule.alpha))
     decision = pooled - z * np.sqrt((se_reduction**2) @ w**2)
     met = at_least(decision, rule.at_least, decision)
     avoided = events_avoided(rule, reduction, stage.control, stage.n_treated)
@@ -490,15 +493,16 @@ def tranche_power(
     >>> round(tranche_power(c, c.rules[0], n_per_tranche=1_000, base_rate=0.58, true_effect=-0.05), 2)
     0.5
     """
-    from metrics.thresholds import Comparison
-
     check_parameter(n_per_tranche, "n_per_tranche", "tranche_power", Interval(int, 2, None))
     kind = comparison_measure(rule.measure)
     shape = dispersion if kind == "frequency" else None
+    # pricing.contract refuses a rule against a comparison the contract does not define.
     if rule.against == "baseline":
+        assert contract.baseline is not None
         b, test = contract.baseline.of(rule.measure), contract.baseline.test
-        null = Comparison.against_baseline(kind, b.rate, n_per_tranche, b.rate, b.n, test=test, dispersion=shape)
+        null = Contrast.against_baseline(kind, b.rate, n_per_tranche, b.rate, b.n, test=test, dispersion=shape)
     else:
+        assert contract.matched is not None
         n_c = n_per_tranche * contract.matched.ratio
-        null = Comparison.from_rates(kind, base_rate, n_per_tranche, base_rate, n_c, dispersion=shape)
+        null = Contrast.from_rates(kind, base_rate, n_per_tranche, base_rate, n_c, dispersion=shape)
     return rule.payment_rule().chance(null, true_effect)

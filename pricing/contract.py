@@ -45,7 +45,7 @@ prices and uplifts) with more sections, each optional:
     against = "matched"                  # matched | baseline
     scale = "relative"                   # relative (1 - treated/comparison) | points (binary)
     at_least = 0.10
-    decide_on = "estimate"               # estimate | lower_bound (one-sided, at `confidence`)
+    decide_on = "estimate"               # estimate | lower_bound (one-sided, at `1 - alpha`)
     settle = "interim"                   # tranche rules: interim | final
     price_per_event = 2000               # £ per event (binary: person; bed_nights: night) avoided ...
     amount = 0                           # ... and/or a fixed £ when met
@@ -86,13 +86,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
-from ground.dates import parse_date
+from ground.checks import parameter_error
+from ground.dates import DateLike, parse_date
 from ground.errors import ParameterError, SpecError
 from ground.expressions import parse
 from ground.tables import CUSTODY_KINDS
-from metrics.thresholds import PaymentRule
+from metrics.power import Measure
+from metrics.thresholds import BaselineTest, PaymentRule, Scale
 from outcomes.spec import MetricSpec
 from pricing.keys import choice as _choice
 from pricing.keys import fail as _fail
@@ -103,7 +105,7 @@ from pricing.keys import text as _text
 from pricing.ratecard import RateCard, ratecard_from_mapping
 from pricing.structure import PaymentStructure
 
-__all__ = ["Baseline", "BaselineRate", "Contract", "ContractRule", "Custody", "Hurdle", "MatchedPool", "Tranche"]
+__all__ = ["Baseline", "BaselineRate", "Contract", "ContractRule", "CustodyCount", "Hurdle", "MatchedPool", "Tranche"]
 
 RULE_TYPES = ("tranche", "pooled")
 #: What a rule measures: proven reoffending (anyone; reoffences per person; reoffences per reoffender) or
@@ -121,8 +123,8 @@ SCALES = ("relative", "points")
 AGAINST = ("matched", "baseline")
 #: How a baseline is adjusted for the cohort's case mix (see metrics.thresholds.case_mix_baseline).
 ADJUSTMENTS = ("difference", "ratio")
-#: The test of a tranche against a baseline (see metrics.thresholds.Comparison.against_baseline).
-BASELINE_TESTS = ("two_sample", "baseline_interval")
+#: The test of a tranche against a baseline (see metrics.thresholds.Contrast.against_baseline).
+BASELINE_TESTS: tuple[str, ...] = get_args(BaselineTest)
 _SHARE_TOL = 1e-9
 
 
@@ -134,13 +136,9 @@ def _flag(raw: Mapping, name: str, key: str) -> bool:
     return value
 
 
-def _date(raw: Mapping, name: str, key: str, required: bool = True) -> date | None:
+def _date(raw: Mapping, name: str, key: str) -> date:
     if name not in raw:
-        if required:
-            raise SpecError(
-                f"The '{key}.{name}' key is required (a date, 2024-04-01). It is missing.", key=f"{key}.{name}"
-            )
-        return None
+        raise SpecError(f"The '{key}.{name}' key is required (a date, 2024-04-01). It is missing.", key=f"{key}.{name}")
     stamp = parse_date(raw[name], f"The '{key}.{name}' key", error=partial(SpecError, key=f"{key}.{name}"), time=False)
     return stamp.date()
 
@@ -156,15 +154,16 @@ class Tranche:
     final: date
     interim: date | None = None
 
-    def stage(self, as_of: date) -> str | None:
+    def stage(self, as_of: DateLike) -> str | None:
         """``"final"``, ``"interim"`` or ``None`` (nothing due yet) on ``as_of``."""
-        if as_of >= self.final:
+        day = parse_date(as_of, "The 'as_of' parameter of Tranche.stage").date()
+        if day >= self.final:
             return "final"
-        if self.interim is not None and as_of >= self.interim:
+        if self.interim is not None and day >= self.interim:
             return "interim"
         return None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {"start": self.start, "end": self.end}
         if self.interim is not None:
             out["interim"] = self.interim
@@ -207,7 +206,7 @@ class Baseline:
     adjust : {"difference", "ratio"}
         How a rate with a risk score is adjusted for a tranche's case mix.
     test : {"two_sample", "baseline_interval"}
-        The test of a tranche against it (:meth:`metrics.thresholds.Comparison.against_baseline`).
+        The test of a tranche against it (:meth:`metrics.thresholds.Contrast.against_baseline`).
     """
 
     rates: tuple[BaselineRate, ...]
@@ -216,7 +215,7 @@ class Baseline:
     counting: str = "offences"
     disposals: tuple[str, ...] = ("conviction", "caution")
     adjust: str = "difference"
-    test: str = "two_sample"
+    test: BaselineTest = "two_sample"
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -237,7 +236,7 @@ class Baseline:
 
 
 @dataclass(frozen=True)
-class Custody:
+class CustodyCount:
     """Custody bed nights (:func:`outcomes.custody.custody_nights`): the window and the kinds counted."""
 
     follow_up_days: int = 365
@@ -259,7 +258,7 @@ class MatchedPool:
     covariates: tuple[str, ...] = ()
     replace: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {"ratio": self.ratio}
         if self.caliper is not None:
             out["caliper"] = self.caliper
@@ -275,11 +274,12 @@ class Hurdle:
     at_least: float
     scale: str = "relative"
     decide_on: str = "estimate"
-    confidence: float = 0.95
+    alpha: float = 0.05
 
     def payment_rule(self, name: str) -> PaymentRule:
-        confidence = self.confidence if self.decide_on == "lower_bound" else None
-        return PaymentRule(f"{name} hurdle", self.at_least, self.scale, confidence, comparison_measure(self.measure))
+        alpha = self.alpha if self.decide_on == "lower_bound" else None
+        scale = cast(Scale, self.scale)
+        return PaymentRule(f"{name} hurdle", self.at_least, scale, alpha, comparison_measure(self.measure))
 
 
 @dataclass(frozen=True)
@@ -303,7 +303,7 @@ class ContractRule:
     at_least: float
     scale: str = "relative"
     decide_on: str = "estimate"
-    confidence: float = 0.95
+    alpha: float = 0.05
     settle: str = "final"
     price_per_event: float = 0.0
     amount: float = 0.0
@@ -321,8 +321,8 @@ class ContractRule:
 
     def payment_rule(self) -> PaymentRule:
         """The statistical test (``metrics.thresholds.PaymentRule``) this rule applies."""
-        confidence = self.confidence if self.decide_on == "lower_bound" else None
-        return PaymentRule(self.name, self.at_least, self.scale, confidence, comparison_measure(self.measure))
+        alpha = self.alpha if self.decide_on == "lower_bound" else None
+        return PaymentRule(self.name, self.at_least, cast(Scale, self.scale), alpha, comparison_measure(self.measure))
 
     @property
     def unit(self) -> str:
@@ -331,7 +331,7 @@ class ContractRule:
 
     def describe(self) -> str:
         amount = _amount_words(self.at_least, self.scale)
-        how = "point estimate" if self.decide_on == "estimate" else f"lower {self.confidence:.0%} bound"
+        how = "point estimate" if self.decide_on == "estimate" else f"lower {1 - self.alpha:.0%} bound"
         when = "at final settlement, all tranches pooled" if self.type == "pooled" else f"per tranche at {self.settle}"
         pays = []
         if self.price_per_event:
@@ -368,7 +368,7 @@ def _amount_words(value: float, scale: str) -> str:
     return f"{value * 100:g} points" if scale == "points" else f"{value:.1%}"
 
 
-def comparison_measure(measure: str) -> str:
+def comparison_measure(measure: str) -> Measure:
     """The measure a rule's statistics are of: a rate of people (binary) or a count per person (the rest).
 
     Parameters
@@ -406,7 +406,7 @@ class Contract:
         The cohort's eligibility rule (``[cohort].eligible``).
     index : str
         The people column placing a person in a tranche.
-    custody : Custody or None
+    custody : CustodyCount or None
         Custody bed nights (``[custody]``).
     assumed : dict of str -> str
         Each figure no source gives (its key) and why it is assumed (``[assumed]``).
@@ -433,7 +433,7 @@ class Contract:
     baseline: Baseline | None = None
     eligible: str | None = None
     index: str = "start_date"
-    custody: Custody | None = None
+    custody: CustodyCount | None = None
     assumed: dict[str, str] = field(default_factory=dict)
     ratecard: RateCard | None = None
     source: str | None = None
@@ -445,7 +445,7 @@ class Contract:
         return self.spec.name
 
     @property
-    def prices(self) -> dict[str, Any]:
+    def prices(self) -> dict[str, object]:
         """``[payment.prices]``: price per outcome price key (one number or a table by segment)."""
         return dict(self.spec.payment.get("prices", {}))
 
@@ -472,7 +472,7 @@ class Contract:
             needed += ["claims", "spells"] if self.ratecard.spell_kinds else ["claims"]
         return tuple(needed)
 
-    def assumed_figures(self) -> list[dict[str, Any]]:
+    def assumed_figures(self) -> list[dict[str, object]]:
         """Each figure marked assumed: its key, its value in the contract and the reason.
 
         Examples
@@ -503,15 +503,11 @@ class Contract:
 
     @classmethod
     def from_mapping(
-        cls, raw: Mapping[str, Any], *, source: str | None = None, base_dir: str | Path = ".", digest: str = ""
+        cls, raw: Mapping[str, object], *, source: str | None = None, base_dir: str | Path = ".", digest: str = ""
     ) -> Contract:
         """Validate a contract given as nested mappings (the TOML layout)."""
         if not isinstance(raw, Mapping):
-            raise ParameterError(
-                f"The 'raw' parameter of Contract.from_mapping must be a mapping. Got {type(raw).__name__} instead.",
-                parameter="raw",
-                caller="Contract.from_mapping",
-            )
+            raise parameter_error("raw", "Contract.from_mapping", "a mapping", got=type(raw).__name__)
         with _named(source):
             spec = MetricSpec.from_dict(dict(raw), base_dir=base_dir)
             contract = _build(spec, source)
@@ -520,7 +516,7 @@ class Contract:
         return _replace(contract, digest=digest, data_map=data_map)
 
     # -- writing ---------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The contract in its TOML layout (``from_mapping`` reads it back)."""
         return self.spec.to_dict()
 
@@ -608,7 +604,7 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
     )
 
 
-def _custody(raw: dict) -> Custody:
+def _custody(raw: dict) -> CustodyCount:
     _known(raw, ("follow_up_days", "kinds", "index"), "custody")
     days = _number(raw, "follow_up_days", "custody", 365, low=1)
     if not float(days).is_integer():
@@ -616,7 +612,7 @@ def _custody(raw: dict) -> Custody:
     kinds = raw.get("kinds", list(CUSTODY_KINDS))
     if not isinstance(kinds, list) or not kinds or not set(kinds) <= set(CUSTODY_KINDS):
         raise _fail("custody.kinds", f"a list of kinds from {', '.join(CUSTODY_KINDS)}", kinds)
-    return Custody(int(days), tuple(dict.fromkeys(kinds)), _text(raw, "index", "custody", "start_date"))
+    return CustodyCount(int(days), tuple(dict.fromkeys(kinds)), _text(raw, "index", "custody", "start_date"))
 
 
 def _assumed(raw: dict, spec: MetricSpec) -> dict[str, str]:
@@ -661,8 +657,9 @@ def _items_apart(spec: MetricSpec, rules: tuple[ContractRule, ...], ratecard: Ra
     """
     prices = spec.payment.get("prices", {})
     tariff = {k: f"outcomes.{k}" for k, o in spec.outcomes.items() if (o.price_key or k) in prices}
-    if spec.reoffending is not None and spec.reoffending.price_key in prices:
-        tariff[spec.reoffending.price_key] = "reoffending.price_key"
+    price_key = None if spec.reoffending is None else spec.reoffending.price_key
+    if price_key is not None and price_key in prices:
+        tariff[price_key] = "reoffending.price_key"
     card = {} if ratecard is None else {k: f"claims.outcomes.{k}" for k in ratecard.prices}
     seen: dict[str, str] = {}
     for keys in ({r.name: f"rules.{r.name}" for r in rules}, tariff, card):
@@ -690,7 +687,7 @@ def _tranche(name: str, raw: Any) -> Tranche:
         raise _fail(key, "a table with start, end, final and optional interim dates", raw)
     _known(raw, ("start", "end", "interim", "final"), key)
     start, end = _date(raw, "start", key), _date(raw, "end", key)
-    interim, final = _date(raw, "interim", key, required=False), _date(raw, "final", key)
+    interim, final = _date(raw, "interim", key) if "interim" in raw else None, _date(raw, "final", key)
     if end < start:
         raise SpecError(f"The '{key}.end' date must not be before its start ({start}). Got {end}.", key=f"{key}.end")
     if interim is not None and not end <= interim <= final:
@@ -776,7 +773,7 @@ def _baseline(b: dict, spec: MetricSpec) -> Baseline:
         counting=_text(b, "counting", key, "offences"),
         disposals=tuple(disposals),
         adjust=_choice(b, "adjust", key, ADJUSTMENTS, "difference"),
-        test=_choice(b, "test", key, BASELINE_TESTS, "two_sample"),
+        test=cast(BaselineTest, _choice(b, "test", key, BASELINE_TESTS, "two_sample")),
     )
     r = spec.reoffending
     measured = set(baseline.measures) & set(REOFFENDING_FOR)
@@ -833,7 +830,8 @@ _RULE_KEYS = (
     "scale",
     "at_least",
     "decide_on",
-    "confidence",
+    "alpha",
+    "settle",
     "price_per_event",
     "amount",
     "cap",
@@ -860,7 +858,7 @@ def _rule(name: str, raw: Any, tranches: tuple, matched: MatchedPool | None, bas
         at_least=_number(raw, "at_least", key, low=-1, high=1),
         scale=scale,
         decide_on=_choice(raw, "decide_on", key, DECISIONS, "estimate"),
-        confidence=_number(raw, "confidence", key, 0.95, low=0.5, high=0.999999),
+        alpha=_number(raw, "alpha", key, 0.05, low=1e-6, high=0.5),
         settle=_choice(raw, "settle", key, STAGES, "final"),
         price_per_event=_number(raw, "price_per_event", key, 0.0),
         amount=_number(raw, "amount", key, 0.0),
@@ -891,13 +889,13 @@ def _rule(name: str, raw: Any, tranches: tuple, matched: MatchedPool | None, bas
 def _hurdle(raw: Any, key: str) -> Hurdle:
     if not isinstance(raw, Mapping):
         raise _fail(key, "a table with measure and at_least", raw)
-    _known(raw, ("measure", "at_least", "scale", "decide_on", "confidence"), key)
+    _known(raw, ("measure", "at_least", "scale", "decide_on", "alpha"), key)
     return Hurdle(
         measure=_choice(raw, "measure", key, RULE_MEASURES),
         at_least=_number(raw, "at_least", key, low=-1, high=1),
         scale=_choice(raw, "scale", key, SCALES, "relative"),
         decide_on=_choice(raw, "decide_on", key, DECISIONS, "estimate"),
-        confidence=_number(raw, "confidence", key, 0.95, low=0.5, high=0.999999),
+        alpha=_number(raw, "alpha", key, 0.05, low=1e-6, high=0.5),
     )
 
 
@@ -973,7 +971,7 @@ def _money_fits(rule: ContractRule, key: str) -> None:
         )
 
 
-def _reoffending_prices(spec: MetricSpec, rules: tuple[ContractRule, ...], custody: Custody | None) -> None:
+def _reoffending_prices(spec: MetricSpec, rules: tuple[ContractRule, ...], custody: CustodyCount | None) -> None:
     r = spec.reoffending
     prices = spec.payment.get("prices", {})
     if r is not None and r.price_key and r.price_key in prices and r.measure == "frequency":
@@ -992,11 +990,13 @@ def _reoffending_prices(spec: MetricSpec, rules: tuple[ContractRule, ...], custo
                     "saying which nights count.",
                     key="custody",
                 )
-            if measure in REOFFENDING_FOR and r is None:
+            if measure not in REOFFENDING_FOR:
+                continue
+            if r is None:
                 raise SpecError(
                     "The contract has [rules] on reoffending but no [reoffending] measure.", key="reoffending"
                 )
-            if measure in REOFFENDING_FOR and r.measure not in REOFFENDING_FOR[measure]:
+            if r.measure not in REOFFENDING_FOR[measure]:
                 raise SpecError(
                     f"The 'rules.{rule.name}.{part}' key is {measure!r}, but [reoffending] measures {r.measure!r}.",
                     key=f"rules.{rule.name}.{part}",

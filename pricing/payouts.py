@@ -143,7 +143,7 @@ def tranche_money(
     clawback = np.zeros_like(reduction)
     if rule.claws_back:
         full = structure.clawback_share * fee_share
-        share = 1.0
+        share = np.ones_like(decided)
         if rule.clawback_full_at is not None:
             share = np.clip((rule.at_least - decided) / (rule.at_least - rule.clawback_full_at), 0.0, 1.0)
         clawback = np.where(met, 0.0, -full * share)

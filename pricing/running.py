@@ -8,8 +8,8 @@ total is then what is due now, and the interim and final settlements form one
 ledger (a cohort clawed back at interim is not clawed back again at final; a
 pooled payment already netted of the interim payments is not paid twice).
 
-:class:`PaidBefore` is what the earlier settlement paid: from a
-:class:`~pricing.settlement.Settlement` in memory (:meth:`PaidBefore.of`), or
+:class:`PaidBefore` is what the earlier settlement paid: read by
+:func:`pricing.settle` off a :class:`~pricing.settlement.Settlement` in memory, or
 from its ``audit.json`` and ``ledger.csv`` on disk
 (:func:`pricing.audit.read_previous`, which checks their hashes).
 """
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
 from ground.checks import parameter_error
+from ground.dates import DateLike, parse_date
 
 __all__ = ["SETTLED_BEFORE", "PaidBefore", "netted"]
 
@@ -52,22 +52,6 @@ class PaidBefore:
     paid: pd.DataFrame
     reference: str = ""
 
-    @classmethod
-    def of(cls, settlement: Any, reference: str = "") -> PaidBefore:
-        """What ``settlement`` (a :class:`~pricing.settlement.Settlement`) paid.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> from types import SimpleNamespace
-        >>> ledger = pd.DataFrame({"tranche": ["t1", "t1"], "kind": ["rule", "clawback"], "item": ["r", "r"],
-        ...                        "amount_pence": [500, -200]})
-        >>> s = SimpleNamespace(as_of=date(2024, 1, 1), audit={"contract": {"sha256": "ab"}}, ledger=ledger)
-        >>> PaidBefore.of(s).paid.to_dict(orient="records")
-        [{'tranche': 't1', 'item': 'r', 'amount_pence': 300}]
-        """
-        return cls(settlement.as_of, settlement.audit["contract"]["sha256"], by_item(settlement.ledger), reference)
-
 
 def by_item(ledger: pd.DataFrame) -> pd.DataFrame:
     """A ledger's amounts by tranche and item, its own ``settled before`` rows left out (in pence).
@@ -89,7 +73,7 @@ def by_item(ledger: pd.DataFrame) -> pd.DataFrame:
     return summed.astype({"amount_pence": "int64"})
 
 
-def netted(previous: PaidBefore, *, contract_sha256: str, as_of: date, columns: tuple[str, ...]) -> pd.DataFrame:
+def netted(previous: PaidBefore, *, contract_sha256: str, as_of: DateLike, columns: tuple[str, ...]) -> pd.DataFrame:
     """The ledger rows netting what ``previous`` paid: one per tranche and item it paid, for minus that amount.
 
     Parameters
@@ -98,8 +82,8 @@ def netted(previous: PaidBefore, *, contract_sha256: str, as_of: date, columns: 
         What the earlier settlement paid.
     contract_sha256 : str
         The contract being settled now: it must be the one ``previous`` settled.
-    as_of : datetime.date
-        This settlement's date: ``previous`` must be earlier.
+    as_of : DateLike
+        This settlement's date (:func:`ground.dates.parse_date`): ``previous`` must be earlier.
     columns : tuple of str
         The ledger's columns.
 
@@ -123,8 +107,9 @@ def netted(previous: PaidBefore, *, contract_sha256: str, as_of: date, columns: 
             f"an earlier settlement of this contract (SHA-256 {contract_sha256[:12]}...)",
             f"a settlement of the contract with SHA-256 {previous.contract_sha256[:12]}...",
         )
-    if not previous.as_of < as_of:
-        raise parameter_error("previous", "settle", f"a settlement dated before {as_of}", f"one as of {previous.as_of}")
+    day = parse_date(as_of, "The 'as_of' parameter of netted").date()
+    if not previous.as_of < day:
+        raise parameter_error("previous", "settle", f"a settlement dated before {day}", f"one as of {previous.as_of}")
     paid = previous.paid.loc[previous.paid["amount_pence"] != 0]
     cite = f" (audit.json SHA-256 {previous.reference[:12]}...)" if previous.reference else ""
     rows = pd.DataFrame(

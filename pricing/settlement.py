@@ -38,16 +38,17 @@ from ground.checks import parameter_error
 from ground.dates import DateLike, parse_date
 from ground.errors import ModelError, ParameterError, SchemaError, SpecError
 from ground.expressions import parse
+from ground.reading import TableSource
 from ground.tables import UnmatchedRowsWarning, check_links
 from ground.tolerance import at_least
-from metrics.thresholds import Comparison, case_mix_baseline
+from metrics.thresholds import Contrast, case_mix_baseline
 from outcomes.custody import custody_nights
 from pricing.contract import Contract, ContractRule, Tranche, comparison_measure
 from pricing.ledger_text import csv_text
 from pricing.payouts import events_avoided, tranche_money
 from pricing.ratecard import CLAIM_KINDS, cash_flow
 from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
-from pricing.running import SETTLED_BEFORE, PaidBefore, netted
+from pricing.running import SETTLED_BEFORE, PaidBefore, by_item, netted
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
@@ -133,17 +134,19 @@ class Settlement:
         # ledger of millions of claims does not call pence_text millions of times; csv_text writes what
         # to_csv(index=False, lineterminator="\n") writes, byte for byte, joining ordinary rows in Arrow.
         codes, amounts = pd.factorize(self.ledger["amount_pence"])
-        text = pd.Categorical.from_codes(codes, categories=[pence_text(a) for a in amounts])
+        text = pd.Categorical.from_codes(codes, categories=pd.Index([pence_text(a) for a in amounts]))
         return csv_text(self.ledger.assign(amount=text).drop(columns="amount_pence"))
 
-    def figures(self) -> dict[str, Any]:
+    def figures(self) -> dict[str, object]:
         """The totals :func:`pricing.verify` compares: per tranche, per party, overall, and the ledger's hash."""
         return {
             "total_pence": self.total_pence,
             "tranches": {
                 k: int(v) for k, v in self.tranches.groupby("tranche", sort=False)["amount_pence"].sum().items()
             },
-            "parties": {r.party: int(r.amount_pence) for r in self.parties.itertuples()},
+            "parties": {
+                str(party): int(pence) for party, pence in zip(self.parties["party"], self.parties["amount_pence"])
+            },
             "ledger_rows": len(self.ledger),
             "ledger_sha256": hashlib.sha256(self.ledger_csv().encode()).hexdigest(),
         }
@@ -159,9 +162,9 @@ class Settlement:
             return pd.DataFrame({"period": [], "claims": [], "amount_pence": []}).astype({"claims": "int64"})
         return cash_flow(self.ledger.loc[self.ledger["kind"].isin(CLAIM_KINDS)])
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON: tranches, parties, exclusions, a rate card's cash flow, figures and audit."""
-        out = {
+        out: dict[str, object] = {
             "contract": self.contract,
             "as_of": self.as_of.isoformat(),
             "total": pence_text(self.total_pence),
@@ -182,6 +185,7 @@ class Settlement:
         if len(before):
             paid = self.audit.get("previous", {}).get("as_of", "an earlier date")
             lines.append(f"  net of £{pence_text(-int(before.sum()))} paid by the settlement as of {paid}")
+        r: Any  # a row of the tranche table: its columns' values
         for r in self.tranches.itertuples():
             if r.kind in ("tariff", "claims"):
                 what = "payable outcomes" if r.kind == "tariff" else "claims paid"
@@ -197,7 +201,10 @@ class Settlement:
                 f"(£{pence_text(r.amount_at_ci_low)} to £{pence_text(r.amount_at_ci_high)} at the CI's ends)"
             )
         lines.append(
-            "Parties: " + "; ".join(f"{p.party} £{pence_text(p.amount_pence)}" for p in self.parties.itertuples())
+            "Parties: "
+            + "; ".join(
+                f"{p} £{pence_text(int(a))}" for p, a in zip(self.parties["party"], self.parties["amount_pence"])
+            )
         )
         if len(self.exclusions):
             lines.append(
@@ -209,7 +216,7 @@ class Settlement:
 # ------------------------------------------------------------------ entry point
 def settle(
     contract: Contract,
-    data: Mapping[str, pd.DataFrame | str | Path] | str | Path | None = None,
+    data: Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path | None = None,
     *,
     as_of: DateLike,
     previous: Settlement | PaidBefore | None = None,
@@ -265,9 +272,10 @@ def settle(
     if not isinstance(contract, Contract):
         raise parameter_error("contract", "settle", "a pricing.Contract (Contract.from_toml(path))", contract)
     as_of = _as_date(as_of)
-    if data is None and contract.data_map is None:
+    source = contract.data_map if data is None else data
+    if source is None:
         raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
-    given = settlement_data(contract, contract.data_map if data is None else data)
+    given = settlement_data(contract, source)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
     tables, later = _known_by(given.tables, as_of)
     exclusions += later + _linked(tables)
@@ -279,13 +287,13 @@ def settle(
     tariff_excluded += claims_left_out
     before = None
     if previous is not None:
-        before = previous if isinstance(previous, PaidBefore) else PaidBefore.of(_checked_previous(previous))
+        before = _paid_before(previous)
         rows = netted(before, contract_sha256=contract.digest, as_of=as_of, columns=LEDGER_COLUMNS)
         ledger = pd.concat([ledger, rows], ignore_index=True) if len(rows) else ledger
     tranches = _tranche_table(contract, rule_rows, ledger)
     parties = _parties(contract, int(ledger["amount_pence"].sum()))
-    exclusions = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
-    settlement = Settlement(contract.name, as_of, tranches, parties, ledger, exclusions)
+    excluded = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
+    settlement = Settlement(contract.name, as_of, tranches, parties, ledger, excluded)
     audit = {
         "contract": {"name": contract.name, "sha256": contract.digest, "source": contract.source},
         "as_of": as_of.isoformat(),
@@ -301,13 +309,16 @@ def settle(
             "sha256": before.reference,
             "paid_pence": int(before.paid["amount_pence"].sum()),
         }
-    return Settlement(contract.name, as_of, tranches, parties, ledger, exclusions, audit)
+    return Settlement(contract.name, as_of, tranches, parties, ledger, excluded, audit)
 
 
-def _checked_previous(previous: Any) -> Settlement:
+def _paid_before(previous: object) -> PaidBefore:
+    """What an earlier settlement paid: given as such, or read off a Settlement in memory."""
+    if isinstance(previous, PaidBefore):
+        return previous
     if not isinstance(previous, Settlement):
         raise parameter_error("previous", "settle", "an earlier Settlement or a pricing.running.PaidBefore", previous)
-    return previous
+    return PaidBefore(previous.as_of, previous.audit["contract"]["sha256"], by_item(previous.ledger))
 
 
 @contextmanager
@@ -406,6 +417,7 @@ def _proven(contract: Contract, people: pd.DataFrame, tables: Mapping, as_of: da
     from outcomes.reoffending import proven_reoffending
 
     r = contract.spec.reoffending
+    assert r is not None  # a contract with rules has a [reoffending] measure (pricing.contract refuses one without)
     return proven_reoffending(
         people,
         _of(people, _known_by(tables, as_of)[0]["offences"]),
@@ -423,6 +435,7 @@ def _outcomes(contract: Contract, people: pd.DataFrame, tables: Mapping, measure
     if measure != "bed_nights":
         return _proven(contract, people, tables, as_of).per_person
     c = contract.custody
+    assert c is not None  # pricing.contract refuses a bed_nights rule without [custody]
     stays = _of(people, _known_by(tables, as_of)[0]["custody"])
     nights = custody_nights(
         people[["person_id", c.index]], stays, index=c.index, follow_up_days=c.follow_up_days, kinds=c.kinds,
@@ -447,13 +460,13 @@ class _Unmeasurable(SchemaError):
     """A tranche whose observable people cannot measure a reduction (the people file is named by settle)."""
 
 
-def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tranche, measured, tables) -> Comparison:
+def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tranche, measured, tables) -> Contrast:
     """The tranche against its counterfactual; a tranche too small or too uniform to measure is one message."""
     observed, _, people = measured
     y = observed[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
     try:
         if y.size < 2 or y.mean() <= 0:
-            raise ParameterError(f"a reduction needs at least 2 observable people and some {_WORDS[rule_measure][1]}")
+            raise ModelError(f"a reduction needs at least 2 observable people and some {_WORDS[rule_measure][1]}")
         return _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables)
     except (ParameterError, ModelError) as exc:
         mean = f"{y.mean():g}" if y.size else "none"
@@ -474,7 +487,7 @@ _WORDS = {
 }
 
 
-def _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables) -> Comparison:
+def _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables) -> Contrast:
     if against == "baseline":
         return _against_baseline(contract, rule_measure, tranche, y, observed, people)
     if "comparison" in tables:
@@ -484,13 +497,13 @@ def _counterfactual(contract, rule_measure, against, tranche, y, observed, peopl
             rows = rows.loc[rows["reoffences"].astype(float) > 0]
         weights = rows["weight"].to_numpy(dtype=float) if "weight" in rows else None
         control = rows[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
-        return Comparison.from_outcomes(
+        return Contrast.from_outcomes(
             y, control, measure=comparison_measure(rule_measure), control_weights=weights, label=tranche.name
         )
     return _matched_here(contract, rule_measure, tranche, observed, people, tables["pool"])
 
 
-def _against_baseline(contract, rule_measure, tranche, y, observed, people) -> Comparison:
+def _against_baseline(contract, rule_measure, tranche, y, observed, people) -> Contrast:
     """The tranche against the baseline of its measure, adjusted for its case mix when the baseline has a risk score
     (:func:`metrics.thresholds.case_mix_baseline`), tested as the contract says."""
     from metrics.power import negative_binomial_shape
@@ -504,12 +517,12 @@ def _against_baseline(contract, rule_measure, tranche, y, observed, people) -> C
         base = case_mix_baseline(rate.rate, rate.predicted, predicted, b.adjust, comparison_measure(rule_measure))
     shape = negative_binomial_shape(y) if rule_measure != "binary" else None
     measure = comparison_measure(rule_measure)
-    return Comparison.against_baseline(
+    return Contrast.against_baseline(
         measure, y.mean(), y.size, base, rate.n, test=b.test, dispersion=shape, label=tranche.name
     )
 
 
-def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Comparison:
+def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Contrast:
     from metrics import match
 
     m = contract.matched
@@ -524,7 +537,7 @@ def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Co
         both.reset_index(drop=True), "_treated", covariates, ratio=m.ratio, caliper=m.caliper, replace=m.replace
     )
     effect = matched.effect(column, kind="binary" if rule_measure == "binary" else "count")
-    return Comparison.from_effect(effect, label=tranche.name)
+    return Contrast.from_effect(effect, label=tranche.name)
 
 
 def _rules(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date):
@@ -647,7 +660,7 @@ def _ledger_row(tranche: str, kind: str, item: str, evidence: str, when: date, a
     }
 
 
-def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Comparison], ledger: list[dict]):
+def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Contrast], ledger: list[dict]):
     """A pooled rule at final settlement: met on the size-weighted mean reduction over the tranches; pays the events
     avoided over every tranche (:func:`pricing.payouts.events_avoided`), net of what its measure's tranche rules
     paid before."""
@@ -658,7 +671,7 @@ def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Comparison
     controls = np.array([c.control_mean for c in comparisons])
     se = np.array([(r.ci_low - r.ci_high) / (-2 * _Z95) for r in results])
     pooled, pooled_se = float(w @ reductions), float(math.sqrt(w**2 @ se**2))
-    z = 0.0 if rule.decide_on == "estimate" else float(ndtri(rule.confidence))
+    z = 0.0 if rule.decide_on == "estimate" else float(ndtri(1 - rule.alpha))
     decision = pooled - z * pooled_se
     earlier = sum(
         e["amount_pence"] for e in ledger if e["kind"] == "rule" and _measure_of(contract, e["item"]) == rule.measure

@@ -76,8 +76,18 @@ class SettlementData:
     sources: dict[str, str | None]
 
 
-def settlement_data(contract: Contract, data: Any) -> SettlementData:
+def settlement_data(
+    contract: Contract, data: Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path | DataMap
+) -> SettlementData:
     """Read (files) and check (everything) the tables a settlement of ``contract`` uses.
+
+    Parameters
+    ----------
+    contract : Contract
+        The contract settled.
+    data : mapping of str -> DataFrame or path, or a data mapping (a file or a DataMap)
+        Its tables by name (``people``, ``offences``, ...), as DataFrames, files or mapped tables; or a data
+        mapping file (``.toml``), whose tables a settlement reads.
 
     Raises
     ------
@@ -162,7 +172,7 @@ def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | N
 
     ``matching``: the settlement matches people to the pool itself, so their covariates must be complete.
     """
-    covariates = {c: c for c in contract.matched.covariates} if matching else {}
+    covariates = {c: c for c in contract.matched.covariates} if matching and contract.matched is not None else {}
     if name == "people":
         require_rows(frame, "people", source=source)
         needs = {"person_id": "person_id", "cohort.index": contract.index}
@@ -207,7 +217,9 @@ def _known_columns(
 def _risk_columns(contract: Contract, frame: pd.DataFrame, source: str | None) -> None:
     """Each baseline's risk column: complete, numeric, and a predicted rate (a share, for a binary measure)."""
     rates = () if contract.baseline is None else contract.baseline.rates
-    for rate in (r for r in rates if r.risk is not None):
+    for rate in rates:
+        if rate.risk is None:
+            continue
         require_columns(frame, {f"counterfactual.baseline.{rate.measure}.risk": rate.risk}, table="people",
                         source=source, complete=True)  # fmt: skip
         values = pd.to_numeric(frame[rate.risk], errors="coerce").to_numpy(dtype=float)
