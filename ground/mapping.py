@@ -173,8 +173,8 @@ class TableMap(TableSource):
         frame = frame.rename(columns={yours_: ours for ours, yours_ in self.columns.items()})
         rows = _row_names(parts)
         frame = self._coded(frame, rows)
-        frame = self._dated(frame, rows)
-        return self._checked(frame, rows)
+        frame, undated = self._dated(frame, rows)
+        return self._checked(frame, rows, undated)
 
     # ------------------------------------------------------------ steps
     def _wanted(self, header: list[str], columns: Sequence[str] | None) -> list[str] | None:
@@ -249,32 +249,29 @@ class TableMap(TableSource):
             f"Add each to the list of the value it means ({', '.join(allowed)})."
         )
 
-    def _dated(self, frame: pd.DataFrame, rows: Callable[[int], str]) -> pd.DataFrame:
+    def _dated(self, frame: pd.DataFrame, rows: Callable[[int], str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Each date column read by the one date parser, in the table's declared format (else ISO only).
 
-        Every column's problem is reported at once: a column written in another form (naming the forms that
-        fit it, ambiguous when two do) before cells that are no date at all.
+        A column written in another form is refused at once, naming the forms that fit it (ambiguous when two
+        do); cells that are no date at all are returned as failures (column, rule, row, value), read as
+        missing, so that they are reported with every other rule the table breaks.
         """
         fmt = self.date_format or declared_format()
-        forms, failures = [], []
+        forms, failures = [], [pd.DataFrame(columns=["column", "rule", "row", "value"])]
         for column in [c for c in frame.columns if c in _date_columns(self.name)]:
             values = frame[column]
             with date_format(fmt):
                 parsed, bad, rule = parse_dates(values)
-            if not bad.any():
-                frame[column] = parsed
-                continue
-            fits = [] if fmt is not None else [f for f in fitting_formats(values) if f != "%Y-%m-%d"]
+            fits = [] if fmt is not None or not bad.any() else [f for f in fitting_formats(values) if f != "%Y-%m-%d"]
             if fits:
                 forms.append(self._form(column, fits, values[bad].iloc[0]))
-            else:
-                where = pd.array(np.flatnonzero(bad), dtype="Int64")
-                failures.append(pd.DataFrame({"column": column, "rule": rule, "row": where, "value": values[bad]}))
+                continue
+            where = pd.array(np.flatnonzero(bad), dtype="Int64")
+            failures.append(pd.DataFrame({"column": column, "rule": rule, "row": where, "value": values[bad]}))
+            frame[column] = parsed
         if forms:
             raise SchemaError("\n".join(forms), table=self.name, source=self.label)
-        if failures:
-            raise self._relabelled(pd.concat(failures, ignore_index=True), rows, list(frame.columns))
-        return frame
+        return frame, pd.concat(failures, ignore_index=True)
 
     def _form(self, column: str, fits: list[str], example: Any) -> str:
         """A date column written another way than ISO, with no format declared: the forms that fit it."""
@@ -290,16 +287,24 @@ class TableMap(TableSource):
             f'add date_format = "{fits[0]}" to [{self.name}] (desist never guesses how a date is written).'
         )
 
-    def _checked(self, frame: pd.DataFrame, rows: Callable[[int], str]) -> pd.DataFrame:
-        """The columns the table's schema knows, checked by its rules (gaps left to whoever reads the table)."""
-        if self.name not in SCHEMAS:
-            return frame
-        try:
-            return check_known_columns(frame, SCHEMAS[self.name], list(frame.columns), source=self.label)
-        except SchemaError as exc:
-            if exc.failures is None:
-                raise
-            raise self._relabelled(exc.failures, rows, list(frame.columns)) from None
+    def _checked(self, frame: pd.DataFrame, rows: Callable[[int], str], undated: pd.DataFrame) -> pd.DataFrame:
+        """The columns the table's schema knows, checked by its rules, with the cells that were no date: every
+        failure in one error (gaps left to whoever reads the table)."""
+        failures = undated
+        if self.name in SCHEMAS:
+            try:
+                frame = check_known_columns(frame, SCHEMAS[self.name], list(frame.columns), source=self.label)
+            except SchemaError as exc:
+                if exc.failures is None:
+                    raise
+                # A cell that was no date reads as missing: its failure is that, not a missing value.
+                found = exc.failures
+                cells = pd.MultiIndex.from_frame(found[["column", "row"]].astype({"row": "Int64"}))
+                known = pd.MultiIndex.from_frame(undated[["column", "row"]].astype({"row": "Int64"}))
+                failures = pd.concat([undated, found[~cells.isin(known)]], ignore_index=True)
+        if len(failures):
+            raise self._relabelled(failures, rows, list(frame.columns))
+        return frame
 
     def _relabelled(self, failures: pd.DataFrame, rows: Callable[[int], str], columns: list[str]) -> SchemaError:
         """The failures in one error, each row named in its file and each column with your name beside desist's."""

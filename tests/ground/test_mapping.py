@@ -77,6 +77,18 @@ def test_a_glob_stacks_every_file_in_order_and_rows_are_named_in_their_own_file(
     assert "1 row: pnc_q2.csv row 2 (31/02/2024)" in message
 
 
+def test_a_cell_that_is_no_date_is_reported_with_every_other_rule_the_table_breaks(tmp_path):
+    # 31/02 is no date, and the disposal date comes before the offence in another row: one error names both.
+    files = {"pnc.csv": extract("007,31/02/2024,01/03/2024,CONV", "008,05/03/2024,01/01/2024,CAUT")}
+    table = read_data_map(write(tmp_path, files, offences_map()))["offences"]
+    with pytest.raises(SchemaError) as info:
+        table.read()
+    message = str(info.value)
+    assert "fails 2 rules in 2 rows" in message
+    assert "offence_date ('Offence Date'): not a valid date" in message and "row 1 (31/02/2024)" in message
+    assert "disposal_date ('Disposal Date'): before offence_date: 1 row: row 2 (2024-01-01)" in message
+
+
 def test_files_of_one_table_must_have_the_same_columns(tmp_path):
     (tmp_path / "a.csv").write_text("id,x\n1,2\n")
     (tmp_path / "b.csv").write_text("id,y\n1,2\n")
