@@ -70,6 +70,9 @@ from outcomes.reoffending import COUNTINGS, ProvenReoffending, proven_reoffendin
 from outcomes.scoring import checked_assessments, score_checked
 
 MEASURES = ("binary", "frequency", "both")
+#: The largest amount any money key may hold, £10 billion: more than a national programme's whole budget, and small
+#: enough that a ledger of ten million rows of it still sums exactly in whole pence in 64-bit integers.
+MAX_POUNDS = 10_000_000_000
 #: Sections of a contract that ``pricing.Contract`` reads and validates; a spec keeps them as written.
 CONTRACT_SECTIONS = ("cohort", "tranches", "counterfactual", "rules", "claims", "data", "custody", "assumed")
 SECTIONS = ("metric", "outcomes", "reoffending", "segments", "payment", *CONTRACT_SECTIONS)
@@ -541,9 +544,10 @@ def _segment(name: str, raw: dict) -> SegmentSpec:
     return SegmentSpec(name, where, _typed(raw, "label", str, key, ""), _typed(raw, "priority", int, key, None))
 
 
-def _amount(value: Any, key: str, what: str = "an amount >= 0") -> float:
-    """A finite number >= 0 (TOML allows inf and nan: a price of either is refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+def _amount(value: Any, key: str, what: str = "an amount from 0 to £10,000,000,000") -> float:
+    """A finite number from 0 to :data:`MAX_POUNDS` (TOML allows inf and nan: a price of either is refused)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value < 0 or value > MAX_POUNDS:
         raise SpecError(f"The '{key}' key must be {what} (finite). Got {value!r} instead.", key=key)
     return float(value)
 
@@ -609,4 +613,4 @@ def _prices(prices: dict, price_keys: set[str], segments: set[str]) -> None:
                     f"Got {seg!r}.",
                     key=f"{key}.{seg}",
                 )
-            _amount(amount, key, "a price >= 0")
+            _amount(amount, key, "a price from 0 to £10,000,000,000")

@@ -95,7 +95,7 @@ from ground.expressions import parse
 from ground.tables import CUSTODY_KINDS
 from metrics.power import Measure
 from metrics.thresholds import BaselineTest, PaymentRule, Scale
-from outcomes.spec import MetricSpec
+from outcomes.spec import MAX_POUNDS, MetricSpec
 from pricing.keys import choice as _choice
 from pricing.keys import fail as _fail
 from pricing.keys import known as _known
@@ -860,12 +860,12 @@ def _rule(name: str, raw: Any, tranches: tuple, matched: MatchedPool | None, bas
         decide_on=_choice(raw, "decide_on", key, DECISIONS, "estimate"),
         alpha=_number(raw, "alpha", key, 0.05, low=1e-6, high=0.5),
         settle=_choice(raw, "settle", key, STAGES, "final"),
-        price_per_event=_number(raw, "price_per_event", key, 0.0),
-        amount=_number(raw, "amount", key, 0.0),
-        price_per_point=_number(raw, "price_per_point", key, 0.0),
+        price_per_event=_number(raw, "price_per_event", key, 0.0, high=MAX_POUNDS),
+        amount=_number(raw, "amount", key, 0.0, high=MAX_POUNDS),
+        price_per_point=_number(raw, "price_per_point", key, 0.0, high=MAX_POUNDS),
         excess_beyond=_number(raw, "excess_beyond", key, None, low=-1, high=1),
         excess_up_to=_number(raw, "excess_up_to", key, None, low=-1, high=1),
-        cap=_number(raw, "cap", key, None),
+        cap=_number(raw, "cap", key, None, high=MAX_POUNDS),
         releases_at_risk=_flag(raw, "releases_at_risk", key),
         claws_back=_flag(raw, "claws_back", key),
         clawback_full_at=_number(raw, "clawback_full_at", key, None, low=-1, high=1),

@@ -132,7 +132,7 @@ def number(
     value = raw[name]
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or not low <= value <= high:
-        span = f"[{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g}"
+        span = f"[{low:,g}, {high:,.12g}]" if math.isfinite(high) else f">= {low:g}"
         raise fail(full, f"a finite number {span}", value)
     return float(value)
 

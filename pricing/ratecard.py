@@ -71,6 +71,7 @@ from ground.errors import SpecError
 from ground.expressions import parse
 from ground.tables import Links, report_links, validate
 from outcomes.claims import REASONS, ClaimRule, JudgedClaims, judge, prerequisite_order
+from outcomes.spec import MAX_POUNDS
 from pricing.keys import choice as _choice
 from pricing.keys import fail as _fail
 from pricing.keys import known as _known
@@ -309,10 +310,10 @@ def _price(raw: Mapping, name: str, key: str, segments: set[str], required: bool
                             key=f"{key}.{name}")  # fmt: skip
         return None
     if not isinstance(raw[name], Mapping):
-        return _number(raw, name, key)
+        return _number(raw, name, key, high=MAX_POUNDS)
     table = dict(raw[name])
     _known(table, tuple(sorted(segments)) + ("default",), f"{key}.{name}")
-    return {seg: _number(table, seg, f"{key}.{name}") for seg in table}
+    return {seg: _number(table, seg, f"{key}.{name}", high=MAX_POUNDS) for seg in table}
 
 
 def _outcome(name: str, raw: Any, segments: set[str]) -> tuple[ClaimRule, dict[str, Any]]:
