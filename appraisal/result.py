@@ -39,12 +39,12 @@ from validation.measurement import MeasurementScreens
 from validation.providers import ProviderComparison
 from validation.screens import Screen
 
-__all__ = ["CALIPER", "EFFECT_SCALES", "JOURNEYS", "Appraisal", "RunOptions", "screen_sentences"]
+__all__ = ["CALIPER", "EFFECT_SCALES", "READERS", "Appraisal", "RunOptions", "screen_sentences"]
 
-#: The readers an appraisal answers: "evaluation" (did the programme change
-#: reoffending?), "contract" (what would the contract pay, and is it sound?),
-#: "provider" (what would the provider earn, and could it lose?).
-JOURNEYS = ("evaluation", "contract", "provider")
+#: The readers an appraisal answers, in the report's default order: the "commissioner" (what to pay, and
+#: whether to sign), the "provider" (what it would earn, and could it lose) and the "evaluator" (did the
+#: programme change reoffending?).
+READERS = ("commissioner", "provider", "evaluator")
 #: Scales of the effects, as a reader needs them beside each number.
 EFFECT_SCALES = {
     "binary": "difference in the proven reoffending rate, percentage points",

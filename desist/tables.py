@@ -468,6 +468,26 @@ def findings_table(findings: Sequence[Any], caption: str = "Design findings") ->
     return Table(frame, columns, caption)
 
 
+def panels_table(panels: Mapping[str, Any], caption: str = "Each reader's answer") -> Table:
+    """Each reader's panel (:class:`desist.panels.Panel`) as rows: the verdict, the sentences, each key figure."""
+    rows = []
+    for p in panels.values():
+        reader = p.reader.capitalize()
+        rows.append({"reader": reader, "what": "Answer", "value": p.verdict, "detail": ""})
+        rows += [{"reader": reader, "what": "In words", "value": text, "detail": ""} for text in p.paragraphs]
+        rows += [{"reader": reader, "what": f.label, "value": f.value, "detail": f.detail} for f in p.figures]
+        rows += [
+            {"reader": reader, "what": SEVERITY_WORDS[f.severity], "value": f.message, "detail": ""} for f in p.findings
+        ]
+    columns = {
+        "reader": Column("Reader", "text"),
+        "what": Column("What", "text"),
+        "value": Column("Answer", "text"),
+        "detail": Column("Detail", "text"),
+    }
+    return Table(pd.DataFrame(rows), columns, caption)
+
+
 def verdict_table(verdicts: Mapping[str, Verdict], caption: str = "The evaluation's verdict") -> Table:
     """The verdicts (``appraisal.answers.Verdict``): per 100 people in each group, the difference's CI, p and n."""
     frame = pd.DataFrame([v.to_dict() for v in verdicts.values()])

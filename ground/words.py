@@ -22,7 +22,19 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["DASH", "SEVERITY_WORDS", "count", "is_missing", "number", "p_value", "percent", "points", "pounds", "ratio"]
+__all__ = [
+    "DASH",
+    "SEVERITY_WORDS",
+    "count",
+    "is_missing",
+    "number",
+    "p_phrase",
+    "p_value",
+    "percent",
+    "points",
+    "pounds",
+    "ratio",
+]
 
 #: What a missing number shows.
 DASH = "–"
@@ -219,3 +231,22 @@ def p_value(value: Any) -> str:
     if v < 0.001:
         return "< 0.001"
     return f"{v:.3f}".rstrip("0").rstrip(".") if v < 0.1 else f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def p_phrase(value: Any) -> str:
+    """A p-value as a phrase in a sentence: "p = 0.036", "p < 0.001" (never "p = < 0.001").
+
+    Parameters
+    ----------
+    value : number or None
+        The p-value; None, NaN or NA gives "p not computed".
+
+    Examples
+    --------
+    >>> p_phrase(0.0361), p_phrase(9.9e-09)
+    ('p = 0.036', 'p < 0.001')
+    """
+    if is_missing(value):
+        return "p not computed"
+    shown = p_value(value)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"

@@ -1,6 +1,8 @@
-"""Every journey's report in headless Chromium at 1280 x 900, as a commissioner would open it.
+"""The report in headless Chromium at 1280 x 800, opened by each reader (``--for``) in turn.
 
-For each journey: no element wider than the viewport (no sideways scrolling,
+For each reader: their panel whole on the first screen (its text read from
+there, a screenshot kept under the test's tmp path), every panel one screen
+tall at most; no element wider than the viewport (no sideways scrolling,
 none inside a table either); no table header in snake_case; no number in
 scientific notation, in the text or the figures; the verdict on the first
 screen; every figure drawn; no console error; and axe-core (from the npm
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from appraisal import JOURNEYS
+from appraisal import READERS
 from desist.report import BROWSER_FLAGS
 from tests.test_report_sections import built_reports
 
@@ -31,7 +33,7 @@ AXE = Path(os.environ.get("AXE_CORE", ROOT / ".ci" / "node" / "node_modules" / "
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"), reason="Debian's chromium is not installed (CI installs it)"
 )
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = {"width": 1280, "height": 800}
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE][+-]?\d+")
 # Elements that stick out of the viewport, and scroll boxes that scroll sideways.
@@ -54,7 +56,7 @@ TOO_WIDE = """() => {
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reports")
-    return {journey: report.write(folder / f"{journey}.html") for journey, report in built_reports().items()}
+    return {reader: report.write(folder / f"{reader}.html") for reader, report in built_reports().items()}
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +83,57 @@ def _axe_violations(page) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("journey", JOURNEYS)
-def test_each_report_reads_as_a_decision_at_1280_px(browser, pages, journey):
+def _first_screen(page, reader: str, folder: Path) -> str:
+    """The reader's panel: whole on the first screen (a screenshot kept in ``folder``), every panel one screen tall."""
+    page.screenshot(path=str(folder / f"{reader}_first_screen.png"))
+    for key in READERS:
+        box = page.locator(f"[data-panel={key}]").bounding_box()
+        assert box is not None and box["height"] <= VIEWPORT["height"], (key, box)
+    box = page.locator(f"[data-panel={reader}]").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= VIEWPORT["height"], (reader, box)
+    # What the reader sees without scrolling: the text of every element inside the first screen.
+    return page.evaluate(
+        """(reader) => Array.from(document.querySelectorAll(`[data-panel=${reader}] *`))
+             .filter(e => e.children.length === 0 && e.getBoundingClientRect().bottom <= window.innerHeight)
+             .map(e => e.textContent).join(' ')""",
+        reader,
+    )
+
+
+#: What each reader's panel must say on the first screen.
+FIRST_SCREEN = {
+    "commissioner": (
+        "Pay £",
+        "Expected cost",
+        "against a budget of",
+        "Chance a rule pays when nothing changed",
+        "Share at risk",
+        "is paid only on results",
+        "Must fix",
+        "Do not sign as drafted",
+    ),
+    "provider": (
+        "Expected income",
+        "Margin after delivery costs",
+        "Chance of a loss",
+        "Working capital",
+        "do not cover what they cost to serve",
+        "leave out the service fee",
+    ),
+    "evaluator": ("For every 100 people like these", "People compared", "fragile: a hidden bias of"),
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_each_readers_answer_is_on_the_first_screen_at_1280_by_800(browser, pages, reader, tmp_path):
     problems: list[str] = []
     page = browser.new_page(viewport=VIEWPORT)
     page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    page.goto(pages[journey].as_uri())
+    page.goto(pages[reader].as_uri())
+    seen = _first_screen(page, reader, tmp_path)
+    assert [words for words in FIRST_SCREEN[reader] if words not in seen] == []
 
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
     assert page.evaluate(TOO_WIDE) == []
@@ -122,8 +167,8 @@ def test_each_report_reads_as_a_decision_at_1280_px(browser, pages, journey):
 
 
 def test_a_report_prints_to_pdf_through_chromium(tmp_path):
-    report = built_reports()["contract"]
-    pdf = report.to_pdf(tmp_path / "contract.pdf", chromium=CHROMIUM)
+    report = built_reports()["commissioner"]
+    pdf = report.to_pdf(tmp_path / "commissioner.pdf", chromium=CHROMIUM)
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 50_000
     assert data.count(b"/Type /Page\n") + data.count(b"/Type /Page/") + data.count(b"/Type /Page ") >= 3
