@@ -45,6 +45,7 @@ __all__ = [
     "measure_words",
     "order",
     "panels",
+    "readable_findings",
     "segments_in_words",
     "strength",
 ]
@@ -109,8 +110,10 @@ def segments_in_words(story: Appraisal, text: str) -> str:
     return text
 
 
-def _readable(story: Appraisal, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
-    return tuple(replace(f, message=segments_in_words(story, f.message)) for f in findings)
+def readable_findings(story: Appraisal, findings: tuple[Finding, ...] | None = None) -> tuple[Finding, ...]:
+    """The findings (default: the appraisal's) with segments named in words, as every output shows them."""
+    found = story.findings if findings is None else findings
+    return tuple(replace(f, message=segments_in_words(story, f.message)) for f in found)
 
 
 # The commissioner ---------------------------------------------------------------------------------
@@ -202,7 +205,7 @@ def commissioner(story: Appraisal) -> Panel:
         pay or sign,
         tuple(paragraphs),
         tuple(figures),
-        _readable(story, must),
+        readable_findings(story, must),
     )
 
 

@@ -17,18 +17,18 @@ the screens, equality) show nothing without it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from appraisal.result import EFFECT_SCALES, Appraisal
+from appraisal.result import EFFECT_SCALES, Appraisal, funnel_words
 from desist import figures, tables
 from desist.format import COLUMNS, Column, Table, date, humanise, interval
-from desist.panels import Panel, measure_words, panels, segments_in_words
+from desist.panels import Panel, measure_words, panels, readable_findings
 from desist.report import Report, Section
 from ground.expressions import parse
-from ground.words import count, number, p_phrase, percent, points, pounds, ratio
+from ground.words import count, number, p_phrase, percent, plural, points, pounds, ratio
 from metrics.thresholds import RuleComparison
 from pricing.tariff import Tariff
 
@@ -37,6 +37,9 @@ __all__ = ["SECTIONS", "TITLE", "SectionSpec", "build_report", "section"]
 #: The report's title: what every reader came to find out.
 TITLE = "What the programme and its contract come to"
 SectionBuilder = Callable[[Appraisal, Section], None]
+#: A between-provider SD (log-odds) under this is a spread estimated at zero: 0.0001 on the log-odds is an
+#: odds ratio of 1.0001 between providers one SD apart, nothing a reader could act on.
+NO_SPREAD = 1e-4
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def _outcome_names(story: Appraisal) -> dict[str, str]:
 def _findings_block(story: Appraisal, out: Section) -> None:
     if story.findings:
         out.paragraph("What the design checks found, most serious first:")
-        out.findings([replace(f, message=segments_in_words(story, f.message)) for f in story.findings])
+        out.findings(readable_findings(story))
     else:
         out.paragraph("The design checks found nothing to fix.")
 
@@ -455,13 +458,10 @@ def funnel_section(story: Appraisal, out: Section) -> None:
     f = story.screens.get("funnel")
     if f is None:
         return
-    outside = {lv: f.outside(lv) for lv in f.levels}
-    words = "; ".join(
-        f"outside the {100 * lv:g}% limits: {', '.join(units) if units else 'none'}" for lv, units in outside.items()
-    )
+    words = "; ".join(funnel_words(f, lv) for lv in f.levels)
     out.paragraph(
         "Each provider's proven reoffending against what its caseload's difficulty predicts. A provider outside "
-        f"the 99.8% limits differs by more than chance; {words}."
+        f"the 99.8% limits differs by more than chance. {words[:1].upper()}{words[1:]}."
     )
     out.chart(lambda: figures.funnel_chart(f))
 
@@ -479,11 +479,17 @@ def providers_section(story: Appraisal, out: Section) -> None:
         f"rank interval says where it could stand among the {count(int(c.table['shown'].sum()))} providers "
         "compared: wide intervals mean the order says little, so the table is by provider, not by rank."
         + (
-            f" {count(hidden)} provider(s) with fewer than {c.min_n} people get no estimate of their own."
+            f" {plural(hidden, 'provider')} with fewer than {c.min_n} people get no estimate of their own."
             if hidden
             else ""
         )
     )
+    if not c.differ:
+        out.paragraph(c.statement())
+    if c.tau < NO_SPREAD:
+        # With no spread between providers every one is the overall rate, and ranks "4 to 4" would read as precise.
+        out.note("The spread between providers is estimated at zero, so no provider's rank is shown.")
+        return
     out.table(tables.providers_table(c))
 
 

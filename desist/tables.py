@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from appraisal.answers import Outlook, Sensitivity, Spend, Verdict
-from desist.format import COLUMNS, Column, Table, exact_zeros, humanise
-from ground.words import SEVERITY_WORDS
+from desist.format import COLUMNS, Column, Table, exact_zeros, humanise, interval, value
+from ground.words import DASH, SEVERITY_WORDS, is_missing
 
 __all__ = [
     "TARIFF_NAMES",
@@ -454,17 +454,17 @@ def equality_table(equality: Any, measure: str | None = None, caption: str = "")
 
 
 def findings_table(findings: Sequence[Any], caption: str = "Design findings") -> Table:
-    """Findings, most serious first: severity in words, the sentence, and the code."""
+    """Findings, most serious first: severity in words, the sentence, and the check that found it (in words)."""
     order = list(SEVERITY_WORDS)
     ranked = sorted(findings, key=lambda f: order.index(f.severity))
     frame = pd.DataFrame(
         {
             "severity": [SEVERITY_WORDS[f.severity] for f in ranked],
             "message": [f.message for f in ranked],
-            "code": [f.code for f in ranked],
+            "check": [humanise(f.code) for f in ranked],
         }
     )
-    columns = {"severity": COLUMNS["severity"], "message": COLUMNS["message"], "code": COLUMNS["code"]}
+    columns = {"severity": COLUMNS["severity"], "message": COLUMNS["message"], "check": Column("Check", "text")}
     return Table(frame, columns, caption)
 
 
@@ -583,13 +583,20 @@ def settlement_table(settlement: Any, caption: str = "What each tranche pays") -
         "stage": Column("Stage", "text"),
         "n_treated": Column("People (payable outcomes for the tariff)", "count"),
     }
+    # A rule on the reoffending rate decides on a difference in points; one on frequency on a relative reduction.
+    scale = ["points" if m == "binary" else "percent" for m in frame.get("measure", pd.Series("", frame.index))]
     if "estimate" in frame.columns:
-        columns["estimate"] = Column("Observed reduction", "percent", ("ci_low", "ci_high"))
+        frame["estimate"] = [
+            DASH if is_missing(e) else interval(e, lo, hi, k)
+            for e, lo, hi, k in zip(frame["estimate"], frame["ci_low"], frame["ci_high"], scale)
+        ]
+        columns["estimate"] = Column("Observed reduction (95% CI)", "text")
     if "threshold" in frame.columns:
-        columns["threshold"] = Column("Needs", "percent")
+        frame["threshold"] = [DASH if is_missing(t) else value(t, k) for t, k in zip(frame["threshold"], scale)]
+        columns["threshold"] = Column("Needs a reduction of", "text")
     columns.update(
         {
-            "met": Column("Pays", "yes_no"),
+            "met": Column("Rule met", "yes_no"),
             "amount": Column("Amount", "pounds"),
             "amount_at_ci_low": Column("Amount at the interval's low end", "pounds"),
             "amount_at_ci_high": Column("Amount at the interval's high end", "pounds"),

@@ -47,7 +47,7 @@ from appraisal.answers import spend
 from appraisal.result import Appraisal
 from desist import tables
 from desist.format import EXCEL_FORMATS, SUPPRESSION_THRESHOLD, Table, humanise, value
-from desist.panels import panels
+from desist.panels import panels, readable_findings
 from ground.checks import parameter_error
 
 __all__ = [
@@ -320,7 +320,7 @@ def _story_answer_sheets(story: Appraisal) -> list[Sheet]:
         sheets.append(Sheet("Spend", tables.spend_table(spend), "The commissioner's spend against the budget."))
     if outlooks:
         sheets.append(Sheet("Providers", tables.outlook_table(outlooks), "Each provider's income, margin and risk."))
-    return sheets + [findings_sheet(story.findings)]
+    return sheets + [findings_sheet(readable_findings(story))]
 
 
 def _story_evidence_sheets(story: Appraisal) -> list[Sheet]:

@@ -31,6 +31,7 @@ __all__ = [
     "p_phrase",
     "p_value",
     "percent",
+    "plural",
     "points",
     "pounds",
     "ratio",
@@ -250,3 +251,25 @@ def p_phrase(value: Any) -> str:
         return "p not computed"
     shown = p_value(value)
     return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+
+
+def plural(n: Any, noun: str, nouns: str | None = None) -> str:
+    """A count with its noun, singular or plural: "1 provider", "5 providers", "no provider".
+
+    Parameters
+    ----------
+    n : int
+        How many.
+    noun : str
+        The noun in the singular.
+    nouns : str, optional
+        The plural, when it is not ``noun + "s"``.
+
+    Examples
+    --------
+    >>> plural(0, "provider"), plural(1, "provider"), plural(1_204, "person", "people")
+    ('no provider', '1 provider', '1,204 people')
+    """
+    if int(n) == 0:
+        return f"no {noun}"
+    return f"{count(n)} {noun if int(n) == 1 else (nouns or noun + 's')}"

@@ -17,12 +17,14 @@ from cohorts.synthetic import make_world
 from desist import terminal
 from ground.reading import write_table
 from tests.running import ROOT, desist
+from tests.test_report_words import _problems, html_texts
 
 EXAMPLES = ROOT / "examples"
 DATA = EXAMPLES / "data"
 SPECS = EXAMPLES / "specs"
 AS_OF = "2025-09-30"
 COSTS = ["--cost", "none=450", "--cost", "women=650", "--cost", "young_adults=550", "--cost", "complex_needs=850"]
+
 
 SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 SCIENTIFIC = re.compile(r"\b\d+(?:\.\d+)?e[-+]?\d+\b", re.IGNORECASE)
@@ -197,12 +199,16 @@ def test_text_output_is_for_people(name, world_files, tmp_path, monkeypatch):
     assert NAN.findall(text) == []
     assert CODE.findall(text) == []
     words = " ".join(text.split())
+    body = text.split("Files written:")[0]
     assert [phrase for phrase in SAYS.get(name, []) if phrase not in words] == []
     assert [phrase for phrase in NEVER if phrase in words] == []
+    # No sentence holds a key, scientific notation, "p = <" or "provider(s)" (tests/test_report_words.py).
     if name in ("demo", "report"):
+        # No sentence holds a key, scientific notation, "p = <" or "provider(s)" (tests/test_report_words.py).
+        assert _problems([" ".join(body.split())]) == []
         assert words.count("Payment rules") == 1
+        assert _problems(html_texts(out / "report.html")) == []
     listed = text.split("Files written:")[-1].split() if "Files written:" in text else []
-    body = text.split("Files written:")[0]
     assert [line for line in body.splitlines() if len(line) > terminal.WIDTH] == []
     if out.exists():
         assert sorted(listed) == sorted(str(p) for p in out.iterdir())

@@ -52,6 +52,7 @@ from scipy import stats
 
 from ground.checks import Interval, Options, check_parameter, parameter_error, require_columns
 from ground.errors import SchemaError
+from ground.words import number, p_phrase
 from validation.screens import flag_values
 
 LEVELS = (0.95, 0.998)
@@ -154,6 +155,16 @@ class Funnel:
         col = f"outside_{_label(level)}"
         return self.units.loc[self.units[col] != "", "unit"].astype(str).tolist()
 
+    def outside_by_side(self, level: float = LEVELS[-1]) -> dict[str, list[str]]:
+        """Units outside the limits at ``level``: ``"above"`` the target and ``"below"`` it."""
+        col = f"outside_{_label(level)}"
+        out = self.units.loc[self.units[col] != ""]
+        above = out["value"].to_numpy(dtype=float) > self.target
+        return {
+            "above": out.loc[above, "unit"].astype(str).tolist(),
+            "below": out.loc[~above, "unit"].astype(str).tolist(),
+        }
+
     def to_frame(self) -> pd.DataFrame:
         return self.units.copy()
 
@@ -175,7 +186,7 @@ class Funnel:
         lines = [
             f"Funnel plot of {what} by {self.unit_name}: {len(self.units)} units, target {self.target:.4g}, "
             f"{self.method} limits at {', '.join(_label(lv) + '%' for lv in self.levels)}",
-            f"Overdispersion: phi = {self.phi:.3g} (chi-square p = {self.dispersion_p:.3g}); "
+            f"Overdispersion: phi = {number(self.phi)} (chi-square {p_phrase(self.dispersion_p)}); "
             + (f"limits widened by sqrt(phi) = {self.inflation:.3g}" if self.adjusted else "no adjustment"),
         ]
         for lv in self.levels:

@@ -60,7 +60,7 @@ from desist.commands.evaluate import effect_table
 from desist.commands.measure import show_reoffending
 from desist.commands.power import rule_words
 from desist.outputs import OutputFolder
-from desist.panels import panels
+from desist.panels import panels, readable_findings
 from desist.sections import build_report
 from desist.workbook import story_workbook
 from ground.errors import ParameterError, naming
@@ -163,7 +163,7 @@ def show_story(story: Appraisal, files: list[str], *, first: bool = True, reader
     _show_contract(story)
     _show_screens(story)
     terminal.heading("Design findings")
-    terminal.findings(story.findings, none="No design findings.")
+    terminal.findings(readable_findings(story), none="No design findings.")
     for step_name, why in story.skipped.items():
         terminal.paragraph(f"Not run: {step_name}: {why}.")
     terminal.files(files)

@@ -130,10 +130,18 @@ def write_records(settlement: Any, folder: OutputFolder, xlsx: bool) -> None:
     write_text(audit_text(settlement, outputs), folder, AUDIT)
 
 
+def total_words(pence: int) -> str:
+    """A settlement's net total with its direction in words: "£442,400.00 paid", "£100,000.00 clawed back"."""
+    amount = pounds(abs(pence) / 100, pence=True)
+    if pence < 0:
+        return f"{amount} clawed back (repaid by the providers to the commissioner)"
+    return f"{amount} paid by the commissioner" if pence else "nothing paid"
+
+
 def show_settlement(settlement: Any, files: list[str]) -> None:
     """The settlement for people: what each tranche pays and why, what each party receives, who was left out."""
     terminal.heading(f"Settlement of '{settlement.contract}' as of {date(settlement.as_of)}", first=True)
-    terminal.paragraph(f"In total: {pounds(settlement.total_pence / 100, pence=True)}.")
+    terminal.paragraph(f"In total: {total_words(settlement.total_pence)}.")
     shown = tables.settlement_table(settlement)
     every = shown.shown_columns()
     kinds = set(shown.frame["kind"])
