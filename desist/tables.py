@@ -574,6 +574,7 @@ def settlement_table(settlement: Any, caption: str = "What each tranche pays") -
     """A settlement's tranches and rules (``pricing.Settlement``) in pounds, with the amounts at the CI's ends."""
     frame = settlement.to_frame()
     frame["rule"] = ["Outcome tariff" if k == "tariff" else humanise(r) for k, r in zip(frame["kind"], frame["rule"])]
+    frame["tranche"] = [humanise(t) for t in frame["tranche"]]
     frame["stage"] = [humanise(s) for s in frame["stage"]]
     for column in ("amount_pence", "amount_at_ci_low", "amount_at_ci_high"):
         frame[column.replace("_pence", "")] = _pounds_of(frame[column])

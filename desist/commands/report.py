@@ -53,12 +53,14 @@ from desist.commands.common import (
     require_out,
     split_columns,
     write_json,
+    write_text,
     written,
     xlsx_option,
 )
 from desist.commands.evaluate import effect_table
 from desist.commands.measure import show_reoffending
 from desist.commands.power import rule_words
+from desist.commands.settle import settlement_text
 from desist.outputs import OutputFolder
 from desist.panels import panels, readable_findings
 from desist.sections import build_report
@@ -139,6 +141,9 @@ def write_appraisal(
     page = build_report(story, first)
     page.write(folder.path("report.html"))
     write_json(story.to_dict(), folder, "story.json")
+    if story.settlement is not None:
+        # The claims ledger as desist settle writes it: one row per payment, with its evidence.
+        write_text(story.settlement.ledger_csv(), folder, "ledger.csv")
     if xlsx:
         story_workbook(story, folder.path("report.xlsx"), first=first)
     if pdf:
@@ -162,6 +167,8 @@ def show_story(story: Appraisal, files: list[str], *, first: bool = True, reader
     _show_payment(story)
     _show_contract(story)
     _show_screens(story)
+    if story.settlement is not None:
+        settlement_text(story.settlement)
     terminal.heading("Design findings")
     terminal.findings(readable_findings(story), none="No design findings.")
     for step_name, why in story.skipped.items():
