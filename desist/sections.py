@@ -29,7 +29,7 @@ from desist.panels import Panel, measure_words, panels, readable_findings
 from desist.report import Report, Section
 from ground.expressions import parse
 from ground.words import count, number, p_phrase, percent, plural, points, pounds, ratio
-from metrics.thresholds import RuleComparison
+from metrics.thresholds import RuleResults
 from pricing.tariff import Tariff
 
 __all__ = ["SECTIONS", "TITLE", "SectionSpec", "build_report", "section"]
@@ -289,7 +289,7 @@ def balance_section(story: Appraisal, out: Section) -> None:
     out.chart(lambda: figures.love_plot(story.matched.balance(), story.covariates))
 
 
-def _rules_table(comparison: RuleComparison, kind: str, truth: bool) -> Table:
+def _rules_table(comparison: RuleResults, kind: str, truth: bool) -> Table:
     rows = []
     for r in comparison.results:
         scale = "points" if r.scale == "points" else "percent"
@@ -458,7 +458,7 @@ def funnel_section(story: Appraisal, out: Section) -> None:
     f = story.screens.get("funnel")
     if f is None:
         return
-    words = "; ".join(funnel_words(f, lv) for lv in f.levels)
+    words = "; ".join(funnel_words(f, a) for a in f.alphas)
     out.paragraph(
         "Each provider's proven reoffending against what its caseload's difficulty predicts. A provider outside "
         f"the 99.8% limits differs by more than chance. {words[:1].upper()}{words[1:]}."

@@ -28,7 +28,7 @@ from ground.errors import SchemaError
 from ground.reading import TableSource, file_format
 from ground.tables import ROWS_SHOWN, Links, report_links, schema_error, validate
 from outcomes.engines import sql
-from outcomes.engines.sql import OFFENCE_COLUMNS, Column
+from outcomes.engines.sql import OFFENCE_COLUMNS, RawColumn
 
 TOO_RECENT = "follow-up and waiting period not elapsed by as_of"
 
@@ -166,7 +166,7 @@ def check_people(people: pd.DataFrame, settings: Settings, source: Any = None) -
     return validate(
         people,
         "people",
-        columns=people_columns(people.columns, settings.index),
+        columns=people_columns(list(people.columns), settings.index),
         nullable=["start_date"],
         as_of=settings.checked_as_of,
         source=source_name(source),
@@ -205,7 +205,7 @@ def check_offences(offences: pd.DataFrame, settings: Settings, source: Any = Non
     )
 
 
-def check_view(runner: Any, table: str, settings: Settings, source: Path) -> dict[str, Column]:
+def check_view(runner: Any, table: str, settings: Settings, source: str | Path | TableSource) -> dict[str, RawColumn]:
     """Check a table an engine read from a file; return its columns as the engine typed them.
 
     Parameters
@@ -216,8 +216,8 @@ def check_view(runner: Any, table: str, settings: Settings, source: Path) -> dic
         The table.
     settings : Settings
         What the measure counts (its index column and as-of date).
-    source : Path
-        The file, named in an error.
+    source : Path or TableSource
+        The file, or the mapped table it was read from, named in an error.
 
     Raises
     ------
@@ -247,7 +247,7 @@ def check_view(runner: Any, table: str, settings: Settings, source: Path) -> dic
     needed = ["person_id", settings.index] if table == "people" else list(OFFENCE_COLUMNS)
     require_columns(pd.DataFrame(columns=list(columns)), needed, table=table, source=str(source))
     if columns["person_id"].kind == "float":
-        columns["person_id"] = Column("person_id", "float", whole=runner.whole(raw, "person_id"))
+        columns["person_id"] = RawColumn("person_id", "float", whole=runner.whole(raw, "person_id"))
     as_of = settings.checked_as_of
     if table == "people":
         order = list(people_columns(list(columns), settings.index).values())
