@@ -12,7 +12,7 @@ Examples
 >>> from ground.findings import Finding
 >>> t = findings_table([Finding("margin_gap", "warning", "The tariff rewards creaming.")])
 >>> t.readable().iloc[0].tolist()
-['Worth fixing', 'The tariff rewards creaming.', 'margin_gap']
+['Worth fixing', 'The tariff rewards creaming.', 'Margin gap']
 """
 
 from __future__ import annotations
