@@ -34,7 +34,7 @@ from desist.format import date, humanise
 from desist.report import KeyFigure
 from ground.checks import Options, check_parameter
 from ground.findings import Finding
-from ground.words import count, number, percent, points, pounds, ratio
+from ground.words import count, number, percent, plural, points, pounds, ratio
 from outcomes.spec import ReoffendingSpec
 
 __all__ = [
@@ -150,7 +150,7 @@ def _pay(story: Appraisal) -> str | None:
 def _sign(must: int, worth: int) -> str:
     if must:
         return f"Do not sign as drafted: {count(must)} finding{'s' if must > 1 else ''} must be fixed first."
-    worth_words = f"; {count(worth)} more {'are' if worth > 1 else 'is'} worth fixing" if worth else ""
+    worth_words = f"; {plural(worth, 'finding')} {'are' if worth > 1 else 'is'} worth fixing" if worth else ""
     return f"Nothing must be fixed before signing{worth_words}."
 
 
