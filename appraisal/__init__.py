@@ -25,14 +25,14 @@ Examples
 from appraisal.answers import Outlook, Sensitivity, SensitivityRow, Spend, Verdict
 from appraisal.demo import demo
 from appraisal.inputs import DEFAULT_SPEC, DEMO_COSTS, AppraisalInputs
-from appraisal.result import CALIPER, JOURNEYS, Appraisal, RunOptions
+from appraisal.result import CALIPER, READERS, Appraisal, RunOptions
 from appraisal.steps import STEPS, appraise, step
 
 __all__ = [
     "CALIPER",
     "DEFAULT_SPEC",
     "DEMO_COSTS",
-    "JOURNEYS",
+    "READERS",
     "STEPS",
     "Appraisal",
     "AppraisalInputs",

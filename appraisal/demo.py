@@ -15,7 +15,7 @@ from appraisal.steps import appraise
 from cohorts.synthetic import make_world
 from ground.checks import Interval, check_parameter
 from ground.errors import MatchingError, ModelError
-from outcomes import MetricSpec
+from pricing.contract import Contract
 
 __all__ = ["LIMITS", "check_settings", "demo"]
 
@@ -73,7 +73,10 @@ def demo(
     progress: Callable[[str], None] | None = None,
     caliper: float = CALIPER,
 ) -> Appraisal:
-    """Make a synthetic world (``cohorts.synthetic.make_world``) and appraise it with the built-in spec.
+    """Make a synthetic world (``cohorts.synthetic.make_world``) and appraise it with the built-in contract.
+
+    The built-in spec is a contract with tranches, so the appraisal settles it
+    on the world's as-of date (``Appraisal.settlement``).
 
     Parameters
     ----------
@@ -113,7 +116,8 @@ def demo(
         {"n_eligible": n_eligible, "n_pool": n_pool, "draws": draws, "creaming": creaming, "parking": parking}
     )
     world = make_world(seed=seed, n_eligible=n_eligible, n_pool=n_pool, creaming=creaming, parking=parking)
-    inputs = AppraisalInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))
+    # The built-in spec is a contract with tranches, and the world has an as-of date: the demo settles it.
+    inputs = AppraisalInputs.from_world(world, Contract.from_toml(DEFAULT_SPEC))
     try:
         return appraise(inputs, seed=seed, draws=draws, progress=progress, caliper=caliper)
     except (ModelError, MatchingError) as exc:

@@ -108,11 +108,13 @@ class AppraisalInputs:
         :data:`DEMO_COSTS`.
         """
         contract = spec if isinstance(spec, Contract) else None
+        # The world's offences are the eligible people's; the cohort's files hold only the cohort's.
+        offences = world.offences[world.offences["person_id"].isin(world.people["person_id"])]
         return cls(
             spec=spec.spec if isinstance(spec, Contract) else spec,
             contract=contract,
             people=world.people,
-            offences=world.offences,
+            offences=offences.reset_index(drop=True),
             pool=world.pool,
             eligible=world.eligible,
             services=world.services,

@@ -21,7 +21,7 @@ from appraisal import answers
 from appraisal.inputs import AppraisalInputs
 from cohorts.difficulty import DifficultyModel
 from ground.findings import Finding, by_severity
-from ground.words import SEVERITY_WORDS, count, p_value, percent, pounds, ratio
+from ground.words import SEVERITY_WORDS, count, p_phrase, percent, plural, pounds, ratio
 from metrics.effects import Effect
 from metrics.matching import MatchedComparison
 from metrics.power import PowerResult
@@ -34,17 +34,17 @@ from pricing.settlement import Settlement
 from pricing.simulate import ContractSimulation
 from pricing.structure import PaymentStructure
 from validation.equality_impact import EqualityTable
-from validation.funnels import Funnel
+from validation.funnels import Funnel, limit_label
 from validation.measurement import MeasurementScreens
 from validation.providers import ProviderEstimates
 from validation.screens import Screen
 
-__all__ = ["CALIPER", "EFFECT_SCALES", "JOURNEYS", "Appraisal", "RunOptions", "screen_sentences"]
+__all__ = ["CALIPER", "EFFECT_SCALES", "READERS", "Appraisal", "RunOptions", "funnel_words", "screen_sentences"]
 
-#: The readers an appraisal answers: "evaluation" (did the programme change
-#: reoffending?), "contract" (what would the contract pay, and is it sound?),
-#: "provider" (what would the provider earn, and could it lose?).
-JOURNEYS = ("evaluation", "contract", "provider")
+#: The readers an appraisal answers, in the report's default order: the "commissioner" (what to pay, and
+#: whether to sign), the "provider" (what it would earn, and could it lose) and the "evaluator" (did the
+#: programme change reoffending?).
+READERS = ("commissioner", "provider", "evaluator")
 #: Scales of the effects, as a reader needs them beside each number.
 EFFECT_SCALES = {
     "binary": "difference in the proven reoffending rate, percentage points",
@@ -344,19 +344,15 @@ def screen_sentences(a: Appraisal) -> list[str]:
     Examples
     --------
     >>> screen_sentences(appraisal)  # doctest: +SKIP
-    ['Creaming screen: not flagged (p = 0.41).', 'Funnel: 0 provider(s) outside the 99.8% limits.']
+    ['Creaming screen: not flagged (p = 0.41).', 'Funnel: no provider outside the 99.8% limits.']
     """
     lines = []
     for name, screen in a.screens.items():
         if isinstance(screen, Funnel):
-            outside = screen.outside(0.002)
-            lines.append(
-                f"Funnel: {len(outside)} provider(s) outside the 99.8% limits{': ' if outside else ''}"
-                f"{', '.join(outside)}."
-            )
+            lines.append(f"Funnel: {funnel_words(screen)}.")
         else:
             verdict = "flagged" if screen.flagged else "not flagged"
-            lines.append(f"{name.capitalize()} screen: {verdict} (p = {p_value(screen.p_value)}).")
+            lines.append(f"{name.capitalize()} screen: {verdict} ({p_phrase(screen.p_value)}).")
     return lines
 
 
@@ -375,3 +371,34 @@ _SUMMARY = (
     screen_sentences,
     _summary_findings,
 )
+
+
+def funnel_words(funnel: Funnel, alpha: float = 0.002) -> str:
+    """Who is outside the funnel's limits at ``1 - alpha``, and whether they reoffend more (worse) or less (better).
+
+    Parameters
+    ----------
+    funnel : validation.Funnel
+        Providers' proven reoffending against its expectation.
+    alpha : float
+        The limits are at ``1 - alpha`` (0.002: the 99.8% limits).
+
+    Examples
+    --------
+    >>> funnel_words(appraisal.screens["funnel"])  # doctest: +SKIP
+    'no provider outside the 99.8% limits'
+    """
+    sides = funnel.outside_by_side(alpha)
+    n = len(sides["above"]) + len(sides["below"])
+    limits = f"the {limit_label(alpha)}% limits"
+    if not n:
+        return f"no provider outside {limits}"
+    words = [
+        f"{', '.join(units)} {what}"
+        for units, what in (
+            (sides["above"], "reoffending more than predicted (worse)"),
+            (sides["below"], "reoffending less than predicted (better)"),
+        )
+        if units
+    ]
+    return f"{plural(n, 'provider')} outside {limits}: {'; '.join(words)}"

@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: The report's parts in reading order, with their headings.
-PARTS = {"answer": "The answer", "body": "The evidence", "annex": "Annex: technical tables"}
+PARTS = {"answer": "Each reader's answer", "body": "The evidence", "annex": "Annex: technical tables"}
 #: Chromium flags for a sandboxed machine with no network: no first-run, sync or background traffic.
 BROWSER_FLAGS = (
     "--no-sandbox",
@@ -245,6 +245,7 @@ class Report:
             title=self.title,
             subtitle=self.subtitle,
             parts=[p for p in parts if p[2]],
+            panels=[(s.key, s.key.capitalize()) for s in sections if s.part == "answer"],
             threshold=SUPPRESSION_THRESHOLD,
             generated=datetime.now(UTC).strftime("%d %B %Y, %H:%M UTC").lstrip("0"),
         )

@@ -1,21 +1,13 @@
-"""The report's sections: one function each, registered in reading order.
+"""The report's sections: each reader's panel first, then one function per section, registered in reading order.
 
-A section function takes the :class:`~appraisal.Appraisal` and the
+The report opens with one panel per reader (:func:`desist.panels.panels`:
+the commissioner's, the provider's and the evaluator's answer, each on one
+screen), the reader named by ``first`` at the front. Then the evidence and
+the annex: a section function takes the :class:`~appraisal.Appraisal` and the
 :class:`~desist.report.Section` to fill, and adds blocks to it (a section
-left empty is not shown). :func:`section` registers it with its key, title,
-part (``"answer"``, ``"body"`` or ``"annex"``) and the journeys whose report
-shows it; :func:`build_report` runs them in order (:func:`build_reports`
-for every journey at once). Adding a section is adding one decorated function.
-
-The first screen of each journey's report is its ``answer`` section:
-
-- ``evaluation``: the verdict in the Justice Data Lab's three forms and "for
-  every 100 people like these" (:func:`appraisal.answers.verdict`);
-- ``contract``: what the contract would cost against its budget and how widely
-  that varies, the chance a payment rule pays when nothing changed, and the
-  design findings as sentences with their severity;
-- ``provider``: expected income, margin, the chance of a loss and the working
-  capital needed, and the design findings.
+left empty is not shown). :func:`section` registers it with its key, title
+and part (``"body"`` or ``"annex"``); :func:`build_report` runs them in
+order. Adding a section is adding one decorated function.
 
 Sections whose result an appraisal may lack (``sensitivity``,
 ``settlement``, ``measurement``, ``providers``, the tariffs, the contract,
@@ -25,79 +17,91 @@ the screens, equality) show nothing without it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from appraisal.result import EFFECT_SCALES, JOURNEYS, Appraisal
+from appraisal.result import EFFECT_SCALES, Appraisal, funnel_words
 from desist import figures, tables
 from desist.format import COLUMNS, Column, Table, date, humanise, interval
-from desist.report import KeyFigure, Report, Section
-from ground.checks import Options, check_parameter
+from desist.panels import Panel, measure_words, panels, readable_findings
+from desist.report import Report, Section
 from ground.expressions import parse
-from ground.words import count, number, p_value, percent, points, pounds, ratio
+from ground.words import count, number, p_phrase, percent, plural, points, pounds, ratio
 from metrics.thresholds import RuleResults
-from outcomes.spec import ReoffendingSpec
 from pricing.tariff import Tariff
-from validation.funnels import limit_label
 
-__all__ = ["SECTIONS", "TITLES", "SectionSpec", "build_report", "build_reports", "section"]
+__all__ = ["SECTIONS", "TITLE", "SectionSpec", "build_report", "section"]
 
-#: Each journey's report title: the reader's question.
-TITLES = {
-    "evaluation": "Did the programme change reoffending?",
-    "contract": "What would this contract cost, and is it sound?",
-    "provider": "What would this contract mean for a provider?",
-}
+#: The report's title: what every reader came to find out.
+TITLE = "What the programme and its contract come to"
 SectionBuilder = Callable[[Appraisal, Section], None]
+#: A between-provider SD (log-odds) under this is a spread estimated at zero: 0.0001 on the log-odds is an
+#: odds ratio of 1.0001 between providers one SD apart, nothing a reader could act on.
+NO_SPREAD = 1e-4
 
 
 @dataclass(frozen=True)
 class SectionSpec:
-    """A registered section: where it goes and which journeys show it."""
+    """A registered section: its key, title, part and the function that fills it."""
 
     key: str
     title: str
     part: str
     build: SectionBuilder
-    journeys: tuple[str, ...]
 
 
 SECTIONS: list[SectionSpec] = []
 
 
-def section(key: str, title: str, *, part: str = "body", journeys: Sequence[str] = JOURNEYS) -> Callable:
-    """Register the decorated function as the report's next section in ``part``."""
+def section(key: str, title: str, *, part: str = "body") -> Callable:
+    """Register the decorated function as the report's next section in ``part`` (``"body"`` or ``"annex"``)."""
 
     def register(build: SectionBuilder) -> SectionBuilder:
-        SECTIONS.append(SectionSpec(key, title, part, build, tuple(journeys)))
+        SECTIONS.append(SectionSpec(key, title, part, build))
         return build
 
     return register
 
 
-def build_report(story: Appraisal, journey: str = "evaluation", *, rendered: dict | None = None) -> Report:
-    """The report of an appraisal for one reader: its answer first, the evidence, then the annex.
+def build_report(story: Appraisal, first: str | None = None, *, rendered: dict | None = None) -> Report:
+    """The report of an appraisal: each reader's panel, the evidence, then the annex.
 
-    ``journey`` is ``"evaluation"``, ``"contract"`` or ``"provider"``.
-    ``rendered`` holds charts already drawn for another journey's report of
-    the same appraisal, so they are not drawn again.
+    Parameters
+    ----------
+    story : appraisal.Appraisal
+        The appraisal to report.
+    first : {"commissioner", "provider", "evaluator"}, optional
+        The reader whose panel comes first (default: commissioner, provider, evaluator).
+    rendered : dict, optional
+        Charts already drawn for another report of the same appraisal, so they are not drawn again.
+
+    Examples
+    --------
+    >>> from appraisal import demo  # doctest: +SKIP
+    >>> [s.key for s in build_report(demo(), "evaluator").shown_sections()][:3]  # doctest: +SKIP
+    ['evaluator', 'commissioner', 'provider']
     """
-    check_parameter(journey, "journey", "build_report", Options(*JOURNEYS))
     inputs = story.inputs
     when = f"; data as of {date(inputs.as_of)}" if inputs.as_of is not None else ""
-    report = Report(TITLES[journey], f"{inputs.spec.name}{when}", rendered=rendered)
+    report = Report(TITLE, f"{inputs.spec.name}{when}", rendered=rendered)
+    for panel in panels(story, first).values():
+        _panel_section(panel, report.section(panel.reader, panel.title, part="answer"))
     for spec in SECTIONS:
-        if journey in spec.journeys:
-            spec.build(story, report.section(spec.key, spec.title, part=spec.part))
+        spec.build(story, report.section(spec.key, spec.title, part=spec.part))
     return report
 
 
-def build_reports(story: Appraisal, journeys: Sequence[str] = JOURNEYS) -> dict[str, Report]:
-    """The report for each journey, drawing each chart once for all of them."""
-    rendered: dict = {}
-    return {journey: build_report(story, journey, rendered=rendered) for journey in journeys}
+def _panel_section(panel: Panel, out: Section) -> None:
+    out.verdict(panel.verdict)
+    for text in panel.paragraphs:
+        out.paragraph(text)
+    out.figures(panel.figures)
+    if panel.findings:
+        out.findings(panel.findings)
+    for text in panel.notes:
+        out.note(text)
 
 
 # Words -------------------------------------------------------------------------------------------
@@ -114,16 +118,9 @@ def _outcome_names(story: Appraisal) -> dict[str, str]:
 def _findings_block(story: Appraisal, out: Section) -> None:
     if story.findings:
         out.paragraph("What the design checks found, most serious first:")
-        out.findings([replace(f, message=_segments_in_words(story, f.message)) for f in story.findings])
+        out.findings(readable_findings(story))
     else:
         out.paragraph("The design checks found nothing to fix.")
-
-
-def _segments_in_words(story: Appraisal, text: str) -> str:
-    """A finding's message with quoted segment codes ('complex_needs') replaced by the segments' names."""
-    for code, name in _segment_names(story).items():
-        text = text.replace(f"'{code}'", name)
-    return text
 
 
 def _matched_words(story: Appraisal) -> str:
@@ -136,61 +133,12 @@ def _matched_words(story: Appraisal) -> str:
     )
 
 
-def _measure_words(measure: ReoffendingSpec) -> str:
-    """A proven reoffending measure in words: what counts, over what time, proven how."""
-    what = "court appearances leading to conviction" if measure.counting == "court_appearances" else "offences"
-    days = "a year" if measure.follow_up_days == 365 else f"{measure.follow_up_days} days"
-    waiting = "six months" if measure.waiting_days == 182 else f"{measure.waiting_days} days"
-    return (
-        f"{what} committed within {days} of the start, proven by {' or '.join(measure.disposals)} within a further "
-        f"{waiting}"
-    )
-
-
 def _max_smd(story: Appraisal) -> tuple[float, float]:
     balance = story.matched.balance()
     return float(balance[("before", "smd")].abs().max()), float(balance[("after", "smd")].abs().max())
 
 
-# The answer --------------------------------------------------------------------------------------
-
-
-@section("answer", "What the evaluation found", part="answer", journeys=("evaluation",))
-def answer_evaluation(story: Appraisal, out: Section) -> None:
-    """The verdict on the rate, "for every 100 people", the frequency, and what the verdict rests on."""
-    verdicts = story.verdicts()
-    rate, frequency = verdicts["binary"], verdicts["frequency"]
-    out.verdict(rate.sentence())
-    out.paragraph(rate.per_100())
-    out.paragraph(f"{frequency.sentence()} {frequency.per_100()}")
-    _, after = _max_smd(story)
-    mde = story.power["binary"].to_dict()
-    out.figures(
-        [
-            KeyFigure("People compared", count(rate.n_treated), _matched_words(story)),
-            KeyFigure(
-                "How alike the groups are",
-                "Well matched" if after < 0.1 else "Check the balance",
-                f"Largest standardised difference after matching {number(after, 2)} (0.1 and under is good).",
-            ),
-            KeyFigure(
-                "Smallest change this could show",
-                points(abs(mde["effect"])),
-                f"on the reoffending rate, with 80% power at {count(rate.n_treated)} people.",
-            ),
-        ]
-    )
-    out.note(f"Measured as {_measure_words(story.inputs.pool_measure)}. The intervals are 95% confidence intervals.")
-    truth = story.inputs.truth
-    if truth is not None:
-        out.note(
-            "The data are synthetic, so the true effect is known: "
-            f"{points(story.true_effect('binary'), signed=True)} on the reoffending rate and a rate ratio of "
-            f"{ratio(story.true_effect('count'))} on proven reoffences."
-        )
-
-
-@section("sensitivity", "How strong hidden bias would have to be", part="answer", journeys=("evaluation",))
+@section("sensitivity", "How strong hidden bias would have to be")
 def sensitivity_section(story: Appraisal, out: Section) -> None:
     """The verdicts' sensitivity to hidden bias in plain sentences (Rosenbaum's Gamma, E-values)."""
     if story.sensitivity is None:
@@ -201,83 +149,6 @@ def sensitivity_section(story: Appraisal, out: Section) -> None:
         "Matching balances what was measured; these say how strong something unmeasured would have to be to change "
         "the verdict. The table is in the annex."
     )
-
-
-@section("contract_answer", "What the contract would cost", part="answer", journeys=("contract",))
-def answer_contract(story: Appraisal, out: Section) -> None:
-    """Spend against budget, its spread, the chance of paying when nothing changed, the design findings."""
-    spend = story.spend()
-    if spend is None:
-        out.verdict("The contract could not be simulated.")
-        out.paragraph(f"Why: {story.skipped.get('tariffs and contract simulation', 'no prices or history')}.")
-    else:
-        out.verdict(spend.sentence())
-        out.paragraph(spend.risk())
-        out.figures(
-            [
-                KeyFigure("Budget", pounds(spend.budget), "service fee plus the expected outcome payments"),
-                KeyFigure("Expected cost", pounds(spend.mean), f"over {count(spend.draws)} simulated contracts"),
-                KeyFigure(
-                    "1 contract in 20 costs more than",
-                    pounds(spend.q95),
-                    f"{percent(spend.q95 / spend.budget, 0)} of the budget" if spend.budget > 0 else "no budget set",
-                ),
-            ]
-        )
-    out.paragraph(_nothing_changed(story))
-    _findings_block(story, out)
-
-
-def _nothing_changed(story: Appraisal) -> str:
-    """What pays when the programme changes nothing: outcome payments, and each measure's main payment rule."""
-    words = {"frequency": "the frequency of proven reoffences", "binary": "the reoffending rate"}
-    rules = [
-        f"{percent(c.results[0].false_payment)} under the {c.results[0].rule} rule on {words[kind]}"
-        for kind, c in story.thresholds.items()
-    ]
-    tariff = (
-        "The outcome tariff pays for every outcome achieved, whether or not the programme caused it. "
-        if story.pricing is not None
-        else ""
-    )
-    return (
-        f"{tariff}If the programme changed nothing, a payment on reoffending against the matched comparison "
-        f"would still be made with a chance of {' and '.join(rules)}."
-    )
-
-
-@section("provider_answer", "What the provider would earn", part="answer", journeys=("provider",))
-def answer_provider(story: Appraisal, out: Section) -> None:
-    """Income, margin and the chance of a loss per provider; margins by segment; the design findings."""
-    outlooks = story.outlooks()
-    if not outlooks:
-        out.verdict("The contract could not be simulated, so a provider's income cannot be told.")
-    for o in outlooks.values():
-        out.verdict(o.sentence())
-        out.paragraph(o.capital())
-        cards = [
-            KeyFigure(
-                "Expected income", pounds(o.income) if o.income is not None else "–", "fees and outcome payments"
-            ),
-            KeyFigure("Margin", pounds(o.margin), f"90% of contracts {pounds(o.margin_q05)} to {pounds(o.margin_q95)}"),
-            KeyFigure(
-                "Chance of a loss",
-                percent(o.loss_chance) if o.loss_chance > 0 else "None seen",
-                f"share of {count(o.draws)} simulated contracts ending below zero",
-            ),
-        ]
-        out.figures(cards if o.costs_included else cards[1:2])
-    if story.tariffs is not None and "spec" in story.tariffs.margins:
-        m = story.tariffs.margins["spec"]
-        names = _segment_names(story)
-        table = m.table
-        out.paragraph(
-            f"Per person, the margin on outcome payments is {pounds(table.loc[m.easiest, 'margin_per_person'])} for "
-            f"{names.get(m.easiest, m.easiest)} (the easiest) and {pounds(table.loc[m.hardest, 'margin_per_person'])} "
-            f"for {names.get(m.hardest, m.hardest)} (the hardest): a gap of {pounds(m.gap)} "
-            f"(95% CI {pounds(m.gap_ci_low)} to {pounds(m.gap_ci_high)})."
-        )
-    _findings_block(story, out)
 
 
 # The evidence ------------------------------------------------------------------------------------
@@ -298,7 +169,7 @@ def measure_section(story: Appraisal, out: Section) -> None:
         for k, o in spec.outcomes.items()
     ]
     if spec.reoffending is not None:
-        words = _measure_words(spec.reoffending)
+        words = measure_words(spec.reoffending)
         terms.append(("Proven reoffending", f"{words[:1].upper()}{words[1:]}."))
     terms += [(s.label or humanise(k), f"people where {parse(s.where).describe()}.") for k, s in spec.segments.items()]
     out.items(terms)
@@ -484,7 +355,7 @@ def contract_section(story: Appraisal, out: Section) -> None:
         out.chart(lambda party=party: figures.cash_flow_chart(sim.cash_flow(party, cumulative=True), party, sim.draws))
 
 
-@section("settlement", "What the contract pays under its terms", journeys=("contract", "provider"))
+@section("settlement", "What the contract pays under its terms")
 def settlement_section(story: Appraisal, out: Section) -> None:
     """The contract settled on the data as of its date (``pricing.settle``): tranches, parties, exclusions."""
     s = story.settlement
@@ -539,7 +410,7 @@ def _screen_section(story: Appraisal, out: Section, kind: str) -> None:
         if screen.flagged
         else f"No sign that providers {what}"
     )
-    out.paragraph(f"{verdict} (p = {p_value(screen.p_value)}, allowing for testing every provider and all together).")
+    out.paragraph(f"{verdict} ({p_phrase(screen.p_value)}, allowing for testing every provider and all together).")
     out.chart(lambda: figures.screen_chart(screen.deciles, kind, screen.flagged_units, screen.p_value))
 
 
@@ -587,13 +458,10 @@ def funnel_section(story: Appraisal, out: Section) -> None:
     f = story.screens.get("funnel")
     if f is None:
         return
-    outside = {limit_label(a): f.outside(a) for a in f.alphas}
-    words = "; ".join(
-        f"outside the {label}% limits: {', '.join(units) if units else 'none'}" for label, units in outside.items()
-    )
+    words = "; ".join(funnel_words(f, a) for a in f.alphas)
     out.paragraph(
         "Each provider's proven reoffending against what its caseload's difficulty predicts. A provider outside "
-        f"the 99.8% limits differs by more than chance; {words}."
+        f"the 99.8% limits differs by more than chance. {words[:1].upper()}{words[1:]}."
     )
     out.chart(lambda: figures.funnel_chart(f))
 
@@ -611,11 +479,17 @@ def providers_section(story: Appraisal, out: Section) -> None:
         f"rank interval says where it could stand among the {count(int(c.table['shown'].sum()))} providers "
         "compared: wide intervals mean the order says little, so the table is by provider, not by rank."
         + (
-            f" {count(hidden)} provider(s) with fewer than {c.min_n} people get no estimate of their own."
+            f" {plural(hidden, 'provider')} with fewer than {c.min_n} people get no estimate of their own."
             if hidden
             else ""
         )
     )
+    if not c.differ:
+        out.paragraph(c.statement())
+    if c.tau < NO_SPREAD:
+        # With no spread between providers every one is the overall rate, and ranks "4 to 4" would read as precise.
+        out.note("The spread between providers is estimated at zero, so no provider's rank is shown.")
+        return
     out.table(tables.providers_table(c))
 
 
@@ -641,7 +515,7 @@ def equality_section(story: Appraisal, out: Section) -> None:
         out.table(tables.equality_table(story.equality, measure))
 
 
-@section("findings", "Design findings", journeys=("evaluation",))
+@section("findings", "Design findings")
 def findings_section(story: Appraisal, out: Section) -> None:
     """What the design checks found, as sentences with their severity."""
     _findings_block(story, out)
@@ -720,7 +594,7 @@ def annex_balance(story: Appraisal, out: Section) -> None:
     out.chart(lambda: figures.overlap_chart(m.distance, m.treated, m.weight_array))
 
 
-@section("annex_sensitivity", "Sensitivity to hidden bias", part="annex", journeys=("evaluation",))
+@section("annex_sensitivity", "Sensitivity to hidden bias", part="annex")
 def annex_sensitivity(story: Appraisal, out: Section) -> None:
     """Rosenbaum's critical Gamma and the E-values of each verdict."""
     if story.sensitivity is None:

@@ -12,7 +12,7 @@ Examples
 >>> from ground.findings import Finding
 >>> t = findings_table([Finding("margin_gap", "warning", "The tariff rewards creaming.")])
 >>> t.readable().iloc[0].tolist()
-['Worth fixing', 'The tariff rewards creaming.', 'margin_gap']
+['Worth fixing', 'The tariff rewards creaming.', 'Margin gap']
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from appraisal.answers import Outlook, Sensitivity, Spend, Verdict
-from desist.format import COLUMNS, Column, Table, exact_zeros, humanise
-from ground.words import SEVERITY_WORDS
+from desist.format import COLUMNS, Column, Table, exact_zeros, humanise, interval, value
+from ground.words import DASH, SEVERITY_WORDS, is_missing
 from validation.funnels import limit_label
 
 __all__ = [
@@ -474,18 +474,38 @@ def equality_table(equality: Any, measure: str | None = None, caption: str = "")
 
 
 def findings_table(findings: Sequence[Any], caption: str = "Design findings") -> Table:
-    """Findings, most serious first: severity in words, the sentence, and the code."""
+    """Findings, most serious first: severity in words, the sentence, and the check that found it (in words)."""
     order = list(SEVERITY_WORDS)
     ranked = sorted(findings, key=lambda f: order.index(f.severity))
     frame = pd.DataFrame(
         {
             "severity": [SEVERITY_WORDS[f.severity] for f in ranked],
             "message": [f.message for f in ranked],
-            "code": [f.code for f in ranked],
+            "check": [humanise(f.code) for f in ranked],
         }
     )
-    columns = {"severity": COLUMNS["severity"], "message": COLUMNS["message"], "code": COLUMNS["code"]}
+    columns = {"severity": COLUMNS["severity"], "message": COLUMNS["message"], "check": Column("Check", "text")}
     return Table(frame, columns, caption)
+
+
+def panels_table(panels: Mapping[str, Any], caption: str = "Each reader's answer") -> Table:
+    """Each reader's panel (:class:`desist.panels.Panel`) as rows: the verdict, the sentences, each key figure."""
+    rows = []
+    for p in panels.values():
+        reader = p.reader.capitalize()
+        rows.append({"reader": reader, "what": "Answer", "value": p.verdict, "detail": ""})
+        rows += [{"reader": reader, "what": "In words", "value": text, "detail": ""} for text in p.paragraphs]
+        rows += [{"reader": reader, "what": f.label, "value": f.value, "detail": f.detail} for f in p.figures]
+        rows += [
+            {"reader": reader, "what": SEVERITY_WORDS[f.severity], "value": f.message, "detail": ""} for f in p.findings
+        ]
+    columns = {
+        "reader": Column("Reader", "text"),
+        "what": Column("What", "text"),
+        "value": Column("Answer", "text"),
+        "detail": Column("Detail", "text"),
+    }
+    return Table(pd.DataFrame(rows), columns, caption)
 
 
 def verdict_table(verdicts: Mapping[str, Verdict], caption: str = "The evaluation's verdict") -> Table:
@@ -574,6 +594,7 @@ def settlement_table(settlement: Any, caption: str = "What each tranche pays") -
     """A settlement's tranches and rules (``pricing.Settlement``) in pounds, with the amounts at the CI's ends."""
     frame = settlement.to_frame()
     frame["rule"] = ["Outcome tariff" if k == "tariff" else humanise(r) for k, r in zip(frame["kind"], frame["rule"])]
+    frame["tranche"] = [humanise(t) for t in frame["tranche"]]
     frame["stage"] = [humanise(s) for s in frame["stage"]]
     for column in ("amount_pence", "amount_at_ci_low", "amount_at_ci_high"):
         frame[column.replace("_pence", "")] = _pounds_of(frame[column])
@@ -583,13 +604,20 @@ def settlement_table(settlement: Any, caption: str = "What each tranche pays") -
         "stage": Column("Stage", "text"),
         "n_treated": Column("People (payable outcomes for the tariff)", "count"),
     }
+    # A rule on the reoffending rate decides on a difference in points; one on frequency on a relative reduction.
+    scale = ["points" if m == "binary" else "percent" for m in frame.get("measure", pd.Series("", frame.index))]
     if "estimate" in frame.columns:
-        columns["estimate"] = Column("Observed reduction", "percent", ("ci_low", "ci_high"))
+        frame["estimate"] = [
+            DASH if is_missing(e) else interval(e, lo, hi, k)
+            for e, lo, hi, k in zip(frame["estimate"], frame["ci_low"], frame["ci_high"], scale)
+        ]
+        columns["estimate"] = Column("Observed reduction (95% CI)", "text")
     if "threshold" in frame.columns:
-        columns["threshold"] = Column("Needs", "percent")
+        frame["threshold"] = [DASH if is_missing(t) else value(t, k) for t, k in zip(frame["threshold"], scale)]
+        columns["threshold"] = Column("Needs a reduction of", "text")
     columns.update(
         {
-            "met": Column("Pays", "yes_no"),
+            "met": Column("Rule met", "yes_no"),
             "amount": Column("Amount", "pounds"),
             "amount_at_ci_low": Column("Amount at the interval's low end", "pounds"),
             "amount_at_ci_high": Column("Amount at the interval's high end", "pounds"),

@@ -218,6 +218,18 @@ def findings(found: Sequence[Any], *, none: str = "No findings.") -> None:
         out.print(line)
 
 
+def panel(answer: Any) -> None:
+    """A reader's panel (:class:`desist.panels.Panel`): its heading, verdict, sentences, key figures, findings."""
+    heading(answer.title)
+    paragraph(answer.verdict)
+    for text in answer.paragraphs:
+        paragraph(text)
+    if answer.figures:
+        facts({f.label: f"{f.value}: {f.detail}" if f.detail else f.value for f in answer.figures})
+    if answer.findings:
+        findings(answer.findings)
+
+
 def files(paths: Sequence[str]) -> None:
     """ "Files written:" then one path a line, ending with the folder's manifest (nothing when none was written).
 

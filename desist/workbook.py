@@ -47,6 +47,7 @@ from appraisal.answers import spend
 from appraisal.result import Appraisal
 from desist import tables
 from desist.format import EXCEL_FORMATS, SUPPRESSION_THRESHOLD, Table, humanise, value
+from desist.panels import panels, readable_findings
 from ground.checks import parameter_error
 
 __all__ = [
@@ -319,7 +320,7 @@ def _story_answer_sheets(story: Appraisal) -> list[Sheet]:
         sheets.append(Sheet("Spend", tables.spend_table(spend), "The commissioner's spend against the budget."))
     if outlooks:
         sheets.append(Sheet("Providers", tables.outlook_table(outlooks), "Each provider's income, margin and risk."))
-    return sheets + [findings_sheet(story.findings)]
+    return sheets + [findings_sheet(readable_findings(story))]
 
 
 def _story_evidence_sheets(story: Appraisal) -> list[Sheet]:
@@ -368,9 +369,15 @@ def _story_evidence_sheets(story: Appraisal) -> list[Sheet]:
     return sheets
 
 
-def story_sheets(story: Appraisal) -> list[Sheet]:
-    """``desist report`` / ``desist demo``: the answers, the evidence, tariffs, margins, cash flow and ledger."""
-    sheets = _story_answer_sheets(story) + _story_evidence_sheets(story)
+def story_sheets(story: Appraisal, first: str | None = None) -> list[Sheet]:
+    """``desist report`` / ``desist demo``: each reader's answer (``first``'s first), the answers' numbers, the
+    evidence, tariffs, margins, cash flow and ledger."""
+    answers = Sheet(
+        "Answers",
+        tables.panels_table(panels(story, first)),
+        "Each reader's answer in the report's words and figures: the commissioner, the provider, the evaluator.",
+    )
+    sheets = [answers, *_story_answer_sheets(story), *_story_evidence_sheets(story)]
     if story.tariffs is not None:
         sheets += tariff_sheets(story.tariffs, story.inputs.spec)
     if story.simulation is not None:
@@ -380,12 +387,12 @@ def story_sheets(story: Appraisal) -> list[Sheet]:
     return sheets
 
 
-def story_workbook(story: Appraisal, path: str | Path) -> Path:
-    """Write an appraisal's workbook (:func:`story_sheets`) to ``path``."""
+def story_workbook(story: Appraisal, path: str | Path, *, first: str | None = None) -> Path:
+    """Write an appraisal's workbook (:func:`story_sheets`, ``first``'s answer first) to ``path``."""
     inputs = story.inputs
     notes = [f"Metric: {inputs.spec.name}."]
     if inputs.as_of is not None:
         notes.append(f"Data as of {value(inputs.as_of, 'date')}.")
     return write_workbook(
-        path, story_sheets(story), title="desist: the evaluation, the contract and the tariff", notes=notes
+        path, story_sheets(story, first), title="desist: the evaluation, the contract and the tariff", notes=notes
     )

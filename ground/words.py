@@ -23,7 +23,20 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
-__all__ = ["DASH", "SEVERITY_WORDS", "count", "is_missing", "number", "p_value", "percent", "points", "pounds", "ratio"]
+__all__ = [
+    "DASH",
+    "SEVERITY_WORDS",
+    "count",
+    "is_missing",
+    "number",
+    "p_phrase",
+    "p_value",
+    "percent",
+    "plural",
+    "points",
+    "pounds",
+    "ratio",
+]
 
 #: A number as the words functions take it: missing (None, NaN, ``pd.NA``) is written as :data:`DASH`.
 Number: TypeAlias = float | int | np.number | pd.api.typing.NAType | None
@@ -227,3 +240,44 @@ def p_value(value: Number) -> str:
     if v < 0.001:
         return "< 0.001"
     return f"{v:.3f}".rstrip("0").rstrip(".") if v < 0.1 else f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def p_phrase(value: Number) -> str:
+    """A p-value as a phrase in a sentence: "p = 0.036", "p < 0.001" (never "p = < 0.001").
+
+    Parameters
+    ----------
+    value : number or None
+        The p-value; None, NaN or NA gives "p not computed".
+
+    Examples
+    --------
+    >>> p_phrase(0.0361), p_phrase(9.9e-09)
+    ('p = 0.036', 'p < 0.001')
+    """
+    if is_missing(value):
+        return "p not computed"
+    shown = p_value(value)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """A count with its noun, singular or plural: "1 provider", "5 providers", "no provider".
+
+    Parameters
+    ----------
+    n : int
+        How many.
+    noun : str
+        The noun in the singular.
+    nouns : str, optional
+        The plural, when it is not ``noun + "s"``.
+
+    Examples
+    --------
+    >>> plural(0, "provider"), plural(1, "provider"), plural(1_204, "person", "people")
+    ('no provider', '1 provider', '1,204 people')
+    """
+    if int(n) == 0:
+        return f"no {noun}"
+    return f"{count(n)} {noun if int(n) == 1 else (nouns or noun + 's')}"

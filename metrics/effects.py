@@ -50,6 +50,7 @@ from scipy import linalg, special
 
 from ground.checks import Interval, Options, check_parameter, column_names, parameter_error, require_columns, rows_text
 from ground.errors import ModelError
+from ground.words import count, p_phrase
 from metrics.propensity import TOO_LARGE, DesignMatrix, check_covariate_values, treatment_indicator
 from metrics.survival import cox_fit, efron_score_residuals, kaplan_meier
 from metrics.variance import (
@@ -168,7 +169,7 @@ class Effect:
     def statement(self) -> str:
         """The result in plain English, with its CI, p-value and n."""
         pct = f"{round((1 - self.alpha) * 100)}% CI"
-        tail = f"p = {self.p_value:.2g}; {self.n_treated} treated, {self.n_control} comparison"
+        tail = f"{p_phrase(self.p_value)}; {count(self.n_treated)} treated, {count(self.n_control)} comparison"
         if self.scale == "difference":
             if self.kind == "binary":
                 e, lo, hi = (100 * v for v in (self.estimate, self.ci_low, self.ci_high))

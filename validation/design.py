@@ -200,10 +200,22 @@ def check_design(
     return _with_not_checked(findings, skipped)
 
 
+#: The design checks in words, as a note naming those not run says them.
+CHECK_WORDS = {
+    "at_risk_share": "the share at risk",
+    "outcome_not_measurable": "whether each outcome can be measured in time",
+    "deadweight": "deadweight",
+    "underpowered": "power",
+    "margin_gap": "the margin gap between segments",
+    "small_segment": "segment sizes",
+    "poor_overlap": "overlap with the comparison pool",
+}
+
+
 def _with_not_checked(findings: list[Finding], skipped: Mapping[str, str]) -> list[Finding]:
     """The findings, most serious first, and one note naming each check that could not run and why."""
     if skipped:
-        reasons = "; ".join(f"{k} ({why})" for k, why in skipped.items())
+        reasons = "; ".join(f"{CHECK_WORDS.get(k, k.replace('_', ' '))} ({why})" for k, why in skipped.items())
         findings = [*findings, Finding("not_checked", "info", f"Not checked: {reasons}.", {"checks": dict(skipped)})]
     return by_severity(findings)
 
@@ -501,7 +513,7 @@ def _margins(spec, people, history, costs, skipped) -> list[Finding]:
             "warning",
             f"The tariff leaves £{m.gap:,.0f} more margin per person in {m.easiest!r} (easiest) than in "
             f"{m.hardest!r} (hardest) (95% CI £{m.gap_ci_low:,.0f} to £{m.gap_ci_high:,.0f}); {direction}. "
-            "Consider pricing.incentive_neutral.",
+            "Consider an incentive-neutral tariff (the same margin per person in every segment).",
             {
                 "gap": m.gap,
                 "ci_low": m.gap_ci_low,

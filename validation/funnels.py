@@ -52,6 +52,7 @@ from scipy import stats
 
 from ground.checks import Interval, Options, check_parameter, parameter_error, require_columns
 from ground.errors import SchemaError
+from ground.words import number, p_phrase
 from validation.screens import flag_values
 
 #: The limits drawn by default, each at ``1 - alpha``: the 95% and 99.8% limits.
@@ -156,6 +157,16 @@ class Funnel:
         col = f"outside_{limit_label(alpha)}"
         return self.units.loc[self.units[col] != "", "unit"].astype(str).tolist()
 
+    def outside_by_side(self, alpha: float = ALPHAS[-1]) -> dict[str, list[str]]:
+        """Units outside the limits at ``1 - alpha``: ``"above"`` the target and ``"below"`` it."""
+        col = f"outside_{limit_label(alpha)}"
+        out = self.units.loc[self.units[col] != ""]
+        above = out["value"].to_numpy(dtype=float) > self.target
+        return {
+            "above": out.loc[above, "unit"].astype(str).tolist(),
+            "below": out.loc[~above, "unit"].astype(str).tolist(),
+        }
+
     def to_frame(self) -> pd.DataFrame:
         return self.units.copy()
 
@@ -177,7 +188,7 @@ class Funnel:
         lines = [
             f"Funnel plot of {what} by {self.unit_name}: {len(self.units)} units, target {self.target:.4g}, "
             f"{self.method} limits at {', '.join(limit_label(a) + '%' for a in self.alphas)}",
-            f"Overdispersion: phi = {self.phi:.3g} (chi-square p = {self.dispersion_p:.3g}); "
+            f"Overdispersion: phi = {number(self.phi)} (chi-square {p_phrase(self.dispersion_p)}); "
             + (f"limits widened by sqrt(phi) = {self.inflation:.3g}" if self.adjusted else "no adjustment"),
         ]
         for a in self.alphas:

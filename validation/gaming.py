@@ -156,7 +156,12 @@ def _finish(kind: str, table: pd.DataFrame, deciles: pd.DataFrame, notes, by, al
         kind=kind,
         p_value=float(np.nanmin(adjusted)),
         alpha=alpha,
-        test=test + (f"; the pooled test compares people within the same {by!r} only" if by else ""),
+        test=test
+        + (
+            f"; the pooled test compares people within the same {by.removesuffix('_id').replace('_', ' ')} only"
+            if by
+            else ""
+        ),
         correction=correction,
         table=table,
         deciles=deciles,

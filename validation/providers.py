@@ -84,6 +84,7 @@ from scipy.special import logit
 
 from ground.checks import Interval, check_parameter, require_columns
 from ground.errors import ModelError
+from ground.words import p_phrase
 from validation.screens import flag_values, records
 
 __all__ = ["MIN_N", "ProviderEstimates", "compare_providers"]
@@ -449,7 +450,7 @@ class ProviderEstimates:
         """Whether the data show that providers differ, in plain English."""
         shown = int(self.table["shown"].sum())
         test = (
-            f"test of between-provider variation: p = {self.p_value:.2g}; {shown} providers with at least "
+            f"test of between-provider variation: {p_phrase(self.p_value)}; {shown} providers with at least "
             f"{self.min_n} people, {int(self.table['n'].sum()):,} people in all"
         )
         if not self.differ:

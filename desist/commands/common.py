@@ -96,7 +96,7 @@ def xlsx_option(name: str, what: str) -> Any:
     )
 
 
-def require_out(out: Path | None, *, xlsx: bool = False, pdf: bool = False) -> None:
+def require_out(out: Path | None, *, xlsx: bool = False, pdf: bool = False, report: bool = False) -> None:
     """Refuse ``--xlsx`` or ``--pdf`` without ``--out``: they write into the output folder.
 
     Raises
@@ -112,7 +112,7 @@ def require_out(out: Path | None, *, xlsx: bool = False, pdf: bool = False) -> N
     ground.errors.ParameterError: The '--xlsx' option must be given with --out DIR: it writes its file into the \
 output folder. Got no --out.
     """
-    for given, option in ((xlsx, "--xlsx"), (pdf, "--pdf")):
+    for given, option in ((xlsx, "--xlsx"), (pdf, "--pdf"), (report, "--report")):
         if given and out is None:
             raise option_error(
                 option, "given with --out DIR: it writes its file into the output folder", got="no --out"

@@ -21,7 +21,9 @@ from desist import terminal
 from desist.commands.common import emit, json_option, output_folder, written
 from desist.commands.report import (
     check_files,
+    check_reader,
     pdf_option,
+    reader_option,
     show_story,
     story_progress,
     story_xlsx_option,
@@ -47,6 +49,7 @@ def demo(
     as_json: bool = json_option(),
     xlsx: bool = story_xlsx_option(),
     pdf: bool = pdf_option(),
+    reader: str = reader_option(),
 ) -> None:
     """Run the whole story on a synthetic world (no files needed) and write the report.
 
@@ -55,14 +58,17 @@ def demo(
         desist demo
 
         desist demo --seed 7 --creaming 1 --parking 1 --out demo-gamed --xlsx --pdf
+
+        desist demo --for provider
     """
     settings = {"n_eligible": n_eligible, "n_pool": n_pool, "draws": draws, "creaming": creaming, "parking": parking}
     check_settings(settings, "desist demo", lambda setting: "--" + setting.replace("_", "-"))
     check_files(out, xlsx=xlsx, pdf=pdf)
+    check_reader(reader)
     with output_folder(ctx, out) as folder:
         with story_progress(as_json) as advance:
             story = appraisal.demo(seed, **settings, progress=advance)
-        write_appraisal(story, folder, xlsx=xlsx, pdf=pdf)
+        write_appraisal(story, folder, xlsx=xlsx, pdf=pdf, first=reader)
     files = written(folder)
     world = story.inputs.world
     if as_json:
@@ -72,7 +78,7 @@ def demo(
     terminal.heading(title, first=True)
     for line in lines:
         terminal.paragraph(line.removeprefix("  "))
-    show_story(story, files, first=False)
+    show_story(story, files, first=False, reader=reader)
 
 
 def register(app: typer.Typer) -> None:

@@ -98,10 +98,11 @@ EFFECT_SCALES = {
 
 
 def effect_words(measure: str, effect: float, base: float, treated: float) -> str:
-    """An effect on the measure's scale, with the rates it moves between: "-5.0 points (45.0% to 40.0%)"."""
+    """An effect on the measure's scale, then the rates it moves between (words, not an interval's brackets):
+    "-5.0 points, from 45.0% to 40.0%", "rate ratio 0.841, from 1.20 to 1.01 reoffences per person"."""
     if measure == "binary":
-        return f"{points(effect)} ({percent(base)} to {percent(treated)})"
-    return f"{ratio(effect)} ({number(base)} to {number(treated)} per person)"
+        return f"{points(effect)}, from {percent(base)} to {percent(treated)}"
+    return f"rate ratio {ratio(effect)}, from {number(base)} to {number(treated)} reoffences per person"
 
 
 def rule_words(rule: PaymentRule) -> str:

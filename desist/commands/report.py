@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 import typer
 
-from appraisal import DEFAULT_SPEC, STEPS, Appraisal, AppraisalInputs, appraise
+from appraisal import DEFAULT_SPEC, READERS, STEPS, Appraisal, AppraisalInputs, appraise
 from appraisal.result import screen_sentences
 from desist import tables, terminal
 from desist.commands.common import (
@@ -53,13 +53,16 @@ from desist.commands.common import (
     require_out,
     split_columns,
     write_json,
+    write_text,
     written,
     xlsx_option,
 )
 from desist.commands.evaluate import effect_table
 from desist.commands.measure import show_reoffending
 from desist.commands.power import rule_words
+from desist.commands.settle import settlement_text
 from desist.outputs import OutputFolder
+from desist.panels import panels, readable_findings
 from desist.sections import build_report
 from desist.workbook import story_workbook
 from ground.checks import option_error
@@ -113,16 +116,37 @@ def check_files(out: Path | None, *, xlsx: bool, pdf: bool) -> None:
         find_chromium()
 
 
-def write_appraisal(story: Appraisal, folder: OutputFolder, *, xlsx: bool = False, pdf: bool = False) -> None:
-    """Write the evaluation's ``report.html`` and ``story.json`` into the output folder.
+def reader_option() -> Any:
+    """The ``--for`` option of ``report`` and ``demo``: whose panel comes first."""
+    return typer.Option(
+        None,
+        "--for",
+        help="Put this reader's answer first: commissioner, provider or evaluator (default: all three, in that order).",
+    )
 
-    ``xlsx`` adds ``report.xlsx`` and ``pdf`` ``report.pdf`` (printed by Chromium).
+
+def check_reader(reader: str | None) -> None:
+    """Refuse a ``--for`` that names no reader, before anything is computed."""
+    if reader is not None and reader not in READERS:
+        raise typer.BadParameter(f"must be one of {', '.join(READERS)}. Got {reader!r} instead.", param_hint="'--for'")
+
+
+def write_appraisal(
+    story: Appraisal, folder: OutputFolder, *, xlsx: bool = False, pdf: bool = False, first: str | None = None
+) -> None:
+    """Write the appraisal's ``report.html`` and ``story.json`` into the output folder.
+
+    ``xlsx`` adds ``report.xlsx`` and ``pdf`` ``report.pdf`` (printed by Chromium); ``first`` is the reader
+    whose panel comes first.
     """
-    page = build_report(story)
+    page = build_report(story, first)
     page.write(folder.path("report.html"))
     write_json(story.to_dict(), folder, "story.json")
+    if story.settlement is not None:
+        # The claims ledger as desist settle writes it: one row per payment, with its evidence.
+        write_text(story.settlement.ledger_csv(), folder, "ledger.csv")
     if xlsx:
-        story_workbook(story, folder.path("report.xlsx"))
+        story_workbook(story, folder.path("report.xlsx"), first=first)
     if pdf:
         page.to_pdf(folder.path("report.pdf"))
 
@@ -131,9 +155,12 @@ def write_appraisal(story: Appraisal, folder: OutputFolder, *, xlsx: bool = Fals
 MEASURE_WORDS = {"frequency": "Frequency of proven reoffences", "binary": "Proven reoffending rate"}
 
 
-def show_story(story: Appraisal, files: list[str], *, first: bool = True) -> None:
-    """The appraisal for people on the terminal: one heading per block, tables as the report has them."""
+def show_story(story: Appraisal, files: list[str], *, first: bool = True, reader: str | None = None) -> None:
+    """The appraisal for people on the terminal: each reader's answer (``reader``'s first), then one heading per
+    block, tables as the report has them."""
     terminal.heading(f"Metric: {story.inputs.spec.name}", first=first)
+    for answer in panels(story, reader).values():
+        terminal.panel(answer)
     if story.outcome_rates is not None:
         terminal.table(tables.outcome_rates_table(story.outcome_rates), columns=("label", "rate", "n"))
     _show_reoffending(story)
@@ -141,8 +168,10 @@ def show_story(story: Appraisal, files: list[str], *, first: bool = True) -> Non
     _show_payment(story)
     _show_contract(story)
     _show_screens(story)
+    if story.settlement is not None:
+        settlement_text(story.settlement)
     terminal.heading("Design findings")
-    terminal.findings(story.findings, none="No design findings.")
+    terminal.findings(readable_findings(story), none="No design findings.")
     for step_name, why in story.skipped.items():
         terminal.paragraph(f"Not run: {step_name}: {why}.")
     terminal.files(files)
@@ -253,6 +282,7 @@ def report(
     as_json: bool = json_option(),
     xlsx: bool = story_xlsx_option(),
     pdf: bool = pdf_option(),
+    reader: str = reader_option(),
 ) -> None:
     """Run the whole evaluation on files and write one self-contained HTML report.
 
@@ -270,6 +300,7 @@ def report(
     measure = pool_measure(pool_disposals, pool_counting)
     when = parse_date(as_of, "as-of")
     check_files(out, xlsx=xlsx, pdf=pdf)
+    check_reader(reader)
     with output_folder(ctx, out) as folder:
         paths = {"people": people, "offences": offences, "pool": pool, "history": history}
         paths |= {"eligible": eligible, "services": services, "assessments": assessments}
@@ -279,12 +310,12 @@ def report(
         with naming(", ".join(str(paths[t]) for t in ("people", "offences", "pool")), "the input files"):
             with story_progress(as_json) as advance:
                 story = shared(appraise(inputs, seed=seed, draws=draws, progress=advance), read_key(pseudonymise))
-            write_appraisal(story, folder, xlsx=xlsx, pdf=pdf)
+            write_appraisal(story, folder, xlsx=xlsx, pdf=pdf, first=reader)
     files = written(folder)
     if as_json:
         emit(ctx, story.to_dict(), files)
         return
-    show_story(story, files)
+    show_story(story, files, reader=reader)
 
 
 def shared(story: Appraisal, key: bytes | None) -> Appraisal:

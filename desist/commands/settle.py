@@ -12,6 +12,10 @@ card's cash flow by period and the exclusions, and writes to ``--out``:
   and one per claim, accepted or rejected with its reason, and its payment period;
 - ``settlement.xlsx`` with ``--xlsx``: what each tranche and rule pays, what each
   party receives and the ledger, one sheet each, after a Contents sheet;
+- ``statement.html`` with ``--report`` (and ``statement.pdf`` with ``--pdf``): the settlement statement
+  (:func:`desist.statement.settlement_statement`): a line to sign off, each tranche and rule in words and
+  pounds, each party, the claims accepted and rejected with their reasons, the cash flow by period, who was
+  left out and why, and the audit hashes;
 - ``audit.json``: SHA-256 of the contract, of every input (paths relative to the
   folder) and of every output above, baseline version, desist's version, seeds,
   as-of date, command and figures; ``manifest.json`` holds its SHA-256.
@@ -58,6 +62,8 @@ from desist.commands.common import (
 )
 from desist.format import Column, count, date, pounds
 from desist.outputs import OutputFolder
+from desist.report import find_chromium
+from desist.statement import settlement_statement
 from desist.workbook import settlement_sheets
 from ground.checks import option_error
 from pricing.audit import AUDIT, audit_text, file_sha256, output_texts, relative_to, settle_files
@@ -93,6 +99,14 @@ def settle(
     as_json: bool = json_option(),
     out: Path = out_option("settlement.json, ledger.csv and audit.json"),
     xlsx: bool = xlsx_option("settlement.xlsx", "what each tranche and party is paid and the claims ledger"),
+    statement: bool = typer.Option(
+        False,
+        "--report/--no-report",
+        help="Also write statement.html to --out: the settlement statement a finance officer signs off.",
+    ),
+    pdf: bool = typer.Option(
+        False, "--pdf/--no-pdf", help="With --report, also write statement.pdf, printed by headless Chromium (A4)."
+    ),
 ) -> None:
     """Settle a contract on its data: tranches, parties, a claims ledger and an audit record.
 
@@ -104,9 +118,13 @@ def settle(
         desist settle examples/specs/doncaster.toml --data people=examples/data/people.csv \\
             --data offences=examples/data/offences.csv --as-of 2026-03-31 --previous settled/audit.json --out later/
 
-        desist settle contract.toml --data-map data.toml --as-of 2025-09-30 --out settled/
+        desist settle contract.toml --data-map data.toml --as-of 2025-09-30 --out settled/ --report --pdf
     """
-    require_out(out, xlsx=xlsx)
+    require_out(out, xlsx=xlsx, pdf=pdf, report=statement)
+    if pdf and not statement:
+        raise typer.BadParameter("prints the settlement statement: give --report too.", param_hint="'--pdf'")
+    if pdf:
+        find_chromium()
     when = parse_date(as_of, "as-of")
     inputs = {**mapped_files(data_map, TABLES), **parse_data(data)}
     parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
@@ -121,6 +139,11 @@ def settle(
         if folder is not None:
             settlement = relative_to(settlement, folder.out)
             write_records(settlement, folder, xlsx)
+            if statement:
+                page = settlement_statement(settlement)
+                page.write(folder.path("statement.html"))
+                if pdf:
+                    page.to_pdf(folder.path("statement.pdf"))
     files = written(folder)
     if as_json:
         emit(ctx, settlement.to_dict(), files)
@@ -140,10 +163,24 @@ def write_records(settlement: Any, folder: OutputFolder, xlsx: bool) -> None:
     write_text(audit_text(settlement, outputs), folder, AUDIT)
 
 
+def total_words(pence: int) -> str:
+    """A settlement's net total with its direction in words: "£442,400.00 paid", "£100,000.00 clawed back"."""
+    amount = pounds(abs(pence) / 100, pence=True)
+    if pence < 0:
+        return f"{amount} clawed back (repaid by the providers to the commissioner)"
+    return f"{amount} paid by the commissioner" if pence else "nothing paid"
+
+
 def show_settlement(settlement: Any, files: list[str]) -> None:
     """The settlement for people: what each tranche pays and why, what each party receives, who was left out."""
-    terminal.heading(f"Settlement of '{settlement.contract}' as of {date(settlement.as_of)}", first=True)
-    terminal.paragraph(f"In total: {pounds(settlement.total_pence / 100, pence=True)}.")
+    settlement_text(settlement, first=True)
+    terminal.files(files)
+
+
+def settlement_text(settlement: Any, *, first: bool = False) -> None:
+    """A settlement on the terminal (``settle``, ``report`` and ``demo``): tranches, parties, who was left out."""
+    terminal.heading(f"Settlement of '{settlement.contract}' as of {date(settlement.as_of)}", first=first)
+    terminal.paragraph(f"In total: {total_words(settlement.total_pence)}.")
     earlier = settlement.audit.get("previous")
     if earlier:
         terminal.paragraph(
@@ -181,7 +218,6 @@ def show_settlement(settlement: Any, files: list[str]) -> None:
         terminal.paragraph(
             f"Unused tables (read and hashed, not needed by this contract): {', '.join(settlement.audit['unused'])}."
         )
-    terminal.files(files)
 
 
 def register(app: typer.Typer) -> None:

@@ -93,10 +93,27 @@ def test_report_without_optional_files_says_what_it_did_not_run(folder):
             AS_OF,
             "--out",
             str(folder / "bare"),
+            "--for",
+            "provider",
         ],
     )
     assert result.exit_code == 0, result.output
     assert "Not run: creaming screen" in result.stdout and "Not run: intermediate outcomes" in result.stdout
+    # --for puts the provider's answer first, on the terminal and in the report.
+    headings = [line for line in result.stdout.splitlines() if line.startswith("For the ")]
+    assert [h.split(":")[0] for h in headings] == ["For the provider", "For the commissioner", "For the evaluator"]
+    page = (folder / "bare" / "report.html").read_text()
+    assert (
+        page.index('data-panel="provider"')
+        < page.index('data-panel="commissioner"')
+        < page.index('data-panel="evaluator"')
+    )
+
+
+def test_for_a_reader_who_does_not_exist_is_a_usage_error(folder):
+    run = CliRunner().invoke(app, ["demo", "--for", "auditor", "--out", str(folder / "nobody")])
+    assert run.exit_code == 2 and "must be one of commissioner, provider, evaluator" in run.output
+    assert not (folder / "nobody").exists()
 
 
 def test_report_on_a_bad_file_is_one_readable_error(folder):

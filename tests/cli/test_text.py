@@ -16,6 +16,7 @@ import pytest
 from cohorts.synthetic import make_world
 from desist import terminal
 from ground.reading import write_table
+from tests.report.test_words import _problems, html_texts
 from tests.running import ROOT, desist
 
 EXAMPLES = ROOT / "examples"
@@ -23,6 +24,7 @@ DATA = EXAMPLES / "data"
 SPECS = EXAMPLES / "specs"
 AS_OF = "2025-09-30"
 COSTS = ["--cost", "none=450", "--cost", "women=650", "--cost", "young_adults=550", "--cost", "complex_needs=850"]
+
 
 SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 SCIENTIFIC = re.compile(r"\b\d+(?:\.\d+)?e[-+]?\d+\b", re.IGNORECASE)
@@ -165,7 +167,8 @@ NAMES = list(_commands(Path("w"), Path("o")))
 #: What a command's text must say (words joined across line ends), and what it must no longer say.
 SAYS = {
     "demo": ["Difference in the proven reoffending", "Rate ratio of proven reoffences",
-             "pays when the estimate shows at least a 10% reduction", "against a budget of"],
+             "pays when the estimate shows at least a 10% reduction", "against a budget of",
+             "Settlement of 'Intermediate outcomes tariff' as of", "paid by the commissioner"],
     "simulate": ["What the commissioner would spend", "against a budget of", "out of pocket"],
     "settle": ["Pays when the reduction", "Observed reduction"],
     "check": ["Worth fixing: "],
@@ -197,12 +200,18 @@ def test_text_output_is_for_people(name, world_files, tmp_path, monkeypatch):
     assert NAN.findall(text) == []
     assert CODE.findall(text) == []
     words = " ".join(text.split())
+    body = text.split("Files written:")[0]
     assert [phrase for phrase in SAYS.get(name, []) if phrase not in words] == []
     assert [phrase for phrase in NEVER if phrase in words] == []
     if name in ("demo", "report"):
+        # No sentence holds a key, scientific notation, "p = <" or "provider(s)" (tests/report/test_words.py).
+        assert _problems([" ".join(body.split())]) == []
         assert words.count("Payment rules") == 1
+    if name == "demo":
+        # The demo settles its contract, and its cohort's offences are all its people's.
+        assert "Not run" not in words and "match no person_id" not in run.stderr
+        assert _problems(html_texts(out / "report.html")) == []
     listed = text.split("Files written:")[-1].split() if "Files written:" in text else []
-    body = text.split("Files written:")[0]
     assert [line for line in body.splitlines() if len(line) > terminal.WIDTH] == []
     if out.exists():
         assert sorted(listed) == sorted(str(p) for p in out.iterdir())

@@ -34,7 +34,7 @@ def settled(tmp_path_factory):
 
 def test_the_readme_command_settles_the_example_and_every_rejection_is_counted(settled):
     out, printed = settled
-    assert "In total: £1,000,000.00." in printed
+    assert "In total: £1,000,000.00 paid by the commissioner." in printed
     ledger = pd.read_csv(out / "ledger.csv", dtype=str, keep_default_na=False)
     claims = pd.read_csv(ROOT / "examples" / "data" / "claims.csv")
     # Every claim is in the ledger, accepted or rejected; the payments due from spells besides.

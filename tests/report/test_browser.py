@@ -1,6 +1,8 @@
-"""Every journey's report in headless Chromium at 1280 x 900, as a commissioner would open it.
+"""The report in headless Chromium at 1280 x 800, opened by each reader (``--for``) in turn.
 
-For each journey: no element wider than the viewport (no sideways scrolling,
+For each reader: their panel whole on the first screen (its text read from
+there, a screenshot kept under the test's tmp path), every panel one screen
+tall at most; no element wider than the viewport (no sideways scrolling,
 none inside a table either); no table header in snake_case; no number in
 scientific notation, in the text or the figures; the verdict on the first
 screen; every figure drawn; no console error; and axe-core (from the npm
@@ -14,14 +16,17 @@ One browser serves the whole module.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from appraisal import JOURNEYS
+from appraisal import READERS
+from desist import panels
 from desist.report import BROWSER_FLAGS
 from tests.report.test_sections import built_reports
 
@@ -31,7 +36,7 @@ AXE = Path(os.environ.get("AXE_CORE", ROOT / ".ci" / "node" / "node_modules" / "
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"), reason="Debian's chromium is not installed (CI installs it)"
 )
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = {"width": 1280, "height": 800}
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE][+-]?\d+")
 # Elements that stick out of the viewport, and scroll boxes that scroll sideways.
@@ -54,7 +59,7 @@ TOO_WIDE = """() => {
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reports")
-    return {journey: report.write(folder / f"{journey}.html") for journey, report in built_reports().items()}
+    return {reader: report.write(folder / f"{reader}.html") for reader, report in built_reports().items()}
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +86,57 @@ def _axe_violations(page) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("journey", JOURNEYS)
-def test_each_report_reads_as_a_decision_at_1280_px(browser, pages, journey):
+def _first_screen(page, reader: str, folder: Path) -> str:
+    """The reader's panel: whole on the first screen (a screenshot kept in ``folder``), every panel one screen tall."""
+    page.screenshot(path=str(folder / f"{reader}_first_screen.png"))
+    for key in READERS:
+        box = page.locator(f"[data-panel={key}]").bounding_box()
+        assert box is not None and box["height"] <= VIEWPORT["height"], (key, box)
+    box = page.locator(f"[data-panel={reader}]").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= VIEWPORT["height"], (reader, box)
+    # What the reader sees without scrolling: the text of every element inside the first screen.
+    return page.evaluate(
+        """(reader) => Array.from(document.querySelectorAll(`[data-panel=${reader}] *`))
+             .filter(e => e.children.length === 0 && e.getBoundingClientRect().bottom <= window.innerHeight)
+             .map(e => e.textContent).join(' ')""",
+        reader,
+    )
+
+
+#: What each reader's panel must say on the first screen.
+FIRST_SCREEN = {
+    "commissioner": (
+        "Pay £",
+        "Expected cost",
+        "against a budget of",
+        "Chance a rule pays when nothing changed",
+        "Share at risk",
+        "is paid only on results",
+        "Must fix",
+        "Do not sign as drafted",
+    ),
+    "provider": (
+        "Expected income",
+        "Margin after delivery costs",
+        "Chance of a loss",
+        "Working capital",
+        "do not cover what they cost to serve",
+        "leave out the service fee",
+    ),
+    "evaluator": ("For every 100 people like these", "People compared", "fragile: a hidden bias of"),
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_each_readers_answer_is_on_the_first_screen_at_1280_by_800(browser, pages, reader, tmp_path):
     problems: list[str] = []
     page = browser.new_page(viewport=VIEWPORT)
     page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    page.goto(pages[journey].as_uri())
+    page.goto(pages[reader].as_uri())
+    seen = _first_screen(page, reader, tmp_path)
+    assert [words for words in FIRST_SCREEN[reader] if words not in seen] == []
 
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
     assert page.evaluate(TOO_WIDE) == []
@@ -121,12 +169,36 @@ def test_each_report_reads_as_a_decision_at_1280_px(browser, pages, journey):
     assert problems == []
 
 
-def test_a_report_prints_to_pdf_through_chromium(tmp_path):
-    report = built_reports()["contract"]
-    pdf = report.to_pdf(tmp_path / "contract.pdf", chromium=CHROMIUM)
-    data = pdf.read_bytes()
-    assert data.startswith(b"%PDF") and len(data) > 50_000
-    assert data.count(b"/Type /Page\n") + data.count(b"/Type /Page/") + data.count(b"/Type /Page ") >= 3
+def _pdf_pages(pdf: Path) -> list[tuple[str, float]]:
+    """Each page's text (pdftotext, from poppler-utils) and how far down the page its content reaches (0 to 1)."""
+    if shutil.which("pdftotext") is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdftotext is not installed (.ci/run installs poppler-utils)")
+        pytest.skip("pdftotext is not installed (apt-get install poppler-utils)")
+    boxes = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, text=True, check=True)
+    pages = []
+    for height, body in re.findall(r'<page width="[\d.]+" height="([\d.]+)">(.*?)</page>', boxes.stdout, re.S):
+        words = " ".join(html.unescape(w) for w in re.findall(r"<word[^>]*>([^<]*)</word>", body))
+        bottoms = [float(y) for y in re.findall(r'<block [^>]*yMax="([\d.]+)"', body)]
+        pages.append((words, max(bottoms, default=0.0) / float(height)))
+    return pages
+
+
+def test_the_pdf_holds_every_section_and_the_three_panels_with_no_half_empty_page(tmp_path):
+    report = built_reports()["commissioner"]
+    pdf = report.to_pdf(tmp_path / "commissioner.pdf", chromium=CHROMIUM)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    pages = _pdf_pages(pdf)
+    text = " ".join(" ".join(words for words, _ in pages).split())
+    titles = [s.title for s in report.shown_sections()]
+    assert [t for t in titles if " ".join(t.split()) not in text] == []
+    assert [panels.TITLES[r] for r in READERS if panels.TITLES[r] not in text] == []
+    # A page may end short only where a part ends (the annex starts on a new page) or the report does; else
+    # at least 70% of it is used (a table kept whole, or a panel, left pages 52% and 60% full).
+    annex = next(i for i, (words, _) in enumerate(pages) if "ANNEX: TECHNICAL TABLES" in words)
+    short = [i + 1 for i, (_, filled) in enumerate(pages) if filled < 0.7 and i not in (annex - 1, len(pages) - 1)]
+    assert short == [], [round(f, 2) for _, f in pages]
+    assert len(pages) >= 10
 
 
 def test_the_accessibility_check_can_fail(browser):

@@ -1,5 +1,5 @@
-"""The report of an appraisal: each journey's report answers its reader first, says the library's numbers in
-words, draws every figure inline with alt text, and a section is one function."""
+"""The report of an appraisal: each reader's panel first (the one named first at the front), the evidence in the
+library's numbers in words, every figure inline with alt text, and a section is one function."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from functools import lru_cache
 
 import pytest
 
-from appraisal import JOURNEYS
-from desist import sections
+from appraisal import READERS
+from desist import panels, sections
 from desist.report import Report
 from tests.appraisal.test_appraisal import appraisal_without_costs, built_appraisal
 
-#: Sections every journey's report shows (the evidence and the annex), and each journey's answer.
+#: Sections the report shows after the panels (the evidence and the annex).
 SECTIONS = (
+    "sensitivity",
     "measure",
     "counts",
     "effects",
@@ -23,6 +24,7 @@ SECTIONS = (
     "balance",
     "payment",
     "contract",
+    "settlement",
     "tariffs",
     "creaming",
     "parking",
@@ -30,27 +32,23 @@ SECTIONS = (
     "funnel",
     "providers",
     "equality",
+    "findings",
     "annex_matching",
     "annex_balance",
+    "annex_sensitivity",
     "annex_difficulty",
     "annex_power",
     "annex_tariffs",
     "annex_contract",
     "annex_screens",
 )
-ANSWERS = {"evaluation": "answer", "contract": "contract_answer", "provider": "provider_answer"}
-#: Sections only some journeys show.
-OWN_SECTIONS = {
-    "evaluation": ("sensitivity", "annex_sensitivity"),
-    "contract": ("settlement",),
-    "provider": ("settlement",),
-}
 
 
 @lru_cache(maxsize=1)
 def built_reports() -> dict:
-    """Each journey's report of the shared appraisal, each chart drawn once for all of them."""
-    return sections.build_reports(built_appraisal())
+    """The report with each reader's panel first, each chart drawn once for all of them."""
+    rendered: dict = {}
+    return {reader: sections.build_report(built_appraisal(), reader, rendered=rendered) for reader in READERS}
 
 
 @pytest.fixture(scope="module")
@@ -58,35 +56,83 @@ def story():
     return built_appraisal()
 
 
-def test_each_journeys_report_answers_its_reader_first(story):
-    reports = built_reports()
-    assert set(reports) == set(JOURNEYS)
-    for journey, report in reports.items():
+def test_the_report_opens_with_each_readers_panel_the_one_asked_for_first(story):
+    for reader, report in built_reports().items():
         shown = report.shown_sections()
-        assert shown[0].key == ANSWERS[journey] and shown[0].part == "answer"
-        assert shown[0].blocks[0][0] == "verdict"
         keys = [s.key for s in shown]
-        for key in (*SECTIONS, *OWN_SECTIONS[journey]):
-            assert key in keys, (journey, key)
-        # The evidence before the annex, and every other journey's answer left out.
+        assert keys[:3] == [reader, *(r for r in READERS if r != reader)], keys[:3]
+        assert all(s.part == "answer" and s.blocks[0][0] == "verdict" for s in shown[:3])
+        assert [k for k in keys if k in SECTIONS] == list(SECTIONS)
         parts = [s.part for s in shown]
         assert parts == sorted(parts, key=["answer", "body", "annex"].index)
-        assert not set(ANSWERS.values()) - {ANSWERS[journey]} & set(keys)
-        others = {k for j, own in OWN_SECTIONS.items() if j != journey for k in own} - set(OWN_SECTIONS[journey])
-        assert not others & set(keys), journey
-    page = reports["contract"].to_html()
-    assert "Must fix" in page and "against a budget of" in page and "If the programme changed nothing" in page
-    assert "Peterborough" in page
+    default = [s.key for s in sections.build_report(story, rendered=built_reports()["evaluator"].rendered).sections]
+    assert default[:3] == list(READERS) == ["commissioner", "provider", "evaluator"]
+
+
+def test_the_commissioners_panel_says_what_to_pay_the_cost_the_chance_the_share_at_risk_and_what_must_be_fixed(story):
+    panel = panels.commissioner(story)
+    settled = story.settlement.total_pence / 100
+    assert panel.verdict.startswith(f"Pay £{settled:,.0f} as of 30 September 2025")
+    assert "Do not sign as drafted: 1 finding must be fixed first." in panel.paragraphs
+    figures = {f.label: f for f in panel.figures}
+    spend = story.spend()
+    assert (
+        figures["Expected cost"].value == f"£{spend.mean:,.0f}"
+        and f"£{spend.budget:,.0f}" in figures["Expected cost"].detail
+    )
+    chance = figures["Chance a rule pays when nothing changed"]
+    worst = max(c.results[0].false_payment for c in story.thresholds.values())
+    assert chance.value == f"{100 * worst:.1f}%" and "over the contract's life: not computed" in chance.detail
+    # One definition of the share at risk: the withheld fee and the outcome payments over the contract's value.
+    s = story.structure
+    at_risk = ((s.at_risk_share + s.clawback_share) * s.service_fee + s.outcome_budget) / s.contract_value
+    assert figures["Share at risk"].value == f"{100 * at_risk:.0f}%"
+    assert "20% of the service fee held back and the outcome payments" in figures["Share at risk"].detail
+    assert [f.severity for f in panel.findings] == ["error"] and figures["Must fix"].value == "1"
+    page = built_reports()["commissioner"].to_html()
+    assert page.count("is paid only on results") == 1 and "Must fix" in page
+
+
+def test_the_providers_panel_says_which_segments_lose_money_and_that_their_margins_leave_out_the_fee(story):
+    panel = panels.provider(story)
+    o = story.outlooks()["prime"]
+    assert panel.verdict == o.sentence()
+    assert [f.label for f in panel.figures] == [
+        "Expected income",
+        "Margin after delivery costs",
+        "Chance of a loss",
+        "Working capital",
+    ]
+    assert panel.figures[0].value == f"£{o.income:,.0f}" and panel.figures[1].value == f"£{o.margin:,.0f}"
+    table = story.tariffs.margins["spec"].table
+    losing = table[table["margin_per_person"] < 0]
+    assert len(losing) >= 2
+    words = panel.paragraphs[-1]
+    for key, row in losing.iterrows():
+        name = story.inputs.spec.segments[key].label
+        assert f"{name} loses £{-row.margin_per_person:,.0f} a person" in words
+    assert "leave out the service fee, which the margin above includes" in words
+    assert "_" not in words
+
+
+def test_the_evaluators_panel_gives_the_verdict_and_says_a_small_gamma_is_fragile(story):
+    panel = panels.evaluator(story)
+    verdict = story.verdicts()["binary"]
+    assert panel.verdict == verdict.sentence() and verdict.per_100() in panel.paragraphs
+    gamma = story.sensitivity.rows["frequency"].gamma
+    assert gamma < panels.FRAGILE_GAMMA
+    assert f"fragile: a hidden bias of {gamma:.2f} would explain it away" in " ".join(panel.paragraphs)
+    assert panels.strength(2.5).startswith("robust") and panels.strength(float("inf")).startswith("robust")
 
 
 def test_the_verdict_is_said_in_the_jdls_words(story):
     verdict = story.verdicts()["binary"]
-    page = built_reports()["evaluation"].to_html()
+    page = built_reports()["evaluator"].to_html()
     assert verdict.sentence() in page and verdict.per_100() in page
 
 
 def test_every_figure_is_inline_svg_with_alt_text(story):
-    page = built_reports()["evaluation"].to_html()
+    page = built_reports()["evaluator"].to_html()
     for key in ("balance", "contract", "tariffs", "creaming", "parking", "funnel", "annex_balance", "annex_difficulty"):
         assert f'data-figure="{key}"' in page, key
     figures = re.findall(r"<figure data-figure=\"[^\"]+\"><svg ([^>]*)>", page)
@@ -100,18 +146,18 @@ def test_every_figure_is_inline_svg_with_alt_text(story):
 
 
 def test_sensitivity_is_said_in_plain_sentences_in_the_answer(story):
-    page = built_reports()["evaluation"].to_html()
-    shown = {s.key: s for s in built_reports()["evaluation"].shown_sections()}
-    assert shown["sensitivity"].part == "answer"
+    page = built_reports()["evaluator"].to_html()
+    shown = {s.key: s for s in built_reports()["evaluator"].shown_sections()}
+    assert shown["sensitivity"].part == "body"
     for sentence in story.sensitivity.sentences():
         assert sentence.replace("'", "&#39;") in page
     assert "Rosenbaum&#39;s Gamma" in page and "E-value" in page
 
 
 def test_settlement_measurement_and_providers_are_shown(story):
-    page = built_reports()["contract"].to_html()
+    page = built_reports()["commissioner"].to_html()
     assert "What the contract pays under its terms" in page and "What each tranche pays" in page
-    evaluation = built_reports()["evaluation"].to_html()
+    evaluation = built_reports()["evaluator"].to_html()
     assert "Providers compared like with like" in evaluation and "Rank could be (95%)" in evaluation
     assert "How outcomes were measured" in evaluation
     # The unmeasured are counted where the outcome rates are shown.
@@ -119,7 +165,7 @@ def test_settlement_measurement_and_providers_are_shown(story):
 
 
 def test_the_caliper_is_stated_as_the_appraisal_used_it(story):
-    page = built_reports()["evaluation"].to_html()
+    page = built_reports()["evaluator"].to_html()
     assert "caliper 0.2 SD, no replacement" in page
     narrower = dataclasses.replace(story, options=dataclasses.replace(story.options, caliper=0.05))
     annex = Report("x").section("annex_matching", "Matched comparison: counts", part="annex")
@@ -130,31 +176,30 @@ def test_the_caliper_is_stated_as_the_appraisal_used_it(story):
 def test_adding_a_section_is_one_function(story):
     """Register a section, build the report, then take it out again."""
 
-    @sections.section("pool_size", "The pool", journeys=("evaluation",))
+    @sections.section("pool_size", "The pool")
     def pool_size(story, out):
         out.paragraph(f"The pool has {len(story.inputs.pool):,} people.")
 
     try:
-        report = sections.build_report(story, "evaluation", rendered=built_reports()["evaluation"].rendered)
+        report = sections.build_report(story, "evaluator", rendered=built_reports()["evaluator"].rendered)
         assert report.shown_sections()[-1 - sum(s.part == "annex" for s in report.shown_sections())].key == "pool_size"
         assert "The pool has 15,000 people." in report.to_html()
     finally:
         sections.SECTIONS.pop()
 
 
-def test_a_journey_that_does_not_exist_is_a_parameter_error(story):
+def test_a_reader_who_does_not_exist_is_a_parameter_error(story):
     from ground.errors import ParameterError
 
-    with pytest.raises(ParameterError, match=r"'journey' parameter of build_report must be one of 'evaluation'"):
+    with pytest.raises(ParameterError, match=r"'first' parameter of order must be one of 'commissioner'"):
         sections.build_report(story, "auditor")
 
 
 def test_without_costs_the_provider_answer_and_what_was_not_run_say_so():
     story = appraisal_without_costs()
-    answer = Report("Provider").section("provider_answer", "What the provider would earn", part="answer")
-    sections.answer_provider(story, answer)
+    answer = panels.provider(story)
     not_run = Report("Provider").section("not_run", "What was not run")
     sections.not_run_section(story, not_run)
     # Without costs a provider's income cannot be told from its margin, and the report says so.
-    assert "delivery costs were not given" in answer.blocks[0][1]
+    assert "delivery costs were not given" in answer.verdict
     assert any("Not run: tariff comparison" in text for _, text in not_run.blocks)
