@@ -79,8 +79,22 @@ def synthetic_world(seed: int = 28, n: int = 700) -> tuple[pd.DataFrame, pd.Data
                     rows.append(
                         (person, name, item, float(rng.integers(lo, top + 1)), when + pd.Timedelta(days=int(day)))
                     )
-    frame = pd.DataFrame(rows, columns=["person_id", "instrument", "item", "score", "assessed_on"])
-    return people, _spoilt(frame, rng)
+    ties, tied = _equidistant(rng)
+    frame = pd.DataFrame(rows + tied, columns=["person_id", "instrument", "item", "score", "assessed_on"])
+    return pd.concat([people, ties], ignore_index=True), _spoilt(frame, rng)
+
+
+def _equidistant(rng: np.random.Generator) -> tuple[pd.DataFrame, list[tuple]]:
+    """People assessed 10 days either side of day 182 (a tie for ``counts="closest"``), and on day 0."""
+    start = pd.Timestamp("2023-03-01")
+    people = pd.DataFrame({"person_id": [f"T{i:03d}" for i in range(40)], "start_date": start})
+    rows = [
+        (person, name, "ladder", float(rng.integers(1, 11)), start + pd.Timedelta(days=day))
+        for person in people["person_id"]
+        for name in ("ladder_family", "ladder_ete")
+        for day in (0, 172, 192)
+    ]
+    return people, rows
 
 
 def _spoilt(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -142,6 +156,7 @@ def extra_cases() -> dict[str, dict]:
             instrument="family_contact", measure="contact_frequency", rule=Improvement(by=1), baseline=(-60, 10)
         ),
         "ete_sustained": dict(instrument="ladder_ete", rule=Sustained(Improvement(by=2), for_days=30)),
+        "ete_closest": dict(instrument="ladder_ete", rule=Threshold(at_least=6, counts="closest", target_day=182)),
     }
 
 
