@@ -47,15 +47,12 @@ def test_rows_of_other_instruments_are_found_when_asked():
 
 
 def test_an_instrument_nobody_took_leaves_everyone_unmeasured():
-    spec = MetricSpec.from_dict(
-        {
-            "metric": {"name": "two ladders"},
-            "outcomes": {
-                "family": {"instrument": "ladder_family", "window": [91, 273], "rule": {"type": "improvement", "by": 2}},
-                "ete": {"instrument": "ladder_ete", "window": [91, 273], "rule": {"type": "threshold", "at_least": 7}},
-            },
-        }
-    )
+    improvement, threshold = {"type": "improvement", "by": 2}, {"type": "threshold", "at_least": 7}
+    outcomes = {
+        "family": {"instrument": "ladder_family", "window": [91, 273], "rule": improvement},
+        "ete": {"instrument": "ladder_ete", "window": [91, 273], "rule": threshold},
+    }
+    spec = MetricSpec.from_dict({"metric": {"name": "two ladders"}, "outcomes": outcomes})
     people = pd.DataFrame({"person_id": ["A", "B"], "start_date": [DAY, DAY]})
     results = spec.achievement(people, ladder([("A", 0, 3), ("A", 120, 6)]), as_of="2025-06-30")
     assert results["family"].per_person["status"].tolist() == ["achieved", "not_achieved"]
