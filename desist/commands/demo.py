@@ -20,6 +20,7 @@ from appraisal.demo import check_settings
 from desist import terminal
 from desist.commands.common import emit, json_option, output_folder, written
 from desist.commands.report import (
+    WRITING,
     check_files,
     pdf_option,
     show_story,
@@ -59,9 +60,9 @@ def demo(
     settings = {"n_eligible": n_eligible, "n_pool": n_pool, "draws": draws, "creaming": creaming, "parking": parking}
     check_settings(settings, "desist demo", lambda setting: "--" + setting.replace("_", "-"))
     check_files(out, xlsx=xlsx, pdf=pdf)
-    with output_folder(ctx, out) as folder:
-        with story_progress(as_json) as advance:
-            story = appraisal.demo(seed, **settings, progress=advance)
+    with output_folder(ctx, out) as folder, story_progress(as_json, "making the synthetic world") as advance:
+        story = appraisal.demo(seed, **settings, progress=advance)
+        advance(WRITING)
         write_appraisal(story, folder, xlsx=xlsx, pdf=pdf)
     files = written(folder)
     world = story.inputs.world

@@ -40,6 +40,7 @@ from desist.commands.common import (
     output_folder,
     parse_date,
     require_out,
+    step,
     write_excel,
     write_text,
     written,
@@ -95,10 +96,12 @@ def settle(
     parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
     command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
     with output_folder(ctx, out) as folder:
-        settlement = settle_files(contract, inputs, as_of=when, command=command)
+        with step(f"Settling {contract} as of {as_of}", quiet=as_json):
+            settlement = settle_files(contract, inputs, as_of=when, command=command)
         if folder is not None:
             settlement = relative_to(settlement, folder.out)
-            write_records(settlement, folder, xlsx)
+            with step("Writing the ledger and the audit record", quiet=as_json):
+                write_records(settlement, folder, xlsx)
     files = written(folder)
     if as_json:
         emit(ctx, settlement.to_dict(), files)

@@ -20,7 +20,7 @@ from pathlib import Path
 import typer
 
 from desist import terminal
-from desist.commands.common import emit, json_option
+from desist.commands.common import emit, json_option, step
 from pricing.audit import verify as verify_audit
 
 
@@ -35,7 +35,8 @@ def verify(
 
         desist verify settled/audit.json
     """
-    result = verify_audit(audit)
+    with step(f"Replaying the settlement of {audit}", quiet=as_json):
+        result = verify_audit(audit)
     if as_json:
         emit(ctx, result.to_dict())
     elif result.identical:
