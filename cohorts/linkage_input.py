@@ -13,7 +13,8 @@ hyphens and apostrophes dropped, so "O'Brien-Smith" and "OBRIEN SMITH" agree), d
 with the day and month swapped beside them (where both could be a month), sex as its level (``unknown`` is
 missing), IDs in upper case without spaces.
 
-Dates are read by :func:`ground.tables.parse_dates` (ISO 8601 or date values), in :func:`_dates` only.
+Dates are read by :func:`ground.dates.parse_dates` (ISO 8601, the declared format or date values), in ``_dates`` only;
+a data mapping's table (:mod:`ground.mapping`) arrives with its dates already read in its declared format.
 Files are read by :func:`read` (CSV as text, Parquet as typed).
 """
 
@@ -28,6 +29,7 @@ import pandas as pd
 
 from ground.checks import column_names, shorten
 from ground.errors import SchemaError
+from ground.reading import TableSource
 from ground.tables import SEX_LEVELS, parse_dates, schema_error
 
 #: The columns a cohort is linked on; a cohort must have the names and the date of birth, sex it may lack.
@@ -66,13 +68,13 @@ class Prepared:
     ids: tuple[str, ...]
 
 
-def read(source: pd.DataFrame | str | Path, table: str) -> tuple[pd.DataFrame, str | None]:
+def read(source: pd.DataFrame | str | Path | TableSource, table: str) -> tuple[pd.DataFrame, str | None]:
     """The table and the file it came from (None for a DataFrame): CSV read as text, Parquet as typed.
 
     Parameters
     ----------
-    source : pandas.DataFrame, str or pathlib.Path
-        The table itself, or a CSV or Parquet file holding it.
+    source : pandas.DataFrame, str, pathlib.Path or TableSource
+        The table itself, a CSV or Parquet file holding it, or a data mapping's table (:mod:`ground.mapping`).
     table : str
         What the table is ("cohort" or "people"), for messages.
 
@@ -93,6 +95,8 @@ def read(source: pd.DataFrame | str | Path, table: str) -> tuple[pd.DataFrame, s
     """
     if isinstance(source, pd.DataFrame):
         return source, None
+    if isinstance(source, TableSource):  # a data mapping's table, in desist's columns and dates
+        return source.read(), str(source)
     path = Path(source)
     if not path.is_file():
         what = "a folder, not a file" if path.is_dir() else "no such file"

@@ -49,6 +49,7 @@ from ground.errors import DesistError
 #: (the first line of each command's docstring; tests/test_cli.py keeps them equal).
 COMMANDS: dict[str, str] = {
     "demo": "Run the whole story on a synthetic world (no files needed) and write the report.",
+    "inspect": "Profile files before anything is computed: columns, dates, codes, duplicates, links, a draft mapping.",
     "measure": "Count proven reoffending per person and write the per-person table.",
     "link": "Link a cohort to the national people table on names, date of birth, sex and any IDs.",
     "evaluate": "Match programme participants to a comparison pool and estimate the effect.",

@@ -578,6 +578,18 @@ def settlement_table(settlement: Any, caption: str = "What each tranche pays") -
     return Table(frame, columns, caption)
 
 
+def settlement_cash_flow_table(settlement: Any, caption: str = "What falls due in each payment period") -> Table:
+    """A rate card's cash flow (``Settlement.cash_flow()``): each period's first day, claims paid, amount (£)."""
+    frame = settlement.cash_flow()
+    frame["amount"] = _pounds_of(frame["amount_pence"])
+    columns = {
+        "period": Column("Period from", "text"),
+        "claims": Column("Claims paid", "count"),
+        "amount": Column("Amount", "pounds"),
+    }
+    return Table(frame, columns, caption)
+
+
 def settlement_parties_table(settlement: Any, caption: str = "What each party receives") -> Table:
     """A settlement's parties: the commissioner pays (negative), the others receive."""
     frame = settlement.parties.copy()

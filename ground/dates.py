@@ -11,7 +11,10 @@ in Python): the format must have a four-digit year, and ISO dates stay readable.
 
 - :data:`DateLike`: what a user may pass as a date (``as_of: DateLike``);
 - :func:`parse_date`: one value, or one message naming the value and the form;
-- :func:`parse_dates`: a column, with the cells that are not dates.
+- :func:`parse_dates`: a column, with the cells that are not dates;
+- :func:`fitting_formats`: the common ways of writing a date that read every
+  value of a column (``desist inspect`` shows them, and a mapping without a
+  ``date_format`` is refused naming them); two that both fit are ambiguous.
 
 Timezone-aware values keep their local date and time and lose the zone.
 
@@ -44,7 +47,17 @@ import pandas as pd
 from ground.checks import shown_value
 from ground.errors import DesistError, ParameterError
 
-__all__ = ["DATE_RULE", "ISO_FORM", "DateLike", "date_format", "declared_format", "parse_date", "parse_dates"]
+__all__ = [
+    "CANDIDATE_FORMATS",
+    "DATE_RULE",
+    "ISO_FORM",
+    "DateLike",
+    "date_format",
+    "declared_format",
+    "fitting_formats",
+    "parse_date",
+    "parse_dates",
+]
 
 #: What a user may pass wherever desist takes a date (a datetime and a Timestamp are dates too).
 DateLike: TypeAlias = str | datetime.date | pd.Timestamp
@@ -55,6 +68,14 @@ ISO_FORM = "YYYY-MM-DD"
 DATE_RULE = "not a valid date (expected YYYY-MM-DD, years 1678-2261)"
 #: ISO dates, optionally with a time of day (what :data:`DATE_RULE` accepts).
 ISO_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+
+#: The ways of writing a date that :func:`fitting_formats` tries (four-digit years only; ISO first), each also
+#: with a time of day after it.
+CANDIDATE_FORMATS = (
+    "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d %b %Y", "%d %B %Y",
+    "%d-%b-%Y", "%Y%m%d",
+)  # fmt: skip
+_TIMES = ("", " %H:%M", " %H:%M:%S", "T%H:%M:%S")
 
 _declared: ContextVar[str | None] = ContextVar("desist_date_format", default=None)
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -223,13 +244,60 @@ def parse_dates(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, 
     elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     else:
-        text = values.astype("str").str.strip()
+        # Each distinct value is read once: a column of millions of rows holds a few thousand dates.
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        text = pd.Series(uniques, dtype=object).astype("str").str.strip()
         iso = text.str.match(ISO_PATTERN).fillna(False).astype(bool)
-        parsed = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
+        once = pd.to_datetime(text.where(iso), format="ISO8601", errors="coerce")
         if fmt is not None:
             declared = pd.to_datetime(text.where(~iso), format=fmt, errors="coerce")
-            parsed = parsed.astype("datetime64[ns]").fillna(declared.astype("datetime64[ns]"))
+            once = once.astype("datetime64[us]").fillna(declared.astype("datetime64[us]"))
+        once = once.where((once >= pd.Timestamp.min) & (once <= pd.Timestamp.max)).astype("datetime64[ns]")
+        every = np.append(once.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+        parsed = pd.Series(every[np.where(codes < 0, len(once), codes)], index=values.index)
     in_range = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
     parsed = parsed.where(in_range).astype("datetime64[ns]")
     bad = values.notna().to_numpy() & parsed.isna().to_numpy()
     return parsed, bad, rule
+
+
+def fitting_formats(values: pd.Series) -> list[str]:
+    """The formats of :data:`CANDIDATE_FORMATS` (with or without a time) that read every value present.
+
+    Tried on the distinct values, so a column of millions of rows costs what
+    its few thousand dates cost. Missing and blank cells are not values. More
+    than one format fitting is ambiguous (``01/09/2025``: day first or month
+    first); none fitting means the column is not all dates in one common form.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The column as read (text; a date or number column fits no form).
+
+    Returns
+    -------
+    list of str
+        ``strptime`` formats, in :data:`CANDIDATE_FORMATS`' order.
+
+    Examples
+    --------
+    >>> fitting_formats(pd.Series(["30/09/2025", "01/10/2025"]))
+    ['%d/%m/%Y']
+    >>> fitting_formats(pd.Series(["01/09/2025", "02/10/2025"]))
+    ['%d/%m/%Y', '%m/%d/%Y']
+    >>> fitting_formats(pd.Series(["2025-09-30", None]))
+    ['%Y-%m-%d']
+    """
+    if pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return []
+    text = pd.Series(pd.unique(values.dropna().astype("str").str.strip()), dtype=object)
+    text = text[text != ""]
+    if text.empty:
+        return []
+    # Every form is tried on a few values first: a column of ids fails them all at once, not value by value.
+    sample = text.iloc[:200]
+    tried = [f + t for f in CANDIDATE_FORMATS for t in _TIMES]
+    likely = [fmt for fmt in tried if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all()]
+    fits = [fmt for fmt in likely if pd.to_datetime(text, format=fmt, errors="coerce").notna().all()]
+    # One form per date form: the first time of day that reads every value.
+    return [fmt for i, fmt in enumerate(fits) if not any(fmt.startswith(f) for f in fits[:i])]

@@ -11,7 +11,13 @@ set of rules wherever a file is read (``desist settle``, ``desist measure``,
   ``age.1`` and use the first);
 - Excel files are read from the first sheet, or the one named;
 - chosen columns are read as text as written, so ids keep their leading zeros
-  and a stray word in an age column is reported, not dropped.
+  and a stray word in an age column is reported, not dropped;
+- one table may be several files (quarterly drops, a Parquet folder): each is
+  read by these rules, all must have the same columns, and they are stacked in
+  the order given (:func:`read_frames` says which rows came from which file);
+- a :class:`TableSource` (a table of a data mapping file, :mod:`ground.mapping`)
+  reads itself: its files or database table, its columns renamed, its codes and
+  dates in desist's words.
 
 :func:`read_table` also checks the file against its table's schema
 (:func:`ground.tables.validate`), so what comes back has string ids, real dates
@@ -22,7 +28,8 @@ from __future__ import annotations
 
 import codecs
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +39,19 @@ from ground.checks import require_columns, shorten
 from ground.dates import DateLike
 from ground.errors import DesistWarning, SchemaError
 
-__all__ = ["ENCODINGS", "FORMATS", "EncodingWarning", "read_frame", "read_table", "write_table"]
+__all__ = [
+    "ENCODINGS",
+    "FORMATS",
+    "EncodingWarning",
+    "TableSource",
+    "parquet_files",
+    "source_label",
+    "read_frame",
+    "read_frames",
+    "read_header",
+    "read_table",
+    "write_table",
+]
 
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel", ".xlsm": "Excel"}
 #: Text encodings a CSV file is read in, in order: UTF-8 (with or without a byte-order mark), then the
@@ -44,10 +63,44 @@ class EncodingWarning(DesistWarning):
     """A CSV file was not UTF-8 and was read as Windows-1252 text; check accented names read correctly."""
 
 
+class TableSource:
+    """A table that knows how to read itself: a table of a data mapping file (:class:`ground.mapping.TableMap`).
+
+    :func:`read_frame` and :func:`read_table` hand it the columns wanted (in
+    desist's names) and get back the table in desist's words; everything that
+    takes a path takes one of these too. ``str(source)`` names it in messages.
+    """
+
+    @property
+    def label(self) -> str:
+        """The source as messages name it."""
+        return "a table source"
+
+    def read(self, *, columns: Sequence[str] | None = None, text: Sequence[str] = ()) -> pd.DataFrame:
+        """The table: ``columns`` (desist's names; all when None), ``text`` read as text as written."""
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.label
+
+
+#: Where a table may be read from: a file, a Parquet folder, several files, or a table source.
+Source = str | Path | Sequence[str | Path] | TableSource
+
+
 def file_format(path: str | Path, table: str, option: str | None = None) -> str:
     """``"CSV"``, ``"Parquet"`` or ``"Excel"`` for a file that exists; anything else refused, naming it.
 
     A URL (``s3://...``) is not checked for existence: its reader finds out.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file, or a URL.
+    table : str
+        What it holds, named in errors.
+    option : str, optional
+        How the caller named the file (``"--people"``), quoted in messages.
 
     Raises
     ------
@@ -62,8 +115,13 @@ def file_format(path: str | Path, table: str, option: str | None = None) -> str:
     given = f"given as {option} for the {table} table" if option else f"the {table} table"
     local = not (isinstance(path, str) and "://" in path)
     path = Path(path) if local else path
-    if local and path.is_dir():
-        raise SchemaError(f"{path}: a folder, not a file ({given}).", table=table, source=str(path))
+    if local and Path(path).is_dir():
+        raise SchemaError(
+            f"{path}: a folder, not a file ({given}), with no Parquet files in it (a folder is read as the Parquet "
+            "files inside it).",
+            table=table,
+            source=str(path),
+        )
     suffix = Path(str(path).rstrip("/")).suffix.lower()
     if suffix not in FORMATS:
         raise SchemaError(
@@ -72,13 +130,13 @@ def file_format(path: str | Path, table: str, option: str | None = None) -> str:
             table=table,
             source=str(path),
         )
-    if local and not path.is_file():
+    if local and not Path(path).is_file():
         raise SchemaError(f"{path}: no such file ({given}).", table=table, source=str(path))
     return FORMATS[suffix]
 
 
 def read_table(
-    path: str | Path,
+    path: Source,
     table: str,
     *,
     as_of: DateLike | None = None,
@@ -90,9 +148,11 @@ def read_table(
 
     Parameters
     ----------
-    path : str or pathlib.Path
+    path : str, pathlib.Path, list of them, or TableSource
         The file; its suffix (``.csv``, ``.parquet``/``.pq``, ``.xlsx``/``.xlsm``)
-        picks the reader.
+        picks the reader. A folder of Parquet files or a list of files is one
+        table in parts (:func:`read_frames`); a :class:`TableSource` (a data
+        mapping's table) reads itself.
     table : {"people", "eligible", "assessments", "offences", "services", "pool"}
         The schema to check the file against.
     as_of : DateLike, optional
@@ -124,13 +184,36 @@ def read_table(
     from ground.tables import validate  # pandera: only reading a named table needs it
 
     frame = read_frame(path, table=table, sheet=sheet, text=schema_text(table), option=option)
-    return validate(frame, table, as_of=as_of, people=people, source=str(path))
+    return validate(frame, table, as_of=as_of, people=people, source=source_label(path))
+
+
+def source_label(path: Source) -> str:
+    """A source as messages name it: the file, the files (``a.csv, b.csv``), or the table source's label.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path, list of them, or TableSource
+        Where a table was read from.
+
+    Examples
+    --------
+    >>> source_label(["2025Q1.csv", "2025Q2.csv"])
+    '2025Q1.csv, 2025Q2.csv'
+    """
+    if isinstance(path, (list, tuple)):
+        return shorten(map(str, path), 4)
+    return str(path)
 
 
 def schema_text(table: str) -> list[str]:
     """The columns of a schema table read as text, for its schema to parse: all but its dates.
 
     Dates are left alone: CSV gives text anyway and Excel stores them as dates.
+
+    Parameters
+    ----------
+    table : str
+        A schema table (``ground.tables.TABLES``).
 
     Examples
     --------
@@ -144,7 +227,7 @@ def schema_text(table: str) -> list[str]:
 
 
 def read_frame(
-    path: str | Path,
+    path: Source,
     *,
     table: str = "data",
     sheet: str | int | None = None,
@@ -152,7 +235,7 @@ def read_frame(
     text: Sequence[str] = (),
     option: str | None = None,
 ) -> pd.DataFrame:
-    """Read any table from a CSV, Parquet or Excel file, without a schema.
+    """Read any table from a CSV, Parquet or Excel file (or several, or a table source), without a schema.
 
     For files that are not one of desist's named tables (e.g. one row per
     unit for ``desist evaluate``) columns come back as pandas infers them;
@@ -160,8 +243,10 @@ def read_frame(
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        The file; its suffix picks the reader (see ``FORMATS``).
+    path : str, pathlib.Path, list of them, or TableSource
+        The file; its suffix picks the reader (see ``FORMATS``). A folder is
+        read as the Parquet files in it and a list as its files, stacked
+        (:func:`read_frames`); a :class:`TableSource` reads itself.
     table : str, default "data"
         What the file holds, named in errors.
     sheet : str or int, optional
@@ -184,30 +269,164 @@ def read_frame(
     --------
     >>> units = read_frame("units.parquet")  # doctest: +SKIP
     """
+    if isinstance(path, TableSource):
+        wanted = None if columns is None else list(columns.values() if isinstance(columns, Mapping) else columns)
+        return path.read(columns=wanted, text=text)
+    if not isinstance(path, (str, Path)) or _several(path):
+        return read_frames(path, table=table, sheet=sheet, columns=columns, text=text, option=option)[0]
     kind = file_format(path, table, option)
     if sheet is not None and kind != "Excel":
         warnings.warn(f"The 'sheet' argument is not used for {kind} files and will be ignored.", stacklevel=2)
+    header, read = _opened(path, kind, sheet, table)
+    if columns is not None:
+        present = pd.DataFrame(columns=[str(h) for h in header])
+        require_columns(present, columns, table=table, source=str(path))
+    wanted = (
+        None if columns is None else list(dict.fromkeys(columns.values() if isinstance(columns, Mapping) else columns))
+    )
+    with _blamed(path, kind, table):
+        return read(wanted, {c: "str" for c in text if c in header})
+
+
+def _opened(path: Any, kind: str, sheet: str | int | None, table: str) -> tuple[list[Any], Any]:
+    """The file's header (a name given twice refused) and its reader; an empty or unreadable file refused."""
     local = isinstance(path, Path) or "://" not in str(path)
     if local and Path(path).stat().st_size == 0:
         raise SchemaError(f"{path}: the file is empty (not even a header row).", table=table, source=str(path))
-    try:
+    with _blamed(path, kind, table):
         header, read = _reader(path, kind, sheet, table)
-        _refuse_repeated_names(header, path, table)
-        if columns is not None:
-            present = pd.DataFrame(columns=[str(h) for h in header])
-            require_columns(present, columns, table=table, source=str(path))
-        wanted = (
-            None
-            if columns is None
-            else list(dict.fromkeys(columns.values() if isinstance(columns, Mapping) else columns))
-        )
-        return read(wanted, {c: "str" for c in text if c in header})
+    _refuse_repeated_names(header, path, table)
+    return header, read
+
+
+@contextmanager
+def _blamed(path: Any, kind: str, table: str) -> Iterator[None]:
+    """A parser meeting a bad file fails in its own way; the file is to blame, in one message naming it."""
+    try:
+        yield
     except SchemaError:
         raise
-    except Exception as exc:  # a parser meeting a bad file fails in its own way; the file is to blame
+    except Exception as exc:
         raise SchemaError(
             f"{path}: cannot read as {kind}: {type(exc).__name__}: {str(exc)[:300]}", table=table, source=str(path)
         ) from None
+
+
+def _several(path: Any) -> bool:
+    """A list of files, or a local folder (read as the Parquet files in it)."""
+    if isinstance(path, (list, tuple)):
+        return True
+    local = isinstance(path, (str, Path)) and "://" not in str(path)
+    return local and Path(path).is_dir() and bool(parquet_files(path))
+
+
+def parquet_files(folder: str | Path) -> list[Path]:
+    """The Parquet files (``.parquet``, ``.pq``) anywhere under a folder, in path order.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The folder (a Parquet dataset, quarterly drops).
+
+    Examples
+    --------
+    >>> parquet_files("drops/")  # doctest: +SKIP
+    [PosixPath('drops/2025Q1.parquet'), PosixPath('drops/2025Q2.parquet')]
+    """
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in (".parquet", ".pq") and p.is_file())
+
+
+def read_frames(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    table: str = "data",
+    sheet: str | int | None = None,
+    columns: Sequence[str] | Mapping[str, str] | None = None,
+    text: Sequence[str] = (),
+    option: str | None = None,
+) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
+    """One table kept in several files (quarterly extracts, a Parquet folder), stacked in the order given.
+
+    Each file is read by :func:`read_frame`'s rules; every file must have the
+    same columns as the first (in any order), so that a quarter with a column
+    renamed is refused, not read with gaps. A folder stands for the Parquet
+    files in it (:func:`parquet_files`).
+
+    Parameters
+    ----------
+    paths : str, pathlib.Path or list of them
+        The files, in the order their rows are stacked (a folder: its Parquet files).
+    table, sheet, columns, text, option
+        As :func:`read_frame` (each file is read by it).
+
+    Returns
+    -------
+    (pandas.DataFrame, list of (str, int))
+        The stacked table (a fresh 0-based index), and each file with its
+        number of rows, in order: row ``i`` of the table is in the first file
+        whose rows reach past it.
+
+    Raises
+    ------
+    SchemaError
+        No files; a file that cannot be read; columns that differ from the first file's.
+
+    Examples
+    --------
+    >>> offences, parts = read_frames(["2025Q1.csv", "2025Q2.csv"], table="offences")  # doctest: +SKIP
+    >>> parts  # doctest: +SKIP
+    [('2025Q1.csv', 1200), ('2025Q2.csv', 1180)]
+    """
+    listed = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    files = [f for p in listed for f in (parquet_files(p) if _several(p) else [p])]
+    if not files:
+        raise SchemaError(f"No files were given for the {table} table.", table=table)
+    frames, parts, first = [], [], None
+    for path in files:
+        header = read_header(path, table=table, sheet=sheet, option=option)
+        if first is None:
+            first = header
+        elif set(header) != set(first):
+            raise SchemaError(_differ(path, header, files[0], first), table=table, source=str(path))
+        frame = read_frame(path, table=table, sheet=sheet, columns=columns, text=text, option=option)
+        frames.append(frame if columns is not None else frame[first])
+        parts.append((str(path), len(frame)))
+    return pd.concat(frames, ignore_index=True), parts
+
+
+def _differ(path: Any, header: list[str], first_path: Any, first: list[str]) -> str:
+    lacks, extra = [c for c in first if c not in header], [c for c in header if c not in first]
+    said = [f"lacks {shorten(map(repr, lacks))}"] if lacks else []
+    said += [f"has {shorten(map(repr, extra))} besides"] if extra else []
+    return (
+        f"{path}: its columns are not those of {first_path} (it {' and '.join(said)}): the files "
+        "of one table must have the same columns."
+    )
+
+
+def read_header(
+    path: str | Path, *, table: str = "data", sheet: str | int | None = None, option: str | None = None
+) -> list[str]:
+    """A file's column names as written (a name given twice refused), without reading its rows.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file (CSV, Parquet or Excel).
+    table : str
+        What it holds, named in errors.
+    sheet : str or int, optional
+        Excel only: the sheet.
+    option : str, optional
+        How the caller named the file, quoted in messages.
+
+    Examples
+    --------
+    >>> read_header("pnc_extract.csv", table="offences")  # doctest: +SKIP
+    ['PNC_ID', 'Offence Date', 'Disposal Date', 'Outcome']
+    """
+    header, _ = _opened(path, file_format(path, table, option), sheet, table)
+    return ["" if pd.isna(h) else str(h) for h in header]
 
 
 def _reader(path: Any, kind: str, sheet: str | int | None, table: str) -> tuple[list[Any], Any]:

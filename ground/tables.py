@@ -1,7 +1,7 @@
 """Schemas for desist's tables, and one call that checks a table against its schema.
 
-Each table (people, eligible, assessments, offences, services, pool) is a
-pandera ``DataFrameModel``. The models list the required columns, their types
+Each table (people, eligible, assessments, offences, services, pool, claims,
+spells) is a pandera ``DataFrameModel``. The models list the required columns, their types
 and their rules; columns they do not name are kept and passed through.
 :func:`validate` coerces a frame to the model's types (ids to strings, ISO
 dates to ``datetime64[ns]``, categories to pandas categoricals with the known
@@ -18,7 +18,7 @@ reported again by the rules that would then see it as missing.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -145,6 +145,39 @@ class Services(pa.DataFrameModel):
         strict = False
 
 
+class Claims(pa.DataFrameModel):
+    """One row per outcome a provider claims for a person, with the evidence that it was achieved.
+
+    ``outcome`` names an outcome of the contract's rate card; ``evidence`` is
+    the reference of the document that proves it (a certificate, an employer's
+    letter); ``provider_id`` says who claims it where several providers deliver.
+    """
+
+    person_id: Series[str]
+    outcome: Series[pd.CategoricalDtype]
+    achieved_on: Series[pd.Timestamp]
+    evidence: Series[str]
+    provider_id: Optional[Series[pd.CategoricalDtype]] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+
+
+class Spells(pa.DataFrameModel):
+    """One row per spell of a kind (employment, education) of one person: its first and last day.
+
+    ``end`` is missing while the spell goes on.
+    """
+
+    person_id: Series[str]
+    kind: Series[pd.CategoricalDtype]
+    start: Series[pd.Timestamp]
+    end: Series[pd.Timestamp] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+
+
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "people": People,
     "eligible": Eligible,
@@ -152,6 +185,8 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "offences": Offences,
     "services": Services,
     "pool": Pool,
+    "claims": Claims,
+    "spells": Spells,
 }
 
 
@@ -177,6 +212,10 @@ def _disposal_before_offence(df: pd.DataFrame) -> pd.Series:
     return df["disposal_date"] < df["offence_date"]
 
 
+def _spell_ends_before_start(df: pd.DataFrame) -> pd.Series:
+    return df["end"] < df["start"]
+
+
 # table -> (column reported, rule in plain words, columns needed, test that flags failing rows)
 _COVARIATE_RULES = [
     ("age_first_conviction", "greater than age", ("age_first_conviction", "age"), _first_conviction_after_age)
@@ -200,6 +239,7 @@ ROW_RULES: dict[str, list[tuple[str, str, tuple[str, ...], Any]]] = {
         ),
     ],
     "offences": [("disposal_date", "before offence_date", ("disposal_date", "offence_date"), _disposal_before_offence)],
+    "spells": [("end", "before start", ("end", "start"), _spell_ends_before_start)],
 }
 
 _NO_FAILURES = pd.DataFrame(
@@ -224,7 +264,7 @@ def validate(
     ----------
     df : pandas.DataFrame
         The table. Columns the schema does not name are passed through.
-    table : {"people", "eligible", "assessments", "offences", "services", "pool"}
+    table : {"people", "eligible", "assessments", "offences", "services", "pool", "claims", "spells"}
         Which schema to apply (see ``TABLES``).
     as_of : date-like, optional
         The data's as-of date: any date column later than this fails. Default:
@@ -326,6 +366,7 @@ def schema_error(
     source: str | None = None,
     counts: Mapping[tuple[str, str], int] | None = None,
     n_rows: int | None = None,
+    rows: Callable[[int], str] | None = None,
 ) -> SchemaError:
     """The one :class:`~ground.errors.SchemaError` for a table's failures, in :func:`validate`'s words.
 
@@ -347,6 +388,9 @@ def schema_error(
         The file the table came from.
     counts, n_rows : optional
         Totals when ``failures`` is a sample (see above).
+    rows : callable, optional
+        Names a row from its 0-based position, for a table stacked from
+        several files (``"2025Q2.csv row 17"``); default ``"row 18"``.
 
     Examples
     --------
@@ -357,8 +401,12 @@ def schema_error(
       - age: not a whole number: 1 row: row 4 (x)
     """
     report = _in_column_order(failures, list(columns))
-    message = _message(report, table, source, list(columns), counts or {}, n_rows)
+    message = _message(report, table, source, list(columns), counts or {}, n_rows, rows or _row_number)
     return SchemaError(message, table=table, failures=report, source=source)
+
+
+def _row_number(position: int) -> str:
+    return f"row {position + 1}"
 
 
 def check_known_columns(
@@ -776,6 +824,7 @@ def _message(
     columns: list[str],
     counts: Mapping[tuple[str, str], int],
     n_rows: int | None,
+    row_name: Callable[[int], str] = _row_number,
 ) -> str:
     where = f"{source}: table '{table}'" if source else f"table '{table}'"
     n_rows = report["row"].dropna().nunique() if n_rows is None else n_rows
@@ -791,7 +840,7 @@ def _message(
             lines.append(f"  - {column}: {rule}")
             continue
         shown = ", ".join(
-            f"row {int(row) + 1} ({_show(value)})"
+            f"{row_name(int(row))} ({_show(value)})"
             for row, value in located[["row", "value"]].head(ROWS_SHOWN).itertuples(index=False)
         )
         n = counts.get((column, rule), len(located))

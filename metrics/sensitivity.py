@@ -448,6 +448,23 @@ def risk_difference_bias_factors(p1: float, p0: float, n1: float, n0: float, alp
     lower limit of its ``1 - alpha`` interval to 0 (Ding and VanderWeele 2016, p. 376); 1 for the
     limit when the interval already contains 0.
 
+    Parameters
+    ----------
+    p1, p0 : float
+        The proportions with the outcome in the two groups, labelled so that ``p1 >= p0``
+        (``evalues.RD`` asks for a protective effect to be relabelled first).
+    n1, n0 : float
+        The groups' sizes.
+    alpha : float
+        The interval is at ``1 - alpha`` (normal, with binomial variances of p1, p0 and the
+        share n1 / (n1 + n0)).
+
+    Returns
+    -------
+    tuple of float
+        The bias factor for the estimate and for the lower confidence limit (each read as an
+        E-value by ``B + sqrt(B (B - 1))``); ``inf`` for both when ``p0`` is 0.
+
     Examples
     --------
     >>> b, b_ci = risk_difference_bias_factors(397 / 78954, 51 / 108829, 78954, 108829, 0.05)

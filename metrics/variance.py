@@ -159,6 +159,26 @@ def within_group_variance(
     dimension, already scaled). ``rows``: the units that need a variance (default
     all); the others get NaN, as do units whose group has J units or fewer.
 
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Outcome of every unit in the sample searched.
+    points : numpy.ndarray
+        The units' matching variables, scaled (one row per unit; a 1-d array for one dimension).
+    group : bool array
+        Treated (True) or not: neighbours are searched within a unit's own group.
+    neighbours : int
+        J, the nearest units of the same group (other than the unit itself).
+    rows : int array, optional
+        Positions of the units that need a variance (default every unit).
+    tolerance : float, default 1e-5
+        Squared distances within this of the J-th nearest's are ties, and kept.
+
+    Returns
+    -------
+    numpy.ndarray
+        One variance per unit (NaN where not asked for or not estimable).
+
     Examples
     --------
     >>> y = np.array([1.0, 2.0, 4.0, 8.0])

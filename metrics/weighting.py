@@ -330,6 +330,24 @@ def ebal_weights(
     that are combinations of others dropped (their moments follow from the others').
     ``names`` (one per column) name the moments a failure message blames.
 
+    Parameters
+    ----------
+    X : numpy.ndarray
+        The group's rows (one column per moment to balance).
+    target : numpy.ndarray
+        The weighted mean each column must reach.
+    tol : float, default 1e-10
+        Largest gap left between a weighted mean and its target, in the column's SDs.
+    max_iter : int, default 200
+        Newton steps before giving up with a :class:`~ground.errors.ConvergenceError`.
+    names : list of str, optional
+        One name per column of ``X``, for the error message.
+
+    Returns
+    -------
+    tuple
+        The weights (summing to 1), the Newton steps taken and the largest gap left (SD units).
+
     Examples
     --------
     >>> w, _, _ = ebal_weights(np.array([[0.0], [1.0], [2.0]]), np.array([1.5]))

@@ -35,7 +35,7 @@ import pandas as pd
 
 from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error
 from ground.dates import DateLike, parse_date
-from ground.reading import read_frame
+from ground.reading import TableSource, read_frame
 from ground.tables import DISPOSAL_LEVELS, Links, report_links
 from outcomes.engines import as_engine
 from outcomes.engines.boundary import (
@@ -214,12 +214,12 @@ def proven_reoffending(
 
     Parameters
     ----------
-    people : DataFrame or path
+    people : DataFrame, path or TableSource
         person_id (unique) and the index date column; or a Parquet or CSV
-        file holding them.
-    offences : DataFrame or path
+        file holding them, or a data mapping's table (:mod:`ground.mapping`).
+    offences : DataFrame, path or TableSource
         person_id, offence_date, disposal_date, disposal; or a Parquet or CSV
-        file. Rows of people not in ``people`` are left out and counted (an
+        file, or a data mapping's table. Rows of people not in ``people`` are left out and counted (an
         :class:`~ground.tables.UnmatchedRowsWarning`); none matching is an error.
     index : str
         Column of ``people`` holding the index date (start of follow-up).
@@ -268,9 +268,14 @@ def proven_reoffending(
     settings = _settings(index, follow_up_days, waiting_days, as_of, disposals, counting)
     for name, table in (("people", people), ("offences", offences)):
         check_parameter(
-            table, name, "proven_reoffending", InstanceOf((pd.DataFrame, str, Path), "a DataFrame or a path")
+            table,
+            name,
+            "proven_reoffending",
+            InstanceOf((pd.DataFrame, str, Path, TableSource), "a DataFrame or a path (or a data mapping's table)"),
         )
     chosen = as_engine(engine)
+    if chosen != "pandas":  # a mapped table (ground.mapping) reads itself; a SQL engine then takes it as a frame
+        people, offences = (read_frame(t) if isinstance(t, TableSource) else t for t in (people, offences))
     if chosen == "pandas":
         raw, links = _pandas(people, offences, settings)
         name = "pandas"

@@ -70,7 +70,7 @@ from outcomes.scoring import checked_assessments, score_checked
 
 MEASURES = ("binary", "frequency", "both")
 #: Sections of a contract that ``pricing.Contract`` reads and validates; a spec keeps them as written.
-CONTRACT_SECTIONS = ("cohort", "tranches", "counterfactual", "rules")
+CONTRACT_SECTIONS = ("cohort", "tranches", "counterfactual", "rules", "claims", "data")
 SECTIONS = ("metric", "outcomes", "reoffending", "segments", "payment", *CONTRACT_SECTIONS)
 PAYMENT_KEYS = (
     "up_front_share",

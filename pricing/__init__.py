@@ -1,8 +1,9 @@
-"""pricing: what it is worth. Contracts, settlement, tariffs, payment structures and contract simulation."""
+"""pricing: what it is worth. Contracts, rate cards, settlement, tariffs, payment structures and contract simulation."""
 
 from pricing.audit import Verification, settle_files, verify
 from pricing.comparison import TariffComparison, compare_tariffs
 from pricing.contract import Baseline, Contract, ContractRule, Hurdle, MatchedPool, Tranche
+from pricing.ratecard import ClaimsSettlement, Ladder, RateCard, settle_claims
 from pricing.schemes import scheme, scheme_path, schemes
 from pricing.settlement import Settlement, settle
 from pricing.simulate import REOFFENDING_LAG_MONTHS, ContractSimulation, simulate_contract, timing_from_spec
@@ -13,15 +14,18 @@ __all__ = [
     "REOFFENDING_LAG_MONTHS",
     "SECTOR_ASK",
     "Baseline",
+    "ClaimsSettlement",
     "Contract",
     "ContractRule",
     "ContractSimulation",
     "Finding",
     "Hurdle",
     "Investor",
+    "Ladder",
     "Margins",
     "MatchedPool",
     "PaymentStructure",
+    "RateCard",
     "Settlement",
     "Tariff",
     "Target",
@@ -37,6 +41,7 @@ __all__ = [
     "schemes",
     "segment_labels",
     "settle",
+    "settle_claims",
     "settle_files",
     "simulate_contract",
     "timing_from_spec",

@@ -41,10 +41,13 @@ from typing import Any
 
 from ground.checks import parameter_error, shown_value
 from ground.dates import DateLike, date_format, declared_format, parse_date
-from ground.errors import ParameterError, SpecError
+from ground.errors import DesistError, ParameterError, SpecError
 from ground.jsondata import json_text
+from ground.mapping import read_data_map, table_source
+from ground.pseudonyms import key_check
 from pricing.audit_diff import first_difference
 from pricing.contract import Contract
+from pricing.publishing import pseudonymise
 from pricing.settlement import Settlement, settle
 from pricing.settlement_data import TABLES
 
@@ -53,6 +56,7 @@ __all__ = [
     "Verification",
     "audit_text",
     "file_sha256",
+    "input_sha256",
     "output_texts",
     "relative_to",
     "settle_files",
@@ -81,7 +85,12 @@ def desist_version() -> str:
 
 
 def settle_files(
-    contract: str | Path, files: Mapping[str, str | Path], *, as_of: DateLike, command: str = ""
+    contract: str | Path,
+    files: Mapping[str, str | Path] | str | Path | None = None,
+    *,
+    as_of: DateLike,
+    command: str = "",
+    key: bytes | None = None,
 ) -> Settlement:
     """Settle a contract file on input files, with a full audit record.
 
@@ -89,33 +98,80 @@ def settle_files(
     ----------
     contract : path
         The contract (TOML).
-    files : mapping of table name -> path
+    files : mapping of table name -> path, or a data mapping file, optional
         Names among ``people``, ``offences``, ``assessments``, ``comparison``,
         ``pool``; a table the contract does not use is read, hashed and
-        listed as unused.
+        listed as unused. A path ending ``.toml`` is a data mapping file
+        (:mod:`ground.mapping`): every table it maps that a settlement reads,
+        hashed with every file it reads. None: the mapping file the contract's
+        ``[data] map`` names.
     as_of : DateLike
     command : str
         The command line that asked for it, recorded as given.
+    key : bytes, optional
+        Pseudonymise the settlement with this key (:func:`pricing.publishing.pseudonymise`): every person
+        identifier in it replaced by its keyed hash, small counts suppressed; the record holds the key's
+        fingerprint, never the key, and :func:`verify` needs the same key.
 
     Examples
     --------
     >>> s = settle_files("examples/specs/intermediate.toml", {"people": "examples/data/people.csv",
     ...                  "assessments": "examples/data/assessments.csv"}, as_of="2025-09-30")  # doctest: +SKIP
     """
-    if not isinstance(files, Mapping) or set(files) - set(TABLES):
-        words = f"a mapping with table names among {', '.join(TABLES)}"
-        raise parameter_error("files", "settle_files", words, sorted(files) if isinstance(files, Mapping) else files)
-    settlement = settle(Contract.from_toml(contract), {name: Path(path) for name, path in files.items()}, as_of=as_of)
+    terms = Contract.from_toml(contract)
+    files = _input_files(terms.data_map if files is None else files)
+    tables = {name: table_source(path, name) for name, path in files.items()}
+    settlement = settle(terms, tables, as_of=as_of)
+    if key is not None:  # the identifier step: nothing after this sees a person's own identifier
+        settlement = pseudonymise(settlement, key)
     audit = {
         **settlement.audit,
         "contract": {"name": settlement.contract, "path": str(contract), "sha256": file_sha256(contract)},
-        "inputs": {name: {"path": str(path), "sha256": file_sha256(path)} for name, path in sorted(files.items())},
+        "inputs": {
+            name: {"path": str(path), "sha256": input_sha256(path, name)} for name, path in sorted(files.items())
+        },
         "desist_version": desist_version(),
         "command": command,
         # Dates in the inputs written another way than YYYY-MM-DD were read in this declared format.
         "date_format": declared_format(),
     }
     return replace(settlement, audit=audit)
+
+
+def _input_files(files: Any) -> dict[str, Path]:
+    """The input files by table: a data mapping file stands for each settlement table it maps."""
+    if isinstance(files, (str, Path)) and Path(files).suffix.lower() == ".toml":
+        files = {name: Path(files) for name in read_data_map(files).tables if name in TABLES}
+    if not isinstance(files, Mapping) or not files or set(files) - set(TABLES):
+        words = f"a data mapping file, or a mapping with table names among {', '.join(TABLES)}"
+        raise parameter_error("files", "settle_files", words, sorted(files) if isinstance(files, Mapping) else files)
+    return {name: Path(path) for name, path in files.items()}
+
+
+def input_sha256(path: str | Path, table: str) -> str:
+    """SHA-256 of an input: a file's bytes, or for a data mapping file, of it and everything its table reads.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The input file, or the data mapping file (``.toml``).
+    table : str
+        The table it gives (the mapping's table hashed).
+
+    Examples
+    --------
+    >>> input_sha256("data.toml", "offences")  # doctest: +SKIP
+    '5f0c...'
+    """
+    if Path(path).suffix.lower() != ".toml":
+        return file_sha256(path)
+    mapped = read_data_map(path)[table]
+    digest = hashlib.sha256(Path(path).read_bytes() + table.encode())
+    if mapped.database is not None:  # the rows as read: a database has no file to hash
+        digest.update(mapped.database.sha256().encode())
+    for source in mapped.files():
+        digest.update(file_sha256(source).encode())
+    return digest.hexdigest()
 
 
 def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | None = None) -> Settlement:
@@ -177,13 +233,15 @@ class Verification:
         return {"identical": self.identical, "problems": list(self.problems), "notes": list(self.notes)}
 
 
-def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
+def verify(audit: Mapping[str, Any] | str | Path, *, key: bytes | None = None) -> Verification:
     """Check a settlement from its audit record (an ``audit.json`` path, or the record as a dict).
 
     In order, stopping at the first step that fails: the record against
     ``manifest.json`` beside it (a path only), the SHA-256 of the contract and
     of every input, then the settlement again: its figures, and the output
-    files on disk against what it gives, byte for byte.
+    files on disk against what it gives, byte for byte. A pseudonymised
+    settlement is replayed with ``key``, which must be the key it was
+    pseudonymised with (its fingerprint is in the record).
 
     Raises
     ------
@@ -208,9 +266,12 @@ def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
     problems = _changed_inputs(record, located)
     if problems:
         return Verification(False, problems)
+    wrong_key = _wrong_key(record, key)
+    if wrong_key:
+        return Verification(False, [wrong_key])
     inputs = {k: v for k, v in located.items() if k != "contract"}
     with date_format(record.get("date_format")):
-        again = settle_files(located["contract"], inputs, as_of=record["as_of"], command=record["command"])
+        again = settle_files(located["contract"], inputs, as_of=record["as_of"], command=record["command"], key=key)
     problems = _moved_figures(record["figures"], again.figures())
     outputs = record.get("outputs", {})
     if outputs:
@@ -220,6 +281,18 @@ def verify(audit: Mapping[str, Any] | str | Path) -> Verification:
     if record["desist_version"] != desist_version():
         notes.append(f"settled with desist {record['desist_version']}, replayed with desist {desist_version()}.")
     return Verification(not problems, problems, notes)
+
+
+def _wrong_key(record: Mapping[str, Any], key: bytes | None) -> str | None:
+    """Why the key cannot replay this record: missing, unneeded, or not the one it was pseudonymised with."""
+    recorded = record.get("pseudonyms")
+    if recorded is None:
+        return None if key is None else "this settlement was not pseudonymised: verify it without a key"
+    if key is None:
+        return "this settlement was pseudonymised: verify it with the same key (desist verify --pseudonymise KEYFILE)"
+    if not isinstance(recorded, Mapping) or recorded.get("key_check") != key_check(key):
+        return "the key is not the one this settlement was pseudonymised with (its fingerprint differs)"
+    return None
 
 
 def _files(record: Mapping[str, Any]) -> dict[str, Mapping[str, str]]:
@@ -253,7 +326,13 @@ def _changed_inputs(record: Mapping[str, Any], located: Mapping[str, Path]) -> l
         where = located[name]
         if not where.is_file():
             problems.append(f"{name} ({where}): the file is missing")
-        elif file_sha256(where) != entry["sha256"]:
+            continue
+        try:
+            changed = (file_sha256(where) if name == "contract" else input_sha256(where, name)) != entry["sha256"]
+        except (DesistError, OSError) as exc:  # a file the data mapping reads is gone or unreadable
+            problems.append(f"{name} ({where}): cannot be read again: {exc}")
+            continue
+        if changed:
             problems.append(f"{name} ({where}): its SHA-256 changed since the settlement")
     return problems
 

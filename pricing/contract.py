@@ -45,6 +45,12 @@ prices and uplifts) with four more sections:
     claws_back = false                   # missed: the clawback share of the fee is repaid
     hurdle = {measure = "binary", at_least = 0.0}   # optional: pays only if this is met too
 
+    [data]                               # optional: where the data are, and how they are written
+    map = "data.toml"                    # a data mapping file (ground.mapping), relative to the contract
+
+A rate card, outcomes paid on claims (``[claims]``), is read by
+:mod:`pricing.ratecard`.
+
 Every problem is a :class:`ground.errors.SpecError` naming the file, the key
 and the rule broken; every rule written in the file (eligibility, segments,
 payability) is parsed by :mod:`ground.expressions`, never evaluated as code.
@@ -71,6 +77,13 @@ from ground.errors import ParameterError, SpecError
 from ground.expressions import parse
 from metrics.thresholds import PaymentRule
 from outcomes.spec import MetricSpec
+from pricing.keys import choice as _choice
+from pricing.keys import fail as _fail
+from pricing.keys import known as _known
+from pricing.keys import number as _number
+from pricing.keys import table as _table
+from pricing.keys import text as _text
+from pricing.ratecard import RateCard, ratecard_from_mapping
 from pricing.structure import PaymentStructure
 
 __all__ = ["Baseline", "Contract", "ContractRule", "Hurdle", "MatchedPool", "Tranche"]
@@ -85,65 +98,6 @@ _SHARE_TOL = 1e-9
 
 
 # ------------------------------------------------------------------ reading helpers
-def _fail(key: str, must: str, value: Any) -> SpecError:
-    return SpecError(f"The '{key}' key must be {must}. Got {value!r} instead.", key=key)
-
-
-def _known(raw: Mapping, allowed: tuple[str, ...], key: str) -> None:
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise SpecError(
-            f"The keys of '{key}' must be among {', '.join(allowed)}. Got unknown key {unknown[0]!r}.",
-            key=f"{key}.{unknown[0]}",
-        )
-
-
-def _table(raw: Mapping, name: str, key: str, required: bool = False) -> dict:
-    if name not in raw:
-        if required:
-            raise SpecError(f"The '{key}.{name}' key is required. It is missing.", key=f"{key}.{name}")
-        return {}
-    value = raw[name]
-    if not isinstance(value, Mapping):
-        raise _fail(f"{key}.{name}", "a table", value)
-    return dict(value)
-
-
-def _number(raw: Mapping, name: str, key: str, default: Any = ..., *, low: float = 0.0, high: float = math.inf) -> Any:
-    full = f"{key}.{name}"
-    if name not in raw:
-        if default is ...:
-            raise SpecError(f"The '{full}' key is required. It is missing.", key=full)
-        return default
-    value = raw[name]
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not low <= value <= high:
-        span = f"[{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g}"
-        raise _fail(full, f"a finite number {span}", value)
-    return float(value)
-
-
-def _choice(raw: Mapping, name: str, key: str, options: tuple[str, ...], default: Any = ...) -> str:
-    full = f"{key}.{name}"
-    if name not in raw:
-        if default is ...:
-            raise SpecError(f"The '{full}' key is required (one of {', '.join(options)}). It is missing.", key=full)
-        return default
-    if raw[name] not in options:
-        raise _fail(full, f"one of {', '.join(options)}", raw[name])
-    return raw[name]
-
-
-def _text(raw: Mapping, name: str, key: str, default: Any = ...) -> Any:
-    if name not in raw:
-        if default is ...:
-            raise SpecError(f"The '{key}.{name}' key is required. It is missing.", key=f"{key}.{name}")
-        return default
-    if not isinstance(raw[name], str):
-        raise _fail(f"{key}.{name}", "text", raw[name])
-    return raw[name]
-
-
 def _flag(raw: Mapping, name: str, key: str) -> bool:
     value = raw.get(name, False)
     if not isinstance(value, bool):
@@ -343,6 +297,11 @@ class Contract:
         The cohort's eligibility rule (``[cohort].eligible``).
     index : str
         The people column placing a person in a tranche.
+    ratecard : pricing.ratecard.RateCard or None
+        Outcomes paid on claims (``[claims]``).
+    data_map : str or None
+        The data mapping file ``[data] map`` names (relative to the contract's folder), which
+        ``settle`` reads when no data are given.
     digest : str
         SHA-256 of the contract file (or of its data, for a mapping).
 
@@ -361,8 +320,10 @@ class Contract:
     baseline: Baseline | None = None
     eligible: str | None = None
     index: str = "start_date"
+    ratecard: RateCard | None = None
     source: str | None = None
     digest: str = ""
+    data_map: str | None = None
 
     @property
     def name(self) -> str:
@@ -384,6 +345,8 @@ class Contract:
             needed.append("assessments")
         if self.matched is not None and any(r.against == "matched" for r in self.rules):
             needed += ["comparison", "pool"]
+        if self.ratecard is not None:
+            needed += ["claims", "spells"] if self.ratecard.spell_kinds else ["claims"]
         return tuple(needed)
 
     # -- reading ---------------------------------------------------------------
@@ -417,8 +380,9 @@ class Contract:
         with _named(source):
             spec = MetricSpec.from_dict(dict(raw), base_dir=base_dir)
             contract = _build(spec, source)
+            data_map = _data_map(spec.terms, base_dir)
         digest = digest or hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
-        return _replace(contract, digest=digest)
+        return _replace(contract, digest=digest, data_map=data_map)
 
     # -- writing ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -449,6 +413,8 @@ class Contract:
                 f"{'fixed' if b.n is None else f'n = {b.n:,}'}, version {b.version})."
             )
         lines += [f"Rule {r.describe()}" for r in self.rules]
+        if self.ratecard is not None:
+            lines.append(self.ratecard.describe())
         return "\n".join(lines)
 
 
@@ -485,6 +451,7 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
     matched, baseline = _counterfactual(_table(terms, "counterfactual", "contract"), spec)
     rules = tuple(_rule(name, r, tranches, matched, baseline) for name, r in _table(terms, "rules", "contract").items())
     _reoffending_prices(spec, rules)
+    ratecard = _ratecard(terms, spec, tranches)
     return Contract(
         spec=spec,
         tranches=tranches,
@@ -494,8 +461,27 @@ def _build(spec: MetricSpec, source: str | None) -> Contract:
         baseline=baseline,
         eligible=eligible,
         index=_text(cohort, "index", "cohort", "start_date"),
+        ratecard=ratecard,
         source=source,
     )
+
+
+def _ratecard(terms: Mapping, spec: MetricSpec, tranches: tuple[Tranche, ...]) -> RateCard | None:
+    """The ``[claims]`` section, read by :mod:`pricing.ratecard`."""
+    if "claims" not in terms:
+        return None
+    card = ratecard_from_mapping(terms["claims"], segments=tuple(spec.segments))
+    if not tranches:
+        raise SpecError("The '[claims]' section needs [tranches.NAME] to place people in the cohort.", key="tranches")
+    return card
+
+
+def _data_map(terms: Mapping[str, Any], base_dir: str | Path) -> str | None:
+    """``[data] map``: the data mapping file, as a path from the current folder."""
+    data = _table(terms, "data", "contract")
+    _known(data, ("map",), "data")
+    where = _text(data, "map", "data", None)
+    return None if where is None else str(Path(base_dir) / where)
 
 
 def _tranche(name: str, raw: Any) -> Tranche:

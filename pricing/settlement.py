@@ -5,8 +5,9 @@ tranche against its counterfactual (a matched comparison or a versioned
 baseline), applies the contract's rules at the stage each tranche has reached
 on the as-of date (interim or final; a pooled rule only once every tranche is
 final, net of what was paid before), pays the tariff per person and payable
-outcome with stacked uplifts, applies the caps, and splits the money between
-the parties.
+outcome with stacked uplifts, applies the caps, pays a rate card's claims
+(:mod:`pricing.ratecard`) under what is left of the contract cap, and splits
+the money between the parties.
 
 Money is counted in whole pence (Python integers; prices times uplifts are
 rounded half up to the penny with :class:`decimal.Decimal`), so the ledger
@@ -40,6 +41,9 @@ from ground.tables import UnmatchedRowsWarning, check_links
 from ground.tolerance import at_least
 from metrics.thresholds import Comparison, ThresholdResult
 from pricing.contract import Contract, ContractRule, Tranche
+from pricing.ledger_text import csv_text
+from pricing.ratecard import CLAIM_KINDS, cash_flow
+from pricing.ratecard_settlement import claims_tranche_rows, contract_cap_pence, settle_contract_claims
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
@@ -120,8 +124,12 @@ class Settlement:
 
     def ledger_csv(self) -> str:
         """The ledger as CSV text (amounts in pounds with two decimals); identical for identical inputs."""
-        out = self.ledger.assign(amount=self.ledger["amount_pence"].map(pence_text)).drop(columns="amount_pence")
-        return out.to_csv(index=False, lineterminator="\n")
+        # Amounts repeat (prices, zeros): each distinct one is written once, then placed by its code, so a
+        # ledger of millions of claims does not call pence_text millions of times; csv_text writes what
+        # to_csv(index=False, lineterminator="\n") writes, byte for byte, joining ordinary rows in Arrow.
+        codes, amounts = pd.factorize(self.ledger["amount_pence"])
+        text = pd.Categorical.from_codes(codes, categories=[pence_text(a) for a in amounts])
+        return csv_text(self.ledger.assign(amount=text).drop(columns="amount_pence"))
 
     def figures(self) -> dict[str, Any]:
         """The totals :func:`pricing.verify` compares: per tranche, per party, overall, and the ledger's hash."""
@@ -139,9 +147,16 @@ class Settlement:
         """The tranche table (a copy)."""
         return self.tranches.copy()
 
+    def cash_flow(self) -> pd.DataFrame:
+        """What falls due in each payment period of a rate card (``[claims].periods``): ``period``, ``claims``
+        paid and ``amount_pence``; empty for a contract without one."""
+        if "period" not in self.ledger:
+            return pd.DataFrame({"period": [], "claims": [], "amount_pence": []}).astype({"claims": "int64"})
+        return cash_flow(self.ledger.loc[self.ledger["kind"].isin(CLAIM_KINDS)])
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python form for JSON: tranches, parties, exclusions, figures and audit."""
-        return {
+        """Plain-Python form for JSON: tranches, parties, exclusions, a rate card's cash flow, figures and audit."""
+        out = {
             "contract": self.contract,
             "as_of": self.as_of.isoformat(),
             "total": pence_text(self.total_pence),
@@ -151,15 +166,17 @@ class Settlement:
             "figures": self.figures(),
             "audit": self.audit,
         }
+        if "period" in self.ledger:
+            out["cash_flow"] = self.cash_flow().to_dict(orient="records")
+        return out
 
     def summary(self) -> str:
         """The settlement in words: each tranche and rule, the parties, the exclusions."""
         lines = [f"Settlement of '{self.contract}' as of {self.as_of}: £{pence_text(self.total_pence)} in total"]
         for r in self.tranches.itertuples():
-            if r.kind == "tariff":
-                lines.append(
-                    f"  {r.tranche} tariff: {int(r.n_treated)} payable outcomes, £{pence_text(r.amount_pence)}"
-                )
+            if r.kind in ("tariff", "claims"):
+                what = "payable outcomes" if r.kind == "tariff" else "claims paid"
+                lines.append(f"  {r.tranche} {r.kind}: {int(r.n_treated)} {what}, £{pence_text(r.amount_pence)}")
                 continue
             if r.stage == "not due":
                 lines.append(f"  {r.tranche} {r.rule}: not due yet")
@@ -181,7 +198,9 @@ class Settlement:
 
 
 # ------------------------------------------------------------------ entry point
-def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *, as_of: DateLike) -> Settlement:
+def settle(
+    contract: Contract, data: Mapping[str, pd.DataFrame | str | Path] | str | Path | None = None, *, as_of: DateLike
+) -> Settlement:
     """Settle a contract on its data as of a date.
 
     Parameters
@@ -192,10 +211,15 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
         (priced outcomes), and for a matched counterfactual either
         ``comparison`` (the evaluator's matched comparison: ``person_id``,
         ``tranche``, ``reoffended``/``reoffences``, optional ``weight``) or
-        ``pool`` (matched here on the contract's covariates). A path is read by
+        ``pool`` (matched here on the contract's covariates); for a rate card
+        (``[claims]``), ``claims`` and, for outcomes due from spells,
+        ``spells`` (:mod:`pricing.ratecard`). A path is read by
         :func:`ground.reading.read_frame`. Every table used is checked against
         its schema as ``desist settle`` checks it (:mod:`pricing.settlement_data`);
         a table the contract does not use is listed in the audit as unused.
+        Or a data mapping file (``data.toml``, :mod:`ground.mapping`), whose
+        tables are read in desist's words; None: the one the contract's
+        ``[data] map`` names.
     as_of : DateLike
         The settlement date, YYYY-MM-DD (:mod:`ground.dates`): decides which
         tranches are due and which people are observable. Offences, disposals
@@ -222,7 +246,9 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
     if not isinstance(contract, Contract):
         raise parameter_error("contract", "settle", "a pricing.Contract (Contract.from_toml(path))", contract)
     as_of = _as_date(as_of)
-    given = settlement_data(contract, data)
+    if data is None and contract.data_map is None:
+        raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
+    given = settlement_data(contract, contract.data_map if data is None else data)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
     tables, later = _known_by(given.tables, as_of)
     exclusions += later + _linked(tables)
@@ -230,6 +256,8 @@ def settle(contract: Contract, data: Mapping[str, pd.DataFrame | str | Path], *,
         rule_rows, rule_ledger = _rules(contract, cohort, tables, as_of)
     tariff_ledger, tariff_excluded = _tariff(contract, cohort, tables, as_of)
     ledger = _capped(contract, pd.concat([rule_ledger, tariff_ledger], ignore_index=True))
+    ledger, claims_left_out = _with_claims(contract, cohort, tables, as_of, ledger, given.sources.get("claims"))
+    tariff_excluded += claims_left_out
     tranches = _tranche_table(contract, rule_rows, ledger)
     parties = _parties(contract, int(ledger["amount_pence"].sum()))
     exclusions = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
@@ -721,10 +749,7 @@ def _capped(contract: Contract, ledger: pd.DataFrame) -> pd.DataFrame:
     amounts = ledger["amount_pence"].to_numpy().copy()
     notes = ledger["note"].to_numpy(dtype=object).copy()
     caps = {r.name: _pence(r.cap) for r in contract.rules if r.cap is not None}
-    structure = contract.structure
-    overall = None if structure.cap is None else _pence(structure.cap)
-    if structure.at_risk_through_tariff and overall is None:
-        overall = _pence(structure.at_risk_share * structure.service_fee)
+    overall = contract_cap_pence(contract)
     used: dict[str, int] = {}
     total = 0
     for i, (kind, item) in enumerate(zip(ledger["kind"], ledger["item"])):
@@ -742,10 +767,24 @@ def _capped(contract: Contract, ledger: pd.DataFrame) -> pd.DataFrame:
     return ledger.assign(amount_pence=amounts, note=notes)
 
 
+def _with_claims(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date, ledger, source: str | None):
+    """A rate card's claims (pricing.ratecard), after the tariff and rules, under what they left of the cap."""
+    if contract.ratecard is None:
+        return ledger, []
+    paid = int(ledger["amount_pence"].clip(lower=0).sum())
+    claims = settle_contract_claims(
+        contract, cohort, tables, as_of=as_of, paid_before=paid, source=source, checked=True
+    )
+    # A rate card alone keeps its ledger's categories: millions of rows are not turned into text here.
+    joined = claims.ledger if ledger.empty else pd.concat([ledger, claims.ledger], ignore_index=True)
+    return joined, claims.left_out
+
+
 def _tranche_table(contract: Contract, rule_rows: list[dict], ledger: pd.DataFrame) -> pd.DataFrame:
     rows = list(rule_rows)
     # Tranche rule rows carry what the ledger paid after caps; one tariff row per tranche.
-    paid = ledger.loc[ledger["kind"] != "tariff"].groupby(["tranche", "item"])["amount_pence"].sum()
+    rule_kinds = ~ledger["kind"].isin(["tariff", *CLAIM_KINDS])
+    paid = ledger.loc[rule_kinds].groupby(["tranche", "item"])["amount_pence"].sum()
     for row in rows:
         row["amount_pence"] = int(paid.get((row["tranche"], row["rule"]), 0))
     tariff = ledger.loc[ledger["kind"] == "tariff"]
@@ -765,6 +804,8 @@ def _tranche_table(contract: Contract, rule_rows: list[dict], ledger: pd.DataFra
                     "amount_at_ci_high": int(part["amount_pence"].sum()),
                 }
             )
+    if contract.ratecard is not None:
+        rows += claims_tranche_rows(contract, ledger)
     table = pd.DataFrame(rows)
     for column in ("amount_pence", "amount_at_ci_low", "amount_at_ci_high"):
         table[column] = table[column].fillna(0).astype("int64")

@@ -1,6 +1,8 @@
 """The tables a settlement reads, read and checked one way whoever asks (``settle`` in Python, ``desist settle``).
 
-Each table may be a DataFrame or a file (read by :func:`ground.reading.read_frame`).
+Each table may be a DataFrame, a file (read by :func:`ground.reading.read_frame`) or a table of a data
+mapping file (:mod:`ground.mapping`: its columns, codes and dates in desist's words); the data may also be
+the mapping file itself, whose tables are then the settlement's.
 Every table the contract uses is checked against its schema
 (:func:`ground.tables.validate`) with the file named in the message: the
 columns the settlement needs must be there, and every column the schema knows
@@ -30,7 +32,8 @@ import pandas as pd
 
 from ground.checks import parameter_error, require_columns, require_rows, rows_text
 from ground.errors import DesistWarning, SchemaError
-from ground.reading import read_frame, schema_text
+from ground.mapping import DataMap, read_data_map
+from ground.reading import TableSource, read_frame, schema_text
 from ground.tables import table_schema, validate
 from outcomes.reoffending import MEASURE_KEY
 from pricing.contract import Contract
@@ -38,7 +41,9 @@ from pricing.contract import Contract
 __all__ = ["OUTCOME_COLUMN", "TABLES", "SettlementData", "UnrecordedMeasureWarning", "settlement_data"]
 
 #: The tables a settlement may read.
-TABLES = ("people", "offences", "assessments", "comparison", "pool")
+TABLES = ("people", "offences", "assessments", "comparison", "pool", "claims", "spells")
+#: Tables a rate card judges in its own defined order (outcomes.claims), not sorted here.
+IN_CLAIM_ORDER = ("claims", "spells")
 #: The column holding each rule measure's outcome in a counterfactual table.
 OUTCOME_COLUMN = {"binary": "reoffended", "frequency": "reoffences"}
 
@@ -95,16 +100,23 @@ def settlement_data(contract: Contract, data: Any) -> SettlementData:
     frames = {name: _frame(name, value) for name, value in given.items()}
     # In a fixed order (people first), so the first problem reported is the same on every run.
     matching = "pool" in needed and contract.matched is not None
-    tables = {n: _sorted(_checked(contract, n, frames[n], sources[n], matching)) for n in TABLES if n in needed}
+    tables = {n: _checked(contract, n, frames[n], sources[n], matching) for n in TABLES if n in needed}
+    tables = {n: t if n in IN_CLAIM_ORDER else _sorted(t) for n, t in tables.items()}
     for name in {"pool", "comparison"} & set(tables):
         _same_measure(contract, frames[name], name, sources[name])
     return SettlementData(tables, set(given) - needed, {n: len(f) for n, f in frames.items()}, sources)
 
 
 def _given(data: Any) -> dict[str, Any]:
-    ok = isinstance(data, Mapping) and all(isinstance(v, (pd.DataFrame, str, Path)) for v in data.values())
+    if isinstance(data, (str, Path)) and Path(data).suffix.lower() == ".toml":
+        data = read_data_map(data)
+    if isinstance(data, DataMap):  # a data mapping file: its tables that a settlement reads
+        data = {name: table for name, table in data.tables.items() if name in TABLES}
+    ok = isinstance(data, Mapping) and all(isinstance(v, (pd.DataFrame, str, Path, TableSource)) for v in data.values())
     if not ok:
-        raise parameter_error("data", "settle", "a mapping of table name -> pandas DataFrame or file path", data)
+        raise parameter_error(
+            "data", "settle", "a data mapping file, or a mapping of table name -> pandas DataFrame or file path", data
+        )
     unknown = sorted(set(data) - set(TABLES))
     if unknown:
         raise parameter_error("data", "settle", f"a mapping with table names among {', '.join(TABLES)}", unknown)
@@ -118,6 +130,8 @@ def _needed(contract: Contract, given: set[str]) -> set[str]:
         "people": "a 'people' table",
         "offences": "an 'offences' table (the contract has rules)",
         "assessments": "an 'assessments' table (the contract has prices)",
+        "claims": "a 'claims' table (the contract has a rate card, [claims])",
+        "spells": "a 'spells' table (the rate card pays outcomes from spells)",
     }
     for name, words in why.items():
         if name in needed and name not in given:
@@ -135,7 +149,8 @@ def _needed(contract: Contract, given: set[str]) -> set[str]:
 def _frame(name: str, value: Any) -> pd.DataFrame:
     if isinstance(value, pd.DataFrame):
         return value
-    text = schema_text(name) if name in ("people", "offences", "assessments", "pool") else ["person_id", "tranche"]
+    schemas = ("people", "offences", "assessments", "pool", *IN_CLAIM_ORDER)
+    text = schema_text(name) if name in schemas else ["person_id", "tranche"]
     return read_frame(value, table=name, text=text)
 
 
@@ -152,7 +167,7 @@ def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | N
         # Matched on, a covariate must be complete: its rows are counted here, in the file, not in the matched sample.
         require_columns(frame, covariates, table="people", source=source, complete=True)
         return _known_columns(frame, "people", source, index=contract.index)
-    if name in ("offences", "assessments"):
+    if name in ("offences", "assessments", *IN_CLAIM_ORDER):
         return validate(frame, name, source=source)
     outcomes = _outcome_columns(contract)
     if name == "pool":

@@ -14,7 +14,6 @@ import re
 from datetime import date
 from pathlib import Path
 
-import click
 import pytest
 import typer
 
@@ -65,6 +64,10 @@ CONTRACT = {
             "hurdle": {"measure": "binary", "at_least": 0.0},
         }
     },
+    "claims": {
+        "outcomes": {"c1": {"price": 100}, "c2": {"price": 200}},
+        "ladders": {"q": {"rungs": ["c1", "c2"]}},
+    },
 }
 #: Where in the contract each documented table is, by its heading in docs/contracts.md.
 TABLES = {
@@ -80,6 +83,9 @@ TABLES = {
     "[counterfactual.baseline]": ("counterfactual", "baseline"),
     "[rules.NAME]": ("rules", "r"),
     "[rules.NAME.hurdle]": ("rules", "r", "hurdle"),
+    "[claims]": ("claims",),
+    "[claims.outcomes.NAME]": ("claims", "outcomes", "c1"),
+    "[claims.ladders.NAME]": ("claims", "ladders", "q"),
 }
 ALLOWED = re.compile(r"must be among (?P<keys>[a-z_, ]+?)(?: \([^)]*\))?\. Got")
 ROW = re.compile(r"^\| `(?P<key>[a-z_]+)` \|(?P<rest>.*)$", re.MULTILINE)
@@ -165,7 +171,7 @@ def _command_lines() -> list[tuple[str, str]]:
 
 def _options(command: str) -> set[str]:
     group = typer.main.get_command(app)
-    with click.Context(group) as ctx:
+    with typer.Context(group) as ctx:
         params = group.get_command(ctx, command).params
     return {opt for p in params for opt in (*p.opts, *p.secondary_opts)}
 

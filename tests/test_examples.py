@@ -73,6 +73,11 @@ def test_example_data_is_what_make_data_writes(tmp_path):
     match, mismatch, errors = filecmp.cmpfiles(EXAMPLES / "data", tmp_path, committed, shallow=False)
     assert mismatch == errors == [], "examples/data is out of date: run python examples/make_data.py"
     assert sum((EXAMPLES / "data" / name).stat().st_size for name in committed) < 8_000_000
+    # The messy extracts the mapping examples read (examples/mappings/*.toml), written from the same people.
+    messy = sorted(p.relative_to(EXAMPLES / "data").as_posix() for p in (EXAMPLES / "data" / "messy").rglob("*.csv"))
+    assert messy == sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "messy").rglob("*.csv"))
+    match, mismatch, errors = filecmp.cmpfiles(EXAMPLES / "data", tmp_path, messy, shallow=False)
+    assert mismatch == errors == [], "examples/data/messy is out of date: run python examples/make_data.py"
 
 
 def test_commissioner_writes_outputs_and_prints_key_numbers(commissioner):

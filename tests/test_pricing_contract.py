@@ -94,7 +94,16 @@ def test_old_specs_load_as_contracts_or_say_what_to_change(tmp_path):
 
 
 def test_every_scheme_loads_and_cites_its_sources():
-    assert schemes() == ["doncaster", "dwp_work_programme", "peterborough", "sector_ask", "youth_justice"]
+    assert schemes() == [
+        "doncaster",
+        "dwp_innovation_fund_1",
+        "dwp_innovation_fund_2",
+        "dwp_work_programme",
+        "peterborough",
+        "sector_ask",
+        "skill_mill",
+        "youth_justice",
+    ]
     for name in schemes():
         c = scheme(name)
         assert c.spec.sources, name
@@ -121,11 +130,17 @@ def test_share_at_risk_counts_each_pound_once():
     assert SECTOR_ASK["max_at_risk"] == 0.30
 
 
-def test_dwp_groups_and_job_outcome_timing():
+def test_dwp_groups_and_their_table_3_maxima():
     c = scheme("dwp_work_programme")
     assert len(c.spec.segments) == 9
-    prices = c.prices
-    totals = {g: sum(prices[k][g] for k in ("attachment", "job_outcome", "sustainment")) for g in prices["attachment"]}
-    assert totals == {"jsa_18_24": 3810, "jsa_25_plus": 4395, "jsa_early_access": 6600, "jsa_ex_ib": 6600}
-    assert c.spec.outcomes["job_outcome_26"].rule.at_least == 26
-    assert c.spec.outcomes["job_outcome_13"].payable == "payment_group not in [1, 2]"
+    most = c.ratecard.prices_per_person()
+    totals = {g: sum(most[k][g] for k in ("attachment", "job_outcome", "sustainment")) for g in most["attachment"]}
+    table_3 = {
+        "jsa_18_24": 3810,
+        "jsa_25_plus": 4395,
+        "jsa_early_access": 6600,
+        "jsa_ex_ib": 6600,
+        "esa_volunteers": 3700,
+    }
+    assert totals == table_3 == c.ratecard.max_per_person
+    assert {r.name: r.spells for r in c.ratecard.rules}["sustainment"] == "employment"

@@ -222,7 +222,7 @@ def test_dwp_work_programme_cash_flow():
     c = pd.DataFrame(
         {"segment": rng.choice(groups, n), "p_attachment": 1.0, "p_job_outcome": 0.27, "p_sustainment": 0.2}
     )
-    tariff = Tariff.from_dict(contract.prices)
+    tariff = Tariff.from_dict(contract.ratecard.prices_per_person())
     # Attachment at once, the job outcome after 26 weeks (month 6), sustainment over months 7-24.
     timing = {"attachment": 0, "job_outcome": 6, "sustainment": (7, 24)}
     s = PaymentStructure.from_spec(contract.spec)

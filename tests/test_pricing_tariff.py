@@ -171,9 +171,10 @@ def test_tariff_from_toml_and_dict(tmp_path):
 
 
 def test_dwp_scheme_prices_match_domain_table():
-    # Work and Pensions Committee HC 162 (2013), Table 3 totals; groups 5-9 were not found.
-    totals = Tariff.from_dict(scheme("dwp_work_programme").prices).prices.sum(axis=0)
+    # Work and Pensions Committee HC 162 (2013), Table 3 totals; groups 6-9 are unpriced.
+    totals = Tariff.from_dict(scheme("dwp_work_programme").ratecard.prices_per_person()).prices.sum(axis=0)
     assert totals.to_dict() == {
+        "esa_volunteers": 3700.0,
         "jsa_18_24": 3810.0,
         "jsa_25_plus": 4395.0,
         "jsa_early_access": 6600.0,

@@ -50,6 +50,23 @@ def tables() -> dict[str, pd.DataFrame]:
         "people": people,
         "eligible": eligible,
         "pool": pool,
+        "claims": pd.DataFrame(
+            {
+                "person_id": ["007", "E2", "E2"],
+                "outcome": ["job_13", "engaged", "engaged"],
+                "achieved_on": ["2024-04-15", "2024-02-20", "2024-02-20"],
+                "evidence": ["EMP-1", "REG-2", "REG-2 again"],
+                "provider_id": ["PRV01", None, "PRV02"],
+            }
+        ),
+        "spells": pd.DataFrame(
+            {
+                "person_id": ["007", "E3"],
+                "kind": ["employment", "employment"],
+                "start": ["2024-01-20", "2024-04-01"],
+                "end": ["2024-06-30", None],
+            }
+        ),
         "offences": pd.DataFrame(
             {
                 "person_id": ["007", "007", "E3"],

@@ -29,7 +29,16 @@ from pathlib import Path
 import typer
 
 from desist import terminal
-from desist.commands.common import cost_option, emit, json_option, parse_costs, read_data, step
+from desist.commands.common import (
+    cost_option,
+    data_map_option,
+    emit,
+    json_option,
+    mapped_tables,
+    parse_costs,
+    read_data,
+    step,
+)
 from ground.errors import ParameterError, naming
 from pricing.contract import Contract
 from validation.design import Finding, check_contract
@@ -38,9 +47,18 @@ from validation.design import Finding, check_contract
 DATA_TABLES = ("people", "assessments", "pool", "history")
 
 
-def read_tables(items: list[str] | None) -> dict[str, object]:
-    """``["people=p.csv", "pool=pool.parquet"]`` -> the tables, read and checked."""
-    tables: dict[str, object] = {}
+def read_tables(items: list[str] | None, data_map: Path | None = None) -> dict[str, object]:
+    """``["people=p.csv", "pool=pool.parquet"]`` and the ``--data-map`` file's tables -> the tables, read and checked.
+
+    A table given by ``--data`` is read from its file, not from the mapping.
+    """
+    given = [item.partition("=")[0] for item in items or []]
+    mapped = mapped_tables(data_map, **{name: None for name in DATA_TABLES if name not in given})
+    tables: dict[str, object] = {
+        name: read_data(source, name, option="--data-map", schema=name != "history")
+        for name, source in mapped.items()
+        if source is not None
+    }
     for item in items or []:
         name, sep, path = item.partition("=")
         if not sep or name not in DATA_TABLES or not path or name in tables:
@@ -73,6 +91,7 @@ def check(
     contract_days: int = typer.Option(None, "--contract-days", help="Contract length in days."),
     effect: float = typer.Option(None, "--effect", help="Expected effect on reoffending (-0.05 binary, 0.9 ratio)."),
     cost: list[str] = cost_option(),
+    data_map: Path = data_map_option(),
 ) -> None:
     """Check a metric spec, print it in plain words, then its design findings.
 
@@ -88,8 +107,8 @@ def check(
     """
     contract = Contract.from_toml(spec_path)
     # One call uses every table; its messages name the table, the prefix names the files.
-    with step("Reading the --data tables", quiet=as_json or not data):
-        tables = read_tables(data)
+    with step("Reading the --data tables", quiet=as_json or not (data or data_map)):
+        tables = read_tables(data, data_map)
     with naming(", ".join(data) if data else None, "--data"), step("Checking the design", quiet=as_json):
         findings = check_contract(
             contract, tables, contract_days=contract_days, expected_effect=effect, costs=parse_costs(cost) or None

@@ -18,6 +18,10 @@ numpy numbers as plain numbers, dates as ISO strings.
 
 Files
 -----
+Every command that reads tables takes ``--data-map data.toml`` (:func:`data_map_option`): a data mapping
+file (:mod:`ground.mapping`) saying where each table is and how its columns, codes and dates are written.
+:func:`mapped_tables` gives each table the file its own option named, else the mapping's table, and refuses
+a run that has neither for a table it needs (a usage error, exit 2).
 :func:`read_data` reads every input file, by its suffix (CSV, Parquet, Excel),
 through :mod:`ground.reading` (the reader the library's path-taking functions use), so a
 missing or unreadable file gives the same message in every command and in Python. :class:`ground.errors.naming` puts
@@ -47,7 +51,7 @@ stay clean.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -63,7 +67,7 @@ from ground.checks import require_rows, rows_text, shown_value
 from ground.dates import parse_date as parse_date_value
 from ground.errors import ParameterError, SchemaError
 from ground.jsondata import json_text, jsonable
-from ground.reading import read_frame, read_table
+from ground.reading import TableSource, read_frame, read_table
 
 
 def json_option() -> Any:
@@ -123,15 +127,96 @@ def cost_option() -> Any:
     )
 
 
+def data_map_option() -> Any:
+    """The ``--data-map FILE`` option every command that reads tables takes (:func:`mapped_tables` reads it)."""
+    return typer.Option(
+        None,
+        "--data-map",
+        help="Data mapping file (TOML): each table's file(s) or database table, and how its columns, codes and "
+        "dates are written (docs/data.md). A table given by its own option is read from that file instead.",
+    )
+
+
+def pseudonymise_option() -> Any:
+    """The ``--pseudonymise KEYFILE`` option: person identifiers in the outputs replaced by keyed hashes."""
+    return typer.Option(
+        None,
+        "--pseudonymise",
+        help="Key file (at least 32 random bytes; keep it secret): every person identifier in the outputs is "
+        "replaced by its HMAC-SHA256 under the key and small counts are suppressed, so they can be shared. "
+        "desist verify needs the same key. The key is never written to an output.",
+    )
+
+
+def read_key(path: Path | None) -> bytes | None:
+    """The ``--pseudonymise`` key, or None without the option (:func:`ground.pseudonyms.read_key`)."""
+    from ground.pseudonyms import read_key as read
+
+    return None if path is None else read(path)
+
+
+def mapped_tables(
+    data_map: Path | None, needed: Sequence[str] = (), *, given_as: Mapping[str, str] | None = None, **given: Any
+) -> dict[str, Any]:
+    """Each table: the file its own option named, else the table of the ``--data-map`` file, else None.
+
+    ``given`` maps a table's name to its option's value (``people=people``); the option is ``--<name>``
+    unless ``given_as`` names it (``{"cohort": "COHORT"}`` for an argument). A table in ``needed`` with
+    neither is a usage error (exit 2) saying how to give it.
+
+    Examples
+    --------
+    >>> mapped_tables(None, people=Path("people.csv"), offences=None)
+    {'people': PosixPath('people.csv'), 'offences': None}
+    """
+    from ground.mapping import read_data_map  # pandera: only when a mapping is given
+
+    mapping = read_data_map(data_map) if data_map is not None else None
+    tables = {
+        name: value if value is not None or mapping is None or name not in mapping else mapping[name]
+        for name, value in given.items()
+    }
+    missing = [name for name in needed if tables.get(name) is None]
+    if missing:
+        where = f"{data_map} has no [{missing[0]}] table" if data_map is not None else "no --data-map was given"
+        option = (given_as or {}).get(missing[0], f"--{missing[0].replace('_', '-')} FILE")
+        raise typer.BadParameter(
+            f"the {missing[0]} table is needed: give {option}, or --data-map FILE with a [{missing[0]}] table "
+            f"({where})."
+        )
+    return tables
+
+
+def mapped_files(data_map: Path | None, names: Sequence[str]) -> dict[str, Path]:
+    """The tables among ``names`` that the ``--data-map`` file maps, each given as the mapping file's path.
+
+    Examples
+    --------
+    >>> mapped_files(None, ["people"])
+    {}
+    """
+    from ground.mapping import read_data_map
+
+    if data_map is None:
+        return {}
+    return {name: Path(data_map) for name in read_data_map(data_map).tables if name in names}
+
+
 def read_data(
-    path: Path | str, table: str, *, option: str, schema: bool = False, empty: bool = False, **kwargs: Any
+    path: Path | str | TableSource,
+    table: str,
+    *,
+    option: str,
+    schema: bool = False,
+    empty: bool = False,
+    **kwargs: Any,
 ) -> pd.DataFrame:
     """Read an input file by its suffix; a missing file is a readable error naming the option.
 
     Parameters
     ----------
-    path : pathlib.Path or str
-        The file (CSV, Parquet or Excel).
+    path : pathlib.Path, str or TableSource
+        The file (CSV, Parquet or Excel), or a data mapping's table (:func:`mapped_tables`).
     table : str
         What the file holds: a schema name (``"people"``, ``"eligible"``, ...)
         when ``schema`` is true, else a word used in messages (``"history"``).
@@ -155,7 +240,7 @@ def read_data(
     --------
     >>> history = read_data("last_year.csv", "history", option="--history")  # doctest: +SKIP
     """
-    path = Path(path)
+    path = path if isinstance(path, TableSource) else Path(path)
     if schema:
         frame = read_table(path, table, option=option, **kwargs)
     else:
@@ -165,8 +250,23 @@ def read_data(
     return frame
 
 
+def read_history(history: Path | None, data_map: Path | None, *, needed: bool = True) -> tuple[Any, Any]:
+    """``--history`` (or the ``--data-map`` file's [history] table) read, every column a number: (table, source).
+
+    Examples
+    --------
+    >>> past, source = read_history(Path("examples/data/history.csv"), None)  # doctest: +SKIP
+    """
+    source = mapped_tables(data_map, ("history",) if needed else (), history=history)["history"]
+    if source is None:
+        return None, None
+    past = read_data(source, "history", option="--history")
+    check_numbers(past, list(past.columns), source, "--history")
+    return past, source
+
+
 def check_numbers(
-    frame: pd.DataFrame, columns: list[str], path: Path | str, option: str, *, numeric: tuple[str, ...] = ()
+    frame: pd.DataFrame, columns: list[str], path: Any, option: str, *, numeric: tuple[str, ...] = ()
 ) -> None:
     """Fail on columns that hold numbers except for a few stray words (e.g. age "abc").
 

@@ -41,8 +41,10 @@ from desist import format as numbers
 from desist import terminal
 from desist.commands.common import (
     check_numbers,
+    data_map_option,
     emit,
     json_option,
+    mapped_tables,
     out_option,
     output_folder,
     read_data,
@@ -63,7 +65,8 @@ from metrics.effects import KINDS
 
 def evaluate(
     ctx: typer.Context,
-    data: Path = typer.Option(..., "--data", help="CSV, Parquet or Excel file, one row per unit."),
+    data: Path = typer.Option(None, "--data", help="CSV, Parquet or Excel file, one row per unit."),
+    data_map: Path = data_map_option(),
     treatment: str = typer.Option(..., "--treatment", help="0/1 column: 1 = in the programme."),
     covariates: str = typer.Option(..., "--covariates", help="Comma-separated covariates."),
     outcome: str = typer.Option(..., "--outcome", help="Outcome column (duration for --kind time)."),
@@ -101,10 +104,11 @@ def evaluate(
             "happened (0 = censored at the --outcome duration).",
             parameter="event",
         )
+    data = mapped_tables(data_map, ("data",), data=data)["data"]
     columns = split_columns(covariates)
     outcome_not_covariate(outcome, columns, "desist evaluate")  # the library's check, before the long matching
     with output_folder(ctx, out) as folder:
-        with step(f"Reading {data.name}", quiet=as_json):
+        with step(f"Reading {data}", quiet=as_json):
             df = read_data(data, "data", option="--data")
         check_numbers(df, columns, data, "--data", numeric=(treatment, outcome) + ((event,) if event else ()))
         with naming(data, "--data"):

@@ -39,12 +39,12 @@ import typer
 
 from desist import tables, terminal
 from desist.commands.common import (
-    check_numbers,
+    data_map_option,
     emit,
     json_option,
     out_option,
     output_folder,
-    read_data,
+    read_history,
     save_figure,
     step,
     write_csv,
@@ -70,8 +70,9 @@ def gaming(
     ctx: typer.Context,
     spec_path: Path = typer.Argument(..., metavar="SPEC", help="Metric spec (TOML): tariff, payment, segments."),
     history: Path = typer.Option(
-        ..., "--history", help="Last year's people: 0/1 per priced outcome, 'cost', 'hours' (for parking)."
+        None, "--history", help="Last year's people: 0/1 per priced outcome, 'cost', 'hours' (for parking)."
     ),
+    data_map: Path = data_map_option(),
     difficulty: str = typer.Option(
         None, "--difficulty", help="History column of difficulty in (0, 1); default: fit one on 'reoffended'."
     ),
@@ -92,8 +93,7 @@ def gaming(
     with output_folder(ctx, out) as folder:
         # A contract file or an older metric spec: the contract reader takes both.
         spec = Contract.from_toml(spec_path).spec
-        past = read_data(history, "history", option="--history")
-        check_numbers(past, list(past.columns), history, "--history")
+        past, history = read_history(history, data_map)
         with step("Pricing creaming and parking", quiet=as_json), naming(str(history), "--history"):
             payoff, how = payoff_from_spec(
                 spec, past, difficulty=difficulty, strengths=_strengths(strengths), draws=draws, seed=seed

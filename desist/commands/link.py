@@ -37,8 +37,10 @@ import typer
 from cohorts.linkage import THRESHOLDS, UNLINKED, Linkage, link
 from desist import tables, terminal
 from desist.commands.common import (
+    data_map_option,
     emit,
     json_option,
+    mapped_tables,
     out_option,
     output_folder,
     split_columns,
@@ -54,10 +56,10 @@ from outcomes.engines import DuckDB, Spark
 def link_command(
     ctx: typer.Context,
     cohort: Path = typer.Argument(
-        ..., metavar="COHORT", help="Cohort (CSV or Parquet): first_name, surname, date_of_birth, and sex and IDs."
+        None, metavar="COHORT", help="Cohort (CSV or Parquet): first_name, surname, date_of_birth, and sex and IDs."
     ),
     people: Path = typer.Option(
-        ..., "--people", help="National people table (CSV or Parquet): person_id, the same columns, any IDs."
+        None, "--people", help="National people table (CSV or Parquet): person_id, the same columns, any IDs."
     ),
     threshold: float = typer.Option(0.9, "--threshold", help="Match probability a link needs (between 0 and 1)."),
     ids: str = typer.Option(
@@ -77,6 +79,7 @@ def link_command(
         10_000_000, "--sample-pairs", help="Random pairs sampled to estimate splink's u probabilities."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of that sample (the same files give the same links)."),
+    data_map: Path = data_map_option(),
     out: Path = out_option("linked.csv, linkage.json and model.json"),
     as_json: bool = json_option(),
 ) -> None:
@@ -94,6 +97,8 @@ def link_command(
         "spark": Spark(master=spark_master),
     }
     chosen = engines.get(engine, engine)
+    given = {"cohort": cohort, "people": people}
+    cohort, people = mapped_tables(data_map, ("cohort", "people"), given_as={"cohort": "COHORT"}, **given).values()
     with output_folder(ctx, out) as folder:
         with step(f"Linking {cohort} to {people} on {engine}", quiet=as_json):
             result = link(

@@ -1,7 +1,8 @@
 """``desist measure``: proven reoffending per person from people and offence files, on any engine.
 
 Reads the people (person_id and the index date) and their offence events
-(person_id, offence_date, disposal_date, disposal) from Parquet or CSV files,
+(person_id, offence_date, disposal_date, disposal) from Parquet or CSV files
+(or from the tables of a ``--data-map`` file, in your own columns, codes and dates),
 checks them (the same rules and messages on every engine), and counts proven
 reoffending per person. ``--engine duckdb`` reads the files from disk out of
 core (``--memory-limit 4GB`` caps its memory, spilling to disk past it), so an
@@ -34,8 +35,10 @@ import typer
 
 from desist import tables, terminal
 from desist.commands.common import (
+    data_map_option,
     emit,
     json_option,
+    mapped_tables,
     out_option,
     output_folder,
     parse_date,
@@ -51,10 +54,11 @@ from outcomes.engines import DuckDB, Spark
 
 def measure(
     ctx: typer.Context,
-    people: Path = typer.Option(..., "--people", help="People file (Parquet or CSV): person_id and the index date."),
+    people: Path = typer.Option(None, "--people", help="People file (Parquet or CSV): person_id and the index date."),
     offences: Path = typer.Option(
-        ..., "--offences", help="Offence events (Parquet or CSV): person_id, offence_date, disposal_date, disposal."
+        None, "--offences", help="Offence events (Parquet or CSV): person_id, offence_date, disposal_date, disposal."
     ),
+    data_map: Path = data_map_option(),
     index: str = typer.Option("start_date", "--index", help="People's column holding the index date."),
     follow_up_days: int = typer.Option(365, "--follow-up-days", help="Days after the index date an offence counts."),
     waiting_days: int = typer.Option(182, "--waiting-days", help="Further days for the offence to be proven."),
@@ -81,15 +85,18 @@ def measure(
         desist measure --people examples/data/people.csv \\
             --offences examples/data/offences.csv --as-of 2025-06-30
 
+        desist measure --data-map data.toml --as-of 2025-09-30
+
         desist measure --people pool.parquet --offences pnc_events.parquet \\
             --engine duckdb --memory-limit 4GB --as-of 2025-06-30 --out pool/
     """
     chosen = {"duckdb": DuckDB(memory_limit=memory_limit), "spark": Spark(master=spark_master)}.get(engine, engine)
+    tables = mapped_tables(data_map, ("people", "offences"), people=people, offences=offences)
     with output_folder(ctx, out) as folder:
         with step(f"Measuring proven reoffending on {engine}", quiet=as_json):
             result = proven_reoffending(
-                people,
-                offences,
+                tables["people"],
+                tables["offences"],
                 index=index,
                 follow_up_days=follow_up_days,
                 waiting_days=waiting_days,
@@ -99,7 +106,7 @@ def measure(
                 engine=chosen,
             )
         if folder is not None:
-            result.to_parquet(folder.path("per_person.parquet"), people=people, observable_only=observable_only)
+            result.to_parquet(folder.path("per_person.parquet"), tables["people"], observable_only=observable_only)
             write_json(result.to_dict(), folder, "reoffending.json")
     files = written(folder)
     if as_json:

@@ -35,14 +35,14 @@ import typer
 
 from desist import tables, terminal
 from desist.commands.common import (
-    check_numbers,
     cost_option,
+    data_map_option,
     emit,
     json_option,
     out_option,
     output_folder,
     parse_costs,
-    read_data,
+    read_history,
     require_out,
     save_figure,
     write_excel,
@@ -63,11 +63,12 @@ def price(
         ..., "--spec", help="Contract or metric spec (TOML) naming the priced outcomes and segments."
     ),
     history: Path = typer.Option(
-        ...,
+        None,
         "--history",
         help="Last year's people (CSV/Parquet/Excel): segment "
         "columns, one 0/1 column (or p_<outcome>) per priced outcome, optional 'cost'.",
     ),
+    data_map: Path = data_map_option(),
     cost: list[str] = cost_option(),
     budget: float = typer.Option(
         None, "--budget", help="Expected outcome payments (£); default: under the spec's own prices."
@@ -102,8 +103,7 @@ def price(
                 terminal.paragraph(note)
                 terminal.files(written(folder))
             return
-        past = read_data(history, "history", option="--history")
-        check_numbers(past, list(past.columns), history, "--history")
+        past, history = read_history(history, data_map)
         result = compare_tariffs(spec, past, costs=parse_costs(cost), budget=budget, strength=strength, source=history)
         if folder is not None:
             for name, t in result.tariffs.items():

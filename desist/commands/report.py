@@ -26,6 +26,7 @@ time), ``thresholds``, ``power``, ``tariffs``, ``simulation``, ``screens``,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,16 @@ from appraisal.result import screen_sentences
 from desist import tables, terminal
 from desist.commands.common import (
     cost_option,
+    data_map_option,
     emit,
     json_option,
+    mapped_tables,
     output_folder,
     parse_costs,
     parse_date,
+    pseudonymise_option,
     read_data,
+    read_key,
     require_out,
     split_columns,
     write_json,
@@ -61,6 +66,7 @@ from ground.words import count, percent, points, pounds
 from metrics.thresholds import default_rules
 from outcomes.reoffending import COUNTINGS
 from outcomes.spec import MetricSpec, ReoffendingSpec
+from pricing.publishing import pseudonymise
 
 
 def story_progress(quiet: bool, first: str) -> Any:
@@ -197,9 +203,9 @@ def _show_screens(story: Appraisal) -> None:
 
 def report(
     ctx: typer.Context,
-    people: Path = typer.Option(..., "--people", help="The programme cohort (people table)."),
-    offences: Path = typer.Option(..., "--offences", help="Offence events of the cohort (offences table)."),
-    pool: Path = typer.Option(..., "--pool", help="National comparison pool with outcomes (pool table)."),
+    people: Path = typer.Option(None, "--people", help="The programme cohort (people table)."),
+    offences: Path = typer.Option(None, "--offences", help="Offence events of the cohort (offences table)."),
+    pool: Path = typer.Option(None, "--pool", help="National comparison pool with outcomes (pool table)."),
     spec_path: Path = typer.Option(
         None, "--spec", help="Metric spec (TOML); default: the built-in intermediate-outcomes spec."
     ),
@@ -212,6 +218,8 @@ def report(
         help="Past cohort with a 0/1 column per price key; default: "
         "the cohort's people whose outcome windows have closed.",
     ),
+    data_map: Path = data_map_option(),
+    pseudonymise: Path = pseudonymise_option(),
     as_of: str = typer.Option(None, "--as-of", help="The data's as-of date (YYYY-MM-DD); dates after it are errors."),
     pool_disposals: str = typer.Option(
         "conviction,caution", "--pool-disposals", help="Disposals that proved the pool's reoffences (comma-separated)."
@@ -250,10 +258,11 @@ def report(
     with output_folder(ctx, out) as folder, story_progress(as_json, READING) as advance:
         paths = {"people": people, "offences": offences, "pool": pool, "history": history}
         paths |= {"eligible": eligible, "services": services, "assessments": assessments}
+        paths = mapped_tables(data_map, ("people", "offences", "pool"), **paths)
         inputs = read_inputs(paths, spec_path, when, parse_costs(cost) or None, measure)
         # The appraisal's messages name its tables; the prefix names the files they came from.
-        with naming(", ".join(str(p) for p in (people, offences, pool)), "the input files"):
-            story = appraise(inputs, seed=seed, draws=draws, progress=advance)
+        with naming(", ".join(str(paths[t]) for t in ("people", "offences", "pool")), "the input files"):
+            story = shared(appraise(inputs, seed=seed, draws=draws, progress=advance), read_key(pseudonymise))
             advance(WRITING)
             write_appraisal(story, folder, xlsx=xlsx, pdf=pdf)
     files = written(folder)
@@ -261,6 +270,13 @@ def report(
         emit(ctx, story.to_dict(), files)
         return
     show_story(story, files)
+
+
+def shared(story: Appraisal, key: bytes | None) -> Appraisal:
+    """The appraisal with its settlement's person identifiers pseudonymised under ``key`` (None: as it is)."""
+    if key is None or story.settlement is None:
+        return story
+    return replace(story, settlement=pseudonymise(story.settlement, key))
 
 
 def pool_measure(disposals: str, counting: str) -> ReoffendingSpec:

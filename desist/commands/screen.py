@@ -51,8 +51,10 @@ import typer
 from desist import tables as people_tables
 from desist import terminal
 from desist.commands.common import (
+    data_map_option,
     emit,
     json_option,
+    mapped_tables,
     out_option,
     output_folder,
     parse_date,
@@ -70,8 +72,8 @@ __all__ = ["FALLBACK_DIFFICULTY", "measurement_tables", "screen", "screen_tables
 
 def screen(
     ctx: typer.Context,
-    eligible: Path = typer.Option(..., "--eligible", help="Everyone eligible (CSV/Parquet/Excel) with 'enrolled'."),
-    services: Path = typer.Option(..., "--services", help="Service contacts: person_id, date, hours."),
+    eligible: Path = typer.Option(None, "--eligible", help="Everyone eligible (CSV/Parquet/Excel) with 'enrolled'."),
+    services: Path = typer.Option(None, "--services", help="Service contacts: person_id, date, hours."),
     outcomes: Path | None = typer.Option(None, "--outcomes", help="person_id, attained (0/1), expected (probability)."),
     difficulty: str = typer.Option(
         "difficulty", "--difficulty", help="Difficulty column (higher = harder); default falls back to ogrs_score."
@@ -82,6 +84,7 @@ def screen(
     people: Path | None = typer.Option(None, "--people", help="The enrolled cohort, for the measurement screens."),
     assessments: Path | None = typer.Option(None, "--assessments", help="Assessments, for the measurement screens."),
     spec_path: Path | None = typer.Option(None, "--spec", help="Metric spec whose outcomes are screened."),
+    data_map: Path | None = data_map_option(),
     as_of: str | None = typer.Option(None, "--as-of", help="Date of the data (default: the latest assessment)."),
     as_json: bool = json_option(),
     out: Path | None = out_option("the screens' plots (PNG, SVG)"),
@@ -96,6 +99,10 @@ def screen(
         desist screen --eligible eligible.parquet --services services.parquet \\
             --outcomes outcomes.csv --people people.csv --assessments assessments.csv --spec spec.toml --json
     """
+    given = {"eligible": eligible, "services": services, "outcomes": outcomes, "people": people}
+    eligible, services, outcomes, people, assessments = mapped_tables(
+        data_map, ("eligible", "services"), **given, assessments=assessments
+    ).values()
     measuring = [people, assessments, spec_path]
     if any(measuring) and not all(measuring):
         raise typer.BadParameter("the measurement screens need --people, --assessments and --spec together.")

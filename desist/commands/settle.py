@@ -1,13 +1,15 @@
 """``desist settle CONTRACT --data NAME=FILE ... --as-of DATE --out DIR``: a contract settled in pounds.
 
 Reads the contract and each ``--data`` table (people, offences, assessments,
-comparison, pool), settles it as of ``--as-of`` with :func:`pricing.settle_files`,
-prints each tranche and rule, the parties and the exclusions, and writes to
-``--out``:
+comparison, pool; claims and spells for a rate card), settles it as of ``--as-of``
+with :func:`pricing.settle_files`, prints each tranche and rule, the parties, a rate
+card's cash flow by period and the exclusions, and writes to ``--out``:
 
-- ``settlement.json``: ``Settlement.to_dict()`` (tranches, parties, exclusions, figures, audit);
+- ``settlement.json``: ``Settlement.to_dict()`` (tranches, parties, exclusions, a rate card's
+  cash flow by period, figures, audit);
 - ``ledger.csv``: one row per person and payable outcome and per rule payment or clawback
-  (tranche, kind, item, person_id, evidence, evidence_date, base_price, uplift, note, amount);
+  (tranche, kind, item, person_id, evidence, evidence_date, base_price, uplift, note, amount),
+  and one per claim, accepted or rejected with its reason, and its payment period;
 - ``settlement.xlsx`` with ``--xlsx``: what each tranche and rule pays, what each
   party receives and the ledger, one sheet each, after a Contents sheet;
 - ``audit.json``: SHA-256 of the contract, of every input (paths relative to the
@@ -34,11 +36,15 @@ import typer
 
 from desist import tables, terminal
 from desist.commands.common import (
+    data_map_option,
     emit,
     json_option,
+    mapped_files,
     out_option,
     output_folder,
     parse_date,
+    pseudonymise_option,
+    read_key,
     require_out,
     step,
     write_excel,
@@ -78,6 +84,8 @@ def settle(
     ctx: typer.Context,
     contract: Path = typer.Argument(..., metavar="CONTRACT", help="Contract (TOML) to settle."),
     data: list[str] = typer.Option(None, "--data", help=f"NAME=FILE, NAME one of {', '.join(TABLES)}; repeat."),
+    data_map: Path = data_map_option(),
+    pseudonymise: Path = pseudonymise_option(),
     as_of: str = typer.Option(..., "--as-of", help="Settlement date, e.g. 2025-09-30."),
     as_json: bool = json_option(),
     out: Path = out_option("settlement.json, ledger.csv and audit.json"),
@@ -89,15 +97,19 @@ def settle(
 
         desist settle examples/specs/doncaster.toml --data people=examples/data/people.csv \\
             --data offences=examples/data/offences.csv --as-of 2025-09-30 --out settled/ --xlsx
+
+        desist settle contract.toml --data-map data.toml --as-of 2025-09-30 --out settled/
     """
     require_out(out, xlsx=xlsx)
     when = parse_date(as_of, "as-of")
-    inputs = parse_data(data)
+    inputs = {**mapped_files(data_map, TABLES), **parse_data(data)}
     parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
+    parts += [f"--data-map {data_map}"] if data_map else []
+    parts += ["--pseudonymise KEYFILE"] if pseudonymise else []  # the key file's place is not recorded
     command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
     with output_folder(ctx, out) as folder:
         with step(f"Settling {contract} as of {as_of}", quiet=as_json):
-            settlement = settle_files(contract, inputs, as_of=when, command=command)
+            settlement = settle_files(contract, inputs or None, as_of=when, command=command, key=read_key(pseudonymise))
         if folder is not None:
             settlement = relative_to(settlement, folder.out)
             with step("Writing the ledger and the audit record", quiet=as_json):
@@ -131,14 +143,15 @@ def show_settlement(settlement: Any, files: list[str]) -> None:
     # The stage is a rule's (interim or final); a tariff pays as achieved.
     names = (
         ("tranche", "rule", "n_treated", "estimate", "threshold")
-        if "tariff" not in kinds
+        if not {"tariff", "claims"} & kinds
         else ("tranche", "rule", "stage", "n_treated")
     )
     columns = {k: every[k] for k in names if k in every}
     if "threshold" in columns:
         columns["threshold"] = Column("Pays when the reduction is at least", "percent")
     if len(kinds) == 1 and "n_treated" in columns:  # nothing measured when no rule is due yet
-        columns["n_treated"] = Column("Payable outcomes" if "tariff" in kinds else "People", "count")
+        counted = {"tariff": "Payable outcomes", "claims": "Claims paid"}.get(next(iter(kinds)), "People")
+        columns["n_treated"] = Column(counted, "count")
     columns.update({"met": every["met"], "amount": every["amount"]})
     terminal.table(replace(shown, columns=columns))
     if "estimate" in every:
@@ -147,6 +160,8 @@ def show_settlement(settlement: Any, files: list[str]) -> None:
             "in settlement.json."
         )
     terminal.table(tables.settlement_parties_table(settlement))
+    if len(settlement.cash_flow()):
+        terminal.table(tables.settlement_cash_flow_table(settlement))
     for e in settlement.exclusions.itertuples():
         terminal.paragraph(f"Left out ({e.step}): {count(e.n)}, {e.reason}.")
     if settlement.audit.get("unused"):

@@ -48,13 +48,16 @@ from desist import tables, terminal
 from desist.commands.common import (
     check_numbers,
     cost_option,
+    data_map_option,
     emit,
     json_option,
+    mapped_tables,
     out_option,
     output_folder,
     parse_costs,
     parse_pairs,
     read_data,
+    read_history,
     require_out,
     save_figure,
     split_columns,
@@ -84,7 +87,7 @@ def simulate(
         ..., "--spec", help="Contract or metric spec (TOML): outcomes, segments, rules, payment terms."
     ),
     cohort_path: Path = typer.Option(
-        ...,
+        None,
         "--cohort",
         help="People to enrol (CSV/Parquet/Excel), with p_<outcome> columns or segment columns matching --history.",
     ),
@@ -102,6 +105,7 @@ def simulate(
     tariff_path: Path = typer.Option(
         None, "--tariff", help="Tariff TOML (as price --out writes) instead of the spec's prices."
     ),
+    data_map: Path = data_map_option(),
     cost: list[str] = cost_option(),
     effect: list[str] = typer.Option(
         None,
@@ -133,7 +137,7 @@ def simulate(
     contract = Contract.from_toml(spec_path)
     spec = contract.spec
     with output_folder(ctx, out) as folder:
-        cohort, past = read_tables(cohort_path, history, covariates)
+        cohort, past = read_tables(cohort_path, history, covariates, data_map)
         effects = parse_pairs(effect, "effect", "OUTCOME=POINTS, e.g. --effect no_reoffence=0.05")
         chances = sim = inputs = None
         if contract.rules:
@@ -187,15 +191,14 @@ def results(
 
 
 def read_tables(
-    cohort_path: Path, history: Path | None, covariates: str | None
+    cohort_path: Path | None, history: Path | None, covariates: str | None, data_map: Path | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The cohort and the history, every column a number; a difficulty model (covariates) needs the history."""
+    """The cohort and the history (from their options or ``--data-map``), every column a number; a difficulty
+    model (covariates) needs the history."""
+    cohort_path = mapped_tables(data_map, ("cohort",), cohort=cohort_path)["cohort"]
     cohort = read_data(cohort_path, "cohort", option="--cohort")
     check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
-    past = None
-    if history is not None:
-        past = read_data(history, "history", option="--history")
-        check_numbers(past, list(past.columns), history, "--history")
+    past, _ = read_history(history, data_map, needed=False)
     if covariates and past is None:
         raise ParameterError(
             "--covariates fits a difficulty model on the history: give --history too.", parameter="covariates"

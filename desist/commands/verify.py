@@ -20,7 +20,7 @@ from pathlib import Path
 import typer
 
 from desist import terminal
-from desist.commands.common import emit, json_option, step
+from desist.commands.common import emit, json_option, pseudonymise_option, read_key, step
 from pricing.audit import verify as verify_audit
 
 
@@ -28,15 +28,18 @@ def verify(
     ctx: typer.Context,
     audit: Path = typer.Argument(..., metavar="AUDIT", help="audit.json written by desist settle."),
     as_json: bool = json_option(),
+    pseudonymise: Path = pseudonymise_option(),
 ) -> None:
     """Replay a settlement from its audit record; exit 1 if any input or figure changed.
 
     Examples:
 
         desist verify settled/audit.json
+
+        desist verify shared/audit.json --pseudonymise settlement.key
     """
     with step(f"Replaying the settlement of {audit}", quiet=as_json):
-        result = verify_audit(audit)
+        result = verify_audit(audit, key=read_key(pseudonymise))
     if as_json:
         emit(ctx, result.to_dict())
     elif result.identical:

@@ -43,8 +43,10 @@ import typer
 from cohorts.weights import WeightingResult, margins_from_toml, rake
 from desist import terminal
 from desist.commands.common import (
+    data_map_option,
     emit,
     json_option,
+    mapped_tables,
     out_option,
     output_folder,
     read_data,
@@ -62,7 +64,8 @@ from ground.words import count, number
 
 def weight(
     ctx: typer.Context,
-    data: Path = typer.Option(..., "--data", help="Table to weight (CSV, Parquet or Excel)."),
+    data: Path = typer.Option(None, "--data", help="Table to weight (CSV, Parquet or Excel)."),
+    data_map: Path = data_map_option(),
     margins: Path = typer.Option(
         ..., "--margins", help="Margins file (TOML): a margins.<column> table of level = target per column."
     ),
@@ -84,6 +87,7 @@ def weight(
         desist weight --data sample.parquet --margins margins.toml \\
             --id person_id --out weights/ --json
     """
+    data = mapped_tables(data_map, ("data",), data=data)["data"]
     with output_folder(ctx, out) as folder:
         spec = margins_from_toml(margins)
         table = read_data(data, "data", option="--data")

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ground.checks import require_columns
 from ground.errors import SchemaError
-from ground.reading import file_format
+from ground.reading import TableSource, file_format
 from ground.tables import ROWS_SHOWN, Links, report_links, schema_error, validate
 from outcomes.engines import sql
 from outcomes.engines.sql import OFFENCE_COLUMNS, Column
@@ -78,8 +78,8 @@ def source_name(source: Any) -> str | None:
     return None if source is None or isinstance(source, pd.DataFrame) else str(source)
 
 
-def located(source: str | Path) -> str | Path:
-    """A local file as a Path; a URL (``s3://``, ``hdfs://``, ...) as given, for the engine to read.
+def located(source: str | Path | TableSource) -> str | Path | TableSource:
+    """A local file as a Path; a URL (``s3://``, ``hdfs://``, ...) or a mapped table as given, for the reader.
 
     Parameters
     ----------
@@ -91,7 +91,9 @@ def located(source: str | Path) -> str | Path:
     >>> located("s3://bucket/people.parquet"), located("people.parquet").suffix
     ('s3://bucket/people.parquet', '.parquet')
     """
-    return source if isinstance(source, str) and "://" in source else Path(source)
+    if isinstance(source, TableSource) or (isinstance(source, str) and "://" in source):
+        return source
+    return Path(source)
 
 
 def file_kind(path: str | Path, table: str) -> str:

@@ -1,14 +1,17 @@
 """Built-in schemes: real payment-by-results contracts as contract files, with their facts and sources.
 
 One definition per scheme, shipped as package data: ``peterborough``,
-``doncaster``, ``youth_justice``, ``dwp_work_programme`` and ``sector_ask``.
+``doncaster``, ``youth_justice``, ``sector_ask``, and the rate cards
+``dwp_work_programme``, ``dwp_innovation_fund_1``, ``dwp_innovation_fund_2``
+and ``skill_mill``.
 Each file's ``[metric].sources`` cites the publications behind its figures
 and says which figures are assumptions (docs/schemes.md, figure by figure).
 
 Examples
 --------
 >>> schemes()
-['doncaster', 'dwp_work_programme', 'peterborough', 'sector_ask', 'youth_justice']
+['doncaster', 'dwp_innovation_fund_1', 'dwp_innovation_fund_2', 'dwp_work_programme', 'peterborough', \
+'sector_ask', 'skill_mill', 'youth_justice']
 >>> scheme("peterborough").rules[1].at_least
 0.075
 """
@@ -23,8 +26,6 @@ from pricing.contract import Contract
 __all__ = ["scheme", "scheme_path", "schemes"]
 
 _HERE = Path(__file__).parent
-# Instrument definitions shipped beside the schemes are not schemes.
-_NOT_SCHEMES = {"weeks_in_work"}
 
 
 def schemes() -> list[str]:
@@ -35,7 +36,7 @@ def schemes() -> list[str]:
     >>> "doncaster" in schemes()
     True
     """
-    return sorted(p.stem for p in _HERE.glob("*.toml") if p.stem not in _NOT_SCHEMES)
+    return sorted(p.stem for p in _HERE.glob("*.toml"))
 
 
 def scheme_path(name: str) -> Path:
