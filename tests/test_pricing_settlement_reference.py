@@ -1,0 +1,44 @@
+"""The vectorised settlement gives the row-by-row code's settlements: ledger byte for byte, audit, tranches.
+
+The reference (tests/results/settlement_reference.json) was made by the per-row code before it was replaced;
+tests/results/make_settlement_reference.py says how. Each case is settled on the example files as given and
+with every table's rows shuffled (the settlement must not depend on their order).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.results.make_settlement_reference import OUT, cases, settled
+
+REFERENCE = json.loads(OUT.read_text())
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("settlement_reference")
+
+
+def test_every_reference_case_is_settled(folder):
+    assert sorted(cases(folder)) == sorted(REFERENCE)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_the_same_settlement_as_the_row_by_row_code(folder, name):
+    contract, data, as_of = cases(folder)[name]
+    assert settled(contract, data, as_of) == REFERENCE[name]
+
+
+@pytest.mark.parametrize("name", ["intermediate", "stacked_multiplicative_40000", "peterborough_capped", "ratecard"])
+def test_the_same_settlement_from_shuffled_rows(folder, name):
+    contract, data, as_of = cases(folder)[name]
+    rng = np.random.default_rng(28)
+    shuffled = {}
+    for table, path in data.items():
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        shuffled[table] = str(folder / f"{name}_{table}.csv")
+        frame.iloc[rng.permutation(len(frame))].to_csv(shuffled[table], index=False)
+    assert settled(contract, shuffled, as_of) == REFERENCE[name]
