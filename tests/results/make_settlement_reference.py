@@ -85,8 +85,8 @@ stacking = "STACKING"
 outcome_cap = CAP
 
 [payment.prices]
-accommodation = { default = 333.335, women = 600.005, complex_needs = 1.015 }
-self_esteem = 99.995
+accommodation = { default = 333.345, women = 600.005, complex_needs = 1.015 }
+self_esteem = 99.985
 no_reoffence = { default = 900, young_adults = 1234.565 }
 
 [payment.uplifts]
