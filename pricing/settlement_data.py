@@ -270,11 +270,11 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     rest = [c for c in out.columns if c not in keys]
     if not keys:
         keys, rest = rest, []
-    codes = [_text_order(out[c]) for c in keys]
-    order = np.lexsort(codes[::-1])
+    key = _packed([_text_order(out[c]) for c in keys])
+    order = np.argsort(key, kind="stable")
     if rest and len(order) > 1:
-        ranked = [c[order] for c in codes]
-        tied = np.logical_and.reduce([r[1:] == r[:-1] for r in ranked])
+        ranked = key[order]
+        tied = ranked[1:] == ranked[:-1]
         if tied.any():
             # Runs of rows equal on every key: their rows, in key order, re-sorted within each run.
             group = np.cumsum(np.r_[True, ~tied])
@@ -286,6 +286,17 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
             within = [_text_order(rows[c]) for c in rest]
             order[inside] = order[inside][np.lexsort([*within[::-1], group[inside]])]
     return out.iloc[order].reset_index(drop=True)
+
+
+def _packed(codes: list[np.ndarray]) -> np.ndarray:
+    """One int64 per row ordered as the rows' codes are, column by column (dense ranks, one number per row)."""
+    key = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
+    for column in codes:
+        rank, distinct = pd.factorize(column, sort=True)
+        if len(distinct) and key.size and key.max() > (2**62) // len(distinct):
+            key = pd.factorize(key, sort=True)[0].astype(np.int64)  # ranks of the rows so far: never overflows
+        key = key * len(distinct) + rank
+    return key
 
 
 def _text_order(column: pd.Series) -> np.ndarray:
