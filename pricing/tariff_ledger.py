@@ -43,6 +43,11 @@ def pence(amount: Any) -> int:
     A float is read by its shortest decimal form (``repr``), so 0.125 is exactly an eighth and 99.995 pounds is
     999,950 tenths of a penny: rounded half up, 10,000 pence.
 
+    Parameters
+    ----------
+    amount : float, int or Decimal
+        Pounds.
+
     Examples
     --------
     >>> pence(99.995), pence(Decimal("1.005") * Decimal("1.125")), pence(-0.005)
@@ -54,6 +59,11 @@ def pence(amount: Any) -> int:
 
 def pence_text(amount: int) -> str:
     """``123456`` -> ``"1234.56"``; ``-5`` -> ``"-0.05"``.
+
+    Parameters
+    ----------
+    amount : int
+        Whole pence.
 
     Examples
     --------
@@ -88,6 +98,13 @@ class Uplifts:
 
 def uplifts(contract: Contract, cohort: pd.DataFrame) -> Uplifts:
     """The cohort's uplifts, stacked as ``[payment] stacking`` says over every segment a person is in.
+
+    Parameters
+    ----------
+    contract : Contract
+        Its segments, ``[payment.uplifts]`` and ``stacking``.
+    cohort : pandas.DataFrame
+        The people, with the columns the segments' rules read.
 
     Examples
     --------
@@ -138,6 +155,23 @@ def tariff_rows(
     ``price`` is the price's key and the price: in pounds, or a table by segment (with ``default``); ``when``
     is each cohort person's evidence date (datetime64). A primary segment with neither a price nor a default
     is refused only when someone in it is paid.
+
+    Parameters
+    ----------
+    item : str
+        The ledger's item (the outcome).
+    price : tuple of (str, float or mapping)
+        The price's key and the price.
+    paid : numpy.ndarray
+        Boolean, one per cohort person.
+    cohort : pandas.DataFrame
+        ``tranche`` and ``person_id``, one row per person.
+    lifted : Uplifts
+        The cohort's uplifts (:func:`uplifts`).
+    evidence : str
+        The evidence column's text.
+    when : numpy.ndarray
+        datetime64, one per cohort person.
 
     Examples
     --------
@@ -215,6 +249,15 @@ def capped(ledger: pd.DataFrame, rule_caps: Mapping[str, int], overall: int | No
     earlier payment; clawbacks and zeros pass untouched. Once the contract's cap is reached every later
     payment is cut to nothing, so the payments before a row are the running sum of the rule-capped amounts,
     up to the cap, and one cumulative sum applies it. A cut row's note says what it was.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        ``kind``, ``item``, ``amount_pence`` and ``note``, in ledger order.
+    rule_caps : mapping of str -> int
+        Each capped rule's cap in pence.
+    overall : int or None
+        The contract's cap in pence (None: no cap).
 
     Examples
     --------
