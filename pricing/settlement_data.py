@@ -101,7 +101,8 @@ def settlement_data(contract: Contract, data: Any) -> SettlementData:
     # In a fixed order (people first), so the first problem reported is the same on every run.
     matching = "pool" in needed and contract.matched is not None
     tables = {n: _checked(contract, n, frames[n], sources[n], matching) for n in TABLES if n in needed}
-    tables = {n: t if n in IN_CLAIM_ORDER else _sorted(t) for n, t in tables.items()}
+    for n in set(tables) - set(IN_CLAIM_ORDER):
+        tables[n] = _sorted(tables[n])  # each checked table is a new frame, emptied as it is sorted
     for name in {"pool", "comparison"} & set(tables):
         _same_measure(contract, frames[name], name, sources[name])
     return SettlementData(tables, set(given) - needed, {n: len(f) for n, f in frames.items()}, sources)
@@ -255,22 +256,22 @@ def _words(measure: Mapping[str, Any]) -> str:
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    """The table in a canonical row order, so the settlement cannot depend on the order given.
+    """The table in a canonical row order, so the settlement cannot depend on the order given; ``frame`` is emptied.
 
     Rows are ordered by the key columns, then ties by every other column, each compared as text (missing
     first, as the empty text). Only the rows tied on every key are compared on the other columns: ids are
-    unique and events rarely share a day, so most columns are never turned into text.
+    unique and events rarely share a day, so most columns are never turned into text. Columns move from
+    ``frame`` to the sorted table one at a time, so sorting holds one column twice, not the whole table.
     """
     keys = [
         c
         for c in ("person_id", "tranche", "offence_date", "disposal_date", "instrument", "item", "assessed_on")
         if c in frame
     ]
-    out = frame.reset_index(drop=True)
-    rest = [c for c in out.columns if c not in keys]
+    rest = [c for c in frame.columns if c not in keys]
     if not keys:
         keys, rest = rest, []
-    key = _packed([_text_order(out[c]) for c in keys])
+    key = _packed([_text_order(frame[c]) for c in keys])
     order = np.argsort(key, kind="stable")
     if rest and len(order) > 1:
         ranked = key[order]
@@ -282,10 +283,13 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
             runs[1:] |= tied
             runs[:-1] |= tied
             inside = np.flatnonzero(runs)
-            rows = out.iloc[order[inside]]
+            rows = frame.iloc[order[inside]]
             within = [_text_order(rows[c]) for c in rest]
             order[inside] = order[inside][np.lexsort([*within[::-1], group[inside]])]
-    return out.iloc[order].reset_index(drop=True)
+    moved = {c: frame.pop(c).iloc[order].reset_index(drop=True) for c in list(frame.columns)}
+    out = pd.DataFrame(moved, copy=False)
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 def _packed(codes: list[np.ndarray]) -> np.ndarray:

@@ -46,9 +46,9 @@ def drawn(rng: np.random.Generator, n: int, trial: int) -> pd.DataFrame:
 def test_the_order_of_comparing_every_column_as_text(trial):
     rng = np.random.default_rng(trial)
     frame = drawn(rng, int(rng.integers(0, 80)), trial)
-    pd.testing.assert_frame_equal(_sorted(frame), text_sorted(frame))
+    pd.testing.assert_frame_equal(_sorted(frame.copy()), text_sorted(frame))
 
 
 def test_a_frame_without_keys_is_sorted_by_its_columns():
     frame = pd.DataFrame({"score": [10, 9, 10], "label": ["b", "a", "a"]})
-    pd.testing.assert_frame_equal(_sorted(frame), text_sorted(frame))
+    pd.testing.assert_frame_equal(_sorted(frame.copy()), text_sorted(frame))
