@@ -34,6 +34,7 @@ from ground.checks import parameter_error, require_columns, require_rows, rows_t
 from ground.errors import DesistWarning, SchemaError
 from ground.mapping import DataMap, read_data_map
 from ground.reading import TableSource, read_frame, schema_text
+from ground.rowkeys import row_keys
 from ground.tables import table_schema, validate
 from outcomes.reoffending import MEASURE_KEY
 from pricing.contract import Contract
@@ -271,7 +272,7 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     rest = [c for c in frame.columns if c not in keys]
     if not keys:
         keys, rest = rest, []
-    key = _packed([_text_order(frame[c]) for c in keys])
+    key = row_keys([_text_order(frame[c]) for c in keys], ordered=True)
     order = np.argsort(key, kind="stable")
     if rest and len(order) > 1:
         ranked = key[order]
@@ -290,17 +291,6 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(moved, copy=False)
     out.attrs = dict(frame.attrs)
     return out
-
-
-def _packed(codes: list[np.ndarray]) -> np.ndarray:
-    """One int64 per row ordered as the rows' codes are, column by column (dense ranks, one number per row)."""
-    key = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
-    for column in codes:
-        rank, distinct = pd.factorize(column, sort=True)
-        if len(distinct) and key.size and key.max() > (2**62) // len(distinct):
-            key = pd.factorize(key, sort=True)[0].astype(np.int64)  # ranks of the rows so far: never overflows
-        key = key * len(distinct) + rank
-    return key
 
 
 def _text_order(column: pd.Series) -> np.ndarray:
