@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["row_keys"]
+__all__ = ["repeated", "row_keys"]
 
 
 def row_keys(columns: Sequence[pd.Series | np.ndarray], *, ordered: bool = False) -> np.ndarray:
@@ -41,8 +41,54 @@ def row_keys(columns: Sequence[pd.Series | np.ndarray], *, ordered: bool = False
     """
     key = np.zeros(len(columns[0]) if len(columns) else 0, dtype=np.int64)
     for values in columns:
-        codes, distinct = pd.factorize(values, sort=ordered, use_na_sentinel=False)
-        if len(distinct) and key.size and key.max() > (2**62) // len(distinct):
-            key = pd.factorize(key, sort=ordered)[0].astype(np.int64)
-        key = key * len(distinct) + codes
+        codes, n = _codes(values, ordered)
+        if n and key.size and key.max() > (2**62) // n:
+            key = _codes(key, ordered)[0]
+        key = key * n + codes
     return key
+
+
+def repeated(key: np.ndarray) -> np.ndarray:
+    """Whether each row's key is another row's too (every copy marked), found by one sort.
+
+    Parameters
+    ----------
+    key : numpy.ndarray
+        int64 keys (:func:`row_keys`).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, one per row.
+
+    Examples
+    --------
+    >>> repeated(np.array([5, 1, 5, 2])).tolist()
+    [True, False, True, False]
+    """
+    order = np.argsort(key, kind="stable")
+    same = key[order][1:] == key[order][:-1]
+    marked = np.zeros(key.size, dtype=bool)
+    marked[1:] |= same
+    marked[:-1] |= same
+    out = np.empty(key.size, dtype=bool)
+    out[order] = marked
+    return out
+
+
+def _codes(values: pd.Series | np.ndarray, ordered: bool) -> tuple[np.ndarray, int]:
+    """Dense int64 codes of the values and how many distinct values there are (missing is one of them).
+
+    Integers in a short range (codes already) are their offset from the least; other numbers are coded by
+    sorting: hashing int64 dates or packed keys, whose low bits repeat, collides often.
+    """
+    plain = np.asarray(values) if not isinstance(values, pd.Series) or isinstance(values.dtype, np.dtype) else None
+    if plain is not None and plain.dtype.kind in "iu" and plain.size:
+        least, span = plain.min(), int(plain.max()) - int(plain.min()) + 1
+        if span <= 4 * plain.size:
+            return (plain - least).astype(np.int64), span
+    if plain is not None and plain.dtype.kind in "iufmMb":
+        distinct, codes = np.unique(plain, return_inverse=True)
+        return codes.reshape(-1).astype(np.int64), len(distinct)
+    codes, distinct = pd.factorize(values, sort=ordered, use_na_sentinel=False)
+    return codes.astype(np.int64), len(distinct)

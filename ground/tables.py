@@ -32,7 +32,7 @@ from pandera.typing import Series
 from ground.checks import column_names, parameter_error, require_columns, shorten, shown_value
 from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
 from ground.errors import DesistWarning, ParameterError, SchemaError
-from ground.rowkeys import row_keys
+from ground.rowkeys import repeated, row_keys
 
 SEX_LEVELS = ("female", "male", "other", "unknown")
 ETHNICITY_LEVELS = ("white", "black", "asian", "mixed", "other", "unknown")
@@ -720,8 +720,8 @@ def _duplicate_records(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Da
     subset = [c for c in schema.unique or [] if c in frame]
     if not subset:
         return _NO_FAILURES
-    repeated = pd.Index(row_keys([frame[c] for c in subset])).duplicated(keep=False)
-    return _row_failures(schema.unique[0], f"duplicate record (same {', '.join(schema.unique)})", repeated)
+    again = repeated(row_keys([frame[c] for c in subset]))
+    return _row_failures(schema.unique[0], f"duplicate record (same {', '.join(schema.unique)})", again)
 
 
 def _plain_check_names(schema: pa.DataFrameSchema) -> dict[tuple[str, str], str]:
