@@ -17,7 +17,7 @@ __all__ = ["repeated", "row_keys"]
 
 
 def row_keys(columns: Sequence[pd.Series | np.ndarray], *, ordered: bool = False) -> np.ndarray:
-    """One int64 per row, equal for rows equal in every column (missing values equal each other).
+    """One int64 per row, equal for rows equal in every column (missing values equal each other, and first).
 
     Parameters
     ----------
@@ -83,12 +83,28 @@ def _codes(values: pd.Series | np.ndarray, ordered: bool) -> tuple[np.ndarray, i
     sorting: hashing int64 dates or packed keys, whose low bits repeat, collides often.
     """
     plain = np.asarray(values) if not isinstance(values, pd.Series) or isinstance(values.dtype, np.dtype) else None
+    if plain is not None and plain.dtype.kind == "M" and plain.size:
+        plain = _days(plain)
     if plain is not None and plain.dtype.kind in "iu" and plain.size:
         least, span = plain.min(), int(plain.max()) - int(plain.min()) + 1
         if span <= 4 * plain.size:
             return (plain - least).astype(np.int64), span
     if plain is not None and plain.dtype.kind in "iufmMb":
         distinct, codes = np.unique(plain, return_inverse=True)
-        return codes.reshape(-1).astype(np.int64), len(distinct)
+        codes = codes.reshape(-1).astype(np.int64)
+        if distinct.dtype.kind == "f" and distinct.size and np.isnan(distinct[-1]):
+            codes = (codes + 1) % distinct.size  # missing (sorted last) first, as everywhere here
+        return codes, len(distinct)
     codes, distinct = pd.factorize(values, sort=ordered, use_na_sentinel=False)
     return codes.astype(np.int64), len(distinct)
+
+
+def _days(moments: np.ndarray) -> np.ndarray:
+    """Moments as int64 in their order, missing first: day numbers when all are midnights (a short range)."""
+    ticks = moments.view(np.int64)
+    missing = np.isnat(moments)
+    per_day = int(np.timedelta64(1, "D") / np.timedelta64(1, np.datetime_data(moments.dtype)[0]))
+    if (ticks[~missing] % per_day).any():
+        return ticks  # missing is the least int64
+    days = ticks // per_day
+    return np.where(missing, days[~missing].min(initial=0) - 1, days)
