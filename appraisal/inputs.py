@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from cohorts.synthetic import World
+from ground.dates import DateLike, parse_as_of
 from outcomes import MetricSpec
 from outcomes.spec import ReoffendingSpec
 from pricing.contract import Contract
@@ -57,8 +58,8 @@ class AppraisalInputs:
     history : pandas.DataFrame, optional
         A past cohort with 0/1 columns per price key; default: the cohort's
         own people whose outcome windows have closed.
-    as_of : pandas.Timestamp, optional
-        The data's as-of date.
+    as_of : DateLike, optional
+        The data's as-of date, read by :func:`ground.dates.parse_as_of` (held as a ``pandas.Timestamp``).
     costs : mapping of str -> float, optional
         Delivery cost per person by payment segment (£).
     pool_measure : ReoffendingSpec
@@ -82,11 +83,14 @@ class AppraisalInputs:
     services: pd.DataFrame | None = None
     assessments: pd.DataFrame | None = None
     history: pd.DataFrame | None = None
-    as_of: pd.Timestamp | None = None
+    as_of: DateLike | None = None
     costs: Mapping[str, float] | None = None
     pool_measure: ReoffendingSpec = field(default_factory=ReoffendingSpec)
     contract: Contract | None = None
     world: World | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "as_of", parse_as_of(self.as_of, "AppraisalInputs"))
 
     @property
     def truth(self) -> Mapping[str, float] | None:

@@ -25,10 +25,10 @@ from ground.words import SEVERITY_WORDS, count, p_value, percent, pounds, ratio
 from metrics.effects import Effect
 from metrics.matching import MatchedComparison
 from metrics.power import PowerResult
-from metrics.thresholds import RuleComparison
+from metrics.thresholds import RuleResults
 from outcomes.achievement import Achievement
 from outcomes.reoffending import ProvenReoffending
-from pricing.comparison import TariffComparison
+from pricing.comparison import TariffSet
 from pricing.inputs import CohortPricing
 from pricing.settlement import Settlement
 from pricing.simulate import ContractSimulation
@@ -36,7 +36,7 @@ from pricing.structure import PaymentStructure
 from validation.equality_impact import EqualityTable
 from validation.funnels import Funnel
 from validation.measurement import MeasurementScreens
-from validation.providers import ProviderComparison
+from validation.providers import ProviderEstimates
 from validation.screens import Screen
 
 __all__ = ["CALIPER", "EFFECT_SCALES", "JOURNEYS", "Appraisal", "RunOptions", "screen_sentences"]
@@ -110,7 +110,7 @@ class Appraisal:
         ``"binary"``, ``"count"`` and ``"time"``.
     dispersion : float or None
         Negative binomial shape of the matched controls' reoffences.
-    thresholds : mapping of str -> metrics.RuleComparison
+    thresholds : mapping of str -> metrics.RuleResults
         Payment rules on ``"frequency"`` and ``"binary"``.
     power : mapping of str -> metrics.PowerResult
         Smallest detectable effects on ``"frequency"`` and ``"binary"``.
@@ -118,7 +118,7 @@ class Appraisal:
     history, history_counts : pandas.DataFrame and mapping of str -> int, or None
         The pricing history and who it kept.
     pricing : pricing.inputs.CohortPricing or None
-    tariffs : pricing.TariffComparison or None
+    tariffs : pricing.TariffSet or None
     structure : pricing.PaymentStructure or None
     simulation : pricing.ContractSimulation or None
     delivery_cost : float or None
@@ -137,7 +137,7 @@ class Appraisal:
         What the contract pays under its terms (``pricing.settle``).
     measurement : validation.MeasurementScreens or None
         The measurement screens.
-    providers : validation.ProviderComparison or None
+    providers : validation.ProviderEstimates or None
         The provider comparison (``validation.compare_providers``).
     """
 
@@ -151,13 +151,13 @@ class Appraisal:
     matched: MatchedComparison | None = None
     effects: Mapping[str, Effect] = field(default_factory=_empty)
     dispersion: float | None = None
-    thresholds: Mapping[str, RuleComparison] = field(default_factory=_empty)
+    thresholds: Mapping[str, RuleResults] = field(default_factory=_empty)
     power: Mapping[str, PowerResult] = field(default_factory=_empty)
     difficulty: DifficultyModel | None = None
     history: pd.DataFrame | None = None
     history_counts: Mapping[str, int] | None = None
     pricing: CohortPricing | None = None
-    tariffs: TariffComparison | None = None
+    tariffs: TariffSet | None = None
     structure: PaymentStructure | None = None
     simulation: ContractSimulation | None = None
     delivery_cost: float | None = None
@@ -169,7 +169,7 @@ class Appraisal:
     sensitivity: answers.Sensitivity | None = None
     settlement: Settlement | None = None
     measurement: MeasurementScreens | None = None
-    providers: ProviderComparison | None = None
+    providers: ProviderEstimates | None = None
 
     def skip(self, step: str, why: str) -> Appraisal:
         """This appraisal with ``step`` recorded as not run, and why."""
@@ -265,8 +265,10 @@ def _summary_outcomes(a: Appraisal) -> list[str]:
         lines.append("Intermediate outcomes (share achieved, 95% CI, people measured):")
         lines += _indent(
             [
-                f"{r.label}: {percent(r.rate)} ({percent(r.ci_low)} to {percent(r.ci_high)}), n = {count(r.n)}"
-                for r in a.outcome_rates.itertuples()
+                f"{label}: {percent(rate)} ({percent(low)} to {percent(high)}), n = {count(n)}"
+                for label, rate, low, high, n in a.outcome_rates[["label", "rate", "ci_low", "ci_high", "n"]].to_numpy(
+                    dtype=object
+                )
             ]
         )
     if a.reoffending is not None:
@@ -280,9 +282,9 @@ def _summary_outcomes(a: Appraisal) -> list[str]:
 def _summary_effects(a: Appraisal) -> list[str]:
     if a.matched is None:
         return []
-    counts = a.matched.counts
+    treated = a.matched.counts["treated"].astype(int)
     lines = [
-        f"Matched comparison: {count(counts.loc['matched', 'treated'])} of {count(counts.loc['all', 'treated'])} "
+        f"Matched comparison: {count(int(treated['matched']))} of {count(int(treated['all']))} "
         f"cohort members matched 1:1 to the national pool (caliper {a.options.caliper:g} SD of the logit)."
     ]
     for verdict in a.verdicts().values():
@@ -347,7 +349,7 @@ def screen_sentences(a: Appraisal) -> list[str]:
     lines = []
     for name, screen in a.screens.items():
         if isinstance(screen, Funnel):
-            outside = screen.outside(0.998)
+            outside = screen.outside(0.002)
             lines.append(
                 f"Funnel: {len(outside)} provider(s) outside the 99.8% limits{': ' if outside else ''}"
                 f"{', '.join(outside)}."

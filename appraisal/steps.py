@@ -27,9 +27,9 @@ from appraisal.result import CALIPER, Appraisal, RunOptions
 from cohorts.difficulty import fit_difficulty
 from ground.tables import BASELINE_COVARIATES
 from metrics.matching import match
-from metrics.power import minimum_detectable_effect, negative_binomial_shape
+from metrics.power import Design, minimum_detectable_effect, negative_binomial_shape
 from metrics.sensitivity import e_value, rosenbaum_bounds
-from metrics.thresholds import Comparison, compare_rules
+from metrics.thresholds import Contrast, compare_rules
 from outcomes.reoffending import proven_reoffending
 from outcomes.spec import ReoffendingSpec
 from pricing.comparison import compare_tariffs
@@ -227,15 +227,15 @@ def _payment_thresholds(a: Appraisal, options: RunOptions) -> Appraisal:
     n_treated = int(effects["binary"].n_treated)
     thresholds = {
         "frequency": compare_rules(
-            Comparison.from_effect(effects["count"], dispersion=dispersion), true_effect=a.true_effect("count")
+            Contrast.from_effect(effects["count"], dispersion=dispersion), true_effect=a.true_effect("count")
         ),
-        "binary": compare_rules(Comparison.from_effect(effects["binary"]), true_effect=a.true_effect("binary")),
+        "binary": compare_rules(Contrast.from_effect(effects["binary"]), true_effect=a.true_effect("binary")),
     }
     power = {
         "frequency": minimum_detectable_effect(
-            "frequency", float(effects["count"].mean_control), n_treated, dispersion=dispersion
+            Design("frequency", float(effects["count"].mean_control), dispersion=dispersion), n_treated
         ),
-        "binary": minimum_detectable_effect("binary", float(effects["binary"].mean_control), n_treated),
+        "binary": minimum_detectable_effect(Design("binary", float(effects["binary"].mean_control)), n_treated),
     }
     return replace(a, thresholds=MappingProxyType(thresholds), power=MappingProxyType(power))
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -317,7 +317,7 @@ class DifficultyModel:
         Rows of the history left out, with ``reason`` and ``n``.
     """
 
-    results: object
+    results: Any  # a statsmodels GLM result: statsmodels publishes no types
     outcome: str
     kind: str
     success: bool
@@ -409,8 +409,9 @@ class DifficultyModel:
         groups : int, default 10
             Number of equal-size groups of expected outcome.
         """
+        data = self.data if data is None else data
         if data is None:
-            data = self.data
+            raise parameter_error("data", "calibration", "a table with the outcome (the model kept none)", data)
         require_columns(data, [self.outcome], table="data")
         scores = self.predict(data)
         observed_all = data[self.outcome]

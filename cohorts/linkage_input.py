@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from ground.checks import column_names, shorten
+from ground.dates import parse_dates
 from ground.errors import SchemaError
 from ground.reading import TableSource
-from ground.tables import SEX_LEVELS, parse_dates, schema_error
+from ground.tables import SEX_LEVELS, schema_error
 
 #: The columns a cohort is linked on; a cohort must have the names and the date of birth, sex it may lack.
 NAME_COLUMNS = ("first_name", "surname")

@@ -425,6 +425,7 @@ class SegmentAssignment:
                 f"  {name}: {cell(row.n_unknown)} people unknown (missing or unknown values in "
                 f"{', '.join(self._segment(name).columns)})"
                 for name, row in unknown.iterrows()
+                if isinstance(name, str)
                 if name not in (NONE, UNKNOWN)
             ]
         return "\n".join(lines)

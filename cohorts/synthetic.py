@@ -48,6 +48,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from ground.checks import Interval, Options, check_parameter, parameter_error
+from ground.dates import DateLike, parse_date
 from ground.tables import NEEDS
 
 #: Shape k of the gamma frailty: proven reoffences are negative binomial with
@@ -233,9 +234,9 @@ def draw_covariates(n: int, rng: np.random.Generator, population: Population = "
     static = -1.1 + 0.65 * np.log1p(prior) - 0.035 * (age - 25) - 0.04 * (age_first - 16) + 0.3 * male
     frame = pd.DataFrame(
         {
-            "sex": pd.Categorical.from_codes(male.astype(np.int8), SEX),
+            "sex": pd.Categorical.from_codes(male.astype(np.int8), categories=pd.Index(SEX)),
             "ethnicity": pd.Categorical.from_codes(
-                rng.choice(len(ETHNICITY), size=n, p=ETHNICITY_SHARES).astype(np.int8), ETHNICITY
+                rng.choice(len(ETHNICITY), size=n, p=ETHNICITY_SHARES).astype(np.int8), categories=pd.Index(ETHNICITY)
             ),
             "age": age,
             "age_first_conviction": age_first,
@@ -453,7 +454,7 @@ def _offence_events(
             "person_id": person_id[owner],
             "offence_date": offence_date,
             "disposal_date": offence_date + pd.to_timedelta(delay, unit="D"),
-            "disposal": pd.Categorical.from_codes(disposal, DISPOSALS),
+            "disposal": pd.Categorical.from_codes(disposal, categories=pd.Index(DISPOSALS)),
         }
     )
     return events, counting
@@ -472,7 +473,9 @@ def _services(
             "person_id": person_id[owner],
             "date": start[owner] + pd.to_timedelta(rng.integers(0, 274, owner.size), unit="D"),
             "hours": np.round(np.maximum(hours[owner] * share, 0.05), 2),
-            "service": pd.Categorical.from_codes(rng.integers(0, len(SERVICES), owner.size).astype(np.int8), SERVICES),
+            "service": pd.Categorical.from_codes(
+                rng.integers(0, len(SERVICES), owner.size).astype(np.int8), categories=pd.Index(SERVICES)
+            ),
         }
     ).sort_values(["person_id", "date"], ignore_index=True)
 
@@ -756,7 +759,7 @@ def _world_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
         "shares": shares,
         "case_mix": float(params["case_mix"]),
         "gaming": gaming,
-        "as_of": pd.Timestamp(params["as_of"]),
+        "as_of": params["as_of"],
     }
 
 
@@ -858,7 +861,7 @@ def make_world(
     parking: float | Sequence[float] = 0.0,
     effects: Mapping[str, float] | None = None,
     enrolment_rate: float | Sequence[float] = 0.6,
-    as_of: str = "2025-09-30",
+    as_of: DateLike = "2025-09-30",
     *,
     provider_shares: Sequence[float] | None = None,
     case_mix: float = 0.0,
@@ -889,7 +892,7 @@ def make_world(
     enrolment_rate : float or sequence of float
         Enrolment probability of an eligible person when nobody creams; one per
         provider allowed (providers may differ in how many they take on).
-    as_of : str
+    as_of : DateLike
         Date of the data extract. Referrals run from 2023-01-01 to 2024-06-30,
         so people referred after 2024-04-01 have not completed follow-up plus
         waiting by the default date.
@@ -943,7 +946,7 @@ def make_world(
         "parking": parking,
         "effects": effects,
         "enrolment_rate": enrolment_rate,
-        "as_of": as_of,
+        "as_of": parse_date(as_of, "The 'as_of' parameter of make_world"),
         "provider_shares": provider_shares,
         "case_mix": case_mix,
         "service_level": service_level,
@@ -954,11 +957,12 @@ def make_world(
     rng = np.random.default_rng(seed)
     d = _draw_eligible(rng, n_eligible, n_providers, args)
     enrolled, person_id, referral = d["enrolled"], d["person_id"], d["referral"]
+    providers = [f"PRV{j + 1:02d}" for j in range(n_providers)]
     eligible = pd.DataFrame(
         {
             "person_id": person_id,
             "referral_date": referral,
-            "provider_id": pd.Categorical.from_codes(d["provider"], [f"PRV{j + 1:02d}" for j in range(n_providers)]),
+            "provider_id": pd.Categorical.from_codes(d["provider"], categories=pd.Index(providers)),
             "enrolled": enrolled,
         }
     )

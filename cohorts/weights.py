@@ -35,7 +35,7 @@ from ground.checks import (
     shorten,
     shown_value,
 )
-from ground.errors import ConvergenceError, ParameterError, SchemaError, SpecError
+from ground.errors import ConvergenceError, SchemaError, SpecError
 
 __all__ = [
     "WeightingResult",
@@ -313,7 +313,7 @@ def rake(
     w = base * (cells / cells_before)[joint]
     table = _margin_table(targets, cell_codes, cells_before, cells, np.bincount(joint))
     off = (table["after"] - table["target"]).abs()
-    worst = table.assign(off=off / table["target"]).loc[off.idxmax()]
+    worst = table.assign(off=off / table["target"]).iloc[int(np.argmax(off.to_numpy()))]
     # survey's criterion alone can be fooled: margins that cannot all hold
     # (e.g. every woman is young, and the targets want more women than young
     # people) make each pass repeat the last one exactly, so the joint table
@@ -507,12 +507,10 @@ def odds_weights(propensity: Any, treated: Any, *, normalize: bool = False) -> W
         t = t.astype(bool)
     bad = np.flatnonzero((p <= 0) | (p >= 1))
     if bad.size:
-        raise ParameterError(
-            f"The 'propensity' parameter of odds_weights must lie strictly between 0 and 1. "
-            f"{bad.size} values do not: {rows_text(bad, p[bad].tolist())}.",
-            parameter="propensity",
-            caller="odds_weights",
-        )
+        raise parameter_error(
+            "propensity", "odds_weights", "strictly between 0 and 1",
+            got=f"{bad.size} values that are not: {rows_text(bad, p[bad].tolist())}",
+        )  # fmt: skip
     if not t.any() or t.all():
         raise parameter_error(
             "treated",
@@ -583,7 +581,7 @@ def trim(
     if quantile is not None:
         check_parameter(quantile, "quantile", "trim", Interval(float, 0, 1, closed="neither"))
         cap = float(np.quantile(w, quantile))
-    else:
+    elif maximum is not None:
         cap = float(check_parameter(maximum, "maximum", "trim", Interval(float, 0, None, closed="neither")))
     total = w.sum()
     if redistribute and cap * w.size < total:
@@ -643,11 +641,10 @@ def _as_array(weights: Any, name: str, *, allow_zero: bool = True) -> np.ndarray
         raise parameter_error(name, "the weighting function", "non-empty", weights)
     bad = np.flatnonzero(~np.isfinite(w) | (w < 0) | ((w == 0) if not allow_zero else False))
     if bad.size:
-        raise ParameterError(
-            f"The '{name}' parameter must hold finite, non-negative numbers. {bad.size} do not (positions "
-            f"counted from 1): {rows_text(bad, w[bad].tolist())}.",
-            parameter=name,
-        )
+        raise parameter_error(
+            name, "the weighting function", "finite, non-negative numbers",
+            got=f"{bad.size} that are not (positions counted from 1): {rows_text(bad, w[bad].tolist())}",
+        )  # fmt: skip
     return w
 
 
@@ -663,12 +660,10 @@ def _base_weights(data: pd.DataFrame, weights: Any, caller: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(w) | (w <= 0))
     if bad.size:
         shown = np.asarray(weights, dtype=object).ravel()[bad]
-        raise ParameterError(
-            f"The 'weights' parameter of {caller} must be positive finite numbers. {bad.size} rows are not "
-            f"(data rows counted from 1): {rows_text(bad, shown.tolist())}.",
-            parameter="weights",
-            caller=caller,
-        )
+        raise parameter_error(
+            "weights", caller, "positive finite numbers",
+            got=f"{bad.size} rows that are not (data rows counted from 1): {rows_text(bad, shown.tolist())}",
+        )  # fmt: skip
     return w
 
 
@@ -686,13 +681,11 @@ def _scale_targets(
             )
         bad = {k: v for k, v in levels.items() if not _positive_number(v)}
         if bad:
-            raise ParameterError(
-                f"The 'margins' parameter of {caller} must give positive numbers as targets (counts, or shares "
-                f"such as 0.15). Margin {col!r} has {shorten(f'{k}={v!r}' for k, v in bad.items())}. A level "
-                "with no one in the population should have no rows in the data: drop those rows instead.",
-                parameter="margins",
-                caller=caller,
-            )
+            raise parameter_error(
+                "margins", caller, "positive numbers as targets (counts, or shares such as 0.15)",
+                got=f"margin {col!r} with {shorten(f'{k}={v!r}' for k, v in bad.items())}",
+                advice="A level with no one in the population should have no rows in the data: drop those rows.",
+            )  # fmt: skip
         parsed[str(col)] = {k: float(v) for k, v in levels.items()}
     sums = {col: sum(v.values()) for col, v in parsed.items()}
     shares = {col for col, s in sums.items() if abs(s - 1.0) <= _SHARE_TOL}
@@ -703,12 +696,10 @@ def _scale_targets(
         if off:
             described = ", ".join(f"{c!r} sums to {s:,.6g}" for c, s in counts.items())
             against = f"total={total:,.6g}; " if total is not None else ""
-            raise ParameterError(
-                f"The 'margins' parameter of {caller} must describe one population, but the count margins "
-                f"disagree on the total ({against}{described}): fix the targets, or give them as shares.",
-                parameter="margins",
-                caller=caller,
-            )
+            raise parameter_error(
+                "margins", caller, "one population's margins: count margins agreeing on the total",
+                got=f"totals that disagree ({against}{described})", advice="Fix the targets, or give them as shares.",
+            )  # fmt: skip
         scale_to = reference
     else:
         scale_to = total if total is not None else base_total
@@ -738,20 +729,17 @@ def _margin_codes(data: pd.DataFrame, col: str, levels: Mapping[Any, float], cal
     mapping = [lookup.get(v, as_str.get(str(v), -1)) for v in np.asarray(uniques, dtype=object)]
     unmatched = [v for v, i in zip(np.asarray(uniques, dtype=object), mapping) if i < 0]
     if unmatched:
-        raise ParameterError(
-            f"{caller}: margin {col!r} has no target for level(s) {sorted(map(str, unmatched))} found in the "
-            f"data. Targets given for: {[str(k) for k in keys]}.",
-            parameter="margins",
-            caller=caller,
-        )
+        raise parameter_error(
+            "margins", caller, f"a target for every level of {col!r} found in the data",
+            got=f"none for {sorted(map(str, unmatched))} (targets given for {[str(k) for k in keys]})",
+        )  # fmt: skip
     absent = [str(k) for i, k in enumerate(keys) if i not in set(mapping)]
     if absent:
-        raise ParameterError(
-            f"{caller}: margin {col!r} has target level(s) {absent} absent from the data, so no weights "
-            "can reach them. Combine the level with a neighbour or drop its target.",
-            parameter="margins",
-            caller=caller,
-        )
+        raise parameter_error(
+            "margins", caller, f"targets for levels of {col!r} found in the data, so that weights can reach them",
+            got=f"target level(s) {absent} absent from the data",
+            advice="Combine the level with a neighbour or drop its target.",
+        )  # fmt: skip
     table = np.asarray(mapping, dtype=np.intp)
     return table[inverse]
 

@@ -46,7 +46,7 @@ from desist.outputs import interruption_note, last_signal, on_signal
 from ground.errors import DesistError
 
 #: Subcommands in the order ``desist --help`` lists them, with their one-line help
-#: (the first line of each command's docstring; tests/test_cli.py keeps them equal).
+#: (the first line of each command's docstring; tests/cli/test_safety.py keeps them equal).
 COMMANDS: dict[str, str] = {
     "demo": "Run the whole story on a synthetic world (no files needed) and write the report.",
     "inspect": "Profile files before anything is computed: columns, dates, codes, duplicates, links, a draft mapping.",

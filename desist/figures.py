@@ -32,6 +32,7 @@ import pandas as pd
 
 from desist.format import humanise
 from ground.words import count, percent, pounds
+from validation.funnels import limit_label
 
 __all__ = [
     "PALETTE",
@@ -349,23 +350,23 @@ def funnel_chart(funnel: Any) -> Chart:
     units = funnel.units
     volume = units["volume"].to_numpy(dtype=float)
     grid = np.linspace(max(volume.min() * 0.5, 1.0), volume.max() * 1.1, 200)
-    first, last = (f"outside_{100 * lv:g}" for lv in (funnel.levels[0], funnel.levels[-1]))
+    first, last = (f"outside_{limit_label(a)}" for a in (funnel.alphas[0], funnel.alphas[-1]))
     out = (units[last] != "").to_numpy()
     warn = (units[first] != "").to_numpy() & ~out
     with _style():
         fig, ax = _axes(3.8)
         ax.axhline(funnel.target, color=PALETTE["black"], linewidth=1)
-        for level, style in zip(funnel.levels, ("--", ":")):
-            lo, hi = funnel.limits(grid, level)
-            ax.plot(grid, lo, style, color=PALETTE["grey"], label=f"{100 * level:g}% limits")
+        for alpha, style in zip(funnel.alphas, ("--", ":")):
+            lo, hi = funnel.limits(grid, alpha)
+            ax.plot(grid, lo, style, color=PALETTE["grey"], label=f"{limit_label(alpha)}% limits")
             ax.plot(grid, hi, style, color=PALETTE["grey"])
         inside = ~out & ~warn
         ax.scatter(
             volume[inside], units["value"][inside], marker="o", color=PALETTE["blue"], label="Provider", zorder=3
         )
-        for rows, marker, colour, level in ((warn, "D", PALETTE["orange"], 0), (out, "^", PALETTE["vermillion"], -1)):
+        for rows, marker, colour, which in ((warn, "D", PALETTE["orange"], 0), (out, "^", PALETTE["vermillion"], -1)):
             if rows.any():
-                words = f"Outside the {100 * funnel.levels[level]:g}% limits"
+                words = f"Outside the {limit_label(funnel.alphas[which])}% limits"
                 ax.scatter(volume[rows], units["value"][rows], marker=marker, s=60, color=colour, label=words, zorder=3)
         for name, x, y, flag in zip(units["unit"], volume, units["value"], out | warn):
             if flag:
@@ -373,7 +374,7 @@ def funnel_chart(funnel: Any) -> Chart:
         ax.set_xlabel("People" if funnel.kind == "proportion" else "Expected reoffenders")
         ax.set_ylabel("Rate" if funnel.kind == "proportion" else "Observed / expected")
         ax.legend(loc="upper right")
-    outside = {f"{100 * lv:g}": funnel.outside(lv) for lv in funnel.levels}
+    outside = {limit_label(a): funnel.outside(a) for a in funnel.alphas}
     alt = (
         f"Funnel plot of {len(units)} providers: each provider's observed over expected reoffending against its "
         "size, with control limits that narrow as providers get larger. "

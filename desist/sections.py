@@ -37,9 +37,10 @@ from desist.report import KeyFigure, Report, Section
 from ground.checks import Options, check_parameter
 from ground.expressions import parse
 from ground.words import count, number, p_value, percent, points, pounds, ratio
-from metrics.thresholds import RuleComparison
+from metrics.thresholds import RuleResults
 from outcomes.spec import ReoffendingSpec
 from pricing.tariff import Tariff
+from validation.funnels import limit_label
 
 __all__ = ["SECTIONS", "TITLES", "SectionSpec", "build_report", "build_reports", "section"]
 
@@ -417,7 +418,7 @@ def balance_section(story: Appraisal, out: Section) -> None:
     out.chart(lambda: figures.love_plot(story.matched.balance(), story.covariates))
 
 
-def _rules_table(comparison: RuleComparison, kind: str, truth: bool) -> Table:
+def _rules_table(comparison: RuleResults, kind: str, truth: bool) -> Table:
     rows = []
     for r in comparison.results:
         scale = "points" if r.scale == "points" else "percent"
@@ -586,9 +587,9 @@ def funnel_section(story: Appraisal, out: Section) -> None:
     f = story.screens.get("funnel")
     if f is None:
         return
-    outside = {lv: f.outside(lv) for lv in f.levels}
+    outside = {limit_label(a): f.outside(a) for a in f.alphas}
     words = "; ".join(
-        f"outside the {100 * lv:g}% limits: {', '.join(units) if units else 'none'}" for lv, units in outside.items()
+        f"outside the {label}% limits: {', '.join(units) if units else 'none'}" for label, units in outside.items()
     )
     out.paragraph(
         "Each provider's proven reoffending against what its caseload's difficulty predicts. A provider outside "

@@ -26,6 +26,7 @@ import pandas as pd
 from appraisal.answers import Outlook, Sensitivity, Spend, Verdict
 from desist.format import COLUMNS, Column, Table, exact_zeros, humanise
 from ground.words import SEVERITY_WORDS
+from validation.funnels import limit_label
 
 __all__ = [
     "TARIFF_NAMES",
@@ -402,8 +403,8 @@ def funnel_table(funnel: Any, caption: str = "Providers against the funnel's lim
         "observed": Column("Reoffenders", "count"),
         "value": Column("Observed over expected" if funnel.kind == "ratio" else "Rate", "ratio"),
     }
-    for level in funnel.levels:
-        key = f"{100 * level:g}"
+    for alpha in funnel.alphas:
+        key = limit_label(alpha)
         units[f"outside_{key}"] = [v if v else "no" for v in units[f"outside_{key}"]]
         columns[f"low_{key}"] = Column(f"{key}% limit, low", "ratio")
         columns[f"high_{key}"] = Column(f"{key}% limit, high", "ratio")
@@ -676,7 +677,7 @@ def measurement_table(screens: Any, outcome_names: Mapping[str, str] | None = No
 
 
 def providers_table(comparison: Any, caption: str = "Providers compared like with like") -> Table:
-    """The provider comparison (``validation.ProviderComparison``): case-mix-adjusted, shrunk, with rank intervals.
+    """The provider comparison (``validation.ProviderEstimates``): case-mix-adjusted, shrunk, with rank intervals.
 
     Sorted by provider, not by rank: the rank interval says how little the order means.
     """

@@ -210,7 +210,7 @@ def findings_sheet(findings: Sequence[Any]) -> Sheet:
 
 
 def tariff_sheets(comparison: Any, spec: Any = None) -> list[Sheet]:
-    """``desist price``: every tariff's prices, margins by segment, and creaming gaps (``TariffComparison``).
+    """``desist price``: every tariff's prices, margins by segment, and creaming gaps (``TariffSet``).
 
     With the metric ``spec``, outcomes and segments are named by its labels.
     """

@@ -29,7 +29,8 @@ from appraisal.answers import spend
 from cohorts import assign, fit_difficulty
 from desist.format import exact_zeros
 from ground.reading import read_frame, read_table
-from metrics import minimum_detectable_effect, negative_binomial_shape
+from ground.tables import BASELINE_COVARIATES
+from metrics import Design, minimum_detectable_effect, negative_binomial_shape
 from pricing import Contract, compare_tariffs, simulate_contract
 from pricing.inputs import payment_segments, simulation_inputs
 from validation.design import check_contract
@@ -37,19 +38,6 @@ from validation.design import check_contract
 matplotlib.use("Agg")  # figures go to files only
 
 HERE = Path(__file__).resolve().parent
-COVARIATES = [
-    "age",
-    "sex",
-    "ethnicity",
-    "ogrs_score",
-    "prior_offences",
-    "age_first_conviction",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-]
 CONTRACT_DAYS = 3 * 365
 
 
@@ -79,7 +67,7 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
     segments = payment_segments(history, spec)
 
     heading("Difficulty: proven reoffending without extra effort, from baseline characteristics")
-    model = fit_difficulty(history, "reoffended", COVARIATES)
+    model = fit_difficulty(history, "reoffended", BASELINE_COVARIATES)
     calibration = model.calibration()
     print(calibration.summary())
     save(calibration.plot(), out / "calibration.png")
@@ -135,9 +123,9 @@ def main(out: Path, draws: int = 2_000, seed: int = 1) -> dict:
     heading("Power of the reoffending measure (1:1 matched comparison, base rates from the national pool)")
     counts = pool["reoffences"].to_numpy(dtype=float)
     power = {
-        "binary": minimum_detectable_effect("binary", float(pool["reoffended"].mean()), len(history)),
+        "binary": minimum_detectable_effect(Design("binary", float(pool["reoffended"].mean())), len(history)),
         "frequency": minimum_detectable_effect(
-            "frequency", counts.mean(), len(history), dispersion=negative_binomial_shape(counts)
+            Design("frequency", counts.mean(), dispersion=negative_binomial_shape(counts)), len(history)
         ),
     }
     for result in power.values():

@@ -32,7 +32,8 @@ from appraisal import AppraisalInputs, appraise
 from cohorts import fit_difficulty
 from desist.sections import build_report
 from ground.reading import read_frame, read_table
-from metrics import Comparison, compare_rules, doncaster_rule, match, negative_binomial_shape, peterborough
+from ground.tables import BASELINE_COVARIATES, NEEDS
+from metrics import Contrast, compare_rules, doncaster_rule, match, negative_binomial_shape, peterborough
 from outcomes import MetricSpec, proven_reoffending
 from validation import compare_providers, creaming_screen, funnel, measurement_screens, parking_screen
 
@@ -41,19 +42,6 @@ matplotlib.use("Agg")  # figures go to files only
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 AS_OF = "2025-09-30"  # the date of the data extract
-COVARIATES = [
-    "age",
-    "sex",
-    "ethnicity",
-    "ogrs_score",
-    "prior_offences",
-    "age_first_conviction",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-]
 FOLLOW_UP_DAYS = 365
 
 
@@ -92,7 +80,7 @@ def main(out: Path) -> dict:
     data["days"] = data["days_to_first"].fillna(FOLLOW_UP_DAYS)
     # Effect statements name the outcome column, so give it the words a reader expects.
     data = data.rename(columns={"reoffended": "proven reoffending", "reoffences": "proven reoffences"})
-    matched = match(data, "in_programme", COVARIATES, caliper=0.2, link="linear_logit")
+    matched = match(data, "in_programme", BASELINE_COVARIATES, caliper=0.2, link="linear_logit")
     print(matched.counts.to_string())
     if len(matched.exclusions):
         print("Not in the matched sample:\n" + matched.exclusions.to_string(index=False))
@@ -115,8 +103,8 @@ def main(out: Path) -> dict:
 
     heading("Payment thresholds")
     dispersion = negative_binomial_shape(pool["reoffences"])
-    frequency = Comparison.from_effect(effects["frequency"], dispersion=dispersion, label="pilot")
-    binary = Comparison.from_effect(effects["binary"], label="pilot")
+    frequency = Contrast.from_effect(effects["frequency"], dispersion=dispersion, label="pilot")
+    binary = Contrast.from_effect(effects["binary"], label="pilot")
     # Payment probabilities are given at the estimated effect: "if the truth is what we saw".
     pb = peterborough(frequency, true_effect=effects["frequency"].estimate)
     dc = doncaster_rule().evaluate(binary, true_effect=effects["binary"].estimate)
@@ -138,7 +126,7 @@ def main(out: Path) -> dict:
     rates.to_csv(out / "intermediate_outcomes.csv", index=False)
 
     heading("Creaming and parking screens (difficulty = expected reoffending, modelled on the pool)")
-    difficulty = fit_difficulty(pool, "reoffended", COVARIATES)
+    difficulty = fit_difficulty(pool, "reoffended", BASELINE_COVARIATES)
     eligible["difficulty"] = difficulty.predict(eligible).difficulty
     creaming = creaming_screen(eligible, difficulty="difficulty", by="provider_id")
     print(creaming.summary())
@@ -153,7 +141,9 @@ def main(out: Path) -> dict:
     # Every outcome of the spec, one Holm correction across providers x outcomes per kind of screen.
     scored = people.assign(difficulty=difficulty.predict(people).difficulty.to_numpy())
     measured = measurement_screens(
-        scored, spec.achievement(scored, assessments, as_of=AS_OF), covariates=[c for c in COVARIATES if "need" in c]
+        scored,
+        spec.achievement(scored, assessments, as_of=AS_OF),
+        covariates=list(NEEDS),
     )
     print(measured.summary())
 

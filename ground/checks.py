@@ -26,11 +26,17 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from ground.errors import ParameterError, SchemaError
+
+if TYPE_CHECKING:  # pandas is imported where a table is checked, not when the command line starts
+    import pandas as pd
+
+#: Any argument checked: check_parameter gives it back as it came.
+T = TypeVar("T")
 
 #: How many offending items (rows, columns, values) a message lists before "and N more".
 SHOWN = 5
@@ -39,7 +45,7 @@ SHOWN = 5
 class Constraint:
     """An allowed kind of value; ``str(constraint)`` reads as the end of "must be ..."."""
 
-    def is_satisfied_by(self, value: Any) -> bool:  # pragma: no cover - every subclass overrides
+    def is_satisfied_by(self, value: object) -> bool:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
 
@@ -61,15 +67,16 @@ class Interval(Constraint):
     high: float | None = None
     closed: str = "both"
 
-    def is_satisfied_by(self, value: Any) -> bool:
+    def is_satisfied_by(self, value: object) -> bool:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             return False
         if self.kind is int and not float(value).is_integer():
             return False
         if not math.isfinite(float(value)):
             return False
-        low_ok = self.low is None or (value >= self.low if self.closed in ("both", "left") else value > self.low)
-        high_ok = self.high is None or (value <= self.high if self.closed in ("both", "right") else value < self.high)
+        number = float(value)
+        low_ok = self.low is None or (number >= self.low if self.closed in ("both", "left") else number > self.low)
+        high_ok = self.high is None or (number <= self.high if self.closed in ("both", "right") else number < self.high)
         return bool(low_ok and high_ok)
 
     def __str__(self) -> str:
@@ -98,12 +105,12 @@ class Options(Constraint):
     "one of 'logit', 'linear_logit'"
     """
 
-    values: tuple[Any, ...]
+    values: tuple[object, ...]
 
-    def __init__(self, *values: Any) -> None:
+    def __init__(self, *values: object) -> None:
         object.__setattr__(self, "values", tuple(values))
 
-    def is_satisfied_by(self, value: Any) -> bool:
+    def is_satisfied_by(self, value: object) -> bool:
         try:
             return any(value is v or (type(value) is type(v) and value == v) for v in self.values)
         except (TypeError, ValueError):
@@ -124,7 +131,7 @@ class InstanceOf(Constraint):
         object.__setattr__(self, "types", types if isinstance(types, tuple) else (types,))
         object.__setattr__(self, "words", words)
 
-    def is_satisfied_by(self, value: Any) -> bool:
+    def is_satisfied_by(self, value: object) -> bool:
         return isinstance(value, self.types)
 
     def __str__(self) -> str:
@@ -138,28 +145,130 @@ def described(constraints: Sequence[Constraint]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def shown_value(value: Any, limit: int = 60) -> str:
+def shown_value(value: object, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters, so a message never embeds a whole table."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def parameter_error(name: str, caller: str, must: str, value: Any) -> ParameterError:
+#: What ``parameter_error`` shows when no value is given (the ``got`` words say what was wrong).
+_NO_VALUE = object()
+
+
+def parameter_error(
+    name: str, caller: str, must: str, value: object = _NO_VALUE, *, got: str | None = None, advice: str = ""
+) -> ParameterError:
     """The one message form for a bad argument, when no constraint object fits.
+
+    "The 'NAME' parameter of CALLER must be MUST. Got VALUE instead." and, when given, the advice.
+
+    Parameters
+    ----------
+    name : str
+        The argument.
+    caller : str
+        The function (or class) given it.
+    must : str
+        What it must be, as the end of "must be ...".
+    value : object, optional
+        What was given, shown by :func:`shown_value`.
+    got : str, optional
+        What was given, in words, when the value itself says too little or too much (``"3 rows that are not:
+        row 2 (-1), ..."``).
+    advice : str, optional
+        A sentence after the message: how to put it right.
 
     Examples
     --------
     >>> str(parameter_error("margins", "rake", "a non-empty mapping", {}))
     "The 'margins' parameter of rake must be a non-empty mapping. Got {} instead."
+    >>> str(parameter_error("weights", "rake", "positive", got="2 values that are not", advice="Drop those rows."))
+    "The 'weights' parameter of rake must be positive. Got 2 values that are not. Drop those rows."
     """
+    shown = got if got is not None else ("nothing" if value is _NO_VALUE else shown_value(value))
+    tail = "." if got is not None else " instead."
     return ParameterError(
-        f"The {name!r} parameter of {caller} must be {must}. Got {shown_value(value)} instead.",
+        f"The {name!r} parameter of {caller} must be {must}. Got {shown}{tail}" + (f" {advice}" if advice else ""),
         parameter=name,
         caller=caller,
     )
 
 
-def check_parameter(value: Any, name: str, caller: str, *constraints: Constraint) -> Any:
+def option_error(
+    option: str, must: str, value: object = _NO_VALUE, *, got: str | None = None, advice: str = ""
+) -> ParameterError:
+    """:func:`parameter_error`'s form for a command-line option: "The '--data' option must be ...".
+
+    Parameters
+    ----------
+    option : str
+        The option, with its dashes (``"--data"``).
+    must, value, got, advice
+        As :func:`parameter_error`.
+
+    Examples
+    --------
+    >>> str(option_error("--data", "NAME=FILE", "people"))
+    "The '--data' option must be NAME=FILE. Got 'people' instead."
+    """
+    shown = got if got is not None else ("nothing" if value is _NO_VALUE else shown_value(value))
+    tail = "." if got is not None else " instead."
+    return ParameterError(
+        f"The {option!r} option must be {must}. Got {shown}{tail}" + (f" {advice}" if advice else ""),
+        parameter=option.lstrip("-").replace("-", "_"),
+    )
+
+
+#: How many of a group of arguments may be given, in the words the message uses.
+GIVEN_RULES = ("at most one", "at least one", "all but one", "all or none")
+
+
+def check_given(caller: str, values: Mapping[str, object], rule: str, *, why: str = "") -> None:
+    """Arguments that go together: how many of ``values`` (by name) may be given, None meaning not given.
+
+    Parameters
+    ----------
+    caller : str
+        The function (or command) given them.
+    values : mapping of str -> object
+        The arguments by name.
+    rule : {"at most one", "at least one", "all but one", "all or none"}
+        How many may be given: alternatives, at least one of them, all but the one to solve for, or together.
+    why : str, optional
+        Why, after the rule.
+
+    Examples
+    --------
+    >>> check_given("Design", {"dispersion": 2.0, "phi": 1.5}, "at most one", why="they are alternatives")
+    Traceback (most recent call last):
+    ...
+    ground.errors.ParameterError: The 'dispersion' and 'phi' parameters of Design must be given at most one at a \
+time (they are alternatives). Got dispersion=2.0, phi=1.5 instead.
+    """
+    check_parameter(rule, "rule", "check_given", Options(*GIVEN_RULES))
+    n, given = len(values), sum(v is not None for v in values.values())
+    allowed = {
+        "at most one": given <= 1,
+        "at least one": given >= 1,
+        "all but one": given == n - 1,
+        "all or none": given in (0, n),
+    }[rule]
+    if allowed:
+        return
+    names = [repr(k) for k in values]
+    listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    words = {"at most one": "at most one at a time", "all but one": "all but one (the one left None is solved for)"}
+    shown = ", ".join(f"{k}={shown_value(v, 30)}" for k, v in values.items())
+    raise ParameterError(
+        f"The {listed} parameters of {caller} must be given {words.get(rule, rule)}"
+        + (f" ({why})" if why else "")
+        + f". Got {shown} instead.",
+        parameter=next(iter(values)),
+        caller=caller,
+    )
+
+
+def check_parameter(value: T, name: str, caller: str, *constraints: Constraint) -> T:
     """Return ``value`` if any of ``constraints`` allows it, else raise :class:`ParameterError`.
 
     Examples
@@ -173,7 +282,7 @@ def check_parameter(value: Any, name: str, caller: str, *constraints: Constraint
     raise parameter_error(name, caller, described(constraints), value)
 
 
-def shorten(items: Iterable[Any], shown: int = SHOWN) -> str:
+def shorten(items: Iterable[object], shown: int = SHOWN) -> str:
     """``"a, b, c, d, e and 7 more"``: a list for a message, cut after ``shown`` items.
 
     Examples
@@ -183,12 +292,16 @@ def shorten(items: Iterable[Any], shown: int = SHOWN) -> str:
     >>> shorten(range(8), shown=3)
     '0, 1, 2 and 5 more'
     """
-    items = [str(i) for i in items]
-    head = ", ".join(items[:shown])
-    return head + (f" and {len(items) - shown} more" if len(items) > shown else "")
+    texts = [str(i) for i in items]
+    head = ", ".join(texts[:shown])
+    return head + (f" and {len(texts) - shown} more" if len(texts) > shown else "")
 
 
-def rows_text(positions: Sequence[int] | np.ndarray, values: Sequence[Any] | None = None, shown: int = SHOWN) -> str:
+def rows_text(
+    positions: Sequence[int] | np.ndarray,
+    values: Sequence[object] | np.ndarray | pd.Series | None = None,
+    shown: int = SHOWN,
+) -> str:
     """``"row 1 ('x'), row 4 ('y') and 3 more"`` from 0-based positions; rows counted from 1.
 
     Examples
@@ -204,7 +317,7 @@ def rows_text(positions: Sequence[int] | np.ndarray, values: Sequence[Any] | Non
     return ", ".join(parts) + (f" and {positions.size - shown} more" if positions.size > shown else "")
 
 
-def column_names(value: Any, name: str, caller: str) -> list[str]:
+def column_names(value: object, name: str, caller: str) -> list[str]:
     """A list of column names from a name, a list of names or ``None`` (no names).
 
     A single string is one column, never read letter by letter.
@@ -228,7 +341,7 @@ def column_names(value: Any, name: str, caller: str) -> list[str]:
 
 
 def require_columns(
-    frame: Any,
+    frame: pd.DataFrame,
     columns: Sequence[str] | Mapping[str, str],
     *,
     table: str,
@@ -315,8 +428,17 @@ def require_columns(
         raise SchemaError(f"{where} " + "; ".join(problems) + ".", table=table, source=source, failures=report)
 
 
-def require_rows(frame: Any, table: str, *, source: str | None = None) -> None:
+def require_rows(frame: pd.DataFrame, table: str, *, source: str | None = None) -> None:
     """Refuse a table without data rows (a header alone), naming it and its columns.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    table : str
+        Its name, as the message names it.
+    source : str, optional
+        The file it came from.
 
     Raises
     ------
@@ -341,8 +463,17 @@ def require_rows(frame: Any, table: str, *, source: str | None = None) -> None:
     )
 
 
-def outcome_not_covariate(outcome: Any, covariates: Sequence[str] | None, caller: str) -> None:
+def outcome_not_covariate(outcome: object, covariates: Sequence[str] | None, caller: str) -> None:
     """Refuse an outcome that is also a covariate: matched or adjusted on, its difference is gone by construction.
+
+    Parameters
+    ----------
+    outcome : str
+        The outcome column.
+    covariates : sequence of str or None
+        The covariates matched or adjusted on.
+    caller : str
+        The function (or command) that was given them, as the message names it.
 
     Raises
     ------
@@ -361,18 +492,33 @@ effect it measures is hidden. Leave it out of the covariates.
     if isinstance(outcome, str) and outcome in (covariates or ()):
         raise ParameterError(
             f"The 'outcome' parameter of {caller} must not be a covariate. Got {outcome!r}, which is also among the "
-            f"covariates ({shorten(covariates, shown=10)}): matching or adjusting on the outcome makes the groups "
-            "alike in it, so the effect it measures is hidden. Leave it out of the covariates.",
+            f"covariates ({shorten(covariates or (), shown=10)}): matching or adjusting on the outcome makes the "
+            "groups alike in it, so the effect it measures is hidden. Leave it out of the covariates.",
             parameter="outcome",
             caller=caller,
         )
 
 
-def number_column(frame: Any, column: str, *, argument: str, table: str, source: str | None = None) -> np.ndarray:
+def number_column(
+    frame: pd.DataFrame, column: str, *, argument: str, table: str, source: str | None = None
+) -> np.ndarray:
     """The column as finite floats, or one SchemaError naming the argument, the column and the rows that are not.
 
     For a column an argument names as numbers (a difficulty score, service
     hours): ``"male"`` in it is an error with its row, never a traceback.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table holding the column.
+    column : str
+        The column to read.
+    argument : str
+        The argument that named the column, as the message names it.
+    table : str
+        The table's name, as the message names it.
+    source : str, optional
+        The file the table came from.
 
     Examples
     --------

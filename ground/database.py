@@ -25,11 +25,14 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ground.errors import SchemaError
+
+if TYPE_CHECKING:  # SQLAlchemy is the optional 'database' extra, imported when a database is read
+    from sqlalchemy.sql.expression import Executable
 
 __all__ = ["DATABASE_SCHEMES", "DatabaseTable", "is_database"]
 
@@ -106,7 +109,7 @@ class DatabaseTable:
             result = connection.execute(self.select(names))
             return pd.DataFrame(result.fetchall(), columns=names)
 
-    def select(self, columns: Sequence[str]) -> Any:
+    def select(self, columns: Sequence[str]) -> Executable:
         """The one statement desist runs: every identifier quoted, no text from the mapping run as SQL."""
         import sqlalchemy as sa
         from sqlalchemy.sql import quoted_name

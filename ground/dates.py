@@ -11,6 +11,7 @@ in Python): the format must have a four-digit year, and ISO dates stay readable.
 
 - :data:`DateLike`: what a user may pass as a date (``as_of: DateLike``);
 - :func:`parse_date`: one value, or one message naming the value and the form;
+- :func:`parse_as_of`: a function's ``as_of`` argument (``None`` stays ``None``);
 - :func:`parse_dates`: a column, with the cells that are not dates;
 - :func:`fitting_formats`: the common ways of writing a date that read every
   value of a column (``desist inspect`` shows them, and a mapping without a
@@ -39,12 +40,13 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from ground.checks import shown_value
+from ground.checks import parameter_error, shown_value
 from ground.errors import DesistError, ParameterError
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "date_format",
     "declared_format",
     "fitting_formats",
+    "parse_as_of",
     "parse_date",
     "parse_dates",
 ]
@@ -88,6 +91,11 @@ def date_format(fmt: str | None) -> Iterator[None]:
 
     ``None`` declares nothing (ISO only).
 
+    Parameters
+    ----------
+    fmt : str or None
+        A ``strptime`` format with a four-digit year, a month and a day, or None (ISO only).
+
     Raises
     ------
     ParameterError
@@ -110,7 +118,16 @@ def date_format(fmt: str | None) -> Iterator[None]:
 
 
 def declared_format() -> str | None:
-    """The date format declared for this run (:func:`date_format`), or None: ISO only."""
+    """The date format declared for this run (:func:`date_format`), or None: ISO only.
+
+    Examples
+    --------
+    >>> declared_format() is None
+    True
+    >>> with date_format("%d/%m/%Y"):
+    ...     declared_format()
+    '%d/%m/%Y'
+    """
     return _declared.get()
 
 
@@ -123,20 +140,19 @@ def _check_format(fmt: Any) -> None:
         and "%y" not in fmt
     )
     if not ok:
-        raise ParameterError(
-            "The date format must be a strptime format with a four-digit year (%Y), a month (%m, %b or %B) and a "
-            f"day (%d), such as %d/%m/%Y. Got {shown_value(fmt)} instead.",
-            parameter="date_format",
-        )
+        raise parameter_error(
+            "date_format", "date_format", "a strptime format with a four-digit year (%Y), a month (%m, %b or %B) "
+            "and a day (%d), such as %d/%m/%Y", fmt,
+        )  # fmt: skip
     try:
         datetime.datetime.strptime(datetime.date(2025, 9, 30).strftime(fmt), fmt)
     except ValueError:
-        raise ParameterError(
-            f"The date format {fmt!r} cannot read back the dates it writes.", parameter="date_format"
+        raise parameter_error(
+            "date_format", "date_format", "a format that reads back the dates it writes", fmt
         ) from None
 
 
-def accepted_form() -> str:
+def _accepted_form() -> str:
     """``"a date written YYYY-MM-DD, e.g. 2025-09-30"`` (and the declared format, when there is one)."""
     fmt = declared_format()
     iso = f"a date written {ISO_FORM}, e.g. 2025-09-30"
@@ -146,7 +162,7 @@ def accepted_form() -> str:
 
 
 def parse_date(
-    value: Any, what: str, *, error: Callable[[str], DesistError] | None = None, time: bool = True
+    value: object, what: str, *, error: Callable[[str], DesistError] | None = None, time: bool = True
 ) -> pd.Timestamp:
     """Read one date a user gave; refuse anything that is not plainly a date, naming it and the form.
 
@@ -177,9 +193,36 @@ def parse_date(
     if stamp is not None and not time and stamp != stamp.normalize():
         stamp, why = None, "a date has no time of day here"
     if stamp is None:
-        message = f"{what} must be {accepted_form()}. Got {shown_value(value)} instead{': ' + why if why else ''}."
+        message = f"{what} must be {_accepted_form()}. Got {shown_value(value)} instead{': ' + why if why else ''}."
         raise (error or ParameterError)(message)
     return stamp
+
+
+def parse_as_of(value: DateLike | None, caller: str) -> pd.Timestamp | None:
+    """A function's ``as_of`` argument read by :func:`parse_date`; ``None`` (no as-of date given) stays ``None``.
+
+    Parameters
+    ----------
+    value : DateLike or None
+        The date the data were extracted, as the user gave it.
+    caller : str
+        The function that takes it, as the message names it.
+
+    Returns
+    -------
+    pandas.Timestamp or None
+
+    Examples
+    --------
+    >>> parse_as_of("2025-09-30", "settle")
+    Timestamp('2025-09-30 00:00:00')
+    >>> parse_as_of(None, "settle") is None
+    True
+    """
+    if value is None:
+        return None
+    error = partial(ParameterError, parameter="as_of", caller=caller)
+    return parse_date(value, f"The 'as_of' parameter of {caller}", error=error)
 
 
 def _one(value: Any) -> tuple[pd.Timestamp | None, str]:
@@ -222,7 +265,7 @@ def _why(text: str) -> str:
     return "day, month and year are not in the YYYY-MM-DD order"
 
 
-def parse_dates(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
+def parse_dates(values: pd.Series, _categories: object = None) -> tuple[pd.Series, np.ndarray, str]:
     """Read a column as dates the way every schema does: ``(dates, cells that are not dates, rule)``.
 
     ISO dates (``YYYY-MM-DD``, optionally with a time), dates in the declared
@@ -230,6 +273,13 @@ def parse_dates(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, 
     their local date and time and lose the zone; numbers are never dates (pandas
     would read them as nanoseconds since 1970); missing values stay missing
     (NaT) and are not failures.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The column as read from the file.
+    _categories : object, optional
+        Ignored: pandera passes the column's categories to a parser it is given.
 
     Examples
     --------

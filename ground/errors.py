@@ -19,7 +19,11 @@ so code written against the built-in exceptions keeps working.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the errors import nothing heavy: the command line starts fast
+    import pandas as pd
 
 
 class DesistError(Exception):
@@ -64,7 +68,9 @@ class SchemaError(DesistError, ValueError):
         The file the table was read from, when it came from a file.
     """
 
-    def __init__(self, message: str, *, table: str = "", failures: Any = None, source: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, table: str = "", failures: pd.DataFrame | None = None, source: str | None = None
+    ) -> None:
         super().__init__(message)
         self.table = table
         self.failures = failures
@@ -121,19 +127,18 @@ class naming:
     history.csv (--history): segment 'women' matches no one
     """
 
-    def __init__(self, source: Any, what: str = "") -> None:
+    def __init__(self, source: str | os.PathLike[str] | None, what: str = "") -> None:
         self.source = None if source is None else str(source)
         self.what = what
 
     def __enter__(self) -> naming:
         return self
 
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
         if isinstance(exc, DesistError) and self.source is not None:
             message = str(exc)
             if self.source not in message:
                 label = f"{self.source} ({self.what})" if self.what else self.source
                 exc.args = (f"{label}: {message}",) + exc.args[1:]
-                if getattr(exc, "source", "") is None:
+                if isinstance(exc, (SchemaError, SpecError)) and exc.source is None:
                     exc.source = self.source
-        return False

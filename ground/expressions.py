@@ -359,10 +359,30 @@ class _ConstantNames(ast.NodeTransformer):
         return node
 
 
+def _function(call: ast.Call) -> str:
+    """The name of the function a rule calls (the grammar allows only named functions; ``parse`` checked it)."""
+    return call.func.id if isinstance(call.func, ast.Name) else ""
+
+
+def _column(node: ast.expr) -> str:
+    """The column a checked rule names where the grammar allows only a name."""
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _elements(node: ast.expr) -> list[ast.expr]:
+    """The items of a checked rule's list or tuple of literals (``x in ("a", "b")``)."""
+    return list(node.elts) if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else []
+
+
+def _constant(node: ast.expr) -> object:
+    """The value of a checked rule's literal."""
+    return node.value if isinstance(node, ast.Constant) else None
+
+
 def _read_columns(tree: ast.AST) -> list[str]:
     """Columns whose missing values make the rule unknown: all but those only inside isna/notna."""
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    skipped = {id(n.func) for n in calls} | {id(a) for n in calls if n.func.id in ("isna", "notna") for a in n.args}
+    skipped = {id(n.func) for n in calls} | {id(a) for n in calls if _function(n) in ("isna", "notna") for a in n.args}
     return list(dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in skipped))
 
 
@@ -418,7 +438,7 @@ class _Evaluator:
         if array.dtype == bool:
             return array
         if array.dtype.kind in "iuf" and np.isin(array[~np.isnan(array.astype("float64"))], (0, 1)).all():
-            return array == 1  # 0/1 flags; a missing one makes the row unknown, whatever it reads here
+            return np.asarray(array == 1)  # 0/1 flags; a missing one makes the row unknown, whatever it reads here
         raise self.fail(f"uses {what} on something that is not true/false (or 0/1).")
 
     def _BoolOp(self, node: ast.BoolOp) -> np.ndarray:
@@ -451,17 +471,18 @@ class _Evaluator:
             return np.true_divide(left, right)
 
     def _Compare(self, node: ast.Compare) -> np.ndarray:
-        out = None
+        out: np.ndarray | None = None
         left = self.value(node.left)
         for op, right_node in zip(node.ops, node.comparators):
             if isinstance(op, (ast.In, ast.NotIn)):
-                result = self._member(left, [v.value for v in right_node.elts], isinstance(op, ast.NotIn))
+                result = self._member(left, [_constant(v) for v in _elements(right_node)], isinstance(op, ast.NotIn))
                 right = None
             else:
                 right = self.value(right_node)
                 result = self._compare(left, op, right)
             out = result if out is None else np.logical_and(out, result)
             left = right
+        assert out is not None  # a comparison has at least one operator
         return out
 
     def _member(self, left: Any, values: list[Any], negate: bool) -> np.ndarray:
@@ -490,19 +511,21 @@ class _Evaluator:
             return equal if isinstance(op, ast.Eq) else np.logical_not(equal)
         a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
         with np.errstate(invalid="ignore"):
-            return {
-                ast.Eq: np.equal,
-                ast.NotEq: np.not_equal,
-                ast.Lt: np.less,
-                ast.LtE: np.less_equal,
-                ast.Gt: np.greater,
-                ast.GtE: np.greater_equal,
-            }[type(op)](a, b)
+            return np.asarray(
+                {
+                    ast.Eq: np.equal,
+                    ast.NotEq: np.not_equal,
+                    ast.Lt: np.less,
+                    ast.LtE: np.less_equal,
+                    ast.Gt: np.greater,
+                    ast.GtE: np.greater_equal,
+                }[type(op)](a, b)
+            )
 
     def _Call(self, node: ast.Call) -> Any:
-        name = node.func.id
+        name = _function(node)
         if name in ("isna", "notna"):
-            missing = self.frame[node.args[0].id].isna().to_numpy()
+            missing = self.frame[_column(node.args[0])].isna().to_numpy()
             return missing if name == "isna" else np.logical_not(missing)
         if name == "count":
             return np.sum([self._flags(self.value(a), "count()").astype("int64") for a in node.args], axis=0)
@@ -552,11 +575,11 @@ def _words(node: ast.AST, parent: type | None = None) -> str:
         return _compare_words(node)
     if isinstance(node, ast.Call):
         args = node.args
-        if node.func.id == "isna":
+        if _function(node) == "isna":
             return f"{_words(args[0])} is missing"
-        if node.func.id == "notna":
+        if _function(node) == "notna":
             return f"{_words(args[0])} is recorded"
-        if node.func.id == "between":
+        if _function(node) == "between":
             return f"{_words(args[0])} is between {_words(args[1])} and {_words(args[2])}"
         return "the number of " + _listed([_words(a) for a in args]) + " that are true"
     return ast.unparse(node)  # pragma: no cover - the grammar has no other nodes
@@ -571,7 +594,7 @@ def _compare_words(node: ast.Compare) -> str:
     # count(a, b, c) >= 2 reads "at least 2 of a, b and c"
     if (
         isinstance(left, ast.Call)
-        and left.func.id == "count"
+        and _function(left) == "count"
         and len(node.ops) == 1
         and isinstance(node.comparators[0], ast.Constant)
     ):
@@ -588,7 +611,7 @@ def _compare_words(node: ast.Compare) -> str:
     subject = left
     for i, (op, right) in enumerate(zip(node.ops, node.comparators)):
         if isinstance(op, (ast.In, ast.NotIn)):
-            phrase = f"{_COMPARE_WORDS[type(op)]} {_listed([_literal(v.value) for v in right.elts], 'or')}"
+            phrase = f"{_COMPARE_WORDS[type(op)]} {_listed([_literal(_constant(v)) for v in _elements(right)], 'or')}"
         else:
             phrase = f"{_COMPARE_WORDS[type(op)]} {_words(right, ast.Compare)}"
         if i == 0 and len(node.ops) == 2 and isinstance(right, ast.Name) and not isinstance(op, (ast.In, ast.NotIn)):

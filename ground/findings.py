@@ -39,7 +39,7 @@ class Finding:
                 f"The 'severity' of a Finding must be one of {', '.join(SEVERITIES)}. Got {self.severity!r} instead."
             )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"code": self.code, "severity": self.severity, "message": self.message, "evidence": self.evidence}
 
 

@@ -14,16 +14,30 @@ import math
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["json_text", "jsonable"]
+__all__ = ["JSON", "json_text", "jsonable"]
+
+#: Plain JSON data, what :func:`jsonable` gives.
+JSON: TypeAlias = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON data: NaN/inf -> None, numpy -> Python, dates -> ISO, frames -> records."""
+def jsonable(value: object) -> JSON:
+    """``value`` as plain JSON data: NaN/inf -> None, numpy -> Python, dates -> ISO, frames -> records.
+
+    Parameters
+    ----------
+    value : object
+        A mapping, sequence, DataFrame, Series, number, date, path or text.
+
+    Examples
+    --------
+    >>> jsonable({"rate": float("nan"), "n": np.int64(3), "day": pd.Timestamp("2025-09-30")})
+    {'rate': None, 'n': 3, 'day': '2025-09-30T00:00:00'}
+    """
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, pd.DataFrame):
@@ -47,8 +61,13 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def json_text(data: Any) -> str:
+def json_text(data: object) -> str:
     """``data`` as strict JSON text (two-space indents; NaN and infinities as null).
+
+    Parameters
+    ----------
+    data : object
+        Anything :func:`jsonable` turns into JSON data.
 
     Examples
     --------

@@ -39,12 +39,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from ground.checks import shorten
+from ground.checks import parameter_error, shorten
 from ground.database import DatabaseTable, is_database
 from ground.dates import date_format, declared_format, fitting_formats, parse_dates
 from ground.errors import ParameterError, SchemaError, SpecError
@@ -364,8 +364,8 @@ class DataMap:
 
     def __getitem__(self, name: str) -> TableMap:
         if name not in self.tables:
-            raise ParameterError(
-                f"{self.path} has no [{name}] table (it maps {', '.join(self.tables) or 'none'}).", parameter=name
+            raise parameter_error(
+                "name", "DataMap", f"a table {self.path} maps ({', '.join(self.tables) or 'none'})", name
             )
         return self.tables[name]
 
@@ -373,7 +373,11 @@ class DataMap:
         return name in self.tables
 
 
-def table_source(value: Any, table: str) -> Any:
+#: A table as a caller gave it (a path, a DataFrame, a table source).
+T = TypeVar("T")
+
+
+def table_source(value: T, table: str) -> T | TableMap:
     """A table given as a mapping file (``data.toml``) is that file's table; anything else as given.
 
     Parameters

@@ -129,7 +129,7 @@ class ColumnProfile:
         """More than one date form reads every value: day and month could be either way round."""
         return len(self.formats) > 1
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out = dict(self.__dict__)
         out["date_range"] = list(self.date_range) if self.date_range else None
         return out | {"ambiguous": self.ambiguous}
@@ -152,7 +152,7 @@ class TableProfile:
         """The column matched to a desist column, if any."""
         return next((c for c in self.columns if c.desist == desist), None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         kept = {k: v for k, v in self.__dict__.items() if k not in ("columns", "ids")}
         return {**kept, "columns": [c.to_dict() for c in self.columns]}
 
@@ -172,7 +172,7 @@ class Profile:
     tables: list[TableProfile]
     links: list[dict[str, Any]]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"tables": [t.to_dict() for t in self.tables], "links": self.links}
 
     def draft(self, folder: str | Path = ".") -> str:

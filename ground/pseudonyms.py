@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ground.errors import ParameterError
+from ground.checks import parameter_error
 
 __all__ = ["MIN_KEY_BYTES", "PREFIX", "key_check", "pseudonyms", "read_key"]
 
@@ -52,13 +52,15 @@ def read_key(path: str | Path) -> bytes:
     try:
         key = Path(path).read_bytes().strip()
     except OSError:
-        raise ParameterError(f"The key file {str(path)!r} does not exist or cannot be read.", parameter="key") from None
+        raise parameter_error("path", "read_key", "a key file that exists and can be read", str(path)) from None
     if len(key) < MIN_KEY_BYTES:
-        raise ParameterError(
-            f"The key file {path} holds {len(key)} bytes; a pseudonymisation key needs at least {MIN_KEY_BYTES} "
-            "random bytes (e.g. head -c 32 /dev/urandom > settlement.key). Keep it secret and keep it: the same "
+        raise parameter_error(
+            "path",
+            "read_key",
+            f"a key file of at least {MIN_KEY_BYTES} random bytes (a pseudonymisation key)",
+            got=f"{str(path)!r}, which holds {len(key)}",
+            advice="Make one with head -c 32 /dev/urandom > settlement.key. Keep it secret and keep it: the same "
             "key is needed to verify the settlement.",
-            parameter="key",
         )
     return key
 

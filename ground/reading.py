@@ -285,7 +285,8 @@ def read_frame(
         None if columns is None else list(dict.fromkeys(columns.values() if isinstance(columns, Mapping) else columns))
     )
     with _blamed(path, kind, table):
-        return read(wanted, {c: "str" for c in text if c in header})
+        frame: pd.DataFrame = read(wanted, {c: "str" for c in text if c in header})
+    return frame
 
 
 def _opened(path: Any, kind: str, sheet: str | int | None, table: str) -> tuple[list[Any], Any]:

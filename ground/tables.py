@@ -19,20 +19,37 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, TypeAlias
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
-from pandera.typing import Series
 
-from ground.checks import column_names, parameter_error, require_columns, shorten, shown_value
+from ground.checks import column_names, parameter_error, require_columns, shorten
 from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
-from ground.errors import DesistWarning, ParameterError, SchemaError
+from ground.errors import DesistWarning, SchemaError
 from ground.rowkeys import repeated, row_keys
+
+
+@contextmanager
+def _without_pyspark_warning() -> Iterator[None]:
+    """Silence pyspark.pandas' warning that it does not yet support pandas 3, inside the block only.
+
+    Whenever pyspark is installed (desist[spark]), pandera tries to import pyspark.pandas as it loads, as it builds
+    a schema and as it validates, and the import warns each time (it fails under pandas 3, so it is tried again);
+    desist never uses pyspark.pandas. The warning is silenced around those calls, never for the user's process.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
+
+
+with _without_pyspark_warning():
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+    from pandera.typing import Series
 
 SEX_LEVELS = ("female", "male", "other", "unknown")
 ETHNICITY_LEVELS = ("white", "black", "asian", "mixed", "other", "unknown")
@@ -218,11 +235,13 @@ def _spell_ends_before_start(df: pd.DataFrame) -> pd.Series:
     return df["end"] < df["start"]
 
 
-# table -> (column reported, rule in plain words, columns needed, test that flags failing rows)
-_COVARIATE_RULES = [
+#: A rule across a row's columns: (column reported, rule in plain words, columns needed, test flagging rows).
+RowRule: TypeAlias = tuple[str, str, tuple[str, ...], Callable[[pd.DataFrame], pd.Series]]
+_COVARIATE_RULES: list[RowRule] = [
     ("age_first_conviction", "greater than age", ("age_first_conviction", "age"), _first_conviction_after_age)
 ]
-ROW_RULES: dict[str, list[tuple[str, str, tuple[str, ...], Any]]] = {
+#: table -> its rules across a row's columns.
+ROW_RULES: dict[str, list[RowRule]] = {
     "people": _COVARIATE_RULES,
     "eligible": _COVARIATE_RULES,
     "pool": _COVARIATE_RULES
@@ -471,11 +490,9 @@ def table_schema(table: str, *, source: str | None = None) -> pa.DataFrameSchema
     ['person_id', 'offence_date', 'disposal_date', 'disposal']
     """
     if table not in TABLES:
-        raise ParameterError(
-            f"The 'table' parameter must be one of {', '.join(TABLES)}. Got {shown_value(table)} instead.",
-            parameter="table",
-        )
-    return TABLES[table].to_schema()
+        raise parameter_error("table", "table_schema", f"one of {', '.join(TABLES)}", table)
+    with _without_pyspark_warning():
+        return TABLES[table].to_schema()
 
 
 def _subset(
@@ -484,12 +501,10 @@ def _subset(
     """The schema's rules for ``columns`` only, each of them required; missing values allowed in ``nullable``."""
     unknown = [c for c in columns if c not in schema.columns]
     if unknown:
-        raise ParameterError(
-            f"The 'columns' parameter of validate must name columns of the {table!r} schema "
-            f"({', '.join(schema.columns)}). Got {shorten(map(str, unknown))}.",
-            parameter="columns",
-            caller="validate",
-        )
+        raise parameter_error(
+            "columns", "validate", f"columns of the {table!r} schema ({', '.join(schema.columns)})",
+            got=shorten(map(str, unknown)),
+        )  # fmt: skip
     subset = schema.select_columns(list(dict.fromkeys(columns)))
     # The schema's own gaps stay allowed (a missing provider_id); ``nullable`` allows more.
     subset = subset.update_columns(
@@ -554,7 +569,7 @@ def _coerce(df: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame,
             continue
         kind = _kind(column.dtype)
         categories = getattr(column.dtype, "categories", None)
-        coerce = _as_id if name == "person_id" else _COERCERS[kind]
+        coerce: Coercer = _as_id if name == "person_id" else _COERCERS[kind]
         coerced, bad, rule = coerce(frame[name], categories)
         failures.append(_row_failures(name, rule, bad))
         frame[name] = coerced
@@ -649,7 +664,8 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
         # "Conviction", " caution" and "No further action" are spellings of known levels, not other levels.
         text = _text(given)
         spelled = text.str.strip().str.casefold().str.replace(r"[\s-]+", "_", regex=True)
-        return np.where(text.isin(levels), text, np.where(spelled.isin(levels), spelled, None))
+        unknown = np.array(None, dtype=object)
+        return np.where(text.isin(levels), text, np.where(spelled.isin(levels), spelled, unknown))
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     position = {level: i for i, level in enumerate(levels)}
@@ -657,10 +673,13 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
     rows = np.append(np.asarray(found, dtype=np.int64), -1)[np.where(codes < 0, len(found), codes)]
     bad = (rows < 0) & (codes >= 0)
     rule = f"unknown category (allowed: {', '.join(levels)})"
-    return pd.Series(pd.Categorical.from_codes(rows, categories=levels), index=values.index), bad, rule
+    categorical = pd.Categorical.from_codes(rows, categories=pd.Index(levels))
+    return pd.Series(categorical, index=values.index), bad, rule
 
 
-_COERCERS = {
+#: Reads a column as its schema type: (values, cells that do not parse, the rule they break).
+Coercer: TypeAlias = Callable[[pd.Series, Any], tuple[pd.Series, np.ndarray, str]]
+_COERCERS: dict[str, Coercer] = {
     "text": _as_text,
     "date": parse_dates,
     "int": _as_int,
@@ -676,7 +695,8 @@ _COERCERS = {
 def _pandera_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     """Run the pandera schema lazily and turn its failure cases into plain-worded failures."""
     try:
-        schema.validate(frame, lazy=True)
+        with _without_pyspark_warning():
+            schema.validate(frame, lazy=True)
     except SchemaErrors as exc:
         cases = exc.failure_cases
     else:
@@ -745,7 +765,7 @@ def _plain_check_names(schema: pa.DataFrameSchema) -> dict[tuple[str, str], str]
 # ---------------------------------------------------------------- rules with arguments
 
 
-def _future_dates(frame: pd.DataFrame, schema: pa.DataFrameSchema, as_of: pd.Timestamp) -> list[dict]:
+def _future_dates(frame: pd.DataFrame, schema: pa.DataFrameSchema, as_of: pd.Timestamp) -> pd.DataFrame:
     rule = f"after the as-of date {as_of:%Y-%m-%d}"
     return pd.concat(
         [_NO_FAILURES]
@@ -770,7 +790,7 @@ def _row_rules(frame: pd.DataFrame, table: str, schema: pa.DataFrameSchema) -> p
     )
 
 
-def _offences_before_birth(offences: pd.DataFrame, people: pd.DataFrame) -> list[dict]:
+def _offences_before_birth(offences: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     """Offences more than age + 1 years before the person's start date."""
     start_column = "start_date" if "start_date" in people else "referral_date"
     needed = ["person_id", "age", start_column]
@@ -852,7 +872,7 @@ def _message(
             f"{row_name(int(row))} ({_show(value)})"
             for row, value in located[["row", "value"]].head(ROWS_SHOWN).itertuples(index=False)
         )
-        n = counts.get((column, rule), len(located))
+        n = counts.get((str(column), str(rule)), len(located))
         more = f", and {n - ROWS_SHOWN} more" if n > ROWS_SHOWN else ""
         count = f"{n} row{'s' if n != 1 else ''}"
         lines.append(f"  - {column}: {rule}: {count}: {shown}{more}")
@@ -935,8 +955,8 @@ def check_links(
         to_table=to_table,
         key=key,
         source=source,
-        unmatched_ids=pd.unique(ids[~found])[:3],
-        known_ids=pd.unique(known)[:3],
+        unmatched_ids=list(pd.unique(ids[~found])[:3]),
+        known_ids=list(pd.unique(known)[:3]),
     )
 
 
@@ -947,8 +967,8 @@ def report_links(
     to_table: str,
     key: str = "person_id",
     source: str | None = None,
-    unmatched_ids: Sequence[Any] = (),
-    known_ids: Sequence[Any] = (),
+    unmatched_ids: Sequence[object] | np.ndarray = (),
+    known_ids: Sequence[object] | np.ndarray = (),
 ) -> Links:
     """Raise or warn about links counted elsewhere (a SQL engine), in :func:`check_links`' words.
 

@@ -21,9 +21,8 @@ False
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["RELATIVE_TOLERANCE", "at_least", "at_most"]
 
@@ -32,7 +31,7 @@ __all__ = ["RELATIVE_TOLERANCE", "at_least", "at_most"]
 RELATIVE_TOLERANCE = 1e-9
 
 
-def at_least(value: Any, bound: Any, *parts: Any) -> Any:
+def at_least(value: npt.ArrayLike, bound: npt.ArrayLike, *parts: npt.ArrayLike) -> np.ndarray:
     """``value >= bound``, a shortfall within rounding of the numbers involved counting as met.
 
     Parameters
@@ -46,19 +45,31 @@ def at_least(value: Any, bound: Any, *parts: Any) -> Any:
     Returns
     -------
     bool or numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> bool(at_least(0.1 + 0.2 - 0.3, 0.0)), bool(at_least(-0.01, 0.0))
+    (True, False)
     """
-    size = np.abs(value)
+    size = np.abs(np.asarray(value, dtype=float))
     for number in (bound, *parts):
-        size = np.maximum(size, np.abs(number))
-    return np.asarray(value) >= np.asarray(bound) - RELATIVE_TOLERANCE * size
+        size = np.maximum(size, np.abs(np.asarray(number, dtype=float)))
+    return np.asarray(np.asarray(value, dtype=float) >= np.asarray(bound, dtype=float) - RELATIVE_TOLERANCE * size)
 
 
-def at_most(value: Any, bound: Any, *parts: Any) -> Any:
+def at_most(value: npt.ArrayLike, bound: npt.ArrayLike, *parts: npt.ArrayLike) -> np.ndarray:
     """``value <= bound``, an excess within rounding of the numbers involved counting as met.
+
+    Parameters
+    ----------
+    value, bound : float or array
+        What is compared (arrays broadcast).
+    *parts : float or array
+        The numbers ``value`` was computed from, so the tolerance scales with them too.
 
     Examples
     --------
     >>> bool(at_most(0.1 + 0.2, 0.3))
     True
     """
-    return at_least(-np.asarray(value), -np.asarray(bound), *parts)
+    return at_least(-np.asarray(value, dtype=float), -np.asarray(bound, dtype=float), *parts)

@@ -18,19 +18,22 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TypeAlias
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["DASH", "SEVERITY_WORDS", "count", "is_missing", "number", "p_value", "percent", "points", "pounds", "ratio"]
 
+#: A number as the words functions take it: missing (None, NaN, ``pd.NA``) is written as :data:`DASH`.
+Number: TypeAlias = float | int | np.number | pd.api.typing.NAType | None
 #: What a missing number shows.
 DASH = "–"
 #: Severities of findings (``ground.findings.SEVERITIES``) as a reader sees them.
 SEVERITY_WORDS = {"error": "Must fix", "warning": "Worth fixing", "info": "Note"}
 
 
-def is_missing(value: Any) -> bool:
+def is_missing(value: object) -> bool:
     """True for None, NaN, NaT and pandas' NA.
 
     Parameters
@@ -52,6 +55,11 @@ def is_missing(value: Any) -> bool:
         return value is pd.NA
 
 
+def _float(value: Number) -> float:
+    """The number as a float, once :func:`is_missing` has said it is there."""
+    return math.nan if value is None or isinstance(value, pd.api.typing.NAType) else float(value)
+
+
 def _minus(text: str) -> str:
     """No "-0" or "-0.0%": a number that rounds to zero has no sign."""
     digits = text.lstrip("-").replace(",", "").rstrip("%").removeprefix("£")
@@ -62,7 +70,7 @@ def _minus(text: str) -> str:
     return text.lstrip("-") if zero else text
 
 
-def number(value: Any, digits: int = 3) -> str:
+def number(value: Number, digits: int = 3) -> str:
     """A number with ``digits`` significant figures, separators, never scientific.
 
     Parameters
@@ -79,7 +87,7 @@ def number(value: Any, digits: int = 3) -> str:
     """
     if is_missing(value):
         return DASH
-    v = float(value)
+    v = _float(value)
     if not math.isfinite(v):
         return "infinite" if v > 0 else "minus infinite"
     if v == 0:
@@ -91,7 +99,7 @@ def number(value: Any, digits: int = 3) -> str:
     return "0" if float(text.replace(",", "")) == 0 else text
 
 
-def count(value: Any) -> str:
+def count(value: Number) -> str:
     """A count of people or events: whole, with separators (a fractional count keeps 3 figures).
 
     Parameters
@@ -106,11 +114,11 @@ def count(value: Any) -> str:
     """
     if is_missing(value):
         return DASH
-    v = float(value)
+    v = _float(value)
     return f"{round(v):,}" if v == round(v) else number(v)
 
 
-def percent(value: Any, digits: int = 1) -> str:
+def percent(value: Number, digits: int = 1) -> str:
     """A proportion as a percentage: 0.417 -> "41.7%"; a tiny share is "< 0.1%", not "0.0%".
 
     Parameters
@@ -127,14 +135,14 @@ def percent(value: Any, digits: int = 1) -> str:
     """
     if is_missing(value):
         return DASH
-    v = float(value) * 100
+    v = _float(value) * 100
     smallest = 10.0**-digits
     if v != 0 and abs(v) < smallest / 2:
         return f"< {smallest:.{digits}f}%" if v > 0 else f"> -{smallest:.{digits}f}%"
     return _minus(f"{v:,.{digits}f}%")
 
 
-def points(value: Any, digits: int = 1, *, signed: bool = False) -> str:
+def points(value: Number, digits: int = 1, *, signed: bool = False) -> str:
     """A difference of two proportions in percentage points: -0.039 -> "-3.9 points".
 
     Parameters
@@ -153,12 +161,12 @@ def points(value: Any, digits: int = 1, *, signed: bool = False) -> str:
     """
     if is_missing(value):
         return DASH
-    v = float(value) * 100
+    v = _float(value) * 100
     text = _minus(f"{v:{'+' if signed else ''},.{digits}f}")
     return f"{text} points"
 
 
-def pounds(value: Any, *, pence: bool = False) -> str:
+def pounds(value: Number, *, pence: bool = False) -> str:
     """Money: "£260,000", "-£1,234"; anything under half a penny is "£0".
 
     Parameters
@@ -175,14 +183,14 @@ def pounds(value: Any, *, pence: bool = False) -> str:
     """
     if is_missing(value):
         return DASH
-    v = float(value)
+    v = _float(value)
     if abs(v) < 0.005:
         return "£0"
     text = f"£{abs(v):,.{2 if pence else 0}f}"
     return _minus(("-" if v < 0 else "") + text)
 
 
-def ratio(value: Any) -> str:
+def ratio(value: Number) -> str:
     """A rate or hazard ratio to three figures: 0.858.
 
     Parameters
@@ -200,7 +208,7 @@ def ratio(value: Any) -> str:
     return number(value, 3)
 
 
-def p_value(value: Any) -> str:
+def p_value(value: Number) -> str:
     """A p-value: "0.036", "0.11", "< 0.001".
 
     Parameters
@@ -215,7 +223,7 @@ def p_value(value: Any) -> str:
     """
     if is_missing(value):
         return DASH
-    v = float(value)
+    v = _float(value)
     if v < 0.001:
         return "< 0.001"
     return f"{v:.3f}".rstrip("0").rstrip(".") if v < 0.1 else f"{v:.2f}".rstrip("0").rstrip(".")

@@ -121,7 +121,7 @@ class _Groups:
         self.t = np.flatnonzero(treated)
         self.c = np.flatnonzero(~treated)
         self.matched = weights is not None
-        if self.matched:
+        if weights is not None:
             self.mt = self.t[weights[self.t] > 0]
             self.mc = self.c[weights[self.c] > 0]
             self.wt, self.wc = weights[self.mt], weights[self.mc]

@@ -157,7 +157,7 @@ def nearest_on_points(
     out_f, out_m, out_k = [], [], []
     for f_rows, o_rows in _groups(np.asarray(focal_order), np.asarray(other), strata):
         P = points[o_rows]
-        score = None if caliper is None else caliper[0][o_rows]
+        score, width = (None, 0.0) if caliper is None else (caliper[0], caliper[1])
         free = np.ones(len(o_rows), dtype=bool)
         active = list(f_rows)
         for r in range(1, (ratio if not replace else 1) + 1):
@@ -165,7 +165,7 @@ def nearest_on_points(
             for f in active:
                 ok = free if not replace else np.ones(len(o_rows), dtype=bool)
                 if score is not None:
-                    ok = ok & (np.abs(score - caliper[0][f]) <= caliper[1])
+                    ok = ok & (np.abs(score[o_rows] - score[f]) <= width)
                 cand = np.flatnonzero(ok)
                 if not len(cand):
                     continue

@@ -50,7 +50,7 @@ from scipy import linalg, special
 
 from ground.checks import Interval, Options, check_parameter, column_names, parameter_error, require_columns, rows_text
 from ground.errors import ModelError
-from metrics.propensity import TOO_LARGE, Design, check_covariate_values, treatment_indicator
+from metrics.propensity import TOO_LARGE, DesignMatrix, check_covariate_values, treatment_indicator
 from metrics.survival import cox_fit, efron_score_residuals, kaplan_meier
 from metrics.variance import (
     abadie_imbens_variance,
@@ -84,7 +84,7 @@ class Effect:
     se : float
         Standard error of the estimate (of its log for ratios).
     ci_low, ci_high : float
-        Confidence interval at ``level``.
+        Confidence interval at ``1 - alpha``.
     p_value : float
         Two-sided test of no effect.
     n_treated, n_control : int
@@ -96,8 +96,8 @@ class Effect:
         "odds ratio" / "rate ratio" / "hazard ratio".
     mean_treated, mean_control : float
         (Weighted) outcome mean per group (event proportion for time).
-    level : float
-        Confidence level.
+    alpha : float
+        The interval's significance level: the CI is at ``1 - alpha``.
     estimand : str
         "ATT", "ATC" or "ATE": whom the effect is about.
     details : dict
@@ -120,7 +120,7 @@ class Effect:
     scale: str
     mean_treated: float
     mean_control: float
-    level: float = 0.95
+    alpha: float = 0.05
     details: dict = field(default_factory=dict, compare=False, repr=False)
     estimand: str = "ATT"
 
@@ -143,7 +143,7 @@ class Effect:
             "scale",
             "mean_treated",
             "mean_control",
-            "level",
+            "alpha",
             "estimand",
         )
         out = {k: getattr(self, k) for k in keys}
@@ -167,7 +167,7 @@ class Effect:
 
     def statement(self) -> str:
         """The result in plain English, with its CI, p-value and n."""
-        pct = f"{round(self.level * 100)}% CI"
+        pct = f"{round((1 - self.alpha) * 100)}% CI"
         tail = f"p = {self.p_value:.2g}; {self.n_treated} treated, {self.n_control} comparison"
         if self.scale == "difference":
             if self.kind == "binary":
@@ -302,7 +302,7 @@ def compare(
     duration: str | None = None,
     event: str | None = None,
     se: str = "hc3",
-    level: float = 0.95,
+    alpha: float = 0.05,
     draws: int = 999,
     seed: int | None = None,
 ) -> Effect:
@@ -329,7 +329,8 @@ def compare(
     se : {"hc3", "bootstrap"}, default "hc3"
         HC3 for least squares (HC0 for the GLMs, per-unit robust for Cox), or a
         bootstrap over units.
-    level : float, default 0.95
+    alpha : float, default 0.05
+        The CI is at ``1 - alpha``.
     draws, seed
         Bootstrap draws and seed.
 
@@ -361,8 +362,37 @@ def compare(
     )  # fmt: skip
     return estimate_effect(
         sample, outcome, kind=kind, scale=scale, covariates=covariates, se=se, duration=duration, event=event,
-        level=level, draws=draws, seed=seed, caller="compare",
+        alpha=alpha, draws=draws, seed=seed, caller="compare",
     )  # fmt: skip
+
+
+def check_effect_options(kind: str, event: str | None, caller: str) -> None:
+    """The outcome's kind, and the event column a time-to-event outcome needs: what an effect checks first.
+
+    A command calls it before a long matching, so a wrong option is reported at once.
+
+    Parameters
+    ----------
+    kind : {"mean", "binary", "count", "time"}
+    event : str or None
+        The 0/1 event column; required when ``kind="time"``.
+    caller : str
+        The function (or command) that was given them, as the message names it.
+
+    Examples
+    --------
+    >>> check_effect_options("time", None, "effect")
+    Traceback (most recent call last):
+    ...
+    ground.errors.ParameterError: The 'event' parameter of effect must be the 0/1 column saying whether the event \
+(e.g. a proven reoffence) happened when kind='time' (0 = censored at the duration). Got None instead.
+    """
+    check_parameter(kind, "kind", caller, Options(*KINDS))
+    if kind == "time" and event is None:
+        raise parameter_error(
+            "event", caller, "the 0/1 column saying whether the event (e.g. a proven reoffence) happened "
+            "when kind='time' (0 = censored at the duration)", event,
+        )  # fmt: skip
 
 
 def estimate_effect(
@@ -375,7 +405,7 @@ def estimate_effect(
     se: str = "cluster",
     duration: str | None = None,
     event: str | None = None,
-    level: float = 0.95,
+    alpha: float = 0.05,
     draws: int = 999,
     seed: int | None = None,
     caller: str = "effect",
@@ -384,10 +414,10 @@ def estimate_effect(
 ) -> Effect:
     """Shared engine of :func:`compare` and ``MatchedComparison.effect``: checks the
     arguments and the outcome, fits the estimator, and attaches its variance."""
-    check_parameter(kind, "kind", caller, Options(*KINDS))
+    check_effect_options(kind, event, caller)
     scale = _scale(kind, scale, caller)
     check_parameter(se, "se", caller, Options(*VARIANCES))
-    check_parameter(level, "level", caller, _OPEN_UNIT)
+    check_parameter(alpha, "alpha", caller, _OPEN_UNIT)
     if se == "bootstrap":
         check_parameter(draws, "draws", caller, Interval(int, 99, None))
     check_parameter(variance_matches, "variance_matches", caller, Options(None), Interval(int, 0, None))
@@ -404,7 +434,7 @@ def estimate_effect(
             f"{n_c} comparison unit(s)."
         )
     if kind == "time":
-        return _time_effect(sample, outcome, duration, event, covariates, se, level, caller)
+        return _time_effect(sample, outcome, duration, event, covariates, se, alpha, caller)
     require_columns(sample.data, [outcome] + covariates, table="data", complete=True)
     check_covariate_values(sample.data, covariates)
     y = _outcome_values(sample.data, outcome, kind, sample.units)
@@ -414,7 +444,7 @@ def estimate_effect(
             "se", caller, "'cluster', 'two_way', 'hc3' or 'bootstrap' here: 'abadie_imbens' is for an unadjusted "
             "difference from a matched comparison", se,
         )  # fmt: skip
-    return _effect(sample, y, Z, kind, scale, se, outcome, level, draws, seed)
+    return _effect(sample, y, Z, kind, scale, se, outcome, alpha, draws, seed)
 
 
 _OPEN_UNIT = Interval(float, 0, 1, closed="neither")
@@ -446,17 +476,21 @@ def _outcome_values(data: pd.DataFrame, outcome: str, kind: str, positions: np.n
         )
     if kind == "count" and np.any(y < 0):
         rows = np.flatnonzero(y < 0)
-        raise ModelError(f"kind='count' needs non-negative counts in {outcome!r}; {rows_text(where[rows], y[rows])}.")
+        raise ModelError(
+            f"kind='count' needs non-negative counts in {outcome!r}; {rows_text(where[rows], y[rows].tolist())}."
+        )
     if kind == "binary" and not np.all((y == 0) | (y == 1)):
         rows = np.flatnonzero((y != 0) & (y != 1))
-        raise ModelError(f"kind='binary' needs a 0/1 outcome; {outcome!r} has {rows_text(where[rows], y[rows])}.")
+        raise ModelError(
+            f"kind='binary' needs a 0/1 outcome; {outcome!r} has {rows_text(where[rows], y[rows].tolist())}."
+        )
     return y
 
 
 def _covariate_matrix(data: pd.DataFrame, covariates: list[str]) -> np.ndarray | None:
     if not covariates:
         return None
-    return Design.from_data(data, covariates).full()[:, 1:]
+    return DesignMatrix.from_data(data, covariates).full()[:, 1:]
 
 
 @dataclass
@@ -481,12 +515,12 @@ def _fit(kind, scale, y, t, w, Z, focal) -> _Estimate:
     return _glm_contrast(y, t, w, Z, focal, family, contrast)
 
 
-def _effect(sample, y, Z, kind, scale, se, outcome, level, draws, seed) -> Effect:
+def _effect(sample, y, Z, kind, scale, se, outcome, alpha, draws, seed) -> Effect:
     t, w = np.asarray(sample.treated, dtype=bool), np.asarray(sample.weights, dtype=float)
     est = _fit(kind, scale, y, t, w, Z, sample.focal)
-    details = {"outcome_sd": _pooled_sd(y, t, w)}
+    details: dict[str, object] = {"outcome_sd": _pooled_sd(y, t, w)}
     if se == "bootstrap":
-        var, how, ci, details["bootstrap"] = _bootstrap(sample, y, Z, kind, scale, est.value, level, draws, seed)
+        var, how, ci, details["bootstrap"] = _bootstrap(sample, y, Z, kind, scale, est.value, alpha, draws, seed)
     elif se == "abadie_imbens":
         est.value, var, how = _abadie_imbens(sample, y, outcome, kind)
         ci = None
@@ -495,31 +529,33 @@ def _effect(sample, y, Z, kind, scale, se, outcome, level, draws, seed) -> Effec
         ci = None
     if se in ("abadie_imbens", "cluster") and scale == "difference" and Z is None and _score_estimated(sample):
         var, how = _with_score_adjustment(sample, y, outcome, kind, est.value, var, how)
-    effect = _result(est, var, how, ci, sample, kind, scale, outcome, level, details, Z is not None)
+    effect = _result(est, var, how, ci, sample, kind, scale, outcome, alpha, details, Z is not None)
     if kind == "count":
-        details["difference"] = _effect(sample, y, Z, "mean", "difference", se, outcome, level, draws, seed)
+        details["difference"] = _effect(sample, y, Z, "mean", "difference", se, outcome, alpha, draws, seed)
     if kind == "binary" and scale == "difference" and se != "bootstrap":
         rr = "cluster" if se == "abadie_imbens" and sample.sets is not None else se
         rr = "hc3" if rr == "abadie_imbens" else rr
-        details["risk_ratio"] = _effect(sample, y, Z, kind, "risk ratio", rr, outcome, level, draws, seed)
+        details["risk_ratio"] = _effect(sample, y, Z, kind, "risk ratio", rr, outcome, alpha, draws, seed)
     return effect
 
 
-def _pool_outcomes(sample: AnalysisSample, outcome: str, kind: str) -> np.ndarray:
-    pool = sample.pool
+def _pool_outcomes(pool: VariancePool, outcome: str, kind: str) -> np.ndarray:
     return _outcome_values(pool.data, outcome, kind, pool.units)
 
 
 def _abadie_imbens(sample: AnalysisSample, y: np.ndarray, outcome: str, kind: str) -> tuple[float, float, str]:
     """Abadie and Imbens' (2006) estimate and variance, with each matched unit's outcome variance from
     its J nearest units of the same group in the whole sample (J = 0: one variance for everyone)."""
-    pool, (focal, matched) = sample.pool, sample.matches
+    pool, matches = sample.pool, sample.matches
+    if matches is None:
+        raise ModelError("The Abadie-Imbens variance is for a matched comparison: this sample has no matched sets.")
+    focal, matched = matches
     j = 0 if pool is None else pool.neighbours
     sigma2 = None
     words = "one outcome variance for everyone (as R's Matching with Var.calc = 0)"
-    if j > 0:
+    if pool is not None and j > 0:
         need = pool.rows[np.unique(matched)]
-        s2 = within_group_variance(_pool_outcomes(sample, outcome, kind), pool.points, pool.treated, j, rows=need)
+        s2 = within_group_variance(_pool_outcomes(pool, outcome, kind), pool.points, pool.treated, j, rows=need)
         if not np.all(np.isfinite(s2[need])):
             raise ModelError(
                 f"The Abadie-Imbens variance needs more than {j} unit(s) in each group to estimate outcome "
@@ -542,7 +578,7 @@ def _score_estimated(sample: AnalysisSample) -> bool:
 def _with_score_adjustment(sample, y, outcome, kind, value, var, how) -> tuple[float, str]:
     """Add Abadie and Imbens' (2016) term for matching on an estimated logistic score."""
     pool = sample.pool
-    y_pool = _pool_outcomes(sample, outcome, kind)
+    y_pool = _pool_outcomes(pool, outcome, kind)
     focal, matched = (pool.rows[r] for r in sample.matches)
     sign = 1.0 if sample.estimand != "ATC" else -1.0
     extra = estimated_score_adjustment(
@@ -572,7 +608,7 @@ def _sandwich(est: _Estimate, sample: AnalysisSample, se: str) -> tuple[float, s
     return var, words
 
 
-def _result(est, var, how, ci, sample, kind, scale, outcome, level, details, adjusted) -> Effect:
+def _result(est, var, how, ci, sample, kind, scale, outcome, alpha, details, adjusted) -> Effect:
     t = np.asarray(sample.treated, dtype=bool)
     se = math.sqrt(var) if var > 0 else math.nan
     if not math.isfinite(se):
@@ -581,7 +617,7 @@ def _result(est, var, how, ci, sample, kind, scale, outcome, level, details, adj
             "too few matched sets or too little variation; try se='hc3' or a larger sample."
         )
     df = len(t) - est.n_params if est.linear and ci is None and "Abadie" not in how else math.inf
-    q = float(special.stdtrit(df, 0.5 + level / 2)) if math.isfinite(df) else float(special.ndtri(0.5 + level / 2))
+    q = float(special.stdtrit(df, 1 - alpha / 2)) if math.isfinite(df) else float(special.ndtri(1 - alpha / 2))
     z = est.value / se
     p = float(2 * (special.stdtr(df, -abs(z)) if math.isfinite(df) else special.ndtr(-abs(z))))
     lo, hi = ci if ci is not None else (est.value - q * se, est.value + q * se)
@@ -594,7 +630,7 @@ def _result(est, var, how, ci, sample, kind, scale, outcome, level, details, adj
         estimate=float(value), se=se, ci_low=float(lo), ci_high=float(hi), p_value=p,
         n_treated=int(len(np.unique(units[t]))), n_control=int(len(np.unique(units[~t]))),
         method=f"{model}; SE{' of log ' + scale if ratio else ''} {how}; {interval}", kind=kind, outcome=outcome,
-        scale=scale, mean_treated=est.means[0], mean_control=est.means[1], level=level, details=details,
+        scale=scale, mean_treated=est.means[0], mean_control=est.means[1], alpha=alpha, details=details,
         estimand=sample.estimand,
     )  # fmt: skip
 
@@ -732,7 +768,7 @@ def _glm_contrast(y, t, w, Z, focal, family, contrast) -> _Estimate:
     return _Estimate(value, phi, None, X.shape[1], False, (t1, t0))
 
 
-def _bootstrap(sample, y, Z, kind, scale, value, level, draws, seed):
+def _bootstrap(sample, y, Z, kind, scale, value, alpha, draws, seed):
     """Resample matched sets (or units) with replacement and refit the whole estimator:
     the variance of the draws and their percentile interval (on the estimation scale)."""
     groups = sample.sets if sample.sets is not None else sample.units
@@ -757,20 +793,14 @@ def _bootstrap(sample, y, Z, kind, scale, value, level, draws, seed):
             f"Only {len(values)} of {draws} bootstrap resamples gave an estimate (the others lacked a group or "
             "an outcome): use an analytic standard error."
         )
-    alpha = (1 - level) / 2
-    ci = tuple(np.quantile(values, [alpha, 1 - alpha]))
+    ci = tuple(np.quantile(values, [alpha / 2, 1 - alpha / 2]))
     what = "matched sets" if sample.sets is not None else "units"
     how = f"bootstrap ({len(values)} resamples of {n_groups} {what}, seed {seed})"
     return float(values.var(ddof=1)), how, ci, values
 
 
-def _time_effect(sample, outcome, duration, event, covariates, se, level, caller) -> Effect:
+def _time_effect(sample, outcome, duration, event, covariates, se, alpha, caller) -> Effect:
     duration = duration or outcome
-    if event is None:
-        raise parameter_error(
-            "event", caller, "the 0/1 column saying whether the event (e.g. a proven reoffence) happened "
-            "when kind='time' (0 = censored at the duration)", event,
-        )  # fmt: skip
     if se in ("abadie_imbens", "bootstrap"):
         raise parameter_error("se", caller, "'cluster', 'two_way' or 'hc3' when kind='time'", se)
     data = sample.data
@@ -803,7 +833,7 @@ def _time_effect(sample, outcome, duration, event, covariates, se, level, caller
         "coef": float(params[0]),
         "covariate_params": params,
     }
-    effect = _result(est, var, how, None, sample, "time", "hazard ratio", event, level, details, False)
+    effect = _result(est, var, how, None, sample, "time", "hazard ratio", event, alpha, details, False)
     model = "Cox proportional hazards (Efron ties" + (", case weights" if not np.all(w == w[0]) else "") + ")"
     return _replace_method(effect, model + effect.method[effect.method.index(";") :])
 

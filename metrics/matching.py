@@ -51,7 +51,8 @@ METHODS = ("nearest", "optimal", "subclass")
 MULTIVARIATE = ("mahalanobis", "robust_mahalanobis")
 ESTIMANDS = ("ATT", "ATC", "ATE")
 DISCARDS = ("none", "both", "control", "treated")
-_LINKS = ("logit", "linear_logit")
+#: The scales the propensity score is matched on.
+LINKS = ("logit", "linear_logit")
 
 
 class MatchingShortfallWarning(DesistWarning):
@@ -194,7 +195,7 @@ def _options(given: dict) -> dict:
     check_parameter(given["estimand"], "estimand", "match", Options(*ESTIMANDS))
     check_parameter(given["ratio"], "ratio", "match", Interval(int, 1, None))
     check_parameter(given["replace"], "replace", "match", Options(True, False))
-    check_parameter(given["link"], "link", "match", Options(*_LINKS))
+    check_parameter(given["link"], "link", "match", Options(*LINKS))
     check_parameter(given["order"], "order", "match", Options(None, *ORDERS))
     check_parameter(given["ties"], "ties", "match", Options(*TIES))
     check_parameter(given["caliper"], "caliper", "match", Options(None), Interval(float, 0, None, closed="neither"))
@@ -615,17 +616,17 @@ class MatchedComparison(_Adjusted):
         inside = np.full(len(self.treated), -1, dtype=np.int64)
         inside[kept] = np.arange(len(kept))
         o = self.options
-        on_score = self.distance is not None and not o["mahvars"]
-        X = self.distance[:, None] if on_score else self._covariate_points()
+        distance = self.distance if not o["mahvars"] else None
+        X = distance[:, None] if distance is not None else self._covariate_points()
         sd = X[kept].std(axis=0, ddof=1)
         points = X[kept][:, sd > 0] / sd[sd > 0]
         model = self.propensity
-        estimated = on_score and model is not None and model.design is not None and not o["exact"]
+        design = model.design if model is not None and distance is not None and not o["exact"] else None
         return VariancePool(
             self.data.iloc[kept], points, self.treated[kept], inside[rows], kept, neighbours=o["ratio"],
-            score=model.probability[kept] if estimated else None,
-            design=model.design.full()[kept] if estimated else None,
-            score_covariance=model.covariance if estimated else None, ratio=o["ratio"],
+            score=model.probability[kept] if model is not None and design is not None else None,
+            design=design.full()[kept] if design is not None else None,
+            score_covariance=model.covariance if model is not None and design is not None else None, ratio=o["ratio"],
         )  # fmt: skip
 
     def _covariate_points(self) -> np.ndarray:
@@ -645,7 +646,7 @@ class MatchedComparison(_Adjusted):
         t = self.treated[rows]
         focal = t if self.estimand == "ATT" else ~t
         return AnalysisSample(
-            self.data.iloc[rows], t, weights, focal, sets=sets, units=rows, estimand=self.estimand,
+            self.data.iloc[rows.astype(np.int64)], t, weights, focal, sets=sets, units=rows, estimand=self.estimand,
             design="matched (stacked)",
         )  # fmt: skip
 

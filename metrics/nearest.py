@@ -100,6 +100,7 @@ def nearest_neighbours(
                 groups.append((t_order[t_pos], c_all[c_by[s]]))
     pairs_t, pairs_c, pairs_k = [], [], []
     if not replace:
+        extra: _FullRanks | float | None
         finder, extra = _without_replacement, _FullRanks(distance)
     elif ties == "first":
         finder, extra = _with_replacement, None

@@ -10,7 +10,7 @@ when it did. ``desist power`` prints it.
 
 Examples
 --------
->>> r = power_report("binary", 0.45, 500, None, ratio=3)
+>>> r = power_report(Design("binary", 0.45, ratio=3), 500, None)
 >>> round(r.mde.effect, 3), r.required_n is None, round(r.payment.false_payment, 3)
 (-0.071, True, 0.026)
 """
@@ -18,11 +18,10 @@ Examples
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from ground.errors import ParameterError
-from metrics.power import Measure, PowerResult, minimum_detectable_effect, power, required_n
-from metrics.thresholds import Comparison, PaymentRule, doncaster_rule, peterborough_rule
+from ground.checks import parameter_error
+from metrics.power import Design, Measure, PowerResult, minimum_detectable_effect, power, required_n
+from metrics.thresholds import Contrast, PaymentRule, doncaster_rule, peterborough_rule
 
 __all__ = ["PowerReport", "RulePayment", "power_report", "usual_rule"]
 
@@ -51,7 +50,7 @@ class RulePayment:
     true_effect: float | None
     payment_probability: float | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -81,7 +80,7 @@ class PowerReport:
         found = {"mde": self.mde, "required_n": self.required_n, "power": self.power}
         return {k: v for k, v in found.items() if v is not None}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Each result's ``to_dict()`` under its key (only those that apply), and ``payment``."""
         return {**{k: v.to_dict() for k, v in self.results().items()}, "payment": self.payment.to_dict()}
 
@@ -104,37 +103,21 @@ def usual_rule(measure: Measure) -> PaymentRule:
 
 
 def power_report(
-    measure: Measure,
-    base_rate: float,
-    n_treated: float | None,
-    effect: float | None,
-    *,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    target_power: float = 0.8,
-    one_sided: bool = False,
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    method: str = "wald",
+    design: Design, n_treated: float | None, effect: float | None, *, target_power: float = 0.8
 ) -> PowerReport:
     """The minimum detectable effect, required cohort and power that apply, and the usual rule's chances.
 
     Parameters
     ----------
-    measure : {"binary", "frequency"}
-    base_rate : float
-        The comparison group's rate (a proportion) or mean count.
+    design : Design
+        The measure, the comparison group's rate (a proportion) or mean count, and the test.
     n_treated : float, optional
         The programme group's size: gives the minimum detectable effect.
     effect : float, optional
         The true effect (a difference in rates, or a rate ratio): gives the cohort needed.
         With both, the power too.
-    ratio, alpha, design_effect, dispersion, method
-        As :func:`metrics.power.power` (``method`` applies to the binary measure only).
     target_power : float
         Power wanted for the minimum detectable effect and the cohort needed.
-    one_sided : bool
-        Test for a reduction only.
 
     Returns
     -------
@@ -147,7 +130,7 @@ def power_report(
     --------
     A rate of 45% in the comparison group, 500 people a side, and a true fall of 10 points:
 
-    >>> r = power_report("binary", 0.45, 500, -0.10)
+    >>> r = power_report(Design("binary", 0.45), 500, -0.10)
     >>> round(r.mde.effect, 3), round(r.power.power, 3), r.required_n.n_treated_required
     (-0.087, 0.901, 373)
     >>> round(r.payment.false_payment, 3), round(r.payment.payment_probability, 3)
@@ -161,32 +144,29 @@ def power_report(
     >>> round(float(norm.cdf(0.10 / se - norm.ppf(0.975))), 3), round(float(norm.cdf(-0.05 / se_null)), 3)
     (0.901, 0.056)
     """
-    options: dict[str, Any] = dict(
-        ratio=ratio,
-        alpha=alpha,
-        alternative="one-sided" if one_sided else "two-sided",
-        design_effect=design_effect,
-        dispersion=dispersion,
-        method=method if measure == "binary" else "wald",
-    )
     mde = needed = at_both = None
     if n_treated is not None:
-        mde = minimum_detectable_effect(measure, base_rate, n_treated, power=target_power, **options)
+        mde = minimum_detectable_effect(design, n_treated, power=target_power)
     if effect is not None:
-        needed = required_n(measure, base_rate, effect, power=target_power, **options)
+        needed = required_n(design, effect, power=target_power)
     if n_treated is not None and effect is not None:
-        at_both = power(measure, base_rate, n_treated, effect, **options)
+        at_both = power(design, n_treated, effect)
     n = n_treated if needed is None or n_treated is not None else needed.n_treated_required
     if n is None:
-        raise ParameterError(
-            "power_report needs n_treated (for the minimum detectable effect), effect (for the required cohort "
-            "size), or both (for the power). Got neither.",
-            parameter="n_treated",
-            caller="power_report",
-        )
-    rule = usual_rule(measure)
-    null = Comparison.from_rates(
-        measure, base_rate, n, base_rate, n * ratio, dispersion=dispersion, design_effect=design_effect
+        raise parameter_error(
+            "n_treated", "power_report", "given, or 'effect' given, or both: n_treated gives the minimum detectable "
+            "effect, effect the cohort needed, both the power", n_treated,
+        )  # fmt: skip
+    rule = usual_rule(design.measure)
+    base = design.base_rate
+    null = Contrast.from_rates(
+        design.measure,
+        base,
+        n,
+        base,
+        n * design.ratio,
+        dispersion=design.dispersion,
+        design_effect=design.design_effect,
     )
     payment = RulePayment(
         rule=rule.description,

@@ -57,8 +57,8 @@ negative binomial counts) and applying the test itself.
 
 Examples
 --------
->>> from metrics.power import minimum_detectable_effect
->>> r = minimum_detectable_effect("binary", base_rate=0.45, n_treated=500, ratio=3)
+>>> from metrics.power import Design, minimum_detectable_effect
+>>> r = minimum_detectable_effect(Design("binary", base_rate=0.45, ratio=3), n_treated=500)
 >>> round(r.effect, 3)
 -0.071
 """
@@ -76,7 +76,7 @@ from scipy import optimize
 # scipy.special, not scipy.stats: the same normal functions without loading every distribution at start-up.
 from scipy.special import ndtr, ndtri
 
-from ground.errors import ParameterError
+from ground.checks import Constraint, Interval, Options, check_given, check_parameter, parameter_error
 
 Measure = Literal["binary", "frequency"]
 Alternative = Literal["two-sided", "one-sided"]
@@ -127,34 +127,23 @@ class Design:
     method: BinaryMethod = "wald"
 
     def __post_init__(self) -> None:
-        _one_of("measure", self.measure, _MEASURES)
-        _one_of("alternative", self.alternative, _ALTERNATIVES)
-        _one_of("method", self.method, _METHODS)
+        check_parameter(self.measure, "measure", "Design", Options(*_MEASURES))
+        check_parameter(self.alternative, "alternative", "Design", Options(*_ALTERNATIVES))
+        check_parameter(self.method, "method", "Design", Options(*_METHODS))
         if self.measure == "binary":
             _in_open(
                 "base_rate", self.base_rate, 0.0, 1.0, "a proportion strictly between 0 and 1 for measure='binary'"
             )
-            if self.dispersion is not None or self.phi is not None:
-                raise ParameterError(
-                    "The 'dispersion' and 'phi' parameters apply to measure='frequency' only. "
-                    f"Got dispersion={self.dispersion!r}, phi={self.phi!r} with measure='binary' instead.",
-                    parameter="dispersion",
-                )
+            for name in ("dispersion", "phi"):
+                if getattr(self, name) is not None:
+                    must = "None for measure='binary' (it applies to measure='frequency' only)"
+                    raise parameter_error(name, "Design", must, getattr(self, name))
         else:
             _in_open("base_rate", self.base_rate, 0.0, math.inf, "a mean count > 0 for measure='frequency'")
-            if self.dispersion is not None and self.phi is not None:
-                raise ParameterError(
-                    "The 'dispersion' and 'phi' parameters are alternatives: give at most one. "
-                    f"Got dispersion={self.dispersion!r} and phi={self.phi!r} instead.",
-                    parameter="dispersion",
-                )
+            check_given("Design", {"dispersion": self.dispersion, "phi": self.phi}, "at most one", why="alternatives")
             if self.dispersion is not None:
                 _in_open("dispersion", self.dispersion, 0.0, math.inf, "a negative binomial shape k > 0")
-            if self.phi is not None and not (math.isfinite(self.phi) and self.phi >= 1.0):
-                raise ParameterError(
-                    f"The 'phi' parameter must be a finite overdispersion factor >= 1. Got {self.phi!r} instead.",
-                    parameter="phi",
-                )
+            check_parameter(self.phi, "phi", "Design", Options(None), Interval(float, 1, None))
         _in_open("ratio", self.ratio, 0.0, math.inf, "a comparison-group size per treated person > 0")
         _in_open("alpha", self.alpha, 0.0, 1.0, "a significance level strictly between 0 and 1")
         _in_open("design_effect", self.design_effect, 0.0, math.inf, "a variance multiplier > 0")
@@ -355,36 +344,56 @@ def negative_binomial_shape(counts: np.ndarray | pd.Series, weights: np.ndarray 
     return float(mean**2 / (var - mean)) if var > mean else None
 
 
-def power(
-    measure: Measure,
-    base_rate: float,
-    n_treated: float,
-    effect: float,
-    *,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    phi: float | None = None,
-    method: BinaryMethod = "wald",
+def solve_power(
+    design: Design, *, n_treated: float | None = None, effect: float | None = None, power: float | None = None
 ) -> PowerResult:
+    """Solve for whichever of cohort size, effect and power is missing, as statsmodels' ``solve_power``.
+
+    Parameters
+    ----------
+    design : Design
+        The measure, the comparison rate and the test (ratio, alpha, sides, design effect, dispersion).
+    n_treated, effect, power : float or None
+        Give two; the one left ``None`` is solved for: ``power`` (:func:`power`), ``effect``, the minimum
+        detectable effect (:func:`minimum_detectable_effect`), or ``n_treated``, the cohort needed
+        (:func:`required_n`).
+
+    Returns
+    -------
+    PowerResult
+        ``solved_for`` names the one that was missing.
+
+    Examples
+    --------
+    >>> design = Design("binary", base_rate=0.45, ratio=3)
+    >>> solve_power(design, n_treated=500, power=0.8).solved_for
+    'effect'
+    >>> round(solve_power(design, n_treated=500, effect=-0.05).power, 3)
+    0.504
+    """
+    if power is None and n_treated is not None and effect is not None:
+        return _power(design, n_treated, effect)
+    if effect is None and n_treated is not None and power is not None:
+        return _minimum_detectable_effect(design, n_treated, power)
+    if n_treated is None and effect is not None and power is not None:
+        return _required_n(design, effect, power)
+    check_given("solve_power", {"n_treated": n_treated, "effect": effect, "power": power}, "all but one")
+    raise AssertionError("unreachable: check_given refuses every other case")
+
+
+def power(design: Design, n_treated: float, effect: float) -> PowerResult:
     """Power of the test of "no effect" for a given cohort size and true effect.
 
     Parameters
     ----------
-    measure : {"binary", "frequency"}
-        Binary proven reoffending rate, or proven reoffences per person.
-    base_rate : float
-        Comparison-group rate (proportion, or mean count per person).
+    design : Design
+        The measure, the comparison rate and the test.
     n_treated : float
         Treated cohort size; the comparison group has ``ratio * n_treated``.
     effect : float
         True effect: treated minus comparison rate for ``binary`` (-0.05 is a
         5-point reduction), treated / comparison rate ratio for ``frequency``
         (0.9 is a 10% reduction).
-    ratio, alpha, alternative, design_effect, dispersion, phi, method
-        See :class:`Design`.
 
     Returns
     -------
@@ -392,79 +401,59 @@ def power(
 
     Examples
     --------
-    >>> round(power("frequency", 1.2, 800, 0.9, ratio=2, dispersion=2.0).power, 3)
+    >>> round(power(Design("frequency", 1.2, ratio=2, dispersion=2.0), 800, 0.9).power, 3)
     0.544
     """
-    design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
-    _check_n("n_treated", n_treated)
-    _check_effect(design, effect)
-    return _result(design, "power", effect, n_treated, float(design.power_at(design.standardised(effect, n_treated))))
+    return _power(design, n_treated, effect)
 
 
-def required_n(
-    measure: Measure,
-    base_rate: float,
-    effect: float,
-    *,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    phi: float | None = None,
-    method: BinaryMethod = "wald",
-) -> PowerResult:
+def required_n(design: Design, effect: float, power: float = 0.8) -> PowerResult:
     """Treated cohort size at which the test detects ``effect`` with ``power``.
 
     ``n_treated = (x / signal)**2 * unit_variance`` with ``x`` the standardised
     effect giving ``power`` (see the module docstring); ``n_treated`` is
     unrounded, ``n_treated_required`` rounds it up.
 
+    Parameters
+    ----------
+    design : Design
+        The measure, the comparison rate and the test.
+    effect : float
+        True effect, as in :func:`power`.
+    power : float, default 0.8
+        The chance of detecting it.
+
+    Returns
+    -------
+    PowerResult
+
     Examples
     --------
-    >>> r = required_n("binary", 0.45, -0.05, ratio=3)
-    >>> r.n_treated_required
+    >>> required_n(Design("binary", 0.45, ratio=3), -0.05).n_treated_required
     1013
     """
-    design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
-    _check_effect(design, effect)
-    signal = float(design.signal(effect))
-    if signal == 0 or (alternative == "one-sided" and signal > 0):
-        raise ParameterError(
-            "The 'effect' parameter of required_n must be a reduction for a one-sided test (and non-zero for any). "
-            f"Got {effect!r} instead.",
-            parameter="effect",
-        )
-    x = design.x_needed(power)
-    n = (x / signal) ** 2 * float(design.unit_variance(effect))
-    if measure == "frequency":
-        # The small-sample term makes x depend on n beyond sqrt(n): solve near the first-order answer.
-        n = optimize.brentq(
-            lambda m: float(design.standardised(effect, m)) - x, n / 4, n * 4 + 10, xtol=1e-10, rtol=1e-14
-        )
-    return _result(design, "n_treated", effect, n, power)
+    return _required_n(design, effect, power)
 
 
-def minimum_detectable_effect(
-    measure: Measure,
-    base_rate: float,
-    n_treated: float,
-    *,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    phi: float | None = None,
-    method: BinaryMethod = "wald",
-) -> PowerResult:
+def minimum_detectable_effect(design: Design, n_treated: float, power: float = 0.8) -> PowerResult:
     """Smallest reduction the test detects with ``power`` in a cohort of ``n_treated``.
 
     Solves ``-signal(effect) / se(effect) = x`` for the reduction closest to no
     effect (the variance depends on the treated rate, so this is a root search
     except for the arcsine form, where it is closed).
+
+    Parameters
+    ----------
+    design : Design
+        The measure, the comparison rate and the test.
+    n_treated : float
+        Treated cohort size.
+    power : float, default 0.8
+        The chance of detecting the reduction.
+
+    Returns
+    -------
+    PowerResult
 
     Raises
     ------
@@ -473,19 +462,43 @@ def minimum_detectable_effect(
 
     Examples
     --------
-    >>> r = minimum_detectable_effect("frequency", 1.2, 500, ratio=3, dispersion=2.0)
+    >>> r = minimum_detectable_effect(Design("frequency", 1.2, ratio=3, dispersion=2.0), 500)
     >>> round(r.relative, 3)
     -0.159
     """
-    design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
-    _check_n("n_treated", n_treated)
+    return _minimum_detectable_effect(design, n_treated, power)
+
+
+def _power(design: Design, n_treated: float, effect: float) -> PowerResult:
+    _check_n("n_treated", n_treated, "power")
+    _check_effect(design, effect, "power")
+    return _result(design, "power", effect, n_treated, float(design.power_at(design.standardised(effect, n_treated))))
+
+
+def _required_n(design: Design, effect: float, power: float) -> PowerResult:
+    _check_effect(design, effect, "required_n")
+    signal = float(design.signal(effect))
+    if signal == 0 or (design.alternative == "one-sided" and signal > 0):
+        raise parameter_error("effect", "required_n", "a reduction for a one-sided test (and non-zero for any)", effect)
     x = design.x_needed(power)
-    if measure == "binary" and method == "arcsine":
+    n = (x / signal) ** 2 * float(design.unit_variance(effect))
+    if design.measure == "frequency":
+        # The small-sample term makes x depend on n beyond sqrt(n): solve near the first-order answer.
+        n = optimize.brentq(
+            lambda m: float(design.standardised(effect, m)) - x, n / 4, n * 4 + 10, xtol=1e-10, rtol=1e-14
+        )
+    return _result(design, "n_treated", effect, n, power)
+
+
+def _minimum_detectable_effect(design: Design, n_treated: float, power: float) -> PowerResult:
+    _check_n("n_treated", n_treated, "minimum_detectable_effect")
+    x = design.x_needed(power)
+    if design.measure == "binary" and design.method == "arcsine":
         h = -x * math.sqrt(float(design.unit_variance(0.0)) / n_treated)
-        angle = math.asin(math.sqrt(base_rate)) + h / 2
+        angle = math.asin(math.sqrt(design.base_rate)) + h / 2
         if angle <= 0:
             _undetectable(design, n_treated, power)
-        effect = math.sin(angle) ** 2 - base_rate
+        effect = math.sin(angle) ** 2 - design.base_rate
     else:
 
         def gap(e: float) -> float:
@@ -539,18 +552,7 @@ class SimulatedPower:
 
 
 def simulated_power(
-    measure: Measure,
-    base_rate: float,
-    n_treated: int,
-    effect: float,
-    *,
-    draws: int = 10_000,
-    seed: int | None = None,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    dispersion: float | None = None,
-    method: BinaryMethod = "wald",
+    design: Design, n_treated: int, effect: float, *, draws: int = 10_000, seed: int | None = None
 ) -> SimulatedPower:
     """Power by simulation: draw ``draws`` trials and apply the test to each.
 
@@ -564,36 +566,30 @@ def simulated_power(
 
     Examples
     --------
-    >>> s = simulated_power("binary", 0.45, 400, -0.08, ratio=2, draws=2_000, seed=1)
+    >>> s = simulated_power(Design("binary", 0.45, ratio=2), 400, -0.08, draws=2_000, seed=1)
     >>> abs(s.power - s.analytic.power) < 4 * s.mc_se
     True
     """
-    analytic = power(
-        measure,
-        base_rate,
-        n_treated,
-        effect,
-        ratio=ratio,
-        alpha=alpha,
-        alternative=alternative,
-        dispersion=dispersion,
-        method=method,
-    )
-    design = analytic.design
+    analytic = _power(design, n_treated, effect)
+    ratio, base_rate, dispersion = design.ratio, design.base_rate, design.dispersion
+    if design.design_effect != 1 or design.phi is not None:
+        raise parameter_error(
+            "design", "simulated_power", "plain binomial or negative binomial trials: no design effect and no phi",
+            got=f"design_effect={design.design_effect!r}, phi={design.phi!r}",
+        )  # fmt: skip
     if int(n_treated) != n_treated or round(n_treated * ratio) < 1:
-        raise ParameterError(
-            f"The 'n_treated' parameter of simulated_power must be a whole number of people with at least one "
-            f"comparison person. Got n_treated={n_treated!r}, ratio={ratio!r} instead.",
-            parameter="n_treated",
-        )
-    _check_n("draws", draws)
+        raise parameter_error(
+            "n_treated", "simulated_power", "a whole number of people with at least one comparison person",
+            got=f"n_treated={n_treated!r} with ratio={ratio!r}",
+        )  # fmt: skip
+    _check_n("draws", draws, "simulated_power")
     rng = np.random.default_rng(seed)
     n_t, n_c = int(n_treated), int(round(n_treated * ratio))
     rate_t = float(design.treated_rate(effect))
-    if measure == "binary":
+    if design.measure == "binary":
         p_t = rng.binomial(n_t, rate_t, draws) / n_t
         p_c = rng.binomial(n_c, base_rate, draws) / n_c
-        if method == "arcsine":
+        if design.method == "arcsine":
             z = (2 * np.arcsin(np.sqrt(p_t)) - 2 * np.arcsin(np.sqrt(p_c))) / np.sqrt(1 / n_t + 1 / n_c)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -692,98 +688,81 @@ class PowerCurve:
         return ax
 
 
-def power_curve(
-    measure: Measure,
-    base_rate: float,
-    *,
-    n_treated: float | np.ndarray,
-    effect: float | np.ndarray,
-    ratio: float = 1.0,
-    alpha: float = 0.05,
-    alternative: Alternative = "two-sided",
-    design_effect: float = 1.0,
-    dispersion: float | None = None,
-    phi: float | None = None,
-    method: BinaryMethod = "wald",
-) -> PowerCurve:
+def power_curve(design: Design, *, n_treated: float | np.ndarray, effect: float | np.ndarray) -> PowerCurve:
     """Power over a grid of cohort sizes (one effect) or of effects (one size).
 
     Exactly one of ``n_treated`` and ``effect`` is a sequence.
 
     Examples
     --------
-    >>> c = power_curve("binary", 0.45, n_treated=[100, 400, 1600], effect=-0.05, ratio=3)
+    >>> c = power_curve(Design("binary", 0.45, ratio=3), n_treated=[100, 400, 1600], effect=-0.05)
     >>> c.to_frame()["power"].is_monotonic_increasing
     True
     """
-    design = Design(measure, base_rate, ratio, alpha, alternative, design_effect, dispersion, phi, method)
     n = np.atleast_1d(np.asarray(n_treated, dtype=float))
     e = np.atleast_1d(np.asarray(effect, dtype=float))
     if (n.size > 1) == (e.size > 1) and not (n.size == 1 and e.size == 1):
-        raise ParameterError(
-            "Exactly one of the 'n_treated' and 'effect' parameters of power_curve must be a sequence. "
-            f"Got {n.size} sizes and {e.size} effects instead.",
-            parameter="n_treated",
-        )
+        raise parameter_error(
+            "n_treated", "power_curve", "a sequence when 'effect' is one number, or one number when 'effect' is a "
+            "sequence", got=f"{n.size} sizes and {e.size} effects",
+        )  # fmt: skip
     for value in n:
-        _check_n("n_treated", value)
+        _check_n("n_treated", value, "power_curve")
     for value in e:
-        _check_effect(design, value)
+        _check_effect(design, value, "power_curve")
     varying = "effect" if e.size > 1 else "n_treated"
     n, e = np.broadcast_arrays(n, e)
     rate_t = design.treated_rate(e)
     frame = pd.DataFrame(
         {
             "n_treated": n,
-            "n_control": n * ratio,
+            "n_control": n * design.ratio,
             "effect": e,
             "treated_rate": rate_t,
-            "relative": rate_t / base_rate - 1.0,
+            "relative": rate_t / design.base_rate - 1.0,
             "power": design.power_at(design.standardised(e, n)),
         }
     )
     return PowerCurve(frame, varying, design)
 
 
-# Argument checks: one sentence form, naming the argument and the value --------
-def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ParameterError(
-            f"The {name!r} parameter must be one of {', '.join(map(repr, allowed))}. Got {value!r} instead.",
-            parameter=name,
-        )
+# Argument checks: the one sentence form of ground.checks, naming the argument and the value --------
+def _in_open(name: str, value: float, low: float, high: float, what: str, caller: str = "Design") -> None:
+    """Refuse a value outside the open interval (low, high), in the words ``what``."""
+    check_parameter(value, name, caller, _Open(low, high, what))
 
 
-def _in_open(name: str, value: float, low: float, high: float, what: str) -> None:
-    try:
-        ok = low < float(value) < high
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ParameterError(f"The {name!r} parameter must be {what}. Got {value!r} instead.", parameter=name)
+@dataclass(frozen=True)
+class _Open(Constraint):
+    """A number strictly between ``low`` and ``high`` (either may be infinite), described by ``words``."""
+
+    low: float
+    high: float
+    words: str
+
+    def is_satisfied_by(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return False
+        return bool(self.low < float(value) < self.high)
+
+    def __str__(self) -> str:
+        return self.words
 
 
-def _check_n(name: str, value: float) -> None:
-    _in_open(name, value, 0.0, math.inf, "a positive number of people")
+def _check_n(name: str, value: float, caller: str) -> None:
+    _in_open(name, value, 0.0, math.inf, "a positive number of people", caller)
 
 
-def _check_effect(design: Design, effect: float) -> None:
+def _check_effect(design: Design, effect: float, caller: str) -> None:
     if design.measure == "binary":
-        _in_open(
-            "effect",
-            effect,
-            -design.base_rate,
-            1 - design.base_rate,
-            f"a difference in rates keeping the treated rate in (0, 1) (base rate {design.base_rate:g})",
-        )
+        words = f"a difference in rates keeping the treated rate in (0, 1) (base rate {design.base_rate:g})"
+        _in_open("effect", effect, -design.base_rate, 1 - design.base_rate, words, caller)
     else:
-        _in_open("effect", effect, 0.0, math.inf, "a rate ratio > 0 (0.9 is a 10% reduction)")
+        _in_open("effect", effect, 0.0, math.inf, "a rate ratio > 0 (0.9 is a 10% reduction)", caller)
 
 
 def _undetectable(design: Design, n_treated: float, power: float) -> None:
-    raise ParameterError(
-        f"No reduction is detectable with power {power:g} from {n_treated:g} treated people "
-        f"({design.measure} measure, base rate {design.base_rate:g}, ratio {design.ratio:g}): "
-        "the 'n_treated' parameter is too small.",
-        parameter="n_treated",
-    )
+    raise parameter_error(
+        "n_treated", "minimum_detectable_effect", f"large enough for some reduction to be detectable with power "
+        f"{power:g} ({design.measure} measure, base rate {design.base_rate:g}, ratio {design.ratio:g})", n_treated,
+    )  # fmt: skip

@@ -190,11 +190,13 @@ class _Column:
 
     def take(self, rows) -> np.ndarray:
         """Values at ``rows`` (not for the intercept, which has none)."""
+        if self.values is None:
+            raise ValueError("the intercept has no values")  # a bug: callers skip the intercept
         v = self.values[rows]
         return v == self.code if self.code >= 0 else v
 
 
-class Design:
+class DesignMatrix:
     """The logit's design matrix, held as its columns and built in row blocks on demand.
 
     Columns: ``Intercept``, each numeric or bool covariate, and one 0/1 column per
@@ -206,7 +208,7 @@ class Design:
         self.n = n
 
     @classmethod
-    def from_data(cls, data: pd.DataFrame, covariates: list[str]) -> Design:
+    def from_data(cls, data: pd.DataFrame, covariates: list[str]) -> DesignMatrix:
         cols = [_Column("Intercept", None)]
         for c in covariates:
             col = data[c]
@@ -221,7 +223,7 @@ class Design:
         return cls(cols, len(data))
 
     @classmethod
-    def from_matrix(cls, X: np.ndarray, names: list[str], covariates: list[str]) -> Design:
+    def from_matrix(cls, X: np.ndarray, names: list[str], covariates: list[str]) -> DesignMatrix:
         cols = [
             _Column(n, None) if n in ("Intercept", "const") else _Column(n, _origin_of_term(n, covariates), values=x)
             for n, x in zip(names, np.asarray(X, dtype=float).T)
@@ -236,8 +238,8 @@ class Design:
     def k(self) -> int:
         return len(self.columns)
 
-    def without(self, names: set[str]) -> Design:
-        return Design([c for c in self.columns if c.name not in names], self.n)
+    def without(self, names: set[str]) -> DesignMatrix:
+        return DesignMatrix([c for c in self.columns if c.name not in names], self.n)
 
     def block(self, rows, out: np.ndarray | None = None) -> np.ndarray:
         """Rows of the design matrix (a slice or positions), one row per unit."""
@@ -264,14 +266,14 @@ class Design:
             X[:, j] = self.column(j)
         return X
 
-    def take(self, rows: np.ndarray) -> Design:
+    def take(self, rows: np.ndarray) -> DesignMatrix:
         """A design of the given rows, as a matrix."""
         X = self.block(rows)
         cols = [
             _Column(c.name, c.covariate, c.level, None if c.values is None else X[:, j])
             for j, c in enumerate(self.columns)
         ]
-        return Design(cols, len(rows))
+        return DesignMatrix(cols, len(rows))
 
 
 def design_matrix(data: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list[str], dict]:
@@ -286,7 +288,7 @@ def design_matrix(data: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray
     >>> names
     ['Intercept', 'age', 'sexm']
     """
-    design = Design.from_data(data, covariates)
+    design = DesignMatrix.from_data(data, covariates)
     origin = {c.name: (None if c.covariate is None else (c.covariate, c.level)) for c in design.columns}
     return design.full(), design.names, origin
 
@@ -318,7 +320,7 @@ class PropensityModel:
         How it was fitted: "newton" (the fast path) or "statsmodels" (the fallback).
     notes : tuple of str
         What the fit did that a reader should know (covariates left out, warnings).
-    design : Design or None
+    design : DesignMatrix or None
         The design the model was fitted on (``design.full()`` gives the matrix).
     """
 
@@ -335,7 +337,7 @@ class PropensityModel:
     iterations: int
     method: str
     notes: tuple[str, ...] = ()
-    design: Design | None = field(default=None, repr=False, compare=False)
+    design: DesignMatrix | None = field(default=None, repr=False, compare=False)
 
     @property
     def params(self) -> pd.Series:
@@ -347,11 +349,11 @@ class PropensityModel:
         """Standard errors named by design column."""
         return pd.Series(np.sqrt(np.diag(self.covariance)), index=self.columns)
 
-    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+    def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:
         """Coefficient table: coef, se, z, p_value, ci_low, ci_high (Wald, normal)."""
         se = self.bse.to_numpy()
         z = self.coefficients / se
-        q = special.ndtri(0.5 + level / 2)
+        q = special.ndtri(1 - alpha / 2)
         return pd.DataFrame(
             {
                 "coef": self.coefficients,
@@ -485,7 +487,7 @@ def fit_propensity(
     )
 
 
-def _design(data, treatment, covariates, formula) -> tuple[Design, list[str]]:
+def _design(data, treatment, covariates, formula) -> tuple[DesignMatrix, list[str]]:
     if not isinstance(data, pd.DataFrame):
         raise parameter_error("data", "fit_propensity", "a pandas DataFrame", data)
     if formula is not None:
@@ -502,7 +504,9 @@ def _design(data, treatment, covariates, formula) -> tuple[Design, list[str]]:
             model = sm.Logit.from_formula(formula, data)
         except Exception as exc:  # patsy/formulaic errors name the term; keep the message
             raise ModelError(f"The propensity formula {formula!r} cannot be read: {exc}") from None
-        return Design.from_matrix(np.asarray(model.exog, dtype=float), list(model.exog_names), covariates), covariates
+        return DesignMatrix.from_matrix(
+            np.asarray(model.exog, dtype=float), list(model.exog_names), covariates
+        ), covariates
     covariates = column_names(covariates, "covariates", "fit_propensity")
     if not covariates:
         raise parameter_error(
@@ -510,10 +514,10 @@ def _design(data, treatment, covariates, formula) -> tuple[Design, list[str]]:
         )
     require_columns(data, covariates, table="data", complete=True)
     check_covariate_values(data, covariates)
-    return Design.from_data(data, covariates), covariates
+    return DesignMatrix.from_data(data, covariates), covariates
 
 
-def _fixed_by_strata(design: Design, data: pd.DataFrame, exact: list[str]) -> set[str]:
+def _fixed_by_strata(design: DesignMatrix, data: pd.DataFrame, exact: list[str]) -> set[str]:
     strata = data.groupby(exact, sort=False, observed=True).ngroup().to_numpy()
     fixed = set()
     for j, c in enumerate(design.columns):
@@ -572,15 +576,15 @@ class _Stats:
         return np.where(s > 0, s, 1.0)
 
 
-def _column_stats(design: Design, t: np.ndarray) -> _Stats:
+def _column_stats(design: DesignMatrix, t: np.ndarray) -> _Stats:
     k = design.k
     out = {name: np.zeros(k) for name in ("lo", "hi", "mean", "lo_t", "hi_t", "lo_c", "hi_c", "ones_t", "ones_c")}
     binary = np.zeros(k, dtype=bool)
     t_rows = np.flatnonzero(t)
     for j, col in enumerate(design.columns):
         if col.values is None:
-            for name, v in zip(out, (1, 1, 1, 1, 1, 1, 1, len(t_rows), len(t) - len(t_rows))):
-                out[name][j] = v
+            for name, constant in zip(out, (1, 1, 1, 1, 1, 1, 1, len(t_rows), len(t) - len(t_rows))):
+                out[name][j] = constant
             continue
         if col.code >= 0:  # a level of a categorical: counts from the codes
             ones_t = int(np.count_nonzero(col.values[t_rows] == col.code))
@@ -595,9 +599,9 @@ def _column_stats(design: Design, t: np.ndarray) -> _Stats:
         lo_c = lo if lo < lo_t else x[~t].min()
         hi_c = hi if hi > hi_t else x[~t].max()
         binary[j] = bool(lo >= 0 and hi <= 1 and np.all((x == 0) | (x == 1)))
-        ones_t = float(np.sum(xt)) if binary[j] else 0.0
-        ones_c = float(np.sum(x)) - ones_t if binary[j] else 0.0
-        for name, v in zip(out, (lo, hi, x.mean(), lo_t, hi_t, lo_c, hi_c, ones_t, ones_c)):
+        sum_t = float(np.sum(xt)) if binary[j] else 0.0
+        sum_c = float(np.sum(x)) - sum_t if binary[j] else 0.0
+        for name, v in zip(out, (lo, hi, x.mean(), lo_t, hi_t, lo_c, hi_c, sum_t, sum_c)):
             out[name][j] = v
     return _Stats(**out, binary=binary, n_t=len(t_rows), n_c=len(t) - len(t_rows))
 
@@ -621,7 +625,7 @@ def _number(v: float) -> str:
     return f"{v + 0.0:g}"
 
 
-def _check_separation(design: Design, s: _Stats) -> None:
+def _check_separation(design: DesignMatrix, s: _Stats) -> None:
     """Name every design column that takes one value, or separates treated from
     controls on its own (a 0/1 column whose ones are all in one group; a
     continuous column whose groups' ranges do not overlap)."""
@@ -685,7 +689,7 @@ class _Newton:
     step: np.ndarray | None = None
 
 
-def _fit_logit(y: np.ndarray, design: Design, s: _Stats) -> _Fit:
+def _fit_logit(y: np.ndarray, design: DesignMatrix, s: _Stats) -> _Fit:
     from threadpoolctl import threadpool_limits
 
     # Each pass multiplies cache-sized blocks: BLAS threads cost more than they
@@ -694,7 +698,7 @@ def _fit_logit(y: np.ndarray, design: Design, s: _Stats) -> _Fit:
         return _fit_logit_blocks(y, design, s)
 
 
-def _fit_logit_blocks(y: np.ndarray, design: Design, s: _Stats) -> _Fit:
+def _fit_logit_blocks(y: np.ndarray, design: DesignMatrix, s: _Stats) -> _Fit:
     center, scale = s.center, s.scale
     start = _start_values(y, design, center, scale) if len(y) > _SUBSAMPLE_ABOVE else None
     run = _newton(y, design, center, scale, start, check_rank=True)
@@ -713,6 +717,7 @@ def _fit_logit_blocks(y: np.ndarray, design: Design, s: _Stats) -> _Fit:
         )
     params = _unscale(run.b, center, scale)
     J = _unscale_jacobian(center, scale)
+    assert run.hessian is not None  # a converged run has its Hessian
     covariance = J @ np.linalg.inv(run.hessian) @ J.T
     eta = linear_predictor(design, params)
     extreme_t, extreme_c = _numerically_01(eta, y == 1)
@@ -745,7 +750,7 @@ def _unscale_jacobian(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return J
 
 
-def _scaled_pass(y, design: Design, center, scale, b, buffer):
+def _scaled_pass(y, design: DesignMatrix, center, scale, b, buffer):
     """Log-likelihood, score and Hessian at scaled coefficients ``b``: one pass over the data."""
     k = design.k
     ll, score, hessian = 0.0, np.zeros(k), np.zeros((k, k))
@@ -816,7 +821,7 @@ def _initial(y: np.ndarray, k: int) -> np.ndarray:
     return b
 
 
-def _check_rank(hessian: np.ndarray, design: Design) -> None:
+def _check_rank(hessian: np.ndarray, design: DesignMatrix) -> None:
     """Collinear design columns, from the (small) Hessian scaled to unit diagonal.
     The weights p(1 - p) are positive, so its null space is the design's."""
     d = np.sqrt(np.diag(hessian))
@@ -852,7 +857,7 @@ def _statsmodels_fit(y, design, center, scale) -> _Newton | None:
 
 
 def _separation_message(y, design, center, scale, run: _Newton) -> str:
-    direction = np.abs(run.step)
+    direction = np.abs(run.step if run.step is not None else run.b)
     direction[0] = 0.0
     moving = [design.columns[j] for j in np.argsort(-direction)[:3] if direction[j] > 0.05 * direction.max()]
     eta = linear_predictor(design, _unscale(run.b, center, scale))
@@ -866,7 +871,7 @@ def _separation_message(y, design, center, scale, run: _Newton) -> str:
     )
 
 
-def linear_predictor(design: Design, params: np.ndarray) -> np.ndarray:
+def linear_predictor(design: DesignMatrix, params: np.ndarray) -> np.ndarray:
     """The linear predictor on the original scale, accumulated column by column with
     elementwise operations, so units with identical covariates get bit-identical
     scores wherever they sit in the data (a BLAS product may round rows in different
@@ -888,7 +893,7 @@ def _largest(params: np.ndarray, names: list[str]) -> str:
     return ", ".join(f"{names[i]} = {params[i]:.3g}" for i in order)
 
 
-def _start_values(y: np.ndarray, design: Design, center, scale) -> np.ndarray | None:
+def _start_values(y: np.ndarray, design: DesignMatrix, center, scale) -> np.ndarray | None:
     """Scaled coefficients from a case-control subsample: seeded random sets of treated
     and controls. Case-control sampling changes only the intercept, by the log of the
     ratio of the sampling fractions, so the corrected values are close to the full MLE."""

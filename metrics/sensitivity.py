@@ -435,7 +435,7 @@ def _risk_difference_e_value(effect) -> EValue:
     n1, n0 = float(effect.n_treated), float(effect.n_control)
     if p1 < p0:  # evalues.RD asks for the groups to be labelled so that the difference is positive
         p1, p0, n1, n0 = p0, p1, n0, n1
-    point, limit = risk_difference_bias_factors(p1, p0, n1, n0, 1 - effect.level)
+    point, limit = risk_difference_bias_factors(p1, p0, n1, n0, effect.alpha)
     return EValue(
         e_value=_e(point), e_value_ci=_e(limit), risk_ratio=p1 / p0 if p0 > 0 else math.inf, ci_low=math.nan,
         ci_high=math.nan, scale=f"risk difference {100 * (p1 - p0):.1f} percentage points", outcome=effect.outcome,

@@ -51,8 +51,8 @@ def subclassify(
     distance = np.asarray(distance, dtype=float)
     treated = np.asarray(treated, dtype=bool)
     kept = np.ones(len(distance), dtype=bool) if discarded is None else ~np.asarray(discarded, dtype=bool)
-    if np.ndim(subclass) == 0:
-        probs = np.linspace(0, 1, int(round(subclass)) + 1)
+    if isinstance(subclass, (int, float, np.number)):
+        probs = np.linspace(0, 1, int(round(float(subclass))) + 1)
     else:
         probs = np.unique(np.r_[0.0, np.sort(np.asarray(subclass, dtype=float)), 1.0])
     focal = {"ATT": treated, "ATC": ~treated}.get(estimand, np.ones(len(distance), dtype=bool))

@@ -10,15 +10,15 @@ met when the true effect is zero (false payment) and at a given true effect
 
 Rules
 -----
-All rules read a :class:`Comparison` (treated cohort against its comparison) and
+All rules read a :class:`Contrast` (treated cohort against its comparison) and
 look at a *reduction*, positive when the treated group does better:
 
 * relative reduction ``1 - treated / comparison`` (a rate ratio for counts, a
   risk ratio for binary rates), tested on the log ratio;
 * absolute reduction in percentage points ``comparison - treated`` (binary).
 
-A :class:`PaymentRule` is met when the reduction (``confidence=None``: the point
-estimate) or its one-sided lower confidence bound at level ``confidence`` is at
+A :class:`PaymentRule` is met when the reduction (``alpha=None``: the point
+estimate) or its one-sided lower confidence bound at ``1 - alpha`` is at
 least ``at_least``. Built-in rules:
 
 * :func:`peterborough_rule`: frequency of reconviction events at least 10% below
@@ -47,8 +47,8 @@ gives the same chances by simulating the whole matching-and-estimation pipeline.
 
 Examples
 --------
->>> from metrics.thresholds import Comparison, peterborough_rule
->>> c = Comparison.from_rates("frequency", treated_mean=1.42, n_treated=1_000,
+>>> from metrics.thresholds import Contrast, peterborough_rule
+>>> c = Contrast.from_rates("frequency", treated_mean=1.42, n_treated=1_000,
 ...                           control_mean=1.55, n_control=10_000, dispersion=2.0)
 >>> r = peterborough_rule().evaluate(c)
 >>> r.met, round(r.observed, 3)
@@ -68,16 +68,16 @@ import pandas as pd
 # scipy.special, not scipy.stats: the same normal functions without loading every distribution at start-up.
 from scipy.special import ndtr, ndtri
 
-from ground.errors import ParameterError
+from ground.checks import parameter_error
 from ground.tolerance import at_least, at_most
 from metrics.power import Design, Measure
 
 Scale = Literal["relative", "points"]
-_CI_LEVEL = 0.95
+_ALPHA = 0.05  # the two-sided intervals shown beside a rule: 95%
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Contrast:
     """A treated cohort's outcome against its comparison: what payment rules read.
 
     Attributes
@@ -112,17 +112,11 @@ class Comparison:
     def __post_init__(self) -> None:
         Design(self.measure, self.control_mean)  # checks measure and the comparison rate
         if not self.treated_mean > 0:
-            raise ParameterError(
-                "The 'treated_mean' of a Comparison must be > 0 (a ratio needs it). "
-                f"Got {self.treated_mean!r} instead.",
-                parameter="treated_mean",
-            )
+            raise parameter_error("treated_mean", "Contrast", "> 0 (a ratio needs it)", self.treated_mean)
         for name in ("se_difference", "se_log_ratio"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise ParameterError(
-                    f"The {name!r} of a Comparison must be a finite SE > 0. Got {value!r} instead.", parameter=name
-                )
+                raise parameter_error(name, "Contrast", "a finite SE > 0", value)
 
     # Constructors -------------------------------------------------------------
     @classmethod
@@ -137,7 +131,7 @@ class Comparison:
         dispersion: float | None = None,
         design_effect: float = 1.0,
         label: str = "",
-    ) -> Comparison:
+    ) -> Contrast:
         """Build from rates and sizes with model variances (binomial, or negative
         binomial with shape ``dispersion``; ``None`` means Poisson).
 
@@ -167,7 +161,7 @@ class Comparison:
         control_weights: Sequence[float] | np.ndarray | None = None,
         dispersion: float | None = None,
         label: str = "",
-    ) -> Comparison:
+    ) -> Contrast:
         """Build from per-person outcomes (0/1 or counts), with optional control weights.
 
         SEs are the robust (HC0) variances of the two means, the ones a weighted
@@ -175,15 +169,14 @@ class Comparison:
         matched comparison prefer :meth:`from_effect`, whose SE accounts for the
         matched sets.
         """
-        y_t = _outcome_array("treated", treated, measure)
-        y_c = _outcome_array("control", control, measure)
+        y_t = _outcome_array("treated", treated, measure, "Contrast.from_outcomes")
+        y_c = _outcome_array("control", control, measure, "Contrast.from_outcomes")
         w = np.ones_like(y_c) if control_weights is None else np.asarray(control_weights, dtype=float)
         if w.shape != y_c.shape or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise ParameterError(
-                "The 'control_weights' parameter must be finite, non-negative, not all zero and one per control. "
-                f"Got {w.size} weights for {y_c.size} controls instead.",
-                parameter="control_weights",
-            )
+            raise parameter_error(
+                "control_weights", "Contrast.from_outcomes", "finite, non-negative, not all zero and one per control",
+                got=f"{w.size} weights for {y_c.size} controls",
+            )  # fmt: skip
         m_t, m_c = y_t.mean(), np.average(y_c, weights=w)
         var_t = ((y_t - m_t) ** 2).sum() / y_t.size**2
         var_c = (w**2 * (y_c - m_c) ** 2).sum() / w.sum() ** 2
@@ -201,7 +194,7 @@ class Comparison:
         )
 
     @classmethod
-    def from_effect(cls, effect, *, dispersion: float | None = None, label: str = "") -> Comparison:
+    def from_effect(cls, effect, *, dispersion: float | None = None, label: str = "") -> Contrast:
         """Build from a matched-comparison ``Effect`` (``MatchedComparison.effect``).
 
         Reads the treated and comparison means, the group sizes and the SEs the
@@ -233,12 +226,11 @@ class Comparison:
             return 0.0
         rate_t = self.control_mean + true_effect if self.measure == "binary" else self.control_mean * true_effect
         if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
-            raise ParameterError(
-                f"The 'true_effect' parameter puts the treated rate at {rate_t!r} against a comparison rate of "
-                f"{self.control_mean!r}: outside the possible range for a {self.measure} measure. "
-                "Give a difference in rates (binary) or a rate ratio (frequency).",
-                parameter="true_effect",
+            must = (
+                "a difference in rates (binary) or a rate ratio (frequency) that keeps the treated rate possible "
+                f"for a {self.measure} measure against a comparison rate of {self.control_mean!r}"
             )
+            raise parameter_error("true_effect", "Contrast", must, true_effect, advice=f"It puts it at {rate_t!r}.")
         return math.log(rate_t / self.control_mean) if scale == "relative" else rate_t - self.control_mean
 
     def has_variance_model(self) -> bool:
@@ -260,11 +252,10 @@ class Comparison:
         )[scale == "relative"]
         rate_t = self.control_mean * math.exp(true_value) if scale == "relative" else self.control_mean + true_value
         if rate_t <= 0 or (self.measure == "binary" and rate_t >= 1):
-            raise ParameterError(
-                f"A true effect of {true_value!r} on the {scale} scale puts the treated rate at {rate_t!r}, "
-                f"outside the possible range for a {self.measure} measure.",
-                parameter="true_effect",
+            must = (
+                f"a true effect on the {scale} scale that keeps the treated rate possible for a {self.measure} measure"
             )
+            raise parameter_error("true_effect", "Contrast", must, true_value, advice=f"It puts it at {rate_t!r}.")
         model_true = _model_variances(self.measure, rate_t, self.control_mean, self.n_treated, self.n_control, k)[
             scale == "relative"
         ]
@@ -292,7 +283,7 @@ def _model_variances(
     return diff, log
 
 
-def _outcome_array(name: str, values, measure: str) -> np.ndarray:
+def _outcome_array(name: str, values, measure: str, caller: str) -> np.ndarray:
     y = np.asarray(values, dtype=float)
     bad = ~np.isfinite(y) | (y < 0) | (y != np.round(y))
     if measure == "binary":
@@ -300,23 +291,20 @@ def _outcome_array(name: str, values, measure: str) -> np.ndarray:
     if y.ndim != 1 or y.size < 2 or bad.any():
         rows = np.flatnonzero(bad)[:10].tolist() if y.ndim == 1 else []
         allowed = "0/1 outcomes" if measure == "binary" else "whole counts >= 0"
-        raise ParameterError(
-            f"The {name!r} outcomes must be a 1-d sequence of at least 2 {allowed}. "
-            f"Got {y.size} values with bad entries at rows {rows} instead.",
-            parameter=name,
-        )
+        raise parameter_error(
+            name, caller, f"a 1-d sequence of at least 2 {allowed}",
+            got=f"{y.size} values with bad entries at rows {rows}",
+        )  # fmt: skip
     return y
 
 
-def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -> Comparison:
+def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -> Contrast:
     kind = getattr(effect, "kind", None)
     if kind not in ("binary", "count"):
-        raise ParameterError(
-            "The 'effect' parameter of Comparison.from_effect must be an Effect of kind 'binary' or 'count' "
-            "(from MatchedComparison.effect or metrics.compare). "
-            f"Got {type(effect).__name__} of kind {kind!r} instead.",
-            parameter="effect",
-        )
+        raise parameter_error(
+            "effect", "Contrast.from_effect", "an Effect of kind 'binary' or 'count' (from MatchedComparison.effect "
+            "or metrics.compare)", got=f"{type(effect).__name__} of kind {kind!r}",
+        )  # fmt: skip
     measure: Measure = "binary" if kind == "binary" else "frequency"
     m_t, m_c = float(effect.mean_treated), float(effect.mean_control)
     n_t, n_c = float(effect.n_treated), float(effect.n_control)
@@ -421,9 +409,9 @@ class PaymentRule:
         Threshold on the reduction: a share (0.1 = 10%) for ``scale="relative"``,
         a proportion (0.05 = 5 points) for ``scale="points"``.
     scale : {"relative", "points"}
-    confidence : float or None
-        ``None`` for a point-estimate rule; otherwise the one-sided confidence
-        level of the lower bound that must reach ``at_least``.
+    alpha : float or None
+        ``None`` for a point-estimate rule; otherwise the lower bound that must reach ``at_least`` is the
+        one-sided ``1 - alpha`` confidence bound.
     measure : {"binary", "frequency"} or None
         The measure the rule is defined on (``None``: either).
     """
@@ -431,31 +419,18 @@ class PaymentRule:
     name: str
     at_least: float
     scale: Scale = "relative"
-    confidence: float | None = None
+    alpha: float | None = None
     measure: Measure | None = None
 
     def __post_init__(self) -> None:
         if self.scale not in ("relative", "points"):
-            raise ParameterError(
-                f"The 'scale' parameter of PaymentRule must be 'relative' or 'points'. Got {self.scale!r} instead.",
-                parameter="scale",
-            )
+            raise parameter_error("scale", "PaymentRule", "'relative' or 'points'", self.scale)
         if not -1.0 < self.at_least < 1.0:
-            raise ParameterError(
-                f"The 'at_least' parameter of PaymentRule must be a reduction in (-1, 1). "
-                f"Got {self.at_least!r} instead.",
-                parameter="at_least",
-            )
-        if self.confidence is not None and not 0.5 <= self.confidence < 1:
-            raise ParameterError(
-                f"The 'confidence' parameter of PaymentRule must be in [0.5, 1) or None. "
-                f"Got {self.confidence!r} instead.",
-                parameter="confidence",
-            )
+            raise parameter_error("at_least", "PaymentRule", "a reduction in (-1, 1)", self.at_least)
+        if self.alpha is not None and not 0 < self.alpha <= 0.5:
+            raise parameter_error("alpha", "PaymentRule", "in (0, 0.5] or None", self.alpha)
         if self.scale == "points" and self.measure == "frequency":
-            raise ParameterError(
-                "A 'points' rule needs measure='binary'. Got measure='frequency' instead.", parameter="measure"
-            )
+            raise parameter_error("measure", "PaymentRule", "'binary' for a 'points' rule", self.measure)
 
     @property
     def description(self) -> str:
@@ -465,7 +440,7 @@ class PaymentRule:
             None: "reoffending measure",
         }[self.measure]
         amount = f"{self.at_least * 100:g} percentage points" if self.scale == "points" else f"{self.at_least:.1%}"
-        how = "point estimate" if self.confidence is None else f"with {self.confidence:.0%} confidence (one-sided)"
+        how = "point estimate" if self.alpha is None else f"with {1 - self.alpha:.0%} confidence (one-sided)"
         return f"{what} at least {amount} below the comparison, {how}"
 
     # The rule on the estimator's own scale -------------------------------------
@@ -474,28 +449,26 @@ class PaymentRule:
         return math.log1p(-self.at_least) if self.scale == "relative" else -self.at_least
 
     def _z(self) -> float:
-        return 0.0 if self.confidence is None else float(ndtri(self.confidence))
+        return 0.0 if self.alpha is None else float(ndtri(1 - self.alpha))
 
-    def _check(self, comparison: Comparison) -> None:
+    def _check(self, comparison: Contrast) -> None:
         if self.measure is not None and comparison.measure != self.measure:
-            raise ParameterError(
-                f"The rule {self.name!r} is defined on the {self.measure} measure. "
-                f"Got a comparison of the {comparison.measure} measure instead.",
-                parameter="measure",
-            )
+            raise parameter_error(
+                "comparison", "PaymentRule", f"a comparison of the {self.measure} measure, the one rule "
+                f"{self.name!r} is defined on", got=f"one of the {comparison.measure} measure",
+            )  # fmt: skip
         if self.scale == "points" and comparison.measure != "binary":
-            raise ParameterError(
-                f"The rule {self.name!r} counts percentage points and needs a binary comparison. "
-                f"Got {comparison.measure!r} instead.",
-                parameter="measure",
-            )
+            raise parameter_error(
+                "comparison", "PaymentRule", f"a binary comparison: rule {self.name!r} counts percentage points",
+                got=f"one of the {comparison.measure} measure",
+            )  # fmt: skip
 
     def met_statistic(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
         """Vectorised decision from statistics and SEs on the rule's scale."""
         decided = np.asarray(statistic) + self._z() * np.asarray(se)
         return at_most(decided, self._cut(), statistic, self._z() * np.asarray(se))
 
-    def chance(self, comparison: Comparison, true_effect: float | None = None) -> float:
+    def chance(self, comparison: Contrast, true_effect: float | None = None) -> float:
         """Analytic chance the rule is met at ``true_effect`` (``None``: no effect).
 
         ``true_effect`` is a difference in rates (treated minus comparison) for a
@@ -507,19 +480,19 @@ class PaymentRule:
         se = comparison.se_at(self.scale, true)
         return float(ndtr((self._cut() - self._z() * se - true) / se))
 
-    def evaluate(self, comparison: Comparison, *, true_effect: float | None = None) -> ThresholdResult:
+    def evaluate(self, comparison: Contrast, *, true_effect: float | None = None) -> ThresholdResult:
         """Apply the rule to ``comparison``.
 
         Parameters
         ----------
-        comparison : Comparison
+        comparison : Contrast
         true_effect : float, optional
             A true effect at which to give the payment probability: difference
             in rates (binary) or rate ratio (frequency), as in ``metrics.power``.
         """
         self._check(comparison)
         stat, se = comparison.estimate(self.scale)
-        z95 = float(-ndtri((1 - _CI_LEVEL) / 2))
+        z95 = float(-ndtri(_ALPHA / 2))
         to_reduction = (lambda s: -math.expm1(s)) if self.scale == "relative" else (lambda s: -s)
         return ThresholdResult(
             rule=self.name,
@@ -558,11 +531,11 @@ def confident_reduction_rule(at_least: float = 0.0, alpha: float = 0.05, measure
 
     Examples
     --------
-    >>> confident_reduction_rule(0.05).confidence
-    0.95
+    >>> confident_reduction_rule(0.05).alpha
+    0.05
     """
     name = "Significant reduction" if at_least == 0 else f"Confident {at_least:.0%} reduction"
-    return PaymentRule(name, at_least, "relative", 1 - alpha, measure)
+    return PaymentRule(name, at_least, "relative", alpha, measure)
 
 
 def point_estimate_rule(
@@ -572,7 +545,7 @@ def point_estimate_rule(
 
     Examples
     --------
-    >>> point_estimate_rule().confidence is None
+    >>> point_estimate_rule().alpha is None
     True
     """
     return PaymentRule("Point estimate", at_least, scale, None, measure)
@@ -613,7 +586,9 @@ def doncaster(
     """
     rate_t, n_t = _rate_and_n("treated", treated)
     rate_b, n_b = _rate_and_n("baseline", baseline)
-    comparison = Comparison.from_rates(
+    if n_t is None:
+        raise parameter_error("treated", "doncaster", "(rate, n) with a cohort size, or per-person outcomes", treated)
+    comparison = Contrast.from_rates(
         "binary", rate_t, n_t, rate_b, math.inf if n_b is None else n_b, label="against baseline"
     )
     return doncaster_rule(points).evaluate(comparison, true_effect=true_effect)
@@ -623,12 +598,9 @@ def _rate_and_n(name: str, value) -> tuple[float, float | None]:
     if isinstance(value, tuple) and len(value) == 2:
         rate, n = value
         if not (0 < float(rate) < 1) or (n is not None and not float(n) >= 1):
-            raise ParameterError(
-                f"The {name!r} parameter given as (rate, n) needs 0 < rate < 1 and n >= 1. Got {value!r} instead.",
-                parameter=name,
-            )
+            raise parameter_error(name, "doncaster", "0 < rate < 1 and n >= 1 when given as (rate, n)", value)
         return float(rate), (None if n is None else float(n))
-    y = _outcome_array(name, value, "binary")
+    y = _outcome_array(name, value, "binary", "doncaster")
     return float(y.mean()), float(y.size)
 
 
@@ -721,7 +693,7 @@ class PeterboroughResult:
 
 
 def peterborough(
-    cohorts: Comparison | Sequence[Comparison],
+    cohorts: Contrast | Sequence[Contrast],
     *,
     per_cohort: float = 0.10,
     pooled: float = 0.075,
@@ -744,17 +716,15 @@ def peterborough(
 
     Examples
     --------
-    >>> c1 = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0, label="cohort 1")
-    >>> c2 = Comparison.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0, label="cohort 2")
+    >>> c1 = Contrast.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0, label="cohort 1")
+    >>> c2 = Contrast.from_rates("frequency", 1.38, 1_000, 1.53, 10_000, dispersion=2.0, label="cohort 2")
     >>> r = peterborough([c1, c2])
     >>> r.met, round(r.pooled, 3)
     (True, 0.091)
     """
-    items = [cohorts] if isinstance(cohorts, Comparison) else list(cohorts)
+    items = [cohorts] if isinstance(cohorts, Contrast) else list(cohorts)
     if not items:
-        raise ParameterError(
-            "The 'cohorts' parameter of peterborough needs at least one Comparison. Got none.", parameter="cohorts"
-        )
+        raise parameter_error("cohorts", "peterborough", "at least one Contrast", cohorts)
     items = [c if c.label else replace(c, label=f"cohort {i + 1}") for i, c in enumerate(items)]
     rule = peterborough_rule(per_cohort)
     results = tuple(rule.evaluate(c, true_effect=true_effect) for c in items)
@@ -765,13 +735,13 @@ def peterborough(
     se_r = np.array([math.exp(c.log_ratio) * c.se_log_ratio for c in items])
     pooled_value = float(w @ reductions)
     pooled_se = float(math.sqrt(w**2 @ se_r**2))
-    z95 = float(-ndtri((1 - _CI_LEVEL) / 2))
+    z95 = float(-ndtri(_ALPHA / 2))
 
     def chances(ratio: float) -> tuple[float, float]:
         if len(items) == 1:
             return 0.0, rule.chance(items[0], ratio)
-        means, sds = zip(*(_reduction_moments(c, ratio) for c in items), strict=True)
-        means, var = np.array(means), np.array(sds) ** 2
+        moments = np.array([_reduction_moments(c, ratio) for c in items])
+        means, var = moments[:, 0], moments[:, 1] ** 2
         pooled_mean, pooled_var = float(w @ means), float(w**2 @ var)
         pooled_chance = float(ndtr(-(pooled - pooled_mean) / math.sqrt(pooled_var)))
         return pooled_chance, 1.0 - _nothing_pays(means, np.sqrt(var), w, per_cohort, pooled)
@@ -809,11 +779,10 @@ def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort:
     """
     last = len(means) - 1
     if last + 1 > _MAX_COHORTS:
-        raise ParameterError(
-            f"The 'cohorts' parameter of peterborough takes at most {_MAX_COHORTS} cohorts for the joint "
-            f"payment chance. Got {last + 1} instead.",
-            parameter="cohorts",
-        )
+        raise parameter_error(
+            "cohorts", "peterborough", f"at most {_MAX_COHORTS} cohorts for the joint payment chance",
+            got=f"{last + 1}",
+        )  # fmt: skip
     x, wt = np.polynomial.legendre.leggauss(64 if last == 1 else 24)
     axes = []
     for c in range(last):
@@ -834,7 +803,7 @@ def _nothing_pays(means: np.ndarray, sds: np.ndarray, w: np.ndarray, per_cohort:
     return float((mass * ndtr((limit - means[last]) / sds[last])).sum())
 
 
-def _reduction_moments(comparison: Comparison, ratio: float) -> tuple[float, float]:
+def _reduction_moments(comparison: Contrast, ratio: float) -> tuple[float, float]:
     """Mean and SD of ``1 - RR_hat`` when ``log RR_hat ~ N(log(ratio), se**2)`` (lognormal moments)."""
     true = comparison.true_statistic("relative", ratio)
     se = comparison.se_at("relative", true)
@@ -843,7 +812,7 @@ def _reduction_moments(comparison: Comparison, ratio: float) -> tuple[float, flo
 
 
 @dataclass(frozen=True)
-class RuleComparison:
+class RuleResults:
     """Several payment rules applied to the same comparison.
 
     Attributes
@@ -906,16 +875,16 @@ def default_rules(measure: Measure) -> tuple[PaymentRule, ...]:
 
 
 def compare_rules(
-    comparison: Comparison,
+    comparison: Contrast,
     rules: Sequence[PaymentRule] | None = None,
     *,
     true_effect: float | None = None,
-) -> RuleComparison:
+) -> RuleResults:
     """Apply several payment rules to one comparison, so the choice of rule can be judged.
 
     Parameters
     ----------
-    comparison : Comparison
+    comparison : Contrast
     rules : sequence of PaymentRule, optional
         Defaults to :func:`default_rules` for the comparison's measure.
     true_effect : float, optional
@@ -924,10 +893,10 @@ def compare_rules(
 
     Examples
     --------
-    >>> c = Comparison.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
+    >>> c = Contrast.from_rates("frequency", 1.42, 1_000, 1.55, 10_000, dispersion=2.0)
     >>> table = compare_rules(c, true_effect=0.9).to_frame()
     >>> table["met"].tolist()
     [False, True, True, False]
     """
     chosen = tuple(rules) if rules is not None else default_rules(comparison.measure)
-    return RuleComparison(tuple(r.evaluate(comparison, true_effect=true_effect) for r in chosen))
+    return RuleResults(tuple(r.evaluate(comparison, true_effect=true_effect) for r in chosen))

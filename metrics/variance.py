@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ground.checks import parameter_error
+
 __all__ = [
     "abadie_imbens_variance",
     "cluster_variance",
@@ -77,9 +79,11 @@ def cluster_variance(
         return float(scaled @ scaled)
     if how == "hc0":
         return float(phi @ phi)
+    if sets is None or (how == "two_way" and units is None):
+        raise parameter_error("sets", "cluster_variance", f"the matched sets (and units) for how={how!r}", sets)
     if how == "cluster":
         v = one_way(sets)
-    else:  # two-way: set, unit, and their intersection (each unit once per set: the rows)
+    elif units is not None:  # two-way: set, unit, and their intersection (each unit once per set: the rows)
         both = pd.factorize(pd.MultiIndex.from_arrays([sets, units]))[0]
         v = one_way(sets) + one_way(units) - one_way(both)
     return v * ((n - 1) / (n - n_params) if linear and n > n_params else 1.0)

@@ -19,6 +19,7 @@ average 1 in each group.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,19 @@ class _Adjusted:
     """Balance and effects of a weighted sample; the concrete classes give
     ``data``, ``treatment``, ``covariates``, ``treated``, ``estimand``,
     ``options``, ``weight_array`` and ``distance`` (or None)."""
+
+    data: pd.DataFrame
+    treatment: str
+    covariates: list[str]
+    treated: np.ndarray
+    estimand: str
+    options: dict
+    distance: np.ndarray | None
+
+    if TYPE_CHECKING:  # a field of WeightedComparison, a property of MatchedComparison
+
+        @property
+        def weight_array(self) -> np.ndarray: ...
 
     @property
     def weights(self) -> pd.Series:
@@ -119,7 +133,7 @@ class _Adjusted:
         se: str | None = None,
         duration: str | None = None,
         event: str | None = None,
-        level: float = 0.95,
+        alpha: float = 0.05,
         draws: int = 999,
         seed: int | None = None,
         variance_matches: int | None = None,
@@ -140,7 +154,7 @@ class _Adjusted:
             MatchIt recommends); see :mod:`metrics.effects`.
         se : {"cluster", "two_way", "hc3", "abadie_imbens", "bootstrap"}, optional
             Default: see the class's ``effect`` documentation.
-        level : float, default 0.95
+        alpha : float, default 0.05
         draws, seed
             Bootstrap resamples and their seed.
         variance_matches : int, optional
@@ -161,7 +175,7 @@ class _Adjusted:
         self._check_se(se)
         return estimate_effect(
             self._sample(se), outcome, kind=kind, scale=scale, covariates=covariates, se=se, duration=duration,
-            event=event, level=level, draws=draws, seed=seed, variance_matches=variance_matches,
+            event=event, alpha=alpha, draws=draws, seed=seed, variance_matches=variance_matches,
             score_adjustment=score_adjustment,
         )  # fmt: skip
 

@@ -421,7 +421,7 @@ _PARAMS = {
 _NAMES = {"from": "from_"}
 
 
-def rule_from_dict(raw: dict[str, Any], key: str = "rule", *, inner: bool = False) -> Rule:
+def rule_from_dict(raw: object, key: str = "rule", *, inner: bool = False) -> Rule:
     """Build a rule from its TOML table (``type``, its parameters and the counting keys).
 
     The counting keys are ``counts`` (``"last"``, the default; ``"closest"``
@@ -578,7 +578,10 @@ class Achievement:
             "as_of": str(self.as_of.date()),
             "counts": {k: int(v) for k, v in self.counts.items()},
             "unmeasured": self.unmeasured,
-            "reasons": [{"status": s, "reason": r, "n": int(n)} for (s, r), n in self.reasons.items()],
+            "reasons": [
+                {"status": s, "reason": r, "n": int(n)}
+                for (s, r), n in zip(self.reasons.index, self.reasons.to_numpy())
+            ],
             "rate": self.rate().to_dict(),
         }
 
@@ -589,11 +592,14 @@ class Achievement:
             f"{self.instrument.name}.{self.measure}: {self.rule.describe(self.instrument)}, "
             f"within days {self.window[0]}..{self.window[1]} of start (baseline days "
             f"{self.baseline[0]}..{self.baseline[1]}), as of {self.as_of.date()}; {self.rule.counting_text()}.",
-            f"{len(self.per_person)} people: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in c.items()) + ".",
+            f"{len(self.per_person)} people: "
+            + ", ".join(f"{str(k).replace('_', ' ')} {v}" for k, v in c.items())
+            + ".",
             f"Not measured though due: {self.unmeasured} ({where}).",
             f"Achievement rate: {self.rate()}.",
         ]
-        lines += [f"  {s.replace('_', ' ')}: {r}: {n}" for (s, r), n in self.reasons.items()]
+        reasons = self.reasons
+        lines += [f"  {s.replace('_', ' ')}: {r}: {n}" for (s, r), n in zip(reasons.index, reasons.to_numpy())]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -615,8 +621,12 @@ def _arguments(scores: Scores, rule: Rule, window: Any, baseline: Any, measure: 
     try:
         rule.check(scores.instrument, measure)
     except SpecError as exc:
-        raise ParameterError(f"The 'rule' parameter of achievement: {exc}", parameter="rule", caller=caller) from None
-    if rule.counts == "closest" and not checked[0][0] <= rule.target_day <= checked[0][1]:
+        raise parameter_error(
+            "rule", caller, "a rule this instrument and measure allow", got=type(rule).__name__, advice=str(exc)
+        ) from None
+    if rule.counts == "closest" and not (
+        rule.target_day is not None and checked[0][0] <= rule.target_day <= checked[0][1]
+    ):
         raise parameter_error("rule", caller, f"a rule whose target_day lies in the window {checked[0]}", rule)
     return tuple(checked)
 
@@ -750,7 +760,7 @@ def _counted(occ: _Occasions, at: np.ndarray, met: np.ndarray, rule: Rule, n: in
     if rule.counts == "last":
         chosen = np.flatnonzero(_ends(person, last=True))
     else:
-        distance = np.abs(day - rule.target_day)
+        distance = np.abs(day - (rule.target_day or 0))  # a "closest" rule has its target day
         starts = np.flatnonzero(_ends(person))
         nearest = np.minimum.reduceat(distance, starts) if starts.size else distance
         # Days rise within a person, so the first at the nearest distance is the earlier of a tie.

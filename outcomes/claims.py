@@ -312,8 +312,8 @@ class _Claimed:
 def _claimed(claims: pd.DataFrame, cohort_ids: pd.Series, rules, names: tuple[str, ...], cut: int, source) -> _Claimed:
     """Outcome names, ids and days factorised once; unknown outcomes refused with their rows; later claims counted."""
     claimed = {r.name for r in rules if r.spells is None}
-    codes, found = pd.factorize(claims["outcome"])
-    found = [str(name) for name in found]
+    codes, uniques = pd.factorize(claims["outcome"])
+    found = [str(name) for name in uniques]
     known = np.array([name in claimed for name in found], dtype=bool)
     bad = (codes < 0) | ~np.append(known, False)[codes]
     if bad.any():

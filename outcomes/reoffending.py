@@ -443,14 +443,14 @@ def per_person_frame(raw: pd.DataFrame) -> pd.DataFrame:
     >>> frame["index_date"].dt.date.astype(str).tolist(), frame["reoffended"].tolist()
     (['2024-01-01', '2024-01-02'], [True, False])
     """
-    count = pd.array(pd.to_numeric(raw["reoffences"]), dtype="Int64")
+    count = pd.to_numeric(raw["reoffences"]).astype("Int64")
     index_day = pd.to_numeric(raw["index_day"]).astype(float).to_numpy()
     return pd.DataFrame(
         {
-            "person_id": pd.array(raw["person_id"], dtype="str"),
+            "person_id": raw["person_id"].astype("str").array,
             "index_date": (EPOCH + pd.to_timedelta(index_day, unit="D")).astype("datetime64[ns]"),
             "observable": raw["observable"].to_numpy(dtype=bool),
-            "reason": pd.array(raw["reason"], dtype="str"),
+            "reason": raw["reason"].astype("str").array,
             "reoffended": (count > 0).astype("boolean"),
             "reoffences": count,
             "days_to_first": pd.to_numeric(raw["days_to_first"]).astype(float).to_numpy(),

@@ -96,7 +96,8 @@ class Scores:
                 f"{c['problem_rows']} problem rows: " + ", ".join(f"{r} {n}" for r, n in by_rule.items()) + "."
             )
             lines.append("  (data rows counted from 1)")
-            lines += [f"  row {p.row + 1}: {p.message}" for p in self.problems.head(10).itertuples()]
+            shown = self.problems.head(10)
+            lines += [f"  row {int(row) + 1}: {message}" for row, message in zip(shown["row"], shown["message"])]
         if c["other_instrument_rows"]:
             lines.append(f"{c['other_instrument_rows']} rows for other instruments set aside.")
         return "\n".join(lines)

@@ -61,6 +61,7 @@ from typing import Any
 import pandas as pd
 import tomli_w
 
+from ground.dates import DateLike
 from ground.errors import SpecError
 from ground.expressions import parse
 from outcomes.achievement import Achievement, Cohort, Rule, achievement, check_window, rule_from_dict
@@ -382,7 +383,9 @@ class MetricSpec:
                     lines.append(f"  {k.replace('_', ' ')}: {v}")
         return "\n".join(lines)
 
-    def achievement(self, people: pd.DataFrame, assessments: pd.DataFrame, as_of: Any = None) -> dict[str, Achievement]:
+    def achievement(
+        self, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None
+    ) -> dict[str, Achievement]:
         """Judge every outcome of the spec; each instrument is scored once.
 
         ``as_of`` defaults to the latest assessment date in ``assessments``.
@@ -405,7 +408,9 @@ class MetricSpec:
         """The instruments the outcomes use, each once, in the order the outcomes name them."""
         return list(dict.fromkeys(o.instrument for o in self.outcomes.values()))
 
-    def outcome_rates(self, people: pd.DataFrame, assessments: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
+    def outcome_rates(
+        self, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None
+    ) -> pd.DataFrame:
         """Achievement rate of every outcome with its Wilson 95% CI and n.
 
         One row per outcome: outcome, label, achieved, n (measurable: achieved
@@ -437,7 +442,9 @@ class MetricSpec:
             )
         return pd.DataFrame(rows)
 
-    def proven_reoffending(self, people: pd.DataFrame, offences: pd.DataFrame, as_of: Any = None) -> ProvenReoffending:
+    def proven_reoffending(
+        self, people: pd.DataFrame, offences: pd.DataFrame, as_of: DateLike | None = None
+    ) -> ProvenReoffending:
         """The spec's reoffending measure on a cohort."""
         if self.reoffending is None:
             raise SpecError(f"The spec '{self.name}' has no [reoffending] section.", key="reoffending")

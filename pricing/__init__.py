@@ -1,13 +1,13 @@
 """pricing: what it is worth. Contracts, rate cards, settlement, tariffs, payment structures and contract simulation."""
 
 from pricing.audit import Verification, settle_files, verify
-from pricing.comparison import TariffComparison, compare_tariffs
+from pricing.comparison import TariffSet, compare_tariffs
 from pricing.contract import Baseline, Contract, ContractRule, Hurdle, MatchedPool, Tranche
 from pricing.ratecard import ClaimsSettlement, Ladder, RateCard, settle_claims
 from pricing.schemes import scheme, scheme_path, schemes
 from pricing.settlement import Settlement, settle
 from pricing.simulate import REOFFENDING_LAG_MONTHS, ContractSimulation, simulate_contract, timing_from_spec
-from pricing.structure import SECTOR_ASK, Finding, Investor, PaymentStructure, Target
+from pricing.structure import SECTOR_ASK, Investor, PaymentStructure, Target
 from pricing.tariff import Margins, Tariff, by_difficulty, flat, incentive_neutral, segment_labels
 
 __all__ = [
@@ -18,7 +18,6 @@ __all__ = [
     "Contract",
     "ContractRule",
     "ContractSimulation",
-    "Finding",
     "Hurdle",
     "Investor",
     "Ladder",
@@ -29,7 +28,7 @@ __all__ = [
     "Settlement",
     "Tariff",
     "Target",
-    "TariffComparison",
+    "TariffSet",
     "Tranche",
     "Verification",
     "by_difficulty",

@@ -178,6 +178,21 @@ def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | Non
     """The settlement with every path in its audit record relative to ``folder`` (where audit.json goes).
 
     ``desist`` replaces the recorded version (verify rebuilds the files a past version wrote).
+
+    Parameters
+    ----------
+    settlement : Settlement
+        A settlement with its audit record.
+    folder : str or Path
+        The folder audit.json is written to.
+    desist : str, optional
+        The desist version to record instead of this one.
+
+    Examples
+    --------
+    >>> s = settle_files("contract.toml", {"people": "data/people.csv"}, as_of="2025-09-30")  # doctest: +SKIP
+    >>> relative_to(s, "settled").audit["contract"]["path"]  # doctest: +SKIP
+    '../contract.toml'
     """
     audit = dict(settlement.audit)
     base = os.path.abspath(folder)
@@ -196,12 +211,46 @@ def _relative(path: str, base: str) -> str:
 
 
 def output_texts(settlement: Settlement) -> dict[str, str]:
-    """``settlement.json`` and ``ledger.csv`` as written (verify rebuilds these bytes)."""
+    """``settlement.json`` and ``ledger.csv`` as written (verify rebuilds these bytes).
+
+    Parameters
+    ----------
+    settlement : Settlement
+        The settlement.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from pricing import scheme, settle
+    >>> people = pd.DataFrame({"person_id": ["1"], "start_date": ["2011-11-01"]})
+    >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
+    >>> sorted(output_texts(settle(scheme("doncaster"), {"people": people, "offences": offences}, as_of="2013-12-31")))
+    ['ledger.csv', 'settlement.json']
+    """
     return {"settlement.json": json_text(settlement.to_dict()), "ledger.csv": settlement.ledger_csv()}
 
 
 def audit_text(settlement: Settlement, outputs: Mapping[str, str]) -> str:
-    """``audit.json``: the settlement's audit record and the SHA-256 of each output file (name -> hash)."""
+    """``audit.json``: the settlement's audit record and the SHA-256 of each output file (name -> hash).
+
+    Parameters
+    ----------
+    settlement : Settlement
+        A settlement with its audit record.
+    outputs : mapping of str -> str
+        Each output file's name and SHA-256.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from pricing import scheme, settle
+    >>> people = pd.DataFrame({"person_id": ["1"], "start_date": ["2011-11-01"]})
+    >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
+    >>> s = settle(scheme("doncaster"), {"people": people, "offences": offences}, as_of="2013-12-31")
+    >>> import json
+    >>> json.loads(audit_text(s, {"ledger.csv": "0" * 64}))["outputs"]
+    {'ledger.csv': '0000000000000000000000000000000000000000000000000000000000000000'}
+    """
     return json_text({**settlement.audit, "outputs": dict(outputs)})
 
 
@@ -229,11 +278,11 @@ class Verification:
             return "Verified: audit.json, every input, every figure and every output file are as recorded." + notes
         return "Not verified:\n" + "\n".join(f"  - {p}" for p in self.problems) + notes
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"identical": self.identical, "problems": list(self.problems), "notes": list(self.notes)}
 
 
-def verify(audit: Mapping[str, Any] | str | Path, *, key: bytes | None = None) -> Verification:
+def verify(audit: Mapping[str, object] | str | Path, *, key: bytes | None = None) -> Verification:
     """Check a settlement from its audit record (an ``audit.json`` path, or the record as a dict).
 
     In order, stopping at the first step that fails: the record against
@@ -256,12 +305,12 @@ def verify(audit: Mapping[str, Any] | str | Path, *, key: bytes | None = None) -
     """
     if isinstance(audit, (str, Path)):
         path = Path(audit)
-        record, folder = read_record(path), path.parent
+        record, folder = _read_record(path), path.parent
         changed = _changed_since_written(path)
         if changed:
             return Verification(False, [changed])
     else:
-        record, folder = check_record(audit, "the audit record"), Path.cwd()
+        record, folder = _check_record(audit, "the audit record"), Path.cwd()
     located = {name: _located(entry["path"], folder) for name, entry in _files(record).items()}
     problems = _changed_inputs(record, located)
     if problems:
@@ -371,17 +420,17 @@ def _short(value: Any) -> str:
 
 
 # ------------------------------------------------------------------ reading a record
-def read_record(path: Path) -> dict[str, Any]:
+def _read_record(path: Path) -> dict[str, Any]:
     """An ``audit.json`` file, checked to be a record desist wrote (one SpecError naming the key otherwise)."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SpecError(f"{path}: not a readable audit record ({reason}).", source=str(path)) from None
-    return check_record(record, str(path))
+    return _check_record(record, str(path))
 
 
-def check_record(record: Any, where: str) -> dict[str, Any]:
+def _check_record(record: Any, where: str) -> dict[str, Any]:
     """The record, or one SpecError saying which key is missing or wrong."""
 
     def fail(key: str, must: str, value: Any = ...) -> SpecError:

@@ -31,7 +31,20 @@ def _pounds(value: Any, pence: bool = False) -> str:
 
 
 def first_difference(name: str, on_disk: str, rebuilt: str) -> str:
-    """The first difference between an output file's text on disk and the settlement's, in words."""
+    """The first difference between an output file's text on disk and the settlement's, in words.
+
+    Parameters
+    ----------
+    name : str
+        The output file's name (a ``.csv`` ledger or a JSON file).
+    on_disk, rebuilt : str
+        Its text on disk, and as the settlement writes it.
+
+    Examples
+    --------
+    >>> first_difference("ledger.csv", "tranche,amount\\nh1,100\\n", "tranche,amount\\nh1,120\\n")
+    'ledger.csv row 1: paid £100.00 but the contract gives £120.00'
+    """
     found = _ledger(on_disk, rebuilt) if name.endswith(".csv") else _json(on_disk, rebuilt)
     if found is None:
         found = "differs from the settlement's in its bytes only: every value reads the same (spacing or line endings)"

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ground.checks import Interval, Options, check_parameter
+from ground.errors import SpecError
 from ground.tolerance import at_least
-from metrics.thresholds import Comparison
+from metrics.power import Measure
+from metrics.thresholds import Contrast
 from pricing.contract import Contract, ContractRule
 
 __all__ = ["DEFAULT_EFFECT", "RuleChances", "rule_chances", "tranche_power"]
@@ -60,7 +62,7 @@ class RuleChances:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "assumptions": self.assumptions,
             "rules": self.table.to_dict(orient="records"),
@@ -127,7 +129,7 @@ def rule_chances(
     rng = np.random.default_rng(seed)
     rows, totals = [], {}
     for scenario, effect in (("none", None), ("effect", true_effect)):
-        paid = {}
+        paid: dict[str, np.ndarray] = {}
         for rule in contract.rules:
             paid[rule.name] = _rule_draws(
                 contract, rule, paid, n_per_tranche, base_rate, dispersion, effect, draws, rng
@@ -174,6 +176,21 @@ def tranche_power(
     baseline, or a matched comparison at the contract's ratio), as
     :meth:`metrics.thresholds.PaymentRule.chance` computes it.
 
+    Parameters
+    ----------
+    contract : Contract
+        The contract whose test is applied.
+    rule : ContractRule
+        One of its rules.
+    n_per_tranche : int
+        People in a tranche.
+    base_rate : float
+        The comparison's rate (a proportion) or mean count.
+    true_effect : float
+        The effect the power is computed at: a difference in rates, or a rate ratio.
+    dispersion : float, optional
+        Negative binomial shape ``k`` of the counts (frequency measures).
+
     Examples
     --------
     >>> from pricing import scheme
@@ -186,18 +203,21 @@ def tranche_power(
     return rule.payment_rule().chance(null, true_effect)
 
 
-def _comparison(contract: Contract, rule_measure: str, against: str, n: int, base: float, k, effect) -> Comparison:
+def _comparison(contract: Contract, rule_measure: str, against: str, n: int, base: float, k, effect) -> Contrast:
     """A tranche's comparison at the true effect (None: nothing changed)."""
-    if against == "baseline":
-        control, n_control = contract.baseline.rate, math.inf if contract.baseline.n is None else contract.baseline.n
-    else:
-        control, n_control = base, n * contract.matched.ratio
+    baseline, matched = contract.baseline, contract.matched
+    if against == "baseline" and baseline is not None:
+        control, n_control = baseline.rate, math.inf if baseline.n is None else baseline.n
+    elif matched is not None:
+        control, n_control = base, n * matched.ratio
+    else:  # pricing.contract refuses a rule against a comparison the contract does not define
+        raise SpecError(f"The contract has no [counterfactual] for a rule against {against!r}.", key="counterfactual")
     treated = control if effect is None else (control + effect if rule_measure == "binary" else control * effect)
     shape = k if rule_measure == "frequency" else None
-    return Comparison.from_rates(rule_measure, treated, n, control, n_control, dispersion=shape)
+    return Contrast.from_rates(cast(Measure, rule_measure), treated, n, control, n_control, dispersion=shape)
 
 
-def _reductions(test, comparison: Comparison, effect, draws: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _reductions(test, comparison: Contrast, effect, draws: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Drawn statistics on the rule's scale: (met, reduction, SE of the reduction), each draws long."""
     true = comparison.true_statistic(test.scale, None if effect is None else effect)
     se = comparison.se_at(test.scale, true)
@@ -224,7 +244,7 @@ def _rule_draws(contract, rule: ContractRule, paid, n, base, k, effect, draws, r
     if rule.type == "pooled":
         reduction = np.mean([p[1] for p in parts], axis=0)
         se = np.sqrt(np.sum([p[2] ** 2 for p in parts], axis=0)) / tranches
-        z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(rule.confidence))
+        z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(1 - rule.alpha))
         met = at_least(reduction - z * se, rule.at_least, reduction, z * se)
         gross = rule.amount + rule.price_per_event * np.maximum(per_person(reduction), 0) * n * tranches
         earlier = sum(

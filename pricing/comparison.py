@@ -10,23 +10,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ground.errors import DesistError, ParameterError, SpecError, naming
+from ground.checks import parameter_error
+from ground.errors import DesistError, SpecError, naming
 from pricing.inputs import cohort_pricing, priced_outcomes, segment_costs
 from pricing.tariff import Margins, Tariff, by_difficulty, flat, incentive_neutral
 
-__all__ = ["SMALL_CELL", "TariffComparison", "compare_tariffs"]
+if TYPE_CHECKING:
+    from outcomes.spec import MetricSpec
+
+__all__ = ["SMALL_CELL", "TariffSet", "compare_tariffs"]
 
 #: Segments with fewer people than this have their observed rates suppressed in what is shown.
 SMALL_CELL = 10
 
 
 @dataclass(frozen=True)
-class TariffComparison:
+class TariffSet:
     """Tariffs built on one history, their margins by segment, and the ones that could not be built.
 
     Attributes
@@ -77,7 +81,7 @@ class TariffComparison:
             }
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("tariff")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "budget": self.budget,
             "segments": self.shown_rates().reset_index(),
@@ -90,14 +94,14 @@ class TariffComparison:
 
 
 def compare_tariffs(
-    spec: Any,
+    spec: MetricSpec,
     history: pd.DataFrame,
     *,
     costs: Mapping[str, float] | None = None,
     budget: float | None = None,
     strength: float = 1.0,
     source: str | Path | None = None,
-) -> TariffComparison:
+) -> TariffSet:
     """Tariffs for the spec's priced outcomes on a history table, with their margins.
 
     Parameters
@@ -119,7 +123,7 @@ def compare_tariffs(
 
     Returns
     -------
-    TariffComparison
+    TariffSet
 
     Examples
     --------
@@ -144,11 +148,10 @@ def compare_tariffs(
         budget = pricing.expected_payments
     if not (np.isfinite(budget) and budget > 0):
         # Every builder would fail alike: that is a bad input, not one infeasible tariff.
-        raise ParameterError(
-            f"The expected outcome budget (--budget, else under the spec's prices) must be a finite "
-            f"amount > 0. Got {budget!r}.",
-            parameter="budget",
-        )
+        raise parameter_error(
+            "budget", "compare_tariffs", "a finite amount > 0 (the expected outcome budget: --budget, else the spend "
+            "under the spec's prices)", budget,
+        )  # fmt: skip
     builders = {
         "flat": lambda: flat(budget, probs, segments=segments),
         "by_difficulty": lambda: by_difficulty(budget, probs, segments=segments, costs=cost, strength=strength),
@@ -161,7 +164,7 @@ def compare_tariffs(
         except DesistError as exc:
             failures[name] = str(exc)
     margins = {name: t.margins(cost, segments, probs) for name, t in tariffs.items()}
-    return TariffComparison(
+    return TariffSet(
         segments=segments,
         rates=pricing.rates,
         costs=cost,

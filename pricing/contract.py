@@ -36,7 +36,7 @@ prices and uplifts) with four more sections:
     against = "matched"                  # matched | baseline
     scale = "relative"                   # relative (1 - treated/comparison) | points (binary)
     at_least = 0.10
-    decide_on = "estimate"               # estimate | lower_bound (one-sided, at `confidence`)
+    decide_on = "estimate"               # estimate | lower_bound (one-sided, at `1 - alpha`)
     settle = "interim"                   # tranche rules: interim | final
     price_per_event = 2000               # £ per event (binary: person) avoided ...
     amount = 0                           # ... and/or a fixed £ when met
@@ -70,12 +70,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from ground.dates import parse_date
+from ground.checks import parameter_error
+from ground.dates import DateLike, parse_date
 from ground.errors import ParameterError, SpecError
 from ground.expressions import parse
-from metrics.thresholds import PaymentRule
+from metrics.power import Measure
+from metrics.thresholds import PaymentRule, Scale
 from outcomes.spec import MetricSpec
 from pricing.keys import choice as _choice
 from pricing.keys import fail as _fail
@@ -105,13 +107,9 @@ def _flag(raw: Mapping, name: str, key: str) -> bool:
     return value
 
 
-def _date(raw: Mapping, name: str, key: str, required: bool = True) -> date | None:
+def _date(raw: Mapping, name: str, key: str) -> date:
     if name not in raw:
-        if required:
-            raise SpecError(
-                f"The '{key}.{name}' key is required (a date, 2024-04-01). It is missing.", key=f"{key}.{name}"
-            )
-        return None
+        raise SpecError(f"The '{key}.{name}' key is required (a date, 2024-04-01). It is missing.", key=f"{key}.{name}")
     stamp = parse_date(raw[name], f"The '{key}.{name}' key", error=partial(SpecError, key=f"{key}.{name}"), time=False)
     return stamp.date()
 
@@ -127,15 +125,16 @@ class Tranche:
     final: date
     interim: date | None = None
 
-    def stage(self, as_of: date) -> str | None:
+    def stage(self, as_of: DateLike) -> str | None:
         """``"final"``, ``"interim"`` or ``None`` (nothing due yet) on ``as_of``."""
-        if as_of >= self.final:
+        day = parse_date(as_of, "The 'as_of' parameter of Tranche.stage").date()
+        if day >= self.final:
             return "final"
-        if self.interim is not None and as_of >= self.interim:
+        if self.interim is not None and day >= self.interim:
             return "interim"
         return None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {"start": self.start, "end": self.end}
         if self.interim is not None:
             out["interim"] = self.interim
@@ -155,7 +154,7 @@ class Baseline:
     counting: str = "offences"
     disposals: tuple[str, ...] = ("conviction", "caution")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {"rate": self.rate, "period": self.period, "measure": self.measure}
         if self.n is not None:
             out["n"] = self.n
@@ -177,7 +176,7 @@ class MatchedPool:
     covariates: tuple[str, ...] = ()
     replace: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {"ratio": self.ratio}
         if self.caliper is not None:
             out["caliper"] = self.caliper
@@ -193,19 +192,19 @@ class Hurdle:
     at_least: float
     scale: str = "relative"
     decide_on: str = "estimate"
-    confidence: float = 0.95
+    alpha: float = 0.05
 
     def payment_rule(self, name: str) -> PaymentRule:
-        confidence = self.confidence if self.decide_on == "lower_bound" else None
-        return PaymentRule(f"{name} hurdle", self.at_least, self.scale, confidence, self.measure)
+        alpha = self.alpha if self.decide_on == "lower_bound" else None
+        return PaymentRule(f"{name} hurdle", self.at_least, cast(Scale, self.scale), alpha, cast(Measure, self.measure))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "measure": self.measure,
             "at_least": self.at_least,
             "scale": self.scale,
             "decide_on": self.decide_on,
-            "confidence": self.confidence,
+            "alpha": self.alpha,
         }
 
 
@@ -220,7 +219,7 @@ class ContractRule:
     at_least: float
     scale: str = "relative"
     decide_on: str = "estimate"
-    confidence: float = 0.95
+    alpha: float = 0.05
     settle: str = "final"
     price_per_event: float = 0.0
     amount: float = 0.0
@@ -231,12 +230,12 @@ class ContractRule:
 
     def payment_rule(self) -> PaymentRule:
         """The statistical test (``metrics.thresholds.PaymentRule``) this rule applies."""
-        confidence = self.confidence if self.decide_on == "lower_bound" else None
-        return PaymentRule(self.name, self.at_least, self.scale, confidence, self.measure)
+        alpha = self.alpha if self.decide_on == "lower_bound" else None
+        return PaymentRule(self.name, self.at_least, cast(Scale, self.scale), alpha, cast(Measure, self.measure))
 
     def describe(self) -> str:
         amount = f"{self.at_least * 100:g} points" if self.scale == "points" else f"{self.at_least:.1%}"
-        how = "point estimate" if self.decide_on == "estimate" else f"lower {self.confidence:.0%} bound"
+        how = "point estimate" if self.decide_on == "estimate" else f"lower {1 - self.alpha:.0%} bound"
         when = "at final settlement, all tranches pooled" if self.type == "pooled" else f"per tranche at {self.settle}"
         pays = []
         if self.price_per_event:
@@ -254,7 +253,7 @@ class ContractRule:
             f"{', '.join(pays) or 'pays nothing'}{cap}{hurdle}."
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {
             "type": self.type,
             "measure": self.measure,
@@ -262,7 +261,7 @@ class ContractRule:
             "scale": self.scale,
             "at_least": self.at_least,
             "decide_on": self.decide_on,
-            "confidence": self.confidence,
+            "alpha": self.alpha,
         }
         if self.type == "tranche":
             out["settle"] = self.settle
@@ -330,7 +329,7 @@ class Contract:
         return self.spec.name
 
     @property
-    def prices(self) -> dict[str, Any]:
+    def prices(self) -> dict[str, object]:
         """``[payment.prices]``: price per outcome price key (one number or a table by segment)."""
         return dict(self.spec.payment.get("prices", {}))
 
@@ -368,15 +367,11 @@ class Contract:
 
     @classmethod
     def from_mapping(
-        cls, raw: Mapping[str, Any], *, source: str | None = None, base_dir: str | Path = ".", digest: str = ""
+        cls, raw: Mapping[str, object], *, source: str | None = None, base_dir: str | Path = ".", digest: str = ""
     ) -> Contract:
         """Validate a contract given as nested mappings (the TOML layout)."""
         if not isinstance(raw, Mapping):
-            raise ParameterError(
-                f"The 'raw' parameter of Contract.from_mapping must be a mapping. Got {type(raw).__name__} instead.",
-                parameter="raw",
-                caller="Contract.from_mapping",
-            )
+            raise parameter_error("raw", "Contract.from_mapping", "a mapping", got=type(raw).__name__)
         with _named(source):
             spec = MetricSpec.from_dict(dict(raw), base_dir=base_dir)
             contract = _build(spec, source)
@@ -385,7 +380,7 @@ class Contract:
         return _replace(contract, digest=digest, data_map=data_map)
 
     # -- writing ---------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The contract in its TOML layout (``from_mapping`` reads it back)."""
         return self.spec.to_dict()
 
@@ -490,7 +485,7 @@ def _tranche(name: str, raw: Any) -> Tranche:
         raise _fail(key, "a table with start, end, final and optional interim dates", raw)
     _known(raw, ("start", "end", "interim", "final"), key)
     start, end = _date(raw, "start", key), _date(raw, "end", key)
-    interim, final = _date(raw, "interim", key, required=False), _date(raw, "final", key)
+    interim, final = _date(raw, "interim", key) if "interim" in raw else None, _date(raw, "final", key)
     if end < start:
         raise SpecError(f"The '{key}.end' date must not be before its start ({start}). Got {end}.", key=f"{key}.end")
     if interim is not None and not end <= interim <= final:
@@ -577,7 +572,7 @@ _RULE_KEYS = (
     "scale",
     "at_least",
     "decide_on",
-    "confidence",
+    "alpha",
     "settle",
     "price_per_event",
     "amount",
@@ -607,7 +602,7 @@ def _rule(name: str, raw: Any, tranches: tuple, matched: MatchedPool | None, bas
         at_least=_number(raw, "at_least", key, low=-1, high=1),
         scale=scale,
         decide_on=_choice(raw, "decide_on", key, DECISIONS, "estimate"),
-        confidence=_number(raw, "confidence", key, 0.95, low=0.5, high=0.999999),
+        alpha=_number(raw, "alpha", key, 0.05, low=1e-6, high=0.5),
         settle=_choice(raw, "settle", key, STAGES, "final"),
         price_per_event=_number(raw, "price_per_event", key, 0.0),
         amount=_number(raw, "amount", key, 0.0),
@@ -623,13 +618,13 @@ def _rule(name: str, raw: Any, tranches: tuple, matched: MatchedPool | None, bas
 def _hurdle(raw: Any, key: str) -> Hurdle:
     if not isinstance(raw, Mapping):
         raise _fail(key, "a table with measure and at_least", raw)
-    _known(raw, ("measure", "at_least", "scale", "decide_on", "confidence"), key)
+    _known(raw, ("measure", "at_least", "scale", "decide_on", "alpha"), key)
     return Hurdle(
         measure=_choice(raw, "measure", key, RULE_MEASURES),
         at_least=_number(raw, "at_least", key, low=-1, high=1),
         scale=_choice(raw, "scale", key, SCALES, "relative"),
         decide_on=_choice(raw, "decide_on", key, DECISIONS, "estimate"),
-        confidence=_number(raw, "confidence", key, 0.95, low=0.5, high=0.999999),
+        alpha=_number(raw, "alpha", key, 0.05, low=1e-6, high=0.5),
     )
 
 

@@ -18,16 +18,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ground.checks import rows_text
-from ground.errors import ParameterError, SchemaError, SpecError
+from ground.checks import parameter_error, rows_text
+from ground.dates import DateLike
+from ground.errors import SchemaError, SpecError
 from metrics.power import negative_binomial_shape
 from pricing.chances import DEFAULT_EFFECT, RuleChances, rule_chances
 from pricing.contract import Contract
+from pricing.tariff import Segments, Tariff
+
+if TYPE_CHECKING:
+    from outcomes.spec import MetricSpec
 
 __all__ = [
     "CohortPricing",
@@ -73,7 +79,7 @@ class CohortPricing:
     expected_payments: float
 
 
-def cohort_pricing(spec: Any, cohort: pd.DataFrame, history: pd.DataFrame) -> CohortPricing:
+def cohort_pricing(spec: MetricSpec, cohort: pd.DataFrame, history: pd.DataFrame) -> CohortPricing:
     """Segments, achievement probabilities and expected payments of a cohort under a spec.
 
     The one chain every caller needs: payment segments of the history and the
@@ -108,7 +114,7 @@ def cohort_pricing(spec: Any, cohort: pd.DataFrame, history: pd.DataFrame) -> Co
     )
 
 
-def payment_segments(people: pd.DataFrame, spec: Any = None) -> pd.Series:
+def payment_segments(people: pd.DataFrame, spec: MetricSpec | None = None) -> pd.Series:
     """Each person's payment segment: the spec's primary segment, else a ``segment`` column,
     else one segment ``"all"``.
 
@@ -135,7 +141,7 @@ def payment_segments(people: pd.DataFrame, spec: Any = None) -> pd.Series:
     return pd.Series(people["segment"].astype(str).to_numpy(), name="segment")
 
 
-def priced_outcomes(spec: Any) -> list[str]:
+def priced_outcomes(spec: MetricSpec) -> list[str]:
     """The spec's price keys: the outcomes a tariff pays for.
 
     Prices in ``[payment.prices]`` first; otherwise every ``price_key`` (or
@@ -166,7 +172,7 @@ def _achieved(table: pd.DataFrame, outcome: str) -> pd.Series:
 
 
 def achievement_history(
-    spec: Any, people: pd.DataFrame, assessments: pd.DataFrame, as_of: Any = None
+    spec: MetricSpec, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """A past cohort as a pricing history: people plus one 0/1 column per price key.
 
@@ -211,7 +217,7 @@ def achievement_history(
     return history.reset_index(drop=True), counts
 
 
-def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Any) -> pd.DataFrame:
+def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Segments) -> pd.DataFrame:
     """Achievement rate of each outcome in each segment (segments x outcomes), with ``n``.
 
     Examples
@@ -237,7 +243,7 @@ def segment_rates(history: pd.DataFrame, outcomes: list[str], segments: Any) -> 
 
 
 def cohort_probabilities(
-    cohort: pd.DataFrame, outcomes: list[str], segments: Any, rates: pd.DataFrame | None = None
+    cohort: pd.DataFrame, outcomes: list[str], segments: Segments, rates: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """People x outcomes probabilities: ``p_<outcome>`` columns, else the segment's historical rate.
 
@@ -308,7 +314,7 @@ def model_probabilities(
     return pd.DataFrame(out)
 
 
-def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segments: Any) -> pd.Series:
+def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segments: Segments) -> pd.Series:
     """Delivery cost per person by segment: given amounts, else the mean of a ``cost`` column.
 
     Examples
@@ -321,16 +327,15 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
         series = pd.Series(dict(costs), dtype=float)
         missing = sorted(set(labels) - set(series.index))
         if missing:
-            raise ParameterError(
-                f"Costs are needed for every segment: none given for {missing}. Got {dict(costs)}.", parameter="costs"
+            raise parameter_error(
+                "costs", "segment_costs", "a cost for every segment", got=f"none for {missing} in {dict(costs)}"
             )
         return series.reindex(sorted(set(labels)))
     if "cost" not in people.columns:
-        raise ParameterError(
-            "Delivery costs are needed to show margins: give a cost per segment (e.g. --cost women=1500) or a "
-            f"'cost' column (per person). Columns found: {list(people.columns)}.",
-            parameter="costs",
-        )
+        raise parameter_error(
+            "costs", "segment_costs", "a cost per segment (e.g. --cost women=1500), or None with a 'cost' column "
+            "(per person) in the table, to show margins", got=f"None, and columns {list(people.columns)}",
+        )  # fmt: skip
     values = pd.to_numeric(people["cost"], errors="coerce")
     bad = np.flatnonzero(~(values >= 0).to_numpy())
     if bad.size:
@@ -341,7 +346,7 @@ def segment_costs(costs: Mapping[str, float] | None, people: pd.DataFrame, segme
     return values.groupby(labels.to_numpy()).mean().rename_axis("segment")
 
 
-def delivery_cost(costs: pd.Series, segments: Any) -> float:
+def delivery_cost(costs: pd.Series, segments: Segments) -> float:
     """The cohort's delivery cost (£): each person's segment cost (:func:`segment_costs`), summed.
 
     Parameters
@@ -385,14 +390,14 @@ class SimulationInputs:
 
 
 def simulation_inputs(
-    spec: Any,
+    spec: MetricSpec,
     cohort: pd.DataFrame,
     *,
     history: pd.DataFrame | None = None,
     covariates: list[str] | None = None,
-    tariff: Any = None,
+    tariff: Tariff | None = None,
     costs: Mapping[str, float] | None = None,
-    sources: Mapping[str, Any] | None = None,
+    sources: Mapping[str, str | Path | None] | None = None,
 ) -> SimulationInputs:
     """Assemble a contract simulation's inputs from a spec, a cohort and last year's people.
 
@@ -449,9 +454,10 @@ def simulation_inputs(
     unmodelled = [o for o in tariff.outcomes if f"p_{o}" not in cohort.columns]
     if covariates and unmodelled:
         if history is None:
-            raise ParameterError(
-                "A difficulty model (covariates) is fitted on the history: give a history too.", parameter="covariates"
-            )
+            raise parameter_error(
+                "covariates", "simulation_inputs", "given with a history (a difficulty model is fitted on it)",
+                covariates,
+            )  # fmt: skip
         # Its messages say whether the history or the cohort is at fault.
         fitted = model_probabilities(history, cohort, unmodelled, list(covariates))
         cohort = cohort.assign(**{f"p_{o}": fitted[o].to_numpy() for o in unmodelled})
@@ -465,7 +471,7 @@ def simulation_inputs(
     if costs or "cost" in cohort.columns:
         with about("cohort"):
             segment_cost = segment_costs(costs, cohort, segments)
-    elif history is not None and "cost" in history.columns:
+    elif history is not None and past_segments is not None and "cost" in history.columns:
         with about("history"):
             segment_cost = segment_costs(None, history, past_segments)
     return SimulationInputs(
@@ -517,11 +523,11 @@ def rules_simulation(
     elif contract.baseline is not None:
         base, shape = contract.baseline.rate, None
     else:
-        raise ParameterError(
-            f"The contract's rules compare {measure} reoffending with a matched comparison: give a history "
-            f"('past', or --history) with a {column!r} column for the comparison rate.",
-            parameter="past",
-        )
+        raise parameter_error(
+            "past", "rules_simulation", f"a history with a {column!r} column for the comparison rate (the contract's "
+            f"rules compare {measure} reoffending with a matched comparison; --history on the command line)",
+            got="none" if past is None else f"a history with columns {list(past.columns)}",
+        )  # fmt: skip
     n = max(len(cohort) // len(contract.tranches), 2)
     effect = DEFAULT_EFFECT[measure] if effect is None else effect
     return rule_chances(

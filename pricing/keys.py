@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from types import EllipsisType
+from typing import TypeVar, overload
 
 from ground.errors import SpecError
 
 __all__ = ["choice", "fail", "known", "number", "table", "text"]
 
+#: What an absent key gives (``...``: none, the key is required).
+D = TypeVar("D")
 
-def fail(key: str, must: str, value: Any) -> SpecError:
+
+def fail(key: str, must: str, value: object) -> SpecError:
     """The error for a key whose value breaks its rule (to raise).
 
     Parameters
@@ -94,7 +98,15 @@ def table(raw: Mapping, name: str, key: str, required: bool = False) -> dict:
     return dict(value)
 
 
-def number(raw: Mapping, name: str, key: str, default: Any = ..., *, low: float = 0.0, high: float = math.inf) -> Any:
+@overload
+def number(
+    raw: Mapping, name: str, key: str, default: EllipsisType = ..., *, low: float = 0.0, high: float = math.inf
+) -> float: ...
+@overload
+def number(raw: Mapping, name: str, key: str, default: D, *, low: float = 0.0, high: float = math.inf) -> float | D: ...
+def number(
+    raw: Mapping, name: str, key: str, default: object = ..., *, low: float = 0.0, high: float = math.inf
+) -> object:
     """A finite number in ``[low, high]`` (a float), or ``default`` when absent; required without one.
 
     Parameters
@@ -125,7 +137,7 @@ def number(raw: Mapping, name: str, key: str, default: Any = ..., *, low: float 
     return float(value)
 
 
-def choice(raw: Mapping, name: str, key: str, options: tuple[str, ...], default: Any = ...) -> str:
+def choice(raw: Mapping, name: str, key: str, options: tuple[str, ...], default: str | EllipsisType = ...) -> str:
     """One of ``options``, or ``default`` when absent; required without one.
 
     Parameters
@@ -151,7 +163,11 @@ def choice(raw: Mapping, name: str, key: str, options: tuple[str, ...], default:
     return raw[name]
 
 
-def text(raw: Mapping, name: str, key: str, default: Any = ...) -> Any:
+@overload
+def text(raw: Mapping, name: str, key: str, default: EllipsisType = ...) -> str: ...
+@overload
+def text(raw: Mapping, name: str, key: str, default: D) -> str | D: ...
+def text(raw: Mapping, name: str, key: str, default: object = ...) -> object:
     """Text, or ``default`` when absent; required without one.
 
     Parameters

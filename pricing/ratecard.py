@@ -232,7 +232,7 @@ def _by_segment(value: Any, form: str) -> str:
     return ", ".join(f"{form.format(v)} ({segment})" for segment, v in value.items())
 
 
-def ratecard_from_mapping(raw: Any, *, segments: tuple[str, ...] | set[str]) -> RateCard:
+def ratecard_from_mapping(raw: object, *, segments: tuple[str, ...] | set[str]) -> RateCard:
     """Read and check a ``[claims]`` section; every error is a SpecError naming its key.
 
     Parameters
@@ -683,18 +683,20 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
             )
             if tranche is not None
             else "",
-            "kind": pd.Categorical.from_codes(np.where(claimed, 0, 1), categories=list(CLAIM_KINDS)),
-            "item": pd.Categorical.from_codes(j.outcome, categories=list(j.outcomes)),
+            "kind": pd.Categorical.from_codes(np.where(claimed, 0, 1), categories=pd.Index(CLAIM_KINDS)),
+            "item": pd.Categorical.from_codes(j.outcome, categories=pd.Index(j.outcomes)),
             "person_id": pd.Series(j.people.take(j.person)).astype("str"),
             "evidence": evidence,
-            "evidence_date": pd.Categorical.from_codes(days, categories=_iso(when)),
-            "base_price": pd.Categorical.from_codes(prices, categories=[_pounds(v) for v in price_values]),
+            "evidence_date": pd.Categorical.from_codes(days, categories=pd.Index(_iso(when))),
+            "base_price": pd.Categorical.from_codes(prices, categories=pd.Index([_pounds(v) for v in price_values])),
             "uplift": "",
             "amount_pence": m.paid,
             "note": _notes(m),
             "period": payment_periods(j.day, card.periods),
-            "status": pd.Categorical.from_codes((m.reason != 0).astype(np.int8), categories=["accepted", "rejected"]),
-            "reason": pd.Categorical.from_codes(m.reason, categories=["", *REASONS[1:]]),
+            "status": pd.Categorical.from_codes(
+                (m.reason != 0).astype(np.int8), categories=pd.Index(["accepted", "rejected"])
+            ),
+            "reason": pd.Categorical.from_codes(m.reason, categories=pd.Index(["", *REASONS[1:]])),
         }
     )
     if "provider_id" in claims:
@@ -714,9 +716,9 @@ def _spell_evidence(card: RateCard, j: JudgedClaims, due: np.ndarray) -> pd.Seri
         + ": payment "
         + pd.Series(j.number[due]).astype(str)
     )
-    out = pd.Series("", index=range(len(j)), dtype="str")
-    out.iloc[np.flatnonzero(due)] = text.to_numpy()
-    return out
+    out = np.full(len(j), "", dtype=object)
+    out[np.flatnonzero(due)] = text.to_numpy()
+    return pd.Series(out, dtype="str")
 
 
 def _notes(m: _Money) -> pd.Categorical:

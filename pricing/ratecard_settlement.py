@@ -8,7 +8,6 @@ rules are paid, and adds :func:`claims_tranche_rows` to its tranche table; the r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
 
@@ -106,7 +105,7 @@ def settle_contract_claims(
     )
 
 
-def claims_tranche_rows(contract: Contract, ledger: pd.DataFrame) -> list[dict[str, Any]]:
+def claims_tranche_rows(contract: Contract, ledger: pd.DataFrame) -> list[dict[str, object]]:
     """One row per tranche for a settlement's tranche table: the claims paid and their amount.
 
     Parameters
@@ -129,7 +128,7 @@ def claims_tranche_rows(contract: Contract, ledger: pd.DataFrame) -> list[dict[s
     paid = claims.groupby(claims["tranche"].astype("str"))["amount_pence"].agg(["size", "sum"])
     rows = []
     for t in contract.tranches:
-        n, amount = (int(paid.at[t.name, "size"]), int(paid.at[t.name, "sum"])) if t.name in paid.index else (0, 0)
+        n, amount = (int(paid["size"][t.name]), int(paid["sum"][t.name])) if t.name in paid.index else (0, 0)
         rows.append(
             {
                 "tranche": t.name,

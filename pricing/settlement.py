@@ -38,9 +38,10 @@ from ground.checks import parameter_error
 from ground.dates import DateLike, parse_date
 from ground.errors import ModelError, ParameterError, SchemaError
 from ground.expressions import parse
+from ground.reading import TableSource
 from ground.tables import UnmatchedRowsWarning, check_links
 from ground.tolerance import at_least
-from metrics.thresholds import Comparison, ThresholdResult
+from metrics.thresholds import Contrast, ThresholdResult
 from pricing.contract import Contract, ContractRule, Tranche
 from pricing.ledger_text import csv_text
 from pricing.ratecard import CLAIM_KINDS, cash_flow
@@ -98,17 +99,19 @@ class Settlement:
         # ledger of millions of claims does not call pence_text millions of times; csv_text writes what
         # to_csv(index=False, lineterminator="\n") writes, byte for byte, joining ordinary rows in Arrow.
         codes, amounts = pd.factorize(self.ledger["amount_pence"])
-        text = pd.Categorical.from_codes(codes, categories=[pence_text(a) for a in amounts])
+        text = pd.Categorical.from_codes(codes, categories=pd.Index([pence_text(a) for a in amounts]))
         return csv_text(self.ledger.assign(amount=text).drop(columns="amount_pence"))
 
-    def figures(self) -> dict[str, Any]:
+    def figures(self) -> dict[str, object]:
         """The totals :func:`pricing.verify` compares: per tranche, per party, overall, and the ledger's hash."""
         return {
             "total_pence": self.total_pence,
             "tranches": {
                 k: int(v) for k, v in self.tranches.groupby("tranche", sort=False)["amount_pence"].sum().items()
             },
-            "parties": {r.party: int(r.amount_pence) for r in self.parties.itertuples()},
+            "parties": {
+                str(party): int(pence) for party, pence in zip(self.parties["party"], self.parties["amount_pence"])
+            },
             "ledger_rows": len(self.ledger),
             "ledger_sha256": hashlib.sha256(self.ledger_csv().encode()).hexdigest(),
         }
@@ -124,9 +127,9 @@ class Settlement:
             return pd.DataFrame({"period": [], "claims": [], "amount_pence": []}).astype({"claims": "int64"})
         return cash_flow(self.ledger.loc[self.ledger["kind"].isin(CLAIM_KINDS)])
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON: tranches, parties, exclusions, a rate card's cash flow, figures and audit."""
-        out = {
+        out: dict[str, object] = {
             "contract": self.contract,
             "as_of": self.as_of.isoformat(),
             "total": pence_text(self.total_pence),
@@ -143,6 +146,7 @@ class Settlement:
     def summary(self) -> str:
         """The settlement in words: each tranche and rule, the parties, the exclusions."""
         lines = [f"Settlement of '{self.contract}' as of {self.as_of}: £{pence_text(self.total_pence)} in total"]
+        r: Any  # a row of the tranche table: its columns' values
         for r in self.tranches.itertuples():
             if r.kind in ("tariff", "claims"):
                 what = "payable outcomes" if r.kind == "tariff" else "claims paid"
@@ -158,7 +162,10 @@ class Settlement:
                 f"(£{pence_text(r.amount_at_ci_low)} to £{pence_text(r.amount_at_ci_high)} at the CI's ends)"
             )
         lines.append(
-            "Parties: " + "; ".join(f"{p.party} £{pence_text(p.amount_pence)}" for p in self.parties.itertuples())
+            "Parties: "
+            + "; ".join(
+                f"{p} £{pence_text(int(a))}" for p, a in zip(self.parties["party"], self.parties["amount_pence"])
+            )
         )
         if len(self.exclusions):
             lines.append(
@@ -169,7 +176,10 @@ class Settlement:
 
 # ------------------------------------------------------------------ entry point
 def settle(
-    contract: Contract, data: Mapping[str, pd.DataFrame | str | Path] | str | Path | None = None, *, as_of: DateLike
+    contract: Contract,
+    data: Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path | None = None,
+    *,
+    as_of: DateLike,
 ) -> Settlement:
     """Settle a contract on its data as of a date.
 
@@ -216,9 +226,10 @@ def settle(
     if not isinstance(contract, Contract):
         raise parameter_error("contract", "settle", "a pricing.Contract (Contract.from_toml(path))", contract)
     as_of = _as_date(as_of)
-    if data is None and contract.data_map is None:
+    source = contract.data_map if data is None else data
+    if source is None:
         raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
-    given = settlement_data(contract, contract.data_map if data is None else data)
+    given = settlement_data(contract, source)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
     tables, later = _known_by(given.tables, as_of)
     exclusions += later + _linked(tables)
@@ -230,8 +241,8 @@ def settle(
     tariff_excluded += claims_left_out
     tranches = _tranche_table(contract, rule_rows, ledger)
     parties = _parties(contract, int(ledger["amount_pence"].sum()))
-    exclusions = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
-    settlement = Settlement(contract.name, as_of, tranches, parties, ledger, exclusions)
+    excluded = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
+    settlement = Settlement(contract.name, as_of, tranches, parties, ledger, excluded)
     audit = {
         "contract": {"name": contract.name, "sha256": contract.digest, "source": contract.source},
         "as_of": as_of.isoformat(),
@@ -241,7 +252,7 @@ def settle(
         "unused": sorted(given.unused),
         "figures": settlement.figures(),
     }
-    return Settlement(contract.name, as_of, tranches, parties, ledger, exclusions, audit)
+    return Settlement(contract.name, as_of, tranches, parties, ledger, excluded, audit)
 
 
 @contextmanager
@@ -332,6 +343,7 @@ def _proven(contract: Contract, people: pd.DataFrame, tables: Mapping, as_of: da
     from outcomes.reoffending import proven_reoffending
 
     r = contract.spec.reoffending
+    assert r is not None  # a contract with rules has a [reoffending] measure (pricing.contract refuses one without)
     return proven_reoffending(
         people,
         _of(people, _known_by(tables, as_of)[0]["offences"]),
@@ -357,13 +369,13 @@ class _Unmeasurable(SchemaError):
     """A tranche whose observable people cannot measure a reduction (the people file is named by settle)."""
 
 
-def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tranche, measured, tables) -> Comparison:
+def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tranche, measured, tables) -> Contrast:
     """The tranche against its counterfactual; a tranche too small or too uniform to measure is one message."""
     observed, _, people = measured
     y = observed[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
     try:
         if y.size < 2 or y.mean() <= 0:
-            raise ParameterError("a reduction needs at least 2 observable people and some reoffending among them")
+            raise ModelError("a reduction needs at least 2 observable people and some reoffending among them")
         return _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables)
     except (ParameterError, ModelError) as exc:
         mean = f"{y.mean():g}" if y.size else "none"
@@ -375,26 +387,24 @@ def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tr
         ) from None
 
 
-def _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables) -> Comparison:
+def _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables) -> Contrast:
     if against == "baseline":
         b = contract.baseline
         from metrics.power import negative_binomial_shape
 
         shape = negative_binomial_shape(y) if rule_measure == "frequency" else None
         n_base = math.inf if b.n is None else b.n
-        return Comparison.from_rates(
-            rule_measure, y.mean(), y.size, b.rate, n_base, dispersion=shape, label=tranche.name
-        )
+        return Contrast.from_rates(rule_measure, y.mean(), y.size, b.rate, n_base, dispersion=shape, label=tranche.name)
     if "comparison" in tables:
         given = tables["comparison"]
         rows = given.loc[given["tranche"].astype(str) == tranche.name]
         weights = rows["weight"].to_numpy(dtype=float) if "weight" in rows else None
         control = rows[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
-        return Comparison.from_outcomes(y, control, measure=rule_measure, control_weights=weights, label=tranche.name)
+        return Contrast.from_outcomes(y, control, measure=rule_measure, control_weights=weights, label=tranche.name)
     return _matched_here(contract, rule_measure, tranche, observed, people, tables["pool"])
 
 
-def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Comparison:
+def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Contrast:
     from metrics import match
 
     m = contract.matched
@@ -407,11 +417,11 @@ def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Co
         both.reset_index(drop=True), "_treated", covariates, ratio=m.ratio, caliper=m.caliper, replace=m.replace
     )
     effect = matched.effect(column, kind="binary" if rule_measure == "binary" else "count")
-    return Comparison.from_effect(effect, label=tranche.name)
+    return Contrast.from_effect(effect, label=tranche.name)
 
 
 def _rule_amount(
-    rule: ContractRule, contract: Contract, result: ThresholdResult, comparison: Comparison, reduction: float
+    rule: ContractRule, contract: Contract, result: ThresholdResult, comparison: Contrast, reduction: float
 ):
     """Pounds a tranche rule pays (negative: a clawback) had the observed reduction been ``reduction``."""
     shift = reduction - result.observed
@@ -542,7 +552,7 @@ def _ledger_row(tranche: str, kind: str, item: str, evidence: str, when: date, a
     }
 
 
-def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Comparison], ledger: list[dict]):
+def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Contrast], ledger: list[dict]):
     """A pooled rule at final settlement: size-weighted reduction over tranches, net of earlier payments."""
     from scipy import stats
 
@@ -552,7 +562,7 @@ def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Comparison
     reductions = np.array([r.observed for r in results])
     se = np.array([(r.ci_low - r.ci_high) / (-2 * 1.959963984540054) for r in results])
     pooled, pooled_se = float(w @ reductions), float(math.sqrt(w**2 @ se**2))
-    z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(rule.confidence))
+    z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(1 - rule.alpha))
     decision = pooled - z * pooled_se
     earlier = sum(
         e["amount_pence"] for e in ledger if e["kind"] == "rule" and _measure_of(contract, e["item"]) == rule.measure

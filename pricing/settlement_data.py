@@ -75,8 +75,18 @@ class SettlementData:
     sources: dict[str, str | None]
 
 
-def settlement_data(contract: Contract, data: Any) -> SettlementData:
+def settlement_data(
+    contract: Contract, data: Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path | DataMap
+) -> SettlementData:
     """Read (files) and check (everything) the tables a settlement of ``contract`` uses.
+
+    Parameters
+    ----------
+    contract : Contract
+        The contract settled.
+    data : mapping of str -> DataFrame or path, or a data mapping (a file or a DataMap)
+        Its tables by name (``people``, ``offences``, ...), as DataFrames, files or mapped tables; or a data
+        mapping file (``.toml``), whose tables a settlement reads.
 
     Raises
     ------
@@ -161,7 +171,7 @@ def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | N
 
     ``matching``: the settlement matches people to the pool itself, so their covariates must be complete.
     """
-    covariates = {c: c for c in contract.matched.covariates} if matching else {}
+    covariates = {c: c for c in contract.matched.covariates} if matching and contract.matched is not None else {}
     if name == "people":
         require_rows(frame, "people", source=source)
         needs = {"person_id": "person_id", "cohort.index": contract.index}
@@ -222,6 +232,7 @@ def _weights(weights: pd.Series, source: str | None) -> None:
 def _same_measure(contract: Contract, frame: pd.DataFrame, name: str, source: str | None) -> None:
     """Refuse a counterfactual measured another way than the contract's reoffending; warn when it does not say."""
     r = contract.spec.reoffending
+    assert r is not None  # a contract with rules has a [reoffending] measure (pricing.contract refuses one without)
     wanted = {
         "follow_up_days": r.follow_up_days,
         "waiting_days": r.waiting_days,

@@ -19,14 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ground.checks import Interval, check_parameter, parameter_error
 from pricing.structure import PaymentStructure
-from pricing.tariff import Tariff, _as_segment_series, _probability_frame, segment_labels
+from pricing.tariff import Costs, Segments, Tariff, _as_segment_series, _probability_frame, segment_labels
+
+if TYPE_CHECKING:
+    from outcomes.spec import MetricSpec
 
 __all__ = ["REOFFENDING_LAG_MONTHS", "ContractSimulation", "simulate_contract", "timing_from_spec"]
 
@@ -53,7 +56,7 @@ def _window(outcome: str, value: Any) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def timing_from_spec(spec: Any) -> dict[str, tuple[int, int]]:
+def timing_from_spec(spec: MetricSpec) -> dict[str, tuple[int, int]]:
     """Payment months after enrolment per priced outcome, read from a metric spec.
 
     An intermediate outcome is achieved, and paid, at a month inside its
@@ -130,7 +133,7 @@ class ContractSimulation:
     seed: Any = None
     quantile_levels: tuple[float, ...] = _QUANTILES
     costs_included: bool = True
-    outcome_payments: np.ndarray = field(default=None, repr=False)
+    outcome_payments: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def draws(self) -> int:
@@ -232,7 +235,7 @@ class ContractSimulation:
         out = pd.concat(parts, ignore_index=True)
         return out[["party", "kind", "month", *[c for c in out.columns if c not in ("party", "kind", "month")]]]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON: party table, cost per outcome, summary figures."""
         table = self.party_table()
         paid = self.total_paid
@@ -328,7 +331,7 @@ def _fold(flow: np.ndarray, months: int) -> np.ndarray:
 
 
 def simulate_contract(
-    spec: Any,
+    spec: MetricSpec,
     cohort: pd.DataFrame,
     tariff: Tariff | None,
     structure: PaymentStructure,
@@ -337,8 +340,8 @@ def simulate_contract(
     draws: int = 10_000,
     seed: int | np.random.Generator | None = None,
     probabilities: pd.DataFrame | None = None,
-    segments: Any = None,
-    costs: Any = None,
+    segments: Segments | None = None,
+    costs: Costs | None = None,
     timing: Mapping[str, int | Sequence[int]] | None = None,
     enrol_months: int = 12,
     service_months: int = 6,
@@ -432,11 +435,13 @@ def simulate_contract(
         segments = cohort["segment"]
     labels = segment_labels(segments, n_people)
     window = _payment_windows(spec, timing, needed)
-    price = tariff.person_prices(labels, paid).to_numpy() if paid else np.zeros((n_people, 0))
+    price = tariff.person_prices(labels, paid).to_numpy() if paid and tariff is not None else np.zeros((n_people, 0))
     cost_given = costs is not None
     seg_index = pd.Index(sorted(set(labels)))
     person_cost = (
-        _as_segment_series(costs, seg_index, "costs").reindex(labels).to_numpy() if cost_given else np.zeros(n_people)
+        _as_segment_series(costs, seg_index, "costs").reindex(labels).to_numpy()
+        if costs is not None
+        else np.zeros(n_people)
     )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     drawn = _draw(

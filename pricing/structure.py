@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ground.errors import ParameterError
+from ground.checks import parameter_error
 from ground.findings import Finding
 from pricing.tariff import Tariff
+
+if TYPE_CHECKING:
+    from outcomes.spec import MetricSpec
 
 __all__ = ["SECTOR_ASK", "Finding", "Investor", "PaymentStructure", "Target"]
 
@@ -45,11 +48,7 @@ class Target:
 
     def __post_init__(self) -> None:
         if not 0 <= self.rate <= 1:
-            raise ParameterError(
-                f"The 'rate' of Target must be a proportion in [0, 1]. Got {self.rate!r} instead.",
-                parameter="rate",
-                caller="Target",
-            )
+            raise parameter_error("rate", "Target", "a proportion in [0, 1]", self.rate)
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,7 @@ class Investor:
 def _share(name: str, value: float) -> float:
     value = float(value)
     if not 0 <= value <= 1:
-        raise ParameterError(
-            f"The '{name}' parameter of PaymentStructure must be a share in [0, 1]. Got {value!r} instead.",
-            parameter=name,
-            caller="PaymentStructure",
-        )
+        raise parameter_error(name, "PaymentStructure", "a share in [0, 1]", value)
     return value
 
 
@@ -145,70 +140,47 @@ class PaymentStructure:
             _share(name, getattr(self, name))
         for name in ("service_fee", "outcome_budget"):
             if not float(getattr(self, name)) >= 0:
-                raise ParameterError(
-                    f"The '{name}' parameter of PaymentStructure must be >= 0. Got {getattr(self, name)!r} instead.",
-                    parameter=name,
-                    caller="PaymentStructure",
-                )
+                raise parameter_error(name, "PaymentStructure", ">= 0", getattr(self, name))
         if self.up_front_share + self.at_risk_share > 1 + _BOUNDARY_TOL:
-            raise ParameterError(
-                "The 'up_front_share' and 'at_risk_share' parameters of PaymentStructure must sum to at most 1 "
-                f"(the withheld share cannot also be paid up front). Got {self.up_front_share} + "
-                f"{self.at_risk_share} instead.",
-                parameter="at_risk_share",
-                caller="PaymentStructure",
-            )
+            raise parameter_error(
+                "at_risk_share", "PaymentStructure", "at most 1 - up_front_share (the withheld share cannot also be "
+                "paid up front)", got=f"{self.up_front_share} + {self.at_risk_share}",
+            )  # fmt: skip
         if self.clawback_share > 1 - self.at_risk_share + _BOUNDARY_TOL:
-            raise ParameterError(
-                "The 'clawback_share' parameter of PaymentStructure must be at most the share of the fee "
-                f"actually paid (1 - at_risk_share = {1 - self.at_risk_share:g}). Got {self.clawback_share} instead.",
-                parameter="clawback_share",
-                caller="PaymentStructure",
-            )
+            raise parameter_error(
+                "clawback_share", "PaymentStructure", "at most the share of the fee actually paid (1 - at_risk_share "
+                f"= {1 - self.at_risk_share:g})", self.clawback_share,
+            )  # fmt: skip
         if self.clawback_share > 0 and self.target is None and not self.clawback_rule:
-            raise ParameterError(
-                "A PaymentStructure with 'clawback_share' above 0 needs a 'target' "
-                "(Target(outcome, rate)) or a contract rule (clawback_rule=True) saying what must be achieved. "
-                "Got target=None.",
-                parameter="target",
-                caller="PaymentStructure",
-            )
+            raise parameter_error(
+                "target", "PaymentStructure", "a Target(outcome, rate), or clawback_rule=True (a contract rule), "
+                "saying what must be achieved when 'clawback_share' is above 0", self.target,
+            )  # fmt: skip
         if self.cap is not None and not float(self.cap) >= 0:
-            raise ParameterError(
-                f"The 'cap' parameter of PaymentStructure must be >= 0 or None. Got {self.cap!r}.",
-                parameter="cap",
-                caller="PaymentStructure",
-            )
+            raise parameter_error("cap", "PaymentStructure", ">= 0 or None", self.cap)
         if self.subcontractors:
             total = sum(float(v) for v in self.subcontractors.values())
             if any(float(v) < 0 for v in self.subcontractors.values()) or abs(total - 1) > _BOUNDARY_TOL:
-                raise ParameterError(
-                    "The 'subcontractors' parameter of PaymentStructure must give shares >= 0 summing to 1. "
-                    f"Got {dict(self.subcontractors)} (sum {total:g}) instead.",
-                    parameter="subcontractors",
-                    caller="PaymentStructure",
-                )
+                raise parameter_error(
+                    "subcontractors", "PaymentStructure", "shares >= 0 summing to 1",
+                    got=f"{dict(self.subcontractors)} (sum {total:g})",
+                )  # fmt: skip
             clash = {"commissioner", "prime", "investor"} & set(self.subcontractors)
             if clash:
-                raise ParameterError(
-                    f"Subcontractor names {sorted(clash)} are reserved for other parties.",
-                    parameter="subcontractors",
-                    caller="PaymentStructure",
-                )
+                raise parameter_error(
+                    "subcontractors", "PaymentStructure", "named apart from the other parties (commissioner, prime, "
+                    "investor)", sorted(clash),
+                )  # fmt: skip
         elif self.management_fee > 0:
-            raise ParameterError(
-                "A 'management_fee' needs 'subcontractors' to pass the rest to. Got management_fee="
-                f"{self.management_fee} and no subcontractors.",
-                parameter="management_fee",
-                caller="PaymentStructure",
-            )
+            raise parameter_error(
+                "management_fee", "PaymentStructure", "0 without 'subcontractors' to pass the rest to",
+                self.management_fee,
+            )  # fmt: skip
         if self.investor is not None and self.clawback_share > 0:
-            raise ParameterError(
-                "A structure with an investor cannot also claw back fees from the provider: the "
-                "investor carries the outcome risk. Set clawback_share=0.",
-                parameter="clawback_share",
-                caller="PaymentStructure",
-            )
+            raise parameter_error(
+                "clawback_share", "PaymentStructure", "0 in a structure with an investor (the investor carries the "
+                "outcome risk, so no fee is clawed back from the provider)", self.clawback_share,
+            )  # fmt: skip
 
     # ------------------------------------------------------------------ money
     @property
@@ -318,7 +290,7 @@ class PaymentStructure:
             )
         return findings
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON."""
         return {
             "name": self.name,
@@ -358,7 +330,9 @@ class PaymentStructure:
         return "\n".join(lines)
 
     @classmethod
-    def from_spec(cls, spec: Any, outcome_budget: float = 0.0, *, clawback_rule: bool = False) -> PaymentStructure:
+    def from_spec(
+        cls, spec: MetricSpec, outcome_budget: float = 0.0, *, clawback_rule: bool = False
+    ) -> PaymentStructure:
         """Build from a spec's or contract's ``[payment]`` table.
 
         Reads ``service_fee``, ``up_front_share``, ``at_risk_share``,

@@ -17,17 +17,28 @@ Segments here are payment groups: each person belongs to exactly one.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 import tomli_w
 from scipy import stats
 
+from ground.checks import parameter_error
 from ground.errors import ModelError, ParameterError, SpecError
+
+if TYPE_CHECKING:
+    from outcomes.spec import MetricSpec
+
+#: Each person's payment segment: one label per person, or a boolean frame with one column per segment.
+Segments: TypeAlias = Sequence[str] | np.ndarray | pd.Series | pd.DataFrame
+#: People x outcomes achievement probabilities (a Series for one outcome).
+Probabilities: TypeAlias = pd.DataFrame | pd.Series
+#: Delivery cost per person: one amount for every segment, or by segment.
+Costs: TypeAlias = float | Mapping[str, float] | pd.Series
 
 __all__ = [
     "Margins",
@@ -42,7 +53,7 @@ __all__ = [
 _TOL = 1e-9
 
 
-def segment_labels(segments: Any, n: int | None = None) -> pd.Series:
+def segment_labels(segments: Segments, n: int | None = None) -> pd.Series:
     """Each person's single segment (payment group) as a string Series.
 
     Parameters
@@ -67,28 +78,24 @@ def segment_labels(segments: Any, n: int | None = None) -> pd.Series:
         per_row = flags.sum(axis=1)
         bad = np.flatnonzero(per_row != 1)
         if bad.size:
-            raise ParameterError(
-                "The 'segments' parameter must give each person exactly one payment segment "
-                f"(a tariff pays by mutually exclusive groups). Got {per_row[bad[:10]].tolist()} "
-                f"segments for rows {bad[:10].tolist()}"
-                + (f" and {bad.size - 10} more rows." if bad.size > 10 else "."),
-                parameter="segments",
-            )
+            raise parameter_error(
+                "segments", "segment_labels", "exactly one payment segment per person (a tariff pays by mutually "
+                "exclusive groups)", got=f"{per_row[bad[:10]].tolist()} segments for rows {bad[:10].tolist()}"
+                + (f" and {bad.size - 10} more rows" if bad.size > 10 else ""),
+            )  # fmt: skip
         labels = pd.Series(np.asarray(segments.columns, dtype=object)[flags.argmax(axis=1)])
     else:
         labels = pd.Series(np.asarray(segments, dtype=object))
     missing = np.flatnonzero(labels.isna().to_numpy())
     if missing.size:
-        raise ParameterError(
-            "The 'segments' parameter must name a segment for every person. "
-            f"Got no segment for rows {missing[:10].tolist()}.",
-            parameter="segments",
+        raise parameter_error(
+            "segments",
+            "segment_labels",
+            "a segment for every person",
+            got=f"no segment for rows {missing[:10].tolist()}",
         )
     if n is not None and len(labels) != n:
-        raise ParameterError(
-            f"The 'segments' parameter must have one entry per person ({n}). Got {len(labels)} instead.",
-            parameter="segments",
-        )
+        raise parameter_error("segments", "segment_labels", f"one entry per person ({n})", got=f"{len(labels)}")
     return labels.astype(str).reset_index(drop=True)
 
 
@@ -97,22 +104,19 @@ def _probability_frame(probabilities: Any) -> pd.DataFrame:
     if isinstance(probabilities, pd.Series):
         probabilities = probabilities.to_frame()
     if not isinstance(probabilities, pd.DataFrame):
-        raise ParameterError(
-            "The 'probabilities' parameter must be a DataFrame with one column per outcome and "
-            f"one row per person. Got {type(probabilities).__name__} instead.",
-            parameter="probabilities",
-        )
+        raise parameter_error(
+            "probabilities", "the tariff", "a DataFrame with one column per outcome and one row per person",
+            got=type(probabilities).__name__,
+        )  # fmt: skip
     values = probabilities.to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0) | (values > 1)
     if bad.any():
         rows, cols = np.nonzero(bad)
         cells = [f"row {r} column {probabilities.columns[c]!r}" for r, c in zip(rows[:10], cols[:10])]
-        raise ParameterError(
-            "The 'probabilities' parameter must hold probabilities in [0, 1]. "
-            f"Got values outside that range or missing at {', '.join(cells)}"
-            + (f" and {rows.size - 10} more cells." if rows.size > 10 else "."),
-            parameter="probabilities",
-        )
+        raise parameter_error(
+            "probabilities", "the tariff", "probabilities in [0, 1]", got=f"values outside that range or missing at "
+            f"{', '.join(cells)}" + (f" and {rows.size - 10} more cells" if rows.size > 10 else ""),
+        )  # fmt: skip
     frame = pd.DataFrame(values, columns=[str(c) for c in probabilities.columns])
     return frame
 
@@ -128,24 +132,25 @@ def _segment_sums(segments: Any, probabilities: Any) -> tuple[pd.Series, pd.Data
     return n.astype(int), sum_p, sum_var
 
 
-def _as_segment_series(values: Any, segments: pd.Index, name: str) -> pd.Series:
+def _cell(frame: pd.DataFrame, row: object, column: object) -> float:
+    """One number of a table of numbers (pandas' own lookups are typed as any scalar at all)."""
+    return float(frame.to_numpy(dtype=float)[frame.index.get_loc(row), frame.columns.get_loc(column)])
+
+
+def _as_segment_series(values: Costs, segments: pd.Index, name: str) -> pd.Series:
     """A per-segment amount (mapping, Series or scalar) aligned with ``segments``."""
-    if np.isscalar(values):
+    if isinstance(values, (int, float, np.number)):
         return pd.Series(float(values), index=segments, name=name)
     series = pd.Series(dict(values) if isinstance(values, Mapping) else values, dtype=float)
     series.index = series.index.astype(str)
     missing = [s for s in segments if s not in series.index]
     if missing:
-        raise ParameterError(
-            f"The '{name}' parameter must give a value for every segment {list(segments)}. Got none for {missing}.",
-            parameter=name,
+        raise parameter_error(
+            name, "the tariff", f"a value for every segment {list(segments)}", got=f"none for {missing}"
         )
     out = series.reindex(segments)
     if not np.isfinite(out.to_numpy()).all() or (out < 0).any():
-        raise ParameterError(
-            f"The '{name}' parameter must be finite and >= 0 for every segment. Got {out.to_dict()} instead.",
-            parameter=name,
-        )
+        raise parameter_error(name, "the tariff", "finite and >= 0 for every segment", out.to_dict())
     out.name = name
     return out
 
@@ -157,16 +162,11 @@ def _outcome_shares(shares: Mapping[str, float] | None, outcomes: pd.Index) -> p
     series = pd.Series(dict(shares), dtype=float)
     unknown = sorted(set(series.index) - set(outcomes))
     if unknown:
-        raise ParameterError(
-            f"The 'shares' parameter must name outcomes among {list(outcomes)}. Got {unknown} instead.",
-            parameter="shares",
-        )
+        raise parameter_error("shares", "the tariff", f"outcomes among {list(outcomes)}", unknown)
     series = series.reindex(outcomes).fillna(0.0)
     if (series < 0).any() or abs(series.sum() - 1.0) > _TOL:
-        raise ParameterError(
-            "The 'shares' parameter must be non-negative and sum to 1. "
-            f"Got {series.to_dict()} (sum {series.sum():.6g}) instead.",
-            parameter="shares",
+        raise parameter_error(
+            "shares", "the tariff", "non-negative and summing to 1", got=f"{series.to_dict()} (sum {series.sum():.6g})"
         )
     return series
 
@@ -213,7 +213,7 @@ class Margins:
         """The per-segment table (a copy)."""
         return self.table.copy()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON."""
         return {
             "tariff": self.tariff_method,
@@ -289,10 +289,8 @@ class Tariff:
         prices.index.name, prices.columns.name = "outcome", "segment"
         values = prices.to_numpy()
         if prices.empty or not np.isfinite(values).all() or (values < 0).any():
-            raise ParameterError(
-                "The 'prices' parameter of Tariff must be a non-empty outcome x segment table of finite "
-                f"prices >= 0. Got {prices.to_dict()} instead.",
-                parameter="prices",
+            raise parameter_error(
+                "prices", "Tariff", "a non-empty outcome x segment table of finite prices >= 0", prices.to_dict()
             )
         object.__setattr__(self, "prices", prices)
 
@@ -307,17 +305,16 @@ class Tariff:
     def price(self, outcome: str, segment: str) -> float:
         """The price of one achievement of ``outcome`` by a person in ``segment``."""
         if outcome not in self.prices.index or segment not in self.prices.columns:
-            raise ParameterError(
-                f"Tariff has outcomes {self.outcomes} and segments {self.segments}. "
-                f"Got outcome {outcome!r}, segment {segment!r}.",
-                parameter="prices",
-            )
-        return float(self.prices.at[outcome, segment])
+            raise parameter_error(
+                "outcome", "Tariff.price", f"an outcome among {self.outcomes} and a segment among {self.segments}",
+                got=f"outcome {outcome!r}, segment {segment!r}",
+            )  # fmt: skip
+        return _cell(self.prices, outcome, segment)
 
     @classmethod
     def from_dict(
         cls,
-        prices: Mapping[str, Any],
+        prices: Mapping[str, float | Mapping[str, float]],
         *,
         segments: list[str] | None = None,
         method: str = "given",
@@ -330,10 +327,11 @@ class Tariff:
         named = sorted({s for v in prices.values() if isinstance(v, Mapping) for s in v})
         cols = list(segments) if segments is not None else named
         if not cols:
-            raise ParameterError(
-                "A tariff given as one number per outcome needs the 'segments' parameter to name "
-                "its segments. Got none.",
-                parameter="segments",
+            raise parameter_error(
+                "segments",
+                "Tariff.from_dict",
+                "the segments' names when every outcome is given as one number",
+                segments,
             )
         rows = {}
         for outcome, value in prices.items():
@@ -380,7 +378,7 @@ class Tariff:
             raise SpecError(f"{path}: {exc}", key=exc.key, source=str(path)) from None
 
     @classmethod
-    def from_spec(cls, spec: Any) -> Tariff:
+    def from_spec(cls, spec: MetricSpec) -> Tariff:
         """The tariff in a metric spec's ``[payment.prices]``, one outcome per price key.
 
         A price is one number or ``{default = ..., <segment> = ...}``; the
@@ -430,7 +428,7 @@ class Tariff:
             body["budget"] = float(self.budget)
         body["segments"] = [str(s) for s in self.segments]
         for outcome in self.outcomes:
-            body[str(outcome)] = {str(s): float(v) for s, v in self.prices.loc[outcome].items()}
+            body[str(outcome)] = {str(s): _cell(self.prices, outcome, s) for s in self.segments}
         return tomli_w.dumps({"tariff": body})
 
     @classmethod
@@ -456,27 +454,23 @@ class Tariff:
         """Raise unless the tariff prices every one of these segments and outcomes."""
         unknown = sorted(segments - set(self.segments))
         if unknown:
-            raise ParameterError(
-                f"The 'segments' parameter names segments {unknown} that the tariff does not price; "
-                f"it prices {self.segments}.",
-                parameter="segments",
-            )
+            raise parameter_error("segments", "the tariff", f"segments the tariff prices ({self.segments})", unknown)
         unpriced = [o for o in outcomes if o not in self.prices.index]
         if unpriced:
-            raise ParameterError(
-                f"The tariff has no price for outcomes {unpriced}; it prices {self.outcomes}.",
-                parameter="probabilities",
-            )
+            raise parameter_error(
+                "probabilities", "the tariff", f"outcomes the tariff prices ({self.outcomes})",
+                got=f"outcomes {unpriced}, which it does not price",
+            )  # fmt: skip
 
-    def person_prices(self, segments: Any, outcomes: list[str] | None = None) -> pd.DataFrame:
+    def person_prices(self, segments: Segments, outcomes: list[str] | None = None) -> pd.DataFrame:
         """The price each person would attract per outcome (people x outcomes)."""
         labels = segment_labels(segments)
         outcomes = self.outcomes if outcomes is None else outcomes
         self._check_covers(set(labels), outcomes)
-        codes = pd.Index(self.segments).get_indexer(labels)
+        codes = pd.Index(self.segments).get_indexer(pd.Index(labels))
         return pd.DataFrame(self.prices.loc[outcomes].to_numpy()[:, codes].T, columns=outcomes)
 
-    def expected_income(self, segments: Any, probabilities: Any, *, alpha: float = 0.05) -> pd.DataFrame:
+    def expected_income(self, segments: Segments, probabilities: Probabilities, *, alpha: float = 0.05) -> pd.DataFrame:
         """Expected outcome income per segment with its analytic CI.
 
         Parameters
@@ -528,7 +522,9 @@ class Tariff:
             }
         )
 
-    def margins(self, costs: Any, segments: Any, probabilities: Any, *, alpha: float = 0.05) -> Margins:
+    def margins(
+        self, costs: Costs, segments: Segments, probabilities: Probabilities, *, alpha: float = 0.05
+    ) -> Margins:
         """Expected income minus cost per enrolled person, by segment, and the creaming gap.
 
         Parameters
@@ -571,8 +567,8 @@ class Tariff:
         table = table.assign(_name=table.index).sort_values(["achievement", "_name"], ascending=[False, True])
         table = table.drop(columns="_name")
         easiest, hardest = str(table.index[0]), str(table.index[-1])
-        gap = float(table.at[easiest, "margin_per_person"] - table.at[hardest, "margin_per_person"])
-        gap_se = float(np.hypot(table.at[easiest, "income_se"], table.at[hardest, "income_se"]))
+        gap = _cell(table, easiest, "margin_per_person") - _cell(table, hardest, "margin_per_person")
+        gap_se = float(np.hypot(_cell(table, easiest, "income_se"), _cell(table, hardest, "income_se")))
         return Margins(
             table=table,
             easiest=easiest,
@@ -589,7 +585,7 @@ class Tariff:
         """The price table (a copy): outcomes x segments."""
         return self.prices.copy()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python form for JSON."""
         return {
             "method": self.method,
@@ -623,13 +619,13 @@ class Tariff:
 def _check_budget(budget: float) -> float:
     budget = float(budget)
     if not np.isfinite(budget) or budget <= 0:
-        raise ParameterError(
-            f"The 'budget' parameter must be a finite amount > 0. Got {budget!r} instead.", parameter="budget"
-        )
+        raise parameter_error("budget", "the tariff", "a finite amount > 0", budget)
     return budget
 
 
-def flat(budget: float, probabilities: Any, *, segments: Any, shares: Mapping[str, float] | None = None) -> Tariff:
+def flat(
+    budget: float, probabilities: Probabilities, *, segments: Segments, shares: Mapping[str, float] | None = None
+) -> Tariff:
     """One price per outcome for every segment, with expected total equal to ``budget``.
 
     ``price[o] = shares[o] * budget / sum_i p[i, o]``.
@@ -668,10 +664,10 @@ def flat(budget: float, probabilities: Any, *, segments: Any, shares: Mapping[st
 
 def by_difficulty(
     budget: float,
-    probabilities: Any,
+    probabilities: Probabilities,
     *,
-    segments: Any,
-    costs: Any,
+    segments: Segments,
+    costs: Costs,
     strength: float = 1.0,
     shares: Mapping[str, float] | None = None,
 ) -> Tariff:
@@ -705,15 +701,13 @@ def by_difficulty(
     budget = _check_budget(budget)
     strength = float(strength)
     if not np.isfinite(strength) or strength < 0:
-        raise ParameterError(
-            f"The 'strength' parameter must be a finite number >= 0. Got {strength!r} instead.", parameter="strength"
-        )
+        raise parameter_error("strength", "by_difficulty", "a finite number >= 0", strength)
     n, sum_p, _ = _segment_sums(segments, probabilities)
     share = _outcome_shares(shares, sum_p.columns)
     cost = _as_segment_series(costs, n.index, "costs")
     pbar = sum_p.div(n, axis=0)  # segments x outcomes
     if strength > 0:
-        zero = [(s, o) for o in pbar.columns if share[o] > 0 for s in pbar.index if pbar.at[s, o] <= 0]
+        zero = [(s, o) for o in pbar.columns if share[o] > 0 for s in pbar.index if _cell(pbar, s, o) <= 0]
         if zero:
             raise ModelError(
                 "Cannot price by difficulty: segment/outcome pairs "
@@ -721,10 +715,7 @@ def by_difficulty(
                 "Merge the segment or drop the outcome.",
             )
         if (cost <= 0).any():
-            raise ParameterError(
-                f"The 'costs' parameter must be > 0 in every segment when strength > 0. Got {cost.to_dict()}.",
-                parameter="costs",
-            )
+            raise parameter_error("costs", "by_difficulty", "> 0 in every segment when strength > 0", cost.to_dict())
     relative = np.power(cost.to_numpy()[:, None], strength) / np.power(pbar.where(pbar > 0, 1.0), strength)
     relative = pd.DataFrame(relative, index=pbar.index, columns=pbar.columns)
     expected_relative = (relative * sum_p).sum(axis=0)  # per outcome
@@ -739,11 +730,11 @@ def by_difficulty(
 
 
 def incentive_neutral(
-    costs: Any,
-    probabilities: Any,
+    costs: Costs,
+    probabilities: Probabilities,
     budget: float,
     *,
-    segments: Any,
+    segments: Segments,
     shares: Mapping[str, float] | None = None,
     fixed: Mapping[str, float] | None = None,
 ) -> Tariff:
@@ -794,11 +785,10 @@ def incentive_neutral(
     fixed_price = pd.Series(dict(fixed or {}), dtype=float)
     unknown = sorted(set(fixed_price.index) - set(pbar.columns))
     if unknown or (fixed_price < 0).any() or len(fixed_price) == len(pbar.columns):
-        raise ParameterError(
-            f"The 'fixed' parameter must give prices >= 0 for some, not all, of the outcomes {list(pbar.columns)}. "
-            f"Got {fixed_price.to_dict()} instead.",
-            parameter="fixed",
-        )
+        raise parameter_error(
+            "fixed", "incentive_neutral", f"prices >= 0 for some, not all, of the outcomes {list(pbar.columns)}",
+            fixed_price.to_dict(),
+        )  # fmt: skip
     free = pbar.columns.drop(fixed_price.index)
     share = _outcome_shares(shares, free)
     total_cost = float((n * cost).sum())
@@ -808,14 +798,13 @@ def incentive_neutral(
     negative = rest[rest < 0]
     if not negative.empty:
         minimum = total_cost - n.sum() * (cost - (income - rest)).min()
-        raise ParameterError(
-            f"The 'budget' parameter is too low for an incentive-neutral tariff: the common margin "
-            f"£{margin:,.2f} per person would need negative prices in segments {list(negative.index)}. "
-            f"Budget must be at least £{minimum:,.2f}; got £{budget:,.2f}.",
-            parameter="budget",
-        )
+        raise parameter_error(
+            "budget", "incentive_neutral", f"at least £{minimum:,.2f} for an incentive-neutral tariff: the common "
+            f"margin £{margin:,.2f} per person would need negative prices in segments {list(negative.index)}",
+            got=f"£{budget:,.2f}",
+        )  # fmt: skip
     needed = pd.DataFrame(np.outer(rest, share), index=pbar.index, columns=free)
-    zero = [(s, o) for s in pbar.index for o in free if needed.at[s, o] > 0 and pbar.at[s, o] <= 0]
+    zero = [(s, o) for s in pbar.index for o in free if _cell(needed, s, o) > 0 and _cell(pbar, s, o) <= 0]
     if zero:
         raise ModelError(
             "Cannot set incentive-neutral prices: segment/outcome pairs "

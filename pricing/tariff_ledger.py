@@ -37,7 +37,7 @@ LEDGER_COLUMNS = (
 )
 
 
-def pence(amount: Any) -> int:
+def pence(amount: float | Decimal) -> int:
     """Pounds (float, int or Decimal) to whole pence, rounded half up.
 
     A float is read by its shortest decimal form (``repr``), so 0.125 is exactly an eighth and 99.995 pounds is
@@ -143,7 +143,7 @@ def uplifts(contract: Contract, cohort: pd.DataFrame) -> Uplifts:
 
 def tariff_rows(
     item: str,
-    price: tuple[str, Any],
+    price: tuple[str, float | Mapping[str, float]],
     paid: np.ndarray,
     cohort: pd.DataFrame,
     lifted: Uplifts,

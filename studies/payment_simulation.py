@@ -42,36 +42,27 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
 from cohorts.synthetic import DISPERSION, chance_of_reoffending, draw_covariates, expected_reoffences
-from ground.checks import Interval, check_parameter
-from ground.errors import ConvergenceError, ParameterError
+from ground.checks import Interval, check_parameter, parameter_error
+from ground.errors import ConvergenceError
+from ground.tables import BASELINE_COVARIATES
 from ground.tolerance import at_least
 from metrics.matching import match
 from metrics.power import Measure
 from metrics.propensity import design_matrix
-from metrics.thresholds import Comparison, PaymentRule, peterborough, peterborough_rule
+from metrics.thresholds import Contrast, PaymentRule, peterborough, peterborough_rule
 
 #: Baseline covariates the simulated evaluations match on: everything the
 #: outcome model uses. Ethnicity is left out: it does not enter the outcome
 #: model, and its rarest level (2%) is often absent from a small treated
 #: cohort, which separates the propensity logit.
-MATCHING_COVARIATES = [
-    "sex",
-    "age",
-    "age_first_conviction",
-    "prior_offences",
-    "need_accommodation",
-    "need_substance",
-    "need_mental_health",
-    "need_employment",
-    "need_family",
-    "ogrs_score",
-]
+MATCHING_COVARIATES = [c for c in BASELINE_COVARIATES if c != "ethnicity"]
 _REFERENCE_SIZE = 400_000
 _REFERENCE_SEED = 20_260_601
 
@@ -83,7 +74,7 @@ def _reference_mu() -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class World:
+class OutcomeModel:
     """How simulated outcomes are generated: a scale on ``mu`` and the programme's rate ratio.
 
     Attributes
@@ -108,13 +99,10 @@ class World:
     measure: Measure
 
     @classmethod
-    def build(cls, measure: Measure, true_effect: float, base_rate: float | None = None) -> World:
+    def build(cls, measure: Measure, true_effect: float, base_rate: float | None = None) -> OutcomeModel:
         """Solve for the scale and rate ratio that give ``base_rate`` and ``true_effect``."""
         if measure not in ("binary", "frequency"):
-            raise ParameterError(
-                f"The 'measure' parameter must be 'binary' or 'frequency'. Got {measure!r} instead.",
-                parameter="measure",
-            )
+            raise parameter_error("measure", "OutcomeModel.build", "'binary' or 'frequency'", measure)
         mu = _reference_mu()
         if base_rate is None:
             scale = 1.0
@@ -162,27 +150,27 @@ class MatchedEffectDraws:
         ``mean_treated_binary``, ``mean_control_binary``, ``mean_treated_count``,
         ``mean_control_count``, ``n_treated``, ``n_control``, ``sample_effect``
         (binary ATT of the cohort drawn), ``cohort`` and ``draw``.
-    world_binary, world_frequency : World
+    world_binary, world_frequency : OutcomeModel
         The true effects on the two measures (same programme).
     """
 
     frame: pd.DataFrame
-    world_binary: World
-    world_frequency: World
+    world_binary: OutcomeModel
+    world_frequency: OutcomeModel
 
-    def comparisons(self, measure: Measure) -> list[Comparison]:
-        """Each evaluation as a :class:`Comparison` of ``measure``."""
+    def comparisons(self, measure: Measure) -> list[Contrast]:
+        """Each evaluation as a :class:`Contrast` of ``measure``."""
         f = self.frame
         if measure == "binary":
             cols = ("mean_treated_binary", "mean_control_binary", "difference_se", "log_ratio_binary_se")
         else:
             cols = ("mean_treated_count", "mean_control_count", "difference_count_se", "log_ratio_se")
         return [
-            Comparison(measure, r[cols[0]], r[cols[1]], r["n_treated"], r["n_control"], r[cols[2]], r[cols[3]])
+            Contrast(measure, r[cols[0]], r[cols[1]], r["n_treated"], r["n_control"], r[cols[2]], r[cols[3]])
             for _, r in f.iterrows()
         ]
 
-    def coverage(self, level: float = 0.95) -> pd.DataFrame:
+    def coverage(self) -> pd.DataFrame:
         """Share of 95% CIs that cover the true effect, per measure, with its Monte Carlo SE."""
         f = self.frame
         rows = []
@@ -284,17 +272,15 @@ def simulate_matched_effects(
         ("block", block),
     ):
         if int(value) != value or value < 1:
-            raise ParameterError(
-                f"The {name!r} parameter must be a whole number >= 1. Got {value!r} instead.", parameter=name
-            )
+            raise parameter_error(name, "simulate_matched_effects", "a whole number >= 1", value)
     pool = int(pool_size if pool_size is not None else 10 * ratio * n_treated)
     if pool < ratio * n_treated:
-        raise ParameterError(
-            f"The 'pool_size' parameter must be at least ratio * n_treated = {ratio * n_treated} so "
-            f"everyone can be matched without replacement. Got {pool} instead.",
-            parameter="pool_size",
-        )
-    world = World.build(measure, true_effect, base_rate)
+        raise parameter_error(
+            "pool_size", "simulate_matched_effects",
+            f"at least ratio * n_treated = {ratio * n_treated}, so that everyone can be matched without replacement",
+            pool,
+        )  # fmt: skip
+    world = OutcomeModel.build(measure, true_effect, base_rate)
     rng = np.random.default_rng(seed)
     runs = draws * cohorts
     frames = [_block(rng, min(block, runs - start), n_treated, pool, ratio, world) for start in range(0, runs, block)]
@@ -303,18 +289,18 @@ def simulate_matched_effects(
     frame["cohort"] = np.tile(np.arange(1, cohorts + 1), draws)
     mu = _reference_mu() * world.scale
     base_binary = float(chance_of_reoffending(mu).mean())
-    binary = World(
+    binary = OutcomeModel(
         world.scale,
         world.rate_ratio,
         base_binary,
         float((chance_of_reoffending(world.rate_ratio * mu) - chance_of_reoffending(mu)).mean()),
         "binary",
     )
-    frequency = World(world.scale, world.rate_ratio, float(mu.mean()), world.rate_ratio, "frequency")
+    frequency = OutcomeModel(world.scale, world.rate_ratio, float(mu.mean()), world.rate_ratio, "frequency")
     return MatchedEffectDraws(frame, binary, frequency)
 
 
-def _block(rng: np.random.Generator, runs: int, n_t: int, n_pool: int, ratio: int, world: World) -> pd.DataFrame:
+def _block(rng: np.random.Generator, runs: int, n_t: int, n_pool: int, ratio: int, world: OutcomeModel) -> pd.DataFrame:
     """``runs`` evaluations: draw, fit the propensity logits together, match each, estimate."""
     treated_cov = draw_covariates(runs * n_t, rng, "eligible")
     pool_cov = draw_covariates(runs * n_pool, rng, "pool")
@@ -369,7 +355,7 @@ def batched_logit(X: np.ndarray, treated: np.ndarray, *, tol: float = 1e-10, max
 
 
 def matched_effects(
-    counts: np.ndarray, treated: np.ndarray, weights: np.ndarray, subclass: np.ndarray, level: float = 0.95
+    counts: np.ndarray, treated: np.ndarray, weights: np.ndarray, subclass: np.ndarray, alpha: float = 0.05
 ) -> dict:
     """Binary and frequency effects of one matched sample, as ``MatchedComparison.effect`` gives them.
 
@@ -391,7 +377,7 @@ def matched_effects(
         adj = groups / (groups - 1) * ((n - 1) / (n - 2) if linear else 1.0)
         return adj * float((np.bincount(g, weights=score, minlength=groups) ** 2).sum())
 
-    out = {"n_treated": int(t.sum()), "n_control": int((~t).sum())}
+    out: dict[str, float] = {"n_treated": int(t.sum()), "n_control": int((~t).sum())}
     for name, y in (("binary", y_bin), ("count", y_count)):
         m_t, m_c = float((w * y)[t].sum() / w_t), float((w * y)[~t].sum() / w_c)
         resid = y - np.where(t, m_t, m_c)
@@ -402,7 +388,7 @@ def matched_effects(
         log_score = w * resid * np.where(t, 1 / (w_t * m_t), -1 / (w_c * m_c)) if m_t > 0 and m_c > 0 else None
         se_log = math.nan if log_score is None else math.sqrt(cluster_var(log_score, linear=False))
         if name == "binary":
-            q = stats.t.ppf(0.5 + level / 2, n - 2)
+            q = stats.t.ppf(1 - alpha / 2, n - 2)
             out.update(
                 difference=m_t - m_c,
                 difference_se=se_diff,
@@ -411,7 +397,7 @@ def matched_effects(
                 log_ratio_binary_se=se_log,
             )
         else:
-            z = stats.norm.ppf(0.5 + level / 2)
+            z = stats.norm.ppf(1 - alpha / 2)
             log_ratio = math.log(m_t / m_c) if m_t > 0 and m_c > 0 else math.nan
             out.update(
                 log_ratio=log_ratio,
@@ -518,11 +504,7 @@ def payment_probability(
     """
     rule = peterborough_rule() if isinstance(test, str) and test == "peterborough" else test
     if not isinstance(rule, PaymentRule):
-        raise ParameterError(
-            f"The 'test' parameter of payment_probability must be a PaymentRule or 'peterborough'. "
-            f"Got {test!r} instead.",
-            parameter="test",
-        )
+        raise parameter_error("test", "payment_probability", "a PaymentRule or 'peterborough'", test)
     measure = rule.measure or "frequency"
     sim = simulate_matched_effects(
         true_effect,
@@ -540,9 +522,8 @@ def payment_probability(
         stat = f["log_ratio"] if rule.scale == "relative" else f["mean_treated_count"] - f["mean_control_count"]
         se = f["log_ratio_se"] if rule.scale == "relative" else f["difference_count_se"]
     else:
-        stat = (
-            np.log(f["mean_treated_binary"] / f["mean_control_binary"]) if rule.scale == "relative" else f["difference"]
-        )
+        log_ratio = pd.Series(np.log(f["mean_treated_binary"] / f["mean_control_binary"]), index=f.index)
+        stat = log_ratio if rule.scale == "relative" else f["difference"]
         se = f["log_ratio_binary_se"] if rule.scale == "relative" else f["difference_se"]
     met = pd.Series(rule.met_statistic(stat.to_numpy(), se.to_numpy()), index=f.index).groupby(f["draw"]).any()
     comparisons = sim.comparisons(measure)
@@ -551,16 +532,19 @@ def payment_probability(
         reduction = (1 - np.exp(f["log_ratio"])).groupby(f["draw"]).mean()  # equal cohort sizes: equal weights
         met = met | at_least(reduction, pooled)
         reported = [
-            peterborough(
-                comparisons[d * cohorts : (d + 1) * cohorts],
-                per_cohort=rule.at_least,
-                pooled=pooled,
-                true_effect=world.true_effect,
-            ).payment_probability
+            float(
+                peterborough(
+                    comparisons[d * cohorts : (d + 1) * cohorts],
+                    per_cohort=rule.at_least,
+                    pooled=pooled,
+                    true_effect=world.true_effect,
+                ).payment_probability
+                or 0.0  # given a true effect, peterborough always gives its payment probability
+            )
             for d in range(draws)
         ]
     else:
-        reported = [rule.chance(c, world.true_effect) for c in comparisons]
+        reported = [float(rule.chance(c, world.true_effect)) for c in comparisons]
     share = float(met.mean())
     return PaymentProbability(
         probability=share,
@@ -580,16 +564,12 @@ def payment_probability(
 
 def _positive(name: str, value: float) -> None:
     if not (math.isfinite(value) and value > 0):
-        raise ParameterError(f"The {name!r} parameter must be > 0. Got {value!r} instead.", parameter=name)
+        raise parameter_error(name, "OutcomeModel.build", "> 0", value)
 
 
 def _between(name: str, value: float, low: float, high: float, what: str | None = None) -> None:
     if not low < value < high:
-        raise ParameterError(
-            f"The {name!r} parameter must be {what or f'strictly between {low:g} and {high:g}'}. "
-            f"Got {value!r} instead.",
-            parameter=name,
-        )
+        raise parameter_error(name, "OutcomeModel.build", what or f"strictly between {low:g} and {high:g}", value)
 
 
 #: Outcome models of the coverage study: name -> (kind, description).
@@ -600,7 +580,7 @@ COVERAGE_OUTCOMES = {
     "binary": ("binary", "P(y = 1) = expit(-1 + 0.6 x1 + 0.4 x2 - 0.3 x3 + 0.3 x4 - 0.5 t)"),
 }
 #: Matching designs of the coverage study: name -> match() options.
-COVERAGE_DESIGNS = {
+COVERAGE_DESIGNS: dict[str, dict[str, Any]] = {
     "1:1 without replacement": {"ratio": 1, "replace": False},
     "1:1 without replacement, caliper 0.2": {"ratio": 1, "replace": False, "caliper": 0.2},
     "1:3 with replacement": {"ratio": 3, "replace": True},
@@ -666,7 +646,7 @@ def coverage_study(
     pool_size: int = 2_000,
     designs: dict[str, dict] | None = None,
     seed: int | None = None,
-    level: float = 0.95,
+    alpha: float = 0.05,
 ) -> CoverageStudy:
     """Simulate matched evaluations and measure how often each CI covers the true effect.
 
@@ -685,25 +665,25 @@ def coverage_study(
     check_parameter(draws, "draws", "coverage_study", Interval(int, 2, None))
     check_parameter(n_treated, "n_treated", "coverage_study", Interval(int, 20, None))
     check_parameter(pool_size, "pool_size", "coverage_study", Interval(int, n_treated, None))
-    designs = COVERAGE_DESIGNS if designs is None else designs
+    chosen = COVERAGE_DESIGNS if designs is None else designs
     truths = _coverage_truths()
     rng = np.random.default_rng(seed)
     records = []
     for _ in range(draws):
         sample = _coverage_sample(rng, n_treated, pool_size)
-        for name, options in designs.items():
+        for name, options in chosen.items():
             m = match(sample, "t", ["x1", "x2", "x3", "x4"], link="linear_logit", **options)
-            records += _coverage_records(m, name, options, truths, level)
+            records += _coverage_records(m, name, options, truths, alpha)
     return CoverageStudy(_coverage_table(pd.DataFrame(records)))
 
 
-def _coverage_records(m, design: str, options: dict, truths: dict, level: float) -> list[dict]:
+def _coverage_records(m, design: str, options: dict, truths: dict, alpha: float) -> list[dict]:
     ses = ("two_way", "abadie_imbens", "hc3") if options.get("replace") else ("cluster", "hc3")
     default = m._default_se(True)
     out = []
     for outcome, (kind, _) in COVERAGE_OUTCOMES.items():
         for se in ses:
-            e = m.effect(outcome, kind, se=se, level=level)
+            e = m.effect(outcome, kind, se=se, alpha=alpha)
             out.append(
                 {
                     "design": design, "outcome": outcome, "se": se, "default": se == default,

@@ -2,6 +2,7 @@
 so that the same code gives the same test results on every run (CI included)."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -18,24 +19,30 @@ settings.load_profile("desist")
 #: --durations=0. They go to the workers first, so that no long file starts last and leaves the other
 #: workers idle while it runs.
 LONGEST_FIRST = (
-    "test_outcomes_reoffending.py",
+    "outcomes/test_reoffending.py",
     "test_examples.py",
-    "test_cli_report.py",
-    "test_report_workbook.py",
-    "test_appraisal.py",
-    "test_report_sections.py",
-    "test_power_simulation.py",
-    "test_report_browser.py",
-    "test_validation_gaming.py",
-    "test_cli_text.py",
-    "test_pricing_settlement_properties.py",
-    "test_cli_fuzz.py",
+    "cli/test_report.py",
+    "report/test_workbook.py",
+    "appraisal/test_appraisal.py",
+    "report/test_sections.py",
+    "studies/test_payment_simulation.py",
+    "report/test_browser.py",
+    "validation/test_gaming.py",
+    "cli/test_text.py",
+    "pricing/test_settlement_properties.py",
+    "cli/test_fuzz.py",
     "test_architecture.py",
-    "test_cli_e2e.py",
-    "test_world.py",
+    "cli/test_e2e.py",
+    "cohorts/test_synthetic.py",
 )
 
 
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within a file is kept
+    tests = Path(__file__).resolve().parent
+
+    def place(item) -> int:
+        path = Path(item.path).resolve()
+        return rank.get(path.relative_to(tests).as_posix(), len(rank)) if path.is_relative_to(tests) else len(rank)
+
+    items.sort(key=place)  # stable: the order within a file is kept

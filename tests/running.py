@@ -3,7 +3,7 @@
 A subprocess pays for Python and every import again (seconds per call on a busy
 machine); the CLI tests run commands through typer's ``CliRunner`` instead, on
 the same entry point (``DesistGroup.main``, its one error handler included).
-A few smoke tests in tests/test_cli_subprocess.py still start real processes.
+A few smoke tests in tests/cli/test_subprocess.py still start real processes.
 """
 
 from __future__ import annotations

@@ -27,9 +27,6 @@ LIBRARY = FLOORS[:7]
 MAX_LINES = 80
 #: Most lines of code a command's body may have: parse the options, make one call, present the result.
 MAX_COMMAND_LINES = 30
-#: Commands still over MAX_COMMAND_LINES, owned by another helper this round (issue 24): the next round
-#: shortens them and empties this set. A command that gets short enough must leave it (the test says so).
-LONG_COMMANDS = {"evaluate", "screen"}
 #: Names whose calls run text as code, and methods that do the same on a DataFrame.
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
 FORBIDDEN_METHODS = {"eval", "query"}
@@ -40,7 +37,7 @@ FORBIDDEN_MODULES = {"pickle", "cPickle", "dill", "shelve", "marshal", "joblib",
 FORBIDDEN_LOADERS = {"read_pickle", "to_pickle", "load_pickle", "unsafe_load", "full_load"}
 #: Calls that hand text to a formula engine (patsy and formulaic evaluate formula terms as
 #: Python), with the only functions allowed to make them: both take a formula only from their
-#: caller's own script, and no command or spec passes one (tests/test_security.py).
+#: caller's own script, and no command or spec passes one (tests/ground/test_expressions.py).
 FORMULA_CALLS = {"logit", "glm", "ols", "probit", "poisson", "mnlogit", "negativebinomial", "wls", "gee", "phreg"}
 FORMULA_ENGINES = {"patsy", "formulaic"}
 FORMULA_ALLOWED = {("cohorts/difficulty.py", "_fit"), ("metrics/propensity.py", "_design")}
@@ -281,9 +278,143 @@ def test_commands_parse_make_one_call_and_present():
     assert {"demo", "report", "simulate", "power"} <= set(commands)
     lengths = {name: _lines_of_code(function, path.read_text(encoding="utf-8").splitlines()) for name, (path, function)
                in commands.items()}  # fmt: skip
-    long = {name: n for name, n in lengths.items() if n > MAX_COMMAND_LINES}
-    assert set(long) <= LONG_COMMANDS, f"commands over {MAX_COMMAND_LINES} lines of code: " + ", ".join(
-        f"{name} ({long[name]})" for name in sorted(set(long) - LONG_COMMANDS)
-    )
-    short = LONG_COMMANDS - set(long)
-    assert not short, f"now at most {MAX_COMMAND_LINES} lines: take {sorted(short)} out of LONG_COMMANDS"
+    long = ", ".join(f"{name} ({n})" for name, n in sorted(lengths.items()) if n > MAX_COMMAND_LINES)
+    assert not long, f"commands over {MAX_COMMAND_LINES} lines of code (move the work to the library): {long}"
+
+
+def _public_functions(packages: list[str]):
+    """(path, function) for every public function, and public method of a public class, of the public modules."""
+
+    def public(body: list[ast.stmt]):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                not node.name.startswith("_") or node.name == "__init__"
+            ):
+                yield node
+            elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                yield from public(node.body)
+
+    for package in packages:
+        for path in _modules(package):
+            if not any(part.startswith("_") and part != "__init__.py" for part in path.relative_to(ROOT).parts):
+                yield from ((path, function) for function in public(_tree(path).body))
+
+
+def _arguments(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    args = function.args
+    return [*args.posonlyargs, *args.args, *args.kwonlyargs, *filter(None, (args.vararg, args.kwarg))]
+
+
+def _hands_on(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Whether the function passes ``name`` to a call (to the date parser, or to a function that parses it)."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            values = [*node.args, *(k.value for k in node.keywords)]
+            if any(isinstance(v, ast.Name) and v.id == name for v in values):
+                return True
+    return False
+
+
+def test_as_of_is_date_like_and_read_by_the_one_date_parser():
+    """Every public ``as_of`` is typed ``DateLike`` (or ``DateLike | None``) and handed to a call that reads it."""
+    wrong = []
+    for path, function in _public_functions(LIBRARY + ["studies"]):
+        for arg in _arguments(function):
+            if arg.arg != "as_of":
+                continue
+            hint = ast.unparse(arg.annotation) if arg.annotation else "none"
+            if hint not in ("DateLike", "DateLike | None"):
+                wrong.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name}: as_of typed {hint}")
+            elif not _hands_on(function, "as_of"):
+                wrong.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name}: as_of is never read")
+    assert not wrong, "as_of must be DateLike, read by ground.dates:\n" + "\n".join(wrong)
+
+
+def test_arguments_are_refused_through_ground_checks():
+    """No module builds a ParameterError itself: ground.checks writes every message, in its one form.
+
+    ``check_parameter`` with ``Interval``/``Options``/``InstanceOf``, ``parameter_error`` (or ``option_error`` for a
+    command's option) when no constraint fits, and ``check_given`` for arguments that go together.
+    """
+    built = []
+    for package in FLOORS:
+        for path in _modules(package):
+            if path.relative_to(ROOT).as_posix() == "ground/checks.py":
+                continue
+            for node in ast.walk(_tree(path)):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ParameterError":
+                    built.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not built, "ParameterError built outside ground.checks (use its functions):\n" + "\n".join(built)
+
+
+#: Names a confidence argument must not have: it is ``alpha``, as in statsmodels (intervals at ``1 - alpha``).
+NOT_ALPHA = {"level", "conf_level", "confidence", "confidence_level", "ci_level", "coverage_level"}
+
+
+def test_the_confidence_argument_is_alpha():
+    wrong = [
+        f"{path.relative_to(ROOT)}:{function.lineno} {function.name}({arg.arg})"
+        for path, function in _public_functions(FLOORS)
+        for arg in _arguments(function)
+        if arg.arg in NOT_ALPHA
+    ]
+    assert not wrong, "name the confidence argument alpha:\n" + "\n".join(wrong)
+
+
+def test_no_two_public_classes_share_a_name():
+    """A class name means one thing across the library and the command line (``Design`` is the power design)."""
+    homes: dict[str, list[str]] = {}
+    for package in FLOORS:
+        for path in _modules(package):
+            for node in _tree(path).body:
+                if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                    homes.setdefault(node.name, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    shared = {name: where for name, where in homes.items() if len(where) > 1}
+    assert not shared, "public classes sharing a name:\n" + "\n".join(f"{k}: {', '.join(v)}" for k, v in shared.items())
+
+
+def test_the_longest_first_list_names_test_files():
+    """tests/conftest.py's LONGEST_FIRST names files that exist (a renamed file would silently lose its place)."""
+    from tests.conftest import LONGEST_FIRST
+
+    missing = [name for name in LONGEST_FIRST if not (ROOT / "tests" / name).is_file()]
+    assert not missing, f"LONGEST_FIRST names files that do not exist: {missing}"
+
+
+#: Packages whose public signatures name their types: ``object`` where a value really is anything.
+TYPED = ["ground", "metrics", "pricing"]
+
+
+def test_no_any_in_public_signatures():
+    """No public function or method of ground, metrics and pricing takes or returns ``Any``."""
+    found = []
+    for path, function in _public_functions(TYPED):
+        hints = [(a.arg, a.annotation) for a in _arguments(function) if a.annotation is not None]
+        hints += [("return", function.returns)] if function.returns is not None else []
+        for name, hint in hints:
+            if any(isinstance(n, ast.Name) and n.id == "Any" for n in ast.walk(hint)):
+                found.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name} {name}: {ast.unparse(hint)}")
+    assert not found, "Any in public signatures (name the type; object if it is anything):\n" + "\n".join(found)
+
+
+def test_the_baseline_covariates_have_one_home():
+    """Examples, studies and tests import ground.tables.BASELINE_COVARIATES: no alias, no list typed out again."""
+    from ground.tables import BASELINE_COVARIATES
+
+    home = set(BASELINE_COVARIATES)
+    copies = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        if ".venv" in path.parts or path.relative_to(ROOT).as_posix() == "ground/tables.py":
+            continue
+        for node in ast.walk(_tree(path)):
+            if not isinstance(node, ast.Assign):
+                continue
+            value = node.value
+            alias = isinstance(value, ast.Name) and value.id == "BASELINE_COVARIATES"
+            typed = (
+                isinstance(value, (ast.List, ast.Tuple))
+                and {e.value for e in value.elts if isinstance(e, ast.Constant)} == home
+            )
+            if alias or typed:
+                copies.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not copies, "import ground.tables.BASELINE_COVARIATES instead of copying it:\n" + "\n".join(copies)

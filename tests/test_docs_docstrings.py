@@ -29,14 +29,12 @@ GAPS: dict[str, tuple[str, ...]] = {
     "ground.checks.check_parameter": ("Parameters",),
     "ground.checks.column_names": ("Parameters",),
     "ground.checks.described": ("Parameters", "Examples"),
-    "ground.checks.parameter_error": ("Parameters",),
     "ground.checks.rows_text": ("Parameters",),
     "ground.checks.shorten": ("Parameters",),
     "ground.checks.shown_value": ("Parameters", "Examples"),
     "ground.findings.by_severity": ("Parameters", "Examples"),
     "ground.tables.check_known_columns": ("Parameters",),
     "ground.tables.check_links": ("Parameters",),
-    "ground.tables.parse_dates": ("Parameters",),
     "ground.tables.report_links": ("Parameters",),
     "ground.tables.table_schema": ("Parameters",),
     "metrics.balance.balance_table": ("Examples",),
@@ -48,10 +46,8 @@ GAPS: dict[str, tuple[str, ...]] = {
     "metrics.distances.optimal_pairs": ("Parameters", "Examples"),
     "metrics.effects.estimate_effect": ("Parameters", "Examples"),
     "metrics.nearest.nearest_neighbours": ("Parameters",),
-    "metrics.power.minimum_detectable_effect": ("Parameters",),
     "metrics.power.negative_binomial_shape": ("Parameters",),
     "metrics.power.power_curve": ("Parameters",),
-    "metrics.power.required_n": ("Parameters",),
     "metrics.power.simulated_power": ("Parameters",),
     "metrics.propensity.categorical_levels": ("Parameters", "Examples"),
     "metrics.propensity.check_covariate_values": ("Parameters",),
@@ -80,7 +76,6 @@ GAPS: dict[str, tuple[str, ...]] = {
     "outcomes.engines.spark_runner.spark_sql": ("Parameters", "Examples"),
     "pricing.audit.desist_version": ("Examples",),
     "pricing.audit.file_sha256": ("Parameters", "Examples"),
-    "pricing.audit.read_input": ("Parameters", "Examples"),
     "pricing.audit.verify": ("Parameters",),
     "pricing.inputs.achievement_history": ("Parameters",),
     "pricing.inputs.cohort_pricing": ("Parameters",),
@@ -103,7 +98,6 @@ GAPS: dict[str, tuple[str, ...]] = {
     "validation.measurement.counting_findings": ("Parameters",),
     "validation.payoff.payoff_from_spec": ("Parameters",),
     "validation.screening.measurement_tables": ("Parameters", "Examples"),
-    "validation.screening.screen_tables": ("Parameters", "Examples"),
     "validation.screens.common_trend": ("Parameters", "Examples"),
     "validation.screens.decile_of": ("Parameters", "Examples"),
     "validation.screens.fit_glm": ("Parameters", "Examples"),
@@ -146,9 +140,17 @@ def gaps() -> dict[str, tuple[str, ...]]:
     for module, path in _public_modules():
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                if _is_overload(node):  # a typing stub: the implementation after it carries the docstring
+                    continue
                 if missing := _missing(node):
                     out[f"{module}.{node.name}"] = missing
     return out
+
+
+def _is_overload(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(
+        isinstance(d, (ast.Name, ast.Attribute)) and ast.unparse(d).endswith("overload") for d in node.decorator_list
+    )
 
 
 def test_public_functions_have_parameters_and_examples():

@@ -237,3 +237,10 @@ def test_every_reference_fixture_benchmark_and_scheme_is_documented():
     scripts = [p.name for p in (ROOT / "bench").glob("*.py") if f"bench/{p.name}" not in benchmarks]
     unnamed = [s for s in schemes() if f"`{s}`" not in schemes_page]
     assert (fixtures, scripts, unnamed) == ([], [], [])
+
+
+def test_the_readme_runs_the_checks_as_ci_does():
+    """README's test command is .ci/run's line word for word: a new user runs what CI runs (lint, types, tests)."""
+    ci = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines() if "pytest" in line]
+    assert len(ci) == 1 and "mypy" in ci[0], ci
+    assert ci[0] in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()

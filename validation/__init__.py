@@ -1,46 +1,25 @@
-"""validation: does it hold. Schemas, design checks, creaming and parking screens, measurement
-screens, funnels and the provider comparison table, gaming payoff, equality.
+"""validation: does it hold. Design checks, creaming and parking screens, measurement screens, funnels and
+the provider comparison table, gaming payoff, equality.
 
-The error classes and table schemas live on the ground floor (:mod:`ground`);
-they are re-exported here so ``from validation import SchemaError, validate``
-keeps working.
+The error classes, findings and table schemas are ground's (:mod:`ground.errors`, :mod:`ground.findings`,
+:mod:`ground.tables`).
 """
 
-from ground.errors import (
-    ConvergenceError,
-    DesistError,
-    MatchingError,
-    ModelError,
-    ParameterError,
-    SchemaError,
-    SpecError,
-)
-from ground.findings import Finding
-from ground.tables import TABLES, table_schema, validate
 from validation.design import check_design
 from validation.equality_impact import EqualityTable, equality
 from validation.funnels import Funnel, funnel
 from validation.gaming import Screen, creaming_screen, parking_screen
 from validation.measurement import MeasurementScreens, counting_findings, measurement_screens
 from validation.payoff import GamingPayoff, gaming_payoff
-from validation.providers import ProviderComparison, compare_providers
+from validation.providers import ProviderEstimates, compare_providers
 
 __all__ = [
-    "TABLES",
-    "ConvergenceError",
-    "DesistError",
     "EqualityTable",
-    "Finding",
     "Funnel",
     "GamingPayoff",
-    "MatchingError",
     "MeasurementScreens",
-    "ModelError",
-    "ParameterError",
-    "ProviderComparison",
-    "SchemaError",
+    "ProviderEstimates",
     "Screen",
-    "SpecError",
     "check_design",
     "compare_providers",
     "counting_findings",
@@ -50,6 +29,4 @@ __all__ = [
     "gaming_payoff",
     "measurement_screens",
     "parking_screen",
-    "table_schema",
-    "validate",
 ]

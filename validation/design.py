@@ -80,7 +80,7 @@ import pandas as pd
 
 from ground.checks import Interval, Options, check_parameter
 from ground.errors import DesistError, ModelError
-from ground.findings import SEVERITIES, Finding, by_severity
+from ground.findings import Finding, by_severity
 from ground.tables import BASELINE_COVARIATES
 from ground.tolerance import at_least
 from validation.measurement import counting_findings
@@ -120,9 +120,8 @@ OFF_SUPPORT_SHARE = 0.05
 # Default expected effects: Doncaster's 5-point fall (binary) and Peterborough's
 # 10% fall in frequency (the targets of the two pilots: docs/schemes.md).
 DEFAULT_EFFECT = {"binary": -0.05, "frequency": 0.90}
-OVERLAP_COVARIATES = BASELINE_COVARIATES
 
-__all__ = ["CODES", "SEVERITIES", "Finding", "check_contract", "check_design"]
+__all__ = ["CODES", "check_contract", "check_design"]
 
 
 def _get(data: Any, name: str) -> Any:
@@ -307,10 +306,11 @@ def _deadweight(
         skipped["deadweight"] = "needs people and assessments"
         return []
     from outcomes.achievement import achievement
-    from outcomes.scoring import score
+    from outcomes.scoring import Scores, score
 
-    findings, spend = [], {}
-    scored: dict[str, pd.DataFrame] = {}
+    findings: list[Finding] = []
+    spend: dict[str, tuple[float, float]] = {}
+    scored: dict[str, Scores] = {}
     if as_of is None:
         as_of = pd.to_datetime(assessments["assessed_on"]).max()
     # In the order the spec lists its outcomes, so the findings (and story.json) read the same on every run.
@@ -394,9 +394,9 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
     if n is None or pool is None:
         skipped["underpowered"] = "needs a cohort size (people or cohort_size) and a comparison pool"
         return []
-    from metrics.power import negative_binomial_shape, power
+    from metrics.power import Design, Measure, negative_binomial_shape, power
 
-    measure = "binary" if r.measure == "binary" else "frequency"
+    measure: Measure = "binary" if r.measure == "binary" else "frequency"
     effect = DEFAULT_EFFECT[measure] if effect is None else effect
     column = "reoffended" if measure == "binary" else "reoffences"
     if column not in pool.columns:
@@ -404,11 +404,9 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
         return []
     y = pool[column].to_numpy(dtype=float)
     base = float(y.mean())
-    extra = {}
-    if measure == "frequency" and (k := negative_binomial_shape(y)) is not None:
-        extra["dispersion"] = k
+    shape = negative_binomial_shape(y) if measure == "frequency" else None
     try:
-        result = power(measure, base, n, effect, ratio=ratio, **extra)
+        result = power(Design(measure, base, ratio=ratio, dispersion=shape), n, effect)
     except DesistError as exc:
         skipped["underpowered"] = str(exc)
         return []
@@ -430,7 +428,7 @@ def _power(spec, people, pool, cohort_size, effect, ratio, skipped) -> list[Find
                 "base_rate": base,
                 "measure": measure,
                 "ratio": ratio,
-                **extra,
+                **({"dispersion": shape} if shape is not None else {}),
             },
         )
     ]
@@ -509,9 +507,9 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
         if getattr(spec, "reoffending", None) is not None:
             skipped["poor_overlap"] = "needs people and a comparison pool"
         return []
-    covariates = [c for c in OVERLAP_COVARIATES if c in people.columns and c in pool.columns]
+    covariates = [c for c in BASELINE_COVARIATES if c in people.columns and c in pool.columns]
     if not covariates:
-        skipped["poor_overlap"] = f"no covariates shared by people and pool (looked for {list(OVERLAP_COVARIATES)})"
+        skipped["poor_overlap"] = f"no covariates shared by people and pool (looked for {list(BASELINE_COVARIATES)})"
         return []
     from metrics.propensity import fit_propensity
 
@@ -715,7 +713,8 @@ def _after_caliper(contract, rule, people, pool, n: int) -> dict[str, Any]:
         counts = match(both, "_t", covariates, ratio=m.ratio, caliper=m.caliper, replace=m.replace).counts
     except DesistError:
         return {"n": n, "words": words}
-    share = counts.loc["matched", "treated"] / counts.loc["all", "treated"]
+    treated = counts["treated"].astype(float)
+    share = float(treated["matched"]) / float(treated["all"])
     kept = max(int(round(n * share)), 2)
     return {"n": kept, "words": f"{words}, {share:.0%} of people matched"}
 

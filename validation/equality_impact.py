@@ -52,7 +52,7 @@ from ground.checks import (
     require_columns,
     shorten,
 )
-from ground.errors import ParameterError, SchemaError
+from ground.errors import SchemaError
 from ground.tables import check_known_columns
 from validation.gaming import flag_values
 
@@ -64,7 +64,7 @@ AGE_BANDS = ((18, 24), (25, 34), (35, 49), (50, 200))
 VALUE_COLUMNS = ["n", "x", "rate", "ci_low", "ci_high", "ratio", "ratio_ci_low", "ratio_ci_high"]
 
 
-def age_band(age: pd.Series) -> pd.Categorical:
+def age_band(age: pd.Series) -> pd.Series:
     """Age bands 18-24, 25-34, 35-49, 50+ (ages under 18 get NaN)."""
     labels = [f"{lo}-{hi}" if hi < 200 else f"{lo}+" for lo, hi in AGE_BANDS]
     edges = [AGE_BANDS[0][0] - 0.5] + [hi + 0.5 for _, hi in AGE_BANDS]
@@ -186,8 +186,8 @@ def equality(
     >>> print(eq.summary())  # doctest: +SKIP
     """
     caller = "equality"
-    measures = {"enrolment": enrolled, "outcome": outcome, "payment": payment}
-    measures = {m: c for m, c in measures.items() if c is not None}
+    given = {"enrolment": enrolled, "outcome": outcome, "payment": payment}
+    measures = {m: c for m, c in given.items() if c is not None}
     if not measures:
         raise parameter_error("enrolled", caller, "a column name when 'outcome' and 'payment' are None", None)
     for name, value in (("enrolled", enrolled), ("outcome", outcome), ("payment", payment), ("age", age)):
@@ -236,12 +236,10 @@ def _reference(frame: pd.DataFrame, group: str, reference: Mapping[str, str] | N
     counts = frame[group].astype(str).value_counts()
     if reference and group in reference:
         if str(reference[group]) not in counts.index:
-            raise ParameterError(
-                f"The 'reference' parameter of equality must name a level of {group!r} "
-                f"({shorten(sorted(counts.index), 20)}). Got {reference[group]!r} instead.",
-                parameter="reference",
-                caller="equality",
-            )
+            raise parameter_error(
+                "reference", "equality", f"a level of {group!r} ({shorten(sorted(counts.index), 20)})",
+                reference[group],
+            )  # fmt: skip
         return str(reference[group])
     return str(counts.index[0])
 

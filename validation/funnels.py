@@ -19,8 +19,8 @@ Limits (``method``)
   mid-p variant.
 * ``"normal"``: p0 +- z sqrt(p0 (1 - p0) / n); ratio target +- z sqrt(target / E).
 
-Levels default to 95% and 99.8% (two-sided; z = 1.960 and 3.090). Limits are
-clipped to the indicator's range (0-1 for a rate, >= 0 for a ratio): the
+Limits are drawn at ``1 - alpha``, by default for alphas 0.05 and 0.002: the 95% and 99.8% limits (two-sided;
+z = 1.960 and 3.090). Limits are clipped to the indicator's range (0-1 for a rate, >= 0 for a ratio): the
 interpolation can dip below 0 when r_p = 0.
 
 Overdispersion (as R's FunnelPlotR)
@@ -54,7 +54,8 @@ from ground.checks import Interval, Options, check_parameter, parameter_error, r
 from ground.errors import SchemaError
 from validation.screens import flag_values
 
-LEVELS = (0.95, 0.998)
+#: The limits drawn by default, each at ``1 - alpha``: the 95% and 99.8% limits.
+ALPHAS = (0.05, 0.002)
 METHODS = ("exact", "normal")
 
 
@@ -122,7 +123,8 @@ class Funnel:
     kind : {"proportion", "ratio"}
     target : float
     method : {"exact", "normal"}
-    levels : tuple of float
+    alphas : tuple of float
+        The limits drawn, each at ``1 - alpha`` (0.05 and 0.002: the 95% and 99.8% limits).
     phi : float
         Winsorised dispersion ratio.
     dispersion_p : float
@@ -135,7 +137,7 @@ class Funnel:
     kind: str
     target: float
     method: str
-    levels: tuple[float, ...]
+    alphas: tuple[float, ...]
     phi: float
     dispersion_p: float
     adjusted: bool
@@ -145,13 +147,13 @@ class Funnel:
     def inflation(self) -> float:
         return float(np.sqrt(self.phi)) if self.adjusted else 1.0
 
-    def limits(self, volume, level: float) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper limits at ``level`` for the given volume(s)."""
-        return _limits(volume, level, self.method, self.kind, self.target, self.inflation)
+    def limits(self, volume, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper limits at ``1 - alpha`` for the given volume(s)."""
+        return _limits(volume, alpha, self.method, self.kind, self.target, self.inflation)
 
-    def outside(self, level: float = LEVELS[-1]) -> list[str]:
-        """Units outside the limits at ``level``."""
-        col = f"outside_{_label(level)}"
+    def outside(self, alpha: float = ALPHAS[-1]) -> list[str]:
+        """Units outside the limits at ``1 - alpha``."""
+        col = f"outside_{limit_label(alpha)}"
         return self.units.loc[self.units[col] != "", "unit"].astype(str).tolist()
 
     def to_frame(self) -> pd.DataFrame:
@@ -162,11 +164,11 @@ class Funnel:
             "kind": self.kind,
             "target": self.target,
             "method": self.method,
-            "levels": list(self.levels),
+            "alphas": list(self.alphas),
             "phi": self.phi,
             "dispersion_p": self.dispersion_p,
             "adjusted": self.adjusted,
-            "outside": {_label(lv): self.outside(lv) for lv in self.levels},
+            "outside": {limit_label(a): self.outside(a) for a in self.alphas},
             "units": self.units.astype(object).where(self.units.notna(), None).to_dict(orient="records"),
         }
 
@@ -174,13 +176,13 @@ class Funnel:
         what = "rate" if self.kind == "proportion" else "observed/expected"
         lines = [
             f"Funnel plot of {what} by {self.unit_name}: {len(self.units)} units, target {self.target:.4g}, "
-            f"{self.method} limits at {', '.join(_label(lv) + '%' for lv in self.levels)}",
+            f"{self.method} limits at {', '.join(limit_label(a) + '%' for a in self.alphas)}",
             f"Overdispersion: phi = {self.phi:.3g} (chi-square p = {self.dispersion_p:.3g}); "
             + (f"limits widened by sqrt(phi) = {self.inflation:.3g}" if self.adjusted else "no adjustment"),
         ]
-        for lv in self.levels:
-            out = self.outside(lv)
-            lines.append(f"Outside {_label(lv)}%: " + (", ".join(out) if out else "none"))
+        for a in self.alphas:
+            out = self.outside(a)
+            lines.append(f"Outside {limit_label(a)}%: " + (", ".join(out) if out else "none"))
         lines += ["", self.units.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
         return "\n".join(lines)
 
@@ -196,11 +198,11 @@ class Funnel:
         vol = self.units["volume"].to_numpy(dtype=float)
         grid = np.linspace(max(vol.min() * 0.5, 1.0), vol.max() * 1.1, 200)
         ax.axhline(self.target, color="black", lw=1)
-        for lv, style in zip(self.levels, ("--", ":")):
-            lo, hi = self.limits(grid, lv)
-            ax.plot(grid, lo, style, color="grey", label=f"{_label(lv)}% limits")
+        for a, style in zip(self.alphas, ("--", ":")):
+            lo, hi = self.limits(grid, a)
+            ax.plot(grid, lo, style, color="grey", label=f"{limit_label(a)}% limits")
             ax.plot(grid, hi, style, color="grey")
-        last = f"outside_{_label(self.levels[-1])}"
+        last = f"outside_{limit_label(self.alphas[-1])}"
         colour = np.where(self.units[last] != "", "tab:red", "tab:blue")
         ax.scatter(vol, self.units["value"], c=colour, zorder=3)
         for name, x, y, flag in zip(self.units["unit"], vol, self.units["value"], self.units[last]):
@@ -213,10 +215,10 @@ class Funnel:
 
 
 def _limits(
-    volume, level: float, method: str, kind: str, target: float, inflation: float
+    volume, alpha: float, method: str, kind: str, target: float, inflation: float
 ) -> tuple[np.ndarray, np.ndarray]:
     limit = exact_limit if method == "exact" else normal_limit
-    lo, hi = (limit(p, volume, target, kind) for p in ((1 - level) / 2, (1 + level) / 2))
+    lo, hi = (limit(p, volume, target, kind) for p in (alpha / 2, 1 - alpha / 2))
     # A limit can never leave the indicator's range: interpolation below r_p = 0
     # and the sqrt(phi) widening can both push it past 0 (or past 1 for a rate).
     top = 1.0 if kind == "proportion" else np.inf
@@ -226,8 +228,20 @@ def _limits(
     )
 
 
-def _label(level: float) -> str:
-    return f"{100 * level:g}"
+def limit_label(alpha: float) -> str:
+    """The limits at ``1 - alpha`` named as a percentage, as the columns of :attr:`Funnel.units` are.
+
+    Parameters
+    ----------
+    alpha : float
+        The limits are at ``1 - alpha``.
+
+    Examples
+    --------
+    >>> limit_label(0.05), limit_label(0.002)
+    ('95', '99.8')
+    """
+    return f"{100 * (1 - alpha):g}"
 
 
 def funnel(
@@ -238,7 +252,7 @@ def funnel(
     target: float | None = None,
     *,
     method: str = "exact",
-    levels: tuple[float, ...] = LEVELS,
+    alphas: tuple[float, ...] = ALPHAS,
     overdispersion: bool = True,
     winsorise: float = 0.1,
 ) -> Funnel:
@@ -257,7 +271,8 @@ def funnel(
     target : float, optional
         Proportion: defaults to the pooled rate sum(O)/sum(n). Ratio: 1.
     method : {"exact", "normal"}, default "exact"
-    levels : tuple of float, default (0.95, 0.998)
+    alphas : tuple of float, default (0.05, 0.002)
+        Draw limits at ``1 - alpha`` for each: the 95% and 99.8% limits of Spiegelhalter (2005).
     overdispersion : bool, default True
         Widen limits by sqrt(phi) when the winsorised phi exceeds 1.
     winsorise : float, default 0.1
@@ -270,18 +285,18 @@ def funnel(
     Examples
     --------
     >>> f = funnel(people, unit="provider_id", outcome="reoffended")  # doctest: +SKIP
-    >>> f.outside(0.998)  # doctest: +SKIP
+    >>> f.outside(0.002)  # doctest: +SKIP
     ['PRV07']
     """
     caller = "funnel"
     check_parameter(method, "method", caller, Options(*METHODS))
     check_parameter(winsorise, "winsorise", caller, Interval(float, 0, 0.5, closed="left"))
     if (
-        not isinstance(levels, (tuple, list))
-        or not levels
-        or not all(Interval(float, 0, 1, closed="neither").is_satisfied_by(lv) for lv in levels)
+        not isinstance(alphas, (tuple, list))
+        or not alphas
+        or not all(Interval(float, 0, 1, closed="neither").is_satisfied_by(a) for a in alphas)
     ):
-        raise parameter_error("levels", caller, "a tuple of numbers in (0, 1)", levels)
+        raise parameter_error("alphas", caller, "a tuple of numbers in (0, 1)", alphas)
     cols = {"unit": unit, "outcome": outcome} | ({"expected": expected} if expected else {})
     require_columns(data, cols, table="data", complete=True)
     kind = "proportion" if expected is None else "ratio"
@@ -327,16 +342,17 @@ def funnel(
     phi = float(np.mean(zw**2))
     adjusted = bool(overdispersion and phi > 1)
     table = grouped.assign(value=value, z=z)[["unit", "volume", "observed", "value", "z"]]
-    for lv in levels:
-        lo, hi = _limits(vol, lv, method, kind, target, np.sqrt(phi) if adjusted else 1.0)
-        table[f"low_{_label(lv)}"], table[f"high_{_label(lv)}"] = lo, hi
-        table[f"outside_{_label(lv)}"] = np.where(value > hi, "above", np.where(value < lo, "below", ""))
+    for a in alphas:
+        lo, hi = _limits(vol, a, method, kind, target, np.sqrt(phi) if adjusted else 1.0)
+        label = limit_label(a)
+        table[f"low_{label}"], table[f"high_{label}"] = lo, hi
+        table[f"outside_{label}"] = np.where(value > hi, "above", np.where(value < lo, "below", ""))
     return Funnel(
         units=table,
         kind=kind,
         target=target,
         method=method,
-        levels=tuple(levels),
+        alphas=tuple(alphas),
         phi=phi,
         dispersion_p=float(stats.chi2.sf(len(z) * phi, len(z))),
         adjusted=adjusted,

@@ -425,7 +425,7 @@ def measurement_screens(
     """
     caller = "measurement_screens"
     labelled = isinstance(result, Mapping)
-    results = dict(result) if labelled else {"outcome": result}
+    results: dict[str, Achievement] = dict(result) if isinstance(result, Mapping) else {"outcome": result}
     what = "the result of outcomes.achievement() or a mapping of outcome -> such results"
     for value in results.values() if results else [None]:
         check_parameter(value, "result", caller, InstanceOf(Achievement, what))

@@ -314,7 +314,7 @@ def gaming_payoff(
         return {o: expit(X @ b) for o, b in betas.items()}
 
     honest = probs_at(h)
-    tariffs, failures = {"given": tariff}, {}
+    tariffs, failures = {"given": tariff}, dict[str, str]()
     if alternatives:
         budget = float(_income(tariff, labels, honest).sum())
         costs = pd.Series(spend).groupby(labels.to_numpy()).mean()
@@ -369,10 +369,6 @@ def _row(tariff, strategy, strength, income, spend, weights, honest_income, hone
     }
 
 
-#: Baseline characteristics a history may hold, used for its difficulty model when none is given.
-RISK_COVARIATES = BASELINE_COVARIATES
-
-
 def payoff_from_spec(
     spec: Any,
     history: pd.DataFrame,
@@ -403,7 +399,7 @@ def payoff_from_spec(
     from pricing.inputs import payment_segments
 
     if difficulty is None:
-        chosen = list(covariates) if covariates is not None else [c for c in RISK_COVARIATES if c in history]
+        chosen = list(covariates) if covariates is not None else [c for c in BASELINE_COVARIATES if c in history]
         model = fit_difficulty(history, reoffended, chosen)
         history = history.assign(difficulty=model.predict(history).difficulty.to_numpy())
         how = f"difficulty: a model of {reoffended!r} fitted on the history ({', '.join(chosen)})."

@@ -86,7 +86,7 @@ from ground.checks import Interval, check_parameter, require_columns
 from ground.errors import ModelError
 from validation.screens import flag_values, records
 
-__all__ = ["MIN_N", "ProviderComparison", "compare_providers"]
+__all__ = ["MIN_N", "ProviderEstimates", "compare_providers"]
 
 #: The Justice Data Lab's minimum: fewer people than this get no estimate of their own.
 MIN_N = 60
@@ -251,7 +251,7 @@ def _level_given_spread(curves: _Curves, tau: np.ndarray, start: float) -> tuple
     return mu, 1 / np.sqrt(-curv.sum(axis=1))
 
 
-def posterior(curves: _Curves, start: float) -> _Posterior:
+def _posterior(curves: _Curves, start: float) -> _Posterior:
     """Integrate the random-intercept model over mu (flat prior; adaptive Gauss-Hermite) and tau
     (half-Cauchy(0, PRIOR_SCALE) on [0, TAU_MAX]; trapezoid rule in sqrt(tau)).
 
@@ -274,7 +274,7 @@ def posterior(curves: _Curves, start: float) -> _Posterior:
 
     >>> y = np.tile(np.r_[np.ones(30), np.zeros(70)], 4)
     >>> curves = _Curves.tabulate(y, np.zeros(400), np.repeat(np.arange(4), 100), 4, logit(0.3))
-    >>> post = posterior(curves, logit(0.3))
+    >>> post = _posterior(curves, logit(0.3))
     >>> round(float(post.weight.sum()), 12), round(float(post.weight @ post.tau), 2)
     (1.0, 0.17)
     >>> bool(np.ptp(post.weight @ post.mean) < 1e-9)
@@ -320,7 +320,7 @@ def _rank_draws(post: _Posterior, shown: np.ndarray, draws: int, seed: int) -> n
     return post.mean[point][:, idx] + post.sd[point][:, idx] * rng.standard_normal((draws, idx.size))
 
 
-def maximum_likelihood(curves: _Curves, start: float) -> tuple[float, float, float]:
+def _maximum_likelihood(curves: _Curves, start: float) -> tuple[float, float, float]:
     """(mu, tau, log-likelihood) maximising the marginal likelihood, each provider's intercept integrated
     out by adaptive Gauss-Hermite quadrature (as R's ``lme4::glmer(..., nAGQ = 25)``).
 
@@ -343,7 +343,7 @@ def maximum_likelihood(curves: _Curves, start: float) -> tuple[float, float, flo
 
     >>> y = np.tile(np.r_[np.ones(30), np.zeros(70)], 4)
     >>> curves = _Curves.tabulate(y, np.zeros(400), np.repeat(np.arange(4), 100), 4, logit(0.3))
-    >>> mu, tau, loglik = maximum_likelihood(curves, logit(0.3))
+    >>> mu, tau, loglik = _maximum_likelihood(curves, logit(0.3))
     >>> round(mu, 4), round(float(logit(0.3)), 4), round(tau, 4)
     (-0.8473, -0.8473, 0.0001)
     >>> round(loglik, 3), round(float(400 * (0.3 * np.log(0.3) + 0.7 * np.log(0.7))), 3)
@@ -383,7 +383,7 @@ def _no_difference_p_value(curves: _Curves, mu: float, loglik: float) -> float:
 
 
 @dataclass(frozen=True)
-class ProviderComparison:
+class ProviderEstimates:
     """Providers compared like with like, with shrinkage and honest intervals.
 
     Attributes
@@ -519,7 +519,7 @@ def compare_providers(
     alpha: float = 0.05,
     draws: int = 4_000,
     seed: int = 0,
-) -> ProviderComparison:
+) -> ProviderEstimates:
     """Compare providers' outcomes, case-mix-adjusted and shrunk, with CIs and rank intervals.
 
     Parameters
@@ -545,7 +545,7 @@ def compare_providers(
 
     Returns
     -------
-    ProviderComparison
+    ProviderEstimates
 
     Examples
     --------
@@ -581,8 +581,8 @@ def compare_providers(
     obs, exp_total = np.bincount(code, weights=y, minlength=k), np.bincount(code, weights=e, minlength=k)
     start = float(logit(np.clip(y.mean(), 1e-3, 1 - 1e-3)) - np.mean(offset))
     curves = _Curves.tabulate(y, offset, code, k, start)
-    mu, tau, loglik = maximum_likelihood(curves, start)
-    post = posterior(curves, mu)
+    mu, tau, loglik = _maximum_likelihood(curves, start)
+    post = _posterior(curves, mu)
     shown = n >= min_n
     table = pd.DataFrame({"unit": [str(v) for v in levels], "n": n, "observed": obs, "expected": exp_total})
     table = table.assign(rate=obs / n, oe=obs / exp_total)
@@ -599,9 +599,10 @@ def compare_providers(
     )
     order = np.argsort(post.tau)
     cdf = np.cumsum(post.weight[order])
-    tau_ci = tuple(float(post.tau[order][np.searchsorted(cdf, q)]) for q in (alpha / 2, 1 - alpha / 2))
+    low, high = (float(post.tau[order][np.searchsorted(cdf, q)]) for q in (alpha / 2, 1 - alpha / 2))
+    tau_ci = (low, high)
     p_value = _no_difference_p_value(curves, mu, loglik)
-    return ProviderComparison(
+    return ProviderEstimates(
         table=table.drop(columns="_key").reset_index(drop=True), mu=mu, tau=tau, tau_ci=tau_ci,
         p_value=p_value, differ=p_value < alpha, overall_rate=float(y.mean()), min_n=min_n, alpha=alpha,
         outcome=outcome, unit_name=unit, lower_is_better=lower_is_better, case_mix=expected is not None,

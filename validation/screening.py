@@ -3,34 +3,82 @@
 :func:`screen_tables` takes everyone eligible, the service contacts and,
 optionally, each person's outcome, joins them (counting whoever does not
 join, with the reason) and runs the creaming and parking screens, the funnel
-and the provider comparison. :func:`measurement_tables` judges a spec's
-outcomes on the enrolled people and screens how each provider measured them,
-with the people's needs as case-mix.
+and the provider comparison, and with a spec, the enrolled people and their
+assessments, the measurement screens: one :class:`ProviderScreens`.
+:func:`measurement_tables` judges a spec's outcomes on the enrolled people and
+screens how each provider measured them, with the people's needs as case-mix.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ground.checks import require_columns, rows_text
+from ground.checks import check_given, require_columns, rows_text
+from ground.dates import DateLike, parse_as_of
 from ground.errors import SchemaError, naming
 from ground.tables import UnmatchedRowsWarning, check_links
-from validation.funnels import funnel
-from validation.gaming import creaming_screen, parking_screen
+from outcomes.spec import MetricSpec
+from validation.funnels import Funnel, funnel
+from validation.gaming import Screen, creaming_screen, parking_screen
 from validation.measurement import MeasurementScreens, measurement_screens
-from validation.providers import compare_providers
+from validation.providers import ProviderEstimates, compare_providers
 from validation.screens import flag_values
 
-__all__ = ["FALLBACK_DIFFICULTY", "measurement_tables", "screen_tables"]
+__all__ = ["FALLBACK_DIFFICULTY", "ProviderScreens", "measurement_tables", "screen_tables"]
 
 #: The difficulty column used when the eligible table has no ``difficulty``.
 FALLBACK_DIFFICULTY = "ogrs_score"
+#: The screens in the order they are shown.
+SCREENS = ("creaming", "parking", "funnel", "providers", "measurement")
+
+
+@dataclass(frozen=True)
+class ProviderScreens:
+    """Every provider screen run on one set of tables.
+
+    Attributes
+    ----------
+    creaming, parking : Screen
+        Enrolment, and service hours (or attainment against expected), by difficulty.
+    difficulty : str
+        The difficulty column used.
+    notes : tuple of str
+        Who was not counted, and why; why a screen tested no provider.
+    funnel : Funnel or None
+        Attainment by provider (with outcomes and a grouping).
+    providers : ProviderEstimates or None
+        The provider comparison (with outcomes and a grouping).
+    measurement : MeasurementScreens or None
+        How each provider measured the spec's outcomes (with a spec, people and assessments).
+    """
+
+    creaming: Screen
+    parking: Screen
+    difficulty: str
+    notes: tuple[str, ...] = ()
+    funnel: Funnel | None = None
+    providers: ProviderEstimates | None = None
+    measurement: MeasurementScreens | None = None
+
+    def results(self) -> dict[str, Screen | Funnel | ProviderEstimates | MeasurementScreens]:
+        """The screens that were run, by name, in the order they are shown."""
+        found = {key: getattr(self, key) for key in SCREENS}
+        return {key: result for key, result in found.items() if result is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Each screen's ``to_dict()`` by name, the difficulty column and the notes (``desist screen --json``)."""
+        return {
+            **{key: result.to_dict() for key, result in self.results().items()},
+            "difficulty": self.difficulty,
+            "notes": list(self.notes),
+        }
 
 
 def screen_tables(
@@ -43,22 +91,52 @@ def screen_tables(
     attained: str = "attained",
     expected: str = "expected",
     sources: Mapping[str, Path | str | None] | None = None,
-) -> dict[str, Any]:
-    """Run the creaming, parking and funnel screens and the provider comparison on files' tables.
+    spec: MetricSpec | None = None,
+    people: pd.DataFrame | None = None,
+    assessments: pd.DataFrame | None = None,
+    as_of: DateLike | None = None,
+) -> ProviderScreens:
+    """Run the creaming, parking and funnel screens, the provider comparison and the measurement screens.
 
-    ``sources`` maps ``"eligible"``, ``"services"`` and ``"outcomes"`` to the
-    files the tables came from, to name them in errors.
+    Parameters
+    ----------
+    eligible : pandas.DataFrame
+        Everyone eligible, with ``enrolled``, ``person_id``, the difficulty column and ``by``.
+    services : pandas.DataFrame
+        The enrolled people's service contacts (``person_id``, ``hours``).
+    outcomes : pandas.DataFrame, optional
+        ``person_id``, ``attained`` (0/1) and optionally ``expected`` (a probability): adds attainment
+        against expected to the parking screen, the funnel and the provider comparison.
+    difficulty : str, default "difficulty"
+        The difficulty column (higher = harder); without it, ``ogrs_score`` when the table has one.
+    by : str or None, default "provider_id"
+        Screen within this column too (Holm-corrected); None screens everyone together.
+    attained, expected : str
+        The outcomes' columns.
+    sources : mapping, optional
+        ``"eligible"``, ``"services"``, ``"outcomes"``, ``"people"`` and ``"assessments"`` to the files the
+        tables came from, to name them in errors.
+    spec : MetricSpec, optional
+        With ``people`` and ``assessments``: screen how each provider measured the spec's outcomes.
+    people, assessments : pandas.DataFrame, optional
+        The enrolled cohort and its assessments, for the measurement screens.
+    as_of : date-like, optional
+        Date of the data, for the measurement screens (default: the latest assessment).
 
     Returns
     -------
-    dict
-        ``creaming``, ``parking`` (:class:`validation.Screen`), ``funnel`` (a
-        Funnel, or None without ``outcomes`` or ``by``), ``providers`` (a
-        ProviderComparison, with ``outcomes`` and ``by``), ``difficulty`` (the
-        column used) and ``notes`` (who was not counted, and why).
+    ProviderScreens
+
+    Examples
+    --------
+    >>> from cohorts.synthetic import make_world
+    >>> world = make_world(n_eligible=600, n_pool=100, seed=1)
+    >>> screens = screen_tables(world.eligible, world.services)
+    >>> list(screens.results())
+    ['creaming', 'parking']
     """
     sources = sources or {}
-    notes = []
+    notes: list[str] = []
     if difficulty not in eligible.columns and difficulty == "difficulty" and FALLBACK_DIFFICULTY in eligible.columns:
         notes.append(f"difficulty: no 'difficulty' column, so the OGRS-like score {FALLBACK_DIFFICULTY!r} is used.")
         difficulty = FALLBACK_DIFFICULTY
@@ -67,14 +145,38 @@ def screen_tables(
     with naming(sources.get("eligible"), "--eligible"):
         creaming = creaming_screen(eligible, difficulty=difficulty, by=by)
     enrolled = _served(eligible, services, notes, sources)
-    result: dict[str, Any] = {"difficulty": difficulty, "notes": notes, "funnel": None}
+    result: dict[str, Any] = {}
     if outcomes is None:
         with naming(sources.get("eligible"), "--eligible"):
             result["parking"] = parking_screen(enrolled, difficulty=difficulty, by=by)
     else:
         result.update(_with_outcomes(enrolled, outcomes, difficulty, by, attained, expected, notes, sources))
-    result["creaming"] = creaming
-    return result
+    measuring = {"spec": spec, "people": people, "assessments": assessments}
+    check_given("screen_tables", measuring, "all or none", why="the measurement screens need all three")
+    if spec is not None and people is not None:
+        when = parse_as_of(as_of, "screen_tables")
+        with naming(sources.get("people"), "--people"):
+            result["measurement"] = measurement_tables(
+                spec, people, assessments, eligible, difficulty=difficulty, by=by or "provider_id", as_of=when
+            )
+        notes += _untested(result["measurement"], when)
+    return ProviderScreens(creaming=creaming, difficulty=difficulty, notes=tuple(notes), **result)
+
+
+def _untested(measurement: MeasurementScreens, as_of: pd.Timestamp | None) -> list[str]:
+    """A note when the measurement screens tested no provider at all, saying why that can be."""
+    tested = any(
+        table.loc[table["unit"] != "all", "p_adjusted"].notna().any()
+        for table in (screen.to_frame() for screen in measurement.screens.values())
+    )
+    if tested:
+        return []
+    when = f"as of {as_of:%Y-%m-%d}" if as_of is not None else "as of the latest assessment"
+    return [
+        f"no provider was tested on how it measures outcomes: {when}, no provider had enough enrolled people whose "
+        "payment window had closed (a window still open is not yet measurable). Give a later as-of date, or screen "
+        "again when more windows have closed."
+    ]
 
 
 def _source(sources: Mapping, name: str) -> str | None:
@@ -133,7 +235,7 @@ def measurement_tables(
     *,
     difficulty: str,
     by: str,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     judged: Mapping[str, Any] | None = None,
 ) -> MeasurementScreens:
     """The spec's outcomes on the enrolled people, screened for measurement gaming.

@@ -115,8 +115,8 @@ class Trends:
     def ratio(self) -> np.ndarray:
         return np.exp(SPAN * self.slope)
 
-    def ratio_ci(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        z = self._reference().ppf(0.5 + level / 2)
+    def ratio_ci(self, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+        z = self._reference().ppf(1 - alpha / 2)
         return np.exp(SPAN * (self.slope - z * self.se)), np.exp(SPAN * (self.slope + z * self.se))
 
 
@@ -259,7 +259,7 @@ def glm_coefficients(y: np.ndarray, X: np.ndarray, family: str, steps: int = 50)
 
     Small designs (a handful of columns) on many rows: X'WX is solved directly,
     which is what makes thousands of screened worlds affordable. Agrees with
-    statsmodels' ``GLM`` (tests/test_validation_measurement.py).
+    statsmodels' ``GLM`` (tests/validation/test_measurement.py).
     """
     if family == "gaussian":
         return np.linalg.lstsq(X, y, rcond=None)[0]
@@ -442,7 +442,7 @@ def _where(unit: str) -> str:
 
 def _shown(row: pd.Series) -> dict[str, Any]:
     """A table row's values for a sentence template (numpy numbers as Python ones)."""
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+    return {str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
 
 
 def _plot_deciles(screen: Screen, ax) -> None:
@@ -459,7 +459,7 @@ def _plot_deciles(screen: Screen, ax) -> None:
                 capsize=2,
                 lw=2 if unit == OVERALL else 1.2,
                 color="black" if unit == OVERALL else None,
-                label=f"{unit}{' (flagged)' if unit in flagged else ''}",
+                label=f"{unit!s}{' (flagged)' if unit in flagged else ''}",
             )
         else:
             ax.plot(d["decile"], d[value], color="grey", lw=0.6, alpha=0.5)
@@ -494,7 +494,9 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain-Python dicts for JSON (NaN as None)."""
     return [
         {
-            k: (None if isinstance(v, float) and not np.isfinite(v) else v.item() if isinstance(v, np.generic) else v)
+            str(k): (
+                None if isinstance(v, float) and not np.isfinite(v) else v.item() if isinstance(v, np.generic) else v
+            )
             for k, v in row.items()
         }
         for row in df.to_dict(orient="records")

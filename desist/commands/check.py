@@ -39,7 +39,8 @@ from desist.commands.common import (
     read_data,
     step,
 )
-from ground.errors import ParameterError, naming
+from ground.checks import option_error
+from ground.errors import naming
 from pricing.contract import Contract
 from validation.design import Finding, check_contract
 
@@ -62,11 +63,7 @@ def read_tables(items: list[str] | None, data_map: Path | None = None) -> dict[s
     for item in items or []:
         name, sep, path = item.partition("=")
         if not sep or name not in DATA_TABLES or not path or name in tables:
-            raise ParameterError(
-                f"The '--data' option must be NAME=FILE with NAME one of {', '.join(DATA_TABLES)}, each once. "
-                f"Got {item!r}.",
-                parameter="data",
-            )
+            raise option_error("--data", f"NAME=FILE with NAME one of {', '.join(DATA_TABLES)}, each once", item)
         tables[name] = read_data(path, name, option="--data", schema=name != "history")
     return tables
 

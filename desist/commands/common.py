@@ -63,7 +63,7 @@ import typer
 
 from desist.outputs import OutputError, OutputFolder, writing
 from desist.terminal import progress
-from ground.checks import require_rows, rows_text, shown_value
+from ground.checks import option_error, require_rows, rows_text
 from ground.dates import parse_date as parse_date_value
 from ground.errors import ParameterError, SchemaError
 from ground.jsondata import json_text, jsonable
@@ -111,12 +111,13 @@ def require_out(out: Path | None, *, xlsx: bool = False, pdf: bool = False) -> N
     >>> require_out(Path("tariffs"), xlsx=True)
     >>> require_out(None, xlsx=True)
     Traceback (most recent call last):
-    ground.errors.ParameterError: --xlsx writes its file into the output folder: give --out DIR too.
+    ground.errors.ParameterError: The '--xlsx' option must be given with --out DIR: it writes its file into the \
+output folder. Got no --out.
     """
     for given, option in ((xlsx, "--xlsx"), (pdf, "--pdf")):
         if given and out is None:
-            raise ParameterError(
-                f"{option} writes its file into the output folder: give --out DIR too.", parameter=option[2:]
+            raise option_error(
+                option, "given with --out DIR: it writes its file into the output folder", got="no --out"
             )
 
 
@@ -326,11 +327,7 @@ def parse_pairs(values: list[str] | None, option: str, form: str) -> dict[str, f
         except ValueError:
             number = math.nan
         if not sep or not name.strip() or not math.isfinite(number) or name.strip() in out:
-            raise ParameterError(
-                f"The '--{option}' option must be {form}, each name once, with a finite number. "
-                f"Got {shown_value(item)} instead.",
-                parameter=option,
-            )
+            raise option_error(f"--{option}", f"{form}, each name once, with a finite number", item)
         out[name.strip()] = number
     return out
 

@@ -23,7 +23,7 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
                   "before_smd", "before_var_ratio", "before_ecdf_mean", "before_ecdf_max",
                   "after_...": same}},
       "effect": {"estimate", "se", "ci_low", "ci_high", "p_value", "n_treated", "n_control",
-                 "method", "kind", "outcome", "scale", "mean_treated", "mean_control", "level",
+                 "method", "kind", "outcome", "scale", "mean_treated", "mean_control", "alpha",
                  "statement", ...}
     }
 """
@@ -57,10 +57,10 @@ from desist.commands.common import (
 )
 from desist.format import COLUMNS, Column, Table, count, humanise, interval
 from desist.outputs import OutputFolder
-from ground.checks import outcome_not_covariate
-from ground.errors import ParameterError, naming
-from metrics import match
-from metrics.effects import KINDS
+from ground.checks import Options, check_parameter, outcome_not_covariate
+from ground.errors import naming
+from metrics.effects import check_effect_options
+from metrics.matching import LINKS, match
 
 
 def evaluate(
@@ -93,17 +93,8 @@ def evaluate(
             --kind binary --ratio 3 --replace --json --out evaluation/
     """
     # option mistakes are reported before the (possibly long) matching runs
-    for option, value, allowed in (("kind", kind, KINDS), ("link", link, ("logit", "linear_logit"))):
-        if value not in allowed:
-            raise ParameterError(
-                f"--{option} must be one of {', '.join(allowed)}. Got {value!r} instead.", parameter=option
-            )
-    if kind == "time" and event is None:
-        raise ParameterError(
-            "--kind time needs --event: the 0/1 column saying whether the event "
-            "happened (0 = censored at the --outcome duration).",
-            parameter="event",
-        )
+    check_effect_options(kind, event, "desist evaluate")
+    check_parameter(link, "link", "desist evaluate", Options(*LINKS))
     data = mapped_tables(data_map, ("data",), data=data)["data"]
     columns = split_columns(covariates)
     outcome_not_covariate(outcome, columns, "desist evaluate")  # the library's check, before the long matching
@@ -113,24 +104,18 @@ def evaluate(
         check_numbers(df, columns, data, "--data", numeric=(treatment, outcome) + ((event,) if event else ()))
         with naming(data, "--data"):
             with step(f"Matching in {len(df):,} rows of {data.name}", quiet=as_json):
+                exactly = split_columns(exact) or None
                 m = match(
-                    df,
-                    treatment,
-                    columns,
-                    ratio=ratio,
-                    replace=replace,
-                    caliper=caliper,
-                    link=link,
-                    exact=split_columns(exact) or None,
+                    df, treatment, columns, ratio=ratio, replace=replace, caliper=caliper, link=link, exact=exactly
                 )
             with step(f"Estimating the effect on {outcome}", quiet=as_json):
                 eff = m.effect(outcome, kind=kind, event=event)
-        balance = flat_balance(m.balance())
         if folder is not None:
-            _write_outputs(folder, m, balance, eff)
+            _write_outputs(folder, m, eff)
     files = written(folder)
     if as_json:
-        emit(ctx, {**m.to_dict(), "balance": balance.to_dict(orient="index"), "effect": eff.to_dict()}, files)
+        balance = flat_balance(m.balance()).to_dict(orient="index")
+        emit(ctx, {**m.to_dict(), "balance": balance, "effect": eff.to_dict()}, files)
         return
     show_evaluation(m, eff, files)
 
@@ -246,8 +231,8 @@ def flat_balance(balance: pd.DataFrame) -> pd.DataFrame:
     return flat
 
 
-def _write_outputs(folder: OutputFolder, m, balance: pd.DataFrame, eff) -> None:
-    write_csv(balance, folder, "balance.csv")
+def _write_outputs(folder: OutputFolder, m, eff) -> None:
+    write_csv(flat_balance(m.balance()), folder, "balance.csv")
     write_csv(m.pairs, folder, "pairs.csv", index=False)
     write_csv(m.weights.to_frame(), folder, "weights.csv")
     write_json(eff.to_dict(), folder, "effect.json")

@@ -34,9 +34,10 @@ import typer
 from desist import terminal
 from desist.commands.common import emit, json_option
 from desist.format import COLUMNS, Column, Table
-from ground.errors import ParameterError
+from ground.checks import option_error
 from ground.words import count, number, percent, points, ratio
 from metrics.planning import PowerReport, power_report, usual_rule
+from metrics.power import Design
 from metrics.thresholds import PaymentRule
 
 
@@ -70,24 +71,13 @@ def power_command(
     """
     if n is None and effect is None:
         # Checked here too so that the message names the command's options.
-        raise ParameterError(
-            "desist power needs --n (for the minimum detectable effect), --effect (for the "
-            "required cohort size), or both (for the power). Got neither.",
-            parameter="n",
-        )
-    report = power_report(
-        measure,
-        base_rate,
-        n,
-        effect,
-        ratio=ratio,
-        alpha=alpha,
-        target_power=target_power,
-        one_sided=one_sided,
-        design_effect=design_effect,
-        dispersion=dispersion,
-        method=method,
-    )
+        raise option_error(
+            "--n", "given, or --effect given, or both: --n gives the minimum detectable effect, --effect the "
+            "cohort needed, both the power", n,
+        )  # fmt: skip
+    sides = "one-sided" if one_sided else "two-sided"
+    design = Design(measure, base_rate, ratio, alpha, sides, design_effect, dispersion, method=method)
+    report = power_report(design, n, effect, target_power=target_power)
     if as_json:
         emit(ctx, report.to_dict())
         return
@@ -130,7 +120,7 @@ def rule_words(rule: PaymentRule) -> str:
         amount = f"at least a {points(rule.at_least).removesuffix(' points')}-point reduction"
     else:
         amount = f"at least a {percent(rule.at_least, 0)} reduction"
-    shown_by = "the estimate" if rule.confidence is None else f"the {percent(rule.confidence, 0)} confidence bound"
+    shown_by = "the estimate" if rule.alpha is None else f"the {percent(1 - rule.alpha, 0)} confidence bound"
     return f"pays when {shown_by} shows {amount} in {what}"
 
 

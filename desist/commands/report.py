@@ -60,7 +60,8 @@ from desist.commands.power import rule_words
 from desist.outputs import OutputFolder
 from desist.sections import build_report
 from desist.workbook import story_workbook
-from ground.errors import ParameterError, naming
+from ground.checks import option_error
+from ground.errors import naming
 from ground.tables import check_links
 from ground.words import count, percent, points, pounds
 from metrics.thresholds import default_rules
@@ -282,10 +283,7 @@ def shared(story: Appraisal, key: bytes | None) -> Appraisal:
 def pool_measure(disposals: str, counting: str) -> ReoffendingSpec:
     """How the pool's outcomes were measured, from ``--pool-disposals`` and ``--pool-counting``."""
     if counting not in COUNTINGS:
-        raise ParameterError(
-            f"--pool-counting must be one of {', '.join(COUNTINGS)}. Got {counting!r} instead.",
-            parameter="pool_counting",
-        )
+        raise option_error("--pool-counting", f"one of {', '.join(COUNTINGS)}", counting)
     return ReoffendingSpec(disposals=tuple(split_columns(disposals)), counting=counting)
 
 

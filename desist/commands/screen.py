@@ -24,7 +24,7 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
                    "notes", "table": [one row per unit and overall], "deciles": [...]},
       "parking": {...},               # the same keys, for service hours (and attainment
                                       # observed vs expected with --outcomes)
-      "funnel": {"kind", "target", "method", "levels", "phi", "dispersion_p", "adjusted",
+      "funnel": {"kind", "target", "method", "alphas", "phi", "dispersion_p", "adjusted",
                  "outside": {"95": [...], "99.8": [...]}, "units": [...]},   # with --outcomes
       "providers": {"outcome", "unit", "mu", "tau", "overall_rate", "min_n", "case_mix_adjusted",
                     "lower_is_better", "providers": [{"unit", "n", "oe", "shrunken_oe",
@@ -65,9 +65,8 @@ from desist.commands.common import (
 )
 from desist.format import Table, p_value
 from outcomes.spec import MetricSpec
-from validation.screening import FALLBACK_DIFFICULTY, measurement_tables, screen_tables
-
-__all__ = ["FALLBACK_DIFFICULTY", "measurement_tables", "screen", "screen_tables"]
+from validation.funnels import limit_label
+from validation.screening import ProviderScreens, screen_tables
 
 
 def screen(
@@ -107,66 +106,28 @@ def screen(
     if any(measuring) and not all(measuring):
         raise typer.BadParameter("the measurement screens need --people, --assessments and --spec together.")
     when = parse_date(as_of, "as-of")
+    sources = {"eligible": eligible, "services": services, "outcomes": outcomes, "people": people}
     with output_folder(ctx, out) as folder:
         with step("Reading the files", quiet=as_json):
-            frames = (
-                read_data(eligible, "eligible", option="--eligible", schema=True),
-                read_data(services, "services", option="--services", schema=True),
-                None if outcomes is None else read_data(outcomes, "outcomes", option="--outcomes"),
-            )
-        with step("Screening for creaming and parking", quiet=as_json):
-            tables = screen_tables(
-                *frames,
-                difficulty=difficulty,
-                by=by or None,
-                sources={"eligible": eligible, "services": services, "outcomes": outcomes},
-            )
-        if all(measuring):
-            with step("Screening how outcomes are measured", quiet=as_json):
-                tables["measurement"] = measurement_tables(
-                    MetricSpec.from_toml(spec_path),
-                    read_data(people, "people", option="--people", schema=True, as_of=when),
-                    read_data(assessments, "assessments", option="--assessments", schema=True, as_of=when),
-                    frames[0],
-                    difficulty=tables["difficulty"],
-                    by=by or "provider_id",
-                    as_of=when,
-                )
-                tables["notes"] += untested(tables["measurement"], when)
-        keys = ("creaming", "parking", "funnel", "providers", "measurement")
-        results = {k: tables[k] for k in keys if tables.get(k) is not None}
+            tables = {
+                "eligible": read_data(eligible, "eligible", option="--eligible", schema=True),
+                "services": read_data(services, "services", option="--services", schema=True),
+                "outcomes": None if outcomes is None else read_data(outcomes, "outcomes", option="--outcomes"),
+            }
+            if people is not None and assessments is not None and spec_path is not None:
+                tables["spec"] = MetricSpec.from_toml(spec_path)
+                for name, path in (("people", people), ("assessments", assessments)):
+                    tables[name] = read_data(path, name, option=f"--{name}", schema=True, as_of=when)
+        with step("Screening the providers", quiet=as_json):
+            screens = screen_tables(**tables, difficulty=difficulty, by=by or None, sources=sources, as_of=when)
         if folder is not None:
-            for key, result in results.items():
+            for key, result in screens.results().items():
                 save_figure(np.atleast_1d(result.plot())[0], folder, f"screen_{key}")
     files = written(folder)
     if as_json:
-        emit(
-            ctx,
-            {
-                **{k: v.to_dict() for k, v in results.items()},
-                "difficulty": tables["difficulty"],
-                "notes": tables["notes"],
-            },
-            files,
-        )
+        emit(ctx, screens.to_dict(), files)
         return
-    show_screens(results, tables["notes"], files)
-
-
-def untested(measurement: Any, as_of: Any) -> list[str]:
-    """A note when the measurement screens tested no provider at all, saying why that can be."""
-    tested = any(
-        table.loc[table["unit"] != "all", "p_adjusted"].notna().any()
-        for table in (screen.to_frame() for screen in measurement.screens.values())
-    )
-    if tested:
-        return []
-    when = f"as of {as_of:%Y-%m-%d}" if as_of is not None else "as of the latest assessment"
-    return [
-        f"no provider was tested on how it measures outcomes: {when}, no provider had enough enrolled people whose "
-        "payment window had closed (a window still open is not yet measurable). Give a later --as-of, or screen "
-        "again when more windows have closed."
-    ]
+    show_screens(screens, files)
 
 
 def _shown(key: str, result: Any) -> tuple[Table, tuple[str, ...]]:
@@ -175,15 +136,15 @@ def _shown(key: str, result: Any) -> tuple[Table, tuple[str, ...]]:
         middle = ("rate",) if key == "creaming" else ("mean_hours",)
         return people_tables.screen_table(result), ("unit", "n", *middle, "ratio", "p_adjusted", "flagged")
     if key == "funnel":
-        level = f"{100 * max(result.levels):g}"
+        level = limit_label(min(result.alphas))
         return people_tables.funnel_table(result), ("unit", "volume", "observed", "value", f"low_{level}",
                                                     f"high_{level}", f"outside_{level}")  # fmt: skip
     return people_tables.providers_table(result), ("unit", "n", "rate", "shrunken_oe", "ranks")
 
 
-def show_screens(results: dict[str, Any], notes: list[str], files: list[str]) -> None:
+def show_screens(screens: ProviderScreens, files: list[str]) -> None:
     """Each screen under its own heading: its verdict, how it was tested, and its table by provider."""
-    for index, (key, result) in enumerate(results.items()):
+    for index, (key, result) in enumerate(screens.results().items()):
         if key == "measurement":
             terminal.heading("Measurement screens", first=index == 0)
             terminal.table(people_tables.measurement_summary_table(result), caption=False)
@@ -200,9 +161,9 @@ def show_screens(results: dict[str, Any], notes: list[str], files: list[str]) ->
             terminal.paragraph(line.strip())
         shown, columns = _shown(key, result)
         terminal.table(shown, columns=[c for c in columns if c in shown.shown_columns()], caption=False)
-    if notes:
+    if screens.notes:
         terminal.heading("Notes")
-        for note in notes:
+        for note in screens.notes:
             terminal.paragraph(note[:1].upper() + note[1:])
     terminal.files(files)
 

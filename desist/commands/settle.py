@@ -55,7 +55,7 @@ from desist.commands.common import (
 from desist.format import Column, count, date, pounds
 from desist.outputs import OutputFolder
 from desist.workbook import settlement_sheets
-from ground.errors import ParameterError
+from ground.checks import option_error
 from pricing.audit import AUDIT, audit_text, file_sha256, output_texts, relative_to, settle_files
 from pricing.settlement_data import TABLES
 
@@ -66,16 +66,12 @@ def parse_data(items: list[str] | None) -> dict[str, Path]:
     for item in items or []:
         name, sep, path = item.partition("=")
         if not sep or name not in TABLES or not path:
-            raise ParameterError(
-                f"The '--data' option must be NAME=FILE with NAME one of {', '.join(TABLES)}. Got {item!r}.",
-                parameter="data",
-            )
+            raise option_error("--data", f"NAME=FILE with NAME one of {', '.join(TABLES)}", item)
         if name in files:
-            raise ParameterError(
-                f"The '--data' option names the {name} table twice ({name}={files[name]} and {item}): give each "
-                "table once.",
-                parameter="data",
-            )
+            raise option_error(
+                "--data", "NAME=FILE with each table given once", item,
+                advice=f"The {name} table is also given as {name}={files[name]}.",
+            )  # fmt: skip
         files[name] = Path(path)
     return files
 

@@ -70,7 +70,7 @@ from desist.commands.common import (
 from desist.format import exact_zeros
 from desist.outputs import OutputFolder
 from desist.workbook import contract_sheets
-from ground.errors import ParameterError
+from ground.checks import option_error
 from ground.words import count, number, percent, points, pounds, ratio
 from outcomes.spec import MetricSpec
 from pricing.chances import RuleChances
@@ -200,8 +200,8 @@ def read_tables(
     check_numbers(cohort, list(cohort.columns), cohort_path, "--cohort")
     past, _ = read_history(history, data_map, needed=False)
     if covariates and past is None:
-        raise ParameterError(
-            "--covariates fits a difficulty model on the history: give --history too.", parameter="covariates"
+        raise option_error(
+            "--covariates", "given with --history: it fits a difficulty model on the history", covariates
         )
     return cohort, past
 

@@ -6,9 +6,8 @@ kinds of markup are translated as each docstring is loaded:
 - **Roles** (``:func:`~ground.tables.validate```, ``:class:`Finding```) become cross-references,
   ``[`validate`][ground.tables.validate]``. A leading ``~`` shows only the last name; a bare name is looked up
   from where the docstring is (mkdocstrings' scoped cross-references). A link that finds nothing fails the strict
-  build, as a broken link should, with two exceptions shown as plain code: a name outside desist's packages
-  (``decimal.Decimal``: the build has no network to read Python's inventory), and ``PACKAGE.NAME`` for a package
-  listed in ``lazy`` (names its ``__init__`` loads on first use, which griffe cannot see).
+  build, as a broken link should, except a name outside desist's packages (``decimal.Decimal``: the build has no
+  network to read Python's inventory), shown as plain code.
 - **Simple tables** (columns under lines of ``=``) become Markdown tables; a row whose first cell is empty
   continues the row above.
 - **Literal blocks**: ``text::`` ends in one colon, and a ``.. code-block::`` line is dropped (the indented block
@@ -37,7 +36,7 @@ def _ours(target: str) -> bool:
     return "." not in target or (_ROOT / first / "__init__.py").is_file()
 
 
-def roles(text: str, lazy: frozenset[str] = frozenset()) -> str:
+def roles(text: str) -> str:
     """Each Sphinx role written as a Markdown cross-reference.
 
     Examples
@@ -53,9 +52,6 @@ def roles(text: str, lazy: frozenset[str] = frozenset()) -> str:
         shown = target.rsplit(".", 1)[-1] if match["tilde"] else target
         if not _ours(target):
             return f"`{shown}`"
-        package, _, name = target.partition(".")
-        if package in lazy and name and "." not in name:
-            return f'<autoref identifier="{target}" optional><code>{shown}</code></autoref>'
         return f"[`{shown}`][{target}]"
 
     return _ROLE.sub(link, text)
@@ -114,25 +110,14 @@ def literal_blocks(text: str) -> str:
     return re.sub(r"(\S)::$", r"\1:", text, flags=re.MULTILINE)
 
 
-def markdown(text: str, lazy: frozenset[str] = frozenset()) -> str:
+def markdown(text: str) -> str:
     """A docstring's Sphinx markup written as Markdown: roles, simple tables and literal blocks."""
-    return roles(literal_blocks(tables(text)), lazy)
+    return roles(literal_blocks(tables(text)))
 
 
 class SphinxToMarkdown(griffe.Extension):
-    """Rewrite the Sphinx markup of every docstring griffe loads as Markdown.
-
-    Parameters
-    ----------
-    lazy : list of str
-        Packages whose ``__init__`` loads its names on first use: a link to ``PACKAGE.NAME`` is kept when it
-        resolves and shown as plain code when it does not.
-    """
-
-    def __init__(self, lazy: list[str] | None = None) -> None:
-        super().__init__()
-        self.lazy = frozenset(lazy or ())
+    """Rewrite the Sphinx markup of every docstring griffe loads as Markdown."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            obj.docstring.value = markdown(obj.docstring.value, self.lazy)
+            obj.docstring.value = markdown(obj.docstring.value)

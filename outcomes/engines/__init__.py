@@ -26,9 +26,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from ground.checks import InstanceOf, Options, check_parameter
-from ground.errors import ParameterError
-from outcomes.engines.sql import Column
+from ground.checks import InstanceOf, Options, check_parameter, parameter_error
+from outcomes.engines.sql import RawColumn
 
 ENGINES = ("pandas", "duckdb", "spark")
 
@@ -39,7 +38,7 @@ class Runner(Protocol):
     def load(self, name: str, source: pd.DataFrame | Path) -> None:
         """Make ``source`` the view ``name``, with ``_row`` its 0-based row position."""
 
-    def columns(self, name: str) -> dict[str, Column]:
+    def columns(self, name: str) -> dict[str, RawColumn]:
         """The view's columns as the engine typed them (``_row`` left out)."""
 
     def whole(self, name: str, column: str) -> bool:
@@ -103,11 +102,11 @@ class Spark:
             import pyspark  # noqa: F401
             import sqlglot  # noqa: F401
         except ImportError as exc:
-            raise ParameterError(
-                "The Spark engine needs pyspark and sqlglot (pip install 'desist[spark]') and Java 17 or later "
-                f"(Debian: apt-get install default-jdk-headless). Missing: {exc.name}.",
-                parameter="engine",
-            ) from exc
+            must = (
+                "an engine whose packages are installed: the Spark engine needs pyspark and sqlglot (pip install "
+                "'desist[spark]') and Java 17 or later (Debian: apt-get install default-jdk-headless)"
+            )
+            raise parameter_error("engine", "Spark", must, got=f"none of {exc.name}") from exc
         from outcomes.engines.spark_runner import SparkRunner
 
         return SparkRunner(self)

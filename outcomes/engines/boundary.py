@@ -31,7 +31,7 @@ from ground.errors import SchemaError
 from ground.reading import TableSource, file_format
 from ground.tables import ROWS_SHOWN, Links, report_links, schema_error, validate
 from outcomes.engines import sql
-from outcomes.engines.sql import OFFENCE_COLUMNS, Column
+from outcomes.engines.sql import OFFENCE_COLUMNS, RawColumn
 
 TOO_RECENT = "follow-up and waiting period not elapsed by as_of"
 
@@ -169,7 +169,7 @@ def check_people(people: pd.DataFrame, settings: Settings, source: Any = None) -
     return validate(
         people,
         "people",
-        columns=people_columns(people.columns, settings.index),
+        columns=people_columns(list(people.columns), settings.index),
         nullable=["start_date"],
         as_of=settings.checked_as_of,
         source=source_name(source),
@@ -208,7 +208,7 @@ def check_offences(offences: pd.DataFrame, settings: Settings, source: Any = Non
     )
 
 
-def read_columns(runner: Any, table: str, settings: Settings, source: Any) -> dict[str, Column]:
+def read_columns(runner: Any, table: str, settings: Settings, source: str | Path | TableSource) -> dict[str, RawColumn]:
     """The columns of a table an engine read from a file, as it typed them; those the measure reads must be there.
 
     Parameters
@@ -230,7 +230,7 @@ def read_columns(runner: Any, table: str, settings: Settings, source: Any) -> di
     >>> runner = DuckDB(threads=1).runner()
     >>> runner.load("people_raw", pd.DataFrame({"person_id": [7.0, 8.0], "start_date": ["2024-01-01", None]}))
     >>> read_columns(runner, "people", settings, "people.csv")["person_id"]
-    Column(name='person_id', kind='float', zone=None, whole=True)
+    RawColumn(name='person_id', kind='float', zone=None, whole=True)
     >>> runner.close()
     """
     raw = f"{table}_raw"
@@ -238,11 +238,11 @@ def read_columns(runner: Any, table: str, settings: Settings, source: Any) -> di
     needed = ["person_id", settings.index] if table == "people" else list(OFFENCE_COLUMNS)
     require_columns(pd.DataFrame(columns=list(columns)), needed, table=table, source=str(source))
     if columns["person_id"].kind == "float":
-        columns["person_id"] = Column("person_id", "float", whole=runner.whole(raw, "person_id"))
+        columns["person_id"] = RawColumn("person_id", "float", whole=runner.whole(raw, "person_id"))
     return columns
 
 
-def check_view(runner: Any, settings: Settings, source: Any) -> dict[str, Column]:
+def check_view(runner: Any, settings: Settings, source: Any) -> dict[str, RawColumn]:
     """Check a people table an engine read from a file (one pass); return its columns as the engine typed them.
 
     Parameters
@@ -251,8 +251,8 @@ def check_view(runner: Any, settings: Settings, source: Any) -> dict[str, Column
         The engine's runner, holding the table read as the view ``people_raw``.
     settings : Settings
         What the measure counts (its index column and as-of date).
-    source : Path or str
-        The file, named in an error.
+    source : Path or TableSource
+        The file, or the mapped table it was read from, named in an error.
 
     Raises
     ------

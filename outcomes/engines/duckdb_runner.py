@@ -10,7 +10,7 @@ import pandas as pd
 from ground.checks import parameter_error
 from ground.errors import SchemaError
 from outcomes.engines.boundary import file_kind
-from outcomes.engines.sql import Column, literal, quoted
+from outcomes.engines.sql import RawColumn, literal, quoted
 
 # DuckDB type name (its first word) -> the kind the SQL stages read.
 KINDS = {
@@ -138,7 +138,7 @@ class DuckDBRunner:
         self.connection.execute(f"CREATE TEMP TABLE {name}_csv AS SELECT * FROM read_csv({path}, all_varchar = true)")
         self.connection.execute(f"CREATE VIEW {name} AS SELECT *, rowid AS _row FROM {name}_csv")
 
-    def columns(self, name: str) -> dict[str, Column]:
+    def columns(self, name: str) -> dict[str, RawColumn]:
         described = self.connection.execute(f"DESCRIBE {name}").fetchall()
         zones = self.zones.get(name, {})
         out = {}
@@ -146,7 +146,7 @@ class DuckDBRunner:
             if column == "_row":
                 continue
             kind = KINDS.get(type_name, KINDS.get(type_name.split("(")[0], "other"))
-            out[column] = Column(column, kind, zones.get(column))
+            out[column] = RawColumn(column, kind, zones.get(column))
         return out
 
     def whole(self, name: str, column: str) -> bool:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from ground.checks import parameter_error
 from ground.dates import declared_format
-from ground.errors import ParameterError
 from ground.tables import Links
 from outcomes.engines import sql
 from outcomes.engines.boundary import (
@@ -123,7 +123,7 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
     return per_person, links
 
 
-def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings) -> dict[str, sql.Column]:
+def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings) -> dict[str, sql.RawColumn]:
     """Load a table into the engine: a DataFrame checked by pandas first, a file as it is read (by the caller)."""
     raw = f"{table}_raw"
     if isinstance(source, pd.DataFrame):
@@ -135,11 +135,10 @@ def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings)
         runner.load(raw, checked.reset_index(drop=True))
         return runner.columns(raw)
     if declared_format() is not None:
-        raise ParameterError(
-            f"{source}: the {type(engine).__name__} engine reads the dates of a file written YYYY-MM-DD only, and "
-            f"the date format {declared_format()} was declared: measure it with the pandas engine, or write its "
-            "dates YYYY-MM-DD.",
-            parameter="engine",
-        )
+        raise parameter_error(
+            "engine", "proven_reoffending", "the pandas engine for a file whose dates are not written YYYY-MM-DD "
+            f"(the date format {declared_format()} was declared)", got=f"the {type(engine).__name__} engine for "
+            f"{source}", advice="Measure it with the pandas engine, or write its dates YYYY-MM-DD.",
+        )  # fmt: skip
     runner.load(raw, located(source))
     return read_columns(runner, table, settings, located(source))

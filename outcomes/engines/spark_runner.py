@@ -10,7 +10,7 @@ import pandas as pd
 from ground.errors import SchemaError
 from outcomes.engines.boundary import file_kind
 from outcomes.engines.duckdb_runner import parquet_schema
-from outcomes.engines.sql import Column, quoted
+from outcomes.engines.sql import RawColumn, quoted
 
 # Spark type name -> the kind the SQL stages read.
 KINDS = {
@@ -93,10 +93,10 @@ class SparkRunner:
         schema = StructType([*frame.schema.fields, StructField("_row", LongType(), False)])
         return frame.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1])).toDF(schema)
 
-    def columns(self, name: str) -> dict[str, Column]:
+    def columns(self, name: str) -> dict[str, RawColumn]:
         fields = self.spark.table(name).schema.fields
         return {
-            f.name: Column(f.name, KINDS.get(f.dataType.simpleString().split("(")[0], "other"))
+            f.name: RawColumn(f.name, KINDS.get(f.dataType.simpleString().split("(")[0], "other"))
             for f in fields
             if f.name != "_row"
         }

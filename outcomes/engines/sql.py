@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ground.dates import DATE_RULE
+from ground.dates import DATE_RULE, DateLike, parse_date
 from ground.dates import ISO_PATTERN as DATE_PATTERN
 from ground.tables import DISPOSAL_LEVELS, WHOLE_DECIMAL
 
@@ -46,7 +46,6 @@ CATEGORY_RULE = f"unknown category (allowed: {', '.join(DISPOSAL_LEVELS)})"
 MISSING_RULE = "missing value"
 DUPLICATE_RULE = "duplicate id (must be unique)"
 BEFORE_OFFENCE_RULE = "before offence_date"
-MISSING_COLUMN_RULE = "required column missing"
 
 # The range of pandas' timestamps (the dates ground.dates accepts).
 FIRST_TIME, LAST_TIME = "1677-09-21 00:12:43.145225", "2262-04-11 23:47:16.854775"
@@ -55,7 +54,7 @@ OFFENCE_COLUMNS = ("person_id", "offence_date", "disposal_date", "disposal")
 
 
 @dataclass(frozen=True)
-class Column:
+class RawColumn:
     """A raw column as the engine typed it: ``kind`` is text, integer, float, boolean, date,
     timestamp, timestamptz or other; ``zone`` the time zone of a timestamptz; ``whole`` whether
     every value of a float column is a whole number (ids read as 7.0 are "7")."""
@@ -100,20 +99,20 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def id_text(column: Column) -> str:
+def id_text(column: RawColumn) -> str:
     """The id as text, as ``ground.tables`` reads ids (a float column of whole numbers loses its ``.0``, and so
     does a whole number written ``10.0`` in a text column).
 
     Parameters
     ----------
-    column : Column
+    column : RawColumn
         The id column as the engine typed it.
 
     Examples
     --------
     >>> import duckdb
     >>> con = duckdb.connect()
-    >>> ids = Column("person_id", "float", whole=True)
+    >>> ids = RawColumn("person_id", "float", whole=True)
     >>> con.execute(f"SELECT {id_text(ids)} FROM (SELECT 7.0 AS person_id)").fetchall()
     [('7',)]
     """
@@ -130,12 +129,12 @@ def id_text(column: Column) -> str:
     return f"CAST({name} AS VARCHAR)"
 
 
-def timestamp(column: Column) -> str:
+def timestamp(column: RawColumn) -> str:
     """The column as a TIMESTAMP, NULL where missing or not a date (numbers never are).
 
     Parameters
     ----------
-    column : Column
+    column : RawColumn
         The date column as the engine typed it; text must be an ISO date (``YYYY-MM-DD``, a time allowed).
 
     Examples
@@ -143,7 +142,7 @@ def timestamp(column: Column) -> str:
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> dates = pd.DataFrame({"d": ["2024-01-05", "05/01/2024", None]})
-    >>> con.execute(f"SELECT {timestamp(Column('d', 'text'))} FROM dates").fetchall()
+    >>> con.execute(f"SELECT {timestamp(RawColumn('d', 'text'))} FROM dates").fetchall()
     [(datetime.datetime(2024, 1, 5, 0, 0),), (None,), (None,)]
     """
     name = quoted(column.name)
@@ -182,12 +181,12 @@ def day_number(expression: str) -> str:
     return f"DATE_DIFF('day', DATE '1970-01-01', CAST({expression} AS DATE))"
 
 
-def disposal_level(column: Column) -> str:
+def disposal_level(column: RawColumn) -> str:
     """The disposal as a known level, spelled as ground.tables reads it, else NULL.
 
     Parameters
     ----------
-    column : Column
+    column : RawColumn
         The disposal column.
 
     Examples
@@ -195,7 +194,7 @@ def disposal_level(column: Column) -> str:
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> disposals = pd.DataFrame({"disposal": ["Conviction", " caution ", "fine"]})
-    >>> con.execute(f"SELECT {disposal_level(Column('disposal', 'text'))} FROM disposals").fetchall()
+    >>> con.execute(f"SELECT {disposal_level(RawColumn('disposal', 'text'))} FROM disposals").fetchall()
     [('conviction',), ('caution',), (None,)]
     """
     respelled = f"LOWER(REGEXP_REPLACE(TRIM(CAST({quoted(column.name)} AS VARCHAR)), '[\\s-]+', '_', 'g'))"
@@ -203,14 +202,14 @@ def disposal_level(column: Column) -> str:
     return f"CASE WHEN {respelled} IN ({levels}) THEN {respelled} END"
 
 
-def stage_people(raw: str, person_id: Column, index: Column, rules: Sequence = ()) -> str:
+def stage_people(raw: str, person_id: RawColumn, index: RawColumn, rules: Sequence = ()) -> str:
     """People as ``_row, person_id, index_day``, and a flag ``f<i>`` per rule.
 
     Parameters
     ----------
     raw : str
         The view of the people table as read, with ``_row``.
-    person_id, index : Column
+    person_id, index : RawColumn
         Its id column and its index date column.
     rules : sequence of (column, rule, SQL flag)
         From :func:`people_row_rules`: each becomes a column ``f0``, ``f1``, ...
@@ -220,7 +219,7 @@ def stage_people(raw: str, person_id: Column, index: Column, rules: Sequence = (
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> people_raw = pd.DataFrame({"_row": [0, 1], "person_id": [7.0, 8.0], "start_date": ["2024-01-01", "2024-02-01"]})
-    >>> ids, dates = Column("person_id", "float", whole=True), Column("start_date", "text")
+    >>> ids, dates = RawColumn("person_id", "float", whole=True), RawColumn("start_date", "text")
     >>> con.execute(stage_people("people_raw", ids, dates)).fetchall()
     [(0, '7', 19723), (1, '8', 19754)]
     """
@@ -256,17 +255,17 @@ def people_problems_sql(stage: str, n_rules: int) -> str:
     )
 
 
-def as_text(column: Column) -> str:
+def as_text(column: RawColumn) -> str:
     """The column's values as text (as :func:`disposal_level` reads them).
 
     Parameters
     ----------
-    column : Column
+    column : RawColumn
         Any column.
 
     Examples
     --------
-    >>> as_text(Column("disposal", "text")), as_text(Column("disposal", "integer"))
+    >>> as_text(RawColumn("disposal", "text")), as_text(RawColumn("disposal", "integer"))
     ('"disposal"', 'CAST("disposal" AS VARCHAR)')
     """
     return quoted(column.name) if column.kind == "text" else f"CAST({quoted(column.name)} AS VARCHAR)"
@@ -290,7 +289,7 @@ def one_of(expression: str, values: Sequence[str]) -> str:
     return f"{expression} IN ({', '.join(map(literal, values))})" if values else "FALSE"
 
 
-def disposal_levels_sql(raw: str, column: Column) -> str:
+def disposal_levels_sql(raw: str, column: RawColumn) -> str:
     """Each distinct disposal as written (``written``) and its known level (``level``, NULL if none).
 
     The levels are read once per distinct spelling; rows are then compared with the spellings.
@@ -299,7 +298,7 @@ def disposal_levels_sql(raw: str, column: Column) -> str:
     ----------
     raw : str
         The view of the offences table as read.
-    column : Column
+    column : RawColumn
         Its disposal column.
 
     Examples
@@ -307,24 +306,24 @@ def disposal_levels_sql(raw: str, column: Column) -> str:
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> raw = pd.DataFrame({"disposal": ["Conviction", "conviction", " caution ", "fine"]})
-    >>> sorted(con.execute(disposal_levels_sql("raw", Column("disposal", "text"))).fetchall())
+    >>> sorted(con.execute(disposal_levels_sql("raw", RawColumn("disposal", "text"))).fetchall())
     [(' caution ', 'caution'), ('Conviction', 'conviction'), ('conviction', 'conviction'), ('fine', None)]
     """
-    written = Column("written", "text")
+    written = RawColumn("written", "text")
     return (
         f"SELECT written, {disposal_level(written)} AS level FROM "
         f"(SELECT DISTINCT {as_text(column)} AS written FROM {raw}) AS t WHERE written IS NOT NULL"
     )
 
 
-def stage_offences(raw: str, columns: Mapping[str, Column], proving: Sequence[str], rules: Sequence = ()) -> str:
+def stage_offences(raw: str, columns: Mapping[str, RawColumn], proving: Sequence[str], rules: Sequence = ()) -> str:
     """Offences as ``_row, person_id, offence_day, disposal_day, proves`` and a flag ``f<i>`` per rule.
 
     Parameters
     ----------
     raw : str
         The view of the offences table as read, with ``_row``.
-    columns : mapping of str -> Column
+    columns : mapping of str -> RawColumn
         The four columns of :data:`OFFENCE_COLUMNS` as the engine typed them.
     proving : sequence of str
         The disposals, as written in the table, that prove an offence (:func:`disposal_levels_sql`).
@@ -337,7 +336,7 @@ def stage_offences(raw: str, columns: Mapping[str, Column], proving: Sequence[st
     >>> con = duckdb.connect()
     >>> offences_raw = pd.DataFrame({"_row": [0], "person_id": ["7"], "offence_date": ["2024-03-01"],
     ...                              "disposal_date": ["2024-05-01"], "disposal": ["Conviction"]})
-    >>> columns = {c: Column(c, "text") for c in OFFENCE_COLUMNS}
+    >>> columns = {c: RawColumn(c, "text") for c in OFFENCE_COLUMNS}
     >>> con.execute(stage_offences("offences_raw", columns, ["Conviction"])).fetchall()
     [(0, '7', 19783, 19844, True)]
     """
@@ -353,7 +352,7 @@ def stage_offences(raw: str, columns: Mapping[str, Column], proving: Sequence[st
 # ---------------------------------------------------------------- checks
 
 
-def with_duplicates(raw: str, person_id: Column) -> str:
+def with_duplicates(raw: str, person_id: RawColumn) -> str:
     """The people as read, with ``_duplicate``: whether another row has the same id (read as text).
 
     The ids seen twice are found by grouping (a hash table of the ids), not by a window over every row.
@@ -362,7 +361,7 @@ def with_duplicates(raw: str, person_id: Column) -> str:
     ----------
     raw : str
         The view of the people table as read.
-    person_id : Column
+    person_id : RawColumn
         Its id column.
 
     Examples
@@ -370,7 +369,7 @@ def with_duplicates(raw: str, person_id: Column) -> str:
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> raw = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["7", "7.0", "8"]})
-    >>> read = with_duplicates("raw", Column("person_id", "text"))
+    >>> read = with_duplicates("raw", RawColumn("person_id", "text"))
     >>> con.execute(f"SELECT _row, _duplicate FROM {read} ORDER BY _row").fetchall()
     [(0, True), (1, True), (2, False)]
     """
@@ -382,45 +381,48 @@ def with_duplicates(raw: str, person_id: Column) -> str:
     )
 
 
-def people_row_rules(person_id: Column, index: Column, as_of: pd.Timestamp) -> list[tuple[str, str, str]]:
+def people_row_rules(person_id: RawColumn, index: RawColumn, as_of: DateLike) -> list[tuple[str, str, str]]:
     """(column, rule, SQL flag) for the rules a people row breaks on its own (all but duplicate ids).
 
     Parameters
     ----------
-    person_id, index : Column
+    person_id, index : RawColumn
         The id column and the index date column.
-    as_of : pandas.Timestamp
+    as_of : DateLike
         No index date may be after it.
 
     Examples
     --------
-    >>> rules = people_row_rules(Column("person_id", "text"), Column("start_date", "text"), pd.Timestamp("2025-01-01"))
+    >>> ids, starts = RawColumn("person_id", "text"), RawColumn("start_date", "text")
+    >>> rules = people_row_rules(ids, starts, pd.Timestamp("2025-01-01"))
     >>> [rule for _, rule, _ in rules][1:]
     ['missing value', 'after the as-of date 2025-01-01']
     """
+    day = parse_date(as_of, "The 'as_of' parameter of people_row_rules")
     ts, given = timestamp(index), quoted(index.name)
     return [
         (index.name, DATE_RULE, f"{given} IS NOT NULL AND ({ts}) IS NULL"),
         (person_id.name, MISSING_RULE, f"{quoted(person_id.name)} IS NULL"),
-        (index.name, _after(as_of), f"({ts}) > {_timestamp(as_of)}"),
+        (index.name, _after(day), f"({ts}) > {_timestamp(day)}"),
     ]
 
 
-def people_rules(person_id: Column, index: Column, as_of: pd.Timestamp) -> list[tuple[str, str, str]]:
+def people_rules(person_id: RawColumn, index: RawColumn, as_of: DateLike) -> list[tuple[str, str, str]]:
     """(column, rule, SQL flag) for the people columns the measure reads, in ground.tables' order.
 
     The flags read the people :func:`with_duplicates` gives (``_duplicate``).
 
     Parameters
     ----------
-    person_id, index : Column
+    person_id, index : RawColumn
         The id column and the index date column.
-    as_of : pandas.Timestamp
+    as_of : DateLike
         No index date may be after it.
 
     Examples
     --------
-    >>> rules = people_rules(Column("person_id", "text"), Column("start_date", "text"), pd.Timestamp("2025-01-01"))
+    >>> ids, starts = RawColumn("person_id", "text"), RawColumn("start_date", "text")
+    >>> rules = people_rules(ids, starts, pd.Timestamp("2025-01-01"))
     >>> [rule for _, rule, _ in rules][1:]
     ['missing value', 'duplicate id (must be unique)', 'after the as-of date 2025-01-01']
     """
@@ -429,15 +431,15 @@ def people_rules(person_id: Column, index: Column, as_of: pd.Timestamp) -> list[
 
 
 def offences_rules(
-    columns: Mapping[str, Column], as_of: pd.Timestamp, known: Sequence[str] | None = None
+    columns: Mapping[str, RawColumn], as_of: DateLike, known: Sequence[str] | None = None
 ) -> list[tuple[str, str, str]]:
     """(column, rule, SQL flag) for the offence columns, in the order ground.tables finds them.
 
     Parameters
     ----------
-    columns : mapping of str -> Column
+    columns : mapping of str -> RawColumn
         The four columns of :data:`OFFENCE_COLUMNS`.
-    as_of : pandas.Timestamp
+    as_of : DateLike
         No offence or disposal date may be after it.
     known : sequence of str, optional
         The disposals, as written, that are known levels (:func:`disposal_levels_sql`): a row is compared with
@@ -445,10 +447,11 @@ def offences_rules(
 
     Examples
     --------
-    >>> rules = offences_rules({c: Column(c, "text") for c in OFFENCE_COLUMNS}, pd.Timestamp("2025-01-01"))
+    >>> rules = offences_rules({c: RawColumn(c, "text") for c in OFFENCE_COLUMNS}, pd.Timestamp("2025-01-01"))
     >>> len(rules), rules[7][:2]
     (10, ('disposal_date', 'before offence_date'))
     """
+    day = parse_date(as_of, "The 'as_of' parameter of offences_rules")
     ts = {name: timestamp(columns[name]) for name in ("offence_date", "disposal_date")}
     given = {name: quoted(columns[name].name) for name in OFFENCE_COLUMNS}
     unknown = (
@@ -461,7 +464,7 @@ def offences_rules(
     ]
     missing = [(name, MISSING_RULE, f"{given[name]} IS NULL") for name in OFFENCE_COLUMNS]
     before = [("disposal_date", BEFORE_OFFENCE_RULE, f"({ts['disposal_date']}) < ({ts['offence_date']})")]
-    future = [(name, _after(as_of), f"({ts[name]}) > {_timestamp(as_of)}") for name in ts]
+    future = [(name, _after(day), f"({ts[name]}) > {_timestamp(day)}") for name in ts]
     return unparsed + missing + before + future
 
 
@@ -494,8 +497,8 @@ def rule_counts_sql(raw: str, rules: Sequence[tuple[str, str, str]]) -> str:
     >>> con = duckdb.connect()
     >>> people_raw = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", None],
     ...                            "start_date": ["2024-01-01", "2026-01-01", "x"]})
-    >>> ids = Column("person_id", "text")
-    >>> rules = people_rules(ids, Column("start_date", "text"), pd.Timestamp("2025-01-01"))
+    >>> ids = RawColumn("person_id", "text")
+    >>> rules = people_rules(ids, RawColumn("start_date", "text"), pd.Timestamp("2025-01-01"))
     >>> con.execute(rule_counts_sql(with_duplicates("people_raw", ids), rules)).fetchall()
     [(1, 1, 2, 1, 3)]
     """
@@ -523,8 +526,8 @@ def first_failures_sql(raw: str, rules: Sequence[tuple[str, str, str]], rule: in
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> people_raw = pd.DataFrame({"_row": [0, 1], "person_id": ["a", "b"], "start_date": ["2024-01-01", "x"]})
-    >>> ids = Column("person_id", "text")
-    >>> rules = people_rules(ids, Column("start_date", "text"), pd.Timestamp("2025-01-01"))
+    >>> ids = RawColumn("person_id", "text")
+    >>> rules = people_rules(ids, RawColumn("start_date", "text"), pd.Timestamp("2025-01-01"))
     >>> con.execute(first_failures_sql(with_duplicates("people_raw", ids), rules, 0, 5)).fetchall()
     [(1, 'x')]
     """

@@ -1,4 +1,4 @@
-# Reference values for tests/test_validation_funnel.py: Spiegelhalter (2005)
+# Reference values for tests/validation/test_funnels.py: Spiegelhalter (2005)
 # Appendix A.1.1 interpolated exact limits, computed with R's own quantile
 # and distribution functions (independent of scipy).
 # Run: Rscript tests/results/make_validation_funnel.R > tests/results/validation_funnel.txt

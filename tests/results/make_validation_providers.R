@@ -1,4 +1,4 @@
-# Reference values for tests/test_validation_providers.py: the random-intercept logistic
+# Reference values for tests/validation/test_providers.py: the random-intercept logistic
 # regression that validation.providers fits, in R's lme4 with 25-point adaptive Gauss-Hermite
 # quadrature. tests/data/providers.csv: 2,915 people in 14 providers (25 to 650 people), an
 # expected probability per person (the case-mix model) and a 0/1 outcome.

@@ -1,4 +1,4 @@
-"""Published output of R's Matching on its lalonde data (tests/data/nsw_dw.csv), for tests/test_matching_jss.py.
+"""Published output of R's Matching on its lalonde data (tests/data/nsw_dw.csv), for tests/metrics/test_matching_jss.py.
 
 Sekhon, J. S. (2011). Multivariate and propensity score matching software with automated balance
 optimization: the Matching package for R. Journal of Statistical Software 42(7), 1-52, section 3's

@@ -1,4 +1,4 @@
-"""Reference numbers for tests/test_sensitivity_exact.py (issue 26).
+"""Reference numbers for tests/metrics/test_sensitivity.py (issue 26).
 
 Lead in children's blood (Rosenbaum 2002, Observational Studies, 2nd ed., chapter 4; the example of
 rbounds::psens and hlsens): 33 matched pairs of children of lead-factory workers (TREATED) and

@@ -1,4 +1,4 @@
-"""Reference values for tests/test_validation_providers.py, from R 4.2 and lme4 1.1.31.
+"""Reference values for tests/validation/test_providers.py, from R 4.2 and lme4 1.1.31.
 
 Produced by tests/results/make_validation_providers.R on tests/data/providers.csv:
 
