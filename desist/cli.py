@@ -62,6 +62,7 @@ COMMANDS: dict[str, str] = {
     "verify": "Replay a settlement from its audit record; exit 1 if any input or figure changed.",
     "screen": "Screen providers for creaming (enrolling the easy cases) and parking (serving the hard ones less).",
     "gaming": "What creaming and parking would earn a provider per person, under this tariff and the alternatives.",
+    "design": "Design a contract in the browser: each edit checked as the file and answered at once.",
     "report": "Run the whole evaluation on files and write one self-contained HTML report.",
 }
 

@@ -288,6 +288,25 @@ def gaps_table(
     return Table(frame, columns, caption)
 
 
+def payoff_table(payoff: Any) -> Table:
+    """What gaming earns per person (``validation.GamingPayoff``) by tariff, strategy and strength, with the CI."""
+    frame = payoff.to_frame()
+    frame = frame[frame["strategy"] != "honest"].reset_index(drop=True)
+    frame["tariff"] = [
+        TARIFF_NAMES.get(t, "The given tariff" if t == "given" else humanise(t)) for t in frame["tariff"]
+    ]
+    frame["strategy"] = [humanise(s) for s in frame["strategy"]]
+    frame["strength"] = [f"{v:g}" for v in frame["strength"]]
+    columns = {
+        "tariff": Column("Tariff", "text"),
+        "strategy": Column("How it games", "text"),
+        "strength": Column("Strength", "text"),
+        "gain": Column("Gain per person over honest delivery", "pounds", ("gain_ci_low", "gain_ci_high")),
+        "provider_gain": Column("Of which reaches the provider", "pounds"),
+    }
+    return Table(frame, columns, "Gain per person by tariff, strategy and strength (above £0 pays to game)")
+
+
 def party_table(simulation: Any, caption: str = "Net cash by party over the contract") -> Table:
     """Each party's net cash, chance of a loss and working capital (``ContractSimulation.party_table``).
 

@@ -45,17 +45,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from appraisal.designer import history_from_world
 from cohorts.synthetic import make_linkage_data, make_world
 from ground.reading import write_table
 from outcomes import MetricSpec
-from pricing.inputs import achievement_history
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "specs" / "intermediate.toml"
 SEED = 2025
 N_PROVIDERS = 12
-#: Delivery cost: £22 per service hour plus £100 per person for assessment and administration.
-COST_PER_HOUR, COST_PER_PERSON = 22.0, 100.0
 #: Relative provider sizes in the pilot (unequal, none tiny).
 PROVIDER_SHARES = (0.8, 1.2, 1.0, 1.3, 1.1, 0.7, 1.4, 0.9, 1.2, 0.8, 1.0, 0.6)
 
@@ -76,18 +74,12 @@ MEASUREMENT = {
 
 
 def history_table(spec: MetricSpec, seed: int) -> pd.DataFrame:
-    """Last year's enrolled cohort, every outcome window closed, one row per person."""
+    """Last year's enrolled cohort, every outcome window closed, one row per person (as ``desist design`` makes it)."""
     # A late as-of date closes every window: last year's outcomes are all known.
     world = make_world(seed=seed, n_eligible=1_500, n_pool=0, n_providers=N_PROVIDERS, as_of="2026-06-30")
-    history, _ = achievement_history(spec, world.people, world.assessments, as_of=world.as_of)
-    proven = spec.proven_reoffending(history, world.offences, as_of=world.as_of).per_person
-    hours = world.services.groupby("person_id")["hours"].sum().reindex(history["person_id"], fill_value=0.0)
-    return history.drop(columns=["start_date", "in_programme"]).assign(
-        reoffended=proven["reoffended"].astype(int).to_numpy(),
-        reoffences=proven["reoffences"].astype(int).to_numpy(),
-        hours=hours.to_numpy().round(2),
-        cost=(COST_PER_PERSON + COST_PER_HOUR * hours.to_numpy()).round(2),
-        ogrs_score=history["ogrs_score"].round(2),
+    history = history_from_world(spec, world)
+    return history.assign(
+        hours=history["hours"].round(2), cost=history["cost"].round(2), ogrs_score=history["ogrs_score"].round(2)
     )
 
 

@@ -265,7 +265,7 @@ def cohort_probabilities(
                 "rates were given (pass a history table with the outcome achieved or not).",
                 table="cohort",
             )
-        unknown = sorted(set(labels) - set(rates.index))
+        unknown = sorted(set(labels.unique()) - set(rates.index))
         if unknown:
             raise SchemaError(
                 f"Segments {unknown} of the cohort do not appear in the history, so their rate of {outcome!r} "

@@ -466,7 +466,8 @@ class Tariff:
         """The price each person would attract per outcome (people x outcomes)."""
         labels = segment_labels(segments)
         outcomes = self.outcomes if outcomes is None else outcomes
-        self._check_covers(set(labels), outcomes)
+        # The distinct labels only: iterating an Arrow-backed column element by element is slow.
+        self._check_covers(set(pd.unique(labels)), outcomes)
         codes = pd.Index(self.segments).get_indexer(pd.Index(labels))
         return pd.DataFrame(self.prices.loc[outcomes].to_numpy()[:, codes].T, columns=outcomes)
 

@@ -27,6 +27,7 @@ LONGEST_FIRST = (
     "report/test_sections.py",
     "studies/test_payment_simulation.py",
     "report/test_browser.py",
+    "report/test_designer_browser.py",
     "validation/test_gaming.py",
     "cli/test_text.py",
     "pricing/test_settlement_properties.py",

@@ -159,9 +159,9 @@ def _blocks(language: str, page: Path) -> list[str]:
 
 
 def _command_lines() -> list[tuple[str, str]]:
-    """(page, command line) for every ``desist ...`` line of a bash block, continuation lines joined."""
+    """(page, command line) for every ``desist ...`` line of a bash block of the docs and the README."""
     found = []
-    for page in PAGES:
+    for page in [*PAGES, ROOT / "README.md"]:
         for block in _blocks("bash", page):
             for line in block.replace("\\\n", " ").splitlines():
                 if line.strip().startswith("desist "):

@@ -64,16 +64,16 @@ code                        severity  why it matters
 ``data`` is a mapping (or an object with attributes, e.g. a synthetic
 ``World``) holding any of: ``people`` (the cohort, one row per person),
 ``assessments``, ``achievement`` (the spec's outcomes already judged on
-``people``, ``MetricSpec.achievement``: saves judging them again), ``pool`` (comparison pool with ``reoffended`` /
-``reoffences``), ``history`` (last year's people with 0/1 columns per priced
-outcome), ``as_of``.
+``people``, ``MetricSpec.achievement``: saves judging them again), ``at_baseline`` (the level outcomes judged in
+their baseline windows, :func:`at_baseline`: saves scoring the assessments again), ``pool`` (comparison pool with
+``reoffended`` / ``reoffences``), ``history`` (last year's people with 0/1 columns per priced outcome), ``as_of``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,11 @@ from ground.findings import Finding, by_severity
 from ground.tables import BASELINE_COVARIATES
 from ground.tolerance import at_least
 from validation.measurement import counting_findings
+
+if TYPE_CHECKING:
+    from ground.dates import DateLike
+    from outcomes.achievement import Achievement
+    from outcomes.spec import MetricSpec
 
 CODES = (
     "deadweight",
@@ -121,7 +126,7 @@ OFF_SUPPORT_SHARE = 0.05
 # 10% fall in frequency (the targets of the two pilots: docs/schemes.md).
 DEFAULT_EFFECT = {"binary": -0.05, "frequency": 0.90}
 
-__all__ = ["CODES", "check_contract", "check_design"]
+__all__ = ["CODES", "at_baseline", "check_contract", "check_design"]
 
 
 def _get(data: Any, name: str) -> Any:
@@ -185,7 +190,8 @@ def check_design(
     findings += _payment(spec, people, _get(data, "history"), skipped)
     findings += _measurable(spec, contract_days, skipped)
     judged = _judged(spec, people, assessments, as_of, _get(data, "achievement"))
-    findings += _deadweight(spec, people, assessments, as_of, judged, deadweight_share, skipped)
+    before = _get(data, "at_baseline")
+    findings += _deadweight(spec, people, assessments, as_of, judged, before, deadweight_share, skipped)
     findings += _unmeasured(spec, judged)
     findings += _power(spec, people, _get(data, "pool"), cohort_size, expected_effect, ratio, skipped)
     findings += _margins(spec, people, _get(data, "history"), costs, skipped)
@@ -296,8 +302,57 @@ def _unmeasured(spec: Any, judged: Mapping[str, Any]) -> list[Finding]:
     return findings
 
 
+def at_baseline(
+    spec: MetricSpec, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None
+) -> dict[str, Achievement]:
+    """Each level outcome of the spec judged in its baseline window: who met it before any service.
+
+    A level rule (threshold, also inside "sustained") can be met at baseline; change rules (improvement,
+    reliable change, transition) measure from baseline, so cannot be, and are left out. The deadweight check
+    reads this; a caller that checks many variants of one spec on the same data passes it as ``at_baseline``.
+
+    Parameters
+    ----------
+    spec : outcomes.MetricSpec
+    people, assessments : pandas.DataFrame
+        The cohort and its assessments.
+    as_of : date-like, optional
+        Default: the last assessment.
+
+    Returns
+    -------
+    dict of str -> outcomes.achievement.Achievement
+        By outcome key, in the order the spec lists them.
+
+    Examples
+    --------
+    >>> from outcomes import MetricSpec
+    >>> from cohorts.synthetic import make_world
+    >>> w = make_world(seed=1, n_eligible=300, n_pool=0)
+    >>> sorted(at_baseline(MetricSpec.from_toml("examples/specs/intermediate.toml"), w.people, w.assessments))
+    ['ete', 'family_contact']
+    """
+    from outcomes.achievement import achievement
+    from outcomes.scoring import Scores, score
+
+    if as_of is None:
+        as_of = pd.to_datetime(assessments["assessed_on"]).max()
+    scored: dict[str, Scores] = {}
+    before = {}
+    for key, o in (getattr(spec, "outcomes", {}) or {}).items():
+        rule = getattr(o.rule, "rule", o.rule)
+        if rule.needs_baseline:
+            continue
+        if o.instrument not in scored:
+            scored[o.instrument] = score(assessments, spec.instrument(o.instrument))
+        before[key] = achievement(
+            people, scored[o.instrument], rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure
+        )
+    return before
+
+
 def _deadweight(
-    spec: Any, people, assessments, as_of, judged: Mapping[str, Any], share: float, skipped: dict[str, str]
+    spec: Any, people, assessments, as_of, judged: Mapping[str, Any], before, share: float, skipped: dict[str, str]
 ) -> list[Finding]:
     outcomes = getattr(spec, "outcomes", {}) or {}
     if not outcomes:
@@ -305,26 +360,12 @@ def _deadweight(
     if people is None or assessments is None:
         skipped["deadweight"] = "needs people and assessments"
         return []
-    from outcomes.achievement import achievement
-    from outcomes.scoring import Scores, score
-
     findings: list[Finding] = []
     spend: dict[str, tuple[float, float]] = {}
-    scored: dict[str, Scores] = {}
-    if as_of is None:
-        as_of = pd.to_datetime(assessments["assessed_on"]).max()
     # In the order the spec lists its outcomes, so the findings (and story.json) read the same on every run.
-    for key, o in outcomes.items():
-        # A level rule (threshold, also inside "sustained") judged in the baseline
-        # window: who meets it before any service. Change rules (improvement,
-        # reliable change, transition) measure from baseline, so cannot be met there.
-        rule = getattr(o.rule, "rule", o.rule)
-        if rule.needs_baseline:
-            continue
-        if o.instrument not in scored:
-            scored[o.instrument] = score(assessments, spec.instrument(o.instrument))
-        before = achievement(people, scored[o.instrument], rule, o.baseline, o.baseline, as_of=as_of, measure=o.measure)
-        findings += _deadweight_findings(key, o, before, judged[key], share, spend, spec)
+    before = at_baseline(spec, people, assessments, as_of) if before is None else before
+    for key, met in before.items():
+        findings += _deadweight_findings(key, outcomes[key], met, judged[key], share, spend, spec)
     if spend:
         total, wasted = sum(v[0] for v in spend.values()), sum(v[1] for v in spend.values())
         findings.append(

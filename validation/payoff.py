@@ -196,7 +196,8 @@ def _alternatives(budget: float, segments: pd.Series, probs: pd.DataFrame, costs
 
 def _bootstrap_gain(weights_gamed, margin_gamed, margin_honest, boot) -> np.ndarray:
     """Gain for each bootstrap resample (rows of ``boot``: people's resample counts)."""
-    gamed = (boot * weights_gamed) @ margin_gamed / (boot @ weights_gamed)
+    # boot @ (w * m) is (boot * w) @ m without the draws x people product.
+    gamed = boot @ (weights_gamed * margin_gamed) / (boot @ weights_gamed)
     honest = boot @ margin_honest / boot.sum(axis=1)
     return gamed - honest
 

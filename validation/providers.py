@@ -21,7 +21,7 @@ table reports:
 * whether providers **differ**: the likelihood-ratio test of ``tau = 0``, whose
   null distribution is half a chi-square(1) (the value lies on the boundary;
   Self and Liang 1987). When it finds no evidence,
-  :meth:`~validation.providers.ProviderComparison.statement` says so;
+  :meth:`~validation.providers.ProviderEstimates.statement` says so;
 * the **shrunken O/E**: the posterior mean of
   ``R_p(a) = sum_i expit(logit(e_i) + a) / sum_i e_i`` (the provider's expected
   outcome count under the model over the count its case mix predicts), with an

@@ -50,7 +50,7 @@ from desist.commands.common import (
     write_csv,
     written,
 )
-from desist.format import Column, Table, exact_zeros, humanise
+from desist.format import exact_zeros
 from ground.errors import naming
 from pricing.contract import Contract
 from validation.payoff import payoff_from_spec
@@ -117,21 +117,7 @@ def show_payoff(name: str, how: str, payoff: Any, files: list[str]) -> None:
         # The per-row lines are the table below.
         if line.strip() and not line.startswith("  "):
             terminal.paragraph(line)
-    frame = payoff.to_frame()
-    frame = frame[frame["strategy"] != "honest"].reset_index(drop=True)
-    frame["tariff"] = [
-        tables.TARIFF_NAMES.get(t, "The given tariff" if t == "given" else humanise(t)) for t in frame["tariff"]
-    ]
-    frame["strategy"] = [humanise(s) for s in frame["strategy"]]
-    frame["strength"] = [f"{v:g}" for v in frame["strength"]]
-    columns = {
-        "tariff": Column("Tariff", "text"),
-        "strategy": Column("How it games", "text"),
-        "strength": Column("Strength", "text"),
-        "gain": Column("Gain per person over honest delivery", "pounds", ("gain_ci_low", "gain_ci_high")),
-        "provider_gain": Column("Of which reaches the provider", "pounds"),
-    }
-    terminal.table(Table(frame, columns, "Gain per person by tariff, strategy and strength (above £0 pays to game)"))
+    terminal.table(tables.payoff_table(payoff))
     terminal.files(files)
 
 
