@@ -1,7 +1,7 @@
 """Schemas for desist's tables, and one call that checks a table against its schema.
 
-Each table (people, eligible, assessments, offences, services, pool, claims,
-spells) is a pandera ``DataFrameModel``. The models list the required columns, their types
+Each table (people, eligible, assessments, offences, services, pool, custody,
+claims, spells) is a pandera ``DataFrameModel``. The models list the required columns, their types
 and their rules; columns they do not name are kept and passed through.
 :func:`validate` coerces a frame to the model's types (ids to strings, ISO
 dates to ``datetime64[ns]``, categories to pandas categoricals with the known
@@ -54,6 +54,8 @@ with _without_pyspark_warning():
 SEX_LEVELS = ("female", "male", "other", "unknown")
 ETHNICITY_LEVELS = ("white", "black", "asian", "mixed", "other", "unknown")
 DISPOSAL_LEVELS = ("conviction", "caution", "acquittal", "no_further_action", "other")
+#: Why a person is held: awaiting trial or sentence (remand), or serving a custodial sentence.
+CUSTODY_KINDS = ("remand", "sentenced")
 
 MIN_AGE, MAX_AGE = 10, 110  # 10 is the age of criminal responsibility in England and Wales
 
@@ -164,6 +166,22 @@ class Services(pa.DataFrameModel):
         strict = False
 
 
+class Custody(pa.DataFrameModel):
+    """One row per stay in custody: the day a person was received and the day released.
+
+    ``end`` is missing while the person is still held. A stay covers the nights
+    beginning on ``start`` up to the night before ``end``.
+    """
+
+    person_id: Series[str]
+    start: Series[pd.Timestamp]
+    end: Series[pd.Timestamp] = pa.Field(nullable=True)
+    kind: Series[pd.CategoricalDtype] = pa.Field(**_levels(CUSTODY_KINDS))
+
+    class Config:
+        strict = False
+
+
 class Claims(pa.DataFrameModel):
     """One row per outcome a provider claims for a person, with the evidence that it was achieved.
 
@@ -204,6 +222,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "offences": Offences,
     "services": Services,
     "pool": Pool,
+    "custody": Custody,
     "claims": Claims,
     "spells": Spells,
 }
@@ -231,7 +250,7 @@ def _disposal_before_offence(df: pd.DataFrame) -> pd.Series:
     return df["disposal_date"] < df["offence_date"]
 
 
-def _spell_ends_before_start(df: pd.DataFrame) -> pd.Series:
+def _ends_before_start(df: pd.DataFrame) -> pd.Series:
     return df["end"] < df["start"]
 
 
@@ -260,7 +279,8 @@ ROW_RULES: dict[str, list[RowRule]] = {
         ),
     ],
     "offences": [("disposal_date", "before offence_date", ("disposal_date", "offence_date"), _disposal_before_offence)],
-    "spells": [("end", "before start", ("end", "start"), _spell_ends_before_start)],
+    "custody": [("end", "before start", ("end", "start"), _ends_before_start)],
+    "spells": [("end", "before start", ("end", "start"), _ends_before_start)],
 }
 
 _NO_FAILURES = pd.DataFrame(
@@ -285,7 +305,7 @@ def validate(
     ----------
     df : pandas.DataFrame
         The table. Columns the schema does not name are passed through.
-    table : {"people", "eligible", "assessments", "offences", "services", "pool", "claims", "spells"}
+    table : {"people", "eligible", "assessments", "offences", "services", "pool", "custody", "claims", "spells"}
         Which schema to apply (see ``TABLES``).
     as_of : date-like, optional
         The data's as-of date: any date column later than this fails. Default:

@@ -24,14 +24,22 @@ least ``at_least``. Built-in rules:
 * :func:`peterborough_rule`: frequency of reconviction events at least 10% below
   the matched comparison for a cohort (point estimate); :func:`peterborough` adds
   the pooled rule: the weighted mean of the cohorts' reductions, weights = cohort
-  sizes, at least 7.5% (Peterborough SIB; ../shared/DOMAIN.md section 3).
+  sizes, at least 7.5% (Peterborough SIB: Anders and Dorsett, *HMP Peterborough
+  Social Impact Bond: learning exercise*, 2017).
 * :func:`doncaster`: binary proven reoffending rate at least ``points`` (default
-  5) percentage points below a baseline period's rate (HMP Doncaster; DOMAIN.md
-  section 4).
+  5) percentage points below a baseline period's rate (HMP Doncaster: Russell
+  Webster, "Last of the automatic pilots: learning from the HMP Doncaster
+  reoffending payment by results scheme").
 * :func:`confident_reduction_rule`: a relative reduction of at least X with
   confidence ``1 - alpha`` (X = 0: a statistically significant reduction, as the
   CRC contracts used).
 * :func:`point_estimate_rule`: the reduction's point estimate is at least X.
+
+Baselines
+---------
+A baseline is one period's rate, measured on other people: :meth:`Contrast.against_baseline`
+compares a cohort with it, after :func:`case_mix_baseline` has adjusted it for the
+cohort's predicted risk when the baseline carries its own risk score.
 
 Chances
 -------
@@ -60,7 +68,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -68,11 +76,15 @@ import pandas as pd
 # scipy.special, not scipy.stats: the same normal functions without loading every distribution at start-up.
 from scipy.special import ndtr, ndtri
 
-from ground.checks import parameter_error
+from ground.checks import Interval, Options, check_parameter, parameter_error
 from ground.tolerance import at_least, at_most
 from metrics.power import Design, Measure
 
 Scale = Literal["relative", "points"]
+#: The test of a cohort against a baseline (:meth:`Contrast.against_baseline`).
+BaselineTest = Literal["two_sample", "baseline_interval"]
+#: Rates given to :func:`model_variances`: one pair, or arrays of them (the variances come back alike).
+Rates = TypeVar("Rates", float, np.ndarray)
 _ALPHA = 0.05  # the two-sided intervals shown beside a rule: 95%
 
 
@@ -138,7 +150,7 @@ class Contrast:
         ``n_control=inf`` is a fixed baseline without sampling error.
         """
         k = math.inf if (measure == "frequency" and dispersion is None) else dispersion
-        var_d, var_l = _model_variances(measure, treated_mean, control_mean, n_treated, n_control, k)
+        var_d, var_l = model_variances(measure, treated_mean, control_mean, n_treated, n_control, k)
         return cls(
             measure,
             float(treated_mean),
@@ -194,6 +206,63 @@ class Contrast:
         )
 
     @classmethod
+    def against_baseline(
+        cls,
+        measure: Measure,
+        treated_mean: float,
+        n_treated: float,
+        baseline_rate: float,
+        n_baseline: float | None = None,
+        *,
+        test: BaselineTest = "two_sample",
+        dispersion: float | None = None,
+        label: str = "",
+    ) -> Contrast:
+        """A cohort against a baseline rate, with the test a contract names.
+
+        ``test="two_sample"`` (default): the SE of the difference carries the
+        cohort's sampling error and the baseline's, from its ``n_baseline``
+        (none when ``n_baseline`` is None: a fixed target), as :meth:`from_rates`
+        (a two-sample z test of proportions, or of means of negative binomial
+        counts of shape ``dispersion``).
+
+        ``test="baseline_interval"``: only the baseline's sampling error,
+        ``se = sqrt(b (1 - b) / n_baseline)`` for a rate ``b`` (``b + b**2 / k``
+        in place of ``b (1 - b)`` for counts): the cohort differs significantly
+        when its rate falls outside the baseline's own confidence interval,
+        ``b -/+ z se``. This is how the Ministry of Justice set each Community
+        Rehabilitation Company's thresholds: from its 2011 baseline cohort
+        (Ministry of Justice, *2011 Payment by Results (PbR) documents*, gov.uk:
+        F15.03 "Methodology for the PbR re-offending baselines", steps 6-7
+        "quarterly data aggregation" and "thresholds and termination points",
+        and F15.05 "2011 PbR baselines and thresholds"). The log-ratio SE is
+        the delta method's, ``se / b``.
+
+        Examples
+        --------
+        >>> c = Contrast.against_baseline("binary", 0.45, 1_000, 0.475, 1_200, test="baseline_interval")
+        >>> round(c.se_difference, 5) == round((0.475 * 0.525 / 1_200) ** 0.5, 5)
+        True
+        """
+        if test == "two_sample":
+            n_control = math.inf if n_baseline is None else n_baseline
+            return cls.from_rates(
+                measure, treated_mean, n_treated, baseline_rate, n_control, dispersion=dispersion, label=label
+            )
+        if test != "baseline_interval" or n_baseline is None or not n_baseline >= 1:
+            raise parameter_error(
+                "test", "Contrast.against_baseline", "'two_sample', or 'baseline_interval' with the baseline's "
+                "n_baseline >= 1", got=f"{test!r} with n_baseline = {n_baseline!r}",
+            )  # fmt: skip
+        k = None if measure == "binary" else (math.inf if dispersion is None else dispersion)
+        var_b = model_variances(measure, baseline_rate, baseline_rate, math.inf, n_baseline, k)[0]
+        se = math.sqrt(var_b)
+        return cls(
+            measure, float(treated_mean), float(baseline_rate), float(n_treated), float(n_baseline), se,
+            se / baseline_rate, k, label,
+        )  # fmt: skip
+
+    @classmethod
     def from_effect(cls, effect, *, dispersion: float | None = None, label: str = "") -> Contrast:
         """Build from a matched-comparison ``Effect`` (``MatchedComparison.effect``).
 
@@ -247,7 +316,7 @@ class Contrast:
         if not self.has_variance_model():
             return observed
         k = self.dispersion
-        model_obs = _model_variances(
+        model_obs = model_variances(
             self.measure, self.treated_mean, self.control_mean, self.n_treated, self.n_control, k
         )[scale == "relative"]
         rate_t = self.control_mean * math.exp(true_value) if scale == "relative" else self.control_mean + true_value
@@ -256,10 +325,92 @@ class Contrast:
                 f"a true effect on the {scale} scale that keeps the treated rate possible for a {self.measure} measure"
             )
             raise parameter_error("true_effect", "Contrast", must, true_value, advice=f"It puts it at {rate_t!r}.")
-        model_true = _model_variances(self.measure, rate_t, self.control_mean, self.n_treated, self.n_control, k)[
+        model_true = model_variances(self.measure, rate_t, self.control_mean, self.n_treated, self.n_control, k)[
             scale == "relative"
         ]
         return observed * math.sqrt(model_true / model_obs)
+
+
+def case_mix_baseline(
+    rate: float,
+    baseline_predicted: float,
+    cohort_predicted: float,
+    method: Literal["difference", "ratio"] = "difference",
+    measure: Measure = "binary",
+) -> float:
+    """A baseline rate adjusted for a cohort's case mix, from the two cohorts' mean predicted rates.
+
+    A baseline measured on other people is a fair target only for a cohort of
+    the same risk. With ``b`` the baseline's observed rate, ``p_b`` its cohort's
+    mean predicted rate (its own risk score) and ``p_c`` the mean predicted
+    rate of the cohort being paid for, the adjusted baseline is
+
+    * ``method="difference"``: ``b + (p_c - p_b)``: the cohort is expected to
+      reoffend ``p_c - p_b`` more (or less) than the baseline cohort did;
+    * ``method="ratio"``: ``b * p_c / p_b``: indirect standardisation, the
+      baseline's observed-to-predicted ratio applied to the cohort's risk.
+
+    The cohort's rate is then tested against ``b*`` as against any baseline
+    (:meth:`Contrast.against_baseline`, at the stated ``alpha``). The two agree
+    to first order when ``p_c`` is close to ``p_b``; the ratio keeps a rate
+    positive for a low-risk cohort, the difference keeps percentage points.
+
+    This is the Transforming Rehabilitation design: each Community
+    Rehabilitation Company's binary rate "is subject to adjustment for changes in
+    the case mix of offenders being supervised, using the Offender Group
+    Reconviction Scale (OGRS), version 4/G3" before comparison with its 2011
+    baseline, payment following a statistically significant reduction and a
+    deduction a significant increase (Ministry of Justice, *Final proven
+    reoffending statistics for Community Rehabilitation Companies and the National
+    Probation Service*, Official Statistics, 27 October 2017 onward, section 1;
+    *Guide to Proven Reoffending Statistics*, January 2019, section 2.2). The
+    payment mechanism's own formula (Ministry of Justice, *2011 PbR documents*,
+    F15.04, "Detailed points on the methodology and data for reoffending for the
+    PbR payment mechanism") is not reproduced in any source found here, so a
+    contract names its method.
+
+    Parameters
+    ----------
+    rate : float
+        The baseline's observed rate.
+    baseline_predicted, cohort_predicted : float
+        Mean predicted rates of the baseline cohort and of the cohort paid for.
+    method : {"difference", "ratio"}
+    measure : {"binary", "frequency"}
+        A binary baseline must stay a rate in (0, 1).
+
+    Raises
+    ------
+    ParameterError
+        The adjusted rate is impossible (at or below 0; a binary rate at or above 1).
+
+    Examples
+    --------
+    >>> round(case_mix_baseline(0.475, 0.46, 0.47), 4), round(case_mix_baseline(0.475, 0.46, 0.47, "ratio"), 4)
+    (0.485, 0.4853)
+    """
+    check_parameter(method, "method", "case_mix_baseline", Options("difference", "ratio"))
+    check_parameter(measure, "measure", "case_mix_baseline", Options("binary", "frequency"))
+    for name, value in (
+        ("rate", rate),
+        ("baseline_predicted", baseline_predicted),
+        ("cohort_predicted", cohort_predicted),
+    ):
+        check_parameter(value, name, "case_mix_baseline", Interval(float, 0, None, closed="neither"))
+    adjusted = (
+        rate + (cohort_predicted - baseline_predicted)
+        if method == "difference"
+        else rate * cohort_predicted / baseline_predicted
+    )
+    if adjusted <= 0 or (measure == "binary" and adjusted >= 1):
+        raise parameter_error(
+            "cohort_predicted", "case_mix_baseline", f"a predicted rate that keeps the adjusted baseline a possible "
+            f"{measure} rate", cohort_predicted,
+            advice=f"Adjusting the baseline rate {rate:g} for case mix ({method}: predicted {baseline_predicted:g} in "
+            f"the baseline cohort) gives {adjusted:g}: check that the predicted rates are on the rate's scale (a "
+            "share, not a percentage).",
+        )  # fmt: skip
+    return float(adjusted)
 
 
 def _normal_density(x: np.ndarray, mean: float, sd: float) -> np.ndarray:
@@ -269,10 +420,28 @@ def _normal_density(x: np.ndarray, mean: float, sd: float) -> np.ndarray:
     return stats.norm.pdf(x, mean, sd)
 
 
-def _model_variances(
-    measure: str, rate_t: float, rate_c: float, n_t: float, n_c: float, k: float | None
-) -> tuple[float, float]:
-    """Model variances of (difference, log ratio) of two means."""
+def model_variances(
+    measure: str, rate_t: Rates, rate_c: Rates, n_t: Rates | float, n_c: Rates | float, k: float | None
+) -> tuple[Rates, Rates]:
+    """Model variances of (difference, log ratio) of two means: binomial rates, or negative binomial counts of
+    shape ``k`` (None or inf: Poisson). Vectorised over rates and sizes (``n_c = inf``: a fixed comparison).
+
+    Parameters
+    ----------
+    measure : {"binary", "frequency"}
+    rate_t, rate_c : float or ndarray
+        The two means (treated, comparison).
+    n_t, n_c : float or ndarray
+        Their sizes.
+    k : float or None
+        Negative binomial shape of counts (ignored for a binary measure).
+
+    Examples
+    --------
+    >>> d, log = model_variances("binary", 0.5, 0.5, 100, 100, None)
+    >>> round(d, 4), round(log, 4)
+    (0.005, 0.02)
+    """
     if measure == "binary":
         var_t, var_c = rate_t * (1 - rate_t), rate_c * (1 - rate_c)
     else:
@@ -309,7 +478,7 @@ def _comparison_from_effect(cls, effect, dispersion: float | None, label: str) -
     m_t, m_c = float(effect.mean_treated), float(effect.mean_control)
     n_t, n_c = float(effect.n_treated), float(effect.n_control)
     k = dispersion if measure == "frequency" else None
-    var_diff, var_log = _model_variances(measure, m_t, m_c, n_t, n_c, k)
+    var_diff, var_log = model_variances(measure, m_t, m_c, n_t, n_c, k)
     if measure == "frequency":
         se_log = float(effect.se)
         difference = effect.details.get("difference")
@@ -467,6 +636,34 @@ class PaymentRule:
         """Vectorised decision from statistics and SEs on the rule's scale."""
         decided = np.asarray(statistic) + self._z() * np.asarray(se)
         return at_most(decided, self._cut(), statistic, self._z() * np.asarray(se))
+
+    def decided(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
+        """The reduction the rule decides on: the point estimate, or its one-sided ``1 - alpha`` lower bound.
+
+        Vectorised over statistics on the rule's scale (log ratio or difference) and their SEs.
+
+        Examples
+        --------
+        >>> r = PaymentRule("r", 0.0, "points", 0.05)
+        >>> round(float(r.decided(-0.05, 0.01)), 4)  # 5 points fewer, less 1.645 SEs
+        0.0336
+        """
+        bound = np.asarray(statistic) + self._z() * np.asarray(se)
+        return -np.expm1(bound) if self.scale == "relative" else -bound
+
+    def decided_rise(self, statistic: np.ndarray | float, se: np.ndarray | float) -> np.ndarray:
+        """The rise (the negative of a reduction) decided as the rule decides: its estimate or one-sided lower bound.
+
+        A rise of 0 at the lower bound is a statistically significant increase at ``alpha``.
+
+        Examples
+        --------
+        >>> r = PaymentRule("r", 0.0, "points", 0.05)
+        >>> round(float(r.decided_rise(0.05, 0.01)), 4)
+        0.0336
+        """
+        bound = np.asarray(statistic) - self._z() * np.asarray(se)
+        return np.expm1(bound) if self.scale == "relative" else bound
 
     def chance(self, comparison: Contrast, true_effect: float | None = None) -> float:
         """Analytic chance the rule is met at ``true_effect`` (``None``: no effect).

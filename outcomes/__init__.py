@@ -1,5 +1,5 @@
 """outcomes: what counts as progress. Instruments, scoring, achievement rules,
-proven reoffending (on pandas, DuckDB or Spark) and metric specs."""
+proven reoffending (on pandas, DuckDB or Spark), custody bed nights and metric specs."""
 
 from outcomes.achievement import (
     Achievement,
@@ -13,6 +13,7 @@ from outcomes.achievement import (
     reliable_change_index,
     rule_from_dict,
 )
+from outcomes.custody import CustodyNights, custody_nights
 from outcomes.engines import DuckDB, Spark
 from outcomes.instruments import Instrument, Item, builtin_instruments, get_instrument, load_instrument
 from outcomes.rates import Frequency, Proportion
@@ -22,6 +23,7 @@ from outcomes.spec import MetricSpec, OutcomeSpec, ReoffendingSpec, SegmentSpec
 
 __all__ = [
     "Achievement",
+    "CustodyNights",
     "DuckDB",
     "Frequency",
     "Improvement",
@@ -42,6 +44,7 @@ __all__ = [
     "Transition",
     "achievement",
     "builtin_instruments",
+    "custody_nights",
     "get_instrument",
     "load_instrument",
     "proven_reoffending",

@@ -71,7 +71,7 @@ from outcomes.scoring import checked_assessments, score_checked
 
 MEASURES = ("binary", "frequency", "both")
 #: Sections of a contract that ``pricing.Contract`` reads and validates; a spec keeps them as written.
-CONTRACT_SECTIONS = ("cohort", "tranches", "counterfactual", "rules", "claims", "data")
+CONTRACT_SECTIONS = ("cohort", "tranches", "counterfactual", "rules", "claims", "data", "custody", "assumed")
 SECTIONS = ("metric", "outcomes", "reoffending", "segments", "payment", *CONTRACT_SECTIONS)
 PAYMENT_KEYS = (
     "up_front_share",

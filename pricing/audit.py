@@ -20,6 +20,12 @@ included; ``manifest.json`` then holds the SHA-256 of ``audit.json``.
    figure that differs is named, as ``ledger.csv row 17: paid £50,000.00 but the
    contract gives -£50,000.00``; the workbook has the hash recorded.
 
+A settlement made with ``previous`` (``desist settle --previous AUDIT.json``)
+nets what an earlier settlement of the same contract paid (:mod:`pricing.running`);
+its record holds the earlier ``audit.json``'s path and SHA-256, and :func:`verify`
+checks the chain: the earlier record's hash, then the earlier settlement itself,
+back to the first.
+
 Paths are read relative to the audit file, so verify works from any folder and
 with the folder of inputs and outputs moved. A record that is not one desist
 wrote is one :class:`~ground.errors.SpecError` naming what is wrong. Nothing here
@@ -35,9 +41,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from ground.checks import parameter_error, shown_value
 from ground.dates import DateLike, date_format, declared_format, parse_date
@@ -48,6 +57,7 @@ from ground.pseudonyms import key_check
 from pricing.audit_diff import first_difference
 from pricing.contract import Contract
 from pricing.publishing import pseudonymise
+from pricing.running import PaidBefore, by_item
 from pricing.settlement import Settlement, settle
 from pricing.settlement_data import TABLES
 
@@ -58,6 +68,7 @@ __all__ = [
     "file_sha256",
     "input_sha256",
     "output_texts",
+    "read_previous",
     "relative_to",
     "settle_files",
     "verify",
@@ -90,6 +101,7 @@ def settle_files(
     *,
     as_of: DateLike,
     command: str = "",
+    previous: str | Path | None = None,
     key: bytes | None = None,
 ) -> Settlement:
     """Settle a contract file on input files, with a full audit record.
@@ -108,6 +120,10 @@ def settle_files(
     as_of : DateLike
     command : str
         The command line that asked for it, recorded as given.
+    previous : path, optional
+        The ``audit.json`` of an earlier settlement of the same contract: what it
+        paid is netted (:func:`read_previous` checks its hashes), and its path and
+        SHA-256 are recorded, so :func:`verify` checks the chain.
     key : bytes, optional
         Pseudonymise the settlement with this key (:func:`pricing.publishing.pseudonymise`): every person
         identifier in it replaced by its keyed hash, small counts suppressed; the record holds the key's
@@ -121,7 +137,8 @@ def settle_files(
     terms = Contract.from_toml(contract)
     files = _input_files(terms.data_map if files is None else files)
     tables = {name: table_source(path, name) for name, path in files.items()}
-    settlement = settle(terms, tables, as_of=as_of)
+    before = None if previous is None else read_previous(previous)
+    settlement = settle(terms, tables, as_of=as_of, previous=before)
     if key is not None:  # the identifier step: nothing after this sees a person's own identifier
         settlement = pseudonymise(settlement, key)
     audit = {
@@ -135,7 +152,48 @@ def settle_files(
         # Dates in the inputs written another way than YYYY-MM-DD were read in this declared format.
         "date_format": declared_format(),
     }
+    if previous is not None:
+        audit["previous"] = {**audit["previous"], "path": str(previous)}
     return replace(settlement, audit=audit)
+
+
+def read_previous(path: str | Path) -> PaidBefore:
+    """What the settlement recorded in ``path`` (an ``audit.json``) paid, from the ``ledger.csv`` beside it.
+
+    The record must be one desist wrote (its hash in ``manifest.json``) and the
+    ledger the one it records (its SHA-256); anything else is one
+    :class:`~ground.errors.SpecError` naming the file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The earlier settlement's ``audit.json``, written by ``desist settle --out``.
+
+    Examples
+    --------
+    >>> read_previous("settled_2014/audit.json").as_of  # doctest: +SKIP
+    datetime.date(2014, 8, 7)
+    """
+    path = Path(path)
+    record = _read_record(path)
+    changed = _changed_since_written(path)
+    ledger = path.parent / "ledger.csv"
+    recorded = record.get("outputs", {}).get("ledger.csv")
+    if changed is None and recorded is None:
+        changed = f"{path} records no ledger.csv: only a settlement written with --out can be netted"
+    elif changed is None and (not ledger.is_file() or file_sha256(ledger) != recorded):
+        changed = f"{ledger} is missing or was changed after it was written (its SHA-256 is not the one {AUDIT} has)"
+    if changed:
+        raise SpecError(f"The previous settlement cannot be netted: {changed}.", source=str(path))
+    frame = pd.read_csv(ledger, dtype=str, keep_default_na=False)
+    paid = frame.assign(amount_pence=[_pence_of(v) for v in frame["amount"]]).drop(columns="amount")
+    as_of = parse_date(record["as_of"], "as_of").date()
+    return PaidBefore(as_of, record["contract"]["sha256"], by_item(paid), file_sha256(path))
+
+
+def _pence_of(text: str) -> int:
+    """``"-1234.56"`` (as :func:`pricing.settlement.pence_text` writes it) to ``-123456``."""
+    return int((Decimal(text) * 100).to_integral_value())
 
 
 def _input_files(files: Any) -> dict[str, Path]:
@@ -182,9 +240,10 @@ def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | Non
     Parameters
     ----------
     settlement : Settlement
-        A settlement with its audit record.
+        One made by :func:`settle_files` (its record names the files).
     folder : str or Path
-        The folder audit.json is written to.
+        Where ``audit.json`` goes: the contract's, every input's and the previous settlement's paths become
+        relative to it.
     desist : str, optional
         The desist version to record instead of this one.
 
@@ -198,6 +257,8 @@ def relative_to(settlement: Settlement, folder: str | Path, *, desist: str | Non
     base = os.path.abspath(folder)
     audit["contract"] = {**audit["contract"], "path": _relative(audit["contract"]["path"], base)}
     audit["inputs"] = {k: {**v, "path": _relative(v["path"], base)} for k, v in audit["inputs"].items()}
+    if "previous" in audit:
+        audit["previous"] = {**audit["previous"], "path": _relative(audit["previous"]["path"], base)}
     if desist is not None:
         audit["desist_version"] = desist
     return replace(settlement, audit=audit)
@@ -222,7 +283,8 @@ def output_texts(settlement: Settlement) -> dict[str, str]:
     --------
     >>> import pandas as pd
     >>> from pricing import scheme, settle
-    >>> people = pd.DataFrame({"person_id": ["1"], "start_date": ["2011-11-01"]})
+    >>> people = pd.DataFrame({"person_id": ["1"], "start_date": ["2011-11-01"], "deported": False,
+    ...                        "time_served": False, "breach": False})
     >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
     >>> sorted(output_texts(settle(scheme("doncaster"), {"people": people, "offences": offences}, as_of="2013-12-31")))
     ['ledger.csv', 'settlement.json']
@@ -244,7 +306,8 @@ def audit_text(settlement: Settlement, outputs: Mapping[str, str]) -> str:
     --------
     >>> import pandas as pd
     >>> from pricing import scheme, settle
-    >>> people = pd.DataFrame({"person_id": ["1"], "start_date": ["2011-11-01"]})
+    >>> people = pd.DataFrame({"person_id": ["1"], "start_date": ["2011-11-01"], "deported": False,
+    ...                        "time_served": False, "breach": False})
     >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
     >>> s = settle(scheme("doncaster"), {"people": people, "offences": offences}, as_of="2013-12-31")
     >>> import json
@@ -313,6 +376,9 @@ def verify(audit: Mapping[str, object] | str | Path, *, key: bytes | None = None
         record, folder = _check_record(audit, "the audit record"), Path.cwd()
     located = {name: _located(entry["path"], folder) for name, entry in _files(record).items()}
     problems = _changed_inputs(record, located)
+    previous = _located(record["previous"]["path"], folder) if "previous" in record else None
+    if previous is not None and not problems:
+        problems = _broken_chain(record["previous"], previous, key)
     if problems:
         return Verification(False, problems)
     wrong_key = _wrong_key(record, key)
@@ -320,7 +386,9 @@ def verify(audit: Mapping[str, object] | str | Path, *, key: bytes | None = None
         return Verification(False, [wrong_key])
     inputs = {k: v for k, v in located.items() if k != "contract"}
     with date_format(record.get("date_format")):
-        again = settle_files(located["contract"], inputs, as_of=record["as_of"], command=record["command"], key=key)
+        again = settle_files(
+            located["contract"], inputs, as_of=record["as_of"], command=record["command"], previous=previous, key=key
+        )
     problems = _moved_figures(record["figures"], again.figures())
     outputs = record.get("outputs", {})
     if outputs:
@@ -330,6 +398,17 @@ def verify(audit: Mapping[str, object] | str | Path, *, key: bytes | None = None
     if record["desist_version"] != desist_version():
         notes.append(f"settled with desist {record['desist_version']}, replayed with desist {desist_version()}.")
     return Verification(not problems, problems, notes)
+
+
+def _broken_chain(entry: Mapping[str, Any], path: Path, key: bytes | None) -> list[str]:
+    """The earlier settlement of a running account: its audit.json as recorded, then verified itself (the chain),
+    with the key if it was pseudonymised too."""
+    if not path.is_file():
+        return [f"previous settlement ({path}): the file is missing"]
+    if file_sha256(path) != entry["sha256"]:
+        return [f"previous settlement ({path}): its SHA-256 changed since this settlement netted it"]
+    earlier = verify(path, key=key if "pseudonyms" in _read_record(path) else None)
+    return [f"previous settlement ({path}): {problem}" for problem in earlier.problems]
 
 
 def _wrong_key(record: Mapping[str, Any], key: bytes | None) -> str | None:
@@ -465,4 +544,9 @@ def _check_record(record: Any, where: str) -> dict[str, Any]:
     for name, digest in record.get("outputs", {}).items():
         if Path(name).name != name or not _HASH.match(str(digest)):
             raise fail(f"outputs.{name}", "a file name in the audit's folder and its SHA-256", digest)
+    if "previous" in record:
+        entry = record["previous"]
+        ok = isinstance(entry, Mapping) and isinstance(entry.get("path"), str) and entry["path"]
+        if not ok or not _HASH.match(str(entry.get("sha256", ""))):
+            raise fail("previous", "a table with the earlier audit.json's 'path' and 'sha256' (64 hex digits)", entry)
     return dict(record)

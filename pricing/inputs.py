@@ -520,8 +520,8 @@ def rules_simulation(
     if past is not None and column in past.columns:
         base = float(past[column].astype(float).mean())
         shape = negative_binomial_shape(past[column].astype(float).to_numpy()) if measure == "frequency" else None
-    elif contract.baseline is not None:
-        base, shape = contract.baseline.rate, None
+    elif contract.baseline is not None and measure in contract.baseline.measures:
+        base, shape = contract.baseline.of(measure).rate, None
     else:
         raise parameter_error(
             "past", "rules_simulation", f"a history with a {column!r} column for the comparison rate (the contract's "

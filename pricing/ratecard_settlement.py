@@ -1,8 +1,8 @@
-"""A contract's rate card in its settlement: the claims paid after the tariff and rules, and in the tranche table.
+"""A contract's rate card in its settlement: the claims paid after the tariff and rules, under the contract cap.
 
 :func:`pricing.settle` calls :func:`settle_contract_claims` with the contract's cohort once the tariff and the
-rules are paid, and adds :func:`claims_tranche_rows` to its tranche table; the rules of the rate card itself are
-:mod:`pricing.ratecard`'s (and :mod:`outcomes.claims`').
+rules are paid, and adds one ``claims`` row per tranche to its tranche table; the rules of the rate card itself
+are :mod:`pricing.ratecard`'s (and :mod:`outcomes.claims`').
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from cohorts.segments import assign, segments_from_mapping
 from ground.dates import DateLike
 from ground.errors import SpecError
 from pricing.contract import Contract
-from pricing.ratecard import CLAIM_KINDS, ClaimsSettlement, settle_claims, to_pence
+from pricing.ratecard import ClaimsSettlement, settle_claims, to_pence
 
-__all__ = ["claims_tranche_rows", "contract_cap_pence", "settle_contract_claims"]
+__all__ = ["contract_cap_pence", "settle_contract_claims"]
 
 
 def contract_cap_pence(contract: Contract) -> int | None:
@@ -103,43 +103,3 @@ def settle_contract_claims(
         source=source,
         checked=checked,
     )
-
-
-def claims_tranche_rows(contract: Contract, ledger: pd.DataFrame) -> list[dict[str, object]]:
-    """One row per tranche for a settlement's tranche table: the claims paid and their amount.
-
-    Parameters
-    ----------
-    contract : Contract
-        Its tranches name the rows.
-    ledger : pandas.DataFrame
-        A settlement's ledger (claims rows have kind ``claim`` or ``recurring``).
-
-    Examples
-    --------
-    >>> from pricing import scheme
-    >>> ledger = pd.DataFrame({"tranche": ["round_1"], "kind": ["claim"], "status": ["accepted"],
-    ...                        "amount_pence": [260000]})
-    >>> rows = claims_tranche_rows(scheme("dwp_innovation_fund_1"), ledger)
-    >>> [(r["tranche"], r["n_treated"], r["amount_pence"]) for r in rows]
-    [('round_1', 1.0, 260000)]
-    """
-    claims = ledger.loc[ledger["kind"].isin(CLAIM_KINDS) & (ledger["status"] == "accepted")]
-    paid = claims.groupby(claims["tranche"].astype("str"))["amount_pence"].agg(["size", "sum"])
-    rows = []
-    for t in contract.tranches:
-        n, amount = (int(paid["size"][t.name]), int(paid["sum"][t.name])) if t.name in paid.index else (0, 0)
-        rows.append(
-            {
-                "tranche": t.name,
-                "kind": "claims",
-                "rule": "claims",
-                "stage": "as due",
-                "n_treated": float(n),
-                "met": bool(n),
-                "amount_pence": amount,
-                "amount_at_ci_low": amount,
-                "amount_at_ci_high": amount,
-            }
-        )
-    return rows

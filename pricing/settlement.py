@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from ground.checks import parameter_error
 from ground.dates import DateLike, parse_date
@@ -41,11 +42,14 @@ from ground.expressions import parse
 from ground.reading import TableSource
 from ground.tables import UnmatchedRowsWarning, check_links
 from ground.tolerance import at_least
-from metrics.thresholds import Contrast, ThresholdResult
-from pricing.contract import Contract, ContractRule, Tranche
+from metrics.thresholds import Contrast, case_mix_baseline
+from outcomes.custody import custody_nights
+from pricing.contract import Contract, ContractRule, Tranche, comparison_measure
 from pricing.ledger_text import csv_text
+from pricing.payouts import events_avoided, tranche_money
 from pricing.ratecard import CLAIM_KINDS, cash_flow
-from pricing.ratecard_settlement import claims_tranche_rows, contract_cap_pence, settle_contract_claims
+from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
+from pricing.running import SETTLED_BEFORE, PaidBefore, by_item, netted
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
 from pricing.tariff_ledger import LEDGER_COLUMNS, Uplifts, capped, pence, pence_text, tariff_rows, uplifts
 
@@ -62,10 +66,11 @@ class Settlement:
         The contract's name.
     as_of : datetime.date
     tranches : pandas.DataFrame
-        One row per tranche and rule (and one ``tariff`` row per tranche):
-        stage, measure, estimate with its 95% CI and n, threshold, decision
-        value, met, ``amount_pence`` and the amounts had the estimate been at
-        either end of its CI.
+        One row per tranche and rule (and one ``tariff`` row per tranche for a
+        tariff, one ``claims`` row for a rate card): stage, measure, estimate
+        with its 95% CI and n, threshold, decision value, met, ``amount_pence``
+        (net of what an earlier settlement paid, ``settled_before_pence``) and
+        the amounts had the estimate been at either end of its CI.
     parties : pandas.DataFrame
         One row per party: ``role`` and ``amount_pence`` received (the
         commissioner's is the negative of the total).
@@ -146,6 +151,10 @@ class Settlement:
     def summary(self) -> str:
         """The settlement in words: each tranche and rule, the parties, the exclusions."""
         lines = [f"Settlement of '{self.contract}' as of {self.as_of}: £{pence_text(self.total_pence)} in total"]
+        before = self.ledger.loc[self.ledger["kind"] == SETTLED_BEFORE, "amount_pence"]
+        if len(before):
+            paid = self.audit.get("previous", {}).get("as_of", "an earlier date")
+            lines.append(f"  net of £{pence_text(-int(before.sum()))} paid by the settlement as of {paid}")
         r: Any  # a row of the tranche table: its columns' values
         for r in self.tranches.itertuples():
             if r.kind in ("tariff", "claims"):
@@ -180,6 +189,7 @@ def settle(
     data: Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path | None = None,
     *,
     as_of: DateLike,
+    previous: Settlement | PaidBefore | None = None,
 ) -> Settlement:
     """Settle a contract on its data as of a date.
 
@@ -205,6 +215,11 @@ def settle(
         tranches are due and which people are observable. Offences, disposals
         and assessments dated after it, and people whose index date is after
         it, are left out and counted among the exclusions.
+    previous : Settlement or PaidBefore, optional
+        An earlier settlement of the same contract: what it paid is netted, one
+        ``settled before`` ledger row per tranche and item, so this settlement
+        pays what is due now and the two form one running account
+        (:mod:`pricing.running`; ``desist settle --previous AUDIT.json``).
 
     Returns
     -------
@@ -214,7 +229,8 @@ def settle(
     --------
     >>> from pricing import scheme
     >>> c = scheme("doncaster")
-    >>> people = pd.DataFrame({"person_id": ["a", "b"], "start_date": pd.to_datetime(["2011-11-01", "2011-12-01"])})
+    >>> people = pd.DataFrame({"person_id": ["a", "b"], "start_date": pd.to_datetime(["2011-11-01", "2011-12-01"]),
+    ...                        "deported": False, "time_served": False, "breach": False})
     >>> offences = pd.DataFrame({"person_id": ["a"], "offence_date": pd.to_datetime(["2012-02-01"]),
     ...                          "disposal_date": pd.to_datetime(["2012-03-01"]),
     ...                          "disposal": ["conviction"]})
@@ -239,6 +255,11 @@ def settle(
     ledger = _capped(contract, pd.concat([rule_ledger, tariff_ledger], ignore_index=True))
     ledger, claims_left_out = _with_claims(contract, cohort, tables, as_of, ledger, given.sources.get("claims"))
     tariff_excluded += claims_left_out
+    before = None
+    if previous is not None:
+        before = _paid_before(previous)
+        rows = netted(before, contract_sha256=contract.digest, as_of=as_of, columns=LEDGER_COLUMNS)
+        ledger = pd.concat([ledger, rows], ignore_index=True) if len(rows) else ledger
     tranches = _tranche_table(contract, rule_rows, ledger)
     parties = _parties(contract, int(ledger["amount_pence"].sum()))
     excluded = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
@@ -252,7 +273,22 @@ def settle(
         "unused": sorted(given.unused),
         "figures": settlement.figures(),
     }
+    if before is not None:
+        audit["previous"] = {
+            "as_of": before.as_of.isoformat(),
+            "sha256": before.reference,
+            "paid_pence": int(before.paid["amount_pence"].sum()),
+        }
     return Settlement(contract.name, as_of, tranches, parties, ledger, excluded, audit)
+
+
+def _paid_before(previous: object) -> PaidBefore:
+    """What an earlier settlement paid: given as such, or read off a Settlement in memory."""
+    if isinstance(previous, PaidBefore):
+        return previous
+    if not isinstance(previous, Settlement):
+        raise parameter_error("previous", "settle", "an earlier Settlement or a pricing.running.PaidBefore", previous)
+    return PaidBefore(previous.as_of, previous.audit["contract"]["sha256"], by_item(previous.ledger))
 
 
 @contextmanager
@@ -272,13 +308,18 @@ def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, 
     """
     kept, counted = dict(tables), []
     cut = pd.Timestamp(as_of)
+    if "custody" in tables:
+        # A stay still open on the settlement date was open then, whatever release a later extract records.
+        stays = tables["custody"]
+        kept["custody"] = stays.assign(end=stays["end"].where(~(stays["end"] > cut)))
     for name, columns, words in (
         ("offences", ("offence_date", "disposal_date"), "offence or disposal dated after the settlement date"),
         ("assessments", ("assessed_on",), "assessed after the settlement date"),
+        ("custody", ("start",), "stay in custody begun after the settlement date"),
     ):
         if name not in tables:
             continue
-        frame = tables[name]
+        frame = kept[name]
         later = np.zeros(len(frame), dtype=bool)
         for column in columns:
             later |= (frame[column] > cut).to_numpy()
@@ -288,14 +329,17 @@ def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, 
 
 
 def _linked(tables: Mapping) -> list[tuple[str, str, int]]:
-    """Count offences of no one in the people table (none linking at all is an error, as everywhere)."""
-    if "offences" not in tables or "person_id" not in tables["offences"].columns:
-        return []
-    with warnings.catch_warnings():
-        # Reported once here, among the exclusions, not again for every tranche.
-        warnings.simplefilter("ignore", UnmatchedRowsWarning)
-        links = check_links(tables["offences"], tables["people"], table="offences", to_table="people")
-    return [("offences", "person_id matches no one in people", links.unmatched)] if links.unmatched else []
+    """Count offences and stays of no one in the people table (none linking at all is an error, as everywhere)."""
+    counted = []
+    for name in ("offences", "custody"):
+        if name not in tables or "person_id" not in tables[name].columns:
+            continue
+        with warnings.catch_warnings():
+            # Reported once here, among the exclusions, not again for every tranche.
+            warnings.simplefilter("ignore", UnmatchedRowsWarning)
+            links = check_links(tables[name], tables["people"], table=name, to_table="people")
+        counted += [(name, "person_id matches no one in people", links.unmatched)] if links.unmatched else []
+    return counted
 
 
 def _of(people: pd.DataFrame, offences: pd.DataFrame) -> pd.DataFrame:
@@ -356,13 +400,30 @@ def _proven(contract: Contract, people: pd.DataFrame, tables: Mapping, as_of: da
     )
 
 
-def _measured(contract: Contract, cohort: pd.DataFrame, tables: Mapping, tranche: Tranche, as_of: date):
-    """Per measure: the tranche's observable outcomes (person_id, reoffended, reoffences) as of ``as_of``."""
+def _outcomes(contract: Contract, people: pd.DataFrame, tables: Mapping, measure: str, as_of: date) -> pd.DataFrame:
+    """Per person: observable, and the outcome of ``measure`` (proven reoffending, or custody bed nights)."""
+    if measure != "bed_nights":
+        return _proven(contract, people, tables, as_of).per_person
+    c = contract.custody
+    assert c is not None  # pricing.contract refuses a bed_nights rule without [custody]
+    stays = _of(people, _known_by(tables, as_of)[0]["custody"])
+    nights = custody_nights(
+        people[["person_id", c.index]], stays, index=c.index, follow_up_days=c.follow_up_days, kinds=c.kinds,
+        as_of=pd.Timestamp(as_of),
+    )  # fmt: skip
+    return nights.per_person
+
+
+def _measured(contract: Contract, cohort: pd.DataFrame, tables: Mapping, tranche: Tranche, as_of: date, measure: str):
+    """A tranche's observable people with their outcome of ``measure`` as of ``as_of`` (reoffenders only, for
+    reoffences per reoffender), how many are not yet observable, and the tranche's people."""
     people = cohort.loc[cohort["tranche"] == tranche.name]
     # A tranche is measured at its own date: events dated later were not yet on record then.
-    proven = _proven(contract, people, tables, as_of)
-    pp = proven.per_person
-    return pp.loc[pp["observable"]], int((~pp["observable"]).sum()), people
+    pp = _outcomes(contract, people, tables, measure, as_of)
+    observed = pp.loc[pp["observable"]]
+    if measure == "per_reoffender":
+        observed = observed.loc[observed["reoffended"].fillna(False).astype(bool)]
+    return observed, int((~pp["observable"]).sum()), people
 
 
 class _Unmeasurable(SchemaError):
@@ -375,33 +436,60 @@ def _comparison(contract: Contract, rule_measure: str, against: str, tranche: Tr
     y = observed[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
     try:
         if y.size < 2 or y.mean() <= 0:
-            raise ModelError("a reduction needs at least 2 observable people and some reoffending among them")
+            raise ModelError(f"a reduction needs at least 2 observable people and some {_WORDS[rule_measure][1]}")
         return _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables)
     except (ParameterError, ModelError) as exc:
         mean = f"{y.mean():g}" if y.size else "none"
         raise _Unmeasurable(
             f"tranche {tranche.name!r} has {y.size} observable people (mean {rule_measure} {mean}) on its "
-            f"settlement date: its {rule_measure} reoffending cannot be compared with the {against} comparison "
+            f"settlement date: its {_WORDS[rule_measure][0]} cannot be compared with the {against} comparison "
             f"({str(exc).rstrip('.')}). Settle when more of the tranche is observable.",
             table="people",
         ) from None
 
 
+#: A measure in words, and what a tranche needs some of for it to be compared.
+_WORDS = {
+    "binary": ("binary reoffending", "reoffending among them"),
+    "frequency": ("frequency reoffending", "reoffending among them"),
+    "per_reoffender": ("reoffences per reoffender", "reoffending among them"),
+    "bed_nights": ("custody bed nights", "nights in custody among them"),
+}
+
+
 def _counterfactual(contract, rule_measure, against, tranche, y, observed, people, tables) -> Contrast:
     if against == "baseline":
-        b = contract.baseline
-        from metrics.power import negative_binomial_shape
-
-        shape = negative_binomial_shape(y) if rule_measure == "frequency" else None
-        n_base = math.inf if b.n is None else b.n
-        return Contrast.from_rates(rule_measure, y.mean(), y.size, b.rate, n_base, dispersion=shape, label=tranche.name)
+        return _against_baseline(contract, rule_measure, tranche, y, observed, people)
     if "comparison" in tables:
         given = tables["comparison"]
         rows = given.loc[given["tranche"].astype(str) == tranche.name]
+        if rule_measure == "per_reoffender":
+            rows = rows.loc[rows["reoffences"].astype(float) > 0]
         weights = rows["weight"].to_numpy(dtype=float) if "weight" in rows else None
         control = rows[OUTCOME_COLUMN[rule_measure]].astype(float).to_numpy()
-        return Contrast.from_outcomes(y, control, measure=rule_measure, control_weights=weights, label=tranche.name)
+        return Contrast.from_outcomes(
+            y, control, measure=comparison_measure(rule_measure), control_weights=weights, label=tranche.name
+        )
     return _matched_here(contract, rule_measure, tranche, observed, people, tables["pool"])
+
+
+def _against_baseline(contract, rule_measure, tranche, y, observed, people) -> Contrast:
+    """The tranche against the baseline of its measure, adjusted for its case mix when the baseline has a risk score
+    (:func:`metrics.thresholds.case_mix_baseline`), tested as the contract says."""
+    from metrics.power import negative_binomial_shape
+
+    b = contract.baseline
+    rate = b.of(rule_measure)
+    base = rate.rate
+    if rate.predicted is not None:
+        risk = people.set_index("person_id")[rate.risk].reindex(observed["person_id"].astype(str))
+        predicted = float(pd.to_numeric(risk).mean())
+        base = case_mix_baseline(rate.rate, rate.predicted, predicted, b.adjust, comparison_measure(rule_measure))
+    shape = negative_binomial_shape(y) if rule_measure != "binary" else None
+    measure = comparison_measure(rule_measure)
+    return Contrast.against_baseline(
+        measure, y.mean(), y.size, base, rate.n, test=b.test, dispersion=shape, label=tranche.name
+    )
 
 
 def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Contrast:
@@ -411,6 +499,8 @@ def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Co
     column = OUTCOME_COLUMN[rule_measure]
     covariates = list(m.covariates)
     treated = people.merge(observed[["person_id", column]], on="person_id")[["person_id", *covariates, column]]
+    if rule_measure == "per_reoffender":
+        pool = pool.loc[pool["reoffences"].astype(float) > 0]
     both = pd.concat([treated.assign(_treated=1), pool[["person_id", *covariates, column]].assign(_treated=0)])
     both[column] = both[column].astype(float)
     matched = match(
@@ -420,28 +510,9 @@ def _matched_here(contract, rule_measure, tranche, observed, people, pool) -> Co
     return Contrast.from_effect(effect, label=tranche.name)
 
 
-def _rule_amount(
-    rule: ContractRule, contract: Contract, result: ThresholdResult, comparison: Contrast, reduction: float
-):
-    """Pounds a tranche rule pays (negative: a clawback) had the observed reduction been ``reduction``."""
-    shift = reduction - result.observed
-    met = bool(at_least(result.decision_value + shift, rule.at_least, result.decision_value, shift))
-    share = 1.0 / len(contract.tranches)
-    fee = contract.structure.service_fee
-    if not met:
-        return met, -contract.structure.clawback_share * fee * share if rule.claws_back else 0.0
-    per_person = comparison.control_mean * reduction if rule.scale == "relative" else reduction
-    avoided = max(per_person, 0.0) * comparison.n_treated
-    amount = rule.amount + rule.price_per_event * avoided
-    if rule.releases_at_risk:
-        amount += contract.structure.at_risk_share * fee * share
-    return met, amount
-
-
 def _rules(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date):
     rows: list[dict] = []
     ledger: list[dict] = []
-    results: dict[str, list] = {}
     for tranche in contract.tranches:
         stage = tranche.stage(as_of)
         for rule in (r for r in contract.rules if r.type == "tranche"):
@@ -450,10 +521,9 @@ def _rules(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: dat
                 rows.append(_not_due(tranche.name, rule))
                 continue
             when = tranche.interim if rule.settle == "interim" else tranche.final
-            row, entry, comparison = _tranche_rule(contract, rule, tranche, cohort, tables, when)
+            row, entry = _tranche_rule(contract, rule, tranche, cohort, tables, when)
             rows.append(row)
             ledger += entry
-            results.setdefault(rule.measure, []).append((comparison, row))
     final = all(t.stage(as_of) == "final" for t in contract.tranches)
     for rule in (r for r in contract.rules if r.type == "pooled"):
         if not final:
@@ -461,8 +531,13 @@ def _rules(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: dat
             continue
         comparisons = [
             _comparison(
-                contract, rule.measure, rule.against, t, _measured(contract, cohort, tables, t, t.final), tables
-            )
+                contract,
+                rule.measure,
+                rule.against,
+                t,
+                _measured(contract, cohort, tables, t, t.final, rule.measure),
+                tables,
+            )  # fmt: skip
             for t in contract.tranches
         ]
         row, entry = _pooled(contract, rule, comparisons, ledger)
@@ -487,19 +562,26 @@ def _not_due(tranche: str, rule: ContractRule) -> dict:
 
 
 def _tranche_rule(contract, rule, tranche, cohort, tables, when):
-    measured = _measured(contract, cohort, tables, tranche, when)
+    measured = _measured(contract, cohort, tables, tranche, when, rule.measure)
     comparison = _comparison(contract, rule.measure, rule.against, tranche, measured, tables)
-    result = rule.payment_rule().evaluate(comparison)
+    test = rule.payment_rule()
+    result = test.evaluate(comparison)
     hurdle_met = True
     if rule.hurdle is not None:
-        hurdle_cmp = _comparison(contract, rule.hurdle.measure, rule.against, tranche, measured, tables)
+        hurdle_measured = _measured(contract, cohort, tables, tranche, when, rule.hurdle.measure)
+        hurdle_cmp = _comparison(contract, rule.hurdle.measure, rule.against, tranche, hurdle_measured, tables)
         hurdle_met = rule.hurdle.payment_rule(rule.name).evaluate(hurdle_cmp).met
-    amounts = {}
-    for name, value in (("", result.observed), ("_at_ci_low", result.ci_low), ("_at_ci_high", result.ci_high)):
-        met, pounds = _rule_amount(rule, contract, result, comparison, value)
-        if not hurdle_met and pounds > 0:
-            met, pounds = False, 0.0
-        amounts[name] = (met, pence(pounds))
+    # The estimate, then the CI's ends: what the rule would pay had the reduction been there.
+    shift = np.array([0.0, result.ci_low - result.observed, result.ci_high - result.observed])
+    stat, se = comparison.estimate(rule.scale)
+    money = tranche_money(
+        rule, contract.structure, len(contract.tranches),
+        reduction=result.observed + shift, decided=result.decision_value + shift,
+        decided_rise=float(test.decided_rise(stat, se)) - shift,
+        control_mean=comparison.control_mean, n_treated=comparison.n_treated, hurdle_met=hurdle_met,
+    )  # fmt: skip
+    parts = {kind: [pence(v) for v in getattr(money, part)] for kind, part in _PARTS}
+    totals = [sum(parts[kind][i] for kind in parts) for i in range(3)]
     row = {
         "tranche": tranche.name,
         "kind": "rule",
@@ -507,6 +589,8 @@ def _tranche_rule(contract, rule, tranche, cohort, tables, when):
         "stage": rule.settle,
         "measure": rule.measure,
         "against": rule.against,
+        "treated_mean": comparison.treated_mean,
+        "comparison_mean": comparison.control_mean,
         "estimate": result.observed,
         "ci_low": result.ci_low,
         "ci_high": result.ci_high,
@@ -516,25 +600,19 @@ def _tranche_rule(contract, rule, tranche, cohort, tables, when):
         "threshold": rule.at_least,
         "decision_value": result.decision_value,
         "hurdle_met": hurdle_met,
-        "met": bool(amounts[""][0]),
-        "amount_pence": amounts[""][1],
-        "amount_at_ci_low": amounts["_at_ci_low"][1],
-        "amount_at_ci_high": amounts["_at_ci_high"][1],
+        "met": bool(money.met[0]),
+        "risen": bool(money.risen[0]),
+        "amount_pence": totals[0],
+        "amount_at_ci_low": totals[1],
+        "amount_at_ci_high": totals[2],
     }
-    entry = []
-    if amounts[""][1]:
-        kind = "clawback" if amounts[""][1] < 0 else "rule"
-        entry.append(
-            _ledger_row(
-                tranche.name,
-                kind,
-                rule.name,
-                f"{rule.measure} {result.observed:.4f} vs {rule.at_least:g}",
-                when,
-                amounts[""][1],
-            )
-        )
-    return row, entry, comparison
+    evidence = f"{rule.measure} {result.observed:.4f} vs {rule.at_least:g}"
+    entry = [_ledger_row(tranche.name, kind, rule.name, evidence, when, amounts[0]) for kind, amounts in parts.items()]
+    return row, [e for e in entry if e["amount_pence"]]
+
+
+#: The ledger kind of each part of a tranche rule's money.
+_PARTS = (("rule", "payment"), ("clawback", "clawback"), ("deduction", "deduction"))
 
 
 def _ledger_row(tranche: str, kind: str, item: str, evidence: str, when: date, amount: int, person: str = "") -> dict:
@@ -553,33 +631,32 @@ def _ledger_row(tranche: str, kind: str, item: str, evidence: str, when: date, a
 
 
 def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Contrast], ledger: list[dict]):
-    """A pooled rule at final settlement: size-weighted reduction over tranches, net of earlier payments."""
-    from scipy import stats
-
+    """A pooled rule at final settlement: met on the size-weighted mean reduction over the tranches; pays the events
+    avoided over every tranche (:func:`pricing.payouts.events_avoided`), net of what its measure's tranche rules
+    paid before."""
     n = np.array([c.n_treated for c in comparisons])
     w = n / n.sum()
     results = [rule.payment_rule().evaluate(c) for c in comparisons]
     reductions = np.array([r.observed for r in results])
-    se = np.array([(r.ci_low - r.ci_high) / (-2 * 1.959963984540054) for r in results])
+    controls = np.array([c.control_mean for c in comparisons])
+    se = np.array([(r.ci_low - r.ci_high) / (-2 * _Z95) for r in results])
     pooled, pooled_se = float(w @ reductions), float(math.sqrt(w**2 @ se**2))
-    z = 0.0 if rule.decide_on == "estimate" else float(stats.norm.ppf(1 - rule.alpha))
+    z = 0.0 if rule.decide_on == "estimate" else float(ndtri(1 - rule.alpha))
     decision = pooled - z * pooled_se
     earlier = sum(
         e["amount_pence"] for e in ledger if e["kind"] == "rule" and _measure_of(contract, e["item"]) == rule.measure
     )
 
-    def amount(value: float) -> tuple[bool, int]:
-        met = bool(at_least(decision + (value - pooled), rule.at_least, decision, value, pooled))
-        if not met:
-            return False, 0
-        avoided = sum(
-            max(c.control_mean * value if rule.scale == "relative" else value, 0.0) * c.n_treated for c in comparisons
-        )
-        gross = pence(rule.amount + rule.price_per_event * avoided)
-        return True, max(gross - earlier, 0)
+    def amount(value: float) -> tuple[bool, int, float]:
+        shift = value - pooled
+        avoided = float(events_avoided(rule, reductions + shift, controls, n))
+        if not at_least(decision + shift, rule.at_least, decision, shift):
+            return False, 0, avoided
+        gross = pence(rule.amount + rule.price_per_event * max(avoided, 0.0))
+        return True, max(gross - earlier, 0), avoided
 
-    lo, hi = pooled - 1.959963984540054 * pooled_se, pooled + 1.959963984540054 * pooled_se
-    met, paid = amount(pooled)
+    lo, hi = pooled - _Z95 * pooled_se, pooled + _Z95 * pooled_se
+    met, paid, avoided = amount(pooled)
     last = max(t.final for t in contract.tranches)
     row = {
         "tranche": "pooled",
@@ -596,17 +673,17 @@ def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Contrast],
         "threshold": rule.at_least,
         "decision_value": decision,
         "met": met,
+        "events_avoided": avoided,
         "amount_pence": paid,
         "netted_pence": earlier,
         "amount_at_ci_low": amount(lo)[1],
         "amount_at_ci_high": amount(hi)[1],
     }
-    entry = [
-        _ledger_row(
-            "pooled", "rule", rule.name, f"pooled {pooled:.4f} vs {rule.at_least:g}, net of earlier", last, paid
-        )
-    ]
-    return row, entry if paid else []
+    evidence = f"pooled {pooled:.4f} vs {rule.at_least:g}; {avoided:.2f} events avoided, net of earlier"
+    return row, [_ledger_row("pooled", "rule", rule.name, evidence, last, paid)] if paid else []
+
+
+_Z95 = 1.959963984540054
 
 
 def _measure_of(contract: Contract, rule_name: str) -> str | None:
@@ -686,35 +763,71 @@ def _with_claims(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_o
 
 
 def _tranche_table(contract: Contract, rule_rows: list[dict], ledger: pd.DataFrame) -> pd.DataFrame:
+    """The tranche rule rows with what the ledger paid after caps, and one tariff and one claims row per tranche,
+    each net of what earlier settlements paid for it (``settled_before_pence``)."""
+    part = _ledger_parts(contract, ledger)
+    rules = ledger.loc[part == "rule"]
+    paid = rules.groupby(["tranche", "item"])["amount_pence"].sum()
+    before = rules.loc[rules["kind"] == SETTLED_BEFORE].groupby(["tranche", "item"])["amount_pence"].sum()
     rows = list(rule_rows)
-    # Tranche rule rows carry what the ledger paid after caps; one tariff row per tranche.
-    rule_kinds = ~ledger["kind"].isin(["tariff", *CLAIM_KINDS])
-    paid = ledger.loc[rule_kinds].groupby(["tranche", "item"])["amount_pence"].sum()
     for row in rows:
-        row["amount_pence"] = int(paid.get((row["tranche"], row["rule"]), 0))
-    tariff = ledger.loc[ledger["kind"] == "tariff"]
+        key = (row["tranche"], row["rule"])
+        row["amount_pence"] = int(paid.get(key, 0))
+        row["settled_before_pence"] = -int(before.get(key, 0))
+        row["amount_at_ci_low"] = row["amount_at_ci_low"] + int(before.get(key, 0))
+        row["amount_at_ci_high"] = row["amount_at_ci_high"] + int(before.get(key, 0))
     if contract.prices:
-        for t in contract.tranches:
-            part = tariff.loc[tariff["tranche"] == t.name]
-            rows.append(
-                {
-                    "tranche": t.name,
-                    "kind": "tariff",
-                    "rule": "tariff",
-                    "stage": "as achieved",
-                    "n_treated": float(len(part)),
-                    "met": bool(len(part)),
-                    "amount_pence": int(part["amount_pence"].sum()),
-                    "amount_at_ci_low": int(part["amount_pence"].sum()),
-                    "amount_at_ci_high": int(part["amount_pence"].sum()),
-                }
-            )
+        tariff = ledger.loc[part == "tariff"]
+        rows += _outcome_rows(contract, tariff, tariff["kind"] == "tariff", "tariff")
     if contract.ratecard is not None:
-        rows += claims_tranche_rows(contract, ledger)
+        claims = ledger.loc[part == "claims"]
+        rows += _outcome_rows(
+            contract, claims, claims["kind"].isin(CLAIM_KINDS) & (claims["status"] == "accepted"), "claims"
+        )
     table = pd.DataFrame(rows)
-    for column in ("amount_pence", "amount_at_ci_low", "amount_at_ci_high"):
+    for column in ("amount_pence", "settled_before_pence", "amount_at_ci_low", "amount_at_ci_high"):
         table[column] = table[column].fillna(0).astype("int64")
     return table
+
+
+def _ledger_parts(contract: Contract, ledger: pd.DataFrame) -> np.ndarray:
+    """Which part of the contract each ledger row pays: ``"rule"``, ``"tariff"`` or ``"claims"``.
+
+    A row netting an earlier settlement belongs to the part its item names: a contract keeps its rule names,
+    prices and rate-card outcomes apart (pricing.contract), so the item says which.
+    """
+    earlier = (ledger["kind"] == SETTLED_BEFORE).to_numpy()
+    outcomes = [] if contract.ratecard is None else list(contract.ratecard.prices)
+    claims = ledger["kind"].isin(CLAIM_KINDS).to_numpy() | (earlier & ledger["item"].isin(outcomes).to_numpy())
+    ruled = ledger["item"].isin([r.name for r in contract.rules]).to_numpy() & (ledger["kind"] != "tariff").to_numpy()
+    return np.select([claims, ruled], ["claims", "rule"], "tariff")
+
+
+def _outcome_rows(contract: Contract, ledger: pd.DataFrame, counted: pd.Series, kind: str) -> list[dict[str, Any]]:
+    """One row per tranche for the tariff or the rate card (``ledger``: its rows): the outcomes paid
+    (``counted``) and the amount, net of what earlier settlements paid for them."""
+    tranche = ledger["tranche"].astype("str")
+    n = counted.groupby(tranche).sum()
+    total = ledger["amount_pence"].groupby(tranche).sum()
+    earlier = ledger["amount_pence"].where(ledger["kind"] == SETTLED_BEFORE, 0).groupby(tranche).sum()
+    rows = []
+    for t in contract.tranches:
+        amount, count = int(total.get(t.name, 0)), int(n.get(t.name, 0))
+        rows.append(
+            {
+                "tranche": t.name,
+                "kind": kind,
+                "rule": kind,
+                "stage": "as achieved" if kind == "tariff" else "as due",
+                "n_treated": float(count),
+                "met": bool(count),
+                "amount_pence": amount,
+                "settled_before_pence": -int(earlier.get(t.name, 0)),
+                "amount_at_ci_low": amount,
+                "amount_at_ci_high": amount,
+            }
+        )
+    return rows
 
 
 def _parties(contract: Contract, total: int) -> pd.DataFrame:

@@ -42,11 +42,13 @@ from pricing.contract import Contract
 __all__ = ["OUTCOME_COLUMN", "TABLES", "SettlementData", "UnrecordedMeasureWarning", "settlement_data"]
 
 #: The tables a settlement may read.
-TABLES = ("people", "offences", "assessments", "comparison", "pool", "claims", "spells")
+TABLES = ("people", "offences", "assessments", "custody", "comparison", "pool", "claims", "spells")
 #: Tables a rate card judges in its own defined order (outcomes.claims), not sorted here.
 IN_CLAIM_ORDER = ("claims", "spells")
-#: The column holding each rule measure's outcome in a counterfactual table.
-OUTCOME_COLUMN = {"binary": "reoffended", "frequency": "reoffences"}
+#: The column holding each rule measure's outcome per person (in a counterfactual table too); reoffences per
+#: reoffender are the reoffences of those with one or more.
+OUTCOME_COLUMN = {"binary": "reoffended", "frequency": "reoffences", "per_reoffender": "reoffences",
+                  "bed_nights": "bed_nights"}  # fmt: skip
 
 
 class UnrecordedMeasureWarning(DesistWarning):
@@ -142,6 +144,7 @@ def _needed(contract: Contract, given: set[str]) -> set[str]:
         "people": "a 'people' table",
         "offences": "an 'offences' table (the contract has rules)",
         "assessments": "an 'assessments' table (the contract has prices)",
+        "custody": "a 'custody' table (the contract counts custody bed nights)",
         "claims": "a 'claims' table (the contract has a rate card, [claims])",
         "spells": "a 'spells' table (the rate card pays outcomes from spells)",
     }
@@ -161,7 +164,7 @@ def _needed(contract: Contract, given: set[str]) -> set[str]:
 def _frame(name: str, value: Any) -> pd.DataFrame:
     if isinstance(value, pd.DataFrame):
         return value
-    schemas = ("people", "offences", "assessments", "pool", *IN_CLAIM_ORDER)
+    schemas = ("people", "offences", "assessments", "custody", "pool", *IN_CLAIM_ORDER)
     text = schema_text(name) if name in schemas else ["person_id", "tranche"]
     return read_frame(value, table=name, text=text)
 
@@ -175,11 +178,14 @@ def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | N
     if name == "people":
         require_rows(frame, "people", source=source)
         needs = {"person_id": "person_id", "cohort.index": contract.index}
+        if contract.custody is not None and "custody" in contract.tables:
+            needs["custody.index"] = contract.custody.index
         require_columns(frame, needs, table="people", source=source)
         # Matched on, a covariate must be complete: its rows are counted here, in the file, not in the matched sample.
         require_columns(frame, covariates, table="people", source=source, complete=True)
+        _risk_columns(contract, frame, source)
         return _known_columns(frame, "people", source, index=contract.index)
-    if name in ("offences", "assessments", *IN_CLAIM_ORDER):
+    if name in ("offences", "assessments", "custody", *IN_CLAIM_ORDER):
         return validate(frame, name, source=source)
     outcomes = _outcome_columns(contract)
     if name == "pool":
@@ -210,10 +216,32 @@ def _known_columns(
     return frame.assign(**{column: checked[column] for column in checked.columns})
 
 
+def _risk_columns(contract: Contract, frame: pd.DataFrame, source: str | None) -> None:
+    """Each baseline's risk column: complete, numeric, and a predicted rate (a share, for a binary measure)."""
+    rates = () if contract.baseline is None else contract.baseline.rates
+    for rate in rates:
+        if rate.risk is None:
+            continue
+        require_columns(frame, {f"counterfactual.baseline.{rate.measure}.risk": rate.risk}, table="people",
+                        source=source, complete=True)  # fmt: skip
+        values = pd.to_numeric(frame[rate.risk], errors="coerce").to_numpy(dtype=float)
+        high = 1.0 if rate.measure == "binary" else np.inf
+        bad = np.flatnonzero(~np.isfinite(values) | (values <= 0) | (values >= high))
+        if bad.size:
+            where = f"{source}: " if source else ""
+            must = "a predicted rate strictly between 0 and 1 (a share, not a percentage)" if high == 1 else "above 0"
+            raise SchemaError(
+                f"{where}table 'people' fails 1 rule: {rate.risk} must be {must} (data rows counted from 1): "
+                f"{rows_text(bad, frame[rate.risk].iloc[bad].tolist())}.",
+                table="people",
+                source=source,
+            )
+
+
 def _outcome_columns(contract: Contract) -> list[str]:
     measures = [r.measure for r in contract.rules if r.against == "matched"]
     measures += [r.hurdle.measure for r in contract.rules if r.against == "matched" and r.hurdle is not None]
-    return [OUTCOME_COLUMN[m] for m in dict.fromkeys(measures)]
+    return list(dict.fromkeys(OUTCOME_COLUMN[m] for m in measures))
 
 
 def _weights(weights: pd.Series, source: str | None) -> None:
@@ -232,7 +260,8 @@ def _weights(weights: pd.Series, source: str | None) -> None:
 def _same_measure(contract: Contract, frame: pd.DataFrame, name: str, source: str | None) -> None:
     """Refuse a counterfactual measured another way than the contract's reoffending; warn when it does not say."""
     r = contract.spec.reoffending
-    assert r is not None  # a contract with rules has a [reoffending] measure (pricing.contract refuses one without)
+    if r is None:  # a counterfactual of custody bed nights only: no reoffending measure to compare
+        return
     wanted = {
         "follow_up_days": r.follow_up_days,
         "waiting_days": r.waiting_days,
@@ -277,7 +306,7 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     """
     keys = [
         c
-        for c in ("person_id", "tranche", "offence_date", "disposal_date", "instrument", "item", "assessed_on")
+        for c in ("person_id", "tranche", "offence_date", "disposal_date", "instrument", "item", "assessed_on", "start")
         if c in frame
     ]
     rest = [c for c in frame.columns if c not in keys]

@@ -648,19 +648,20 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
     if not contract.rules:
         return []
     from pricing.chances import DEFAULT_EFFECT, rule_chances
+    from pricing.settlement_data import OUTCOME_COLUMN
 
     rule = contract.rules[0]
     people, pool = _get(data, "people"), _get(data, "pool")
-    column = "reoffended" if rule.measure == "binary" else "reoffences"
+    column = OUTCOME_COLUMN[rule.measure]
     k = None
     if pool is not None and column in pool.columns:
         from metrics.power import negative_binomial_shape
 
         y = pool[column].to_numpy(dtype=float)
         base = float(y.mean())
-        k = negative_binomial_shape(y) if rule.measure == "frequency" else None
-    elif contract.baseline is not None:
-        base = contract.baseline.rate
+        k = negative_binomial_shape(y) if rule.measure != "binary" else None
+    elif contract.baseline is not None and rule.measure in contract.baseline.measures:
+        base = contract.baseline.of(rule.measure).rate
     else:
         skipped["payment_chance"] = f"needs a comparison pool with {column!r} for the matched comparison's rate"
         return []
@@ -672,23 +673,24 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
         contract, n_per_tranche=n, base_rate=base, true_effect=effect, dispersion=k, draws=draws, seed=seed
     )
     table = r.table.set_index(["rule", "scenario"])
+    effects = ", ".join(f"{m} {v:g}" for m, v in r.assumptions["true_effects"].items())
     words = []
     for name in dict.fromkeys(table.index.get_level_values(0)):
         none, at = table.loc[(name, "none")], table.loc[(name, "effect")]
         words.append(
             f"{name}: pays {none['p_pays']:.1%} / claws back {none['p_clawback']:.1%} when nothing changed; "
-            f"pays {at['p_pays']:.1%} / claws back {at['p_clawback']:.1%} at a true effect of {effect:g}"
+            f"pays {at['p_pays']:.1%} (MC SE {at['p_pays_se']:.2%}) / claws back {at['p_clawback']:.1%} at the true "
+            "effect"
         )
     against = rule.against if rule.against == "baseline" else matched["words"]
     evidence = {**r.to_dict(), "against": against}
-    out = [
-        Finding(
-            "payment_chance",
-            "info",
-            f"Under its own rules ({against}, {n:,} per tranche): " + "; ".join(words) + ".",
-            evidence,
-        )
-    ]
+    life = (
+        f"Over the contract's life ({len(contract.tranches)} tranches, interim and final, pooled rules at the end; "
+        f"{draws:,} simulated lives) under its own rules ({against}, {n:,} per tranche): anything is paid in "
+        f"{r.chance_of_paying('none'):.1%} (MC SE {r.chance_se('none'):.2%}) when nothing changed, "
+        f"{r.chance_of_paying('effect'):.1%} (MC SE {r.chance_se('effect'):.2%}) at a true effect of {effects}. "
+    )
+    out = [Finding("payment_chance", "info", life + "; ".join(words) + ".", evidence)]
     if people is None:
         skipped["underpowered"] = "needs people, to count each tranche"
     else:
@@ -698,7 +700,8 @@ def _rule_findings(contract, data, effect, draws, seed, skipped) -> list[Finding
             Finding(
                 "pays_by_chance",
                 "warning",
-                f"The rules pay something in {r.chance_of_paying('none'):.1%} of evaluations when nothing changed: "
+                f"The rules pay something in {r.chance_of_paying('none'):.1%} of the contract's simulated lives when "
+                "nothing changed: "
                 "the commissioner pays for luck. Decide on a confidence bound, raise the threshold, or pool tranches.",
                 {"chance": r.chance_of_paying("none"), "threshold": CHANCE_WARNING},
             )

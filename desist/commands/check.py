@@ -5,10 +5,14 @@ SpecError naming the key and the allowed values; the CLI prints it and exits 1.
 
 Then the findings of ``validation.check_contract``: the design checks
 (deadweight, binary reoffending, payment shares, power, margin gaps, small
-segments, overlap), the chance the contract's own rules pay when nothing
-changed and at a true effect (``--effect``), and the management fee, with
-tables given as ``--data NAME=FILE`` (people, assessments, pool, history);
-exit status 1 when any finding is an error. It writes no files.
+segments, overlap), the chance the contract's own rules pay anything over its
+whole life (every tranche, interim and final, pooled rules) when nothing changed
+and at a true effect (``--effect``), with its Monte Carlo error, and the
+management fee, with tables given as ``--data NAME=FILE`` (people, assessments,
+pool, history); exit status 1 when any finding is an error. It writes no files.
+
+Last, the assumed figures: every figure the contract's ``[assumed]`` table
+marks as given by no source, with its value and the reason.
 
 JSON (``--json``): the envelope of :mod:`desist.commands.common` with
 ``results``::
@@ -16,7 +20,8 @@ JSON (``--json``): the envelope of :mod:`desist.commands.common` with
     {
       "valid": true,
       "spec": MetricSpec.to_dict() (metric, outcomes, reoffending, segments, payment),
-      "findings": [{"code", "severity": "error" | "warning" | "info", "message", "evidence": {...}}, ...]
+      "findings": [{"code", "severity": "error" | "warning" | "info", "message", "evidence": {...}}, ...],
+      "assumed": [{"key", "value", "reason"}, ...]
     }
 
 The JSON is printed before the exit status 1 of an error finding.
@@ -76,6 +81,20 @@ def show_check(contract: Contract, findings: list[Finding]) -> None:
     terminal.paragraph("The spec is valid.")
     terminal.heading(f"Design checks: {len(findings)} finding{'' if len(findings) == 1 else 's'}")
     terminal.findings(findings, none="No findings.")
+    assumed = assumed_figures(contract)
+    terminal.heading(f"Assumed figures: {len(assumed)}")
+    if not assumed:
+        terminal.paragraph("None: the contract marks no figure as assumed ([assumed] names each one no source gives).")
+    for figure in assumed:
+        terminal.paragraph(f"- {figure['key']} = {figure['value']}: {figure['reason']}")
+
+
+def assumed_figures(contract: Contract) -> list[dict[str, object]]:
+    """The contract's assumed figures, values as JSON writes them (dates as YYYY-MM-DD)."""
+    return [
+        {**f, "value": f["value"].isoformat() if hasattr(f["value"], "isoformat") else f["value"]}
+        for f in contract.assumed_figures()
+    ]
 
 
 def check(
@@ -111,7 +130,15 @@ def check(
             contract, tables, contract_days=contract_days, expected_effect=effect, costs=parse_costs(cost) or None
         )
     if as_json:
-        emit(ctx, {"valid": True, "spec": contract.to_dict(), "findings": [f.to_dict() for f in findings]})
+        emit(
+            ctx,
+            {
+                "valid": True,
+                "spec": contract.to_dict(),
+                "findings": [f.to_dict() for f in findings],
+                "assumed": assumed_figures(contract),
+            },
+        )
     else:
         show_check(contract, findings)
     if any(f.severity == "error" for f in findings):

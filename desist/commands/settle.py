@@ -21,6 +21,11 @@ A table the contract does not use is read, hashed and listed as unused, not refu
 named twice is refused. Events after ``--as-of`` and people who started after it are left out
 and counted, as ``pricing.settle`` does in Python.
 
+``--previous AUDIT.json`` (an earlier settlement of the same contract, written with ``--out``)
+nets what it paid: one ``settled before`` ledger row per tranche and item, so this settlement
+pays what is due now and the two form one running account (:mod:`pricing.running`); the
+earlier record's path and SHA-256 go into ``audit.json``, and ``desist verify`` checks the chain.
+
 JSON (``--json``): the envelope of :mod:`desist.commands.common` with ``results`` =
 ``Settlement.to_dict()``.
 """
@@ -83,6 +88,9 @@ def settle(
     data_map: Path = data_map_option(),
     pseudonymise: Path = pseudonymise_option(),
     as_of: str = typer.Option(..., "--as-of", help="Settlement date, e.g. 2025-09-30."),
+    previous: Path = typer.Option(
+        None, "--previous", help="audit.json of an earlier settlement of this contract: what it paid is netted."
+    ),
     as_json: bool = json_option(),
     out: Path = out_option("settlement.json, ledger.csv and audit.json"),
     xlsx: bool = xlsx_option("settlement.xlsx", "what each tranche and party is paid and the claims ledger"),
@@ -94,18 +102,24 @@ def settle(
         desist settle examples/specs/doncaster.toml --data people=examples/data/people.csv \\
             --data offences=examples/data/offences.csv --as-of 2025-09-30 --out settled/ --xlsx
 
+        desist settle examples/specs/doncaster.toml --data people=examples/data/people.csv \\
+            --data offences=examples/data/offences.csv --as-of 2026-03-31 --previous settled/audit.json --out later/
+
         desist settle contract.toml --data-map data.toml --as-of 2025-09-30 --out settled/
     """
     require_out(out, xlsx=xlsx)
     when = parse_date(as_of, "as-of")
     inputs = {**mapped_files(data_map, TABLES), **parse_data(data)}
     parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
+    parts += [f"--previous {previous}"] if previous is not None else []
     parts += [f"--data-map {data_map}"] if data_map else []
     parts += ["--pseudonymise KEYFILE"] if pseudonymise else []  # the key file's place is not recorded
     command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
     with output_folder(ctx, out) as folder:
         with step(f"Settling {contract} as of {as_of}", quiet=as_json):
-            settlement = settle_files(contract, inputs or None, as_of=when, command=command, key=read_key(pseudonymise))
+            settlement = settle_files(
+                contract, inputs or None, as_of=when, command=command, previous=previous, key=read_key(pseudonymise)
+            )
         if folder is not None:
             settlement = relative_to(settlement, folder.out)
             with step("Writing the ledger and the audit record", quiet=as_json):
@@ -133,6 +147,12 @@ def show_settlement(settlement: Any, files: list[str]) -> None:
     """The settlement for people: what each tranche pays and why, what each party receives, who was left out."""
     terminal.heading(f"Settlement of '{settlement.contract}' as of {date(settlement.as_of)}", first=True)
     terminal.paragraph(f"In total: {pounds(settlement.total_pence / 100, pence=True)}.")
+    earlier = settlement.audit.get("previous")
+    if earlier:
+        terminal.paragraph(
+            f"Net of {pounds(earlier['paid_pence'] / 100, pence=True)} paid by the settlement as of "
+            f"{earlier['as_of']} ({earlier['path']}): one 'settled before' ledger row per tranche and item."
+        )
     shown = tables.settlement_table(settlement)
     every = shown.shown_columns()
     kinds = set(shown.frame["kind"])

@@ -1,17 +1,19 @@
 """Built-in schemes: real payment-by-results contracts as contract files, with their facts and sources.
 
 One definition per scheme, shipped as package data: ``peterborough``,
-``doncaster``, ``youth_justice``, ``sector_ask``, and the rate cards
-``dwp_work_programme``, ``dwp_innovation_fund_1``, ``dwp_innovation_fund_2``
-and ``skill_mill``.
-Each file's ``[metric].sources`` cites the publications behind its figures
-and says which figures are assumptions (docs/schemes.md, figure by figure).
+``doncaster``, ``transforming_rehabilitation``, ``youth_justice`` (custody bed
+nights), ``sector_ask``, and the rate cards ``dwp_work_programme``,
+``dwp_innovation_fund_1``, ``dwp_innovation_fund_2`` and ``skill_mill``. Each
+file's ``[metric].sources`` cites the publications behind its figures
+(publisher, title, date, table or page), and its ``[assumed]`` table names every
+figure no source gives, with the reason (``desist check`` lists them;
+docs/schemes.md has them figure by figure).
 
 Examples
 --------
 >>> schemes()
 ['doncaster', 'dwp_innovation_fund_1', 'dwp_innovation_fund_2', 'dwp_work_programme', 'peterborough', \
-'sector_ask', 'skill_mill', 'youth_justice']
+'sector_ask', 'skill_mill', 'transforming_rehabilitation', 'youth_justice']
 >>> scheme("peterborough").rules[1].at_least
 0.075
 """
@@ -66,7 +68,7 @@ def scheme(name: str) -> Contract:
 
     Examples
     --------
-    >>> scheme("doncaster").baseline.rate
+    >>> scheme("doncaster").baseline.of("binary").rate
     0.58
     """
     return Contract.from_toml(scheme_path(name))

@@ -92,6 +92,14 @@ def tables() -> dict[str, pd.DataFrame]:
                 "assessed_on": ["2024-01-20", "2024-01-20", "2024-01-20"],
             }
         ),
+        "custody": pd.DataFrame(
+            {
+                "person_id": ["007", "E3"],
+                "start": ["2024-01-20", "2024-04-01"],
+                "end": ["2024-02-03", None],
+                "kind": ["remand", "sentenced"],
+            }
+        ),
     }
 
 

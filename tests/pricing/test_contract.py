@@ -54,7 +54,10 @@ def write(tmp_path: Path, text: str) -> Path:
         (("service_fee = 33333333.33", "service_fee = inf"), "payment.service_fee", "finite"),
         (("at_least = 0.05", "at_least = nan"), "rules.target.at_least", "finite"),
         (
-            ('[cohort]\nindex = "start_date"', "[cohort]\neligible = \"__import__('os')\""),
+            (
+                '[cohort]\neligible = "deported == false and time_served == false and breach == false"',
+                "[cohort]\neligible = \"__import__('os')\"",
+            ),
             "cohort.eligible",
             "not allowed",
         ),
@@ -65,7 +68,7 @@ def test_bad_contract_names_file_key_and_rule(tmp_path, change, key, words):
     assert old in DONCASTER
     text = DONCASTER.replace(old, new, 1)
     if key == "rules.target.type":  # a pooled rule on one tranche
-        text = DONCASTER.split("[tranches.cohort_2]")[0] + DONCASTER.split("final = 2015-03-31", 1)[1]
+        text = DONCASTER.split("[tranches.cohort_2]")[0] + DONCASTER.split("final = 2015-07-31", 1)[1]
         text = text.replace('type = "tranche"', 'type = "pooled"')
         words = "pooled rule settles two or more tranches"
     path = write(tmp_path, text)
@@ -102,6 +105,7 @@ def test_every_scheme_loads_and_cites_its_sources():
         "peterborough",
         "sector_ask",
         "skill_mill",
+        "transforming_rehabilitation",
         "youth_justice",
     ]
     for name in schemes():

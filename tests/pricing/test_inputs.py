@@ -41,7 +41,7 @@ def test_a_frequency_rule_takes_the_historys_rate_and_negative_binomial_shape():
 
 def test_without_a_history_a_baseline_gives_the_rate_and_a_tiny_cohort_still_has_two_per_tranche():
     got = rules_simulation(scheme("doncaster"), COHORT.head(3), None, None, 100, 1)
-    assert got.assumptions["base_rate"] == scheme("doncaster").baseline.rate
+    assert got.assumptions["base_rate"] == scheme("doncaster").baseline.of("binary").rate
     assert got.assumptions["n_per_tranche"] == 2
 
 

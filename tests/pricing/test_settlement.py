@@ -1,12 +1,14 @@
 """Settlement: published results replayed through settle(), and the money reconciles.
 
-Replays (sizes and dispersion are assumptions, stated here because the sources give only the rates):
+Replays (sizes and dispersion are assumptions, stated here because the sources give only the rates; the
+sources are those of pricing/schemes and docs/schemes.md):
 
-- Peterborough (DOMAIN.md s3): two cohorts of 1,000 men, each against 10,000 matched comparisons
-  (ratio 10 assumed); reconviction events per person negative binomial with shape 2 (assumed),
-  laid out at exactly 1.42 vs 1.55 (cohort 1) and 1.38 vs 1.53 (cohort 2) events per person.
-- Doncaster (DOMAIN.md s4): two cohorts of 1,178 (the eligible count of Oct 2011-June 2012),
-  against a fixed 2009 baseline of 58% (the published baseline is not in DOMAIN.md: assumed);
+- Peterborough: two cohorts of 1,000 men released from HMP Peterborough after sentences under 12 months,
+  each against 10,000 matched comparisons (ratio 10 assumed); reconviction events per person negative
+  binomial with shape 2 (assumed), laid out at exactly 1.42 vs 1.55 (cohort 1: 8.4% fewer, Ministry of
+  Justice, 7 August 2014) and 1.38 vs 1.53 (cohort 2) events per person.
+- Doncaster: two cohorts of 1,178 (the eligible count of Oct 2011-June 2012, Russell Webster), none
+  excluded, against a fixed 2009 baseline of 58% (assumed: the published baseline was not found);
   cohort 1 is 5.7 points below it (616 of 1,178 reconvicted), cohort 2 3.3 points (644 of 1,178).
 """
 
@@ -55,8 +57,21 @@ def events(person_ids: np.ndarray, starts: pd.Series, counts: np.ndarray) -> pd.
 
 
 def cohort(prefix: str, n: int, start: str, end: str) -> pd.DataFrame:
+    """``n`` people starting evenly over the dates, eligible for both schemes (men released from HMP Peterborough
+    after 6-month sentences; none deported, sentenced to time served or serving a sentence for breach)."""
     days = pd.date_range(start, end, periods=n).normalize()
-    return pd.DataFrame({"person_id": [f"{prefix}{i:05d}" for i in range(n)], "start_date": days, "sex": "male"})
+    return pd.DataFrame(
+        {
+            "person_id": [f"{prefix}{i:05d}" for i in range(n)],
+            "start_date": days,
+            "sex": "male",
+            "sentence_months": 6,
+            "establishment": "HMP Peterborough",
+            "deported": False,
+            "time_served": False,
+            "breach": False,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +113,9 @@ def test_peterborough_final_pooled_pays(peterborough_data):
     pooled = rows.loc[("pooled", "pooled")]
     assert pooled["estimate"] == pytest.approx(((1 - 142 / 155) + (1 - 138 / 153)) / 2, abs=1e-12)  # 9.1%
     assert pooled["met"]
-    # Events avoided at the pooled reduction: 9.1% of 1.55 * 1,000 + 1.53 * 1,000 (about 280) at £2,000 (assumed).
-    assert s.total_pence == pytest.approx(pooled["estimate"] * 3_080 * 2_000 * 100, abs=1)
+    # Events avoided: (1.55 - 1.42) * 1,000 + (1.53 - 1.38) * 1,000 = 280 at £2,000 (assumed), nothing paid before.
+    assert pooled["events_avoided"] == pytest.approx(280, abs=1e-9)
+    assert s.total_pence == 280 * 2_000 * 100
     assert pooled["amount_at_ci_low"] < pooled["amount_pence"] < pooled["amount_at_ci_high"]
     assert s.parties.set_index("party").loc["investors", "amount_pence"] == s.total_pence
 
@@ -114,16 +130,18 @@ def doncaster_data() -> dict[str, pd.DataFrame]:
 
 
 def test_doncaster_cohort_1_is_paid_and_cohort_2_is_clawed_back(doncaster_data):
-    s = settle(scheme("doncaster"), doncaster_data, as_of="2015-03-31")
+    s = settle(scheme("doncaster"), doncaster_data, as_of="2015-07-31")
     rows = s.tranches.set_index("tranche")
     assert rows.loc["cohort_1", "estimate"] == pytest.approx(0.58 - 616 / 1_178)  # 5.7 points
-    assert rows.loc["cohort_1", "met"] and rows.loc["cohort_1", "amount_pence"] == 0
+    # Met, and 0.709 points beyond 5 at the bonus's £333,333.33 a point (assumed): £235,993.21.
+    bonus = (0.58 - 616 / 1_178 - 0.05) * 100 * 333_333.33
+    assert rows.loc["cohort_1", "met"] and rows.loc["cohort_1", "amount_pence"] == round(bonus * 100)
     assert rows.loc["cohort_2", "estimate"] == pytest.approx(0.58 - 644 / 1_178)  # 3.3 points
     assert not rows.loc["cohort_2", "met"]
     # 10% of one cohort year's core contract value (33,333,333.33 over two cohort years) repaid.
     assert rows.loc["cohort_2", "amount_pence"] == -166_666_667
-    assert s.ledger["kind"].tolist() == ["clawback"]
-    assert s.parties.set_index("party").loc["prime", "amount_pence"] == -166_666_667
+    assert s.ledger["kind"].tolist() == ["rule", "clawback"]
+    assert s.parties.set_index("party").loc["prime", "amount_pence"] == round(bonus * 100) - 166_666_667
 
 
 def test_doncaster_point_estimate_pays_half_the_time_at_the_target():
@@ -138,26 +156,26 @@ def test_doncaster_point_estimate_pays_half_the_time_at_the_target():
 
 
 def test_settlement_reconciles_and_reads_in_words(doncaster_data):
-    s = settle(scheme("doncaster"), doncaster_data, as_of="2015-03-31")
+    s = settle(scheme("doncaster"), doncaster_data, as_of="2015-07-31")
     parties = s.parties.loc[s.parties["party"] != "commissioner", "amount_pence"].sum()
     assert s.total_pence == s.tranches["amount_pence"].sum() == parties
     assert "cohort_2 target (final)" in s.summary()
-    assert s.to_dict()["total"] == pence_text(s.total_pence) == "-1666666.67"
+    assert s.to_dict()["total"] == pence_text(s.total_pence) == "-1430673.46"
     assert s.audit["baseline_version"] == "doncaster-2009-assumed-0.58"
-    assert s.as_of == date(2015, 3, 31)
+    assert s.as_of == date(2015, 7, 31)
 
 
 def test_unused_tables_are_listed_not_refused(doncaster_data):
     data = {**doncaster_data, "pool": pd.DataFrame({"person_id": ["x"]})}
-    s = settle(scheme("doncaster"), data, as_of="2015-03-31")
+    s = settle(scheme("doncaster"), data, as_of="2015-07-31")
     assert s.audit["unused"] == ["pool"]
 
 
 def test_row_order_does_not_matter(doncaster_data):
     rng = np.random.default_rng(3)
     shuffled = {k: v.iloc[rng.permutation(len(v))] for k, v in doncaster_data.items()}
-    a = settle(scheme("doncaster"), doncaster_data, as_of="2015-03-31")
-    b = settle(scheme("doncaster"), shuffled, as_of="2015-03-31")
+    a = settle(scheme("doncaster"), doncaster_data, as_of="2015-07-31")
+    b = settle(scheme("doncaster"), shuffled, as_of="2015-07-31")
     assert a.ledger_csv() == b.ledger_csv() and a.figures() == b.figures()
 
 

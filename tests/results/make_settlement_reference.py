@@ -1,9 +1,10 @@
 """Reference settlements made by the row-by-row tariff, caps, uplifts and sort, before they were vectorised.
 
-Made at commit 101db97 (the last with the per-row ``Decimal`` loop in ``pricing/settlement.py`` and the
-sort of every column as text in ``pricing/settlement_data.py``), from this repository's root::
+Made at commit fd00969 (main after the running account and case-mix baselines landed, the last with the
+per-row ``Decimal`` loop in ``pricing/settlement.py`` and the sort of every column as text in
+``pricing/settlement_data.py``; first made at 101db97, before those figures existed), from this repository's root::
 
-    git archive 101db97 | tar -x -C /tmp/old
+    git archive fd00969 | tar -x -C /tmp/old
     PYTHONPATH=/tmp/old python tests/results/make_settlement_reference.py
 
 It writes ``tests/results/settlement_reference.json``: for every case (a contract on the example data,
