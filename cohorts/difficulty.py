@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ground.checks import (
     InstanceOf,
@@ -94,6 +93,8 @@ def auc_delong(outcome, score, *, alpha: float = 0.05) -> AUCResult:
     >>> r.auc
     0.75
     """
+    from scipy import stats  # here, not at the top: scipy.stats takes a second to import
+
     y = np.asarray(outcome).astype(bool)
     s = np.asarray(score, dtype=float)
     m, n = int(y.sum()), int((~y).sum())
@@ -149,6 +150,8 @@ def hosmer_lemeshow(outcome, expected, *, groups: int = 10) -> HosmerLemeshowRes
     >>> round(hl.statistic, 6), hl.df
     (1.407886, 1)
     """
+    from scipy import stats
+
     y = np.asarray(outcome, dtype=float)
     p = np.asarray(expected, dtype=float)
     # the test has groups - 2 degrees of freedom
@@ -428,6 +431,8 @@ class DifficultyModel:
 
             low, high = proportion_confint(g["y"].sum(), table["n"], alpha=0.05, method="wilson")
         else:
+            from scipy import stats
+
             sd = g["y"].std(ddof=1).fillna(0.0)
             half = stats.t.ppf(0.975, np.maximum(table["n"] - 1, 1)) * sd / np.sqrt(table["n"])
             low, high = (table["observed"] - half).clip(lower=0), table["observed"] + half
@@ -569,32 +574,32 @@ def _fit(data: pd.DataFrame, outcome: str, covariates: list[str], categories: di
     so no column name is ever handed to a formula engine, which would
     evaluate it as Python.
     """
-    # statsmodels takes seconds to import; only fitting needs it, not `import cohorts`.
-    import statsmodels.api as sm
+    # statsmodels takes seconds to import; only fitting needs it, not `import cohorts`. Its models are imported
+    # one by one: statsmodels.api also loads its time series, plots and the rest.
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.genmod.families import Poisson
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
     shown = formula or f"{outcome} ~ {' + '.join(covariates)}"
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", sm.tools.sm_exceptions.PerfectSeparationWarning)
-            warnings.simplefilter("ignore", sm.tools.sm_exceptions.ConvergenceWarning)
+            warnings.simplefilter("error", PerfectSeparationWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)
             if formula:
                 import statsmodels.formula.api as smf
 
-                model = (
-                    smf.logit(formula, data)
-                    if kind == "binary"
-                    else smf.glm(formula, data, family=sm.families.Poisson())
-                )
+                model = smf.logit(formula, data) if kind == "binary" else smf.glm(formula, data, family=Poisson())
             else:
                 y, X = data[outcome].astype(float), design_matrix(data, covariates, categories)
-                model = sm.Logit(y, X) if kind == "binary" else sm.GLM(y, X, family=sm.families.Poisson())
+                model = Logit(y, X) if kind == "binary" else GLM(y, X, family=Poisson())
             if kind == "binary":
                 results = model.fit(disp=0, maxiter=100)
                 converged = results.mle_retvals.get("converged", True)
             else:
                 results = model.fit(cov_type="HC0")
                 converged = results.converged
-    except (sm.tools.sm_exceptions.PerfectSeparationWarning, sm.tools.sm_exceptions.PerfectSeparationError) as exc:
+    except (PerfectSeparationWarning, PerfectSeparationError) as exc:
         raise ModelError(
             f"fit_difficulty: perfect separation in {shown!r}: some covariate pattern predicts "
             f"{outcome!r} exactly ({exc}). Merge sparse levels or drop the covariate."

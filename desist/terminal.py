@@ -12,6 +12,12 @@ and there is no colour or markup, so the output is the same on every
 machine and can be searched with grep. A number is never wrapped across
 lines: a table too wide for the width is shown turned on its side.
 
+:func:`progress` shows a step that takes more than :data:`SHOW_AFTER` seconds
+on stderr as it runs: a bar over its named parts, or a spinner with the
+elapsed time. Quicker steps show nothing, and nothing is shown under
+``--json`` or when stderr is not a terminal. The library prints nothing: a
+step with parts reports each as it starts through a callback.
+
 Examples
 --------
 >>> import pandas as pd
@@ -32,7 +38,9 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,7 +55,7 @@ from desist.outputs import MANIFEST
 from ground.findings import by_severity
 from ground.words import SEVERITY_WORDS
 
-__all__ = ["WIDTH", "console", "facts", "files", "findings", "heading", "paragraph", "table"]
+__all__ = ["SHOW_AFTER", "WIDTH", "console", "facts", "files", "findings", "heading", "paragraph", "progress", "table"]
 
 #: Characters per line when the output is not a terminal.
 WIDTH = 100
@@ -55,6 +63,8 @@ WIDTH = 100
 _TEXT_KINDS = ("text", "yes_no", "date")
 #: Narrowest a wrapped text column may become before a table is turned on its side.
 _NARROWEST_TEXT = 16
+#: Seconds a step runs before its progress is shown: a quicker step shows nothing.
+SHOW_AFTER = 2.0
 
 
 def console() -> Console:
@@ -244,3 +254,64 @@ def files(paths: Sequence[str]) -> None:
     out.print(Text("Files written:", style="bold"))
     for path in [*paths, *([manifest] if manifest not in paths else [])]:
         out.print(Text(f"  {path}"), soft_wrap=True)
+
+
+@contextmanager
+def progress(description: str, *, quiet: bool = False, parts: Sequence[str] = ()) -> Iterator[Callable[[str], None]]:
+    """Progress on stderr for a step, shown once it has run :data:`SHOW_AFTER` seconds.
+
+    With ``parts`` a bar over them: call the function this yields with a part's
+    name as it starts (a library's progress callback) and the bar moves to it.
+    Without, a spinner with the elapsed time. Nothing is shown when ``quiet``
+    (``--json``) or when stderr is not a terminal.
+
+    Parameters
+    ----------
+    description : str
+        What the step does, shown until its first part starts.
+    quiet : bool
+        Show nothing.
+    parts : sequence of str
+        The step's parts in order.
+
+    Examples
+    --------
+    >>> with progress("Matching 500 people to a pool of 200,000") as started:
+    ...     started("matching")  # nothing shown: stderr is not a terminal here
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    if quiet or not err.is_terminal:
+        yield lambda part: None
+        return
+    columns = (
+        (TextColumn("{task.description:<28}"), BarColumn())
+        if parts
+        else (SpinnerColumn(finished_text="[green]done"), TextColumn("{task.description}"))
+    )
+    bar = Progress(*columns, TimeElapsedColumn(), console=err)
+    task = bar.add_task(description, total=max(len(parts), 1))
+    lock, state = threading.Lock(), {"over": False}
+
+    def show() -> None:
+        with lock:
+            if not state["over"]:
+                bar.start()
+
+    def started(part: str) -> None:
+        bar.update(task, description=part, completed=list(parts).index(part) if part in parts else 0)
+
+    # Started by a timer, so a step quicker than SHOW_AFTER never shows.
+    timer = threading.Timer(SHOW_AFTER, show)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield started
+        bar.update(task, completed=max(len(parts), 1))
+    finally:
+        timer.cancel()
+        with lock:
+            state["over"] = True
+            bar.stop()

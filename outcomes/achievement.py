@@ -62,6 +62,7 @@ import pandas as pd
 from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error, require_columns
 from ground.dates import DateLike, parse_date
 from ground.errors import ParameterError, SpecError
+from outcomes.codes import codes_of
 from outcomes.instruments import Instrument
 from outcomes.rates import Proportion
 from outcomes.scoring import Scores
@@ -630,110 +631,216 @@ def _arguments(scores: Scores, rule: Rule, window: Any, baseline: Any, measure: 
     return tuple(checked)
 
 
-def _occasions(people: pd.DataFrame, scores: Scores, measure: str, as_of: pd.Timestamp, index: str) -> tuple:
-    """The cohort (person_id, start) and every occasion known at ``as_of`` with its day and value."""
-    require_columns(people, ["person_id", index], table="people")
-    unique_people(people)
-    start = as_dates(people[index], "people", index)
-    cohort = pd.DataFrame(
-        {"person_id": people["person_id"].to_numpy(), "start": start.to_numpy(), "position": np.arange(len(people))}
-    )
+@dataclass(frozen=True)
+class Cohort:
+    """The people whose outcomes are judged, read once for any number of outcomes.
+
+    Attributes
+    ----------
+    person_id : numpy.ndarray
+        The ids as given (the ``per_person`` frames carry them).
+    ids : pandas.Index
+        The ids as text: assessments find their person by it (ids compare as text, as the schemas read them).
+    start : numpy.ndarray
+        Each person's index date (datetime64, NaT where missing).
+    index : str
+        The column the index dates came from.
+
+    Examples
+    --------
+    >>> people = pd.DataFrame({"person_id": [7, 8], "start_date": ["2024-01-05", None]})
+    >>> Cohort.of(people).ids.tolist()
+    ['7', '8']
+    """
+
+    person_id: np.ndarray
+    ids: pd.Index
+    start: np.ndarray
+    index: str = "start_date"
+
+    @classmethod
+    def of(cls, people: pd.DataFrame, index: str = "start_date") -> Cohort:
+        """The cohort of a people table: ``person_id`` (unique) and the index date column.
+
+        Parameters
+        ----------
+        people : pandas.DataFrame
+            One row per person.
+        index : str
+            The column holding each person's index date (dates as the schemas read them).
+
+        Examples
+        --------
+        >>> Cohort.of(pd.DataFrame({"person_id": ["a"], "referral_date": ["2024-02-01"]}), "referral_date").start
+        array(['2024-02-01T00:00:00.000000000'], dtype='datetime64[ns]')
+        """
+        require_columns(people, ["person_id", index], table="people")
+        unique_people(people)
+        start = as_dates(people[index], "people", index).to_numpy()
+        return cls(people["person_id"].to_numpy(), pd.Index(people["person_id"].astype("str")), start, index)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class _Occasions:
+    """Scored occasions of people in the cohort known by the as-of date, by person (grouped) then date."""
+
+    person: np.ndarray
+    day: np.ndarray
+    when: np.ndarray
+    value: np.ndarray
+
+
+def _occasions(cohort: Cohort, scores: Scores, measure: str, as_of: pd.Timestamp) -> _Occasions:
+    """Each occasion's position in the cohort, day from its start, date and value (NaN when not scorable).
+
+    People are found by their ids' distinct values, once each, never by joining text row by row.
+    """
     s = scores.scores
-    occ = (
-        s.loc[:, ["person_id", "assessed_on"]]
-        .assign(value=s[measure].where(s["scorable"]).to_numpy())
-        .merge(cohort, on="person_id", how="inner")
-    )
-    # Assessments after as_of are not yet known at as_of.
-    occ = occ.loc[occ["assessed_on"] <= as_of]
-    occ = occ.assign(day=(occ["assessed_on"] - occ["start"]).dt.days, usable=occ["value"].notna())
-    return cohort, occ.sort_values(["person_id", "day"], kind="stable")
+    codes, ids = codes_of(s["person_id"])
+    where = np.append(cohort.ids.get_indexer(ids.astype("str")), -1)[codes]
+    when = s["assessed_on"].to_numpy()
+    value = np.where(s["scorable"].to_numpy(dtype=bool), s[measure].to_numpy(dtype=float), np.nan)
+    start = cohort.start[where]
+    # Assessments after as_of are not yet known at as_of; people without a start date have no days.
+    known = (where >= 0) & (when <= np.datetime64(as_of)) & ~np.isnat(start)
+    where, codes, when, value, start = where[known], codes[known], when[known], value[known], start[known]
+    if not _grouped(codes, when):
+        order = np.lexsort((when, codes))
+        where, when, value, start = where[order], when[order], value[order], start[order]
+    return _Occasions(where, (when - start) // np.timedelta64(1, "D"), when, value)
 
 
-def _sustained_runs(win: pd.DataFrame, for_days: int) -> np.ndarray:
+def _grouped(codes: np.ndarray, when: np.ndarray) -> bool:
+    """Whether each person's occasions are together and in date order (as ``score`` writes them)."""
+    return bool(np.all((codes[1:] > codes[:-1]) | ((codes[1:] == codes[:-1]) & (when[1:] > when[:-1]))))
+
+
+def _ends(person: np.ndarray, *, last: bool = False) -> np.ndarray:
+    """Which entries are the first (or last) of their person's run (entries grouped by person)."""
+    if not person.size:
+        return np.zeros(0, dtype=bool)
+    change = person[1:] != person[:-1]
+    return np.r_[change, True] if last else np.r_[True, change]
+
+
+def _sustained_runs(person: np.ndarray, day: np.ndarray, met: np.ndarray, for_days: int) -> np.ndarray:
     """Whether each (sorted) occasion closes a run of met occasions spanning ``for_days``.
 
     A run is broken by any scorable occasion that does not meet the rule (a
     contrary assessment), so settled, no fixed abode, settled is not sustained.
     """
-    met = win["met"].to_numpy(dtype=bool)
-    person = win["person_id"].to_numpy()
-    new_person = np.r_[True, person[1:] != person[:-1]]
-    run = np.cumsum(~met | new_person)
-    day = win["day"].to_numpy(dtype=float)
-    first_met = pd.Series(np.where(met, day, np.inf)).groupby(run).transform("min").to_numpy()
-    return met & (day - first_met >= for_days)
+    run = np.cumsum(~met | _ends(person))
+    at = np.flatnonzero(met)
+    first_of_run = _ends(run[at])
+    first_day = day[at][first_of_run][np.cumsum(first_of_run) - 1]
+    ok = np.zeros(met.size, dtype=bool)
+    ok[at] = day[at] - first_day >= for_days
+    return ok
 
 
-def _counted(win: pd.DataFrame, rule: Rule) -> pd.DataFrame:
-    """Per person: the occasion that counts (counted_on) and whether it achieved (achieved_on)."""
-    ok = _sustained_runs(win, rule.for_days) if isinstance(rule, Sustained) else win["met"].to_numpy(dtype=bool)
-    win = win.assign(ok=ok)
-    if rule.counts == "any":
-        first = win.loc[win["ok"]].groupby("person_id", sort=False)["assessed_on"].min()
-        return pd.DataFrame({"counted_on": first, "achieved_on": first})
-    if rule.counts == "last":
-        chosen = win.drop_duplicates("person_id", keep="last")
-    else:
-        distance = (win["day"] - (rule.target_day or 0)).abs()  # a "closest" rule has its target day
-        chosen = win.assign(_d=distance).sort_values(["person_id", "_d", "day"], kind="stable")
-        chosen = chosen.drop_duplicates("person_id", keep="first")
-    chosen = chosen.set_index("person_id")
-    return pd.DataFrame({"counted_on": chosen["assessed_on"], "achieved_on": chosen["assessed_on"].where(chosen["ok"])})
+def _no_dates(n: int, dtype: np.dtype) -> np.ndarray:
+    return np.full(n, np.datetime64("NaT"), dtype=dtype)
 
 
-def _judged(occ: pd.DataFrame, rule: Rule, instrument: Instrument, measure: str, window, baseline, n: int) -> tuple:
-    """The baseline per person, the counted and achieving occasions, and who had occasions where
-    (arrays by position among the ``n`` people)."""
-    in_base = occ["day"].between(*baseline)
-    first_base = (
-        occ.loc[in_base & occ["usable"]]
-        .groupby("person_id", sort=False)
-        .first()[["assessed_on", "value"]]
-        .rename(columns={"assessed_on": "baseline_on", "value": "baseline_value"})
+def _counted(occ: _Occasions, at: np.ndarray, met: np.ndarray, rule: Rule, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per person: the occasion that counts (counted_on) and whether it achieved (achieved_on), NaT if none."""
+    person, day, when = occ.person[at], occ.day[at], occ.when[at]
+    ok = _sustained_runs(person, day, met, rule.for_days) if isinstance(rule, Sustained) else met
+    counted, achieved = (
+        np.full(n, np.datetime64("NaT"), dtype=when.dtype),
+        np.full(n, np.datetime64("NaT"), dtype=when.dtype),
     )
-    in_window = occ["day"].between(*window)
-    win = occ.loc[in_window & occ["usable"]].merge(first_base, left_on="person_id", right_index=True, how="left")
+    if rule.counts == "any":
+        first = np.flatnonzero(ok)[_ends(person[ok])]
+        counted[person[first]] = achieved[person[first]] = when[first]
+        return counted, achieved
+    if rule.counts == "last":
+        chosen = np.flatnonzero(_ends(person, last=True))
+    else:
+        distance = np.abs(day - (rule.target_day or 0))  # a "closest" rule has its target day
+        starts = np.flatnonzero(_ends(person))
+        nearest = np.minimum.reduceat(distance, starts) if starts.size else distance
+        # Days rise within a person, so the first at the nearest distance is the earlier of a tie.
+        candidates = np.flatnonzero(distance == nearest[np.cumsum(_ends(person)) - 1])
+        chosen = candidates[_ends(person[candidates])]
+    counted[person[chosen]] = when[chosen]
+    hit = chosen[ok[chosen]]
+    achieved[person[hit]] = when[hit]
+    return counted, achieved
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """Per person (arrays by position in the cohort): baseline, counted and achieving occasions, what was seen."""
+
+    baseline_on: np.ndarray
+    baseline_value: np.ndarray
+    counted_on: np.ndarray
+    achieved_on: np.ndarray
+    any_base: np.ndarray
+    any_window: np.ndarray
+    usable_window: np.ndarray
+
+
+def _judged(occ: _Occasions, rule: Rule, instrument: Instrument, measure: str, window, baseline, n: int) -> _Judged:
+    """The baseline (first scorable occasion in the baseline window), and the occasion that counts."""
+    usable = ~np.isnan(occ.value)
+    in_base = (occ.day >= baseline[0]) & (occ.day <= baseline[1])
+    first = np.flatnonzero(in_base & usable)
+    first = first[_ends(occ.person[first])]
+    base_value = np.full(n, np.nan)
+    base_value[occ.person[first]] = occ.value[first]
+    baseline_on = _no_dates(n, occ.when.dtype)
+    baseline_on[occ.person[first]] = occ.when[first]
+    in_window = (occ.day >= window[0]) & (occ.day <= window[1])
+    counting = in_window & usable
     if rule.needs_baseline:
-        win = win.loc[win["baseline_value"].notna()]
-    win = win.assign(met=rule.occasion_met(win["value"], win["baseline_value"], instrument, measure).to_numpy())
-    # Per person, by position in the cohort: any occasion in the baseline window, in the window,
-    # and how many scorable ones in the window.
-    position = occ["position"].to_numpy()
-    seen = {
-        "any_base": np.bincount(position[in_base.to_numpy()], minlength=n) > 0,
-        "any_window": np.bincount(position[in_window.to_numpy()], minlength=n) > 0,
-        "usable_window": np.bincount(position[(in_window & occ["usable"]).to_numpy()], minlength=n),
-    }
-    return first_base, _counted(win, rule), seen
+        counting &= ~np.isnan(base_value[occ.person])
+    at = np.flatnonzero(counting)
+    value, base = pd.Series(occ.value[at]), pd.Series(base_value[occ.person[at]])
+    met = np.asarray(rule.occasion_met(value, base, instrument, measure), dtype=bool)
+    counted_on, achieved_on = _counted(occ, at, met, rule, n)
+    return _Judged(
+        baseline_on,
+        base_value,
+        counted_on,
+        achieved_on,
+        any_base=np.bincount(occ.person[in_base], minlength=n) > 0,
+        any_window=np.bincount(occ.person[in_window], minlength=n) > 0,
+        usable_window=np.bincount(occ.person[in_window & usable], minlength=n).astype(np.int64),
+    )
 
 
-def _status(pp: pd.DataFrame, rule: Rule, seen: dict, as_of, window, baseline, index: str) -> tuple:
-    """Status, reason and the unmeasured flag per person, by the first condition that holds."""
+def _status(cohort: Cohort, judged: _Judged, rule: Rule, eligible, as_of, window, baseline) -> tuple:
+    """Status (codes into STATUSES), reason and the unmeasured flag per person, by the first condition that holds."""
     unmeasured = "not_measurable" if rule.unmeasured == "apart" else "not_achieved"
     b_text, w_text = f"days {baseline[0]}..{baseline[1]}", f"days {window[0]}..{window[1]}"
     nb = rule.needs_baseline
-    has_base = pp["baseline_value"].notna()
+    closes = cohort.start + np.timedelta64(window[1], "D")
     # (condition, status, reason, unmeasured): the first that holds decides.
     conditions = [
-        (pp["start"].isna(), "not_measurable", f"no {index}", False),
-        (pp["window_closes"] > as_of, "not_yet_measurable", "window not closed by as_of", False),
-        (nb & ~seen["any_base"], unmeasured, f"no baseline assessment ({b_text})", True),
-        (nb & ~has_base, unmeasured, "baseline not scorable", True),
-        (nb & ~pp["eligible"], "not_measurable", "baseline state not among the from-states", False),
-        (~seen["any_window"], unmeasured, f"no assessment in window ({w_text})", True),
-        (pp["occasions"] == 0, unmeasured, f"no scorable assessment in window ({w_text})", True),
-        (pp["achieved_on"].notna(), "achieved", "", False),
+        (np.isnat(cohort.start), "not_measurable", f"no {cohort.index}", False),
+        (closes > np.datetime64(as_of), "not_yet_measurable", "window not closed by as_of", False),
+        (nb & ~judged.any_base, unmeasured, f"no baseline assessment ({b_text})", True),
+        (nb & np.isnan(judged.baseline_value), unmeasured, "baseline not scorable", True),
+        (nb & ~eligible, "not_measurable", "baseline state not among the from-states", False),
+        (~judged.any_window, unmeasured, f"no assessment in window ({w_text})", True),
+        (judged.usable_window == 0, unmeasured, f"no scorable assessment in window ({w_text})", True),
+        (~np.isnat(judged.achieved_on), "achieved", "", False),
+        (np.ones(len(cohort), dtype=bool), "not_achieved", "", False),
     ]
-    masks = [np.asarray(c[0], dtype=bool) for c in conditions]
-    status, reason, flag = (
-        np.select(masks, [c[k] for c in conditions], default=d) for k, d in ((1, "not_achieved"), (2, ""), (3, False))
-    )
-    return status, reason, flag.astype(bool)
+    choice = np.select([np.asarray(c[0], dtype=bool) for c in conditions], np.arange(len(conditions)))
+    status = np.array([STATUSES.index(c[1]) for c in conditions])[choice]
+    reason = np.array([c[2] for c in conditions], dtype=object)[choice]
+    flag = np.array([c[3] for c in conditions], dtype=bool)[choice]
+    return status, reason, flag, closes
 
 
 def achievement(
-    people: pd.DataFrame,
+    people: pd.DataFrame | Cohort,
     scores: Scores,
     rule: Rule,
     window: tuple[int, int] = (91, 273),
@@ -746,8 +853,9 @@ def achievement(
 
     Parameters
     ----------
-    people : DataFrame
-        person_id (unique) and the index date column (``start_date``).
+    people : DataFrame or Cohort
+        person_id (unique) and the index date column (``start_date``); or a
+        :class:`Cohort` already read from them, to judge several outcomes on one cohort.
     scores : Scores
         From :func:`outcomes.score` (carries the instrument).
     rule : Rule
@@ -761,6 +869,8 @@ def achievement(
     measure : str
         ``"score"``, or an item for an ``items`` instrument (e.g.
         ``"contact_frequency"``).
+    index : str
+        The index date column of ``people`` (not used when ``people`` is a Cohort).
 
     Examples
     --------
@@ -782,31 +892,28 @@ def achievement(
         if as_of is None
         else parse_date(as_of, "The 'as_of' parameter of achievement")
     )
-    cohort, occ = _occasions(people, scores, measure, as_of, index)
-    first_base, counted, seen = _judged(occ, rule, instrument, measure, window, baseline, len(cohort))
-    pp = cohort.merge(first_base, left_on="person_id", right_index=True, how="left").merge(
-        counted, left_on="person_id", right_index=True, how="left"
-    )
-    pp["window_closes"] = pp["start"] + pd.to_timedelta(window[1], unit="D")
-    pp["eligible"] = rule.baseline_eligible(pp["baseline_value"], instrument, measure).to_numpy(dtype=bool)
-    pp["occasions"] = seen["usable_window"].astype(np.int64)
+    cohort = people if isinstance(people, Cohort) else Cohort.of(people, index)
+    occ = _occasions(cohort, scores, measure, as_of)
+    judged = _judged(occ, rule, instrument, measure, window, baseline, len(cohort))
+    base = pd.Series(judged.baseline_value)
+    eligible = np.asarray(rule.baseline_eligible(base, instrument, measure), dtype=bool)
     level = rule.rule if isinstance(rule, Sustained) else rule
-    met_base = level.occasion_met(pp["baseline_value"], pp["baseline_value"], instrument, measure)
-    status, reason, unmeasured = _status(pp, rule, seen, as_of, window, baseline, index)
+    met_base = np.asarray(level.occasion_met(base, base, instrument, measure), dtype=bool) & base.notna().to_numpy()
+    status, reason, unmeasured, closes = _status(cohort, judged, rule, eligible, as_of, window, baseline)
     per_person = pd.DataFrame(
         {
-            "person_id": pp["person_id"].to_numpy(),
-            "status": pd.Categorical(status, categories=list(STATUSES)),
+            "person_id": cohort.person_id,
+            "status": pd.Categorical.from_codes(status, categories=pd.Index(STATUSES)),
             "reason": reason,
             "unmeasured": unmeasured,
-            "baseline_on": pp["baseline_on"].to_numpy(),
-            "baseline_value": pp["baseline_value"].to_numpy(dtype=float),
-            "met_at_baseline": (met_base.to_numpy(dtype=bool) & pp["baseline_value"].notna().to_numpy()),
-            "occasions": pp["occasions"].to_numpy(),
-            "counted_on": pp["counted_on"].to_numpy(),
-            "achieved_on": pp["achieved_on"].to_numpy(),
-            "achieved_so_far": pp["achieved_on"].notna().to_numpy(),
-            "window_closes": pp["window_closes"].to_numpy(),
+            "baseline_on": judged.baseline_on,
+            "baseline_value": judged.baseline_value,
+            "met_at_baseline": met_base,
+            "occasions": judged.usable_window,
+            "counted_on": judged.counted_on,
+            "achieved_on": judged.achieved_on,
+            "achieved_so_far": ~np.isnat(judged.achieved_on),
+            "window_closes": closes,
         }
     )
     return Achievement(per_person, rule, instrument, measure, window, baseline, as_of)

@@ -11,14 +11,16 @@ holds several instruments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ground.checks import require_columns
+from ground.errors import SchemaError
 from ground.tables import validate
+from outcomes.codes import codes_of, sorted_categorical, where_text
 from outcomes.instruments import Instrument, get_instrument
 
 KEYS = ["person_id", "assessed_on"]
@@ -41,24 +43,35 @@ class Scores:
         value, rule (unknown_item, out_of_range, not_integer, missing_value,
         missing_key, duplicate_item), message.
     other_instrument_rows : numpy.ndarray
-        Positions of the input rows that belong to other instruments.
+        Positions of the input rows that belong to other instruments (a property).
     """
 
     instrument: Instrument
     scores: pd.DataFrame
     problems: pd.DataFrame
-    other_instrument_rows: np.ndarray
+    # The input's instrument codes (shared, not copied) and which codes name this instrument: rows set
+    # aside are found from them when asked, not held as positions (millions of them in a national table).
+    _instrument_codes: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _named: np.ndarray = field(default_factory=lambda: np.ones(1, dtype=bool), repr=False, compare=False)
+
+    @property
+    def other_instrument_rows(self) -> np.ndarray:
+        """Positions of the input rows that belong to other instruments."""
+        if self._instrument_codes is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(~self._named[self._instrument_codes])
 
     @property
     def counts(self) -> dict[str, int]:
         s = self.scores
+        set_aside = 0 if self._instrument_codes is None else int((~self._named[self._instrument_codes]).sum())
         return {
             "occasions": len(s),
             "scorable": int(s["scorable"].sum()),
             "prorated": int(s["prorated"].sum()),
             "not_scorable": int((~s["scorable"]).sum()),
             "problem_rows": len(self.problems),
-            "other_instrument_rows": int(self.other_instrument_rows.size),
+            "other_instrument_rows": set_aside,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -91,63 +104,6 @@ class Scores:
 
     def __str__(self) -> str:
         return self.summary()
-
-
-def _problem_rows(rows: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
-    """One row per problem among this instrument's rows (vectorised checks)."""
-    # Each distinct item is looked up once; mapping text row by row cost most of a demo's scoring.
-    codes, items = pd.factorize(rows["item"])
-    bounds = {i.name: (i.min, i.max) for i in instrument.items}
-    # A last row of NaN: code -1 (a missing item) reads it.
-    table = np.array([bounds.get(item, (np.nan, np.nan)) for item in items] + [(np.nan, np.nan)], dtype=float)
-    item_lo = pd.Series(table[codes, 0], index=rows.index)
-    item_hi = pd.Series(table[codes, 1], index=rows.index)
-    value = rows["value"]
-    checks = [
-        ("missing_key", rows["person_id"].isna() | rows["assessed_on"].isna(), "person_id or assessed_on is missing"),
-        ("unknown_item", item_lo.isna(), f"item is not one of {', '.join(instrument.item_names)}"),
-        ("missing_value", item_lo.notna() & value.isna(), "score is missing or not a number"),
-        ("not_integer", value.notna() & (value != np.round(value)), "score must be a whole number"),
-        (
-            "out_of_range",
-            value.notna() & item_lo.notna() & ((value < item_lo) | (value > item_hi)),
-            "score is outside the item's range",
-        ),
-        (
-            "duplicate_item",
-            rows.duplicated(["person_id", "assessed_on", "item"], keep=False) & item_lo.notna(),
-            "item given more than once on this occasion",
-        ),
-    ]
-    found = []
-    for rule, mask, text in checks:
-        hit = rows.loc[mask.to_numpy()]
-        if len(hit):
-            ranges = (
-                " " + item_lo[mask].astype(int).astype(str) + "-" + item_hi[mask].astype(int).astype(str)
-                if rule == "out_of_range"
-                else ""
-            )
-            found.append(
-                hit.assign(
-                    rule=rule,
-                    message=f"{rule}: item "
-                    + hit["item"].astype(str)
-                    + " = "
-                    + hit["raw"].astype(str)
-                    + f" ({text}"
-                    + ranges
-                    + ")",
-                )
-            )
-    if not found:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
-    out = pd.concat(found).rename(columns={"raw": "value_raw"})
-    return (
-        out.assign(value=out["value_raw"])[PROBLEM_COLUMNS]
-        .sort_values(["row", "rule"], kind="stable")
-        .reset_index(drop=True)
-    )
 
 
 def score(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
@@ -188,10 +144,13 @@ def score(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
 
 
 def checked_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
-    """The assessments with their keys read as the schema reads them (ids as text, ISO dates).
+    """The assessments with their keys read as the schema reads them (ids as text, ISO dates), and coded.
 
     Bad scores and items are :func:`score`'s problems to report, row by row, not
-    errors. Checking once serves every instrument scored from the same table.
+    errors. Checking once serves every instrument scored from the same table:
+    ``person_id``, ``instrument`` and ``item`` come back categorical (the ids'
+    categories sorted), so each instrument is scored on integer codes.
+    Each distinct id and date is read once, however many rows repeat it.
 
     Parameters
     ----------
@@ -207,7 +166,26 @@ def checked_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
     (['1', '1'], 'datetime64[ns]')
     """
     require_columns(assessments, ["person_id", "item", "score", "assessed_on"], table="assessments")
-    return validate(assessments, "assessments", columns=["person_id", "assessed_on"])
+    keys = {name: codes_of(assessments[name]) for name in KEYS}
+    if any((codes < 0).any() for codes, _ in keys.values()):
+        # A missing key fails the schema: the whole table is checked, so the error names the rows.
+        return validate(assessments, "assessments", columns=KEYS)
+    try:
+        distinct = {name: validate(pd.DataFrame({name: values}), "assessments", columns=[name])[name]
+                    for name, (_, values) in keys.items()}  # fmt: skip
+    except SchemaError:
+        # Some distinct value breaks the schema: checked again row by row, so the error names the user's rows.
+        return validate(assessments, "assessments", columns=KEYS)
+    # Ids read as text can meet (10 and 10.0 are one person): factorised again after reading.
+    ids = sorted_categorical(distinct["person_id"])
+    out = {
+        "person_id": pd.Categorical.from_codes(ids.codes[keys["person_id"][0]], categories=ids.categories),
+        "assessed_on": distinct["assessed_on"].to_numpy()[keys["assessed_on"][0]],
+    }
+    for name in ("instrument", "item"):
+        if name in assessments.columns:
+            out[name] = assessments[name].astype("category")
+    return assessments.assign(**out)
 
 
 def score_checked(assessments: pd.DataFrame, instrument: str | Instrument) -> Scores:
@@ -228,80 +206,239 @@ def score_checked(assessments: pd.DataFrame, instrument: str | Instrument) -> Sc
     [3.0, 4.0]
     """
     instrument = get_instrument(instrument)
-    positions = np.arange(len(assessments))
-    if "instrument" in assessments.columns:
-        mine = (assessments["instrument"].astype("string") == instrument.name).fillna(False).to_numpy()
-    else:
-        mine = np.ones(len(assessments), dtype=bool)
-    src = assessments.loc[mine]
-    rows = pd.DataFrame(
+    codes, named = _instrument_codes(assessments, instrument)
+    mine = np.arange(len(assessments)) if codes is None else np.flatnonzero(named[codes])
+    rows = _rows(assessments, mine, instrument)
+    occasions = _occasions(rows)
+    problems = _problems(rows, occasions, assessments, instrument)
+    good = occasions.keyed.copy()
+    good[problems.mine] = False
+    matrix = _item_matrix(rows, occasions, good, len(instrument.items))
+    frame = _scored(matrix, occasions, rows, problems, instrument)
+    return Scores(instrument, frame, problems.frame, _instrument_codes=codes, _named=named)
+
+
+def _instrument_codes(assessments: pd.DataFrame, instrument: Instrument) -> tuple[np.ndarray | None, np.ndarray]:
+    """The instrument column's codes and, per code, whether it names ``instrument`` (a last False for missing)."""
+    if "instrument" not in assessments.columns:
+        return None, np.ones(1, dtype=bool)
+    codes, distinct = codes_of(assessments["instrument"])
+    return codes, np.append(where_text(distinct, instrument.name), False)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One instrument's rows as arrays: input position, person and date codes, item index, value."""
+
+    at: np.ndarray
+    person: np.ndarray
+    people: pd.Index
+    when: np.ndarray
+    item: np.ndarray
+    value: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.at.size
+
+
+def _rows(assessments: pd.DataFrame, mine: np.ndarray, instrument: Instrument) -> _Rows:
+    ids = assessments["person_id"]
+    if not (isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories.is_monotonic_increasing):
+        ids = pd.Series(sorted_categorical(ids))
+    item_codes, items = codes_of(assessments["item"])
+    # Each distinct item is looked up once; -1 is an item the instrument does not have (or a missing one).
+    index = {name: i for i, name in enumerate(instrument.item_names)}
+    lookup = np.array([index.get(name, -1) for name in items.astype("string").fillna("")] + [-1], dtype=np.int64)
+    return _Rows(
+        at=mine,
+        person=ids.cat.codes.to_numpy()[mine],
+        people=ids.cat.categories,
+        when=assessments["assessed_on"].to_numpy()[mine],
+        item=lookup[item_codes[mine]],
+        value=_numbers(assessments["score"])[mine],
+    )
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Scores as floats, NaN where missing or not a number (each distinct text read once)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    codes, distinct = codes_of(values)
+    numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.append(numbers, np.nan)[codes]
+
+
+@dataclass(frozen=True)
+class _Occasions:
+    """The occasions (person and date) of one instrument's rows, in order of person then date."""
+
+    of_row: np.ndarray
+    person: np.ndarray
+    when: np.ndarray
+
+    @property
+    def keyed(self) -> np.ndarray:
+        return self.of_row >= 0
+
+    @property
+    def n(self) -> int:
+        return self.person.size
+
+
+def _occasions(rows: _Rows) -> _Occasions:
+    """Number each row's occasion by sorting codes, never text: the dates' distinct values are ranked once."""
+    stamps = rows.when.view(np.int64)
+    keyed = (rows.person >= 0) & ~np.isnat(rows.when)
+    date_codes, dates = pd.factorize(stamps[keyed], sort=True)
+    n_dates = max(len(dates), 1)
+    key = rows.person[keyed].astype(np.int64) * n_dates + date_codes
+    occasion, keys = pd.factorize(key, sort=True)
+    of_row = np.full(rows.n, -1, dtype=np.int64)
+    of_row[keyed] = occasion
+    return _Occasions(of_row, keys // n_dates, np.asarray(dates, dtype=np.int64)[keys % n_dates].view(rows.when.dtype))
+
+
+@dataclass(frozen=True)
+class _Problems:
+    """The problems frame, and the instrument's row (0-based among its rows) of each of its entries."""
+
+    frame: pd.DataFrame
+    mine: np.ndarray
+
+
+def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, instrument: Instrument) -> _Problems:
+    """One entry per problem among this instrument's rows: found on codes, written out for those rows only."""
+    bounds = np.array([(i.min, i.max) for i in instrument.items] + [(np.nan, np.nan)], dtype=float)
+    lo, hi = bounds[rows.item, 0], bounds[rows.item, 1]
+    known, value, present = rows.item >= 0, rows.value, ~np.isnan(rows.value)
+    with np.errstate(invalid="ignore"):
+        checks = {
+            "missing_key": ~occasions.keyed,
+            "unknown_item": ~known,
+            "missing_value": known & ~present,
+            "not_integer": present & (value != np.round(value)),
+            "out_of_range": present & known & ((value < lo) | (value > hi)),
+            "duplicate_item": known & _given_twice(rows, occasions, len(instrument.items)),
+        }
+    texts = {
+        "missing_key": "person_id or assessed_on is missing",
+        "unknown_item": f"item is not one of {', '.join(instrument.item_names)}",
+        "missing_value": "score is missing or not a number",
+        "not_integer": "score must be a whole number",
+        "out_of_range": "score is outside the item's range",
+        "duplicate_item": "item given more than once on this occasion",
+    }
+    flagged = np.flatnonzero(np.logical_or.reduce(list(checks.values()))) if rows.n else np.zeros(0, dtype=np.int64)
+    if not flagged.size:
+        return _Problems(pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS}), flagged)
+    source = assessments.iloc[rows.at[flagged]]
+    shown = pd.DataFrame(
         {
-            "row": positions[mine],
-            "person_id": src["person_id"].to_numpy(),
-            "assessed_on": src["assessed_on"].to_numpy(),
-            "item": src["item"].astype("string").to_numpy(),
-            "raw": src["score"].to_numpy(),
-            "value": pd.to_numeric(src["score"], errors="coerce").astype(float).to_numpy(),
+            "row": rows.at[flagged],
+            "mine": flagged,
+            "person_id": np.asarray(rows.people, dtype=object).take(rows.person[flagged], mode="clip"),
+            "assessed_on": rows.when[flagged],
+            "item": source["item"].astype("string").to_numpy(),
+            "value": source["score"].to_numpy(),
         }
     )
-    problems = _problem_rows(rows, instrument)
+    shown.loc[rows.person[flagged] < 0, "person_id"] = np.nan
+    found = []
+    for rule, mask in checks.items():
+        hit = shown.loc[mask[flagged]]
+        if len(hit):
+            ranges = (lo[hit["mine"]], hi[hit["mine"]]) if rule == "out_of_range" else None
+            found.append(hit.assign(rule=rule, message=_messages(rule, hit, texts[rule], ranges)))
+    out = pd.concat(found).sort_values(["row", "rule"], kind="stable").reset_index(drop=True)
+    return _Problems(out[PROBLEM_COLUMNS], out["mine"].to_numpy())
 
-    bad_rows = rows["row"].isin(problems["row"]).to_numpy()
-    keyed = rows[KEYS].notna().all(axis=1).to_numpy()
-    occasions = rows.loc[keyed, KEYS].drop_duplicates().sort_values(KEYS, kind="stable")
-    good = rows.loc[~bad_rows]
-    wide = (
-        good.pivot(index=KEYS, columns="item", values="value")
-        .reindex(columns=list(instrument.item_names))
-        .rename_axis(columns=None)
-    )
-    frame = occasions.merge(wide.reset_index(), on=KEYS, how="left")
-    items = frame[list(instrument.item_names)]
-    n_answered = items.notna().sum(axis=1)
-    frame["n_answered"] = n_answered
 
-    problem_text = (
-        problems.loc[problems["person_id"].notna() & problems["assessed_on"].notna()]
-        .groupby(KEYS, sort=False)["message"]
-        .agg(lambda m: "; ".join(m))
-        .rename("problem_text")
-        .reset_index()
-    )
-    frame = frame.merge(problem_text, on=KEYS, how="left")
-    has_problem = frame["problem_text"].notna()
-    n_missing = len(instrument.items) - n_answered
+def _given_twice(rows: _Rows, occasions: _Occasions, n_items: int) -> np.ndarray:
+    """Rows whose item appears more than once on their occasion (rows without a key: among themselves)."""
+    twice = np.zeros(rows.n, dtype=bool)
+    keyed = occasions.keyed & (rows.item >= 0)
+    key = occasions.of_row[keyed] * n_items + rows.item[keyed]
+    twice[keyed] = np.bincount(key, minlength=occasions.n * n_items)[key] > 1
+    loose = ~occasions.keyed & (rows.item >= 0)
+    if loose.any():
+        # A missing person or date equals another missing one, as pandas compares rows.
+        same = pd.DataFrame({"person": rows.person[loose], "when": rows.when[loose], "item": rows.item[loose]})
+        twice[loose] = same.duplicated(keep=False).to_numpy()
+    return twice
 
+
+def _written(values: pd.Series) -> pd.Series:
+    """Values as text for a message, a missing one as "missing"."""
+    return values.astype(str).where(values.notna(), "missing")
+
+
+def _messages(rule: str, hit: pd.DataFrame, text: str, ranges: tuple[np.ndarray, np.ndarray] | None) -> pd.Series:
+    """``"out_of_range: item q3 = 4 (score is outside the item's range 0-3)"``, one per row hit."""
+    bounds: str | pd.Series = ""
+    if ranges is not None:
+        lo, hi = (pd.Series(r, index=hit.index).astype(int).astype(str) for r in ranges)
+        bounds = " " + lo + "-" + hi
+    return f"{rule}: item " + _written(hit["item"]) + " = " + _written(hit["value"]) + f" ({text}" + bounds + ")"
+
+
+def _item_matrix(rows: _Rows, occasions: _Occasions, good: np.ndarray, n_items: int) -> np.ndarray:
+    """Occasions x items: each good row's value in its place (no two good rows share one), NaN elsewhere."""
+    matrix = np.full((occasions.n, n_items), np.nan)
+    matrix[occasions.of_row[good], rows.item[good]] = rows.value[good]
+    return matrix
+
+
+def _scored(matrix: np.ndarray, occasions: _Occasions, rows: _Rows, problems: _Problems, instrument: Instrument):
+    """The scores frame: one row per occasion, the instrument's rule applied to its items."""
+    k = len(instrument.items)
+    n_answered = (~np.isnan(matrix)).sum(axis=1).astype(np.int64)
+    n_missing = k - n_answered
+    keyed = occasions.of_row[problems.mine]
+    has_problem = np.bincount(keyed[keyed >= 0], minlength=occasions.n) > 0
     if instrument.scoring in ("sum", "mean"):
-        adjusted = items.copy()
-        for item in instrument.items:
+        adjusted = matrix.copy()
+        for j, item in enumerate(instrument.items):
             if item.reversed:
-                adjusted[item.name] = item.min + item.max - adjusted[item.name]
-        total = adjusted.sum(axis=1, min_count=1)
+                adjusted[:, j] = item.min + item.max - adjusted[:, j]
+        total = np.where(n_answered > 0, np.nansum(adjusted, axis=1), np.nan)
         enough = n_missing <= instrument.max_missing
-        per_item = total / n_answered
-        value = per_item * len(instrument.items) if instrument.scoring == "sum" else per_item
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_item = total / n_answered
         # Complete occasions keep the exact sum (no divide-multiply rounding).
-        if instrument.scoring == "sum":
-            value = value.where(n_missing > 0, total)
+        value = np.where(n_missing > 0, per_item * k, total) if instrument.scoring == "sum" else per_item
         scorable = enough & ~has_problem
-        frame["score"] = value.where(scorable)
-        frame["prorated"] = scorable & (n_missing > 0)
-        missing_text = (n_missing.astype(str) + f" items missing (at most {instrument.max_missing} prorated)").where(
-            ~enough, ""
-        )
+        prorated = scorable & (n_missing > 0)
+        said = np.array([f"{m} items missing (at most {instrument.max_missing} prorated)" for m in range(k + 1)])
+        missing_text = np.where(enough, "", said.astype(object)[n_missing])
     else:
         scorable = (n_answered >= 1) & ~has_problem
-        frame["score"] = items.iloc[:, 0].where(scorable) if instrument.scoring == "single" else np.nan
-        frame["prorated"] = False
-        missing_text = pd.Series("no item answered", index=frame.index).where(n_answered == 0, "")
-    frame["scorable"] = scorable.astype(bool)
-    frame["reason"] = (
-        frame["problem_text"].fillna("").str.cat(missing_text, sep="; ").str.strip("; ").where(~frame["scorable"], "")
+        value = matrix[:, 0] if instrument.scoring == "single" else np.full(occasions.n, np.nan)
+        prorated = np.zeros(occasions.n, dtype=bool)
+        missing_text = np.where(n_answered == 0, "no item answered", "").astype(object)
+    reason = np.where(scorable, "", missing_text).astype(object)
+    _add_problem_text(reason, keyed, problems)
+    frame = pd.DataFrame(
+        {
+            "person_id": pd.Categorical.from_codes(occasions.person, categories=rows.people),
+            "assessed_on": occasions.when,
+            "score": np.where(scorable, value, np.nan),
+            "n_answered": n_answered,
+            "prorated": prorated,
+            "scorable": scorable,
+            "reason": reason,
+        }
     )
-    ordered = KEYS + ["score", "n_answered", "prorated", "scorable", "reason", *instrument.item_names]
-    return Scores(
-        instrument=instrument,
-        scores=frame[ordered].reset_index(drop=True),
-        problems=problems,
-        other_instrument_rows=positions[~mine],
-    )
+    return frame.join(pd.DataFrame(matrix, columns=list(instrument.item_names)))
+
+
+def _add_problem_text(reason: np.ndarray, occasion: np.ndarray, problems: _Problems) -> None:
+    """Lead the reason of each occasion with problems with their messages, "; "-joined in row order."""
+    keyed = occasion >= 0
+    if not keyed.any():
+        return
+    messages = problems.frame["message"].to_numpy()[keyed]
+    joined = pd.Series(messages).groupby(occasion[keyed], sort=False).agg(lambda m: "; ".join(m))
+    at = joined.index.to_numpy()
+    combined = joined.reset_index(drop=True).str.cat(pd.Series(reason[at], dtype=object), sep="; ").str.strip("; ")
+    reason[at] = combined.to_numpy(dtype=object)

@@ -64,7 +64,7 @@ import tomli_w
 from ground.dates import DateLike
 from ground.errors import SpecError
 from ground.expressions import parse
-from outcomes.achievement import Achievement, Rule, achievement, check_window, rule_from_dict
+from outcomes.achievement import Achievement, Cohort, Rule, achievement, check_window, rule_from_dict
 from outcomes.instruments import Instrument, get_instrument, load_instrument
 from outcomes.reoffending import COUNTINGS, ProvenReoffending, proven_reoffending
 from outcomes.scoring import checked_assessments, score_checked
@@ -393,17 +393,23 @@ class MetricSpec:
 
         ``as_of`` defaults to the latest assessment date in ``assessments``.
         """
-        if as_of is None and len(assessments):
-            as_of = pd.to_datetime(assessments["assessed_on"]).max()
-        checked = checked_assessments(assessments) if self.outcomes else assessments
-        scored = {
-            name: score_checked(checked, self.instrument(name))
-            for name in {o.instrument for o in self.outcomes.values()}
-        }
+        if not self.outcomes:
+            return {}
+        # Checked and coded once (ids, instruments and items as integer codes) for every instrument,
+        # and the cohort read once for every outcome.
+        checked = checked_assessments(assessments)
+        if as_of is None and len(checked):
+            as_of = checked["assessed_on"].max()
+        cohort = Cohort.of(people)
+        scored = {name: score_checked(checked, self.instrument(name)) for name in self._instruments()}
         return {
-            key: achievement(people, scored[o.instrument], o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
+            key: achievement(cohort, scored[o.instrument], o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
             for key, o in self.outcomes.items()
         }
+
+    def _instruments(self) -> list[str]:
+        """The instruments the outcomes use, each once, in the order the outcomes name them."""
+        return list(dict.fromkeys(o.instrument for o in self.outcomes.values()))
 
     def outcome_rates(
         self, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None

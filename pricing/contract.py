@@ -445,7 +445,7 @@ class Contract:
         return self.spec.name
 
     @property
-    def prices(self) -> dict[str, object]:
+    def prices(self) -> dict[str, float | dict[str, float]]:
         """``[payment.prices]``: price per outcome price key (one number or a table by segment)."""
         return dict(self.spec.payment.get("prices", {}))
 

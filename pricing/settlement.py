@@ -9,8 +9,9 @@ outcome with stacked uplifts, applies the caps, pays a rate card's claims
 (:mod:`pricing.ratecard`) under what is left of the contract cap, and splits
 the money between the parties.
 
-Money is counted in whole pence (Python integers; prices times uplifts are
-rounded half up to the penny with :class:`decimal.Decimal`), so the ledger
+Money is counted in whole pence (integers; a price times an uplift is
+rounded half up to the penny in exact decimal arithmetic, once per distinct
+price and uplift, :mod:`pricing.tariff_ledger`), so the ledger
 total, the tranche totals and the party totals agree exactly. Inputs are
 sorted by person before anything is computed, so the settlement does not
 depend on the order of rows in any table, and the ledger written as CSV is
@@ -26,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from scipy.special import ndtri
 
 from ground.checks import parameter_error
 from ground.dates import DateLike, parse_date
-from ground.errors import ModelError, ParameterError, SchemaError, SpecError
+from ground.errors import ModelError, ParameterError, SchemaError
 from ground.expressions import parse
 from ground.reading import TableSource
 from ground.tables import UnmatchedRowsWarning, check_links
@@ -50,40 +51,9 @@ from pricing.ratecard import CLAIM_KINDS, cash_flow
 from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
 from pricing.running import SETTLED_BEFORE, PaidBefore, by_item, netted
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
+from pricing.tariff_ledger import LEDGER_COLUMNS, Uplifts, capped, pence, pence_text, tariff_rows, uplifts
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
-
-LEDGER_COLUMNS = (
-    "tranche",
-    "kind",
-    "item",
-    "person_id",
-    "evidence",
-    "evidence_date",
-    "base_price",
-    "uplift",
-    "amount_pence",
-    "note",
-)
-
-
-def _pence(amount: Any) -> int:
-    """Pounds (float, int or Decimal) to whole pence, rounded half up."""
-    value = amount if isinstance(amount, Decimal) else Decimal(repr(float(amount)))
-    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def pence_text(pence: int) -> str:
-    """``123456`` -> ``"1234.56"``; ``-5`` -> ``"-0.05"``.
-
-    Examples
-    --------
-    >>> pence_text(123456), pence_text(-5)
-    ('1234.56', '-0.05')
-    """
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(int(pence)), 100)
-    return f"{sign}{whole}.{part:02d}"
 
 
 @dataclass(frozen=True)
@@ -610,7 +580,7 @@ def _tranche_rule(contract, rule, tranche, cohort, tables, when):
         decided_rise=float(test.decided_rise(stat, se)) - shift,
         control_mean=comparison.control_mean, n_treated=comparison.n_treated, hurdle_met=hurdle_met,
     )  # fmt: skip
-    parts = {kind: [_pence(v) for v in getattr(money, part)] for kind, part in _PARTS}
+    parts = {kind: [pence(v) for v in getattr(money, part)] for kind, part in _PARTS}
     totals = [sum(parts[kind][i] for kind in parts) for i in range(3)]
     row = {
         "tranche": tranche.name,
@@ -682,7 +652,7 @@ def _pooled(contract: Contract, rule: ContractRule, comparisons: list[Contrast],
         avoided = float(events_avoided(rule, reductions + shift, controls, n))
         if not at_least(decision + shift, rule.at_least, decision, shift):
             return False, 0, avoided
-        gross = _pence(rule.amount + rule.price_per_event * max(avoided, 0.0))
+        gross = pence(rule.amount + rule.price_per_event * max(avoided, 0.0))
         return True, max(gross - earlier, 0), avoided
 
     lo, hi = pooled - _Z95 * pooled_se, pooled + _Z95 * pooled_se
@@ -722,7 +692,7 @@ def _measure_of(contract: Contract, rule_name: str) -> str | None:
 
 # ------------------------------------------------------------------ tariff
 def _tariff(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date):
-    """One ledger row per person and payable achieved outcome, priced with stacked uplifts."""
+    """One ledger row per person and payable achieved outcome, priced with stacked uplifts (built as columns)."""
     prices = contract.prices
     empty = pd.DataFrame(columns=list(LEDGER_COLUMNS))
     if not prices or cohort.empty:
@@ -730,8 +700,8 @@ def _tariff(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: da
     spec = contract.spec
     priced = {k: o for k, o in spec.outcomes.items() if (o.price_key or k) in prices}
     results = spec.achievement(cohort, tables["assessments"], as_of=pd.Timestamp(as_of)) if priced else {}
-    factor, base_segment = _uplifts(contract, cohort)
-    rows, excluded = _no_reoffence(contract, cohort, tables, as_of, factor, base_segment)
+    lifted = uplifts(contract, cohort)
+    parts, excluded = _no_reoffence(contract, cohort, tables, as_of, lifted)
     for key, outcome in priced.items():
         pp = results[key].per_person.set_index("person_id").reindex(cohort["person_id"])
         achieved = (pp["status"] == "achieved").to_numpy()
@@ -744,36 +714,14 @@ def _tariff(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: da
                 (f"outcome {key}", "achieved, payability unknown", int((achieved & unknown).sum())),
             ]
             payable = ~unknown & ~no
-        price = prices[outcome.price_key or key]
-        # Plain arrays: indexing a DataFrame column per payable person costs more than the pricing.
-        tranche, person, achieved_on = (
-            cohort["tranche"].to_numpy(),
-            cohort["person_id"].to_numpy(),
-            pp["achieved_on"].to_numpy(),
-        )
-        for i in np.flatnonzero(achieved & payable):
-            base = _base_price(price, base_segment[i], f"payment.prices.{outcome.price_key or key}")
-            amount = _pence(Decimal(repr(float(base))) * factor[i])
-            when = pd.Timestamp(achieved_on[i]).date()
-            rows.append(
-                {
-                    **_ledger_row(
-                        tranche[i],
-                        "tariff",
-                        key,
-                        f"{outcome.instrument} assessment",
-                        when,
-                        amount,
-                        str(person[i]),
-                    ),
-                    "base_price": f"{float(base):.2f}",
-                    "uplift": str(factor[i]),
-                }
-            )
-    return (pd.DataFrame(rows, columns=list(LEDGER_COLUMNS)) if rows else empty), [e for e in excluded if e[2]]
+        price = outcome.price_key or key
+        evidence, when = f"{outcome.instrument} assessment", pp["achieved_on"].to_numpy()
+        parts.append(tariff_rows(key, (price, prices[price]), achieved & payable, cohort, lifted, evidence, when))
+    parts = [p for p in parts if len(p)]
+    return (pd.concat(parts, ignore_index=True) if parts else empty), [e for e in excluded if e[2]]
 
 
-def _no_reoffence(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date, factor, segment):
+def _no_reoffence(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date, lifted: Uplifts):
     """Ledger rows for a price per person with no proven reoffence (a binary measure's tariff)."""
     r = contract.spec.reoffending
     if r is None or r.price_key not in contract.prices:
@@ -781,77 +729,24 @@ def _no_reoffence(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_
     proven = _proven(contract, cohort, tables, as_of).per_person
     clean = (proven["observable"] & (proven["reoffended"] == False)).fillna(False).to_numpy()  # noqa: E712
     known = pd.to_datetime(proven["index_date"]) + pd.to_timedelta(r.follow_up_days + r.waiting_days, unit="D")
-    rows = []
-    for i in np.flatnonzero(clean):
-        base = _base_price(contract.prices[r.price_key], segment[i], f"payment.prices.{r.price_key}")
-        amount = _pence(Decimal(repr(float(base))) * factor[i])
-        row = _ledger_row(
-            cohort["tranche"].iloc[i],
-            "tariff",
-            r.price_key,
-            "no proven reoffence",
-            known.iloc[i].date(),
-            amount,
-            str(cohort["person_id"].iloc[i]),
-        )
-        rows.append({**row, "base_price": f"{float(base):.2f}", "uplift": str(factor[i])})
+    rows = tariff_rows(
+        r.price_key,
+        (r.price_key, contract.prices[r.price_key]),
+        clean,
+        cohort,
+        lifted,
+        "no proven reoffence",
+        known.to_numpy(),
+    )
     waiting = int((~proven["observable"]).sum())
-    return rows, ([("reoffending", "follow-up and waiting period not elapsed", waiting)] if waiting else [])
-
-
-def _uplifts(contract: Contract, cohort: pd.DataFrame) -> tuple[list[Decimal], list[str]]:
-    """Each person's uplift factor (stacked over every segment they are in) and primary segment."""
-    segments = contract.spec.segments
-    if not segments:
-        return [Decimal(1)] * len(cohort), ["default"] * len(cohort)
-    from cohorts.segments import assign, segments_from_mapping
-
-    assignment = assign(cohort, segments_from_mapping({n: s.to_dict() for n, s in segments.items()}))
-    flags = assignment.flags.fillna(False).astype(bool)
-    uplifts = {k: Decimal(repr(float(v))) for k, v in contract.spec.payment.get("uplifts", {}).items()}
-    additive = contract.spec.payment.get("stacking", "multiplicative") == "additive"
-    factors = []
-    for row in flags.itertuples(index=False):
-        member = [uplifts[s] for s, inside in zip(flags.columns, row) if inside and s in uplifts]
-        factors.append(
-            Decimal(1) + sum(member, Decimal(0)) if additive else math.prod((1 + u for u in member), start=Decimal(1))
-        )
-    return factors, assignment.primary.astype(str).tolist()
-
-
-def _base_price(price: Any, segment: str, key: str) -> float:
-    if not isinstance(price, Mapping):
-        return float(price)
-    if segment in price:
-        return float(price[segment])
-    if "default" in price:
-        return float(price["default"])
-    raise SpecError(f"The '{key}' table has no price for segment {segment!r} and no default.", key=key)
+    return [rows], ([("reoffending", "follow-up and waiting period not elapsed", waiting)] if waiting else [])
 
 
 # ------------------------------------------------------------------ caps, tranches, parties
 def _capped(contract: Contract, ledger: pd.DataFrame) -> pd.DataFrame:
     """Apply each rule's cap, then the contract's cap on all outcome payments, in ledger order."""
-    ledger = ledger.astype({"amount_pence": "int64"}).reset_index(drop=True)
-    amounts = ledger["amount_pence"].to_numpy().copy()
-    notes = ledger["note"].to_numpy(dtype=object).copy()
-    caps = {r.name: _pence(r.cap) for r in contract.rules if r.cap is not None}
-    overall = contract_cap_pence(contract)
-    used: dict[str, int] = {}
-    total = 0
-    for i, (kind, item) in enumerate(zip(ledger["kind"], ledger["item"])):
-        if amounts[i] <= 0:
-            continue
-        room = [caps[item] - used.get(item, 0)] if kind == "rule" and item in caps else []
-        if overall is not None:
-            room.append(overall - total)
-        allowed = max(min([amounts[i], *room]), 0)
-        if allowed < amounts[i]:
-            notes[i] = f"capped from {pence_text(amounts[i])}"
-            amounts[i] = allowed
-        used[item] = used.get(item, 0) + amounts[i]
-        total += amounts[i]
-    return ledger.assign(amount_pence=amounts, note=notes)
+    caps = {r.name: pence(r.cap) for r in contract.rules if r.cap is not None}
+    return capped(ledger, caps, contract_cap_pence(contract))
 
 
 def _with_claims(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: date, ledger, source: str | None):

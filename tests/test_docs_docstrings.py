@@ -85,7 +85,6 @@ GAPS: dict[str, tuple[str, ...]] = {
     "pricing.inputs.priced_outcomes": ("Parameters", "Examples"),
     "pricing.inputs.segment_costs": ("Parameters",),
     "pricing.inputs.segment_rates": ("Parameters",),
-    "pricing.settlement.pence_text": ("Parameters",),
     "pricing.simulate.timing_from_spec": ("Parameters",),
     "studies.payment_simulation.batched_logit": ("Parameters", "Examples"),
     "studies.payment_simulation.coverage_study": ("Parameters",),

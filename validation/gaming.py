@@ -60,8 +60,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.stats.proportion import proportion_confint
 
 from ground.checks import Interval, check_parameter, number_column, parameter_error, require_columns
@@ -488,7 +489,7 @@ def _attainment_trend(obs: np.ndarray, expected: np.ndarray, pct: np.ndarray) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = sm.GLM(obs, X, family=sm.families.Binomial(), offset=np.log(expected / (1 - expected))).fit()
+            res = GLM(obs, X, family=families.Binomial(), offset=np.log(expected / (1 - expected))).fit()
         except (np.linalg.LinAlgError, ValueError):
             return none
     return Trends(np.array([float(res.params[1])]), np.array([float(res.bse[1])]))

@@ -42,7 +42,8 @@ it was. :func:`save_figure`, :func:`write_json`, :func:`write_csv` and
 Progress
 --------
 :func:`step` shows a spinner with the elapsed time on stderr while a step that
-may take seconds runs (matching a large pool, simulating contract draws). It is
+may take seconds runs (matching a large pool, simulating contract draws,
+settling), once it has run 2 seconds (:func:`desist.terminal.progress`). It is
 silent under ``--json`` and when stderr is not a terminal, so pipes and logs
 stay clean.
 """
@@ -61,6 +62,7 @@ import pandas as pd
 import typer
 
 from desist.outputs import OutputError, OutputFolder, writing
+from desist.terminal import progress
 from ground.checks import option_error, require_rows, rows_text
 from ground.dates import parse_date as parse_date_value
 from ground.errors import ParameterError, SchemaError
@@ -461,26 +463,14 @@ def write_excel(sheets: Any, folder: OutputFolder, name: str, **kwargs: Any) -> 
 
 @contextmanager
 def step(description: str, *, quiet: bool) -> Iterator[None]:
-    """A spinner with elapsed time on stderr while a slow step runs; silent when ``quiet`` or not a terminal.
+    """A spinner with elapsed time on stderr once a slow step has run 2 seconds (:func:`desist.terminal.progress`).
+
+    Silent when ``quiet`` or when stderr is not a terminal.
 
     Examples
     --------
     >>> with step("Matching 500 people to a pool of 200,000", quiet=True):  # doctest: +SKIP
     ...     m = match(df, "treated", covariates)
     """
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if quiet or not console.is_terminal:
+    with progress(description, quiet=quiet):
         yield
-        return
-    with Progress(
-        SpinnerColumn(finished_text="[green]done"),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task(description, total=1)
-        yield
-        bar.update(task, completed=1)

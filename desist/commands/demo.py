@@ -20,6 +20,7 @@ from appraisal.demo import check_settings
 from desist import terminal
 from desist.commands.common import emit, json_option, output_folder, written
 from desist.commands.report import (
+    WRITING,
     check_files,
     check_reader,
     pdf_option,
@@ -65,9 +66,9 @@ def demo(
     check_settings(settings, "desist demo", lambda setting: "--" + setting.replace("_", "-"))
     check_files(out, xlsx=xlsx, pdf=pdf)
     check_reader(reader)
-    with output_folder(ctx, out) as folder:
-        with story_progress(as_json) as advance:
-            story = appraisal.demo(seed, **settings, progress=advance)
+    with output_folder(ctx, out) as folder, story_progress(as_json, "making the synthetic world") as advance:
+        story = appraisal.demo(seed, **settings, progress=advance)
+        advance(WRITING)
         write_appraisal(story, folder, xlsx=xlsx, pdf=pdf, first=reader)
     files = written(folder)
     world = story.inputs.world

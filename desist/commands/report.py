@@ -26,8 +26,6 @@ time), ``thresholds``, ``power``, ``tariffs``, ``simulation``, ``screens``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -75,24 +73,10 @@ from outcomes.spec import MetricSpec, ReoffendingSpec
 from pricing.publishing import pseudonymise
 
 
-@contextmanager
-def story_progress(quiet: bool) -> Iterator:
-    """A progress bar over the appraisal's steps on stderr; a no-op when quiet or not a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if quiet or not console.is_terminal:
-        yield None
-        return
-    with Progress(TextColumn("{task.description:<22}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
-        task = bar.add_task("starting", total=len(STEPS))
-
-        def advance(name: str) -> None:
-            bar.update(task, description=name, completed=STEPS.index(name))
-
-        yield advance
-        bar.update(task, description="done", completed=len(STEPS))
+def story_progress(quiet: bool, first: str) -> Any:
+    """A progress bar on stderr over ``first`` (reading the files, or making the world), the appraisal's steps and
+    writing the report, once the story has run 2 seconds; nothing when quiet or not a terminal."""
+    return terminal.progress(first, quiet=quiet, parts=(first, *STEPS, WRITING))
 
 
 def story_xlsx_option() -> Any:
@@ -151,6 +135,8 @@ def write_appraisal(
         page.to_pdf(folder.path("report.pdf"))
 
 
+#: The first and last parts of the story's progress bar.
+READING, WRITING = "reading the files", "writing the report"
 #: The reoffending measures in words, as the payment rules' table names them.
 MEASURE_WORDS = {"frequency": "Frequency of proven reoffences", "binary": "Proven reoffending rate"}
 
@@ -301,15 +287,15 @@ def report(
     when = parse_date(as_of, "as-of")
     check_files(out, xlsx=xlsx, pdf=pdf)
     check_reader(reader)
-    with output_folder(ctx, out) as folder:
+    with output_folder(ctx, out) as folder, story_progress(as_json, READING) as advance:
         paths = {"people": people, "offences": offences, "pool": pool, "history": history}
         paths |= {"eligible": eligible, "services": services, "assessments": assessments}
         paths = mapped_tables(data_map, ("people", "offences", "pool"), **paths)
         inputs = read_inputs(paths, spec_path, when, parse_costs(cost) or None, measure)
         # The appraisal's messages name its tables; the prefix names the files they came from.
         with naming(", ".join(str(paths[t]) for t in ("people", "offences", "pool")), "the input files"):
-            with story_progress(as_json) as advance:
-                story = shared(appraise(inputs, seed=seed, draws=draws, progress=advance), read_key(pseudonymise))
+            story = shared(appraise(inputs, seed=seed, draws=draws, progress=advance), read_key(pseudonymise))
+            advance(WRITING)
             write_appraisal(story, folder, xlsx=xlsx, pdf=pdf, first=reader)
     files = written(folder)
     if as_json:

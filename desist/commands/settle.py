@@ -55,6 +55,7 @@ from desist.commands.common import (
     pseudonymise_option,
     read_key,
     require_out,
+    step,
     write_excel,
     write_text,
     written,
@@ -133,17 +134,19 @@ def settle(
     parts += ["--pseudonymise KEYFILE"] if pseudonymise else []  # the key file's place is not recorded
     command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
     with output_folder(ctx, out) as folder:
-        settlement = settle_files(
-            contract, inputs or None, as_of=when, command=command, previous=previous, key=read_key(pseudonymise)
-        )
+        with step(f"Settling {contract} as of {as_of}", quiet=as_json):
+            settlement = settle_files(
+                contract, inputs or None, as_of=when, command=command, previous=previous, key=read_key(pseudonymise)
+            )
         if folder is not None:
             settlement = relative_to(settlement, folder.out)
-            write_records(settlement, folder, xlsx)
-            if statement:
-                page = settlement_statement(settlement)
-                page.write(folder.path("statement.html"))
-                if pdf:
-                    page.to_pdf(folder.path("statement.pdf"))
+            with step("Writing the ledger and the audit record", quiet=as_json):
+                write_records(settlement, folder, xlsx)
+                if statement:
+                    page = settlement_statement(settlement)
+                    page.write(folder.path("statement.html"))
+                    if pdf:
+                        page.to_pdf(folder.path("statement.pdf"))
     files = written(folder)
     if as_json:
         emit(ctx, settlement.to_dict(), files)

@@ -20,7 +20,7 @@ from pathlib import Path
 import typer
 
 from desist import terminal
-from desist.commands.common import emit, json_option, pseudonymise_option, read_key
+from desist.commands.common import emit, json_option, pseudonymise_option, read_key, step
 from pricing.audit import verify as verify_audit
 
 
@@ -38,7 +38,8 @@ def verify(
 
         desist verify shared/audit.json --pseudonymise settlement.key
     """
-    result = verify_audit(audit, key=read_key(pseudonymise))
+    with step(f"Replaying the settlement of {audit}", quiet=as_json):
+        result = verify_audit(audit, key=read_key(pseudonymise))
     if as_json:
         emit(ctx, result.to_dict())
     elif result.identical:

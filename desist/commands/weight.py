@@ -50,6 +50,7 @@ from desist.commands.common import (
     out_option,
     output_folder,
     read_data,
+    step,
     write_csv,
     write_json,
     written,
@@ -94,7 +95,8 @@ def weight(
         named = {"--weights": base_column, "--id": id_column}
         with naming(data, "--data"):
             require_columns(table, {k: v for k, v in named.items() if v is not None}, table="data")
-        result = rake_files(table, spec, data, margins, base_column, total, tol, max_iter)
+        with step(f"Raking {len(table):,} rows of {data} to the margins", quiet=as_json):
+            result = rake_files(table, spec, data, margins, base_column, total, tol, max_iter)
         if folder is not None:
             write_outputs(result, table, folder, id_column)
     files = written(folder)

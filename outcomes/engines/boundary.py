@@ -9,9 +9,12 @@ and counted (a warning); none matching is an error.
 
 Tables given as DataFrames are checked by :func:`ground.tables.validate`
 whatever the engine (they are in memory already); tables given as files are
-checked by the engine that reads them (:func:`check_view`), one pass over each,
-with the same rules and messages (failing rows are listed up to five per rule,
-as pandas lists them, and counted).
+checked by the engine that reads them, with the same rules and messages
+(failing rows are listed up to five per rule, as pandas lists them, and
+counted): the people as they are staged (:func:`check_staged_people`), the
+offences as the event stage reads them (:func:`links_of` reads its totals).
+Only when some row fails is a table read again, to name the rows
+(:func:`check_view`, :func:`raise_failures`).
 """
 
 from __future__ import annotations
@@ -205,8 +208,8 @@ def check_offences(offences: pd.DataFrame, settings: Settings, source: Any = Non
     )
 
 
-def check_view(runner: Any, table: str, settings: Settings, source: str | Path | TableSource) -> dict[str, RawColumn]:
-    """Check a table an engine read from a file; return its columns as the engine typed them.
+def read_columns(runner: Any, table: str, settings: Settings, source: str | Path | TableSource) -> dict[str, RawColumn]:
+    """The columns of a table an engine read from a file, as it typed them; those the measure reads must be there.
 
     Parameters
     ----------
@@ -214,6 +217,38 @@ def check_view(runner: Any, table: str, settings: Settings, source: str | Path |
         The engine's runner, holding the table read as the view ``<table>_raw``.
     table : {"people", "offences"}
         The table.
+    settings : Settings
+        What the measure counts (its index column).
+    source : Path or str
+        The file, named in an error.
+
+    Examples
+    --------
+    >>> from outcomes.engines import DuckDB
+    >>> settings = Settings(index="start_date", follow_up_days=365, waiting_days=182, as_of=pd.Timestamp("2025-12-31"),
+    ...                     disposals=("conviction", "caution"), counting="offences")
+    >>> runner = DuckDB(threads=1).runner()
+    >>> runner.load("people_raw", pd.DataFrame({"person_id": [7.0, 8.0], "start_date": ["2024-01-01", None]}))
+    >>> read_columns(runner, "people", settings, "people.csv")["person_id"]
+    RawColumn(name='person_id', kind='float', zone=None, whole=True)
+    >>> runner.close()
+    """
+    raw = f"{table}_raw"
+    columns = runner.columns(raw)
+    needed = ["person_id", settings.index] if table == "people" else list(OFFENCE_COLUMNS)
+    require_columns(pd.DataFrame(columns=list(columns)), needed, table=table, source=str(source))
+    if columns["person_id"].kind == "float":
+        columns["person_id"] = RawColumn("person_id", "float", whole=runner.whole(raw, "person_id"))
+    return columns
+
+
+def check_view(runner: Any, settings: Settings, source: Any) -> dict[str, RawColumn]:
+    """Check a people table an engine read from a file (one pass); return its columns as the engine typed them.
+
+    Parameters
+    ----------
+    runner : Runner
+        The engine's runner, holding the table read as the view ``people_raw``.
     settings : Settings
         What the measure counts (its index column and as-of date).
     source : Path or TableSource
@@ -235,79 +270,130 @@ def check_view(runner: Any, table: str, settings: Settings, source: str | Path |
     >>> _ = path.write_text("person_id,start_date\\na,2024-01-01\\nb,2024-13-01\\n", encoding="utf-8")
     >>> runner = DuckDB(threads=1).runner()
     >>> runner.load("people_raw", path)
-    >>> check_view(runner, "people", settings, path)
+    >>> check_view(runner, settings, path)
     Traceback (most recent call last):
     ...
     ground.errors.SchemaError: ...people.csv: table 'people' fails 1 rule in 1 row ... row 2 (2024-13-01)...
     >>> runner.close()
     >>> folder.cleanup()
     """
-    raw = f"{table}_raw"
-    columns = runner.columns(raw)
-    needed = ["person_id", settings.index] if table == "people" else list(OFFENCE_COLUMNS)
-    require_columns(pd.DataFrame(columns=list(columns)), needed, table=table, source=str(source))
-    if columns["person_id"].kind == "float":
-        columns["person_id"] = RawColumn("person_id", "float", whole=runner.whole(raw, "person_id"))
-    as_of = settings.checked_as_of
-    if table == "people":
-        order = list(people_columns(list(columns), settings.index).values())
-        rules = sql.people_rules(columns["person_id"], columns[settings.index], as_of)
-    else:
-        order = [c for c in columns if c in OFFENCE_COLUMNS]
-        rules = sql.offences_rules(columns, as_of)
-    found = runner.fetch(sql.rule_counts_sql(raw, rules)).iloc[0]
-    failing = [i for i in range(len(rules)) if found[f"n{i}"]]
-    if failing:
-        raise _failures(runner, raw, rules, failing, found, table, order, str(source))
+    columns = read_columns(runner, "people", settings, source)
+    read = sql.with_duplicates("people_raw", columns["person_id"])
+    rules = sql.people_rules(columns["person_id"], columns[settings.index], settings.checked_as_of)
+    found = runner.fetch(sql.rule_counts_sql(read, rules)).iloc[0]
+    order = list(people_columns(list(columns), settings.index).values())
+    raise_failures(runner, read, rules, found, "people", order, str(source))
     return columns
 
 
-def _failures(runner: Any, raw: str, rules: list, failing: list[int], found: pd.Series, table: str, order, source):
-    rows = []
-    for i in failing:
-        first = runner.fetch(sql.first_failures_sql(raw, rules, i, ROWS_SHOWN))
-        values = [pd.Timestamp(v) if hasattr(v, "year") else v for v in first["value"]]
-        rows.append(pd.DataFrame({"column": rules[i][0], "rule": rules[i][1], "row": first["_row"], "value": values}))
-    failures = pd.concat(rows, ignore_index=True).astype({"row": "Int64"})
-    counts = {(rules[i][0], rules[i][1]): int(found[f"n{i}"]) for i in failing}
-    return schema_error(failures, table, order, source=source, counts=counts, n_rows=int(found["n_rows"]))
-
-
-def link_views(runner: Any, source: Any) -> Links:
-    """Offences whose person_id is no one in people: counted, a warning; none matching, an error
-    (:func:`ground.tables.check_links`' words), for the staged views of a SQL engine.
+def check_staged_people(runner: Any, settings: Settings, n_rules: int, source: Any) -> None:
+    """Check the people of a file as staged (``people_stage`` with ``n_rules`` flags, no more reading); when any
+    fails, :func:`check_view` reads them again for the rows to name, and raises.
 
     Parameters
     ----------
     runner : Runner
-        The engine's runner, holding the views ``people_stage`` and ``offences_stage``.
+        The engine's runner, holding ``people_raw`` and ``people_stage``.
+    settings : Settings
+        What the measure counts (its index column and as-of date).
+    n_rules : int
+        The flags ``people_stage`` carries (:func:`outcomes.engines.sql.people_row_rules`).
+    source : Path or str
+        The file, named in an error.
+
+    Examples
+    --------
+    >>> from outcomes.engines import DuckDB
+    >>> settings = Settings(index="start_date", follow_up_days=365, waiting_days=182, as_of=pd.Timestamp("2025-12-31"),
+    ...                     disposals=("conviction", "caution"), counting="offences")
+    >>> runner = DuckDB(threads=1).runner()
+    >>> runner.load("people_raw", pd.DataFrame({"person_id": ["a", "a"], "start_date": ["2024-01-01", "2024-01-02"]}))
+    >>> runner.view("people_stage", "SELECT _row, person_id, FALSE AS f0 FROM people_raw")
+    >>> check_staged_people(runner, settings, 1, "people.csv")
+    Traceback (most recent call last):
+    ...
+    ground.errors.SchemaError: people.csv: table 'people' fails 1 rule in 2 rows ... duplicate id ...
+    >>> runner.close()
+    """
+    found = runner.fetch(sql.people_problems_sql("people_stage", n_rules)).iloc[0]
+    if _whole(found["n_rows"]) or _whole(found["shared"]):
+        check_view(runner, settings, source)
+
+
+def raise_failures(
+    runner: Any, read: str, rules: list, found: pd.Series, table: str, order, source: str | None
+) -> None:
+    """Raise the SchemaError ``validate`` would give when any rule has failing rows (``found``: ``n<i>``, ``n_rows``).
+
+    Parameters
+    ----------
+    runner : Runner
+        The engine's runner.
+    read : str
+        The table as the rules read it (a view, or a query in brackets with an alias).
+    rules : list of (column, rule, SQL flag)
+        From :func:`outcomes.engines.sql.people_rules` or :func:`outcomes.engines.sql.offences_rules`.
+    found : pandas.Series
+        Rows failing each rule (``n0``, ``n1``, ...) and any (``n_rows``).
+    table : {"people", "offences"}
+        The table, named in the error.
+    order : sequence of str
+        The table's columns in its own order (the error lists them so).
+    source : str
+        The file, named in the error.
+
+    Examples
+    --------
+    >>> raise_failures(None, "people_raw", [], pd.Series({"n_rows": 0}), "people", [], "people.csv")
+    """
+    counted = {i: _whole(found[f"n{i}"]) for i in range(len(rules))}
+    failing = [i for i, n in counted.items() if n]
+    if not failing:
+        return
+    rows = []
+    for i in failing:
+        first = runner.fetch(sql.first_failures_sql(read, rules, i, ROWS_SHOWN))
+        values = [pd.Timestamp(v) if hasattr(v, "year") else v for v in first["value"]]
+        rows.append(pd.DataFrame({"column": rules[i][0], "rule": rules[i][1], "row": first["_row"], "value": values}))
+    failures = pd.concat(rows, ignore_index=True).astype({"row": "Int64"})
+    counts = {(rules[i][0], rules[i][1]): counted[i] for i in failing}
+    raise schema_error(failures, table, order, source=source, counts=counts, n_rows=_whole(found["n_rows"]))
+
+
+def _whole(value: Any) -> int:
+    """A count from an engine: a sum over no rows is NULL, read as 0."""
+    return int(0 if pd.isna(value) else value)
+
+
+def links_of(runner: Any, totals: pd.Series, source: Any) -> Links:
+    """Offences whose person_id is no one in people: counted, a warning; none matching, an error
+    (:func:`ground.tables.check_links`' words), from the event stage's totals.
+
+    Parameters
+    ----------
+    runner : Runner
+        The engine's runner, holding the views ``people_stage`` and ``offence_tallies``
+        (:func:`outcomes.engines.sql.tallies_sql`).
+    totals : pandas.Series
+        Offences (``n``) and those of someone in people (``matched``): :func:`outcomes.engines.sql.totals_sql`.
     source : DataFrame, str, Path or None
         Where the offences came from, named in the warning or error.
 
     Examples
     --------
-    >>> from outcomes.engines import DuckDB
-    >>> runner = DuckDB(threads=1).runner()
-    >>> runner.view("people_stage", "SELECT * FROM (VALUES (0, 'a'), (1, 'b')) AS t(_row, person_id)")
-    >>> runner.view("offences_stage", "SELECT * FROM (VALUES (0, 'a'), (1, 'a')) AS t(_row, person_id)")
-    >>> link_views(runner, None)
+    >>> links_of(None, pd.Series({"n": 2, "matched": 2}), None)
     Links(n=2, matched=2, unmatched=0)
-    >>> runner.close()
     """
-    runner.view("offence_ids", sql.linked_ids_sql("offences_stage", "people_stage"), keep=True)
-    found = runner.fetch(sql.links_sql("offence_ids")).iloc[0]
-    n, matched = (
-        int(0 if pd.isna(found["n"]) else found["n"]),
-        int(0 if pd.isna(found["matched"]) else found["matched"]),
-    )
+    n, matched = _whole(totals["n"]), _whole(totals["matched"])
     links = Links(n=n, matched=matched, unmatched=n - matched)
     if not links.unmatched:
         return links
+    unmatched = sql.first_ids_sql("offence_tallies", "first_row", "person_row IS NULL", column="unmatched_id")
     return report_links(
         links,
         table="offences",
         to_table="people",
         source=source_name(source),
-        unmatched_ids=list(runner.fetch(sql.first_ids_sql("offence_ids", "first_row", "NOT matched"))["person_id"]),
+        unmatched_ids=list(runner.fetch(unmatched)["person_id"]),
         known_ids=list(runner.fetch(sql.first_ids_sql("people_stage", "_row"))["person_id"]),
     )

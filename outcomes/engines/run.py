@@ -15,10 +15,14 @@ from outcomes.engines.boundary import (
     Settings,
     check_offences,
     check_people,
-    check_view,
-    link_views,
+    check_staged_people,
+    links_of,
     located,
+    raise_failures,
+    read_columns,
+    source_name,
 )
+from outcomes.engines.sql import OFFENCE_COLUMNS
 
 EPOCH = pd.Timestamp("1970-01-01")
 
@@ -42,6 +46,10 @@ def day(value: pd.Timestamp) -> int:
 def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tuple[pd.DataFrame, Links]:
     """Per-person counts (``_row, person_id, index_day, observable, reason, reoffences, days_to_first``)
     and the offences' links to people, computed by ``engine``.
+
+    The people are read once (staged and checked); the offences once for their distinct disposals and
+    once by the event stage, which also counts their links and the rows failing any check. Which rules
+    fail, and the first rows of each, are sought in one more pass only when some row does.
 
     Parameters
     ----------
@@ -70,21 +78,41 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
     runner = engine.runner()
     try:
         people_columns = _load(runner, engine, "people", people, settings)
-        offence_columns = _load(runner, engine, "offences", offences, settings)
-        runner.view(
+        ids, index = people_columns["person_id"], people_columns[settings.index]
+        # A file is checked as it is staged; a DataFrame was checked by pandas when loaded.
+        rules = [] if isinstance(people, pd.DataFrame) else sql.people_row_rules(ids, index, settings.checked_as_of)
+        runner.view("people_stage", sql.stage_people("people_raw", ids, index, rules), keep=True)
+        if rules:
+            check_staged_people(runner, settings, len(rules), located(people))
+        columns = _load(runner, engine, "offences", offences, settings)
+        levels = runner.fetch(sql.disposal_levels_sql("offences_raw", columns["disposal"]))
+        known = levels.loc[levels["level"].notna(), "written"].tolist()
+        proving = levels.loc[levels["level"].isin(settings.disposals), "written"].tolist()
+        # A file is checked as the event stage reads it.
+        rules = [] if isinstance(offences, pd.DataFrame) else sql.offences_rules(columns, settings.checked_as_of, known)
+        runner.view("offences_stage", sql.stage_offences("offences_raw", columns, proving, rules))
+        tallies = sql.tallies_sql(
+            "offences_stage",
             "people_stage",
-            sql.stage_people("people_raw", people_columns["person_id"], people_columns[settings.index]),
+            follow_up_days=settings.follow_up_days,
+            waiting_days=settings.waiting_days,
+            counting=settings.counting,
+            n_rules=len(rules),
         )
-        runner.view("offences_stage", sql.stage_offences("offences_raw", offence_columns))
-        links = link_views(runner, offences)
+        runner.view("offence_tallies", tallies, keep=True)
+        totals = runner.fetch(sql.totals_sql("offence_tallies")).iloc[0]
+        if not pd.isna(totals["n_rows"]) and totals["n_rows"]:
+            # Some row fails a check: which rules, and the first rows of each, as validate reports them.
+            found = runner.fetch(sql.rule_counts_sql("offences_raw", rules)).iloc[0]
+            order = [c for c in columns if c in OFFENCE_COLUMNS]
+            raise_failures(runner, "offences_raw", rules, found, "offences", order, source_name(offences))
+        links = links_of(runner, totals, offences)
         per_person = runner.fetch(
             sql.per_person_sql(
                 "people_stage",
-                "offences_stage",
+                "offence_tallies",
                 follow_up_days=settings.follow_up_days,
                 waiting_days=settings.waiting_days,
-                disposals=settings.disposals,
-                counting=settings.counting,
                 as_of_day=None if settings.as_of is None else day(settings.as_of),
                 no_index_reason=settings.no_index,
                 too_recent_reason=TOO_RECENT,
@@ -96,7 +124,7 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
 
 
 def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings) -> dict[str, sql.RawColumn]:
-    """Load a table into the engine, checked: a DataFrame by pandas first, a file by the engine."""
+    """Load a table into the engine: a DataFrame checked by pandas first, a file as it is read (by the caller)."""
     raw = f"{table}_raw"
     if isinstance(source, pd.DataFrame):
         if table == "people":
@@ -113,4 +141,4 @@ def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings)
             f"{source}", advice="Measure it with the pandas engine, or write its dates YYYY-MM-DD.",
         )  # fmt: skip
     runner.load(raw, located(source))
-    return check_view(runner, table, settings, located(source))
+    return read_columns(runner, table, settings, located(source))

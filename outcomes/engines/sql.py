@@ -1,24 +1,33 @@
 """Proven reoffending as SQL: the one definition that DuckDB and Spark run.
 
-Written in DuckDB's dialect; the Spark runner transpiles it with sqlglot. Three
-stages, each a query over the stage before:
+Written in DuckDB's dialect; the Spark runner transpiles it with sqlglot. The
+stages, each a query over the one before:
 
 1. **Staging** (:func:`stage_people`, :func:`stage_offences`): the raw tables,
    with ``_row`` (0-based position in the input), become ids as text (``7`` and
    ``7.0`` both ``"7"``, as :func:`ground.tables.validate` reads them), dates as
    whole days since 1970-01-01 (a time of day is dropped: the measure counts
-   days) and disposals as their known levels (``"Conviction"`` is a conviction).
+   days) and disposals as whether they prove an offence (read as their known
+   levels: ``"Conviction"`` is a conviction). The people are kept as a table
+   (read once); the offences are read once, by the event stage.
 2. **Checks** (:func:`people_rules`, :func:`offences_rules`): one flag per
    rule of :mod:`ground.tables` for every row of a table read from a file, so
    the engine that reads it reports what pandas would (same rules, same words).
-3. **The event stage** (:func:`per_person_sql`): offences proven by a listed
-   disposal, committed on days 1..follow_up after the index date and proven by
-   day follow_up + waiting, counted per person (offences, or distinct disposal
-   dates: court appearances), with the first day; every person of the cohort
-   kept, in input order, with whether they are observable and why not.
+   The people's flags are counted in a pass of their own; the offences' are
+   counted by the event stage as it reads them (no pass of their own).
+3. **The event stage** (:func:`tallies_sql`): each offence joined to its
+   person, and per person the offences proven by a listed disposal, committed
+   on days 1..follow_up after the index date and proven by day follow_up +
+   waiting (offences, or distinct disposal dates: court appearances), with the
+   first day; offences of no one are grouped by their id, so the links and the
+   checks' counts come from the same pass (:func:`totals_sql`).
+4. **Per person** (:func:`per_person_sql`): every person of the cohort, in
+   input order, with the tallies and whether they are observable and why not.
 
-Day numbers keep the arithmetic plain integers, so the event stage reads the
-same in every dialect.
+The disposals' levels are read from the distinct values of the column
+(:func:`disposal_levels_sql`), not row by row: a row is then compared with the
+few spellings that prove. Day numbers keep the arithmetic plain integers, so
+the event stage reads the same in every dialect.
 """
 
 from __future__ import annotations
@@ -110,7 +119,9 @@ def id_text(column: RawColumn) -> str:
     name = quoted(column.name)
     if column.kind == "text":
         whole = f"REGEXP_MATCHES({name}, {literal(WHOLE_DECIMAL)})"
-        return f"CASE WHEN {whole} THEN SPLIT_PART({name}, '.', 1) ELSE {name} END"
+        # The pattern is tried only on ids holding ".0": a LIKE is much cheaper than a regular expression.
+        unpointed = f"CASE WHEN {whole} THEN SPLIT_PART({name}, '.', 1) ELSE {name} END"
+        return f"CASE WHEN {name} LIKE '%.0%' THEN {unpointed} ELSE {name} END"
     if column.kind == "float" and column.whole:
         return f"CAST(CAST({name} AS BIGINT) AS VARCHAR)"
     if column.kind == "boolean":
@@ -191,8 +202,8 @@ def disposal_level(column: RawColumn) -> str:
     return f"CASE WHEN {respelled} IN ({levels}) THEN {respelled} END"
 
 
-def stage_people(raw: str, person_id: RawColumn, index: RawColumn) -> str:
-    """People as ``_row, person_id, index_day``.
+def stage_people(raw: str, person_id: RawColumn, index: RawColumn, rules: Sequence = ()) -> str:
+    """People as ``_row, person_id, index_day``, and a flag ``f<i>`` per rule.
 
     Parameters
     ----------
@@ -200,6 +211,8 @@ def stage_people(raw: str, person_id: RawColumn, index: RawColumn) -> str:
         The view of the people table as read, with ``_row``.
     person_id, index : RawColumn
         Its id column and its index date column.
+    rules : sequence of (column, rule, SQL flag)
+        From :func:`people_row_rules`: each becomes a column ``f0``, ``f1``, ...
 
     Examples
     --------
@@ -210,11 +223,101 @@ def stage_people(raw: str, person_id: RawColumn, index: RawColumn) -> str:
     >>> con.execute(stage_people("people_raw", ids, dates)).fetchall()
     [(0, '7', 19723), (1, '8', 19754)]
     """
-    return f"SELECT _row, {id_text(person_id)} AS person_id, {day_number(timestamp(index))} AS index_day FROM {raw}"
+    flags = "".join(f", ({flag}) AS f{i}" for i, (_, _, flag) in enumerate(rules))
+    return (
+        f"SELECT _row, {id_text(person_id)} AS person_id, {day_number(timestamp(index))} AS index_day{flags} FROM {raw}"
+    )
 
 
-def stage_offences(raw: str, columns: Mapping[str, RawColumn]) -> str:
-    """Offences as ``_row, person_id, offence_day, disposal_day, disposal``.
+def people_problems_sql(stage: str, n_rules: int) -> str:
+    """People failing any per-row rule (``n_rows``) and ids given to more than one row (``shared``).
+
+    Parameters
+    ----------
+    stage : str
+        The staged people (:func:`stage_people` with ``n_rules`` flags).
+    n_rules : int
+        How many flags it carries.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> stage = pd.DataFrame({"person_id": ["a", "a", "b"], "f0": [False, False, True]})
+    >>> con.execute(people_problems_sql("stage", 1)).fetchall()
+    [(1, 1)]
+    """
+    failing = " OR ".join(f"COALESCE(f{i}, FALSE)" for i in range(n_rules)) or "FALSE"
+    shared = f"SELECT person_id FROM {stage} GROUP BY person_id HAVING COUNT(*) > 1"
+    return (
+        f"SELECT (SELECT COUNT(*) FROM {stage} WHERE {failing}) AS n_rows, "
+        f"(SELECT COUNT(*) FROM ({shared}) AS d) AS shared"
+    )
+
+
+def as_text(column: RawColumn) -> str:
+    """The column's values as text (as :func:`disposal_level` reads them).
+
+    Parameters
+    ----------
+    column : RawColumn
+        Any column.
+
+    Examples
+    --------
+    >>> as_text(RawColumn("disposal", "text")), as_text(RawColumn("disposal", "integer"))
+    ('"disposal"', 'CAST("disposal" AS VARCHAR)')
+    """
+    return quoted(column.name) if column.kind == "text" else f"CAST({quoted(column.name)} AS VARCHAR)"
+
+
+def one_of(expression: str, values: Sequence[str]) -> str:
+    """SQL true when ``expression`` is one of ``values`` (FALSE for none; NULL stays NULL).
+
+    Parameters
+    ----------
+    expression : str
+        SQL giving text.
+    values : sequence of str
+        The values sought.
+
+    Examples
+    --------
+    >>> print(one_of('"disposal"', ["conviction", "Caution"]), one_of('"disposal"', []))
+    "disposal" IN ('conviction', 'Caution') FALSE
+    """
+    return f"{expression} IN ({', '.join(map(literal, values))})" if values else "FALSE"
+
+
+def disposal_levels_sql(raw: str, column: RawColumn) -> str:
+    """Each distinct disposal as written (``written``) and its known level (``level``, NULL if none).
+
+    The levels are read once per distinct spelling; rows are then compared with the spellings.
+
+    Parameters
+    ----------
+    raw : str
+        The view of the offences table as read.
+    column : RawColumn
+        Its disposal column.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> raw = pd.DataFrame({"disposal": ["Conviction", "conviction", " caution ", "fine"]})
+    >>> sorted(con.execute(disposal_levels_sql("raw", RawColumn("disposal", "text"))).fetchall())
+    [(' caution ', 'caution'), ('Conviction', 'conviction'), ('conviction', 'conviction'), ('fine', None)]
+    """
+    written = RawColumn("written", "text")
+    return (
+        f"SELECT written, {disposal_level(written)} AS level FROM "
+        f"(SELECT DISTINCT {as_text(column)} AS written FROM {raw}) AS t WHERE written IS NOT NULL"
+    )
+
+
+def stage_offences(raw: str, columns: Mapping[str, RawColumn], proving: Sequence[str], rules: Sequence = ()) -> str:
+    """Offences as ``_row, person_id, offence_day, disposal_day, proves`` and a flag ``f<i>`` per rule.
 
     Parameters
     ----------
@@ -222,6 +325,10 @@ def stage_offences(raw: str, columns: Mapping[str, RawColumn]) -> str:
         The view of the offences table as read, with ``_row``.
     columns : mapping of str -> RawColumn
         The four columns of :data:`OFFENCE_COLUMNS` as the engine typed them.
+    proving : sequence of str
+        The disposals, as written in the table, that prove an offence (:func:`disposal_levels_sql`).
+    rules : sequence of (column, rule, SQL flag)
+        From :func:`offences_rules`: each becomes a column ``f0``, ``f1``, ...
 
     Examples
     --------
@@ -229,22 +336,81 @@ def stage_offences(raw: str, columns: Mapping[str, RawColumn]) -> str:
     >>> con = duckdb.connect()
     >>> offences_raw = pd.DataFrame({"_row": [0], "person_id": ["7"], "offence_date": ["2024-03-01"],
     ...                              "disposal_date": ["2024-05-01"], "disposal": ["Conviction"]})
-    >>> con.execute(stage_offences("offences_raw", {c: RawColumn(c, "text") for c in OFFENCE_COLUMNS})).fetchall()
-    [(0, '7', 19783, 19844, 'conviction')]
+    >>> columns = {c: RawColumn(c, "text") for c in OFFENCE_COLUMNS}
+    >>> con.execute(stage_offences("offences_raw", columns, ["Conviction"])).fetchall()
+    [(0, '7', 19783, 19844, True)]
     """
+    flags = "".join(f", ({flag}) AS f{i}" for i, (_, _, flag) in enumerate(rules))
     return (
         f"SELECT _row, {id_text(columns['person_id'])} AS person_id, "
         f"{day_number(timestamp(columns['offence_date']))} AS offence_day, "
         f"{day_number(timestamp(columns['disposal_date']))} AS disposal_day, "
-        f"{disposal_level(columns['disposal'])} AS disposal FROM {raw}"
+        f"COALESCE({one_of(as_text(columns['disposal']), proving)}, FALSE) AS proves{flags} FROM {raw}"
     )
 
 
 # ---------------------------------------------------------------- checks
 
 
+def with_duplicates(raw: str, person_id: RawColumn) -> str:
+    """The people as read, with ``_duplicate``: whether another row has the same id (read as text).
+
+    The ids seen twice are found by grouping (a hash table of the ids), not by a window over every row.
+
+    Parameters
+    ----------
+    raw : str
+        The view of the people table as read.
+    person_id : RawColumn
+        Its id column.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> raw = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["7", "7.0", "8"]})
+    >>> read = with_duplicates("raw", RawColumn("person_id", "text"))
+    >>> con.execute(f"SELECT _row, _duplicate FROM {read} ORDER BY _row").fetchall()
+    [(0, True), (1, True), (2, False)]
+    """
+    ids = id_text(person_id)
+    twice = f"SELECT {ids} AS _id FROM {raw} GROUP BY {ids} HAVING COUNT(*) > 1"
+    return (
+        f"(SELECT r.*, d._id IS NOT NULL AS _duplicate FROM {raw} AS r LEFT JOIN ({twice}) AS d ON {ids} = d._id) "
+        "AS people_read"
+    )
+
+
+def people_row_rules(person_id: RawColumn, index: RawColumn, as_of: DateLike) -> list[tuple[str, str, str]]:
+    """(column, rule, SQL flag) for the rules a people row breaks on its own (all but duplicate ids).
+
+    Parameters
+    ----------
+    person_id, index : RawColumn
+        The id column and the index date column.
+    as_of : DateLike
+        No index date may be after it.
+
+    Examples
+    --------
+    >>> ids, starts = RawColumn("person_id", "text"), RawColumn("start_date", "text")
+    >>> rules = people_row_rules(ids, starts, pd.Timestamp("2025-01-01"))
+    >>> [rule for _, rule, _ in rules][1:]
+    ['missing value', 'after the as-of date 2025-01-01']
+    """
+    day = parse_date(as_of, "The 'as_of' parameter of people_row_rules")
+    ts, given = timestamp(index), quoted(index.name)
+    return [
+        (index.name, DATE_RULE, f"{given} IS NOT NULL AND ({ts}) IS NULL"),
+        (person_id.name, MISSING_RULE, f"{quoted(person_id.name)} IS NULL"),
+        (index.name, _after(day), f"({ts}) > {_timestamp(day)}"),
+    ]
+
+
 def people_rules(person_id: RawColumn, index: RawColumn, as_of: DateLike) -> list[tuple[str, str, str]]:
     """(column, rule, SQL flag) for the people columns the measure reads, in ground.tables' order.
+
+    The flags read the people :func:`with_duplicates` gives (``_duplicate``).
 
     Parameters
     ----------
@@ -260,22 +426,13 @@ def people_rules(person_id: RawColumn, index: RawColumn, as_of: DateLike) -> lis
     >>> [rule for _, rule, _ in rules][1:]
     ['missing value', 'duplicate id (must be unique)', 'after the as-of date 2025-01-01']
     """
-    day = parse_date(as_of, "The 'as_of' parameter of people_rules")
-    pid, ts = quoted(person_id.name), timestamp(index)
-    given = quoted(index.name)
-    return [
-        (index.name, DATE_RULE, f"{given} IS NOT NULL AND ({ts}) IS NULL"),
-        (person_id.name, MISSING_RULE, f"{pid} IS NULL"),
-        (
-            person_id.name,
-            DUPLICATE_RULE,
-            f"{pid} IS NOT NULL AND COUNT(*) OVER (PARTITION BY {id_text(person_id)}) > 1",
-        ),
-        (index.name, _after(day), f"({ts}) > {_timestamp(day)}"),
-    ]
+    unparsed, missing, after = people_row_rules(person_id, index, as_of)
+    return [unparsed, missing, (person_id.name, DUPLICATE_RULE, "_duplicate"), after]
 
 
-def offences_rules(columns: Mapping[str, RawColumn], as_of: DateLike) -> list[tuple[str, str, str]]:
+def offences_rules(
+    columns: Mapping[str, RawColumn], as_of: DateLike, known: Sequence[str] | None = None
+) -> list[tuple[str, str, str]]:
     """(column, rule, SQL flag) for the offence columns, in the order ground.tables finds them.
 
     Parameters
@@ -284,6 +441,9 @@ def offences_rules(columns: Mapping[str, RawColumn], as_of: DateLike) -> list[tu
         The four columns of :data:`OFFENCE_COLUMNS`.
     as_of : DateLike
         No offence or disposal date may be after it.
+    known : sequence of str, optional
+        The disposals, as written, that are known levels (:func:`disposal_levels_sql`): a row is compared with
+        them. Default: each row's disposal is read as a level.
 
     Examples
     --------
@@ -294,12 +454,13 @@ def offences_rules(columns: Mapping[str, RawColumn], as_of: DateLike) -> list[tu
     day = parse_date(as_of, "The 'as_of' parameter of offences_rules")
     ts = {name: timestamp(columns[name]) for name in ("offence_date", "disposal_date")}
     given = {name: quoted(columns[name].name) for name in OFFENCE_COLUMNS}
+    unknown = (
+        f"({disposal_level(columns['disposal'])}) IS NULL"
+        if known is None
+        else f"NOT ({one_of(as_text(columns['disposal']), known)})"
+    )
     unparsed = [(name, DATE_RULE, f"{given[name]} IS NOT NULL AND ({ts[name]}) IS NULL") for name in ts] + [
-        (
-            "disposal",
-            CATEGORY_RULE,
-            f"{given['disposal']} IS NOT NULL AND ({disposal_level(columns['disposal'])}) IS NULL",
-        )
+        ("disposal", CATEGORY_RULE, f"{given['disposal']} IS NOT NULL AND {unknown}")
     ]
     missing = [(name, MISSING_RULE, f"{given[name]} IS NULL") for name in OFFENCE_COLUMNS]
     before = [("disposal_date", BEFORE_OFFENCE_RULE, f"({ts['disposal_date']}) < ({ts['offence_date']})")]
@@ -326,7 +487,7 @@ def rule_counts_sql(raw: str, rules: Sequence[tuple[str, str, str]]) -> str:
     Parameters
     ----------
     raw : str
-        The view of the table as read.
+        The view of the table as read (for people, :func:`with_duplicates` of it).
     rules : sequence of (column, rule, SQL flag)
         From :func:`people_rules` or :func:`offences_rules`.
 
@@ -336,9 +497,9 @@ def rule_counts_sql(raw: str, rules: Sequence[tuple[str, str, str]]) -> str:
     >>> con = duckdb.connect()
     >>> people_raw = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", None],
     ...                            "start_date": ["2024-01-01", "2026-01-01", "x"]})
-    >>> ids, starts = RawColumn("person_id", "text"), RawColumn("start_date", "text")
-    >>> rules = people_rules(ids, starts, pd.Timestamp("2025-01-01"))
-    >>> con.execute(rule_counts_sql("people_raw", rules)).fetchall()
+    >>> ids = RawColumn("person_id", "text")
+    >>> rules = people_rules(ids, RawColumn("start_date", "text"), pd.Timestamp("2025-01-01"))
+    >>> con.execute(rule_counts_sql(with_duplicates("people_raw", ids), rules)).fetchall()
     [(1, 1, 2, 1, 3)]
     """
     sums = ", ".join(f"SUM(CASE WHEN f{i} THEN 1 ELSE 0 END) AS n{i}" for i in range(len(rules)))
@@ -365,9 +526,9 @@ def first_failures_sql(raw: str, rules: Sequence[tuple[str, str, str]], rule: in
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> people_raw = pd.DataFrame({"_row": [0, 1], "person_id": ["a", "b"], "start_date": ["2024-01-01", "x"]})
-    >>> ids, starts = RawColumn("person_id", "text"), RawColumn("start_date", "text")
-    >>> rules = people_rules(ids, starts, pd.Timestamp("2025-01-01"))
-    >>> con.execute(first_failures_sql("people_raw", rules, 0, 5)).fetchall()
+    >>> ids = RawColumn("person_id", "text")
+    >>> rules = people_rules(ids, RawColumn("start_date", "text"), pd.Timestamp("2025-01-01"))
+    >>> con.execute(first_failures_sql(with_duplicates("people_raw", ids), rules, 0, 5)).fetchall()
     [(1, 'x')]
     """
     column = rules[rule][0]
@@ -377,69 +538,109 @@ def first_failures_sql(raw: str, rules: Sequence[tuple[str, str, str]], rule: in
     )
 
 
-# ---------------------------------------------------------------- links
+# ---------------------------------------------------------------- the event stage
 
 
-def linked_ids_sql(offences: str, people: str) -> str:
-    """Each offence id once, with its offences, its first row and whether it is someone in people.
-
-    Grouping first makes the join as small as the number of ids, not of offences.
+def tallies_sql(
+    offences: str,
+    people: str,
+    *,
+    follow_up_days: int,
+    waiting_days: int,
+    counting: str,
+    n_rules: int = 0,
+) -> str:
+    """Per person (``person_row``, their ``_row`` in people) and per id of no one (``unmatched_id``): offences,
+    first row, reoffences (``n``), the first reoffence's day, and the rows failing any check (``n_rows``):
+    the offences read once.
 
     Parameters
     ----------
-    offences, people : str
-        The staged views (:func:`stage_offences`, :func:`stage_people`).
+    offences : str
+        The staged offences (:func:`stage_offences`, with ``n_rules`` flags).
+    people : str
+        The staged people (:func:`stage_people`).
+    follow_up_days, waiting_days : int
+        Offences committed on days 1..follow_up_days after the index date count when proven by
+        follow_up_days + waiting_days.
+    counting : {"offences", "court_appearances"}
+        Count offences, or distinct disposal dates.
+    n_rules : int
+        How many check flags the staged offences carry.
 
     Examples
     --------
+    Two offences of ``a`` in the first year (days 27 and 37), proven on day 77; one of ``z``, who is no one:
+
     >>> import duckdb
     >>> con = duckdb.connect()
-    >>> people = pd.DataFrame({"person_id": ["a", "b"]})
-    >>> offences = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", "z"]})
-    >>> con.execute(linked_ids_sql("offences", "people") + " ORDER BY first_row").fetchall()
-    [('a', 2, 0, True), ('z', 1, 2, False)]
+    >>> people = pd.DataFrame({"_row": [0, 1], "person_id": ["a", "b"], "index_day": [19723, 19724]})
+    >>> offences = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", "z"], "offence_day": [19750, 19760, 19760],
+    ...                          "disposal_day": [19800, 19800, 19800], "proves": [True, True, True]})
+    >>> query = tallies_sql("offences", "people", follow_up_days=365, waiting_days=182, counting="offences")
+    >>> con.execute(query + " ORDER BY first_row").fetchall()
+    [(0, None, 2, 0, 2, 27, 0), (None, 'z', 1, 2, 0, None, 0)]
     """
+    proof_by = follow_up_days + waiting_days
+    event = (
+        f"o.proves AND o.offence_day > p.index_day AND o.offence_day <= p.index_day + {follow_up_days} "
+        f"AND o.disposal_day <= p.index_day + {proof_by}"
+    )
+    tally = (
+        f"COUNT(CASE WHEN {event} THEN 1 END)"
+        if counting == "offences"
+        else f"COUNT(DISTINCT CASE WHEN {event} THEN o.disposal_day END)"
+    )
+    unmatched = "CASE WHEN p._row IS NULL THEN o.person_id END"
+    # Only the rows failing any check are counted here (one column, not one per rule: which rules fail is
+    # asked only when some row does). COUNT, not SUM: a whole number on every engine.
+    failing = " OR ".join(f"COALESCE(o.f{i}, FALSE)" for i in range(n_rules)) or "FALSE"
     return (
-        f"SELECT ids.person_id, ids.n, ids.first_row, p.person_id IS NOT NULL AS matched FROM "
-        f"(SELECT person_id, COUNT(*) AS n, MIN(_row) AS first_row FROM {offences} GROUP BY person_id) AS ids "
-        f"LEFT JOIN {people} AS p ON ids.person_id = p.person_id"
+        f"SELECT p._row AS person_row, {unmatched} AS unmatched_id, COUNT(*) AS offences, MIN(o._row) AS first_row, "
+        f"{tally} AS n, MIN(CASE WHEN {event} THEN o.offence_day - p.index_day END) AS first_day, "
+        f"COUNT(CASE WHEN {failing} THEN 1 END) AS n_rows "
+        f"FROM {offences} AS o LEFT JOIN {people} AS p ON o.person_id = p.person_id "
+        f"GROUP BY p._row, {unmatched}"
     )
 
 
-def links_sql(linked: str) -> str:
-    """Offences, and those whose person_id is in people, from :func:`linked_ids_sql`.
+def totals_sql(tallies: str) -> str:
+    """Offences (``n``), those of someone in people (``matched``), and the rows failing any check (``n_rows``).
 
     Parameters
     ----------
-    linked : str
-        The view of :func:`linked_ids_sql`.
+    tallies : str
+        The view of :func:`tallies_sql`.
 
     Examples
     --------
     >>> import duckdb
     >>> con = duckdb.connect()
-    >>> people = pd.DataFrame({"person_id": ["a", "b"]})
-    >>> offences = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", "z"]})
-    >>> _ = con.execute("CREATE VIEW linked AS " + linked_ids_sql("offences", "people"))
-    >>> con.execute(links_sql("linked")).fetchall()
-    [(3, 2)]
+    >>> tallies = pd.DataFrame({"person_row": [0, None], "offences": [2, 1], "n_rows": [0, 1]})
+    >>> con.execute(totals_sql("tallies")).fetchall()
+    [(3, 2, 1)]
     """
-    return f"SELECT SUM(n) AS n, SUM(CASE WHEN matched THEN n ELSE 0 END) AS matched FROM {linked}"
+    return (
+        "SELECT SUM(offences) AS n, SUM(CASE WHEN person_row IS NOT NULL THEN offences ELSE 0 END) AS matched, "
+        f"SUM(n_rows) AS n_rows FROM {tallies}"
+    )
 
 
-def first_ids_sql(table: str, order: str, where: str = "TRUE", limit: int = 3) -> str:
+def first_ids_sql(table: str, order: str, where: str = "TRUE", limit: int = 3, column: str = "person_id") -> str:
     """The first ``limit`` ids of a table of distinct ids, in input order (``order``: its first row).
 
     Parameters
     ----------
     table : str
-        A view with a ``person_id`` column.
+        A view with an id column.
     order : str
         The column holding each id's first row.
     where : str
         A SQL condition the ids must meet.
     limit : int
         Most ids returned.
+    column : str
+        The id column (``unmatched_id`` in :func:`tallies_sql`), returned as ``person_id``.
 
     Examples
     --------
@@ -449,20 +650,15 @@ def first_ids_sql(table: str, order: str, where: str = "TRUE", limit: int = 3) -
     >>> con.execute(first_ids_sql("ids", "first_row", limit=2)).fetchall()
     [('a',), ('b',)]
     """
-    return f"SELECT person_id FROM {table} WHERE {where} ORDER BY {order} LIMIT {limit}"
-
-
-# ---------------------------------------------------------------- the event stage
+    return f"SELECT {quoted(column)} AS person_id FROM {table} WHERE {where} ORDER BY {order} LIMIT {limit}"
 
 
 def per_person_sql(
     people: str,
-    offences: str,
+    tallies: str,
     *,
     follow_up_days: int,
     waiting_days: int,
-    disposals: Sequence[str],
-    counting: str,
     as_of_day: int | None,
     no_index_reason: str,
     too_recent_reason: str,
@@ -472,15 +668,12 @@ def per_person_sql(
 
     Parameters
     ----------
-    people, offences : str
-        The staged views (:func:`stage_people`, :func:`stage_offences`).
+    people : str
+        The staged people (:func:`stage_people`).
+    tallies : str
+        The event stage (:func:`tallies_sql`).
     follow_up_days, waiting_days : int
-        Offences committed on days 1..follow_up_days after the index date count when proven by
-        follow_up_days + waiting_days.
-    disposals : sequence of str
-        The disposal levels that prove an offence.
-    counting : {"offences", "court_appearances"}
-        Count offences, or distinct disposal dates.
+        A person is observable once follow_up_days + waiting_days have passed since their index date.
     as_of_day : int or None
         The as-of date as a day number: a person whose follow-up and waiting period end after it is not observable.
     no_index_reason, too_recent_reason : str
@@ -488,40 +681,25 @@ def per_person_sql(
 
     Examples
     --------
-    Two offences in the first year (days 27 and 37), proven on day 77; ``b`` has none:
-
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> people = pd.DataFrame({"_row": [0, 1], "person_id": ["a", "b"], "index_day": [19723, 19724]})
-    >>> offences = pd.DataFrame({"_row": [0, 1], "person_id": ["a", "a"], "offence_day": [19750, 19760],
-    ...                          "disposal_day": [19800, 19800], "disposal": ["conviction", "conviction"]})
-    >>> query = per_person_sql("people", "offences", follow_up_days=365, waiting_days=182, disposals=["conviction"],
-    ...                        counting="offences", as_of_day=None, no_index_reason="", too_recent_reason="")
+    >>> tallies = pd.DataFrame({"person_row": [0], "n": [2], "first_day": [27]})
+    >>> query = per_person_sql("people", "tallies", follow_up_days=365, waiting_days=182, as_of_day=None,
+    ...                        no_index_reason="", too_recent_reason="")
     >>> con.execute(query).fetchall()
     [(0, 'a', 19723, True, '', 2, 27), (1, 'b', 19724, True, '', 0, None)]
     """
     proof_by = follow_up_days + waiting_days
-    tally = "COUNT(*)" if counting == "offences" else "COUNT(DISTINCT e.disposal_day)"
     too_recent = "FALSE" if as_of_day is None else f"p.index_day + {proof_by} > {as_of_day}"
     observable = f"(p.index_day IS NOT NULL AND NOT ({too_recent}))"
     return f"""
-WITH events AS (
-    SELECT p.person_id, p.index_day, o.offence_day, o.disposal_day
-    FROM {offences} AS o JOIN {people} AS p ON o.person_id = p.person_id
-    WHERE o.disposal IN ({", ".join(map(literal, disposals))})
-      AND o.offence_day > p.index_day
-      AND o.offence_day <= p.index_day + {follow_up_days}
-      AND o.disposal_day <= p.index_day + {proof_by}
-), tally AS (
-    SELECT e.person_id, {tally} AS n, MIN(e.offence_day - e.index_day) AS first_day
-    FROM events AS e GROUP BY e.person_id
-)
 SELECT p._row, p.person_id, p.index_day,
     {observable} AS observable,
     CASE WHEN p.index_day IS NULL THEN {literal(no_index_reason)}
          WHEN {too_recent} THEN {literal(too_recent_reason)} ELSE '' END AS reason,
     CASE WHEN {observable} THEN COALESCE(t.n, 0) END AS reoffences,
     CASE WHEN {observable} THEN t.first_day END AS days_to_first
-FROM {people} AS p LEFT JOIN tally AS t ON p.person_id = t.person_id
+FROM {people} AS p LEFT JOIN {tallies} AS t ON t.person_row = p._row
 ORDER BY p._row
 """

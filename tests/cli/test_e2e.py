@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from cohorts.synthetic import make_world
 from cohorts.weights import rake
+from desist import terminal
 from desist.cli import app
 from ground.reading import read_frame, read_table
 from metrics import match
@@ -377,6 +378,7 @@ def test_progress_goes_to_stderr_on_a_terminal_only(folder, monkeypatch):
     plain = CliRunner().invoke(app, args)
     assert plain.exit_code == 0 and plain.stderr == ""  # not a terminal: no progress
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich then treats stderr as a terminal
+    monkeypatch.setattr(terminal, "SHOW_AFTER", 0.0)  # shown however quick the step (else after 2 seconds)
     shown = CliRunner().invoke(app, args)
     assert "Simulating 200 draws of the contract" in shown.stderr and "Simulating" not in shown.stdout
     quiet = CliRunner().invoke(app, [*args, "--json"])

@@ -15,8 +15,8 @@ machine's cores and memory.
 
 Usage::
 
-    python bench/inspect.py                       # 10,000,000 rows in /tmp/desist-inspect-10m
-    python bench/inspect.py --rows 1000000 --dir /tmp/desist-inspect-1m
+    python bench/inspect_extract.py                       # 10,000,000 rows in /tmp/desist-inspect-10m
+    python bench/inspect_extract.py --rows 1000000 --dir /tmp/desist-inspect-1m
 """
 
 from __future__ import annotations
