@@ -143,15 +143,20 @@ def settle(
             with step("Writing the ledger and the audit record", quiet=as_json):
                 write_records(settlement, folder, xlsx)
                 if statement:
-                    page = settlement_statement(settlement)
-                    page.write(folder.path("statement.html"))
-                    if pdf:
-                        page.to_pdf(folder.path("statement.pdf"))
+                    write_statement(settlement, folder, pdf)
     files = written(folder)
     if as_json:
         emit(ctx, settlement.to_dict(), files)
         return
     show_settlement(settlement, files)
+
+
+def write_statement(settlement: Any, folder: OutputFolder, pdf: bool) -> None:
+    """statement.html (and statement.pdf): the settlement statement, after the records it reads."""
+    page = settlement_statement(settlement)
+    page.write(folder.path("statement.html"))
+    if pdf:
+        page.to_pdf(folder.path("statement.pdf"))
 
 
 def write_records(settlement: Any, folder: OutputFolder, xlsx: bool) -> None:
