@@ -26,6 +26,7 @@ from ground.mapping import read_data_map
 from ground.reading import read_table
 from outcomes import proven_reoffending
 from pricing import Contract, settle
+from tests.closeness import differences
 from tests.running import desist
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,8 +112,8 @@ def test_jdl_cohort_without_pnc_ids_links_as_the_clean_cohort_does():
     mapped = link(jdl["cohort"], jdl["people"], outcome="reoffended", sample_pairs=200_000)
     # The cohort's own columns come back as each was given (the clean dates as datetime64[us]); the links are equal.
     pd.testing.assert_frame_equal(clean.links[list(ADDED)], mapped.links[list(ADDED)])
-    # The summaries equal to the rounding of a sum: DuckDB adds the pair probabilities in no fixed order.
-    _assert_close(clean.to_dict(), mapped.to_dict())
+    # The summaries equal to 1e-12 of each figure: DuckDB adds the pair probabilities in no fixed order.
+    assert differences(mapped.to_dict(), clean.to_dict(), rel=1e-12, abs=1e-15) == []
     right = mapped.links["linked"] & (mapped.links["person_id"] == truth.cohort.index.map(truth.truth))
     assert right.sum() / mapped.links["linked"].sum() > 0.95  # precision against the truth
 
@@ -140,18 +141,3 @@ def test_link_reads_the_jdl_cohort_through_its_mapping_from_the_command_line():
         missing.stderr.split()
     )
 
-
-def _assert_close(left, right, where="summary"):
-    """Equal structures, floats equal to 1e-12 of their size (far above the 1e-16 noise of a sum's order)."""
-    if isinstance(left, dict) and isinstance(right, dict):
-        assert left.keys() == right.keys(), where
-        for key in left:
-            _assert_close(left[key], right[key], f"{where}[{key!r}]")
-    elif isinstance(left, list) and isinstance(right, list):
-        assert len(left) == len(right), where
-        for i, (a, b) in enumerate(zip(left, right)):
-            _assert_close(a, b, f"{where}[{i}]")
-    elif isinstance(left, float):
-        assert right == pytest.approx(left, rel=1e-12, abs=1e-15), where
-    else:
-        assert left == right, where

@@ -12,24 +12,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.closeness import differences
 from tests.results.make_settlement_reference import OUT, cases, settled
 
 REFERENCE = json.loads(OUT.read_text())
 
 
-def same(got: object, want: object, where: str = "") -> list[str]:
+def same(got: object, want: object) -> list[str]:
     """Where ``got`` differs from ``want``: money, counts, text and the ledger's hash exactly; a statistic (a float:
     an estimate or its interval) to 1e-9 of itself or 1e-12 of the unit scale of rates and ratios, whichever is
     wider, as another platform's arithmetic may move its last digits (an interval's end near 0, a difference of
-    numbers near 1, moved 2e-15 under OpenBLAS's Prescott kernel).
-    Keys the reference lacks are figures added since it was made (a running account's), not compared."""
-    if isinstance(want, dict) and isinstance(got, dict):
-        return [d for k in sorted(want) for d in same(got.get(k), want[k], f"{where}.{k}")]
-    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
-        return [d for i, (g, w) in enumerate(zip(got, want)) for d in same(g, w, f"{where}[{i}]")]
-    if isinstance(want, float) and isinstance(got, float):
-        return [] if got == pytest.approx(want, rel=1e-9, abs=1e-12) else [f"{where}: {got!r} != {want!r}"]
-    return [] if got == want and type(got) is type(want) else [f"{where}: {got!r} != {want!r}"]
+    numbers near 1, moved 2e-15 under OpenBLAS's Prescott kernel). Keys the reference lacks are figures added since
+    it was made (a running account's), not compared."""
+    return differences(got, want, rel=1e-9, abs=1e-12, new_keys=True)
 
 
 @pytest.fixture(scope="module")
