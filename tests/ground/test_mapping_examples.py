@@ -140,4 +140,3 @@ def test_link_reads_the_jdl_cohort_through_its_mapping_from_the_command_line():
     assert missing.returncode == 2 and "give COHORT, or --data-map FILE with a [cohort] table" in " ".join(
         missing.stderr.split()
     )
-
