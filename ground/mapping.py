@@ -54,6 +54,7 @@ from ground.tables import (
     ETHNICITY_LEVELS,
     SEX_LEVELS,
     TABLES,
+    _unless_unparsed,
     check_known_columns,
     schema_error,
     table_schema,
@@ -298,10 +299,7 @@ class TableMap(TableSource):
                 if exc.failures is None:
                     raise
                 # A cell that was no date reads as missing: its failure is that, not a missing value.
-                found = exc.failures
-                cells = pd.MultiIndex.from_frame(found[["column", "row"]].astype({"row": "Int64"}))
-                known = pd.MultiIndex.from_frame(undated[["column", "row"]].astype({"row": "Int64"}))
-                failures = pd.concat([undated, found[~cells.isin(known)]], ignore_index=True)
+                failures = pd.concat([undated, _unless_unparsed(exc.failures, undated)], ignore_index=True)
         if len(failures):
             raise self._relabelled(failures, rows, list(frame.columns))
         return frame
