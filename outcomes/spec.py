@@ -550,7 +550,7 @@ def _segment(name: str, raw: dict) -> SegmentSpec:
     return SegmentSpec(name, where, _typed(raw, "label", str, key, ""), _typed(raw, "priority", int, key, None))
 
 
-def _amount(value: Any, key: str, what: str = "an amount from 0 to £10,000,000,000") -> float:
+def _amount(value: Any, key: str, what: str = f"an amount from 0 to £{MAX_POUNDS:,}") -> float:
     """A finite number from 0 to :data:`MAX_POUNDS` (TOML allows inf and nan: a price of either is refused)."""
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not number or not math.isfinite(value) or value < 0 or value > MAX_POUNDS:
@@ -619,4 +619,4 @@ def _prices(prices: dict, price_keys: set[str], segments: set[str]) -> None:
                     f"Got {seg!r}.",
                     key=f"{key}.{seg}",
                 )
-            _amount(amount, key, "a price from 0 to £10,000,000,000")
+            _amount(amount, key, f"a price from 0 to £{MAX_POUNDS:,}")
