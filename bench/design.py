@@ -34,6 +34,8 @@ import subprocess  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 
+from measure import machine  # noqa: E402  (bench/measure.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 PRICE = "#t_payment__prices__accommodation__complex_needs"
 IDLE_WITH = """(value) => !document.documentElement.classList.contains('shiny-busy')
@@ -52,12 +54,6 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def machine() -> str:
-    total = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
-    load = os.getloadavg()
-    return f"{os.cpu_count()} cores, {total / 2**20:.1f} GiB memory, load average {load[0]:.1f} {load[1]:.1f}"
 
 
 def start(people: int, timeout: float) -> tuple[subprocess.Popen, str, float]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from measure import run_child  # bench/measure.py
 
 AS_OF = "2025-12-31"
 CHUNK = 5_000_000
@@ -171,42 +171,15 @@ def one(folder: Path, engine: str, memory_limit: str | None, temp: str | None) -
     }
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        total += rss.get(p, 0)
-        todo.extend(children.get(p, []))
-    return total
-
-
 def measure(folder: Path, engine: str, memory_limit: str | None, temp: str | None) -> dict:
     """Run :func:`one` in a child process; its seconds, result and peak RSS (with its children)."""
     command = [sys.executable, __file__, "_one", "--dir", str(folder), "--engine", engine]
     command += ["--memory-limit", memory_limit] if memory_limit else []
     command += ["--temp", temp] if temp else []
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, tree_rss(child.pid))
-        time.sleep(0.1)
-    out = child.stdout.read()
-    if child.returncode:
-        raise SystemExit(f"{engine} failed (exit {child.returncode})")
-    return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_gib": peak / 2**30}
+    figures = run_child(command)
+    if "stopped" in figures:
+        raise SystemExit(f"{engine} {figures['stopped']}")
+    return figures
 
 
 def print_row(folder: Path, engine: str, memory_limit: str | None, figures: dict, floor: dict | None = None) -> None:
@@ -215,7 +188,7 @@ def print_row(folder: Path, engine: str, memory_limit: str | None, figures: dict
     same = [figures[k] == floor[k] for k in keys] if floor else []
     print(
         f"{folder.name:>14} {engine:>7} {memory_limit or '-':>6} {figures['people']:>11,} {figures['events']:>12,} "
-        f"{figures['seconds']:>8.1f} {figures['cpu']:>8.1f} {figures['peak_rss_gib']:>8.2f} {ratio:>15}  "
+        f"{figures['seconds']:>8.1f} {figures['cpu']:>8.1f} {figures['peak_gib']:>8.2f} {ratio:>15}  "
         f"{figures['reoffended']:,}/{figures['observable']:,} reoffended, {figures['reoffences']:,} reoffences, "
         f"{figures['offences_linked']:,} offences linked"
         f"{'' if not floor or all(same) else '  TOTALS DIFFER FROM THE PLAIN QUERY'}",

@@ -31,15 +31,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(H
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.csv as pacsv  # noqa: E402
-from events import tree_rss  # noqa: E402  (bench/events.py: resident memory of a process tree)
+from measure import machine, run_child  # noqa: E402  (bench/measure.py)
 
 CHUNK = 2_500_000
 CODES = np.array(["CONV", "Convicted", "CAUT", "ACQ", "NFA", "nfa", "OTH"])
@@ -118,23 +116,10 @@ def one(folder: Path, step: str) -> dict:
 
 def measure(folder: Path, step: str) -> dict:
     """Run :func:`one` in a child process; its figures and peak resident memory."""
-    child = subprocess.Popen(
-        [sys.executable, __file__, "_one", "--dir", str(folder), "--step", step], stdout=subprocess.PIPE, text=True
-    )
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, tree_rss(child.pid))
-        time.sleep(0.1)
-    out = child.stdout.read() if child.stdout else ""
-    if child.returncode:
-        raise SystemExit(f"{step} failed (exit {child.returncode})")
-    return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_gib": peak / 2**30}
-
-
-def machine() -> str:
-    with open("/proc/meminfo") as f:
-        total = next(int(line.split()[1]) for line in f if line.startswith("MemTotal:"))
-    return f"{len(os.sched_getaffinity(0))} cores, {total / 2**20:.1f} GiB of memory (shared with other sessions)"
+    figures = run_child([sys.executable, __file__, "_one", "--dir", str(folder), "--step", step], every=0.1)
+    if "stopped" in figures:
+        raise SystemExit(f"{step} {figures['stopped']}")
+    return figures
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -155,12 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{machine()}; four CSV files, {size:,.0f} MiB")
     for step in ("inspect", "read"):
         result = measure(folder, step)
-        print(
-            f"{step:<8} {result['rows']:>12,} rows  {result['seconds']:8.1f} s  peak {result['peak_rss_gib']:.2f} GiB"
-        )
-        print(
-            f"         {json.dumps({k: v for k, v in result.items() if k not in ('rows', 'seconds', 'peak_rss_gib')})}"
-        )
+        print(f"{step:<8} {result['rows']:>12,} rows  {result['seconds']:8.1f} s  peak {result['peak_gib']:.2f} GiB")
+        print(f"         {json.dumps({k: v for k, v in result.items() if k not in ('rows', 'seconds', 'peak_gib')})}")
 
 
 if __name__ == "__main__":

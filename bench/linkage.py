@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from events import tree_rss  # bench/events.py: resident memory of a process tree
+from measure import machine, run_child  # bench/measure.py
 
 
 def generate(folder: Path, n_people: int, n_cohort: int, seed: int) -> float:
@@ -80,22 +78,10 @@ def measure(folder: Path, engine: str, sample_pairs: int, memory_limit: str | No
     """Run :func:`one` in a child process; its figures and peak resident memory (with its children)."""
     command = [sys.executable, __file__, "_one", "--dir", str(folder), "--engine", engine]
     command += ["--sample-pairs", str(sample_pairs)] + (["--memory-limit", memory_limit] if memory_limit else [])
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, tree_rss(child.pid))
-        time.sleep(0.1)
-    out = child.stdout.read() if child.stdout else ""
-    if child.returncode:
-        raise SystemExit(f"{engine} failed (exit {child.returncode})")
-    return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_gib": peak / 2**30}
-
-
-def machine() -> str:
-    """Cores this process may use and the machine's memory, from /proc."""
-    with open("/proc/meminfo") as f:
-        total = next(int(line.split()[1]) for line in f if line.startswith("MemTotal:"))
-    return f"{len(os.sched_getaffinity(0))} cores, {total / 2**20:.1f} GiB of memory (shared with other sessions)"
+    figures = run_child(command, every=0.1)
+    if "stopped" in figures:
+        raise SystemExit(f"{engine} {figures['stopped']}")
+    return figures
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         f = measure(folder, engine, args.sample_pairs, args.memory_limit)
         print(
             f"{engine:>7} {f['cohort']:>8,} {f['people']:>11,} {f['pairs']:>10,} {f['seconds']:>8.1f} "
-            f"{f['peak_rss_gib']:>8.2f} {f['linked']:>7,} {f['precision']:>9.4f} {f['recall']:>7.4f}  "
+            f"{f['peak_gib']:>8.2f} {f['linked']:>7,} {f['precision']:>9.4f} {f['recall']:>7.4f}  "
             f"false {f['false_matches']} (expected {f['expected_false']:.1f}), missed {f['missed_matches']} "
             f"(expected {f['expected_missed']:.1f}); rate {f['rate']:.1%}, bound {f['bound'][0]:.1%} to "
             f"{f['bound'][1]:.1%}",

@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from events import tree_rss  # noqa: E402
+from measure import machine, run_child, tree_rss  # noqa: E402  (bench/measure.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "data"
@@ -241,27 +240,7 @@ def judged(who, when, value, rule, n, *, needs_baseline=True, window=(91, 273), 
 # ------------------------------------------------------------------ the parent
 def measure(folder: Path, what: str, cap_gib: float) -> dict:
     """Run one child; its figures and peak resident memory, or how far it got before passing the cap."""
-    command = [sys.executable, __file__, "--child", what, "--dir", str(folder)]
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    started, peak = time.perf_counter(), 0
-    while child.poll() is None:
-        peak = max(peak, tree_rss(child.pid))
-        if peak > cap_gib * 2**30:
-            child.kill()
-            child.wait()
-            return {"stopped": f"stopped at {peak / 2**30:.1f} GiB after {time.perf_counter() - started:.0f} s"}
-        time.sleep(0.05)
-    out = child.stdout.read()
-    if child.returncode:
-        return {"stopped": f"failed (exit {child.returncode})"}
-    return {**json.loads(out.strip().splitlines()[-1]), "peak_gib": peak / 2**30}
-
-
-def machine() -> str:
-    with open("/proc/meminfo") as f:
-        total = int(f.readline().split()[1]) / 2**20
-    load = os.getloadavg()[0]
-    return f"machine: {os.cpu_count()} cores, {total:.1f} GiB memory, load average {load:.1f} at the start"
+    return run_child([sys.executable, __file__, "--child", what, "--dir", str(folder)], cap_gib=cap_gib)
 
 
 def report(n: int, settled: dict, plain: dict) -> None:
@@ -298,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         print(json.dumps((run_settle if args.child == "settle" else run_plain)(args.dir)))
         return
-    print(machine())
+    print(f"machine: {machine()}")
     print(HEADER)
     for n in args.people or [100_000, 1_000_000]:
         folder = args.dir / f"{n}"

@@ -33,6 +33,8 @@ import threading
 import time
 from pathlib import Path
 
+from measure import machine  # bench/measure.py
+
 CONTRACT = """
 [metric]
 name = "Benchmark rate card"
@@ -255,12 +257,6 @@ def plain_total(people, claims) -> int:
     running -= np.maximum.accumulate(np.where(starts, running - amount, 0))
     paid = np.minimum(400000, running) - np.minimum(400000, running - amount)
     return int(min(int(paid.sum()), 2_500_000_000 * 100))
-
-
-def machine() -> str:
-    with open("/proc/meminfo") as info:
-        total = int(info.readline().split()[1]) / 2**20
-    return f"{os.cpu_count()} cores, {total:.1f} GiB memory"
 
 
 def run_fresh(kind: str, folder: Path) -> dict:
