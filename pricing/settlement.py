@@ -13,7 +13,8 @@ Money is counted in whole pence (integers; a price times an uplift is
 rounded half up to the penny in exact decimal arithmetic, once per distinct
 price and uplift, :mod:`pricing.tariff_ledger`), so the ledger
 total, the tranche totals and the party totals agree exactly. Inputs are
-sorted by person before anything is computed, so the settlement does not
+sorted by person before anything is computed (assessments, scored per person
+and day whatever their order, are not), so the settlement does not
 depend on the order of rows in any table, and the ledger written as CSV is
 byte-identical for the same inputs.
 """
@@ -323,7 +324,10 @@ def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, 
         later = np.zeros(len(frame), dtype=bool)
         for column in columns:
             later |= (frame[column] > cut).to_numpy()
-        kept[name] = frame.loc[~later]
+        if name != "assessments":
+            # Outcomes are judged on the assessments dated by the as-of date (outcomes.achievement), and the
+            # largest table is not copied to leave the later ones out.
+            kept[name] = frame.loc[~later]
         counted += [(name, words, int(later.sum()))] if later.any() else []
     return kept, counted
 

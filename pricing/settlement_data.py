@@ -45,6 +45,10 @@ __all__ = ["OUTCOME_COLUMN", "TABLES", "SettlementData", "UnrecordedMeasureWarni
 TABLES = ("people", "offences", "assessments", "custody", "comparison", "pool", "claims", "spells")
 #: Tables a rate card judges in its own defined order (outcomes.claims), not sorted here.
 IN_CLAIM_ORDER = ("claims", "spells")
+#: Tables whose rows are judged whatever their order, so not sorted (a sorted copy of the largest table, some 70
+#: rows a person, would be held beside it): assessments are scored per occasion, person and day, with each item in
+#: its place (outcomes.scoring).
+ORDER_FREE = ("assessments",)
 #: The column holding each rule measure's outcome per person (in a counterfactual table too); reoffences per
 #: reoffender are the reoffences of those with one or more.
 OUTCOME_COLUMN = {"binary": "reoffended", "frequency": "reoffences", "per_reoffender": "reoffences",
@@ -57,7 +61,8 @@ class UnrecordedMeasureWarning(DesistWarning):
 
 @dataclass(frozen=True)
 class SettlementData:
-    """The tables a settlement uses, checked and in a canonical row order.
+    """The tables a settlement uses, checked and in a canonical row order (but :data:`IN_CLAIM_ORDER` and
+    :data:`ORDER_FREE`, whose order decides nothing).
 
     Attributes
     ----------
@@ -114,7 +119,7 @@ def settlement_data(
     # In a fixed order (people first), so the first problem reported is the same on every run.
     matching = "pool" in needed and contract.matched is not None
     tables = {n: _checked(contract, n, frames[n], sources[n], matching) for n in TABLES if n in needed}
-    for n in set(tables) - set(IN_CLAIM_ORDER):
+    for n in set(tables) - set(IN_CLAIM_ORDER) - set(ORDER_FREE):
         tables[n] = _sorted(tables[n])  # each checked table is a new frame, emptied as it is sorted
     for name in {"pool", "comparison"} & set(tables):
         _same_measure(contract, frames[name], name, sources[name])
