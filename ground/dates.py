@@ -290,7 +290,9 @@ def parse_dates(values: pd.Series, _categories: object = None) -> tuple[pd.Serie
     fmt = declared_format()
     rule = DATE_RULE if fmt is None else DATE_RULE.replace("YYYY-MM-DD", f"YYYY-MM-DD or {fmt}")
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
+        if getattr(values.dt, "tz", None) is None:
+            return (*_as_nanoseconds(values), rule)
+        parsed = values.dt.tz_localize(None)
     elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     else:
@@ -309,6 +311,28 @@ def parse_dates(values: pd.Series, _categories: object = None) -> tuple[pd.Serie
     parsed = parsed.where(in_range).astype("datetime64[ns]")
     bad = values.notna().to_numpy() & parsed.isna().to_numpy()
     return parsed, bad, rule
+
+
+def _as_nanoseconds(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Dates already read (no zone) as ``datetime64[ns]``, and the cells that nanoseconds cannot hold (then NaT).
+
+    Worked on the int64 ticks of the column's own unit, against the nanosecond range's ends rounded inwards to
+    it: a national table's millions of dates in a few numpy passes (pandas' comparisons, ``where`` and numpy's
+    checked unit conversion take ten times as long).
+    """
+    moments = values.to_numpy()
+    unit = np.datetime_data(moments.dtype)[0]
+    if unit == "ns":
+        return values.astype("datetime64[ns]"), np.zeros(len(values), dtype=bool)
+    ticks = moments.view(np.int64)
+    low = np.datetime64(pd.Timestamp.min.ceil(f"1{unit}")).astype(moments.dtype).view(np.int64)
+    high = np.datetime64(pd.Timestamp.max.floor(f"1{unit}")).astype(moments.dtype).view(np.int64)
+    inside = (ticks >= low) & (ticks <= high)  # NaT, the least int64, is outside
+    per_tick = int(np.timedelta64(1, unit) // np.timedelta64(1, "ns"))  # type: ignore[call-overload]
+    nanoseconds = ticks * per_tick
+    nanoseconds[~inside] = np.iinfo(np.int64).min  # NaT
+    bad = ~inside & (ticks != np.iinfo(np.int64).min)
+    return pd.Series(nanoseconds.view("datetime64[ns]"), index=values.index, name=values.name), bad
 
 
 def fitting_formats(values: pd.Series) -> list[str]:

@@ -145,3 +145,19 @@ def test_a_date_column_in_a_file_names_the_rule_the_rows_and_the_declaration(tmp
     one_message(run.stderr, "people.csv", f"start_date: {DATE_RULE}: 1 row: row 3 (03/02/2024)")
     with pytest.raises(SchemaError, match=r"row 3 \(03/02/2024\)"):
         proven_reoffending(tmp_path / "people.csv", DATA / "offences.csv")
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_a_column_of_dates_already_read_keeps_what_nanoseconds_hold_and_fails_the_rest(unit):
+    # The ends of pandas' nanosecond range, written out (1677-09-21 00:12:43.145224193 to 2262-04-11
+    # 23:47:16.854775807): a moment outside it cannot be held, fails as "not a date" and is read as missing.
+    inside = ["1677-09-21T00:12:44", "1677-09-22", "2024-01-05", "2262-04-11T23:47:16"]
+    outside = [] if unit == "ns" else ["1600-01-01", "1677-09-21T00:12:43", "2262-04-11T23:47:17", "2500-01-01"]
+    given = pd.Series(
+        np.array([*inside, "NaT", *outside], dtype=f"datetime64[{unit}]"), index=range(5, 10 + len(outside))
+    )
+    dates, bad, rule = parse_dates(given)
+    assert str(dates.dtype) == "datetime64[ns]" and rule == DATE_RULE and dates.index.equals(given.index)
+    assert dates.iloc[: len(inside)].tolist() == [pd.Timestamp(d) for d in inside]
+    assert dates.iloc[len(inside) :].isna().all()
+    assert bad.tolist() == [False] * (len(inside) + 1) + [True] * len(outside)
