@@ -40,16 +40,21 @@ def row_keys(columns: Sequence[pd.Series | np.ndarray], *, ordered: bool = False
     True
     """
     key = np.zeros(len(columns[0]) if len(columns) else 0, dtype=np.int64)
+    most = 0  # the greatest key so far: the codes' counts bound it, so the keys are not searched for it
     for values in columns:
         codes, n = _codes(values, ordered)
-        if n and key.size and key.max() > (2**62) // n:
-            key = _codes(key, ordered)[0]
-        key = key * n + codes
+        if n and key.size and most > (2**62) // n:
+            key, most = _codes(key, ordered)
+            most -= 1
+        # In place: a table of tens of millions of rows is not given a new key array for every column.
+        key *= n
+        key += codes
+        most = most * n + max(n - 1, 0)
     return key
 
 
 def repeated(key: np.ndarray) -> np.ndarray:
-    """Whether each row's key is another row's too (every copy marked), found by one sort.
+    """Whether each row's key is another row's too (every copy marked), found by sorting.
 
     Parameters
     ----------
@@ -66,8 +71,14 @@ def repeated(key: np.ndarray) -> np.ndarray:
     >>> repeated(np.array([5, 1, 5, 2])).tolist()
     [True, False, True, False]
     """
+    ranked = np.sort(key)
+    if not (ranked[1:] == ranked[:-1]).any():
+        return np.zeros(key.size, dtype=bool)  # the usual case, found without the order of the rows
+    del ranked
     order = np.argsort(key, kind="stable")
-    same = key[order][1:] == key[order][:-1]
+    ranked = key[order]
+    same = ranked[1:] == ranked[:-1]
+    del ranked
     marked = np.zeros(key.size, dtype=bool)
     marked[1:] |= same
     marked[:-1] |= same
@@ -79,16 +90,19 @@ def repeated(key: np.ndarray) -> np.ndarray:
 def _codes(values: pd.Series | np.ndarray, ordered: bool) -> tuple[np.ndarray, int]:
     """Dense int64 codes of the values and how many distinct values there are (missing is one of them).
 
-    Integers in a short range (codes already) are their offset from the least; other numbers are coded by
-    sorting: hashing int64 dates or packed keys, whose low bits repeat, collides often.
+    A categorical's own codes serve when only equality counts. Integers in a short range (codes already) are
+    their offset from the least; other numbers are coded by sorting: hashing int64 dates or packed keys, whose
+    low bits repeat, collides often.
     """
+    if not ordered and isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy().astype(np.int64) + 1, len(values.cat.categories) + 1  # missing is 0
     plain = np.asarray(values) if not isinstance(values, pd.Series) or isinstance(values.dtype, np.dtype) else None
     if plain is not None and plain.dtype.kind == "M" and plain.size:
         plain = _days(plain)
     if plain is not None and plain.dtype.kind in "iu" and plain.size:
         least, span = plain.min(), int(plain.max()) - int(plain.min()) + 1
         if span <= 4 * plain.size:
-            return (plain - least).astype(np.int64), span
+            return np.subtract(plain, least, dtype=np.int64), span
     if plain is not None and plain.dtype.kind in "iufmMb":
         distinct, codes = np.unique(plain, return_inverse=True)
         codes = codes.reshape(-1).astype(np.int64)

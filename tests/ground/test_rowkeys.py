@@ -44,3 +44,18 @@ def test_keys_past_int64_are_recoded_not_wrapped():
     columns = list(np.random.default_rng(45).integers(0, 3, (45, 300)))
     order = np.argsort(row_keys(columns, ordered=True), kind="stable")
     np.testing.assert_array_equal(order, np.lexsort(columns[::-1]))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rows_none_repeated_are_none_marked_and_one_repeat_marks_both(seed):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "id": pd.array([f"p{i}" for i in rng.permutation(500)], dtype="string"),
+            "kind": pd.Categorical(rng.choice(["x", "y", None], 500)),
+            "day": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, 500), unit="D"),
+        }
+    )
+    assert not repeated(row_keys([frame[c] for c in frame.columns])).any()
+    twice = pd.concat([frame, frame.iloc[[7]]], ignore_index=True)
+    assert np.flatnonzero(repeated(row_keys([twice[c] for c in twice.columns]))).tolist() == [7, 500]
