@@ -582,7 +582,8 @@ def _kind(dtype: Any) -> str:
 
 def _coerce(df: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Convert the schema's columns to its types; cells that do not parse are failures."""
-    frame = df.copy()
+    # Each converted column replaces its own in a new frame (copy on write): the others are not copied.
+    frame = df.copy(deep=False)
     failures = [_NO_FAILURES]
     for name, column in schema.columns.items():
         if name not in frame:

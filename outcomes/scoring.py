@@ -178,10 +178,11 @@ def checked_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
         return validate(assessments, "assessments", columns=KEYS)
     # Ids read as text can meet (10 and 10.0 are one person): factorised again after reading.
     ids = sorted_categorical(distinct["person_id"])
-    out = {
-        "person_id": pd.Categorical.from_codes(ids.codes[keys["person_id"][0]], categories=ids.categories),
-        "assessed_on": distinct["assessed_on"].to_numpy()[keys["assessed_on"][0]],
+    out: dict[str, Any] = {
+        "person_id": pd.Categorical.from_codes(ids.codes[keys["person_id"][0]], categories=ids.categories)
     }
+    if assessments["assessed_on"].dtype != np.dtype("datetime64[ns]"):  # already the schema's dates: kept, not copied
+        out["assessed_on"] = distinct["assessed_on"].to_numpy()[keys["assessed_on"][0]]
     for name in ("instrument", "item"):
         if name in assessments.columns:
             out[name] = assessments[name].astype("category")

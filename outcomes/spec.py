@@ -401,11 +401,18 @@ class MetricSpec:
         if as_of is None and len(checked):
             as_of = checked["assessed_on"].max()
         cohort = Cohort.of(people)
-        scored = {name: score_checked(checked, self.instrument(name)) for name in self._instruments()}
-        return {
-            key: achievement(cohort, scored[o.instrument], o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
-            for key, o in self.outcomes.items()
-        }
+        judged = {}
+        for name in self._instruments():
+            # One instrument's scores at a time, let go once its outcomes are judged: a national cohort's
+            # occasions of every instrument are never held together.
+            scored = score_checked(checked, self.instrument(name))
+            judged |= {
+                key: achievement(cohort, scored, o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
+                for key, o in self.outcomes.items()
+                if o.instrument == name
+            }
+            del scored
+        return {key: judged[key] for key in self.outcomes}
 
     def _instruments(self) -> list[str]:
         """The instruments the outcomes use, each once, in the order the outcomes name them."""
