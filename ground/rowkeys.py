@@ -88,29 +88,37 @@ def repeated(key: np.ndarray) -> np.ndarray:
 
 
 def _codes(values: pd.Series | np.ndarray, ordered: bool) -> tuple[np.ndarray, int]:
-    """Dense int64 codes of the values and how many distinct values there are (missing is one of them).
+    """Dense integer codes of the values and how many distinct values there are (missing is one of them).
 
     A categorical's own codes serve when only equality counts. Integers in a short range (codes already) are
     their offset from the least; other numbers are coded by sorting: hashing int64 dates or packed keys, whose
-    low bits repeat, collides often.
+    low bits repeat, collides often. No more arrays are made than the codes need: a national table's column
+    is tens of millions of rows.
     """
     if not ordered and isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy().astype(np.int64) + 1, len(values.cat.categories) + 1  # missing is 0
+        codes = values.cat.codes.to_numpy().astype(np.int32)
+        codes += 1  # missing (-1) is 0
+        return codes, len(values.cat.categories) + 1
     plain = np.asarray(values) if not isinstance(values, pd.Series) or isinstance(values.dtype, np.dtype) else None
+    owned = False  # plain is an array made here, free to be changed in place
     if plain is not None and plain.dtype.kind == "M" and plain.size:
-        plain = _days(plain)
+        days = _days(plain)
+        plain, owned = days, not np.may_share_memory(days, plain)
     if plain is not None and plain.dtype.kind in "iu" and plain.size:
         least, span = plain.min(), int(plain.max()) - int(plain.min()) + 1
         if span <= 4 * plain.size:
+            if owned and plain.dtype == np.int64:
+                plain -= least
+                return plain, span
             return np.subtract(plain, least, dtype=np.int64), span
     if plain is not None and plain.dtype.kind in "iufmMb":
         distinct, codes = np.unique(plain, return_inverse=True)
-        codes = codes.reshape(-1).astype(np.int64)
+        codes = codes.reshape(-1).astype(np.int64, copy=False)
         if distinct.dtype.kind == "f" and distinct.size and np.isnan(distinct[-1]):
             codes = (codes + 1) % distinct.size  # missing (sorted last) first, as everywhere here
         return codes, len(distinct)
     factors, labels = pd.factorize(values, sort=ordered, use_na_sentinel=False)
-    return factors.astype(np.int64), len(labels)
+    return factors.astype(np.int64, copy=False), len(labels)
 
 
 def _days(moments: np.ndarray) -> np.ndarray:
@@ -119,7 +127,12 @@ def _days(moments: np.ndarray) -> np.ndarray:
     missing = np.isnat(moments)
     unit = np.datetime_data(moments.dtype)[0]
     per_day = int(np.timedelta64(1, "D") / np.timedelta64(1, unit))  # type: ignore[call-overload]  # stubs want a literal unit
-    if (ticks[~missing] % per_day).any():
+    rest = ticks % per_day
+    rest[missing] = 0
+    if rest.any():
         return ticks  # missing is the least int64
+    del rest
     days = ticks // per_day
-    return np.where(missing, days[~missing].min(initial=0) - 1, days)
+    if missing.any():
+        days[missing] = days[~missing].min(initial=0) - 1
+    return days

@@ -250,19 +250,23 @@ def _rows(assessments: pd.DataFrame, mine: np.ndarray, instrument: Instrument) -
     item_codes, items = codes_of(assessments["item"])
     # Each distinct item is looked up once; -1 is an item the instrument does not have (or a missing one).
     index = {name: i for i, name in enumerate(instrument.item_names)}
-    lookup = np.array([index.get(name, -1) for name in items.astype("string").fillna("")] + [-1], dtype=np.int64)
+    # int16: an instrument has a few items, and the instrument's rows carry one each.
+    lookup = np.array([index.get(name, -1) for name in items.astype("string").fillna("")] + [-1], dtype=np.int16)
     return _Rows(
         at=mine,
         person=ids.cat.codes.to_numpy()[mine],
         people=ids.cat.categories,
         when=assessments["assessed_on"].to_numpy()[mine],
         item=lookup[item_codes[mine]],
-        value=_numbers(assessments["score"])[mine],
+        value=_numbers(assessments["score"], mine),
     )
 
 
-def _numbers(values: pd.Series) -> np.ndarray:
-    """Scores as floats, NaN where missing or not a number (each distinct text read once)."""
+def _numbers(values: pd.Series, mine: np.ndarray) -> np.ndarray:
+    """The scores of rows ``mine`` as floats, NaN where missing or not a number (each distinct text read once)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":
+        return values.to_numpy()[mine].astype(float, copy=False)  # the instrument's rows, not the table, copied
+    values = values.iloc[mine]
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.to_numpy(dtype=float, na_value=np.nan)
     codes, distinct = codes_of(values)
@@ -293,8 +297,12 @@ def _occasions(rows: _Rows) -> _Occasions:
     keyed = (rows.person >= 0) & ~np.isnat(rows.when)
     date_codes, dates = pd.factorize(stamps[keyed], sort=True)
     n_dates = max(len(dates), 1)
-    key = rows.person[keyed].astype(np.int64) * n_dates + date_codes
+    key = rows.person[keyed].astype(np.int64)
+    key *= n_dates  # in place: the key is as long as the instrument's rows
+    key += date_codes
+    del date_codes
     occasion, keys = pd.factorize(key, sort=True)
+    del key
     of_row = np.full(rows.n, -1, dtype=np.int64)
     of_row[keyed] = occasion
     return _Occasions(of_row, keys // n_dates, np.asarray(dates, dtype=np.int64)[keys % n_dates].view(rows.when.dtype))
@@ -311,15 +319,17 @@ class _Problems:
 def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, instrument: Instrument) -> _Problems:
     """One entry per problem among this instrument's rows: found on codes, written out for those rows only."""
     bounds = np.array([(i.min, i.max) for i in instrument.items] + [(np.nan, np.nan)], dtype=float)
-    lo, hi = bounds[rows.item, 0], bounds[rows.item, 1]
     known, value, present = rows.item >= 0, rows.value, ~np.isnan(rows.value)
     with np.errstate(invalid="ignore"):
+        # Each bound is looked up, compared and let go in turn: two rows' worth of floats, not four.
+        outside = value < bounds[rows.item, 0]
+        outside |= value > bounds[rows.item, 1]
         checks = {
             "missing_key": ~occasions.keyed,
             "unknown_item": ~known,
             "missing_value": known & ~present,
             "not_integer": present & (value != np.round(value)),
-            "out_of_range": present & known & ((value < lo) | (value > hi)),
+            "out_of_range": present & known & outside,
             "duplicate_item": known & _given_twice(rows, occasions, len(instrument.items)),
         }
     texts = {
@@ -349,7 +359,8 @@ def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, ins
     for rule, mask in checks.items():
         hit = shown.loc[mask[flagged]]
         if len(hit):
-            ranges = (lo[hit["mine"]], hi[hit["mine"]]) if rule == "out_of_range" else None
+            item = rows.item[hit["mine"].to_numpy()]
+            ranges = (bounds[item, 0], bounds[item, 1]) if rule == "out_of_range" else None
             found.append(hit.assign(rule=rule, message=_messages(rule, hit, texts[rule], ranges)))
     out = pd.concat(found).sort_values(["row", "rule"], kind="stable").reset_index(drop=True)
     return _Problems(out[PROBLEM_COLUMNS], out["mine"].to_numpy())
@@ -360,7 +371,7 @@ def _given_twice(rows: _Rows, occasions: _Occasions, n_items: int) -> np.ndarray
     twice = np.zeros(rows.n, dtype=bool)
     keyed = occasions.keyed & (rows.item >= 0)
     key = occasions.of_row[keyed] * n_items + rows.item[keyed]
-    twice[keyed] = np.bincount(key, minlength=occasions.n * n_items)[key] > 1
+    twice[keyed] = (np.bincount(key, minlength=occasions.n * n_items) > 1)[key]
     loose = ~occasions.keyed & (rows.item >= 0)
     if loose.any():
         # A missing person or date equals another missing one, as pandas compares rows.
