@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import machine  # noqa: E402  (bench/measure.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("desist")
@@ -83,7 +85,7 @@ def mark(name):
 from desist.cli import main
 import desist.commands.demo as demo, desist.commands.report as report
 @contextmanager
-def progress(quiet):
+def progress(quiet, first):
     yield mark
 def writing(write):
     def written(*args, **kwargs):
@@ -96,8 +98,9 @@ for module in (demo, report):
 mark(sys.argv[2])
 try:
     main(sys.argv[3:])
-except SystemExit:
-    pass
+except SystemExit as stopped:
+    if stopped.code:  # the command failed: no figures, and its message on standard error
+        raise
 mark("end")
 own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -110,7 +113,9 @@ def story(args: list[str], first_step: str, folder: Path) -> dict:
     out = folder / "marks.json"
     started = time.perf_counter()
     command = [sys.executable, "-c", DRIVER, str(out), first_step, *args, "--out", str(folder / "out")]
-    subprocess.run(command, capture_output=True, check=True, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(args[:1])} failed (exit {done.returncode}):\n{done.stderr}")
     wall = time.perf_counter() - started
     found = json.loads(out.read_text())
     marks = found["marks"]
@@ -143,7 +148,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--story-only", action="store_true", help="Time only desist demo and desist report.")
     options = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    print(f"machine: {machine()} at the start")
     if not options.story_only:
         print(f"{'command':<18} {'median s':>9} {'slowest s':>10} {'target s':>9}")
         for name, (args, target) in COMMANDS.items():
