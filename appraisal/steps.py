@@ -254,7 +254,9 @@ def _tariffs(a: Appraisal, options: RunOptions) -> Appraisal:
     inputs, spec = a.inputs, a.inputs.spec
     history, counts = inputs.history, None
     if history is None and inputs.assessments is not None and spec.outcomes:
-        history, counts = achievement_history(spec, inputs.people, inputs.assessments, as_of=inputs.as_of)
+        history, counts = achievement_history(
+            spec, inputs.people, inputs.assessments, as_of=inputs.as_of, judged=a.achievements or None
+        )
     a = replace(a, history=history, history_counts=None if counts is None else MappingProxyType(counts))
     if history is None or not spec.payment.get("prices"):
         return a.skip("tariffs and contract simulation", "no history of achieved outcomes, or no prices in the spec")
