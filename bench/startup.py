@@ -13,7 +13,10 @@ wall-clock seconds and the CPU seconds of the process and its children (the CPU
 time is steadier on a shared machine), and the five slowest steps of the median
 run: importing, making the world or reading the files, each step of the
 appraisal, writing the report and printing the story (read from the
-appraisal's progress callback, as the command line's progress bar reads it).
+appraisal's progress callback, as the command line's progress bar reads it). "importing" is what the
+command line loads before it starts; what a step loads when it first needs it (matplotlib, jinja2, openpyxl,
+statsmodels' models) counts in that step. On a shared machine the wall-clock seconds grow with the load average
+(printed at the start and the end); the CPU seconds much less.
 
     python bench/startup.py --runs 5 --top 15
     python bench/startup.py --runs 3 --story-only
@@ -158,6 +161,7 @@ def main() -> None:
         for micro, name in top_imports(POWER, options.top):
             print(f"  {micro / 1000:>7.0f}  {name}")
     stories(options.runs)
+    print(f"machine: {machine()} at the end")
 
 
 if __name__ == "__main__":
