@@ -28,6 +28,7 @@ from metrics.power import PowerResult
 from metrics.thresholds import RuleResults
 from outcomes.achievement import Achievement
 from outcomes.reoffending import ProvenReoffending
+from pricing.chances import RuleChances
 from pricing.comparison import TariffSet
 from pricing.inputs import CohortPricing
 from pricing.settlement import Settlement
@@ -114,6 +115,8 @@ class Appraisal:
         Payment rules on ``"frequency"`` and ``"binary"``.
     power : mapping of str -> metrics.PowerResult
         Smallest detectable effects on ``"frequency"`` and ``"binary"``.
+    chances : pricing.RuleChances or None
+        How often the payment rules pay over the contract's whole life (``pricing.rule_chances``).
     difficulty : cohorts.DifficultyModel or None
     history, history_counts : pandas.DataFrame and mapping of str -> int, or None
         The pricing history and who it kept.
@@ -153,6 +156,7 @@ class Appraisal:
     dispersion: float | None = None
     thresholds: Mapping[str, RuleResults] = field(default_factory=_empty)
     power: Mapping[str, PowerResult] = field(default_factory=_empty)
+    chances: RuleChances | None = None
     difficulty: DifficultyModel | None = None
     history: pd.DataFrame | None = None
     history_counts: Mapping[str, int] | None = None
@@ -238,6 +242,7 @@ class Appraisal:
         out["screens"] = {name: s.to_dict() for name, s in self.screens.items()}
         for name, result in (
             ("sensitivity", self.sensitivity),
+            ("chances", self.chances),
             ("settlement", self.settlement),
             ("measurement", self.measurement),
             ("providers", self.providers),

@@ -83,7 +83,9 @@ PAYMENT_KEYS = (
     "clawback_share",
     "service_fee",
     "management_fee_share",
+    "management_fee_cap",
     "subcontractors",
+    "risk_shares",
     "investor",
     "outcome_cap",
     "currency",
@@ -560,7 +562,7 @@ def _amount(value: Any, key: str, what: str = f"an amount from 0 to £{MAX_POUND
 
 def _payment(raw: dict, price_keys: set[str], segments: set[str]) -> dict[str, Any]:
     _keys(raw, PAYMENT_KEYS, "payment")
-    for name in ("up_front_share", "at_risk_share", "management_fee_share", "clawback_share"):
+    for name in ("up_front_share", "at_risk_share", "management_fee_share", "management_fee_cap", "clawback_share"):
         if name in raw and _amount(_typed(raw, name, float, "payment"), f"payment.{name}", "a share in [0, 1]") > 1:
             raise SpecError(
                 f"The 'payment.{name}' key must be a share in [0, 1]. Got {raw[name]!r} instead.", key=f"payment.{name}"
@@ -575,8 +577,9 @@ def _payment(raw: dict, price_keys: set[str], segments: set[str]) -> dict[str, A
             f"The 'payment.investor' key must be the investor's name or true. Got {raw['investor']!r} instead.",
             key="payment.investor",
         )
-    for name, share in _table(raw.get("subcontractors", {}), "payment.subcontractors").items():
-        _amount(share, f"payment.subcontractors.{name}", "a share in [0, 1]")
+    for table in ("subcontractors", "risk_shares"):
+        for name, share in _table(raw.get(table, {}), f"payment.{table}").items():
+            _amount(share, f"payment.{table}.{name}", "a share in [0, 1]")
     _uplifts(raw, segments)
     _prices(_table(raw.get("prices", {}), "payment.prices"), price_keys, segments)
     return raw
