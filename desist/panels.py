@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from appraisal.answers import Outlook
 from appraisal.result import READERS, Appraisal
 from desist import tables
 from desist.format import date, humanise
@@ -320,9 +321,23 @@ def supply_chain_lines(story: Appraisal) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _with_income(story: Appraisal) -> list[Outlook]:
+    """Each provider's outlook; in a supply chain, with the income each receives (its margin plus its costs)."""
+    outlooks = story.outlooks()
+    chain = supply_chain(story)
+    if chain is None:
+        return list(outlooks.values())
+    return [
+        replace(o, income=chain.loc[p, "receives"], cost=chain.loc[p, "receives"] - o.margin)
+        if o.costs_included
+        else o
+        for p, o in outlooks.items()
+    ]
+
+
 def provider(story: Appraisal) -> Panel:
     """The provider's panel: income, margin, chance of a loss, working capital, the segments that lose money."""
-    outlooks = list(story.outlooks().values())
+    outlooks = _with_income(story)
     if not outlooks:
         return Panel(
             "provider",
