@@ -328,9 +328,7 @@ def _with_income(story: Appraisal) -> list[Outlook]:
     if chain is None:
         return list(outlooks.values())
     return [
-        replace(o, income=chain.loc[p, "receives"], cost=chain.loc[p, "receives"] - o.margin)
-        if o.costs_included
-        else o
+        replace(o, income=chain.loc[p, "receives"], cost=chain.loc[p, "receives"] - o.margin) if o.costs_included else o
         for p, o in outlooks.items()
     ]
 
