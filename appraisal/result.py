@@ -27,6 +27,7 @@ from metrics.matching import MatchedComparison
 from metrics.power import PowerResult
 from metrics.thresholds import RuleResults
 from outcomes.achievement import Achievement
+from outcomes.rates import Proportion
 from outcomes.reoffending import ProvenReoffending
 from pricing.chances import RuleChances
 from pricing.comparison import TariffSet
@@ -205,6 +206,14 @@ class Appraisal:
         """Each provider's income, margin and chance of a loss (empty without a contract simulation)."""
         return {} if self.simulation is None else answers.outlooks(self.simulation, self.delivery_cost)
 
+    def life_chance(self) -> Proportion | None:
+        """The chance anything is paid over the contract's life when nothing changed: lives paid of those simulated,
+        with its 95% Wilson interval (None when the contract's life was not simulated)."""
+        if self.chances is None:
+            return None
+        paid = self.chances.paid["none"]
+        return Proportion.of(int(paid.sum()), len(paid))
+
     def answers(self) -> dict[str, Any]:
         """Each reader's answer as numbers: the verdicts, the spend against budget, the providers' outlooks."""
         spend = self.spend()
@@ -249,6 +258,9 @@ class Appraisal:
         ):
             if result is not None:
                 out[name] = result.to_dict()
+        life = self.life_chance()
+        if life is not None:
+            out["chances"]["paid_when_nothing_changed"] = life.to_dict()
         if self.equality is not None:
             out["equality"] = self.equality.to_dict()
         if self.inputs.truth is not None:

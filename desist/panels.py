@@ -41,16 +41,13 @@ from desist.report import KeyFigure
 from ground.checks import Options, check_parameter
 from ground.findings import Finding
 from ground.words import count, number, percent, plural, points, pounds, ratio
-from outcomes.rates import Proportion
 from outcomes.spec import ReoffendingSpec
-from pricing.chances import RuleChances
 
 __all__ = [
     "READERS",
     "TITLES",
     "Panel",
     "at_risk_words",
-    "life_chance",
     "measure_words",
     "order",
     "panels",
@@ -165,31 +162,16 @@ def _sign(must: int, worth: int) -> str:
     return f"Nothing must be fixed before signing{worth_words}."
 
 
-def life_chance(chances: RuleChances) -> Proportion:
-    """The chance anything is paid over the contract's life when nothing changed: paid lives of all simulated.
-
-    Examples
-    --------
-    >>> from pricing import rule_chances, scheme
-    >>> chances = rule_chances(scheme("doncaster"), n_per_tranche=500, base_rate=0.58, true_effect=-0.05, draws=400)
-    >>> life = life_chance(chances)
-    >>> life.n, life.ci_low <= life.estimate <= life.ci_high
-    (400, True)
-    """
-    paid = chances.paid["none"]
-    return Proportion.of(int(paid.sum()), len(paid))
-
-
 def _chance_when_nothing_changed(story: Appraisal) -> KeyFigure:
     label = "Chance a rule pays when nothing changed"
     words = {"frequency": "frequency", "binary": "rate"}
     rules = {kind: c.results[0] for kind, c in story.thresholds.items()}
     each = "; ".join(f"{r.rule} on the {words[k]} {percent(r.false_payment)}" for k, r in rules.items())
     once = f"at one assessment: {each}" if rules else "no payment rule was judged at one assessment"
-    if story.chances is None:
+    life = story.life_chance()
+    if story.chances is None or life is None:
         why = story.skipped.get("contract life", "no payment rule was judged")
         return KeyFigure(label, "Not computed", f"over the contract's life: {why}; {once}")
-    life = life_chance(story.chances)
     judged = "its own rules" if story.inputs.contract and story.inputs.contract.rules else "the same rules"
     tranches = len(story.chances.assumptions["tranches"])
     return KeyFigure(

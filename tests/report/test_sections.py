@@ -104,7 +104,8 @@ def _life_by_normal_theory(story) -> float:
     """The chance Doncaster (5 points) or Peterborough (10% fewer) pays on any of the contract's tranches when
     nothing changed, each tranche's estimate normal with its two-group variance (binomial; negative binomial of
     the matched controls' shape, on the log scale), tranches and measures independent."""
-    n, tranches = story.chances.assumptions["n_per_tranche"], len(story.inputs.contract.tranches)
+    tranches = len(story.inputs.contract.tranches)
+    n = story.effects["binary"].n_treated // tranches  # the matched cohort, split evenly over the tranches
     rate, mean, shape = story.effects["binary"].mean_control, story.effects["count"].mean_control, story.dispersion
     doncaster = norm.cdf(-0.05 / math.sqrt(2 * rate * (1 - rate) / n))
     peterborough = norm.cdf(math.log(0.9) / math.sqrt(2 * (1 / (n * mean) + 1 / (n * shape))))

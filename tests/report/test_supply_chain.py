@@ -89,6 +89,15 @@ def test_the_same_lines_on_the_terminal_in_the_report_and_in_the_workbook(story,
     cells = {c for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)}
     for line in panels.supply_chain_lines(story):
         assert line in said and line in page and line in cells, line
+    # The workbook's supply chain sheet holds the same numbers, unrounded.
+    sheet = list(book["Supply chain"].iter_rows(values_only=True))
+    header = next(i for i, row in enumerate(sheet) if row[0] == "Party")
+    rows = {row[0]: row[1:] for row in sheet[header + 1 :] if row[0]}
+    table = panels.supply_chain(story)
+    for party, r in table.iterrows():
+        assert rows[party] == pytest.approx(
+            (r.receives, r.fee_share, r.risk_share, r.at_risk, r.working_capital), rel=1e-9
+        ), party
 
 
 def test_no_supply_chain_no_lines():
