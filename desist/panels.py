@@ -163,22 +163,26 @@ def _sign(must: int, worth: int) -> str:
 
 
 def _chance_when_nothing_changed(story: Appraisal) -> KeyFigure:
+    """Over the contract's life when it was simulated (its own rules, or those of the payment-rules section on each
+    tranche), with the likeliest rule's chance at one assessment beside it."""
     label = "Chance a rule pays when nothing changed"
-    words = {"frequency": "frequency", "binary": "rate"}
-    rules = {kind: c.results[0] for kind, c in story.thresholds.items()}
-    each = "; ".join(f"{r.rule} on the {words[k]} {percent(r.false_payment)}" for k, r in rules.items())
-    once = f"at one assessment: {each}" if rules else "no payment rule was judged at one assessment"
+    rules = [c.results[0] for c in story.thresholds.values()]
+    likeliest = max(rules, key=lambda r: r.false_payment, default=None)
+    once = (
+        "no payment rule was judged at one assessment"
+        if likeliest is None
+        else f"{percent(likeliest.false_payment)} at one assessment ({likeliest.rule})"
+    )
     life = story.life_chance()
     if story.chances is None or life is None:
         why = story.skipped.get("contract life", "no payment rule was judged")
         return KeyFigure(label, "Not computed", f"over the contract's life: {why}; {once}")
-    judged = "its own rules" if story.inputs.contract and story.inputs.contract.rules else "the same rules"
     tranches = len(story.chances.assumptions["tranches"])
     return KeyFigure(
         label,
         percent(life.estimate),
-        f"over the contract's life, {judged} judged on each of its {count(tranches)} tranches (95% interval "
-        f"{percent(life.ci_low)} to {percent(life.ci_high)}, {count(life.n)} simulated lives); {once}",
+        f"over the contract's {count(tranches)} tranches, 95% interval {percent(life.ci_low)} to "
+        f"{percent(life.ci_high)} ({count(life.n)} simulated lives); {once}",
     )
 
 
