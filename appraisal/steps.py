@@ -262,12 +262,13 @@ def _contract_life(a: Appraisal, options: RunOptions) -> Appraisal:
         )  # fmt: skip
         contract = replace(contract, rules=rules, matched=MatchedPool(ratio=1, caliper=options.caliper))
     truth = {"binary": a.true_effect("binary"), "frequency": a.true_effect("count")}
+    effect = {m: DEFAULT_EFFECT[m] if (t := truth.get(m)) is None else t for m in contract.measures}
     try:
         chances = rule_chances(
             contract,
             n_per_tranche=max(int(effects["binary"].n_treated) // len(contract.tranches), 2),
             base_rate={"binary": effects["binary"].mean_control, "frequency": effects["count"].mean_control},
-            true_effect={m: DEFAULT_EFFECT[m] if truth.get(m) is None else truth[m] for m in contract.measures},
+            true_effect=effect,
             dispersion=a.dispersion,
             draws=options.draws,
             seed=options.seed,

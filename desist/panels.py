@@ -313,8 +313,9 @@ def _with_income(story: Appraisal) -> list[Outlook]:
     chain = supply_chain(story)
     if chain is None:
         return list(outlooks.values())
+    receives = chain["receives"].astype(float).to_dict()
     return [
-        replace(o, income=chain.loc[p, "receives"], cost=chain.loc[p, "receives"] - o.margin) if o.costs_included else o
+        replace(o, income=receives[p], cost=receives[p] - o.margin) if o.costs_included else o
         for p, o in outlooks.items()
     ]
 

@@ -276,7 +276,7 @@ class PaymentStructure:
         {'prime': 150.0, 'a': 810.0, 'b': 540.0}
         """
         fee_shares, risk = self.provider_shares(), self.outcome_shares()
-        return {k: fee_shares[k] * fees + risk[k] * contingent for k in fee_shares}  # type: ignore[return-value]
+        return {k: fee_shares[k] * fees + risk[k] * contingent for k in fee_shares}
 
     def pass_down(self, amount: float) -> dict[str, float]:
         """Split money the prime receives: the prime keeps its management fee, the rest goes down.
