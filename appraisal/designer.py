@@ -45,6 +45,7 @@ from cohorts.synthetic import World, make_world
 from ground.checks import Interval, check_parameter, parameter_error
 from ground.errors import DesistError
 from ground.findings import Finding
+from ground.memo import Memo
 from ground.tables import BASELINE_COVARIATES
 from ground.words import count, percent, points, pounds, ratio
 from metrics.power import Design, Measure, minimum_detectable_effect
@@ -103,6 +104,11 @@ class DesignData:
         The outcome definitions ``achievement`` was judged under.
     world : cohorts.synthetic.World, optional
         The synthetic world (for the full report).
+    memo : ground.memo.Memo
+        What does not change when a price or a share does, worked out once (made from the tables; not a
+        parameter): the segments of the history, the cohort and the people (again only when the segments'
+        rules change), the simulated contracts' random draws (priced again at each edit), the gaming payoff's
+        fits and bootstrap resamples.
     """
 
     history: pd.DataFrame
@@ -112,6 +118,11 @@ class DesignData:
     synthetic: bool = False
     outcomes: dict[str, Any] = field(default_factory=dict)
     world: World | None = None
+    memo: Memo = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        frames = [t for t in (self.history, self.cohort, *self.tables.values()) if isinstance(t, pd.DataFrame)]
+        object.__setattr__(self, "memo", Memo(*frames))
 
     @property
     def people(self) -> int:
@@ -392,7 +403,7 @@ def answer(
     check_parameter(gaming_draws, "gaming_draws", "answer", Interval(int, 100, 1_000_000))
     # One BLAS thread: the products here are matrix-vector, which threads slow down on a shared machine
     # (the gaming bootstrap took 2.1 s with two threads and 0.65 s with one, at 5,000 people).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), data.memo.active():
         return _answer(contract, data, draws, gaming_draws, effect, seed)
 
 

@@ -52,6 +52,7 @@ from scipy.special import expit, logit
 
 from ground.checks import InstanceOf, Interval, check_parameter, parameter_error, require_columns
 from ground.errors import DesistError
+from ground.memo import remembered
 from ground.tables import BASELINE_COVARIATES
 from pricing.structure import PaymentStructure
 from pricing.tariff import Tariff, by_difficulty, flat, incentive_neutral, segment_labels
@@ -194,6 +195,11 @@ def _alternatives(budget: float, segments: pd.Series, probs: pd.DataFrame, costs
     return built, failures
 
 
+def _resamples(seed: int, n: int, draws: int) -> np.ndarray:
+    """Bootstrap resamples of ``n`` people: each row counts how often each person is drawn."""
+    return np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=draws).astype(float)
+
+
 def _bootstrap_gain(weights_gamed, margin_gamed, margin_honest, boot) -> np.ndarray:
     """Gain for each bootstrap resample (rows of ``boot``: people's resample counts)."""
     # boot @ (w * m) is (boot * w) @ m without the draws x people product.
@@ -307,7 +313,10 @@ def gaming_payoff(
     h = None if hours is None else history[hours].to_numpy(dtype=float)
     spend = history[cost].to_numpy(dtype=float)
     per_hour, notes = _cost_per_hour(spend, h)
-    betas, dose = _probabilities(history, tariff.outcomes, logit(d), h)
+    # The fits and the resamples do not depend on the prices: an active ground.memo.Memo made for the history
+    # (the contract designer's) gives them again at every edit.
+    fitted = ("gaming fits", id(history), tuple(tariff.outcomes), difficulty, hours)
+    betas, dose = remembered(fitted, lambda: _probabilities(history, tariff.outcomes, logit(d), h), held=history)
 
     def probs_at(hours_now: np.ndarray | None) -> dict[str, np.ndarray]:
         cols = [np.ones(len(d)), logit(d)] + ([np.log1p(hours_now)] if hours_now is not None else [])
@@ -322,7 +331,8 @@ def gaming_payoff(
         built, failures = _alternatives(budget, labels, pd.DataFrame(honest), costs)
         tariffs |= built
     slope = (percentile_rank(d) - 0.05) / 0.9
-    boot = np.random.default_rng(seed).multinomial(len(d), np.full(len(d), 1 / len(d)), size=draws).astype(float)
+    resampled = ("gaming resamples", seed, len(d), draws)
+    boot = remembered(resampled, lambda: _resamples(seed, len(d), draws), held=() if isinstance(seed, int) else seed)
     share = _structure_share(structure)
     rows = []
     for name, t in tariffs.items():

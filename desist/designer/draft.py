@@ -129,6 +129,7 @@ class Draft:
         self.base_dir = base_dir
         self.loaded = self.contract(text)
         self.terms = self._terms(tomllib.loads(text))
+        self._start = self.values()
 
     def _terms(self, raw: Mapping[str, Any]) -> list[Term]:
         """The terms of this contract a commissioner edits, in the order the page shows them."""
@@ -185,8 +186,10 @@ class Draft:
         document = tomlkit.parse(self.original)
         by_id = {t.id: t for t in self.terms}
         for key, value in values.items():
-            term = by_id[key]
-            _set(document, term, checked(term, value))
+            # A value as loaded is the file's own (read and valid): setting it again would change nothing.
+            if value != self._start[key]:
+                term = by_id[key]
+                _set(document, term, checked(term, value))
         return tomlkit.dumps(document)
 
     def contract(self, text: str) -> Contract:
