@@ -25,6 +25,8 @@ NO_REPORT = (
     "The full report needs the programme's people, offences and comparison pool: save the contract and run "
     "desist report --spec with it on those files."
 )
+#: What a row of the comparison is, in words.
+KINDS = {"term": "Term", "assumption": "Assumption", "answer": "Answer"}
 #: The tariff names as the page says them.
 CURRENT, NEUTRAL = "spec", "incentive_neutral"
 
@@ -120,10 +122,10 @@ def changed(rows: list[dict[str, str]]) -> str:
     if not rows:
         return _p("Nothing has changed from the loaded contract.")
     frame = pd.DataFrame(rows)
-    frame["kind"] = ["Term" if k == "term" else "Answer" for k in frame["kind"]]
+    frame["kind"] = [KINDS[k] for k in frame["kind"]]
     columns = {
         "what": Column("What", "text"),
-        "kind": Column("Term or answer", "text"),
+        "kind": Column("Term, assumption or answer", "text"),
         "before": Column("Loaded", "text"),
         "after": Column("Edited", "text"),
     }

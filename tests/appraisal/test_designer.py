@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from appraisal.designer import answer, synthetic_data
+from appraisal.designer import EFFECT_WORDS, answer, changes, file_data, synthetic_data
 from cohorts.segments import assign
 from desist.designer.draft import Draft
+from pricing.contract import Contract
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERMEDIATE = ROOT / "examples" / "specs" / "intermediate.toml"
@@ -62,3 +63,14 @@ def test_segments_are_assigned_once_per_table_and_rules_and_again_when_a_rule_ch
     assert other is not first
     assert (other.counts.loc["young_adults", "n"]) < first.counts.loc["young_adults", "n"]
     assert assign(data.history, rules) is not first  # no memo active
+
+
+def test_the_comparison_lists_a_changed_assumed_effect_beside_the_terms():
+    contract = Contract.from_toml(ROOT / "examples" / "specs" / "doncaster.toml")
+    data = file_data({"history": pd.read_csv(ROOT / "examples" / "data" / "history.csv")}, "history.csv")
+    stated = answer(contract, data, draws=100, gaming_draws=100)
+    larger = answer(contract, data, draws=100, gaming_draws=100, effect=-0.1)
+    rows = changes(stated, larger)
+    assert rows[0] == {"what": EFFECT_WORDS, "before": "-0.05", "after": "-0.1", "kind": "assumption"}
+    assert [r["kind"] for r in rows[1:]] == ["answer"] * (len(rows) - 1) and len(rows) > 1
+    assert changes(stated, answer(contract, data, draws=100, gaming_draws=100, effect=-0.05)) == []

@@ -83,3 +83,28 @@ def test_changes_name_the_edited_term_and_what_it_did():
     assert rows[gap]["kind"] == "answer" and rows[gap]["before"] != rows[gap]["after"]
     assert after.spend.mean > before.spend.mean
     assert changes(before, before) == []
+
+
+def test_a_rule_typed_on_the_page_is_read_by_the_files_rule_grammar_and_a_hostile_one_is_refused(tmp_path):
+    draft = _draft(INTERMEDIATE)
+    where = _term(draft, "segments.young_adults.where")
+    marker = tmp_path / "ran"
+    hostile = f"__import__('os').system('touch {marker}')"
+    text = draft.text(draft.values() | {where.id: hostile})
+    saved = tmp_path / "intermediate.toml"
+    saved.write_text(text)
+    with pytest.raises(SpecError) as from_file:
+        Contract.from_toml(saved)
+    with pytest.raises(SpecError) as from_page:
+        draft.contract(text)
+    assert str(from_page.value).replace(str(INTERMEDIATE), "F") == str(from_file.value).replace(str(saved), "F")
+    assert "segments.young_adults.where" in str(from_page.value) and "not allowed in a rule" in str(from_page.value)
+    assert not marker.exists()
+    narrower = draft.contract(draft.text(draft.values() | {where.id: "age <= 21"}))
+    assert narrower.spec.segments["young_adults"].where == "age <= 21"
+    payable = _term(draft, "outcomes.ete.payable")
+    paid = draft.contract(draft.text(draft.values() | {payable.id: "age >= 18"}))
+    assert paid.spec.outcomes["ete"].payable == "age >= 18"
+    assert draft.contract(draft.text(draft.values() | {payable.id: "  "})).spec.outcomes["ete"].payable is None
+    with pytest.raises(ParameterError, match="segments.young_adults.where"):
+        checked(where, 21)
