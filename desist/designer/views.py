@@ -22,8 +22,9 @@ __all__ = ["NO_REPORT", "SECTIONS", "changed", "creaming_chart", "sections"]
 
 #: What the page says when it cannot build the report itself (the data are a history, not the programme's tables).
 NO_REPORT = (
-    "The full report needs the programme's people, offences and comparison pool: save the contract and run "
-    "desist report --spec with it on those files."
+    "The full report needs the programme's people, offences and comparison pool: start the designer with "
+    "--data people=FILE --data offences=FILE --data pool=FILE, or save the contract and run desist report --spec "
+    "with it on those files."
 )
 #: What a row of the comparison is, in words.
 KINDS = {"term": "Term", "assumption": "Assumption", "answer": "Answer"}
