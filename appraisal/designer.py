@@ -242,7 +242,10 @@ def synthetic_data(contract: Contract | None = None, *, n_people: int = 5_000, s
 
 
 def file_data(
-    tables: Mapping[str, pd.DataFrame | pd.Timestamp | None], source: str, spec: MetricSpec | None = None
+    tables: Mapping[str, pd.DataFrame | None],
+    source: str,
+    spec: MetricSpec | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> DesignData:
     """Design data from the user's tables (``history``, and optionally ``people``, ``pool``, ``assessments``).
 
@@ -251,13 +254,14 @@ def file_data(
     Parameters
     ----------
     tables : mapping of str -> pandas.DataFrame
-        ``history`` (required), and ``cohort``, ``people``, ``pool``, ``assessments`` and ``as_of`` (a date)
-        when known.
+        ``history`` (required), and ``cohort``, ``people``, ``pool``, ``assessments`` when known.
     source : str
         Where they came from, in words (shown on the page).
     spec : outcomes.MetricSpec, optional
         With people, assessments and an as-of date, its outcomes are judged once here (``desist check`` judges
         them again only for an edit that changes their definitions).
+    as_of : pandas.Timestamp, optional
+        The data's as-of date (the checks judge the outcomes at it).
 
     Returns
     -------
@@ -273,9 +277,13 @@ def file_data(
     if past is None:
         raise parameter_error("tables", "file_data", "a mapping with a 'history' table", got="none")
     history = with_difficulty(past)
-    given = {k: v for k, v in tables.items() if k in ("people", "pool", "assessments", "as_of") and v is not None}
+    given: dict[str, object] = {
+        k: v for k, v in tables.items() if k in ("people", "pool", "assessments") and v is not None
+    }
+    if as_of is not None:
+        given["as_of"] = as_of
     if spec is not None:
-        given |= _judged(spec, given.get("people"), given.get("assessments"), given.get("as_of"))
+        given |= _judged(spec, given.get("people"), given.get("assessments"), as_of)
     cohort = tables.get("cohort")
     return DesignData(
         history=history,

@@ -347,15 +347,15 @@ def gaming_payoff(
         income = _income(prices, honest)
         everyone = np.ones(len(d))
         honest_draws = boot @ (income - spend) / drawn
-        resampled = (boot, honest_draws, share)
-        rows.append(_row(name, "honest", 0.0, income, spend, everyone, drawn, income, spend, *resampled))
+        bootstrap = (boot, honest_draws, share)
+        rows.append(_row(name, "honest", 0.0, income, spend, everyone, drawn, income, spend, *bootstrap))
         for s in strengths:
-            rows.append(_row(name, "creaming", s, income, spend, tilts[s], tilted[s], income, spend, *resampled))
+            rows.append(_row(name, "creaming", s, income, spend, tilts[s], tilted[s], income, spend, *bootstrap))
             if h is not None:
                 cut = h * 2.0 ** (-s * slope)
                 parked = _income(prices, probs_at(cut))
                 saved = spend - per_hour * (h - cut)
-                rows.append(_row(name, "parking", s, parked, saved, everyone, drawn, income, spend, *resampled))
+                rows.append(_row(name, "parking", s, parked, saved, everyone, drawn, income, spend, *bootstrap))
     return GamingPayoff(
         table=pd.DataFrame(rows),
         tariffs=tariffs,

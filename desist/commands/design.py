@@ -149,7 +149,7 @@ def _data(draft: Any, history: Path | None, data_map: Path | None, programme: An
         return synthetic_data(draft.loaded, n_people=people, seed=seed)
     tables = read_tables(None, data_map) if data_map is not None else {}
     if programme is not None:
-        tables |= {"people": programme.people, "pool": programme.pool, "as_of": programme.as_of}
+        tables |= {"people": programme.people, "pool": programme.pool}
         tables |= {"assessments": programme.assessments} if programme.assessments is not None else {}
     if history is not None:
         tables["history"], _ = read_history(history, None)
@@ -161,7 +161,7 @@ def _data(draft: Any, history: Path | None, data_map: Path | None, programme: An
     words = f"Every figure is from {named} ({len(tables['history']):,} people in the history)"
     if programme is not None:
         words += f"; the checks and the report read the programme's people ({len(programme.people):,}) and pool"
-    return file_data(tables, words + ".", draft.loaded.spec)
+    return file_data(tables, words + ".", draft.loaded.spec, None if programme is None else programme.as_of)
 
 
 def _reporter(data: Any, programme: Any, seed: int) -> Any:
