@@ -43,6 +43,7 @@ from appraisal.answers import Outlook, Spend, outlooks, spend
 from cohorts.difficulty import fit_difficulty
 from cohorts.synthetic import World, make_world
 from ground.checks import Interval, check_parameter, parameter_error
+from ground.dates import DateLike, parse_date
 from ground.errors import DesistError
 from ground.findings import Finding
 from ground.memo import Memo
@@ -245,7 +246,7 @@ def file_data(
     tables: Mapping[str, pd.DataFrame | None],
     source: str,
     spec: MetricSpec | None = None,
-    as_of: pd.Timestamp | None = None,
+    as_of: DateLike | None = None,
 ) -> DesignData:
     """Design data from the user's tables (``history``, and optionally ``people``, ``pool``, ``assessments``).
 
@@ -260,8 +261,8 @@ def file_data(
     spec : outcomes.MetricSpec, optional
         With people, assessments and an as-of date, its outcomes are judged once here (``desist check`` judges
         them again only for an edit that changes their definitions).
-    as_of : pandas.Timestamp, optional
-        The data's as-of date (the checks judge the outcomes at it).
+    as_of : DateLike, optional
+        The data's as-of date (the checks judge the outcomes at it), read by :func:`ground.dates.parse_date`.
 
     Returns
     -------
@@ -280,10 +281,11 @@ def file_data(
     given: dict[str, object] = {
         k: v for k, v in tables.items() if k in ("people", "pool", "assessments") and v is not None
     }
-    if as_of is not None:
-        given["as_of"] = as_of
+    when = None if as_of is None else parse_date(as_of, "The 'as_of' parameter of file_data")
+    if when is not None:
+        given["as_of"] = when
     if spec is not None:
-        given |= _judged(spec, given.get("people"), given.get("assessments"), as_of)
+        given |= _judged(spec, given.get("people"), given.get("assessments"), when)
     cohort = tables.get("cohort")
     return DesignData(
         history=history,
