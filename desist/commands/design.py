@@ -94,7 +94,7 @@ def design(
     source = "the template (examples/specs/intermediate.toml)" if contract_path is None else str(path)
     draft = Draft(text, str(path) if contract_path is not None else "intermediate.toml", path.parent)
     with step("Reading the data and fitting the difficulty model", quiet=False):
-        programme = _programme(paths, history, when)
+        programme = _programme(paths, history, when, data_map)
         found = _data(draft, history, data_map, programme, people, seed)
     with step("Answering the loaded contract", quiet=False):
         options = {"draws": draws, "seed": seed}
@@ -129,12 +129,22 @@ def _paths(items: list[str] | None, data_map: Path | None) -> dict[str, Path | N
     return mapped_tables(data_map, **given)
 
 
-def _programme(paths: dict[str, Path | None], history: Path | None, when: Any) -> Any:
-    """The programme's tables read as ``desist report`` reads them (None without people, offences and pool)."""
+def _programme(paths: dict[str, Path | None], history: Path | None, when: Any, data_map: Path | None) -> Any:
+    """The programme's tables read as ``desist report`` reads them (None without people, offences and pool).
+
+    Tables named by ``--data`` come together; a data mapping without them all is read for the checks alone.
+    """
     from desist.commands.report import pool_measure, read_inputs
 
-    if any(paths[name] is None for name in ("people", "offences", "pool")):
+    missing = [name for name in ("people", "offences", "pool") if paths[name] is None]
+    if (len(missing) == 3 and paths["assessments"] is None) or (missing and data_map is not None):
         return None
+    if missing:
+        # Read as desist report reads them, the programme's tables come together: none is left unread.
+        raise option_error(
+            "--data", "people, offences and pool together (and assessments with them when known)",
+            got=f"no {', no '.join(missing)}",
+        )  # fmt: skip
     files = {**paths, "history": history, "eligible": None, "services": None}
     # The pool's measure as desist report takes it by default (--pool-disposals, --pool-counting).
     return read_inputs(files, None, when, None, pool_measure("conviction,caution", "offences"))
