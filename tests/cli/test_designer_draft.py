@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -105,3 +108,17 @@ def test_a_rule_typed_on_the_page_is_read_by_the_files_rule_grammar_and_a_hostil
     assert draft.contract(draft.text(draft.values() | {payable.id: "  "})).spec.outcomes["ete"].payable is None
     with pytest.raises(ParameterError, match="segments.young_adults.where"):
         checked(where, 21)
+
+
+def test_the_programmes_tables_come_together_or_the_command_says_which_is_missing():
+    data = ROOT / "examples" / "data"
+    command = [sys.executable, "-m", "desist.cli", "design", str(INTERMEDIATE), "--history", str(data / "history.csv")]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command += ["--data", f"people={data / 'people.csv'}", "--no-browser", "--port", str(port)]
+    # A subprocess with a time limit: a command that did not refuse would serve the page until stopped.
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    # Exit 1, as desist check's --data refuses a table it cannot read.
+    assert done.returncode == 1, done.stderr
+    assert "people, offences and pool together" in done.stderr and "Got no offences, no pool." in done.stderr
