@@ -130,6 +130,16 @@ def remembered(key: Hashable, compute: Callable[[], T], *, held: object | tuple[
 def digest(array: object) -> str | None:
     """A short name of an array's values (and shape), for a key; None for None.
 
+    Parameters
+    ----------
+    array : array-like of numbers, or None
+        Numbers only: an array of objects would be named by where its objects are, not by what they are.
+
+    Returns
+    -------
+    str or None
+        The dtype, the shape and the SHA-1 of the bytes.
+
     Examples
     --------
     >>> digest(np.zeros(3)) == digest(np.zeros(3)), digest(np.zeros(3)) == digest(np.zeros(4))
