@@ -406,8 +406,9 @@ def simulate_contract(
     paid when the last outcome is known, times the tariff payments earned
     over those expected (at most 1). The cap applies to cumulative
     outcome-contingent payments (tariff plus at-risk fee). The prime keeps its
-    management fee of every payment and passes the rest down; subcontractors
-    bear delivery costs in their shares.
+    management fee of every payment and passes the rest down: the fee in the
+    ``subcontractors`` shares, the outcome money in the ``risk_shares``;
+    subcontractors bear delivery costs in their ``subcontractors`` shares.
 
     Examples
     --------
@@ -671,11 +672,12 @@ def _flows(structure, fees_row, contingent, clawback, delivery) -> dict[str, np.
     if structure.investor is not None:
         flows["commissioner"] = -contingent
         flows["investor"] = contingent - fees_row
-        to_prime = fees_row - clawback
+        fees, outcome_money = fees_row - clawback, np.zeros_like(contingent)
     else:
         flows["commissioner"] = -(fees_row + contingent) + clawback
-        to_prime = fees_row + contingent - clawback
+        fees, outcome_money = fees_row, contingent - clawback
     cost_shares = dict(structure.subcontractors) if structure.subcontractors else {"prime": 1.0}
-    for party, share in structure.provider_shares().items():
-        flows[party] = share * to_prime - cost_shares.get(party, 0.0) * delivery
+    # The fee goes down in the fee shares, the outcome money in the risk shares (the same unless the contract says).
+    for party, received in structure.split(fees, outcome_money).items():
+        flows[party] = received - cost_shares.get(party, 0.0) * delivery
     return flows
