@@ -13,7 +13,10 @@ wall-clock seconds and the CPU seconds of the process and its children (the CPU
 time is steadier on a shared machine), and the five slowest steps of the median
 run: importing, making the world or reading the files, each step of the
 appraisal, writing the report and printing the story (read from the
-appraisal's progress callback, as the command line's progress bar reads it).
+appraisal's progress callback, as the command line's progress bar reads it). "importing" is what the
+command line loads before it starts; what a step loads when it first needs it (matplotlib, jinja2, openpyxl,
+statsmodels' models) counts in that step. On a shared machine the wall-clock seconds grow with the load average
+(printed at the start and the end); the CPU seconds much less.
 
     python bench/startup.py --runs 5 --top 15
     python bench/startup.py --runs 3 --story-only
@@ -23,13 +26,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import machine  # noqa: E402  (bench/measure.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("desist")
@@ -83,7 +88,7 @@ def mark(name):
 from desist.cli import main
 import desist.commands.demo as demo, desist.commands.report as report
 @contextmanager
-def progress(quiet):
+def progress(quiet, first):
     yield mark
 def writing(write):
     def written(*args, **kwargs):
@@ -96,8 +101,9 @@ for module in (demo, report):
 mark(sys.argv[2])
 try:
     main(sys.argv[3:])
-except SystemExit:
-    pass
+except SystemExit as stopped:
+    if stopped.code:  # the command failed: no figures, and its message on standard error
+        raise
 mark("end")
 own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -110,7 +116,9 @@ def story(args: list[str], first_step: str, folder: Path) -> dict:
     out = folder / "marks.json"
     started = time.perf_counter()
     command = [sys.executable, "-c", DRIVER, str(out), first_step, *args, "--out", str(folder / "out")]
-    subprocess.run(command, capture_output=True, check=True, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(args[:1])} failed (exit {done.returncode}):\n{done.stderr}")
     wall = time.perf_counter() - started
     found = json.loads(out.read_text())
     marks = found["marks"]
@@ -143,7 +151,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--story-only", action="store_true", help="Time only desist demo and desist report.")
     options = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    print(f"machine: {machine()} at the start")
     if not options.story_only:
         print(f"{'command':<18} {'median s':>9} {'slowest s':>10} {'target s':>9}")
         for name, (args, target) in COMMANDS.items():
@@ -153,6 +161,7 @@ def main() -> None:
         for micro, name in top_imports(POWER, options.top):
             print(f"  {micro / 1000:>7.0f}  {name}")
     stories(options.runs)
+    print(f"machine: {machine()} at the end")
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def figure_to_svg(fig: Any, alt: str = "", prefix: str = "") -> str:
     buf = io.StringIO()
     # No date in the metadata and fixed ids, so the same numbers give the same file.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "desist"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buf, format="svg", bbox_inches=_tight_box(fig), metadata={"Date": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]
     if prefix:
@@ -95,6 +95,25 @@ def figure_to_svg(fig: Any, alt: str = "", prefix: str = "") -> str:
         opened = svg.index(">") + 1
         svg = f"{svg[:opened]}<title>{words}</title>{svg[opened:]}"
     return svg
+
+
+def _tight_box(fig: Any) -> Any:
+    """The figure's drawn area plus ``savefig.pad_inches``, as ``bbox_inches="tight"`` finds it, in one pass.
+
+    ``savefig(bbox_inches="tight")`` draws the figure once to find the box and again to write it; measuring the
+    artists' extents with an SVG renderer at the SVG backend's 72 dpi gives the same box (the same text metrics)
+    without the first drawing, which took a third of the report's chart time.
+    """
+    from matplotlib import rcParams
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    dpi, fig.dpi = fig.dpi, 72  # the SVG backend always draws at 72 dpi
+    try:
+        width, height = fig.get_size_inches() * 72
+        box = fig.get_tightbbox(RendererSVG(width, height, io.StringIO()))
+    finally:
+        fig.dpi = dpi
+    return box.padded(rcParams["savefig.pad_inches"])
 
 
 def table_to_html(table: Table) -> str:

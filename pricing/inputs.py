@@ -33,6 +33,7 @@ from pricing.contract import Contract
 from pricing.tariff import Segments, Tariff
 
 if TYPE_CHECKING:
+    from outcomes.achievement import Achievement
     from outcomes.spec import MetricSpec
 
 __all__ = [
@@ -172,7 +173,11 @@ def _achieved(table: pd.DataFrame, outcome: str) -> pd.Series:
 
 
 def achievement_history(
-    spec: MetricSpec, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None
+    spec: MetricSpec,
+    people: pd.DataFrame,
+    assessments: pd.DataFrame,
+    as_of: DateLike | None = None,
+    judged: Mapping[str, Achievement] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """A past cohort as a pricing history: people plus one 0/1 column per price key.
 
@@ -182,6 +187,9 @@ def achievement_history(
     assessment in the window), earns no payment, which is what expected income
     needs. People with a priced outcome whose window had not closed by
     ``as_of`` are left out and counted, since their payment is not yet known.
+
+    ``judged`` is ``spec.achievement(people, assessments, as_of=as_of)`` when the caller has it already (the
+    appraisal judges the outcomes once for the rates, the tariffs and the screens); otherwise it is judged here.
 
     Returns
     -------
@@ -199,7 +207,7 @@ def achievement_history(
     >>> counts["kept"] == counts["all"] == len(w.people)
     True
     """
-    results = spec.achievement(people, assessments, as_of=as_of)
+    results = judged if judged is not None else spec.achievement(people, assessments, as_of=as_of)
     history = people.reset_index(drop=True)
     open_window = np.zeros(len(history), dtype=bool)
     flags: dict[str, np.ndarray] = {}

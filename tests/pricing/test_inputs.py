@@ -50,3 +50,21 @@ def test_without_a_history_or_a_baseline_the_error_names_the_column_needed():
         ParameterError, match="'past' parameter of rules_simulation must be a history with a 'reoffences' column"
     ):
         rules_simulation(scheme("peterborough"), COHORT, PAST.drop(columns="reoffences"), None, 100, 1)
+
+
+def test_a_history_from_outcomes_already_judged_is_the_history_judged_here():
+    from cohorts.synthetic import make_world
+    from outcomes import MetricSpec
+    from pricing.inputs import achievement_history
+
+    w = make_world(seed=2, n_eligible=300, n_pool=10, as_of="2025-06-30")
+    spec = MetricSpec.from_toml("examples/specs/intermediate.toml")
+    judged = spec.achievement(w.people, w.assessments, as_of="2025-01-01")
+    here, counts_here = achievement_history(spec, w.people, w.assessments, as_of="2025-01-01")
+    given, counts_given = achievement_history(spec, w.people, w.assessments, as_of="2025-01-01", judged=judged)
+    pd.testing.assert_frame_equal(given, here)
+    assert counts_given == counts_here and counts_here["excluded: window not closed"] > 0
+    # the judged results are used, not judged again: outcomes judged on another date give that date's history
+    later = spec.achievement(w.people, w.assessments, as_of=w.as_of)
+    other, counts_other = achievement_history(spec, w.people, w.assessments, as_of="2025-01-01", judged=later)
+    assert counts_other["excluded: window not closed"] == 0 < counts_here["excluded: window not closed"]

@@ -107,3 +107,25 @@ def test_a_part_that_does_not_exist_is_a_parameter_error():
 def test_printing_without_chromium_says_how_to_get_it(tmp_path):
     with pytest.raises(DesistError, match="could not print the report"):
         Report("x").to_pdf(tmp_path / "r.pdf", chromium=tmp_path / "no-such-browser")
+
+
+def test_a_chart_is_cut_to_the_box_matplotlib_finds_for_a_tight_save():
+    import io
+    import re
+
+    import matplotlib
+
+    from desist import figures
+    from desist.report import figure_to_svg
+
+    balance = pd.DataFrame(
+        {("before", "smd"): [0.31, -0.12, 0.05], ("after", "smd"): [0.02, 0.04, -0.01]},
+        index=["age", "sexfemale", "a_much_longer_characteristic_name"],
+    )
+    chart = figures.love_plot(balance, ["age", "sex"])
+    ours = figure_to_svg(chart.figure)
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "desist"}):
+        chart.figure.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    box = re.compile(r'viewBox="([^"]+)"')
+    assert box.search(ours).group(1) == box.search(buf.getvalue()).group(1)
