@@ -1,0 +1,258 @@
+"""A settlement's offences counted on a SQL engine: DuckDB in this process, or Spark (local, or a cluster's session).
+
+``settle(..., engine="duckdb")`` reads and checks the people and every other table in pandas, as it always does
+(eligibility, tranches, uplifts and the tests of each tranche need them in memory), and leaves the offences, the
+table that grows with every event, to the engine:
+
+- offences in a Parquet or CSV file are read by the engine itself and checked there with the rules and words of
+  :mod:`ground.tables` (:mod:`outcomes.engines.boundary`), against today as :mod:`pricing.settlement_data` checks
+  them; offences given as a DataFrame, an Excel file or a data mapping's table (a database's too) are read and
+  checked by pandas as :mod:`pricing.settlement_data` reads them, then handed to the engine;
+- one pass counts the offences, those dated after the settlement date and those on record by it of no one in the
+  people table (:func:`outcomes.engines.sql.on_record_sql`): the settlement's exclusions;
+- one pass counts, per person of the cohort and per date the settlement measures them at, the proven reoffences on
+  record by that date and whether the person is observable (:func:`outcomes.engines.sql.dated_tallies_sql`,
+  :func:`outcomes.engines.sql.per_person_sql`): the same SQL stage as ``proven_reoffending`` on an engine, each
+  person measured once per date.
+
+The dates are each tranche's interim and final settlement dates on or before the settlement date, for its people,
+and the settlement date itself for everyone when the contract prices a person without a proven reoffence. pandas
+then compares each tranche with its counterfactual on these counts exactly as on its own (the counts are whole
+numbers, in the same order), so every engine gives the same ledger, byte for byte.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ground.reading import file_format
+from ground.tables import Links, UnmatchedRowsWarning, report_links
+from outcomes.engines import DuckDB, Spark
+from outcomes.engines import sql as stage
+from outcomes.engines.boundary import TOO_RECENT, Settings, located, whole_count
+from outcomes.engines.run import check_offence_rows, day, stage_offence_table
+from outcomes.reoffending import per_person_frame
+from pricing.contract import Contract
+from pricing.settlement_data import SettlementData, settlement_data
+
+__all__ = ["CountedOffences", "OffencesOnEngine", "engine_data"]
+
+#: What a settlement names in its errors.
+CALLER = "settle"
+
+
+@dataclass(frozen=True)
+class CountedOffences:
+    """The offences of a settlement, counted on an engine.
+
+    Attributes
+    ----------
+    rows : int
+        Offence rows given.
+    later : int
+        Rows dated (offence or disposal) after the settlement date: left out and counted.
+    unmatched : int
+        Rows on record by the settlement date whose person_id is no one in the people table: left out and counted.
+    per_date : dict of int -> (pandas.Index, numpy.ndarray)
+        For each date measured (its day number): the ids of the people measured at it, and their rows of ``counts``.
+    counts : pandas.DataFrame
+        :func:`outcomes.engines.sql.per_person_sql`'s columns, one row per person and date measured.
+    engine : str
+        The engine that counted them.
+    """
+
+    rows: int
+    later: int
+    unmatched: int
+    per_date: dict[int, tuple[pd.Index, np.ndarray]] = field(repr=False)
+    counts: pd.DataFrame = field(repr=False)
+    engine: str = "duckdb"
+
+    def per_person(self, people: pd.DataFrame, as_of: date) -> pd.DataFrame:
+        """``people``'s proven reoffending on the offences on record by ``as_of``, in their order: the per-person
+        table of :func:`outcomes.reoffending.proven_reoffending`.
+
+        Parameters
+        ----------
+        people : pandas.DataFrame
+            People of the cohort (``person_id``).
+        as_of : datetime.date
+            A date the settlement measures them at.
+
+        Examples
+        --------
+        >>> counts = pd.DataFrame({"person_id": ["a"], "index_day": [19723], "observable": [True], "reason": [""],
+        ...                        "reoffences": [2], "days_to_first": [40.0]})
+        >>> counted = CountedOffences(1, 0, 0, {20000: (pd.Index(["a"]), np.array([0]))}, counts)
+        >>> counted.per_person(pd.DataFrame({"person_id": ["a"]}), date(2024, 10, 4))["reoffences"].tolist()
+        [2]
+        """
+        ids, rows = self.per_date.get(day(pd.Timestamp(as_of)), (pd.Index([]), np.array([], dtype=np.int64)))
+        found = ids.get_indexer(people["person_id"].astype("str"))
+        if (found < 0).any():  # the dates are the settlement's own (see the module notes): a miss is desist's error
+            raise RuntimeError(f"{int((found < 0).sum())} people were not counted on the engine as of {as_of}")
+        return per_person_frame(self.counts.iloc[rows[found]].reset_index(drop=True))
+
+
+@dataclass(frozen=True)
+class OffencesOnEngine:
+    """Offences a settlement leaves to an engine: a file it reads, or a table pandas read and checked."""
+
+    engine: DuckDB | Spark
+    source: pd.DataFrame | str | Path
+
+    def count(self, contract: Contract, cohort: pd.DataFrame, people: pd.DataFrame, as_of: date) -> CountedOffences:
+        """Count the offences for a settlement of ``contract`` as of ``as_of`` (see the module notes).
+
+        Parameters
+        ----------
+        contract : Contract
+            The contract settled (its ``[reoffending]`` measure and tranches).
+        cohort : pandas.DataFrame
+            The eligible people with their ``tranche``.
+        people : pandas.DataFrame
+            Every person given (checked): offences of no one in it are counted.
+        as_of : datetime.date
+            The settlement date.
+
+        Raises
+        ------
+        SchemaError
+            An offences file breaks its schema (as ``validate`` words it), or none of its ids is in people.
+        """
+        settings = _settings(contract)
+        pairs = _pairs(contract, cohort, as_of)
+        runner = self.engine.runner()
+        try:
+            rules = stage_offence_table(runner, self.engine, self.source, settings, known=True, caller=CALLER)
+            runner.load("people_ids", people[["person_id"]].astype({"person_id": "str"}))
+            on_record = runner.fetch(stage.on_record_sql("offences_stage", "people_ids", day(pd.Timestamp(as_of)),
+                                                         len(rules))).iloc[0]  # fmt: skip
+            check_offence_rows(runner, rules, on_record["n_rows"], self.source)
+            n, later, unmatched = (whole_count(on_record[k]) for k in ("n", "later", "unmatched"))
+            _links(runner, Links(n - later, n - later - unmatched, unmatched), people, as_of)
+            runner.load("measured_raw", pairs)
+            runner.view("measured", "SELECT _row, person_id, index_day, cut_day FROM measured_raw", keep=True)
+            r = settings
+            tallies = stage.dated_tallies_sql("offences_stage", "measured", follow_up_days=r.follow_up_days,
+                                              waiting_days=r.waiting_days, counting=r.counting)  # fmt: skip
+            runner.view("measured_tallies", tallies)
+            counts = runner.fetch(
+                stage.per_person_sql(
+                    "measured",
+                    "measured_tallies",
+                    follow_up_days=r.follow_up_days,
+                    waiting_days=r.waiting_days,
+                    as_of_day="cut_day",
+                    no_index_reason=r.no_index,
+                    too_recent_reason=TOO_RECENT,
+                )  # fmt: skip
+            )
+        finally:
+            runner.close()
+        counts = counts.sort_values("_row", kind="stable").reset_index(drop=True)
+        cut_day, ids = pairs["cut_day"].to_numpy(), pairs["person_id"].to_numpy()
+        per_date = {}
+        for cut in np.unique(cut_day):  # a few dates, each a tranche's or the settlement's
+            rows = np.flatnonzero(cut_day == cut)
+            per_date[int(cut)] = (pd.Index(ids[rows]), rows)
+        return CountedOffences(n, later, unmatched, per_date, counts, type(self.engine).__name__.lower())
+
+
+def engine_data(
+    contract: Contract, data: Any, engine: str | DuckDB | Spark
+) -> tuple[SettlementData, OffencesOnEngine | None]:
+    """The tables a settlement reads in pandas (:func:`pricing.settlement_data.settlement_data`), and the offences
+    it leaves to ``engine`` (None on pandas, or for a contract that reads no offences).
+
+    An offences file the engine reads (Parquet or CSV) is not read by pandas at all; any other offences are read
+    and checked by pandas, then handed over. Either way they are not among the returned tables.
+
+    Parameters
+    ----------
+    contract : Contract
+        The contract settled.
+    data : mapping, or a data mapping file
+        As :func:`pricing.settle` takes it.
+    engine : "pandas", DuckDB or Spark
+        Where the offences are counted (:func:`outcomes.engines.as_engine`'s answer).
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> people = pd.DataFrame({"person_id": ["a"], "start_date": ["2011-11-01"]})
+    >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
+    >>> given, held = engine_data(scheme("doncaster"), {"people": people, "offences": offences}, DuckDB())
+    >>> sorted(given.tables), type(held.source).__name__
+    (['people'], 'DataFrame')
+    """
+    if engine == "pandas" or "offences" not in contract.tables:
+        return settlement_data(contract, data), None
+    given = data.get("offences") if isinstance(data, Mapping) else None
+    if _engine_reads(given):
+        # pandas checks an empty table in its place; the engine checks and counts the file
+        data = {**data, "offences": pd.DataFrame({c: pd.Series(dtype="str") for c in stage.OFFENCE_COLUMNS})}
+    read = settlement_data(contract, data)
+    frame = read.tables.pop("offences", None)
+    if frame is None:
+        return read, None
+    return read, OffencesOnEngine(engine, located(given) if _engine_reads(given) else frame)  # type: ignore[arg-type]
+
+
+def _engine_reads(source: Any) -> bool:
+    """Whether a table is a file the engines read themselves (Parquet or CSV)."""
+    if not isinstance(source, (str, Path)) or Path(str(source)).suffix.lower() == ".toml":
+        return False
+    return file_format(source, "offences") in ("Parquet", "CSV")
+
+
+def _settings(contract: Contract) -> Settings:
+    r = contract.spec.reoffending
+    assert r is not None  # a contract that reads offences has a [reoffending] measure (pricing.contract)
+    # disposals as their levels, as proven_reoffending reads them ("Conviction" is a conviction)
+    levels = tuple(str(d).strip().casefold().replace(" ", "_") for d in r.disposals)
+    # checked against today, as pricing.settlement_data checks every table; the dates measured are in the counts
+    return Settings(contract.index, r.follow_up_days, r.waiting_days, None, levels, r.counting)
+
+
+def _pairs(contract: Contract, cohort: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Each person of the cohort once per date they are measured at: ``person_id``, ``index_day``, ``cut_day``."""
+    index_day = cohort[contract.index].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    tranche = cohort["tranche"].to_numpy()
+    parts = []
+    for t in contract.tranches:
+        inside = np.flatnonzero(tranche == t.name)
+        for when in {d for d in (t.interim, t.final) if d is not None and d <= as_of}:
+            parts.append((inside, day(pd.Timestamp(when))))
+    r = contract.spec.reoffending
+    if r is not None and r.price_key in contract.prices:  # a price per person without a proven reoffence
+        parts.append((np.arange(len(cohort)), day(pd.Timestamp(as_of))))
+    rows = np.concatenate([p for p, _ in parts]) if parts else np.array([], dtype=np.int64)
+    cut = np.concatenate([np.full(len(p), when) for p, when in parts]) if parts else np.array([], dtype=np.int64)
+    return pd.DataFrame(
+        {"person_id": cohort["person_id"].astype("str").to_numpy()[rows], "index_day": index_day[rows], "cut_day": cut}
+    )
+
+
+def _links(runner: Any, links: Links, people: pd.DataFrame, as_of: date) -> None:
+    """No offence on record linking to anyone is an error, in check_links' words; some not linking are counted
+    among the exclusions (pricing.settle), not warned about again."""
+    unmatched: list[str] = []
+    if links.n and not links.matched:
+        first = (
+            f"SELECT person_id FROM offences_stage WHERE known_day <= {day(pd.Timestamp(as_of))} "
+            "GROUP BY person_id ORDER BY person_id LIMIT 3"
+        )
+        unmatched = runner.fetch(first)["person_id"].tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmatchedRowsWarning)
+        report_links(links, table="offences", to_table="people", unmatched_ids=unmatched,
+                     known_ids=people["person_id"].astype("str").head(3).tolist())  # fmt: skip
