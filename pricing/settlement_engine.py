@@ -61,10 +61,9 @@ class CountedOffences:
         Rows dated (offence or disposal) after the settlement date: left out and counted.
     unmatched : int
         Rows on record by the settlement date whose person_id is no one in the people table: left out and counted.
-    per_date : dict of int -> (pandas.Index, numpy.ndarray)
-        For each date measured (its day number): the ids of the people measured at it, and their rows of ``counts``.
-    counts : pandas.DataFrame
-        :func:`outcomes.engines.sql.per_person_sql`'s columns, one row per person and date measured.
+    per_date : dict of int -> (pandas.Index, pandas.DataFrame)
+        For each date measured (its day number): the ids of the people measured at it, and their per-person table
+        (:func:`outcomes.reoffending.per_person_frame`), in the same order.
     engine : str
         The engine that counted them.
     """
@@ -72,8 +71,7 @@ class CountedOffences:
     rows: int
     later: int
     unmatched: int
-    per_date: dict[int, tuple[pd.Index, np.ndarray]] = field(repr=False)
-    counts: pd.DataFrame = field(repr=False)
+    per_date: dict[int, tuple[pd.Index, pd.DataFrame]] = field(repr=False)
     engine: str = "duckdb"
 
     def per_person(self, people: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -89,17 +87,19 @@ class CountedOffences:
 
         Examples
         --------
-        >>> counts = pd.DataFrame({"person_id": ["a"], "index_day": [19723], "observable": [True], "reason": [""],
-        ...                        "reoffences": [2], "days_to_first": [40.0]})
-        >>> counted = CountedOffences(1, 0, 0, {20000: (pd.Index(["a"]), np.array([0]))}, counts)
-        >>> counted.per_person(pd.DataFrame({"person_id": ["a"]}), date(2024, 10, 4))["reoffences"].tolist()
-        [2]
+        >>> counts = per_person_frame(pd.DataFrame({"person_id": ["a", "b"], "index_day": [19723, 19723],
+        ...     "observable": True, "reason": "", "reoffences": [2, 0], "days_to_first": [40.0, None]}))
+        >>> counted = CountedOffences(2, 0, 0, {20000: (pd.Index(["a", "b"]), counts)})
+        >>> counted.per_person(pd.DataFrame({"person_id": ["b"]}), date(2024, 10, 4))["reoffences"].tolist()
+        [0]
         """
-        ids, rows = self.per_date.get(day(pd.Timestamp(as_of)), (pd.Index([]), np.array([], dtype=np.int64)))
+        ids, frame = self.per_date.get(day(pd.Timestamp(as_of)), (pd.Index([]), pd.DataFrame()))
         found = ids.get_indexer(people["person_id"].astype("str"))
         if (found < 0).any():  # the dates are the settlement's own (see the module notes): a miss is desist's error
             raise RuntimeError(f"{int((found < 0).sum())} people were not counted on the engine as of {as_of}")
-        return per_person_frame(self.counts.iloc[rows[found]].reset_index(drop=True))
+        if len(found) == len(frame) and (found == np.arange(len(found))).all():
+            return frame  # a tranche's own people, as counted: measured by several rules, taken out once
+        return frame.iloc[found].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -139,32 +139,32 @@ class OffencesOnEngine:
             check_offence_rows(runner, rules, on_record["n_rows"], self.source)
             n, later, unmatched = (whole_count(on_record[k]) for k in ("n", "later", "unmatched"))
             _links(runner, Links(n - later, n - later - unmatched, unmatched), people, as_of)
-            runner.load("measured_raw", pairs)
-            runner.view("measured", "SELECT _row, person_id, index_day, cut_day FROM measured_raw", keep=True)
-            r = settings
-            tallies = stage.dated_tallies_sql("offences_stage", "measured", follow_up_days=r.follow_up_days,
-                                              waiting_days=r.waiting_days, counting=r.counting)  # fmt: skip
-            runner.view("measured_tallies", tallies)
-            counts = runner.fetch(
-                stage.per_person_sql(
-                    "measured",
-                    "measured_tallies",
-                    follow_up_days=r.follow_up_days,
-                    waiting_days=r.waiting_days,
-                    as_of_day="cut_day",
-                    no_index_reason=r.no_index,
-                    too_recent_reason=TOO_RECENT,
-                )  # fmt: skip
-            )
+            counts = _measured(runner, settings, pairs)
         finally:
             runner.close()
-        counts = counts.sort_values("_row", kind="stable").reset_index(drop=True)
-        cut_day, ids = pairs["cut_day"].to_numpy(), pairs["person_id"].to_numpy()
+        cut_day = pairs["cut_day"].to_numpy()
         per_date = {}
         for cut in np.unique(cut_day):  # a few dates, each a tranche's or the settlement's
-            rows = np.flatnonzero(cut_day == cut)
-            per_date[int(cut)] = (pd.Index(ids[rows]), rows)
-        return CountedOffences(n, later, unmatched, per_date, counts, type(self.engine).__name__.lower())
+            frame = per_person_frame(counts.loc[cut_day == cut].reset_index(drop=True))
+            per_date[int(cut)] = (pd.Index(frame["person_id"]), frame)
+        return CountedOffences(n, later, unmatched, per_date, type(self.engine).__name__.lower())
+
+
+def _measured(runner: Any, settings: Settings, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per person and date measured (``pairs``, in their order): the per-person stage's columns."""
+    runner.load("measured_raw", pairs)
+    runner.view("measured", "SELECT _row, person_id, index_day, cut_day FROM measured_raw", keep=True)
+    r = settings
+    tallies = stage.dated_tallies_sql("offences_stage", "measured", follow_up_days=r.follow_up_days,
+                                      waiting_days=r.waiting_days, counting=r.counting)  # fmt: skip
+    runner.view("measured_tallies", tallies)
+    per_person = stage.per_person_sql("measured", "measured_tallies", follow_up_days=r.follow_up_days,
+                                      waiting_days=r.waiting_days, as_of_day="cut_day", no_index_reason=r.no_index,
+                                      too_recent_reason=TOO_RECENT)  # fmt: skip
+    # the ids are the pairs' own: no text is brought back from the engine but the reasons
+    counts = runner.fetch(f"SELECT _row, index_day, observable, reason, reoffences, days_to_first FROM ({per_person}) "
+                          "AS measured_people")  # fmt: skip
+    return counts.sort_values("_row", kind="stable").assign(person_id=pairs["person_id"].array)
 
 
 def engine_data(
@@ -226,10 +226,9 @@ def _settings(contract: Contract) -> Settings:
 def _pairs(contract: Contract, cohort: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Each person of the cohort once per date they are measured at: ``person_id``, ``index_day``, ``cut_day``."""
     index_day = cohort[contract.index].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-    tranche = cohort["tranche"].to_numpy()
     parts = []
     for t in contract.tranches:
-        inside = np.flatnonzero(tranche == t.name)
+        inside = np.flatnonzero((cohort["tranche"] == t.name).to_numpy())
         for when in {d for d in (t.interim, t.final) if d is not None and d <= as_of}:
             parts.append((inside, day(pd.Timestamp(when))))
     r = contract.spec.reoffending
@@ -237,9 +236,9 @@ def _pairs(contract: Contract, cohort: pd.DataFrame, as_of: date) -> pd.DataFram
         parts.append((np.arange(len(cohort)), day(pd.Timestamp(as_of))))
     rows = np.concatenate([p for p, _ in parts]) if parts else np.array([], dtype=np.int64)
     cut = np.concatenate([np.full(len(p), when) for p, when in parts]) if parts else np.array([], dtype=np.int64)
-    return pd.DataFrame(
-        {"person_id": cohort["person_id"].astype("str").to_numpy()[rows], "index_day": index_day[rows], "cut_day": cut}
-    )
+    # ids taken as the text they are (Arrow's), not made into a million Python strings
+    ids = cohort["person_id"].astype("str").take(rows).array
+    return pd.DataFrame({"person_id": ids, "index_day": index_day[rows], "cut_day": cut})
 
 
 def _links(runner: Any, links: Links, people: pd.DataFrame, as_of: date) -> None:
