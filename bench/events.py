@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from measure import run_child  # bench/measure.py
+from measure import machine, run_child  # bench/measure.py
 
 AS_OF = "2025-12-31"
 CHUNK = 5_000_000
@@ -222,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
             if not (folder / "offences.parquet").exists():
                 generate(n_people, n_events, folder)
         runs = [(small, "pandas", None), (small, "duckdb", None), (small, "spark", None), (large, "duckdb", "4GB")]
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    print(f"machine: {machine()}")
     print(
         f"{'data':>14} {'engine':>7} {'limit':>6} {'people':>11} {'events':>12} {'seconds':>8} {'CPU s':>8} "
         f"{'peak GiB':>8} {'vs plain (CPU)':>15}"

@@ -20,6 +20,8 @@ so code written against the built-in exceptions keeps working.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the errors import nothing heavy: the command line starts fast
@@ -82,12 +84,75 @@ class SpecError(DesistError, ValueError):
 
     The message names the key (e.g. ``outcomes.self_esteem.window``) and the
     allowed values.
+
+    Attributes
+    ----------
+    key : str
+        The key the (first) problem concerns.
+    source : str or None
+        The file, when the spec came from a file.
+    problems : tuple of SpecError
+        Each problem, when the file has several (see :class:`Problems`); empty for one.
     """
 
-    def __init__(self, message: str, *, key: str = "", source: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, key: str = "", source: str | None = None, problems: tuple[SpecError, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.key = key
         self.source = source
+        self.problems = problems
+
+
+class Problems:
+    """Every problem of a file's independent parts, raised together as one :class:`SpecError`.
+
+    A contract names tranches, rules, outcomes and prices that are checked one
+    by one; a user who has three of them wrong should read all three at once,
+    not one per run. Each part is read inside :meth:`at`, which keeps a
+    ``SpecError`` raised there and goes on; :meth:`check` then raises them as
+    one error listing each (a single problem is raised as it was). Parts that
+    depend on a part that failed should be skipped (:meth:`failed`), so that
+    one mistake is not reported again as the others it causes.
+
+    Examples
+    --------
+    >>> problems = Problems()
+    >>> for key in ("a", "b"):
+    ...     with problems.at():
+    ...         raise SpecError(f"The '{key}' key must be a number.", key=key)
+    >>> try:
+    ...     problems.check()
+    ... except SpecError as exc:
+    ...     print(exc)
+    2 problems:
+    - The 'a' key must be a number.
+    - The 'b' key must be a number.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[SpecError] = []
+
+    @contextmanager
+    def at(self) -> Iterator[None]:
+        """Keep a ``SpecError`` raised inside (each of its own problems, if it lists several) and go on."""
+        try:
+            yield
+        except SpecError as exc:
+            self.found.extend(exc.problems or (exc,))
+
+    def failed(self) -> bool:
+        """Whether any part has failed so far."""
+        return bool(self.found)
+
+    def check(self) -> None:
+        """Raise the problems kept so far: the one as it was, or several as one ``SpecError`` listing each."""
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            lines = "\n".join(f"- {exc}" for exc in self.found)
+            first = self.found[0]
+            raise SpecError(f"{len(self.found)} problems:\n{lines}", key=first.key, problems=tuple(self.found))
 
 
 class MatchingError(DesistError, ValueError):

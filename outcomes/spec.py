@@ -62,7 +62,7 @@ import pandas as pd
 import tomli_w
 
 from ground.dates import DateLike
-from ground.errors import SpecError
+from ground.errors import Problems, SpecError
 from ground.expressions import parse
 from outcomes.achievement import Achievement, Cohort, Rule, achievement, check_window, rule_from_dict
 from outcomes.instruments import Instrument, get_instrument, load_instrument
@@ -118,6 +118,19 @@ def _keys(raw: dict, allowed: tuple[str, ...], key: str) -> None:
             f"The keys of '{key}' must be among {', '.join(allowed)}. Got {', '.join(unknown)}.",
             key=f"{key}.{unknown[0]}",
         )
+
+
+def _parts(raw: dict, section: str, problems: Problems) -> list[tuple[str, Any]]:
+    """The named parts of a section (``[outcomes.x]``, ``[segments.y]``); none if the section is no table."""
+    with problems.at():
+        return list(_table(raw.get(section, {}), section).items())
+    return []
+
+
+def _sources(metric: dict) -> None:
+    sources = _typed(metric, "sources", list, "metric", [])
+    if not all(isinstance(x, str) for x in sources):
+        raise SpecError(f"The 'metric.sources' key must list text. Got {list(sources)!r}.", key="metric.sources")
 
 
 def _typed(raw: dict, name: str, kind: type, key: str, default: Any = ...) -> Any:
@@ -283,43 +296,58 @@ class MetricSpec:
         try:
             return cls.from_dict(raw, base_dir=base_dir)
         except SpecError as exc:
-            raise SpecError(f"{source}: {exc}" if source else str(exc), key=exc.key, source=source) from None
+            raise SpecError(
+                f"{source}: {exc}" if source else str(exc), key=exc.key, source=source, problems=exc.problems
+            ) from None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], base_dir: str | Path = ".") -> MetricSpec:
-        """Validate a parsed spec (the TOML layout as nested dicts)."""
-        _keys(raw, SECTIONS, "spec")
-        metric = _table(raw.get("metric"), "metric") if "metric" in raw else {}
-        _keys(metric, ("name", "description", "instrument_files", "sources"), "metric")
-        name = _typed(metric, "name", str, "metric")
-        files = tuple(_typed(metric, "instrument_files", list, "metric", []))
-        sources = tuple(_typed(metric, "sources", list, "metric", []))
-        if not all(isinstance(x, str) for x in sources):
-            raise SpecError(f"The 'metric.sources' key must list text. Got {list(sources)!r}.", key="metric.sources")
+        """Validate a parsed spec (the TOML layout as nested dicts); every part's problems are raised together."""
+        problems = Problems()
+        with problems.at():
+            _keys(raw, SECTIONS, "spec")
+        metric: dict = {}
+        with problems.at():
+            metric = _table(raw.get("metric"), "metric") if "metric" in raw else {}
+            _keys(metric, ("name", "description", "instrument_files", "sources"), "metric")
+            _typed(metric, "name", str, "metric")
+            _typed(metric, "description", str, "metric", "")
+        files: tuple = ()
+        with problems.at():
+            files = tuple(_typed(metric, "instrument_files", list, "metric", []))
+        with problems.at():
+            _sources(metric)
         instruments = {}
         for i, f in enumerate(files):
-            with _at(f"metric.instrument_files[{i}]"):
+            with problems.at(), _at(f"metric.instrument_files[{i}]"):
                 inst = load_instrument(Path(base_dir) / f)
-            instruments[inst.name] = inst
-
+                instruments[inst.name] = inst
         outcomes = {}
-        for key, table in _table(raw.get("outcomes", {}), "outcomes").items():
-            with _at(f"outcomes.{key}"):
+        for key, table in _parts(raw, "outcomes", problems):
+            with problems.at(), _at(f"outcomes.{key}"):
                 outcomes[key] = _outcome(key, _table(table, f"outcomes.{key}"), instruments)
         reoffending = None
         if "reoffending" in raw:
-            with _at("reoffending"):
+            with problems.at(), _at("reoffending"):
                 reoffending = _reoffending(_table(raw["reoffending"], "reoffending"))
         segments = {}
-        for key, table in _table(raw.get("segments", {}), "segments").items():
-            segments[key] = _segment(key, _table(table, f"segments.{key}"))
-        price_keys = {o.price_key for o in outcomes.values() if o.price_key}
-        if reoffending is not None and reoffending.price_key:
-            price_keys.add(reoffending.price_key)
-        payment = _payment(_table(raw.get("payment", {}), "payment"), price_keys, set(segments))
+        for key, table in _parts(raw, "segments", problems):
+            with problems.at():
+                segments[key] = _segment(key, _table(table, f"segments.{key}"))
+        # Prices are checked against the price keys and segments as written, even those whose outcome or
+        # segment failed above: a price is not reported as unknown because its outcome has a mistake of its own.
+        tables = [t for _, t in _parts(raw, "outcomes", Problems())] + [raw.get("reoffending")]
+        price_keys = {t["price_key"] for t in tables if isinstance(t, dict) and isinstance(t.get("price_key"), str)}
+        written = {key for key, _ in _parts(raw, "segments", Problems())}
+        payment: dict = {}
+        with problems.at():
+            payment = _payment(_table(raw.get("payment", {}), "payment"), price_keys, written, problems)
+        problems.check()
+        name = metric["name"]
+        sources = tuple(metric.get("sources", ()))
         return cls(
             name=name,
-            description=_typed(metric, "description", str, "metric", ""),
+            description=metric.get("description", ""),
             outcomes=outcomes,
             reoffending=reoffending,
             segments=segments,
@@ -558,27 +586,38 @@ def _amount(value: Any, key: str, what: str = f"an amount from 0 to £{MAX_POUND
     return float(value)
 
 
-def _payment(raw: dict, price_keys: set[str], segments: set[str]) -> dict[str, Any]:
-    _keys(raw, PAYMENT_KEYS, "payment")
+def _payment(raw: dict, price_keys: set[str], segments: set[str], problems: Problems) -> dict[str, Any]:
+    """``[payment]``, each key checked on its own so that every wrong key is reported together."""
+    with problems.at():
+        _keys(raw, PAYMENT_KEYS, "payment")
     for name in ("up_front_share", "at_risk_share", "management_fee_share", "clawback_share"):
-        if name in raw and _amount(_typed(raw, name, float, "payment"), f"payment.{name}", "a share in [0, 1]") > 1:
-            raise SpecError(
-                f"The 'payment.{name}' key must be a share in [0, 1]. Got {raw[name]!r} instead.", key=f"payment.{name}"
-            )
+        with problems.at():
+            if name in raw and _amount(_typed(raw, name, float, "payment"), f"payment.{name}", "a share in [0, 1]") > 1:
+                raise SpecError(
+                    f"The 'payment.{name}' key must be a share in [0, 1]. Got {raw[name]!r} instead.",
+                    key=f"payment.{name}",
+                )
     for name in ("service_fee", "outcome_cap"):
-        if name in raw:
-            _amount(_typed(raw, name, float, "payment"), f"payment.{name}")
-    _typed(raw, "currency", str, "payment", "")
-    _typed(raw, "at_risk_through_tariff", bool, "payment", False)
-    if "investor" in raw and not isinstance(raw["investor"], (str, bool)):
-        raise SpecError(
-            f"The 'payment.investor' key must be the investor's name or true. Got {raw['investor']!r} instead.",
-            key="payment.investor",
-        )
-    for name, share in _table(raw.get("subcontractors", {}), "payment.subcontractors").items():
-        _amount(share, f"payment.subcontractors.{name}", "a share in [0, 1]")
-    _uplifts(raw, segments)
-    _prices(_table(raw.get("prices", {}), "payment.prices"), price_keys, segments)
+        with problems.at():
+            if name in raw:
+                _amount(_typed(raw, name, float, "payment"), f"payment.{name}")
+    with problems.at():
+        _typed(raw, "currency", str, "payment", "")
+    with problems.at():
+        _typed(raw, "at_risk_through_tariff", bool, "payment", False)
+    with problems.at():
+        if "investor" in raw and not isinstance(raw["investor"], (str, bool)):
+            raise SpecError(
+                f"The 'payment.investor' key must be the investor's name or true. Got {raw['investor']!r} instead.",
+                key="payment.investor",
+            )
+    with problems.at():
+        for name, share in _table(raw.get("subcontractors", {}), "payment.subcontractors").items():
+            _amount(share, f"payment.subcontractors.{name}", "a share in [0, 1]")
+    with problems.at():
+        _uplifts(raw, segments)
+    with problems.at():
+        _prices(_table(raw.get("prices", {}), "payment.prices"), price_keys, segments)
     return raw
 
 

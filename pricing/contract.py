@@ -80,22 +80,22 @@ import hashlib
 import json
 import math
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import Any, TypeVar, cast, get_args
 
 from ground.checks import parameter_error
 from ground.dates import DateLike, parse_date
-from ground.errors import ParameterError, SpecError
+from ground.errors import ParameterError, Problems, SpecError
 from ground.expressions import parse
 from ground.tables import CUSTODY_KINDS
 from metrics.power import Measure
 from metrics.thresholds import BaselineTest, PaymentRule, Scale
-from outcomes.spec import MAX_POUNDS, MetricSpec
+from outcomes.spec import CONTRACT_SECTIONS, MAX_POUNDS, MetricSpec, ReoffendingSpec
 from pricing.keys import choice as _choice
 from pricing.keys import fail as _fail
 from pricing.keys import known as _known
@@ -104,6 +104,8 @@ from pricing.keys import table as _table
 from pricing.keys import text as _text
 from pricing.ratecard import RateCard, ratecard_from_mapping
 from pricing.structure import PaymentStructure
+
+T = TypeVar("T")
 
 __all__ = ["Baseline", "BaselineRate", "Contract", "ContractRule", "CustodyCount", "Hurdle", "MatchedPool", "Tranche"]
 
@@ -509,9 +511,13 @@ class Contract:
         if not isinstance(raw, Mapping):
             raise parameter_error("raw", "Contract.from_mapping", "a mapping", got=type(raw).__name__)
         with _named(source):
-            spec = MetricSpec.from_dict(dict(raw), base_dir=base_dir)
-            contract = _build(spec, source)
-            data_map = _data_map(spec.terms, base_dir)
+            problems = Problems()
+            spec = None
+            with problems.at():
+                spec = MetricSpec.from_dict(dict(raw), base_dir=base_dir)
+            terms = {k: raw[k] for k in CONTRACT_SECTIONS if k in raw}
+            contract = _build(spec, terms, source, problems)
+            data_map = _data_map(terms, base_dir)
         digest = digest or hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
         return _replace(contract, digest=digest, data_map=data_map)
 
@@ -562,46 +568,84 @@ def _replace(contract: Contract, **changes: Any) -> Contract:
 def _named(source: str | None) -> Iterator[None]:
     """Prefix the file's name to a SpecError raised inside; turn a ParameterError into a SpecError."""
     try:
-        yield
-    except ParameterError as exc:
-        key = f"payment.{exc.parameter}" if exc.parameter else "payment"
-        message = f"{source}: {key}: {exc}" if source else f"{key}: {exc}"
-        raise SpecError(message, key=key, source=source) from None
+        with _payment_key():
+            yield
     except SpecError as exc:
         if source is None or str(exc).startswith(source):
             raise
-        raise SpecError(f"{source}: {exc}", key=exc.key, source=source) from None
+        raise SpecError(f"{source}: {exc}", key=exc.key, source=source, problems=exc.problems) from None
 
 
-def _build(spec: MetricSpec, source: str | None) -> Contract:
-    terms = spec.terms
-    cohort = _table(terms, "cohort", "contract")
-    _known(cohort, ("eligible", "index"), "cohort")
-    eligible = _text(cohort, "eligible", "cohort", None)
-    if eligible is not None:
-        parse(eligible, key="cohort.eligible")
-    tranches = tuple(_tranche(name, t) for name, t in _table(terms, "tranches", "contract").items())
-    _apart(tranches)
-    matched, baseline = _counterfactual(_table(terms, "counterfactual", "contract"), spec)
-    custody = _custody(_table(terms, "custody", "contract")) if "custody" in terms else None
-    rules = tuple(_rule(name, r, tranches, matched, baseline) for name, r in _table(terms, "rules", "contract").items())
-    _reoffending_prices(spec, rules, custody)
-    ratecard = _ratecard(terms, spec, tranches)
-    _items_apart(spec, rules, ratecard)
-    return Contract(
-        spec=spec,
-        tranches=tranches,
-        rules=rules,
-        structure=_structure(spec, rules),
-        matched=matched,
-        baseline=baseline,
-        eligible=eligible,
-        index=_text(cohort, "index", "cohort", "start_date"),
-        custody=custody,
-        assumed=_assumed(_table(terms, "assumed", "contract"), spec),
-        ratecard=ratecard,
-        source=source,
-    )
+@contextmanager
+def _payment_key() -> Iterator[None]:
+    """A ParameterError from the payment structure's checks is a problem of the [payment] key it names."""
+    try:
+        yield
+    except ParameterError as exc:
+        key = f"payment.{exc.parameter}" if exc.parameter else "payment"
+        raise SpecError(f"{key}: {exc}", key=key) from None
+
+
+def _build(spec: MetricSpec | None, terms: Mapping[str, Any], source: str | None, problems: Problems) -> Contract:
+    """The contract's terms, every independent part checked and all their problems raised together.
+
+    A part that needs another (a rule its tranches and counterfactual, the prices the spec) is checked only when
+    that one passed, so that one mistake is not reported again as the others it causes.
+    """
+    eligible, index = None, "start_date"
+    with problems.at():
+        cohort = _table(terms, "cohort", "contract")
+        _known(cohort, ("eligible", "index"), "cohort")
+        eligible = _text(cohort, "eligible", "cohort", None)
+        if eligible is not None:
+            parse(eligible, key="cohort.eligible")
+        index = _text(cohort, "index", "cohort", "start_date")
+    before = len(problems.found)
+    tranches = tuple(_each(terms, "tranches", _tranche, problems))
+    with problems.at():
+        _apart(tranches)
+    matched = baseline = None
+    with problems.at():
+        reoffending = None if spec is None else spec.reoffending
+        matched, baseline = _counterfactual(_table(terms, "counterfactual", "contract"), reoffending)
+    custody = None
+    with problems.at():
+        custody = _custody(_table(terms, "custody", "contract")) if "custody" in terms else None
+    rules: tuple[ContractRule, ...] = ()
+    if len(problems.found) == before:
+        rules = tuple(
+            _each(terms, "rules", partial(_rule, tranches=tranches, matched=matched, baseline=baseline), problems)
+        )
+    problems.check()
+    assert spec is not None  # a spec that failed has its problems raised just above
+    with _payment_key():
+        _reoffending_prices(spec, rules, custody)
+        ratecard = _ratecard(terms, spec, tranches)
+        _items_apart(spec, rules, ratecard)
+        return Contract(
+            spec=spec,
+            tranches=tranches,
+            rules=rules,
+            structure=_structure(spec, rules),
+            matched=matched,
+            baseline=baseline,
+            eligible=eligible,
+            index=index,
+            custody=custody,
+            assumed=_assumed(_table(terms, "assumed", "contract"), spec),
+            ratecard=ratecard,
+            source=source,
+        )
+
+
+def _each(terms: Mapping[str, Any], section: str, read: Callable[[str, Any], T], problems: Problems) -> list[T]:
+    """Each named part of a section (``[tranches.NAME]``, ``[rules.NAME]``) read on its own; the ones that pass."""
+    parts: list[T] = []
+    with problems.at():
+        for name, raw in _table(terms, section, "contract").items():
+            with problems.at():
+                parts.append(read(name, raw))
+    return parts
 
 
 def _custody(raw: dict) -> CustodyCount:
@@ -717,7 +761,7 @@ def _apart(tranches: tuple[Tranche, ...]) -> None:
             )
 
 
-def _counterfactual(raw: dict, spec: MetricSpec) -> tuple[MatchedPool | None, Baseline | None]:
+def _counterfactual(raw: dict, reoffending: ReoffendingSpec | None) -> tuple[MatchedPool | None, Baseline | None]:
     _known(raw, AGAINST, "counterfactual")
     matched = baseline = None
     if "matched" in raw:
@@ -732,7 +776,7 @@ def _counterfactual(raw: dict, spec: MetricSpec) -> tuple[MatchedPool | None, Ba
         caliper = _number(m, "caliper", "counterfactual.matched", None, low=0)
         matched = MatchedPool(int(ratio), caliper, tuple(covariates), _flag(m, "replace", "counterfactual.matched"))
     if "baseline" in raw:
-        baseline = _baseline(_table(raw, "baseline", "counterfactual"), spec)
+        baseline = _baseline(_table(raw, "baseline", "counterfactual"), reoffending)
     return matched, baseline
 
 
@@ -740,7 +784,7 @@ _RATE_KEYS = ("rate", "n", "predicted", "risk")
 _BASELINE_KEYS = ("period", "version", "counting", "disposals", "adjust", "test", "measure", *_RATE_KEYS)
 
 
-def _baseline(b: dict, spec: MetricSpec) -> Baseline:
+def _baseline(b: dict, reoffending: ReoffendingSpec | None) -> Baseline:
     """``[counterfactual.baseline]``: shared terms, one measure's figures flat, others as ``[...baseline.MEASURE]``."""
     key = "counterfactual.baseline"
     _known(b, (*_BASELINE_KEYS, *RULE_MEASURES), key)
@@ -775,7 +819,7 @@ def _baseline(b: dict, spec: MetricSpec) -> Baseline:
         adjust=_choice(b, "adjust", key, ADJUSTMENTS, "difference"),
         test=cast(BaselineTest, _choice(b, "test", key, BASELINE_TESTS, "two_sample")),
     )
-    r = spec.reoffending
+    r = reoffending
     measured = set(baseline.measures) & set(REOFFENDING_FOR)
     if measured and r is not None and (baseline.counting != r.counting or set(baseline.disposals) != set(r.disposals)):
         raise SpecError(

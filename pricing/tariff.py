@@ -375,7 +375,7 @@ class Tariff:
         try:
             return cls.from_toml_string(text, table=table)
         except SpecError as exc:
-            raise SpecError(f"{path}: {exc}", key=exc.key, source=str(path)) from None
+            raise SpecError(f"{path}: {exc}", key=exc.key, source=str(path), problems=exc.problems) from None
 
     @classmethod
     def from_spec(cls, spec: MetricSpec) -> Tariff:

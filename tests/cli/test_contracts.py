@@ -140,3 +140,17 @@ def test_verify_names_an_edited_audit_record(tmp_path):
     (out / "audit.json").write_text(json.dumps(audit))
     moved = run("verify", out / "audit.json")
     assert moved.exit_code == 1 and "audit.json was changed after it was written" in moved.output
+
+
+def test_check_lists_every_mistake_of_a_contract_at_once(tmp_path):
+    from pricing import scheme_path
+
+    text = scheme_path("doncaster").read_text()
+    for old, new in (("service_fee = 33333333.33", "service_fee = -5"), ("end = 2013-09-30", "end = 2012-09-30")):
+        text = text.replace(old, new, 1)
+    path = tmp_path / "contract.toml"
+    path.write_text(text)
+    result = run("check", path)
+    assert result.exit_code == 1
+    assert "2 problems:" in result.output and "Traceback" not in result.output
+    assert "'payment.service_fee'" in result.output and "'tranches.cohort_2.end'" in result.output

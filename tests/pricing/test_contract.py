@@ -151,3 +151,46 @@ def test_dwp_groups_and_their_table_3_maxima():
     }
     assert totals == table_3 == c.ratecard.max_per_person
     assert {r.name: r.spells for r in c.ratecard.rules}["sustainment"] == "employment"
+
+
+#: Four independent mistakes in Doncaster's contract, each with the key it must name.
+MISTAKES = {
+    "cohort.eligible": ('eligible = "deported', "eligible = \"__import__('os') and deported"),
+    "tranches.cohort_2.end": ("end = 2013-09-30", "end = 2012-09-30"),
+    "payment.service_fee": ("service_fee = 33333333.33", "service_fee = -5"),
+    "payment.clawback_share": ("clawback_share = 0.10", "clawback_share = 10"),
+}
+
+
+def test_every_independent_mistake_is_reported_at_once(tmp_path):
+    text = DONCASTER
+    for old, new in MISTAKES.values():
+        assert old in text
+        text = text.replace(old, new, 1)
+    path = write(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        Contract.from_toml(path)
+    message = str(info.value)
+    assert {p.key for p in info.value.problems} == set(MISTAKES)
+    assert message.startswith(f"{path}: 4 problems:") and message.count(str(path)) == 1
+    assert all(f"'{key}'" in message or f"{key}:" in message for key in MISTAKES), message
+
+
+def test_a_rule_is_not_blamed_for_its_tranche(tmp_path):
+    # The rule is only checked against tranches that were read: its own mistake comes once the tranche is mended.
+    text = DONCASTER.replace("final = 2015-07-31", "final = 2013-01-01").replace("at_least = 0.05", "at_least = nan")
+    with pytest.raises(SpecError) as info:
+        Contract.from_toml(write(tmp_path, text))
+    assert info.value.key == "tranches.cohort_2.final" and not info.value.problems
+    with pytest.raises(SpecError, match="rules.target.at_least"):
+        Contract.from_toml(write(tmp_path, text.replace("final = 2013-01-01", "final = 2015-07-31")))
+
+
+def test_spec_mistakes_and_contract_mistakes_come_together(tmp_path):
+    # A negative price and a wrong currency (the spec's [payment]) beside a tranche's (the contract's): one error.
+    text = scheme_path("sector_ask").read_text().replace("accommodation = 600", "accommodation = -600")
+    text = text.replace('currency = "GBP"', "currency = 3").replace("final = 2026-03-31", "final = 1999-01-01")
+    with pytest.raises(SpecError) as info:
+        Contract.from_toml(write(tmp_path, text))
+    keys = {p.key for p in info.value.problems}
+    assert keys == {"payment.prices.accommodation", "payment.currency", "tranches.year_1.final"}, str(info.value)
