@@ -1,6 +1,6 @@
 """Transforming Rehabilitation's size: 21 providers' quarterly cohorts settled from Parquet on DuckDB and on Spark.
 
-The facts used (/work/shared/DOMAIN.md, section 5, with their sources):
+The facts of the scheme used, with their sources:
 
 - 21 Community Rehabilitation Companies (CRCs) replaced 35 probation trusts in June 2014 (Public Accounts Committee,
   "Transforming rehabilitation: progress review", HC 1747, 2019);

@@ -258,10 +258,12 @@ def settle(
         raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
     given, held = engine_data(contract, source, chosen)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
+    read: dict[str, pd.DataFrame | CountedOffences] = dict(given.tables)
+    counts = dict(given.rows)
     if held is not None:  # the offences are counted on an engine (pricing.settlement_engine)
-        given.tables["offences"] = held.count(contract, cohort, given.tables["people"], as_of)
-        given.rows["offences"] = given.tables["offences"].rows
-    tables, later = _known_by(given.tables, as_of)
+        read["offences"] = counted = held.count(contract, cohort, given.tables["people"], as_of)
+        counts["offences"] = counted.rows
+    tables, later = _known_by(read, as_of)
     exclusions += later + _linked(tables)
     with _named(given.sources["people"]):
         rule_rows, rule_ledger = _rules(contract, cohort, tables, as_of)
@@ -283,7 +285,7 @@ def settle(
         "as_of": as_of.isoformat(),
         "baseline_version": None if contract.baseline is None else contract.baseline.version,
         "seeds": {},
-        "tables": {name: {"rows": n, "used": name not in given.unused} for name, n in sorted(given.rows.items())},
+        "tables": {name: {"rows": n, "used": name not in given.unused} for name, n in sorted(counts.items())},
         "unused": sorted(given.unused),
         "figures": settlement.figures(),
     }

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.reading import file_format
+from ground.reading import TableSource, file_format
 from ground.tables import Links, UnmatchedRowsWarning, report_links
 from outcomes.engines import DuckDB, Spark
 from outcomes.engines import sql as stage
@@ -74,16 +74,16 @@ class CountedOffences:
     per_date: dict[int, tuple[pd.Index, pd.DataFrame]] = field(repr=False)
     engine: str = "duckdb"
 
-    def per_person(self, people: pd.DataFrame, as_of: date) -> pd.DataFrame:
-        """``people``'s proven reoffending on the offences on record by ``as_of``, in their order: the per-person
+    def per_person(self, people: pd.DataFrame, when: date) -> pd.DataFrame:
+        """``people``'s proven reoffending on the offences on record by ``when``, in their order: the per-person
         table of :func:`outcomes.reoffending.proven_reoffending`.
 
         Parameters
         ----------
         people : pandas.DataFrame
             People of the cohort (``person_id``).
-        as_of : datetime.date
-            A date the settlement measures them at.
+        when : datetime.date
+            A date the settlement measures them at (a tranche's, or the settlement's own).
 
         Examples
         --------
@@ -93,10 +93,10 @@ class CountedOffences:
         >>> counted.per_person(pd.DataFrame({"person_id": ["b"]}), date(2024, 10, 4))["reoffences"].tolist()
         [0]
         """
-        ids, frame = self.per_date.get(day(pd.Timestamp(as_of)), (pd.Index([]), pd.DataFrame()))
-        found = ids.get_indexer(people["person_id"].astype("str"))
+        ids, frame = self.per_date.get(day(pd.Timestamp(when)), (pd.Index([]), pd.DataFrame()))
+        found = ids.get_indexer(pd.Index(people["person_id"].astype("str")))
         if (found < 0).any():  # the dates are the settlement's own (see the module notes): a miss is desist's error
-            raise RuntimeError(f"{int((found < 0).sum())} people were not counted on the engine as of {as_of}")
+            raise RuntimeError(f"{int((found < 0).sum())} people were not counted on the engine as of {when}")
         if len(found) == len(frame) and (found == np.arange(len(found))).all():
             return frame  # a tranche's own people, as counted: measured by several rules, taken out once
         return frame.iloc[found].reset_index(drop=True)
@@ -109,8 +109,8 @@ class OffencesOnEngine:
     engine: DuckDB | Spark
     source: pd.DataFrame | str | Path
 
-    def count(self, contract: Contract, cohort: pd.DataFrame, people: pd.DataFrame, as_of: date) -> CountedOffences:
-        """Count the offences for a settlement of ``contract`` as of ``as_of`` (see the module notes).
+    def count(self, contract: Contract, cohort: pd.DataFrame, people: pd.DataFrame, settled: date) -> CountedOffences:
+        """Count the offences for a settlement of ``contract`` on the date ``settled`` (see the module notes).
 
         Parameters
         ----------
@@ -120,8 +120,8 @@ class OffencesOnEngine:
             The eligible people with their ``tranche``.
         people : pandas.DataFrame
             Every person given (checked): offences of no one in it are counted.
-        as_of : datetime.date
-            The settlement date.
+        settled : datetime.date
+            The settlement date (``settle``'s ``as_of``, read).
 
         Raises
         ------
@@ -129,16 +129,16 @@ class OffencesOnEngine:
             An offences file breaks its schema (as ``validate`` words it), or none of its ids is in people.
         """
         settings = _settings(contract)
-        pairs = _pairs(contract, cohort, as_of)
+        pairs = _pairs(contract, cohort, settled)
         runner = self.engine.runner()
         try:
             rules = stage_offence_table(runner, self.engine, self.source, settings, known=True, caller=CALLER)
             runner.load("people_ids", people[["person_id"]].astype({"person_id": "str"}))
-            on_record = runner.fetch(stage.on_record_sql("offences_stage", "people_ids", day(pd.Timestamp(as_of)),
+            on_record = runner.fetch(stage.on_record_sql("offences_stage", "people_ids", day(pd.Timestamp(settled)),
                                                          len(rules))).iloc[0]  # fmt: skip
             check_offence_rows(runner, rules, on_record["n_rows"], self.source)
             n, later, unmatched = (whole_count(on_record[k]) for k in ("n", "later", "unmatched"))
-            _links(runner, Links(n - later, n - later - unmatched, unmatched), people, as_of)
+            _links(runner, Links(n - later, n - later - unmatched, unmatched), people, settled)
             counts = _measured(runner, settings, pairs)
         finally:
             runner.close()
@@ -168,7 +168,9 @@ def _measured(runner: Any, settings: Settings, pairs: pd.DataFrame) -> pd.DataFr
 
 
 def engine_data(
-    contract: Contract, data: Any, engine: str | DuckDB | Spark
+    contract: Contract,
+    data: Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path,
+    engine: str | DuckDB | Spark,
 ) -> tuple[SettlementData, OffencesOnEngine | None]:
     """The tables a settlement reads in pandas (:func:`pricing.settlement_data.settlement_data`), and the offences
     it leaves to ``engine`` (None on pandas, or for a contract that reads no offences).
@@ -197,7 +199,7 @@ def engine_data(
     if engine == "pandas" or "offences" not in contract.tables:
         return settlement_data(contract, data), None
     given = data.get("offences") if isinstance(data, Mapping) else None
-    if _engine_reads(given):
+    if isinstance(data, Mapping) and _engine_reads(given):
         # pandas checks an empty table in its place; the engine checks and counts the file
         data = {**data, "offences": pd.DataFrame({c: pd.Series(dtype="str") for c in stage.OFFENCE_COLUMNS})}
     read = settlement_data(contract, data)

@@ -26,10 +26,10 @@ from tests.results.make_settlement_reference import cases
 OFFENCE_CASES = ["doncaster", "peterborough", "stacked_multiplicative_40000"]
 
 
-def settled(contract, data, as_of, engine="pandas"):
+def settled(contract, data, as_of, engine="pandas", previous=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a pool that does not record its measure: the same warning on every engine
-        return settle(contract, data, as_of=as_of, engine=engine)
+        return settle(contract, data, as_of=as_of, engine=engine, previous=previous)
 
 
 def assert_same(got, want) -> None:
@@ -221,6 +221,15 @@ def test_offences_given_as_a_table_are_checked_by_pandas_and_counted_on_the_engi
     contract, data = hand
     tables = {name: pd.read_csv(path) for name, path in data.items()}
     assert_same(settled(contract, tables, "2024-12-31", "duckdb"), settled(contract, data, "2024-12-31"))
+
+
+def test_a_running_account_nets_the_same_on_every_engine(folder):
+    contract, data, as_of = cases(folder)["peterborough"]
+    c = Contract.from_toml(contract)
+    earlier = {engine: settled(c, data, "2025-03-31", engine) for engine in ("pandas", "duckdb")}
+    later = {engine: settled(c, data, as_of, engine, previous=earlier[engine]) for engine in ("pandas", "duckdb")}
+    assert later["pandas"].audit["previous"]["paid_pence"] != 0
+    assert_same(later["duckdb"], later["pandas"])
 
 
 def test_an_unknown_engine_is_refused(hand):
