@@ -24,6 +24,12 @@ stages, each a query over the one before:
 4. **Per person** (:func:`per_person_sql`): every person of the cohort, in
    input order, with the tallies and whether they are observable and why not.
 
+A settlement (:mod:`pricing.settlement_engine`) measures each tranche at its own
+date: its offences are staged with the day they are on record (:func:`known_day`),
+counted once for the settlement's exclusions (:func:`on_record_sql`), then per
+person and date measured (:func:`dated_tallies_sql`, the same event as step 3)
+before step 4.
+
 The disposals' levels are read from the distinct values of the column
 (:func:`disposal_levels_sql`), not row by row: a row is then compared with the
 few spellings that prove. Day numbers keep the arithmetic plain integers, so
