@@ -51,8 +51,8 @@ from pricing.payouts import events_avoided, tranche_money
 from pricing.ratecard import CLAIM_KINDS, cash_flow
 from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
 from pricing.running import SETTLED_BEFORE, PaidBefore, by_item, netted
-from pricing.settlement_data import OUTCOME_COLUMN, TABLES
-from pricing.settlement_engine import CountedOffences, engine_data
+from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
+from pricing.settlement_engine import CountedOffences, held_back, on_engine
 from pricing.tariff_ledger import LEDGER_COLUMNS, Uplifts, capped, pence, pence_text, tariff_rows, uplifts
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
@@ -256,7 +256,9 @@ def settle(
     source = contract.data_map if data is None else data
     if source is None:
         raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
-    given, held = engine_data(contract, source, chosen)
+    source, file = held_back(contract, source, chosen)  # an offences file the engine reads (pricing.settlement_engine)
+    given = settlement_data(contract, source)
+    held = on_engine(chosen, given, file)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
     read: dict[str, pd.DataFrame | CountedOffences] = dict(given.tables)
     counts = dict(given.rows)

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -41,9 +41,12 @@ from outcomes.engines.boundary import TOO_RECENT, Settings, located, whole_count
 from outcomes.engines.run import check_offence_rows, day, stage_offence_table
 from outcomes.reoffending import per_person_frame
 from pricing.contract import Contract
-from pricing.settlement_data import SettlementData, settlement_data
+from pricing.settlement_data import SettlementData
 
-__all__ = ["CountedOffences", "OffencesOnEngine", "engine_data"]
+__all__ = ["CountedOffences", "OffencesOnEngine", "held_back", "on_engine"]
+
+#: The data a settlement takes: tables by name (frames, files, mapped tables), or a data mapping file.
+SettlementSource = Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path
 
 #: What a settlement names in its errors.
 CALLER = "settle"
@@ -167,16 +170,13 @@ def _measured(runner: Any, settings: Settings, pairs: pd.DataFrame) -> pd.DataFr
     return counts.sort_values("_row", kind="stable").assign(person_id=pairs["person_id"].array)
 
 
-def engine_data(
-    contract: Contract,
-    data: Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path,
-    engine: str | DuckDB | Spark,
-) -> tuple[SettlementData, OffencesOnEngine | None]:
-    """The tables a settlement reads in pandas (:func:`pricing.settlement_data.settlement_data`), and the offences
-    it leaves to ``engine`` (None on pandas, or for a contract that reads no offences).
+def held_back(
+    contract: Contract, data: SettlementSource, engine: str | DuckDB | Spark
+) -> tuple[SettlementSource, Path | str | None]:
+    """The data for :func:`pricing.settlement_data.settlement_data` to read, and the offences file left to
+    ``engine`` to read itself (a Parquet or CSV file; None: pandas reads the offences, if any).
 
-    An offences file the engine reads (Parquet or CSV) is not read by pandas at all; any other offences are read
-    and checked by pandas, then handed over. Either way they are not among the returned tables.
+    pandas checks an empty offences table in the file's place, so the engine alone reads the file.
 
     Parameters
     ----------
@@ -190,23 +190,52 @@ def engine_data(
     Examples
     --------
     >>> from pricing import scheme
+    >>> import tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "offences.parquet"
+    >>> pd.DataFrame({"person_id": ["a"]}).to_parquet(path)
+    >>> data, file = held_back(scheme("doncaster"), {"people": "people.csv", "offences": str(path)}, DuckDB())
+    >>> len(data["offences"]), file == path
+    (0, True)
+    >>> folder.cleanup()
+    """
+    if engine == "pandas" or "offences" not in contract.tables or not isinstance(data, Mapping):
+        return data, None
+    given = data.get("offences")
+    if not isinstance(given, (str, Path)) or not _engine_reads(given):
+        return data, None
+    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in stage.OFFENCE_COLUMNS})
+    return {**data, "offences": empty}, cast("Path | str", located(given))  # a path (or URL) stays one
+
+
+def on_engine(engine: str | DuckDB | Spark, given: SettlementData, file: Path | str | None) -> OffencesOnEngine | None:
+    """The offences a settlement counts on ``engine``: the file it reads itself (:func:`held_back`), or the table
+    pandas read and checked; taken out of ``given``'s tables. None on pandas, or for a contract without offences.
+
+    Parameters
+    ----------
+    engine : "pandas", DuckDB or Spark
+        Where the offences are counted.
+    given : SettlementData
+        The tables pandas read and checked.
+    file : Path, str or None
+        The offences file :func:`held_back` left to the engine.
+
+    Examples
+    --------
+    >>> from pricing import scheme
     >>> people = pd.DataFrame({"person_id": ["a"], "start_date": ["2011-11-01"]})
     >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
-    >>> given, held = engine_data(scheme("doncaster"), {"people": people, "offences": offences}, DuckDB())
+    >>> from pricing.settlement_data import settlement_data
+    >>> given = settlement_data(scheme("doncaster"), {"people": people, "offences": offences})
+    >>> held = on_engine(DuckDB(), given, None)
     >>> sorted(given.tables), type(held.source).__name__
     (['people'], 'DataFrame')
     """
-    if engine == "pandas" or "offences" not in contract.tables:
-        return settlement_data(contract, data), None
-    given = data.get("offences") if isinstance(data, Mapping) else None
-    if isinstance(data, Mapping) and _engine_reads(given):
-        # pandas checks an empty table in its place; the engine checks and counts the file
-        data = {**data, "offences": pd.DataFrame({c: pd.Series(dtype="str") for c in stage.OFFENCE_COLUMNS})}
-    read = settlement_data(contract, data)
-    frame = read.tables.pop("offences", None)
-    if frame is None:
-        return read, None
-    return read, OffencesOnEngine(engine, located(given) if _engine_reads(given) else frame)  # type: ignore[arg-type]
+    if not isinstance(engine, (DuckDB, Spark)) or "offences" not in given.tables:
+        return None
+    checked = given.tables.pop("offences")
+    return OffencesOnEngine(engine, checked if file is None else file)
 
 
 def _engine_reads(source: Any) -> bool:
