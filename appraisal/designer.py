@@ -43,13 +43,15 @@ from appraisal.answers import Outlook, Spend, outlooks, spend
 from cohorts.difficulty import fit_difficulty
 from cohorts.synthetic import World, make_world
 from ground.checks import Interval, check_parameter, parameter_error
+from ground.dates import DateLike, parse_date
 from ground.errors import DesistError
 from ground.findings import Finding
+from ground.memo import Memo
 from ground.tables import BASELINE_COVARIATES
 from ground.words import count, percent, points, pounds, ratio
 from metrics.power import Design, Measure, minimum_detectable_effect
 from outcomes.spec import MetricSpec
-from pricing.chances import RuleChances, tranche_power
+from pricing.chances import DEFAULT_EFFECT, RuleChances, tranche_power
 from pricing.comparison import TariffSet, compare_tariffs
 from pricing.contract import Contract
 from pricing.inputs import achievement_history, delivery_cost, rules_simulation, simulation_inputs
@@ -103,6 +105,11 @@ class DesignData:
         The outcome definitions ``achievement`` was judged under.
     world : cohorts.synthetic.World, optional
         The synthetic world (for the full report).
+    memo : ground.memo.Memo
+        What does not change when a price or a share does, worked out once (made from the tables; not a
+        parameter): the segments of the history, the cohort and the people (again only when the segments'
+        rules change), the simulated contracts' random draws (priced again at each edit), the gaming payoff's
+        fits and bootstrap resamples.
     """
 
     history: pd.DataFrame
@@ -112,6 +119,11 @@ class DesignData:
     synthetic: bool = False
     outcomes: dict[str, Any] = field(default_factory=dict)
     world: World | None = None
+    memo: Memo = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        frames = [t for t in (self.history, self.cohort, *self.tables.values()) if isinstance(t, pd.DataFrame)]
+        object.__setattr__(self, "memo", Memo(*frames))
 
     @property
     def people(self) -> int:
@@ -212,11 +224,8 @@ def synthetic_data(contract: Contract | None = None, *, n_people: int = 5_000, s
     n_eligible = math.ceil(n_people / 0.6)
     world = make_world(seed=seed, n_eligible=n_eligible, n_pool=4 * n_people, as_of=CLOSED_AS_OF)
     history = with_difficulty(history_from_world(spec, world))
-    achievement = spec.achievement(world.people, world.assessments, as_of=world.as_of) if spec.outcomes else None
     tables = {"people": world.people, "pool": world.pool, "history": history, "as_of": world.as_of}
-    if achievement:
-        before = at_baseline(spec, world.people, world.assessments, world.as_of)
-        tables |= {"assessments": world.assessments, "achievement": achievement, "at_baseline": before}
+    tables |= _judged(spec, world.people, world.assessments, world.as_of)
     source = (
         f"No data were given: every figure is from a synthetic world of {count(len(history))} enrolled people "
         f"(seed {seed}; comparison pool of {count(len(world.pool))}), not from your programme. Costs are assumed: "
@@ -233,7 +242,12 @@ def synthetic_data(contract: Contract | None = None, *, n_people: int = 5_000, s
     )
 
 
-def file_data(tables: Mapping[str, pd.DataFrame | None], source: str) -> DesignData:
+def file_data(
+    tables: Mapping[str, pd.DataFrame | None],
+    source: str,
+    spec: MetricSpec | None = None,
+    as_of: DateLike | None = None,
+) -> DesignData:
     """Design data from the user's tables (``history``, and optionally ``people``, ``pool``, ``assessments``).
 
     The history is the cohort too unless ``cohort`` is given.
@@ -244,6 +258,11 @@ def file_data(tables: Mapping[str, pd.DataFrame | None], source: str) -> DesignD
         ``history`` (required), and ``cohort``, ``people``, ``pool``, ``assessments`` when known.
     source : str
         Where they came from, in words (shown on the page).
+    spec : outcomes.MetricSpec, optional
+        With people, assessments and an as-of date, its outcomes are judged once here (``desist check`` judges
+        them again only for an edit that changes their definitions).
+    as_of : DateLike, optional
+        The data's as-of date (the checks judge the outcomes at it), read by :func:`ground.dates.parse_date`.
 
     Returns
     -------
@@ -259,14 +278,31 @@ def file_data(tables: Mapping[str, pd.DataFrame | None], source: str) -> DesignD
     if past is None:
         raise parameter_error("tables", "file_data", "a mapping with a 'history' table", got="none")
     history = with_difficulty(past)
-    given = {k: v for k, v in tables.items() if k in ("people", "pool", "assessments") and v is not None}
+    given: dict[str, object] = {
+        k: v for k, v in tables.items() if k in ("people", "pool", "assessments") and v is not None
+    }
+    when = None if as_of is None else parse_date(as_of, "The 'as_of' parameter of file_data")
+    if when is not None:
+        given["as_of"] = when
+    if spec is not None:
+        given |= _judged(spec, given.get("people"), given.get("assessments"), when)
     cohort = tables.get("cohort")
     return DesignData(
         history=history,
         cohort=history if cohort is None else cohort,
         tables={**given, "history": history},
         source=source,
+        outcomes=_outcomes(spec) if "achievement" in given and spec is not None else {},
     )
+
+
+def _judged(spec: MetricSpec, people: Any, assessments: Any, as_of: Any) -> dict[str, Any]:
+    """The outcomes judged on the assessments (and who had them at baseline), once, for every edit's check."""
+    if not spec.outcomes or people is None or assessments is None or as_of is None:
+        return {}
+    achievement = spec.achievement(people, assessments, as_of=as_of)
+    before = at_baseline(spec, people, assessments, as_of)
+    return {"assessments": assessments, "achievement": achievement, "at_baseline": before}
 
 
 def _outcomes(spec: MetricSpec) -> dict[str, Any]:
@@ -293,6 +329,8 @@ class DesignAnswers:
     power : dict
         For a contract with rules: ``n`` per tranche, ``base_rate``, ``effect``, ``power`` at it and the
         smallest effect detectable with 80% power (``mde``).
+    effect : float or None
+        The true effect the rules' chances and power are shown at (an assumption, not a term; None without rules).
     seconds : dict of str -> float
         Time each part took (wall clock).
     cpu_seconds : float
@@ -309,6 +347,7 @@ class DesignAnswers:
     chances: RuleChances | None = None
     power: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    effect: float | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: float = 0.0
 
@@ -345,6 +384,10 @@ HEADLINES = {
     "errors": ("Findings that must be fixed", lambda v: count(int(v))),
     "warnings": ("Findings worth fixing", lambda v: count(int(v))),
 }
+
+
+#: The assumed effect as :func:`changes` names it.
+EFFECT_WORDS = "Assumed true effect the rules are shown at (not a term)"
 
 
 def _timed(seconds: dict[str, float], name: str, started: float) -> float:
@@ -392,7 +435,7 @@ def answer(
     check_parameter(gaming_draws, "gaming_draws", "answer", Interval(int, 100, 1_000_000))
     # One BLAS thread: the products here are matrix-vector, which threads slow down on a shared machine
     # (the gaming bootstrap took 2.1 s with two threads and 0.65 s with one, at 5,000 people).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), data.memo.active():
         return _answer(contract, data, draws, gaming_draws, effect, seed)
 
 
@@ -449,9 +492,17 @@ def _answer(
         chances=chances,
         power=power,
         notes=notes,
+        effect=_stated_effect(contract, effect),
         seconds=seconds,
         cpu_seconds=time.thread_time() - cpu,
     )
+
+
+def _stated_effect(contract: Contract, effect: float | None) -> float | None:
+    """The effect the rules are shown at: the one stated, else ``desist check``'s default for the first rule."""
+    if not contract.rules:
+        return None
+    return float(DEFAULT_EFFECT[contract.rules[0].measure] if effect is None else effect)
 
 
 def _power(contract: Contract, chances: RuleChances) -> dict[str, Any]:
@@ -515,8 +566,9 @@ def changes(before: DesignAnswers, after: DesignAnswers) -> list[dict[str, str]]
     Returns
     -------
     list of dict
-        Rows ``{"what", "before", "after", "kind"}``: ``kind`` is ``"term"`` for a changed key of the contract
-        and ``"answer"`` for a changed headline figure (a figure equal to 1e-9 of its scale is unchanged).
+        Rows ``{"what", "before", "after", "kind"}``: ``kind`` is ``"term"`` for a changed key of the contract,
+        ``"assumption"`` for a changed true effect the rules are shown at (not a term: it is never saved), and
+        ``"answer"`` for a changed headline figure (a figure equal to 1e-9 of its scale is unchanged).
 
     Examples
     --------
@@ -529,6 +581,10 @@ def changes(before: DesignAnswers, after: DesignAnswers) -> list[dict[str, str]]
         {"what": key, "before": _shown(old), "after": _shown(new), "kind": "term"}
         for key, (old, new) in _differences(before.contract.to_dict(), after.contract.to_dict()).items()
     ]
+    if _differences(before.effect, after.effect):
+        rows.append(
+            {"what": EFFECT_WORDS, "before": _shown(before.effect), "after": _shown(after.effect), "kind": "assumption"}
+        )
     old_figures, new_figures = before.headline(), after.headline()
     for key, (label, written) in HEADLINES.items():
         old, new = old_figures[key], new_figures[key]

@@ -27,7 +27,9 @@ from metrics.matching import MatchedComparison
 from metrics.power import PowerResult
 from metrics.thresholds import RuleResults
 from outcomes.achievement import Achievement
+from outcomes.rates import Proportion
 from outcomes.reoffending import ProvenReoffending
+from pricing.chances import RuleChances
 from pricing.comparison import TariffSet
 from pricing.inputs import CohortPricing
 from pricing.settlement import Settlement
@@ -114,6 +116,8 @@ class Appraisal:
         Payment rules on ``"frequency"`` and ``"binary"``.
     power : mapping of str -> metrics.PowerResult
         Smallest detectable effects on ``"frequency"`` and ``"binary"``.
+    chances : pricing.RuleChances or None
+        How often the payment rules pay over the contract's whole life (``pricing.rule_chances``).
     difficulty : cohorts.DifficultyModel or None
     history, history_counts : pandas.DataFrame and mapping of str -> int, or None
         The pricing history and who it kept.
@@ -153,6 +157,7 @@ class Appraisal:
     dispersion: float | None = None
     thresholds: Mapping[str, RuleResults] = field(default_factory=_empty)
     power: Mapping[str, PowerResult] = field(default_factory=_empty)
+    chances: RuleChances | None = None
     difficulty: DifficultyModel | None = None
     history: pd.DataFrame | None = None
     history_counts: Mapping[str, int] | None = None
@@ -201,6 +206,14 @@ class Appraisal:
         """Each provider's income, margin and chance of a loss (empty without a contract simulation)."""
         return {} if self.simulation is None else answers.outlooks(self.simulation, self.delivery_cost)
 
+    def life_chance(self) -> Proportion | None:
+        """The chance anything is paid over the contract's life when nothing changed: lives paid of those simulated,
+        with its 95% Wilson interval (None when the contract's life was not simulated)."""
+        if self.chances is None:
+            return None
+        paid = self.chances.paid["none"]
+        return Proportion.of(int(paid.sum()), len(paid))
+
     def answers(self) -> dict[str, Any]:
         """Each reader's answer as numbers: the verdicts, the spend against budget, the providers' outlooks."""
         spend = self.spend()
@@ -238,12 +251,16 @@ class Appraisal:
         out["screens"] = {name: s.to_dict() for name, s in self.screens.items()}
         for name, result in (
             ("sensitivity", self.sensitivity),
+            ("chances", self.chances),
             ("settlement", self.settlement),
             ("measurement", self.measurement),
             ("providers", self.providers),
         ):
             if result is not None:
                 out[name] = result.to_dict()
+        life = self.life_chance()
+        if life is not None:
+            out["chances"]["paid_when_nothing_changed"] = life.to_dict()
         if self.equality is not None:
             out["equality"] = self.equality.to_dict()
         if self.inputs.truth is not None:

@@ -1,4 +1,4 @@
-"""The appraisal's steps: outcomes, matched comparison, sensitivity, payment rules, difficulty,
+"""The appraisal's steps: outcomes, matched comparison, sensitivity, payment rules, contract life, difficulty,
 tariffs, contract simulation, screens, measurement screens, settlement and design checks.
 
 :func:`appraise` is what ``desist demo`` runs on the synthetic world and what
@@ -25,14 +25,17 @@ from appraisal import answers
 from appraisal.inputs import AppraisalInputs
 from appraisal.result import CALIPER, Appraisal, RunOptions
 from cohorts.difficulty import fit_difficulty
+from ground.errors import ParameterError
 from ground.tables import BASELINE_COVARIATES
 from metrics.matching import match
 from metrics.power import Design, minimum_detectable_effect, negative_binomial_shape
 from metrics.sensitivity import e_value, rosenbaum_bounds
-from metrics.thresholds import Contrast, compare_rules
+from metrics.thresholds import Contrast, compare_rules, default_rules
 from outcomes.reoffending import proven_reoffending
 from outcomes.spec import ReoffendingSpec
+from pricing.chances import DEFAULT_EFFECT, rule_chances
 from pricing.comparison import compare_tariffs
+from pricing.contract import ContractRule, MatchedPool
 from pricing.inputs import achievement_history, cohort_pricing, delivery_cost, segment_costs
 from pricing.settlement import settle
 from pricing.simulate import simulate_contract
@@ -238,6 +241,41 @@ def _payment_thresholds(a: Appraisal, options: RunOptions) -> Appraisal:
         "binary": minimum_detectable_effect(Design("binary", float(effects["binary"].mean_control)), n_treated),
     }
     return replace(a, thresholds=MappingProxyType(thresholds), power=MappingProxyType(power))
+
+
+@step("contract life")
+def _contract_life(a: Appraisal, options: RunOptions) -> Appraisal:
+    """How often the payment rules pay over the contract's whole life, when nothing changed (``rule_chances``).
+
+    The contract's own rules; without any, the rules the payment-rules section judges at one assessment
+    (:func:`metrics.thresholds.default_rules`: Doncaster on the rate, Peterborough on the frequency), applied to
+    each of its tranches against a 1:1 matched comparison, each paying £1 when met: a chance, not money.
+    """
+    contract, effects = a.inputs.contract, a.effects
+    if contract is None or not contract.tranches:
+        return a.skip("contract life", "no contract with tranches")
+    if not contract.rules:
+        rules = tuple(
+            ContractRule(r.name, "tranche", m, "matched", r.at_least, r.scale, "estimate" if r.alpha is None else
+                         "lower_bound", r.alpha or 0.05, amount=1.0)
+            for m in ("binary", "frequency") for r in default_rules(m)[:1]
+        )  # fmt: skip
+        contract = replace(contract, rules=rules, matched=MatchedPool(ratio=1, caliper=options.caliper))
+    truth = {"binary": a.true_effect("binary"), "frequency": a.true_effect("count")}
+    effect = {m: DEFAULT_EFFECT[m] if (t := truth.get(m)) is None else t for m in contract.measures}
+    try:
+        chances = rule_chances(
+            contract,
+            n_per_tranche=max(int(effects["binary"].n_treated) // len(contract.tranches), 2),
+            base_rate={"binary": effects["binary"].mean_control, "frequency": effects["count"].mean_control},
+            true_effect=effect,
+            dispersion=a.dispersion,
+            draws=options.draws,
+            seed=options.seed,
+        )
+    except ParameterError as exc:
+        return a.skip("contract life", str(exc))
+    return replace(a, chances=chances)
 
 
 @step("difficulty")

@@ -37,6 +37,7 @@ import pandas as pd
 from ground.checks import column_names, parameter_error, require_columns, shorten
 from ground.errors import SchemaError, SpecError
 from ground.expressions import Expression, parse
+from ground.memo import remembered
 from ground.tables import check_known_columns
 
 __all__ = [
@@ -496,6 +497,16 @@ def assign(
     np.int64(1)
     """
     ordered = _ordered(_as_segments(segments), priority)
+    # The same table under the same segments has the same answer: an active ground.memo.Memo made for the
+    # table (the contract designer's) gives it again instead of reading the table at every edit.
+    rules = tuple(
+        (s.name, s.where, s.label, s.priority, tuple((k, tuple(v)) for k, v in s.missing.items())) for s in ordered
+    )
+    return remembered(("segments", id(people), rules), lambda: _assigned(people, ordered), held=people)
+
+
+def _assigned(people: pd.DataFrame, ordered: list[Segment]) -> SegmentAssignment:
+    """The flags, primary segments and counts of ``people`` under segments in priority order."""
     require_columns(people, [], table="people")
     missing_columns = [(s.name, c) for s in ordered for c in s.columns if c not in people.columns]
     if missing_columns:

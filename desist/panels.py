@@ -11,6 +11,9 @@ sheet show the same sentences and the same figures:
 - the provider's: expected income, margin after delivery costs, the chance
   of a loss, the working capital, and the segments whose outcome payments do
   not cover what they cost to serve (those margins leave out the fee, and say so);
+  where the prime passes the work down a supply chain, each party's line (what
+  it receives after the management fee, bears at risk and needs in working
+  capital) and the findings on the fee and the risk passed down;
 - the evaluator's: the verdict in the Justice Data Lab's words, and how
   strong hidden bias would have to be to explain it away.
 
@@ -28,6 +31,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+import pandas as pd
+
+from appraisal.answers import Outlook
 from appraisal.result import READERS, Appraisal
 from desist import tables
 from desist.format import date, humanise
@@ -48,6 +54,8 @@ __all__ = [
     "readable_findings",
     "segments_in_words",
     "strength",
+    "supply_chain",
+    "supply_chain_lines",
 ]
 
 #: Each reader's panel heading: whom it is for and the question it answers.
@@ -155,16 +163,26 @@ def _sign(must: int, worth: int) -> str:
 
 
 def _chance_when_nothing_changed(story: Appraisal) -> KeyFigure:
-    words = {"frequency": "frequency", "binary": "rate"}
-    rules = {kind: c.results[0] for kind, c in story.thresholds.items()}
-    if not rules:
-        return KeyFigure("Chance a rule pays when nothing changed", "Not computed", "no payment rule was judged")
-    highest = max(r.false_payment for r in rules.values())
-    each = "; ".join(f"{r.rule} on the {words[k]} {percent(r.false_payment)}" for k, r in rules.items())
+    """Over the contract's life when it was simulated (its own rules, or those of the payment-rules section on each
+    tranche), with the likeliest rule's chance at one assessment beside it."""
+    label = "Chance a rule pays when nothing changed"
+    rules = [c.results[0] for c in story.thresholds.values()]
+    likeliest = max(rules, key=lambda r: r.false_payment, default=None)
+    once = (
+        "no payment rule was judged at one assessment"
+        if likeliest is None
+        else f"{percent(likeliest.false_payment)} at one assessment ({likeliest.rule})"
+    )
+    life = story.life_chance()
+    if story.chances is None or life is None:
+        why = story.skipped.get("contract life", "no payment rule was judged")
+        return KeyFigure(label, "Not computed", f"over the contract's life: {why}; {once}")
+    tranches = len(story.chances.assumptions["tranches"])
     return KeyFigure(
-        "Chance a rule pays when nothing changed",
-        percent(highest),
-        f"at one assessment ({each}); over the contract's life: not computed",
+        label,
+        percent(life.estimate),
+        f"over the contract's {count(tranches)} tranches, 95% interval {percent(life.ci_low)} to "
+        f"{percent(life.ci_high)} ({count(life.n)} simulated lives); {once}",
     )
 
 
@@ -234,9 +252,77 @@ def _losing_segments(story: Appraisal) -> str:
     return f"Segments whose outcome payments do not cover what they cost to serve: {each}. {fee}{overall}"
 
 
+#: Findings on how the prime passes money and risk down its supply chain, shown in the provider's panel.
+SUPPLY_CHAIN_FINDINGS = ("management_fee_above_cap", "risk_passed_down", "management_fee_above_ask")
+
+
+def supply_chain(story: Appraisal) -> pd.DataFrame | None:
+    """Each party of a supply chain: what it receives after the management fee, bears at risk, needs as capital.
+
+    One row per provider party (the prime, then each subcontractor): ``receives`` (£, the mean over the
+    simulated contracts of the fee in the fee shares and the outcome money in the risk shares),
+    ``fee_share`` and ``risk_share`` (its shares of the fee and of the outcome money), ``at_risk`` (£, its
+    share of the contract's money at risk) and ``working_capital`` (£, out of pocket at its lowest point in
+    1 contract in 20). None without subcontractors or a contract simulation.
+    """
+    s, simulation = story.structure, story.simulation
+    if s is None or simulation is None or not s.subcontractors:
+        return None
+    fees = s.service_fee if s.investor is not None else s.service_fee * (1 - s.at_risk_share)
+    # The commissioner pays the prime everything (the investor, where there is one, takes the outcome money).
+    outcome_money = 0.0 if s.investor is not None else float(simulation.total_paid.mean()) - fees
+    shares = s.shares()
+    at_risk = shares["at_risk"] * shares["contract_value"]
+    capital = simulation.party_table()["peak_working_capital_q95"]
+    frame = pd.DataFrame(
+        {
+            "receives": pd.Series(s.split(fees, outcome_money)),
+            "fee_share": pd.Series(s.provider_shares()),
+            "risk_share": pd.Series(s.outcome_shares()),
+        }
+    )
+    return frame.assign(at_risk=frame["risk_share"] * at_risk, working_capital=capital.reindex(frame.index))
+
+
+def supply_chain_lines(story: Appraisal) -> tuple[str, ...]:
+    """Each party's line of :func:`supply_chain` in words, the prime first (empty without a supply chain)."""
+    table = supply_chain(story)
+    if table is None:
+        return ()
+    s = story.structure
+    assert s is not None  # a supply chain comes from the structure
+    total = pounds(s.shares()["at_risk"] * s.shares()["contract_value"])
+    lines = []
+    for party, r in table.iterrows():
+        who = (
+            f"The prime keeps its {percent(s.management_fee)} management fee of every payment: {pounds(r.receives)}"
+            if party == "prime"
+            else f"{party} (subcontractor) receives {pounds(r.receives)} after the prime's fee ({percent(r.fee_share)} "
+            f"of the fee, {percent(r.risk_share)} of the outcome money)"
+        )
+        capital = "no working capital" if r.working_capital == 0 else f"{pounds(r.working_capital)} of working capital"
+        lines.append(
+            f"{who}; it bears {pounds(r.at_risk)} of the {total} at risk and needs {capital} (1 contract in 20)."
+        )
+    return tuple(lines)
+
+
+def _with_income(story: Appraisal) -> list[Outlook]:
+    """Each provider's outlook; in a supply chain, with the income each receives (its margin plus its costs)."""
+    outlooks = story.outlooks()
+    chain = supply_chain(story)
+    if chain is None:
+        return list(outlooks.values())
+    receives = chain["receives"].astype(float).to_dict()
+    return [
+        replace(o, income=receives[p], cost=receives[p] - o.margin) if o.costs_included else o
+        for p, o in outlooks.items()
+    ]
+
+
 def provider(story: Appraisal) -> Panel:
     """The provider's panel: income, margin, chance of a loss, working capital, the segments that lose money."""
-    outlooks = list(story.outlooks().values())
+    outlooks = _with_income(story)
     if not outlooks:
         return Panel(
             "provider",
@@ -245,6 +331,7 @@ def provider(story: Appraisal) -> Panel:
         )
     main = outlooks[0]
     paragraphs = [main.capital(), *(f"{o.sentence()} {o.capital()}" for o in outlooks[1:])]
+    paragraphs += supply_chain_lines(story)
     losing = _losing_segments(story)
     if losing:
         paragraphs.append(losing)
@@ -269,7 +356,8 @@ def provider(story: Appraisal) -> Panel:
             KeyFigure("Expected income", pounds(main.margin), "delivery costs were not given: no margin"),
             cards[3],
         ]
-    return Panel("provider", TITLES["provider"], main.sentence(), tuple(paragraphs), tuple(cards))
+    chain = tuple(f for f in story.findings if f.code in SUPPLY_CHAIN_FINDINGS)
+    return Panel("provider", TITLES["provider"], main.sentence(), tuple(paragraphs), tuple(cards), chain)
 
 
 # The evaluator ----

@@ -46,9 +46,10 @@ import pandas as pd
 from appraisal.answers import spend
 from appraisal.result import Appraisal
 from desist import tables
-from desist.format import EXCEL_FORMATS, SUPPRESSION_THRESHOLD, Table, humanise, value
-from desist.panels import panels, readable_findings
+from desist.format import EXCEL_FORMATS, SUPPRESSION_THRESHOLD, Column, Table, humanise, value
+from desist.panels import panels, readable_findings, supply_chain
 from ground.checks import parameter_error
+from outcomes.rates import Proportion
 
 __all__ = [
     "Sheet",
@@ -318,9 +319,54 @@ def _story_answer_sheets(story: Appraisal) -> list[Sheet]:
     spend, outlooks = story.spend(), story.outlooks()
     if spend is not None:
         sheets.append(Sheet("Spend", tables.spend_table(spend), "The commissioner's spend against the budget."))
+    life = _life_table(story)
+    if life is not None:
+        about = "How often the payment rules pay over the contract's life when nothing changed, with 95% intervals."
+        sheets.append(Sheet("Contract life", life, about))
     if outlooks:
         sheets.append(Sheet("Providers", tables.outlook_table(outlooks), "Each provider's income, margin and risk."))
+    chain = supply_chain(story)
+    if chain is not None:
+        sheets.append(Sheet("Supply chain", _supply_chain_table(chain), "Each party's line, the prime first."))
     return sheets + [findings_sheet(readable_findings(story))]
+
+
+def _life_table(story: Appraisal) -> Table | None:
+    """Each rule's chance of paying over the contract's life when nothing changed, then any rule's, each with its
+    95% Wilson interval and the lives simulated (None when the contract's life was not simulated)."""
+    chances, life = story.chances, story.life_chance()
+    if chances is None or life is None:
+        return None
+    none = chances.table[chances.table["scenario"] == "none"]
+    each = [Proportion.of(round(p * life.n), life.n) for p in none["p_pays"]]
+    frame = pd.DataFrame(
+        {
+            "rule": [*(humanise(r) for r in none["rule"]), "Any rule"],
+            "p": [c.estimate for c in (*each, life)],
+            "low": [c.ci_low for c in (*each, life)],
+            "high": [c.ci_high for c in (*each, life)],
+            "lives": life.n,
+        }
+    )
+    columns = {
+        "rule": tables.COLUMNS["rule"],
+        "p": Column("Chance it pays when nothing changed", "percent", ci=("low", "high")),
+        "lives": Column("Simulated lives", "count"),
+    }
+    return Table(frame, columns, "The chance of paying when nothing changed, over the contract's life")
+
+
+def _supply_chain_table(chain: pd.DataFrame) -> Table:
+    """Each party's line (:func:`desist.panels.supply_chain`) as a table."""
+    columns = {
+        "party": Column("Party", "text"),
+        "receives": Column("Receives after the management fee", "pounds"),
+        "fee_share": Column("Share of the fee", "percent"),
+        "risk_share": Column("Share of the outcome money", "percent"),
+        "at_risk": Column("Bears at risk", "pounds"),
+        "working_capital": Column("Working capital, 1 contract in 20", "pounds"),
+    }
+    return Table(chain.rename_axis("party").reset_index(), columns, "The supply chain")
 
 
 def _story_evidence_sheets(story: Appraisal) -> list[Sheet]:

@@ -4,7 +4,8 @@ The files stand in for what each user would bring:
 
 - ``eligible.csv``: everyone referred to the pilot (about 1,500), with who enrolled;
 - ``people.csv``: the enrolled pilot cohort; ``offences.csv``, ``services.csv``,
-  ``assessments.csv``: their records (offences for every eligible person);
+  ``assessments.csv``: their records (offences of the cohort only, as an extract for the cohort holds
+  them: every offence matches a person in ``people.csv``);
 - ``pool.csv``: a national comparison pool (15,000) with proven-reoffending outcomes;
 - ``history.csv``: last year's enrolled cohort, one row per person with baseline
   characteristics, one 0/1 column per priced outcome of ``specs/intermediate.toml``
@@ -286,11 +287,14 @@ def main(out: Path = HERE / "data") -> dict[str, int]:
         provider_shares=list(PROVIDER_SHARES),
         measurement=MEASUREMENT,
     )
+    # An offences extract is requested for the cohort: the world also draws offences of the eligible people who
+    # did not enrol (its intention-to-treat cohort), which no example reads and every command would warn about.
+    offences = world.offences[world.offences["person_id"].isin(world.people["person_id"])]
     # Rounded to what a real extract holds, which keeps the files small.
     tables = {
         "eligible": world.eligible.assign(ogrs_score=world.eligible["ogrs_score"].round(2)),
         "people": world.people.assign(ogrs_score=world.people["ogrs_score"].round(2)),
-        "offences": world.offences,
+        "offences": offences,
         "services": world.services.assign(hours=world.services["hours"].round(2)),
         "assessments": world.assessments,
         "pool": world.pool.assign(ogrs_score=world.pool["ogrs_score"].round(2)),
@@ -300,7 +304,7 @@ def main(out: Path = HERE / "data") -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         write_table(table, out / f"{name}.csv")
-    messy = write_messy(out, world.people, world.offences, world.assessments)
+    messy = write_messy(out, world.people, offences, world.assessments)
     return {name: len(table) for name, table in tables.items()} | messy
 
 

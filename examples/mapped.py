@@ -17,13 +17,11 @@ Run: ``python examples/mapped.py --out /tmp/mapped`` (about 30 seconds). It writ
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
 from cohorts.linkage import link
 from ground.mapping import read_data_map
 from ground.profile import profile
-from ground.tables import UnmatchedRowsWarning
 from outcomes import proven_reoffending
 from pricing import Contract, settle
 
@@ -82,10 +80,7 @@ def pounds(pence: int) -> str:
 
 def main(out: Path) -> dict[str, dict[str, object]]:
     out.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        # Offences of eligible people who did not enrol match no one in the cohort: counted, as on the clean files.
-        warnings.simplefilter("ignore", UnmatchedRowsWarning)
-        return {"pnc": pnc(out), "star": star(out), "jdl": jdl()}
+    return {"pnc": pnc(out), "star": star(out), "jdl": jdl()}
 
 
 if __name__ == "__main__":

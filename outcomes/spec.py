@@ -83,7 +83,9 @@ PAYMENT_KEYS = (
     "clawback_share",
     "service_fee",
     "management_fee_share",
+    "management_fee_cap",
     "subcontractors",
+    "risk_shares",
     "investor",
     "outcome_cap",
     "currency",
@@ -590,7 +592,7 @@ def _payment(raw: dict, price_keys: set[str], segments: set[str], problems: Prob
     """``[payment]``, each key checked on its own so that every wrong key is reported together."""
     with problems.at():
         _keys(raw, PAYMENT_KEYS, "payment")
-    for name in ("up_front_share", "at_risk_share", "management_fee_share", "clawback_share"):
+    for name in ("up_front_share", "at_risk_share", "management_fee_share", "management_fee_cap", "clawback_share"):
         with problems.at():
             if name in raw and _amount(_typed(raw, name, float, "payment"), f"payment.{name}", "a share in [0, 1]") > 1:
                 raise SpecError(
@@ -611,9 +613,10 @@ def _payment(raw: dict, price_keys: set[str], segments: set[str], problems: Prob
                 f"The 'payment.investor' key must be the investor's name or true. Got {raw['investor']!r} instead.",
                 key="payment.investor",
             )
-    with problems.at():
-        for name, share in _table(raw.get("subcontractors", {}), "payment.subcontractors").items():
-            _amount(share, f"payment.subcontractors.{name}", "a share in [0, 1]")
+    for table in ("subcontractors", "risk_shares"):
+        with problems.at():
+            for name, share in _table(raw.get(table, {}), f"payment.{table}").items():
+                _amount(share, f"payment.{table}.{name}", "a share in [0, 1]")
     with problems.at():
         _uplifts(raw, segments)
     with problems.at():

@@ -866,7 +866,7 @@ def _parties(contract: Contract, total: int) -> pd.DataFrame:
         shares = {s.investor.name: 1.0}
         roles = {s.investor.name: "investor"}
     else:
-        shares = s.provider_shares()
+        shares = s.outcome_shares()  # what a settlement pays is outcome money: it goes down in the risk shares
         roles = {name: "prime" if name == "prime" else "subcontractor" for name in shares}
     split = _allocate(total, shares)
     rows = [{"party": "commissioner", "role": "commissioner", "amount_pence": -total}]

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ground.checks import Interval, check_parameter, parameter_error
+from ground.memo import digest, remembered
 from pricing.structure import PaymentStructure
 from pricing.tariff import Costs, Segments, Tariff, _as_segment_series, _probability_frame, segment_labels
 
@@ -405,8 +406,9 @@ def simulate_contract(
     paid when the last outcome is known, times the tariff payments earned
     over those expected (at most 1). The cap applies to cumulative
     outcome-contingent payments (tariff plus at-risk fee). The prime keeps its
-    management fee of every payment and passes the rest down; subcontractors
-    bear delivery costs in their shares.
+    management fee of every payment and passes the rest down: the fee in the
+    ``subcontractors`` shares, the outcome money in the ``risk_shares``;
+    subcontractors bear delivery costs in their ``subcontractors`` shares.
 
     Examples
     --------
@@ -443,13 +445,15 @@ def simulate_contract(
         if costs is not None
         else np.zeros(n_people)
     )
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    # An integer seed is passed as it is, so that a memo can recognise the draws it made (see _draw).
+    rng = seed if isinstance(seed, np.random.Generator | int) else np.random.default_rng(seed)
     drawn = _draw(
         rng,
         probs,
         needed,
         paid,
         price,
+        labels,
         window,
         person_cost if cost_given else None,
         target,
@@ -549,12 +553,47 @@ def _payment_windows(spec: Any, timing, needed: list[str]) -> dict[str, tuple[in
     return {o: _window(o, windows[o]) for o in needed}
 
 
-def _draw(rng, probs, needed, paid, price, window, person_cost, target, months, draws, enrol_months):
-    """Enrolment, achievements and payment months, a block of draws at a time, summed per month."""
+def _draw(rng, probs, needed, paid, price, labels, window, person_cost, target, months, draws, enrol_months):
+    """Enrolment, achievements and payment months, summed per month: tariff payments, delivery costs and counts.
+
+    The draws depend on the prices only through which outcomes are paid at all, and a person's price on their
+    segment only: the achievements are counted per segment, draw and month, and priced afterwards. With an
+    integer seed, an active :class:`ground.memo.Memo` (the contract designer's) gives the same draws (same
+    seed, probabilities, segments, costs and timing) again, and only the pricing is done at every edit.
+    """
+    codes, groups = pd.factorize(labels.to_numpy(), sort=True)
+    group_price = price[np.unique(codes, return_index=True)[1], :]
+    paying = tuple(bool(price[:, j].any()) for j in range(len(paid)))
+
+    def achieved() -> tuple:
+        generator = np.random.default_rng(rng) if isinstance(rng, int) else rng
+        return _achievements(
+            generator, probs, needed, paying, codes, len(groups), window, person_cost, target, months, draws,
+            enrol_months,
+        )  # fmt: skip
+
+    if isinstance(rng, int):
+        key = (
+            "simulated draws", rng, digest(probs.to_numpy(dtype=np.float32)), tuple(needed), paying, digest(codes),
+            tuple(sorted(window.items())), digest(person_cost), None if target is None else target.outcome, months,
+            draws, enrol_months,
+        )  # fmt: skip
+        counted, enrol_cost, counts, target_rate = remembered(key, achieved)
+    else:
+        counted, enrol_cost, counts, target_rate = achieved()
+    # Tariff payments by draw and month: each segment's achievements at its price, summed over outcomes.
+    outcome_pay = np.einsum("gj,jgdm->dm", group_price, counted)
+    return outcome_pay, enrol_cost, counts, target_rate
+
+
+def _achievements(
+    rng, probs, needed, paying, codes, n_groups, window, person_cost, target, months, draws, enrol_months
+):
+    """Achievements of each paid outcome by segment, draw and month; delivery costs and counts; a block at a time."""
     n_people = len(probs)
     p32 = probs.to_numpy(dtype=np.float32)
     width = months + 1  # last column: after the horizon
-    outcome_pay = np.zeros((draws, width))
+    achieved = np.zeros((len(paying), n_groups, draws, width))
     enrol_cost = np.zeros((draws, months))
     counts = np.zeros((draws, len(needed)), dtype=np.int64)
     target_rate = np.zeros(draws) if target is not None else None
@@ -573,7 +612,7 @@ def _draw(rng, probs, needed, paid, price, window, person_cost, target, months, 
             counts[rows, j] = hit.sum(axis=1)
             if target is not None and outcome == target.outcome:
                 target_rate[rows] = counts[rows, j] / n_people
-            if j >= len(paid) or not price[:, j].any():
+            if j >= len(paying) or not paying[j]:
                 continue
             # Work on the achieved cells only: their flat positions give draw and person.
             cell = np.flatnonzero(hit)
@@ -583,10 +622,9 @@ def _draw(rng, probs, needed, paid, price, window, person_cost, target, months, 
             if hi > lo:
                 month += rng.integers(0, hi - lo + 1, size=cell.size)
             np.minimum(month, months, out=month)
-            outcome_pay[rows] += np.bincount(
-                draw * width + month, weights=price[person, j], minlength=d * width
-            ).reshape(d, width)
-    return outcome_pay, enrol_cost, counts, target_rate
+            place = (codes[person] * d + draw) * width + month
+            achieved[j, :, rows] = np.bincount(place, minlength=n_groups * d * width).reshape(n_groups, d, width)
+    return achieved, enrol_cost, counts, target_rate
 
 
 def _contingent(structure, outcome_pay, target_rate, window, paid, price, expected, months, enrol_months):
@@ -634,11 +672,12 @@ def _flows(structure, fees_row, contingent, clawback, delivery) -> dict[str, np.
     if structure.investor is not None:
         flows["commissioner"] = -contingent
         flows["investor"] = contingent - fees_row
-        to_prime = fees_row - clawback
+        fees, outcome_money = fees_row - clawback, np.zeros_like(contingent)
     else:
         flows["commissioner"] = -(fees_row + contingent) + clawback
-        to_prime = fees_row + contingent - clawback
+        fees, outcome_money = fees_row, contingent - clawback
     cost_shares = dict(structure.subcontractors) if structure.subcontractors else {"prime": 1.0}
-    for party, share in structure.provider_shares().items():
-        flows[party] = share * to_prime - cost_shares.get(party, 0.0) * delivery
+    # The fee goes down in the fee shares, the outcome money in the risk shares (the same unless the contract says).
+    for party, received in structure.split(fees, outcome_money).items():
+        flows[party] = received - cost_shares.get(party, 0.0) * delivery
     return flows

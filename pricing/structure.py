@@ -4,23 +4,27 @@ A :class:`PaymentStructure` says how much of a service fee is paid up front
 (month 0) and how much monthly in arrears, how much is withheld until an
 outcome target is met, how much is clawed back if it is missed, what is paid
 per outcome by a :class:`~pricing.tariff.Tariff`, a cap on outcome money, a
-prime's management fee and the subcontractors it passes the rest to, and an
-optional social investor who funds the service and is repaid from outcome
-payments. :meth:`PaymentStructure.check` compares it with the voluntary
-sector's ask: at least 70% of the service fee up front and 10-30% of the
-contract at risk.
+prime's management fee and the subcontractors it passes the rest to (the fee
+and the outcome money each in its own shares), and an optional social investor
+who funds the service and is repaid from outcome payments.
+:meth:`PaymentStructure.check` compares it with the voluntary sector's ask (at
+least 70% of the service fee up front and 10-30% of the contract at risk) and
+with its own supply-chain terms (a management fee within its stated cap, no
+subcontractor bearing more of the outcome money than of the fee).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from ground.checks import parameter_error
 from ground.findings import Finding
+from ground.words import percent
 from pricing.tariff import Tariff
 
 if TYPE_CHECKING:
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SECTOR_ASK", "Finding", "Investor", "PaymentStructure", "Target"]
 
+#: An amount or an array of amounts (per draw and month), split between the parties alike.
+T = TypeVar("T", float, np.ndarray)
 # The sector's ask: at least 70% of the service fee up front, 10-30% of the contract at risk.
 SECTOR_ASK = {"min_up_front": 0.70, "min_at_risk": 0.10, "max_at_risk": 0.30}
 # Boundaries are inclusive; this absorbs float rounding in shares computed from amounts.
@@ -65,6 +71,13 @@ def _share(name: str, value: float) -> float:
     return value
 
 
+def _shares_of_one(name: str, shares: Mapping[str, float]) -> None:
+    total = sum(float(v) for v in shares.values())
+    if any(not float(v) >= 0 for v in shares.values()) or abs(total - 1) > _BOUNDARY_TOL:
+        got = f"{dict(shares)} (sum {total:g})"
+        raise parameter_error(name, "PaymentStructure", "shares >= 0 summing to 1", got=got)
+
+
 @dataclass(frozen=True)
 class PaymentStructure:
     """How a contract pays: fees, money at risk, clawback, cap, supply chain and investor.
@@ -98,9 +111,18 @@ class PaymentStructure:
         Share of everything the prime receives that it keeps before passing
         the rest to ``subcontractors``.
     subcontractors : mapping
-        Name -> share of what the prime passes down (shares sum to 1). The
+        Name -> share of the fee the prime passes down (shares sum to 1). The
         subcontractors deliver the service and bear its costs in these
         shares; without subcontractors the prime delivers.
+    risk_shares : mapping
+        Name -> share of the outcome-contingent money the prime passes down
+        (the withheld fee, the outcome payments and any clawback; shares sum
+        to 1, one per subcontractor). Default: the ``subcontractors`` shares.
+        A subcontractor whose share here exceeds its share of the fee bears
+        more of the risk than of the payment (a finding of :meth:`check`).
+    management_fee_cap : float, optional
+        The most the contract lets the prime keep (a share); a management
+        fee above it is a finding of :meth:`check`.
     investor : Investor, optional
         Pays the service fee instead of the commissioner and receives every
         outcome-contingent payment (Peterborough).
@@ -132,6 +154,8 @@ class PaymentStructure:
     subcontractors: Mapping[str, float] = field(default_factory=dict)
     investor: Investor | None = None
     notes: str = ""
+    risk_shares: Mapping[str, float] = field(default_factory=dict)
+    management_fee_cap: float | None = None
     clawback_rule: bool = False
     at_risk_through_tariff: bool = False
 
@@ -158,13 +182,17 @@ class PaymentStructure:
             )  # fmt: skip
         if self.cap is not None and not float(self.cap) >= 0:
             raise parameter_error("cap", "PaymentStructure", ">= 0 or None", self.cap)
+        self._check_supply_chain()
+        if self.investor is not None and self.clawback_share > 0:
+            raise parameter_error(
+                "clawback_share", "PaymentStructure", "0 in a structure with an investor (the investor carries the "
+                "outcome risk, so no fee is clawed back from the provider)", self.clawback_share,
+            )  # fmt: skip
+
+    def _check_supply_chain(self) -> None:
+        """Refuse subcontractor, risk and fee shares that do not add up, or name no one to pass money to."""
         if self.subcontractors:
-            total = sum(float(v) for v in self.subcontractors.values())
-            if any(float(v) < 0 for v in self.subcontractors.values()) or abs(total - 1) > _BOUNDARY_TOL:
-                raise parameter_error(
-                    "subcontractors", "PaymentStructure", "shares >= 0 summing to 1",
-                    got=f"{dict(self.subcontractors)} (sum {total:g})",
-                )  # fmt: skip
+            _shares_of_one("subcontractors", self.subcontractors)
             clash = {"commissioner", "prime", "investor"} & set(self.subcontractors)
             if clash:
                 raise parameter_error(
@@ -176,11 +204,15 @@ class PaymentStructure:
                 "management_fee", "PaymentStructure", "0 without 'subcontractors' to pass the rest to",
                 self.management_fee,
             )  # fmt: skip
-        if self.investor is not None and self.clawback_share > 0:
-            raise parameter_error(
-                "clawback_share", "PaymentStructure", "0 in a structure with an investor (the investor carries the "
-                "outcome risk, so no fee is clawed back from the provider)", self.clawback_share,
-            )  # fmt: skip
+        if self.risk_shares:
+            _shares_of_one("risk_shares", self.risk_shares)
+            if set(self.risk_shares) != set(self.subcontractors):
+                raise parameter_error(
+                    "risk_shares", "PaymentStructure", "one share for each subcontractor "
+                    f"({', '.join(self.subcontractors) or 'none named'})", sorted(self.risk_shares),
+                )  # fmt: skip
+        if self.management_fee_cap is not None:
+            _share("management_fee_cap", self.management_fee_cap)
 
     # ------------------------------------------------------------------ money
     @property
@@ -213,6 +245,38 @@ class PaymentStructure:
                 **{k: (1 - self.management_fee) * float(v) for k, v in self.subcontractors.items()},
             }
         )
+
+    def outcome_shares(self) -> dict[str, float]:
+        """Share of the outcome-contingent money (withheld fee, outcome payments, clawback) each provider holds.
+
+        The prime keeps its management fee of it, as of every payment; the rest
+        goes down in ``risk_shares`` (by default the ``subcontractors`` shares).
+
+        Examples
+        --------
+        >>> s = PaymentStructure(service_fee=100.0, up_front_share=0.8, at_risk_share=0.2, management_fee=0.1,
+        ...                      subcontractors={"a": 0.5, "b": 0.5}, risk_shares={"a": 0.8, "b": 0.2},
+        ...                      at_risk_through_tariff=True)
+        >>> {k: round(v, 6) for k, v in s.outcome_shares().items()}
+        {'prime': 0.1, 'a': 0.72, 'b': 0.18}
+        """
+        if not self.risk_shares:
+            return self.provider_shares()
+        rest = 1 - self.management_fee
+        return {"prime": float(self.management_fee), **{k: rest * float(v) for k, v in self.risk_shares.items()}}
+
+    def split(self, fees: T, contingent: T) -> dict[str, T]:
+        """Split what the prime receives: ``fees`` in the fee shares, ``contingent`` (outcome money) in the risk shares.
+
+        Examples
+        --------
+        >>> s = PaymentStructure(service_fee=100.0, up_front_share=1.0, management_fee=0.1,
+        ...                      subcontractors={"a": 0.5, "b": 0.5}, risk_shares={"a": 0.8, "b": 0.2})
+        >>> {k: round(v, 6) for k, v in s.split(1000.0, 500.0).items()}
+        {'prime': 150.0, 'a': 810.0, 'b': 540.0}
+        """
+        fee_shares, risk = self.provider_shares(), self.outcome_shares()
+        return {k: fee_shares[k] * fees + risk[k] * contingent for k in fee_shares}
 
     def pass_down(self, amount: float) -> dict[str, float]:
         """Split money the prime receives: the prime keeps its management fee, the rest goes down.
@@ -288,6 +352,37 @@ class PaymentStructure:
                     {"at_risk": s["at_risk"], "max_at_risk": ask["max_at_risk"]},
                 )
             )
+        return findings + self._supply_chain_findings()
+
+    def _supply_chain_findings(self) -> list[Finding]:
+        """A management fee above the contract's own cap; a subcontractor bearing more of the risk than of the fee."""
+        findings = []
+        cap = self.management_fee_cap
+        if cap is not None and self.management_fee > cap + _BOUNDARY_TOL:
+            findings.append(
+                Finding(
+                    "management_fee_above_cap",
+                    "error",
+                    f"The prime keeps {percent(self.management_fee)} of every payment as its management fee, above "
+                    f"the {percent(cap)} the contract allows: the front line receives "
+                    f"{percent(1 - self.management_fee)} where the contract meant at least {percent(1 - cap)}.",
+                    {"management_fee": self.management_fee, "management_fee_cap": cap},
+                )
+            )
+        fee_shares = self.provider_shares()
+        for name, risk in self.outcome_shares().items():
+            if name != "prime" and risk > fee_shares[name] + _BOUNDARY_TOL:
+                findings.append(
+                    Finding(
+                        "risk_passed_down",
+                        "warning",
+                        f"{name} bears {percent(risk)} of the money at risk but receives {percent(fee_shares[name])} "
+                        "of the fee: it carries more of the outcome risk than of the payment, so it needs more "
+                        "reserves than its share of the work. Pass the outcome money down in the fee shares, or "
+                        "raise its share of the fee.",
+                        {"party": name, "risk_share": risk, "fee_share": fee_shares[name]},
+                    )
+                )
         return findings
 
     def to_dict(self) -> dict[str, object]:
@@ -303,6 +398,8 @@ class PaymentStructure:
             "cap": self.cap,
             "management_fee": self.management_fee,
             "subcontractors": dict(self.subcontractors),
+            "risk_shares": self.outcome_shares(),
+            "management_fee_cap": self.management_fee_cap,
             "investor": None if self.investor is None else self.investor.name,
             "shares": self.shares(),
             "findings": [f.to_dict() for f in self.check()],
@@ -338,8 +435,9 @@ class PaymentStructure:
         Reads ``service_fee``, ``up_front_share``, ``at_risk_share``,
         ``at_risk_through_tariff``, ``clawback_share``, ``outcome_cap`` (the
         cap), ``management_fee_share`` with ``subcontractors`` (``{name =
-        share}``; without them the rest passes to one, "subcontractor") and
-        ``investor`` (a name or true). Prices are the tariff's business; the
+        share}``; without them the rest passes to one, "subcontractor"),
+        ``risk_shares`` (``{name = share}`` of the outcome money),
+        ``management_fee_cap`` and ``investor`` (a name or true). Prices are the tariff's business; the
         spec states no expected total, so give ``outcome_budget`` (e.g. from
         :attr:`pricing.inputs.CohortPricing.expected_payments`) for the contract
         value and the share at risk to count outcome payments.
@@ -359,6 +457,8 @@ class PaymentStructure:
             cap=None if payment.get("outcome_cap") is None else float(payment["outcome_cap"]),
             management_fee=fee_share,
             subcontractors=subcontractors,
+            risk_shares=dict(payment.get("risk_shares", {})),
+            management_fee_cap=None if (cap := payment.get("management_fee_cap")) is None else float(cap),
             investor=Investor(investor if isinstance(investor, str) else "investor") if investor else None,
             outcome_budget=float(outcome_budget),
         )

@@ -125,11 +125,19 @@ def _segment_sums(segments: Any, probabilities: Any) -> tuple[pd.Series, pd.Data
     """Per segment: n, sum of p and sum of p(1-p) per outcome (segments x outcomes)."""
     probs = _probability_frame(probabilities)
     labels = segment_labels(segments, len(probs))
-    n = labels.value_counts().sort_index()
-    sum_p = probs.groupby(labels.to_numpy()).sum().reindex(n.index)
-    sum_var = (probs * (1.0 - probs)).groupby(labels.to_numpy()).sum().reindex(n.index)
-    n.index.name = sum_p.index.name = sum_var.index.name = "segment"
-    return n.astype(int), sum_p, sum_var
+    # Sums by segment code with numpy: pandas' groupby costs more than the sums at every edit of the designer.
+    codes, names = pd.factorize(labels.to_numpy(), sort=True)
+    index = pd.Index(names, name="segment")
+    p = probs.to_numpy(dtype=float)
+
+    def by_segment(values: np.ndarray) -> pd.DataFrame:
+        sums = [np.bincount(codes, weights=values[:, j], minlength=len(names)) for j in range(values.shape[1])]
+        return pd.DataFrame(
+            np.column_stack(sums) if sums else np.zeros((len(names), 0)), index=index, columns=probs.columns
+        )
+
+    n = pd.Series(np.bincount(codes, minlength=len(names)), index=index, name="count")
+    return n, by_segment(p), by_segment(p * (1.0 - p))
 
 
 def _cell(frame: pd.DataFrame, row: object, column: object) -> float:

@@ -16,12 +16,17 @@ import os
 import runpy
 import subprocess
 import sys
+import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
 from unittest.mock import patch
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
+
+from ground.tables import UnmatchedRowsWarning
+from outcomes.reoffending import proven_reoffending
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -78,6 +83,20 @@ def test_example_data_is_what_make_data_writes(tmp_path):
     assert messy == sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "messy").rglob("*.csv"))
     match, mismatch, errors = filecmp.cmpfiles(EXAMPLES / "data", tmp_path, messy, shallow=False)
     assert mismatch == errors == [], "examples/data/messy is out of date: run python examples/make_data.py"
+
+
+def test_example_offences_are_all_the_cohorts():
+    """Every offence in the example data (clean and PNC-shaped) is a cohort member's, so no command warns."""
+    people = pd.read_csv(EXAMPLES / "data" / "people.csv", dtype=str)["person_id"]
+    pnc = EXAMPLES / "data" / "messy" / "pnc"
+    cohort = pd.read_csv(pnc / "cohort.csv", dtype=str)["PNC_ID"]
+    quarters = pd.concat([pd.read_csv(q, dtype=str) for q in sorted(pnc.glob("pnc_offences_Q*.csv"))])
+    offences = pd.read_csv(EXAMPLES / "data" / "offences.csv", dtype=str)
+    assert len(offences) == 2_358 and offences["person_id"].isin(people).all()
+    assert len(quarters) == len(offences) and quarters["PNC_ID"].isin(cohort).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnmatchedRowsWarning)
+        proven_reoffending(EXAMPLES / "data" / "people.csv", EXAMPLES / "data" / "offences.csv", as_of="2025-09-30")
 
 
 def test_commissioner_writes_outputs_and_prints_key_numbers(commissioner):

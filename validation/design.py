@@ -81,6 +81,7 @@ import pandas as pd
 from ground.checks import Interval, Options, check_parameter
 from ground.errors import DesistError, ModelError
 from ground.findings import Finding, by_severity
+from ground.memo import remembered
 from ground.tables import BASELINE_COVARIATES
 from ground.tolerance import at_least
 from validation.measurement import counting_findings
@@ -560,10 +561,21 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
         if getattr(spec, "reoffending", None) is not None:
             skipped["poor_overlap"] = "needs people and a comparison pool"
         return []
+    # The people and the pool alone decide it: an active ground.memo.Memo made for them (the contract
+    # designer's) fits the propensity model once, not at every edit of a price.
+    found, reason = remembered(
+        ("overlap", id(people), id(pool)), lambda: _pool_overlap(people, pool), held=(people, pool)
+    )
+    if reason is not None:
+        skipped["poor_overlap"] = reason
+    return found
+
+
+def _pool_overlap(people, pool) -> tuple[list[Finding], str | None]:
+    """The poor-overlap finding, if any, or why overlap could not be checked."""
     covariates = [c for c in BASELINE_COVARIATES if c in people.columns and c in pool.columns]
     if not covariates:
-        skipped["poor_overlap"] = f"no covariates shared by people and pool (looked for {list(BASELINE_COVARIATES)})"
-        return []
+        return [], f"no covariates shared by people and pool (looked for {list(BASELINE_COVARIATES)})"
     from metrics.propensity import fit_propensity
 
     both = pd.concat(
@@ -576,19 +588,12 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
             both[col] = both[col].cat.remove_unused_categories()
     covariates = [c for c in covariates if both[c].nunique(dropna=True) > 1]
     if not covariates:
-        skipped["poor_overlap"] = "no shared covariate varies"
-        return []
+        return [], "no shared covariate varies"
     try:
         model = fit_propensity(both, "_cohort", covariates)
     except ModelError as exc:
-        return [
-            Finding(
-                "poor_overlap",
-                "warning",
-                f"The propensity model separates the cohort from the pool: {exc}",
-                {"error": str(exc)},
-            )
-        ]
+        separated = f"The propensity model separates the cohort from the pool: {exc}"
+        return [Finding("poor_overlap", "warning", separated, {"error": str(exc)})], None
     lp = np.asarray(model.linear_predictor)
     cohort = both["_cohort"].to_numpy()
     lp_t, lp_c = lp[cohort], lp[~cohort]
@@ -597,7 +602,7 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
     b = float((lp_t.mean() - lp_c.mean()) / np.sqrt((lp_t.var(ddof=1) + lp_c.var(ddof=1)) / 2))
     r = float(lp_t.var(ddof=1) / lp_c.var(ddof=1))
     if off <= OFF_SUPPORT_SHARE:
-        return []
+        return [], None
     return [
         Finding(
             "poor_overlap",
@@ -613,7 +618,7 @@ def _overlap(spec, people, pool, skipped) -> list[Finding]:
                 "n_pool": int((~cohort).sum()),
             },
         )
-    ]
+    ], None
 
 
 def check_contract(

@@ -52,6 +52,7 @@ from scipy.special import expit, logit
 
 from ground.checks import InstanceOf, Interval, check_parameter, parameter_error, require_columns
 from ground.errors import DesistError
+from ground.memo import remembered
 from ground.tables import BASELINE_COVARIATES
 from pricing.structure import PaymentStructure
 from pricing.tariff import Tariff, by_difficulty, flat, incentive_neutral, segment_labels
@@ -174,8 +175,8 @@ def _probabilities(history, outcomes, difficulty_logit, hours) -> tuple[dict[str
     return betas, pd.DataFrame(rows).set_index("outcome")
 
 
-def _income(tariff: Tariff, segments: pd.Series, probs: dict[str, np.ndarray]) -> np.ndarray:
-    prices = tariff.person_prices(segments, list(probs))
+def _income(prices: pd.DataFrame, probs: dict[str, np.ndarray]) -> np.ndarray:
+    """Expected income per person: each outcome's price for the person times their chance of it."""
     return sum(prices[o].to_numpy(dtype=float) * p for o, p in probs.items())
 
 
@@ -194,12 +195,19 @@ def _alternatives(budget: float, segments: pd.Series, probs: pd.DataFrame, costs
     return built, failures
 
 
-def _bootstrap_gain(weights_gamed, margin_gamed, margin_honest, boot) -> np.ndarray:
-    """Gain for each bootstrap resample (rows of ``boot``: people's resample counts)."""
+def _resamples(seed: int, n: int, draws: int) -> np.ndarray:
+    """Bootstrap resamples of ``n`` people: each row counts how often each person is drawn."""
+    return np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=draws).astype(float)
+
+
+def _bootstrap_gain(weights_gamed, margin_gamed, honest, weight_drawn, boot) -> np.ndarray:
+    """Gain for each bootstrap resample (rows of ``boot``: people's resample counts).
+
+    ``honest`` is each resample's mean honest margin and ``weight_drawn`` its total weight (``boot @ weights``),
+    worked out once for all the rows that share them: each product reads every resample of every person.
+    """
     # boot @ (w * m) is (boot * w) @ m without the draws x people product.
-    gamed = boot @ (weights_gamed * margin_gamed) / (boot @ weights_gamed)
-    honest = boot @ margin_honest / boot.sum(axis=1)
-    return gamed - honest
+    return boot @ (weights_gamed * margin_gamed) / weight_drawn - honest
 
 
 def _cost_per_hour(cost: np.ndarray, hours: np.ndarray | None) -> tuple[float, list[str]]:
@@ -307,7 +315,10 @@ def gaming_payoff(
     h = None if hours is None else history[hours].to_numpy(dtype=float)
     spend = history[cost].to_numpy(dtype=float)
     per_hour, notes = _cost_per_hour(spend, h)
-    betas, dose = _probabilities(history, tariff.outcomes, logit(d), h)
+    # The fits and the resamples do not depend on the prices: an active ground.memo.Memo made for the history
+    # (the contract designer's) gives them again at every edit.
+    fitted = ("gaming fits", id(history), tuple(tariff.outcomes), difficulty, hours)
+    betas, dose = remembered(fitted, lambda: _probabilities(history, tariff.outcomes, logit(d), h), held=history)
 
     def probs_at(hours_now: np.ndarray | None) -> dict[str, np.ndarray]:
         cols = [np.ones(len(d)), logit(d)] + ([np.log1p(hours_now)] if hours_now is not None else [])
@@ -317,25 +328,34 @@ def gaming_payoff(
     honest = probs_at(h)
     tariffs, failures = {"given": tariff}, dict[str, str]()
     if alternatives:
-        budget = float(_income(tariff, labels, honest).sum())
+        budget = float(_income(tariff.person_prices(labels, list(honest)), honest).sum())
         costs = pd.Series(spend).groupby(labels.to_numpy()).mean()
         built, failures = _alternatives(budget, labels, pd.DataFrame(honest), costs)
         tariffs |= built
     slope = (percentile_rank(d) - 0.05) / 0.9
-    boot = np.random.default_rng(seed).multinomial(len(d), np.full(len(d), 1 / len(d)), size=draws).astype(float)
+    resampled = ("gaming resamples", seed, len(d), draws)
+    boot = remembered(resampled, lambda: _resamples(seed, len(d), draws), held=() if isinstance(seed, int) else seed)
     share = _structure_share(structure)
+    # Each strength's creaming weights, and their total in each resample, are the same for every tariff.
+    tilts = {s: expit(logit(enrolment_rate) - s * np.log(2) * slope) for s in strengths}
+    tilts = {s: tilt / tilt.mean() for s, tilt in tilts.items()}
+    drawn = boot.sum(axis=1)
+    tilted = {s: boot @ w for s, w in tilts.items()}
     rows = []
     for name, t in tariffs.items():
-        income = _income(t, labels, honest)
-        rows.append(_row(name, "honest", 0.0, income, spend, np.ones(len(d)), income, spend, boot, share))
+        prices = t.person_prices(labels, list(honest))
+        income = _income(prices, honest)
+        everyone = np.ones(len(d))
+        honest_draws = boot @ (income - spend) / drawn
+        bootstrap = (boot, honest_draws, share)
+        rows.append(_row(name, "honest", 0.0, income, spend, everyone, drawn, income, spend, *bootstrap))
         for s in strengths:
-            tilt = expit(logit(enrolment_rate) - s * np.log(2) * slope)
-            rows.append(_row(name, "creaming", s, income, spend, tilt / tilt.mean(), income, spend, boot, share))
+            rows.append(_row(name, "creaming", s, income, spend, tilts[s], tilted[s], income, spend, *bootstrap))
             if h is not None:
                 cut = h * 2.0 ** (-s * slope)
-                parked = _income(t, labels, probs_at(cut))
+                parked = _income(prices, probs_at(cut))
                 saved = spend - per_hour * (h - cut)
-                rows.append(_row(name, "parking", s, parked, saved, np.ones(len(d)), income, spend, boot, share))
+                rows.append(_row(name, "parking", s, parked, saved, everyone, drawn, income, spend, *bootstrap))
     return GamingPayoff(
         table=pd.DataFrame(rows),
         tariffs=tariffs,
@@ -347,12 +367,13 @@ def gaming_payoff(
     )
 
 
-def _row(tariff, strategy, strength, income, spend, weights, honest_income, honest_spend, boot, share) -> dict:
+def _row(tariff, strategy, strength, income, spend, weights, weight_drawn, honest_income, honest_spend, boot, honest,
+         share) -> dict:  # fmt: skip
     """One line of the payoff table: weighted means, the gain over honest delivery and its bootstrap CI."""
     margin = income - spend
     honest_margin = honest_income - honest_spend
     gain = float(np.average(margin, weights=weights) - honest_margin.mean())
-    draws = _bootstrap_gain(weights, margin, honest_margin, boot)
+    draws = _bootstrap_gain(weights, margin, honest, weight_drawn, boot)
     d_income = float(np.average(income, weights=weights) - honest_income.mean())
     d_cost = float(np.average(spend, weights=weights) - honest_spend.mean())
     return {

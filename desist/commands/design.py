@@ -31,12 +31,14 @@ from typing import Any
 
 import typer
 
-from desist.commands.common import data_map_option, read_history, step
+from desist.commands.common import data_map_option, mapped_tables, parse_date, read_history, step
 from ground.checks import option_error
 from pricing.contract import Contract
 
 #: The port ``desist design`` listens on unless told otherwise.
 PORT = 8050
+#: The programme's tables ``--data`` names (as ``desist report``'s options of the same names).
+PROGRAMME_TABLES = ("people", "offences", "pool", "assessments")
 
 
 def design(
@@ -47,6 +49,13 @@ def design(
     history: Path = typer.Option(
         None, "--history", help="Last year's people: segment columns, 0/1 per priced outcome, 'cost', 'hours'."
     ),
+    data: list[str] = typer.Option(
+        None,
+        "--data",
+        help="NAME=FILE, NAME one of people, offences, pool, assessments: the programme's tables, read by the checks; "
+        "with people, offences and pool the page also gives the report. Repeat for each table.",
+    ),
+    as_of: str = typer.Option(None, "--as-of", help="The data's as-of date (YYYY-MM-DD); dates after it are errors."),
     port: int = typer.Option(PORT, "--port", min=1, max=65_535, help="Port on 127.0.0.1 to serve the page on."),
     browser: bool = typer.Option(True, "--browser/--no-browser", help="Open the page in the default browser."),
     people: int = typer.Option(
@@ -63,6 +72,10 @@ def design(
 
         desist design examples/specs/intermediate.toml --history examples/data/history.csv
 
+        desist design examples/specs/intermediate.toml --history examples/data/history.csv \\
+            --data people=examples/data/people.csv --data offences=examples/data/offences.csv \\
+            --data pool=examples/data/pool.csv --data assessments=examples/data/assessments.csv --as-of 2025-09-30
+
         desist design my_contract.toml --data-map data.toml --port 8051 --no-browser
     """
     import uvicorn
@@ -73,18 +86,20 @@ def design(
     from desist.designer.draft import Draft
 
     _free(port)
+    when = parse_date(as_of, "as-of")
+    paths = _paths(data, data_map)
     path = Path(DEFAULT_SPEC if contract_path is None else contract_path)
     Contract.from_toml(path)  # a missing or broken file refused as every command refuses it
     text = path.read_text(encoding="utf-8")
     source = "the template (examples/specs/intermediate.toml)" if contract_path is None else str(path)
     draft = Draft(text, str(path) if contract_path is not None else "intermediate.toml", path.parent)
     with step("Reading the data and fitting the difficulty model", quiet=False):
-        data = _data(draft, history, data_map, people, seed)
+        programme = _programme(paths, history, when, data_map)
+        found = _data(draft, history, data_map, programme, people, seed)
     with step("Answering the loaded contract", quiet=False):
         options = {"draws": draws, "seed": seed}
-        loaded = answer(draft.loaded, data, **options)
-    report = _reporter(data, seed) if data.world is not None else None
-    app = build_app(draft, data, loaded, report=report, options=options, source=source)
+        loaded = answer(draft.loaded, found, **options)
+    app = build_app(draft, found, loaded, report=_reporter(found, programme, seed), options=options, source=source)
     address = f"http://127.0.0.1:{port}/"
     typer.echo(f"desist design: the page is at {address} (Ctrl-C to stop).")
     if browser:
@@ -103,14 +118,49 @@ def _free(port: int) -> None:
             ) from None
 
 
-def _data(draft: Any, history: Path | None, data_map: Path | None, people: int, seed: int) -> Any:
-    """The design data: the user's history (and the mapping's tables), else the synthetic world."""
+def _paths(items: list[str] | None, data_map: Path | None) -> dict[str, Path | None]:
+    """The programme's tables: each ``--data NAME=FILE``, else the ``--data-map`` file's table, else None."""
+    given: dict[str, Path | None] = dict.fromkeys(PROGRAMME_TABLES)
+    for item in items or []:
+        name, sep, file = item.partition("=")
+        if not sep or name not in PROGRAMME_TABLES or not file or given[name] is not None:
+            raise option_error("--data", f"NAME=FILE with NAME one of {', '.join(PROGRAMME_TABLES)}, each once", item)
+        given[name] = Path(file)
+    return mapped_tables(data_map, **given)
+
+
+def _programme(paths: dict[str, Path | None], history: Path | None, when: Any, data_map: Path | None) -> Any:
+    """The programme's tables read as ``desist report`` reads them (None without people, offences and pool).
+
+    Tables named by ``--data`` come together; a data mapping without them all is read for the checks alone.
+    """
+    from desist.commands.report import pool_measure, read_inputs
+
+    missing = [name for name in ("people", "offences", "pool") if paths[name] is None]
+    if (len(missing) == 3 and paths["assessments"] is None) or (missing and data_map is not None):
+        return None
+    if missing:
+        # Read as desist report reads them, the programme's tables come together: none is left unread.
+        raise option_error(
+            "--data", "people, offences and pool together (and assessments with them when known)",
+            got=f"no {', no '.join(missing)}",
+        )  # fmt: skip
+    files = {**paths, "history": history, "eligible": None, "services": None}
+    # The pool's measure as desist report takes it by default (--pool-disposals, --pool-counting).
+    return read_inputs(files, None, when, None, pool_measure("conviction,caution", "offences"))
+
+
+def _data(draft: Any, history: Path | None, data_map: Path | None, programme: Any, people: int, seed: int) -> Any:
+    """The design data: the user's history (and the programme's tables), else the synthetic world."""
     from appraisal.designer import file_data, synthetic_data
     from desist.commands.check import read_tables
 
-    if history is None and data_map is None:
+    if history is None and data_map is None and programme is None:
         return synthetic_data(draft.loaded, n_people=people, seed=seed)
     tables = read_tables(None, data_map) if data_map is not None else {}
+    if programme is not None:
+        tables |= {"people": programme.people, "pool": programme.pool}
+        tables |= {"assessments": programme.assessments} if programme.assessments is not None else {}
     if history is not None:
         tables["history"], _ = read_history(history, None)
     if tables.get("history") is None:
@@ -118,18 +168,29 @@ def _data(draft: Any, history: Path | None, data_map: Path | None, people: int, 
             "--history", "a file of last year's people, or a [history] table in the --data-map file", got="neither"
         )
     named = ", ".join(str(p) for p in (history, data_map) if p is not None)
-    return file_data(tables, f"Every figure is from {named} ({len(tables['history']):,} people in the history).")
+    words = f"Every figure is from {named} ({len(tables['history']):,} people in the history)"
+    if programme is not None:
+        words += f"; the checks and the report read the programme's people ({len(programme.people):,}) and pool"
+    return file_data(tables, words + ".", draft.loaded.spec, None if programme is None else programme.as_of)
 
 
-def _reporter(data: Any, seed: int) -> Any:
-    """The report ``desist report`` writes, for a contract on the synthetic world the page designs on."""
+def _reporter(data: Any, programme: Any, seed: int) -> Any:
+    """The report ``desist report`` writes for a contract: on the synthetic world, or on the programme's tables
+    (then the same as ``desist report --spec`` the saved contract with those files); None without either."""
+    from dataclasses import replace
+
+    if data.world is None and programme is None:
+        return None
 
     def report(contract: Any) -> str:
         from appraisal import AppraisalInputs, appraise
         from desist.sections import build_report
 
-        story = appraise(AppraisalInputs.from_world(data.world, contract), seed=seed)
-        return build_report(story).to_html()
+        if programme is None:
+            inputs = AppraisalInputs.from_world(data.world, contract)
+        else:
+            inputs = replace(programme, spec=contract.spec)
+        return build_report(appraise(inputs, seed=seed)).to_html()
 
     return report
 

@@ -22,7 +22,8 @@ the payment structure::
     {
       "spec": "<spec name>",
       "structure": {"name", "service_fee", "up_front_share", "at_risk_share", "outcome_budget",
-                    "target", "clawback_share", "cap", "management_fee", "subcontractors", "investor",
+                    "target", "clawback_share", "cap", "management_fee", "subcontractors", "risk_shares",
+                    "management_fee_cap", "investor",
                     "shares": {...}, "findings": [{"code", "severity", "message", "evidence"}], "notes"},
       "draws", "people", "months", "seed", "costs_included",
       "total_paid": {"mean", "q05", "q95", "mc_se"},      # what the commissioner pays (£)

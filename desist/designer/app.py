@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from math import inf
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ EFFECT_LABELS = {
     "frequency": "True effect on reoffences (a rate ratio: 0.9 is 10% fewer)",
 }
 
+#: What the page says while an answer takes longer than a second.
+BUSY = "Working out the answers for this design: the figures below are for the one before until they change."
+
 STYLE = """
 body { font-family: system-ui, sans-serif; }
 .terms fieldset { border: 1px solid #ccc; border-radius: 4px; padding: .5rem .75rem; margin-bottom: .75rem; }
@@ -55,6 +59,10 @@ th, td { border-bottom: 1px solid #ddd; padding: .2rem .5rem; text-align: left; 
 .check-error { border-left: 4px solid #a4161a; padding: .5rem .75rem; background: #fbeaea; }
 .data-source { border-left: 4px solid #8a5a00; padding: .5rem .75rem; background: #fff6e0; }
 .actions .btn { margin: 0 .25rem .5rem 0; }
+#busy { visibility: hidden; position: sticky; top: 0; z-index: 10; }
+/* Shown only when an answer takes longer than a second: Shiny marks the page busy while it works. */
+html.shiny-busy #busy { animation: busy-after-a-second 0s linear 1s forwards; }
+@keyframes busy-after-a-second { to { visibility: visible; } }
 """
 
 
@@ -110,6 +118,7 @@ def _page(draft: Draft, data: DesignData, report: bool, source: str) -> Any:
             ui.layout_columns(
                 ui.div(_terms_panel(draft), actions),
                 ui.div(
+                    ui.div(BUSY, id="busy", class_="data-source", role="status"),
                     ui.output_ui("status"),
                     *answers,
                     ui.tags.section(ui.h2("The loaded design beside the edited one"), ui.output_ui("compare")),
@@ -148,142 +157,191 @@ def build_app(
         Passed to :func:`appraisal.designer.answer` (``draws``, ``gaming_draws``, ``seed``).
     source : str, optional
         Where the contract came from, in words (default: its file).
+
+    Returns
+    -------
+    shiny.App
+
+    Examples
+    --------
+    >>> app = build_app(draft, data, answer(draft.loaded, data))  # doctest: +SKIP
     """
-    terms = {t.id: t for t in draft.terms}
-    start = draft.values()
-    options = dict(options or {})
+    settings = dict(options or {})
 
     def server(input: Any, output: Any, session: Any) -> None:
-        stack, position, pending = reactive.value([start]), reactive.value(0), reactive.value(None)
-        last: dict[str, DesignAnswers] = {"answers": loaded}
-
-        @reactive.calc
-        def entered() -> dict[str, Any]:
-            return {key: input[key]() for key in terms}
-
-        @reactive.calc
-        def edited() -> tuple[str | None, Contract | None, str | None]:
-            try:
-                text = draft.text(entered())
-                contract = draft.contract(text)
-                effect()
-                return text, contract, None
-            except DesistError as exc:
-                return None, None, str(exc)
-
-        @reactive.calc
-        def effect() -> float | None:
-            """The assumed effect, a finite number (None: the default); a bad one is shown as the file's errors are."""
-            if not draft.loaded.rules or input.effect() is None:
-                return None
-            return check_parameter(
-                input.effect(), "effect", "desist design", Interval(float, -inf, inf, closed="neither")
-            )
-
-        @reactive.calc
-        def answered() -> DesignAnswers:
-            _, contract, _ = edited()
-            if contract is not None:
-                last["answers"] = answer(contract, data, **options, effect=effect())
-            return last["answers"]
-
-        @reactive.effect
-        def _record() -> None:
-            values = entered()
-            with reactive.isolate():
-                waiting, history, at = pending(), stack(), position()
-            if waiting is not None:
-                if values == waiting:
-                    pending.set(None)
-                return
-            if values != history[at]:
-                stack.set([*history[: at + 1], values])
-                position.set(at + 1)
-
-        def restore(step: int) -> None:
-            history, at = stack(), position()
-            target = at + step
-            if not 0 <= target < len(history):
-                return
-            values, now = history[target], entered()
-            position.set(target)
-            if values == now:
-                return
-            pending.set(values)
-            for key, value in values.items():
-                if value != now[key]:
-                    _update(terms[key], value)
-
-        @reactive.effect
-        @reactive.event(input.undo)
-        def _undo() -> None:
-            restore(-1)
-
-        @reactive.effect
-        @reactive.event(input.redo)
-        def _redo() -> None:
-            restore(+1)
-
-        @render.ui
-        def status() -> Any:
-            _, contract, error = edited()
-            if error is not None:
-                return ui.div(
-                    ui.strong("The file would be refused: "),
-                    error,
-                    ui.p("The answers below are for the last valid design."),
-                    class_="check-error",
-                    role="alert",
-                )
-            answers = answered()
-            seconds = sum(answers.seconds.values())
-            return ui.div(
-                f"The contract is valid (read as desist check reads the file). Answered in {seconds:.1f} s "
-                f"({answers.cpu_seconds:.1f} s of processor time).",
-                class_="check-ok",
-                role="status",
-            )
-
-        def section(key: str) -> Callable[[], Any]:
-            view = dict((k, v) for k, _, v in views.SECTIONS)[key]
-
-            def shown() -> Any:
-                return ui.HTML(view(answered()))
-
-            shown.__name__ = key
-            return shown
-
-        for key, _, _ in views.SECTIONS:
-            output(render.ui(section(key)), id=key)
-
-        @render.ui
-        def compare() -> Any:
-            return ui.HTML(views.changed(changes(loaded, answered())))
-
-        saved_note = reactive.value("")
-
-        @reactive.effect
-        @reactive.event(input.save)
-        def _save() -> None:
-            text, _, error = edited()
-            saved_note.set(save(text, error, input.save_path(), bool(input.replace())))
-
-        @render.ui
-        def saved() -> Any:
-            return ui.p(saved_note(), role="status") if saved_note() else None
-
+        design = _design(input, draft, data, loaded, settings)
+        _undo_redo(input, draft, design.entered)
+        _answers(output, design, loaded)
+        _saving(input, output, design)
         if report is not None:
-
-            @render.download(filename="report.html")
-            def report_file() -> Any:
-                _, contract, error = edited()
-                if contract is None:
-                    raise DesistError(f"The design is not valid, so no report: {error}")
-                yield report(contract)
-
-            output(report_file, id="report")
+            _download(output, design, report)
 
     return App(_page(draft, data, report is not None, source or draft.source), server)
+
+
+@dataclass(frozen=True)
+class _Design:
+    """One visitor's design, as reactive values: what was entered, the contract it makes and its answers.
+
+    ``edited()`` is ``(text, contract, error)``: the file's text and the contract when the values make a valid
+    file, else the file's message. ``answered()`` is ``(answers, error)``: the answers of the last design that
+    could be answered, and the data's message when this one could not.
+    """
+
+    entered: Callable[[], dict[str, Any]]
+    edited: Callable[[], tuple[str | None, Contract | None, str | None]]
+    answered: Callable[[], tuple[DesignAnswers, str | None]]
+
+
+def _design(input: Any, draft: Draft, data: DesignData, loaded: DesignAnswers, options: dict[str, Any]) -> _Design:
+    """The reactive chain from the page's values to the answers: each edit checked as the file, then answered."""
+    terms = [t.id for t in draft.terms]
+    last = {"answers": loaded}
+
+    @reactive.calc
+    def entered() -> dict[str, Any]:
+        return {key: input[key]() for key in terms}
+
+    @reactive.calc
+    def effect() -> float | None:
+        """The assumed effect, a finite number (None: the default); a bad one is shown as the file's errors are."""
+        if not draft.loaded.rules or input.effect() is None:
+            return None
+        return check_parameter(input.effect(), "effect", "desist design", Interval(float, -inf, inf, closed="neither"))
+
+    @reactive.calc
+    def edited() -> tuple[str | None, Contract | None, str | None]:
+        try:
+            text = draft.text(entered())
+            contract = draft.contract(text)
+            effect()
+            return text, contract, None
+        except DesistError as exc:
+            return None, None, str(exc)
+
+    @reactive.calc
+    def answered() -> tuple[DesignAnswers, str | None]:
+        _, contract, _ = edited()
+        if contract is None:
+            return last["answers"], None
+        try:
+            last["answers"] = answer(contract, data, **options, effect=effect())
+        except DesistError as exc:
+            # A rule the file accepts may still name a column the data lack: the data's own message.
+            return last["answers"], str(exc)
+        return last["answers"], None
+
+    return _Design(entered, edited, answered)
+
+
+def _undo_redo(input: Any, draft: Draft, entered: Callable[[], dict[str, Any]]) -> None:
+    """Undo and redo: every distinct set of values entered is a step; restoring one sets the page's boxes."""
+    terms = {t.id: t for t in draft.terms}
+    stack, position, pending = reactive.value([draft.values()]), reactive.value(0), reactive.value(None)
+
+    @reactive.effect
+    def _record() -> None:
+        values = entered()
+        with reactive.isolate():
+            waiting, history, at = pending(), stack(), position()
+        if waiting is not None:
+            # The page is being set to a restored step: its values are not a new one.
+            if values == waiting:
+                pending.set(None)
+            return
+        if values != history[at]:
+            stack.set([*history[: at + 1], values])
+            position.set(at + 1)
+
+    def restore(step: int) -> None:
+        history, at = stack(), position()
+        target = at + step
+        if not 0 <= target < len(history):
+            return
+        values, now = history[target], entered()
+        position.set(target)
+        if values == now:
+            return
+        pending.set(values)
+        for key, value in values.items():
+            if value != now[key]:
+                _update(terms[key], value)
+
+    @reactive.effect
+    @reactive.event(input.undo)
+    def _undo() -> None:
+        restore(-1)
+
+    @reactive.effect
+    @reactive.event(input.redo)
+    def _redo() -> None:
+        restore(+1)
+
+
+def _answers(output: Any, design: _Design, loaded: DesignAnswers) -> None:
+    """The status line, each section of answers and the comparison with the loaded design."""
+
+    @render.ui
+    def status() -> Any:
+        _, _, error = design.edited()
+        answers, refused = design.answered()
+        if error is not None or refused is not None:
+            return ui.div(
+                ui.strong("The file would be refused: " if error is not None else "The data refuse this design: "),
+                error or refused,
+                ui.p("The answers below are for the last valid design."),
+                class_="check-error",
+                role="alert",
+            )
+        seconds = sum(answers.seconds.values())
+        return ui.div(
+            f"The contract is valid (read as desist check reads the file). Answered in {seconds:.1f} s "
+            f"({answers.cpu_seconds:.1f} s of processor time).",
+            class_="check-ok",
+            role="status",
+        )
+
+    def section(key: str, view: Callable[[DesignAnswers], str]) -> Callable[[], Any]:
+        def shown() -> Any:
+            return ui.HTML(view(design.answered()[0]))
+
+        shown.__name__ = key  # Shiny names an output by its function
+        return shown
+
+    for key, _, view in views.SECTIONS:
+        output(render.ui(section(key, view)), id=key)
+
+    @render.ui
+    def compare() -> Any:
+        return ui.HTML(views.changed(changes(loaded, design.answered()[0])))
+
+
+def _saving(input: Any, output: Any, design: _Design) -> None:
+    """Save: the edited contract's text to the path typed, an existing file only when told to replace it."""
+    note = reactive.value("")
+
+    @reactive.effect
+    @reactive.event(input.save)
+    def _save() -> None:
+        text, _, error = design.edited()
+        note.set(save(text, error, input.save_path(), bool(input.replace())))
+
+    @render.ui
+    def saved() -> Any:
+        return ui.p(note(), role="status") if note() else None
+
+
+def _download(output: Any, design: _Design, report: Callable[[Contract], str]) -> None:
+    """Download report: the HTML report ``desist report`` writes, for the edited contract."""
+
+    @render.download(filename="report.html")
+    def report_file() -> Any:
+        _, contract, error = design.edited()
+        if contract is None:
+            raise DesistError(f"The design is not valid, so no report: {error}")
+        yield report(contract)
+
+    output(report_file, id="report")
 
 
 def _update(term: Term, value: Any) -> None:

@@ -7,9 +7,13 @@ parsed by ``tomllib`` and validated by :meth:`pricing.contract.Contract.from_map
 under the file's name, so its messages are the file's.
 
 What the page sends are values, never code: a number (``float`` checked finite
-by :func:`ground.checks.check_parameter`), a date written as ISO text, or one
-of a key's allowed words. No rule typed on the page is ever evaluated; the
-contract's own rules are parsed by :mod:`ground.expressions` when it is read.
+by :func:`ground.checks.check_parameter`), a date written as ISO text, one
+of a key's allowed words, or a rule (a segment's ``where``, an outcome's
+``payable``) as text. A rule typed on the page is written into the file's text
+as a TOML string and read back by the contract's reader, which parses it with
+:mod:`ground.expressions` (the rule language: columns, comparisons, and/or/not,
+no calls or attributes) exactly as it parses the file's own rules: a bad or
+hostile rule gets the file's message and nothing is evaluated.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 import tomlkit
 
 from desist.tables import outcome_names, segment_names
-from ground.checks import Interval, Options, check_parameter
+from ground.checks import InstanceOf, Interval, Options, check_parameter
 from ground.dates import parse_date
 from outcomes.spec import STACKINGS
 from pricing.contract import DECISIONS, Contract
@@ -49,13 +53,16 @@ RULE_TERMS = {
     "cap": "Cap on what this rule pays (£; empty for none)",
 }
 TRANCHE_TERMS = {"start": "starts", "end": "ends", "final": "final settlement"}
+#: Where the page's rules are grouped.
+RULES_GROUP = "Rules: who is in each segment, and where an outcome is paid"
 
 
 @dataclass(frozen=True)
 class Term:
     """One value the page edits: where it sits in the file, how it is labelled and what kind of value it is.
 
-    ``kind`` is ``"number"``, ``"date"`` or ``"choice"`` (one of ``choices``, the first being the reader's default).
+    ``kind`` is ``"number"``, ``"date"``, ``"rule"`` (text in the rule language) or ``"choice"`` (one of ``choices``,
+    the first being the reader's default).
     ``id`` is the page's input id.
     """
 
@@ -83,7 +90,8 @@ def _get(table: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def checked(term: Term, value: Any) -> Any:
-    """The page's value for a term as the file holds it: a finite number, a date, one of the choices, or None.
+    """The page's value for a term as the file holds it: a finite number, a date, one of the choices, a rule's
+    text (parsed when the contract is read), or None.
 
     Raises
     ------
@@ -99,6 +107,9 @@ def checked(term: Term, value: Any) -> Any:
     if term.kind == "choice":
         check_parameter(value, term.key, "desist design", Options(*term.choices))
         return value
+    if term.kind == "rule":
+        check_parameter(value, term.key, "desist design", InstanceOf(str, "a rule written as text"))
+        return value.strip()
     return parse_date(str(value).strip(), f"The '{term.key}' key", time=False).date()
 
 
@@ -129,6 +140,7 @@ class Draft:
         self.base_dir = base_dir
         self.loaded = self.contract(text)
         self.terms = self._terms(tomllib.loads(text))
+        self._start = self.values()
 
     def _terms(self, raw: Mapping[str, Any]) -> list[Term]:
         """The terms of this contract a commissioner edits, in the order the page shows them."""
@@ -146,6 +158,7 @@ class Draft:
             ]
             terms.append(Term(("payment", "stacking"), "How uplifts stack", "choice", "Uplifts", STACKINGS))
         terms += [Term(("payment", name), label, group="Payment terms") for name, label in PAYMENT_TERMS.items()]
+        terms += self._rules(raw)
         if "baseline" in raw.get("counterfactual", {}):
             terms.append(Term(("counterfactual", "baseline", "rate"), "Baseline rate", group="Counterfactual"))
         for name in raw.get("rules", {}):
@@ -158,6 +171,25 @@ class Draft:
                 for k, words in TRANCHE_TERMS.items()
             ]
         return terms
+
+    def _rules(self, raw: Mapping[str, Any]) -> list[Term]:
+        """The rules a commissioner may retype: who is in each segment, and where each outcome is paid."""
+        spec = self.loaded.spec
+        segments = segment_names(spec)
+        terms = [
+            Term(("segments", s, "where"), f"Who is in {segments[s]} (a rule, e.g. age <= 24)", "rule", RULES_GROUP)
+            for s in raw.get("segments", {})
+            if "where" in raw["segments"][s]
+        ]
+        return terms + [
+            Term(
+                ("outcomes", o, "payable"),
+                f"{outcome.label or o}: paid only where (empty: everyone)",
+                "rule",
+                RULES_GROUP,
+            )
+            for o, outcome in spec.outcomes.items()
+        ]
 
     def value(self, term: Term, raw: Mapping[str, Any] | None = None) -> Any:
         """The term's value in ``raw`` (default: the loaded file); a scalar price is its ``default``."""
@@ -185,8 +217,10 @@ class Draft:
         document = tomlkit.parse(self.original)
         by_id = {t.id: t for t in self.terms}
         for key, value in values.items():
-            term = by_id[key]
-            _set(document, term, checked(term, value))
+            # A value as loaded is the file's own (read and valid): setting it again would change nothing.
+            if value != self._start[key]:
+                term = by_id[key]
+                _set(document, term, checked(term, value))
         return tomlkit.dumps(document)
 
     def contract(self, text: str) -> Contract:

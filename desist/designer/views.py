@@ -22,9 +22,12 @@ __all__ = ["NO_REPORT", "SECTIONS", "changed", "creaming_chart", "sections"]
 
 #: What the page says when it cannot build the report itself (the data are a history, not the programme's tables).
 NO_REPORT = (
-    "The full report needs the programme's people, offences and comparison pool: save the contract and run "
-    "desist report --spec with it on those files."
+    "The full report needs the programme's people, offences and comparison pool: start the designer with "
+    "--data people=FILE --data offences=FILE --data pool=FILE, or save the contract and run desist report --spec "
+    "with it on those files."
 )
+#: What a row of the comparison is, in words.
+KINDS = {"term": "Term", "assumption": "Assumption", "answer": "Answer"}
 #: The tariff names as the page says them.
 CURRENT, NEUTRAL = "spec", "incentive_neutral"
 
@@ -120,10 +123,10 @@ def changed(rows: list[dict[str, str]]) -> str:
     if not rows:
         return _p("Nothing has changed from the loaded contract.")
     frame = pd.DataFrame(rows)
-    frame["kind"] = ["Term" if k == "term" else "Answer" for k in frame["kind"]]
+    frame["kind"] = [KINDS[k] for k in frame["kind"]]
     columns = {
         "what": Column("What", "text"),
-        "kind": Column("Term or answer", "text"),
+        "kind": Column("Term, assumption or answer", "text"),
         "before": Column("Loaded", "text"),
         "after": Column("Edited", "text"),
     }

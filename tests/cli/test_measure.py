@@ -1,18 +1,13 @@
-"""``desist measure``: the per-person table and its counts from people and offence files, on each engine.
-
-The example offences cover the comparison pool too, so about half match no one in people (a warning).
-"""
+"""``desist measure``: the per-person table and its counts from people and offence files, on each engine."""
 
 import json
 
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from desist.cli import app
 from tests.running import desist, one_message
 
-pytestmark = pytest.mark.filterwarnings("ignore::ground.tables.UnmatchedRowsWarning")
 PEOPLE, OFFENCES = "examples/data/people.csv", "examples/data/offences.csv"
 runner = CliRunner()
 

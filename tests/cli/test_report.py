@@ -74,8 +74,11 @@ def test_report_json_matches_the_story_on_the_same_files(folder):
         story.simulation.to_dict()["total_paid"]["mean"], rel=1e-9
     )
     assert [f["code"] for f in got["results"]["findings"]] == [f.code for f in story.findings]
-    # Files without a contract: everything runs but the settlement, which says why.
-    assert got["results"]["skipped"] == {"settlement": "no contract with tranches, or no as-of date"}
+    # Files without a contract: everything runs but the settlement and the contract's life, which say why.
+    assert got["results"]["skipped"] == {
+        "contract life": "no contract with tranches",
+        "settlement": "no contract with tranches, or no as-of date",
+    }
 
 
 def test_report_without_optional_files_says_what_it_did_not_run(folder):

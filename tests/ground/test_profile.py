@@ -45,12 +45,17 @@ def test_columns_dates_and_codes_are_counted(pnc):
     assert table.column("person_id").distinct == offences["PNC_ID"].nunique()
 
 
-def test_ids_that_link_and_do_not(pnc):
+def test_ids_that_link_and_do_not(pnc, tmp_path):
+    # The shipped offences are all the cohort's; a stray extract adds two people the cohort does not hold.
     people = set(pd.read_csv(PNC / "cohort.csv", dtype=str)["PNC_ID"])
     ids = pd.concat([pd.read_csv(q, dtype=str)["PNC_ID"] for q in QUARTERS])
     (link,) = pnc.links
-    assert (link["linked"], link["not_linked"]) == (int(ids.isin(people).sum()), int((~ids.isin(people)).sum()))
-    assert link["examples"][0] not in people
+    assert (link["linked"], link["not_linked"], link["examples"]) == (len(ids), 0, [])
+    stray = pd.read_csv(QUARTERS[0], dtype=str).head(3).assign(PNC_ID=["XX000001", "XX000002", "XX000001"])
+    stray.to_csv(tmp_path / "pnc_offences_stray.csv", index=False)
+    (link,) = profile([PNC / "cohort.csv", *QUARTERS, tmp_path / "pnc_offences_stray.csv"]).links
+    assert (link["linked"], link["not_linked"]) == (len(ids), 3)
+    assert set(link["examples"]) == {"XX000001", "XX000002"} and not people & set(link["examples"])
 
 
 def test_ambiguous_dates_repeated_rows_and_ids_are_flagged(tmp_path):

@@ -46,6 +46,34 @@ def write(tmp_path: Path, text: str) -> Path:
             "summing to 1",
         ),
         (
+            (
+                "clawback_share = 0.10",
+                "clawback_share = 0.10\nmanagement_fee_share = 0.1\nsubcontractors = {a = 0.5, b = 0.5}\n"
+                "risk_shares = {a = 0.5, c = 0.5}",
+            ),
+            "payment.risk_shares",
+            "one share for each subcontractor (a, b)",
+        ),
+        (
+            (
+                "clawback_share = 0.10",
+                "clawback_share = 0.10\nmanagement_fee_share = 0.1\nsubcontractors = {a = 0.5, b = 0.5}\n"
+                "risk_shares = {a = 0.9, b = 0.2}",
+            ),
+            "payment.risk_shares",
+            "summing to 1",
+        ),
+        (
+            ("clawback_share = 0.10", "clawback_share = 0.10\nmanagement_fee_cap = 1.5"),
+            "payment.management_fee_cap",
+            "a share in [0, 1]",
+        ),
+        (
+            ("clawback_share = 0.10", "clawback_share = 0.10\nrisk_shares = {a = -0.5}"),
+            "payment.risk_shares.a",
+            "a share in [0, 1]",
+        ),
+        (
             ("up_front_share = 1.0", "up_front_share = 0.8\nat_risk_share = 0.3"),
             "payment.at_risk_share",
             "must be at most 1 - up_front_share",

@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from ground.errors import ParameterError
+from ground.memo import Memo
 from pricing import (
     REOFFENDING_LAG_MONTHS,
     PaymentStructure,
@@ -61,6 +62,30 @@ def test_same_seed_same_answer():
     for party in a.parties:
         np.testing.assert_array_equal(a.flows[party], b.flows[party])
     assert not np.array_equal(a.flows["prime"], other.flows["prime"])
+
+
+def test_a_memo_reprices_its_draws_and_gives_what_a_fresh_simulation_gives():
+    """The designer's memo: the draws made once, priced again; anything the draws depend on draws again."""
+    c, s = cohort(), PaymentStructure(service_fee=1e5, up_front_share=0.7)
+    dearer = Tariff.from_dict({"settled": 450.0, "no_reoffence": {"easy": 700.0, "hard": 2600.0}})
+    other = c.assign(p_settled=c["p_settled"].to_numpy()[::-1])
+    regrouped = c.assign(segment=np.where(c["segment"] == "easy", "hard", "easy"))
+
+    def run(people, tariff, seed=3, costs=None):
+        return simulate_contract(None, people, tariff, s, draws=300, seed=seed, timing=TIMING, costs=costs)
+
+    memo = Memo()
+    with memo.active():
+        remembered = [run(c, TARIFF), run(c, dearer), run(other, dearer), run(regrouped, dearer), run(c, dearer, 4)]
+        remembered.append(run(c, dearer, costs={"easy": 400, "hard": 900}))
+    fresh = [run(c, TARIFF), run(c, dearer), run(other, dearer), run(regrouped, dearer), run(c, dearer, 4)]
+    fresh.append(run(c, dearer, costs={"easy": 400, "hard": 900}))
+    assert len(memo) == 5  # the second run took the first's draws
+    for kept, new in zip(remembered, fresh, strict=True):
+        for party in new.parties:
+            np.testing.assert_allclose(kept.flows[party], new.flows[party], rtol=1e-12, atol=1e-6)
+        np.testing.assert_array_equal(kept.outcome_counts, new.outcome_counts)
+    assert not np.allclose(remembered[0].flows["prime"], remembered[1].flows["prime"])
 
 
 def test_payment_timing_and_fee_schedule():

@@ -47,6 +47,44 @@ def test_at_risk_counts_outcome_payments():
     assert "30.02% of the contract is at risk" in finding.message
 
 
+CHAIN = PaymentStructure(
+    service_fee=FEE, up_front_share=0.7, at_risk_share=0.2, target=TARGET, management_fee=0.15,
+    subcontractors={"a": 0.6, "b": 0.4},
+)  # fmt: skip
+
+
+def test_the_fee_goes_down_in_the_fee_shares_and_the_outcome_money_in_the_risk_shares():
+    uneven = replace(CHAIN, risk_shares={"a": 0.5, "b": 0.5})
+    split = uneven.split(800_000.0, 200_000.0)
+    # b: 85% of (40% of the fee + 50% of the outcome money).
+    assert split == pytest.approx(
+        {"prime": 150_000.0, "a": 0.85 * (480_000 + 100_000), "b": 0.85 * (320_000 + 100_000)}, rel=1e-12
+    )
+    assert sum(split.values()) == pytest.approx(1_000_000.0, rel=1e-12)
+    # Without risk shares the outcome money goes down as the fee does.
+    assert CHAIN.split(800_000.0, 200_000.0) == pytest.approx(CHAIN.pass_down(1_000_000.0), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("fee", "cap", "risk", "expected"),
+    [
+        (0.12, 0.12, None, []),  # at the cap: allowed
+        (0.15, 0.12, None, ["management_fee_above_cap"]),
+        (0.15, None, {"a": 0.6, "b": 0.4}, []),  # risk in the fee shares
+        (0.15, None, {"a": 0.4, "b": 0.6}, ["risk_passed_down"]),
+        (0.15, 0.10, {"a": 0.7, "b": 0.3}, ["management_fee_above_cap", "risk_passed_down"]),
+    ],
+)
+def test_supply_chain_findings_at_their_boundaries(fee, cap, risk, expected):
+    s = replace(CHAIN, management_fee=fee, management_fee_cap=cap, risk_shares=risk or {})
+    found = [f for f in s.check() if f.code in ("management_fee_above_cap", "risk_passed_down")]
+    assert [f.code for f in found] == expected
+    severity = {"management_fee_above_cap": "error", "risk_passed_down": "warning"}
+    assert all(f.severity == severity[f.code] for f in found)
+    passed_down = [f.evidence["party"] for f in found if f.code == "risk_passed_down"]
+    assert passed_down == [k for k, v in (risk or {}).items() if v > CHAIN.subcontractors[k]]
+
+
 def test_management_fee_is_passed_down_as_stated():
     s = PaymentStructure(
         service_fee=FEE, up_front_share=1.0, management_fee=0.15, subcontractors={"charity_a": 0.6, "charity_b": 0.4}

@@ -4,10 +4,13 @@ library's numbers in words, every figure inline with alt text, and a section is 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from functools import lru_cache
 
 import pytest
+from scipy.stats import norm
+from statsmodels.stats.proportion import proportion_confint
 
 from appraisal import READERS
 from desist import panels, sections
@@ -81,8 +84,13 @@ def test_the_commissioners_panel_says_what_to_pay_the_cost_the_chance_the_share_
         and f"£{spend.budget:,.0f}" in figures["Expected cost"].detail
     )
     chance = figures["Chance a rule pays when nothing changed"]
-    worst = max(c.results[0].false_payment for c in story.thresholds.values())
-    assert chance.value == f"{100 * worst:.1f}%" and "over the contract's life: not computed" in chance.detail
+    assert chance.value == f"{100 * story.chances.paid['none'].mean():.1f}%", chance
+    paid, lives = int(story.chances.paid["none"].sum()), story.chances.assumptions["draws"]
+    low, high = proportion_confint(paid, lives, method="wilson")
+    assert f"95% interval {100 * low:.1f}% to {100 * high:.1f}% ({lives:,} simulated lives)" in chance.detail
+    likeliest = max((c.results[0] for c in story.thresholds.values()), key=lambda r: r.false_payment)
+    assert chance.detail.endswith(f"; {100 * likeliest.false_payment:.1f}% at one assessment ({likeliest.rule})")
+    assert paid / lives == pytest.approx(_life_by_normal_theory(story), abs=3 * (0.25 / lives) ** 0.5 + 0.01)
     # One definition of the share at risk: the withheld fee and the outcome payments over the contract's value.
     s = story.structure
     at_risk = ((s.at_risk_share + s.clawback_share) * s.service_fee + s.outcome_budget) / s.contract_value
@@ -91,6 +99,18 @@ def test_the_commissioners_panel_says_what_to_pay_the_cost_the_chance_the_share_
     assert [f.severity for f in panel.findings] == ["error"] and figures["Must fix"].value == "1"
     page = built_reports()["commissioner"].to_html()
     assert page.count("is paid only on results") == 1 and "Must fix" in page
+
+
+def _life_by_normal_theory(story) -> float:
+    """The chance Doncaster (5 points) or Peterborough (10% fewer) pays on any of the contract's tranches when
+    nothing changed, each tranche's estimate normal with its two-group variance (binomial; negative binomial of
+    the matched controls' shape, on the log scale), tranches and measures independent."""
+    tranches = len(story.inputs.contract.tranches)
+    n = story.effects["binary"].n_treated // tranches  # the matched cohort, split evenly over the tranches
+    rate, mean, shape = story.effects["binary"].mean_control, story.effects["count"].mean_control, story.dispersion
+    doncaster = norm.cdf(-0.05 / math.sqrt(2 * rate * (1 - rate) / n))
+    peterborough = norm.cdf(math.log(0.9) / math.sqrt(2 * (1 / (n * mean) + 1 / (n * shape))))
+    return 1 - ((1 - doncaster) * (1 - peterborough)) ** tranches
 
 
 def test_the_providers_panel_says_which_segments_lose_money_and_that_their_margins_leave_out_the_fee(story):

@@ -13,6 +13,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 import appraisal
 from desist.commands.common import jsonable
@@ -97,6 +98,23 @@ def test_the_answers_are_the_json_answers(story, book):
     assert "'none'" in " ".join(f["message"] for f in _json(story.to_dict())["findings"])
     assert "No segment" in " ".join(r["What it means"] for r in findings)
     assert findings[0]["Severity"] == "Must fix"
+
+
+def test_the_contract_life_is_the_json_chance_with_its_interval_and_lives(story, book):
+    got = _json(story.to_dict())["chances"]
+    life = got["paid_when_nothing_changed"]
+    lives = got["assumptions"]["draws"]
+    assert life["n"] == lives and life["k"] == round(got["chance_of_paying"]["none"] * lives)
+    low, high = proportion_confint(life["k"], lives, method="wilson")
+    assert (life["ci_low"], life["ci_high"]) == pytest.approx((low, high), rel=1e-12)
+    rows = {r["Rule"]: r for r in _records(book["Contract life"])}
+    any_rule = rows.pop("Any rule")
+    assert any_rule["Chance it pays when nothing changed"] == pytest.approx(life["estimate"], rel=1e-12)
+    assert any_rule["Simulated lives"] == lives
+    interval = [any_rule[f"Chance it pays when nothing changed: 95% CI {end}"] for end in ("from", "to")]
+    assert interval == pytest.approx([low, high], rel=1e-12)
+    each = {r["rule"]: r["p_pays"] for r in got["rules"] if r["scenario"] == "none"}
+    assert {k: r["Chance it pays when nothing changed"] for k, r in rows.items()} == pytest.approx(each, rel=1e-12)
 
 
 def test_the_evidence_is_the_json_evidence(story, book):

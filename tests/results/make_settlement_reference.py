@@ -7,6 +7,11 @@ per-row ``Decimal`` loop in ``pricing/settlement.py`` and the sort of every colu
     git archive fd00969 | tar -x -C /tmp/old
     PYTHONPATH=/tmp/old python tests/results/make_settlement_reference.py
 
+Made again on 2026-12-04 the same way (the script copied into /tmp/old/tests/results/ and today's
+``examples/data`` into /tmp/old/examples/data), when the example offences came to hold only the cohort's: every
+figure, ledger hash and exclusion stayed as it was but the offence file's row count (4,474 to 2,358) and the
+2,116 offences that matched no one (gone).
+
 It writes ``tests/results/settlement_reference.json``: for every case (a contract on the example data,
 ``examples/data``), the settlement as ``Settlement.to_dict()`` gives it (tranches, parties, exclusions,
 figures with the ledger's SHA-256, the audit without the contract's path, which differs between checkouts).
