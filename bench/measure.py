@@ -79,3 +79,22 @@ def run_child(command: list[str], cap_gib: float | None = None, every: float = 0
     if child.returncode:
         return {"stopped": f"failed (exit {child.returncode})"}
     return {**json.loads(out.strip().splitlines()[-1]), "peak_gib": peak / 2**30}
+
+
+def spark_session(memory: str, partitions: int, temp: str | None = None):  # -> pyspark.sql.SparkSession
+    """A local Spark session on every core, without its web page or progress bars, spilling to ``temp``."""
+    import tempfile
+
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[*]")
+        .config("spark.driver.memory", memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.local.dir", temp or tempfile.gettempdir())
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session

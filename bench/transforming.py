@@ -53,7 +53,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import machine, run_child, tree_cpu  # noqa: E402  (bench/measure.py)
+from measure import machine, run_child, spark_session, tree_cpu  # noqa: E402  (bench/measure.py)
 
 PROVIDERS = 21
 QUARTERS = ("2015-10-01", "2016-01-01", "2016-04-01", "2016-07-01", "2016-10-01")
@@ -114,18 +114,7 @@ def settle_here(folder: Path, engine: str) -> dict:
     if engine == "duckdb":
         chosen = DuckDB(memory_limit="2GB")
     elif engine == "spark":
-        from pyspark.sql import SparkSession
-
-        session = (
-            SparkSession.builder.master("local[*]")
-            .config("spark.driver.memory", "3g")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "8")
-            .config("spark.local.dir", tempfile.gettempdir())
-            .getOrCreate()
-        )
-        session.sparkContext.setLogLevel("ERROR")
+        session = spark_session("3g", 8)
         chosen = Spark(session=session)
     data = {"people": str(folder / "people.parquet"), "offences": str(folder / "offences.parquet")}
     settling = time.perf_counter()
