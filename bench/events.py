@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from measure import machine, run_child  # bench/measure.py
+from measure import machine, run_child, spark_session  # bench/measure.py
 
 AS_OF = "2025-12-31"
 CHUNK = 5_000_000
@@ -138,16 +138,7 @@ def one(folder: Path, engine: str, memory_limit: str | None, temp: str | None) -
     if engine == "duckdb":
         chosen = DuckDB(memory_limit=memory_limit, temp_directory=temp)
     elif engine == "spark":
-        from pyspark.sql import SparkSession
-
-        session = (
-            SparkSession.builder.master("local[*]")
-            .config("spark.driver.memory", "6g")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.shuffle.partitions", "16")
-            .config("spark.local.dir", temp or tempfile.gettempdir())
-            .getOrCreate()
-        )
+        session = spark_session("6g", 16, temp)
         chosen = Spark(session=session)
     else:
         chosen = "pandas"

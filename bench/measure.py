@@ -16,26 +16,37 @@ import subprocess
 import time
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants, from /proc."""
+def _tree(pid: int) -> list[list[str]]:
+    """The /proc stat fields (after the command's name) of a process and all its descendants."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    fields: dict[int, list[str]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                fields[int(entry)] = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [pid]
+        children.setdefault(int(fields[int(entry)][1]), []).append(int(entry))
+    found, todo = [], [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        found += [fields[p]] if p in fields else []
         todo.extend(children.get(p, []))
-    return total
+    return found
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants, from /proc."""
+    return sum(int(f[21]) * os.sysconf("SC_PAGE_SIZE") for f in _tree(pid))
+
+
+def tree_cpu(pid: int, children_only: bool = False) -> float:
+    """CPU seconds (user and system) of a process and all its descendants still running (or only the descendants:
+    a Spark JVM, beside the process's own ``time.process_time()``), from /proc."""
+    tree = _tree(pid)[1:] if children_only else _tree(pid)
+    return sum(int(f[11]) + int(f[12]) for f in tree) / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> str:
@@ -68,3 +79,22 @@ def run_child(command: list[str], cap_gib: float | None = None, every: float = 0
     if child.returncode:
         return {"stopped": f"failed (exit {child.returncode})"}
     return {**json.loads(out.strip().splitlines()[-1]), "peak_gib": peak / 2**30}
+
+
+def spark_session(memory: str, partitions: int, temp: str | None = None):  # -> pyspark.sql.SparkSession
+    """A local Spark session on every core, without its web page or progress bars, spilling to ``temp``."""
+    import tempfile
+
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[*]")
+        .config("spark.driver.memory", memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.local.dir", temp or tempfile.gettempdir())
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session

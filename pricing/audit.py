@@ -54,6 +54,7 @@ from ground.errors import DesistError, ParameterError, SpecError
 from ground.jsondata import json_text
 from ground.mapping import read_data_map, table_source
 from ground.pseudonyms import key_check
+from outcomes.engines import DuckDB, Spark
 from pricing.audit_diff import first_difference
 from pricing.contract import Contract
 from pricing.publishing import pseudonymise
@@ -103,6 +104,7 @@ def settle_files(
     command: str = "",
     previous: str | Path | None = None,
     key: bytes | None = None,
+    engine: str | DuckDB | Spark = "pandas",
 ) -> Settlement:
     """Settle a contract file on input files, with a full audit record.
 
@@ -128,6 +130,9 @@ def settle_files(
         Pseudonymise the settlement with this key (:func:`pricing.publishing.pseudonymise`): every person
         identifier in it replaced by its keyed hash, small counts suppressed; the record holds the key's
         fingerprint, never the key, and :func:`verify` needs the same key.
+    engine : {"pandas", "duckdb", "spark"} or an engine
+        Where the offences are counted (:func:`pricing.settle`); every engine gives the same settlement, so
+        :func:`verify` replays it on pandas.
 
     Examples
     --------
@@ -138,7 +143,7 @@ def settle_files(
     files = _input_files(terms.data_map if files is None else files)
     tables = {name: table_source(path, name) for name, path in files.items()}
     before = None if previous is None else read_previous(previous)
-    settlement = settle(terms, tables, as_of=as_of, previous=before)
+    settlement = settle(terms, tables, as_of=as_of, previous=before, engine=engine)
     if key is not None:  # the identifier step: nothing after this sees a person's own identifier
         settlement = pseudonymise(settlement, key)
     audit = {

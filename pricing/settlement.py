@@ -45,6 +45,7 @@ from ground.tables import UnmatchedRowsWarning, check_links
 from ground.tolerance import at_least
 from metrics.thresholds import Contrast, case_mix_baseline
 from outcomes.custody import custody_nights
+from outcomes.engines import DuckDB, Spark, as_engine
 from pricing.contract import Contract, ContractRule, Tranche, comparison_measure
 from pricing.ledger_text import csv_text
 from pricing.payouts import events_avoided, tranche_money
@@ -52,6 +53,7 @@ from pricing.ratecard import CLAIM_KINDS, cash_flow
 from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
 from pricing.running import SETTLED_BEFORE, PaidBefore, by_item, netted
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
+from pricing.settlement_engine import CountedOffences, held_back, on_engine
 from pricing.tariff_ledger import LEDGER_COLUMNS, Uplifts, capped, pence, pence_text, tariff_rows, uplifts
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
@@ -191,6 +193,7 @@ def settle(
     *,
     as_of: DateLike,
     previous: Settlement | PaidBefore | None = None,
+    engine: str | DuckDB | Spark = "pandas",
 ) -> Settlement:
     """Settle a contract on its data as of a date.
 
@@ -221,6 +224,13 @@ def settle(
         ``settled before`` ledger row per tranche and item, so this settlement
         pays what is due now and the two form one running account
         (:mod:`pricing.running`; ``desist settle --previous AUDIT.json``).
+    engine : {"pandas", "duckdb", "spark"} or an engine
+        Where the offences are counted: ``"pandas"`` in memory; ``"duckdb"`` (or
+        :class:`outcomes.engines.DuckDB` with a memory limit) reading a Parquet or
+        CSV offences file from disk; ``"spark"`` (or :class:`outcomes.engines.Spark`
+        with a cluster's session). The other tables are read by pandas on every
+        engine, and every engine gives the same ledger
+        (:mod:`pricing.settlement_engine`).
 
     Returns
     -------
@@ -243,12 +253,20 @@ def settle(
     if not isinstance(contract, Contract):
         raise parameter_error("contract", "settle", "a pricing.Contract (Contract.from_toml(path))", contract)
     as_of = _as_date(as_of)
+    chosen = as_engine(engine, "settle")
     source = contract.data_map if data is None else data
     if source is None:
         raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
+    source, file = held_back(contract, source, chosen)  # an offences file the engine reads (pricing.settlement_engine)
     given = settlement_data(contract, source)
+    held = on_engine(chosen, given, file)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
-    tables, later = _known_by(given.tables, as_of)
+    read: dict[str, pd.DataFrame | CountedOffences] = dict(given.tables)
+    counts = dict(given.rows)
+    if held is not None:  # the offences are counted on an engine (pricing.settlement_engine)
+        read["offences"] = counted = held.count(contract, cohort, given.tables["people"], as_of)
+        counts["offences"] = counted.rows
+    tables, later = _known_by(read, as_of)
     exclusions += later + _linked(tables)
     with _named(given.sources["people"]):
         rule_rows, rule_ledger = _rules(contract, cohort, tables, as_of)
@@ -270,7 +288,7 @@ def settle(
         "as_of": as_of.isoformat(),
         "baseline_version": None if contract.baseline is None else contract.baseline.version,
         "seeds": {},
-        "tables": {name: {"rows": n, "used": name not in given.unused} for name, n in sorted(given.rows.items())},
+        "tables": {name: {"rows": n, "used": name not in given.unused} for name, n in sorted(counts.items())},
         "unused": sorted(given.unused),
         "figures": settlement.figures(),
     }
@@ -321,6 +339,9 @@ def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, 
         if name not in tables:
             continue
         frame = kept[name]
+        if isinstance(frame, CountedOffences):  # counted on an engine, on the offences on record by each date
+            counted += [(name, words, frame.later)] if frame.later else []
+            continue
         later = np.zeros(len(frame), dtype=bool)
         for column in columns:
             later |= (frame[column] > cut).to_numpy()
@@ -336,13 +357,18 @@ def _linked(tables: Mapping) -> list[tuple[str, str, int]]:
     """Count offences and stays of no one in the people table (none linking at all is an error, as everywhere)."""
     counted = []
     for name in ("offences", "custody"):
-        if name not in tables or "person_id" not in tables[name].columns:
+        if name not in tables:
             continue
-        with warnings.catch_warnings():
-            # Reported once here, among the exclusions, not again for every tranche.
-            warnings.simplefilter("ignore", UnmatchedRowsWarning)
-            links = check_links(tables[name], tables["people"], table=name, to_table="people")
-        counted += [(name, "person_id matches no one in people", links.unmatched)] if links.unmatched else []
+        if isinstance(tables[name], CountedOffences):  # linked on the engine, which refused none linking
+            unmatched = tables[name].unmatched
+        elif "person_id" not in tables[name].columns:
+            continue
+        else:
+            with warnings.catch_warnings():
+                # Reported once here, among the exclusions, not again for every tranche.
+                warnings.simplefilter("ignore", UnmatchedRowsWarning)
+                unmatched = check_links(tables[name], tables["people"], table=name, to_table="people").unmatched
+        counted += [(name, "person_id matches no one in people", unmatched)] if unmatched else []
     return counted
 
 
@@ -386,10 +412,13 @@ def _cohort(contract: Contract, people: pd.DataFrame, as_of: date) -> tuple[pd.D
 
 
 # ------------------------------------------------------------------ rules
-def _proven(contract: Contract, people: pd.DataFrame, tables: Mapping, as_of: date):
-    """Proven reoffending of ``people`` under the contract's measure, on the offences on record by ``as_of``."""
+def _proven(contract: Contract, people: pd.DataFrame, tables: Mapping, as_of: date) -> pd.DataFrame:
+    """Proven reoffending of ``people`` under the contract's measure, on the offences on record by ``as_of``: the
+    per-person table of :func:`outcomes.reoffending.proven_reoffending`."""
     from outcomes.reoffending import proven_reoffending
 
+    if isinstance(tables["offences"], CountedOffences):
+        return tables["offences"].per_person(people, as_of)
     r = contract.spec.reoffending
     assert r is not None  # a contract with rules has a [reoffending] measure (pricing.contract refuses one without)
     return proven_reoffending(
@@ -401,13 +430,13 @@ def _proven(contract: Contract, people: pd.DataFrame, tables: Mapping, as_of: da
         as_of=pd.Timestamp(as_of),
         disposals=r.disposals,
         counting=r.counting,
-    )
+    ).per_person
 
 
 def _outcomes(contract: Contract, people: pd.DataFrame, tables: Mapping, measure: str, as_of: date) -> pd.DataFrame:
     """Per person: observable, and the outcome of ``measure`` (proven reoffending, or custody bed nights)."""
     if measure != "bed_nights":
-        return _proven(contract, people, tables, as_of).per_person
+        return _proven(contract, people, tables, as_of)
     c = contract.custody
     assert c is not None  # pricing.contract refuses a bed_nights rule without [custody]
     stays = _of(people, _known_by(tables, as_of)[0]["custody"])
@@ -730,7 +759,7 @@ def _no_reoffence(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_
     r = contract.spec.reoffending
     if r is None or r.price_key not in contract.prices:
         return [], []
-    proven = _proven(contract, cohort, tables, as_of).per_person
+    proven = _proven(contract, cohort, tables, as_of)
     clean = (proven["observable"] & (proven["reoffended"] == False)).fillna(False).to_numpy()  # noqa: E712
     known = pd.to_datetime(proven["index_date"]) + pd.to_timedelta(r.follow_up_days + r.waiting_days, unit="D")
     rows = tariff_rows(

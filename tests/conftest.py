@@ -1,8 +1,12 @@
-"""Shared test set-up: a non-interactive plotting backend, and hypothesis derandomized
-so that the same code gives the same test results on every run (CI included)."""
+"""Shared test set-up: a non-interactive plotting backend, hypothesis derandomized
+so that the same code gives the same test results on every run (CI included), and
+one Spark session for the tests on the Spark engine (proven reoffending, settlement)."""
 
 import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -55,3 +59,27 @@ def pytest_collection_modifyitems(config, items):
         return rank.get(path.relative_to(tests).as_posix(), len(rank)) if path.is_relative_to(tests) else len(rank)
 
     items.sort(key=place)  # stable: the order within a file is kept
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session for the run: one core, one shuffle partition, no UI (the data are tiny)."""
+    pyspark = pytest.importorskip("pyspark.sql")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (Debian: apt-get install default-jdk-headless)")
+    session = (
+        pyspark.SparkSession.builder.master("local[1]")
+        .appName("desist-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        .config("spark.sql.adaptive.enabled", "false")
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

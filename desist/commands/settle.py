@@ -21,6 +21,10 @@ card's cash flow by period and the exclusions, and writes to ``--out``:
   as-of date, command and figures; ``manifest.json`` holds its SHA-256.
   ``desist verify DIR/audit.json`` checks all of it (:mod:`pricing.audit`).
 
+``--engine duckdb`` (or ``spark``) counts the offences on that engine, reading a Parquet or CSV offences file
+from disk rather than into memory (:mod:`pricing.settlement_engine`); the settlement is the same on every
+engine, byte for byte, so ``desist verify`` replays it on pandas.
+
 A table the contract does not use is read, hashed and listed as unused, not refused; a table
 named twice is refused. Events after ``--as-of`` and people who started after it are left out
 and counted, as ``pricing.settle`` does in Python.
@@ -108,6 +112,9 @@ def settle(
     pdf: bool = typer.Option(
         False, "--pdf/--no-pdf", help="With --report, also write statement.pdf, printed by headless Chromium (A4)."
     ),
+    engine: str = typer.Option(
+        "pandas", "--engine", help="Where the offences are counted: pandas (in memory), duckdb (out of core) or spark."
+    ),
 ) -> None:
     """Settle a contract on its data: tranches, parties, a claims ledger and an audit record.
 
@@ -120,6 +127,9 @@ def settle(
             --data offences=examples/data/offences.csv --as-of 2026-03-31 --previous settled/audit.json --out later/
 
         desist settle contract.toml --data-map data.toml --as-of 2025-09-30 --out settled/ --report --pdf
+
+        desist settle contract.toml --data people=people.parquet --data offences=offences.parquet \\
+            --as-of 2025-09-30 --engine duckdb --out settled/
     """
     require_out(out, xlsx=xlsx, pdf=pdf, report=statement)
     if pdf and not statement:
@@ -131,13 +141,15 @@ def settle(
     parts = ["desist settle", str(contract), *[f"--data {d}" for d in data or []], f"--as-of {as_of}"]
     parts += [f"--previous {previous}"] if previous is not None else []
     parts += [f"--data-map {data_map}"] if data_map else []
+    parts += [f"--engine {engine}"] if engine != "pandas" else []
     parts += ["--pseudonymise KEYFILE"] if pseudonymise else []  # the key file's place is not recorded
     command = " ".join(shlex.quote(p) if " " in p and not p.startswith(("desist", "--")) else p for p in parts)
     with output_folder(ctx, out) as folder:
         with step(f"Settling {contract} as of {as_of}", quiet=as_json):
             settlement = settle_files(
-                contract, inputs or None, as_of=when, command=command, previous=previous, key=read_key(pseudonymise)
-            )
+                contract, inputs or None, as_of=when, command=command, previous=previous, key=read_key(pseudonymise),
+                engine=engine,
+            )  # fmt: skip
         if folder is not None:
             settlement = relative_to(settlement, folder.out)
             with step("Writing the ledger and the audit record", quiet=as_json):

@@ -1,4 +1,5 @@
-"""Engines that run the SQL definition of proven reoffending (:mod:`outcomes.engines.sql`).
+"""Engines that run the SQL definition of proven reoffending (:mod:`outcomes.engines.sql`), for a measure
+(:func:`outcomes.proven_reoffending`) or a settlement's offences (:mod:`pricing.settlement_engine`).
 
 ``engine="pandas"`` (the default) computes in memory. ``DuckDB`` runs the SQL
 embedded in this process, out of core: it reads Parquet or CSV files straight

@@ -316,7 +316,7 @@ def check_staged_people(runner: Any, settings: Settings, n_rules: int, source: A
     >>> runner.close()
     """
     found = runner.fetch(sql.people_problems_sql("people_stage", n_rules)).iloc[0]
-    if _whole(found["n_rows"]) or _whole(found["shared"]):
+    if whole_count(found["n_rows"]) or whole_count(found["shared"]):
         check_view(runner, settings, source)
 
 
@@ -346,7 +346,7 @@ def raise_failures(
     --------
     >>> raise_failures(None, "people_raw", [], pd.Series({"n_rows": 0}), "people", [], "people.csv")
     """
-    counted = {i: _whole(found[f"n{i}"]) for i in range(len(rules))}
+    counted = {i: whole_count(found[f"n{i}"]) for i in range(len(rules))}
     failing = [i for i, n in counted.items() if n]
     if not failing:
         return
@@ -357,11 +357,22 @@ def raise_failures(
         rows.append(pd.DataFrame({"column": rules[i][0], "rule": rules[i][1], "row": first["_row"], "value": values}))
     failures = pd.concat(rows, ignore_index=True).astype({"row": "Int64"})
     counts = {(rules[i][0], rules[i][1]): counted[i] for i in failing}
-    raise schema_error(failures, table, order, source=source, counts=counts, n_rows=_whole(found["n_rows"]))
+    raise schema_error(failures, table, order, source=source, counts=counts, n_rows=whole_count(found["n_rows"]))
 
 
-def _whole(value: Any) -> int:
-    """A count from an engine: a sum over no rows is NULL, read as 0."""
+def whole_count(value: Any) -> int:
+    """A count from an engine: a sum over no rows is NULL, read as 0.
+
+    Parameters
+    ----------
+    value : int, float or None
+        The count as the engine gave it.
+
+    Examples
+    --------
+    >>> whole_count(None), whole_count(3.0)
+    (0, 3)
+    """
     return int(0 if pd.isna(value) else value)
 
 
@@ -384,7 +395,7 @@ def links_of(runner: Any, totals: pd.Series, source: Any) -> Links:
     >>> links_of(None, pd.Series({"n": 2, "matched": 2}), None)
     Links(n=2, matched=2, unmatched=0)
     """
-    n, matched = _whole(totals["n"]), _whole(totals["matched"])
+    n, matched = whole_count(totals["n"]), whole_count(totals["matched"])
     links = Links(n=n, matched=matched, unmatched=n - matched)
     if not links.unmatched:
         return links

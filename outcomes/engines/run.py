@@ -84,13 +84,7 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
         runner.view("people_stage", sql.stage_people("people_raw", ids, index, rules), keep=True)
         if rules:
             check_staged_people(runner, settings, len(rules), located(people))
-        columns = _load(runner, engine, "offences", offences, settings)
-        levels = runner.fetch(sql.disposal_levels_sql("offences_raw", columns["disposal"]))
-        known = levels.loc[levels["level"].notna(), "written"].tolist()
-        proving = levels.loc[levels["level"].isin(settings.disposals), "written"].tolist()
-        # A file is checked as the event stage reads it.
-        rules = [] if isinstance(offences, pd.DataFrame) else sql.offences_rules(columns, settings.checked_as_of, known)
-        runner.view("offences_stage", sql.stage_offences("offences_raw", columns, proving, rules))
+        rules = stage_offence_table(runner, engine, offences, settings)
         tallies = sql.tallies_sql(
             "offences_stage",
             "people_stage",
@@ -101,11 +95,7 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
         )
         runner.view("offence_tallies", tallies, keep=True)
         totals = runner.fetch(sql.totals_sql("offence_tallies")).iloc[0]
-        if not pd.isna(totals["n_rows"]) and totals["n_rows"]:
-            # Some row fails a check: which rules, and the first rows of each, as validate reports them.
-            found = runner.fetch(sql.rule_counts_sql("offences_raw", rules)).iloc[0]
-            order = [c for c in columns if c in OFFENCE_COLUMNS]
-            raise_failures(runner, "offences_raw", rules, found, "offences", order, source_name(offences))
+        check_offence_rows(runner, rules, totals["n_rows"], offences)
         links = links_of(runner, totals, offences)
         per_person = runner.fetch(
             sql.per_person_sql(
@@ -123,7 +113,82 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
     return per_person, links
 
 
-def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings) -> dict[str, sql.RawColumn]:
+def stage_offence_table(
+    runner: Any, engine: Any, offences: Any, settings: Settings, known: bool = False, caller: str = "proven_reoffending"
+) -> list[tuple[str, str, str]]:
+    """Load the offences into the engine as the view ``offences_stage`` (:func:`outcomes.engines.sql.stage_offences`,
+    with ``known_day`` when ``known``); return the checks its rows carry as flags (none for a DataFrame, which pandas
+    checked as it was loaded).
+
+    Parameters
+    ----------
+    runner : Runner
+        The engine's runner.
+    engine : DuckDB or Spark
+        The engine (named in an error).
+    offences : DataFrame, str or Path
+        The table, or a file for the engine to read.
+    settings : Settings
+        What the measure counts.
+    known : bool
+        Stage the day each offence is on record (a settlement measures tranches at their own dates).
+    caller : str
+        Named in an error.
+
+    Examples
+    --------
+    >>> from outcomes.engines import DuckDB
+    >>> from outcomes.engines.boundary import Settings
+    >>> settings = Settings(index="start_date", follow_up_days=365, waiting_days=182, as_of=pd.Timestamp("2025-12-31"),
+    ...                     disposals=("conviction",), counting="offences")
+    >>> offences = pd.DataFrame({"person_id": ["a"], "offence_date": ["2024-03-01"], "disposal_date": ["2024-05-01"],
+    ...                          "disposal": ["Conviction"]})
+    >>> runner = DuckDB(threads=1).runner()
+    >>> stage_offence_table(runner, DuckDB(), offences, settings, known=True)
+    []
+    >>> runner.fetch("SELECT proves, known_day FROM offences_stage").values.tolist()
+    [[True, 19844]]
+    >>> runner.close()
+    """
+    columns = _load(runner, engine, "offences", offences, settings, caller)
+    levels = runner.fetch(sql.disposal_levels_sql("offences_raw", columns["disposal"]))
+    written = levels.loc[levels["level"].notna(), "written"].tolist()
+    proving = levels.loc[levels["level"].isin(settings.disposals), "written"].tolist()
+    # A file is checked as the event stage reads it.
+    rules = [] if isinstance(offences, pd.DataFrame) else sql.offences_rules(columns, settings.checked_as_of, written)
+    runner.view("offences_stage", sql.stage_offences("offences_raw", columns, proving, rules, known=known))
+    return rules
+
+
+def check_offence_rows(runner: Any, rules: list[tuple[str, str, str]], failing: Any, offences: Any) -> None:
+    """Raise what :func:`ground.tables.validate` would when ``failing`` (rows failing any check, as the event stage
+    counted them) is not 0: which rules fail, and the first rows of each, read in one more pass.
+
+    Parameters
+    ----------
+    runner : Runner
+        The engine's runner, holding ``offences_raw``.
+    rules : list of (column, rule, SQL flag)
+        The checks (:func:`stage_offence_table`).
+    failing : int or None
+        Rows failing any check (None: no rows).
+    offences : DataFrame, str or Path
+        The table as given, named in the error.
+
+    Examples
+    --------
+    >>> check_offence_rows(None, [], 0, "offences.parquet")
+    """
+    if pd.isna(failing) or not failing:
+        return
+    found = runner.fetch(sql.rule_counts_sql("offences_raw", rules)).iloc[0]
+    order = [c for c in runner.columns("offences_raw") if c in OFFENCE_COLUMNS]
+    raise_failures(runner, "offences_raw", rules, found, "offences", order, source_name(offences))
+
+
+def _load(
+    runner: Any, engine: Any, table: str, source: Any, settings: Settings, caller: str = "proven_reoffending"
+) -> dict[str, sql.RawColumn]:
     """Load a table into the engine: a DataFrame checked by pandas first, a file as it is read (by the caller)."""
     raw = f"{table}_raw"
     if isinstance(source, pd.DataFrame):
@@ -136,7 +201,7 @@ def _load(runner: Any, engine: Any, table: str, source: Any, settings: Settings)
         return runner.columns(raw)
     if declared_format() is not None:
         raise parameter_error(
-            "engine", "proven_reoffending", "the pandas engine for a file whose dates are not written YYYY-MM-DD "
+            "engine", caller, "the pandas engine for a file whose dates are not written YYYY-MM-DD "
             f"(the date format {declared_format()} was declared)", got=f"the {type(engine).__name__} engine for "
             f"{source}", advice="Measure it with the pandas engine, or write its dates YYYY-MM-DD.",
         )  # fmt: skip

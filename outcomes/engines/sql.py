@@ -24,6 +24,12 @@ stages, each a query over the one before:
 4. **Per person** (:func:`per_person_sql`): every person of the cohort, in
    input order, with the tallies and whether they are observable and why not.
 
+A settlement (:mod:`pricing.settlement_engine`) measures each tranche at its own
+date: its offences are staged with the day they are on record (:func:`known_day`),
+counted once for the settlement's exclusions (:func:`on_record_sql`), then per
+person and date measured (:func:`dated_tallies_sql`, the same event as step 3)
+before step 4.
+
 The disposals' levels are read from the distinct values of the column
 (:func:`disposal_levels_sql`), not row by row: a row is then compared with the
 few spellings that prove. Day numbers keep the arithmetic plain integers, so
@@ -316,8 +322,11 @@ def disposal_levels_sql(raw: str, column: RawColumn) -> str:
     )
 
 
-def stage_offences(raw: str, columns: Mapping[str, RawColumn], proving: Sequence[str], rules: Sequence = ()) -> str:
-    """Offences as ``_row, person_id, offence_day, disposal_day, proves`` and a flag ``f<i>`` per rule.
+def stage_offences(
+    raw: str, columns: Mapping[str, RawColumn], proving: Sequence[str], rules: Sequence = (), known: bool = False
+) -> str:
+    """Offences as ``_row, person_id, offence_day, disposal_day, proves`` and a flag ``f<i>`` per rule
+    (and ``known_day`` with ``known``).
 
     Parameters
     ----------
@@ -329,6 +338,8 @@ def stage_offences(raw: str, columns: Mapping[str, RawColumn], proving: Sequence
         The disposals, as written in the table, that prove an offence (:func:`disposal_levels_sql`).
     rules : sequence of (column, rule, SQL flag)
         From :func:`offences_rules`: each becomes a column ``f0``, ``f1``, ...
+    known : bool
+        Add ``known_day``: the first day on which both dates are on record (:func:`known_day`).
 
     Examples
     --------
@@ -345,8 +356,41 @@ def stage_offences(raw: str, columns: Mapping[str, RawColumn], proving: Sequence
         f"SELECT _row, {id_text(columns['person_id'])} AS person_id, "
         f"{day_number(timestamp(columns['offence_date']))} AS offence_day, "
         f"{day_number(timestamp(columns['disposal_date']))} AS disposal_day, "
-        f"COALESCE({one_of(as_text(columns['disposal']), proving)}, FALSE) AS proves{flags} FROM {raw}"
+        f"COALESCE({one_of(as_text(columns['disposal']), proving)}, FALSE) AS proves"
+        f"{', ' + known_day(columns) + ' AS known_day' if known else ''}{flags} FROM {raw}"
     )
+
+
+def known_day(columns: Mapping[str, RawColumn]) -> str:
+    """The first day (a day number) on which an offence and its disposal are both on record: the later of the two
+    dates, and the day after it when it holds a time of day (an event at 10:00 is not on record at midnight).
+
+    An offence is on record by a date when neither of its dates is after that date's midnight, as
+    ``pricing.settle`` compares them: ``known_day <= `` the date's day number.
+
+    Parameters
+    ----------
+    columns : mapping of str -> RawColumn
+        The offences' ``offence_date`` and ``disposal_date`` as the engine typed them.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> raw = pd.DataFrame({"offence_date": ["2024-01-01"], "disposal_date": ["2024-01-02 10:00"]})
+    >>> columns = {c: RawColumn(c, "text") for c in raw}
+    >>> con.execute(f"SELECT {known_day(columns)} FROM raw").fetchall()  # 2024-01-02 is day 19724
+    [(19725,)]
+    """
+    days = []
+    for name in ("offence_date", "disposal_date"):
+        column = columns[name]
+        day = day_number(timestamp(column))
+        if column.kind != "date":  # a date has no time of day
+            at = timestamp(column)
+            day = f"({day} + CASE WHEN {at} > CAST(CAST({at} AS DATE) AS TIMESTAMP) THEN 1 ELSE 0 END)"
+        days.append(day)
+    return f"GREATEST({days[0]}, {days[1]})"
 
 
 # ---------------------------------------------------------------- checks
@@ -581,16 +625,7 @@ def tallies_sql(
     >>> con.execute(query + " ORDER BY first_row").fetchall()
     [(0, None, 2, 0, 2, 27, 0), (None, 'z', 1, 2, 0, None, 0)]
     """
-    proof_by = follow_up_days + waiting_days
-    event = (
-        f"o.proves AND o.offence_day > p.index_day AND o.offence_day <= p.index_day + {follow_up_days} "
-        f"AND o.disposal_day <= p.index_day + {proof_by}"
-    )
-    tally = (
-        f"COUNT(CASE WHEN {event} THEN 1 END)"
-        if counting == "offences"
-        else f"COUNT(DISTINCT CASE WHEN {event} THEN o.disposal_day END)"
-    )
+    event, tally = _event(follow_up_days, waiting_days, counting)
     unmatched = "CASE WHEN p._row IS NULL THEN o.person_id END"
     # Only the rows failing any check are counted here (one column, not one per rule: which rules fail is
     # asked only when some row does). COUNT, not SUM: a whole number on every engine.
@@ -601,6 +636,93 @@ def tallies_sql(
         f"COUNT(CASE WHEN {failing} THEN 1 END) AS n_rows "
         f"FROM {offences} AS o LEFT JOIN {people} AS p ON o.person_id = p.person_id "
         f"GROUP BY p._row, {unmatched}"
+    )
+
+
+def _event(follow_up_days: int, waiting_days: int, counting: str, known: bool = False) -> tuple[str, str]:
+    """When an offence ``o`` is a proven reoffence of the person ``p`` (on record by ``p.cut_day`` with
+    ``known``), and the tally of them."""
+    proof_by = follow_up_days + waiting_days
+    event = (
+        f"o.proves AND o.offence_day > p.index_day AND o.offence_day <= p.index_day + {follow_up_days} "
+        f"AND o.disposal_day <= p.index_day + {proof_by}"
+    ) + (" AND o.known_day <= p.cut_day" if known else "")
+    tally = (
+        f"COUNT(CASE WHEN {event} THEN 1 END)"
+        if counting == "offences"
+        else f"COUNT(DISTINCT CASE WHEN {event} THEN o.disposal_day END)"
+    )
+    return event, tally
+
+
+def dated_tallies_sql(offences: str, people: str, *, follow_up_days: int, waiting_days: int, counting: str) -> str:
+    """Per person and date measured (``person_row``: a row of ``people``, each with its own ``cut_day``): the
+    reoffences (``n``) among the offences on record by that day, and the first one's day (``first_day``).
+
+    What :func:`tallies_sql` counts, for a settlement that measures each tranche at its own date: only the
+    offences of someone in ``people`` are read.
+
+    Parameters
+    ----------
+    offences : str
+        The staged offences (:func:`stage_offences` with ``known``).
+    people : str
+        ``_row, person_id, index_day, cut_day``: a person once per date they are measured at.
+    follow_up_days, waiting_days, counting
+        As :func:`tallies_sql`.
+
+    Examples
+    --------
+    ``a`` offends on day 27 (proven on day 77), measured on days 100 and 50 after the start; ``b`` never:
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> people = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", "b"], "index_day": [19723, 19723, 19723],
+    ...                        "cut_day": [19823, 19773, 19823]})
+    >>> offences = pd.DataFrame({"person_id": ["a"], "offence_day": [19750], "disposal_day": [19800],
+    ...                          "proves": [True], "known_day": [19800]})
+    >>> query = dated_tallies_sql("offences", "people", follow_up_days=365, waiting_days=182, counting="offences")
+    >>> con.execute(query + " ORDER BY person_row").fetchall()
+    [(0, 1, 27), (1, 0, None)]
+    """
+    event, tally = _event(follow_up_days, waiting_days, counting, known=True)
+    return (
+        f"SELECT p._row AS person_row, {tally} AS n, MIN(CASE WHEN {event} THEN o.offence_day - p.index_day END) "
+        f"AS first_day FROM {offences} AS o JOIN {people} AS p ON o.person_id = p.person_id GROUP BY p._row"
+    )
+
+
+def on_record_sql(offences: str, people: str, as_of_day: int, n_rules: int = 0) -> str:
+    """Offences (``n``), those dated after the settlement date (``later``), those on record by it whose person_id
+    is no one in ``people`` (``unmatched``), and the rows failing any check (``n_rows``): one pass.
+
+    Parameters
+    ----------
+    offences : str
+        The staged offences (:func:`stage_offences` with ``known`` and ``n_rules`` flags).
+    people : str
+        Every person given (``person_id``, unique).
+    as_of_day : int
+        The settlement date's day number.
+    n_rules : int
+        How many check flags the staged offences carry.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> people = pd.DataFrame({"person_id": ["a"]})
+    >>> offences = pd.DataFrame({"person_id": ["a", "z", "z"], "known_day": [10, 10, 30]})
+    >>> con.execute(on_record_sql("offences", "people", 20)).fetchall()
+    [(3, 1, 1, 0)]
+    """
+    later = f"o.known_day > {as_of_day}"
+    failing = " OR ".join(f"COALESCE(o.f{i}, FALSE)" for i in range(n_rules)) or "FALSE"
+    return (
+        f"SELECT COUNT(*) AS n, COUNT(CASE WHEN {later} THEN 1 END) AS later, "
+        f"COUNT(CASE WHEN NOT ({later}) AND p.person_id IS NULL THEN 1 END) AS unmatched, "
+        f"COUNT(CASE WHEN {failing} THEN 1 END) AS n_rows "
+        f"FROM {offences} AS o LEFT JOIN {people} AS p ON o.person_id = p.person_id"
     )
 
 
@@ -659,7 +781,7 @@ def per_person_sql(
     *,
     follow_up_days: int,
     waiting_days: int,
-    as_of_day: int | None,
+    as_of_day: int | str | None,
     no_index_reason: str,
     too_recent_reason: str,
 ) -> str:
@@ -674,8 +796,9 @@ def per_person_sql(
         The event stage (:func:`tallies_sql`).
     follow_up_days, waiting_days : int
         A person is observable once follow_up_days + waiting_days have passed since their index date.
-    as_of_day : int or None
-        The as-of date as a day number: a person whose follow-up and waiting period end after it is not observable.
+    as_of_day : int, str or None
+        The as-of date as a day number, or the column of ``people`` holding each row's (``"cut_day"``): a person
+        whose follow-up and waiting period end after it is not observable.
     no_index_reason, too_recent_reason : str
         The ``reason`` of a person without an index date, and of one too recent.
 
@@ -691,7 +814,8 @@ def per_person_sql(
     [(0, 'a', 19723, True, '', 2, 27), (1, 'b', 19724, True, '', 0, None)]
     """
     proof_by = follow_up_days + waiting_days
-    too_recent = "FALSE" if as_of_day is None else f"p.index_day + {proof_by} > {as_of_day}"
+    cut = f"p.{quoted(as_of_day)}" if isinstance(as_of_day, str) else as_of_day
+    too_recent = "FALSE" if cut is None else f"p.index_day + {proof_by} > {cut}"
     observable = f"(p.index_day IS NOT NULL AND NOT ({too_recent}))"
     return f"""
 SELECT p._row, p.person_id, p.index_day,

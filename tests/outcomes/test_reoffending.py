@@ -7,7 +7,6 @@ marked ``spark`` are skipped where Java or pyspark is missing
 (``pytest -m "not spark"`` leaves them out), but CI runs them.
 """
 
-import shutil
 import warnings
 from pathlib import Path
 
@@ -22,30 +21,6 @@ from outcomes.engines import DuckDB, Spark
 from tests.results.outcomes_rates import ROSSI_FIN0, ROSSI_FIN0_PER100, ROSSI_FIN1
 
 ENGINES = ["pandas", "duckdb", pytest.param("spark", marks=pytest.mark.spark)]
-
-
-@pytest.fixture(scope="session")
-def spark_session():
-    """One local Spark session for the run: one core, one shuffle partition, no UI (the data are tiny)."""
-    pyspark = pytest.importorskip("pyspark.sql")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java (Debian: apt-get install default-jdk-headless)")
-    session = (
-        pyspark.SparkSession.builder.master("local[1]")
-        .appName("desist-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.sql.adaptive.enabled", "false")
-        .config("spark.sql.codegen.wholeStage", "false")
-        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(params=ENGINES)

@@ -1,0 +1,288 @@
+"""A settlement's offences counted on a SQL engine: DuckDB in this process, or Spark (local, or a cluster's session).
+
+``settle(..., engine="duckdb")`` reads and checks the people and every other table in pandas, as it always does
+(eligibility, tranches, uplifts and the tests of each tranche need them in memory), and leaves the offences, the
+table that grows with every event, to the engine:
+
+- offences in a Parquet or CSV file are read by the engine itself and checked there with the rules and words of
+  :mod:`ground.tables` (:mod:`outcomes.engines.boundary`), against today as :mod:`pricing.settlement_data` checks
+  them; offences given as a DataFrame, an Excel file or a data mapping's table (a database's too) are read and
+  checked by pandas as :mod:`pricing.settlement_data` reads them, then handed to the engine;
+- one pass counts the offences, those dated after the settlement date and those on record by it of no one in the
+  people table (:func:`outcomes.engines.sql.on_record_sql`): the settlement's exclusions;
+- one pass counts, per person of the cohort and per date the settlement measures them at, the proven reoffences on
+  record by that date and whether the person is observable (:func:`outcomes.engines.sql.dated_tallies_sql`,
+  :func:`outcomes.engines.sql.per_person_sql`): the same SQL stage as ``proven_reoffending`` on an engine, each
+  person measured once per date.
+
+The dates are each tranche's interim and final settlement dates on or before the settlement date, for its people,
+and the settlement date itself for everyone when the contract prices a person without a proven reoffence. pandas
+then compares each tranche with its counterfactual on these counts exactly as on its own (the counts are whole
+numbers, in the same order), so every engine gives the same ledger, byte for byte.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from ground.reading import TableSource, file_format
+from ground.tables import Links, UnmatchedRowsWarning, report_links
+from outcomes.engines import DuckDB, Spark
+from outcomes.engines import sql as stage
+from outcomes.engines.boundary import TOO_RECENT, Settings, located, whole_count
+from outcomes.engines.run import check_offence_rows, day, stage_offence_table
+from outcomes.reoffending import per_person_frame
+from pricing.contract import Contract
+from pricing.settlement_data import SettlementData
+
+__all__ = ["CountedOffences", "OffencesOnEngine", "held_back", "on_engine"]
+
+#: The data a settlement takes: tables by name (frames, files, mapped tables), or a data mapping file.
+SettlementSource = Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path
+
+#: What a settlement names in its errors.
+CALLER = "settle"
+
+
+@dataclass(frozen=True)
+class CountedOffences:
+    """The offences of a settlement, counted on an engine.
+
+    Attributes
+    ----------
+    rows : int
+        Offence rows given.
+    later : int
+        Rows dated (offence or disposal) after the settlement date: left out and counted.
+    unmatched : int
+        Rows on record by the settlement date whose person_id is no one in the people table: left out and counted.
+    per_date : dict of int -> (pandas.Index, pandas.DataFrame)
+        For each date measured (its day number): the ids of the people measured at it, and their per-person table
+        (:func:`outcomes.reoffending.per_person_frame`), in the same order.
+    engine : str
+        The engine that counted them.
+    """
+
+    rows: int
+    later: int
+    unmatched: int
+    per_date: dict[int, tuple[pd.Index, pd.DataFrame]] = field(repr=False)
+    engine: str = "duckdb"
+
+    def per_person(self, people: pd.DataFrame, when: date) -> pd.DataFrame:
+        """``people``'s proven reoffending on the offences on record by ``when``, in their order: the per-person
+        table of :func:`outcomes.reoffending.proven_reoffending`.
+
+        Parameters
+        ----------
+        people : pandas.DataFrame
+            People of the cohort (``person_id``).
+        when : datetime.date
+            A date the settlement measures them at (a tranche's, or the settlement's own).
+
+        Examples
+        --------
+        >>> counts = per_person_frame(pd.DataFrame({"person_id": ["a", "b"], "index_day": [19723, 19723],
+        ...     "observable": True, "reason": "", "reoffences": [2, 0], "days_to_first": [40.0, None]}))
+        >>> counted = CountedOffences(2, 0, 0, {20000: (pd.Index(["a", "b"]), counts)})
+        >>> counted.per_person(pd.DataFrame({"person_id": ["b"]}), date(2024, 10, 4))["reoffences"].tolist()
+        [0]
+        """
+        ids, frame = self.per_date.get(day(pd.Timestamp(when)), (pd.Index([]), pd.DataFrame()))
+        found = ids.get_indexer(pd.Index(people["person_id"].astype("str")))
+        if (found < 0).any():  # the dates are the settlement's own (see the module notes): a miss is desist's error
+            raise RuntimeError(f"{int((found < 0).sum())} people were not counted on the engine as of {when}")
+        if len(found) == len(frame) and (found == np.arange(len(found))).all():
+            return frame  # a tranche's own people, as counted: measured by several rules, taken out once
+        return frame.iloc[found].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class OffencesOnEngine:
+    """Offences a settlement leaves to an engine: a file it reads, or a table pandas read and checked."""
+
+    engine: DuckDB | Spark
+    source: pd.DataFrame | str | Path
+
+    def count(self, contract: Contract, cohort: pd.DataFrame, people: pd.DataFrame, settled: date) -> CountedOffences:
+        """Count the offences for a settlement of ``contract`` on the date ``settled`` (see the module notes).
+
+        Parameters
+        ----------
+        contract : Contract
+            The contract settled (its ``[reoffending]`` measure and tranches).
+        cohort : pandas.DataFrame
+            The eligible people with their ``tranche``.
+        people : pandas.DataFrame
+            Every person given (checked): offences of no one in it are counted.
+        settled : datetime.date
+            The settlement date (``settle``'s ``as_of``, read).
+
+        Raises
+        ------
+        SchemaError
+            An offences file breaks its schema (as ``validate`` words it), or none of its ids is in people.
+        """
+        settings = _settings(contract)
+        pairs = _pairs(contract, cohort, settled)
+        runner = self.engine.runner()
+        try:
+            rules = stage_offence_table(runner, self.engine, self.source, settings, known=True, caller=CALLER)
+            runner.load("people_ids", people[["person_id"]].astype({"person_id": "str"}))
+            on_record = runner.fetch(stage.on_record_sql("offences_stage", "people_ids", day(pd.Timestamp(settled)),
+                                                         len(rules))).iloc[0]  # fmt: skip
+            check_offence_rows(runner, rules, on_record["n_rows"], self.source)
+            n, later, unmatched = (whole_count(on_record[k]) for k in ("n", "later", "unmatched"))
+            _links(runner, Links(n - later, n - later - unmatched, unmatched), people, settled)
+            counts = _measured(runner, settings, pairs)
+        finally:
+            runner.close()
+        cut_day = pairs["cut_day"].to_numpy()
+        per_date = {}
+        for cut in np.unique(cut_day):  # a few dates, each a tranche's or the settlement's
+            frame = per_person_frame(counts.loc[cut_day == cut].reset_index(drop=True))
+            per_date[int(cut)] = (pd.Index(frame["person_id"]), frame)
+        return CountedOffences(n, later, unmatched, per_date, type(self.engine).__name__.lower())
+
+
+def _measured(runner: Any, settings: Settings, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per person and date measured (``pairs``, in their order): the per-person stage's columns."""
+    runner.load("measured_raw", pairs)
+    runner.view("measured", "SELECT _row, person_id, index_day, cut_day FROM measured_raw", keep=True)
+    r = settings
+    tallies = stage.dated_tallies_sql("offences_stage", "measured", follow_up_days=r.follow_up_days,
+                                      waiting_days=r.waiting_days, counting=r.counting)  # fmt: skip
+    runner.view("measured_tallies", tallies)
+    per_person = stage.per_person_sql("measured", "measured_tallies", follow_up_days=r.follow_up_days,
+                                      waiting_days=r.waiting_days, as_of_day="cut_day", no_index_reason=r.no_index,
+                                      too_recent_reason=TOO_RECENT)  # fmt: skip
+    # the ids are the pairs' own: no text is brought back from the engine but the reasons
+    counts = runner.fetch(f"SELECT _row, index_day, observable, reason, reoffences, days_to_first FROM ({per_person}) "
+                          "AS measured_people")  # fmt: skip
+    return counts.sort_values("_row", kind="stable").assign(person_id=pairs["person_id"].array)
+
+
+def held_back(
+    contract: Contract, data: SettlementSource, engine: str | DuckDB | Spark
+) -> tuple[SettlementSource, Path | str | None]:
+    """The data for :func:`pricing.settlement_data.settlement_data` to read, and the offences file left to
+    ``engine`` to read itself (a Parquet or CSV file; None: pandas reads the offences, if any).
+
+    pandas checks an empty offences table in the file's place, so the engine alone reads the file.
+
+    Parameters
+    ----------
+    contract : Contract
+        The contract settled.
+    data : mapping, or a data mapping file
+        As :func:`pricing.settle` takes it.
+    engine : "pandas", DuckDB or Spark
+        Where the offences are counted (:func:`outcomes.engines.as_engine`'s answer).
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> import tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "offences.parquet"
+    >>> pd.DataFrame({"person_id": ["a"]}).to_parquet(path)
+    >>> data, file = held_back(scheme("doncaster"), {"people": "people.csv", "offences": str(path)}, DuckDB())
+    >>> len(data["offences"]), file == path
+    (0, True)
+    >>> folder.cleanup()
+    """
+    if engine == "pandas" or "offences" not in contract.tables or not isinstance(data, Mapping):
+        return data, None
+    given = data.get("offences")
+    if not isinstance(given, (str, Path)) or not _engine_reads(given):
+        return data, None
+    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in stage.OFFENCE_COLUMNS})
+    return {**data, "offences": empty}, cast("Path | str", located(given))  # a path (or URL) stays one
+
+
+def on_engine(engine: str | DuckDB | Spark, given: SettlementData, file: Path | str | None) -> OffencesOnEngine | None:
+    """The offences a settlement counts on ``engine``: the file it reads itself (:func:`held_back`), or the table
+    pandas read and checked; taken out of ``given``'s tables. None on pandas, or for a contract without offences.
+
+    Parameters
+    ----------
+    engine : "pandas", DuckDB or Spark
+        Where the offences are counted.
+    given : SettlementData
+        The tables pandas read and checked.
+    file : Path, str or None
+        The offences file :func:`held_back` left to the engine.
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> people = pd.DataFrame({"person_id": ["a"], "start_date": ["2011-11-01"]})
+    >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
+    >>> from pricing.settlement_data import settlement_data
+    >>> given = settlement_data(scheme("doncaster"), {"people": people, "offences": offences})
+    >>> held = on_engine(DuckDB(), given, None)
+    >>> sorted(given.tables), type(held.source).__name__
+    (['people'], 'DataFrame')
+    """
+    if not isinstance(engine, (DuckDB, Spark)) or "offences" not in given.tables:
+        return None
+    checked = given.tables.pop("offences")
+    return OffencesOnEngine(engine, checked if file is None else file)
+
+
+def _engine_reads(source: Any) -> bool:
+    """Whether a table is a file the engines read themselves (Parquet or CSV)."""
+    if not isinstance(source, (str, Path)) or Path(str(source)).suffix.lower() == ".toml":
+        return False
+    return file_format(source, "offences") in ("Parquet", "CSV")
+
+
+def _settings(contract: Contract) -> Settings:
+    r = contract.spec.reoffending
+    assert r is not None  # a contract that reads offences has a [reoffending] measure (pricing.contract)
+    # disposals as their levels, as proven_reoffending reads them ("Conviction" is a conviction)
+    levels = tuple(str(d).strip().casefold().replace(" ", "_") for d in r.disposals)
+    # checked against today, as pricing.settlement_data checks every table; the dates measured are in the counts
+    return Settings(contract.index, r.follow_up_days, r.waiting_days, None, levels, r.counting)
+
+
+def _pairs(contract: Contract, cohort: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Each person of the cohort once per date they are measured at: ``person_id``, ``index_day``, ``cut_day``."""
+    index_day = cohort[contract.index].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    parts = []
+    for t in contract.tranches:
+        inside = np.flatnonzero((cohort["tranche"] == t.name).to_numpy())
+        for when in {d for d in (t.interim, t.final) if d is not None and d <= as_of}:
+            parts.append((inside, day(pd.Timestamp(when))))
+    r = contract.spec.reoffending
+    if r is not None and r.price_key in contract.prices:  # a price per person without a proven reoffence
+        parts.append((np.arange(len(cohort)), day(pd.Timestamp(as_of))))
+    rows = np.concatenate([p for p, _ in parts]) if parts else np.array([], dtype=np.int64)
+    cut = np.concatenate([np.full(len(p), when) for p, when in parts]) if parts else np.array([], dtype=np.int64)
+    # ids taken as the text they are (Arrow's), not made into a million Python strings
+    ids = cohort["person_id"].astype("str").take(rows).array
+    return pd.DataFrame({"person_id": ids, "index_day": index_day[rows], "cut_day": cut})
+
+
+def _links(runner: Any, links: Links, people: pd.DataFrame, as_of: date) -> None:
+    """No offence on record linking to anyone is an error, in check_links' words; some not linking are counted
+    among the exclusions (pricing.settle), not warned about again."""
+    unmatched: list[str] = []
+    if links.n and not links.matched:
+        first = (
+            f"SELECT person_id FROM offences_stage WHERE known_day <= {day(pd.Timestamp(as_of))} "
+            "GROUP BY person_id ORDER BY person_id LIMIT 3"
+        )
+        unmatched = runner.fetch(first)["person_id"].tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnmatchedRowsWarning)
+        report_links(links, table="offences", to_table="people", unmatched_ids=unmatched,
+                     known_ids=people["person_id"].astype("str").head(3).tolist())  # fmt: skip
