@@ -112,11 +112,11 @@ def _codes(values: pd.Series | np.ndarray, ordered: bool) -> tuple[np.ndarray, i
                 return plain, span
             return np.subtract(plain, least, dtype=np.int64), span
     if plain is not None and plain.dtype.kind in "iufmMb":
-        distinct, codes = np.unique(plain, return_inverse=True)
-        codes = codes.reshape(-1).astype(np.int64, copy=False)
+        distinct, inverse = np.unique(plain, return_inverse=True)
+        found = inverse.reshape(-1).astype(np.int64, copy=False)
         if distinct.dtype.kind == "f" and distinct.size and np.isnan(distinct[-1]):
-            codes = (codes + 1) % distinct.size  # missing (sorted last) first, as everywhere here
-        return codes, len(distinct)
+            found = (found + 1) % distinct.size  # missing (sorted last) first, as everywhere here
+        return found, len(distinct)
     factors, labels = pd.factorize(values, sort=ordered, use_na_sentinel=False)
     return factors.astype(np.int64, copy=False), len(labels)
 

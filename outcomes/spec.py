@@ -431,7 +431,7 @@ class MetricSpec:
         if as_of is None and len(checked):
             as_of = checked["assessed_on"].max()
         cohort = Cohort.of(people)
-        judged = {}
+        judged: dict[str, Achievement] = {}
         for name in self._instruments():
             # One instrument's scores at a time, let go once its outcomes are judged: a national cohort's
             # occasions of every instrument are never held together.
