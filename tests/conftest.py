@@ -25,6 +25,7 @@ settings.load_profile("desist")
 LONGEST_FIRST = (
     "outcomes/test_reoffending.py",
     "test_examples.py",
+    "pricing/test_settlement_engines.py",
     "cli/test_report.py",
     "report/test_workbook.py",
     "appraisal/test_appraisal.py",
