@@ -403,8 +403,12 @@ def _settlement(a: Appraisal, options: RunOptions) -> Appraisal:
     contract = inputs.contract
     if contract is None or not contract.tranches or inputs.as_of is None:
         return a.skip("settlement", "no contract with tranches, or no as-of date")
-    tables = {"people": inputs.people, "offences": inputs.offences, "assessments": inputs.assessments}
-    settled = settle(contract, {k: v for k, v in tables.items() if v is not None}, as_of=inputs.as_of)
+    given = {"people": inputs.people, "offences": inputs.offences, "assessments": inputs.assessments}
+    tables = {k: v for k, v in given.items() if v is not None}
+    missing = [name for name in contract.tables if name not in tables]
+    if missing:
+        return a.skip("settlement", f"the contract settles on tables not given: {', '.join(missing)}")
+    settled = settle(contract, tables, as_of=inputs.as_of)
     return replace(a, settlement=settled)
 
 

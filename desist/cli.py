@@ -153,13 +153,19 @@ def _run(main: Any, args: Any, prog_name: Any, complete_var: Any, extra: dict) -
         _say(f"error: {exc}")
         return EXIT_ERROR
     except Exception as exc:
+        if _interrupted(exc):
+            return _stopped(EXIT_INTERRUPTED)
         _trace()
         _say(
             f"error: internal error ({type(exc).__name__}: {str(exc)[:300]}). This is a bug in desist: please "
             "report it with the command you ran; 'desist --debug ...' shows where it happened."
         )
         return EXIT_ERROR
-    code = result if isinstance(result, int) and not isinstance(result, bool) else 0
+    return _stopped(result if isinstance(result, int) and not isinstance(result, bool) else 0)
+
+
+def _stopped(code: int) -> int:
+    """The exit status; an interruption (Ctrl-C, or SIGTERM handled as one) says so in one line."""
     if code == EXIT_INTERRUPTED and last_signal() == signal.SIGTERM:
         code = EXIT_TERMINATED
     if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
@@ -167,6 +173,17 @@ def _run(main: Any, args: Any, prog_name: Any, complete_var: Any, extra: dict) -
         how = "interrupted (Ctrl-C)" if code == EXIT_INTERRUPTED else "terminated (SIGTERM)"
         _say(f"{how}{': ' + note if note else ''}.")
     return code
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` wraps an interruption: Python 3.11 turns one raised while a class is made (a module being
+    imported when the signal came) into a RuntimeError whose cause is the KeyboardInterrupt."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @contextmanager

@@ -189,7 +189,7 @@ def _reporter(data: Any, programme: Any, seed: int) -> Any:
         if programme is None:
             inputs = AppraisalInputs.from_world(data.world, contract)
         else:
-            inputs = replace(programme, spec=contract.spec)
+            inputs = replace(programme, spec=contract.spec, contract=contract)
         return build_report(appraise(inputs, seed=seed)).to_html()
 
     return report

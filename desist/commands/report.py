@@ -69,7 +69,8 @@ from ground.tables import check_links
 from ground.words import count, percent, points, pounds
 from metrics.thresholds import default_rules
 from outcomes.reoffending import COUNTINGS
-from outcomes.spec import MetricSpec, ReoffendingSpec
+from outcomes.spec import ReoffendingSpec
+from pricing.contract import Contract
 from pricing.publishing import pseudonymise
 
 
@@ -330,7 +331,8 @@ def read_inputs(
     Offences are checked against everyone eligible when given (else the cohort): ids that match no one would
     make every cohort member a non-reoffender.
     """
-    spec = MetricSpec.from_toml(spec_path or DEFAULT_SPEC)
+    # Read as a contract: one with tranches is settled as of --as-of and its life simulated, as the demo's is.
+    contract = Contract.from_toml(spec_path or DEFAULT_SPEC)
     cohort = read_data(paths["people"], "people", option="--people", schema=True, as_of=when)
     optional = {
         name: read_data(path, name, option=f"--{name}", schema=True, as_of=when, empty=name == "services")
@@ -340,7 +342,8 @@ def read_inputs(
     people = optional.get("eligible", cohort)
     history = paths["history"]
     inputs = AppraisalInputs(
-        spec=spec,
+        spec=contract.spec,
+        contract=contract,
         people=cohort,
         offences=read_data(
             paths["offences"], "offences", option="--offences", schema=True, empty=True, as_of=when, people=people

@@ -12,7 +12,7 @@ from appraisal import DEFAULT_SPEC, AppraisalInputs, appraise
 from cohorts.synthetic import make_world
 from desist.cli import app
 from ground.reading import read_table, write_table
-from outcomes import MetricSpec
+from pricing import Contract
 from tests.running import desist
 
 AS_OF = "2025-09-30"
@@ -55,8 +55,10 @@ def test_report_json_matches_the_story_on_the_same_files(folder):
     as_of = AS_OF
     people = read_table(folder / "people.csv", "people", as_of=as_of)
     eligible = read_table(folder / "eligible.csv", "eligible", as_of=as_of)
+    contract = Contract.from_toml(DEFAULT_SPEC)
     inputs = AppraisalInputs(
-        spec=MetricSpec.from_toml(DEFAULT_SPEC),
+        spec=contract.spec,
+        contract=contract,
         people=people,
         offences=read_table(folder / "offences.csv", "offences", as_of=as_of, people=eligible),
         pool=read_table(folder / "pool.csv", "pool", as_of=as_of),
@@ -74,11 +76,10 @@ def test_report_json_matches_the_story_on_the_same_files(folder):
         story.simulation.to_dict()["total_paid"]["mean"], rel=1e-9
     )
     assert [f["code"] for f in got["results"]["findings"]] == [f.code for f in story.findings]
-    # Files without a contract: everything runs but the settlement and the contract's life, which say why.
-    assert got["results"]["skipped"] == {
-        "contract life": "no contract with tranches",
-        "settlement": "no contract with tranches, or no as-of date",
-    }
+    # The built-in spec is a contract with tranches: with every table and an as-of date everything runs, the
+    # settlement and the contract's life included, and they give what the library gives.
+    assert got["results"]["skipped"] == {}
+    assert got["results"]["settlement"]["total"] == story.settlement.to_dict()["total"]
 
 
 def test_report_without_optional_files_says_what_it_did_not_run(folder):

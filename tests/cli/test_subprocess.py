@@ -90,3 +90,19 @@ def test_a_bad_file_is_one_message_as_a_user_sees_it(tmp_path):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
     assert proc.stderr.count("error:") == 1 and "people.csv (--data): the data table has no data rows" in proc.stderr
+
+
+def test_an_interruption_python_wrapped_while_a_module_loaded_is_an_interruption(capsys):
+    # Python 3.11 wraps a KeyboardInterrupt raised while a class is made (rich's, imported when SIGTERM came)
+    # in a RuntimeError: that is still the user's interruption, not desist's internal error.
+    from desist.cli import EXIT_INTERRUPTED, _run
+
+    def main(**_):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance '_progress' in 'Task'") from exc
+
+    assert _run(main, [], None, None, {}) == EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted (Ctrl-C)") and "internal error" not in err
