@@ -339,7 +339,9 @@ class MetricSpec:
         # Prices are checked against the price keys and segments as written, even those whose outcome or
         # segment failed above: a price is not reported as unknown because its outcome has a mistake of its own.
         tables = [t for _, t in _parts(raw, "outcomes", Problems())] + [raw.get("reoffending")]
-        price_keys = {t["price_key"] for t in tables if isinstance(t, dict) and isinstance(t.get("price_key"), str)}
+        price_keys = {t["price_key"] for t in tables if isinstance(t, dict) and isinstance(t.get("price_key"), str)} - {
+            ""
+        }
         written = {key for key, _ in _parts(raw, "segments", Problems())}
         payment: dict = {}
         with problems.at():
