@@ -38,6 +38,7 @@ from pricing.comparison import compare_tariffs
 from pricing.contract import ContractRule, MatchedPool
 from pricing.inputs import achievement_history, cohort_pricing, delivery_cost, segment_costs
 from pricing.settlement import settle
+from pricing.settlement_data import missing_tables
 from pricing.simulate import simulate_contract
 from pricing.structure import PaymentStructure
 from pricing.tariff import Tariff
@@ -405,7 +406,7 @@ def _settlement(a: Appraisal, options: RunOptions) -> Appraisal:
         return a.skip("settlement", "no contract with tranches, or no as-of date")
     given = {"people": inputs.people, "offences": inputs.offences, "assessments": inputs.assessments}
     tables = {k: v for k, v in given.items() if v is not None}
-    missing = [name for name in contract.tables if name not in tables]
+    missing = missing_tables(contract, tables)
     if missing:
         return a.skip("settlement", f"the contract settles on tables not given: {', '.join(missing)}")
     settled = settle(contract, tables, as_of=inputs.as_of)

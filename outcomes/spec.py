@@ -325,7 +325,8 @@ class MetricSpec:
                 inst = load_instrument(Path(base_dir) / f)
                 instruments[inst.name] = inst
         outcomes = {}
-        for key, table in _parts(raw, "outcomes", problems):
+        outcome_parts = _parts(raw, "outcomes", problems)
+        for key, table in outcome_parts:
             with problems.at(), _at(f"outcomes.{key}"):
                 outcomes[key] = _outcome(key, _table(table, f"outcomes.{key}"), instruments)
         reoffending = None
@@ -333,16 +334,16 @@ class MetricSpec:
             with problems.at(), _at("reoffending"):
                 reoffending = _reoffending(_table(raw["reoffending"], "reoffending"))
         segments = {}
-        for key, table in _parts(raw, "segments", problems):
+        segment_parts = _parts(raw, "segments", problems)
+        for key, table in segment_parts:
             with problems.at():
                 segments[key] = _segment(key, _table(table, f"segments.{key}"))
         # Prices are checked against the price keys and segments as written, even those whose outcome or
         # segment failed above: a price is not reported as unknown because its outcome has a mistake of its own.
-        tables = [t for _, t in _parts(raw, "outcomes", Problems())] + [raw.get("reoffending")]
-        price_keys = {t["price_key"] for t in tables if isinstance(t, dict) and isinstance(t.get("price_key"), str)} - {
-            ""
-        }
-        written = {key for key, _ in _parts(raw, "segments", Problems())}
+        tables = [t for _, t in outcome_parts] + [raw.get("reoffending")]
+        keys = [t.get("price_key") for t in tables if isinstance(t, dict)]
+        price_keys = {key for key in keys if isinstance(key, str) and key}
+        written = {key for key, _ in segment_parts}
         payment: dict = {}
         with problems.at():
             payment = _payment(_table(raw.get("payment", {}), "payment"), price_keys, written, problems)

@@ -22,7 +22,7 @@ record it gives an :class:`UnrecordedMeasureWarning`.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,9 +142,35 @@ def _given(data: Any) -> dict[str, Any]:
     return dict(data)
 
 
+def missing_tables(contract: Contract, given: Iterable[str]) -> list[str]:
+    """The tables a settlement of ``contract`` reads that ``given`` lacks, in the contract's order.
+
+    Matched rules read a ``comparison`` table or a ``pool`` to match from: either will do, and one lacking both
+    lacks ``"comparison or pool"``.
+
+    Parameters
+    ----------
+    contract : Contract
+        The contract settled.
+    given : iterable of str
+        The names of the tables at hand.
+
+    Examples
+    --------
+    >>> from pricing import scheme
+    >>> missing_tables(scheme("doncaster"), ["people"])
+    ['offences']
+    """
+    given = set(given)
+    absent = [name for name in contract.tables if name not in given and name not in ("comparison", "pool")]
+    if "comparison" in contract.tables and not {"comparison", "pool"} & given:
+        absent.append("comparison or pool")
+    return absent
+
+
 def _needed(contract: Contract, given: set[str]) -> set[str]:
     """The tables the contract uses, each present (a missing one is refused, saying why it is needed)."""
-    needed = set(contract.tables)
+    absent = missing_tables(contract, given)
     why = {
         "people": "a 'people' table",
         "offences": "an 'offences' table (the contract has rules)",
@@ -152,18 +178,12 @@ def _needed(contract: Contract, given: set[str]) -> set[str]:
         "custody": "a 'custody' table (the contract counts custody bed nights)",
         "claims": "a 'claims' table (the contract has a rate card, [claims])",
         "spells": "a 'spells' table (the rate card pays outcomes from spells)",
+        "comparison or pool": "a 'comparison' (matched) or 'pool' table for the matched rules",
     }
     for name, words in why.items():
-        if name in needed and name not in given:
+        if name in absent:
             raise parameter_error("data", "settle", f"a mapping with {words}", sorted(given))
-    if "comparison" in needed and not {"comparison", "pool"} & given:
-        raise parameter_error(
-            "data",
-            "settle",
-            "a mapping with a 'comparison' (matched) or 'pool' table for the matched rules",
-            sorted(given),
-        )
-    return needed - ({"pool"} if "comparison" in given else {"comparison"})
+    return set(contract.tables) - ({"pool"} if "comparison" in given else {"comparison"})
 
 
 def _frame(name: str, value: Any) -> pd.DataFrame:

@@ -103,6 +103,8 @@ def test_report_without_optional_files_says_what_it_did_not_run(folder):
     )
     assert result.exit_code == 0, result.output
     assert "Not run: creaming screen" in result.stdout and "Not run: intermediate outcomes" in result.stdout
+    # The built-in contract prices outcomes: without assessments it is not settled, and the report says why.
+    assert "Not run: settlement: the contract settles on tables not given: assessments." in result.stdout
     # --for puts the provider's answer first, on the terminal and in the report.
     headings = [line for line in result.stdout.splitlines() if line.startswith("For the ")]
     assert [h.split(":")[0] for h in headings] == ["For the provider", "For the commissioner", "For the evaluator"]

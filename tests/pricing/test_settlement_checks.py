@@ -310,3 +310,14 @@ def test_a_pool_written_by_desist_measure_carries_its_measure_to_the_settlement(
         settlement_data(contract, {**data, "pool": pool})
     with pytest.raises(SchemaError, match=r"other/per_person\.parquet: its reoffending was measured as offences"):
         settlement_data(contract, {**data, "pool": tmp_path / "other" / "per_person.parquet"})
+
+
+def test_the_tables_a_settlement_lacks_are_named_as_settle_refuses_them():
+    from pricing import scheme, settle
+    from pricing.settlement_data import missing_tables
+
+    peterborough = scheme("peterborough")  # matched rules: a comparison table or a pool to match from
+    assert missing_tables(peterborough, ["people"]) == ["offences", "comparison or pool"]
+    assert missing_tables(peterborough, ["people", "offences", "pool"]) == []
+    with pytest.raises(ParameterError, match="'comparison' \\(matched\\) or 'pool' table for the matched rules"):
+        settle(peterborough, {"people": pd.DataFrame(), "offences": pd.DataFrame()}, as_of="2014-08-07")
