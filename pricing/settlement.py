@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from metrics.thresholds import Contrast, case_mix_baseline
 from outcomes.custody import custody_nights
 from outcomes.engines import DuckDB, Spark, as_engine
 from pricing.contract import Contract, ContractRule, Tranche, comparison_measure
-from pricing.ledger_text import csv_text
+from pricing.ledger_text import csv_bytes
 from pricing.payouts import events_avoided, tranche_money
 from pricing.ratecard import CLAIM_KINDS, cash_flow
 from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
@@ -101,14 +102,23 @@ class Settlement:
         """What the commissioner pays, net of clawbacks, in pence."""
         return int(self.ledger["amount_pence"].sum())
 
-    def ledger_csv(self) -> str:
-        """The ledger as CSV text (amounts in pounds with two decimals); identical for identical inputs."""
+    @cached_property
+    def ledger_bytes(self) -> bytes:
+        """The ledger as CSV, UTF-8 bytes (amounts in pounds with two decimals); identical for identical inputs.
+
+        Written once, on first use: the figures' SHA-256, the audit's ledger file and the statement all read it,
+        and at millions of claims writing it is seconds. A settlement's ledger is not changed after settling.
+        """
         # Amounts repeat (prices, zeros): each distinct one is written once, then placed by its code, so a
-        # ledger of millions of claims does not call pence_text millions of times; csv_text writes what
+        # ledger of millions of claims does not call pence_text millions of times; csv_bytes writes what
         # to_csv(index=False, lineterminator="\n") writes, byte for byte, joining ordinary rows in Arrow.
         codes, amounts = pd.factorize(self.ledger["amount_pence"])
         text = pd.Categorical.from_codes(codes, categories=pd.Index([pence_text(a) for a in amounts]))
-        return csv_text(self.ledger.assign(amount=text).drop(columns="amount_pence"))
+        return csv_bytes(self.ledger.assign(amount=text).drop(columns="amount_pence"))
+
+    def ledger_csv(self) -> str:
+        """The ledger as CSV text: :attr:`ledger_bytes` decoded."""
+        return self.ledger_bytes.decode()
 
     def figures(self) -> dict[str, object]:
         """The totals :func:`pricing.verify` compares: per tranche, per party, overall, and the ledger's hash."""
@@ -121,7 +131,7 @@ class Settlement:
                 str(party): int(pence) for party, pence in zip(self.parties["party"], self.parties["amount_pence"])
             },
             "ledger_rows": len(self.ledger),
-            "ledger_sha256": hashlib.sha256(self.ledger_csv().encode()).hexdigest(),
+            "ledger_sha256": hashlib.sha256(self.ledger_bytes).hexdigest(),
         }
 
     def to_frame(self) -> pd.DataFrame:
