@@ -270,8 +270,9 @@ def _achieved(runner: Any, columns: dict, contract: Contract, cohort: pd.DataFra
         scores = scores_on_engine(runner, columns, "people_measured", people.ids, spec.instrument(name), items,
                                   settled)  # fmt: skip
         judged |= {
-            key: achievement(people, scores, o.rule, o.window, o.baseline, as_of=pd.Timestamp(settled),
-                             measure=o.measure)  # fmt: skip
+            key: achievement(
+                people, scores, o.rule, o.window, o.baseline, as_of=pd.Timestamp(settled), measure=o.measure
+            )
             for key, o in mine.items()
         }
     return judged
@@ -309,7 +310,7 @@ def held_back(
     if engine == "pandas" or not isinstance(data, Mapping):
         return data, {}
     files = {
-        name: cast("Path | str", located(data[name]))  # a path (or URL) stays one
+        name: cast("Path | str", located(cast("str | Path", data[name])))  # a path (or URL) stays one
         for name in ON_ENGINE
         if name in contract.tables and name in data and _engine_reads(data[name], name)
     }

@@ -74,8 +74,10 @@ def assessment_rules(columns: Mapping[str, RawColumn], as_of: DateLike) -> list[
     Examples
     --------
     >>> rules = assessment_rules({c: RawColumn(c, "text") for c in ASSESSMENT_COLUMNS}, "2025-01-01")
-    >>> [(column, rule) for column, rule, _ in rules][:2], rules[-1][1]
-    ([('score', 'not a finite number'), ('assessed_on', 'not a valid date (expected YYYY-MM-DD, years 1678-2261)')], 'after the as-of date 2025-01-01')
+    >>> [(column, rule) for column, rule, _ in rules][:2]
+    [('score', 'not a finite number'), ('assessed_on', 'not a valid date (expected YYYY-MM-DD, years 1678-2261)')]
+    >>> rules[-1][1]
+    'after the as-of date 2025-01-01'
     """
     day = parse_date(as_of, "The 'as_of' parameter of assessment_rules")
     given = {name: quoted(columns[name].name) for name in ASSESSMENT_COLUMNS}
@@ -146,8 +148,8 @@ def record_keys_sql(raw: str, columns: Mapping[str, RawColumn]) -> str:
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> raw = pd.DataFrame({"person_id": [7.0], "instrument": ["x"], "item": ["q"], "assessed_on": ["2024-01-01"]})
-    >>> columns = {"person_id": RawColumn("person_id", "float", whole=True), "instrument": RawColumn("instrument", "text"),
-    ...            "item": RawColumn("item", "text"), "assessed_on": RawColumn("assessed_on", "text")}
+    >>> columns = {c: RawColumn(c, "text") for c in ("instrument", "item", "assessed_on")}
+    >>> columns["person_id"] = RawColumn("person_id", "float", whole=True)
     >>> con.execute(record_keys_sql("raw", columns)).fetchall()
     [('7', 'x', 'q', datetime.datetime(2024, 1, 1, 0, 0))]
     """
@@ -202,8 +204,7 @@ def with_repeats(raw: str, columns: Mapping[str, RawColumn]) -> str:
     [(0, True), (1, True), (2, False)]
     """
     twice = (
-        f"SELECT k0, k1, k2, k3 FROM ({record_keys_sql(raw, columns)}) AS k GROUP BY k0, k1, k2, k3 "
-        "HAVING COUNT(*) > 1"
+        f"SELECT k0, k1, k2, k3 FROM ({record_keys_sql(raw, columns)}) AS k GROUP BY k0, k1, k2, k3 HAVING COUNT(*) > 1"
     )
     keyed = f"SELECT *, {_keys(columns)} FROM {raw}"
     return (
@@ -269,7 +270,9 @@ def occasions_sql(
         f"{value} AS value FROM {raw} "
         f"WHERE {as_text(columns['instrument'])} = {literal(instrument.name)} AND ({when}) <= {_at(day)}"
     )
-    given = f"SELECT p.person_row, a.assessed_on, a.j, a.value FROM ({mine}) AS a JOIN {people} AS p ON a._id = p.person_id"
+    given = (
+        f"SELECT p.person_row, a.assessed_on, a.j, a.value FROM ({mine}) AS a JOIN {people} AS p ON a._id = p.person_id"
+    )
     # unknown item, missing score, not a whole number, outside its item's range: each a problem
     good = "j IS NOT NULL AND value IS NOT NULL AND value = FLOOR(value) AND value >= lo AND value <= hi"
     bounded = f"SELECT *, CASE j {lo} END AS lo, CASE j {hi} END AS hi FROM ({given}) AS g"

@@ -236,3 +236,118 @@ def test_an_unknown_engine_is_refused(hand):
     contract, data = hand
     with pytest.raises(ParameterError, match="'engine' parameter of settle must be one of 'pandas', 'duckdb'"):
         settle(contract, data, as_of="2024-12-31", engine="sqlite")
+
+
+# ---------------------------------------------------------------- assessments scored on the engine
+#: The reference cases that price outcomes from assessments: six instruments' outcomes priced by segment, the
+#: sector's ask (outcomes of other instruments), and a tariff beside reoffending rules with stacked uplifts.
+ASSESSMENT_CASES = ["intermediate", "sector_ask", "stacked_multiplicative_40000"]
+
+
+def assessments_parquet(folder: Path, data: dict, frame: pd.DataFrame | None = None, name: str = "") -> dict:
+    """The data with the assessments (as given, or ``frame``) written as Parquet, dates as dates."""
+    given = pd.read_csv(data["assessments"], dtype={"person_id": str}) if frame is None else frame
+    path = folder / f"assessments{name}.parquet"
+    given.assign(
+        assessed_on=pd.to_datetime(given["assessed_on"], format="ISO8601").astype("datetime64[us]")
+    ).to_parquet(path)
+    return {**data, "assessments": str(path)}
+
+
+@pytest.mark.parametrize("name", ASSESSMENT_CASES)
+def test_duckdb_scores_the_reference_cases_assessments_as_pandas_does(folder, name):
+    contract, data, as_of = cases(folder)[name]
+    c = Contract.from_toml(contract) if isinstance(contract, Path) else scheme(contract)
+    want = settled(c, data, as_of)
+    assert_same(settled(c, data, as_of, DuckDB(threads=1)), want)
+    assert_same(settled(c, assessments_parquet(folder, data, name=name), as_of, "duckdb"), want)
+
+
+def troubled(data: dict) -> pd.DataFrame:
+    """The example's assessments with the problems scoring reports, each on occasions that count: an item the
+    instrument lacks, scores out of range and not whole, rows of no one in people, rows after the settlement
+    date, one at 10:00 on the settlement day, and a Rosenberg item left out (prorated) or two (not scorable)."""
+    a = pd.read_csv(data["assessments"], dtype={"person_id": str})
+    rng = np.random.default_rng(28)
+    ladders = np.flatnonzero(a["instrument"].str.startswith("ladder_").to_numpy())
+    rosenberg = np.flatnonzero((a["instrument"] == "rosenberg").to_numpy())
+    a.loc[rng.choice(ladders, 300, replace=False), "score"] = 11.0  # out of the ladder's 1..10
+    a.loc[rng.choice(ladders, 300, replace=False), "score"] = 6.5  # not whole
+    a.loc[rng.choice(rosenberg, 200, replace=False), "item"] = [f"q{11 + i}" for i in range(200)]  # no such item
+    a = a.drop(index=rng.choice(rosenberg, 600, replace=False))  # items left out
+    strangers = a.iloc[:40].assign(person_id=[f"X{i:03d}" for i in range(40)])
+    later = a.iloc[40:80].assign(assessed_on=[f"2025-10-{i % 28 + 1:02d}" for i in range(40)])
+    same_day = a.iloc[80:90].assign(assessed_on=[f"2025-09-30 10:{i:02d}" for i in range(10)])
+    return pd.concat([a, strangers, later, same_day], ignore_index=True)
+
+
+def test_duckdb_scores_assessments_with_problems_as_pandas_does(folder):
+    contract, data, as_of = cases(folder)["intermediate"]
+    c = Contract.from_toml(contract)
+    frame = troubled(data)
+    csv = folder / "troubled_assessments.csv"
+    frame.to_csv(csv, index=False)
+    want = settled(c, {**data, "assessments": str(csv)}, as_of)
+    # the problems change what is paid, and the rows dated later are counted
+    assert want.ledger_csv() != settled(c, data, as_of).ledger_csv()
+    later = want.exclusions.loc[want.exclusions["step"] == "assessments", "n"].tolist()
+    assert later == [int((pd.to_datetime(frame["assessed_on"], format="ISO8601") > as_of).sum())] and later[0] > 0
+    assert_same(settled(c, {**data, "assessments": str(csv)}, as_of, DuckDB(threads=1)), want)
+    assert_same(settled(c, assessments_parquet(folder, data, frame, "_troubled"), as_of, "duckdb"), want)
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda a: pd.concat([a, a.iloc[[5, 9]]]), id="given twice"),
+        pytest.param(lambda a: a.assign(person_id=a["person_id"].where(a.index % 997 != 3)), id="no person"),
+        pytest.param(lambda a: a.assign(score=a["score"].astype(str).where(a.index != 7, "high")), id="not a number"),
+        pytest.param(
+            lambda a: a.assign(assessed_on=a["assessed_on"].where(a.index % 500 != 1, "13/01/2024")), id="not a date"
+        ),  # fmt: skip
+        pytest.param(
+            lambda a: a.assign(assessed_on=a["assessed_on"].where(a.index != 2, "2999-01-01")), id="in the future"
+        ),  # fmt: skip
+    ],
+)
+def test_bad_assessments_are_refused_in_pandas_words(folder, spoil, request):
+    contract, data, as_of = cases(folder)["intermediate"]
+    c = Contract.from_toml(contract)
+    path = folder / f"bad_assessments_{request.node.callspec.id.replace(' ', '_')}.csv"
+    spoil(pd.read_csv(data["assessments"], dtype=str)).to_csv(path, index=False)
+    with pytest.raises(SchemaError) as pandas_error:
+        settled(c, {**data, "assessments": str(path)}, as_of)
+    with pytest.raises(SchemaError) as duckdb_error:
+        settled(c, {**data, "assessments": str(path)}, as_of, "duckdb")
+    assert str(duckdb_error.value) == str(pandas_error.value)
+
+
+def test_an_assessments_file_without_a_column_is_refused_in_pandas_words(folder):
+    """The engine names the missing column as pandas does, and reads no further (pandas goes on to check the rows
+    by the columns present)."""
+    contract, data, as_of = cases(folder)["intermediate"]
+    path = folder / "assessments_without_instrument.csv"
+    pd.read_csv(data["assessments"], dtype=str).drop(columns="instrument").to_csv(path, index=False)
+    with pytest.raises(SchemaError) as duckdb_error:
+        settled(Contract.from_toml(contract), {**data, "assessments": str(path)}, as_of, "duckdb")
+    assert str(duckdb_error.value) == (
+        f"{path}: table 'assessments' fails 1 rule:\n  - instrument: required column missing\n"
+        "  Columns present: person_id, item, score, assessed_on"
+    )
+
+
+def test_assessments_given_as_a_table_are_judged_by_pandas_on_an_engine(folder):
+    contract, data, as_of = cases(folder)["intermediate"]
+    c = Contract.from_toml(contract)
+    tables = {**data, "assessments": pd.read_csv(data["assessments"])}
+    assert_same(settled(c, tables, as_of, "duckdb"), settled(c, data, as_of))
+
+
+@pytest.mark.spark
+def test_spark_scores_assessments_as_pandas_does(folder, spark_session):
+    contract, data, as_of = cases(folder)["intermediate"]
+    c = Contract.from_toml(contract)
+    frame = troubled(data)
+    want = settled(c, {**data, "assessments": frame}, as_of)
+    got = settled(c, assessments_parquet(folder, data, frame, "_spark"), as_of, Spark(session=spark_session))
+    assert_same(got, want)
