@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import machine, run_child, tree_cpu, tree_rss  # noqa: E402  (bench/measure.py)
+from measure import machine, run_child, spark_session, tree_cpu, tree_rss  # noqa: E402  (bench/measure.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "data"
@@ -91,6 +91,7 @@ def _copy(table: pa.Table, k: int) -> pa.Table:
 # ------------------------------------------------------------------ one run, in a child process
 def run_settle(folder: Path, engine: str = "pandas") -> dict:
     """Read the tables, settle, and time scoring and achievement inside it (on an engine: settle from the files)."""
+    from outcomes.engines import Spark
     from outcomes.spec import MetricSpec
     from pricing import Contract, settle
 
@@ -113,7 +114,8 @@ def run_settle(folder: Path, engine: str = "pandas") -> dict:
     inputs_rss = tree_rss(os.getpid())
     contract = Contract.from_toml(CONTRACT)
     started, cpu = time.perf_counter(), time.process_time()
-    settled = settle(contract, tables, as_of=AS_OF, engine=engine)
+    on: str | Spark = Spark(session=spark_session("2g", 8)) if engine == "spark" else engine  # room for the JVM
+    settled = settle(contract, tables, as_of=AS_OF, engine=on)
     seconds = time.perf_counter() - started
     rows = settled.audit["tables"]
     return {

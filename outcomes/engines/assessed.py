@@ -22,13 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground.checks import parameter_error
-from ground.dates import DateLike, declared_format
+from ground.dates import DateLike
 from ground.reading import TableSource
 from ground.tables import schema_error
 from outcomes.engines import assessment_sql as stage
 from outcomes.engines import sql
-from outcomes.engines.boundary import located, raise_failures, source_name, whole_count
+from outcomes.engines.boundary import located, raise_failures, refuse_declared_format, source_name, whole_count
 from outcomes.engines.sql import RawColumn
 from outcomes.instruments import Instrument
 from outcomes.scoring import PROBLEM_COLUMNS, Scores
@@ -78,12 +77,7 @@ def load_assessments(runner: Any, engine: Any, source: str | Path | TableSource,
     >>> runner.close()
     >>> folder.cleanup()
     """
-    if declared_format() is not None:
-        raise parameter_error(
-            "engine", caller, "the pandas engine for a file whose dates are not written YYYY-MM-DD "
-            f"(the date format {declared_format()} was declared)", got=f"the {type(engine).__name__} engine for "
-            f"{source}", advice="Settle it with the pandas engine, or write its dates YYYY-MM-DD.",
-        )  # fmt: skip
+    refuse_declared_format(engine, source, caller)
     runner.load(RAW, located(source))
     columns = runner.columns(RAW)
     absent = [name for name in stage.ASSESSMENT_COLUMNS if name not in columns]

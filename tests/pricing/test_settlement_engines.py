@@ -1,4 +1,4 @@
-"""A settlement's offences counted on DuckDB and Spark give pandas' settlement: the ledger byte for byte, every figure.
+"""A settlement's offences and assessments on DuckDB and Spark give pandas' settlement: the ledger byte for byte.
 
 Each case settles the same contract on the same data on pandas and on an engine, the offences read by the engine
 from the CSV file as given and from a Parquet copy, and compares ``Settlement.to_dict()`` (tranches, parties,
@@ -8,6 +8,11 @@ rule settled at interim and final with court appearances counted, a rule cap, a 
 reoffence), Transforming Rehabilitation's scheme on a small world of quarterly cohorts (a binary rate adjusted for
 case mix and reoffences per reoffender behind a binary hurdle, against baselines), and hand-built tables whose
 counts are worked out here: a disposal at 10:00 on the day a tranche settles is not yet on record.
+
+The assessments are scored on the engine too: the reference contracts that price outcomes, the example's
+assessments spoiled with every problem scoring reports (items the instrument lacks, scores out of range or not
+whole, rows of no one, rows dated after the settlement date or later on its day, items left out), and bad files
+refused in pandas' words.
 """
 
 import warnings
@@ -24,6 +29,9 @@ from tests.results.make_settlement_reference import cases
 
 #: The reference cases that read offences, each a different use of them (see the module notes).
 OFFENCE_CASES = ["doncaster", "peterborough", "stacked_multiplicative_40000"]
+#: The reference cases that price outcomes from assessments: six instruments' outcomes priced by segment, the
+#: sector's ask (outcomes of other instruments), and a tariff beside reoffending rules with stacked uplifts.
+ASSESSMENT_CASES = ["intermediate", "sector_ask", "stacked_multiplicative_40000"]
 
 
 def settled(contract, data, as_of, engine="pandas", previous=None):
@@ -38,13 +46,14 @@ def assert_same(got, want) -> None:
     assert got.to_dict() == want.to_dict()
 
 
-def as_parquet(folder: Path, data: dict, name: str = "offences") -> dict:
-    """The data with one table written as Parquet (dates as dates, ids and disposals as text)."""
-    frame = pd.read_csv(data[name], dtype=str, keep_default_na=False)
-    for column in ("offence_date", "disposal_date"):
-        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]")
-    path = folder / f"{name}.parquet"
-    frame.to_parquet(path, index=False)
+def as_parquet(folder: Path, data: dict, name: str = "offences", frame: pd.DataFrame | None = None, suffix="") -> dict:
+    """The data with one table (as given, or ``frame``) written as Parquet: dates as dates, ids and disposals as
+    text, scores as numbers."""
+    given = pd.read_csv(data[name], dtype={"person_id": str, "disposal": str}) if frame is None else frame.copy()
+    for column in {"offence_date", "disposal_date", "assessed_on"} & set(given.columns):
+        given[column] = pd.to_datetime(given[column], format="ISO8601").astype("datetime64[us]")
+    path = folder / f"{name}{suffix}.parquet"
+    given.to_parquet(path, index=False)
     return {**data, name: str(path)}
 
 
@@ -53,13 +62,17 @@ def folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("settlement_engines")
 
 
-@pytest.mark.parametrize("name", OFFENCE_CASES)
-def test_duckdb_settles_the_reference_cases_as_pandas_does(folder, name):
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [(name, "offences") for name in OFFENCE_CASES] + [(name, "assessments") for name in ASSESSMENT_CASES],
+)
+def test_duckdb_settles_the_reference_cases_as_pandas_does(folder, name, table):
+    """The engine reads the table from the CSV file as given, and from a Parquet copy."""
     contract, data, as_of = cases(folder)[name]
     c = Contract.from_toml(contract) if isinstance(contract, Path) else scheme(contract)
     want = settled(c, data, as_of)
     assert_same(settled(c, data, as_of, DuckDB(threads=1)), want)
-    assert_same(settled(c, as_parquet(folder, data), as_of, "duckdb"), want)
+    assert_same(settled(c, as_parquet(folder, data, table, suffix=f"_{name}"), as_of, "duckdb"), want)
 
 
 # ---------------------------------------------------------------- Transforming Rehabilitation's scheme, small
@@ -239,28 +252,6 @@ def test_an_unknown_engine_is_refused(hand):
 
 
 # ---------------------------------------------------------------- assessments scored on the engine
-#: The reference cases that price outcomes from assessments: six instruments' outcomes priced by segment, the
-#: sector's ask (outcomes of other instruments), and a tariff beside reoffending rules with stacked uplifts.
-ASSESSMENT_CASES = ["intermediate", "sector_ask", "stacked_multiplicative_40000"]
-
-
-def assessments_parquet(folder: Path, data: dict, frame: pd.DataFrame | None = None, name: str = "") -> dict:
-    """The data with the assessments (as given, or ``frame``) written as Parquet, dates as dates."""
-    given = pd.read_csv(data["assessments"], dtype={"person_id": str}) if frame is None else frame
-    path = folder / f"assessments{name}.parquet"
-    given.assign(
-        assessed_on=pd.to_datetime(given["assessed_on"], format="ISO8601").astype("datetime64[us]")
-    ).to_parquet(path)
-    return {**data, "assessments": str(path)}
-
-
-@pytest.mark.parametrize("name", ASSESSMENT_CASES)
-def test_duckdb_scores_the_reference_cases_assessments_as_pandas_does(folder, name):
-    contract, data, as_of = cases(folder)[name]
-    c = Contract.from_toml(contract) if isinstance(contract, Path) else scheme(contract)
-    want = settled(c, data, as_of)
-    assert_same(settled(c, data, as_of, DuckDB(threads=1)), want)
-    assert_same(settled(c, assessments_parquet(folder, data, name=name), as_of, "duckdb"), want)
 
 
 def troubled(data: dict) -> pd.DataFrame:
@@ -293,7 +284,7 @@ def test_duckdb_scores_assessments_with_problems_as_pandas_does(folder):
     later = want.exclusions.loc[want.exclusions["step"] == "assessments", "n"].tolist()
     assert later == [int((pd.to_datetime(frame["assessed_on"], format="ISO8601") > as_of).sum())] and later[0] > 0
     assert_same(settled(c, {**data, "assessments": str(csv)}, as_of, DuckDB(threads=1)), want)
-    assert_same(settled(c, assessments_parquet(folder, data, frame, "_troubled"), as_of, "duckdb"), want)
+    assert_same(settled(c, as_parquet(folder, data, "assessments", frame, "_troubled"), as_of, "duckdb"), want)
 
 
 @pytest.mark.parametrize(
@@ -349,5 +340,5 @@ def test_spark_scores_assessments_as_pandas_does(folder, spark_session):
     c = Contract.from_toml(contract)
     frame = troubled(data)
     want = settled(c, {**data, "assessments": frame}, as_of)
-    got = settled(c, assessments_parquet(folder, data, frame, "_spark"), as_of, Spark(session=spark_session))
+    got = settled(c, as_parquet(folder, data, "assessments", frame, "_spark"), as_of, Spark(session=spark_session))
     assert_same(got, want)
