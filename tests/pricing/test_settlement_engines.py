@@ -340,5 +340,8 @@ def test_spark_scores_assessments_as_pandas_does(folder, spark_session):
     c = Contract.from_toml(contract)
     frame = troubled(data)
     want = settled(c, {**data, "assessments": frame}, as_of)
-    got = settled(c, as_parquet(folder, data, "assessments", frame, "_spark"), as_of, Spark(session=spark_session))
-    assert_same(got, want)
+    spark = Spark(session=spark_session)
+    assert_same(settled(c, as_parquet(folder, data, "assessments", frame, "_spark"), as_of, spark), want)
+    csv = folder / "spark_assessments.csv"  # every column text, as Spark reads a CSV file
+    frame.to_csv(csv, index=False)
+    assert_same(settled(c, {**data, "assessments": str(csv)}, as_of, spark), want)
