@@ -131,10 +131,12 @@ def check_assessments(
     rules = stage.assessment_rules(columns, today)
     found = runner.fetch(stage.checks_sql(RAW, columns, rules, settled)).iloc[0]
     n = whole_count(found["n"])
-    if whole_count(found["n_rows"]) or (n > 1 and runner.repeats(stage.record_keys_sql(RAW, columns), n)):
-        read = stage.with_repeats(RAW, columns)
-        every = [*rules[:-1], ("person_id", stage.REPEATED_RULE, "_duplicate"), rules[-1]]  # validate's order
-        counted = runner.fetch(sql.rule_counts_sql(read, every)).iloc[0]
+    repeated = n > 1 and runner.repeats(stage.record_keys_sql(RAW, columns), n)
+    if whole_count(found["n_rows"]) or repeated:
+        # the records given twice are joined back to name their rows only when there are some
+        read = stage.with_repeats(RAW, columns) if repeated else RAW
+        every = [*rules[:-1], ("person_id", stage.REPEATED_RULE, "_duplicate"), rules[-1]] if repeated else rules
+        counted = runner.fetch(sql.rule_counts_sql(read, every)).iloc[0]  # in validate's order
         order = [c for c in runner.columns(RAW) if c in stage.ASSESSMENT_COLUMNS]
         raise_failures(runner, read, every, counted, "assessments", order, source_name(source))
     return AssessmentTotals(n, whole_count(found["later"]))
