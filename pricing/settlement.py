@@ -54,7 +54,7 @@ from pricing.ratecard import CLAIM_KINDS, cash_flow
 from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
 from pricing.running import SETTLED_BEFORE, PaidBefore, by_item, netted
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
-from pricing.settlement_engine import CountedOffences, held_back, on_engine
+from pricing.settlement_engine import CountedOffences, JudgedAssessments, assessments_on_engine, held_back, on_engine
 from pricing.tariff_ledger import LEDGER_COLUMNS, Uplifts, capped, pence, pence_text, tariff_rows, uplifts
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
@@ -235,12 +235,12 @@ def settle(
         pays what is due now and the two form one running account
         (:mod:`pricing.running`; ``desist settle --previous AUDIT.json``).
     engine : {"pandas", "duckdb", "spark"} or an engine
-        Where the offences are counted: ``"pandas"`` in memory; ``"duckdb"`` (or
-        :class:`outcomes.engines.DuckDB` with a memory limit) reading a Parquet or
-        CSV offences file from disk; ``"spark"`` (or :class:`outcomes.engines.Spark`
-        with a cluster's session). The other tables are read by pandas on every
-        engine, and every engine gives the same ledger
-        (:mod:`pricing.settlement_engine`).
+        Where the offences are counted and the assessments scored: ``"pandas"`` in
+        memory; ``"duckdb"`` (or :class:`outcomes.engines.DuckDB` with a memory
+        limit) reading Parquet or CSV offences and assessments files from disk;
+        ``"spark"`` (or :class:`outcomes.engines.Spark` with a cluster's session).
+        The other tables are read by pandas on every engine, and every engine
+        gives the same ledger (:mod:`pricing.settlement_engine`).
 
     Returns
     -------
@@ -267,15 +267,18 @@ def settle(
     source = contract.data_map if data is None else data
     if source is None:
         raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
-    source, file = held_back(contract, source, chosen)  # an offences file the engine reads (pricing.settlement_engine)
+    source, files = held_back(contract, source, chosen)  # files the engine reads (pricing.settlement_engine)
     given = settlement_data(contract, source)
-    held = on_engine(chosen, given, file)
+    held, assessed = on_engine(chosen, given, files), assessments_on_engine(chosen, given, files)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
-    read: dict[str, pd.DataFrame | CountedOffences] = dict(given.tables)
+    read: dict[str, pd.DataFrame | CountedOffences | JudgedAssessments] = dict(given.tables)
     counts = dict(given.rows)
     if held is not None:  # the offences are counted on an engine (pricing.settlement_engine)
         read["offences"] = counted = held.count(contract, cohort, given.tables["people"], as_of)
         counts["offences"] = counted.rows
+    if assessed is not None:  # the assessments are scored on an engine
+        read["assessments"] = judged = assessed.judge(contract, cohort, as_of)
+        counts["assessments"] = judged.rows
     tables, later = _known_by(read, as_of)
     exclusions += later + _linked(tables)
     with _named(given.sources["people"]):
@@ -349,7 +352,7 @@ def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, 
         if name not in tables:
             continue
         frame = kept[name]
-        if isinstance(frame, CountedOffences):  # counted on an engine, on the offences on record by each date
+        if isinstance(frame, (CountedOffences, JudgedAssessments)):  # counted on an engine
             counted += [(name, words, frame.later)] if frame.later else []
             continue
         later = np.zeros(len(frame), dtype=bool)
@@ -742,7 +745,10 @@ def _tariff(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: da
         return empty, []
     spec = contract.spec
     priced = {k: o for k, o in spec.outcomes.items() if (o.price_key or k) in prices}
-    results = spec.achievement(cohort, tables["assessments"], as_of=pd.Timestamp(as_of)) if priced else {}
+    if isinstance(tables["assessments"], JudgedAssessments):  # judged on an engine (pricing.settlement_engine)
+        results = tables["assessments"].achieved
+    else:
+        results = spec.achievement(cohort, tables["assessments"], as_of=pd.Timestamp(as_of)) if priced else {}
     lifted = uplifts(contract, cohort)
     parts, excluded = _no_reoffence(contract, cohort, tables, as_of, lifted)
     for key, outcome in priced.items():
