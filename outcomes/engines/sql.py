@@ -476,7 +476,7 @@ def people_rules(person_id: RawColumn, index: RawColumn, as_of: DateLike) -> lis
 
 
 def offences_rules(
-    columns: Mapping[str, RawColumn], as_of: DateLike, known: Sequence[str] | None = None
+    columns: Mapping[str, RawColumn], as_of: DateLike, unknown: Sequence[str] | None = None
 ) -> list[tuple[str, str, str]]:
     """(column, rule, SQL flag) for the offence columns, in the order ground.tables finds them.
 
@@ -486,9 +486,10 @@ def offences_rules(
         The four columns of :data:`OFFENCE_COLUMNS`.
     as_of : DateLike
         No offence or disposal date may be after it.
-    known : sequence of str, optional
-        The disposals, as written, that are known levels (:func:`disposal_levels_sql`): a row is compared with
-        them. Default: each row's disposal is read as a level.
+    unknown : sequence of str, optional
+        Every disposal, as written, that is no known level (:func:`disposal_levels_sql` reads each distinct one):
+        a row is compared with them, and with none the rule cannot fail (no row is read for it). Default: each
+        row's disposal is read as a level.
 
     Examples
     --------
@@ -499,13 +500,13 @@ def offences_rules(
     day = parse_date(as_of, "The 'as_of' parameter of offences_rules")
     ts = {name: timestamp(columns[name]) for name in ("offence_date", "disposal_date")}
     given = {name: quoted(columns[name].name) for name in OFFENCE_COLUMNS}
-    unknown = (
+    level_unknown = (
         f"({disposal_level(columns['disposal'])}) IS NULL"
-        if known is None
-        else f"NOT ({one_of(as_text(columns['disposal']), known)})"
+        if unknown is None
+        else one_of(as_text(columns["disposal"]), unknown)
     )
     unparsed = [(name, DATE_RULE, f"{given[name]} IS NOT NULL AND ({ts[name]}) IS NULL") for name in ts] + [
-        ("disposal", CATEGORY_RULE, f"{given['disposal']} IS NOT NULL AND {unknown}")
+        ("disposal", CATEGORY_RULE, f"{given['disposal']} IS NOT NULL AND {level_unknown}")
     ]
     missing = [(name, MISSING_RULE, f"{given[name]} IS NULL") for name in OFFENCE_COLUMNS]
     before = [("disposal_date", BEFORE_OFFENCE_RULE, f"({ts['disposal_date']}) < ({ts['offence_date']})")]
