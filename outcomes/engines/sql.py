@@ -598,8 +598,9 @@ def tallies_sql(
 ) -> str:
     """The offences read once, grouped: per person with a reoffence (``person_row``, their ``_row`` in people), the
     reoffences (``n``) and the first one's day; per id of no one (``unmatched_id``), its first row; and the
-    offences of someone that are no reoffence of theirs together (``person_row`` -1). Each group has its
-    offences and the rows failing any check (``n_rows``).
+    offences of someone that are no reoffence of theirs together (``person_row`` -1, no one's row). Each group has
+    its offences and the rows failing any check (``n_rows``); ``n`` and the first day are read in a person's
+    group only.
 
     Only the reoffenders get a group of their own: most offences are no reoffence of their person, and one
     group for all of those keeps the grouping small (a group per person outgrows a memory limit at national
