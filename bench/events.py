@@ -4,13 +4,16 @@ Generates a people table and an offence-event table as Parquet files (in
 chunks, so generating never holds the whole table), then times
 ``proven_reoffending`` on each engine in a fresh process and prints seconds and
 the peak resident memory of that process and its children (the Spark JVM
-included), sampled from /proc every 0.1 s.
+included), sampled from /proc every 0.1 s. The engine ``measure`` is the command
+``desist measure --engine duckdb --json`` (the totals it prints; no ``--out``),
+run in that process; beside DuckDB and it, a plain DuckDB query of the same
+totals (:data:`PLAIN`) is timed, and each is given as a multiple of it.
 
 Usage::
 
     python bench/events.py generate --people 1000000 --events 10000000 --dir /tmp/events-1m
     python bench/events.py run --dir /tmp/events-1m --engine pandas --engine duckdb --engine spark
-    python bench/events.py run --dir /tmp/events-10m --engine duckdb --memory-limit 4GB
+    python bench/events.py run --dir /tmp/events-10m --engine measure --memory-limit 4GB
 
 The issue's table (1M x 10M on pandas, DuckDB and Spark local; 10M x 100M on
 DuckDB with a 4 GiB memory limit) is ``python bench/events.py all``.
@@ -135,6 +138,8 @@ def one(folder: Path, engine: str, memory_limit: str | None, temp: str | None) -
         cpu = time.process_time()
         return {**plain(folder, memory_limit, temp), "cpu": time.process_time() - cpu}
 
+    if engine == "measure":
+        return desist_measure(folder, memory_limit)
     if engine == "duckdb":
         chosen = DuckDB(memory_limit=memory_limit, temp_directory=temp)
     elif engine == "spark":
@@ -158,6 +163,36 @@ def one(folder: Path, engine: str, memory_limit: str | None, temp: str | None) -
         "reoffended": rate.k,
         "observable": rate.n,
         "offences_linked": result.links.matched,
+    }
+
+
+def desist_measure(folder: Path, memory_limit: str | None) -> dict:
+    """``desist measure`` on DuckDB, as a user runs it (its JSON: the totals it prints), timed in this process once
+    its modules are loaded (as the plain query is timed once DuckDB is)."""
+    import contextlib
+    import io
+
+    import desist.commands.measure  # noqa: F401  (loaded before the clock starts: the command loads it lazily)
+    from desist.cli import main
+
+    argv = ["measure", "--people", str(folder / "people.parquet"), "--offences", str(folder / "offences.parquet")]
+    argv += ["--engine", "duckdb", "--as-of", AS_OF, "--json"]
+    argv += ["--memory-limit", memory_limit] if memory_limit else []
+    printed = io.StringIO()
+    started, cpu = time.perf_counter(), time.process_time()
+    with contextlib.redirect_stdout(printed), contextlib.suppress(SystemExit):
+        main(argv)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    results = json.loads(printed.getvalue())["results"]
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "people": results["counts"]["all"],
+        "events": results["offence_counts"]["all"],
+        "reoffences": results["frequency"]["events"],
+        "reoffended": results["rate"]["k"],
+        "observable": results["rate"]["n"],
+        "offences_linked": results["offence_counts"]["linked"],
     }
 
 
@@ -192,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "desist-events")
     parser.add_argument("--people", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--engine", action="append", choices=["pandas", "duckdb", "spark", "plain"])
+    parser.add_argument("--engine", action="append", choices=["pandas", "duckdb", "measure", "spark", "plain"])
     parser.add_argument("--memory-limit", default=None)
     parser.add_argument("--temp", default=None, help="Folder for DuckDB's and Spark's spill files.")
     args = parser.parse_args(argv)
@@ -211,7 +246,8 @@ def main(argv: list[str] | None = None) -> None:
         for folder, n_people, n_events in ((small, 1_000_000, 10_000_000), (large, 10_000_000, 100_000_000)):
             if not (folder / "offences.parquet").exists():
                 generate(n_people, n_events, folder)
-        runs = [(small, "pandas", None), (small, "duckdb", None), (small, "spark", None), (large, "duckdb", "4GB")]
+        runs = [(small, "pandas", None), (small, "duckdb", None), (small, "measure", None), (small, "spark", None)]
+        runs += [(large, "duckdb", "4GB"), (large, "measure", "4GB")]
     print(f"machine: {machine()}")
     print(
         f"{'data':>14} {'engine':>7} {'limit':>6} {'people':>11} {'events':>12} {'seconds':>8} {'CPU s':>8} "
@@ -219,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     floors: dict = {}
     for folder, engine, limit in runs:
-        if engine == "duckdb" and (folder, limit) not in floors:
+        if engine in ("duckdb", "measure") and (folder, limit) not in floors:
             floors[folder, limit] = measure(folder, "plain", limit, args.temp)
             print_row(folder, "plain", limit, floors[folder, limit])
         print_row(folder, engine, limit, measure(folder, engine, limit, args.temp), floors.get((folder, limit)))

@@ -151,10 +151,10 @@ def stage_offence_table(
     """
     columns = _load(runner, engine, "offences", offences, settings, caller)
     levels = runner.fetch(sql.disposal_levels_sql("offences_raw", columns["disposal"]))
-    written = levels.loc[levels["level"].notna(), "written"].tolist()
+    unknown = levels.loc[levels["level"].isna(), "written"].tolist()
     proving = levels.loc[levels["level"].isin(settings.disposals), "written"].tolist()
     # A file is checked as the event stage reads it.
-    rules = [] if isinstance(offences, pd.DataFrame) else sql.offences_rules(columns, settings.checked_as_of, written)
+    rules = [] if isinstance(offences, pd.DataFrame) else sql.offences_rules(columns, settings.checked_as_of, unknown)
     runner.view("offences_stage", sql.stage_offences("offences_raw", columns, proving, rules, known=known))
     return rules
 

@@ -19,8 +19,9 @@ stages, each a query over the one before:
    person, and per person the offences proven by a listed disposal, committed
    on days 1..follow_up after the index date and proven by day follow_up +
    waiting (offences, or distinct disposal dates: court appearances), with the
-   first day; offences of no one are grouped by their id, so the links and the
-   checks' counts come from the same pass (:func:`totals_sql`).
+   first day; offences of no one are grouped by their id, and the other
+   offences of someone in one group, so the links and the checks' counts come
+   from the same pass (:func:`totals_sql`) while only reoffenders get a group.
 4. **Per person** (:func:`per_person_sql`): every person of the cohort, in
    input order, with the tallies and whether they are observable and why not.
 
@@ -475,7 +476,7 @@ def people_rules(person_id: RawColumn, index: RawColumn, as_of: DateLike) -> lis
 
 
 def offences_rules(
-    columns: Mapping[str, RawColumn], as_of: DateLike, known: Sequence[str] | None = None
+    columns: Mapping[str, RawColumn], as_of: DateLike, unknown: Sequence[str] | None = None
 ) -> list[tuple[str, str, str]]:
     """(column, rule, SQL flag) for the offence columns, in the order ground.tables finds them.
 
@@ -485,9 +486,10 @@ def offences_rules(
         The four columns of :data:`OFFENCE_COLUMNS`.
     as_of : DateLike
         No offence or disposal date may be after it.
-    known : sequence of str, optional
-        The disposals, as written, that are known levels (:func:`disposal_levels_sql`): a row is compared with
-        them. Default: each row's disposal is read as a level.
+    unknown : sequence of str, optional
+        Every disposal, as written, that is no known level (:func:`disposal_levels_sql` reads each distinct one):
+        a row is compared with them, and with none the rule cannot fail (no row is read for it). Default: each
+        row's disposal is read as a level.
 
     Examples
     --------
@@ -498,13 +500,13 @@ def offences_rules(
     day = parse_date(as_of, "The 'as_of' parameter of offences_rules")
     ts = {name: timestamp(columns[name]) for name in ("offence_date", "disposal_date")}
     given = {name: quoted(columns[name].name) for name in OFFENCE_COLUMNS}
-    unknown = (
+    level_unknown = (
         f"({disposal_level(columns['disposal'])}) IS NULL"
-        if known is None
-        else f"NOT ({one_of(as_text(columns['disposal']), known)})"
+        if unknown is None
+        else one_of(as_text(columns["disposal"]), unknown)
     )
     unparsed = [(name, DATE_RULE, f"{given[name]} IS NOT NULL AND ({ts[name]}) IS NULL") for name in ts] + [
-        ("disposal", CATEGORY_RULE, f"{given['disposal']} IS NOT NULL AND {unknown}")
+        ("disposal", CATEGORY_RULE, f"{given['disposal']} IS NOT NULL AND {level_unknown}")
     ]
     missing = [(name, MISSING_RULE, f"{given[name]} IS NULL") for name in OFFENCE_COLUMNS]
     before = [("disposal_date", BEFORE_OFFENCE_RULE, f"({ts['disposal_date']}) < ({ts['offence_date']})")]
@@ -594,9 +596,15 @@ def tallies_sql(
     counting: str,
     n_rules: int = 0,
 ) -> str:
-    """Per person (``person_row``, their ``_row`` in people) and per id of no one (``unmatched_id``): offences,
-    first row, reoffences (``n``), the first reoffence's day, and the rows failing any check (``n_rows``):
-    the offences read once.
+    """The offences read once, grouped: per person with a reoffence (``person_row``, their ``_row`` in people), the
+    reoffences (``n``) and the first one's day; per id of no one (``unmatched_id``), its first row; and the
+    offences of someone that are no reoffence of theirs together (``person_row`` -1, no one's row). Each group has
+    its offences and the rows failing any check (``n_rows``); ``n`` and the first day are read in a person's
+    group only.
+
+    Only the reoffenders get a group of their own: most offences are no reoffence of their person, and one
+    group for all of those keeps the grouping small (a group per person outgrows a memory limit at national
+    size and spills to disk).
 
     Parameters
     ----------
@@ -614,53 +622,55 @@ def tallies_sql(
 
     Examples
     --------
-    Two offences of ``a`` in the first year (days 27 and 37), proven on day 77; one of ``z``, who is no one:
+    Two offences of ``a`` in the first year (days 27 and 37), proven on day 77, and one after it; one of ``z``, who is
+    no one:
 
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> people = pd.DataFrame({"_row": [0, 1], "person_id": ["a", "b"], "index_day": [19723, 19724]})
-    >>> offences = pd.DataFrame({"_row": [0, 1, 2], "person_id": ["a", "a", "z"], "offence_day": [19750, 19760, 19760],
-    ...                          "disposal_day": [19800, 19800, 19800], "proves": [True, True, True]})
+    >>> offences = pd.DataFrame({"_row": [0, 1, 2, 3], "person_id": ["a", "a", "z", "a"], "proves": True,
+    ...                          "offence_day": [19750, 19760, 19760, 20200], "disposal_day": [19800] * 3 + [20250]})
     >>> query = tallies_sql("offences", "people", follow_up_days=365, waiting_days=182, counting="offences")
     >>> con.execute(query + " ORDER BY first_row").fetchall()
-    [(0, None, 2, 0, 2, 27, 0), (None, 'z', 1, 2, 0, None, 0)]
+    [(0, None, 2, 0, 2, 27, 0), (None, 'z', 1, 2, 1, None, 0), (-1, None, 1, 3, 1, 477, 0)]
     """
-    event, tally = _event(follow_up_days, waiting_days, counting)
+    event = _event(follow_up_days, waiting_days)
+    person = f"CASE WHEN p._row IS NULL THEN NULL WHEN {event} THEN p._row ELSE -1 END"
     unmatched = "CASE WHEN p._row IS NULL THEN o.person_id END"
     # Only the rows failing any check are counted here (one column, not one per rule: which rules fail is
     # asked only when some row does). COUNT, not SUM: a whole number on every engine.
     failing = " OR ".join(f"COALESCE(o.f{i}, FALSE)" for i in range(n_rules)) or "FALSE"
     return (
-        f"SELECT p._row AS person_row, {unmatched} AS unmatched_id, COUNT(*) AS offences, MIN(o._row) AS first_row, "
-        f"{tally} AS n, MIN(CASE WHEN {event} THEN o.offence_day - p.index_day END) AS first_day, "
+        f"SELECT {person} AS person_row, {unmatched} AS unmatched_id, COUNT(*) AS offences, MIN(o._row) AS first_row, "
+        f"{_tally(counting)} AS n, MIN(o.offence_day - p.index_day) AS first_day, "
         f"COUNT(CASE WHEN {failing} THEN 1 END) AS n_rows "
         f"FROM {offences} AS o LEFT JOIN {people} AS p ON o.person_id = p.person_id "
-        f"GROUP BY p._row, {unmatched}"
+        f"GROUP BY {person}, {unmatched}"
     )
 
 
-def _event(follow_up_days: int, waiting_days: int, counting: str, known: bool = False) -> tuple[str, str]:
-    """When an offence ``o`` is a proven reoffence of the person ``p`` (on record by ``p.cut_day`` with
-    ``known``), and the tally of them."""
+def _event(follow_up_days: int, waiting_days: int, known: bool = False) -> str:
+    """When an offence ``o`` is a proven reoffence of the person ``p`` (on record by ``p.cut_day`` with ``known``)."""
     proof_by = follow_up_days + waiting_days
-    event = (
+    return (
         f"o.proves AND o.offence_day > p.index_day AND o.offence_day <= p.index_day + {follow_up_days} "
         f"AND o.disposal_day <= p.index_day + {proof_by}"
     ) + (" AND o.known_day <= p.cut_day" if known else "")
-    tally = (
-        f"COUNT(CASE WHEN {event} THEN 1 END)"
-        if counting == "offences"
-        else f"COUNT(DISTINCT CASE WHEN {event} THEN o.disposal_day END)"
-    )
-    return event, tally
+
+
+def _tally(counting: str) -> str:
+    """The reoffences among a group's offences, when every one of them is a reoffence: offences, or court
+    appearances (distinct disposal dates)."""
+    return "COUNT(*)" if counting == "offences" else "COUNT(DISTINCT o.disposal_day)"
 
 
 def dated_tallies_sql(offences: str, people: str, *, follow_up_days: int, waiting_days: int, counting: str) -> str:
-    """Per person and date measured (``person_row``: a row of ``people``, each with its own ``cut_day``): the
-    reoffences (``n``) among the offences on record by that day, and the first one's day (``first_day``).
+    """Per person and date measured with a reoffence (``person_row``: a row of ``people``, each with its own
+    ``cut_day``): the reoffences (``n``) among the offences on record by that day, and the first one's day
+    (``first_day``); a person and date with none has no row.
 
     What :func:`tallies_sql` counts, for a settlement that measures each tranche at its own date: only the
-    offences of someone in ``people`` are read.
+    reoffences of someone in ``people`` are grouped.
 
     Parameters
     ----------
@@ -683,12 +693,12 @@ def dated_tallies_sql(offences: str, people: str, *, follow_up_days: int, waitin
     ...                          "proves": [True], "known_day": [19800]})
     >>> query = dated_tallies_sql("offences", "people", follow_up_days=365, waiting_days=182, counting="offences")
     >>> con.execute(query + " ORDER BY person_row").fetchall()
-    [(0, 1, 27), (1, 0, None)]
+    [(0, 1, 27)]
     """
-    event, tally = _event(follow_up_days, waiting_days, counting, known=True)
     return (
-        f"SELECT p._row AS person_row, {tally} AS n, MIN(CASE WHEN {event} THEN o.offence_day - p.index_day END) "
-        f"AS first_day FROM {offences} AS o JOIN {people} AS p ON o.person_id = p.person_id GROUP BY p._row"
+        f"SELECT p._row AS person_row, {_tally(counting)} AS n, MIN(o.offence_day - p.index_day) AS first_day "
+        f"FROM {offences} AS o JOIN {people} AS p ON o.person_id = p.person_id "
+        f"WHERE {_event(follow_up_days, waiting_days, known=True)} GROUP BY p._row"
     )
 
 

@@ -339,6 +339,29 @@ def test_some_unmatched_ids_are_left_out_and_counted(engine, form, tmp_path):
     assert "1 match no one in people, left out" in r.summary()
 
 
+@pytest.mark.parametrize("counting", ["offences", "court_appearances"])
+def test_many_people_with_many_offences_each_count_as_on_pandas(engine, counting, tmp_path):
+    """Reoffenders, people whose offences are all outside their follow-up, people with none, and ids of no one,
+    drawn at random: the event stage groups only the reoffenders, and every person's counts are pandas'."""
+    rng = np.random.default_rng(28)
+    people = pd.DataFrame({"person_id": [f"P{i}" for i in range(300)], "start_date": D("2022-01-01")})
+    people["start_date"] += pd.to_timedelta(rng.integers(0, 900, len(people)), unit="D")
+    n = 4000
+    offence_date = D("2021-01-01") + pd.to_timedelta(rng.integers(0, 1700, n), unit="D")
+    offences = pd.DataFrame(
+        {
+            "person_id": [f"P{i}" for i in rng.integers(0, 330, n)],  # P300..P329 are no one
+            "offence_date": offence_date,
+            "disposal_date": offence_date + pd.to_timedelta(rng.integers(0, 90, n) // 30 * 30, unit="D"),
+            "disposal": rng.choice(["conviction", "caution", "acquittal"], n),
+        }
+    )
+    with pytest.warns(UnmatchedRowsWarning):
+        r = measure(engine, *given("parquet", tmp_path, people, offences), as_of="2025-12-31", counting=counting)
+    counted = r.per_person["reoffences"]
+    assert (counted > 0).sum() > 50 and (counted == 0).sum() > 50 and r.links.unmatched > 100
+
+
 @pytest.mark.parametrize("form", FORMS)
 def test_ids_typed_differently_are_compared_as_text(engine, form, tmp_path):
     # people's ids read as integers, or as floats with gaps (1.0), still match offences' "1"
