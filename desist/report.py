@@ -31,7 +31,8 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -294,20 +295,55 @@ class Report:
         DesistError
             No Chromium was found, or it failed to print.
         """
+        with self.printing(path, chromium=chromium, timeout=timeout):
+            pass
+        return Path(path).resolve()
+
+    @contextmanager
+    def printing(
+        self,
+        path: str | Path,
+        *,
+        written: Path | None = None,
+        chromium: str | Path | None = None,
+        timeout: float = 120.0,
+    ) -> Iterator[None]:
+        """Print the report to PDF (as :meth:`to_pdf`) while the block runs: the browser starts as the block
+        does, and the PDF is written when it ends, so the caller writes its other files while Chromium prints.
+
+        ``written`` is where this report was written already (:meth:`write`), printed as it is; by default it is
+        written to a temporary folder. An error in the block stops the browser; Chromium's failure, or no PDF
+        ``timeout`` seconds after the block ends, raises :class:`~ground.errors.DesistError`.
+
+        Examples
+        --------
+        >>> with Report("Example").printing("report.pdf"):  # doctest: +SKIP
+        ...     write_the_other_files()
+        """
         browser = str(chromium) if chromium else find_chromium()
         path = Path(path).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as folder:
-            page = self.write(Path(folder) / "report.html")
+            page = written.resolve() if written is not None else self.write(Path(folder) / "report.html")
             command = [browser, *CHROMIUM_FLAGS, f"--print-to-pdf={path}", page.as_uri()]
             try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-            except (OSError, subprocess.TimeoutExpired) as exc:
+                started = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            except OSError as exc:
                 raise DesistError(f"Chromium ({browser}) could not print the report: {exc}") from exc
-        if done.returncode != 0 or not path.exists():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            with started:
+                try:
+                    yield
+                except BaseException:
+                    started.kill()
+                    raise
+                try:
+                    out, err = started.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired as exc:
+                    started.kill()
+                    raise DesistError(f"Chromium ({browser}) could not print the report: {exc}") from exc
+        if started.returncode != 0 or not path.exists():
+            tail = (err or out).strip().splitlines()[-3:]
             raise DesistError(f"Chromium ({browser}) could not print the report: {' '.join(tail) or 'no output'}")
-        return path
 
 
 def find_chromium() -> str:

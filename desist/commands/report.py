@@ -26,6 +26,7 @@ time), ``thresholds``, ``power``, ``tariffs``, ``simulation``, ``screens``,
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -125,15 +126,15 @@ def write_appraisal(
     whose panel comes first.
     """
     page = build_report(story, first)
-    page.write(folder.path("report.html"))
-    write_json(story.to_dict(), folder, "story.json")
-    if story.settlement is not None:
-        # The claims ledger as desist settle writes it: one row per payment, with its evidence.
-        write_text(story.settlement.ledger_csv(), folder, "ledger.csv")
-    if xlsx:
-        story_workbook(story, folder.path("report.xlsx"), first=first)
-    if pdf:
-        page.to_pdf(folder.path("report.pdf"))
+    written = page.write(folder.path("report.html"))
+    # Chromium prints the page while the other files are written.
+    with page.printing(folder.path("report.pdf"), written=written) if pdf else nullcontext():
+        write_json(story.to_dict(), folder, "story.json")
+        if story.settlement is not None:
+            # The claims ledger as desist settle writes it: one row per payment, with its evidence.
+            write_text(story.settlement.ledger_csv(), folder, "ledger.csv")
+        if xlsx:
+            story_workbook(story, folder.path("report.xlsx"), first=first)
 
 
 #: The first and last parts of the story's progress bar.
