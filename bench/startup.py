@@ -13,7 +13,8 @@ wall-clock seconds and the CPU seconds of the process and its children (the CPU
 time is steadier on a shared machine), and the five slowest steps of the median
 run: importing, making the world or reading the files, each step of the
 appraisal, writing the report and printing the story (read from the
-appraisal's progress callback, as the command line's progress bar reads it). "importing" is what the
+appraisal's progress callback, as the command line's progress bar reads it), and with ``--pdf`` waiting for
+Chromium, which starts with the command and prints while the other files are written. "importing" is what the
 command line loads before it starts; what a step loads when it first needs it (matplotlib, jinja2, openpyxl,
 statsmodels' models) counts in that step. On a shared machine the wall-clock seconds grow with the load average
 (printed at the start and the end); the CPU seconds much less.
@@ -96,8 +97,17 @@ def writing(write):
         write(*args, **kwargs)
         mark("printing the story")
     return written
+def printing(make):
+    @contextmanager
+    def printed(pdf):
+        with make(pdf) as printer:
+            yield printer
+            mark("waiting for Chromium")
+        mark("printing the story")
+    return printed
 for module in (demo, report):
     module.story_progress, module.write_appraisal = progress, writing(report.write_appraisal)
+    module.story_pdf = printing(report.story_pdf)
 mark(sys.argv[2])
 try:
     main(sys.argv[3:])

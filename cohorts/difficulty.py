@@ -409,19 +409,24 @@ class DifficultyModel:
         groups : int, default 10
             Number of equal-size groups of expected outcome.
         """
-        data = self.data if data is None else data
-        if data is None:
+        if data is None and self.data is not None:
+            # In sample: the fitted values are the predictions, and the history was checked when it was fitted.
+            data = self.data
+            expected = pd.Series(np.asarray(self.results.predict()), index=data.index)
+            excluded = _complete_rows(data, self.covariates)[1]
+        elif data is not None:
+            require_columns(data, [self.outcome], table="data")
+            scores = self.predict(data)
+            expected, excluded = scores.table["expected"], scores.excluded
+        else:
             raise parameter_error("data", "calibration", "a table with the outcome (the model kept none)", data)
-        require_columns(data, [self.outcome], table="data")
-        scores = self.predict(data)
         observed_all = data[self.outcome]
-        keep = scores.table["expected"].notna() & observed_all.notna()
-        excluded = scores.excluded
+        keep = expected.notna() & observed_all.notna()
         if (~observed_all.notna()).any():
             extra = pd.DataFrame({"reason": [f"missing {self.outcome}"], "n": [int(observed_all.isna().sum())]})
             excluded = pd.concat([excluded, extra], ignore_index=True)
         y = observed_all[keep].to_numpy(dtype=float)
-        e = scores.table.loc[keep, "expected"].to_numpy()
+        e = expected[keep].to_numpy()
         group = _equal_groups(e, groups)
         frame = pd.DataFrame({"group": group + 1, "y": y, "e": e})
         g = frame.groupby("group")
@@ -592,7 +597,10 @@ def _fit(data: pd.DataFrame, outcome: str, covariates: list[str], categories: di
                 model = smf.logit(formula, data) if kind == "binary" else smf.glm(formula, data, family=Poisson())
             else:
                 y, X = data[outcome].astype(float), design_matrix(data, covariates, categories)
-                model = Logit(y, X) if kind == "binary" else GLM(y, X, family=Poisson())
+                # No rank check: it sets only the logit's degrees of freedom, which no number here reads (its
+                # tests are normal), and took a QR of the whole design (0.2 s for 200,000 people); collinear
+                # covariates still stop the fit (a singular matrix).
+                model = Logit(y, X, check_rank=False) if kind == "binary" else GLM(y, X, family=Poisson())
             if kind == "binary":
                 results = model.fit(disp=0, maxiter=100)
                 converged = results.mle_retvals.get("converged", True)

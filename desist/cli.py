@@ -42,7 +42,7 @@ except KeyboardInterrupt:  # Ctrl-C while Python is still loading the command li
     raise SystemExit(130) from None
 
 from desist import __version__
-from desist.outputs import interruption_note, last_signal, on_signal
+from desist.outputs import interruption_note, is_interruption, last_signal, on_signal
 from ground.errors import DesistError
 
 #: Subcommands in the order ``desist --help`` lists them, with their one-line help
@@ -153,7 +153,7 @@ def _run(main: Any, args: Any, prog_name: Any, complete_var: Any, extra: dict) -
         _say(f"error: {exc}")
         return EXIT_ERROR
     except Exception as exc:
-        if _interrupted(exc):
+        if is_interruption(exc):
             return _stopped(EXIT_INTERRUPTED)
         _trace()
         _say(
@@ -173,17 +173,6 @@ def _stopped(code: int) -> int:
         how = "interrupted (Ctrl-C)" if code == EXIT_INTERRUPTED else "terminated (SIGTERM)"
         _say(f"{how}{': ' + note if note else ''}.")
     return code
-
-
-def _interrupted(exc: BaseException) -> bool:
-    """Whether ``exc`` wraps an interruption: Python 3.11 turns one raised while a class is made (a module being
-    imported when the signal came) into a RuntimeError whose cause is the KeyboardInterrupt."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, KeyboardInterrupt):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 @contextmanager

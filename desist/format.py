@@ -309,7 +309,8 @@ def suppress_small_cells(
     shown = table.astype(object)
     keep = list(table.columns[:1]) if label_columns is None else list(label_columns)
     blank = [c for c in table.columns if c not in keep]
-    shown.loc[small, blank] = SUPPRESSED
+    if small.any():  # pandas' masked assignment is slow even when it assigns nothing, and most tables are whole
+        shown.loc[small, blank] = SUPPRESSED
     return shown, int(small.sum())
 
 

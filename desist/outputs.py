@@ -56,6 +56,17 @@ class OutputError(DesistError):
     """``--out`` names somewhere desist cannot or must not write; raised before any computing."""
 
 
+def is_interruption(exc: BaseException) -> bool:
+    """Whether ``exc`` is or wraps an interruption: Python 3.11 turns one raised while a class is made (a module
+    being imported when the signal came) into a RuntimeError whose cause is the KeyboardInterrupt."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def interruption_note() -> str | None:
     """What the last interrupted output folder left as it was (and forget it), or None."""
     return _interrupted.pop() if _interrupted else None
@@ -309,7 +320,7 @@ def writing(
     except BaseException as exc:
         with held_signals():
             folder.discard()
-        if isinstance(exc, KeyboardInterrupt):
+        if is_interruption(exc):
             _interrupted.append(folder.left_as_it_was())
         raise
     with held_signals() as waiting:

@@ -28,10 +28,13 @@ from __future__ import annotations
 import html
 import io
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +55,7 @@ __all__ = [
     "Section",
     "figure_to_svg",
     "find_chromium",
+    "printing",
     "suppress_small_cells",
     "table_to_html",
 ]
@@ -67,8 +71,10 @@ BROWSER_FLAGS = (
     "--disable-sync",
     "--no-first-run",
 )
-#: ... and for printing without a display.
-CHROMIUM_FLAGS = ("--headless", *BROWSER_FLAGS, "--no-pdf-header-footer")
+#: ... and for printing without a display. Headless Chromium is the whole browser: it readies its address bar's
+#: drop-down (a web page of its own, in a renderer of its own), which printing never shows; without it the same PDF
+#: is printed in about 10% less time.
+CHROMIUM_FLAGS = ("--headless", *BROWSER_FLAGS, "--no-pdf-header-footer", "--disable-features=WebUIOmniboxPopup")
 
 
 def figure_to_svg(fig: Any, alt: str = "", prefix: str = "") -> str:
@@ -294,20 +300,113 @@ class Report:
         DesistError
             No Chromium was found, or it failed to print.
         """
-        browser = str(chromium) if chromium else find_chromium()
-        path = Path(path).resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as folder:
-            page = self.write(Path(folder) / "report.html")
-            command = [browser, *CHROMIUM_FLAGS, f"--print-to-pdf={path}", page.as_uri()]
+        with printing(chromium=chromium, timeout=timeout) as give:
+            give(self.to_html(), path)
+        return Path(path).resolve()
+
+
+@contextmanager
+def printing(
+    *, chromium: str | Path | None = None, timeout: float = 120.0
+) -> Iterator[Callable[[str, str | Path], None]]:
+    """Headless Chromium, started as the block starts, prints the page the block gives it to PDF.
+
+    The block calls the function it is given with the page's HTML and the PDF's path once it has them: Chromium
+    gets ready while the page is still being computed, and prints while the block goes on to its other work. It
+    asks for the page on this machine's loopback (at a one-off address only it is told) and waits for it; the PDF
+    is the one printing the page from a file gives. The PDF is in place when the block ends; an error in the block
+    stops the browser.
+
+    Raises
+    ------
+    DesistError
+        No Chromium was found; it failed to print; or the block ended without giving a page, or no PDF came
+        ``timeout`` seconds after the block ended.
+
+    Examples
+    --------
+    >>> with printing() as give:  # doctest: +SKIP
+    ...     give(build_the_report().to_html(), "report.pdf")
+    ...     write_the_other_files()
+    """
+    browser = str(chromium) if chromium else find_chromium()
+    page = _Page()
+    with tempfile.TemporaryDirectory() as folder, _serving(page) as address:
+        printed = Path(folder) / "report.pdf"
+        command = [browser, *CHROMIUM_FLAGS, f"--print-to-pdf={printed}", address]
+        try:
+            started = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        except OSError as exc:
+            raise DesistError(f"Chromium ({browser}) could not print the report: {exc}") from exc
+        with started:
             try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-            except (OSError, subprocess.TimeoutExpired) as exc:
+                yield page.give
+                if page.path is None:
+                    raise DesistError("No report was given to Chromium to print.")
+            except BaseException:
+                started.kill()
+                raise
+            try:
+                out, err = started.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                started.kill()
                 raise DesistError(f"Chromium ({browser}) could not print the report: {exc}") from exc
-        if done.returncode != 0 or not path.exists():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        if started.returncode != 0 or not printed.exists():
+            tail = (err or out).strip().splitlines()[-3:]
             raise DesistError(f"Chromium ({browser}) could not print the report: {' '.join(tail) or 'no output'}")
-        return path
+        page.path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(printed, page.path)
+
+
+class _Page:
+    """The page to print and where its PDF goes, once given; until then whoever asks for the page waits."""
+
+    def __init__(self) -> None:
+        self.html = b""
+        self.path: Path | None = None
+        self.ready = threading.Event()
+
+    def give(self, html: str, path: str | Path) -> None:
+        self.html, self.path = html.encode("utf-8"), Path(path).resolve()
+        self.ready.set()
+
+
+@contextmanager
+def _serving(page: _Page) -> Iterator[str]:
+    """The page's address while the block runs: on the loopback, at a path no one can guess; every other path is
+    not found, and a request waits for the page (the server stops, and a waiting request ends, with the block)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    secret = f"/{secrets.token_urlsafe(16)}/report.html"
+    stopped = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != secret:
+                self.send_error(404)
+                return
+            while not page.ready.wait(0.2):
+                if stopped.is_set():
+                    return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page.html)))
+            self.end_headers()
+            self.wfile.write(page.html)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+            """Quiet: the command's output is its own."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{secret}"
+    finally:
+        stopped.set()
+        server.shutdown()
+        server.server_close()
 
 
 def find_chromium() -> str:

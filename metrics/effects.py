@@ -54,6 +54,7 @@ from ground.words import count, p_phrase
 from metrics.propensity import TOO_LARGE, DesignMatrix, check_covariate_values, treatment_indicator
 from metrics.survival import cox_fit, efron_score_residuals, kaplan_meier
 from metrics.variance import (
+    ScoreNeighbours,
     abadie_imbens_variance,
     cluster_variance,
     estimated_score_adjustment,
@@ -228,9 +229,11 @@ class VariancePool:
         Position of each unit in the caller's table (for messages).
     neighbours : int
         J, the same-group neighbours per unit (0: one variance for everyone).
-    score : numpy.ndarray or None
-        With a logistic propensity score estimated by desist: each unit's fitted
-        probability of treatment, for the Abadie-Imbens (2016) adjustment ...
+    score_neighbours : ScoreNeighbours or None
+        With a logistic propensity score estimated by desist, for the Abadie-Imbens
+        (2016) adjustment: each unit's fitted probability of being focal and the
+        units nearest it in that score (found on first use, and shared by every
+        outcome's adjustment) ...
     design : numpy.ndarray or None
         ... the model's design matrix (with the intercept) ...
     score_covariance : numpy.ndarray or None
@@ -247,7 +250,7 @@ class VariancePool:
     rows: np.ndarray
     units: np.ndarray
     neighbours: int
-    score: np.ndarray | None = None
+    score_neighbours: ScoreNeighbours | None = None
     design: np.ndarray | None = None
     score_covariance: np.ndarray | None = None
     ratio: int = 1
@@ -573,7 +576,7 @@ def _abadie_imbens(sample: AnalysisSample, y: np.ndarray, outcome: str, kind: st
 
 def _score_estimated(sample: AnalysisSample) -> bool:
     pool = sample.pool
-    return pool is not None and pool.adjust_score and pool.score is not None and sample.matches is not None
+    return pool is not None and pool.adjust_score and pool.score_neighbours is not None and sample.matches is not None
 
 
 def _with_score_adjustment(sample, y, outcome, kind, value, var, how) -> tuple[float, str]:
@@ -582,10 +585,10 @@ def _with_score_adjustment(sample, y, outcome, kind, value, var, how) -> tuple[f
     y_pool = _pool_outcomes(pool, outcome, kind)
     focal, matched = (pool.rows[r] for r in sample.matches)
     sign = 1.0 if sample.estimand != "ATC" else -1.0
+    near = pool.score_neighbours
     extra = estimated_score_adjustment(
-        y_pool, pool.design, pool.score if sign > 0 else 1 - pool.score, pool.score_covariance,
-        pool.treated if sign > 0 else ~pool.treated,
-        focal, matched, sign * value, pool.ratio,
+        y_pool, pool.design, near.score, pool.score_covariance, near.focal, focal, matched, sign * value, pool.ratio,
+        neighbours=near,
     )  # fmt: skip
     if var + extra <= 0:
         return var, how + "; not adjusted for the estimated propensity score (the adjustment exceeded the variance)"

@@ -43,6 +43,7 @@ from metrics.propensity import (
     formula_variables,
     treatment_indicator,
 )
+from metrics.variance import ScoreNeighbours
 from metrics.weighting import _Adjusted
 
 __all__ = ["match", "MatchedComparison", "MatchingShortfallWarning", "nearest_neighbours"]
@@ -605,7 +606,8 @@ class MatchedComparison(_Adjusted):
         return AnalysisSample(
             self.data.iloc[rows], t, w[rows], focal, sets=self.subclass_array[rows], units=rows,
             matches=(position[self.focal_rows], position[self.match_rows]), estimand=self.estimand,
-            pool=self._variance_pool(rows),
+            # made once: every effect's variance searches the same units (and shares what it finds there)
+            pool=_cached(self, "_pool", lambda: self._variance_pool(rows)),
         )  # fmt: skip
 
     def _variance_pool(self, rows: np.ndarray) -> VariancePool:
@@ -622,12 +624,20 @@ class MatchedComparison(_Adjusted):
         points = X[kept][:, sd > 0] / sd[sd > 0]
         model = self.propensity
         design = model.design if model is not None and distance is not None and not o["exact"] else None
+        adjust = model if design is not None else None
         return VariancePool(
             self.data.iloc[kept], points, self.treated[kept], inside[rows], kept, neighbours=o["ratio"],
-            score=model.probability[kept] if model is not None and design is not None else None,
+            score_neighbours=self._score_neighbours(adjust, kept) if adjust is not None else None,
             design=design.full()[kept] if design is not None else None,
-            score_covariance=model.covariance if model is not None and design is not None else None, ratio=o["ratio"],
+            score_covariance=adjust.covariance if adjust is not None else None, ratio=o["ratio"],
         )  # fmt: skip
+
+    def _score_neighbours(self, model: PropensityModel, kept: np.ndarray) -> ScoreNeighbours:
+        """The ``kept`` units' probability of being focal (the treated for the ATT, the controls for the ATC)."""
+        score, focal = model.probability[kept], self.treated[kept]
+        if self.estimand == "ATC":
+            score, focal = 1 - score, ~focal
+        return ScoreNeighbours(score, focal, self.options["ratio"])
 
     def _covariate_points(self) -> np.ndarray:
         """The covariates, one column per level of a categorical."""

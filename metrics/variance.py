@@ -28,12 +28,16 @@ logistic propensity score.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 
 from ground.checks import parameter_error
 
 __all__ = [
+    "ScoreNeighbours",
     "abadie_imbens_variance",
     "cluster_variance",
     "clusters_sum_of_squares",
@@ -211,10 +215,13 @@ def within_group_variance(
     return out
 
 
-def _nearest_on_a_line(pool: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_on_a_line(
+    pool: np.ndarray, query: np.ndarray, k: int, order: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest pool values to each query value (positions in ``pool``, distances), ties to the
-    earlier in sorted order: they lie within k sorted places either side of where the query falls."""
-    order = np.argsort(pool, kind="stable")
+    earlier in sorted order: they lie within k sorted places either side of where the query falls.
+    ``order``: the pool's stable sort order, when the caller has it already."""
+    order = np.argsort(pool, kind="stable") if order is None else order
     values = pool[order]
     window = np.searchsorted(values, query)[:, None] + np.arange(-k, k)[None, :]
     inside = (window >= 0) & (window < len(values))
@@ -227,9 +234,9 @@ def _nearest_on_a_line(pool: np.ndarray, query: np.ndarray, k: int) -> tuple[np.
 def _ties_on_a_line(pool, query, k, tolerance) -> tuple[np.ndarray, np.ndarray]:
     """(query, pool member) pairs: every pool value whose squared distance is within ``tolerance`` of
     the k-th nearest's, on one dimension, by sorting."""
-    _, gap = _nearest_on_a_line(pool, query, k)
-    limit = gap[:, k - 1] ** 2 + tolerance
     order = np.argsort(pool, kind="stable")
+    _, gap = _nearest_on_a_line(pool, query, k, order)
+    limit = gap[:, k - 1] ** 2 + tolerance
     values = pool[order]
     reach = np.sqrt(limit) * (1 + 1e-12) + 1e-300  # a slightly wider window, then the exact rule
     lo, hi = np.searchsorted(values, query - reach), np.searchsorted(values, query + reach, side="right")
@@ -260,6 +267,56 @@ def _ties_in_blocks(pool, query, k, tolerance, cells: int = 20_000_000) -> tuple
 COVARIANCE_NEIGHBOURS = 4
 
 
+@dataclass(frozen=True, eq=False)
+class ScoreNeighbours:
+    """The units nearest each unit in score, within the focal group and within the other: what
+    :func:`estimated_score_adjustment` looks up. They depend on the score alone, not on the outcome, so a
+    matched design finds them once (on first use) and every outcome's adjustment reuses them.
+
+    Attributes
+    ----------
+    score : numpy.ndarray
+        Each unit's probability of being focal.
+    focal : bool array
+    ratio : int
+        M, the matches each focal unit was given.
+
+    Examples
+    --------
+    >>> near = ScoreNeighbours(np.array([0.1, 0.2, 0.4, 0.5, 0.9]), np.array([True, False, True, False, True]), 1)
+    >>> near.nearest_focal.tolist()  # for each unit not focal, its nearest focal unit
+    [[0], [1]]
+    """
+
+    score: np.ndarray
+    focal: np.ndarray
+    ratio: int
+
+    @cached_property
+    def within(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """For the focal group, then the other: each unit's ``COVARIANCE_NEIGHBOURS`` nearest units of the group
+        in score (rows, one line per unit), or None when the group has fewer than 2 units."""
+        return _nearest_in(self.score, self.focal), _nearest_in(self.score, ~self.focal)
+
+    @cached_property
+    def nearest_focal(self) -> np.ndarray:
+        """For each unit not focal, in row order: its ``ratio`` nearest focal units (positions among the focal)."""
+        focal = self.score[self.focal]
+        near, _ = _nearest_on_a_line(focal, self.score[~self.focal], min(self.ratio, len(focal)))
+        return near
+
+
+def _nearest_in(score: np.ndarray, group: np.ndarray, block: int = 100_000) -> np.ndarray | None:
+    rows = np.flatnonzero(group)
+    k = min(COVARIANCE_NEIGHBOURS, len(rows))
+    if k < 2:
+        return None
+    pool = score[rows]
+    order = np.argsort(pool, kind="stable")  # sorted once for every block
+    starts = range(0, len(score), block)  # blocks bound the memory of the search's windows
+    return rows[np.concatenate([_nearest_on_a_line(pool, score[s : s + block], k, order)[0] for s in starts])]
+
+
 def estimated_score_adjustment(
     y: np.ndarray,
     design: np.ndarray,
@@ -270,6 +327,8 @@ def estimated_score_adjustment(
     match_rows: np.ndarray,
     effect: float,
     ratio: int,
+    *,
+    neighbours: ScoreNeighbours | None = None,
 ) -> float:
     """The term Abadie and Imbens (2016, Econometrica 84(2), Theorem 2) add to the variance of a
     matching estimator of the effect on the focal group (the ATT) when the score matched on is a
@@ -298,6 +357,9 @@ def estimated_score_adjustment(
         The matched pairs.
     effect : float
     ratio : int
+    neighbours : ScoreNeighbours, optional
+        The units nearest each unit in this score, found before for this focal group and ratio (by default
+        found here): a design's outcomes share them.
 
     Returns
     -------
@@ -320,37 +382,35 @@ def estimated_score_adjustment(
     >>> bool(estimated_score_adjustment(y, X, q, np.eye(3) * 0.01, t, f, c, effect, 1) < 0)
     True
     """
+    near = ScoreNeighbours(score, focal, ratio) if neighbours is None else neighbours
     n_focal = len(np.unique(focal_rows))
     f = score * (1 - score)
     c = np.zeros(design.shape[1])
-    for group, weight in ((focal, np.ones(len(y))), (~focal, score / (1 - score))):
-        c += ((f * weight)[:, None] * _local_covariance(y, design, score, group)).sum(axis=0)
+    for rows, weight in zip(near.within, (np.ones(len(y)), score / (1 - score))):
+        c += ((f * weight)[:, None] * _local_covariance(y, design, rows)).sum(axis=0)
     c /= n_focal
     imputed_other = y.copy()
     per_focal = np.bincount(focal_rows, minlength=len(y))
     sums = np.bincount(focal_rows, weights=y[match_rows], minlength=len(y))
     imputed_other[focal] = sums[focal] / np.maximum(per_focal[focal], 1)
     imputed_focal = y.copy()
-    near, _ = _nearest_on_a_line(score[focal], score[~focal], min(ratio, int(focal.sum())))
-    imputed_focal[~focal] = y[np.flatnonzero(focal)][near].mean(axis=1)
+    imputed_focal[~focal] = y[np.flatnonzero(focal)][near.nearest_focal].mean(axis=1)
     used = focal & (per_focal > 0) | ~focal
     gap = np.where(used, imputed_focal - imputed_other - effect, 0.0)
     d = design.T @ (f * gap) / n_focal
     return float(-c @ covariance @ c + d @ covariance @ d)
 
 
-def _local_covariance(y, design, score, group, block: int = 100_000) -> np.ndarray:
-    """Per unit: the covariance of (design columns, y) over the ``COVARIANCE_NEIGHBOURS`` units of
-    ``group`` nearest in score (n - 1 divisor); zero where the group is too small."""
-    rows = np.flatnonzero(group)
+def _local_covariance(y, design, near: np.ndarray | None, block: int = 100_000) -> np.ndarray:
+    """Per unit: the covariance of (design columns, y) over its nearest units of a group (``near``, one line
+    of rows per unit; n - 1 divisor); zero where the group is too small (None)."""
     out = np.zeros(design.shape)
-    k = min(COVARIANCE_NEIGHBOURS, len(rows))
-    if k < 2:
+    if near is None:
         return out
-    for start in range(0, len(y), block):  # blocks bound the memory of the neighbour arrays
-        stop = min(start + block, len(y))
-        near, _ = _nearest_on_a_line(score[rows], score[start:stop], k)
-        Xn, yn = design[rows[near]], y[rows[near]]
+    k = near.shape[1]
+    for start in range(0, len(y), block):  # blocks bound the memory of the neighbours' values
+        rows = near[start : start + block]
+        Xn, yn = design[rows], y[rows]
         Xc, yc = Xn - Xn.mean(axis=1, keepdims=True), yn - yn.mean(axis=1, keepdims=True)
-        out[start:stop] = np.einsum("nkp,nk->np", Xc, yc) / (k - 1)
+        out[start : start + block] = np.einsum("nkp,nk->np", Xc, yc) / (k - 1)
     return out

@@ -26,6 +26,7 @@ from desist.commands.report import (
     pdf_option,
     reader_option,
     show_story,
+    story_pdf,
     story_progress,
     story_xlsx_option,
     write_appraisal,
@@ -66,10 +67,11 @@ def demo(
     check_settings(settings, "desist demo", lambda setting: "--" + setting.replace("_", "-"))
     check_files(out, xlsx=xlsx, pdf=pdf)
     check_reader(reader)
-    with output_folder(ctx, out) as folder, story_progress(as_json, "making the synthetic world") as advance:
+    progress = story_progress(as_json, "making the synthetic world")
+    with output_folder(ctx, out) as folder, progress as advance, story_pdf(pdf) as printer:
         story = appraisal.demo(seed, **settings, progress=advance)
         advance(WRITING)
-        write_appraisal(story, folder, xlsx=xlsx, pdf=pdf, first=reader)
+        write_appraisal(story, folder, xlsx=xlsx, printer=printer, first=reader)
     files = written(folder)
     world = story.inputs.world
     if as_json:

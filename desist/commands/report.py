@@ -26,6 +26,8 @@ time), ``thresholds``, ``power``, ``tariffs``, ``simulation``, ``screens``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -116,24 +118,38 @@ def check_reader(reader: str | None) -> None:
         raise typer.BadParameter(f"must be one of {', '.join(READERS)}. Got {reader!r} instead.", param_hint="'--for'")
 
 
+def story_pdf(pdf: bool) -> Any:
+    """With ``--pdf``, Chromium started at once (:func:`desist.report.printing`): it gets ready while the story is
+    computed, and :func:`write_appraisal` gives it the report to print; without, nothing (None)."""
+    if not pdf:
+        return nullcontext(None)
+    from desist.report import printing
+
+    return printing()
+
+
 def write_appraisal(
-    story: Appraisal, folder: OutputFolder, *, xlsx: bool = False, pdf: bool = False, first: str | None = None
+    story: Appraisal,
+    folder: OutputFolder,
+    *,
+    xlsx: bool = False,
+    printer: Callable[[str, Path], None] | None = None,
+    first: str | None = None,
 ) -> None:
     """Write the appraisal's ``report.html`` and ``story.json`` into the output folder.
 
-    ``xlsx`` adds ``report.xlsx`` and ``pdf`` ``report.pdf`` (printed by Chromium); ``first`` is the reader
-    whose panel comes first.
+    ``xlsx`` adds ``report.xlsx``; ``printer`` (from :func:`story_pdf`) prints ``report.pdf`` while the other
+    files are written; ``first`` is the reader whose panel comes first.
     """
-    page = build_report(story, first)
-    page.write(folder.path("report.html"))
+    page = build_report(story, first).write(folder.path("report.html"))
+    if printer is not None:
+        printer(page.read_text(encoding="utf-8"), folder.path("report.pdf"))
     write_json(story.to_dict(), folder, "story.json")
     if story.settlement is not None:
         # The claims ledger as desist settle writes it: one row per payment, with its evidence.
         write_text(story.settlement.ledger_csv(), folder, "ledger.csv")
     if xlsx:
         story_workbook(story, folder.path("report.xlsx"), first=first)
-    if pdf:
-        page.to_pdf(folder.path("report.pdf"))
 
 
 #: The first and last parts of the story's progress bar.
@@ -288,7 +304,7 @@ def report(
     when = parse_date(as_of, "as-of")
     check_files(out, xlsx=xlsx, pdf=pdf)
     check_reader(reader)
-    with output_folder(ctx, out) as folder, story_progress(as_json, READING) as advance:
+    with output_folder(ctx, out) as folder, story_progress(as_json, READING) as advance, story_pdf(pdf) as printer:
         paths = {"people": people, "offences": offences, "pool": pool, "history": history}
         paths |= {"eligible": eligible, "services": services, "assessments": assessments}
         paths = mapped_tables(data_map, ("people", "offences", "pool"), **paths)
@@ -297,7 +313,7 @@ def report(
         with naming(", ".join(str(paths[t]) for t in ("people", "offences", "pool")), "the input files"):
             story = shared(appraise(inputs, seed=seed, draws=draws, progress=advance), read_key(pseudonymise))
             advance(WRITING)
-            write_appraisal(story, folder, xlsx=xlsx, pdf=pdf, first=reader)
+            write_appraisal(story, folder, xlsx=xlsx, printer=printer, first=reader)
     files = written(folder)
     if as_json:
         emit(ctx, story.to_dict(), files)

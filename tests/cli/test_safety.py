@@ -175,6 +175,25 @@ def test_a_signal_while_the_folder_is_swapped_waits_until_it_is_in_place(tmp_pat
     assert outputs.last_signal() == 15 and outputs.interruption_note() is None
 
 
+def test_a_signal_while_a_module_loads_leaves_the_folder_as_it_was_and_says_so(tmp_path):
+    """Python 3.11 wraps an interruption raised while a module loads in a RuntimeError: still an interruption."""
+    from desist import outputs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST).write_text(desists([]))
+    with pytest.raises(RuntimeError):
+        with outputs.writing(out, command="test", inputs={}) as folder:
+            folder.path("result.txt").write_text("new")
+            try:
+                raise outputs.Interrupted(15)
+            except KeyboardInterrupt as exc:
+                raise RuntimeError("a class could not be made") from exc
+    assert not (out / "result.txt").exists()
+    no_staging_left(tmp_path)
+    assert outputs.interruption_note() == f"{out} was left as it was (the previous outputs are untouched)"
+
+
 # ----------------------------------------------------------------- outputs that cannot go stale
 
 

@@ -108,6 +108,21 @@ def test_poisson_with_one_categorical_is_the_group_means():
     assert "Poisson GLM" in m.summary()
 
 
+@pytest.mark.parametrize("kind", ["binary", "count"])
+def test_in_sample_calibration_is_the_calibration_on_the_history(world, kind):
+    """Without data, calibration reads the fitted values: the same numbers as predicting the history again."""
+    history = world.pool.head(20_000).copy()
+    history.loc[history.index[:5], "ogrs_score"] = np.nan  # excluded alike
+    outcome = "reoffended" if kind == "binary" else "reoffences"
+    m = fit_difficulty(history, outcome, BASELINE_COVARIATES, kind=kind)
+    fitted, again = m.calibration(), m.calibration(history)
+    pd.testing.assert_frame_equal(fitted.table, again.table, check_exact=True)
+    assert (fitted.auc, fitted.hosmer_lemeshow, fitted.n) == (again.auc, again.hosmer_lemeshow, again.n)
+    for formula in (False, True):
+        f = fit_difficulty(history, outcome, formula="C(sex) + ogrs_score", kind=kind) if formula else m
+        pd.testing.assert_frame_equal(f.calibration().table, f.calibration(history).table, check_exact=True)
+
+
 def test_formula_is_accepted(world):
     m = fit_difficulty(world.pool.head(5_000), "reoffended", formula="C(sex) + np.log1p(prior_offences) + ogrs_score")
     assert set(m.covariates) == {"sex", "prior_offences", "ogrs_score"}

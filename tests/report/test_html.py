@@ -109,6 +109,43 @@ def test_printing_without_chromium_says_how_to_get_it(tmp_path):
         Report("x").to_pdf(tmp_path / "r.pdf", chromium=tmp_path / "no-such-browser")
 
 
+#: A stand-in for Chromium: it asks for the page at the address it is given, and "prints" what it gets.
+FAKE_BROWSER = """#!{python}
+import sys, urllib.request
+target = next(a for a in sys.argv if a.startswith("--print-to-pdf=")).partition("=")[2]
+with urllib.request.urlopen(sys.argv[-1], timeout=60) as page:
+    open(target, "wb").write(page.read())
+"""
+
+
+@pytest.fixture
+def fake_browser(tmp_path):
+    import sys
+
+    browser = tmp_path / "fake-chromium"
+    browser.write_text(FAKE_BROWSER.format(python=sys.executable))
+    browser.chmod(0o755)
+    return browser
+
+
+def test_the_browser_starts_before_the_page_exists_and_prints_the_page_given(tmp_path, fake_browser):
+    from desist.report import printing
+
+    with printing(chromium=fake_browser) as give:
+        assert not (tmp_path / "r.pdf").exists()
+        give("<p>£12</p>", tmp_path / "r.pdf")
+    assert (tmp_path / "r.pdf").read_text(encoding="utf-8") == "<p>£12</p>"
+
+
+def test_printing_stops_with_the_block_that_failed_or_gave_no_page(tmp_path, fake_browser):
+    from desist.report import printing
+
+    with pytest.raises(KeyError), printing(chromium=fake_browser):
+        raise KeyError("computing failed")
+    with pytest.raises(DesistError, match="No report was given to Chromium"), printing(chromium=fake_browser):
+        pass
+
+
 def test_a_chart_is_cut_to_the_box_matplotlib_finds_for_a_tight_save():
     import io
     import re
