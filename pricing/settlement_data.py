@@ -210,7 +210,9 @@ def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | N
         require_columns(frame, covariates, table="people", source=source, complete=True)
         _risk_columns(contract, frame, source)
         return _known_columns(frame, "people", source, index=contract.index)
-    if name in ("offences", "assessments", "custody", *IN_CLAIM_ORDER):
+    if name == "assessments":  # ids coded once here and carried as codes (outcomes.scoring scores on them)
+        return validate(frame, name, source=source, coded=["person_id"])
+    if name in ("offences", "custody", *IN_CLAIM_ORDER):
         return validate(frame, name, source=source)
     outcomes = _outcome_columns(contract)
     if name == "pool":
