@@ -16,18 +16,20 @@ import pyarrow.compute as pc
 __all__ = ["factorise"]
 
 
-def factorise(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Codes (-1 where missing) and distinct values in order of first appearance, as ``pandas.factorize`` gives.
+def factorise(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Codes (-1 where missing) and distinct values, as ``pandas.factorize`` gives them.
 
     Parameters
     ----------
     values : pandas.Series
         Any column; text held by Arrow is encoded chunk by chunk, anything else by ``pandas.factorize``.
+    sort : bool
+        Distinct values sorted (codes in their order), else in order of first appearance.
 
     Returns
     -------
     codes : numpy.ndarray
-        One integer per row (int32 for Arrow text).
+        One integer per row (for Arrow text, of the least type that holds the distinct values' count).
     distinct : pandas.Index
 
     Examples
@@ -40,16 +42,17 @@ def factorise(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     text = isinstance(chunked, pa.ChunkedArray) and (pa.types.is_large_string(chunked.type) or
                                                       pa.types.is_string(chunked.type))
     if not text or not chunked.num_chunks:
-        codes, distinct = pd.factorize(values)
+        codes, distinct = pd.factorize(values, sort=sort)
         return codes, pd.Index(distinct)
     encoded = [pc.dictionary_encode(chunk) for chunk in chunked.chunks]
     # Every chunk's distinct values, in order: the column's, each as many times as chunks hold it.
     words = pd.Series(pa.chunked_array([e.dictionary for e in encoded], chunked.type), dtype=values.dtype)
-    code_of_word, distinct = pd.factorize(words)
-    codes = np.empty(len(values), dtype=np.int32)
+    code_of_word, distinct = pd.factorize(words, sort=sort)
+    small = np.min_scalar_type(-len(distinct) - 1)  # codes and -1 for missing
+    codes = np.empty(len(values), dtype=small)
     row = word = 0
     for e in encoded:  # a chunk at a time (a national table has hundreds), never a row at a time
-        lookup = np.append(code_of_word[word : word + len(e.dictionary)], -1).astype(np.int32)
+        lookup = np.append(code_of_word[word : word + len(e.dictionary)], -1).astype(small)
         at = e.indices.fill_null(len(e.dictionary)).to_numpy()  # missing: the -1 appended
         codes[row : row + len(at)] = lookup[at]
         row, word = row + len(at), word + len(e.dictionary)

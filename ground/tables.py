@@ -699,8 +699,11 @@ def _by_distinct(values: pd.Series, categories: Any, coerce: Coercer) -> tuple[p
     codes, distinct = factorise(values)
     read, bad, rule = coerce(pd.Series(distinct), categories)
     again, levels = pd.factorize(read, use_na_sentinel=True)
-    categorical = pd.Categorical.from_codes(_placed(again, codes, len(levels)), categories=pd.Index(levels))
-    return pd.Series(categorical, index=values.index), np.append(bad, False)[codes], rule
+    if len(levels) < len(distinct):  # some values read alike (else the codes are the same)
+        codes = _placed(again, codes, len(levels))
+    categorical = pd.Categorical.from_codes(codes, categories=pd.Index(levels))
+    failed = np.append(bad, False)[codes] if bad.any() else np.zeros(len(values), dtype=bool)
+    return pd.Series(categorical, index=values.index), failed, rule
 
 
 def _placed(lookup: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
@@ -714,10 +717,10 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
         if isinstance(values.dtype, pd.CategoricalDtype):
             return values, np.zeros(len(values), dtype=bool), ""
         # Each distinct value is written as text once (instruments and items repeat over millions of rows).
-        codes, distinct = factorise(values)
-        text = _text(pd.Series(distinct))
-        levels = pd.Index(text.dropna().unique()).sort_values()
-        rows = _placed(levels.get_indexer(text), codes, len(levels))
+        codes, distinct = factorise(values, sort=True)
+        text = pd.Index(_text(pd.Series(distinct)))
+        levels = text if text.is_unique and text.is_monotonic_increasing else text.unique().sort_values()
+        rows = codes if levels is text else _placed(levels.get_indexer(text), codes, len(levels))
         categorical = pd.Categorical.from_codes(rows, categories=levels)
         return pd.Series(categorical, index=values.index), np.zeros(len(values), dtype=bool), ""
     levels = list(categories)
