@@ -134,11 +134,12 @@ def _days(moments: np.ndarray) -> np.ndarray:
     missing = np.isnat(moments)
     unit = np.datetime_data(moments.dtype)[0]
     per_day = int(np.timedelta64(1, "D") / np.timedelta64(1, unit))  # type: ignore[call-overload]  # stubs want a literal unit
-    days, rest = np.divmod(ticks, per_day)  # one pass for both
+    rest = ticks % per_day
     rest[missing] = 0
     if rest.any():
         return ticks  # missing is the least int64
-    del rest
+    del rest  # let go before the days are made: a national column is hundreds of MB
+    days = ticks // per_day
     if missing.any():
         days[missing] = days[~missing].min(initial=0) - 1
     return days

@@ -669,6 +669,8 @@ def _as_int(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.n
 def _as_float(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
     numbers = _numbers(values)
     finite = np.isfinite(numbers)
+    if finite.all():  # kept, not copied: a national table's scores are hundreds of MB
+        return numbers, np.zeros(len(values), dtype=bool), "not a finite number"
     bad = (values.notna() & ~finite).to_numpy()
     return numbers.where(finite), bad, "not a finite number"
 

@@ -309,17 +309,24 @@ def _occasions(rows: _Rows) -> _Occasions:
     same occasions.
     """
     keyed = (rows.person >= 0) & ~np.isnat(rows.when)
+    every = bool(keyed.all())  # the usual case: the columns are used as they are, not copied
+    person, when = (rows.person, rows.when) if every else (rows.person[keyed], rows.when[keyed])
     # Person codes and dates packed in one ordered int64 (ground.rowkeys: no hashing of dates, whose low bits repeat).
-    key = row_keys([rows.person[keyed], rows.when[keyed]], ordered=True)
+    key = row_keys([person, when], ordered=True)
+    del person, when
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=np.int64)
     _, first, occasion = np.unique(key[starts], return_index=True, return_inverse=True)
     del key
-    run = np.zeros(keyed.sum(), dtype=np.int64)
+    run = np.zeros(keyed.sum(), dtype=np.int32 if rows.n < 2**31 else np.int64)
     run[starts[1:]] = 1
     np.cumsum(run, out=run)  # each keyed row's run, in place
-    of_row = np.full(rows.n, -1, dtype=np.int64)
-    of_row[keyed] = occasion.reshape(-1)[run]
-    at = np.flatnonzero(keyed)[starts[first]]  # each occasion's first row
+    if every:
+        of_row = occasion.reshape(-1)[run]
+        at = starts[first]  # each occasion's first row
+    else:
+        of_row = np.full(rows.n, -1, dtype=np.int64)
+        of_row[keyed] = occasion.reshape(-1)[run]
+        at = np.flatnonzero(keyed)[starts[first]]
     return _Occasions(of_row, rows.person[at].astype(np.int64), rows.when[at])
 
 
