@@ -186,11 +186,13 @@ def checked_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
     except SchemaError:
         # Some distinct value breaks the schema: checked again row by row, so the error names the user's rows.
         return validate(assessments, "assessments", columns=KEYS)
-    # Ids read as text can meet (10 and 10.0 are one person): factorised again after reading.
-    sorted_ids = sorted_categorical(distinct["person_id"])
-    out: dict[str, Any] = {
-        "person_id": pd.Categorical.from_codes(sorted_ids.codes[codes], categories=sorted_ids.categories)
-    }
+    out: dict[str, Any] = {}
+    read = pd.Index(distinct["person_id"])
+    coded = isinstance(assessments["person_id"].dtype, pd.CategoricalDtype) and read.dtype == ids.dtype
+    if not (coded and read.equals(ids) and read.is_monotonic_increasing and read.is_unique):  # else checked before
+        # Ids read as text can meet (10 and 10.0 are one person): factorised again after reading.
+        sorted_ids = sorted_categorical(distinct["person_id"])
+        out["person_id"] = pd.Categorical.from_codes(sorted_ids.codes[codes], categories=sorted_ids.categories)
     if day_codes is not None:
         out["assessed_on"] = distinct["assessed_on"].to_numpy()[day_codes]
     for name in ("instrument", "item"):
@@ -419,7 +421,10 @@ def _messages(rule: str, hit: pd.DataFrame, text: str, ranges: tuple[np.ndarray,
 def _item_matrix(rows: _Rows, occasions: _Occasions, good: np.ndarray, n_items: int) -> np.ndarray:
     """Occasions x items: each good row's value in its place (no two good rows share one), NaN elsewhere."""
     matrix = np.full((occasions.n, n_items), np.nan)
-    matrix[occasions.of_row[good], rows.item[good]] = rows.value[good]
+    if good.all():  # the usual case: the rows' columns placed as they are, not copied first
+        matrix[occasions.of_row, rows.item] = rows.value
+    else:
+        matrix[occasions.of_row[good], rows.item[good]] = rows.value[good]
     return matrix
 
 
