@@ -39,9 +39,11 @@ def factorise(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, pd.
     ([0, 1, -1, 0], ['b', 'a'])
     """
     chunked = getattr(values.array, "_pa_array", None)
-    text = isinstance(chunked, pa.ChunkedArray) and (pa.types.is_large_string(chunked.type) or
-                                                      pa.types.is_string(chunked.type))
-    if not text or not chunked.num_chunks:
+    if not (
+        isinstance(chunked, pa.ChunkedArray)
+        and (pa.types.is_large_string(chunked.type) or pa.types.is_string(chunked.type))
+        and chunked.num_chunks
+    ):
         codes, distinct = pd.factorize(values, sort=sort)
         return codes, pd.Index(distinct)
     encoded = [pc.dictionary_encode(chunk) for chunk in chunked.chunks]

@@ -122,8 +122,8 @@ def _codes(values: pd.Series | np.ndarray, ordered: bool) -> tuple[np.ndarray, i
             found = (found + 1) % distinct.size  # missing (sorted last) first, as everywhere here
         return found, len(distinct)
     if not ordered:
-        codes, distinct = factorise(pd.Series(values, copy=False))
-        return np.where(codes < 0, len(distinct), codes), len(distinct) + 1  # missing: a value of its own
+        text_codes, texts = factorise(pd.Series(values, copy=False))
+        return np.where(text_codes < 0, len(texts), text_codes), len(texts) + 1  # missing: a value of its own
     factors, labels = pd.factorize(values, sort=ordered, use_na_sentinel=False)
     return factors.astype(np.int64, copy=False), len(labels)
 

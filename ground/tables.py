@@ -711,7 +711,8 @@ def _by_distinct(values: pd.Series, categories: Any, coerce: Coercer) -> tuple[p
 def _placed(lookup: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
     """``lookup[codes]``, -1 where a code is -1 (missing), in the least integer type that holds ``n`` categories."""
     small = np.append(lookup, -1).astype(np.min_scalar_type(-n - 1))
-    return small[codes]
+    placed: np.ndarray = small[codes]
+    return placed
 
 
 def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndarray, str]:
