@@ -19,7 +19,10 @@ Usage::
     python bench/settlement.py --people 100000 --people 1000000 --memory-cap 12
     python bench/settlement.py --people 9558 --dir /tmp/desist-settlement
 
-A run that passes ``--memory-cap`` GiB is stopped and reported as such.
+A run that passes ``--memory-cap`` GiB is stopped and reported as such. ``--engine duckdb`` (or ``spark``)
+settles on that engine instead: the settle child passes the Parquet files, not frames, so the engine reads the
+assessments itself (:mod:`pricing.settlement_engine`); its time and peak memory are those of the whole
+settlement, reading included, and the ``inputs`` column is the memory before it began.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import machine, run_child, tree_rss  # noqa: E402  (bench/measure.py)
+from measure import machine, run_child, spark_session, tree_cpu, tree_rss  # noqa: E402  (bench/measure.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "data"
@@ -86,8 +89,9 @@ def _copy(table: pa.Table, k: int) -> pa.Table:
 
 
 # ------------------------------------------------------------------ one run, in a child process
-def run_settle(folder: Path) -> dict:
-    """Read the tables, settle, and time scoring and achievement inside it."""
+def run_settle(folder: Path, engine: str = "pandas") -> dict:
+    """Read the tables, settle, and time scoring and achievement inside it (on an engine: settle from the files)."""
+    from outcomes.engines import Spark
     from outcomes.spec import MetricSpec
     from pricing import Contract, settle
 
@@ -104,24 +108,29 @@ def run_settle(folder: Path) -> dict:
 
     MetricSpec.achievement = timed
     started = time.perf_counter()
-    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    files = {name: str(folder / f"{name}.parquet") for name in TABLES}
+    tables = {name: pd.read_parquet(path) for name, path in files.items()} if engine == "pandas" else files
     read = time.perf_counter() - started
     inputs_rss = tree_rss(os.getpid())
     contract = Contract.from_toml(CONTRACT)
     started, cpu = time.perf_counter(), time.process_time()
-    settled = settle(contract, tables, as_of=AS_OF)
+    on: str | Spark = Spark(session=spark_session("2g", 8)) if engine == "spark" else engine  # room for the JVM
+    settled = settle(contract, tables, as_of=AS_OF, engine=on)
     seconds = time.perf_counter() - started
+    rows = settled.audit["tables"]
     return {
         "read": read,
         "seconds": seconds,
-        "cpu": time.process_time() - cpu,
+        # a Spark JVM's CPU is its own process's, beside this one's
+        "cpu": time.process_time() - cpu + (tree_cpu(os.getpid(), children_only=True) if engine == "spark" else 0),
         "judging": judged["seconds"],
         "judging_cpu": judged["cpu"],
         "inputs_gib": inputs_rss / 2**30,
-        "people": len(tables["people"]),
-        "assessments": len(tables["assessments"]),
+        "people": rows["people"]["rows"],
+        "assessments": rows["assessments"]["rows"],
         "ledger": len(settled.ledger),
         "total_pence": int(settled.total_pence),
+        "ledger_sha256": settled.figures()["ledger_sha256"],
     }
 
 
@@ -238,9 +247,10 @@ def judged(who, when, value, rule, n, *, needs_baseline=True, window=(91, 273), 
 
 
 # ------------------------------------------------------------------ the parent
-def measure(folder: Path, what: str, cap_gib: float) -> dict:
+def measure(folder: Path, what: str, cap_gib: float, engine: str = "pandas") -> dict:
     """Run one child; its figures and peak resident memory, or how far it got before passing the cap."""
-    return run_child([sys.executable, __file__, "--child", what, "--dir", str(folder)], cap_gib=cap_gib)
+    command = [sys.executable, __file__, "--child", what, "--dir", str(folder), "--engine", engine]
+    return run_child(command, cap_gib=cap_gib)
 
 
 def report(n: int, settled: dict, plain: dict) -> None:
@@ -272,18 +282,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--people", type=int, action="append")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "desist-settlement")
     parser.add_argument("--memory-cap", type=float, default=12.0, help="GiB: a run above it is stopped.")
+    parser.add_argument(
+        "--engine",
+        choices=["pandas", "duckdb", "spark"],
+        default="pandas",
+        help="Where settle scores the assessments: pandas reads frames; an engine reads the files.",
+    )
     parser.add_argument("--child", choices=["settle", "plain"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps((run_settle if args.child == "settle" else run_plain)(args.dir)))
+        print(json.dumps(run_settle(args.dir, args.engine) if args.child == "settle" else run_plain(args.dir)))
         return
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}" + ("" if args.engine == "pandas" else f"; settle on {args.engine}"))
     print(HEADER)
     for n in args.people or [100_000, 1_000_000]:
         folder = args.dir / f"{n}"
         if not (folder / "assessments.parquet").exists():
             tile(n, folder)
-        report(n, measure(folder, "settle", args.memory_cap), measure(folder, "plain", args.memory_cap))
+        settled = measure(folder, "settle", args.memory_cap, args.engine)
+        report(n, settled, measure(folder, "plain", args.memory_cap))
+        if args.engine != "pandas" and "ledger_sha256" in settled:
+            print(f"{'':>10}  ledger SHA-256 {settled['ledger_sha256']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,13 @@ from metrics.thresholds import Contrast, case_mix_baseline
 from outcomes.custody import custody_nights
 from outcomes.engines import DuckDB, Spark, as_engine
 from pricing.contract import Contract, ContractRule, Tranche, comparison_measure
-from pricing.ledger_text import csv_text
+from pricing.ledger_text import csv_bytes
 from pricing.payouts import events_avoided, tranche_money
 from pricing.ratecard import CLAIM_KINDS, cash_flow
 from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
 from pricing.running import SETTLED_BEFORE, PaidBefore, by_item, netted
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
-from pricing.settlement_engine import CountedOffences, held_back, on_engine
+from pricing.settlement_engine import CountedOffences, JudgedAssessments, assessments_on_engine, held_back, on_engine
 from pricing.tariff_ledger import LEDGER_COLUMNS, Uplifts, capped, pence, pence_text, tariff_rows, uplifts
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
@@ -101,14 +102,23 @@ class Settlement:
         """What the commissioner pays, net of clawbacks, in pence."""
         return int(self.ledger["amount_pence"].sum())
 
-    def ledger_csv(self) -> str:
-        """The ledger as CSV text (amounts in pounds with two decimals); identical for identical inputs."""
+    @cached_property
+    def ledger_bytes(self) -> bytes:
+        """The ledger as CSV, UTF-8 bytes (amounts in pounds with two decimals); identical for identical inputs.
+
+        Written once, on first use: the figures' SHA-256, the audit's ledger file and the statement all read it,
+        and at millions of claims writing it is seconds. A settlement's ledger is not changed after settling.
+        """
         # Amounts repeat (prices, zeros): each distinct one is written once, then placed by its code, so a
-        # ledger of millions of claims does not call pence_text millions of times; csv_text writes what
+        # ledger of millions of claims does not call pence_text millions of times; csv_bytes writes what
         # to_csv(index=False, lineterminator="\n") writes, byte for byte, joining ordinary rows in Arrow.
         codes, amounts = pd.factorize(self.ledger["amount_pence"])
         text = pd.Categorical.from_codes(codes, categories=pd.Index([pence_text(a) for a in amounts]))
-        return csv_text(self.ledger.assign(amount=text).drop(columns="amount_pence"))
+        return csv_bytes(self.ledger.assign(amount=text).drop(columns="amount_pence"))
+
+    def ledger_csv(self) -> str:
+        """The ledger as CSV text: :attr:`ledger_bytes` decoded."""
+        return self.ledger_bytes.decode()
 
     def figures(self) -> dict[str, object]:
         """The totals :func:`pricing.verify` compares: per tranche, per party, overall, and the ledger's hash."""
@@ -121,7 +131,7 @@ class Settlement:
                 str(party): int(pence) for party, pence in zip(self.parties["party"], self.parties["amount_pence"])
             },
             "ledger_rows": len(self.ledger),
-            "ledger_sha256": hashlib.sha256(self.ledger_csv().encode()).hexdigest(),
+            "ledger_sha256": hashlib.sha256(self.ledger_bytes).hexdigest(),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -225,12 +235,12 @@ def settle(
         pays what is due now and the two form one running account
         (:mod:`pricing.running`; ``desist settle --previous AUDIT.json``).
     engine : {"pandas", "duckdb", "spark"} or an engine
-        Where the offences are counted: ``"pandas"`` in memory; ``"duckdb"`` (or
-        :class:`outcomes.engines.DuckDB` with a memory limit) reading a Parquet or
-        CSV offences file from disk; ``"spark"`` (or :class:`outcomes.engines.Spark`
-        with a cluster's session). The other tables are read by pandas on every
-        engine, and every engine gives the same ledger
-        (:mod:`pricing.settlement_engine`).
+        Where the offences are counted and the assessments scored: ``"pandas"`` in
+        memory; ``"duckdb"`` (or :class:`outcomes.engines.DuckDB` with a memory
+        limit) reading Parquet or CSV offences and assessments files from disk;
+        ``"spark"`` (or :class:`outcomes.engines.Spark` with a cluster's session).
+        The other tables are read by pandas on every engine, and every engine
+        gives the same ledger (:mod:`pricing.settlement_engine`).
 
     Returns
     -------
@@ -257,15 +267,18 @@ def settle(
     source = contract.data_map if data is None else data
     if source is None:
         raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
-    source, file = held_back(contract, source, chosen)  # an offences file the engine reads (pricing.settlement_engine)
+    source, files = held_back(contract, source, chosen)  # files the engine reads (pricing.settlement_engine)
     given = settlement_data(contract, source)
-    held = on_engine(chosen, given, file)
+    held, assessed = on_engine(chosen, given, files), assessments_on_engine(chosen, given, files)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
-    read: dict[str, pd.DataFrame | CountedOffences] = dict(given.tables)
+    read: dict[str, pd.DataFrame | CountedOffences | JudgedAssessments] = dict(given.tables)
     counts = dict(given.rows)
     if held is not None:  # the offences are counted on an engine (pricing.settlement_engine)
         read["offences"] = counted = held.count(contract, cohort, given.tables["people"], as_of)
         counts["offences"] = counted.rows
+    if assessed is not None:  # the assessments are scored on an engine
+        read["assessments"] = judged = assessed.judge(contract, cohort, as_of)
+        counts["assessments"] = judged.rows
     tables, later = _known_by(read, as_of)
     exclusions += later + _linked(tables)
     with _named(given.sources["people"]):
@@ -339,7 +352,7 @@ def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, 
         if name not in tables:
             continue
         frame = kept[name]
-        if isinstance(frame, CountedOffences):  # counted on an engine, on the offences on record by each date
+        if isinstance(frame, (CountedOffences, JudgedAssessments)):  # counted on an engine
             counted += [(name, words, frame.later)] if frame.later else []
             continue
         later = np.zeros(len(frame), dtype=bool)
@@ -732,7 +745,10 @@ def _tariff(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: da
         return empty, []
     spec = contract.spec
     priced = {k: o for k, o in spec.outcomes.items() if (o.price_key or k) in prices}
-    results = spec.achievement(cohort, tables["assessments"], as_of=pd.Timestamp(as_of)) if priced else {}
+    if isinstance(tables["assessments"], JudgedAssessments):  # judged on an engine (pricing.settlement_engine)
+        results = tables["assessments"].achieved
+    else:
+        results = spec.achievement(cohort, tables["assessments"], as_of=pd.Timestamp(as_of)) if priced else {}
     lifted = uplifts(contract, cohort)
     parts, excluded = _no_reoffence(contract, cohort, tables, as_of, lifted)
     for key, outcome in priced.items():

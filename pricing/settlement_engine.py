@@ -19,6 +19,16 @@ The dates are each tranche's interim and final settlement dates on or before the
 and the settlement date itself for everyone when the contract prices a person without a proven reoffence. pandas
 then compares each tranche with its counterfactual on these counts exactly as on its own (the counts are whole
 numbers, in the same order), so every engine gives the same ledger, byte for byte.
+
+The assessments, the largest table (some seventy rows a person), are left to the engine too when they are a
+Parquet or CSV file (:class:`AssessmentsOnEngine`, :mod:`outcomes.engines.assessed`): the engine reads and
+checks them with :mod:`ground.tables`' rules and words (records given twice among them), counts them and those
+dated after the settlement date, and scores each priced outcome's instrument on the occasions of the cohort on
+record by the settlement date, as :mod:`outcomes.scoring` scores them (a row with an item the instrument
+lacks, or a score out of its range or not whole, leaves its occasion not scorable). Only those scored occasions
+come into pandas, one instrument at a time, to be judged by :func:`outcomes.achievement.achievement` as
+``MetricSpec.achievement`` judges them. Assessments given as a DataFrame, an Excel file or a mapped table are
+read, checked and judged by pandas on every engine.
 """
 
 from __future__ import annotations
@@ -35,21 +45,26 @@ import pandas as pd
 
 from ground.reading import TableSource, file_format
 from ground.tables import Links, UnmatchedRowsWarning, report_links
+from outcomes.achievement import Achievement, Cohort, achievement
 from outcomes.engines import DuckDB, Spark
 from outcomes.engines import sql as stage
+from outcomes.engines.assessed import check_assessments, load_assessments, scores_on_engine
+from outcomes.engines.assessment_sql import ASSESSMENT_COLUMNS
 from outcomes.engines.boundary import TOO_RECENT, Settings, located, whole_count
 from outcomes.engines.run import check_offence_rows, day, stage_offence_table
 from outcomes.reoffending import per_person_frame
 from pricing.contract import Contract
 from pricing.settlement_data import SettlementData
 
-__all__ = ["CountedOffences", "OffencesOnEngine", "held_back", "on_engine"]
+__all__ = ["AssessmentsOnEngine", "CountedOffences", "JudgedAssessments", "OffencesOnEngine", "held_back", "on_engine"]
 
 #: The data a settlement takes: tables by name (frames, files, mapped tables), or a data mapping file.
 SettlementSource = Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path
 
 #: What a settlement names in its errors.
 CALLER = "settle"
+#: The tables an engine reads itself when they are files, and the columns of the empty table pandas checks instead.
+ON_ENGINE = {"offences": stage.OFFENCE_COLUMNS, "assessments": ASSESSMENT_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -170,13 +185,106 @@ def _measured(runner: Any, settings: Settings, pairs: pd.DataFrame) -> pd.DataFr
     return counts.sort_values("_row", kind="stable").assign(person_id=pairs["person_id"].array)
 
 
+@dataclass(frozen=True)
+class JudgedAssessments:
+    """The assessments of a settlement, checked, counted and judged on an engine.
+
+    Attributes
+    ----------
+    rows : int
+        Assessment rows given.
+    later : int
+        Rows dated after the settlement date (not yet on record): counted among the exclusions.
+    achieved : dict of str -> Achievement
+        Each priced outcome judged for the cohort, as ``MetricSpec.achievement`` judges it.
+    """
+
+    rows: int
+    later: int
+    achieved: dict[str, Achievement] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AssessmentsOnEngine:
+    """An assessments file a settlement leaves to an engine to read, check and score (see the module notes)."""
+
+    engine: DuckDB | Spark
+    source: str | Path
+
+    def judge(self, contract: Contract, cohort: pd.DataFrame, settled: date) -> JudgedAssessments:
+        """Check and count the assessments, and judge the contract's priced outcomes for ``cohort``.
+
+        Parameters
+        ----------
+        contract : Contract
+            The contract settled (its priced outcomes).
+        cohort : pandas.DataFrame
+            The eligible people with their tranche (``person_id``, ``start_date``).
+        settled : datetime.date
+            The settlement date: assessments dated after it are not yet on record.
+
+        Raises
+        ------
+        SchemaError
+            The file breaks its schema, in :func:`ground.tables.validate`'s words.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pricing import Contract
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = Path(folder.name) / "assessments.parquet"
+        >>> pd.DataFrame({"person_id": ["a", "a"], "instrument": "ladder_ete", "item": "ladder", "score": [4.0, 8.0],
+        ...               "assessed_on": pd.to_datetime(["2024-01-05", "2024-06-01"])}).to_parquet(path)
+        >>> contract = Contract.from_toml("examples/specs/intermediate.toml")
+        >>> cohort = pd.DataFrame({"person_id": ["a"], "start_date": pd.to_datetime(["2024-01-02"])})
+        >>> judged = AssessmentsOnEngine(DuckDB(threads=1), path).judge(contract, cohort, date(2025, 9, 30))
+        >>> judged.rows, judged.later, judged.achieved["ete"].per_person["status"].tolist()
+        (2, 0, ['achieved'])
+        >>> folder.cleanup()
+        """
+        runner = self.engine.runner()
+        try:
+            columns = load_assessments(runner, self.engine, self.source, CALLER)
+            today = pd.Timestamp.today().normalize()  # checked against today, as pricing.settlement_data checks
+            totals = check_assessments(runner, columns, self.source, today=today, settled=settled)
+            achieved = _achieved(runner, columns, contract, cohort, settled)
+        finally:
+            runner.close()
+        return JudgedAssessments(totals.rows, totals.later, achieved)
+
+
+def _achieved(runner: Any, columns: dict, contract: Contract, cohort: pd.DataFrame, settled: date) -> dict:
+    """The priced outcomes judged for the cohort (what settle's tariff reads), each instrument scored on the
+    engine in turn and let go once its outcomes are judged."""
+    spec = contract.spec
+    priced = {k: o for k, o in spec.outcomes.items() if (o.price_key or k) in contract.prices}
+    if not priced or cohort.empty:
+        return {}
+    people = Cohort.of(cohort)
+    runner.load("people_measured", pd.DataFrame({"person_id": people.ids, "person_row": np.arange(len(people))}))
+    judged: dict[str, Achievement] = {}
+    for name in dict.fromkeys(o.instrument for o in priced.values()):
+        mine = {k: o for k, o in priced.items() if o.instrument == name}
+        items = [o.measure for o in mine.values() if o.measure != "score"]
+        scores = scores_on_engine(runner, columns, "people_measured", people.ids, spec.instrument(name), items,
+                                  settled)  # fmt: skip
+        judged |= {
+            key: achievement(
+                people, scores, o.rule, o.window, o.baseline, as_of=pd.Timestamp(settled), measure=o.measure
+            )
+            for key, o in mine.items()
+        }
+    return judged
+
+
 def held_back(
     contract: Contract, data: SettlementSource, engine: str | DuckDB | Spark
-) -> tuple[SettlementSource, Path | str | None]:
-    """The data for :func:`pricing.settlement_data.settlement_data` to read, and the offences file left to
-    ``engine`` to read itself (a Parquet or CSV file; None: pandas reads the offences, if any).
+) -> tuple[SettlementSource, dict[str, Path | str]]:
+    """The data for :func:`pricing.settlement_data.settlement_data` to read, and the files left to ``engine`` to
+    read itself: the offences and the assessments, when each is a Parquet or CSV file (none on pandas).
 
-    pandas checks an empty offences table in the file's place, so the engine alone reads the file.
+    pandas checks an empty table in each file's place, so the engine alone reads the file.
 
     Parameters
     ----------
@@ -185,7 +293,7 @@ def held_back(
     data : mapping, or a data mapping file
         As :func:`pricing.settle` takes it.
     engine : "pandas", DuckDB or Spark
-        Where the offences are counted (:func:`outcomes.engines.as_engine`'s answer).
+        Where the offences are counted and the assessments scored (:func:`outcomes.engines.as_engine`'s answer).
 
     Examples
     --------
@@ -194,21 +302,25 @@ def held_back(
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "offences.parquet"
     >>> pd.DataFrame({"person_id": ["a"]}).to_parquet(path)
-    >>> data, file = held_back(scheme("doncaster"), {"people": "people.csv", "offences": str(path)}, DuckDB())
-    >>> len(data["offences"]), file == path
+    >>> data, files = held_back(scheme("doncaster"), {"people": "people.csv", "offences": str(path)}, DuckDB())
+    >>> len(data["offences"]), files == {"offences": path}
     (0, True)
     >>> folder.cleanup()
     """
-    if engine == "pandas" or "offences" not in contract.tables or not isinstance(data, Mapping):
-        return data, None
-    given = data.get("offences")
-    if not isinstance(given, (str, Path)) or not _engine_reads(given):
-        return data, None
-    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in stage.OFFENCE_COLUMNS})
-    return {**data, "offences": empty}, cast("Path | str", located(given))  # a path (or URL) stays one
+    if engine == "pandas" or not isinstance(data, Mapping):
+        return data, {}
+    files = {
+        name: cast("Path | str", located(cast("str | Path", data[name])))  # a path (or URL) stays one
+        for name in ON_ENGINE
+        if name in contract.tables and name in data and _engine_reads(data[name], name)
+    }
+    empty = {name: pd.DataFrame({c: pd.Series(dtype="str") for c in ON_ENGINE[name]}) for name in files}
+    return {**data, **empty}, files
 
 
-def on_engine(engine: str | DuckDB | Spark, given: SettlementData, file: Path | str | None) -> OffencesOnEngine | None:
+def on_engine(
+    engine: str | DuckDB | Spark, given: SettlementData, files: Mapping[str, Path | str]
+) -> OffencesOnEngine | None:
     """The offences a settlement counts on ``engine``: the file it reads itself (:func:`held_back`), or the table
     pandas read and checked; taken out of ``given``'s tables. None on pandas, or for a contract without offences.
 
@@ -218,8 +330,8 @@ def on_engine(engine: str | DuckDB | Spark, given: SettlementData, file: Path | 
         Where the offences are counted.
     given : SettlementData
         The tables pandas read and checked.
-    file : Path, str or None
-        The offences file :func:`held_back` left to the engine.
+    files : mapping of str -> Path or str
+        The files :func:`held_back` left to the engine.
 
     Examples
     --------
@@ -228,21 +340,50 @@ def on_engine(engine: str | DuckDB | Spark, given: SettlementData, file: Path | 
     >>> offences = pd.DataFrame(columns=["person_id", "offence_date", "disposal_date", "disposal"])
     >>> from pricing.settlement_data import settlement_data
     >>> given = settlement_data(scheme("doncaster"), {"people": people, "offences": offences})
-    >>> held = on_engine(DuckDB(), given, None)
+    >>> held = on_engine(DuckDB(), given, {})
     >>> sorted(given.tables), type(held.source).__name__
     (['people'], 'DataFrame')
     """
     if not isinstance(engine, (DuckDB, Spark)) or "offences" not in given.tables:
         return None
     checked = given.tables.pop("offences")
-    return OffencesOnEngine(engine, checked if file is None else file)
+    return OffencesOnEngine(engine, files.get("offences", checked))
 
 
-def _engine_reads(source: Any) -> bool:
+def assessments_on_engine(
+    engine: str | DuckDB | Spark, given: SettlementData, files: Mapping[str, Path | str]
+) -> AssessmentsOnEngine | None:
+    """The assessments file a settlement leaves to ``engine`` (:func:`held_back`), taken out of ``given``'s
+    tables (the empty table pandas checked in its place); None when pandas reads them.
+
+    Parameters
+    ----------
+    engine : "pandas", DuckDB or Spark
+        Where the assessments are scored.
+    given : SettlementData
+        The tables pandas read and checked.
+    files : mapping of str -> Path or str
+        The files :func:`held_back` left to the engine.
+
+    Examples
+    --------
+    >>> from pricing.settlement_data import SettlementData
+    >>> given = SettlementData({"assessments": pd.DataFrame()}, set(), {}, {})
+    >>> held = assessments_on_engine(DuckDB(), given, {"assessments": Path("assessments.parquet")})
+    >>> held.source, sorted(given.tables)
+    (PosixPath('assessments.parquet'), [])
+    """
+    if not isinstance(engine, (DuckDB, Spark)) or "assessments" not in files:
+        return None
+    given.tables.pop("assessments")
+    return AssessmentsOnEngine(engine, files["assessments"])
+
+
+def _engine_reads(source: Any, table: str) -> bool:
     """Whether a table is a file the engines read themselves (Parquet or CSV)."""
     if not isinstance(source, (str, Path)) or Path(str(source)).suffix.lower() == ".toml":
         return False
-    return file_format(source, "offences") in ("Parquet", "CSV")
+    return file_format(source, table) in ("Parquet", "CSV")
 
 
 def _settings(contract: Contract) -> Settings:

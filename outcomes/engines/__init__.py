@@ -48,6 +48,9 @@ class Runner(Protocol):
     def view(self, name: str, sql: str, keep: bool = False) -> None:
         """Make the query ``sql`` the view ``name``; ``keep`` computes it once (a small table read twice)."""
 
+    def repeats(self, sql: str, n: int) -> bool:
+        """Whether two of the ``n`` rows of the query ``sql`` are the same (its columns ``k0`` to ``k3``)."""
+
     def fetch(self, sql: str) -> pd.DataFrame:
         """Run a query (DuckDB's dialect) and return its rows."""
 

@@ -26,7 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from ground.checks import require_columns
+from ground.checks import parameter_error, require_columns
+from ground.dates import declared_format
 from ground.errors import SchemaError
 from ground.reading import TableSource, file_format
 from ground.tables import ROWS_SHOWN, Links, report_links, schema_error, validate
@@ -358,6 +359,30 @@ def raise_failures(
     failures = pd.concat(rows, ignore_index=True).astype({"row": "Int64"})
     counts = {(rules[i][0], rules[i][1]): counted[i] for i in failing}
     raise schema_error(failures, table, order, source=source, counts=counts, n_rows=whole_count(found["n_rows"]))
+
+
+def refuse_declared_format(engine: Any, source: Any, caller: str) -> None:
+    """Refuse a file for a SQL engine when a date format other than YYYY-MM-DD was declared (pandas reads it).
+
+    Parameters
+    ----------
+    engine : DuckDB or Spark
+        The engine asked to read the file.
+    source : str or Path
+        The file.
+    caller : str
+        Named in the error.
+
+    Examples
+    --------
+    >>> refuse_declared_format(None, "offences.parquet", "proven_reoffending")  # no format declared
+    """
+    if declared_format() is not None:
+        raise parameter_error(
+            "engine", caller, "the pandas engine for a file whose dates are not written YYYY-MM-DD "
+            f"(the date format {declared_format()} was declared)", got=f"the {type(engine).__name__} engine for "
+            f"{source}", advice="Measure it with the pandas engine, or write its dates YYYY-MM-DD.",
+        )  # fmt: skip
 
 
 def whole_count(value: Any) -> int:

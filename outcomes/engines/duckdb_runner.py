@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ground.checks import parameter_error
 from ground.errors import SchemaError
+from outcomes.engines.assessment_sql import repeated_sql
 from outcomes.engines.boundary import file_kind
 from outcomes.engines.sql import RawColumn, literal, quoted
 
@@ -161,6 +163,20 @@ class DuckDBRunner:
 
     def fetch(self, sql: str) -> pd.DataFrame:
         return self.connection.sql(sql).to_arrow_table().to_pandas()
+
+    def repeats(self, sql: str, n: int) -> bool:
+        # A hash of each row, sorted in numpy: 8 bytes a row, where DuckDB's grouping of tens of millions of
+        # records spills to disk. Equal hashes are only candidates: the records are then compared themselves.
+        hashes, at = np.empty(n, dtype=np.uint64), 0
+        for batch in self.connection.sql(f"SELECT hash(k0, k1, k2, k3) FROM ({sql}) AS k").to_arrow_reader(1 << 20):
+            part = batch.column(0).to_numpy()
+            hashes[at : at + part.size] = part
+            at += part.size
+        hashes.sort()
+        if not (hashes[1:] == hashes[:-1]).any():
+            return False
+        del hashes
+        return bool(self.fetch(repeated_sql(sql)).shape[0])
 
     def close(self) -> None:
         self.connection.close()

@@ -6,8 +6,6 @@ from typing import Any
 
 import pandas as pd
 
-from ground.checks import parameter_error
-from ground.dates import declared_format
 from ground.tables import Links
 from outcomes.engines import sql
 from outcomes.engines.boundary import (
@@ -20,6 +18,7 @@ from outcomes.engines.boundary import (
     located,
     raise_failures,
     read_columns,
+    refuse_declared_format,
     source_name,
 )
 from outcomes.engines.sql import OFFENCE_COLUMNS
@@ -199,11 +198,6 @@ def _load(
             checked = checked.assign(disposal=checked["disposal"].astype("str"))
         runner.load(raw, checked.reset_index(drop=True))
         return runner.columns(raw)
-    if declared_format() is not None:
-        raise parameter_error(
-            "engine", caller, "the pandas engine for a file whose dates are not written YYYY-MM-DD "
-            f"(the date format {declared_format()} was declared)", got=f"the {type(engine).__name__} engine for "
-            f"{source}", advice="Measure it with the pandas engine, or write its dates YYYY-MM-DD.",
-        )  # fmt: skip
+    refuse_declared_format(engine, source, caller)
     runner.load(raw, located(source))
     return read_columns(runner, table, settings, located(source))

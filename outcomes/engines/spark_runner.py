@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ground.errors import SchemaError
+from outcomes.engines.assessment_sql import repeated_sql
 from outcomes.engines.boundary import file_kind
 from outcomes.engines.duckdb_runner import parquet_schema
 from outcomes.engines.sql import RawColumn, quoted
@@ -114,6 +115,9 @@ class SparkRunner:
 
     def fetch(self, sql: str) -> pd.DataFrame:
         return self.spark.sql(spark_sql(sql)).toArrow().to_pandas()
+
+    def repeats(self, sql: str, n: int) -> bool:
+        return bool(self.fetch(repeated_sql(sql)).shape[0])  # grouped where the session's data are
 
     def close(self) -> None:
         for name in self.views:

@@ -1,4 +1,4 @@
-"""A settlement's offences counted on DuckDB and Spark give pandas' settlement: the ledger byte for byte, every figure.
+"""A settlement's offences and assessments on DuckDB and Spark give pandas' settlement: the ledger byte for byte.
 
 Each case settles the same contract on the same data on pandas and on an engine, the offences read by the engine
 from the CSV file as given and from a Parquet copy, and compares ``Settlement.to_dict()`` (tranches, parties,
@@ -8,6 +8,11 @@ rule settled at interim and final with court appearances counted, a rule cap, a 
 reoffence), Transforming Rehabilitation's scheme on a small world of quarterly cohorts (a binary rate adjusted for
 case mix and reoffences per reoffender behind a binary hurdle, against baselines), and hand-built tables whose
 counts are worked out here: a disposal at 10:00 on the day a tranche settles is not yet on record.
+
+The assessments are scored on the engine too: the reference contracts that price outcomes, the example's
+assessments spoiled with every problem scoring reports (items the instrument lacks, scores out of range or not
+whole, rows of no one, rows dated after the settlement date or later on its day, items left out), and bad files
+refused in pandas' words.
 """
 
 import warnings
@@ -24,6 +29,9 @@ from tests.results.make_settlement_reference import cases
 
 #: The reference cases that read offences, each a different use of them (see the module notes).
 OFFENCE_CASES = ["doncaster", "peterborough", "stacked_multiplicative_40000"]
+#: The reference cases that price outcomes from assessments: six instruments' outcomes priced by segment, the
+#: sector's ask (outcomes of other instruments), and a tariff beside reoffending rules with stacked uplifts.
+ASSESSMENT_CASES = ["intermediate", "sector_ask", "stacked_multiplicative_40000"]
 
 
 def settled(contract, data, as_of, engine="pandas", previous=None):
@@ -38,13 +46,14 @@ def assert_same(got, want) -> None:
     assert got.to_dict() == want.to_dict()
 
 
-def as_parquet(folder: Path, data: dict, name: str = "offences") -> dict:
-    """The data with one table written as Parquet (dates as dates, ids and disposals as text)."""
-    frame = pd.read_csv(data[name], dtype=str, keep_default_na=False)
-    for column in ("offence_date", "disposal_date"):
-        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]")
-    path = folder / f"{name}.parquet"
-    frame.to_parquet(path, index=False)
+def as_parquet(folder: Path, data: dict, name: str = "offences", frame: pd.DataFrame | None = None, suffix="") -> dict:
+    """The data with one table (as given, or ``frame``) written as Parquet: dates as dates, ids and disposals as
+    text, scores as numbers."""
+    given = pd.read_csv(data[name], dtype={"person_id": str, "disposal": str}) if frame is None else frame.copy()
+    for column in {"offence_date", "disposal_date", "assessed_on"} & set(given.columns):
+        given[column] = pd.to_datetime(given[column], format="ISO8601").astype("datetime64[us]")
+    path = folder / f"{name}{suffix}.parquet"
+    given.to_parquet(path, index=False)
     return {**data, name: str(path)}
 
 
@@ -53,13 +62,17 @@ def folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("settlement_engines")
 
 
-@pytest.mark.parametrize("name", OFFENCE_CASES)
-def test_duckdb_settles_the_reference_cases_as_pandas_does(folder, name):
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [(name, "offences") for name in OFFENCE_CASES] + [(name, "assessments") for name in ASSESSMENT_CASES],
+)
+def test_duckdb_settles_the_reference_cases_as_pandas_does(folder, name, table):
+    """The engine reads the table from the CSV file as given, and from a Parquet copy."""
     contract, data, as_of = cases(folder)[name]
     c = Contract.from_toml(contract) if isinstance(contract, Path) else scheme(contract)
     want = settled(c, data, as_of)
     assert_same(settled(c, data, as_of, DuckDB(threads=1)), want)
-    assert_same(settled(c, as_parquet(folder, data), as_of, "duckdb"), want)
+    assert_same(settled(c, as_parquet(folder, data, table, suffix=f"_{name}"), as_of, "duckdb"), want)
 
 
 # ---------------------------------------------------------------- Transforming Rehabilitation's scheme, small
@@ -236,3 +249,99 @@ def test_an_unknown_engine_is_refused(hand):
     contract, data = hand
     with pytest.raises(ParameterError, match="'engine' parameter of settle must be one of 'pandas', 'duckdb'"):
         settle(contract, data, as_of="2024-12-31", engine="sqlite")
+
+
+# ---------------------------------------------------------------- assessments scored on the engine
+
+
+def troubled(data: dict) -> pd.DataFrame:
+    """The example's assessments with the problems scoring reports, each on occasions that count: an item the
+    instrument lacks, scores out of range and not whole, rows of no one in people, rows after the settlement
+    date, one at 10:00 on the settlement day, and a Rosenberg item left out (prorated) or two (not scorable)."""
+    a = pd.read_csv(data["assessments"], dtype={"person_id": str})
+    rng = np.random.default_rng(28)
+    ladders = np.flatnonzero(a["instrument"].str.startswith("ladder_").to_numpy())
+    rosenberg = np.flatnonzero((a["instrument"] == "rosenberg").to_numpy())
+    a.loc[rng.choice(ladders, 300, replace=False), "score"] = 11.0  # out of the ladder's 1..10
+    a.loc[rng.choice(ladders, 300, replace=False), "score"] = 6.5  # not whole
+    a.loc[rng.choice(rosenberg, 200, replace=False), "item"] = [f"q{11 + i}" for i in range(200)]  # no such item
+    a = a.drop(index=rng.choice(rosenberg, 600, replace=False))  # items left out
+    strangers = a.iloc[:40].assign(person_id=[f"X{i:03d}" for i in range(40)])
+    later = a.iloc[40:80].assign(assessed_on=[f"2025-10-{i % 28 + 1:02d}" for i in range(40)])
+    same_day = a.iloc[80:90].assign(assessed_on=[f"2025-09-30 10:{i:02d}" for i in range(10)])
+    return pd.concat([a, strangers, later, same_day], ignore_index=True)
+
+
+def test_duckdb_scores_assessments_with_problems_as_pandas_does(folder):
+    contract, data, as_of = cases(folder)["intermediate"]
+    c = Contract.from_toml(contract)
+    frame = troubled(data)
+    csv = folder / "troubled_assessments.csv"
+    frame.to_csv(csv, index=False)
+    want = settled(c, {**data, "assessments": str(csv)}, as_of)
+    # the problems change what is paid, and the rows dated later are counted
+    assert want.ledger_csv() != settled(c, data, as_of).ledger_csv()
+    later = want.exclusions.loc[want.exclusions["step"] == "assessments", "n"].tolist()
+    assert later == [int((pd.to_datetime(frame["assessed_on"], format="ISO8601") > as_of).sum())] and later[0] > 0
+    assert_same(settled(c, {**data, "assessments": str(csv)}, as_of, DuckDB(threads=1)), want)
+    assert_same(settled(c, as_parquet(folder, data, "assessments", frame, "_troubled"), as_of, "duckdb"), want)
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda a: pd.concat([a, a.iloc[[5, 9]]]), id="given twice"),
+        pytest.param(lambda a: a.assign(person_id=a["person_id"].where(a.index % 997 != 3)), id="no person"),
+        pytest.param(lambda a: a.assign(score=a["score"].astype(str).where(a.index != 7, "high")), id="not a number"),
+        pytest.param(
+            lambda a: a.assign(assessed_on=a["assessed_on"].where(a.index % 500 != 1, "13/01/2024")), id="not a date"
+        ),  # fmt: skip
+        pytest.param(
+            lambda a: a.assign(assessed_on=a["assessed_on"].where(a.index != 2, "2999-01-01")), id="in the future"
+        ),  # fmt: skip
+    ],
+)
+def test_bad_assessments_are_refused_in_pandas_words(folder, spoil, request):
+    contract, data, as_of = cases(folder)["intermediate"]
+    c = Contract.from_toml(contract)
+    path = folder / f"bad_assessments_{request.node.callspec.id.replace(' ', '_')}.csv"
+    spoil(pd.read_csv(data["assessments"], dtype=str)).to_csv(path, index=False)
+    with pytest.raises(SchemaError) as pandas_error:
+        settled(c, {**data, "assessments": str(path)}, as_of)
+    with pytest.raises(SchemaError) as duckdb_error:
+        settled(c, {**data, "assessments": str(path)}, as_of, "duckdb")
+    assert str(duckdb_error.value) == str(pandas_error.value)
+
+
+def test_an_assessments_file_without_a_column_is_refused_in_pandas_words(folder):
+    """The engine names the missing column as pandas does, and reads no further (pandas goes on to check the rows
+    by the columns present)."""
+    contract, data, as_of = cases(folder)["intermediate"]
+    path = folder / "assessments_without_instrument.csv"
+    pd.read_csv(data["assessments"], dtype=str).drop(columns="instrument").to_csv(path, index=False)
+    with pytest.raises(SchemaError) as duckdb_error:
+        settled(Contract.from_toml(contract), {**data, "assessments": str(path)}, as_of, "duckdb")
+    assert str(duckdb_error.value) == (
+        f"{path}: table 'assessments' fails 1 rule:\n  - instrument: required column missing\n"
+        "  Columns present: person_id, item, score, assessed_on"
+    )
+
+
+def test_assessments_given_as_a_table_are_judged_by_pandas_on_an_engine(folder):
+    contract, data, as_of = cases(folder)["intermediate"]
+    c = Contract.from_toml(contract)
+    tables = {**data, "assessments": pd.read_csv(data["assessments"])}
+    assert_same(settled(c, tables, as_of, "duckdb"), settled(c, data, as_of))
+
+
+@pytest.mark.spark
+def test_spark_scores_assessments_as_pandas_does(folder, spark_session):
+    contract, data, as_of = cases(folder)["intermediate"]
+    c = Contract.from_toml(contract)
+    frame = troubled(data)
+    want = settled(c, {**data, "assessments": frame}, as_of)
+    spark = Spark(session=spark_session)
+    assert_same(settled(c, as_parquet(folder, data, "assessments", frame, "_spark"), as_of, spark), want)
+    csv = folder / "spark_assessments.csv"  # every column text, as Spark reads a CSV file
+    frame.to_csv(csv, index=False)
+    assert_same(settled(c, {**data, "assessments": str(csv)}, as_of, spark), want)
