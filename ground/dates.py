@@ -327,11 +327,13 @@ def _as_nanoseconds(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     ticks = moments.view(np.int64)
     low = np.datetime64(pd.Timestamp.min.ceil(f"1{unit}")).astype(moments.dtype).view(np.int64)
     high = np.datetime64(pd.Timestamp.max.floor(f"1{unit}")).astype(moments.dtype).view(np.int64)
-    inside = (ticks >= low) & (ticks <= high)  # NaT, the least int64, is outside
     per_tick = int(np.timedelta64(1, unit) // np.timedelta64(1, "ns"))  # type: ignore[call-overload]
     nanoseconds = ticks * per_tick
-    nanoseconds[~inside] = np.iinfo(np.int64).min  # NaT
-    bad = ~inside & (ticks != np.iinfo(np.int64).min)
+    bad = np.zeros(ticks.size, dtype=bool)
+    if not (ticks.size and low <= ticks.min() and ticks.max() <= high):  # some moment does not fit, or is NaT
+        inside = (ticks >= low) & (ticks <= high)  # NaT, the least int64, is outside
+        nanoseconds[~inside] = np.iinfo(np.int64).min  # NaT
+        bad = ~inside & (ticks != np.iinfo(np.int64).min)
     return pd.Series(nanoseconds.view("datetime64[ns]"), index=values.index, name=values.name), bad
 
 

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ground.factorise import factorise
+
 __all__ = ["repeated", "row_keys"]
 
 
@@ -71,6 +73,8 @@ def repeated(key: np.ndarray) -> np.ndarray:
     >>> repeated(np.array([5, 1, 5, 2])).tolist()
     [True, False, True, False]
     """
+    if key.size < 2 or bool(np.all(key[1:] > key[:-1])):
+        return np.zeros(key.size, dtype=bool)  # rising keys (rows in the keys' order) repeat none: no sort needed
     ranked = np.sort(key)
     if not (ranked[1:] == ranked[:-1]).any():
         return np.zeros(key.size, dtype=bool)  # the usual case, found without the order of the rows
@@ -117,6 +121,9 @@ def _codes(values: pd.Series | np.ndarray, ordered: bool) -> tuple[np.ndarray, i
         if distinct.dtype.kind == "f" and distinct.size and np.isnan(distinct[-1]):
             found = (found + 1) % distinct.size  # missing (sorted last) first, as everywhere here
         return found, len(distinct)
+    if not ordered:
+        text_codes, texts = factorise(pd.Series(values, copy=False))
+        return np.where(text_codes < 0, len(texts), text_codes), len(texts) + 1  # missing: a value of its own
     factors, labels = pd.factorize(values, sort=ordered, use_na_sentinel=False)
     return factors.astype(np.int64, copy=False), len(labels)
 
@@ -131,7 +138,7 @@ def _days(moments: np.ndarray) -> np.ndarray:
     rest[missing] = 0
     if rest.any():
         return ticks  # missing is the least int64
-    del rest
+    del rest  # let go before the days are made: a national column is hundreds of MB
     days = ticks // per_day
     if missing.any():
         days[missing] = days[~missing].min(initial=0) - 1

@@ -30,6 +30,7 @@ import pandas as pd
 from ground.checks import column_names, parameter_error, require_columns, shorten
 from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
 from ground.errors import DesistWarning, SchemaError
+from ground.factorise import factorise
 from ground.rowkeys import repeated, row_keys
 
 
@@ -298,6 +299,7 @@ def validate(
     columns: Sequence[str] | Mapping[str, str] | None = None,
     nullable: Sequence[str] = (),
     missing: bool = False,
+    coded: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Check a table against its schema and return it with the schema's types.
 
@@ -331,6 +333,10 @@ def validate(
         With ``columns``: allow missing values in all of them (the caller
         counts them, e.g. a segment whose column is missing is unknown); every
         value present must still meet the schema.
+    coded : sequence of str
+        Text columns (ids) returned as categoricals, each distinct value read
+        once: for a caller that works on their integer codes (a national
+        assessments table repeats each of a million ids some seventy times).
 
     Returns
     -------
@@ -362,6 +368,9 @@ def validate(
         df = df[list(given_names.values())].set_axis(list(given_names), axis=1)
     if columns is None and (missing or nullable):
         raise parameter_error("missing", "validate", "False unless 'columns' is given", missing or nullable)
+    texts = [name for name, column in table_schema(table).columns.items() if _kind(column.dtype) == "text"]
+    if not set(coded) <= set(texts):
+        raise parameter_error("coded", "validate", f"text columns of table {table!r} ({', '.join(texts)})", coded)
     if columns is not None:
         columns = list(given_names) if given_names else column_names(columns, "columns", "validate")
         schema = _subset(schema, table, columns, source, nullable)
@@ -381,10 +390,12 @@ def validate(
         )
     original_index = df.index
     given = df.reset_index(drop=True)
-    frame, unparsed = _coerce(given, schema)
+    frame, unparsed = _coerce(given, schema, coded)
     # Repeated records are found on one packed key per row (pandera compares the columns, 4x slower).
     rules = copy.copy(rules)
     rules.unique = None
+    if coded:  # their text was read by the coercion; pandera checks they are complete, not their type
+        rules = rules.update_columns({name: {"dtype": None} for name in coded if name in rules.columns})
     checked = pd.concat([_pandera_failures(rules, frame), _duplicate_records(frame, schema)], ignore_index=True)
     found = [unparsed, _unless_unparsed(checked, unparsed), _row_rules(frame, table, schema)]
     if as_of is not None:
@@ -580,8 +591,10 @@ def _kind(dtype: Any) -> str:
     return {"category": "category", "int64": "int", "float64": "float", "bool": "bool"}[name]
 
 
-def _coerce(df: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Convert the schema's columns to its types; cells that do not parse are failures."""
+def _coerce(
+    df: pd.DataFrame, schema: pa.DataFrameSchema, coded: Sequence[str] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Convert the schema's columns to its types (``coded`` ones as categoricals); cells that do not parse fail."""
     # Each converted column replaces its own in a new frame (copy on write): the others are not copied.
     frame = df.copy(deep=False)
     failures = [_NO_FAILURES]
@@ -591,7 +604,10 @@ def _coerce(df: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame,
         kind = _kind(column.dtype)
         categories = getattr(column.dtype, "categories", None)
         coerce: Coercer = _as_id if name == "person_id" else _COERCERS[kind]
-        coerced, bad, rule = coerce(frame[name], categories)
+        if name in coded:
+            coerced, bad, rule = _by_distinct(frame[name], categories, coerce)
+        else:
+            coerced, bad, rule = coerce(frame[name], categories)
         failures.append(_row_failures(name, rule, bad))
         frame[name] = coerced
     return frame, pd.concat(failures, ignore_index=True)
@@ -653,6 +669,8 @@ def _as_int(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.n
 def _as_float(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.ndarray, str]:
     numbers = _numbers(values)
     finite = np.isfinite(numbers)
+    if finite.all():  # kept, not copied: a national table's scores are hundreds of MB
+        return numbers, np.zeros(len(values), dtype=bool), "not a finite number"
     bad = (values.notna() & ~finite).to_numpy()
     return numbers.where(finite), bad, "not a finite number"
 
@@ -674,11 +692,40 @@ def _as_bool(values: pd.Series, _categories: Any = None) -> tuple[pd.Series, np.
     return pd.Series(flags == 1.0, index=values.index), bad, rule
 
 
+def _by_distinct(values: pd.Series, categories: Any, coerce: Coercer) -> tuple[pd.Series, np.ndarray, str]:
+    """The column coerced one distinct value at a time, as a categorical of what they read as.
+
+    Values that read alike (``10`` and ``10.0`` as ids) are one category; a value that does not parse is
+    missing, and its rows are the failures.
+    """
+    codes, distinct = factorise(values)
+    read, bad, rule = coerce(pd.Series(distinct), categories)
+    again, levels = pd.factorize(read, use_na_sentinel=True)
+    if len(levels) < len(distinct):  # some values read alike (else the codes are the same)
+        codes = _placed(again, codes, len(levels))
+    categorical = pd.Categorical.from_codes(codes, categories=pd.Index(levels))
+    failed = np.append(bad, False)[codes] if bad.any() else np.zeros(len(values), dtype=bool)
+    return pd.Series(categorical, index=values.index), failed, rule
+
+
+def _placed(lookup: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """``lookup[codes]``, -1 where a code is -1 (missing), in the least integer type that holds ``n`` categories."""
+    small = np.append(lookup, -1).astype(np.min_scalar_type(-n - 1))
+    placed: np.ndarray = small[codes]
+    return placed
+
+
 def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndarray, str]:
-    if categories is None:  # an open set of levels: whatever the data holds
+    if categories is None:  # an open set of levels: whatever the data holds, in sorted order
         if isinstance(values.dtype, pd.CategoricalDtype):
             return values, np.zeros(len(values), dtype=bool), ""
-        return _text(values).astype("category"), np.zeros(len(values), dtype=bool), ""
+        # Each distinct value is written as text once (instruments and items repeat over millions of rows).
+        codes, distinct = factorise(values, sort=True)
+        text = pd.Index(_text(pd.Series(distinct)))
+        levels = text if text.is_unique and text.is_monotonic_increasing else text.unique().sort_values()
+        rows = codes if levels is text else _placed(levels.get_indexer(text), codes, len(levels))
+        categorical = pd.Categorical.from_codes(rows, categories=levels)
+        return pd.Series(categorical, index=values.index), np.zeros(len(values), dtype=bool), ""
     levels = list(categories)
 
     def known(given: pd.Series) -> np.ndarray:
@@ -688,10 +735,10 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
         unknown = np.array(None, dtype=object)
         return np.where(text.isin(levels), text, np.where(spelled.isin(levels), spelled, unknown))
 
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = factorise(values)
     position = {level: i for i, level in enumerate(levels)}
     found = [position.get(level, -1) for level in known(pd.Series(uniques, dtype=object))]
-    rows = np.append(np.asarray(found, dtype=np.int64), -1)[np.where(codes < 0, len(found), codes)]
+    rows = _placed(np.asarray(found, dtype=np.int64), codes, len(levels))
     bad = (rows < 0) & (codes >= 0)
     rule = f"unknown category (allowed: {', '.join(levels)})"
     categorical = pd.Categorical.from_codes(rows, categories=pd.Index(levels))
@@ -717,7 +764,7 @@ def _pandera_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.Dat
     """Run the pandera schema lazily and turn its failure cases into plain-worded failures."""
     try:
         with _without_pyspark_warning():
-            schema.validate(frame, lazy=True)
+            schema.validate(frame, lazy=True, inplace=True)  # nothing is coerced: the frame need not be copied
     except SchemaErrors as exc:
         cases = exc.failure_cases
     else:
@@ -761,6 +808,9 @@ def _duplicate_records(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Da
     subset = [c for c in schema.unique or [] if c in frame]
     if not subset:
         return _NO_FAILURES
+    # The id first, then the dates: a table written person by person, date by date, then has rising keys, found
+    # free of repeats without sorting them (ground.rowkeys.repeated).
+    subset.sort(key=lambda c: (c != "person_id", _kind(schema.columns[c].dtype) != "date"))
     again = repeated(row_keys([frame[c] for c in subset]))
     return _row_failures(schema.unique[0], f"duplicate record (same {', '.join(schema.unique)})", again)
 

@@ -657,6 +657,9 @@ class Cohort:
     ids: pd.Index
     start: np.ndarray
     index: str = "start_date"
+    # The last ids looked up and where they are: every outcome of one instrument, and every instrument of one
+    # assessments table, looks up the same ids (a million of them nationally).
+    _found: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, people: pd.DataFrame, index: str = "start_date") -> Cohort:
@@ -682,6 +685,20 @@ class Cohort:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def positions(self, ids: pd.Index) -> np.ndarray:
+        """Each of ``ids``' position in the cohort (-1 for no one), the ids compared as text.
+
+        Examples
+        --------
+        >>> Cohort.of(pd.DataFrame({"person_id": ["a", "b"], "start_date": ["2024-01-05", None]})).positions(
+        ...     pd.Index(["b", "c"])).tolist()
+        [1, -1]
+        """
+        last = self._found.get("ids")
+        if last is not ids:  # the same Index object: the same ids (an equal one may read otherwise as text)
+            self._found.update(ids=ids, at=self.ids.get_indexer(ids.astype("str")))
+        return self._found["at"]
+
 
 @dataclass(frozen=True)
 class _Occasions:
@@ -700,7 +717,7 @@ def _occasions(cohort: Cohort, scores: Scores, measure: str, as_of: pd.Timestamp
     """
     s = scores.scores
     codes, ids = codes_of(s["person_id"])
-    where = np.append(cohort.ids.get_indexer(ids.astype("str")), -1)[codes]
+    where = np.append(cohort.positions(ids), -1)[codes]
     when = s["assessed_on"].to_numpy()
     value = np.where(s["scorable"].to_numpy(dtype=bool), s[measure].to_numpy(dtype=float), np.nan)
     start = cohort.start[where]

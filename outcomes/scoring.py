@@ -19,6 +19,7 @@ import pandas as pd
 
 from ground.checks import require_columns
 from ground.errors import SchemaError
+from ground.rowkeys import row_keys
 from ground.tables import validate
 from outcomes.codes import codes_of, sorted_categorical, where_text
 from outcomes.instruments import Instrument, get_instrument
@@ -166,23 +167,34 @@ def checked_assessments(assessments: pd.DataFrame) -> pd.DataFrame:
     (['1', '1'], 'datetime64[ns]')
     """
     require_columns(assessments, ["person_id", "item", "score", "assessed_on"], table="assessments")
-    keys = {name: codes_of(assessments[name]) for name in KEYS}
-    if any((codes < 0).any() for codes, _ in keys.values()):
+    codes, ids = codes_of(assessments["person_id"])
+    dates = assessments["assessed_on"]
+    # Dates already read as the schema reads them are not coded: the earliest and the latest stand for them all
+    # (a date rule, in range and not after today, holds for every date when it holds for both).
+    days: pd.Series | pd.Index
+    if dates.dtype == np.dtype("datetime64[ns]"):
+        day_codes, days, no_day = None, pd.Series([dates.min(), dates.max()]).dropna(), dates.isna().any()
+    else:
+        day_codes, days = codes_of(dates)
+        no_day = (day_codes < 0).any()
+    if (codes < 0).any() or no_day:
         # A missing key fails the schema: the whole table is checked, so the error names the rows.
         return validate(assessments, "assessments", columns=KEYS)
     try:
         distinct = {name: validate(pd.DataFrame({name: values}), "assessments", columns=[name])[name]
-                    for name, (_, values) in keys.items()}  # fmt: skip
+                    for name, values in (("person_id", ids), ("assessed_on", days))}  # fmt: skip
     except SchemaError:
         # Some distinct value breaks the schema: checked again row by row, so the error names the user's rows.
         return validate(assessments, "assessments", columns=KEYS)
-    # Ids read as text can meet (10 and 10.0 are one person): factorised again after reading.
-    ids = sorted_categorical(distinct["person_id"])
-    out: dict[str, Any] = {
-        "person_id": pd.Categorical.from_codes(ids.codes[keys["person_id"][0]], categories=ids.categories)
-    }
-    if assessments["assessed_on"].dtype != np.dtype("datetime64[ns]"):  # already the schema's dates: kept, not copied
-        out["assessed_on"] = distinct["assessed_on"].to_numpy()[keys["assessed_on"][0]]
+    out: dict[str, Any] = {}
+    read = pd.Index(distinct["person_id"])
+    coded = isinstance(assessments["person_id"].dtype, pd.CategoricalDtype) and read.dtype == ids.dtype
+    if not (coded and read.equals(ids) and read.is_monotonic_increasing and read.is_unique):  # else checked before
+        # Ids read as text can meet (10 and 10.0 are one person): factorised again after reading.
+        sorted_ids = sorted_categorical(distinct["person_id"])
+        out["person_id"] = pd.Categorical.from_codes(sorted_ids.codes[codes], categories=sorted_ids.categories)
+    if day_codes is not None:
+        out["assessed_on"] = distinct["assessed_on"].to_numpy()[day_codes]
     for name in ("instrument", "item"):
         if name in assessments.columns:
             out[name] = assessments[name].astype("category")
@@ -292,20 +304,32 @@ class _Occasions:
 
 
 def _occasions(rows: _Rows) -> _Occasions:
-    """Number each row's occasion by sorting codes, never text: the dates' distinct values are ranked once."""
-    stamps = rows.when.view(np.int64)
+    """Number each row's occasion in order of person, then date, by sorting integer keys, never text.
+
+    An occasion's rows are usually side by side (a table is written person by person, date by date), so only
+    the first row of each run of one key is sorted; rows in any other order give longer runs to sort, and the
+    same occasions.
+    """
     keyed = (rows.person >= 0) & ~np.isnat(rows.when)
-    date_codes, dates = pd.factorize(stamps[keyed], sort=True)
-    n_dates = max(len(dates), 1)
-    key = rows.person[keyed].astype(np.int64)
-    key *= n_dates  # in place: the key is as long as the instrument's rows
-    key += date_codes
-    del date_codes
-    occasion, keys = pd.factorize(key, sort=True)
+    every = bool(keyed.all())  # the usual case: the columns are used as they are, not copied
+    person, when = (rows.person, rows.when) if every else (rows.person[keyed], rows.when[keyed])
+    # Person codes and dates packed in one ordered int64 (ground.rowkeys: no hashing of dates, whose low bits repeat).
+    key = row_keys([person, when], ordered=True)
+    del person, when
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=np.int64)
+    _, first, occasion = np.unique(key[starts], return_index=True, return_inverse=True)
     del key
-    of_row = np.full(rows.n, -1, dtype=np.int64)
-    of_row[keyed] = occasion
-    return _Occasions(of_row, keys // n_dates, np.asarray(dates, dtype=np.int64)[keys % n_dates].view(rows.when.dtype))
+    run = np.zeros(keyed.sum(), dtype=np.int32 if rows.n < 2**31 else np.int64)
+    run[starts[1:]] = 1
+    np.cumsum(run, out=run)  # each keyed row's run, in place
+    if every:
+        of_row = occasion.reshape(-1)[run]
+        at = starts[first]  # each occasion's first row
+    else:
+        of_row = np.full(rows.n, -1, dtype=np.int64)
+        of_row[keyed] = occasion.reshape(-1)[run]
+        at = np.flatnonzero(keyed)[starts[first]]
+    return _Occasions(of_row, rows.person[at].astype(np.int64), rows.when[at])
 
 
 @dataclass(frozen=True)
@@ -397,7 +421,10 @@ def _messages(rule: str, hit: pd.DataFrame, text: str, ranges: tuple[np.ndarray,
 def _item_matrix(rows: _Rows, occasions: _Occasions, good: np.ndarray, n_items: int) -> np.ndarray:
     """Occasions x items: each good row's value in its place (no two good rows share one), NaN elsewhere."""
     matrix = np.full((occasions.n, n_items), np.nan)
-    matrix[occasions.of_row[good], rows.item[good]] = rows.value[good]
+    if good.all():  # the usual case: the rows' columns placed as they are, not copied first
+        matrix[occasions.of_row, rows.item] = rows.value
+    else:
+        matrix[occasions.of_row[good], rows.item[good]] = rows.value[good]
     return matrix
 
 

@@ -67,6 +67,11 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 def csv_text(frame: pd.DataFrame) -> str:
     """``frame.to_csv(index=False, lineterminator="\\n")``, byte for byte: :func:`csv_bytes` as text.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any frame (see :func:`csv_bytes`).
+
     Examples
     --------
     >>> print(csv_text(pd.DataFrame({"a": pd.Categorical(["x", None]), "b": ["3 May, 2024", "y"]})), end="")

@@ -752,7 +752,7 @@ def _tariff(contract: Contract, cohort: pd.DataFrame, tables: Mapping, as_of: da
     lifted = uplifts(contract, cohort)
     parts, excluded = _no_reoffence(contract, cohort, tables, as_of, lifted)
     for key, outcome in priced.items():
-        pp = results[key].per_person.set_index("person_id").reindex(cohort["person_id"])
+        pp = results[key].per_person  # one row per cohort person, in its order (ids unique): no lookup by id
         achieved = (pp["status"] == "achieved").to_numpy()
         payable = np.ones(len(cohort), dtype=bool)
         if outcome.payable:

@@ -37,6 +37,7 @@ from ground.reading import TableSource, read_frame, schema_text
 from ground.rowkeys import row_keys
 from ground.tables import table_schema, validate
 from outcomes.reoffending import MEASURE_KEY
+from outcomes.scoring import checked_assessments
 from pricing.contract import Contract
 
 __all__ = ["OUTCOME_COLUMN", "TABLES", "SettlementData", "UnrecordedMeasureWarning", "settlement_data"]
@@ -210,7 +211,9 @@ def _checked(contract: Contract, name: str, frame: pd.DataFrame, source: str | N
         require_columns(frame, covariates, table="people", source=source, complete=True)
         _risk_columns(contract, frame, source)
         return _known_columns(frame, "people", source, index=contract.index)
-    if name in ("offences", "assessments", "custody", *IN_CLAIM_ORDER):
+    if name == "assessments":  # ids coded once here, and carried as codes to the scoring (outcomes.scoring)
+        return checked_assessments(validate(frame, name, source=source, coded=["person_id"]))
+    if name in ("offences", "custody", *IN_CLAIM_ORDER):
         return validate(frame, name, source=source)
     outcomes = _outcome_columns(contract)
     if name == "pool":

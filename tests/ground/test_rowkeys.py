@@ -59,3 +59,9 @@ def test_rows_none_repeated_are_none_marked_and_one_repeat_marks_both(seed):
     assert not repeated(row_keys([frame[c] for c in frame.columns])).any()
     twice = pd.concat([frame, frame.iloc[[7]]], ignore_index=True)
     assert np.flatnonzero(repeated(row_keys([twice[c] for c in twice.columns]))).tolist() == [7, 500]
+
+
+def test_rising_keys_are_found_free_of_repeats_and_others_are_sorted():
+    assert not repeated(np.array([1, 4, 9])).any()
+    assert repeated(np.array([1, 4, 4, 9])).tolist() == [False, True, True, False]
+    assert repeated(np.array([9, 1, 9])).tolist() == [True, False, True]

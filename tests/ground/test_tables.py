@@ -536,3 +536,22 @@ def test_checking_a_table_leaves_no_pyspark_warning_and_no_filter_behind():
     )
     proc = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_coded_ids_are_categories_of_their_text_read_once():
+    a = tables()["assessments"]
+    ids = a["person_id"].astype(object)
+    ids.iloc[1] = 7.0  # saved with a decimal point: the same person as 7
+    coded = validate(a.assign(person_id=ids.where(ids.index != 0, 7)), "assessments", coded=["person_id"])
+    assert isinstance(coded["person_id"].dtype, pd.CategoricalDtype)
+    plain = validate(a.assign(person_id=ids.where(ids.index != 0, 7)), "assessments")
+    assert coded["person_id"].astype(str).tolist() == plain["person_id"].tolist()
+    assert coded["person_id"].iloc[0] == coded["person_id"].iloc[1] == "7"
+    with pytest.raises(ParameterError, match="coded"):
+        validate(a, "assessments", coded=["score"])
+
+
+def test_coded_ids_still_name_the_rows_that_break_the_schema():
+    bad = with_cell(tables()["assessments"], "person_id", 2, None)
+    plain = raises("assessments", bad, r"person_id: missing value: 1 row: row 3")
+    assert str(raises("assessments", bad, r"person_id: missing value", coded=["person_id"])) == str(plain)

@@ -78,3 +78,20 @@ def test_one_cohort_serves_several_outcomes_and_gives_what_the_people_table_give
         pd.testing.assert_frame_equal(once, achievement(people, s, rule, as_of="2025-06-30").per_person)
         assert once["status"].tolist() == ["achieved", "not_measurable"]
         assert once["reason"].tolist() == ["", "no start_date"]
+
+
+def test_occasions_are_the_same_whatever_the_order_of_the_rows():
+    rng = np.random.default_rng(5)
+    rows = [
+        (p, "rosenberg", f"q{q}", float(rng.integers(0, 4)), DAY + pd.Timedelta(days=d))
+        for p in ("B", "A", "C")
+        for d in (0, 120, 240)
+        for q in range(1, 11)
+        if not (p == "C" and d == 120 and q == 3)  # one item missing: prorated
+    ]
+    a = pd.DataFrame(rows, columns=["person_id", "instrument", "item", "score", "assessed_on"])
+    in_order = score(a, "rosenberg")
+    shuffled = score(a.sample(frac=1, random_state=1), "rosenberg")
+    pd.testing.assert_frame_equal(in_order.scores, shuffled.scores)
+    assert in_order.scores["person_id"].tolist() == ["A"] * 3 + ["B"] * 3 + ["C"] * 3
+    assert in_order.scores["prorated"].sum() == 1

@@ -1,0 +1,61 @@
+"""A column as integer codes and its distinct values, text hashed where Arrow holds it, chunk by chunk.
+
+A text column read from Parquet is held by Arrow in chunks; pandas factorises it by encoding every chunk,
+joining the chunks' codes and converting them, which costs twice what encoding does on a national table's
+tens of millions of rows. Here each chunk is encoded on its own, the chunks' few distinct values are
+factorised together, and each chunk's codes are looked up in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["factorise"]
+
+
+def factorise(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Codes (-1 where missing) and distinct values, as ``pandas.factorize`` gives them.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Any column; text held by Arrow is encoded chunk by chunk, anything else by ``pandas.factorize``.
+    sort : bool
+        Distinct values sorted (codes in their order), else in order of first appearance.
+
+    Returns
+    -------
+    codes : numpy.ndarray
+        One integer per row (for Arrow text, of the least type that holds the distinct values' count).
+    distinct : pandas.Index
+
+    Examples
+    --------
+    >>> codes, distinct = factorise(pd.Series(["b", "a", None, "b"], dtype="str"))
+    >>> codes.tolist(), distinct.tolist()
+    ([0, 1, -1, 0], ['b', 'a'])
+    """
+    chunked = getattr(values.array, "_pa_array", None)
+    if not (
+        isinstance(chunked, pa.ChunkedArray)
+        and (pa.types.is_large_string(chunked.type) or pa.types.is_string(chunked.type))
+        and chunked.num_chunks
+    ):
+        codes, distinct = pd.factorize(values, sort=sort)
+        return codes, pd.Index(distinct)
+    encoded = [pc.dictionary_encode(chunk) for chunk in chunked.chunks]
+    # Every chunk's distinct values, in order: the column's, each as many times as chunks hold it.
+    words = pd.Series(pa.chunked_array([e.dictionary for e in encoded], chunked.type), dtype=values.dtype)
+    code_of_word, distinct = pd.factorize(words, sort=sort)
+    small = np.min_scalar_type(-len(distinct) - 1)  # codes and -1 for missing
+    codes = np.empty(len(values), dtype=small)
+    row = word = 0
+    for e in encoded:  # a chunk at a time (a national table has hundreds), never a row at a time
+        lookup = np.append(code_of_word[word : word + len(e.dictionary)], -1).astype(small)
+        at = e.indices.fill_null(len(e.dictionary)).to_numpy()  # missing: the -1 appended
+        codes[row : row + len(at)] = lookup[at]
+        row, word = row + len(at), word + len(e.dictionary)
+    return codes, pd.Index(distinct)
