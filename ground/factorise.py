@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["factorise"]
+__all__ = ["factorise", "placed"]
 
 
 def factorise(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
@@ -50,12 +50,32 @@ def factorise(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, pd.
     # Every chunk's distinct values, in order: the column's, each as many times as chunks hold it.
     words = pd.Series(pa.chunked_array([e.dictionary for e in encoded], chunked.type), dtype=values.dtype)
     code_of_word, distinct = pd.factorize(words, sort=sort)
-    small = np.min_scalar_type(-len(distinct) - 1)  # codes and -1 for missing
-    codes = np.empty(len(values), dtype=small)
+    codes = np.empty(len(values), dtype=np.min_scalar_type(-len(distinct) - 1))  # codes and -1 for missing
     row = word = 0
     for e in encoded:  # a chunk at a time (a national table has hundreds), never a row at a time
-        lookup = np.append(code_of_word[word : word + len(e.dictionary)], -1).astype(small)
-        at = e.indices.fill_null(len(e.dictionary)).to_numpy()  # missing: the -1 appended
-        codes[row : row + len(at)] = lookup[at]
+        at = e.indices.fill_null(-1).to_numpy()
+        codes[row : row + len(at)] = placed(code_of_word[word : word + len(e.dictionary)], at, len(distinct))
         row, word = row + len(at), word + len(e.dictionary)
     return codes, pd.Index(distinct)
+
+
+def placed(lookup: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """``lookup[codes]``, -1 where a code is -1 (missing), in the least integer type that holds ``n`` categories.
+
+    Parameters
+    ----------
+    lookup : numpy.ndarray
+        The new code of each old one (-1 for none).
+    codes : numpy.ndarray
+        Old codes, -1 where missing.
+    n : int
+        How many new codes there are.
+
+    Examples
+    --------
+    >>> placed(np.array([2, 0, -1]), np.array([1, -1, 0, 2]), 3)
+    array([ 0, -1,  2, -1], dtype=int8)
+    """
+    small = np.append(lookup, -1).astype(np.min_scalar_type(-n - 1))  # a missing code (-1) takes the -1 appended
+    found: np.ndarray = small[codes]
+    return found

@@ -30,7 +30,7 @@ import pandas as pd
 from ground.checks import column_names, parameter_error, require_columns, shorten
 from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
 from ground.errors import DesistWarning, SchemaError
-from ground.factorise import factorise
+from ground.factorise import factorise, placed
 from ground.rowkeys import repeated, row_keys
 
 
@@ -702,17 +702,10 @@ def _by_distinct(values: pd.Series, categories: Any, coerce: Coercer) -> tuple[p
     read, bad, rule = coerce(pd.Series(distinct), categories)
     again, levels = pd.factorize(read, use_na_sentinel=True)
     if len(levels) < len(distinct):  # some values read alike (else the codes are the same)
-        codes = _placed(again, codes, len(levels))
+        codes = placed(again, codes, len(levels))
     categorical = pd.Categorical.from_codes(codes, categories=pd.Index(levels))
     failed = np.append(bad, False)[codes] if bad.any() else np.zeros(len(values), dtype=bool)
     return pd.Series(categorical, index=values.index), failed, rule
-
-
-def _placed(lookup: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
-    """``lookup[codes]``, -1 where a code is -1 (missing), in the least integer type that holds ``n`` categories."""
-    small = np.append(lookup, -1).astype(np.min_scalar_type(-n - 1))
-    placed: np.ndarray = small[codes]
-    return placed
 
 
 def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndarray, str]:
@@ -723,7 +716,7 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
         codes, distinct = factorise(values, sort=True)
         text = pd.Index(_text(pd.Series(distinct)))
         levels = text if text.is_unique and text.is_monotonic_increasing else text.unique().sort_values()
-        rows = codes if levels is text else _placed(levels.get_indexer(text), codes, len(levels))
+        rows = codes if levels is text else placed(levels.get_indexer(text), codes, len(levels))
         categorical = pd.Categorical.from_codes(rows, categories=levels)
         return pd.Series(categorical, index=values.index), np.zeros(len(values), dtype=bool), ""
     levels = list(categories)
@@ -738,7 +731,7 @@ def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndar
     codes, uniques = factorise(values)
     position = {level: i for i, level in enumerate(levels)}
     found = [position.get(level, -1) for level in known(pd.Series(uniques, dtype=object))]
-    rows = _placed(np.asarray(found, dtype=np.int64), codes, len(levels))
+    rows = placed(np.asarray(found, dtype=np.int64), codes, len(levels))
     bad = (rows < 0) & (codes >= 0)
     rule = f"unknown category (allowed: {', '.join(levels)})"
     categorical = pd.Categorical.from_codes(rows, categories=pd.Index(levels))
