@@ -14,6 +14,7 @@ sources are those of pricing/schemes and docs/schemes.md):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -142,6 +143,21 @@ def test_doncaster_cohort_1_is_paid_and_cohort_2_is_clawed_back(doncaster_data):
     assert rows.loc["cohort_2", "amount_pence"] == -166_666_667
     assert s.ledger["kind"].tolist() == ["rule", "clawback"]
     assert s.parties.set_index("party").loc["prime", "amount_pence"] == round(bonus * 100) - 166_666_667
+
+
+def test_outcome_money_goes_down_in_the_risk_shares_to_the_penny(doncaster_data):
+    # The same settlement with two subcontractors who share the work half and half but the risk 70/30, the prime
+    # keeping a 10% management fee: a clawback is outcome money, so it is split by the risk shares, not the work.
+    base = scheme("doncaster")
+    shared = replace(
+        base.structure, management_fee=0.1, subcontractors={"a": 0.5, "b": 0.5}, risk_shares={"a": 0.7, "b": 0.3}
+    )
+    s = settle(replace(base, structure=shared), doncaster_data, as_of="2015-07-31")
+    assert s.total_pence == -143_067_346
+    # By hand: prime 10% = 14,306,734.6, a 63% = 90,132,427.98, b 27% = 38,628,183.42 pence; the floors leave 2
+    # pence, which go to the largest remainders (a's .98, then the prime's .6), so the split sums exactly.
+    split = s.parties.set_index("party")["amount_pence"].to_dict()
+    assert split == {"commissioner": 143_067_346, "prime": -14_306_735, "a": -90_132_428, "b": -38_628_183}
 
 
 def test_doncaster_point_estimate_pays_half_the_time_at_the_target():
