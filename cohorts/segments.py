@@ -618,7 +618,6 @@ def _primary(flags: pd.DataFrame, order: list[str]) -> pd.Series:
     is_unknown = np.isnan(values)
     first_unknown = np.where(is_unknown.any(axis=1), is_unknown.argmax(axis=1), len(order))
     code = np.where(first_unknown < first_member, len(order) + 1, first_member)
-    primary = pd.Categorical.from_codes(
-        code, categories=pd.Index([*order, NONE, UNKNOWN])
-    )  # codes placed, labels not hashed
+    # Codes placed as they are: the labels are not written out and hashed again for every person.
+    primary = pd.Categorical.from_codes(code, categories=pd.Index([*order, NONE, UNKNOWN]))
     return pd.Series(primary, index=flags.index, name="primary_segment")
