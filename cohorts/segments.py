@@ -617,6 +617,7 @@ def _primary(flags: pd.DataFrame, order: list[str]) -> pd.Series:
     first_member = np.where(is_member.any(axis=1), is_member.argmax(axis=1), len(order))
     is_unknown = np.isnan(values)
     first_unknown = np.where(is_unknown.any(axis=1), is_unknown.argmax(axis=1), len(order))
-    labels = np.array([*order, NONE, UNKNOWN], dtype=object)
     code = np.where(first_unknown < first_member, len(order) + 1, first_member)
-    return pd.Series(pd.Categorical(labels[code], categories=list(labels)), index=flags.index, name="primary_segment")
+    # Codes placed as they are: the labels are not written out and hashed again for every person.
+    primary = pd.Categorical.from_codes(code, categories=pd.Index([*order, NONE, UNKNOWN]))
+    return pd.Series(primary, index=flags.index, name="primary_segment")

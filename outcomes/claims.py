@@ -55,6 +55,7 @@ from ground.checks import rows_text
 from ground.dates import DateLike, parse_date, parse_dates
 from ground.errors import SchemaError, SpecError
 from ground.expressions import parse
+from ground.factorise import ranked
 from ground.tables import schema_error, validate
 from outcomes.spells import NEVER, merged, payments_due
 
@@ -324,7 +325,7 @@ def _claimed(claims: pd.DataFrame, cohort_ids: pd.Series, rules, names: tuple[st
     row = np.flatnonzero(~later)
     left_out = [("claims", "achieved after the settlement date", int(later.sum()))] if later.any() else []
     people, person, n_cohort = _people(cohort_ids, claims["person_id"].iloc[row])
-    rank = pd.factorize(people, sort=True)[0]
+    rank = ranked(people)
     outcome, day = outcome[row], day[row]
     order = _order(outcome, day, rank[person])
     outcome, day, person, row = outcome[order], day[order], person[order], row[order]

@@ -3,11 +3,14 @@
 ``DataFrame.to_csv`` formats every cell in Python: at 3,000,000 claims a settlement spent most of its time there
 (the ledger's SHA-256 is part of every audit record). :func:`csv_bytes` gives exactly the UTF-8 bytes of
 ``frame.to_csv(index=False, lineterminator="\\n")`` for a frame whose columns are all text (pandas strings,
-categories of text, or objects that are text or missing), joining the fields of ordinary rows in Arrow. A row
+categories of text, or objects that are text or missing), joining the fields of ordinary rows in Arrow: each
+text column as it is, adjacent categories (a ledger's outcome, dates, prices, status, reason) as one piece written
+once for each combination of their values the frame holds, so millions of rows are joined from a few pieces. A row
 with a field pandas quotes (a comma, a quote, a line break) is written by pandas itself, so the quoting rules are
-pandas' (and Python's ``csv`` module's), not copied here. Any other frame is written by pandas whole. The bytes
-come straight from Arrow's buffer, so hashing a ledger never decodes it into a Python string (which, with the copies
-around it, took as long as joining the fields); :func:`csv_text` is the same as text.
+pandas' (and Python's ``csv`` module's), not copied here. Any other frame is written by pandas whole. Each line
+is joined with its line end, so the body is the joined lines' bytes straight from Arrow's buffer: hashing a
+ledger never decodes it into a Python string (which, with the copies around it, took as long as joining the
+fields); :func:`csv_text` is the same as text.
 
 Examples
 --------
@@ -18,12 +21,19 @@ True
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = ["csv_bytes", "csv_text"]
+
+#: A column's text a row (pyarrow string array) and the rows pandas would quote; a category's codes (-1 missing),
+#: its names' text and the names pandas would quote.
+_Text = tuple[pa.StringArray, np.ndarray]
+_Coded = tuple[np.ndarray, pa.StringArray, np.ndarray]
 
 #: Bytes that make pandas quote a field (delimiter, quote, line breaks), and the two that mark rows here. Each is
 #: ASCII, so it is never part of another character's UTF-8 bytes.
@@ -51,17 +61,15 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     b'a,b\\nx,"3 May, 2024"\\n,\\xc2\\xa35\\n'
     """
     header = frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode()
-    read = [_column(frame[c]) for c in frame.columns] if len(frame) and frame.columns.is_unique else []
-    columns = [c for c in read if c is not None]
-    if not columns or len(columns) < len(read):
+    pieces = _pieces(frame) if len(frame) and frame.columns.is_unique else None
+    if not pieces:
         return frame.to_csv(index=False, lineterminator="\n").encode()
-    lines = pc.binary_join_element_wise(*[text for text, _ in columns], ",")
-    quoted = np.logical_or.reduce([special for _, special in columns])
+    lines, quoted = _lines(pieces)
     if quoted.any():
-        lines = pc.replace_with_mask(lines, pa.array(quoted), pa.array(_by_pandas(frame.iloc[np.flatnonzero(quoted)])))
-    whole = pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines.cast(pa.large_string()))
-    body = pc.binary_join(whole, pa.scalar("\n", pa.large_string()))[0].as_buffer()
-    return b"".join((header, body, b"\n"))
+        by_pandas = pa.array(_by_pandas(frame.iloc[np.flatnonzero(quoted)]), pa.string())
+        lines = pc.replace_with_mask(lines, pa.array(quoted), by_pandas)
+    # Every line ends in its line end, so the lines' bytes, end to end, are the body.
+    return b"".join((header, _bytes(lines)[1].data))
 
 
 def csv_text(frame: pd.DataFrame) -> str:
@@ -82,16 +90,84 @@ def csv_text(frame: pd.DataFrame) -> str:
     return csv_bytes(frame).decode()
 
 
-def _column(column: pd.Series) -> tuple[pa.Array, np.ndarray] | None:
+def _pieces(frame: pd.DataFrame) -> list[_Text | list[_Coded]] | None:
+    """The frame's columns as pieces of each line: a text column alone, adjacent categories together (a column of
+    empty text only is a category of one); None when a column is not all text or holds a character this module
+    marks rows with."""
+    pieces: list[_Text | list[_Coded]] = []
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            names = _text(pd.Series(column.cat.categories, dtype=object))
+            if names is None:
+                return None
+            coded = (column.cat.codes.to_numpy(), *names)
+        else:
+            text = _text(column)
+            if text is None:
+                return None
+            if _bytes(text[0])[1].size:
+                pieces.append(text)
+                continue
+            coded = (np.zeros(len(column), dtype=np.int8), pa.array([""]), np.zeros(1, dtype=bool))
+        run = pieces[-1] if pieces else None
+        if isinstance(run, list) and _combinations(run) * (len(coded[1]) + 1) <= _MOST_COMBINATIONS:
+            run.append(coded)
+        else:
+            pieces.append([coded])
+    return pieces
+
+
+def _lines(pieces: list[_Text | list[_Coded]]) -> _Text:
+    """Each row's pieces joined, a comma between them and its line end after them, and the rows pandas would quote.
+
+    Adjacent categories are written once for each combination of their values found, with the commas around them
+    and the line end, then placed by the combination's code: the rows are joined from a few long pieces, not from
+    every column's short ones and every comma (a ledger's outcome, dates, prices, status and reason are categories).
+    """
+    parts: list[pa.StringArray | str] = []
+    quoted = []
+    for i, piece in enumerate(pieces):
+        after = "\n" if i == len(pieces) - 1 else ","
+        if isinstance(piece, list):
+            text, special = _combined(piece, "," if i and not isinstance(pieces[i - 1], list) else "", after)
+            parts.append(text)
+        else:
+            text, special = piece
+            parts.append(text)
+            if after == "\n" or not isinstance(pieces[i + 1], list):  # else the categories after it have the comma
+                parts.append(after)
+        quoted.append(special)
+    return pc.binary_join_element_wise(*parts, ""), np.logical_or.reduce(quoted)
+
+
+#: The most combinations of adjacent categories' values (a missing value counted as one more) one integer codes.
+_MOST_COMBINATIONS = 2**62
+
+
+def _combinations(run: list[_Coded]) -> int:
+    return math.prod(len(names) + 1 for _, names, _ in run)
+
+
+def _combined(run: list[_Coded], before: str, after: str) -> _Text:
+    """Adjacent categories as one piece of text a row, between ``before`` and ``after``."""
+    packed = np.zeros(run[0][0].size, dtype=np.int64)
+    for codes, names, _ in run:  # 0 for a missing value, 1 + its code otherwise
+        packed = packed * (len(names) + 1) + (codes.astype(np.int64) + 1)
+    combination, found = pd.factorize(packed)
+    parts, special, rest = [], np.zeros(len(found), dtype=bool), found
+    for _, names, quoted in reversed(run):
+        rest, value = np.divmod(rest, len(names) + 1)
+        parts.append(pc.fill_null(names.take(pa.array(value - 1, mask=value == 0)), ""))
+        special |= np.append(False, quoted)[value]
+    text = pc.binary_join_element_wise(before, pc.binary_join_element_wise(*parts[::-1], ","), after, "")
+    return text.take(pa.array(combination)), special[combination]
+
+
+def _text(column: pd.Series) -> _Text | None:
     """The column as Arrow text (a missing value as "") and the rows pandas would quote; None when it is not all
-    text or holds a character this module marks rows with. A category's text is read once, not once a row."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        names = _column(pd.Series(column.cat.categories, dtype=object))
-        if names is None:
-            return None
-        codes = column.cat.codes.to_numpy()
-        text = pc.fill_null(names[0].take(pa.array(codes, mask=codes < 0)), "")
-        return text, np.append(names[1], False)[codes]
+    text or holds a character this module marks rows with. The text's bytes are read in one pass, not a row at a
+    time."""
     if not (pd.api.types.is_string_dtype(column) or column.dtype == object):
         return None
     try:
@@ -99,25 +175,27 @@ def _column(column: pd.Series) -> tuple[pa.Array, np.ndarray] | None:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    special, marked = _rows_with(text, _SPECIAL), _rows_with(text, _MARKS)
-    return None if marked.any() else (text, special)
+    offsets, data = _bytes(text)
+    at = np.flatnonzero(_SPECIAL[data])
+    if _MARKS[data[at]].any():
+        return None
+    special = np.zeros(len(text), dtype=bool)
+    special[np.searchsorted(offsets, offsets[0] + at, side="right") - 1] = True
+    return text, special
 
 
-def _rows_with(text: pa.StringArray, chosen: np.ndarray) -> np.ndarray:
-    """Which rows hold one of the ``chosen`` bytes: one pass over the text's bytes, not a search per row."""
+def _bytes(text: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """The text's offsets and its bytes from the first offset to the last."""
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + len(text) + 1]
     data = text.buffers()[2]
-    found = np.zeros(len(text), dtype=bool)
     if data is None or offsets[-1] == offsets[0]:
-        return found
-    at = offsets[0] + np.flatnonzero(chosen[np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]])
-    found[np.searchsorted(offsets, at, side="right") - 1] = True
-    return found
+        return offsets, np.zeros(0, dtype=np.uint8)
+    return offsets, np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
 
 
 def _by_pandas(rows: pd.DataFrame) -> list[str]:
-    """Each row as pandas writes it (without its line end): one to_csv call, rows told apart by a marker field."""
+    """Each row as pandas writes it (with its line end): one to_csv call, rows told apart by a marker field."""
     marked = rows.copy()
     marked.insert(0, "\x1f", [f"\x1e{i}\x1f" for i in range(len(rows))], allow_duplicates=True)
     text = marked.to_csv(index=False, header=False, lineterminator="\n")
-    return [piece.split("\x1f,", 1)[1][:-1] for piece in text.split("\x1e")[1:]]
+    return [piece.split("\x1f,", 1)[1] for piece in text.split("\x1e")[1:]]

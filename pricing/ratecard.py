@@ -723,18 +723,23 @@ def _spell_evidence(card: RateCard, j: JudgedClaims, due: np.ndarray) -> pd.Seri
 
 
 def _notes(m: _Money) -> pd.Categorical:
+    """Each claim's note, as categories of the notes found in text order; each note is written once, not once a
+    claim (a ledger of millions of claims has a few notes)."""
     flags = np.where(m.reason == 0, m.note, 0)
-    text = np.full(flags.size, "", dtype=object)
-    text[(flags & _TOP_UP) > 0] = "top-up over the lower rung already paid"
-    text[(flags & _INCREMENT) > 0] = "increment over the rung below"
-    for flag, words in (
-        (_CUT_PERSON, "the person's maximum"),
-        (_CUT_CONTRACT, "the contract cap"),
-        (_CUT_PERSON | _CUT_CONTRACT, "the person's maximum, then to the contract cap"),
-    ):
-        cut = np.flatnonzero((flags & (_CUT_PERSON | _CUT_CONTRACT)) == flag)
-        text[cut] = [f"cut from {_pounds(b)} to {words}" for b in m.before[cut]]
-    return pd.Categorical(text)
+    # A note's code: 0 none, 1 a top-up, 2 an increment (over a top-up), then three for each amount cut from.
+    code = np.where((flags & _INCREMENT) > 0, 2, np.where((flags & _TOP_UP) > 0, 1, 0))
+    cut = np.flatnonzero(flags & (_CUT_PERSON | _CUT_CONTRACT))
+    amounts, before = pd.factorize(m.before[cut])
+    code[cut] = 3 + 3 * amounts + flags[cut] // _CUT_PERSON - 1  # person's maximum, contract cap, both
+    texts = ["", "top-up over the lower rung already paid", "increment over the rung below"]
+    for b in before:
+        texts += [
+            f"cut from {_pounds(b)} to {words}"
+            for words in ("the person's maximum", "the contract cap", "the person's maximum, then to the contract cap")
+        ]
+    found, used = pd.factorize(code)
+    notes = pd.Categorical(np.array(texts, dtype=object)[used])
+    return pd.Categorical.from_codes(notes.codes[found], categories=notes.categories)
 
 
 def _iso(days: np.ndarray) -> list[str]:

@@ -855,10 +855,12 @@ def _ledger_parts(contract: Contract, ledger: pd.DataFrame) -> np.ndarray:
 def _outcome_rows(contract: Contract, ledger: pd.DataFrame, counted: pd.Series, kind: str) -> list[dict[str, Any]]:
     """One row per tranche for the tariff or the rate card (``ledger``: its rows): the outcomes paid
     (``counted``) and the amount, net of what earlier settlements paid for them."""
-    tranche = ledger["tranche"].astype("str")
-    n = counted.groupby(tranche).sum()
-    total = ledger["amount_pence"].groupby(tranche).sum()
-    earlier = ledger["amount_pence"].where(ledger["kind"] == SETTLED_BEFORE, 0).groupby(tranche).sum()
+    tranche = ledger["tranche"]
+    if not isinstance(tranche.dtype, pd.CategoricalDtype):  # a rate card's tranches (categories) group by their codes
+        tranche = tranche.astype("str")
+    n = counted.groupby(tranche, observed=True).sum()
+    total = ledger["amount_pence"].groupby(tranche, observed=True).sum()
+    earlier = ledger["amount_pence"].where(ledger["kind"] == SETTLED_BEFORE, 0).groupby(tranche, observed=True).sum()
     rows = []
     for t in contract.tranches:
         amount, count = int(total.get(t.name, 0)), int(n.get(t.name, 0))

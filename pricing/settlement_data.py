@@ -32,6 +32,7 @@ import pandas as pd
 
 from ground.checks import parameter_error, require_columns, require_rows, rows_text
 from ground.errors import DesistWarning, SchemaError
+from ground.factorise import ranked
 from ground.mapping import DataMap, read_data_map
 from ground.reading import TableSource, read_frame, schema_text
 from ground.rowkeys import row_keys
@@ -373,11 +374,10 @@ def _text_order(column: pd.Series) -> np.ndarray:
         text = pd.Series(column.cat.categories).astype("string")
         rank = pd.factorize(text, sort=True)[0]
         codes = column.cat.codes.to_numpy()
-        values, uniques = np.where(codes < 0, -1, rank[codes]), text.sort_values().unique()
+        values, empty = np.where(codes < 0, -1, rank[codes]), bool((text == "").any())
     elif isinstance(column.dtype, pd.StringDtype) or pd.api.types.infer_dtype(column, skipna=True) == "string":
-        values, labels = pd.factorize(column, sort=True)
-        uniques = labels.to_numpy()
+        values, empty = ranked(column), bool((column == "").any())
     else:
         return pd.factorize(column.astype("string").fillna(""), sort=True)[0]
-    # Missing is written as the empty text: the same place as an empty text, before everything else.
-    return np.where(values < 0, 0 if len(uniques) and uniques[0] == "" else -1, values)
+    # Missing is written as the empty text: the same place as an empty text (the first text), before everything else.
+    return np.where(values < 0, 0 if empty else -1, values)

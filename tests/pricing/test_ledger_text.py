@@ -45,3 +45,32 @@ def test_a_ledger_of_categories_and_numbers_is_written_as_pandas_writes_it():
     text = frame.drop(columns="amount")
     assert csv_text(text) == written(text)
     assert csv_text(text.iloc[:0]) == written(text.iloc[:0])
+
+
+def test_adjacent_categories_and_empty_text_are_written_as_pandas_writes_them():
+    # Adjacent categories are written once per combination found; a column of empty text joins them.
+    rng = np.random.default_rng(28)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "tranche": pd.Categorical(rng.choice(["year_1", "year 2, late", None], n)),
+            "item": pd.Categorical(rng.choice(["job", 'the "big" one', ""], n)),
+            "person_id": rng.choice(["P1", "P2", "P,3"], n),
+            "day": pd.Categorical(rng.choice(["2024-01-01", "2024-02-01"], n)),
+            "uplift": pd.Series([""] * n, dtype="str"),
+            "note": pd.Categorical(
+                rng.choice(["", "cut from 5.00\nto 4.00", None], n), categories=["", "cut from 5.00\nto 4.00", "unused"]
+            ),
+            "missing": pd.Series([None] * n, dtype=object),
+            "amount": pd.Categorical(rng.choice(["0.00", "250.00"], n)),
+        }
+    )
+    assert csv_text(frame) == written(frame)
+    assert csv_text(frame[["uplift", "missing"]]) == written(frame[["uplift", "missing"]])
+
+
+def test_categories_with_more_combinations_than_one_integer_codes_are_written_as_pandas_writes_them():
+    rng = np.random.default_rng(62)
+    names = [f"v{i}" for i in range(700)]  # 701 ** 7 combinations (a missing value is one) are more than 2 ** 62
+    frame = pd.DataFrame({f"c{k}": pd.Categorical(rng.choice(names, 50), categories=names) for k in range(7)})
+    assert csv_text(frame) == written(frame)

@@ -150,6 +150,18 @@ def test_the_contract_cap_pays_in_the_claim_order_until_it_is_spent():
     assert cut.ledger["note"].astype(str).tolist()[2] == "cut from 400.00 to the contract cap"
 
 
+def test_each_note_is_a_category_in_text_order():
+    card = {"max_per_person": 1000, "outcomes": {"x": {"price": 400, "times": 5}}}
+    frame = claims(*[("b", "x", d) for d in (1, 2, 3)], *[("a", "x", d) for d in (4, 5, 6)], ("c", "x", 7))
+    result = settled(card, frame, people("a", "b", "c"), cap=195000)
+    # b's third claim meets b's maximum (200 of 400); a's third meets a's, then the contract cap (150 of 200).
+    assert [r[2] for r in paid(result)] == [40000, 40000, 20000, 40000, 40000, 15000, 0]
+    both = "cut from 400.00 to the person's maximum, then to the contract cap"
+    person = "cut from 400.00 to the person's maximum"
+    assert result.ledger["note"].astype(str).tolist() == ["", "", person, "", "", both, ""]
+    assert result.ledger["note"].cat.categories.tolist() == ["", person, both]
+
+
 # ------------------------------------------------------------------ periods and dating
 def test_payment_periods_are_months_or_calendar_quarters_named_by_their_first_day():
     days = np.array(["2024-03-31", "2024-04-01", "2024-12-31", "2025-01-01"], dtype="datetime64[D]").astype(np.int64)
