@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,6 +59,8 @@ __all__ = [
 _SUBSAMPLE_ABOVE = 200_000
 #: Rows per block of the design matrix.
 _BLOCK = 1 << 14
+#: Scaled designs of up to this many cells (64 MB) are kept for every Newton pass; larger ones are scaled again.
+_KEPT_CELLS = 1 << 23
 #: Largest covariate magnitude accepted: squares of larger values overflow sums.
 TOO_LARGE = 1e100
 #: R's glm: fitted probabilities within this of 0 or 1 are "numerically 0 or 1".
@@ -750,14 +753,20 @@ def _unscale_jacobian(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return J
 
 
-def _scaled_pass(y, design: DesignMatrix, center, scale, b, buffer):
-    """Log-likelihood, score and Hessian at scaled coefficients ``b``: one pass over the data."""
-    k = design.k
-    ll, score, hessian = 0.0, np.zeros(k), np.zeros((k, k))
+def _scaled_blocks(design: DesignMatrix, center, scale, buffer) -> Iterator[tuple[slice, np.ndarray]]:
+    """The scaled design a block of rows at a time, each block written into ``buffer`` over the one before."""
     for rows in design.blocks():
         Xs = design.block(rows, out=buffer)
         Xs -= center
         Xs /= scale
+        yield rows, Xs
+
+
+def _scaled_pass(y, blocks: Iterable[tuple[slice, np.ndarray]], b):
+    """Log-likelihood, score and Hessian at scaled coefficients ``b``: one pass over the data's scaled blocks."""
+    k = len(b)
+    ll, score, hessian = 0.0, np.zeros(k), np.zeros((k, k))
+    for rows, Xs in blocks:
         eta = Xs @ b
         p = expit(eta)
         yb = y[rows]
@@ -785,9 +794,13 @@ def _newton(y, design, center, scale, start, *, check_rank=False, maxiter=_MAX_N
     k = design.k
     b = _initial(y, k) if start is None else np.asarray(start, dtype=float)
     buffer = np.empty((_BLOCK, k))
+    # The scaled design does not change between passes: kept, when small enough, instead of built again at each.
+    kept = None
+    if design.n * k <= _KEPT_CELLS:
+        kept = [(rows, Xs.copy()) for rows, Xs in _scaled_blocks(design, center, scale, buffer)]
     best_b, best_ll, step, halvings, flat, last = b, -np.inf, np.zeros(k), 0, 0, np.inf
     for it in range(1, maxiter + 1):
-        ll, score, hessian = _scaled_pass(y, design, center, scale, b, buffer)
+        ll, score, hessian = _scaled_pass(y, kept or _scaled_blocks(design, center, scale, buffer), b)
         if it == 1 and check_rank:
             _check_rank(hessian, design)
         if not (math.isfinite(ll) and ll >= best_ll - 1e-10 * (1 + abs(best_ll))):

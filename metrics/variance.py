@@ -410,7 +410,22 @@ def _local_covariance(y, design, near: np.ndarray | None, block: int = 100_000) 
     k = near.shape[1]
     for start in range(0, len(y), block):  # blocks bound the memory of the neighbours' values
         rows = near[start : start + block]
-        Xn, yn = design[rows], y[rows]
-        Xc, yc = Xn - Xn.mean(axis=1, keepdims=True), yn - yn.mean(axis=1, keepdims=True)
-        out[start : start + block] = np.einsum("nkp,nk->np", Xc, yc) / (k - 1)
+        # One neighbour at a time, in place: the sums, means and products of a (units, k, columns) array taken
+        # in the same order (so the same floats), without building it twice (its values, then centred).
+        xs, ys = [design[rows[:, j]] for j in range(k)], [y[rows[:, j]] for j in range(k)]
+        x_mean, y_mean = xs[0] + xs[1], ys[0] + ys[1]
+        for j in range(2, k):
+            x_mean += xs[j]
+            y_mean += ys[j]
+        x_mean /= k
+        y_mean /= k
+        covariance = out[start : start + block]
+        for j, (x, yj) in enumerate(zip(xs, ys)):
+            x -= x_mean
+            x *= (yj - y_mean)[:, None]
+            if j:
+                covariance += x
+            else:
+                covariance[...] = x
+        covariance /= k - 1
     return out
