@@ -659,7 +659,7 @@ class Cohort:
     index: str = "start_date"
     # The last ids looked up and where they are: every outcome of one instrument, and every instrument of one
     # assessments table, looks up the same ids (a million of them nationally).
-    _found: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _found: dict[str, tuple[pd.Index, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, people: pd.DataFrame, index: str = "start_date") -> Cohort:
@@ -695,9 +695,13 @@ class Cohort:
         [1, -1]
         """
         last = self._found.get("ids")
-        if last is not ids:  # the same Index object: the same ids (an equal one may read otherwise as text)
-            self._found.update(ids=ids, at=self.ids.get_indexer(ids.astype("str")))
-        return self._found["at"]
+        if last is None or last[0] is not ids:  # the same Index object: the same ids (an equal one may read
+            # otherwise as text). Ids and places are stored as one pair: instruments judged on other threads
+            # (MetricSpec.achievement) never read one table's ids with another's places.
+            last = (ids, self.ids.get_indexer(ids.astype("str")))
+            self._found["ids"] = last
+        found: np.ndarray = last[1]
+        return found
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ holds several instruments.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,15 +221,38 @@ def score_checked(assessments: pd.DataFrame, instrument: str | Instrument) -> Sc
     """
     instrument = get_instrument(instrument)
     codes, named = _instrument_codes(assessments, instrument)
-    mine = np.arange(len(assessments)) if codes is None else np.flatnonzero(named[codes])
-    rows = _rows(assessments, mine, instrument)
-    occasions = _occasions(rows)
-    problems = _problems(rows, occasions, assessments, instrument)
-    good = occasions.keyed.copy()
-    good[problems.mine] = False
-    matrix = _item_matrix(rows, occasions, good, len(instrument.items))
-    frame = _scored(matrix, occasions, rows, problems, instrument)
+    rows = _rows(assessments, _positions(len(assessments), None if codes is None else named[codes]), instrument)
+    of_row, occasions = _occasions(rows)
+    problems = _problems(rows, of_row, occasions.n, assessments, instrument)
+    items = _item_matrix(rows, of_row, problems.mine, occasions.n, len(instrument.items))
+    people, problem_occasion = rows.people, of_row[problems.mine]
+    # The rows are let go before the occasions are scored: nationally the rows of one instrument are tens of
+    # millions, its occasions a tenth as many.
+    del rows, of_row
+    frame = _scored(items, occasions, people, problem_occasion, problems, instrument)
     return Scores(instrument, frame, problems.frame, _instrument_codes=codes, _named=named)
+
+
+def _positions(n: int, mine: np.ndarray | None) -> np.ndarray:
+    """Positions of the rows ``mine`` marks (all ``n`` rows for None), as int32 where they fit (half the memory)."""
+    kind = np.int32 if n < 2**31 else np.int64
+    return np.arange(n, dtype=kind) if mine is None else np.flatnonzero(mine).astype(kind, copy=False)
+
+
+def instrument_rows(assessments: pd.DataFrame, instruments: list[Instrument]) -> np.ndarray:
+    """How many rows of ``assessments`` each instrument has (all of them, without an ``instrument`` column).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"instrument": ["rosenberg", "ladder_ete", "rosenberg"]})
+    >>> instrument_rows(a, [get_instrument("ladder_ete"), get_instrument("rosenberg")]).tolist()
+    [1, 2]
+    """
+    rows = []
+    for instrument in instruments:
+        codes, named = _instrument_codes(assessments, instrument)
+        rows.append(len(assessments) if codes is None else np.count_nonzero(named[codes]))
+    return np.array(rows, dtype=np.int64)
 
 
 def _instrument_codes(assessments: pd.DataFrame, instrument: Instrument) -> tuple[np.ndarray | None, np.ndarray]:
@@ -241,18 +265,23 @@ def _instrument_codes(assessments: pd.DataFrame, instrument: Instrument) -> tupl
 
 @dataclass(frozen=True)
 class _Rows:
-    """One instrument's rows as arrays: input position, person and date codes, item index, value."""
+    """One instrument's rows as arrays: input position, person code, item index, value; and the table's dates."""
 
     at: np.ndarray
     person: np.ndarray
     people: pd.Index
-    when: np.ndarray
+    dates: np.ndarray  # every row's of the table, not copied: the instrument's rows' dates are read when needed
     item: np.ndarray
     value: np.ndarray
 
     @property
     def n(self) -> int:
         return self.at.size
+
+    def when(self, which: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The dates of the rows ``which`` (a mask or positions among the instrument's rows)."""
+        dates: np.ndarray = self.dates[self.at[which]]
+        return dates
 
 
 def _rows(assessments: pd.DataFrame, mine: np.ndarray, instrument: Instrument) -> _Rows:
@@ -268,7 +297,7 @@ def _rows(assessments: pd.DataFrame, mine: np.ndarray, instrument: Instrument) -
         at=mine,
         person=ids.cat.codes.to_numpy()[mine],
         people=ids.cat.categories,
-        when=assessments["assessed_on"].to_numpy()[mine],
+        dates=assessments["assessed_on"].to_numpy(),
         item=lookup[item_codes[mine]],
         value=_numbers(assessments["score"], mine),
     )
@@ -290,46 +319,51 @@ def _numbers(values: pd.Series, mine: np.ndarray) -> np.ndarray:
 class _Occasions:
     """The occasions (person and date) of one instrument's rows, in order of person then date."""
 
-    of_row: np.ndarray
     person: np.ndarray
     when: np.ndarray
-
-    @property
-    def keyed(self) -> np.ndarray:
-        return self.of_row >= 0
 
     @property
     def n(self) -> int:
         return self.person.size
 
 
-def _occasions(rows: _Rows) -> _Occasions:
-    """Number each row's occasion in order of person, then date, by sorting integer keys, never text.
+def _occasions(rows: _Rows) -> tuple[np.ndarray, _Occasions]:
+    """Each row's occasion (-1 for a row without a person or date), and the occasions, numbered in order of
+    person, then date, by sorting integer keys, never text.
 
     An occasion's rows are usually side by side (a table is written person by person, date by date), so only
-    the first row of each run of one key is sorted; rows in any other order give longer runs to sort, and the
-    same occasions.
+    the first row of each run of one person and date is keyed and sorted; rows in any other order give more
+    runs to sort, and the same occasions.
     """
-    keyed = (rows.person >= 0) & ~np.isnat(rows.when)
+    when = rows.when()
+    keyed = (rows.person >= 0) & ~np.isnat(when)
     every = bool(keyed.all())  # the usual case: the columns are used as they are, not copied
-    person, when = (rows.person, rows.when) if every else (rows.person[keyed], rows.when[keyed])
-    # Person codes and dates packed in one ordered int64 (ground.rowkeys: no hashing of dates, whose low bits repeat).
-    key = row_keys([person, when], ordered=True)
+    person, when = (rows.person, when) if every else (rows.person[keyed], when[keyed])
+    starts = np.zeros(0, dtype=np.int64)
+    if person.size:
+        change = person[1:] != person[:-1]
+        change |= when[1:] != when[:-1]
+        starts = np.flatnonzero(np.r_[True, change])
+        del change
+    # The runs' person codes and dates packed in one ordered int64 (ground.rowkeys: no hashing of dates, whose
+    # low bits repeat).
+    key = row_keys([person[starts], when[starts]], ordered=True)
     del person, when
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=np.int64)
-    _, first, occasion = np.unique(key[starts], return_index=True, return_inverse=True)
+    _, first, occasion = np.unique(key, return_index=True, return_inverse=True)
     del key
-    run = np.zeros(keyed.sum(), dtype=np.int32 if rows.n < 2**31 else np.int64)
+    kind = np.int32 if rows.n < 2**31 else np.int64  # rows and occasions counted in int32 where they fit
+    run = np.zeros(keyed.sum(), dtype=kind)
     run[starts[1:]] = 1
     np.cumsum(run, out=run)  # each keyed row's run, in place
+    occasion = occasion.reshape(-1).astype(kind)
     if every:
-        of_row = occasion.reshape(-1)[run]
+        of_row = occasion[run]
         at = starts[first]  # each occasion's first row
     else:
-        of_row = np.full(rows.n, -1, dtype=np.int64)
-        of_row[keyed] = occasion.reshape(-1)[run]
+        of_row = np.full(rows.n, -1, dtype=kind)
+        of_row[keyed] = occasion[run]
         at = np.flatnonzero(keyed)[starts[first]]
-    return _Occasions(of_row, rows.person[at].astype(np.int64), rows.when[at])
+    return of_row, _Occasions(rows.person[at].astype(np.int64), rows.when(at))
 
 
 @dataclass(frozen=True)
@@ -340,7 +374,7 @@ class _Problems:
     mine: np.ndarray
 
 
-def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, instrument: Instrument) -> _Problems:
+def _problems(rows: _Rows, of_row: np.ndarray, n: int, assessments: pd.DataFrame, instrument: Instrument) -> _Problems:
     """One entry per problem among this instrument's rows: found on codes, written out for those rows only."""
     bounds = np.array([(i.min, i.max) for i in instrument.items] + [(np.nan, np.nan)], dtype=float)
     known, value, present = rows.item >= 0, rows.value, ~np.isnan(rows.value)
@@ -349,12 +383,12 @@ def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, ins
         outside = value < bounds[rows.item, 0]
         outside |= value > bounds[rows.item, 1]
         checks = {
-            "missing_key": ~occasions.keyed,
+            "missing_key": of_row < 0,
             "unknown_item": ~known,
             "missing_value": known & ~present,
             "not_integer": present & (value != np.round(value)),
             "out_of_range": present & known & outside,
-            "duplicate_item": known & _given_twice(rows, occasions, len(instrument.items)),
+            "duplicate_item": known & _given_twice(rows, of_row, n, len(instrument.items)),
         }
     texts = {
         "missing_key": "person_id or assessed_on is missing",
@@ -373,7 +407,7 @@ def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, ins
             "row": rows.at[flagged],
             "mine": flagged,
             "person_id": np.asarray(rows.people, dtype=object).take(rows.person[flagged], mode="clip"),
-            "assessed_on": rows.when[flagged],
+            "assessed_on": rows.when(flagged),
             "item": source["item"].astype("string").to_numpy(),
             "value": source["score"].to_numpy(),
         }
@@ -390,16 +424,18 @@ def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, ins
     return _Problems(out[PROBLEM_COLUMNS], out["mine"].to_numpy())
 
 
-def _given_twice(rows: _Rows, occasions: _Occasions, n_items: int) -> np.ndarray:
-    """Rows whose item appears more than once on their occasion (rows without a key: among themselves)."""
+def _given_twice(rows: _Rows, of_row: np.ndarray, n: int, n_items: int) -> np.ndarray:
+    """Rows whose item appears more than once on their occasion (of ``n``; rows without one: among themselves)."""
     twice = np.zeros(rows.n, dtype=bool)
-    keyed = occasions.keyed & (rows.item >= 0)
-    key = occasions.of_row[keyed] * n_items + rows.item[keyed]
-    twice[keyed] = (np.bincount(key, minlength=occasions.n * n_items) > 1)[key]
-    loose = ~occasions.keyed & (rows.item >= 0)
+    keyed = (of_row >= 0) & (rows.item >= 0)
+    key = of_row[keyed].astype(np.int64)
+    key *= n_items  # in place: an int64 a row, made once
+    key += rows.item[keyed]
+    twice[keyed] = (np.bincount(key, minlength=n * n_items) > 1)[key]
+    loose = (of_row < 0) & (rows.item >= 0)
     if loose.any():
         # A missing person or date equals another missing one, as pandas compares rows.
-        same = pd.DataFrame({"person": rows.person[loose], "when": rows.when[loose], "item": rows.item[loose]})
+        same = pd.DataFrame({"person": rows.person[loose], "when": rows.when(loose), "item": rows.item[loose]})
         twice[loose] = same.duplicated(keep=False).to_numpy()
     return twice
 
@@ -418,29 +454,43 @@ def _messages(rule: str, hit: pd.DataFrame, text: str, ranges: tuple[np.ndarray,
     return f"{rule}: item " + _written(hit["item"]) + " = " + _written(hit["value"]) + f" ({text}" + bounds + ")"
 
 
-def _item_matrix(rows: _Rows, occasions: _Occasions, good: np.ndarray, n_items: int) -> np.ndarray:
-    """Occasions x items: each good row's value in its place (no two good rows share one), NaN elsewhere."""
-    matrix = np.full((occasions.n, n_items), np.nan)
-    if good.all():  # the usual case: the rows' columns placed as they are, not copied first
-        matrix[occasions.of_row, rows.item] = rows.value
+def _item_matrix(rows: _Rows, of_row: np.ndarray, problem_rows: np.ndarray, n: int, n_items: int) -> np.ndarray:
+    """Items x occasions (each item's values side by side, a column of the scores as it is): each row with an
+    occasion and no problem in its place (no two such rows share one), NaN elsewhere."""
+    items = np.full((n_items, n), np.nan)
+    if not problem_rows.size and of_row.size and of_row.min() >= 0:
+        # The usual case: the rows' columns placed as they are, not copied first.
+        items[rows.item, of_row] = rows.value
     else:
-        matrix[occasions.of_row[good], rows.item[good]] = rows.value[good]
-    return matrix
+        good = of_row >= 0
+        good[problem_rows] = False
+        items[rows.item[good], of_row[good]] = rows.value[good]
+    return items
 
 
-def _scored(matrix: np.ndarray, occasions: _Occasions, rows: _Rows, problems: _Problems, instrument: Instrument):
-    """The scores frame: one row per occasion, the instrument's rule applied to its items."""
+def _scored(
+    items: np.ndarray,
+    occasions: _Occasions,
+    people: pd.Index,
+    problem_occasion: np.ndarray,
+    problems: _Problems,
+    instrument: Instrument,
+) -> pd.DataFrame:
+    """The scores frame: one row per occasion, the instrument's rule applied to its items (items x occasions),
+    whose rows become the item columns as they are, not copied."""
     k = len(instrument.items)
-    n_answered = (~np.isnan(matrix)).sum(axis=1).astype(np.int64)
+    answered = ~np.isnan(items)
+    n_answered = answered.sum(axis=0, dtype=np.int64)
     n_missing = k - n_answered
-    keyed = occasions.of_row[problems.mine]
-    has_problem = np.bincount(keyed[keyed >= 0], minlength=occasions.n) > 0
+    has_problem = np.bincount(problem_occasion[problem_occasion >= 0], minlength=occasions.n) > 0
     if instrument.scoring in ("sum", "mean"):
-        adjusted = matrix.copy()
-        for j, item in enumerate(instrument.items):
-            if item.reversed:
-                adjusted[:, j] = item.min + item.max - adjusted[:, j]
-        total = np.where(n_answered > 0, np.nansum(adjusted, axis=1), np.nan)
+        # Item by item (no copy of the matrix), missing ones as 0 and reversed ones as min + max - raw: whole
+        # numbers, so the total is exact whatever the order they are added in, as numpy's sum of a row gives it.
+        terms = (
+            np.where(answered[j], item.min + item.max - items[j] if item.reversed else items[j], 0.0)
+            for j, item in enumerate(instrument.items)
+        )
+        total = np.where(n_answered > 0, functools.reduce(np.add, terms), np.nan)
         enough = n_missing <= instrument.max_missing
         with np.errstate(invalid="ignore", divide="ignore"):
             per_item = total / n_answered
@@ -452,14 +502,15 @@ def _scored(matrix: np.ndarray, occasions: _Occasions, rows: _Rows, problems: _P
         missing_text = np.where(enough, "", said.astype(object)[n_missing])
     else:
         scorable = (n_answered >= 1) & ~has_problem
-        value = matrix[:, 0] if instrument.scoring == "single" else np.full(occasions.n, np.nan)
+        value = items[0] if instrument.scoring == "single" else np.full(occasions.n, np.nan)
         prorated = np.zeros(occasions.n, dtype=bool)
         missing_text = np.where(n_answered == 0, "no item answered", "").astype(object)
+    del answered
     reason = np.where(scorable, "", missing_text).astype(object)
-    _add_problem_text(reason, keyed, problems)
+    _add_problem_text(reason, problem_occasion, problems)
     frame = pd.DataFrame(
         {
-            "person_id": pd.Categorical.from_codes(occasions.person, categories=rows.people),
+            "person_id": pd.Categorical.from_codes(occasions.person, categories=people),
             "assessed_on": occasions.when,
             "score": np.where(scorable, value, np.nan),
             "n_answered": n_answered,
@@ -468,7 +519,7 @@ def _scored(matrix: np.ndarray, occasions: _Occasions, rows: _Rows, problems: _P
             "reason": reason,
         }
     )
-    return frame.join(pd.DataFrame(matrix, columns=list(instrument.item_names)))
+    return frame.join(pd.DataFrame(dict(zip(instrument.item_names, items, strict=True)), copy=False))
 
 
 def _add_problem_text(reason: np.ndarray, occasion: np.ndarray, problems: _Problems) -> None:
