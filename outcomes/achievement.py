@@ -62,7 +62,7 @@ import pandas as pd
 from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error, require_columns
 from ground.dates import DateLike, parse_date
 from ground.errors import ParameterError, SpecError
-from outcomes.codes import codes_of
+from outcomes.codes import codes_of, text_column
 from outcomes.instruments import Instrument
 from outcomes.rates import Proportion
 from outcomes.scoring import Scores
@@ -855,7 +855,7 @@ def _status(cohort: Cohort, judged: _Judged, rule: Rule, eligible, as_of, window
     ]
     choice = np.select([np.asarray(c[0], dtype=bool) for c in conditions], np.arange(len(conditions)))
     status = np.array([STATUSES.index(c[1]) for c in conditions])[choice]
-    reason = np.array([c[2] for c in conditions], dtype=object)[choice]
+    reason = text_column(choice, [c[2] for c in conditions])
     flag = np.array([c[3] for c in conditions], dtype=bool)[choice]
     return status, reason, flag, closes
 

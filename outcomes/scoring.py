@@ -22,7 +22,7 @@ from ground.checks import require_columns
 from ground.errors import SchemaError
 from ground.rowkeys import row_keys
 from ground.tables import validate
-from outcomes.codes import codes_of, sorted_categorical, where_text
+from outcomes.codes import codes_of, sorted_categorical, text_column, where_text
 from outcomes.instruments import Instrument, get_instrument
 
 KEYS = ["person_id", "assessed_on"]
@@ -498,16 +498,16 @@ def _scored(
         value = np.where(n_missing > 0, per_item * k, total) if instrument.scoring == "sum" else per_item
         scorable = enough & ~has_problem
         prorated = scorable & (n_missing > 0)
-        said = np.array([f"{m} items missing (at most {instrument.max_missing} prorated)" for m in range(k + 1)])
-        missing_text = np.where(enough, "", said.astype(object)[n_missing])
+        # Reasons as codes: 0 for none, 1 + m for m items missing.
+        words = ["", *(f"{m} items missing (at most {instrument.max_missing} prorated)" for m in range(k + 1))]
+        missing_code = np.where(enough, 0, 1 + n_missing)
     else:
         scorable = (n_answered >= 1) & ~has_problem
         value = items[0] if instrument.scoring == "single" else np.full(occasions.n, np.nan)
         prorated = np.zeros(occasions.n, dtype=bool)
-        missing_text = np.where(n_answered == 0, "no item answered", "").astype(object)
+        words, missing_code = ["", "no item answered"], (n_answered == 0).astype(np.int64)
     del answered
-    reason = np.where(scorable, "", missing_text).astype(object)
-    _add_problem_text(reason, problem_occasion, problems)
+    reason = _with_problem_text(np.where(scorable, 0, missing_code), words, problem_occasion, problems)
     frame = pd.DataFrame(
         {
             "person_id": pd.Categorical.from_codes(occasions.person, categories=people),
@@ -516,19 +516,24 @@ def _scored(
             "n_answered": n_answered,
             "prorated": prorated,
             "scorable": scorable,
-            "reason": reason,
+            "reason": text_column(*reason),
         }
     )
     return frame.join(pd.DataFrame(dict(zip(instrument.item_names, items, strict=True)), copy=False))
 
 
-def _add_problem_text(reason: np.ndarray, occasion: np.ndarray, problems: _Problems) -> None:
-    """Lead the reason of each occasion with problems with their messages, "; "-joined in row order."""
+def _with_problem_text(
+    reason: np.ndarray, words: list[str], occasion: np.ndarray, problems: _Problems
+) -> tuple[np.ndarray, list[str]]:
+    """Each occasion's reason (a code into ``words``), those of occasions with problems led by their messages,
+    "; "-joined in row order (each such reason a word of its own)."""
     keyed = occasion >= 0
     if not keyed.any():
-        return
+        return reason, words
     messages = problems.frame["message"].to_numpy()[keyed]
     joined = pd.Series(messages).groupby(occasion[keyed], sort=False).agg(lambda m: "; ".join(m))
     at = joined.index.to_numpy()
-    combined = joined.reset_index(drop=True).str.cat(pd.Series(reason[at], dtype=object), sep="; ").str.strip("; ")
-    reason[at] = combined.to_numpy(dtype=object)
+    said = pd.Series(np.asarray(words, dtype=object)[reason[at]], dtype=object)
+    combined = joined.reset_index(drop=True).str.cat(said, sep="; ").str.strip("; ")
+    reason[at] = len(words) + np.arange(len(at))
+    return reason, words + combined.tolist()
