@@ -404,7 +404,7 @@ def _problems(rows: _Rows, of_row: np.ndarray, n: int, assessments: pd.DataFrame
     source = assessments.iloc[rows.at[flagged]]
     shown = pd.DataFrame(
         {
-            "row": rows.at[flagged],
+            "row": rows.at[flagged].astype(np.int64),  # positions as the input counts them, whatever held them
             "mine": flagged,
             "person_id": np.asarray(rows.people, dtype=object).take(rows.person[flagged], mode="clip"),
             "assessed_on": rows.when(flagged),
@@ -427,6 +427,21 @@ def _problems(rows: _Rows, of_row: np.ndarray, n: int, assessments: pd.DataFrame
 def _given_twice(rows: _Rows, of_row: np.ndarray, n: int, n_items: int) -> np.ndarray:
     """Rows whose item appears more than once on their occasion (of ``n``; rows without one: among themselves)."""
     twice = np.zeros(rows.n, dtype=bool)
+    if n_items < 64 and of_row.size and of_row[0] >= 0 and bool(np.all(of_row[1:] >= of_row[:-1])):
+        # The usual case, every row on an occasion and each occasion's rows side by side: an occasion repeats an
+        # item when the sum of its items' bits is not their union (bits of a few bytes a row, where a key and a
+        # count per occasion and item are 16); only the rows of such occasions are keyed and counted.
+        bit = np.append(np.left_shift(1, np.arange(n_items, dtype=np.uint64)), np.uint64(0))  # unknown (-1): none
+        bits = bit.astype(np.min_scalar_type(bit.max()))[rows.item]
+        first = np.flatnonzero(np.r_[True, of_row[1:] != of_row[:-1]])
+        union = np.bitwise_or.reduceat(bits, first)
+        again = np.add.reduceat(bits, first, dtype=np.uint64) != union
+        if again.any():
+            suspect = np.flatnonzero(again[of_row] & (rows.item >= 0))
+            key = of_row[suspect].astype(np.int64) * n_items + rows.item[suspect]
+            _, which, count = np.unique(key, return_inverse=True, return_counts=True)
+            twice[suspect] = count[which.reshape(-1)] > 1
+        return twice
     keyed = (of_row >= 0) & (rows.item >= 0)
     key = of_row[keyed].astype(np.int64)
     key *= n_items  # in place: an int64 a row, made once
