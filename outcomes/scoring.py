@@ -242,6 +242,13 @@ def _positions(n: int, mine: np.ndarray | None) -> np.ndarray:
 def instrument_rows(assessments: pd.DataFrame, instruments: list[Instrument]) -> np.ndarray:
     """How many rows of ``assessments`` each instrument has (all of them, without an ``instrument`` column).
 
+    Parameters
+    ----------
+    assessments : pandas.DataFrame
+        Assessments, usually with an ``instrument`` column (as :func:`checked_assessments` returns them).
+    instruments : list of Instrument
+        The instruments whose rows are counted.
+
     Examples
     --------
     >>> a = pd.DataFrame({"instrument": ["rosenberg", "ladder_ete", "rosenberg"]})
