@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import operator
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from ground.dates import DATE_RULE, DateLike, parse_date, parse_dates
 from ground.errors import DesistWarning, SchemaError
 from ground.factorise import factorise, placed
 from ground.rowkeys import repeated, row_keys
+from ground.threads import each
 
 
 @contextmanager
@@ -397,7 +399,9 @@ def validate(
     rules.unique = None
     if coded:  # their text was read by the coercion; pandera checks they are complete, not their type
         rules = rules.update_columns({name: {"dtype": None} for name in coded if name in rules.columns})
-    checked = pd.concat([_pandera_failures(rules, frame), _duplicate_records(frame, schema)], ignore_index=True)
+    # The repeated records are found on one core while pandera checks the rules on the other.
+    checks = [functools.partial(_pandera_failures, rules, frame), functools.partial(_duplicate_records, frame, schema)]
+    checked = pd.concat(each(operator.call, checks), ignore_index=True)
     found = [unparsed, _unless_unparsed(checked, unparsed), _row_rules(frame, table, schema)]
     if as_of is not None:
         found.append(_future_dates(frame, schema, as_of))
@@ -607,17 +611,18 @@ def _coerce(
     """Convert the schema's columns to its types (``coded`` ones as categoricals); cells that do not parse fail."""
     # Each converted column replaces its own in a new frame (copy on write): the others are not copied.
     frame = df.copy(deep=False)
-    failures = [_NO_FAILURES]
-    for name, column in schema.columns.items():
-        if name not in frame:
-            continue
-        kind = _kind(column.dtype)
+    names = [name for name in schema.columns if name in frame]
+
+    def read(name: str) -> tuple[pd.Series, np.ndarray, str]:
+        column = schema.columns[name]
         categories = getattr(column.dtype, "categories", None)
-        coerce: Coercer = _as_id if name == "person_id" else _COERCERS[kind]
-        if name in coded:
-            coerced, bad, rule = _by_distinct(frame[name], categories, coerce)
-        else:
-            coerced, bad, rule = coerce(frame[name], categories)
+        coerce: Coercer = _as_id if name == "person_id" else _COERCERS[_kind(column.dtype)]
+        return _by_distinct(frame[name], categories, coerce) if name in coded else coerce(frame[name], categories)
+
+    failures = [_NO_FAILURES]
+    # Two columns at a time (a national table's columns are read side by side on two cores, and no more than
+    # two columns' working arrays are held at once); each column's result is its own, in the schema's order.
+    for name, (coerced, bad, rule) in zip(names, each(read, names, threads=2), strict=True):
         failures.append(_row_failures(name, rule, bad))
         frame[name] = coerced
     return frame, pd.concat(failures, ignore_index=True)

@@ -62,7 +62,7 @@ import pandas as pd
 from ground.checks import InstanceOf, Interval, Options, check_parameter, parameter_error, require_columns
 from ground.dates import DateLike, parse_date
 from ground.errors import ParameterError, SpecError
-from outcomes.codes import codes_of
+from outcomes.codes import codes_of, text_column
 from outcomes.instruments import Instrument
 from outcomes.rates import Proportion
 from outcomes.scoring import Scores
@@ -659,7 +659,7 @@ class Cohort:
     index: str = "start_date"
     # The last ids looked up and where they are: every outcome of one instrument, and every instrument of one
     # assessments table, looks up the same ids (a million of them nationally).
-    _found: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _found: dict[str, tuple[pd.Index, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, people: pd.DataFrame, index: str = "start_date") -> Cohort:
@@ -695,9 +695,13 @@ class Cohort:
         [1, -1]
         """
         last = self._found.get("ids")
-        if last is not ids:  # the same Index object: the same ids (an equal one may read otherwise as text)
-            self._found.update(ids=ids, at=self.ids.get_indexer(ids.astype("str")))
-        return self._found["at"]
+        if last is None or last[0] is not ids:  # the same Index object: the same ids (an equal one may read
+            # otherwise as text). Ids and places are stored as one pair: instruments judged on other threads
+            # (MetricSpec.achievement) never read one table's ids with another's places.
+            last = (ids, self.ids.get_indexer(ids.astype("str")))
+            self._found["ids"] = last
+        found: np.ndarray = last[1]
+        return found
 
 
 @dataclass(frozen=True)
@@ -851,7 +855,7 @@ def _status(cohort: Cohort, judged: _Judged, rule: Rule, eligible, as_of, window
     ]
     choice = np.select([np.asarray(c[0], dtype=bool) for c in conditions], np.arange(len(conditions)))
     status = np.array([STATUSES.index(c[1]) for c in conditions])[choice]
-    reason = np.array([c[2] for c in conditions], dtype=object)[choice]
+    reason = text_column(choice, [c[2] for c in conditions])
     flag = np.array([c[3] for c in conditions], dtype=bool)[choice]
     return status, reason, flag, closes
 

@@ -7,10 +7,13 @@ factorised (by hashing, once). Text is looked up only among the distinct values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["codes_of", "sorted_categorical", "where_text"]
+__all__ = ["codes_of", "sorted_categorical", "text_column", "where_text"]
 
 
 def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -33,6 +36,28 @@ def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         return values.cat.codes.to_numpy(), values.cat.categories
     codes, distinct = pd.factorize(values)
     return codes, pd.Index(distinct)
+
+
+def text_column(codes: np.ndarray, words: Sequence[str]) -> pd.api.extensions.ExtensionArray:
+    """Each row's text, ``words[code]``, as pandas holds a column of text, written by Arrow from the codes.
+
+    A national table's reasons are millions of rows of a few texts: no Python string is made for each row
+    (which holds the interpreter lock, so nothing else runs beside it).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        Signed integers, each a position in ``words``.
+    words : sequence of str
+
+    Examples
+    --------
+    >>> text_column(np.array([1, 0, 1]), ["", "no item answered"]).tolist()
+    ['no item answered', '', 'no item answered']
+    """
+    decoded = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(words), pa.large_string()))
+    # The type pandas gives a column of text (str, unless the user has asked for object columns).
+    return pd.array(decoded.dictionary_decode(), dtype=pd.Series([""]).dtype)
 
 
 def where_text(distinct: pd.Index, text: str) -> np.ndarray:

@@ -11,6 +11,7 @@ holds several instruments.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from ground.checks import require_columns
 from ground.errors import SchemaError
 from ground.rowkeys import row_keys
 from ground.tables import validate
-from outcomes.codes import codes_of, sorted_categorical, where_text
+from outcomes.codes import codes_of, sorted_categorical, text_column, where_text
 from outcomes.instruments import Instrument, get_instrument
 
 KEYS = ["person_id", "assessed_on"]
@@ -220,15 +221,45 @@ def score_checked(assessments: pd.DataFrame, instrument: str | Instrument) -> Sc
     """
     instrument = get_instrument(instrument)
     codes, named = _instrument_codes(assessments, instrument)
-    mine = np.arange(len(assessments)) if codes is None else np.flatnonzero(named[codes])
-    rows = _rows(assessments, mine, instrument)
-    occasions = _occasions(rows)
-    problems = _problems(rows, occasions, assessments, instrument)
-    good = occasions.keyed.copy()
-    good[problems.mine] = False
-    matrix = _item_matrix(rows, occasions, good, len(instrument.items))
-    frame = _scored(matrix, occasions, rows, problems, instrument)
+    rows = _rows(assessments, _positions(len(assessments), None if codes is None else named[codes]), instrument)
+    of_row, occasions = _occasions(rows)
+    problems = _problems(rows, of_row, occasions.n, assessments, instrument)
+    items = _item_matrix(rows, of_row, problems.mine, occasions.n, len(instrument.items))
+    people, problem_occasion = rows.people, of_row[problems.mine]
+    # The rows are let go before the occasions are scored: nationally the rows of one instrument are tens of
+    # millions, its occasions a tenth as many.
+    del rows, of_row
+    frame = _scored(items, occasions, people, problem_occasion, problems, instrument)
     return Scores(instrument, frame, problems.frame, _instrument_codes=codes, _named=named)
+
+
+def _positions(n: int, mine: np.ndarray | None) -> np.ndarray:
+    """Positions of the rows ``mine`` marks (all ``n`` rows for None), as int32 where they fit (half the memory)."""
+    kind = np.int32 if n < 2**31 else np.int64
+    return np.arange(n, dtype=kind) if mine is None else np.flatnonzero(mine).astype(kind, copy=False)
+
+
+def instrument_rows(assessments: pd.DataFrame, instruments: list[Instrument]) -> np.ndarray:
+    """How many rows of ``assessments`` each instrument has (all of them, without an ``instrument`` column).
+
+    Parameters
+    ----------
+    assessments : pandas.DataFrame
+        Assessments, usually with an ``instrument`` column (as :func:`checked_assessments` returns them).
+    instruments : list of Instrument
+        The instruments whose rows are counted.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"instrument": ["rosenberg", "ladder_ete", "rosenberg"]})
+    >>> instrument_rows(a, [get_instrument("ladder_ete"), get_instrument("rosenberg")]).tolist()
+    [1, 2]
+    """
+    rows = []
+    for instrument in instruments:
+        codes, named = _instrument_codes(assessments, instrument)
+        rows.append(len(assessments) if codes is None else np.count_nonzero(named[codes]))
+    return np.array(rows, dtype=np.int64)
 
 
 def _instrument_codes(assessments: pd.DataFrame, instrument: Instrument) -> tuple[np.ndarray | None, np.ndarray]:
@@ -241,18 +272,23 @@ def _instrument_codes(assessments: pd.DataFrame, instrument: Instrument) -> tupl
 
 @dataclass(frozen=True)
 class _Rows:
-    """One instrument's rows as arrays: input position, person and date codes, item index, value."""
+    """One instrument's rows as arrays: input position, person code, item index, value; and the table's dates."""
 
     at: np.ndarray
     person: np.ndarray
     people: pd.Index
-    when: np.ndarray
+    dates: np.ndarray  # every row's of the table, not copied: the instrument's rows' dates are read when needed
     item: np.ndarray
     value: np.ndarray
 
     @property
     def n(self) -> int:
         return self.at.size
+
+    def when(self, which: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The dates of the rows ``which`` (a mask or positions among the instrument's rows)."""
+        dates: np.ndarray = self.dates[self.at[which]]
+        return dates
 
 
 def _rows(assessments: pd.DataFrame, mine: np.ndarray, instrument: Instrument) -> _Rows:
@@ -268,7 +304,7 @@ def _rows(assessments: pd.DataFrame, mine: np.ndarray, instrument: Instrument) -
         at=mine,
         person=ids.cat.codes.to_numpy()[mine],
         people=ids.cat.categories,
-        when=assessments["assessed_on"].to_numpy()[mine],
+        dates=assessments["assessed_on"].to_numpy(),
         item=lookup[item_codes[mine]],
         value=_numbers(assessments["score"], mine),
     )
@@ -290,46 +326,51 @@ def _numbers(values: pd.Series, mine: np.ndarray) -> np.ndarray:
 class _Occasions:
     """The occasions (person and date) of one instrument's rows, in order of person then date."""
 
-    of_row: np.ndarray
     person: np.ndarray
     when: np.ndarray
-
-    @property
-    def keyed(self) -> np.ndarray:
-        return self.of_row >= 0
 
     @property
     def n(self) -> int:
         return self.person.size
 
 
-def _occasions(rows: _Rows) -> _Occasions:
-    """Number each row's occasion in order of person, then date, by sorting integer keys, never text.
+def _occasions(rows: _Rows) -> tuple[np.ndarray, _Occasions]:
+    """Each row's occasion (-1 for a row without a person or date), and the occasions, numbered in order of
+    person, then date, by sorting integer keys, never text.
 
     An occasion's rows are usually side by side (a table is written person by person, date by date), so only
-    the first row of each run of one key is sorted; rows in any other order give longer runs to sort, and the
-    same occasions.
+    the first row of each run of one person and date is keyed and sorted; rows in any other order give more
+    runs to sort, and the same occasions.
     """
-    keyed = (rows.person >= 0) & ~np.isnat(rows.when)
+    when = rows.when()
+    keyed = (rows.person >= 0) & ~np.isnat(when)
     every = bool(keyed.all())  # the usual case: the columns are used as they are, not copied
-    person, when = (rows.person, rows.when) if every else (rows.person[keyed], rows.when[keyed])
-    # Person codes and dates packed in one ordered int64 (ground.rowkeys: no hashing of dates, whose low bits repeat).
-    key = row_keys([person, when], ordered=True)
+    person, when = (rows.person, when) if every else (rows.person[keyed], when[keyed])
+    starts = np.zeros(0, dtype=np.int64)
+    if person.size:
+        change = person[1:] != person[:-1]
+        change |= when[1:] != when[:-1]
+        starts = np.flatnonzero(np.r_[True, change])
+        del change
+    # The runs' person codes and dates packed in one ordered int64 (ground.rowkeys: no hashing of dates, whose
+    # low bits repeat).
+    key = row_keys([person[starts], when[starts]], ordered=True)
     del person, when
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=np.int64)
-    _, first, occasion = np.unique(key[starts], return_index=True, return_inverse=True)
+    _, first, occasion = np.unique(key, return_index=True, return_inverse=True)
     del key
-    run = np.zeros(keyed.sum(), dtype=np.int32 if rows.n < 2**31 else np.int64)
+    kind = np.int32 if rows.n < 2**31 else np.int64  # rows and occasions counted in int32 where they fit
+    run = np.zeros(keyed.sum(), dtype=kind)
     run[starts[1:]] = 1
     np.cumsum(run, out=run)  # each keyed row's run, in place
+    occasion = occasion.reshape(-1).astype(kind)
     if every:
-        of_row = occasion.reshape(-1)[run]
+        of_row = occasion[run]
         at = starts[first]  # each occasion's first row
     else:
-        of_row = np.full(rows.n, -1, dtype=np.int64)
-        of_row[keyed] = occasion.reshape(-1)[run]
+        of_row = np.full(rows.n, -1, dtype=kind)
+        of_row[keyed] = occasion[run]
         at = np.flatnonzero(keyed)[starts[first]]
-    return _Occasions(of_row, rows.person[at].astype(np.int64), rows.when[at])
+    return of_row, _Occasions(rows.person[at].astype(np.int64), rows.when(at))
 
 
 @dataclass(frozen=True)
@@ -340,7 +381,7 @@ class _Problems:
     mine: np.ndarray
 
 
-def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, instrument: Instrument) -> _Problems:
+def _problems(rows: _Rows, of_row: np.ndarray, n: int, assessments: pd.DataFrame, instrument: Instrument) -> _Problems:
     """One entry per problem among this instrument's rows: found on codes, written out for those rows only."""
     bounds = np.array([(i.min, i.max) for i in instrument.items] + [(np.nan, np.nan)], dtype=float)
     known, value, present = rows.item >= 0, rows.value, ~np.isnan(rows.value)
@@ -349,12 +390,12 @@ def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, ins
         outside = value < bounds[rows.item, 0]
         outside |= value > bounds[rows.item, 1]
         checks = {
-            "missing_key": ~occasions.keyed,
+            "missing_key": of_row < 0,
             "unknown_item": ~known,
             "missing_value": known & ~present,
             "not_integer": present & (value != np.round(value)),
             "out_of_range": present & known & outside,
-            "duplicate_item": known & _given_twice(rows, occasions, len(instrument.items)),
+            "duplicate_item": known & _given_twice(rows, of_row, n, len(instrument.items)),
         }
     texts = {
         "missing_key": "person_id or assessed_on is missing",
@@ -370,10 +411,10 @@ def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, ins
     source = assessments.iloc[rows.at[flagged]]
     shown = pd.DataFrame(
         {
-            "row": rows.at[flagged],
+            "row": rows.at[flagged].astype(np.int64),  # positions as the input counts them, whatever held them
             "mine": flagged,
             "person_id": np.asarray(rows.people, dtype=object).take(rows.person[flagged], mode="clip"),
-            "assessed_on": rows.when[flagged],
+            "assessed_on": rows.when(flagged),
             "item": source["item"].astype("string").to_numpy(),
             "value": source["score"].to_numpy(),
         }
@@ -390,16 +431,33 @@ def _problems(rows: _Rows, occasions: _Occasions, assessments: pd.DataFrame, ins
     return _Problems(out[PROBLEM_COLUMNS], out["mine"].to_numpy())
 
 
-def _given_twice(rows: _Rows, occasions: _Occasions, n_items: int) -> np.ndarray:
-    """Rows whose item appears more than once on their occasion (rows without a key: among themselves)."""
+def _given_twice(rows: _Rows, of_row: np.ndarray, n: int, n_items: int) -> np.ndarray:
+    """Rows whose item appears more than once on their occasion (of ``n``; rows without one: among themselves)."""
     twice = np.zeros(rows.n, dtype=bool)
-    keyed = occasions.keyed & (rows.item >= 0)
-    key = occasions.of_row[keyed] * n_items + rows.item[keyed]
-    twice[keyed] = (np.bincount(key, minlength=occasions.n * n_items) > 1)[key]
-    loose = ~occasions.keyed & (rows.item >= 0)
+    if n_items < 64 and of_row.size and of_row[0] >= 0 and bool(np.all(of_row[1:] >= of_row[:-1])):
+        # The usual case, every row on an occasion and each occasion's rows side by side: an occasion repeats an
+        # item when the sum of its items' bits is not their union (bits of a few bytes a row, where a key and a
+        # count per occasion and item are 16); only the rows of such occasions are keyed and counted.
+        bit = np.append(np.left_shift(1, np.arange(n_items, dtype=np.uint64)), np.uint64(0))  # unknown (-1): none
+        bits = bit.astype(np.min_scalar_type(bit.max()))[rows.item]
+        first = np.flatnonzero(np.r_[True, of_row[1:] != of_row[:-1]])
+        union = np.bitwise_or.reduceat(bits, first)
+        again = np.add.reduceat(bits, first, dtype=np.uint64) != union
+        if again.any():
+            suspect = np.flatnonzero(again[of_row] & (rows.item >= 0))
+            key = of_row[suspect].astype(np.int64) * n_items + rows.item[suspect]
+            _, which, count = np.unique(key, return_inverse=True, return_counts=True)
+            twice[suspect] = count[which.reshape(-1)] > 1
+        return twice
+    keyed = (of_row >= 0) & (rows.item >= 0)
+    key = of_row[keyed].astype(np.int64)
+    key *= n_items  # in place: an int64 a row, made once
+    key += rows.item[keyed]
+    twice[keyed] = (np.bincount(key, minlength=n * n_items) > 1)[key]
+    loose = (of_row < 0) & (rows.item >= 0)
     if loose.any():
         # A missing person or date equals another missing one, as pandas compares rows.
-        same = pd.DataFrame({"person": rows.person[loose], "when": rows.when[loose], "item": rows.item[loose]})
+        same = pd.DataFrame({"person": rows.person[loose], "when": rows.when(loose), "item": rows.item[loose]})
         twice[loose] = same.duplicated(keep=False).to_numpy()
     return twice
 
@@ -418,29 +476,43 @@ def _messages(rule: str, hit: pd.DataFrame, text: str, ranges: tuple[np.ndarray,
     return f"{rule}: item " + _written(hit["item"]) + " = " + _written(hit["value"]) + f" ({text}" + bounds + ")"
 
 
-def _item_matrix(rows: _Rows, occasions: _Occasions, good: np.ndarray, n_items: int) -> np.ndarray:
-    """Occasions x items: each good row's value in its place (no two good rows share one), NaN elsewhere."""
-    matrix = np.full((occasions.n, n_items), np.nan)
-    if good.all():  # the usual case: the rows' columns placed as they are, not copied first
-        matrix[occasions.of_row, rows.item] = rows.value
+def _item_matrix(rows: _Rows, of_row: np.ndarray, problem_rows: np.ndarray, n: int, n_items: int) -> np.ndarray:
+    """Items x occasions (each item's values side by side, a column of the scores as it is): each row with an
+    occasion and no problem in its place (no two such rows share one), NaN elsewhere."""
+    items = np.full((n_items, n), np.nan)
+    if not problem_rows.size and of_row.size and of_row.min() >= 0:
+        # The usual case: the rows' columns placed as they are, not copied first.
+        items[rows.item, of_row] = rows.value
     else:
-        matrix[occasions.of_row[good], rows.item[good]] = rows.value[good]
-    return matrix
+        good = of_row >= 0
+        good[problem_rows] = False
+        items[rows.item[good], of_row[good]] = rows.value[good]
+    return items
 
 
-def _scored(matrix: np.ndarray, occasions: _Occasions, rows: _Rows, problems: _Problems, instrument: Instrument):
-    """The scores frame: one row per occasion, the instrument's rule applied to its items."""
+def _scored(
+    items: np.ndarray,
+    occasions: _Occasions,
+    people: pd.Index,
+    problem_occasion: np.ndarray,
+    problems: _Problems,
+    instrument: Instrument,
+) -> pd.DataFrame:
+    """The scores frame: one row per occasion, the instrument's rule applied to its items (items x occasions),
+    whose rows become the item columns as they are, not copied."""
     k = len(instrument.items)
-    n_answered = (~np.isnan(matrix)).sum(axis=1).astype(np.int64)
+    answered = ~np.isnan(items)
+    n_answered = answered.sum(axis=0, dtype=np.int64)
     n_missing = k - n_answered
-    keyed = occasions.of_row[problems.mine]
-    has_problem = np.bincount(keyed[keyed >= 0], minlength=occasions.n) > 0
+    has_problem = np.bincount(problem_occasion[problem_occasion >= 0], minlength=occasions.n) > 0
     if instrument.scoring in ("sum", "mean"):
-        adjusted = matrix.copy()
-        for j, item in enumerate(instrument.items):
-            if item.reversed:
-                adjusted[:, j] = item.min + item.max - adjusted[:, j]
-        total = np.where(n_answered > 0, np.nansum(adjusted, axis=1), np.nan)
+        # Item by item (no copy of the matrix), missing ones as 0 and reversed ones as min + max - raw: whole
+        # numbers, so the total is exact whatever the order they are added in, as numpy's sum of a row gives it.
+        terms = (
+            np.where(answered[j], item.min + item.max - items[j] if item.reversed else items[j], 0.0)
+            for j, item in enumerate(instrument.items)
+        )
+        total = np.where(n_answered > 0, functools.reduce(np.add, terms), np.nan)
         enough = n_missing <= instrument.max_missing
         with np.errstate(invalid="ignore", divide="ignore"):
             per_item = total / n_answered
@@ -448,36 +520,42 @@ def _scored(matrix: np.ndarray, occasions: _Occasions, rows: _Rows, problems: _P
         value = np.where(n_missing > 0, per_item * k, total) if instrument.scoring == "sum" else per_item
         scorable = enough & ~has_problem
         prorated = scorable & (n_missing > 0)
-        said = np.array([f"{m} items missing (at most {instrument.max_missing} prorated)" for m in range(k + 1)])
-        missing_text = np.where(enough, "", said.astype(object)[n_missing])
+        # Reasons as codes: 0 for none, 1 + m for m items missing.
+        words = ["", *(f"{m} items missing (at most {instrument.max_missing} prorated)" for m in range(k + 1))]
+        missing_code = np.where(enough, 0, 1 + n_missing)
     else:
         scorable = (n_answered >= 1) & ~has_problem
-        value = matrix[:, 0] if instrument.scoring == "single" else np.full(occasions.n, np.nan)
+        value = items[0] if instrument.scoring == "single" else np.full(occasions.n, np.nan)
         prorated = np.zeros(occasions.n, dtype=bool)
-        missing_text = np.where(n_answered == 0, "no item answered", "").astype(object)
-    reason = np.where(scorable, "", missing_text).astype(object)
-    _add_problem_text(reason, keyed, problems)
+        words, missing_code = ["", "no item answered"], (n_answered == 0).astype(np.int64)
+    del answered
+    reason = _with_problem_text(np.where(scorable, 0, missing_code), words, problem_occasion, problems)
     frame = pd.DataFrame(
         {
-            "person_id": pd.Categorical.from_codes(occasions.person, categories=rows.people),
+            "person_id": pd.Categorical.from_codes(occasions.person, categories=people),
             "assessed_on": occasions.when,
             "score": np.where(scorable, value, np.nan),
             "n_answered": n_answered,
             "prorated": prorated,
             "scorable": scorable,
-            "reason": reason,
+            "reason": text_column(*reason),
         }
     )
-    return frame.join(pd.DataFrame(matrix, columns=list(instrument.item_names)))
+    return frame.join(pd.DataFrame(dict(zip(instrument.item_names, items, strict=True)), copy=False))
 
 
-def _add_problem_text(reason: np.ndarray, occasion: np.ndarray, problems: _Problems) -> None:
-    """Lead the reason of each occasion with problems with their messages, "; "-joined in row order."""
+def _with_problem_text(
+    reason: np.ndarray, words: list[str], occasion: np.ndarray, problems: _Problems
+) -> tuple[np.ndarray, list[str]]:
+    """Each occasion's reason (a code into ``words``), those of occasions with problems led by their messages,
+    "; "-joined in row order (each such reason a word of its own)."""
     keyed = occasion >= 0
     if not keyed.any():
-        return
+        return reason, words
     messages = problems.frame["message"].to_numpy()[keyed]
     joined = pd.Series(messages).groupby(occasion[keyed], sort=False).agg(lambda m: "; ".join(m))
     at = joined.index.to_numpy()
-    combined = joined.reset_index(drop=True).str.cat(pd.Series(reason[at], dtype=object), sep="; ").str.strip("; ")
-    reason[at] = combined.to_numpy(dtype=object)
+    said = pd.Series(np.asarray(words, dtype=object)[reason[at]], dtype=object)
+    combined = joined.reset_index(drop=True).str.cat(said, sep="; ").str.strip("; ")
+    reason[at] = len(words) + np.arange(len(at))
+    return reason, words + combined.tolist()

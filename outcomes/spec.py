@@ -64,10 +64,11 @@ import tomli_w
 from ground.dates import DateLike
 from ground.errors import Problems, SpecError
 from ground.expressions import parse
+from ground.threads import each
 from outcomes.achievement import Achievement, Cohort, Rule, achievement, check_window, rule_from_dict
 from outcomes.instruments import Instrument, get_instrument, load_instrument
 from outcomes.reoffending import COUNTINGS, ProvenReoffending, proven_reoffending
-from outcomes.scoring import checked_assessments, score_checked
+from outcomes.scoring import checked_assessments, instrument_rows, score_checked
 
 MEASURES = ("binary", "frequency", "both")
 #: The largest amount any money key may hold, £10 billion: more than a national programme's whole budget, and small
@@ -434,22 +435,27 @@ class MetricSpec:
         if as_of is None and len(checked):
             as_of = checked["assessed_on"].max()
         cohort = Cohort.of(people)
-        judged: dict[str, Achievement] = {}
-        for name in self._instruments():
-            # One instrument's scores at a time, let go once its outcomes are judged: a national cohort's
-            # occasions of every instrument are never held together.
+
+        def judge(name: str) -> dict[str, Achievement]:
+            # An instrument's scores are let go once its outcomes are judged.
             scored = score_checked(checked, self.instrument(name))
-            judged |= {
+            return {
                 key: achievement(cohort, scored, o.rule, o.window, o.baseline, as_of=as_of, measure=o.measure)
                 for key, o in self.outcomes.items()
                 if o.instrument == name
             }
-            del scored
+
+        # Two instruments at a time, the one with most rows first: on two cores the largest (nationally tens of
+        # millions of rows) is judged beside the others in turn, and no more than two instruments' occasions
+        # are ever held together, however many cores there are.
+        judged = {key: a for found in each(judge, self._instruments(checked), threads=2) for key, a in found.items()}
         return {key: judged[key] for key in self.outcomes}
 
-    def _instruments(self) -> list[str]:
-        """The instruments the outcomes use, each once, in the order the outcomes name them."""
-        return list(dict.fromkeys(o.instrument for o in self.outcomes.values()))
+    def _instruments(self, assessments: pd.DataFrame) -> list[str]:
+        """The instruments the outcomes use, each once, the one with most rows in ``assessments`` first."""
+        names = list(dict.fromkeys(o.instrument for o in self.outcomes.values()))
+        rows = dict(zip(names, instrument_rows(assessments, [self.instrument(n) for n in names]), strict=True))
+        return sorted(names, key=rows.__getitem__, reverse=True)  # stable: the outcomes' order among equals
 
     def outcome_rates(
         self, people: pd.DataFrame, assessments: pd.DataFrame, as_of: DateLike | None = None

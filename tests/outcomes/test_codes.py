@@ -95,3 +95,22 @@ def test_occasions_are_the_same_whatever_the_order_of_the_rows():
     pd.testing.assert_frame_equal(in_order.scores, shuffled.scores)
     assert in_order.scores["person_id"].tolist() == ["A"] * 3 + ["B"] * 3 + ["C"] * 3
     assert in_order.scores["prorated"].sum() == 1
+
+
+def test_items_given_twice_are_the_same_problems_whatever_the_order_of_the_rows():
+    # In person and date order each occasion's rows are side by side (its items' bits are summed); shuffled,
+    # every row is keyed and counted: the same rows are found.
+    rows = [("A", "rosenberg", f"q{q}", 1.0, DAY) for q in (1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10)]
+    rows += [("B", "rosenberg", f"q{q}", 2.0, DAY + pd.Timedelta(days=d)) for d in (0, 120) for q in range(1, 11)]
+    rows += [("C", "rosenberg", "q10", 3.0, DAY)] * 3 + [("C", "rosenberg", "q11", 3.0, DAY)] * 2
+    a = pd.DataFrame(rows, columns=["person_id", "instrument", "item", "score", "assessed_on"])
+    in_order = score(a, "rosenberg").problems
+    shuffled = score(a.sample(frac=1, random_state=2), "rosenberg").problems
+    assert sorted(in_order.loc[in_order["rule"] == "duplicate_item", "row"]) == [1, 2, 31, 32, 33]
+    key = ["row", "rule"]
+    pd.testing.assert_frame_equal(
+        in_order.sort_values(key).reset_index(drop=True),
+        shuffled.assign(row=a.sample(frac=1, random_state=2).index[shuffled["row"]])
+        .sort_values(key)
+        .reset_index(drop=True),
+    )
