@@ -15,7 +15,6 @@ whole, rows of no one, rows dated after the settlement date or later on its day,
 refused in pandas' words.
 """
 
-import threading
 import warnings
 from pathlib import Path
 
@@ -312,23 +311,6 @@ def test_bad_assessments_are_refused_in_pandas_words(folder, spoil, request):
     with pytest.raises(SchemaError) as duckdb_error:
         settled(c, {**data, "assessments": str(path)}, as_of, "duckdb")
     assert str(duckdb_error.value) == str(pandas_error.value)
-
-
-def test_bad_people_are_refused_first_while_the_engine_checks_bad_assessments(folder):
-    """The engine checks the assessments file while pandas reads the people: the people's error is the one
-    raised, as pandas raises it, and the engine's thread is let go."""
-    contract, data, as_of = cases(folder)["intermediate"]
-    c = Contract.from_toml(contract)
-    people, assessments = folder / "bad_people.csv", folder / "bad_assessments_with_bad_people.csv"
-    pd.read_csv(data["people"], dtype=str).assign(age="-30").to_csv(people, index=False)
-    pd.read_csv(data["assessments"], dtype=str).assign(score="high").to_csv(assessments, index=False)
-    spoilt = {**data, "people": str(people), "assessments": str(assessments)}
-    with pytest.raises(SchemaError) as pandas_error:
-        settled(c, spoilt, as_of)
-    with pytest.raises(SchemaError) as duckdb_error:
-        settled(c, spoilt, as_of, "duckdb")
-    assert str(duckdb_error.value) == str(pandas_error.value) and "people" in str(pandas_error.value)
-    assert not [t for t in threading.enumerate() if t.name.startswith("engine")]
 
 
 def test_an_assessments_file_without_a_column_is_refused_in_pandas_words(folder):
