@@ -27,9 +27,8 @@ dated after the settlement date, and scores each priced outcome's instrument on 
 record by the settlement date, as :mod:`outcomes.scoring` scores them (a row with an item the instrument
 lacks, or a score out of its range or not whole, leaves its occasion not scorable). Only those scored occasions
 come into pandas, one instrument at a time, to be judged by :func:`outcomes.achievement.achievement` as
-``MetricSpec.achievement`` judges them. The engine works on a thread of its own meanwhile: it checks the file
-while pandas reads the other tables, and scores the next instrument while pandas judges one. Assessments given
-as a DataFrame, an Excel file or a mapped table are read, checked and judged by pandas on every engine.
+``MetricSpec.achievement`` judges them. Assessments given as a DataFrame, an Excel file or a mapped table are
+read, checked and judged by pandas on every engine.
 """
 
 from __future__ import annotations
@@ -303,11 +302,8 @@ def _achieved(
         items = [o.measure for o in by_instrument[name].values() if o.measure != "score"]
         return scores_on_engine(runner, columns, "people_measured", people.ids, spec.instrument(name), items, settled)
 
-    def measured() -> None:  # held by the engine once, not read from pandas again for each instrument
-        runner.load("people_given", pd.DataFrame({"person_id": people.ids, "person_row": np.arange(len(people))}))
-        runner.view("people_measured", "SELECT person_id, person_row FROM people_given", keep=True)
-
-    thread.submit(measured).result()
+    ids = pd.DataFrame({"person_id": people.ids, "person_row": np.arange(len(people))})
+    thread.submit(runner.load, "people_measured", ids).result()
     names = list(by_instrument)
     coming = thread.submit(score, names[0])
     judged: dict[str, Achievement] = {}
