@@ -268,20 +268,17 @@ def settle(
     if source is None:
         raise parameter_error("data", "settle", "the tables, or a data mapping file (or a contract naming one)", None)
     source, files = held_back(contract, source, chosen)  # files the engine reads (pricing.settlement_engine)
-    with assessments_on_engine(chosen, files, as_of) as assessed:  # checked there while pandas reads the rest
-        given = settlement_data(contract, source)
-        held = on_engine(chosen, given, files)
-        if assessed is not None:
-            given.tables.pop("assessments")  # the empty table pandas checked in the file's place
-        cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
-        read: dict[str, pd.DataFrame | CountedOffences | JudgedAssessments] = dict(given.tables)
-        counts = dict(given.rows)
-        if held is not None:  # the offences are counted on an engine (pricing.settlement_engine)
-            read["offences"] = counted = held.count(contract, cohort, given.tables["people"], as_of)
-            counts["offences"] = counted.rows
-        if assessed is not None:  # the assessments are scored on an engine
-            read["assessments"] = judged = assessed.judge(contract, cohort)
-            counts["assessments"] = judged.rows
+    given = settlement_data(contract, source)
+    held, assessed = on_engine(chosen, given, files), assessments_on_engine(chosen, given, files)
+    cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
+    read: dict[str, pd.DataFrame | CountedOffences | JudgedAssessments] = dict(given.tables)
+    counts = dict(given.rows)
+    if held is not None:  # the offences are counted on an engine (pricing.settlement_engine)
+        read["offences"] = counted = held.count(contract, cohort, given.tables["people"], as_of)
+        counts["offences"] = counted.rows
+    if assessed is not None:  # the assessments are scored on an engine
+        read["assessments"] = judged = assessed.judge(contract, cohort, as_of)
+        counts["assessments"] = judged.rows
     tables, later = _known_by(read, as_of)
     exclusions += later + _linked(tables)
     with _named(given.sources["people"]):

@@ -34,9 +34,7 @@ read, checked and judged by pandas on every engine.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,14 +48,11 @@ from ground.tables import Links, UnmatchedRowsWarning, report_links
 from outcomes.achievement import Achievement, Cohort, achievement
 from outcomes.engines import DuckDB, Spark
 from outcomes.engines import sql as stage
-from outcomes.engines.assessed import AssessmentTotals, check_assessments, load_assessments, scores_on_engine
+from outcomes.engines.assessed import check_assessments, load_assessments, scores_on_engine
 from outcomes.engines.assessment_sql import ASSESSMENT_COLUMNS
 from outcomes.engines.boundary import TOO_RECENT, Settings, located, whole_count
 from outcomes.engines.run import check_offence_rows, day, stage_offence_table
-from outcomes.engines.sql import RawColumn
 from outcomes.reoffending import per_person_frame
-from outcomes.scoring import Scores
-from outcomes.spec import OutcomeSpec
 from pricing.contract import Contract
 from pricing.settlement_data import SettlementData
 
@@ -209,54 +204,15 @@ class JudgedAssessments:
     achieved: dict[str, Achievement] = field(repr=False)
 
 
+@dataclass(frozen=True)
 class AssessmentsOnEngine:
-    """An assessments file a settlement leaves to an engine to read, check and score (see the module notes).
+    """An assessments file a settlement leaves to an engine to read, check and score (see the module notes)."""
 
-    One thread of its own holds the engine's connection from the start: it reads and checks the file while
-    pandas reads the other tables, then scores each instrument while pandas judges the one before (both cores
-    busy, not one). A check's error is raised by :meth:`judge`, where a settlement always raised it. Use it in a
-    ``with`` block: leaving it lets the engine go.
+    engine: DuckDB | Spark
+    source: str | Path
 
-    Parameters
-    ----------
-    engine : DuckDB or Spark
-        The engine.
-    source : str or Path
-        The assessments file (Parquet or CSV).
-    settled : datetime.date
-        The settlement date: assessments dated after it are not yet on record.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pricing import Contract
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = Path(folder.name) / "assessments.parquet"
-    >>> pd.DataFrame({"person_id": ["a", "a"], "instrument": "ladder_ete", "item": "ladder", "score": [4.0, 8.0],
-    ...               "assessed_on": pd.to_datetime(["2024-01-05", "2024-06-01"])}).to_parquet(path)
-    >>> contract = Contract.from_toml("examples/specs/intermediate.toml")
-    >>> cohort = pd.DataFrame({"person_id": ["a"], "start_date": pd.to_datetime(["2024-01-02"])})
-    >>> with AssessmentsOnEngine(DuckDB(threads=1), path, date(2025, 9, 30)) as assessed:
-    ...     judged = assessed.judge(contract, cohort)
-    >>> judged.rows, judged.later, judged.achieved["ete"].per_person["status"].tolist()
-    (2, 0, ['achieved'])
-    >>> folder.cleanup()
-    """
-
-    def __init__(self, engine: DuckDB | Spark, source: str | Path, settled: date) -> None:
-        self.engine, self.source, self.settled = engine, source, settled
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
-        self._runner = self._thread.submit(engine.runner)
-        self._checked = self._thread.submit(self._check)
-
-    def _check(self) -> tuple[dict[str, RawColumn], AssessmentTotals]:
-        runner = self._runner.result()
-        columns = load_assessments(runner, self.engine, self.source, CALLER)
-        today = pd.Timestamp.today().normalize()  # checked against today, as pricing.settlement_data checks
-        return columns, check_assessments(runner, columns, self.source, today=today, settled=self.settled)
-
-    def judge(self, contract: Contract, cohort: pd.DataFrame) -> JudgedAssessments:
-        """The assessments checked and counted, and the contract's priced outcomes judged for ``cohort``.
+    def judge(self, contract: Contract, cohort: pd.DataFrame, settled: date) -> JudgedAssessments:
+        """Check and count the assessments, and judge the contract's priced outcomes for ``cohort``.
 
         Parameters
         ----------
@@ -264,58 +220,60 @@ class AssessmentsOnEngine:
             The contract settled (its priced outcomes).
         cohort : pandas.DataFrame
             The eligible people with their tranche (``person_id``, ``start_date``).
+        settled : datetime.date
+            The settlement date: assessments dated after it are not yet on record.
 
         Raises
         ------
         SchemaError
             The file breaks its schema, in :func:`ground.tables.validate`'s words.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pricing import Contract
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = Path(folder.name) / "assessments.parquet"
+        >>> pd.DataFrame({"person_id": ["a", "a"], "instrument": "ladder_ete", "item": "ladder", "score": [4.0, 8.0],
+        ...               "assessed_on": pd.to_datetime(["2024-01-05", "2024-06-01"])}).to_parquet(path)
+        >>> contract = Contract.from_toml("examples/specs/intermediate.toml")
+        >>> cohort = pd.DataFrame({"person_id": ["a"], "start_date": pd.to_datetime(["2024-01-02"])})
+        >>> judged = AssessmentsOnEngine(DuckDB(threads=1), path).judge(contract, cohort, date(2025, 9, 30))
+        >>> judged.rows, judged.later, judged.achieved["ete"].per_person["status"].tolist()
+        (2, 0, ['achieved'])
+        >>> folder.cleanup()
         """
-        columns, totals = self._checked.result()
-        achieved = _achieved(self._thread, self._runner.result(), columns, contract, cohort, self.settled)
+        runner = self.engine.runner()
+        try:
+            columns = load_assessments(runner, self.engine, self.source, CALLER)
+            today = pd.Timestamp.today().normalize()  # checked against today, as pricing.settlement_data checks
+            totals = check_assessments(runner, columns, self.source, today=today, settled=settled)
+            achieved = _achieved(runner, columns, contract, cohort, settled)
+        finally:
+            runner.close()
         return JudgedAssessments(totals.rows, totals.later, achieved)
 
-    def __enter__(self) -> AssessmentsOnEngine:
-        return self
 
-    def __exit__(self, *raised: object) -> None:
-        """Let the engine go once its thread is done (a settlement that failed elsewhere waits for the check)."""
-        if self._runner.exception() is None:
-            self._thread.submit(self._runner.result().close)
-        self._thread.shutdown()
-
-
-def _achieved(
-    thread: ThreadPoolExecutor, runner: Any, columns: dict, contract: Contract, cohort: pd.DataFrame, settled: date
-) -> dict[str, Achievement]:
-    """The priced outcomes judged for the cohort (what settle's tariff reads): each instrument scored by the
-    engine's ``thread`` while pandas judges the one before, and let go once its outcomes are judged."""
+def _achieved(runner: Any, columns: dict, contract: Contract, cohort: pd.DataFrame, settled: date) -> dict:
+    """The priced outcomes judged for the cohort (what settle's tariff reads), each instrument scored on the
+    engine in turn and let go once its outcomes are judged."""
     spec = contract.spec
     priced = {k: o for k, o in spec.outcomes.items() if (o.price_key or k) in contract.prices}
     if not priced or cohort.empty:
         return {}
     people = Cohort.of(cohort)
-    by_instrument: dict[str, dict[str, OutcomeSpec]] = {}
-    for key, o in priced.items():
-        by_instrument.setdefault(o.instrument, {})[key] = o
-
-    def score(name: str) -> Scores:
-        items = [o.measure for o in by_instrument[name].values() if o.measure != "score"]
-        return scores_on_engine(runner, columns, "people_measured", people.ids, spec.instrument(name), items, settled)
-
-    ids = pd.DataFrame({"person_id": people.ids, "person_row": np.arange(len(people))})
-    thread.submit(runner.load, "people_measured", ids).result()
-    names = list(by_instrument)
-    coming = thread.submit(score, names[0])
+    runner.load("people_measured", pd.DataFrame({"person_id": people.ids, "person_row": np.arange(len(people))}))
     judged: dict[str, Achievement] = {}
-    for k, name in enumerate(names):
-        scores = coming.result()
-        if k + 1 < len(names):
-            coming = thread.submit(score, names[k + 1])
+    for name in dict.fromkeys(o.instrument for o in priced.values()):
+        mine = {k: o for k, o in priced.items() if o.instrument == name}
+        items = [o.measure for o in mine.values() if o.measure != "score"]
+        scores = scores_on_engine(runner, columns, "people_measured", people.ids, spec.instrument(name), items,
+                                  settled)  # fmt: skip
         judged |= {
             key: achievement(
                 people, scores, o.rule, o.window, o.baseline, as_of=pd.Timestamp(settled), measure=o.measure
             )
-            for key, o in by_instrument[name].items()
+            for key, o in mine.items()
         }
     return judged
 
@@ -392,33 +350,33 @@ def on_engine(
     return OffencesOnEngine(engine, files.get("offences", checked))
 
 
-@contextmanager
 def assessments_on_engine(
-    engine: str | DuckDB | Spark, files: Mapping[str, Path | str], settled: date
-) -> Iterator[AssessmentsOnEngine | None]:
-    """The assessments file a settlement leaves to ``engine`` (:func:`held_back`), its check begun on the
-    engine's thread; None when pandas reads them. The engine is let go on leaving the block.
+    engine: str | DuckDB | Spark, given: SettlementData, files: Mapping[str, Path | str]
+) -> AssessmentsOnEngine | None:
+    """The assessments file a settlement leaves to ``engine`` (:func:`held_back`), taken out of ``given``'s
+    tables (the empty table pandas checked in its place); None when pandas reads them.
 
     Parameters
     ----------
     engine : "pandas", DuckDB or Spark
         Where the assessments are scored.
+    given : SettlementData
+        The tables pandas read and checked.
     files : mapping of str -> Path or str
         The files :func:`held_back` left to the engine.
-    settled : datetime.date
-        The settlement date.
 
     Examples
     --------
-    >>> with assessments_on_engine("pandas", {"assessments": Path("assessments.parquet")}, date(2025, 9, 30)) as held:
-    ...     print(held)
-    None
+    >>> from pricing.settlement_data import SettlementData
+    >>> given = SettlementData({"assessments": pd.DataFrame()}, set(), {}, {})
+    >>> held = assessments_on_engine(DuckDB(), given, {"assessments": Path("assessments.parquet")})
+    >>> held.source, sorted(given.tables)
+    (PosixPath('assessments.parquet'), [])
     """
     if not isinstance(engine, (DuckDB, Spark)) or "assessments" not in files:
-        yield None
-        return
-    with AssessmentsOnEngine(engine, files["assessments"], settled) as assessed:
-        yield assessed
+        return None
+    given.tables.pop("assessments")
+    return AssessmentsOnEngine(engine, files["assessments"])
 
 
 def _engine_reads(source: Any, table: str) -> bool:
