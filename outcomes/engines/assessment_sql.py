@@ -19,13 +19,13 @@ its 0-based position), as :mod:`outcomes.engines.sql` reads offences:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
 from ground.dates import DATE_RULE, DateLike, parse_date
 from outcomes.engines.sql import MISSING_RULE, RawColumn, as_text, id_text, literal, quoted, timestamp
-from outcomes.instruments import Instrument
+from outcomes.instruments import Instrument, Item
 
 #: The columns of an assessments table, in the schema's order.
 ASSESSMENT_COLUMNS = ("person_id", "instrument", "item", "score", "assessed_on")
@@ -263,8 +263,6 @@ def occasions_sql(
     item, value = as_text(columns["item"]), score_value(columns["score"])
     when = timestamp(columns["assessed_on"])
     which = " ".join(f"WHEN {item} = {literal(name)} THEN {j}" for name, j in position.items())
-    lo = " ".join(f"WHEN {j} THEN {float(i.min)!r}" for j, i in enumerate(instrument.items))
-    hi = " ".join(f"WHEN {j} THEN {float(i.max)!r}" for j, i in enumerate(instrument.items))
     mine = (
         f"SELECT {id_text(columns['person_id'])} AS _id, {when} AS assessed_on, CASE {which} END AS j, "
         f"{value} AS value FROM {raw} "
@@ -273,23 +271,20 @@ def occasions_sql(
     given = (
         f"SELECT p.person_row, a.assessed_on, a.j, a.value FROM ({mine}) AS a JOIN {people} AS p ON a._id = p.person_id"
     )
-    # unknown item, missing score, not a whole number, outside its item's range: each a problem
-    good = "j IS NOT NULL AND value IS NOT NULL AND value = FLOOR(value) AND value >= lo AND value <= hi"
-    bounded = f"SELECT *, CASE j {lo} END AS lo, CASE j {hi} END AS hi FROM ({given}) AS g"
-    judged = f"SELECT *, NOT COALESCE({good}, FALSE) AS problem FROM ({bounded}) AS b"
-    reversed_ = " ".join(
-        f"WHEN {j} THEN {float(i.min + i.max)!r} - value" for j, i in enumerate(instrument.items) if i.reversed
-    )
-    adjusted = f"CASE j {reversed_} ELSE value END" if reversed_ else "value"
+    # unknown item, missing score, not a whole number, outside its item's range: each a problem, and the row's
+    # value (reversed where marked) NULL; items sharing a range are tested together, most instruments at once
+    in_range = _per_item(instrument, lambda i: f"value >= {float(i.min)!r} AND value <= {float(i.max)!r}", "NULL")
+    flipped = _per_item(instrument, lambda i: f"{float(i.min + i.max)!r} - value" if i.reversed else None, "value")
+    good = f"j IS NOT NULL AND value IS NOT NULL AND value = FLOOR(value) AND {in_range}"
+    judged = f"SELECT *, CASE WHEN {good} THEN {flipped} END AS answer FROM ({given}) AS g"
     measured = [*items, *([instrument.item_names[0]] if instrument.scoring == "single" else [])]
     kept = "".join(
-        f", MAX(CASE WHEN j = {position[name]} AND NOT problem THEN value END) AS {quoted(name)}"
+        f", MAX(CASE WHEN j = {position[name]} AND answer IS NOT NULL THEN value END) AS {quoted(name)}"
         for name in dict.fromkeys(measured)
     )
     occasions = (
-        "SELECT person_row, assessed_on, CAST(SUM(CASE WHEN problem THEN 0 ELSE 1 END) AS INTEGER) AS n_answered, "
-        f"SUM(CASE WHEN NOT problem THEN {adjusted} END) AS total, BOOL_OR(problem) AS has_problem{kept} "
-        f"FROM ({judged}) AS j GROUP BY person_row, assessed_on"
+        "SELECT person_row, assessed_on, CAST(COUNT(answer) AS INTEGER) AS n_answered, SUM(answer) AS total, "
+        f"COUNT(*) > COUNT(answer) AS has_problem{kept} FROM ({judged}) AS j GROUP BY person_row, assessed_on"
     )
     k = len(instrument.items)
     if instrument.scoring in ("sum", "mean"):
@@ -307,6 +302,19 @@ def occasions_sql(
         f"SELECT person_row, assessed_on, {score} AS score, n_answered, {prorated} AS prorated, "
         f"{scorable} AS scorable{shown} FROM ({occasions}) AS o ORDER BY person_row, assessed_on"
     )
+
+
+def _per_item(instrument: Instrument, sql_of: Callable[[Item], str | None], otherwise: str) -> str:
+    """SQL for the item ``j`` holds: ``sql_of`` it (``otherwise`` where None), the items given the same SQL in one
+    branch, and no CASE at all when every item is (a row whose ``j`` is NULL is a problem already)."""
+    shared: dict[str | None, list[int]] = {}
+    for j, item in enumerate(instrument.items):
+        shared.setdefault(sql_of(item), []).append(j)
+    if len(shared) == 1:
+        only = next(iter(shared))
+        return otherwise if only is None else only
+    branches = " ".join(f"WHEN j IN ({', '.join(map(str, js))}) THEN {sql}" for sql, js in shared.items() if sql)
+    return f"CASE {branches} ELSE {otherwise} END"
 
 
 def _at(day: pd.Timestamp) -> str:

@@ -110,6 +110,9 @@ class DuckDBRunner:
             raise parameter_error(
                 "engine", "proven_reoffending", "a DuckDB engine with settings DuckDB takes", engine
             ) from exc
+        # no bar drawn on stderr for each query of more than two seconds (a settle runs many, between the
+        # command's own lines)
+        self.connection.execute("SET enable_progress_bar = false")
         self.zones: dict[str, dict[str, str]] = {}
 
     def load(self, name: str, source: pd.DataFrame | Path | str) -> None:
