@@ -434,10 +434,12 @@ def _problems(rows: _Rows, of_row: np.ndarray, n: int, assessments: pd.DataFrame
 def _given_twice(rows: _Rows, of_row: np.ndarray, n: int, n_items: int) -> np.ndarray:
     """Rows whose item appears more than once on their occasion (of ``n``; rows without one: among themselves)."""
     twice = np.zeros(rows.n, dtype=bool)
-    if n_items < 64 and of_row.size and of_row[0] >= 0 and bool(np.all(of_row[1:] >= of_row[:-1])):
+    if n_items <= 32 and of_row.size and of_row[0] >= 0 and bool(np.all(of_row[1:] >= of_row[:-1])):
         # The usual case, every row on an occasion and each occasion's rows side by side: an occasion repeats an
         # item when the sum of its items' bits is not their union (bits of a few bytes a row, where a key and a
-        # count per occasion and item are 16); only the rows of such occasions are keyed and counted.
+        # count per occasion and item are 16); only the rows of such occasions are keyed and counted. With at most
+        # 32 items the 64-bit sum cannot wrap round to the union (that takes 2**33 rows on one occasion); a wider
+        # instrument's is counted item by item below.
         bit = np.append(np.left_shift(1, np.arange(n_items, dtype=np.uint64)), np.uint64(0))  # unknown (-1): none
         bits = bit.astype(np.min_scalar_type(bit.max()))[rows.item]
         first = np.flatnonzero(np.r_[True, of_row[1:] != of_row[:-1]])

@@ -5,6 +5,7 @@ import pandas as pd
 
 from outcomes import Improvement, MetricSpec, Threshold, achievement, score
 from outcomes.achievement import Cohort
+from outcomes.instruments import Instrument, Item
 from outcomes.scoring import checked_assessments
 
 DAY = pd.Timestamp("2024-01-10")
@@ -114,3 +115,13 @@ def test_items_given_twice_are_the_same_problems_whatever_the_order_of_the_rows(
         .sort_values(key)
         .reset_index(drop=True),
     )
+
+
+def test_an_item_given_five_times_is_found_on_an_instrument_of_63_items():
+    # Five times 2**62 wraps round 64 bits to 2**62 itself, as if the item were given once: an instrument this wide
+    # is counted item by item, not by its items' bits.
+    items = tuple(Item(f"q{i}", 0, 3) for i in range(1, 64))
+    wide = Instrument("wide", "Wide", "sum", items, "higher_is_better", "assumed: a test instrument")
+    rows = [("A", "wide", "q63", 1.0, DAY)] * 5 + [("B", "wide", f"q{i}", 1.0, DAY) for i in range(1, 64)]
+    problems = score(pd.DataFrame(rows, columns=["person_id", "instrument", "item", "score", "assessed_on"]), wide)
+    assert sorted(problems.problems.loc[problems.problems["rule"] == "duplicate_item", "row"]) == [0, 1, 2, 3, 4]
