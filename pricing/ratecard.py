@@ -730,7 +730,8 @@ def _notes(m: _Money) -> pd.Categorical:
     code = np.where((flags & _INCREMENT) > 0, 2, np.where((flags & _TOP_UP) > 0, 1, 0))
     cut = np.flatnonzero(flags & (_CUT_PERSON | _CUT_CONTRACT))
     amounts, before = pd.factorize(m.before[cut])
-    code[cut] = 3 + 3 * amounts + flags[cut] // _CUT_PERSON - 1  # person's maximum, contract cap, both
+    which = (flags[cut] & (_CUT_PERSON | _CUT_CONTRACT)) // _CUT_PERSON - 1  # person's maximum, contract cap, both
+    code[cut] = 3 + 3 * amounts + which
     texts = ["", "top-up over the lower rung already paid", "increment over the rung below"]
     for b in before:
         texts += [
