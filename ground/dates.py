@@ -334,7 +334,7 @@ def _as_nanoseconds(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
         inside = (ticks >= low) & (ticks <= high)  # NaT, the least int64, is outside
         nanoseconds[~inside] = np.iinfo(np.int64).min  # NaT
         bad = ~inside & (ticks != np.iinfo(np.int64).min)
-    return pd.Series(nanoseconds.view("datetime64[ns]"), index=values.index, name=values.name), bad
+    return pd.Series(nanoseconds.view("datetime64[ns]"), index=values.index, name=values.name, copy=False), bad
 
 
 def fitting_formats(values: pd.Series) -> list[str]:

@@ -100,7 +100,7 @@ def _codes(values: pd.Series | np.ndarray, ordered: bool) -> tuple[np.ndarray, i
     is tens of millions of rows.
     """
     if not ordered and isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy().astype(np.int32)
+        codes = values.array.codes.astype(np.int32)  # one copy (.cat.codes would make another)
         codes += 1  # missing (-1) is 0
         return codes, len(values.cat.categories) + 1
     plain = np.asarray(values) if not isinstance(values, pd.Series) or isinstance(values.dtype, np.dtype) else None

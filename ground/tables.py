@@ -722,7 +722,7 @@ def _by_distinct(values: pd.Series, categories: Any, coerce: Coercer) -> tuple[p
         codes = placed(again, codes, len(levels))
     categorical = pd.Categorical.from_codes(codes, categories=pd.Index(levels))
     failed = np.append(bad, False)[codes] if bad.any() else np.zeros(len(values), dtype=bool)
-    return pd.Series(categorical, index=values.index), failed, rule
+    return pd.Series(categorical, index=values.index, copy=False), failed, rule  # made here: not copied again
 
 
 def _as_category(values: pd.Series, categories: Any) -> tuple[pd.Series, np.ndarray, str]:

@@ -33,7 +33,7 @@ def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     ([0, 1, -1, 0], ['b', 'a'])
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy(), values.cat.categories
+        return values.array.codes, values.cat.categories  # the categorical's own codes, read-only: not copied
     codes, distinct = pd.factorize(values)
     return codes, pd.Index(distinct)
 

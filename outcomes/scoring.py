@@ -302,7 +302,7 @@ def _rows(assessments: pd.DataFrame, mine: np.ndarray, instrument: Instrument) -
     lookup = np.array([index.get(name, -1) for name in items.astype("string").fillna("")] + [-1], dtype=np.int16)
     return _Rows(
         at=mine,
-        person=ids.cat.codes.to_numpy()[mine],
+        person=ids.array.codes[mine],  # the categorical's own codes: .cat.codes would copy them all first
         people=ids.cat.categories,
         dates=assessments["assessed_on"].to_numpy(),
         item=lookup[item_codes[mine]],
