@@ -25,6 +25,7 @@ True
 from __future__ import annotations
 
 import math
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ __all__ = ["csv_bytes", "csv_pieces", "csv_text"]
 _Text = tuple[pa.StringArray, np.ndarray]
 _Coded = tuple[np.ndarray, pa.StringArray, np.ndarray]
 #: A part of every line: a separator, a column's text a row, or a few texts and which of them each row takes.
-_Part = str | pa.StringArray | tuple[pa.StringArray, np.ndarray]
+_Part: TypeAlias = str | pa.StringArray | tuple[pa.StringArray, np.ndarray]
 #: Rows joined at a time (a slice's parts, some MB, stay in the processor's cache).
 ROWS_AT_A_TIME = 1 << 16
 
@@ -86,7 +87,7 @@ def csv_pieces(frame: pd.DataFrame) -> list[memoryview]:
         if hi > lo:
             joined = pc.replace_with_mask(joined, pa.array(quoted[first:last]), by_pandas.slice(lo, hi - lo))
         # Every line ends in its line end, so the lines' bytes, end to end, are the slice's text.
-        return memoryview(_bytes(joined)[1])
+        return _bytes(joined)[1].data
 
     return [header, *each(lines, range(0, len(frame), ROWS_AT_A_TIME))]
 
