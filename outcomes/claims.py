@@ -332,7 +332,8 @@ def _claimed(claims: pd.DataFrame, cohort_ids: pd.Series, rules, names: tuple[st
     later = day > cut
     row = np.flatnonzero(~later)
     left_out = [("claims", "achieved after the settlement date", int(later.sum()))] if later.any() else []
-    people, person, n_cohort = _people(cohort_ids, claims["person_id"].iloc[row])
+    # The column's own take: iloc would take (and then drop) the rows' index labels as well.
+    people, person, n_cohort = _people(cohort_ids, pd.Series(claims["person_id"].array.take(row)))
     rank = ranked(people)
     outcome, day = outcome[row], day[row]
     order = _order(day, rank[person], outcome)

@@ -667,7 +667,7 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
     row = np.where(claimed, j.row, 0)
     inside = j.person < j.n_cohort
     evidence = (
-        claims["evidence"].astype("str").iloc[row].reset_index(drop=True)
+        pd.Series(claims["evidence"].astype("str").array.take(row))  # not iloc: no index labels taken and dropped
         if len(claims)
         else pd.Series([""] * len(j), dtype="str")
     )
@@ -701,7 +701,7 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
         }
     )
     if "provider_id" in claims:
-        ledger["provider_id"] = claims["provider_id"].astype("str").iloc[row].reset_index(drop=True).where(claimed)
+        ledger["provider_id"] = pd.Series(claims["provider_id"].astype("str").array.take(row)).where(claimed)
     return ledger
 
 
