@@ -674,6 +674,7 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
     if not claimed.all():
         evidence = evidence.where(claimed, _spell_evidence(card, j, ~claimed))
     days, when = pd.factorize(j.day, sort=True)
+    period = payment_periods(when, card.periods)  # named once a day found (some thousands), not once a claim
     base = np.where(m.base >= 0, m.base, -1)
     prices, price_values = pd.factorize(base, sort=True)
     ledger = pd.DataFrame(
@@ -693,7 +694,7 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
             "uplift": "",
             "amount_pence": m.paid,
             "note": _notes(m),
-            "period": payment_periods(j.day, card.periods),
+            "period": pd.Categorical.from_codes(period.codes[days], categories=period.categories),
             "status": pd.Categorical.from_codes(
                 (m.reason != 0).astype(np.int8), categories=pd.Index(["accepted", "rejected"])
             ),
