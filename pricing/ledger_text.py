@@ -52,7 +52,7 @@ _SPECIAL[[ord(c) for c in ',"\r\n\x1e\x1f']] = True
 _MARKS[[0x1E, 0x1F]] = True
 
 
-def csv_pieces(frame: pd.DataFrame) -> list[memoryview]:
+def csv_pieces(frame: pd.DataFrame) -> list[pa.Buffer]:
     """``frame.to_csv(index=False, lineterminator="\\n")`` as UTF-8 bytes in pieces: the header, then the lines of
     each slice of rows, to hash or write one after the other (joined, they are :func:`csv_bytes`).
 
@@ -64,7 +64,8 @@ def csv_pieces(frame: pd.DataFrame) -> list[memoryview]:
 
     Returns
     -------
-    list of memoryview
+    list of pyarrow.Buffer
+        Each read as bytes are (hashed, written, joined), without copying it; kept with a settlement, they pickle.
 
     Examples
     --------
@@ -73,13 +74,13 @@ def csv_pieces(frame: pd.DataFrame) -> list[memoryview]:
     """
     pieces = _pieces(frame) if len(frame) and frame.columns.is_unique else None
     if not pieces:
-        return [memoryview(frame.to_csv(index=False, lineterminator="\n").encode())]
-    header = memoryview(frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode())
+        return [pa.py_buffer(frame.to_csv(index=False, lineterminator="\n").encode())]
+    header = pa.py_buffer(frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode())
     parts, quoted = _parts(pieces)
     at = np.flatnonzero(quoted)
     by_pandas = pa.array(_by_pandas(frame.iloc[at]), pa.string())
 
-    def lines(first: int) -> memoryview:
+    def lines(first: int) -> pa.Buffer:
         """The lines of the rows from ``first``, each row's pandas wrote in its place."""
         last = min(first + ROWS_AT_A_TIME, len(frame))
         joined = pc.binary_join_element_wise(*(_rows(part, first, last) for part in parts), "")
@@ -87,7 +88,8 @@ def csv_pieces(frame: pd.DataFrame) -> list[memoryview]:
         if hi > lo:
             joined = pc.replace_with_mask(joined, pa.array(quoted[first:last]), by_pandas.slice(lo, hi - lo))
         # Every line ends in its line end, so the lines' bytes, end to end, are the slice's text.
-        return _bytes(joined)[1].data
+        offsets = _bytes(joined)[0]
+        return joined.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
 
     return [header, *each(lines, range(0, len(frame), ROWS_AT_A_TIME))]
 

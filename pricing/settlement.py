@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.special import ndtri
 
 from ground.checks import parameter_error
@@ -103,7 +104,7 @@ class Settlement:
         return int(self.ledger["amount_pence"].sum())
 
     @cached_property
-    def _ledger_pieces(self) -> list[memoryview]:
+    def _ledger_pieces(self) -> list[pa.Buffer]:
         """The ledger as CSV in pieces (:func:`pricing.ledger_text.csv_pieces`), amounts in pounds with two decimals.
 
         Written once, on first use: the figures' SHA-256, the audit's ledger file and the statement all read it,
