@@ -268,7 +268,8 @@ def judge(
     people, n_cohort, rank = claimed.people, claimed.n_cohort, claimed.rank
     start = np.zeros(len(people), dtype=np.int64)
     start[:n_cohort] = _days(_start_dates(cohort[index], index))
-    blocks, left_out = [], list(claimed.left_out)
+    reason = np.zeros(len(claimed.person), dtype=np.int8)
+    due, left_out = [], list(claimed.left_out)
     first: dict[str, np.ndarray] = {}
     for rule in rules:
         code, times = names.index(rule.name), _times(rule, segment, n_cohort, len(people))
@@ -278,19 +279,21 @@ def judge(
             anchor = np.max([first[a] for a in rule.after], axis=0) if rule.after else None
             block, outside = _due(rule, spells, code, people, n_cohort, start, anchor, cut, rank, times)
             left_out += outside
+            due.append(block)
         block["reason"] = _validity(rule, block, _eligible(rule, cohort, len(people)), start, first)
         valid = block["reason"] == ACCEPTED
         first[rule.name] = np.full(len(people), NEVER, dtype=np.int64)
         np.minimum.at(first[rule.name], block["person"][valid], block["day"][valid])
         block["reason"][valid & _beyond(block, times)] = DUPLICATE
-        blocks.append(block)
-    return _assembled(blocks, rank, names, people, n_cohort), left_out
+        if rule.spells is None:
+            reason[block["at"]] = block["reason"]
+    return _assembled(claimed, reason, due, names), left_out
 
 
 # ------------------------------------------------------------------ claims as arrays
 @dataclass(frozen=True)
 class _Claimed:
-    """The claims known by the settlement date as arrays, sorted by outcome, then in the claim order."""
+    """The claims known by the settlement date as arrays in the claim order, and where each outcome's claims are."""
 
     person: np.ndarray
     outcome: np.ndarray
@@ -301,17 +304,22 @@ class _Claimed:
     n_cohort: int
     rank: np.ndarray
     left_out: list[tuple[str, str, int]]
+    #: Positions of the claims by outcome, each outcome's in the claim order; where each outcome's begin.
+    by_outcome: np.ndarray
+    starts: np.ndarray
 
     def block(self, code: int) -> dict[str, np.ndarray]:
-        """The claims of one outcome, in the claim order."""
-        lo, hi = np.searchsorted(self.outcome, [code, code + 1])
-        n = int(hi - lo)
-        block = {k: getattr(self, k)[lo:hi] for k in ("person", "day", "row", "tie", "outcome")}
-        return {**block, "number": np.zeros(n, dtype=np.int64), "began": np.zeros(n, dtype=np.int64)}
+        """The claims of one outcome, in the claim order, with their positions among all claims (``at``)."""
+        at = self.by_outcome[self.starts[code] : self.starts[code + 1]]
+        return {"person": self.person[at], "day": self.day[at], "at": at}
 
 
 def _claimed(claims: pd.DataFrame, cohort_ids: pd.Series, rules, names: tuple[str, ...], cut: int, source) -> _Claimed:
-    """Outcome names, ids and days factorised once; unknown outcomes refused with their rows; later claims counted."""
+    """Outcome names, ids and days factorised once; unknown outcomes refused with their rows; later claims counted.
+
+    The claims are sorted once, into the claim order; each outcome's are found among them by one stable sort of
+    the outcomes' few codes, which keeps the claim order within each.
+    """
     claimed = {r.name for r in rules if r.spells is None}
     codes, uniques = pd.factorize(claims["outcome"])
     found = [str(name) for name in uniques]
@@ -324,26 +332,38 @@ def _claimed(claims: pd.DataFrame, cohort_ids: pd.Series, rules, names: tuple[st
     later = day > cut
     row = np.flatnonzero(~later)
     left_out = [("claims", "achieved after the settlement date", int(later.sum()))] if later.any() else []
-    people, person, n_cohort = _people(cohort_ids, claims["person_id"].iloc[row])
+    # The column's own take: iloc would take (and then drop) the rows' index labels as well.
+    people, person, n_cohort = _people(cohort_ids, pd.Series(claims["person_id"].array.take(row)))
     rank = ranked(people)
     outcome, day = outcome[row], day[row]
-    order = _order(outcome, day, rank[person])
+    order = _order(day, rank[person], outcome)
     outcome, day, person, row = outcome[order], day[order], person[order], row[order]
-    order, tie = _ties_broken(claims, row, person, day, outcome)
-    return _Claimed(person[order], outcome[order], day[order], row[order], tie, people, n_cohort, rank, left_out)
+    at, moved, tie = _ties_broken(claims, row, person, day, outcome)
+    for column in (outcome, day, person, row):  # only tied claims move, within their runs
+        column[at] = column[moved]
+    by_outcome = np.argsort(outcome, kind="stable")  # a few small codes: a radix sort
+    starts = np.searchsorted(outcome[by_outcome], np.arange(len(names) + 1))
+    return _Claimed(person, outcome, day, row, tie, people, n_cohort, rank, left_out, by_outcome, starts)
 
 
 def _order(*keys: np.ndarray) -> np.ndarray:
-    """The stable order of rows by ``keys`` (the first most significant): one sort of packed integers if they fit."""
-    packed, bits = np.zeros(keys[0].size, dtype=np.int64), 0
+    """The stable order of rows by ``keys`` (the first most significant).
+
+    The keys and each row's position (last, so equal keys keep their rows' order) are packed into one integer when
+    they fit: sorting the integers, no sort of positions by them, gives the order in their lowest bits.
+    """
+    n = keys[0].size
+    places = max(n - 1, 0).bit_length()
+    packed, bits = np.arange(n, dtype=np.int64), places
     for key in reversed(keys):
         low = int(key.min()) if key.size else 0
         width = (int(key.max()) - low + 1).bit_length() if key.size else 0
-        if bits + width > 62:
+        if bits + width > 63:
             return np.lexsort(keys[::-1])
         packed |= (key.astype(np.int64) - low) << bits
         bits += width
-    return np.argsort(packed, kind="stable")
+    order: np.ndarray = np.sort(packed) & ((1 << places) - 1)
+    return order
 
 
 def _refuse(claims: pd.DataFrame, bad: np.ndarray, claimed: set[str], from_spells: set[str], source) -> None:
@@ -356,15 +376,16 @@ def _refuse(claims: pd.DataFrame, bad: np.ndarray, claimed: set[str], from_spell
     raise schema_error(failures, "claims", list(claims.columns), source=source)
 
 
-def _ties_broken(claims: pd.DataFrame, row, person, day, outcome) -> tuple[np.ndarray, np.ndarray]:
+def _ties_broken(claims: pd.DataFrame, row, person, day, outcome) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Within runs of claims alike in outcome, day and person: the order by evidence, then provider, and each rank.
 
-    Only the tied claims' text is read and sorted; every other claim keeps its place and ranks 0.
+    Only the tied claims' text is read and sorted; every other claim keeps its place and ranks 0. Returns the
+    tied claims' places, the place each one's claim comes from, and every claim's rank in its run.
     """
     same = (person[1:] == person[:-1]) & (day[1:] == day[:-1]) & (outcome[1:] == outcome[:-1])
-    order, rank = np.arange(row.size), np.zeros(row.size, dtype=np.int64)
+    rank = np.zeros(row.size, dtype=np.int64)
     if not same.any():
-        return order, rank
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), rank
     tied = np.zeros(row.size, dtype=bool)
     tied[1:] |= same
     tied[:-1] |= same
@@ -379,11 +400,10 @@ def _ties_broken(claims: pd.DataFrame, row, person, day, outcome) -> tuple[np.nd
     )
     ordered = keys.sort_values(["run", "evidence", "provider"], kind="stable")
     # Runs are contiguous, so reordering the tied places within each run leaves every other claim where it is.
-    order[at] = at[ordered.index.to_numpy()]
     run = ordered["run"].to_numpy()
     position = np.arange(run.size)
     rank[at] = position - np.maximum.accumulate(np.where(np.append(True, run[1:] != run[:-1]), position, 0))
-    return order, rank
+    return at, at[ordered.index.to_numpy()], rank
 
 
 def _people(cohort_ids: pd.Series, claim_ids: pd.Series) -> tuple[pd.Index, np.ndarray, int]:
@@ -472,7 +492,7 @@ def _beyond(block: dict, times: np.ndarray) -> np.ndarray:
     """Claims after a person's first ``times`` valid ones of the outcome (the block is in claim order)."""
     valid = np.flatnonzero(block["reason"] == ACCEPTED)
     person = block["person"][valid]
-    order = np.argsort(person, kind="stable")
+    order = _order(person)
     starts = np.ones(order.size, dtype=bool)
     starts[1:] = person[order][1:] != person[order][:-1]
     position = np.arange(order.size)
@@ -516,11 +536,16 @@ def _due(rule: ClaimRule, spells, code: int, people, n_cohort: int, start, ancho
     return block, left_out
 
 
-def _assembled(blocks: list[dict], rank, names, people, n_cohort: int) -> JudgedClaims:
-    """All blocks in the claim order: achieved_on, person, outcome, then evidence and provider."""
-    joined = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
-    order = _order(joined["day"], rank[joined["person"]], joined["outcome"], joined["tie"])
-    j = {k: v[order] for k, v in joined.items()}
+def _assembled(claimed: _Claimed, reason: np.ndarray, due: list[dict], names) -> JudgedClaims:
+    """The claims with their reasons, in the claim order already, and any payments due from spells merged in by
+    achieved_on, person and outcome (a payment is never of a claimed outcome, so never tied with a claim)."""
+    n = len(claimed.person)
+    j = {"person": claimed.person, "outcome": claimed.outcome, "day": claimed.day, "reason": reason}
+    j.update(row=claimed.row, tie=claimed.tie, number=np.zeros(n, dtype=np.int64), began=np.zeros(n, dtype=np.int64))
+    if due:
+        joined = {k: np.concatenate([v, *(b[k] for b in due)]) for k, v in j.items()}
+        order = _order(joined["day"], claimed.rank[joined["person"]], joined["outcome"], joined["tie"])
+        j = {k: v[order] for k, v in joined.items()}
     return JudgedClaims(
         person=j["person"],
         outcome=j["outcome"],
@@ -530,6 +555,6 @@ def _assembled(blocks: list[dict], rank, names, people, n_cohort: int) -> Judged
         number=j["number"],
         began=j["began"],
         outcomes=names,
-        people=people,
-        n_cohort=n_cohort,
+        people=claimed.people,
+        n_cohort=claimed.n_cohort,
     )

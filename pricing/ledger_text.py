@@ -8,9 +8,12 @@ text column as it is, adjacent categories (a ledger's outcome, dates, prices, st
 once for each combination of their values the frame holds, so millions of rows are joined from a few pieces. A row
 with a field pandas quotes (a comma, a quote, a line break) is written by pandas itself, so the quoting rules are
 pandas' (and Python's ``csv`` module's), not copied here. Any other frame is written by pandas whole. Each line
-is joined with its line end, so the body is the joined lines' bytes straight from Arrow's buffer: hashing a
+is joined with its line end, so the body is the joined lines' bytes straight from Arrow's buffers: hashing a
 ledger never decodes it into a Python string (which, with the copies around it, took as long as joining the
-fields); :func:`csv_text` is the same as text.
+fields). The lines are joined some tens of thousands of rows at a time, on the machine's cores: a slice's
+categories written out and joined stay in the processor's cache, where the whole ledger's (hundreds of MB) were
+written to fresh memory and read back. :func:`csv_pieces` gives the header and each slice's bytes, to hash or
+write one after the other without copying them into one; :func:`csv_bytes` joins them, :func:`csv_text` decodes.
 
 Examples
 --------
@@ -22,18 +25,25 @@ True
 from __future__ import annotations
 
 import math
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["csv_bytes", "csv_text"]
+from ground.threads import each
+
+__all__ = ["csv_bytes", "csv_pieces", "csv_text"]
 
 #: A column's text a row (pyarrow string array) and the rows pandas would quote; a category's codes (-1 missing),
 #: its names' text and the names pandas would quote.
 _Text = tuple[pa.StringArray, np.ndarray]
 _Coded = tuple[np.ndarray, pa.StringArray, np.ndarray]
+#: A part of every line: a separator, a column's text a row, or a few texts and which of them each row takes.
+_Part: TypeAlias = str | pa.StringArray | tuple[pa.StringArray, np.ndarray]
+#: Rows joined at a time (a slice's parts, some MB, stay in the processor's cache).
+ROWS_AT_A_TIME = 1 << 16
 
 #: Bytes that make pandas quote a field (delimiter, quote, line breaks), and the two that mark rows here. Each is
 #: ASCII, so it is never part of another character's UTF-8 bytes.
@@ -42,14 +52,55 @@ _SPECIAL[[ord(c) for c in ',"\r\n\x1e\x1f']] = True
 _MARKS[[0x1E, 0x1F]] = True
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame.to_csv(index=False, lineterminator="\\n")`` as UTF-8 bytes, byte for byte, fast for a frame of text.
+def csv_pieces(frame: pd.DataFrame) -> list[pa.Buffer]:
+    """``frame.to_csv(index=False, lineterminator="\\n")`` as UTF-8 bytes in pieces: the header, then the lines of
+    each slice of rows, to hash or write one after the other (joined, they are :func:`csv_bytes`).
 
     Parameters
     ----------
     frame : pandas.DataFrame
         Any frame; its columns are written in Arrow when all of them are text
         (a missing value is written empty, as pandas writes it), by pandas otherwise.
+
+    Returns
+    -------
+    list of pyarrow.Buffer
+        Each read as bytes are (hashed, written, joined), without copying it; kept with a settlement, they pickle.
+
+    Examples
+    --------
+    >>> [bytes(piece) for piece in csv_pieces(pd.DataFrame({"a": ["x", "y, z"]}))]
+    [b'a\\n', b'x\\n"y, z"\\n']
+    """
+    pieces = _pieces(frame) if len(frame) and frame.columns.is_unique else None
+    if not pieces:
+        return [pa.py_buffer(frame.to_csv(index=False, lineterminator="\n").encode())]
+    header = pa.py_buffer(frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode())
+    parts, quoted = _parts(pieces)
+    at = np.flatnonzero(quoted)
+    by_pandas = pa.array(_by_pandas(frame.iloc[at]), pa.string())
+
+    def lines(first: int) -> pa.Buffer:
+        """The lines of the rows from ``first``, each row's pandas wrote in its place."""
+        last = min(first + ROWS_AT_A_TIME, len(frame))
+        joined = pc.binary_join_element_wise(*(_rows(part, first, last) for part in parts), "")
+        lo, hi = np.searchsorted(at, [first, last])
+        if hi > lo:
+            joined = pc.replace_with_mask(joined, pa.array(quoted[first:last]), by_pandas.slice(lo, hi - lo))
+        # Every line ends in its line end, so the lines' bytes, end to end, are the slice's text.
+        offsets = _bytes(joined)[0]
+        return joined.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+
+    return [header, *each(lines, range(0, len(frame), ROWS_AT_A_TIME))]
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame.to_csv(index=False, lineterminator="\\n")`` as UTF-8 bytes, byte for byte, fast for a frame of text.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any frame (see :func:`csv_pieces`).
 
     Returns
     -------
@@ -60,16 +111,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     >>> csv_bytes(pd.DataFrame({"a": pd.Categorical(["x", None]), "b": ["3 May, 2024", "£5"]}))
     b'a,b\\nx,"3 May, 2024"\\n,\\xc2\\xa35\\n'
     """
-    header = frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode()
-    pieces = _pieces(frame) if len(frame) and frame.columns.is_unique else None
-    if not pieces:
-        return frame.to_csv(index=False, lineterminator="\n").encode()
-    lines, quoted = _lines(pieces)
-    if quoted.any():
-        by_pandas = pa.array(_by_pandas(frame.iloc[np.flatnonzero(quoted)]), pa.string())
-        lines = pc.replace_with_mask(lines, pa.array(quoted), by_pandas)
-    # Every line ends in its line end, so the lines' bytes, end to end, are the body.
-    return b"".join((header, _bytes(lines)[1].data))
+    return b"".join(csv_pieces(frame))
 
 
 def csv_text(frame: pd.DataFrame) -> str:
@@ -118,27 +160,39 @@ def _pieces(frame: pd.DataFrame) -> list[_Text | list[_Coded]] | None:
     return pieces
 
 
-def _lines(pieces: list[_Text | list[_Coded]]) -> _Text:
-    """Each row's pieces joined, a comma between them and its line end after them, and the rows pandas would quote.
+def _parts(pieces: list[_Text | list[_Coded]]) -> tuple[list[_Part], np.ndarray]:
+    """The parts of every line, a comma between the pieces and the line end after them, and the rows pandas would
+    quote.
 
-    Adjacent categories are written once for each combination of their values found, with the commas around them
-    and the line end, then placed by the combination's code: the rows are joined from a few long pieces, not from
-    every column's short ones and every comma (a ledger's outcome, dates, prices, status and reason are categories).
+    Adjacent categories are one part: a text for each combination of their values found, with the commas around
+    them and the line end, and each row's combination. The rows are joined from a few long parts, not from every
+    column's short ones and every comma (a ledger's outcome, dates, prices, status and reason are categories).
     """
-    parts: list[pa.StringArray | str] = []
+    parts: list[_Part] = []
     quoted = []
     for i, piece in enumerate(pieces):
         after = "\n" if i == len(pieces) - 1 else ","
         if isinstance(piece, list):
-            text, special = _combined(piece, "," if i and not isinstance(pieces[i - 1], list) else "", after)
-            parts.append(text)
+            before = "," if i and not isinstance(pieces[i - 1], list) else ""
+            text, combination, special = _combined(piece, before, after)
+            parts.append((text, combination))
         else:
-            text, special = piece
-            parts.append(text)
+            column, special = piece
+            parts.append(column)
             if after == "\n" or not isinstance(pieces[i + 1], list):  # else the categories after it have the comma
                 parts.append(after)
         quoted.append(special)
-    return pc.binary_join_element_wise(*parts, ""), np.logical_or.reduce(quoted)
+    return parts, np.logical_or.reduce(quoted)
+
+
+def _rows(part: _Part, first: int, last: int) -> pa.StringArray | str:
+    """A part of the lines of rows ``first`` to ``last`` (a separator is the same for every row)."""
+    if isinstance(part, str):
+        return part
+    if isinstance(part, tuple):
+        text, combination = part
+        return text.take(combination[first:last])
+    return part.slice(first, last - first)
 
 
 #: The most combinations of adjacent categories' values (a missing value counted as one more) one integer codes.
@@ -149,8 +203,9 @@ def _combinations(run: list[_Coded]) -> int:
     return math.prod(len(names) + 1 for _, names, _ in run)
 
 
-def _combined(run: list[_Coded], before: str, after: str) -> _Text:
-    """Adjacent categories as one piece of text a row, between ``before`` and ``after``."""
+def _combined(run: list[_Coded], before: str, after: str) -> tuple[pa.StringArray, np.ndarray, np.ndarray]:
+    """Adjacent categories as one piece of text a row, between ``before`` and ``after``: the text of each
+    combination found, each row's combination, and the rows pandas would quote."""
     packed = np.zeros(run[0][0].size, dtype=np.int64)
     for codes, names, _ in run:  # 0 for a missing value, 1 + its code otherwise
         packed = packed * (len(names) + 1) + (codes.astype(np.int64) + 1)
@@ -161,7 +216,7 @@ def _combined(run: list[_Coded], before: str, after: str) -> _Text:
         parts.append(pc.fill_null(names.take(pa.array(value - 1, mask=value == 0)), ""))
         special |= np.append(False, quoted)[value]
     text = pc.binary_join_element_wise(before, pc.binary_join_element_wise(*parts[::-1], ","), after, "")
-    return text.take(pa.array(combination)), special[combination]
+    return text, combination, special[combination]
 
 
 def _text(column: pd.Series) -> _Text | None:

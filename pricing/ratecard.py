@@ -667,13 +667,14 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
     row = np.where(claimed, j.row, 0)
     inside = j.person < j.n_cohort
     evidence = (
-        claims["evidence"].astype("str").iloc[row].reset_index(drop=True)
+        pd.Series(claims["evidence"].astype("str").array.take(row))  # not iloc: no index labels taken and dropped
         if len(claims)
         else pd.Series([""] * len(j), dtype="str")
     )
     if not claimed.all():
         evidence = evidence.where(claimed, _spell_evidence(card, j, ~claimed))
     days, when = pd.factorize(j.day, sort=True)
+    period = payment_periods(when, card.periods)  # named once a day found (some thousands), not once a claim
     base = np.where(m.base >= 0, m.base, -1)
     prices, price_values = pd.factorize(base, sort=True)
     ledger = pd.DataFrame(
@@ -693,7 +694,7 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
             "uplift": "",
             "amount_pence": m.paid,
             "note": _notes(m),
-            "period": payment_periods(j.day, card.periods),
+            "period": pd.Categorical.from_codes(period.codes[days], categories=period.categories),
             "status": pd.Categorical.from_codes(
                 (m.reason != 0).astype(np.int8), categories=pd.Index(["accepted", "rejected"])
             ),
@@ -701,7 +702,7 @@ def _ledger(card: RateCard, j: JudgedClaims, claims: pd.DataFrame, tranche, m: _
         }
     )
     if "provider_id" in claims:
-        ledger["provider_id"] = claims["provider_id"].astype("str").iloc[row].reset_index(drop=True).where(claimed)
+        ledger["provider_id"] = pd.Series(claims["provider_id"].astype("str").array.take(row)).where(claimed)
     return ledger
 
 

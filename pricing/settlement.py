@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.special import ndtri
 
 from ground.checks import parameter_error
@@ -48,7 +49,7 @@ from metrics.thresholds import Contrast, case_mix_baseline
 from outcomes.custody import custody_nights
 from outcomes.engines import DuckDB, Spark, as_engine
 from pricing.contract import Contract, ContractRule, Tranche, comparison_measure
-from pricing.ledger_text import csv_bytes
+from pricing.ledger_text import csv_pieces
 from pricing.payouts import events_avoided, tranche_money
 from pricing.ratecard import CLAIM_KINDS, cash_flow
 from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
@@ -103,18 +104,23 @@ class Settlement:
         return int(self.ledger["amount_pence"].sum())
 
     @cached_property
-    def ledger_bytes(self) -> bytes:
-        """The ledger as CSV, UTF-8 bytes (amounts in pounds with two decimals); identical for identical inputs.
+    def _ledger_pieces(self) -> list[pa.Buffer]:
+        """The ledger as CSV in pieces (:func:`pricing.ledger_text.csv_pieces`), amounts in pounds with two decimals.
 
         Written once, on first use: the figures' SHA-256, the audit's ledger file and the statement all read it,
         and at millions of claims writing it is seconds. A settlement's ledger is not changed after settling.
         """
         # Amounts repeat (prices, zeros): each distinct one is written once, then placed by its code, so a
-        # ledger of millions of claims does not call pence_text millions of times; csv_bytes writes what
+        # ledger of millions of claims does not call pence_text millions of times; csv_pieces writes what
         # to_csv(index=False, lineterminator="\n") writes, byte for byte, joining ordinary rows in Arrow.
         codes, amounts = pd.factorize(self.ledger["amount_pence"])
         text = pd.Categorical.from_codes(codes, categories=pd.Index([pence_text(a) for a in amounts]))
-        return csv_bytes(self.ledger.assign(amount=text).drop(columns="amount_pence"))
+        return csv_pieces(self.ledger.assign(amount=text).drop(columns="amount_pence"))
+
+    @property
+    def ledger_bytes(self) -> bytes:
+        """The ledger as CSV, UTF-8 bytes (amounts in pounds with two decimals); identical for identical inputs."""
+        return b"".join(self._ledger_pieces)
 
     def ledger_csv(self) -> str:
         """The ledger as CSV text: :attr:`ledger_bytes` decoded."""
@@ -131,8 +137,15 @@ class Settlement:
                 str(party): int(pence) for party, pence in zip(self.parties["party"], self.parties["amount_pence"])
             },
             "ledger_rows": len(self.ledger),
-            "ledger_sha256": hashlib.sha256(self.ledger_bytes).hexdigest(),
+            "ledger_sha256": self._ledger_sha256(),
         }
+
+    def _ledger_sha256(self) -> str:
+        """The SHA-256 of :attr:`ledger_bytes`, hashed piece by piece: the ledger's text is not copied into one."""
+        digest = hashlib.sha256()
+        for piece in self._ledger_pieces:
+            digest.update(piece)
+        return digest.hexdigest()
 
     def to_frame(self) -> pd.DataFrame:
         """The tranche table (a copy)."""
@@ -295,15 +308,14 @@ def settle(
     tranches = _tranche_table(contract, rule_rows, ledger)
     parties = _parties(contract, int(ledger["amount_pence"].sum()))
     excluded = pd.DataFrame(exclusions + tariff_excluded, columns=["step", "reason", "n"])
-    settlement = Settlement(contract.name, as_of, tranches, parties, ledger, excluded)
-    audit = {
+    audit: dict[str, Any] = {
         "contract": {"name": contract.name, "sha256": contract.digest, "source": contract.source},
         "as_of": as_of.isoformat(),
         "baseline_version": None if contract.baseline is None else contract.baseline.version,
         "seeds": {},
         "tables": {name: {"rows": n, "used": name not in given.unused} for name, n in sorted(counts.items())},
         "unused": sorted(given.unused),
-        "figures": settlement.figures(),
+        "figures": None,  # in its place, once the settlement that writes the ledger (once) is made
     }
     if before is not None:
         audit["previous"] = {
@@ -311,7 +323,9 @@ def settle(
             "sha256": before.reference,
             "paid_pence": int(before.paid["amount_pence"].sum()),
         }
-    return Settlement(contract.name, as_of, tranches, parties, ledger, excluded, audit)
+    settlement = Settlement(contract.name, as_of, tranches, parties, ledger, excluded, audit)
+    audit["figures"] = settlement.figures()
+    return settlement
 
 
 def _paid_before(previous: object) -> PaidBefore:

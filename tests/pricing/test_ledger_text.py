@@ -7,7 +7,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing.ledger_text import csv_text
+from pricing import ledger_text
+from pricing.ledger_text import csv_pieces, csv_text
 
 #: Characters pandas and the csv module treat specially, the two that mark rows here, and ordinary ones.
 TEXT = st.one_of(
@@ -74,3 +75,20 @@ def test_categories_with_more_combinations_than_one_integer_codes_are_written_as
     names = [f"v{i}" for i in range(700)]  # 701 ** 7 combinations (a missing value is one) are more than 2 ** 62
     frame = pd.DataFrame({f"c{k}": pd.Categorical(rng.choice(names, 50), categories=names) for k in range(7)})
     assert csv_text(frame) == written(frame)
+
+
+def test_a_ledger_joined_a_few_rows_at_a_time_is_written_as_pandas_writes_it(monkeypatch):
+    # Rows pandas quotes fall in several slices, some slices hold none, and the last slice is short.
+    monkeypatch.setattr(ledger_text, "ROWS_AT_A_TIME", 4)
+    rng = np.random.default_rng(4)
+    n = 50
+    frame = pd.DataFrame(
+        {
+            "item": pd.Categorical(rng.choice(["job", "job, 26 weeks"], n, p=[0.9, 0.1])),
+            "evidence": rng.choice(["letter", 'the "big" one', "x"], n, p=[0.45, 0.1, 0.45]),
+            "status": pd.Categorical(rng.choice(["accepted", "rejected"], n)),
+        }
+    )
+    pieces = csv_pieces(frame)
+    assert len(pieces) == 1 + 13  # the header and 13 slices of at most 4 rows
+    assert b"".join(pieces).decode() == written(frame)

@@ -359,3 +359,16 @@ def test_the_ledger_csv_writes_each_amount_in_pounds_as_pence_text_does():
     assert s.ledger_csv().split("\n")[1:-1] == [
         f"{i},{pence_text(a)}" for i, a in zip(ledger["item"], ledger["amount_pence"])
     ]
+
+
+def test_a_settlement_whose_ledger_was_written_pickles_with_the_same_ledger():
+    # The ledger's CSV is kept in pieces once written (for its SHA-256): a copy of the settlement keeps them.
+    import pickle
+
+    from pricing.settlement import Settlement
+
+    ledger = pd.DataFrame({"item": ["a", "b, c"], "amount_pence": [5, 250]})
+    empty = pd.DataFrame()
+    s = Settlement("x", date(2025, 1, 1), empty, empty, ledger, empty)
+    assert s.ledger_bytes == b'item,amount\na,0.05\n"b, c",2.50\n'
+    assert pickle.loads(pickle.dumps(s)).ledger_bytes == s.ledger_bytes
