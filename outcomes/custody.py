@@ -190,7 +190,9 @@ def custody_nights(
     return CustodyNights(per_person, int(follow_up_days), tuple(chosen), when, links)
 
 
-def nights_frame(person_id: Any, index_date: np.ndarray, observable: np.ndarray, reason: Any, nights: Any) -> pd.DataFrame:
+def nights_frame(
+    person_id: Any, index_date: np.ndarray, observable: np.ndarray, reason: Any, nights: Any
+) -> pd.DataFrame:
     """The per-person table of :class:`CustodyNights`, from its columns (counted here or on a SQL engine).
 
     Parameters
@@ -224,7 +226,7 @@ def nights_frame(person_id: Any, index_date: np.ndarray, observable: np.ndarray,
     )
 
 
-def window_people(people: Any, index: str, as_of: pd.Timestamp | None) -> pd.DataFrame:
+def window_people(people: Any, index: str, as_of: DateLike | None) -> pd.DataFrame:
     """People's ids and index dates, checked as :func:`custody_nights` checks them (a file read first).
 
     Parameters
@@ -233,7 +235,7 @@ def window_people(people: Any, index: str, as_of: pd.Timestamp | None) -> pd.Dat
         person_id (unique) and the index date column.
     index : str
         The column holding the index date (missing: the person is not observable).
-    as_of : pandas.Timestamp or None
+    as_of : date-like, optional
         No index date may be after it (None: today).
 
     Raises
@@ -247,12 +249,13 @@ def window_people(people: Any, index: str, as_of: pd.Timestamp | None) -> pd.Dat
     >>> window_people(people, "released_on", pd.Timestamp("2024-06-30"))["person_id"].tolist()
     ['7']
     """
+    when = None if as_of is None else parse_date(as_of, "The 'as_of' parameter of window_people")
     source = None if isinstance(people, pd.DataFrame) else str(people)
     if source is not None:
         people = read_frame(people, table="people", text=["person_id"])
     require_columns(people, {"person_id": "person_id", "index": index}, table="people", source=source)
     columns = {"person_id": "person_id", "start_date": index}
-    return validate(people, "people", columns=columns, nullable=["start_date"], as_of=as_of, source=source)
+    return validate(people, "people", columns=columns, nullable=["start_date"], as_of=when, source=source)
 
 
 def _stays(custody: Any, as_of: pd.Timestamp | None) -> pd.DataFrame:

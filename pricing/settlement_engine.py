@@ -176,15 +176,14 @@ class OffencesOnEngine:
         # a price per person without a proven reoffence measures everyone at the settlement date
         everyone = r is not None and r.price_key in contract.prices
         pairs = _pairs(contract, cohort, settled, _index_dates(cohort, contract.index), everyone)
-        runner = self.engine.runner()
-        try:
-            rules = stage_offence_table(runner, self.engine, self.source, settings, known=True, caller=CALLER)
-            n, later, unmatched = _on_record(runner, "offences", rules, self.source, people, settled)
-            counts = _measured(runner, settings, pairs)
-        finally:
-            runner.close()
-        per_date = _per_date(pairs, lambda rows, _: per_person_frame(counts.iloc[rows].reset_index(drop=True)))
-        return CountedOffences(n, later, unmatched, per_date, type(self.engine).__name__.lower())
+
+        def staged(runner: Any) -> list:
+            return stage_offence_table(runner, self.engine, self.source, settings, known=True, caller=CALLER)
+
+        totals, counts = _counted(self.engine, "offences", self.source, staged, lambda runner: _measured(
+            runner, settings, pairs), people, settled)  # fmt: skip
+        per_date = _per_date(pairs, lambda rows, _: per_person_frame(counts.take(rows).reset_index(drop=True)))
+        return CountedOffences(*totals, per_date, type(self.engine).__name__.lower())
 
 
 @dataclass(frozen=True)
@@ -195,18 +194,12 @@ class CustodyOnEngine:
     source: str | Path
 
     def count(self, contract: Contract, cohort: pd.DataFrame, people: pd.DataFrame, settled: date) -> CountedCustody:
-        """Check and count the stays, and count each person's bed nights at each date the contract measures them.
+        """Check and count the stays, and each person's bed nights at each date the contract measures them.
 
         Parameters
         ----------
-        contract : Contract
-            The contract settled (its ``[custody]`` count and tranches).
-        cohort : pandas.DataFrame
-            The eligible people with their ``tranche``.
-        people : pandas.DataFrame
-            Every person given (checked): stays of no one in it are counted.
-        settled : datetime.date
-            The settlement date.
+        contract, cohort, people, settled
+            As :meth:`OffencesOnEngine.count` takes them; the contract's ``[custody]`` says what is counted.
 
         Raises
         ------
@@ -215,44 +208,64 @@ class CustodyOnEngine:
 
         Examples
         --------
+        A stay of ten nights in the Custody Pathfinder's two years; ``b`` is never held:
+
         >>> import tempfile
         >>> from pricing import scheme
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> path = Path(folder.name) / "custody.csv"
-        >>> _ = path.write_text("person_id,start,end,kind\\na,2012-01-01,2012-01-11,remand\\n", encoding="utf-8")
-        >>> cohort = pd.DataFrame({"person_id": ["a", "b"], "start_date": pd.Timestamp("2011-10-01"),
-        ...                        "tranche": "pilot"})
-        >>> counted = CustodyOnEngine(DuckDB(threads=1), path).count(scheme("youth_justice"), cohort, cohort,
-        ...                                                          date(2014, 3, 31))
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "custody.parquet"
+        ...     pd.DataFrame({"person_id": ["a"], "start": pd.to_datetime(["2012-01-01"]),
+        ...                   "end": pd.to_datetime(["2012-01-11"]), "kind": ["remand"]}).to_parquet(path)
+        ...     cohort = pd.DataFrame({"person_id": ["a", "b"], "start_date": pd.Timestamp("2011-10-01"),
+        ...                            "tranche": "pilot"})
+        ...     counted = CustodyOnEngine(DuckDB(threads=1), path).count(scheme("youth_justice"), cohort, cohort,
+        ...                                                              date(2014, 3, 31))
         >>> counted.per_person(cohort, date(2014, 3, 31))["bed_nights"].tolist()
         [10, 0]
-        >>> folder.cleanup()
         """
         c = contract.custody
         assert c is not None  # a contract that reads custody counts its bed nights (pricing.contract)
         index = _index_dates(cohort, c.index)
         pairs = _pairs(contract, cohort, settled, index, everyone=False)
-        runner = self.engine.runner()
-        try:
+
+        def staged(runner: Any) -> list:
             today = pd.Timestamp.today().normalize()  # checked against today, as pricing.settlement_data checks
-            rules = stage_custody_table(runner, self.engine, self.source, today=today, kinds=c.kinds, caller=CALLER)
-            n, later, unmatched = _on_record(runner, "custody", rules, self.source, people, settled)
+            return stage_custody_table(runner, self.engine, self.source, today=today, kinds=c.kinds, caller=CALLER)
+
+        def counted(runner: Any) -> pd.DataFrame:
             _load_measured(runner, pairs)
-            nights = nights_on_engine(runner, "measured", follow_up_days=c.follow_up_days, index=c.index,
-                                      open_reason=WINDOW_OPEN)  # fmt: skip
-        finally:
-            runner.close()
+            return nights_on_engine(runner, "measured", follow_up_days=c.follow_up_days, index=c.index,
+                                    open_reason=WINDOW_OPEN)  # fmt: skip
+
+        totals, nights = _counted(self.engine, "custody", self.source, staged, counted, people, settled)
 
         def frame(rows: np.ndarray, ids: pd.Index) -> pd.DataFrame:
-            counted = nights.iloc[rows]
-            observable = counted["observable"].to_numpy(dtype=bool)
-            return nights_frame(ids.array, index[pairs["cohort_row"].to_numpy()[rows]], observable,
-                                counted["reason"].array, counted["bed_nights"].to_numpy(dtype=float, na_value=np.nan))  # fmt: skip
+            got = nights.take(rows)
+            dates = index[pairs["cohort_row"].to_numpy()[rows]]
+            counts = got["bed_nights"].to_numpy(dtype=float, na_value=np.nan)
+            return nights_frame(ids.array, dates, got["observable"].to_numpy(dtype=bool), got["reason"].array, counts)
 
-        return CountedCustody(n, later, unmatched, _per_date(pairs, frame), type(self.engine).__name__.lower())
+        return CountedCustody(*totals, _per_date(pairs, frame), type(self.engine).__name__.lower())
 
 
-def _on_record(runner: Any, table: str, rules: list, source: Any, people: pd.DataFrame, settled: date) -> tuple:
+def _counted(
+    engine: DuckDB | Spark, table: str, source: Any, staged: Any, counted: Any, people: pd.DataFrame, settled: date
+) -> tuple[tuple[int, int, int], pd.DataFrame]:
+    """A table of events (offences, custody) on an engine: staged (``staged(runner)`` gives the checks it carries),
+    checked and linked in one pass (:func:`_on_record`: rows, those dated later, those of no one), then counted per
+    person and date measured (``counted(runner)``)."""
+    runner = engine.runner()
+    try:
+        rules = staged(runner)
+        totals = _on_record(runner, table, rules, source, people, settled)
+        return totals, counted(runner)
+    finally:
+        runner.close()
+
+
+def _on_record(
+    runner: Any, table: str, rules: list, source: Any, people: pd.DataFrame, settled: date
+) -> tuple[int, int, int]:
     """One pass over a staged table (offences, custody): its rows, those dated after the settlement date and those
     on record by it of no one in people; the file's rows checked (an error names the first failing), and the links
     reported (none linking is an error)."""
@@ -500,12 +513,8 @@ def custody_on_engine(
 
     Parameters
     ----------
-    engine : "pandas", DuckDB or Spark
-        Where the bed nights are counted.
-    given : SettlementData
-        The tables pandas read and checked.
-    files : mapping of str -> Path or str
-        The files :func:`held_back` left to the engine.
+    engine, given, files
+        As :func:`assessments_on_engine` takes them (``engine``: where the bed nights are counted).
 
     Examples
     --------

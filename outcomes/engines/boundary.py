@@ -252,9 +252,9 @@ def load_file(
     Parameters
     ----------
     runner : Runner
-        The engine's runner.
+        Where the view is made.
     engine : DuckDB or Spark
-        The engine (named in an error).
+        Named in an error, with ``caller``.
     table : str
         The table the file holds.
     source : str or Path
@@ -262,25 +262,22 @@ def load_file(
     needed : sequence of str
         The columns the schema requires, in its order.
     caller : str
-        Named in an error.
+        The function named in an error.
 
     Examples
     --------
+    Ids written as numbers with a decimal point, each whole:
+
     >>> import tempfile
     >>> from outcomes.engines import DuckDB
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = Path(folder.name) / "custody.csv"
-    >>> _ = path.write_text("person_id,start\\na,2024-01-01\\n", encoding="utf-8")
-    >>> runner = DuckDB(threads=1).runner()
-    >>> load_file(runner, DuckDB(), "custody", path, ["person_id", "start", "end", "kind"], "settle")
-    Traceback (most recent call last):
-    ...
-    ground.errors.SchemaError: ...custody.csv: table 'custody' fails 2 rules:
-      - end: required column missing
-      - kind: required column missing
-      Columns present: person_id, start
-    >>> runner.close()
-    >>> folder.cleanup()
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "custody.parquet"
+    ...     pd.DataFrame({"person_id": [7.0, 8.0], "start": ["2024-01-01", None]}).to_parquet(path)
+    ...     runner = DuckDB(threads=1).runner()
+    ...     found = load_file(runner, DuckDB(), "custody", path, ["person_id", "start"], "settle")
+    ...     runner.close()
+    >>> found["person_id"]
+    RawColumn(name='person_id', kind='float', zone=None, whole=True)
     """
     refuse_declared_format(engine, source, caller)
     raw = f"{table}_raw"

@@ -19,7 +19,6 @@ from outcomes.engines.boundary import (
     located,
     read_columns,
     refuse_declared_format,
-    source_name,
 )
 from outcomes.engines.sql import OFFENCE_COLUMNS
 

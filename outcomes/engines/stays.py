@@ -36,9 +36,9 @@ def stage_custody_table(
     Parameters
     ----------
     runner : Runner
-        The engine's runner.
+        Where the file is read.
     engine : DuckDB or Spark
-        The engine (named in an error).
+        Named in an error, with ``caller``.
     source : str or Path
         A Parquet or CSV file.
     today : DateLike
@@ -46,21 +46,24 @@ def stage_custody_table(
     kinds : sequence of str
         The kinds of custody counted.
     caller : str
-        Named in an error.
+        The function named in an error.
 
     Examples
     --------
+    A remand still held (``end`` empty), its kind written with a capital:
+
     >>> import tempfile
     >>> from outcomes.engines import DuckDB
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = Path(folder.name) / "custody.csv"
-    >>> _ = path.write_text("person_id,start,end,kind\\na,2024-01-01,,Remand\\n", encoding="utf-8")
-    >>> runner = DuckDB(threads=1).runner()
-    >>> rules = stage_custody_table(runner, DuckDB(), path, today="2025-01-01", kinds=["remand"], caller="settle")
-    >>> runner.fetch("SELECT person_id, start_day, end_day IS NULL AS open, counted FROM custody_stage").values.tolist()
-    [['a', 19723, True, True]]
-    >>> runner.close()
-    >>> folder.cleanup()
+    >>> stays = pd.DataFrame({"person_id": ["a"], "start": ["2024-01-01"], "end": [None], "kind": ["Remand"]})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     stays.to_csv(Path(folder) / "custody.csv", index=False)
+    ...     runner = DuckDB(threads=1).runner()
+    ...     rules = stage_custody_table(runner, DuckDB(), Path(folder) / "custody.csv", today="2025-01-01",
+    ...                                 kinds=["remand"], caller="settle")
+    ...     staged = runner.fetch("SELECT start_day, end_day IS NULL AS held, counted FROM custody_stage")
+    ...     runner.close()
+    >>> staged.values.tolist()
+    [[19723, True, True]]
     """
     columns = load_file(runner, engine, "custody", source, custody_sql.CUSTODY_COLUMNS, caller)
     levels = runner.fetch(levels_sql(RAW, columns["kind"], CUSTODY_KINDS))

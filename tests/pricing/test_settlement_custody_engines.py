@@ -23,44 +23,31 @@ from pricing.settlement_engine import CountedCustody, custody_on_engine, held_ba
 from tests.pricing.test_scheme_replays import young_people
 from tests.pricing.test_settlement_engines import assert_same, settled
 
-#: Thirty nights of sentenced custody from the index date; measured at the interim and final settlements.
-HAND = """
-[metric]
-name = "Bed nights worked by hand"
-
-[tranches.t]
-start = 2024-01-01
-end = 2024-01-31
-interim = 2024-02-05
-final = 2024-04-01
-
-[custody]
-follow_up_days = 30
-kinds = ["sentenced"]
-
-[counterfactual.baseline]
-period = "2023"
-measure = "bed_nights"
-rate = 5.0
-version = "hand"
-
-[rules.nights]
-type = "tranche"
-measure = "bed_nights"
-against = "baseline"
-scale = "relative"
-at_least = 0.0
-settle = "interim"
-price_per_event = 100
-"""
+#: Thirty nights of sentenced custody from the index date, against 5 a person; settled at the interim date.
+HAND = {
+    "metric": {"name": "Bed nights worked by hand"},
+    "tranches": {"t": {"start": date(2024, 1, 1), "end": date(2024, 1, 31), "interim": date(2024, 2, 5),
+                       "final": date(2024, 4, 1)}},
+    "custody": {"follow_up_days": 30, "kinds": ["sentenced"]},
+    "counterfactual": {"baseline": {"rate": 5.0, "period": "2023", "measure": "bed_nights", "version": "hand"}},
+    "rules": {"nights": {"type": "tranche", "measure": "bed_nights", "against": "baseline", "scale": "relative",
+                         "at_least": 0.0, "settle": "interim", "price_per_event": 100}},
+}  # fmt: skip
 AS_OF = "2024-04-01"
 INTERIM, FINAL = date(2024, 2, 5), date(2024, 4, 1)
 
 # person, index date, stays (start, end, kind): the window is the 30 nights from the index date
 PEOPLE = {
     # 5 nights (5th-9th), 5 more (10th-14th), none more (inside the first two), 2 apart (20th, 21st): 12
-    "overlap": ("2024-01-01", [("2024-01-05", "2024-01-10", "sentenced"), ("2024-01-08", "2024-01-15", "Sentenced"),
-                               ("2024-01-09", "2024-01-11", "sentenced"), ("2024-01-20", "2024-01-22", "sentenced")]),
+    "overlap": (
+        "2024-01-01",
+        [
+            ("2024-01-05", "2024-01-10", "sentenced"),
+            ("2024-01-08", "2024-01-15", "Sentenced"),
+            ("2024-01-09", "2024-01-11", "sentenced"),
+            ("2024-01-20", "2024-01-22", "sentenced"),
+        ],
+    ),
     "same_day": ("2024-01-01", [("2024-01-10", "2024-01-10", "sentenced")]),  # received and released: none
     "open": ("2024-01-01", [("2024-01-25", None, "sentenced")]),  # still held: to the window's close, 6 (25th-30th)
     "from_before": ("2024-01-01", [("2023-12-20", "2024-01-04", "sentenced")]),  # 1st-3rd: 3
@@ -85,15 +72,13 @@ NIGHTS = {
 def hand(tmp_path_factory) -> tuple[Contract, dict[str, str]]:
     folder = tmp_path_factory.mktemp("custody_engines")
     people = pd.DataFrame({"person_id": list(PEOPLE), "start_date": [start for start, _ in PEOPLE.values()]})
-    stays = pd.DataFrame(
-        [(who, *stay) for who, (_, held) in PEOPLE.items() for stay in held], columns=["person_id", "start", "end", "kind"]
-    )
+    rows = [(who, *stay) for who, (_, held) in PEOPLE.items() for stay in held]
+    stays = pd.DataFrame(rows, columns=["person_id", "start", "end", "kind"])
     stays = pd.concat([stays, pd.DataFrame([("x9", "2024-01-05", "2024-01-09", "sentenced")], columns=stays.columns)])
     paths = {"people": folder / "people.csv", "custody": folder / "custody.csv"}
     people.to_csv(paths["people"], index=False)
     stays.to_csv(paths["custody"], index=False)
-    (folder / "hand.toml").write_text(HAND)
-    return Contract.from_toml(folder / "hand.toml"), {name: str(path) for name, path in paths.items()}
+    return Contract.from_mapping(HAND), {name: str(path) for name, path in paths.items()}
 
 
 def nights_per_person(contract: Contract, data: dict, engine) -> dict[date, pd.DataFrame]:
