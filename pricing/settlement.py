@@ -17,6 +17,11 @@ sorted by person before anything is computed (assessments, scored per person
 and day whatever their order, are not), so the settlement does not
 depend on the order of rows in any table, and the ledger written as CSV is
 byte-identical for the same inputs.
+
+On DuckDB or Spark (``engine=``), the offences and custody stays are counted
+and the assessments scored on the engine, per person and date measured
+(:mod:`pricing.settlement_engine`); everything here then reads those counts as
+its own, so every engine gives the same ledger.
 """
 
 from __future__ import annotations
@@ -244,12 +249,13 @@ def settle(
         pays what is due now and the two form one running account
         (:mod:`pricing.running`; ``desist settle --previous AUDIT.json``).
     engine : {"pandas", "duckdb", "spark"} or an engine
-        Where the offences are counted and the assessments scored: ``"pandas"`` in
-        memory; ``"duckdb"`` (or :class:`outcomes.engines.DuckDB` with a memory
-        limit) reading Parquet or CSV offences and assessments files from disk;
-        ``"spark"`` (or :class:`outcomes.engines.Spark` with a cluster's session).
-        The other tables are read by pandas on every engine, and every engine
-        gives the same ledger (:mod:`pricing.settlement_engine`).
+        Where the offences and custody bed nights are counted and the
+        assessments scored: ``"pandas"`` in memory; ``"duckdb"`` (or
+        :class:`outcomes.engines.DuckDB` with a memory limit) reading Parquet or
+        CSV offences, assessments and custody files from disk; ``"spark"`` (or
+        :class:`outcomes.engines.Spark` with a cluster's session). The other
+        tables are read by pandas on every engine, and every engine gives the
+        same ledger (:mod:`pricing.settlement_engine`).
 
     Returns
     -------

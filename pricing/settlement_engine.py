@@ -1,4 +1,5 @@
-"""A settlement's offences counted on a SQL engine: DuckDB in this process, or Spark (local, or a cluster's session).
+"""A settlement's offences and custody counted on a SQL engine: DuckDB in this process, or Spark (local, or a
+cluster's session).
 
 ``settle(..., engine="duckdb")`` reads and checks the people and every other table in pandas, as it always does
 (eligibility, tranches, uplifts and the tests of each tranche need them in memory), and leaves the offences, the
@@ -29,6 +30,16 @@ lacks, or a score out of its range or not whole, leaves its occasion not scorabl
 come into pandas, one instrument at a time, to be judged by :func:`outcomes.achievement.achievement` as
 ``MetricSpec.achievement`` judges them. Assessments given as a DataFrame, an Excel file or a mapped table are
 read, checked and judged by pandas on every engine.
+
+Custody stays are left to the engine too when they are a Parquet or CSV file (:class:`CustodyOnEngine`,
+:mod:`outcomes.engines.stays`): the engine reads and checks them with :mod:`ground.tables`' rules and words; one
+pass counts the stays, those begun after the settlement date and those on record by it of no one in the people
+table (the exclusions; none linking at all is refused); one pass counts, per person of the cohort and per date
+measured (each tranche's interim and final dates), the bed nights in their window as
+:func:`outcomes.custody.custody_nights` counts them on the stays on record by that date (an end recorded later
+leaves a stay open; overlapping stays count each night once), and whether the window has closed. pandas checks
+the people's index dates as it measures them, and prices these counts as its own. Custody given as a DataFrame,
+an Excel file or a mapped table is counted by pandas on every engine.
 """
 
 from __future__ import annotations
