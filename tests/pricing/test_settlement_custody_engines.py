@@ -182,3 +182,19 @@ def test_custody_of_no_one_is_refused_in_pandas_words(hand, tmp_path):
     with pytest.raises(SchemaError) as duckdb_error:
         settled(contract, {**data, "custody": str(path)}, AS_OF, "duckdb")
     assert str(duckdb_error.value) == str(pandas_error.value).replace(f"{path}: ", "")
+
+
+def test_an_index_date_after_the_date_measured_is_refused_in_pandas_words(hand, tmp_path):
+    """Custody counted from a release date of the people table, one after the interim date it is measured at."""
+    contract, data = hand
+    released = Contract.from_mapping({**HAND, "custody": {**HAND["custody"], "index": "released_on"}})
+    people = pd.read_csv(data["people"]).assign(released_on="2024-01-10")
+    people.loc[4, "released_on"] = "2024-03-01"
+    path = tmp_path / "released.csv"
+    people.to_csv(path, index=False)
+    with pytest.raises(SchemaError) as pandas_error:
+        settled(released, {**data, "people": str(path)}, AS_OF)
+    with pytest.raises(SchemaError) as duckdb_error:
+        settled(released, {**data, "people": str(path)}, AS_OF, "duckdb")
+    assert "after the as-of date 2024-02-05" in str(pandas_error.value)
+    assert str(duckdb_error.value) == str(pandas_error.value)
