@@ -45,7 +45,7 @@ an Excel file or a mapped table is counted by pandas on every engine.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -191,8 +191,10 @@ class OffencesOnEngine:
         def staged(runner: Any) -> list:
             return stage_offence_table(runner, self.engine, self.source, settings, known=True, caller=CALLER)
 
-        totals, counts = _counted(self.engine, "offences", self.source, staged, lambda runner: _measured(
-            runner, settings, pairs), people, settled)  # fmt: skip
+        def counted(runner: Any) -> pd.DataFrame:
+            return _measured(runner, settings, pairs)
+
+        totals, counts = _counted(self.engine, "offences", self.source, staged, counted, people, settled)
         per_date = _per_date(pairs, lambda rows, _: per_person_frame(counts.take(rows).reset_index(drop=True)))
         return CountedOffences(*totals, per_date, type(self.engine).__name__.lower())
 
@@ -260,7 +262,13 @@ class CustodyOnEngine:
 
 
 def _counted(
-    engine: DuckDB | Spark, table: str, source: Any, staged: Any, counted: Any, people: pd.DataFrame, settled: date
+    engine: DuckDB | Spark,
+    table: str,
+    source: Any,
+    staged: Callable[[Any], list],
+    counted: Callable[[Any], pd.DataFrame],
+    people: pd.DataFrame,
+    settled: date,
 ) -> tuple[tuple[int, int, int], pd.DataFrame]:
     """A table of events (offences, custody) on an engine: staged (``staged(runner)`` gives the checks it carries),
     checked and linked in one pass (:func:`_on_record`: rows, those dated later, those of no one), then counted per
@@ -289,7 +297,9 @@ def _on_record(
     return n, later, unmatched
 
 
-def _per_date(pairs: pd.DataFrame, frame_of: Any) -> dict[int, tuple[pd.Index, pd.DataFrame]]:
+def _per_date(
+    pairs: pd.DataFrame, frame_of: Callable[[np.ndarray, pd.Index], pd.DataFrame]
+) -> dict[int, tuple[pd.Index, pd.DataFrame]]:
     """For each date measured (a few: each a tranche's or the settlement's), the ids measured at it and their
     per-person table, built by ``frame_of(rows, ids)`` from their rows of ``pairs``."""
     cut_day = pairs["cut_day"].to_numpy()
@@ -538,7 +548,9 @@ def custody_on_engine(
     return None if path is None else CustodyOnEngine(cast("DuckDB | Spark", engine), path)
 
 
-def _taken(table: str, engine: str | DuckDB | Spark, given: SettlementData, files: Mapping[str, Path | str]):
+def _taken(
+    table: str, engine: str | DuckDB | Spark, given: SettlementData, files: Mapping[str, Path | str]
+) -> Path | str | None:
     """The file of ``table`` left to an engine, taken out of ``given``'s tables; None when pandas reads it."""
     if not isinstance(engine, (DuckDB, Spark)) or table not in files:
         return None
