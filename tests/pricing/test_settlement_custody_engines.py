@@ -150,6 +150,16 @@ def test_the_custody_pathfinder_settles_on_spark_as_on_pandas(tmp_path, spark_se
     assert_same(settled(scheme("youth_justice"), parquet, "2014-03-31", Spark(session=spark_session)), want)
 
 
+def refusals(contract: Contract, data: dict) -> tuple[str, str]:
+    """The errors settling ``data`` gives on pandas and on DuckDB."""
+    messages = []
+    for engine in ("pandas", "duckdb"):
+        with pytest.raises(SchemaError) as error:
+            settled(contract, data, AS_OF, engine)
+        messages.append(str(error.value))
+    return messages[0], messages[1]
+
+
 @pytest.mark.parametrize(
     ("column", "values"),
     [
@@ -165,23 +175,16 @@ def test_a_bad_custody_file_is_refused_in_pandas_words(hand, tmp_path, column, v
     bad[column] = values
     path = tmp_path / "bad_custody.csv"
     bad.to_csv(path, index=False)
-    with pytest.raises(SchemaError) as pandas_error:
-        settled(contract, {**data, "custody": str(path)}, AS_OF)
-    with pytest.raises(SchemaError) as duckdb_error:
-        settled(contract, {**data, "custody": str(path)}, AS_OF, "duckdb")
-    assert str(pandas_error.value).startswith(f"{path}: table 'custody' fails")
-    assert str(duckdb_error.value) == str(pandas_error.value)
+    pandas_error, duckdb_error = refusals(contract, {**data, "custody": str(path)})
+    assert pandas_error.startswith(f"{path}: table 'custody' fails") and duckdb_error == pandas_error
 
 
 def test_custody_of_no_one_is_refused_in_pandas_words(hand, tmp_path):
     contract, data = hand
     path = tmp_path / "strangers.csv"
     pd.read_csv(data["custody"]).assign(person_id="x").to_csv(path, index=False)
-    with pytest.raises(SchemaError) as pandas_error:
-        settled(contract, {**data, "custody": str(path)}, AS_OF)
-    with pytest.raises(SchemaError) as duckdb_error:
-        settled(contract, {**data, "custody": str(path)}, AS_OF, "duckdb")
-    assert str(duckdb_error.value) == str(pandas_error.value).replace(f"{path}: ", "")
+    pandas_error, duckdb_error = refusals(contract, {**data, "custody": str(path)})
+    assert "0 of 13 custody match a person_id in people" in pandas_error and duckdb_error == pandas_error
 
 
 def test_an_index_date_after_the_date_measured_is_refused_in_pandas_words(hand, tmp_path):
@@ -192,9 +195,5 @@ def test_an_index_date_after_the_date_measured_is_refused_in_pandas_words(hand, 
     people.loc[4, "released_on"] = "2024-03-01"
     path = tmp_path / "released.csv"
     people.to_csv(path, index=False)
-    with pytest.raises(SchemaError) as pandas_error:
-        settled(released, {**data, "people": str(path)}, AS_OF)
-    with pytest.raises(SchemaError) as duckdb_error:
-        settled(released, {**data, "people": str(path)}, AS_OF, "duckdb")
-    assert "after the as-of date 2024-02-05" in str(pandas_error.value)
-    assert str(duckdb_error.value) == str(pandas_error.value)
+    pandas_error, duckdb_error = refusals(released, {**data, "people": str(path)})
+    assert "after the as-of date 2024-02-05" in pandas_error and duckdb_error == pandas_error
