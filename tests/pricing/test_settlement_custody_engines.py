@@ -187,13 +187,27 @@ def test_custody_of_no_one_is_refused_in_pandas_words(hand, tmp_path):
     assert "0 of 13 custody match a person_id in people" in pandas_error and duckdb_error == pandas_error
 
 
-def test_an_index_date_after_the_date_measured_is_refused_in_pandas_words(hand, tmp_path):
-    """Custody counted from a release date of the people table, one after the interim date it is measured at."""
+#: Custody counted from a release date of the people table.
+RELEASED = {**HAND, "custody": {**HAND["custody"], "index": "released_on"}}
+
+
+def test_people_without_the_date_custody_is_counted_from_are_not_observable_on_every_engine(hand, tmp_path):
     contract, data = hand
-    released = Contract.from_mapping({**HAND, "custody": {**HAND["custody"], "index": "released_on"}})
+    people = pd.read_csv(data["people"])
+    people["released_on"] = people["start_date"].where(~people["person_id"].isin(["open", "remand"]))
+    path = tmp_path / "released.csv"
+    people.to_csv(path, index=False)
+    want = settled(Contract.from_mapping(RELEASED), {**data, "people": str(path)}, AS_OF)
+    assert want.tranches.iloc[0][["n_treated", "not_observable"]].tolist() == [6, 3]  # and "late"'s window is open
+    assert_same(settled(Contract.from_mapping(RELEASED), {**data, "people": str(path)}, AS_OF, "duckdb"), want)
+
+
+def test_an_index_date_after_the_date_measured_is_refused_in_pandas_words(hand, tmp_path):
+    """A release date after the interim date the tranche is measured at."""
+    _, data = hand
     people = pd.read_csv(data["people"]).assign(released_on="2024-01-10")
     people.loc[4, "released_on"] = "2024-03-01"
     path = tmp_path / "released.csv"
     people.to_csv(path, index=False)
-    pandas_error, duckdb_error = refusals(released, {**data, "people": str(path)})
+    pandas_error, duckdb_error = refusals(Contract.from_mapping(RELEASED), {**data, "people": str(path)})
     assert "after the as-of date 2024-02-05" in pandas_error and duckdb_error == pandas_error
