@@ -44,7 +44,7 @@ from ground.reading import read_frame, schema_text
 from ground.tables import CUSTODY_KINDS, Links, UnmatchedRowsWarning, check_links, validate
 from outcomes.rates import Frequency
 
-__all__ = ["CUSTODY_KINDS", "CustodyNights", "custody_nights"]
+__all__ = ["CUSTODY_KINDS", "CustodyNights", "custody_nights", "nights_frame", "window_people"]
 
 #: The reason a person whose window is still open is left out.
 WINDOW_OPEN = "follow-up window not closed by as_of"
@@ -176,32 +176,86 @@ def custody_nights(
         raise parameter_error("kinds", caller, f"a list of kinds from {', '.join(CUSTODY_KINDS)}", kinds)
     when = None if as_of is None else parse_date(as_of, f"The 'as_of' parameter of {caller}").normalize()
     custody_source = None if isinstance(custody, pd.DataFrame) else str(custody)
-    people = _people(people, index, when)
+    people = window_people(people, index, when)
     stays = _stays(custody, when)
     with warnings.catch_warnings():
         # The unmatched stays are counted in the result's links; the warning says the same once.
         warnings.simplefilter("always", UnmatchedRowsWarning)
         links = check_links(stays, people, table="custody", to_table="people", source=custody_source)
     nights, observable, reason = _nights(people, stays, index, follow_up_days, tuple(chosen), when)
-    per_person = pd.DataFrame(
+    per_person = nights_frame(
+        people["person_id"].astype("str").array, people[index].to_numpy(dtype="datetime64[ns]"), observable, reason,
+        nights,
+    )  # fmt: skip
+    return CustodyNights(per_person, int(follow_up_days), tuple(chosen), when, links)
+
+
+def nights_frame(
+    person_id: Any, index_date: np.ndarray, observable: np.ndarray, reason: Any, nights: Any
+) -> pd.DataFrame:
+    """The per-person table of :class:`CustodyNights`, from its columns (counted here or on a SQL engine).
+
+    Parameters
+    ----------
+    person_id : array of str
+        The people, in order.
+    index_date : numpy.ndarray of datetime64[ns]
+        Their index dates.
+    observable : numpy.ndarray of bool
+        Whether each is observable.
+    reason : array of str
+        Why not ("" when observable).
+    nights : array of numbers
+        Their bed nights (read only where observable).
+
+    Examples
+    --------
+    >>> frame = nights_frame(["a", "b"], np.array(["2024-01-01", "2024-02-01"], dtype="datetime64[ns]"),
+    ...                      np.array([True, False]), ["", WINDOW_OPEN], np.array([3.0, np.nan]))
+    >>> frame["bed_nights"].tolist()
+    [3, <NA>]
+    """
+    return pd.DataFrame(
         {
-            "person_id": people["person_id"].astype("str").array,
-            "index_date": people[index].to_numpy(dtype="datetime64[ns]"),
+            "person_id": person_id,
+            "index_date": index_date,
             "observable": observable,
             "reason": pd.array(reason, dtype="str"),
             "bed_nights": pd.array(np.where(observable, nights, np.nan), dtype="Int64"),
         }
     )
-    return CustodyNights(per_person, int(follow_up_days), tuple(chosen), when, links)
 
 
-def _people(people: Any, index: str, as_of: pd.Timestamp | None) -> pd.DataFrame:
+def window_people(people: Any, index: str, as_of: DateLike | None) -> pd.DataFrame:
+    """People's ids and index dates, checked as :func:`custody_nights` checks them (a file read first).
+
+    Parameters
+    ----------
+    people : DataFrame or path
+        person_id (unique) and the index date column.
+    index : str
+        The column holding the index date (missing: the person is not observable).
+    as_of : date-like, optional
+        No index date may be after it (None: today).
+
+    Raises
+    ------
+    SchemaError
+        In :func:`ground.tables.validate`'s words.
+
+    Examples
+    --------
+    >>> people = pd.DataFrame({"person_id": [7], "released_on": ["2024-01-01"]})
+    >>> window_people(people, "released_on", pd.Timestamp("2024-06-30"))["person_id"].tolist()
+    ['7']
+    """
+    when = None if as_of is None else parse_date(as_of, "The 'as_of' parameter of window_people")
     source = None if isinstance(people, pd.DataFrame) else str(people)
     if source is not None:
         people = read_frame(people, table="people", text=["person_id"])
     require_columns(people, {"person_id": "person_id", "index": index}, table="people", source=source)
     columns = {"person_id": "person_id", "start_date": index}
-    return validate(people, "people", columns=columns, nullable=["start_date"], as_of=as_of, source=source)
+    return validate(people, "people", columns=columns, nullable=["start_date"], as_of=when, source=source)
 
 
 def _stays(custody: Any, as_of: pd.Timestamp | None) -> pd.DataFrame:

@@ -17,6 +17,11 @@ sorted by person before anything is computed (assessments, scored per person
 and day whatever their order, are not), so the settlement does not
 depend on the order of rows in any table, and the ledger written as CSV is
 byte-identical for the same inputs.
+
+On DuckDB or Spark (``engine=``), the offences and custody stays are counted
+and the assessments scored on the engine, per person and date measured
+(:mod:`pricing.settlement_engine`); everything here then reads those counts as
+its own, so every engine gives the same ledger.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from ground.reading import TableSource
 from ground.tables import UnmatchedRowsWarning, check_links
 from ground.tolerance import at_least
 from metrics.thresholds import Contrast, case_mix_baseline
-from outcomes.custody import custody_nights
+from outcomes.custody import custody_nights, window_people
 from outcomes.engines import DuckDB, Spark, as_engine
 from pricing.contract import Contract, ContractRule, Tranche, comparison_measure
 from pricing.ledger_text import csv_pieces
@@ -55,7 +60,16 @@ from pricing.ratecard import CLAIM_KINDS, cash_flow
 from pricing.ratecard_settlement import contract_cap_pence, settle_contract_claims
 from pricing.running import SETTLED_BEFORE, PaidBefore, by_item, netted
 from pricing.settlement_data import OUTCOME_COLUMN, TABLES, settlement_data
-from pricing.settlement_engine import CountedOffences, JudgedAssessments, assessments_on_engine, held_back, on_engine
+from pricing.settlement_engine import (
+    Counted,
+    CountedCustody,
+    CountedOffences,
+    JudgedAssessments,
+    assessments_on_engine,
+    custody_on_engine,
+    held_back,
+    on_engine,
+)
 from pricing.tariff_ledger import LEDGER_COLUMNS, Uplifts, capped, pence, pence_text, tariff_rows, uplifts
 
 __all__ = ["TABLES", "Settlement", "pence_text", "settle"]
@@ -248,12 +262,13 @@ def settle(
         pays what is due now and the two form one running account
         (:mod:`pricing.running`; ``desist settle --previous AUDIT.json``).
     engine : {"pandas", "duckdb", "spark"} or an engine
-        Where the offences are counted and the assessments scored: ``"pandas"`` in
-        memory; ``"duckdb"`` (or :class:`outcomes.engines.DuckDB` with a memory
-        limit) reading Parquet or CSV offences and assessments files from disk;
-        ``"spark"`` (or :class:`outcomes.engines.Spark` with a cluster's session).
-        The other tables are read by pandas on every engine, and every engine
-        gives the same ledger (:mod:`pricing.settlement_engine`).
+        Where the offences and custody bed nights are counted and the
+        assessments scored: ``"pandas"`` in memory; ``"duckdb"`` (or
+        :class:`outcomes.engines.DuckDB` with a memory limit) reading Parquet or
+        CSV offences, assessments and custody files from disk; ``"spark"`` (or
+        :class:`outcomes.engines.Spark` with a cluster's session). The other
+        tables are read by pandas on every engine, and every engine gives the
+        same ledger (:mod:`pricing.settlement_engine`).
 
     Returns
     -------
@@ -283,13 +298,16 @@ def settle(
     source, files = held_back(contract, source, chosen)  # files the engine reads (pricing.settlement_engine)
     given = settlement_data(contract, source)
     held, assessed = on_engine(chosen, given, files), assessments_on_engine(chosen, given, files)
+    stays = custody_on_engine(chosen, given, files)
     cohort, exclusions = _cohort(contract, given.tables["people"], as_of)
-    read: dict[str, pd.DataFrame | CountedOffences | JudgedAssessments] = dict(given.tables)
+    read: dict[str, pd.DataFrame | Counted | JudgedAssessments] = dict(given.tables)
     counts = dict(given.rows)
-    if held is not None:  # the offences are counted on an engine (pricing.settlement_engine)
-        read["offences"] = counted = held.count(contract, cohort, given.tables["people"], as_of)
-        counts["offences"] = counted.rows
-    if assessed is not None:  # the assessments are scored on an engine
+    # the offences and custody are counted on an engine, the assessments scored there (pricing.settlement_engine)
+    for name, on in (("offences", held), ("custody", stays)):
+        if on is not None:
+            read[name] = counted = on.count(contract, cohort, given.tables["people"], as_of)
+            counts[name] = counted.rows
+    if assessed is not None:
         read["assessments"] = judged = assessed.judge(contract, cohort, as_of)
         counts["assessments"] = judged.rows
     tables, later = _known_by(read, as_of)
@@ -354,7 +372,7 @@ def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, 
     """
     kept, counted = dict(tables), []
     cut = pd.Timestamp(as_of)
-    if "custody" in tables:
+    if isinstance(tables.get("custody"), pd.DataFrame):  # (counted on an engine, a stay is open there alike)
         # A stay still open on the settlement date was open then, whatever release a later extract records.
         stays = tables["custody"]
         kept["custody"] = stays.assign(end=stays["end"].where(~(stays["end"] > cut)))
@@ -366,7 +384,7 @@ def _known_by(tables: Mapping, as_of: date) -> tuple[dict, list[tuple[str, str, 
         if name not in tables:
             continue
         frame = kept[name]
-        if isinstance(frame, (CountedOffences, JudgedAssessments)):  # counted on an engine
+        if isinstance(frame, (Counted, JudgedAssessments)):  # counted on an engine
             counted += [(name, words, frame.later)] if frame.later else []
             continue
         later = np.zeros(len(frame), dtype=bool)
@@ -386,7 +404,7 @@ def _linked(tables: Mapping) -> list[tuple[str, str, int]]:
     for name in ("offences", "custody"):
         if name not in tables:
             continue
-        if isinstance(tables[name], CountedOffences):  # linked on the engine, which refused none linking
+        if isinstance(tables[name], Counted):  # linked on the engine, which refused none linking
             unmatched = tables[name].unmatched
         elif "person_id" not in tables[name].columns:
             continue
@@ -466,6 +484,13 @@ def _outcomes(contract: Contract, people: pd.DataFrame, tables: Mapping, measure
         return _proven(contract, people, tables, as_of)
     c = contract.custody
     assert c is not None  # pricing.contract refuses a bed_nights rule without [custody]
+    if isinstance(tables["custody"], CountedCustody):  # counted on an engine; the people checked as pandas does
+        dates = people[c.index]
+        # ids and dates the people's schema read (settlement_data) fail only by a date after as_of: the whole check,
+        # a second of a million people, only when it can fail
+        if not pd.api.types.is_datetime64_dtype(dates.dtype) or (dates > pd.Timestamp(as_of)).any():
+            window_people(people[["person_id", c.index]], c.index, pd.Timestamp(as_of))
+        return tables["custody"].per_person(people, as_of)
     stays = _of(people, _known_by(tables, as_of)[0]["custody"])
     nights = custody_nights(
         people[["person_id", c.index]], stays, index=c.index, follow_up_days=c.follow_up_days, kinds=c.kinds,

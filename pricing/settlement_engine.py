@@ -1,4 +1,5 @@
-"""A settlement's offences counted on a SQL engine: DuckDB in this process, or Spark (local, or a cluster's session).
+"""A settlement's offences and custody counted on a SQL engine: DuckDB in this process, or Spark (local, or a
+cluster's session).
 
 ``settle(..., engine="duckdb")`` reads and checks the people and every other table in pandas, as it always does
 (eligibility, tranches, uplifts and the tests of each tranche need them in memory), and leaves the offences, the
@@ -29,12 +30,22 @@ lacks, or a score out of its range or not whole, leaves its occasion not scorabl
 come into pandas, one instrument at a time, to be judged by :func:`outcomes.achievement.achievement` as
 ``MetricSpec.achievement`` judges them. Assessments given as a DataFrame, an Excel file or a mapped table are
 read, checked and judged by pandas on every engine.
+
+Custody stays are left to the engine too when they are a Parquet or CSV file (:class:`CustodyOnEngine`,
+:mod:`outcomes.engines.stays`): the engine reads and checks them with :mod:`ground.tables`' rules and words; one
+pass counts the stays, those begun after the settlement date and those on record by it of no one in the people
+table (the exclusions; none linking at all is refused); one pass counts, per person of the cohort and per date
+measured (each tranche's interim and final dates), the bed nights in their window as
+:func:`outcomes.custody.custody_nights` counts them on the stays on record by that date (an end recorded later
+leaves a stay open; overlapping stays count each night once), and whether the window has closed. pandas checks
+the people's index dates as it measures them, and prices these counts as its own. Custody given as a DataFrame,
+an Excel file or a mapped table is counted by pandas on every engine.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -43,20 +54,36 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from ground.dates import parse_dates
 from ground.reading import TableSource, file_format
 from ground.tables import Links, UnmatchedRowsWarning, report_links
 from outcomes.achievement import Achievement, Cohort, achievement
+from outcomes.custody import WINDOW_OPEN, nights_frame
 from outcomes.engines import DuckDB, Spark
 from outcomes.engines import sql as stage
 from outcomes.engines.assessed import check_assessments, load_assessments, scores_on_engine
 from outcomes.engines.assessment_sql import ASSESSMENT_COLUMNS
-from outcomes.engines.boundary import TOO_RECENT, Settings, located, whole_count
-from outcomes.engines.run import check_offence_rows, day, stage_offence_table
+from outcomes.engines.boundary import TOO_RECENT, Settings, check_rows, located, whole_count
+from outcomes.engines.custody_sql import CUSTODY_COLUMNS
+from outcomes.engines.run import day, stage_offence_table
+from outcomes.engines.stays import nights_on_engine, stage_custody_table
 from outcomes.reoffending import per_person_frame
 from pricing.contract import Contract
 from pricing.settlement_data import SettlementData
 
-__all__ = ["AssessmentsOnEngine", "CountedOffences", "JudgedAssessments", "OffencesOnEngine", "held_back", "on_engine"]
+__all__ = [
+    "AssessmentsOnEngine",
+    "Counted",
+    "CountedCustody",
+    "CountedOffences",
+    "CustodyOnEngine",
+    "JudgedAssessments",
+    "OffencesOnEngine",
+    "assessments_on_engine",
+    "custody_on_engine",
+    "held_back",
+    "on_engine",
+]
 
 #: The data a settlement takes: tables by name (frames, files, mapped tables), or a data mapping file.
 SettlementSource = Mapping[str, pd.DataFrame | str | Path | TableSource] | str | Path
@@ -64,24 +91,25 @@ SettlementSource = Mapping[str, pd.DataFrame | str | Path | TableSource] | str |
 #: What a settlement names in its errors.
 CALLER = "settle"
 #: The tables an engine reads itself when they are files, and the columns of the empty table pandas checks instead.
-ON_ENGINE = {"offences": stage.OFFENCE_COLUMNS, "assessments": ASSESSMENT_COLUMNS}
+ON_ENGINE = {"offences": stage.OFFENCE_COLUMNS, "assessments": ASSESSMENT_COLUMNS, "custody": CUSTODY_COLUMNS}
 
 
 @dataclass(frozen=True)
-class CountedOffences:
-    """The offences of a settlement, counted on an engine.
+class Counted:
+    """Events of a settlement (offences, stays in custody) counted on an engine, per person and date measured.
 
     Attributes
     ----------
     rows : int
-        Offence rows given.
+        Rows given.
     later : int
-        Rows dated (offence or disposal) after the settlement date: left out and counted.
+        Rows dated after the settlement date (an offence or its disposal, a stay's start): left out and counted.
     unmatched : int
         Rows on record by the settlement date whose person_id is no one in the people table: left out and counted.
     per_date : dict of int -> (pandas.Index, pandas.DataFrame)
         For each date measured (its day number): the ids of the people measured at it, and their per-person table
-        (:func:`outcomes.reoffending.per_person_frame`), in the same order.
+        (:func:`outcomes.reoffending.per_person_frame`, or the per-person table of
+        :class:`outcomes.custody.CustodyNights`), in the same order.
     engine : str
         The engine that counted them.
     """
@@ -93,8 +121,8 @@ class CountedOffences:
     engine: str = "duckdb"
 
     def per_person(self, people: pd.DataFrame, when: date) -> pd.DataFrame:
-        """``people``'s proven reoffending on the offences on record by ``when``, in their order: the per-person
-        table of :func:`outcomes.reoffending.proven_reoffending`.
+        """``people``'s counts on the events on record by ``when``, in their order: the per-person table of
+        :func:`outcomes.reoffending.proven_reoffending` (offences), or of :func:`outcomes.custody.custody_nights`.
 
         Parameters
         ----------
@@ -118,6 +146,14 @@ class CountedOffences:
         if len(found) == len(frame) and (found == np.arange(len(found))).all():
             return frame  # a tranche's own people, as counted: measured by several rules, taken out once
         return frame.iloc[found].reset_index(drop=True)
+
+
+class CountedOffences(Counted):
+    """The offences of a settlement, counted on an engine: proven reoffending per person and date measured."""
+
+
+class CountedCustody(Counted):
+    """The custody stays of a settlement, counted on an engine: bed nights per person and date measured."""
 
 
 @dataclass(frozen=True)
@@ -147,31 +183,143 @@ class OffencesOnEngine:
             An offences file breaks its schema (as ``validate`` words it), or none of its ids is in people.
         """
         settings = _settings(contract)
-        pairs = _pairs(contract, cohort, settled)
-        runner = self.engine.runner()
-        try:
-            rules = stage_offence_table(runner, self.engine, self.source, settings, known=True, caller=CALLER)
-            runner.load("people_ids", people[["person_id"]].astype({"person_id": "str"}))
-            on_record = runner.fetch(stage.on_record_sql("offences_stage", "people_ids", day(pd.Timestamp(settled)),
-                                                         len(rules))).iloc[0]  # fmt: skip
-            check_offence_rows(runner, rules, on_record["n_rows"], self.source)
-            n, later, unmatched = (whole_count(on_record[k]) for k in ("n", "later", "unmatched"))
-            _links(runner, Links(n - later, n - later - unmatched, unmatched), people, settled)
-            counts = _measured(runner, settings, pairs)
-        finally:
-            runner.close()
-        cut_day = pairs["cut_day"].to_numpy()
-        per_date = {}
-        for cut in np.unique(cut_day):  # a few dates, each a tranche's or the settlement's
-            frame = per_person_frame(counts.loc[cut_day == cut].reset_index(drop=True))
-            per_date[int(cut)] = (pd.Index(frame["person_id"]), frame)
-        return CountedOffences(n, later, unmatched, per_date, type(self.engine).__name__.lower())
+        r = contract.spec.reoffending
+        # a price per person without a proven reoffence measures everyone at the settlement date
+        everyone = r is not None and r.price_key in contract.prices
+        pairs = _pairs(contract, cohort, settled, _index_dates(cohort, contract.index), everyone)
+
+        def staged(runner: Any) -> list:
+            return stage_offence_table(runner, self.engine, self.source, settings, known=True, caller=CALLER)
+
+        def counted(runner: Any) -> pd.DataFrame:
+            return _measured(runner, settings, pairs)
+
+        totals, counts = _counted(self.engine, "offences", self.source, staged, counted, people, settled)
+        per_date = _per_date(pairs, lambda rows, _: per_person_frame(counts.take(rows).reset_index(drop=True)))
+        return CountedOffences(*totals, per_date, type(self.engine).__name__.lower())
+
+
+@dataclass(frozen=True)
+class CustodyOnEngine:
+    """A custody file a settlement leaves to an engine to read, check and count (see the module notes)."""
+
+    engine: DuckDB | Spark
+    source: str | Path
+
+    def count(self, contract: Contract, cohort: pd.DataFrame, people: pd.DataFrame, settled: date) -> CountedCustody:
+        """Check and count the stays, and each person's bed nights at each date the contract measures them.
+
+        Parameters
+        ----------
+        contract, cohort, people, settled
+            As :meth:`OffencesOnEngine.count` takes them; the contract's ``[custody]`` says what is counted.
+
+        Raises
+        ------
+        SchemaError
+            The custody file breaks its schema (as ``validate`` words it), or none of its ids is in people.
+
+        Examples
+        --------
+        A stay of ten nights in the Custody Pathfinder's two years; ``b`` is never held:
+
+        >>> import tempfile
+        >>> from pricing import scheme
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "custody.parquet"
+        ...     pd.DataFrame({"person_id": ["a"], "start": pd.to_datetime(["2012-01-01"]),
+        ...                   "end": pd.to_datetime(["2012-01-11"]), "kind": ["remand"]}).to_parquet(path)
+        ...     cohort = pd.DataFrame({"person_id": ["a", "b"], "start_date": pd.Timestamp("2011-10-01"),
+        ...                            "tranche": "pilot"})
+        ...     counted = CustodyOnEngine(DuckDB(threads=1), path).count(scheme("youth_justice"), cohort, cohort,
+        ...                                                              date(2014, 3, 31))
+        >>> counted.per_person(cohort, date(2014, 3, 31))["bed_nights"].tolist()
+        [10, 0]
+        """
+        c = contract.custody
+        assert c is not None  # a contract that reads custody counts its bed nights (pricing.contract)
+        index = _index_dates(cohort, c.index)
+        pairs = _pairs(contract, cohort, settled, index, everyone=False)
+
+        def staged(runner: Any) -> list:
+            today = pd.Timestamp.today().normalize()  # checked against today, as pricing.settlement_data checks
+            return stage_custody_table(runner, self.engine, self.source, today=today, kinds=c.kinds, caller=CALLER)
+
+        def counted(runner: Any) -> pd.DataFrame:
+            _load_measured(runner, pairs)
+            return nights_on_engine(runner, "measured", follow_up_days=c.follow_up_days, index=c.index,
+                                    open_reason=WINDOW_OPEN)  # fmt: skip
+
+        totals, nights = _counted(self.engine, "custody", self.source, staged, counted, people, settled)
+
+        def frame(rows: np.ndarray, ids: pd.Index) -> pd.DataFrame:
+            got = nights.take(rows)
+            dates = index[pairs["cohort_row"].to_numpy()[rows]]
+            counts = got["bed_nights"].to_numpy(dtype=float, na_value=np.nan)
+            return nights_frame(ids.array, dates, got["observable"].to_numpy(dtype=bool), got["reason"].array, counts)
+
+        return CountedCustody(*totals, _per_date(pairs, frame), type(self.engine).__name__.lower())
+
+
+def _counted(
+    engine: DuckDB | Spark,
+    table: str,
+    source: Any,
+    staged: Callable[[Any], list],
+    counted: Callable[[Any], pd.DataFrame],
+    people: pd.DataFrame,
+    settled: date,
+) -> tuple[tuple[int, int, int], pd.DataFrame]:
+    """A table of events (offences, custody) on an engine: staged (``staged(runner)`` gives the checks it carries),
+    checked and linked in one pass (:func:`_on_record`: rows, those dated later, those of no one), then counted per
+    person and date measured (``counted(runner)``)."""
+    runner = engine.runner()
+    try:
+        rules = staged(runner)
+        totals = _on_record(runner, table, rules, source, people, settled)
+        return totals, counted(runner)
+    finally:
+        runner.close()
+
+
+def _on_record(
+    runner: Any, table: str, rules: list, source: Any, people: pd.DataFrame, settled: date
+) -> tuple[int, int, int]:
+    """One pass over a staged table (offences, custody): its rows, those dated after the settlement date and those
+    on record by it of no one in people; the file's rows checked (an error names the first failing), and the links
+    reported (none linking is an error)."""
+    runner.load("people_ids", people[["person_id"]].astype({"person_id": "str"}))
+    on_record = runner.fetch(stage.on_record_sql(f"{table}_stage", "people_ids", day(pd.Timestamp(settled)),
+                                                 len(rules))).iloc[0]  # fmt: skip
+    check_rows(runner, table, rules, on_record["n_rows"], source, ON_ENGINE[table])
+    n, later, unmatched = (whole_count(on_record[k]) for k in ("n", "later", "unmatched"))
+    _links(runner, table, Links(n - later, n - later - unmatched, unmatched), people, settled)
+    return n, later, unmatched
+
+
+def _per_date(
+    pairs: pd.DataFrame, frame_of: Callable[[np.ndarray, pd.Index], pd.DataFrame]
+) -> dict[int, tuple[pd.Index, pd.DataFrame]]:
+    """For each date measured (a few: each a tranche's or the settlement's), the ids measured at it and their
+    per-person table, built by ``frame_of(rows, ids)`` from their rows of ``pairs``."""
+    cut_day = pairs["cut_day"].to_numpy()
+    per_date = {}
+    for cut in np.unique(cut_day):
+        rows = np.flatnonzero(cut_day == cut)
+        frame = frame_of(rows, pd.Index(pairs["person_id"].array[rows]))
+        per_date[int(cut)] = (pd.Index(frame["person_id"]), frame)
+    return per_date
+
+
+def _load_measured(runner: Any, pairs: pd.DataFrame) -> None:
+    """The people measured, once per date (``pairs``), as the view ``measured``."""
+    runner.load("measured_raw", pairs[["person_id", "index_day", "cut_day"]])
+    runner.view("measured", "SELECT _row, person_id, index_day, cut_day FROM measured_raw", keep=True)
 
 
 def _measured(runner: Any, settings: Settings, pairs: pd.DataFrame) -> pd.DataFrame:
     """Per person and date measured (``pairs``, in their order): the per-person stage's columns."""
-    runner.load("measured_raw", pairs)
-    runner.view("measured", "SELECT _row, person_id, index_day, cut_day FROM measured_raw", keep=True)
+    _load_measured(runner, pairs)
     r = settings
     tallies = stage.dated_tallies_sql("offences_stage", "measured", follow_up_days=r.follow_up_days,
                                       waiting_days=r.waiting_days, counting=r.counting)  # fmt: skip
@@ -373,10 +521,41 @@ def assessments_on_engine(
     >>> held.source, sorted(given.tables)
     (PosixPath('assessments.parquet'), [])
     """
-    if not isinstance(engine, (DuckDB, Spark)) or "assessments" not in files:
+    path = _taken("assessments", engine, given, files)
+    return None if path is None else AssessmentsOnEngine(cast("DuckDB | Spark", engine), path)
+
+
+def custody_on_engine(
+    engine: str | DuckDB | Spark, given: SettlementData, files: Mapping[str, Path | str]
+) -> CustodyOnEngine | None:
+    """The custody file a settlement leaves to ``engine`` (:func:`held_back`), taken out of ``given``'s tables (the
+    empty table pandas checked in its place); None when pandas counts the stays (a DataFrame, an Excel file or a
+    mapped table, on every engine).
+
+    Parameters
+    ----------
+    engine, given, files
+        As :func:`assessments_on_engine` takes them (``engine``: where the bed nights are counted).
+
+    Examples
+    --------
+    >>> from pricing.settlement_data import SettlementData
+    >>> given = SettlementData({"custody": pd.DataFrame()}, set(), {}, {})
+    >>> custody_on_engine("pandas", given, {}) is None, sorted(given.tables)
+    (True, ['custody'])
+    """
+    path = _taken("custody", engine, given, files)
+    return None if path is None else CustodyOnEngine(cast("DuckDB | Spark", engine), path)
+
+
+def _taken(
+    table: str, engine: str | DuckDB | Spark, given: SettlementData, files: Mapping[str, Path | str]
+) -> Path | str | None:
+    """The file of ``table`` left to an engine, taken out of ``given``'s tables; None when pandas reads it."""
+    if not isinstance(engine, (DuckDB, Spark)) or table not in files:
         return None
-    given.tables.pop("assessments")
-    return AssessmentsOnEngine(engine, files["assessments"])
+    given.tables.pop(table)
+    return files[table]
 
 
 def _engine_reads(source: Any, table: str) -> bool:
@@ -395,35 +574,43 @@ def _settings(contract: Contract) -> Settings:
     return Settings(contract.index, r.follow_up_days, r.waiting_days, None, levels, r.counting)
 
 
-def _pairs(contract: Contract, cohort: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Each person of the cohort once per date they are measured at: ``person_id``, ``index_day``, ``cut_day``."""
-    index_day = cohort[contract.index].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+def _index_dates(cohort: pd.DataFrame, index: str) -> np.ndarray:
+    """The cohort's index dates (``index``) as datetime64[ns], NaT where missing or not a date (pandas refuses those
+    as it measures them: pricing.settlement)."""
+    return parse_dates(cohort[index])[0].to_numpy(dtype="datetime64[ns]")
+
+
+def _pairs(contract: Contract, cohort: pd.DataFrame, as_of: date, index: np.ndarray, everyone: bool) -> pd.DataFrame:
+    """Each person of the cohort once per date they are measured at (each tranche's interim and final dates, and
+    the settlement's own for ``everyone``): ``person_id``, ``index_day`` (from ``index``), ``cut_day`` and
+    ``cohort_row``."""
+    index_day = pd.array(index.astype("datetime64[D]").astype(np.int64), dtype="Int64")
+    index_day[np.isnat(index)] = pd.NA
     parts = []
     for t in contract.tranches:
         inside = np.flatnonzero((cohort["tranche"] == t.name).to_numpy())
         for when in {d for d in (t.interim, t.final) if d is not None and d <= as_of}:
             parts.append((inside, day(pd.Timestamp(when))))
-    r = contract.spec.reoffending
-    if r is not None and r.price_key in contract.prices:  # a price per person without a proven reoffence
+    if everyone:
         parts.append((np.arange(len(cohort)), day(pd.Timestamp(as_of))))
     rows = np.concatenate([p for p, _ in parts]) if parts else np.array([], dtype=np.int64)
     cut = np.concatenate([np.full(len(p), when) for p, when in parts]) if parts else np.array([], dtype=np.int64)
     # ids taken as the text they are (Arrow's), not made into a million Python strings
     ids = cohort["person_id"].astype("str").take(rows).array
-    return pd.DataFrame({"person_id": ids, "index_day": index_day[rows], "cut_day": cut})
+    return pd.DataFrame({"person_id": ids, "index_day": index_day[rows], "cut_day": cut, "cohort_row": rows})
 
 
-def _links(runner: Any, links: Links, people: pd.DataFrame, as_of: date) -> None:
-    """No offence on record linking to anyone is an error, in check_links' words; some not linking are counted
-    among the exclusions (pricing.settle), not warned about again."""
+def _links(runner: Any, table: str, links: Links, people: pd.DataFrame, as_of: date) -> None:
+    """No event (offence, stay) on record linking to anyone is an error, in check_links' words; some not linking
+    are counted among the exclusions (pricing.settle), not warned about again."""
     unmatched: list[str] = []
     if links.n and not links.matched:
         first = (
-            f"SELECT person_id FROM offences_stage WHERE known_day <= {day(pd.Timestamp(as_of))} "
+            f"SELECT person_id FROM {table}_stage WHERE known_day <= {day(pd.Timestamp(as_of))} "
             "GROUP BY person_id ORDER BY person_id LIMIT 3"
         )
         unmatched = runner.fetch(first)["person_id"].tolist()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnmatchedRowsWarning)
-        report_links(links, table="offences", to_table="people", unmatched_ids=unmatched,
+        report_links(links, table=table, to_table="people", unmatched_ids=unmatched,
                      known_ids=people["person_id"].astype("str").head(3).tolist())  # fmt: skip

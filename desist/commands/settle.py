@@ -21,10 +21,10 @@ card's cash flow by period and the exclusions, and writes to ``--out``:
   as-of date, command and figures; ``manifest.json`` holds its SHA-256.
   ``desist verify DIR/audit.json`` checks all of it (:mod:`pricing.audit`).
 
-``--engine duckdb`` (or ``spark``) counts the offences and scores the assessments on that engine, reading
-Parquet or CSV offences and assessments files from disk rather than into memory (:mod:`pricing.settlement_engine`);
-the settlement is the same on every
-engine, byte for byte, so ``desist verify`` replays it on pandas.
+``--engine duckdb`` (or ``spark``) counts the offences and custody bed nights and scores the assessments on that
+engine, reading Parquet or CSV offences, assessments and custody files from disk rather than into memory
+(:mod:`pricing.settlement_engine`); the settlement is the same on every engine, byte for byte, so ``desist verify``
+replays it on pandas.
 
 A table the contract does not use is read, hashed and listed as unused, not refused; a table
 named twice is refused. Events after ``--as-of`` and people who started after it are left out
@@ -116,7 +116,8 @@ def settle(
     engine: str = typer.Option(
         "pandas",
         "--engine",
-        help="Where offences are counted and assessments scored: pandas (in memory), duckdb (out of core) or spark.",
+        help="Where offences and custody bed nights are counted and assessments scored: pandas (in memory), duckdb "
+        "(out of core) or spark.",
     ),
 ) -> None:
     """Settle a contract on its data: tranches, parties, a claims ledger and an audit record.

@@ -24,10 +24,9 @@ import pandas as pd
 
 from ground.dates import DateLike
 from ground.reading import TableSource
-from ground.tables import schema_error
 from outcomes.engines import assessment_sql as stage
 from outcomes.engines import sql
-from outcomes.engines.boundary import located, raise_failures, refuse_declared_format, source_name, whole_count
+from outcomes.engines.boundary import load_file, raise_failures, source_name, whole_count
 from outcomes.engines.sql import RawColumn
 from outcomes.instruments import Instrument
 from outcomes.scoring import PROBLEM_COLUMNS, Scores
@@ -77,17 +76,7 @@ def load_assessments(runner: Any, engine: Any, source: str | Path | TableSource,
     >>> runner.close()
     >>> folder.cleanup()
     """
-    refuse_declared_format(engine, source, caller)
-    runner.load(RAW, located(source))
-    columns = runner.columns(RAW)
-    absent = [name for name in stage.ASSESSMENT_COLUMNS if name not in columns]
-    if absent:
-        failures = pd.DataFrame({"column": absent, "rule": "required column missing",
-                                 "row": pd.array([None] * len(absent), dtype="Int64"), "value": None})  # fmt: skip
-        raise schema_error(failures, "assessments", list(columns), source=source_name(source))
-    if columns["person_id"].kind == "float":
-        columns["person_id"] = RawColumn("person_id", "float", whole=runner.whole(RAW, "person_id"))
-    return columns
+    return load_file(runner, engine, "assessments", source, stage.ASSESSMENT_COLUMNS, caller)
 
 
 def check_assessments(

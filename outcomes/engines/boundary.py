@@ -243,6 +243,89 @@ def read_columns(runner: Any, table: str, settings: Settings, source: str | Path
     return columns
 
 
+def load_file(
+    runner: Any, engine: Any, table: str, source: str | Path | TableSource, needed: Sequence[str], caller: str
+) -> dict[str, RawColumn]:
+    """Read a file into the engine (the view ``<table>_raw``); its columns as the engine typed them, the ``needed``
+    ones required (in :func:`ground.tables.validate`'s words), float ids read as whole numbers where they are.
+
+    Parameters
+    ----------
+    runner : Runner
+        Where the view is made.
+    engine : DuckDB or Spark
+        Named in an error, with ``caller``.
+    table : str
+        The table the file holds.
+    source : str or Path
+        A Parquet or CSV file.
+    needed : sequence of str
+        The columns the schema requires, in its order.
+    caller : str
+        The function named in an error.
+
+    Examples
+    --------
+    Ids written as numbers with a decimal point, each whole:
+
+    >>> import tempfile
+    >>> from outcomes.engines import DuckDB
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "custody.parquet"
+    ...     pd.DataFrame({"person_id": [7.0, 8.0], "start": ["2024-01-01", None]}).to_parquet(path)
+    ...     runner = DuckDB(threads=1).runner()
+    ...     found = load_file(runner, DuckDB(), "custody", path, ["person_id", "start"], "settle")
+    ...     runner.close()
+    >>> found["person_id"]
+    RawColumn(name='person_id', kind='float', zone=None, whole=True)
+    """
+    refuse_declared_format(engine, source, caller)
+    raw = f"{table}_raw"
+    runner.load(raw, located(source))
+    columns = runner.columns(raw)
+    absent = [name for name in needed if name not in columns]
+    if absent:
+        failures = pd.DataFrame({"column": absent, "rule": "required column missing",
+                                 "row": pd.array([None] * len(absent), dtype="Int64"), "value": None})  # fmt: skip
+        raise schema_error(failures, table, list(columns), source=source_name(source))
+    if columns["person_id"].kind == "float":
+        columns["person_id"] = RawColumn("person_id", "float", whole=runner.whole(raw, "person_id"))
+    return columns
+
+
+def check_rows(
+    runner: Any, table: str, rules: list[tuple[str, str, str]], failing: Any, source: Any, known: Sequence[str]
+) -> None:
+    """Raise what :func:`ground.tables.validate` would when ``failing`` (rows failing any check, as a stage counted
+    them) is not 0: which rules fail, and the first rows of each, read in one more pass.
+
+    Parameters
+    ----------
+    runner : Runner
+        The engine's runner, holding ``<table>_raw``.
+    table : str
+        The table (offences, custody).
+    rules : list of (column, rule, SQL flag)
+        The checks its stage carries.
+    failing : int or None
+        Rows failing any check (None: no rows).
+    source : DataFrame, str or Path
+        The table as given, named in the error.
+    known : sequence of str
+        The schema's columns (the error lists them in the table's order).
+
+    Examples
+    --------
+    >>> check_rows(None, "offences", [], 0, "offences.parquet", ["person_id"])
+    """
+    if pd.isna(failing) or not failing:
+        return
+    raw = f"{table}_raw"
+    found = runner.fetch(sql.rule_counts_sql(raw, rules)).iloc[0]
+    order = [c for c in runner.columns(raw) if c in known]
+    raise_failures(runner, raw, rules, found, table, order, source_name(source))
+
+
 def check_view(runner: Any, settings: Settings, source: Any) -> dict[str, RawColumn]:
     """Check a people table an engine read from a file (one pass); return its columns as the engine typed them.
 

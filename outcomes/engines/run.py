@@ -13,13 +13,12 @@ from outcomes.engines.boundary import (
     Settings,
     check_offences,
     check_people,
+    check_rows,
     check_staged_people,
     links_of,
     located,
-    raise_failures,
     read_columns,
     refuse_declared_format,
-    source_name,
 )
 from outcomes.engines.sql import OFFENCE_COLUMNS
 
@@ -94,7 +93,7 @@ def run_sql(engine: Any, people: Any, offences: Any, settings: Settings) -> tupl
         )
         runner.view("offence_tallies", tallies, keep=True)
         totals = runner.fetch(sql.totals_sql("offence_tallies")).iloc[0]
-        check_offence_rows(runner, rules, totals["n_rows"], offences)
+        check_rows(runner, "offences", rules, totals["n_rows"], offences, OFFENCE_COLUMNS)
         links = links_of(runner, totals, offences)
         per_person = runner.fetch(
             sql.per_person_sql(
@@ -150,39 +149,13 @@ def stage_offence_table(
     >>> runner.close()
     """
     columns = _load(runner, engine, "offences", offences, settings, caller)
-    levels = runner.fetch(sql.disposal_levels_sql("offences_raw", columns["disposal"]))
+    levels = runner.fetch(sql.levels_sql("offences_raw", columns["disposal"]))
     unknown = levels.loc[levels["level"].isna(), "written"].tolist()
     proving = levels.loc[levels["level"].isin(settings.disposals), "written"].tolist()
     # A file is checked as the event stage reads it.
     rules = [] if isinstance(offences, pd.DataFrame) else sql.offences_rules(columns, settings.checked_as_of, unknown)
     runner.view("offences_stage", sql.stage_offences("offences_raw", columns, proving, rules, known=known))
     return rules
-
-
-def check_offence_rows(runner: Any, rules: list[tuple[str, str, str]], failing: Any, offences: Any) -> None:
-    """Raise what :func:`ground.tables.validate` would when ``failing`` (rows failing any check, as the event stage
-    counted them) is not 0: which rules fail, and the first rows of each, read in one more pass.
-
-    Parameters
-    ----------
-    runner : Runner
-        The engine's runner, holding ``offences_raw``.
-    rules : list of (column, rule, SQL flag)
-        The checks (:func:`stage_offence_table`).
-    failing : int or None
-        Rows failing any check (None: no rows).
-    offences : DataFrame, str or Path
-        The table as given, named in the error.
-
-    Examples
-    --------
-    >>> check_offence_rows(None, [], 0, "offences.parquet")
-    """
-    if pd.isna(failing) or not failing:
-        return
-    found = runner.fetch(sql.rule_counts_sql("offences_raw", rules)).iloc[0]
-    order = [c for c in runner.columns("offences_raw") if c in OFFENCE_COLUMNS]
-    raise_failures(runner, "offences_raw", rules, found, "offences", order, source_name(offences))
 
 
 def _load(

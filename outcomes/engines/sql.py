@@ -32,7 +32,7 @@ person and date measured (:func:`dated_tallies_sql`, the same event as step 3)
 before step 4.
 
 The disposals' levels are read from the distinct values of the column
-(:func:`disposal_levels_sql`), not row by row: a row is then compared with the
+(:func:`levels_sql`), not row by row: a row is then compared with the
 few spellings that prove. Day numbers keep the arithmetic plain integers, so
 the event stage reads the same in every dialect.
 """
@@ -49,10 +49,8 @@ from ground.dates import ISO_PATTERN as DATE_PATTERN
 from ground.tables import DISPOSAL_LEVELS, WHOLE_DECIMAL
 
 # ground.tables' words for each rule, so a SQL engine's message reads as pandas'.
-CATEGORY_RULE = f"unknown category (allowed: {', '.join(DISPOSAL_LEVELS)})"
 MISSING_RULE = "missing value"
 DUPLICATE_RULE = "duplicate id (must be unique)"
-BEFORE_OFFENCE_RULE = "before offence_date"
 
 # The range of pandas' timestamps (the dates ground.dates accepts).
 FIRST_TIME, LAST_TIME = "1677-09-21 00:12:43.145225", "2262-04-11 23:47:16.854775"
@@ -188,25 +186,26 @@ def day_number(expression: str) -> str:
     return f"DATE_DIFF('day', DATE '1970-01-01', CAST({expression} AS DATE))"
 
 
-def disposal_level(column: RawColumn) -> str:
-    """The disposal as a known level, spelled as ground.tables reads it, else NULL.
+def known_level(column: RawColumn, levels: Sequence[str] = DISPOSAL_LEVELS) -> str:
+    """The value as a known level (a disposal, or a custody kind), spelled as ground.tables reads it, else NULL.
 
     Parameters
     ----------
     column : RawColumn
-        The disposal column.
+        The column of levels.
+    levels : sequence of str
+        The known levels (default: the disposals').
 
     Examples
     --------
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> disposals = pd.DataFrame({"disposal": ["Conviction", " caution ", "fine"]})
-    >>> con.execute(f"SELECT {disposal_level(RawColumn('disposal', 'text'))} FROM disposals").fetchall()
+    >>> con.execute(f"SELECT {known_level(RawColumn('disposal', 'text'))} FROM disposals").fetchall()
     [('conviction',), ('caution',), (None,)]
     """
     respelled = f"LOWER(REGEXP_REPLACE(TRIM(CAST({quoted(column.name)} AS VARCHAR)), '[\\s-]+', '_', 'g'))"
-    levels = ", ".join(map(literal, DISPOSAL_LEVELS))
-    return f"CASE WHEN {respelled} IN ({levels}) THEN {respelled} END"
+    return f"CASE WHEN {one_of(respelled, levels)} THEN {respelled} END"
 
 
 def stage_people(raw: str, person_id: RawColumn, index: RawColumn, rules: Sequence = ()) -> str:
@@ -263,7 +262,7 @@ def people_problems_sql(stage: str, n_rules: int) -> str:
 
 
 def as_text(column: RawColumn) -> str:
-    """The column's values as text (as :func:`disposal_level` reads them).
+    """The column's values as text (as :func:`known_level` reads them).
 
     Parameters
     ----------
@@ -296,29 +295,31 @@ def one_of(expression: str, values: Sequence[str]) -> str:
     return f"{expression} IN ({', '.join(map(literal, values))})" if values else "FALSE"
 
 
-def disposal_levels_sql(raw: str, column: RawColumn) -> str:
-    """Each distinct disposal as written (``written``) and its known level (``level``, NULL if none).
+def levels_sql(raw: str, column: RawColumn, levels: Sequence[str] = DISPOSAL_LEVELS) -> str:
+    """Each distinct value as written (``written``) and its known level (``level``, NULL if none).
 
     The levels are read once per distinct spelling; rows are then compared with the spellings.
 
     Parameters
     ----------
     raw : str
-        The view of the offences table as read.
+        The view of the table as read.
     column : RawColumn
-        Its disposal column.
+        Its column of levels (the offences' disposal, the custody's kind).
+    levels : sequence of str
+        The known levels (default: the disposals').
 
     Examples
     --------
     >>> import duckdb
     >>> con = duckdb.connect()
     >>> raw = pd.DataFrame({"disposal": ["Conviction", "conviction", " caution ", "fine"]})
-    >>> sorted(con.execute(disposal_levels_sql("raw", RawColumn("disposal", "text"))).fetchall())
+    >>> sorted(con.execute(levels_sql("raw", RawColumn("disposal", "text"))).fetchall())
     [(' caution ', 'caution'), ('Conviction', 'conviction'), ('conviction', 'conviction'), ('fine', None)]
     """
     written = RawColumn("written", "text")
     return (
-        f"SELECT written, {disposal_level(written)} AS level FROM "
+        f"SELECT written, {known_level(written, levels)} AS level FROM "
         f"(SELECT DISTINCT {as_text(column)} AS written FROM {raw}) AS t WHERE written IS NOT NULL"
     )
 
@@ -336,7 +337,7 @@ def stage_offences(
     columns : mapping of str -> RawColumn
         The four columns of :data:`OFFENCE_COLUMNS` as the engine typed them.
     proving : sequence of str
-        The disposals, as written in the table, that prove an offence (:func:`disposal_levels_sql`).
+        The disposals, as written in the table, that prove an offence (:func:`levels_sql`).
     rules : sequence of (column, rule, SQL flag)
         From :func:`offences_rules`: each becomes a column ``f0``, ``f1``, ...
     known : bool
@@ -383,15 +384,32 @@ def known_day(columns: Mapping[str, RawColumn]) -> str:
     >>> con.execute(f"SELECT {known_day(columns)} FROM raw").fetchall()  # 2024-01-02 is day 19724
     [(19725,)]
     """
-    days = []
-    for name in ("offence_date", "disposal_date"):
-        column = columns[name]
-        day = day_number(timestamp(column))
-        if column.kind != "date":  # a date has no time of day
-            at = timestamp(column)
-            day = f"({day} + CASE WHEN {at} > CAST(CAST({at} AS DATE) AS TIMESTAMP) THEN 1 ELSE 0 END)"
-        days.append(day)
-    return f"GREATEST({days[0]}, {days[1]})"
+    return f"GREATEST({on_record_day(columns['offence_date'])}, {on_record_day(columns['disposal_date'])})"
+
+
+def on_record_day(column: RawColumn) -> str:
+    """The first day (a day number) on which a date is on record: its day, and the day after when it holds a time
+    of day (an event at 10:00 is not on record at that date's midnight, as ``pricing.settle`` compares dates).
+
+    Parameters
+    ----------
+    column : RawColumn
+        A date column as the engine typed it.
+
+    Examples
+    --------
+    A stay begun at midnight on 2 January 2024 (day 19724) is on record that day; one begun at 10:00, the next:
+
+    >>> import duckdb
+    >>> raw = pd.DataFrame({"start": ["2024-01-02", "2024-01-02 10:00"]})
+    >>> duckdb.sql(f"SELECT {on_record_day(RawColumn('start', 'text'))} FROM raw").fetchall()
+    [(19724,), (19725,)]
+    """
+    day = day_number(timestamp(column))
+    if column.kind == "date":  # a date has no time of day
+        return day
+    at = timestamp(column)
+    return f"({day} + CASE WHEN {at} > CAST(CAST({at} AS DATE) AS TIMESTAMP) THEN 1 ELSE 0 END)"
 
 
 # ---------------------------------------------------------------- checks
@@ -487,7 +505,7 @@ def offences_rules(
     as_of : DateLike
         No offence or disposal date may be after it.
     unknown : sequence of str, optional
-        Every disposal, as written, that is no known level (:func:`disposal_levels_sql` reads each distinct one):
+        Every disposal, as written, that is no known level (:func:`levels_sql` reads each distinct one):
         a row is compared with them, and with none the rule cannot fail (no row is read for it). Default: each
         row's disposal is read as a level.
 
@@ -497,21 +515,79 @@ def offences_rules(
     >>> len(rules), rules[7][:2]
     (10, ('disposal_date', 'before offence_date'))
     """
-    day = parse_date(as_of, "The 'as_of' parameter of offences_rules")
-    ts = {name: timestamp(columns[name]) for name in ("offence_date", "disposal_date")}
-    given = {name: quoted(columns[name].name) for name in OFFENCE_COLUMNS}
-    level_unknown = (
-        f"({disposal_level(columns['disposal'])}) IS NULL"
-        if unknown is None
-        else one_of(as_text(columns["disposal"]), unknown)
-    )
-    unparsed = [(name, DATE_RULE, f"{given[name]} IS NOT NULL AND ({ts[name]}) IS NULL") for name in ts] + [
-        ("disposal", CATEGORY_RULE, f"{given['disposal']} IS NOT NULL AND {level_unknown}")
+    return event_rules(
+        columns, as_of, dates=("offence_date", "disposal_date"), levels=("disposal", DISPOSAL_LEVELS, unknown),
+        required=OFFENCE_COLUMNS, before=("disposal_date", "offence_date"),
+    )  # fmt: skip
+
+
+def event_rules(
+    columns: Mapping[str, RawColumn],
+    as_of: DateLike,
+    *,
+    dates: Sequence[str],
+    levels: tuple[str, Sequence[str], Sequence[str] | None],
+    required: Sequence[str],
+    before: tuple[str, str],
+) -> list[tuple[str, str, str]]:
+    """(column, rule, SQL flag) for a table of events (offences, stays in custody), in the order ground.tables
+    finds them: dates that are no date and a value that is no known level, missing values, a date before the one
+    it follows, dates after the as-of date.
+
+    Parameters
+    ----------
+    columns : mapping of str -> RawColumn
+        The table's columns as the engine typed them.
+    as_of : DateLike
+        No date may be after it.
+    dates : sequence of str
+        The date columns, in the schema's order.
+    levels : (column, known levels, unknown)
+        The column of levels, its levels, and every value as written that is no known level (:func:`levels_sql`),
+        or None to read each row's as a level.
+    required : sequence of str
+        The columns that may not be missing, in the schema's order.
+    before : (column, column)
+        A date, and the date it may not come before.
+
+    Examples
+    --------
+    >>> columns = {c: RawColumn(c, "text") for c in ("person_id", "start", "end", "kind")}
+    >>> rules = event_rules(columns, "2025-01-01", dates=("start", "end"), levels=("kind", ("remand",), None),
+    ...                     required=("person_id", "start", "kind"), before=("end", "start"))
+    >>> [rule[:2] for rule in rules][2:4]
+    [('kind', 'unknown category (allowed: remand)'), ('person_id', 'missing value')]
+    """
+    day = parse_date(as_of, "The 'as_of' parameter of event_rules")
+    ts = {name: timestamp(columns[name]) for name in dates}
+    given = {name: quoted(columns[name].name) for name in {*required, *dates}}
+    name, known, unknown = levels
+    level = columns[name]
+    level_unknown = f"({known_level(level, known)}) IS NULL" if unknown is None else one_of(as_text(level), unknown)
+    unparsed = [(date, DATE_RULE, f"{given[date]} IS NOT NULL AND ({ts[date]}) IS NULL") for date in dates] + [
+        (name, category_rule(known), f"{quoted(level.name)} IS NOT NULL AND {level_unknown}")
     ]
-    missing = [(name, MISSING_RULE, f"{given[name]} IS NULL") for name in OFFENCE_COLUMNS]
-    before = [("disposal_date", BEFORE_OFFENCE_RULE, f"({ts['disposal_date']}) < ({ts['offence_date']})")]
-    future = [(name, _after(day), f"({ts[name]}) > {_timestamp(day)}") for name in ts]
-    return unparsed + missing + before + future
+    missing = [(column, MISSING_RULE, f"{given[column]} IS NULL") for column in required]
+    later, earlier = before
+    order = [(later, f"before {earlier}", f"({ts[later]}) < ({ts[earlier]})")]
+    future = [(date, _after(day), f"({ts[date]}) > {_timestamp(day)}") for date in dates]
+    return unparsed + missing + order + future
+
+
+def category_rule(levels: Sequence[str]) -> str:
+    """ground.tables' words for a value that is no known level.
+
+    Parameters
+    ----------
+    levels : sequence of str
+        The known levels.
+
+    Examples
+    --------
+    >>> category_rule(("remand", "sentenced"))
+    'unknown category (allowed: remand, sentenced)'
+    """
+    return f"unknown category (allowed: {', '.join(levels)})"
 
 
 def _after(as_of: pd.Timestamp) -> str:
