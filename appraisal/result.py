@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -188,6 +189,20 @@ class Appraisal:
         """The effect the synthetic world was built with, on the scale of ``effects[kind]``."""
         truth = self.inputs.truth or {}
         return {"binary": truth.get("reoffended_diff"), "count": truth.get("reoffences_ratio")}.get(kind)
+
+    @cached_property
+    def balance(self) -> pd.DataFrame:
+        """The matched comparison's balance table (:meth:`metrics.MatchedComparison.balance`), worked out once:
+        the report and the terminal read it five times. Read it, never change it in place.
+
+        Raises
+        ------
+        AttributeError
+            The matched comparison was not made (``matched`` is None).
+        """
+        if self.matched is None:
+            raise AttributeError("The appraisal has no matched comparison, so no balance table.")
+        return self.matched.balance()
 
     def verdicts(self) -> dict[str, answers.Verdict]:
         """The evaluator's answer on the rate and on the frequency of reoffending."""
