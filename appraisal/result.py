@@ -190,18 +190,21 @@ class Appraisal:
         truth = self.inputs.truth or {}
         return {"binary": truth.get("reoffended_diff"), "count": truth.get("reoffences_ratio")}.get(kind)
 
-    @cached_property
     def balance(self) -> pd.DataFrame:
-        """The matched comparison's balance table (:meth:`metrics.MatchedComparison.balance`), worked out once:
-        the report and the terminal read it five times. Read it, never change it in place.
+        """The matched comparison's balance table (:meth:`metrics.MatchedComparison.balance`), worked out once
+        per appraisal (the report and the terminal read it five times); a copy, so no reader changes another's.
 
-        Raises
-        ------
-        AttributeError
-            The matched comparison was not made (``matched`` is None).
+        Examples
+        --------
+        >>> appraisal.balance().equals(appraisal.matched.balance())  # doctest: +SKIP
+        True
         """
+        return self._balance.copy()
+
+    @cached_property
+    def _balance(self) -> pd.DataFrame:
         if self.matched is None:
-            raise AttributeError("The appraisal has no matched comparison, so no balance table.")
+            raise ValueError("The appraisal made no matched comparison, so it has no balance table.")
         return self.matched.balance()
 
     def verdicts(self) -> dict[str, answers.Verdict]:
