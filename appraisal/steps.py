@@ -480,11 +480,15 @@ def appraise(
     >>> bool(a.matched.counts.loc["matched", "treated"] > 0), a.options.caliper, a.skipped["settlement"]
     (True, 0.2, 'no contract with tranches, or no as-of date')
     """
+    from threadpoolctl import threadpool_limits
+
     result = Appraisal(inputs=inputs, options=RunOptions(seed=seed, draws=draws, caliper=caliper))
     # The input tables do not change while the steps run: what several steps work out from them (the people's
-    # difficulty, their segments) is worked out once.
+    # difficulty, their segments) is worked out once. One BLAS thread, as the contract designer's: the steps'
+    # products are matrix-vector or small, and a second thread spun for them cost the demo 1.2 CPU seconds
+    # (of 10.7) on a busy machine, for no time saved.
     frames = [t for t in vars(inputs).values() if isinstance(t, pd.DataFrame)]
-    with Memo(*frames).active():
+    with threadpool_limits(limits=1, user_api="blas"), Memo(*frames).active():
         for each in _STEPS:
             if progress is not None:
                 progress(each.name)
