@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -188,6 +189,23 @@ class Appraisal:
         """The effect the synthetic world was built with, on the scale of ``effects[kind]``."""
         truth = self.inputs.truth or {}
         return {"binary": truth.get("reoffended_diff"), "count": truth.get("reoffences_ratio")}.get(kind)
+
+    def balance(self) -> pd.DataFrame:
+        """The matched comparison's balance table (:meth:`metrics.MatchedComparison.balance`), worked out once
+        per appraisal (the report and the terminal read it five times); a copy, so no reader changes another's.
+
+        Examples
+        --------
+        >>> appraisal.balance().equals(appraisal.matched.balance())  # doctest: +SKIP
+        True
+        """
+        return self._balance.copy()
+
+    @cached_property
+    def _balance(self) -> pd.DataFrame:
+        if self.matched is None:
+            raise ValueError("The appraisal made no matched comparison, so it has no balance table.")
+        return self.matched.balance()
 
     def verdicts(self) -> dict[str, answers.Verdict]:
         """The evaluator's answer on the rate and on the frequency of reoffending."""

@@ -26,6 +26,7 @@ from appraisal.inputs import AppraisalInputs
 from appraisal.result import CALIPER, Appraisal, RunOptions
 from cohorts.difficulty import fit_difficulty
 from ground.errors import ParameterError
+from ground.memo import Memo, remembered
 from ground.tables import BASELINE_COVARIATES
 from metrics.matching import match
 from metrics.power import Design, minimum_detectable_effect, negative_binomial_shape
@@ -332,9 +333,17 @@ def _contract_simulation(a: Appraisal, options: RunOptions) -> Appraisal:
 
 
 def _scored(a: Appraisal, people: pd.DataFrame) -> pd.DataFrame:
-    """``people`` with each one's difficulty (their modelled chance of reoffending without the programme)."""
+    """``people`` with each one's difficulty (their modelled chance of reoffending without the programme).
+
+    The screens and the measurement screens both score the people: :func:`appraise`'s memo gives the second
+    the first's answer (the model is the appraisal's one difficulty model, ``a.difficulty``).
+    """
     model = _required(a.difficulty, "difficulty")
-    return people.assign(difficulty=model.predict(people).difficulty.to_numpy())
+    return remembered(
+        ("difficulty scores", id(model), id(people)),
+        lambda: people.assign(difficulty=model.predict(people).difficulty.to_numpy()),
+        held=people,
+    )
 
 
 @step("screens")
@@ -471,9 +480,17 @@ def appraise(
     >>> bool(a.matched.counts.loc["matched", "treated"] > 0), a.options.caliper, a.skipped["settlement"]
     (True, 0.2, 'no contract with tranches, or no as-of date')
     """
+    from threadpoolctl import threadpool_limits
+
     result = Appraisal(inputs=inputs, options=RunOptions(seed=seed, draws=draws, caliper=caliper))
-    for each in _STEPS:
-        if progress is not None:
-            progress(each.name)
-        result = each.run(result, result.options)
+    # The input tables do not change while the steps run: what several steps work out from them (the people's
+    # difficulty, their segments) is worked out once. One BLAS thread, as the contract designer's: the steps'
+    # products are matrix-vector or small, and a second thread spun for them cost the demo 1.2 CPU seconds
+    # (of 10.7) on a busy machine, for no time saved.
+    frames = [t for t in vars(inputs).values() if isinstance(t, pd.DataFrame)]
+    with threadpool_limits(limits=1, user_api="blas"), Memo(*frames).active():
+        for each in _STEPS:
+            if progress is not None:
+                progress(each.name)
+            result = each.run(result, result.options)
     return result

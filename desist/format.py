@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -375,7 +376,9 @@ class Table:
             return dict(self.columns)
         return {str(c): COLUMNS.get(str(c)) or Column(humanise(c), _guess(self.frame[c])) for c in self.frame.columns}
 
+    @cached_property
     def _suppressed(self) -> tuple[pd.DataFrame, int]:
+        # Once per table: the report reads the rows it hides and the table shown, the workbook the numbers.
         columns = self.shown_columns()
         keep = list(self.label_columns) or list(columns)[:1]
         return suppress_small_cells(self.frame, self.n_columns, label_columns=keep)
@@ -383,11 +386,11 @@ class Table:
     @property
     def suppressed_rows(self) -> int:
         """Rows hidden because they count fewer than 10 people."""
-        return self._suppressed()[1] if self.n_columns else 0
+        return self._suppressed[1] if self.n_columns else 0
 
     def readable(self) -> pd.DataFrame:
         """The table as text for people: headings in words, numbers formatted, small cells suppressed."""
-        shown = self._suppressed()[0] if self.n_columns else self.frame.astype(object)
+        shown = self._suppressed[0] if self.n_columns else self.frame.astype(object)
         out = {}
         for name, column in self.shown_columns().items():
             if column.ci is not None:
@@ -405,7 +408,7 @@ class Table:
         Returns the frame and each column's kind (for its number format).
         Suppressed cells hold the suppression mark.
         """
-        shown = self._suppressed()[0] if self.n_columns else self.frame.astype(object)
+        shown = self._suppressed[0] if self.n_columns else self.frame.astype(object)
         out, kinds = {}, []
         for name, column in self.shown_columns().items():
             out[column.label] = shown[name].to_numpy()

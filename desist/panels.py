@@ -419,7 +419,7 @@ def evaluator(story: Appraisal) -> Panel:
     if fragile:
         paragraphs.append(fragile)
     pool = story.matched.counts.loc["all", "control"]
-    balance = story.matched.balance()
+    balance = story.balance()
     after = float(balance[("after", "smd")].abs().max())
     mde = story.power["binary"].to_dict() if "binary" in story.power else None
     figures = [

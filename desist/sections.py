@@ -134,7 +134,7 @@ def _matched_words(story: Appraisal) -> str:
 
 
 def _max_smd(story: Appraisal) -> tuple[float, float]:
-    balance = story.matched.balance()
+    balance = story.balance()
     return float(balance[("before", "smd")].abs().max()), float(balance[("after", "smd")].abs().max())
 
 
@@ -286,7 +286,7 @@ def balance_section(story: Appraisal, out: Section) -> None:
         "Standardised differences divide by the programme group's standard deviation in the full sample "
         "(MatchIt's definition for the effect on the treated)."
     )
-    out.chart(lambda: figures.love_plot(story.matched.balance(), story.covariates))
+    out.chart(lambda: figures.love_plot(story.balance(), story.covariates))
 
 
 def _rules_table(comparison: RuleResults, kind: str, truth: bool) -> Table:
@@ -564,7 +564,7 @@ def annex_matching(story: Appraisal, out: Section) -> None:
 @section("annex_balance", "Balance table", part="annex")
 def annex_balance(story: Appraisal, out: Section) -> None:
     """MatchIt's balance table before and after matching, and the overlap of propensity scores."""
-    balance = story.matched.balance()
+    balance = story.balance()
     frame = pd.DataFrame(
         {
             "variable": [figures.variable_label(str(v), story.covariates) for v in balance.index],

@@ -120,14 +120,16 @@ def _write_sheet(book: Any, sheet: Sheet) -> int:
     frame, kinds = sheet.table.numbers()
     ws = book.create_sheet(sheet.name)
     ws.append(list(frame.columns))
-    for record in frame.itertuples(index=False):
-        ws.append([_cell(v) for v in record])
-    for j, (header, kind) in enumerate(zip(frame.columns, kinds), start=1):
+    rows = [[_cell(v) for v in record] for record in frame.itertuples(index=False)]
+    for row in rows:
+        ws.append(row)
+    # Each cell converted once: the rows are written, and their columns read for number formats and widths.
+    columns = list(zip(*rows)) if rows else [() for _ in frame.columns]
+    for j, (header, kind, column) in enumerate(zip(frame.columns, kinds, columns), start=1):
         head = ws.cell(row=1, column=j)
         head.font = Font(bold=True)
         head.fill = PatternFill("solid", fgColor=_HEADER_FILL)
         head.alignment = Alignment(wrap_text=True, vertical="top")
-        column = [_cell(v) for v in frame.iloc[:, j - 1]]
         for i, v in enumerate(column, start=2):
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 ws.cell(row=i, column=j).number_format = EXCEL_FORMATS[kind]

@@ -283,3 +283,23 @@ def test_the_demo_checks_its_settings():
         appraisal.demo(n_eligible=100)
     with pytest.raises(ParameterError, match=r"'creaming' parameter of demo"):
         appraisal.demo(n_eligible=200, n_pool=1_000, creaming=-1.0)
+
+
+def test_the_balance_table_is_worked_out_once_and_each_reader_gets_its_own_copy(story):
+    first = story.balance()
+    assert first.equals(story.matched.balance())
+    first.iloc[0, 0] = -1.0  # a reader changing its copy changes nobody else's
+    assert story.balance().equals(story.matched.balance())
+    assert story._balance is story._balance
+
+
+def test_the_people_are_scored_once_for_the_screens_and_the_measurement_screens(monkeypatch):
+    from cohorts.difficulty import DifficultyModel
+
+    calls = []
+    predict = DifficultyModel.predict
+    monkeypatch.setattr(DifficultyModel, "predict", lambda self, data: calls.append(id(data)) or predict(self, data))
+    world = make_world(seed=3, n_eligible=400, n_pool=4_000)
+    inputs = AppraisalInputs.from_world(world, MetricSpec.from_toml(DEFAULT_SPEC))
+    appraise(inputs, draws=100)
+    assert calls.count(id(inputs.people)) == 1

@@ -78,3 +78,16 @@ def test_effect_adds_the_adjustment_where_it_applies(world):
     ready = match(world.assign(ps=model.probability), "t", ["x1", "x2"], distance="ps")
     assert "Abadie and Imbens 2016" not in ready.effect("y").method
     assert "Abadie and Imbens 2016" not in m.effect("y", covariates=["x1"]).method
+
+
+def test_local_covariances_are_the_same_floats_whatever_the_block(world):
+    """The covariances are worked out unit by unit, so the block a unit falls in changes the time, not the floats."""
+    from metrics.variance import ScoreNeighbours, _local_covariance
+
+    model = fit_propensity(world, "t", ["x1", "x2"])
+    y, X = world["y"].to_numpy(), model.design.full()
+    near = ScoreNeighbours(model.probability, world["t"].to_numpy() == 1, 1)
+    for rows in near.within:
+        whole = _local_covariance(y, X, rows, block=len(y))
+        for block in (1, 7, 256):
+            assert np.array_equal(_local_covariance(y, X, rows, block=block), whole)
