@@ -3,6 +3,7 @@ so that the same code gives the same test results on every run (CI included), an
 one Spark session for the tests on the Spark engine (proven reoffending, settlement)."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -54,8 +55,9 @@ LONGEST_FIRST = (
 )
 
 
-#: The xdist group of every test on the Spark engine, whichever file it is in.
-SPARK = "spark"
+#: A test on the Spark engine says so in its name or parameters ("test_csv_on_spark", "[spark-parquet]"): the
+#: controller, which schedules by test id alone, sends every such test to one worker (see SparkOnOneWorker).
+SPARK_ID = re.compile(r"(?:^|[\[\-_])spark(?:$|[\]\-_])")
 
 
 def on_spark(item) -> bool:
@@ -63,25 +65,47 @@ def on_spark(item) -> bool:
     return item.get_closest_marker("spark") is not None or "spark_session" in getattr(item, "fixturenames", ())
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config, items):
-    """Longest first, and one xdist group per test file but one for every Spark test (``--dist loadgroup``).
+def spark_id(nodeid: str) -> bool:
+    """The test's name or parameters (after the file's path) say ``spark``."""
+    return SPARK_ID.search(nodeid.split("::", 1)[-1]) is not None
 
-    A group runs on one worker: a file's module fixtures are built once, as under ``--dist loadfile``, and the Spark
-    tests share one session (a JVM started and warmed once, not once per file). xdist keeps this order with
-    ``--no-loadscope-reorder`` (else it sends the groups with most tests first)."""
-    rank = {name: i for i, name in enumerate((SPARK, *LONGEST_FIRST))}
+
+def pytest_collection_modifyitems(config, items):
+    """Longest first (the Spark tests, then LONGEST_FIRST), each file's tests in their order; every Spark test
+    named so (the scheduler finds them by name)."""
+    named = [item.nodeid for item in items if on_spark(item) != spark_id(item.nodeid)]
+    if named:
+        raise pytest.UsageError(
+            "a test on Spark (marked spark or using spark_session) must say spark in its name, and no other "
+            f"(tests/conftest.py sends the Spark tests to one worker by name): {', '.join(named)}"
+        )
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     tests = Path(__file__).resolve().parent
 
-    def group(item) -> str:
-        path = Path(item.path).resolve()
+    def place(item) -> int:
         if on_spark(item):
-            return SPARK
-        return path.relative_to(tests).as_posix() if path.is_relative_to(tests) else str(path)
+            return -1
+        path = Path(item.path).resolve()
+        return rank.get(path.relative_to(tests).as_posix(), len(rank)) if path.is_relative_to(tests) else len(rank)
 
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group(item)))
-    items.sort(key=lambda item: rank.get(group(item), len(rank)))  # stable: the order within a group is kept
+    items.sort(key=place)  # stable: the order within a file is kept
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadfile``, the Spark tests of every file on one worker (one session, its JVM started and
+    warmed once, not once per file), each other file on one worker (module fixtures built once); in the order
+    collected, longest first (``--no-loadscope-reorder``: else xdist sends the files with most tests first).
+    ``--dist loadgroup`` would do this by marks, but xdist 3.8 cannot set the group on pytest 9's test ids."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SparkOnOneWorker(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "spark" if spark_id(nodeid) else super()._split_scope(nodeid)
+
+    return SparkOnOneWorker(config, log)
 
 
 @pytest.fixture(scope="session")
