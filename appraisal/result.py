@@ -191,8 +191,9 @@ class Appraisal:
         return {"binary": truth.get("reoffended_diff"), "count": truth.get("reoffences_ratio")}.get(kind)
 
     def balance(self) -> pd.DataFrame:
-        """The matched comparison's balance table (:meth:`metrics.MatchedComparison.balance`), worked out once
-        per appraisal (the report and the terminal read it five times); a copy, so no reader changes another's.
+        """The matched comparison's balance table (``MatchedComparison.balance()``, :mod:`metrics.matching`),
+        worked out once per appraisal (the report and the terminal read it five times); a copy, so no reader changes
+        another's.
 
         Examples
         --------
