@@ -425,19 +425,19 @@ def test_csv_on_spark(spark_session, tmp_path):
 def test_csv_on_spark_in_many_partitions_names_the_files_rows(spark_session, tmp_path):
     """A CSV Spark reads in many partitions: an error names the rows as counted in the file (each partition's rows
     placed after those of the partitions before it)."""
-    n = 20_000
+    n = 3_000
     offences = pd.DataFrame({"person_id": [str(1 + i % 4) for i in range(n)], "offence_date": "2024-02-01",
                              "disposal_date": "2024-03-01", "disposal": "conviction"})  # fmt: skip
-    offences.loc[[3, 14_321], "offence_date"] = "2024-13-01"
+    offences.loc[[3, 2_321], "offence_date"] = "2024-13-01"
     before = spark_session.conf.get("spark.sql.files.maxPartitionBytes")
-    spark_session.conf.set("spark.sql.files.maxPartitionBytes", "16384")  # the file is about 900 KB
+    spark_session.conf.set("spark.sql.files.maxPartitionBytes", "16384")  # the file is about 135 KB
     try:
         engine = Spark(session=spark_session)
         message = same_error(engine, *given("csv", tmp_path, FOUR, offences), as_of=AS_OF)
-        assert spark_session.read.option("header", True).csv(str(tmp_path / "offences.csv")).rdd.getNumPartitions() > 10
+        assert spark_session.read.option("header", True).csv(str(tmp_path / "offences.csv")).rdd.getNumPartitions() >= 5
     finally:
         spark_session.conf.set("spark.sql.files.maxPartitionBytes", before)
-    assert "2 rows: row 4 (2024-13-01), row 14322 (2024-13-01)" in message
+    assert "2 rows: row 4 (2024-13-01), row 2322 (2024-13-01)" in message
 
 
 @pytest.mark.parametrize("form", FORMS)
