@@ -238,9 +238,7 @@ def read_columns(runner: Any, table: str, settings: Settings, source: str | Path
     columns = runner.columns(raw)
     needed = ["person_id", settings.index] if table == "people" else list(OFFENCE_COLUMNS)
     require_columns(pd.DataFrame(columns=list(columns)), needed, table=table, source=str(source))
-    if columns["person_id"].kind == "float":
-        columns["person_id"] = RawColumn("person_id", "float", whole=runner.whole(raw, "person_id"))
-    return columns
+    return _ids_read(runner, raw, columns)
 
 
 def load_file(
@@ -288,6 +286,11 @@ def load_file(
         failures = pd.DataFrame({"column": absent, "rule": "required column missing",
                                  "row": pd.array([None] * len(absent), dtype="Int64"), "value": None})  # fmt: skip
         raise schema_error(failures, table, list(columns), source=source_name(source))
+    return _ids_read(runner, raw, columns)
+
+
+def _ids_read(runner: Any, raw: str, columns: dict[str, RawColumn]) -> dict[str, RawColumn]:
+    """``columns`` with float ids marked whole when every one is (then they are read as whole numbers' text)."""
     if columns["person_id"].kind == "float":
         columns["person_id"] = RawColumn("person_id", "float", whole=runner.whole(raw, "person_id"))
     return columns
